@@ -1,0 +1,112 @@
+"""The application factory. Nothing is computed at import time; everything hangs off the app."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from flask import Flask
+
+from hub.config import default_instance_path, load_config
+from hub.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the hub: configuration, database, plugins, queue, web blueprints, CLI.
+
+    ``config`` overrides everything else (tests pass a mapping). Raises ``hub.config.ConfigError``
+    in production mode when a key is missing, and ``PluginLoadError`` when a plugin is broken.
+    """
+    instance_path = (config or {}).get("INSTANCE_PATH") or default_instance_path()
+    app = Flask("hub", instance_path=os.path.abspath(instance_path), instance_relative_config=True)
+    load_config(app, config)
+
+    from hub.logging_setup import configure_logging
+
+    configure_logging(app)
+    _init_database(app)
+    migrate.init_app(app, db, directory=_migrations_dir())
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from hub.plugins.manager import build_registry
+    from hub.runtime import HubRuntime
+    from hub.engine.queue import init_queue
+
+    registry = build_registry(
+        allow=_csv(app.config.get("PLUGINS")),
+        extra_plugins=_extra_plugins(app.config),
+        trace=bool(app.config.get("TRACE_HOOKS")),
+        use_entry_points=bool(app.config.get("LOAD_ENTRY_POINTS", True)),
+    )
+    runtime = HubRuntime(app, registry)
+    app.extensions["hub"] = runtime
+    init_queue(app, runtime)
+
+    from hub.web import register_web
+
+    register_web(app)
+    from hub.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _csv(value: Any) -> list[str] | None:
+    if not value:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _extra_plugins(config: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Plugins given directly: ``EXTRA_PLUGINS`` (name, object) pairs from tests, and
+    ``EXTRA_PLUGIN_MODULES`` ("name=dotted.module" strings) for development without packaging."""
+    plugins = list(config.get("EXTRA_PLUGINS") or [])
+    for item in _csv(config.get("EXTRA_PLUGIN_MODULES")) or []:
+        name, _, module = item.partition("=")
+        plugins.append((name.strip(), importlib.import_module(module.strip())))
+    return plugins
+
+
+def _migrations_dir() -> str:
+    import migrations
+
+    return os.path.dirname(os.path.abspath(migrations.__file__))
+
+
+def _init_database(app: Flask) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        options["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        os.makedirs(app.instance_path, exist_ok=True)
+    else:
+        options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    db.init_app(app)
+    if url.startswith("sqlite"):
+        with app.app_context():
+            _sqlite_pragmas(db.engine)
+
+
+def _sqlite_pragmas(engine: sa.Engine) -> None:
+    """WAL for concurrent readers, a busy timeout, and BEGIN IMMEDIATE so two writers queue up
+    instead of failing with "database is locked" when a reader upgrades to a writer."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

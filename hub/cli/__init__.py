@@ -1,0 +1,65 @@
+"""The ``hub`` command: a Flask CLI group whose app is ``create_app()``.
+
+Commands: ``init``, ``run``, ``worker``, ``demo``, ``users``, ``plugins``, ``deliveries``, ``keys``,
+``new-plugin``, and Flask-Migrate's ``db``. Every command has ``--help``; a bad argument or a
+configuration problem prints one line and exits non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import FlaskGroup
+
+
+def _create_app():
+    from hub.app import create_app
+
+    return create_app()
+
+
+def register_cli(app) -> None:
+    from hub.cli import admin, serve
+
+    for command in (*admin.COMMANDS, *serve.COMMANDS):
+        app.cli.add_command(command)
+    try:
+        from hub.cli import demo
+
+        app.cli.add_command(demo.demo_command)
+    except ImportError:  # pragma: no cover - optional during bootstrap
+        pass
+    try:
+        from hub.cli import scaffold
+
+        app.cli.add_command(scaffold.new_plugin_command)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
+             load_dotenv=False, set_debug_flag=False,
+             help="ATS Hub: joins your ATS (Lever) to assessment vendors (Canditech).")
+def cli() -> None:
+    pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``hub`` console script."""
+    from hub.config import ConfigError
+    from hub.plugins.manager import PluginLoadError
+
+    try:
+        cli.main(args=argv, prog_name="hub", standalone_mode=True)
+    except (ConfigError, PluginLoadError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # one line, not a traceback
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            click.echo("Error: the database cannot be reached (check HUB_DATABASE_URL)", err=True)
+        else:
+            click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,245 @@
+"""Administration commands: init, users, plugins, deliveries, keys."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from hub import services
+from hub.errors import HubError
+from hub.extensions import db
+from hub.runtime import get_runtime
+from hub.store.models import (
+    D_DEAD, DELIVERY_STATUSES, ROLES, SUPER_ADMIN, Delivery, Event, Integration, User, Workspace,
+)
+
+workspace_option = click.option("--workspace", "workspace_id", type=int, default=None,
+                                help="Workspace id (default: the first workspace).")
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _workspace(workspace_id: int | None) -> Workspace:
+    if workspace_id is None:
+        return services.default_workspace()
+    workspace = db.session.get(Workspace, workspace_id)
+    if workspace is None:
+        _fail(f"no workspace with id {workspace_id}")
+    return workspace
+
+
+def upgrade_database() -> None:
+    """Run the Alembic migrations to head (idempotent)."""
+    from flask_migrate import upgrade
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+def initialize(email: str | None, password: str | None, quiet: bool = False) -> tuple[User | None, str | None]:
+    """Migrate, create the default workspace and, when there is none, a first Super Admin."""
+    upgrade_database()
+    workspace = services.default_workspace()
+    existing = db.session.scalar(sa.select(User).where(User.workspace_id == workspace.id, User.role == SUPER_ADMIN))
+    if existing is not None:
+        return existing, None
+    user, generated = services.create_user(workspace.id, email or "admin@example.com", SUPER_ADMIN,
+                                           password=password, name="Super Admin", actor="hub init")
+    return user, generated
+
+
+@click.command("init")
+@click.option("--email", default=None, help="Email of the first Super Admin (default: admin@example.com).")
+@click.option("--password", default=None, help="Password for the first Super Admin (default: generated and printed).")
+@click.option("--non-interactive", is_flag=True, help="Never prompt; generate what is not given.")
+@with_appcontext
+def init_command(email, password, non_interactive):
+    """Create the database (migrations), the default workspace and a first Super Admin."""
+    if email is None and not non_interactive:
+        email = click.prompt("Super Admin email", default="admin@example.com")
+    try:
+        user, generated = initialize(email, password)
+    except HubError as exc:
+        _fail(exc.message)
+    click.echo(f"Database ready at {current_app.config['DATABASE_URL']}")
+    if generated:
+        click.echo(f"Super Admin: {user.email}  password: {generated}")
+    else:
+        click.echo(f"Super Admin: {user.email} (already existed or password given)")
+
+
+# --------------------------------------------------------------------------- users
+
+
+@click.group("users")
+def users_group():
+    """Create, list and change users."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="team_member", show_default=True)
+@click.option("--password", default=None, help="Default: generated and printed.")
+@click.option("--name", default="")
+@workspace_option
+@with_appcontext
+def users_create(email, role, password, name, workspace_id):
+    """Create a user with EMAIL."""
+    workspace = _workspace(workspace_id)
+    try:
+        user, generated = services.create_user(workspace.id, email, role, password=password, name=name, actor="cli")
+    except HubError as exc:
+        _fail(exc.message)
+    click.echo(f"created {user.email} ({user.role_label})" + (f" password: {generated}" if generated else ""))
+
+
+@users_group.command("list")
+@workspace_option
+@with_appcontext
+def users_list(workspace_id):
+    """List the users of a workspace."""
+    workspace = _workspace(workspace_id)
+    rows = db.session.scalars(sa.select(User).where(User.workspace_id == workspace.id).order_by(User.email))
+    for user in rows:
+        click.echo(f"{user.id}\t{user.email}\t{user.role}\t{'active' if user.active else 'deactivated'}")
+
+
+@users_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+@with_appcontext
+def users_set_role(email, role):
+    """Give the user with EMAIL a new ROLE."""
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        _fail(f"no user with the email {email}")
+    try:
+        services.set_role(user, role, actor="cli")
+    except HubError as exc:
+        _fail(exc.message)
+    click.echo(f"{user.email} is now {user.role_label}")
+
+
+# --------------------------------------------------------------------------- plugins
+
+
+@click.group("plugins")
+def plugins_group():
+    """List installed plugins; enable or disable them per workspace."""
+
+
+@plugins_group.command("list")
+@workspace_option
+@with_appcontext
+def plugins_list(workspace_id):
+    """Installed plugins with kind, version, hooks, and whether enabled in the workspace."""
+    runtime = get_runtime()
+    workspace = _workspace(workspace_id)
+    for name in runtime.registry.names():
+        spec = runtime.registry.spec(name)
+        row = runtime.integration(workspace.id, name)
+        state = "enabled" if row is not None and row.enabled else "disabled"
+        click.echo(f"{name}\t{spec.kind}\t{spec.version or '-'}\t{state}\t{','.join(runtime.registry.hooks_of(name))}")
+
+
+def _set_enabled(name: str, enabled: bool, workspace_id: int | None) -> None:
+    runtime = get_runtime()
+    workspace = _workspace(workspace_id)
+    if name not in runtime.registry.specs:
+        _fail(f"no plugin named {name!r} is installed (installed: {', '.join(runtime.registry.names()) or 'none'})")
+    services.set_enabled(runtime, workspace.id, name, enabled, actor="cli")
+    click.echo(f"{name} {'enabled' if enabled else 'disabled'} in workspace {workspace.id}")
+
+
+@plugins_group.command("enable")
+@click.argument("name")
+@workspace_option
+@with_appcontext
+def plugins_enable(name, workspace_id):
+    """Enable plugin NAME in a workspace."""
+    _set_enabled(name, True, workspace_id)
+
+
+@plugins_group.command("disable")
+@click.argument("name")
+@workspace_option
+@with_appcontext
+def plugins_disable(name, workspace_id):
+    """Disable plugin NAME in a workspace (its pending deliveries are cancelled)."""
+    _set_enabled(name, False, workspace_id)
+
+
+# --------------------------------------------------------------------------- deliveries
+
+
+@click.group("deliveries")
+def deliveries_group():
+    """Inspect and replay deliveries."""
+
+
+@deliveries_group.command("list")
+@click.option("--status", type=click.Choice(DELIVERY_STATUSES), default=None,
+              help="Only this status (default: retry and dead).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50, show_default=True)
+@with_appcontext
+def deliveries_list(status, limit):
+    """List deliveries that failed (retrying or dead) or have a given status."""
+    statuses = [status] if status else ["retry", D_DEAD]
+    rows = db.session.execute(
+        sa.select(Delivery, Event.type).join(Event).where(Delivery.status.in_(statuses))
+        .order_by(Delivery.id.desc()).limit(limit)).all()
+    if not rows:
+        click.echo("no deliveries with status " + " or ".join(statuses))
+    for delivery, event_type in rows:
+        click.echo(f"{delivery.id}\t{delivery.plugin}\t{event_type}\t{delivery.status}\tattempts={delivery.attempts}\t"
+                   f"{(delivery.last_error or '')[:120]}")
+
+
+@deliveries_group.command("replay")
+@click.argument("delivery_ids", nargs=-1, type=int)
+@click.option("--all-dead", is_flag=True, help="Replay every dead delivery.")
+@with_appcontext
+def deliveries_replay(delivery_ids, all_dead):
+    """Make DELIVERY_IDS (or every dead delivery) run again now."""
+    runtime = get_runtime()
+    ids = list(delivery_ids)
+    if all_dead:
+        ids += list(db.session.scalars(sa.select(Delivery.id).where(Delivery.status == D_DEAD)))
+    if not ids:
+        _fail("give delivery ids or --all-dead")
+    for delivery_id in ids:
+        delivery = db.session.get(Delivery, delivery_id)
+        if delivery is None:
+            _fail(f"no delivery with id {delivery_id}")
+        try:
+            services.replay_delivery(runtime, delivery.workspace_id, delivery_id, actor="cli")
+        except HubError as exc:
+            _fail(f"delivery {delivery_id}: {exc.message}")
+        click.echo(f"delivery {delivery_id} replayed")
+
+
+# --------------------------------------------------------------------------- keys
+
+
+@click.group("keys")
+def keys_group():
+    """Encryption key management."""
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate():
+    """Re-encrypt every stored secret with the first key of HUB_ENCRYPTION_KEYS."""
+    box = get_runtime().secret_box
+    count = 0
+    for row in db.session.scalars(sa.select(Integration).where(Integration.secrets_encrypted.is_not(None))):
+        row.secrets_encrypted = box.rotate(row.secrets_encrypted)
+        count += 1
+    db.session.commit()
+    click.echo(f"re-encrypted the secrets of {count} integration(s)")
+
+
+COMMANDS = (init_command, users_group, plugins_group, deliveries_group, keys_group)

@@ -1,0 +1,72 @@
+"""``hub run`` (web server plus in-process workers, the embedded default) and ``hub worker``."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from hub.config import is_production
+
+
+def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_ready=None) -> None:
+    """Serve ``app`` with werkzeug's threaded server until Ctrl-C, with worker threads if asked."""
+    from werkzeug.serving import make_server
+
+    from hub.engine.queue import Worker
+
+    worker = Worker(app, workers) if with_worker else None
+    server = make_server(host, port, app, threaded=True)
+    if worker:
+        worker.start()
+    try:
+        if on_ready:
+            on_ready(server)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if worker:
+            worker.stop()
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True, help="Port (0: any free port).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker threads (default: HUB_WORKERS).")
+@click.option("--no-worker", is_flag=True, help="Serve only; run deliveries in separate `hub worker` processes.")
+@with_appcontext
+def run_command(host, port, workers, no_worker):
+    """Run the hub: web UI, webhooks and API, plus worker threads (the embedded default).
+
+    On first run with the embedded default it creates the database and a Super Admin, and prints
+    the password. In production use gunicorn (wsgi:app) and `hub worker` instead.
+    """
+    from hub.cli.admin import initialize
+
+    app = current_app._get_current_object()
+    if not is_production(app.config):
+        user, generated = initialize(None, None)
+        if generated:
+            click.echo(f"First run: created Super Admin {user.email} with password {generated}")
+
+    def ready(server):
+        click.echo(f"ATS Hub listening on http://{host}:{server.server_port} (Ctrl-C to stop)")
+
+    serve(app, host, port, with_worker=not no_worker, workers=workers, on_ready=ready)
+
+
+@click.command("worker")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker threads (default: HUB_WORKERS).")
+@with_appcontext
+def worker_command(workers):
+    """Run a standalone worker: executes deliveries, re-dispatches expired leases, reconciles."""
+    from hub.engine.queue import Worker
+
+    app = current_app._get_current_object()
+    click.echo(f"hub worker started ({workers or app.config['WORKERS']} threads)")
+    Worker(app, workers).run_forever()
+
+
+COMMANDS = (run_command, worker_command)

@@ -1,0 +1,130 @@
+"""Configuration: defaults in code, then the instance folder's ``hub.cfg``, then ``HUB_*``
+environment variables, then the mapping a test passes to ``create_app``.
+
+Every setting is documented in ``docs/operations.md`` (a test keeps that table in step with
+``DEFAULTS``). Values from the environment are parsed as JSON when they look like JSON
+(``HUB_WORKERS=8`` is an int), as Flask's ``from_prefixed_env`` does.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import Any, Mapping
+
+from cryptography.fernet import Fernet
+
+ENV_PREFIX = "HUB"
+
+DEFAULTS: dict[str, Any] = {
+    # "embedded" (one process, SQLite, generated keys) or "production" (keys must be given).
+    "ENV": "embedded",
+    "DATABASE_URL": None,  # default: sqlite:///<instance>/hub.db
+    "REDIS_URL": None,  # set in production: Huey broker and shared rate limiter
+    "SECRET_KEY": None,  # Flask session signing; generated into instance/ when embedded
+    "ENCRYPTION_KEYS": None,  # comma-separated Fernet keys, newest first; generated when embedded
+    "PUBLIC_URL": None,  # the hub's external base URL, for webhook and OAuth callback URLs
+    "PLUGINS": None,  # comma-separated allow-list of plugin names to load (default: all installed)
+    "TRACE_HOOKS": False,  # log every hook call
+    "WORKERS": 4,  # worker threads (embedded) or per `hub worker` process
+    "QUEUE_IMMEDIATE": False,  # run tasks inline (tests of things other than the queue only)
+    "DELIVERY_MAX_ATTEMPTS": 8,
+    "RETRY_BASE_SECONDS": 2.0,
+    "RETRY_MAX_SECONDS": 3600.0,
+    "LEASE_SECONDS": 120.0,
+    "MAX_DEFER_SECONDS": 7 * 24 * 3600.0,
+    "SWEEP_INTERVAL_SECONDS": 5.0,
+    "RECONCILE_INTERVAL_SECONDS": 300.0,
+    "RETENTION_DAYS": 30,
+    "DEDUPE_DAYS": 8,
+    "WEBHOOK_MAX_BYTES": 1_000_000,
+    "LOG_FORMAT": "text",  # "text" or "json"
+    "LOG_LEVEL": "INFO",
+    "SIGN_IN_MAX_FAILURES": 5,
+    "SIGN_IN_LOCK_SECONDS": 300,
+    "SESSION_COOKIE_SECURE": None,  # default: True in production
+}
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "placeholder", "xxx"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to set."""
+
+
+def default_instance_path() -> str:
+    return os.environ.get(f"{ENV_PREFIX}_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+
+
+def load_config(app, overrides: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` in order: defaults, instance ``hub.cfg``, environment, overrides."""
+    app.config.update(DEFAULTS)
+    app.config.from_pyfile("hub.cfg", silent=True)
+    app.config.from_prefixed_env(ENV_PREFIX)
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
+    _ensure_keys(app)
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        app.config["SESSION_COOKIE_SECURE"] = is_production(app.config)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=app.config["DATABASE_URL"],
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=app.config["SESSION_COOKIE_SECURE"],
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=int(app.config["WEBHOOK_MAX_BYTES"]),
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+
+
+def is_production(config: Mapping[str, Any]) -> bool:
+    return str(config.get("ENV", "embedded")).lower() == "production"
+
+
+def _looks_placeholder(value: str | None, min_length: int) -> bool:
+    return value is None or value.strip().lower() in PLACEHOLDER_SECRETS or len(value.strip()) < min_length
+
+
+def _ensure_keys(app) -> None:
+    config = app.config
+    if is_production(config):
+        if _looks_placeholder(config.get("SECRET_KEY"), 32):
+            raise ConfigError(
+                "HUB_SECRET_KEY is missing or a placeholder. In production set it to a random value of at "
+                "least 32 characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'."
+            )
+        keys = config.get("ENCRYPTION_KEYS")
+        if _looks_placeholder(keys, 32):
+            raise ConfigError(
+                "HUB_ENCRYPTION_KEYS is missing or a placeholder. In production set it to one or more "
+                "comma-separated Fernet keys (newest first), e.g. python -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."
+            )
+        return
+    instance = Path(app.instance_path)
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _read_or_create(instance / "secret_key", lambda: secrets.token_urlsafe(48))
+    if not config.get("ENCRYPTION_KEYS"):
+        config["ENCRYPTION_KEYS"] = _read_or_create(
+            instance / "encryption_keys", lambda: Fernet.generate_key().decode()
+        )
+
+
+def _read_or_create(path: Path, make) -> str:
+    """The secret stored at ``path``; generated with file mode 0600 on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    except FileExistsError:  # another process created it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value

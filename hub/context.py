@@ -1,0 +1,414 @@
+"""``PluginContext``: the hub's face to a plugin (the ``ctx`` every hook receives).
+
+This is public contract. A plugin may use exactly what is documented here, and nothing else of
+the hub's internals:
+
+- ``ctx.workspace_id``, ``ctx.plugin_name``
+- ``ctx.settings`` (dict, validated by the plugin's schema) and ``ctx.secrets`` (dict, decrypted);
+  ``ctx.update_secrets(values, remove=())``, ``ctx.update_settings(values)``, ``ctx.reload()``
+- ``ctx.config``: the hub configuration keys that start with the plugin's name in capitals
+  (``HUB_LEVER_CLIENT_ID`` -> ``ctx.config["LEVER_CLIENT_ID"]``)
+- ``ctx.webhook_url`` (where the vendor must send this connection's webhooks) and
+  ``ctx.oauth_callback_url``
+- ``ctx.http``: a ``requests.Session`` with a default timeout; ``ctx.rate_limiter(name, rate, burst)``
+  a token bucket shared by every worker of this connection; ``ctx.lock(name)`` a lease that one
+  worker holds at a time (single-flight), ``ctx.record_vendor_call(...)`` for metrics
+- ``ctx.records``: a small key-value store private to the plugin and workspace
+- ``ctx.attachments`` and ``ctx.invitations``: the hub's stores (see their classes)
+- ``ctx.source``: the workspace's connected source (ATS) read API, whatever plugin it is
+- ``ctx.set_status(status, message)``: the connection's health as admins see it
+  (``"connected"``, ``"needs_reauthorization"``, ``"error"``...)
+- ``ctx.log``: a logger whose lines carry the workspace, plugin and delivery ids
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from datetime import timedelta
+from typing import Any, Iterator, Mapping
+
+import requests
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from hub import entities as e
+from hub.errors import TemporaryError
+from hub.extensions import db
+from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, utcnow
+
+DEFAULT_TIMEOUT = 15.0
+
+
+class TimeoutSession(requests.Session):
+    """A requests session that never waits forever."""
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT):
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method, url, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, **kwargs)
+
+
+class RecordStore:
+    """Per-plugin, per-workspace JSON values by key. Each write commits."""
+
+    def __init__(self, workspace_id: int, plugin: str):
+        self._ws = workspace_id
+        self._plugin = plugin
+
+    def _row(self, key: str) -> PluginRecord | None:
+        return db.session.scalar(sa.select(PluginRecord).where(
+            PluginRecord.workspace_id == self._ws, PluginRecord.plugin == self._plugin, PluginRecord.key == key))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._row(key)
+        value = default if row is None else row.value
+        db.session.commit()
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        row = self._row(key)
+        if row is None:
+            db.session.add(PluginRecord(workspace_id=self._ws, plugin=self._plugin, key=key, value=value))
+        else:
+            row.value = value
+        db.session.commit()
+
+    def put_if_absent(self, key: str, value: Any) -> bool:
+        """Store ``value`` unless ``key`` exists; True if this call stored it (atomic across workers)."""
+        try:
+            with db.session.begin_nested():
+                db.session.add(PluginRecord(workspace_id=self._ws, plugin=self._plugin, key=key, value=value))
+            db.session.commit()
+            return True
+        except IntegrityError:
+            db.session.rollback()
+            return False
+
+    def delete(self, key: str) -> None:
+        db.session.execute(sa.delete(PluginRecord).where(
+            PluginRecord.workspace_id == self._ws, PluginRecord.plugin == self._plugin, PluginRecord.key == key))
+        db.session.commit()
+
+    def keys(self, prefix: str = "") -> list[str]:
+        keys = list(db.session.scalars(sa.select(PluginRecord.key).where(
+            PluginRecord.workspace_id == self._ws, PluginRecord.plugin == self._plugin,
+            PluginRecord.key.startswith(prefix, autoescape=True))))
+        db.session.commit()
+        return keys
+
+
+def attachment_entity(row: Attachment) -> e.Attachment:
+    return e.Attachment(
+        id=row.id, posting_id=row.posting_id, posting_name=row.posting_name, stage_id=row.stage_id,
+        stage_name=row.stage_name, provider=row.provider, assessment_id=row.assessment_id,
+        assessment_name=row.assessment_name, options=dict(row.options or {}),
+    )
+
+
+class AttachmentStore:
+    """Read access to the workspace's attachments (assessments attached to stages)."""
+
+    def __init__(self, workspace_id: int):
+        self._ws = workspace_id
+
+    def list(self, posting_id: str | None = None, stage_id: str | None = None,
+             provider: str | None = None) -> list[e.Attachment]:
+        query = sa.select(Attachment).where(Attachment.workspace_id == self._ws, Attachment.detached_at.is_(None))
+        if posting_id is not None:
+            query = query.where(Attachment.posting_id == posting_id)
+        if stage_id is not None:
+            query = query.where(Attachment.stage_id == stage_id)
+        if provider is not None:
+            query = query.where(Attachment.provider == provider)
+        found = [attachment_entity(row) for row in db.session.scalars(query.order_by(Attachment.id))]
+        db.session.commit()
+        return found
+
+    def get(self, attachment_id: int) -> e.Attachment | None:
+        row = db.session.get(Attachment, attachment_id)
+        found = attachment_entity(row) if row is not None and row.workspace_id == self._ws else None
+        db.session.commit()
+        return found
+
+
+class InvitationStore:
+    """The workspace's invitations. Every write commits before returning, so a row exists before
+    the plugin calls its vendor (the "create the row first" rule)."""
+
+    def __init__(self, runtime, workspace_id: int, plugin: str):
+        self._runtime = runtime
+        self._ws = workspace_id
+        self._plugin = plugin
+
+    def _row(self, invitation_id: int) -> Invitation | None:
+        row = db.session.get(Invitation, invitation_id, populate_existing=True)
+        return row if row is not None and row.workspace_id == self._ws else None
+
+    def get(self, invitation_id: int) -> e.Invitation | None:
+        from hub.engine.invitations import to_entity
+
+        row = self._row(invitation_id)
+        found = to_entity(row) if row else None
+        db.session.commit()
+        return found
+
+    def find(self, opportunity_id: str, attachment_id: int | None = None) -> list[e.Invitation]:
+        from hub.engine.invitations import to_entity
+
+        query = sa.select(Invitation).where(Invitation.workspace_id == self._ws,
+                                            Invitation.opportunity_id == opportunity_id)
+        if attachment_id is not None:
+            query = query.where(Invitation.attachment_id == attachment_id)
+        found = [to_entity(r) for r in db.session.scalars(query.order_by(Invitation.id))]
+        db.session.commit()
+        return found
+
+    def get_or_create(self, attachment: e.Attachment, candidate: e.Candidate) -> tuple[e.Invitation, bool]:
+        """The invitation of ``candidate`` for ``attachment``, created (status ``pending``) if new.
+
+        Unique per (workspace, opportunity, attachment), also under concurrency: the second
+        creator gets the first one's row and ``created=False``.
+        """
+        from hub.engine.invitations import add_timeline, to_entity
+
+        existing = self.find(candidate.opportunity_id, attachment.id)
+        if existing:
+            return existing[0], False
+        row = Invitation(
+            workspace_id=self._ws, attachment_id=attachment.id, opportunity_id=candidate.opportunity_id,
+            posting_id=candidate.posting_id, candidate_name=candidate.name, candidate_email=candidate.email,
+            profile_url=candidate.profile_url, provider=attachment.provider, assessment_id=attachment.assessment_id,
+            assessment_name=attachment.assessment_name, status=e.PENDING,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+                db.session.flush()
+                add_timeline(db.session, row, "created", self._plugin,
+                             f"{attachment.assessment_name} for stage {attachment.stage_name}")
+            entity = to_entity(row)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return self.find(candidate.opportunity_id, attachment.id)[0], False
+        return entity, True
+
+    def transition(self, invitation_id: int, status: str, **fields: Any) -> bool:
+        """Move the invitation to ``status`` (with ``provider_invitation_id``, ``invite_url``,
+        ``failure_reason``...) if the state machine allows it. When the status changed, source
+        plugins hear of it through ``on_invitation_status``. True if anything changed."""
+        from hub.engine import invitations as machine
+        from hub.engine.ingest import ingest
+
+        row = db.session.scalar(sa.select(Invitation).where(
+            Invitation.id == invitation_id, Invitation.workspace_id == self._ws).with_for_update())
+        if row is None:
+            raise LookupError(f"no invitation {invitation_id} in this workspace")
+        before = row.status
+        changed = machine.transition(db.session, row, status, self._plugin, **fields)
+        after, round_ = row.status, row.round
+        db.session.commit()
+        if changed and after != before:
+            progress = e.InvitationProgress(invitation_id=invitation_id, status=after,
+                                            reason=fields.get("failure_reason"), occurred_at=utcnow())
+            ingest(self._runtime, self._ws, "hub",
+                   e.InboundEvent(external_id=f"invitation:{invitation_id}:r{round_}:{after}", event=progress))
+        return changed
+
+    def note(self, invitation_id: int, kind: str, detail: str = "") -> None:
+        """Add a line to the invitation's timeline (e.g. ``"note_written"``)."""
+        from hub.engine.invitations import add_timeline
+
+        row = self._row(invitation_id)
+        if row is not None:
+            add_timeline(db.session, row, kind, self._plugin, detail)
+            db.session.commit()
+
+    def list_open(self, provider: str, older_than: timedelta) -> list[e.Invitation]:
+        """Open invitations of ``provider`` created more than ``older_than`` ago (for reconciliation)."""
+        from hub.engine.invitations import to_entity
+
+        cutoff = utcnow() - older_than
+        query = sa.select(Invitation).where(
+            Invitation.workspace_id == self._ws, Invitation.provider == provider,
+            Invitation.status.in_((e.INVITED, e.STARTED)), Invitation.created_at <= cutoff,
+            Invitation.provider_invitation_id.is_not(None))
+        found = [to_entity(r) for r in db.session.scalars(query.order_by(Invitation.id).limit(500))]
+        db.session.commit()
+        return found
+
+
+class SourceAPI:
+    """The read API of the workspace's connected source plugin, whatever ATS it is."""
+
+    def __init__(self, runtime, workspace_id: int, source_plugin: str):
+        self._runtime = runtime
+        self._ws = workspace_id
+        self.plugin_name = source_plugin
+
+    def _call(self, hook: str, **kwargs: Any) -> Any:
+        ctx = self._runtime.context(self._ws, self.plugin_name)
+        return self._runtime.registry.call(self.plugin_name, hook, ctx=ctx, **kwargs)
+
+    def get_candidate(self, opportunity_id: str) -> e.Candidate | None:
+        return self._call("source_get_candidate", opportunity_id=opportunity_id)
+
+    def list_postings(self) -> list[e.Posting]:
+        return self._call("source_list_postings")
+
+    def list_stages(self, posting_id: str | None = None) -> list[e.Stage]:
+        return self._call("source_list_stages", posting_id=posting_id)
+
+    def list_users(self) -> list[e.SourceUser]:
+        return self._call("source_list_users")
+
+
+class PluginContext:
+    """See the module docstring: everything a plugin may use of the hub."""
+
+    def __init__(self, runtime, integration: Integration, delivery_id: int | None = None):
+        self._runtime = runtime
+        self._integration_id = integration.id
+        self.workspace_id = integration.workspace_id
+        self.plugin_name = integration.plugin
+        self._settings = dict(integration.settings or {})
+        self._secrets_token = integration.secrets_encrypted
+        self._secrets: dict[str, Any] | None = None
+        self._webhook_key = integration.webhook_key
+        self.delivery_id = delivery_id
+        self.http = TimeoutSession()
+        self.records = RecordStore(self.workspace_id, self.plugin_name)
+        self.attachments = AttachmentStore(self.workspace_id)
+        self.invitations = InvitationStore(runtime, self.workspace_id, self.plugin_name)
+        self.log = logging.LoggerAdapter(logging.getLogger(f"hub.plugin.{self.plugin_name}"),
+                                         {"workspace_id": self.workspace_id, "plugin": self.plugin_name,
+                                          "delivery_id": delivery_id})
+
+    # ------------------------------------------------------------------ settings and secrets
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self._settings)
+
+    @property
+    def secrets(self) -> dict[str, Any]:
+        if self._secrets is None:
+            self._secrets = self._runtime.secret_box.decrypt(self._secrets_token)
+        return dict(self._secrets)
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        prefix = self.plugin_name.upper() + "_"
+        return {k: v for k, v in self._runtime.config.items() if k.startswith(prefix)}
+
+    def _integration(self) -> Integration:
+        return db.session.get(Integration, self._integration_id, populate_existing=True)
+
+    def reload(self) -> None:
+        """Re-read settings and secrets (another worker may have refreshed a token)."""
+        row = self._integration()
+        self._settings = dict(row.settings or {})
+        self._secrets_token = row.secrets_encrypted
+        self._secrets = None
+
+    def update_secrets(self, values: Mapping[str, Any], remove: tuple[str, ...] = ()) -> None:
+        """Merge ``values`` into the encrypted secrets (and drop ``remove``); commits."""
+        row = self._integration()
+        current = self._runtime.secret_box.decrypt(row.secrets_encrypted)
+        current.update(values)
+        for name in remove:
+            current.pop(name, None)
+        row.secrets_encrypted = self._runtime.secret_box.encrypt(current)
+        meta = dict(row.secrets_meta or {})
+        for name in values:
+            meta[name] = {"set_at": utcnow().isoformat(), "set_by": f"plugin:{self.plugin_name}"}
+        for name in remove:
+            meta.pop(name, None)
+        row.secrets_meta = meta
+        db.session.commit()
+        self._secrets_token = row.secrets_encrypted
+        self._secrets = current
+
+    def update_settings(self, values: Mapping[str, Any]) -> None:
+        row = self._integration()
+        row.settings = {**(row.settings or {}), **values}
+        db.session.commit()
+        self._settings = dict(row.settings)
+
+    def set_status(self, status: str, message: str | None = None) -> None:
+        row = self._integration()
+        if row.status != status or row.status_message != message:
+            row.status = status
+            row.status_message = message
+            db.session.commit()
+
+    # ------------------------------------------------------------------ URLs
+    @property
+    def webhook_url(self) -> str:
+        return self._runtime.webhook_url(self.plugin_name, self._webhook_key)
+
+    @property
+    def oauth_callback_url(self) -> str:
+        return self._runtime.public_url() + f"/integrations/{self.plugin_name}/oauth/callback"
+
+    # ------------------------------------------------------------------ shared machinery
+    def rate_limiter(self, name: str, rate: float, burst: int):
+        """A token bucket for this connection, shared by all its workers: call ``.acquire()``."""
+        key = f"{self.workspace_id}:{self.plugin_name}:{name}"
+        return self._runtime.limiters.get(key, rate, burst)
+
+    @contextlib.contextmanager
+    def lock(self, name: str, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+        """Hold the named lease for this connection (one holder across all workers)."""
+        full = f"{self.workspace_id}:{self.plugin_name}:{name}"
+        holder = uuid.uuid4().hex
+        deadline = time.monotonic() + wait
+        while not _try_lock(full, holder, ttl):
+            if time.monotonic() > deadline:
+                raise TemporaryError(f"lock {name!r} is busy", retry_after=1.0)
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            db.session.rollback()
+            db.session.execute(sa.delete(Lock).where(Lock.name == full, Lock.holder == holder))
+            db.session.commit()
+
+    def record_vendor_call(self, endpoint: str, status: int | str, seconds: float) -> None:
+        self._runtime.metrics.vendor_call(self.plugin_name, endpoint, str(status), seconds)
+
+    def record_token_refresh(self, outcome: str) -> None:
+        self._runtime.metrics.token_refresh(self.plugin_name, outcome)
+
+    @property
+    def source(self) -> SourceAPI:
+        """The connected source's read API; raises ``TemporaryError`` when none is connected."""
+        name = self._runtime.active_source(self.workspace_id)
+        if name is None:
+            raise TemporaryError("no source (ATS) integration is enabled in this workspace")
+        return SourceAPI(self._runtime, self.workspace_id, name)
+
+
+def _try_lock(name: str, holder: str, ttl: float) -> bool:
+    now = utcnow()
+    expires = now + timedelta(seconds=ttl)
+    try:
+        with db.session.begin_nested():
+            db.session.add(Lock(name=name, holder=holder, expires_at=expires))
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+    taken = db.session.execute(
+        sa.update(Lock).where(Lock.name == name, Lock.expires_at < now).values(holder=holder, expires_at=expires)
+    ).rowcount
+    db.session.commit()
+    return taken == 1
+
+
+__all__ = ["PluginContext", "RecordStore", "AttachmentStore", "InvitationStore", "SourceAPI"]

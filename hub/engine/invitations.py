@@ -1,0 +1,112 @@
+"""The invitation state machine: each transition is accepted once, stale ones are ignored.
+
+Events arrive late, twice and out of order (DESIGN.md guarantee 6). ``apply_event`` applies a
+provider's news (``InvitationProgress``, ``AssessmentResult``, ``Verdict``) to the invitation row
+and says whether anything changed; the engine only fans an event out to plugins when it did.
+``transition`` is the same machine for changes a plugin makes itself (invited, failed, cancelled).
+Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from hub import entities as e
+from hub.store.models import Invitation, TimelineEntry, utcnow
+
+ALLOWED: dict[str, set[str]] = {
+    e.PENDING: {e.INVITED, e.STARTED, e.COMPLETED, e.FAILED, e.CANCELLED, e.EXPIRED},
+    e.INVITED: {e.STARTED, e.COMPLETED, e.EXPIRED, e.CANCELLED},
+    e.STARTED: {e.COMPLETED, e.EXPIRED, e.CANCELLED},
+    e.EXPIRED: {e.COMPLETED},
+    e.COMPLETED: set(),
+    e.CANCELLED: set(),
+    e.FAILED: set(),
+}
+
+STAMP = {e.INVITED: "invited_at", e.STARTED: "started_at", e.COMPLETED: "completed_at"}
+
+# Fields a plugin may set along with a transition.
+SETTABLE = {"provider_invitation_id", "invite_url", "failure_reason", "score", "max_score", "report_url"}
+
+
+def add_timeline(session, invitation: Invitation, kind: str, source: str, detail: str = "",
+                 at: datetime | None = None) -> None:
+    session.add(TimelineEntry(invitation_id=invitation.id, kind=kind, source=source, detail=detail,
+                              at=at or utcnow()))
+
+
+def transition(session, invitation: Invitation, status: str, source: str, at: datetime | None = None,
+               **fields: Any) -> bool:
+    """Move ``invitation`` to ``status`` if the machine allows it; set ``fields``. True if it moved."""
+    if status not in e.INVITATION_STATUSES:
+        raise ValueError(f"unknown invitation status {status!r}")
+    unknown = set(fields) - SETTABLE
+    if unknown:
+        raise ValueError(f"cannot set {sorted(unknown)} on an invitation")
+    if status == invitation.status:
+        changed = False
+        for name, value in fields.items():  # e.g. the provider id learnt on a retry
+            if value is not None and getattr(invitation, name) is None:
+                setattr(invitation, name, value)
+                changed = True
+        return changed
+    if status not in ALLOWED[invitation.status]:
+        return False
+    invitation.status = status
+    for name, value in fields.items():
+        if value is not None:
+            setattr(invitation, name, value)
+    if status in STAMP:
+        setattr(invitation, STAMP[status], at or utcnow())
+    detail = fields.get("failure_reason") or ""
+    add_timeline(session, invitation, status, source, detail, at)
+    return True
+
+
+def apply_event(session, invitation: Invitation, event: e.HubEvent, source: str) -> bool:
+    """Apply a provider event to its invitation; True when it changed the invitation."""
+    if isinstance(event, e.AssessmentResult):
+        if invitation.status == e.COMPLETED:
+            return False
+        return transition(session, invitation, e.COMPLETED, source, at=event.completed_at,
+                          score=event.score, max_score=event.max_score, report_url=event.report_url)
+    if isinstance(event, e.Verdict):
+        if invitation.verdict == event.verdict:
+            return False
+        if invitation.verdict_at and event.decided_at and event.decided_at < invitation.verdict_at:
+            return False  # an older verdict arriving after a newer one
+        invitation.verdict = event.verdict
+        invitation.verdict_at = event.decided_at or utcnow()
+        add_timeline(session, invitation, "verdict", source, event.verdict.replace("_", " "), event.decided_at)
+        return True
+    if isinstance(event, e.InvitationProgress):
+        return transition(session, invitation, event.status, source, at=event.occurred_at,
+                          failure_reason=event.reason if event.status == e.FAILED else None)
+    raise TypeError(f"{type(event).__name__} is not an invitation event")
+
+
+def to_entity(row: Invitation) -> e.Invitation:
+    return e.Invitation(
+        id=row.id,
+        attachment_id=row.attachment_id,
+        opportunity_id=row.opportunity_id,
+        candidate_name=row.candidate_name,
+        candidate_email=row.candidate_email,
+        provider=row.provider,
+        assessment_id=row.assessment_id,
+        assessment_name=row.assessment_name,
+        status=row.status,
+        provider_invitation_id=row.provider_invitation_id,
+        invite_url=row.invite_url,
+        score=row.score,
+        max_score=row.max_score,
+        report_url=row.report_url,
+        verdict=row.verdict,
+        failure_reason=row.failure_reason,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        verdict_at=row.verdict_at,
+        round=row.round,
+    )

@@ -1,0 +1,118 @@
+"""The task queue (Huey) that wakes workers, and the worker loop around it.
+
+Huey only carries "run delivery N" nudges; the database rows are the truth (a worker killed
+mid-task loses its Huey task, and the sweeper re-dispatches the delivery after its lease).
+
+- Embedded default: ``SqliteHuey`` under ``instance/``; consumer threads inside the hub process.
+- Production: ``RedisHuey`` when ``HUB_REDIS_URL`` is set; any number of ``hub worker`` processes.
+- ``HUB_QUEUE_IMMEDIATE``: run inline (tests of things other than the queue).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from huey import RedisHuey, SqliteHuey
+from huey.consumer import Consumer
+
+log = logging.getLogger("hub.engine.queue")
+
+
+class Queue:
+    def __init__(self, app, runtime):
+        self.app = app
+        self.runtime = runtime
+        config = app.config
+        immediate = bool(config.get("QUEUE_IMMEDIATE"))
+        if config.get("REDIS_URL"):
+            self.huey = RedisHuey(config.get("QUEUE_NAME", "ats-hub"), url=config["REDIS_URL"], immediate=immediate,
+                                  results=False)
+        else:
+            path = os.path.join(app.instance_path, "queue.db")
+            os.makedirs(app.instance_path, exist_ok=True)
+            self.huey = SqliteHuey("ats-hub", filename=path, immediate=immediate, results=False, timeout=30)
+        self._task = self.huey.task(name="run_delivery")(self._run)
+
+    def _run(self, delivery_id: int) -> str:
+        from hub.engine.runner import run_delivery
+
+        with self.app.app_context():
+            return run_delivery(self.runtime, delivery_id)
+
+    def enqueue(self, delivery_ids: list[int], delay: float | None = None) -> None:
+        for delivery_id in delivery_ids:
+            try:
+                if delay and not self.huey.immediate:
+                    self._task.schedule(args=(delivery_id,), delay=delay)
+                else:
+                    self._task(delivery_id)
+            except Exception:  # the sweeper will find the delivery anyway
+                log.exception("could not enqueue delivery %s; the sweeper will pick it up", delivery_id)
+
+    def pending_count(self) -> int:
+        return self.huey.pending_count()
+
+    def ping(self) -> None:
+        """Raise if the queue's storage cannot be reached."""
+        self.huey.pending_count()
+
+
+def init_queue(app, runtime) -> Queue:
+    queue = Queue(app, runtime)
+    runtime.queue = queue
+    return queue
+
+
+class Worker:
+    """Huey consumer threads plus the periodic sweeper, started and stopped together."""
+
+    def __init__(self, app, workers: int | None = None):
+        from hub.runtime import get_runtime
+
+        self.app = app
+        self.runtime = get_runtime(app)
+        count = int(workers or app.config["WORKERS"])
+        self.consumer = Consumer(self.runtime.queue.huey, workers=count, worker_type="thread",
+                                 periodic=False, check_worker_health=True, scheduler_interval=1,
+                                 initial_delay=0.05, backoff=1.15, max_delay=0.5)
+        self._stop = threading.Event()
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="hub-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self.consumer.start()
+        self._sweeper.start()
+        log.info("worker started")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.consumer.stop(graceful=True)
+        self._sweeper.join(timeout=10)
+        log.info("worker stopped")
+
+    def _sweep_loop(self) -> None:
+        from hub.engine.sweeper import periodic_work
+
+        interval = float(self.app.config["SWEEP_INTERVAL_SECONDS"])
+        while not self._stop.is_set():
+            with self.app.app_context():
+                try:
+                    periodic_work(self.runtime)
+                except Exception:
+                    log.exception("periodic work failed; trying again in %.0fs", interval)
+            self._stop.wait(interval)
+
+    def run_forever(self) -> None:
+        """Start and block until SIGINT/SIGTERM (for ``hub worker``)."""
+        import signal
+
+        self.start()
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        try:
+            while not self._stop.is_set():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        self.stop()

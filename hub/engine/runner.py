@@ -1,0 +1,164 @@
+"""Running one delivery: claim it with a lease, call that one plugin's hook, record the outcome
+(DESIGN.md guarantees 2 and 3).
+
+``claim`` is a single conditional UPDATE, so two workers (or a worker and the sweeper's
+re-dispatch) can never both run a delivery while its lease is valid. A worker that dies leaves
+the lease to run out; the sweeper then hands the delivery to another worker. Outcomes are
+written only by the lease holder (``lease_token``), so a worker that lost its lease cannot
+overwrite the newer run.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from hub import entities as e
+from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
+from hub.extensions import db
+from hub.store.models import (
+    D_CANCELLED, D_DEAD, D_DONE, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, Integration, utcnow,
+)
+
+log = logging.getLogger("hub.engine.runner")
+
+
+def backoff_seconds(config, attempts: int) -> float:
+    """Exponential backoff with jitter: base * 2^(attempts-1), capped, times a factor in [0.5, 1]."""
+    base = float(config["RETRY_BASE_SECONDS"])
+    cap = float(config["RETRY_MAX_SECONDS"])
+    return min(cap, base * (2 ** max(0, attempts - 1))) * random.uniform(0.5, 1.0)
+
+
+def claim(delivery_id: int, lease_seconds: float) -> str | None:
+    """Take the delivery if it is due (or its lease ran out). Returns the lease token, or None."""
+    now = utcnow()
+    token = uuid.uuid4().hex
+    due = sa.or_(
+        sa.and_(Delivery.status.in_((D_PENDING, D_RETRY)), Delivery.next_attempt_at <= now),
+        sa.and_(Delivery.status == D_RUNNING, Delivery.lease_until < now),
+    )
+    result = db.session.execute(
+        sa.update(Delivery).where(Delivery.id == delivery_id, due).values(
+            status=D_RUNNING, lease_until=now + timedelta(seconds=lease_seconds), lease_token=token,
+            attempts=Delivery.attempts + 1, updated_at=now,
+        )
+    )
+    db.session.commit()
+    return token if result.rowcount == 1 else None
+
+
+def _finish(delivery_id: int, token: str, **values) -> bool:
+    values.setdefault("updated_at", utcnow())
+    result = db.session.execute(
+        sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.lease_token == token).values(
+            lease_until=None, lease_token=None, **values)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def run_delivery(runtime, delivery_id: int) -> str:
+    """Run one delivery if it is due; returns what happened ("done", "retry", "dead", "skipped"...)."""
+    config = runtime.config
+    token = claim(delivery_id, float(config["LEASE_SECONDS"]))
+    if token is None:
+        return "skipped"
+    delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
+    event = db.session.get(Event, delivery.event_id)
+    integration = db.session.scalar(sa.select(Integration).where(
+        Integration.workspace_id == delivery.workspace_id, Integration.plugin == delivery.plugin))
+    extra = {"delivery_id": delivery.id, "event_id": event.id, "workspace_id": delivery.workspace_id,
+             "plugin": delivery.plugin}
+    if integration is None or not integration.enabled:
+        _finish(delivery_id, token, status=D_CANCELLED, finished_at=utcnow(),
+                last_error="integration disabled or revoked", attempts=Delivery.attempts - 1)
+        log.info("delivery %s cancelled: integration disabled", delivery_id, extra=extra)
+        return D_CANCELLED
+
+    hub_event = e.event_from_payload(event.type, event.payload)
+    attempts = delivery.attempts
+    delivery = _Snapshot(delivery)
+    db.session.commit()  # no transaction is held while the plugin works
+    try:
+        ctx = runtime.context(delivery.workspace_id, delivery.plugin, delivery_id=delivery.id)
+        argument = _argument_name(runtime, delivery.plugin, delivery.hook)
+        runtime.registry.call(delivery.plugin, delivery.hook, ctx=ctx, **{argument: hub_event})
+    except Deferred as exc:
+        db.session.rollback()
+        waited = (utcnow() - delivery.created_at).total_seconds()
+        if waited > float(config["MAX_DEFER_SECONDS"]):
+            return _dead(runtime, delivery, token, f"deferred for too long: {exc}", extra)
+        delay = float(exc.retry_after)
+        _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
+                attempts=Delivery.attempts - 1, deferrals=Delivery.deferrals + 1, last_error=f"deferred: {exc}")
+        runtime.wake([delivery_id], delay)
+        runtime.metrics.delivery(delivery.plugin, delivery.hook, "deferred")
+        log.info("delivery %s deferred %.1fs: %s", delivery_id, delay, exc, extra=extra)
+        return "deferred"
+    except NeedsReauthorization as exc:
+        db.session.rollback()
+        ctx.set_status("needs_reauthorization", str(exc))
+        return _dead(runtime, delivery, token, f"needs re-authorization: {exc}", extra)
+    except PermanentError as exc:
+        db.session.rollback()
+        return _dead(runtime, delivery, token, f"{type(exc).__name__}: {exc}", extra)
+    except Exception as exc:  # any other failure is retried until the attempts run out
+        db.session.rollback()
+        message = f"{type(exc).__name__}: {exc}"
+        if attempts >= int(config["DELIVERY_MAX_ATTEMPTS"]):
+            return _dead(runtime, delivery, token, message, extra)
+        delay = exc.retry_after if isinstance(exc, TemporaryError) and exc.retry_after else None
+        delay = float(delay) if delay else backoff_seconds(config, attempts)
+        _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
+                last_error=message[:2000])
+        runtime.wake([delivery_id], delay)
+        runtime.metrics.delivery(delivery.plugin, delivery.hook, "retry")
+        log.warning("delivery %s attempt %s failed, retry in %.1fs: %s", delivery_id, attempts, delay, message,
+                    extra=extra)
+        if not isinstance(exc, TemporaryError):
+            log.debug("traceback of delivery %s:\n%s", delivery_id, traceback.format_exc(), extra=extra)
+        return D_RETRY
+    _finish(delivery_id, token, status=D_DONE, finished_at=utcnow(), last_error=None)
+    runtime.metrics.delivery(delivery.plugin, delivery.hook, D_DONE)
+    log.info("delivery %s done", delivery_id, extra=extra)
+    return D_DONE
+
+
+class _Snapshot:
+    """The delivery's fields as plain values, usable after the session's transaction ended."""
+
+    def __init__(self, row: Delivery):
+        self.id, self.plugin, self.hook = row.id, row.plugin, row.hook
+        self.workspace_id, self.created_at, self.attempts = row.workspace_id, row.created_at, row.attempts
+
+
+def _dead(runtime, delivery, token: str, message: str, extra: dict) -> str:
+    _finish(delivery.id, token, status=D_DEAD, finished_at=utcnow(), last_error=message[:2000])
+    runtime.metrics.delivery(delivery.plugin, delivery.hook, D_DEAD)
+    log.error("delivery %s dead: %s", delivery.id, message, extra=extra)
+    return D_DEAD
+
+
+def _argument_name(runtime, plugin: str, hook: str) -> str:
+    """The event argument's name in the hook's specification (``change``, ``result``...)."""
+    spec = getattr(runtime.registry.pm.hook, hook).spec
+    names = [a for a in spec.argnames if a != "ctx"]
+    return names[0]
+
+
+def replay(delivery_id: int, workspace_id: int | None = None) -> bool:
+    """Make a done, dead or cancelled delivery due again now (attempts reset). True if it was replayed."""
+    query = sa.update(Delivery).where(Delivery.id == delivery_id,
+                                      Delivery.status.in_((D_DONE, D_DEAD, D_CANCELLED, D_RETRY)))
+    if workspace_id is not None:
+        query = query.where(Delivery.workspace_id == workspace_id)
+    result = db.session.execute(query.values(status=D_PENDING, attempts=0, deferrals=0, next_attempt_at=utcnow(),
+                                             finished_at=None, last_error=None, updated_at=utcnow()))
+    db.session.commit()
+    return result.rowcount == 1

@@ -1,0 +1,113 @@
+"""Periodic work every worker process runs (each step is safe to run concurrently):
+
+- re-dispatch deliveries that are due but were never picked up, and running ones whose lease ran
+  out (a worker died): the engine's crash safety;
+- reconciliation: ask each enabled plugin implementing ``reconcile`` for missed events;
+- retention: purge events and webhook logs older than ``RETENTION_DAYS`` and dedupe keys older
+  than ``DEDUPE_DAYS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.store.models import (
+    D_OPEN, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, EventKey, Integration, Lock, WebhookLog, utcnow,
+)
+
+log = logging.getLogger("hub.engine.sweeper")
+
+_last_run: dict[str, float] = {}
+
+
+def due_deliveries(limit: int = 1000) -> list[int]:
+    now = utcnow()
+    query = sa.select(Delivery.id).where(sa.or_(
+        sa.and_(Delivery.status.in_((D_PENDING, D_RETRY)), Delivery.next_attempt_at <= now),
+        sa.and_(Delivery.status == D_RUNNING, Delivery.lease_until < now),
+    )).order_by(Delivery.next_attempt_at).limit(limit)
+    ids = list(db.session.scalars(query))
+    db.session.rollback()
+    return ids
+
+
+def sweep(runtime) -> int:
+    ids = due_deliveries()
+    if ids:
+        runtime.wake(ids)
+    _update_queue_gauges(runtime)
+    return len(ids)
+
+
+def _update_queue_gauges(runtime) -> None:
+    count, oldest = db.session.execute(
+        sa.select(sa.func.count(Delivery.id), sa.func.min(Delivery.created_at)).where(Delivery.status.in_(D_OPEN))
+    ).one()
+    db.session.rollback()
+    runtime.metrics.queue_depth.set(count or 0)
+    if oldest is not None and oldest.tzinfo is None:
+        from datetime import timezone
+
+        oldest = oldest.replace(tzinfo=timezone.utc)
+    runtime.metrics.oldest_pending.set((utcnow() - oldest).total_seconds() if oldest else 0)
+
+
+def reconcile_all(runtime) -> int:
+    from hub.engine.ingest import ingest
+
+    found = 0
+    integrations = list(db.session.scalars(sa.select(Integration).where(Integration.enabled.is_(True))))
+    for integration in integrations:
+        name = integration.plugin
+        if name not in runtime.registry.specs or not runtime.registry.implements(name, "reconcile"):
+            continue
+        ctx = runtime.context(integration.workspace_id, name)
+        try:
+            with ctx.lock("reconcile", ttl=300, wait=0.1):
+                events = runtime.registry.call(name, "reconcile", ctx=ctx) or []
+                for inbound in events:
+                    ingest(runtime, integration.workspace_id, name, inbound)
+                    found += 1
+        except Exception as exc:
+            db.session.rollback()
+            log.warning("reconcile of %s in workspace %s failed: %s", name, integration.workspace_id, exc)
+    return found
+
+
+def purge(runtime) -> int:
+    now = utcnow()
+    events_before = now - timedelta(days=float(runtime.config["RETENTION_DAYS"]))
+    keys_before = now - timedelta(days=max(float(runtime.config["DEDUPE_DAYS"]), 7.0))
+    open_events = sa.select(Delivery.event_id).where(Delivery.status.in_(D_OPEN))
+    old = list(db.session.scalars(sa.select(Event.id).where(Event.received_at < events_before,
+                                                            Event.id.not_in(open_events)).limit(5000)))
+    if old:
+        db.session.execute(sa.delete(Delivery).where(Delivery.event_id.in_(old)))
+        db.session.execute(sa.delete(Event).where(Event.id.in_(old)))
+    db.session.execute(sa.delete(EventKey).where(EventKey.seen_at < keys_before))
+    db.session.execute(sa.delete(WebhookLog).where(WebhookLog.received_at < events_before))
+    db.session.execute(sa.delete(Lock).where(Lock.expires_at < now - timedelta(hours=1)))
+    db.session.commit()
+    return len(old)
+
+
+def _every(name: str, seconds: float) -> bool:
+    now = time.monotonic()
+    if now - _last_run.get(name, -1e9) >= seconds:
+        _last_run[name] = now
+        return True
+    return False
+
+
+def periodic_work(runtime) -> None:
+    sweep(runtime)
+    key = str(id(runtime))
+    if _every(key + ":reconcile", float(runtime.config["RECONCILE_INTERVAL_SECONDS"])):
+        reconcile_all(runtime)
+    if _every(key + ":purge", 3600):
+        purge(runtime)

@@ -1,0 +1,353 @@
+"""The plain data the hub and its plugins exchange: part of the public plugin contract.
+
+Nothing here imports Flask or SQLAlchemy. Every class is a frozen dataclass so a hook cannot
+change what another plugin will see. Hub events (``StageChange``, ``AssessmentResult``...)
+are what source and assessment plugins turn their vendors' webhooks into; ``to_payload`` /
+``event_from_payload`` convert them to and from the JSON stored with each event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Mapping
+
+SOURCE = "source"
+ASSESSMENT = "assessment"
+PLUGIN_KINDS = (SOURCE, ASSESSMENT)
+
+# Invitation statuses, in the order an invitation normally moves through them.
+PENDING = "pending"  # row created, provider not yet called (or the call's outcome is unknown)
+INVITED = "invited"
+STARTED = "started"
+COMPLETED = "completed"
+EXPIRED = "expired"
+CANCELLED = "cancelled"
+FAILED = "failed"  # never sent: e.g. the candidate has no valid email
+INVITATION_STATUSES = (PENDING, INVITED, STARTED, COMPLETED, EXPIRED, CANCELLED, FAILED)
+OPEN_STATUSES = (PENDING, INVITED, STARTED)
+
+THUMBS_UP = "thumbs_up"
+THUMBS_DOWN = "thumbs_down"
+VERDICTS = (THUMBS_UP, THUMBS_DOWN)
+
+
+@dataclass(frozen=True)
+class IntegrationSpec:
+    """What a plugin registers about itself through ``register_integration``.
+
+    ``settings_schema`` is a marshmallow ``Schema`` class: it validates the settings form and
+    the API body, and drives the generated settings page. Fields whose names are listed in
+    ``secret_fields`` are stored encrypted and never shown back.
+    """
+
+    kind: str
+    title: str
+    settings_schema: type | None = None
+    secret_fields: tuple[str, ...] = ()
+    description: str = ""
+    version: str = ""
+    supports_oauth: bool = False
+    supports_webhook_setup: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in PLUGIN_KINDS:
+            raise ValueError(f"kind must be one of {PLUGIN_KINDS}, not {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Posting:
+    id: str
+    title: str
+    state: str = ""
+    owner_email: str | None = None
+    hiring_manager_email: str | None = None
+    follower_emails: tuple[str, ...] = ()
+
+    def member_emails(self) -> set[str]:
+        """Lower-cased emails of everyone who is on this posting (owner, hiring manager, followers)."""
+        emails = {self.owner_email, self.hiring_manager_email, *self.follower_emails}
+        return {e.lower() for e in emails if e}
+
+
+@dataclass(frozen=True)
+class SourceUser:
+    id: str
+    name: str
+    email: str
+    access_role: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate as the source (ATS) knows them *now*: re-read, never taken from a webhook body."""
+
+    opportunity_id: str
+    name: str
+    email: str | None
+    posting_id: str | None
+    posting_title: str | None = None
+    stage_id: str | None = None
+    archived: bool = False
+    profile_url: str | None = None
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split(" ", 1)[0] if self.name else ""
+
+    @property
+    def last_name(self) -> str:
+        parts = self.name.split(" ", 1) if self.name else []
+        return parts[1] if len(parts) > 1 else ""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    id: str
+    name: str
+    duration_minutes: int | None = None
+    max_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An assessment attached to a (posting, stage) of the source, with its options."""
+
+    id: int
+    posting_id: str
+    posting_name: str
+    stage_id: str
+    stage_name: str
+    provider: str
+    assessment_id: str
+    assessment_name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """The hub's record of one candidate invited to one attachment's assessment."""
+
+    id: int
+    attachment_id: int
+    opportunity_id: str
+    candidate_name: str | None
+    candidate_email: str | None
+    provider: str
+    assessment_id: str
+    assessment_name: str
+    status: str
+    provider_invitation_id: str | None = None
+    invite_url: str | None = None
+    score: float | None = None
+    max_score: float | None = None
+    report_url: str | None = None
+    verdict: str | None = None
+    failure_reason: str | None = None
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    verdict_at: datetime | None = None
+    round: int = 1
+
+    @property
+    def external_reference(self) -> str:
+        """The id the provider stores with the invitation so the hub can find it again.
+
+        A re-invite starts a new round and so a new reference; ``parse_external_reference`` reverses it.
+        """
+        suffix = f"-r{self.round}" if self.round > 1 else ""
+        return f"hub-inv-{self.id}{suffix}"
+
+
+def parse_external_reference(reference: str) -> int | None:
+    """The hub invitation id inside an external reference made by ``Invitation.external_reference``."""
+    if not isinstance(reference, str) or not reference.startswith("hub-inv-"):
+        return None
+    head = reference[len("hub-inv-"):].split("-r", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+# --------------------------------------------------------------------------- hub events
+
+
+@dataclass(frozen=True)
+class HubEvent:
+    """Base of every event that flows through the engine. ``type`` names the hook it fires."""
+
+    type: ClassVar[str] = ""
+    hook: ClassVar[str] = ""
+
+
+@dataclass(frozen=True)
+class StageChange(HubEvent):
+    type: ClassVar[str] = "stage_change"
+    hook: ClassVar[str] = "on_stage_change"
+    opportunity_id: str = ""
+    to_stage_id: str = ""
+    from_stage_id: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveChange(HubEvent):
+    type: ClassVar[str] = "archive_change"
+    hook: ClassVar[str] = "on_archive_change"
+    opportunity_id: str = ""
+    archived: bool = True
+    reason: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CandidateDeleted(HubEvent):
+    type: ClassVar[str] = "candidate_deleted"
+    hook: ClassVar[str] = "on_candidate_deleted"
+    opportunity_id: str = ""
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CandidateHired(HubEvent):
+    type: ClassVar[str] = "hired"
+    hook: ClassVar[str] = "on_hired"
+    opportunity_id: str = ""
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InvitationProgress(HubEvent):
+    """An assessment provider's news about an invitation: started, expired, cancelled or failed.
+
+    ``invitation_id`` is the hub's id (recovered from the external reference).
+    """
+
+    type: ClassVar[str] = "invitation_progress"
+    hook: ClassVar[str] = "on_invitation_status"
+    invitation_id: int = 0
+    status: str = ""
+    reason: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AssessmentResult(HubEvent):
+    type: ClassVar[str] = "assessment_completed"
+    hook: ClassVar[str] = "on_assessment_completed"
+    invitation_id: int = 0
+    score: float | None = None
+    max_score: float | None = None
+    report_url: str | None = None
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Verdict(HubEvent):
+    type: ClassVar[str] = "verdict"
+    hook: ClassVar[str] = "on_verdict"
+    invitation_id: int = 0
+    verdict: str = ""
+    decided_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, not {self.verdict!r}")
+
+
+@dataclass(frozen=True)
+class ReinviteRequested(HubEvent):
+    type: ClassVar[str] = "reinvite_requested"
+    hook: ClassVar[str] = "on_reinvite_requested"
+    invitation_id: int = 0
+    requested_by: str | None = None
+
+
+EVENT_TYPES: dict[str, type[HubEvent]] = {
+    cls.type: cls
+    for cls in (
+        StageChange,
+        ArchiveChange,
+        CandidateDeleted,
+        CandidateHired,
+        InvitationProgress,
+        AssessmentResult,
+        Verdict,
+        ReinviteRequested,
+    )
+}
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    """One event a plugin parsed out of a webhook (or found by reconciliation).
+
+    ``external_id`` identifies the event at its sender and is unique per source plugin: the
+    same id arriving again is a duplicate. ``alias_ids`` are further ids that must also count
+    as "seen" (Lever: the delivery ``token`` as well as the event ``id``).
+    """
+
+    external_id: str
+    event: HubEvent
+    alias_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What the hub hands a plugin to verify: the raw body, the headers, and when it arrived."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    received_at: datetime
+    remote_addr: str | None = None
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    """A verified webhook: the events in it, and whether it was a connection test ("ping")."""
+
+    events: tuple[InboundEvent, ...] = ()
+    ping: bool = False
+    note: str = ""
+
+
+# --------------------------------------------------------------------------- (de)serialising
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def to_payload(event: HubEvent) -> dict[str, Any]:
+    """The JSON-ready dict stored with an event."""
+    return {f.name: _to_jsonable(getattr(event, f.name)) for f in dataclasses.fields(event)}
+
+
+def event_from_payload(event_type: str, payload: Mapping[str, Any]) -> HubEvent:
+    """Rebuild a hub event from its stored type and payload (the inverse of ``to_payload``)."""
+    cls = EVENT_TYPES[event_type]
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in payload:
+            continue
+        value = payload[f.name]
+        if value is not None and f.name.endswith("_at") and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)

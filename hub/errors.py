@@ -1,0 +1,117 @@
+"""The hub's one error module.
+
+``HubError`` carries an HTTP status, a machine-readable code and a message that is safe to show
+to whoever sent the request. The web layer turns it into ``{"error": {"code", "message"}}`` for
+API and webhook endpoints and into an HTML page for the UI.
+
+The errors a plugin raises to steer the engine are part of the public contract:
+
+- ``WebhookRejected``: from ``verify_webhook``; the sender gets that 4xx and the message.
+- ``TemporaryError``: try again later (the delivery is retried with backoff).
+- ``Deferred``: not an error, just "not yet" (e.g. a verdict that arrived before its result);
+  retried soon without using up an attempt.
+- ``PermanentError``: retrying cannot help; the delivery is marked dead at once.
+- ``NeedsReauthorization``: the vendor refused our credentials for good (``invalid_grant``);
+  the integration is flagged for an admin and the delivery waits to be replayed.
+Any other exception counts as a failed attempt and is retried until the attempts run out.
+"""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class BadRequest(HubError):
+    status = 400
+    code = "bad_request"
+
+
+class ValidationFailed(HubError):
+    """Input that does not satisfy a schema; ``fields`` maps each field to its messages."""
+
+    status = 422
+    code = "validation_failed"
+
+    def __init__(self, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.fields = fields or {}
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        if self.fields:
+            body["error"]["fields"] = self.fields
+        return body
+
+
+class Unauthorized(HubError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(HubError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(HubError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(HubError):
+    status = 409
+    code = "conflict"
+
+
+class ServiceUnavailable(HubError):
+    status = 503
+    code = "unavailable"
+
+
+class WebhookRejected(HubError):
+    """Raised by a plugin's ``verify_webhook``: the request is not acceptable (4xx)."""
+
+    status = 400
+    code = "webhook_rejected"
+
+
+class PluginError(Exception):
+    """Base of the errors a plugin raises from a hook to tell the engine what to do next."""
+
+
+class TemporaryError(PluginError):
+    """Try again later. ``retry_after`` (seconds) overrides the engine's backoff when given."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Deferred(PluginError):
+    """Not yet: retry in ``retry_after`` seconds without counting an attempt."""
+
+    def __init__(self, message: str, retry_after: float = 2.0):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(PluginError):
+    """Retrying cannot help; the delivery is marked dead and shown to an admin."""
+
+
+class NeedsReauthorization(PermanentError):
+    """The vendor no longer accepts the connection's credentials; an admin must reconnect."""

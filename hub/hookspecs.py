@@ -1,0 +1,238 @@
+"""The hub's plugin contract: every hook a plugin may implement.
+
+A plugin is a module (or object) registered under the entry-point group ``ats_hub`` whose
+functions are decorated with ``@hub.hookimpl`` and named after the hooks below. Implement only
+the hooks you need, and only the arguments you need (pluggy passes arguments by name, so the hub
+can add arguments later without breaking anyone).
+
+How the hub calls hooks:
+
+- The hub never calls a hook on *all* plugins at once and lets one failure stop the rest. It calls
+  each plugin's implementation on its own, with that plugin's ``ctx`` (a ``hub.context.PluginContext``:
+  the plugin's workspace, settings, decrypted secrets, HTTP session, stores and the source's read API).
+- **Event hooks** (``on_*``) run in a worker, from a durable delivery: one delivery per event and
+  per enabled plugin that implements the hook. They return nothing. They may run more than once
+  for the same event (a worker crash, a retry after an unclear failure), so they must be
+  idempotent: check ``ctx.records`` or ``ctx.invitations`` before acting on the outside world.
+  Raising ``hub.errors.TemporaryError`` (or any exception) retries the delivery with exponential
+  backoff until the configured attempts are used up, then it is dead and visible to admins;
+  ``hub.errors.Deferred`` retries soon without using an attempt; ``hub.errors.PermanentError``
+  ends it dead at once; ``hub.errors.NeedsReauthorization`` also flags the integration.
+- **Direct hooks** (the rest) are called by the hub when it needs that one plugin's answer
+  (webhook ingress, the admin UI, the periodic reconciliation). Their errors are reported to the
+  caller: a ``hub.errors.HubError`` with its status and message, anything else as a failure that
+  the admin sees with the plugin's name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Mapping
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from hub.context import PluginContext
+    from hub.entities import (
+        ArchiveChange,
+        Assessment,
+        AssessmentResult,
+        Candidate,
+        CandidateDeleted,
+        CandidateHired,
+        InboundEvent,
+        IntegrationSpec,
+        InvitationProgress,
+        Posting,
+        ReinviteRequested,
+        SourceUser,
+        Stage,
+        StageChange,
+        Verdict,
+        WebhookRequest,
+        WebhookResult,
+    )
+
+PROJECT_NAME = "ats_hub"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+# --------------------------------------------------------------------------- registration
+
+
+@hookspec
+def register_integration(register: Callable[["IntegrationSpec"], None]) -> None:
+    """Tell the hub what this plugin is. Called once per plugin when the app starts.
+
+    Call ``register(IntegrationSpec(kind=..., title=..., settings_schema=..., secret_fields=...))``
+    exactly once. ``kind`` is ``"source"`` (an ATS such as Lever) or ``"assessment"`` (a test
+    provider such as Canditech). The marshmallow ``settings_schema`` validates the settings an admin
+    enters and generates the settings form; fields named in ``secret_fields`` are encrypted at rest
+    and never shown back. A plugin that does not register, or registers twice, or registers an
+    invalid spec, stops the hub at start-up with a message naming the plugin.
+    """
+
+
+# --------------------------------------------------------------------------- webhook ingress
+
+
+@hookspec
+def verify_webhook(ctx: "PluginContext", request: "WebhookRequest") -> "WebhookResult":
+    """Verify and parse one webhook request that arrived at this plugin's URL for ``ctx.workspace_id``.
+
+    Called by the ingress endpoint ``POST /webhooks/<plugin>/<key>``, synchronously, before the
+    sender gets its answer; keep it fast (no vendor calls unless the body is too thin to use).
+
+    Check the signature in constant time and the timestamp window, then parse the body into hub
+    events. Return ``WebhookResult(events=(InboundEvent(...), ...))``; ``ping=True`` for the
+    vendor's connection test (recorded as "verified"); an empty result for events the hub does not
+    use (answered 2xx and logged). Raise ``hub.errors.WebhookRejected(message, status=4xx)`` for a
+    bad signature, a stale timestamp, malformed JSON or missing fields: the sender gets that status
+    with ``{"error": {"code", "message"}}`` and the admin sees the rejection (never the secret).
+    Deduplication is the hub's job: give each ``InboundEvent`` the sender's stable event id.
+    """
+
+
+# --------------------------------------------------------------------------- event hooks
+
+
+@hookspec
+def on_stage_change(ctx: "PluginContext", change: "StageChange") -> None:
+    """A candidate's opportunity entered a stage at the source (fires for every stage move).
+
+    For assessment plugins: look up ``ctx.attachments.list(stage_id=change.to_stage_id,
+    provider=ctx.plugin_name)``, re-read the candidate with ``ctx.source.get_candidate`` (confirm the
+    stage, get the email and posting), and invite once per attachment via ``ctx.invitations``.
+    """
+
+
+@hookspec
+def on_archive_change(ctx: "PluginContext", change: "ArchiveChange") -> None:
+    """A candidate was archived (``change.archived``) or unarchived at the source.
+
+    Assessment plugins cancel the open invitations of that opportunity at their vendor.
+    """
+
+
+@hookspec
+def on_candidate_deleted(ctx: "PluginContext", deletion: "CandidateDeleted") -> None:
+    """A candidate was deleted at the source. The hub has already erased the candidate's name and
+    email from its own tables; plugins forget whatever personal data they keep in ``ctx.records``."""
+
+
+@hookspec
+def on_hired(ctx: "PluginContext", hired: "CandidateHired") -> None:
+    """A candidate was marked hired at the source. Assessment plugins may close open invitations."""
+
+
+@hookspec
+def on_invitation_status(ctx: "PluginContext", progress: "InvitationProgress") -> None:
+    """An invitation changed status (invited, started, expired, cancelled, or failed with a reason).
+
+    Fired once per change, after the hub recorded it. Source plugins may mirror it, e.g. tag the
+    candidate when an invitation could not be sent. Use ``ctx.invitations.get(progress.invitation_id)``.
+    """
+
+
+@hookspec
+def on_assessment_completed(ctx: "PluginContext", result: "AssessmentResult") -> None:
+    """A candidate completed an assessment; the score and report link are in ``result``.
+
+    Fired once per completion, after the hub recorded it on the invitation. Source plugins write
+    the result back to the ATS (e.g. a note), exactly once: remember what was written in
+    ``ctx.records`` and check before writing again.
+    """
+
+
+@hookspec
+def on_verdict(ctx: "PluginContext", verdict: "Verdict") -> None:
+    """A reviewer gave a verdict (thumbs up / thumbs down) on a completed assessment.
+
+    Fired once per new verdict. The verdict may arrive before the completion: raise
+    ``hub.errors.Deferred`` until the completion has been written back, so the ATS sees them in order.
+    """
+
+
+@hookspec
+def on_reinvite_requested(ctx: "PluginContext", request: "ReinviteRequested") -> None:
+    """An admin asked to invite the candidate of ``request.invitation_id`` again.
+
+    The hub has already reset the invitation to ``pending`` with a new round (so a new external
+    reference); the provider that owns the invitation sends it again.
+    """
+
+
+# --------------------------------------------------------------------------- source read API
+
+
+@hookspec
+def source_get_candidate(ctx: "PluginContext", opportunity_id: str) -> "Candidate | None":
+    """Source plugins: read the candidate of an opportunity *now* from the ATS (name, email,
+    posting, current stage, archived). ``None`` when it does not exist. Other plugins reach this
+    as ``ctx.source.get_candidate(opportunity_id)``."""
+
+
+@hookspec
+def source_list_postings(ctx: "PluginContext") -> "list[Posting]":
+    """Source plugins: the postings (positions) of the ATS, with owner, hiring manager and
+    followers' emails (used for the Limited Team Member's view)."""
+
+
+@hookspec
+def source_list_stages(ctx: "PluginContext", posting_id: str | None) -> "list[Stage]":
+    """Source plugins: the pipeline stages (for ``posting_id`` where the ATS has per-posting
+    pipelines; Lever's stages are global)."""
+
+
+@hookspec
+def source_list_users(ctx: "PluginContext") -> "list[SourceUser]":
+    """Source plugins: the ATS's users (id, name, email, access role)."""
+
+
+# --------------------------------------------------------------------------- assessment provider API
+
+
+@hookspec
+def list_assessments(ctx: "PluginContext") -> "list[Assessment]":
+    """Assessment plugins: the assessments an admin can attach to a stage, read live from the vendor."""
+
+
+# --------------------------------------------------------------------------- connection lifecycle
+
+
+@hookspec
+def test_connection(ctx: "PluginContext") -> str:
+    """Check the stored credentials against the vendor. Return a short success message; raise
+    ``hub.errors.HubError`` with the vendor's message on failure."""
+
+
+@hookspec
+def oauth_authorize_url(ctx: "PluginContext", redirect_uri: str, state: str) -> str:
+    """OAuth plugins: the vendor's authorize URL the admin's browser is sent to. The hub made
+    ``state`` and checks it on the callback."""
+
+
+@hookspec
+def oauth_complete(ctx: "PluginContext", redirect_uri: str, params: Mapping[str, str]) -> str:
+    """OAuth plugins: finish the flow with the callback's query ``params`` (``state`` already
+    checked): exchange the code, store the tokens with ``ctx.update_secrets``. Return a message."""
+
+
+@hookspec
+def setup_webhooks(ctx: "PluginContext") -> str:
+    """Ask the vendor to send its webhooks to ``ctx.webhook_url`` (e.g. Lever's ``POST /webhooks``),
+    storing what is needed to verify them. Return a message for the admin (including any manual
+    step still needed at the vendor)."""
+
+
+@hookspec
+def disconnect(ctx: "PluginContext") -> None:
+    """The admin revoked the integration: undo at the vendor what the hub set up (delete the
+    webhooks it created, revoke tokens where the API allows). The hub then deletes the plugin's
+    secrets and stops its deliveries. Best effort: errors are reported, the revoke proceeds."""
+
+
+@hookspec
+def reconcile(ctx: "PluginContext") -> "list[InboundEvent]":
+    """Called periodically: ask the vendor about work a lost webhook may have missed (e.g.
+    invitations open for a while) and return the events found; the hub ingests them like webhook
+    events, so the usual deduplication and state machine apply."""

@@ -1,0 +1,53 @@
+"""Logging: plain text by default, one JSON object per line with ``HUB_LOG_FORMAT=json``.
+
+Lines about work carry ``event_id``, ``delivery_id``, ``workspace_id`` and ``plugin`` (passed as
+``extra``), so one id traces a candidate's whole path. Secrets are never passed to a logger.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+CONTEXT_FIELDS = ("workspace_id", "event_id", "delivery_id", "plugin", "event_type", "deliveries")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        body = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                body[name] = value
+        if record.exc_info:
+            body["exc_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+        return json.dumps(body, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = " ".join(f"{n}={getattr(record, n)}" for n in CONTEXT_FIELDS if getattr(record, n, None) is not None)
+        return f"{line} [{context}]" if context else line
+
+
+def configure_logging(app) -> None:
+    """Install one handler on the ``hub`` logger tree (idempotent across apps in one process)."""
+    logger = logging.getLogger("hub")
+    logger.setLevel(str(app.config.get("LOG_LEVEL", "INFO")).upper())
+    fmt = JsonFormatter() if app.config.get("LOG_FORMAT") == "json" else TextFormatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_hub_handler", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._hub_handler = True  # type: ignore[attr-defined]
+    handler.setFormatter(fmt)
+    logger.addHandler(handler)
+    logger.propagate = True

@@ -1,0 +1,161 @@
+"""Plugin discovery and dispatch: one ``PluginRegistry`` per app, kept in ``app.extensions``.
+
+Plugins come in through the entry-point group ``ats_hub`` (the bundled Lever and Canditech
+plugins too) and, in tests, through ``EXTRA_PLUGINS``. Start-up fails on a duplicate plugin name,
+a hook implementation that matches no specification (``check_pending``), or a plugin that does not
+register its ``IntegrationSpec`` exactly once.
+
+The hub never calls ``pm.hook.<name>(...)`` for all plugins: pluggy stops at the first raising
+implementation (pluggy#419). ``call`` runs one named plugin's implementation on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from importlib import metadata
+from typing import Any, Iterable
+
+import pluggy
+
+from hub import hookspecs
+from hub.entities import IntegrationSpec
+
+log = logging.getLogger("hub.plugins")
+
+ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
+
+
+class PluginLoadError(RuntimeError):
+    """A plugin cannot be loaded; the message names it and says why."""
+
+
+class NotImplementedByPlugin(LookupError):
+    pass
+
+
+class PluginRegistry:
+    def __init__(self, pm: pluggy.PluginManager, versions: dict[str, str], trace: bool = False):
+        self.pm = pm
+        self.versions = versions
+        self.trace = trace
+        self.specs: dict[str, IntegrationSpec] = {}
+
+    # ---------------------------------------------------------------- introspection
+    def names(self) -> list[str]:
+        return sorted(self.specs)
+
+    def spec(self, name: str) -> IntegrationSpec:
+        try:
+            return self.specs[name]
+        except KeyError:
+            raise NotImplementedByPlugin(f"no plugin named {name!r} is installed") from None
+
+    def hooks_of(self, name: str) -> list[str]:
+        plugin = self.pm.get_plugin(name)
+        if plugin is None:
+            return []
+        return sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
+
+    def implements(self, name: str, hook: str) -> bool:
+        return self._impl(name, hook) is not None
+
+    def subscribers(self, hook: str) -> list[str]:
+        """Names of the plugins implementing ``hook``, in a stable order."""
+        caller = getattr(self.pm.hook, hook)
+        return sorted({impl.plugin_name for impl in caller.get_hookimpls()})
+
+    def of_kind(self, kind: str) -> list[str]:
+        return [name for name in self.names() if self.specs[name].kind == kind]
+
+    # ---------------------------------------------------------------- dispatch
+    def _impl(self, name: str, hook: str):
+        caller = getattr(self.pm.hook, hook, None)
+        if caller is None:
+            raise AttributeError(f"no hook named {hook!r}")
+        for impl in caller.get_hookimpls():
+            if impl.plugin_name == name:
+                return impl
+        return None
+
+    def call(self, name: str, hook: str, **kwargs: Any) -> Any:
+        """Call plugin ``name``'s implementation of ``hook`` with the arguments it accepts."""
+        impl = self._impl(name, hook)
+        if impl is None:
+            raise NotImplementedByPlugin(f"plugin {name!r} does not implement {hook}")
+        args = [kwargs[arg] for arg in impl.argnames]
+        if not self.trace:
+            return impl.function(*args)
+        started = time.perf_counter()
+        log.info("hook call %s.%s(%s)", name, hook, ", ".join(impl.argnames))
+        try:
+            result = impl.function(*args)
+        except Exception as exc:
+            log.info("hook %s.%s raised %s after %.1f ms", name, hook, type(exc).__name__,
+                     (time.perf_counter() - started) * 1000)
+            raise
+        log.info("hook %s.%s returned after %.1f ms", name, hook, (time.perf_counter() - started) * 1000)
+        return result
+
+
+def build_registry(
+    allow: Iterable[str] | None = None,
+    extra_plugins: Iterable[tuple[str, Any]] = (),
+    trace: bool = False,
+    use_entry_points: bool = True,
+) -> PluginRegistry:
+    """Discover, register and validate plugins; raise ``PluginLoadError`` on any problem."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    allowed = set(allow) if allow else None
+    versions: dict[str, str] = {}
+
+    def add(name: str, plugin: Any, version: str) -> None:
+        if allowed is not None and name not in allowed:
+            return
+        if pm.get_plugin(name) is not None or name in versions:
+            raise PluginLoadError(f"two plugins are named {name!r}; plugin names must be unique")
+        try:
+            pm.register(plugin, name=name)
+        except ValueError as exc:
+            raise PluginLoadError(f"plugin {name!r} cannot be registered: {exc}") from exc
+        versions[name] = version
+
+    if use_entry_points:
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken third-party plugin must say who it is
+                raise PluginLoadError(f"plugin {ep.name!r} ({ep.value}) failed to import: {exc}") from exc
+            version = ep.dist.version if ep.dist is not None else ""
+            add(ep.name, plugin, version)
+    for name, plugin in extra_plugins:
+        add(name, plugin, getattr(plugin, "__version__", ""))
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginLoadError(f"unknown hook implementation: {exc}") from exc
+
+    registry = PluginRegistry(pm, versions, trace=trace)
+    for name in list(versions):
+        registry.specs[name] = _collect_spec(registry, name)
+    return registry
+
+
+def _collect_spec(registry: PluginRegistry, name: str) -> IntegrationSpec:
+    registered: list[IntegrationSpec] = []
+
+    def register(spec: IntegrationSpec) -> None:
+        if not isinstance(spec, IntegrationSpec):
+            raise PluginLoadError(f"plugin {name!r} registered {spec!r}, not an IntegrationSpec")
+        registered.append(spec)
+
+    if not registry.implements(name, "register_integration"):
+        raise PluginLoadError(f"plugin {name!r} does not implement register_integration")
+    registry.call(name, "register_integration", register=register)
+    if len(registered) != 1:
+        raise PluginLoadError(f"plugin {name!r} must call register() exactly once, not {len(registered)} times")
+    spec = registered[0]
+    if not spec.version and registry.versions.get(name):
+        spec = IntegrationSpec(**{**spec.__dict__, "version": registry.versions[name]})
+    return spec

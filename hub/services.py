@@ -1,0 +1,305 @@
+"""Operations shared by the CLI, the admin UI and the JSON API, so each is written once.
+
+Each function validates its input (raising ``hub.errors.HubError`` subclasses with a message safe
+to show), does its work in one transaction, writes the audit log, and commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from marshmallow import ValidationError
+from werkzeug.security import generate_password_hash
+
+from hub.engine.runner import replay
+from hub.entities import Attachment as AttachmentEntity
+from hub.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from hub.extensions import db
+from hub.store.models import (
+    ROLES, SUPER_ADMIN, D_OPEN, D_CANCELLED, ApiToken, Attachment, AuditEntry, Delivery, Integration, User, Workspace,
+    utcnow,
+)
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+
+
+def audit(workspace_id: int, actor: User | str | None, action: str, target: str, **detail: Any) -> None:
+    """Add an audit entry to the current transaction (the caller commits)."""
+    user_id = actor.id if isinstance(actor, User) else None
+    name = actor.email if isinstance(actor, User) else (actor or "system")
+    db.session.add(AuditEntry(workspace_id=workspace_id, user_id=user_id, actor=name, action=action,
+                              target=target, detail=detail))
+
+
+# --------------------------------------------------------------------------- workspaces and users
+
+
+def default_workspace() -> Workspace:
+    workspace = db.session.scalar(sa.select(Workspace).order_by(Workspace.id).limit(1))
+    if workspace is None:
+        workspace = Workspace(name="Default workspace")
+        db.session.add(workspace)
+        db.session.commit()
+    return workspace
+
+
+def validate_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if not EMAIL_RE.match(email) or len(email) > 320:
+        raise ValidationFailed("not a valid email address", {"email": ["not a valid email address"]})
+    return email
+
+
+def create_user(workspace_id: int, email: str, role: str, password: str | None = None, name: str = "",
+                actor: User | str | None = None) -> tuple[User, str | None]:
+    """Create a user; returns the user and the generated password when none was given."""
+    email = validate_email(email)
+    if role not in ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(ROLES)}", {"role": ["unknown role"]})
+    generated = None
+    if password is None:
+        generated = password = secrets.token_urlsafe(12)
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed(f"password must have at least {MIN_PASSWORD} characters",
+                               {"password": ["too short"]})
+    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with the email {email} already exists")
+    user = User(workspace_id=workspace_id, email=email, name=name or email.split("@")[0], role=role,
+                password_hash=generate_password_hash(password))
+    db.session.add(user)
+    db.session.flush()
+    audit(workspace_id, actor, "user.create", f"user:{email}", role=role)
+    db.session.commit()
+    return user, generated
+
+
+def set_role(user: User, role: str, actor: User | str | None = None) -> None:
+    if role not in ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(ROLES)}", {"role": ["unknown role"]})
+    if user.role == SUPER_ADMIN and role != SUPER_ADMIN and _last_super_admin(user):
+        raise Conflict("this is the workspace's last Super Admin; make someone else Super Admin first")
+    old = user.role
+    user.role = role
+    audit(user.workspace_id, actor, "user.role", f"user:{user.email}", old=old, new=role)
+    db.session.commit()
+
+
+def set_active(user: User, active: bool, actor: User | str | None = None) -> None:
+    if not active and user.role == SUPER_ADMIN and _last_super_admin(user):
+        raise Conflict("this is the workspace's last Super Admin; it cannot be deactivated")
+    user.active = active
+    audit(user.workspace_id, actor, "user.activate" if active else "user.deactivate", f"user:{user.email}")
+    db.session.commit()
+
+
+def _last_super_admin(user: User) -> bool:
+    count = db.session.scalar(sa.select(sa.func.count(User.id)).where(
+        User.workspace_id == user.workspace_id, User.role == SUPER_ADMIN, User.active.is_(True)))
+    return count <= 1
+
+
+def create_api_token(user: User, name: str) -> str:
+    """A new API token for ``user``; only its hash is stored, the token is returned once."""
+    token = "hub_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(workspace_id=user.workspace_id, user_id=user.id, name=name or "token",
+                            token_hash=hash_token(token)))
+    audit(user.workspace_id, user, "api_token.create", f"token:{name}")
+    db.session.commit()
+    return token
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- integrations
+
+
+def get_integration(runtime, workspace_id: int, plugin: str, create: bool = True) -> Integration:
+    if plugin not in runtime.registry.specs:
+        raise NotFound(f"no plugin named {plugin!r} is installed")
+    row = runtime.integration(workspace_id, plugin)
+    if row is None:
+        if not create:
+            raise NotFound(f"{plugin} is not set up in this workspace")
+        row = Integration(workspace_id=workspace_id, plugin=plugin, enabled=False, settings={},
+                          secrets_meta={}, webhook_key=secrets.token_urlsafe(32))
+        db.session.add(row)
+        db.session.commit()
+    return row
+
+
+def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: User | str | None) -> Integration:
+    row = get_integration(runtime, workspace_id, plugin)
+    if enabled and not row.enabled:
+        row.enabled = True
+        row.enabled_at = utcnow()
+        row.enabled_by_id = actor.id if isinstance(actor, User) else None
+        if row.status in ("not_connected", "revoked"):
+            row.status = "enabled"
+        audit(workspace_id, actor, "integration.enable", f"plugin:{plugin}")
+        db.session.commit()
+    elif not enabled and row.enabled:
+        row.enabled = False
+        _cancel_open_deliveries(workspace_id, plugin)
+        audit(workspace_id, actor, "integration.disable", f"plugin:{plugin}")
+        db.session.commit()
+    return row
+
+
+def _cancel_open_deliveries(workspace_id: int, plugin: str) -> int:
+    result = db.session.execute(sa.update(Delivery).where(
+        Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status.in_(D_OPEN),
+    ).values(status=D_CANCELLED, finished_at=utcnow(), last_error="integration disabled or revoked",
+             lease_token=None, lease_until=None))
+    return result.rowcount
+
+
+def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, Any], actor: User | str | None) -> Integration:
+    """Validate ``form`` with the plugin's schema; store settings, and secrets encrypted.
+
+    Secret fields left empty keep their stored value (secrets are write-only in the UI).
+    """
+    spec = runtime.registry.spec(plugin)
+    row = get_integration(runtime, workspace_id, plugin)
+    if spec.settings_schema is None:
+        raise BadRequest(f"{spec.title} has no settings")
+    secret_fields = set(spec.secret_fields)
+    data = {k: v for k, v in form.items() if not (k in secret_fields and (v is None or v == ""))}
+    stored = runtime.secret_box.decrypt(row.secrets_encrypted)
+    try:
+        loaded = spec.settings_schema(partial=tuple(f for f in secret_fields if f in stored)).load(
+            {**{k: v for k, v in (row.settings or {}).items() if k not in data}, **data}
+        )
+    except ValidationError as exc:
+        raise ValidationFailed("some settings are not valid", _flatten(exc.messages)) from exc
+    settings = {k: v for k, v in loaded.items() if k not in secret_fields}
+    new_secrets = {k: v for k, v in loaded.items() if k in secret_fields and v not in (None, "")}
+    row.settings = settings
+    if new_secrets:
+        stored.update(new_secrets)
+        row.secrets_encrypted = runtime.secret_box.encrypt(stored)
+        meta = dict(row.secrets_meta or {})
+        who = actor.email if isinstance(actor, User) else (actor or "system")
+        for name in new_secrets:
+            meta[name] = {"set_at": utcnow().isoformat(), "set_by": who}
+        row.secrets_meta = meta
+    if row.status in ("not_connected", "enabled") and (new_secrets or settings):
+        row.status = "configured"
+    audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}",
+          changed=sorted(settings), secrets_set=sorted(new_secrets))
+    db.session.commit()
+    return row
+
+
+def _flatten(messages: Any) -> dict[str, list[str]]:
+    if isinstance(messages, dict):
+        return {str(k): (v if isinstance(v, list) else [str(v)]) for k, v in messages.items()}
+    return {"_schema": [str(m) for m in (messages if isinstance(messages, list) else [messages])]}
+
+
+def revoke(runtime, workspace_id: int, plugin: str, actor: User | str | None) -> list[str]:
+    """Disconnect: undo at the vendor (``disconnect`` hook), forget every secret, stop deliveries.
+
+    Returns warnings (e.g. a vendor call that failed); the revoke itself always completes.
+    """
+    row = get_integration(runtime, workspace_id, plugin, create=False)
+    warnings: list[str] = []
+    if runtime.registry.implements(plugin, "disconnect") and row.secrets_encrypted:
+        try:
+            runtime.registry.call(plugin, "disconnect", ctx=runtime.context(workspace_id, plugin))
+        except Exception as exc:  # best effort: the vendor may be down or the token already revoked
+            db.session.rollback()
+            warnings.append(f"{plugin}: could not undo everything at the vendor: {exc}")
+    row = db.session.get(Integration, row.id, populate_existing=True)
+    row.enabled = False
+    row.secrets_encrypted = None
+    row.secrets_meta = {}
+    row.status = "revoked"
+    row.status_message = "access revoked; connect again to resume"
+    row.verified_at = None
+    row.webhook_key = secrets.token_urlsafe(32)  # the old URL stops working at once
+    cancelled = _cancel_open_deliveries(workspace_id, plugin)
+    audit(workspace_id, actor, "integration.revoke", f"plugin:{plugin}", cancelled_deliveries=cancelled,
+          warnings=warnings)
+    db.session.commit()
+    return warnings
+
+
+# --------------------------------------------------------------------------- attachments
+
+
+ATTACHMENT_OPTIONS = {"pass_threshold", "move_to_stage_on_thumbs_up", "archive_reason_on_thumbs_down",
+                      "remind_on_reentry", "tag_results"}
+
+
+def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | str | None,
+                    attachment_id: int | None = None) -> Attachment:
+    required = ("posting_id", "posting_name", "stage_id", "stage_name", "provider", "assessment_id", "assessment_name")
+    missing = [k for k in required if not str(values.get(k) or "").strip()]
+    if missing:
+        raise ValidationFailed("missing: " + ", ".join(missing), {k: ["required"] for k in missing})
+    options = dict(values.get("options") or {})
+    unknown = set(options) - ATTACHMENT_OPTIONS
+    if unknown:
+        raise ValidationFailed(f"unknown options: {', '.join(sorted(unknown))}", {"options": sorted(unknown)})
+    if attachment_id is None:
+        duplicate = db.session.scalar(sa.select(Attachment.id).where(
+            Attachment.workspace_id == workspace_id, Attachment.posting_id == values["posting_id"],
+            Attachment.stage_id == values["stage_id"], Attachment.provider == values["provider"],
+            Attachment.assessment_id == values["assessment_id"], Attachment.detached_at.is_(None)))
+        if duplicate is not None:
+            raise Conflict("this assessment is already attached to that stage of that posting")
+        row = Attachment(workspace_id=workspace_id, created_by_id=actor.id if isinstance(actor, User) else None)
+        db.session.add(row)
+    else:
+        row = db.session.get(Attachment, attachment_id)
+        if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
+            raise NotFound("no such attachment")
+    for key in required:
+        setattr(row, key, str(values[key]).strip())
+    row.options = options
+    db.session.flush()
+    audit(workspace_id, actor, "attachment.save", f"attachment:{row.id}",
+          posting=row.posting_name, stage=row.stage_name, assessment=row.assessment_name)
+    db.session.commit()
+    return row
+
+
+def detach(workspace_id: int, attachment_id: int, actor: User | str | None) -> None:
+    row = db.session.get(Attachment, attachment_id)
+    if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
+        raise NotFound("no such attachment")
+    row.detached_at = utcnow()
+    audit(workspace_id, actor, "attachment.detach", f"attachment:{row.id}", assessment=row.assessment_name)
+    db.session.commit()
+
+
+# --------------------------------------------------------------------------- deliveries
+
+
+def replay_delivery(runtime, workspace_id: int, delivery_id: int, actor: User | str | None) -> None:
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.workspace_id != workspace_id:
+        raise NotFound("no such delivery")
+    if delivery.status in D_OPEN and delivery.status != "retry":
+        raise Conflict("this delivery is still pending or running")
+    integration = runtime.integration(workspace_id, delivery.plugin)
+    if integration is None or not integration.enabled:
+        raise Forbidden(f"{delivery.plugin} is not enabled; enable it before replaying its deliveries")
+    if not replay(delivery_id, workspace_id):
+        raise Conflict("this delivery cannot be replayed now")
+    audit(workspace_id, actor, "delivery.replay", f"delivery:{delivery_id}")
+    db.session.commit()
+    runtime.wake([delivery_id])
+
+
+def attachment_entity(row: Attachment) -> AttachmentEntity:
+    from hub.context import attachment_entity as convert
+
+    return convert(row)

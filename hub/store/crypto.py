@@ -1,0 +1,42 @@
+"""Encryption of secrets at rest: Fernet tokens under a MultiFernet, so keys can rotate.
+
+``HUB_ENCRYPTION_KEYS`` lists keys newest first; the first encrypts, all decrypt. Rotating means
+putting a new key in front, running ``hub keys rotate`` (re-encrypts every row with the new key,
+while old tokens keep decrypting meanwhile), then dropping the old key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from hub.config import ConfigError
+
+
+class SecretBox:
+    def __init__(self, keys: str | list[str]):
+        if isinstance(keys, str):
+            keys = [k.strip() for k in keys.split(",") if k.strip()]
+        try:
+            self._fernet = MultiFernet([Fernet(k.encode() if isinstance(k, str) else k) for k in keys])
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                "HUB_ENCRYPTION_KEYS must be comma-separated Fernet keys (32 url-safe base64-encoded bytes each)"
+            ) from exc
+
+    def encrypt(self, data: dict[str, Any]) -> str:
+        return self._fernet.encrypt(json.dumps(data, sort_keys=True).encode()).decode()
+
+    def decrypt(self, token: str | None) -> dict[str, Any]:
+        if not token:
+            return {}
+        try:
+            return json.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise ConfigError("stored secrets cannot be decrypted with HUB_ENCRYPTION_KEYS (was a key dropped?)") from exc
+
+    def rotate(self, token: str) -> str:
+        """The same secret re-encrypted under the newest key."""
+        return self._fernet.rotate(token.encode()).decode()

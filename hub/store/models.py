@@ -1,0 +1,336 @@
+"""The hub's tables (SQLAlchemy 2.0 typed models). Plugins own no tables: they keep their
+settings and secrets on ``Integration`` and their bookkeeping in ``PluginRecord``.
+
+All timestamps are timezone-aware UTC in Python and naive UTC in the database (``UTCDateTime``),
+so SQLite and PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from hub.extensions import db
+
+# Roles, as Lever names them, from most to least access.
+SUPER_ADMIN = "super_admin"
+ADMIN = "admin"
+TEAM_MEMBER = "team_member"
+LIMITED_TEAM_MEMBER = "limited_team_member"
+ROLES = (SUPER_ADMIN, ADMIN, TEAM_MEMBER, LIMITED_TEAM_MEMBER)
+ROLE_LABELS = {
+    SUPER_ADMIN: "Super Admin",
+    ADMIN: "Admin",
+    TEAM_MEMBER: "Team Member",
+    LIMITED_TEAM_MEMBER: "Limited Team Member",
+}
+
+# Delivery statuses.
+D_PENDING = "pending"
+D_RUNNING = "running"
+D_RETRY = "retry"
+D_DONE = "done"
+D_DEAD = "dead"
+D_CANCELLED = "cancelled"
+DELIVERY_STATUSES = (D_PENDING, D_RUNNING, D_RETRY, D_DONE, D_DEAD, D_CANCELLED)
+D_OPEN = (D_PENDING, D_RUNNING, D_RETRY)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC; refuses naive datetimes on the way in."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Optional[datetime], dialect) -> Optional[datetime]:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+JSONType = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+
+
+class Workspace(db.Model):
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(300))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    workspace: Mapped[Workspace] = relationship()
+
+    # flask-login protocol
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+
+class ApiToken(db.Model):
+    """A token for ``/api/v1``; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Integration(db.Model):
+    """One plugin's connection in one workspace: settings, encrypted secrets and health."""
+
+    __tablename__ = "integrations"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "plugin"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
+    plugin: Mapped[str] = mapped_column(sa.String(100))
+    enabled: Mapped[bool] = mapped_column(default=False)
+    enabled_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    enabled_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    secrets_encrypted: Mapped[Optional[str]] = mapped_column(sa.Text)
+    secrets_meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    webhook_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(40), default="not_connected")
+    status_message: Mapped[Optional[str]] = mapped_column(sa.Text)
+    verified_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    last_webhook_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    enabled_by: Mapped[Optional[User]] = relationship()
+
+
+class WebhookLog(db.Model):
+    """Every inbound webhook request and what became of it (never the body's secrets)."""
+
+    __tablename__ = "webhook_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
+    plugin: Mapped[str] = mapped_column(sa.String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    outcome: Mapped[str] = mapped_column(sa.String(20))  # accepted, duplicate, ping, ignored, rejected
+    status_code: Mapped[int] = mapped_column()
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    event_count: Mapped[int] = mapped_column(default=0)
+
+
+class Attachment(db.Model):
+    """An assessment attached to a pipeline stage of a posting."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
+    posting_id: Mapped[str] = mapped_column(sa.String(200))
+    posting_name: Mapped[str] = mapped_column(sa.String(500))
+    stage_id: Mapped[str] = mapped_column(sa.String(200))
+    stage_name: Mapped[str] = mapped_column(sa.String(500))
+    provider: Mapped[str] = mapped_column(sa.String(100))
+    assessment_id: Mapped[str] = mapped_column(sa.String(200))
+    assessment_name: Mapped[str] = mapped_column(sa.String(500))
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    detached_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.Index("ix_attachments_lookup", "workspace_id", "posting_id", "stage_id"),)
+
+
+class Invitation(db.Model):
+    __tablename__ = "invitations"
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "opportunity_id", "attachment_id", name="uq_invitation_once"),
+        sa.Index("ix_invitations_status", "workspace_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))
+    attachment_id: Mapped[int] = mapped_column(sa.ForeignKey("attachments.id"))
+    opportunity_id: Mapped[str] = mapped_column(sa.String(200), index=True)
+    posting_id: Mapped[Optional[str]] = mapped_column(sa.String(200))
+    candidate_name: Mapped[Optional[str]] = mapped_column(sa.String(500))
+    candidate_email: Mapped[Optional[str]] = mapped_column(sa.String(320))
+    profile_url: Mapped[Optional[str]] = mapped_column(sa.String(2000))
+    provider: Mapped[str] = mapped_column(sa.String(100))
+    assessment_id: Mapped[str] = mapped_column(sa.String(200))
+    assessment_name: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    round: Mapped[int] = mapped_column(default=1)
+    provider_invitation_id: Mapped[Optional[str]] = mapped_column(sa.String(200))
+    invite_url: Mapped[Optional[str]] = mapped_column(sa.String(2000))
+    score: Mapped[Optional[float]] = mapped_column()
+    max_score: Mapped[Optional[float]] = mapped_column()
+    report_url: Mapped[Optional[str]] = mapped_column(sa.String(2000))
+    verdict: Mapped[Optional[str]] = mapped_column(sa.String(20))
+    failure_reason: Mapped[Optional[str]] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    invited_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    completed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    verdict_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    attachment: Mapped[Attachment] = relationship()
+
+
+class TimelineEntry(db.Model):
+    """One step in an invitation's life, for the candidate's timeline page."""
+
+    __tablename__ = "timeline"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitations.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    source: Mapped[str] = mapped_column(sa.String(100))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class Event(db.Model):
+    """A verified inbound event. Unique per workspace, source plugin and the sender's event id."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "source_plugin", "external_id", name="uq_event_external"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
+    source_plugin: Mapped[str] = mapped_column(sa.String(100))
+    type: Mapped[str] = mapped_column(sa.String(50))
+    external_id: Mapped[str] = mapped_column(sa.String(300))
+    subject: Mapped[Optional[str]] = mapped_column(sa.String(200), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    outcome: Mapped[str] = mapped_column(sa.String(30), default="delivered")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    deliveries: Mapped[list["Delivery"]] = relationship(back_populates="event", cascade="all, delete-orphan")
+
+
+class EventKey(db.Model):
+    """Every id under which an event was seen (its external id and aliases), for deduplication."""
+
+    __tablename__ = "event_keys"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "source_plugin", "key", name="uq_event_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))
+    source_plugin: Mapped[str] = mapped_column(sa.String(100))
+    key: Mapped[str] = mapped_column(sa.String(300))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Delivery(db.Model):
+    """One event handed to one plugin's hook implementation."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "plugin", name="uq_delivery_once"),
+        sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
+    plugin: Mapped[str] = mapped_column(sa.String(100))
+    hook: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(20), default=D_PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    deferrals: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    lease_token: Mapped[Optional[str]] = mapped_column(sa.String(40))
+    last_error: Mapped[Optional[str]] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship(back_populates="deliveries")
+
+
+class AuditEntry(db.Model):
+    """Who did what to which integration, setting, attachment or user, and when."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(sa.String(320))
+    action: Mapped[str] = mapped_column(sa.String(100))
+    target: Mapped[str] = mapped_column(sa.String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class PluginRecord(db.Model):
+    """A plugin's small key-value bookkeeping (a note already written, a webhook it registered)."""
+
+    __tablename__ = "plugin_records"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "plugin", "key", name="uq_plugin_record"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))
+    plugin: Mapped[str] = mapped_column(sa.String(100))
+    key: Mapped[str] = mapped_column(sa.String(300))
+    value: Mapped[Any] = mapped_column(JSONType)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Lock(db.Model):
+    """A named lease, so one worker among many does a thing at a time (e.g. an OAuth refresh)."""
+
+    __tablename__ = "locks"
+    name: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-ins per key (email or address), to slow down password guessing."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)

@@ -1,0 +1,87 @@
+"""Error responses: JSON ``{"error": {"code", "message"}}`` for API, webhook and health paths,
+an HTML page for the UI. A 500 rolls the session back and never shows a stack trace. A database
+that cannot be reached answers 503, so webhook senders retry."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+from hub.errors import HubError, ServiceUnavailable
+from hub.extensions import db
+
+log = logging.getLogger("hub.web")
+
+JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/metrics")
+
+
+def wants_json() -> bool:
+    if request.path.startswith(JSON_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, code: str, message: str, extra: dict | None = None):
+    if wants_json():
+        body = {"error": {"code": code, "message": message}}
+        if extra:
+            body["error"].update(extra)
+        return jsonify(body), status
+    try:
+        return render_template("error.html", status=status, code=code, message=message), status
+    except Exception:  # the template itself failed: plain text, still no traceback
+        return f"{status} {message}", status, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:
+        log.warning("rollback after an error failed", exc_info=True)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HubError)
+    def hub_error(exc: HubError):
+        _rollback()
+        extra = {"fields": exc.fields} if getattr(exc, "fields", None) else None
+        return error_response(exc.status, exc.code, exc.message, extra)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = f"request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"
+        if exc.code == 400 and "CSRF" in str(exc.description):
+            code = "csrf_failed"
+        response = error_response(exc.code or 500, code, message)
+        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            body, status = response
+            body.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def database_down(exc):
+        _rollback()
+        log.error("database unavailable: %s", type(exc).__name__)
+        return error_response(503, ServiceUnavailable.code, "the database is unavailable; retry later")
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        _rollback()
+        if exc.connection_invalidated:
+            return error_response(503, ServiceUnavailable.code, "the database is unavailable; retry later")
+        log.exception("database error")
+        return error_response(500, "internal_error", "an internal error occurred; it has been logged")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        _rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "an internal error occurred; it has been logged")

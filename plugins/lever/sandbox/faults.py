@@ -1,0 +1,120 @@
+"""Fault injection for the Lever sandbox (``POST /_sandbox/faults``).
+
+Contract: ``FaultInjector.configure(settings)`` REPLACES the fault settings (keys not given
+fall back to ``DEFAULTS``) and re-seeds the RNG with ``seed``, so a sequence of requests sees a
+reproducible sequence of faults; unknown keys or out-of-range values raise ``ValueError``.
+``clear()`` restores ``DEFAULTS``. Thread-safe.
+
+Request faults (``/v1`` only), decided by ``for_request()`` in this order:
+``down`` (every call 503) -> ``latency_ms`` (added to every call) -> ``error_rate`` (answer a
+random code from ``error_codes``) -> ``timeout_rate`` (sleep ``timeout_seconds``, then answer
+normally) -> ``reset_rate`` (close the connection without an answer).
+
+Webhook faults, read by the sender: ``webhook_drop_rate`` (an event delivery is never sent),
+``webhook_duplicate_rate`` (the same body is sent twice), ``webhook_reorder`` (first attempts are
+held and released in reverse order, in batches of ``webhook_reorder_batch`` or after
+``webhook_reorder_window_ms``).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+
+DEFAULTS: dict = {
+    "error_rate": 0.0,
+    "error_codes": [500, 503, 429],
+    "latency_ms": 0,
+    "timeout_rate": 0.0,
+    "timeout_seconds": 15.0,
+    "reset_rate": 0.0,
+    "webhook_drop_rate": 0.0,
+    "webhook_duplicate_rate": 0.0,
+    "webhook_reorder": False,
+    "webhook_reorder_batch": 10,
+    "webhook_reorder_window_ms": 250,
+    "down": False,
+    "seed": 0,
+}
+RATES = ("error_rate", "timeout_rate", "reset_rate", "webhook_drop_rate",
+         "webhook_duplicate_rate")
+
+
+@dataclass(frozen=True)
+class RequestFault:
+    """What to do to one API request: sleep first, then ``kind`` (None = answer normally)."""
+
+    sleep: float = 0.0
+    kind: str | None = None  # "down" | "error" | "reset"
+    status: int | None = None
+
+
+def _validated(raw: dict) -> dict:
+    unknown = set(raw) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
+    out = {**DEFAULTS, **raw}
+    for key in RATES:
+        if not isinstance(out[key], (int, float)) or not 0.0 <= out[key] <= 1.0:
+            raise ValueError(f"{key} must be a number between 0 and 1")
+    codes = out["error_codes"]
+    if (not isinstance(codes, list) or not codes
+            or not all(isinstance(c, int) and 400 <= c <= 599 for c in codes)):
+        raise ValueError("error_codes must be a non-empty list of HTTP codes 400-599")
+    for key in ("latency_ms", "timeout_seconds", "webhook_reorder_window_ms"):
+        if not isinstance(out[key], (int, float)) or out[key] < 0:
+            raise ValueError(f"{key} must be a number >= 0")
+    if not isinstance(out["webhook_reorder_batch"], int) or out["webhook_reorder_batch"] < 1:
+        raise ValueError("webhook_reorder_batch must be an integer >= 1")
+    for key in ("down", "webhook_reorder"):
+        if not isinstance(out[key], bool):
+            raise ValueError(f"{key} must be a boolean")
+    return out
+
+
+class FaultInjector:
+    """Current fault settings plus the seeded RNG that draws from them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.clear()
+
+    def configure(self, raw: dict) -> dict:
+        settings = _validated(dict(raw))
+        with self._lock:
+            self._settings = settings
+            self._rng = random.Random(settings["seed"])
+        return self.settings()
+
+    def clear(self) -> None:
+        self.configure({})
+
+    def settings(self) -> dict:
+        with self._lock:
+            return {**self._settings, "error_codes": list(self._settings["error_codes"])}
+
+    def get(self, key: str):
+        with self._lock:
+            return self._settings[key]
+
+    def chance(self, rate_key: str) -> bool:
+        """Draw once: True with the probability set under ``rate_key``."""
+        with self._lock:
+            rate = self._settings[rate_key]
+            return rate > 0 and self._rng.random() < rate
+
+    def for_request(self) -> RequestFault:
+        """Decide the fault (if any) for one API request."""
+        with self._lock:
+            s, rng = self._settings, self._rng
+            sleep = s["latency_ms"] / 1000.0
+            if s["down"]:
+                return RequestFault(sleep, "down", 503)
+            if s["error_rate"] and rng.random() < s["error_rate"]:
+                return RequestFault(sleep, "error", rng.choice(s["error_codes"]))
+            if s["timeout_rate"] and rng.random() < s["timeout_rate"]:
+                sleep += float(s["timeout_seconds"])
+            if s["reset_rate"] and rng.random() < s["reset_rate"]:
+                return RequestFault(sleep, "reset", 502)
+            return RequestFault(sleep)
