@@ -29,7 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "PLUGINS": None,  # comma-separated allow-list of plugin names to load (default: all installed)
     "TRACE_HOOKS": False,  # log every hook call
     "WORKERS": 4,  # worker threads (embedded) or per `hub worker` process
-    "QUEUE_IMMEDIATE": False,  # run tasks inline (tests of things other than the queue only)
+    "QUEUE_IMMEDIATE": False,
+    "QUEUE_NAME": "ats-hub",  # Huey queue name (several hubs can share one Redis)  # run tasks inline (tests of things other than the queue only)
     "DELIVERY_MAX_ATTEMPTS": 8,
     "RETRY_BASE_SECONDS": 2.0,
     "RETRY_MAX_SECONDS": 3600.0,

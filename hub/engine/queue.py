@@ -28,7 +28,7 @@ class Queue:
         config = app.config
         immediate = bool(config.get("QUEUE_IMMEDIATE"))
         if config.get("REDIS_URL"):
-            self.huey = RedisHuey(config.get("QUEUE_NAME", "ats-hub"), url=config["REDIS_URL"], immediate=immediate,
+            self.huey = RedisHuey(config["QUEUE_NAME"], url=config["REDIS_URL"], immediate=immediate,
                                   results=False)
         else:
             path = os.path.join(app.instance_path, "queue.db")

@@ -1,0 +1,121 @@
+"""Ingest: one event and one set of deliveries however often an event arrives."""
+
+import json
+
+import sqlalchemy as sa
+
+from hub.engine.ingest import ingest
+from hub.entities import InboundEvent, StageChange
+from hub.extensions import db
+from hub.runtime import get_runtime
+from hub.store.models import Event, WebhookLog
+from tests.support.engine import deliveries, drain, enable
+from tests.support.plugins import FakeSource, Recorder
+
+
+def make(make_app):
+    source, first, second = FakeSource(), Recorder("First"), Recorder("Second")
+    app = make_app(plugins=[("src", source), ("first", first), ("second", second)], entry_points=False)
+    return app, source, first, second
+
+
+def test_same_event_five_times_gives_one_event_and_one_set_of_deliveries(make_app):
+    app, _, first, second = make(make_app)
+    keys = enable(app, "src", "first", "second")
+    client = app.test_client()
+    answers = [client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-1"})) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert [a.json["status"] for a in answers] == ["accepted"] + ["duplicate"] * 4
+    drain(app)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 1
+    rows = deliveries(app)
+    assert sorted(d.plugin for d in rows) == ["first", "second"]
+    assert all(d.status == "done" for d in rows)
+    assert len(first.calls) == 1 and len(second.calls) == 1
+
+
+def test_an_alias_id_seen_before_makes_a_duplicate(make_app):
+    app, _, first, _ = make(make_app)
+    keys = enable(app, "src", "first")
+    client = app.test_client()
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-1", "aliases": ["token-a"]}))
+    again = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-2", "aliases": ["token-a"]}))
+    assert again.json["status"] == "duplicate"
+    drain(app)
+    assert len(first.calls) == 1
+
+
+def test_only_enabled_plugins_get_deliveries(make_app):
+    app, _, first, second = make(make_app)
+    keys = enable(app, "src", "first")
+    app.test_client().post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-1"}))
+    drain(app)
+    assert [d.plugin for d in deliveries(app)] == ["first"]
+    assert second.calls == []
+
+
+def test_ingest_reports_duplicate_and_keeps_workspaces_apart(make_app):
+    app, *_ = make(make_app)
+    enable(app, "src", "first")
+    with app.app_context():
+        from hub.store.models import Workspace
+
+        db.session.add(Workspace(name="Other"))
+        db.session.commit()
+        runtime = get_runtime()
+        event = InboundEvent(external_id="same-id", event=StageChange(opportunity_id="o", to_stage_id="s"))
+        assert ingest(runtime, 1, "src", event, wake=False).outcome == "accepted"
+        assert ingest(runtime, 1, "src", event, wake=False).duplicate
+        # the same sender id in another workspace is another event
+        assert ingest(runtime, 2, "src", event, wake=False).outcome == "no_subscribers"
+
+
+def test_ping_marks_the_integration_verified(make_app):
+    app, *_ = make(make_app)
+    keys = enable(app, "src")
+    answer = app.test_client().post(f"/webhooks/src/{keys['src']}", data=json.dumps({"ping": True}))
+    assert answer.status_code == 200 and answer.json["status"] == "verified"
+    with app.app_context():
+        integration = get_runtime().integration(1, "src")
+        assert integration.verified_at is not None and integration.last_webhook_at is not None
+        assert db.session.scalar(sa.select(WebhookLog.outcome)) == "ping"
+
+
+def test_rejection_is_a_json_4xx_and_is_recorded(make_app):
+    app, *_ = make(make_app)
+    keys = enable(app, "src")
+    client = app.test_client()
+    bad = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"bad": True}))
+    assert bad.status_code == 401
+    assert bad.json == {"error": {"code": "webhook_rejected", "message": "signature does not match"}}
+    not_json = client.post(f"/webhooks/src/{keys['src']}", data=b"\xff\x00")
+    assert not_json.status_code == 400 and "JSON" in not_json.json["error"]["message"]
+    with app.app_context():
+        logged = list(db.session.scalars(sa.select(WebhookLog.outcome)))
+    assert logged == ["rejected", "rejected"]
+
+
+def test_unknown_or_disabled_url_is_404_and_nothing_is_stored(make_app):
+    app, *_ = make(make_app)
+    keys = enable(app, "src", "first")
+    client = app.test_client()
+    assert client.post("/webhooks/src/not-a-key", data="{}").status_code == 404
+    assert client.post(f"/webhooks/first/{keys['src']}", data="{}").status_code == 404
+    with app.app_context():
+        from hub import services
+
+        services.set_enabled(get_runtime(), 1, "src", False, "test")
+    answer = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "x"}))
+    assert answer.status_code == 404
+    assert answer.json["error"]["code"] == "not_found"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
+
+
+def test_oversized_body_is_413_json(make_app):
+    app, *_ = make(make_app)
+    keys = enable(app, "src")
+    answer = app.test_client().post(f"/webhooks/src/{keys['src']}", data=b"x" * 2_000_000)
+    assert answer.status_code == 413
+    assert "too large" in answer.json["error"]["message"]

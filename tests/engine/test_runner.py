@@ -1,0 +1,143 @@
+"""Running deliveries: retries with backoff, dead after N attempts, one plugin never blocks another."""
+
+import json
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from hub.engine.runner import backoff_seconds, claim, replay, run_delivery
+from hub.errors import TemporaryError
+from hub.extensions import db
+from hub.runtime import get_runtime
+from hub.store.models import Delivery, utcnow
+from tests.support.engine import deliveries, drain, enable
+from tests.support.plugins import AlwaysFails, DefersOnce, FailsPermanently, FakeSource, Recorder
+
+
+def post_event(app, key, event_id="evt-1"):
+    return app.test_client().post(f"/webhooks/src/{key}", data=json.dumps({"id": event_id}))
+
+
+def test_failing_plugin_ends_dead_after_max_attempts_while_other_succeeds(make_app):
+    failing, good = AlwaysFails(), Recorder()
+    app = make_app({"DELIVERY_MAX_ATTEMPTS": 4},
+                   plugins=[("src", FakeSource()), ("failing", failing), ("good", good)], entry_points=False)
+    keys = enable(app, "src", "failing", "good")
+    post_event(app, keys["src"])
+    drain(app)
+    by_plugin = {d.plugin: d for d in deliveries(app)}
+    assert by_plugin["good"].status == "done" and len(good.calls) == 1
+    assert by_plugin["failing"].status == "dead"
+    assert by_plugin["failing"].attempts == 4 == failing.attempts
+    assert "vendor exploded" in by_plugin["failing"].last_error
+
+
+def test_replay_of_a_dead_delivery_runs_it_again(make_app):
+    failing = AlwaysFails()
+    app = make_app({"DELIVERY_MAX_ATTEMPTS": 2}, plugins=[("src", FakeSource()), ("failing", failing)],
+                   entry_points=False)
+    keys = enable(app, "src", "failing")
+    post_event(app, keys["src"])
+    drain(app)
+    dead = deliveries(app)[0]
+    assert dead.status == "dead" and failing.attempts == 2
+    with app.app_context():
+        assert replay(dead.id)
+    drain(app)
+    assert failing.attempts == 4
+    assert deliveries(app)[0].status == "dead"
+
+
+def test_deferred_does_not_use_up_an_attempt(make_app):
+    plugin = DefersOnce()
+    app = make_app(plugins=[("src", FakeSource()), ("defers", plugin)], entry_points=False)
+    keys = enable(app, "src", "defers")
+    post_event(app, keys["src"])
+    drain(app)
+    row = deliveries(app)[0]
+    assert row.status == "done"
+    assert row.attempts == 1 and row.deferrals == 1 and len(plugin.calls) == 2
+
+
+def test_permanent_error_is_dead_at_once(make_app):
+    plugin = FailsPermanently()
+    app = make_app(plugins=[("src", FakeSource()), ("perm", plugin)], entry_points=False)
+    keys = enable(app, "src", "perm")
+    post_event(app, keys["src"])
+    drain(app)
+    row = deliveries(app)[0]
+    assert row.status == "dead" and row.attempts == 1
+    assert "invalid" in row.last_error
+
+
+def test_claim_is_exclusive_under_concurrency(make_app):
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        runtime = get_runtime()
+        runtime.queue = None  # keep the delivery pending
+        post_event(app, keys["src"])
+        delivery_id = db.session.scalar(sa.select(Delivery.id))
+    tokens = []
+
+    def grab():
+        with app.app_context():
+            tokens.append(claim(delivery_id, 60))
+
+    threads = [threading.Thread(target=grab) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len([t for t in tokens if t]) == 1
+
+
+def test_expired_lease_is_claimed_again_and_the_old_holder_cannot_finish(make_app):
+    recorder = Recorder()
+    app = make_app(plugins=[("src", FakeSource()), ("rec", recorder)], entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        get_runtime().queue = None
+        post_event(app, keys["src"])
+        delivery_id = db.session.scalar(sa.select(Delivery.id))
+        first = claim(delivery_id, 60)
+        assert first and claim(delivery_id, 60) is None
+        db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        assert run_delivery(get_runtime(), delivery_id) == "done"
+        row = db.session.get(Delivery, delivery_id)
+        assert row.status == "done" and row.attempts == 2
+    assert len(recorder.calls) == 1
+
+
+def test_disabling_a_plugin_cancels_its_pending_deliveries(make_app):
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        get_runtime().queue = None
+        post_event(app, keys["src"])
+        from hub import services
+
+        services.set_enabled(get_runtime(), 1, "rec", False, "test")
+    assert deliveries(app)[0].status == "cancelled"
+
+
+def test_backoff_grows_and_is_capped():
+    config = {"RETRY_BASE_SECONDS": 2.0, "RETRY_MAX_SECONDS": 60.0}
+    samples = [backoff_seconds(config, n) for n in (1, 2, 3, 10)]
+    assert 1.0 <= samples[0] <= 2.0
+    assert 2.0 <= samples[1] <= 4.0
+    assert 4.0 <= samples[2] <= 8.0
+    assert 30.0 <= samples[3] <= 60.0
+
+
+def test_temporary_error_retry_after_sets_the_next_attempt(make_app):
+    plugin = AlwaysFails(error=lambda message: TemporaryError(message, retry_after=120))
+    app = make_app(plugins=[("src", FakeSource()), ("slow", plugin)], entry_points=False)
+    keys = enable(app, "src", "slow")
+    post_event(app, keys["src"])
+    row = deliveries(app)[0]
+    assert row.status == "retry"
+    wait = (row.next_attempt_at - utcnow()).total_seconds()
+    assert 100 < wait <= 120
