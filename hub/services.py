@@ -303,3 +303,80 @@ def attachment_entity(row: Attachment) -> AttachmentEntity:
     from hub.context import attachment_entity as convert
 
     return convert(row)
+
+
+# --------------------------------------------------------------------------- invitations and API tokens
+# (added for the admin UI and the JSON API; the CLI may use them too)
+
+REINVITABLE = ("failed", "expired", "cancelled", "completed")
+CANCELLABLE = ("pending", "invited", "started")
+
+
+def get_invitation(workspace_id: int, invitation_id: int, lock: bool = False):
+    from hub.store.models import Invitation
+
+    query = sa.select(Invitation).where(Invitation.id == invitation_id, Invitation.workspace_id == workspace_id)
+    row = db.session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound("no such invitation")
+    return row
+
+
+def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: User | str | None):
+    """Start a new round of an invitation that ended (failed, expired, cancelled or completed):
+    reset it to pending, then tell its provider through a ``ReinviteRequested`` event."""
+    from hub.engine.ingest import ingest
+    from hub.engine.invitations import add_timeline
+    from hub.entities import InboundEvent, ReinviteRequested
+
+    row = get_invitation(workspace_id, invitation_id, lock=True)
+    if row.status not in REINVITABLE:
+        raise Conflict(f"an invitation that is {row.status} cannot be sent again; "
+                       f"only {', '.join(REINVITABLE)} invitations can")
+    who = actor.email if isinstance(actor, User) else (actor or "system")
+    row.status = "pending"
+    row.round = (row.round or 1) + 1
+    for name in ("provider_invitation_id", "invite_url", "score", "max_score", "report_url", "verdict",
+                 "verdict_at", "failure_reason", "invited_at", "started_at", "completed_at"):
+        setattr(row, name, None)
+    add_timeline(db.session, row, "reinvite", who, f"invitation sent again (round {row.round})")
+    audit(workspace_id, actor, "invitation.reinvite", f"invitation:{row.id}", round=row.round)
+    round_ = row.round
+    db.session.commit()
+    ingest(runtime, workspace_id, "hub", InboundEvent(
+        external_id=f"reinvite:{invitation_id}:r{round_}",
+        event=ReinviteRequested(invitation_id=invitation_id, requested_by=who)))
+    return get_invitation(workspace_id, invitation_id)
+
+
+def cancel_invitation(runtime, workspace_id: int, invitation_id: int, actor: User | str | None):
+    """Cancel an open invitation in the hub. Plugins hear of it through ``on_invitation_status``
+    (a provider that implements it withdraws the invitation at its vendor)."""
+    from hub.engine import invitations as machine
+    from hub.engine.ingest import ingest
+    from hub.entities import InboundEvent, InvitationProgress
+
+    row = get_invitation(workspace_id, invitation_id, lock=True)
+    if row.status not in CANCELLABLE:
+        raise Conflict(f"an invitation that is {row.status} cannot be cancelled")
+    who = actor.email if isinstance(actor, User) else (actor or "system")
+    machine.transition(db.session, row, "cancelled", source=who)
+    audit(workspace_id, actor, "invitation.cancel", f"invitation:{row.id}")
+    round_ = row.round
+    db.session.commit()
+    ingest(runtime, workspace_id, "hub", InboundEvent(
+        external_id=f"invitation:{invitation_id}:r{round_}:cancelled",
+        event=InvitationProgress(invitation_id=invitation_id, status="cancelled", reason=f"cancelled by {who}",
+                                 occurred_at=utcnow())))
+    return get_invitation(workspace_id, invitation_id)
+
+
+def revoke_api_token(workspace_id: int, token_id: int, actor: User | str | None) -> ApiToken:
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound("no such API token")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit(workspace_id, actor, "api_token.revoke", f"token:{row.name}")
+        db.session.commit()
+    return row

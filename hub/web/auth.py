@@ -1,0 +1,148 @@
+"""Sign-in and sign-out (flask-login sessions), throttled per email after repeated failures.
+
+The session cookie is Secure (in production), HttpOnly and SameSite=Lax (``hub.config``); every
+form carries a CSRF token (Flask-WTF). Passwords are checked with werkzeug's hashing.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from hub.extensions import db, login_manager
+from hub.services import audit
+from hub.store.models import SignInThrottle, User, utcnow
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+
+bp = Blueprint("auth", __name__, template_folder=TEMPLATES)
+
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = "Please sign in to open that page."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "basic"
+
+# Checked when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = None
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not str(user_id).isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active:
+        return None  # a deactivated user is signed out on their next request
+    return user
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash("not-a-real-password")
+    return _DUMMY_HASH
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never another host (open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def _throttle_key(email: str) -> str:
+    return f"email:{email}"
+
+
+def _locked_for(email: str) -> int:
+    """Seconds until ``email`` may try again (0 when not locked)."""
+    row = db.session.get(SignInThrottle, _throttle_key(email))
+    if row is None or row.locked_until is None:
+        return 0
+    remaining = (row.locked_until - utcnow()).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+def _record_failure(email: str) -> None:
+    config = current_app.config
+    now = utcnow()
+    window = timedelta(seconds=int(config["SIGN_IN_LOCK_SECONDS"]))
+    row = db.session.get(SignInThrottle, _throttle_key(email))
+    if row is None:
+        row = SignInThrottle(key=_throttle_key(email), failures=0, first_failure_at=now)
+        db.session.add(row)
+    elif (row.locked_until is not None and row.locked_until <= now) or (
+            row.locked_until is None and row.first_failure_at + window < now):
+        row.failures, row.first_failure_at, row.locked_until = 0, now, None  # a fresh start
+    row.failures += 1
+    if row.failures >= int(config["SIGN_IN_MAX_FAILURES"]):
+        row.locked_until = now + window
+    db.session.commit()
+
+
+def _clear_failures(email: str) -> None:
+    db.session.execute(sa.delete(SignInThrottle).where(SignInThrottle.key == _throttle_key(email)))
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, (seconds + 59) // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    next_url = _safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("ui.dashboard"))
+    if request.method == "GET":
+        return render_template("auth/sign_in.html", email="", error=None, next_url=next_url)
+
+    email = (request.form.get("email") or "").strip().lower()
+    password = request.form.get("password") or ""
+    errors: dict[str, str] = {}
+    if not email:
+        errors["email"] = "Enter your email address."
+    if not password:
+        errors["password"] = "Enter your password."
+    if errors:
+        return render_template("auth/sign_in.html", email=email, error=None, errors=errors, next_url=next_url), 422
+
+    locked = _locked_for(email)
+    if locked:
+        message = f"Too many failed sign-ins. Try again in {_minutes(locked)}."
+        return render_template("auth/sign_in.html", email=email, error=message, next_url=next_url), 429
+
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    if not valid or user is None or not user.active:
+        _record_failure(email)
+        locked = _locked_for(email)
+        message = (f"Too many failed sign-ins. Try again in {_minutes(locked)}." if locked
+                   else "That email and password do not match an active account.")
+        return render_template("auth/sign_in.html", email=email, error=message, next_url=next_url), (
+            429 if locked else 401)
+
+    _clear_failures(email)
+    user.last_login_at = utcnow()
+    audit(user.workspace_id, user, "user.sign_in", f"user:{user.email}")
+    db.session.commit()
+    login_user(user)
+    flash(f"Signed in as {user.email}.", "success")
+    return redirect(next_url or url_for("ui.dashboard"))
+
+
+@bp.post("/sign-out")
+def sign_out():
+    if current_user.is_authenticated:
+        logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.sign_in"))

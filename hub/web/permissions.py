@@ -1,0 +1,150 @@
+"""Who may do what: ONE table mapping each permission to the roles that hold it.
+
+Every page and API endpoint is decorated with ``require(permission)``; templates ask ``can(...)``
+only to hide what the role cannot use (hiding a button is not security; the decorator is).
+``docs/permissions.md`` shows the same matrix and ``tests/web/test_permissions.py`` walks every
+route for every role.
+
+Limited Team Members see only the candidates of postings they are on (owner, hiring manager or
+follower at the source, matched by email): ``visible_posting_ids(user)``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Callable
+
+from flask import g, request
+from flask_login import current_user
+
+from hub.store.models import ADMIN, LIMITED_TEAM_MEMBER, ROLES, SUPER_ADMIN, TEAM_MEMBER
+
+log = logging.getLogger("hub.web.permissions")
+
+EVERYONE = frozenset(ROLES)
+ADMINS = frozenset({SUPER_ADMIN, ADMIN})
+SUPER = frozenset({SUPER_ADMIN})
+
+# permission -> roles holding it. Keep docs/permissions.md in step (a test compares them).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "dashboard.view": EVERYONE,
+    "candidates.view": EVERYONE,  # Limited Team Members: only postings they are on
+    "candidates.view_all": frozenset({SUPER_ADMIN, ADMIN, TEAM_MEMBER}),
+    "invitations.manage": ADMINS,  # re-invite, cancel
+    "integrations.view": ADMINS,  # list, settings page (read-only for Admin), webhook log
+    "integrations.test": ADMINS,  # "Test connection" (read-only call to the vendor)
+    "integrations.manage": SUPER,  # enable/disable, settings and credentials, connect, webhooks, revoke
+    "pipeline.view": ADMINS,  # attachments, and the live postings/stages/assessments lists
+    "pipeline.manage": ADMINS,  # attach, edit, detach
+    "activity.view": ADMINS,
+    "deliveries.replay": ADMINS,
+    "users.view": ADMINS,
+    "users.manage": ADMINS,  # an Admin manages users below Super Admin only (see assignable_roles)
+    "audit.view": ADMINS,
+    "api_tokens.manage": SUPER,
+}
+
+
+def can(permission: str, user=None) -> bool:
+    """Whether ``user`` (default: the current user) holds ``permission``."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    user = current_user if user is None else user
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    return user.role in PERMISSIONS[permission]
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def require(permission: str) -> Callable:
+    """Decorator: the current user must hold ``permission``.
+
+    Not signed in: pages redirect to the sign-in page, the API answers 401 JSON.
+    Signed in without the permission: 403 (HTML page or JSON envelope, by ``hub.web.errors``).
+    """
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            from hub.errors import Forbidden, Unauthorized
+
+            if not current_user.is_authenticated:
+                if is_api_request():
+                    raise Unauthorized("send a valid API token: Authorization: Bearer hub_...")
+                from hub.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not can(permission):
+                raise Forbidden("your role does not allow this")
+            return view(*args, **kwargs)
+
+        wrapper.permission = permission  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def assignable_roles(actor) -> tuple[str, ...]:
+    """Roles ``actor`` may give to a user: everything for a Super Admin, below Super Admin for an Admin."""
+    if actor.role == SUPER_ADMIN:
+        return ROLES
+    if actor.role == ADMIN:
+        return tuple(r for r in ROLES if r != SUPER_ADMIN)
+    return ()
+
+
+def may_manage_user(actor, target) -> bool:
+    """An Admin cannot change a Super Admin; nobody changes their own role or deactivates themselves here."""
+    if not can("users.manage", actor) or target.workspace_id != actor.workspace_id or target.id == actor.id:
+        return False
+    return actor.role == SUPER_ADMIN or target.role != SUPER_ADMIN
+
+
+def visible_posting_ids(user=None) -> set[str] | None:
+    """The posting ids whose candidates ``user`` may see; ``None`` means every posting.
+
+    For a Limited Team Member: postings of the active source where the user's email is the owner,
+    the hiring manager or a follower. Read live once per request. When no source is enabled or it
+    cannot be reached, nothing is visible and ``visibility_notice()`` says why.
+    """
+    user = current_user if user is None else user
+    if can("candidates.view_all", user):
+        return None
+    cache = g.setdefault("_visible_postings", {})
+    if user.id in cache:
+        return cache[user.id]
+    from hub.web.live import LiveError, list_postings
+
+    visible: set[str] = set()
+    try:
+        postings = list_postings(user.workspace_id)
+    except LiveError as exc:
+        g._visibility_notice = (f"Your candidates cannot be shown right now: {exc.message} "
+                                "Limited Team Members see candidates of the postings they are on, read live from the ATS.")
+        postings = []
+    email = (user.email or "").lower()
+    for posting in postings:
+        if email in posting.member_emails():
+            visible.add(posting.id)
+    cache[user.id] = visible
+    return visible
+
+
+def visibility_notice() -> str | None:
+    return g.get("_visibility_notice")
+
+
+def role_label(role: str) -> str:
+    from hub.store.models import ROLE_LABELS
+
+    return ROLE_LABELS.get(role, role)
+
+
+__all__ = ["PERMISSIONS", "can", "require", "visible_posting_ids", "visibility_notice", "assignable_roles",
+           "may_manage_user", "SUPER_ADMIN", "ADMIN", "TEAM_MEMBER", "LIMITED_TEAM_MEMBER"]

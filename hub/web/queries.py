@@ -1,0 +1,219 @@
+"""Queries shared by the admin pages and the JSON API, each scoped to the user's workspace
+(and, for Limited Team Members, to the postings they are on)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Generic, Iterable, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from hub.errors import NotFound
+from hub.extensions import db
+from hub.store.models import (
+    D_OPEN, Attachment, AuditEntry, Delivery, Event, Invitation, TimelineEntry, User, utcnow,
+)
+from hub.web.permissions import visible_posting_ids
+
+T = TypeVar("T")
+
+PAGE_SIZE = 25
+REDACT_MARKERS = ("token", "secret", "signature", "password", "key")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(query: sa.Select, page: int, per_page: int = PAGE_SIZE) -> Page:
+    page = max(1, int(page or 1))
+    per_page = max(1, min(200, int(per_page or PAGE_SIZE)))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
+    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).unique())
+    return Page(items, page, per_page, total)
+
+
+def parse_page(value: Any) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+# --------------------------------------------------------------------------- invitations
+
+POSTING_OF = sa.func.coalesce(Invitation.posting_id, Attachment.posting_id)
+
+
+def _visible(query: sa.Select, user) -> sa.Select:
+    visible = visible_posting_ids(user)
+    if visible is None:
+        return query
+    if not visible:
+        return query.where(sa.false())
+    return query.where(POSTING_OF.in_(sorted(visible)))
+
+
+def invitations_query(user, status: str | None = None, assessment: str | None = None,
+                      posting: str | None = None, q: str | None = None) -> sa.Select:
+    """Invitations the user may see, newest first. ``assessment`` is ``"provider:assessment_id"``."""
+    query = (sa.select(Invitation).join(Attachment, Attachment.id == Invitation.attachment_id)
+             .where(Invitation.workspace_id == user.workspace_id)
+             .options(selectinload(Invitation.attachment)))
+    query = _visible(query, user)
+    if status:
+        query = query.where(Invitation.status == status)
+    if assessment:
+        provider, _, assessment_id = assessment.partition(":")
+        query = query.where(Invitation.provider == provider, Invitation.assessment_id == assessment_id)
+    if posting:
+        query = query.where(POSTING_OF == posting)
+    if q and q.strip():
+        needle = q.strip().lower()
+        query = query.where(sa.or_(
+            sa.func.lower(sa.func.coalesce(Invitation.candidate_name, "")).contains(needle, autoescape=True),
+            sa.func.lower(sa.func.coalesce(Invitation.candidate_email, "")).contains(needle, autoescape=True),
+        ))
+    return query.order_by(Invitation.id.desc())
+
+
+def get_visible_invitation(user, invitation_id: int) -> Invitation:
+    """The invitation, if it is in the user's workspace and on a posting they may see; else 404."""
+    query = (sa.select(Invitation).join(Attachment, Attachment.id == Invitation.attachment_id)
+             .where(Invitation.id == invitation_id, Invitation.workspace_id == user.workspace_id))
+    row = db.session.scalar(_visible(query, user))
+    if row is None:
+        raise NotFound("no such invitation")
+    return row
+
+
+def timeline(invitation: Invitation) -> list[TimelineEntry]:
+    return list(db.session.scalars(sa.select(TimelineEntry).where(TimelineEntry.invitation_id == invitation.id)
+                                   .order_by(TimelineEntry.at, TimelineEntry.id)))
+
+
+def invitation_filter_options(user) -> dict[str, list[tuple[str, str]]]:
+    """The assessments and postings to offer in the candidates filters (only what the user may see)."""
+    base = (sa.select(Invitation.provider, Invitation.assessment_id, Invitation.assessment_name)
+            .join(Attachment, Attachment.id == Invitation.attachment_id)
+            .where(Invitation.workspace_id == user.workspace_id).distinct())
+    assessments = sorted({(f"{p}:{a}", name or a) for p, a, name in db.session.execute(_visible(base, user))},
+                         key=lambda item: item[1].lower())
+    postings_query = (sa.select(Attachment.posting_id, Attachment.posting_name)
+                      .where(Attachment.workspace_id == user.workspace_id).distinct())
+    visible = visible_posting_ids(user)
+    postings = sorted({(pid, name or pid) for pid, name in db.session.execute(postings_query)
+                       if visible is None or pid in visible}, key=lambda item: item[1].lower())
+    return {"assessments": assessments, "postings": postings}
+
+
+def posting_names(workspace_id: int) -> dict[str, str]:
+    rows = db.session.execute(sa.select(Attachment.posting_id, Attachment.posting_name)
+                              .where(Attachment.workspace_id == workspace_id))
+    return {pid: name for pid, name in rows}
+
+
+def invitation_counts_since(user, days: int = 7) -> dict[str, int]:
+    since = utcnow() - timedelta(days=days)
+    query = (sa.select(Invitation.status, sa.func.count(Invitation.id))
+             .join(Attachment, Attachment.id == Invitation.attachment_id)
+             .where(Invitation.workspace_id == user.workspace_id, Invitation.created_at >= since)
+             .group_by(Invitation.status))
+    return {status: count for status, count in db.session.execute(_visible(query, user))}
+
+
+# --------------------------------------------------------------------------- attachments
+
+
+def attachments(workspace_id: int) -> list[Attachment]:
+    return list(db.session.scalars(sa.select(Attachment).where(
+        Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None))
+        .order_by(Attachment.posting_name, Attachment.stage_name, Attachment.id)))
+
+
+def get_attachment(workspace_id: int, attachment_id: int) -> Attachment:
+    row = db.session.get(Attachment, attachment_id)
+    if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
+        raise NotFound("no such attachment")
+    return row
+
+
+# --------------------------------------------------------------------------- activity
+
+
+def events_query(workspace_id: int, plugin: str | None = None, status: str | None = None) -> sa.Select:
+    query = (sa.select(Event).where(Event.workspace_id == workspace_id)
+             .options(selectinload(Event.deliveries)))
+    if plugin:
+        query = query.where(sa.or_(Event.source_plugin == plugin,
+                                   Event.deliveries.any(Delivery.plugin == plugin)))
+    if status:
+        query = query.where(Event.deliveries.any(Delivery.status == status))
+    return query.order_by(Event.id.desc())
+
+
+def work_pending(workspace_id: int) -> bool:
+    return db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
+        Delivery.workspace_id == workspace_id, Delivery.status.in_(D_OPEN))) > 0
+
+
+def get_delivery(workspace_id: int, delivery_id: int) -> Delivery:
+    row = db.session.get(Delivery, delivery_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound("no such delivery")
+    return row
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every key that names a secret masked (nested dicts and lists too)."""
+    if isinstance(value, dict):
+        return {k: ("[redacted]" if any(m in str(k).lower() for m in REDACT_MARKERS) else redact(v))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- users and audit
+
+
+def users(workspace_id: int) -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(User.workspace_id == workspace_id)
+                                   .order_by(User.active.desc(), User.email)))
+
+
+def get_user(workspace_id: int, user_id: int) -> User:
+    row = db.session.get(User, user_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound("no such user")
+    return row
+
+
+def audit_query(workspace_id: int, action: str | None = None) -> sa.Select:
+    query = sa.select(AuditEntry).where(AuditEntry.workspace_id == workspace_id)
+    if action:
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+    return query.order_by(AuditEntry.id.desc())
+
+
+def distinct(values: Iterable[str]) -> list[str]:
+    return sorted({v for v in values if v})

@@ -1,0 +1,20 @@
+"""The admin pages (server-rendered Jinja), one module per area.
+
+Every view is decorated with ``hub.web.permissions.require``; the navigation only hides what a
+role cannot use. Templates and the one CSS and JS file live in ``hub/web/templates`` and
+``hub/web/static`` (no CDN: the hub works offline and behind a firewall).
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint
+
+WEB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+bp = Blueprint("ui", __name__, template_folder=os.path.join(WEB_DIR, "templates"),
+               static_folder=os.path.join(WEB_DIR, "static"), static_url_path="/static")
+
+from hub.web.ui import helpers  # noqa: E402,F401  (template filters and globals)
+from hub.web.ui import activity, audit, candidates, dashboard, integrations, pipeline, tokens, users  # noqa: E402,F401

@@ -1,0 +1,77 @@
+"""``/``: the dashboard. Integration health, this week's invitations by status, and the failures
+that need someone's attention (dead deliveries, failed invitations)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import render_template
+from flask_login import current_user
+
+from hub.entities import INVITATION_STATUSES
+from hub.extensions import db
+from hub.runtime import get_runtime
+from hub.store.models import D_DEAD, Delivery, Event, Integration, Invitation
+from hub.web import queries
+from hub.web.permissions import can, require
+from hub.web.ui import bp
+
+TOKEN_STATES = {
+    "connected": ("Credentials accepted", "success"),
+    "configured": ("Credentials saved, not tested yet", "info"),
+    "enabled": ("No credentials yet", "warning"),
+    "not_connected": ("Not connected", "neutral"),
+    "needs_reauthorization": ("Needs reconnecting: the vendor refused the token", "danger"),
+    "error": ("Error", "danger"),
+    "revoked": ("Access revoked", "neutral"),
+}
+
+
+def integration_health(workspace_id: int) -> list[dict]:
+    runtime = get_runtime()
+    rows = {row.plugin: row for row in db.session.scalars(
+        sa.select(Integration).where(Integration.workspace_id == workspace_id))}
+    health = []
+    for name in runtime.registry.names():
+        spec = runtime.registry.spec(name)
+        row = rows.get(name)
+        status = row.status if row else "not_connected"
+        token_label, token_tone = TOKEN_STATES.get(status, (status.replace("_", " ").capitalize(), "neutral"))
+        health.append({
+            "plugin": name, "title": spec.title, "kind": spec.kind,
+            "enabled": bool(row and row.enabled), "status": status,
+            "status_message": row.status_message if row else None,
+            "verified_at": row.verified_at if row else None,
+            "last_webhook_at": row.last_webhook_at if row else None,
+            "token_label": token_label, "token_tone": token_tone,
+            "accepts_webhooks": runtime.registry.implements(name, "verify_webhook"),
+        })
+    return health
+
+
+@bp.get("/")
+@require("dashboard.view")
+def dashboard():
+    ws = current_user.workspace_id
+    counts = queries.invitation_counts_since(current_user, 7)
+    by_status = [(status, counts.get(status, 0)) for status in INVITATION_STATUSES]
+    context = {
+        "by_status": by_status,
+        "total_week": sum(counts.values()),
+        "health": integration_health(ws) if can("integrations.view") else None,
+        "dead": None,
+        "dead_count": 0,
+        "failed_invitations": [],
+        "failed_count": 0,
+    }
+    if can("activity.view"):
+        dead_query = (sa.select(Delivery).join(Event, Event.id == Delivery.event_id)
+                      .where(Delivery.workspace_id == ws, Delivery.status == D_DEAD))
+        context["dead_count"] = db.session.scalar(sa.select(sa.func.count()).select_from(dead_query.subquery()))
+        context["dead"] = list(db.session.scalars(dead_query.order_by(Delivery.id.desc()).limit(5)))
+    failed = queries.invitations_query(current_user, status="failed")
+    context["failed_count"] = db.session.scalar(sa.select(sa.func.count()).select_from(
+        failed.order_by(None).subquery()))
+    context["failed_invitations"] = list(db.session.scalars(failed.limit(5)))
+    context["has_invitations"] = db.session.scalar(
+        sa.select(sa.func.count(Invitation.id)).where(Invitation.workspace_id == ws)) > 0
+    return render_template("dashboard.html", **context)

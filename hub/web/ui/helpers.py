@@ -1,0 +1,163 @@
+"""Template filters and globals shared by every page: relative and exact times, status badges,
+the permission check for hiding navigation, and small request helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import request, url_for
+from flask_login import current_user
+
+from hub.store.models import ROLE_LABELS
+from hub.web.permissions import can, visibility_notice
+from hub.web.ui import bp
+
+# status -> badge colour (the text is always shown too: colour is never the only signal)
+BADGE_TONES = {
+    # invitations
+    "pending": "neutral", "invited": "info", "started": "info", "completed": "success",
+    "expired": "warning", "cancelled": "neutral", "failed": "danger",
+    # deliveries
+    "running": "info", "retry": "warning", "done": "success", "dead": "danger",
+    # integrations
+    "connected": "success", "configured": "info", "enabled": "info", "not_connected": "neutral",
+    "needs_reauthorization": "danger", "error": "danger", "revoked": "neutral", "disabled": "neutral",
+    # webhook log
+    "accepted": "success", "duplicate": "neutral", "ping": "success", "ignored": "neutral", "rejected": "danger",
+    # events
+    "delivered": "success", "no_subscribers": "neutral", "no_change": "neutral",
+    # verdicts and users
+    "thumbs_up": "success", "thumbs_down": "danger", "active": "success", "inactive": "neutral",
+}
+
+
+def as_aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def relative_time(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return "never"
+    now = now or datetime.now(timezone.utc)
+    seconds = (now - as_aware(value)).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 45:
+        return "just now"
+    for limit, size, unit in ((3600, 60, "minute"), (86400, 3600, "hour"), (86400 * 30, 86400, "day"),
+                              (86400 * 365, 86400 * 30, "month")):
+        if seconds < limit:
+            count = max(1, round(seconds / size))
+            break
+    else:
+        count, unit = max(1, round(seconds / (86400 * 365))), "year"
+    text = f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"in {text}" if future else f"{text} ago"
+
+
+def exact_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return as_aware(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def iso_time(value: datetime | None) -> str:
+    return as_aware(value).isoformat() if value else ""
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def badge_tone(status: str | None) -> str:
+    return BADGE_TONES.get(status or "", "neutral")
+
+
+def humanize(value: Any) -> str:
+    text = str(value or "").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def page_url(page: int) -> str:
+    """The current URL with ``page`` replaced, keeping the filters."""
+    args = request.args.to_dict(flat=True)
+    args["page"] = page
+    args.pop("fragment", None)
+    return url_for(request.endpoint, **{**(request.view_args or {}), **args})
+
+
+@bp.app_template_filter("reltime")
+def _reltime(value):
+    return relative_time(value)
+
+
+@bp.app_template_filter("exact")
+def _exact(value):
+    return exact_time(value)
+
+
+@bp.app_template_filter("iso")
+def _iso(value):
+    return iso_time(value)
+
+
+@bp.app_template_filter("tone")
+def _tone(value):
+    return badge_tone(value)
+
+
+@bp.app_template_filter("humanize")
+def _humanize(value):
+    return humanize(value)
+
+
+@bp.app_template_filter("parse_iso")
+def _parse_iso(value):
+    return parse_iso(value)
+
+
+@bp.app_context_processor
+def _globals():
+    return {
+        "can": can,
+        "role_labels": ROLE_LABELS,
+        "page_url": page_url,
+        "visibility_notice": visibility_notice,
+        "nav": _nav() if getattr(current_user, "is_authenticated", False) else [],
+    }
+
+
+NAV = (
+    ("dashboard", "Dashboard", "ui.dashboard", "dashboard.view"),
+    ("integrations", "Integrations", "ui.integrations", "integrations.view"),
+    ("pipeline", "Pipeline", "ui.pipeline", "pipeline.view"),
+    ("candidates", "Candidates", "ui.candidates", "candidates.view"),
+    ("activity", "Activity", "ui.activity", "activity.view"),
+    ("users", "Users", "ui.users", "users.view"),
+    ("audit", "Audit log", "ui.audit", "audit.view"),
+    ("api-tokens", "API tokens", "ui.api_tokens", "api_tokens.manage"),
+)
+
+
+def _nav() -> list[dict]:
+    endpoint = request.endpoint or ""
+    items = []
+    for key, label, target, permission in NAV:
+        if not can(permission):
+            continue
+        area = target.split(".", 1)[1].split("_")[0]
+        current = endpoint == target or endpoint.startswith(f"ui.{area}")
+        items.append({"id": f"nav-{key}", "label": label, "url": url_for(target), "current": current})
+    return items
+
+
+def workspace_id() -> int:
+    return current_user.workspace_id
+
+
+def form_bool(name: str) -> bool:
+    return request.form.get(name) in ("on", "y", "yes", "true", "1")

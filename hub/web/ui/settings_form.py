@@ -1,0 +1,164 @@
+"""The settings form of a plugin, generated from its marshmallow schema.
+
+Field types map to inputs: String/Url/Email -> text (url/email), Integer/Float -> number,
+Boolean -> checkbox, any field validated by ``OneOf`` -> select. ``metadata={"description": ...}``
+is the help text (``metadata={"title": ...}`` the label). Secret fields are password inputs that
+are write-only: their value is never rendered, only "set on <date> by <who>"; left empty, the
+stored value is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from marshmallow import fields as mf, missing, validate as mv
+
+
+@dataclass
+class FieldView:
+    name: str  # the form input's name (the field's data_key)
+    attribute: str
+    label: str
+    kind: str  # text, url, email, number, checkbox, select, password
+    required: bool = False
+    help: str = ""
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    value: Any = None
+    secret: bool = False
+    secret_set_at: datetime | None = None
+    secret_set_by: str | None = None
+    step: str | None = None
+    minimum: Any = None
+    maximum: Any = None
+    maxlength: int | None = None
+    allow_none: bool = False
+    plain_string: bool = False
+
+    @property
+    def input_id(self) -> str:
+        return f"setting-{self.name}"
+
+    @property
+    def help_id(self) -> str:
+        return f"setting-{self.name}-help"
+
+    @property
+    def error_id(self) -> str:
+        return f"setting-{self.name}-error"
+
+
+def _label(name: str, f: mf.Field) -> str:
+    title = f.metadata.get("title") or f.metadata.get("label")
+    if title:
+        return str(title)
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _default(f: mf.Field) -> Any:
+    value = f.load_default
+    if value is missing:
+        return None
+    return value() if callable(value) else value
+
+
+def build_fields(schema_cls: type | None, secret_fields: tuple[str, ...], settings: Mapping[str, Any] | None,
+                 secrets_meta: Mapping[str, Any] | None, submitted: Mapping[str, Any] | None = None) -> list[FieldView]:
+    """One ``FieldView`` per schema field, with the stored (or just submitted) values filled in."""
+    if schema_cls is None:
+        return []
+    schema = schema_cls()
+    settings = settings or {}
+    secrets_meta = secrets_meta or {}
+    views = []
+    for attribute, f in schema.fields.items():
+        if f.dump_only:
+            continue
+        name = f.data_key or attribute
+        secret = attribute in secret_fields or name in secret_fields
+        view = FieldView(name=name, attribute=attribute, label=_label(attribute, f), kind="text",
+                         required=bool(f.required), help=str(f.metadata.get("description") or ""),
+                         secret=secret, allow_none=bool(f.allow_none))
+        one_of = next((v for v in f.validators if isinstance(v, mv.OneOf)), None)
+        if secret:
+            view.kind = "password"
+            meta = secrets_meta.get(attribute) or secrets_meta.get(name) or {}
+            if meta:
+                from hub.web.ui.helpers import parse_iso
+
+                view.secret_set_at = parse_iso(meta.get("set_at"))
+                view.secret_set_by = meta.get("set_by")
+        elif one_of is not None:
+            view.kind = "select"
+            labels = list(one_of.labels) if one_of.labels else []
+            choices = list(one_of.choices)
+            view.choices = [(str(c), str(labels[i]) if i < len(labels) else str(c)) for i, c in enumerate(choices)]
+        elif isinstance(f, mf.Boolean):
+            view.kind = "checkbox"
+        elif isinstance(f, mf.Number):
+            view.kind = "number"
+            view.step = "1" if isinstance(f, mf.Integer) else "any"
+            for v in f.validators:
+                if isinstance(v, mv.Range):
+                    view.minimum, view.maximum = v.min, v.max
+        elif isinstance(f, mf.Email):
+            view.kind = "email"
+        elif isinstance(f, mf.Url):
+            view.kind = "url"
+        else:
+            view.plain_string = isinstance(f, mf.String) and not isinstance(f, (mf.Email, mf.Url))
+        for v in f.validators:
+            if isinstance(v, mv.Length) and v.max is not None:
+                view.maxlength = v.max
+        if not secret:
+            if submitted is not None:
+                view.value = submitted.get(name)
+            elif attribute in settings:
+                view.value = settings[attribute]
+            else:
+                view.value = _default(f)
+        views.append(view)
+    return views
+
+
+def form_to_data(views: list[FieldView], form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The submitted form as the schema's input, and errors found before the schema runs
+    (a required field left empty)."""
+    data: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for view in views:
+        raw = form.get(view.name)
+        if view.kind == "checkbox":
+            data[view.name] = raw in ("on", "y", "yes", "true", "1")
+            continue
+        text = (raw or "").strip()
+        if view.secret:
+            if text:
+                data[view.name] = text
+            elif view.required and view.secret_set_at is None:
+                errors[view.name] = ["This field is required."]
+            continue
+        if text:
+            data[view.name] = text
+        elif view.required:
+            errors[view.name] = ["This field is required."]
+        elif view.allow_none:
+            data[view.name] = None
+        elif view.plain_string:
+            data[view.name] = ""
+    return data, errors
+
+
+def submitted_values(views: list[FieldView], form: Mapping[str, str]) -> dict[str, Any]:
+    """What the admin typed, to show the form again after a validation error (never secrets)."""
+    values: dict[str, Any] = {}
+    for view in views:
+        if view.secret:
+            continue
+        if view.kind == "checkbox":
+            values[view.name] = form.get(view.name) in ("on", "y", "yes", "true", "1")
+        else:
+            values[view.name] = form.get(view.name, "")
+    return values

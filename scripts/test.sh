@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs and runs all of it: the README's test command.
+#   1. a virtualenv in .venv with the hub and its test extras
+#   2. Debian's chromium for the browser tests (never a downloaded browser)
+#   3. the suite on the embedded default (SQLite, Huey on SQLite)
+#   4. the suite again on PostgreSQL + Redis (127.0.0.1:5432 / :6379), when they answer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser tests"
+    (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null))
+  fi
+fi
+
+echo "== test suite: embedded default (SQLite, Huey on SQLite) =="
+env -u HUB_DATABASE_URL -u HUB_TEST_DATABASE_URL -u HUB_REDIS_URL .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+
+PG_URL=${HUB_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}
+if .venv/bin/python - "$PG_URL" <<'PY'
+import sys, sqlalchemy as sa, redis
+try:
+    sa.create_engine(sys.argv[1]).connect().close()
+    redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
+except Exception as exc:
+    print(f"PostgreSQL/Redis not reachable ({exc}); skipping the production-services run")
+    sys.exit(1)
+PY
+then
+  echo "== test suite: PostgreSQL + Redis =="
+  HUB_TEST_DATABASE_URL="$PG_URL" HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/0 \
+    .venv/bin/python -m pytest -q -p no:cacheprovider -m "not browser" "$@"
+else
+  if [ -n "${CI:-}" ]; then echo "CI needs PostgreSQL and Redis"; exit 1; fi
+fi

@@ -1,0 +1,77 @@
+"""The ``hub`` command: every command has --help; bad arguments give one line and a non-zero exit."""
+
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.store.models import User
+from tests.support.processes import ROOT
+
+COMMANDS = [["init"], ["run"], ["worker"], ["users"], ["users", "create"], ["users", "list"], ["users", "set-role"],
+            ["plugins"], ["plugins", "list"], ["plugins", "enable"], ["plugins", "disable"], ["deliveries"],
+            ["deliveries", "list"], ["deliveries", "replay"], ["keys", "rotate"], ["db", "upgrade"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(runner, command):
+    result = runner.invoke(args=[*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_init_creates_a_super_admin_once(runner, app):
+    first = runner.invoke(args=["init", "--non-interactive", "--email", "Boss@Example.com"])
+    assert first.exit_code == 0, first.output
+    assert "Super Admin: boss@example.com  password: " in first.output
+    second = runner.invoke(args=["init", "--non-interactive", "--email", "other@example.com"])
+    assert second.exit_code == 0 and "already existed" in second.output
+    with app.app_context():
+        assert [u.email for u in db.session.scalars(sa.select(User))] == ["boss@example.com"]
+
+
+def test_users_create_list_and_set_role(runner):
+    created = runner.invoke(args=["users", "create", "tm@example.com", "--role", "team_member"])
+    assert created.exit_code == 0 and "password:" in created.output
+    assert runner.invoke(args=["users", "set-role", "tm@example.com", "admin"]).exit_code == 0
+    listing = runner.invoke(args=["users", "list"])
+    assert "tm@example.com\tadmin\tactive" in listing.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["users", "create", "not-an-email"], "not a valid email address"),
+    (["users", "create", "x@example.com", "--role", "boss"], "Invalid value for '--role'"),
+    (["users", "set-role", "nobody@example.com", "admin"], "no user with the email"),
+    (["plugins", "enable", "nope"], "no plugin named 'nope'"),
+    (["deliveries", "replay"], "give delivery ids or --all-dead"),
+    (["deliveries", "replay", "999"], "no delivery with id 999"),
+    (["users", "create", "short@example.com", "--password", "short"], "at least 10 characters"),
+])
+def test_bad_arguments_give_one_line_and_non_zero_exit(runner, args, message):
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_console_script_reports_config_errors_in_one_line(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HUB_ENV": "production", "HUB_INSTANCE_PATH": str(tmp_path),
+           "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "hub", "plugins", "list"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0
+    assert "HUB_SECRET_KEY is missing" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_plugins_list_shows_kind_version_and_hooks(make_app):
+    from tests.support.plugins import Recorder
+
+    app = make_app(plugins=[("rec", Recorder())], entry_points=False)
+    result = app.test_cli_runner().invoke(args=["plugins", "list"])
+    assert result.exit_code == 0
+    assert "rec\tassessment\t-\tdisabled\ton_stage_change,register_integration" in result.output
+    assert app.test_cli_runner().invoke(args=["plugins", "enable", "rec"]).exit_code == 0
+    assert "rec\tassessment\t-\tenabled" in app.test_cli_runner().invoke(args=["plugins", "list"]).output

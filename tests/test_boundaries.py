@@ -1,0 +1,57 @@
+"""Plugins depend only on the hub's public contract, never on its internals (read from their imports)."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLIC = {"hub", "hub.entities", "hub.errors", "hub.hookspecs", "hub.context", "hub.testing"}
+
+
+def hub_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "hub"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "hub":
+            if node.module == "hub":
+                # `from hub import hookimpl` is public; `from hub import engine` would not be
+                found |= {f"hub.{a.name}" if a.name not in {"hookimpl", "__version__"} else "hub" for a in node.names}
+            else:
+                found.add(node.module)
+    return found
+
+
+def test_plugins_import_only_the_public_contract():
+    offenders = {}
+    for path in (ROOT / "plugins").rglob("*.py"):
+        bad = hub_imports(path) - PUBLIC
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}
+
+
+def test_sandboxes_do_not_import_the_hub_at_all():
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "plugins").rglob("sandbox/**/*.py") if hub_imports(p)]
+    assert offenders == []
+
+
+def test_the_core_never_imports_a_plugin_by_name():
+    offenders = []
+    for path in (ROOT / "hub").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n.split(".")[0] == "plugins" for n in names):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_the_checker_sees_internal_imports(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("from hub import hookimpl\nfrom hub.store.models import User\nimport hub.engine.runner\n")
+    assert hub_imports(sample) - PUBLIC == {"hub.store.models", "hub.engine.runner"}

@@ -1,0 +1,63 @@
+"""Configuration: defaults, environment overrides, and refusing to start in production with a
+missing or placeholder key; the embedded default generates keys into instance/ with mode 0600."""
+
+import os
+import stat
+
+import pytest
+from cryptography.fernet import Fernet
+
+from hub.app import create_app
+from hub.config import ConfigError
+
+
+def test_embedded_default_generates_keys_with_mode_0600(tmp_path):
+    instance = tmp_path / "instance"
+    app = create_app({"INSTANCE_PATH": str(instance), "LOAD_ENTRY_POINTS": False})
+    for name in ("secret_key", "encryption_keys"):
+        mode = stat.S_IMODE(os.stat(instance / name).st_mode)
+        assert mode == 0o600
+    again = create_app({"INSTANCE_PATH": str(instance), "LOAD_ENTRY_POINTS": False})
+    assert again.config["SECRET_KEY"] == app.config["SECRET_KEY"]
+    assert app.config["DATABASE_URL"] == "sqlite:///" + str(instance / "hub.db")
+
+
+@pytest.mark.parametrize("secret_key, keys, missing", [
+    (None, Fernet.generate_key().decode(), "HUB_SECRET_KEY"),
+    ("change-me", Fernet.generate_key().decode(), "HUB_SECRET_KEY"),
+    ("x" * 40, None, "HUB_ENCRYPTION_KEYS"),
+    ("x" * 40, "placeholder", "HUB_ENCRYPTION_KEYS"),
+])
+def test_production_refuses_missing_or_placeholder_keys(tmp_path, secret_key, keys, missing):
+    config = {"INSTANCE_PATH": str(tmp_path), "ENV": "production", "LOAD_ENTRY_POINTS": False,
+              "SECRET_KEY": secret_key, "ENCRYPTION_KEYS": keys}
+    with pytest.raises(ConfigError, match=missing):
+        create_app(config)
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_with_real_keys_starts_with_secure_cookies(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "ENV": "production", "LOAD_ENTRY_POINTS": False,
+                      "SECRET_KEY": "s" * 48, "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                      "DATABASE_URL": "sqlite:///" + str(tmp_path / "x.db")})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_environment_overrides_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("HUB_WORKERS", "7")
+    monkeypatch.setenv("HUB_PUBLIC_URL", "https://hub.example.com")
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert app.config["WORKERS"] == 7
+    assert app.config["PUBLIC_URL"] == "https://hub.example.com"
+
+
+def test_every_setting_is_documented():
+    from pathlib import Path
+
+    from hub.config import DEFAULTS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
+    missing = [name for name in DEFAULTS if f"HUB_{name}" not in doc]
+    assert missing == []

@@ -1,0 +1,401 @@
+"""One test per hook (``test_hook_<name>``), proving the hub calls it when its contract says, plus
+the two meta-tests that keep the contract honest (Datasette's): every hook has such a test, and
+every hook is documented in docs/plugin-guide.md with its exact signature."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hub import hookimpl, hookspecs, services
+from hub.engine.ingest import ingest
+from hub.engine.sweeper import reconcile_all
+from hub.entities import (
+    ASSESSMENT, SOURCE, ArchiveChange, Assessment, AssessmentResult, Candidate, CandidateDeleted, CandidateHired,
+    InboundEvent, IntegrationSpec, Posting, ReinviteRequested, SourceUser, Stage, StageChange, Verdict,
+)
+from hub.extensions import db
+from hub.plugins.manager import PluginLoadError
+from hub.runtime import get_runtime
+from hub.store.models import Event, Invitation, TimelineEntry
+from tests.support.engine import drain, enable
+
+ROOT = Path(__file__).resolve().parents[1]
+HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+               if hasattr(fn, "ats_hub_spec"))
+
+
+class Source:
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=SOURCE, title="Source", supports_oauth=True, supports_webhook_setup=True))
+
+    @hookimpl
+    def source_get_candidate(self, ctx, opportunity_id):
+        return Candidate(opportunity_id=opportunity_id, name="Ada Lovelace", email="ada@example.com",
+                         posting_id="p1", stage_id="s1")
+
+    @hookimpl
+    def source_list_postings(self, ctx):
+        return [Posting(id="p1", title="Engineer", owner_email="OWNER@example.com")]
+
+    @hookimpl
+    def source_list_stages(self, ctx, posting_id):
+        return [Stage(id="s1", name=f"Assessment for {posting_id}")]
+
+    @hookimpl
+    def source_list_users(self, ctx):
+        return [SourceUser(id="u1", name="Owner", email="owner@example.com", access_role="admin")]
+
+    @hookimpl
+    def on_assessment_completed(self, ctx, result):
+        self.seen.append(("completed", result))
+
+    @hookimpl
+    def on_verdict(self, ctx, verdict):
+        self.seen.append(("verdict", verdict))
+
+    @hookimpl
+    def on_invitation_status(self, ctx, progress):
+        self.seen.append(("status", progress))
+
+    @hookimpl
+    def oauth_authorize_url(self, ctx, redirect_uri, state):
+        return f"https://ats.example/authorize?state={state}&redirect_uri={redirect_uri}"
+
+    @hookimpl
+    def oauth_complete(self, ctx, redirect_uri, params):
+        ctx.update_secrets({"access_token": "tok-" + params["code"]})
+        return "connected"
+
+    @hookimpl
+    def setup_webhooks(self, ctx):
+        ctx.update_secrets({"signature_token": "sig"})
+        return f"registered {ctx.webhook_url}"
+
+    @hookimpl
+    def disconnect(self, ctx):
+        self.seen.append(("disconnect", dict(ctx.secrets)))
+
+
+class Provider:
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=ASSESSMENT, title="Provider"))
+
+    @hookimpl
+    def list_assessments(self, ctx):
+        return [Assessment(id="a1", name="Python", max_score=100)]
+
+    @hookimpl
+    def test_connection(self, ctx):
+        return "Connected: 1 assessment"
+
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        candidate = ctx.source.get_candidate(change.opportunity_id)
+        self.seen.append(("stage", change, candidate))
+
+    @hookimpl
+    def on_archive_change(self, ctx, change):
+        self.seen.append(("archive", change))
+
+    @hookimpl
+    def on_candidate_deleted(self, ctx, deletion):
+        self.seen.append(("deleted", deletion))
+
+    @hookimpl
+    def on_hired(self, ctx, hired):
+        self.seen.append(("hired", hired))
+
+    @hookimpl
+    def on_reinvite_requested(self, ctx, request):
+        self.seen.append(("reinvite", request))
+
+    @hookimpl
+    def reconcile(self, ctx):
+        return [InboundEvent(external_id="reconcile:1", event=AssessmentResult(invitation_id=1, score=7, max_score=10))]
+
+
+@pytest.fixture
+def hub(make_app):
+    source, provider = Source(), Provider()
+    app = make_app(plugins=[("source", source), ("provider", provider)], entry_points=False)
+    enable(app, "source", "provider")
+    with app.app_context():
+        services.save_attachment(1, dict(posting_id="p1", posting_name="Engineer", stage_id="s1", stage_name="Test",
+                                         provider="provider", assessment_id="a1", assessment_name="Python"), "test")
+    return app, source, provider
+
+
+def _invitation(app, status="invited") -> int:
+    with app.app_context():
+        ctx = get_runtime().context(1, "provider")
+        attachment = ctx.attachments.list()[0]
+        invitation, _ = ctx.invitations.get_or_create(attachment, ctx.source.get_candidate("opp-1"))
+        if status != "pending":
+            ctx.invitations.transition(invitation.id, status, provider_invitation_id="prov-1")
+        return invitation.id
+
+
+def _ingest(app, plugin, external_id, event):
+    with app.app_context():
+        return ingest(get_runtime(), 1, plugin, InboundEvent(external_id=external_id, event=event))
+
+
+# --------------------------------------------------------------------------- one test per hook
+
+
+def test_hook_register_integration(make_app):
+    class Twice:
+        @hookimpl
+        def register_integration(self, register):
+            register(IntegrationSpec(kind=SOURCE, title="A"))
+            register(IntegrationSpec(kind=SOURCE, title="B"))
+
+    class Never:
+        @hookimpl
+        def register_integration(self, register):
+            pass
+
+    class Misspelled:
+        @hookimpl
+        def register_integration(self, register):
+            register(IntegrationSpec(kind=SOURCE, title="A"))
+
+        @hookimpl
+        def on_stage_chnage(self, ctx, change):
+            pass
+
+    app = make_app(plugins=[("source", Source())], entry_points=False)
+    assert get_runtime(app).registry.spec("source").title == "Source"
+    for plugin, message in ((Twice(), "exactly once"), (Never(), "exactly once"), (Misspelled(), "unknown hook")):
+        with pytest.raises(PluginLoadError, match=message):
+            make_app(plugins=[("broken", plugin)], entry_points=False)
+    with pytest.raises(PluginLoadError, match="two plugins are named"):
+        make_app(plugins=[("source", Source()), ("source", Source())], entry_points=False)
+    with pytest.raises(ValueError, match="kind"):
+        IntegrationSpec(kind="crm", title="x")
+
+
+def test_hook_verify_webhook(make_app):
+    from tests.support.plugins import FakeSource, Recorder
+
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    answer = app.test_client().post(f"/webhooks/src/{keys['src']}", data='{"id": "e1", "opportunity_id": "o9"}')
+    assert answer.status_code == 200 and answer.json["status"] == "accepted"
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event))
+        assert (event.type, event.subject, event.external_id) == ("stage_change", "o9", "e1")
+
+
+def test_hook_on_stage_change(hub):
+    app, _, provider = hub
+    _ingest(app, "source", "e1", StageChange(opportunity_id="opp-1", to_stage_id="s1"))
+    drain(app)
+    kind, change, candidate = provider.seen[0]
+    assert kind == "stage" and change.to_stage_id == "s1" and candidate.email == "ada@example.com"
+
+
+def test_hook_on_archive_change(hub):
+    app, _, provider = hub
+    _ingest(app, "source", "e1", ArchiveChange(opportunity_id="opp-1", archived=True, reason="r1"))
+    drain(app)
+    assert provider.seen == [("archive", ArchiveChange(opportunity_id="opp-1", archived=True, reason="r1"))]
+
+
+def test_hook_on_candidate_deleted(hub):
+    app, _, provider = hub
+    invitation_id = _invitation(app)
+    _ingest(app, "source", "e1", CandidateDeleted(opportunity_id="opp-1"))
+    drain(app)
+    assert provider.seen == [("deleted", CandidateDeleted(opportunity_id="opp-1"))]
+    with app.app_context():
+        row = db.session.get(Invitation, invitation_id)
+        assert row.candidate_name is None and row.candidate_email is None
+        assert db.session.scalar(sa.select(sa.func.count(Invitation.id))) == 1  # the count stays
+        assert "erased" in [t.kind for t in db.session.scalars(sa.select(TimelineEntry))]
+
+
+def test_hook_on_hired(hub):
+    app, _, provider = hub
+    _ingest(app, "source", "e1", CandidateHired(opportunity_id="opp-1"))
+    drain(app)
+    assert provider.seen == [("hired", CandidateHired(opportunity_id="opp-1"))]
+
+
+def test_hook_on_invitation_status(hub):
+    app, source, _ = hub
+    _invitation(app, status="pending")
+    with app.app_context():
+        ctx = get_runtime().context(1, "provider")
+        assert ctx.invitations.transition(1, "failed", failure_reason="no valid email")
+        assert not ctx.invitations.transition(1, "failed", failure_reason="no valid email")
+    drain(app)
+    statuses = [(p.status, p.reason) for kind, p in source.seen if kind == "status"]
+    assert statuses == [("failed", "no valid email")]
+
+
+def test_hook_on_assessment_completed(hub):
+    app, source, _ = hub
+    invitation_id = _invitation(app)
+    result = AssessmentResult(invitation_id=invitation_id, score=80, max_score=100, report_url="https://r/1")
+    assert _ingest(app, "provider", "c1", result).outcome == "accepted"
+    assert _ingest(app, "provider", "c2", result).outcome == "no_change"  # same completion, new id
+    assert _ingest(app, "source", "c3", result).outcome == "not_the_provider"
+    drain(app)
+    completed = [r for kind, r in source.seen if kind == "completed"]
+    assert completed == [result]
+    with app.app_context():
+        row = db.session.get(Invitation, invitation_id)
+        assert (row.status, row.score, row.report_url) == ("completed", 80, "https://r/1")
+
+
+def test_hook_on_verdict(hub):
+    app, source, _ = hub
+    invitation_id = _invitation(app)
+    from hub.store.models import utcnow
+
+    now = utcnow()
+    _ingest(app, "provider", "v1", Verdict(invitation_id=invitation_id, verdict="thumbs_up", decided_at=now))
+    stale = _ingest(app, "provider", "v0", Verdict(invitation_id=invitation_id, verdict="thumbs_down",
+                                                   decided_at=now - timedelta(minutes=5)))
+    assert stale.outcome == "no_change"
+    drain(app)
+    assert [v.verdict for kind, v in source.seen if kind == "verdict"] == ["thumbs_up"]
+
+
+def test_hook_on_reinvite_requested(hub):
+    app, _, provider = hub
+    _ingest(app, "hub", "r1", ReinviteRequested(invitation_id=5, requested_by="admin@example.com"))
+    drain(app)
+    assert provider.seen == [("reinvite", ReinviteRequested(invitation_id=5, requested_by="admin@example.com"))]
+
+
+def test_hook_source_get_candidate(hub):
+    app, *_ = hub
+    with app.app_context():
+        ctx = get_runtime().context(1, "provider")
+        assert ctx.source.plugin_name == "source"
+        assert ctx.source.get_candidate("opp-7").opportunity_id == "opp-7"
+
+
+def test_hook_source_list_postings(hub):
+    app, *_ = hub
+    with app.app_context():
+        postings = get_runtime().context(1, "provider").source.list_postings()
+    assert postings[0].member_emails() == {"owner@example.com"}
+
+
+def test_hook_source_list_stages(hub):
+    app, *_ = hub
+    with app.app_context():
+        stages = get_runtime().context(1, "provider").source.list_stages("p1")
+    assert stages == [Stage(id="s1", name="Assessment for p1")]
+
+
+def test_hook_source_list_users(hub):
+    app, *_ = hub
+    with app.app_context():
+        users = get_runtime().context(1, "provider").source.list_users()
+    assert [u.email for u in users] == ["owner@example.com"]
+
+
+def test_hook_list_assessments(hub):
+    app, *_ = hub
+    with app.app_context():
+        runtime = get_runtime()
+        found = runtime.registry.call("provider", "list_assessments", ctx=runtime.context(1, "provider"))
+    assert found == [Assessment(id="a1", name="Python", max_score=100)]
+
+
+def test_hook_test_connection(hub):
+    app, *_ = hub
+    with app.app_context():
+        runtime = get_runtime()
+        assert runtime.registry.call("provider", "test_connection", ctx=runtime.context(1, "provider")) \
+            == "Connected: 1 assessment"
+        assert not runtime.registry.implements("source", "test_connection")
+
+
+def test_hook_oauth_authorize_url(hub):
+    app, *_ = hub
+    with app.app_context():
+        runtime = get_runtime()
+        ctx = runtime.context(1, "source")
+        url = runtime.registry.call("source", "oauth_authorize_url", ctx=ctx, redirect_uri=ctx.oauth_callback_url,
+                                    state="xyz")
+    assert url == "https://ats.example/authorize?state=xyz&redirect_uri=http://hub.test/integrations/source/oauth/callback"
+
+
+def test_hook_oauth_complete(hub):
+    app, *_ = hub
+    with app.app_context():
+        runtime = get_runtime()
+        ctx = runtime.context(1, "source")
+        assert runtime.registry.call("source", "oauth_complete", ctx=ctx, redirect_uri="x",
+                                     params={"code": "abc", "state": "s"}) == "connected"
+        assert runtime.context(1, "source").secrets == {"access_token": "tok-abc"}
+
+
+def test_hook_setup_webhooks(hub):
+    app, *_ = hub
+    with app.app_context():
+        runtime = get_runtime()
+        key = runtime.integration(1, "source").webhook_key
+        message = runtime.registry.call("source", "setup_webhooks", ctx=runtime.context(1, "source"))
+    assert message == f"registered http://hub.test/webhooks/source/{key}"
+
+
+def test_hook_disconnect(hub):
+    app, source, _ = hub
+    with app.app_context():
+        runtime = get_runtime()
+        runtime.context(1, "source").update_secrets({"access_token": "t"})
+        old_key = runtime.integration(1, "source").webhook_key
+        assert services.revoke(runtime, 1, "source", "test") == []
+        row = runtime.integration(1, "source")
+        assert (row.enabled, row.secrets_encrypted, row.status) == (False, None, "revoked")
+        assert row.webhook_key != old_key
+    assert source.seen == [("disconnect", {"access_token": "t"})]
+
+
+def test_hook_reconcile(hub):
+    app, source, _ = hub
+    _invitation(app)
+    with app.app_context():
+        assert reconcile_all(get_runtime()) == 1
+        assert reconcile_all(get_runtime()) == 1  # found again, but a duplicate: nothing new
+    drain(app)
+    assert [r.score for kind, r in source.seen if kind == "completed"] == [7]
+
+
+# --------------------------------------------------------------------------- meta-tests
+
+
+def test_every_hook_has_a_test():
+    missing = [hook for hook in HOOKS if f"test_hook_{hook}" not in globals()]
+    assert len(HOOKS) > 10 and missing == []
+
+
+def test_every_hook_is_documented_with_its_exact_signature():
+    guide = (ROOT / "docs" / "plugin-guide.md").read_text()
+    problems = []
+    for hook in HOOKS:
+        signature = f"{hook}{inspect.signature(getattr(hookspecs, hook))}"
+        signature = re.sub(r"'([^']*)'", r"\1", signature).replace('"', "")
+        if signature not in guide:
+            problems.append(signature)
+    assert problems == []
