@@ -43,8 +43,8 @@ def serve_in_thread(config: dict | None = None, host: str = "127.0.0.1", port: i
     ``quiet`` (default True) drops werkzeug's access log lines.
     """
     server, base_url = _bind(config, host, port, quiet)
-    thread = threading.Thread(target=server.serve_forever, name=f"lever-sandbox-{base_url}",
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name=f"lever-sandbox-{base_url}", daemon=True)
     thread.start()
     stopped = threading.Event()
 

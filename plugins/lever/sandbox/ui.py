@@ -15,6 +15,8 @@ Contract:
 
 from __future__ import annotations
 
+import datetime
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from .context import get_sandbox
@@ -25,6 +27,15 @@ from .state import EVENTS
 
 bp = Blueprint("lever_ui", __name__)
 RECENT_DELIVERIES = 50
+
+
+@bp.app_template_filter("ms")
+def format_ms(value: int | None) -> str:
+    """Render a Lever ms timestamp as UTC date and time."""
+    if value is None:
+        return "—"
+    moment = datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _candidate_rows() -> list[dict]:

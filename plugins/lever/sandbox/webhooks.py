@@ -27,6 +27,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -225,7 +226,7 @@ class WebhookSender:
             status = resp.status_code
             resp.close()
         except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = self._describe(exc)
         ok = status is not None and 200 <= status < 300
         retry = (not ok and delivery.kind != "test"
                  and delivery.attempt <= len(self.retry_delays))
@@ -243,6 +244,14 @@ class WebhookSender:
                 self._push(delivery, due)
                 self._cond.notify_all()
         return entry
+
+    def _describe(self, exc: requests.RequestException) -> str:
+        """A one-line reason for a failed attempt (e.g. "ConnectionError: Connection refused")."""
+        if isinstance(exc, requests.Timeout):
+            return f"{type(exc).__name__}: no answer within {self.timeout:g}s"
+        match = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
+        detail = match.group(1) if match else str(exc)[:120]
+        return f"{type(exc).__name__}: {detail}"
 
     def _record(self, delivery: Delivery, status: int | None, error: str | None,
                 duration: float, *, final: bool) -> dict:
