@@ -57,6 +57,14 @@ class IntegrationSpec:
 
 
 @dataclass(frozen=True)
+class SandboxSpec:
+    """A vendor simulator a plugin ships (see the ``register_sandbox`` hook)."""
+
+    module: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class Stage:
     id: str
     name: str

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
         InvitationProgress,
         Posting,
         ReinviteRequested,
+        SandboxSpec,
         SourceUser,
         Stage,
         StageChange,
@@ -236,3 +237,22 @@ def reconcile(ctx: "PluginContext") -> "list[InboundEvent]":
     """Called periodically: ask the vendor about work a lost webhook may have missed (e.g.
     invitations open for a while) and return the events found; the hub ingests them like webhook
     events, so the usual deduplication and state machine apply."""
+
+
+# --------------------------------------------------------------------------- sandboxes (demo and tests)
+
+
+@hookspec
+def register_sandbox(register: Callable[["SandboxSpec"], None]) -> None:
+    """Plugins that ship a simulator of their vendor: ``register(SandboxSpec(module=...))`` where
+    ``module`` is the importable module that runs it (``python -m <module> --host H --port P``
+    prints one line ``<NAME>_SANDBOX_URL=<url>`` once listening) and offers
+    ``serve_in_thread(config=None, host=..., port=...) -> (base_url, stop)``.
+    ``hub demo`` and the end-to-end tests start every registered sandbox."""
+
+
+@hookspec
+def connect_sandbox(ctx: "PluginContext", sandbox_url: str) -> str:
+    """Configure this workspace's integration to talk to the plugin's own sandbox at
+    ``sandbox_url`` exactly as an admin would (settings, credentials, webhooks both ways).
+    Used by ``hub demo`` and the end-to-end tests; return a short message."""

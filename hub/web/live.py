@@ -19,6 +19,7 @@ from hub.errors import HubError
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Integration
+from hub import services
 
 log = logging.getLogger("hub.web.live")
 
@@ -126,3 +127,85 @@ def find_assessment(workspace_id: int, provider: str, assessment_id: str) -> Ass
     if match is None and errors:
         raise LiveError("; ".join(errors))
     return match
+
+
+# --------------------------------------------------------------------------- connection actions
+
+
+def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, message: str) -> None:
+    """After a successful (or failed) vendor call, record the health unless the plugin set it itself."""
+    row = db.session.get(Integration, get_runtime().integration(workspace_id, plugin).id, populate_existing=True)
+    if row.status != before:
+        return
+    row.status = "connected" if ok else "error"
+    row.status_message = None if ok else message[:1000]
+    db.session.commit()
+
+
+def run_test(workspace_id: int, plugin: str, actor) -> str:
+    """Shared by the page and the API: test the connection; raises ``LiveError``."""
+    row = services.get_integration(get_runtime(), workspace_id, plugin)
+    before = row.status
+    try:
+        message = call_plugin(workspace_id, plugin, "test_connection")
+    except LiveError as exc:
+        if exc.status == 502:  # the vendor answered badly (not "this plugin cannot test")
+            mark_connection(workspace_id, plugin, before, False, exc.message)
+        services.audit(workspace_id, actor, "integration.test", f"plugin:{plugin}", ok=False)
+        db.session.commit()
+        raise
+    mark_connection(workspace_id, plugin, before, True, "")
+    services.audit(workspace_id, actor, "integration.test", f"plugin:{plugin}", ok=True)
+    db.session.commit()
+    return str(message or "Connection works.")
+
+
+def run_setup_webhooks(workspace_id: int, plugin: str, actor) -> str:
+    services.get_integration(get_runtime(), workspace_id, plugin)
+    message = call_plugin(workspace_id, plugin, "setup_webhooks")
+    services.audit(workspace_id, actor, "integration.webhooks_setup", f"plugin:{plugin}")
+    db.session.commit()
+    return str(message or "Webhooks registered.")
+
+
+# --------------------------------------------------------------------------- attachments
+
+
+def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provider: str, assessment_id: str,
+                       options: dict | None = None) -> dict:
+    """The values ``services.save_attachment`` needs, with the names read live from the vendors.
+
+    Raises ``ValidationFailed`` naming the field whose id the vendor does not know (or that is
+    missing), and ``LiveError`` when a vendor cannot be asked.
+    """
+    from hub.errors import ValidationFailed
+
+    missing = {name: ["Choose one."] for name, value in (("posting_id", posting_id), ("stage_id", stage_id),
+                                                         ("assessment", provider and assessment_id)) if not value}
+    if missing:
+        raise ValidationFailed("choose a posting, a stage and an assessment", missing)
+    errors: dict[str, list[str]] = {}
+    posting = find_posting(workspace_id, posting_id)
+    if posting is None:
+        raise ValidationFailed("that posting does not exist at the source",
+                               {"posting_id": ["This posting does not exist (any more) at the source."]})
+    stage = find_stage(workspace_id, posting_id, stage_id)
+    if stage is None:
+        errors["stage_id"] = ["This stage does not exist (any more) at the source."]
+    if provider not in assessment_plugins(workspace_id):
+        errors["assessment"] = [f"{provider} is not an enabled assessment provider."]
+        assessment = None
+    else:
+        assessment = find_assessment(workspace_id, provider, assessment_id)
+        if assessment is None:
+            errors["assessment"] = ["This assessment does not exist (any more) at the provider."]
+    move_to = (options or {}).get("move_to_stage_on_thumbs_up")
+    if move_to and find_stage(workspace_id, posting_id, move_to) is None:
+        errors["move_to_stage_on_thumbs_up"] = ["This stage does not exist at the source."]
+    if errors:
+        raise ValidationFailed("some choices are not valid: " + ", ".join(sorted(errors)), errors)
+    return {
+        "posting_id": posting.id, "posting_name": posting.title, "stage_id": stage.id, "stage_name": stage.name,
+        "provider": provider, "assessment_id": assessment.id, "assessment_name": assessment.name,
+        "options": {k: v for k, v in (options or {}).items() if v not in (None, "")},
+    }

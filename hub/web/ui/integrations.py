@@ -20,7 +20,7 @@ from hub.errors import BadRequest, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import D_OPEN, Delivery, Integration, WebhookLog
-from hub.web.live import LiveError, call_plugin
+from hub.web.live import LiveError, call_plugin, run_setup_webhooks, run_test
 from hub.web.permissions import can, require
 from hub.web.ui import bp
 from hub.web.ui.settings_form import build_fields, form_to_data, submitted_values
@@ -155,41 +155,6 @@ def integrations_disable(plugin: str):
     services.set_enabled(get_runtime(), current_user.workspace_id, plugin, False, current_user)
     flash(f"{spec.title} is disabled: no new work goes to it, and its pending deliveries were cancelled.", "info")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
-
-
-def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, message: str) -> None:
-    """After a successful (or failed) vendor call, record the health unless the plugin set it itself."""
-    row = db.session.get(Integration, get_runtime().integration(workspace_id, plugin).id, populate_existing=True)
-    if row.status != before:
-        return
-    row.status = "connected" if ok else "error"
-    row.status_message = None if ok else message[:1000]
-    db.session.commit()
-
-
-def run_test(workspace_id: int, plugin: str, actor) -> str:
-    """Shared by the page and the API: test the connection; raises ``LiveError``."""
-    row = services.get_integration(get_runtime(), workspace_id, plugin)
-    before = row.status
-    try:
-        message = call_plugin(workspace_id, plugin, "test_connection")
-    except LiveError as exc:
-        mark_connection(workspace_id, plugin, before, False, exc.message)
-        services.audit(workspace_id, actor, "integration.test", f"plugin:{plugin}", ok=False)
-        db.session.commit()
-        raise
-    mark_connection(workspace_id, plugin, before, True, "")
-    services.audit(workspace_id, actor, "integration.test", f"plugin:{plugin}", ok=True)
-    db.session.commit()
-    return str(message or "Connection works.")
-
-
-def run_setup_webhooks(workspace_id: int, plugin: str, actor) -> str:
-    services.get_integration(get_runtime(), workspace_id, plugin)
-    message = call_plugin(workspace_id, plugin, "setup_webhooks")
-    services.audit(workspace_id, actor, "integration.webhooks_setup", f"plugin:{plugin}")
-    db.session.commit()
-    return str(message or "Webhooks registered.")
 
 
 @bp.post("/integrations/<plugin>/test")

@@ -1,0 +1,101 @@
+"""``hub demo``: the hub on its embedded default with every plugin's sandbox, seeded and connected."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import click
+
+DEMO_EMAIL = "admin@example.com"
+DEMO_PASSWORD = "hub-demo-password"
+
+
+def _port(host: str, preferred: int) -> int:
+    """``preferred`` if it is free, else any free port."""
+    for candidate in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise click.ClickException(f"no free port on {host}")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address for the hub and sandboxes.")
+@click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True,
+              help="Hub port (sandboxes take the next two; busy ports are replaced by free ones).")
+@click.option("--reset", is_flag=True, help="Delete the demo's data from earlier runs and start afresh.")
+@click.option("--instance", "instance_path", default=None,
+              help="Folder for the demo's database and keys (default: instance/demo).")
+def demo_command(host, port, reset, instance_path):
+    """Run a clickable demo: the hub (embedded default) plus the Lever and Canditech sandboxes,
+    a Super Admin, both plugins connected, and an assessment attached to "Canditech Stage".
+
+    Ctrl-C stops everything. Running it again reuses the demo data; --reset starts afresh.
+    """
+    from hub.app import create_app
+    from hub.cli.admin import upgrade_database
+    from hub.cli.serve import serve
+    from hub.demo import connect_workspace, sandbox_specs, start_sandbox_threads
+    from hub.config import default_instance_path
+    from hub.extensions import db
+    from hub.runtime import get_runtime
+    from hub import services
+    from hub.store.models import SUPER_ADMIN, User
+
+    import sqlalchemy as sa
+
+    folder = os.path.abspath(instance_path or os.path.join(default_instance_path(), "demo"))
+    if reset and os.path.isdir(folder):
+        shutil.rmtree(folder)
+    hub_port = _port(host, port) if port else _port(host, 0)
+    public_url = f"http://{host}:{hub_port}"
+    app = create_app({"INSTANCE_PATH": folder, "PUBLIC_URL": public_url, "ENV": "embedded",
+                      "RECONCILE_INTERVAL_SECONDS": 60.0})
+    runtime = get_runtime(app)
+    names = list(sandbox_specs(runtime.registry))
+    ports = {name: _port(host, hub_port + 1 + i if port else 0) for i, name in enumerate(names)}
+    sandboxes = start_sandbox_threads(runtime.registry, host, ports)
+    try:
+        with app.app_context():
+            upgrade_database()
+            workspace = services.default_workspace()
+            admin = db.session.scalar(sa.select(User).where(User.email == DEMO_EMAIL))
+            if admin is None:
+                services.create_user(workspace.id, DEMO_EMAIL, SUPER_ADMIN, password=DEMO_PASSWORD,
+                                     name="Demo Admin", actor="hub demo")
+            elif admin.role != SUPER_ADMIN or not admin.active:
+                admin.role, admin.active = SUPER_ADMIN, True
+                db.session.commit()
+            setup = connect_workspace(runtime, workspace.id, {n: url for n, (url, _) in sandboxes.items()})
+        _print_banner(public_url, sandboxes, runtime.registry, setup)
+
+        serve(app, host, hub_port, with_worker=True, workers=None)
+    finally:
+        for _, stop in sandboxes.values():
+            stop()
+        click.echo("demo stopped")
+
+
+def _print_banner(public_url, sandboxes, registry, setup) -> None:
+    click.echo("")
+    click.echo("ATS Hub demo is running (Ctrl-C stops everything)")
+    click.echo(f"  Hub:  {public_url}   sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    for name, (url, _) in sandboxes.items():
+        click.echo(f"  {registry.spec(name).title} sandbox:  {url}")
+    for message in setup.messages:
+        click.echo(f"  - {message}")
+    for attachment in setup.attachments:
+        click.echo(f"  - attached {attachment}")
+    click.echo("")
+    click.echo("The story, step by step:")
+    click.echo("  1. Hub > Integrations: both plugins are connected; Pipeline shows the attached assessment.")
+    click.echo("  2. Lever sandbox: move a candidate of that posting into \"Canditech Stage\" (Move).")
+    click.echo("  3. Hub > Candidates: the candidate is invited. Open the invite link and answer the test.")
+    click.echo("  4. Lever sandbox: the candidate's profile shows a note with the score and the report link.")
+    click.echo("  5. Canditech sandbox > Review: thumbs up. Lever shows the verdict tag; the hub's timeline too.")
+    click.echo("")

@@ -1,0 +1,87 @@
+"""Starting plugins' sandboxes and connecting a workspace to them: used by ``hub demo`` and by the
+end-to-end tests. Generic: it knows no plugin by name, only the ``register_sandbox`` and
+``connect_sandbox`` hooks and each plugin's kind and title."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+
+from hub import services
+from hub.entities import ASSESSMENT, SOURCE, SandboxSpec
+from hub.errors import Conflict
+
+log = logging.getLogger("hub.demo")
+
+
+def sandbox_specs(registry) -> dict[str, SandboxSpec]:
+    """Every plugin's registered sandbox, by plugin name."""
+    specs: dict[str, SandboxSpec] = {}
+    for name in registry.names():
+        if not registry.implements(name, "register_sandbox"):
+            continue
+        found: list[SandboxSpec] = []
+        registry.call(name, "register_sandbox", register=found.append)
+        if found:
+            specs[name] = found[0]
+    return specs
+
+
+def start_sandbox_threads(registry, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> dict[str, tuple]:
+    """Start each sandbox in this process; returns ``{plugin: (base_url, stop)}``."""
+    started = {}
+    for name, spec in sandbox_specs(registry).items():
+        module = importlib.import_module(spec.module)
+        started[name] = module.serve_in_thread(host=host, port=(ports or {}).get(name, 0))
+    return started
+
+
+@dataclass
+class DemoSetup:
+    messages: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+
+
+def connect_workspace(runtime, workspace_id: int, sandbox_urls: dict[str, str], actor: str = "hub demo") -> DemoSetup:
+    """Enable every plugin that has a sandbox, connect it (``connect_sandbox``), and attach each
+    assessment provider's first assessment to the source stage named after the provider (e.g.
+    "Canditech Stage") of the first posting that is open."""
+    registry = runtime.registry
+    setup = DemoSetup()
+    # sources first: assessment providers read postings and stages through the source
+    ordered = sorted(sandbox_urls, key=lambda n: 0 if registry.spec(n).kind == SOURCE else 1)
+    for name in ordered:
+        if not registry.implements(name, "connect_sandbox"):
+            continue
+        services.set_enabled(runtime, workspace_id, name, True, actor)
+        message = registry.call(name, "connect_sandbox", ctx=runtime.context(workspace_id, name),
+                                sandbox_url=sandbox_urls[name])
+        setup.messages.append(f"{registry.spec(name).title}: {message}")
+    source = runtime.active_source(workspace_id)
+    if source is None:
+        return setup
+    source_ctx = runtime.context(workspace_id, source)
+    postings = [p for p in registry.call(source, "source_list_postings", ctx=source_ctx)
+                if p.state in ("", "published")]
+    if not postings:
+        return setup
+    posting = postings[0]
+    stages = registry.call(source, "source_list_stages", ctx=source_ctx, posting_id=posting.id)
+    for name in ordered:
+        spec = registry.spec(name)
+        if spec.kind != ASSESSMENT:
+            continue
+        stage = next((s for s in stages if spec.title.lower() in s.name.lower()), None)
+        assessments = registry.call(name, "list_assessments", ctx=runtime.context(workspace_id, name))
+        if stage is None or not assessments:
+            continue
+        assessment = assessments[0]
+        try:
+            services.save_attachment(workspace_id, dict(
+                posting_id=posting.id, posting_name=posting.title, stage_id=stage.id, stage_name=stage.name,
+                provider=name, assessment_id=assessment.id, assessment_name=assessment.name), actor)
+        except Conflict:
+            pass  # attached on an earlier run
+        setup.attachments.append(f'"{assessment.name}" ({spec.title}) on "{stage.name}" of "{posting.title}"')
+    return setup

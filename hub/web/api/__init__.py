@@ -1,0 +1,60 @@
+"""The JSON API under ``/api/v1``: everything the admin pages do, for scripts and other systems.
+
+Authentication is by API token only: ``Authorization: Bearer hub_...`` (tokens are created by a
+Super Admin under Settings -> API tokens and stored hashed). A request acts as the token's user
+with that user's role; the same ``require(permission)`` checks as the pages apply. Session
+cookies are ignored here, so the API needs no CSRF token. Errors are ``{"error": {"code",
+"message"}}`` (plus ``fields`` for validation errors). The OpenAPI document is served at
+``/api/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, g, request
+
+from hub.errors import Unauthorized
+from hub.extensions import csrf, db, login_manager
+from hub.services import hash_token
+from hub.store.models import ApiToken, utcnow
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+@bp.before_request
+def authenticate():
+    """Resolve the bearer token to its user (or stay anonymous); never use the session cookie."""
+    g._login_user = login_manager.anonymous_user()  # flask-login reads the current user from here
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if not header:
+        return None
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("use the header Authorization: Bearer <token>")
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    user = row.user if row is not None else None
+    if row is None or row.revoked_at is not None or user is None or not user.active \
+            or user.workspace_id != row.workspace_id:
+        raise Unauthorized("this API token is not valid: unknown, revoked, or its user is deactivated")
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
+        row.last_used_at = now
+        db.session.commit()
+    g._login_user = user
+    g.api_token_id = row.id
+    return None
+
+
+@bp.after_request
+def no_store(response):
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+from hub.web.api import activity, integrations, invitations, openapi, pipeline, users  # noqa: E402,F401

@@ -1,0 +1,43 @@
+"""``/api/v1/activity`` (events with their deliveries, payloads redacted) and delivery replay."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask_login import current_user
+
+from hub import services
+from hub.runtime import get_runtime
+from hub.web import queries
+from hub.web.api import bp
+from hub.web.api.common import load_body, load_query
+from hub.web.permissions import require
+from hub.web.schemas import ActivityQuerySchema, DeliverySchema, EmptySchema, EventSchema
+
+
+def event_dict(row) -> dict:
+    return {"id": row.id, "source_plugin": row.source_plugin, "type": row.type, "external_id": row.external_id,
+            "subject": row.subject, "outcome": row.outcome, "received_at": row.received_at,
+            "payload": queries.redact(row.payload or {}),
+            "deliveries": sorted(row.deliveries, key=lambda d: (d.plugin, d.id))}
+
+
+@bp.get("/activity")
+@require("activity.view")
+def activity():
+    args = load_query(ActivityQuerySchema)
+    ws = current_user.workspace_id
+    page = queries.paginate(queries.events_query(ws, plugin=args.get("plugin"), status=args.get("status")),
+                            args["page"], args["per_page"])
+    return jsonify({"items": EventSchema(many=True).dump([event_dict(e) for e in page.items]),
+                    "page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages,
+                    "pending": queries.work_pending(ws)})
+
+
+@bp.post("/deliveries/<int:delivery_id>/replay")
+@require("deliveries.replay")
+def replay(delivery_id: int):
+    load_body(EmptySchema)
+    ws = current_user.workspace_id
+    queries.get_delivery(ws, delivery_id)
+    services.replay_delivery(get_runtime(), ws, delivery_id, current_user)
+    return jsonify(DeliverySchema().dump(queries.get_delivery(ws, delivery_id)))

@@ -1,0 +1,78 @@
+"""Request parsing and response helpers for the API: every body and query goes through a
+marshmallow schema; errors use the one envelope (``hub.web.errors``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from hub.errors import BadRequest, HubError, ValidationFailed
+from hub.web.live import LiveError
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"options.pass_threshold": ["..."]}``."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                out.update(flatten_messages(value, name))
+            else:
+                out[name] = [str(v) for v in (value if isinstance(value, list) else [value])]
+    else:
+        out[prefix or "_schema"] = [str(v) for v in (messages if isinstance(messages, list) else [messages])]
+    return out
+
+
+def describe(fields: dict[str, list[str]]) -> str:
+    unknown = sorted(k for k, v in fields.items() if v == ["Unknown field."])
+    invalid = sorted(k for k in fields if k not in unknown)
+    parts = []
+    if unknown:
+        parts.append("unknown field" + ("s" if len(unknown) > 1 else "") + ": " + ", ".join(unknown))
+    if invalid:
+        parts.append("invalid field" + ("s" if len(invalid) > 1 else "") + ": " + ", ".join(invalid))
+    return "; ".join(parts) or "the input is not valid"
+
+
+def validation_failed(messages: Any) -> ValidationFailed:
+    fields = flatten_messages(messages)
+    return ValidationFailed(describe(fields), fields)
+
+
+def json_body() -> Any:
+    """The parsed JSON body; ``{}`` when there is none. Non-JSON -> 400."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if not request.is_json:
+        raise BadRequest("send a JSON body with Content-Type: application/json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body is not valid JSON") from None
+
+
+def load_body(schema: type[Schema], partial: bool = False) -> dict:
+    data = json_body()
+    try:
+        return schema().load(data, partial=partial)
+    except ValidationError as exc:
+        raise validation_failed(exc.messages) from None
+
+
+def load_query(schema: type[Schema]) -> dict:
+    try:
+        return schema().load(request.args.to_dict(flat=True))
+    except ValidationError as exc:
+        raise validation_failed(exc.messages) from None
+
+
+def live_error(exc: LiveError) -> HubError:
+    """A vendor failure as an API error: 502 when the vendor failed, 409 when the plugin cannot do it."""
+    code = "vendor_error" if exc.status == 502 else "not_available"
+    return HubError(exc.message, status=exc.status, code=code)

@@ -1,0 +1,137 @@
+"""``/api/v1/integrations``: list, read and change settings, enable, disable, test, register
+webhooks, revoke. Secrets are write-only here as on the page: never returned, only when and by
+whom they were set."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import jsonify
+from flask_login import current_user
+
+from hub import services
+from hub.errors import NotFound, ValidationFailed
+from hub.extensions import db
+from hub.runtime import get_runtime
+from hub.store.models import Integration
+from hub.web.api import bp
+from hub.web.api.common import describe, json_body, live_error, load_body
+from hub.web.live import LiveError, run_setup_webhooks, run_test
+from hub.web.permissions import require
+from hub.web.schemas import ActionResultSchema, EmptySchema, IntegrationSchema
+
+
+def _spec(plugin: str):
+    runtime = get_runtime()
+    if plugin not in runtime.registry.specs:
+        raise NotFound(f"no plugin named {plugin!r} is installed")
+    return runtime.registry.spec(plugin)
+
+
+def integration_dict(plugin: str, row: Integration | None) -> dict:
+    runtime = get_runtime()
+    spec = runtime.registry.spec(plugin)
+    meta = (row.secrets_meta or {}) if row else {}
+    return {
+        "plugin": plugin, "title": spec.title, "kind": spec.kind,
+        "version": spec.version or runtime.registry.versions.get(plugin, ""), "description": spec.description,
+        "enabled": bool(row and row.enabled), "status": row.status if row else "not_connected",
+        "status_message": row.status_message if row else None,
+        "supports_oauth": spec.supports_oauth, "supports_webhook_setup": spec.supports_webhook_setup,
+        "hooks": runtime.registry.hooks_of(plugin),
+        "webhook_url": runtime.webhook_url(plugin, row.webhook_key) if row else None,
+        "verified_at": row.verified_at if row else None, "last_webhook_at": row.last_webhook_at if row else None,
+        "settings": dict(row.settings or {}) if row else {},
+        "secrets": {name: {"set": name in meta, "set_at": (meta.get(name) or {}).get("set_at"),
+                           "set_by": (meta.get(name) or {}).get("set_by")} for name in spec.secret_fields},
+    }
+
+
+def _current(plugin: str) -> dict:
+    return integration_dict(plugin, get_runtime().integration(current_user.workspace_id, plugin))
+
+
+@bp.get("/integrations")
+@require("integrations.view")
+def list_integrations():
+    runtime = get_runtime()
+    rows = {row.plugin: row for row in db.session.scalars(
+        sa.select(Integration).where(Integration.workspace_id == current_user.workspace_id))}
+    items = [integration_dict(name, rows.get(name)) for name in runtime.registry.names()]
+    return jsonify({"items": IntegrationSchema(many=True).dump(items)})
+
+
+@bp.get("/integrations/<plugin>")
+@require("integrations.view")
+def get_integration(plugin: str):
+    _spec(plugin)
+    return jsonify(IntegrationSchema().dump(_current(plugin)))
+
+
+@bp.put("/integrations/<plugin>")
+@require("integrations.manage")
+def put_settings(plugin: str):
+    _spec(plugin)
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ValidationFailed("the body must be a JSON object of settings", {"_schema": ["Invalid input type."]})
+    try:
+        services.save_settings(get_runtime(), current_user.workspace_id, plugin, body, current_user)
+    except ValidationFailed as exc:
+        raise ValidationFailed(describe(exc.fields), exc.fields) from None
+    return jsonify(IntegrationSchema().dump(_current(plugin)))
+
+
+def _result(plugin: str, message: str, warnings: list[str] | None = None):
+    return jsonify(ActionResultSchema().dump({"message": message, "warnings": warnings or [],
+                                              "integration": _current(plugin)}))
+
+
+@bp.post("/integrations/<plugin>/enable")
+@require("integrations.manage")
+def enable(plugin: str):
+    spec = _spec(plugin)
+    load_body(EmptySchema)
+    services.set_enabled(get_runtime(), current_user.workspace_id, plugin, True, current_user)
+    return _result(plugin, f"{spec.title} is enabled.")
+
+
+@bp.post("/integrations/<plugin>/disable")
+@require("integrations.manage")
+def disable(plugin: str):
+    spec = _spec(plugin)
+    load_body(EmptySchema)
+    services.set_enabled(get_runtime(), current_user.workspace_id, plugin, False, current_user)
+    return _result(plugin, f"{spec.title} is disabled.")
+
+
+@bp.post("/integrations/<plugin>/test")
+@require("integrations.test")
+def test(plugin: str):
+    _spec(plugin)
+    load_body(EmptySchema)
+    try:
+        message = run_test(current_user.workspace_id, plugin, current_user)
+    except LiveError as exc:
+        raise live_error(exc) from None
+    return _result(plugin, message)
+
+
+@bp.post("/integrations/<plugin>/webhooks/setup")
+@require("integrations.manage")
+def setup_webhooks(plugin: str):
+    _spec(plugin)
+    load_body(EmptySchema)
+    try:
+        message = run_setup_webhooks(current_user.workspace_id, plugin, current_user)
+    except LiveError as exc:
+        raise live_error(exc) from None
+    return _result(plugin, message)
+
+
+@bp.post("/integrations/<plugin>/revoke")
+@require("integrations.manage")
+def revoke(plugin: str):
+    spec = _spec(plugin)
+    load_body(EmptySchema)
+    warnings = services.revoke(get_runtime(), current_user.workspace_id, plugin, current_user)
+    return _result(plugin, f"Access to {spec.title} is revoked.", warnings)

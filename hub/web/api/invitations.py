@@ -1,0 +1,68 @@
+"""``/api/v1/invitations``: list (filters, search, pages), one with its timeline, re-invite, cancel.
+Limited Team Members see only the postings they are on, as on the page."""
+
+from __future__ import annotations
+
+from flask import jsonify
+from flask_login import current_user
+
+from hub import services
+from hub.runtime import get_runtime
+from hub.web import queries
+from hub.web.api import bp
+from hub.web.api.common import load_body, load_query
+from hub.web.permissions import require
+from hub.web.schemas import EmptySchema, InvitationDetailSchema, InvitationQuerySchema, InvitationSchema
+
+
+def invitation_dict(row, names: dict[str, str], with_timeline: bool = False) -> dict:
+    posting_id = row.posting_id or (row.attachment.posting_id if row.attachment else None)
+    data = {column: getattr(row, column) for column in InvitationSchema().fields if hasattr(row, column)}
+    data["posting_id"] = posting_id
+    data["posting_name"] = names.get(posting_id) if posting_id else None
+    if with_timeline:
+        data["timeline"] = queries.timeline(row)
+    return data
+
+
+@bp.get("/invitations")
+@require("candidates.view")
+def list_invitations():
+    args = load_query(InvitationQuerySchema)
+    page = queries.paginate(queries.invitations_query(current_user, status=args.get("status"),
+                                                      assessment=args.get("assessment"),
+                                                      posting=args.get("posting"), q=args.get("q")),
+                            args["page"], args["per_page"])
+    names = queries.posting_names(current_user.workspace_id)
+    return jsonify({"items": InvitationSchema(many=True).dump([invitation_dict(r, names) for r in page.items]),
+                    "page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages})
+
+
+def _detail(invitation_id: int):
+    row = queries.get_visible_invitation(current_user, invitation_id)
+    names = queries.posting_names(current_user.workspace_id)
+    return jsonify(InvitationDetailSchema().dump(invitation_dict(row, names, with_timeline=True)))
+
+
+@bp.get("/invitations/<int:invitation_id>")
+@require("candidates.view")
+def get_invitation(invitation_id: int):
+    return _detail(invitation_id)
+
+
+@bp.post("/invitations/<int:invitation_id>/reinvite")
+@require("invitations.manage")
+def reinvite(invitation_id: int):
+    load_body(EmptySchema)
+    queries.get_visible_invitation(current_user, invitation_id)
+    services.reinvite_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
+    return _detail(invitation_id)
+
+
+@bp.post("/invitations/<int:invitation_id>/cancel")
+@require("invitations.manage")
+def cancel(invitation_id: int):
+    load_body(EmptySchema)
+    queries.get_visible_invitation(current_user, invitation_id)
+    services.cancel_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
+    return _detail(invitation_id)

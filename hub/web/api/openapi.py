@@ -1,0 +1,337 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Paths are written by hand below (one ``_op`` per endpoint); the component schemas are generated
+from the marshmallow schemas in ``hub.web.schemas`` that validate and serialise the same data, so
+the document and the API agree. A test compares these paths with the app's URL map.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from marshmallow import Schema, fields, validate
+
+from hub import __version__
+from hub.web import schemas as s
+from hub.web.api import bp
+
+INPUT_SCHEMAS = (s.AttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSchema, s.UserPatchSchema,
+                 s.EmptySchema)
+OUTPUT_SCHEMAS = (s.SecretStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
+                  s.InvitationSchema, s.InvitationDetailSchema, s.DeliverySchema, s.EventSchema, s.UserSchema,
+                  s.UserCreatedSchema, s.AuditSchema, s.PostingSchema, s.StageSchema, s.AssessmentSchema,
+                  s.ActionResultSchema, s.MeSchema)
+
+
+def component_name(schema: Any) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__
+    return name[:-len("Schema")] if name.endswith("Schema") and name != "Schema" else name
+
+
+def ref(schema: Any) -> dict:
+    return {"$ref": f"#/components/schemas/{component_name(schema)}"}
+
+
+def field_schema(f: fields.Field) -> dict:
+    """JSON Schema (2020-12, as OpenAPI 3.1 uses) for one marshmallow field."""
+    if isinstance(f, fields.Nested):
+        out: dict[str, Any] = ref(f.nested)
+    elif isinstance(f, fields.List):
+        out = {"type": "array", "items": field_schema(f.inner)}
+    elif isinstance(f, fields.Dict):
+        out = {"type": "object"}
+        if f.value_field is not None:
+            out["additionalProperties"] = field_schema(f.value_field)
+    elif isinstance(f, fields.Boolean):
+        out = {"type": "boolean"}
+    elif isinstance(f, fields.Integer):
+        out = {"type": "integer"}
+    elif isinstance(f, fields.Number):
+        out = {"type": "number"}
+    elif isinstance(f, fields.DateTime):
+        out = {"type": "string", "format": "date-time"}
+    elif isinstance(f, fields.Email):
+        out = {"type": "string", "format": "email"}
+    elif isinstance(f, fields.Url):
+        out = {"type": "string", "format": "uri"}
+    elif isinstance(f, fields.String):
+        out = {"type": "string"}
+    else:
+        out = {}
+    for v in f.validators:
+        if isinstance(v, validate.OneOf):
+            out["enum"] = list(v.choices)
+        elif isinstance(v, validate.Range):
+            if v.min is not None:
+                out["minimum"] = v.min
+            if v.max is not None:
+                out["maximum"] = v.max
+        elif isinstance(v, validate.Length):
+            if v.min is not None:
+                out["minLength"] = v.min
+            if v.max is not None:
+                out["maxLength"] = v.max
+    if f.allow_none:
+        if "$ref" in out:
+            out = {"anyOf": [out, {"type": "null"}]}
+        elif "type" in out:
+            out["type"] = [out["type"], "null"]
+            if "enum" in out:
+                out["enum"] = [*out["enum"], None]
+    description = f.metadata.get("description")
+    if description:
+        out["description"] = description
+    return out
+
+
+def schema_component(cls: type[Schema], closed: bool) -> dict:
+    schema = cls()
+    properties = {}
+    required = []
+    for name, f in schema.fields.items():
+        key = f.data_key or name
+        properties[key] = field_schema(f)
+        if f.required:
+            required.append(key)
+    out: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        out["required"] = required
+    if closed:
+        out["additionalProperties"] = False  # unknown fields are refused with 422
+    if cls.__doc__:
+        out["description"] = " ".join(cls.__doc__.split())
+    return out
+
+
+def _page_of(item: Any) -> dict:
+    return {"type": "object", "required": ["items", "page", "per_page", "total", "pages"], "properties": {
+        "items": {"type": "array", "items": ref(item)}, "page": {"type": "integer"},
+        "per_page": {"type": "integer"}, "total": {"type": "integer"}, "pages": {"type": "integer"}}}
+
+
+def _list_of(item: Any) -> dict:
+    return {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": ref(item)}}}
+
+
+def components() -> dict:
+    out = {component_name(c): schema_component(c, True) for c in INPUT_SCHEMAS}
+    out.update({component_name(c): schema_component(c, False) for c in OUTPUT_SCHEMAS})
+    out["Error"] = {
+        "type": "object", "required": ["error"], "description": "Every error answer has this envelope.",
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string", "examples": ["validation_failed", "forbidden", "not_found"]},
+            "message": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                       "description": "Validation errors per field (dotted for nested fields)."}}}}}
+    out["Settings"] = {"type": "object", "description": "The plugin's settings, validated by its own schema "
+                       "(GET /integrations/{plugin} lists them). Secret fields are write-only; empty keeps them."}
+    out["IntegrationList"] = _list_of(s.IntegrationSchema)
+    out["AttachmentList"] = _list_of(s.AttachmentSchema)
+    out["PostingList"] = _list_of(s.PostingSchema)
+    out["StageList"] = _list_of(s.StageSchema)
+    out["UserList"] = _list_of(s.UserSchema)
+    out["AssessmentList"] = {**_list_of(s.AssessmentSchema)}
+    out["AssessmentList"]["properties"] = {**out["AssessmentList"]["properties"], "errors": {
+        "type": "array", "items": {"type": "string"}, "description": "Providers that could not be asked."}}
+    out["InvitationPage"] = _page_of(s.InvitationSchema)
+    out["AuditPage"] = _page_of(s.AuditSchema)
+    out["ActivityPage"] = _page_of(s.EventSchema)
+    out["ActivityPage"]["properties"]["pending"] = {"type": "boolean",
+                                                    "description": "Whether deliveries are still pending."}
+    return out
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+ERRORS = {
+    "400": _error("The body is not JSON"),
+    "401": _error("No valid API token"),
+    "403": _error("The token's user does not have the permission"),
+    "404": _error("No such resource in this workspace"),
+    "409": _error("The resource is not in a state that allows this"),
+    "422": _error("Validation failed: unknown or invalid fields, named in error.fields"),
+    "502": _error("The vendor could not be reached or refused the request"),
+}
+
+
+def _json(schema: dict | str, description: str = "OK") -> dict:
+    body = {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
+    return {"description": description, "content": {"application/json": {"schema": body}}}
+
+
+PATH_PARAMS = {
+    "plugin": {"name": "plugin", "in": "path", "required": True, "schema": {"type": "string"},
+               "description": "The plugin's name, e.g. lever or canditech."},
+    "attachment_id": {"name": "attachment_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+    "invitation_id": {"name": "invitation_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+    "delivery_id": {"name": "delivery_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+    "user_id": {"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+}
+
+
+def query_params(schema_cls: type[Schema]) -> list[dict]:
+    out = []
+    for name, f in schema_cls().fields.items():
+        param = {"name": f.data_key or name, "in": "query", "required": bool(f.required),
+                 "schema": {k: v for k, v in field_schema(f).items() if k != "description"}}
+        if f.metadata.get("description"):
+            param["description"] = f.metadata["description"]
+        out.append(param)
+    return out
+
+
+def _op(operation_id: str, summary: str, permission: str | None, *, tag: str, ok: str = "200",
+        response: dict | None = None, body: str | None = None, body_required: bool = True,
+        query: type[Schema] | None = None, errors: tuple[str, ...] = (), path_params: tuple[str, ...] = ()) -> dict:
+    op: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": [tag]}
+    if permission is None:
+        op["security"] = []
+    else:
+        op["x-permission"] = permission
+        op["description"] = f"Requires the permission `{permission}` (see docs/permissions.md)."
+    parameters = [PATH_PARAMS[p] for p in path_params]
+    if query is not None:
+        parameters += query_params(query)
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": body_required,
+                             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    responses: dict[str, Any] = {ok: response or {"description": "OK"}}
+    codes = set(errors)
+    if permission is not None:
+        codes |= {"401", "403"}
+    if path_params:
+        codes.add("404")
+    if body is not None:
+        codes |= {"400", "422"}
+    if query is not None:
+        codes.add("422")
+    for code in sorted(codes):
+        responses[code] = ERRORS[code]
+    op["responses"] = responses
+    return op
+
+
+ACTION = "ActionResult"
+
+
+def paths() -> dict:
+    P = ("plugin",)
+    A = ("attachment_id",)
+    INV = ("invitation_id",)
+    return {
+        "/openapi.json": {"get": _op("openapi", "This document", None, tag="meta",
+                                     response={"description": "The OpenAPI document",
+                                               "content": {"application/json": {"schema": {"type": "object"}}}})},
+        "/me": {"get": _op("me", "The token's user and permissions", "dashboard.view", tag="meta",
+                           response=_json("Me"))},
+        "/integrations": {"get": _op("listIntegrations", "Installed plugins and their connection state",
+                                     "integrations.view", tag="integrations", response=_json("IntegrationList"))},
+        "/integrations/{plugin}": {
+            "get": _op("getIntegration", "One integration (settings without secrets)", "integrations.view",
+                       tag="integrations", response=_json("Integration"), path_params=P),
+            "put": _op("putIntegrationSettings", "Save settings (validated by the plugin's schema)",
+                       "integrations.manage", tag="integrations", response=_json("Integration"), body="Settings",
+                       path_params=P),
+        },
+        "/integrations/{plugin}/enable": {"post": _op(
+            "enableIntegration", "Enable", "integrations.manage", tag="integrations", response=_json(ACTION),
+            body="Empty", body_required=False, path_params=P)},
+        "/integrations/{plugin}/disable": {"post": _op(
+            "disableIntegration", "Disable (cancels its pending deliveries)", "integrations.manage",
+            tag="integrations", response=_json(ACTION), body="Empty", body_required=False, path_params=P)},
+        "/integrations/{plugin}/test": {"post": _op(
+            "testIntegration", "Test the connection at the vendor", "integrations.test", tag="integrations",
+            response=_json(ACTION), body="Empty", body_required=False, path_params=P, errors=("409", "502"))},
+        "/integrations/{plugin}/webhooks/setup": {"post": _op(
+            "setupWebhooks", "Register the hub's webhooks at the vendor", "integrations.manage", tag="integrations",
+            response=_json(ACTION), body="Empty", body_required=False, path_params=P, errors=("409", "502"))},
+        "/integrations/{plugin}/revoke": {"post": _op(
+            "revokeIntegration", "Revoke: delete webhooks at the vendor, forget secrets, cancel pending deliveries",
+            "integrations.manage", tag="integrations", response=_json(ACTION), body="Empty", body_required=False,
+            path_params=P)},
+        "/attachments": {
+            "get": _op("listAttachments", "Assessments attached to stages", "pipeline.view", tag="pipeline",
+                       response=_json("AttachmentList")),
+            "post": _op("createAttachment", "Attach an assessment to a stage (names read live)", "pipeline.manage",
+                        tag="pipeline", ok="201", response=_json("Attachment", "Created"), body="AttachmentIn",
+                        errors=("409", "502")),
+        },
+        "/attachments/{attachment_id}": {
+            "get": _op("getAttachment", "One attachment", "pipeline.view", tag="pipeline",
+                       response=_json("Attachment"), path_params=A),
+            "put": _op("updateAttachment", "Change an attachment (fields left out keep their value)",
+                       "pipeline.manage", tag="pipeline", response=_json("Attachment"), body="AttachmentIn",
+                       path_params=A, errors=("409", "502")),
+            "delete": _op("deleteAttachment", "Detach", "pipeline.manage", tag="pipeline", ok="204",
+                          response={"description": "Detached"}, path_params=A),
+        },
+        "/postings": {"get": _op("listPostings", "Postings, live from the source", "pipeline.view", tag="pipeline",
+                                 response=_json("PostingList"), errors=("409", "502"))},
+        "/stages": {"get": _op("listStages", "Pipeline stages, live from the source", "pipeline.view",
+                               tag="pipeline", response=_json("StageList"), query=s.StagesQuerySchema,
+                               errors=("409", "502"))},
+        "/assessments": {"get": _op("listAssessments", "Assessments of every enabled provider, live",
+                                    "pipeline.view", tag="pipeline", response=_json("AssessmentList"))},
+        "/invitations": {"get": _op("listInvitations", "Invitations (filters, search, pages)", "candidates.view",
+                                    tag="candidates", response=_json("InvitationPage"),
+                                    query=s.InvitationQuerySchema)},
+        "/invitations/{invitation_id}": {"get": _op(
+            "getInvitation", "One invitation with its timeline", "candidates.view", tag="candidates",
+            response=_json("InvitationDetail"), path_params=INV)},
+        "/invitations/{invitation_id}/reinvite": {"post": _op(
+            "reinvite", "Send again (failed, expired, cancelled or completed invitations)", "invitations.manage",
+            tag="candidates", response=_json("InvitationDetail"), body="Empty", body_required=False,
+            path_params=INV, errors=("409",))},
+        "/invitations/{invitation_id}/cancel": {"post": _op(
+            "cancelInvitation", "Cancel an open invitation", "invitations.manage", tag="candidates",
+            response=_json("InvitationDetail"), body="Empty", body_required=False, path_params=INV,
+            errors=("409",))},
+        "/activity": {"get": _op("activity", "Inbound events with their deliveries (payloads redacted)",
+                                 "activity.view", tag="activity", response=_json("ActivityPage"),
+                                 query=s.ActivityQuerySchema)},
+        "/deliveries/{delivery_id}/replay": {"post": _op(
+            "replayDelivery", "Replay a done, dead or cancelled delivery, or retry one now", "deliveries.replay",
+            tag="activity", response=_json("Delivery"), body="Empty", body_required=False,
+            path_params=("delivery_id",), errors=("409",))},
+        "/users": {
+            "get": _op("listUsers", "Users of the workspace", "users.view", tag="users", response=_json("UserList")),
+            "post": _op("createUser", "Create a user (an Admin cannot create a Super Admin)", "users.manage",
+                        tag="users", ok="201", response=_json("UserCreated", "Created"), body="UserCreate",
+                        errors=("409",)),
+        },
+        "/users/{user_id}": {"patch": _op(
+            "updateUser", "Change role and/or active", "users.manage", tag="users", response=_json("User"),
+            body="UserPatch", path_params=("user_id",), errors=("409",))},
+        "/audit": {"get": _op("audit", "Audit log, newest first", "audit.view", tag="users",
+                              response=_json("AuditPage"), query=s.AuditQuerySchema)},
+    }
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ATS Hub API", "version": __version__,
+                 "description": "Everything the admin pages do. Authenticate with `Authorization: Bearer hub_...` "
+                                "(tokens are created by a Super Admin); a request acts as the token's user with "
+                                "that user's role. Errors are `{\"error\": {\"code\", \"message\"}}`."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "tags": [{"name": t} for t in ("meta", "integrations", "pipeline", "candidates", "activity", "users")],
+        "paths": paths(),
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                               "description": "An API token: hub_..."}},
+            "schemas": components(),
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())

@@ -1,0 +1,61 @@
+"""``/api/v1/users``, ``/api/v1/audit`` and ``/api/v1/me``."""
+
+from __future__ import annotations
+
+from flask import jsonify, url_for
+from flask_login import current_user
+
+from hub.web import queries
+from hub.web.api import bp
+from hub.web.api.common import load_body, load_query
+from hub.web.permissions import PERMISSIONS, can, require
+from hub.web.schemas import (
+    AuditQuerySchema, AuditSchema, MeSchema, UserCreatedSchema, UserCreateSchema, UserPatchSchema, UserSchema,
+)
+from hub.web.ui.users import change_user, create_user
+
+
+@bp.get("/me")
+@require("dashboard.view")
+def me():
+    return jsonify(MeSchema().dump({"user": current_user, "permissions": sorted(p for p in PERMISSIONS if can(p))}))
+
+
+@bp.get("/users")
+@require("users.view")
+def list_users():
+    return jsonify({"items": UserSchema(many=True).dump(queries.users(current_user.workspace_id))})
+
+
+@bp.post("/users")
+@require("users.manage")
+def create():
+    body = load_body(UserCreateSchema)
+    user, generated = create_user(current_user, body["email"], body["role"], body.get("name") or "",
+                                  body.get("password"))
+    data = UserCreatedSchema().dump(user)
+    data["generated_password"] = generated
+    response = jsonify(data)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.list_users")
+    return response
+
+
+@bp.patch("/users/<int:user_id>")
+@require("users.manage")
+def patch(user_id: int):
+    body = load_body(UserPatchSchema)
+    target = queries.get_user(current_user.workspace_id, user_id)
+    change_user(current_user, target, role=body.get("role"), active=body.get("active"))
+    return jsonify(UserSchema().dump(target))
+
+
+@bp.get("/audit")
+@require("audit.view")
+def audit():
+    args = load_query(AuditQuerySchema)
+    page = queries.paginate(queries.audit_query(current_user.workspace_id, args.get("action")),
+                            args["page"], args["per_page"])
+    return jsonify({"items": AuditSchema(many=True).dump(page.items), "page": page.page,
+                    "per_page": page.per_page, "total": page.total, "pages": page.pages})
+

@@ -1,0 +1,259 @@
+"""Marshmallow schemas (marshmallow 4) for the JSON API's input and output, and the attachment
+options the pipeline page shares with the API. ``hub.web.api.openapi`` turns these same schemas
+into the OpenAPI document's components, so the document cannot drift from what is validated."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from hub.entities import INVITATION_STATUSES
+from hub.store.models import DELIVERY_STATUSES, ROLES
+
+
+# --------------------------------------------------------------------------- input
+
+
+class AttachmentOptionsSchema(Schema):
+    pass_threshold = fields.Float(allow_none=True, validate=validate.Range(min=0, max=100), metadata={
+        "description": "Score (percent of the maximum) at or above which the candidate passes."})
+    move_to_stage_on_thumbs_up = fields.String(allow_none=True, metadata={
+        "description": "Stage id the candidate is moved to on a thumbs up."})
+    archive_reason_on_thumbs_down = fields.String(allow_none=True, metadata={
+        "description": "Archive reason id used to archive the candidate on a thumbs down."})
+    remind_on_reentry = fields.Boolean(metadata={
+        "description": "Remind the candidate (instead of inviting again) when they re-enter the stage."})
+    tag_results = fields.Boolean(metadata={"description": "Tag the candidate with the result at the source."})
+
+
+class AttachmentInSchema(Schema):
+    posting_id = fields.String(required=True, validate=validate.Length(min=1))
+    stage_id = fields.String(required=True, validate=validate.Length(min=1))
+    provider = fields.String(required=True, validate=validate.Length(min=1),
+                             metadata={"description": "The assessment plugin's name, e.g. canditech."})
+    assessment_id = fields.String(required=True, validate=validate.Length(min=1))
+    options = fields.Nested(AttachmentOptionsSchema, load_default=dict)
+
+
+class UserCreateSchema(Schema):
+    email = fields.Email(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    name = fields.String(load_default="", validate=validate.Length(max=200))
+    password = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=10, max=200),
+                             metadata={"description": "Omit to have one generated (returned once)."})
+
+
+class UserPatchSchema(Schema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    active = fields.Boolean()
+
+    @validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give role and/or active", "_schema")
+
+
+class EmptySchema(Schema):
+    """Action endpoints take no body (or an empty JSON object)."""
+
+
+class PageQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200))
+
+
+class InvitationQuerySchema(PageQuerySchema):
+    status = fields.String(validate=validate.OneOf(INVITATION_STATUSES))
+    assessment = fields.String(metadata={"description": "provider:assessment_id"})
+    posting = fields.String(metadata={"description": "posting id"})
+    q = fields.String(metadata={"description": "search in candidate name and email"})
+
+
+class ActivityQuerySchema(PageQuerySchema):
+    plugin = fields.String()
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
+
+
+class AuditQuerySchema(PageQuerySchema):
+    action = fields.String(metadata={"description": "action prefix, e.g. integration."})
+
+
+class StagesQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    posting_id = fields.String(load_default=None)
+
+
+# --------------------------------------------------------------------------- output
+
+
+class SecretStateSchema(Schema):
+    set = fields.Boolean(required=True)
+    set_at = fields.String(allow_none=True)
+    set_by = fields.String(allow_none=True)
+
+
+class IntegrationSchema(Schema):
+    plugin = fields.String(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("source", "assessment")))
+    version = fields.String()
+    description = fields.String()
+    enabled = fields.Boolean(required=True)
+    status = fields.String(required=True)
+    status_message = fields.String(allow_none=True)
+    supports_oauth = fields.Boolean()
+    supports_webhook_setup = fields.Boolean()
+    hooks = fields.List(fields.String())
+    webhook_url = fields.String(allow_none=True)
+    verified_at = fields.DateTime(allow_none=True)
+    last_webhook_at = fields.DateTime(allow_none=True)
+    settings = fields.Dict(metadata={"description": "Non-secret settings; secrets are never returned."})
+    secrets = fields.Dict(keys=fields.String(), values=fields.Nested(SecretStateSchema))
+
+
+class AttachmentSchema(Schema):
+    id = fields.Integer(required=True)
+    posting_id = fields.String(required=True)
+    posting_name = fields.String()
+    stage_id = fields.String(required=True)
+    stage_name = fields.String()
+    provider = fields.String(required=True)
+    assessment_id = fields.String(required=True)
+    assessment_name = fields.String()
+    options = fields.Dict()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class TimelineSchema(Schema):
+    at = fields.DateTime()
+    kind = fields.String()
+    source = fields.String()
+    detail = fields.String()
+
+
+class InvitationSchema(Schema):
+    id = fields.Integer(required=True)
+    attachment_id = fields.Integer()
+    opportunity_id = fields.String()
+    posting_id = fields.String(allow_none=True)
+    posting_name = fields.String(allow_none=True)
+    candidate_name = fields.String(allow_none=True)
+    candidate_email = fields.String(allow_none=True)
+    profile_url = fields.String(allow_none=True)
+    provider = fields.String()
+    assessment_id = fields.String()
+    assessment_name = fields.String()
+    status = fields.String(validate=validate.OneOf(INVITATION_STATUSES))
+    round = fields.Integer()
+    score = fields.Float(allow_none=True)
+    max_score = fields.Float(allow_none=True)
+    report_url = fields.String(allow_none=True)
+    verdict = fields.String(allow_none=True)
+    failure_reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    invited_at = fields.DateTime(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    verdict_at = fields.DateTime(allow_none=True)
+
+
+class InvitationDetailSchema(InvitationSchema):
+    timeline = fields.List(fields.Nested(TimelineSchema))
+
+
+class DeliverySchema(Schema):
+    id = fields.Integer(required=True)
+    event_id = fields.Integer()
+    plugin = fields.String()
+    hook = fields.String()
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    next_attempt_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class EventSchema(Schema):
+    id = fields.Integer(required=True)
+    source_plugin = fields.String()
+    type = fields.String()
+    external_id = fields.String()
+    subject = fields.String(allow_none=True)
+    outcome = fields.String()
+    received_at = fields.DateTime()
+    payload = fields.Dict(metadata={"description": "Keys naming secrets are redacted."})
+    deliveries = fields.List(fields.Nested(DeliverySchema))
+
+
+class UserSchema(Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String()
+    role = fields.String(validate=validate.OneOf(ROLES))
+    role_label = fields.String()
+    active = fields.Boolean()
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime(allow_none=True)
+
+
+class UserCreatedSchema(UserSchema):
+    generated_password = fields.String(allow_none=True, metadata={
+        "description": "Only when no password was given; shown this once."})
+
+
+class AuditSchema(Schema):
+    id = fields.Integer(required=True)
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    target = fields.String()
+    detail = fields.Dict()
+
+
+class PostingSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String()
+    state = fields.String()
+    owner_email = fields.String(allow_none=True)
+    hiring_manager_email = fields.String(allow_none=True)
+    follower_emails = fields.List(fields.String())
+
+
+class StageSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String()
+
+
+class AssessmentSchema(Schema):
+    provider = fields.String(required=True)
+    id = fields.String(required=True)
+    name = fields.String()
+    duration_minutes = fields.Integer(allow_none=True)
+    max_score = fields.Float(allow_none=True)
+
+
+class MessageSchema(Schema):
+    message = fields.String(required=True)
+
+
+class ActionResultSchema(Schema):
+    message = fields.String(required=True)
+    warnings = fields.List(fields.String())
+    integration = fields.Nested(IntegrationSchema)
+
+
+class LiveListErrorsSchema(Schema):
+    errors = fields.List(fields.String(), metadata={"description": "Providers that could not be asked."})
+
+
+class MeSchema(Schema):
+    user = fields.Nested(UserSchema)
+    permissions = fields.List(fields.String())

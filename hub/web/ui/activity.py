@@ -1,0 +1,50 @@
+"""``/activity``: inbound events, newest first, each with its deliveries per plugin (status,
+attempts, last error) and its payload with secrets redacted; retry and replay for Admins.
+While work is pending, ``static/hub.js`` re-fetches the list fragment every few seconds."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from hub import services
+from hub.errors import Conflict, Forbidden
+from hub.runtime import get_runtime
+from hub.store.models import DELIVERY_STATUSES
+from hub.web import queries
+from hub.web.permissions import require
+from hub.web.ui import bp
+
+
+@bp.get("/activity")
+@require("activity.view")
+def activity():
+    ws = current_user.workspace_id
+    filters = {"plugin": request.args.get("plugin") or "", "status": request.args.get("status") or ""}
+    if filters["status"] not in DELIVERY_STATUSES:
+        filters["status"] = ""
+    page = queries.paginate(queries.events_query(ws, plugin=filters["plugin"] or None,
+                                                 status=filters["status"] or None),
+                            queries.parse_page(request.args.get("page")))
+    context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES,
+               "plugins": get_runtime().registry.names(), "pending": queries.work_pending(ws),
+               "redact": queries.redact, "filtered": any(filters.values())}
+    if request.args.get("fragment"):
+        return render_template("activity/_events.html", **context)
+    return render_template("activity/list.html", **context)
+
+
+@bp.post("/activity/deliveries/<int:delivery_id>/replay")
+@require("deliveries.replay")
+def activity_replay(delivery_id: int):
+    ws = current_user.workspace_id
+    delivery = queries.get_delivery(ws, delivery_id)
+    was = delivery.status
+    try:
+        services.replay_delivery(get_runtime(), ws, delivery_id, current_user)
+        flash(f"Delivery {delivery_id} to {delivery.plugin} is {'retrying now' if was == 'retry' else 'replayed'}.",
+              "success")
+    except (Conflict, Forbidden) as exc:
+        flash(exc.message, "error")
+    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/activity")
+                    else url_for("ui.activity"))

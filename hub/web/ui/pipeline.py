@@ -1,0 +1,164 @@
+"""``/pipeline``: assessments attached to pipeline stages. Attaching is posting -> stage ->
+assessment, each read live from the vendors; the posting is chosen with a GET form, so the page
+works without JavaScript. Attachments whose stage no longer exists at the source are flagged."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+
+from hub import services
+from hub.errors import Conflict, ValidationFailed
+from hub.extensions import db
+from hub.runtime import get_runtime
+from hub.web import queries
+from hub.web.live import (
+    LiveError, active_source, assessment_plugins, list_assessments, list_postings, list_stages, resolve_attachment,
+)
+from hub.web.permissions import require
+from hub.web.schemas import AttachmentOptionsSchema
+from hub.web.ui import bp
+
+
+def stage_warnings(workspace_id: int, rows) -> tuple[dict[int, str], str | None]:
+    """Attachment id -> warning for stages missing at the source; plus a notice if it could not be checked."""
+    warnings: dict[int, str] = {}
+    try:
+        for row in rows:
+            stages = list_stages(workspace_id, row.posting_id)
+            if row.stage_id not in {s.id for s in stages}:
+                warnings[row.id] = (f"The stage \"{row.stage_name}\" no longer exists at the source: candidates "
+                                    "cannot reach it. Edit the attachment to choose another stage, or detach it.")
+    except LiveError as exc:
+        return warnings, f"Could not check the stages at the source: {exc.message}"
+    return warnings, None
+
+
+@bp.get("/pipeline")
+@require("pipeline.view")
+def pipeline():
+    ws = current_user.workspace_id
+    rows = queries.attachments(ws)
+    warnings, notice = stage_warnings(ws, rows) if rows else ({}, None)
+    runtime = get_runtime()
+    return render_template("pipeline/list.html", rows=rows, warnings=warnings, notice=notice,
+                           has_source=runtime.active_source(ws) is not None,
+                           has_provider=bool(assessment_plugins(ws)))
+
+
+def _options_from_form(form) -> tuple[dict, dict[str, list[str]]]:
+    raw = {
+        "pass_threshold": (form.get("pass_threshold") or "").strip() or None,
+        "move_to_stage_on_thumbs_up": (form.get("move_to_stage_on_thumbs_up") or "").strip() or None,
+        "archive_reason_on_thumbs_down": (form.get("archive_reason_on_thumbs_down") or "").strip() or None,
+        "remind_on_reentry": form.get("remind_on_reentry") in ("on", "y", "1", "true"),
+        "tag_results": form.get("tag_results") in ("on", "y", "1", "true"),
+    }
+    try:
+        return AttachmentOptionsSchema().load(raw), {}
+    except ValidationError as exc:
+        return {}, {k: list(v) if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
+
+
+def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | None = None, status: int = 200):
+    """The attach (or edit) page: live postings, and for the chosen posting its stages and the assessments."""
+    ws = current_user.workspace_id
+    values = dict(values or {})
+    posting_id = values.get("posting_id") or ""
+    context = {"attachment": attachment, "values": values, "errors": errors or {}, "postings": [],
+               "stages": [], "assessments": [], "source_error": None, "assessment_errors": [],
+               "no_source": False, "no_provider": False, "posting": None}
+    try:
+        active_source(ws)
+    except LiveError:
+        context["no_source"] = True
+    if not assessment_plugins(ws):
+        context["no_provider"] = True
+    if not context["no_source"]:
+        try:
+            context["postings"] = list_postings(ws)
+            context["posting"] = next((p for p in context["postings"] if p.id == posting_id), None)
+            if posting_id and context["posting"] is None:
+                context["errors"].setdefault("posting_id", ["This posting does not exist (any more) at the source."])
+            if context["posting"] is not None:
+                context["stages"] = list_stages(ws, posting_id)
+        except LiveError as exc:
+            context["source_error"] = exc.message
+    if context["posting"] is not None and not context["no_provider"]:
+        found, problems = list_assessments(ws)
+        runtime = get_runtime()
+        context["assessments"] = [(f"{plugin}:{a.id}", a, runtime.registry.spec(plugin).title) for plugin, a in found]
+        context["assessment_errors"] = problems
+    return render_template("pipeline/attach.html", **context), status
+
+
+def _save(attachment_id: int | None):
+    ws = current_user.workspace_id
+    form = request.form
+    values = {key: form.get(key, "") for key in ("posting_id", "stage_id", "assessment", "pass_threshold",
+                                                  "move_to_stage_on_thumbs_up", "archive_reason_on_thumbs_down")}
+    values["remind_on_reentry"] = form.get("remind_on_reentry") in ("on", "y", "1", "true")
+    values["tag_results"] = form.get("tag_results") in ("on", "y", "1", "true")
+    attachment = queries.get_attachment(ws, attachment_id) if attachment_id else None
+    options, errors = _options_from_form(form)
+    provider, _, assessment_id = (values["assessment"] or "").partition(":")
+    if not errors:
+        try:
+            resolved = resolve_attachment(ws, values["posting_id"], values["stage_id"], provider, assessment_id, options)
+            row = services.save_attachment(ws, resolved, current_user, attachment_id=attachment_id)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields or {"_schema": [exc.message]}
+        except Conflict as exc:
+            db.session.rollback()
+            errors = {"_schema": [exc.message]}
+        except LiveError as exc:
+            errors = {"_schema": [exc.message]}
+        else:
+            verb = "updated" if attachment_id else "attached"
+            flash(f"{row.assessment_name} {verb} to \"{row.stage_name}\" of {row.posting_name}.", "success")
+            return redirect(url_for("ui.pipeline"))
+    flash("The attachment was not saved; see the messages below.", "error")
+    return _attach_page(attachment, values=values, errors=errors, status=422)
+
+
+def _values_of(row) -> dict:
+    options = row.options or {}
+    return {"posting_id": row.posting_id, "stage_id": row.stage_id, "assessment": f"{row.provider}:{row.assessment_id}",
+            "pass_threshold": options.get("pass_threshold", ""),
+            "move_to_stage_on_thumbs_up": options.get("move_to_stage_on_thumbs_up", ""),
+            "archive_reason_on_thumbs_down": options.get("archive_reason_on_thumbs_down", ""),
+            "remind_on_reentry": bool(options.get("remind_on_reentry")), "tag_results": bool(options.get("tag_results"))}
+
+
+@bp.route("/pipeline/new", methods=["GET", "POST"])
+@require("pipeline.manage")
+def pipeline_new():
+    if request.method == "POST":
+        return _save(None)
+    return _attach_page(values={"posting_id": request.args.get("posting_id", "")})
+
+
+@bp.route("/pipeline/<int:attachment_id>/edit", methods=["GET", "POST"])
+@require("pipeline.manage")
+def pipeline_edit(attachment_id: int):
+    row = queries.get_attachment(current_user.workspace_id, attachment_id)
+    if request.method == "POST":
+        return _save(attachment_id)
+    values = _values_of(row)
+    if request.args.get("posting_id"):
+        values["posting_id"] = request.args["posting_id"]
+    return _attach_page(row, values=values)
+
+
+@bp.route("/pipeline/<int:attachment_id>/detach", methods=["GET", "POST"])
+@require("pipeline.manage")
+def pipeline_detach(attachment_id: int):
+    row = queries.get_attachment(current_user.workspace_id, attachment_id)
+    if request.method == "GET":
+        return render_template("pipeline/detach.html", row=row)
+    services.detach(current_user.workspace_id, attachment_id, current_user)
+    flash(f"{row.assessment_name} is detached from \"{row.stage_name}\". Candidates entering that stage are no "
+          "longer invited; invitations already sent are kept.", "success")
+    return redirect(url_for("ui.pipeline"))

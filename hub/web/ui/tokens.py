@@ -1,0 +1,61 @@
+"""``/settings/api-tokens`` (Super Admin): create an API token for a user (shown once; only its
+hash is stored), list and revoke. The API acts as the token's user, with that user's role."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from hub import services
+from hub.extensions import db
+from hub.store.models import ApiToken
+from hub.web import queries
+from hub.web.permissions import require
+from hub.web.ui import bp
+
+
+def _page(token=None, created=None, values=None, errors=None, status=200):
+    tokens = list(db.session.scalars(sa.select(ApiToken).where(ApiToken.workspace_id == current_user.workspace_id)
+                                     .order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())))
+    users = [u for u in queries.users(current_user.workspace_id) if u.active]
+    return render_template("settings/api_tokens.html", tokens=tokens, users=users, token=token, created=created,
+                           values=values or {}, errors=errors or {}), status
+
+
+@bp.get("/settings/api-tokens")
+@require("api_tokens.manage")
+def api_tokens():
+    return _page()
+
+
+@bp.post("/settings/api-tokens")
+@require("api_tokens.manage")
+def api_tokens_create():
+    name = (request.form.get("name") or "").strip()
+    user_id = request.form.get("user_id") or str(current_user.id)
+    errors = {}
+    if not name:
+        errors["name"] = ["Name the token after what will use it, e.g. \"reporting script\"."]
+    elif len(name) > 200:
+        errors["name"] = ["At most 200 characters."]
+    user = None
+    if user_id.isdigit():
+        user = next((u for u in queries.users(current_user.workspace_id) if u.id == int(user_id) and u.active), None)
+    if user is None:
+        errors["user_id"] = ["Choose an active user of this workspace."]
+    if errors:
+        return _page(values={"name": name, "user_id": user_id}, errors=errors, status=422)
+    token = services.create_api_token(user, name)
+    if user.id != current_user.id:
+        services.audit(current_user.workspace_id, current_user, "api_token.issue", f"token:{name}", user=user.email)
+        db.session.commit()
+    return _page(token=token, created={"name": name, "user": user})
+
+
+@bp.post("/settings/api-tokens/<int:token_id>/revoke")
+@require("api_tokens.manage")
+def api_tokens_revoke(token_id: int):
+    row = services.revoke_api_token(current_user.workspace_id, token_id, current_user)
+    flash(f"The token \"{row.name}\" is revoked; requests using it are refused from now on.", "success")
+    return redirect(url_for("ui.api_tokens"))

@@ -1,0 +1,102 @@
+"""``/users``: list, create (the generated password is shown once), change role, deactivate and
+reactivate. An Admin manages users below Super Admin: it cannot create a Super Admin, promote
+anyone to Super Admin, or change a Super Admin. Nobody changes their own role or deactivates
+themselves here (so nobody locks themselves out)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from hub import services
+from hub.errors import Conflict, Forbidden, ValidationFailed
+from hub.extensions import db
+from hub.store.models import ROLE_LABELS
+from hub.web import queries
+from hub.web.permissions import assignable_roles, may_manage_user, require
+from hub.web.ui import bp
+
+
+def _page(values=None, errors=None, created=None, generated=None, status=200):
+    return render_template("users/list.html", users=queries.users(current_user.workspace_id),
+                           roles=assignable_roles(current_user), values=values or {}, errors=errors or {},
+                           created=created, generated=generated, may_manage=may_manage_user), status
+
+
+@bp.get("/users")
+@require("users.view")
+def users():
+    return _page()
+
+
+def create_user(actor, email: str, role: str, name: str = "", password: str | None = None):
+    """Shared by the page and the API: the role must be one the actor may give."""
+    if role not in assignable_roles(actor):
+        raise Forbidden(f"your role cannot create a {ROLE_LABELS.get(role, role)}")
+    return services.create_user(actor.workspace_id, email, role, password=password, name=name, actor=actor)
+
+
+@bp.post("/users")
+@require("users.manage")
+def users_create():
+    values = {"email": (request.form.get("email") or "").strip(), "name": (request.form.get("name") or "").strip(),
+              "role": request.form.get("role") or ""}
+    errors = {}
+    if not values["email"]:
+        errors["email"] = ["Enter the new user's email address."]
+    if values["role"] not in assignable_roles(current_user):
+        errors["role"] = ["Choose one of the roles offered."]
+    if not errors:
+        try:
+            user, generated = create_user(current_user, values["email"], values["role"], values["name"])
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields or {"email": [exc.message]}
+        except Conflict as exc:
+            db.session.rollback()
+            errors = {"email": [exc.message]}
+        else:
+            return _page(created=user, generated=generated)
+    return _page(values=values, errors=errors, status=422)
+
+
+def change_user(actor, target, role: str | None = None, active: bool | None = None) -> None:
+    """Shared by the page and the API."""
+    if not may_manage_user(actor, target):
+        raise Forbidden("you cannot change this user" if target.id != actor.id
+                        else "you cannot change your own role or deactivate yourself; ask another admin")
+    if role is not None and role != target.role:
+        if role not in assignable_roles(actor):
+            raise Forbidden(f"your role cannot make someone a {ROLE_LABELS.get(role, role)}")
+        services.set_role(target, role, actor)
+    if active is not None and active != target.active:
+        services.set_active(target, active, actor)
+
+
+@bp.post("/users/<int:user_id>/role")
+@require("users.manage")
+def users_role(user_id: int):
+    target = queries.get_user(current_user.workspace_id, user_id)
+    role = request.form.get("role") or ""
+    try:
+        change_user(current_user, target, role=role)
+        flash(f"{target.email} is now {ROLE_LABELS.get(target.role, target.role)}.", "success")
+    except (Conflict, ValidationFailed) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("ui.users"))
+
+
+@bp.post("/users/<int:user_id>/active")
+@require("users.manage")
+def users_active(user_id: int):
+    target = queries.get_user(current_user.workspace_id, user_id)
+    active = request.form.get("active") == "1"
+    try:
+        change_user(current_user, target, active=active)
+        flash(f"{target.email} is {'reactivated' if active else 'deactivated: they are signed out and their API tokens stop working'}.",
+              "success")
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("ui.users"))

@@ -1,0 +1,86 @@
+"""Periodic work: orphaned deliveries are found, old data is purged, recent dedupe keys are kept."""
+
+import json
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from hub.engine.sweeper import due_deliveries, purge, sweep
+from hub.extensions import db
+from hub.runtime import get_runtime
+from hub.store.models import Delivery, Event, EventKey, WebhookLog, utcnow
+from tests.support.engine import drain, enable
+from tests.support.plugins import FakeSource, Recorder
+
+
+def test_a_delivery_never_picked_up_is_found_by_the_sweeper(make_app):
+    recorder = Recorder()
+    app = make_app(plugins=[("src", FakeSource()), ("rec", recorder)], entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        runtime = get_runtime()
+        queue, runtime.queue = runtime.queue, None  # the wake-up is lost
+        app.test_client().post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "e1"}))
+        assert recorder.calls == []
+        assert len(due_deliveries()) == 1
+        runtime.queue = queue
+        assert sweep(runtime) == 1  # immediate queue: the sweep runs it
+    assert len(recorder.calls) == 1
+    assert [d.status for d in db_rows(app)] == ["done"]
+
+
+def db_rows(app):
+    with app.app_context():
+        rows = list(db.session.scalars(sa.select(Delivery)))
+        db.session.expunge_all()
+        return rows
+
+
+def test_purge_removes_old_finished_events_but_keeps_dedupe_keys_for_a_week(make_app):
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    client = app.test_client()
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "old"}))
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "new"}))
+    drain(app)
+    with app.app_context():
+        old = utcnow() - timedelta(days=31)
+        db.session.execute(sa.update(Event).where(Event.external_id == "old").values(received_at=old))
+        db.session.execute(sa.update(EventKey).where(EventKey.key == "old").values(seen_at=old))
+        db.session.execute(sa.update(WebhookLog).values(received_at=old))
+        db.session.commit()
+        assert purge(get_runtime()) == 1
+        assert list(db.session.scalars(sa.select(Event.external_id))) == ["new"]
+        assert db.session.scalar(sa.select(sa.func.count(Delivery.id))) == 1
+        assert db.session.scalar(sa.select(sa.func.count(WebhookLog.id))) == 0
+        assert list(db.session.scalars(sa.select(EventKey.key))) == ["new"]
+    # a redelivery of the purged event within the dedupe window would still be a duplicate if its
+    # key were young: keys are kept for HUB_DEDUPE_DAYS (at least 7) independently of events
+    answer = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "new"}))
+    assert answer.json["status"] == "duplicate"
+
+
+def test_metrics_count_webhooks_and_deliveries(make_app):
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    client = app.test_client()
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "e1"}))
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "e1"}))
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"bad": True}))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'hub_webhooks_received_total{outcome="accepted",reason="",source="src"} 1.0' in text
+    assert 'hub_webhooks_received_total{outcome="duplicate",reason="",source="src"} 1.0' in text
+    assert 'hub_webhooks_received_total{outcome="rejected",reason="webhook_rejected",source="src"} 1.0' in text
+    assert 'hub_deliveries_finished_total{hook="on_stage_change",plugin="rec",status="done"} 1.0' in text
+    assert "hub_deliveries_pending 0.0" in text
+
+
+def test_json_logs_carry_event_and_delivery_ids(make_app, capsys):
+    app = make_app({"LOG_FORMAT": "json"}, plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    app.test_client().post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "e1"}))
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    done = [line for line in lines if line["message"].startswith("delivery") and line["message"].endswith("done")]
+    assert done and done[0]["event_id"] == 1 and done[0]["delivery_id"] == 1 and done[0]["workspace_id"] == 1
+    ingested = [line for line in lines if "ingested" in line["message"]]
+    assert ingested[0]["event_id"] == 1
