@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from hub.app import create_app
+from hub.testing import make_test_app
 
 TEST_KEYS = Fernet.generate_key().decode()
 
@@ -46,24 +46,6 @@ def postgres_database():
     admin.dispose()
 
 
-def base_config(tmp_path, postgres_database) -> dict:
-    config = {
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "SECRET_KEY": "test-secret-key-" + uuid.uuid4().hex,
-        "ENCRYPTION_KEYS": TEST_KEYS,
-        "QUEUE_IMMEDIATE": True,
-        "WTF_CSRF_ENABLED": False,
-        "PUBLIC_URL": "http://hub.test",
-        "RETRY_BASE_SECONDS": 0.01,
-        "RETRY_MAX_SECONDS": 0.05,
-    }
-    if postgres_database:
-        config["DATABASE_URL"] = postgres_database["url"]
-    else:
-        config["DATABASE_URL"] = "sqlite:///" + str(tmp_path / "hub.db")
-    return config
-
-
 def _truncate_all(app) -> None:
     from hub.extensions import db
 
@@ -79,20 +61,12 @@ def make_app(tmp_path, postgres_database):
     apps = []
 
     def factory(overrides: dict | None = None, plugins: list | None = None, entry_points: bool = True):
-        config = base_config(tmp_path, postgres_database)
-        config["LOAD_ENTRY_POINTS"] = entry_points
-        config["EXTRA_PLUGINS"] = list(plugins or [])
-        config.update(overrides or {})
-        app = create_app(config)
-        with app.app_context():
-            from hub.cli.admin import upgrade_database
-            from hub.services import default_workspace
-
-            if postgres_database is None or not postgres_database["migrated"]["done"]:
-                upgrade_database()
-                if postgres_database:
-                    postgres_database["migrated"]["done"] = True
-            default_workspace()
+        migrate = (postgres_database is None or not postgres_database["migrated"]["done"]
+                   or "DATABASE_URL" in (overrides or {}))
+        app = make_test_app(tmp_path, {"ENCRYPTION_KEYS": TEST_KEYS, **(overrides or {})}, plugins or [],
+                            entry_points, postgres_database["url"] if postgres_database else None, migrate)
+        if postgres_database:
+            postgres_database["migrated"]["done"] = True
         apps.append(app)
         return app
 

@@ -3,23 +3,10 @@
 import ast
 from pathlib import Path
 
+from hub.testing.contract import PUBLIC_MODULES as PUBLIC
+from hub.testing.contract import hub_imports
+
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC = {"hub", "hub.entities", "hub.errors", "hub.hookspecs", "hub.context", "hub.testing"}
-
-
-def hub_imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "hub"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "hub":
-            if node.module == "hub":
-                # `from hub import hookimpl` is public; `from hub import engine` would not be
-                found |= {f"hub.{a.name}" if a.name not in {"hookimpl", "__version__"} else "hub" for a in node.names}
-            else:
-                found.add(node.module)
-    return found
 
 
 def test_plugins_import_only_the_public_contract():

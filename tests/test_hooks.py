@@ -17,7 +17,7 @@ from hub.engine.ingest import ingest
 from hub.engine.sweeper import reconcile_all
 from hub.entities import (
     ASSESSMENT, SOURCE, ArchiveChange, Assessment, AssessmentResult, Candidate, CandidateDeleted, CandidateHired,
-    InboundEvent, IntegrationSpec, Posting, ReinviteRequested, SourceUser, Stage, StageChange, Verdict,
+    InboundEvent, IntegrationSpec, Posting, ReinviteRequested, SandboxSpec, SourceUser, Stage, StageChange, Verdict,
 )
 from hub.extensions import db
 from hub.plugins.manager import PluginLoadError
@@ -49,7 +49,16 @@ class Source:
 
     @hookimpl
     def source_list_stages(self, ctx, posting_id):
-        return [Stage(id="s1", name=f"Assessment for {posting_id}")]
+        return [Stage(id="s1", name=f"Assessment for {posting_id}"), Stage(id="s2", name="Provider stage")]
+
+    @hookimpl
+    def register_sandbox(self, register):
+        register(SandboxSpec(module="tests.support.fake_sandbox", title="Fake ATS sandbox"))
+
+    @hookimpl
+    def connect_sandbox(self, ctx, sandbox_url):
+        ctx.update_settings({"base_url": sandbox_url})
+        return "connected to " + sandbox_url
 
     @hookimpl
     def source_list_users(self, ctx):
@@ -122,6 +131,11 @@ class Provider:
     @hookimpl
     def on_reinvite_requested(self, ctx, request):
         self.seen.append(("reinvite", request))
+
+    @hookimpl
+    def connect_sandbox(self, ctx, sandbox_url):
+        ctx.update_secrets({"api_key": "sandbox-key"})
+        return "provider connected"
 
     @hookimpl
     def reconcile(self, ctx):
@@ -303,7 +317,7 @@ def test_hook_source_list_stages(hub):
     app, *_ = hub
     with app.app_context():
         stages = get_runtime().context(1, "provider").source.list_stages("p1")
-    assert stages == [Stage(id="s1", name="Assessment for p1")]
+    assert stages[0] == Stage(id="s1", name="Assessment for p1")
 
 
 def test_hook_source_list_users(hub):
@@ -380,6 +394,39 @@ def test_hook_reconcile(hub):
         assert reconcile_all(get_runtime()) == 1  # found again, but a duplicate: nothing new
     drain(app)
     assert [r.score for kind, r in source.seen if kind == "completed"] == [7]
+
+
+def test_hook_register_sandbox(hub):
+    from hub.demo import sandbox_specs, start_sandbox_threads
+
+    app, *_ = hub
+    registry = get_runtime(app).registry
+    assert sandbox_specs(registry) == {"source": SandboxSpec(module="tests.support.fake_sandbox",
+                                                             title="Fake ATS sandbox")}
+    started = start_sandbox_threads(registry)
+    url, stop = started["source"]
+    try:
+        import requests
+
+        assert requests.get(url + "/hello", timeout=5).json() == {"vendor": "fake"}
+    finally:
+        stop()
+
+
+def test_hook_connect_sandbox(make_app):
+    from hub.demo import connect_workspace
+
+    app = make_app(plugins=[("source", Source()), ("provider", Provider())], entry_points=False)
+    with app.app_context():
+        runtime = get_runtime()
+        setup = connect_workspace(runtime, 1, {"source": "http://sandbox.test", "provider": "http://p.test"})
+        assert setup.messages == ["Source: connected to http://sandbox.test", "Provider: provider connected"]
+        assert setup.attachments == ['"Python" (Provider) on "Provider stage" of "Engineer"']
+        assert runtime.context(1, "source").settings == {"base_url": "http://sandbox.test"}
+        assert runtime.context(1, "provider").secrets == {"api_key": "sandbox-key"}
+        assert runtime.integration(1, "provider").enabled
+        # connecting again (a second `hub demo` run) reuses the attachment
+        assert connect_workspace(runtime, 1, {"source": "http://s2.test", "provider": "http://p.test"}).attachments
 
 
 # --------------------------------------------------------------------------- meta-tests

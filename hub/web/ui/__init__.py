@@ -14,7 +14,7 @@ from flask import Blueprint
 WEB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 bp = Blueprint("ui", __name__, template_folder=os.path.join(WEB_DIR, "templates"),
-               static_folder=os.path.join(WEB_DIR, "static"), static_url_path="/static")
+               static_folder=os.path.join(WEB_DIR, "static"), static_url_path="/assets")
 
 from hub.web.ui import helpers  # noqa: E402,F401  (template filters and globals)
 from hub.web.ui import activity, audit, candidates, dashboard, integrations, pipeline, tokens, users  # noqa: E402,F401

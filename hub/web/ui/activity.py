@@ -28,7 +28,8 @@ def activity():
                             queries.parse_page(request.args.get("page")))
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES,
                "plugins": get_runtime().registry.names(), "pending": queries.work_pending(ws),
-               "redact": queries.redact, "filtered": any(filters.values())}
+               "redact": queries.redact, "filtered": any(filters.values()),
+               "return_to": url_for("ui.activity", **{k: v for k, v in request.args.items() if k != "fragment"})}
     if request.args.get("fragment"):
         return render_template("activity/_events.html", **context)
     return render_template("activity/list.html", **context)

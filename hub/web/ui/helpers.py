@@ -115,6 +115,13 @@ def _humanize(value):
     return humanize(value)
 
 
+@bp.app_template_filter("http_url")
+def _http_url(value):
+    """Only http(s) links from vendor data are rendered (never ``javascript:``)."""
+    text = str(value or "").strip()
+    return text if text.lower().startswith(("http://", "https://")) else None
+
+
 @bp.app_template_filter("parse_iso")
 def _parse_iso(value):
     return parse_iso(value)
@@ -161,3 +168,11 @@ def workspace_id() -> int:
 
 def form_bool(name: str) -> bool:
     return request.form.get(name) in ("on", "y", "yes", "true", "1")
+
+
+@bp.after_request
+def _no_store(response):
+    """Pages show workspace data (and, once, new tokens and passwords): never cache them."""
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -49,10 +49,10 @@ def _row(plugin: str) -> Integration | None:
     return get_runtime().integration(current_user.workspace_id, plugin)
 
 
-def verification(row: Integration | None) -> dict:
+def verification(row: Integration | None, title: str) -> dict:
     """The "verify connection" state as the admin sees it."""
     if row is None or row.verified_at is None:
-        return {"verified": False, "label": "Not verified yet: in Lever use Verify connection",
+        return {"verified": False, "label": f"Not verified yet: in {title} use Verify connection",
                 "verified_at": None, "last_webhook_at": row.last_webhook_at if row else None}
     return {"verified": True, "label": "Verified", "verified_at": row.verified_at,
             "last_webhook_at": row.last_webhook_at}
@@ -102,7 +102,7 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         "can_test": runtime.registry.implements(plugin, "test_connection"),
         "can_oauth": spec.supports_oauth and runtime.registry.implements(plugin, "oauth_authorize_url"),
         "can_setup_webhooks": spec.supports_webhook_setup and runtime.registry.implements(plugin, "setup_webhooks"),
-        "verification": verification(row),
+        "verification": verification(row, spec.title),
         "webhook_log": webhook_log,
         "manage": can("integrations.manage"),
     }

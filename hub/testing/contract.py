@@ -1,0 +1,288 @@
+"""Reusable contract tests for plugins. Subclass ``AssessmentPluginContract`` or
+``SourcePluginContract`` in your plugin's tests (class name starting with ``Test``), set
+``plugin_name``, and implement ``signed_webhook``. Tests that need the vendor run against the
+plugin's own sandbox (``register_sandbox`` + ``connect_sandbox``).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+from hub import hookimpl
+from hub.entities import (
+    ASSESSMENT, EVENT_TYPES, PLUGIN_KINDS, SOURCE, AssessmentResult, Candidate, HubEvent, InboundEvent,
+    IntegrationSpec, Posting, Stage, StageChange, WebhookRequest, WebhookResult,
+)
+from hub.errors import WebhookRejected
+
+PUBLIC_MODULES = {"hub", "hub.entities", "hub.errors", "hub.hookspecs", "hub.context", "hub.testing"}
+KIT_SOURCE = "kit-source"
+KIT_PROVIDER = "kit-provider"
+
+
+def hub_imports(path: Path) -> set[str]:
+    """The ``hub`` modules a Python file imports (``from hub import hookimpl`` counts as ``hub``)."""
+    tree = ast.parse(Path(path).read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "hub"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "hub":
+            if node.module == "hub":
+                found |= {"hub" if a.name in {"hookimpl", "__version__"} else f"hub.{a.name}" for a in node.names}
+            else:
+                found.add(node.module)
+    return found
+
+
+class KitSource:
+    """A stand-in ATS for assessment plugins' contract tests: one posting, one stage, and the
+    candidates put in ``candidates``."""
+
+    def __init__(self):
+        self.candidates: dict[str, Candidate] = {}
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=SOURCE, title="Kit ATS"))
+
+    @hookimpl
+    def source_get_candidate(self, ctx, opportunity_id):
+        return self.candidates.get(opportunity_id)
+
+    @hookimpl
+    def source_list_postings(self, ctx):
+        return [Posting(id="kit-posting", title="Kit posting", state="published")]
+
+    @hookimpl
+    def source_list_stages(self, ctx, posting_id):
+        return [Stage(id="kit-stage", name="Kit assessment stage")]
+
+
+class KitProvider:
+    """A stand-in assessment provider for source plugins' contract tests."""
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=ASSESSMENT, title="Kit provider"))
+
+
+class PluginContract:
+    """Tests every plugin passes. Set ``plugin_name``; override ``signed_webhook`` (and
+    ``tampered_webhooks`` if the vendor signs only part of the body)."""
+
+    plugin_name: str = ""
+
+    # ------------------------------------------------------------------ what a subclass provides
+    def signed_webhook(self, ctx) -> WebhookRequest:
+        """A correctly signed webhook the vendor would send to this integration (``ctx`` is connected
+        to the plugin's sandbox)."""
+        raise NotImplementedError("implement signed_webhook(ctx) in your contract test class")
+
+    def tampered_webhooks(self, ctx, valid: WebhookRequest) -> list[WebhookRequest]:
+        """Variations of ``valid`` that must be rejected. Default: a byte changed in the middle of
+        the body, the body truncated, the headers dropped."""
+        body = bytearray(valid.body)
+        middle = len(body) // 2
+        body[middle] = ord("0") if body[middle] != ord("0") else ord("1")
+        return [
+            WebhookRequest(body=bytes(body), headers=valid.headers, received_at=valid.received_at),
+            WebhookRequest(body=valid.body[: len(valid.body) // 2], headers=valid.headers,
+                           received_at=valid.received_at),
+            WebhookRequest(body=valid.body, headers={"Content-Type": "application/json"},
+                           received_at=valid.received_at),
+        ]
+
+    def extra_plugins(self) -> list[tuple[str, object]]:
+        return []
+
+    # ------------------------------------------------------------------ fixtures
+    @pytest.fixture
+    def kit_app(self, tmp_path):
+        from hub.testing.apps import make_test_app
+
+        extras = self.extra_plugins()
+        allow = ",".join([self.plugin_name, *(name for name, _ in extras)])
+        return make_test_app(tmp_path, {"PLUGINS": allow}, plugins=extras, entry_points=True)
+
+    @pytest.fixture
+    def sandbox_url(self, kit_app):
+        from hub.demo import sandbox_specs
+        from hub.runtime import get_runtime
+
+        spec = sandbox_specs(get_runtime(kit_app).registry).get(self.plugin_name)
+        if spec is None:
+            pytest.fail(f"{self.plugin_name} registers no sandbox (register_sandbox): the kit needs one")
+        url, stop = importlib.import_module(spec.module).serve_in_thread()
+        yield url
+        stop()
+
+    @pytest.fixture
+    def connected(self, kit_app, sandbox_url):
+        """The app with this plugin (and the kit's stand-ins) enabled and connected to the sandbox."""
+        from hub.demo import connect_workspace
+        from hub.runtime import get_runtime
+        from hub.testing.apps import enable_plugins
+
+        names = [name for name, _ in self.extra_plugins()]
+        enable_plugins(kit_app, *names)
+        with kit_app.app_context():
+            connect_workspace(get_runtime(), 1, {self.plugin_name: sandbox_url}, actor="kit")
+        return kit_app
+
+    # ------------------------------------------------------------------ the tests
+    def test_contract_registers_a_valid_spec(self, kit_app):
+        from marshmallow import Schema
+
+        from hub.runtime import get_runtime
+
+        spec = get_runtime(kit_app).registry.spec(self.plugin_name)
+        assert spec.kind in PLUGIN_KINDS and spec.title
+        if spec.settings_schema is not None:
+            assert issubclass(spec.settings_schema, Schema)
+            declared = set(spec.settings_schema().fields)
+            assert set(spec.secret_fields) <= declared, "every secret field must be in the settings schema"
+
+    def test_contract_settings_schema_rejects_unknown_fields(self, kit_app):
+        from marshmallow import ValidationError
+
+        from hub.runtime import get_runtime
+
+        spec = get_runtime(kit_app).registry.spec(self.plugin_name)
+        if spec.settings_schema is None:
+            return
+        with pytest.raises(ValidationError):
+            spec.settings_schema().load({"certainly_not_a_setting": 1})
+
+    def test_contract_imports_only_the_public_hub_contract(self, kit_app):
+        from hub.runtime import get_runtime
+
+        plugin = get_runtime(kit_app).registry.pm.get_plugin(self.plugin_name)
+        module = inspect.getmodule(plugin) or plugin
+        root = Path(module.__file__).parent
+        offenders = {str(p): sorted(hub_imports(p) - PUBLIC_MODULES) for p in root.rglob("*.py")
+                     if hub_imports(p) - PUBLIC_MODULES}
+        assert offenders == {}
+
+    def test_contract_signed_webhook_parses_into_hub_events(self, connected):
+        from hub.runtime import get_runtime
+
+        with connected.app_context():
+            runtime = get_runtime()
+            ctx = runtime.context(1, self.plugin_name)
+            result = runtime.registry.call(self.plugin_name, "verify_webhook", ctx=ctx,
+                                           request=self.signed_webhook(ctx))
+        assert isinstance(result, WebhookResult)
+        assert result.events or result.ping, "the sample webhook should carry an event or be a ping"
+        for inbound in result.events:
+            assert isinstance(inbound, InboundEvent) and isinstance(inbound.external_id, str)
+            assert inbound.external_id
+            assert isinstance(inbound.event, HubEvent) and type(inbound.event) in EVENT_TYPES.values()
+
+    def test_contract_tampered_webhooks_are_rejected(self, connected):
+        from hub.runtime import get_runtime
+
+        with connected.app_context():
+            runtime = get_runtime()
+            ctx = runtime.context(1, self.plugin_name)
+            valid = self.signed_webhook(ctx)
+            for tampered in self.tampered_webhooks(ctx, valid):
+                with pytest.raises(WebhookRejected) as caught:
+                    runtime.registry.call(self.plugin_name, "verify_webhook", ctx=ctx, request=tampered)
+                assert 400 <= caught.value.status < 500
+                assert caught.value.message
+
+
+class AssessmentPluginContract(PluginContract):
+    """Contract of an assessment provider: plus "invites exactly once"."""
+
+    kit_source = None
+
+    def extra_plugins(self):
+        self.kit_source = KitSource()
+        return [(KIT_SOURCE, self.kit_source)]
+
+    def test_contract_invites_exactly_once(self, connected):
+        from hub import services
+        from hub.engine.ingest import ingest
+        from hub.runtime import get_runtime
+        from hub.testing.apps import run_deliveries
+
+        with connected.app_context():
+            runtime = get_runtime()
+            ctx = runtime.context(1, self.plugin_name)
+            assessment = runtime.registry.call(self.plugin_name, "list_assessments", ctx=ctx)[0]
+            services.save_attachment(1, dict(posting_id="kit-posting", posting_name="Kit posting",
+                                             stage_id="kit-stage", stage_name="Kit assessment stage",
+                                             provider=self.plugin_name, assessment_id=assessment.id,
+                                             assessment_name=assessment.name), "kit")
+            self.kit_source.candidates["kit-opp"] = Candidate(
+                opportunity_id="kit-opp", name="Kit Candidate", email="kit.candidate@example.com",
+                posting_id="kit-posting", stage_id="kit-stage")
+            change = StageChange(opportunity_id="kit-opp", to_stage_id="kit-stage")
+            for external_id in ("kit-1", "kit-2"):  # the same move reported twice, under two ids
+                ingest(runtime, 1, KIT_SOURCE, InboundEvent(external_id=external_id, event=change))
+            run_deliveries(connected)
+            runtime.registry.call(self.plugin_name, "on_stage_change", ctx=runtime.context(1, self.plugin_name),
+                                  change=change)
+            invitations = runtime.context(1, self.plugin_name).invitations.find("kit-opp")
+        assert len(invitations) == 1
+        assert invitations[0].status == "invited" and invitations[0].provider_invitation_id
+
+
+class SourcePluginContract(PluginContract):
+    """Contract of a source (ATS): plus the read API and an idempotent result write-back.
+
+    Implement ``sample_opportunity_id`` (an opportunity in your sandbox) and
+    ``count_result_writebacks(sandbox_url, opportunity_id)`` (how many result write-backs the
+    sandbox holds, e.g. notes carrying the hub's marker)."""
+
+    sample_opportunity_id: str = ""
+
+    def extra_plugins(self):
+        return [(KIT_PROVIDER, KitProvider())]
+
+    def count_result_writebacks(self, sandbox_url: str, opportunity_id: str) -> int:
+        raise NotImplementedError("implement count_result_writebacks in your contract test class")
+
+    def test_contract_reads_a_candidate(self, connected):
+        from hub.runtime import get_runtime
+
+        with connected.app_context():
+            runtime = get_runtime()
+            ctx = runtime.context(1, self.plugin_name)
+            candidate = runtime.registry.call(self.plugin_name, "source_get_candidate", ctx=ctx,
+                                              opportunity_id=self.sample_opportunity_id)
+            missing = runtime.registry.call(self.plugin_name, "source_get_candidate", ctx=ctx,
+                                            opportunity_id="kit-no-such-opportunity")
+        assert isinstance(candidate, Candidate) and candidate.opportunity_id == self.sample_opportunity_id
+        assert missing is None
+
+    def test_contract_result_writeback_is_idempotent(self, connected, sandbox_url):
+        from hub import services
+        from hub.engine.ingest import ingest
+        from hub.runtime import get_runtime
+
+        with connected.app_context():
+            runtime = get_runtime()
+            ctx = runtime.context(1, KIT_PROVIDER)
+            attachment = services.save_attachment(1, dict(
+                posting_id="p", posting_name="P", stage_id="s", stage_name="S", provider=KIT_PROVIDER,
+                assessment_id="a", assessment_name="Kit assessment"), "kit")
+            candidate = runtime.registry.call(self.plugin_name, "source_get_candidate",
+                                              ctx=runtime.context(1, self.plugin_name),
+                                              opportunity_id=self.sample_opportunity_id)
+            invitation, _ = ctx.invitations.get_or_create(services.attachment_entity(attachment), candidate)
+            ctx.invitations.transition(invitation.id, "invited", provider_invitation_id="kit-inv")
+            result = AssessmentResult(invitation_id=invitation.id, score=42, max_score=50,
+                                      report_url="https://kit.example/report/1")
+            ingest(runtime, 1, KIT_PROVIDER, InboundEvent(external_id="kit-result", event=result))
+            for _ in range(2):  # a retried delivery
+                runtime.registry.call(self.plugin_name, "on_assessment_completed",
+                                      ctx=runtime.context(1, self.plugin_name), result=result)
+        assert self.count_result_writebacks(sandbox_url, self.sample_opportunity_id) == 1
