@@ -58,7 +58,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # one line, not a traceback
         from sqlalchemy.exc import OperationalError
 
-        if isinstance(exc, OperationalError):
+        from sqlalchemy.exc import ProgrammingError
+
+        text = str(exc).lower()
+        if isinstance(exc, (OperationalError, ProgrammingError)) and ("no such table" in text or "does not exist" in text):
+            click.echo("Error: the database has no tables yet: run `hub init` (or `hub db upgrade`)", err=True)
+        elif isinstance(exc, OperationalError):
             click.echo("Error: the database cannot be reached (check HUB_DATABASE_URL)", err=True)
         else:
             click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)

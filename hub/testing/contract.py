@@ -129,7 +129,7 @@ class PluginContract:
         from hub.runtime import get_runtime
         from hub.testing.apps import enable_plugins
 
-        names = [name for name, _ in self.extra_plugins()]
+        names = [name for name in get_runtime(kit_app).registry.names() if name != self.plugin_name]
         enable_plugins(kit_app, *names)
         with kit_app.app_context():
             connect_workspace(get_runtime(), 1, {self.plugin_name: sandbox_url}, actor="kit")

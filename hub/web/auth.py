@@ -108,11 +108,11 @@ def sign_in():
 
     email = (request.form.get("email") or "").strip().lower()
     password = request.form.get("password") or ""
-    errors: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
     if not email:
-        errors["email"] = "Enter your email address."
+        errors["email"] = ["Enter your email address."]
     if not password:
-        errors["password"] = "Enter your password."
+        errors["password"] = ["Enter your password."]
     if errors:
         return render_template("auth/sign_in.html", email=email, error=None, errors=errors, next_url=next_url), 422
 

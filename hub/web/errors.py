@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -59,10 +59,9 @@ def register(app: Flask) -> None:
             message = f"request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"
         if exc.code == 400 and "CSRF" in str(exc.description):
             code = "csrf_failed"
-        response = error_response(exc.code or 500, code, message)
-        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
-            body, status = response
-            body.headers["Allow"] = ", ".join(exc.valid_methods)
+        response = make_response(error_response(exc.code or 500, code, message))
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
     @app.errorhandler(OperationalError)

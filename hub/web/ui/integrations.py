@@ -20,7 +20,7 @@ from hub.errors import BadRequest, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import D_OPEN, Delivery, Integration, WebhookLog
-from hub.web.live import LiveError, call_plugin, run_setup_webhooks, run_test
+from hub.web.live import LiveError, call_plugin, mark_connection, run_setup_webhooks, run_test
 from hub.web.permissions import can, require
 from hub.web.ui import bp
 from hub.web.ui.settings_form import build_fields, form_to_data, submitted_values

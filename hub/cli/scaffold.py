@@ -1,0 +1,61 @@
+"""``hub new-plugin NAME --kind assessment|source``: a plugin distribution that installs and passes
+its tests as generated (entry point, hook implementations, a sandbox stub, contract tests)."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from pathlib import Path
+from string import Template
+
+import click
+
+from hub.cli import scaffold_templates as templates
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+
+
+def render_plugin(name: str, kind: str) -> dict[str, str]:
+    """The files of a new plugin distribution, by relative path."""
+    package = f"ats_hub_{name}"
+    values = {"name": name, "package": package, "title": name.replace("_", " ").title(), "kind": kind,
+              "env": name.upper()}
+    plugin = templates.ASSESSMENT_PLUGIN if kind == "assessment" else templates.SOURCE_PLUGIN
+    sandbox = templates.ASSESSMENT_SANDBOX if kind == "assessment" else templates.SOURCE_SANDBOX
+    tests = templates.ASSESSMENT_TESTS if kind == "assessment" else templates.SOURCE_TESTS
+    files = {
+        "pyproject.toml": templates.PYPROJECT,
+        "README.md": templates.README,
+        f"{package}/__init__.py": plugin,
+        f"{package}/sandbox/__init__.py": sandbox,
+        f"{package}/sandbox/__main__.py": templates.SANDBOX_MAIN,
+        "tests/__init__.py": "",
+        "tests/test_contract.py": tests,
+    }
+    return {path: Template(text).substitute(values) for path, text in files.items()}
+
+
+@click.command("new-plugin")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["assessment", "source"]), required=True,
+              help="An assessment provider or a source (ATS).")
+@click.option("--directory", type=click.Path(file_okay=False), default=None,
+              help="Where to create the distribution (default: ./ats-hub-NAME).")
+def new_plugin_command(name, kind, directory):
+    """Create a plugin distribution NAME: pyproject with the `ats_hub` entry point, hook
+    implementations, a sandbox stub of the vendor, and contract tests from `hub.testing`.
+
+    Then: pip install -e ./ats-hub-NAME && pytest ats-hub-NAME/tests
+    """
+    if not NAME_RE.match(name) or keyword.iskeyword(name):
+        raise click.BadParameter("use 2-41 lower-case letters, digits or underscores, starting with a letter",
+                                 param_hint="NAME")
+    target = Path(directory or f"ats-hub-{name.replace('_', '-')}")
+    if target.exists() and any(target.iterdir()):
+        raise click.ClickException(f"{target} exists and is not empty")
+    for relative, text in render_plugin(name, kind).items():
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    click.echo(f"created {kind} plugin {name!r} in {target}")
+    click.echo(f"next: pip install -e {target} && pytest {target}/tests")

@@ -1,0 +1,81 @@
+"""`hub new-plugin` scaffolds a distribution that installs into a fresh virtual environment next to
+the hub and passes its contract tests as generated; the hub discovers it through its entry point,
+enables it and calls it, with no change to the hub's code."""
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from hub.cli.scaffold import render_plugin
+from tests.support.processes import ROOT
+
+
+def test_rendered_files_name_the_entry_point():
+    files = render_plugin("acme", "assessment")
+    assert '[project.entry-points.ats_hub]\nacme = "ats_hub_acme"' in files["pyproject.toml"]
+    assert "class TestPluginContract(AssessmentPluginContract)" in files["tests/test_contract.py"]
+    compile(files["ats_hub_acme/__init__.py"], "plugin", "exec")
+    compile(render_plugin("crm", "source")["ats_hub_crm/__init__.py"], "plugin", "exec")
+
+
+@pytest.mark.parametrize("name", ["Bad-Name", "x", "class"])
+def test_bad_names_are_refused(runner, tmp_path, name):
+    result = runner.invoke(args=["new-plugin", name, "--kind", "assessment", "--directory", str(tmp_path / "p")])
+    assert result.exit_code != 0 and "NAME" in result.output
+
+
+def _fresh_venv(tmp_path: Path) -> Path:
+    """A new virtualenv whose dependencies come from the project's (a .pth), with the hub itself
+    installed from its source tree as any user would."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    site = subprocess.run([str(venv / "bin/python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return venv
+
+
+def _pip(venv: Path, *args: str) -> None:
+    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", "--no-deps", *args],
+                   check=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def hub_venv(tmp_path_factory):
+    """One fresh virtualenv with the hub installed, shared by the scaffold tests of this module."""
+    venv = _fresh_venv(tmp_path_factory.mktemp("hubvenv"))
+    _pip(venv, str(ROOT))
+    return venv
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, name", [("assessment", "acme"), ("source", "crm")])
+def test_scaffolded_plugin_installs_is_discovered_and_passes_its_tests(runner, tmp_path, hub_venv, kind, name):
+    target = tmp_path / f"ats-hub-{name}"
+    result = runner.invoke(args=["new-plugin", name, "--kind", kind, "--directory", str(target)])
+    assert result.exit_code == 0, result.output
+    venv = hub_venv
+    _pip(venv, str(target))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_") and k != "PYTHONPATH"}
+    env["HUB_INSTANCE_PATH"] = str(tmp_path / "instance")
+    before_init = subprocess.run([str(venv / "bin/hub"), "plugins", "list"], capture_output=True, text=True, env=env,
+                                 cwd=tmp_path, timeout=120)
+    assert before_init.returncode != 0 and "run `hub init`" in before_init.stderr
+    init = subprocess.run([str(venv / "bin/hub"), "init", "--non-interactive"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=120)
+    assert init.returncode == 0, init.stderr
+    listing = subprocess.run([str(venv / "bin/hub"), "plugins", "list"], capture_output=True, text=True, env=env,
+                             cwd=tmp_path, timeout=120)
+    assert listing.returncode == 0, listing.stderr
+    assert f"{name}\t{kind}\t0.1.0\tdisabled" in listing.stdout
+    enabled = subprocess.run([str(venv / "bin/hub"), "plugins", "enable", name], capture_output=True, text=True,
+                             env=env, cwd=tmp_path, timeout=120)
+    assert f"{name} enabled" in enabled.stdout, enabled.stderr
+    tests = subprocess.run([str(venv / "bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            str(target / "tests")], capture_output=True, text=True, env=env, cwd=target, timeout=300)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert " passed" in tests.stdout and "failed" not in tests.stdout
