@@ -9,7 +9,7 @@ the hub's internals:
 - ``ctx.config``: the hub configuration keys that start with the plugin's name in capitals
   (``HUB_LEVER_CLIENT_ID`` -> ``ctx.config["LEVER_CLIENT_ID"]``)
 - ``ctx.webhook_url`` (where the vendor must send this connection's webhooks) and
-  ``ctx.oauth_callback_url``
+  ``ctx.oauth_callback_url``; ``ctx.dedupe_window`` (how long inbound event ids are remembered)
 - ``ctx.http``: a ``requests.Session`` with a default timeout; ``ctx.rate_limiter(name, rate, burst)``
   a token bucket shared by every worker of this connection; ``ctx.lock(name)`` a lease that one
   worker holds at a time (single-flight), ``ctx.record_vendor_call(...)`` for metrics
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from hub import entities as e
-from hub.errors import TemporaryError
+from hub.errors import NeedsReauthorization, TemporaryError
 from hub.extensions import db
 from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, utcnow
 
@@ -72,11 +72,12 @@ class RecordStore:
         return value
 
     def put(self, key: str, value: Any) -> None:
-        row = self._row(key)
-        if row is None:
-            db.session.add(PluginRecord(workspace_id=self._ws, plugin=self._plugin, key=key, value=value))
-        else:
-            row.value = value
+        """Store ``value`` under ``key`` (insert or update; safe when two workers race)."""
+        if self.put_if_absent(key, value):
+            return
+        db.session.execute(sa.update(PluginRecord).where(
+            PluginRecord.workspace_id == self._ws, PluginRecord.plugin == self._plugin, PluginRecord.key == key,
+        ).values(value=value, updated_at=utcnow()))
         db.session.commit()
 
     def put_if_absent(self, key: str, value: Any) -> bool:
@@ -216,7 +217,8 @@ class InvitationStore:
         db.session.commit()
         if changed and after != before:
             progress = e.InvitationProgress(invitation_id=invitation_id, status=after,
-                                            reason=fields.get("failure_reason"), occurred_at=utcnow())
+                                            reason=fields.get("failure_reason"), occurred_at=utcnow(),
+                                            by=self._plugin)
             ingest(self._runtime, self._ws, "hub",
                    e.InboundEvent(external_id=f"invitation:{invitation_id}:r{round_}:{after}", event=progress))
         return changed
@@ -230,14 +232,16 @@ class InvitationStore:
             add_timeline(db.session, row, kind, self._plugin, detail)
             db.session.commit()
 
-    def list_open(self, provider: str, older_than: timedelta) -> list[e.Invitation]:
-        """Open invitations of ``provider`` created more than ``older_than`` ago (for reconciliation)."""
+    def list_open(self, provider: str, older_than: timedelta,
+                  statuses: tuple[str, ...] = (e.INVITED, e.STARTED)) -> list[e.Invitation]:
+        """Invitations of ``provider`` in ``statuses`` (default: open ones) created more than
+        ``older_than`` ago, for reconciliation (pass ``(COMPLETED,)`` to look for lost verdicts)."""
         from hub.engine.invitations import to_entity
 
         cutoff = utcnow() - older_than
         query = sa.select(Invitation).where(
             Invitation.workspace_id == self._ws, Invitation.provider == provider,
-            Invitation.status.in_((e.INVITED, e.STARTED)), Invitation.created_at <= cutoff,
+            Invitation.status.in_(statuses), Invitation.created_at <= cutoff,
             Invitation.provider_invitation_id.is_not(None))
         found = [to_entity(r) for r in db.session.scalars(query.order_by(Invitation.id).limit(500))]
         db.session.commit()
@@ -254,7 +258,11 @@ class SourceAPI:
 
     def _call(self, hook: str, **kwargs: Any) -> Any:
         ctx = self._runtime.context(self._ws, self.plugin_name)
-        return self._runtime.registry.call(self.plugin_name, hook, ctx=ctx, **kwargs)
+        try:
+            return self._runtime.registry.call(self.plugin_name, hook, ctx=ctx, **kwargs)
+        except NeedsReauthorization as exc:
+            # The source's connection needs an admin, not the caller's: the caller's work waits.
+            raise TemporaryError(f"source {self.plugin_name} needs re-authorization: {exc}", retry_after=300) from exc
 
     def get_candidate(self, opportunity_id: str) -> e.Candidate | None:
         return self._call("source_get_candidate", opportunity_id=opportunity_id)
@@ -315,6 +323,7 @@ class PluginContext:
         self._settings = dict(row.settings or {})
         self._secrets_token = row.secrets_encrypted
         self._secrets = None
+        db.session.commit()  # end the read: no transaction is held while the plugin works
 
     def update_secrets(self, values: Mapping[str, Any], remove: tuple[str, ...] = ()) -> None:
         """Merge ``values`` into the encrypted secrets (and drop ``remove``); commits."""
@@ -345,9 +354,14 @@ class PluginContext:
         if row.status != status or row.status_message != message:
             row.status = status
             row.status_message = message
-            db.session.commit()
+        db.session.commit()
 
     # ------------------------------------------------------------------ URLs
+    @property
+    def dedupe_window(self) -> timedelta:
+        """How long the hub remembers inbound event ids (a replay inside it is a duplicate)."""
+        return timedelta(days=max(float(self._runtime.config["DEDUPE_DAYS"]), 7.0))
+
     @property
     def webhook_url(self) -> str:
         return self._runtime.webhook_url(self.plugin_name, self._webhook_key)

@@ -242,6 +242,7 @@ class InvitationProgress(HubEvent):
     status: str = ""
     reason: str | None = None
     occurred_at: datetime | None = None
+    by: str | None = None  # who made the change: a plugin's name, an admin's email, or the provider
 
 
 @dataclass(frozen=True)

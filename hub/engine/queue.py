@@ -45,7 +45,9 @@ class Queue:
     def enqueue(self, delivery_ids: list[int], delay: float | None = None) -> None:
         for delivery_id in delivery_ids:
             try:
-                if delay and not self.huey.immediate:
+                if delay and self.huey.immediate:
+                    continue  # inline mode cannot wait: the sweeper (or run_deliveries) runs it when due
+                if delay:
                     self._task.schedule(args=(delivery_id,), delay=delay)
                 else:
                     self._task(delivery_id)

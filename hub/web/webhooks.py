@@ -17,7 +17,7 @@ from flask import Blueprint, jsonify, request
 
 from hub.engine.ingest import ingest
 from hub.entities import WebhookRequest, WebhookResult
-from hub.errors import HubError, NotFound, ServiceUnavailable, TemporaryError, WebhookRejected
+from hub.errors import HubError, NotFound, PluginError, ServiceUnavailable, WebhookRejected
 from hub.extensions import csrf, db
 from hub.runtime import get_runtime
 from hub.store.models import Integration, WebhookLog, utcnow
@@ -55,8 +55,10 @@ def receive(plugin: str, key: str):
         runtime.metrics.webhook(plugin, "rejected", exc.code)
         log.info("webhook rejected for %s: %s", plugin, exc.message, extra={"workspace_id": integration.workspace_id})
         raise
-    except TemporaryError as exc:
+    except PluginError as exc:  # TemporaryError and the rest: the sender should try again later
         db.session.rollback()
+        _record(integration, "rejected", 503, f"{type(exc).__name__}: {exc}")
+        db.session.commit()
         runtime.metrics.webhook(plugin, "rejected", "temporary")
         raise ServiceUnavailable(f"cannot process this webhook now: {exc}") from exc
     if not isinstance(result, WebhookResult):

@@ -1,0 +1,104 @@
+"""Canditech: the hub's assessment-provider plugin (hook implementations only).
+
+The wire format lives in ``wire``; the API client in ``client``; settings in ``settings``;
+webhook verification in ``webhooks``; inviting and cancelling in ``invite``; reconciliation in
+``reconciliation``; connecting to the bundled simulator in ``sandbox_link``. See README.md.
+"""
+
+from __future__ import annotations
+
+from hub import hookimpl
+from hub.entities import ASSESSMENT, IntegrationSpec, SandboxSpec
+from hub.errors import HubError, PermanentError, TemporaryError
+
+from . import invite, reconciliation, sandbox_link, webhooks
+from .client import CanditechClient, CanditechError
+from .settings import SECRET_FIELDS, CanditechSettingsSchema
+
+__version__ = "0.1.0"
+
+DESCRIPTION = (
+    "Sends a Canditech assessment when a candidate enters a stage it is attached to, and brings the "
+    "score, report link and the reviewer's thumbs up/down back to the ATS. Canditech calls the hub's "
+    "webhook URL (sent with every invitation as its callback URL); sign webhooks with the secret(s) "
+    "entered here."
+)
+
+
+@hookimpl
+def register_integration(register):
+    register(IntegrationSpec(kind=ASSESSMENT, title="Canditech", settings_schema=CanditechSettingsSchema,
+                             secret_fields=SECRET_FIELDS, description=DESCRIPTION))
+
+
+def _vendor_error(exc: Exception) -> HubError:
+    if isinstance(exc, CanditechError):
+        return HubError(f"Canditech: {exc.vendor_message}", status=502, code="vendor_error")
+    return HubError(f"Canditech: {exc}", status=502, code="vendor_error")
+
+
+@hookimpl
+def list_assessments(ctx):
+    try:
+        return CanditechClient(ctx).list_assessments()
+    except (PermanentError, TemporaryError) as exc:
+        raise _vendor_error(exc) from exc
+
+
+@hookimpl
+def test_connection(ctx):
+    try:
+        assessments = CanditechClient(ctx).list_assessments()
+    except (PermanentError, TemporaryError) as exc:
+        raise _vendor_error(exc) from exc
+    return f"Connected: {len(assessments)} assessments"
+
+
+@hookimpl
+def verify_webhook(ctx, request):
+    return webhooks.verify(ctx, request)
+
+
+@hookimpl
+def on_stage_change(ctx, change):
+    invite.handle_stage_change(ctx, change)
+
+
+@hookimpl
+def on_reinvite_requested(ctx, request):
+    invite.handle_reinvite(ctx, request)
+
+
+@hookimpl
+def on_archive_change(ctx, change):
+    invite.handle_archive(ctx, change)
+
+
+@hookimpl
+def on_invitation_status(ctx, progress):
+    invite.handle_status(ctx, progress)
+
+
+@hookimpl
+def on_assessment_completed(ctx, result):
+    reconciliation.remember_completion(ctx, result)
+
+
+@hookimpl
+def on_verdict(ctx, verdict):
+    reconciliation.forget_completion(ctx, verdict)
+
+
+@hookimpl
+def reconcile(ctx):
+    return reconciliation.reconcile(ctx)
+
+
+@hookimpl
+def register_sandbox(register):
+    register(SandboxSpec(module=sandbox_link.SANDBOX_MODULE, title="Canditech sandbox"))
+
+
+@hookimpl
+def connect_sandbox(ctx, sandbox_url):
+    return sandbox_link.connect(ctx, sandbox_url)

@@ -1,0 +1,173 @@
+"""The Lever plugin: Lever as the hub's source (ATS).
+
+Hook implementations only; the work is in the modules beside this one (see README.md):
+``settings`` (schema), ``hosts`` (production/sandbox/custom URLs), ``auth`` (API key, OAuth),
+``client`` (the HTTP client), ``webhooks`` (verification and parsing), ``webhook_setup``
+(registering webhooks at Lever), ``readapi`` (candidates, postings, stages, users) and
+``writeback`` (notes, tags, stage moves), ``sandbox_link`` (``hub demo`` and end-to-end tests).
+``sandbox`` is a simulator of Lever's API for tests and demos; the plugin never imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from hub import hookimpl
+from hub.entities import IntegrationSpec, SandboxSpec
+from hub.errors import HubError, NeedsReauthorization, PermanentError, TemporaryError
+
+from . import auth, readapi, sandbox_link, webhook_setup, webhooks, writeback
+from .client import LeverAPIError, LeverClient
+from .hosts import hosts_for
+from .settings import SECRET_FIELDS, LeverSettingsSchema, SecretNames, settings_of
+
+__version__ = "0.1.0"
+
+DESCRIPTION = ("Lever (LeverTRM): candidates move through stages in Lever; assessment results, verdicts "
+               "and failures are written back as notes and tags.")
+
+
+def _client(ctx) -> LeverClient:
+    return LeverClient(ctx)
+
+
+def _as_hub_error(exc: Exception) -> HubError:
+    """Errors of direct hooks (admin UI) as ``HubError`` with a message the admin can act on."""
+    if isinstance(exc, HubError):
+        return exc
+    if isinstance(exc, LeverAPIError):
+        return HubError(str(exc), status=502, code="lever_error")
+    if isinstance(exc, NeedsReauthorization):
+        return HubError(str(exc), status=401, code="needs_reauthorization")
+    if isinstance(exc, TemporaryError):
+        return HubError(f"Lever is unavailable: {exc}", status=503, code="lever_unavailable")
+    return HubError(str(exc), status=502, code="lever_error")
+
+
+# --------------------------------------------------------------------------- registration
+
+
+@hookimpl
+def register_integration(register):
+    register(IntegrationSpec(
+        kind="source",
+        title="Lever",
+        settings_schema=LeverSettingsSchema,
+        secret_fields=SECRET_FIELDS,
+        description=DESCRIPTION,
+        version=__version__,
+        supports_oauth=True,
+        supports_webhook_setup=True,
+    ))
+
+
+@hookimpl
+def register_sandbox(register):
+    register(SandboxSpec(module=sandbox_link.SANDBOX_MODULE, title="Lever sandbox"))
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+@hookimpl
+def verify_webhook(ctx, request):
+    return webhooks.verify(ctx, request, settings_of(ctx))
+
+
+# --------------------------------------------------------------------------- read API
+
+
+@hookimpl
+def source_get_candidate(ctx, opportunity_id):
+    return readapi.get_candidate(ctx, _client(ctx), opportunity_id)
+
+
+@hookimpl
+def source_list_postings(ctx):
+    return readapi.list_postings(ctx, _client(ctx))
+
+
+@hookimpl
+def source_list_stages(ctx, posting_id):
+    return readapi.list_stages(ctx, _client(ctx))  # Lever's stages are global
+
+
+@hookimpl
+def source_list_users(ctx):
+    return readapi.list_users(ctx, _client(ctx))
+
+
+# --------------------------------------------------------------------------- connection lifecycle
+
+
+@hookimpl
+def test_connection(ctx):
+    settings = settings_of(ctx)
+    try:
+        client = LeverClient(ctx, settings=settings)
+        body = client.get("/users", {"limit": 1})
+        readapi.clear_cache(ctx)  # a (re)connection is the time to re-read postings and stages
+    except (HubError, PermanentError, TemporaryError) as exc:
+        raise _as_hub_error(exc) from exc
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+        raise HubError("Lever answered GET /users without a list of users", status=502, code="lever_error")
+    host = hosts_for(settings).api_base
+    how = "OAuth" if settings.auth_mode == "oauth" else "an API key"
+    account = ctx.secrets.get(SecretNames.ACCOUNT_ID) if settings.auth_mode == "oauth" else None
+    message = f"Connected to Lever at {host} with {how}" + (f" (account {account})" if account else "")
+    ctx.set_status("connected", message)
+    return message + "."
+
+
+@hookimpl
+def oauth_authorize_url(ctx, redirect_uri, state):
+    return auth.authorize_url(ctx, redirect_uri, state)
+
+
+@hookimpl
+def oauth_complete(ctx, redirect_uri, params):
+    return auth.complete(ctx, redirect_uri, params)
+
+
+@hookimpl
+def setup_webhooks(ctx):
+    try:
+        return webhook_setup.setup(ctx, _client(ctx))
+    except (PermanentError, TemporaryError) as exc:
+        raise _as_hub_error(exc) from exc
+
+
+@hookimpl
+def disconnect(ctx):
+    try:
+        webhook_setup.disconnect(ctx, _client(ctx))
+    finally:
+        readapi.clear_cache(ctx)
+
+
+@hookimpl
+def connect_sandbox(ctx, sandbox_url):
+    return sandbox_link.connect(ctx, sandbox_url)
+
+
+# --------------------------------------------------------------------------- event hooks
+
+
+@hookimpl
+def on_assessment_completed(ctx, result):
+    writeback.assessment_completed(ctx, _client(ctx), settings_of(ctx), result)
+
+
+@hookimpl
+def on_verdict(ctx, verdict):
+    writeback.verdict(ctx, _client(ctx), settings_of(ctx), verdict)
+
+
+@hookimpl
+def on_invitation_status(ctx, progress):
+    writeback.invitation_status(ctx, _client(ctx), settings_of(ctx), progress)
+
+
+@hookimpl
+def on_candidate_deleted(ctx, deletion):
+    writeback.candidate_deleted(ctx, deletion)

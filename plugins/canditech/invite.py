@@ -1,0 +1,230 @@
+"""Inviting, re-inviting and cancelling: the event hooks that act on Canditech.
+
+Exactly once (DESIGN.md guarantee 4): the hub's invitation row exists (``get_or_create``, unique
+per workspace + opportunity + attachment) before Canditech is called, with the row's
+``external_reference``. A pending row (new, or an earlier attempt whose outcome is unknown) is
+first looked up at Canditech by that reference, and only created when not found; a 409 carries the
+invitation that already exists. Either way it is the same invitation, never a second one. A
+per-invitation lease (``ctx.lock``) keeps two workers from racing on the same row.
+
+Re-entry (the candidate moves out of the stage and back): an invitation that exists is never sent
+again whatever its state; only an admin's re-invite (a new round, so a new reference) or a new
+attachment makes a new one. With ``remind_on_reentry`` an invited candidate would get a reminder,
+but the assumed Canditech API has no reminder call, so the plugin notes it on the timeline.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from hub.entities import (
+    CANCELLED, FAILED, INVITED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation, InvitationProgress,
+    ReinviteRequested, StageChange,
+)
+from hub.errors import PermanentError
+
+from .client import CanditechClient, CanditechConflict, CanditechNotFound, CanditechRejected
+from .settings import CanditechSettings
+
+NO_EMAIL_REASON = "candidate has no valid email address in the ATS"
+NO_CANDIDATE_REASON = "the candidate no longer exists in the ATS"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+LOCK_TTL = 120.0
+
+
+def valid_email(value: str | None) -> bool:
+    return bool(value) and len(value) <= 254 and _EMAIL.match(value) is not None
+
+
+def _lock_name(invitation_id: int) -> str:
+    return f"invite:{invitation_id}"
+
+
+# --------------------------------------------------------------------------- on_stage_change
+
+
+def handle_stage_change(ctx: Any, change: StageChange) -> None:
+    attachments = ctx.attachments.list(stage_id=change.to_stage_id, provider=ctx.plugin_name)
+    if not attachments:
+        return
+    candidate = ctx.source.get_candidate(change.opportunity_id)
+    if candidate is None:
+        ctx.log.info("opportunity %s no longer exists at the source; no invitation", change.opportunity_id)
+        return
+    if candidate.stage_id != change.to_stage_id:
+        ctx.log.info("stale stage change: opportunity %s is now in stage %s, not %s; no invitation",
+                     change.opportunity_id, candidate.stage_id, change.to_stage_id)
+        return
+    if candidate.archived:
+        ctx.log.info("opportunity %s is archived; no invitation", change.opportunity_id)
+        return
+    settings = CanditechSettings.from_context(ctx)
+    _each(ctx, [a for a in attachments if a.posting_id == candidate.posting_id],
+          lambda attachment: _invite_for(ctx, settings, attachment, candidate))
+
+
+def _invite_for(ctx: Any, settings: CanditechSettings, attachment: Any, candidate: Candidate) -> None:
+    invitation, created = ctx.invitations.get_or_create(attachment, candidate)
+    if invitation.status == PENDING:
+        send(ctx, settings, invitation, candidate)
+        return
+    remind = attachment.options.get("remind_on_reentry", settings.remind_on_reentry)
+    if invitation.status == INVITED and remind:
+        ctx.invitations.note(invitation.id, "reminder_skipped",
+                             "candidate re-entered the stage; Canditech's API offers no reminder call")
+        ctx.log.info("invitation %s: re-entry while invited; reminder not supported by Canditech's API",
+                     invitation.id)
+        return
+    ctx.log.info("invitation %s is %s; re-entering the stage sends nothing", invitation.id, invitation.status)
+
+
+# --------------------------------------------------------------------------- on_reinvite_requested
+
+
+def handle_reinvite(ctx: Any, request: ReinviteRequested) -> None:
+    invitation = ctx.invitations.get(request.invitation_id)
+    if invitation is None or invitation.provider != ctx.plugin_name:
+        return
+    if invitation.status != PENDING:
+        ctx.log.info("re-invite of invitation %s: it is %s, not pending; nothing sent",
+                     invitation.id, invitation.status)
+        return
+    candidate = ctx.source.get_candidate(invitation.opportunity_id)
+    if candidate is None:
+        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_CANDIDATE_REASON)
+        return
+    send(ctx, CanditechSettings.from_context(ctx), invitation, candidate)
+
+
+# --------------------------------------------------------------------------- the one way to send
+
+
+def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidate: Candidate) -> None:
+    """Send a pending invitation to Canditech exactly once, or record why it cannot be sent."""
+    email = (candidate.email or "").strip()
+    if not valid_email(email):
+        # the reason is shown to recruiters and mirrored to the ATS: never the address itself
+        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_EMAIL_REASON)
+        return
+    with ctx.lock(_lock_name(invitation.id), ttl=LOCK_TTL):
+        current = ctx.invitations.get(invitation.id)
+        if current is None or current.status != PENDING:
+            return  # another worker finished it meanwhile
+        client = CanditechClient(ctx, settings)
+        reference = current.external_reference
+        found = client.find_invitation(reference)
+        if found is not None:
+            ctx.log.info("invitation %s already exists at Canditech as %s (%s)", current.id, found["id"], reference)
+        else:
+            try:
+                found, created = client.create_invitation(
+                    assessment_id=current.assessment_id, first_name=candidate.first_name,
+                    last_name=candidate.last_name, email=email, external_reference=reference,
+                    callback_url=ctx.webhook_url)
+            except CanditechRejected as exc:
+                reason = "Canditech refused the invitation: " + exc.vendor_message.replace(email, "<email>")
+                ctx.invitations.transition(current.id, FAILED, failure_reason=reason[:500])
+                return
+            if not created:
+                ctx.log.info("invitation %s: Canditech already had %s (409)", current.id, reference)
+        _record_sent(ctx, client, current.id, found)
+
+
+def _record_sent(ctx: Any, client: CanditechClient, invitation_id: int, found: dict) -> None:
+    fields = {"provider_invitation_id": found["id"], "invite_url": found["invite_url"]}
+    if ctx.invitations.transition(invitation_id, INVITED, **fields):
+        return
+    # The row moved on meanwhile: a webhook (pending -> started) or an admin's cancel.
+    latest = ctx.invitations.get(invitation_id)
+    if latest is None:
+        return
+    if latest.provider_invitation_id is None:
+        ctx.invitations.transition(invitation_id, latest.status, **fields)  # keep the provider's id anyway
+    if latest.status == CANCELLED:
+        _withdraw(ctx, client, latest, found["id"])
+
+
+# --------------------------------------------------------------------------- on_archive_change
+
+
+def handle_archive(ctx: Any, change: ArchiveChange) -> None:
+    if not change.archived:
+        return
+    open_invitations = [i for i in ctx.invitations.find(change.opportunity_id)
+                        if i.provider == ctx.plugin_name and i.status in OPEN_STATUSES]
+    if not open_invitations:
+        return
+    candidate = ctx.source.get_candidate(change.opportunity_id)
+    if candidate is not None and not candidate.archived:
+        ctx.log.info("stale archive event: opportunity %s is not archived now; nothing cancelled",
+                     change.opportunity_id)
+        return
+    settings = CanditechSettings.from_context(ctx)
+    client = CanditechClient(ctx, settings)
+    _each(ctx, open_invitations, lambda invitation: _cancel(ctx, client, invitation))
+
+
+def _cancel(ctx: Any, client: CanditechClient, invitation: Invitation) -> None:
+    with ctx.lock(_lock_name(invitation.id), ttl=LOCK_TTL):
+        current = ctx.invitations.get(invitation.id)
+        if current is None or current.status not in OPEN_STATUSES:
+            return
+        provider_id = current.provider_invitation_id
+        if provider_id is None:  # pending: an earlier attempt may have reached Canditech
+            found = client.find_invitation(current.external_reference)
+            provider_id = found["id"] if found else None
+        if provider_id is not None and not _withdraw(ctx, client, current, provider_id):
+            return  # already finished at Canditech: its result or expiry will follow
+        ctx.invitations.transition(current.id, CANCELLED, provider_invitation_id=provider_id)
+
+
+# --------------------------------------------------------------------------- on_invitation_status
+
+
+def handle_status(ctx: Any, progress: InvitationProgress) -> None:
+    """An invitation of ours was cancelled in the hub (an admin, or this plugin itself): make sure
+    it is withdrawn at Canditech too. Cancelling twice is a no-op at Canditech, so no lease is
+    taken here (this may run inside the transition that cancelled it)."""
+    if progress.status != CANCELLED:
+        return
+    invitation = ctx.invitations.get(progress.invitation_id)
+    if invitation is None or invitation.provider != ctx.plugin_name or invitation.status != CANCELLED:
+        return
+    client = CanditechClient(ctx)
+    provider_id = invitation.provider_invitation_id
+    if provider_id is None:  # cancelled while pending: an earlier attempt may have reached Canditech
+        found = client.find_invitation(invitation.external_reference)
+        provider_id = found["id"] if found else None
+    if provider_id is not None:
+        _withdraw(ctx, client, invitation, provider_id)
+
+
+def _withdraw(ctx: Any, client: CanditechClient, invitation: Invitation, provider_id: str) -> bool:
+    """Cancel at Canditech; False when Canditech says it is already finished (completed, expired)."""
+    try:
+        client.cancel_invitation(provider_id)
+    except CanditechConflict as exc:
+        ctx.invitations.note(invitation.id, "cancel_skipped", f"not cancelled at Canditech: {exc.vendor_message}")
+        ctx.log.info("invitation %s cannot be cancelled at Canditech (%s)", invitation.id, exc.vendor_message)
+        return False
+    except CanditechNotFound:
+        ctx.log.warning("invitation %s (%s) is unknown at Canditech", invitation.id, provider_id)
+    return True
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _each(ctx: Any, items: Iterable[Any], action) -> None:
+    """Run ``action`` on every item even if one fails; then raise the most retryable failure."""
+    failures: list[Exception] = []
+    for item in items:
+        try:
+            action(item)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, after the others had their turn
+            ctx.log.warning("canditech: %s: %s", type(exc).__name__, exc)
+            failures.append(exc)
+    if failures:
+        retryable = [f for f in failures if not isinstance(f, PermanentError)]
+        raise (retryable or failures)[0]

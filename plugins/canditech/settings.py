@@ -1,0 +1,110 @@
+"""The Canditech connection's settings: the marshmallow (4) schema the hub validates and renders,
+and ``CanditechSettings``, the typed view the rest of the plugin reads from ``ctx``.
+
+``api_key`` and ``webhook_secrets`` are hub secrets (encrypted, never shown back). Several webhook
+secrets may be active at once (newline- or comma-separated), so a secret can be rotated without
+dropping webhooks: add the new one, switch Canditech over, remove the old one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from . import wire
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8002"
+DEFAULTS: dict[str, Any] = {
+    "base_url": DEFAULT_BASE_URL,
+    "signature_header": wire.DEFAULT_SIGNATURE_HEADER,
+    "signature_tolerance_seconds": 300,
+    "reconcile_after_minutes": 10,
+    "remind_on_reentry": False,
+}
+SECRET_FIELDS = ("api_key", "webhook_secrets")
+
+_SPLIT = re.compile(r"[,\r\n]+")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
+
+
+def split_secrets(value: Any) -> tuple[str, ...]:
+    """The active webhook secrets in a newline/comma separated value (or a list), blanks dropped."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, (list, tuple)) else _SPLIT.split(str(value))
+    return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
+
+
+def _check_secrets(value: str) -> None:
+    found = split_secrets(value)
+    if not found:
+        raise ValidationError("give at least one webhook secret")
+    if any(len(s) < 8 for s in found):
+        raise ValidationError("each webhook secret must have at least 8 characters")
+
+
+class CanditechSettingsSchema(Schema):
+    base_url = fields.URL(
+        require_tld=False, schemes={"http", "https"}, load_default=DEFAULT_BASE_URL,
+        metadata={"label": "API base URL",
+                  "description": "Canditech's API root, e.g. https://api.canditech.io (the sandbox by default)."})
+    api_key = fields.Str(
+        required=True, validate=validate.Length(min=1, max=500),
+        metadata={"label": "API key", "secret": True,
+                  "description": "Generated in Canditech under Settings > Integrations > Generate Key."})
+    webhook_secrets = fields.Str(
+        load_default=None, validate=_check_secrets,
+        metadata={"label": "Webhook signing secret(s)", "secret": True,
+                  "description": "The secret Canditech signs webhooks with. Several may be active while "
+                                 "rotating: one per line (or comma-separated)."})
+    signature_header = fields.Str(
+        load_default=wire.DEFAULT_SIGNATURE_HEADER, validate=validate.Regexp(_HEADER_NAME, error="not a header name"),
+        metadata={"label": "Signature header", "description": "HTTP header carrying t=<unix>,v1=<hex>."})
+    signature_tolerance_seconds = fields.Int(
+        load_default=300, validate=validate.Range(min=1, max=86400),
+        metadata={"label": "Signature timestamp tolerance (seconds)",
+                  "description": "Webhooks signed further than this in the past or future are rejected."})
+    reconcile_after_minutes = fields.Int(
+        load_default=10, validate=validate.Range(min=0, max=7 * 24 * 60),
+        metadata={"label": "Reconcile after (minutes)",
+                  "description": "Ask Canditech about invitations open longer than this, in case a webhook was lost."})
+    remind_on_reentry = fields.Bool(
+        load_default=False,
+        metadata={"label": "Remind on re-entry",
+                  "description": "When a candidate re-enters the stage while invited, ask for a reminder."})
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data.get("base_url"):
+            data["base_url"] = data["base_url"].rstrip("/")
+        if data.get("webhook_secrets"):
+            data["webhook_secrets"] = "\n".join(split_secrets(data["webhook_secrets"]))
+        return data
+
+
+@dataclass(frozen=True)
+class CanditechSettings:
+    base_url: str
+    api_key: str | None
+    webhook_secrets: tuple[str, ...]
+    signature_header: str
+    signature_tolerance_seconds: int
+    reconcile_after_minutes: int
+    remind_on_reentry: bool
+
+    @classmethod
+    def from_context(cls, ctx: Any) -> "CanditechSettings":
+        values = {**DEFAULTS, **{k: v for k, v in (ctx.settings or {}).items() if v is not None}}
+        secrets = ctx.secrets or {}
+        return cls(
+            base_url=str(values["base_url"]).rstrip("/"),
+            api_key=secrets.get("api_key") or None,
+            webhook_secrets=split_secrets(secrets.get("webhook_secrets")),
+            signature_header=str(values["signature_header"]),
+            signature_tolerance_seconds=int(values["signature_tolerance_seconds"]),
+            reconcile_after_minutes=int(values["reconcile_after_minutes"]),
+            remind_on_reentry=bool(values["remind_on_reentry"]),
+        )

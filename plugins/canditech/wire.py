@@ -1,0 +1,375 @@
+"""Every detail of Canditech's wire format the plugin relies on, and nothing else.
+
+Canditech publishes no API reference; this module encodes the contract the hub *assumes*
+(``shared/apis/canditech.md``): paths, query parameters, JSON field names, the auth header, the
+error envelope, invitation statuses, verdict values, webhook event types and the signature
+scheme. The rest of the plugin speaks only the normalised values these functions return (hub
+statuses, hub verdicts, ``datetime`` objects, "event kinds"), so meeting Canditech's real API is a
+change to this module alone (plus the two things that are settings: the base URL and the name of
+the signature header).
+
+Normalised invitation (``parse_invitation``)::
+
+    {"id", "status" (hub status or None if unknown), "raw_status", "external_reference",
+     "assessment_id", "invite_url", "score", "max_score", "report_url", "completed_at",
+     "started_at", "expired_at", "cancelled_at", "verdict" (hub verdict or None), "verdict_at"}
+
+Missing fields are ``None``; nothing raises on an odd value (a webhook body or an API answer is
+untrusted input): a value of the wrong type is treated as missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Iterable, Mapping
+from urllib.parse import quote
+
+from hub import entities as e
+
+# --------------------------------------------------------------------------- HTTP API
+
+ASSESSMENTS_PATH = "/v1/assessments"
+INVITATIONS_PATH = "/v1/invitations"
+CURSOR_PARAM = "cursor"
+EXTERNAL_REFERENCE_PARAM = "external_reference"
+
+AUTH_HEADER = "Authorization"
+RETRY_AFTER_HEADER = "Retry-After"
+
+# Canditech publishes no rate limit; the hub stays at or under this per connection (all workers).
+RATE_LIMIT_PER_SECOND = 10.0
+RATE_LIMIT_BURST = 20
+
+# Statuses of a successful answer, per call.
+STATUS_OK = 200
+STATUS_CREATED = 201
+STATUS_CONFLICT = 409  # POST /invitations with a known external_reference; cancel of a finished one
+STATUS_NOT_FOUND = 404
+STATUS_RATE_LIMITED = 429
+STATUS_UNAUTHORIZED = (401, 403)
+
+# A candidate with a one-word name still needs a last name (the assumed API requires both).
+NAME_PLACEHOLDER = "-"
+
+
+def request_headers(api_key: str) -> dict[str, str]:
+    """Headers of every API request: the Bearer key, and JSON answers wanted."""
+    return {AUTH_HEADER: f"Bearer {api_key}", "Accept": "application/json"}
+
+
+def invitation_path(invitation_id: str) -> str:
+    return f"{INVITATIONS_PATH}/{quote(str(invitation_id), safe='')}"
+
+
+def cancel_path(invitation_id: str) -> str:
+    return f"{invitation_path(invitation_id)}/cancel"
+
+
+# Low-cardinality names of the endpoints, for metrics and logs.
+ENDPOINT_LIST_ASSESSMENTS = "GET /v1/assessments"
+ENDPOINT_FIND_INVITATIONS = "GET /v1/invitations"
+ENDPOINT_GET_INVITATION = "GET /v1/invitations/{id}"
+ENDPOINT_CREATE_INVITATION = "POST /v1/invitations"
+ENDPOINT_CANCEL_INVITATION = "POST /v1/invitations/{id}/cancel"
+
+
+# --------------------------------------------------------------------------- values
+
+STATUS_MAP = {
+    "invited": e.INVITED,
+    "started": e.STARTED,
+    "completed": e.COMPLETED,
+    "expired": e.EXPIRED,
+    "cancelled": e.CANCELLED,
+}
+
+VERDICT_MAP = {
+    "thumbs_up": e.THUMBS_UP,
+    "thumbs_down": e.THUMBS_DOWN,
+}
+
+# Webhook event types -> the plugin's event kinds.
+KIND_STARTED = "started"
+KIND_COMPLETED = "completed"
+KIND_VERDICT = "verdict"
+KIND_EXPIRED = "expired"
+EVENT_KINDS = {
+    "invitation.started": KIND_STARTED,
+    "invitation.completed": KIND_COMPLETED,
+    "invitation.verdict": KIND_VERDICT,
+    "invitation.expired": KIND_EXPIRED,
+}
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def build_invite_body(*, assessment_id: str, first_name: str, last_name: str, email: str,
+                      external_reference: str, callback_url: str | None) -> dict[str, Any]:
+    """The JSON body of ``POST /v1/invitations``."""
+    body: dict[str, Any] = {
+        "assessment_id": assessment_id,
+        "candidate": {
+            "first_name": (first_name or "").strip() or NAME_PLACEHOLDER,
+            "last_name": (last_name or "").strip() or NAME_PLACEHOLDER,
+            "email": email,
+        },
+        "external_reference": external_reference,
+    }
+    if callback_url:
+        body["callback_url"] = callback_url
+    return body
+
+
+def find_params(external_reference: str) -> dict[str, str]:
+    return {EXTERNAL_REFERENCE_PARAM: external_reference}
+
+
+def page_params(cursor: str | None) -> dict[str, str]:
+    return {CURSOR_PARAM: cursor} if cursor else {}
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime (naive ones are taken as UTC)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def parse_assessment(item: Any) -> e.Assessment | None:
+    if not isinstance(item, Mapping):
+        return None
+    assessment_id = _str(item.get("id"))
+    if assessment_id is None:
+        return None
+    duration = _number(item.get("duration_minutes"))
+    return e.Assessment(
+        id=assessment_id,
+        name=_str(item.get("name")) or assessment_id,
+        duration_minutes=int(duration) if duration is not None else None,
+        max_score=_number(item.get("max_score")),
+    )
+
+
+def parse_assessment_page(body: Any) -> tuple[list[e.Assessment], str | None]:
+    """One page of ``GET /v1/assessments``: the assessments and the next cursor (None at the end)."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+        raise ValueError("the assessments answer has no 'data' list")
+    items = [a for a in (parse_assessment(item) for item in body["data"]) if a is not None]
+    return items, _str(body.get("next_cursor"))
+
+
+def parse_invitation(body: Any) -> dict[str, Any]:
+    """A Canditech invitation object (API answer or webhook ``data.invitation``), normalised."""
+    raw = body if isinstance(body, Mapping) else {}
+    raw_status = _str(raw.get("status"))
+    raw_verdict = _str(raw.get("verdict"))
+    return {
+        "id": _str(raw.get("id")),
+        "status": STATUS_MAP.get(raw_status) if raw_status else None,
+        "raw_status": raw_status,
+        "external_reference": _str(raw.get("external_reference")),
+        "assessment_id": _str(raw.get("assessment_id")),
+        "invite_url": _str(raw.get("invite_url")),
+        "score": _number(raw.get("score")),
+        "max_score": _number(raw.get("max_score")),
+        "report_url": _str(raw.get("report_url")),
+        "completed_at": parse_time(raw.get("completed_at")),
+        "started_at": parse_time(raw.get("started_at")),
+        "expired_at": parse_time(raw.get("expired_at")),
+        "cancelled_at": parse_time(raw.get("cancelled_at")),
+        "verdict": VERDICT_MAP.get(raw_verdict) if raw_verdict else None,
+        "raw_verdict": raw_verdict,
+        "verdict_at": parse_time(raw.get("verdict_at")),
+    }
+
+
+def parse_invitation_list(body: Any) -> list[dict[str, Any]]:
+    """``GET /v1/invitations?external_reference=`` -> the invitations found."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+        raise ValueError("the invitations answer has no 'data' list")
+    return [parse_invitation(item) for item in body["data"] if isinstance(item, Mapping)]
+
+
+def parse_conflict_invitation(body: Any) -> dict[str, Any] | None:
+    """The existing invitation a 409 to ``POST /v1/invitations`` carries, if it does."""
+    if isinstance(body, Mapping) and isinstance(body.get("invitation"), Mapping):
+        found = parse_invitation(body["invitation"])
+        return found if found["id"] else None
+    return None
+
+
+def parse_error(body: Any, status: int, text: str = "") -> tuple[str, str]:
+    """``(code, message)`` of an error answer ``{"error": {"code", "message"}}``."""
+    if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
+        error = body["error"]
+        code = _str(error.get("code")) or f"http_{status}"
+        message = _str(error.get("message")) or f"HTTP {status}"
+        return code, message
+    snippet = " ".join((text or "").split())[:200]
+    return f"http_{status}", snippet or f"HTTP {status}"
+
+
+def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None."""
+    value = None
+    for key, candidate in headers.items():
+        if key.lower() == RETRY_AFTER_HEADER.lower():
+            value = candidate
+            break
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+# --------------------------------------------------------------------------- webhooks
+
+DEFAULT_SIGNATURE_HEADER = "Canditech-Signature"
+SIGNATURE_TIMESTAMP_KEY = "t"
+SIGNATURE_VALUE_KEY = "v1"
+
+
+class SignatureError(ValueError):
+    """The signature header is missing, malformed, stale or does not match."""
+
+
+class PayloadError(ValueError):
+    """The webhook body is not usable. ``missing`` is True for absent fields (vs. malformed)."""
+
+    def __init__(self, message: str, missing: bool = False):
+        super().__init__(message)
+        self.missing = missing
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header value Canditech sends: ``t=<ts>,v1=<HMAC-SHA256 of "<ts>.<body>">``."""
+    return f"{SIGNATURE_TIMESTAMP_KEY}={timestamp},{SIGNATURE_VALUE_KEY}={_digest(secret, body, str(timestamp))}"
+
+
+def _digest(secret: str, body: bytes, timestamp: str) -> str:
+    return hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+
+
+def parse_signature_header(value: str) -> tuple[str, list[str]]:
+    """``(timestamp text, [v1 hex digests])``; raises ``SignatureError`` when malformed."""
+    timestamp = None
+    digests: list[str] = []
+    for part in value.split(","):
+        key, sep, item = part.strip().partition("=")
+        if not sep:
+            raise SignatureError("malformed signature header: expected t=<unix seconds>,v1=<hex>")
+        key, item = key.strip(), item.strip()
+        if key == SIGNATURE_TIMESTAMP_KEY:
+            timestamp = item
+        elif key == SIGNATURE_VALUE_KEY:
+            digests.append(item.lower())
+    if timestamp is None or not timestamp.isdigit() or len(timestamp) > 12:
+        raise SignatureError("malformed signature header: no valid t=<unix seconds>")
+    if not digests or not all(len(d) == 64 and all(c in "0123456789abcdef" for c in d) for d in digests):
+        raise SignatureError("malformed signature header: no valid v1=<hex HMAC-SHA256>")
+    return timestamp, digests
+
+
+def verify_signature(header_value: str | None, body: bytes, secrets: Iterable[str], now: float,
+                     tolerance: float) -> int:
+    """Check the signature header against ``body`` with any of ``secrets``; returns the timestamp.
+
+    Raises ``SignatureError`` naming the problem (never a secret): missing or malformed header,
+    timestamp outside ``now ± tolerance``, or no secret producing a matching digest.
+    """
+    if not header_value or not header_value.strip():
+        raise SignatureError("missing signature header")
+    timestamp, digests = parse_signature_header(header_value)
+    stamp = int(timestamp)
+    if abs(now - stamp) > tolerance:
+        direction = "old" if stamp < now else "far in the future"
+        raise SignatureError(f"signature timestamp is too {direction} ({abs(now - stamp):.0f}s, "
+                             f"tolerance {tolerance:.0f}s)")
+    matched = False
+    for secret in secrets:
+        expected = _digest(secret, body, timestamp)
+        for digest in digests:
+            # compare every pair (no early exit) so timing says nothing about which one matched
+            matched = hmac.compare_digest(expected, digest) or matched
+    if not matched:
+        raise SignatureError("signature does not match the body with any active webhook secret")
+    return stamp
+
+
+def parse_event(body: bytes) -> dict[str, Any]:
+    """A webhook body -> ``{"id", "type", "kind" (None if unknown), "created_at", "invitation"}``.
+
+    ``invitation`` is the normalised ``data.invitation`` (``None`` when the event is of an
+    unknown type and carries none). Raises ``PayloadError``.
+    """
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise PayloadError(f"body is not valid JSON: {type(exc).__name__}") from None
+    if not isinstance(document, Mapping):
+        raise PayloadError("body must be a JSON object")
+    event_id = _str(document.get("id"))
+    event_type = _str(document.get("type"))
+    missing = [name for name, value in (("id", event_id), ("type", event_type)) if value is None]
+    if missing:
+        raise PayloadError("missing field(s): " + ", ".join(missing), missing=True)
+    kind = EVENT_KINDS.get(event_type)
+    data = document.get("data")
+    raw_invitation = data.get("invitation") if isinstance(data, Mapping) else None
+    invitation = None
+    if kind is not None:
+        if not isinstance(raw_invitation, Mapping):
+            raise PayloadError("missing field: data.invitation", missing=True)
+        invitation = parse_invitation(raw_invitation)
+        if invitation["id"] is None:
+            raise PayloadError("missing field: data.invitation.id", missing=True)
+    return {"id": event_id, "type": event_type, "kind": kind,
+            "created_at": parse_time(document.get("created_at")), "invitation": invitation}

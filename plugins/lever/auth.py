@@ -1,0 +1,234 @@
+"""Credentials for Lever's Data API: an API key (HTTP Basic) or OAuth 2.0 as a partner app.
+
+OAuth (lever.md §2.2) goes through Authlib's ``OAuth2Session``: the authorize URL (with
+``audience``, ``state``, ``prompt=consent``), the code exchange and the refresh. Tokens are hub
+secrets (``SecretNames``). Access tokens live an hour; one is refreshed when less than
+``LEVER_REFRESH_MARGIN_SECONDS`` (default 300) remain, by one worker at a time across every
+process (``ctx.lock("oauth-refresh")``): the others wait, re-read the secrets and use the token
+the winner stored. Lever rotates the refresh token on every refresh, so the new one is stored
+every time; ``invalid_grant`` means the grant is gone (revoked, expired, or a refresh token that
+was already spent) and turns the connection into "needs re-authorization".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any, Mapping
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+
+from hub.errors import HubError, NeedsReauthorization, PermanentError, TemporaryError
+
+from .hosts import LeverHosts, hosts_for
+from .settings import SecretNames, settings_of
+
+# The assessment use case's scopes (lever.md §2.3) plus postings, users and archive reasons.
+SCOPES = (
+    "offline_access",
+    "opportunities:write:admin",
+    "notes:write:admin",
+    "stages:read:admin",
+    "tags:read:admin",
+    "webhooks:write:admin",
+    "postings:read:admin",
+    "users:read:admin",
+    "archive_reasons:read:admin",
+)
+
+DEFAULT_REFRESH_MARGIN = 300.0
+DEFAULT_TOKEN_LIFETIME = 3600
+TOKEN_TIMEOUT = 15.0
+REFRESH_LOCK = "oauth-refresh"
+ACCOUNT_CLAIM = "https://oauth.lever.co/accountId"
+
+
+# --------------------------------------------------------------------------- API key
+
+
+def basic_auth(ctx) -> tuple[str, str]:
+    """``(key, "")`` for requests' HTTP Basic: Lever wants the key as user name, no password."""
+    key = ctx.secrets.get("api_key")
+    if not key:
+        raise NeedsReauthorization("Lever is not connected: enter an API key in the settings")
+    return (str(key), "")
+
+
+# --------------------------------------------------------------------------- OAuth client
+
+
+def client_credentials(ctx) -> tuple[str, str]:
+    config = ctx.config
+    client_id, secret = config.get("LEVER_CLIENT_ID"), config.get("LEVER_CLIENT_SECRET")
+    if not client_id or not secret:
+        raise HubError("Lever OAuth is not configured: set HUB_LEVER_CLIENT_ID and HUB_LEVER_CLIENT_SECRET",
+                       status=400, code="lever_oauth_not_configured")
+    return str(client_id), str(secret)
+
+
+def _session(ctx, redirect_uri: str | None = None) -> OAuth2Session:
+    client_id, secret = client_credentials(ctx)
+    return OAuth2Session(client_id, secret, token_endpoint_auth_method="client_secret_post",
+                         redirect_uri=redirect_uri, default_timeout=TOKEN_TIMEOUT)
+
+
+def _hosts(ctx) -> LeverHosts:
+    return hosts_for(settings_of(ctx))
+
+
+def authorize_url(ctx, redirect_uri: str, state: str) -> str:
+    hosts = _hosts(ctx)
+    with _session(ctx, redirect_uri) as session:
+        url, _ = session.create_authorization_url(hosts.authorize_url, state=state, scope=" ".join(SCOPES),
+                                                  audience=hosts.audience, prompt="consent")
+    return url
+
+
+def complete(ctx, redirect_uri: str, params: Mapping[str, str]) -> str:
+    """Finish the authorization-code flow: exchange the code and store the tokens."""
+    error = params.get("error")
+    if error:
+        description = params.get("error_description") or error
+        raise HubError(f"Lever did not authorize the connection: {description}", status=400,
+                       code="oauth_access_denied" if error == "access_denied" else "oauth_error")
+    code = params.get("code")
+    if not code:
+        raise HubError("Lever's callback carried neither a code nor an error", status=400, code="oauth_error")
+    hosts = _hosts(ctx)
+    try:
+        with _session(ctx, redirect_uri) as session:
+            token = session.fetch_token(hosts.token_url, code=code, grant_type="authorization_code")
+    except OAuthError as exc:
+        raise HubError(f"Lever refused the authorization code: {exc.description or exc.error}", status=400,
+                       code="oauth_error") from exc
+    except (requests.RequestException, ValueError) as exc:
+        raise HubError(f"Lever's token endpoint could not be reached: {exc}", status=502,
+                       code="lever_unavailable") from exc
+    stored = _store_token(ctx, token)
+    if settings_of(ctx).auth_mode != "oauth":
+        ctx.update_settings({"auth_mode": "oauth"})
+    account = stored.get(SecretNames.ACCOUNT_ID)
+    message = "Connected to Lever with OAuth" + (f" (account {account})" if account else "")
+    if not stored.get(SecretNames.REFRESH_TOKEN) and not ctx.secrets.get(SecretNames.REFRESH_TOKEN):
+        message += "; Lever sent no refresh token, so the connection ends when the access token expires"
+    ctx.set_status("connected", message)
+    return message + "."
+
+
+def _account_id(access_token: str) -> str | None:
+    """The Lever account id claim of an access token, when it is a readable JWT (lever.md §2.2
+    marks the claims as UNCERTAIN: absence is fine)."""
+    try:
+        payload = access_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, TypeError):
+        return None
+    value = claims.get(ACCOUNT_CLAIM) if isinstance(claims, dict) else None
+    return str(value) if value else None
+
+
+def _store_token(ctx, token: Mapping[str, Any]) -> dict[str, Any]:
+    access = token.get("access_token")
+    if not isinstance(access, str) or not access:
+        raise TemporaryError("Lever's token endpoint answered without an access token")
+    expires_at = token.get("expires_at")
+    if not isinstance(expires_at, (int, float)):
+        expires_in = token.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) else DEFAULT_TOKEN_LIFETIME
+        expires_at = time.time() + lifetime
+    values: dict[str, Any] = {SecretNames.ACCESS_TOKEN: access, SecretNames.EXPIRES_AT: float(expires_at)}
+    if token.get("refresh_token"):
+        values[SecretNames.REFRESH_TOKEN] = token["refresh_token"]
+    if token.get("scope"):
+        values[SecretNames.SCOPE] = token["scope"]
+    account = _account_id(access)
+    if account:
+        values[SecretNames.ACCOUNT_ID] = account
+    ctx.update_secrets(values)
+    return values
+
+
+# --------------------------------------------------------------------------- access tokens
+
+
+def _margin(ctx) -> float:
+    try:
+        return float(ctx.config.get("LEVER_REFRESH_MARGIN_SECONDS", DEFAULT_REFRESH_MARGIN))
+    except (TypeError, ValueError):
+        return DEFAULT_REFRESH_MARGIN
+
+
+def _fresh(ctx, secrets: Mapping[str, Any]) -> str | None:
+    """The stored access token if it has more than the margin left, else None."""
+    token = secrets.get(SecretNames.ACCESS_TOKEN)
+    expires_at = secrets.get(SecretNames.EXPIRES_AT)
+    if not token or not isinstance(expires_at, (int, float)):
+        return None
+    return token if expires_at - time.time() > _margin(ctx) else None
+
+
+def access_token(ctx, *, rejected: str | None = None) -> str:
+    """A usable access token, refreshed first when it is about to expire.
+
+    ``rejected``: a token Lever just answered 401 to; a refresh is forced unless another worker
+    already replaced it. At most one worker refreshes at a time (single-flight).
+    """
+    secrets = ctx.secrets
+    if not secrets.get(SecretNames.ACCESS_TOKEN) and not secrets.get(SecretNames.REFRESH_TOKEN):
+        raise NeedsReauthorization("Lever is not connected: connect with OAuth")
+    if rejected is None:
+        token = _fresh(ctx, secrets)
+        if token:
+            return token
+    with ctx.lock(REFRESH_LOCK, ttl=60.0, wait=30.0):
+        reload(ctx)  # another worker may have refreshed while we waited for the lock
+        secrets = ctx.secrets
+        token = _fresh(ctx, secrets)
+        if token and token != rejected:
+            return token
+        return _refresh(ctx, secrets)
+
+
+def reload(ctx) -> None:
+    """``ctx.reload()``, then end the read transaction it leaves open (on SQLite, where the hub
+    begins every transaction IMMEDIATE, an open one would block every other worker for the length
+    of our HTTP call). ``ctx.records.get`` commits, so it closes the transaction."""
+    ctx.reload()
+    ctx.records.get("auth:reloaded")
+
+
+def _needs_reauthorization(ctx, message: str) -> NeedsReauthorization:
+    ctx.set_status("needs_reauthorization", message)
+    return NeedsReauthorization(message)
+
+
+def _refresh(ctx, secrets: Mapping[str, Any]) -> str:
+    refresh_token = secrets.get(SecretNames.REFRESH_TOKEN)
+    if not refresh_token:
+        ctx.record_token_refresh("failed")
+        raise _needs_reauthorization(ctx, "the Lever access token expired and there is no refresh token: "
+                                          "connect with OAuth again")
+    hosts = _hosts(ctx)
+    try:
+        with _session(ctx) as session:
+            token = session.refresh_token(hosts.token_url, refresh_token=refresh_token)
+    except OAuthError as exc:
+        ctx.record_token_refresh("failed")
+        detail = exc.description or exc.error
+        if exc.error == "invalid_grant":
+            raise _needs_reauthorization(ctx, f"Lever refused to refresh the connection ({detail}): "
+                                              "connect with OAuth again") from exc
+        if exc.error in ("invalid_client", "unauthorized_client"):
+            ctx.set_status("error", f"Lever refused the hub's OAuth client: {detail}")
+            raise PermanentError(f"Lever refused the hub's OAuth client: {detail}") from exc
+        raise TemporaryError(f"Lever could not refresh the access token: {detail}") from exc
+    except (requests.RequestException, ValueError) as exc:
+        ctx.record_token_refresh("failed")
+        raise TemporaryError(f"Lever's token endpoint is unavailable: {exc}") from exc
+    _store_token(ctx, token)
+    ctx.record_token_refresh("ok")
+    ctx.log.info("lever access token refreshed")
+    return token["access_token"]

@@ -1,0 +1,154 @@
+"""The Lever connection's settings: the marshmallow schema (it also drives the settings form)
+and ``LeverSettings``, the typed view the rest of the plugin reads.
+
+Secrets (``api_key``, ``signature_tokens``) are fields of the schema so an admin can enter them,
+but the hub stores them encrypted and hands them back through ``ctx.secrets``, never
+``ctx.settings``. Tokens the plugin obtains itself (OAuth tokens, the signature tokens of webhooks
+it registered) are secrets too, written with ``ctx.update_secrets`` (names in ``SECRET_NAMES``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+ENVIRONMENTS = ("production", "sandbox", "custom")
+AUTH_MODES = ("api_key", "oauth")
+
+# Lever retries a failed delivery five times over an undocumented period; the hub remembers
+# accepted ids and tokens for DEDUPE_DAYS (8 by default), so a window longer than a week could
+# let a replay outlive the memory of its token. Hence the upper bound.
+MAX_AGE_HOURS_LIMIT = 7 * 24
+
+SECRET_FIELDS = ("api_key", "signature_tokens")
+
+
+class SecretNames:
+    """Names of the secrets the plugin writes itself (never shown, wiped on revoke)."""
+
+    ACCESS_TOKEN = "oauth_access_token"
+    EXPIRES_AT = "oauth_expires_at"  # epoch seconds (float)
+    REFRESH_TOKEN = "oauth_refresh_token"
+    SCOPE = "oauth_scope"
+    ACCOUNT_ID = "oauth_account_id"
+    WEBHOOK_TOKENS = "webhook_tokens"  # {lever webhook id: signature token}
+
+    OAUTH = (ACCESS_TOKEN, EXPIRES_AT, REFRESH_TOKEN, SCOPE, ACCOUNT_ID)
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class LeverSettingsSchema(Schema):
+    """What an admin configures for a Lever connection."""
+
+    environment = fields.String(
+        load_default="production", validate=validate.OneOf(ENVIRONMENTS),
+        metadata={"label": "Lever environment",
+                  "description": "production (api.lever.co), sandbox (api.sandbox.lever.co), or custom "
+                                 "(a base URL, e.g. the hub's own Lever simulator)"})
+    base_url = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=500),
+        metadata={"label": "Custom base URL", "description": "only for environment=custom, e.g. http://127.0.0.1:5001"})
+    auth_mode = fields.String(
+        load_default="api_key", validate=validate.OneOf(AUTH_MODES),
+        metadata={"label": "Authentication", "description": "api_key (HTTP Basic) or oauth (partner app)"})
+    api_key = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=500),
+        metadata={"label": "API key", "secret": True,
+                  "description": "from Lever: Settings > Integrations and API > API Credentials"})
+    signature_tokens = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=20_000),
+        metadata={"label": "Webhook signature tokens", "secret": True,
+                  "description": "manual mode: the signature token of each webhook configured on Lever's "
+                                 "webhooks settings page, one per line (or comma separated)"})
+    perform_as = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=200),
+        metadata={"label": "Write as Lever user", "description": "a Lever user id; notes, tags and stage "
+                                                                 "moves are attributed to this user"})
+    max_webhook_age_hours = fields.Integer(
+        load_default=72, validate=validate.Range(min=1, max=MAX_AGE_HOURS_LIMIT),
+        metadata={"label": "Accept webhooks up to (hours old)"})
+    max_clock_skew_minutes = fields.Integer(
+        load_default=5, validate=validate.Range(min=0, max=60),
+        metadata={"label": "Accept webhooks up to (minutes in the future)"})
+    tag_results = fields.Boolean(
+        load_default=True, metadata={"label": "Tag candidates with assessment results"})
+
+    @pre_load
+    def _normalise(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        for key in ("base_url", "perform_as", "api_key", "signature_tokens"):
+            if key in out:
+                out[key] = _blank_to_none(out[key])
+                if isinstance(out[key], str) and key != "signature_tokens":
+                    out[key] = out[key].strip()
+        return out
+
+    @validates_schema
+    def _custom_needs_base_url(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        base = data.get("base_url")
+        if data.get("environment") == "custom":
+            if not base:
+                raise ValidationError("a base URL is required for the custom environment", "base_url")
+            if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", base):
+                raise ValidationError("must be an http(s) URL without query or fragment", "base_url")
+
+
+@dataclass(frozen=True)
+class LeverSettings:
+    """The settings of one connection, with defaults filled in."""
+
+    environment: str = "production"
+    base_url: str | None = None
+    auth_mode: str = "api_key"
+    perform_as: str | None = None
+    max_webhook_age_hours: int = 72
+    max_clock_skew_minutes: int = 5
+    tag_results: bool = True
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "LeverSettings":
+        defaults = cls()
+
+        def pick(name: str) -> Any:
+            value = values.get(name)
+            return getattr(defaults, name) if value is None or value == "" else value
+
+        return cls(
+            environment=str(pick("environment")),
+            base_url=pick("base_url"),
+            auth_mode=str(pick("auth_mode")),
+            perform_as=pick("perform_as"),
+            max_webhook_age_hours=int(pick("max_webhook_age_hours")),
+            max_clock_skew_minutes=int(pick("max_clock_skew_minutes")),
+            tag_results=bool(pick("tag_results")),
+        )
+
+
+def settings_of(ctx) -> LeverSettings:
+    return LeverSettings.from_mapping(ctx.settings)
+
+
+def manual_signature_tokens(raw: str | None) -> list[str]:
+    """The tokens an admin pasted: one per line, or separated by commas, semicolons or spaces."""
+    if not raw:
+        return []
+    return [t for t in re.split(r"[\s,;]+", raw) if t]
+
+
+def active_signature_tokens(secrets: Mapping[str, Any]) -> list[str]:
+    """Every signature token that may sign a webhook now: the ones of webhooks the hub registered
+    through Lever's API, then the ones pasted by an admin."""
+    tokens: list[str] = []
+    registered = secrets.get(SecretNames.WEBHOOK_TOKENS) or {}
+    if isinstance(registered, Mapping):
+        tokens.extend(str(t) for t in registered.values() if isinstance(t, str) and t)
+    tokens.extend(manual_signature_tokens(secrets.get("signature_tokens")))
+    return list(dict.fromkeys(tokens))

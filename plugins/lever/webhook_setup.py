@@ -1,0 +1,139 @@
+"""Registering the hub's webhooks through Lever's Webhooks API, and removing them (lever.md §1.8).
+
+``POST /webhooks`` answers the new webhook's signature token once (nested one or two ``data``
+levels deep: UNCERTAIN, both are accepted); it is stored at once in the secret ``webhook_tokens``
+({webhook id: token}) and the webhook's id in the record ``webhooks`` ({event: {id, url}}).
+Setting up again is idempotent: an event that already has a webhook at this URL with a known token
+is left alone. A webhook at this URL whose token the hub does not know (a crash between Lever's
+answer and our write) is deleted and created again; if Lever refuses the delete it was configured
+in Lever's UI and its token must be pasted (manual mode).
+
+A webhook created through the API stays silent until a Lever Super Admin switches its group on
+in Lever's settings; the message returned says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from hub.errors import HubError, NeedsReauthorization, PermanentError, TemporaryError
+
+from .auth import reload
+from .client import LeverAPIError, LeverClient, LeverNotFound, path
+from .readapi import store_record
+from .settings import SecretNames, manual_signature_tokens
+from .webhooks import ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE
+
+EVENTS = (STAGE_CHANGE, ARCHIVE_CHANGE, DELETED, HIRED)
+RECORD = "webhooks"
+EVENT_LABELS = {STAGE_CHANGE: "Candidate Stage Change", ARCHIVE_CHANGE: "Candidate Archive State Change",
+                DELETED: "Candidate Deleted", HIRED: "Candidate Hired"}
+
+
+def _created(body: Any) -> tuple[str, str]:
+    """``(id, signatureToken)`` from ``{"data": {...}}`` or ``{"data": {"data": {...}}}``."""
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if isinstance(data, Mapping) and isinstance(data.get("data"), Mapping):
+        data = data["data"]
+    if not isinstance(data, Mapping):
+        raise TemporaryError("Lever's answer to POST /webhooks has no webhook in it")
+    configuration = data.get("configuration") if isinstance(data.get("configuration"), Mapping) else {}
+    webhook_id, token = data.get("id"), configuration.get("signatureToken") or data.get("signatureToken")
+    if not isinstance(webhook_id, str) or not webhook_id or not isinstance(token, str) or not token:
+        raise TemporaryError("Lever's answer to POST /webhooks lacks the webhook id or its signature token")
+    return webhook_id, token
+
+
+def _tokens(ctx) -> dict[str, str]:
+    value = ctx.secrets.get(SecretNames.WEBHOOK_TOKENS) or {}
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _remember(ctx, event: str, webhook_id: str, token: str, url: str) -> None:
+    reload(ctx)
+    ctx.update_secrets({SecretNames.WEBHOOK_TOKENS: {**_tokens(ctx), webhook_id: token}})
+    registered = dict(ctx.records.get(RECORD) or {})
+    registered[event] = {"id": webhook_id, "url": url}
+    store_record(ctx.records, RECORD, registered)
+
+
+def _forget(ctx, webhook_ids: set[str]) -> None:
+    reload(ctx)
+    tokens = {k: v for k, v in _tokens(ctx).items() if k not in webhook_ids}
+    ctx.update_secrets({SecretNames.WEBHOOK_TOKENS: tokens})
+    registered = {e: w for e, w in dict(ctx.records.get(RECORD) or {}).items()
+                  if isinstance(w, Mapping) and w.get("id") not in webhook_ids}
+    store_record(ctx.records, RECORD, registered)
+
+
+def _delete(client: LeverClient, webhook_id: str) -> bool:
+    """DELETE a webhook; True if it is gone (or was already), False if Lever refused."""
+    try:
+        client.request("DELETE", path("webhooks", webhook_id))
+    except LeverNotFound:
+        return True
+    except LeverAPIError:
+        return False
+    return True
+
+
+def setup(ctx, client: LeverClient) -> str:
+    url = ctx.webhook_url
+    existing = [w for w in client.list("/webhooks") if isinstance(w.get("id"), str)]
+    tokens = _tokens(ctx)
+    registered = dict(ctx.records.get(RECORD) or {})
+    created, kept, manual = [], [], []
+
+    # Webhooks the hub made for an older URL of this connection: remove them.
+    for event, known in registered.items():
+        if isinstance(known, Mapping) and known.get("url") != url and known.get("id"):
+            if _delete(client, known["id"]):
+                _forget(ctx, {known["id"]})
+
+    for event in EVENTS:
+        here = [w for w in existing if w.get("event") == event and w.get("url") == url]
+        if any(w["id"] in tokens for w in here):
+            kept.append(event)
+            continue
+        unknown_token = [w for w in here if w["id"] not in tokens]
+        if unknown_token and not all(_delete(client, w["id"]) for w in unknown_token):
+            manual.append(event)  # configured in Lever's UI: its token must be pasted
+            continue
+        body = client.request("POST", "/webhooks", json={"url": url, "event": event})
+        webhook_id, token = _created(body)
+        _remember(ctx, event, webhook_id, token, url)
+        tokens[webhook_id] = token
+        created.append(event)
+
+    parts = []
+    if created:
+        parts.append(f"Registered {len(created)} webhook(s) at Lever for {url}: {', '.join(created)}.")
+    if kept:
+        parts.append(f"Already registered: {', '.join(kept)}.")
+    if manual:
+        pasted = manual_signature_tokens(ctx.secrets.get("signature_tokens"))
+        parts.append(f"Configured in Lever's settings page, not through the API: {', '.join(manual)}; "
+                     + ("their signature tokens are pasted in the settings." if pasted else
+                        "paste their signature tokens into the settings (signature_tokens)."))
+    groups = ", ".join(f'"{EVENT_LABELS[e]}"' for e in EVENTS)
+    parts.append("Action needed in Lever: a Super Admin must switch on the webhook groups "
+                 f"({groups}) under Settings > Integrations and API > Webhooks; until then Lever sends nothing.")
+    return " ".join(parts)
+
+
+def disconnect(ctx, client: LeverClient) -> None:
+    """Delete the webhooks the hub created at Lever, then forget their tokens and ids."""
+    registered = dict(ctx.records.get(RECORD) or {})
+    ids = {w["id"] for w in registered.values() if isinstance(w, Mapping) and w.get("id")} | set(_tokens(ctx))
+    failures = []
+    for webhook_id in sorted(ids):
+        try:
+            if not _delete(client, webhook_id):
+                failures.append(f"{webhook_id}: Lever refused the delete")
+        except (TemporaryError, NeedsReauthorization, PermanentError, HubError) as exc:
+            failures.append(f"{webhook_id}: {exc}")
+    ctx.update_secrets({}, remove=(SecretNames.WEBHOOK_TOKENS, *SecretNames.OAUTH))
+    ctx.records.delete(RECORD)
+    if failures:
+        raise HubError("could not delete every webhook at Lever (delete them in Lever's settings): "
+                       + "; ".join(failures), status=502, code="lever_disconnect_incomplete")

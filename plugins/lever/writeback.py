@@ -1,0 +1,265 @@
+"""Writing assessment outcomes back to Lever, exactly once per effect.
+
+Each effect (a note, a tag, a stage move, an archive) has a record in ``ctx.records`` named
+``<kind>:<external reference>[:<detail>]`` (the reference is the invitation's, e.g.
+``hub-inv-12``), written after Lever confirmed it; a delivery that runs again finds the record and
+skips. A note is the one effect that is not idempotent at Lever, so before posting it an
+``...:attempt`` record is written; if a later run finds an attempt without a note id, the earlier
+POST may have succeeded without us learning it (a timeout, a crash), so the opportunity's notes are
+searched for the hub's marker (``[ats-hub:hub-inv-12]``) before posting again.
+
+Records hold Lever ids and timestamps only, no personal data.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping
+
+from hub.entities import (
+    FAILED,
+    THUMBS_DOWN,
+    THUMBS_UP,
+    AssessmentResult,
+    CandidateDeleted,
+    Invitation,
+    InvitationProgress,
+    Verdict,
+    parse_external_reference,
+)
+from hub.errors import Deferred
+
+from . import readapi
+from .client import LeverClient, LeverNotFound, path
+from .readapi import store_record
+from .settings import LeverSettings
+
+NOT_SENT_TAG = "Assessment not sent"
+VERDICT_WORDS = {THUMBS_UP: "thumbs up", THUMBS_DOWN: "thumbs down"}
+DEFER_SECONDS = 5.0
+
+
+def marker(reference: str, kind: str | None = None) -> str:
+    return f"[ats-hub:{reference}]" if kind is None else f"[ats-hub:{reference}:{kind}]"
+
+
+def provider_title(provider: str) -> str:
+    return provider.replace("_", " ").replace("-", " ").title() if provider else "Assessment"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def score_line(score: float | None, max_score: float | None) -> str:
+    if score is None:
+        return "Score: not reported"
+    if max_score:
+        return f"Score: {_number(score)} / {_number(max_score)} ({round(100 * score / max_score)}%)"
+    return f"Score: {_number(score)}"
+
+
+# --------------------------------------------------------------------------- once-only effects
+
+
+def _note_id(body: Any) -> str | None:
+    """``{"data": {"noteId"}}`` per Lever's docs, or a full note object (lever.md §3.6 UNCERTAIN)."""
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if isinstance(data, Mapping) and isinstance(data.get("data"), Mapping):
+        data = data["data"]
+    if not isinstance(data, Mapping):
+        return None
+    value = data.get("noteId") or data.get("id")
+    return str(value) if value else None
+
+
+def _note_texts(note: Mapping[str, Any]) -> list[str]:
+    texts = [note.get("value"), note.get("text")]
+    for field in note.get("fields") or []:
+        if isinstance(field, Mapping):
+            texts.append(field.get("value"))
+    return [t for t in texts if isinstance(t, str)]
+
+
+def find_note(client: LeverClient, opportunity_id: str, mark: str) -> str | None:
+    for note in client.paginate(path("opportunities", opportunity_id, "notes")):
+        if any(mark in text for text in _note_texts(note)):
+            return str(note.get("id") or "found")
+    return None
+
+
+def write_note_once(ctx, client: LeverClient, opportunity_id: str, key: str, mark: str,
+                    text: str) -> tuple[str, bool]:
+    """Post ``text`` + ``mark`` as a note unless already done; returns ``(note id, written now)``."""
+    done = ctx.records.get(key)
+    if isinstance(done, Mapping) and done.get("noteId"):
+        return str(done["noteId"]), False
+    attempt_key = key + ":attempt"
+    if ctx.records.get(attempt_key) is not None:
+        found = find_note(client, opportunity_id, mark)
+        if found:
+            store_record(ctx.records, key, {"noteId": found, "recovered": True, "at": time.time()})
+            ctx.records.delete(attempt_key)
+            return found, True
+    store_record(ctx.records, attempt_key, {"at": time.time()})
+    body = client.request("POST", path("opportunities", opportunity_id, "notes"),
+                          json={"value": f"{text}\n{mark}"}, perform_as=True)
+    note_id = _note_id(body) or "unknown"
+    store_record(ctx.records, key, {"noteId": note_id, "at": time.time()})
+    ctx.records.delete(attempt_key)
+    return note_id, True
+
+
+def tag_once(ctx, client: LeverClient, opportunity_id: str, key: str, tags: list[str],
+             remove: list[str] | None = None) -> bool:
+    """Add ``tags`` (and remove ``remove``) unless already done; True if done now."""
+    if ctx.records.get(key) is not None:
+        return False
+    if remove:
+        client.request("POST", path("opportunities", opportunity_id, "removeTags"),
+                       json={"tags": remove}, perform_as=True, idempotent=True)
+    client.request("POST", path("opportunities", opportunity_id, "addTags"),
+                   json={"tags": tags}, perform_as=True, idempotent=True)
+    store_record(ctx.records, key, {"tags": tags, "at": time.time()})
+    return True
+
+
+def move_once(ctx, client: LeverClient, invitation: Invitation, stage_id: str) -> bool:
+    """Move the opportunity to ``stage_id`` once. The move makes Lever send a stage-change webhook;
+    the record (and the invitation's uniqueness per attachment) keeps it from looping."""
+    key = f"move:{invitation.external_reference}"
+    if ctx.records.get(key) is not None:
+        return False
+    state = readapi.current_state(client, invitation.opportunity_id)  # the PUT may have happened already
+    moved = False
+    if state is not None:
+        stage, archived = state
+        if stage != stage_id and not archived:
+            client.request("PUT", path("opportunities", invitation.opportunity_id, "stage"),
+                           json={"stage": stage_id}, perform_as=True)
+            moved = True
+    store_record(ctx.records, key, {"stage": stage_id, "moved": moved, "at": time.time()})
+    if moved:
+        ctx.invitations.note(invitation.id, "stage_moved", f"moved in Lever to stage {stage_id} on thumbs up")
+    return moved
+
+
+def archive_once(ctx, client: LeverClient, invitation: Invitation, reason_id: str) -> bool:
+    key = f"archive:{invitation.external_reference}"
+    if ctx.records.get(key) is not None:
+        return False
+    state = readapi.current_state(client, invitation.opportunity_id)
+    archived_now = False
+    if state is not None and not state[1]:
+        client.request("PUT", path("opportunities", invitation.opportunity_id, "archived"),
+                       json={"reason": reason_id}, perform_as=True)
+        archived_now = True
+    store_record(ctx.records, key, {"reason": reason_id, "archived": archived_now, "at": time.time()})
+    if archived_now:
+        ctx.invitations.note(invitation.id, "archived", f"archived in Lever (reason {reason_id}) on thumbs down")
+    return archived_now
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+def _options(ctx, invitation: Invitation) -> Mapping[str, Any]:
+    attachment = ctx.attachments.get(invitation.attachment_id)
+    return attachment.options if attachment is not None else {}
+
+
+def assessment_completed(ctx, client: LeverClient, settings: LeverSettings, result: AssessmentResult) -> None:
+    invitation = ctx.invitations.get(result.invitation_id)
+    if invitation is None:
+        ctx.log.warning("assessment result for unknown invitation %s: nothing to write", result.invitation_id)
+        return
+    ref = invitation.external_reference
+    provider = provider_title(invitation.provider)
+    score = result.score if result.score is not None else invitation.score
+    max_score = result.max_score if result.max_score is not None else invitation.max_score
+    report = result.report_url or invitation.report_url
+    lines = [f"{provider} assessment completed: {invitation.assessment_name}", score_line(score, max_score)]
+    if report:
+        lines.append(f"Report: {report}")
+    try:
+        note_id, written = write_note_once(ctx, client, invitation.opportunity_id, f"note:{ref}", marker(ref),
+                                           "\n".join(lines))
+        if written:
+            ctx.invitations.note(invitation.id, "note_written", f"Lever note {note_id}")
+        if _options(ctx, invitation).get("tag_results", settings.tag_results):
+            tag_once(ctx, client, invitation.opportunity_id, f"tag:{ref}:completed", [f"{provider}: completed"])
+    except LeverNotFound:
+        store_record(ctx.records, f"note:{ref}", {"noteId": None, "skipped": "opportunity not found",
+                                                  "at": time.time()})
+        ctx.invitations.note(invitation.id, "note_skipped", "the candidate no longer exists in Lever")
+
+
+def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict) -> None:
+    invitation = ctx.invitations.get(decision.invitation_id)
+    if invitation is None:
+        ctx.log.warning("verdict for unknown invitation %s: nothing to write", decision.invitation_id)
+        return
+    ref = invitation.external_reference
+    completion = ctx.records.get(f"note:{ref}")
+    if not isinstance(completion, Mapping) or "noteId" not in completion:
+        raise Deferred("the completion note is not in Lever yet; the verdict follows it", retry_after=DEFER_SECONDS)
+    if completion.get("skipped"):
+        return  # the opportunity is gone
+    if invitation.verdict and invitation.verdict != decision.verdict:
+        ctx.log.info("verdict %s of %s superseded by %s", decision.verdict, ref, invitation.verdict)
+        return
+    provider = provider_title(invitation.provider)
+    words = VERDICT_WORDS[decision.verdict]
+    other = VERDICT_WORDS[THUMBS_DOWN if decision.verdict == THUMBS_UP else THUMBS_UP]
+    opportunity = invitation.opportunity_id
+    options = _options(ctx, invitation)
+    try:
+        tag_once(ctx, client, opportunity, f"verdict-tag:{ref}:{decision.verdict}", [f"{provider}: {words}"],
+                 remove=[f"{provider}: {other}"])
+        _, written = write_note_once(ctx, client, opportunity, f"verdict-note:{ref}:{decision.verdict}",
+                                     marker(ref, f"verdict-{decision.verdict}"),
+                                     f"{provider} verdict on {invitation.assessment_name}: {words}")
+        if written:
+            ctx.invitations.note(invitation.id, "verdict_written", f"{words} written to Lever")
+        stage = options.get("move_to_stage_on_thumbs_up")
+        if decision.verdict == THUMBS_UP and isinstance(stage, str) and stage:
+            move_once(ctx, client, invitation, stage)
+        reason = options.get("archive_reason_on_thumbs_down")
+        if decision.verdict == THUMBS_DOWN and isinstance(reason, str) and reason:
+            archive_once(ctx, client, invitation, reason)
+    except LeverNotFound as exc:
+        ctx.log.info("verdict of %s not written: %s", ref, exc)
+
+
+def invitation_status(ctx, client: LeverClient, settings: LeverSettings, progress: InvitationProgress) -> None:
+    if progress.status != FAILED:
+        return
+    invitation = ctx.invitations.get(progress.invitation_id)
+    if invitation is None:
+        return
+    ref = invitation.external_reference
+    reason = progress.reason or invitation.failure_reason or "no reason given"
+    provider = provider_title(invitation.provider)
+    try:
+        tag_once(ctx, client, invitation.opportunity_id, f"failed-tag:{ref}", [NOT_SENT_TAG])
+        _, written = write_note_once(ctx, client, invitation.opportunity_id, f"failed-note:{ref}",
+                                     marker(ref, "failed"),
+                                     f"{provider} assessment {invitation.assessment_name} was not sent: {reason}")
+        if written:
+            ctx.invitations.note(invitation.id, "failure_written", "tagged in Lever: " + NOT_SENT_TAG)
+    except LeverNotFound as exc:
+        ctx.log.info("invitation failure of %s not written: %s", ref, exc)
+
+
+def candidate_deleted(ctx, deletion: CandidateDeleted) -> int:
+    """Forget the records about a deleted candidate's invitations; returns how many."""
+    ids = {inv.id for inv in ctx.invitations.find(deletion.opportunity_id)}
+    if not ids:
+        return 0
+    removed = 0
+    for key in ctx.records.keys():
+        parts = key.split(":")
+        if len(parts) >= 2 and parse_external_reference(parts[1]) in ids:
+            ctx.records.delete(key)
+            removed += 1
+    return removed

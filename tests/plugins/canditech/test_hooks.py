@@ -1,0 +1,394 @@
+"""The Canditech plugin's hooks in a real hub (migrated database, real ingress, inline deliveries)
+against the Canditech sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+import plugins.canditech.invite as invite
+from hub.entities import ArchiveChange, AssessmentResult, InvitationProgress, ReinviteRequested, StageChange
+from hub.errors import HubError
+
+from .conftest import OTHER_STAGE, PYTHON_ANSWERS, SANDBOX_SECRET, STAGE, canditech_settings
+
+
+def signed(body: bytes, secret: str = SANDBOX_SECRET, at: int | None = None) -> dict:
+    stamp = int(time.time()) if at is None else at
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"Canditech-Signature": f"t={stamp},v1={digest}", "Content-Type": "application/json"}
+
+
+def invited(hub):
+    """Move opp-1 into the attached stage; return (hub invitation, sandbox invitation)."""
+    hub.move()
+    inv = hub.invitation()
+    assert inv.status == "invited"
+    (remote,) = hub.sandbox.invitations()
+    return inv, remote
+
+
+# --------------------------------------------------------------------------- inviting exactly once
+
+
+def test_stage_change_invites_once_even_when_ingested_twice(hub):
+    first = hub.move(external_id="lever-evt-1")
+    again = hub.move(external_id="lever-evt-1")  # the same webhook delivered twice
+    assert first.outcome == "accepted" and again.duplicate
+
+    inv = hub.invitation()
+    (remote,) = hub.sandbox.invitations()
+    assert inv.status == "invited"
+    assert inv.provider_invitation_id == remote["id"] and inv.invite_url == remote["invite_url"]
+    assert remote["external_reference"] == inv.external_reference == f"hub-inv-{inv.id}"
+    assert remote["assessment_id"] == "asmt-python"
+    assert remote["candidate"] == {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}
+    assert remote["callback_url"] == f"{hub.app.config['PUBLIC_URL']}/webhooks/canditech/" \
+                                     f"{hub.runtime.integration(1, 'canditech').webhook_key}"
+    assert hub.sandbox.post_counts() == {inv.external_reference: 1}
+    assert [s.status for s in hub.source.statuses] == ["invited"]
+    assert set(hub.deliveries()) == {"done"}
+
+
+def test_hook_running_again_after_a_lost_result_finds_the_first_invitation(hub):
+    inv, remote = invited(hub)
+    # a worker crashed after Canditech created the invitation but before the hub recorded it
+    hub.update_invitation(inv.id, status="pending", provider_invitation_id=None, invite_url=None)
+
+    hub.call("on_stage_change", change=StageChange(opportunity_id="opp-1", to_stage_id=STAGE))
+
+    again = hub.invitation()
+    assert again.status == "invited" and again.provider_invitation_id == remote["id"]
+    assert len(hub.sandbox.invitations()) == 1
+    assert hub.sandbox.post_counts() == {inv.external_reference: 1}  # found by reference: no second POST
+
+
+def test_crash_between_vendor_call_and_recording_is_retried_without_a_second_invitation(hub, monkeypatch):
+    from hub.engine.sweeper import sweep
+
+    real = invite._record_sent
+    crashes = []
+
+    def crash_once(ctx, client, invitation_id, found):
+        if not crashes:
+            crashes.append(found["id"])
+            raise RuntimeError("worker died after the vendor call")
+        real(ctx, client, invitation_id, found)
+
+    monkeypatch.setattr(invite, "_record_sent", crash_once)
+    hub.move()
+    assert len(crashes) == 1 and len(hub.sandbox.invitations()) == 1
+
+    # the retry: inline already if its short delay had passed, else the sweeper's
+    time.sleep(0.06)  # past the retry delay (RETRY_MAX_SECONDS is 0.05 in tests)
+    sweep(hub.runtime)
+
+    inv = hub.invitation()
+    assert inv.status == "invited" and inv.provider_invitation_id == crashes[0]
+    assert len(hub.sandbox.invitations()) == 1
+    assert hub.sandbox.post_counts() == {inv.external_reference: 1}
+    assert set(hub.deliveries()) == {"done"}
+
+
+def test_vendor_faults_after_processing_still_give_one_invitation(hub):
+    # calls fail with 500 *after* Canditech acted (seeded: the first POST created the invitation but
+    # answered 500); the client's retried POST meets the 409 and adopts the existing invitation
+    hub.sandbox.faults(error_rate=0.5, error_codes=[500], fault_after_processing=True, seed=3)
+    hub.move()
+    hub.sandbox.faults()
+    inv = hub.invitation()
+    (remote,) = hub.sandbox.invitations()
+    assert inv.status == "invited" and inv.provider_invitation_id == remote["id"]
+    assert hub.sandbox.post_counts() == {inv.external_reference: 2}
+    routes = hub.sandbox._call("GET", "/_sandbox/stats")["by_route"]
+    assert routes["POST /v1/invitations"] == {"500": 1, "409": 1}
+
+
+def test_no_email_fails_with_a_reason_and_never_calls_canditech(hub):
+    hub.candidate("opp-1", email=None)
+    hub.candidate("opp-2", email="ada at example dot com")
+    hub.move("opp-1")
+    hub.move("opp-2")
+
+    invitations = hub.invitations()
+    assert [i.status for i in invitations] == ["failed", "failed"]
+    assert all(i.failure_reason == "candidate has no valid email address in the ATS" for i in invitations)
+    assert all("example" not in (i.failure_reason or "") for i in invitations)
+    assert [(s.status, s.reason) for s in hub.source.statuses] == \
+        [("failed", "candidate has no valid email address in the ATS")] * 2
+    assert hub.sandbox.api_calls() == 0
+
+
+def test_canditech_refusing_the_invitation_fails_it_with_canditechs_message(hub):
+    from hub import services
+
+    services.save_attachment(1, {
+        "posting_id": "posting-data", "posting_name": "Data", "stage_id": STAGE, "stage_name": "Canditech Stage",
+        "provider": "canditech", "assessment_id": "asmt-retired", "assessment_name": "Retired test"}, "test")
+    hub.candidate("opp-1", posting_id="posting-data")
+    hub.move()
+
+    inv = hub.invitation()
+    assert inv.status == "failed"
+    assert inv.failure_reason == "Canditech refused the invitation: assessment_id: unknown assessment 'asmt-retired'"
+    assert hub.sandbox.invitations() == []
+    assert set(hub.deliveries()) == {"done"}
+
+
+def test_reentry_sends_nothing_new(hub):
+    inv, _ = invited(hub)
+    hub.move(stage=OTHER_STAGE)
+    hub.move(stage=STAGE)
+    hub.move(stage=STAGE)
+    assert hub.invitation().status == "invited"
+    assert len(hub.sandbox.invitations()) == 1
+    assert hub.sandbox.post_counts() == {inv.external_reference: 1}
+    assert "reminder_skipped" not in [kind for kind, _ in hub.timeline(inv.id)]
+
+
+def test_reentry_with_reminders_on_notes_that_canditech_cannot_remind(hub):
+    from hub import services
+
+    services.save_settings(hub.runtime, 1, "canditech", canditech_settings(hub.sandbox, remind_on_reentry=True),
+                           "test")
+    inv, _ = invited(hub)
+    hub.move(stage=OTHER_STAGE)
+    hub.move(stage=STAGE)
+    assert len(hub.sandbox.invitations()) == 1
+    assert "reminder_skipped" in [kind for kind, _ in hub.timeline(inv.id)]
+
+
+def test_stale_or_foreign_stage_changes_invite_nobody(hub):
+    hub.candidate("opp-1", stage_id=OTHER_STAGE)  # the source says the candidate already left the stage
+    hub.ingest(StageChange(opportunity_id="opp-1", to_stage_id=STAGE))
+    hub.candidate("opp-2", posting_id="another-posting")
+    hub.move("opp-2")
+    hub.ingest(StageChange(opportunity_id="opp-unknown", to_stage_id=STAGE))
+    assert hub.invitations() == []
+    assert hub.sandbox.api_calls() == 0
+    assert set(hub.deliveries()) == {"done"}
+
+
+def test_reinvite_sends_a_new_round_and_ignores_the_old_one(hub):
+    from hub import services
+
+    inv, first = invited(hub)
+    hub.sandbox.complete(first["id"], PYTHON_ANSWERS)
+    hub.wait_for(lambda: hub.source.results, what="round 1's result")
+    hub.sandbox.quiet()
+
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+
+    again = hub.invitation()
+    assert again.status == "invited" and again.external_reference == f"hub-inv-{inv.id}-r2"
+    remotes = {r["external_reference"]: r for r in hub.sandbox.invitations()}
+    assert set(remotes) == {f"hub-inv-{inv.id}", f"hub-inv-{inv.id}-r2"}
+    assert again.provider_invitation_id == remotes[again.external_reference]["id"] != first["id"]
+
+    # a late verdict on the first round is not this round's
+    hub.sandbox.verdict(first["id"], "thumbs_up")
+    hub.wait_for(lambda: any("earlier round" in m for _, m in hub.webhook_outcomes()), what="ignored webhook")
+    assert hub.invitation().verdict is None and hub.source.verdicts == []
+    assert hub.call("reconcile") == []  # nor does reconciliation pick it up
+
+
+def test_an_admin_cancel_withdraws_the_invitation_at_canditech(hub):
+    from hub import services
+
+    inv, remote = invited(hub)
+    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert hub.invitation().status == "cancelled"
+    assert hub.sandbox.invitations()[0]["status"] == "cancelled"
+    assert set(hub.deliveries()) == {"done"}
+
+
+# --------------------------------------------------------------------------- archive
+
+
+def test_archive_cancels_open_invitations_at_canditech(hub):
+    inv, remote = invited(hub)
+    hub.candidate("opp-1", archived=True)
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True))
+
+    assert hub.invitation().status == "cancelled"
+    assert hub.sandbox.invitations()[0]["status"] == "cancelled"
+    assert [s.status for s in hub.source.statuses] == ["invited", "cancelled"]
+
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=False))  # unarchiving reopens nothing
+    assert hub.invitation().status == "cancelled" and len(hub.sandbox.invitations()) == 1
+
+
+def test_archive_leaves_an_invitation_canditech_already_completed(hub):
+    hub.sandbox.faults(webhook_drop_rate=1.0, webhook_drop_forever=True)  # the hub never hears of it
+    inv, remote = invited(hub)
+    hub.sandbox.complete(remote["id"], PYTHON_ANSWERS)
+    hub.candidate("opp-1", archived=True)
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True))
+
+    assert hub.invitation().status == "invited"
+    assert hub.sandbox.invitations()[0]["status"] == "completed"
+    assert "cancel_skipped" in [kind for kind, _ in hub.timeline(inv.id)]
+    assert set(hub.deliveries()) == {"done"}
+
+
+def test_a_stale_archive_event_cancels_nothing(hub):
+    invited(hub)
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True))  # the source says: not archived now
+    assert hub.invitation().status == "invited"
+    assert hub.sandbox.invitations()[0]["status"] == "invited"
+
+
+# --------------------------------------------------------------------------- results back
+
+
+def test_completion_and_verdict_webhooks_from_the_sandbox(hub):
+    inv, remote = invited(hub)
+    hub.sandbox.complete(remote["id"], {**PYTHON_ANSWERS, "q4": "c"})  # 3 of 4 right
+
+    hub.wait_for(lambda: hub.source.results, what="the result delivered to the source")
+    done = hub.invitation()
+    assert done.status == "completed"
+    assert done.score == 75 and done.max_score == 100
+    assert done.report_url == f"{hub.sandbox.url}/reports/{remote['id']}"
+    assert hub.source.results == [AssessmentResult(invitation_id=inv.id, score=75.0, max_score=100.0,
+                                                   report_url=done.report_url, completed_at=done.completed_at)]
+
+    hub.sandbox.verdict(remote["id"], "thumbs_up")
+    hub.wait_for(lambda: hub.source.verdicts, what="the verdict delivered to the source")
+    assert hub.invitation().verdict == "thumbs_up"
+    assert [v.verdict for v in hub.source.verdicts] == ["thumbs_up"]
+    assert [s.status for s in hub.source.statuses] == ["invited", "started"]
+    records = hub.runtime.context(1, "canditech").records
+    hub.wait_for(lambda: records.keys("awaiting_verdict:") == [], what="the verdict watch to end")
+    hub.sandbox.quiet()
+    assert {e["status"] for e in hub.sandbox.webhook_log()["events"]} == {"delivered"}
+    assert "dead" not in hub.deliveries() and "dead" not in hub.deliveries("fakesource")
+
+
+def test_duplicated_and_reordered_webhooks_end_in_the_same_state(hub):
+    inv, remote = invited(hub)
+    hub.sandbox.faults(webhook_duplicate_rate=1.0, webhook_reorder=True, webhook_reorder_batch=3,
+                       webhook_reorder_hold_ms=50)
+    hub.sandbox.complete(remote["id"], PYTHON_ANSWERS)
+    hub.sandbox.verdict(remote["id"], "thumbs_down")
+    hub.sandbox.flush()
+
+    hub.wait_for(lambda: hub.source.results and hub.source.verdicts, what="completion and verdict")
+    hub.sandbox.quiet()
+    assert hub.invitation().status == "completed" and hub.invitation().verdict == "thumbs_down"
+    assert hub.invitation().score == 100
+    assert len(hub.source.results) == 1 and [v.verdict for v in hub.source.verdicts] == ["thumbs_down"]
+    assert any(o == "duplicate" for o, _ in hub.webhook_outcomes())
+
+
+def test_webhook_ingress_rejects_bad_signatures_and_rereads_thin_payloads(hub):
+    inv, remote = invited(hub)
+    hub.sandbox.complete(remote["id"], PYTHON_ANSWERS)  # so the re-read finds a completed invitation
+    hub.wait_for(lambda: hub.source.results, what="completion")
+    hub.sandbox.quiet()
+    hub.update_invitation(inv.id, status="invited", score=None, report_url=None)
+
+    client = hub.app.test_client()
+    url = f"/webhooks/canditech/{hub.runtime.integration(1, 'canditech').webhook_key}"
+    thin = json.dumps({"id": "evt-thin-1", "type": "invitation.completed", "created_at": "2026-03-01T10:00:00Z",
+                       "data": {"invitation": {"id": remote["id"]}}}).encode()
+
+    bad = client.post(url, data=thin, headers=signed(thin, secret="wrong-secret-123"))
+    assert bad.status_code == 401
+    assert bad.get_json()["error"]["code"] == "invalid_signature"
+    assert "wrong-secret" not in bad.get_data(as_text=True)
+    stale = client.post(url, data=thin, headers=signed(thin, at=int(time.time()) - 3600))
+    assert stale.status_code == 401 and "timestamp" in stale.get_json()["error"]["message"]
+    assert client.post(url, data=b"{nope", headers=signed(b"{nope")).status_code == 400
+
+    ok = client.post(url, data=thin, headers=signed(thin))
+    assert ok.status_code == 200 and ok.get_json()["status"] == "accepted"
+    assert hub.invitation().status == "completed" and hub.invitation().score == 100
+    again = client.post(url, data=thin, headers=signed(thin))
+    assert again.status_code == 200 and again.get_json()["status"] == "duplicate"
+    assert [o for o, _ in hub.webhook_outcomes()][-5:] == ["rejected", "rejected", "rejected", "accepted",
+                                                            "duplicate"]
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+def test_reconciliation_completes_what_dropped_webhooks_missed(hub):
+    from hub.engine.sweeper import reconcile_all
+
+    hub.sandbox.faults(webhook_drop_rate=1.0, webhook_drop_forever=True)
+    inv, remote = invited(hub)
+    hub.sandbox.complete(remote["id"], PYTHON_ANSWERS)
+    hub.sandbox.quiet()
+    assert hub.invitation().status == "invited"  # every webhook was lost
+
+    assert reconcile_all(hub.runtime) == 1
+    records = hub.runtime.context(1, "canditech").records
+    assert records.keys("awaiting_verdict:") == [f"awaiting_verdict:{inv.id}"]  # watched for a verdict
+    done = hub.invitation()
+    assert done.status == "completed" and done.score == 100
+    assert done.report_url == f"{hub.sandbox.url}/reports/{remote['id']}"
+    assert [r.score for r in hub.source.results] == [100.0]
+
+    hub.sandbox.verdict(remote["id"], "thumbs_up")  # its webhook is lost too
+    assert reconcile_all(hub.runtime) == 1
+    assert hub.invitation().verdict == "thumbs_up"
+    assert [v.verdict for v in hub.source.verdicts] == ["thumbs_up"]
+
+    assert records.keys("awaiting_verdict:") == []
+    assert hub.call("reconcile") == []  # nothing left to find
+    assert len(hub.source.results) == 1 and len(hub.source.verdicts) == 1
+
+
+def test_reconciliation_reports_started_and_expired(hub):
+    inv, remote = invited(hub)
+    hub.sandbox.faults(webhook_drop_rate=1.0, webhook_drop_forever=True)
+    hub.sandbox._call("POST", f"/_sandbox/invitations/{remote['id']}/start")
+    events = hub.call("reconcile")
+    assert [(e.external_id, e.event) for e in events] == [
+        (f"reconcile:{remote['id']}:started",
+         InvitationProgress(invitation_id=inv.id, status="started", occurred_at=events[0].event.occurred_at))]
+    hub.ingest(events[0].event, events[0].external_id, source="canditech")
+    hub.sandbox._call("POST", f"/_sandbox/invitations/{remote['id']}/expire")
+    (expired,) = hub.call("reconcile")
+    assert expired.external_id == f"reconcile:{remote['id']}:expired" and expired.event.status == "expired"
+
+
+def test_reconciliation_waits_for_the_configured_age(hub):
+    from hub import services
+
+    services.save_settings(hub.runtime, 1, "canditech", canditech_settings(hub.sandbox, reconcile_after_minutes=10),
+                           "test")
+    hub.sandbox.faults(webhook_drop_rate=1.0, webhook_drop_forever=True)
+    _, remote = invited(hub)
+    hub.sandbox.complete(remote["id"], PYTHON_ANSWERS)
+    assert hub.call("reconcile") == []  # invited seconds ago: not yet
+
+
+# --------------------------------------------------------------------------- connection
+
+
+def test_registered_by_entry_point_with_test_connection_and_assessments(make_app, sandbox):
+    from hub import services
+    from hub.runtime import get_runtime
+
+    app = make_app(overrides={"PLUGINS": "canditech"}, entry_points=True)
+    with app.app_context():
+        runtime = get_runtime()
+        spec = runtime.registry.spec("canditech")
+        assert (spec.kind, spec.title, spec.secret_fields) == ("assessment", "Canditech", ("api_key", "webhook_secrets"))
+        services.save_settings(runtime, 1, "canditech", canditech_settings(sandbox), "test")
+
+        def call(hook):
+            return runtime.registry.call("canditech", hook, ctx=runtime.context(1, "canditech"))
+
+        assert call("test_connection") == "Connected: 4 assessments"  # two pages of two
+        assert [a.id for a in call("list_assessments")] == ["asmt-python", "asmt-data", "asmt-support", "asmt-sql"]
+
+        services.save_settings(runtime, 1, "canditech", {"api_key": "not-the-key"}, "test")
+        with pytest.raises(HubError, match="missing or invalid API key"):
+            call("test_connection")

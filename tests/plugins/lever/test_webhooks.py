@@ -1,0 +1,242 @@
+"""Webhook verification and parsing, against signatures computed here with ``hmac`` (lever.md §1.4)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from hub.entities import ArchiveChange, CandidateDeleted, CandidateHired, StageChange, WebhookRequest
+from hub.errors import WebhookRejected
+
+TOKEN_A = secrets.token_hex(24)
+TOKEN_B = secrets.token_hex(24)
+REGISTERED = secrets.token_hex(24)
+
+
+def lever_signature(signature_token: str, token: str, triggered_at) -> str:
+    return hmac.new(signature_token.encode("utf-8"), f"{token}{triggered_at}".encode("utf-8"),
+                    hashlib.sha256).hexdigest()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def make_body(key: str = TOKEN_A, event: str = "candidateStageChange", data=None, triggered_at=None,
+              token: str | None = None, event_id: str | None = "evt-1", **overrides) -> dict:
+    triggered_at = now_ms() if triggered_at is None else triggered_at
+    token = token or secrets.token_hex(24)
+    if data is None:
+        data = {"opportunityId": "opp-1", "candidateId": "opp-1", "contactId": "contact-1",
+                "toStageId": "stage-canditech", "fromStageId": "stage-new-applicant"}
+    body = {"triggeredAt": triggered_at, "event": event, "data": data,
+            "signature": lever_signature(key, token, triggered_at), "token": token}
+    if event_id is not None:
+        body["id"] = event_id
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def wh_hub(hub):
+    hub.configure({"signature_tokens": f"{TOKEN_A}\n {TOKEN_B} \n"})
+    return hub
+
+
+def verify(hub, payload, received_at: datetime | None = None):
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    request = WebhookRequest(body=raw, headers={"Content-Type": "application/json"},
+                             received_at=received_at or datetime.now(timezone.utc))
+    return hub.call("verify_webhook", request=request)
+
+
+def rejected(hub, payload, status: int, fragment: str = "") -> WebhookRejected:
+    with pytest.raises(WebhookRejected) as info:
+        verify(hub, payload)
+    assert info.value.status == status, info.value.message
+    assert fragment in info.value.message
+    return info.value
+
+
+# --------------------------------------------------------------------------- accepted
+
+
+def test_stage_change_becomes_a_stage_change_event(wh_hub):
+    body = make_body(triggered_at=1_767_225_600_123)
+    result = verify(wh_hub, body, received_at=datetime(2026, 1, 1, 0, 1, tzinfo=timezone.utc))
+    assert not result.ping
+    (inbound,) = result.events
+    assert inbound.external_id == "evt-1"
+    assert inbound.alias_ids == (body["token"],)
+    assert inbound.event == StageChange(opportunity_id="opp-1", to_stage_id="stage-canditech",
+                                        from_stage_id="stage-new-applicant",
+                                        occurred_at=datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=timezone.utc))
+
+
+def test_without_id_the_token_is_the_external_id(wh_hub):
+    body = make_body(event_id=None)
+    (inbound,) = verify(wh_hub, body).events
+    assert inbound.external_id == body["token"]
+
+
+def test_a_second_active_token_verifies(wh_hub):
+    (inbound,) = verify(wh_hub, make_body(key=TOKEN_B)).events
+    assert inbound.event.opportunity_id == "opp-1"
+
+
+def test_tokens_of_registered_webhooks_verify(wh_hub):
+    wh_hub.with_ctx(lambda ctx: ctx.update_secrets({"webhook_tokens": {"wh-1": REGISTERED}}))
+    assert verify(wh_hub, make_body(key=REGISTERED)).events
+    assert verify(wh_hub, make_body(key=TOKEN_A)).events  # the pasted ones still count
+
+
+def test_uppercase_hex_signature_is_accepted(wh_hub):
+    body = make_body()
+    body["signature"] = body["signature"].upper()
+    assert verify(wh_hub, body).events
+
+
+def test_archive_change_archived_and_unarchived(wh_hub):
+    data = {"opportunityId": "opp-1", "fromArchived": None,
+            "toArchived": {"archivedAt": now_ms(), "reason": "reason-underqualified"}}
+    (inbound,) = verify(wh_hub, make_body(event="candidateArchiveChange", data=data)).events
+    assert isinstance(inbound.event, ArchiveChange)
+    assert inbound.event.archived is True and inbound.event.reason == "reason-underqualified"
+    data = {"opportunityId": "opp-1", "fromArchived": {"reason": "r"}, "toArchived": None}
+    (inbound,) = verify(wh_hub, make_body(event="candidateArchiveChange", data=data, event_id="e2")).events
+    assert inbound.event.archived is False and inbound.event.reason is None
+
+
+def test_deleted_and_hired(wh_hub):
+    (deleted,) = verify(wh_hub, make_body(event="candidateDeleted", data={"opportunityId": "opp-9"})).events
+    assert isinstance(deleted.event, CandidateDeleted) and deleted.event.opportunity_id == "opp-9"
+    (hired,) = verify(wh_hub, make_body(event="candidateHired", data={"candidateId": "opp-8"}, event_id="e3")).events
+    assert isinstance(hired.event, CandidateHired) and hired.event.opportunity_id == "opp-8"
+
+
+def test_verify_connection_ping(wh_hub):
+    result = verify(wh_hub, make_body(event="candidateHired", data={}))
+    assert result.ping is True and result.events == ()
+    result = verify(wh_hub, make_body(event="candidateStageChange", data={"contactId": "c"}))
+    assert result.ping is True
+
+
+def test_events_the_hub_does_not_use_are_ignored(wh_hub):
+    result = verify(wh_hub, make_body(event="contactCreated", data={"contactId": "c-1"}))
+    assert result.events == () and not result.ping
+    assert "ignored event contactCreated" in result.note
+
+
+def test_within_the_age_window_and_the_skew_allowance(wh_hub):
+    assert verify(wh_hub, make_body(triggered_at=now_ms() - 71 * 3_600_000)).events
+    assert verify(wh_hub, make_body(triggered_at=now_ms() + 4 * 60_000)).events
+
+
+# --------------------------------------------------------------------------- rejected
+
+
+def test_wrong_token(wh_hub):
+    rejected(wh_hub, make_body(key=secrets.token_hex(24)), 401, "signature")
+
+
+def test_tampered_triggered_at(wh_hub):
+    body = make_body()
+    body["triggeredAt"] += 1
+    rejected(wh_hub, body, 401, "signature")
+
+
+def test_tampered_token(wh_hub):
+    body = make_body()
+    body["token"] = secrets.token_hex(24)
+    rejected(wh_hub, body, 401, "signature")
+
+
+def test_stale_and_future_timestamps(wh_hub):
+    rejected(wh_hub, make_body(triggered_at=now_ms() - 73 * 3_600_000), 401, "stale")
+    rejected(wh_hub, make_body(triggered_at=now_ms() + 6 * 60_000), 401, "future")
+    rejected(wh_hub, make_body(triggered_at=10**20), 401, "future")
+    rejected(wh_hub, make_body(triggered_at=-5), 401, "stale")
+
+
+def test_age_window_is_configurable(wh_hub):
+    wh_hub.configure({"max_webhook_age_hours": 1, "max_clock_skew_minutes": 0})
+    rejected(wh_hub, make_body(triggered_at=now_ms() - 2 * 3_600_000), 401, "stale")
+    rejected(wh_hub, make_body(triggered_at=now_ms() + 60_000), 401, "future")
+
+
+@pytest.mark.parametrize("field", ["token", "triggeredAt", "signature", "event", "data"])
+def test_missing_fields(wh_hub, field):
+    body = make_body()
+    del body[field]
+    rejected(wh_hub, body, 422, field)
+
+
+@pytest.mark.parametrize("field,value", [
+    ("triggeredAt", "1431454330072"), ("triggeredAt", 1431454330072.5), ("triggeredAt", True),
+    ("token", 12345), ("token", ""), ("event", ["candidateHired"]), ("data", []), ("data", "x"),
+    ("signature", "abc"), ("signature", "g" * 64), ("signature", None),
+])
+def test_wrongly_typed_fields(wh_hub, field, value):
+    body = make_body()
+    body[field] = value
+    rejected(wh_hub, body, 422, field)
+
+
+def test_stage_change_without_target_stage(wh_hub):
+    rejected(wh_hub, make_body(data={"opportunityId": "opp-1"}), 422, "toStageId")
+
+
+def test_non_json_bodies(wh_hub):
+    rejected(wh_hub, b"token=abc&signature=def", 400, "JSON")
+    rejected(wh_hub, b"\xff\xfe{}", 400, "JSON")
+    rejected(wh_hub, b"", 400, "JSON")
+    rejected(wh_hub, b"[1, 2, 3]", 400, "object")
+    rejected(wh_hub, b'"candidateHired"', 400, "object")
+    rejected(wh_hub, b"[" * 100_000, 400)
+
+
+def test_huge_bodies(wh_hub):
+    body = make_body()
+    body["data"]["padding"] = "x" * 300_000
+    rejected(wh_hub, body, 413, "too large")
+
+
+def test_no_token_configured(hub):
+    hub.configure({"environment": "production"})
+    rejected(hub, make_body(), 401, "no signature token configured: register webhooks or paste the token")
+
+
+# --------------------------------------------------------------------------- over the hub's ingress
+
+
+def test_ingress_accepts_dedupes_and_rejects(wh_hub):
+    with wh_hub.app.app_context():
+        key = wh_hub.runtime.integration(1, "lever").webhook_key
+    client = wh_hub.app.test_client()
+    url = f"/webhooks/lever/{key}"
+    body = make_body(event="candidateHired", data={"opportunityId": "opp-1"})
+
+    first = client.post(url, json=body)
+    assert first.status_code == 200 and first.get_json()["status"] == "accepted"
+    again = client.post(url, json=body)  # Lever's retry with the same token and signature
+    assert again.status_code == 200 and again.get_json()["status"] == "duplicate"
+    same_id = make_body(event="candidateHired", data={"opportunityId": "opp-1"})  # new token, same event id
+    assert client.post(url, json=same_id).get_json()["status"] == "duplicate"
+    replayed_token = make_body(event="candidateHired", data={"opportunityId": "opp-1"}, event_id=None,
+                               token=body["token"], triggered_at=body["triggeredAt"])
+    assert client.post(url, json=replayed_token).get_json()["status"] == "duplicate"
+
+    bad = client.post(url, json=make_body(key=secrets.token_hex(24), event_id="e-bad"))
+    assert bad.status_code == 401
+    assert bad.get_json()["error"]["code"] == "webhook_rejected"
+    assert TOKEN_A not in bad.get_data(as_text=True)
+
+    ping = client.post(url, json=make_body(event="candidateHired", data={}, event_id="e-ping"))
+    assert ping.status_code == 200 and ping.get_json()["status"] == "verified"
+    assert wh_hub.integration()["verified_at"] is not None

@@ -1,0 +1,223 @@
+"""Write-back hooks against the Lever sandbox: notes, tags, verdicts, stage moves, exactly once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from hub import services
+from hub.entities import AssessmentResult, CandidateDeleted, InvitationProgress, Verdict
+from hub.errors import Deferred, TemporaryError
+from hub.extensions import db
+from hub.store.models import Invitation, TimelineEntry
+from plugins.lever import writeback
+
+REPORT = "https://canditech.test/reports/r-1"
+
+
+@pytest.fixture
+def lever(api_key_hub):
+    api_key_hub.configure({"perform_as": "user-admin"})
+    return api_key_hub
+
+
+def make_invitation(hub, opportunity: str = "opp-alice", options: dict | None = None, **fields) -> int:
+    values = dict(status="completed", score=82.0, max_score=100.0, report_url=REPORT)
+    values.update(fields)
+    with hub.app.app_context():
+        attachment = services.save_attachment(1, dict(
+            posting_id="posting-backend-engineer", posting_name="Backend Engineer", stage_id="stage-canditech",
+            stage_name="Canditech Stage", provider="canditech", assessment_id=f"a-{opportunity}",
+            assessment_name="Python Basics", options=options or {}), "test")
+        row = Invitation(workspace_id=1, attachment_id=attachment.id, opportunity_id=opportunity,
+                         provider="canditech", assessment_id=attachment.assessment_id,
+                         assessment_name="Python Basics", **values)
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
+def set_verdict(hub, invitation_id: int, verdict: str) -> None:
+    with hub.app.app_context():
+        db.session.get(Invitation, invitation_id).verdict = verdict
+        db.session.commit()
+
+
+def timeline(hub, invitation_id: int) -> list[str]:
+    with hub.app.app_context():
+        return list(db.session.scalars(sa.select(TimelineEntry.kind).where(
+            TimelineEntry.invitation_id == invitation_id).order_by(TimelineEntry.id)))
+
+
+def note_texts(sandbox, opportunity: str = "opp-alice") -> list[str]:
+    return [field["value"] for note in sandbox.notes(opportunity) for field in note["fields"]]
+
+
+def complete(hub, invitation_id: int, **kwargs):
+    result = AssessmentResult(invitation_id=invitation_id, score=kwargs.get("score", 82.0),
+                              max_score=kwargs.get("max_score", 100.0), report_url=REPORT)
+    hub.call("on_assessment_completed", result=result)
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def test_result_note_is_written_once(lever, sandbox):
+    inv = make_invitation(lever)
+    complete(lever, inv)
+    complete(lever, inv)  # a retried delivery
+    notes = sandbox.notes("opp-alice")
+    assert len(notes) == 1 and sandbox.stats()["notes_created"] == 1
+    text = notes[0]["fields"][0]["value"]
+    assert "Canditech assessment completed: Python Basics" in text
+    assert "Score: 82 / 100 (82%)" in text
+    assert f"Report: {REPORT}" in text
+    assert text.endswith(f"[ats-hub:hub-inv-{inv}]")
+    assert notes[0]["user"] == "user-admin"  # perform_as
+    assert sandbox.tags("opp-alice") == ["Canditech: completed"]
+    assert timeline(lever, inv).count("note_written") == 1
+    assert lever.records(f"note:hub-inv-{inv}")[f"note:hub-inv-{inv}"]["noteId"] == notes[0]["id"]
+
+
+def test_no_tag_when_tagging_is_off(lever, sandbox):
+    lever.configure({"tag_results": False})
+    complete(lever, make_invitation(lever))
+    assert len(sandbox.notes("opp-alice")) == 1 and sandbox.tags("opp-alice") == []
+
+
+def test_an_unclear_failure_after_the_post_is_recovered_by_the_marker(lever, sandbox, monkeypatch):
+    inv = make_invitation(lever)
+    real = writeback.store_record
+    crashed = []
+
+    def crash_after_post(records, key, value):
+        if key == f"note:hub-inv-{inv}" and not crashed:
+            crashed.append(key)
+            raise RuntimeError("worker died after Lever created the note")
+        real(records, key, value)
+
+    monkeypatch.setattr(writeback, "store_record", crash_after_post)
+    with pytest.raises(RuntimeError):
+        complete(lever, inv)
+    assert len(sandbox.notes("opp-alice")) == 1
+    complete(lever, inv)  # the retry finds the marker instead of posting again
+    notes = sandbox.notes("opp-alice")
+    assert len(notes) == 1 and sandbox.stats()["notes_created"] == 1
+    record = lever.records(f"note:hub-inv-{inv}")
+    assert record[f"note:hub-inv-{inv}"]["noteId"] == notes[0]["id"]
+    assert f"note:hub-inv-{inv}:attempt" not in record
+
+
+def test_a_timed_out_post_is_not_repeated(lever, sandbox):
+    inv = make_invitation(lever)
+    sandbox.control("POST", "/faults", json={"latency_ms": 400})
+
+    def slow(ctx):
+        ctx.http.default_timeout = 0.15
+        return lever.runtime.registry.call("lever", "on_assessment_completed", ctx=ctx, result=AssessmentResult(
+            invitation_id=inv, score=82.0, max_score=100.0, report_url=REPORT))
+
+    with pytest.raises(TemporaryError):
+        lever.with_ctx(slow)
+    deadline = time.monotonic() + 5
+    while not sandbox.notes("opp-alice") and time.monotonic() < deadline:
+        time.sleep(0.05)  # Lever finishes the request we stopped waiting for
+    sandbox.control("DELETE", "/faults")
+    complete(lever, inv)
+    assert len(sandbox.notes("opp-alice")) == 1
+    assert sandbox.route_count("POST /v1/opportunities/<opp_id>/notes") == 1
+
+
+def test_candidate_gone_from_lever(lever, sandbox):
+    inv = make_invitation(lever, opportunity="opp-erin")
+    sandbox.control("DELETE", "/opportunities/opp-erin")
+    complete(lever, inv)
+    assert "note_skipped" in timeline(lever, inv)
+    set_verdict(lever, inv, "thumbs_up")
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))  # not deferred forever
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def test_verdict_waits_for_the_completion_note(lever, sandbox):
+    inv = make_invitation(lever, verdict="thumbs_up")
+    verdict = Verdict(invitation_id=inv, verdict="thumbs_up")
+    with pytest.raises(Deferred):
+        lever.call("on_verdict", verdict=verdict)
+    assert sandbox.notes("opp-alice") == [] and sandbox.tags("opp-alice") == []
+    complete(lever, inv)
+    lever.call("on_verdict", verdict=verdict)
+    lever.call("on_verdict", verdict=verdict)
+    texts = note_texts(sandbox)
+    assert len(texts) == 2
+    assert "completed" in texts[0] and texts[1].startswith("Canditech verdict on Python Basics: thumbs up")
+    assert sandbox.tags("opp-alice") == ["Canditech: completed", "Canditech: thumbs up"]
+
+
+def test_thumbs_up_moves_the_candidate_once(lever, sandbox):
+    inv = make_invitation(lever, verdict="thumbs_up", options={"move_to_stage_on_thumbs_up": "stage-phone-interview"})
+    complete(lever, inv)
+    for _ in range(3):
+        lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))
+    opportunity = sandbox.opportunity("opp-alice")
+    assert opportunity["stage"]["id"] == "stage-phone-interview"
+    assert [c["toStageId"] for c in opportunity["stageChanges"]] == ["stage-new-applicant", "stage-phone-interview"]
+    assert opportunity["stageChanges"][-1]["userId"] == "user-admin"
+    assert sandbox.route_count("PUT /v1/opportunities/<opp_id>/stage") == 1
+    assert "stage_moved" in timeline(lever, inv)
+
+
+def test_thumbs_down_archives_with_the_chosen_reason(lever, sandbox):
+    inv = make_invitation(lever, verdict="thumbs_down",
+                          options={"archive_reason_on_thumbs_down": "reason-underqualified",
+                                   "move_to_stage_on_thumbs_up": "stage-offer"})
+    complete(lever, inv)
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_down"))
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_down"))
+    opportunity = sandbox.opportunity("opp-alice")
+    assert opportunity["archived"]["reason"] == "reason-underqualified"
+    assert opportunity["stage"]["id"] == "stage-new-applicant"
+    assert sandbox.route_count("PUT /v1/opportunities/<opp_id>/archived") == 1
+    assert "Canditech: thumbs down" in sandbox.tags("opp-alice")
+
+
+def test_a_changed_verdict_replaces_the_tag_and_a_stale_one_is_ignored(lever, sandbox):
+    inv = make_invitation(lever, verdict="thumbs_up")
+    complete(lever, inv)
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))
+    set_verdict(lever, inv, "thumbs_down")
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_down"))
+    assert sandbox.tags("opp-alice") == ["Canditech: completed", "Canditech: thumbs down"]
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))  # late redelivery
+    assert sandbox.tags("opp-alice") == ["Canditech: completed", "Canditech: thumbs down"]
+    assert len(sandbox.notes("opp-alice")) == 3
+
+
+# --------------------------------------------------------------------------- invitation failures, deletion
+
+
+def test_failed_invitation_is_tagged_once(lever, sandbox):
+    inv = make_invitation(lever, opportunity="opp-nomail", status="failed", score=None, max_score=None,
+                          report_url=None, failure_reason="the candidate has no email address")
+    lever.call("on_invitation_status", progress=InvitationProgress(invitation_id=inv, status="invited"))
+    assert sandbox.tags("opp-nomail") == []
+    progress = InvitationProgress(invitation_id=inv, status="failed", reason="the candidate has no email address")
+    lever.call("on_invitation_status", progress=progress)
+    lever.call("on_invitation_status", progress=progress)
+    assert sandbox.tags("opp-nomail") == ["Assessment not sent"]
+    (text,) = note_texts(sandbox, "opp-nomail")
+    assert "Python Basics was not sent: the candidate has no email address" in text
+
+
+def test_candidate_deleted_forgets_the_candidates_records(lever, sandbox):
+    gone = make_invitation(lever, opportunity="opp-bob")
+    kept = make_invitation(lever, opportunity="opp-carol")
+    complete(lever, gone)
+    complete(lever, kept)
+    lever.call("on_candidate_deleted", deletion=CandidateDeleted(opportunity_id="opp-bob"))
+    keys = set(lever.records())
+    assert not any(f"hub-inv-{gone}" in key.split(":") for key in keys)
+    assert f"note:hub-inv-{kept}" in keys
