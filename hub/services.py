@@ -44,7 +44,7 @@ def default_workspace() -> Workspace:
     if workspace is None:
         workspace = Workspace(name="Default workspace")
         db.session.add(workspace)
-        db.session.commit()
+    db.session.commit()
     return workspace
 
 

@@ -45,6 +45,7 @@ def initialize(email: str | None, password: str | None, quiet: bool = False) -> 
     workspace = services.default_workspace()
     existing = db.session.scalar(sa.select(User).where(User.workspace_id == workspace.id, User.role == SUPER_ADMIN))
     if existing is not None:
+        db.session.commit()  # end the read transaction (SQLite: it holds the write lock)
         return existing, None
     user, generated = services.create_user(workspace.id, email or "admin@example.com", SUPER_ADMIN,
                                            password=password, name="Super Admin", actor="hub init")

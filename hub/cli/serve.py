@@ -14,7 +14,9 @@ def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_
     from werkzeug.serving import make_server
 
     from hub.engine.queue import Worker
+    from hub.extensions import db
 
+    db.session.remove()  # the serving threads and workers use their own sessions; hold nothing here
     worker = Worker(app, workers) if with_worker else None
     server = make_server(host, port, app, threaded=True)
     if worker:

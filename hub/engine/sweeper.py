@@ -61,21 +61,22 @@ def reconcile_all(runtime) -> int:
     from hub.engine.ingest import ingest
 
     found = 0
-    integrations = list(db.session.scalars(sa.select(Integration).where(Integration.enabled.is_(True))))
-    for integration in integrations:
-        name = integration.plugin
+    integrations = [(row.workspace_id, row.plugin) for row in
+                    db.session.scalars(sa.select(Integration).where(Integration.enabled.is_(True)))]
+    db.session.commit()
+    for workspace_id, name in integrations:
         if name not in runtime.registry.specs or not runtime.registry.implements(name, "reconcile"):
             continue
-        ctx = runtime.context(integration.workspace_id, name)
         try:
+            ctx = runtime.context(workspace_id, name)
             with ctx.lock("reconcile", ttl=300, wait=0.1):
                 events = runtime.registry.call(name, "reconcile", ctx=ctx) or []
                 for inbound in events:
-                    ingest(runtime, integration.workspace_id, name, inbound)
+                    ingest(runtime, workspace_id, name, inbound)
                     found += 1
         except Exception as exc:
             db.session.rollback()
-            log.warning("reconcile of %s in workspace %s failed: %s", name, integration.workspace_id, exc)
+            log.warning("reconcile of %s in workspace %s failed: %s", name, workspace_id, exc)
     return found
 
 

@@ -34,6 +34,9 @@ def kill(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     if process.poll() is None:
         os.killpg(process.pid, sig)
         process.wait(timeout=20)
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"):

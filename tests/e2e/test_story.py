@@ -1,0 +1,125 @@
+"""The seed's story end to end, over real HTTP between separate processes: the hub, the Lever
+sandbox and the assessment provider's sandbox.
+
+Move a candidate into the attached stage -> exactly one invitation at the provider -> the candidate
+completes -> a note with the score and report link on the Lever opportunity -> thumbs up -> the
+verdict tag in Lever. Run clean, and again with every webhook delivered twice and out of order and
+20% of vendor calls failing with 5xx or 429: the end state is identical. Both on the embedded
+default and in production shape (gunicorn with 2 workers, 2 `hub worker` processes, PostgreSQL
+when the suite runs on it, Redis).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.store.models import Delivery, Invitation
+from tests.e2e.harness import eventually, start_stack
+
+OPPORTUNITY = "opp-alice"
+STAGE = "stage-canditech"
+PYTHON_ANSWERS = {"q1": "b", "q2": "b", "q3": "c", "q4": "a"}  # all right: 100
+
+
+def api(url: str, method: str = "GET", **kwargs):
+    answer = requests.request(method, url, timeout=10, **kwargs)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def provider_invitations(stack) -> list[dict]:
+    return api(stack.url("canditech") + "/_sandbox/invitations")["data"]
+
+
+def lever_notes(stack) -> list[str]:
+    notes = api(f"{stack.url('lever')}/_sandbox/opportunities/{OPPORTUNITY}/notes")["data"]
+    return [field["value"] for note in notes for field in note["fields"]]
+
+
+def lever_tags(stack) -> list[str]:
+    return api(f"{stack.url('lever')}/_sandbox/opportunities/{OPPORTUNITY}/tags")["data"]
+
+
+def set_faults(stack, faulty: bool) -> None:
+    if not faulty:
+        return
+    api(stack.url("lever") + "/_sandbox/faults", "POST", json={
+        "error_rate": 0.2, "error_codes": [500, 503, 429], "webhook_duplicate_rate": 1.0, "webhook_reorder": True,
+        "webhook_reorder_batch": 2, "webhook_reorder_window_ms": 300, "seed": 7})
+    api(stack.url("canditech") + "/_sandbox/faults", "POST", json={
+        "error_rate": 0.2, "error_codes": [500, 503, 429], "webhook_duplicate_rate": 1.0, "webhook_reorder": True,
+        "webhook_reorder_batch": 2, "webhook_reorder_hold_ms": 500, "seed": 7})
+
+
+def run_story(stack, faulty: bool) -> dict:
+    set_faults(stack, faulty)
+    api(f"{stack.url('lever')}/_sandbox/opportunities/{OPPORTUNITY}/move", "POST", json={"stage_id": STAGE})
+    invitation = eventually(lambda: next(iter(provider_invitations(stack)), None), 90,
+                            "the invitation at the provider")
+    assert invitation["candidate"]["email"] == "alice@example.com"
+    # the candidate answers the test, and a reviewer decides right away: with faults on, the
+    # provider's completion and verdict webhooks arrive duplicated and in reverse order
+    api(f"{stack.url('canditech')}/_sandbox/invitations/{invitation['id']}/complete", "POST",
+        json={"answers": PYTHON_ANSWERS})
+    if not faulty:
+        eventually(lambda: any("100" in n and "/reports/" in n for n in lever_notes(stack)), 90,
+                   "the result note in Lever")
+    api(f"{stack.url('canditech')}/_sandbox/invitations/{invitation['id']}/verdict", "POST",
+        json={"verdict": "thumbs_up"})
+    eventually(lambda: "Canditech: thumbs up" in lever_tags(stack), 120, "the verdict tag in Lever")
+    api(stack.url("lever") + "/_sandbox/faults", "DELETE")
+    api(stack.url("canditech") + "/_sandbox/faults", "DELETE")
+
+    def settled():
+        with stack.app.app_context():
+            open_ = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
+                Delivery.status.in_(("pending", "running", "retry"))))
+            db.session.rollback()
+        return open_ == 0
+
+    eventually(settled, 60, "every delivery to finish")
+    notes = lever_notes(stack)
+    result_notes = [n for n in notes if re.search(r"\[ats-hub:hub-inv-\d+\]", n)]
+    verdict_position = next(i for i, n in enumerate(notes) if "verdict-thumbs_up" in n)
+    result_position = notes.index(result_notes[0])
+    with stack.app.app_context():
+        rows = list(db.session.scalars(sa.select(Invitation)))
+        state = {
+            "hub_invitations": [(r.opportunity_id, r.status, r.score, r.verdict) for r in rows],
+            "dead_deliveries": db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
+                Delivery.status == "dead")),
+        }
+        db.session.rollback()
+    state.update({
+        "provider_invitations": len(provider_invitations(stack)),
+        "result_notes": len(result_notes),
+        "note_before_verdict": result_position < verdict_position,
+        "verdict_tags": sorted(t for t in lever_tags(stack) if t.startswith("Canditech: thumbs")),
+    })
+    return state
+
+
+EXPECTED = {
+    "hub_invitations": [(OPPORTUNITY, "completed", 100.0, "thumbs_up")],
+    "dead_deliveries": 0,
+    "provider_invitations": 1,
+    "result_notes": 1,
+    "note_before_verdict": True,
+    "verdict_tags": ["Canditech: thumbs up"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("topology", ["embedded", "production"])
+@pytest.mark.parametrize("faulty", [False, True], ids=["clean", "faults"])
+def test_the_story_end_to_end(make_app, tmp_path, topology, faulty):
+    stack = start_stack(make_app, tmp_path, topology)
+    try:
+        assert run_story(stack, faulty) == EXPECTED
+    finally:
+        stack.stop()
