@@ -377,7 +377,7 @@ class PluginContext:
         return self._runtime.limiters.get(key, rate, burst)
 
     @contextlib.contextmanager
-    def lock(self, name: str, ttl: float = 60.0, wait: float = 30.0) -> Iterator[None]:
+    def lock(self, name: str, ttl: float = 60.0, wait: float = 10.0) -> Iterator[None]:
         """Hold the named lease for this connection (one holder across all workers)."""
         full = f"{self.workspace_id}:{self.plugin_name}:{name}"
         holder = uuid.uuid4().hex

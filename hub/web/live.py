@@ -2,8 +2,9 @@
 connection actions (test, connect, register webhooks).
 
 A vendor being down must never produce a 500: every plugin call goes through ``call_plugin``,
-which turns a ``HubError`` into its safe message and anything else into "<Plugin> failed: ...",
-raised as ``LiveError`` for the caller to show. Reads are cached for the request.
+which turns a ``HubError`` (or a plugin's deliberate ``PluginError``) into "<Plugin>: <message>"
+and anything else into "<Plugin> failed: <message>", raised as ``LiveError`` for the caller to
+show. Reads are cached for the request.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from flask import g
 
 from hub.entities import ASSESSMENT, Assessment, Posting, Stage
-from hub.errors import HubError
+from hub.errors import HubError, PluginError
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Integration
@@ -51,11 +52,26 @@ def call_plugin(workspace_id: int, plugin: str, hook: str, **kwargs: Any) -> Any
     except HubError as exc:
         db.session.rollback()
         raise LiveError(f"{title}: {exc.message}") from exc
+    except PluginError as exc:  # raised on purpose by the plugin, with a message meant for the admin
+        db.session.rollback()
+        log.info("%s.%s: %s: %s", plugin, hook, type(exc).__name__, exc,
+                 extra={"workspace_id": workspace_id, "plugin": plugin})
+        raise LiveError(f"{title}: {exc}") from exc
     except Exception as exc:  # a vendor or plugin failure is shown, never a 500
         db.session.rollback()
         log.warning("%s.%s failed: %s", plugin, hook, exc, exc_info=True,
                     extra={"workspace_id": workspace_id, "plugin": plugin})
         raise LiveError(f"{title} failed: {exc}") from exc
+
+
+def _items(result: Any, kind: type, plugin: str, hook: str) -> list:
+    """The plugin's answer as a list of ``kind``; anything else is the plugin's failure, shown as such."""
+    items = list(result or [])
+    wrong = next((item for item in items if not isinstance(item, kind)), None)
+    if wrong is not None:
+        log.warning("%s.%s returned a %s, not a %s", plugin, hook, type(wrong).__name__, kind.__name__)
+        raise LiveError(f"{plugin_title(plugin)} failed: it returned {type(wrong).__name__} items, not {kind.__name__}")
+    return items
 
 
 def _cache() -> dict:
@@ -75,7 +91,8 @@ def list_postings(workspace_id: int) -> list[Posting]:
     cache = _cache()
     if key not in cache:
         source = active_source(workspace_id)
-        cache[key] = list(call_plugin(workspace_id, source, "source_list_postings") or [])
+        cache[key] = _items(call_plugin(workspace_id, source, "source_list_postings"), Posting, source,
+                            "source_list_postings")
     return cache[key]
 
 
@@ -84,7 +101,8 @@ def list_stages(workspace_id: int, posting_id: str | None) -> list[Stage]:
     cache = _cache()
     if key not in cache:
         source = active_source(workspace_id)
-        cache[key] = list(call_plugin(workspace_id, source, "source_list_stages", posting_id=posting_id) or [])
+        cache[key] = _items(call_plugin(workspace_id, source, "source_list_stages", posting_id=posting_id), Stage,
+                            source, "source_list_stages")
     return cache[key]
 
 
@@ -106,7 +124,8 @@ def list_assessments(workspace_id: int) -> tuple[list[tuple[str, Assessment]], l
         errors: list[str] = []
         for plugin in assessment_plugins(workspace_id):
             try:
-                found.extend((plugin, a) for a in call_plugin(workspace_id, plugin, "list_assessments") or [])
+                answer = call_plugin(workspace_id, plugin, "list_assessments")
+                found.extend((plugin, a) for a in _items(answer, Assessment, plugin, "list_assessments"))
             except LiveError as exc:
                 errors.append(exc.message)
         cache[key] = (found, errors)
@@ -180,27 +199,30 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
     """
     from hub.errors import ValidationFailed
 
-    missing = {name: ["Choose one."] for name, value in (("posting_id", posting_id), ("stage_id", stage_id),
-                                                         ("assessment", provider and assessment_id)) if not value}
-    if missing:
-        raise ValidationFailed("choose a posting, a stage and an assessment", missing)
     errors: dict[str, list[str]] = {}
-    posting = find_posting(workspace_id, posting_id)
-    if posting is None:
-        raise ValidationFailed("that posting does not exist at the source",
-                               {"posting_id": ["This posting does not exist (any more) at the source."]})
-    stage = find_stage(workspace_id, posting_id, stage_id)
-    if stage is None:
-        errors["stage_id"] = ["This stage does not exist (any more) at the source."]
-    if provider not in assessment_plugins(workspace_id):
+    posting = stage = assessment = None
+    if not posting_id:
+        errors["posting_id"] = ["Choose a posting."]
+    else:
+        posting = find_posting(workspace_id, posting_id)
+        if posting is None:
+            errors["posting_id"] = ["This posting does not exist (any more) at the source."]
+    if not stage_id:
+        errors["stage_id"] = ["Choose a stage."]
+    elif posting is not None:
+        stage = find_stage(workspace_id, posting_id, stage_id)
+        if stage is None:
+            errors["stage_id"] = ["This stage does not exist (any more) at the source."]
+    if not provider or not assessment_id:
+        errors["assessment"] = ["Choose an assessment."]
+    elif provider not in assessment_plugins(workspace_id):
         errors["assessment"] = [f"{provider} is not an enabled assessment provider."]
-        assessment = None
     else:
         assessment = find_assessment(workspace_id, provider, assessment_id)
         if assessment is None:
             errors["assessment"] = ["This assessment does not exist (any more) at the provider."]
     move_to = (options or {}).get("move_to_stage_on_thumbs_up")
-    if move_to and find_stage(workspace_id, posting_id, move_to) is None:
+    if move_to and posting is not None and find_stage(workspace_id, posting_id, move_to) is None:
         errors["move_to_stage_on_thumbs_up"] = ["This stage does not exist at the source."]
     if errors:
         raise ValidationFailed("some choices are not valid: " + ", ".join(sorted(errors)), errors)

@@ -140,11 +140,5 @@ def visibility_notice() -> str | None:
     return g.get("_visibility_notice")
 
 
-def role_label(role: str) -> str:
-    from hub.store.models import ROLE_LABELS
-
-    return ROLE_LABELS.get(role, role)
-
-
 __all__ = ["PERMISSIONS", "can", "require", "visible_posting_ids", "visibility_notice", "assignable_roles",
            "may_manage_user", "SUPER_ADMIN", "ADMIN", "TEAM_MEMBER", "LIMITED_TEAM_MEMBER"]

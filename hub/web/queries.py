@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, Iterable, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -213,7 +213,3 @@ def audit_query(workspace_id: int, action: str | None = None) -> sa.Select:
     if action:
         query = query.where(AuditEntry.action.startswith(action, autoescape=True))
     return query.order_by(AuditEntry.id.desc())
-
-
-def distinct(values: Iterable[str]) -> list[str]:
-    return sorted({v for v in values if v})

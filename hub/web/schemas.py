@@ -240,18 +240,10 @@ class AssessmentSchema(Schema):
     max_score = fields.Float(allow_none=True)
 
 
-class MessageSchema(Schema):
-    message = fields.String(required=True)
-
-
 class ActionResultSchema(Schema):
     message = fields.String(required=True)
     warnings = fields.List(fields.String())
     integration = fields.Nested(IntegrationSchema)
-
-
-class LiveListErrorsSchema(Schema):
-    errors = fields.List(fields.String(), metadata={"description": "Providers that could not be asked."})
 
 
 class MeSchema(Schema):

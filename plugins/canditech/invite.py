@@ -30,7 +30,7 @@ from .settings import CanditechSettings
 NO_EMAIL_REASON = "candidate has no valid email address in the ATS"
 NO_CANDIDATE_REASON = "the candidate no longer exists in the ATS"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
-LOCK_TTL = 120.0
+LOCK_TTL = 20.0  # short: a worker that dies holding it must not block the invitation for long
 
 
 def valid_email(value: str | None) -> bool:

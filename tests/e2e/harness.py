@@ -57,6 +57,7 @@ class Stack:
     sandbox_urls: dict[str, str]
     processes: list = field(default_factory=list)
     logs: Path | None = None
+    env: dict = field(default_factory=dict)
 
     def url(self, plugin: str) -> str:
         return self.sandbox_urls[plugin]
@@ -66,7 +67,10 @@ class Stack:
             kill(process)
 
 
-def start_stack(make_app, tmp_path: Path, topology: str = "embedded", overrides: dict | None = None) -> Stack:
+def start_stack(make_app, tmp_path: Path, topology: str = "embedded", overrides: dict | None = None,
+                env_overrides: dict | None = None) -> Stack:
+    """``topology``: "embedded" (`hub run`), "production" (gunicorn + 2 `hub worker`, Redis) or
+    "split" (`hub run --no-worker`; the caller starts workers with ``stack.env``)."""
     logs = tmp_path / "logs"
     logs.mkdir(exist_ok=True)
     port = free_port()
@@ -82,8 +86,11 @@ def start_stack(make_app, tmp_path: Path, topology: str = "embedded", overrides:
             process, url = start_sandbox(spec.module, logs / f"{name}-sandbox.log", ["--retry-delays", "0.3,0.6,1,2,3"])
             stack.processes.append(process)
             stack.sandbox_urls[name] = url
-        env = hub_env(app.config, **FAST_ENGINE)
-        if topology == "production":
+        env = hub_env(app.config, **{**FAST_ENGINE, **(env_overrides or {})})
+        stack.env = env
+        if topology == "split":  # web only; the test runs (and kills) the workers itself
+            stack.processes.append(start_hub(["run", "--port", str(port), "--no-worker"], env, logs / "hub.log"))
+        elif topology == "production":
             env["HUB_ENV"] = "production"
             env["HUB_SESSION_COOKIE_SECURE"] = "false"
             with open(logs / "gunicorn.log", "ab") as log:

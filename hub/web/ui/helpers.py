@@ -127,13 +127,18 @@ def _parse_iso(value):
     return parse_iso(value)
 
 
+@bp.record_once
+def _template_globals(state):
+    # globals (not context) so that macros imported without context can use them too
+    state.app.add_template_global(can, "can")
+    state.app.add_template_global(page_url, "page_url")
+    state.app.add_template_global(visibility_notice, "visibility_notice")
+
+
 @bp.app_context_processor
 def _globals():
     return {
-        "can": can,
         "role_labels": ROLE_LABELS,
-        "page_url": page_url,
-        "visibility_notice": visibility_notice,
         "nav": _nav() if getattr(current_user, "is_authenticated", False) else [],
     }
 
@@ -160,14 +165,6 @@ def _nav() -> list[dict]:
         current = endpoint == target or endpoint.startswith(f"ui.{area}")
         items.append({"id": f"nav-{key}", "label": label, "url": url_for(target), "current": current})
     return items
-
-
-def workspace_id() -> int:
-    return current_user.workspace_id
-
-
-def form_bool(name: str) -> bool:
-    return request.form.get(name) in ("on", "y", "yes", "true", "1")
 
 
 @bp.after_request

@@ -216,7 +216,7 @@ def integrations_oauth_callback(plugin: str):
     given = request.args.get("state") or ""
     if not expected or not secrets.compare_digest(str(expected), given):
         raise BadRequest(f"This answer from {spec.title} does not match a connection you started here "
-                         "(state mismatch). Start again with \"Connect\" on the integration's page.")
+                         "(state mismatch). Start again with “Connect” on the integration's page.")
     if request.args.get("error"):
         reason = request.args.get("error_description") or request.args.get("error")
         flash(f"{spec.title} did not grant access: {reason}", "error")

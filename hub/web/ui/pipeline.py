@@ -28,7 +28,7 @@ def stage_warnings(workspace_id: int, rows) -> tuple[dict[int, str], str | None]
         for row in rows:
             stages = list_stages(workspace_id, row.posting_id)
             if row.stage_id not in {s.id for s in stages}:
-                warnings[row.id] = (f"The stage \"{row.stage_name}\" no longer exists at the source: candidates "
+                warnings[row.id] = (f"The stage “{row.stage_name}” no longer exists at the source: candidates "
                                     "cannot reach it. Edit the attachment to choose another stage, or detach it.")
     except LiveError as exc:
         return warnings, f"Could not check the stages at the source: {exc.message}"
@@ -117,7 +117,7 @@ def _save(attachment_id: int | None):
             errors = {"_schema": [exc.message]}
         else:
             verb = "updated" if attachment_id else "attached"
-            flash(f"{row.assessment_name} {verb} to \"{row.stage_name}\" of {row.posting_name}.", "success")
+            flash(f"{row.assessment_name} {verb} to “{row.stage_name}” of {row.posting_name}.", "success")
             return redirect(url_for("ui.pipeline"))
     flash("The attachment was not saved; see the messages below.", "error")
     return _attach_page(attachment, values=values, errors=errors, status=422)
@@ -159,6 +159,6 @@ def pipeline_detach(attachment_id: int):
     if request.method == "GET":
         return render_template("pipeline/detach.html", row=row)
     services.detach(current_user.workspace_id, attachment_id, current_user)
-    flash(f"{row.assessment_name} is detached from \"{row.stage_name}\". Candidates entering that stage are no "
+    flash(f"{row.assessment_name} is detached from “{row.stage_name}”. Candidates entering that stage are no "
           "longer invited; invitations already sent are kept.", "success")
     return redirect(url_for("ui.pipeline"))

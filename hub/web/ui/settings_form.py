@@ -49,11 +49,16 @@ class FieldView:
         return f"setting-{self.name}-error"
 
 
+ACRONYMS = {"api": "API", "url": "URL", "uri": "URI", "id": "ID", "ids": "IDs", "oauth": "OAuth", "ats": "ATS",
+            "http": "HTTP", "https": "HTTPS", "sso": "SSO", "json": "JSON"}
+
+
 def _label(name: str, f: mf.Field) -> str:
     title = f.metadata.get("title") or f.metadata.get("label")
     if title:
         return str(title)
-    text = name.replace("_", " ").strip()
+    words = [ACRONYMS.get(word.lower(), word) for word in name.replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 

@@ -36,7 +36,7 @@ def api_tokens_create():
     user_id = request.form.get("user_id") or str(current_user.id)
     errors = {}
     if not name:
-        errors["name"] = ["Name the token after what will use it, e.g. \"reporting script\"."]
+        errors["name"] = ["Name the token after what will use it, e.g. “reporting script”."]
     elif len(name) > 200:
         errors["name"] = ["At most 200 characters."]
     user = None
@@ -57,5 +57,5 @@ def api_tokens_create():
 @require("api_tokens.manage")
 def api_tokens_revoke(token_id: int):
     row = services.revoke_api_token(current_user.workspace_id, token_id, current_user)
-    flash(f"The token \"{row.name}\" is revoked; requests using it are refused from now on.", "success")
+    flash(f"The token “{row.name}” is revoked; requests using it are refused from now on.", "success")
     return redirect(url_for("ui.api_tokens"))

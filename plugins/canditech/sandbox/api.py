@@ -105,6 +105,9 @@ def _gate() -> Response | None:
 
 @bp.after_request
 def _late_fault(response: Response) -> Response:
+    after = runtime().faults.get("latency_after_ms")
+    if after:  # the call took effect; the answer is slow (a client may die before it arrives)
+        time.sleep(after / 1000.0)
     fault = g.pop("sandbox_fault_after", None)
     return _apply_fault(fault, response) if fault else response
 

@@ -25,6 +25,7 @@ DEFAULTS: dict = {
     "error_rate": 0.0,             # fraction of /v1 calls answered with a code from error_codes
     "error_codes": [500, 503, 429],
     "latency_ms": 0,               # added to every /v1 call
+    "latency_after_ms": 0,         # added after a /v1 call took effect, before its answer
     "timeout_rate": 0.0,           # fraction of /v1 calls that stall for timeout_seconds
     "timeout_seconds": 10.0,
     "reset_rate": 0.0,             # fraction of /v1 calls whose connection is closed unanswered
@@ -44,7 +45,7 @@ _RATES = ("error_rate", "timeout_rate", "reset_rate", "webhook_drop_rate",
           "webhook_duplicate_rate")
 _BOOLS = ("fault_after_processing", "webhook_drop_forever", "webhook_reorder",
           "thin_webhooks", "down")
-_NUMBERS = ("latency_ms", "timeout_seconds", "webhook_reorder_hold_ms")
+_NUMBERS = ("latency_ms", "latency_after_ms", "timeout_seconds", "webhook_reorder_hold_ms")
 
 
 def _invalid(message: str) -> SandboxError:

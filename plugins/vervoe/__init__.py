@@ -1,0 +1,155 @@
+"""Vervoe: the hub's second assessment-provider plugin (hook implementations only).
+
+Built to Vervoe's published API (``shared/apis/vervoe/``). The wire format lives in ``wire``; token
+auth in ``auth``; the API client in ``client``; settings in ``settings``; the plugin's bookkeeping in
+``links``; report -> hub events in ``events``; webhook verification in ``webhooks``; inviting,
+re-inviting and closing in ``invite``; reconciliation in ``reconciliation``; the simulator in
+``sandbox``. See README.md.
+"""
+
+from __future__ import annotations
+
+import secrets as _secrets
+
+import requests
+
+from hub import hookimpl
+from hub.entities import ASSESSMENT, IntegrationSpec, SandboxSpec
+from hub.errors import HubError, PermanentError, TemporaryError
+
+from . import auth, invite, reconciliation, webhooks, wire
+from .client import VervoeClient, VervoeError
+from .settings import SECRET_FIELDS, VervoeSettingsSchema, split_secrets
+
+__version__ = "0.1.0"
+
+DESCRIPTION = (
+    "Sends a Vervoe assessment when a candidate enters a stage it is attached to (Vervoe emails the "
+    "candidate; the hub keeps the candidate's link), and brings the score, the candidate card link and "
+    "hire/reject decisions back to the ATS. Vervoe's report webhook is set in Vervoe's dashboard "
+    "(API webhook settings): point it at this connection's webhook URL and enter its secret here."
+)
+
+SANDBOX_MODULE = "plugins.vervoe.sandbox"
+
+
+@hookimpl
+def register_integration(register):
+    register(IntegrationSpec(kind=ASSESSMENT, title="Vervoe", settings_schema=VervoeSettingsSchema,
+                             secret_fields=SECRET_FIELDS, description=DESCRIPTION, version=__version__,
+                             supports_webhook_setup=True))
+
+
+def _vendor_error(exc: Exception) -> HubError:
+    if isinstance(exc, auth.VervoeAuthError):
+        return HubError(f"Vervoe refused the API key and secret: {exc.vendor_message}", status=401,
+                        code="vendor_unauthorized")
+    if isinstance(exc, VervoeError):
+        return HubError(f"Vervoe: {exc.vendor_message}", status=502, code="vendor_error")
+    return HubError(f"Vervoe: {exc}", status=502, code="vendor_error")
+
+
+@hookimpl
+def list_assessments(ctx):
+    try:
+        return VervoeClient(ctx).list_assessments()
+    except (PermanentError, TemporaryError) as exc:
+        raise _vendor_error(exc) from exc
+
+
+@hookimpl
+def test_connection(ctx):
+    try:
+        assessments = VervoeClient(ctx).list_assessments()
+    except (PermanentError, TemporaryError) as exc:
+        raise _vendor_error(exc) from exc
+    ctx.set_status("connected", f"Vervoe answered with {len(assessments)} assessments")
+    return f"Connected: {len(assessments)} assessments"
+
+
+@hookimpl
+def setup_webhooks(ctx):
+    # Vervoe's API has no call to register a webhook: the admin pastes the URL in Vervoe's dashboard.
+    return (f"Vervoe has no API to register webhooks. In Vervoe's dashboard, API webhook settings, set the "
+            f"report webhook URL to {ctx.webhook_url} and copy its webhook secret into this connection's "
+            f"\"Webhook secret\" setting.")
+
+
+@hookimpl
+def verify_webhook(ctx, request):
+    return webhooks.verify(ctx, request)
+
+
+@hookimpl
+def on_stage_change(ctx, change):
+    invite.handle_stage_change(ctx, change)
+
+
+@hookimpl
+def on_reinvite_requested(ctx, request):
+    invite.handle_reinvite(ctx, request)
+
+
+@hookimpl
+def on_archive_change(ctx, change):
+    invite.handle_archive(ctx, change)
+
+
+@hookimpl
+def reconcile(ctx):
+    return reconciliation.reconcile(ctx)
+
+
+# --------------------------------------------------------------------------- sandbox
+
+
+@hookimpl
+def register_sandbox(register):
+    register(SandboxSpec(module=SANDBOX_MODULE, title="Vervoe sandbox"))
+
+
+@hookimpl
+def connect_sandbox(ctx, sandbox_url):
+    """Point this connection at the Vervoe sandbox, as an admin would at Vervoe: the API root, the
+    sandbox's API key and secret, a webhook secret; and set the sandbox's report webhook (Vervoe's
+    dashboard setting) to the hub's URL with that secret, through the sandbox's control API."""
+    base = sandbox_url.rstrip("/")
+    control = _sandbox_call(ctx, "GET", base + "/_sandbox/config")
+    credentials = (control.get("api_credentials") or [{}])[0]
+    existing = split_secrets(ctx.secrets.get("webhook_secret"))
+    webhook_secret = existing[0] if existing else "vervoe-sandbox-" + _secrets.token_hex(16)
+    loaded = VervoeSettingsSchema().load({
+        **{k: v for k, v in ctx.settings.items() if k in VervoeSettingsSchema().fields and k not in SECRET_FIELDS},
+        "base_url": base + "/api", "api_key": credentials.get("api_key") or "",
+        "api_secret": credentials.get("api_secret") or "", "webhook_secret": webhook_secret,
+    })
+    ctx.update_settings({k: v for k, v in loaded.items() if k not in SECRET_FIELDS})
+    ctx.update_secrets({k: loaded[k] for k in SECRET_FIELDS}, remove=auth.TOKEN_SECRETS)
+    _sandbox_call(ctx, "POST", base + "/_sandbox/config",
+                  json={"webhook_url": ctx.webhook_url, "webhook_secret": webhook_secret})
+    try:
+        assessments = VervoeClient(ctx).list_assessments()
+    except (PermanentError, TemporaryError) as exc:  # NeedsReauthorization is a PermanentError
+        raise _vendor_error(exc) from exc
+    ctx.set_status("connected", f"Vervoe sandbox at {base}")
+    return (f"connected to the Vervoe sandbox at {base} ({len(assessments)} assessments); its report "
+            f"webhooks go to {ctx.webhook_url}, signed with the stored secret")
+
+
+def _sandbox_call(ctx, method: str, url: str, **kwargs) -> dict:
+    try:
+        response = ctx.http.request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        raise HubError(f"the Vervoe sandbox at {url} is unreachable: {exc}", status=502,
+                       code="sandbox_unreachable") from exc
+    if response.status_code != wire.STATUS_OK:
+        raise HubError(f"the Vervoe sandbox answered {response.status_code} to {method} {url}", status=502,
+                       code="sandbox_error")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise HubError(f"the Vervoe sandbox answered {method} {url} without a JSON object", status=502,
+                       code="sandbox_error")
+    return body

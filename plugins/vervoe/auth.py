@@ -1,0 +1,150 @@
+"""Vervoe's token auth: API key + secret -> ``GET /public/ats-api/token`` (HTTP Basic) -> a bearer
+token that lives 10 minutes (guide 02).
+
+The token is cached among the connection's encrypted secrets (``TOKEN``, ``EXPIRES_AT``, and
+``KEY_ID``, a fingerprint of the key pair it was issued for, so changing the key in the settings
+drops it). It is refreshed when less than ``REFRESH_MARGIN`` seconds remain, and when Vervoe
+answers 401 to it, by one worker at a time across every process (``ctx.lock(LOCK)``): the others
+wait, re-read the secrets and use the token the winner stored (single flight). A refused key
+(400/401/403 from the token endpoint) is ``VervoeAuthError``, a ``NeedsReauthorization``: the
+connection is flagged for an admin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from typing import Any, Callable
+
+import requests
+
+from hub.errors import NeedsReauthorization, TemporaryError
+
+from . import wire
+from .settings import VervoeSettings
+
+TOKEN = "access_token"
+EXPIRES_AT = "access_token_expires_at"
+KEY_ID = "access_token_key_id"
+TOKEN_SECRETS = (TOKEN, EXPIRES_AT, KEY_ID)
+
+REFRESH_MARGIN = 60.0
+LOCK = "token-refresh"
+LOCK_TTL = 60.0
+LOCK_WAIT = 30.0
+MAX_ATTEMPTS = 3
+
+
+class VervoeAuthError(NeedsReauthorization):
+    """Vervoe refused the API key and secret (or the token made with them)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"Vervoe refused the API credentials ({status}): {message}")
+        self.status = status
+        self.vendor_message = message
+
+
+def key_id(settings: VervoeSettings) -> str:
+    """A fingerprint of the key pair (never the key itself), stored with the token it got."""
+    raw = f"{settings.api_key or ''}:{settings.api_secret or ''}".encode("utf-8")
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def cached_token(secrets: dict[str, Any], settings: VervoeSettings, now: float | None = None) -> str | None:
+    """The stored token if it belongs to the current key pair and has more than the margin left."""
+    token = secrets.get(TOKEN)
+    expires_at = secrets.get(EXPIRES_AT)
+    if not isinstance(token, str) or not token or not isinstance(expires_at, (int, float)):
+        return None
+    if secrets.get(KEY_ID) != key_id(settings):
+        return None
+    now = time.time() if now is None else now
+    return token if expires_at - now > REFRESH_MARGIN else None
+
+
+def bearer_token(ctx: Any, settings: VervoeSettings, *, rejected: str | None = None) -> str:
+    """A usable bearer token; refreshes (single flight) when none is cached or when ``rejected``
+    (the token Vervoe just answered 401 to) is still the cached one."""
+    token = cached_token(ctx.secrets, settings)
+    if token and token != rejected:
+        return token
+    with ctx.lock(LOCK, ttl=LOCK_TTL, wait=LOCK_WAIT):
+        ctx.reload()  # another worker may have refreshed while we waited
+        token = cached_token(ctx.secrets, settings)
+        if token and token != rejected:
+            return token
+        return refresh(ctx, settings)
+
+
+def refresh(ctx: Any, settings: VervoeSettings) -> str:
+    """Fetch a new token now and store it; returns it. (Call under ``ctx.lock(LOCK)``.)"""
+    try:
+        token, expires_at = fetch_token(ctx, settings)
+    except Exception:
+        _token_metric(ctx, "failed")
+        raise
+    ctx.update_secrets({TOKEN: token, EXPIRES_AT: expires_at, KEY_ID: key_id(settings)})
+    _token_metric(ctx, "refreshed")
+    return token
+
+
+def fetch_token(ctx: Any, settings: VervoeSettings, *, sleep: Callable[[float], None] = time.sleep,
+                max_attempts: int = MAX_ATTEMPTS) -> tuple[str, float]:
+    """``GET /public/ats-api/token`` with the key pair; returns (token, expires_at epoch seconds)."""
+    if not settings.api_key or not settings.api_secret:
+        raise NeedsReauthorization("Vervoe is not connected: enter the API key and secret in the settings")
+    url = settings.base_url + wire.TOKEN_PATH
+    headers = {**wire.basic_auth_header(settings.api_key, settings.api_secret), "Accept": "application/json"}
+    limiter = ctx.rate_limiter("api", wire.RATE_LIMIT_PER_SECOND, wire.RATE_LIMIT_BURST)
+    problem = "no attempt made"
+    retry_after: float | None = None
+    for attempt in range(1, max_attempts + 1):
+        limiter.acquire()
+        asked_at = time.time()
+        started = time.perf_counter()
+        try:
+            response = ctx.http.get(url, headers=headers)
+        except requests.RequestException as exc:
+            ctx.record_vendor_call(wire.ENDPOINT_TOKEN, "error", time.perf_counter() - started)
+            problem, retry_after = f"Vervoe's token endpoint is unreachable ({type(exc).__name__})", None
+        else:
+            ctx.record_vendor_call(wire.ENDPOINT_TOKEN, response.status_code, time.perf_counter() - started)
+            body = _json_or_none(response)
+            status = response.status_code
+            if status == wire.STATUS_OK:
+                token = wire.parse_token(body)
+                if token:
+                    return token, asked_at + wire.TOKEN_LIFETIME_SECONDS
+                problem = "Vervoe's token endpoint answered without a token"
+            elif status in (wire.STATUS_BAD_REQUEST, wire.STATUS_UNAUTHORIZED, wire.STATUS_FORBIDDEN):
+                error = VervoeAuthError(status, wire.parse_error(body, status, response.text))
+                flag_reauthorization(ctx, error)
+                raise error
+            else:
+                retry_after = wire.parse_retry_after(response.headers)
+                problem = f"Vervoe's token endpoint answered {status}: {wire.parse_error(body, status, response.text)}"
+        if attempt < max_attempts:
+            sleep(min(2.0, retry_after) if retry_after is not None else 0.2 * (2 ** (attempt - 1)) * random.uniform(0.5, 1))
+    raise TemporaryError(problem, retry_after=retry_after)
+
+
+def flag_reauthorization(ctx: Any, error: VervoeAuthError) -> None:
+    """Show the connection as needing new credentials (the admin sees Vervoe's message)."""
+    set_status = getattr(ctx, "set_status", None)
+    if set_status is not None:
+        set_status("needs_reauthorization",
+                   f"Vervoe refused the API key and secret ({error.vendor_message}); enter them again")
+
+
+def _token_metric(ctx: Any, outcome: str) -> None:
+    record = getattr(ctx, "record_token_refresh", None)
+    if record is not None:
+        record(outcome)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

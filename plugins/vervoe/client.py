@@ -1,0 +1,214 @@
+"""``VervoeClient``: Vervoe's API over ``ctx.http``, speaking normalised values (see ``wire``).
+
+Every call:
+
+- waits for a token of the connection's shared rate limiter (``ctx.rate_limiter``, all workers);
+- sends ``Authorization: Bearer <token>`` (``auth.bearer_token``: cached, refreshed single-flight);
+  a 401 refreshes the token once and repeats the call; a second 401 is ``VervoeAuthError``;
+- retries inside the call, a couple of times with exponential backoff, on 5xx, timeouts and
+  connection errors, and on 429 when ``Retry-After`` is short; then raises
+  ``hub.errors.TemporaryError``. The exception is the invitation ``POST``: Vervoe has no
+  idempotency key, so a POST whose outcome is unclear (timeout, 5xx) is never repeated blindly;
+  ``invite.py`` looks the candidate up first (find-before-create);
+- records each attempt with ``ctx.record_vendor_call``.
+
+Errors: 401/403 -> ``auth.VervoeAuthError`` (a ``NeedsReauthorization``); 404 -> ``VervoeNotFound``;
+any other 4xx -> ``VervoeRejected``; all carry Vervoe's message and body.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any, Callable
+
+import requests
+
+from hub.entities import Assessment
+from hub.errors import PermanentError, TemporaryError
+
+from . import auth, wire
+from .auth import VervoeAuthError
+from .settings import VervoeSettings
+
+MAX_PAGES = 200
+MAX_LOOKUP_PAGES = 20
+
+
+class VervoeError(PermanentError):
+    """Vervoe answered with an error that retrying will not fix."""
+
+    def __init__(self, status: int, message: str, body: Any = None):
+        super().__init__(f"Vervoe answered {status}: {message}")
+        self.status = status
+        self.vendor_message = message
+        self.body = body
+
+
+class VervoeNotFound(VervoeError):
+    pass
+
+
+class VervoeRejected(VervoeError):
+    """A 4xx other than 401/403/404: the request itself was refused (e.g. 400 Bad Request)."""
+
+
+class VervoeClient:
+    def __init__(self, ctx: Any, settings: VervoeSettings | None = None, *, max_attempts: int = 3,
+                 backoff_base: float = 0.2, max_inline_wait: float = 2.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.ctx = ctx
+        self.settings = settings or VervoeSettings.from_context(ctx)
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base = backoff_base
+        self.max_inline_wait = max_inline_wait
+        self.sleep = sleep
+        self._limiter = ctx.rate_limiter("api", wire.RATE_LIMIT_PER_SECOND, wire.RATE_LIMIT_BURST)
+
+    # ------------------------------------------------------------------ transport
+    def _backoff(self, attempt: int) -> float:
+        return self.backoff_base * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+    def _request(self, method: str, path: str, endpoint: str, *, params: dict | None = None,
+                 json: Any = None, repeatable: bool = True) -> requests.Response:
+        """One logical call with its inline retries; returns the 200 response."""
+        url = self.settings.base_url + path
+        problem = "no attempt made"
+        retry_after: float | None = None
+        rejected: str | None = None
+        reauthorized = False
+        attempt = 0
+        while attempt < self.max_attempts:
+            attempt += 1
+            token = auth.bearer_token(self.ctx, self.settings, rejected=rejected)
+            headers = {**wire.bearer_header(token), "Accept": "application/json"}
+            self._limiter.acquire()
+            started = time.perf_counter()
+            try:
+                response = self.ctx.http.request(method, url, params=params, json=json, headers=headers)
+            except requests.RequestException as exc:
+                self.ctx.record_vendor_call(endpoint, "timeout" if isinstance(exc, requests.Timeout) else "error",
+                                            time.perf_counter() - started)
+                problem, retry_after = f"Vervoe is unreachable or slow ({type(exc).__name__})", None
+                if not repeatable:
+                    break
+                if attempt < self.max_attempts:
+                    self.sleep(self._backoff(attempt))
+                continue
+            status = response.status_code
+            self.ctx.record_vendor_call(endpoint, status, time.perf_counter() - started)
+            if status == wire.STATUS_OK:
+                return response
+            body = _json_or_none(response)
+            message = wire.parse_error(body, status, response.text)
+            if status == wire.STATUS_UNAUTHORIZED and not reauthorized:
+                # the token expired early or was revoked: refresh once (single flight), call again
+                rejected, reauthorized = token, True
+                attempt -= 1
+                continue
+            if status in (wire.STATUS_UNAUTHORIZED, wire.STATUS_FORBIDDEN):
+                error = VervoeAuthError(status, message)
+                auth.flag_reauthorization(self.ctx, error)
+                raise error
+            if status == wire.STATUS_NOT_FOUND:
+                raise VervoeNotFound(status, message, body)
+            if status == wire.STATUS_RATE_LIMITED or status >= 500:
+                retry_after = wire.parse_retry_after(response.headers)
+                problem = f"Vervoe answered {status}: {message}"
+                if status >= 500 and not repeatable:
+                    break  # the call may have taken effect: the caller looks before trying again
+                if retry_after is not None and retry_after > self.max_inline_wait:
+                    break  # too long to wait inside a call: let the engine reschedule
+                if attempt < self.max_attempts:
+                    self.sleep(min(self.max_inline_wait, retry_after) if retry_after is not None
+                               else self._backoff(attempt))
+                continue
+            raise VervoeRejected(status, message, body)
+        raise TemporaryError(f"{endpoint}: {problem}", retry_after=retry_after)
+
+    def _json(self, response: requests.Response, endpoint: str) -> Any:
+        body = _json_or_none(response)
+        if body is None:
+            raise TemporaryError(f"{endpoint}: Vervoe answered {response.status_code} without a JSON body")
+        return body
+
+    # ------------------------------------------------------------------ API
+    def list_assessments(self) -> list[Assessment]:
+        """Every private assessment, page by page until ``hasMorePages`` is false."""
+        found: list[Assessment] = []
+        for page in range(1, MAX_PAGES + 1):
+            response = self._request("GET", wire.ASSESSMENTS_PATH, wire.ENDPOINT_LIST_ASSESSMENTS,
+                                     params={wire.PAGE_PARAM: page})
+            try:
+                items, more, _ = wire.parse_assessment_page(self._json(response, wire.ENDPOINT_LIST_ASSESSMENTS))
+            except ValueError as exc:
+                raise TemporaryError(f"{wire.ENDPOINT_LIST_ASSESSMENTS}: {exc}") from None
+            found.extend(items)
+            if not more or not items:
+                return found
+        raise PermanentError(f"Vervoe returned more than {MAX_PAGES} pages of assessments")
+
+    def get_report(self, uuid: str) -> dict[str, Any]:
+        response = self._request("GET", wire.report_path(uuid), wire.ENDPOINT_REPORT)
+        report = wire.parse_report(self._json(response, wire.ENDPOINT_REPORT))
+        if report["uuid"] is None:
+            report["uuid"] = uuid
+        return report
+
+    def find_report(self, email: str, slug: str, max_pages: int = MAX_LOOKUP_PAGES) -> dict[str, Any] | None:
+        """The candidate assessment of ``email`` for assessment ``slug`` (newest first), or None.
+
+        Used after an invitation POST whose outcome is unclear: Vervoe's invite body has no
+        external reference, so the candidate is looked up by email and assessment."""
+        wanted = email.strip().lower()
+        for page in range(1, max_pages + 1):
+            response = self._request("GET", wire.REPORTS_PATH, wire.ENDPOINT_REPORTS,
+                                     params={wire.PAGE_PARAM: page, **wire.LOOKUP_QUERY})
+            try:
+                reports, more = wire.parse_report_page(self._json(response, wire.ENDPOINT_REPORTS))
+            except ValueError as exc:
+                raise TemporaryError(f"{wire.ENDPOINT_REPORTS}: {exc}") from None
+            for report in reports:
+                if report["uuid"] and (report["email"] or "").lower() == wanted and report["slug"] == slug:
+                    return report
+            if not more:
+                return None
+        raise TemporaryError(f"{wire.ENDPOINT_REPORTS}: not found in the newest {max_pages} pages; "
+                             "trying again later")
+
+    def invite(self, slug: str, body: dict[str, Any]) -> tuple[str, str | None, bool]:
+        """Invite; ``(uuid, candidate_url, created)``. Vervoe's 400 "already invited" carries the
+        existing candidate assessment: returned with ``created=False``, never a second one."""
+        try:
+            response = self._request("POST", wire.invite_path(slug), wire.ENDPOINT_INVITE, json=body,
+                                     repeatable=False)
+        except VervoeRejected as exc:
+            uuid, url = wire.parse_invitation(exc.body)
+            if exc.status == wire.STATUS_BAD_REQUEST and uuid:
+                return uuid, url, False
+            raise
+        uuid, url = wire.parse_invitation(self._json(response, wire.ENDPOINT_INVITE))
+        if not uuid:
+            raise TemporaryError(f"{wire.ENDPOINT_INVITE}: the answer carries no candidateAssessmentUuid")
+        return uuid, url, True
+
+    def candidate_url(self, uuid: str) -> str | None:
+        response = self._request("GET", wire.candidate_url_path(uuid), wire.ENDPOINT_CANDIDATE_URL)
+        return wire.parse_candidate_url(self._json(response, wire.ENDPOINT_CANDIDATE_URL))
+
+    def reset(self, uuid: str) -> dict[str, Any]:
+        """Reset the candidate's assessment and extend its deadline (Vervoe's re-invite)."""
+        response = self._request("PATCH", wire.reset_path(uuid), wire.ENDPOINT_RESET)
+        return wire.parse_report(_json_or_none(response))
+
+    def reject(self, uuid: str) -> dict[str, Any]:
+        """Reject the candidate (rejecting twice is not an error at Vervoe)."""
+        response = self._request("PATCH", wire.reject_path(uuid), wire.ENDPOINT_REJECT)
+        return wire.parse_report(_json_or_none(response))
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

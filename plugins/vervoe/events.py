@@ -1,0 +1,109 @@
+"""From a Vervoe candidate report (webhook body or API answer) to hub events, for one hub invitation.
+
+Vervoe's report webhook has no event type and no event id: it is the candidate's report, sent
+whenever something happened (started, completed, graded, re-graded, hired, un-hired, rejected,
+un-rejected, expired, screening). The report's ``status`` says what the candidate's state is now:
+
+============================  ==================================================================
+Vervoe status                 hub event(s)
+============================  ==================================================================
+``in progress``               ``InvitationProgress(started)``
+``complete`` with a score     ``AssessmentResult(score=<percentage>, max_score=100,
+                              report_url=integrationCandidateCardUrl, completed_at)``
+``complete`` without a score  ``InvitationProgress(started)`` only: Vervoe sends the report again
+                              when it grades it ("the first time AI grades", "the first time
+                              candidate gets a manual team score"); reconciliation writes an
+                              unscored result back after ``unscored_result_after_minutes``
+``hired``                     the result (if completed) + ``Verdict(thumbs_up)``
+``rejected``                  the result + ``Verdict(thumbs_down)`` when completed; before
+                              completing: ``InvitationProgress(cancelled)`` (Vervoe closed it)
+``expired``                   ``InvitationProgress(expired)``
+invited, incomplete,          nothing (answered 200, logged)
+screening*, unknown
+============================  ==================================================================
+
+External ids are deterministic per (candidate assessment, hub invitation, round, what happened):
+``vervoe:<uuid>:<hub id>:r<round>:started|completed|expired|rejected``, so Vervoe's retries and a
+reconciliation that finds the same thing are duplicates. A completion counts once: later
+re-grades ("AI score is updated") do not change the score the hub recorded. A verdict's id adds the
+webhook's signature time (``...:hired:<t>``): a decision changed back and forth at Vervoe (hired,
+un-hired, rejected) is a new verdict each time; the hub keeps the latest by ``decided_at``.
+Un-hire / un-reject come back as status ``complete``: the hub has no "verdict withdrawn", so they
+change nothing there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.entities import (
+    CANCELLED, EXPIRED, STARTED, THUMBS_DOWN, THUMBS_UP, AssessmentResult, InboundEvent, InvitationProgress, Verdict,
+)
+
+from . import wire
+
+MAX_SCORE = 100.0
+REJECTED_BEFORE_COMPLETING = "rejected at Vervoe before completing the assessment"
+# a re-invited candidate assessment (reset at Vervoe) ignores reports of its earlier round: their
+# times are before the reset (allowing this much clock skew between Vervoe and the hub)
+ROUND_SKEW = timedelta(seconds=30)
+
+
+def external_id(report: dict[str, Any], invitation: Any, what: str) -> str:
+    return f"vervoe:{report['uuid']}:{invitation.id}:r{invitation.round}:{what}"
+
+
+def result_event(report: dict[str, Any], invitation: Any, fallback_at: datetime | None) -> InboundEvent:
+    return InboundEvent(
+        external_id=external_id(report, invitation, "completed"),
+        event=AssessmentResult(invitation_id=invitation.id, score=report["score"],
+                               max_score=MAX_SCORE if report["score"] is not None else None,
+                               report_url=report["report_url"],
+                               completed_at=report["completed_at"] or fallback_at))
+
+
+def is_earlier_round(report: dict[str, Any], invitation: Any, since: datetime | None) -> bool:
+    if invitation.round <= 1 or since is None:
+        return False
+    stamps = [t for t in (report["completed_at"], report["started_at"]) if t is not None]
+    return bool(stamps) and max(stamps) < since - ROUND_SKEW
+
+
+def events_for(report: dict[str, Any], invitation: Any, *, at: datetime | None, verdict_tag: str,
+               since: datetime | None = None) -> tuple[list[InboundEvent], str]:
+    """The hub events ``report`` means for ``invitation``, and a note when there are none.
+
+    ``at`` is when Vervoe sent it (the signature time), used where the report has no time of its
+    own; ``verdict_tag`` makes a verdict's id (the signature time, or "reconcile")."""
+    kind = report["kind"]
+    if is_earlier_round(report, invitation, since):
+        return [], f"report of an earlier round of invitation {invitation.id}; ignored"
+    if kind == wire.KIND_STARTED:
+        return [InboundEvent(external_id=external_id(report, invitation, "started"),
+                             event=InvitationProgress(invitation_id=invitation.id, status=STARTED,
+                                                      occurred_at=report["started_at"] or at))], ""
+    if kind == wire.KIND_COMPLETED:
+        if report["score"] is not None:
+            return [result_event(report, invitation, at)], ""
+        started = InboundEvent(external_id=external_id(report, invitation, "started"),
+                               event=InvitationProgress(invitation_id=invitation.id, status=STARTED,
+                                                        occurred_at=report["started_at"] or report["completed_at"]
+                                                        or at))
+        return [started], f"invitation {invitation.id} completed at Vervoe; waiting for its score"
+    if kind == wire.KIND_EXPIRED:
+        return [InboundEvent(external_id=external_id(report, invitation, "expired"),
+                             event=InvitationProgress(invitation_id=invitation.id, status=EXPIRED,
+                                                      occurred_at=at))], ""
+    if kind in (wire.KIND_HIRED, wire.KIND_REJECTED):
+        if report["completed_at"] is not None:
+            verdict = THUMBS_UP if kind == wire.KIND_HIRED else THUMBS_DOWN
+            return [result_event(report, invitation, at),
+                    InboundEvent(external_id=external_id(report, invitation, f"{kind}:{verdict_tag}"),
+                                 event=Verdict(invitation_id=invitation.id, verdict=verdict, decided_at=at))], ""
+        if kind == wire.KIND_REJECTED:
+            return [InboundEvent(external_id=external_id(report, invitation, "rejected"),
+                                 event=InvitationProgress(invitation_id=invitation.id, status=CANCELLED,
+                                                          reason=REJECTED_BEFORE_COMPLETING, occurred_at=at))], ""
+        return [], f"invitation {invitation.id}: hired at Vervoe before completing; nothing to record"
+    return [], f"invitation {invitation.id}: Vervoe status {report['raw_status']!r} is not used by the hub"

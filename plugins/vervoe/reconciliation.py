@@ -1,0 +1,52 @@
+"""Reconciliation: find what lost report webhooks missed, by asking Vervoe.
+
+Every open Vervoe invitation (invited/started) older than ``reconcile_after_minutes`` is read from
+Vervoe (``GET /integration/user-assessments/{uuid}``) and mapped with ``events.events_for``, so the
+external ids are the ones a webhook would have produced: the hub's deduplication and state machine
+make repeated runs (and a webhook arriving after all) harmless. A completed assessment still
+without a score after ``unscored_result_after_minutes`` is written back unscored (Vervoe's grading
+may be manual and may never come). Vervoe failing stops the run early, keeping what was found.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from hub.entities import AssessmentResult, InboundEvent
+from hub.errors import NeedsReauthorization, TemporaryError
+
+from . import links, wire
+from .client import VervoeClient, VervoeNotFound
+from .events import events_for, result_event
+from .settings import VervoeSettings
+
+
+def reconcile(ctx: Any) -> list[InboundEvent]:
+    settings = VervoeSettings.from_context(ctx)
+    if not settings.api_key or not settings.api_secret:
+        return []
+    client = VervoeClient(ctx, settings, max_attempts=2)
+    after = timedelta(minutes=settings.reconcile_after_minutes)
+    unscored_after = timedelta(minutes=settings.unscored_result_after_minutes)
+    now = datetime.now(timezone.utc)
+    found: list[InboundEvent] = []
+    try:
+        for invitation in ctx.invitations.list_open(ctx.plugin_name, older_than=after):
+            uuid = invitation.provider_invitation_id
+            try:
+                report = client.get_report(uuid)
+            except VervoeNotFound:
+                ctx.log.warning("reconcile: invitation %s (%s) is unknown at Vervoe", invitation.id, uuid)
+                continue
+            link = links.invitation_link(ctx, invitation.id)
+            since = links.since_of(link) if link and link.get("uuid") == uuid else None
+            events, _ = events_for(report, invitation, at=None, verdict_tag="reconcile", since=since)
+            if (report["kind"] == wire.KIND_COMPLETED and report["score"] is None
+                    and report["completed_at"] is not None and now - report["completed_at"] >= unscored_after
+                    and not any(isinstance(e.event, AssessmentResult) for e in events)):
+                events.append(result_event(report, invitation, None))
+            found.extend(events)
+    except (TemporaryError, NeedsReauthorization) as exc:
+        ctx.log.warning("reconcile stopped early: %s", exc)
+    return found

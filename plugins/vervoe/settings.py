@@ -1,0 +1,136 @@
+"""The Vervoe connection's settings: the marshmallow (4) schema the hub validates and renders, and
+``VervoeSettings``, the typed view the rest of the plugin reads from ``ctx``.
+
+``api_key``, ``api_secret`` and ``webhook_secret`` are hub secrets (encrypted, never shown back).
+Several webhook secrets may be active at once (one per line, or comma-separated) so the secret can
+be rotated in Vervoe's dashboard without dropping webhooks. The plugin also keeps its bearer token
+among the secrets (``auth.TOKEN``...), never in the settings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from . import wire
+
+SECRET_FIELDS = ("api_key", "api_secret", "webhook_secret")
+
+DEFAULTS: dict[str, Any] = {
+    "base_url": wire.DEFAULT_BASE_URL,
+    "signature_tolerance_seconds": 300,
+    "send_invitation_email": True,
+    "redirect_candidate_url": None,
+    "reject_on_archive": True,
+    "reconcile_after_minutes": 30,
+    "unscored_result_after_minutes": 24 * 60,
+}
+
+_SPLIT = re.compile(r"[,\r\n]+")
+
+
+def split_secrets(value: Any) -> tuple[str, ...]:
+    """The active webhook secrets of a newline/comma separated value (or a list), blanks dropped."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, (list, tuple)) else _SPLIT.split(str(value))
+    return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
+
+
+def _check_secrets(value: str) -> None:
+    found = split_secrets(value)
+    if not found:
+        raise ValidationError("give at least one webhook secret")
+    if any(len(s) < 8 for s in found):
+        raise ValidationError("each webhook secret must have at least 8 characters")
+
+
+class VervoeSettingsSchema(Schema):
+    base_url = fields.URL(
+        require_tld=False, schemes={"http", "https"}, load_default=wire.DEFAULT_BASE_URL,
+        metadata={"label": "API base URL",
+                  "description": "Vervoe's API root: https://api.vervoe.com/api (a sandbox's /api for tests)."})
+    api_key = fields.Str(
+        required=True, validate=validate.Length(min=1, max=500),
+        metadata={"label": "API key", "secret": True,
+                  "description": "Your Vervoe API key (Enterprise plan or partner; ask Vervoe to enable the API)."})
+    api_secret = fields.Str(
+        required=True, validate=validate.Length(min=1, max=500),
+        metadata={"label": "API secret", "secret": True,
+                  "description": "The secret key issued with the API key; the hub trades both for a "
+                                 "10-minute token."})
+    webhook_secret = fields.Str(
+        load_default=None, validate=_check_secrets,
+        metadata={"label": "Webhook secret(s)", "secret": True,
+                  "description": "From Vervoe's dashboard, API webhook settings (Vervoe-Signature). Several "
+                                 "may be active while rotating: one per line."})
+    signature_tolerance_seconds = fields.Int(
+        load_default=300, validate=validate.Range(min=1, max=86400),
+        metadata={"label": "Signature timestamp tolerance (seconds)",
+                  "description": "Webhooks signed further than this in the past or future are rejected."})
+    send_invitation_email = fields.Bool(
+        load_default=True,
+        metadata={"label": "Vervoe emails the candidate",
+                  "description": "Vervoe sends its (customisable) invitation email. Off: only the link is "
+                                 "kept in the hub and written back to the ATS."})
+    redirect_candidate_url = fields.URL(
+        load_default=None, allow_none=True, require_tld=False, schemes={"http", "https"},
+        metadata={"label": "Redirect after completion",
+                  "description": "Where Vervoe sends the candidate after finishing (optional)."})
+    reject_on_archive = fields.Bool(
+        load_default=True,
+        metadata={"label": "Reject at Vervoe when archived",
+                  "description": "When the candidate is archived in the ATS, reject their open Vervoe "
+                                 "assessment (Vervoe's only way to close one; it sends Vervoe's reject email "
+                                 "if that is enabled in Vervoe)."})
+    reconcile_after_minutes = fields.Int(
+        load_default=30, validate=validate.Range(min=0, max=7 * 24 * 60),
+        metadata={"label": "Reconcile after (minutes)",
+                  "description": "Ask Vervoe about invitations open longer than this, in case a webhook was lost."})
+    unscored_result_after_minutes = fields.Int(
+        load_default=24 * 60, validate=validate.Range(min=0, max=30 * 24 * 60),
+        metadata={"label": "Report an unscored completion after (minutes)",
+                  "description": "A completed assessment still waiting for Vervoe's grading after this long "
+                                 "is written back without a score."})
+
+    @post_load
+    def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data.get("base_url"):
+            data["base_url"] = data["base_url"].rstrip("/")
+        if data.get("webhook_secret"):
+            data["webhook_secret"] = "\n".join(split_secrets(data["webhook_secret"]))
+        return data
+
+
+@dataclass(frozen=True)
+class VervoeSettings:
+    base_url: str
+    api_key: str | None
+    api_secret: str | None
+    webhook_secrets: tuple[str, ...]
+    signature_tolerance_seconds: int
+    send_invitation_email: bool
+    redirect_candidate_url: str | None
+    reject_on_archive: bool
+    reconcile_after_minutes: int
+    unscored_result_after_minutes: int
+
+    @classmethod
+    def from_context(cls, ctx: Any) -> "VervoeSettings":
+        values = {**DEFAULTS, **{k: v for k, v in (ctx.settings or {}).items() if v is not None}}
+        secrets = ctx.secrets or {}
+        return cls(
+            base_url=str(values["base_url"]).rstrip("/"),
+            api_key=secrets.get("api_key") or None,
+            api_secret=secrets.get("api_secret") or None,
+            webhook_secrets=split_secrets(secrets.get("webhook_secret")),
+            signature_tolerance_seconds=int(values["signature_tolerance_seconds"]),
+            send_invitation_email=bool(values["send_invitation_email"]),
+            redirect_candidate_url=values.get("redirect_candidate_url") or None,
+            reject_on_archive=bool(values["reject_on_archive"]),
+            reconcile_after_minutes=int(values["reconcile_after_minutes"]),
+            unscored_result_after_minutes=int(values["unscored_result_after_minutes"]),
+        )

@@ -1,0 +1,337 @@
+"""The Vervoe plugin's event and lifecycle hooks in a real hub (database, ingest, inline deliveries)
+against the Vervoe sandbox over real HTTP: inviting exactly once, find-before-create after an
+unclear failure, failures with reasons, re-invite, archive, reconciliation, connect_sandbox."""
+
+from __future__ import annotations
+
+import time
+
+import plugins.vervoe.invite as invite
+from hub import services
+from hub.entities import ArchiveChange, StageChange
+from plugins.vervoe import links
+from plugins.vervoe.settings import VervoeSettingsSchema
+
+from .conftest import BACKEND_ANSWERS, OTHER_STAGE, SLUG, STAGE, WEBHOOK_SECRET, vervoe_settings
+
+
+def invited(hub, opportunity_id: str = "opp-1"):
+    hub.move(opportunity_id)
+    inv = next(i for i in hub.invitations() if i.opportunity_id == opportunity_id)
+    assert inv.status == "invited"
+    return inv
+
+
+def posts(hub) -> int:
+    return sum(hub.sandbox.invite_posts().values())
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def test_registers_an_assessment_integration_and_its_sandbox(hub):
+    spec = hub.runtime.registry.spec("vervoe")
+    assert (spec.kind, spec.title, spec.secret_fields) == ("assessment", "Vervoe",
+                                                           ("api_key", "api_secret", "webhook_secret"))
+    assert spec.settings_schema is VervoeSettingsSchema and spec.supports_webhook_setup
+    assert hub.runtime.registry.versions["vervoe"] == "0.1.0"  # loaded from its entry point
+    from hub.demo import sandbox_specs
+
+    sandbox = sandbox_specs(hub.runtime.registry)["vervoe"]
+    assert (sandbox.module, sandbox.title) == ("plugins.vervoe.sandbox", "Vervoe sandbox")
+    message = hub.call("setup_webhooks")
+    assert hub.webhook_path() in message and "dashboard" in message
+
+
+# --------------------------------------------------------------------------- inviting exactly once
+
+
+def test_stage_change_invites_once_even_when_ingested_twice(hub):
+    first = hub.move(external_id="ats-evt-1")
+    again = hub.move(external_id="ats-evt-1")    # the same webhook delivered twice: a duplicate
+    other = hub.move(external_id="ats-evt-2")    # the same move reported again under another id
+    assert first.outcome == "accepted" and again.duplicate and other.outcome == "accepted"
+
+    inv = hub.invitation()
+    remote = hub.sandbox.only()
+    assert inv.status == "invited"
+    assert inv.provider_invitation_id == remote["candidateAssessmentUuid"]
+    assert inv.invite_url == remote["candidateUrl"]
+    assert (remote["candidateEmail"], remote["candidateFirstName"], remote["candidateLastName"]) == (
+        "ada@example.com", "Ada", "Lovelace")
+    assert remote["assessmentSlug"] == SLUG and remote["sendInvitationEmail"] is True
+    assert hub.sandbox.invite_posts() == {f"ada@example.com|{SLUG}": 1}
+    assert [s.status for s in hub.source.statuses] == ["invited"]
+    assert hub.deliveries() == {"done": 2}
+
+
+def test_running_the_hook_again_sends_nothing(hub):
+    inv = invited(hub)
+    for _ in range(2):
+        hub.call("on_stage_change", change=StageChange(opportunity_id="opp-1", to_stage_id=STAGE))
+    assert posts(hub) == 1 and hub.invitation() == inv
+
+
+def test_an_unclear_post_is_looked_up_before_sending_again(hub):
+    hub.call("list_assessments")  # a token first: the fault below hits only the invitation POST
+    # Vervoe creates the candidate assessment, then answers 500: the outcome is unclear to the hub
+    hub.sandbox.faults(error_rate=1.0, error_codes=[500], fault_after_processing=True)
+    hub.move()
+    hub.sandbox.faults()
+    inv = hub.invitation()
+    assert inv.status == "pending" and hub.deliveries() == {"retry": 1}
+    assert posts(hub) == 1  # not repeated inside the call
+    attempt = hub.ctx().records.get(links.attempt_key(inv))
+    assert attempt["mode"] == "invite" and "uuid" not in attempt  # recorded before the call, outcome unknown
+
+    time.sleep(0.06)  # past the retry delay (RETRY_MAX_SECONDS is 0.05 in tests)
+    from hub.engine.sweeper import sweep
+
+    sweep(hub.runtime)
+    inv = hub.invitation()
+    remote = hub.sandbox.only()
+    assert inv.status == "invited" and inv.provider_invitation_id == remote["candidateAssessmentUuid"]
+    assert inv.invite_url == remote["candidateUrl"]
+    assert posts(hub) == 1  # found by email + assessment: no second POST
+    routes = hub.sandbox.stats()["by_route"]
+    assert routes["POST /api/integration/assessments/<slug>/invite"] == {"500": 1}
+    assert routes["GET /api/integration/user-assessments"] == {"200": 1}
+    assert hub.deliveries() == {"done": 1}
+
+
+def test_an_unclear_attempt_that_never_reached_vervoe_is_sent_after_the_lookup(hub):
+    hub.candidate("opp-1", stage_id=STAGE)
+    attachment = hub.ctx().attachments.get(hub.attachment_id)
+    inv, _ = hub.ctx().invitations.get_or_create(attachment, hub.source.candidates["opp-1"])
+    hub.ctx().records.put(links.attempt_key(inv), {"at": "2026-01-01T00:00:00+00:00", "mode": "invite"})
+
+    hub.call("on_stage_change", change=StageChange(opportunity_id="opp-1", to_stage_id=STAGE))
+
+    assert hub.invitation().status == "invited" and posts(hub) == 1
+    assert hub.sandbox.stats()["by_route"]["GET /api/integration/user-assessments"] == {"200": 1}
+
+
+def test_a_crash_after_vervoe_answered_is_retried_without_a_second_post(hub, monkeypatch):
+    from hub.engine.sweeper import sweep
+
+    real = invite._record_sent
+    crashes = []
+
+    def crash_once(ctx, invitation_id, uuid, url):
+        if not crashes:
+            crashes.append(uuid)
+            raise RuntimeError("worker died after the vendor call")
+        real(ctx, invitation_id, uuid, url)
+
+    monkeypatch.setattr(invite, "_record_sent", crash_once)
+    hub.move()
+    assert hub.invitation().status == "pending" and hub.deliveries() == {"retry": 1}
+    time.sleep(0.06)
+    sweep(hub.runtime)
+    inv = hub.invitation()
+    assert inv.status == "invited" and inv.provider_invitation_id == crashes[0]
+    assert posts(hub) == 1
+    assert "GET /api/integration/user-assessments" not in hub.sandbox.stats()["by_route"]  # the answer was recorded
+
+
+def test_vervoe_answering_already_invited_is_the_same_invitation(hub):
+    # the same person applied twice (two opportunities, one email): Vervoe keeps one candidate assessment
+    first = invited(hub, "opp-1")
+    hub.candidate("opp-2", email="ADA@example.com")
+    second = invited(hub, "opp-2")
+    assert first.provider_invitation_id == second.provider_invitation_id
+    assert first.invite_url == second.invite_url
+    assert len(hub.sandbox.user_assessments()) == 1 and posts(hub) == 2
+    assert links.invitations_for(hub.ctx(), first.provider_invitation_id) == [first.id, second.id]
+
+
+# --------------------------------------------------------------------------- not sending
+
+
+def test_no_or_invalid_email_fails_with_a_reason_and_never_calls_vervoe(hub):
+    hub.candidate("opp-1", email=None)
+    hub.candidate("opp-2", email="ada at example dot com")
+    hub.move("opp-1")
+    hub.move("opp-2")
+    invitations = hub.invitations()
+    assert [i.status for i in invitations] == ["failed", "failed"]
+    assert {i.failure_reason for i in invitations} == {"candidate has no valid email address in the ATS"}
+    assert [s.status for s in hub.source.statuses] == ["failed", "failed"]
+    assert hub.sandbox.stats()["by_route"] == {}  # not a single call to Vervoe
+
+
+def test_stale_archived_or_other_posting_changes_invite_nobody(hub):
+    hub.candidate("opp-1", stage_id=OTHER_STAGE)   # moved on before the hook ran
+    hub.ingest(StageChange(opportunity_id="opp-1", to_stage_id=STAGE))
+    hub.candidate("opp-2", archived=True)
+    hub.move("opp-2")
+    hub.candidate("opp-3", posting_id="another-posting")
+    hub.move("opp-3")
+    hub.ingest(StageChange(opportunity_id="opp-gone", to_stage_id=STAGE))  # unknown at the source
+    hub.move("opp-4", stage=OTHER_STAGE)           # a stage with nothing attached
+    assert hub.invitations() == []
+    assert hub.sandbox.stats()["by_route"] == {}
+    assert hub.deliveries() == {"done": 5}
+
+
+def test_vervoe_refusing_the_invitation_fails_it_with_vervoes_reason(hub):
+    services.save_attachment(1, {"posting_id": "posting-backend", "posting_name": "Backend Engineer",
+                                 "stage_id": "stage-2", "stage_name": "Stage 2", "provider": "vervoe",
+                                 "assessment_id": "deleted-assessment", "assessment_name": "Gone"}, "test")
+    hub.move(stage="stage-2")
+    inv = hub.invitation()
+    assert inv.status == "failed"
+    assert inv.failure_reason == "Vervoe refused the invitation: Assessment not found."
+    assert hub.ctx().records.get(links.attempt_key(inv)) is None  # a clear answer: nothing to look up
+
+
+# --------------------------------------------------------------------------- re-invite
+
+
+def test_reinvite_resets_the_same_candidate_assessment_with_a_new_deadline(hub):
+    inv = invited(hub)
+    uuid = inv.provider_invitation_id
+    hub.sandbox.act(uuid, "expire")
+    hub.wait_for(lambda: hub.invitation().status == "expired", what="the expired webhook")
+
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "test")
+
+    again = hub.invitation()
+    assert (again.status, again.round, again.provider_invitation_id) == ("invited", 2, uuid)
+    remote = hub.sandbox.only()
+    assert remote["status"] == "invited" and remote["resets"] == 1
+    assert again.invite_url == remote["candidateUrl"]
+    assert posts(hub) == 1  # reset, not a second invitation
+    assert hub.ctx().records.get(f"invitation:{inv.id}")["round"] == 2
+
+    hub.sandbox.act(uuid, "complete", answers=BACKEND_ANSWERS)
+    hub.wait_for(lambda: hub.source.results, what="the round-2 completion written back")
+    assert hub.invitation().score == 100.0
+    assert [(r.invitation_id, r.score) for r in hub.source.results] == [(inv.id, 100.0)]
+
+
+def test_reinvite_after_a_failure_sends_a_first_invitation(hub):
+    hub.candidate("opp-1", email=None)
+    hub.move()
+    inv = hub.invitation()
+    assert inv.status == "failed"
+    hub.candidate("opp-1", email="ada@example.com")
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "test")
+    again = hub.invitation()
+    assert (again.status, again.round) == ("invited", 2)
+    assert hub.sandbox.only()["resets"] == 0 and posts(hub) == 1
+
+
+# --------------------------------------------------------------------------- archive
+
+
+def test_archiving_rejects_the_open_assessment_at_vervoe_and_cancels_it(hub):
+    inv = invited(hub)
+    hub.candidate("opp-1", archived=True)
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True, reason="hired elsewhere"))
+    assert hub.invitation().status == "cancelled"
+    assert hub.sandbox.only()["status"] == "rejected"
+    # Vervoe's "rejected" report comes back: the hub already knows
+    hub.sandbox.quiet()
+    assert hub.invitation().status == "cancelled"
+    assert [s.status for s in hub.source.statuses] == ["invited", "cancelled"]
+    assert hub.webhook_outcomes() == [("accepted", 200, "invitation_progress:no_change")]
+    assert hub.sandbox.stats()["by_route"]["PATCH /api/integration/user-assessments/<uuid>/reject"] == {"200": 1}
+    assert hub.invitation().provider_invitation_id == inv.provider_invitation_id
+
+
+def test_a_stale_archive_event_or_an_unarchive_closes_nothing(hub):
+    invited(hub)
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True))  # the candidate is not archived now
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=False))
+    assert hub.invitation().status == "invited" and hub.sandbox.only()["status"] == "invited"
+
+
+def test_without_reject_on_archive_the_archive_is_recorded_and_the_invitation_left_open(hub):
+    services.save_settings(hub.runtime, 1, "vervoe", {"reject_on_archive": False}, "test")
+    inv = invited(hub)
+    hub.candidate("opp-1", archived=True)
+    for _ in range(2):
+        hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True))
+    assert hub.invitation().status == "invited" and hub.sandbox.only()["status"] == "invited"
+    assert hub.ctx().records.get(f"archived:{inv.id}")["round"] == 1
+    notes = [t for t in hub.timeline(inv.id) if t[0] == "cancel_skipped"]
+    assert len(notes) == 1 and "left open at Vervoe" in notes[0][1]
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+def test_reconcile_finds_a_completion_whose_webhook_was_lost(hub):
+    from hub.engine.sweeper import reconcile_all
+
+    inv = invited(hub)
+    hub.sandbox.faults(webhook_drop_rate=1.0, webhook_drop_forever=True)
+    hub.sandbox.act(inv.provider_invitation_id, "complete", answers={**BACKEND_ANSWERS, "q4": "c"})
+    hub.sandbox.quiet()
+    assert hub.invitation().status == "invited"  # the webhooks were lost
+
+    assert reconcile_all(hub.runtime) == 1
+    done = hub.invitation()
+    assert (done.status, done.score, done.max_score) == ("completed", 75.0, 100.0)
+    assert [r.score for r in hub.source.results] == [75.0]
+    assert reconcile_all(hub.runtime) == 0  # completed: no longer open, nothing asked again
+
+
+def test_reconcile_writes_an_unscored_completion_back_after_the_wait(hub):
+    from hub.engine.sweeper import reconcile_all
+
+    hub.sandbox.config(auto_grade=False)
+    inv = invited(hub)
+    hub.sandbox.act(inv.provider_invitation_id, "complete", answers=BACKEND_ANSWERS)
+    hub.wait_for(lambda: hub.invitation().status == "started", what="the unscored completion")
+    assert reconcile_all(hub.runtime) >= 1
+    assert hub.invitation().status == "started"  # still waiting for Vervoe's grade (24 h by default)
+
+    services.save_settings(hub.runtime, 1, "vervoe", {"unscored_result_after_minutes": 0}, "test")
+    reconcile_all(hub.runtime)
+    done = hub.invitation()
+    assert (done.status, done.score, done.max_score) == ("completed", None, None)
+    assert done.report_url and [r.score for r in hub.source.results] == [None]
+
+
+# --------------------------------------------------------------------------- connect_sandbox
+
+
+def test_connect_sandbox_configures_both_sides(fast_app, sandbox):
+    from hub.extensions import db
+    from hub.runtime import get_runtime
+
+    from .conftest import FakeSource
+
+    source = FakeSource()
+    app = fast_app({"PLUGINS": "vervoe,fakesource", "PUBLIC_URL": "http://hub.test"},
+                   plugins=[("fakesource", source)])
+    with app.app_context():
+        runtime = get_runtime()
+        services.set_enabled(runtime, 1, "vervoe", True, "test")
+        ctx = runtime.context(1, "vervoe")
+        message = runtime.registry.call("vervoe", "connect_sandbox", ctx=ctx, sandbox_url=sandbox.url)
+        assert "3 assessments" in message and sandbox.url in message
+        row = runtime.integration(1, "vervoe")
+        assert row.settings["base_url"] == sandbox.api and row.status == "connected"
+        secrets = runtime.context(1, "vervoe").secrets
+        webhook_url = f"http://hub.test/webhooks/vervoe/{row.webhook_key}"
+        db.session.commit()
+    assert (secrets["api_key"], secrets["api_secret"]) == ("vervoe-sandbox-key", "vervoe-sandbox-secret")
+    config = sandbox.call("GET", "/_sandbox/config")
+    assert config["webhook_url"] == webhook_url and config["webhook_secret"] == secrets["webhook_secret"]
+    assert secrets["webhook_secret"].startswith("vervoe-sandbox-") and secrets["webhook_secret"] != WEBHOOK_SECRET
+    with app.app_context():  # connecting again keeps the secret
+        runtime = get_runtime()
+        runtime.registry.call("vervoe", "connect_sandbox", ctx=runtime.context(1, "vervoe"), sandbox_url=sandbox.url)
+        assert runtime.context(1, "vervoe").secrets["webhook_secret"] == secrets["webhook_secret"]
+        db.session.commit()
+
+
+def test_settings_round_trip_through_the_hub(hub):
+    row = services.save_settings(hub.runtime, 1, "vervoe",
+                                 vervoe_settings(hub.sandbox, signature_tolerance_seconds=120), "test")
+    assert "api_secret" not in row.settings and "webhook_secret" not in row.settings
+    assert row.settings["signature_tolerance_seconds"] == 120
+    assert hub.secrets()["api_secret"] == "vervoe-sandbox-secret"

@@ -1,0 +1,285 @@
+"""Vervoe's report webhooks reaching the hub: the sandbox's candidate and reviewer pages over real
+HTTP, its signed webhooks into the hub's real ingress, the hub's invitation state machine and the
+source plugin's hooks; and the ingress answers to bad requests (signatures computed here with
+``hmac``)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+
+import requests
+
+from hub import services
+from plugins.vervoe import links
+
+from .conftest import BACKEND_ANSWERS, WEBHOOK_SECRET, vervoe_settings
+
+
+def signed(body: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> dict:
+    stamp = int(time.time()) if at is None else at
+    digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"Vervoe-Signature": f"t={stamp},hash={digest}", "Content-Type": "application/json"}
+
+
+def invited(hub):
+    hub.move()
+    inv = hub.invitation()
+    assert inv.status == "invited"
+    return inv, inv.provider_invitation_id
+
+
+def take_assessment(invite_url: str, answers: dict) -> str:
+    """The candidate opens the link, starts, answers and submits, as in a browser."""
+    with requests.Session() as browser:
+        page = browser.get(invite_url, timeout=10)
+        assert page.status_code == 200 and "Start assessment" in page.text
+        token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
+        base = invite_url.split("/login")[0]
+        questions = browser.post(base + "/login/start", data={"token": token}, timeout=10)
+        assert questions.status_code == 200 and "Submit answers" in questions.text
+        done = browser.post(base + "/login/submit", data={"token": token, **answers}, timeout=10)
+        assert done.status_code == 200 and "your answers were submitted" in done.text
+        return done.text
+
+
+def review(card_url: str, action: str, **form: str) -> str:
+    base, query = card_url.split("?")
+    with requests.Session() as browser:
+        page = browser.post(f"{base}/{action}?{query}", data=form, timeout=10)
+        assert page.status_code == 200, page.text
+        return page.text
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_a_completion_on_the_sandbox_reaches_the_hub_and_the_source(hub):
+    inv, uuid = invited(hub)
+    take_assessment(inv.invite_url, {**BACKEND_ANSWERS, "q3": "a"})  # 3 of 4 right
+
+    hub.wait_for(lambda: hub.source.results, what="the result written back")
+    done = hub.invitation()
+    remote = hub.sandbox.only()
+    assert (done.status, done.score, done.max_score) == ("completed", 75.0, 100.0)
+    assert done.report_url == remote["integrationCandidateCardUrl"]
+    assert remote["score"] == {"type": "TYPE_AI", "score": 75, "scoreByFormat": 75}
+    (result,) = hub.source.results
+    assert (result.invitation_id, result.score, result.max_score, result.report_url) == (
+        inv.id, 75.0, 100.0, remote["integrationCandidateCardUrl"])
+    assert [s.status for s in hub.source.statuses] == ["invited", "started"]
+    assert [o[:2] for o in hub.webhook_outcomes()] == [("accepted", 200), ("accepted", 200)]
+    sent = hub.sandbox.webhook_log()["events"]
+    assert [(e["status"], e["delivery"], e["attempts"]) for e in sent] == [
+        ("in progress", "delivered", 1), ("complete", "delivered", 1)]
+    assert {e["candidateAssessmentUuid"] for e in sent} == {uuid}
+
+
+def test_hire_and_reject_on_the_card_are_verdicts_after_the_result(hub):
+    inv, uuid = invited(hub)
+    hub.sandbox.act(uuid, "complete", answers=BACKEND_ANSWERS)
+    hub.wait_for(lambda: hub.source.results, what="the result")
+    card = hub.invitation().report_url
+
+    assert "hired" in review(card, "hire")
+    hub.wait_for(lambda: hub.source.verdicts, what="the hire")
+    assert hub.invitation().verdict == "thumbs_up"
+    review(card, "unhire")  # back to "complete": the hub has no withdrawn verdict
+    time.sleep(0.05)
+    review(card, "reject")
+    hub.wait_for(lambda: len(hub.source.verdicts) == 2, what="the rejection")
+    assert [v.verdict for v in hub.source.verdicts] == ["thumbs_up", "thumbs_down"]
+    assert hub.invitation().verdict == "thumbs_down"
+    assert len(hub.source.results) == 1  # the result rode along with each verdict, recorded once
+    hub.sandbox.quiet()
+    outcomes = [m for _, _, m in hub.webhook_outcomes()]
+    assert "assessment_completed:duplicate, verdict:accepted" in outcomes
+
+
+def test_a_late_retry_of_an_old_decision_is_checked_against_vervoe(hub):
+    inv, uuid = invited(hub)
+    hub.sandbox.act(uuid, "complete", answers=BACKEND_ANSWERS)
+    hub.sandbox.act(uuid, "hire")
+    hub.wait_for(lambda: hub.source.verdicts, what="the hire")
+    hired_body = json.dumps(hub.sandbox.webhook_log()["events"][-1]["body"]).encode()
+    assert json.loads(hired_body)["status"] == "hired"
+    hub.sandbox.act(uuid, "unhire")
+    hub.sandbox.act(uuid, "reject")
+    hub.sandbox.quiet()
+    hub.wait_for(lambda: hub.invitation().verdict == "thumbs_down", what="the rejection")
+
+    # Vervoe's retry of the old "hired" report arrives now, freshly signed
+    answer = requests.post(hub.url + hub.webhook_path(), data=hired_body, headers=signed(hired_body), timeout=10)
+    assert answer.status_code == 200
+    assert hub.invitation().verdict == "thumbs_down"  # re-read: Vervoe says rejected, not hired
+    assert [v.verdict for v in hub.source.verdicts] == ["thumbs_up", "thumbs_down"]
+
+
+def test_an_unscored_completion_waits_for_the_manual_grade(hub):
+    hub.sandbox.config(auto_grade=False)
+    inv, uuid = invited(hub)
+    take_assessment(inv.invite_url, BACKEND_ANSWERS)
+    hub.wait_for(lambda: hub.invitation().status == "started", what="the unscored completion")
+    hub.sandbox.quiet()
+    assert hub.source.results == []
+    # the unscored "complete" report only confirms "started" (already known from "in progress")
+    assert hub.webhook_outcomes() == [("accepted", 200, "invitation_progress:accepted"),
+                                      ("duplicate", 200, "invitation_progress:duplicate")]
+
+    review(hub.sandbox.only()["integrationCandidateCardUrl"], "grade", score="40")
+    hub.wait_for(lambda: hub.source.results, what="the graded result")
+    assert (hub.invitation().status, hub.invitation().score) == ("completed", 40.0)
+
+    review(hub.sandbox.only()["integrationCandidateCardUrl"], "grade", score="55")  # re-graded later
+    hub.sandbox.quiet()
+    assert hub.invitation().score == 40.0 and len(hub.source.results) == 1
+    assert hub.webhook_outcomes()[-1][:2] == ("duplicate", 200)
+
+
+def test_expiry_and_rejection_before_completing(hub):
+    hub.candidate("opp-2", email="grace@example.com")
+    first, uuid1 = invited(hub)
+    hub.move("opp-2")
+    second = [i for i in hub.invitations() if i.opportunity_id == "opp-2"][0]
+    hub.sandbox.act(uuid1, "expire")
+    hub.sandbox.act(second.provider_invitation_id, "reject")
+    hub.sandbox.quiet()
+    by_id = {i.id: i for i in hub.invitations()}
+    assert by_id[first.id].status == "expired"
+    assert by_id[second.id].status == "cancelled"
+    assert by_id[second.id].failure_reason is None  # the reason travels with the event, not as a failure
+    statuses = sorted((s.invitation_id, s.status, s.reason) for s in hub.source.statuses if s.status != "invited")
+    assert statuses == [(first.id, "expired", None),
+                        (second.id, "cancelled", "rejected at Vervoe before completing the assessment")]
+
+
+def test_a_late_expiry_of_the_earlier_round_does_not_expire_the_reset_one(hub):
+    inv, uuid = invited(hub)
+    hub.sandbox.act(uuid, "expire")
+    hub.wait_for(lambda: hub.invitation().status == "expired", what="the expiry")
+    expired_body = json.dumps(hub.sandbox.webhook_log()["events"][-1]["body"]).encode()
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "test")
+    assert hub.invitation().status == "invited"
+
+    answer = requests.post(hub.url + hub.webhook_path(), data=expired_body, headers=signed(expired_body), timeout=10)
+    assert answer.status_code == 200
+    assert hub.invitation().status == "invited"  # re-read: Vervoe says invited again
+
+
+def test_duplicated_and_dropped_webhooks_give_one_result(hub):
+    inv, uuid = invited(hub)
+    hub.sandbox.faults(webhook_duplicate_rate=1.0, webhook_drop_rate=1.0)  # every report: first try lost, sent twice
+    hub.sandbox.act(uuid, "complete", answers=BACKEND_ANSWERS)
+    hub.sandbox.quiet()
+    hub.wait_for(lambda: hub.source.results, what="the result")
+    assert [r.score for r in hub.source.results] == [100.0]
+    attempts = hub.sandbox.webhook_log()["attempts"]
+    assert sorted(a["outcome"] for a in attempts) == ["delivered"] * 4 + ["dropped"] * 2
+    assert sorted(o for o, _, _ in hub.webhook_outcomes()) == ["accepted", "accepted", "duplicate", "duplicate"]
+
+
+def test_vervoe_unreachable_during_a_reread_answers_503_and_the_retry_lands(hub):
+    inv, uuid = invited(hub)
+    hub.sandbox.act(uuid, "complete", answers=BACKEND_ANSWERS)
+    hub.wait_for(lambda: hub.source.results, what="the result")
+    hub.sandbox.config(retry_delays=[0.3, 0.3, 0.3])
+    hub.sandbox.faults(down=True)
+    hub.sandbox.act(uuid, "hire")
+    hub.wait_for(lambda: any(a["status_code"] == 503 for a in hub.sandbox.webhook_log()["attempts"]),
+                 what="the 503")
+    hub.sandbox.faults()
+    hub.sandbox.call("POST", "/_sandbox/webhooks/flush")
+    hub.wait_for(lambda: hub.source.verdicts, what="the verdict after the retry")
+    assert hub.invitation().verdict == "thumbs_up"
+
+
+# --------------------------------------------------------------------------- ingress answers
+
+
+def test_ingress_rejects_what_is_not_a_signed_vervoe_report(hub):
+    inv, uuid = invited(hub)
+    client = hub.app.test_client()
+    path = hub.webhook_path()
+    body = json.dumps({"candidateAssessmentUuid": uuid, "status": "in progress",
+                       "startedAt": "2026-03-01T10:00:00+00:00"}).encode()
+
+    def post(data: bytes, headers: dict) -> tuple[int, str]:
+        answer = client.post(path, data=data, headers=headers)
+        return answer.status_code, answer.get_json()["error"]["code"] if answer.status_code >= 400 else "ok"
+
+    assert post(body, {"Content-Type": "application/json"}) == (401, "invalid_signature")
+    assert post(body, signed(body, secret="not-the-secret")) == (401, "invalid_signature")
+    assert post(body.replace(b"in progress", b"complete"), signed(body)) == (401, "invalid_signature")
+    assert post(body, signed(body, at=int(time.time()) - 301)) == (401, "invalid_signature")
+    assert post(body, signed(body, at=int(time.time()) + 301)) == (401, "invalid_signature")
+    assert post(b"not json", signed(b"not json")) == (400, "malformed_body")
+    assert post(b"[1, 2]", signed(b"[1, 2]")) == (400, "malformed_body")
+    no_uuid = json.dumps({"status": "complete"}).encode()
+    assert post(no_uuid, signed(no_uuid)) == (422, "missing_fields")
+    assert hub.invitation().status == "invited"
+    rejected = [(o, c) for o, c, _ in hub.webhook_outcomes()]
+    assert rejected == [("rejected", 401)] * 5 + [("rejected", 400)] * 2 + [("rejected", 422)]
+    assert all(WEBHOOK_SECRET not in m for _, _, m in hub.webhook_outcomes())
+
+    assert post(body, signed(body)) == (200, "ok")
+    assert hub.invitation().status == "started"
+
+
+def test_reports_the_hub_did_not_send_are_answered_and_ignored(hub):
+    invited(hub)
+    body = json.dumps({"candidateAssessmentUuid": "someone-elses", "status": "complete",
+                       "score": {"type": "TYPE_AI", "score": 10, "scoreByFormat": 10}}).encode()
+    answer = hub.app.test_client().post(hub.webhook_path(), data=body, headers=signed(body))
+    assert answer.status_code == 200 and answer.get_json()["status"] == "ignored"
+    assert "not sent by the hub" in answer.get_json()["message"]
+    assert hub.invitation().status == "invited"
+
+
+def test_webhook_secrets_can_be_rotated(hub):
+    inv, uuid = invited(hub)
+    services.save_settings(hub.runtime, 1, "vervoe",
+                           vervoe_settings(hub.sandbox, webhook_secret=f"{WEBHOOK_SECRET}\nwhsec-the-new-one"), "test")
+    body = json.dumps({"candidateAssessmentUuid": uuid, "status": "in progress"}).encode()
+    client = hub.app.test_client()
+    assert client.post(hub.webhook_path(), data=body, headers=signed(body, secret="whsec-the-new-one")).status_code == 200
+    assert client.post(hub.webhook_path(), data=body, headers=signed(body)).status_code == 200  # old: still active
+    assert hub.invitation().status == "started"
+
+
+def test_without_a_webhook_secret_every_webhook_is_refused(hub):
+    invited(hub)
+    hub.ctx().update_secrets({}, remove=("webhook_secret",))
+    body = json.dumps({"candidateAssessmentUuid": hub.invitation().provider_invitation_id,
+                       "status": "in progress"}).encode()
+    answer = hub.app.test_client().post(hub.webhook_path(), data=body, headers=signed(body))
+    assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "no_webhook_secret"
+    assert links.invitations_for(hub.ctx(), hub.invitation().provider_invitation_id) == [hub.invitation().id]
+
+
+def test_reports_out_of_order_and_twice_give_one_result_before_its_verdict(hub):
+    inv, uuid = invited(hub)
+    hub.sandbox.act(uuid, "start")
+    hub.wait_for(lambda: hub.invitation().status == "started", what="the start")
+    # the completion and the hire are held and sent in reverse order, each twice
+    hub.sandbox.faults(webhook_reorder=True, webhook_reorder_batch=4, webhook_reorder_hold_ms=2000,
+                       webhook_duplicate_rate=1.0)
+    hub.sandbox.act(uuid, "complete", answers=BACKEND_ANSWERS)
+    hub.sandbox.act(uuid, "hire")
+    hub.sandbox.quiet()
+    log = hub.sandbox.webhook_log()
+    statuses = {e["id"]: e["status"] for e in log["events"]}
+    assert [(statuses[a["event_id"]], a["outcome"]) for a in log["attempts"]] == [
+        ("in progress", "delivered"), ("hired", "delivered"), ("hired", "delivered"),
+        ("complete", "delivered"), ("complete", "delivered")]
+    hub.wait_for(lambda: hub.source.verdicts, what="the verdict")
+    done = hub.invitation()
+    assert (done.status, done.score, done.verdict) == ("completed", 100.0, "thumbs_up")
+    assert len(hub.source.results) == 1 and len(hub.source.verdicts) == 1
+    first, *rest = [(o, m) for o, _, m in hub.webhook_outcomes()][-4:]
+    assert first == ("accepted", "assessment_completed:accepted, verdict:accepted")
+    # the copies are no-ops: duplicates (a copy re-signed in another second has another verdict id,
+    # which the state machine finds unchanged)
+    assert all(o == "duplicate" or m == "assessment_completed:duplicate, verdict:no_change" for o, m in rest)

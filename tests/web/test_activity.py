@@ -1,0 +1,84 @@
+"""Activity: events with their deliveries, redacted payloads, filters, replay, live refresh."""
+
+from __future__ import annotations
+
+import re
+
+from hub.extensions import db
+from hub.store.models import Delivery
+from tests.web.support import SECRET_VALUE, api_headers
+
+
+def test_events_with_deliveries_and_redacted_payloads(hub_app, seeded, as_role):
+    html = as_role("admin").get("/activity").get_data(as_text=True)
+    delivery_id = seeded.ids["delivery"]
+    row = re.search(rf'<tr id="delivery-{delivery_id}" data-status="dead">(.*?)</tr>', html, re.S).group(1)
+    assert "fakeassess" in row and "on_stage_change" in row and ">8<" in row
+    assert "TemporaryError: vendor down" in row and f'id="replay-{delivery_id}">Replay<' in row
+    assert SECRET_VALUE not in html
+    assert '"api_token": "[redacted]"' in html and '"to_stage_id": "s1"' in html
+    api = hub_app.test_client().get("/api/v1/activity?per_page=200", headers=api_headers(seeded, "admin"))
+    body = api.get_json()
+    assert SECRET_VALUE not in api.get_data(as_text=True)
+    event = next(e for e in body["items"] if any(d["id"] == delivery_id for d in e["deliveries"]))
+    assert event["payload"]["api_token"] == "[redacted]"
+    assert event["deliveries"][0]["status"] == "dead" and body["pending"] is False
+
+
+def test_filters(hub_app, seeded, as_role):
+    client = as_role("admin")
+    with hub_app.app_context():
+        row = db.session.get(Delivery, seeded.ids["delivery"])
+        row.status = "done"
+        db.session.commit()
+    dead = client.get("/activity?status=dead").get_data(as_text=True)
+    assert f'id="delivery-{seeded.ids["delivery"]}"' not in dead
+    assert len(re.findall(r'<tr id="delivery-\d+" data-status="dead">', dead)) == 8  # the per-role ones
+    assert client.get("/activity?plugin=nothing").get_data(as_text=True).count('<article class="card event"') == 0
+    assert "Nothing matches these filters" in client.get("/activity?plugin=nothing").get_data(as_text=True)
+    api = hub_app.test_client()
+    response = api.get("/api/v1/activity?status=bogus", headers=api_headers(seeded, "admin"))
+    assert response.status_code == 422 and "status" in response.get_json()["error"]["fields"]
+
+
+def test_replay_runs_the_delivery_again(hub_app, seeded, as_role, fakes):
+    _, assess = fakes
+    client = as_role("admin")
+    delivery_id = seeded.per_role["admin"]["dlv_ui"]
+    response = client.post(f"/activity/deliveries/{delivery_id}/replay", data={"next": "/activity?status=dead"})
+    assert response.status_code == 302 and response.headers["Location"] == "/activity?status=dead"
+    with hub_app.app_context():
+        row = db.session.get(Delivery, delivery_id)
+        assert row.status == "done" and row.attempts == 1 and row.last_error is None
+    assert len(assess.stage_changes) == 1
+    page = client.get("/activity").get_data(as_text=True)
+    assert f"Delivery {delivery_id} to fakeassess is replayed." in page
+    # a replay of a disabled plugin's delivery is refused with a message, not an error page
+    as_role("super_admin").post("/integrations/fakeassess/disable")
+    other = seeded.per_role["admin"]["dlv_api"]
+    refused = client.post(f"/activity/deliveries/{other}/replay", follow_redirects=True)
+    assert refused.status_code == 200 and "fakeassess is not enabled" in refused.get_data(as_text=True)
+    # open redirects are not followed
+    assert client.post(f"/activity/deliveries/{other}/replay",
+                       data={"next": "https://evil.example"}).headers["Location"] == "/activity"
+
+
+def test_live_refresh_while_work_is_pending(hub_app, seeded, as_role):
+    client = as_role("admin")
+    quiet = client.get("/activity").get_data(as_text=True)
+    assert 'data-pending="false"' in quiet and 'id="live-indicator"' not in quiet
+    with hub_app.app_context():
+        row = db.session.get(Delivery, seeded.ids["delivery"])
+        row.status = "retry"
+        db.session.commit()
+    page = client.get("/activity?plugin=fakeassess").get_data(as_text=True)
+    assert 'data-pending="true"' in page and 'id="live-indicator"' in page
+    assert 'data-poll-url="/activity?plugin=fakeassess"' in page
+    assert '<script src="/assets/hub.js" defer></script>' in page
+    fragment = client.get("/activity?plugin=fakeassess&fragment=1")
+    text = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and not text.lstrip().startswith("<!doctype")
+    assert 'id="activity-events"' in text and "Retry now" in text
+    js = client.get("/assets/hub.js")
+    assert js.status_code == 200 and "fragment=1" in js.get_data(as_text=True)
+    js.close()

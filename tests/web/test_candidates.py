@@ -1,0 +1,189 @@
+"""Candidates: the invitations table with filters, search and pages; Limited Team Member
+visibility; the detail page with its timeline; re-invite and cancel."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.store.models import Attachment, Invitation, TimelineEntry
+from tests.web.support import _invitation, api_headers, vendor_error
+
+
+def _row_ids(html: str) -> set[int]:
+    return {int(i) for i in re.findall(r'<tr id="invitation-(\d+)"', html)}
+
+
+def _all_ids(app, ws=1, **filters) -> set[int]:
+    with app.app_context():
+        query = sa.select(Invitation.id).where(Invitation.workspace_id == ws)
+        for key, value in filters.items():
+            query = query.where(getattr(Invitation, key) == value)
+        return set(db.session.scalars(query))
+
+
+def test_the_table_shows_every_invitation_with_its_details(hub_app, seeded, as_role):
+    html = as_role("team_member").get("/candidates").get_data(as_text=True)
+    assert _row_ids(html) == _all_ids(hub_app)
+    ada = re.search(rf'<tr id="invitation-{seeded.ids["invitation"]}" data-status="completed"(.*?)</tr>', html, re.S)
+    cells = ada.group(1)
+    assert "Ada Lovelace" in cells and "ada@mail.test" in cells and "Python Developer" in cells
+    assert "81.0 / 100.0" in cells
+    assert 'href="https://tests.example/report/1"' in cells and 'class="report-link"' in cells
+    assert 'href="https://ats.example/candidates/' in cells
+    assert 'class="badge badge--success" data-status="completed">Completed</span>' in cells
+
+
+def test_filters_and_search(hub_app, seeded, as_role):
+    client = as_role("admin")
+    failed = client.get("/candidates?status=failed").get_data(as_text=True)
+    assert _row_ids(failed) == _all_ids(hub_app, status="failed") and len(_row_ids(failed)) == 4
+    assert '<option value="failed" selected>Failed</option>' in failed and 'id="clear-filters"' in failed
+
+    support = client.get("/candidates?assessment=fakeassess:sup").get_data(as_text=True)
+    assert _row_ids(support) == {seeded.ids["invitation_p2"]}
+    assert client.get("/candidates?posting=p2").get_data(as_text=True).count('<tr id="invitation-') == 1
+
+    for query in ("ada", "ADA@mail", "Lovelace"):
+        assert _row_ids(client.get(f"/candidates?q={query}").get_data(as_text=True)) == {seeded.ids["invitation"]}
+    assert _row_ids(client.get("/candidates?q=%25").get_data(as_text=True)) == set()  # % is literal, not a wildcard
+
+    combined = client.get("/candidates?status=completed&q=grace").get_data(as_text=True)
+    assert _row_ids(combined) == set()
+    assert 'id="no-candidates"' in combined and "No candidates match these filters" in combined
+
+    options = client.get("/candidates").get_data(as_text=True)
+    assert '<option value="fakeassess:sup">Support Basics</option>' in options
+    assert '<option value="p2">Support Engineer</option>' in options
+
+
+def test_pagination(hub_app, seeded, as_role):
+    with hub_app.app_context():
+        attachment = db.session.get(Attachment, seeded.ids["attachment"])
+        for i in range(12):
+            _invitation(1, attachment, "invited", name=f"Paged {i:02d}")
+        db.session.commit()
+    client = as_role("team_member")
+    total = len(_all_ids(hub_app))
+    first = client.get("/candidates").get_data(as_text=True)
+    second = client.get("/candidates?page=2").get_data(as_text=True)
+    assert len(_row_ids(first)) == 25 and len(_row_ids(second)) == total - 25
+    assert not _row_ids(first) & _row_ids(second)
+    assert f"Page 1 of 2 · {total} in all" in first and 'id="page-next" href="/candidates?page=2"' in first
+    filtered = client.get("/candidates?status=invited&page=1").get_data(as_text=True)
+    assert 'id="page-next"' not in filtered  # 12 + 5 invited fit on one page
+    assert client.get("/candidates?page=abc").status_code == 200
+
+
+def test_limited_team_member_sees_only_their_postings(hub_app, seeded, as_role):
+    client = as_role("limited_team_member")
+    html = client.get("/candidates").get_data(as_text=True)
+    assert 'id="limited-notice"' in html
+    visible = _row_ids(html)
+    assert seeded.ids["invitation_p2"] not in visible
+    assert visible == _all_ids(hub_app) - {seeded.ids["invitation_p2"]}
+    assert '<option value="p2">' not in html  # not even the posting's name in the filters
+    assert client.get(f"/candidates/{seeded.ids['invitation_p2']}").status_code == 404
+    assert client.get(f"/candidates/{seeded.ids['invitation']}").status_code == 200
+    api = hub_app.test_client()
+    headers = api_headers(seeded, "limited_team_member")
+    listed = api.get("/api/v1/invitations?per_page=100", headers=headers).get_json()
+    assert {item["id"] for item in listed["items"]} == visible and listed["total"] == len(visible)
+    assert api.get(f"/api/v1/invitations/{seeded.ids['invitation_p2']}", headers=headers).status_code == 404
+    # the team member sees both postings
+    assert seeded.ids["invitation_p2"] in _row_ids(as_role("team_member").get("/candidates").get_data(as_text=True))
+
+
+def test_limited_member_sees_nothing_when_the_source_is_unreachable(hub_app, seeded, as_role, fakes):
+    source, _ = fakes
+    client = as_role("limited_team_member")
+    source.fail = vendor_error("Fake ATS timed out")
+    response = client.get("/candidates")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert _row_ids(html) == set()
+    assert 'id="visibility-notice"' in html and "Fake ATS timed out" in html
+    assert client.get(f"/candidates/{seeded.ids['invitation']}").status_code == 404
+    assert client.get("/").status_code == 200
+    # one live read per request, however many queries use it
+    source.calls.clear()
+    source.fail = None
+    client.get("/candidates")
+    assert source.calls.count("source_list_postings") == 1
+
+
+def test_detail_page_with_timeline(hub_app, seeded, as_role):
+    invitation_id = seeded.ids["invitation"]
+    with hub_app.app_context():
+        from hub.engine.invitations import add_timeline
+
+        row = db.session.get(Invitation, invitation_id)
+        add_timeline(db.session, row, "note_written", "fakesource", "score note written to the ATS")
+        db.session.commit()
+    html = as_role("team_member").get(f"/candidates/{invitation_id}").get_data(as_text=True)
+    assert '<h1 id="candidate-name">Ada Lovelace</h1>' in html
+    assert 'id="invitation-status" data-status="completed">Completed' in html
+    assert 'id="report-link"' in html and 'id="profile-link"' in html
+    timeline = re.search(r'<ol class="timeline" id="timeline">(.*?)</ol>', html, re.S).group(1)
+    assert timeline.index('data-kind="created"') < timeline.index('data-kind="note_written"')
+    assert "score note written to the ATS" in timeline and "by fakesource" in timeline
+    assert "<time datetime=" in timeline
+    # a Team Member sees no actions
+    assert 'id="reinvite-button"' not in html and 'id="cancel-button"' not in html
+
+
+def test_unsafe_links_are_not_rendered(hub_app, seeded, as_role):
+    with hub_app.app_context():
+        row = db.session.get(Invitation, seeded.ids["invitation"])
+        row.report_url = "javascript:alert(1)"
+        db.session.commit()
+    html = as_role("admin").get(f"/candidates/{seeded.ids['invitation']}").get_data(as_text=True)
+    assert "javascript:" not in html and 'id="report-link"' not in html
+
+
+def test_reinvite_and_cancel(hub_app, seeded, as_role, fakes):
+    _, assess = fakes
+    client = as_role("admin")
+    failed_id = seeded.per_role["admin"]["inv_reinvite_ui"]
+    page = client.get(f"/candidates/{failed_id}").get_data(as_text=True)
+    assert 'id="reinvite-button"' in page and 'id="cancel-button"' not in page
+    response = client.post(f"/candidates/{failed_id}/reinvite", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "The invitation is being sent again." in html
+    assert 'id="invitation-status" data-status="pending"' in html and "round 2" in html
+    with hub_app.app_context():
+        row = db.session.get(Invitation, failed_id)
+        assert (row.status, row.round, row.failure_reason) == ("pending", 2, None)
+        kinds = db.session.scalars(sa.select(TimelineEntry.kind).where(TimelineEntry.invitation_id == failed_id)).all()
+        assert kinds[-1] == "reinvite"
+    assert assess.reinvites == [failed_id]  # the provider was asked (the queue runs inline in tests)
+    # a second re-invite of a pending invitation is refused with a message
+    again = client.post(f"/candidates/{failed_id}/reinvite", follow_redirects=True)
+    assert "cannot be sent again" in again.get_data(as_text=True)
+
+    open_id = seeded.per_role["admin"]["inv_cancel_ui"]
+    response = client.post(f"/candidates/{open_id}/cancel", follow_redirects=True)
+    assert "The invitation is cancelled." in response.get_data(as_text=True)
+    with hub_app.app_context():
+        assert db.session.get(Invitation, open_id).status == "cancelled"
+    assert (open_id, "cancelled") in assess.statuses
+    assert "cannot be cancelled" in client.post(f"/candidates/{open_id}/cancel", follow_redirects=True).get_data(
+        as_text=True)
+
+
+def test_empty_state(make_app, fakes):
+    source, assess = fakes
+    app = make_app(plugins=[("fakesource", source), ("fakeassess", assess)], entry_points=False)
+    with app.app_context():
+        from tests.web.support import make_user
+
+        make_user(1, "lonely@acme.test", "admin")
+        db.session.commit()
+    from tests.web.support import sign_in
+
+    client = app.test_client()
+    sign_in(client, "lonely@acme.test")
+    html = client.get("/candidates").get_data(as_text=True)
+    assert 'id="no-candidates"' in html and "No invitations yet" in html and 'href="/pipeline"' in html

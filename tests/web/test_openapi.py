@@ -1,0 +1,95 @@
+"""The OpenAPI document: structurally valid 3.1, every $ref resolves, and it describes exactly
+the routes the app serves under /api/v1, with the permission each view really checks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
+
+
+@pytest.fixture
+def document(hub_app):
+    response = hub_app.test_client().get("/api/v1/openapi.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_the_document_is_valid(document):
+    try:  # the real validator when it is installed; the structural checks below always run
+        from openapi_spec_validator import validate
+    except ImportError:
+        validate = None
+    if validate is not None:
+        validate(document)
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] and document["info"]["version"]
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http", "scheme": "bearer", "description": "An API token: hub_..."}
+    schemas = document["components"]["schemas"]
+    for ref in _refs(document):
+        assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas, ref
+    operation_ids = []
+    for path, item in document["paths"].items():
+        assert path.startswith("/")
+        declared = set(re.findall(r"{(\w+)}", path))
+        for method, op in item.items():
+            assert method in HTTP_METHODS
+            operation_ids.append(op["operationId"])
+            assert op["summary"] and op["responses"]
+            params = op.get("parameters", [])
+            in_path = {p["name"] for p in params if p["in"] == "path"}
+            assert in_path == declared, (path, method)
+            for p in params:
+                assert p["in"] in ("path", "query") and "schema" in p
+                if p["in"] == "path":
+                    assert p["required"] is True
+            for status, response in op["responses"].items():
+                assert re.fullmatch(r"[1-5]\d\d", status) and response["description"]
+                if status.startswith(("4", "5")):
+                    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+            if "requestBody" in op:
+                assert "application/json" in op["requestBody"]["content"]
+    assert len(operation_ids) == len(set(operation_ids))
+    error = schemas["Error"]["properties"]["error"]
+    assert error["required"] == ["code", "message"] and "fields" in error["properties"]
+    # input schemas refuse unknown fields, as the API does
+    assert schemas["AttachmentIn"]["additionalProperties"] is False
+    assert schemas["AttachmentIn"]["required"] == ["posting_id", "stage_id", "provider", "assessment_id"]
+    assert schemas["AttachmentOptions"]["properties"]["pass_threshold"] == {
+        "type": ["number", "null"], "minimum": 0, "maximum": 100,
+        "description": "Score (percent of the maximum) at or above which the candidate passes."}
+
+
+def test_the_document_matches_the_routes(hub_app, document):
+    served = {}
+    for rule in hub_app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            served[(method.lower(), path)] = hub_app.view_functions[rule.endpoint]
+    documented = {(method, path): op for path, item in document["paths"].items() for method, op in item.items()}
+    assert set(served) == set(documented)
+    for key, view in served.items():
+        op = documented[key]
+        permission = getattr(view, "permission", None)
+        assert op.get("x-permission") == permission, key
+        if permission is None:
+            assert op["security"] == []
+        else:
+            assert {"401", "403"} <= set(op["responses"]), key

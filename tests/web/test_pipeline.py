@@ -1,0 +1,158 @@
+"""Pipeline: attach an assessment to a stage from live lists, edit, detach; stale stages; vendor failures."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from hub.entities import Stage
+from hub.extensions import db
+from hub.store.models import Attachment
+from tests.web.support import vendor_error
+
+
+def _rows(app, **filters) -> list[Attachment]:
+    with app.app_context():
+        query = sa.select(Attachment).where(Attachment.detached_at.is_(None))
+        for key, value in filters.items():
+            query = query.where(getattr(Attachment, key) == value)
+        rows = list(db.session.scalars(query))
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def test_attach_an_assessment_step_by_step(hub_app, seeded, as_role):
+    client = as_role("admin")
+    step1 = client.get("/pipeline/new").get_data(as_text=True)
+    assert 'id="attach-posting-form"' in step1 and 'method="get"' in step1
+    assert '<option value="p1">Python Developer (published)</option>' in step1
+    assert 'id="attach-form"' not in step1  # no stage before a posting is chosen
+
+    step2 = client.get("/pipeline/new?posting_id=p1").get_data(as_text=True)
+    assert '<option value="p1" selected>' in step2
+    form = re.search(r'<form method="post"[^>]*id="attach-form"(.*?)</form>', step2, re.S).group(1)
+    assert '<option value="canditech">Canditech Stage</option>' in form
+    assert '<option value="fakeassess:py">Python Developer — Fake Tests (60 min)</option>' in form
+    for field_id in ("stage", "assessment", "pass_threshold", "move_to_stage_on_thumbs_up",
+                     "archive_reason_on_thumbs_down", "remind_on_reentry", "tag_results"):
+        assert f'<label for="{field_id}">' in form, field_id
+
+    response = client.post("/pipeline/new", data={
+        "posting_id": "p1", "stage_id": "canditech", "assessment": "fakeassess:py", "pass_threshold": "70",
+        "move_to_stage_on_thumbs_up": "s2", "archive_reason_on_thumbs_down": "reason-1", "remind_on_reentry": "y"},
+        follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Python Developer attached to “Canditech Stage” of Python Developer." in html
+    [row] = _rows(hub_app, stage_id="canditech")
+    assert (row.posting_name, row.stage_name, row.provider, row.assessment_id, row.assessment_name) == (
+        "Python Developer", "Canditech Stage", "fakeassess", "py", "Python Developer")
+    assert row.options == {"pass_threshold": 70.0, "move_to_stage_on_thumbs_up": "s2",
+                           "archive_reason_on_thumbs_down": "reason-1", "remind_on_reentry": True,
+                           "tag_results": False}
+    listed = re.search(rf'<tr id="attachment-{row.id}"(.*?)</tr>', html, re.S).group(1)
+    assert "Canditech Stage" in listed and "Pass at 70.0%" in listed
+
+    # the same attachment twice is refused inline
+    again = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "canditech",
+                                               "assessment": "fakeassess:py"})
+    assert again.status_code == 422
+    assert "already attached" in again.get_data(as_text=True)
+
+
+def test_invalid_choices_are_shown_inline(hub_app, seeded, as_role):
+    client = as_role("admin")
+    response = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "", "assessment": "fakeassess:nope",
+                                                  "pass_threshold": "150"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="pass_threshold-error"' in html and "100" in html
+    response = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "", "assessment": "fakeassess:nope"})
+    html = response.get_data(as_text=True)
+    assert 'id="stage-error"' in html and 'id="assessment-error"' in html
+    response = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "gone", "assessment": "fakeassess:nope"})
+    html = response.get_data(as_text=True)
+    assert "This stage does not exist (any more) at the source." in html
+    assert "This assessment does not exist (any more) at the provider." in html
+    assert not _rows(hub_app, stage_id="gone")
+
+
+def test_the_list_warns_when_a_stage_no_longer_exists(hub_app, seeded, as_role, fakes):
+    source, _ = fakes
+    source.stages = [s for s in source.stages if s.id != "s1"] + [Stage("s99", "New stage")]
+    html = as_role("admin").get("/pipeline").get_data(as_text=True)
+    shared = seeded.ids["attachment"]
+    row = re.search(rf'<tr id="attachment-{shared}"([^>]*)>(.*?)</tr>', html, re.S)
+    assert 'data-stage-missing="true"' in row.group(1)
+    assert "The stage “Stage 1” no longer exists at the source" in row.group(2)
+    keep = seeded.per_role["admin"]["att_keep"]
+    assert 'data-stage-missing' not in re.search(rf'<tr id="attachment-{keep}"([^>]*)>', html).group(1)
+
+
+def test_vendor_failures_render_the_page_with_a_message(hub_app, seeded, as_role, fakes):
+    source, assess = fakes
+    client = as_role("admin")
+    source.fail = vendor_error("Fake ATS is down for maintenance")
+    for page in ("/pipeline", "/pipeline/new", "/pipeline/new?posting_id=p1"):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert "Fake ATS is down for maintenance" in response.get_data(as_text=True), page
+    source.fail = None
+    good = source.postings
+    source.postings = [{"id": "p1", "title": "not a Posting"}]  # a buggy plugin
+    response = client.get("/pipeline/new")
+    assert response.status_code == 200
+    assert "Fake ATS failed: it returned dict items, not Posting" in response.get_data(as_text=True)
+    source.postings = good
+    assess.fail = ConnectionError("timed out")
+    response = client.get("/pipeline/new?posting_id=p1")
+    assert response.status_code == 200
+    assert "Fake Tests failed: timed out" in response.get_data(as_text=True)
+    # and the API says the same with a 502 in the error envelope
+    api = hub_app.test_client()
+    source.fail = vendor_error("Fake ATS is down")
+    response = api.get("/api/v1/postings", headers={"Authorization": f"Bearer {seeded.tokens['admin']}"})
+    assert response.status_code == 502
+    assert response.get_json()["error"] == {"code": "vendor_error", "message": "Fake ATS: Fake ATS is down"}
+    assessments = api.get("/api/v1/assessments", headers={"Authorization": f"Bearer {seeded.tokens['admin']}"})
+    assert assessments.status_code == 200 and assessments.get_json()["errors"] == ["Fake Tests failed: timed out"]
+
+
+def test_without_a_source_or_provider_the_page_says_so(hub_app, seeded, as_role):
+    owner = as_role("super_admin")
+    owner.post("/integrations/fakesource/disable")
+    owner.post("/integrations/fakeassess/disable")
+    for page in ("/pipeline", "/pipeline/new"):
+        html = owner.get(page).get_data(as_text=True)
+        assert 'id="no-source"' in html and 'id="no-provider"' in html
+        assert 'href="/integrations"' in html
+
+
+def test_empty_state_invites_to_attach(hub_app, as_role, seeded):
+    with hub_app.app_context():
+        db.session.execute(sa.update(Attachment).values(detached_at=sa.func.now()))
+        db.session.commit()
+    html = as_role("admin").get("/pipeline").get_data(as_text=True)
+    assert 'id="no-attachments"' in html and "No assessment attached yet" in html
+    assert 'href="/pipeline/new"' in html
+
+
+def test_edit_and_detach(hub_app, seeded, as_role):
+    client = as_role("admin")
+    attachment_id = seeded.per_role["admin"]["att_keep"]
+    page = client.get(f"/pipeline/{attachment_id}/edit").get_data(as_text=True)
+    assert '<option value="s4" selected>Stage 4</option>' in page
+    response = client.post(f"/pipeline/{attachment_id}/edit", data={
+        "posting_id": "p1", "stage_id": "s2", "assessment": "fakeassess:sup", "tag_results": "y"})
+    assert response.status_code == 302
+    [row] = [r for r in _rows(hub_app) if r.id == attachment_id]
+    assert (row.stage_name, row.assessment_name, row.options) == ("Stage 2", "Support Basics",
+                                                                  {"remind_on_reentry": False, "tag_results": True})
+
+    confirm = client.get(f"/pipeline/{attachment_id}/detach").get_data(as_text=True)
+    assert 'id="detach-confirm"' in confirm and "no longer invited" in confirm
+    assert client.post(f"/pipeline/{attachment_id}/detach").status_code == 302
+    assert attachment_id not in [r.id for r in _rows(hub_app)]
+    assert client.get(f"/pipeline/{attachment_id}/edit").status_code == 404

@@ -1,0 +1,96 @@
+"""Users: create (password shown once), roles limited by the actor's role, deactivate; audit log; API tokens."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.services import hash_token
+from hub.store.models import ApiToken, User
+from tests.web.support import api_headers, sign_in
+
+
+def _user(app, email) -> User:
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        db.session.expunge(user)
+        return user
+
+
+def test_create_a_user_and_show_the_password_once(hub_app, seeded, as_role):
+    client = as_role("admin")
+    page = client.get("/users").get_data(as_text=True)
+    roles = re.search(r'<select id="new-role" name="role"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert "super_admin" not in roles and 'value="admin"' in roles  # an Admin cannot create a Super Admin
+    response = client.post("/users", data={"email": "New.Person@acme.test", "name": "New Person",
+                                           "role": "limited_team_member"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    password = re.search(r'id="generated-password" value="([^"]+)"', html).group(1)
+    assert _user(hub_app, "new.person@acme.test").role == "limited_team_member"
+    assert password not in client.get("/users").get_data(as_text=True)  # shown once
+    assert sign_in(hub_app.test_client(), "new.person@acme.test", password).status_code == 302
+
+    duplicate = client.post("/users", data={"email": "new.person@acme.test", "role": "team_member"})
+    assert duplicate.status_code == 422 and "already exists" in duplicate.get_data(as_text=True)
+    invalid = client.post("/users", data={"email": "not-an-email", "role": "team_member"})
+    assert invalid.status_code == 422 and 'id="new-email-error"' in invalid.get_data(as_text=True)
+
+
+def test_admin_cannot_create_or_promote_or_touch_a_super_admin(hub_app, seeded, as_role):
+    client = as_role("admin")
+    assert client.post("/users", data={"email": "boss@acme.test", "role": "super_admin"}).status_code == 422
+    assert client.post(f"/users/{seeded.users['team_member']}/role", data={"role": "super_admin"}).status_code == 403
+    assert client.post(f"/users/{seeded.users['super_admin']}/active", data={"active": "0"}).status_code == 403
+    assert client.post(f"/users/{seeded.users['super_admin']}/role", data={"role": "admin"}).status_code == 403
+    assert _user(hub_app, "super_admin@acme.test").role == "super_admin"
+    api = hub_app.test_client()
+    headers = api_headers(seeded, "admin")
+    response = api.post("/api/v1/users", json={"email": "boss@acme.test", "role": "super_admin"}, headers=headers)
+    assert response.status_code == 403
+    response = api.patch(f"/api/v1/users/{seeded.users['team_member']}", json={"role": "super_admin"}, headers=headers)
+    assert response.status_code == 403
+    # the page offers no controls for a Super Admin's row
+    page = client.get("/users").get_data(as_text=True)
+    row = re.search(rf'<tr id="user-{seeded.users["super_admin"]}"(.*?)</tr>', page, re.S).group(1)
+    assert "<form" not in row
+
+
+def test_change_role_and_deactivate(hub_app, seeded, as_role):
+    client = as_role("super_admin")
+    target = seeded.users["team_member"]
+    response = client.post(f"/users/{target}/role", data={"role": "admin"}, follow_redirects=True)
+    assert "team_member@acme.test is now Admin." in response.get_data(as_text=True)
+    response = client.post(f"/users/{target}/active", data={"active": "0"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert re.search(rf'<tr id="user-{target}" data-role="admin" data-active="false"', html)
+    assert f'id="reactivate-{target}"' in html
+    # nobody changes their own role or deactivates themselves
+    own = seeded.users["super_admin"]
+    assert client.post(f"/users/{own}/active", data={"active": "0"}).status_code == 403
+    assert _user(hub_app, "super_admin@acme.test").active is True
+    audit = client.get("/audit").get_data(as_text=True)
+    assert "user.role" in audit and "user.deactivate" in audit and "super_admin@acme.test" in audit
+    assert client.get("/audit?action=user.role").get_data(as_text=True).count('<tr id="audit-') == 1
+
+
+def test_api_tokens_are_shown_once_and_can_be_revoked(hub_app, seeded, as_role):
+    client = as_role("super_admin")
+    response = client.post("/settings/api-tokens", data={"name": "reporting", "user_id": seeded.users["team_member"]})
+    html = response.get_data(as_text=True)
+    token = re.search(r'id="new-token" value="(hub_[^"]+)"', html).group(1)
+    assert "Token “reporting” for team_member@acme.test" in html
+    assert token not in client.get("/settings/api-tokens").get_data(as_text=True)
+    with hub_app.app_context():
+        row = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "reporting"))
+        assert row.token_hash == hash_token(token) and token not in row.token_hash
+        token_id = row.id
+    api = hub_app.test_client()
+    me = api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert me["user"]["email"] == "team_member@acme.test" and "integrations.view" not in me["permissions"]
+    assert client.post(f"/settings/api-tokens/{token_id}/revoke").status_code == 302
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    missing = client.post("/settings/api-tokens", data={"name": ""})
+    assert missing.status_code == 422 and 'id="token-name-error"' in missing.get_data(as_text=True)
