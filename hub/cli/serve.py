@@ -10,7 +10,10 @@ from hub.config import is_production
 
 
 def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_ready=None) -> None:
-    """Serve ``app`` with werkzeug's threaded server until Ctrl-C, with worker threads if asked."""
+    """Serve ``app`` with werkzeug's threaded server until Ctrl-C or SIGTERM, with worker threads
+    if asked; both signals stop the workers gracefully."""
+    import signal
+
     from werkzeug.serving import make_server
 
     from hub.engine.queue import Worker
@@ -19,6 +22,11 @@ def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_
     db.session.remove()  # the serving threads and workers use their own sessions; hold nothing here
     worker = Worker(app, workers) if with_worker else None
     server = make_server(host, port, app, threaded=True)
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     if worker:
         worker.start()
     try:

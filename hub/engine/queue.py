@@ -68,6 +68,21 @@ def init_queue(app, runtime) -> Queue:
     return queue
 
 
+def _signal_handlers() -> dict:
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+
+def _restore_signal_handlers(saved: dict) -> None:
+    import signal
+
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
 class Worker:
     """Huey consumer threads plus the periodic sweeper, started and stopped together."""
 
@@ -84,7 +99,11 @@ class Worker:
         self._sweeper = threading.Thread(target=self._sweep_loop, name="hub-sweeper", daemon=True)
 
     def start(self) -> None:
+        # Huey's Consumer.start() installs its own SIGINT/SIGTERM/SIGHUP handlers, meant for its
+        # run() loop, which the hub does not use: they would swallow Ctrl-C. Keep ours.
+        saved = _signal_handlers()
         self.consumer.start()
+        _restore_signal_handlers(saved)
         self._sweeper.start()
         log.info("worker started")
 

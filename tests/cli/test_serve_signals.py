@@ -1,0 +1,89 @@
+"""`hub run` and `hub demo` stop cleanly on SIGINT (Ctrl-C) and SIGTERM, workers included."""
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from tests.support.processes import ROOT, wait_for
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command, sig", [("run", signal.SIGINT), ("run", signal.SIGTERM),
+                                          ("demo", signal.SIGINT)])
+def test_stops_cleanly_on_signals(tmp_path, command, sig):
+    port = _free_port()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HUB_INSTANCE_PATH": str(tmp_path / "instance")}
+    args = [sys.executable, "-m", "hub", command, "--port", str(port)]
+    if command == "demo":
+        args += ["--instance", str(tmp_path / "demo")]
+    process = subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        def up():
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(up, 90, message=f"hub {command} to answer")
+        process.send_signal(sig)
+        process.wait(timeout=30)
+        output = process.stdout.read().decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+    assert "worker stopped" in output
+    if command == "demo":
+        assert "demo stopped" in output
+        assert "sign in as admin@example.com / hub-demo-password" in output
+        assert "Lever sandbox:" in output and "Canditech sandbox:" in output
+        assert 'attached "Python Developer" (Canditech) on "Canditech Stage" of "Backend Engineer"' in output
+
+
+@pytest.mark.slow
+def test_demo_runs_again_on_its_leftovers_and_with_reset(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HUB_INSTANCE_PATH": str(tmp_path / "instance")}
+    outputs = []
+    for extra in ([], [], ["--reset"]):
+        port = _free_port()
+        process = subprocess.Popen([sys.executable, "-m", "hub", "demo", "--port", str(port), "--instance",
+                                    str(tmp_path / "demo"), *extra], env=env, cwd=tmp_path,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            def up():
+                try:
+                    return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+                except requests.RequestException:
+                    return False
+
+            wait_for(up, 90, message="hub demo to answer")
+            signed_in = requests.Session()
+            form = signed_in.get(f"http://127.0.0.1:{port}/sign-in", timeout=10).text
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
+            page = signed_in.post(f"http://127.0.0.1:{port}/sign-in", timeout=10,
+                                  data={"email": "admin@example.com", "password": "hub-demo-password",
+                                        "csrf_token": token})
+            assert page.status_code == 200 and "Sign out" in page.text
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+            outputs.append(process.stdout.read().decode())
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+    for output in outputs:
+        assert "Traceback" not in output and "demo stopped" in output
+        assert 'attached "Python Developer"' in output
