@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 30,
     "DEDUPE_DAYS": 8,
     "WEBHOOK_MAX_BYTES": 1_000_000,
+    "HTTP_TIMEOUT_SECONDS": 15.0,  # default timeout of plugins' outbound HTTP (ctx.http)
     "LOG_FORMAT": "text",  # "text" or "json"
     "LOG_LEVEL": "INFO",
     "SIGN_IN_MAX_FAILURES": 5,

@@ -290,7 +290,7 @@ class PluginContext:
         self._secrets: dict[str, Any] | None = None
         self._webhook_key = integration.webhook_key
         self.delivery_id = delivery_id
-        self.http = TimeoutSession()
+        self.http = TimeoutSession(float(runtime.config["HTTP_TIMEOUT_SECONDS"]))
         self.records = RecordStore(self.workspace_id, self.plugin_name)
         self.attachments = AttachmentStore(self.workspace_id)
         self.invitations = InvitationStore(runtime, self.workspace_id, self.plugin_name)
