@@ -191,6 +191,9 @@ class InvitationStore:
             with db.session.begin_nested():
                 db.session.add(row)
                 db.session.flush()
+                source = self._runtime.active_source(self._ws) or "source"
+                add_timeline(db.session, row, "stage_change", source,
+                             f"moved into {attachment.stage_name} ({candidate.posting_title or attachment.posting_name})")
                 add_timeline(db.session, row, "created", self._plugin,
                              f"{attachment.assessment_name} for stage {attachment.stage_name}")
             entity = to_entity(row)

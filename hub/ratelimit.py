@@ -88,7 +88,8 @@ class RedisBucket:
 class LimiterRegistry:
     """One bucket per key for the whole app; Redis-backed when a Redis URL is configured."""
 
-    def __init__(self, redis_url: str | None):
+    def __init__(self, redis_url: str | None, namespace: str = "ats-hub"):
+        self._namespace = namespace
         self._redis = None
         if redis_url:
             import redis
@@ -102,7 +103,7 @@ class LimiterRegistry:
             bucket = self._buckets.get(key)
             if bucket is None:
                 if self._redis is not None:
-                    bucket = RedisBucket(self._redis, f"hub:ratelimit:{key}", rate, burst)
+                    bucket = RedisBucket(self._redis, f"{self._namespace}:ratelimit:{key}", rate, burst)
                 else:
                     bucket = LocalBucket(rate, burst)
                 self._buckets[key] = bucket

@@ -23,7 +23,8 @@ class HubRuntime:
         self.config = app.config
         self.registry = registry
         self.secret_box = SecretBox(app.config["ENCRYPTION_KEYS"])
-        self.limiters = LimiterRegistry(app.config.get("REDIS_URL"))
+        # one namespace per hub (its queue name), so hubs sharing a Redis keep separate buckets
+        self.limiters = LimiterRegistry(app.config.get("REDIS_URL"), app.config["QUEUE_NAME"])
         self.metrics = Metrics()
         self.queue = None  # set by hub.engine.queue.init_queue
 

@@ -25,20 +25,28 @@ log = logging.getLogger("hub.engine.sweeper")
 _last_run: dict[str, float] = {}
 
 
-def due_deliveries(limit: int = 1000) -> list[int]:
+def due_deliveries(limit: int = 1000, orphans_only: bool = False) -> list[int]:
+    """Deliveries a worker should run now: due ones, and running ones whose lease ran out (their
+    worker died). ``orphans_only``: only the latter."""
     now = utcnow()
-    query = sa.select(Delivery.id).where(sa.or_(
-        sa.and_(Delivery.status.in_((D_PENDING, D_RETRY)), Delivery.next_attempt_at <= now),
-        sa.and_(Delivery.status == D_RUNNING, Delivery.lease_until < now),
-    )).order_by(Delivery.next_attempt_at).limit(limit)
-    ids = list(db.session.scalars(query))
+    orphaned = sa.and_(Delivery.status == D_RUNNING, Delivery.lease_until < now)
+    due = sa.and_(Delivery.status.in_((D_PENDING, D_RETRY)), Delivery.next_attempt_at <= now)
+    query = sa.select(Delivery.id).where(orphaned if orphans_only else sa.or_(due, orphaned))
+    ids = list(db.session.scalars(query.order_by(Delivery.next_attempt_at).limit(limit)))
     db.session.rollback()
     return ids
 
 
 def sweep(runtime) -> int:
-    ids = due_deliveries()
-    if ids:
+    """Wake workers for work nobody is about to do. While the queue still holds wake-ups, the due
+    deliveries are in it already (re-queueing them would only grow the queue), so then only the
+    orphans of dead workers are re-dispatched; once the queue is empty, every due delivery is."""
+    try:
+        queued = runtime.queue.pending_count() if runtime.queue is not None else 0
+    except Exception:  # the queue is unreachable: re-dispatching cannot help now
+        queued = -1
+    ids = due_deliveries(orphans_only=queued != 0)
+    if ids and queued >= 0:
         runtime.wake(ids)
     _update_queue_gauges(runtime)
     return len(ids)

@@ -10,10 +10,25 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id beyond a 64-bit integer is a 404 (no such thing), not
+    an overflow in the database driver."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > 2**63 - 1:
+            raise NotFound("no such id")
+        return number
 
 
 def register_web(app: Flask) -> None:
     from hub.web import errors, health, webhooks, security
+
+    app.url_map.converters["int"] = DatabaseIdConverter
 
     errors.register(app)
     security.register(app)

@@ -52,9 +52,13 @@ def paginate(query: sa.Select, page: int, per_page: int = PAGE_SIZE) -> Page:
     return Page(items, page, per_page, total)
 
 
+MAX_PAGE = 1_000_000
+
+
 def parse_page(value: Any) -> int:
+    """A page number from a query string: 1 when absent or not a number, capped at ``MAX_PAGE``."""
     try:
-        return max(1, int(value))
+        return min(MAX_PAGE, max(1, int(value)))
     except (TypeError, ValueError):
         return 1
 

@@ -60,7 +60,7 @@ class PageQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200))
 
 

@@ -30,7 +30,7 @@ def test_the_table_shows_every_invitation_with_its_details(hub_app, seeded, as_r
     ada = re.search(rf'<tr id="invitation-{seeded.ids["invitation"]}" data-status="completed"(.*?)</tr>', html, re.S)
     cells = ada.group(1)
     assert "Ada Lovelace" in cells and "ada@mail.test" in cells and "Python Developer" in cells
-    assert "81.0 / 100.0" in cells
+    assert "81 / 100" in cells
     assert 'href="https://tests.example/report/1"' in cells and 'class="report-link"' in cells
     assert 'href="https://ats.example/candidates/' in cells
     assert 'class="badge badge--success" data-status="completed">Completed</span>' in cells

@@ -50,8 +50,7 @@ def test_attach_an_assessment_step_by_step(hub_app, seeded, as_role):
     assert (row.posting_name, row.stage_name, row.provider, row.assessment_id, row.assessment_name) == (
         "Python Developer", "Canditech Stage", "fakeassess", "py", "Python Developer")
     assert row.options == {"pass_threshold": 70.0, "move_to_stage_on_thumbs_up": "s2",
-                           "archive_reason_on_thumbs_down": "reason-1", "remind_on_reentry": True,
-                           "tag_results": False}
+                           "archive_reason_on_thumbs_down": "reason-1", "remind_on_reentry": True}
     listed = re.search(rf'<tr id="attachment-{row.id}"(.*?)</tr>', html, re.S).group(1)
     assert "Canditech Stage" in listed and "Pass at 70.0%" in listed
 
@@ -149,10 +148,23 @@ def test_edit_and_detach(hub_app, seeded, as_role):
     assert response.status_code == 302
     [row] = [r for r in _rows(hub_app) if r.id == attachment_id]
     assert (row.stage_name, row.assessment_name, row.options) == ("Stage 2", "Support Basics",
-                                                                  {"remind_on_reentry": False, "tag_results": True})
+                                                                  {"tag_results": True})
 
     confirm = client.get(f"/pipeline/{attachment_id}/detach").get_data(as_text=True)
     assert 'id="detach-confirm"' in confirm and "no longer invited" in confirm
     assert client.post(f"/pipeline/{attachment_id}/detach").status_code == 302
     assert attachment_id not in [r.id for r in _rows(hub_app)]
     assert client.get(f"/pipeline/{attachment_id}/edit").status_code == 404
+
+
+def test_yes_no_options_default_to_the_integration_setting(hub_app, seeded, as_role):
+    client = as_role("admin")
+    page = client.get("/pipeline/new?posting_id=p1").get_data(as_text=True)
+    assert '<option value="" selected>Use the integration&#39;s setting</option>' in page
+    client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s3", "assessment": "fakeassess:py"})
+    client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s2", "assessment": "fakeassess:py",
+                                       "tag_results": "no", "remind_on_reentry": "yes"})
+    options = {row.stage_id: row.options for row in _rows(hub_app) if row.stage_id in ("s2", "s3")
+               and row.assessment_id == "py"}
+    assert "tag_results" not in options["s3"] and "remind_on_reentry" not in options["s3"]
+    assert options["s2"] == {"tag_results": False, "remind_on_reentry": True}

@@ -90,6 +90,13 @@ def page_url(page: int) -> str:
     return url_for(request.endpoint, **{**(request.view_args or {}), **args})
 
 
+@bp.app_template_filter("score")
+def score_filter(value) -> str:
+    """A score without a pointless ".0" (81.0 -> "81", 72.5 -> "72.5")."""
+    rounded = round(float(value), 1)
+    return str(int(rounded)) if rounded.is_integer() else str(rounded)
+
+
 @bp.app_template_filter("reltime")
 def _reltime(value):
     return relative_time(value)

@@ -47,14 +47,26 @@ def pipeline():
                            has_provider=bool(assessment_plugins(ws)))
 
 
+TRI_STATE = ("remind_on_reentry", "tag_results")  # yes / no / "use the integration's setting"
+YES, NO = ("on", "y", "yes", "1", "true"), ("n", "no", "0", "false")
+
+
+def _tri_state(value) -> bool | None:
+    """A yes/no/default choice from the form: None (absent or "") leaves the integration's setting."""
+    value = (value or "").strip().lower()
+    return True if value in YES else False if value in NO else None
+
+
 def _options_from_form(form) -> tuple[dict, dict[str, list[str]]]:
     raw = {
         "pass_threshold": (form.get("pass_threshold") or "").strip() or None,
         "move_to_stage_on_thumbs_up": (form.get("move_to_stage_on_thumbs_up") or "").strip() or None,
         "archive_reason_on_thumbs_down": (form.get("archive_reason_on_thumbs_down") or "").strip() or None,
-        "remind_on_reentry": form.get("remind_on_reentry") in ("on", "y", "1", "true"),
-        "tag_results": form.get("tag_results") in ("on", "y", "1", "true"),
     }
+    for name in TRI_STATE:
+        choice = _tri_state(form.get(name))
+        if choice is not None:  # absent: the plugin falls back to the integration's own setting
+            raw[name] = choice
     try:
         return AttachmentOptionsSchema().load(raw), {}
     except ValidationError as exc:
@@ -98,8 +110,8 @@ def _save(attachment_id: int | None):
     form = request.form
     values = {key: form.get(key, "") for key in ("posting_id", "stage_id", "assessment", "pass_threshold",
                                                   "move_to_stage_on_thumbs_up", "archive_reason_on_thumbs_down")}
-    values["remind_on_reentry"] = form.get("remind_on_reentry") in ("on", "y", "1", "true")
-    values["tag_results"] = form.get("tag_results") in ("on", "y", "1", "true")
+    for name in TRI_STATE:
+        values[name] = {True: "yes", False: "no", None: ""}[_tri_state(form.get(name))]
     attachment = queries.get_attachment(ws, attachment_id) if attachment_id else None
     options, errors = _options_from_form(form)
     provider, _, assessment_id = (values["assessment"] or "").partition(":")
@@ -129,7 +141,7 @@ def _values_of(row) -> dict:
             "pass_threshold": options.get("pass_threshold", ""),
             "move_to_stage_on_thumbs_up": options.get("move_to_stage_on_thumbs_up", ""),
             "archive_reason_on_thumbs_down": options.get("archive_reason_on_thumbs_down", ""),
-            "remind_on_reentry": bool(options.get("remind_on_reentry")), "tag_results": bool(options.get("tag_results"))}
+            **{name: {True: "yes", False: "no"}.get(options.get(name), "") for name in TRI_STATE}}
 
 
 @bp.route("/pipeline/new", methods=["GET", "POST"])

@@ -107,7 +107,7 @@ def test_429_and_503_are_retried_with_backoff_and_every_try_takes_a_rate_limit_t
     limiter, sleeps = SpyLimiter(), []
     body = run(lever, lambda c, ctx: c.get("/stages"), limiter, sleeps)
     assert body["data"][0]["id"] == "s1"
-    assert limiter.created_with == ("api", 10.0, 20) and limiter.acquired == 3
+    assert limiter.created_with == ("api", 9.5, 10) and limiter.acquired == 3
     assert len(sleeps) == 2 and sleeps[1] > 0
 
 

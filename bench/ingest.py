@@ -1,0 +1,285 @@
+"""Ingest benchmark: signed Lever webhooks vs a hello-world endpoint of the same app.
+
+Both endpoints are served by the same gunicorn (``python -m gunicorn -w N wsgi:app``, production
+configuration) and driven by the same wrk settings, in the same run:
+
+1. ``GET /healthz`` (answers ``{"status": "ok"}``, touches nothing): the ceiling of this server;
+2. ``POST /webhooks/lever/<key>``: each request a distinct ``candidateStageChange`` signed the way
+   Lever signs (HMAC-SHA256 of ``token + triggeredAt``), so every 2xx means an event and its
+   delivery committed to the database. No worker runs: this measures ingest alone.
+
+Then the ack latency (p50/p99) at half the measured webhook rate, with an open-loop generator
+(a fixed schedule; latency counted from each request's scheduled time, so a slow answer cannot
+hide the ones queued behind it). Durability: events in the database vs 2xx answers. Memory: the
+peak RSS (VmHWM) of the gunicorn master and of each worker over the whole run.
+
+Targets (issue 7): webhook/healthz ratio >= 0.5, p99 ack latency <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import math
+import secrets
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from common import (
+    PeakRssSampler, base_parser, count_rows, database_url, free_port, hub_config, hub_env, percentile,
+    redis_url, result_block, say, setup_app, start_gunicorn, workspace,
+)
+
+SIGNATURE_TOKEN = "bench-signature-token-" + "0" * 16
+LUA = Path(__file__).with_name("wrk_pool.lua")
+
+
+def parse_args():
+    parser = base_parser(__doc__)
+    parser.add_argument("--duration", type=float, default=30, help="seconds of each wrk run")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of wrk warm-up before each run")
+    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
+    parser.add_argument("--connections", type=int, default=32, help="wrk -c")
+    parser.add_argument("--gunicorn-workers", type=int, default=4, help="gunicorn -w")
+    parser.add_argument("--latency-duration", type=float, default=20,
+                        help="seconds of the open-loop latency run at half the webhook rate")
+    parser.add_argument("--clients", type=int, default=64, help="threads of the open-loop generator")
+    parser.add_argument("--pool", type=int, default=0,
+                        help="pre-signed bodies for the wrk run (0: sized from the /healthz rate)")
+    parser.add_argument("--embedded", action="store_true",
+                        help="SQLite database and SQLite queue instead of PostgreSQL and Redis")
+    return parser.parse_args()
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def prepare(space, args):
+    """Database, setup app, Lever (manual signature token) and Canditech enabled; returns
+    ``(app, config, webhook key)``."""
+    from hub import services
+    from hub.runtime import get_runtime
+
+    config = hub_config(space, database_url(space, args, args.embedded), "lever,canditech")
+    if not args.embedded:
+        config["REDIS_URL"] = redis_url(space, args.redis_url, config["QUEUE_NAME"])
+    app = setup_app(space, config)
+    with app.app_context():
+        runtime = get_runtime()
+        key = services.set_enabled(runtime, 1, "lever", True, "bench").webhook_key
+        services.set_enabled(runtime, 1, "canditech", True, "bench")
+        services.save_settings(runtime, 1, "lever", {
+            "environment": "custom", "base_url": "http://127.0.0.1:9", "auth_mode": "api_key",
+            "api_key": "x", "signature_tokens": SIGNATURE_TOKEN}, "bench")
+    return app, config, key
+
+
+def signed_body(signature_token: str = SIGNATURE_TOKEN) -> str:
+    """One ``candidateStageChange`` as Lever sends it (lever.md §1.3-§1.4), never sent before."""
+    token = secrets.token_hex(24)
+    triggered_at = int(time.time() * 1000)
+    signature = hmac.new(signature_token.encode(), f"{token}{triggered_at}".encode(), hashlib.sha256).hexdigest()
+    return json.dumps({
+        "id": str(uuid.uuid4()), "event": "candidateStageChange", "triggeredAt": triggered_at,
+        "signature": signature, "token": token,
+        "data": {"opportunityId": str(uuid.uuid4()), "candidateId": str(uuid.uuid4()),
+                 "contactId": str(uuid.uuid4()), "toStageId": "stage-canditech", "fromStageId": "stage-new"},
+    }, separators=(",", ":"))
+
+
+def write_pool(path: Path, count: int) -> Path:
+    with open(path, "w") as handle:
+        for _ in range(count):
+            handle.write(signed_body() + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------- load
+
+
+def run_wrk(space, args, url: str, seconds: float, bodies: Path | None = None) -> dict:
+    """One wrk run; returns the BENCH_JSON totals plus ``rps`` (answers per second)."""
+    script_args = ["post", str(bodies), str(args.threads)] if bodies else ["get"]
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(seconds))}s",
+               "--latency", "-s", str(LUA), url, "--", *script_args]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    with open(space.logs / "wrk.log", "a") as log:
+        log.write(" ".join(command) + "\n" + output + "\n")
+    line = next(line for line in output.splitlines() if line.startswith("BENCH_JSON "))
+    stats = json.loads(line.split(" ", 1)[1])
+    stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
+    return stats
+
+
+def open_loop(url: str, bodies: list[str], rate: float, clients: int) -> dict:
+    """POST ``bodies`` at a fixed ``rate`` (request i is due at start + i/rate), each on a fresh
+    connection (gunicorn's sync workers close them). Client k sends requests k, k+clients, ...
+    Latency = answer time - due time; ``lag`` = send time - due time (the generator's own delay)."""
+    from urllib.parse import urlsplit
+
+    target = urlsplit(url)
+    count = len(bodies)
+    latency = [0.0] * count
+    lag = [0.0] * count
+    status = [0] * count
+    start = time.perf_counter() + 0.5
+
+    def client(k: int) -> None:
+        for i in range(k, count, clients):
+            due = start + i / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            sent = time.perf_counter()
+            conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+            try:
+                conn.request("POST", target.path, body=bodies[i], headers={"Content-Type": "application/json"})
+                answer = conn.getresponse()
+                answer.read()
+                status[i] = answer.status
+            except OSError:
+                status[i] = 0
+            finally:
+                conn.close()
+            latency[i] = time.perf_counter() - due
+            lag[i] = sent - due
+
+    workers = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(min(clients, count))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - start
+    return {"latency": latency, "lag": lag, "ok": sum(1 for s in status if 200 <= s < 300),
+            "non2xx": sum(1 for s in status if not 200 <= s < 300), "elapsed": elapsed}
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def lever_events(app) -> tuple[int, int]:
+    """(events from Lever, their deliveries) in the database."""
+    from hub.store.models import Delivery, Event
+
+    events = count_rows(app, Event, Event.source_plugin == "lever")
+    deliveries = count_rows(app, Delivery, Delivery.hook == "on_stage_change")
+    return events, deliveries
+
+
+def settled_lever_events(app) -> tuple[int, int]:
+    """``lever_events`` once requests still in flight (wrk stops without waiting for its
+    outstanding answers) have finished: the count stays the same for a second."""
+    previous = lever_events(app)
+    while True:
+        time.sleep(1.0)
+        current = lever_events(app)
+        if current == previous:
+            return current
+        previous = current
+
+
+def rss_report(peaks: dict[int, int], master: int) -> dict:
+    """Peak RSS of the gunicorn master, the largest worker, and the sum over all of them (MiB)."""
+    for pid, kib in sorted(peaks.items()):
+        say(f"  peak RSS {'master' if pid == master else 'worker'} {pid}: {kib / 1024:.1f} MiB")
+    worker_peaks = [kib for pid, kib in peaks.items() if pid != master]
+    return {
+        "rss_peak_master_mib": peaks.get(master, 0) / 1024,
+        "rss_peak_worker_max_mib": max(worker_peaks, default=0) / 1024,
+        "rss_peak_sum_mib": sum(peaks.values()) / 1024,
+        "rss_processes": len(peaks),
+    }
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    args = parse_args()
+    with workspace(args.keep) as space:
+        say("preparing the database and the hub's settings")
+        app, config, key = prepare(space, args)
+        port = free_port()
+        env = hub_env(config, production=not args.embedded)
+        say(f"starting gunicorn -w {args.gunicorn_workers} on port {port}")
+        master = start_gunicorn(space, env, port, args.gunicorn_workers)
+        sampler = PeakRssSampler(master.pid).start()
+        base = f"http://127.0.0.1:{port}"
+        webhook_url = f"{base}/webhooks/lever/{key}"
+
+        say(f"GET /healthz: wrk -t{args.threads} -c{args.connections} for {args.duration:g}s")
+        run_wrk(space, args, base + "/healthz", args.warmup)
+        health = run_wrk(space, args, base + "/healthz", args.duration)
+        say(f"  {health['rps']:.0f} req/s, p99 {health['latency_us']['p99'] / 1000:.1f} ms")
+
+        pool_size = args.pool or int(math.ceil(health["rps"] * args.duration * 1.3)) + 1000
+        say(f"pre-signing {pool_size} webhook bodies")
+        warm_pool = write_pool(space.path / "warmup.jsonl",
+                               int(health["rps"] * args.warmup * 1.3) + 200)
+        pool = write_pool(space.path / "bodies.jsonl", pool_size)
+        run_wrk(space, args, webhook_url, args.warmup, warm_pool)
+        events_before, deliveries_before = settled_lever_events(app)
+
+        say(f"POST /webhooks/lever/<key>: same wrk settings for {args.duration:g}s")
+        hooks = run_wrk(space, args, webhook_url, args.duration, pool)
+        events_after, deliveries_after = settled_lever_events(app)
+        events = events_after - events_before
+        deliveries = deliveries_after - deliveries_before
+        say(f"  {hooks['rps']:.0f} req/s, p99 {hooks['latency_us']['p99'] / 1000:.1f} ms; "
+            f"{hooks['ok']} answered 2xx, {events} events and {deliveries} deliveries committed")
+        if hooks["wrapped"]:
+            say(f"  WARNING: the pool ran out ({hooks['wrapped']} wraps); rerun with --pool larger than "
+                f"{hooks['sent']}")
+
+        rate = hooks["rps"] / 2
+        count = max(1, int(rate * args.latency_duration))
+        say(f"open-loop latency: {count} fresh webhooks at {rate:.0f}/s (half the measured rate)")
+        fresh = [signed_body() for _ in range(count)]
+        before, _ = lever_events(app)
+        loop = open_loop(webhook_url, fresh, rate, args.clients)
+        loop_events = lever_events(app)[0] - before
+        peaks = sampler.stop()
+
+        ms = [v * 1000 for v in loop["latency"]]
+        lag_ms = [v * 1000 for v in loop["lag"]]
+        results = {
+            "topology": "embedded-sqlite" if args.embedded else "postgresql+redis",
+            "gunicorn_workers": args.gunicorn_workers,
+            "wrk_threads": args.threads,
+            "wrk_connections": args.connections,
+            "wrk_duration_s": max(1, round(args.duration)),
+            "healthz_rps": health["rps"],
+            "webhook_rps": hooks["rps"],
+            "ratio": hooks["rps"] / health["rps"] if health["rps"] else float("nan"),
+            "ratio_target": ">=0.5",
+            "webhook_2xx": hooks["ok"],
+            "webhook_non2xx": hooks["non2xx"] + sum(hooks["errors"].values()),
+            "events_committed": events,
+            "deliveries_committed": deliveries,
+            "durable": "yes" if events >= hooks["ok"] and deliveries == events else "NO",
+            "events_minus_2xx": events - hooks["ok"],
+            "pool_wrapped": hooks["wrapped"],
+            "webhook_wrk_p99_ms": hooks["latency_us"]["p99"] / 1000,
+            "latency_rate_rps": rate,
+            "latency_requests": count,
+            "latency_achieved_rps": count / loop["elapsed"] if loop["elapsed"] else float("nan"),
+            "latency_p50_ms": percentile(ms, 50),
+            "latency_p99_ms": percentile(ms, 99),
+            "latency_max_ms": max(ms),
+            "latency_p99_target": "<=50ms",
+            "latency_2xx": loop["ok"],
+            "latency_non2xx": loop["non2xx"],
+            "latency_events_committed": loop_events,
+            "generator_lag_p99_ms": percentile(lag_ms, 99),
+            **rss_report(peaks, master.pid),
+        }
+        result_block("ingest", results)
+
+
+if __name__ == "__main__":
+    main()
