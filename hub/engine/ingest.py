@@ -52,53 +52,72 @@ def subject_of(event: e.HubEvent) -> str | None:
     return None
 
 
-def ingest(runtime, workspace_id: int, source_plugin: str, inbound: e.InboundEvent, *, wake: bool = True) -> IngestOutcome:
-    """Store ``inbound`` and its deliveries durably; see the module docstring."""
+def _remember_keys(session, workspace_id: int, source_plugin: str, keys: list[str]) -> bool:
+    """Insert every key the event is known by; False if any was seen before (a duplicate).
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite: no savepoint, one statement,
+    and a concurrent twin waits on the unique index and then sees the conflict.
+    """
+    table = EventKey.__table__
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - other databases: a savepoint per event
+        try:
+            with session.begin_nested():
+                session.add_all([EventKey(workspace_id=workspace_id, source_plugin=source_plugin, key=k) for k in keys])
+            return True
+        except IntegrityError:
+            return False
+    now = utcnow()
+    rows = [{"workspace_id": workspace_id, "source_plugin": source_plugin, "key": key, "seen_at": now} for key in keys]
+    inserted = session.execute(insert(table).values(rows).on_conflict_do_nothing().returning(table.c.key)).all()
+    return len(inserted) == len(keys)
+
+
+def stage_event(runtime, workspace_id: int, source_plugin: str, inbound: e.InboundEvent) -> IngestOutcome:
+    """Add ``inbound`` and its deliveries to the current transaction (the caller commits, then
+    wakes workers for ``delivery_ids``)."""
     session = db.session
-    keys = [inbound.external_id, *[a for a in inbound.alias_ids if a and a != inbound.external_id]]
-    try:
-        with session.begin_nested():
-            for key in keys:
-                session.add(EventKey(workspace_id=workspace_id, source_plugin=source_plugin, key=key[:300]))
-            session.flush()
-    except IntegrityError:
-        session.rollback()
-        runtime.metrics.event_ingested(source_plugin, inbound.event.type, "duplicate")
+    keys = list(dict.fromkeys(k[:300] for k in (inbound.external_id, *inbound.alias_ids) if k))
+    hub_event = inbound.event
+    if not _remember_keys(session, workspace_id, source_plugin, keys):
+        runtime.metrics.event_ingested(source_plugin, hub_event.type, "duplicate")
         return IngestOutcome("duplicate")
 
-    hub_event = inbound.event
-    row = Event(
-        workspace_id=workspace_id,
-        source_plugin=source_plugin,
-        type=hub_event.type,
-        external_id=inbound.external_id[:300],
-        subject=subject_of(hub_event),
-        payload=e.to_payload(hub_event),
-    )
-    session.add(row)
-    session.flush()
-
     outcome = _apply_owned_effects(session, workspace_id, source_plugin, hub_event)
-    delivery_ids: list[int] = []
+    plugins: list[str] = []
     if outcome == "accepted":
         enabled = enabled_plugins(workspace_id)
-        for plugin in runtime.registry.subscribers(hub_event.hook):
-            if plugin in enabled:
-                delivery = Delivery(event_id=row.id, workspace_id=workspace_id, plugin=plugin, hook=hub_event.hook)
-                session.add(delivery)
-                session.flush()
-                delivery_ids.append(delivery.id)
-        if not delivery_ids:
+        plugins = [p for p in runtime.registry.subscribers(hub_event.hook) if p in enabled]
+        if not plugins:
             outcome = "no_subscribers"
-    row.outcome = "delivered" if delivery_ids else outcome
-    event_id = row.id
-    session.commit()
+    row = Event(workspace_id=workspace_id, source_plugin=source_plugin, type=hub_event.type,
+                external_id=inbound.external_id[:300], subject=subject_of(hub_event),
+                payload=e.to_payload(hub_event), outcome="delivered" if plugins else outcome)
+    session.add(row)
+    session.flush()
+    deliveries = [Delivery(event_id=row.id, workspace_id=workspace_id, plugin=plugin, hook=hub_event.hook)
+                  for plugin in plugins]
+    if deliveries:
+        session.add_all(deliveries)
+        session.flush()
+    delivery_ids = [d.id for d in deliveries]
     runtime.metrics.event_ingested(source_plugin, hub_event.type, "accepted")
-    log.info("event %s ingested", event_id, extra={"event_id": event_id, "workspace_id": workspace_id,
-                                                     "event_type": hub_event.type, "deliveries": delivery_ids})
-    if wake and delivery_ids:
-        runtime.wake(delivery_ids)
-    return IngestOutcome("accepted" if delivery_ids else outcome, event_id, delivery_ids)
+    log.info("event %s ingested", row.id, extra={"event_id": row.id, "workspace_id": workspace_id,
+                                                   "event_type": hub_event.type, "deliveries": delivery_ids})
+    return IngestOutcome("accepted" if delivery_ids else outcome, row.id, delivery_ids)
+
+
+def ingest(runtime, workspace_id: int, source_plugin: str, inbound: e.InboundEvent, *, wake: bool = True) -> IngestOutcome:
+    """Store ``inbound`` and its deliveries durably in one transaction, then wake workers."""
+    outcome = stage_event(runtime, workspace_id, source_plugin, inbound)
+    db.session.commit()
+    if wake and outcome.delivery_ids:
+        runtime.wake(outcome.delivery_ids)
+    return outcome
 
 
 def _apply_owned_effects(session, workspace_id: int, source_plugin: str, event: e.HubEvent) -> str:
