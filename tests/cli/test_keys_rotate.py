@@ -1,0 +1,34 @@
+"""Key rotation without downtime: with the new key first and the old one still listed, everything
+keeps working; `hub keys rotate` re-encrypts every secret; then the old key can be dropped."""
+
+from cryptography.fernet import Fernet
+from marshmallow import Schema, fields
+
+from hub import hookimpl, services
+from hub.entities import IntegrationSpec
+from hub.runtime import get_runtime
+
+
+class Settings(Schema):
+    api_key = fields.Str(required=True)
+
+
+class Plugin:
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind="assessment", title="Keyed", settings_schema=Settings, secret_fields=("api_key",)))
+
+
+def test_rotation(make_app):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    app = make_app({"ENCRYPTION_KEYS": old}, plugins=[("keyed", Plugin())], entry_points=False)
+    with app.app_context():
+        services.save_settings(get_runtime(), 1, "keyed", {"api_key": "rotate-me-please"}, "test")
+    both = make_app({"ENCRYPTION_KEYS": f"{new},{old}"}, plugins=[("keyed", Plugin())], entry_points=False)
+    with both.app_context():
+        assert get_runtime().context(1, "keyed").secrets == {"api_key": "rotate-me-please"}  # no downtime
+    result = both.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0 and "re-encrypted the secrets of 1 integration(s)" in result.output
+    only_new = make_app({"ENCRYPTION_KEYS": new}, plugins=[("keyed", Plugin())], entry_points=False)
+    with only_new.app_context():
+        assert get_runtime().context(1, "keyed").secrets == {"api_key": "rotate-me-please"}
