@@ -12,6 +12,7 @@ when the suite runs on it, Redis).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pytest
 import requests
@@ -22,8 +23,7 @@ from hub.store.models import Delivery, Invitation
 from tests.e2e.harness import eventually, start_stack
 
 OPPORTUNITY = "opp-alice"
-STAGE = "stage-canditech"
-PYTHON_ANSWERS = {"q1": "b", "q2": "b", "q3": "c", "q4": "a"}  # all right: 100
+PYTHON_ANSWERS = {"q1": "b", "q2": "b", "q3": "c", "q4": "a"}  # Canditech's Python test, all right: 100
 
 
 def api(url: str, method: str = "GET", **kwargs):
@@ -32,8 +32,42 @@ def api(url: str, method: str = "GET", **kwargs):
     return answer.json()
 
 
-def provider_invitations(stack) -> list[dict]:
-    return api(stack.url("canditech") + "/_sandbox/invitations")["data"]
+@dataclass(frozen=True)
+class Provider:
+    """How the story drives one assessment provider's sandbox (the hub side is the same for all)."""
+
+    name: str
+    title: str
+    stage: str
+    report_path: str
+
+    def invitations(self, stack) -> list[dict]:
+        if self.name == "canditech":
+            return [{"id": i["id"], "email": i["candidate"]["email"]}
+                    for i in api(stack.url(self.name) + "/_sandbox/invitations")["data"]]
+        return [{"id": i["candidateAssessmentUuid"], "email": i["candidateEmail"]}
+                for i in api(stack.url(self.name) + "/_sandbox/user-assessments")["data"]]
+
+    def complete(self, stack, invitation_id: str) -> None:
+        if self.name == "canditech":
+            api(f"{stack.url(self.name)}/_sandbox/invitations/{invitation_id}/complete", "POST",
+                json={"answers": PYTHON_ANSWERS})
+        else:
+            api(f"{stack.url(self.name)}/_sandbox/user-assessments/{invitation_id}/complete", "POST",
+                json={"score": 100})
+
+    def thumbs_up(self, stack, invitation_id: str) -> None:
+        if self.name == "canditech":
+            api(f"{stack.url(self.name)}/_sandbox/invitations/{invitation_id}/verdict", "POST",
+                json={"verdict": "thumbs_up"})
+        else:  # Vervoe's "hired" is the thumbs up
+            api(f"{stack.url(self.name)}/_sandbox/user-assessments/{invitation_id}/hire", "POST", json={})
+
+
+PROVIDERS = {
+    "canditech": Provider("canditech", "Canditech", "stage-canditech", "/reports/"),
+    "vervoe": Provider("vervoe", "Vervoe", "stage-vervoe", "/integration_candidate_card/"),
+}
 
 
 def lever_notes(stack) -> list[str]:
@@ -45,35 +79,33 @@ def lever_tags(stack) -> list[str]:
     return api(f"{stack.url('lever')}/_sandbox/opportunities/{OPPORTUNITY}/tags")["data"]
 
 
-def set_faults(stack, faulty: bool) -> None:
+def set_faults(stack, provider: Provider, faulty: bool) -> None:
     if not faulty:
         return
     api(stack.url("lever") + "/_sandbox/faults", "POST", json={
         "error_rate": 0.2, "error_codes": [500, 503, 429], "webhook_duplicate_rate": 1.0, "webhook_reorder": True,
         "webhook_reorder_batch": 2, "webhook_reorder_window_ms": 300, "seed": 7})
-    api(stack.url("canditech") + "/_sandbox/faults", "POST", json={
+    api(stack.url(provider.name) + "/_sandbox/faults", "POST", json={
         "error_rate": 0.2, "error_codes": [500, 503, 429], "webhook_duplicate_rate": 1.0, "webhook_reorder": True,
         "webhook_reorder_batch": 2, "webhook_reorder_hold_ms": 500, "seed": 7})
 
 
-def run_story(stack, faulty: bool) -> dict:
-    set_faults(stack, faulty)
-    api(f"{stack.url('lever')}/_sandbox/opportunities/{OPPORTUNITY}/move", "POST", json={"stage_id": STAGE})
-    invitation = eventually(lambda: next(iter(provider_invitations(stack)), None), 90,
+def run_story(stack, faulty: bool, provider: Provider = PROVIDERS["canditech"]) -> dict:
+    set_faults(stack, provider, faulty)
+    api(f"{stack.url('lever')}/_sandbox/opportunities/{OPPORTUNITY}/move", "POST", json={"stage_id": provider.stage})
+    invitation = eventually(lambda: next(iter(provider.invitations(stack)), None), 90,
                             "the invitation at the provider")
-    assert invitation["candidate"]["email"] == "alice@example.com"
+    assert invitation["email"] == "alice@example.com"
     # the candidate answers the test, and a reviewer decides right away: with faults on, the
     # provider's completion and verdict webhooks arrive duplicated and in reverse order
-    api(f"{stack.url('canditech')}/_sandbox/invitations/{invitation['id']}/complete", "POST",
-        json={"answers": PYTHON_ANSWERS})
+    provider.complete(stack, invitation["id"])
     if not faulty:
-        eventually(lambda: any("100" in n and "/reports/" in n for n in lever_notes(stack)), 90,
+        eventually(lambda: any("100" in n and provider.report_path in n for n in lever_notes(stack)), 90,
                    "the result note in Lever")
-    api(f"{stack.url('canditech')}/_sandbox/invitations/{invitation['id']}/verdict", "POST",
-        json={"verdict": "thumbs_up"})
-    eventually(lambda: "Canditech: thumbs up" in lever_tags(stack), 120, "the verdict tag in Lever")
+    provider.thumbs_up(stack, invitation["id"])
+    eventually(lambda: f"{provider.title}: thumbs up" in lever_tags(stack), 120, "the verdict tag in Lever")
     api(stack.url("lever") + "/_sandbox/faults", "DELETE")
-    api(stack.url("canditech") + "/_sandbox/faults", "DELETE")
+    api(stack.url(provider.name) + "/_sandbox/faults", "DELETE")
 
     def settled():
         with stack.app.app_context():
@@ -96,10 +128,11 @@ def run_story(stack, faulty: bool) -> dict:
         }
         db.session.rollback()
     state.update({
-        "provider_invitations": len(provider_invitations(stack)),
+        "provider_invitations": len(provider.invitations(stack)),
         "result_notes": len(result_notes),
         "note_before_verdict": result_position < verdict_position,
-        "verdict_tags": sorted(t for t in lever_tags(stack) if t.startswith("Canditech: thumbs")),
+        "verdict_tags": sorted(t.split(": ", 1)[1] for t in lever_tags(stack)
+                               if t.startswith(f"{provider.title}: thumbs")),
     })
     return state
 
@@ -110,16 +143,17 @@ EXPECTED = {
     "provider_invitations": 1,
     "result_notes": 1,
     "note_before_verdict": True,
-    "verdict_tags": ["Canditech: thumbs up"],
+    "verdict_tags": ["thumbs up"],
 }
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("provider", ["canditech", "vervoe"])
 @pytest.mark.parametrize("topology", ["embedded", "production"])
 @pytest.mark.parametrize("faulty", [False, True], ids=["clean", "faults"])
-def test_the_story_end_to_end(make_app, tmp_path, topology, faulty):
+def test_the_story_end_to_end(make_app, tmp_path, topology, faulty, provider):
     stack = start_stack(make_app, tmp_path, topology)
     try:
-        assert run_story(stack, faulty) == EXPECTED
+        assert run_story(stack, faulty, PROVIDERS[provider]) == EXPECTED
     finally:
         stack.stop()

@@ -33,6 +33,7 @@ STAGES = [
     ("phone_interview", "stage-phone-interview", "Phone Interview"),
     ("onsite_interview", "stage-onsite-interview", "On-Site Interview"),
     ("offer", "stage-offer", "Offer"),
+    ("vervoe", "stage-vervoe", "Vervoe Stage"),  # a second assessment provider's stage
 ]
 
 # (key, id, name, email, accessRole)

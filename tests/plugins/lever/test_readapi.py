@@ -46,16 +46,16 @@ def test_stages_are_paginated_and_cached(make_hub, sandbox):
     stages = hub.call("source_list_stages", posting_id="posting-backend-engineer")
     assert stages[2] == Stage(id="stage-canditech", name="Canditech Stage")
     assert [s.id for s in stages] == ["stage-new-applicant", "stage-recruiter-screen", "stage-canditech",
-                                      "stage-phone-interview", "stage-onsite-interview", "stage-offer"]
-    assert sandbox.route_count(STAGES_ROUTE) == 3  # 6 stages, 2 per page
+                                      "stage-phone-interview", "stage-onsite-interview", "stage-offer", "stage-vervoe"]
+    assert sandbox.route_count(STAGES_ROUTE) == 4  # 7 stages, 2 per page
     assert hub.call("source_list_stages", posting_id=None) == stages
-    assert sandbox.route_count(STAGES_ROUTE) == 3  # from the cache
+    assert sandbox.route_count(STAGES_ROUTE) == 4  # from the cache
 
     hub.with_ctx(lambda ctx: readapi.list_stages(ctx, LeverClient(ctx), refresh=True))
-    assert sandbox.route_count(STAGES_ROUTE) == 6
+    assert sandbox.route_count(STAGES_ROUTE) == 8
     hub.call("test_connection")  # re-connecting clears the caches
     hub.call("source_list_stages", posting_id=None)
-    assert sandbox.route_count(STAGES_ROUTE) == 9
+    assert sandbox.route_count(STAGES_ROUTE) == 12
 
 
 def test_cache_expires(make_hub, sandbox):
