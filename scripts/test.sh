@@ -22,7 +22,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 echo "== test suite: embedded default (SQLite, Huey on SQLite) =="
-env -u HUB_DATABASE_URL -u HUB_TEST_DATABASE_URL -u HUB_REDIS_URL .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# the 200+ crash trials run in the production-services run below; here a shorter series
+env -u HUB_DATABASE_URL -u HUB_TEST_DATABASE_URL -u HUB_REDIS_URL HUB_CRASH_TRIALS="${HUB_CRASH_TRIALS_EMBEDDED:-60}" \
+  .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
 
 PG_URL=${HUB_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}
 if .venv/bin/python - "$PG_URL" <<'PY'
@@ -36,8 +38,12 @@ except Exception as exc:
 PY
 then
   echo "== test suite: PostgreSQL + Redis =="
-  HUB_TEST_DATABASE_URL="$PG_URL" HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/0 \
-    .venv/bin/python -m pytest -q -p no:cacheprovider -m "not browser" "$@"
+  # everything that touches the database or the queue; the browser, the sandboxes' own tests, the
+  # plugin scaffold (its own SQLite venv) and the signal tests (their own SQLite) ran above
+  HUB_TEST_DATABASE_URL="$PG_URL" HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/0 HUB_CRASH_TRIALS="${HUB_CRASH_TRIALS:-200}" \
+    .venv/bin/python -m pytest -q -p no:cacheprovider -m "not browser" \
+      --ignore=tests/sandboxes --ignore=tests/cli/test_new_plugin.py --ignore=tests/cli/test_serve_signals.py \
+      --ignore=tests/reliability/test_database_outage.py "$@"
 else
   if [ -n "${CI:-}" ]; then echo "CI needs PostgreSQL and Redis"; exit 1; fi
 fi
