@@ -352,7 +352,8 @@ def fast_app(request, tmp_path, migrated_template, postgres_database):
     """``make_app``'s equivalent (same signature) that copies a migrated SQLite database instead of
     migrating one per test (0.1 s instead of 1 s); on PostgreSQL it IS ``make_app``."""
     if postgres_database is not None:
-        return request.getfixturevalue("make_app")
+        yield request.getfixturevalue("make_app")
+        return
     from hub.testing import make_test_app
 
     from tests.conftest import TEST_KEYS
