@@ -45,7 +45,8 @@ DROPPED = {"example", "examples", "description", "nullable", "deprecated", "read
 def spec_path() -> Path:
     configured = os.environ.get("VERVOE_OPENAPI")
     candidates = [Path(configured)] if configured else []
-    candidates += [ROOT.parent / "shared" / "apis" / "vervoe" / SPEC_NAME, ROOT / "shared" / "apis" / "vervoe" / SPEC_NAME]
+    candidates += [ROOT.parent / "shared" / "apis" / "vervoe" / SPEC_NAME, ROOT / "shared" / "apis" / "vervoe" / SPEC_NAME,
+                   ROOT / "plugins" / "vervoe" / "openapi" / SPEC_NAME]  # the copy kept with the plugin
     for candidate in candidates:
         if candidate.is_file():
             return candidate
