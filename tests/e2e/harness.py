@@ -110,6 +110,19 @@ def start_stack(make_app, tmp_path: Path, topology: str = "embedded", overrides:
     return stack
 
 
+def all_settled(app) -> bool:
+    """True when no delivery is pending, running or waiting for a retry."""
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+    from hub.store.models import D_OPEN, Delivery
+
+    with app.app_context():
+        open_count = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(Delivery.status.in_(D_OPEN)))
+        db.session.rollback()
+    return open_count == 0
+
+
 def _ready(url: str) -> bool:
     try:
         return requests.get(url + "/readyz", timeout=2).status_code == 200

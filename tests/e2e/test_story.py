@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.store.models import Delivery, Invitation
-from tests.e2e.harness import eventually, start_stack
+from tests.e2e.harness import all_settled, eventually, start_stack
 
 OPPORTUNITY = "opp-alice"
 PYTHON_ANSWERS = {"q1": "b", "q2": "b", "q3": "c", "q4": "a"}  # Canditech's Python test, all right: 100
@@ -107,14 +107,7 @@ def run_story(stack, faulty: bool, provider: Provider = PROVIDERS["canditech"]) 
     api(stack.url("lever") + "/_sandbox/faults", "DELETE")
     api(stack.url(provider.name) + "/_sandbox/faults", "DELETE")
 
-    def settled():
-        with stack.app.app_context():
-            open_ = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
-                Delivery.status.in_(("pending", "running", "retry"))))
-            db.session.rollback()
-        return open_ == 0
-
-    eventually(settled, 60, "every delivery to finish")
+    eventually(lambda: all_settled(stack.app), 60, "every delivery to finish")
     notes = lever_notes(stack)
     result_notes = [n for n in notes if re.search(r"\[ats-hub:hub-inv-\d+\]", n)]
     verdict_position = next(i for i, n in enumerate(notes) if "verdict-thumbs_up" in n)

@@ -21,7 +21,7 @@ from hub import services
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Delivery, Invitation
-from tests.e2e.harness import REDIS_URL, eventually, start_stack
+from tests.e2e.harness import REDIS_URL, all_settled, eventually, start_stack
 from tests.support.processes import kill, start_hub
 
 TRIALS = int(os.environ.get("HUB_CRASH_TRIALS", "200"))
@@ -75,14 +75,6 @@ class Killer:
         kill(self.worker, signal.SIGTERM)
 
 
-def _all_settled(app) -> bool:
-    with app.app_context():
-        open_ = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
-            Delivery.status.in_(("pending", "running", "retry"))))
-        db.session.rollback()
-    return open_ == 0
-
-
 def _hub_statuses(app) -> dict[str, int]:
     with app.app_context():
         rows = db.session.execute(sa.select(Invitation.status, sa.func.count()).group_by(Invitation.status)).all()
@@ -115,7 +107,7 @@ def test_crash_trials_lose_nothing_and_duplicate_nothing(make_app, tmp_path):
                           timeout=10).raise_for_status()
         eventually(lambda: _hub_statuses(stack.app).get("invited") == TRIALS, 240, "every candidate invited")
         killer.stop()
-        eventually(lambda: _all_settled(stack.app), 120, "the invitation deliveries to settle")
+        eventually(lambda: all_settled(stack.app), 120, "the invitation deliveries to settle")
 
         at_vendor = requests.get(canditech + "/_sandbox/invitations", timeout=10).json()["data"]
         assert len(at_vendor) == TRIALS
@@ -128,7 +120,7 @@ def test_crash_trials_lose_nothing_and_duplicate_nothing(make_app, tmp_path):
                           timeout=10).raise_for_status()
         eventually(lambda: _hub_statuses(stack.app).get("completed") == TRIALS, 240, "every completion recorded")
         killer.stop()
-        eventually(lambda: _all_settled(stack.app), 240, "the result write-backs to settle")
+        eventually(lambda: all_settled(stack.app), 240, "the result write-backs to settle")
 
         notes = requests.get(lever + "/_sandbox/state", timeout=30).json()["notes"]
         marker = re.compile(r"\[ats-hub:hub-inv-\d+\]")

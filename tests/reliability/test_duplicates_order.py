@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.store.models import Delivery, Event, Invitation
-from tests.e2e.harness import eventually, start_stack
+from tests.e2e.harness import all_settled, eventually, start_stack
 
 LOGICAL = int(os.environ.get("HUB_DUPLICATE_EVENTS", "1000"))
 INVITING = 20
@@ -67,14 +67,7 @@ def test_events_delivered_one_to_five_times_in_random_order_are_processed_once(m
             statuses = list(pool.map(send, sends))
         assert set(statuses) == {200}
 
-        def settled():
-            with stack.app.app_context():
-                open_ = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
-                    Delivery.status.in_(("pending", "running", "retry"))))
-                db.session.rollback()
-            return open_ == 0
-
-        eventually(settled, 300, "every delivery to finish")
+        eventually(lambda: all_settled(stack.app), 300, "every delivery to finish")
         with stack.app.app_context():
             events = db.session.scalar(sa.select(sa.func.count(Event.id)).where(Event.source_plugin == "lever"))
             stage_deliveries = db.session.execute(

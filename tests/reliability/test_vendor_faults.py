@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from hub import services
 from hub.extensions import db
 from hub.store.models import SUPER_ADMIN, Delivery, Invitation, User
-from tests.e2e.harness import eventually, start_stack
+from tests.e2e.harness import all_settled, eventually, start_stack
 
 BACKEND = ["opp-alice", "opp-bob", "opp-carol", "opp-nomail"]
 STAGE = "stage-canditech"
@@ -31,14 +31,6 @@ def invitation_statuses(app) -> dict[str, str]:
         rows = {r.opportunity_id: r.status for r in db.session.scalars(sa.select(Invitation))}
         db.session.rollback()
     return rows
-
-
-def open_deliveries(app) -> int:
-    with app.app_context():
-        count = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
-            Delivery.status.in_(("pending", "running", "retry"))))
-        db.session.rollback()
-    return count
 
 
 def api_token(app) -> str:
@@ -70,7 +62,7 @@ def test_faulty_vendors_then_an_outage_complete_everything_once(make_app, tmp_pa
             post(f"{canditech}/_sandbox/invitations/{invitation['id']}/complete", score=60)
         eventually(lambda: list(invitation_statuses(stack.app).values()).count("completed") == 3, 120,
                    "the three completions")
-        eventually(lambda: open_deliveries(stack.app) == 0, 180, "every write-back to finish")
+        eventually(lambda: all_settled(stack.app), 180, "every write-back to finish")
         requests.delete(lever + "/_sandbox/faults", timeout=10)
         requests.delete(canditech + "/_sandbox/faults", timeout=10)
 
