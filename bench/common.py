@@ -437,10 +437,12 @@ def hub_env(config: dict[str, Any], production: bool, **extra: str) -> dict[str,
     return env
 
 
-def start_gunicorn(space: Workspace, env: dict, port: int, workers: int) -> subprocess.Popen:
-    """``python -m gunicorn -w N -b 127.0.0.1:PORT wsgi:app``; returns once every worker answers."""
-    process = space.start([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                           "wsgi:app"], env, "gunicorn.log")
+def start_gunicorn(space: Workspace, env: dict, port: int, workers: int, threads: int | None = None) -> subprocess.Popen:
+    """``python -m gunicorn -c gunicorn.conf.py -w N [--threads T] -b 127.0.0.1:PORT wsgi:app``
+    (the repository's production settings: threaded workers); returns once every worker answers."""
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", str(workers),
+               *(["--threads", str(threads)] if threads else []), "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    process = space.start(command, env, "gunicorn.log")
     wait_until(lambda: process.poll() is None and len(child_pids(process.pid)) >= workers, 60,
                "gunicorn's workers to start")
     wait_until(lambda: answers_200(f"http://127.0.0.1:{port}/healthz"), 60, "gunicorn to answer /healthz")

@@ -45,7 +45,8 @@ def parse_args():
     parser.add_argument("--warmup", type=float, default=3, help="seconds of wrk warm-up before each run")
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
-    parser.add_argument("--gunicorn-workers", type=int, default=4, help="gunicorn -w")
+    parser.add_argument("--gunicorn-workers", type=int, default=2, help="gunicorn -w")
+    parser.add_argument("--gunicorn-threads", type=int, default=16, help="gunicorn --threads (gthread workers)")
     parser.add_argument("--latency-duration", type=float, default=20,
                         help="seconds of the open-loop latency run at half the webhook rate")
     parser.add_argument("--clients", type=int, default=64, help="threads of the open-loop generator")
@@ -207,7 +208,7 @@ def main() -> None:
         port = free_port()
         env = hub_env(config, production=not args.embedded)
         say(f"starting gunicorn -w {args.gunicorn_workers} on port {port}")
-        master = start_gunicorn(space, env, port, args.gunicorn_workers)
+        master = start_gunicorn(space, env, port, args.gunicorn_workers, args.gunicorn_threads)
         sampler = PeakRssSampler(master.pid).start()
         base = f"http://127.0.0.1:{port}"
         webhook_url = f"{base}/webhooks/lever/{key}"
@@ -250,6 +251,7 @@ def main() -> None:
         results = {
             "topology": "embedded-sqlite" if args.embedded else "postgresql+redis",
             "gunicorn_workers": args.gunicorn_workers,
+            "gunicorn_threads": args.gunicorn_threads,
             "wrk_threads": args.threads,
             "wrk_connections": args.connections,
             "wrk_duration_s": max(1, round(args.duration)),

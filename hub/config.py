@@ -29,8 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "PLUGINS": None,  # comma-separated allow-list of plugin names to load (default: all installed)
     "TRACE_HOOKS": False,  # log every hook call
     "WORKERS": 4,  # worker threads (embedded) or per `hub worker` process
-    "QUEUE_IMMEDIATE": False,
-    "QUEUE_NAME": "ats-hub",  # Huey queue name (several hubs can share one Redis)  # run tasks inline (tests of things other than the queue only)
+    "QUEUE_IMMEDIATE": False,  # run tasks inline (tests of things other than the queue only)
+    "QUEUE_NAME": "ats-hub",  # Huey queue name (several hubs can share one Redis)
     "DELIVERY_MAX_ATTEMPTS": 8,
     "RETRY_BASE_SECONDS": 2.0,
     "RETRY_MAX_SECONDS": 3600.0,
@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS": 30,
     "DEDUPE_DAYS": 8,
     "WEBHOOK_MAX_BYTES": 1_000_000,
+    "INGEST_BATCH_MAX": 100,  # webhooks made durable by one transaction at most (group commit)
+    "INGEST_TIMEOUT_SECONDS": 10.0,  # a webhook not committed by then answers 503 (the sender retries)
     "HTTP_TIMEOUT_SECONDS": 15.0,  # default timeout of plugins' outbound HTTP (ctx.http)
     "LOG_FORMAT": "text",  # "text" or "json"
     "LOG_LEVEL": "INFO",

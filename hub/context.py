@@ -24,6 +24,7 @@ the hub's internals:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -293,13 +294,17 @@ class PluginContext:
         self._secrets: dict[str, Any] | None = None
         self._webhook_key = integration.webhook_key
         self.delivery_id = delivery_id
-        self.http = TimeoutSession(float(runtime.config["HTTP_TIMEOUT_SECONDS"]))
         self.records = RecordStore(self.workspace_id, self.plugin_name)
         self.attachments = AttachmentStore(self.workspace_id)
         self.invitations = InvitationStore(runtime, self.workspace_id, self.plugin_name)
         self.log = logging.LoggerAdapter(logging.getLogger(f"hub.plugin.{self.plugin_name}"),
                                          {"workspace_id": self.workspace_id, "plugin": self.plugin_name,
                                           "delivery_id": delivery_id})
+
+    @functools.cached_property
+    def http(self) -> TimeoutSession:
+        """A requests session with the hub's default timeout (created on first use)."""
+        return TimeoutSession(float(self._runtime.config["HTTP_TIMEOUT_SECONDS"]))
 
     # ------------------------------------------------------------------ settings and secrets
     @property

@@ -5,24 +5,31 @@ In ONE transaction: remember every id the event is known by (a redelivery is a n
 erasing a deleted candidate's personal data), and create one delivery per enabled plugin that
 implements the event's hook. Commit; only then wake workers. If the database is down the caller
 gets the exception and answers 503, so the sender retries.
+
+``stage_events`` takes any number of events (from one webhook or, through the webhook
+ingress's group commit, from many) and stages them with a fixed number of statements
+(``hub.store.bulk``): one for their ids, one for the enabled plugins, one for the events, one for
+their deliveries.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from hub import entities as e
 from hub.engine import invitations as machine
 from hub.extensions import db
-from hub.store.models import Delivery, Event, EventKey, Integration, Invitation, TimelineEntry, utcnow
+from hub.store.bulk import insert_rows
+from hub.store.models import D_PENDING, Delivery, Event, EventKey, Integration, Invitation, TimelineEntry, utcnow
 
 log = logging.getLogger("hub.engine.ingest")
 
 INVITATION_EVENTS = (e.InvitationProgress, e.AssessmentResult, e.Verdict)
+MAX_KEY_LENGTH = 300
 
 
 @dataclass
@@ -36,12 +43,19 @@ class IngestOutcome:
         return self.outcome == "duplicate"
 
 
-def enabled_plugins(workspace_id: int) -> set[str]:
-    return set(
-        db.session.scalars(
-            sa.select(Integration.plugin).where(Integration.workspace_id == workspace_id, Integration.enabled.is_(True))
-        )
-    )
+@dataclass(frozen=True)
+class Staged:
+    """One event to stage: who sent it (workspace, source plugin) and the event."""
+
+    workspace_id: int
+    source_plugin: str
+    inbound: e.InboundEvent
+
+    @property
+    def keys(self) -> list[str]:
+        """Every id the event is known by (external id first), each at most 300 characters."""
+        ids = (self.inbound.external_id, *self.inbound.alias_ids)
+        return list(dict.fromkeys(k[:MAX_KEY_LENGTH] for k in ids if k))
 
 
 def subject_of(event: e.HubEvent) -> str | None:
@@ -52,63 +66,103 @@ def subject_of(event: e.HubEvent) -> str | None:
     return None
 
 
-def _remember_keys(session, workspace_id: int, source_plugin: str, keys: list[str]) -> bool:
-    """Insert every key the event is known by; False if any was seen before (a duplicate).
+_EVENT_KEYS, _EVENTS, _DELIVERIES, _INTEGRATIONS = (EventKey.__table__, Event.__table__, Delivery.__table__,
+                                                    Integration.__table__)
+# built once: building and compiling a statement costs more than running it
+_ENABLED_PLUGINS = sa.select(_INTEGRATIONS.c.workspace_id, _INTEGRATIONS.c.plugin).where(
+    _INTEGRATIONS.c.workspace_id.in_(sa.bindparam("workspaces", expanding=True)),
+    _INTEGRATIONS.c.enabled.is_(True))
 
-    ``INSERT ... ON CONFLICT DO NOTHING`` on PostgreSQL and SQLite: no savepoint, one statement,
-    and a concurrent twin waits on the unique index and then sees the conflict.
+
+def _remember_keys(session, items: Sequence[Staged]) -> list[bool]:
+    """Insert every key of every item; an item is new (True) only if all its keys were unknown
+    and no earlier item of ``items`` claimed one of them.
+
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: no savepoint, and a concurrent twin waits on
+    the unique index and then sees the conflict.
     """
-    table = EventKey.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - other databases: a savepoint per event
-        try:
-            with session.begin_nested():
-                session.add_all([EventKey(workspace_id=workspace_id, source_plugin=source_plugin, key=k) for k in keys])
-            return True
-        except IntegrityError:
-            return False
     now = utcnow()
-    rows = [{"workspace_id": workspace_id, "source_plugin": source_plugin, "key": key, "seen_at": now} for key in keys]
-    inserted = session.execute(insert(table).values(rows).on_conflict_do_nothing().returning(table.c.key)).all()
-    return len(inserted) == len(keys)
+    rows = {(item.workspace_id, item.source_plugin, key): None for item in items for key in item.keys}
+    values = [{"workspace_id": w, "source_plugin": s, "key": k, "seen_at": now} for (w, s, k) in rows]
+    inserted = set(insert_rows(session.connection(), _EVENT_KEYS, values, skip_conflicts=True,
+                               returning=("workspace_id", "source_plugin", "key")))
+    claimed: set[tuple] = set()
+    fresh = []
+    for item in items:
+        mine = {(item.workspace_id, item.source_plugin, key) for key in item.keys}
+        is_new = bool(mine) and mine <= inserted and not (mine & claimed)
+        claimed |= mine
+        fresh.append(is_new)
+    return fresh
+
+
+def _enabled_plugins(session, workspace_ids: set[int]) -> dict[int, set[str]]:
+    enabled: dict[int, set[str]] = {w: set() for w in workspace_ids}
+    for workspace_id, plugin in session.connection().execute(_ENABLED_PLUGINS, {"workspaces": sorted(workspace_ids)}):
+        enabled[workspace_id].add(plugin)
+    return enabled
+
+
+def stage_events(runtime, items: Sequence[Staged]) -> list[IngestOutcome]:
+    """Add ``items`` and their deliveries to the current transaction; one outcome per item, in
+    order. The caller commits, then wakes workers for the outcomes' ``delivery_ids``."""
+    if not items:
+        return []
+    session = db.session
+    fresh = _remember_keys(session, items)
+    outcomes: list[IngestOutcome | None] = [None] * len(items)
+    for index, item in enumerate(items):
+        if not fresh[index]:
+            runtime.metrics.event_ingested(item.source_plugin, item.inbound.event.type, "duplicate")
+            outcomes[index] = IngestOutcome("duplicate")
+    new = [i for i, is_new in enumerate(fresh) if is_new]
+    if not new:
+        return outcomes  # type: ignore[return-value]
+
+    why = {i: _apply_owned_effects(session, items[i].workspace_id, items[i].source_plugin, items[i].inbound.event)
+           for i in new}
+    enabled = _enabled_plugins(session, {items[i].workspace_id for i in new})
+    subscribers = {i: [p for p in runtime.registry.subscribers(items[i].inbound.event.hook)
+                       if p in enabled[items[i].workspace_id]] if why[i] == "accepted" else [] for i in new}
+    event_rows = []
+    for i in new:
+        item, event = items[i], items[i].inbound.event
+        if why[i] == "accepted" and not subscribers[i]:
+            why[i] = "no_subscribers"
+        event_rows.append({"workspace_id": item.workspace_id, "source_plugin": item.source_plugin,
+                           "type": event.type, "external_id": item.inbound.external_id[:MAX_KEY_LENGTH],
+                           "subject": subject_of(event), "payload": e.to_payload(event),
+                           "outcome": "delivered" if subscribers[i] else why[i], "received_at": utcnow()})
+    # RETURNING's order is not guaranteed: map the ids back by the event's unique key
+    event_ids = {(w, s, x): id_ for id_, w, s, x in insert_rows(
+        session.connection(), _EVENTS, event_rows, returning=("id", "workspace_id", "source_plugin", "external_id"))}
+    for i in new:
+        item = items[i]
+        event_id = event_ids[(item.workspace_id, item.source_plugin, item.inbound.external_id[:MAX_KEY_LENGTH])]
+        outcomes[i] = IngestOutcome(why[i], event_id)
+
+    now = utcnow()
+    delivery_rows = [{"event_id": outcomes[i].event_id, "workspace_id": items[i].workspace_id, "plugin": plugin,
+                      "hook": items[i].inbound.event.hook, "status": D_PENDING, "attempts": 0, "deferrals": 0,
+                      "next_attempt_at": now, "created_at": now, "updated_at": now}
+                     for i in new for plugin in subscribers[i]]
+    if delivery_rows:
+        delivery_ids = {(event_id, plugin): id_ for id_, event_id, plugin in insert_rows(
+            session.connection(), _DELIVERIES, delivery_rows, returning=("id", "event_id", "plugin"))}
+        for i in new:
+            outcomes[i].delivery_ids = [delivery_ids[(outcomes[i].event_id, p)] for p in subscribers[i]]
+    for i in new:
+        item, outcome = items[i], outcomes[i]
+        runtime.metrics.event_ingested(item.source_plugin, item.inbound.event.type, "accepted")
+        log.info("event %s ingested", outcome.event_id,
+                 extra={"event_id": outcome.event_id, "workspace_id": item.workspace_id,
+                        "event_type": item.inbound.event.type, "deliveries": outcome.delivery_ids})
+    return outcomes  # type: ignore[return-value]
 
 
 def stage_event(runtime, workspace_id: int, source_plugin: str, inbound: e.InboundEvent) -> IngestOutcome:
-    """Add ``inbound`` and its deliveries to the current transaction (the caller commits, then
-    wakes workers for ``delivery_ids``)."""
-    session = db.session
-    keys = list(dict.fromkeys(k[:300] for k in (inbound.external_id, *inbound.alias_ids) if k))
-    hub_event = inbound.event
-    if not _remember_keys(session, workspace_id, source_plugin, keys):
-        runtime.metrics.event_ingested(source_plugin, hub_event.type, "duplicate")
-        return IngestOutcome("duplicate")
-
-    outcome = _apply_owned_effects(session, workspace_id, source_plugin, hub_event)
-    plugins: list[str] = []
-    if outcome == "accepted":
-        enabled = enabled_plugins(workspace_id)
-        plugins = [p for p in runtime.registry.subscribers(hub_event.hook) if p in enabled]
-        if not plugins:
-            outcome = "no_subscribers"
-    row = Event(workspace_id=workspace_id, source_plugin=source_plugin, type=hub_event.type,
-                external_id=inbound.external_id[:300], subject=subject_of(hub_event),
-                payload=e.to_payload(hub_event), outcome="delivered" if plugins else outcome)
-    session.add(row)
-    session.flush()
-    deliveries = [Delivery(event_id=row.id, workspace_id=workspace_id, plugin=plugin, hook=hub_event.hook)
-                  for plugin in plugins]
-    if deliveries:
-        session.add_all(deliveries)
-        session.flush()
-    delivery_ids = [d.id for d in deliveries]
-    runtime.metrics.event_ingested(source_plugin, hub_event.type, "accepted")
-    log.info("event %s ingested", row.id, extra={"event_id": row.id, "workspace_id": workspace_id,
-                                                   "event_type": hub_event.type, "deliveries": delivery_ids})
-    return IngestOutcome("accepted" if delivery_ids else outcome, row.id, delivery_ids)
+    """``stage_events`` for one event."""
+    return stage_events(runtime, [Staged(workspace_id, source_plugin, inbound)])[0]
 
 
 def ingest(runtime, workspace_id: int, source_plugin: str, inbound: e.InboundEvent, *, wake: bool = True) -> IngestOutcome:

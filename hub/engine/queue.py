@@ -16,6 +16,7 @@ import threading
 import time
 
 from huey import RedisHuey, SqliteHuey
+from huey.storage import RedisStorage
 from huey.consumer import Consumer
 
 log = logging.getLogger("hub.engine.queue")
@@ -43,6 +44,19 @@ class Queue:
             return run_delivery(self.runtime, delivery_id)
 
     def enqueue(self, delivery_ids: list[int], delay: float | None = None) -> None:
+        if not delivery_ids:
+            return
+        if not delay and not self.huey.immediate and isinstance(self.huey.storage, RedisStorage):
+            try:  # one round trip for the lot (a group commit wakes a whole batch at once)
+                storage = self.huey.storage
+                pipe = storage.conn.pipeline(transaction=False)
+                for delivery_id in delivery_ids:
+                    pipe.lpush(storage.queue_key, self.huey.serialize_task(self._task.s(delivery_id)))
+                pipe.execute()
+                return
+            except Exception:  # the sweeper will find the deliveries anyway
+                log.exception("could not enqueue deliveries %s; the sweeper will pick them up", delivery_ids)
+                return
         for delivery_id in delivery_ids:
             try:
                 if delay and self.huey.immediate:

@@ -7,6 +7,7 @@ while old tokens keep decrypting meanwhile), then dropping the old key.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -30,10 +31,16 @@ class SecretBox:
         return self._fernet.encrypt(json.dumps(data, sort_keys=True).encode()).decode()
 
     def decrypt(self, token: str | None) -> dict[str, Any]:
+        """The secrets in ``token``, a fresh dict each time. Recently decrypted tokens are kept
+        (a token's plaintext never changes, and every webhook would otherwise decrypt again)."""
         if not token:
             return {}
+        return json.loads(self._plaintext(token))
+
+    @functools.lru_cache(maxsize=256)
+    def _plaintext(self, token: str) -> bytes:
         try:
-            return json.loads(self._fernet.decrypt(token.encode()))
+            return self._fernet.decrypt(token.encode())
         except InvalidToken as exc:
             raise ConfigError("stored secrets cannot be decrypted with HUB_ENCRYPTION_KEYS (was a key dropped?)") from exc
 

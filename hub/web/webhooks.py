@@ -4,24 +4,36 @@
    revoked connection).
 2. Let that plugin verify and parse the request (``verify_webhook``); a rejection answers the
    plugin's 4xx with a JSON error and is recorded for admins, without the body's secrets.
-3. Ingest each event durably (``hub.engine.ingest``); a redelivery answers 200 "duplicate".
+3. Make each event durable (``hub.engine.ingest``) together with the request's log line, through
+   the group commit (``hub.engine.group_commit``): concurrent webhooks share a transaction, and
+   each is answered only after the commit that holds it. A redelivery answers 200 "duplicate".
 4. Answer quickly; workers do the rest. A database outage answers 503 so the sender retries.
+
+Verification is optimistic: the integration (settings, secrets) is read from a per-process cache,
+and the transaction that stores the webhook checks that the integration is still enabled and
+unchanged since (same ``updated_at`` and key). If it changed (new settings or token, disabled,
+new URL), nothing is stored and the request is verified again against a fresh read. So the hot
+path reads nothing from the database, and a change is never missed.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Sequence
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
 from hub.context import PluginContext
-from hub.engine.ingest import stage_event
-from hub.entities import WebhookRequest, WebhookResult
+from hub.engine.group_commit import GroupCommit, GroupCommitTimeout
+from hub.engine.ingest import IngestOutcome, Staged, stage_events
+from hub.entities import InboundEvent, WebhookRequest, WebhookResult
 from hub.errors import HubError, NotFound, PluginError, ServiceUnavailable, WebhookRejected
 from hub.extensions import csrf, db
 from hub.runtime import get_runtime
+from hub.store.bulk import insert_rows
 from hub.store.models import Integration, WebhookLog, utcnow
 
 bp = Blueprint("webhooks", __name__)
@@ -30,73 +42,213 @@ log = logging.getLogger("hub.web.webhooks")
 
 
 LAST_SEEN_GRANULARITY = timedelta(seconds=30)  # "last event seen" need not cost a row update per webhook
+MAX_LOG_MESSAGE = 1000
+
+MAX_CACHED_INTEGRATIONS = 1000
+VERIFY_ATTEMPTS = 3  # the integration changed under the request this often in a row: 503
+
+# what PluginContext and the ingress read of an integration (a row, not an ORM object: cheaper)
+_INTEGRATION_COLUMNS = (Integration.id, Integration.workspace_id, Integration.plugin, Integration.enabled,
+                        Integration.settings, Integration.secrets_encrypted, Integration.webhook_key,
+                        Integration.last_webhook_at, Integration.updated_at)
+
+STALE = "stale"  # persist's answer for a record verified against an integration that has changed
 
 
-def _record(workspace_id: int, plugin: str, outcome: str, status: int, message: str, count: int = 0) -> None:
-    db.session.add(WebhookLog(workspace_id=workspace_id, plugin=plugin, outcome=outcome, status_code=status,
-                              message=message[:1000], event_count=count))
+@dataclass(frozen=True)
+class WebhookRecord:
+    """What one webhook request leaves in the database: its log line, "last seen" and, when it
+    was accepted, its events. ``outcome`` is "events", "ping", "ignored" or "rejected"."""
+
+    workspace_id: int
+    integration_id: int
+    plugin: str
+    webhook_key: str
+    version: datetime | None  # the integration's ``updated_at`` the request was verified against
+    last_seen: datetime | None
+    outcome: str
+    status: int = 200
+    message: str = ""
+    events: tuple[InboundEvent, ...] = ()
 
 
-def _mark_seen(integration_id: int, last_seen, now, verified: bool) -> None:
-    """Update "last webhook seen" (at most every 30 s: a row every webhook updated would be a hot
-    spot under load) and, for a connection test, "verified"."""
-    if not verified and last_seen is not None and now - last_seen < LAST_SEEN_GRANULARITY:
-        return
-    values = {"last_webhook_at": now, **({"verified_at": now} if verified else {})}
-    db.session.execute(sa.update(Integration).where(Integration.id == integration_id).values(**values))
+_INTEGRATIONS, _WEBHOOK_LOG = Integration.__table__, WebhookLog.__table__
+_CURRENT_VERSIONS = sa.select(_INTEGRATIONS.c.id, _INTEGRATIONS.c.enabled, _INTEGRATIONS.c.webhook_key,
+                              _INTEGRATIONS.c.updated_at).where(
+    _INTEGRATIONS.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def _unchanged(records: Sequence[WebhookRecord]) -> list[bool]:
+    """For each record: is its integration still enabled, at the same URL and version?"""
+    rows = db.session.connection().execute(_CURRENT_VERSIONS, {"ids": sorted({r.integration_id for r in records})})
+    current = {row.id: row for row in rows}
+    return [(row := current.get(r.integration_id)) is not None and row.enabled and row.webhook_key == r.webhook_key
+            and row.updated_at == r.version for r in records]
+
+
+def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
+    """Stage ``records`` in the current transaction (the group commit's handler): every event,
+    one log line per request, and "last seen" / "verified" for their integrations. Returns each
+    record's event outcomes, in order, or ``STALE`` for a record whose integration changed since
+    the request was verified (nothing of it is staged)."""
+    runtime = get_runtime()
+    unchanged = _unchanged(records)
+    valid = [r for r, ok in zip(records, unchanged) if ok]
+    items = [Staged(r.workspace_id, r.plugin, inbound) for r in valid for inbound in r.events]
+    staged = iter(stage_events(runtime, items))
+    results: list[list[IngestOutcome] | str] = []
+    log_rows, seen = [], {}
+    written = runtime.app.extensions.setdefault("hub.webhook_last_seen", {})  # by this process
+    now = utcnow()
+    for record, ok in zip(records, unchanged):
+        if not ok:
+            results.append(STALE)
+            continue
+        outcomes = [next(staged) for _ in record.events]
+        results.append(outcomes)
+        outcome, message = record.outcome, record.message
+        if record.outcome == "events":
+            outcome = "accepted" if any(not o.duplicate for o in outcomes) else "duplicate"
+            message = ", ".join(f"{i.event.type}:{o.outcome}" for i, o in zip(record.events, outcomes))
+        log_rows.append({"workspace_id": record.workspace_id, "plugin": record.plugin, "received_at": now,
+                         "outcome": outcome, "status_code": record.status,
+                         "message": message[:MAX_LOG_MESSAGE], "event_count": len(outcomes)})
+        if record.outcome != "rejected":
+            verified, stale = seen.get(record.integration_id, (False, False))
+            last = max(filter(None, (record.last_seen, written.get(record.integration_id))), default=None)
+            is_stale = last is None or now - last >= LAST_SEEN_GRANULARITY
+            seen[record.integration_id] = (verified or record.outcome == "ping", stale or is_stale)
+    if log_rows:
+        insert_rows(db.session.connection(), _WEBHOOK_LOG, log_rows)
+    for integration_id, (verified, stale) in seen.items():
+        # "last webhook seen" at most every 30 s (a row updated per webhook would be a hot spot);
+        # not a change of the integration: ``updated_at`` stays, so cached verifications stay valid
+        if verified or stale:
+            values = {"last_webhook_at": now, "updated_at": Integration.updated_at,
+                      **({"verified_at": now} if verified else {})}
+            db.session.execute(sa.update(Integration).where(Integration.id == integration_id).values(**values))
+            written[integration_id] = now
+    return results
+
+
+def _after_commit(records: Sequence[WebhookRecord], results: list) -> None:
+    """Wake workers for every delivery the batch created (one queue round trip per batch)."""
+    delivery_ids = [d for outcomes in results if outcomes != STALE for o in outcomes for d in o.delivery_ids]
+    if delivery_ids:
+        get_runtime().wake(delivery_ids)
+
+
+def _inline_wake(runtime) -> bool:
+    """With an inline queue (tests), deliveries run in the request thread, never the committer's:
+    a delivery may call a vendor that calls this hub back, which would wait on the committer."""
+    return runtime.queue is None or bool(runtime.queue.huey.immediate)
+
+
+def _committer(runtime) -> GroupCommit:
+    extensions = runtime.app.extensions
+    committer = extensions.get("hub.webhook_commit")
+    if committer is None:
+        config = runtime.config
+        committer = extensions["hub.webhook_commit"] = GroupCommit(
+            runtime.app, persist, after_commit=None if _inline_wake(runtime) else _after_commit,
+            max_batch=int(config["INGEST_BATCH_MAX"]), timeout=float(config["INGEST_TIMEOUT_SECONDS"]),
+            name="hub-webhook-commit")
+    return committer
+
+
+def _store(runtime, record: WebhookRecord) -> list[IngestOutcome] | str:
+    try:
+        return _committer(runtime).submit(record)
+    except GroupCommitTimeout as exc:
+        raise ServiceUnavailable(f"the hub could not store this webhook in time ({exc}); send it again") from exc
+
+
+def _integration_cache(runtime) -> dict:
+    return runtime.app.extensions.setdefault("hub.webhook_integrations", {})
+
+
+def _integration(runtime, plugin: str, key: str, fresh: bool):
+    """The integration listening at ``/webhooks/<plugin>/<key>`` (cached unless ``fresh``), or None."""
+    cache = _integration_cache(runtime)
+    row = None if fresh else cache.get((plugin, key))
+    if row is None:
+        row = db.session.execute(sa.select(*_INTEGRATION_COLUMNS).where(
+            Integration.webhook_key == key, Integration.plugin == plugin)).first()
+        db.session.commit()  # hold no transaction while the plugin verifies (it may re-read from its vendor)
+        if row is None or not row.enabled:
+            cache.pop((plugin, key), None)
+            return None
+        if len(cache) >= MAX_CACHED_INTEGRATIONS:
+            cache.clear()
+        cache[(plugin, key)] = row
+    return row
 
 
 @bp.post("/webhooks/<plugin>/<key>")
 def receive(plugin: str, key: str):
     runtime = get_runtime()
-    integration = db.session.scalar(sa.select(Integration).where(Integration.webhook_key == key,
-                                                                 Integration.plugin == plugin))
-    if integration is None or not integration.enabled or plugin not in runtime.registry.specs:
-        runtime.metrics.webhook(plugin if plugin in runtime.registry.specs else "unknown", "rejected", "unknown_url")
+    if plugin not in runtime.registry.specs:
+        runtime.metrics.webhook("unknown", "rejected", "unknown_url")
         raise NotFound("no enabled integration listens at this URL")
-    if not runtime.registry.implements(plugin, "verify_webhook"):
-        raise NotFound(f"plugin {plugin} does not accept webhooks")
-    workspace_id, integration_id, last_seen = integration.workspace_id, integration.id, integration.last_webhook_at
-
     webhook = WebhookRequest(body=request.get_data(cache=False), headers=dict(request.headers),
                              received_at=utcnow(), remote_addr=request.remote_addr)
-    ctx = PluginContext(runtime, integration)
-    db.session.commit()  # hold no transaction while the plugin verifies (it may re-read from its vendor)
+    for attempt in range(VERIFY_ATTEMPTS):
+        integration = _integration(runtime, plugin, key, fresh=attempt > 0)
+        if integration is None:
+            runtime.metrics.webhook(plugin, "rejected", "unknown_url")
+            raise NotFound("no enabled integration listens at this URL")
+        if not runtime.registry.implements(plugin, "verify_webhook"):
+            raise NotFound(f"plugin {plugin} does not accept webhooks")
+        answer = _verify_and_store(runtime, plugin, integration, webhook)
+        if answer is not None:
+            return answer
+    raise ServiceUnavailable("the integration's settings kept changing while this webhook was verified; "
+                             "send it again")
+
+
+def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest):
+    """Verify ``webhook`` against ``integration`` and store it; None if the integration changed
+    meanwhile (verify again), else the response (or the error raised)."""
+
+    def record(outcome: str, **fields) -> WebhookRecord:
+        return WebhookRecord(integration.workspace_id, integration.id, plugin, integration.webhook_key,
+                             integration.updated_at, integration.last_webhook_at, outcome, **fields)
+
     try:
-        result = runtime.registry.call(plugin, "verify_webhook", ctx=ctx, request=webhook)
+        result = runtime.registry.call(plugin, "verify_webhook", ctx=PluginContext(runtime, integration),
+                                       request=webhook)
     except WebhookRejected as exc:
         db.session.rollback()
-        _record(workspace_id, plugin, "rejected", exc.status, exc.message)
-        db.session.commit()
+        if _store(runtime, record("rejected", status=exc.status, message=exc.message)) == STALE:
+            return None
         runtime.metrics.webhook(plugin, "rejected", exc.code)
-        log.info("webhook rejected for %s: %s", plugin, exc.message, extra={"workspace_id": workspace_id})
+        log.info("webhook rejected for %s: %s", plugin, exc.message,
+                 extra={"workspace_id": integration.workspace_id})
         raise
     except PluginError as exc:  # TemporaryError and the rest: the sender should try again later
         db.session.rollback()
-        _record(workspace_id, plugin, "rejected", 503, f"{type(exc).__name__}: {exc}")
-        db.session.commit()
+        if _store(runtime, record("rejected", status=503, message=f"{type(exc).__name__}: {exc}")) == STALE:
+            return None
         runtime.metrics.webhook(plugin, "rejected", "temporary")
         raise ServiceUnavailable(f"cannot process this webhook now: {exc}") from exc
     if not isinstance(result, WebhookResult):
         raise HubError(f"plugin {plugin} returned {type(result).__name__} from verify_webhook, not a WebhookResult")
+    db.session.rollback()  # end anything the plugin read: only the committer thread writes
 
-    # Everything below is ONE transaction: the log line, "last seen", the events and deliveries.
-    _mark_seen(integration_id, last_seen, utcnow(), verified=result.ping)
     if result.ping or not result.events:
         outcome = "ping" if result.ping else "ignored"
         message = result.note or ("connection verified" if result.ping else "no event the hub uses")
-        _record(workspace_id, plugin, outcome, 200, message)
-        db.session.commit()
+        if _store(runtime, record(outcome, message=message)) == STALE:
+            return None
         runtime.metrics.webhook(plugin, outcome, "" if result.ping else message[:40])
         return jsonify(status="verified") if result.ping else jsonify(status="ignored", message=message)
 
-    outcomes = [stage_event(runtime, workspace_id, plugin, inbound) for inbound in result.events]
-    accepted = sum(1 for o in outcomes if not o.duplicate)
-    overall = "duplicate" if accepted == 0 else "accepted"
-    _record(workspace_id, plugin, overall, 200,
-            ", ".join(f"{i.event.type}:{o.outcome}" for i, o in zip(result.events, outcomes)), len(outcomes))
-    db.session.commit()
-    runtime.wake([delivery_id for o in outcomes for delivery_id in o.delivery_ids])
+    outcomes = _store(runtime, record("events", events=tuple(result.events)))
+    if outcomes == STALE:
+        return None
+    overall = "accepted" if any(not o.duplicate for o in outcomes) else "duplicate"
+    if _inline_wake(runtime):
+        runtime.wake([delivery_id for o in outcomes for delivery_id in o.delivery_ids])
     runtime.metrics.webhook(plugin, overall)
     return jsonify(status=overall, events=[{"type": i.event.type, "outcome": o.outcome, "event_id": o.event_id}
                                            for i, o in zip(result.events, outcomes)])

@@ -1,6 +1,7 @@
 """Ingest: one event and one set of deliveries however often an event arrives."""
 
 import json
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -119,3 +120,57 @@ def test_oversized_body_is_413_json(make_app):
     answer = app.test_client().post(f"/webhooks/src/{keys['src']}", data=b"x" * 2_000_000)
     assert answer.status_code == 413
     assert "too large" in answer.json["error"]["message"]
+
+
+def test_disabling_stops_a_url_whose_integration_is_cached(make_app):
+    app, *_ = make(make_app)
+    keys = enable(app, "src", "first")
+    client = app.test_client()
+    assert client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-1"})).json["status"] == "accepted"
+    with app.app_context():
+        from hub import services
+
+        services.set_enabled(get_runtime(), 1, "src", False, "test")
+    answer = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-2"}))
+    assert answer.status_code == 404
+    with app.app_context():
+        assert list(db.session.scalars(sa.select(Event.external_id))) == ["evt-1"]
+
+
+def test_one_batch_holding_the_same_event_twice_stores_it_once(make_app):
+    from hub.web.webhooks import WebhookRecord, persist
+
+    app, *_ = make(make_app)
+    enable(app, "src", "first")
+    event = InboundEvent(external_id="evt-twice", alias_ids=("token-1",),
+                         event=StageChange(opportunity_id="o", to_stage_id="s"))
+    other = InboundEvent(external_id="evt-other", alias_ids=("token-1",),  # a replayed token
+                         event=StageChange(opportunity_id="o", to_stage_id="s"))
+    with app.app_context():
+        integration = get_runtime().integration(1, "src")
+        records = [WebhookRecord(1, integration.id, "src", integration.webhook_key, integration.updated_at, None,
+                                 "events", events=(inbound,)) for inbound in (event, event, other)]
+        results = persist(records)
+        db.session.commit()
+        assert [[o.outcome for o in outcomes] for outcomes in results] == [["accepted"], ["duplicate"], ["duplicate"]]
+        assert list(db.session.scalars(sa.select(Event.external_id))) == ["evt-twice"]
+        assert list(db.session.scalars(sa.select(WebhookLog.outcome).order_by(WebhookLog.id))) == [
+            "accepted", "duplicate", "duplicate"]
+
+
+def test_a_record_verified_against_an_older_integration_is_not_stored(make_app):
+    from hub.web.webhooks import STALE, WebhookRecord, persist
+
+    app, *_ = make(make_app)
+    enable(app, "src", "first")
+    with app.app_context():
+        integration = get_runtime().integration(1, "src")
+        stale = WebhookRecord(1, integration.id, "src", integration.webhook_key,
+                              integration.updated_at - timedelta(seconds=1), None, "events",
+                              events=(InboundEvent(external_id="evt-1", event=StageChange(opportunity_id="o",
+                                                                                         to_stage_id="s")),))
+        moved = WebhookRecord(1, integration.id, "src", "an-older-url-key", integration.updated_at, None, "ping")
+        assert persist([stale, moved]) == [STALE, STALE]
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(WebhookLog.id))) == 0

@@ -240,3 +240,21 @@ def test_ingress_accepts_dedupes_and_rejects(wh_hub):
     ping = client.post(url, json=make_body(event="candidateHired", data={}, event_id="e-ping"))
     assert ping.status_code == 200 and ping.get_json()["status"] == "verified"
     assert wh_hub.integration()["verified_at"] is not None
+
+
+def test_a_token_change_takes_effect_at_once_over_the_ingress(wh_hub):
+    """The ingress verifies against a cached integration; the commit sees the change and the
+    request is verified again against the new settings (never accepted with a removed token)."""
+    with wh_hub.app.app_context():
+        key = wh_hub.runtime.integration(1, "lever").webhook_key
+    client = wh_hub.app.test_client()
+    url = f"/webhooks/lever/{key}"
+    assert client.post(url, json=make_body(key=TOKEN_A, event_id="e-1")).get_json()["status"] == "accepted"
+
+    wh_hub.configure({"signature_tokens": TOKEN_B})  # TOKEN_A removed by an admin
+    removed = client.post(url, json=make_body(key=TOKEN_A, event_id="e-2"))
+    assert removed.status_code == 401, removed.get_json()
+    assert client.post(url, json=make_body(key=TOKEN_B, event_id="e-3")).get_json()["status"] == "accepted"
+
+    wh_hub.configure({"signature_tokens": f"{TOKEN_B}\n{TOKEN_A}"})  # and added back
+    assert client.post(url, json=make_body(key=TOKEN_A, event_id="e-4")).get_json()["status"] == "accepted"

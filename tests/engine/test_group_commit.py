@@ -1,0 +1,147 @@
+"""Group commit: concurrent jobs share a transaction, each answered only once it is committed."""
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from hub.engine.group_commit import GroupCommit, GroupCommitTimeout
+from hub.extensions import db
+from hub.store.models import Workspace
+
+
+def _names(app) -> list[str]:
+    with app.app_context():
+        names = sorted(db.session.scalars(sa.select(Workspace.name).where(Workspace.name.like("job-%"))))
+        db.session.rollback()
+        return names
+
+
+def _stage_workspaces(jobs):
+    """The test handler: one workspace row per job; a job named "job-bad" breaks its batch."""
+    for name in jobs:
+        if name == "job-bad":
+            raise ValueError("bad job")
+        db.session.add(Workspace(name=name))
+    db.session.flush()
+    return [f"stored {name}" for name in jobs]
+
+
+def _submit_all(committer, names):
+    results, errors = {}, {}
+
+    def submit(name):
+        try:
+            results[name] = committer.submit(name)
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertions
+            errors[name] = exc
+
+    threads = [threading.Thread(target=submit, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    return threads, results, errors
+
+
+def test_jobs_waiting_during_a_commit_share_the_next_one(app):
+    first_batch_started, release = threading.Event(), threading.Event()
+    sizes = []
+
+    def handler(jobs):
+        sizes.append(len(jobs))
+        if len(sizes) == 1:
+            first_batch_started.set()
+            release.wait(10)  # a slow first commit: the others queue up behind it
+        return _stage_workspaces(jobs)
+
+    committer = GroupCommit(app, handler)
+    first, results, errors = _submit_all(committer, ["job-0"])
+    assert first_batch_started.wait(10)
+    others, other_results, other_errors = _submit_all(committer, [f"job-{n}" for n in range(1, 10)])
+    deadline = time.monotonic() + 10
+    while committer._queue.qsize() < 9 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    for thread in first + others:
+        thread.join(10)
+    assert errors == {} and other_errors == {}
+    assert sizes == [1, 9]
+    assert results == {"job-0": "stored job-0"}
+    assert other_results == {f"job-{n}": f"stored job-{n}" for n in range(1, 10)}  # each its own result
+    assert _names(app) == sorted(f"job-{n}" for n in range(10))
+    assert (committer.batches, committer.jobs) == (2, 10)
+
+
+def test_a_failing_job_fails_alone_and_its_batch_mates_are_committed(app):
+    release = threading.Event()
+    calls = []
+
+    def handler(jobs):
+        calls.append(list(jobs))
+        if len(calls) == 1:
+            release.wait(10)
+        return _stage_workspaces(jobs)
+
+    committer = GroupCommit(app, handler)
+    first, _, first_errors = _submit_all(committer, ["job-first"])
+    while not calls:
+        time.sleep(0.01)
+    names = ["job-a", "job-bad", "job-b"]
+    threads, results, errors = _submit_all(committer, names)
+    while committer._queue.qsize() < 3:
+        time.sleep(0.01)
+    release.set()
+    for thread in first + threads:
+        thread.join(10)
+    assert first_errors == {}
+    assert set(results) == {"job-a", "job-b"}
+    assert isinstance(errors["job-bad"], ValueError)
+    assert sorted(calls[1]) == sorted(names)  # the shared attempt, rolled back, then one by one
+    assert _names(app) == ["job-a", "job-b", "job-first"]
+
+
+def test_submit_returns_only_after_the_commit_is_visible_to_other_connections(app):
+    committer = GroupCommit(app, _stage_workspaces)
+    assert committer.submit("job-visible") == "stored job-visible"
+    assert _names(app) == ["job-visible"]  # read on another connection, right away
+
+
+def test_a_job_not_committed_in_time_times_out_and_may_still_commit(app):
+    release = threading.Event()
+
+    def slow(jobs):
+        release.wait(10)
+        return _stage_workspaces(jobs)
+
+    committer = GroupCommit(app, slow, timeout=0.2)
+    with pytest.raises(GroupCommitTimeout):
+        committer.submit("job-late")
+    release.set()
+    deadline = time.monotonic() + 10
+    while committer.jobs < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _names(app) == ["job-late"]
+
+
+def test_the_committer_ends_when_idle_and_starts_again_on_demand(app):
+    committer = GroupCommit(app, _stage_workspaces, idle_seconds=0.05)
+    committer.submit("job-1")
+    deadline = time.monotonic() + 5
+    while committer._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert committer._thread is None
+    assert committer.submit("job-2") == "stored job-2"
+    assert _names(app) == ["job-1", "job-2"]
+
+
+def test_a_database_error_reaches_the_submitter_and_the_committer_keeps_going(app):
+    def handler(jobs):
+        if "job-broken" in jobs:
+            db.session.execute(sa.text("SELECT * FROM no_such_table"))
+        return _stage_workspaces(jobs)
+
+    committer = GroupCommit(app, handler)
+    with pytest.raises(sa.exc.DBAPIError):
+        committer.submit("job-broken")
+    assert committer.submit("job-fine") == "stored job-fine"
+    assert _names(app) == ["job-fine"]
