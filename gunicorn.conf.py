@@ -8,9 +8,7 @@ on the command line (``-w 8``) or in ``GUNICORN_CMD_ARGS``.
 """
 
 import multiprocessing
-import os
 
-bind = os.environ.get("HUB_BIND", "127.0.0.1:8000")
 workers = max(2, multiprocessing.cpu_count())
 worker_class = "gthread"
 threads = 16
@@ -25,4 +23,4 @@ def post_fork(server, worker):
     # The committer thread releases the GIL at each database round trip and must get it back
     # while request threads compute; with Python's default 5 ms switch interval each round trip
     # could cost up to 5 ms of waiting. A shorter interval keeps commits (and acks) prompt.
-    sys.setswitchinterval(float(os.environ.get("HUB_SWITCH_INTERVAL", "0.0005")))
+    sys.setswitchinterval(0.0005)

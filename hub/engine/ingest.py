@@ -103,9 +103,11 @@ def _enabled_plugins(session, workspace_ids: set[int]) -> dict[int, set[str]]:
     return enabled
 
 
-def stage_events(runtime, items: Sequence[Staged]) -> list[IngestOutcome]:
+def stage_events(runtime, items: Sequence[Staged], enabled: dict[int, set[str]] | None = None) -> list[IngestOutcome]:
     """Add ``items`` and their deliveries to the current transaction; one outcome per item, in
-    order. The caller commits, then wakes workers for the outcomes' ``delivery_ids``."""
+    order. The caller commits, then wakes workers for the outcomes' ``delivery_ids``.
+    ``enabled``: the enabled plugins of the items' workspaces, if the caller has read them in
+    this transaction already."""
     if not items:
         return []
     session = db.session
@@ -121,7 +123,8 @@ def stage_events(runtime, items: Sequence[Staged]) -> list[IngestOutcome]:
 
     why = {i: _apply_owned_effects(session, items[i].workspace_id, items[i].source_plugin, items[i].inbound.event)
            for i in new}
-    enabled = _enabled_plugins(session, {items[i].workspace_id for i in new})
+    if enabled is None:
+        enabled = _enabled_plugins(session, {items[i].workspace_id for i in new})
     subscribers = {i: [p for p in runtime.registry.subscribers(items[i].inbound.event.hook)
                        if p in enabled[items[i].workspace_id]] if why[i] == "accepted" else [] for i in new}
     event_rows = []

@@ -73,17 +73,25 @@ class WebhookRecord:
 
 
 _INTEGRATIONS, _WEBHOOK_LOG = Integration.__table__, WebhookLog.__table__
-_CURRENT_VERSIONS = sa.select(_INTEGRATIONS.c.id, _INTEGRATIONS.c.enabled, _INTEGRATIONS.c.webhook_key,
-                              _INTEGRATIONS.c.updated_at).where(
-    _INTEGRATIONS.c.id.in_(sa.bindparam("ids", expanding=True)))
+_WORKSPACE_INTEGRATIONS = sa.select(_INTEGRATIONS.c.id, _INTEGRATIONS.c.workspace_id, _INTEGRATIONS.c.plugin,
+                                    _INTEGRATIONS.c.enabled, _INTEGRATIONS.c.webhook_key,
+                                    _INTEGRATIONS.c.updated_at).where(
+    _INTEGRATIONS.c.workspace_id.in_(sa.bindparam("workspaces", expanding=True)))
 
 
-def _unchanged(records: Sequence[WebhookRecord]) -> list[bool]:
-    """For each record: is its integration still enabled, at the same URL and version?"""
-    rows = db.session.connection().execute(_CURRENT_VERSIONS, {"ids": sorted({r.integration_id for r in records})})
+def _current_integrations(records: Sequence[WebhookRecord]) -> tuple[list[bool], dict[int, set[str]]]:
+    """One read for the batch: for each record, is its integration still enabled, at the same URL
+    and version? And the enabled plugins of each workspace (for the deliveries)."""
+    workspaces = sorted({r.workspace_id for r in records})
+    rows = list(db.session.connection().execute(_WORKSPACE_INTEGRATIONS, {"workspaces": workspaces}))
     current = {row.id: row for row in rows}
-    return [(row := current.get(r.integration_id)) is not None and row.enabled and row.webhook_key == r.webhook_key
-            and row.updated_at == r.version for r in records]
+    enabled: dict[int, set[str]] = {w: set() for w in workspaces}
+    for row in rows:
+        if row.enabled:
+            enabled[row.workspace_id].add(row.plugin)
+    unchanged = [(row := current.get(r.integration_id)) is not None and row.enabled
+                 and row.webhook_key == r.webhook_key and row.updated_at == r.version for r in records]
+    return unchanged, enabled
 
 
 def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
@@ -92,10 +100,10 @@ def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]
     record's event outcomes, in order, or ``STALE`` for a record whose integration changed since
     the request was verified (nothing of it is staged)."""
     runtime = get_runtime()
-    unchanged = _unchanged(records)
+    unchanged, enabled = _current_integrations(records)
     valid = [r for r, ok in zip(records, unchanged) if ok]
     items = [Staged(r.workspace_id, r.plugin, inbound) for r in valid for inbound in r.events]
-    staged = iter(stage_events(runtime, items))
+    staged = iter(stage_events(runtime, items, enabled=enabled))
     results: list[list[IngestOutcome] | str] = []
     log_rows, seen = [], {}
     written = runtime.app.extensions.setdefault("hub.webhook_last_seen", {})  # by this process
@@ -163,6 +171,13 @@ def _store(runtime, record: WebhookRecord) -> list[IngestOutcome] | str:
         raise ServiceUnavailable(f"the hub could not store this webhook in time ({exc}); send it again") from exc
 
 
+def _end_reads() -> None:
+    """End the request's transaction, if the plugin opened one (with SQLite every transaction
+    takes the write lock, which the committer thread needs)."""
+    if db.session.registry.has():
+        db.session.rollback()
+
+
 def _integration_cache(runtime) -> dict:
     return runtime.app.extensions.setdefault("hub.webhook_integrations", {})
 
@@ -218,7 +233,7 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
         result = runtime.registry.call(plugin, "verify_webhook", ctx=PluginContext(runtime, integration),
                                        request=webhook)
     except WebhookRejected as exc:
-        db.session.rollback()
+        _end_reads()
         if _store(runtime, record("rejected", status=exc.status, message=exc.message)) == STALE:
             return None
         runtime.metrics.webhook(plugin, "rejected", exc.code)
@@ -226,14 +241,14 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
                  extra={"workspace_id": integration.workspace_id})
         raise
     except PluginError as exc:  # TemporaryError and the rest: the sender should try again later
-        db.session.rollback()
+        _end_reads()
         if _store(runtime, record("rejected", status=503, message=f"{type(exc).__name__}: {exc}")) == STALE:
             return None
         runtime.metrics.webhook(plugin, "rejected", "temporary")
         raise ServiceUnavailable(f"cannot process this webhook now: {exc}") from exc
     if not isinstance(result, WebhookResult):
         raise HubError(f"plugin {plugin} returned {type(result).__name__} from verify_webhook, not a WebhookResult")
-    db.session.rollback()  # end anything the plugin read: only the committer thread writes
+    _end_reads()
 
     if result.ping or not result.events:
         outcome = "ping" if result.ping else "ignored"

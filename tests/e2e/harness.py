@@ -95,7 +95,8 @@ def start_stack(make_app, tmp_path: Path, topology: str = "embedded", overrides:
             env["HUB_SESSION_COOKIE_SECURE"] = "false"
             with open(logs / "gunicorn.log", "ab") as log:
                 stack.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                    [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{port}",
+                     "wsgi:app"],
                     env=env, cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
             for index in range(2):
                 stack.processes.append(start_hub(["worker", "--workers", "4"], env, logs / f"worker{index}.log"))
