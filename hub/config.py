@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "DEDUPE_DAYS": 8,
     "WEBHOOK_MAX_BYTES": 1_000_000,
     "INGEST_BATCH_MAX": 100,  # webhooks made durable by one transaction at most (group commit)
+    "INGEST_COMMITTERS": 2,  # transactions storing webhooks at once, per web process
     "INGEST_TIMEOUT_SECONDS": 10.0,  # a webhook not committed by then answers 503 (the sender retries)
     "HTTP_TIMEOUT_SECONDS": 15.0,  # default timeout of plugins' outbound HTTP (ctx.http)
     "LOG_FORMAT": "text",  # "text" or "json"

@@ -2,9 +2,9 @@
 
 A webhook may be acknowledged only once what it carries is committed (DESIGN.md guarantee 1),
 and a commit costs a disk flush. ``GroupCommit`` lets concurrent requests share one: each
-request thread calls ``submit(job)``, which blocks until ``handler(jobs)`` (run by one committer
-thread per process, in its own app context and session) has staged that job together with the
-others waiting at the time, and the transaction has committed. No timer: a batch is whatever
+request thread calls ``submit(job)``, which blocks until ``handler(jobs)`` (run by a committer
+thread, in its own app context and session) has staged that job together with the others waiting
+at the time, and the transaction has committed. No timer: a batch is whatever
 arrived while the previous commit was in flight, so a lone request waits for no one.
 
 Guarantees:
@@ -16,9 +16,10 @@ Guarantees:
 - ``submit`` raises ``GroupCommitTimeout`` if its job is not committed within ``timeout``
   seconds. The job may still commit later: the caller must treat it as "outcome unknown" (a
   webhook answers 503, and the sender's retry is then a duplicate).
-- One committer thread per process, started on first use (so also in each forked gunicorn
-  worker), ending after ``idle_seconds`` without work, and holding no database connection
-  between batches.
+- Up to ``committers`` committer threads per process (each commits its own batches, so a commit
+  in flight does not hold up the next one), started as work arrives (so also in each forked
+  gunicorn worker), each ending after ``idle_seconds`` without work and holding no database
+  connection between batches.
 """
 
 from __future__ import annotations
@@ -58,17 +59,19 @@ class GroupCommit(Generic[Job]):
 
     def __init__(self, app, handler: Callable[[Sequence[Job]], list[Any]], *,
                  after_commit: Callable[[Sequence[Job], list[Any]], None] | None = None, max_batch: int = 100,
-                 timeout: float = 10.0, idle_seconds: float = 30.0, name: str = "hub-group-commit"):
+                 committers: int = 1, timeout: float = 10.0, idle_seconds: float = 30.0,
+                 name: str = "hub-group-commit"):
         self.app = app
         self.handler = handler
         self.after_commit = after_commit
         self.max_batch = max(1, int(max_batch))
+        self.committers = max(1, int(committers))
         self.timeout = float(timeout)
         self.idle_seconds = float(idle_seconds)
         self.name = name
         self._queue: queue.SimpleQueue[_Ticket] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._threads: set[threading.Thread] = set()
         self._pid = 0
         self.batches = 0  # committed batches, for tests and benchmarks
         self.jobs = 0
@@ -77,12 +80,15 @@ class GroupCommit(Generic[Job]):
         """Stage ``job`` in a shared transaction and return its result once committed."""
         ticket = _Ticket(job)
         with self._lock:  # the same lock under which an idle committer decides to end
-            if self._pid != os.getpid():  # first use, or a forked child: the parent's thread is not ours
-                self._pid, self._queue, self._thread = os.getpid(), queue.SimpleQueue(), None
+            if self._pid != os.getpid():  # first use, or a forked child: the parent's threads are not ours
+                self._pid, self._queue, self._threads = os.getpid(), queue.SimpleQueue(), set()
             self._queue.put(ticket)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-                self._thread.start()
+            self._threads = {t for t in self._threads if t.is_alive()}
+            if len(self._threads) < self.committers:  # start committers as work arrives, up to the limit
+                thread = threading.Thread(target=self._run, name=f"{self.name}-{len(self._threads) + 1}",
+                                          daemon=True)
+                self._threads.add(thread)
+                thread.start()
         if not ticket.done.wait(self.timeout):
             raise GroupCommitTimeout(f"not committed within {self.timeout:g} s")
         if ticket.error is not None:
@@ -98,7 +104,7 @@ class GroupCommit(Generic[Job]):
                 except queue.Empty:
                     with self._lock:
                         if self._queue.empty():
-                            self._thread = None
+                            self._threads.discard(threading.current_thread())
                             return
                     continue
                 batch = [first]

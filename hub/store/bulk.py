@@ -3,8 +3,8 @@
 ``insert_rows(connection, table, rows, returning=..., skip_conflicts=...)`` inserts ``rows``
 (dicts with the same keys) and returns the ``returning`` columns of the rows inserted.
 
-- PostgreSQL: ``INSERT ... SELECT * FROM unnest(%(c0)s::type[], ...)``, one array parameter per
-  column. The SQL text is the same for 1 row or 100, so psycopg parses it once and the server
+- PostgreSQL: ``INSERT ... SELECT * FROM unnest(%(c0)b::type[], ...)``, one array parameter per
+  column, sent in binary (text arrays would be escaped element by element). The SQL text is the same for 1 row or 100, so psycopg parses it once and the server
   plans it once (a multi-row ``VALUES`` has a new text for every row count, and parsing that text
   cost more than running it).
 - SQLite: SQLAlchemy's multi-row insert (SQLite parses nothing in Python).
@@ -60,7 +60,7 @@ def _postgres_statement(dialect, table: sa.Table, columns: tuple[str, ...], retu
     if cached is None:
         quote = dialect.identifier_preparer.quote
         types = [table.c[name].type for name in columns]
-        arrays = ", ".join(f"%(c{n})s::{column_type.compile(dialect=dialect)}[]" for n, column_type in enumerate(types))
+        arrays = ", ".join(f"%(c{n})b::{column_type.compile(dialect=dialect)}[]" for n, column_type in enumerate(types))
         sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                f"SELECT * FROM unnest({arrays})"
                + (" ON CONFLICT DO NOTHING" if skip_conflicts else "")

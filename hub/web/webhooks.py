@@ -159,7 +159,8 @@ def _committer(runtime) -> GroupCommit:
         config = runtime.config
         committer = extensions["hub.webhook_commit"] = GroupCommit(
             runtime.app, persist, after_commit=None if _inline_wake(runtime) else _after_commit,
-            max_batch=int(config["INGEST_BATCH_MAX"]), timeout=float(config["INGEST_TIMEOUT_SECONDS"]),
+            max_batch=int(config["INGEST_BATCH_MAX"]), committers=int(config["INGEST_COMMITTERS"]),
+            timeout=float(config["INGEST_TIMEOUT_SECONDS"]),
             name="hub-webhook-commit")
     return committer
 

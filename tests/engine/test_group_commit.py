@@ -127,9 +127,9 @@ def test_the_committer_ends_when_idle_and_starts_again_on_demand(app):
     committer = GroupCommit(app, _stage_workspaces, idle_seconds=0.05)
     committer.submit("job-1")
     deadline = time.monotonic() + 5
-    while committer._thread is not None and time.monotonic() < deadline:
+    while committer._threads and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert committer._thread is None
+    assert not any(t.is_alive() for t in committer._threads)
     assert committer.submit("job-2") == "stored job-2"
     assert _names(app) == ["job-1", "job-2"]
 
