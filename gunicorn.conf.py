@@ -1,9 +1,9 @@
 """gunicorn's settings for the hub's web processes: ``gunicorn -c gunicorn.conf.py wsgi:app``
 (gunicorn also reads this file by itself when started from this directory).
 
-Threaded workers (``gthread``): a webhook spends most of its time waiting for the commit it shares
-with the webhooks of other threads of its process (``hub.engine.group_commit``), so several
-threads per process let those commits hold several webhooks each. Any setting can be overridden
+Threaded workers (``gthread``): a webhook spends most of its time in the commit it shares with the
+webhooks of other threads of its process (``hub.engine.group_commit``), so several threads per
+process let those commits hold several webhooks each. Any setting can be overridden
 on the command line (``-w 8``) or in ``GUNICORN_CMD_ARGS``.
 """
 
@@ -20,7 +20,7 @@ keepalive = 2
 def post_fork(server, worker):
     import sys
 
-    # The committer thread releases the GIL at each database round trip and must get it back
-    # while request threads compute; with Python's default 5 ms switch interval each round trip
-    # could cost up to 5 ms of waiting. A shorter interval keeps commits (and acks) prompt.
+    # A thread committing webhooks for others releases the GIL at each database round trip and
+    # must get it back while request threads compute; with Python's default 5 ms switch interval
+    # each round trip could cost up to 5 ms of waiting. A shorter one keeps commits (and acks) prompt.
     sys.setswitchinterval(0.0005)

@@ -1,11 +1,16 @@
 """Group commit: work submitted by many request threads, made durable several at a time.
 
 A webhook may be acknowledged only once what it carries is committed (DESIGN.md guarantee 1),
-and a commit costs a disk flush. ``GroupCommit`` lets concurrent requests share one: each
-request thread calls ``submit(job)``, which blocks until ``handler(jobs)`` (run by a committer
-thread, in its own app context and session) has staged that job together with the others waiting
-at the time, and the transaction has committed. No timer: a batch is whatever
-arrived while the previous commit was in flight, so a lone request waits for no one.
+and a commit costs a disk flush and several database round trips. ``GroupCommit`` lets
+concurrent requests share them, with no thread of its own (leader and followers):
+
+- ``submit(job)`` queues the job. If fewer than ``committers`` commits are in flight, the calling
+  thread becomes a leader at once: it takes the queued jobs (up to ``max_batch``, oldest first),
+  runs ``handler(jobs)`` in a fresh app context and session, commits, and hands every job of the
+  batch its result. A lone request therefore commits its own work, with no hand-off.
+- Otherwise the caller waits. A leader whose own job is done hands the lead to the oldest job
+  still queued, whose thread then commits everything queued by then: the webhooks that arrived
+  during a commit share the next one.
 
 Guarantees:
 
@@ -15,18 +20,17 @@ Guarantees:
   nothing is staged twice).
 - ``submit`` raises ``GroupCommitTimeout`` if its job is not committed within ``timeout``
   seconds. The job may still commit later: the caller must treat it as "outcome unknown" (a
-  webhook answers 503, and the sender's retry is then a duplicate).
-- Up to ``committers`` committer threads per process (each commits its own batches, so a commit
-  in flight does not hold up the next one), started as work arrives (so also in each forked
-  gunicorn worker), each ending after ``idle_seconds`` without work and holding no database
-  connection between batches.
+  webhook answers 503, and the sender's retry is then a duplicate). A caller asked to lead
+  leads, whatever the time.
+- Works the same in every process (gunicorn forks its workers): no thread, no state shared
+  with the parent.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
-import queue
 import threading
 from typing import Any, Callable, Generic, Sequence, TypeVar
 
@@ -42,94 +46,105 @@ class GroupCommitTimeout(Exception):
 
 
 class _Ticket(Generic[Job]):
-    __slots__ = ("job", "done", "result", "error")
+    __slots__ = ("job", "wake", "finished", "lead", "result", "error")
 
     def __init__(self, job: Job):
         self.job = job
-        self.done = threading.Event()
+        self.wake = threading.Event()  # set when finished, or when asked to lead
+        self.finished = False
+        self.lead = False
         self.result: Any = None
         self.error: BaseException | None = None
+
+    def finish(self, result: Any = None, error: BaseException | None = None) -> None:
+        self.result, self.error, self.finished = result, error, True
+        self.wake.set()
 
 
 class GroupCommit(Generic[Job]):
     """``handler(jobs) -> results`` (one result per job, in order) stages ``jobs`` in the current
-    ``db.session``; the committer commits, hands each job its result, then calls
+    ``db.session``; the leader commits, hands each job its result, then calls
     ``after_commit(jobs, results)`` (outside any transaction; its errors are logged and dropped,
     so it may only do what can be lost, such as waking workers the sweeper would wake anyway)."""
 
     def __init__(self, app, handler: Callable[[Sequence[Job]], list[Any]], *,
                  after_commit: Callable[[Sequence[Job], list[Any]], None] | None = None, max_batch: int = 100,
-                 committers: int = 1, timeout: float = 10.0, idle_seconds: float = 30.0,
-                 name: str = "hub-group-commit"):
+                 committers: int = 1, timeout: float = 10.0):
         self.app = app
         self.handler = handler
         self.after_commit = after_commit
         self.max_batch = max(1, int(max_batch))
         self.committers = max(1, int(committers))
         self.timeout = float(timeout)
-        self.idle_seconds = float(idle_seconds)
-        self.name = name
-        self._queue: queue.SimpleQueue[_Ticket] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._threads: set[threading.Thread] = set()
-        self._pid = 0
+        self._queued: collections.deque[_Ticket] = collections.deque()
+        self._leaders = 0
+        self._pid = os.getpid()
         self.batches = 0  # committed batches, for tests and benchmarks
         self.jobs = 0
 
     def submit(self, job: Job) -> Any:
         """Stage ``job`` in a shared transaction and return its result once committed."""
         ticket = _Ticket(job)
-        with self._lock:  # the same lock under which an idle committer decides to end
-            if self._pid != os.getpid():  # first use, or a forked child: the parent's threads are not ours
-                self._pid, self._queue, self._threads = os.getpid(), queue.SimpleQueue(), set()
-            self._queue.put(ticket)
-            self._threads = {t for t in self._threads if t.is_alive()}
-            if len(self._threads) < self.committers:  # start committers as work arrives, up to the limit
-                thread = threading.Thread(target=self._run, name=f"{self.name}-{len(self._threads) + 1}",
-                                          daemon=True)
-                self._threads.add(thread)
-                thread.start()
-        if not ticket.done.wait(self.timeout):
-            raise GroupCommitTimeout(f"not committed within {self.timeout:g} s")
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: what the parent had queued is not ours
+                self._pid, self._queued, self._leaders = os.getpid(), collections.deque(), 0
+            self._queued.append(ticket)
+            if self._leaders < self.committers:
+                self._leaders += 1
+                ticket.lead = True
+        if not ticket.lead:
+            ticket.wake.wait(self.timeout)
+            with self._lock:  # under the lock: a leader cannot pick this ticket while it gives up
+                if not ticket.finished and not ticket.lead:
+                    try:
+                        self._queued.remove(ticket)
+                    except ValueError:
+                        pass  # in a batch being committed: its outcome is unknown to this caller
+                    raise GroupCommitTimeout(f"not committed within {self.timeout:g} s")
+        if not ticket.finished:
+            self._lead(ticket)
         if ticket.error is not None:
             raise ticket.error
         return ticket.result
 
-    # ------------------------------------------------------------------ the committer thread
-    def _run(self) -> None:
-        with self.app.app_context():
-            while True:
-                try:
-                    first = self._queue.get(timeout=self.idle_seconds)
-                except queue.Empty:
-                    with self._lock:
-                        if self._queue.empty():
-                            self._threads.discard(threading.current_thread())
-                            return
-                    continue
-                batch = [first]
-                while len(batch) < self.max_batch:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
+    # ------------------------------------------------------------------ leading
+    def _lead(self, own: _Ticket) -> None:
+        """Commit queued batches until ``own`` is done, then pass the lead on (or give it up)."""
+        try:
+            while not own.finished:
+                with self._lock:
+                    batch = [self._queued.popleft() for _ in range(min(self.max_batch, len(self._queued)))]
+                if not batch:
+                    break
                 self._commit(batch)
+        finally:
+            with self._lock:
+                if self._queued:
+                    successor = self._queued.popleft()
+                    self._queued.appendleft(successor)
+                    successor.lead = True
+                    successor.wake.set()
+                else:
+                    self._leaders -= 1
 
     def _commit(self, batch: list[_Ticket]) -> None:
         try:
             results = self._stage_and_commit([t.job for t in batch])
         except Exception as exc:
             if len(batch) == 1:
-                batch[0].error = exc
-                batch[0].done.set()
+                batch[0].finish(error=exc)
                 return
             log.warning("a batch of %d failed (%s); committing its jobs one by one", len(batch), exc)
             for ticket in batch:
                 self._commit([ticket])
             return
+        except BaseException as exc:  # leave no caller waiting for a batch that will not end
+            for ticket in batch:
+                ticket.finish(error=exc)
+            raise
         for ticket, result in zip(batch, results):
-            ticket.result = result
-            ticket.done.set()
+            ticket.finish(result)
         if self.after_commit is not None:
             try:
                 self.after_commit([t.job for t in batch], results)
@@ -137,17 +152,18 @@ class GroupCommit(Generic[Job]):
                 log.exception("after a committed batch of %d", len(batch))
 
     def _stage_and_commit(self, jobs: list[Job]) -> list[Any]:
-        try:
-            results = self.handler(jobs)
-            if len(results) != len(jobs):
-                raise RuntimeError(f"group commit handler returned {len(results)} results for {len(jobs)} jobs")
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-        finally:
-            db.session.close()  # give the connection back to the pool between batches
-        self.batches += 1
-        self.jobs += len(jobs)
+        with self.app.app_context():  # a session of its own, whatever the caller's
+            try:
+                results = self.handler(jobs)
+                if len(results) != len(jobs):
+                    raise RuntimeError(f"group commit handler returned {len(results)} results for {len(jobs)} jobs")
+                db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.close()
+        with self._lock:
+            self.batches += 1
+            self.jobs += len(jobs)
         return results
-

@@ -147,12 +147,12 @@ def _after_commit(records: Sequence[WebhookRecord], results: list) -> None:
 
 
 def _inline_wake(runtime) -> bool:
-    """With an inline queue (tests), deliveries run in the request thread, never the committer's:
-    a delivery may call a vendor that calls this hub back, which would wait on the committer."""
+    """With an inline queue (tests), each request runs its own deliveries once answered, never
+    while it commits for others: a delivery may call a vendor that calls this hub back."""
     return runtime.queue is None or bool(runtime.queue.huey.immediate)
 
 
-def _committer(runtime) -> GroupCommit:
+def _group_commit(runtime) -> GroupCommit:
     extensions = runtime.app.extensions
     committer = extensions.get("hub.webhook_commit")
     if committer is None:
@@ -160,21 +160,20 @@ def _committer(runtime) -> GroupCommit:
         committer = extensions["hub.webhook_commit"] = GroupCommit(
             runtime.app, persist, after_commit=None if _inline_wake(runtime) else _after_commit,
             max_batch=int(config["INGEST_BATCH_MAX"]), committers=int(config["INGEST_COMMITTERS"]),
-            timeout=float(config["INGEST_TIMEOUT_SECONDS"]),
-            name="hub-webhook-commit")
+            timeout=float(config["INGEST_TIMEOUT_SECONDS"]))
     return committer
 
 
 def _store(runtime, record: WebhookRecord) -> list[IngestOutcome] | str:
     try:
-        return _committer(runtime).submit(record)
+        return _group_commit(runtime).submit(record)
     except GroupCommitTimeout as exc:
         raise ServiceUnavailable(f"the hub could not store this webhook in time ({exc}); send it again") from exc
 
 
 def _end_reads() -> None:
     """End the request's transaction, if the plugin opened one (with SQLite every transaction
-    takes the write lock, which the committer thread needs)."""
+    takes the write lock, which the commit of this request, run by another thread, may need)."""
     if db.session.registry.has():
         db.session.rollback()
 

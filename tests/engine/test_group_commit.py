@@ -59,7 +59,7 @@ def test_jobs_waiting_during_a_commit_share_the_next_one(app):
     assert first_batch_started.wait(10)
     others, other_results, other_errors = _submit_all(committer, [f"job-{n}" for n in range(1, 10)])
     deadline = time.monotonic() + 10
-    while committer._queue.qsize() < 9 and time.monotonic() < deadline:
+    while len(committer._queued) < 9 and time.monotonic() < deadline:
         time.sleep(0.01)
     release.set()
     for thread in first + others:
@@ -88,7 +88,7 @@ def test_a_failing_job_fails_alone_and_its_batch_mates_are_committed(app):
         time.sleep(0.01)
     names = ["job-a", "job-bad", "job-b"]
     threads, results, errors = _submit_all(committer, names)
-    while committer._queue.qsize() < 3:
+    while len(committer._queued) < 3:
         time.sleep(0.01)
     release.set()
     for thread in first + threads:
@@ -106,32 +106,61 @@ def test_submit_returns_only_after_the_commit_is_visible_to_other_connections(ap
     assert _names(app) == ["job-visible"]  # read on another connection, right away
 
 
-def test_a_job_not_committed_in_time_times_out_and_may_still_commit(app):
-    release = threading.Event()
+def test_a_job_not_committed_in_time_times_out_and_is_not_committed_later(app):
+    release, started = threading.Event(), threading.Event()
 
     def slow(jobs):
-        release.wait(10)
+        if "job-leader" in jobs:
+            started.set()
+            release.wait(10)
         return _stage_workspaces(jobs)
 
     committer = GroupCommit(app, slow, timeout=0.2)
+    leader, leader_results, leader_errors = _submit_all(committer, ["job-leader"])
+    assert started.wait(10)
     with pytest.raises(GroupCommitTimeout):
-        committer.submit("job-late")
+        committer.submit("job-gave-up")  # queued behind the slow commit, then withdrawn
     release.set()
-    deadline = time.monotonic() + 10
-    while committer.jobs < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _names(app) == ["job-late"]
+    leader[0].join(10)
+    assert leader_results == {"job-leader": "stored job-leader"} and leader_errors == {}
+    assert _names(app) == ["job-leader"]
+    assert committer.submit("job-next") == "stored job-next"  # the lead was given back
 
 
-def test_the_committer_ends_when_idle_and_starts_again_on_demand(app):
-    committer = GroupCommit(app, _stage_workspaces, idle_seconds=0.05)
-    committer.submit("job-1")
-    deadline = time.monotonic() + 5
-    while committer._threads and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not any(t.is_alive() for t in committer._threads)
+def test_a_lone_job_is_committed_by_its_own_thread(app):
+    threads = []
+
+    def handler(jobs):
+        threads.append(threading.current_thread())
+        return _stage_workspaces(jobs)
+
+    committer = GroupCommit(app, handler)
+    assert committer.submit("job-1") == "stored job-1"
     assert committer.submit("job-2") == "stored job-2"
+    assert threads == [threading.current_thread()] * 2  # no hand-off to another thread
     assert _names(app) == ["job-1", "job-2"]
+
+
+def test_up_to_committers_batches_are_committed_at_once(app):
+    inside, release = threading.Semaphore(0), threading.Event()
+
+    def handler(jobs):
+        inside.release()
+        release.wait(10)
+        return _stage_workspaces(jobs)
+
+    committer = GroupCommit(app, handler, committers=2)
+    threads, results, errors = _submit_all(committer, ["job-a", "job-b", "job-c"])
+    assert inside.acquire(timeout=10) and inside.acquire(timeout=10)  # two commits in flight together
+    deadline = time.monotonic() + 10
+    while len(committer._queued) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(committer._queued) == 1  # the third waits for one of them
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert errors == {} and set(results) == {"job-a", "job-b", "job-c"}
+    assert _names(app) == ["job-a", "job-b", "job-c"]
 
 
 def test_a_database_error_reaches_the_submitter_and_the_committer_keeps_going(app):
