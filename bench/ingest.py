@@ -1,7 +1,7 @@
 """Ingest benchmark: signed Lever webhooks vs a hello-world endpoint of the same app.
 
-Both endpoints are served by the same gunicorn (``python -m gunicorn -w N wsgi:app``, production
-configuration) and driven by the same wrk settings, in the same run:
+Both endpoints are served by the same gunicorn (``python -m gunicorn -c gunicorn.conf.py -w N --threads T
+wsgi:app``, production configuration) and driven by the same wrk settings, in the same run:
 
 1. ``GET /healthz`` (answers ``{"status": "ok"}``, touches nothing): the ceiling of this server;
 2. ``POST /webhooks/lever/<key>``: each request a distinct ``candidateStageChange`` signed the way
@@ -119,7 +119,7 @@ def run_wrk(space, args, url: str, seconds: float, bodies: Path | None = None) -
 
 def open_loop(url: str, bodies: list[str], rate: float, clients: int) -> dict:
     """POST ``bodies`` at a fixed ``rate`` (request i is due at start + i/rate), each on a fresh
-    connection (gunicorn's sync workers close them). Client k sends requests k, k+clients, ...
+    connection (as a webhook sender opens them). Client k sends requests k, k+clients, ...
     Latency = answer time - due time; ``lag`` = send time - due time (the generator's own delay)."""
     from urllib.parse import urlsplit
 
