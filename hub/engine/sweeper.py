@@ -1,7 +1,8 @@
 """Periodic work every worker process runs (each step is safe to run concurrently):
 
 - re-dispatch deliveries that are due but were never picked up, and running ones whose lease ran
-  out (a worker died): the engine's crash safety;
+  out (a worker died; each such orphan is turned back into a due retry and woken once): the
+  engine's crash safety;
 - reconciliation: ask each enabled plugin implementing ``reconcile`` for missed events;
 - retention: purge events and webhook logs older than ``RETENTION_DAYS`` and dedupe keys older
   than ``DEDUPE_DAYS``.
@@ -25,28 +26,60 @@ log = logging.getLogger("hub.engine.sweeper")
 _last_run: dict[str, float] = {}
 
 
-def due_deliveries(limit: int = 1000, orphans_only: bool = False) -> list[int]:
+ORPHAN_ERROR = "its worker stopped before finishing (lease ran out); run again"
+
+
+def due_deliveries(limit: int = 1000) -> list[int]:
     """Deliveries a worker should run now: due ones, and running ones whose lease ran out (their
-    worker died). ``orphans_only``: only the latter."""
+    worker died)."""
     now = utcnow()
     orphaned = sa.and_(Delivery.status == D_RUNNING, Delivery.lease_until < now)
     due = sa.and_(Delivery.status.in_((D_PENDING, D_RETRY)), Delivery.next_attempt_at <= now)
-    query = sa.select(Delivery.id).where(orphaned if orphans_only else sa.or_(due, orphaned))
+    query = sa.select(Delivery.id).where(sa.or_(due, orphaned))
     ids = list(db.session.scalars(query.order_by(Delivery.next_attempt_at).limit(limit)))
     db.session.rollback()
     return ids
 
 
+def release_orphans(limit: int = 1000) -> list[int]:
+    """Turn running deliveries whose lease ran out (their worker died) back into due retries, and
+    return their ids: each orphan is re-dispatched once, not at every sweep until someone takes
+    it. The dead holder's token is cleared, so it could not record an outcome if it came back;
+    the attempt it used still counts."""
+    now = utcnow()
+    orphans = sa.select(Delivery.id).where(Delivery.status == D_RUNNING, Delivery.lease_until < now).limit(limit)
+    if db.engine.dialect.name == "postgresql":  # concurrent sweepers take disjoint orphans
+        orphans = orphans.with_for_update(skip_locked=True)
+    ids = list(db.session.execute(
+        sa.update(Delivery).where(Delivery.id.in_(orphans.scalar_subquery()), Delivery.status == D_RUNNING,
+                                  Delivery.lease_until < now)
+        .values(status=D_RETRY, lease_until=None, lease_token=None, next_attempt_at=now, updated_at=now,
+                last_error=ORPHAN_ERROR)
+        .returning(Delivery.id)).scalars())
+    db.session.commit()
+    if ids:
+        log.warning("re-dispatching %d deliveries whose worker stopped: %s", len(ids), ids[:20])
+    return ids
+
+
 def sweep(runtime) -> int:
-    """Wake workers for work nobody is about to do. While the queue still holds wake-ups, the due
-    deliveries are in it already (re-queueing them would only grow the queue), so then only the
-    orphans of dead workers are re-dispatched; once the queue is empty, every due delivery is."""
+    """Wake workers for work nobody is about to do; returns how many deliveries were woken.
+
+    Orphans of dead workers are released (``release_orphans``) and woken once. Other due
+    deliveries are woken only when the queue holds no wake-up: while it does, they are in it
+    already (a wake-up lost with a killed worker is found once the queue drains), and re-queueing
+    them would only grow the queue."""
     try:
         queued = runtime.queue.pending_count() if runtime.queue is not None else 0
     except Exception:  # the queue is unreachable: re-dispatching cannot help now
         queued = -1
-    ids = due_deliveries(orphans_only=queued != 0)
-    if ids and queued >= 0:
+    if queued < 0:
+        _update_queue_gauges(runtime)
+        return 0
+    ids = release_orphans()
+    if queued == 0:
+        ids = list(dict.fromkeys(ids + due_deliveries()))
+    if ids:
         runtime.wake(ids)
     _update_queue_gauges(runtime)
     return len(ids)

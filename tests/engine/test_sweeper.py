@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from hub.engine.runner import _finish, claim, run_delivery
 from hub.engine.sweeper import due_deliveries, purge, sweep
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -27,6 +28,44 @@ def test_a_delivery_never_picked_up_is_found_by_the_sweeper(make_app):
         assert sweep(runtime) == 1  # immediate queue: the sweep runs it
     assert len(recorder.calls) == 1
     assert [d.status for d in db_rows(app)] == ["done"]
+
+
+class BusyQueue:
+    """A queue that still holds wake-ups (the sweeper only asks how many)."""
+
+    def pending_count(self) -> int:
+        return 5
+
+
+def test_an_orphaned_delivery_is_woken_once_and_its_dead_holder_cannot_finish(make_app, monkeypatch):
+    recorder = Recorder()
+    app = make_app(plugins=[("src", FakeSource()), ("rec", recorder)], entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        runtime = get_runtime()
+        runtime.queue = None
+        app.test_client().post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "e1"}))
+        delivery_id = db.session.scalar(sa.select(Delivery.id))
+        dead_holder = claim(delivery_id, 60)
+        db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+        woken = []
+        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
+        runtime.queue = BusyQueue()
+        assert sweep(runtime) == 1
+        assert sweep(runtime) == 0  # released once: not re-queued while the queue is busy
+        assert woken == [[delivery_id]]
+        row = db.session.get(Delivery, delivery_id, populate_existing=True)
+        assert (row.status, row.lease_token, row.attempts) == ("retry", None, 1)
+        assert "lease ran out" in row.last_error
+        assert not _finish(delivery_id, dead_holder, status="done")
+
+        runtime.queue = None
+        assert run_delivery(runtime, delivery_id) == "done"
+        row = db.session.get(Delivery, delivery_id, populate_existing=True)
+        assert (row.status, row.attempts) == ("done", 2)
+    assert len(recorder.calls) == 1
 
 
 def db_rows(app):
