@@ -69,9 +69,10 @@ def subject_of(event: e.HubEvent) -> str | None:
 _EVENT_KEYS, _EVENTS, _DELIVERIES, _INTEGRATIONS = (EventKey.__table__, Event.__table__, Delivery.__table__,
                                                     Integration.__table__)
 # built once: building and compiling a statement costs more than running it
-_ENABLED_PLUGINS = sa.select(_INTEGRATIONS.c.workspace_id, _INTEGRATIONS.c.plugin).where(
-    _INTEGRATIONS.c.workspace_id.in_(sa.bindparam("workspaces", expanding=True)),
-    _INTEGRATIONS.c.enabled.is_(True))
+_WORKSPACE_INTEGRATIONS = sa.select(_INTEGRATIONS.c.id, _INTEGRATIONS.c.workspace_id, _INTEGRATIONS.c.plugin,
+                                    _INTEGRATIONS.c.enabled, _INTEGRATIONS.c.webhook_key,
+                                    _INTEGRATIONS.c.updated_at).where(
+    _INTEGRATIONS.c.workspace_id.in_(sa.bindparam("workspaces", expanding=True)))
 
 
 def _remember_keys(session, items: Sequence[Staged]) -> list[bool]:
@@ -82,32 +83,40 @@ def _remember_keys(session, items: Sequence[Staged]) -> list[bool]:
     the unique index and then sees the conflict.
     """
     now = utcnow()
-    rows = {(item.workspace_id, item.source_plugin, key): None for item in items for key in item.keys}
+    keys = [{(item.workspace_id, item.source_plugin, key) for key in item.keys} for item in items]
+    rows = dict.fromkeys(key for mine in keys for key in mine)
     values = [{"workspace_id": w, "source_plugin": s, "key": k, "seen_at": now} for (w, s, k) in rows]
     inserted = set(insert_rows(session.connection(), _EVENT_KEYS, values, skip_conflicts=True,
                                returning=("workspace_id", "source_plugin", "key")))
     claimed: set[tuple] = set()
     fresh = []
-    for item in items:
-        mine = {(item.workspace_id, item.source_plugin, key) for key in item.keys}
+    for mine in keys:
         is_new = bool(mine) and mine <= inserted and not (mine & claimed)
         claimed |= mine
         fresh.append(is_new)
     return fresh
 
 
-def _enabled_plugins(session, workspace_ids: set[int]) -> dict[int, set[str]]:
+def workspace_integrations(session, workspace_ids) -> list[sa.Row]:
+    """Every integration of ``workspace_ids``, in one read: rows of ``id``, ``workspace_id``,
+    ``plugin``, ``enabled``, ``webhook_key`` and ``updated_at``."""
+    return list(session.connection().execute(_WORKSPACE_INTEGRATIONS, {"workspaces": sorted(set(workspace_ids))}))
+
+
+def enabled_plugins(rows, workspace_ids) -> dict[int, set[str]]:
+    """Each of ``workspace_ids`` -> the plugins enabled in it, from ``workspace_integrations`` rows."""
     enabled: dict[int, set[str]] = {w: set() for w in workspace_ids}
-    for workspace_id, plugin in session.connection().execute(_ENABLED_PLUGINS, {"workspaces": sorted(workspace_ids)}):
-        enabled[workspace_id].add(plugin)
+    for row in rows:
+        if row.enabled and row.workspace_id in enabled:
+            enabled[row.workspace_id].add(row.plugin)
     return enabled
 
 
 def stage_events(runtime, items: Sequence[Staged], enabled: dict[int, set[str]] | None = None) -> list[IngestOutcome]:
     """Add ``items`` and their deliveries to the current transaction; one outcome per item, in
     order. The caller commits, then wakes workers for the outcomes' ``delivery_ids``.
-    ``enabled``: the enabled plugins of the items' workspaces, if the caller has read them in
-    this transaction already."""
+    ``enabled``: the enabled plugins of the items' workspaces (``enabled_plugins``), if the
+    caller has read them in this transaction already."""
     if not items:
         return []
     session = db.session
@@ -124,7 +133,8 @@ def stage_events(runtime, items: Sequence[Staged], enabled: dict[int, set[str]] 
     why = {i: _apply_owned_effects(session, items[i].workspace_id, items[i].source_plugin, items[i].inbound.event)
            for i in new}
     if enabled is None:
-        enabled = _enabled_plugins(session, {items[i].workspace_id for i in new})
+        workspaces = {items[i].workspace_id for i in new}
+        enabled = enabled_plugins(workspace_integrations(session, workspaces), workspaces)
     subscribers = {i: [p for p in runtime.registry.subscribers(items[i].inbound.event.hook)
                        if p in enabled[items[i].workspace_id]] if why[i] == "accepted" else [] for i in new}
     event_rows = []

@@ -28,7 +28,7 @@ from flask import Blueprint, jsonify, request
 
 from hub.context import PluginContext
 from hub.engine.group_commit import GroupCommit, GroupCommitTimeout
-from hub.engine.ingest import IngestOutcome, Staged, stage_events
+from hub.engine.ingest import IngestOutcome, Staged, enabled_plugins, stage_events, workspace_integrations
 from hub.entities import InboundEvent, WebhookRequest, WebhookResult
 from hub.errors import HubError, NotFound, PluginError, ServiceUnavailable, WebhookRejected
 from hub.extensions import csrf, db
@@ -72,26 +72,18 @@ class WebhookRecord:
     events: tuple[InboundEvent, ...] = ()
 
 
-_INTEGRATIONS, _WEBHOOK_LOG = Integration.__table__, WebhookLog.__table__
-_WORKSPACE_INTEGRATIONS = sa.select(_INTEGRATIONS.c.id, _INTEGRATIONS.c.workspace_id, _INTEGRATIONS.c.plugin,
-                                    _INTEGRATIONS.c.enabled, _INTEGRATIONS.c.webhook_key,
-                                    _INTEGRATIONS.c.updated_at).where(
-    _INTEGRATIONS.c.workspace_id.in_(sa.bindparam("workspaces", expanding=True)))
+_WEBHOOK_LOG = WebhookLog.__table__
 
 
 def _current_integrations(records: Sequence[WebhookRecord]) -> tuple[list[bool], dict[int, set[str]]]:
     """One read for the batch: for each record, is its integration still enabled, at the same URL
     and version? And the enabled plugins of each workspace (for the deliveries)."""
-    workspaces = sorted({r.workspace_id for r in records})
-    rows = list(db.session.connection().execute(_WORKSPACE_INTEGRATIONS, {"workspaces": workspaces}))
+    workspaces = {r.workspace_id for r in records}
+    rows = workspace_integrations(db.session, workspaces)
     current = {row.id: row for row in rows}
-    enabled: dict[int, set[str]] = {w: set() for w in workspaces}
-    for row in rows:
-        if row.enabled:
-            enabled[row.workspace_id].add(row.plugin)
     unchanged = [(row := current.get(r.integration_id)) is not None and row.enabled
                  and row.webhook_key == r.webhook_key and row.updated_at == r.version for r in records]
-    return unchanged, enabled
+    return unchanged, enabled_plugins(rows, workspaces)
 
 
 def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
