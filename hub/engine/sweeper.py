@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from hub.extensions import db
 from hub.store.models import (
-    D_OPEN, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, EventKey, Integration, Lock, WebhookLog, utcnow,
+    D_DEAD, D_OPEN, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, EventKey, Integration, Lock, WebhookLog, utcnow,
 )
 
 log = logging.getLogger("hub.engine.sweeper")
@@ -27,6 +27,7 @@ _last_run: dict[str, float] = {}
 
 
 ORPHAN_ERROR = "its worker stopped before finishing (lease ran out); run again"
+ORPHAN_DEAD = "its worker stopped before finishing on each of {attempts} attempts (lease ran out)"
 
 
 def due_deliveries(limit: int = 1000) -> list[int]:
@@ -41,25 +42,43 @@ def due_deliveries(limit: int = 1000) -> list[int]:
     return ids
 
 
-def release_orphans(limit: int = 1000) -> list[int]:
-    """Turn running deliveries whose lease ran out (their worker died) back into due retries, and
-    return their ids: each orphan is re-dispatched once, not at every sweep until someone takes
-    it. The dead holder's token is cleared, so it could not record an outcome if it came back;
-    the attempt it used still counts."""
+def release_orphans(runtime, limit: int = 1000) -> list[int]:
+    """Running deliveries whose lease ran out (their worker died) become due retries again;
+    returns their ids, to be woken once (not at every sweep until someone takes one).
+
+    The attempt the dead worker used counts: an orphan that has used ``DELIVERY_MAX_ATTEMPTS``
+    becomes dead instead (a delivery that kills its worker every time must not loop for ever). The
+    dead holder's lease token is cleared, so it could not record an outcome if it came back."""
     now = utcnow()
-    orphans = sa.select(Delivery.id).where(Delivery.status == D_RUNNING, Delivery.lease_until < now).limit(limit)
+    orphaned = sa.and_(Delivery.status == D_RUNNING, Delivery.lease_until < now)
+    query = sa.select(Delivery.id, Delivery.attempts).where(orphaned).limit(limit)
     if db.engine.dialect.name == "postgresql":  # concurrent sweepers take disjoint orphans
-        orphans = orphans.with_for_update(skip_locked=True)
-    ids = list(db.session.execute(
-        sa.update(Delivery).where(Delivery.id.in_(orphans.scalar_subquery()), Delivery.status == D_RUNNING,
-                                  Delivery.lease_until < now)
-        .values(status=D_RETRY, lease_until=None, lease_token=None, next_attempt_at=now, updated_at=now,
-                last_error=ORPHAN_ERROR)
-        .returning(Delivery.id)).scalars())
+        query = query.with_for_update(skip_locked=True)
+    rows = db.session.execute(query).all()
+    if not rows:
+        db.session.rollback()
+        return []
+    max_attempts = int(runtime.config["DELIVERY_MAX_ATTEMPTS"])
+    released = {"lease_until": None, "lease_token": None, "updated_at": now}
+    retry, dead = [], []
+    if again := [i for i, attempts in rows if attempts < max_attempts]:
+        retry = list(db.session.scalars(
+            sa.update(Delivery).where(Delivery.id.in_(again), orphaned)
+            .values(status=D_RETRY, next_attempt_at=now, last_error=ORPHAN_ERROR, **released)
+            .returning(Delivery.id)))
+    if exhausted := [i for i, attempts in rows if attempts >= max_attempts]:
+        dead = db.session.execute(
+            sa.update(Delivery).where(Delivery.id.in_(exhausted), orphaned)
+            .values(status=D_DEAD, finished_at=now, last_error=ORPHAN_DEAD.format(attempts=max_attempts), **released)
+            .returning(Delivery.id, Delivery.plugin, Delivery.hook)).all()
     db.session.commit()
-    if ids:
-        log.warning("re-dispatching %d deliveries whose worker stopped: %s", len(ids), ids[:20])
-    return ids
+    if retry:
+        log.warning("re-dispatching %d deliveries whose worker stopped: %s", len(retry), retry[:20])
+    for delivery_id, plugin, hook in dead:
+        runtime.metrics.delivery(plugin, hook, D_DEAD)
+        log.error("delivery %s is dead: %s", delivery_id, ORPHAN_DEAD.format(attempts=max_attempts),
+                  extra={"delivery_id": delivery_id, "plugin": plugin})
+    return retry
 
 
 def sweep(runtime) -> int:
@@ -76,7 +95,7 @@ def sweep(runtime) -> int:
     if queued < 0:
         _update_queue_gauges(runtime)
         return 0
-    ids = release_orphans()
+    ids = release_orphans(runtime)
     if queued == 0:
         ids = list(dict.fromkeys(ids + due_deliveries()))
     if ids:

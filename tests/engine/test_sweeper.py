@@ -68,6 +68,32 @@ def test_an_orphaned_delivery_is_woken_once_and_its_dead_holder_cannot_finish(ma
     assert len(recorder.calls) == 1
 
 
+def test_a_delivery_whose_worker_dies_on_every_attempt_ends_dead(make_app, monkeypatch):
+    app = make_app({"DELIVERY_MAX_ATTEMPTS": 2}, plugins=[("src", FakeSource()), ("rec", Recorder())],
+                   entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        runtime = get_runtime()
+        runtime.queue = None
+        app.test_client().post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "poison"}))
+        delivery_id = db.session.scalar(sa.select(Delivery.id))
+        woken = []
+        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
+        runtime.queue = BusyQueue()
+        for _ in range(2):  # the worker dies holding it, twice
+            assert claim(delivery_id, 60)
+            db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
+            db.session.commit()
+            sweep(runtime)
+        assert woken == [[delivery_id]]  # after the first death only
+        row = db.session.get(Delivery, delivery_id, populate_existing=True)
+        assert (row.status, row.attempts, row.lease_token) == ("dead", 2, None)
+        assert row.finished_at is not None and "on each of 2 attempts" in row.last_error
+        assert claim(delivery_id, 60) is None
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'hub_deliveries_finished_total{hook="on_stage_change",plugin="rec",status="dead"} 1.0' in text
+
+
 def db_rows(app):
     with app.app_context():
         rows = list(db.session.scalars(sa.select(Delivery)))
