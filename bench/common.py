@@ -131,6 +131,27 @@ def child_pids(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: Iterable[int]) -> dict[int, float]:
+    """CPU time (user + system, seconds) each of ``pids`` has used so far, from /proc; processes
+    that are gone are left out."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two ``cpu_seconds`` snapshots (a process started in between
+    counts from zero)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def vm_hwm_kib(pid: int) -> int | None:
     """Peak resident set size (VmHWM) of ``pid`` in KiB, or None if it is gone."""
     try:

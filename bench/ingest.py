@@ -11,7 +11,9 @@ wsgi:app``, production configuration) and driven by the same wrk settings, in th
 Then the ack latency (p50/p99) at half the measured webhook rate, with an open-loop generator
 (a fixed schedule; latency counted from each request's scheduled time, so a slow answer cannot
 hide the ones queued behind it). Durability: events in the database vs 2xx answers. Memory: the
-peak RSS (VmHWM) of the gunicorn master and of each worker over the whole run.
+peak RSS (VmHWM) of the gunicorn master and of each worker over the whole run. CPU: the time the
+gunicorn workers (and, on PostgreSQL, the database's server processes) spent per request during
+each wrk run, from /proc: a figure that other load on the machine disturbs far less than rates.
 
 Targets (issue 7): webhook/healthz ratio >= 0.5, p99 ack latency <= 50 ms.
 """
@@ -31,8 +33,8 @@ import uuid
 from pathlib import Path
 
 from common import (
-    PeakRssSampler, base_parser, count_rows, database_url, free_port, hub_config, hub_env, percentile,
-    redis_url, result_block, say, setup_app, start_gunicorn, workspace,
+    PeakRssSampler, base_parser, child_pids, count_rows, cpu_seconds, cpu_used, database_url, free_port,
+    hub_config, hub_env, percentile, redis_url, result_block, say, setup_app, start_gunicorn, workspace,
 )
 
 SIGNATURE_TOKEN = "bench-signature-token-" + "0" * 16
@@ -184,6 +186,36 @@ def settled_lever_events(app) -> tuple[int, int]:
         previous = current
 
 
+def postgres_backends(app) -> list[int]:
+    """The server processes of the PostgreSQL database the hub uses (none on SQLite)."""
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return []
+        pids = list(db.session.scalars(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")))
+        db.session.rollback()
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds of the gunicorn workers and of the database's server processes over a window."""
+
+    def __init__(self, app, master: int):
+        self.app, self.master = app, master
+
+    def snapshot(self) -> tuple[dict[int, float], dict[int, float]]:
+        return cpu_seconds(child_pids(self.master)), cpu_seconds(postgres_backends(self.app))
+
+    def per_request_ms(self, before, after, requests: int) -> tuple[float, float]:
+        """(hub, database) CPU milliseconds per request between two snapshots."""
+        count = max(1, requests)
+        return (1000 * cpu_used(before[0], after[0]) / count, 1000 * cpu_used(before[1], after[1]) / count)
+
+
 def rss_report(peaks: dict[int, int], master: int) -> dict:
     """Peak RSS of the gunicorn master, the largest worker, and the sum over all of them (MiB)."""
     for pid, kib in sorted(peaks.items()):
@@ -214,9 +246,13 @@ def main() -> None:
         webhook_url = f"{base}/webhooks/lever/{key}"
 
         say(f"GET /healthz: wrk -t{args.threads} -c{args.connections} for {args.duration:g}s")
+        meter = CpuMeter(app, master.pid)
         run_wrk(space, args, base + "/healthz", args.warmup)
+        before = meter.snapshot()
         health = run_wrk(space, args, base + "/healthz", args.duration)
-        say(f"  {health['rps']:.0f} req/s, p99 {health['latency_us']['p99'] / 1000:.1f} ms")
+        health_cpu = meter.per_request_ms(before, meter.snapshot(), health["requests"])
+        say(f"  {health['rps']:.0f} req/s, p99 {health['latency_us']['p99'] / 1000:.1f} ms; "
+            f"hub CPU {health_cpu[0]:.3f} ms per request")
 
         pool_size = args.pool or int(math.ceil(health["rps"] * args.duration * 1.3)) + 1000
         say(f"pre-signing {pool_size} webhook bodies")
@@ -227,12 +263,15 @@ def main() -> None:
         events_before, deliveries_before = settled_lever_events(app)
 
         say(f"POST /webhooks/lever/<key>: same wrk settings for {args.duration:g}s")
+        before = meter.snapshot()
         hooks = run_wrk(space, args, webhook_url, args.duration, pool)
+        hook_cpu = meter.per_request_ms(before, meter.snapshot(), hooks["requests"])
         events_after, deliveries_after = settled_lever_events(app)
         events = events_after - events_before
         deliveries = deliveries_after - deliveries_before
         say(f"  {hooks['rps']:.0f} req/s, p99 {hooks['latency_us']['p99'] / 1000:.1f} ms; "
             f"{hooks['ok']} answered 2xx, {events} events and {deliveries} deliveries committed")
+        say(f"  CPU per webhook: hub {hook_cpu[0]:.3f} ms, database {hook_cpu[1]:.3f} ms")
         if hooks["wrapped"]:
             say(f"  WARNING: the pool ran out ({hooks['wrapped']} wraps); rerun with --pool larger than "
                 f"{hooks['sent']}")
@@ -267,6 +306,11 @@ def main() -> None:
             "events_minus_2xx": events - hooks["ok"],
             "pool_wrapped": hooks["wrapped"],
             "webhook_wrk_p99_ms": hooks["latency_us"]["p99"] / 1000,
+            "healthz_hub_cpu_ms": health_cpu[0],
+            "webhook_hub_cpu_ms": hook_cpu[0],
+            "webhook_db_cpu_ms": hook_cpu[1],
+            "cpu_ratio": ((health_cpu[0] + health_cpu[1]) / (hook_cpu[0] + hook_cpu[1])
+                          if hook_cpu[0] + hook_cpu[1] else float("nan")),
             "latency_rate_rps": rate,
             "latency_requests": count,
             "latency_achieved_rps": count / loop["elapsed"] if loop["elapsed"] else float("nan"),
