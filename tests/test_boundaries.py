@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 from hub.testing.contract import PUBLIC_MODULES as PUBLIC
-from hub.testing.contract import hub_imports
+from hub.testing.contract import SANDBOX_MODULES, hub_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,9 +18,25 @@ def test_plugins_import_only_the_public_contract():
     assert offenders == {}
 
 
-def test_sandboxes_do_not_import_the_hub_at_all():
-    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "plugins").rglob("sandbox/**/*.py") if hub_imports(p)]
-    assert offenders == []
+def test_sandboxes_import_nothing_of_the_hub_but_the_sandbox_kit():
+    offenders = {str(p.relative_to(ROOT)): sorted(hub_imports(p) - SANDBOX_MODULES)
+                 for p in (ROOT / "plugins").rglob("sandbox/**/*.py") if hub_imports(p) - SANDBOX_MODULES}
+    assert offenders == {}
+
+
+def test_the_plugin_kit_is_public_and_uses_only_the_public_contract():
+    kit = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+           for p in (ROOT / "hub" / "kit").rglob("*.py")}
+    assert kit <= PUBLIC, "every module of hub.kit is listed in the plugin guide and PUBLIC_MODULES"
+    offenders = {str(p.relative_to(ROOT)): sorted(hub_imports(p) - PUBLIC)
+                 for p in (ROOT / "hub" / "kit").rglob("*.py") if hub_imports(p) - PUBLIC}
+    assert offenders == {}
+
+
+def test_the_sandbox_kit_imports_nothing_of_the_hub_but_itself():
+    offenders = {str(p.relative_to(ROOT)): sorted(hub_imports(p) - SANDBOX_MODULES)
+                 for p in (ROOT / "hub" / "kit" / "sandbox").rglob("*.py") if hub_imports(p) - SANDBOX_MODULES}
+    assert offenders == {}
 
 
 def test_the_core_never_imports_a_plugin_by_name():

@@ -5,7 +5,9 @@ per workspace + opportunity + attachment) before Canditech is called, with the r
 ``external_reference``. A pending row (new, or an earlier attempt whose outcome is unknown) is
 first looked up at Canditech by that reference, and only created when not found; a 409 carries the
 invitation that already exists. Either way it is the same invitation, never a second one. A
-per-invitation lease (``ctx.lock``) keeps two workers from racing on the same row.
+per-invitation lease (``ctx.lock``) keeps two workers from racing on the same row. The
+vendor-neutral part of this (re-reading the candidate, the email check, the lease and the re-check
+"still pending", recording the answer) is ``hub.kit.provider``; this module is what Canditech adds.
 
 Re-entry (the candidate moves out of the stage and back): an invitation that exists is never sent
 again whatever its state; only an admin's re-invite (a new round, so a new reference) or a new
@@ -15,53 +17,30 @@ but the assumed Canditech API has no reminder call, so the plugin notes it on th
 
 from __future__ import annotations
 
-import re
-from typing import Any, Iterable
+from typing import Any
 
 from hub.entities import (
     CANCELLED, FAILED, INVITED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation, InvitationProgress,
     ReinviteRequested, StageChange,
 )
-from hub.errors import PermanentError
+from hub.kit import provider
 
 from .client import CanditechClient, CanditechConflict, CanditechNotFound, CanditechRejected
 from .settings import CanditechSettings
 
-NO_EMAIL_REASON = "candidate has no valid email address in the ATS"
-NO_CANDIDATE_REASON = "the candidate no longer exists in the ATS"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 LOCK_TTL = 20.0  # short: a worker that dies holding it must not block the invitation for long
-
-
-def valid_email(value: str | None) -> bool:
-    return bool(value) and len(value) <= 254 and _EMAIL.match(value) is not None
-
-
-def _lock_name(invitation_id: int) -> str:
-    return f"invite:{invitation_id}"
 
 
 # --------------------------------------------------------------------------- on_stage_change
 
 
 def handle_stage_change(ctx: Any, change: StageChange) -> None:
-    attachments = ctx.attachments.list(stage_id=change.to_stage_id, provider=ctx.plugin_name)
-    if not attachments:
+    found = provider.candidate_in_stage(ctx, change)
+    if found is None:
         return
-    candidate = ctx.source.get_candidate(change.opportunity_id)
-    if candidate is None:
-        ctx.log.info("opportunity %s no longer exists at the source; no invitation", change.opportunity_id)
-        return
-    if candidate.stage_id != change.to_stage_id:
-        ctx.log.info("stale stage change: opportunity %s is now in stage %s, not %s; no invitation",
-                     change.opportunity_id, candidate.stage_id, change.to_stage_id)
-        return
-    if candidate.archived:
-        ctx.log.info("opportunity %s is archived; no invitation", change.opportunity_id)
-        return
+    attachments, candidate = found
     settings = CanditechSettings.from_context(ctx)
-    _each(ctx, [a for a in attachments if a.posting_id == candidate.posting_id],
-          lambda attachment: _invite_for(ctx, settings, attachment, candidate))
+    provider.for_each(ctx, attachments, lambda attachment: _invite_for(ctx, settings, attachment, candidate))
 
 
 def _invite_for(ctx: Any, settings: CanditechSettings, attachment: Any, candidate: Candidate) -> None:
@@ -83,18 +62,10 @@ def _invite_for(ctx: Any, settings: CanditechSettings, attachment: Any, candidat
 
 
 def handle_reinvite(ctx: Any, request: ReinviteRequested) -> None:
-    invitation = ctx.invitations.get(request.invitation_id)
-    if invitation is None or invitation.provider != ctx.plugin_name:
-        return
-    if invitation.status != PENDING:
-        ctx.log.info("re-invite of invitation %s: it is %s, not pending; nothing sent",
-                     invitation.id, invitation.status)
-        return
-    candidate = ctx.source.get_candidate(invitation.opportunity_id)
-    if candidate is None:
-        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_CANDIDATE_REASON)
-        return
-    send(ctx, CanditechSettings.from_context(ctx), invitation, candidate)
+    found = provider.pending_reinvite(ctx, request)
+    if found is not None:
+        invitation, candidate = found
+        send(ctx, CanditechSettings.from_context(ctx), invitation, candidate)
 
 
 # --------------------------------------------------------------------------- the one way to send
@@ -102,15 +73,8 @@ def handle_reinvite(ctx: Any, request: ReinviteRequested) -> None:
 
 def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidate: Candidate) -> None:
     """Send a pending invitation to Canditech exactly once, or record why it cannot be sent."""
-    email = (candidate.email or "").strip()
-    if not valid_email(email):
-        # the reason is shown to recruiters and mirrored to the ATS: never the address itself
-        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_EMAIL_REASON)
-        return
-    with ctx.lock(_lock_name(invitation.id), ttl=LOCK_TTL):
-        current = ctx.invitations.get(invitation.id)
-        if current is None or current.status != PENDING:
-            return  # another worker finished it meanwhile
+
+    def deliver(current: Invitation, email: str) -> None:
         client = CanditechClient(ctx, settings)
         reference = current.external_reference
         found = client.find_invitation(reference)
@@ -130,43 +94,30 @@ def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidat
                 ctx.log.info("invitation %s: Canditech already had %s (409)", current.id, reference)
         _record_sent(ctx, client, current.id, found)
 
+    provider.send_once(ctx, invitation, candidate, deliver, lock_ttl=LOCK_TTL)
+
 
 def _record_sent(ctx: Any, client: CanditechClient, invitation_id: int, found: dict) -> None:
-    fields = {"provider_invitation_id": found["id"], "invite_url": found["invite_url"]}
-    if ctx.invitations.transition(invitation_id, INVITED, **fields):
-        return
-    # The row moved on meanwhile: a webhook (pending -> started) or an admin's cancel.
-    latest = ctx.invitations.get(invitation_id)
-    if latest is None:
-        return
-    if latest.provider_invitation_id is None:
-        ctx.invitations.transition(invitation_id, latest.status, **fields)  # keep the provider's id anyway
-    if latest.status == CANCELLED:
-        _withdraw(ctx, client, latest, found["id"])
+    moved_on = provider.record_sent(ctx, invitation_id, found["id"], found["invite_url"])
+    if moved_on is not None and moved_on.status == CANCELLED:
+        _withdraw(ctx, client, moved_on, found["id"])  # an admin cancelled it while we were sending
 
 
 # --------------------------------------------------------------------------- on_archive_change
 
 
 def handle_archive(ctx: Any, change: ArchiveChange) -> None:
-    if not change.archived:
+    found = provider.archived_open_invitations(ctx, change)
+    if found is None:
         return
-    open_invitations = [i for i in ctx.invitations.find(change.opportunity_id)
-                        if i.provider == ctx.plugin_name and i.status in OPEN_STATUSES]
-    if not open_invitations:
-        return
-    candidate = ctx.source.get_candidate(change.opportunity_id)
-    if candidate is not None and not candidate.archived:
-        ctx.log.info("stale archive event: opportunity %s is not archived now; nothing cancelled",
-                     change.opportunity_id)
-        return
+    open_invitations, _candidate = found
     settings = CanditechSettings.from_context(ctx)
     client = CanditechClient(ctx, settings)
-    _each(ctx, open_invitations, lambda invitation: _cancel(ctx, client, invitation))
+    provider.for_each(ctx, open_invitations, lambda invitation: _cancel(ctx, client, invitation))
 
 
 def _cancel(ctx: Any, client: CanditechClient, invitation: Invitation) -> None:
-    with ctx.lock(_lock_name(invitation.id), ttl=LOCK_TTL):
+    with ctx.lock(provider.invitation_lock(invitation.id), ttl=LOCK_TTL):
         current = ctx.invitations.get(invitation.id)
         if current is None or current.status not in OPEN_STATUSES:
             return
@@ -211,20 +162,3 @@ def _withdraw(ctx: Any, client: CanditechClient, invitation: Invitation, provide
     except CanditechNotFound:
         ctx.log.warning("invitation %s (%s) is unknown at Canditech", invitation.id, provider_id)
     return True
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _each(ctx: Any, items: Iterable[Any], action) -> None:
-    """Run ``action`` on every item even if one fails; then raise the most retryable failure."""
-    failures: list[Exception] = []
-    for item in items:
-        try:
-            action(item)
-        except Exception as exc:  # noqa: BLE001 - re-raised below, after the others had their turn
-            ctx.log.warning("canditech: %s: %s", type(exc).__name__, exc)
-            failures.append(exc)
-    if failures:
-        retryable = [f for f in failures if not isinstance(f, PermanentError)]
-        raise (retryable or failures)[0]

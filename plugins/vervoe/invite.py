@@ -19,6 +19,10 @@ Re-invite (an admin's, after failed/expired/cancelled/completed): when the invit
 Vervoe in an earlier round, the same candidate assessment is reset with a new deadline
 (``PATCH .../reset``) and its login link read again; otherwise it is invited as above.
 
+The vendor-neutral part of this (re-reading the candidate, the email check, the lease and the
+re-check "still pending", recording the answer) is ``hub.kit.provider``; this module is what Vervoe
+adds.
+
 Archive: Vervoe cannot cancel an invitation; it can reject the candidate (``PATCH .../reject``),
 which closes the assessment. With ``reject_on_archive`` (default) open invitations of an archived
 candidate are rejected at Vervoe and cancelled in the hub; without it the plugin records the
@@ -27,57 +31,31 @@ archive (``archived:<id>``) and notes it on the invitation's timeline, leaving i
 
 from __future__ import annotations
 
-import re
-from typing import Any, Iterable
+from typing import Any
 
 from hub.entities import (
-    CANCELLED, FAILED, INVITED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation, ReinviteRequested,
-    StageChange,
+    CANCELLED, FAILED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation, ReinviteRequested, StageChange,
 )
-from hub.errors import PermanentError
+from hub.kit import provider
 
 from . import links, wire
 from .client import VervoeClient, VervoeNotFound, VervoeRejected
 from .settings import VervoeSettings
 
-NO_EMAIL_REASON = "candidate has no valid email address in the ATS"
-NO_CANDIDATE_REASON = "the candidate no longer exists in the ATS"
 ARCHIVED_PREFIX = "archived:"
 LOCK_TTL = 120.0
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
-
-
-def valid_email(value: str | None) -> bool:
-    return bool(value) and len(value) <= 254 and _EMAIL.match(value) is not None
-
-
-def _lock_name(invitation_id: int) -> str:
-    return f"invite:{invitation_id}"
 
 
 # --------------------------------------------------------------------------- on_stage_change
 
 
 def handle_stage_change(ctx: Any, change: StageChange) -> None:
-    attachments = ctx.attachments.list(stage_id=change.to_stage_id, provider=ctx.plugin_name)
-    if not attachments:
+    found = provider.candidate_in_stage(ctx, change)
+    if found is None:
         return
-    candidate = ctx.source.get_candidate(change.opportunity_id)  # trust nothing in the webhook but ids
-    if candidate is None:
-        ctx.log.info("opportunity %s no longer exists at the source; no invitation", change.opportunity_id)
-        return
-    if candidate.stage_id != change.to_stage_id:
-        ctx.log.info("stale stage change: opportunity %s is in stage %s now, not %s; no invitation",
-                     change.opportunity_id, candidate.stage_id, change.to_stage_id)
-        return
-    if candidate.archived:
-        ctx.log.info("opportunity %s is archived; no invitation", change.opportunity_id)
-        return
-    mine = [a for a in attachments if a.posting_id == candidate.posting_id]
-    if not mine:
-        return
+    attachments, candidate = found
     settings = VervoeSettings.from_context(ctx)
-    _each(ctx, mine, lambda attachment: _invite_for(ctx, settings, attachment, candidate))
+    provider.for_each(ctx, attachments, lambda attachment: _invite_for(ctx, settings, attachment, candidate))
 
 
 def _invite_for(ctx: Any, settings: VervoeSettings, attachment: Any, candidate: Candidate) -> None:
@@ -92,18 +70,10 @@ def _invite_for(ctx: Any, settings: VervoeSettings, attachment: Any, candidate: 
 
 
 def handle_reinvite(ctx: Any, request: ReinviteRequested) -> None:
-    invitation = ctx.invitations.get(request.invitation_id)
-    if invitation is None or invitation.provider != ctx.plugin_name:
-        return
-    if invitation.status != PENDING:
-        ctx.log.info("re-invite of invitation %s: it is %s, not pending; nothing sent", invitation.id,
-                     invitation.status)
-        return
-    candidate = ctx.source.get_candidate(invitation.opportunity_id)
-    if candidate is None:
-        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_CANDIDATE_REASON)
-        return
-    send(ctx, VervoeSettings.from_context(ctx), invitation, candidate)
+    found = provider.pending_reinvite(ctx, request)
+    if found is not None:
+        invitation, candidate = found
+        send(ctx, VervoeSettings.from_context(ctx), invitation, candidate)
 
 
 # --------------------------------------------------------------------------- the one way to send
@@ -111,15 +81,8 @@ def handle_reinvite(ctx: Any, request: ReinviteRequested) -> None:
 
 def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: Candidate) -> None:
     """Send a pending invitation to Vervoe exactly once, or record why it cannot be sent."""
-    email = (candidate.email or "").strip()
-    if not valid_email(email):
-        # shown to recruiters and mirrored to the ATS: never the address itself
-        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_EMAIL_REASON)
-        return
-    with ctx.lock(_lock_name(invitation.id), ttl=LOCK_TTL):
-        current = ctx.invitations.get(invitation.id)
-        if current is None or current.status != PENDING:
-            return  # another worker finished it meanwhile
+
+    def deliver(current: Invitation, email: str) -> None:
         client = VervoeClient(ctx, settings)
         key = links.attempt_key(current)
         attempt = ctx.records.get(key) or {}
@@ -156,6 +119,8 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
         links.link(ctx, uuid, current)
         _record_sent(ctx, current.id, uuid, url)
 
+    provider.send_once(ctx, invitation, candidate, deliver, lock_ttl=LOCK_TTL)
+
 
 def _reset(ctx: Any, client: VervoeClient, invitation: Invitation, key: str, uuid: str) -> tuple[str | None, str | None]:
     """Re-invite by resetting the earlier round's candidate assessment at Vervoe (new deadline)."""
@@ -172,29 +137,18 @@ def _reset(ctx: Any, client: VervoeClient, invitation: Invitation, key: str, uui
 
 
 def _record_sent(ctx: Any, invitation_id: int, uuid: str, url: str | None) -> None:
-    fields = {"provider_invitation_id": uuid, "invite_url": url}
-    if ctx.invitations.transition(invitation_id, INVITED, **fields):
-        return
-    # A webhook moved the row on first (e.g. pending -> started): keep Vervoe's id and link anyway.
-    latest = ctx.invitations.get(invitation_id)
-    if latest is not None and latest.provider_invitation_id is None:
-        ctx.invitations.transition(invitation_id, latest.status, **fields)
+    # A webhook may have moved the row on first (e.g. pending -> started): it keeps Vervoe's id and link.
+    provider.record_sent(ctx, invitation_id, uuid, url)
 
 
 # --------------------------------------------------------------------------- on_archive_change
 
 
 def handle_archive(ctx: Any, change: ArchiveChange) -> None:
-    if not change.archived:
-        return  # unarchiving re-opens nothing: a new stage change invites again if needed
-    open_invitations = [i for i in ctx.invitations.find(change.opportunity_id)
-                        if i.provider == ctx.plugin_name and i.status in OPEN_STATUSES]
-    if not open_invitations:
+    found = provider.archived_open_invitations(ctx, change)
+    if found is None:
         return
-    candidate = ctx.source.get_candidate(change.opportunity_id)
-    if candidate is not None and not candidate.archived:
-        ctx.log.info("stale archive event: opportunity %s is not archived now; nothing closed", change.opportunity_id)
-        return
+    open_invitations, candidate = found
     settings = VervoeSettings.from_context(ctx)
     if not settings.reject_on_archive:
         for invitation in open_invitations:
@@ -205,11 +159,11 @@ def handle_archive(ctx: Any, change: ArchiveChange) -> None:
         return
     client = VervoeClient(ctx, settings)
     email = (candidate.email if candidate is not None else None) or ""
-    _each(ctx, open_invitations, lambda invitation: _close(ctx, client, invitation, email))
+    provider.for_each(ctx, open_invitations, lambda invitation: _close(ctx, client, invitation, email))
 
 
 def _close(ctx: Any, client: VervoeClient, invitation: Invitation, email: str) -> None:
-    with ctx.lock(_lock_name(invitation.id), ttl=LOCK_TTL):
+    with ctx.lock(provider.invitation_lock(invitation.id), ttl=LOCK_TTL):
         current = ctx.invitations.get(invitation.id)
         if current is None or current.status not in OPEN_STATUSES:
             return
@@ -218,7 +172,7 @@ def _close(ctx: Any, client: VervoeClient, invitation: Invitation, email: str) -
             attempt = ctx.records.get(links.attempt_key(current)) or {}
             uuid = attempt.get("uuid")
             lookup_email = email or current.candidate_email or ""
-            if uuid is None and attempt.get("mode") == "invite" and valid_email(lookup_email):
+            if uuid is None and attempt.get("mode") == "invite" and provider.valid_email(lookup_email):
                 found = client.find_report(lookup_email, current.assessment_id)  # an unclear POST may have landed
                 uuid = found["uuid"] if found else None
         if uuid is not None:
@@ -227,20 +181,3 @@ def _close(ctx: Any, client: VervoeClient, invitation: Invitation, email: str) -
             except VervoeNotFound:
                 ctx.log.warning("invitation %s (%s) is unknown at Vervoe; cancelled in the hub only", current.id, uuid)
         ctx.invitations.transition(current.id, CANCELLED, provider_invitation_id=uuid)
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _each(ctx: Any, items: Iterable[Any], action) -> None:
-    """Run ``action`` on every item even if one fails; then raise the most retryable failure."""
-    failures: list[Exception] = []
-    for item in items:
-        try:
-            action(item)
-        except Exception as exc:  # noqa: BLE001 - re-raised below, after the others had their turn
-            ctx.log.warning("vervoe: %s: %s", type(exc).__name__, exc)
-            failures.append(exc)
-    if failures:
-        retryable = [f for f in failures if not isinstance(f, PermanentError)]
-        raise (retryable or failures)[0]

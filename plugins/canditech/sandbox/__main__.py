@@ -1,28 +1,23 @@
 """Run the Canditech sandbox: ``python -m plugins.canditech.sandbox [--host H] [--port P] ...``.
 
-Contract: serves with werkzeug (threaded) and, once listening, prints exactly one line
-``CANDITECH_SANDBOX_URL=http://<host>:<port>`` to stdout (flushed); ``--port 0`` picks a free
-port. Stops on SIGINT/SIGTERM.
+Contract (``hub.kit.sandbox.server.serve_forever``): serves with werkzeug (threaded) and, once
+listening, prints exactly one line ``CANDITECH_SANDBOX_URL=http://<host>:<port>`` to stdout
+(flushed); ``--port 0`` picks a free port. Stops on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 
-from werkzeug.serving import make_server
+from hub.kit.sandbox import server
 
-from .app import url_host, create_sandbox_app
+from .app import create_sandbox_app, stop_webhooks
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m plugins.canditech.sandbox",
-        description="Canditech API simulator (sandbox) for tests, benchmarks and demos.",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    parser = server.command_line("python -m plugins.canditech.sandbox",
+                                 "Canditech API simulator (sandbox) for tests, benchmarks and demos.")
     parser.add_argument("--webhook-url", help="where webhooks go when an invitation has no "
                         "callback_url")
     parser.add_argument("--webhook-secret", help="HMAC secret of the Canditech-Signature header")
@@ -50,21 +45,8 @@ def config_from_args(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        app = create_sandbox_app(config_from_args(args))
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    server = make_server(args.host, args.port, app, threaded=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"CANDITECH_SANDBOX_URL=http://{url_host(args.host)}:{server.server_port}", flush=True)
-    try:
-        server.serve_forever()
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        server.server_close()
-    return 0
+    return server.serve_forever(lambda: create_sandbox_app(config_from_args(args)), args.host, args.port,
+                                announce="CANDITECH_SANDBOX_URL", on_stop=stop_webhooks)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ Contract:
 
 from __future__ import annotations
 
-import threading
 from typing import Callable
 
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import make_server
+
+from hub.kit.sandbox import server
 
 from . import api, control, pages, wire
 from .runtime import DEFAULT_CONFIG, EXTENSION_KEY, SandboxRuntime, runtime, validate_settings
@@ -84,25 +84,13 @@ def create_sandbox_app(config: dict | None = None) -> Flask:
     return app
 
 
-def url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
 def serve_in_thread(config: dict | None = None, host: str = "127.0.0.1",
                     port: int = 0) -> tuple[str, Callable[[], None]]:
     """Serve a new sandbox app in a daemon thread; returns its base URL and a stop function."""
-    app = create_sandbox_app(config)
-    server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="canditech-sandbox-http",
-                              daemon=True)
-    thread.start()
-    base_url = f"http://{url_host(host)}:{server.server_port}"
+    return server.serve_in_thread(create_sandbox_app(config), host, port, name="canditech-sandbox",
+                                  on_stop=stop_webhooks)
 
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        app.extensions[EXTENSION_KEY].dispatcher.stop()
-        thread.join(5)
 
-    stop.app = app  # type: ignore[attr-defined]
-    return base_url, stop
+def stop_webhooks(app: Flask) -> None:
+    """Stop the app's webhook workers (after its server stopped)."""
+    app.extensions[EXTENSION_KEY].dispatcher.stop()

@@ -1,0 +1,15 @@
+"""The plugin kit: vendor-neutral building blocks a plugin may import, beside the hook contract.
+
+Public, like ``hub.entities`` and ``hub.errors`` (docs/plugin-guide.md lists the modules). Each
+module has one job and depends only on the public contract, never on the hub's internals:
+
+- ``hub.kit.provider``: the invitation flow every assessment provider repeats (re-read the
+  candidate, the email check, the lease + re-check "still pending" around the vendor call, the
+  re-invite guard, recording the vendor's answer, one failing invitation not stopping the others).
+- ``hub.kit.webhook_secrets``: several active webhook signing secrets (rotation) in one setting.
+- ``hub.kit.sandbox``: pieces of a vendor simulator (fault injection, a signed webhook sender,
+  serving over HTTP and the ``python -m`` entry point). It imports nothing else of the hub, so a
+  sandbox stays a stand-alone program.
+
+Importing ``hub.kit`` imports none of them; import the module you use.
+"""

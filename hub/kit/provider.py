@@ -1,0 +1,167 @@
+"""The invitation flow shared by assessment-provider plugins, around the vendor's own calls.
+
+Every provider invites the same way (DESIGN.md guarantees 4 and 5, docs/plugin-guide.md
+``on_stage_change``): trust nothing in the webhook but ids, create the hub's invitation row
+before calling the vendor, send only a ``pending`` row, hold a per-invitation lease so two workers
+never call the vendor for the same row, and record the vendor's answer even when a webhook moved
+the row on first. This module is that flow; the plugin supplies only what its vendor does (how to
+create, find or close an invitation there). It uses nothing but ``ctx`` and ``hub.entities``.
+
+Contract of each function (``ctx`` is the hook's ``PluginContext``):
+
+* ``candidate_in_stage(ctx, change)`` -> ``(attachments, candidate)`` or ``None``: this plugin's
+  attachments of the stage the candidate entered, for the candidate's posting, and the candidate
+  re-read from the source. ``None`` (logged) when nothing is attached, the opportunity is gone, the
+  candidate is no longer in that stage (a stale event) or is archived.
+* ``pending_reinvite(ctx, request)`` -> ``(invitation, candidate)`` or ``None``: the invitation an
+  admin asked to re-invite, when it is this plugin's and still ``pending``, with its candidate
+  re-read. A candidate gone from the source fails the invitation (``NO_CANDIDATE_REASON``).
+* ``send_once(ctx, invitation, candidate, deliver, lock_ttl=...)``: the one way to send. A
+  candidate without a valid email fails the invitation (``NO_EMAIL_REASON``, never the address)
+  and the vendor is not called. Otherwise, under the lease ``invitation_lock(invitation.id)``, the
+  row is read again and ``deliver(current, email)`` runs only if it is still ``pending``.
+  ``deliver`` calls the vendor and ends with ``record_sent`` (or a ``FAILED`` transition).
+* ``record_sent(ctx, invitation_id, provider_invitation_id, invite_url)`` -> ``None`` when the
+  row moved to ``invited``; else the row as it is now (a webhook or a cancel came first), which
+  keeps the vendor's id and link all the same. The caller decides what a cancelled row needs at
+  its vendor.
+* ``archived_open_invitations(ctx, change)`` -> ``(invitations, candidate)`` or ``None``: on an
+  archive, this plugin's open invitations of the opportunity and the candidate re-read (``None``
+  if the source no longer has them). ``None`` on an unarchive, when nothing is open, or when the
+  candidate is not archived any more (a stale event).
+* ``for_each(ctx, items, action)``: ``action(item)`` for every item even when one raises; then
+  re-raises the first retryable failure (anything but ``PermanentError``), else the first one,
+  so the delivery is retried for the invitations that need it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable, Sequence
+
+from hub.entities import (
+    FAILED, INVITED, OPEN_STATUSES, PENDING, ArchiveChange, Attachment, Candidate, Invitation, ReinviteRequested,
+    StageChange,
+)
+from hub.errors import PermanentError
+
+NO_EMAIL_REASON = "candidate has no valid email address in the ATS"
+NO_CANDIDATE_REASON = "the candidate no longer exists in the ATS"
+DEFAULT_LOCK_TTL = 60.0
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+
+
+def valid_email(value: str | None) -> bool:
+    """A plausible single address (``x@y.z``, at most 254 characters); no DNS look-up."""
+    return bool(value) and len(value) <= 254 and _EMAIL.match(value) is not None
+
+
+def invitation_lock(invitation_id: int) -> str:
+    """The name of the lease (``ctx.lock``) that guards one invitation at the vendor."""
+    return f"invite:{invitation_id}"
+
+
+def candidate_in_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], Candidate] | None:
+    """This plugin's attachments for the stage the candidate entered, and the candidate (see above)."""
+    attachments = ctx.attachments.list(stage_id=change.to_stage_id, provider=ctx.plugin_name)
+    if not attachments:
+        return None
+    candidate = ctx.source.get_candidate(change.opportunity_id)  # trust nothing in the webhook but ids
+    if candidate is None:
+        ctx.log.info("opportunity %s no longer exists at the source; no invitation", change.opportunity_id)
+        return None
+    if candidate.stage_id != change.to_stage_id:
+        ctx.log.info("stale stage change: opportunity %s is now in stage %s, not %s; no invitation",
+                     change.opportunity_id, candidate.stage_id, change.to_stage_id)
+        return None
+    if candidate.archived:
+        ctx.log.info("opportunity %s is archived; no invitation", change.opportunity_id)
+        return None
+    mine = [a for a in attachments if a.posting_id == candidate.posting_id]
+    return (mine, candidate) if mine else None
+
+
+def pending_reinvite(ctx: Any, request: ReinviteRequested) -> tuple[Invitation, Candidate] | None:
+    """The invitation to send again and its candidate, or ``None`` (see above)."""
+    invitation = ctx.invitations.get(request.invitation_id)
+    if invitation is None or invitation.provider != ctx.plugin_name:
+        return None
+    if invitation.status != PENDING:
+        ctx.log.info("re-invite of invitation %s: it is %s, not pending; nothing sent",
+                     invitation.id, invitation.status)
+        return None
+    candidate = ctx.source.get_candidate(invitation.opportunity_id)
+    if candidate is None:
+        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_CANDIDATE_REASON)
+        return None
+    return invitation, candidate
+
+
+def send_once(ctx: Any, invitation: Invitation, candidate: Candidate,
+              deliver: Callable[[Invitation, str], None], lock_ttl: float = DEFAULT_LOCK_TTL) -> None:
+    """Call ``deliver(current, email)`` for a still-pending invitation, under its lease (see above).
+
+    Keep ``lock_ttl`` short enough that a worker dying while holding the lease does not block the
+    invitation for long, and longer than ``deliver`` takes."""
+    email = (candidate.email or "").strip()
+    if not valid_email(email):
+        # the reason is shown to recruiters and mirrored to the ATS: never the address itself
+        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_EMAIL_REASON)
+        return
+    with ctx.lock(invitation_lock(invitation.id), ttl=lock_ttl):
+        current = ctx.invitations.get(invitation.id)
+        if current is None or current.status != PENDING:
+            return  # another worker finished it meanwhile
+        deliver(current, email)
+
+
+def record_sent(ctx: Any, invitation_id: int, provider_invitation_id: str,
+                invite_url: str | None) -> Invitation | None:
+    """Mark the invitation ``invited`` with the vendor's id and link (see above)."""
+    fields = {"provider_invitation_id": provider_invitation_id, "invite_url": invite_url}
+    if ctx.invitations.transition(invitation_id, INVITED, **fields):
+        return None
+    # The row moved on meanwhile: a webhook (pending -> started) or an admin's cancel.
+    latest = ctx.invitations.get(invitation_id)
+    if latest is None:
+        return None
+    if latest.provider_invitation_id is None:
+        ctx.invitations.transition(invitation_id, latest.status, **fields)  # keep the vendor's id anyway
+    return latest
+
+
+def archived_open_invitations(ctx: Any, change: ArchiveChange) -> tuple[list[Invitation], Candidate | None] | None:
+    """This plugin's open invitations of a candidate just archived, and the candidate (see above)."""
+    if not change.archived:
+        return None  # unarchiving re-opens nothing: a new stage change invites again if needed
+    open_invitations = [i for i in ctx.invitations.find(change.opportunity_id)
+                        if i.provider == ctx.plugin_name and i.status in OPEN_STATUSES]
+    if not open_invitations:
+        return None
+    candidate = ctx.source.get_candidate(change.opportunity_id)
+    if candidate is not None and not candidate.archived:
+        ctx.log.info("stale archive event: opportunity %s is not archived now; its invitations stay open",
+                     change.opportunity_id)
+        return None
+    return open_invitations, candidate
+
+
+def for_each(ctx: Any, items: Iterable[Any], action: Callable[[Any], None]) -> None:
+    """Run ``action`` on every item even if one fails; then raise the most retryable failure."""
+    failures: list[Exception] = []
+    for item in items:
+        try:
+            action(item)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, after the others had their turn
+            ctx.log.warning("%s: %s: %s", ctx.plugin_name, type(exc).__name__, exc)
+            failures.append(exc)
+    if failures:
+        retryable = [f for f in failures if not isinstance(f, PermanentError)]
+        raise (retryable or failures)[0]
+
+
+__all__: Sequence[str] = (
+    "NO_EMAIL_REASON", "NO_CANDIDATE_REASON", "DEFAULT_LOCK_TTL", "valid_email", "invitation_lock",
+    "candidate_in_stage", "pending_reinvite", "send_once", "record_sent", "archived_open_invitations", "for_each",
+)
