@@ -3,7 +3,8 @@ and ``CanditechSettings``, the typed view the rest of the plugin reads from ``ct
 
 ``api_key`` and ``webhook_secrets`` are hub secrets (encrypted, never shown back). Several webhook
 secrets may be active at once (newline- or comma-separated), so a secret can be rotated without
-dropping webhooks: add the new one, switch Canditech over, remove the old one.
+dropping webhooks: add the new one, switch Canditech over, remove the old one
+(``hub.kit.webhook_secrets``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, validate
+
+from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
 
 from . import wire
 
@@ -26,24 +29,7 @@ DEFAULTS: dict[str, Any] = {
 }
 SECRET_FIELDS = ("api_key", "webhook_secrets")
 
-_SPLIT = re.compile(r"[,\r\n]+")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
-
-
-def split_secrets(value: Any) -> tuple[str, ...]:
-    """The active webhook secrets in a newline/comma separated value (or a list), blanks dropped."""
-    if value is None:
-        return ()
-    items = value if isinstance(value, (list, tuple)) else _SPLIT.split(str(value))
-    return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
-
-
-def _check_secrets(value: str) -> None:
-    found = split_secrets(value)
-    if not found:
-        raise ValidationError("give at least one webhook secret")
-    if any(len(s) < 8 for s in found):
-        raise ValidationError("each webhook secret must have at least 8 characters")
 
 
 class CanditechSettingsSchema(Schema):
@@ -56,7 +42,7 @@ class CanditechSettingsSchema(Schema):
         metadata={"label": "API key", "secret": True,
                   "description": "Generated in Canditech under Settings > Integrations > Generate Key."})
     webhook_secrets = fields.Str(
-        load_default=None, validate=_check_secrets,
+        load_default=None, validate=validate_secrets,
         metadata={"label": "Webhook signing secret(s)", "secret": True,
                   "description": "The secret Canditech signs webhooks with. Several may be active while "
                                  "rotating: one per line (or comma-separated)."})
@@ -81,7 +67,7 @@ class CanditechSettingsSchema(Schema):
         if data.get("base_url"):
             data["base_url"] = data["base_url"].rstrip("/")
         if data.get("webhook_secrets"):
-            data["webhook_secrets"] = "\n".join(split_secrets(data["webhook_secrets"]))
+            data["webhook_secrets"] = normalise_secrets(data["webhook_secrets"])
         return data
 
 

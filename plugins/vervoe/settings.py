@@ -3,17 +3,18 @@
 
 ``api_key``, ``api_secret`` and ``webhook_secret`` are hub secrets (encrypted, never shown back).
 Several webhook secrets may be active at once (one per line, or comma-separated) so the secret can
-be rotated in Vervoe's dashboard without dropping webhooks. The plugin also keeps its bearer token
-among the secrets (``auth.TOKEN``...), never in the settings.
+be rotated in Vervoe's dashboard without dropping webhooks (``hub.kit.webhook_secrets``). The
+plugin also keeps its bearer token among the secrets (``auth.TOKEN``...), never in the settings.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, validate
+
+from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
 
 from . import wire
 
@@ -28,25 +29,6 @@ DEFAULTS: dict[str, Any] = {
     "reconcile_after_minutes": 30,
     "unscored_result_after_minutes": 24 * 60,
 }
-
-_SPLIT = re.compile(r"[,\r\n]+")
-
-
-def split_secrets(value: Any) -> tuple[str, ...]:
-    """The active webhook secrets of a newline/comma separated value (or a list), blanks dropped."""
-    if value is None:
-        return ()
-    items = value if isinstance(value, (list, tuple)) else _SPLIT.split(str(value))
-    return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())
-
-
-def _check_secrets(value: str) -> None:
-    found = split_secrets(value)
-    if not found:
-        raise ValidationError("give at least one webhook secret")
-    if any(len(s) < 8 for s in found):
-        raise ValidationError("each webhook secret must have at least 8 characters")
-
 
 class VervoeSettingsSchema(Schema):
     base_url = fields.URL(
@@ -63,7 +45,7 @@ class VervoeSettingsSchema(Schema):
                   "description": "The secret key issued with the API key; the hub trades both for a "
                                  "10-minute token."})
     webhook_secret = fields.Str(
-        load_default=None, validate=_check_secrets,
+        load_default=None, validate=validate_secrets,
         metadata={"label": "Webhook secret(s)", "secret": True,
                   "description": "From Vervoe's dashboard, API webhook settings (Vervoe-Signature). Several "
                                  "may be active while rotating: one per line."})
@@ -101,7 +83,7 @@ class VervoeSettingsSchema(Schema):
         if data.get("base_url"):
             data["base_url"] = data["base_url"].rstrip("/")
         if data.get("webhook_secret"):
-            data["webhook_secret"] = "\n".join(split_secrets(data["webhook_secret"]))
+            data["webhook_secret"] = normalise_secrets(data["webhook_secret"])
         return data
 
 

@@ -22,6 +22,19 @@ def test_rendered_files_name_the_entry_point():
     compile(render_plugin("crm", "source")["ats_hub_crm/__init__.py"], "plugin", "exec")
 
 
+def test_rendered_plugins_build_on_the_public_plugin_kit():
+    from hub.testing.contract import PUBLIC_MODULES
+
+    assessment = render_plugin("acme", "assessment")
+    assert "from hub.kit import provider" in assessment["ats_hub_acme/__init__.py"]
+    assert "provider.send_once(" in assessment["ats_hub_acme/__init__.py"]
+    for name, kind in (("acme", "assessment"), ("crm", "source")):
+        files = render_plugin(name, kind)
+        assert "from hub.kit.sandbox import server" in files[f"ats_hub_{name}/sandbox/__init__.py"]
+        assert "server.serve_forever(" in files[f"ats_hub_{name}/sandbox/__main__.py"]
+    assert {"hub.kit", "hub.kit.sandbox"} <= PUBLIC_MODULES
+
+
 @pytest.mark.parametrize("name", ["Bad-Name", "x", "class"])
 def test_bad_names_are_refused(runner, tmp_path, name):
     result = runner.invoke(args=["new-plugin", name, "--kind", "assessment", "--directory", str(tmp_path / "p")])

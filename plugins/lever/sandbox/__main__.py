@@ -1,26 +1,24 @@
 """Command line: ``python -m plugins.lever.sandbox --host 127.0.0.1 --port 0``.
 
-Contract: serves the sandbox with werkzeug (threaded) and prints exactly one stdout line,
-``LEVER_SANDBOX_URL=http://<host>:<port>``, once listening (port 0 picks a free port); logs go
-to stderr. SIGTERM and Ctrl-C stop it cleanly.
+Contract (``hub.kit.sandbox.server.serve_forever``): serves the sandbox with werkzeug (threaded)
+and prints exactly one stdout line, ``LEVER_SANDBOX_URL=http://<host>:<port>``, once listening
+(port 0 picks a free port); logs go to stderr. SIGTERM and Ctrl-C stop it cleanly.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
+
+from hub.kit.sandbox import server
 
 from .server import run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m plugins.lever.sandbox",
-        description="Lever API simulator (Data API /v1, OAuth, signed webhooks, control API "
-                    "/_sandbox, HTML UI).")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default 0)")
+    parser = server.command_line(
+        "python -m plugins.lever.sandbox",
+        "Lever API simulator (Data API /v1, OAuth, signed webhooks, control API /_sandbox, HTML UI).")
     parser.add_argument("--public-url", help="base URL for urls.show links and the OAuth audience "
                                              "(default: derived from each request)")
     parser.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
@@ -48,14 +46,10 @@ def config_from_args(args: argparse.Namespace) -> dict:
     return config
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        run(args.host, args.port, config_from_args(args))
-    except SystemExit:
-        pass
+    return run(args.host, args.port, config_from_args(args))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

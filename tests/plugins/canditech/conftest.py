@@ -1,64 +1,26 @@
 """Fixtures for the Canditech plugin's hook tests: the Canditech sandbox over real HTTP, and a
-real hub app (migrated SQLite, workspace 1, deliveries inline) served over HTTP too, so the
-sandbox's signed webhooks reach the hub's real ingress."""
+real hub app (migrated SQLite, workspace 1, deliveries inline) served over HTTP too
+(``hub.testing.ProviderHub``), so the sandbox's signed webhooks reach the hub's real ingress."""
 
 from __future__ import annotations
 
-import threading
 import time
-import uuid
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 import requests
-import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 import plugins.canditech as canditech
-from hub import hookimpl
-from hub.entities import Candidate, InboundEvent, IntegrationSpec, StageChange
+from hub.testing import ProviderHub, RecordingSource, provider_hub
 from plugins.canditech.sandbox import serve_in_thread
 
 SANDBOX_KEY = "canditech-sandbox-key"
 SANDBOX_SECRET = "sandbox-webhook-secret-0001"
 STAGE = "stage-canditech"
-OTHER_STAGE = "stage-phone-screen"
+OTHER_STAGE = provider_hub.OTHER_STAGE  # where a new candidate starts
 POSTING = "posting-backend"
 # Answer key of the sandbox's seeded "Python Developer" (4 questions), written out independently.
 PYTHON_ANSWERS = {"q1": "b", "q2": "b", "q3": "c", "q4": "a"}
-
-
-class FakeSource:
-    """A tiny source (ATS) plugin: candidates from a dict; records what the hub tells sources."""
-
-    def __init__(self) -> None:
-        self.candidates: dict[str, Candidate] = {}
-        self.statuses: list[Any] = []
-        self.results: list[Any] = []
-        self.verdicts: list[Any] = []
-        self.reads = 0
-
-    @hookimpl
-    def register_integration(self, register):
-        register(IntegrationSpec(kind="source", title="Fake ATS"))
-
-    @hookimpl
-    def source_get_candidate(self, ctx, opportunity_id):
-        self.reads += 1
-        return self.candidates.get(opportunity_id)
-
-    @hookimpl
-    def on_invitation_status(self, ctx, progress):
-        self.statuses.append(progress)
-
-    @hookimpl
-    def on_assessment_completed(self, ctx, result):
-        self.results.append(result)
-
-    @hookimpl
-    def on_verdict(self, ctx, verdict):
-        self.verdicts.append(verdict)
 
 
 class Sandbox:
@@ -107,95 +69,13 @@ class Sandbox:
             time.sleep(0.02)
 
 
-@dataclass
-class HubEnv:
-    app: Any
-    runtime: Any
-    source: FakeSource
+class HubEnv(ProviderHub):
+    """The hub (``hub.testing.ProviderHub``) with the Canditech plugin, and the Canditech sandbox."""
+
     sandbox: Sandbox
-    attachment_id: int
-    events: list = field(default_factory=list)
-
-    # ---- source side
-    def candidate(self, opportunity_id: str = "opp-1", **overrides: Any) -> Candidate:
-        current = self.source.candidates.get(opportunity_id) or Candidate(
-            opportunity_id=opportunity_id, name="Ada Lovelace", email="ada@example.com", posting_id=POSTING,
-            posting_title="Backend Engineer", stage_id=OTHER_STAGE)
-        self.source.candidates[opportunity_id] = replace(current, **overrides)
-        return self.source.candidates[opportunity_id]
-
-    def ingest(self, event: Any, external_id: str | None = None, source: str = "fakesource"):
-        from hub.engine.ingest import ingest
-
-        outcome = ingest(self.runtime, 1, source, InboundEvent(external_id=external_id or uuid.uuid4().hex,
-                                                              event=event))
-        self.events.append(outcome)
-        return outcome
-
-    def move(self, opportunity_id: str = "opp-1", stage: str = STAGE, external_id: str | None = None):
-        """The candidate moves into ``stage`` at the source, and the source's webhook says so."""
-        self.candidate(opportunity_id, stage_id=stage)
-        return self.ingest(StageChange(opportunity_id=opportunity_id, to_stage_id=stage), external_id)
-
-    def call(self, hook: str, **kwargs: Any) -> Any:
-        return self.runtime.registry.call("canditech", hook, ctx=self.runtime.context(1, "canditech"), **kwargs)
-
-    # ---- hub side
-    def invitations(self) -> list:
-        from hub.engine.invitations import to_entity
-        from hub.extensions import db
-        from hub.store.models import Invitation
-
-        rows = [to_entity(r) for r in db.session.scalars(sa.select(Invitation).order_by(Invitation.id))]
-        db.session.commit()
-        return rows
-
-    def invitation(self):
-        (only,) = self.invitations()
-        return only
-
-    def update_invitation(self, invitation_id: int, **values: Any) -> None:
-        from hub.extensions import db
-        from hub.store.models import Invitation
-
-        db.session.execute(sa.update(Invitation).where(Invitation.id == invitation_id).values(**values))
-        db.session.commit()
-
-    def timeline(self, invitation_id: int) -> list[tuple[str, str]]:
-        from hub.extensions import db
-        from hub.store.models import TimelineEntry
-
-        rows = [(t.kind, t.detail) for t in db.session.scalars(
-            sa.select(TimelineEntry).where(TimelineEntry.invitation_id == invitation_id).order_by(TimelineEntry.id))]
-        db.session.commit()
-        return rows
-
-    def deliveries(self, plugin: str = "canditech") -> dict[str, int]:
-        from hub.extensions import db
-        from hub.store.models import Delivery
-
-        rows = db.session.execute(sa.select(Delivery.status, sa.func.count()).where(Delivery.plugin == plugin)
-                                  .group_by(Delivery.status)).all()
-        db.session.commit()
-        return dict(rows)
 
     def webhook_outcomes(self) -> list[tuple[str, str]]:
-        from hub.extensions import db
-        from hub.store.models import WebhookLog
-
-        rows = [(w.outcome, w.message) for w in db.session.scalars(sa.select(WebhookLog).order_by(WebhookLog.id))]
-        db.session.commit()
-        return rows
-
-    def wait_for(self, predicate, timeout: float = 5.0, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(0.02)
+        return [(w.outcome, w.message) for w in self.webhook_log(plugin=None)]
 
 
 @pytest.fixture(scope="module")
@@ -221,34 +101,14 @@ def canditech_settings(sandbox: Sandbox, **overrides: Any) -> dict:
 @pytest.fixture
 def hub(make_app, sandbox):
     """The hub with the real Canditech plugin and a fake source, served over HTTP."""
-    from hub import services
-    from hub.extensions import db
-    from hub.runtime import get_runtime
-
-    source = FakeSource()
+    source = RecordingSource()
     app = make_app(plugins=[("canditech", canditech), ("fakesource", source)], entry_points=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="hub-http", daemon=True)
-    thread.start()
-    app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
-    context = app.app_context()
-    context.push()
-    try:
-        runtime = get_runtime()
-        services.set_enabled(runtime, 1, "fakesource", True, "test")
-        services.set_enabled(runtime, 1, "canditech", True, "test")
-        services.save_settings(runtime, 1, "canditech", canditech_settings(sandbox), "test")
-        attachment = services.save_attachment(1, {
-            "posting_id": POSTING, "posting_name": "Backend Engineer", "stage_id": STAGE,
-            "stage_name": "Canditech Stage", "provider": "canditech", "assessment_id": "asmt-python",
-            "assessment_name": "Python Developer"}, "test")
-        attachment_id = attachment.id
-        db.session.commit()
-        yield HubEnv(app, runtime, source, sandbox, attachment_id)
-    finally:
-        sandbox.quiet()
-        db.session.remove()
-        context.pop()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    attachment = {"posting_id": POSTING, "posting_name": "Backend Engineer", "stage_id": STAGE,
+                  "stage_name": "Canditech Stage", "assessment_id": "asmt-python",
+                  "assessment_name": "Python Developer"}
+    with HubEnv.serve(app, "canditech", source, settings=canditech_settings(sandbox), attachment=attachment) as env:
+        env.sandbox = sandbox
+        try:
+            yield env
+        finally:
+            sandbox.quiet()

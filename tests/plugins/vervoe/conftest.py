@@ -1,7 +1,7 @@
 """Fixtures for the Vervoe plugin's tests: the Vervoe sandbox over real HTTP, every exchange with
 its API recorded and validated against Vervoe's OpenAPI document, and a real hub (migrated SQLite,
-workspace 1, deliveries inline, the plugin loaded from its entry point) served over HTTP too, so
-the sandbox's signed report webhooks reach the hub's real ingress."""
+workspace 1, deliveries inline, the plugin loaded from its entry point) served over HTTP too
+(``hub.testing.ProviderHub``), so the sandbox's signed report webhooks reach the hub's real ingress."""
 
 from __future__ import annotations
 
@@ -9,17 +9,12 @@ import contextlib
 import shutil
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 import requests
-import sqlalchemy as sa
-from werkzeug.serving import make_server
 
-from hub import hookimpl
-from hub.entities import Candidate, InboundEvent, IntegrationSpec, StageChange
+from hub.testing import ProviderHub, RecordingSource, provider_hub
 from plugins.vervoe.sandbox import serve_in_thread
 
 from .openapi import Exchange, VervoeOpenAPI
@@ -28,7 +23,7 @@ SANDBOX_KEY = "vervoe-sandbox-key"
 SANDBOX_SECRET = "vervoe-sandbox-secret"
 WEBHOOK_SECRET = "vervoe-webhook-secret-0001"
 STAGE = "stage-vervoe"
-OTHER_STAGE = "stage-phone-screen"
+OTHER_STAGE = provider_hub.OTHER_STAGE  # where a new candidate starts
 POSTING = "posting-backend"
 SLUG = "backend-developer-test"
 # The seeded "Backend developer test" answer key (4 questions), written out independently.
@@ -183,126 +178,19 @@ def api_exchanges(request, spec, monkeypatch):
     recorder.check()
 
 
-# --------------------------------------------------------------------------- a tiny source plugin
+# --------------------------------------------------------------------------- the hub
 
 
-class FakeSource:
-    """A tiny source (ATS) plugin: candidates from a dict; records what the hub tells sources."""
+class HubEnv(ProviderHub):
+    """The hub (``hub.testing.ProviderHub``) with the Vervoe plugin, and the Vervoe sandbox."""
 
-    def __init__(self) -> None:
-        self.candidates: dict[str, Candidate] = {}
-        self.statuses: list[Any] = []
-        self.results: list[Any] = []
-        self.verdicts: list[Any] = []
-
-    @hookimpl
-    def register_integration(self, register):
-        register(IntegrationSpec(kind="source", title="Fake ATS"))
-
-    @hookimpl
-    def source_get_candidate(self, ctx, opportunity_id):
-        return self.candidates.get(opportunity_id)
-
-    @hookimpl
-    def on_invitation_status(self, ctx, progress):
-        self.statuses.append(progress)
-
-    @hookimpl
-    def on_assessment_completed(self, ctx, result):
-        self.results.append(result)
-
-    @hookimpl
-    def on_verdict(self, ctx, verdict):
-        self.verdicts.append(verdict)
-
-
-@dataclass
-class HubEnv:
-    app: Any
-    runtime: Any
-    source: FakeSource
     sandbox: Sandbox
-    attachment_id: int
-    url: str
-    events: list = field(default_factory=list)
-
-    # ---- source side
-    def candidate(self, opportunity_id: str = "opp-1", **overrides: Any) -> Candidate:
-        current = self.source.candidates.get(opportunity_id) or Candidate(
-            opportunity_id=opportunity_id, name="Ada Lovelace", email="ada@example.com", posting_id=POSTING,
-            posting_title="Backend Engineer", stage_id=OTHER_STAGE)
-        self.source.candidates[opportunity_id] = replace(current, **overrides)
-        return self.source.candidates[opportunity_id]
-
-    def ingest(self, event: Any, external_id: str | None = None):
-        from hub.engine.ingest import ingest
-
-        outcome = ingest(self.runtime, 1, "fakesource",
-                         InboundEvent(external_id=external_id or uuid.uuid4().hex, event=event))
-        self.events.append(outcome)
-        return outcome
-
-    def move(self, opportunity_id: str = "opp-1", stage: str = STAGE, external_id: str | None = None):
-        """The candidate moves into ``stage`` at the source, and the source's webhook says so."""
-        self.candidate(opportunity_id, stage_id=stage)
-        return self.ingest(StageChange(opportunity_id=opportunity_id, to_stage_id=stage), external_id)
-
-    def ctx(self):
-        return self.runtime.context(1, "vervoe")
-
-    def call(self, hook: str, **kwargs: Any) -> Any:
-        return self.runtime.registry.call("vervoe", hook, ctx=self.ctx(), **kwargs)
 
     def secrets(self) -> dict:
         return self.ctx().secrets
 
-    # ---- hub side
-    def invitations(self) -> list:
-        from hub.engine.invitations import to_entity
-        from hub.extensions import db
-        from hub.store.models import Invitation
-
-        rows = [to_entity(r) for r in db.session.scalars(sa.select(Invitation).order_by(Invitation.id))]
-        db.session.commit()
-        return rows
-
-    def invitation(self):
-        (only,) = self.invitations()
-        return only
-
-    def update_invitation(self, invitation_id: int, **values: Any) -> None:
-        from hub.extensions import db
-        from hub.store.models import Invitation
-
-        db.session.execute(sa.update(Invitation).where(Invitation.id == invitation_id).values(**values))
-        db.session.commit()
-
-    def timeline(self, invitation_id: int) -> list[tuple[str, str]]:
-        from hub.extensions import db
-        from hub.store.models import TimelineEntry
-
-        rows = [(t.kind, t.detail) for t in db.session.scalars(
-            sa.select(TimelineEntry).where(TimelineEntry.invitation_id == invitation_id).order_by(TimelineEntry.id))]
-        db.session.commit()
-        return rows
-
-    def deliveries(self, plugin: str = "vervoe") -> dict[str, int]:
-        from hub.extensions import db
-        from hub.store.models import Delivery
-
-        rows = db.session.execute(sa.select(Delivery.status, sa.func.count()).where(Delivery.plugin == plugin)
-                                  .group_by(Delivery.status)).all()
-        db.session.commit()
-        return dict(rows)
-
     def webhook_outcomes(self) -> list[tuple[str, int, str]]:
-        from hub.extensions import db
-        from hub.store.models import WebhookLog
-
-        rows = [(w.outcome, w.status_code, w.message) for w in
-                db.session.scalars(sa.select(WebhookLog).where(WebhookLog.plugin == "vervoe").order_by(WebhookLog.id))]
-        db.session.commit()
-        return rows
+        return [(w.outcome, w.status_code, w.message) for w in self.webhook_log()]
 
     def integration(self):
         """The integration row, read in a transaction that is closed again (on SQLite the hub begins
@@ -316,16 +204,6 @@ class HubEnv:
 
     def webhook_path(self) -> str:
         return f"/webhooks/vervoe/{self.integration().webhook_key}"
-
-    def wait_for(self, predicate, timeout: float = 5.0, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(0.02)
 
 
 def vervoe_settings(sandbox: Sandbox, **overrides: Any) -> dict:
@@ -382,38 +260,14 @@ def fast_app(request, tmp_path, migrated_template, postgres_database):
 def hub(fast_app, sandbox):
     """The hub with the Vervoe plugin (from its entry point) and a fake source, served over HTTP;
     the sandbox's report webhook points at it."""
-    from hub import services
-    from hub.extensions import db
-    from hub.runtime import get_runtime
-
-    source = FakeSource()
+    source = RecordingSource()
     app = fast_app({"PLUGINS": "vervoe,fakesource"}, plugins=[("fakesource", source)], entry_points=True)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="hub-http",
-                              daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_URL"] = url
-    context = app.app_context()
-    context.push()
-    try:
-        runtime = get_runtime()
-        services.set_enabled(runtime, 1, "fakesource", True, "test")
-        services.set_enabled(runtime, 1, "vervoe", True, "test")
-        services.save_settings(runtime, 1, "vervoe", vervoe_settings(sandbox), "test")
-        attachment = services.save_attachment(1, {
-            "posting_id": POSTING, "posting_name": "Backend Engineer", "stage_id": STAGE,
-            "stage_name": "Vervoe Stage", "provider": "vervoe", "assessment_id": SLUG,
-            "assessment_name": "Backend developer test"}, "test")
-        attachment_id = attachment.id
-        db.session.commit()
-        env = HubEnv(app, runtime, source, sandbox, attachment_id, url)
-        sandbox.config(webhook_url=url + env.webhook_path(), webhook_secret=WEBHOOK_SECRET)
-        yield env
-    finally:
-        sandbox.quiet()
-        db.session.remove()
-        context.pop()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    attachment = {"posting_id": POSTING, "posting_name": "Backend Engineer", "stage_id": STAGE,
+                  "stage_name": "Vervoe Stage", "assessment_id": SLUG, "assessment_name": "Backend developer test"}
+    with HubEnv.serve(app, "vervoe", source, settings=vervoe_settings(sandbox), attachment=attachment) as env:
+        env.sandbox = sandbox
+        try:
+            sandbox.config(webhook_url=env.url + env.webhook_path(), webhook_secret=WEBHOOK_SECRET)
+            yield env
+        finally:
+            sandbox.quiet()

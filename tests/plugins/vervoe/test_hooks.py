@@ -301,10 +301,9 @@ def test_reconcile_writes_an_unscored_completion_back_after_the_wait(hub):
 def test_connect_sandbox_configures_both_sides(fast_app, sandbox):
     from hub.extensions import db
     from hub.runtime import get_runtime
+    from hub.testing import RecordingSource
 
-    from .conftest import FakeSource
-
-    source = FakeSource()
+    source = RecordingSource()
     app = fast_app({"PLUGINS": "vervoe,fakesource", "PUBLIC_URL": "http://hub.test"},
                    plugins=[("fakesource", source)])
     with app.app_context():

@@ -1,0 +1,223 @@
+"""A real hub for an assessment provider's hook tests: served over HTTP (so the provider's sandbox
+can send its signed webhooks to the hub's real ingress), with the plugin enabled and configured,
+one attachment, and a ``RecordingSource`` standing in for the ATS.
+
+```python
+@pytest.fixture
+def hub(make_app, sandbox_url):
+    source = RecordingSource()
+    app = make_app(plugins=[("acme", acme), ("fakesource", source)], entry_points=False)
+    with ProviderHub.serve(app, "acme", source, settings={...}, attachment={...}) as hub:
+        yield hub
+
+def test_invites_once(hub):
+    hub.move("opp-1")                      # the candidate enters the attached stage at the source
+    assert hub.invitation().status == "invited"
+```
+
+Contract:
+
+* ``RecordingSource``: a source plugin whose candidates are ``candidates`` (a dict by opportunity
+  id); it records what the hub tells sources (``statuses``, ``results``, ``verdicts``) and counts
+  ``reads`` of ``source_get_candidate``.
+* ``ProviderHub.serve(app, plugin, source, *, settings, attachment, source_name="fakesource")`` is
+  a context manager: it serves ``app`` on a loopback port (``PUBLIC_URL`` set to it, so
+  ``ctx.webhook_url`` reaches it), pushes an app context, enables ``source_name`` and ``plugin`` in
+  workspace 1, saves ``settings`` as an admin would, saves ``attachment`` (a mapping of
+  ``posting_id``, ``stage_id``, ``assessment_id`` and their names), and yields the ``ProviderHub``
+  (an instance of the class it is called on). On exit it stops the server and pops the context.
+* Source side: ``candidate(opportunity_id, **changes)`` creates or changes a candidate (by
+  default "Ada Lovelace", ada@example.com, on the attachment's posting, in another stage);
+  ``move(opportunity_id, stage=<the attachment's stage>)`` moves them and ingests the source's
+  ``StageChange``; ``ingest(event)`` ingests any hub event from the source.
+* Hub side: ``ctx()``, ``call(hook, **kwargs)`` (the plugin's hook, with its ``ctx``),
+  ``invitations()``, ``invitation()`` (the only one), ``update_invitation(id, **columns)``,
+  ``timeline(id)``, ``deliveries()`` (status -> count for the plugin), ``webhook_log()`` (the hub's
+  webhook log rows for the plugin), ``wait_for(predicate, timeout, what)``. Each read ends its
+  transaction (on SQLite an open one would block the hub's other threads).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from dataclasses import replace
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from hub import hookimpl
+from hub.entities import SOURCE, Candidate, InboundEvent, IntegrationSpec, StageChange
+
+OTHER_STAGE = "stage-phone-screen"
+
+
+class RecordingSource:
+    """A tiny source (ATS) plugin: candidates from a dict; records what the hub tells sources."""
+
+    def __init__(self) -> None:
+        self.candidates: dict[str, Candidate] = {}
+        self.statuses: list[Any] = []
+        self.results: list[Any] = []
+        self.verdicts: list[Any] = []
+        self.reads = 0
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=SOURCE, title="Fake ATS"))
+
+    @hookimpl
+    def source_get_candidate(self, ctx, opportunity_id):
+        self.reads += 1
+        return self.candidates.get(opportunity_id)
+
+    @hookimpl
+    def on_invitation_status(self, ctx, progress):
+        self.statuses.append(progress)
+
+    @hookimpl
+    def on_assessment_completed(self, ctx, result):
+        self.results.append(result)
+
+    @hookimpl
+    def on_verdict(self, ctx, verdict):
+        self.verdicts.append(verdict)
+
+
+class ProviderHub:
+    """The hub, one assessment plugin and a recording source, served over HTTP (see the module)."""
+
+    def __init__(self, app: Any, runtime: Any, plugin: str, source: RecordingSource, attachment: dict,
+                 attachment_id: int, url: str, source_name: str) -> None:
+        self.app, self.runtime, self.plugin, self.source = app, runtime, plugin, source
+        self.attachment_id, self.url, self.source_name = attachment_id, url, source_name
+        self.stage, self.posting = attachment["stage_id"], attachment["posting_id"]
+        self.posting_title = attachment.get("posting_name", "")
+        self.events: list = []
+
+    @classmethod
+    @contextlib.contextmanager
+    def serve(cls, app: Any, plugin: str, source: RecordingSource, *, settings: dict, attachment: dict,
+              source_name: str = "fakesource") -> Iterator[Any]:
+        from hub import services
+        from hub.extensions import db
+        from hub.runtime import get_runtime
+
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="hub-http",
+                                  daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{server.server_port}"
+        app.config["PUBLIC_URL"] = url
+        context = app.app_context()
+        context.push()
+        try:
+            runtime = get_runtime()
+            services.set_enabled(runtime, 1, source_name, True, "test")
+            services.set_enabled(runtime, 1, plugin, True, "test")
+            services.save_settings(runtime, 1, plugin, settings, "test")
+            row = services.save_attachment(1, {**attachment, "provider": plugin}, "test")
+            attachment_id = row.id
+            db.session.commit()
+            yield cls(app, runtime, plugin, source, attachment, attachment_id, url, source_name)
+        finally:
+            db.session.remove()
+            context.pop()
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
+
+    # ---- source side
+    def candidate(self, opportunity_id: str = "opp-1", **overrides: Any) -> Candidate:
+        current = self.source.candidates.get(opportunity_id) or Candidate(
+            opportunity_id=opportunity_id, name="Ada Lovelace", email="ada@example.com", posting_id=self.posting,
+            posting_title=self.posting_title, stage_id=OTHER_STAGE)
+        self.source.candidates[opportunity_id] = replace(current, **overrides)
+        return self.source.candidates[opportunity_id]
+
+    def ingest(self, event: Any, external_id: str | None = None, source: str | None = None):
+        from hub.engine.ingest import ingest
+
+        outcome = ingest(self.runtime, 1, source or self.source_name,
+                         InboundEvent(external_id=external_id or uuid.uuid4().hex, event=event))
+        self.events.append(outcome)
+        return outcome
+
+    def move(self, opportunity_id: str = "opp-1", stage: str | None = None, external_id: str | None = None):
+        """The candidate moves into ``stage`` at the source, and the source's webhook says so."""
+        stage = stage or self.stage
+        self.candidate(opportunity_id, stage_id=stage)
+        return self.ingest(StageChange(opportunity_id=opportunity_id, to_stage_id=stage), external_id)
+
+    # ---- hub side
+    def ctx(self):
+        return self.runtime.context(1, self.plugin)
+
+    def call(self, hook: str, **kwargs: Any) -> Any:
+        return self.runtime.registry.call(self.plugin, hook, ctx=self.ctx(), **kwargs)
+
+    def invitations(self) -> list:
+        from hub.engine.invitations import to_entity
+        from hub.extensions import db
+        from hub.store.models import Invitation
+
+        rows = [to_entity(r) for r in db.session.scalars(sa.select(Invitation).order_by(Invitation.id))]
+        db.session.commit()
+        return rows
+
+    def invitation(self):
+        (only,) = self.invitations()
+        return only
+
+    def update_invitation(self, invitation_id: int, **values: Any) -> None:
+        from hub.extensions import db
+        from hub.store.models import Invitation
+
+        db.session.execute(sa.update(Invitation).where(Invitation.id == invitation_id).values(**values))
+        db.session.commit()
+
+    def timeline(self, invitation_id: int) -> list[tuple[str, str]]:
+        from hub.extensions import db
+        from hub.store.models import TimelineEntry
+
+        rows = [(t.kind, t.detail) for t in db.session.scalars(
+            sa.select(TimelineEntry).where(TimelineEntry.invitation_id == invitation_id).order_by(TimelineEntry.id))]
+        db.session.commit()
+        return rows
+
+    def deliveries(self, plugin: str | None = None) -> dict[str, int]:
+        from hub.extensions import db
+        from hub.store.models import Delivery
+
+        rows = db.session.execute(sa.select(Delivery.status, sa.func.count())
+                                  .where(Delivery.plugin == (plugin or self.plugin)).group_by(Delivery.status)).all()
+        db.session.commit()
+        return dict(rows)
+
+    def webhook_log(self, plugin: str | None = "") -> list:
+        """The hub's webhook log rows (``outcome``, ``status_code``, ``message``...) of the plugin, or
+        of every plugin with ``plugin=None``."""
+        from hub.extensions import db
+        from hub.store.models import WebhookLog
+
+        query = sa.select(WebhookLog).order_by(WebhookLog.id)
+        if plugin is not None:
+            query = query.where(WebhookLog.plugin == (plugin or self.plugin))
+        rows = list(db.session.scalars(query))
+        for row in rows:
+            db.session.expunge(row)
+        db.session.commit()
+        return rows
+
+    def wait_for(self, predicate, timeout: float = 5.0, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(0.02)
