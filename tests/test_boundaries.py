@@ -58,3 +58,9 @@ def test_the_checker_sees_internal_imports(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("from hub import hookimpl\nfrom hub.store.models import User\nimport hub.engine.runner\n")
     assert hub_imports(sample) - PUBLIC == {"hub.store.models", "hub.engine.runner"}
+
+
+def test_the_plugin_guide_lists_every_public_kit_module():
+    guide = (ROOT / "docs" / "plugin-guide.md").read_text()
+    modules = {m for m in PUBLIC if m.startswith("hub.kit.") and (ROOT / (m.replace(".", "/") + ".py")).exists()}
+    assert modules and {m for m in modules if f"`{m}`" not in guide} == set()
