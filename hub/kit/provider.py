@@ -37,7 +37,7 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable
 
 from hub.entities import (
     FAILED, INVITED, OPEN_STATUSES, PENDING, ArchiveChange, Attachment, Candidate, Invitation, ReinviteRequested,
@@ -161,7 +161,7 @@ def for_each(ctx: Any, items: Iterable[Any], action: Callable[[Any], None]) -> N
         raise (retryable or failures)[0]
 
 
-__all__: Sequence[str] = (
+__all__ = [
     "NO_EMAIL_REASON", "NO_CANDIDATE_REASON", "DEFAULT_LOCK_TTL", "valid_email", "invitation_lock",
     "candidate_in_stage", "pending_reinvite", "send_once", "record_sent", "archived_open_invitations", "for_each",
-)
+]

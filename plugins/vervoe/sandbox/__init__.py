@@ -1,5 +1,5 @@
 """Vervoe sandbox: a simulator of Vervoe's API (``shared/apis/vervoe/``) for tests, benchmarks and
-the demo, over real HTTP. It imports nothing from the hub.
+the demo, over real HTTP. It imports nothing from the hub but the sandbox kit (``hub.kit.sandbox``).
 
 Public entry points:
 
