@@ -1,30 +1,47 @@
 #!/usr/bin/env bash
 # Installs everything the test suite needs and runs all of it: the README's test command.
 #   1. a virtualenv in .venv with the hub and its test extras
-#   2. Debian's chromium for the browser tests (never a downloaded browser)
+#   2. Debian's chromium for the browser tests (never a downloaded browser), installed while pip runs
 #   3. the suite on the embedded default (SQLite, Huey on SQLite)
 #   4. the suite again on PostgreSQL + Redis (127.0.0.1:5432 / :6379), when they answer
+# Both runs use pytest-xdist: HUB_TEST_WORKERS processes (default 2: most long tests wait on other
+# processes, so two keep 2 cores busy); tests/conftest.py starts the longest tests first and keeps
+# the tests that share an expensive fixture on one worker (--dist loadgroup). HUB_TEST_WORKERS=0
+# runs in one process. Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
+
+chromium_pid=""
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium for the browser tests"
+    (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null)) &
+    chromium_pid=$!
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
-if ! command -v chromium >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's chromium for the browser tests"
-    (apt-get install -y chromium >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null))
-  fi
+if [ -n "$chromium_pid" ]; then
+  wait "$chromium_pid" || echo "chromium could not be installed; the browser tests will say so"
+fi
+
+WORKERS=${HUB_TEST_WORKERS:-2}
+PARALLEL=()
+if [ "$WORKERS" != "0" ]; then
+  PARALLEL=(-n "$WORKERS" --dist loadgroup --no-loadscope-reorder)
 fi
 
 echo "== test suite: embedded default (SQLite, Huey on SQLite) =="
 # the 200+ crash trials run in the production-services run below; here a shorter series
 env -u HUB_DATABASE_URL -u HUB_TEST_DATABASE_URL -u HUB_REDIS_URL HUB_CRASH_TRIALS="${HUB_CRASH_TRIALS_EMBEDDED:-60}" \
-  .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+  .venv/bin/python -m pytest -q -p no:cacheprovider "${PARALLEL[@]}" "$@"
 
 PG_URL=${HUB_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}
 if .venv/bin/python - "$PG_URL" <<'PY'
@@ -39,11 +56,21 @@ PY
 then
   echo "== test suite: PostgreSQL + Redis =="
   # everything that touches the database or the queue; the browser, the sandboxes' own tests, the
-  # plugin scaffold (its own SQLite venv) and the signal tests (their own SQLite) ran above
+  # plugin scaffold (its own SQLite venv) and the signal tests (their own SQLite) ran above.
+  # --backend-tests-only (tests/conftest.py) also leaves out every test that neither uses the
+  # session's database (the postgres_database fixture, through make_app/app/client/...) nor sits
+  # in a module naming a backend setting (HUB_TEST_*, REDIS_URL, DATABASE_URL, postgres): they
+  # would repeat the SQLite run exactly. Today about 215 tests: the Canditech client, webhook
+  # parsing, wire and settings tests; the Vervoe wire, OpenAPI and sandbox tests; the Lever and
+  # Canditech contract tests (hub.testing builds their hub on SQLite by itself); the fuzz and
+  # schemathesis tests (their own SQLite hub); the import boundaries; a few pure functions.
   HUB_TEST_DATABASE_URL="$PG_URL" HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/0 HUB_CRASH_TRIALS="${HUB_CRASH_TRIALS:-200}" \
-    .venv/bin/python -m pytest -q -p no:cacheprovider -m "not browser" \
+    .venv/bin/python -m pytest -q -p no:cacheprovider "${PARALLEL[@]}" -m "not browser" --backend-tests-only \
       --ignore=tests/sandboxes --ignore=tests/cli/test_new_plugin.py --ignore=tests/cli/test_serve_signals.py \
-      --ignore=tests/reliability/test_database_outage.py "$@"
+      --ignore=tests/reliability/test_database_outage.py "$@" || status=$?
+  # pytest's 5: the arguments chose only tests that use no database or queue
+  if [ "${status:-0}" = 5 ]; then echo "(no test of this selection uses the database or queue)"
+  elif [ "${status:-0}" != 0 ]; then exit "$status"; fi
 else
   if [ -n "${CI:-}" ]; then echo "CI needs PostgreSQL and Redis"; exit 1; fi
 fi

@@ -22,12 +22,13 @@ def test_embedded_default_generates_keys_with_mode_0600(tmp_path):
     assert app.config["DATABASE_URL"] == "sqlite:///" + str(instance / "hub.db")
 
 
+# (fixed ids: the generated keys must not name the tests, or pytest-xdist's workers collect different ones)
 @pytest.mark.parametrize("secret_key, keys, missing", [
     (None, Fernet.generate_key().decode(), "HUB_SECRET_KEY"),
     ("change-me", Fernet.generate_key().decode(), "HUB_SECRET_KEY"),
     ("x" * 40, None, "HUB_ENCRYPTION_KEYS"),
     ("x" * 40, "placeholder", "HUB_ENCRYPTION_KEYS"),
-])
+], ids=["no-secret-key", "placeholder-secret-key", "no-encryption-keys", "placeholder-encryption-keys"])
 def test_production_refuses_missing_or_placeholder_keys(tmp_path, secret_key, keys, missing):
     config = {"INSTANCE_PATH": str(tmp_path), "ENV": "production", "LOAD_ENTRY_POINTS": False,
               "SECRET_KEY": secret_key, "ENCRYPTION_KEYS": keys}
