@@ -37,19 +37,31 @@ class BusyQueue:
         return 5
 
 
+def one_delivery(app, key: str, event_id: str) -> int:
+    """Post an event from ``src`` with no queue; the id of the delivery it created."""
+    get_runtime().queue = None
+    app.test_client().post(f"/webhooks/src/{key}", data=json.dumps({"id": event_id}))
+    return db.session.scalar(sa.select(Delivery.id))
+
+
+def worker_dies_holding(delivery_id: int) -> str:
+    """A worker claims the delivery and dies: its lease runs out. Returns the dead holder's token."""
+    token = claim(delivery_id, 60)
+    assert token
+    db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id)
+                       .values(lease_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    return token
+
+
 def test_an_orphaned_delivery_is_woken_once_and_its_dead_holder_cannot_finish(make_app, monkeypatch):
     recorder = Recorder()
     app = make_app(plugins=[("src", FakeSource()), ("rec", recorder)], entry_points=False)
     keys = enable(app, "src", "rec")
     with app.app_context():
         runtime = get_runtime()
-        runtime.queue = None
-        app.test_client().post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "e1"}))
-        delivery_id = db.session.scalar(sa.select(Delivery.id))
-        dead_holder = claim(delivery_id, 60)
-        db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
-
+        delivery_id = one_delivery(app, keys["src"], "e1")
+        dead_holder = worker_dies_holding(delivery_id)
         woken = []
         monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
         runtime.queue = BusyQueue()
@@ -74,16 +86,12 @@ def test_a_delivery_whose_worker_dies_on_every_attempt_ends_dead(make_app, monke
     keys = enable(app, "src", "rec")
     with app.app_context():
         runtime = get_runtime()
-        runtime.queue = None
-        app.test_client().post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "poison"}))
-        delivery_id = db.session.scalar(sa.select(Delivery.id))
+        delivery_id = one_delivery(app, keys["src"], "poison")
         woken = []
         monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
         runtime.queue = BusyQueue()
-        for _ in range(2):  # the worker dies holding it, twice
-            assert claim(delivery_id, 60)
-            db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
-            db.session.commit()
+        for _ in range(2):  # its worker dies holding it, twice
+            worker_dies_holding(delivery_id)
             sweep(runtime)
         assert woken == [[delivery_id]]  # after the first death only
         row = db.session.get(Delivery, delivery_id, populate_existing=True)
