@@ -64,6 +64,7 @@ then
   # parsing, wire and settings tests; the Vervoe wire, OpenAPI and sandbox tests; the Lever and
   # Canditech contract tests (hub.testing builds their hub on SQLite by itself); the fuzz and
   # schemathesis tests (their own SQLite hub); the import boundaries; a few pure functions.
+  status=0
   HUB_TEST_DATABASE_URL="$PG_URL" HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/0 HUB_CRASH_TRIALS="${HUB_CRASH_TRIALS:-200}" \
     .venv/bin/python -m pytest -q -p no:cacheprovider "${PARALLEL[@]}" -m "not browser" --backend-tests-only \
       --ignore=tests/sandboxes --ignore=tests/cli/test_new_plugin.py --ignore=tests/cli/test_serve_signals.py \

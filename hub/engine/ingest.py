@@ -80,11 +80,12 @@ def _remember_keys(session, items: Sequence[Staged]) -> list[bool]:
     and no earlier item of ``items`` claimed one of them.
 
     ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: no savepoint, and a concurrent twin waits on
-    the unique index and then sees the conflict.
+    the unique index and then sees the conflict. Rows go in sorted order, so two transactions
+    holding some of the same keys take their index entries in the same order and cannot deadlock.
     """
     now = utcnow()
     keys = [{(item.workspace_id, item.source_plugin, key) for key in item.keys} for item in items]
-    rows = dict.fromkeys(key for mine in keys for key in mine)
+    rows = sorted({key for mine in keys for key in mine})
     values = [{"workspace_id": w, "source_plugin": s, "key": k, "seen_at": now} for (w, s, k) in rows]
     inserted = set(insert_rows(session.connection(), _EVENT_KEYS, values, skip_conflicts=True,
                                returning=("workspace_id", "source_plugin", "key")))

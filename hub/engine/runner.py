@@ -27,6 +27,8 @@ from hub.store.models import (
 
 log = logging.getLogger("hub.engine.runner")
 
+LOST_LEASE = "lost_lease"  # run_delivery's answer when the run outlived its lease: nothing recorded
+
 
 def backoff_seconds(config, attempts: int) -> float:
     """Exponential backoff with jitter: base * 2^(attempts-1), capped, times a factor in [0.5, 1]."""
@@ -54,17 +56,24 @@ def claim(delivery_id: int, lease_seconds: float) -> str | None:
 
 
 def _finish(delivery_id: int, token: str, **values) -> bool:
+    """Record an outcome if ``token`` still holds the lease; False (logged) if the run outlived it
+    (the sweeper released the delivery, or another worker took it), in which case nothing changes."""
     values.setdefault("updated_at", utcnow())
     result = db.session.execute(
         sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.lease_token == token).values(
             lease_until=None, lease_token=None, **values)
     )
     db.session.commit()
-    return result.rowcount == 1
+    if result.rowcount == 1:
+        return True
+    log.warning("delivery %s ran longer than its lease (HUB_LEASE_SECONDS): its outcome (%s) is not recorded",
+                delivery_id, values.get("status"), extra={"delivery_id": delivery_id})
+    return False
 
 
 def run_delivery(runtime, delivery_id: int) -> str:
-    """Run one delivery if it is due; returns what happened ("done", "retry", "dead", "skipped"...)."""
+    """Run one delivery if it is due; returns what happened ("done", "retry", "dead", "skipped",
+    ``LOST_LEASE``...)."""
     config = runtime.config
     token = claim(delivery_id, float(config["LEASE_SECONDS"]))
     if token is None:
@@ -95,8 +104,10 @@ def run_delivery(runtime, delivery_id: int) -> str:
         if waited > float(config["MAX_DEFER_SECONDS"]):
             return _dead(runtime, delivery, token, f"deferred for too long: {exc}", extra)
         delay = float(exc.retry_after)
-        _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
-                attempts=Delivery.attempts - 1, deferrals=Delivery.deferrals + 1, last_error=f"deferred: {exc}")
+        if not _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
+                       attempts=Delivery.attempts - 1, deferrals=Delivery.deferrals + 1,
+                       last_error=f"deferred: {exc}"):
+            return LOST_LEASE
         runtime.wake([delivery_id], delay)
         runtime.metrics.delivery(delivery.plugin, delivery.hook, "deferred")
         log.info("delivery %s deferred %.1fs: %s", delivery_id, delay, exc, extra=extra)
@@ -115,8 +126,9 @@ def run_delivery(runtime, delivery_id: int) -> str:
             return _dead(runtime, delivery, token, message, extra)
         delay = exc.retry_after if isinstance(exc, TemporaryError) and exc.retry_after else None
         delay = float(delay) if delay else backoff_seconds(config, attempts)
-        _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
-                last_error=message[:2000])
+        if not _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
+                       last_error=message[:2000]):
+            return LOST_LEASE
         runtime.wake([delivery_id], delay)
         runtime.metrics.delivery(delivery.plugin, delivery.hook, "retry")
         log.warning("delivery %s attempt %s failed, retry in %.1fs: %s", delivery_id, attempts, delay, message,
@@ -124,7 +136,8 @@ def run_delivery(runtime, delivery_id: int) -> str:
         if not isinstance(exc, TemporaryError):
             log.debug("traceback of delivery %s:\n%s", delivery_id, traceback.format_exc(), extra=extra)
         return D_RETRY
-    _finish(delivery_id, token, status=D_DONE, finished_at=utcnow(), last_error=None)
+    if not _finish(delivery_id, token, status=D_DONE, finished_at=utcnow(), last_error=None):
+        return LOST_LEASE
     runtime.metrics.delivery(delivery.plugin, delivery.hook, D_DONE)
     log.info("delivery %s done", delivery_id, extra=extra)
     return D_DONE
@@ -139,7 +152,8 @@ class _Snapshot:
 
 
 def _dead(runtime, delivery, token: str, message: str, extra: dict) -> str:
-    _finish(delivery.id, token, status=D_DEAD, finished_at=utcnow(), last_error=message[:2000])
+    if not _finish(delivery.id, token, status=D_DEAD, finished_at=utcnow(), last_error=message[:2000]):
+        return LOST_LEASE
     runtime.metrics.delivery(delivery.plugin, delivery.hook, D_DEAD)
     log.error("delivery %s dead: %s", delivery.id, message, extra=extra)
     return D_DEAD

@@ -26,8 +26,8 @@ log = logging.getLogger("hub.engine.sweeper")
 _last_run: dict[str, float] = {}
 
 
-ORPHAN_ERROR = "its worker stopped before finishing (lease ran out); run again"
-ORPHAN_DEAD = "its worker stopped before finishing on each of {attempts} attempts (lease ran out)"
+ORPHAN_ERROR = "its worker stopped or overran before finishing (lease ran out); run again"
+ORPHAN_DEAD = "its worker stopped or overran during attempt {attempts} of {max_attempts} (lease ran out)"
 
 
 def due_deliveries(limit: int = 1000) -> list[int]:
@@ -43,15 +43,17 @@ def due_deliveries(limit: int = 1000) -> list[int]:
 
 
 def release_orphans(runtime, limit: int = 1000) -> list[int]:
-    """Running deliveries whose lease ran out (their worker died) become due retries again;
-    returns their ids, to be woken once (not at every sweep until someone takes one).
+    """Running deliveries whose lease ran out (their worker died, or overran the lease) become
+    due retries again; returns their ids, to be woken once (not at every sweep until someone
+    takes one).
 
-    The attempt the dead worker used counts: an orphan that has used ``DELIVERY_MAX_ATTEMPTS``
-    becomes dead instead (a delivery that kills its worker every time must not loop for ever). The
-    dead holder's lease token is cleared, so it could not record an outcome if it came back."""
+    The attempt the lost run used counts: an orphan that has used ``DELIVERY_MAX_ATTEMPTS``
+    becomes dead instead (a delivery that kills its worker every time must not loop for ever),
+    with its previous error kept after the reason. The lost run's lease token is cleared, so it
+    cannot record an outcome if it comes back (``runner._finish``)."""
     now = utcnow()
     orphaned = sa.and_(Delivery.status == D_RUNNING, Delivery.lease_until < now)
-    query = sa.select(Delivery.id, Delivery.attempts).where(orphaned).limit(limit)
+    query = sa.select(Delivery.id, Delivery.attempts, Delivery.last_error).where(orphaned).limit(limit)
     if db.engine.dialect.name == "postgresql":  # concurrent sweepers take disjoint orphans
         query = query.with_for_update(skip_locked=True)
     rows = db.session.execute(query).all()
@@ -61,24 +63,33 @@ def release_orphans(runtime, limit: int = 1000) -> list[int]:
     max_attempts = int(runtime.config["DELIVERY_MAX_ATTEMPTS"])
     released = {"lease_until": None, "lease_token": None, "updated_at": now}
     retry, dead = [], []
-    if again := [i for i, attempts in rows if attempts < max_attempts]:
-        retry = list(db.session.scalars(
+    if again := [row.id for row in rows if row.attempts < max_attempts]:
+        retry = db.session.execute(
             sa.update(Delivery).where(Delivery.id.in_(again), orphaned)
             .values(status=D_RETRY, next_attempt_at=now, last_error=ORPHAN_ERROR, **released)
-            .returning(Delivery.id)))
-    if exhausted := [i for i, attempts in rows if attempts >= max_attempts]:
-        dead = db.session.execute(
-            sa.update(Delivery).where(Delivery.id.in_(exhausted), orphaned)
-            .values(status=D_DEAD, finished_at=now, last_error=ORPHAN_DEAD.format(attempts=max_attempts), **released)
-            .returning(Delivery.id, Delivery.plugin, Delivery.hook)).all()
+            .returning(Delivery.id, Delivery.plugin, Delivery.hook, Delivery.workspace_id, Delivery.event_id)).all()
+    for row in rows:  # rare: one statement each, to keep each one's own count and previous error
+        if row.attempts >= max_attempts:
+            reason = ORPHAN_DEAD.format(attempts=row.attempts, max_attempts=max_attempts)
+            if row.last_error and row.last_error != ORPHAN_ERROR:
+                reason += f"; before: {row.last_error}"
+            dead += db.session.execute(
+                sa.update(Delivery).where(Delivery.id == row.id, orphaned)
+                .values(status=D_DEAD, finished_at=now, last_error=reason[:2000], **released)
+                .returning(Delivery.id, Delivery.plugin, Delivery.hook, Delivery.workspace_id, Delivery.event_id,
+                           Delivery.last_error)).all()
     db.session.commit()
-    if retry:
-        log.warning("re-dispatching %d deliveries whose worker stopped: %s", len(retry), retry[:20])
-    for delivery_id, plugin, hook in dead:
-        runtime.metrics.delivery(plugin, hook, D_DEAD)
-        log.error("delivery %s is dead: %s", delivery_id, ORPHAN_DEAD.format(attempts=max_attempts),
-                  extra={"delivery_id": delivery_id, "plugin": plugin})
-    return retry
+    for found in retry:
+        runtime.metrics.delivery(found.plugin, found.hook, "orphaned")
+        log.warning("delivery %s: %s", found.id, ORPHAN_ERROR, extra=_log_fields(found))
+    for found in dead:
+        runtime.metrics.delivery(found.plugin, found.hook, D_DEAD)
+        log.error("delivery %s dead: %s", found.id, found.last_error, extra=_log_fields(found))
+    return [found.id for found in retry]
+
+
+def _log_fields(row) -> dict:
+    return {"delivery_id": row.id, "event_id": row.event_id, "workspace_id": row.workspace_id, "plugin": row.plugin}
 
 
 def sweep(runtime) -> int:

@@ -5,7 +5,7 @@ Every provider invites the same way (DESIGN.md guarantees 4 and 5, docs/plugin-g
 before calling the vendor, send only a ``pending`` row, hold a per-invitation lease so two workers
 never call the vendor for the same row, and record the vendor's answer even when a webhook moved
 the row on first. This module is that flow; the plugin supplies only what its vendor does (how to
-create, find or close an invitation there). It uses nothing but ``ctx`` and ``hub.entities``.
+create, find or close an invitation there). It uses nothing but ``ctx``, ``hub.entities`` and ``hub.errors``.
 
 Contract of each function (``ctx`` is the hook's ``PluginContext``):
 
@@ -22,7 +22,7 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
   row is read again and ``deliver(current, email)`` runs only if it is still ``pending``.
   ``deliver`` calls the vendor and ends with ``record_sent`` (or a ``FAILED`` transition).
 * ``record_sent(ctx, invitation_id, provider_invitation_id, invite_url)`` -> ``None`` when the
-  row moved to ``invited``; else the row as it is now (a webhook or a cancel came first), which
+  row moved to ``invited`` (or no longer exists); else the row as it is now (a webhook or a cancel came first), which
   keeps the vendor's id and link all the same. The caller decides what a cancelled row needs at
   its vendor.
 * ``archived_open_invitations(ctx, change)`` -> ``(invitations, candidate)`` or ``None``: on an

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from hub.engine.runner import backoff_seconds, claim, replay, run_delivery
+from hub.engine.runner import LOST_LEASE, backoff_seconds, claim, replay, run_delivery
+from hub.engine.sweeper import release_orphans
 from hub.errors import TemporaryError
 from hub.extensions import db
+from hub import hookimpl
 from hub.runtime import get_runtime
 from hub.store.models import Delivery, utcnow
 from tests.support.engine import deliveries, drain, enable
@@ -141,3 +143,31 @@ def test_temporary_error_retry_after_sets_the_next_attempt(make_app):
     assert row.status == "retry"
     wait = (row.next_attempt_at - utcnow()).total_seconds()
     assert 100 < wait <= 120
+
+
+class OverrunsItsLease(Recorder):
+    """Runs so long that its lease runs out and the sweeper releases the delivery meanwhile."""
+
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        assert len(release_orphans(get_runtime())) == 1
+        super().on_stage_change(ctx, change)
+
+
+def test_a_run_that_outlives_its_lease_records_nothing(make_app):
+    plugin = OverrunsItsLease()
+    app = make_app(plugins=[("src", FakeSource()), ("rec", plugin)], entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        get_runtime().queue = None
+        post_event(app, keys["src"])
+        delivery_id = db.session.scalar(sa.select(Delivery.id))
+        assert run_delivery(get_runtime(), delivery_id) == LOST_LEASE
+        row = db.session.get(Delivery, delivery_id, populate_existing=True)
+        assert (row.status, row.finished_at, row.attempts) == ("retry", None, 1)
+        assert "lease ran out" in row.last_error
+    assert len(plugin.calls) == 1
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'status="done"' not in text

@@ -96,9 +96,10 @@ def test_a_delivery_whose_worker_dies_on_every_attempt_ends_dead(make_app, monke
         assert woken == [[delivery_id]]  # after the first death only
         row = db.session.get(Delivery, delivery_id, populate_existing=True)
         assert (row.status, row.attempts, row.lease_token) == ("dead", 2, None)
-        assert row.finished_at is not None and "on each of 2 attempts" in row.last_error
+        assert row.finished_at is not None and "during attempt 2 of 2 (lease ran out)" in row.last_error
         assert claim(delivery_id, 60) is None
     text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'hub_deliveries_finished_total{hook="on_stage_change",plugin="rec",status="orphaned"} 1.0' in text
     assert 'hub_deliveries_finished_total{hook="on_stage_change",plugin="rec",status="dead"} 1.0' in text
 
 

@@ -5,6 +5,7 @@ HTTP in a thread, and the ``python -m <plugin>.sandbox`` entry point of the ``re
 contract).
 
 What is the vendor's stays in the plugin's sandbox: its API, wire format, signature scheme, error
-bodies, pages and control API. These modules import nothing of the hub but each other, so a
-sandbox built on them still runs as a stand-alone program (only Flask, werkzeug and requests).
+bodies, pages and control API. These modules import nothing of the hub but each other (importing
+them loads the ``hub`` package itself, which needs only its own dependencies, not a database), so a
+sandbox built on them still runs as a stand-alone program.
 """

@@ -88,7 +88,7 @@ def serve_forever(create_app: Callable[[], Flask], host: str, port: int, *, anno
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"{announce}=http://{url_host(host)}:{server.server_port}", flush=True)
     try:
-        server.serve_forever(poll_interval=POLL_INTERVAL)
+        server.serve_forever()  # stopped by a signal, not by shutdown(): no need to poll often
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:

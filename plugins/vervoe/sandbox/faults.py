@@ -1,5 +1,6 @@
 """Fault injection of the Vervoe sandbox: exactly the sandbox kit's (``hub.kit.sandbox.faults``),
-so one fault setting fits the Canditech sandbox too.
+with no settings of its own (so the Canditech sandbox's extra ones, such as ``timeout_rate``, are
+refused here).
 
 * ``Faults.configure(mapping)`` REPLACES the settings (keys not given go back to ``DEFAULTS``) and
   reseeds the generator with ``seed``: the same settings and requests give the same faults.
