@@ -13,8 +13,8 @@ import requests
 from hub import services
 from hub.demo import sandbox_specs
 from hub.runtime import get_runtime
-from tests.e2e.harness import FAST_ENGINE, Stack, free_port, start_sandbox
-from tests.support.processes import hub_env, start_hub, wait_for
+from tests.e2e.harness import FAST_ENGINE, Stack, start_sandbox
+from tests.support.processes import free_port, hub_env, start_hub, wait_for
 
 PASSWORD = "correct horse battery staple"
 

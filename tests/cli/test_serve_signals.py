@@ -2,27 +2,21 @@
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
 import requests
 
-from tests.support.processes import ROOT, wait_for
+from tests.support.processes import ROOT, free_port, wait_for
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command, sig", [("run", signal.SIGINT), ("run", signal.SIGTERM),
                                           ("demo", signal.SIGINT)])
 def test_stops_cleanly_on_signals(tmp_path, command, sig):
-    port = _free_port()
+    port = free_port()
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HUB_INSTANCE_PATH": str(tmp_path / "instance")}
     args = [sys.executable, "-m", "hub", command, "--port", str(port)]
     if command == "demo":
@@ -57,7 +51,7 @@ def test_demo_runs_again_on_its_leftovers_and_with_reset(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HUB_INSTANCE_PATH": str(tmp_path / "instance")}
     outputs = []
     for extra in ([], [], ["--reset"]):
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen([sys.executable, "-m", "hub", "demo", "--port", str(port), "--instance",
                                     str(tmp_path / "demo"), *extra], env=env, cwd=tmp_path,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

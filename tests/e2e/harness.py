@@ -5,7 +5,6 @@ processes on Redis), connected through the same ``connect_sandbox`` hooks ``hub 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import requests
 
 from hub.demo import connect_workspace, sandbox_specs
 from hub.runtime import get_runtime
-from tests.support.processes import ROOT, hub_env, kill, start_hub, wait_for
+from tests.support.processes import ROOT, free_port, hub_env, kill, start_hub, wait_for
 
 REDIS_URL = os.environ.get("HUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 FAST_ENGINE = {
@@ -30,11 +29,6 @@ FAST_ENGINE = {
     "HUB_CANDITECH_RECONCILE_AFTER_SECONDS": "0",
 }
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_sandbox(module: str, log_path: Path, extra_args: list[str]) -> tuple[subprocess.Popen, str]:

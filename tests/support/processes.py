@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Ports a test chooses before starting the process that will listen on them. Taken below Linux's
+# ephemeral range (32768-60999), so no ``bind(port 0)`` or outgoing connection can take one in the
+# meantime, and split between pytest-xdist workers, so two workers never choose the same one.
+_PORTS_LOW, _PORTS_HIGH = 20000, 32000
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now, for a process about to be started."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    count = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    span = (_PORTS_HIGH - _PORTS_LOW) // count
+    low = _PORTS_LOW + index * span
+    for _ in range(200):
+        port = random.randrange(low, low + span)
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{low + span}")
 
 
 def hub_env(config: dict, **extra: str) -> dict:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
@@ -12,17 +11,13 @@ from werkzeug.serving import make_server
 
 from hub.extensions import db
 from hub.store.models import Event, WebhookLog
+from tests.support.processes import free_port
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
 def served_hub(make_hub):
-    port = _free_port()
+    port = free_port()
     hub = make_hub(PUBLIC_URL=f"http://127.0.0.1:{port}")
     server = make_server("127.0.0.1", port, hub.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
