@@ -37,14 +37,15 @@ def backoff_seconds(config, attempts: int) -> float:
     return min(cap, base * (2 ** max(0, attempts - 1))) * random.uniform(0.5, 1.0)
 
 
-def claim(delivery_id: int, lease_seconds: float) -> str | None:
-    """Take the delivery if it is due (or its lease ran out). Returns the lease token, or None."""
+def claim(delivery_id: int, lease_seconds: float, max_attempts: int | None = None) -> str | None:
+    """Take the delivery if it is due (or its lease ran out, and it has attempts left: an orphan
+    that has used ``max_attempts`` is the sweeper's to end dead). Returns the lease token, or None."""
     now = utcnow()
     token = uuid.uuid4().hex
-    due = sa.or_(
-        sa.and_(Delivery.status.in_((D_PENDING, D_RETRY)), Delivery.next_attempt_at <= now),
-        sa.and_(Delivery.status == D_RUNNING, Delivery.lease_until < now),
-    )
+    orphaned = sa.and_(Delivery.status == D_RUNNING, Delivery.lease_until < now)
+    if max_attempts is not None:
+        orphaned = sa.and_(orphaned, Delivery.attempts < max_attempts)
+    due = sa.or_(sa.and_(Delivery.status.in_((D_PENDING, D_RETRY)), Delivery.next_attempt_at <= now), orphaned)
     result = db.session.execute(
         sa.update(Delivery).where(Delivery.id == delivery_id, due).values(
             status=D_RUNNING, lease_until=now + timedelta(seconds=lease_seconds), lease_token=token,
@@ -75,7 +76,7 @@ def run_delivery(runtime, delivery_id: int) -> str:
     """Run one delivery if it is due; returns what happened ("done", "retry", "dead", "skipped",
     ``LOST_LEASE``...)."""
     config = runtime.config
-    token = claim(delivery_id, float(config["LEASE_SECONDS"]))
+    token = claim(delivery_id, float(config["LEASE_SECONDS"]), int(config["DELIVERY_MAX_ATTEMPTS"]))
     if token is None:
         return "skipped"
     delivery = db.session.get(Delivery, delivery_id, populate_existing=True)

@@ -171,3 +171,23 @@ def test_a_run_that_outlives_its_lease_records_nothing(make_app):
     assert len(plugin.calls) == 1
     text = app.test_client().get("/metrics").get_data(as_text=True)
     assert 'status="done"' not in text
+
+
+def test_an_orphan_that_used_every_attempt_is_not_run_again_but_ends_dead(make_app):
+    recorder = Recorder()
+    app = make_app({"DELIVERY_MAX_ATTEMPTS": 1}, plugins=[("src", FakeSource()), ("rec", recorder)],
+                   entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        runtime = get_runtime()
+        runtime.queue = None
+        post_event(app, keys["src"])
+        delivery_id = db.session.scalar(sa.select(Delivery.id))
+        assert claim(delivery_id, 60)  # its only attempt; the worker dies holding it
+        db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        assert run_delivery(runtime, delivery_id) == "skipped"
+        assert release_orphans(runtime) == []
+        row = db.session.get(Delivery, delivery_id, populate_existing=True)
+        assert (row.status, row.attempts) == ("dead", 1)
+    assert recorder.calls == []
