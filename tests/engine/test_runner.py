@@ -2,7 +2,6 @@
 
 import json
 import threading
-from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -13,7 +12,7 @@ from hub.extensions import db
 from hub import hookimpl
 from hub.runtime import get_runtime
 from hub.store.models import Delivery, utcnow
-from tests.support.engine import deliveries, drain, enable
+from tests.support.engine import deliveries, drain, enable, expire_leases, one_delivery
 from tests.support.plugins import AlwaysFails, DefersOnce, FailsPermanently, FakeSource, Recorder
 
 
@@ -100,13 +99,10 @@ def test_expired_lease_is_claimed_again_and_the_old_holder_cannot_finish(make_ap
     app = make_app(plugins=[("src", FakeSource()), ("rec", recorder)], entry_points=False)
     keys = enable(app, "src", "rec")
     with app.app_context():
-        get_runtime().queue = None
-        post_event(app, keys["src"])
-        delivery_id = db.session.scalar(sa.select(Delivery.id))
+        delivery_id = one_delivery(app, keys["src"])
         first = claim(delivery_id, 60)
         assert first and claim(delivery_id, 60) is None
-        db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+        expire_leases()
         assert run_delivery(get_runtime(), delivery_id) == "done"
         row = db.session.get(Delivery, delivery_id)
         assert row.status == "done" and row.attempts == 2
@@ -150,8 +146,7 @@ class OverrunsItsLease(Recorder):
 
     @hookimpl
     def on_stage_change(self, ctx, change):
-        db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+        expire_leases()
         assert len(release_orphans(get_runtime())) == 1
         super().on_stage_change(ctx, change)
 
@@ -161,9 +156,7 @@ def test_a_run_that_outlives_its_lease_records_nothing(make_app):
     app = make_app(plugins=[("src", FakeSource()), ("rec", plugin)], entry_points=False)
     keys = enable(app, "src", "rec")
     with app.app_context():
-        get_runtime().queue = None
-        post_event(app, keys["src"])
-        delivery_id = db.session.scalar(sa.select(Delivery.id))
+        delivery_id = one_delivery(app, keys["src"])
         assert run_delivery(get_runtime(), delivery_id) == LOST_LEASE
         row = db.session.get(Delivery, delivery_id, populate_existing=True)
         assert (row.status, row.finished_at, row.attempts) == ("retry", None, 1)
@@ -180,12 +173,9 @@ def test_an_orphan_that_used_every_attempt_is_not_run_again_but_ends_dead(make_a
     keys = enable(app, "src", "rec")
     with app.app_context():
         runtime = get_runtime()
-        runtime.queue = None
-        post_event(app, keys["src"])
-        delivery_id = db.session.scalar(sa.select(Delivery.id))
+        delivery_id = one_delivery(app, keys["src"])
         assert claim(delivery_id, 60)  # its only attempt; the worker dies holding it
-        db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+        expire_leases()
         assert run_delivery(runtime, delivery_id) == "skipped"
         assert release_orphans(runtime) == []
         row = db.session.get(Delivery, delivery_id, populate_existing=True)

@@ -10,7 +10,7 @@ from hub.engine.sweeper import due_deliveries, purge, sweep
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Delivery, Event, EventKey, WebhookLog, utcnow
-from tests.support.engine import drain, enable
+from tests.support.engine import drain, enable, expire_leases, one_delivery
 from tests.support.plugins import FakeSource, Recorder
 
 
@@ -37,20 +37,11 @@ class BusyQueue:
         return 5
 
 
-def one_delivery(app, key: str, event_id: str) -> int:
-    """Post an event from ``src`` with no queue; the id of the delivery it created."""
-    get_runtime().queue = None
-    app.test_client().post(f"/webhooks/src/{key}", data=json.dumps({"id": event_id}))
-    return db.session.scalar(sa.select(Delivery.id))
-
-
 def worker_dies_holding(delivery_id: int) -> str:
     """A worker claims the delivery and dies: its lease runs out. Returns the dead holder's token."""
     token = claim(delivery_id, 60)
     assert token
-    db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id)
-                       .values(lease_until=utcnow() - timedelta(seconds=1)))
-    db.session.commit()
+    expire_leases()
     return token
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.store.models import Delivery
+from hub.store.models import Delivery, utcnow
 from hub.testing import enable_plugins, run_deliveries
 
 
@@ -18,3 +21,19 @@ def deliveries(app) -> list[Delivery]:
         rows = list(db.session.scalars(sa.select(Delivery).order_by(Delivery.id)))
         db.session.expunge_all()
         return rows
+
+
+def expire_leases() -> None:
+    """Every delivery's lease runs out now, as if its worker had died (in the current app context)."""
+    db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+
+
+def one_delivery(app, source_key: str, event_id: str = "evt-1") -> int:
+    """With no queue (nothing runs by itself), post an event from plugin ``src`` and return the id
+    of the one delivery it created (in the current app context)."""
+    from hub.runtime import get_runtime
+
+    get_runtime().queue = None
+    app.test_client().post(f"/webhooks/src/{source_key}", data=json.dumps({"id": event_id}))
+    return db.session.scalar(sa.select(Delivery.id))
