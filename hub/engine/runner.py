@@ -30,6 +30,13 @@ log = logging.getLogger("hub.engine.runner")
 LOST_LEASE = "lost_lease"  # run_delivery's answer when the run outlived its lease: nothing recorded
 
 
+def log_fields(delivery) -> dict:
+    """The ids every log line about a delivery carries (``delivery`` is a row or model with
+    ``id``, ``event_id``, ``workspace_id`` and ``plugin``)."""
+    return {"delivery_id": delivery.id, "event_id": delivery.event_id, "workspace_id": delivery.workspace_id,
+            "plugin": delivery.plugin}
+
+
 def backoff_seconds(config, attempts: int) -> float:
     """Exponential backoff with jitter: base * 2^(attempts-1), capped, times a factor in [0.5, 1]."""
     base = float(config["RETRY_BASE_SECONDS"])
@@ -83,8 +90,7 @@ def run_delivery(runtime, delivery_id: int) -> str:
     event = db.session.get(Event, delivery.event_id)
     integration = db.session.scalar(sa.select(Integration).where(
         Integration.workspace_id == delivery.workspace_id, Integration.plugin == delivery.plugin))
-    extra = {"delivery_id": delivery.id, "event_id": event.id, "workspace_id": delivery.workspace_id,
-             "plugin": delivery.plugin}
+    extra = log_fields(delivery)
     if integration is None or not integration.enabled:
         _finish(delivery_id, token, status=D_CANCELLED, finished_at=utcnow(),
                 last_error="integration disabled or revoked", attempts=Delivery.attempts - 1)

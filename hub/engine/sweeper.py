@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from hub.engine.runner import log_fields
 from hub.extensions import db
 from hub.store.models import (
     D_DEAD, D_OPEN, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, EventKey, Integration, Lock, WebhookLog, utcnow,
@@ -81,15 +82,11 @@ def release_orphans(runtime, limit: int = 1000) -> list[int]:
     db.session.commit()
     for found in retry:
         runtime.metrics.delivery(found.plugin, found.hook, "orphaned")
-        log.warning("delivery %s: %s", found.id, ORPHAN_ERROR, extra=_log_fields(found))
+        log.warning("delivery %s: %s", found.id, ORPHAN_ERROR, extra=log_fields(found))
     for found in dead:
         runtime.metrics.delivery(found.plugin, found.hook, D_DEAD)
-        log.error("delivery %s dead: %s", found.id, found.last_error, extra=_log_fields(found))
+        log.error("delivery %s dead: %s", found.id, found.last_error, extra=log_fields(found))
     return [found.id for found in retry]
-
-
-def _log_fields(row) -> dict:
-    return {"delivery_id": row.id, "event_id": row.event_id, "workspace_id": row.workspace_id, "plugin": row.plugin}
 
 
 def sweep(runtime) -> int:
