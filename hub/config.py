@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "LEASE_SECONDS": 120.0,
     "MAX_DEFER_SECONDS": 7 * 24 * 3600.0,
     "SWEEP_INTERVAL_SECONDS": 5.0,
+    "STALLED_AFTER_SECONDS": 300.0,  # a due delivery not taken by then is woken again, even while the queue is busy
     "RECONCILE_INTERVAL_SECONDS": 300.0,
     "RETENTION_DAYS": 30,
     "DEDUPE_DAYS": 8,
@@ -51,6 +52,15 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_IN_LOCK_SECONDS": 300,
     "SESSION_COOKIE_SECURE": None,  # default: True in production
 }
+
+# Settings whose value must be one of these (compared case-insensitively; stored lower-case).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "ENV": ("embedded", "production"),
+    "LOG_FORMAT": ("text", "json"),
+    "LOG_LEVEL": ("debug", "info", "warning", "error", "critical"),
+}
+NON_NEGATIVE = {"RETRY_BASE_SECONDS"}  # numbers that may be 0; every other number must be > 0
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "placeholder", "xxx"}
 
@@ -70,6 +80,7 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     app.config.from_prefixed_env(ENV_PREFIX)
     if overrides:
         app.config.update(overrides)
+    check_values(app.config)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
     _ensure_keys(app)
@@ -85,6 +96,52 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         MAX_CONTENT_LENGTH=int(app.config["WEBHOOK_MAX_BYTES"]),
         WTF_CSRF_TIME_LIMIT=None,
     )
+
+
+def _number(name: str, value: Any, kind: type) -> int | float:
+    bound = "0 or more" if name in NON_NEGATIVE else "more than 0"
+    problem = ConfigError(f"HUB_{name} must be {'a whole number' if kind is int else 'a number'} ({bound}), "
+                          f"not {value!r}")
+    if isinstance(value, bool):
+        raise problem
+    try:
+        number = kind(value) if kind is float or isinstance(value, (int, str)) else None
+    except (TypeError, ValueError):
+        raise problem from None
+    if number is None or number != number or number in (float("inf"), float("-inf")):  # NaN, infinity
+        raise problem
+    if number < 0 or (number == 0 and name not in NON_NEGATIVE):
+        raise problem
+    return number
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ConfigError(f"HUB_{name} must be true or false, not {value!r}")
+
+
+def check_values(config) -> None:
+    """Check and normalise every setting of ``DEFAULTS`` whose default is a flag or a number,
+    and those of ``CHOICES``: ``"8"`` becomes ``8``, ``"yes"`` becomes ``True``. Raises
+    ``ConfigError`` naming the ``HUB_*`` variable and the value that cannot work (a typo in the
+    environment must stop the hub at start-up, not a worker thread hours later)."""
+    for name, default in DEFAULTS.items():
+        value = config.get(name)
+        if value is None:
+            continue
+        if isinstance(default, bool) or (default is None and name == "SESSION_COOKIE_SECURE"):
+            config[name] = _flag(name, value)
+        elif isinstance(default, (int, float)):
+            config[name] = _number(name, value, type(default))
+        elif name in CHOICES:
+            word = str(value).strip().lower()
+            if word not in CHOICES[name]:
+                raise ConfigError(f"HUB_{name} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+            config[name] = word
 
 
 def is_production(config: Mapping[str, Any]) -> bool:

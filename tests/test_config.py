@@ -62,3 +62,45 @@ def test_every_setting_is_documented():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
     missing = [name for name in DEFAULTS if f"HUB_{name}" not in doc]
     assert missing == []
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("HUB_WORKERS", "abc", "HUB_WORKERS must be a whole number (more than 0), not 'abc'"),
+    ("HUB_WORKERS", "2.5", "HUB_WORKERS must be a whole number"),
+    ("HUB_DELIVERY_MAX_ATTEMPTS", "0", "HUB_DELIVERY_MAX_ATTEMPTS must be a whole number (more than 0)"),
+    ("HUB_LEASE_SECONDS", "-1", "HUB_LEASE_SECONDS must be a number (more than 0), not -1"),
+    ("HUB_SWEEP_INTERVAL_SECONDS", "soon", "HUB_SWEEP_INTERVAL_SECONDS must be a number"),
+    ("HUB_RETRY_BASE_SECONDS", "-0.5", "HUB_RETRY_BASE_SECONDS must be a number (0 or more)"),
+    ("HUB_WEBHOOK_MAX_BYTES", "true", "HUB_WEBHOOK_MAX_BYTES must be a whole number"),
+    ("HUB_TRACE_HOOKS", "maybe", "HUB_TRACE_HOOKS must be true or false, not 'maybe'"),
+    ("HUB_LOG_FORMAT", "xml", "HUB_LOG_FORMAT must be one of text, json, not 'xml'"),
+    ("HUB_ENV", "staging", "HUB_ENV must be one of embedded, production"),
+], ids=lambda value: value if value.startswith("HUB_") else None)
+def test_a_setting_that_cannot_work_stops_the_hub_with_a_message_naming_it(tmp_path, monkeypatch,
+                                                                          variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as raised:
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert message in str(raised.value)
+
+
+def test_settings_from_the_environment_are_normalised(tmp_path, monkeypatch):
+    for variable, value in {"HUB_TRACE_HOOKS": "yes", "HUB_LEASE_SECONDS": "30", "HUB_LOG_FORMAT": "JSON",
+                            "HUB_QUEUE_IMMEDIATE": "off", "HUB_SESSION_COOKIE_SECURE": "1"}.items():
+        monkeypatch.setenv(variable, value)
+    config = create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False}).config
+    assert config["TRACE_HOOKS"] is True and config["QUEUE_IMMEDIATE"] is False
+    assert config["LEASE_SECONDS"] == 30.0 and isinstance(config["LEASE_SECONDS"], float)
+    assert config["LOG_FORMAT"] == "json"
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_the_cli_reports_a_bad_setting_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HUB_INSTANCE_PATH": str(tmp_path), "HUB_WORKERS": "abc"}
+    done = subprocess.run([sys.executable, "-m", "hub", "worker"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "Error: HUB_WORKERS must be a whole number (more than 0), not 'abc'"

@@ -2,7 +2,8 @@
 
 - re-dispatch deliveries that are due but were never picked up, and running ones whose lease ran
   out (a worker died; each such orphan is turned back into a due retry and woken once): the
-  engine's crash safety;
+  engine's crash safety. While the queue holds wake-ups, a due delivery is woken again only once
+  it has waited ``STALLED_AFTER_SECONDS`` (its wake-up was lost), at most once per that period;
 - reconciliation: ask each enabled plugin implementing ``reconcile`` for missed events;
 - retention: purge events and webhook logs older than ``RETENTION_DAYS`` and dedupe keys older
   than ``DEDUPE_DAYS``.
@@ -89,13 +90,44 @@ def release_orphans(runtime, limit: int = 1000) -> list[int]:
     return [found.id for found in retry]
 
 
+STALLED_BATCH = 100  # stalled deliveries woken per sweep at most (bounds the extra wake-ups of a backlog)
+
+
+def wake_stalled(runtime, limit: int = STALLED_BATCH) -> list[int]:
+    """Due deliveries that have waited more than ``STALLED_AFTER_SECONDS`` since they became due;
+    returns their ids, to be woken again.
+
+    Their wake-up was most likely lost (a worker killed between taking it and claiming the
+    delivery, or the queue failing just after the commit). Each is made due again "now", so the
+    next sweeps leave it alone for another ``STALLED_AFTER_SECONDS``: in a long backlog, where
+    deliveries wait with their wake-ups still queued, the duplicates stay few (and a duplicate
+    wake-up only finds the delivery taken). The ``UPDATE`` re-checks the condition, so two
+    sweepers never both take the same delivery."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=float(runtime.config["STALLED_AFTER_SECONDS"]))
+    stalled = sa.and_(Delivery.status.in_((D_PENDING, D_RETRY)), Delivery.next_attempt_at < cutoff)
+    ids = list(db.session.scalars(sa.select(Delivery.id).where(stalled)
+                                  .order_by(Delivery.next_attempt_at).limit(limit)))
+    if not ids:
+        db.session.rollback()
+        return []
+    woken = list(db.session.scalars(sa.update(Delivery).where(Delivery.id.in_(ids), stalled)
+                                    .values(next_attempt_at=now).returning(Delivery.id)))
+    db.session.commit()
+    if woken:
+        log.warning("%d due deliveries waited more than %gs: woken again (their wake-up was lost)",
+                    len(woken), float(runtime.config["STALLED_AFTER_SECONDS"]))
+    return sorted(woken)
+
+
 def sweep(runtime) -> int:
     """Wake workers for work nobody is about to do; returns how many deliveries were woken.
 
     Orphans of dead workers are released (``release_orphans``) and woken once. Other due
-    deliveries are woken only when the queue holds no wake-up: while it does, they are in it
-    already (a wake-up lost with a killed worker is found once the queue drains), and re-queueing
-    them would only grow the queue."""
+    deliveries are all woken when the queue holds no wake-up. While it does, they are in it
+    already, and re-queueing them all would only grow the queue: then only those that have
+    waited ``STALLED_AFTER_SECONDS`` are woken (``wake_stalled``), so a lost wake-up cannot leave
+    a delivery waiting for as long as the queue stays busy."""
     try:
         queued = runtime.queue.pending_count() if runtime.queue is not None else 0
     except Exception:  # the queue is unreachable: re-dispatching cannot help now
@@ -104,8 +136,7 @@ def sweep(runtime) -> int:
         _update_queue_gauges(runtime)
         return 0
     ids = release_orphans(runtime)
-    if queued == 0:
-        ids = list(dict.fromkeys(ids + due_deliveries()))
+    ids = list(dict.fromkeys(ids + (due_deliveries() if queued == 0 else wake_stalled(runtime))))
     if ids:
         runtime.wake(ids)
     _update_queue_gauges(runtime)

@@ -71,6 +71,37 @@ def test_an_orphaned_delivery_is_woken_once_and_its_dead_holder_cannot_finish(ma
     assert len(recorder.calls) == 1
 
 
+def test_a_stalled_delivery_is_woken_even_while_the_queue_is_busy_once_per_period(make_app, monkeypatch):
+    app = make_app({"STALLED_AFTER_SECONDS": 60}, plugins=[("src", FakeSource()), ("rec", Recorder())],
+                   entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        runtime = get_runtime()
+        delivery_id = one_delivery(app, keys["src"], "lost-wake-up")
+        woken = []
+        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
+        runtime.queue = BusyQueue()
+
+        def due_since(seconds: float) -> None:
+            db.session.execute(sa.update(Delivery).values(next_attempt_at=utcnow() - timedelta(seconds=seconds)))
+            db.session.commit()
+
+        due_since(30)  # due, but not for long: its wake-up is probably still queued
+        assert sweep(runtime) == 0
+        due_since(61)  # due for longer than STALLED_AFTER_SECONDS: its wake-up was lost
+        assert sweep(runtime) == 1
+        assert sweep(runtime) == 0  # woken once per period, not at every sweep
+        assert woken == [[delivery_id]]
+        row = db.session.get(Delivery, delivery_id, populate_existing=True)
+        assert row.status == "pending" and utcnow() - row.next_attempt_at < timedelta(seconds=5)  # due again now
+
+        runtime.queue = None
+        assert run_delivery(runtime, delivery_id) == "done"
+        due_since(3600)  # a finished delivery is never woken again
+        runtime.queue = BusyQueue()
+        assert sweep(runtime) == 0
+
+
 def test_a_delivery_whose_worker_dies_on_every_attempt_ends_dead(make_app, monkeypatch):
     app = make_app({"DELIVERY_MAX_ATTEMPTS": 2}, plugins=[("src", FakeSource()), ("rec", Recorder())],
                    entry_points=False)
