@@ -13,6 +13,7 @@ share an expensive module- or session-scoped fixture.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 
@@ -108,29 +109,47 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=key)  # stable: the rest keep pytest's order
 
 
-@pytest.fixture(scope="session")
-def postgres_database():
-    """A fresh PostgreSQL database for this test session, or None on SQLite."""
+@contextlib.contextmanager
+def _fresh_postgres_database(prefix: str):
+    """Create a PostgreSQL database on the server of ``HUB_TEST_DATABASE_URL``; yields its URL
+    (None on SQLite) and drops it afterwards."""
     base = _postgres_url()
     if base is None:
         yield None
         return
     url = sa.engine.make_url(base)
-    name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         # a throw-away database: commits need not wait for the WAL to reach the disk (this
         # database's own setting, for connections made from now on; nothing else changes)
         conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    test_url = url.set(database=name).render_as_string(hide_password=False)
-    migrated = {"done": False}
-    yield {"url": test_url, "migrated": migrated}
-    with admin.connect() as conn:
-        conn.exec_driver_sql(
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()")
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.dispose()
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+                "AND pid <> pg_backend_pid()")
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A fresh PostgreSQL database for this test session, or None on SQLite."""
+    with _fresh_postgres_database("hub_test") as test_url:
+        yield None if test_url is None else {"url": test_url, "migrated": {"done": False}}
+
+
+@pytest.fixture(scope="module")
+def module_database_url():
+    """The URL of a PostgreSQL database of this test module's own (created for it, dropped after
+    it), or None on SQLite (``make_test_app`` then uses a fresh file). For module-scoped apps,
+    which the session database, emptied after every test, could not hold."""
+    with _fresh_postgres_database("hub_test_module") as url:
+        yield url
 
 
 def _empty_all(app) -> None:

@@ -40,6 +40,15 @@ DELIVERY_STATUSES = (D_PENDING, D_RUNNING, D_RETRY, D_DONE, D_DEAD, D_CANCELLED)
 D_OPEN = (D_PENDING, D_RUNNING, D_RETRY)
 
 
+# The ids of the tables that grow with traffic (events, their keys and deliveries, webhook and
+# audit logs, timelines): 64-bit on PostgreSQL, where a 32-bit id would run out after 2^31 rows
+# (weeks at a sustained 1,000 webhooks/s); SQLite's integer primary key is 64-bit already, and
+# must stay INTEGER to be the rowid.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+ID32_MAX = 2**31 - 1  # the largest id of every other table
+ID64_MAX = 2**63 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -153,7 +162,7 @@ class WebhookLog(db.Model):
     """Every inbound webhook request and what became of it (never the body's secrets)."""
 
     __tablename__ = "webhook_log"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
     plugin: Mapped[str] = mapped_column(sa.String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -225,7 +234,7 @@ class TimelineEntry(db.Model):
     """One step in an invitation's life, for the candidate's timeline page."""
 
     __tablename__ = "timeline"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitations.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(sa.String(40))
@@ -238,7 +247,7 @@ class Event(db.Model):
 
     __tablename__ = "events"
     __table_args__ = (sa.UniqueConstraint("workspace_id", "source_plugin", "external_id", name="uq_event_external"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
     source_plugin: Mapped[str] = mapped_column(sa.String(100))
     type: Mapped[str] = mapped_column(sa.String(50))
@@ -256,7 +265,7 @@ class EventKey(db.Model):
 
     __tablename__ = "event_keys"
     __table_args__ = (sa.UniqueConstraint("workspace_id", "source_plugin", "key", name="uq_event_key"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))
     source_plugin: Mapped[str] = mapped_column(sa.String(100))
     key: Mapped[str] = mapped_column(sa.String(300))
@@ -271,8 +280,8 @@ class Delivery(db.Model):
         sa.UniqueConstraint("event_id", "plugin", name="uq_delivery_once"),
         sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
     )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(sa.ForeignKey("events.id", ondelete="CASCADE"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("events.id", ondelete="CASCADE"))
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
     plugin: Mapped[str] = mapped_column(sa.String(100))
     hook: Mapped[str] = mapped_column(sa.String(100))
@@ -294,7 +303,7 @@ class AuditEntry(db.Model):
     """Who did what to which integration, setting, attachment or user, and when."""
 
     __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
     user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
     actor: Mapped[str] = mapped_column(sa.String(320))

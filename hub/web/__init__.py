@@ -1,5 +1,6 @@
 """The web layer: one blueprint per area.
 
+- ``input_guard``: refuses, before any view, text the database cannot store (NUL characters)
 - ``health``: ``/healthz``, ``/readyz``, ``/metrics``
 - ``webhooks``: ``POST /webhooks/<plugin>/<key>``, the ingress path of every vendor webhook
 - ``auth``: sign-in and sign-out
@@ -13,25 +14,37 @@ from flask import Flask
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
+from hub.store.models import ID32_MAX, ID64_MAX
+
 
 class DatabaseIdConverter(IntegerConverter):
-    """``<int:...>`` in every route: an id beyond a 64-bit integer is a 404 (no such thing), not
-    an overflow in the database driver."""
+    """``<int:...>`` in every route: the id of a table with 32-bit ids. An id beyond them is a 404
+    (no such thing), not an out-of-range error from the database."""
+
+    largest = ID32_MAX
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
-        if number > 2**63 - 1:
+        if number > self.largest:
             raise NotFound("no such id")
         return number
 
 
+class BigIdConverter(DatabaseIdConverter):
+    """``<id64:...>``: the id of a table that grows with traffic (``hub.store.models.BigId``)."""
+
+    largest = ID64_MAX
+
+
 def register_web(app: Flask) -> None:
-    from hub.web import errors, health, webhooks, security
+    from hub.web import errors, health, input_guard, webhooks, security
 
     app.url_map.converters["int"] = DatabaseIdConverter
+    app.url_map.converters["id64"] = BigIdConverter
 
     errors.register(app)
     security.register(app)
+    input_guard.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     try:

@@ -3,7 +3,9 @@
 1. Find the enabled integration by its unguessable key (404 otherwise: nothing is processed for a
    revoked connection).
 2. Let that plugin verify and parse the request (``verify_webhook``); a rejection answers the
-   plugin's 4xx with a JSON error and is recorded for admins, without the body's secrets.
+   plugin's 4xx with a JSON error and is recorded for admins, without the body's secrets. A body
+   holding text the database cannot store (``hub.web.input_guard``) is rejected the same way,
+   before the plugin sees it.
 3. Make each event durable (``hub.engine.ingest``) together with the request's log line, through
    the group commit (``hub.engine.group_commit``): concurrent webhooks share a transaction, and
    each is answered only after the commit that holds it. A redelivery answers 200 "duplicate".
@@ -34,6 +36,7 @@ from hub.errors import HubError, NotFound, PluginError, ServiceUnavailable, Webh
 from hub.extensions import csrf, db
 from hub.runtime import get_runtime
 from hub.store.bulk import insert_rows
+from hub.web.input_guard import unstorable_body
 from hub.store.models import Integration, WebhookLog, utcnow
 
 bp = Blueprint("webhooks", __name__)
@@ -222,6 +225,9 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
                              integration.updated_at, integration.last_webhook_at, outcome, **fields)
 
     try:
+        if problem := unstorable_body(webhook.body):
+            raise WebhookRejected(f"the request body contains {problem}, which the hub cannot store",
+                                  status=400, code="unstorable_character")
         result = runtime.registry.call(plugin, "verify_webhook", ctx=PluginContext(runtime, integration),
                                        request=webhook)
     except WebhookRejected as exc:

@@ -10,14 +10,17 @@ from schemathesis.specs.openapi.checks import ignored_auth, positive_data_accept
 from hypothesis import HealthCheck, given, settings
 
 from hub.testing import make_test_app
+from tests.support.engine import dispose
 from tests.web.support import FakeAssess, FakeSource, seed
 
 
 @pytest.fixture(scope="module")
-def api_setup(tmp_path_factory):
+def api_setup(tmp_path_factory, module_database_url):
     app = make_test_app(tmp_path_factory.mktemp("schemathesis"), {"LOG_LEVEL": "ERROR"},
-                        plugins=[("fakesource", FakeSource()), ("fakeassess", FakeAssess())], entry_points=False)
-    return app, seed(app)
+                        plugins=[("fakesource", FakeSource()), ("fakeassess", FakeAssess())], entry_points=False,
+                        database_url=module_database_url)
+    yield app, seed(app)
+    dispose(app)
 
 
 def test_every_operation_answers_within_its_contract(api_setup):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from hub import services
 from hub.runtime import get_runtime
-from tests.support.engine import enable
+from tests.support.engine import dispose, enable
 
 LEVER_TOKEN = "fuzz-signature-token"
 CANDITECH_SECRET = "fuzz-webhook-secret"
@@ -26,10 +26,11 @@ header_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=1
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory):
+def fuzz_app(tmp_path_factory, module_database_url):
     from hub.testing import make_test_app
 
-    app = make_test_app(tmp_path_factory.mktemp("fuzz"), {"PLUGINS": "lever,canditech", "LOG_LEVEL": "ERROR"})
+    app = make_test_app(tmp_path_factory.mktemp("fuzz"), {"PLUGINS": "lever,canditech", "LOG_LEVEL": "ERROR"},
+                        database_url=module_database_url)
     keys = enable(app, "lever", "canditech")
     with app.app_context():
         runtime = get_runtime()
@@ -38,7 +39,8 @@ def fuzz_app(tmp_path_factory):
                                                      "signature_tokens": LEVER_TOKEN}, "fuzz")
         services.save_settings(runtime, 1, "canditech", {"base_url": "http://127.0.0.1:9", "api_key": "k",
                                                          "webhook_secrets": CANDITECH_SECRET}, "fuzz")
-    return app, keys
+    yield app, keys
+    dispose(app)
 
 
 def lever_body(**overrides):

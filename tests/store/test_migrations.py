@@ -25,3 +25,27 @@ def test_migrations_are_at_head(app):
         with db.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
     assert current == head is not None
+
+
+def test_the_tables_that_grow_with_traffic_take_ids_beyond_32_bits(app):
+    import sqlalchemy as sa
+
+    from hub.store.models import Delivery, Event, utcnow
+
+    beyond = 2**31 + 5
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":  # the sequence itself must count past 2^31
+            db.session.execute(sa.text("SELECT setval(pg_get_serial_sequence('events', 'id'), :value)"),
+                               {"value": beyond})
+        else:
+            db.session.add(Event(id=beyond, workspace_id=1, source_plugin="src", type="t", external_id="first",
+                                 payload={}))
+            db.session.flush()
+        event = Event(workspace_id=1, source_plugin="src", type="t", external_id="second", payload={})
+        db.session.add(event)
+        db.session.flush()
+        delivery = Delivery(event_id=event.id, workspace_id=1, plugin="p", hook="h", next_attempt_at=utcnow())
+        db.session.add(delivery)
+        db.session.commit()
+        assert event.id == beyond + 1
+        assert db.session.get(Delivery, delivery.id, populate_existing=True).event_id == beyond + 1

@@ -23,6 +23,13 @@ def deliveries(app) -> list[Delivery]:
         return rows
 
 
+def dispose(app) -> None:
+    """Close the app's database connections (before its database is dropped)."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 def expire_leases() -> None:
     """Every delivery's lease runs out now, as if its worker had died (in the current app context)."""
     db.session.execute(sa.update(Delivery).values(lease_until=utcnow() - timedelta(seconds=1)))

@@ -33,7 +33,7 @@ def activity():
                     "pending": queries.work_pending(ws)})
 
 
-@bp.post("/deliveries/<int:delivery_id>/replay")
+@bp.post("/deliveries/<id64:delivery_id>/replay")
 @require("deliveries.replay")
 def replay(delivery_id: int):
     load_body(EmptySchema)

@@ -148,7 +148,7 @@ def _error(description: str) -> dict:
 
 
 ERRORS = {
-    "400": _error("The body is not JSON"),
+    "400": _error("The body is not JSON, or the request holds text the hub cannot store (a NUL character)"),
     "401": _error("No valid API token"),
     "403": _error("The token's user does not have the permission"),
     "404": _error("No such resource in this workspace"),
@@ -166,10 +166,10 @@ def _json(schema: dict | str, description: str = "OK") -> dict:
 PATH_PARAMS = {
     "plugin": {"name": "plugin", "in": "path", "required": True, "schema": {"type": "string"},
                "description": "The plugin's name, e.g. lever or canditech."},
-    "attachment_id": {"name": "attachment_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-    "invitation_id": {"name": "invitation_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-    "delivery_id": {"name": "delivery_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-    "user_id": {"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+    "attachment_id": {"name": "attachment_id", "in": "path", "required": True, "schema": {"type": "integer", "format": "int32"}},
+    "invitation_id": {"name": "invitation_id", "in": "path", "required": True, "schema": {"type": "integer", "format": "int32"}},
+    "delivery_id": {"name": "delivery_id", "in": "path", "required": True, "schema": {"type": "integer", "format": "int64"}},
+    "user_id": {"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer", "format": "int32"}},
 }
 
 
@@ -207,10 +207,10 @@ def _op(operation_id: str, summary: str, permission: str | None, *, tag: str, ok
         codes |= {"401", "403"}
     if path_params:
         codes.add("404")
-    if body is not None:
-        codes |= {"400", "422"}
-    if query is not None:
+    if body is not None or query is not None:
         codes.add("422")
+    if path_params or query is not None or body is not None:
+        codes.add("400")  # a body that is not JSON; text the database cannot store (hub.web.input_guard)
     for code in sorted(codes):
         responses[code] = ERRORS[code]
     op["responses"] = responses

@@ -35,7 +35,7 @@ def activity():
     return render_template("activity/list.html", **context)
 
 
-@bp.post("/activity/deliveries/<int:delivery_id>/replay")
+@bp.post("/activity/deliveries/<id64:delivery_id>/replay")
 @require("deliveries.replay")
 def activity_replay(delivery_id: int):
     ws = current_user.workspace_id

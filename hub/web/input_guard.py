@@ -1,0 +1,99 @@
+"""Text the database cannot store is refused at the door, with a 400 that says what is wrong.
+
+PostgreSQL stores neither the NUL character (U+0000) nor an unpaired UTF-16 surrogate
+(U+D800-U+DFFF) in text; SQLite stores both. Left alone, such a character in an id, a name or a
+filter would fail the request with a database error on one backend only, or reach a worker and
+fail a delivery. No legitimate value carries one, so every request that holds one (in its path,
+query string, form fields or body: a raw 0x00 byte, or a JSON escape such as ``\\u0000``) is
+answered 400 before any view runs: the API client or browser learns what is wrong, and nothing is
+half-stored. A webhook's body is checked by the webhook ingress itself (``unstorable_body``), so
+that its refusal is recorded in the webhook log like any other.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from flask import Flask, request
+
+from hub.errors import BadRequest
+
+NUL = "\x00"
+WEBHOOK_PREFIX = "/webhooks/"  # bodies checked by the ingress (hub.web.webhooks), which logs the refusal
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def unstorable(text: str) -> str | None:
+    """What in ``text`` the database cannot store, or None."""
+    if NUL in text:
+        return "a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "an unpaired surrogate (\\ud800-\\udfff)"
+    return None
+
+
+def _strings(value: Any) -> Iterable[str]:
+    """Every string in a parsed JSON value: keys and values, at any depth."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def unstorable_body(body: bytes) -> str | None:
+    """What in a request body the database cannot store, or None (a body that is not JSON is
+    only checked for raw NUL bytes)."""
+    if b"\x00" in body:
+        return "a NUL byte (0x00)"
+    if b"\\u" not in body:  # JSON can only smuggle them in as escapes: most bodies stop here
+        return None
+    try:
+        parsed = json.loads(body)
+    except ValueError:  # not JSON: the view refuses it itself, with its own message
+        return None
+    for text in _strings(parsed):
+        problem = unstorable(text)
+        if problem:
+            return problem
+    return None
+
+
+def _refuse(problem: str, where: str) -> None:
+    raise BadRequest(f"{where} contains {problem}, which the hub cannot store: remove it and send again",
+                     code="unstorable_character")
+
+
+def check_request() -> None:
+    """Raise ``BadRequest`` if the current request holds a character the database cannot store."""
+    problem = unstorable(request.path)
+    if problem:
+        _refuse(problem, "the URL path")
+    for name, value in request.args.items(multi=True):
+        problem = unstorable(name) or unstorable(value)
+        if problem:
+            _refuse(problem, f"the query parameter {name.encode('unicode_escape').decode()!r}")
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith(WEBHOOK_PREFIX):
+        return
+    body = request.get_data(cache=True)  # first, so that the view can still read it after the form
+    if request.mimetype in FORM_TYPES:
+        for name, value in request.form.items(multi=True):
+            problem = unstorable(name) or unstorable(value)
+            if problem:
+                _refuse(problem, f"the form field {name.encode('unicode_escape').decode()!r}")
+        return
+    problem = unstorable_body(body)
+    if problem:
+        _refuse(problem, "the request body")
+
+
+def register(app: Flask) -> None:
+    app.before_request(check_request)
