@@ -57,13 +57,10 @@ then
   echo "== test suite: PostgreSQL + Redis =="
   # everything that touches the database or the queue; the browser, the sandboxes' own tests, the
   # plugin scaffold (its own SQLite venv) and the signal tests (their own SQLite) ran above.
-  # --backend-tests-only (tests/conftest.py) also leaves out every test that neither uses the
-  # session's database (the postgres_database fixture, through make_app/app/client/...) nor sits
-  # in a module naming a backend setting (HUB_TEST_*, REDIS_URL, DATABASE_URL, postgres): they
-  # would repeat the SQLite run exactly. Today about 215 tests: the Canditech client, webhook
-  # parsing, wire and settings tests; the Vervoe wire, OpenAPI and sandbox tests; the Lever and
-  # Canditech contract tests (hub.testing builds their hub on SQLite by itself); the fuzz and
-  # schemathesis tests (their own SQLite hub); the import boundaries; a few pure functions.
+  # --backend-tests-only also leaves out the modules listed in BACKEND_FREE (tests/conftest.py),
+  # which never reach the database or queue (about 210 tests: vendor clients and wire formats, the
+  # Vervoe sandbox, the plugin contract kits on their own SQLite hub, the import boundaries): they
+  # would repeat the SQLite run exactly. Every module not listed runs on both.
   status=0
   HUB_TEST_DATABASE_URL="$PG_URL" HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/0 HUB_CRASH_TRIALS="${HUB_CRASH_TRIALS:-200}" \
     .venv/bin/python -m pytest -q -p no:cacheprovider "${PARALLEL[@]}" -m "not browser" --backend-tests-only \

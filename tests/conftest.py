@@ -60,34 +60,50 @@ def _estimate(item) -> float:
     return LONG_TESTS[max(keys, key=len)] if keys else 0.0
 
 
+# Test modules that never reach the database or the queue backend: pure parsing, wire formats,
+# vendor clients against `responses`, sandboxes, import rules, and the plugin contract kits (which
+# build their own SQLite hub whatever the backend). ``--backend-tests-only`` leaves them out of
+# the PostgreSQL + Redis run, where they would repeat the SQLite run exactly. Every other test runs
+# on both: a new module runs twice until it is listed here, never the other way round.
+BACKEND_FREE = (
+    "tests/plugins/canditech/test_client.py",
+    "tests/plugins/canditech/test_contract.py",
+    "tests/plugins/canditech/test_reconciliation.py",
+    "tests/plugins/canditech/test_webhooks.py",
+    "tests/plugins/canditech/test_wire_and_settings.py",
+    "tests/plugins/lever/test_contract.py",
+    "tests/plugins/vervoe/test_openapi.py",
+    "tests/plugins/vervoe/test_sandbox.py",
+    "tests/plugins/vervoe/test_wire.py",
+    "tests/test_boundaries.py",
+)
+DATABASE_FIXTURES = ("postgres_database", "module_database_url")
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--backend-tests-only", action="store_true",
-        help="deselect the tests that cannot depend on the database or queue backend: those that do not "
-             "use the session's database (the postgres_database fixture, through make_app, app, client, ...) "
-             "in a module that names no backend setting (HUB_TEST_*, *REDIS_URL, *DATABASE_URL, postgres). "
-             "scripts/test.sh's PostgreSQL run uses it: they ran, identically, in its SQLite run.")
+        help="leave out the test modules listed in BACKEND_FREE (tests/conftest.py), which never reach "
+             "the database or queue backend; scripts/test.sh's PostgreSQL run uses it: they ran, "
+             "identically, in its SQLite run.")
 
 
-# a module that mentions one of these may reach a backend by itself: all its tests stay
-_BACKEND_WORDS = ("HUB_TEST_", "REDIS_URL", "DATABASE_URL", "postgres")
-_module_names_a_backend: dict[str, bool] = {}
-
-
-def _may_use_the_backend(item) -> bool:
-    if "postgres_database" in getattr(item, "fixturenames", ()):
-        return True
-    path = str(item.path)
-    if path not in _module_names_a_backend:
-        text = item.path.read_text(errors="replace")
-        _module_names_a_backend[path] = any(word in text for word in _BACKEND_WORDS)
-    return _module_names_a_backend[path]
+def _backend_free(item) -> bool:
+    """Listed in ``BACKEND_FREE``; a listed test that asks for a database fixture is a mistake in
+    the list, and stops the run."""
+    if not item.nodeid.startswith(BACKEND_FREE):
+        return False
+    used = [name for name in DATABASE_FIXTURES if name in getattr(item, "fixturenames", ())]
+    if used:
+        raise pytest.UsageError(f"{item.nodeid} is listed in BACKEND_FREE but uses {', '.join(used)}")
+    return True
 
 
 def pytest_collection_modifyitems(config, items):
+    free = [item for item in items if _backend_free(item)]  # checks the list on every run
     if config.getoption("--backend-tests-only"):
-        kept = [item for item in items if _may_use_the_backend(item)]
-        deselected = [item for item in items if not _may_use_the_backend(item)]
+        kept = [item for item in items if item not in free]
+        deselected = free
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = kept
