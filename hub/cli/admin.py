@@ -12,11 +12,20 @@ from hub.errors import HubError
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import (
-    D_DEAD, DELIVERY_STATUSES, ROLES, SUPER_ADMIN, Delivery, Event, Integration, User, Workspace,
+    D_DEAD, DELIVERY_STATUSES, ID32_MAX, ID64_MAX, ROLES, SUPER_ADMIN, Delivery, Event, Integration, User, Workspace,
 )
+from hub.store.text import unstorable
 
 workspace_option = click.option("--workspace", "workspace_id", type=int, default=None,
                                 help="Workspace id (default: the first workspace).")
+
+
+def storable_text(ctx, param, value):
+    """Click callback: refuse an argument the database could not store (a NUL, or bytes that are
+    not UTF-8), naming the argument, before anything is done."""
+    if isinstance(value, str) and (problem := unstorable(value)):
+        raise click.BadParameter(f"contains {problem}")
+    return value
 
 
 def _fail(message: str) -> None:
@@ -26,7 +35,7 @@ def _fail(message: str) -> None:
 def _workspace(workspace_id: int | None) -> Workspace:
     if workspace_id is None:
         return services.default_workspace()
-    workspace = db.session.get(Workspace, workspace_id)
+    workspace = db.session.get(Workspace, workspace_id) if 0 < workspace_id <= ID32_MAX else None
     if workspace is None:
         _fail(f"no workspace with id {workspace_id}")
     return workspace
@@ -39,37 +48,46 @@ def upgrade_database() -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
 
 
-def initialize(email: str | None, password: str | None, quiet: bool = False) -> tuple[User | None, str | None]:
-    """Migrate, create the default workspace and, when there is none, a first Super Admin."""
+def initialize(email: str | None, password: str | None) -> tuple[User, str | None, bool]:
+    """Migrate, create the default workspace and, when there is none, a first Super Admin.
+    Returns the Super Admin, the password generated for it (if any), and whether it was created now."""
     upgrade_database()
     workspace = services.default_workspace()
     existing = db.session.scalar(sa.select(User).where(User.workspace_id == workspace.id, User.role == SUPER_ADMIN))
     if existing is not None:
         db.session.commit()  # end the read transaction (SQLite: it holds the write lock)
-        return existing, None
+        return existing, None, False
     user, generated = services.create_user(workspace.id, email or "admin@example.com", SUPER_ADMIN,
                                            password=password, name="Super Admin", actor="hub init")
-    return user, generated
+    return user, generated, True
 
 
 @click.command("init")
-@click.option("--email", default=None, help="Email of the first Super Admin (default: admin@example.com).")
-@click.option("--password", default=None, help="Password for the first Super Admin (default: generated and printed).")
+@click.option("--email", default=None, callback=storable_text,
+              help="Email of the first Super Admin (default: admin@example.com).")
+@click.option("--password", default=None, callback=storable_text,
+              help="Password for the first Super Admin (default: generated and printed).")
 @click.option("--non-interactive", is_flag=True, help="Never prompt; generate what is not given.")
 @with_appcontext
 def init_command(email, password, non_interactive):
-    """Create the database (migrations), the default workspace and a first Super Admin."""
+    """Create the database (migrations), the default workspace and a first Super Admin (only when
+    the workspace has none: an existing one is kept, and --email and --password are then unused)."""
+    if email is not None and not email.strip():
+        raise click.BadParameter("is empty: give the first Super Admin's email address", param_hint="'--email'")
     if email is None and not non_interactive:
         email = click.prompt("Super Admin email", default="admin@example.com")
     try:
-        user, generated = initialize(email, password)
+        user, generated, created = initialize(email, password)
     except HubError as exc:
         _fail(exc.message)
     click.echo(f"Database ready at {current_app.config['DATABASE_URL']}")
-    if generated:
+    if not created:
+        unused = " (--email and --password were not used; change users with `hub users`)" if email or password else ""
+        click.echo(f"Super Admin: {user.email} already exists{unused}")
+    elif generated:
         click.echo(f"Super Admin: {user.email}  password: {generated}")
     else:
-        click.echo(f"Super Admin: {user.email} (already existed or password given)")
+        click.echo(f"Super Admin: {user.email} (with the password given)")
 
 
 # --------------------------------------------------------------------------- users
@@ -81,10 +99,10 @@ def users_group():
 
 
 @users_group.command("create")
-@click.argument("email")
+@click.argument("email", callback=storable_text)
 @click.option("--role", type=click.Choice(ROLES), default="team_member", show_default=True)
-@click.option("--password", default=None, help="Default: generated and printed.")
-@click.option("--name", default="")
+@click.option("--password", default=None, callback=storable_text, help="Default: generated and printed.")
+@click.option("--name", default="", callback=storable_text)
 @workspace_option
 @with_appcontext
 def users_create(email, role, password, name, workspace_id):
@@ -109,7 +127,7 @@ def users_list(workspace_id):
 
 
 @users_group.command("set-role")
-@click.argument("email")
+@click.argument("email", callback=storable_text)
 @click.argument("role", type=click.Choice(ROLES))
 @with_appcontext
 def users_set_role(email, role):
@@ -211,8 +229,8 @@ def deliveries_replay(delivery_ids, all_dead):
         ids += list(db.session.scalars(sa.select(Delivery.id).where(Delivery.status == D_DEAD)))
     if not ids:
         _fail("give delivery ids or --all-dead")
-    for delivery_id in ids:
-        delivery = db.session.get(Delivery, delivery_id)
+    for delivery_id in dict.fromkeys(ids):  # each once, in the order given
+        delivery = db.session.get(Delivery, delivery_id) if 0 < delivery_id <= ID64_MAX else None
         if delivery is None:
             _fail(f"no delivery with id {delivery_id}")
         try:

@@ -57,7 +57,7 @@ def run_command(host, port, workers, no_worker):
 
     app = current_app._get_current_object()
     if not is_production(app.config):
-        user, generated = initialize(None, None)
+        user, generated, _ = initialize(None, None)
         if generated:
             click.echo(f"First run: created Super Admin {user.email} with password {generated}")
 

@@ -18,21 +18,10 @@ from typing import Any, Iterable
 from flask import Flask, request
 
 from hub.errors import BadRequest
+from hub.store.text import unstorable
 
-NUL = "\x00"
 WEBHOOK_PREFIX = "/webhooks/"  # bodies checked by the ingress (hub.web.webhooks), which logs the refusal
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def unstorable(text: str) -> str | None:
-    """What in ``text`` the database cannot store, or None."""
-    if NUL in text:
-        return "a NUL character (\\u0000)"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "an unpaired surrogate (\\ud800-\\udfff)"
-    return None
 
 
 def _strings(value: Any) -> Iterable[str]:
