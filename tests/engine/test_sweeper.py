@@ -37,6 +37,17 @@ class BusyQueue:
         return 5
 
 
+def busy_queue_with_one_delivery(app, monkeypatch, source_key: str, event_id: str):
+    """In the current app context: one delivery posted from ``src``, a queue that still holds
+    wake-ups, and a record of what gets woken. Returns ``(runtime, delivery id, woken)``."""
+    runtime = get_runtime()
+    delivery_id = one_delivery(app, source_key, event_id)
+    woken: list[list[int]] = []
+    monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
+    runtime.queue = BusyQueue()
+    return runtime, delivery_id, woken
+
+
 def worker_dies_holding(delivery_id: int) -> str:
     """A worker claims the delivery and dies: its lease runs out. Returns the dead holder's token."""
     token = claim(delivery_id, 60)
@@ -50,12 +61,8 @@ def test_an_orphaned_delivery_is_woken_once_and_its_dead_holder_cannot_finish(ma
     app = make_app(plugins=[("src", FakeSource()), ("rec", recorder)], entry_points=False)
     keys = enable(app, "src", "rec")
     with app.app_context():
-        runtime = get_runtime()
-        delivery_id = one_delivery(app, keys["src"], "e1")
+        runtime, delivery_id, woken = busy_queue_with_one_delivery(app, monkeypatch, keys["src"], "e1")
         dead_holder = worker_dies_holding(delivery_id)
-        woken = []
-        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
-        runtime.queue = BusyQueue()
         assert sweep(runtime) == 1
         assert sweep(runtime) == 0  # released once: not re-queued while the queue is busy
         assert woken == [[delivery_id]]
@@ -76,11 +83,7 @@ def test_a_stalled_delivery_is_woken_even_while_the_queue_is_busy_once_per_perio
                    entry_points=False)
     keys = enable(app, "src", "rec")
     with app.app_context():
-        runtime = get_runtime()
-        delivery_id = one_delivery(app, keys["src"], "lost-wake-up")
-        woken = []
-        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
-        runtime.queue = BusyQueue()
+        runtime, delivery_id, woken = busy_queue_with_one_delivery(app, monkeypatch, keys["src"], "lost-wake-up")
 
         def due_since(seconds: float) -> None:
             db.session.execute(sa.update(Delivery).values(next_attempt_at=utcnow() - timedelta(seconds=seconds)))
@@ -107,11 +110,7 @@ def test_a_delivery_whose_worker_dies_on_every_attempt_ends_dead(make_app, monke
                    entry_points=False)
     keys = enable(app, "src", "rec")
     with app.app_context():
-        runtime = get_runtime()
-        delivery_id = one_delivery(app, keys["src"], "poison")
-        woken = []
-        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
-        runtime.queue = BusyQueue()
+        runtime, delivery_id, woken = busy_queue_with_one_delivery(app, monkeypatch, keys["src"], "poison")
         for _ in range(2):  # its worker dies holding it, twice
             worker_dies_holding(delivery_id)
             sweep(runtime)
