@@ -13,6 +13,16 @@ import click
 from hub.cli import scaffold_templates as templates
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+RESERVED_NAMES = {"hub"}  # the source name of the events the hub itself emits
+
+
+def installed_plugin_names() -> set[str]:
+    """The names of the plugins installed in this environment (their entry points)."""
+    from importlib import metadata
+
+    from hub.plugins.manager import ENTRY_POINT_GROUP
+
+    return {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def render_plugin(name: str, kind: str) -> dict[str, str]:
@@ -50,6 +60,12 @@ def new_plugin_command(name, kind, directory):
     if not NAME_RE.match(name) or keyword.iskeyword(name):
         raise click.BadParameter("use 2-41 lower-case letters, digits or underscores, starting with a letter",
                                  param_hint="NAME")
+    if name in RESERVED_NAMES:
+        raise click.BadParameter(f"{name!r} is reserved for the hub's own events; choose another name",
+                                 param_hint="NAME")
+    if name in installed_plugin_names():
+        raise click.BadParameter(f"a plugin named {name!r} is already installed, and two plugins with one name "
+                                 "cannot both load; choose another name", param_hint="NAME")
     target = Path(directory or f"ats-hub-{name.replace('_', '-')}")
     if target.exists() and any(target.iterdir()):
         raise click.ClickException(f"{target} exists and is not empty")

@@ -108,3 +108,13 @@ def test_plugins_list_shows_kind_version_and_hooks(make_app):
     assert "rec\tassessment\t-\tdisabled\ton_stage_change,register_integration" in result.output
     assert app.test_cli_runner().invoke(args=["plugins", "enable", "rec"]).exit_code == 0
     assert "rec\tassessment\t-\tenabled" in app.test_cli_runner().invoke(args=["plugins", "list"]).output
+
+
+@pytest.mark.parametrize("name, message", [
+    ("lever", "a plugin named 'lever' is already installed"),
+    ("hub", "'hub' is reserved for the hub's own events"),
+])
+def test_new_plugin_refuses_a_name_that_would_clash(runner, tmp_path, name, message):
+    result = runner.invoke(args=["new-plugin", name, "--kind", "source", "--directory", str(tmp_path / "out")])
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "out").exists()
