@@ -1,9 +1,10 @@
 """Plugin discovery and dispatch: one ``PluginRegistry`` per app, kept in ``app.extensions``.
 
-Plugins come in through the entry-point group ``ats_hub`` (the bundled Lever and Canditech
-plugins too) and, in tests, through ``EXTRA_PLUGINS``. Start-up fails on a duplicate plugin name,
-a hook implementation that matches no specification (``check_pending``), or a plugin that does not
-register its ``IntegrationSpec`` exactly once.
+Plugins come in through the entry-point group ``ats_hub`` (the bundled Lever, Canditech and Vervoe
+plugins too) and, in tests, through ``EXTRA_PLUGINS``. With an allow-list (``HUB_PLUGINS``), an
+entry point whose name is not on it is never imported. Start-up fails on a plugin that fails to
+import, a duplicate plugin name, a hook implementation that matches no specification
+(``check_pending``), or a plugin that does not register its ``IntegrationSpec`` exactly once.
 
 The hub never calls ``pm.hook.<name>(...)`` for all plugins: pluggy stops at the first raising
 implementation (pluggy#419). ``call`` runs one named plugin's implementation on its own.
@@ -123,6 +124,8 @@ def build_registry(
 
     if use_entry_points:
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if allowed is not None and ep.name not in allowed:
+                continue  # not imported at all: a broken plugin left out of the allow-list cannot stop start-up
             try:
                 plugin = ep.load()
             except Exception as exc:  # a broken third-party plugin must say who it is
