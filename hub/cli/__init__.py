@@ -38,9 +38,26 @@ def register_cli(app) -> None:
         pass
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
+class HubGroup(FlaskGroup):
+    """Flask's group (it loads ``create_app()`` and pushes an app context for each command) without
+    the options Flask adds for its own ``flask`` command: ``-e/--env-file`` (needs python-dotenv,
+    which the hub does not install), ``-A/--app`` and ``--debug``. The hub always runs
+    ``create_app()`` and is configured through ``HUB_*`` variables and ``hub.cfg``."""
+
+    FLASK_ONLY = ("env_file", "app", "debug")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.params = [param for param in self.params if param.name not in self.FLASK_ONLY]
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # FlaskGroup.parse_args reads FLASK_ENV_FILE and FLASK_APP before showing help: skip it
+        return click.Group.parse_args(self, ctx, args)
+
+
+@click.group(cls=HubGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
              load_dotenv=False, set_debug_flag=False,
-             help="ATS Hub: joins your ATS (Lever) to assessment vendors (Canditech).")
+             help="ATS Hub: joins your ATS (Lever) to assessment vendors (Canditech, Vervoe).")
 def cli() -> None:
     pass
 

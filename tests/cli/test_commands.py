@@ -89,6 +89,21 @@ def test_replay_runs_each_delivery_once_however_often_it_is_named(make_app):
         assert db.session.get(Delivery, delivery_id).status == "done"
 
 
+def test_top_level_help_has_no_flask_only_options(tmp_path):
+    """`hub` always runs create_app(): Flask's -e/--env-file, -A/--app and --debug are not offered."""
+    env = {"PATH": "/usr/bin:/bin", "HUB_INSTANCE_PATH": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "hub", "--help"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    options = result.stdout.split("Options:")[1].split("Commands:")[0]
+    assert options.split() == ["--help", "Show", "this", "message", "and", "exit."]
+    for command in ("demo", "init", "plugins", "run", "worker"):
+        assert f"  {command} " in result.stdout
+    refused = subprocess.run([sys.executable, "-m", "hub", "-e", "x.env", "plugins", "list"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "No such option" in refused.stderr and "-e" in refused.stderr
+
+
 def test_console_script_reports_config_errors_in_one_line(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HUB_ENV": "production", "HUB_INSTANCE_PATH": str(tmp_path),
            "PYTHONPATH": str(ROOT)}
