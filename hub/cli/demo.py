@@ -27,13 +27,18 @@ def _port(host: str, preferred: int) -> int:
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address for the hub and sandboxes.")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True,
-              help="Hub port (sandboxes take the next two; busy ports are replaced by free ones).")
+              help="Hub port. The sandboxes take the ports after it, one per plugin with a sandbox in name "
+                   "order (bundled: canditech +1, lever +2, vervoe +3); busy ports are replaced by free "
+                   "ones; 0: free ports for all.")
 @click.option("--reset", is_flag=True, help="Delete the demo's data from earlier runs and start afresh.")
 @click.option("--instance", "instance_path", default=None,
-              help="Folder for the demo's database and keys (default: instance/demo).")
+              help="Folder for the demo's database and keys (default: <HUB_INSTANCE_PATH>/demo, "
+                   "./instance/demo when HUB_INSTANCE_PATH is unset).")
 def demo_command(host, port, reset, instance_path):
-    """Run a clickable demo: the hub (embedded default) plus the Lever and Canditech sandboxes,
-    a Super Admin, both plugins connected, and an assessment attached to "Canditech Stage".
+    """Run a clickable demo: the hub (embedded default) plus the sandbox of every plugin that has
+    one (bundled: Canditech, Lever, Vervoe), a Super Admin, each of those plugins connected, and
+    each assessment provider's first assessment attached to the first open posting's stage whose
+    name contains the provider's title ("Canditech Stage", "Vervoe Stage").
 
     Ctrl-C stops everything. Running it again reuses the demo data; --reset starts afresh.
     """
@@ -93,7 +98,7 @@ def _print_banner(public_url, sandboxes, registry, setup) -> None:
         click.echo(f"  - attached {attachment}")
     click.echo("")
     click.echo("The story, step by step:")
-    click.echo("  1. Hub > Integrations: both plugins are connected; Pipeline shows the attached assessment.")
+    click.echo("  1. Hub > Integrations: the plugins above are connected; Pipeline shows the attached assessments.")
     click.echo("  2. Lever sandbox: move a candidate of that posting into \"Canditech Stage\" (Move).")
     click.echo("  3. Hub > Candidates: the candidate is invited. Open the invite link and answer the test.")
     click.echo("  4. Lever sandbox: the candidate's profile shows a note with the score and the report link.")
