@@ -1,6 +1,6 @@
 """Group commit: work submitted by many request threads, made durable several at a time.
 
-A webhook may be acknowledged only once what it carries is committed (DESIGN.md guarantee 1),
+A webhook may be acknowledged only once what it carries is committed (README.md, Guarantees, 1),
 and a commit costs a disk flush and several database round trips. ``GroupCommit`` lets
 concurrent requests share them, with no thread of its own (leader and followers):
 

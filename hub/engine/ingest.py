@@ -1,4 +1,4 @@
-"""Ingest: a verified event becomes durable work (DESIGN.md guarantee 1).
+"""Ingest: a verified event becomes durable work (README.md, Guarantees, 1).
 
 In ONE transaction: remember every id the event is known by (a redelivery is a no-op reported as
 "duplicate"), store the event, apply what the hub itself owns (the invitation state machine,

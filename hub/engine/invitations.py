@@ -1,6 +1,6 @@
 """The invitation state machine: each transition is accepted once, stale ones are ignored.
 
-Events arrive late, twice and out of order (DESIGN.md guarantee 6). ``apply_event`` applies a
+Events arrive late, twice and out of order (README.md, Guarantees, 6). ``apply_event`` applies a
 provider's news (``InvitationProgress``, ``AssessmentResult``, ``Verdict``) to the invitation row
 and says whether anything changed; the engine only fans an event out to plugins when it did.
 ``transition`` is the same machine for changes a plugin makes itself (invited, failed, cancelled).

@@ -1,5 +1,5 @@
 """Running one delivery: claim it with a lease, call that one plugin's hook, record the outcome
-(DESIGN.md guarantees 2 and 3).
+(README.md, Guarantees, 2 and 3).
 
 ``claim`` is a single conditional UPDATE, so two workers (or a worker and the sweeper's
 re-dispatch) can never both run a delivery while its lease is valid. A worker that dies leaves

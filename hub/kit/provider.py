@@ -1,6 +1,6 @@
 """The invitation flow shared by assessment-provider plugins, around the vendor's own calls.
 
-Every provider invites the same way (DESIGN.md guarantees 4 and 5, docs/plugin-guide.md
+Every provider invites the same way (README.md, Guarantees, 4 and 5; docs/plugin-guide.md
 ``on_stage_change``): trust nothing in the webhook but ids, create the hub's invitation row
 before calling the vendor, send only a ``pending`` row, hold a per-invitation lease so two workers
 never call the vendor for the same row, and record the vendor's answer even when a webhook moved

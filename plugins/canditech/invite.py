@@ -1,6 +1,6 @@
 """Inviting, re-inviting and cancelling: the event hooks that act on Canditech.
 
-Exactly once (DESIGN.md guarantee 4): the hub's invitation row exists (``get_or_create``, unique
+Exactly once (README.md, Guarantees, 4): the hub's invitation row exists (``get_or_create``, unique
 per workspace + opportunity + attachment) before Canditech is called, with the row's
 ``external_reference``. A pending row (new, or an earlier attempt whose outcome is unknown) is
 first looked up at Canditech by that reference, and only created when not found; a 409 carries the

@@ -1,6 +1,6 @@
 """Inviting, re-inviting and closing: the event hooks that act on Vervoe.
 
-Exactly once (DESIGN.md guarantee 4) without an idempotency field: Vervoe's invite body has no
+Exactly once (README.md, Guarantees, 4) without an idempotency field: Vervoe's invite body has no
 external reference, so
 
 1. the hub's invitation row exists first (``get_or_create``: unique per workspace + opportunity +
