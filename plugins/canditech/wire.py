@@ -1,7 +1,8 @@
 """Every detail of Canditech's wire format the plugin relies on, and nothing else.
 
 Canditech publishes no API reference; this module encodes the contract the hub *assumes*
-(``shared/apis/canditech.md``): paths, query parameters, JSON field names, the auth header, the
+(the team's notes, ``shared/apis/canditech.md``, kept outside this repository;
+``plugins/canditech/README.md`` lists the assumptions): paths, query parameters, JSON field names, the auth header, the
 error envelope, invitation statuses, verdict values, webhook event types and the signature
 scheme. The rest of the plugin speaks only the normalised values these functions return (hub
 statuses, hub verdicts, ``datetime`` objects, "event kinds"), so meeting Canditech's real API is a

@@ -1,6 +1,6 @@
 """Vervoe: the hub's second assessment-provider plugin (hook implementations only).
 
-Built to Vervoe's published API (``shared/apis/vervoe/``). The wire format lives in ``wire``; token
+Built to Vervoe's published API (the OpenAPI document in ``openapi/``; see README.md). The wire format lives in ``wire``; token
 auth in ``auth``; the API client in ``client``; settings in ``settings``; the plugin's bookkeeping in
 ``links``; report -> hub events in ``events``; webhook verification in ``webhooks``; inviting,
 re-inviting and closing in ``invite``; reconciliation in ``reconciliation``; the simulator in

@@ -1,7 +1,8 @@
 """Every detail of Vervoe's wire format the plugin relies on, and nothing else.
 
-Source: Vervoe's published API (``shared/apis/vervoe/``: guides 01-05 and the OpenAPI document
-``Vervoe-API.v1-8.yaml``, server ``https://api.vervoe.com/api``). Paths, JSON field names, the auth
+Source: Vervoe's published API: the OpenAPI document ``Vervoe-API.v1-8.yaml`` (a copy is in
+``plugins/vervoe/openapi/``; server ``https://api.vervoe.com/api``) and Vervoe's guides 01-05,
+summarised in the team's notes (``shared/apis/vervoe/``, kept outside this repository). Paths, JSON field names, the auth
 scheme, the error bodies, the report statuses, the score object and the ``Vervoe-Signature``
 scheme live here; the rest of the plugin speaks only the normalised values these functions return
 (hub statuses, ``datetime`` objects, a percentage score), so a change at Vervoe is a change to this

@@ -1,4 +1,6 @@
-"""Canditech sandbox: a simulator of the Canditech API the hub assumes (shared/apis/canditech.md).
+"""Canditech sandbox: a simulator of the Canditech API the hub assumes (the team's notes,
+``shared/apis/canditech.md``, kept outside this repository; ``plugins/canditech/README.md`` lists
+the assumptions).
 
 Its own small Flask app on its own loopback port, for end-to-end tests, benchmarks and the demo,
 over real HTTP. Public entry points:

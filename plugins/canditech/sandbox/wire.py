@@ -1,7 +1,8 @@
 """Every wire detail of the Canditech contract the sandbox speaks, in one place.
 
-The contract is the one assumed in ``shared/apis/canditech.md`` (Canditech publishes no API
-reference). Paths, header names, event types, statuses, verdicts, error codes and the webhook
+The contract is the one assumed in the team's Canditech notes (``shared/apis/canditech.md``,
+kept outside this repository; ``plugins/canditech/README.md`` lists the assumptions; Canditech
+publishes no API reference). Paths, header names, event types, statuses, verdicts, error codes and the webhook
 signature scheme live here only, so meeting the real API is a change to this module.
 
 Contract of the helpers:

@@ -7,8 +7,9 @@ Public entry points:
 - ``python -m plugins.lever.sandbox --host 127.0.0.1 --port 0`` (``__main__.py``),
 - ``SEED``: the deterministic ids of the seed data (``seed.py``),
 - ``sign``: Lever's webhook signature function (``signing.py``).
-Faithful to ``shared/apis/lever.md``; where Lever's docs are silent the choice is documented in
-the module that makes it.
+Faithful to the team's Lever API notes (``shared/apis/lever.md``, kept outside this repository;
+"lever.md §N" in the code points into them); where Lever's docs are silent the choice is
+documented in the module that makes it.
 """
 
 from .app import create_sandbox_app

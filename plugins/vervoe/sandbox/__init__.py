@@ -1,5 +1,7 @@
-"""Vervoe sandbox: a simulator of Vervoe's API (``shared/apis/vervoe/``) for tests, benchmarks and
-the demo, over real HTTP. It imports nothing from the hub but the sandbox kit (``hub.kit.sandbox``).
+"""Vervoe sandbox: a simulator of Vervoe's API (its OpenAPI document, copied in
+``plugins/vervoe/openapi/``, and Vervoe's guides, summarised in the team's notes
+``shared/apis/vervoe/``, kept outside this repository) for tests, benchmarks and the demo, over
+real HTTP. It imports nothing from the hub but the sandbox kit (``hub.kit.sandbox``).
 
 Public entry points:
 

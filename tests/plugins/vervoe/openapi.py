@@ -1,4 +1,5 @@
-"""Validate HTTP exchanges against Vervoe's OpenAPI document (``shared/apis/vervoe/Vervoe-API.v1-8.yaml``).
+"""Validate HTTP exchanges against Vervoe's OpenAPI document (``Vervoe-API.v1-8.yaml``:
+``spec_path`` below says where it is looked for; the repository's copy is ``plugins/vervoe/openapi/``).
 
 The document is OpenAPI 3.0 with a few 3.1-isms (``type: [object, string, integer]``), so its
 schemas are converted to JSON Schema (2020-12) here: ``nullable: true`` adds ``"null"`` to the type,
