@@ -43,7 +43,13 @@ DEFAULT_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults shown after each option; the script's docstring kept as written."""
+    """Defaults shown after each option (except ``None``: such an option's help says what applies);
+    the script's docstring kept as written."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def base_parser(description: str) -> argparse.ArgumentParser:

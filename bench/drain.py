@@ -40,7 +40,7 @@ def parse_args():
                         help="seconds between starting the workers and opening the window")
     parser.add_argument("--full", action="store_true", help="measure until every write-back is done")
     parser.add_argument("--processes", type=int, default=None,
-                        help="hub worker processes (default 2; 1 with --embedded, whose limiter is per process)")
+                        help="hub worker processes (default: 2, or 1 with --embedded, whose limiter is per process)")
     parser.add_argument("--threads", type=int, default=8, help="hub worker --workers")
     parser.add_argument("--sample", type=int, default=100, help="opportunities whose notes are read back")
     parser.add_argument("--setup-threads", type=int, default=4, help="threads that build the backlog")

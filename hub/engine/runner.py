@@ -174,7 +174,8 @@ def _argument_name(runtime, plugin: str, hook: str) -> str:
 
 
 def replay(delivery_id: int, workspace_id: int | None = None) -> bool:
-    """Make a done, dead or cancelled delivery due again now (attempts reset). True if it was replayed."""
+    """Make a done, dead, cancelled or retrying delivery due again now (attempts reset). True if it
+    was replayed (a pending or running delivery is not)."""
     query = sa.update(Delivery).where(Delivery.id == delivery_id,
                                       Delivery.status.in_((D_DONE, D_DEAD, D_CANCELLED, D_RETRY)))
     if workspace_id is not None:
