@@ -8,6 +8,8 @@ import socket
 
 import click
 
+from hub.cli.serve import listen_address
+
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = "hub-demo-password"
 
@@ -25,13 +27,14 @@ def _port(host: str, preferred: int) -> int:
 
 
 @click.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address for the hub and sandboxes.")
+@click.option("--host", default="127.0.0.1", show_default=True, callback=listen_address,
+              help="Loopback address for the hub and sandboxes.")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True,
               help="Hub port. The sandboxes take the ports after it, one per plugin with a sandbox in name "
                    "order (bundled: canditech +1, lever +2, vervoe +3); busy ports are replaced by free "
                    "ones; 0: free ports for all.")
 @click.option("--reset", is_flag=True, help="Delete the demo's data from earlier runs and start afresh.")
-@click.option("--instance", "instance_path", default=None,
+@click.option("--instance", "instance_path", default=None, type=click.Path(file_okay=False),
               help="Folder for the demo's database and keys (default: <HUB_INSTANCE_PATH>/demo, "
                    "./instance/demo when HUB_INSTANCE_PATH is unset).")
 def demo_command(host, port, reset, instance_path):

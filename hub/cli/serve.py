@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -41,8 +43,25 @@ def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_
             worker.stop()
 
 
+def listen_address(ctx, param, host: str) -> str:
+    """Click callback: ``host`` must be an address of this machine that a server can listen on,
+    checked before anything is created (a typo must not leave a database and a printed password
+    behind, or pass for "no free port")."""
+    if not host.strip():
+        raise click.BadParameter("is empty: give an address of this machine, e.g. 127.0.0.1")
+    try:
+        family = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((host, 0))
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise click.BadParameter(f"cannot listen on {host!r}: {reason}") from None
+    return host
+
+
 @click.command("run")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, callback=listen_address,
+              help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True, help="Port (0: any free port).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker threads (default: HUB_WORKERS).")
 @click.option("--no-worker", is_flag=True, help="Serve only; run deliveries in separate `hub worker` processes.")

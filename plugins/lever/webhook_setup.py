@@ -116,8 +116,9 @@ def setup(ctx, client: LeverClient) -> str:
                      + ("their signature tokens are pasted in the settings." if pasted else
                         "paste their signature tokens into the settings (signature_tokens)."))
     groups = ", ".join(f'"{EVENT_LABELS[e]}"' for e in EVENTS)
-    parts.append("Action needed in Lever: a Super Admin must switch on the webhook groups "
-                 f"({groups}) under Settings > Integrations and API > Webhooks; until then Lever sends nothing.")
+    parts.append(f"Check in Lever: a Super Admin must switch on the webhook groups ({groups}) under Settings > "
+                 "Integrations and API > Webhooks if they are off (the API cannot). While they are off, Lever "
+                 "sends nothing; \"Verify connection\" shows whether webhooks arrive.")
     return " ".join(parts)
 
 

@@ -133,3 +133,23 @@ def test_new_plugin_refuses_a_name_that_would_clash(runner, tmp_path, name, mess
     result = runner.invoke(args=["new-plugin", name, "--kind", "source", "--directory", str(tmp_path / "out")])
     assert result.exit_code == 2 and message in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--host", "8.8.8.8"], "cannot listen on '8.8.8.8'"),
+    (["run", "--host", "no-such-host.invalid"], "cannot listen on 'no-such-host.invalid'"),
+    (["demo", "--host", ""], "Invalid value for '--host': is empty"),
+    (["demo", "--host", "8.8.8.8"], "cannot listen on '8.8.8.8'"),
+], ids=["run-foreign-address", "run-unknown-name", "demo-empty", "demo-foreign-address"])
+def test_a_host_the_hub_cannot_listen_on_is_refused_before_anything_is_created(runner, app, args, message):
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2 and message in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0  # no Super Admin was created
+
+
+def test_demo_instance_must_be_a_folder(runner, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    result = runner.invoke(args=["demo", "--instance", str(afile)])
+    assert result.exit_code == 2 and "Invalid value for '--instance'" in result.output and "is a file" in result.output
