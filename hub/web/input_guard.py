@@ -47,7 +47,7 @@ def unstorable_body(body: bytes) -> str | None:
         return None
     try:
         parsed = json.loads(body)
-    except ValueError:  # not JSON: the view refuses it itself, with its own message
+    except (ValueError, RecursionError):  # not JSON (or nested past Python's limit): the view refuses it
         return None
     for text in _strings(parsed):
         problem = unstorable(text)

@@ -81,3 +81,12 @@ def test_a_form_field_holding_a_nul_gets_an_error_page_naming_the_field(hub_app,
     page = response.get_data(as_text=True)
     assert "the form field &#39;name&#39; contains a NUL character" in page and "Traceback" not in page
     assert count(hub_app, User) == users
+
+
+def test_the_body_check_leaves_what_is_not_json_to_the_view():
+    from hub.web.input_guard import unstorable_body
+
+    assert unstorable_body(b'{"name": "\\u00e9", "deep": ' + b"[" * 100_000) is None  # past the recursion limit
+    assert unstorable_body(b'{"name": "\\u00e9"') is None  # not JSON
+    assert unstorable_body(b'{"name": "\\u00e9"}') is None  # an escape that is fine
+    assert unstorable_body(b'{"name": "\\u0000"}') == "a NUL character (\\u0000)"
