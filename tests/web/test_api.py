@@ -48,12 +48,46 @@ def test_bodies_that_are_not_json(api):
     assert response.status_code == 400 and response.get_json()["error"] == {
         "code": "bad_request", "message": "the body is not valid JSON"}
     response = api("POST", "/attachments", json=[1, 2])
-    assert response.status_code == 422 and response.get_json()["error"]["fields"] == {"_schema": ["Invalid input type."]}
+    assert response.status_code == 422 and response.get_json()["error"] == {
+        "code": "validation_failed", "message": "the body must be a JSON object",
+        "fields": {"_schema": ["Invalid input type."]}}
     response = api("PUT", "/integrations/fakesource", json=["not", "an", "object"])
     assert response.status_code == 422
+    assert response.get_json()["error"]["message"] == "the body must be a JSON object of settings"
     # action endpoints take no body, but refuse unknown fields if one is sent
     assert api("POST", "/integrations/fakesource/enable", json={"force": True}).status_code == 422
     assert api("POST", "/integrations/fakesource/enable").status_code == 200
+
+
+NESTED = "[" * 50_000  # deeper than the JSON parser's recursion limit: RecursionError, not ValueError
+
+
+@pytest.mark.parametrize("method, path", [("POST", "/users"), ("POST", "/attachments"),
+                                          ("PUT", "/integrations/fakesource"),
+                                          ("POST", "/integrations/fakesource/enable")])
+def test_json_nested_too_deep_is_malformed_json(api, method, path):
+    for body in (NESTED, '{"a":' * 50_000):
+        response = api(method, path, data=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, response.get_data(as_text=True)[:200]
+        assert response.get_json()["error"] == {"code": "bad_request", "message": "the body is not valid JSON"}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "hub/web/input_guard.py (not ours to edit) parses bodies holding a \\u escape with json.loads and "
+    "catches only ValueError; deep nesting raises RecursionError there, before any view: a 500"))
+def test_json_nested_too_deep_with_an_escape_is_malformed_json(api):
+    response = api("POST", "/users", data=NESTED + '"\\u0041"', headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("method, path", [("POST", "/users"), ("POST", "/attachments"), ("PATCH", "/users/1"),
+                                          ("POST", "/integrations/fakesource/enable"),
+                                          ("POST", "/integrations/fakesource/revoke")])
+@pytest.mark.parametrize("body", ["[]", '"str"', "5", "null", "true"])
+def test_bodies_that_are_not_objects_are_named(api, method, path, body):
+    response = api(method, path, data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["message"] == "the body must be a JSON object"
 
 
 def test_plugin_settings_are_validated_by_the_plugin_schema(api):

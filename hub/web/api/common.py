@@ -45,7 +45,10 @@ def validation_failed(messages: Any) -> ValidationFailed:
 
 
 def json_body() -> Any:
-    """The parsed JSON body; ``{}`` when there is none. Non-JSON -> 400."""
+    """The parsed JSON body; ``{}`` when there is none. Non-JSON -> 400.
+
+    Nesting too deep for the parser (``[[[[...``) is a ``RecursionError``, not a ``ValueError``:
+    it is malformed input all the same."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
@@ -53,12 +56,23 @@ def json_body() -> Any:
         raise BadRequest("send a JSON body with Content-Type: application/json")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
 
 
+NOT_AN_OBJECT = "the body must be a JSON object"
+
+
+def json_object_body(message: str = NOT_AN_OBJECT) -> dict:
+    """The JSON body, which must be an object (``{}`` when there is none); else 422 with ``message``."""
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ValidationFailed(message, {"_schema": ["Invalid input type."]})
+    return body
+
+
 def load_body(schema: type[Schema], partial: bool = False) -> dict:
-    data = json_body()
+    data = json_object_body()
     try:
         return schema().load(data, partial=partial)
     except ValidationError as exc:

@@ -14,7 +14,7 @@ from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Integration
 from hub.web.api import bp
-from hub.web.api.common import describe, json_body, live_error, load_body
+from hub.web.api.common import NOT_AN_OBJECT, describe, json_object_body, live_error, load_body
 from hub.web.live import LiveError, run_setup_webhooks, run_test
 from hub.web.permissions import require
 from hub.web.schemas import ActionResultSchema, EmptySchema, IntegrationSchema
@@ -71,9 +71,7 @@ def get_integration(plugin: str):
 @require("integrations.manage")
 def put_settings(plugin: str):
     _spec(plugin)
-    body = json_body()
-    if not isinstance(body, dict):
-        raise ValidationFailed("the body must be a JSON object of settings", {"_schema": ["Invalid input type."]})
+    body = json_object_body(NOT_AN_OBJECT + " of settings")
     try:
         services.save_settings(get_runtime(), current_user.workspace_id, plugin, body, current_user)
     except ValidationFailed as exc:
