@@ -195,7 +195,9 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
     """The values ``services.save_attachment`` needs, with the names read live from the vendors.
 
     Raises ``ValidationFailed`` naming the field whose id the vendor does not know (or that is
-    missing), and ``LiveError`` when a vendor cannot be asked.
+    missing): ``posting_id``, ``stage_id``, ``provider``, ``assessment_id`` or an option (the
+    names of the arguments and of the API's fields; the page shows ``provider`` and
+    ``assessment_id`` at its one assessment choice); and ``LiveError`` when a vendor cannot be asked.
     """
     from hub.errors import ValidationFailed
 
@@ -214,13 +216,16 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
         if stage is None:
             errors["stage_id"] = ["This stage does not exist (any more) at the source."]
     if not provider or not assessment_id:
-        errors["assessment"] = ["Choose an assessment."]
+        if not provider:
+            errors["provider"] = ["Choose an assessment provider."]
+        if not assessment_id:
+            errors["assessment_id"] = ["Choose an assessment."]
     elif provider not in assessment_plugins(workspace_id):
-        errors["assessment"] = [f"{provider} is not an enabled assessment provider."]
+        errors["provider"] = [f"{provider} is not an enabled assessment provider."]
     else:
         assessment = find_assessment(workspace_id, provider, assessment_id)
         if assessment is None:
-            errors["assessment"] = ["This assessment does not exist (any more) at the provider."]
+            errors["assessment_id"] = ["This assessment does not exist (any more) at the provider."]
     move_to = (options or {}).get("move_to_stage_on_thumbs_up")
     if move_to and posting is not None and find_stage(workspace_id, posting_id, move_to) is None:
         errors["move_to_stage_on_thumbs_up"] = ["This stage does not exist at the source."]

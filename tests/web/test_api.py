@@ -143,6 +143,21 @@ def test_attachments_through_the_api(api, seeded):
                                        "duration_minutes": 60, "max_score": 100.0}
 
 
+def test_unknown_provider_or_assessment_names_the_field_sent(api, seeded):
+    good = {"posting_id": "p1", "stage_id": "s9", "provider": "fakeassess", "assessment_id": "py"}
+    for field, expected in (("provider", "nosuch is not an enabled assessment provider."),
+                            ("assessment_id", "This assessment does not exist (any more) at the provider.")):
+        response = api("POST", "/attachments", role="admin", json={**good, field: "nosuch"})
+        assert response.status_code == 422
+        assert response.get_json()["error"] == {"code": "validation_failed",
+                                                "message": f"some choices are not valid: {field}",
+                                                "fields": {field: [expected]}}
+        response = api("PUT", f"/attachments/{seeded.ids['attachment']}", role="admin", json={field: "nosuch"})
+        assert response.status_code == 422 and list(response.get_json()["error"]["fields"]) == [field]
+    both = api("POST", "/attachments", role="admin", json={**good, "stage_id": "gone", "provider": "nosuch"})
+    assert both.get_json()["error"]["message"] == "some choices are not valid: provider, stage_id"
+
+
 def test_invitations_through_the_api(api, seeded, fakes):
     _, assess = fakes
     listed = api("GET", "/invitations?status=failed&per_page=2", role="team_member").get_json()

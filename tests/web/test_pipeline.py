@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from hub.entities import Stage
@@ -168,3 +169,33 @@ def test_yes_no_options_default_to_the_integration_setting(hub_app, seeded, as_r
                and row.assessment_id == "py"}
     assert "tag_results" not in options["s3"] and "remind_on_reentry" not in options["s3"]
     assert options["s2"] == {"tag_results": False, "remind_on_reentry": True}
+
+
+@pytest.mark.parametrize("field", ["remind_on_reentry", "tag_results"])
+def test_a_yes_no_option_that_is_not_a_choice_is_refused(hub_app, seeded, as_role, field):
+    client = as_role("admin")
+    response = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s8", "assessment": "fakeassess:py",
+                                                  field: "maybe"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert (f'<p class="field-error" id="{field}-error">Choose Yes, No or “Use the integration&#39;s setting”.</p>'
+            in html)
+    assert f'aria-describedby="{field}-help {field}-error" aria-invalid="true"' in html
+    assert not _rows(hub_app, stage_id="s8")
+    edit = seeded.per_role["admin"]["att_keep"]
+    response = client.post(f"/pipeline/{edit}/edit", data={"posting_id": "p1", "stage_id": "s4",
+                                                          "assessment": "fakeassess:py", field: "perhaps"})
+    assert response.status_code == 422
+    [row] = [r for r in _rows(hub_app) if r.id == edit]
+    assert row.options == {}
+
+
+def test_an_unknown_provider_is_shown_at_the_assessment_choice(hub_app, seeded, as_role):
+    client = as_role("admin")
+    for assessment, message in (("nosuch:py", "nosuch is not an enabled assessment provider."),
+                                ("fakeassess:", "Choose an assessment."), ("", "Choose an assessment.")):
+        response = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s8", "assessment": assessment})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert f'<p class="field-error" id="assessment-error">{message}</p>' in html
+        assert 'id="provider-error"' not in html and 'id="attach-error"' not in html

@@ -49,12 +49,32 @@ def pipeline():
 
 TRI_STATE = ("remind_on_reentry", "tag_results")  # yes / no / "use the integration's setting"
 YES, NO = ("on", "y", "yes", "1", "true"), ("n", "no", "0", "false")
+TRI_STATE_ERROR = "Choose Yes, No or “Use the integration's setting”."
+
+
+class NotAChoice(ValueError):
+    pass
 
 
 def _tri_state(value) -> bool | None:
-    """A yes/no/default choice from the form: None (absent or "") leaves the integration's setting."""
+    """A yes/no/default choice from the form: None (absent or "") leaves the integration's setting.
+    Anything else is not one of the choices the form offers: ``NotAChoice``."""
     value = (value or "").strip().lower()
-    return True if value in YES else False if value in NO else None
+    if value in YES:
+        return True
+    if value in NO:
+        return False
+    if value:
+        raise NotAChoice(value)
+    return None
+
+
+def _tri_state_value(value) -> str:
+    """The select's value to show again: "yes", "no", "" (the default), or the bad value as sent."""
+    try:
+        return {True: "yes", False: "no", None: ""}[_tri_state(value)]
+    except NotAChoice:
+        return str(value)
 
 
 def _options_from_form(form) -> tuple[dict, dict[str, list[str]]]:
@@ -63,14 +83,30 @@ def _options_from_form(form) -> tuple[dict, dict[str, list[str]]]:
         "move_to_stage_on_thumbs_up": (form.get("move_to_stage_on_thumbs_up") or "").strip() or None,
         "archive_reason_on_thumbs_down": (form.get("archive_reason_on_thumbs_down") or "").strip() or None,
     }
+    errors: dict[str, list[str]] = {}
     for name in TRI_STATE:
-        choice = _tri_state(form.get(name))
+        try:
+            choice = _tri_state(form.get(name))
+        except NotAChoice:
+            errors[name] = [TRI_STATE_ERROR]
+            continue
         if choice is not None:  # absent: the plugin falls back to the integration's own setting
             raw[name] = choice
     try:
-        return AttachmentOptionsSchema().load(raw), {}
+        options = AttachmentOptionsSchema().load(raw)
     except ValidationError as exc:
-        return {}, {k: list(v) if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}
+        errors.update({k: list(v) if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()})
+    return ({}, errors) if errors else (options, {})
+
+
+def _form_errors(fields: dict[str, list[str]], assessment: str) -> dict[str, list[str]]:
+    """``resolve_attachment``'s errors as the form's fields: its ``provider`` and ``assessment_id``
+    are both the one assessment choice here."""
+    errors = {k: v for k, v in fields.items() if k not in ("provider", "assessment_id")}
+    if "provider" in fields or "assessment_id" in fields:
+        errors["assessment"] = (["Choose an assessment."] if not assessment.strip()
+                                else fields.get("provider", []) + fields.get("assessment_id", []))
+    return errors
 
 
 def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | None = None, status: int = 200):
@@ -111,7 +147,7 @@ def _save(attachment_id: int | None):
     values = {key: form.get(key, "") for key in ("posting_id", "stage_id", "assessment", "pass_threshold",
                                                   "move_to_stage_on_thumbs_up", "archive_reason_on_thumbs_down")}
     for name in TRI_STATE:
-        values[name] = {True: "yes", False: "no", None: ""}[_tri_state(form.get(name))]
+        values[name] = _tri_state_value(form.get(name))
     attachment = queries.get_attachment(ws, attachment_id) if attachment_id else None
     options, errors = _options_from_form(form)
     provider, _, assessment_id = (values["assessment"] or "").partition(":")
@@ -121,7 +157,7 @@ def _save(attachment_id: int | None):
             row = services.save_attachment(ws, resolved, current_user, attachment_id=attachment_id)
         except ValidationFailed as exc:
             db.session.rollback()
-            errors = exc.fields or {"_schema": [exc.message]}
+            errors = _form_errors(exc.fields, values["assessment"]) if exc.fields else {"_schema": [exc.message]}
         except Conflict as exc:
             db.session.rollback()
             errors = {"_schema": [exc.message]}
