@@ -48,17 +48,38 @@ def default_workspace() -> Workspace:
     return workspace
 
 
+def _column_length(column) -> int:
+    return column.property.columns[0].type.length
+
+
+MAX_EMAIL = _column_length(User.email)  # 320
+MAX_NAME = _column_length(User.name)  # 200
+
+
 def validate_email(email: str) -> str:
     email = (email or "").strip().lower()
-    if not EMAIL_RE.match(email) or len(email) > 320:
+    if len(email) > MAX_EMAIL:
+        raise ValidationFailed(f"the email address is too long (at most {MAX_EMAIL} characters)",
+                               {"email": [f"Longer than maximum length {MAX_EMAIL}."]})
+    if not EMAIL_RE.match(email):
         raise ValidationFailed("not a valid email address", {"email": ["not a valid email address"]})
     return email
+
+
+def validate_name(name: str | None, email: str) -> str:
+    """A user's display name, trimmed; the email's local part (cut to fit) when none is given."""
+    name = (name or "").strip()
+    if len(name) > MAX_NAME:
+        raise ValidationFailed(f"the name is too long ({len(name)} characters; at most {MAX_NAME})",
+                               {"name": [f"Longer than maximum length {MAX_NAME}."]})
+    return name or email.split("@")[0][:MAX_NAME]
 
 
 def create_user(workspace_id: int, email: str, role: str, password: str | None = None, name: str = "",
                 actor: User | str | None = None) -> tuple[User, str | None]:
     """Create a user; returns the user and the generated password when none was given."""
     email = validate_email(email)
+    name = validate_name(name, email)
     if role not in ROLES:
         raise ValidationFailed(f"role must be one of {', '.join(ROLES)}", {"role": ["unknown role"]})
     generated = None
@@ -69,7 +90,7 @@ def create_user(workspace_id: int, email: str, role: str, password: str | None =
                                {"password": ["too short"]})
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with the email {email} already exists")
-    user = User(workspace_id=workspace_id, email=email, name=name or email.split("@")[0], role=role,
+    user = User(workspace_id=workspace_id, email=email, name=name, role=role,
                 password_hash=generate_password_hash(password))
     db.session.add(user)
     db.session.flush()

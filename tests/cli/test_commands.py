@@ -33,6 +33,13 @@ def test_init_creates_a_super_admin_once(runner, app):
         assert [u.email for u in db.session.scalars(sa.select(User))] == ["boss@example.com"]
 
 
+def test_users_create_takes_a_name_as_long_as_its_column(runner, app):
+    created = runner.invoke(args=["users", "create", "named@example.com", "--name", "n" * 200])
+    assert created.exit_code == 0, created.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.name).where(User.email == "named@example.com")) == "n" * 200
+
+
 def test_users_create_list_and_set_role(runner):
     created = runner.invoke(args=["users", "create", "tm@example.com", "--role", "team_member"])
     assert created.exit_code == 0 and "password:" in created.output
@@ -55,6 +62,8 @@ def test_users_create_list_and_set_role(runner):
     (["users", "create", "x\udcff@example.com"], "Invalid value for 'EMAIL': contains an unpaired surrogate"),
     (["users", "create", "x@example.com", "--name", "A\x00B"], "Invalid value for '--name': contains a NUL"),
     (["init", "--email", " "], "Invalid value for '--email': is empty"),
+    (["users", "create", "named@example.com", "--name", "n" * 201], "the name is too long (201 characters; at most 200)"),
+    (["users", "create", "e" * 320 + "@example.com"], "the email address is too long (at most 320 characters)"),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else None)
 def test_bad_arguments_give_one_line_and_non_zero_exit(runner, args, message):
     result = runner.invoke(args=args)

@@ -188,6 +188,12 @@ def test_users_through_the_api(api, seeded):
     assert patched.get_json()["role"] == "limited_team_member" and patched.get_json()["active"] is False
     bad = api("POST", "/users", role="admin", json={"email": "nope", "role": "team_member", "extra": 1})
     assert bad.status_code == 422 and set(bad.get_json()["error"]["fields"]) == {"email", "extra"}
+    long_name = api("POST", "/users", role="admin", json={"email": "long@acme.test", "role": "team_member",
+                                                          "name": "n" * 201})
+    assert long_name.status_code == 422 and list(long_name.get_json()["error"]["fields"]) == ["name"]
+    longest = api("POST", "/users", role="admin", json={"email": "longest@acme.test", "role": "team_member",
+                                                        "name": "n" * 200})
+    assert longest.status_code == 201 and longest.get_json()["name"] == "n" * 200
     audit = api("GET", "/audit?action=user.", role="admin").get_json()
     assert {"user.create", "user.role", "user.deactivate"} <= {item["action"] for item in audit["items"]}
 

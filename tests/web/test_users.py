@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
+from hub import services
+from hub.errors import ValidationFailed
 from hub.extensions import db
 from hub.services import hash_token
 from hub.store.models import ApiToken, User
@@ -94,3 +97,78 @@ def test_api_tokens_are_shown_once_and_can_be_revoked(hub_app, seeded, as_role):
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     missing = client.post("/settings/api-tokens", data={"name": ""})
     assert missing.status_code == 422 and 'id="token-name-error"' in missing.get_data(as_text=True)
+
+
+def _error_flashes(html: str) -> list[str]:
+    return re.findall(r'<div class="alert alert--danger" role="alert">(.*?)</div>', html, re.S)
+
+
+@pytest.mark.parametrize("role", ["bogus", "", "Admin"])
+def test_an_unknown_role_is_refused_as_such(hub_app, seeded, as_role, role):
+    client = as_role("admin")
+    target = seeded.users["team_member"]
+    response = client.post(f"/users/{target}/role", data={"role": role})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert _error_flashes(html) == [
+        f"unknown role {role!r}: choose one of super_admin, admin, team_member, limited_team_member".replace("'", "&#39;")]
+    assert 'id="users-table"' in html  # the page itself, re-rendered
+    assert _user(hub_app, "team_member@acme.test").role == "team_member"
+    missing = client.post(f"/users/{target}/role", data={})
+    assert missing.status_code == 422 and "unknown role" in missing.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("form", [{"active": "maybe"}, {"active": ""}, {"active": "true"}, {}])
+def test_active_takes_only_what_the_page_sends(hub_app, seeded, as_role, form):
+    client = as_role("admin")
+    target = seeded.users["team_member"]
+    page = client.get("/users").get_data(as_text=True)
+    row = re.search(rf'<tr id="user-{target}"(.*?)</tr>', page, re.S).group(1)
+    assert '<input type="hidden" name="active" value="0">' in row  # what Deactivate sends
+    response = client.post(f"/users/{target}/active", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    [message] = _error_flashes(html)
+    assert message.startswith("active must be 1 (reactivate) or 0 (deactivate), not ")
+    assert message.endswith("; team_member@acme.test is unchanged")
+    assert _user(hub_app, "team_member@acme.test").active is True
+    assert client.post(f"/users/{target}/active", data={"active": "0"}).status_code == 302
+    assert _user(hub_app, "team_member@acme.test").active is False
+    assert client.post(f"/users/{target}/active", data={"active": "1"}).status_code == 302
+    assert _user(hub_app, "team_member@acme.test").active is True
+
+
+def test_a_name_too_long_for_its_column_is_refused_on_the_form(hub_app, seeded, as_role):
+    client = as_role("admin")
+    response = client.post("/users", data={"email": "long.name@acme.test", "name": "x" * 5000, "role": "team_member"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert '<p class="field-error" id="new-name-error">Longer than maximum length 200.</p>' in html
+    assert 'aria-describedby="new-name-error" aria-invalid="true"' in html
+    response = client.post("/users", data={"email": "a" * 320 + "@acme.test", "role": "team_member"})
+    assert response.status_code == 422
+    assert "Longer than maximum length 320." in response.get_data(as_text=True)
+    response = client.post("/users", data={"email": "long.name@acme.test", "name": "x" * 200, "role": "team_member"})
+    assert response.status_code == 200
+    assert _user(hub_app, "long.name@acme.test").name == "x" * 200
+    with hub_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.email.like("aaaa%"))) == 0
+
+
+def test_create_user_checks_name_and_email_against_their_columns(hub_app, seeded):
+    """One check for the page, the API and the CLI (``services.create_user``); on PostgreSQL an
+    oversized value would otherwise fail in the database."""
+    with hub_app.app_context():
+        ws = seeded.workspace_id
+        with pytest.raises(ValidationFailed) as caught:
+            services.create_user(ws, "n@acme.test", "team_member", name="y" * 201)
+        assert caught.value.fields == {"name": ["Longer than maximum length 200."]}
+        with pytest.raises(ValidationFailed) as caught:
+            services.create_user(ws, "e" * 311 + "@acme.test", "team_member")
+        assert list(caught.value.fields) == ["email"] and "too long" in caught.value.message
+        # no name given: the email's local part, cut to fit the column
+        local = "l" * 250
+        user, _ = services.create_user(ws, f"{local}@acme.test", "team_member")
+        assert user.name == "l" * 200
+        user, _ = services.create_user(ws, "padded@acme.test", "team_member", name="  Padded Name  ")
+        assert user.name == "Padded Name"

@@ -11,7 +11,7 @@ from flask_login import current_user
 from hub import services
 from hub.errors import Conflict, Forbidden, ValidationFailed
 from hub.extensions import db
-from hub.store.models import ROLE_LABELS
+from hub.store.models import ROLE_LABELS, ROLES
 from hub.web import queries
 from hub.web.permissions import assignable_roles, may_manage_user, require
 from hub.web.ui import bp
@@ -29,8 +29,14 @@ def users():
     return _page()
 
 
+def unknown_role(role: str) -> ValidationFailed:
+    return ValidationFailed(f"unknown role {role[:50]!r}: choose one of {', '.join(ROLES)}", {"role": ["unknown role"]})
+
+
 def create_user(actor, email: str, role: str, name: str = "", password: str | None = None):
     """Shared by the page and the API: the role must be one the actor may give."""
+    if role not in ROLES:
+        raise unknown_role(role)
     if role not in assignable_roles(actor):
         raise Forbidden(f"your role cannot create a {ROLE_LABELS.get(role, role)}")
     return services.create_user(actor.workspace_id, email, role, password=password, name=name, actor=actor)
@@ -66,11 +72,20 @@ def change_user(actor, target, role: str | None = None, active: bool | None = No
         raise Forbidden("you cannot change this user" if target.id != actor.id
                         else "you cannot change your own role or deactivate yourself; ask another admin")
     if role is not None and role != target.role:
+        if role not in ROLES:
+            raise unknown_role(role)
         if role not in assignable_roles(actor):
             raise Forbidden(f"your role cannot make someone a {ROLE_LABELS.get(role, role)}")
         services.set_role(target, role, actor)
     if active is not None and active != target.active:
         services.set_active(target, active, actor)
+
+
+def _refused(message: str):
+    """The users page again, 422, with ``message`` (a change the page's own forms cannot send)."""
+    db.session.rollback()
+    flash(message, "error")
+    return _page(status=422)
 
 
 @bp.post("/users/<int:user_id>/role")
@@ -81,17 +96,26 @@ def users_role(user_id: int):
     try:
         change_user(current_user, target, role=role)
         flash(f"{target.email} is now {ROLE_LABELS.get(target.role, target.role)}.", "success")
-    except (Conflict, ValidationFailed) as exc:
+    except ValidationFailed as exc:
+        return _refused(exc.message)
+    except Conflict as exc:
         db.session.rollback()
         flash(exc.message, "error")
     return redirect(url_for("ui.users"))
+
+
+ACTIVE_CHOICES = {"1": True, "0": False}  # what the page's Reactivate / Deactivate buttons send
 
 
 @bp.post("/users/<int:user_id>/active")
 @require("users.manage")
 def users_active(user_id: int):
     target = queries.get_user(current_user.workspace_id, user_id)
-    active = request.form.get("active") == "1"
+    choice = request.form.get("active")
+    if choice not in ACTIVE_CHOICES:
+        shown = "nothing" if choice is None else repr(choice[:50])
+        return _refused(f"active must be 1 (reactivate) or 0 (deactivate), not {shown}; {target.email} is unchanged")
+    active = ACTIVE_CHOICES[choice]
     try:
         change_user(current_user, target, active=active)
         flash(f"{target.email} is {'reactivated' if active else 'deactivated: they are signed out and their API tokens stop working'}.",
