@@ -71,6 +71,14 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class ArchiveReason:
+    """A reason the ATS offers for archiving (rejecting) a candidate."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Posting:
     id: str
     title: str

@@ -189,6 +189,13 @@ def source_list_users(ctx: "PluginContext") -> "list[SourceUser]":
     """Source plugins: the ATS's users (id, name, email, access role)."""
 
 
+@hookspec
+def source_list_archive_reasons(ctx: "PluginContext") -> "list[ArchiveReason]":
+    """Source plugins, optional: the reasons the ATS offers for archiving a candidate. When a
+    source implements it, an attachment's "archive on thumbs down" reason is checked against
+    them (and chosen from them on the page); otherwise it is taken as typed."""
+
+
 # --------------------------------------------------------------------------- assessment provider API
 
 

@@ -16,7 +16,7 @@ from hub import hookimpl, hookspecs, services
 from hub.engine.ingest import ingest
 from hub.engine.sweeper import reconcile_all
 from hub.entities import (
-    ASSESSMENT, SOURCE, ArchiveChange, Assessment, AssessmentResult, Candidate, CandidateDeleted, CandidateHired,
+    ASSESSMENT, SOURCE, ArchiveChange, ArchiveReason, Assessment, AssessmentResult, Candidate, CandidateDeleted, CandidateHired,
     InboundEvent, IntegrationSpec, Posting, ReinviteRequested, SandboxSpec, SourceUser, Stage, StageChange, Verdict,
 )
 from hub.extensions import db
@@ -63,6 +63,10 @@ class Source:
     @hookimpl
     def source_list_users(self, ctx):
         return [SourceUser(id="u1", name="Owner", email="owner@example.com", access_role="admin")]
+
+    @hookimpl
+    def source_list_archive_reasons(self, ctx):
+        return [ArchiveReason(id="r1", name="Not a fit")]
 
     @hookimpl
     def on_assessment_completed(self, ctx, result):
@@ -325,6 +329,14 @@ def test_hook_source_list_users(hub):
     with app.app_context():
         users = get_runtime().context(1, "provider").source.list_users()
     assert [u.email for u in users] == ["owner@example.com"]
+
+
+def test_hook_source_list_archive_reasons(hub):
+    from hub.web.live import list_archive_reasons
+
+    app, *_ = hub
+    with app.app_context():
+        assert list_archive_reasons(1) == [ArchiveReason(id="r1", name="Not a fit")]
 
 
 def test_hook_list_assessments(hub):

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g
 
-from hub.entities import ASSESSMENT, Assessment, Posting, Stage
+from hub.entities import ASSESSMENT, ArchiveReason, Assessment, Posting, Stage
 from hub.errors import HubError, PluginError
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -103,6 +103,20 @@ def list_stages(workspace_id: int, posting_id: str | None) -> list[Stage]:
         source = active_source(workspace_id)
         cache[key] = _items(call_plugin(workspace_id, source, "source_list_stages", posting_id=posting_id), Stage,
                             source, "source_list_stages")
+    return cache[key]
+
+
+def list_archive_reasons(workspace_id: int) -> list[ArchiveReason] | None:
+    """The source's archive reasons, or None when the source does not list them."""
+    key = ("archive_reasons", workspace_id)
+    cache = _cache()
+    if key not in cache:
+        source = active_source(workspace_id)
+        if not get_runtime().registry.implements(source, "source_list_archive_reasons"):
+            cache[key] = None
+        else:
+            cache[key] = _items(call_plugin(workspace_id, source, "source_list_archive_reasons"), ArchiveReason,
+                                source, "source_list_archive_reasons")
     return cache[key]
 
 
@@ -229,6 +243,11 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
     move_to = (options or {}).get("move_to_stage_on_thumbs_up")
     if move_to and posting is not None and find_stage(workspace_id, posting_id, move_to) is None:
         errors["move_to_stage_on_thumbs_up"] = ["This stage does not exist at the source."]
+    reason = (options or {}).get("archive_reason_on_thumbs_down")
+    if reason and posting is not None:
+        reasons = list_archive_reasons(workspace_id)
+        if reasons is not None and not any(r.id == reason for r in reasons):
+            errors["archive_reason_on_thumbs_down"] = ["This archive reason does not exist at the source."]
     if errors:
         raise ValidationFailed("some choices are not valid: " + ", ".join(sorted(errors)), errors)
     return {

@@ -97,6 +97,11 @@ def source_list_users(ctx):
     return readapi.list_users(ctx, _client(ctx))
 
 
+@hookimpl
+def source_list_archive_reasons(ctx):
+    return readapi.list_archive_reasons(ctx, _client(ctx))
+
+
 # --------------------------------------------------------------------------- connection lifecycle
 
 

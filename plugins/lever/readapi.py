@@ -1,4 +1,5 @@
-"""The source read API other plugins use (``ctx.source``): candidates, postings, stages, users.
+"""The source read API other plugins use (``ctx.source``): candidates, postings, stages, users;
+and the archive reasons the attachment form offers.
 
 A candidate is always read live (``GET /opportunities/:id?expand=applications&expand=stage
 &expand=contact``), tolerant of fields that come back expanded or as plain ids. Postings, stages
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
-from hub.entities import Candidate, Posting, SourceUser, Stage
+from hub.entities import ArchiveReason, Candidate, Posting, SourceUser, Stage
 
 from .client import LeverAPIError, LeverClient, LeverNotFound, path
 
@@ -88,6 +89,16 @@ def _load_stages(client: LeverClient) -> list[dict]:
 def list_stages(ctx, client: LeverClient, refresh: bool = False) -> list[Stage]:
     items = cached(ctx, "stages", lambda: _load_stages(client), refresh)
     return [Stage(id=s["id"], name=s["text"]) for s in items]
+
+
+def _load_archive_reasons(client: LeverClient) -> list[dict]:
+    return [{"id": r["id"], "text": str(r.get("text") or r["id"])}
+            for r in client.paginate("/archive_reasons") if isinstance(r.get("id"), str)]
+
+
+def list_archive_reasons(ctx, client: LeverClient, refresh: bool = False) -> list[ArchiveReason]:
+    items = cached(ctx, "archive_reasons", lambda: _load_archive_reasons(client), refresh)
+    return [ArchiveReason(id=r["id"], name=r["text"]) for r in items]
 
 
 def _load_users(client: LeverClient) -> list[dict]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 
 from hub import hookimpl
-from hub.entities import Assessment, IntegrationSpec, Posting, Stage, WebhookResult
+from hub.entities import ArchiveReason, Assessment, IntegrationSpec, Posting, Stage, WebhookResult
 from hub.errors import HubError
 
 PASSWORD = "correct horse battery"
@@ -50,6 +50,7 @@ class FakeSource:
             Posting("p2", "Support Engineer", "published", hiring_manager_email="someone@acme.test"),
         ]
         self.stages = [Stage(f"s{i}", f"Stage {i}") for i in range(1, 11)] + [Stage("canditech", "Canditech Stage")]
+        self.archive_reasons = [ArchiveReason("reason-1", "Not a fit"), ArchiveReason("reason-2", "Withdrew")]
         self.fail: Exception | None = None
         self.calls: list[str] = []
 
@@ -73,6 +74,11 @@ class FakeSource:
     def source_list_stages(self, ctx, posting_id):
         self._maybe_fail("source_list_stages")
         return list(self.stages)
+
+    @hookimpl
+    def source_list_archive_reasons(self, ctx):
+        self._maybe_fail("source_list_archive_reasons")
+        return list(self.archive_reasons)
 
     @hookimpl
     def test_connection(self, ctx):

@@ -210,3 +210,14 @@ def test_integration_actions_through_the_api(api, fakes):
     revoked = api("POST", "/integrations/fakesource/revoke").get_json()
     assert revoked["integration"]["status"] == "revoked" and revoked["integration"]["enabled"] is False
     assert revoked["integration"]["secrets"]["api_key"]["set"] is False
+
+
+def test_an_archive_reason_the_source_does_not_offer_is_named(api):
+    body = {"posting_id": "p1", "stage_id": "s9", "provider": "fakeassess", "assessment_id": "py",
+            "options": {"archive_reason_on_thumbs_down": "no-such-reason"}}
+    response = api("POST", "/attachments", json=body)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {
+        "archive_reason_on_thumbs_down": ["This archive reason does not exist at the source."]}
+    body["options"]["archive_reason_on_thumbs_down"] = "reason-2"
+    assert api("POST", "/attachments", json=body).status_code == 201

@@ -39,6 +39,8 @@ def test_attach_an_assessment_step_by_step(hub_app, seeded, as_role):
     for field_id in ("stage", "assessment", "pass_threshold", "move_to_stage_on_thumbs_up",
                      "archive_reason_on_thumbs_down", "remind_on_reentry", "tag_results"):
         assert f'<label for="{field_id}">' in form, field_id
+    # the source lists its archive reasons: they are offered, not typed
+    assert '<select id="archive_reason_on_thumbs_down"' in form and '<option value="reason-1">Not a fit</option>' in form
 
     response = client.post("/pipeline/new", data={
         "posting_id": "p1", "stage_id": "canditech", "assessment": "fakeassess:py", "pass_threshold": "70",
@@ -77,6 +79,32 @@ def test_invalid_choices_are_shown_inline(hub_app, seeded, as_role):
     assert "This stage does not exist (any more) at the source." in html
     assert "This assessment does not exist (any more) at the provider." in html
     assert not _rows(hub_app, stage_id="gone")
+    response = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s9", "assessment": "fakeassess:py",
+                                                  "archive_reason_on_thumbs_down": "no-such-reason"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "This archive reason does not exist at the source." in html
+    assert '<option value="no-such-reason" selected>no-such-reason (not offered by your ATS any more)</option>' in html
+    assert not _rows(hub_app, stage_id="s9")
+
+
+def test_without_a_list_of_archive_reasons_the_reason_is_typed_and_taken_as_is(make_app):
+    from tests.web.support import FakeAssess, FakeSource, seed, sign_in
+
+    class SourceWithoutReasons(FakeSource):
+        source_list_archive_reasons = None  # not a hook implementation: this source does not list them
+
+    app = make_app(plugins=[("fakesource", SourceWithoutReasons()), ("fakeassess", FakeAssess())], entry_points=False)
+    seeded = seed(app)
+    client = app.test_client()
+    sign_in(client, seeded.email("admin"))
+    form = client.get("/pipeline/new?posting_id=p1").get_data(as_text=True)
+    assert '<input type="text" id="archive_reason_on_thumbs_down"' in form and "does not list them" in form
+    response = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s9", "assessment": "fakeassess:py",
+                                                  "archive_reason_on_thumbs_down": "typed-reason"})
+    assert response.status_code == 302
+    [row] = _rows(app, stage_id="s9")
+    assert row.options["archive_reason_on_thumbs_down"] == "typed-reason"
 
 
 def test_the_list_warns_when_a_stage_no_longer_exists(hub_app, seeded, as_role, fakes):

@@ -14,7 +14,8 @@ from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.live import (
-    LiveError, active_source, assessment_plugins, list_assessments, list_postings, list_stages, resolve_attachment,
+    LiveError, active_source, assessment_plugins, list_archive_reasons, list_assessments, list_postings, list_stages,
+    resolve_attachment,
 )
 from hub.web.permissions import require
 from hub.web.schemas import AttachmentOptionsSchema
@@ -116,7 +117,7 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
     posting_id = values.get("posting_id") or ""
     context = {"attachment": attachment, "values": values, "errors": errors or {}, "postings": [],
                "stages": [], "assessments": [], "source_error": None, "assessment_errors": [],
-               "no_source": False, "no_provider": False, "posting": None}
+               "no_source": False, "no_provider": False, "posting": None, "archive_reasons": None}
     try:
         active_source(ws)
     except LiveError:
@@ -131,6 +132,7 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
                 context["errors"].setdefault("posting_id", ["This posting does not exist (any more) at the source."])
             if context["posting"] is not None:
                 context["stages"] = list_stages(ws, posting_id)
+                context["archive_reasons"] = list_archive_reasons(ws)
         except LiveError as exc:
             context["source_error"] = exc.message
     if context["posting"] is not None and not context["no_provider"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from hub.entities import Candidate, Posting, SourceUser, Stage
+from hub.entities import ArchiveReason, Candidate, Posting, SourceUser, Stage
 from hub.errors import HubError
 from plugins.lever import readapi
 from plugins.lever.client import LeverClient
@@ -56,6 +56,15 @@ def test_stages_are_paginated_and_cached(make_hub, sandbox):
     hub.call("test_connection")  # re-connecting clears the caches
     hub.call("source_list_stages", posting_id=None)
     assert sandbox.route_count(STAGES_ROUTE) == 12
+
+
+def test_archive_reasons_are_listed_and_cached(api_key_hub, sandbox):
+    reasons = api_key_hub.call("source_list_archive_reasons")
+    assert ArchiveReason(id="reason-underqualified", name="Underqualified") in reasons
+    assert ArchiveReason(id="reason-hired", name="Hired") in reasons
+    calls = sandbox.route_count("GET /v1/archive_reasons")
+    assert api_key_hub.call("source_list_archive_reasons") == reasons
+    assert sandbox.route_count("GET /v1/archive_reasons") == calls  # from the cache
 
 
 def test_cache_expires(make_hub, sandbox):
