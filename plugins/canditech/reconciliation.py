@@ -8,6 +8,10 @@
    written by its ``on_assessment_completed`` hook, removed by its ``on_verdict`` hook) and asks
    Canditech about them at a slowing pace for ``VERDICT_WATCH_DAYS``.
 
+A completed invitation whose result breaks the rules a completion webhook is held to (finite
+scores, 0 <= score <= max_score, an http(s) report URL, a completion time from 2000 on:
+``wire.VALUE_RULES``) is logged and not recorded.
+
 External ids are deterministic (``reconcile:<canditech id>:<status>``,
 ``reconcile:<canditech id>:verdict:<verdict>``), so the hub's deduplication and state machine make
 repeated runs harmless. Canditech failing stops the run early, keeping what was found so far.
@@ -24,6 +28,7 @@ from hub.entities import (
 )
 from hub.errors import TemporaryError
 
+from . import wire
 from .client import CanditechClient, CanditechNotFound
 from .settings import CanditechSettings
 from .webhooks import result_event
@@ -48,6 +53,12 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
             except CanditechNotFound:
                 ctx.log.warning("reconcile: invitation %s (%s) is unknown at Canditech",
                                 invitation.id, invitation.provider_invitation_id)
+                continue
+            problems = wire.invitation_problems(wire.KIND_COMPLETED, remote) if remote["status"] == COMPLETED else {}
+            if problems:  # the same rules as a completion webhook's (wire.VALUE_RULES)
+                ctx.log.warning("reconcile: Canditech's invitation %s (hub invitation %s) is completed with "
+                                "unusable values, not recorded: %s", invitation.provider_invitation_id,
+                                invitation.id, wire.describe_problems(problems))
                 continue
             events.extend(missed_events(invitation, remote))
         events.extend(_watch_verdicts(ctx, client, after))

@@ -4,13 +4,18 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
 
 1. signature header (name from settings) present, well formed, timestamp within the tolerance
    both ways, HMAC matching with one of the active secrets -> else 401;
-2. body is a JSON object -> else 400; has ``id``, ``type`` and, for a known type,
+2. body is a JSON object -> else 400 saying why it is not JSON (where the parser stopped, not
+   UTF-8, nested too deeply, a NaN/Infinity literal); has ``id``, ``type`` and, for a known type,
    ``data.invitation.id`` -> else 422;
 3. an unknown type is answered 2xx and ignored (``WebhookResult(note=...)``);
-4. a thin or suspicious invitation (no external reference, no status, a completion without its
+4. the fields the event uses meet their rules (``wire.VALUE_RULES``: finite scores, 0 <= score <=
+   max_score, max_score > 0, an http(s) report URL, timestamps from the year 2000 on) -> else 422
+   naming each field and its rule;
+5. a thin or suspicious invitation (no external reference, no status, a completion without its
    score...) is re-read from Canditech (Canditech unreachable -> ``TemporaryError`` -> 503, and
-   Canditech retries);
-5. an invitation the hub did not make, does not know, or of an earlier round is ignored (2xx).
+   Canditech retries); the answer is held to the same rules (-> 422 naming the field);
+6. an invitation the hub did not make, does not know (including a reference whose id is beyond
+   any hub invitation id), or of an earlier round is ignored (2xx).
 
 The hub deduplicates by the Canditech event ``id`` and applies the invitation state machine.
 """
@@ -31,6 +36,11 @@ from .client import CanditechClient, CanditechNotFound
 from .settings import CanditechSettings
 
 STARTED_OR_LATER = (STARTED, COMPLETED, EXPIRED)
+HUB_REFERENCE_PREFIX = "hub-inv-"  # what the hub's external references start with
+# Hub invitation ids are 32-bit (the database's INTEGER): a larger one names no invitation.
+MAX_INVITATION_ID = 2**31 - 1
+MAX_REFERENCE_LENGTH = 100  # "hub-inv-<id>-r<round>" is far shorter
+OUT_OF_RANGE = -1  # reference_id's answer for an id no hub invitation can have
 # The sender is waiting for our answer: a slow re-read answers 503 (and Canditech retries) instead.
 REREAD_TIMEOUT = 2.0
 
@@ -50,6 +60,8 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
     except wire.PayloadError as exc:
         if exc.missing:
             raise WebhookRejected(str(exc), status=422, code="missing_fields") from None
+        if exc.invalid:
+            raise WebhookRejected(str(exc), status=422, code="invalid_fields") from None
         raise WebhookRejected(str(exc), status=400, code="malformed_body") from None
 
     kind = event["kind"]
@@ -66,20 +78,46 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
             # e.g. no API key, or it was refused: answer 503 so Canditech keeps the event and retries
             raise TemporaryError(f"cannot re-read invitation {invitation['id']} from Canditech: {exc}") from None
 
-    reference = invitation["external_reference"]
-    hub_id = parse_external_reference(reference or "")
+    reference = invitation["external_reference"] or ""
+    hub_id = reference_id(reference)
     if hub_id is None:
         return WebhookResult(note=f"invitation {invitation['id']} was not made by the hub; ignored")
+    if hub_id == OUT_OF_RANGE:
+        return WebhookResult(note=f"the hub has no Canditech invitation {_shorten(reference)} (its id is beyond "
+                                  f"any hub invitation id); ignored")
     known = ctx.invitations.get(hub_id)
     if known is None or known.provider != ctx.plugin_name:
         return WebhookResult(note=f"the hub has no Canditech invitation {hub_id}; ignored")
     if reference != known.external_reference:
         return WebhookResult(note=f"event of an earlier round of invitation {hub_id} ({reference}); ignored")
+    problems = wire.invitation_problems(kind, invitation)  # the body's were checked: these are the re-read's
+    if problems:
+        raise WebhookRejected(f"Canditech's answer for invitation {invitation['id']}: "
+                              + wire.describe_problems(problems), status=422, code="invalid_fields")
 
     hub_event = to_hub_event(kind, invitation, hub_id, event["created_at"])
     if hub_event is None:
         return WebhookResult(note=f"{event['type']} for invitation {hub_id} does not match Canditech's record; ignored")
     return WebhookResult(events=(InboundEvent(external_id=event["id"], event=hub_event),))
+
+
+def reference_id(reference: str) -> int | None:
+    """The hub invitation id in an external reference; None when it is not one the hub makes;
+    ``OUT_OF_RANGE`` when its id is beyond ``MAX_INVITATION_ID`` (no invitation has it, and the
+    database could not even be asked: its ids are 32-bit)."""
+    if reference.startswith(HUB_REFERENCE_PREFIX) and len(reference) > MAX_REFERENCE_LENGTH:
+        return OUT_OF_RANGE  # digits beyond any id (and too many for ``int`` to convert)
+    try:
+        hub_id = parse_external_reference(reference)
+    except ValueError:
+        return None
+    if hub_id is None:
+        return None
+    return hub_id if hub_id <= MAX_INVITATION_ID else OUT_OF_RANGE
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def needs_reread(kind: str, invitation: dict[str, Any]) -> bool:

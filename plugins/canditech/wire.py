@@ -16,7 +16,19 @@ Normalised invitation (``parse_invitation``)::
      "started_at", "expired_at", "cancelled_at", "verdict" (hub verdict or None), "verdict_at"}
 
 Missing fields are ``None``; nothing raises on an odd value (a webhook body or an API answer is
-untrusted input): a value of the wrong type is treated as missing.
+untrusted input). A value that is present but breaks its rule (below) is ``None`` in the normalised
+invitation too, and ``"problems"`` says which field broke which rule (``{field: rule}``), so a
+caller that needs the field can refuse the invitation with a message instead of taking it as
+missing. The rules (``VALUE_RULES``):
+
+- ``score``: a finite number (JSON number or numeric string; not NaN or Infinity), at least 0;
+- ``max_score``: a finite number greater than 0; and ``score`` at most ``max_score`` when both are
+  given (Canditech's scores are points out of the assessment's ``max_score``, not percentages);
+- ``report_url``: an absolute ``http`` or ``https`` URL;
+- ``completed_at``, ``started_at``, ``expired_at``, ``cancelled_at``, ``verdict_at`` (and an event's
+  ``created_at``): an ISO 8601 timestamp in the years 2000 to 9999 once converted to UTC (naive ones
+  are taken as UTC). Nothing Canditech did happened before 2000, and the hub stores what Python's
+  ``datetime`` holds.
 """
 
 from __future__ import annotations
@@ -24,10 +36,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Iterable, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from hub import entities as e
 
@@ -146,20 +159,30 @@ def _str(value: Any) -> str | None:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number (JSON number or numeric string), else None (NaN and Infinity are not numbers)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
+        except OverflowError:  # an integer too large for a float
+            return None
+    elif isinstance(value, str):
+        try:
+            number = float(value)
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+EARLIEST_YEAR = 2000  # nothing Canditech did happened before
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp as an aware UTC datetime (naive ones are taken as UTC)."""
+    """An ISO 8601 timestamp as an aware UTC datetime (naive ones are taken as UTC), or None when it
+    is not one, or not in the years ``EARLIEST_YEAR`` to 9999 once in UTC."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -167,11 +190,47 @@ def parse_time(value: Any) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: "9999-12-31T23:00:00-05:00" is past year 9999 in UTC
+        return None
+    return parsed if parsed.year >= EARLIEST_YEAR else None
+
+
+def parse_url(value: Any) -> str | None:
+    """An absolute ``http``/``https`` URL with a host, else None (a report link is shown to
+    reviewers and written to the ATS: ``javascript:`` and the like never are)."""
+    text = _str(value) if isinstance(value, str) else None
+    if text is None or any(ch.isspace() or ord(ch) < 0x20 for ch in text):
+        return None
+    try:
+        parts = urlsplit(text)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return text
+
+
+def _present(value: Any) -> bool:
+    """A value that was sent (``null`` and blank strings count as absent)."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+# Each checked field of an invitation: the rule a present value must meet, in words.
+TIME_RULE = f"must be an ISO 8601 timestamp from the year {EARLIEST_YEAR} to 9999 (UTC)"
+VALUE_RULES = {
+    "score": "must be a finite number, at least 0",
+    "max_score": "must be a finite number greater than 0",
+    "report_url": "must be an http or https URL",
+    "completed_at": TIME_RULE,
+    "started_at": TIME_RULE,
+    "expired_at": TIME_RULE,
+    "cancelled_at": TIME_RULE,
+    "verdict_at": TIME_RULE,
+}
+TIME_FIELDS = ("completed_at", "started_at", "expired_at", "cancelled_at", "verdict_at")
 
 
 def parse_assessment(item: Any) -> e.Assessment | None:
@@ -202,7 +261,7 @@ def parse_invitation(body: Any) -> dict[str, Any]:
     raw = body if isinstance(body, Mapping) else {}
     raw_status = _str(raw.get("status"))
     raw_verdict = _str(raw.get("verdict"))
-    return {
+    invitation = {
         "id": _str(raw.get("id")),
         "status": STATUS_MAP.get(raw_status) if raw_status else None,
         "raw_status": raw_status,
@@ -211,15 +270,46 @@ def parse_invitation(body: Any) -> dict[str, Any]:
         "invite_url": _str(raw.get("invite_url")),
         "score": _number(raw.get("score")),
         "max_score": _number(raw.get("max_score")),
-        "report_url": _str(raw.get("report_url")),
-        "completed_at": parse_time(raw.get("completed_at")),
-        "started_at": parse_time(raw.get("started_at")),
-        "expired_at": parse_time(raw.get("expired_at")),
-        "cancelled_at": parse_time(raw.get("cancelled_at")),
+        "report_url": parse_url(raw.get("report_url")),
         "verdict": VERDICT_MAP.get(raw_verdict) if raw_verdict else None,
         "raw_verdict": raw_verdict,
-        "verdict_at": parse_time(raw.get("verdict_at")),
+        **{name: parse_time(raw.get(name)) for name in TIME_FIELDS},
     }
+    problems = {name: rule for name, rule in VALUE_RULES.items()
+                if invitation[name] is None and _present(raw.get(name))}
+    if invitation["score"] is not None and invitation["score"] < 0:
+        problems["score"] = VALUE_RULES["score"]
+    if invitation["max_score"] is not None and invitation["max_score"] <= 0:
+        problems["max_score"] = VALUE_RULES["max_score"]
+    for name in ("score", "max_score"):
+        if name in problems:
+            invitation[name] = None
+    score, max_score = invitation["score"], invitation["max_score"]
+    if score is not None and max_score is not None and score > max_score:
+        problems["score"] = f"must not exceed max_score ({score:g} > {max_score:g})"
+        invitation["score"] = None
+    invitation["problems"] = problems
+    return invitation
+
+
+# The fields of the invitation each event kind uses: a problem in one of them refuses the event.
+KIND_FIELDS = {
+    KIND_STARTED: ("started_at",),
+    KIND_COMPLETED: ("score", "max_score", "report_url", "completed_at"),
+    KIND_VERDICT: ("verdict_at",),
+    KIND_EXPIRED: ("expired_at",),
+}
+
+
+def invitation_problems(kind: str, invitation: Mapping[str, Any]) -> dict[str, str]:
+    """``{field: rule}`` of the fields ``kind`` uses that ``invitation`` (normalised) has broken."""
+    problems = invitation.get("problems") or {}
+    return {name: problems[name] for name in KIND_FIELDS.get(kind, ()) if name in problems}
+
+
+def describe_problems(problems: Mapping[str, str], prefix: str = "") -> str:
+    """``"score must be ...; report_url must be ..."``, each field named with ``prefix``."""
+    return "; ".join(f"{prefix}{name} {rule}" for name, rule in problems.items())
 
 
 def parse_invitation_list(body: Any) -> list[dict[str, Any]]:
@@ -283,11 +373,13 @@ class SignatureError(ValueError):
 
 
 class PayloadError(ValueError):
-    """The webhook body is not usable. ``missing`` is True for absent fields (vs. malformed)."""
+    """The webhook body is not usable. ``missing`` is True for absent fields, ``invalid`` for fields
+    present with a value that breaks their rule (vs. a body that is not a JSON object at all)."""
 
-    def __init__(self, message: str, missing: bool = False):
+    def __init__(self, message: str, missing: bool = False, invalid: bool = False):
         super().__init__(message)
         self.missing = missing
+        self.invalid = invalid
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -351,10 +443,7 @@ def parse_event(body: bytes) -> dict[str, Any]:
     ``invitation`` is the normalised ``data.invitation`` (``None`` when the event is of an
     unknown type and carries none). Raises ``PayloadError``.
     """
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise PayloadError(f"body is not valid JSON: {type(exc).__name__}") from None
+    document = parse_json(body)
     if not isinstance(document, Mapping):
         raise PayloadError("body must be a JSON object")
     event_id = _str(document.get("id"))
@@ -372,5 +461,45 @@ def parse_event(body: bytes) -> dict[str, Any]:
         invitation = parse_invitation(raw_invitation)
         if invitation["id"] is None:
             raise PayloadError("missing field: data.invitation.id", missing=True)
-    return {"id": event_id, "type": event_type, "kind": kind,
-            "created_at": parse_time(document.get("created_at")), "invitation": invitation}
+    created_at = parse_time(document.get("created_at"))
+    if kind is not None:
+        problems = {"created_at": TIME_RULE} if created_at is None and _present(document.get("created_at")) else {}
+        problems.update({f"data.invitation.{name}": rule
+                         for name, rule in invitation_problems(kind, invitation).items()})
+        if problems:
+            raise PayloadError(describe_problems(problems), invalid=True)
+    return {"id": event_id, "type": event_type, "kind": kind, "created_at": created_at, "invitation": invitation}
+
+
+MAX_INTEGER_DIGITS = 100
+
+
+class _Unreadable(ValueError):
+    """A value ``json`` parses but the hub refuses: NaN/Infinity literals, endless integers."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _Unreadable(f"{name} is not a JSON value")
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _Unreadable(f"a number has more than {MAX_INTEGER_DIGITS} digits")
+    return int(text)
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON document in ``body``; raises ``PayloadError`` saying in words what is wrong."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"body is not valid JSON: it is not UTF-8 text (byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_int=_integer)
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
+                           f"(character {exc.pos})") from None
+    except _Unreadable as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:  # e.g. 50,000 "[": Python's parser recurses once per level
+        raise PayloadError("body is not valid JSON: it is nested too deeply") from None

@@ -314,6 +314,48 @@ def test_webhook_ingress_rejects_bad_signatures_and_rereads_thin_payloads(hub):
                                                             "duplicate"]
 
 
+def test_webhook_ingress_answers_4xx_never_500_to_bodies_the_hub_cannot_use(hub):
+    inv, remote = invited(hub)
+    client = hub.app.test_client()
+    url = f"/webhooks/canditech/{hub.runtime.integration(1, 'canditech').webhook_key}"
+
+    def post(body: bytes):
+        answer = client.post(url, data=body, headers=signed(body))
+        return answer.status_code, answer.get_json()
+
+    def completion(event_id: str, **values) -> bytes:
+        invitation = {"id": remote["id"], "status": "completed", "external_reference": inv.external_reference,
+                      "score": 75, "max_score": 100, "report_url": "https://canditech.test/reports/1",
+                      "completed_at": "2026-03-01T09:55:00Z", **values}
+        return json.dumps({"id": event_id, "type": "invitation.completed", "created_at": "2026-03-01T10:00:00Z",
+                           "data": {"invitation": invitation}}).encode()
+
+    status, answer = post(b"[" * 50_000)
+    assert status == 400 and answer["error"]["message"] == "body is not valid JSON: it is nested too deeply"
+
+    status, answer = post(completion("evt-far", external_reference="hub-inv-1000000000000000000000000000000"))
+    assert status == 200 and answer["status"] == "ignored" and "no Canditech invitation" in answer["message"]
+
+    status, answer = post(completion("evt-nan", score="NaN", max_score="Infinity"))
+    assert status == 422 and answer["error"]["code"] == "invalid_fields"
+    assert "data.invitation.score must be a finite number" in answer["error"]["message"]
+    status, answer = post(completion("evt-neg", score=-50, max_score=0, completed_at="0001-01-01T00:00:00-23:59",
+                                     report_url="javascript:alert(1)"))
+    assert status == 422
+    for field in ("score", "max_score", "completed_at", "report_url"):
+        assert f"data.invitation.{field} must be" in answer["error"]["message"]
+
+    assert hub.invitation().status == "invited" and hub.source.results == []
+    assert [(o, m[:30]) for o, m in hub.webhook_outcomes()][-4:] == [
+        ("rejected", "body is not valid JSON: it is "), ("ignored", "the hub has no Canditech invit"),
+        ("rejected", "data.invitation.score must be "), ("rejected", "data.invitation.score must be ")]
+
+    status, answer = post(completion("evt-ok"))  # the same completion with usable values is accepted
+    assert status == 200 and answer["status"] == "accepted"
+    hub.wait_for(lambda: hub.source.results, what="the result")
+    assert (hub.invitation().score, hub.invitation().max_score) == (75.0, 100.0)
+
+
 # --------------------------------------------------------------------------- reconciliation
 
 

@@ -10,7 +10,7 @@ import responses
 from hub.entities import AssessmentResult, InvitationProgress, Verdict
 from plugins.canditech import wire
 from plugins.canditech.client import CanditechClient
-from plugins.canditech.reconciliation import _watch_verdicts, missed_events, remember_completion
+from plugins.canditech.reconciliation import _watch_verdicts, missed_events, reconcile, remember_completion
 
 from .helpers import BASE_URL, FakeContext, hub_invitation, wire_invitation
 
@@ -101,3 +101,30 @@ def test_a_leftover_record_of_an_earlier_round_is_replaced(ctx):
     ctx.records.put("awaiting_verdict:7", {"provider_invitation_id": "inv_round1", "since": "2026-01-01T00:00:00+00:00"})
     remember_completion(ctx, AssessmentResult(invitation_id=7))
     assert ctx.records.get("awaiting_verdict:7")["provider_invitation_id"] == "inv_abc"
+
+
+def test_a_completion_with_values_the_hub_cannot_use_is_logged_not_reconciled(ctx, caplog):
+    started = hub_invitation(7, status="started")
+    ctx.invitations.list_open = lambda provider, older_than: [started]
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", f"{BASE_URL}/v1/invitations/inv_abc",
+                 json=wire_invitation(score="NaN", max_score="Infinity", report_url="javascript:alert(1)"))
+        with caplog.at_level("WARNING", logger="tests.canditech"):
+            assert reconcile(ctx) == []
+    (message,) = [r.getMessage() for r in caplog.records if "unusable values" in r.getMessage()]
+    assert "score must be a finite number" in message and "report_url must be an http or https URL" in message
+
+    with responses.RequestsMock() as rsps:  # the same invitation with a usable result is reconciled
+        rsps.add("GET", f"{BASE_URL}/v1/invitations/inv_abc", json=wire_invitation())
+        (event,) = reconcile(ctx)
+    assert event.external_id == "reconcile:inv_abc:completed" and event.event.score == 75.0
+
+
+def test_parse_invitation_keeps_broken_values_out_and_says_why():
+    parsed = wire.parse_invitation(wire_invitation(score="NaN", max_score=0, completed_at="0001-01-01T00:00:00-23:59",
+                                                   report_url="javascript:alert(1)", started_at="not a time"))
+    assert (parsed["score"], parsed["max_score"], parsed["completed_at"], parsed["report_url"],
+            parsed["started_at"]) == (None, None, None, None, None)
+    assert set(parsed["problems"]) == {"score", "max_score", "completed_at", "report_url", "started_at"}
+    assert wire.parse_invitation(wire_invitation())["problems"] == {}
+    assert wire.parse_invitation(wire_invitation(score=None, report_url="", completed_at=None))["problems"] == {}

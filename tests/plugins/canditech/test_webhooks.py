@@ -214,3 +214,152 @@ def test_thin_payload_of_an_invitation_canditech_does_not_know_is_ignored(ctx):
                  json={"error": {"code": "not_found", "message": "invitation 'inv_gone' not found"}})
         result = verify_webhook(ctx, request(body, sign(SECRET, body, NOW)))
     assert result.events == () and "unknown at Canditech" in result.note
+
+
+# --------------------------------------------------------------------------- bodies that are not JSON
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"[" * 50_000, "nested too deeply"),  # Python's parser would raise RecursionError
+    (b'{"id": "evt", "type": "invitation.completed", "data": ' + b"[" * 50_000, "nested too deeply"),
+    (b"not json", "at line 1 column 1"),
+    (b'{"id": "evt",', "line 1 column 14"),
+    (b"\xff\xfe", "not UTF-8"),
+    (b'{"id": "evt", "type": "invitation.completed", "score": NaN}', "NaN is not a JSON value"),
+    (b'{"id": "evt", "type": "invitation.completed", "score": -Infinity}', "-Infinity is not a JSON value"),
+    (b'{"id": ' + b"9" * 5000 + b"}", "more than 100 digits"),
+])
+def test_a_body_that_is_not_json_is_400_saying_why_in_words(ctx, body, words):
+    error = rejected(ctx, request(body, sign(SECRET, body, NOW)))
+    assert (error.status, error.code) == (400, "malformed_body")
+    assert error.message.startswith("body is not valid JSON: ") and words in error.message
+    assert "Error" not in error.message and "Exception" not in error.message  # no Python class names
+
+
+def test_an_unsigned_deeply_nested_body_is_401_before_it_is_parsed(ctx):
+    body = b"[" * 50_000
+    error = rejected(ctx, request(body, None))
+    assert error.status == 401 and "Canditech-Signature" in error.message
+
+
+# --------------------------------------------------------------------------- references beyond any hub id
+
+
+@pytest.mark.parametrize("reference", [
+    "hub-inv-1000000000000000000000000000000",
+    "hub-inv-2147483648",  # ID32_MAX + 1
+    "hub-inv-2147483648-r2",
+    "hub-inv-" + "9" * 5000,  # more digits than int() converts
+])
+def test_a_reference_beyond_any_hub_invitation_id_is_an_unknown_invitation(ctx, reference):
+    asked = []
+    ctx.invitations.get = lambda hub_id: asked.append(hub_id)  # the database cannot be asked about such an id
+    body = event_body("invitation.completed", wire_invitation(external_reference=reference))
+    result = verify_webhook(ctx, request(body, sign(SECRET, body, NOW)))
+    assert result.events == () and "the hub has no Canditech invitation" in result.note
+    assert "beyond any hub invitation id" in result.note and len(result.note) < 200
+    assert asked == []
+
+
+def test_the_largest_hub_invitation_id_is_still_looked_up(ctx):
+    body = event_body("invitation.completed", wire_invitation(external_reference="hub-inv-2147483647"))
+    result = verify_webhook(ctx, request(body, sign(SECRET, body, NOW)))
+    assert result.events == () and "no Canditech invitation 2147483647; ignored" in result.note
+
+
+# --------------------------------------------------------------------------- values the hub cannot use
+
+
+@pytest.mark.parametrize("overrides, field, words", [
+    ({"score": "NaN"}, "data.invitation.score", "must be a finite number"),
+    ({"score": "Infinity", "max_score": "Infinity"}, "data.invitation.score", "must be a finite number"),
+    ({"max_score": "Infinity"}, "data.invitation.max_score", "must be a finite number greater than 0"),
+    ({"score": "seventy"}, "data.invitation.score", "must be a finite number"),
+    ({"score": True}, "data.invitation.score", "must be a finite number"),
+    ({"score": {"value": 70}}, "data.invitation.score", "must be a finite number"),
+    ({"score": -50}, "data.invitation.score", "at least 0"),
+    ({"max_score": 0}, "data.invitation.max_score", "greater than 0"),
+    ({"max_score": -10}, "data.invitation.max_score", "greater than 0"),
+    ({"score": 120, "max_score": 100}, "data.invitation.score", "must not exceed max_score (120 > 100)"),
+    ({"completed_at": "0001-01-01T00:00:00-23:59"}, "data.invitation.completed_at", "from the year 2000"),
+    ({"completed_at": "0001-01-01T00:00:00+23:59"}, "data.invitation.completed_at", "from the year 2000"),
+    ({"completed_at": "9999-12-31T23:00:00-05:00"}, "data.invitation.completed_at", "to 9999"),  # past 9999 in UTC
+    ({"completed_at": "1999-12-31T23:59:59Z"}, "data.invitation.completed_at", "ISO 8601 timestamp"),
+    ({"completed_at": "yesterday"}, "data.invitation.completed_at", "ISO 8601 timestamp"),
+    ({"completed_at": 1772000000}, "data.invitation.completed_at", "ISO 8601 timestamp"),
+    ({"report_url": "javascript:alert(1)"}, "data.invitation.report_url", "must be an http or https URL"),
+    ({"report_url": "data:text/html,<script>alert(1)</script>"}, "data.invitation.report_url", "http or https"),
+    ({"report_url": "ftp://canditech.test/r/1"}, "data.invitation.report_url", "http or https"),
+    ({"report_url": "https://"}, "data.invitation.report_url", "http or https"),
+    ({"report_url": "/reports/inv_abc"}, "data.invitation.report_url", "http or https"),
+    ({"report_url": "https://canditech.test/r\n1"}, "data.invitation.report_url", "http or https"),
+    ({"report_url": 42}, "data.invitation.report_url", "http or https"),
+])
+def test_a_completion_with_values_the_hub_cannot_use_is_422_naming_the_field_and_rule(ctx, overrides, field, words):
+    body = event_body("invitation.completed", wire_invitation(**overrides))
+    with responses.RequestsMock():  # and Canditech is not asked: the body itself is wrong
+        error = rejected(ctx, request(body, sign(SECRET, body, NOW)))
+    assert (error.status, error.code) == (422, "invalid_fields")
+    assert f"{field} " in error.message and words in error.message
+
+
+def test_a_number_too_large_for_a_float_is_not_finite(ctx):
+    body = event_body("invitation.completed", wire_invitation(score=75)).replace(b'"score": 75', b'"score": 1e400')
+    assert b"1e400" in body  # valid JSON, which Python reads as an infinite float
+    error = rejected(ctx, request(body, sign(SECRET, body, NOW)))
+    assert error.status == 422 and "data.invitation.score must be a finite number" in error.message
+
+
+def test_the_testers_completion_names_every_broken_field(ctx):
+    body = event_body("invitation.completed", wire_invitation(
+        score="NaN", max_score="Infinity", completed_at="0001-01-01T00:00:00-23:59", report_url="javascript:alert(1)"))
+    error = rejected(ctx, request(body, sign(SECRET, body, NOW)))
+    assert error.status == 422
+    for field in ("score", "max_score", "completed_at", "report_url"):
+        assert f"data.invitation.{field} must be" in error.message
+
+
+def test_a_created_at_that_is_not_a_timestamp_is_422(ctx):
+    body = json.dumps({"id": "evt", "type": "invitation.completed", "created_at": "0001-01-01T00:00:00Z",
+                       "data": {"invitation": wire_invitation()}}).encode()
+    error = rejected(ctx, request(body, sign(SECRET, body, NOW)))
+    assert error.status == 422 and "created_at must be an ISO 8601 timestamp" in error.message
+
+
+def test_the_timestamp_an_event_uses_is_checked(ctx):
+    body = event_body("invitation.started", wire_invitation(status="started", score=None, report_url=None,
+                                                            completed_at=None, started_at="0200-01-01T00:00:00Z"))
+    error = rejected(ctx, request(body, sign(SECRET, body, NOW)))
+    assert error.status == 422 and "data.invitation.started_at must be" in error.message
+
+
+@pytest.mark.parametrize("overrides, score, max_score", [
+    ({"score": 0}, 0.0, 100.0),
+    ({"score": 100, "max_score": 100}, 100.0, 100.0),
+    ({"score": "42.5", "max_score": "50"}, 42.5, 50.0),
+    ({"score": 7, "max_score": None}, 7.0, None),  # no max score: nothing to compare with
+    ({"score": 7, "max_score": 10, "report_url": "HTTP://canditech.test/r/1"}, 7.0, 10.0),
+])
+def test_valid_edge_values_are_accepted(ctx, overrides, score, max_score):
+    body = event_body("invitation.completed", wire_invitation(**overrides))
+    (inbound,) = verify_webhook(ctx, request(body, sign(SECRET, body, NOW))).events
+    assert (inbound.event.score, inbound.event.max_score) == (score, max_score)
+
+
+def test_fields_an_event_does_not_use_are_not_held_against_it(ctx):
+    body = event_body("invitation.verdict", wire_invitation(score="NaN", report_url="javascript:alert(1)",
+                                                            verdict="thumbs_up", verdict_at="2026-03-02T10:00:00Z"))
+    (inbound,) = verify_webhook(ctx, request(body, sign(SECRET, body, NOW))).events
+    assert inbound.event == Verdict(invitation_id=7, verdict="thumbs_up",
+                                    decided_at=datetime(2026, 3, 2, 10, tzinfo=timezone.utc))
+
+
+def test_a_reread_answer_with_values_the_hub_cannot_use_is_422(ctx):
+    body = event_body("invitation.completed", {"id": "inv_abc"})
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", f"{BASE_URL}/v1/invitations/inv_abc", json=wire_invitation(score=-1, report_url="javascript:x"))
+        error = rejected(ctx, request(body, sign(SECRET, body, NOW)))
+    assert (error.status, error.code) == (422, "invalid_fields")
+    assert error.message.startswith("Canditech's answer for invitation inv_abc: ")
+    assert "score must be a finite number, at least 0" in error.message
+    assert "report_url must be an http or https URL" in error.message
