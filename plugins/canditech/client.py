@@ -201,5 +201,5 @@ class CanditechClient:
 def _json_or_none(response: requests.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a body nested too deeply for Python's parser
         return None

@@ -210,5 +210,5 @@ class VervoeClient:
 def _json_or_none(response: requests.Response) -> Any:
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a body nested too deeply for Python's parser
         return None

@@ -5,7 +5,9 @@ Vervoe (``GET /integration/user-assessments/{uuid}``) and mapped with ``events.e
 external ids are the ones a webhook would have produced: the hub's deduplication and state machine
 make repeated runs (and a webhook arriving after all) harmless. A completed assessment still
 without a score after ``unscored_result_after_minutes`` is written back unscored (Vervoe's grading
-may be manual and may never come). Vervoe failing stops the run early, keeping what was found.
+may be manual and may never come). A report whose link or times break the rules a webhook's
+report is held to (``wire.REPORT_RULES``) is logged and not recorded. Vervoe failing stops the run
+early, keeping what was found.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
                 report = client.get_report(uuid)
             except VervoeNotFound:
                 ctx.log.warning("reconcile: invitation %s (%s) is unknown at Vervoe", invitation.id, uuid)
+                continue
+            if report["problems"]:  # the rules a webhook's report is held to (wire.REPORT_RULES)
+                ctx.log.warning("reconcile: Vervoe's report of invitation %s (%s) has unusable values, not "
+                                "recorded: %s", invitation.id, uuid, wire.describe_problems(report["problems"]))
                 continue
             link = links.invitation_link(ctx, invitation.id)
             since = links.since_of(link) if link and link.get("uuid") == uuid else None

@@ -6,13 +6,18 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
    ``signature_tolerance_seconds`` of the arrival time (both ways), and the HMAC-SHA256 of
    ``"<t>.<raw body>"`` matching with one of the configured webhook secrets (constant-time) -> else
    401 (no secret configured: 401 too);
-2. the body is a JSON object -> else 400; it has ``candidateAssessmentUuid`` -> else 422;
+2. the body is a JSON object -> else 400 saying why it is not JSON (where the parser stopped, not
+   UTF-8, nested too deeply, a NaN/Infinity literal); it has ``candidateAssessmentUuid`` -> else
+   422 "missing"; a non-empty string -> else 422 "must be a string"; its report links are
+   ``http``/``https`` URLs and its ``startedAt``/``completedAt`` timestamps from the year 2000 on
+   (``wire.REPORT_RULES``) -> else 422 naming each field and its rule (a score that is not a number
+   from 0 to 100, NaN and Infinity included, is no score: Vervoe sends the report again when graded);
 3. a candidate assessment the hub did not send (no ``uuid:`` record) is answered 200 and ignored;
 4. the body is re-read from Vervoe (``GET /integration/user-assessments/{uuid}``) when it is thin
    (no usable status), for a decision (hired / rejected) and for an expiry, so a delayed retry of
    something that changed since at Vervoe (un-hired, reset) is not taken for the current state:
-   the re-read report is what is mapped. Vervoe unreachable ->
-   ``TemporaryError`` -> 503, and Vervoe sends the report again.
+   the re-read report is what is mapped (held to the same rules: -> else 422). Vervoe unreachable
+   -> ``TemporaryError`` -> 503, and Vervoe sends the report again.
 
 The hub deduplicates by the deterministic external ids of ``events`` and applies the invitation
 state machine.
@@ -20,7 +25,6 @@ state machine.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -49,15 +53,23 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
     except wire.SignatureError as exc:
         raise WebhookRejected(f"{wire.SIGNATURE_HEADER}: {exc}", status=401, code="invalid_signature") from None
     try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookRejected("the body is not JSON", status=400, code="malformed_body") from None
+        body = wire.parse_json(request.body)
+    except wire.BodyError as exc:
+        raise WebhookRejected(str(exc), status=400, code="malformed_body") from None
     if not isinstance(body, dict):
         raise WebhookRejected("the body is not a JSON object", status=400, code="malformed_body")
+    raw_uuid = body.get("candidateAssessmentUuid")
+    if raw_uuid is None:
+        raise WebhookRejected("candidateAssessmentUuid is missing", status=422, code="missing_fields")
+    if not isinstance(raw_uuid, str) or not raw_uuid.strip():
+        raise WebhookRejected(f"candidateAssessmentUuid must be a non-empty string, not {_json_type(raw_uuid)}",
+                              status=422, code="invalid_fields")
     report = wire.parse_report(body)
     uuid = report["uuid"]
-    if uuid is None:
+    if uuid is None:  # the string "null"
         raise WebhookRejected("candidateAssessmentUuid is missing", status=422, code="missing_fields")
+    if report["problems"]:
+        raise WebhookRejected(wire.describe_problems(report["problems"]), status=422, code="invalid_fields")
 
     hub_ids = links.invitations_for(ctx, uuid)
     if not hub_ids:
@@ -70,6 +82,9 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         except (VervoeError, NeedsReauthorization) as exc:
             # answer 503 so Vervoe keeps the report and sends it again
             raise TemporaryError(f"cannot re-read candidate assessment {uuid} from Vervoe: {exc}") from None
+        if report["problems"]:
+            raise WebhookRejected(f"Vervoe's report of candidate assessment {uuid}: "
+                                  + wire.describe_problems(report["problems"]), status=422, code="invalid_fields")
 
     at = datetime.fromtimestamp(signed_at, timezone.utc)
     found, notes = [], []
@@ -92,6 +107,21 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
 def needs_reread(report: dict[str, Any]) -> bool:
     """True when the body is too thin to use, or carries a decision to confirm."""
     return report["raw_status"] is None or report["kind"] in REREAD_KINDS
+
+
+def _json_type(value: Any) -> str:
+    """The JSON type of ``value``, in words (for messages: never a Python class name)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "an empty string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
 
 
 def _timestamp(value: datetime) -> float:

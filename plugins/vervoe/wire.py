@@ -14,7 +14,13 @@ Normalised report (``parse_report``, from the report API, the list API or a webh
      "score" (0..100 float or None), "score_type", "report_url", "email", "slug"}
 
 Nothing here raises on an odd value (an API answer or a webhook body is untrusted input): a value
-of the wrong type counts as missing.
+of the wrong type counts as missing. A score that is not a finite number from 0 to 100 counts as no
+score (NaN and Infinity included). A report link or time that is present but breaks its rule is
+``None`` in the normalised report too, and the report's ``"problems"`` says which field broke which
+rule (``{field: rule}``, ``REPORT_RULES``): ``integrationCandidateCardUrl`` and
+``integrationCandidateUrl`` must be absolute ``http``/``https`` URLs (the link is shown to
+reviewers and written to the ATS), ``startedAt`` and ``completedAt`` ISO 8601 timestamps from the
+year 2000 to 9999 once in UTC.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import math
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Iterable, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from hub.entities import Assessment
 
@@ -113,8 +121,12 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() and value.strip().lower() != "null" else None
 
 
+EARLIEST_YEAR = 2000  # nothing Vervoe did happened before
+
+
 def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 time as Vervoe writes it (``2020-03-10T08:39:58+00:00``), in UTC; else None."""
+    """An ISO 8601 time as Vervoe writes it (``2020-03-10T08:39:58+00:00``), in UTC, from the year
+    ``EARLIEST_YEAR`` to 9999; else None."""
     text = _str(value)
     if text is None:
         return None
@@ -123,11 +135,24 @@ def parse_time(value: Any) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: "9999-12-31T23:00:00-05:00" is past 9999 in UTC
+        return None
+    return parsed if parsed.year >= EARLIEST_YEAR else None
+
+
+def parse_url(value: Any) -> str | None:
+    """An absolute ``http``/``https`` URL with a host, else None (never ``javascript:`` and the like)."""
+    text = _str(value)
+    if text is None or any(ch.isspace() or ord(ch) < 0x20 for ch in text):
+        return None
+    try:
+        parts = urlsplit(text)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    return text if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -287,7 +312,7 @@ def _number(value: Any) -> float | None:
 
 def _percentage(value: Any) -> float | None:
     number = _number(value)
-    return number if number is not None and 0 <= number <= 100 else None
+    return number if number is not None and math.isfinite(number) and 0 <= number <= 100 else None
 
 
 def score_percentage(score: Any) -> float | None:
@@ -327,10 +352,76 @@ def parse_report(body: Any) -> dict[str, Any]:
         "completed_at": parse_time(data.get("completedAt")),
         "score": score_percentage(score),
         "score_type": _str(score.get("type")) if isinstance(score, dict) else None,
-        "report_url": _str(data.get("integrationCandidateCardUrl")) or _str(data.get("integrationCandidateUrl")),
+        "report_url": parse_url(data.get("integrationCandidateCardUrl")) or parse_url(data.get("integrationCandidateUrl")),
         "email": _str(data.get("candidateEmail")),
         "slug": _str(data.get("assessmentSlug")),
+        "problems": report_problems(data),
     }
+
+
+URL_RULE = "must be an http or https URL"
+TIME_RULE = f"must be an ISO 8601 timestamp from the year {EARLIEST_YEAR} to 9999 (UTC)"
+REPORT_RULES = {
+    "startedAt": (parse_time, TIME_RULE),
+    "completedAt": (parse_time, TIME_RULE),
+    "integrationCandidateCardUrl": (parse_url, URL_RULE),
+    "integrationCandidateUrl": (parse_url, URL_RULE),
+}
+
+
+def _present(value: Any) -> bool:
+    """A value that was sent (``null``, ``"null"`` and blank strings count as absent)."""
+    return value is not None and not (isinstance(value, str) and _str(value) is None)
+
+
+def report_problems(data: Any) -> dict[str, str]:
+    """``{field: rule}`` of the report's links and times that are present but break their rule."""
+    if not isinstance(data, dict):
+        return {}
+    return {name: rule for name, (parse, rule) in REPORT_RULES.items()
+            if _present(data.get(name)) and parse(data.get(name)) is None}
+
+
+def describe_problems(problems: Mapping[str, str]) -> str:
+    return "; ".join(f"{name} {rule}" for name, rule in problems.items())
+
+
+class BodyError(ValueError):
+    """A webhook body that is not JSON; the message says why in words."""
+
+
+class _Unreadable(ValueError):
+    pass
+
+
+MAX_INTEGER_DIGITS = 100
+
+
+def _no_constant(name: str) -> Any:
+    raise _Unreadable(f"{name} is not a JSON value")
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _Unreadable(f"a number has more than {MAX_INTEGER_DIGITS} digits")
+    return int(text)
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON document of a webhook body; raises ``BodyError`` saying what is wrong, in words."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"the body is not valid JSON: it is not UTF-8 text (byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_int=_integer)
+    except json.JSONDecodeError as exc:
+        raise BodyError(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
+                        f"(character {exc.pos})") from None
+    except _Unreadable as exc:
+        raise BodyError(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # e.g. 50,000 "[": Python's parser recurses once per level
+        raise BodyError("the body is not valid JSON: it is nested too deeply") from None
 
 
 def parse_report_page(body: Any) -> tuple[list[dict[str, Any]], bool]:

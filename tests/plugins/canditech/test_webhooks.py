@@ -363,3 +363,11 @@ def test_a_reread_answer_with_values_the_hub_cannot_use_is_422(ctx):
     assert error.message.startswith("Canditech's answer for invitation inv_abc: ")
     assert "score must be a finite number, at least 0" in error.message
     assert "report_url must be an http or https URL" in error.message
+
+
+def test_a_reread_answer_nested_too_deeply_is_temporary_not_a_500(ctx):
+    body = event_body("invitation.completed", {"id": "inv_abc"})
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", f"{BASE_URL}/v1/invitations/inv_abc", body="[" * 50_000, content_type="application/json")
+        with pytest.raises(TemporaryError):
+            verify_webhook(ctx, request(body, sign(SECRET, body, NOW)))

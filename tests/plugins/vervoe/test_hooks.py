@@ -334,3 +334,20 @@ def test_settings_round_trip_through_the_hub(hub):
     assert "api_secret" not in row.settings and "webhook_secret" not in row.settings
     assert row.settings["signature_tolerance_seconds"] == 120
     assert hub.secrets()["api_secret"] == "vervoe-sandbox-secret"
+
+
+def test_reconcile_skips_a_report_with_values_the_hub_cannot_use(hub, monkeypatch, caplog):
+    from hub.engine.sweeper import reconcile_all
+    from plugins.vervoe import wire
+    from plugins.vervoe.client import VervoeClient
+
+    inv = invited(hub)
+    bad = {"candidateAssessmentUuid": inv.provider_invitation_id, "status": "complete",
+           "completedAt": "2026-03-01T10:20:00+00:00", "score": {"type": "TYPE_AI", "score": 75},
+           "integrationCandidateCardUrl": "javascript:alert(1)"}
+    monkeypatch.setattr(VervoeClient, "get_report", lambda self, uuid: wire.parse_report(bad))
+    with caplog.at_level("WARNING"):
+        assert reconcile_all(hub.runtime) == 0
+    assert hub.invitation().status == "invited" and hub.source.results == []
+    assert any("unusable values" in r.getMessage() and "integrationCandidateCardUrl must be an http or https URL"
+               in r.getMessage() for r in caplog.records)

@@ -283,3 +283,63 @@ def test_reports_out_of_order_and_twice_give_one_result_before_its_verdict(hub):
     # the copies are no-ops: duplicates (a copy re-signed in another second has another verdict id,
     # which the state machine finds unchanged)
     assert all(o == "duplicate" or m == "assessment_completed:duplicate, verdict:no_change" for o, m in rest)
+
+
+def test_ingress_answers_4xx_never_500_to_bodies_the_hub_cannot_use(hub, monkeypatch):
+    inv, uuid = invited(hub)
+    client = hub.app.test_client()
+    path = hub.webhook_path()
+
+    def post(body) -> tuple[int, dict]:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        answer = client.post(path, data=data, headers=signed(data))
+        return answer.status_code, answer.get_json()
+
+    def report(**values) -> dict:
+        return {"candidateAssessmentUuid": uuid, "status": "complete", "startedAt": "2026-03-01T10:00:00+00:00",
+                "completedAt": "2026-03-01T10:20:00+00:00", "score": {"type": "TYPE_AI", "score": 75},
+                "integrationCandidateCardUrl": "https://vervoe.test/card/1", **values}
+
+    # Python's parser raised RecursionError (a 500) on this
+    assert post(b"[" * 50_000) == (400, {"error": {"code": "malformed_body",
+                                                  "message": "the body is not valid JSON: it is nested too deeply"}})
+    status, answer = post(b"not json")
+    assert status == 400 and answer["error"]["message"] == (
+        "the body is not valid JSON: Expecting value at line 1 column 1 (character 0)")
+
+    for value, words in [(5, "a number"), (["x"], "an array"), ({"uuid": "x"}, "an object"), (True, "a boolean"),
+                         ("", "an empty string")]:
+        status, answer = post({"candidateAssessmentUuid": value, "status": "complete"})
+        assert (status, answer["error"]["code"]) == (422, "invalid_fields")
+        assert answer["error"]["message"] == f"candidateAssessmentUuid must be a non-empty string, not {words}"
+    status, answer = post({"candidateAssessmentUuid": None, "status": "complete"})
+    assert status == 422 and answer["error"]["message"] == "candidateAssessmentUuid is missing"
+
+    status, answer = post(report(integrationCandidateCardUrl="javascript:alert(1)"))
+    assert status == 422 and answer["error"]["message"] == "integrationCandidateCardUrl must be an http or https URL"
+    status, answer = post(report(completedAt="0001-01-01T00:00:00-23:59", startedAt="9999-12-31T23:00:00-05:00"))
+    assert status == 422 and answer["error"]["message"] == (
+        "startedAt must be an ISO 8601 timestamp from the year 2000 to 9999 (UTC); "
+        "completedAt must be an ISO 8601 timestamp from the year 2000 to 9999 (UTC)")
+    assert hub.invitation().status == "invited" and hub.source.results == []
+
+    # a score that is not a finite number is no score (as one outside 0-100): the completion waits for its grade
+    status, answer = post(report(score={"type": "TYPE_AI", "score": "NaN", "scoreByFormat": "Infinity"}))
+    assert status == 200 and answer["status"] == "accepted"
+    assert hub.invitation().status == "started" and hub.source.results == []
+
+    # a report re-read from Vervoe is held to the same rules
+    from plugins.vervoe import wire
+    from plugins.vervoe.client import VervoeClient
+    monkeypatch.setattr(VervoeClient, "get_report", lambda self, u: wire.parse_report(
+        report(status="hired", integrationCandidateCardUrl="javascript:alert(1)")))
+    status, answer = post(report(status="hired"))
+    assert status == 422 and answer["error"]["message"] == (
+        f"Vervoe's report of candidate assessment {uuid}: integrationCandidateCardUrl must be an http or https URL")
+    monkeypatch.undo()
+
+    assert post(report())[0] == 200
+    hub.wait_for(lambda: hub.source.results, what="the result")
+    done = hub.invitation()
+    assert (done.status, done.score, done.max_score, done.report_url) == (
+        "completed", 75.0, 100.0, "https://vervoe.test/card/1")

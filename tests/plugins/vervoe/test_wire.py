@@ -117,6 +117,10 @@ def test_a_signature_made_with_v1_style_or_sha1_is_refused():
     ({"type": "TYPE_AI"}, None),
     (None, None),
     ("100", None),
+    ({"type": "TYPE_AI", "score": "NaN"}, None),     # not a finite number: no score
+    ({"type": "TYPE_AI", "score": "Infinity", "scoreByFormat": "-Infinity"}, None),
+    ({"type": "TYPE_AI", "score": "nan%", "scoreByFormat": [{"scorePercentage": "NaN"}]}, None),
+    ({"type": "TYPE_AI", "score": 1e400}, None),
 ])
 def test_score_percentage(score, expected):
     assert wire.score_percentage(score) == expected
@@ -141,6 +145,7 @@ def test_parse_report_of_the_guides_webhook_body():
         "completed_at": datetime(2020, 3, 10, 8, 39, 58, tzinfo=timezone.utc),
         "score": 100.0, "score_type": "TYPE_MANUAL",
         "report_url": "https://api.vervoe.com/integration_candidate_card", "email": None, "slug": None,
+        "problems": {},
     }
 
 
@@ -291,3 +296,45 @@ def test_settings_validation(values, field):
     with pytest.raises(ValidationError) as info:
         VervoeSettingsSchema().load(values)
     assert field in info.value.messages
+
+
+# --------------------------------------------------------------------------- values the hub cannot use
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00-23:59", "0001-01-01T00:00:00+23:59",
+                                   "9999-12-31T23:00:00-05:00", "1999-12-31T23:59:59Z", "yesterday", 1583829598])
+def test_times_outside_2000_to_9999_or_not_iso_are_no_time(value):
+    assert wire.parse_time(value) is None
+
+
+@pytest.mark.parametrize("value", ["javascript:alert(1)", "data:text/html,x", "ftp://vervoe.test/card", "https://",
+                                   "/card/1", "https://vervoe.test/card\n1", 42])
+def test_report_links_must_be_http_urls(value):
+    report = wire.parse_report({"candidateAssessmentUuid": "u-1", "status": "complete",
+                                "integrationCandidateCardUrl": value})
+    assert report["report_url"] is None
+    assert report["problems"] == {"integrationCandidateCardUrl": "must be an http or https URL"}
+
+
+def test_report_problems_name_each_present_field_that_breaks_its_rule():
+    report = wire.parse_report({"candidateAssessmentUuid": "u-1", "status": "complete",
+                                "startedAt": "0001-01-01T00:00:00-23:59", "completedAt": "null",
+                                "integrationCandidateUrl": "javascript:alert(1)",
+                                "integrationCandidateCardUrl": None})
+    assert set(report["problems"]) == {"startedAt", "integrationCandidateUrl"}  # null and "null" are absent
+    assert wire.describe_problems(report["problems"]).startswith(
+        "startedAt must be an ISO 8601 timestamp from the year 2000 to 9999 (UTC); integrationCandidateUrl must be")
+    assert wire.parse_report(json.loads(GUIDE_BODY))["problems"] == {}
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"[" * 50_000, "it is nested too deeply"),
+    (b"not json", "Expecting value at line 1 column 1 (character 0)"),
+    (b"\xff\xfe", "it is not UTF-8 text (byte 0)"),
+    (b'{"score": {"score": NaN}}', "NaN is not a JSON value"),
+    (b"[" + b"1" * 200 + b"]", "a number has more than 100 digits"),
+])
+def test_parse_json_says_why_a_body_is_not_json(body, words):
+    with pytest.raises(wire.BodyError) as caught:
+        wire.parse_json(body)
+    assert str(caught.value) == f"the body is not valid JSON: {words}"
