@@ -13,7 +13,8 @@ Normalised invitation (``parse_invitation``)::
 
     {"id", "status" (hub status or None if unknown), "raw_status", "external_reference",
      "assessment_id", "invite_url", "score", "max_score", "report_url", "completed_at",
-     "started_at", "expired_at", "cancelled_at", "verdict" (hub verdict or None), "verdict_at"}
+     "started_at", "expired_at", "cancelled_at", "verdict" (hub verdict or None), "verdict_at",
+     "problems" ({field: rule} of values present but unusable)}
 
 Missing fields are ``None``; nothing raises on an odd value (a webhook body or an API answer is
 untrusted input). A value that is present but breaks its rule (below) is ``None`` in the normalised

@@ -11,7 +11,8 @@ module alone.
 Normalised report (``parse_report``, from the report API, the list API or a webhook body)::
 
     {"uuid", "kind" (KIND_* or None), "raw_status", "started_at", "completed_at",
-     "score" (0..100 float or None), "score_type", "report_url", "email", "slug"}
+     "score" (0..100 float or None), "score_type", "report_url", "email", "slug",
+     "problems" ({field: rule} of links and times present but unusable)}
 
 Nothing here raises on an odd value (an API answer or a webhook body is untrusted input): a value
 of the wrong type counts as missing. A score that is not a finite number from 0 to 100 counts as no
