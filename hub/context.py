@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from hub import entities as e
 from hub.errors import NeedsReauthorization, TemporaryError
 from hub.extensions import db
-from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, utcnow
+from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, is_table_id, utcnow
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -149,6 +149,8 @@ class InvitationStore:
         self._plugin = plugin
 
     def _row(self, invitation_id: int) -> Invitation | None:
+        if not is_table_id(invitation_id):  # no such row; and beyond 32 bits PostgreSQL would refuse the query
+            return None
         row = db.session.get(Invitation, invitation_id, populate_existing=True)
         return row if row is not None and row.workspace_id == self._ws else None
 

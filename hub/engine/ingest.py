@@ -24,7 +24,9 @@ from hub import entities as e
 from hub.engine import invitations as machine
 from hub.extensions import db
 from hub.store.bulk import insert_rows
-from hub.store.models import D_PENDING, Delivery, Event, EventKey, Integration, Invitation, TimelineEntry, utcnow
+from hub.store.models import (
+    D_PENDING, Delivery, Event, EventKey, Integration, Invitation, TimelineEntry, is_table_id, utcnow,
+)
 
 log = logging.getLogger("hub.engine.ingest")
 
@@ -191,6 +193,8 @@ def ingest(runtime, workspace_id: int, source_plugin: str, inbound: e.InboundEve
 def _apply_owned_effects(session, workspace_id: int, source_plugin: str, event: e.HubEvent) -> str:
     """What the hub does itself before any plugin sees the event; returns "accepted" or why not."""
     if isinstance(event, INVITATION_EVENTS):
+        if not is_table_id(event.invitation_id):
+            return "unknown_invitation"
         invitation = session.scalar(
             sa.select(Invitation).where(Invitation.id == event.invitation_id, Invitation.workspace_id == workspace_id)
             .with_for_update()

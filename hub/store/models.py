@@ -49,6 +49,11 @@ ID32_MAX = 2**31 - 1  # the largest id of every other table
 ID64_MAX = 2**63 - 1
 
 
+def is_table_id(value: object, largest: int = ID32_MAX) -> bool:
+    """Whether ``value`` can be the id of a row (of a table with 32-bit ids, unless ``largest`` says)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= largest
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -174,3 +174,17 @@ def test_a_record_verified_against_an_older_integration_is_not_stored(make_app):
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
         assert db.session.scalar(sa.select(sa.func.count(WebhookLog.id))) == 0
+
+
+def test_an_invitation_id_beyond_any_row_is_an_unknown_invitation(make_app):
+    from hub.entities import AssessmentResult
+
+    app, *_ = make(make_app)
+    enable(app, "src", "first")
+    with app.app_context():
+        runtime = get_runtime()
+        for invitation_id in (2**31, 2**63, -1, 0):  # PostgreSQL would refuse the first two in a query
+            outcome = ingest(runtime, 1, "src", InboundEvent(
+                external_id=f"result-{invitation_id}", event=AssessmentResult(invitation_id=invitation_id, score=1)))
+            assert outcome.outcome == "unknown_invitation" and outcome.delivery_ids == []
+        assert runtime.context(1, "src").invitations.get(2**40) is None
