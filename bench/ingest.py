@@ -3,7 +3,9 @@
 Both endpoints are served by the same gunicorn (``python -m gunicorn -c gunicorn.conf.py -w N --threads T
 wsgi:app``, production configuration) and driven by the same wrk settings, in the same run:
 
-1. ``GET /healthz`` (answers ``{"status": "ok"}``, touches nothing): the ceiling of this server;
+1. ``GET /healthz`` (answers ``{"status": "ok"}``, touches nothing): the ceiling of this server,
+   measured before and again after the webhooks; the higher rate counts (``healthz_rps``; both in
+   ``healthz_rps_runs``), so a run where ``/healthz`` happened to be slow cannot flatter the ratio;
 2. ``POST /webhooks/lever/<key>``: each request a distinct ``candidateStageChange`` signed the way
    Lever signs (HMAC-SHA256 of ``token + triggeredAt``), so every 2xx means an event and its
    delivery committed to the database. No worker runs: this measures ingest alone.
@@ -276,6 +278,15 @@ def main() -> None:
             say(f"  WARNING: the pool ran out ({hooks['wrapped']} wraps); rerun with --pool larger than "
                 f"{hooks['sent']}")
 
+        # /healthz again: a rate that drifted (another load on the machine, a slow start) must not
+        # flatter the ratio; the ratio uses the higher of the two /healthz rates
+        before = meter.snapshot()
+        health_after = run_wrk(space, args, base + "/healthz", args.duration)
+        health_after_cpu = meter.per_request_ms(before, meter.snapshot(), health_after["requests"])
+        say(f"GET /healthz again: {health_after['rps']:.0f} req/s; hub CPU {health_after_cpu[0]:.3f} ms per request")
+        health_runs = [(health, health_cpu), (health_after, health_after_cpu)]
+        health, health_cpu = max(health_runs, key=lambda run: run[0]["rps"])
+
         rate = hooks["rps"] / 2
         count = max(1, int(rate * args.latency_duration))
         say(f"open-loop latency: {count} fresh webhooks at {rate:.0f}/s (half the measured rate)")
@@ -295,6 +306,7 @@ def main() -> None:
             "wrk_connections": args.connections,
             "wrk_duration_s": max(1, round(args.duration)),
             "healthz_rps": health["rps"],
+            "healthz_rps_runs": ",".join(f"{run['rps']:.0f}" for run, _ in health_runs),
             "webhook_rps": hooks["rps"],
             "ratio": hooks["rps"] / health["rps"] if health["rps"] else float("nan"),
             "ratio_target": ">=0.5",
