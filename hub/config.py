@@ -13,6 +13,7 @@ import secrets
 import stat
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -84,6 +85,7 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
     _ensure_keys(app)
+    _check_public_url(app.config)
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = is_production(app.config)
     app.config.update(
@@ -122,6 +124,22 @@ def _flag(name: str, value: Any) -> bool:
     if word in TRUE_WORDS or word in FALSE_WORDS:
         return word in TRUE_WORDS
     raise ConfigError(f"HUB_{name} must be true or false, not {value!r}")
+
+
+def _check_public_url(config) -> None:
+    """``PUBLIC_URL``, when set, is an absolute http(s) URL without query or fragment; production
+    requires it (workers build the callback URLs they give vendors from it, outside any request)."""
+    value = config.get("PUBLIC_URL")
+    if not value:
+        if is_production(config):
+            raise ConfigError("HUB_PUBLIC_URL is missing. In production set it to the hub's external base URL, "
+                              "e.g. https://hub.example.com: vendors call the hub back at addresses built on it.")
+        return
+    parts = urlsplit(str(value).strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"HUB_PUBLIC_URL must be an absolute http(s) URL such as https://hub.example.com, "
+                          f"not {value!r}")
+    config["PUBLIC_URL"] = str(value).strip().rstrip("/")
 
 
 def check_values(config) -> None:

@@ -39,6 +39,7 @@ def test_production_refuses_missing_or_placeholder_keys(tmp_path, secret_key, ke
 
 def test_production_with_real_keys_starts_with_secure_cookies(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path), "ENV": "production", "LOAD_ENTRY_POINTS": False,
+                      "PUBLIC_URL": "https://hub.example.com/",
                       "SECRET_KEY": "s" * 48, "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
                       "DATABASE_URL": "sqlite:///" + str(tmp_path / "x.db")})
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -104,3 +105,16 @@ def test_the_cli_reports_a_bad_setting_in_one_line(tmp_path):
                           timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip() == "Error: HUB_WORKERS must be a whole number (more than 0), not 'abc'"
+
+
+def test_production_requires_a_public_url_and_any_public_url_must_be_absolute(tmp_path):
+    production = {"INSTANCE_PATH": str(tmp_path), "ENV": "production", "LOAD_ENTRY_POINTS": False,
+                  "SECRET_KEY": "s" * 48, "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                  "DATABASE_URL": "sqlite:///" + str(tmp_path / "x.db")}
+    with pytest.raises(ConfigError, match="HUB_PUBLIC_URL is missing"):
+        create_app(production)
+    for bad in ("notaurl", "ftp://hub.example.com", "https://", "https://hub.example.com/?x=1"):
+        with pytest.raises(ConfigError, match="HUB_PUBLIC_URL must be an absolute http"):
+            create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "PUBLIC_URL": bad})
+    app = create_app({**production, "PUBLIC_URL": " https://hub.example.com/ "})
+    assert app.config["PUBLIC_URL"] == "https://hub.example.com"
