@@ -12,7 +12,8 @@ from hub.errors import HubError
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import (
-    D_DEAD, DELIVERY_STATUSES, ID32_MAX, ID64_MAX, ROLES, SUPER_ADMIN, Delivery, Event, Integration, User, Workspace,
+    D_DEAD, DELIVERY_STATUSES, ID64_MAX, ROLES, SUPER_ADMIN, Delivery, Event, Integration, User, Workspace,
+    is_table_id,
 )
 from hub.store.text import unstorable
 
@@ -35,7 +36,7 @@ def _fail(message: str) -> None:
 def _workspace(workspace_id: int | None) -> Workspace:
     if workspace_id is None:
         return services.default_workspace()
-    workspace = db.session.get(Workspace, workspace_id) if 0 < workspace_id <= ID32_MAX else None
+    workspace = db.session.get(Workspace, workspace_id) if is_table_id(workspace_id) else None
     if workspace is None:
         _fail(f"no workspace with id {workspace_id}")
     return workspace
@@ -230,7 +231,7 @@ def deliveries_replay(delivery_ids, all_dead):
     if not ids:
         _fail("give delivery ids or --all-dead")
     for delivery_id in dict.fromkeys(ids):  # each once, in the order given
-        delivery = db.session.get(Delivery, delivery_id) if 0 < delivery_id <= ID64_MAX else None
+        delivery = db.session.get(Delivery, delivery_id) if is_table_id(delivery_id, ID64_MAX) else None
         if delivery is None:
             _fail(f"no delivery with id {delivery_id}")
         try:
