@@ -58,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "ENV": ("embedded", "production"),
     "LOG_FORMAT": ("text", "json"),
-    "LOG_LEVEL": ("debug", "info", "warning", "error", "critical"),
+    "LOG_LEVEL": ("notset", "debug", "info", "warn", "warning", "error", "critical"),  # logging's names
 }
 NON_NEGATIVE = {"RETRY_BASE_SECONDS"}  # numbers that may be 0; every other number must be > 0
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

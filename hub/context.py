@@ -133,7 +133,7 @@ class AttachmentStore:
         return found
 
     def get(self, attachment_id: int) -> e.Attachment | None:
-        row = db.session.get(Attachment, attachment_id)
+        row = db.session.get(Attachment, attachment_id) if is_table_id(attachment_id) else None
         found = attachment_entity(row) if row is not None and row.workspace_id == self._ws else None
         db.session.commit()
         return found
@@ -214,7 +214,8 @@ class InvitationStore:
         from hub.engine.ingest import ingest
 
         row = db.session.scalar(sa.select(Invitation).where(
-            Invitation.id == invitation_id, Invitation.workspace_id == self._ws).with_for_update())
+            Invitation.id == invitation_id, Invitation.workspace_id == self._ws).with_for_update()
+        ) if is_table_id(invitation_id) else None
         if row is None:
             raise LookupError(f"no invitation {invitation_id} in this workspace")
         before = row.status

@@ -87,12 +87,13 @@ def test_a_setting_that_cannot_work_stops_the_hub_with_a_message_naming_it(tmp_p
 
 def test_settings_from_the_environment_are_normalised(tmp_path, monkeypatch):
     for variable, value in {"HUB_TRACE_HOOKS": "yes", "HUB_LEASE_SECONDS": "30", "HUB_LOG_FORMAT": "JSON",
+                            "HUB_LOG_LEVEL": "WARN",
                             "HUB_QUEUE_IMMEDIATE": "off", "HUB_SESSION_COOKIE_SECURE": "1"}.items():
         monkeypatch.setenv(variable, value)
     config = create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False}).config
     assert config["TRACE_HOOKS"] is True and config["QUEUE_IMMEDIATE"] is False
     assert config["LEASE_SECONDS"] == 30.0 and isinstance(config["LEASE_SECONDS"], float)
-    assert config["LOG_FORMAT"] == "json"
+    assert config["LOG_FORMAT"] == "json" and config["LOG_LEVEL"] == "warn"  # any name logging knows
     assert config["SESSION_COOKIE_SECURE"] is True
 
 

@@ -4,9 +4,9 @@ PostgreSQL stores neither the NUL character (U+0000) nor an unpaired UTF-16 surr
 (U+D800-U+DFFF) in text; SQLite stores both. Left alone, such a character in an id, a name or a
 filter would fail the request with a database error on one backend only, or reach a worker and
 fail a delivery. No legitimate value carries one, so every request that holds one (in its path,
-query string, form fields or body: a raw 0x00 byte, or a JSON escape such as ``\\u0000``) is
-answered 400 before any view runs: the API client or browser learns what is wrong, and nothing is
-half-stored. A webhook's body is checked by the webhook ingress itself (``unstorable_body``), so
+query string, form fields or body: a raw 0x00 byte, bytes that are not UTF-8, or a JSON escape
+such as ``\\u0000``) is answered 400 before any view runs: the API client or browser learns what
+is wrong, and nothing is half-stored. A webhook's body is checked by the webhook ingress itself (``unstorable_body``), so
 that its refusal is recorded in the webhook log like any other.
 """
 
@@ -39,18 +39,23 @@ def _strings(value: Any) -> Iterable[str]:
 
 
 def unstorable_body(body: bytes) -> str | None:
-    """What in a request body the database cannot store, or None (a body that is not JSON is
-    only checked for raw NUL bytes)."""
+    """What in a request body the database cannot store, or None. A body must be UTF-8 (RFC 8259
+    for JSON): other bytes could smuggle in a surrogate (``json.loads`` of bytes lets the raw
+    bytes ED A0 80 through as U+D800). A body that is UTF-8 but not JSON is left to the view."""
     if b"\x00" in body:
-        return "a NUL byte (0x00)"
-    if b"\\u" not in body:  # JSON can only smuggle them in as escapes: most bodies stop here
+        return "a NUL byte (0x00); bodies must be UTF-8 text"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"bytes that are not UTF-8 (at byte {exc.start})"
+    if "\\u" not in text:  # JSON can only carry a NUL or a surrogate as an escape now
         return None
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(text)
     except (ValueError, RecursionError):  # not JSON (or nested past Python's limit): the view refuses it
         return None
-    for text in _strings(parsed):
-        problem = unstorable(text)
+    for value in _strings(parsed):
+        problem = unstorable(value)
         if problem:
             return problem
     return None
@@ -69,7 +74,7 @@ def check_request() -> None:
     for name, value in request.args.items(multi=True):
         problem = unstorable(name) or unstorable(value)
         if problem:
-            _refuse(problem, f"the query parameter {name.encode('unicode_escape').decode()!r}")
+            _refuse(problem, f"the query parameter {name!r}")
     if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith(WEBHOOK_PREFIX):
         return
     body = request.get_data(cache=True)  # first, so that the view can still read it after the form
@@ -77,7 +82,7 @@ def check_request() -> None:
         for name, value in request.form.items(multi=True):
             problem = unstorable(name) or unstorable(value)
             if problem:
-                _refuse(problem, f"the form field {name.encode('unicode_escape').decode()!r}")
+                _refuse(problem, f"the form field {name!r}")
         return
     problem = unstorable_body(body)
     if problem:

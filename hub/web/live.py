@@ -205,13 +205,16 @@ def run_setup_webhooks(workspace_id: int, plugin: str, actor) -> str:
 
 
 def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provider: str, assessment_id: str,
-                       options: dict | None = None) -> dict:
+                       options: dict | None = None, current_options: dict | None = None) -> dict:
     """The values ``services.save_attachment`` needs, with the names read live from the vendors.
 
     Raises ``ValidationFailed`` naming the field whose id the vendor does not know (or that is
     missing): ``posting_id``, ``stage_id``, ``provider``, ``assessment_id`` or an option (the
     names of the arguments and of the API's fields; the page shows ``provider`` and
     ``assessment_id`` at its one assessment choice); and ``LiveError`` when a vendor cannot be asked.
+    ``current_options``: the options of the attachment being edited; an archive reason it already
+    has is kept even if the source no longer offers it (editing another field must not require
+    changing it).
     """
     from hub.errors import ValidationFailed
 
@@ -244,7 +247,7 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
     if move_to and posting is not None and find_stage(workspace_id, posting_id, move_to) is None:
         errors["move_to_stage_on_thumbs_up"] = ["This stage does not exist at the source."]
     reason = (options or {}).get("archive_reason_on_thumbs_down")
-    if reason and posting is not None:
+    if reason and posting is not None and reason != (current_options or {}).get("archive_reason_on_thumbs_down"):
         reasons = list_archive_reasons(workspace_id)
         if reasons is not None and not any(r.id == reason for r in reasons):
             errors["archive_reason_on_thumbs_down"] = ["This archive reason does not exist at the source."]

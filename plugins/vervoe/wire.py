@@ -300,14 +300,13 @@ def status_kind(raw: Any) -> str | None:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().rstrip("%").strip()
-        try:
-            return float(text)
-        except ValueError:
-            return None
+    try:
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            return float(value.strip().rstrip("%").strip())
+    except (ValueError, OverflowError):  # not a number, or an integer beyond any float
+        return None
     return None
 
 

@@ -3,6 +3,7 @@
 import json
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from hub.engine.ingest import ingest
@@ -90,7 +91,7 @@ def test_rejection_is_a_json_4xx_and_is_recorded(make_app):
     bad = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"bad": True}))
     assert bad.status_code == 401
     assert bad.json == {"error": {"code": "webhook_rejected", "message": "signature does not match"}}
-    not_json = client.post(f"/webhooks/src/{keys['src']}", data=b"\xff\xfe")
+    not_json = client.post(f"/webhooks/src/{keys['src']}", data=b"{not json")
     assert not_json.status_code == 400 and "JSON" in not_json.json["error"]["message"]
     with app.app_context():
         logged = list(db.session.scalars(sa.select(WebhookLog.outcome)))
@@ -187,4 +188,7 @@ def test_an_invitation_id_beyond_any_row_is_an_unknown_invitation(make_app):
             outcome = ingest(runtime, 1, "src", InboundEvent(
                 external_id=f"result-{invitation_id}", event=AssessmentResult(invitation_id=invitation_id, score=1)))
             assert outcome.outcome == "unknown_invitation" and outcome.delivery_ids == []
-        assert runtime.context(1, "src").invitations.get(2**40) is None
+        ctx = runtime.context(1, "src")
+        assert ctx.invitations.get(2**40) is None and ctx.attachments.get(2**40) is None
+        with pytest.raises(LookupError):
+            ctx.invitations.transition(2**40, "started")

@@ -39,11 +39,14 @@ def test_a_webhook_holding_a_nul_is_refused_and_nothing_is_stored(make_app):
                    "a NUL byte")
     assert_refused(client.post(url, data=json.dumps({"id": "evt-1", "opportunity_id": "\ud800"})),
                    "the request body", "an unpaired surrogate")
+    # the same surrogate as raw bytes (json.loads of bytes would let it through), and other non-UTF-8
+    assert_refused(client.post(url, data=b'{"id": "evt-\xed\xa0\x80"}'), "the request body", "not UTF-8")
+    assert_refused(client.post(url, data=b'{"id": "evt-\xff"}'), "the request body", "not UTF-8 (at byte 12)")
     assert count(app, Event) == 0
     with app.app_context():  # refused, and recorded for admins like any rejection (without the text)
         logged = list(db.session.scalars(sa.select(WebhookLog.outcome)))
         messages = list(db.session.scalars(sa.select(WebhookLog.message)))
-    assert logged == ["rejected"] * 3 and all("cannot store" in m and "\x00" not in m for m in messages)
+    assert logged == ["rejected"] * 5 and all("cannot store" in m and "\x00" not in m for m in messages)
 
     # a backslash before "u0000" is text, not a NUL: that event is stored as it is
     answer = client.post(url, data=json.dumps({"id": "evt-\\u0000"}))
@@ -65,6 +68,10 @@ def test_api_bodies_query_strings_and_paths_holding_a_nul_are_refused(hub_app, s
     assert count(hub_app, User) == users
 
     assert_refused(client.get("/api/v1/audit?action=%00", headers=headers), "the query parameter 'action'")
+    assert_refused(client.get("/api/v1/audit?a%00=1", headers=headers), "the query parameter 'a\\x00'")
+    response = client.post("/api/v1/users", headers={**headers, "Content-Type": "application/json"},
+                           data=b'{"email": "s@example.com", "role": "team_member", "name": "A\xed\xa0\x80B"}')
+    assert_refused(response, "the request body", "not UTF-8")
     assert_refused(client.get("/api/v1/integrations/lever%00", headers=headers), "the URL path")
 
     response = client.post("/api/v1/users", headers=headers,

@@ -227,3 +227,26 @@ def test_an_unknown_provider_is_shown_at_the_assessment_choice(hub_app, seeded, 
         assert response.status_code == 422
         assert f'<p class="field-error" id="assessment-error">{message}</p>' in html
         assert 'id="provider-error"' not in html and 'id="attach-error"' not in html
+
+
+def test_a_kept_archive_reason_the_source_dropped_does_not_block_an_edit(hub_app, seeded, as_role, fakes):
+    source, _ = fakes
+    client = as_role("admin")
+    created = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s9", "assessment": "fakeassess:py",
+                                                 "archive_reason_on_thumbs_down": "reason-2"})
+    assert created.status_code == 302
+    [row] = _rows(hub_app, stage_id="s9")
+    source.archive_reasons = [r for r in source.archive_reasons if r.id != "reason-2"]  # gone at the ATS
+    edited = client.post(f"/pipeline/{row.id}/edit", data={
+        "posting_id": "p1", "stage_id": "s9", "assessment": "fakeassess:py", "pass_threshold": "60",
+        "archive_reason_on_thumbs_down": "reason-2"})
+    assert edited.status_code == 302, edited.get_data(as_text=True)
+    [row] = _rows(hub_app, stage_id="s9")
+    assert row.options["archive_reason_on_thumbs_down"] == "reason-2" and row.options["pass_threshold"] == 60.0
+
+
+def test_the_form_still_works_when_only_the_archive_reasons_cannot_be_read(hub_app, seeded, as_role, fakes):
+    source, _ = fakes
+    source.archive_reasons = None  # the hook now fails
+    page = as_role("admin").get("/pipeline/new?posting_id=p1").get_data(as_text=True)
+    assert 'id="attach-form"' in page and '<input type="text" id="archive_reason_on_thumbs_down"' in page

@@ -22,11 +22,11 @@ def list_attachments():
     return jsonify({"items": AttachmentSchema(many=True).dump(queries.attachments(current_user.workspace_id))})
 
 
-def _save(values: dict, attachment_id: int | None):
+def _save(values: dict, attachment_id: int | None, current_options: dict | None = None):
     ws = current_user.workspace_id
     try:
         resolved = resolve_attachment(ws, values["posting_id"], values["stage_id"], values["provider"],
-                                      values["assessment_id"], values.get("options") or {})
+                                      values["assessment_id"], values.get("options") or {}, current_options)
     except LiveError as exc:
         raise live_error(exc) from None
     return services.save_attachment(ws, resolved, current_user, attachment_id=attachment_id)
@@ -55,7 +55,7 @@ def update_attachment(attachment_id: int):
     given = load_body(AttachmentInSchema, partial=True)
     values = {"posting_id": row.posting_id, "stage_id": row.stage_id, "provider": row.provider,
               "assessment_id": row.assessment_id, "options": dict(row.options or {}), **given}
-    return jsonify(AttachmentSchema().dump(_save(values, attachment_id)))
+    return jsonify(AttachmentSchema().dump(_save(values, attachment_id, dict(row.options or {}))))
 
 
 @bp.delete("/attachments/<int:attachment_id>")

@@ -132,9 +132,13 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
                 context["errors"].setdefault("posting_id", ["This posting does not exist (any more) at the source."])
             if context["posting"] is not None:
                 context["stages"] = list_stages(ws, posting_id)
-                context["archive_reasons"] = list_archive_reasons(ws)
         except LiveError as exc:
             context["source_error"] = exc.message
+        if context["posting"] is not None and context["source_error"] is None:
+            try:
+                context["archive_reasons"] = list_archive_reasons(ws)
+            except LiveError:  # the reason is then typed (and checked when saved, if the source answers)
+                context["archive_reasons"] = None
     if context["posting"] is not None and not context["no_provider"]:
         found, problems = list_assessments(ws)
         runtime = get_runtime()
@@ -155,7 +159,8 @@ def _save(attachment_id: int | None):
     provider, _, assessment_id = (values["assessment"] or "").partition(":")
     if not errors:
         try:
-            resolved = resolve_attachment(ws, values["posting_id"], values["stage_id"], provider, assessment_id, options)
+            resolved = resolve_attachment(ws, values["posting_id"], values["stage_id"], provider, assessment_id, options,
+                                          attachment.options if attachment is not None else None)
             row = services.save_attachment(ws, resolved, current_user, attachment_id=attachment_id)
         except ValidationFailed as exc:
             db.session.rollback()

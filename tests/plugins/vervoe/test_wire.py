@@ -338,3 +338,8 @@ def test_parse_json_says_why_a_body_is_not_json(body, words):
     with pytest.raises(wire.BodyError) as caught:
         wire.parse_json(body)
     assert str(caught.value) == f"the body is not valid JSON: {words}"
+
+
+def test_an_integer_score_beyond_any_float_is_no_score():
+    report = wire.parse_report({"candidateAssessmentUuid": "u", "score": {"score": 10**400}})
+    assert report["score"] is None
