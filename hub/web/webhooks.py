@@ -53,7 +53,7 @@ VERIFY_ATTEMPTS = 3  # the integration changed under the request this often in a
 # what PluginContext and the ingress read of an integration (a row, not an ORM object: cheaper)
 _INTEGRATION_COLUMNS = (Integration.id, Integration.workspace_id, Integration.plugin, Integration.enabled,
                         Integration.settings, Integration.secrets_encrypted, Integration.webhook_key,
-                        Integration.last_webhook_at, Integration.updated_at)
+                        Integration.last_webhook_at, Integration.verified_at, Integration.updated_at)
 
 STALE = "stale"  # persist's answer for a record verified against an integration that has changed
 
@@ -73,6 +73,7 @@ class WebhookRecord:
     status: int = 200
     message: str = ""
     events: tuple[InboundEvent, ...] = ()
+    verified: bool = False  # the integration had been verified (a ping or a signed webhook) before
 
 
 _WEBHOOK_LOG = WebhookLog.__table__
@@ -91,7 +92,8 @@ def _current_integrations(records: Sequence[WebhookRecord]) -> tuple[list[bool],
 
 def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
     """Stage ``records`` in the current transaction (the group commit's handler): every event,
-    one log line per request, and "last seen" / "verified" for their integrations. Returns each
+    one log line per request, and "last seen" / "verified" for their integrations (verified by a
+    ping, or by the first accepted signed webhook of an integration not verified yet). Returns each
     record's event outcomes, in order, or ``STALE`` for a record whose integration changed since
     the request was verified (nothing of it is staged)."""
     runtime = get_runtime()
@@ -102,6 +104,9 @@ def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]
     results: list[list[IngestOutcome] | str] = []
     log_rows, seen = [], {}
     written = runtime.app.extensions.setdefault("hub.webhook_last_seen", {})  # by this process
+    # (integration, version) this process has marked verified: a changed integration starts afresh
+    first_verified = runtime.app.extensions.setdefault("hub.webhook_verified", set())
+    versions: dict[int, datetime | None] = {}
     now = utcnow()
     for record, ok in zip(records, unchanged):
         if not ok:
@@ -120,7 +125,12 @@ def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]
             verified, stale = seen.get(record.integration_id, (False, False))
             last = max(filter(None, (record.last_seen, written.get(record.integration_id))), default=None)
             is_stale = last is None or now - last >= LAST_SEEN_GRANULARITY
-            seen[record.integration_id] = (verified or record.outcome == "ping", stale or is_stale)
+            # the sender's "verify connection" ping, or the first signed webhook of an integration
+            # never verified (vendors without a ping), proves that webhooks arrive
+            proves = record.outcome == "ping" or not (record.verified
+                                                      or (record.integration_id, record.version) in first_verified)
+            seen[record.integration_id] = (verified or proves, stale or is_stale)
+            versions[record.integration_id] = record.version
     if log_rows:
         insert_rows(db.session.connection(), _WEBHOOK_LOG, log_rows)
     for integration_id, (verified, stale) in seen.items():
@@ -131,6 +141,8 @@ def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]
                       **({"verified_at": now} if verified else {})}
             db.session.execute(sa.update(Integration).where(Integration.id == integration_id).values(**values))
             written[integration_id] = now
+            if verified:
+                first_verified.add((integration_id, versions[integration_id]))
     return results
 
 
@@ -222,7 +234,8 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
 
     def record(outcome: str, **fields) -> WebhookRecord:
         return WebhookRecord(integration.workspace_id, integration.id, plugin, integration.webhook_key,
-                             integration.updated_at, integration.last_webhook_at, outcome, **fields)
+                             integration.updated_at, integration.last_webhook_at, outcome,
+                             verified=integration.verified_at is not None, **fields)
 
     try:
         if problem := unstorable_body(webhook.body):

@@ -10,7 +10,7 @@ from hub.engine.ingest import ingest
 from hub.entities import InboundEvent, StageChange
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import Event, WebhookLog
+from hub.store.models import Event, Integration, WebhookLog
 from tests.support.engine import deliveries, drain, enable
 from tests.support.plugins import FakeSource, Recorder
 
@@ -82,6 +82,28 @@ def test_ping_marks_the_integration_verified(make_app):
         integration = get_runtime().integration(1, "src")
         assert integration.verified_at is not None and integration.last_webhook_at is not None
         assert db.session.scalar(sa.select(WebhookLog.outcome)) == "ping"
+
+
+def test_the_first_signed_webhook_verifies_an_integration_once(make_app):
+    app, *_ = make(make_app)
+    keys = enable(app, "src")
+    client = app.test_client()
+
+    def verified_at():
+        with app.app_context():
+            value = db.session.scalar(sa.select(Integration.verified_at).where(Integration.plugin == "src"))
+            db.session.rollback()
+            return value
+
+    assert client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"bad": True})).status_code == 401
+    assert verified_at() is None  # a rejected request proves nothing
+    assert client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-1"})).status_code == 200
+    first = verified_at()
+    assert first is not None  # a vendor without a ping: its first signed webhook proves delivery
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-2"}))
+    assert verified_at() == first  # not rewritten by every webhook after that
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"ping": True}))
+    assert verified_at() > first  # an explicit ping always records a new verification
 
 
 def test_rejection_is_a_json_4xx_and_is_recorded(make_app):
