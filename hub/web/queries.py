@@ -154,6 +154,38 @@ def attachments(workspace_id: int) -> list[Attachment]:
         .order_by(Attachment.posting_name, Attachment.stage_name, Attachment.id)))
 
 
+def idle_providers(workspace_id: int, providers) -> dict[str, str]:
+    """Of ``providers`` (plugin names), those that invite nobody now -> why, in words ("is disabled",
+    "has its access revoked"...). Their attachments stay, but a candidate entering the stage gets
+    nothing: the engine delivers only to enabled plugins, and one without its credentials fails."""
+    from hub.runtime import get_runtime
+    from hub.store.models import Integration
+
+    wanted = set(providers)
+    if not wanted:
+        return {}
+    registry = get_runtime().registry
+    rows = {row.plugin: row for row in db.session.scalars(sa.select(Integration).where(
+        Integration.workspace_id == workspace_id, Integration.plugin.in_(wanted)))}
+    idle: dict[str, str] = {}
+    for plugin in sorted(wanted):
+        row = rows.get(plugin)
+        spec = registry.specs.get(plugin)
+        if spec is None:
+            idle[plugin] = "is not installed"
+        elif row is None:
+            idle[plugin] = "is not connected"
+        elif row.status == "revoked":
+            idle[plugin] = "has its access revoked"
+        elif not row.enabled:
+            idle[plugin] = "is disabled"
+        elif row.status == "needs_reauthorization":
+            idle[plugin] = "needs reconnecting"
+        elif spec.secret_fields and not row.secrets_encrypted:
+            idle[plugin] = "has no credentials yet"
+    return idle
+
+
 def get_attachment(workspace_id: int, attachment_id: int) -> Attachment:
     row = db.session.get(Attachment, attachment_id)
     if row is None or row.workspace_id != workspace_id or row.detached_at is not None:

@@ -57,7 +57,7 @@ def test_replay_runs_the_delivery_again(hub_app, seeded, as_role, fakes):
     as_role("super_admin").post("/integrations/fakeassess/disable")
     other = seeded.per_role["admin"]["dlv_api"]
     refused = client.post(f"/activity/deliveries/{other}/replay", follow_redirects=True)
-    assert refused.status_code == 200 and "fakeassess is not enabled" in refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "Fakeassess is not enabled" in refused.get_data(as_text=True)
     # open redirects are not followed
     assert client.post(f"/activity/deliveries/{other}/replay",
                        data={"next": "https://evil.example"}).headers["Location"] == "/activity"

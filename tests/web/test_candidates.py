@@ -128,7 +128,7 @@ def test_detail_page_with_timeline(hub_app, seeded, as_role):
     assert 'id="report-link"' in html and 'id="profile-link"' in html
     timeline = re.search(r'<ol class="timeline" id="timeline">(.*?)</ol>', html, re.S).group(1)
     assert timeline.index('data-kind="created"') < timeline.index('data-kind="note_written"')
-    assert "score note written to the ATS" in timeline and "by fakesource" in timeline
+    assert "score note written to the ATS" in timeline and "by the hub (for Fake ATS)" in timeline
     assert "<time datetime=" in timeline
     # a Team Member sees no actions
     assert 'id="reinvite-button"' not in html and 'id="cancel-button"' not in html

@@ -65,46 +65,110 @@
     });
   }
 
-  // Activity: while deliveries are pending, re-fetch the list fragment every few seconds.
+  // Live lists: <div id="..." data-poll-url="/path?filters"> whose content is the page's fragment
+  // (the same URL with fragment=1, served by the same view, so the same permissions and visibility
+  // apply). The fragment's root says data-pending="true" while deliveries are pending: then it is
+  // re-fetched every 4 seconds, otherwise every 20. Nothing is replaced while the user is in it,
+  // while the tab is hidden, or when nothing changed.
+  var LIVE = ["activity-list", "candidates-list", "candidate-live"];
+
   function setupPolling() {
-    var container = document.getElementById("activity-list");
-    if (!container) { return; }
+    LIVE.forEach(function (id) {
+      var container = document.getElementById(id);
+      if (container && container.hasAttribute("data-poll-url")) { poll(container); }
+    });
+  }
+
+  function poll(container) {
     var url = container.getAttribute("data-poll-url") || window.location.pathname;
+    var target = url + (url.indexOf("?") === -1 ? "?" : "&") + "fragment=1";
+    var last = null;
+    document.querySelectorAll("[data-live-indicator]").forEach(function (el) { el.hidden = false; });
     var pending = function () {
-      var list = container.querySelector("[data-pending]");
-      return list && list.getAttribute("data-pending") === "true";
+      var root = container.querySelector("[data-pending]");
+      return !!root && root.getAttribute("data-pending") === "true";
     };
+    var next = function (ms) { setTimeout(tick, ms || (pending() ? 4000 : 20000)); };
     var tick = function () {
-      if (!pending()) { return; }
-      if (document.hidden || container.contains(document.activeElement)) {
-        setTimeout(tick, 4000);
-        return;
-      }
-      var open = Array.prototype.map.call(container.querySelectorAll("details[open] pre"), function (p) { return p.id; });
-      var target = url + (url.indexOf("?") === -1 ? "?" : "&") + "fragment=1";
+      if (document.hidden || container.contains(document.activeElement)) { next(4000); return; }
       fetch(target, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (response) { return response.ok && !response.redirected ? response.text() : null; })
         .then(function (html) {
-          if (html !== null) {
+          if (html !== null && html !== last && !container.contains(document.activeElement)) {
+            var open = Array.prototype.map.call(container.querySelectorAll("details[open] pre"), function (p) { return p.id; });
+            last = html;
             container.innerHTML = html;
-            open.forEach(function (id) {
-              var pre = document.getElementById(id);
+            open.forEach(function (preId) {
+              var pre = document.getElementById(preId);
               if (pre && pre.parentElement) { pre.parentElement.open = true; }
             });
             setupConfirm(container);
+            setupBusy(container);
             refreshTimes(container);
           }
-          setTimeout(tick, 4000);
+          next();
         })
-        .catch(function () { setTimeout(tick, 10000); });
+        .catch(function () { next(20000); });
     };
-    setTimeout(tick, 4000);
+    next();
+  }
+
+  // Busy forms: <form data-busy-label="Testing…">. On submit (unless a confirmation was declined)
+  // the submit button says the label, is disabled and the form is aria-busy, so a slow vendor call
+  // cannot be sent twice. The button is disabled after the submit event, so its name and value are
+  // still sent. Coming back to the page (back button) restores it.
+  function setupBusy(root) {
+    root.querySelectorAll("form[data-busy-label]").forEach(function (form) {
+      if (form.dataset.busyBound) { return; }
+      form.dataset.busyBound = "1";
+      form.addEventListener("submit", function (event) {
+        if (event.defaultPrevented) { return; }
+        if (form.getAttribute("aria-busy") === "true") { event.preventDefault(); return; }
+        var button = event.submitter || form.querySelector("button[type=submit], button:not([type]), input[type=submit]");
+        form.setAttribute("aria-busy", "true");
+        if (!button) { return; }
+        var label = form.getAttribute("data-busy-label");
+        var isInput = button.tagName === "INPUT";
+        button.setAttribute("data-idle-label", isInput ? button.value : button.innerHTML);
+        button.setAttribute("aria-disabled", "true");
+        setTimeout(function () {
+          button.disabled = true;
+          if (isInput) { button.value = label; } else { button.textContent = label; }
+        }, 0);
+      });
+    });
+  }
+
+  function resetBusy() {
+    document.querySelectorAll("form[aria-busy=true]").forEach(function (form) {
+      form.removeAttribute("aria-busy");
+      form.querySelectorAll("[data-idle-label]").forEach(function (button) {
+        var idle = button.getAttribute("data-idle-label");
+        if (button.tagName === "INPUT") { button.value = idle; } else { button.innerHTML = idle; }
+        button.removeAttribute("data-idle-label");
+        button.removeAttribute("aria-disabled");
+        button.disabled = false;
+      });
+    });
+  }
+
+  // After a rejected form, the error summary (<div data-focus-on-load tabindex="-1">) takes the
+  // focus, so keyboard and screen reader users start at what went wrong.
+  function focusErrors() {
+    var summary = document.querySelector("[data-focus-on-load]");
+    if (summary) {
+      if (!summary.hasAttribute("tabindex")) { summary.setAttribute("tabindex", "-1"); }
+      summary.focus();
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     setupCopy(document);
     setupConfirm(document);
+    setupBusy(document);
+    focusErrors();
     setupPolling();
     setInterval(function () { refreshTimes(document); }, 60000);
   });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { resetBusy(); } });
 })();

@@ -14,6 +14,7 @@ from hub.store.models import DELIVERY_STATUSES
 from hub.web import queries
 from hub.web.permissions import require
 from hub.web.ui import bp
+from hub.web.ui.helpers import sentence
 
 
 @bp.get("/activity")
@@ -46,6 +47,6 @@ def activity_replay(delivery_id: int):
         flash(f"Delivery {delivery_id} to {delivery.plugin} is {'retrying now' if was == 'retry' else 'replayed'}.",
               "success")
     except (Conflict, Forbidden) as exc:
-        flash(exc.message, "error")
+        flash(sentence(exc.message), "error")
     return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/activity")
                     else url_for("ui.activity"))

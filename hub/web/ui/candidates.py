@@ -1,6 +1,7 @@
 """``/candidates``: every invitation the user may see (Limited Team Members: only postings they
 are on), with filters, search and pagination; a detail page with the timeline and, for Admins,
-re-invite and cancel."""
+re-invite and cancel. Both refresh themselves: ``static/hub.js`` re-fetches their ``?fragment=1``
+through the same view (so a Limited Team Member's visibility applies to every refresh)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.permissions import require
 from hub.web.ui import bp
+from hub.web.ui.helpers import sentence
 
 
 @bp.get("/candidates")
@@ -31,20 +33,28 @@ def candidates():
                                       assessment=filters["assessment"] or None,
                                       posting=filters["posting"] or None, q=filters["q"] or None)
     page = queries.paginate(query, queries.parse_page(request.args.get("page")))
-    return render_template("candidates/list.html", page=page, filters=filters, statuses=INVITATION_STATUSES,
+    context = {"page": page, "filters": filters, "posting_names": queries.posting_names(current_user.workspace_id),
+               "filtered": any(filters.values()), "pending": queries.work_pending(current_user.workspace_id)}
+    if request.args.get("fragment"):  # the list alone, re-fetched by static/hub.js: the same query, the same view
+        return render_template("candidates/_list.html", **context)
+    return render_template("candidates/list.html", statuses=INVITATION_STATUSES,
                            options=queries.invitation_filter_options(current_user),
-                           posting_names=queries.posting_names(current_user.workspace_id),
-                           filtered=any(filters.values()))
+                           return_to=url_for("ui.candidates", **{k: v for k, v in request.args.items()
+                                                                if k != "fragment"}),
+                           **context)
 
 
 @bp.get("/candidates/<int:invitation_id>")
 @require("candidates.view")
 def candidates_detail(invitation_id: int):
     row = queries.get_visible_invitation(current_user, invitation_id)
-    return render_template("candidates/detail.html", row=row, timeline=queries.timeline(row),
-                           posting_names=queries.posting_names(current_user.workspace_id),
-                           can_reinvite=row.status in services.REINVITABLE,
-                           can_cancel=row.status in services.CANCELLABLE)
+    context = {"row": row, "timeline": queries.timeline(row),
+               "posting_names": queries.posting_names(current_user.workspace_id),
+               "can_reinvite": row.status in services.REINVITABLE, "can_cancel": row.status in services.CANCELLABLE,
+               "pending": queries.work_pending(current_user.workspace_id)}
+    if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
+        return render_template("candidates/_detail.html", **context)
+    return render_template("candidates/detail.html", **context)
 
 
 @bp.post("/candidates/<int:invitation_id>/reinvite")
@@ -55,7 +65,7 @@ def candidates_reinvite(invitation_id: int):
         services.reinvite_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
         flash("The invitation is being sent again.", "success")
     except Conflict as exc:
-        flash(exc.message, "error")
+        flash(sentence(exc.message), "error")
     return redirect(url_for("ui.candidates_detail", invitation_id=invitation_id))
 
 
@@ -67,5 +77,5 @@ def candidates_cancel(invitation_id: int):
         services.cancel_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
         flash("The invitation is cancelled.", "success")
     except Conflict as exc:
-        flash(exc.message, "error")
+        flash(sentence(exc.message), "error")
     return redirect(url_for("ui.candidates_detail", invitation_id=invitation_id))

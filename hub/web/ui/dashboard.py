@@ -12,6 +12,7 @@ from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import D_DEAD, Delivery, Event, Integration, Invitation
 from hub.web import queries
+from hub.web.live import assessment_plugins, plugin_title
 from hub.web.permissions import can, require
 from hub.web.ui import bp
 
@@ -72,6 +73,16 @@ def dashboard():
     context["failed_count"] = db.session.scalar(sa.select(sa.func.count()).select_from(
         failed.order_by(None).subquery()))
     context["failed_invitations"] = list(db.session.scalars(failed.limit(5)))
+    runtime = get_runtime()
+    context["has_source"] = runtime.active_source(ws) is not None
+    context["has_provider"] = bool(assessment_plugins(ws))
+    context["idle"] = []
+    if can("pipeline.view"):
+        rows = queries.attachments(ws)
+        idle = queries.idle_providers(ws, {row.provider for row in rows})
+        context["idle"] = [{"plugin": plugin, "title": plugin_title(plugin), "why": why,
+                            "attachments": sum(1 for row in rows if row.provider == plugin)}
+                           for plugin, why in sorted(idle.items())]
     context["has_invitations"] = db.session.scalar(
         sa.select(sa.func.count(Invitation.id)).where(Invitation.workspace_id == ws)) > 0
     return render_template("dashboard.html", **context)

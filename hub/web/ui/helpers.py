@@ -97,6 +97,54 @@ def score_filter(value) -> str:
     return str(int(rounded)) if rounded.is_integer() else str(rounded)
 
 
+@bp.app_template_filter("number")
+def number_filter(value) -> str:
+    """A number as typed, without a useless ".0" (70.0 -> "70", 72.55 -> "72.55"); other values as text."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return str(int(number)) if number.is_integer() else str(number)
+
+
+def sentence(message) -> str:
+    """A message as a full sentence: a capital first letter and a final full stop."""
+    text = str(message or "").strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."
+
+
+@bp.app_template_filter("sentence")
+def _sentence(value):
+    return sentence(value)
+
+
+# Timeline kinds a vendor reports (through its webhook or the source's), as opposed to what the
+# hub itself does for a plugin (creating the invitation, sending it, writing back to the ATS).
+REPORTED_KINDS = {"stage_change", "started", "completed", "expired", "verdict", "cancelled"}
+
+
+def timeline_by(entry) -> str:
+    """Who a timeline entry is from, in words: "reported by Lever", "by the hub (for Canditech)",
+    "by the hub", or the person (an email) as recorded."""
+    from hub.runtime import get_runtime
+
+    source = entry.source or ""
+    if source in ("hub", "source", ""):
+        return "by the hub"
+    specs = get_runtime().registry.specs
+    spec = specs.get(source)
+    if spec is None:  # a person (their email) or a command such as "hub demo"
+        return f"by {source}"
+    if entry.kind in REPORTED_KINDS:
+        return f"reported by {spec.title}"
+    return f"by the hub (for {spec.title})"
+
+
 @bp.app_template_filter("reltime")
 def _reltime(value):
     return relative_time(value)
@@ -140,6 +188,7 @@ def _template_globals(state):
     state.app.add_template_global(can, "can")
     state.app.add_template_global(page_url, "page_url")
     state.app.add_template_global(visibility_notice, "visibility_notice")
+    state.app.add_template_global(timeline_by, "timeline_by")
 
 
 @bp.app_context_processor

@@ -14,12 +14,29 @@ from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.live import (
-    LiveError, active_source, assessment_plugins, list_archive_reasons, list_assessments, list_postings, list_stages,
+    LiveError, active_source, plugin_title, assessment_plugins, list_archive_reasons, list_assessments, list_postings, list_stages,
     resolve_attachment,
 )
 from hub.web.permissions import require
 from hub.web.schemas import AttachmentOptionsSchema
+from hub.web.ui.helpers import number_filter, sentence
 from hub.web.ui import bp
+
+
+def option_names(workspace_id: int, rows) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """The names to show for the options' ids: (posting id, stage id) -> stage name, and archive
+    reason id -> name. Empty when the source cannot be read or does not list them (the id is shown)."""
+    stages: dict[tuple[str, str], str] = {}
+    reasons: dict[str, str] = {}
+    try:
+        for row in rows:
+            if (row.options or {}).get("move_to_stage_on_thumbs_up"):
+                stages.update({(row.posting_id, s.id): s.name for s in list_stages(workspace_id, row.posting_id)})
+        if any((row.options or {}).get("archive_reason_on_thumbs_down") for row in rows):
+            reasons = {r.id: r.name for r in list_archive_reasons(workspace_id) or []}
+    except LiveError:
+        pass  # the ids are shown; stage_warnings already says the source could not be read
+    return stages, reasons
 
 
 def stage_warnings(workspace_id: int, rows) -> tuple[dict[int, str], str | None]:
@@ -42,8 +59,12 @@ def pipeline():
     ws = current_user.workspace_id
     rows = queries.attachments(ws)
     warnings, notice = stage_warnings(ws, rows) if rows else ({}, None)
+    stage_names, reason_names = option_names(ws, rows) if rows and notice is None else ({}, {})
     runtime = get_runtime()
     return render_template("pipeline/list.html", rows=rows, warnings=warnings, notice=notice,
+                           stage_names=stage_names, reason_names=reason_names,
+                           idle=queries.idle_providers(ws, {row.provider for row in rows}),
+                           plugin_title=plugin_title,
                            has_source=runtime.active_source(ws) is not None,
                            has_provider=bool(assessment_plugins(ws)))
 
@@ -164,24 +185,25 @@ def _save(attachment_id: int | None):
             row = services.save_attachment(ws, resolved, current_user, attachment_id=attachment_id)
         except ValidationFailed as exc:
             db.session.rollback()
-            errors = _form_errors(exc.fields, values["assessment"]) if exc.fields else {"_schema": [exc.message]}
+            errors = (_form_errors(exc.fields, values["assessment"]) if exc.fields
+                      else {"_schema": [sentence(exc.message)]})
         except Conflict as exc:
             db.session.rollback()
-            errors = {"_schema": [exc.message]}
+            errors = {"_schema": [sentence(exc.message)]}
         except LiveError as exc:
-            errors = {"_schema": [exc.message]}
+            errors = {"_schema": [sentence(exc.message)]}
         else:
             verb = "updated" if attachment_id else "attached"
             flash(f"{row.assessment_name} {verb} to “{row.stage_name}” of {row.posting_name}.", "success")
             return redirect(url_for("ui.pipeline"))
-    flash("The attachment was not saved; see the messages below.", "error")
+    # no flash: the page's error summary says it, and takes the focus (static/hub.js)
     return _attach_page(attachment, values=values, errors=errors, status=422)
 
 
 def _values_of(row) -> dict:
     options = row.options or {}
     return {"posting_id": row.posting_id, "stage_id": row.stage_id, "assessment": f"{row.provider}:{row.assessment_id}",
-            "pass_threshold": options.get("pass_threshold", ""),
+            "pass_threshold": number_filter(options["pass_threshold"]) if options.get("pass_threshold") is not None else "",
             "move_to_stage_on_thumbs_up": options.get("move_to_stage_on_thumbs_up", ""),
             "archive_reason_on_thumbs_down": options.get("archive_reason_on_thumbs_down", ""),
             **{name: {True: "yes", False: "no"}.get(options.get(name), "") for name in TRI_STATE}}
