@@ -268,7 +268,12 @@ def test_the_story_in_the_browser(make_app, tmp_path, new_page, shots):
 
         # --- Alice takes the test on Canditech's page
         invitation = provider_invitation(canditech, "alice@example.com")
-        page.goto(invitation["invite_url"])
+        alice.locator("a[id^=open-invitation-]").click()
+        invite_link = page.locator("#invite-link")  # the hub's detail shows the candidate's invite link
+        expect(invite_link).to_have_attribute("href", invitation["invite_url"])
+        expect(page.locator("#timeline")).to_contain_text("by the hub (for Canditech)")
+        shots.take(page, "candidate-detail-invite-link")
+        page.goto(invite_link.get_attribute("href"))
         expect(page.locator("#assessment-name")).to_have_text("Python Developer")
         for question, answer in PYTHON_ANSWERS.items():
             page.check(f"#{question}-{answer}")
