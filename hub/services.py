@@ -20,7 +20,8 @@ from hub.entities import Attachment as AttachmentEntity
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.store.models import (
-    ROLES, SUPER_ADMIN, D_OPEN, D_CANCELLED, ApiToken, Attachment, AuditEntry, Delivery, Integration, User, Workspace,
+    ROLES, SUPER_ADMIN, D_OPEN, D_CANCELLED, ApiToken, Attachment, AuditEntry, Delivery, Integration, SignInThrottle,
+    User, Workspace,
     utcnow,
 )
 
@@ -84,10 +85,8 @@ def create_user(workspace_id: int, email: str, role: str, password: str | None =
         raise ValidationFailed(f"role must be one of {', '.join(ROLES)}", {"role": ["unknown role"]})
     generated = None
     if password is None:
-        generated = password = secrets.token_urlsafe(12)
-    if len(password) < MIN_PASSWORD:
-        raise ValidationFailed(f"password must have at least {MIN_PASSWORD} characters",
-                               {"password": ["too short"]})
+        generated = password = generate_password()
+    validate_password(password)
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with the email {email} already exists")
     user = User(workspace_id=workspace_id, email=email, name=name, role=role,
@@ -97,6 +96,44 @@ def create_user(workspace_id: int, email: str, role: str, password: str | None =
     audit(workspace_id, actor, "user.create", f"user:{email}", role=role)
     db.session.commit()
     return user, generated
+
+
+def generate_password() -> str:
+    """A one-time password for a new user or a reset: 16 URL-safe characters (96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def validate_password(password: str) -> str:
+    """The one password rule (creation, change, reset): at least ``MIN_PASSWORD`` characters."""
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationFailed(f"password must have at least {MIN_PASSWORD} characters",
+                               {"password": ["too short"]})
+    return password
+
+
+def sign_in_throttle_key(email: str) -> str:
+    """The ``SignInThrottle`` key of an email's failed sign-ins (``hub.web.auth``)."""
+    return f"email:{email}"
+
+
+def set_password(user: User, password: str | None = None, actor: User | str | None = None) -> str | None:
+    """Give ``user`` a new password; returns it when it was generated (none given), to show once.
+
+    The user changing their own password is ``user.password_change``; anyone else setting it (an
+    admin on the Users page, the CLI) is a reset, ``user.password_reset``, which also lifts a
+    sign-in lock on the email. Either way every session signed in with the old password stops
+    working (``User.get_id``). API tokens are not touched. The password is never logged."""
+    generated = None
+    if password is None:
+        generated = password = generate_password()
+    validate_password(password)
+    user.password_hash = generate_password_hash(password)
+    own = isinstance(actor, User) and actor.id == user.id
+    if not own:
+        db.session.execute(sa.delete(SignInThrottle).where(SignInThrottle.key == sign_in_throttle_key(user.email)))
+    audit(user.workspace_id, actor, "user.password_change" if own else "user.password_reset", f"user:{user.email}")
+    db.session.commit()
+    return generated
 
 
 def set_role(user: User, role: str, actor: User | str | None = None) -> None:

@@ -143,6 +143,26 @@ def users_set_role(email, role):
     click.echo(f"{user.email} is now {user.role_label}")
 
 
+@users_group.command("set-password")
+@click.argument("email", callback=storable_text)
+@click.option("--password", default=None, callback=storable_text,
+              help=f"The new password (at least {services.MIN_PASSWORD} characters). Default: generated and printed.")
+@with_appcontext
+def users_set_password(email, password):
+    """Give the user with EMAIL a new password (for a lost password: no current one needed). The old
+    one stops working, every session signed in with it is signed out, and a sign-in lock on the
+    email is lifted. Their API tokens are kept."""
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        _fail(f"no user with the email {email}")
+    try:
+        generated = services.set_password(user, password, actor="cli")
+    except HubError as exc:
+        _fail(exc.message)
+    deactivated = "" if user.active else " (the account is deactivated: reactivate it on the Users page)"
+    click.echo(f"{user.email} has a new password" + (f": {generated}" if generated else "") + deactivated)
+
+
 # --------------------------------------------------------------------------- plugins
 
 

@@ -7,6 +7,8 @@ so SQLite and PostgreSQL behave the same.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -115,7 +117,19 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie keeps: ``<id>:<fingerprint of the password hash>``. A new password
+        changes the fingerprint, so every session that still carries the old one stops working
+        (``hub.web.auth.load_user``); whoever changed it is signed in again with the new one."""
+        return f"{self.id}:{self.session_fingerprint()}"
+
+    def session_fingerprint(self) -> str:
+        """HMAC of the password hash with the app's secret key: the cookie is signed but readable,
+        so it must not carry anything of the hash itself."""
+        from flask import current_app
+
+        key = current_app.secret_key
+        key = key.encode() if isinstance(key, str) else key
+        return hmac.new(key, (self.password_hash or "").encode(), hashlib.sha256).hexdigest()[:32]
 
     @property
     def role_label(self) -> str:

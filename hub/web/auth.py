@@ -6,6 +6,7 @@ form carries a CSRF token (Flask-WTF). Passwords are checked with werkzeug's has
 
 from __future__ import annotations
 
+import hmac
 import os
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -16,8 +17,8 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.extensions import db, login_manager
-from hub.services import audit
-from hub.store.models import SignInThrottle, User, utcnow
+from hub.services import audit, sign_in_throttle_key
+from hub.store.models import SignInThrottle, User, is_table_id, utcnow
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
@@ -33,12 +34,18 @@ _DUMMY_HASH = None
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    if not str(user_id).isdigit():
+def load_user(session_id: str) -> User | None:
+    """``session_id`` is ``User.get_id()``: the user's id and a fingerprint of their password hash.
+    A session from before the last password change (or from before sessions carried the
+    fingerprint) no longer matches: it is signed out."""
+    user_id, _, fingerprint = str(session_id).partition(":")
+    if not user_id.isdigit() or not is_table_id(int(user_id)) or not fingerprint:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active:
         return None  # a deactivated user is signed out on their next request
+    if not hmac.compare_digest(fingerprint, user.session_fingerprint()):
+        return None  # the password changed since this session signed in
     return user
 
 
@@ -60,7 +67,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _throttle_key(email: str) -> str:
-    return f"email:{email}"
+    return sign_in_throttle_key(email)
 
 
 def _locked_for(email: str) -> int:

@@ -29,6 +29,7 @@ SUPER = frozenset({SUPER_ADMIN})
 # permission -> roles holding it. Keep docs/permissions.md in step (a test compares them).
 PERMISSIONS: dict[str, frozenset[str]] = {
     "dashboard.view": EVERYONE,
+    "account.password": EVERYONE,  # change one's own password
     "candidates.view": EVERYONE,  # Limited Team Members: only postings they are on
     "candidates.view_all": frozenset({SUPER_ADMIN, ADMIN, TEAM_MEMBER}),
     "invitations.manage": ADMINS,  # re-invite, cancel

@@ -11,7 +11,7 @@ from hub.store.models import User
 from tests.support.processes import ROOT
 
 COMMANDS = [["init"], ["run"], ["worker"], ["users"], ["users", "create"], ["users", "list"], ["users", "set-role"],
-            ["plugins"], ["plugins", "list"], ["plugins", "enable"], ["plugins", "disable"], ["deliveries"],
+            ["users", "set-password"], ["plugins"], ["plugins", "list"], ["plugins", "enable"], ["plugins", "disable"], ["deliveries"],
             ["deliveries", "list"], ["deliveries", "replay"], ["keys", "rotate"], ["db", "upgrade"]]
 
 
@@ -48,10 +48,48 @@ def test_users_create_list_and_set_role(runner):
     assert "tm@example.com\tadmin\tactive" in listing.output
 
 
+def test_users_set_password_generates_or_takes_one(runner, app):
+    from werkzeug.security import check_password_hash
+
+    from hub.store.models import AuditEntry
+
+    assert runner.invoke(args=["users", "create", "lost@example.com", "--password", "forgotten password"]).exit_code == 0
+    generated = runner.invoke(args=["users", "set-password", " Lost@Example.com "])
+    assert generated.exit_code == 0, generated.output
+    password = generated.output.strip().split("lost@example.com has a new password: ")[1]
+    with app.app_context():
+        stored = db.session.scalar(sa.select(User.password_hash).where(User.email == "lost@example.com"))
+        assert check_password_hash(stored, password) and not check_password_hash(stored, "forgotten password")
+    given = runner.invoke(args=["users", "set-password", "lost@example.com", "--password", "chosen by the operator"])
+    assert given.exit_code == 0 and given.output == "lost@example.com has a new password\n"
+    with app.app_context():
+        stored = db.session.scalar(sa.select(User.password_hash).where(User.email == "lost@example.com"))
+        assert check_password_hash(stored, "chosen by the operator")
+        entries = list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "user.password_reset")))
+        assert [(e.actor, e.target) for e in entries] == [("cli", "user:lost@example.com")] * 2
+        assert not any(password in str(e.detail) or "chosen" in str(e.detail) for e in entries)
+
+
+def test_users_set_password_refuses_a_short_password_and_keeps_the_old_one(runner, app):
+    from werkzeug.security import check_password_hash
+
+    assert runner.invoke(args=["users", "create", "keep@example.com", "--password", "the old password"]).exit_code == 0
+    result = runner.invoke(args=["users", "set-password", "keep@example.com", "--password", "short"])
+    assert result.exit_code == 1 and result.output == "Error: password must have at least 10 characters\n"
+    with app.app_context():
+        stored = db.session.scalar(sa.select(User.password_hash).where(User.email == "keep@example.com"))
+        assert check_password_hash(stored, "the old password")
+
+
 @pytest.mark.parametrize("args, message", [
     (["users", "create", "not-an-email"], "not a valid email address"),
     (["users", "create", "x@example.com", "--role", "boss"], "Invalid value for '--role'"),
     (["users", "set-role", "nobody@example.com", "admin"], "no user with the email"),
+    (["users", "set-password", "nobody@example.com"], "no user with the email nobody@example.com"),
+    (["users", "set-password", "x\udcff@example.com"], "Invalid value for 'EMAIL': contains an unpaired surrogate"),
+    (["users", "set-password", "x@example.com", "--password", "A\x00Bcdefghijk"],
+     "Invalid value for '--password': contains a NUL"),
+    (["users", "set-password"], "Missing argument 'EMAIL'"),
     (["plugins", "enable", "nope"], "no plugin named 'nope'"),
     (["deliveries", "replay"], "give delivery ids or --all-dead"),
     (["deliveries", "replay", "999"], "no delivery with id 999"),

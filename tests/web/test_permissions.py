@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 
 from hub.web.permissions import PERMISSIONS
-from tests.web.support import ROLES, api_headers
+from tests.web.support import PASSWORD, ROLES, api_headers
 
 SA, AD, TM, LT = ROLES
 ALL = frozenset(ROLES)
@@ -47,6 +47,11 @@ P = {"plugin": "plugin"}
 MATRIX: list[Row] = [
     # ------------------------------------------------------------------ pages
     Row("GET", "/", ALL),
+    Row("GET", "/account/password", ALL),
+    # every role changes its own password here, and its client must stay signed in for the rows below
+    Row("POST", "/account/password", ALL, data=lambda role, seed: {
+        "current_password": PASSWORD, "new_password": f"new password of {role}",
+        "confirm_password": f"new password of {role}"}),
     Row("GET", "/integrations", ADMINS),
     Row("GET", "/integrations/<plugin>", ADMINS, P),
     Row("POST", "/integrations/<plugin>/settings", SUPER, P,
@@ -78,6 +83,7 @@ MATRIX: list[Row] = [
     Row("POST", "/users", ADMINS, data=lambda role, seed: {"email": f"new-{role}@acme.test", "role": "team_member"}),
     Row("POST", "/users/<int:user_id>/role", ADMINS, {"user_id": "target_user"},
         data=lambda role, seed: {"role": "limited_team_member"}),
+    Row("POST", "/users/<int:user_id>/password", ADMINS, {"user_id": "target_user"}),
     Row("POST", "/users/<int:user_id>/active", ADMINS, {"user_id": "target_user"}, data=lambda role, seed: {"active": "0"}),
     Row("GET", "/audit", ADMINS),
     Row("GET", "/settings/api-tokens", SUPER),

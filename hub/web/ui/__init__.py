@@ -17,4 +17,5 @@ bp = Blueprint("ui", __name__, template_folder=os.path.join(WEB_DIR, "templates"
                static_folder=os.path.join(WEB_DIR, "static"), static_url_path="/assets")
 
 from hub.web.ui import helpers  # noqa: E402,F401  (template filters and globals)
+from hub.web.ui import account  # noqa: E402,F401  (/account/password)
 from hub.web.ui import activity, audit, candidates, dashboard, integrations, pipeline, tokens, users  # noqa: E402,F401

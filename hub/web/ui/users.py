@@ -1,5 +1,5 @@
-"""``/users``: list, create (the generated password is shown once), change role, deactivate and
-reactivate. An Admin manages users below Super Admin: it cannot create a Super Admin, promote
+"""``/users``: list, create (the generated password is shown once), change role, reset a password
+(a new one-time password, shown once), deactivate and reactivate. An Admin manages users below Super Admin: it cannot create a Super Admin, promote
 anyone to Super Admin, or change a Super Admin. Nobody changes their own role or deactivates
 themselves here (so nobody locks themselves out)."""
 
@@ -17,10 +17,10 @@ from hub.web.permissions import assignable_roles, may_manage_user, require
 from hub.web.ui import bp
 
 
-def _page(values=None, errors=None, created=None, generated=None, status=200):
+def _page(values=None, errors=None, created=None, generated=None, reset=None, status=200):
     return render_template("users/list.html", users=queries.users(current_user.workspace_id),
                            roles=assignable_roles(current_user), values=values or {}, errors=errors or {},
-                           created=created, generated=generated, may_manage=may_manage_user), status
+                           created=created, generated=generated, reset=reset, may_manage=may_manage_user), status
 
 
 @bp.get("/users")
@@ -124,3 +124,20 @@ def users_active(user_id: int):
         db.session.rollback()
         flash(exc.message, "error")
     return redirect(url_for("ui.users"))
+
+
+def reset_password(actor, target) -> str:
+    """A new one-time password for ``target`` (returned, to show once). The same rule as changing a
+    role: an Admin resets users below Super Admin; nobody resets their own here."""
+    if not may_manage_user(actor, target):
+        raise Forbidden("you cannot reset this user's password" if target.id != actor.id
+                        else "change your own password under Change password, with your current one")
+    return services.set_password(target, None, actor)
+
+
+@bp.post("/users/<int:user_id>/password")
+@require("users.manage")
+def users_password(user_id: int):
+    target = queries.get_user(current_user.workspace_id, user_id)
+    generated = reset_password(current_user, target)
+    return _page(reset=target, generated=generated)

@@ -1,0 +1,68 @@
+"""``/account/password``: any signed-in user changes their own password (the current one, the new
+one twice). Wrong current passwords count as failed sign-ins for the email (``hub.web.auth``), so
+a borrowed session cannot be used to guess the password. On success every other session of the
+user stops working (``User.get_id``) and this one is signed in again with the new password."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user
+from werkzeug.security import check_password_hash
+
+from hub import services
+from hub.web.auth import _clear_failures, _locked_for, _minutes, _record_failure
+from hub.web.permissions import require
+from hub.web.ui import bp
+
+
+def _page(errors=None, error=None, status=200):
+    return render_template("account/password.html", errors=errors or {}, error=error,
+                           min_length=services.MIN_PASSWORD), status
+
+
+@bp.get("/account/password")
+@require("account.password")
+def account_password():
+    return _page()
+
+
+@bp.post("/account/password")
+@require("account.password")
+def account_password_change():
+    user = current_user._get_current_object()
+    current = request.form.get("current_password") or ""
+    new = request.form.get("new_password") or ""
+    confirm = request.form.get("confirm_password") or ""
+
+    locked = _locked_for(user.email)
+    if locked:
+        return _page(error=f"Too many wrong passwords. Try again in {_minutes(locked)}.", status=429)
+
+    errors: dict[str, list[str]] = {}
+    if not current:
+        errors["current_password"] = ["Enter your current password."]
+    if not new:
+        errors["new_password"] = ["Enter a new password."]
+    elif len(new) < services.MIN_PASSWORD:
+        errors["new_password"] = [f"Use at least {services.MIN_PASSWORD} characters "
+                                  f"(this one has {len(new)})."]
+    elif current and new == current:
+        errors["new_password"] = ["Choose a password different from your current one."]
+    if not confirm:
+        errors["confirm_password"] = ["Enter the new password again."]
+    elif new and confirm != new:
+        errors["confirm_password"] = ["This does not match the new password."]
+    if current and not check_password_hash(user.password_hash, current):
+        _record_failure(user.email)
+        locked = _locked_for(user.email)
+        if locked:
+            return _page(error=f"Too many wrong passwords. Try again in {_minutes(locked)}.", status=429)
+        errors["current_password"] = ["That is not your current password."]
+    if errors:
+        return _page(errors=errors, status=422)
+
+    _clear_failures(user.email)
+    services.set_password(user, new, actor=user)  # commits (and clears the failures above)
+    login_user(user)  # this session carries the new password's fingerprint: it stays signed in
+    flash("Your password is changed. Sessions signed in with the old password elsewhere are signed out.", "success")
+    return redirect(url_for("ui.account_password"))
