@@ -70,7 +70,7 @@ def _throttle_key(email: str) -> str:
     return sign_in_throttle_key(email)
 
 
-def _locked_for(email: str) -> int:
+def locked_for(email: str) -> int:
     """Seconds until ``email`` may try again (0 when not locked)."""
     row = db.session.get(SignInThrottle, _throttle_key(email))
     if row is None or row.locked_until is None:
@@ -79,7 +79,9 @@ def _locked_for(email: str) -> int:
     return max(0, int(remaining + 0.999))
 
 
-def _record_failure(email: str) -> None:
+def record_failure(email: str) -> None:
+    """Count a wrong password for ``email`` (sign-in, or a password change); locks it for
+    ``SIGN_IN_LOCK_SECONDS`` after ``SIGN_IN_MAX_FAILURES`` within that window. Commits."""
     config = current_app.config
     now = utcnow()
     window = timedelta(seconds=int(config["SIGN_IN_LOCK_SECONDS"]))
@@ -96,11 +98,13 @@ def _record_failure(email: str) -> None:
     db.session.commit()
 
 
-def _clear_failures(email: str) -> None:
+def clear_failures(email: str) -> None:
+    """Forget ``email``'s failed attempts (after a right password); the caller commits."""
     db.session.execute(sa.delete(SignInThrottle).where(SignInThrottle.key == _throttle_key(email)))
 
 
-def _minutes(seconds: int) -> str:
+def minutes_text(seconds: int) -> str:
+    """``seconds`` as whole minutes for a message ("1 minute", "5 minutes")."""
     minutes = max(1, (seconds + 59) // 60)
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
@@ -123,22 +127,22 @@ def sign_in():
     if errors:
         return render_template("auth/sign_in.html", email=email, error=None, errors=errors, next_url=next_url), 422
 
-    locked = _locked_for(email)
+    locked = locked_for(email)
     if locked:
-        message = f"Too many failed sign-ins. Try again in {_minutes(locked)}."
+        message = f"Too many failed sign-ins. Try again in {minutes_text(locked)}."
         return render_template("auth/sign_in.html", email=email, error=message, next_url=next_url), 429
 
     user = db.session.scalar(sa.select(User).where(User.email == email))
     valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if not valid or user is None or not user.active:
-        _record_failure(email)
-        locked = _locked_for(email)
-        message = (f"Too many failed sign-ins. Try again in {_minutes(locked)}." if locked
+        record_failure(email)
+        locked = locked_for(email)
+        message = (f"Too many failed sign-ins. Try again in {minutes_text(locked)}." if locked
                    else "That email and password do not match an active account.")
         return render_template("auth/sign_in.html", email=email, error=message, next_url=next_url), (
             429 if locked else 401)
 
-    _clear_failures(email)
+    clear_failures(email)
     user.last_login_at = utcnow()
     audit(user.workspace_id, user, "user.sign_in", f"user:{user.email}")
     db.session.commit()

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user
 from werkzeug.security import check_password_hash
 
 from hub import services
-from hub.web.auth import _clear_failures, _locked_for, _minutes, _record_failure
+from hub.web.auth import clear_failures, locked_for, minutes_text, record_failure
 from hub.web.permissions import require
 from hub.web.ui import bp
 
@@ -34,9 +34,9 @@ def account_password_change():
     new = request.form.get("new_password") or ""
     confirm = request.form.get("confirm_password") or ""
 
-    locked = _locked_for(user.email)
+    locked = locked_for(user.email)
     if locked:
-        return _page(error=f"Too many wrong passwords. Try again in {_minutes(locked)}.", status=429)
+        return _page(error=f"Too many wrong passwords. Try again in {minutes_text(locked)}.", status=429)
 
     errors: dict[str, list[str]] = {}
     if not current:
@@ -53,15 +53,15 @@ def account_password_change():
     elif new and confirm != new:
         errors["confirm_password"] = ["This does not match the new password."]
     if current and not check_password_hash(user.password_hash, current):
-        _record_failure(user.email)
-        locked = _locked_for(user.email)
+        record_failure(user.email)
+        locked = locked_for(user.email)
         if locked:
-            return _page(error=f"Too many wrong passwords. Try again in {_minutes(locked)}.", status=429)
+            return _page(error=f"Too many wrong passwords. Try again in {minutes_text(locked)}.", status=429)
         errors["current_password"] = ["That is not your current password."]
     if errors:
         return _page(errors=errors, status=422)
 
-    _clear_failures(user.email)
+    clear_failures(user.email)
     services.set_password(user, new, actor=user)  # commits (and clears the failures above)
     login_user(user)  # this session carries the new password's fingerprint: it stays signed in
     flash("Your password is changed. Sessions signed in with the old password elsewhere are signed out.", "success")
