@@ -287,8 +287,9 @@ class SourceAPI:
 class PluginContext:
     """See the module docstring: everything a plugin may use of the hub."""
 
-    def __init__(self, runtime, integration: Integration, delivery_id: int | None = None):
+    def __init__(self, runtime, integration: Integration, delivery_id: int | None = None, actor=None):
         self._runtime = runtime
+        self._actor = actor
         self._integration_id = integration.id
         self.workspace_id = integration.workspace_id
         self.plugin_name = integration.plugin
@@ -345,8 +346,10 @@ class PluginContext:
             current.pop(name, None)
         row.secrets_encrypted = self._runtime.secret_box.encrypt(current)
         meta = dict(row.secrets_meta or {})
+        via = f"plugin:{self.plugin_name}"
+        who = getattr(self._actor, "email", None) or (self._actor if isinstance(self._actor, str) else None)
         for name in values:
-            meta[name] = {"set_at": utcnow().isoformat(), "set_by": f"plugin:{self.plugin_name}"}
+            meta[name] = {"set_at": utcnow().isoformat(), "set_by": who or via, **({"via": via} if who else {})}
         for name in remove:
             meta.pop(name, None)
         row.secrets_meta = meta

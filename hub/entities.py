@@ -50,10 +50,46 @@ class IntegrationSpec:
     version: str = ""
     supports_oauth: bool = False
     supports_webhook_setup: bool = False
+    # Texts for the integration page, each about this plugin only (the hub has generic defaults):
+    # ``webhook_help``: the manual steps at the vendor (what to paste where) for the webhook URL;
+    # ``verification_help``: how the connection becomes verified (e.g. a vendor's "Verify" button);
+    # ``revoke_help``: what revoking undoes at the vendor (what the ``disconnect`` hook does) and
+    # what the admin must remove there themselves.
+    webhook_help: str = ""
+    verification_help: str = ""
+    revoke_help: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in PLUGIN_KINDS:
             raise ValueError(f"kind must be one of {PLUGIN_KINDS}, not {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class RegisteredWebhook:
+    """A webhook the plugin registered at the vendor for this connection (``connection_state``)."""
+
+    event: str
+    label: str = ""
+    url: str = ""  # the URL it was registered for; the page compares it with the current one
+    token_stored: bool = True  # its signature token is stored (never shown)
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """What the plugin knows about its connection without calling the vendor (``connection_state``).
+
+    ``None`` means "the plugin does not say": the hub then uses its defaults (credentials present
+    when any secret is stored; OAuth available and chosen when the plugin implements it).
+    """
+
+    credentials_present: bool | None = None
+    credentials_help: str = ""  # the next step when credentials are missing, e.g. "enter the API key"
+    oauth_available: bool | None = None  # OAuth can work on this server (e.g. its client id is configured)
+    oauth_unavailable_reason: str = ""
+    oauth_chosen: bool | None = None  # the settings choose OAuth rather than an API key
+    webhooks: tuple[RegisteredWebhook, ...] = ()  # registered through the vendor's API
+    webhooks_missing: tuple[str, ...] = ()  # labels of events that have no registered webhook yet
+    manual_secret_field: str | None = None  # the setting only needed when webhooks are set up by hand
 
 
 @dataclass(frozen=True)

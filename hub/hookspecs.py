@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
         Candidate,
         CandidateDeleted,
         CandidateHired,
+        ConnectionState,
         InboundEvent,
         IntegrationSpec,
         InvitationProgress,
@@ -237,6 +238,14 @@ def disconnect(ctx: "PluginContext") -> None:
     """The admin revoked the integration: undo at the vendor what the hub set up (delete the
     webhooks it created, revoke tokens where the API allows). The hub then deletes the plugin's
     secrets and stops its deliveries. Best effort: errors are reported, the revoke proceeds."""
+
+
+@hookspec
+def connection_state(ctx: "PluginContext") -> "ConnectionState":
+    """Optional, read-only and without any vendor call (it runs on every view of the integration
+    page): a ``hub.entities.ConnectionState`` from the plugin's settings, secrets and records:
+    whether credentials are present, whether OAuth can work on this server and is chosen, which
+    webhooks it registered at the vendor. Never put a secret in it."""
 
 
 @hookspec

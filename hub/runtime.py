@@ -33,13 +33,15 @@ class HubRuntime:
         return db.session.scalar(sa.select(Integration).where(
             Integration.workspace_id == workspace_id, Integration.plugin == plugin))
 
-    def context(self, workspace_id: int, plugin: str, delivery_id: int | None = None):
+    def context(self, workspace_id: int, plugin: str, delivery_id: int | None = None, actor=None):
+        """The plugin's ``ctx``; ``actor`` (a user or a label such as "hub demo") is who the call is
+        made for: secrets the plugin stores during it are attributed to them (through the plugin)."""
         from hub.context import PluginContext
 
         row = self.integration(workspace_id, plugin)
         if row is None:
             raise LookupError(f"plugin {plugin!r} has no integration in workspace {workspace_id}")
-        ctx = PluginContext(self, row, delivery_id)
+        ctx = PluginContext(self, row, delivery_id, actor=actor)
         # Never hold a database transaction while a plugin talks to its vendor (with SQLite it
         # would hold the write lock for the length of an HTTP call).
         db.session.commit()

@@ -16,7 +16,7 @@ from hub import hookimpl, hookspecs, services
 from hub.engine.ingest import ingest
 from hub.engine.sweeper import reconcile_all
 from hub.entities import (
-    ASSESSMENT, SOURCE, ArchiveChange, ArchiveReason, Assessment, AssessmentResult, Candidate, CandidateDeleted, CandidateHired,
+    ASSESSMENT, SOURCE, ArchiveChange, ConnectionState, RegisteredWebhook, ArchiveReason, Assessment, AssessmentResult, Candidate, CandidateDeleted, CandidateHired,
     InboundEvent, IntegrationSpec, Posting, ReinviteRequested, SandboxSpec, SourceUser, Stage, StageChange, Verdict,
 )
 from hub.extensions import db
@@ -97,6 +97,12 @@ class Source:
     @hookimpl
     def disconnect(self, ctx):
         self.seen.append(("disconnect", dict(ctx.secrets)))
+
+    @hookimpl
+    def connection_state(self, ctx):
+        token = bool(ctx.secrets.get("signature_token"))
+        return ConnectionState(credentials_present=bool(ctx.secrets.get("access_token")),
+                               webhooks=(RegisteredWebhook("stage", "Stage change", ctx.webhook_url, token),) if token else ())
 
 
 class Provider:
@@ -383,6 +389,22 @@ def test_hook_setup_webhooks(hub):
         key = runtime.integration(1, "source").webhook_key
         message = runtime.registry.call("source", "setup_webhooks", ctx=runtime.context(1, "source"))
     assert message == f"registered http://hub.test/webhooks/source/{key}"
+
+
+def test_hook_connection_state(hub):
+    from hub.web.live import connection_state
+
+    app, *_ = hub
+    with app.app_context():
+        runtime = get_runtime()
+        assert runtime.registry.call("source", "connection_state", ctx=runtime.context(1, "source")) == ConnectionState(
+            credentials_present=False)
+        runtime.context(1, "source").update_secrets({"access_token": "t", "signature_token": "sig"})
+        url = runtime.context(1, "source").webhook_url
+        with app.test_request_context():
+            state = connection_state(1, "source")  # the hub fills in what the plugin leaves None
+        assert state.credentials_present is True and state.oauth_available is True and state.oauth_chosen is True
+        assert state.webhooks == (RegisteredWebhook("stage", "Stage change", url, True),)
 
 
 def test_hook_disconnect(hub):

@@ -4,18 +4,21 @@ connection actions (test, connect, register webhooks).
 A vendor being down must never produce a 500: every plugin call goes through ``call_plugin``,
 which turns a ``HubError`` (or a plugin's deliberate ``PluginError``) into "<Plugin>: <message>"
 and anything else into "<Plugin> failed: <message>", raised as ``LiveError`` for the caller to
-show. Reads are cached for the request.
+show. Naming the plugin is the hub's job (``titled``): a message that already starts with the
+plugin's title ("Lever is not connected: ...") is not prefixed a second time. Reads are cached
+for the request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 import sqlalchemy as sa
 from flask import g
 
-from hub.entities import ASSESSMENT, ArchiveReason, Assessment, Posting, Stage
+from hub.entities import ASSESSMENT, ArchiveReason, Assessment, ConnectionState, Posting, Stage
 from hub.errors import HubError, PluginError
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -40,23 +43,33 @@ def plugin_title(plugin: str) -> str:
     return spec.title if spec is not None else plugin
 
 
-def call_plugin(workspace_id: int, plugin: str, hook: str, **kwargs: Any) -> Any:
-    """Call one plugin's ``hook`` with its ``ctx``; raise ``LiveError`` with a safe message on failure."""
+def titled(title: str, message: str) -> str:
+    """``message`` naming the plugin once: "<Title>: <message>" unless it already starts with the title."""
+    message = str(message)
+    if message[:len(title)].lower() == title.lower():
+        return message
+    return f"{title}: {message}"
+
+
+def call_plugin(workspace_id: int, plugin: str, hook: str, *, actor: Any = None, **kwargs: Any) -> Any:
+    """Call one plugin's ``hook`` with its ``ctx``; raise ``LiveError`` with a safe message on failure.
+
+    ``actor``: who the call is made for (secrets the plugin stores are attributed to them)."""
     runtime = get_runtime()
     title = plugin_title(plugin)
     if not runtime.registry.implements(plugin, hook):
         raise LiveError(f"{title} does not support this ({hook}).", status=409)
     try:
-        ctx = runtime.context(workspace_id, plugin)
+        ctx = runtime.context(workspace_id, plugin, actor=actor)
         return runtime.registry.call(plugin, hook, ctx=ctx, **kwargs)
     except HubError as exc:
         db.session.rollback()
-        raise LiveError(f"{title}: {exc.message}") from exc
+        raise LiveError(titled(title, exc.message)) from exc
     except PluginError as exc:  # raised on purpose by the plugin, with a message meant for the admin
         db.session.rollback()
         log.info("%s.%s: %s: %s", plugin, hook, type(exc).__name__, exc,
                  extra={"workspace_id": workspace_id, "plugin": plugin})
-        raise LiveError(f"{title}: {exc}") from exc
+        raise LiveError(titled(title, str(exc))) from exc
     except Exception as exc:  # a vendor or plugin failure is shown, never a 500
         db.session.rollback()
         log.warning("%s.%s failed: %s", plugin, hook, exc, exc_info=True,
@@ -175,12 +188,52 @@ def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, messa
     db.session.commit()
 
 
+def connection_state(workspace_id: int, plugin: str, row: Integration | None = None) -> ConnectionState:
+    """The plugin's ``connection_state`` (no vendor call), with the hub's defaults filled in.
+
+    Without the hook (or when it fails or leaves a value ``None``): credentials are present when any
+    secret is stored; OAuth is available and chosen when the plugin implements it."""
+    runtime = get_runtime()
+    spec = runtime.registry.spec(plugin)
+    row = row if row is not None else runtime.integration(workspace_id, plugin)
+    state = ConnectionState()
+    if row is not None and runtime.registry.implements(plugin, "connection_state"):
+        try:
+            answer = runtime.registry.call(plugin, "connection_state", ctx=runtime.context(workspace_id, plugin))
+            if isinstance(answer, ConnectionState):
+                state = answer
+            else:
+                log.warning("%s.connection_state returned a %s, not a ConnectionState", plugin, type(answer).__name__)
+        except Exception as exc:  # the page must render: fall back to the defaults
+            db.session.rollback()
+            log.warning("%s.connection_state failed: %s", plugin, exc, exc_info=True,
+                        extra={"workspace_id": workspace_id, "plugin": plugin})
+    oauth = spec.supports_oauth and runtime.registry.implements(plugin, "oauth_authorize_url")
+    defaults = {
+        "credentials_present": bool(row is not None and row.secrets_encrypted and (row.secrets_meta or {})),
+        "oauth_available": oauth,
+        "oauth_chosen": oauth,
+    }
+    changes = {name: value for name, value in defaults.items() if getattr(state, name) is None}
+    if not oauth:  # a plugin cannot offer what it does not implement
+        changes.update(oauth_available=False, oauth_chosen=False)
+    return dataclasses.replace(state, **changes) if changes else state
+
+
 def run_test(workspace_id: int, plugin: str, actor) -> str:
-    """Shared by the page and the API: test the connection; raises ``LiveError``."""
+    """Shared by the page and the API: test the connection; raises ``LiveError``.
+
+    Without credentials nothing is called and the state is left as it is (a revoked or new
+    integration does not become "Error" because someone pressed Test)."""
     row = services.get_integration(get_runtime(), workspace_id, plugin)
     before = row.status
+    state = connection_state(workspace_id, plugin, row)
+    if not state.credentials_present:
+        title = plugin_title(plugin)
+        raise LiveError(f"{title} has no credentials yet, so there is nothing to test: "
+                        + (state.credentials_help or "enter them in the settings") + ".", status=409)
     try:
-        message = call_plugin(workspace_id, plugin, "test_connection")
+        message = call_plugin(workspace_id, plugin, "test_connection", actor=actor)
     except LiveError as exc:
         if exc.status == 502:  # the vendor answered badly (not "this plugin cannot test")
             mark_connection(workspace_id, plugin, before, False, exc.message)
@@ -194,8 +247,15 @@ def run_test(workspace_id: int, plugin: str, actor) -> str:
 
 
 def run_setup_webhooks(workspace_id: int, plugin: str, actor) -> str:
-    services.get_integration(get_runtime(), workspace_id, plugin)
-    message = call_plugin(workspace_id, plugin, "setup_webhooks")
+    runtime = get_runtime()
+    services.get_integration(runtime, workspace_id, plugin)
+    spec = runtime.registry.spec(plugin)
+    if not spec.supports_webhook_setup:
+        raise LiveError(f"{spec.title} cannot register webhooks through its API: set them up at {spec.title} "
+                        "(see the integration's page for the URL).", status=409)
+    if not connection_state(workspace_id, plugin).credentials_present:
+        raise LiveError(f"{spec.title} has no credentials yet: connect it first.", status=409)
+    message = call_plugin(workspace_id, plugin, "setup_webhooks", actor=actor)
     services.audit(workspace_id, actor, "integration.webhooks_setup", f"plugin:{plugin}")
     db.session.commit()
     return str(message or "Webhooks registered.")

@@ -8,7 +8,7 @@ webhook verification in ``webhooks``; inviting and cancelling in ``invite``; rec
 from __future__ import annotations
 
 from hub import hookimpl
-from hub.entities import ASSESSMENT, IntegrationSpec, SandboxSpec
+from hub.entities import ASSESSMENT, ConnectionState, IntegrationSpec, SandboxSpec
 from hub.errors import HubError, PermanentError, TemporaryError
 
 from . import invite, reconciliation, sandbox_link, webhooks
@@ -24,11 +24,19 @@ DESCRIPTION = (
     "entered here."
 )
 
+WEBHOOK_HELP = ("Nothing to paste at Canditech: the hub sends this URL with every invitation as its callback URL. "
+                "Enter the secret Canditech signs its webhooks with under \"Webhook signing secret(s)\" in the settings.")
+VERIFICATION_HELP = "Canditech has no verify button: the first signed webhook from Canditech verifies the connection."
+REVOKE_HELP = ("Nothing is undone at Canditech (its API cannot remove anything): invitations already sent stay "
+               "open there, and their callbacks to the old webhook URL are refused from now on.")
+
 
 @hookimpl
 def register_integration(register):
     register(IntegrationSpec(kind=ASSESSMENT, title="Canditech", settings_schema=CanditechSettingsSchema,
-                             secret_fields=SECRET_FIELDS, description=DESCRIPTION))
+                             secret_fields=SECRET_FIELDS, description=DESCRIPTION,
+                             webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
+                             revoke_help=REVOKE_HELP))
 
 
 def _vendor_error(exc: Exception) -> HubError:
@@ -52,6 +60,12 @@ def test_connection(ctx):
     except (PermanentError, TemporaryError) as exc:
         raise _vendor_error(exc) from exc
     return f"Connected: {len(assessments)} assessments"
+
+
+@hookimpl
+def connection_state(ctx):
+    return ConnectionState(credentials_present=bool(ctx.secrets.get("api_key")),
+                           credentials_help="enter Canditech's API key in the settings and save")
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from hub import hookimpl
-from hub.entities import IntegrationSpec, SandboxSpec
+from hub.entities import ConnectionState, IntegrationSpec, RegisteredWebhook, SandboxSpec
 from hub.errors import HubError, NeedsReauthorization, PermanentError, TemporaryError
 
 from . import auth, readapi, sandbox_link, webhook_setup, webhooks, writeback
@@ -25,6 +25,17 @@ __version__ = "0.1.0"
 
 DESCRIPTION = ("Lever (LeverTRM): candidates move through stages in Lever; assessment results, verdicts "
                "and failures are written back as notes and tags.")
+
+
+WEBHOOK_HELP = ("Manual mode: in Lever, Settings > Integrations and API > Webhooks, add this URL to the groups "
+                "\"Candidate Stage Change\", \"Candidate Archive State Change\", \"Candidate Deleted\" and "
+                "\"Candidate Hired\", switch them on, and paste each webhook's signature token into "
+                "\"Webhook signature tokens\" in the settings.")
+VERIFICATION_HELP = ("In Lever, Settings > Integrations and API > Webhooks, press \"Verify connection\" next to "
+                     "the hub's URL; the first signed webhook Lever sends verifies it too.")
+REVOKE_HELP = ("The hub deletes at Lever the webhooks it registered there through Lever's API and forgets their "
+               "tokens and any OAuth tokens (Lever's API cannot revoke those: remove the app's access in Lever "
+               "if you want). Webhooks you added yourself in Lever's settings stay: delete them there.")
 
 
 def _client(ctx) -> LeverClient:
@@ -58,6 +69,9 @@ def register_integration(register):
         version=__version__,
         supports_oauth=True,
         supports_webhook_setup=True,
+        webhook_help=WEBHOOK_HELP,
+        verification_help=VERIFICATION_HELP,
+        revoke_help=REVOKE_HELP,
     ))
 
 
@@ -122,6 +136,30 @@ def test_connection(ctx):
     message = f"Connected to Lever at {host} with {how}" + (f" (account {account})" if account else "")
     ctx.set_status("connected", message)
     return message + "."
+
+
+@hookimpl
+def connection_state(ctx):
+    settings = settings_of(ctx)
+    secrets = ctx.secrets
+    oauth = settings.auth_mode == "oauth"
+    try:
+        auth.client_credentials(ctx)
+        oauth_available, reason = True, ""
+    except HubError as exc:
+        oauth_available, reason = False, exc.message
+    if oauth:
+        present = bool(secrets.get(SecretNames.ACCESS_TOKEN) or secrets.get(SecretNames.REFRESH_TOKEN))
+        need = ("connect with Lever (OAuth)" if oauth_available else
+                "OAuth is not set up on this server: choose api_key under Authentication and enter an API key")
+    else:
+        present = bool(secrets.get("api_key"))
+        need = "enter Lever's API key in the settings and save"
+    return ConnectionState(
+        credentials_present=present, credentials_help=need,
+        oauth_available=oauth_available, oauth_unavailable_reason=reason, oauth_chosen=oauth,
+        webhooks=webhook_setup.registered(ctx), webhooks_missing=webhook_setup.missing(ctx),
+        manual_secret_field="signature_tokens")
 
 
 @hookimpl

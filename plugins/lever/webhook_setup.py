@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from hub.entities import RegisteredWebhook
 from hub.errors import HubError, NeedsReauthorization, PermanentError, TemporaryError
 
 from .auth import reload
@@ -64,6 +65,29 @@ def _forget(ctx, webhook_ids: set[str]) -> None:
     registered = {e: w for e, w in dict(ctx.records.get(RECORD) or {}).items()
                   if isinstance(w, Mapping) and w.get("id") not in webhook_ids}
     store_record(ctx.records, RECORD, registered)
+
+
+def registered(ctx) -> tuple[RegisteredWebhook, ...]:
+    """The webhooks the hub registered at Lever for this connection (for ``connection_state``)."""
+    tokens = _tokens(ctx)
+    known = dict(ctx.records.get(RECORD) or {})
+    return tuple(RegisteredWebhook(event=event, label=EVENT_LABELS.get(event, event), url=str(w.get("url") or ""),
+                                   token_stored=w.get("id") in tokens)
+                 for event, w in sorted(known.items(), key=lambda kv: _order(kv[0]))
+                 if isinstance(w, Mapping) and w.get("id"))
+
+
+def missing(ctx) -> tuple[str, ...]:
+    """Labels of the events without a webhook registered for the current URL and a stored token."""
+    tokens = _tokens(ctx)
+    known = dict(ctx.records.get(RECORD) or {})
+    ok = {e for e, w in known.items() if isinstance(w, Mapping) and w.get("url") == ctx.webhook_url
+          and w.get("id") in tokens}
+    return tuple(EVENT_LABELS[e] for e in EVENTS if e not in ok)
+
+
+def _order(event: str) -> int:
+    return EVENTS.index(event) if event in EVENTS else len(EVENTS)
 
 
 def _delete(client: LeverClient, webhook_id: str) -> bool:

@@ -14,7 +14,7 @@ import secrets as _secrets
 import requests
 
 from hub import hookimpl
-from hub.entities import ASSESSMENT, IntegrationSpec, SandboxSpec
+from hub.entities import ASSESSMENT, ConnectionState, IntegrationSpec, SandboxSpec
 from hub.errors import HubError, PermanentError, TemporaryError
 
 from . import auth, invite, reconciliation, webhooks, wire
@@ -31,13 +31,21 @@ DESCRIPTION = (
 )
 
 SANDBOX_MODULE = "plugins.vervoe.sandbox"
+# Vervoe's API has no call to register a webhook (no ``setup_webhooks``): the admin sets it in Vervoe.
+WEBHOOK_HELP = ("Vervoe has no API to register webhooks: in Vervoe's dashboard, API webhook settings, set the "
+                "report webhook URL to this URL, and copy its webhook secret into \"Webhook secret(s)\" in the "
+                "settings here.")
+VERIFICATION_HELP = "Vervoe has no verify button: the first signed report webhook from Vervoe verifies the connection."
+REVOKE_HELP = ("Nothing is undone at Vervoe (its API cannot remove anything): remove the hub's report webhook URL "
+               "in Vervoe's dashboard, API webhook settings; it is refused from now on anyway.")
 
 
 @hookimpl
 def register_integration(register):
     register(IntegrationSpec(kind=ASSESSMENT, title="Vervoe", settings_schema=VervoeSettingsSchema,
                              secret_fields=SECRET_FIELDS, description=DESCRIPTION, version=__version__,
-                             supports_webhook_setup=True))
+                             webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
+                             revoke_help=REVOKE_HELP))
 
 
 def _vendor_error(exc: Exception) -> HubError:
@@ -68,11 +76,10 @@ def test_connection(ctx):
 
 
 @hookimpl
-def setup_webhooks(ctx):
-    # Vervoe's API has no call to register a webhook: the admin pastes the URL in Vervoe's dashboard.
-    return (f"Vervoe has no API to register webhooks. In Vervoe's dashboard, API webhook settings, set the "
-            f"report webhook URL to {ctx.webhook_url} and copy its webhook secret into this connection's "
-            f"\"Webhook secret\" setting.")
+def connection_state(ctx):
+    secrets = ctx.secrets
+    return ConnectionState(credentials_present=bool(secrets.get("api_key") and secrets.get("api_secret")),
+                           credentials_help="enter Vervoe's API key and API secret in the settings and save")
 
 
 @hookimpl

@@ -160,7 +160,8 @@ def test_webhook_url_registration_and_verification(hub_app, seeded, as_role, fak
     html = client.get("/integrations/fakesource").get_data(as_text=True)
     assert f'value="http://hub.test/webhooks/fakesource/{row.webhook_key}"' in html
     assert 'id="register-webhooks"' in html and 'id="copy-webhook-url"' in html
-    assert "Not verified yet: in Fake ATS use Verify connection" in html
+    assert "Not verified yet. The first signed webhook from Fake ATS verifies the connection." in html
+    assert "Verify connection" not in html  # no button the vendor does not have is promised
 
     response = client.post("/integrations/fakesource/webhooks", follow_redirects=True)
     assert "Webhooks registered at Fake ATS." in response.get_data(as_text=True)
@@ -184,7 +185,7 @@ def test_vendor_failures_are_shown_not_500(hub_app, seeded, as_role, fakes):
     source.fail = vendor_error("Fake ATS answered 503")
     response = client.post("/integrations/fakesource/test", follow_redirects=True)
     assert response.status_code == 200
-    assert "Connection test failed. Fake ATS: Fake ATS answered 503" in response.get_data(as_text=True)
+    assert "Connection test failed. Fake ATS answered 503" in response.get_data(as_text=True)  # named once
     with hub_app.app_context():
         row = get_runtime().integration(1, "fakesource")
         assert row.status == "error" and "503" in row.status_message
@@ -199,7 +200,8 @@ def test_vendor_failures_are_shown_not_500(hub_app, seeded, as_role, fakes):
     assert "Connection test failed. Fake ATS: rate limited, retry in 30 s" in response.get_data(as_text=True)
     source.fail = None
     response = client.post("/integrations/fakesource/test", follow_redirects=True)
-    assert "Fake ATS: Fake ATS answered." in response.get_data(as_text=True)
+    assert "Fake ATS answered." in response.get_data(as_text=True)
+    assert "Fake ATS: Fake ATS" not in response.get_data(as_text=True)
     assert _integration(hub_app).status == "connected"
 
 
@@ -226,7 +228,7 @@ def test_revoke_asks_for_confirmation_then_does_exactly_that(hub_app, seeded, as
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'id="revoke-confirm"' in html
     consequences = re.search(r'<ul id="revoke-consequences">(.*?)</ul>', html, re.S).group(1)
-    assert "delete the webhooks it registered there" in consequences
+    assert "undo what it set up at Fake ATS (its disconnect step)" in consequences
     assert "Every stored credential is forgotten (api_key)." in consequences
     assert "1 pending delivery to Fake ATS is cancelled." in consequences
     assert "webhook URL stops working" in consequences

@@ -143,7 +143,8 @@ def test_vendor_failures_render_the_page_with_a_message(hub_app, seeded, as_role
     source.fail = vendor_error("Fake ATS is down")
     response = api.get("/api/v1/postings", headers={"Authorization": f"Bearer {seeded.tokens['admin']}"})
     assert response.status_code == 502
-    assert response.get_json()["error"] == {"code": "vendor_error", "message": "Fake ATS: Fake ATS is down"}
+    # the message already names the plugin: it is not prefixed a second time
+    assert response.get_json()["error"] == {"code": "vendor_error", "message": "Fake ATS is down"}
     assessments = api.get("/api/v1/assessments", headers={"Authorization": f"Bearer {seeded.tokens['admin']}"})
     assert assessments.status_code == 200 and assessments.get_json()["errors"] == ["Fake Tests failed: timed out"]
 

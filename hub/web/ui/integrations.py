@@ -20,9 +20,11 @@ from hub.errors import BadRequest, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import D_OPEN, Delivery, Integration, WebhookLog
-from hub.web.live import LiveError, call_plugin, mark_connection, run_setup_webhooks, run_test
+from hub.web.live import (LiveError, call_plugin, connection_state, mark_connection, run_setup_webhooks, run_test,
+                          titled)
 from hub.web.permissions import can, require
 from hub.web.ui import bp
+from hub.web.ui.helpers import parse_iso
 from hub.web.ui.settings_form import build_fields, form_to_data, submitted_values
 
 log = logging.getLogger("hub.web.ui.integrations")
@@ -49,10 +51,16 @@ def _row(plugin: str) -> Integration | None:
     return get_runtime().integration(current_user.workspace_id, plugin)
 
 
-def verification(row: Integration | None, title: str) -> dict:
-    """The "verify connection" state as the admin sees it."""
+def verification_help(spec) -> str:
+    """How this plugin's connection becomes verified (the plugin's own words, or the hub's default)."""
+    return spec.verification_help or f"The first signed webhook from {spec.title} verifies the connection."
+
+
+def verification(row: Integration | None, spec) -> dict:
+    """The "verified" state as the admin sees it: verified once the vendor's ping or first signed
+    webhook is accepted."""
     if row is None or row.verified_at is None:
-        return {"verified": False, "label": f"Not verified yet: in {title} use Verify connection",
+        return {"verified": False, "label": f"Not verified yet. {verification_help(spec)}",
                 "verified_at": None, "last_webhook_at": row.last_webhook_at if row else None}
     return {"verified": True, "label": "Verified", "verified_at": row.verified_at,
             "last_webhook_at": row.last_webhook_at}
@@ -79,6 +87,46 @@ def integrations():
     return render_template("integrations/list.html", items=items)
 
 
+def secret_source(meta: dict | None, plugin_title: str) -> str | None:
+    """Who stored a secret, in words: a person, "hub demo", or the plugin itself (and for whom)."""
+    meta = meta or {}
+    who, via = meta.get("set_by"), meta.get("via")
+    if who and str(who).startswith("plugin:"):
+        return f"the {plugin_title} plugin"
+    if who and via:
+        return f"{who} (stored by the {plugin_title} plugin)"
+    return who
+
+
+def next_step(spec, row: Integration | None, state, manage: bool, webhook_ready: bool) -> dict | None:
+    """The one thing to do next on this page, or None when the integration is set up."""
+    title = spec.title
+    enabled = bool(row and row.enabled)
+    if not manage:
+        if not enabled or not state.credentials_present:
+            return {"kind": "info", "text": f"{title} is not set up yet. A Super Admin enables it and enters "
+                                            "its credentials here."}
+        return None
+    revoked = row is not None and row.status == "revoked"
+    if not state.credentials_present:
+        how = state.credentials_help or (f"connect with {title}" if state.oauth_available and state.oauth_chosen
+                                         else "enter its credentials in the settings below and save")
+        if revoked:
+            first = "" if enabled else f"Enable {title}, then "
+            return {"kind": "warning", "text": f"Access was revoked: the hub forgot {title}'s credentials and the old "
+                                               f"webhook URL no longer works. To reconnect: {first}{how}."}
+        if not enabled:
+            return {"kind": "info", "text": f"Step 1: enable {title} with the button above. Then {how}."}
+        return {"kind": "info", "text": f"Next: {how}."}
+    if not enabled:
+        return {"kind": "info", "text": f"{title} has credentials but is disabled: enable it to receive and send work."}
+    if row.status in ("not_connected", "enabled", "configured"):
+        return {"kind": "info", "text": "Next: test the connection."}
+    if webhook_ready:
+        return {"kind": "info", "text": f"Next: register the webhooks in {title}."}
+    return None
+
+
 def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     runtime = get_runtime()
     spec = _spec_or_404(plugin)
@@ -86,6 +134,26 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     if fields is None:
         fields = build_fields(spec.settings_schema, spec.secret_fields, row.settings if row else {},
                               row.secrets_meta if row else {})
+    for f in fields:
+        if f.secret and row is not None:
+            meta = (row.secrets_meta or {}).get(f.attribute) or (row.secrets_meta or {}).get(f.name)
+            f.secret_set_by = secret_source(meta, spec.title) if meta else f.secret_set_by
+    state = connection_state(current_user.workspace_id, plugin, row)
+    manage = can("integrations.manage")
+    can_setup_webhooks = spec.supports_webhook_setup and runtime.registry.implements(plugin, "setup_webhooks")
+    webhooks_registered = [w for w in state.webhooks]
+    webhook_url = runtime.webhook_url(plugin, row.webhook_key) if row is not None else None
+    stale = [w for w in webhooks_registered if w.url and w.url != webhook_url]
+    needs_registration = bool(can_setup_webhooks and state.credentials_present and row is not None and row.enabled
+                              and (state.webhooks_missing or not webhooks_registered or stale))
+    oauth_ok = bool(state.oauth_available and state.oauth_chosen)
+    other_secrets = []
+    if row is not None:
+        field_names = {f.attribute for f in fields} | {f.name for f in fields}
+        for name, meta in sorted((row.secrets_meta or {}).items()):
+            if name not in field_names and isinstance(meta, dict):
+                other_secrets.append({"name": name, "set_at": parse_iso(meta.get("set_at")),
+                                      "set_by": secret_source(meta, spec.title)})
     webhook_log = []
     if row is not None:
         webhook_log = list(db.session.scalars(sa.select(WebhookLog).where(
@@ -97,14 +165,23 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         "row": row,
         "fields": fields,
         "errors": errors or {},
-        "webhook_url": runtime.webhook_url(plugin, row.webhook_key) if row is not None else None,
+        "webhook_url": webhook_url,
         "accepts_webhooks": runtime.registry.implements(plugin, "verify_webhook"),
-        "can_test": runtime.registry.implements(plugin, "test_connection"),
-        "can_oauth": spec.supports_oauth and runtime.registry.implements(plugin, "oauth_authorize_url"),
-        "can_setup_webhooks": spec.supports_webhook_setup and runtime.registry.implements(plugin, "setup_webhooks"),
-        "verification": verification(row, spec.title),
+        "can_test": runtime.registry.implements(plugin, "test_connection") and state.credentials_present,
+        "state": state,
+        "oauth_ok": oauth_ok,
+        "can_setup_webhooks": can_setup_webhooks,
+        "needs_registration": needs_registration,
+        "webhooks_registered": webhooks_registered,
+        "stale_webhooks": stale,
+        "other_secrets": other_secrets,
+        "revoked": row is not None and row.status == "revoked",
+        "can_revoke": row is not None and (row.enabled or state.credentials_present or bool(row.secrets_meta)),
+        "revoke_summary": revoke_summary(spec, plugin),
+        "next_step": next_step(spec, row, state, manage, needs_registration),
+        "verification": verification(row, spec),
         "webhook_log": webhook_log,
-        "manage": can("integrations.manage"),
+        "manage": manage,
     }
     return render_template("integrations/detail.html", **context), status
 
@@ -143,8 +220,13 @@ def integrations_settings(plugin: str):
 @require("integrations.manage")
 def integrations_enable(plugin: str):
     spec = _spec_or_404(plugin)
-    services.set_enabled(get_runtime(), current_user.workspace_id, plugin, True, current_user)
-    flash(f"{spec.title} is enabled.", "success")
+    row = services.set_enabled(get_runtime(), current_user.workspace_id, plugin, True, current_user)
+    state = connection_state(current_user.workspace_id, plugin, row)
+    if state.credentials_present:
+        flash(f"{spec.title} is enabled.", "success")
+    else:
+        how = state.credentials_help or "enter its credentials in the settings and save"
+        flash(f"{spec.title} is enabled, but not connected yet: {how}, then test the connection.", "info")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
 
 
@@ -162,7 +244,7 @@ def integrations_disable(plugin: str):
 def integrations_test(plugin: str):
     spec = _spec_or_404(plugin)
     try:
-        flash(f"{spec.title}: {run_test(current_user.workspace_id, plugin, current_user)}", "success")
+        flash(titled(spec.title, run_test(current_user.workspace_id, plugin, current_user)), "success")
     except LiveError as exc:
         flash(f"Connection test failed. {exc.message}", "error")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
@@ -224,7 +306,7 @@ def integrations_oauth_callback(plugin: str):
     row = services.get_integration(get_runtime(), current_user.workspace_id, plugin)
     before = row.status
     try:
-        message = call_plugin(current_user.workspace_id, plugin, "oauth_complete",
+        message = call_plugin(current_user.workspace_id, plugin, "oauth_complete", actor=current_user,
                               redirect_uri=_callback_url(plugin), params=request.args.to_dict(flat=True))
     except LiveError as exc:
         flash(f"Connecting {spec.title} failed. {exc.message}", "error")
@@ -236,6 +318,18 @@ def integrations_oauth_callback(plugin: str):
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
 
 
+def revoke_summary(spec, plugin: str) -> str:
+    """What revoking undoes at the vendor, true for this plugin: its own words (``revoke_help``),
+    else the hub's default from whether it implements ``disconnect``."""
+    if spec.revoke_help:
+        return spec.revoke_help
+    if get_runtime().registry.implements(plugin, "disconnect"):
+        return (f"The hub asks the {spec.title} plugin to undo what it set up at {spec.title} (its disconnect step); "
+                f"anything you configured at {spec.title} yourself stays: remove it there.")
+    return (f"Nothing is undone at {spec.title}: the plugin has no disconnect step. Remove the hub's webhook URL "
+            f"at {spec.title} yourself if you entered it there.")
+
+
 def revoke_consequences(workspace_id: int, plugin: str) -> list[str]:
     """Exactly what revoking will do, for the confirmation page and the API."""
     runtime = get_runtime()
@@ -244,12 +338,7 @@ def revoke_consequences(workspace_id: int, plugin: str) -> list[str]:
     pending = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
         Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status.in_(D_OPEN))) or 0
     secrets_set = sorted((row.secrets_meta or {}).keys()) if row else []
-    lines = []
-    if runtime.registry.implements(plugin, "disconnect"):
-        lines.append(f"The hub asks {spec.title} to delete the webhooks it registered there and to revoke its "
-                     "tokens where the vendor allows it.")
-    else:
-        lines.append(f"{spec.title} cannot undo anything at the vendor: delete the hub's webhooks there yourself.")
+    lines = [revoke_summary(spec, plugin)]
     lines.append("Every stored credential is forgotten" + (f" ({', '.join(secrets_set)})." if secrets_set else "."))
     lines.append(f"{pending} pending deliver{'y' if pending == 1 else 'ies'} to {spec.title} "
                  f"{'is' if pending == 1 else 'are'} cancelled.")
