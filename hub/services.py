@@ -200,6 +200,7 @@ def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: U
         row.enabled_by_id = actor.id if isinstance(actor, User) else None
         if row.status in ("not_connected", "revoked"):
             row.status = "enabled"
+            row.status_message = None  # "access revoked; ..." no longer describes it
         audit(workspace_id, actor, "integration.enable", f"plugin:{plugin}")
         db.session.commit()
     elif not enabled and row.enabled:

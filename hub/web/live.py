@@ -192,12 +192,15 @@ def connection_state(workspace_id: int, plugin: str, row: Integration | None = N
     """The plugin's ``connection_state`` (no vendor call), with the hub's defaults filled in.
 
     Without the hook (or when it fails or leaves a value ``None``): credentials are present when any
-    secret is stored; OAuth is available and chosen when the plugin implements it."""
+    secret is stored; OAuth is available and chosen when the plugin implements it. An integration
+    never set up in the workspace has neither."""
     runtime = get_runtime()
     spec = runtime.registry.spec(plugin)
     row = row if row is not None else runtime.integration(workspace_id, plugin)
+    if row is None:  # never set up here: nothing stored, nothing to connect yet (enable it first)
+        return ConnectionState(credentials_present=False, oauth_available=False, oauth_chosen=False)
     state = ConnectionState()
-    if row is not None and runtime.registry.implements(plugin, "connection_state"):
+    if runtime.registry.implements(plugin, "connection_state"):
         try:
             answer = runtime.registry.call(plugin, "connection_state", ctx=runtime.context(workspace_id, plugin))
             if isinstance(answer, ConnectionState):

@@ -273,3 +273,90 @@ def test_dashboard_health_and_attention(hub_app, seeded, as_role):
     assert 'id="invitations-this-week"' in member
     with hub_app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(Delivery.status == "dead")) >= 1
+
+
+def test_revoked_integration_offers_only_reconnecting_and_a_test_keeps_the_state(hub_app, seeded, as_role, fakes):
+    client = as_role("super_admin")
+    client.post("/integrations/fakesource/revoke")
+    html = client.get("/integrations/fakesource").get_data(as_text=True)
+    for absent in ('id="revoke-link"', 'id="register-webhooks"', 'id="connect-fakesource"', 'id="test-connection"',
+                   'id="webhook-url"', 'id="status-message"'):
+        assert absent not in html, absent
+    assert "Access revoked.</strong> The hub forgot Fake ATS&#39;s credentials" in html
+    assert 'id="enable-fakesource"' in html
+    fakes[0].calls.clear()
+    tested = client.post("/integrations/fakesource/test", follow_redirects=True).get_data(as_text=True)
+    assert "Fake ATS has no credentials yet, so there is nothing to test" in tested
+    assert "test_connection" not in fakes[0].calls  # nothing was called
+    assert _integration(hub_app).status == "revoked"
+    # the API says the same (409), and registering webhooks without credentials is refused too
+    headers = {"Authorization": f"Bearer {seeded.tokens['super_admin']}"}
+    api = hub_app.test_client()
+    assert api.post("/api/v1/integrations/fakesource/test", headers=headers).status_code == 409
+    assert api.post("/api/v1/integrations/fakesource/webhooks/setup", headers=headers).status_code == 409
+    assert _integration(hub_app).status == "revoked"
+    # enabling without credentials says it is not connected yet and what to do
+    enabled = client.post("/integrations/fakesource/enable", follow_redirects=True).get_data(as_text=True)
+    assert "Fake ATS is enabled, but not connected yet: connect with Fake ATS, then test the connection." in enabled
+    assert re.search(r'class="btn btn--primary" id="connect-fakesource">Connect with Fake ATS<', enabled)
+
+
+def test_enable_with_credentials_just_says_enabled(hub_app, seeded, as_role):
+    client = as_role("super_admin")
+    client.post("/integrations/fakesource/disable")
+    done = client.post("/integrations/fakesource/enable", follow_redirects=True).get_data(as_text=True)
+    assert "Fake ATS is enabled." in done and "not connected yet" not in done
+
+
+def test_messages_name_the_plugin_once(hub_app, seeded, as_role, fakes):
+    from hub.web.live import titled
+
+    assert titled("Lever", "Lever is not connected: enter an API key") == "Lever is not connected: enter an API key"
+    assert titled("Lever", "timed out") == "Lever: timed out"
+    fakes[0].fail = vendor_error("fake ats is not connected: enter an API key in the settings")
+    html = as_role("super_admin").post("/integrations/fakesource/test", follow_redirects=True).get_data(as_text=True)
+    assert "Connection test failed. fake ats is not connected: enter an API key in the settings" in html
+    assert "Fake ATS: fake ats" not in html
+
+
+def _real_plugins_app(make_app):
+    from tests.web.support import make_user, sign_in
+
+    app = make_app(overrides={"PLUGINS": "canditech,vervoe"})
+    with app.app_context():
+        make_user(1, "owner@real.test", "super_admin")
+        db.session.commit()
+    client = app.test_client()
+    assert sign_in(client, "owner@real.test").status_code == 302
+    return app, client
+
+
+def test_vervoe_and_canditech_pages_promise_only_what_they_do(make_app):
+    app, client = _real_plugins_app(make_app)
+    for plugin in ("vervoe", "canditech"):
+        client.post(f"/integrations/{plugin}/enable")
+    vervoe = client.get("/integrations/vervoe").get_data(as_text=True)
+    assert 'id="register-webhooks"' not in vervoe and "Register them automatically" not in vervoe
+    assert "Vervoe has no API to register webhooks: in Vervoe&#39;s dashboard, API webhook settings" in vervoe
+    assert "Vervoe has no verify button: the first signed report webhook from Vervoe verifies" in vervoe
+    assert "Verify connection" not in vervoe
+    refused = client.post("/integrations/vervoe/webhooks", follow_redirects=True).get_data(as_text=True)
+    assert "alert--success" not in refused.split('id="flashes"')[-1].split("</main>")[0] or \
+        "Registering webhooks with Vervoe failed" in refused
+    assert "Registering webhooks with Vervoe failed" in refused
+
+    canditech = client.get("/integrations/canditech").get_data(as_text=True)
+    assert "Nothing to paste at Canditech" in canditech and 'id="register-webhooks"' not in canditech
+    assert "Canditech has no verify button: the first signed webhook from Canditech verifies" in canditech
+    assert "Verify connection" not in canditech
+    # revoke: the card and the confirmation say the same, true thing
+    danger = re.search(r'<section class="card card--danger"[^>]*>(.*?)</section>', canditech, re.S).group(1)
+    assert "Nothing is undone at Canditech" in danger and "deleted at the vendor" not in danger
+    confirm = client.get("/integrations/canditech/revoke").get_data(as_text=True)
+    consequences = re.search(r'<ul id="revoke-consequences">(.*?)</ul>', confirm, re.S).group(1)
+    assert "Nothing is undone at Canditech" in consequences and "delete the hub&#39;s webhooks" not in consequences
+    vervoe_confirm = client.get("/integrations/vervoe/revoke").get_data(as_text=True)
+    assert "remove the hub&#39;s report webhook URL in Vervoe&#39;s dashboard" in vervoe_confirm
+    # without an API key there is no test button, and the next step says which key
+    assert 'id="test-connection"' not in canditech
+    assert "Next step:</strong> enter Canditech&#39;s API key in the settings and save." in canditech

@@ -98,32 +98,48 @@ def secret_source(meta: dict | None, plugin_title: str) -> str | None:
     return who
 
 
+def credentials_how(spec, state) -> str:
+    """How to give the integration its credentials (the plugin's words, or the hub's default)."""
+    if state.credentials_help:
+        return state.credentials_help
+    if state.oauth_available and state.oauth_chosen:
+        return f"connect with {spec.title}"
+    return "enter its credentials in the settings and save"
+
+
 def next_step(spec, row: Integration | None, state, manage: bool, webhook_ready: bool) -> dict | None:
-    """The one thing to do next on this page, or None when the integration is set up."""
+    """The one thing to do next on this page (``title``, ``text``, alert ``kind``), or None when the
+    integration is set up. Only someone who can act (``integrations.manage``) gets instructions."""
     title = spec.title
     enabled = bool(row and row.enabled)
-    if not manage:
-        if not enabled or not state.credentials_present:
-            return {"kind": "info", "text": f"{title} is not set up yet. A Super Admin enables it and enters "
-                                            "its credentials here."}
-        return None
     revoked = row is not None and row.status == "revoked"
-    if not state.credentials_present:
-        how = state.credentials_help or (f"connect with {title}" if state.oauth_available and state.oauth_chosen
-                                         else "enter its credentials in the settings below and save")
+    if not manage:
         if revoked:
-            first = "" if enabled else f"Enable {title}, then "
-            return {"kind": "warning", "text": f"Access was revoked: the hub forgot {title}'s credentials and the old "
-                                               f"webhook URL no longer works. To reconnect: {first}{how}."}
+            return {"kind": "warning", "title": "Access revoked.",
+                    "text": f"The hub forgot {title}'s credentials. A Super Admin can connect it again."}
+        if not enabled or not state.credentials_present:
+            return {"kind": "info", "title": "Not set up yet.",
+                    "text": f"A Super Admin enables {title} and enters its credentials here."}
+        return None
+    if not state.credentials_present:
+        how = credentials_how(spec, state)
+        if revoked:
+            first = "" if enabled else f"enable {title}, then "
+            return {"kind": "warning", "title": "Access revoked.",
+                    "text": f"The hub forgot {title}'s credentials, and the old webhook URL no longer works. "
+                            f"To reconnect: {first}{how}."}
         if not enabled:
-            return {"kind": "info", "text": f"Step 1: enable {title} with the button above. Then {how}."}
-        return {"kind": "info", "text": f"Next: {how}."}
+            then = "enter its credentials in the settings below" if row is None else how
+            return {"kind": "info", "title": "First step:",
+                    "text": f"enable {title} with the button above. Then {then}."}
+        return {"kind": "info", "title": "Next step:", "text": f"{how}."}
     if not enabled:
-        return {"kind": "info", "text": f"{title} has credentials but is disabled: enable it to receive and send work."}
+        return {"kind": "info", "title": "Next step:",
+                "text": f"{title} has credentials but is disabled: enable it to receive and send work."}
     if row.status in ("not_connected", "enabled", "configured"):
-        return {"kind": "info", "text": "Next: test the connection."}
+        return {"kind": "info", "title": "Next step:", "text": "test the connection."}
     if webhook_ready:
-        return {"kind": "info", "text": f"Next: register the webhooks in {title}."}
+        return {"kind": "info", "title": "Next step:", "text": f"register the webhooks in {title}."}
     return None
 
 
@@ -146,7 +162,7 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     stale = [w for w in webhooks_registered if w.url and w.url != webhook_url]
     needs_registration = bool(can_setup_webhooks and state.credentials_present and row is not None and row.enabled
                               and (state.webhooks_missing or not webhooks_registered or stale))
-    oauth_ok = bool(state.oauth_available and state.oauth_chosen)
+    oauth_ok = bool(state.oauth_available and state.oauth_chosen and row is not None and row.enabled)
     other_secrets = []
     if row is not None:
         field_names = {f.attribute for f in fields} | {f.name for f in fields}
@@ -225,7 +241,7 @@ def integrations_enable(plugin: str):
     if state.credentials_present:
         flash(f"{spec.title} is enabled.", "success")
     else:
-        how = state.credentials_help or "enter its credentials in the settings and save"
+        how = credentials_how(spec, state)
         flash(f"{spec.title} is enabled, but not connected yet: {how}, then test the connection.", "info")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
 
