@@ -24,7 +24,8 @@ DESCRIPTION = (
     "entered here."
 )
 
-WEBHOOK_HELP = ("Nothing to paste at Canditech: the hub sends this URL with every invitation as its callback URL. "
+WEBHOOK_HELP = ("Nothing to paste at Canditech: the hub sends this URL with every invitation as its callback URL "
+                "(only if your Canditech account ignores callback URLs, paste it in Canditech's webhook settings). "
                 "Enter the secret Canditech signs its webhooks with under \"Webhook signing secret(s)\" in the settings.")
 VERIFICATION_HELP = "Canditech has no verify button: the first signed webhook from Canditech verifies the connection."
 REVOKE_HELP = ("Nothing is undone at Canditech (its API cannot remove anything): invitations already sent stay "

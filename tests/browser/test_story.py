@@ -116,7 +116,7 @@ def admin_connects_lever(page: Page, hub: str, lever: str, shots) -> None:
     expect(page.locator("#webhook-url-missing")).to_be_visible()  # no webhook URL before enabling
     shots.take(page, "lever-disabled")
     page.click("#enable-lever")
-    flash(page, "Lever is enabled.")
+    flash(page, "Lever is enabled, but not connected yet: enter Lever's API key", tone="info")
     expect(page.locator("#enabled-state")).to_have_attribute("data-status", "done")
 
     page.select_option("#setting-environment", "custom")
@@ -170,7 +170,7 @@ def admin_connects_canditech(page: Page, hub: str, canditech: str, shots) -> Non
     expect(page.locator("#enabled-state")).to_have_attribute("data-status", "disabled")
     shots.take(page, "canditech-disabled")
     page.click("#enable-canditech")
-    flash(page, "Canditech is enabled.")
+    flash(page, "Canditech is enabled, but not connected yet: enter Canditech's API key", tone="info")
 
     page.fill("#setting-base_url", canditech)
     page.fill("#setting-api_key", CANDITECH_API_KEY)
