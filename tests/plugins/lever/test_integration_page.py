@@ -97,6 +97,9 @@ def test_oauth_connect_only_when_configured_and_chosen(hub):
     html = _page(_client(hub))
     assert re.search(r'class="btn btn--primary" id="connect-lever">Connect with Lever<', html)
     assert 'id="oauth-unavailable"' not in html
+    admin = _page(_client(hub, ADMIN))  # state only, no instructions for someone who cannot act
+    assert 'id="connect-lever"' not in admin and "grant the hub access" not in admin
+    assert 'id="credentials-help"' not in admin and "A Super Admin enables Lever" in admin
 
 
 def test_registered_webhooks_and_stored_tokens_are_shown_without_values(api_key_hub, sandbox):
