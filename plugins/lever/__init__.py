@@ -35,7 +35,8 @@ VERIFICATION_HELP = ("In Lever, Settings > Integrations and API > Webhooks, pres
                      "the hub's URL; the first signed webhook Lever sends verifies it too.")
 REVOKE_HELP = ("The hub deletes at Lever the webhooks it registered there through Lever's API and forgets their "
                "tokens and any OAuth tokens (forgotten, not revoked at Lever: remove the app under Settings > "
-               "Integrations and API > Authorized Apps if you want). Webhooks you added yourself in Lever's settings stay: delete them there.")
+               "Integrations and API > Authorized Apps if you want). Webhooks you added yourself in Lever's "
+               "settings stay: delete them there.")
 
 
 def _client(ctx) -> LeverClient:
