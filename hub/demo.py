@@ -55,7 +55,7 @@ def connect_workspace(runtime, workspace_id: int, sandbox_urls: dict[str, str], 
         if not registry.implements(name, "connect_sandbox"):
             continue
         services.set_enabled(runtime, workspace_id, name, True, actor)
-        message = registry.call(name, "connect_sandbox", ctx=runtime.context(workspace_id, name),
+        message = registry.call(name, "connect_sandbox", ctx=runtime.context(workspace_id, name, actor=actor),
                                 sandbox_url=sandbox_urls[name])
         setup.messages.append(f"{registry.spec(name).title}: {message}")
     source = runtime.active_source(workspace_id)
