@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import math
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -44,6 +43,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import quote, urlsplit
 
 from hub import entities as e
+from hub.kit.json_body import NotJson, parse_json_body
 
 # --------------------------------------------------------------------------- HTTP API
 
@@ -472,35 +472,9 @@ def parse_event(body: bytes) -> dict[str, Any]:
     return {"id": event_id, "type": event_type, "kind": kind, "created_at": created_at, "invitation": invitation}
 
 
-MAX_INTEGER_DIGITS = 100
-
-
-class _Unreadable(ValueError):
-    """A value ``json`` parses but the hub refuses: NaN/Infinity literals, endless integers."""
-
-
-def _no_constant(name: str) -> Any:
-    raise _Unreadable(f"{name} is not a JSON value")
-
-
-def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _Unreadable(f"a number has more than {MAX_INTEGER_DIGITS} digits")
-    return int(text)
-
-
 def parse_json(body: bytes) -> Any:
     """The JSON document in ``body``; raises ``PayloadError`` saying in words what is wrong."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"body is not valid JSON: it is not UTF-8 text (byte {exc.start})") from None
-    try:
-        return json.loads(text, parse_constant=_no_constant, parse_int=_integer)
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
-                           f"(character {exc.pos})") from None
-    except _Unreadable as exc:
+        return parse_json_body(body)
+    except NotJson as exc:
         raise PayloadError(f"body is not valid JSON: {exc}") from None
-    except RecursionError:  # e.g. 50,000 "[": Python's parser recurses once per level
-        raise PayloadError("body is not valid JSON: it is nested too deeply") from None

@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import math
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -37,6 +36,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import quote, urlsplit
 
 from hub.entities import Assessment
+from hub.kit.json_body import NotJson, parse_json_body
 
 # --------------------------------------------------------------------------- HTTP API
 
@@ -390,38 +390,12 @@ class BodyError(ValueError):
     """A webhook body that is not JSON; the message says why in words."""
 
 
-class _Unreadable(ValueError):
-    pass
-
-
-MAX_INTEGER_DIGITS = 100
-
-
-def _no_constant(name: str) -> Any:
-    raise _Unreadable(f"{name} is not a JSON value")
-
-
-def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _Unreadable(f"a number has more than {MAX_INTEGER_DIGITS} digits")
-    return int(text)
-
-
 def parse_json(body: bytes) -> Any:
     """The JSON document of a webhook body; raises ``BodyError`` saying what is wrong, in words."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BodyError(f"the body is not valid JSON: it is not UTF-8 text (byte {exc.start})") from None
-    try:
-        return json.loads(text, parse_constant=_no_constant, parse_int=_integer)
-    except json.JSONDecodeError as exc:
-        raise BodyError(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} "
-                        f"(character {exc.pos})") from None
-    except _Unreadable as exc:
+        return parse_json_body(body)
+    except NotJson as exc:
         raise BodyError(f"the body is not valid JSON: {exc}") from None
-    except RecursionError:  # e.g. 50,000 "[": Python's parser recurses once per level
-        raise BodyError("the body is not valid JSON: it is nested too deeply") from None
 
 
 def parse_report_page(body: Any) -> tuple[list[dict[str, Any]], bool]:
