@@ -81,23 +81,19 @@ def _first_email(values: Any) -> str | None:
 # --------------------------------------------------------------------------- stages, users, postings
 
 
-def _load_stages(client: LeverClient) -> list[dict]:
-    return [{"id": s["id"], "text": str(s.get("text") or s["id"])}
-            for s in client.paginate("/stages") if isinstance(s.get("id"), str)]
+def _load_named(client: LeverClient, path: str) -> list[dict]:
+    """Every ``{id, text}`` item of a Lever list (stages, archive reasons); text defaults to the id."""
+    return [{"id": item["id"], "text": str(item.get("text") or item["id"])}
+            for item in client.paginate(path) if isinstance(item.get("id"), str)]
 
 
 def list_stages(ctx, client: LeverClient, refresh: bool = False) -> list[Stage]:
-    items = cached(ctx, "stages", lambda: _load_stages(client), refresh)
+    items = cached(ctx, "stages", lambda: _load_named(client, "/stages"), refresh)
     return [Stage(id=s["id"], name=s["text"]) for s in items]
 
 
-def _load_archive_reasons(client: LeverClient) -> list[dict]:
-    return [{"id": r["id"], "text": str(r.get("text") or r["id"])}
-            for r in client.paginate("/archive_reasons") if isinstance(r.get("id"), str)]
-
-
 def list_archive_reasons(ctx, client: LeverClient, refresh: bool = False) -> list[ArchiveReason]:
-    items = cached(ctx, "archive_reasons", lambda: _load_archive_reasons(client), refresh)
+    items = cached(ctx, "archive_reasons", lambda: _load_named(client, "/archive_reasons"), refresh)
     return [ArchiveReason(id=r["id"], name=r["text"]) for r in items]
 
 
