@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Callable
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_login import current_user
 
 from hub.store.models import ADMIN, LIMITED_TEAM_MEMBER, ROLES, SUPER_ADMIN, TEAM_MEMBER
@@ -111,8 +112,9 @@ def visible_posting_ids(user=None) -> set[str] | None:
     """The posting ids whose candidates ``user`` may see; ``None`` means every posting.
 
     For a Limited Team Member: postings of the active source where the user's email is the owner,
-    the hiring manager or a follower. Read live once per request. When no source is enabled or it
-    cannot be reached, nothing is visible and ``visibility_notice()`` says why.
+    the hiring manager or a follower. Read live once per request (a page's own refresh reuses a
+    read of the last minute: ``_polled_visibility``). When no source is enabled or it cannot be
+    reached, nothing is visible and ``visibility_notice()`` says why.
     """
     user = current_user if user is None else user
     if can("candidates.view_all", user):
@@ -120,6 +122,10 @@ def visible_posting_ids(user=None) -> set[str] | None:
     cache = g.setdefault("_visible_postings", {})
     if user.id in cache:
         return cache[user.id]
+    polled = _polled_visibility(user)
+    if polled is not None:
+        cache[user.id] = polled
+        return polled
     from hub.web.live import LiveError, list_postings
 
     visible: set[str] = set()
@@ -134,7 +140,29 @@ def visible_posting_ids(user=None) -> set[str] | None:
         if email in posting.member_emails():
             visible.add(posting.id)
     cache[user.id] = visible
+    if g.get("_visibility_notice") is None:
+        _polled()[(user.workspace_id, user.id)] = (time.monotonic() + POLL_VISIBILITY_SECONDS, frozenset(visible))
     return visible
+
+
+POLL_VISIBILITY_SECONDS = 60.0
+
+
+def _polled() -> dict[tuple[int, int], tuple[float, frozenset[str]]]:
+    """(workspace, user) -> (expiry, visible posting ids), per app and process."""
+    return current_app.extensions.setdefault("hub.polled_visibility", {})
+
+
+def _polled_visibility(user) -> set[str] | None:
+    """For the pages' own refreshes (``?fragment=1``, every 4-20 s per open tab): the visible
+    postings read at most ``POLL_VISIBILITY_SECONDS`` ago by this process, so a polling tab does not
+    ask the ATS each time; None for any other request (read live) or when nothing recent is known."""
+    if not request.args.get("fragment"):
+        return None
+    known = _polled().get((user.workspace_id, user.id))
+    if known is None or known[0] < time.monotonic():
+        return None
+    return set(known[1])
 
 
 def visibility_notice() -> str | None:

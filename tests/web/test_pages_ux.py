@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 import sqlalchemy as sa
 
 from hub.engine.invitations import add_timeline
@@ -80,10 +82,11 @@ def test_the_detail_shows_the_invite_link_while_the_invitation_is_open(hub_app, 
     for role in ("team_member", "admin"):
         html = as_role(role).get(f"/candidates/{inv}").get_data(as_text=True)
         assert 'id="invite-link"' in html and 'href="https://tests.example/take/abc"' in html
-    with hub_app.app_context():
-        db.session.execute(sa.update(Invitation).where(Invitation.id == inv).values(status="completed"))
-        db.session.commit()
-    assert 'id="invite-link"' not in as_role("admin").get(f"/candidates/{inv}").get_data(as_text=True)
+    for closed in ("expired", "completed"):  # "while open": pending, invited, started
+        with hub_app.app_context():
+            db.session.execute(sa.update(Invitation).where(Invitation.id == inv).values(status=closed))
+            db.session.commit()
+        assert 'id="invite-link"' not in as_role("admin").get(f"/candidates/{inv}").get_data(as_text=True)
 
 
 def test_options_show_stage_and_reason_names_and_numbers_without_a_useless_zero(hub_app, seeded, as_role):
@@ -219,3 +222,44 @@ def test_the_focus_ring_has_enough_contrast():
     css = (STATIC / "hub.css").read_text()
     assert "#8ea0ff" not in css
     assert re.search(r":focus-visible \{ outline: 3px solid var\(--primary\)", css)
+
+
+@pytest.mark.parametrize("page", ["/candidates", "/activity"])
+@pytest.mark.parametrize("query", ["_method=POST", "endpoint=x", "_external=1&status=", "_anchor=x"])
+def test_query_parameters_that_name_url_for_arguments_are_plain_filters(hub_app, seeded, as_role, page, query):
+    response = as_role("super_admin").get(f"{page}?{query}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "http://localhost" not in html and "#x" not in html  # links and the poll URL stay relative, anchor-free
+
+
+def test_a_limited_team_members_refresh_reuses_a_recent_read_and_keeps_its_list_when_the_source_fails(
+        hub_app, seeded, as_role, fakes):
+    from hub.store.models import Delivery, Event
+    from tests.web.support import vendor_error
+
+    source, _ = fakes
+    with hub_app.app_context():  # work waiting somewhere in the workspace
+        event = Event(workspace_id=seeded.workspace_id, source_plugin="fakesource", type="stage_change",
+                      external_id="pending-1", payload={})
+        db.session.add(event)
+        db.session.flush()
+        db.session.add(Delivery(event_id=event.id, workspace_id=seeded.workspace_id, plugin="fakeassess",
+                                hook="on_stage_change", status="pending"))
+        db.session.commit()
+    assert 'data-pending="true"' in as_role("team_member").get("/candidates?fragment=1").get_data(as_text=True)
+
+    limited = as_role("limited_team_member")
+    assert "Ada Lovelace" in limited.get("/candidates").get_data(as_text=True)  # the page reads the ATS
+    calls = source.calls.count("source_list_postings")
+    for _ in range(3):
+        fragment = limited.get("/candidates?fragment=1")
+        assert fragment.status_code == 200 and "Ada Lovelace" in fragment.get_data(as_text=True)
+    assert source.calls.count("source_list_postings") == calls  # its refreshes did not
+    assert 'data-pending="false"' in fragment.get_data(as_text=True)  # nothing told of others' work
+
+    source.fail = vendor_error("Fake ATS is down")
+    hub_app.extensions["hub.polled_visibility"].clear()  # as when the minute has passed
+    failed = limited.get("/candidates?fragment=1")
+    assert failed.status_code == 503 and "cannot be shown right now" in failed.get_data(as_text=True)
+    assert 'id="visibility-notice"' in limited.get("/candidates").get_data(as_text=True)

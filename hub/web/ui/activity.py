@@ -14,7 +14,7 @@ from hub.store.models import DELIVERY_STATUSES
 from hub.web import queries
 from hub.web.permissions import require
 from hub.web.ui import bp
-from hub.web.ui.helpers import sentence
+from hub.web.ui.helpers import sentence, this_page_url
 
 
 @bp.get("/activity")
@@ -30,7 +30,7 @@ def activity():
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES,
                "plugins": get_runtime().registry.names(), "pending": queries.work_pending(ws),
                "redact": queries.redact, "filtered": any(filters.values()),
-               "return_to": url_for("ui.activity", **{k: v for k, v in request.args.items() if k != "fragment"})}
+               "return_to": this_page_url()}
     if request.args.get("fragment"):
         return render_template("activity/_events.html", **context)
     return render_template("activity/list.html", **context)

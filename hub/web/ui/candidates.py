@@ -13,9 +13,9 @@ from hub.entities import INVITATION_STATUSES
 from hub.errors import Conflict
 from hub.runtime import get_runtime
 from hub.web import queries
-from hub.web.permissions import require
+from hub.web.permissions import can, require, visibility_notice
 from hub.web.ui import bp
-from hub.web.ui.helpers import sentence
+from hub.web.ui.helpers import sentence, this_page_url
 
 
 @bp.get("/candidates")
@@ -34,14 +34,27 @@ def candidates():
                                       posting=filters["posting"] or None, q=filters["q"] or None)
     page = queries.paginate(query, queries.parse_page(request.args.get("page")))
     context = {"page": page, "filters": filters, "posting_names": queries.posting_names(current_user.workspace_id),
-               "filtered": any(filters.values()), "pending": queries.work_pending(current_user.workspace_id)}
+               "filtered": any(filters.values()), "pending": _pending()}
     if request.args.get("fragment"):  # the list alone, re-fetched by static/hub.js: the same query, the same view
-        return render_template("candidates/_list.html", **context)
+        return _fragment("candidates/_list.html", context)
     return render_template("candidates/list.html", statuses=INVITATION_STATUSES,
                            options=queries.invitation_filter_options(current_user),
-                           return_to=url_for("ui.candidates", **{k: v for k, v in request.args.items()
-                                                                if k != "fragment"}),
+                           return_to=this_page_url(),
                            **context)
+
+
+def _pending() -> bool:
+    """Work waiting anywhere in the workspace (the pages then refresh every 4 s, not 20): shown only
+    to those who see every posting, so a Limited Team Member's page does not tell about others'."""
+    return can("candidates.view_all") and queries.work_pending(current_user.workspace_id)
+
+
+def _fragment(template: str, context: dict):
+    """A refresh's fragment; 503 when the postings the user may see could not be read, so the page
+    keeps what it shows (with its notice) instead of an empty list."""
+    if visibility_notice():
+        return visibility_notice(), 503, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+    return render_template(template, **context)
 
 
 @bp.get("/candidates/<int:invitation_id>")
@@ -51,9 +64,9 @@ def candidates_detail(invitation_id: int):
     context = {"row": row, "timeline": queries.timeline(row),
                "posting_names": queries.posting_names(current_user.workspace_id),
                "can_reinvite": row.status in services.REINVITABLE, "can_cancel": row.status in services.CANCELLABLE,
-               "pending": queries.work_pending(current_user.workspace_id)}
+               "pending": _pending()}
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
-        return render_template("candidates/_detail.html", **context)
+        return _fragment("candidates/_detail.html", context)
     return render_template("candidates/detail.html", **context)
 
 

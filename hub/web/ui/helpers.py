@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import request, url_for
 from flask_login import current_user
@@ -82,12 +83,18 @@ def humanize(value: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
+def this_page_url(drop: tuple[str, ...] = ("fragment",)) -> str:
+    """The current page's path and query string without the ``drop`` parameters, kept relative.
+    (Not ``url_for(endpoint, **request.args)``: a query parameter named ``_method``, ``_external``,
+    ``_anchor`` or ``endpoint`` would steer ``url_for`` itself, or fail it.)"""
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name not in drop]
+    return request.path + ("?" + urlencode(kept) if kept else "")
+
+
 def page_url(page: int) -> str:
-    """The current URL with ``page`` replaced, keeping the filters."""
-    args = request.args.to_dict(flat=True)
-    args["page"] = page
-    args.pop("fragment", None)
-    return url_for(request.endpoint, **{**(request.view_args or {}), **args})
+    """The current URL with ``page`` replaced, keeping the filters (relative, as ``this_page_url``)."""
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name not in ("fragment", "page")]
+    return request.path + "?" + urlencode([*kept, ("page", page)])
 
 
 @bp.app_template_filter("score")

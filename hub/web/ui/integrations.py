@@ -160,8 +160,14 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     webhooks_registered = [w for w in state.webhooks]
     webhook_url = runtime.webhook_url(plugin, row.webhook_key) if row is not None else None
     stale = [w for w in webhooks_registered if w.url and w.url != webhook_url]
+    # webhooks set up by hand (their signing secret pasted) or already arriving need no registration:
+    # registering on top of them would make the vendor send every event twice
+    manual = bool(row is not None and state.manual_secret_field
+                  and state.manual_secret_field in (row.secrets_meta or {}))
+    arriving = bool(row is not None and (row.verified_at or row.last_webhook_at))
     needs_registration = bool(can_setup_webhooks and state.credentials_present and row is not None and row.enabled
-                              and (state.webhooks_missing or not webhooks_registered or stale))
+                              and ((webhooks_registered and (state.webhooks_missing or stale))
+                                   or (not webhooks_registered and not manual and not arriving)))
     oauth_ok = bool(state.oauth_available and state.oauth_chosen and row is not None and row.enabled)
     other_secrets = []
     if row is not None:

@@ -171,3 +171,16 @@ def test_credentials_stored_by_the_plugin_name_who_it_acted_for(hub, sandbox, ac
     html = _page(_client(hub))
     state = re.search(r'id="setting-api_key-state">(.*?)</span>', html, re.S).group(1)
     assert expected in state and "plugin:lever" not in state
+
+
+def test_webhooks_set_up_by_hand_are_not_flagged_for_registration(api_key_hub, sandbox):
+    hub = api_key_hub
+    _users(hub)
+    client = _client(hub)
+    assert re.search(r'class="btn btn--primary" id="register-webhooks"', _page(client))  # nothing set up yet
+    # set up by hand in Lever's settings: the admin pasted their signature token (WEBHOOK_HELP)
+    hub.configure({"environment": "custom", "base_url": sandbox.base, "auth_mode": "api_key", "api_key": API_KEY,
+                   "signature_tokens": "manual-" + "t" * 30})
+    html = _page(client)
+    assert "register the webhooks in Lever" not in html  # registering too would make Lever send twice
+    assert not re.search(r'class="btn btn--primary" id="register-webhooks"', html)
