@@ -69,7 +69,9 @@
   // (the same URL with fragment=1, served by the same view, so the same permissions and visibility
   // apply). The fragment's root says data-pending="true" while deliveries are pending: then it is
   // re-fetched every 4 seconds, otherwise every 20. Nothing is replaced while the user is in it,
-  // while the tab is hidden, or when nothing changed.
+  // while one of its forms is busy (its answer is awaited: the disabled button lost the focus, and
+  // an idle copy of the form would let it be sent again), while the tab is hidden, or when nothing
+  // changed.
   var LIVE = ["activity-list", "candidates-list", "candidate-live"];
 
   function setupPolling() {
@@ -88,13 +90,16 @@
       var root = container.querySelector("[data-pending]");
       return !!root && root.getAttribute("data-pending") === "true";
     };
+    var inUse = function () {
+      return container.contains(document.activeElement) || !!container.querySelector("form[aria-busy=true]");
+    };
     var next = function (ms) { setTimeout(tick, ms || (pending() ? 4000 : 20000)); };
     var tick = function () {
-      if (document.hidden || container.contains(document.activeElement)) { next(4000); return; }
+      if (document.hidden || inUse()) { next(4000); return; }
       fetch(target, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
         .then(function (response) { return response.ok && !response.redirected ? response.text() : null; })
         .then(function (html) {
-          if (html !== null && html !== last && !container.contains(document.activeElement)) {
+          if (html !== null && html !== last && !inUse()) {
             var open = Array.prototype.map.call(container.querySelectorAll("details[open] pre"), function (p) { return p.id; });
             last = html;
             container.innerHTML = html;
