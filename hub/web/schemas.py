@@ -209,6 +209,12 @@ class UserCreatedSchema(UserSchema):
         "description": "Only when no password was given; shown this once."})
 
 
+class UserPasswordResetSchema(UserSchema):
+    generated_password = fields.String(required=True, metadata={
+        "description": "The user's new one-time password; shown this once. Their old one stops working and "
+                       "they are signed out everywhere."})
+
+
 class AuditSchema(Schema):
     id = fields.Integer(required=True)
     at = fields.DateTime()

@@ -231,3 +231,22 @@ def test_the_stored_hash_changes_and_is_never_the_password(hub_app, seeded, as_r
     with hub_app.app_context():
         after = db.session.get(User, seeded.users["admin"]).password_hash
     assert after != before and NEW not in after
+
+
+def test_the_api_resets_a_password_with_the_same_rule(hub_app, seeded):
+    from tests.web.support import api_headers
+
+    client = hub_app.test_client()
+    target = seeded.users["team_member"]
+    answer = client.post(f"/api/v1/users/{target}/password-reset", headers=api_headers(seeded, "admin"))
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    body = answer.get_json()
+    assert body["id"] == target and len(body["generated_password"]) >= 10
+    fresh = hub_app.test_client()
+    assert sign_in(fresh, seeded.email("team_member"), body["generated_password"]).status_code == 302
+    assert sign_in(hub_app.test_client(), seeded.email("team_member")).status_code != 302  # the old one is gone
+    refused = client.post(f"/api/v1/users/{seeded.users['super_admin']}/password-reset",
+                          headers=api_headers(seeded, "admin"))
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+    own = client.post(f"/api/v1/users/{seeded.users['admin']}/password-reset", headers=api_headers(seeded, "admin"))
+    assert own.status_code == 403 and "Change password" in own.get_json()["error"]["message"]

@@ -119,6 +119,7 @@ MATRIX: list[Row] = [
     Row("POST", "/api/v1/users", ADMINS, data=lambda role, seed: {"email": f"api-{role}@acme.test", "role": "team_member"}),
     Row("PATCH", "/api/v1/users/<int:user_id>", ADMINS, {"user_id": "target_user"},
         data=lambda role, seed: {"role": "team_member"}),
+    Row("POST", "/api/v1/users/<int:user_id>/password-reset", ADMINS, {"user_id": "target_user"}),
     Row("GET", "/api/v1/audit", ADMINS),
     # ------------------------------------------------------------------ last: revoking ends the connection
     Row("POST", "/integrations/<plugin>/revoke", SUPER, P),

@@ -20,7 +20,7 @@ INPUT_SCHEMAS = (s.AttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSc
                  s.EmptySchema)
 OUTPUT_SCHEMAS = (s.SecretStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
                   s.InvitationSchema, s.InvitationDetailSchema, s.DeliverySchema, s.EventSchema, s.UserSchema,
-                  s.UserCreatedSchema, s.AuditSchema, s.PostingSchema, s.StageSchema, s.AssessmentSchema,
+                  s.UserCreatedSchema, s.UserPasswordResetSchema, s.AuditSchema, s.PostingSchema, s.StageSchema, s.AssessmentSchema,
                   s.ActionResultSchema, s.MeSchema)
 
 
@@ -308,6 +308,10 @@ def paths() -> dict:
         "/users/{user_id}": {"patch": _op(
             "updateUser", "Change role and/or active", "users.manage", tag="users", response=_json("User"),
             body="UserPatch", path_params=("user_id",), errors=("409",))},
+        "/users/{user_id}/password-reset": {"post": _op(
+            "resetUserPassword", "Give a user a new one-time password (the rule of changing their role: an Admin "
+            "resets users below Super Admin; nobody resets their own here)", "users.manage", tag="users",
+            response=_json("UserPasswordReset"), body="Empty", body_required=False, path_params=("user_id",))},
         "/audit": {"get": _op("audit", "Audit log, newest first", "audit.view", tag="users",
                               response=_json("AuditPage"), query=s.AuditQuerySchema)},
     }

@@ -1,4 +1,4 @@
-"""``/api/v1/users``, ``/api/v1/audit`` and ``/api/v1/me``."""
+"""``/api/v1/users`` (and a user's password reset), ``/api/v1/audit`` and ``/api/v1/me``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from hub.web.api import bp
 from hub.web.api.common import load_body, load_query
 from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.schemas import (
-    AuditQuerySchema, AuditSchema, MeSchema, UserCreatedSchema, UserCreateSchema, UserPatchSchema, UserSchema,
+    AuditQuerySchema, AuditSchema, EmptySchema, MeSchema, UserCreatedSchema, UserCreateSchema, UserPasswordResetSchema,
+    UserPatchSchema, UserSchema,
 )
-from hub.web.ui.users import change_user, create_user
+from hub.web.ui.users import change_user, create_user, reset_password
 
 
 @bp.get("/me")
@@ -48,6 +49,19 @@ def patch(user_id: int):
     target = queries.get_user(current_user.workspace_id, user_id)
     change_user(current_user, target, role=body.get("role"), active=body.get("active"))
     return jsonify(UserSchema().dump(target))
+
+
+@bp.post("/users/<int:user_id>/password-reset")
+@require("users.manage")
+def password_reset(user_id: int):
+    load_body(EmptySchema)
+    target = queries.get_user(current_user.workspace_id, user_id)
+    generated = reset_password(current_user, target)
+    data = UserPasswordResetSchema().dump(target)
+    data["generated_password"] = generated
+    response = jsonify(data)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/audit")
