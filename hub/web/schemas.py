@@ -96,6 +96,24 @@ class SecretStateSchema(Schema):
     set_by = fields.String(allow_none=True)
 
 
+class RegisteredWebhookSchema(Schema):
+    event = fields.String(required=True)
+    label = fields.String()
+    url = fields.String(metadata={"description": "The URL it was registered for."})
+    token_stored = fields.Boolean(metadata={"description": "Its signature token is stored (never returned)."})
+
+
+class ConnectionStateSchema(Schema):
+    credentials_present = fields.Boolean(required=True)
+    credentials_help = fields.String(metadata={"description": "What to enter when credentials are missing."})
+    oauth_available = fields.Boolean(allow_none=True)
+    oauth_chosen = fields.Boolean(allow_none=True)
+    webhooks = fields.List(fields.Nested(RegisteredWebhookSchema), metadata={
+        "description": "Webhooks the plugin registered at the vendor for this connection."})
+    webhooks_missing = fields.List(fields.String(), metadata={
+        "description": "Events with no webhook registered for the current URL yet."})
+
+
 class IntegrationSchema(Schema):
     plugin = fields.String(required=True)
     title = fields.String(required=True)
@@ -113,6 +131,8 @@ class IntegrationSchema(Schema):
     last_webhook_at = fields.DateTime(allow_none=True)
     settings = fields.Dict(metadata={"description": "Non-secret settings; secrets are never returned."})
     secrets = fields.Dict(keys=fields.String(), values=fields.Nested(SecretStateSchema))
+    connection = fields.Nested(ConnectionStateSchema, metadata={
+        "description": "What the plugin knows of its connection without calling the vendor."})
 
 
 class AttachmentSchema(Schema):

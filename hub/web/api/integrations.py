@@ -15,7 +15,7 @@ from hub.runtime import get_runtime
 from hub.store.models import Integration
 from hub.web.api import bp
 from hub.web.api.common import NOT_AN_OBJECT, describe, json_object_body, live_error, load_body
-from hub.web.live import LiveError, run_setup_webhooks, run_test
+from hub.web.live import LiveError, connection_state, run_setup_webhooks, run_test
 from hub.web.permissions import require
 from hub.web.schemas import ActionResultSchema, EmptySchema, IntegrationSchema
 
@@ -43,7 +43,17 @@ def integration_dict(plugin: str, row: Integration | None) -> dict:
         "settings": dict(row.settings or {}) if row else {},
         "secrets": {name: {"set": name in meta, "set_at": (meta.get(name) or {}).get("set_at"),
                            "set_by": (meta.get(name) or {}).get("set_by")} for name in spec.secret_fields},
+        "connection": _connection(plugin, row),
     }
+
+
+def _connection(plugin: str, row: Integration | None) -> dict:
+    state = connection_state(current_user.workspace_id, plugin, row)
+    return {"credentials_present": bool(state.credentials_present), "credentials_help": state.credentials_help,
+            "oauth_available": state.oauth_available, "oauth_chosen": state.oauth_chosen,
+            "webhooks": [{"event": w.event, "label": w.label, "url": w.url, "token_stored": w.token_stored}
+                         for w in state.webhooks],
+            "webhooks_missing": list(state.webhooks_missing)}
 
 
 def _current(plugin: str) -> dict:

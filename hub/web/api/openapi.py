@@ -18,7 +18,7 @@ from hub.web.api import bp
 
 INPUT_SCHEMAS = (s.AttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSchema, s.UserPatchSchema,
                  s.EmptySchema)
-OUTPUT_SCHEMAS = (s.SecretStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
+OUTPUT_SCHEMAS = (s.SecretStateSchema, s.RegisteredWebhookSchema, s.ConnectionStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
                   s.InvitationSchema, s.InvitationDetailSchema, s.DeliverySchema, s.EventSchema, s.UserSchema,
                   s.UserCreatedSchema, s.UserPasswordResetSchema, s.AuditSchema, s.PostingSchema, s.StageSchema, s.AssessmentSchema,
                   s.ActionResultSchema, s.MeSchema)

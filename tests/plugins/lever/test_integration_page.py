@@ -184,3 +184,21 @@ def test_webhooks_set_up_by_hand_are_not_flagged_for_registration(api_key_hub, s
     html = _page(client)
     assert "register the webhooks in Lever" not in html  # registering too would make Lever send twice
     assert not re.search(r'class="btn btn--primary" id="register-webhooks"', html)
+
+
+def test_the_api_reports_the_connection_state_without_secrets(api_key_hub, sandbox):
+    hub = api_key_hub
+    _users(hub)
+    client = _client(hub)
+    client.post("/integrations/lever/webhooks")  # the hub registers its 4 webhooks at Lever
+    with hub.app.app_context():
+        from hub.store.models import User
+
+        owner = db.session.scalar(db.select(User).where(User.email == SUPER))
+        raw = services.create_api_token(owner, "state")
+    answer = hub.app.test_client().get("/api/v1/integrations/lever", headers={"Authorization": f"Bearer {raw}"})
+    assert answer.status_code == 200
+    connection = answer.get_json()["connection"]
+    assert connection["credentials_present"] is True and connection["webhooks_missing"] == []
+    assert len(connection["webhooks"]) == 4 and all(w["token_stored"] for w in connection["webhooks"])
+    assert API_KEY not in answer.get_data(as_text=True)
