@@ -83,18 +83,17 @@ def humanize(value: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
-def this_page_url(drop: tuple[str, ...] = ("fragment",)) -> str:
-    """The current page's path and query string without the ``drop`` parameters, kept relative.
-    (Not ``url_for(endpoint, **request.args)``: a query parameter named ``_method``, ``_external``,
-    ``_anchor`` or ``endpoint`` would steer ``url_for`` itself, or fail it.)"""
-    kept = [(name, value) for name, value in request.args.items(multi=True) if name not in drop]
+def this_page_url(drop: tuple[str, ...] = ("fragment",), add: tuple[tuple[str, Any], ...] = ()) -> str:
+    """The current page's path and query string without the ``drop`` parameters and with ``add``,
+    kept relative. (Not ``url_for(endpoint, **request.args)``: a query parameter named ``_method``,
+    ``_external``, ``_anchor`` or ``endpoint`` would steer ``url_for`` itself, or fail it.)"""
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name not in drop] + list(add)
     return request.path + ("?" + urlencode(kept) if kept else "")
 
 
 def page_url(page: int) -> str:
-    """The current URL with ``page`` replaced, keeping the filters (relative, as ``this_page_url``)."""
-    kept = [(name, value) for name, value in request.args.items(multi=True) if name not in ("fragment", "page")]
-    return request.path + "?" + urlencode([*kept, ("page", page)])
+    """The current URL with ``page`` replaced, keeping the filters."""
+    return this_page_url(drop=("fragment", "page"), add=(("page", page),))
 
 
 @bp.app_template_filter("score")
