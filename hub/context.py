@@ -298,12 +298,25 @@ class PluginContext:
         self._secrets: dict[str, Any] | None = None
         self._webhook_key = integration.webhook_key
         self.delivery_id = delivery_id
-        self.records = RecordStore(self.workspace_id, self.plugin_name)
-        self.attachments = AttachmentStore(self.workspace_id)
-        self.invitations = InvitationStore(runtime, self.workspace_id, self.plugin_name)
-        self.log = logging.LoggerAdapter(logging.getLogger(f"hub.plugin.{self.plugin_name}"),
-                                         {"workspace_id": self.workspace_id, "plugin": self.plugin_name,
-                                          "delivery_id": delivery_id})
+
+    # created on first use: a webhook's verification, the hottest use of a context, needs none of them
+    @functools.cached_property
+    def records(self) -> RecordStore:
+        return RecordStore(self.workspace_id, self.plugin_name)
+
+    @functools.cached_property
+    def attachments(self) -> AttachmentStore:
+        return AttachmentStore(self.workspace_id)
+
+    @functools.cached_property
+    def invitations(self) -> InvitationStore:
+        return InvitationStore(self._runtime, self.workspace_id, self.plugin_name)
+
+    @functools.cached_property
+    def log(self) -> logging.LoggerAdapter:
+        return logging.LoggerAdapter(logging.getLogger(f"hub.plugin.{self.plugin_name}"),
+                                     {"workspace_id": self.workspace_id, "plugin": self.plugin_name,
+                                      "delivery_id": self.delivery_id})
 
     @functools.cached_property
     def http(self) -> TimeoutSession:

@@ -75,6 +75,7 @@ BACKEND_FREE = (
     "tests/plugins/vervoe/test_openapi.py",
     "tests/plugins/vervoe/test_sandbox.py",
     "tests/plugins/vervoe/test_wire.py",
+    "tests/store/test_dedicated.py",  # its own engine on the PostgreSQL server, in either run
     "tests/test_boundaries.py",
 )
 DATABASE_FIXTURES = ("postgres_database", "module_database_url")

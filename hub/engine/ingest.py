@@ -77,27 +77,37 @@ _WORKSPACE_INTEGRATIONS = sa.select(_INTEGRATIONS.c.id, _INTEGRATIONS.c.workspac
     _INTEGRATIONS.c.workspace_id.in_(sa.bindparam("workspaces", expanding=True)))
 
 
-def _remember_keys(session, items: Sequence[Staged]) -> list[bool]:
-    """Insert every key of every item; an item is new (True) only if all its keys were unknown
-    and no earlier item of ``items`` claimed one of them.
-
-    ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: no savepoint, and a concurrent twin waits on
-    the unique index and then sees the conflict. Rows go in sorted order, so two transactions
-    holding some of the same keys take their index entries in the same order and cannot deadlock.
-    """
+def key_rows(items: Sequence[Staged]) -> tuple[list[set[tuple]], list[dict]]:
+    """Each item's dedupe keys, and the ``event_keys`` rows to insert for all of them (sorted: two
+    transactions holding some of the same keys take their index entries in the same order and
+    cannot deadlock)."""
     now = utcnow()
     keys = [{(item.workspace_id, item.source_plugin, key) for key in item.keys} for item in items]
     rows = sorted({key for mine in keys for key in mine})
-    values = [{"workspace_id": w, "source_plugin": s, "key": k, "seen_at": now} for (w, s, k) in rows]
-    inserted = set(insert_rows(session.connection(), _EVENT_KEYS, values, skip_conflicts=True,
-                               returning=("workspace_id", "source_plugin", "key")))
+    return keys, [{"workspace_id": w, "source_plugin": s, "key": k, "seen_at": now} for (w, s, k) in rows]
+
+
+def claim(keys: Sequence[set[tuple]], inserted: set[tuple]) -> list[bool]:
+    """An item is new (True) only if all its keys were inserted just now and no earlier item of
+    the batch claimed one of them."""
     claimed: set[tuple] = set()
     fresh = []
     for mine in keys:
-        is_new = bool(mine) and mine <= inserted and not (mine & claimed)
+        fresh.append(bool(mine) and mine <= inserted and not (mine & claimed))
         claimed |= mine
-        fresh.append(is_new)
     return fresh
+
+
+KEY_COLUMNS = ("workspace_id", "source_plugin", "key")
+
+
+def _remember_keys(session, items: Sequence[Staged]) -> list[bool]:
+    """Insert every key of every item (``INSERT ... ON CONFLICT DO NOTHING RETURNING``: no
+    savepoint, and a concurrent twin waits on the unique index and then sees the conflict);
+    which items are new (``claim``)."""
+    keys, rows = key_rows(items)
+    inserted = set(insert_rows(session.connection(), _EVENT_KEYS, rows, skip_conflicts=True, returning=KEY_COLUMNS))
+    return claim(keys, inserted)
 
 
 def workspace_integrations(session, workspace_ids) -> list[sa.Row]:
@@ -115,6 +125,67 @@ def enabled_plugins(rows, workspace_ids) -> dict[int, set[str]]:
     return enabled
 
 
+def has_owned_effects(event: e.HubEvent) -> bool:
+    """Does the hub itself act on ``event`` before any plugin sees it (``_apply_owned_effects``)?"""
+    return isinstance(event, (*INVITATION_EVENTS, e.CandidateDeleted))
+
+
+@dataclass
+class Plan:
+    """What ``plan`` decided for a batch of items: every item's outcome (a new item's
+    ``event_id`` and ``delivery_ids`` are filled in once its rows are written), the new items
+    (indexes into the batch), each new item's event row and subscribing plugins."""
+
+    outcomes: list[IngestOutcome]
+    new: list[int]
+    event_rows: list[dict]
+    subscribers: dict[int, list[str]]
+
+    def delivery_rows(self, items: Sequence[Staged]) -> list[dict]:
+        """One ``deliveries`` row per new item and subscriber, in order; call once the new items'
+        event ids are set."""
+        now = utcnow()
+        return [{"event_id": self.outcomes[i].event_id, "workspace_id": items[i].workspace_id, "plugin": plugin,
+                 "hook": items[i].inbound.event.hook, "status": D_PENDING, "attempts": 0, "deferrals": 0,
+                 "next_attempt_at": now, "created_at": now, "updated_at": now}
+                for i in self.new for plugin in self.subscribers[i]]
+
+
+def plan(runtime, items: Sequence[Staged], fresh: Sequence[bool], why: dict[int, str],
+         enabled: dict[int, set[str]]) -> Plan:
+    """Decide the outcome, event row and deliveries of each item. ``fresh``: which items are new
+    (``claim``); ``why``: each new item's owned-effects answer ("accepted" or why not);
+    ``enabled``: the enabled plugins of the items' workspaces."""
+    outcomes = [IngestOutcome("duplicate") for _ in items]
+    new = [i for i, is_new in enumerate(fresh) if is_new]
+    subscribers = {i: [p for p in runtime.registry.subscribers(items[i].inbound.event.hook)
+                       if p in enabled[items[i].workspace_id]] if why[i] == "accepted" else [] for i in new}
+    event_rows = []
+    for i in new:
+        item, event = items[i], items[i].inbound.event
+        outcome = "no_subscribers" if why[i] == "accepted" and not subscribers[i] else why[i]
+        outcomes[i] = IngestOutcome(outcome)
+        event_rows.append({"workspace_id": item.workspace_id, "source_plugin": item.source_plugin,
+                           "type": event.type, "external_id": item.inbound.external_id[:MAX_KEY_LENGTH],
+                           "subject": subject_of(event), "payload": e.to_payload(event),
+                           "outcome": "delivered" if subscribers[i] else outcome, "received_at": utcnow()})
+    return Plan(outcomes, new, event_rows, subscribers)
+
+
+def report(runtime, items: Sequence[Staged], staged: Plan) -> None:
+    """Metrics and the "event ingested" log line of a staged batch."""
+    new = set(staged.new)
+    for index, item in enumerate(items):
+        if index not in new:
+            runtime.metrics.event_ingested(item.source_plugin, item.inbound.event.type, "duplicate")
+    for i in staged.new:
+        item, outcome = items[i], staged.outcomes[i]
+        runtime.metrics.event_ingested(item.source_plugin, item.inbound.event.type, "accepted")
+        log.info("event %s ingested", outcome.event_id,
+                 extra={"event_id": outcome.event_id, "workspace_id": item.workspace_id,
+                        "event_type": item.inbound.event.type, "deliveries": outcome.delivery_ids})
+
+
 def stage_events(runtime, items: Sequence[Staged], enabled: dict[int, set[str]] | None = None) -> list[IngestOutcome]:
     """Add ``items`` and their deliveries to the current transaction; one outcome per item, in
     order. The caller commits, then wakes workers for the outcomes' ``delivery_ids``.
@@ -124,56 +195,29 @@ def stage_events(runtime, items: Sequence[Staged], enabled: dict[int, set[str]] 
         return []
     session = db.session
     fresh = _remember_keys(session, items)
-    outcomes: list[IngestOutcome | None] = [None] * len(items)
-    for index, item in enumerate(items):
-        if not fresh[index]:
-            runtime.metrics.event_ingested(item.source_plugin, item.inbound.event.type, "duplicate")
-            outcomes[index] = IngestOutcome("duplicate")
     new = [i for i, is_new in enumerate(fresh) if is_new]
-    if not new:
-        return outcomes  # type: ignore[return-value]
-
     why = {i: _apply_owned_effects(session, items[i].workspace_id, items[i].source_plugin, items[i].inbound.event)
            for i in new}
-    if enabled is None:
+    if new and enabled is None:
         workspaces = {items[i].workspace_id for i in new}
         enabled = enabled_plugins(workspace_integrations(session, workspaces), workspaces)
-    subscribers = {i: [p for p in runtime.registry.subscribers(items[i].inbound.event.hook)
-                       if p in enabled[items[i].workspace_id]] if why[i] == "accepted" else [] for i in new}
-    event_rows = []
-    for i in new:
-        item, event = items[i], items[i].inbound.event
-        if why[i] == "accepted" and not subscribers[i]:
-            why[i] = "no_subscribers"
-        event_rows.append({"workspace_id": item.workspace_id, "source_plugin": item.source_plugin,
-                           "type": event.type, "external_id": item.inbound.external_id[:MAX_KEY_LENGTH],
-                           "subject": subject_of(event), "payload": e.to_payload(event),
-                           "outcome": "delivered" if subscribers[i] else why[i], "received_at": utcnow()})
-    # RETURNING's order is not guaranteed: map the ids back by the event's unique key
-    event_ids = {(w, s, x): id_ for id_, w, s, x in insert_rows(
-        session.connection(), _EVENTS, event_rows, returning=("id", "workspace_id", "source_plugin", "external_id"))}
-    for i in new:
-        item = items[i]
-        event_id = event_ids[(item.workspace_id, item.source_plugin, item.inbound.external_id[:MAX_KEY_LENGTH])]
-        outcomes[i] = IngestOutcome(why[i], event_id)
-
-    now = utcnow()
-    delivery_rows = [{"event_id": outcomes[i].event_id, "workspace_id": items[i].workspace_id, "plugin": plugin,
-                      "hook": items[i].inbound.event.hook, "status": D_PENDING, "attempts": 0, "deferrals": 0,
-                      "next_attempt_at": now, "created_at": now, "updated_at": now}
-                     for i in new for plugin in subscribers[i]]
-    if delivery_rows:
-        delivery_ids = {(event_id, plugin): id_ for id_, event_id, plugin in insert_rows(
-            session.connection(), _DELIVERIES, delivery_rows, returning=("id", "event_id", "plugin"))}
-        for i in new:
-            outcomes[i].delivery_ids = [delivery_ids[(outcomes[i].event_id, p)] for p in subscribers[i]]
-    for i in new:
-        item, outcome = items[i], outcomes[i]
-        runtime.metrics.event_ingested(item.source_plugin, item.inbound.event.type, "accepted")
-        log.info("event %s ingested", outcome.event_id,
-                 extra={"event_id": outcome.event_id, "workspace_id": item.workspace_id,
-                        "event_type": item.inbound.event.type, "deliveries": outcome.delivery_ids})
-    return outcomes  # type: ignore[return-value]
+    staged = plan(runtime, items, fresh, why, enabled or {})
+    if new:
+        # RETURNING's order is not guaranteed: map the ids back by the event's unique key
+        event_ids = {(w, s, x): id_ for id_, w, s, x in insert_rows(
+            session.connection(), _EVENTS, staged.event_rows,
+            returning=("id", "workspace_id", "source_plugin", "external_id"))}
+        for i, row in zip(new, staged.event_rows):
+            staged.outcomes[i].event_id = event_ids[(row["workspace_id"], row["source_plugin"], row["external_id"])]
+        delivery_rows = staged.delivery_rows(items)
+        if delivery_rows:
+            delivery_ids = {(event_id, plugin): id_ for id_, event_id, plugin in insert_rows(
+                session.connection(), _DELIVERIES, delivery_rows, returning=("id", "event_id", "plugin"))}
+            for i in new:
+                outcome = staged.outcomes[i]
+                outcome.delivery_ids = [delivery_ids[(outcome.event_id, p)] for p in staged.subscribers[i]]
+    report(runtime, items, staged)
+    return staged.outcomes
 
 
 def stage_event(runtime, workspace_id: int, source_plugin: str, inbound: e.InboundEvent) -> IngestOutcome:

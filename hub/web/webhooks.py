@@ -30,14 +30,19 @@ from flask import Blueprint, jsonify, request
 
 from hub.context import PluginContext
 from hub.engine.group_commit import GroupCommit, GroupCommitTimeout
-from hub.engine.ingest import IngestOutcome, Staged, enabled_plugins, stage_events, workspace_integrations
+from hub.engine import pipelined_ingest
+from hub.engine.ingest import (
+    KEY_COLUMNS, IngestOutcome, Staged, claim, enabled_plugins, has_owned_effects, key_rows as ingest_keys, plan,
+    report, stage_events, workspace_integrations,
+)
 from hub.entities import InboundEvent, WebhookRequest, WebhookResult
 from hub.errors import HubError, NotFound, PluginError, ServiceUnavailable, WebhookRejected
 from hub.extensions import csrf, db
 from hub.runtime import get_runtime
 from hub.store.bulk import insert_rows
 from hub.web.input_guard import unstorable_body
-from hub.store.models import Integration, WebhookLog, utcnow
+from hub.store.dedicated import DedicatedConnections
+from hub.store.models import Delivery, Event, EventKey, Integration, WebhookLog, utcnow
 
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
@@ -76,51 +81,55 @@ class WebhookRecord:
     verified: bool = False  # the integration had been verified (a ping or a signed webhook) before
 
 
-_WEBHOOK_LOG = WebhookLog.__table__
+_WEBHOOK_LOG, _EVENT_KEYS, _EVENTS, _DELIVERIES = (WebhookLog.__table__, EventKey.__table__, Event.__table__,
+                                                    Delivery.__table__)
 
 
-def _current_integrations(records: Sequence[WebhookRecord]) -> tuple[list[bool], dict[int, set[str]]]:
-    """One read for the batch: for each record, is its integration still enabled, at the same URL
-    and version? And the enabled plugins of each workspace (for the deliveries)."""
+def _check(records: Sequence[WebhookRecord], rows) -> tuple[list[bool], dict[int, set[str]]]:
+    """For each record, is its integration (in ``rows``, the integrations of the records'
+    workspaces) still enabled, at the same URL and version? And the enabled plugins of each
+    workspace (for the deliveries)."""
     workspaces = {r.workspace_id for r in records}
-    rows = workspace_integrations(db.session, workspaces)
     current = {row.id: row for row in rows}
     unchanged = [(row := current.get(r.integration_id)) is not None and row.enabled
                  and row.webhook_key == r.webhook_key and row.updated_at == r.version for r in records]
     return unchanged, enabled_plugins(rows, workspaces)
 
 
-def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
-    """Stage ``records`` in the current transaction (the group commit's handler): every event,
-    one log line per request, and "last seen" / "verified" for their integrations (verified by a
-    ping, or by the first accepted signed webhook of an integration not verified yet). Returns each
-    record's event outcomes, in order, or ``STALE`` for a record whose integration changed since
-    the request was verified (nothing of it is staged)."""
-    runtime = get_runtime()
-    unchanged, enabled = _current_integrations(records)
-    valid = [r for r, ok in zip(records, unchanged) if ok]
-    items = [Staged(r.workspace_id, r.plugin, inbound) for r in valid for inbound in r.events]
-    staged = iter(stage_events(runtime, items, enabled=enabled))
-    results: list[list[IngestOutcome] | str] = []
-    log_rows, seen = [], {}
+@dataclass
+class _Accounts:
+    """What a batch leaves besides its events: each record's result, the log lines, and the
+    integrations whose "last seen" (and "verified") must be written: ``(id, verified)``."""
+
+    results: list
+    log_rows: list[dict]
+    seen: list[tuple[int, bool]]
+    versions: dict[int, datetime | None]
+
+
+def _account(runtime, records: Sequence[WebhookRecord], unchanged: Sequence[bool],
+             outcomes: Sequence[IngestOutcome], now: datetime) -> _Accounts:
+    """Each record's result (its events' outcomes, in order, or ``STALE``), its log line, and
+    "last seen" / "verified" for the integrations: verified by a ping, or by the first accepted
+    signed webhook of an integration not verified yet."""
+    staged = iter(outcomes)
     written = runtime.app.extensions.setdefault("hub.webhook_last_seen", {})  # by this process
-    # (integration, version) this process has marked verified: a changed integration starts afresh
     first_verified = runtime.app.extensions.setdefault("hub.webhook_verified", set())
-    versions: dict[int, datetime | None] = {}
-    now = utcnow()
+    results: list[list[IngestOutcome] | str] = []
+    log_rows, seen, versions = [], {}, {}
     for record, ok in zip(records, unchanged):
         if not ok:
             results.append(STALE)
             continue
-        outcomes = [next(staged) for _ in record.events]
-        results.append(outcomes)
+        mine = [next(staged) for _ in record.events]
+        results.append(mine)
         outcome, message = record.outcome, record.message
         if record.outcome == "events":
-            outcome = "accepted" if any(not o.duplicate for o in outcomes) else "duplicate"
-            message = ", ".join(f"{i.event.type}:{o.outcome}" for i, o in zip(record.events, outcomes))
+            outcome = "accepted" if any(not o.duplicate for o in mine) else "duplicate"
+            message = ", ".join(f"{i.event.type}:{o.outcome}" for i, o in zip(record.events, mine))
         log_rows.append({"workspace_id": record.workspace_id, "plugin": record.plugin, "received_at": now,
                          "outcome": outcome, "status_code": record.status,
-                         "message": message[:MAX_LOG_MESSAGE], "event_count": len(outcomes)})
+                         "message": message[:MAX_LOG_MESSAGE], "event_count": len(mine)})
         if record.outcome != "rejected":
             verified, stale = seen.get(record.integration_id, (False, False))
             last = max(filter(None, (record.last_seen, written.get(record.integration_id))), default=None)
@@ -131,19 +140,100 @@ def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]
                                                       or (record.integration_id, record.version) in first_verified)
             seen[record.integration_id] = (verified or proves, stale or is_stale)
             versions[record.integration_id] = record.version
-    if log_rows:
-        insert_rows(db.session.connection(), _WEBHOOK_LOG, log_rows)
-    for integration_id, (verified, stale) in seen.items():
-        # "last webhook seen" at most every 30 s (a row updated per webhook would be a hot spot);
+    # "last webhook seen" at most every 30 s (a row updated per webhook would be a hot spot)
+    return _Accounts(results, log_rows, [(i, verified) for i, (verified, stale) in seen.items() if verified or stale],
+                     versions)
+
+
+def _remember_seen(runtime, accounts: _Accounts, now: datetime) -> None:
+    """Note in this process what the batch wrote of "last seen" and "verified"."""
+    written = runtime.app.extensions.setdefault("hub.webhook_last_seen", {})
+    first_verified = runtime.app.extensions.setdefault("hub.webhook_verified", set())
+    for integration_id, verified in accounts.seen:
+        written[integration_id] = now
+        if verified:
+            first_verified.add((integration_id, accounts.versions[integration_id]))
+
+
+def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
+    """Make ``records`` durable (the group commit's handler): every event, one log line per
+    request, and "last seen" / "verified" for their integrations. Returns each record's event
+    outcomes, in order, or ``STALE`` for a record whose integration changed since the request
+    was verified (nothing of it is stored).
+
+    On PostgreSQL a batch whose events the hub does not act on itself is written and committed
+    here, on the ingress's own connection, in two round trips (``hub.engine.pipelined_ingest``);
+    any other batch is staged in the current session, which the group commit commits."""
+    runtime = get_runtime()
+    connections = _dedicated_connections(runtime)
+    if connections is not None and not any(has_owned_effects(i.event) for r in records for i in r.events):
+        with connections.use() as connection:
+            return _persist_pipelined(runtime, connection, records)
+    return _persist_in_session(runtime, records)
+
+
+def _persist_in_session(runtime, records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
+    now = utcnow()
+    workspaces = {r.workspace_id for r in records}
+    unchanged, enabled = _check(records, workspace_integrations(db.session, workspaces))
+    items = [Staged(r.workspace_id, r.plugin, inbound) for r, ok in zip(records, unchanged) if ok for inbound in r.events]
+    accounts = _account(runtime, records, unchanged, stage_events(runtime, items, enabled=enabled), now)
+    if accounts.log_rows:
+        insert_rows(db.session.connection(), _WEBHOOK_LOG, accounts.log_rows)
+    for integration_id, verified in accounts.seen:
         # not a change of the integration: ``updated_at`` stays, so cached verifications stay valid
-        if verified or stale:
-            values = {"last_webhook_at": now, "updated_at": Integration.updated_at,
-                      **({"verified_at": now} if verified else {})}
-            db.session.execute(sa.update(Integration).where(Integration.id == integration_id).values(**values))
-            written[integration_id] = now
-            if verified:
-                first_verified.add((integration_id, versions[integration_id]))
-    return results
+        values = {"last_webhook_at": now, "updated_at": Integration.updated_at,
+                  **({"verified_at": now} if verified else {})}
+        db.session.execute(sa.update(Integration).where(Integration.id == integration_id).values(**values))
+    _remember_seen(runtime, accounts, now)
+    return accounts.results
+
+
+def _persist_pipelined(runtime, connection, records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
+    dialect = db.engine.dialect
+    stale: set[int] = set()  # records found stale: retried without them, so their keys stay unclaimed
+    while True:
+        now = utcnow()
+        candidates = [r for n, r in enumerate(records) if n not in stale]
+        items = [Staged(r.workspace_id, r.plugin, inbound) for r in candidates for inbound in r.events]
+        keys, key_rows = ingest_keys(items)
+        most_deliveries = sum(len(runtime.registry.subscribers(i.inbound.event.hook)) for i in items)
+        reserved = pipelined_ingest.reserve(connection, dialect, {r.workspace_id for r in records}, _EVENT_KEYS,
+                                            key_rows, KEY_COLUMNS, len(items), most_deliveries)
+        unchanged, enabled = _check(records, reserved.integrations)
+        unchanged = [ok and n not in stale for n, ok in enumerate(unchanged)]
+        newly_stale = {n for n, ok in enumerate(unchanged) if not ok and n not in stale}
+        if newly_stale:  # rare: the integration changed under the batch; its keys must not be kept
+            connection.execute("ROLLBACK")
+            stale |= newly_stale
+            continue
+        fresh = claim(keys, reserved.inserted_keys)
+        staged = plan(runtime, items, fresh, {i: "accepted" for i, is_new in enumerate(fresh) if is_new}, enabled)
+        for i, row, event_id in zip(staged.new, staged.event_rows, reserved.event_ids):
+            row["id"] = staged.outcomes[i].event_id = event_id
+        delivery_rows = staged.delivery_rows(items)  # in the order of the new items and their subscribers
+        delivery_ids = iter(reserved.delivery_ids)
+        for i in staged.new:
+            staged.outcomes[i].delivery_ids = [next(delivery_ids) for _ in staged.subscribers[i]]
+        for row, delivery_id in zip(delivery_rows, (d for i in staged.new for d in staged.outcomes[i].delivery_ids)):
+            row["id"] = delivery_id
+        accounts = _account(runtime, records, unchanged, staged.outcomes, now)
+        pipelined_ingest.write_and_commit(
+            connection, dialect, [(_EVENTS, staged.event_rows), (_DELIVERIES, delivery_rows),
+                                  (_WEBHOOK_LOG, accounts.log_rows)], accounts.seen, now)
+        _remember_seen(runtime, accounts, now)
+        report(runtime, items, staged)
+        return accounts.results
+
+
+def _dedicated_connections(runtime) -> DedicatedConnections | None:
+    """The ingress's own connections on PostgreSQL (None elsewhere: the session path)."""
+    extensions = runtime.app.extensions
+    if "hub.webhook_connections" not in extensions:
+        engine = db.engine
+        extensions["hub.webhook_connections"] = (DedicatedConnections(engine)
+                                                 if engine.dialect.name == "postgresql" else None)
+    return extensions["hub.webhook_connections"]
 
 
 def _after_commit(records: Sequence[WebhookRecord], results: list) -> None:

@@ -199,6 +199,62 @@ def test_a_record_verified_against_an_older_integration_is_not_stored(make_app):
         assert db.session.scalar(sa.select(sa.func.count(WebhookLog.id))) == 0
 
 
+def test_a_stale_record_leaves_no_trace_and_does_not_hold_back_the_others_of_its_batch(make_app):
+    """On PostgreSQL the batch's dedupe keys are inserted before the integrations are checked
+    (one round trip), so a stale record makes the batch start again without it: its event must
+    stay unknown, and a later delivery of it must be accepted."""
+    from hub.web.webhooks import STALE, WebhookRecord, persist
+
+    app, *_ = make(make_app)
+    enable(app, "src", "first")
+
+    def record(integration, version, external_id):
+        return WebhookRecord(1, integration.id, "src", integration.webhook_key, version, None, "events",
+                             events=(InboundEvent(external_id=external_id, alias_ids=(f"token-{external_id}",),
+                                                  event=StageChange(opportunity_id="o", to_stage_id="s")),))
+
+    with app.app_context():
+        integration = get_runtime().integration(1, "src")
+        stale = record(integration, integration.updated_at - timedelta(seconds=1), "evt-stale")
+        current = record(integration, integration.updated_at, "evt-current")
+        results = persist([stale, current, stale])
+        db.session.commit()
+        assert results[0] == STALE and results[2] == STALE
+        assert [o.outcome for o in results[1]] == ["accepted"] and results[1][0].delivery_ids
+        assert list(db.session.scalars(sa.select(Event.external_id))) == ["evt-current"]
+        assert list(db.session.scalars(sa.select(WebhookLog.outcome))) == ["accepted"]
+        again = persist([record(integration, integration.updated_at, "evt-stale")])
+        db.session.commit()
+        assert [o.outcome for o in again[0]] == ["accepted"]
+        assert sorted(db.session.scalars(sa.select(Event.external_id))) == ["evt-current", "evt-stale"]
+
+
+def test_event_and_delivery_ids_returned_are_those_stored(make_app):
+    """The fast path on PostgreSQL numbers events and deliveries itself (ids taken from their
+    sequences): every id handed back must be the stored row's."""
+    from hub.store.models import Delivery
+    from hub.web.webhooks import WebhookRecord, persist
+
+    app, *_ = make(make_app)
+    enable(app, "src", "first", "second")
+    with app.app_context():
+        integration = get_runtime().integration(1, "src")
+        records = [WebhookRecord(1, integration.id, "src", integration.webhook_key, integration.updated_at, None,
+                                 "events", events=tuple(
+                                     InboundEvent(external_id=f"evt-{n}-{k}",
+                                                  event=StageChange(opportunity_id=f"o-{n}-{k}", to_stage_id="s"))
+                                     for k in range(2))) for n in range(3)]
+        results = persist(records)
+        db.session.commit()
+        for outcomes, record_ in zip(results, records):
+            for outcome, inbound in zip(outcomes, record_.events):
+                event = db.session.get(Event, outcome.event_id)
+                assert event.external_id == inbound.external_id
+                stored = db.session.scalars(sa.select(Delivery).where(Delivery.event_id == event.id)).all()
+                assert sorted(d.id for d in stored) == sorted(outcome.delivery_ids)
+                assert sorted(d.plugin for d in stored) == ["first", "second"]
+
+
 def test_an_invitation_id_beyond_any_row_is_an_unknown_invitation(make_app):
     from hub.entities import AssessmentResult
 
