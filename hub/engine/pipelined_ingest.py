@@ -23,13 +23,13 @@ session path, which locks invitation rows (``hub.engine.ingest.has_owned_effects
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import NamedTuple, Sequence
 
 import sqlalchemy as sa
 
-from hub.store.bulk import postgres_insert
 
 
 class IntegrationRow(NamedTuple):
@@ -51,51 +51,96 @@ class Reservation:
     delivery_ids: list[int]
 
 
-_INTEGRATIONS_SQL = ("SELECT id, workspace_id, plugin, enabled, webhook_key, updated_at FROM integrations "
-                     "WHERE workspace_id = ANY(%s)")
-_TAKE_IDS_SQL = "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s::integer)"
-_SEEN_SQL = "UPDATE integrations SET last_webhook_at = %s WHERE id = %s"
-_SEEN_AND_VERIFIED_SQL = "UPDATE integrations SET last_webhook_at = %s, verified_at = %s WHERE id = %s"
+def _aware(value: str | None) -> datetime | None:
+    """A timestamp as PostgreSQL's JSON writes it (naive UTC, as stored) -> an aware datetime."""
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return None if value is None else value.replace(tzinfo=timezone.utc)  # stored as naive UTC
+def _json_value(value):
+    if isinstance(value, datetime):  # UTC columns store naive UTC (``hub.store.models.UTCDateTime``)
+        return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+def _json(rows) -> str:
+    return json.dumps(rows, default=_json_value, allow_nan=False, separators=(",", ":"))
+
+
+_STATEMENTS: dict[tuple, str] = {}
+
+
+def _rows_from_json(dialect, table: sa.Table, columns: Sequence[str], param: str) -> str:
+    """``SELECT <columns> FROM json_to_recordset(%(param)s::json) AS x(<columns and types>)``:
+    a batch's rows as one JSON text (encoded in C, parsed by the server), where arrays of
+    binary values would cost psycopg's Python array dumper per value."""
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    typed = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
+    return f"SELECT {names} FROM json_to_recordset(%({param})s::json) AS x({typed})"
+
+
+def _reserve_sql(dialect, keys_table: sa.Table, key_columns: tuple[str, ...]) -> str:
+    key = ("reserve", keys_table.name, key_columns)
+    if key not in _STATEMENTS:
+        quote = dialect.identifier_preparer.quote
+        columns = (*key_columns, "seen_at")
+        returned = ", ".join(quote(c) for c in key_columns)
+        _STATEMENTS[key] = (
+            # keys go in sorted: two batches sharing keys take their index entries in the same order
+            f"WITH keys AS (INSERT INTO {quote(keys_table.name)} ({', '.join(quote(c) for c in columns)}) "
+            f"{_rows_from_json(dialect, keys_table, columns, 'keys')} ORDER BY {returned} "
+            f"ON CONFLICT DO NOTHING RETURNING {returned}) "
+            "SELECT (SELECT coalesce(json_agg(json_build_array(id, workspace_id, plugin, enabled, webhook_key, "
+            "updated_at)), '[]') FROM integrations WHERE workspace_id = ANY(%(workspaces)s::integer[])), "
+            f"(SELECT coalesce(json_agg(json_build_array({returned})), '[]') FROM keys), "
+            "(SELECT coalesce(json_agg(nextval(pg_get_serial_sequence('events', 'id'))), '[]') "
+            "FROM generate_series(1, %(events)s::integer)), "
+            "(SELECT coalesce(json_agg(nextval(pg_get_serial_sequence('deliveries', 'id'))), '[]') "
+            "FROM generate_series(1, %(deliveries)s::integer))")
+    return _STATEMENTS[key]
 
 
 def reserve(connection, dialect, workspace_ids: Sequence[int], keys_table: sa.Table, key_rows: Sequence[dict],
             key_columns: Sequence[str], events: int, deliveries: int) -> Reservation:
     """Round trip 1: begin, read the integrations of ``workspace_ids``, insert ``key_rows``
-    (skipping conflicts) and take ``events`` and ``deliveries`` ids."""
+    (skipping conflicts) and take ``events`` and ``deliveries`` ids; one statement."""
     with connection.pipeline():
         connection.execute("BEGIN")
-        integrations = connection.execute(_INTEGRATIONS_SQL, (sorted(set(workspace_ids)),))
-        keys = connection.cursor()
-        if key_rows:
-            postgres_insert(keys, dialect, keys_table, key_rows, returning=key_columns, skip_conflicts=True)
-        event_ids = connection.execute(_TAKE_IDS_SQL, ("events", events)) if events else None
-        delivery_ids = connection.execute(_TAKE_IDS_SQL, ("deliveries", deliveries)) if deliveries else None
+        cursor = connection.execute(_reserve_sql(dialect, keys_table, tuple(key_columns)), {
+            "keys": _json(list(key_rows)),
+            "workspaces": sorted(set(workspace_ids)), "events": events, "deliveries": deliveries})
+    integrations, inserted, event_ids, delivery_ids = cursor.fetchone()
     rows = [IntegrationRow(id_, workspace, plugin, enabled, key, _aware(updated))
-            for id_, workspace, plugin, enabled, key, updated in integrations.fetchall()]
-    return Reservation(rows, {tuple(row) for row in keys.fetchall()} if key_rows else set(),
-                       [row[0] for row in event_ids.fetchall()] if event_ids else [],
-                       [row[0] for row in delivery_ids.fetchall()] if delivery_ids else [])
+            for id_, workspace, plugin, enabled, key, updated in integrations]
+    return Reservation(rows, {tuple(row) for row in inserted}, event_ids, delivery_ids)
+
+
+def _write_sql(dialect, inserts: Sequence[tuple[sa.Table, tuple[str, ...]]]) -> str:
+    key = ("write", tuple((table.name, columns) for table, columns in inserts))
+    if key not in _STATEMENTS:
+        quote = dialect.identifier_preparer.quote
+        parts = [f"i{n} AS (INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+                 f"{_rows_from_json(dialect, table, columns, f'rows{n}')})"
+                 for n, (table, columns) in enumerate(inserts)]
+        # "last seen" (and "verified") of the batch's integrations; ``updated_at`` stays, so
+        # verifications cached against it stay valid
+        parts.append("seen AS (UPDATE integrations SET last_webhook_at = %(now)s::timestamp, verified_at = "
+                     "CASE WHEN s.verified THEN %(now)s::timestamp ELSE integrations.verified_at END "
+                     "FROM json_to_recordset(%(seen)s::json) AS s(id integer, verified boolean) "
+                     "WHERE integrations.id = s.id)")
+        _STATEMENTS[key] = "WITH " + ", ".join(parts) + " SELECT 1"
+    return _STATEMENTS[key]
 
 
 def write_and_commit(connection, dialect, inserts: Sequence[tuple[sa.Table, Sequence[dict]]],
                      seen: Sequence[tuple[int, bool]], now: datetime) -> None:
-    """Round trip 2: insert each table's rows (in order), mark each ``(integration id,
-    verified)`` of ``seen`` as seen at ``now`` (and verified), and commit."""
+    """Round trip 2: insert each table's rows, mark each ``(integration id, verified)`` of
+    ``seen`` as seen at ``now`` (and verified), in one statement; and commit. Rows referring to
+    rows of another table in the same statement (a delivery's event) are checked at its end."""
+    present = [(table, rows) for table, rows in inserts if rows]
+    sql = _write_sql(dialect, [(table, tuple(rows[0])) for table, rows in present])
+    params = {f"rows{n}": _json(list(rows)) for n, (_, rows) in enumerate(present)}
+    params.update(now=_json_value(now), seen=_json([{"id": i, "verified": v} for i, v in seen]))
     with connection.pipeline():
-        for table, rows in inserts:
-            if rows:
-                postgres_insert(connection.cursor(), dialect, table, rows)
-        for integration_id, verified in seen:
-            if verified:
-                connection.execute(_SEEN_AND_VERIFIED_SQL, (_naive(now), _naive(now), integration_id))
-            else:
-                connection.execute(_SEEN_SQL, (_naive(now), integration_id))
+        connection.execute(sql, params)
         connection.execute("COMMIT")
