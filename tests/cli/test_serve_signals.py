@@ -11,6 +11,24 @@ import requests
 from tests.support.processes import ROOT, free_port, wait_for
 
 
+def _start(args, env, cwd, log):
+    """Start ``args`` with its output in the file ``log`` (a pipe nobody reads while the process
+    runs could fill up and block it)."""
+    with open(log, "ab") as output:
+        return subprocess.Popen(args, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+
+
+def _stop(process, sig, log) -> str:
+    """Send ``sig``; the process must exit within 30 s. Returns its output (in the failure, its last lines)."""
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        pytest.fail(f"{process.args} did not stop within 30 s of signal {sig}; its last output:\n{tail}")
+    return log.read_text(errors="replace")
+
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command, sig", [("run", signal.SIGINT), ("run", signal.SIGTERM),
@@ -21,7 +39,8 @@ def test_stops_cleanly_on_signals(tmp_path, command, sig):
     args = [sys.executable, "-m", "hub", command, "--port", str(port)]
     if command == "demo":
         args += ["--instance", str(tmp_path / "demo")]
-    process = subprocess.Popen(args, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tmp_path / "output.log"
+    process = _start(args, env, tmp_path, log)
     try:
         def up():
             try:
@@ -30,14 +49,11 @@ def test_stops_cleanly_on_signals(tmp_path, command, sig):
                 return False
 
         wait_for(up, 90, message=f"hub {command} to answer")
-        process.send_signal(sig)
-        process.wait(timeout=30)
-        output = process.stdout.read().decode()
+        output = _stop(process, sig, log)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-        process.stdout.close()
     assert "worker stopped" in output
     if command == "demo":
         assert "demo stopped" in output
@@ -52,9 +68,9 @@ def test_demo_runs_again_on_its_leftovers_and_with_reset(tmp_path):
     outputs = []
     for extra in ([], [], ["--reset"]):
         port = free_port()
-        process = subprocess.Popen([sys.executable, "-m", "hub", "demo", "--port", str(port), "--instance",
-                                    str(tmp_path / "demo"), *extra], env=env, cwd=tmp_path,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        log = tmp_path / f"output-{len(outputs)}.log"
+        process = _start([sys.executable, "-m", "hub", "demo", "--port", str(port), "--instance",
+                          str(tmp_path / "demo"), *extra], env, tmp_path, log)
         try:
             def up():
                 try:
@@ -70,14 +86,11 @@ def test_demo_runs_again_on_its_leftovers_and_with_reset(tmp_path):
                                   data={"email": "admin@example.com", "password": "hub-demo-password",
                                         "csrf_token": token})
             assert page.status_code == 200 and "Sign out" in page.text
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
-            outputs.append(process.stdout.read().decode())
+            outputs.append(_stop(process, signal.SIGINT, log))
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-            process.stdout.close()
     for output in outputs:
         assert "Traceback" not in output and "demo stopped" in output
         assert 'attached "Python Developer"' in output
