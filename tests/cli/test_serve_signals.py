@@ -13,9 +13,11 @@ from tests.support.processes import ROOT, free_port, wait_for
 
 def _start(args, env, cwd, log):
     """Start ``args`` with its output in the file ``log`` (a pipe nobody reads while the process
-    runs could fill up and block it)."""
+    runs could fill up and block it), and SIGINT handled as in a terminal: a test run started in
+    the background of a non-interactive shell ignores SIGINT, and its children would inherit that."""
     with open(log, "ab") as output:
-        return subprocess.Popen(args, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        return subprocess.Popen(args, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _stop(process, sig, log) -> str:
