@@ -63,7 +63,9 @@ class _Ticket(Generic[Job]):
 
 class GroupCommit(Generic[Job]):
     """``handler(jobs) -> results`` (one result per job, in order) stages ``jobs`` in the current
-    ``db.session``; the leader commits, hands each job its result, then calls
+    ``db.session`` (or makes them durable itself, as the webhook ingress does on PostgreSQL on a
+    connection of its own, and raises if it could not); the leader commits, hands each job its
+    result, then calls
     ``after_commit(jobs, results)`` (outside any transaction; its errors are logged and dropped,
     so it may only do what can be lost, such as waking workers the sweeper would wake anyway)."""
 
