@@ -113,8 +113,7 @@ def _account(runtime, records: Sequence[WebhookRecord], unchanged: Sequence[bool
     "last seen" / "verified" for the integrations: verified by a ping, or by the first accepted
     signed webhook of an integration not verified yet."""
     staged = iter(outcomes)
-    written = runtime.app.extensions.setdefault("hub.webhook_last_seen", {})  # by this process
-    first_verified = runtime.app.extensions.setdefault("hub.webhook_verified", set())
+    written, first_verified = _seen_by_this_process(runtime)
     results: list[list[IngestOutcome] | str] = []
     log_rows, seen, versions = [], {}, {}
     for record, ok in zip(records, unchanged):
@@ -145,10 +144,16 @@ def _account(runtime, records: Sequence[WebhookRecord], unchanged: Sequence[bool
                      versions)
 
 
+def _seen_by_this_process(runtime) -> tuple[dict[int, datetime], set[tuple[int, datetime | None]]]:
+    """What this process wrote: each integration's "last seen", and the (integration, version)
+    pairs it marked verified (a changed integration starts afresh)."""
+    extensions = runtime.app.extensions
+    return (extensions.setdefault("hub.webhook_last_seen", {}), extensions.setdefault("hub.webhook_verified", set()))
+
+
 def _remember_seen(runtime, accounts: _Accounts, now: datetime) -> None:
     """Note in this process what the batch wrote of "last seen" and "verified"."""
-    written = runtime.app.extensions.setdefault("hub.webhook_last_seen", {})
-    first_verified = runtime.app.extensions.setdefault("hub.webhook_verified", set())
+    written, first_verified = _seen_by_this_process(runtime)
     for integration_id, verified in accounts.seen:
         written[integration_id] = now
         if verified:
