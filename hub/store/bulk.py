@@ -27,12 +27,17 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[
                 returning: Sequence[str] = (), skip_conflicts: bool = False) -> list[tuple]:
     if not rows:
         return []
+    columns = tuple(rows[0])
     if connection.dialect.name == "postgresql":
+        sql, processors = _postgres_statement(connection.dialect, table, columns, tuple(returning), skip_conflicts)
+        arrays = {f"c{n}": [row[name] for row in rows] if processor is None else
+                  [processor(row[name]) for row in rows]
+                  for n, (name, processor) in enumerate(zip(columns, processors))}
         # the DBAPI cursor of the same connection and transaction: SQLAlchemy's result wrapper
         # would cost more than the statement
         cursor = connection.connection.cursor()
         try:
-            postgres_insert(cursor, connection.dialect, table, rows, returning=returning, skip_conflicts=skip_conflicts)
+            cursor.execute(sql, arrays)
             return [tuple(row) for row in cursor.fetchall()] if returning else []
         finally:
             cursor.close()
@@ -46,19 +51,6 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[dict[
                                                           list(rows))]
     connection.execute(statement, list(rows))
     return []
-
-
-def postgres_insert(cursor, dialect, table: sa.Table, rows: Sequence[dict[str, Any]], *,
-                    returning: Sequence[str] = (), skip_conflicts: bool = False) -> None:
-    """Execute ``insert_rows``'s PostgreSQL statement on ``cursor``, a psycopg cursor (the caller
-    fetches the ``returning`` rows). In psycopg's pipeline mode the statement is only queued:
-    several statements then share one round trip to the server. ``rows`` must not be empty."""
-    columns = tuple(rows[0])
-    sql, processors = _postgres_statement(dialect, table, columns, tuple(returning), skip_conflicts)
-    arrays = {f"c{n}": [row[name] for row in rows] if processor is None else
-              [processor(row[name]) for row in rows]
-              for n, (name, processor) in enumerate(zip(columns, processors))}
-    cursor.execute(sql, arrays)
 
 
 def _postgres_statement(dialect, table: sa.Table, columns: tuple[str, ...], returning: tuple[str, ...],
