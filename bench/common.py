@@ -464,11 +464,13 @@ def hub_env(config: dict[str, Any], production: bool, **extra: str) -> dict[str,
     return env
 
 
-def start_gunicorn(space: Workspace, env: dict, port: int, workers: int, threads: int | None = None) -> subprocess.Popen:
+def start_gunicorn(space: Workspace, env: dict, port: int, workers: int, threads: int | None = None,
+                   app: str = "wsgi:app") -> subprocess.Popen:
     """``python -m gunicorn -c gunicorn.conf.py -w N [--threads T] -b 127.0.0.1:PORT wsgi:app``
-    (the repository's production settings: threaded workers); returns once every worker answers."""
+    (the repository's production settings: threaded workers; ``app``: another WSGI app);
+    returns once every worker answers."""
     command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "-w", str(workers),
-               *(["--threads", str(threads)] if threads else []), "-b", f"127.0.0.1:{port}", "wsgi:app"]
+               *(["--threads", str(threads)] if threads else []), "-b", f"127.0.0.1:{port}", app]
     process = space.start(command, env, "gunicorn.log")
     wait_until(lambda: process.poll() is None and len(child_pids(process.pid)) >= workers, 60,
                "gunicorn's workers to start")
