@@ -6,7 +6,7 @@
   it has waited ``STALLED_AFTER_SECONDS`` (its wake-up was lost), at most once per that period;
 - reconciliation: ask each enabled plugin implementing ``reconcile`` for missed events;
 - retention: purge events and webhook logs older than ``RETENTION_DAYS`` and dedupe keys older
-  than ``DEDUPE_DAYS``.
+  than ``DEDUPE_DAYS`` (at least 7), except the key that is a kept event's id.
 """
 
 from __future__ import annotations
@@ -180,6 +180,11 @@ def reconcile_all(runtime) -> int:
 
 
 def purge(runtime) -> int:
+    """Delete what retention allows; returns how many events went.
+
+    A dedupe key outlives ``DEDUPE_DAYS`` while it is the id of an event still kept: a
+    redelivery of that event must answer "duplicate", and a fresh key would instead collide
+    with the event's unique id (``uq_event_external``)."""
     now = utcnow()
     events_before = now - timedelta(days=float(runtime.config["RETENTION_DAYS"]))
     keys_before = now - timedelta(days=max(float(runtime.config["DEDUPE_DAYS"]), 7.0))
@@ -189,7 +194,10 @@ def purge(runtime) -> int:
     if old:
         db.session.execute(sa.delete(Delivery).where(Delivery.event_id.in_(old)))
         db.session.execute(sa.delete(Event).where(Event.id.in_(old)))
-    db.session.execute(sa.delete(EventKey).where(EventKey.seen_at < keys_before))
+    kept_event = sa.select(Event.id).where(Event.workspace_id == EventKey.workspace_id,
+                                           Event.source_plugin == EventKey.source_plugin,
+                                           Event.external_id == EventKey.key)
+    db.session.execute(sa.delete(EventKey).where(EventKey.seen_at < keys_before, ~kept_event.exists()))
     db.session.execute(sa.delete(WebhookLog).where(WebhookLog.received_at < events_before))
     db.session.execute(sa.delete(Lock).where(Lock.expires_at < now - timedelta(hours=1)))
     db.session.commit()

@@ -155,6 +155,28 @@ def test_purge_removes_old_finished_events_but_keeps_dedupe_keys_for_a_week(make
     assert answer.json["status"] == "duplicate"
 
 
+def test_an_event_still_kept_stays_a_duplicate_after_its_dedupe_window(make_app):
+    """Keys outlive the dedupe window while their event is kept: a redelivery then answers
+    "duplicate", where a fresh key would collide with the kept event's unique id."""
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    client = app.test_client()
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "kept"}))
+    drain(app)
+    with app.app_context():
+        past_the_window = utcnow() - timedelta(days=10)  # DEDUPE_DAYS 8 < 10 < RETENTION_DAYS 30
+        db.session.execute(sa.update(Event).values(received_at=past_the_window))
+        db.session.execute(sa.update(EventKey).values(seen_at=past_the_window))
+        db.session.commit()
+        assert purge(get_runtime()) == 0
+        assert list(db.session.scalars(sa.select(EventKey.key))) == ["kept"]
+    answer = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "kept"}))
+    assert answer.status_code == 200 and answer.json["status"] == "duplicate"
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 1
+        assert db.session.scalar(sa.select(sa.func.count(Delivery.id))) == 1
+
+
 def test_metrics_count_webhooks_and_deliveries(make_app):
     app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
     keys = enable(app, "src", "rec")
