@@ -48,14 +48,19 @@ SIGNATURE_TOKEN = "bench-signature-token-" + "0" * 16
 LUA = Path(__file__).with_name("wrk_pool.lua")
 
 
-def parse_args():
-    parser = base_parser(__doc__)
-    parser.add_argument("--duration", type=float, default=30, help="seconds of each wrk run")
-    parser.add_argument("--warmup", type=float, default=3, help="seconds of wrk warm-up before each run")
+def add_load_options(parser, duration: float, warmup: float) -> None:
+    """wrk's and gunicorn's settings (shared with ``bench/ingest_floors.py``)."""
+    parser.add_argument("--duration", type=float, default=duration, help="seconds of each wrk run")
+    parser.add_argument("--warmup", type=float, default=warmup, help="seconds of wrk warm-up before each run")
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
     parser.add_argument("--gunicorn-workers", type=int, default=2, help="gunicorn -w")
     parser.add_argument("--gunicorn-threads", type=int, default=16, help="gunicorn --threads (gthread workers)")
+
+
+def parse_args():
+    parser = base_parser(__doc__)
+    add_load_options(parser, duration=30, warmup=3)
     parser.add_argument("--latency-duration", type=float, default=20,
                         help="seconds of the open-loop latency run at half the webhook rate")
     parser.add_argument("--clients", type=int, default=64, help="threads of the open-loop generator")

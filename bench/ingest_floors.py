@@ -29,19 +29,14 @@ import statistics
 from common import (
     base_parser, free_port, hub_env, result_block, say, start_gunicorn, workspace,
 )
-from ingest import CpuMeter, prepare, run_wrk, write_pool
+from ingest import CpuMeter, add_load_options, prepare, run_wrk, write_pool
 
 FLOORS = ("body", "verify", "handoff", "full")
 
 
 def parse_args():
     parser = base_parser(__doc__)
-    parser.add_argument("--duration", type=float, default=15, help="seconds of each wrk run")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of wrk warm-up before each run")
-    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
-    parser.add_argument("--connections", type=int, default=32, help="wrk -c")
-    parser.add_argument("--gunicorn-workers", type=int, default=2, help="gunicorn -w")
-    parser.add_argument("--gunicorn-threads", type=int, default=16, help="gunicorn --threads (gthread workers)")
+    add_load_options(parser, duration=15, warmup=2)
     parser.add_argument("--floors", default=",".join(FLOORS), help="comma-separated floors to measure, in order")
     parser.add_argument("--rounds", type=int, default=1, help="times each floor is measured (interleaved)")
     args = parser.parse_args()
