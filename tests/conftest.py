@@ -77,6 +77,7 @@ BACKEND_FREE = (
     "tests/plugins/vervoe/test_wire.py",
     "tests/store/test_dedicated.py",  # its own engine on the PostgreSQL server, in either run
     "tests/test_boundaries.py",
+    "tests/test_gunicorn_conf.py",
 )
 DATABASE_FIXTURES = ("postgres_database", "module_database_url")
 
