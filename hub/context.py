@@ -221,13 +221,14 @@ class InvitationStore:
         before = row.status
         changed = machine.transition(db.session, row, status, self._plugin, **fields)
         after, round_ = row.status, row.round
-        db.session.commit()
-        if changed and after != before:
-            progress = e.InvitationProgress(invitation_id=invitation_id, status=after,
-                                            reason=fields.get("failure_reason"), occurred_at=utcnow(),
-                                            by=self._plugin)
-            ingest(self._runtime, self._ws, "hub",
-                   e.InboundEvent(external_id=f"invitation:{invitation_id}:r{round_}:{after}", event=progress))
+        if not (changed and after != before):
+            db.session.commit()
+            return changed
+        progress = e.InvitationProgress(invitation_id=invitation_id, status=after,
+                                        reason=fields.get("failure_reason"), occurred_at=utcnow(), by=self._plugin)
+        # one transaction for the change and the event announcing it: neither is kept without the other
+        ingest(self._runtime, self._ws, "hub",
+               e.InboundEvent(external_id=f"invitation:{invitation_id}:r{round_}:{after}", event=progress))
         return changed
 
     def note(self, invitation_id: int, kind: str, detail: str = "") -> None:

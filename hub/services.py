@@ -401,7 +401,7 @@ def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: U
     add_timeline(db.session, row, "reinvite", who, f"invitation sent again (round {row.round})")
     audit(workspace_id, actor, "invitation.reinvite", f"invitation:{row.id}", round=row.round)
     round_ = row.round
-    db.session.commit()
+    # committed by ``ingest`` with the event that asks the provider for the new round: both or neither
     ingest(runtime, workspace_id, "hub", InboundEvent(
         external_id=f"reinvite:{invitation_id}:r{round_}",
         event=ReinviteRequested(invitation_id=invitation_id, requested_by=who)))
@@ -422,7 +422,7 @@ def cancel_invitation(runtime, workspace_id: int, invitation_id: int, actor: Use
     machine.transition(db.session, row, "cancelled", source=who)
     audit(workspace_id, actor, "invitation.cancel", f"invitation:{row.id}")
     round_ = row.round
-    db.session.commit()
+    # committed by ``ingest`` with the event that tells plugins of it: both or neither
     ingest(runtime, workspace_id, "hub", InboundEvent(
         external_id=f"invitation:{invitation_id}:r{round_}:cancelled",
         event=InvitationProgress(invitation_id=invitation_id, status="cancelled", reason=f"cancelled by {who}",

@@ -226,7 +226,9 @@ def stage_event(runtime, workspace_id: int, source_plugin: str, inbound: e.Inbou
 
 
 def ingest(runtime, workspace_id: int, source_plugin: str, inbound: e.InboundEvent, *, wake: bool = True) -> IngestOutcome:
-    """Store ``inbound`` and its deliveries durably in one transaction, then wake workers."""
+    """Store ``inbound`` and its deliveries durably in one transaction, with whatever the caller
+    staged in the session before (a change and the event announcing it commit together), then wake
+    workers."""
     outcome = stage_event(runtime, workspace_id, source_plugin, inbound)
     db.session.commit()
     if wake and outcome.delivery_ids:
