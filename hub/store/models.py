@@ -327,7 +327,7 @@ class AuditEntry(db.Model):
     user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
     actor: Mapped[str] = mapped_column(sa.String(320))
     action: Mapped[str] = mapped_column(sa.String(100))
-    target: Mapped[str] = mapped_column(sa.String(300))
+    target: Mapped[str] = mapped_column(sa.String(400))  # "user:" + an email of up to 320 characters
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
