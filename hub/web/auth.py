@@ -6,6 +6,7 @@ form carries a CSRF token (Flask-WTF). Passwords are checked with werkzeug's has
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 from datetime import timedelta
@@ -28,6 +29,8 @@ login_manager.login_view = "auth.sign_in"
 login_manager.login_message = "Please sign in to open that page."
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
+
+_THROTTLE_KEY_LENGTH = SignInThrottle.__table__.c.key.type.length  # 400
 
 # Checked when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = None
@@ -67,7 +70,13 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _throttle_key(email: str) -> str:
-    return sign_in_throttle_key(email)
+    """The ``SignInThrottle`` key of ``email``. An address too long for the column (no account has
+    one: ``services.MAX_EMAIL`` is shorter) is keyed by its SHA-256 instead, so it is throttled
+    like any other unknown email rather than failing to insert (PostgreSQL enforces the length)."""
+    key = sign_in_throttle_key(email)
+    if len(key) > _THROTTLE_KEY_LENGTH:
+        key = "email-sha256:" + hashlib.sha256(email.encode()).hexdigest()
+    return key
 
 
 def locked_for(email: str) -> int:

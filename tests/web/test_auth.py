@@ -78,6 +78,32 @@ def test_sign_in_is_throttled_per_email(make_app, fakes):
         assert row.failures == 3 and row.locked_until is not None
 
 
+def test_a_very_long_email_gets_the_same_answer_as_an_unknown_one_and_is_throttled(make_app, fakes):
+    """An email longer than any account's (and than the throttle's key column, which PostgreSQL
+    enforces) is answered like an unknown email, 401 then 429 once locked, never a 500; its
+    failures are counted under a key that fits the column."""
+    source, assess = fakes
+    app = make_app({"SIGN_IN_MAX_FAILURES": 3, "SIGN_IN_LOCK_SECONDS": 600},
+                   plugins=[("fakesource", source), ("fakeassess", assess)], entry_points=False)
+    from tests.web.support import seed
+
+    seed(app)
+    client = app.test_client()
+    long_email = "x" * 500 + "@acme.test"
+    first = sign_in(client, long_email, "wrong password!")
+    assert first.status_code == 401
+    assert "That email and password do not match an active account." in first.get_data(as_text=True)
+    statuses = [sign_in(client, long_email, "wrong password!").status_code for _ in range(2)]
+    assert statuses == [401, 429]
+    assert sign_in(app.test_client(), "admin@acme.test").status_code == 302  # other emails are not affected
+    with app.app_context():
+        from hub.extensions import db
+
+        rows = db.session.scalars(sa.select(SignInThrottle)).all()
+        assert [row.failures for row in rows] == [3]
+        assert len(rows[0].key) <= SignInThrottle.__table__.c.key.type.length
+
+
 def test_a_successful_sign_in_clears_the_failures(hub_app, seeded):
     client = hub_app.test_client()
     sign_in(client, "admin@acme.test", "wrong password!")

@@ -99,6 +99,19 @@ def test_api_tokens_are_shown_once_and_can_be_revoked(hub_app, seeded, as_role):
     assert missing.status_code == 422 and 'id="token-name-error"' in missing.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("user_id", ["²", "①", "9" * 5000, "999999", "x"])
+def test_an_api_token_for_a_user_id_that_names_no_user_is_refused_with_a_422(hub_app, seeded, as_role, user_id):
+    """Any ``user_id`` that is not an active user's id, Unicode digits (``str.isdigit()`` is true
+    for "²" and "①") and a number longer than ``int()`` converts included, is a 422 with the
+    field's message, and no token is made."""
+    client = as_role("super_admin")
+    response = client.post("/settings/api-tokens", data={"name": "script", "user_id": user_id})
+    assert response.status_code == 422
+    assert "Choose an active user of this workspace." in response.get_data(as_text=True)
+    with hub_app.app_context():
+        assert db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "script")) is None
+
+
 def _error_flashes(html: str) -> list[str]:
     return re.findall(r'<div class="alert alert--danger" role="alert">(.*?)</div>', html, re.S)
 

@@ -39,9 +39,9 @@ def api_tokens_create():
         errors["name"] = ["Name the token after what will use it, e.g. “reporting script”."]
     elif len(name) > 200:
         errors["name"] = ["At most 200 characters."]
-    user = None
-    if user_id.isdigit():
-        user = next((u for u in queries.users(current_user.workspace_id) if u.id == int(user_id) and u.active), None)
+    # Compared as text: the form sends a user's id as is, and any other value (Unicode digits such
+    # as "²", a number of thousands of digits) simply matches no user, without int() refusing it.
+    user = next((u for u in queries.users(current_user.workspace_id) if str(u.id) == user_id and u.active), None)
     if user is None:
         errors["user_id"] = ["Choose an active user of this workspace."]
     if errors:
