@@ -404,7 +404,9 @@ class PluginContext:
     @property
     def dedupe_window(self) -> timedelta:
         """How long the hub remembers inbound event ids (a replay inside it is a duplicate)."""
-        return timedelta(days=max(float(self._runtime.config["DEDUPE_DAYS"]), 7.0))
+        from hub.engine.ingest import dedupe_window
+
+        return dedupe_window(self._runtime.config)
 
     @property
     def webhook_url(self) -> str:

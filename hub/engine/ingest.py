@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Sequence
 
 import sqlalchemy as sa
@@ -99,6 +100,13 @@ def claim(keys: Sequence[set[tuple]], inserted: set[tuple]) -> list[bool]:
 
 
 KEY_COLUMNS = ("workspace_id", "source_plugin", "key")
+
+
+def dedupe_window(config) -> timedelta:
+    """How long an inbound event id is remembered (a redelivery within it is a duplicate):
+    ``DEDUPE_DAYS``, at least 7 days, and at least as long as events are kept (``RETENTION_DAYS``):
+    an event still kept is recognised by every id it was known by."""
+    return timedelta(days=max(float(config["DEDUPE_DAYS"]), 7.0, float(config["RETENTION_DAYS"])))
 
 
 def _remember_keys(session, items: Sequence[Staged]) -> list[bool]:

@@ -6,7 +6,8 @@
   it has waited ``STALLED_AFTER_SECONDS`` (its wake-up was lost), at most once per that period;
 - reconciliation: ask each enabled plugin implementing ``reconcile`` for missed events;
 - retention: purge events and webhook logs older than ``RETENTION_DAYS`` and dedupe keys older
-  than ``DEDUPE_DAYS`` (at least 7), except the key that is a kept event's id.
+  than the dedupe window (``hub.engine.ingest.dedupe_window``), except a key that is the id of an
+  event still kept.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from hub.engine.ingest import dedupe_window
 from hub.engine.runner import log_fields
 from hub.extensions import db
 from hub.store.models import (
@@ -182,12 +184,13 @@ def reconcile_all(runtime) -> int:
 def purge(runtime) -> int:
     """Delete what retention allows; returns how many events went.
 
-    A dedupe key outlives ``DEDUPE_DAYS`` while it is the id of an event still kept: a
-    redelivery of that event must answer "duplicate", and a fresh key would instead collide
-    with the event's unique id (``uq_event_external``)."""
+    Keys live as long as the dedupe window, which is at least as long as events are kept, and the
+    key that is an event's id lives as long as the event (one with a delivery still open outlives
+    ``RETENTION_DAYS``): a redelivery of a kept event must answer "duplicate", and a fresh key
+    would instead collide with the event's unique id (``uq_event_external``)."""
     now = utcnow()
     events_before = now - timedelta(days=float(runtime.config["RETENTION_DAYS"]))
-    keys_before = now - timedelta(days=max(float(runtime.config["DEDUPE_DAYS"]), 7.0))
+    keys_before = now - dedupe_window(runtime.config)
     open_events = sa.select(Delivery.event_id).where(Delivery.status.in_(D_OPEN))
     old = list(db.session.scalars(sa.select(Event.id).where(Event.received_at < events_before,
                                                             Event.id.not_in(open_events)).limit(5000)))

@@ -177,6 +177,29 @@ def test_an_event_still_kept_stays_a_duplicate_after_its_dedupe_window(make_app)
         assert db.session.scalar(sa.select(sa.func.count(Delivery.id))) == 1
 
 
+def test_an_event_still_kept_is_recognised_by_its_alias_id_too(make_app):
+    """Every id of a kept event stays remembered (the dedupe window is at least the retention):
+    a redelivery known only by an alias (Lever: a body without "id", the same token) is a
+    duplicate, not a second event whose deliveries run again."""
+    recorder = Recorder()
+    app = make_app(plugins=[("src", FakeSource()), ("rec", recorder)], entry_points=False)
+    keys = enable(app, "src", "rec")
+    client = app.test_client()
+    client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-1", "aliases": ["token-1"]}))
+    drain(app)
+    with app.app_context():
+        past_the_dedupe_days = utcnow() - timedelta(days=10)  # DEDUPE_DAYS 8 < 10 < RETENTION_DAYS 30
+        db.session.execute(sa.update(Event).values(received_at=past_the_dedupe_days))
+        db.session.execute(sa.update(EventKey).values(seen_at=past_the_dedupe_days))
+        db.session.commit()
+        purge(get_runtime())
+        assert sorted(db.session.scalars(sa.select(EventKey.key))) == ["evt-1", "token-1"]
+    answer = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "token-1"}))
+    drain(app)
+    assert answer.status_code == 200 and answer.json["status"] == "duplicate"
+    assert len(recorder.calls) == 1
+
+
 def test_metrics_count_webhooks_and_deliveries(make_app):
     app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
     keys = enable(app, "src", "rec")
