@@ -341,13 +341,22 @@ class InboundEvent:
     """One event a plugin parsed out of a webhook (or found by reconciliation).
 
     ``external_id`` identifies the event at its sender and is unique per source plugin: the
-    same id arriving again is a duplicate. ``alias_ids`` are further ids that must also count
-    as "seen" (Lever: the delivery ``token`` as well as the event ``id``).
+    same id arriving again is a duplicate. It must be a non-empty string (the plugin contract,
+    ``docs/plugin-guide.md``): an event with no id could be neither deduplicated nor stored, so
+    building one raises ``ValueError``; a plugin refuses a body without a usable id with
+    ``WebhookRejected`` (a 4xx) instead. Ids are compared on their first 300 characters.
+    ``alias_ids`` are further ids that must also count as "seen" (Lever: the delivery ``token``
+    as well as the event ``id``); empty ones are ignored.
     """
 
     external_id: str
     event: HubEvent
     alias_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.external_id, str) or not self.external_id:
+            raise ValueError(f"InboundEvent.external_id must be a non-empty string (the plugin contract: the id "
+                             f"of the event at its sender), not {self.external_id!r}")
 
 
 @dataclass(frozen=True)

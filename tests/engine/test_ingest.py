@@ -48,6 +48,38 @@ def test_an_alias_id_seen_before_makes_a_duplicate(make_app):
     assert len(first.calls) == 1
 
 
+@pytest.mark.parametrize("external_id", ["", None, 42])
+def test_an_inbound_event_without_a_non_empty_string_id_cannot_be_built(external_id):
+    with pytest.raises(ValueError, match="external_id must be a non-empty string"):
+        InboundEvent(external_id=external_id, event=StageChange(opportunity_id="opp-1", to_stage_id="stage-1"))
+    with pytest.raises(ValueError, match="plugin contract"):
+        InboundEvent(external_id=external_id, alias_ids=("tok-a",), event=StageChange(opportunity_id="opp-1"))
+    assert InboundEvent(external_id="evt-1", alias_ids=("",), event=StageChange()).external_id == "evt-1"
+
+
+def test_a_plugin_giving_an_event_an_empty_id_fails_loudly_and_nothing_is_lost_or_half_stored(make_app, caplog):
+    # the hub used to answer the first such event "duplicate" (dropped unseen), and a second one with
+    # another alias 500 on the (workspace, source, external_id) constraint after storing the first under ""
+    app, _, first, _ = make(make_app)
+    keys = enable(app, "src", "first")
+    client = app.test_client()
+    answers = [client.post(f"/webhooks/src/{keys['src']}", data=json.dumps(body))
+               for body in ({"id": ""}, {"id": "", "aliases": ["tok-a"]}, {"id": "", "aliases": ["tok-b"]})]
+    assert [a.status_code for a in answers] == [500] * 3  # a plugin bug: never answered "duplicate"; the sender retries
+    assert all(a.json["error"]["code"] == "internal_error" for a in answers)
+    assert "external_id must be a non-empty string" in caplog.text
+    drain(app)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
+    assert deliveries(app) == [] and first.calls == []
+
+    # the same events with ids are accepted, the alias ones once each
+    for body in ({"id": "evt-1"}, {"id": "evt-2", "aliases": ["tok-a"]}, {"id": "evt-3", "aliases": ["tok-b"]}):
+        assert client.post(f"/webhooks/src/{keys['src']}", data=json.dumps(body)).json["status"] == "accepted"
+    drain(app)
+    assert len(first.calls) == 3
+
+
 def test_only_enabled_plugins_get_deliveries(make_app):
     app, _, first, second = make(make_app)
     keys = enable(app, "src", "first")
