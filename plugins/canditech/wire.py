@@ -25,7 +25,8 @@ missing. The rules (``VALUE_RULES``):
 - ``score``: a finite number (JSON number or numeric string; not NaN or Infinity), at least 0;
 - ``max_score``: a finite number greater than 0; and ``score`` at most ``max_score`` when both are
   given (Canditech's scores are points out of the assessment's ``max_score``, not percentages);
-- ``report_url``: an absolute ``http`` or ``https`` URL;
+- ``report_url``: an absolute ``http`` or ``https`` URL of at most ``MAX_URL_LENGTH`` (2000)
+  characters (the hub keeps links up to that length);
 - ``completed_at``, ``started_at``, ``expired_at``, ``cancelled_at``, ``verdict_at`` (and an event's
   ``created_at``): an ISO 8601 timestamp in the years 2000 to 9999 once converted to UTC (naive ones
   are taken as UTC). Nothing Canditech did happened before 2000, and the hub stores what Python's
@@ -199,11 +200,17 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.year >= EARLIEST_YEAR else None
 
 
+# The longest link the hub keeps (its invitation links hold up to 2000 characters); a longer one is
+# not a usable URL.
+MAX_URL_LENGTH = 2000
+
+
 def parse_url(value: Any) -> str | None:
-    """An absolute ``http``/``https`` URL with a host, else None (a report link is shown to
-    reviewers and written to the ATS: ``javascript:`` and the like never are)."""
+    """An absolute ``http``/``https`` URL with a host, of at most ``MAX_URL_LENGTH`` characters, else
+    None (a report link is shown to reviewers and written to the ATS: ``javascript:`` and the like
+    never are)."""
     text = _str(value) if isinstance(value, str) else None
-    if text is None or any(ch.isspace() or ord(ch) < 0x20 for ch in text):
+    if text is None or len(text) > MAX_URL_LENGTH or any(ch.isspace() or ord(ch) < 0x20 for ch in text):
         return None
     try:
         parts = urlsplit(text)
@@ -224,7 +231,7 @@ TIME_RULE = f"must be an ISO 8601 timestamp from the year {EARLIEST_YEAR} to 999
 VALUE_RULES = {
     "score": "must be a finite number, at least 0",
     "max_score": "must be a finite number greater than 0",
-    "report_url": "must be an http or https URL",
+    "report_url": f"must be an http or https URL of at most {MAX_URL_LENGTH} characters",
     "completed_at": TIME_RULE,
     "started_at": TIME_RULE,
     "expired_at": TIME_RULE,

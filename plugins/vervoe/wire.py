@@ -19,8 +19,9 @@ of the wrong type counts as missing. A score that is not a finite number from 0 
 score (NaN and Infinity included). A report link or time that is present but breaks its rule is
 ``None`` in the normalised report too, and the report's ``"problems"`` says which field broke which
 rule (``{field: rule}``, ``REPORT_RULES``): ``integrationCandidateCardUrl`` and
-``integrationCandidateUrl`` must be absolute ``http``/``https`` URLs (the link is shown to
-reviewers and written to the ATS), ``startedAt`` and ``completedAt`` ISO 8601 timestamps from the
+``integrationCandidateUrl`` must be absolute ``http``/``https`` URLs of at most ``MAX_URL_LENGTH``
+(2000) characters (the link is shown to reviewers and written to the ATS; the hub keeps links up
+to that length), ``startedAt`` and ``completedAt`` ISO 8601 timestamps from the
 year 2000 to 9999 once in UTC.
 """
 
@@ -144,10 +145,16 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.year >= EARLIEST_YEAR else None
 
 
+# The longest link the hub keeps (its invitation links hold up to 2000 characters); a longer one is
+# not a usable URL.
+MAX_URL_LENGTH = 2000
+
+
 def parse_url(value: Any) -> str | None:
-    """An absolute ``http``/``https`` URL with a host, else None (never ``javascript:`` and the like)."""
+    """An absolute ``http``/``https`` URL with a host, of at most ``MAX_URL_LENGTH`` characters, else
+    None (never ``javascript:`` and the like)."""
     text = _str(value)
-    if text is None or any(ch.isspace() or ord(ch) < 0x20 for ch in text):
+    if text is None or len(text) > MAX_URL_LENGTH or any(ch.isspace() or ord(ch) < 0x20 for ch in text):
         return None
     try:
         parts = urlsplit(text)
@@ -359,7 +366,7 @@ def parse_report(body: Any) -> dict[str, Any]:
     }
 
 
-URL_RULE = "must be an http or https URL"
+URL_RULE = f"must be an http or https URL of at most {MAX_URL_LENGTH} characters"
 TIME_RULE = f"must be an ISO 8601 timestamp from the year {EARLIEST_YEAR} to 9999 (UTC)"
 REPORT_RULES = {
     "startedAt": (parse_time, TIME_RULE),

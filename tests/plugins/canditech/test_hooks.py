@@ -356,6 +356,35 @@ def test_webhook_ingress_answers_4xx_never_500_to_bodies_the_hub_cannot_use(hub)
     assert (hub.invitation().score, hub.invitation().max_score) == (75.0, 100.0)
 
 
+def test_a_completion_whose_report_url_is_longer_than_the_hub_keeps_is_422_and_the_longest_kept_is_stored(hub):
+    from plugins.canditech.wire import MAX_URL_LENGTH
+
+    inv, remote = invited(hub)
+    client = hub.app.test_client()
+    url = f"/webhooks/canditech/{hub.runtime.integration(1, 'canditech').webhook_key}"
+    prefix = "https://canditech.test/reports/"
+
+    def completion(event_id: str, report_url: str):
+        invitation = {"id": remote["id"], "status": "completed", "external_reference": inv.external_reference,
+                      "score": 75, "max_score": 100, "report_url": report_url, "completed_at": "2026-03-01T09:55:00Z"}
+        body = json.dumps({"id": event_id, "type": "invitation.completed", "created_at": "2026-03-01T10:00:00Z",
+                           "data": {"invitation": invitation}}).encode()
+        answer = client.post(url, data=body, headers=signed(body))
+        return answer.status_code, answer.get_json()
+
+    status, answer = completion("evt-long-url", prefix + "a" * 2100)  # PostgreSQL's varchar(2000) would refuse it
+    assert (status, answer["error"]["code"]) == (422, "invalid_fields")
+    assert answer["error"]["message"] == (
+        f"data.invitation.report_url must be an http or https URL of at most {MAX_URL_LENGTH} characters")
+    assert hub.invitation().status == "invited" and hub.source.results == []
+
+    longest = prefix + "a" * (MAX_URL_LENGTH - len(prefix))
+    status, answer = completion("evt-longest-url", longest)
+    assert status == 200 and answer["status"] == "accepted"
+    hub.wait_for(lambda: hub.source.results, what="the result")
+    assert hub.invitation().status == "completed" and hub.invitation().report_url == longest
+
+
 # --------------------------------------------------------------------------- reconciliation
 
 

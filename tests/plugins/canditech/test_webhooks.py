@@ -294,6 +294,7 @@ def test_the_largest_hub_invitation_id_is_still_looked_up(ctx):
     ({"report_url": "/reports/inv_abc"}, "data.invitation.report_url", "http or https"),
     ({"report_url": "https://canditech.test/r\n1"}, "data.invitation.report_url", "http or https"),
     ({"report_url": 42}, "data.invitation.report_url", "http or https"),
+    ({"report_url": "https://canditech.test/r/" + "a" * 2000}, "data.invitation.report_url", "at most 2000 characters"),
 ])
 def test_a_completion_with_values_the_hub_cannot_use_is_422_naming_the_field_and_rule(ctx, overrides, field, words):
     body = event_body("invitation.completed", wire_invitation(**overrides))

@@ -29,6 +29,18 @@ def test_parse_invitation_treats_odd_values_as_missing():
     assert wire.parse_invitation("not an object")["id"] is None
 
 
+def test_a_report_url_longer_than_max_url_length_is_a_problem_and_the_longest_is_kept():
+    prefix = "https://canditech.test/reports/"
+    longest = prefix + "a" * (wire.MAX_URL_LENGTH - len(prefix))
+    assert wire.MAX_URL_LENGTH == 2000  # the hub keeps links up to 2000 characters
+    parsed = wire.parse_invitation(wire_invitation(report_url=longest))
+    assert parsed["report_url"] == longest and parsed["problems"] == {}
+    parsed = wire.parse_invitation(wire_invitation(report_url=longest + "a"))
+    assert parsed["report_url"] is None
+    assert parsed["problems"] == {"report_url": "must be an http or https URL of at most 2000 characters"}
+    assert wire.invitation_problems(wire.KIND_COMPLETED, parsed) == parsed["problems"]
+
+
 def test_parse_error_envelope_and_fallback():
     assert wire.parse_error({"error": {"code": "validation_error", "message": "email: bad"}}, 422) == \
         ("validation_error", "email: bad")

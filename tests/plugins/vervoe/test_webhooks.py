@@ -316,7 +316,13 @@ def test_ingress_answers_4xx_never_500_to_bodies_the_hub_cannot_use(hub, monkeyp
     assert status == 422 and answer["error"]["message"] == "candidateAssessmentUuid is missing"
 
     status, answer = post(report(integrationCandidateCardUrl="javascript:alert(1)"))
-    assert status == 422 and answer["error"]["message"] == "integrationCandidateCardUrl must be an http or https URL"
+    assert status == 422 and answer["error"]["message"] == (
+        "integrationCandidateCardUrl must be an http or https URL of at most 2000 characters")
+    # longer than the hub keeps (PostgreSQL's varchar(2000) refused it: a 500)
+    status, answer = post(report(integrationCandidateCardUrl="https://vervoe.test/card/" + "a" * 2100))
+    assert (status, answer["error"]["code"]) == (422, "invalid_fields")
+    assert answer["error"]["message"] == (
+        "integrationCandidateCardUrl must be an http or https URL of at most 2000 characters")
     status, answer = post(report(completedAt="0001-01-01T00:00:00-23:59", startedAt="9999-12-31T23:00:00-05:00"))
     assert status == 422 and answer["error"]["message"] == (
         "startedAt must be an ISO 8601 timestamp from the year 2000 to 9999 (UTC); "
@@ -335,7 +341,8 @@ def test_ingress_answers_4xx_never_500_to_bodies_the_hub_cannot_use(hub, monkeyp
         report(status="hired", integrationCandidateCardUrl="javascript:alert(1)")))
     status, answer = post(report(status="hired"))
     assert status == 422 and answer["error"]["message"] == (
-        f"Vervoe's report of candidate assessment {uuid}: integrationCandidateCardUrl must be an http or https URL")
+        f"Vervoe's report of candidate assessment {uuid}: "
+        "integrationCandidateCardUrl must be an http or https URL of at most 2000 characters")
     monkeypatch.undo()
 
     assert post(report())[0] == 200

@@ -308,12 +308,23 @@ def test_times_outside_2000_to_9999_or_not_iso_are_no_time(value):
 
 
 @pytest.mark.parametrize("value", ["javascript:alert(1)", "data:text/html,x", "ftp://vervoe.test/card", "https://",
-                                   "/card/1", "https://vervoe.test/card\n1", 42])
-def test_report_links_must_be_http_urls(value):
+                                   "/card/1", "https://vervoe.test/card\n1", 42,
+                                   "https://vervoe.test/card/" + "a" * 2000])
+def test_report_links_must_be_http_urls_the_hub_can_keep(value):
     report = wire.parse_report({"candidateAssessmentUuid": "u-1", "status": "complete",
                                 "integrationCandidateCardUrl": value})
     assert report["report_url"] is None
-    assert report["problems"] == {"integrationCandidateCardUrl": "must be an http or https URL"}
+    assert report["problems"] == {"integrationCandidateCardUrl": "must be an http or https URL of at most 2000 characters"}
+
+
+def test_a_report_link_of_exactly_max_url_length_is_kept():
+    prefix = "https://vervoe.test/card/"
+    longest = prefix + "a" * (wire.MAX_URL_LENGTH - len(prefix))
+    assert wire.MAX_URL_LENGTH == 2000  # the hub keeps links up to 2000 characters
+    assert wire.parse_url(longest) == longest and wire.parse_url(longest + "a") is None
+    report = wire.parse_report({"candidateAssessmentUuid": "u-1", "status": "complete",
+                                "integrationCandidateCardUrl": longest})
+    assert report["report_url"] == longest and report["problems"] == {}
 
 
 def test_report_problems_name_each_present_field_that_breaks_its_rule():
