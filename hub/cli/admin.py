@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from hub import services
-from hub.errors import HubError
+from hub.errors import HubError, NotFound
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import (
@@ -240,25 +240,43 @@ def deliveries_list(status, limit):
 
 @deliveries_group.command("replay")
 @click.argument("delivery_ids", nargs=-1, type=int)
-@click.option("--all-dead", is_flag=True, help="Replay every dead delivery.")
+@click.option("--all-dead", is_flag=True,
+              help="Replay every dead delivery. One that cannot be replayed (e.g. its plugin is disabled) is "
+                   "skipped with a warning and the rest are replayed; the exit status is then 1.")
 @with_appcontext
 def deliveries_replay(delivery_ids, all_dead):
-    """Make DELIVERY_IDS (or every dead delivery) run again now."""
+    """Make DELIVERY_IDS (or every dead delivery) run again now.
+
+    A DELIVERY_ID that cannot be replayed (unknown, or its plugin is disabled) stops the command
+    with an error. With --all-dead, a dead delivery that cannot be replayed is skipped with a
+    warning, the others are replayed, and the command exits with status 1 at the end.
+    """
     runtime = get_runtime()
     ids = list(delivery_ids)
+    named = set(ids)
     if all_dead:
-        ids += list(db.session.scalars(sa.select(Delivery.id).where(Delivery.status == D_DEAD)))
+        ids += list(db.session.scalars(sa.select(Delivery.id).where(Delivery.status == D_DEAD)
+                                       .order_by(Delivery.id)))
     if not ids:
         _fail("give delivery ids or --all-dead")
+    skipped = 0
     for delivery_id in dict.fromkeys(ids):  # each once, in the order given
         delivery = db.session.get(Delivery, delivery_id) if is_table_id(delivery_id, ID64_MAX) else None
-        if delivery is None:
-            _fail(f"no delivery with id {delivery_id}")
         try:
+            if delivery is None:
+                raise NotFound(f"no delivery with id {delivery_id}")
             services.replay_delivery(runtime, delivery.workspace_id, delivery_id, actor="cli")
         except HubError as exc:
-            _fail(f"delivery {delivery_id}: {exc.message}")
+            message = exc.message if delivery is None else f"delivery {delivery_id}: {exc.message}"
+            if delivery_id in named:
+                _fail(message)
+            db.session.rollback()  # nothing of this one is kept; the next starts clean
+            skipped += 1
+            click.echo(f"warning: skipped {message}", err=True)
+            continue
         click.echo(f"delivery {delivery_id} replayed")
+    if skipped:
+        _fail(f"{skipped} dead deliver{'y was' if skipped == 1 else 'ies were'} not replayed (see the warnings above)")
 
 
 # --------------------------------------------------------------------------- keys

@@ -136,6 +136,55 @@ def test_replay_runs_each_delivery_once_however_often_it_is_named(make_app):
         assert db.session.get(Delivery, delivery_id).status == "done"
 
 
+def test_replay_all_dead_skips_disabled_plugins_with_a_warning_replays_the_rest_and_exits_non_zero(make_app):
+    from hub import services
+    from hub.runtime import get_runtime
+    from hub.store.models import Delivery, Event
+    from tests.support.engine import enable
+    from tests.support.plugins import FakeSource, Recorder
+
+    recorder, other = Recorder(), Recorder("Z")
+    app = make_app(plugins=[("src", FakeSource()), ("aaa", Recorder("A")), ("rec", recorder), ("zzz", other)],
+                   entry_points=False)
+    enable(app, "src", "aaa", "rec", "zzz")
+    with app.app_context():
+        event = Event(workspace_id=1, source_plugin="src", type="stage_change", external_id="e1", subject="opp-1",
+                      payload={"opportunity_id": "opp-1", "to_stage_id": "stage-1"})
+        db.session.add(event)
+        db.session.flush()
+        # the disabled plugin's dead delivery comes first: it used to stop the command there
+        ids = {}
+        for plugin in ("aaa", "rec", "zzz"):
+            delivery = Delivery(event_id=event.id, workspace_id=1, plugin=plugin, hook="on_stage_change",
+                                status="dead", attempts=8, last_error="TemporaryError: vendor down")
+            db.session.add(delivery)
+            db.session.flush()
+            ids[plugin] = delivery.id
+        db.session.commit()
+        services.set_enabled(get_runtime(), 1, "aaa", False, "test")  # an admin turned one plugin off
+
+    result = app.test_cli_runner().invoke(args=["deliveries", "replay", "--all-dead"])
+    assert result.exit_code == 1, result.output
+    assert f"warning: skipped delivery {ids['aaa']}: aaa is not enabled" in result.output
+    assert f"delivery {ids['rec']} replayed" in result.output and f"delivery {ids['zzz']} replayed" in result.output
+    assert "1 dead delivery was not replayed" in result.output and "Traceback" not in result.output
+    assert len(recorder.calls) == 1 and len(other.calls) == 1
+    with app.app_context():
+        statuses = {d.plugin: d.status for d in db.session.scalars(sa.select(Delivery))}
+    assert statuses == {"aaa": "dead", "rec": "done", "zzz": "done"}
+
+    # an id named explicitly that cannot be replayed still stops the command with its reason
+    named = app.test_cli_runner().invoke(args=["deliveries", "replay", str(ids["aaa"])])
+    assert named.exit_code == 1
+    assert f"delivery {ids['aaa']}: aaa is not enabled; enable it before replaying its deliveries" in named.output
+    # nothing left to skip: success
+    with app.app_context():
+        services.set_enabled(get_runtime(), 1, "aaa", True, "test")
+    again = app.test_cli_runner().invoke(args=["deliveries", "replay", "--all-dead"])
+    assert again.exit_code == 0, again.output
+    assert again.output.strip() == f"delivery {ids['aaa']} replayed"
+
+
 def test_top_level_help_has_no_flask_only_options(tmp_path):
     """`hub` always runs create_app(): Flask's -e/--env-file, -A/--app and --debug are not offered."""
     env = {"PATH": "/usr/bin:/bin", "HUB_INSTANCE_PATH": str(tmp_path), "PYTHONPATH": str(ROOT)}
