@@ -79,8 +79,8 @@ def _check_signature(ctx, request):
         body = json.loads(request.body)
     except ValueError:
         raise WebhookRejected("body is not JSON", status=400) from None
-    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
-        raise WebhookRejected("body must be an object with a string id", status=422)
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
+        raise WebhookRejected("body must be an object with a non-empty string id", status=422)
     return body
 
 

@@ -35,6 +35,30 @@ def test_rendered_plugins_build_on_the_public_plugin_kit():
     assert {"hub.kit", "hub.kit.sandbox"} <= PUBLIC_MODULES
 
 
+@pytest.mark.parametrize("kind", ["assessment", "source"])
+def test_rendered_plugins_refuse_a_signed_webhook_without_a_usable_event_id(kind):
+    """The hub needs an event id to deduplicate (an empty one is a plugin bug, answered 500): the
+    generated plugin answers 422 first."""
+    import hashlib
+    import hmac
+    import types
+
+    from hub.entities import WebhookRequest
+    from hub.errors import WebhookRejected
+    from hub.store.models import utcnow
+
+    plugin: dict = {}
+    exec(compile(render_plugin("acme", kind)["ats_hub_acme/__init__.py"], "plugin", "exec"), plugin)
+    ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"})
+    for body in (b'{"id": "", "type": "completed"}', b'{"type": "completed"}', b'{"id": 7}'):
+        signature = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
+        request = WebhookRequest(body=body, headers={"X-Signature": signature}, received_at=utcnow(),
+                                 remote_addr="127.0.0.1")
+        with pytest.raises(WebhookRejected) as caught:
+            plugin["verify_webhook"](ctx, request)
+        assert caught.value.status == 422 and "non-empty string id" in caught.value.message
+
+
 @pytest.mark.parametrize("name", ["Bad-Name", "x", "class"])
 def test_bad_names_are_refused(runner, tmp_path, name):
     result = runner.invoke(args=["new-plugin", name, "--kind", "assessment", "--directory", str(tmp_path / "p")])
