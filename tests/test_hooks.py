@@ -272,6 +272,22 @@ def test_hook_on_invitation_status(hub):
     assert statuses == [("failed", "no valid email")]
 
 
+def test_a_vendor_link_or_id_too_long_to_keep_is_left_out_and_the_invitation_moves_on(hub):
+    """Kept cut, a link or id would point elsewhere; refused by PostgreSQL, it would fail the
+    delivery on every attempt."""
+    app, _, _ = hub
+    invitation_id = _invitation(app, status="pending")
+    with app.app_context():
+        ctx = get_runtime().context(1, "provider")
+        assert ctx.invitations.transition(invitation_id, "invited", provider_invitation_id="p" * 201,
+                                          invite_url="https://vendor.example/" + "i" * 2000)
+        invitation = ctx.invitations.get(invitation_id)
+        assert (invitation.status, invitation.invite_url, invitation.provider_invitation_id) == ("invited", None, None)
+        assert ctx.invitations.transition(invitation_id, "completed", score=3, max_score=4,
+                                          report_url="https://vendor.example/" + "r" * 1977)  # 2000: kept
+        assert len(ctx.invitations.get(invitation_id).report_url) == 2000
+
+
 def test_hook_on_assessment_completed(hub):
     app, source, _ = hub
     invitation_id = _invitation(app)

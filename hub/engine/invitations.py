@@ -9,11 +9,14 @@ Callers own the transaction.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from hub import entities as e
 from hub.store.models import Invitation, TimelineEntry, utcnow
+
+log = logging.getLogger("hub.engine.invitations")
 
 ALLOWED: dict[str, set[str]] = {
     e.PENDING: {e.INVITED, e.STARTED, e.COMPLETED, e.FAILED, e.CANCELLED, e.EXPIRED},
@@ -37,6 +40,18 @@ def add_timeline(session, invitation: Invitation, kind: str, source: str, detail
                               at=at or utcnow()))
 
 
+def _storable(invitation: Invitation, name: str, value: Any) -> Any:
+    """``value`` for the column ``name``, or None when a vendor's link or id is longer than the
+    column holds: cut, it would point elsewhere, and refused by the database (PostgreSQL) it would
+    fail the delivery on every attempt. The invitation still moves on."""
+    length = getattr(Invitation.__table__.c[name].type, "length", None)
+    if isinstance(value, str) and length is not None and len(value) > length:
+        log.warning("invitation %s: %s of %d characters left out (at most %d are kept)", invitation.id, name,
+                    len(value), length)
+        return None
+    return value
+
+
 def transition(session, invitation: Invitation, status: str, source: str, at: datetime | None = None,
                **fields: Any) -> bool:
     """Move ``invitation`` to ``status`` if the machine allows it; set ``fields``. True if it moved."""
@@ -45,6 +60,7 @@ def transition(session, invitation: Invitation, status: str, source: str, at: da
     unknown = set(fields) - SETTABLE
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)} on an invitation")
+    fields = {name: _storable(invitation, name, value) for name, value in fields.items()}
     if status == invitation.status:
         changed = False
         for name, value in fields.items():  # e.g. the provider id learnt on a retry
