@@ -155,20 +155,26 @@ def test_purge_removes_old_finished_events_but_keeps_dedupe_keys_for_a_week(make
     assert answer.json["status"] == "duplicate"
 
 
-def test_an_event_still_kept_stays_a_duplicate_after_its_dedupe_window(make_app):
-    """Keys outlive the dedupe window while their event is kept: a redelivery then answers
-    "duplicate", where a fresh key would collide with the kept event's unique id."""
+def age_and_purge(app, days: int) -> int:
+    """Make every event and dedupe key ``days`` old, then run the purge; returns its count."""
+    with app.app_context():
+        then = utcnow() - timedelta(days=days)
+        db.session.execute(sa.update(Event).values(received_at=then))
+        db.session.execute(sa.update(EventKey).values(seen_at=then))
+        db.session.commit()
+        return purge(get_runtime())
+
+
+def test_an_event_still_kept_stays_a_duplicate_after_its_dedupe_days(make_app):
+    """Keys live as long as their event is kept: a redelivery then answers "duplicate", where a
+    fresh key would collide with the kept event's unique id."""
     app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
     keys = enable(app, "src", "rec")
     client = app.test_client()
     client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "kept"}))
     drain(app)
+    assert age_and_purge(app, 10) == 0  # DEDUPE_DAYS 8 < 10 < RETENTION_DAYS 30
     with app.app_context():
-        past_the_window = utcnow() - timedelta(days=10)  # DEDUPE_DAYS 8 < 10 < RETENTION_DAYS 30
-        db.session.execute(sa.update(Event).values(received_at=past_the_window))
-        db.session.execute(sa.update(EventKey).values(seen_at=past_the_window))
-        db.session.commit()
-        assert purge(get_runtime()) == 0
         assert list(db.session.scalars(sa.select(EventKey.key))) == ["kept"]
     answer = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "kept"}))
     assert answer.status_code == 200 and answer.json["status"] == "duplicate"
@@ -187,12 +193,8 @@ def test_an_event_still_kept_is_recognised_by_its_alias_id_too(make_app):
     client = app.test_client()
     client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "evt-1", "aliases": ["token-1"]}))
     drain(app)
+    assert age_and_purge(app, 10) == 0  # DEDUPE_DAYS 8 < 10 < RETENTION_DAYS 30
     with app.app_context():
-        past_the_dedupe_days = utcnow() - timedelta(days=10)  # DEDUPE_DAYS 8 < 10 < RETENTION_DAYS 30
-        db.session.execute(sa.update(Event).values(received_at=past_the_dedupe_days))
-        db.session.execute(sa.update(EventKey).values(seen_at=past_the_dedupe_days))
-        db.session.commit()
-        purge(get_runtime())
         assert sorted(db.session.scalars(sa.select(EventKey.key))) == ["evt-1", "token-1"]
     answer = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "token-1"}))
     drain(app)
