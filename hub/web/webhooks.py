@@ -5,7 +5,8 @@
 2. Let that plugin verify and parse the request (``verify_webhook``); a rejection answers the
    plugin's 4xx with a JSON error and is recorded for admins, without the body's secrets. A body
    holding text the database cannot store (``hub.web.input_guard``) is rejected the same way,
-   before the plugin sees it.
+   before the plugin sees it. A plugin that fails otherwise (a bug) answers 500, so the sender
+   retries, and is recorded too.
 3. Make each event durable (``hub.engine.ingest``) together with the request's log line, through
    the group commit (``hub.engine.group_commit``): concurrent webhooks share a transaction, and
    each is answered only after the commit that holds it. A redelivery answers 200 "duplicate".
@@ -352,6 +353,14 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
             return None
         runtime.metrics.webhook(plugin, "rejected", "temporary")
         raise ServiceUnavailable(f"cannot process this webhook now: {exc}") from exc
+    except Exception as exc:  # a bug in the plugin: 500 (the sender retries), logged, and shown to admins
+        _end_reads()
+        # the exception's text may quote the body: the log line names its type only
+        message = f"the plugin failed: {type(exc).__name__} (the hub's log has the details)"
+        if _store(runtime, record("rejected", status=500, message=message)) == STALE:
+            return None
+        runtime.metrics.webhook(plugin, "rejected", "plugin_error")
+        raise
     if not isinstance(result, WebhookResult):
         raise HubError(f"plugin {plugin} returned {type(result).__name__} from verify_webhook, not a WebhookResult")
     _end_reads()

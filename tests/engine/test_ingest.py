@@ -71,6 +71,9 @@ def test_a_plugin_giving_an_event_an_empty_id_fails_loudly_and_nothing_is_lost_o
     drain(app)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
+        logged = db.session.execute(sa.select(WebhookLog.outcome, WebhookLog.status_code, WebhookLog.message)).all()
+    # admins see each failure in the webhook log, without the exception's text (it may quote the body)
+    assert logged == [("rejected", 500, "the plugin failed: ValueError (the hub's log has the details)")] * 3
     assert deliveries(app) == [] and first.calls == []
 
     # the same events with ids are accepted, the alias ones once each
