@@ -43,15 +43,6 @@ from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRe
 DEFAULT_TIMEOUT = 15.0
 
 
-def _cut(value: str | None, column: sa.Column) -> str | None:
-    """A name from a source, cut to fit its column (a name is still useful when cut)."""
-    return value[:column.type.length] if value else value
-
-
-def _fitting(value: str | None, column: sa.Column) -> str | None:
-    """An id, address or link from a source, or None when it does not fit its column (cut, it
-    would point elsewhere)."""
-    return value if value is None or len(value) <= column.type.length else None
 
 
 class TimeoutSession(requests.Session):
@@ -190,20 +181,21 @@ class InvitationStore:
         Unique per (workspace, opportunity, attachment), also under concurrency: the second
         creator gets the first one's row and ``created=False``.
         """
-        from hub.engine.invitations import add_timeline, to_entity
+        from hub.engine.invitations import add_timeline, fitting, to_entity
 
         existing = self.find(candidate.opportunity_id, attachment.id)
         if existing:
             return existing[0], False
-        columns = Invitation.__table__.c
         # the candidate is the source's answer: a value too long for its column must not make the
-        # invitation impossible (PostgreSQL refuses it); without an email, the provider says so
+        # invitation impossible (PostgreSQL refuses it). A name is still useful cut; an id, email
+        # or link is left out (without an email, the provider fails the invitation and says why)
+        name_length = Invitation.__table__.c.candidate_name.type.length
         row = Invitation(
             workspace_id=self._ws, attachment_id=attachment.id, opportunity_id=candidate.opportunity_id,
-            posting_id=_fitting(candidate.posting_id, columns.posting_id),
-            candidate_name=_cut(candidate.name, columns.candidate_name),
-            candidate_email=_fitting(candidate.email, columns.candidate_email),
-            profile_url=_fitting(candidate.profile_url, columns.profile_url), provider=attachment.provider,
+            posting_id=fitting("posting_id", candidate.posting_id),
+            candidate_name=candidate.name[:name_length] if candidate.name else candidate.name,
+            candidate_email=fitting("candidate_email", candidate.email),
+            profile_url=fitting("profile_url", candidate.profile_url), provider=attachment.provider,
             assessment_id=attachment.assessment_id, assessment_name=attachment.assessment_name, status=e.PENDING,
         )
         try:

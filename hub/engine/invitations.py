@@ -40,16 +40,20 @@ def add_timeline(session, invitation: Invitation, kind: str, source: str, detail
                               at=at or utcnow()))
 
 
-def _storable(invitation: Invitation, name: str, value: Any) -> Any:
-    """``value`` for the column ``name``, or None when a vendor's link or id is longer than the
-    column holds: cut, it would point elsewhere, and refused by the database (PostgreSQL) it would
-    fail the delivery on every attempt. The invitation still moves on."""
+def fitting(name: str, value: Any) -> Any:
+    """``value`` for the invitation's column ``name``, or None when it is text longer than the
+    column holds: a link, id or address cut would point elsewhere, and refused by the database
+    (PostgreSQL) it would fail the delivery on every attempt."""
     length = getattr(Invitation.__table__.c[name].type, "length", None)
-    if isinstance(value, str) and length is not None and len(value) > length:
-        log.warning("invitation %s: %s of %d characters left out (at most %d are kept)", invitation.id, name,
-                    len(value), length)
-        return None
-    return value
+    return None if isinstance(value, str) and length is not None and len(value) > length else value
+
+
+def _storable(invitation: Invitation, name: str, value: Any) -> Any:
+    """``fitting``, with a warning when a vendor's value is left out (the invitation moves on)."""
+    kept = fitting(name, value)
+    if kept is None and value is not None:
+        log.warning("invitation %s: %s of %d characters left out", invitation.id, name, len(value))
+    return kept
 
 
 def transition(session, invitation: Invitation, status: str, source: str, at: datetime | None = None,
