@@ -333,6 +333,15 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
                              integration.updated_at, integration.last_webhook_at, outcome,
                              verified=integration.verified_at is not None, **fields)
 
+    def rejection_stored(status: int, message: str, reason: str) -> bool:
+        """Record a rejected webhook for admins and count it; False if the integration changed
+        meanwhile (nothing stored: verify again)."""
+        _end_reads()
+        if _store(runtime, record("rejected", status=status, message=message)) == STALE:
+            return False
+        runtime.metrics.webhook(plugin, "rejected", reason)
+        return True
+
     try:
         if problem := unstorable_body(webhook.body):
             raise WebhookRejected(f"the request body contains {problem}, which the hub cannot store",
@@ -340,26 +349,20 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
         result = runtime.registry.call(plugin, "verify_webhook", ctx=PluginContext(runtime, integration),
                                        request=webhook)
     except WebhookRejected as exc:
-        _end_reads()
-        if _store(runtime, record("rejected", status=exc.status, message=exc.message)) == STALE:
+        if not rejection_stored(exc.status, exc.message, exc.code):
             return None
-        runtime.metrics.webhook(plugin, "rejected", exc.code)
         log.info("webhook rejected for %s: %s", plugin, exc.message,
                  extra={"workspace_id": integration.workspace_id})
         raise
     except PluginError as exc:  # TemporaryError and the rest: the sender should try again later
-        _end_reads()
-        if _store(runtime, record("rejected", status=503, message=f"{type(exc).__name__}: {exc}")) == STALE:
+        if not rejection_stored(503, f"{type(exc).__name__}: {exc}", "temporary"):
             return None
-        runtime.metrics.webhook(plugin, "rejected", "temporary")
         raise ServiceUnavailable(f"cannot process this webhook now: {exc}") from exc
     except Exception as exc:  # a bug in the plugin: 500 (the sender retries), logged, and shown to admins
-        _end_reads()
         # the exception's text may quote the body: the log line names its type only
-        message = f"the plugin failed: {type(exc).__name__} (the hub's log has the details)"
-        if _store(runtime, record("rejected", status=500, message=message)) == STALE:
+        if not rejection_stored(500, f"the plugin failed: {type(exc).__name__} (the hub's log has the details)",
+                                "plugin_error"):
             return None
-        runtime.metrics.webhook(plugin, "rejected", "plugin_error")
         raise
     if not isinstance(result, WebhookResult):
         raise HubError(f"plugin {plugin} returned {type(result).__name__} from verify_webhook, not a WebhookResult")
