@@ -10,9 +10,12 @@ wsgi:app``, production configuration) and driven by the same wrk settings, in th
    Lever signs (HMAC-SHA256 of ``token + triggeredAt``), so every 2xx means an event and its
    delivery committed to the database. No worker runs: this measures ingest alone.
 
-Then the ack latency (p50/p99) at half the measured webhook rate, with an open-loop generator
-(a fixed schedule; latency counted from each request's scheduled time, so a slow answer cannot
-hide the ones queued behind it). Durability: events in the database vs 2xx answers. Memory: the
+Then the ack latency (p50/p99) at half the measured webhook rate (and at other fractions of it with
+``--latency-fractions``), with an open-loop generator: a fixed schedule, latency counted from each
+request's scheduled time, so a slow answer cannot hide the ones queued behind it. The generator is
+``bench/openloop.c`` (one epoll thread in C, built with the system's compiler at the start of the
+run), which leaves the CPU to the hub; without a compiler, Python threads, which cost about 1 ms of
+CPU per request on the machine the hub runs on (``--generator``). Durability: events in the database vs 2xx answers. Memory: the
 peak RSS (VmHWM) of the gunicorn master and of each worker over the whole run. CPU: the time the
 gunicorn workers (and, on PostgreSQL, the database's server processes) spent per request during
 each wrk run, from /proc: a figure that other load on the machine disturbs far less than rates.
@@ -27,12 +30,14 @@ Targets (issue 7): webhook/healthz ratio >= 0.5, p99 ack latency <= 50 ms.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import hmac
 import http.client
 import json
 import math
 import secrets
+import shutil
 import subprocess
 import threading
 import time
@@ -58,12 +63,29 @@ def add_load_options(parser, duration: float, warmup: float) -> None:
     parser.add_argument("--gunicorn-threads", type=int, default=16, help="gunicorn --threads (gthread workers)")
 
 
+def _fractions(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not values or not all(0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError("each fraction must be above 0 and at most 1")
+    return values
+
+
 def parse_args():
     parser = base_parser(__doc__)
     add_load_options(parser, duration=30, warmup=3)
     parser.add_argument("--latency-duration", type=float, default=20,
                         help="seconds of the open-loop latency run at half the webhook rate")
-    parser.add_argument("--clients", type=int, default=64, help="threads of the open-loop generator")
+    parser.add_argument("--latency-fractions", type=_fractions, default=[0.5],
+                        help="comma-separated fractions of the measured webhook rate to measure the ack latency "
+                             "at, each for --latency-duration seconds (0.5, the target's rate, is always measured; "
+                             "others print latency_at_<percent>pct_*)")
+    parser.add_argument("--generator", choices=("auto", "c", "python"), default="auto",
+                        help="open-loop generator of the latency run: bench/openloop.c built with the system's "
+                             "C compiler (c), Python threads (python), or c when a compiler is found (auto)")
+    parser.add_argument("--clients", type=int, default=64, help="threads of the Python open-loop generator")
     parser.add_argument("--pool", type=int, default=0,
                         help="pre-signed bodies for the wrk run (0: sized from the /healthz rate)")
     parser.add_argument("--rounds", type=int, default=1,
@@ -137,10 +159,48 @@ def run_wrk(space, args, url: str, seconds: float, bodies: Path | None = None) -
     return stats
 
 
+OPENLOOP_C = Path(__file__).with_name("openloop.c")
+
+
+def build_openloop(space) -> Path | None:
+    """Compile ``bench/openloop.c`` with the system's C compiler into the workspace; None if
+    there is no compiler or it fails (the Python generator is used then)."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    binary = space.path / "openloop"
+    built = subprocess.run([compiler, "-O2", "-o", str(binary), str(OPENLOOP_C)], capture_output=True, text=True)
+    if built.returncode != 0:
+        say(f"could not build {OPENLOOP_C.name} ({built.stderr.strip()[:200]}); using the Python generator")
+        return None
+    return binary
+
+
+def open_loop_c(binary: Path, space, url: str, bodies: list[str], rate: float) -> dict:
+    """``bench/openloop.c``: the same schedule and figures as ``open_loop``, from one epoll thread
+    in C, so the generator takes little of the CPU it shares with the hub."""
+    from urllib.parse import urlsplit
+
+    target = urlsplit(url)
+    source, answers = space.path / "openloop-bodies.txt", space.path / "openloop-out.txt"
+    source.write_text("".join(body + "\n" for body in bodies))
+    started = time.perf_counter()
+    subprocess.run([str(binary), target.hostname, str(target.port), target.path, repr(float(rate)), str(source),
+                    str(answers)], check=True)
+    elapsed = time.perf_counter() - started - 0.2  # it starts its schedule 0.2 s after it starts
+    rows = [line.split() for line in answers.read_text().splitlines()]
+    status = [int(row[2]) for row in rows]
+    return {"latency": [int(row[0]) / 1e6 for row in rows], "lag": [int(row[1]) / 1e6 for row in rows],
+            "ok": sum(1 for s in status if 200 <= s < 300), "non2xx": sum(1 for s in status if not 200 <= s < 300),
+            "elapsed": elapsed}
+
+
 def open_loop(url: str, bodies: list[str], rate: float, clients: int) -> dict:
     """POST ``bodies`` at a fixed ``rate`` (request i is due at start + i/rate), each on a fresh
-    connection (as a webhook sender opens them). Client k sends requests k, k+clients, ...
-    Latency = answer time - due time; ``lag`` = send time - due time (the generator's own delay)."""
+    connection (as a webhook sender opens them), from ``clients`` Python threads: client k sends
+    requests k, k+clients, ... Latency = answer time - due time; ``lag`` = send time - due time
+    (the generator's own delay). The fallback of ``open_loop_c``: it costs the machine about
+    1 ms of CPU per request (``bench/openloop.c``: a few hundredths)."""
     from urllib.parse import urlsplit
 
     target = urlsplit(url)
@@ -181,6 +241,18 @@ def open_loop(url: str, bodies: list[str], rate: float, clients: int) -> dict:
 
 
 # --------------------------------------------------------------------------- checks
+
+
+def latency_run(space, args, app, binary: Path | None, url: str, rate: float) -> tuple[dict, int, int]:
+    """One open-loop run of ``--latency-duration`` seconds of fresh webhooks at ``rate``; returns
+    the generator's figures, the number of requests, and the events committed meanwhile."""
+    count = max(1, int(rate * args.latency_duration))
+    say(f"open-loop latency: {count} fresh webhooks at {rate:.0f}/s")
+    fresh = [signed_body() for _ in range(count)]
+    before, _ = lever_events(app)
+    loop = (open_loop_c(binary, space, url, fresh, rate) if binary is not None
+            else open_loop(url, fresh, rate, args.clients))
+    return loop, count, lever_events(app)[0] - before
 
 
 def lever_events(app) -> tuple[int, int]:
@@ -319,13 +391,14 @@ def main() -> None:
         deliveries = sum(r["deliveries"] for r in rounds)
         answered = sum(r["hooks"]["ok"] for r in rounds)
 
+        binary = build_openloop(space) if args.generator != "python" else None
+        if binary is None and args.generator == "c":
+            raise SystemExit("--generator c: bench/openloop.c could not be built (no C compiler?)")
+        other_rates = {}
+        for fraction in sorted(set(args.latency_fractions) - {0.5}):
+            other_rates[fraction] = latency_run(space, args, app, binary, webhook_url, hooks["rps"] * fraction)
         rate = hooks["rps"] / 2
-        count = max(1, int(rate * args.latency_duration))
-        say(f"open-loop latency: {count} fresh webhooks at {rate:.0f}/s (half the measured rate)")
-        fresh = [signed_body() for _ in range(count)]
-        before, _ = lever_events(app)
-        loop = open_loop(webhook_url, fresh, rate, args.clients)
-        loop_events = lever_events(app)[0] - before
+        loop, count, loop_events = latency_run(space, args, app, binary, webhook_url, rate)
         peaks = sampler.stop()
 
         ms = [v * 1000 for v in loop["latency"]]
@@ -357,6 +430,7 @@ def main() -> None:
             "webhook_db_cpu_ms": hook_cpu[1],
             "cpu_ratio": ((health_cpu[0] + health_cpu[1]) / (hook_cpu[0] + hook_cpu[1])
                           if hook_cpu[0] + hook_cpu[1] else float("nan")),
+            "latency_generator": "c" if binary is not None else "python",
             "latency_rate_rps": rate,
             "latency_requests": count,
             "latency_achieved_rps": count / loop["elapsed"] if loop["elapsed"] else float("nan"),
@@ -368,6 +442,12 @@ def main() -> None:
             "latency_non2xx": loop["non2xx"],
             "latency_events_committed": loop_events,
             "generator_lag_p99_ms": percentile(lag_ms, 99),
+            **{f"latency_at_{round(fraction * 100)}pct_{name}": value
+               for fraction, (other, other_count, _) in other_rates.items()
+               for name, value in (("rate_rps", other_count / args.latency_duration),
+                                   ("p50_ms", percentile([v * 1000 for v in other["latency"]], 50)),
+                                   ("p99_ms", percentile([v * 1000 for v in other["latency"]], 99)),
+                                   ("generator_lag_p99_ms", percentile([v * 1000 for v in other["lag"]], 99)))},
             **rss_report(peaks, master.pid),
         }
         result_block("ingest", results)
