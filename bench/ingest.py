@@ -15,10 +15,11 @@ Then the ack latency (p50/p99) at half the measured webhook rate (and at other f
 request's scheduled time, so a slow answer cannot hide the ones queued behind it. The generator is
 ``bench/openloop.c`` (one epoll thread in C, built with the system's compiler at the start of the
 run), which leaves the CPU to the hub; without a compiler, Python threads, which cost about 1 ms of
-CPU per request on the machine the hub runs on (``--generator``). Durability: events in the database vs 2xx answers. Memory: the
-peak RSS (VmHWM) of the gunicorn master and of each worker over the whole run. CPU: the time the
-gunicorn workers (and, on PostgreSQL, the database's server processes) spent per request during
-each wrk run, from /proc: a figure that other load on the machine disturbs far less than rates.
+CPU per request on the machine the hub runs on (``--generator``). Durability: events in the
+database vs 2xx answers. Memory: the peak RSS (VmHWM) of the gunicorn master and of each worker
+over the whole run. CPU: the time the gunicorn workers (and, on PostgreSQL, the database's server
+processes) spent per request during each wrk run, from /proc: a figure that other load on the
+machine disturbs far less than rates.
 
 With ``--rounds N`` steps 1-2 (and ``/healthz`` again) run N times; the round with the median ratio
 (the lower middle one for an even N) gives the printed figures, ``ratio_runs`` lists every round's
@@ -77,7 +78,7 @@ def parse_args():
     parser = base_parser(__doc__)
     add_load_options(parser, duration=30, warmup=3)
     parser.add_argument("--latency-duration", type=float, default=20,
-                        help="seconds of the open-loop latency run at half the webhook rate")
+                        help="seconds of each open-loop latency run (at half the webhook rate, and at each --latency-fractions)")
     parser.add_argument("--latency-fractions", type=_fractions, default=[0.5],
                         help="comma-separated fractions of the measured webhook rate to measure the ack latency "
                              "at, each for --latency-duration seconds (0.5, the target's rate, is always measured; "
@@ -189,10 +190,8 @@ def open_loop_c(binary: Path, space, url: str, bodies: list[str], rate: float) -
                     str(answers)], check=True)
     elapsed = time.perf_counter() - started - 0.2  # it starts its schedule 0.2 s after it starts
     rows = [line.split() for line in answers.read_text().splitlines()]
-    status = [int(row[2]) for row in rows]
-    return {"latency": [int(row[0]) / 1e6 for row in rows], "lag": [int(row[1]) / 1e6 for row in rows],
-            "ok": sum(1 for s in status if 200 <= s < 300), "non2xx": sum(1 for s in status if not 200 <= s < 300),
-            "elapsed": elapsed}
+    return _loop_figures([int(row[0]) / 1e6 for row in rows], [int(row[1]) / 1e6 for row in rows],
+                         [int(row[2]) for row in rows], elapsed)
 
 
 def open_loop(url: str, bodies: list[str], rate: float, clients: int) -> dict:
@@ -235,12 +234,14 @@ def open_loop(url: str, bodies: list[str], rate: float, clients: int) -> dict:
         worker.start()
     for worker in workers:
         worker.join()
-    elapsed = time.perf_counter() - start
+    return _loop_figures(latency, lag, status, time.perf_counter() - start)
+
+
+def _loop_figures(latency: list[float], lag: list[float], status: list[int], elapsed: float) -> dict:
+    """What both generators return: per request latency and lag (seconds), 2xx and other answers
+    (status 0: none), and the run's length."""
     return {"latency": latency, "lag": lag, "ok": sum(1 for s in status if 200 <= s < 300),
             "non2xx": sum(1 for s in status if not 200 <= s < 300), "elapsed": elapsed}
-
-
-# --------------------------------------------------------------------------- checks
 
 
 def latency_run(space, args, app, binary: Path | None, url: str, rate: float) -> tuple[dict, int, int]:
@@ -253,6 +254,10 @@ def latency_run(space, args, app, binary: Path | None, url: str, rate: float) ->
     loop = (open_loop_c(binary, space, url, fresh, rate) if binary is not None
             else open_loop(url, fresh, rate, args.clients))
     return loop, count, lever_events(app)[0] - before
+
+
+
+# --------------------------------------------------------------------------- checks
 
 
 def lever_events(app) -> tuple[int, int]:
