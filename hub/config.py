@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_IN_MAX_FAILURES": 5,
     "SIGN_IN_LOCK_SECONDS": 300,
     "SESSION_COOKIE_SECURE": None,  # default: True in production
+    "METRICS_TOKEN": None,  # when set, GET /metrics answers only "Authorization: Bearer <token>"
 }
 
 # Settings whose value must be one of these (compared case-insensitively; stored lower-case).
@@ -86,6 +87,7 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
     _ensure_keys(app)
     _check_public_url(app.config)
+    _check_metrics_token(app.config)
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = is_production(app.config)
     app.config.update(
@@ -140,6 +142,21 @@ def _check_public_url(config) -> None:
         raise ConfigError(f"HUB_PUBLIC_URL must be an absolute http(s) URL such as https://hub.example.com, "
                           f"not {value!r}")
     config["PUBLIC_URL"] = str(value).strip().rstrip("/")
+
+
+METRICS_TOKEN_MIN_LENGTH = 16
+
+
+def _check_metrics_token(config) -> None:
+    """``METRICS_TOKEN``, when set, is long enough not to be guessed and is not a placeholder."""
+    value = config.get("METRICS_TOKEN")
+    if value is None:
+        return
+    if _looks_placeholder(str(value), METRICS_TOKEN_MIN_LENGTH):
+        raise ConfigError(f"HUB_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters and not a "
+                          "placeholder, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'; "
+                          "leave it unset to serve /metrics without a token.")
+    config["METRICS_TOKEN"] = str(value).strip()
 
 
 def check_values(config) -> None:

@@ -1,11 +1,15 @@
 """Health and metrics: ``/healthz`` (the process answers), ``/readyz`` (database and queue reachable),
-``/metrics`` (Prometheus text format)."""
+``/metrics`` (Prometheus text format; with ``HUB_METRICS_TOKEN`` set, only for
+``Authorization: Bearer <that token>``)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify
+import hmac
 
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify, request
+
+from hub.errors import Unauthorized
 from hub.extensions import csrf, db
 from hub.runtime import get_runtime
 
@@ -42,8 +46,19 @@ def metrics():
     from hub.engine.sweeper import _update_queue_gauges
 
     runtime = get_runtime()
+    _check_metrics_token(runtime.config.get("METRICS_TOKEN"))
     try:
         _update_queue_gauges(runtime)
     except Exception:
         db.session.rollback()
     return Response(runtime.metrics.render(), mimetype="text/plain; version=0.0.4")
+
+
+def _check_metrics_token(expected: str | None) -> None:
+    """With ``HUB_METRICS_TOKEN`` set, the request must carry it as a bearer token (401 otherwise)."""
+    if not expected:
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise Unauthorized("this hub serves /metrics only with its metrics token: "
+                           "Authorization: Bearer <HUB_METRICS_TOKEN>")
