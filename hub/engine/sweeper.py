@@ -194,9 +194,15 @@ def purge(runtime) -> int:
     open_events = sa.select(Delivery.event_id).where(Delivery.status.in_(D_OPEN))
     old = list(db.session.scalars(sa.select(Event.id).where(Event.received_at < events_before,
                                                             Event.id.not_in(open_events)).limit(5000)))
+    purged = 0
     if old:
-        db.session.execute(sa.delete(Delivery).where(Delivery.event_id.in_(old)))
-        db.session.execute(sa.delete(Event).where(Event.id.in_(old)))
+        # An admin may have replayed one of their deliveries since they were read (PostgreSQL lets
+        # the replay commit in between): a delivery open again stays, and so does its event. Each
+        # delivery's own status is checked as it is deleted, also when the replay's update was
+        # still in flight.
+        db.session.execute(sa.delete(Delivery).where(Delivery.event_id.in_(old), Delivery.status.not_in(D_OPEN)))
+        purged = db.session.execute(sa.delete(Event).where(
+            Event.id.in_(old), ~sa.select(Delivery.id).where(Delivery.event_id == Event.id).exists())).rowcount
     kept_event = sa.select(Event.id).where(Event.workspace_id == EventKey.workspace_id,
                                            Event.source_plugin == EventKey.source_plugin,
                                            Event.external_id == EventKey.key)
@@ -204,7 +210,7 @@ def purge(runtime) -> int:
     db.session.execute(sa.delete(WebhookLog).where(WebhookLog.received_at < events_before))
     db.session.execute(sa.delete(Lock).where(Lock.expires_at < now - timedelta(hours=1)))
     db.session.commit()
-    return len(old)
+    return purged
 
 
 def _every(name: str, seconds: float) -> bool:

@@ -9,7 +9,7 @@ from hub.engine.runner import _finish, claim, run_delivery
 from hub.engine.sweeper import due_deliveries, purge, sweep
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import Delivery, Event, EventKey, WebhookLog, utcnow
+from hub.store.models import D_PENDING, Delivery, Event, EventKey, WebhookLog, utcnow
 from tests.support.engine import drain, enable, expire_leases, one_delivery
 from tests.support.plugins import FakeSource, Recorder
 
@@ -226,3 +226,50 @@ def test_json_logs_carry_event_and_delivery_ids(make_app, capsys):
     assert done and done[0]["event_id"] == 1 and done[0]["delivery_id"] == 1 and done[0]["workspace_id"] == 1
     ingested = [line for line in lines if "ingested" in line["message"]]
     assert ingested[0]["event_id"] == 1
+
+
+def test_a_delivery_replayed_while_the_purge_runs_is_kept_with_its_event(make_app):
+    """The purge reads the old finished events, then deletes them. An admin's replay that commits in
+    between makes one of their deliveries pending again: it must survive, with its event, or the
+    replay the admin was told of is lost. (On SQLite the purge holds the write lock from its first
+    statement, so the replay cannot come in between: it waits, then finds nothing to replay.)"""
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    client = app.test_client()
+    for event_id in ("replayed", "gone"):
+        client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": event_id}))
+    drain(app)
+    with app.app_context():
+        replayed = db.session.scalar(sa.select(Delivery.id).join(Event, Event.id == Delivery.event_id)
+                                     .where(Event.external_id == "replayed"))
+        db.session.execute(sa.update(Event).values(received_at=utcnow() - timedelta(days=31)))
+        db.session.commit()
+        engine = db.engine
+        replay_outcome = []
+
+        def replay_first(conn, cursor, statement, parameters, context, executemany):
+            if not replay_outcome and statement.lstrip().upper().startswith("DELETE FROM DELIVERIES"):
+                replay_outcome.append("tried")
+                with engine.connect() as other:  # the admin's request, on a connection of its own
+                    if engine.dialect.name == "sqlite":  # on the driver's connection: no transaction begun
+                        other.connection.driver_connection.execute("PRAGMA busy_timeout = 100")
+                    try:
+                        other.execute(sa.update(Delivery).where(Delivery.id == replayed).values(status=D_PENDING))
+                        other.commit()
+                        replay_outcome.append("committed")
+                    except sa.exc.OperationalError:
+                        replay_outcome.append("locked out")
+
+        sa.event.listen(engine, "before_cursor_execute", replay_first)
+        try:
+            purged = purge(get_runtime())
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", replay_first)
+        events = list(db.session.scalars(sa.select(Event.external_id)))
+        deliveries = [(d.id, d.status) for d in db.session.scalars(sa.select(Delivery))]
+    if engine.dialect.name == "sqlite":
+        assert replay_outcome == ["tried", "locked out"]
+        assert (purged, events, deliveries) == (2, [], [])
+    else:
+        assert replay_outcome == ["tried", "committed"]
+        assert (purged, events, deliveries) == (1, ["replayed"], [(replayed, D_PENDING)])
