@@ -37,6 +37,7 @@ import hmac
 import http.client
 import json
 import math
+import resource
 import secrets
 import shutil
 import subprocess
@@ -69,9 +70,9 @@ def _fractions(text: str) -> list[float]:
         values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
-    if not values or not all(0 < v <= 1 for v in values):
-        raise argparse.ArgumentTypeError("each fraction must be above 0 and at most 1")
-    return values
+    if not values or not all(0.01 <= v <= 1 for v in values):
+        raise argparse.ArgumentTypeError("each fraction must be at least 0.01 and at most 1")
+    return sorted({round(v, 2) for v in values})  # whole percents: each prints as latency_at_<percent>pct_*
 
 
 def parse_args():
@@ -185,21 +186,27 @@ def open_loop_c(binary: Path, space, url: str, bodies: list[str], rate: float) -
     target = urlsplit(url)
     source, answers = space.path / "openloop-bodies.txt", space.path / "openloop-out.txt"
     source.write_text("".join(body + "\n" for body in bodies))
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _children_cpu()
     subprocess.run([str(binary), target.hostname, str(target.port), target.path, repr(float(rate)), str(source),
                     str(answers)], check=True)
     elapsed = time.perf_counter() - started - 0.2  # it starts its schedule 0.2 s after it starts
     rows = [line.split() for line in answers.read_text().splitlines()]
     return _loop_figures([int(row[0]) / 1e6 for row in rows], [int(row[1]) / 1e6 for row in rows],
-                         [int(row[2]) for row in rows], elapsed)
+                         [int(row[2]) for row in rows], elapsed, _children_cpu() - cpu_before)
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def open_loop(url: str, bodies: list[str], rate: float, clients: int) -> dict:
     """POST ``bodies`` at a fixed ``rate`` (request i is due at start + i/rate), each on a fresh
     connection (as a webhook sender opens them), from ``clients`` Python threads: client k sends
     requests k, k+clients, ... Latency = answer time - due time; ``lag`` = send time - due time
-    (the generator's own delay). The fallback of ``open_loop_c``: it costs the machine about
-    1 ms of CPU per request (``bench/openloop.c``: a few hundredths)."""
+    (the generator's own delay). The fallback of ``open_loop_c``: it costs the machine far more
+    CPU per request (``latency_generator_cpu_ms`` says how much)."""
     from urllib.parse import urlsplit
 
     target = urlsplit(url)
@@ -207,7 +214,7 @@ def open_loop(url: str, bodies: list[str], rate: float, clients: int) -> dict:
     latency = [0.0] * count
     lag = [0.0] * count
     status = [0] * count
-    start = time.perf_counter() + 0.5
+    start, cpu_before = time.perf_counter() + 0.5, time.process_time()
 
     def client(k: int) -> None:
         for i in range(k, count, clients):
@@ -234,14 +241,15 @@ def open_loop(url: str, bodies: list[str], rate: float, clients: int) -> dict:
         worker.start()
     for worker in workers:
         worker.join()
-    return _loop_figures(latency, lag, status, time.perf_counter() - start)
+    return _loop_figures(latency, lag, status, time.perf_counter() - start, time.process_time() - cpu_before)
 
 
-def _loop_figures(latency: list[float], lag: list[float], status: list[int], elapsed: float) -> dict:
+def _loop_figures(latency: list[float], lag: list[float], status: list[int], elapsed: float, cpu: float) -> dict:
     """What both generators return: per request latency and lag (seconds), 2xx and other answers
-    (status 0: none), and the run's length."""
+    (status 0: none), the run's length, and the generator's CPU per request (ms)."""
     return {"latency": latency, "lag": lag, "ok": sum(1 for s in status if 200 <= s < 300),
-            "non2xx": sum(1 for s in status if not 200 <= s < 300), "elapsed": elapsed}
+            "non2xx": sum(1 for s in status if not 200 <= s < 300), "elapsed": elapsed,
+            "cpu_ms": 1000 * cpu / max(1, len(status))}
 
 
 def latency_run(space, args, app, binary: Path | None, url: str, rate: float) -> tuple[dict, int, int]:
@@ -436,6 +444,7 @@ def main() -> None:
             "cpu_ratio": ((health_cpu[0] + health_cpu[1]) / (hook_cpu[0] + hook_cpu[1])
                           if hook_cpu[0] + hook_cpu[1] else float("nan")),
             "latency_generator": "c" if binary is not None else "python",
+            "latency_generator_cpu_ms": loop["cpu_ms"],
             "latency_rate_rps": rate,
             "latency_requests": count,
             "latency_achieved_rps": count / loop["elapsed"] if loop["elapsed"] else float("nan"),
