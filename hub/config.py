@@ -152,6 +152,9 @@ def _check_metrics_token(config) -> None:
     value = config.get("METRICS_TOKEN")
     if value is None:
         return
+    raw = os.environ.get(f"{ENV_PREFIX}_METRICS_TOKEN")
+    if not isinstance(value, str) and raw is not None:
+        value = raw  # the environment's value as written: "1234e56..." read as JSON is a number
     if _looks_placeholder(str(value), METRICS_TOKEN_MIN_LENGTH):
         raise ConfigError(f"HUB_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters and not a "
                           "placeholder, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'; "

@@ -46,7 +46,10 @@ def metrics():
     from hub.engine.sweeper import _update_queue_gauges
 
     runtime = get_runtime()
-    _check_metrics_token(runtime.config.get("METRICS_TOKEN"))
+    if not _bears_metrics_token(runtime.config.get("METRICS_TOKEN")):
+        refusal = Unauthorized("this hub serves /metrics only with its metrics token: "
+                               "Authorization: Bearer <HUB_METRICS_TOKEN>")
+        return jsonify(refusal.to_dict()), refusal.status, {"WWW-Authenticate": 'Bearer realm="metrics"'}
     try:
         _update_queue_gauges(runtime)
     except Exception:
@@ -54,11 +57,9 @@ def metrics():
     return Response(runtime.metrics.render(), mimetype="text/plain; version=0.0.4")
 
 
-def _check_metrics_token(expected: str | None) -> None:
-    """With ``HUB_METRICS_TOKEN`` set, the request must carry it as a bearer token (401 otherwise)."""
+def _bears_metrics_token(expected: str | None) -> bool:
+    """With ``HUB_METRICS_TOKEN`` set, does the request carry it as a bearer token? (Always, unset.)"""
     if not expected:
-        return
+        return True
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-        raise Unauthorized("this hub serves /metrics only with its metrics token: "
-                           "Authorization: Bearer <HUB_METRICS_TOKEN>")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())

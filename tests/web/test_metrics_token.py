@@ -21,6 +21,7 @@ def test_with_a_token_metrics_refuse_requests_without_it(make_app, header):
     client = make_app({"METRICS_TOKEN": TOKEN}, entry_points=False).test_client()
     answer = client.get("/metrics", headers={"Authorization": header} if header else {})
     assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
     assert "HUB_METRICS_TOKEN" in answer.get_json()["error"]["message"]
     assert b"hub_webhooks_received_total" not in answer.data
 
@@ -37,3 +38,15 @@ def test_with_a_token_metrics_answer_its_bearer(make_app):
 def test_a_weak_metrics_token_stops_the_hub_at_start_up(tmp_path, token):
     with pytest.raises(ConfigError, match="HUB_METRICS_TOKEN"):
         create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "METRICS_TOKEN": token})
+
+
+def test_a_token_from_the_environment_is_taken_as_written(tmp_path, monkeypatch):
+    """The environment's values are parsed as JSON when they look like it: this one reads as a
+    number (1234 x 10^5678...), but the token is the text."""
+    token = "1234e5678901234567"
+    monkeypatch.setenv("HUB_METRICS_TOKEN", token)
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert app.config["METRICS_TOKEN"] == token
+    client = app.test_client()
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.get("/metrics", headers={"Authorization": "Bearer inf"}).status_code == 401
