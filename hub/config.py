@@ -3,7 +3,8 @@ environment variables, then the mapping a test passes to ``create_app``.
 
 Every setting is documented in ``docs/operations.md`` (a test keeps that table in step with
 ``DEFAULTS``). Values from the environment are parsed as JSON when they look like JSON
-(``HUB_WORKERS=8`` is an int), as Flask's ``from_prefixed_env`` does.
+(``HUB_WORKERS=8`` is an int), as Flask's ``from_prefixed_env`` does, except those of text
+settings (``TEXT_SETTINGS``: URLs, keys, names), which are taken as written.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_TOKEN": None,  # when set, GET /metrics answers only "Authorization: Bearer <token>"
 }
 
+# Settings without a default that are flags, not text.
+FLAGS_WITHOUT_DEFAULT = ("SESSION_COOKIE_SECURE",)
+# Settings that are text: the environment's value is taken as written, not parsed as JSON.
+TEXT_SETTINGS = tuple(name for name, default in DEFAULTS.items()
+                      if isinstance(default, str) or (default is None and name not in FLAGS_WITHOUT_DEFAULT))
+
 # Settings whose value must be one of these (compared case-insensitively; stored lower-case).
 CHOICES: dict[str, tuple[str, ...]] = {
     "ENV": ("embedded", "production"),
@@ -80,6 +87,10 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     app.config.update(DEFAULTS)
     app.config.from_pyfile("hub.cfg", silent=True)
     app.config.from_prefixed_env(ENV_PREFIX)
+    for name in TEXT_SETTINGS:  # as written: a token "1234e5678..." must not become a number
+        raw = os.environ.get(f"{ENV_PREFIX}_{name}")
+        if raw is not None:
+            app.config[name] = raw
     if overrides:
         app.config.update(overrides)
     check_values(app.config)
@@ -152,9 +163,6 @@ def _check_metrics_token(config) -> None:
     value = config.get("METRICS_TOKEN")
     if value is None:
         return
-    raw = os.environ.get(f"{ENV_PREFIX}_METRICS_TOKEN")
-    if not isinstance(value, str) and raw is not None:
-        value = raw  # the environment's value as written: "1234e56..." read as JSON is a number
     if _looks_placeholder(str(value), METRICS_TOKEN_MIN_LENGTH):
         raise ConfigError(f"HUB_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters and not a "
                           "placeholder, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'; "
@@ -171,7 +179,7 @@ def check_values(config) -> None:
         value = config.get(name)
         if value is None:
             continue
-        if isinstance(default, bool) or (default is None and name == "SESSION_COOKIE_SECURE"):
+        if isinstance(default, bool) or name in FLAGS_WITHOUT_DEFAULT:
             config[name] = _flag(name, value)
         elif isinstance(default, (int, float)):
             config[name] = _number(name, value, type(default))

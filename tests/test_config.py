@@ -119,3 +119,16 @@ def test_production_requires_a_public_url_and_any_public_url_must_be_absolute(tm
             create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "PUBLIC_URL": bad})
     app = create_app({**production, "PUBLIC_URL": " https://hub.example.com/ "})
     assert app.config["PUBLIC_URL"] == "https://hub.example.com"
+
+
+def test_text_settings_from_the_environment_are_taken_as_written(tmp_path, monkeypatch):
+    """The environment's values are parsed as JSON when they look like it, but not those of text
+    settings: a secret of digits, or a queue named 12345, stays text."""
+    monkeypatch.setenv("HUB_SECRET_KEY", "1" * 40)
+    monkeypatch.setenv("HUB_QUEUE_NAME", "12345")
+    monkeypatch.setenv("HUB_WORKERS", "8")
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "ENV": "production", "LOAD_ENTRY_POINTS": False,
+                      "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "PUBLIC_URL": "https://hub.example.com"})
+    assert app.config["SECRET_KEY"] == "1" * 40
+    assert app.config["QUEUE_NAME"] == "12345"
+    assert app.config["WORKERS"] == 8  # not a text setting: still parsed
