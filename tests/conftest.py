@@ -64,7 +64,8 @@ def _estimate(item) -> float:
 # vendor clients against `responses`, sandboxes, import rules, and the plugin contract kits (which
 # build their own SQLite hub whatever the backend). ``--backend-tests-only`` leaves them out of
 # the PostgreSQL + Redis run, where they would repeat the SQLite run exactly. Every other test runs
-# on both: a new module runs twice until it is listed here, never the other way round.
+# on both (except the few that scripts/test.sh runs only on SQLite, named there with their reason):
+# a new module runs twice until it is listed here, never the other way round.
 BACKEND_FREE = (
     "tests/plugins/canditech/test_client.py",
     "tests/plugins/canditech/test_contract.py",

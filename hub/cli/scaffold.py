@@ -50,12 +50,12 @@ def render_plugin(name: str, kind: str) -> dict[str, str]:
 @click.option("--kind", type=click.Choice(["assessment", "source"]), required=True,
               help="An assessment provider or a source (ATS).")
 @click.option("--directory", type=click.Path(file_okay=False), default=None,
-              help="Where to create the distribution (default: ./ats-hub-NAME).")
+              help="Where to create the distribution (default: ./ats-hub-NAME, with NAME's underscores as hyphens).")
 def new_plugin_command(name, kind, directory):
     """Create a plugin distribution NAME: pyproject with the `ats_hub` entry point, hook
     implementations, a sandbox stub of the vendor, and contract tests from `hub.testing`.
 
-    Then: pip install -e ./ats-hub-NAME && pytest ats-hub-NAME/tests
+    Then: pip install -e DIRECTORY && pytest DIRECTORY/tests (the command prints both).
     """
     if not NAME_RE.match(name) or keyword.iskeyword(name):
         raise click.BadParameter("use 2-41 lower-case letters, digits or underscores, starting with a letter",
