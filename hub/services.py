@@ -156,9 +156,12 @@ def set_active(user: User, active: bool, actor: User | str | None = None) -> Non
 
 
 def _last_super_admin(user: User) -> bool:
-    count = db.session.scalar(sa.select(sa.func.count(User.id)).where(
-        User.workspace_id == user.workspace_id, User.role == SUPER_ADMIN, User.active.is_(True)))
-    return count <= 1
+    """Whether no active Super Admin other than ``user`` is left (an inactive one, demoted or
+    deactivated, takes nothing away)."""
+    others = db.session.scalar(sa.select(sa.func.count(User.id)).where(
+        User.workspace_id == user.workspace_id, User.role == SUPER_ADMIN, User.active.is_(True),
+        User.id != user.id))
+    return user.active and others == 0
 
 
 def create_api_token(user: User, name: str) -> str:

@@ -185,3 +185,24 @@ def test_create_user_checks_name_and_email_against_their_columns(hub_app, seeded
         assert user.name == "l" * 200
         user, _ = services.create_user(ws, "padded@acme.test", "team_member", name="  Padded Name  ")
         assert user.name == "Padded Name"
+
+
+def test_the_last_active_super_admin_is_kept_and_an_inactive_one_can_be_demoted(hub_app, seeded, as_role):
+    """The rule protects the workspace's last *active* Super Admin; a deactivated Super Admin
+    counts for nothing, so demoting one must not be refused as "the last"."""
+    from hub.errors import Conflict
+
+    with hub_app.app_context():
+        alice = db.session.get(User, seeded.users["super_admin"])
+        bob = services.create_user(alice.workspace_id, "bob@acme.test", "super_admin", name="Bob", actor=alice)[0]
+        services.set_active(bob, False, actor=alice)
+        services.set_role(bob, "admin", actor=alice)  # inactive: demoting him leaves Alice, who is active
+        assert db.session.get(User, bob.id).role == "admin"
+        with pytest.raises(Conflict, match="last Super Admin"):
+            services.set_role(alice, "admin", actor="cli")
+        with pytest.raises(Conflict, match="last Super Admin"):
+            services.set_active(alice, False, actor="cli")
+        services.set_role(bob, "super_admin", actor=alice)
+        services.set_active(bob, True, actor=alice)
+        services.set_role(alice, "admin", actor=bob)  # another active Super Admin is left
+        assert db.session.get(User, alice.id).role == "admin"
