@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from hub.engine.runner import replay
@@ -300,6 +301,9 @@ ATTACHMENT_OPTIONS = {"pass_threshold", "move_to_stage_on_thumbs_up", "archive_r
                       "remind_on_reentry", "tag_results"}
 
 
+ALREADY_ATTACHED = "this assessment is already attached to that stage of that posting"
+
+
 def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | str | None,
                     attachment_id: int | None = None) -> Attachment:
     required = ("posting_id", "posting_name", "stage_id", "stage_name", "provider", "assessment_id", "assessment_name")
@@ -310,23 +314,28 @@ def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | 
     unknown = set(options) - ATTACHMENT_OPTIONS
     if unknown:
         raise ValidationFailed(f"unknown options: {', '.join(sorted(unknown))}", {"options": sorted(unknown)})
-    if attachment_id is None:
-        duplicate = db.session.scalar(sa.select(Attachment.id).where(
-            Attachment.workspace_id == workspace_id, Attachment.posting_id == values["posting_id"],
-            Attachment.stage_id == values["stage_id"], Attachment.provider == values["provider"],
-            Attachment.assessment_id == values["assessment_id"], Attachment.detached_at.is_(None)))
-        if duplicate is not None:
-            raise Conflict("this assessment is already attached to that stage of that posting")
-        row = Attachment(workspace_id=workspace_id, created_by_id=actor.id if isinstance(actor, User) else None)
-        db.session.add(row)
-    else:
+    if attachment_id is not None:
         row = db.session.get(Attachment, attachment_id)
         if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
             raise NotFound("no such attachment")
+    same = [Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None)] + [
+        getattr(Attachment, key) == str(values[key]).strip()
+        for key in ("posting_id", "stage_id", "provider", "assessment_id")]
+    if attachment_id is not None:  # an edit may not make it a copy of another live attachment either
+        same.append(Attachment.id != attachment_id)
+    if db.session.scalar(sa.select(Attachment.id).where(*same)) is not None:
+        raise Conflict(ALREADY_ATTACHED)
+    if attachment_id is None:
+        row = Attachment(workspace_id=workspace_id, created_by_id=actor.id if isinstance(actor, User) else None)
+        db.session.add(row)
     for key in required:
         setattr(row, key, str(values[key]).strip())
     row.options = options
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # a copy saved at the same moment (uq_attachments_live)
+        db.session.rollback()
+        raise Conflict(ALREADY_ATTACHED) from exc
     audit(workspace_id, actor, "attachment.save", f"attachment:{row.id}",
           posting=row.posting_name, stage=row.stage_name, assessment=row.assessment_name)
     db.session.commit()

@@ -210,7 +210,13 @@ class Attachment(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     detached_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
-    __table_args__ = (sa.Index("ix_attachments_lookup", "workspace_id", "posting_id", "stage_id"),)
+    __table_args__ = (
+        sa.Index("ix_attachments_lookup", "workspace_id", "posting_id", "stage_id"),
+        # one live attachment of an assessment per stage: a second would invite each candidate twice
+        sa.Index("uq_attachments_live", "workspace_id", "posting_id", "stage_id", "provider", "assessment_id",
+                 unique=True, sqlite_where=sa.text("detached_at IS NULL"),
+                 postgresql_where=sa.text("detached_at IS NULL")),
+    )
 
 
 class Invitation(db.Model):

@@ -49,3 +49,35 @@ def test_the_tables_that_grow_with_traffic_take_ids_beyond_32_bits(app):
         db.session.commit()
         assert event.id == beyond + 1
         assert db.session.get(Delivery, delivery.id, populate_existing=True).event_id == beyond + 1
+
+
+def test_the_live_attachment_index_migration_detaches_existing_copies_keeping_the_oldest(make_app, tmp_path):
+    """Before 5b0e2c6a9f41 an edit could make a second live copy of an attachment; upgrading
+    detaches the later copies (the index could not be built otherwise) and keeps the first."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    app = make_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'copies.db'}"}, entry_points=False)
+    directory = app.extensions["migrate"].directory
+    row = {"workspace_id": 1, "posting_name": "P", "stage_name": "S", "provider": "canditech",
+           "assessment_id": "a1", "assessment_name": "A", "options": "{}",
+           "created_at": "2026-11-29 10:00:00", "updated_at": "2026-11-29 10:00:00"}
+    insert = sa.text("INSERT INTO attachments (id, workspace_id, posting_id, posting_name, stage_id, stage_name, "
+                     "provider, assessment_id, assessment_name, options, created_at, updated_at, detached_at) "
+                     "VALUES (:id, :workspace_id, :posting_id, :posting_name, :stage_id, :stage_name, :provider, "
+                     ":assessment_id, :assessment_name, :options, :created_at, :updated_at, :detached_at)")
+    with app.app_context():
+        downgrade(directory=directory, revision="d56baea343a7")
+        with db.engine.begin() as connection:
+            for id_, stage, detached in ((1, "s1", None), (2, "s1", None), (3, "s1", None),
+                                         (4, "s2", None), (5, "s1", "2026-11-28 09:00:00")):
+                connection.execute(insert, {**row, "id": id_, "posting_id": "p1", "stage_id": stage,
+                                            "detached_at": detached})
+        upgrade(directory=directory)
+        with db.engine.connect() as connection:
+            live = connection.execute(sa.text(
+                "SELECT id FROM attachments WHERE detached_at IS NULL ORDER BY id")).scalars().all()
+            kept_history = connection.execute(sa.text(
+                "SELECT detached_at FROM attachments WHERE id = 5")).scalar_one()
+    assert live == [1, 4]  # the oldest copy on s1, and the only one on s2
+    assert str(kept_history).startswith("2026-11-28 09:00")  # already detached: left as it was

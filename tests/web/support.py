@@ -259,8 +259,8 @@ def seed(app) -> Seed:
         for i, role in enumerate(ROLES):
             own = {}
             own["att_keep"] = _attachment(ws, "p1", f"s{3 + i}").id
-            for name in ("att_detach_ui", "att_detach_api"):
-                own[name] = _attachment(ws, "p1", f"s{3 + i}", assessment="sup", name="Support Basics").id
+            for name, posting in (("att_detach_ui", "p1"), ("att_detach_api", "p2")):  # one live copy per stage
+                own[name] = _attachment(ws, posting, f"s{3 + i}", assessment="sup", name="Support Basics").id
             keep = db.session.get(type(shared), own["att_keep"])
             own["inv_reinvite_ui"] = _invitation(ws, keep, "failed", failure_reason="no email").id
             own["inv_reinvite_api"] = _invitation(ws, keep, "expired").id

@@ -126,6 +126,14 @@ def test_attachments_through_the_api(api, seeded):
         "posting_id": "p1", "stage_id": "nowhere", "provider": "fakeassess", "assessment_id": "py"})
     assert unknown.status_code == 422 and list(unknown.get_json()["error"]["fields"]) == ["stage_id"]
 
+    # an edit may not make it a copy of another live attachment: each candidate would be invited twice
+    other = api("POST", "/attachments", role="admin", json={
+        "posting_id": "p1", "stage_id": "s7", "provider": "fakeassess", "assessment_id": "py"}).get_json()
+    onto_copy = api("PUT", f"/attachments/{other['id']}", role="admin", json={"stage_id": "canditech"})
+    assert onto_copy.status_code == 409 and "already attached" in onto_copy.get_json()["error"]["message"]
+    assert api("GET", f"/attachments/{other['id']}", role="admin").get_json()["stage_id"] == "s7"
+    assert api("PUT", f"/attachments/{other['id']}", role="admin", json={"options": {}}).status_code == 200
+
     updated = api("PUT", f"/attachments/{body['id']}", role="admin", json={"stage_id": "s2"})
     assert updated.status_code == 200 and updated.get_json()["stage_name"] == "Stage 2"
     assert updated.get_json()["options"] == body["options"]  # left out: kept

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from hub.entities import Stage
 from hub.extensions import db
-from hub.store.models import Attachment
+from hub.store.models import Attachment, utcnow
 from tests.web.support import vendor_error
 
 
@@ -251,3 +251,35 @@ def test_the_form_still_works_when_only_the_archive_reasons_cannot_be_read(hub_a
     source.archive_reasons = None  # the hook now fails
     page = as_role("admin").get("/pipeline/new?posting_id=p1").get_data(as_text=True)
     assert 'id="attach-form"' in page and '<input type="text" id="archive_reason_on_thumbs_down"' in page
+
+
+def test_an_edit_that_would_copy_another_live_attachment_is_refused_inline(hub_app, seeded, as_role):
+    client = as_role("admin")
+    first = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s8", "assessment": "fakeassess:py"})
+    second = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s9", "assessment": "fakeassess:py"})
+    assert first.status_code == second.status_code == 302
+    [moved] = _rows(hub_app, stage_id="s9", assessment_id="py")
+    refused = client.post(f"/pipeline/{moved.id}/edit", data={"posting_id": "p1", "stage_id": "s8",
+                                                               "assessment": "fakeassess:py"})
+    assert refused.status_code == 422 and "already attached" in refused.get_data(as_text=True)
+    assert len(_rows(hub_app, stage_id="s8", assessment_id="py")) == 1
+    assert [r.id for r in _rows(hub_app, stage_id="s9", assessment_id="py")] == [moved.id]
+
+
+def test_the_database_holds_one_live_attachment_per_stage_and_assessment(hub_app, seeded):
+    """The partial unique index settles what the service's check cannot: two saves at once."""
+    from sqlalchemy.exc import IntegrityError
+
+    values = dict(workspace_id=seeded.workspace_id, posting_id="p1", posting_name="P", stage_id="s10",
+                  stage_name="S", provider="fakeassess", assessment_id="py", assessment_name="A", options={})
+    with hub_app.app_context():
+        db.session.add(Attachment(**values))
+        db.session.commit()
+        db.session.add(Attachment(**values))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        db.session.add(Attachment(**values, detached_at=utcnow()))  # detached copies are history: any number
+        db.session.add(Attachment(**values, detached_at=utcnow()))
+        db.session.commit()
+    assert len(_rows(hub_app, stage_id="s10", assessment_id="py")) == 1
