@@ -223,7 +223,7 @@ def parse_external_reference(reference: str) -> int | None:
     if not isinstance(reference, str) or not reference.startswith("hub-inv-"):
         return None
     head = reference[len("hub-inv-"):].split("-r", 1)[0]
-    return int(head) if head.isdigit() else None
+    return int(head) if head.isascii() and head.isdigit() else None  # not '²': int() refuses it
 
 
 # --------------------------------------------------------------------------- hub events
@@ -378,11 +378,18 @@ class WebhookRequest:
 
 @dataclass(frozen=True)
 class WebhookResult:
-    """A verified webhook: the events in it, and whether it was a connection test ("ping")."""
+    """A verified webhook: the events in it, and whether it was a connection test ("ping").
+
+    ``seen_ids``: ids of this request the hub must remember although it carries no event (a
+    ping, an event the hub does not use), as it remembers every event's ids: a later request
+    naming one of them is a duplicate. A sender that signs a nonce but not the body (Lever
+    signs ``token + triggeredAt``) needs this, or its signed ping could be replayed with another
+    body as a new event."""
 
     events: tuple[InboundEvent, ...] = ()
     ping: bool = False
     note: str = ""
+    seen_ids: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- (de)serialising

@@ -83,10 +83,18 @@ class ServiceUnavailable(HubError):
 
 
 class WebhookRejected(HubError):
-    """Raised by a plugin's ``verify_webhook``: the request is not acceptable (4xx)."""
+    """Raised by a plugin's ``verify_webhook``: the request is not acceptable (4xx).
+
+    ``seen_ids``: ids of a request that was signed (authentic) but is refused for its content,
+    which the hub remembers as it remembers events' ids (``WebhookResult.seen_ids``)."""
 
     status = 400
     code = "webhook_rejected"
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 seen_ids: tuple[str, ...] = ()):
+        super().__init__(message, status=status, code=code)
+        self.seen_ids = tuple(seen_ids)
 
 
 class PluginError(Exception):

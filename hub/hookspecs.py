@@ -90,7 +90,10 @@ def verify_webhook(ctx: "PluginContext", request: "WebhookRequest") -> "WebhookR
     use (answered 2xx and logged). Raise ``hub.errors.WebhookRejected(message, status=4xx)`` for a
     bad signature, a stale timestamp, malformed JSON or missing fields: the sender gets that status
     with ``{"error": {"code", "message"}}`` and the admin sees the rejection (never the secret).
-    Deduplication is the hub's job: give each ``InboundEvent`` the sender's stable event id.
+    Deduplication is the hub's job: give each ``InboundEvent`` the sender's stable event id. If the
+    signature covers a nonce and not the body, name the nonce in ``seen_ids`` of a result without
+    events and of a ``WebhookRejected`` raised after the signature verified: the hub remembers it,
+    so the signed nonce cannot be replayed with another body.
     """
 
 

@@ -78,20 +78,26 @@ _WORKSPACE_INTEGRATIONS = sa.select(_INTEGRATIONS.c.id, _INTEGRATIONS.c.workspac
     _INTEGRATIONS.c.workspace_id.in_(sa.bindparam("workspaces", expanding=True)))
 
 
-def key_rows(items: Sequence[Staged]) -> tuple[list[set[tuple]], list[dict]]:
-    """Each item's dedupe keys, and the ``event_keys`` rows to insert for all of them (sorted: two
-    transactions holding some of the same keys take their index entries in the same order and
-    cannot deadlock)."""
+def key_rows(items: Sequence[Staged], seen: set[tuple] = frozenset()) -> tuple[list[set[tuple]], list[dict]]:
+    """Each item's dedupe keys, and the ``event_keys`` rows to insert for all of them and for
+    ``seen`` (keys of requests without events, ``seen_keys``), sorted: two transactions holding
+    some of the same keys take their index entries in the same order and cannot deadlock."""
     now = utcnow()
     keys = [{(item.workspace_id, item.source_plugin, key) for key in item.keys} for item in items]
-    rows = sorted({key for mine in keys for key in mine})
+    rows = sorted({key for mine in keys for key in mine} | set(seen))
     return keys, [{"workspace_id": w, "source_plugin": s, "key": k, "seen_at": now} for (w, s, k) in rows]
 
 
-def claim(keys: Sequence[set[tuple]], inserted: set[tuple]) -> list[bool]:
-    """An item is new (True) only if all its keys were inserted just now and no earlier item of
-    the batch claimed one of them."""
-    claimed: set[tuple] = set()
+def seen_keys(workspace_id: int, source_plugin: str, ids: Sequence[str]) -> set[tuple]:
+    """The dedupe keys of ids a request was known by although it carried no event (a signed
+    ping): remembered like events' keys, so a later event naming one is a duplicate."""
+    return {(workspace_id, source_plugin, k[:MAX_KEY_LENGTH]) for k in ids if k}
+
+
+def claim(keys: Sequence[set[tuple]], inserted: set[tuple], seen: set[tuple] = frozenset()) -> list[bool]:
+    """An item is new (True) only if all its keys were inserted just now and neither an earlier
+    item of the batch nor a request without events in it (``seen``) claimed one of them."""
+    claimed: set[tuple] = set(seen)
     fresh = []
     for mine in keys:
         fresh.append(bool(mine) and mine <= inserted and not (mine & claimed))

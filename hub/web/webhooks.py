@@ -34,7 +34,7 @@ from hub.engine.group_commit import GroupCommit, GroupCommitTimeout
 from hub.engine import pipelined_ingest
 from hub.engine.ingest import (
     KEY_COLUMNS, IngestOutcome, Staged, claim, enabled_plugins, has_owned_effects, key_rows as ingest_keys, plan,
-    report, stage_events, workspace_integrations,
+    report, seen_keys, stage_events, workspace_integrations,
 )
 from hub.entities import InboundEvent, WebhookRequest, WebhookResult
 from hub.errors import HubError, NotFound, PluginError, ServiceUnavailable, WebhookRejected
@@ -80,6 +80,11 @@ class WebhookRecord:
     message: str = ""
     events: tuple[InboundEvent, ...] = ()
     verified: bool = False  # the integration had been verified (a ping or a signed webhook) before
+    seen_ids: tuple[str, ...] = ()  # ids of a request without events, remembered for deduplication
+
+    @property
+    def seen_keys(self) -> set[tuple]:
+        return seen_keys(self.workspace_id, self.plugin, self.seen_ids)
 
 
 _WEBHOOK_LOG, _EVENT_KEYS, _EVENTS, _DELIVERIES = (WebhookLog.__table__, EventKey.__table__, Event.__table__,
@@ -182,6 +187,10 @@ def _persist_in_session(runtime, records: Sequence[WebhookRecord]) -> list[list[
     now = utcnow()
     workspaces = {r.workspace_id for r in records}
     unchanged, enabled = _check(records, workspace_integrations(db.session, workspaces))
+    seen = _seen_keys(records, unchanged)
+    if seen:  # before the events: an event of this batch naming one of them is a duplicate
+        _, rows = ingest_keys((), seen)
+        insert_rows(db.session.connection(), _EVENT_KEYS, rows, skip_conflicts=True)
     items = [Staged(r.workspace_id, r.plugin, inbound) for r, ok in zip(records, unchanged) if ok for inbound in r.events]
     accounts = _account(runtime, records, unchanged, stage_events(runtime, items, enabled=enabled), now)
     if accounts.log_rows:
@@ -202,7 +211,8 @@ def _persist_pipelined(runtime, connection, records: Sequence[WebhookRecord]) ->
         now = utcnow()
         candidates = [r for n, r in enumerate(records) if n not in stale]
         items = [Staged(r.workspace_id, r.plugin, inbound) for r in candidates for inbound in r.events]
-        keys, key_rows = ingest_keys(items)
+        seen = _seen_keys(candidates, [True] * len(candidates))
+        keys, key_rows = ingest_keys(items, seen)
         most_deliveries = sum(len(runtime.registry.subscribers(i.inbound.event.hook)) for i in items)
         reserved = pipelined_ingest.reserve(connection, dialect, {r.workspace_id for r in records}, _EVENT_KEYS,
                                             key_rows, KEY_COLUMNS, len(items), most_deliveries)
@@ -213,7 +223,7 @@ def _persist_pipelined(runtime, connection, records: Sequence[WebhookRecord]) ->
             connection.execute("ROLLBACK")
             stale |= newly_stale
             continue
-        fresh = claim(keys, reserved.inserted_keys)
+        fresh = claim(keys, reserved.inserted_keys, seen)
         staged = plan(runtime, items, fresh, {i: "accepted" for i, is_new in enumerate(fresh) if is_new}, enabled)
         for i, row, event_id in zip(staged.new, staged.event_rows, reserved.event_ids):
             row["id"] = staged.outcomes[i].event_id = event_id
@@ -230,6 +240,10 @@ def _persist_pipelined(runtime, connection, records: Sequence[WebhookRecord]) ->
         _remember_seen(runtime, accounts, now)
         report(runtime, items, staged)
         return accounts.results
+
+
+def _seen_keys(records: Sequence[WebhookRecord], unchanged: Sequence[bool]) -> set[tuple]:
+    return {key for record, ok in zip(records, unchanged) if ok for key in record.seen_keys}
 
 
 def _dedicated_connections(runtime) -> DedicatedConnections | None:
@@ -333,11 +347,11 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
                              integration.updated_at, integration.last_webhook_at, outcome,
                              verified=integration.verified_at is not None, **fields)
 
-    def rejection_stored(status: int, message: str, reason: str) -> bool:
+    def rejection_stored(status: int, message: str, reason: str, seen_ids: tuple[str, ...] = ()) -> bool:
         """Record a rejected webhook for admins and count it; False if the integration changed
         meanwhile (nothing stored: verify again)."""
         _end_reads()
-        if _store(runtime, record("rejected", status=status, message=message)) == STALE:
+        if _store(runtime, record("rejected", status=status, message=message, seen_ids=seen_ids)) == STALE:
             return False
         runtime.metrics.webhook(plugin, "rejected", reason)
         return True
@@ -349,7 +363,7 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
         result = runtime.registry.call(plugin, "verify_webhook", ctx=PluginContext(runtime, integration),
                                        request=webhook)
     except WebhookRejected as exc:
-        if not rejection_stored(exc.status, exc.message, exc.code):
+        if not rejection_stored(exc.status, exc.message, exc.code, getattr(exc, "seen_ids", ())):
             return None
         log.info("webhook rejected for %s: %s", plugin, exc.message,
                  extra={"workspace_id": integration.workspace_id})
@@ -371,7 +385,7 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
     if result.ping or not result.events:
         outcome = "ping" if result.ping else "ignored"
         message = result.note or ("connection verified" if result.ping else "no event the hub uses")
-        if _store(runtime, record(outcome, message=message)) == STALE:
+        if _store(runtime, record(outcome, message=message, seen_ids=result.seen_ids)) == STALE:
             return None
         runtime.metrics.webhook(plugin, outcome, "" if result.ping else message[:40])
         return jsonify(status="verified") if result.ping else jsonify(status="ignored", message=message)

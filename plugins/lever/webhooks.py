@@ -7,6 +7,9 @@ the API (one per webhook) and those an admin pasted (manual mode). The timestamp
 token and timestamp) and at most ``max_clock_skew_minutes`` in the future. Replays inside the
 window are duplicates for the hub: each event carries Lever's ``id`` (when present) as its
 external id and the delivery ``token`` as an alias, both remembered by the hub's deduplication.
+A signed request without an event (a ping, an event the hub does not use, a body refused for its
+content) leaves its token with the hub too (``seen_ids``): the body is not signed, so its token
+must not come back with another one.
 
 The body's ``data`` is not signed and carries ids only; nothing acts on it without re-reading the
 opportunity from Lever (``source_get_candidate``).
@@ -167,13 +170,25 @@ def verify(ctx, request: WebhookRequest, settings: LeverSettings) -> WebhookResu
     if not _signed_by_any(tokens, token, triggered_at, sig):
         raise _reject("signature does not match any active signature token", 401)
     occurred_at = _check_time(triggered_at, request.received_at, settings)
+    # The signature covers the token, not the body: once a token has been seen, any body with it
+    # is a replay. Every signed request leaves its token with the hub (``seen_ids``, or as the
+    # event's alias), whatever it carried, so none can come back with another event.
+    try:
+        return _parse_signed(body, token, event, data, occurred_at)
+    except WebhookRejected as exc:
+        raise WebhookRejected(exc.message, status=exc.status, code=exc.code, seen_ids=(token,)) from None
 
-    opportunity_id = _opportunity_id(data)
-    if not data or (event in HANDLED_EVENTS and opportunity_id is None):
+
+def _parse_signed(body: Mapping[str, Any], token: str, event: str, data: Mapping[str, Any],
+                  occurred_at: datetime) -> WebhookResult:
+    if not data:
         # Lever's "Verify connection" test: signed, with empty data (lever.md §1.5).
-        return WebhookResult(ping=True, note=f"verify connection request ({event})")
-    if event not in HANDLED_EVENTS:
-        return WebhookResult(note=f"ignored event {event}")
+        return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))
+    if event not in HANDLED_EVENTS:  # answered 200 whatever its data holds (lever.md §1.6)
+        return WebhookResult(note=f"ignored event {event}", seen_ids=(token,))
+    opportunity_id = _opportunity_id(data)
+    if opportunity_id is None:  # a test request with data that names no opportunity
+        return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))
 
     event_id = body.get("id")
     if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_ID_LENGTH:

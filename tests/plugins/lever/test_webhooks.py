@@ -133,6 +133,27 @@ def test_events_the_hub_does_not_use_are_ignored(wh_hub):
     assert "ignored event contactCreated" in result.note
 
 
+def test_an_event_the_hub_does_not_use_is_ignored_whatever_its_data(wh_hub):
+    """Lever's other events are answered 200 "ignored"; their data is not the hub's to judge
+    (a 422 would make Lever retry a request that can never pass)."""
+    for data in ({"candidateId": 5}, {"opportunityId": ""}, {"opportunityId": "x" * 500}):
+        result = verify(wh_hub, make_body(event="contactCreated", data=data))
+        assert result.events == () and not result.ping and "ignored" in result.note
+
+
+def test_every_signed_request_leaves_its_token_for_deduplication(wh_hub):
+    """The signature covers ``token + triggeredAt``, not the body: a signed request without an
+    event hands its token to the hub (``seen_ids``), so the token cannot carry another body."""
+    ping = make_body(event="candidateHired", data={})
+    assert verify(wh_hub, ping).seen_ids == (ping["token"],)
+    ignored = make_body(event="contactCreated", data={"contactId": "c-1"})
+    assert verify(wh_hub, ignored).seen_ids == (ignored["token"],)
+    refused = make_body(data={"opportunityId": "opp-1"})  # no toStageId: 422
+    assert rejected(wh_hub, refused, 422, "toStageId").seen_ids == (refused["token"],)
+    # an unsigned or badly signed request proves nothing: its token is not remembered
+    assert rejected(wh_hub, make_body(key=secrets.token_hex(24)), 401).seen_ids == ()
+
+
 def test_within_the_age_window_and_the_skew_allowance(wh_hub):
     assert verify(wh_hub, make_body(triggered_at=now_ms() - 71 * 3_600_000)).events
     assert verify(wh_hub, make_body(triggered_at=now_ms() + 4 * 60_000)).events
@@ -240,6 +261,36 @@ def test_ingress_accepts_dedupes_and_rejects(wh_hub):
     ping = client.post(url, json=make_body(event="candidateHired", data={}, event_id="e-ping"))
     assert ping.status_code == 200 and ping.get_json()["status"] == "verified"
     assert wh_hub.integration()["verified_at"] is not None
+
+
+@pytest.mark.parametrize("captured", [
+    pytest.param({"event": "candidateHired", "data": {}}, id="verify-connection-ping"),
+    pytest.param({"event": "contactCreated", "data": {"contactId": "c-1"}}, id="ignored-event"),
+    pytest.param({"event": "candidateStageChange", "data": {"opportunityId": "opp-9"}}, id="refused-422"),
+])
+def test_a_captured_signed_request_cannot_carry_another_event(wh_hub, captured):
+    """Anyone who saw one signed request (Lever's delivery history, a proxy's log) holds a valid
+    token, timestamp and signature. Sent again with a candidate deletion in its body, it is a
+    duplicate: nothing is stored, nothing erased."""
+    from hub.extensions import db
+    from hub.store.models import Event
+
+    with wh_hub.app.app_context():
+        key = wh_hub.runtime.integration(1, "lever").webhook_key
+    client = wh_hub.app.test_client()
+    url = f"/webhooks/lever/{key}"
+    original = make_body(event_id=None, **captured)
+    first = client.post(url, json=original)
+    assert first.status_code in (200, 422), first.get_json()
+
+    forged = {**original, "event": "candidateDeleted", "data": {"opportunityId": "victim"}, "id": "forged-1"}
+    answer = client.post(url, json=forged)
+    assert answer.status_code == 200 and answer.get_json()["status"] == "duplicate", answer.get_json()
+    with wh_hub.app.app_context():
+        assert db.session.query(Event).filter(Event.subject == "victim").count() == 0
+    # a request Lever signed afresh is still accepted
+    fresh = make_body(event="candidateDeleted", data={"opportunityId": "victim"}, event_id="real-1")
+    assert client.post(url, json=fresh).get_json()["status"] == "accepted"
 
 
 def test_a_token_change_takes_effect_at_once_over_the_ingress(wh_hub):
