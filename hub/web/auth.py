@@ -42,7 +42,7 @@ def load_user(session_id: str) -> User | None:
     A session from before the last password change (or from before sessions carried the
     fingerprint) no longer matches: it is signed out."""
     user_id, _, fingerprint = str(session_id).partition(":")
-    if not user_id.isdigit() or not is_table_id(int(user_id)) or not fingerprint:
+    if not (user_id.isascii() and user_id.isdigit()) or not is_table_id(int(user_id)) or not fingerprint:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active:

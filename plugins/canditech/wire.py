@@ -412,7 +412,7 @@ def parse_signature_header(value: str) -> tuple[str, list[str]]:
             timestamp = item
         elif key == SIGNATURE_VALUE_KEY:
             digests.append(item.lower())
-    if timestamp is None or not timestamp.isdigit() or len(timestamp) > 12:
+    if timestamp is None or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise SignatureError("malformed signature header: no valid t=<unix seconds>")
     if not digests or not all(len(d) == 64 and all(c in "0123456789abcdef" for c in d) for d in digests):
         raise SignatureError("malformed signature header: no valid v1=<hex HMAC-SHA256>")

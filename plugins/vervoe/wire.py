@@ -438,7 +438,7 @@ def parse_signature(header: str | None) -> tuple[int, list[str]]:
             continue
         key, value = key.strip().lower(), value.strip()
         if key == "t":
-            if not value.isdigit() or timestamp is not None:
+            if not (value.isascii() and value.isdigit()) or timestamp is not None:
                 raise SignatureError("the signature header has a bad timestamp")
             timestamp = int(value)
         elif key == "hash" and value:

@@ -305,3 +305,24 @@ def test_an_invitation_id_beyond_any_row_is_an_unknown_invitation(make_app):
         assert ctx.invitations.get(2**40) is None and ctx.attachments.get(2**40) is None
         with pytest.raises(LookupError):
             ctx.invitations.transition(2**40, "started")
+
+
+def test_a_key_seen_in_a_batch_without_an_event_makes_the_batch_s_event_with_it_a_duplicate():
+    """``claim``: a request without events (a signed ping) claims its keys before any event of
+    the same batch, so a replay of its token sent at the same moment is a duplicate too."""
+    from hub.engine.ingest import claim
+
+    token, other = (1, "lever", "tok-1"), (1, "lever", "evt-9")
+    assert claim([{other, token}], inserted={other, token}) == [True]
+    assert claim([{other, token}], inserted={other, token}, seen={token}) == [False]
+    assert claim([{other}], inserted={other}, seen={token}) == [True]
+
+
+@pytest.mark.parametrize("reference, expected", [
+    ("hub-inv-12", 12), ("hub-inv-12-r3", 12), ("hub-inv-\xb2", None), ("hub-inv-\u0661", None), ("hub-inv-", None),
+    ("other-12", None),
+])
+def test_an_external_reference_names_an_invitation_only_with_ascii_digits(reference, expected):
+    from hub.entities import parse_external_reference
+
+    assert parse_external_reference(reference) == expected

@@ -32,7 +32,7 @@ def make_token(secret: bytes, scope: str, position: int) -> str:
 def read_token(secret: bytes, scope: str, token: str) -> int:
     """The position encoded in ``token``; 400 BadRequestError if it was not issued here."""
     position, _, mac = token.partition(".")
-    if position.isdigit() and hmac.compare_digest(mac, _mac(secret, scope, int(position))):
+    if position.isascii() and position.isdigit() and hmac.compare_digest(mac, _mac(secret, scope, int(position))):
         return int(position)
     raise LeverError(400, "BadRequestError", "Invalid offset token")
 

@@ -97,7 +97,7 @@ def _page(required: bool) -> int:
         if required:
             raise SandboxError(400, "page: This value should not be blank.")
         return 1
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise SandboxError(400, "page: Must be greater than 0.")
     return int(raw)
 

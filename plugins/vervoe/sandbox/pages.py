@@ -141,7 +141,7 @@ def card_action(uuid: str, action: str):
     rt = runtime()
     if action == "grade":
         raw = request.form.get("score", "")
-        if not raw.isdigit() or not 0 <= int(raw) <= 100:
+        if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 100:
             raise SandboxError(400, "score: an integer from 0 to 100")
         rt.grade(uuid, int(raw))
     elif action in ("hire", "unhire", "reject", "unreject"):
