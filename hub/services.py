@@ -210,6 +210,7 @@ def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: U
     elif not enabled and row.enabled:
         row.enabled = False
         _cancel_open_deliveries(workspace_id, plugin)
+        _fail_pending_invitations(workspace_id, plugin, actor, "disabled")
         audit(workspace_id, actor, "integration.disable", f"plugin:{plugin}")
         db.session.commit()
     return row
@@ -221,6 +222,21 @@ def _cancel_open_deliveries(workspace_id: int, plugin: str) -> int:
     ).values(status=D_CANCELLED, finished_at=utcnow(), last_error="integration disabled or revoked",
              lease_token=None, lease_until=None))
     return result.rowcount
+
+
+def _fail_pending_invitations(workspace_id: int, plugin: str, actor: User | str | None, what: str) -> int:
+    """The plugin's invitations not sent yet (``pending``) fail, with the reason: the deliveries
+    that would have sent them were just cancelled, and a pending invitation cannot be sent again
+    (once the provider is back, an admin re-invites from the candidate's page)."""
+    from hub.engine.invitations import transition
+    from hub.store.models import Invitation
+
+    who = actor.email if isinstance(actor, User) else (actor or "system")
+    rows = db.session.scalars(sa.select(Invitation).where(
+        Invitation.workspace_id == workspace_id, Invitation.provider == plugin,
+        Invitation.status == "pending").with_for_update()).all()
+    reason = f"{plugin} was {what} before the invitation was sent; once it is enabled again, re-invite"
+    return sum(transition(db.session, row, "failed", source=who, failure_reason=reason) for row in rows)
 
 
 def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, Any], actor: User | str | None) -> Integration:
@@ -288,8 +304,9 @@ def revoke(runtime, workspace_id: int, plugin: str, actor: User | str | None) ->
     row.verified_at = None
     row.webhook_key = secrets.token_urlsafe(32)  # the old URL stops working at once
     cancelled = _cancel_open_deliveries(workspace_id, plugin)
+    failed = _fail_pending_invitations(workspace_id, plugin, actor, "disconnected")
     audit(workspace_id, actor, "integration.revoke", f"plugin:{plugin}", cancelled_deliveries=cancelled,
-          warnings=warnings)
+          failed_invitations=failed, warnings=warnings)
     db.session.commit()
     return warnings
 
@@ -393,6 +410,21 @@ def get_invitation(workspace_id: int, invitation_id: int, lock: bool = False):
     return row
 
 
+def provider_enabled(runtime, workspace_id: int, provider: str) -> bool:
+    """Whether ``provider`` is installed and enabled in the workspace (it hears of invitations)."""
+    integration = runtime.integration(workspace_id, provider)
+    return provider in runtime.registry.specs and integration is not None and integration.enabled
+
+
+def _require_enabled_provider(runtime, workspace_id: int, provider: str, to_do: str) -> None:
+    """Refuse (409) what only the provider can carry out while it is not enabled: the event would
+    reach nobody and the invitation would wait for good (``pending`` after a re-invite)."""
+    if not provider_enabled(runtime, workspace_id, provider):
+        title = runtime.registry.specs[provider].title if provider in runtime.registry.specs else provider
+        db.session.rollback()
+        raise Conflict(f"{title} is not enabled; enable it first, so that it can {to_do}")
+
+
 def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: User | str | None):
     """Start a new round of an invitation that ended (failed, expired, cancelled or completed):
     reset it to pending, then tell its provider through a ``ReinviteRequested`` event."""
@@ -404,6 +436,7 @@ def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: U
     if row.status not in REINVITABLE:
         raise Conflict(f"an invitation that is {row.status} cannot be sent again; "
                        f"only {', '.join(REINVITABLE)} invitations can")
+    _require_enabled_provider(runtime, workspace_id, row.provider, "send the invitation again")
     who = actor.email if isinstance(actor, User) else (actor or "system")
     row.status = "pending"
     row.round = (row.round or 1) + 1
@@ -430,6 +463,7 @@ def cancel_invitation(runtime, workspace_id: int, invitation_id: int, actor: Use
     row = get_invitation(workspace_id, invitation_id, lock=True)
     if row.status not in CANCELLABLE:
         raise Conflict(f"an invitation that is {row.status} cannot be cancelled")
+    _require_enabled_provider(runtime, workspace_id, row.provider, "withdraw the invitation")
     who = actor.email if isinstance(actor, User) else (actor or "system")
     machine.transition(db.session, row, "cancelled", source=who)
     audit(workspace_id, actor, "invitation.cancel", f"invitation:{row.id}")

@@ -187,3 +187,69 @@ def test_empty_state(make_app, fakes):
     sign_in(client, "lonely@acme.test")
     html = client.get("/candidates").get_data(as_text=True)
     assert 'id="no-candidates"' in html and "No invitations yet" in html and 'href="/pipeline"' in html
+
+
+def test_with_the_provider_disabled_re_invite_and_cancel_are_refused_and_say_why(hub_app, seeded, as_role, fakes):
+    """The event asking the provider would reach nobody: a re-invited invitation would wait in
+    "pending" for good (and a second re-invite be refused), a cancel never reach the vendor."""
+    from hub import services
+    from hub.runtime import get_runtime
+
+    _, assess = fakes
+    failed_id = seeded.per_role["admin"]["inv_reinvite_ui"]
+    open_id = seeded.per_role["admin"]["inv_cancel_ui"]
+    with hub_app.app_context():
+        services.set_enabled(get_runtime(), seeded.workspace_id, "fakeassess", False, "test")
+    client = as_role("admin")
+    page = client.get(f"/candidates/{failed_id}").get_data(as_text=True)
+    assert 'id="reinvite-button"' not in page and 'id="provider-disabled-note"' in page
+    refused = client.post(f"/candidates/{failed_id}/reinvite", follow_redirects=True).get_data(as_text=True)
+    assert "is not enabled; enable it first, so that it can send the invitation again" in refused
+    api = hub_app.test_client()
+    answer = api.post(f"/api/v1/invitations/{open_id}/cancel", headers=api_headers(seeded, "admin"))
+    assert answer.status_code == 409 and "so that it can withdraw the invitation" in answer.get_json()["error"]["message"]
+    with hub_app.app_context():
+        assert db.session.get(Invitation, failed_id).status == "failed"
+        assert db.session.get(Invitation, open_id).status == "invited"
+    assert assess.reinvites == [] and assess.statuses == []
+
+    with hub_app.app_context():
+        services.set_enabled(get_runtime(), seeded.workspace_id, "fakeassess", True, "test")
+    assert client.post(f"/candidates/{failed_id}/reinvite").status_code == 302
+    assert assess.reinvites == [failed_id]
+
+
+def test_disabling_or_revoking_a_provider_fails_its_invitations_not_sent_yet(hub_app, seeded, as_role, fakes):
+    """Their deliveries are cancelled, so nothing would send them: they fail with the reason,
+    and can be re-invited once the provider is back (a pending one could not)."""
+    from hub import services
+    from hub.runtime import get_runtime
+    from tests.web.support import _attachment
+
+    _, assess = fakes
+    with hub_app.app_context():
+        ws = seeded.workspace_id
+        attachment = db.session.get(Attachment, seeded.ids["attachment"])
+        waiting = [_invitation(ws, attachment, "pending").id for _ in range(2)]
+        invited = _invitation(ws, attachment, "invited").id
+        other = _invitation(ws, _attachment(ws, "p1", "s9", provider="otherassess"), "pending").id
+        db.session.commit()
+        services.set_enabled(get_runtime(), ws, "fakeassess", False, "test")
+        rows = {i: db.session.get(Invitation, i) for i in (*waiting, invited, other)}
+        assert [rows[i].status for i in waiting] == ["failed", "failed"]
+        assert "fakeassess was disabled before the invitation was sent" in rows[waiting[0]].failure_reason
+        assert rows[invited].status == "invited"  # sent: the candidate has the link
+        assert rows[other].status == "pending"  # another provider's
+        kinds = db.session.scalars(sa.select(TimelineEntry.kind).where(
+            TimelineEntry.invitation_id == waiting[0])).all()
+        assert kinds[-1] == "failed"
+
+        services.set_enabled(get_runtime(), ws, "fakeassess", True, "test")
+        again = _invitation(ws, attachment, "pending").id
+        db.session.commit()
+        services.revoke(get_runtime(), ws, "fakeassess", "test")
+        row = db.session.get(Invitation, again)
+        assert row.status == "failed" and "fakeassess was disconnected" in row.failure_reason
+        services.set_enabled(get_runtime(), ws, "fakeassess", True, "test")
+    assert as_role("admin").post(f"/candidates/{waiting[0]}/reinvite").status_code == 302
+    assert assess.reinvites == [waiting[0]]

@@ -64,6 +64,7 @@ def candidates_detail(invitation_id: int):
     context = {"row": row, "timeline": queries.timeline(row),
                "posting_names": queries.posting_names(current_user.workspace_id),
                "can_reinvite": row.status in services.REINVITABLE, "can_cancel": row.status in services.CANCELLABLE,
+               "provider_enabled": services.provider_enabled(get_runtime(), current_user.workspace_id, row.provider),
                "pending": _pending()}
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
         return _fragment("candidates/_detail.html", context)
