@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from hub import entities as e
-from hub.errors import NeedsReauthorization, TemporaryError
+from hub.errors import NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
 from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, is_table_id, utcnow
 
@@ -359,9 +359,28 @@ class PluginContext:
         self._secrets = None
         db.session.commit()  # end the read: no transaction is held while the plugin works
 
+    def _connection_row(self) -> Integration | None:
+        """The integration row, locked until the commit, if it is still the connection this
+        context was made for; None once it was revoked since (revoking changes the webhook key).
+        Work that started before a revoke must not write its tokens or status back after it."""
+        row = db.session.get(Integration, self._integration_id, populate_existing=True, with_for_update=True)
+        if row is None or row.webhook_key != self._webhook_key:
+            db.session.rollback()
+            return None
+        return row
+
+    def _writable_row(self) -> Integration:
+        row = self._connection_row()
+        if row is None:
+            raise PermanentError(f"{self.plugin_name} was disconnected while this work ran; nothing it "
+                                 "wanted to store was kept")
+        return row
+
     def update_secrets(self, values: Mapping[str, Any], remove: tuple[str, ...] = ()) -> None:
-        """Merge ``values`` into the encrypted secrets (and drop ``remove``); commits."""
-        row = self._integration()
+        """Merge ``values`` into the encrypted secrets (and drop ``remove``); commits. Raises
+        ``PermanentError`` (nothing stored) if the integration was revoked since this context
+        was made: a token refreshed meanwhile must not outlive the revoke."""
+        row = self._writable_row()
         current = self._runtime.secret_box.decrypt(row.secrets_encrypted)
         current.update(values)
         for name in remove:
@@ -380,13 +399,18 @@ class PluginContext:
         self._secrets = current
 
     def update_settings(self, values: Mapping[str, Any]) -> None:
-        row = self._integration()
+        """Merge ``values`` into the settings; commits. ``PermanentError`` as ``update_secrets``."""
+        row = self._writable_row()
         row.settings = {**(row.settings or {}), **values}
         db.session.commit()
         self._settings = dict(row.settings)
 
     def set_status(self, status: str, message: str | None = None) -> None:
-        row = self._integration()
+        """Set the status shown to admins; commits. Does nothing if the integration was revoked
+        since this context was made ("Access revoked" stays)."""
+        row = self._connection_row()
+        if row is None:
+            return
         if row.status != status or row.status_message != message:
             row.status = status
             row.status_message = message

@@ -295,7 +295,9 @@ def revoke(runtime, workspace_id: int, plugin: str, actor: User | str | None) ->
         except Exception as exc:  # best effort: the vendor may be down or the token already revoked
             db.session.rollback()
             warnings.append(f"{plugin}: could not undo everything at the vendor: {exc}")
-    row = db.session.get(Integration, row.id, populate_existing=True)
+    # locked: work of the plugin's still running (a token refresh) waits, then finds the new key
+    # and stores nothing (``PluginContext.update_secrets``)
+    row = db.session.get(Integration, row.id, populate_existing=True, with_for_update=True)
     row.enabled = False
     row.secrets_encrypted = None
     row.secrets_meta = {}

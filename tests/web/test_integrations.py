@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
@@ -360,3 +361,34 @@ def test_vervoe_and_canditech_pages_promise_only_what_they_do(make_app):
     # without an API key there is no test button, and the next step says which key
     assert 'id="test-connection"' not in canditech
     assert "Next step:</strong> enter Canditech&#39;s API key in the settings and save." in canditech
+
+
+def test_work_running_across_a_revoke_cannot_write_its_tokens_or_status_back(hub_app, seeded):
+    """A delivery refreshing a token while a Super Admin revokes: its context was made for the
+    old connection, so what it stores afterwards is refused, and "Access revoked" stays."""
+    from hub import services
+    from hub.errors import PermanentError
+    from hub.runtime import get_runtime
+
+    ws = seeded.workspace_id
+    with hub_app.app_context():
+        runtime = get_runtime()
+        running = runtime.context(ws, "fakesource")  # made before the revoke, as a running delivery's
+        services.revoke(runtime, ws, "fakesource", "test")
+        with pytest.raises(PermanentError, match="disconnected while this work ran"):
+            running.update_secrets({"access_token": "refreshed-after-revoke"})
+        with pytest.raises(PermanentError):
+            running.update_settings({"account": "changed"})
+        running.set_status("needs_reauthorization", "the vendor refused the token")
+        row = runtime.integration(ws, "fakesource")
+        db.session.refresh(row)
+        assert row.secrets_encrypted is None and row.status == "revoked"
+        assert row.settings.get("account") != "changed"
+
+        services.set_enabled(runtime, ws, "fakesource", True, "test")
+        fresh = runtime.context(ws, "fakesource")  # a context of the new connection works
+        fresh.update_secrets({"api_key": "new-key"})
+        fresh.set_status("connected", "ok")
+        db.session.refresh(row)
+        assert runtime.secret_box.decrypt(row.secrets_encrypted) == {"api_key": "new-key"}
+        assert row.status == "connected"
