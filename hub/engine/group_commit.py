@@ -17,7 +17,9 @@ Guarantees:
 - ``submit`` returns the job's result only after the commit that made it durable returned.
 - A job that fails does not fail the others: when a batch of several raises, each of its jobs is
   run again alone, and only the failing one gets the exception (the batch was rolled back, so
-  nothing is staged twice).
+  nothing is staged twice). Except an error ``shared_failure`` says every job would meet alike
+  (the database unreachable, a statement timeout): then every job of the batch gets it at once,
+  rather than each waiting for it again alone.
 - ``submit`` raises ``GroupCommitTimeout`` if its job is not committed within ``timeout``
   seconds. The job may still commit later: the caller must treat it as "outcome unknown" (a
   webhook answers 503, and the sender's retry is then a duplicate). A caller asked to lead
@@ -71,13 +73,15 @@ class GroupCommit(Generic[Job]):
 
     def __init__(self, app, handler: Callable[[Sequence[Job]], list[Any]], *,
                  after_commit: Callable[[Sequence[Job], list[Any]], None] | None = None, max_batch: int = 100,
-                 committers: int = 1, timeout: float = 10.0):
+                 committers: int = 1, timeout: float = 10.0,
+                 shared_failure: Callable[[BaseException], bool] = lambda exc: False):
         self.app = app
         self.handler = handler
         self.after_commit = after_commit
         self.max_batch = max(1, int(max_batch))
         self.committers = max(1, int(committers))
         self.timeout = float(timeout)
+        self.shared_failure = shared_failure
         self._lock = threading.Lock()
         self._queued: collections.deque[_Ticket] = collections.deque()
         self._leaders = 0
@@ -134,8 +138,9 @@ class GroupCommit(Generic[Job]):
         try:
             results = self._stage_and_commit([t.job for t in batch])
         except Exception as exc:
-            if len(batch) == 1:
-                batch[0].finish(error=exc)
+            if len(batch) == 1 or self.shared_failure(exc):
+                for ticket in batch:
+                    ticket.finish(error=exc)
                 return
             log.warning("a batch of %d failed (%s); committing its jobs one by one", len(batch), exc)
             for ticket in batch:

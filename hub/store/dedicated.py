@@ -13,6 +13,8 @@ ingress keeps a few connections of its own:
   the batch in flight fails (its webhooks answer 503, so their senders retry) and the next one
   opens a fresh connection. No ping is needed. The driver's errors are raised as SQLAlchemy's
   (``sqlalchemy.exc.OperationalError``...), as the engine raises them.
+- ``statement_timeout`` (seconds, optional): no statement waits longer, for a lock or anything
+  else; the caller then gets the driver's error (``OperationalError``) instead of waiting on.
 - Fork-safe: a process that inherited the parent's connections opens its own.
 - ``engine.dispose()`` closes them too, as it closes the pool's.
 """
@@ -30,8 +32,9 @@ _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open
 
 
 class DedicatedConnections:
-    def __init__(self, engine):
+    def __init__(self, engine, statement_timeout: float | None = None):
         self.engine = engine
+        self.statement_timeout = statement_timeout
         self._lock = threading.Lock()
         self._idle: list = []
         self._pid = os.getpid()
@@ -68,6 +71,9 @@ class DedicatedConnections:
         proxied = self.engine.raw_connection()
         proxied.detach()  # ours from now on (closing it closes the connection); the pool opens another
         proxied.dbapi_connection.autocommit = True
+        if self.statement_timeout:
+            milliseconds = max(1, int(self.statement_timeout * 1000))
+            proxied.dbapi_connection.execute(f"SET statement_timeout = {milliseconds}")
         return proxied
 
     def close(self) -> None:

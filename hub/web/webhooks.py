@@ -184,6 +184,9 @@ def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]
 
 
 def _persist_in_session(runtime, records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
+    if db.engine.dialect.name == "postgresql":  # bounded as on the ingress's own connections
+        milliseconds = max(1, int(float(runtime.config["INGEST_TIMEOUT_SECONDS"]) * 1000))
+        db.session.execute(sa.text(f"SET LOCAL statement_timeout = {milliseconds}"))
     now = utcnow()
     workspaces = {r.workspace_id for r in records}
     unchanged, enabled = _check(records, workspace_integrations(db.session, workspaces))
@@ -251,7 +254,10 @@ def _dedicated_connections(runtime) -> DedicatedConnections | None:
     extensions = runtime.app.extensions
     if "hub.webhook_connections" not in extensions:
         engine = db.engine
-        extensions["hub.webhook_connections"] = (DedicatedConnections(engine)
+        # a commit blocked (a lock held by a migration...) answers 503 after the ingest timeout,
+        # as a webhook waiting behind it does, instead of holding its sender indefinitely
+        timeout = float(runtime.config["INGEST_TIMEOUT_SECONDS"])
+        extensions["hub.webhook_connections"] = (DedicatedConnections(engine, statement_timeout=timeout)
                                                  if engine.dialect.name == "postgresql" else None)
     return extensions["hub.webhook_connections"]
 
@@ -277,7 +283,9 @@ def _group_commit(runtime) -> GroupCommit:
         committer = extensions["hub.webhook_commit"] = GroupCommit(
             runtime.app, persist, after_commit=None if _inline_wake(runtime) else _after_commit,
             max_batch=int(config["INGEST_BATCH_MAX"]), committers=int(config["INGEST_COMMITTERS"]),
-            timeout=float(config["INGEST_TIMEOUT_SECONDS"]))
+            timeout=float(config["INGEST_TIMEOUT_SECONDS"]),
+            # the database unreachable or too slow: every webhook of the batch answers 503 at once
+            shared_failure=lambda exc: isinstance(exc, sa.exc.OperationalError))
     return committer
 
 

@@ -174,3 +174,32 @@ def test_a_database_error_reaches_the_submitter_and_the_committer_keeps_going(ap
         committer.submit("job-broken")
     assert committer.submit("job-fine") == "stored job-fine"
     assert _names(app) == ["job-fine"]
+
+
+def test_an_error_every_job_would_meet_fails_the_whole_batch_at_once(app):
+    """``shared_failure``: a batch stopped by the database (unreachable, a statement timeout) is
+    not run again job by job, each of which would wait for the same failure again."""
+    calls, release = [], threading.Event()
+
+    def handler(jobs):
+        calls.append(list(jobs))
+        if len(calls) == 1:
+            release.wait(10)  # the others queue up behind the first commit
+            return _stage_workspaces(jobs)
+        raise sa.exc.OperationalError("INSERT ...", {}, Exception("canceling statement due to statement timeout"))
+
+    committer = GroupCommit(app, handler, shared_failure=lambda exc: isinstance(exc, sa.exc.OperationalError))
+    first, _, first_errors = _submit_all(committer, ["job-first"])
+    while not calls:
+        time.sleep(0.01)
+    names = ["job-a", "job-b", "job-c"]
+    threads, results, errors = _submit_all(committer, names)
+    while len(committer._queued) < 3:
+        time.sleep(0.01)
+    release.set()
+    for thread in first + threads:
+        thread.join(10)
+    assert first_errors == {} and results == {}
+    assert set(errors) == set(names) and all(isinstance(e, sa.exc.OperationalError) for e in errors.values())
+    assert len(calls) == 2 and sorted(calls[1]) == names  # one attempt for the batch, none alone
+    assert _names(app) == ["job-first"]

@@ -87,3 +87,40 @@ def test_disposing_the_engine_closes_them(engine):
         pass
     engine.dispose()
     assert connection.closed
+
+
+def test_a_statement_waiting_past_the_statement_timeout_gives_up_with_sqlalchemys_error(engine):
+    """A commit blocked by a lock (a migration holding the table) must not hold its webhook's
+    sender indefinitely: the statement gives up, as ``OperationalError`` (answered 503)."""
+    table = f"dedicated_timeout_{os.getpid()}_{threading.get_ident()}"
+    with engine.begin() as setup:
+        setup.execute(sa.text(f"CREATE TABLE {table} (id integer)"))
+    connections = DedicatedConnections(engine, statement_timeout=0.2)
+    outcome = {}
+
+    def blocked():
+        try:
+            with connections.use() as connection:
+                connection.execute(f"INSERT INTO {table} VALUES (1)")
+            outcome["result"] = "inserted"
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            outcome["result"] = exc
+
+    try:
+        with engine.connect() as holder:
+            holder.execute(sa.text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            worker = threading.Thread(target=blocked)
+            worker.start()
+            worker.join(60)  # without a timeout it would wait for the lock until the holder ends
+            finished = not worker.is_alive()
+            holder.rollback()
+        worker.join(60)
+        assert finished, "the statement kept waiting for the lock"
+        assert isinstance(outcome["result"], sa.exc.OperationalError), outcome
+        assert "statement timeout" in str(outcome["result"])
+        with connections.use() as fresh:  # the next use gets a working connection, with the timeout
+            assert fresh.execute("SHOW statement_timeout").fetchone() == ("200ms",)
+    finally:
+        connections.close()
+        with engine.begin() as cleanup:
+            cleanup.execute(sa.text(f"DROP TABLE {table}"))
