@@ -77,7 +77,6 @@ BACKEND_FREE = (
     "tests/plugins/vervoe/test_sandbox.py",
     "tests/plugins/vervoe/test_wire.py",
     "tests/store/test_dedicated.py",  # its own engine on the PostgreSQL server, in either run
-    "tests/store/test_sqlite_durability.py",  # its own SQLite file, in either run
     "tests/test_bench_openloop.py",
     "tests/test_boundaries.py",
     "tests/test_gunicorn_conf.py",
