@@ -391,6 +391,22 @@ class WebhookResult:
     note: str = ""
     seen_ids: tuple[str, ...] = ()
 
+    def __post_init__(self):
+        object.__setattr__(self, "seen_ids", checked_seen_ids(self.seen_ids))
+        if self.seen_ids and self.events:
+            raise ValueError("seen_ids are for a result without events; give an event's other ids as its alias_ids")
+
+
+def checked_seen_ids(ids: Any) -> tuple[str, ...]:
+    """``seen_ids`` as a tuple of non-empty strings; one string is taken as one id (not as its
+    characters); ``ValueError`` otherwise (a plugin bug, answered 500 so the sender retries)."""
+    if isinstance(ids, str):
+        ids = (ids,)
+    ids = tuple(ids)
+    if not all(isinstance(i, str) and i for i in ids):
+        raise ValueError(f"seen_ids must be non-empty strings, not {ids!r:.200}")
+    return ids
+
 
 # --------------------------------------------------------------------------- (de)serialising
 

@@ -93,8 +93,10 @@ class WebhookRejected(HubError):
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
                  seen_ids: tuple[str, ...] = ()):
+        from hub.entities import checked_seen_ids
+
         super().__init__(message, status=status, code=code)
-        self.seen_ids = tuple(seen_ids)
+        self.seen_ids = checked_seen_ids(seen_ids)
 
 
 class PluginError(Exception):

@@ -210,7 +210,6 @@ def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: U
     elif not enabled and row.enabled:
         row.enabled = False
         _cancel_open_deliveries(workspace_id, plugin)
-        _fail_pending_invitations(workspace_id, plugin, actor, "disabled")
         audit(workspace_id, actor, "integration.disable", f"plugin:{plugin}")
         db.session.commit()
     return row
@@ -222,21 +221,6 @@ def _cancel_open_deliveries(workspace_id: int, plugin: str) -> int:
     ).values(status=D_CANCELLED, finished_at=utcnow(), last_error="integration disabled or revoked",
              lease_token=None, lease_until=None))
     return result.rowcount
-
-
-def _fail_pending_invitations(workspace_id: int, plugin: str, actor: User | str | None, what: str) -> int:
-    """The plugin's invitations not sent yet (``pending``) fail, with the reason: the deliveries
-    that would have sent them were just cancelled, and a pending invitation cannot be sent again
-    (once the provider is back, an admin re-invites from the candidate's page)."""
-    from hub.engine.invitations import transition
-    from hub.store.models import Invitation
-
-    who = actor.email if isinstance(actor, User) else (actor or "system")
-    rows = db.session.scalars(sa.select(Invitation).where(
-        Invitation.workspace_id == workspace_id, Invitation.provider == plugin,
-        Invitation.status == "pending").with_for_update()).all()
-    reason = f"{plugin} was {what} before the invitation was sent; once it is enabled again, re-invite"
-    return sum(transition(db.session, row, "failed", source=who, failure_reason=reason) for row in rows)
 
 
 def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, Any], actor: User | str | None) -> Integration:
@@ -306,9 +290,8 @@ def revoke(runtime, workspace_id: int, plugin: str, actor: User | str | None) ->
     row.verified_at = None
     row.webhook_key = secrets.token_urlsafe(32)  # the old URL stops working at once
     cancelled = _cancel_open_deliveries(workspace_id, plugin)
-    failed = _fail_pending_invitations(workspace_id, plugin, actor, "disconnected")
     audit(workspace_id, actor, "integration.revoke", f"plugin:{plugin}", cancelled_deliveries=cancelled,
-          failed_invitations=failed, warnings=warnings)
+          warnings=warnings)
     db.session.commit()
     return warnings
 
@@ -406,25 +389,28 @@ def get_invitation(workspace_id: int, invitation_id: int, lock: bool = False):
     from hub.store.models import Invitation
 
     query = sa.select(Invitation).where(Invitation.id == invitation_id, Invitation.workspace_id == workspace_id)
-    row = db.session.scalar(query.with_for_update() if lock else query)
+    row = db.session.scalar(query.with_for_update().execution_options(populate_existing=True) if lock else query)
     if row is None:
         raise NotFound("no such invitation")
     return row
 
 
-def provider_enabled(runtime, workspace_id: int, provider: str) -> bool:
-    """Whether ``provider`` is installed and enabled in the workspace (it hears of invitations)."""
-    integration = runtime.integration(workspace_id, provider)
-    return provider in runtime.registry.specs and integration is not None and integration.enabled
+def provider_state(runtime, workspace_id: int, provider: str, lock: bool = False) -> str:
+    """``enabled``, ``disabled`` (it may come back), or ``gone`` (revoked, never connected, or
+    not installed: nothing will reach its vendor until someone connects it again). ``lock``
+    holds the integration row (shared) until the commit: a disable or revoke, which locks it
+    first, cannot slip in between this check and the caller's commit."""
+    if provider not in runtime.registry.specs:
+        return "gone"
+    query = sa.select(Integration).where(Integration.workspace_id == workspace_id, Integration.plugin == provider)
+    row = db.session.scalar(query.with_for_update(read=True) if lock else query)
+    if row is not None and row.enabled:
+        return "enabled"
+    return "disabled" if row is not None and row.status not in ("revoked", "not_connected") else "gone"
 
 
-def _require_enabled_provider(runtime, workspace_id: int, provider: str, to_do: str) -> None:
-    """Refuse (409) what only the provider can carry out while it is not enabled: the event would
-    reach nobody and the invitation would wait for good (``pending`` after a re-invite)."""
-    if not provider_enabled(runtime, workspace_id, provider):
-        title = runtime.registry.specs[provider].title if provider in runtime.registry.specs else provider
-        db.session.rollback()
-        raise Conflict(f"{title} is not enabled; enable it first, so that it can {to_do}")
+def _provider_title(runtime, provider: str) -> str:
+    return runtime.registry.specs[provider].title if provider in runtime.registry.specs else provider
 
 
 def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: User | str | None):
@@ -434,11 +420,16 @@ def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: U
     from hub.engine.invitations import add_timeline
     from hub.entities import InboundEvent, ReinviteRequested
 
+    provider = get_invitation(workspace_id, invitation_id).provider
+    if provider_state(runtime, workspace_id, provider, lock=True) != "enabled":
+        # the event would reach nobody, and the invitation would wait in "pending" for good
+        db.session.rollback()
+        raise Conflict(f"{_provider_title(runtime, provider)} is not enabled; enable it first, so that it can "
+                       "send the invitation again")
     row = get_invitation(workspace_id, invitation_id, lock=True)
     if row.status not in REINVITABLE:
         raise Conflict(f"an invitation that is {row.status} cannot be sent again; "
                        f"only {', '.join(REINVITABLE)} invitations can")
-    _require_enabled_provider(runtime, workspace_id, row.provider, "send the invitation again")
     who = actor.email if isinstance(actor, User) else (actor or "system")
     row.status = "pending"
     row.round = (row.round or 1) + 1
@@ -462,10 +453,17 @@ def cancel_invitation(runtime, workspace_id: int, invitation_id: int, actor: Use
     from hub.engine.ingest import ingest
     from hub.entities import InboundEvent, InvitationProgress
 
+    provider = get_invitation(workspace_id, invitation_id).provider
+    if provider_state(runtime, workspace_id, provider, lock=True) == "disabled":
+        # it may come back: cancelling now would leave the invitation open at its vendor
+        db.session.rollback()
+        raise Conflict(f"{_provider_title(runtime, provider)} is not enabled; enable it first, so that it can "
+                       "withdraw the invitation")
+    # enabled: the provider hears of it; gone: nothing can reach its vendor any more, and the
+    # invitation would otherwise stay open in the hub for good
     row = get_invitation(workspace_id, invitation_id, lock=True)
     if row.status not in CANCELLABLE:
         raise Conflict(f"an invitation that is {row.status} cannot be cancelled")
-    _require_enabled_provider(runtime, workspace_id, row.provider, "withdraw the invitation")
     who = actor.email if isinstance(actor, User) else (actor or "system")
     machine.transition(db.session, row, "cancelled", source=who)
     audit(workspace_id, actor, "invitation.cancel", f"invitation:{row.id}")

@@ -284,9 +284,18 @@ def _group_commit(runtime) -> GroupCommit:
             runtime.app, persist, after_commit=None if _inline_wake(runtime) else _after_commit,
             max_batch=int(config["INGEST_BATCH_MAX"]), committers=int(config["INGEST_COMMITTERS"]),
             timeout=float(config["INGEST_TIMEOUT_SECONDS"]),
-            # the database unreachable or too slow: every webhook of the batch answers 503 at once
-            shared_failure=lambda exc: isinstance(exc, sa.exc.OperationalError))
+            shared_failure=database_unavailable)
     return committer
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database unreachable or too slow (a statement timeout, a lock not granted): every
+    webhook of the batch would meet it again alone, so all answer 503 at once. Not a deadlock or
+    a serialization failure (SQLSTATE class 40): running each webhook alone clears those."""
+    if not isinstance(exc, sa.exc.OperationalError):
+        return False
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return not sqlstate.startswith("40")
 
 
 def _store(runtime, record: WebhookRecord) -> list[IngestOutcome] | str:

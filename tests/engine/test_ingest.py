@@ -326,3 +326,38 @@ def test_an_external_reference_names_an_invitation_only_with_ascii_digits(refere
     from hub.entities import parse_external_reference
 
     assert parse_external_reference(reference) == expected
+
+
+def test_seen_ids_are_checked_where_a_plugin_gives_them():
+    from hub.entities import WebhookResult
+    from hub.errors import WebhookRejected
+
+    assert WebhookResult(ping=True, seen_ids="tok-1").seen_ids == ("tok-1",)  # one id, not its characters
+    assert WebhookRejected("bad", status=422, seen_ids=["tok-2"]).seen_ids == ("tok-2",)
+    for wrong in ((1,), ("",), (None,)):
+        with pytest.raises(ValueError, match="non-empty strings"):
+            WebhookResult(ping=True, seen_ids=wrong)
+    with pytest.raises(ValueError, match="without events"):
+        WebhookResult(events=(InboundEvent(external_id="e", event=StageChange(opportunity_id="o", to_stage_id="s")),),
+                      seen_ids=("tok",))
+
+
+@pytest.mark.parametrize("sqlstate, every_job_alike", [
+    ("57014", True),  # statement timeout: each webhook alone would wait for it again
+    ("55P03", True),  # lock not available
+    ("08006", True),  # connection failure
+    (None, True),  # SQLite's "database is locked" (after its busy timeout) has no SQLSTATE
+    ("40P01", False),  # deadlock: running each webhook alone clears it
+    ("40001", False),  # serialization failure
+])
+def test_which_database_errors_fail_a_whole_webhook_batch(sqlstate, every_job_alike):
+    from hub.web.webhooks import database_unavailable
+
+    class DriverError(Exception):
+        pass
+
+    driver_error = DriverError("boom")
+    driver_error.sqlstate = sqlstate
+    assert database_unavailable(sa.exc.OperationalError("COMMIT", {}, driver_error)) is every_job_alike
+    assert database_unavailable(sa.exc.IntegrityError("INSERT", {}, driver_error)) is False
+    assert database_unavailable(ValueError("not the database")) is False

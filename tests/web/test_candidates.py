@@ -219,37 +219,46 @@ def test_with_the_provider_disabled_re_invite_and_cancel_are_refused_and_say_why
     assert assess.reinvites == [failed_id]
 
 
-def test_disabling_or_revoking_a_provider_fails_its_invitations_not_sent_yet(hub_app, seeded, as_role, fakes):
-    """Their deliveries are cancelled, so nothing would send them: they fail with the reason,
-    and can be re-invited once the provider is back (a pending one could not)."""
+def test_with_the_provider_revoked_an_open_invitation_can_still_be_cancelled_in_the_hub(hub_app, seeded, as_role,
+                                                                                      fakes):
+    """A revoked provider reaches its vendor no more: its open invitations could never be closed
+    otherwise. The cancel says the vendor was not told; a re-invite waits for a new connection."""
     from hub import services
     from hub.runtime import get_runtime
-    from tests.web.support import _attachment
 
     _, assess = fakes
+    open_id = seeded.per_role["admin"]["inv_cancel_ui"]
+    failed_id = seeded.per_role["admin"]["inv_reinvite_ui"]
     with hub_app.app_context():
-        ws = seeded.workspace_id
-        attachment = db.session.get(Attachment, seeded.ids["attachment"])
-        waiting = [_invitation(ws, attachment, "pending").id for _ in range(2)]
-        invited = _invitation(ws, attachment, "invited").id
-        other = _invitation(ws, _attachment(ws, "p1", "s9", provider="otherassess"), "pending").id
-        db.session.commit()
-        services.set_enabled(get_runtime(), ws, "fakeassess", False, "test")
-        rows = {i: db.session.get(Invitation, i) for i in (*waiting, invited, other)}
-        assert [rows[i].status for i in waiting] == ["failed", "failed"]
-        assert "fakeassess was disabled before the invitation was sent" in rows[waiting[0]].failure_reason
-        assert rows[invited].status == "invited"  # sent: the candidate has the link
-        assert rows[other].status == "pending"  # another provider's
-        kinds = db.session.scalars(sa.select(TimelineEntry.kind).where(
-            TimelineEntry.invitation_id == waiting[0])).all()
-        assert kinds[-1] == "failed"
+        services.revoke(get_runtime(), seeded.workspace_id, "fakeassess", "test")
+    client = as_role("admin")
+    page = client.get(f"/candidates/{open_id}").get_data(as_text=True)
+    assert 'id="cancel-button"' in page and "its vendor will not be told" in page
+    done = client.post(f"/candidates/{open_id}/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "cancelled in the hub; fakeassess is disconnected, so its vendor was not told" in done
+    page = client.get(f"/candidates/{failed_id}").get_data(as_text=True)
+    assert 'id="reinvite-button"' not in page and 'id="provider-gone-note"' in page
+    answer = hub_app.test_client().post(f"/api/v1/invitations/{failed_id}/reinvite",
+                                        headers=api_headers(seeded, "admin"))
+    assert answer.status_code == 409
+    with hub_app.app_context():
+        assert db.session.get(Invitation, open_id).status == "cancelled"
+        assert db.session.get(Invitation, failed_id).status == "failed"
+    assert assess.statuses == [] and assess.reinvites == []  # nothing reached the provider
 
-        services.set_enabled(get_runtime(), ws, "fakeassess", True, "test")
-        again = _invitation(ws, attachment, "pending").id
+
+def test_a_pending_invitation_of_a_disabled_provider_says_how_it_gets_sent(hub_app, seeded, as_role):
+    from hub import services
+    from hub.runtime import get_runtime
+
+    with hub_app.app_context():
+        attachment = db.session.get(Attachment, seeded.ids["attachment"])
+        waiting = _invitation(seeded.workspace_id, attachment, "pending").id
         db.session.commit()
-        services.revoke(get_runtime(), ws, "fakeassess", "test")
-        row = db.session.get(Invitation, again)
-        assert row.status == "failed" and "fakeassess was disconnected" in row.failure_reason
-        services.set_enabled(get_runtime(), ws, "fakeassess", True, "test")
-    assert as_role("admin").post(f"/candidates/{waiting[0]}/reinvite").status_code == 302
-    assert assess.reinvites == [waiting[0]]
+        services.set_enabled(get_runtime(), seeded.workspace_id, "fakeassess", False, "test")
+    page = as_role("admin").get(f"/candidates/{waiting}").get_data(as_text=True)
+    note = re.search(r'<p class="small muted" id="provider-disabled-note">(.*?)</p>', page, re.S).group(1)
+    assert "not being sent" in note and "replay its cancelled delivery on Activity" in note
+    assert 'id="cancel-button"' not in page
+    with hub_app.app_context():
+        assert db.session.get(Invitation, waiting).status == "pending"  # left for the replay to send

@@ -64,7 +64,7 @@ def candidates_detail(invitation_id: int):
     context = {"row": row, "timeline": queries.timeline(row),
                "posting_names": queries.posting_names(current_user.workspace_id),
                "can_reinvite": row.status in services.REINVITABLE, "can_cancel": row.status in services.CANCELLABLE,
-               "provider_enabled": services.provider_enabled(get_runtime(), current_user.workspace_id, row.provider),
+               "provider_state": services.provider_state(get_runtime(), current_user.workspace_id, row.provider),
                "pending": _pending()}
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
         return _fragment("candidates/_detail.html", context)
@@ -86,10 +86,13 @@ def candidates_reinvite(invitation_id: int):
 @bp.post("/candidates/<int:invitation_id>/cancel")
 @require("invitations.manage")
 def candidates_cancel(invitation_id: int):
-    queries.get_visible_invitation(current_user, invitation_id)
+    row = queries.get_visible_invitation(current_user, invitation_id)
+    runtime = get_runtime()
+    gone = services.provider_state(runtime, current_user.workspace_id, row.provider) == "gone"
     try:
-        services.cancel_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
-        flash("The invitation is cancelled.", "success")
+        services.cancel_invitation(runtime, current_user.workspace_id, invitation_id, current_user)
+        flash(f"The invitation is cancelled in the hub; {row.provider} is disconnected, so its vendor was not told."
+              if gone else "The invitation is cancelled.", "success")
     except Conflict as exc:
         flash(sentence(exc.message), "error")
     return redirect(url_for("ui.candidates_detail", invitation_id=invitation_id))
