@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from hub.context import PluginContext
     from hub.entities import (
         ArchiveChange,
+        ArchiveReason,
         Assessment,
         AssessmentResult,
         Candidate,

@@ -203,6 +203,7 @@ def make_app(tmp_path, postgres_database):
                             entry_points, postgres_database["url"] if postgres_database else None, migrate)
         if postgres_database:
             postgres_database["migrated"]["done"] = True
+        app.extensions["hub.test_overrides"] = tuple(overrides or ())
         apps.append(app)
         return app
 
@@ -213,9 +214,12 @@ def make_app(tmp_path, postgres_database):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    if postgres_database and apps:
-        _empty_all(apps[0])
-        with apps[0].app_context():
+    # the shared PostgreSQL database is emptied for the next test (an app the test pointed at a
+    # database of its own, with a DATABASE_URL override, is not the one to empty)
+    shared = [app for app in apps if "DATABASE_URL" not in app.extensions.get("hub.test_overrides", ())]
+    if postgres_database and shared:
+        _empty_all(shared[0])
+        with shared[0].app_context():
             from hub.extensions import db
 
             db.engine.dispose()

@@ -1,6 +1,5 @@
 """The embedded database commits durably: a webhook answered 2xx survives a power loss."""
 
-import sqlalchemy as sa
 
 from hub.extensions import db
 
