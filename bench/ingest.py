@@ -382,8 +382,16 @@ def measure_round(space, args, app, meter: CpuMeter, base: str, webhook_url: str
 # --------------------------------------------------------------------------- main
 
 
+def require_wrk() -> None:
+    """Stop with a clear message, before any setup, when the load generator is missing."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench/ingest.py needs wrk (the HTTP load generator) on the PATH: "
+                         "apt-get install wrk (docs/performance.md, Before you run them)")
+
+
 def main() -> None:
     args = parse_args()
+    require_wrk()
     with workspace(args.keep) as space:
         say("preparing the database and the hub's settings")
         app, config, key = prepare(space, args)

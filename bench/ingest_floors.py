@@ -29,7 +29,7 @@ import statistics
 from common import (
     base_parser, free_port, hub_env, result_block, say, start_gunicorn, workspace,
 )
-from ingest import CpuMeter, add_load_options, prepare, run_wrk, write_pool
+from ingest import CpuMeter, add_load_options, prepare, require_wrk, run_wrk, write_pool
 
 FLOORS = ("body", "verify", "handoff", "full")
 
@@ -93,6 +93,7 @@ def measure(space, args, app, config, key: str, floor: str) -> dict:
 
 def main() -> None:
     args = parse_args()
+    require_wrk()
     with workspace(args.keep) as space:
         say("preparing the database and the hub's settings")
         app, config, key = prepare(space, args)
