@@ -72,27 +72,35 @@ def test_jobs_waiting_during_a_commit_share_the_next_one(app):
     assert (committer.batches, committer.jobs) == (2, 10)
 
 
-def test_a_failing_job_fails_alone_and_its_batch_mates_are_committed(app):
-    release = threading.Event()
-    calls = []
+def _batch_behind_a_held_commit(app, handler_after_first, names, **options):
+    """Commit "job-first" and hold that commit until ``names`` are queued behind it, so that they
+    form the next batch, handled by ``handler_after_first``. Returns the handler's calls and
+    the outcomes: (calls, errors of job-first, results, errors)."""
+    calls, release = [], threading.Event()
 
     def handler(jobs):
         calls.append(list(jobs))
         if len(calls) == 1:
             release.wait(10)
-        return _stage_workspaces(jobs)
+            return _stage_workspaces(jobs)
+        return handler_after_first(jobs)
 
-    committer = GroupCommit(app, handler)
+    committer = GroupCommit(app, handler, **options)
     first, _, first_errors = _submit_all(committer, ["job-first"])
     while not calls:
         time.sleep(0.01)
-    names = ["job-a", "job-bad", "job-b"]
     threads, results, errors = _submit_all(committer, names)
-    while len(committer._queued) < 3:
+    while len(committer._queued) < len(names):
         time.sleep(0.01)
     release.set()
     for thread in first + threads:
         thread.join(10)
+    return calls, first_errors, results, errors
+
+
+def test_a_failing_job_fails_alone_and_its_batch_mates_are_committed(app):
+    names = ["job-a", "job-bad", "job-b"]
+    calls, first_errors, results, errors = _batch_behind_a_held_commit(app, _stage_workspaces, names)
     assert first_errors == {}
     assert set(results) == {"job-a", "job-b"}
     assert isinstance(errors["job-bad"], ValueError)
@@ -179,26 +187,13 @@ def test_a_database_error_reaches_the_submitter_and_the_committer_keeps_going(ap
 def test_an_error_every_job_would_meet_fails_the_whole_batch_at_once(app):
     """``shared_failure``: a batch stopped by the database (unreachable, a statement timeout) is
     not run again job by job, each of which would wait for the same failure again."""
-    calls, release = [], threading.Event()
 
-    def handler(jobs):
-        calls.append(list(jobs))
-        if len(calls) == 1:
-            release.wait(10)  # the others queue up behind the first commit
-            return _stage_workspaces(jobs)
+    def timed_out(jobs):
         raise sa.exc.OperationalError("INSERT ...", {}, Exception("canceling statement due to statement timeout"))
 
-    committer = GroupCommit(app, handler, shared_failure=lambda exc: isinstance(exc, sa.exc.OperationalError))
-    first, _, first_errors = _submit_all(committer, ["job-first"])
-    while not calls:
-        time.sleep(0.01)
     names = ["job-a", "job-b", "job-c"]
-    threads, results, errors = _submit_all(committer, names)
-    while len(committer._queued) < 3:
-        time.sleep(0.01)
-    release.set()
-    for thread in first + threads:
-        thread.join(10)
+    calls, first_errors, results, errors = _batch_behind_a_held_commit(
+        app, timed_out, names, shared_failure=lambda exc: isinstance(exc, sa.exc.OperationalError))
     assert first_errors == {} and results == {}
     assert set(errors) == set(names) and all(isinstance(e, sa.exc.OperationalError) for e in errors.values())
     assert len(calls) == 2 and sorted(calls[1]) == names  # one attempt for the batch, none alone
