@@ -59,6 +59,26 @@ class Stack:
         for process in reversed(self.processes):
             kill(process)
 
+    def diagnosis(self, lines: int = 40) -> str:
+        """What a failed story needs to be understood after its processes are gone: each
+        delivery's state, and the end of every process's log."""
+        import sqlalchemy as sa
+
+        from hub.extensions import db
+        from hub.store.models import Delivery, Event
+
+        parts = []
+        with self.app.app_context():
+            rows = db.session.execute(sa.select(Event.type, Delivery.plugin, Delivery.hook, Delivery.status,
+                                                Delivery.attempts, Delivery.last_error)
+                                      .join(Event, Event.id == Delivery.event_id).order_by(Delivery.id)).all()
+            db.session.rollback()
+        parts.append("deliveries:\n" + "\n".join(f"  {tuple(row)}" for row in rows))
+        for path in sorted(self.logs.glob("*.log")) if self.logs else ():
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {path.name} (last {len(tail)} lines)\n" + "\n".join(tail))
+        return "\n".join(parts)
+
 
 def start_stack(make_app, tmp_path: Path, topology: str = "embedded", overrides: dict | None = None,
                 env_overrides: dict | None = None) -> Stack:

@@ -148,5 +148,8 @@ def test_the_story_end_to_end(make_app, tmp_path, topology, faulty, provider):
     stack = start_stack(make_app, tmp_path, topology)
     try:
         assert run_story(stack, faulty, PROVIDERS[provider]) == EXPECTED
+    except AssertionError:
+        print(stack.diagnosis())  # shown with the failure: the logs go with tmp_path
+        raise
     finally:
         stack.stop()
