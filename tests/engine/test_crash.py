@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from hub.engine.ingest import ingest
 from hub.entities import InboundEvent, StageChange

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import plugins.canditech.invite as invite
-from hub.entities import ArchiveChange, AssessmentResult, InvitationProgress, ReinviteRequested, StageChange
+from hub.entities import ArchiveChange, AssessmentResult, InvitationProgress, StageChange
 from hub.errors import HubError
 
 from .conftest import OTHER_STAGE, PYTHON_ANSWERS, SANDBOX_SECRET, STAGE, canditech_settings
@@ -463,3 +463,31 @@ def test_registered_by_entry_point_with_test_connection_and_assessments(make_app
         services.save_settings(runtime, 1, "canditech", {"api_key": "not-the-key"}, "test")
         with pytest.raises(HubError, match="missing or invalid API key"):
             call("test_connection")
+
+
+def test_a_pending_invitation_cut_off_by_a_disable_is_sent_by_replaying_its_cancelled_delivery(hub):
+    """What the candidate page tells an admin: disabling cancels the delivery that was sending
+    the invitation, which stays pending; once the provider is enabled again, replaying that
+    delivery sends it, once."""
+    import sqlalchemy as sa
+
+    from hub import services
+    from hub.extensions import db
+    from hub.store.models import Delivery
+
+    hub.sandbox.faults(error_rate=1.0, error_codes=[503], seed=1)  # Canditech down: the send is retried
+    hub.move()
+    hub.sandbox.faults()
+    assert hub.invitation().status == "pending" and hub.deliveries() == {"retry": 1}
+
+    services.set_enabled(hub.runtime, 1, "canditech", False, "test")
+    assert hub.deliveries() == {"cancelled": 1} and hub.invitation().status == "pending"
+    services.set_enabled(hub.runtime, 1, "canditech", True, "test")
+    delivery_id = db.session.scalar(sa.select(Delivery.id).where(Delivery.plugin == "canditech"))
+    services.replay_delivery(hub.runtime, 1, delivery_id, "test")
+
+    inv = hub.invitation()
+    (remote,) = hub.sandbox.invitations()
+    assert inv.status == "invited" and inv.provider_invitation_id == remote["id"]
+    assert hub.sandbox.post_counts() == {inv.external_reference: 1}
+    assert db.session.get(Delivery, delivery_id, populate_existing=True).status == "done"
