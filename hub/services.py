@@ -316,15 +316,14 @@ def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | 
     unknown = set(options) - ATTACHMENT_OPTIONS
     if unknown:
         raise ValidationFailed(f"unknown options: {', '.join(sorted(unknown))}", {"options": sorted(unknown)})
+    same = [Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None)] + [
+        getattr(Attachment, key) == str(values[key]).strip()
+        for key in ("posting_id", "stage_id", "provider", "assessment_id")]
     if attachment_id is not None:
         row = db.session.get(Attachment, attachment_id)
         if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
             raise NotFound("no such attachment")
-    same = [Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None)] + [
-        getattr(Attachment, key) == str(values[key]).strip()
-        for key in ("posting_id", "stage_id", "provider", "assessment_id")]
-    if attachment_id is not None:  # an edit may not make it a copy of another live attachment either
-        same.append(Attachment.id != attachment_id)
+        same.append(Attachment.id != attachment_id)  # an edit may not make it a copy of another either
     if db.session.scalar(sa.select(Attachment.id).where(*same)) is not None:
         raise Conflict(ALREADY_ATTACHED)
     if attachment_id is None:
@@ -409,10 +408,6 @@ def provider_state(runtime, workspace_id: int, provider: str, lock: bool = False
     return "disabled" if row is not None and row.status not in ("revoked", "not_connected") else "gone"
 
 
-def _provider_title(runtime, provider: str) -> str:
-    return runtime.registry.specs[provider].title if provider in runtime.registry.specs else provider
-
-
 def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: User | str | None):
     """Start a new round of an invitation that ended (failed, expired, cancelled or completed):
     reset it to pending, then tell its provider through a ``ReinviteRequested`` event."""
@@ -424,7 +419,7 @@ def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: U
     if provider_state(runtime, workspace_id, provider, lock=True) != "enabled":
         # the event would reach nobody, and the invitation would wait in "pending" for good
         db.session.rollback()
-        raise Conflict(f"{_provider_title(runtime, provider)} is not enabled; enable it first, so that it can "
+        raise Conflict(f"{runtime.registry.title(provider)} is not enabled; enable it first, so that it can "
                        "send the invitation again")
     row = get_invitation(workspace_id, invitation_id, lock=True)
     if row.status not in REINVITABLE:
@@ -457,7 +452,7 @@ def cancel_invitation(runtime, workspace_id: int, invitation_id: int, actor: Use
     if provider_state(runtime, workspace_id, provider, lock=True) == "disabled":
         # it may come back: cancelling now would leave the invitation open at its vendor
         db.session.rollback()
-        raise Conflict(f"{_provider_title(runtime, provider)} is not enabled; enable it first, so that it can "
+        raise Conflict(f"{runtime.registry.title(provider)} is not enabled; enable it first, so that it can "
                        "withdraw the invitation")
     # enabled: the provider hears of it; gone: nothing can reach its vendor any more, and the
     # invitation would otherwise stay open in the hub for good

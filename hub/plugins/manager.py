@@ -52,6 +52,11 @@ class PluginRegistry:
         except KeyError:
             raise NotImplementedByPlugin(f"no plugin named {name!r} is installed") from None
 
+    def title(self, name: str) -> str:
+        """The plugin's title for people ("Canditech"); its name when it is not installed."""
+        spec = self.specs.get(name)
+        return spec.title if spec is not None else name
+
     def hooks_of(self, name: str) -> list[str]:
         plugin = self.pm.get_plugin(name)
         if plugin is None:

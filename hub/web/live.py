@@ -38,9 +38,7 @@ class LiveError(Exception):
 
 
 def plugin_title(plugin: str) -> str:
-    runtime = get_runtime()
-    spec = runtime.registry.specs.get(plugin)
-    return spec.title if spec is not None else plugin
+    return get_runtime().registry.title(plugin)
 
 
 def titled(title: str, message: str) -> str:

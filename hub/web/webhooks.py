@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
@@ -81,10 +81,6 @@ class WebhookRecord:
     events: tuple[InboundEvent, ...] = ()
     verified: bool = False  # the integration had been verified (a ping or a signed webhook) before
     seen_ids: tuple[str, ...] = ()  # ids of a request without events, remembered for deduplication
-
-    @property
-    def seen_keys(self) -> set[tuple]:
-        return seen_keys(self.workspace_id, self.plugin, self.seen_ids)
 
 
 _WEBHOOK_LOG, _EVENT_KEYS, _EVENTS, _DELIVERIES = (WebhookLog.__table__, EventKey.__table__, Event.__table__,
@@ -190,7 +186,7 @@ def _persist_in_session(runtime, records: Sequence[WebhookRecord]) -> list[list[
     now = utcnow()
     workspaces = {r.workspace_id for r in records}
     unchanged, enabled = _check(records, workspace_integrations(db.session, workspaces))
-    seen = _seen_keys(records, unchanged)
+    seen = _seen_keys(r for r, ok in zip(records, unchanged) if ok)
     if seen:  # before the events: an event of this batch naming one of them is a duplicate
         _, rows = ingest_keys((), seen)
         insert_rows(db.session.connection(), _EVENT_KEYS, rows, skip_conflicts=True)
@@ -214,7 +210,7 @@ def _persist_pipelined(runtime, connection, records: Sequence[WebhookRecord]) ->
         now = utcnow()
         candidates = [r for n, r in enumerate(records) if n not in stale]
         items = [Staged(r.workspace_id, r.plugin, inbound) for r in candidates for inbound in r.events]
-        seen = _seen_keys(candidates, [True] * len(candidates))
+        seen = _seen_keys(candidates)
         keys, key_rows = ingest_keys(items, seen)
         most_deliveries = sum(len(runtime.registry.subscribers(i.inbound.event.hook)) for i in items)
         reserved = pipelined_ingest.reserve(connection, dialect, {r.workspace_id for r in records}, _EVENT_KEYS,
@@ -245,8 +241,9 @@ def _persist_pipelined(runtime, connection, records: Sequence[WebhookRecord]) ->
         return accounts.results
 
 
-def _seen_keys(records: Sequence[WebhookRecord], unchanged: Sequence[bool]) -> set[tuple]:
-    return {key for record, ok in zip(records, unchanged) if ok for key in record.seen_keys}
+def _seen_keys(records: Iterable[WebhookRecord]) -> set[tuple]:
+    """The dedupe keys of the ``seen_ids`` of ``records``."""
+    return {key for r in records for key in seen_keys(r.workspace_id, r.plugin, r.seen_ids)}
 
 
 def _dedicated_connections(runtime) -> DedicatedConnections | None:

@@ -126,7 +126,8 @@ def _watch_verdicts(ctx: Any, client: CanditechClient, after: timedelta) -> list
     checks = 0
     for key in sorted(ctx.records.keys(AWAITING_VERDICT)):
         record = ctx.records.get(key) or {}
-        hub_id = int(key[len(AWAITING_VERDICT):]) if key[len(AWAITING_VERDICT):].isascii() and key[len(AWAITING_VERDICT):].isdigit() else None
+        suffix = key[len(AWAITING_VERDICT):]
+        hub_id = int(suffix) if suffix.isascii() and suffix.isdigit() else None
         invitation = ctx.invitations.get(hub_id) if hub_id is not None else None
         since = _parse(record.get("since")) or now
         if (invitation is None or invitation.status != COMPLETED or invitation.verdict is not None
