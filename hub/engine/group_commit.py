@@ -48,18 +48,20 @@ class GroupCommitTimeout(Exception):
 
 
 class _Ticket(Generic[Job]):
-    __slots__ = ("job", "wake", "finished", "lead", "result", "error")
+    __slots__ = ("job", "wake", "done", "finished", "lead", "result", "error")
 
     def __init__(self, job: Job):
         self.job = job
         self.wake = threading.Event()  # set when finished, or when asked to lead
+        self.done = threading.Event()  # set when finished
         self.finished = False
-        self.lead = False
+        self.lead = False  # this ticket's thread holds one of the ``committers`` slots
         self.result: Any = None
         self.error: BaseException | None = None
 
     def finish(self, result: Any = None, error: BaseException | None = None) -> None:
         self.result, self.error, self.finished = result, error, True
+        self.done.set()
         self.wake.set()
 
 
@@ -108,15 +110,19 @@ class GroupCommit(Generic[Job]):
                     except ValueError:
                         pass  # in a batch being committed: its outcome is unknown to this caller
                     raise GroupCommitTimeout(f"not committed within {self.timeout:g} s")
-        if not ticket.finished:
+        if ticket.lead:  # even if another leader committed the job meanwhile: the slot must be passed on
             self._lead(ticket)
+        # a leader's own job may sit in a batch another leader took before this one could: wait for it
+        if not ticket.finished and not ticket.done.wait(self.timeout):
+            raise GroupCommitTimeout(f"not committed within {self.timeout:g} s")
         if ticket.error is not None:
             raise ticket.error
         return ticket.result
 
     # ------------------------------------------------------------------ leading
     def _lead(self, own: _Ticket) -> None:
-        """Commit queued batches until ``own`` is done, then pass the lead on (or give it up)."""
+        """Commit queued batches until ``own`` is done (or is in a batch another leader took),
+        then pass the lead on to a queued ticket that does not hold one already (or give it up)."""
         try:
             while not own.finished:
                 with self._lock:
@@ -126,9 +132,9 @@ class GroupCommit(Generic[Job]):
                 self._commit(batch)
         finally:
             with self._lock:
-                if self._queued:
-                    successor = self._queued.popleft()
-                    self._queued.appendleft(successor)
+                # a ticket queued as a leader has a slot of its own: giving it this one would leak it
+                successor = next((t for t in self._queued if not t.lead), None)
+                if successor is not None:
                     successor.lead = True
                     successor.wake.set()
                 else:

@@ -11,6 +11,7 @@ overwrite the newer run.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import traceback
 import uuid
@@ -42,6 +43,22 @@ def backoff_seconds(config, attempts: int) -> float:
     base = float(config["RETRY_BASE_SECONDS"])
     cap = float(config["RETRY_MAX_SECONDS"])
     return min(cap, base * (2 ** max(0, attempts - 1))) * random.uniform(0.5, 1.0)
+
+
+MAX_ASKED_DELAY_SECONDS = 24 * 3600.0
+
+
+def plugin_delay(asked, fallback: float) -> float:
+    """The wait a plugin asked for (a vendor's ``Retry-After``, a ``Deferred``), made safe to
+    schedule: at most a day (``MAX_ASKED_DELAY_SECONDS``); ``fallback`` when it is not a number,
+    not finite or negative (a vendor may send ``Retry-After: 1e400``)."""
+    try:
+        delay = float(asked)
+    except (TypeError, ValueError):
+        return fallback
+    if not math.isfinite(delay) or delay < 0:
+        return fallback
+    return min(delay, MAX_ASKED_DELAY_SECONDS)
 
 
 def claim(delivery_id: int, lease_seconds: float, max_attempts: int | None = None) -> str | None:
@@ -110,7 +127,7 @@ def run_delivery(runtime, delivery_id: int) -> str:
         waited = (utcnow() - delivery.created_at).total_seconds()
         if waited > float(config["MAX_DEFER_SECONDS"]):
             return _dead(runtime, delivery, token, f"deferred for too long: {exc}", extra)
-        delay = float(exc.retry_after)
+        delay = plugin_delay(exc.retry_after, fallback=2.0)
         if not _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
                        attempts=Delivery.attempts - 1, deferrals=Delivery.deferrals + 1,
                        last_error=f"deferred: {exc}"):
@@ -131,8 +148,9 @@ def run_delivery(runtime, delivery_id: int) -> str:
         message = f"{type(exc).__name__}: {exc}"
         if attempts >= int(config["DELIVERY_MAX_ATTEMPTS"]):
             return _dead(runtime, delivery, token, message, extra)
-        delay = exc.retry_after if isinstance(exc, TemporaryError) and exc.retry_after else None
-        delay = float(delay) if delay else backoff_seconds(config, attempts)
+        delay = backoff_seconds(config, attempts)
+        if isinstance(exc, TemporaryError) and exc.retry_after:
+            delay = plugin_delay(exc.retry_after, fallback=delay)
         if not _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
                        last_error=message[:2000]):
             return LOST_LEASE

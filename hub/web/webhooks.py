@@ -22,6 +22,7 @@ path reads nothing from the database, and a change is never missed.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
@@ -153,6 +154,16 @@ def _seen_by_this_process(runtime) -> tuple[dict[int, datetime], set[tuple[int, 
     return (extensions.setdefault("hub.webhook_last_seen", {}), extensions.setdefault("hub.webhook_verified", set()))
 
 
+# what the batch being committed by this thread wrote of "last seen" and "verified": noted in
+# the process only once the commit succeeded (a failed commit wrote nothing, and noting it would
+# skip those writes for good)
+_uncommitted = threading.local()
+
+
+def _stage_seen(accounts: _Accounts, now: datetime) -> None:
+    _uncommitted.seen = (accounts, now)
+
+
 def _remember_seen(runtime, accounts: _Accounts, now: datetime) -> None:
     """Note in this process what the batch wrote of "last seen" and "verified"."""
     written, first_verified = _seen_by_this_process(runtime)
@@ -172,6 +183,7 @@ def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]
     here, on the ingress's own connection, in two round trips (``hub.engine.pipelined_ingest``);
     any other batch is staged in the current session, which the group commit commits."""
     runtime = get_runtime()
+    _uncommitted.seen = None
     connections = _dedicated_connections(runtime)
     if connections is not None and not any(has_owned_effects(i.event) for r in records for i in r.events):
         with connections.use() as connection:
@@ -199,7 +211,7 @@ def _persist_in_session(runtime, records: Sequence[WebhookRecord]) -> list[list[
         values = {"last_webhook_at": now, "updated_at": Integration.updated_at,
                   **({"verified_at": now} if verified else {})}
         db.session.execute(sa.update(Integration).where(Integration.id == integration_id).values(**values))
-    _remember_seen(runtime, accounts, now)
+    _stage_seen(accounts, now)
     return accounts.results
 
 
@@ -236,7 +248,7 @@ def _persist_pipelined(runtime, connection, records: Sequence[WebhookRecord]) ->
         pipelined_ingest.write_and_commit(
             connection, dialect, [(_EVENTS, staged.event_rows), (_DELIVERIES, delivery_rows),
                                   (_WEBHOOK_LOG, accounts.log_rows)], accounts.seen, now)
-        _remember_seen(runtime, accounts, now)
+        _stage_seen(accounts, now)
         report(runtime, items, staged)
         return accounts.results
 
@@ -260,10 +272,16 @@ def _dedicated_connections(runtime) -> DedicatedConnections | None:
 
 
 def _after_commit(records: Sequence[WebhookRecord], results: list) -> None:
-    """Wake workers for every delivery the batch created (one queue round trip per batch)."""
+    """Note what the committed batch wrote of "last seen" and "verified", and wake workers for
+    every delivery it created (one queue round trip per batch; with an inline queue each request
+    runs its own, see ``_inline_wake``)."""
+    runtime = get_runtime()
+    seen, _uncommitted.seen = getattr(_uncommitted, "seen", None), None
+    if seen is not None:
+        _remember_seen(runtime, *seen)
     delivery_ids = [d for outcomes in results if outcomes != STALE for o in outcomes for d in o.delivery_ids]
-    if delivery_ids:
-        get_runtime().wake(delivery_ids)
+    if delivery_ids and not _inline_wake(runtime):
+        runtime.wake(delivery_ids)
 
 
 def _inline_wake(runtime) -> bool:
@@ -278,7 +296,7 @@ def _group_commit(runtime) -> GroupCommit:
     if committer is None:
         config = runtime.config
         committer = extensions["hub.webhook_commit"] = GroupCommit(
-            runtime.app, persist, after_commit=None if _inline_wake(runtime) else _after_commit,
+            runtime.app, persist, after_commit=_after_commit,
             max_batch=int(config["INGEST_BATCH_MAX"]), committers=int(config["INGEST_COMMITTERS"]),
             timeout=float(config["INGEST_TIMEOUT_SECONDS"]),
             shared_failure=database_unavailable)

@@ -357,9 +357,11 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
         return None
     value = str(value).strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:  # "1e400" is a float too: an infinite wait is no answer
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -21,6 +21,7 @@ Tunables from the hub's configuration (all optional): ``LEVER_HTTP_RETRIES`` (3)
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from email.utils import parsedate_to_datetime
@@ -92,9 +93,11 @@ def _retry_after(response: requests.Response) -> float | None:
     if not raw:
         return None
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
         pass
+    else:  # "1e400" is a float too: an infinite wait is no answer
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
     except (TypeError, ValueError, OverflowError):

@@ -198,3 +198,88 @@ def test_an_error_every_job_would_meet_fails_the_whole_batch_at_once(app):
     assert set(errors) == set(names) and all(isinstance(e, sa.exc.OperationalError) for e in errors.values())
     assert len(calls) == 2 and sorted(calls[1]) == names  # one attempt for the batch, none alone
     assert _names(app) == ["job-first"]
+
+
+def _gated(handler_gates: dict[str, threading.Event], entered: dict[str, threading.Event]):
+    """A handler whose batch holding job ``j`` signals ``entered[j]`` and waits for ``handler_gates[j]``."""
+
+    def handler(jobs):
+        for job in jobs:
+            if job in entered:
+                entered[job].set()
+            if job in handler_gates:
+                assert handler_gates[job].wait(10)
+        return _stage_workspaces(jobs)
+
+    return handler
+
+
+def _pause_before_leading(committer, thread_name: str):
+    """Hold the thread ``thread_name`` between being made a leader and taking its first batch:
+    ``(at_the_door, let_in)``."""
+    at_the_door, let_in = threading.Event(), threading.Event()
+    lead = committer._lead
+
+    def paused_lead(own):
+        if threading.current_thread().name == thread_name:
+            at_the_door.set()
+            assert let_in.wait(10)
+        lead(own)
+
+    committer._lead = paused_lead
+    return at_the_door, let_in
+
+
+def _start(committer, job, results, name=None):
+    def submit():
+        value = committer.submit(job)
+        results[job] = (value, job in _names(committer.app))  # answered, and committed by then?
+
+    thread = threading.Thread(target=submit, name=name or job)
+    thread.start()
+    return thread
+
+
+def test_a_leader_whose_job_another_leader_took_is_answered_only_after_that_commit(app):
+    """Leader B is made a leader, but before it takes a batch, leader X takes B's job into its own
+    batch. B must wait for X's commit (it used to return None at once, before anything was committed)."""
+    gates = {"job-a": threading.Event(), "job-x": threading.Event()}
+    entered = {"job-a": threading.Event(), "job-x": threading.Event()}
+    committer = GroupCommit(app, _gated(gates, entered), committers=3)
+    b_at_door, let_b_in = _pause_before_leading(committer, "B")
+    results: dict = {}
+    a = _start(committer, "job-a", results)
+    assert entered["job-a"].wait(10)  # leader A commits its own job, held
+    b = _start(committer, "job-b", results, name="B")
+    assert b_at_door.wait(10)  # leader B, job queued, not yet leading
+    x = _start(committer, "job-x", results)
+    assert entered["job-x"].wait(10)  # leader X took job-b and job-x, held
+    let_b_in.set()
+    b.join(0.5)  # before the fix B returned here, with nothing committed
+    assert "job-b" not in results
+    gates["job-x"].set()
+    gates["job-a"].set()
+    for thread in (a, b, x):
+        thread.join(10)
+    assert results == {job: (f"stored {job}", True) for job in ("job-a", "job-b", "job-x")}
+    assert committer._leaders == 0 and not committer._queued  # every slot given back
+    assert committer.submit("job-next") == "stored job-next"
+
+
+def test_the_lead_is_not_handed_to_a_ticket_that_leads_already(app):
+    """A finishing leader passes its slot to a queued ticket; one queued as a leader already has a
+    slot, and giving it a second leaked one: the process then committed with fewer committers."""
+    gates, entered = {"job-a": threading.Event()}, {"job-a": threading.Event()}
+    committer = GroupCommit(app, _gated(gates, entered), committers=2)
+    b_at_door, let_b_in = _pause_before_leading(committer, "B")
+    results: dict = {}
+    a = _start(committer, "job-a", results)
+    assert entered["job-a"].wait(10)
+    b = _start(committer, "job-b", results, name="B")
+    assert b_at_door.wait(10)  # B queued, as the second leader
+    gates["job-a"].set()
+    a.join(10)  # A finished and found only B queued
+    let_b_in.set()
+    b.join(10)
+    assert results == {job: (f"stored {job}", True) for job in ("job-a", "job-b")}
+    assert committer._leaders == 0

@@ -5,7 +5,9 @@ import threading
 
 import sqlalchemy as sa
 
-from hub.engine.runner import LOST_LEASE, backoff_seconds, claim, replay, run_delivery
+from hub.engine.runner import (
+    LOST_LEASE, MAX_ASKED_DELAY_SECONDS, backoff_seconds, claim, plugin_delay, replay, run_delivery,
+)
 from hub.engine.sweeper import release_orphans
 from hub.errors import TemporaryError
 from hub.extensions import db
@@ -181,3 +183,22 @@ def test_an_orphan_that_used_every_attempt_is_not_run_again_but_ends_dead(make_a
         row = db.session.get(Delivery, delivery_id, populate_existing=True)
         assert (row.status, row.attempts) == ("dead", 1)
     assert recorder.calls == []
+
+
+def test_a_retry_after_too_large_to_schedule_is_bounded_not_a_crash(make_app):
+    """``Retry-After: 1e400`` parses as infinity; the runner used to raise OverflowError and leave
+    the delivery running until its lease ran out, with no error recorded."""
+    plugin = AlwaysFails(error=lambda message: TemporaryError(message, retry_after=float("inf")))
+    app = make_app(plugins=[("src", FakeSource()), ("huge", plugin)], entry_points=False)
+    keys = enable(app, "src", "huge")
+    post_event(app, keys["src"])
+    row = deliveries(app)[0]
+    assert row.status == "retry" and "vendor exploded" in row.last_error
+    assert (row.next_attempt_at - utcnow()).total_seconds() < 1  # the backoff instead (tests: 0.05 s at most)
+
+
+def test_a_retry_after_of_years_waits_a_day():
+    assert plugin_delay(1e14, fallback=1.0) == MAX_ASKED_DELAY_SECONDS == 86400
+    assert plugin_delay(float("nan"), fallback=1.5) == 1.5
+    assert plugin_delay(-3, fallback=1.5) == 1.5
+    assert plugin_delay(30, fallback=1.5) == 30

@@ -119,6 +119,14 @@ def test_retry_after_is_honoured(lever, rsps):
     assert sleeps == [0.005]
 
 
+def test_an_infinite_retry_after_is_ignored_for_the_backoff(lever, rsps):
+    rsps.get(API + "/stages", status=429, headers={"Retry-After": "1e400"}, json={"code": "TooManyRequests"})
+    rsps.get(API + "/stages", json={"data": []})
+    sleeps = []
+    run(lever, lambda c, ctx: c.get("/stages"), sleeps=sleeps)
+    assert len(sleeps) == 1 and 0 < sleeps[0] < 1  # its own backoff, not "wait for ever"
+
+
 def test_persistent_5xx_becomes_a_temporary_error(lever, rsps):
     for _ in range(4):
         rsps.get(API + "/stages", status=503, json={"code": "ServiceUnavailable", "message": "maintenance"})

@@ -309,3 +309,39 @@ def test_a_token_change_takes_effect_at_once_over_the_ingress(wh_hub):
 
     wh_hub.configure({"signature_tokens": f"{TOKEN_B}\n{TOKEN_A}"})  # and added back
     assert client.post(url, json=make_body(key=TOKEN_A, event_id="e-4")).get_json()["status"] == "accepted"
+
+
+def test_a_webhook_whose_commit_failed_has_not_verified_the_integration(wh_hub, monkeypatch):
+    """The first signed webhook marks the integration verified. If its commit fails (503, and
+    Lever retries), nothing was written: the retry must write it (the process used to note it as
+    done before the commit, so no later webhook wrote it)."""
+    import sqlalchemy as sa
+
+    from hub.engine.group_commit import GroupCommit
+
+    real = GroupCommit._stage_and_commit
+    failures = [sa.exc.OperationalError("COMMIT", {}, Exception("database is locked"))]
+
+    def commit_failing_once(self, jobs):
+        if not failures:
+            return real(self, jobs)
+        with self.app.app_context():  # stage everything, then the commit fails
+            try:
+                self.handler(jobs)
+                raise failures.pop()
+            finally:
+                from hub.extensions import db
+                db.session.rollback()
+                db.session.close()
+
+    monkeypatch.setattr(GroupCommit, "_stage_and_commit", commit_failing_once)
+    with wh_hub.app.app_context():
+        key = wh_hub.runtime.integration(1, "lever").webhook_key
+    client = wh_hub.app.test_client()
+    body = make_body(event_id="evt-commit-fails")
+    assert wh_hub.integration()["verified_at"] is None
+    assert client.post(f"/webhooks/lever/{key}", json=body).status_code == 503
+    assert wh_hub.integration()["verified_at"] is None
+    retry = client.post(f"/webhooks/lever/{key}", json=body)
+    assert retry.status_code == 200 and retry.get_json()["status"] == "accepted"
+    assert wh_hub.integration()["verified_at"] is not None
