@@ -207,22 +207,30 @@ class Invitation:
     completed_at: datetime | None = None
     verdict_at: datetime | None = None
     round: int = 1
+    reference_token: str | None = None
 
     @property
     def external_reference(self) -> str:
-        """The id the provider stores with the invitation so the hub can find it again.
-
-        A re-invite starts a new round and so a new reference; ``parse_external_reference`` reverses it.
+        """The id the provider stores with the invitation so the hub can find it again:
+        ``hub-inv-<id>-<token>``, and ``-r<round>`` after a re-invite (a new round, so a new
+        reference). The token is random per invitation, so the reference is unique beyond this
+        database: two hubs sharing a vendor account (staging and production), or a hub restored
+        from a backup, issue the same ids but never the same reference. (Invitations made before
+        the token existed have none: ``hub-inv-<id>``.) ``parse_external_reference`` reverses it.
         """
+        token = f"-{self.reference_token}" if self.reference_token else ""
         suffix = f"-r{self.round}" if self.round > 1 else ""
-        return f"hub-inv-{self.id}{suffix}"
+        return f"hub-inv-{self.id}{token}{suffix}"
 
 
 def parse_external_reference(reference: str) -> int | None:
-    """The hub invitation id inside an external reference made by ``Invitation.external_reference``."""
+    """The hub invitation id inside an external reference made by ``Invitation.external_reference``.
+
+    Only the id: the invitation it names may be another hub's, or another round's. Compare the
+    whole reference with that invitation's ``external_reference`` before acting on it."""
     if not isinstance(reference, str) or not reference.startswith("hub-inv-"):
         return None
-    head = reference[len("hub-inv-"):].split("-r", 1)[0]
+    head = reference[len("hub-inv-"):].split("-", 1)[0]
     return int(head) if head.isascii() and head.isdigit() else None  # not '²': int() refuses it
 
 

@@ -128,5 +128,6 @@ def to_entity(row: Invitation) -> e.Invitation:
         created_at=row.created_at,
         completed_at=row.completed_at,
         verdict_at=row.verdict_at,
+        reference_token=row.reference_token,
         round=row.round,
     )

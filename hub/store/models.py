@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -54,6 +55,11 @@ ID64_MAX = 2**63 - 1
 def is_table_id(value: object, largest: int = ID32_MAX) -> bool:
     """Whether ``value`` can be the id of a row (of a table with 32-bit ids, unless ``largest`` says)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= largest
+
+
+def new_reference_token() -> str:
+    """10 random hex characters for an invitation's external reference."""
+    return secrets.token_hex(5)
 
 
 def utcnow() -> datetime:
@@ -238,6 +244,9 @@ class Invitation(db.Model):
     assessment_name: Mapped[str] = mapped_column(sa.String(500))
     status: Mapped[str] = mapped_column(sa.String(20))
     round: Mapped[int] = mapped_column(default=1)
+    # part of the reference the vendor stores (``entities.Invitation.external_reference``): ids
+    # repeat across databases (a second hub on the same vendor account, a restored backup)
+    reference_token: Mapped[Optional[str]] = mapped_column(sa.String(20), default=new_reference_token)
     provider_invitation_id: Mapped[Optional[str]] = mapped_column(sa.String(200))
     invite_url: Mapped[Optional[str]] = mapped_column(sa.String(2000))
     score: Mapped[Optional[float]] = mapped_column()

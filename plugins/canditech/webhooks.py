@@ -39,7 +39,7 @@ STARTED_OR_LATER = (STARTED, COMPLETED, EXPIRED)
 HUB_REFERENCE_PREFIX = "hub-inv-"  # what the hub's external references start with
 # Hub invitation ids are 32-bit (the database's INTEGER): a larger one names no invitation.
 MAX_INVITATION_ID = 2**31 - 1
-MAX_REFERENCE_LENGTH = 100  # "hub-inv-<id>-r<round>" is far shorter
+MAX_REFERENCE_LENGTH = 100  # "hub-inv-<id>-<token>-r<round>" is far shorter
 OUT_OF_RANGE = -1  # reference_id's answer for an id no hub invitation can have
 # The sender is waiting for our answer: a slow re-read answers 503 (and Canditech retries) instead.
 REREAD_TIMEOUT = 2.0
@@ -89,7 +89,8 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
     if known is None or known.provider != ctx.plugin_name:
         return WebhookResult(note=f"the hub has no Canditech invitation {hub_id}; ignored")
     if reference != known.external_reference:
-        return WebhookResult(note=f"event of an earlier round of invitation {hub_id} ({reference}); ignored")
+        return WebhookResult(note=f"event of invitation {_shorten(reference)}, not the hub's current {hub_id} "
+                                  f"(an earlier round, or another hub's invitation with the same id); ignored")
     problems = wire.invitation_problems(kind, invitation)  # the body's were checked: these are the re-read's
     if problems:
         raise WebhookRejected(f"Canditech's answer for invitation {invitation['id']}: "

@@ -319,7 +319,8 @@ def test_a_key_seen_in_a_batch_without_an_event_makes_the_batch_s_event_with_it_
 
 
 @pytest.mark.parametrize("reference, expected", [
-    ("hub-inv-12", 12), ("hub-inv-12-r3", 12), ("hub-inv-", None), ("other-12", None),
+    ("hub-inv-12", 12), ("hub-inv-12-r3", 12), ("hub-inv-12-0a1b2c3d4e", 12), ("hub-inv-12-0a1b2c3d4e-r3", 12),
+    ("hub-inv-", None), ("other-12", None),
     pytest.param("hub-inv-\xb2", None, id="superscript-two"), pytest.param("hub-inv-\u0661", None, id="arabic-indic-one"),
 ])
 def test_an_external_reference_names_an_invitation_only_with_ascii_digits(reference, expected):

@@ -128,7 +128,7 @@ def test_crash_trials_lose_nothing_and_duplicate_nothing(make_app, tmp_path):
         eventually(lambda: all_settled(stack.app), 600, "the result write-backs to settle")
 
         notes = requests.get(lever + "/_sandbox/state", timeout=30).json()["notes"]
-        marker = re.compile(r"\[ats-hub:hub-inv-\d+\]")
+        marker = re.compile(r"\[ats-hub:hub-inv-\d+-[0-9a-f]{10}\]")
         per_opportunity = {opp: sum(1 for note in notes.get(opp, []) for field in note["fields"]
                                     if marker.search(field["value"])) for opp in opportunities}
         assert sorted(set(per_opportunity.values())) == [1]

@@ -69,7 +69,7 @@ def test_faulty_vendors_then_an_outage_complete_everything_once(make_app, tmp_pa
         assert len(at_vendor) == 3
         assert sorted(i["candidate"]["email"] for i in at_vendor) == [
             "alice@example.com", "bob@example.com", "carol@example.com"]
-        marker = re.compile(r"\[ats-hub:hub-inv-\d+\]")
+        marker = re.compile(r"\[ats-hub:hub-inv-\d+-[0-9a-f]{10}\]")
         for opportunity in BACKEND[:3]:
             notes = requests.get(f"{lever}/_sandbox/opportunities/{opportunity}/notes", timeout=10).json()["data"]
             assert sum(1 for n in notes for f in n["fields"] if marker.search(f["value"])) == 1

@@ -44,7 +44,8 @@ def test_stage_change_invites_once_even_when_ingested_twice(hub):
     (remote,) = hub.sandbox.invitations()
     assert inv.status == "invited"
     assert inv.provider_invitation_id == remote["id"] and inv.invite_url == remote["invite_url"]
-    assert remote["external_reference"] == inv.external_reference == f"hub-inv-{inv.id}"
+    assert remote["external_reference"] == inv.external_reference == f"hub-inv-{inv.id}-{inv.reference_token}"
+    assert len(inv.reference_token) == 10
     assert remote["assessment_id"] == "asmt-python"
     assert remote["candidate"] == {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}
     assert remote["callback_url"] == f"{hub.app.config['PUBLIC_URL']}/webhooks/canditech/" \
@@ -184,9 +185,9 @@ def test_reinvite_sends_a_new_round_and_ignores_the_old_one(hub):
     services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
 
     again = hub.invitation()
-    assert again.status == "invited" and again.external_reference == f"hub-inv-{inv.id}-r2"
+    assert again.status == "invited" and again.external_reference == f"{inv.external_reference}-r2"
     remotes = {r["external_reference"]: r for r in hub.sandbox.invitations()}
-    assert set(remotes) == {f"hub-inv-{inv.id}", f"hub-inv-{inv.id}-r2"}
+    assert set(remotes) == {inv.external_reference, f"{inv.external_reference}-r2"}
     assert again.provider_invitation_id == remotes[again.external_reference]["id"] != first["id"]
 
     # a late verdict on the first round is not this round's
@@ -491,3 +492,37 @@ def test_a_pending_invitation_cut_off_by_a_disable_is_sent_by_replaying_its_canc
     assert inv.status == "invited" and inv.provider_invitation_id == remote["id"]
     assert hub.sandbox.post_counts() == {inv.external_reference: 1}
     assert db.session.get(Delivery, delivery_id, populate_existing=True).status == "done"
+
+
+def test_two_hubs_on_one_canditech_account_never_share_an_invitation(hub, make_app, tmp_path):
+    """Ids repeat across databases (staging and production on one Canditech account, or a hub
+    restored from a backup). The reference used to be ``hub-inv-<id>`` alone: the second hub found
+    the first one's invitation under it, called its candidate invited, and later took the first
+    candidate's score for its own."""
+    from hub.engine.sweeper import reconcile_all
+    from hub.extensions import db
+
+    from .conftest import POSTING, HubEnv, RecordingSource, canditech
+
+    ada, _ = invited(hub)
+    source = RecordingSource()
+    other = make_app({"DATABASE_URL": f"sqlite:///{tmp_path}/other-hub.db"},
+                     plugins=[("canditech", canditech), ("fakesource", source)], entry_points=False)
+    attachment = {"posting_id": POSTING, "posting_name": "Backend Engineer", "stage_id": STAGE,
+                  "stage_name": "Canditech Stage", "assessment_id": "asmt-python", "assessment_name": "Python"}
+    with HubEnv.serve(other, "canditech", source, settings=canditech_settings(hub.sandbox),
+                      attachment=attachment) as second:
+        second.candidate("opp-bob", name="Bob Builder", email="bob@example.com")
+        second.move("opp-bob")
+        bob = second.invitation()
+        assert bob.id == ada.id and bob.external_reference != ada.external_reference
+        by_email = {r["candidate"]["email"]: r for r in hub.sandbox.invitations()}
+        assert set(by_email) == {"ada@example.com", "bob@example.com"}  # Bob was invited too
+        assert bob.provider_invitation_id == by_email["bob@example.com"]["id"]
+
+        hub.sandbox.complete(by_email["ada@example.com"]["id"], PYTHON_ANSWERS)
+        hub.sandbox.quiet()
+        with other.app_context():
+            reconcile_all(second.runtime)
+            db.session.commit()
+        assert second.invitation().status == "invited" and source.results == []  # Ada's score is not Bob's

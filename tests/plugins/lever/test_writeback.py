@@ -61,6 +61,11 @@ def complete(hub, invitation_id: int, **kwargs):
     hub.call("on_assessment_completed", result=result)
 
 
+def ref(lever, inv: int) -> str:
+    """The invitation's external reference (``hub-inv-<id>-<token>``)."""
+    return lever.with_ctx(lambda ctx: ctx.invitations.get(inv).external_reference)
+
+
 # --------------------------------------------------------------------------- completion
 
 
@@ -74,11 +79,11 @@ def test_result_note_is_written_once(lever, sandbox):
     assert "Canditech assessment completed: Python Basics" in text
     assert "Score: 82 / 100 (82%)" in text
     assert f"Report: {REPORT}" in text
-    assert text.endswith(f"[ats-hub:hub-inv-{inv}]")
+    assert text.endswith(f"[ats-hub:{ref(lever, inv)}]") and ref(lever, inv).startswith(f"hub-inv-{inv}-")
     assert notes[0]["user"] == "user-admin"  # perform_as
     assert sandbox.tags("opp-alice") == ["Canditech: completed"]
     assert timeline(lever, inv).count("note_written") == 1
-    assert lever.records(f"note:hub-inv-{inv}")[f"note:hub-inv-{inv}"]["noteId"] == notes[0]["id"]
+    assert lever.records(f"note:{ref(lever, inv)}")[f"note:{ref(lever, inv)}"]["noteId"] == notes[0]["id"]
 
 
 def test_no_tag_when_tagging_is_off(lever, sandbox):
@@ -89,11 +94,12 @@ def test_no_tag_when_tagging_is_off(lever, sandbox):
 
 def test_an_unclear_failure_after_the_post_is_recovered_by_the_marker(lever, sandbox, monkeypatch):
     inv = make_invitation(lever)
+    key_of_note = f"note:{ref(lever, inv)}"
     real = writeback.store_record
     crashed = []
 
     def crash_after_post(records, key, value):
-        if key == f"note:hub-inv-{inv}" and not crashed:
+        if key == key_of_note and not crashed:
             crashed.append(key)
             raise RuntimeError("worker died after Lever created the note")
         real(records, key, value)
@@ -105,9 +111,9 @@ def test_an_unclear_failure_after_the_post_is_recovered_by_the_marker(lever, san
     complete(lever, inv)  # the retry finds the marker instead of posting again
     notes = sandbox.notes("opp-alice")
     assert len(notes) == 1 and sandbox.stats()["notes_created"] == 1
-    record = lever.records(f"note:hub-inv-{inv}")
-    assert record[f"note:hub-inv-{inv}"]["noteId"] == notes[0]["id"]
-    assert f"note:hub-inv-{inv}:attempt" not in record
+    record = lever.records(key_of_note)
+    assert record[key_of_note]["noteId"] == notes[0]["id"]
+    assert f"{key_of_note}:attempt" not in record
 
 
 def test_a_timed_out_post_is_not_repeated(lever, sandbox):
@@ -219,5 +225,5 @@ def test_candidate_deleted_forgets_the_candidates_records(lever, sandbox):
     complete(lever, kept)
     lever.call("on_candidate_deleted", deletion=CandidateDeleted(opportunity_id="opp-bob"))
     keys = set(lever.records())
-    assert not any(f"hub-inv-{gone}" in key.split(":") for key in keys)
-    assert f"note:hub-inv-{kept}" in keys
+    assert not any(ref(lever, gone) in key.split(":") for key in keys)
+    assert f"note:{ref(lever, kept)}" in keys
