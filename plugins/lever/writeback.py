@@ -194,6 +194,19 @@ def assessment_completed(ctx, client: LeverClient, settings: LeverSettings, resu
         ctx.invitations.note(invitation.id, "note_skipped", "the candidate no longer exists in Lever")
 
 
+def _decision_key(ctx, prefix: str, invitation: Invitation) -> str:
+    """The record key of one effect of the invitation's current verdict: ``prefix`` and the time
+    it was decided, so a verdict changed back (up, down, up again) is written again rather than
+    found done by the first one's records. A record written under ``prefix`` alone (before keys
+    named the decision) counts for the decision it was written after."""
+    decided = invitation.verdict_at.timestamp() if invitation.verdict_at else 0.0
+    key = f"{prefix}:{int(decided * 1000)}"
+    legacy = ctx.records.get(prefix)
+    if isinstance(legacy, Mapping) and float(legacy.get("at") or 0) >= decided and ctx.records.get(key) is None:
+        store_record(ctx.records, key, dict(legacy))
+    return key
+
+
 def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict) -> None:
     invitation = ctx.invitations.get(decision.invitation_id)
     if invitation is None:
@@ -214,10 +227,11 @@ def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict
     opportunity = invitation.opportunity_id
     options = _options(ctx, invitation)
     try:
-        tag_once(ctx, client, opportunity, f"verdict-tag:{ref}:{decision.verdict}", [f"{provider}: {words}"],
-                 remove=[f"{provider}: {other}"])
-        _, written = write_note_once(ctx, client, opportunity, f"verdict-note:{ref}:{decision.verdict}",
-                                     marker(ref, f"verdict-{decision.verdict}"),
+        tag_once(ctx, client, opportunity, _decision_key(ctx, f"verdict-tag:{ref}:{decision.verdict}", invitation),
+                 [f"{provider}: {words}"], remove=[f"{provider}: {other}"])
+        note_key = _decision_key(ctx, f"verdict-note:{ref}:{decision.verdict}", invitation)
+        _, written = write_note_once(ctx, client, opportunity, note_key,
+                                     marker(ref, f"verdict-{decision.verdict}-{note_key.rsplit(':', 1)[1]}"),
                                      f"{provider} verdict on {invitation.assessment_name}: {words}")
         if written:
             ctx.invitations.note(invitation.id, "verdict_written", f"{words} written to Lever")

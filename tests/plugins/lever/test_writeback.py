@@ -11,8 +11,9 @@ from hub import services
 from hub.entities import AssessmentResult, CandidateDeleted, InvitationProgress, Verdict
 from hub.errors import Deferred, TemporaryError
 from hub.extensions import db
-from hub.store.models import Invitation, TimelineEntry
+from hub.store.models import Invitation, TimelineEntry, utcnow
 from plugins.lever import writeback
+from plugins.lever.readapi import store_record
 
 REPORT = "https://canditech.test/reports/r-1"
 
@@ -40,8 +41,10 @@ def make_invitation(hub, opportunity: str = "opp-alice", options: dict | None = 
 
 
 def set_verdict(hub, invitation_id: int, verdict: str) -> None:
+    """A new decision, as the hub records it (``hub.engine.invitations.apply_event``)."""
     with hub.app.app_context():
-        db.session.get(Invitation, invitation_id).verdict = verdict
+        row = db.session.get(Invitation, invitation_id)
+        row.verdict, row.verdict_at = verdict, utcnow()
         db.session.commit()
 
 
@@ -200,6 +203,32 @@ def test_a_changed_verdict_replaces_the_tag_and_a_stale_one_is_ignored(lever, sa
     lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))  # late redelivery
     assert sandbox.tags("opp-alice") == ["Canditech: completed", "Canditech: thumbs down"]
     assert len(sandbox.notes("opp-alice")) == 3
+
+
+def test_a_verdict_changed_back_is_written_again(lever, sandbox):
+    """Up, then down, then up again: Lever ends with "thumbs up" and a note for each decision (the
+    third found the first one's records and wrote nothing, leaving "thumbs down" in Lever)."""
+    inv = make_invitation(lever)
+    complete(lever, inv)
+    for decision in ("thumbs_up", "thumbs_down", "thumbs_up"):
+        set_verdict(lever, inv, decision)
+        lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict=decision))
+        lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict=decision))  # a redelivery
+    assert sandbox.tags("opp-alice") == ["Canditech: completed", "Canditech: thumbs up"]
+    verdict_notes = [text for text in note_texts(sandbox) if " verdict on " in text]
+    assert [text.split(": ")[1].split("\n")[0] for text in verdict_notes] == ["thumbs up", "thumbs down", "thumbs up"]
+
+
+def test_a_verdict_written_before_keys_named_the_decision_is_not_written_again(lever, sandbox):
+    inv = make_invitation(lever)
+    complete(lever, inv)
+    set_verdict(lever, inv, "thumbs_up")
+    reference = ref(lever, inv)
+    for prefix in (f"verdict-tag:{reference}:thumbs_up", f"verdict-note:{reference}:thumbs_up"):
+        lever.with_ctx(lambda ctx: store_record(ctx.records, prefix, {"noteId": "n-old", "at": time.time() + 1}))
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))
+    assert sandbox.tags("opp-alice") == ["Canditech: completed"]  # the legacy records count as done
+    assert not [text for text in note_texts(sandbox) if " verdict on " in text]
 
 
 # --------------------------------------------------------------------------- invitation failures, deletion
