@@ -25,6 +25,7 @@ from hub.entities import (
 )
 from hub.kit import provider
 
+from . import reconciliation
 from .client import CanditechClient, CanditechConflict, CanditechNotFound, CanditechRejected
 from .settings import CanditechSettings
 
@@ -147,8 +148,10 @@ def handle_status(ctx: Any, progress: InvitationProgress) -> None:
     if provider_id is None:  # cancelled while pending: an earlier attempt may have reached Canditech
         found = client.find_invitation(invitation.external_reference)
         provider_id = found["id"] if found else None
-    if provider_id is not None:
-        _withdraw(ctx, client, invitation, provider_id)
+    if provider_id is not None and not _withdraw(ctx, client, invitation, provider_id):
+        # finished at Canditech before the cancel reached it: a completion is kept (the hub moves
+        # cancelled -> completed), from its webhook or, if that was lost, from reconciliation
+        reconciliation.watch_for_result(ctx, invitation, provider_id)
 
 
 def _withdraw(ctx: Any, client: CanditechClient, invitation: Invitation, provider_id: str) -> bool:

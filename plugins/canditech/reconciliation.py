@@ -3,7 +3,11 @@
 1. Open invitations (invited/started) older than ``reconcile_after_minutes``: read each from
    Canditech and return the events the hub has not seen (started, completed with its result and
    any verdict, expired, cancelled).
-2. Completed invitations still waiting for a verdict: ``ctx.invitations.list_open`` does not list
+2. Invitations an admin cancelled in the hub after the candidate had completed at Canditech (the
+   cancel was refused there): ``ctx.records`` key ``result_after_cancel:<id>``, written by the
+   ``on_invitation_status`` hook. Their result is read until it is recorded (the hub moves
+   cancelled -> completed), for ``VERDICT_WATCH_DAYS`` at most: their completion webhook may be lost.
+3. Completed invitations still waiting for a verdict: ``ctx.invitations.list_open`` does not list
    completed ones, so the plugin remembers them itself (``ctx.records`` key ``awaiting_verdict:<id>``,
    written by its ``on_assessment_completed`` hook, removed by its ``on_verdict`` hook) and asks
    Canditech about them at a slowing pace for ``VERDICT_WATCH_DAYS``.
@@ -34,6 +38,7 @@ from .settings import CanditechSettings
 from .webhooks import result_event
 
 AWAITING_VERDICT = "awaiting_verdict:"
+RESULT_AFTER_CANCEL = "result_after_cancel:"
 VERDICT_WATCH_DAYS = 14
 MAX_VERDICT_CHECK_INTERVAL = timedelta(hours=6)
 MAX_VERDICT_CHECKS_PER_RUN = 200
@@ -61,6 +66,7 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
                                 invitation.id, wire.describe_problems(problems))
                 continue
             events.extend(missed_events(invitation, remote))
+        events.extend(_results_after_cancel(ctx, client))
         events.extend(_watch_verdicts(ctx, client, after))
     except TemporaryError as exc:
         ctx.log.warning("reconcile stopped early, Canditech is struggling: %s", exc)
@@ -91,6 +97,38 @@ def missed_events(invitation: Any, remote: dict[str, Any]) -> list[InboundEvent]
     elif status == CANCELLED:
         add(CANCELLED, InvitationProgress(invitation_id=hub_id, status=CANCELLED,
                                           occurred_at=remote["cancelled_at"]))
+    return found
+
+
+# --------------------------------------------------------------------------- results after a cancel
+
+
+def watch_for_result(ctx: Any, invitation: Any, provider_id: str) -> None:
+    """``on_invitation_status``: the hub cancelled ``invitation`` but Canditech had finished it."""
+    ctx.records.put(RESULT_AFTER_CANCEL + str(invitation.id),
+                    {"provider_invitation_id": provider_id, "since": _now().isoformat()})
+
+
+def _results_after_cancel(ctx: Any, client: CanditechClient) -> list[InboundEvent]:
+    now = _now()
+    found: list[InboundEvent] = []
+    for key in sorted(ctx.records.keys(RESULT_AFTER_CANCEL)):
+        record = ctx.records.get(key) or {}
+        suffix = key[len(RESULT_AFTER_CANCEL):]
+        invitation = ctx.invitations.get(int(suffix)) if suffix.isascii() and suffix.isdigit() else None
+        since = _parse(record.get("since")) or now
+        if invitation is None or invitation.status != CANCELLED or now - since > timedelta(days=VERDICT_WATCH_DAYS):
+            ctx.records.delete(key)  # recorded (completed), re-invited, or given up
+            continue
+        try:
+            remote = client.get_invitation(record.get("provider_invitation_id") or "")
+        except CanditechNotFound:
+            ctx.records.delete(key)
+            continue
+        if remote["status"] == COMPLETED and not wire.invitation_problems(wire.KIND_COMPLETED, remote):
+            found.extend(missed_events(invitation, remote))
+        elif remote["status"] in (EXPIRED, CANCELLED):
+            ctx.records.delete(key)  # it did not complete after all: nothing to recover
     return found
 
 

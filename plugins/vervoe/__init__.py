@@ -103,6 +103,11 @@ def on_archive_change(ctx, change):
 
 
 @hookimpl
+def on_invitation_status(ctx, progress):
+    invite.handle_status(ctx, progress)
+
+
+@hookimpl
 def reconcile(ctx):
     return reconciliation.reconcile(ctx)
 

@@ -15,8 +15,10 @@ Vervoe status                 hub event(s)
                               candidate gets a manual team score"); reconciliation writes an
                               unscored result back after ``unscored_result_after_minutes``
 ``hired``                     the result (if completed) + ``Verdict(thumbs_up)``
-``rejected``                  the result + ``Verdict(thumbs_down)`` when completed; before
-                              completing: ``InvitationProgress(cancelled)`` (Vervoe closed it)
+``rejected``                  the result + ``Verdict(thumbs_down)`` when completed (only the
+                              result when the reject was the hub's own, landing just as the
+                              candidate completed); before completing:
+                              ``InvitationProgress(cancelled)`` (Vervoe closed it)
 ``expired``                   ``InvitationProgress(expired)``
 invited, incomplete,          nothing (answered 200, logged)
 screening*, unknown
@@ -71,12 +73,16 @@ def is_earlier_round(report: dict[str, Any], invitation: Any, since: datetime | 
 
 
 def events_for(report: dict[str, Any], invitation: Any, *, at: datetime | None, verdict_tag: str,
-               since: datetime | None = None) -> tuple[list[InboundEvent], str]:
+               since: datetime | None = None, rejected_by_hub: bool = False) -> tuple[list[InboundEvent], str]:
     """The hub events ``report`` means for ``invitation``, and a note when there are none.
 
     ``at`` is when Vervoe sent it (the signature time), used where the report has no time of its
-    own; ``verdict_tag`` makes a verdict's id (the signature time, or "reconcile")."""
+    own; ``verdict_tag`` makes a verdict's id (the signature time, or "reconcile");
+    ``rejected_by_hub``: a "rejected" status is the hub's own reject (``links.rejected_by_hub``),
+    not a reviewer's decision: the report is taken as ``complete`` (the result, no verdict)."""
     kind = report["kind"]
+    if kind == wire.KIND_REJECTED and rejected_by_hub and report["completed_at"] is not None:
+        kind = wire.KIND_COMPLETED  # not a reviewer's decision: the completion as it stands, no verdict
     if is_earlier_round(report, invitation, since):
         return [], f"report of an earlier round of invitation {invitation.id}; ignored"
     if kind == wire.KIND_STARTED:

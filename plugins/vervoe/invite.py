@@ -26,7 +26,14 @@ adds.
 Archive: Vervoe cannot cancel an invitation; it can reject the candidate (``PATCH .../reject``),
 which closes the assessment. With ``reject_on_archive`` (default) open invitations of an archived
 candidate are rejected at Vervoe and cancelled in the hub; without it the plugin records the
-archive (``archived:<id>``) and notes it on the invitation's timeline, leaving it open.
+archive (``archived:<id>``) and notes it on the invitation's timeline, leaving it open. One the
+candidate already completed at Vervoe (the hub shows ``started`` while Vervoe grades it) is never
+rejected: it stays open in the hub (noted ``cancel_skipped``) and its result is written back when
+graded; rejecting it would throw the result away and come back as a "thumbs down" the hub caused.
+
+Admin cancel (``on_invitation_status``, status ``cancelled`` by someone other than this plugin):
+closed at Vervoe the same way (a completed one is left alone); a send racing the cancel closes the
+candidate assessment it has just created (``_record_sent``).
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub.entities import (
-    CANCELLED, FAILED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation, ReinviteRequested, StageChange,
+    CANCELLED, FAILED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation, InvitationProgress,
+    ReinviteRequested, StageChange,
 )
 from hub.kit import provider
 
@@ -44,6 +52,9 @@ from .settings import VervoeSettings
 
 ARCHIVED_PREFIX = "archived:"
 LOCK_TTL = 120.0
+COMPLETED_NOTE = "not rejected at Vervoe: the candidate already completed the assessment there"
+ARCHIVE_LEFT_OPEN = "; left open: its result will follow"
+CANCEL_KEPT = "; cancelled in the hub only (the result stays at Vervoe)"
 
 
 # --------------------------------------------------------------------------- on_stage_change
@@ -138,7 +149,11 @@ def _reset(ctx: Any, client: VervoeClient, invitation: Invitation, key: str, uui
 
 def _record_sent(ctx: Any, invitation_id: int, uuid: str, url: str | None) -> None:
     # A webhook may have moved the row on first (e.g. pending -> started): it keeps Vervoe's id and link.
-    provider.record_sent(ctx, invitation_id, uuid, url)
+    moved_on = provider.record_sent(ctx, invitation_id, uuid, url)
+    if moved_on is not None and moved_on.status == CANCELLED:
+        # an admin cancelled it while it was being sent: its on_invitation_status found nothing at
+        # Vervoe yet, so what was just created is closed here
+        _withdraw(ctx, VervoeClient(ctx), moved_on, uuid, CANCEL_KEPT)
 
 
 # --------------------------------------------------------------------------- on_archive_change
@@ -167,17 +182,78 @@ def _close(ctx: Any, client: VervoeClient, invitation: Invitation, email: str) -
         current = ctx.invitations.get(invitation.id)
         if current is None or current.status not in OPEN_STATUSES:
             return
-        uuid = current.provider_invitation_id
-        if uuid is None:
-            attempt = ctx.records.get(links.attempt_key(current)) or {}
-            uuid = attempt.get("uuid")
-            lookup_email = email or current.candidate_email or ""
-            if uuid is None and attempt.get("mode") == "invite" and provider.valid_email(lookup_email):
-                found = client.find_report(lookup_email, current.assessment_id)  # an unclear POST may have landed
-                uuid = found["uuid"] if found else None
-        if uuid is not None:
-            try:
-                client.reject(uuid)
-            except VervoeNotFound:
-                ctx.log.warning("invitation %s (%s) is unknown at Vervoe; cancelled in the hub only", current.id, uuid)
+        uuid = _vervoe_uuid(ctx, client, current, email)
+        if uuid is not None and not _withdraw(ctx, client, current, uuid, ARCHIVE_LEFT_OPEN):
+            return  # completed at Vervoe: its result (and any reviewer's decision) will follow
         ctx.invitations.transition(current.id, CANCELLED, provider_invitation_id=uuid)
+
+
+def _vervoe_uuid(ctx: Any, client: VervoeClient, invitation: Invitation, email: str = "") -> str | None:
+    """The candidate assessment of ``invitation`` at Vervoe, if it (may have) reached Vervoe."""
+    uuid = invitation.provider_invitation_id
+    if uuid is not None:
+        return uuid
+    attempt = ctx.records.get(links.attempt_key(invitation)) or {}
+    uuid = attempt.get("uuid")
+    lookup_email = email or invitation.candidate_email or ""
+    if uuid is None and attempt.get("mode") == "invite" and provider.valid_email(lookup_email):
+        found = client.find_report(lookup_email, invitation.assessment_id)  # an unclear POST may have landed
+        uuid = found["uuid"] if found else None
+    return uuid
+
+
+# --------------------------------------------------------------------------- on_invitation_status
+
+
+def handle_status(ctx: Any, progress: InvitationProgress) -> None:
+    """An invitation of ours was cancelled in the hub by someone else (an admin): close it at Vervoe
+    too. The plugin's own cancels (archive) already did, and Vervoe's "rejected" came from Vervoe.
+    Rejecting twice is not an error at Vervoe, so no lease is taken (a send racing this cancel
+    closes what it created itself: ``_record_sent``)."""
+    if progress.status != CANCELLED or progress.by == ctx.plugin_name:
+        return
+    invitation = ctx.invitations.get(progress.invitation_id)
+    if invitation is None or invitation.provider != ctx.plugin_name or invitation.status != CANCELLED:
+        return
+    client = VervoeClient(ctx)
+    uuid = _vervoe_uuid(ctx, client, invitation)
+    if uuid is not None:
+        _withdraw(ctx, client, invitation, uuid, CANCEL_KEPT)
+
+
+def _withdraw(ctx: Any, client: VervoeClient, invitation: Invitation, uuid: str, then: str) -> bool:
+    """Close the candidate assessment at Vervoe (reject: Vervoe cannot cancel); False when the
+    candidate already completed it there, which is then left alone (noted on the timeline, with
+    ``then``): rejecting it would throw the result away and come back as a reviewer's "thumbs down"
+    the hub caused itself.
+
+    Vervoe's reject has no condition, so the report is read first; a completion landing between the
+    read and the reject is seen in the reject's answer, remembered (``links.mark_rejected_by_hub``:
+    the "rejected" report then brings the result without a verdict) and also answered False."""
+    try:
+        report = client.get_report(uuid)
+    except VervoeNotFound:
+        ctx.log.warning("invitation %s (%s) is unknown at Vervoe; closed in the hub only", invitation.id, uuid)
+        return True
+    if _completed(report):
+        ctx.invitations.note(invitation.id, "cancel_skipped", COMPLETED_NOTE + then)
+        ctx.log.info("invitation %s (%s) is completed at Vervoe; not rejected there", invitation.id, uuid)
+        return False
+    if report["kind"] in (wire.KIND_REJECTED, wire.KIND_EXPIRED):
+        return True  # already closed at Vervoe
+    try:
+        answer = client.reject(uuid)
+    except VervoeNotFound:
+        ctx.log.warning("invitation %s (%s) is unknown at Vervoe; closed in the hub only", invitation.id, uuid)
+        return True
+    if _completed(answer):  # completed just before the reject landed
+        links.mark_rejected_by_hub(ctx, uuid)
+        ctx.invitations.note(invitation.id, "cancel_skipped", COMPLETED_NOTE + " as the hub rejected it (not a "
+                             "reviewer's decision: no verdict comes of it)" + then)
+        ctx.log.warning("invitation %s (%s) was completed at Vervoe as the hub rejected it", invitation.id, uuid)
+        return False
+    return True
+
+
+def _completed(report: dict[str, Any]) -> bool:
+    return report["completed_at"] is not None or report["kind"] in (wire.KIND_COMPLETED, wire.KIND_HIRED)

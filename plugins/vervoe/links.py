@@ -13,6 +13,9 @@ assessment belongs to:
 - ``attempt:<hub id>:r<round>`` -> ``{"at", "mode" ("invite" | "reset"), "uuid"?, "url"?}``: written
   BEFORE calling Vervoe, completed after. An attempt without ``uuid`` means the outcome of the call
   is unknown: the next try looks the candidate up before sending again.
+- ``hub-rejected:<candidateAssessmentUuid>`` -> ``{"at"}``: the hub's own reject (archive, cancel)
+  landed on an assessment the candidate had just completed. That "rejected" is not a reviewer's
+  decision: its report brings the result but no verdict (``rejected_by_hub``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 UUID_PREFIX = "uuid:"
 INVITATION_PREFIX = "invitation:"
 ATTEMPT_PREFIX = "attempt:"
+HUB_REJECTED_PREFIX = "hub-rejected:"
 
 
 def now_iso() -> str:
@@ -58,8 +62,8 @@ def link(ctx: Any, uuid: str, invitation: Any) -> None:
             ctx.records.put(f"{UUID_PREFIX}{uuid}", {"invitations": [*ids, invitation.id]})
 
 
-def since_of(link_value: dict[str, Any] | None) -> datetime | None:
-    text = (link_value or {}).get("since")
+def since_of(link_value: dict[str, Any] | None, field: str = "since") -> datetime | None:
+    text = link_value.get(field) if isinstance(link_value, dict) else None
     if not isinstance(text, str):
         return None
     try:
@@ -67,3 +71,17 @@ def since_of(link_value: dict[str, Any] | None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def mark_rejected_by_hub(ctx: Any, uuid: str) -> None:
+    ctx.records.put(f"{HUB_REJECTED_PREFIX}{uuid}", {"at": now_iso()})
+
+
+def rejected_by_hub(ctx: Any, uuid: str, link_value: dict[str, Any] | None) -> bool:
+    """True when ``uuid``'s "rejected" is the hub's own, in the round ``link_value`` belongs to
+    (a reset since then starts afresh)."""
+    marked = since_of(ctx.records.get(f"{HUB_REJECTED_PREFIX}{uuid}"), "at")
+    if marked is None:
+        return False
+    since = since_of(link_value)
+    return since is None or marked >= since

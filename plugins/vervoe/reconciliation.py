@@ -47,8 +47,10 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
                 continue
             link = links.invitation_link(ctx, invitation.id)
             since = links.since_of(link) if link and link.get("uuid") == uuid else None
-            events, _ = events_for(report, invitation, at=None, verdict_tag="reconcile", since=since)
-            if (report["kind"] == wire.KIND_COMPLETED and report["score"] is None
+            hub_rejected = report["kind"] == wire.KIND_REJECTED and links.rejected_by_hub(ctx, uuid, link)
+            events, _ = events_for(report, invitation, at=None, verdict_tag="reconcile", since=since,
+                                   rejected_by_hub=hub_rejected)
+            if ((report["kind"] == wire.KIND_COMPLETED or hub_rejected) and report["score"] is None
                     and report["completed_at"] is not None and now - report["completed_at"] >= unscored_after
                     and not any(isinstance(e.event, AssessmentResult) for e in events)):
                 events.append(result_event(report, invitation, None))

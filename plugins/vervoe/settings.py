@@ -67,7 +67,8 @@ class VervoeSettingsSchema(Schema):
         metadata={"label": "Reject at Vervoe when archived",
                   "description": "When the candidate is archived in the ATS, reject their open Vervoe "
                                  "assessment (Vervoe's only way to close one; it sends Vervoe's reject email "
-                                 "if that is enabled in Vervoe)."})
+                                 "if that is enabled in Vervoe). One the candidate already completed is not "
+                                 "rejected: its result is still written back."})
     reconcile_after_minutes = fields.Int(
         load_default=30, validate=validate.Range(min=0, max=7 * 24 * 60),
         metadata={"label": "Reconcile after (minutes)",

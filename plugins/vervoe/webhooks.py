@@ -97,7 +97,9 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         if link is None or link.get("uuid") != uuid:
             notes.append(f"{uuid} is no longer the candidate assessment of invitation {hub_id}")
             continue
-        events, note = events_for(report, invitation, at=at, verdict_tag=str(signed_at), since=links.since_of(link))
+        hub_rejected = report["kind"] == wire.KIND_REJECTED and links.rejected_by_hub(ctx, uuid, link)
+        events, note = events_for(report, invitation, at=at, verdict_tag=str(signed_at), since=links.since_of(link),
+                                  rejected_by_hub=hub_rejected)
         found.extend(events)
         if note:
             notes.append(note)

@@ -207,6 +207,50 @@ def test_an_admin_cancel_withdraws_the_invitation_at_canditech(hub):
     assert set(hub.deliveries()) == {"done"}
 
 
+def _cancel_after_completion(hub, **faults):
+    """The candidate completes at Canditech; its webhook is held back (``faults``) while an admin
+    cancels in the hub. Canditech refuses the cancel (completed)."""
+    from hub import services
+
+    inv, remote = invited(hub)
+    hub.sandbox.faults(**faults)
+    hub.sandbox.complete(remote["id"], PYTHON_ANSWERS)
+    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert hub.invitation().status == "cancelled"
+    assert hub.sandbox.invitations()[0]["status"] == "completed"
+    assert "cancel_skipped" in [kind for kind, _ in hub.timeline(inv.id)]
+    return inv
+
+
+def test_a_cancel_that_reached_canditech_after_the_completion_keeps_the_result(hub):
+    """The row was cancelled (final) before Canditech was asked, so the completion webhook that
+    followed was answered "no_change" and the result never reached the source."""
+    _cancel_after_completion(hub, webhook_reorder=True, webhook_reorder_batch=100, webhook_reorder_hold_ms=600_000)
+    hub.sandbox.faults(webhook_reorder=False)
+    hub.sandbox.flush()  # the completion webhook arrives now
+    hub.wait_for(lambda: hub.source.results, what="the result at the source")
+    final = hub.invitation()
+    assert final.status == "completed" and final.score is not None
+    assert [r.score for r in hub.source.results] == [final.score]
+
+
+def test_a_result_whose_webhook_was_lost_after_a_late_cancel_is_found_by_reconciliation(hub):
+    from hub.engine.sweeper import reconcile_all
+    from hub.extensions import db
+
+    _cancel_after_completion(hub, webhook_drop_rate=1.0, webhook_drop_forever=True)
+    hub.sandbox.quiet()
+    with hub.app.app_context():
+        assert reconcile_all(hub.runtime) == 1
+        db.session.commit()
+    hub.wait_for(lambda: hub.source.results, what="the result at the source")
+    assert hub.invitation().status == "completed" and len(hub.source.results) == 1
+    with hub.app.app_context():
+        assert reconcile_all(hub.runtime) == 0  # recorded: no longer watched
+        assert hub.ctx().records.keys("result_after_cancel:") == []
+        db.session.commit()
+
+
 # --------------------------------------------------------------------------- archive
 
 

@@ -63,7 +63,7 @@ def test_stage_change_invites_once_even_when_ingested_twice(hub):
     assert remote["assessmentSlug"] == SLUG and remote["sendInvitationEmail"] is True
     assert hub.sandbox.invite_posts() == {f"ada@example.com|{SLUG}": 1}
     assert [s.status for s in hub.source.statuses] == ["invited"]
-    assert hub.deliveries() == {"done": 2}
+    assert hub.deliveries() == {"done": 3}  # two stage changes; "invited" to the source and to on_invitation_status
 
 
 def test_running_the_hook_again_sends_nothing(hub):
@@ -97,7 +97,7 @@ def test_an_unclear_post_is_looked_up_before_sending_again(hub):
     routes = hub.sandbox.stats()["by_route"]
     assert routes["POST /api/integration/assessments/<slug>/invite"] == {"500": 1}
     assert routes["GET /api/integration/user-assessments"] == {"200": 1}
-    assert hub.deliveries() == {"done": 1}
+    assert hub.deliveries() == {"done": 2}  # the stage change, and "invited" to on_invitation_status
 
 
 def test_an_unclear_attempt_that_never_reached_vervoe_is_sent_after_the_lookup(hub):
@@ -258,6 +258,123 @@ def test_without_reject_on_archive_the_archive_is_recorded_and_the_invitation_le
     assert hub.ctx().records.get(f"archived:{inv.id}")["round"] == 1
     notes = [t for t in hub.timeline(inv.id) if t[0] == "cancel_skipped"]
     assert len(notes) == 1 and "left open at Vervoe" in notes[0][1]
+
+
+REJECT_ROUTE = "PATCH /api/integration/user-assessments/<uuid>/reject"
+
+
+def completed_ungraded(hub):
+    """Invited, then completed at Vervoe, which grades manually: the hub shows ``started``."""
+    hub.sandbox.config(auto_grade=False)
+    inv = invited(hub)
+    hub.sandbox.act(inv.provider_invitation_id, "complete", answers=BACKEND_ANSWERS)
+    hub.wait_for(lambda: hub.invitation().status == "started", what="the unscored completion")
+    hub.sandbox.quiet()
+    return inv
+
+
+def skipped_notes(hub, inv) -> list[str]:
+    return [detail for kind, detail in hub.timeline(inv.id) if kind == "cancel_skipped"]
+
+
+def test_archive_leaves_an_assessment_completed_at_vervoe_and_its_grade_is_written_back(hub):
+    inv = completed_ungraded(hub)
+    hub.candidate("opp-1", archived=True)
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True))
+
+    assert hub.invitation().status == "started"  # not cancelled: the result is on its way
+    assert hub.sandbox.only()["status"] == "complete"  # not rejected at Vervoe
+    assert REJECT_ROUTE not in hub.sandbox.stats()["by_route"]
+    (note,) = skipped_notes(hub, inv)
+    assert "already completed" in note and "its result will follow" in note
+
+    hub.sandbox.act(inv.provider_invitation_id, "grade", score=90)  # the reviewer grades it
+    hub.sandbox.quiet()
+    done = hub.invitation()
+    assert (done.status, done.score, done.max_score, done.verdict) == ("completed", 90.0, 100.0, None)
+    assert [r.score for r in hub.source.results] == [90.0]
+    assert hub.source.verdicts == []  # the hub caused no "thumbs down"
+    assert set(hub.deliveries()) == {"done"}
+
+
+def test_a_reject_landing_just_as_the_candidate_completes_brings_the_result_and_no_verdict(hub, monkeypatch):
+    inv = completed_ungraded(hub)
+    real = invite.VervoeClient.get_report
+    stale = []
+
+    def read_before_the_completion(self, uuid):  # the archive's read, just before the candidate submitted
+        report = real(self, uuid)
+        if stale:
+            return report
+        stale.append(uuid)
+        return {**report, "kind": "started", "raw_status": "in progress", "completed_at": None}
+
+    monkeypatch.setattr(invite.VervoeClient, "get_report", read_before_the_completion)
+    hub.candidate("opp-1", archived=True)
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True))
+    hub.sandbox.quiet()  # Vervoe's "rejected" report (completed, no score yet) reaches the hub
+
+    assert stale and hub.sandbox.only()["status"] == "rejected"
+    assert hub.invitation().status == "started"  # not cancelled: still waiting for the grade
+    (note,) = skipped_notes(hub, inv)
+    assert "as the hub rejected it" in note
+
+    hub.sandbox.act(inv.provider_invitation_id, "grade", score=90)
+    hub.sandbox.quiet()
+    done = hub.invitation()
+    assert (done.status, done.score, done.verdict) == ("completed", 90.0, None)
+    assert [r.score for r in hub.source.results] == [90.0]
+    assert hub.source.verdicts == []  # Vervoe says "rejected", but that was the hub, not a reviewer
+
+
+# --------------------------------------------------------------------------- admin cancel
+
+
+def test_an_admin_cancel_rejects_the_invitation_at_vervoe(hub):
+    inv = invited(hub)
+    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert hub.invitation().status == "cancelled"
+    assert hub.sandbox.only()["status"] == "rejected"  # the candidate can no longer take it
+    hub.sandbox.quiet()  # Vervoe's "rejected" report: the hub already knows
+    assert hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"200": 1}
+    assert [s.status for s in hub.source.statuses] == ["invited", "cancelled"]
+    assert hub.source.verdicts == [] and set(hub.deliveries()) == {"done"}
+
+
+def test_an_admin_cancel_leaves_an_assessment_completed_at_vervoe_alone(hub):
+    inv = completed_ungraded(hub)
+    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert hub.invitation().status == "cancelled"
+    assert hub.sandbox.only()["status"] == "complete"  # its result is not thrown away at Vervoe
+    assert REJECT_ROUTE not in hub.sandbox.stats()["by_route"]
+    (note,) = skipped_notes(hub, inv)
+    assert "already completed" in note
+    hub.sandbox.act(inv.provider_invitation_id, "grade", score=90)
+    hub.sandbox.quiet()
+    assert hub.source.verdicts == [] and set(hub.deliveries()) == {"done"}
+    # the cancel came too late: the hub keeps the result (cancelled -> completed)
+    assert hub.invitation().status == "completed" and [r.score for r in hub.source.results] == [90]
+
+
+def test_a_send_racing_an_admin_cancel_rejects_what_it_created(hub, monkeypatch):
+    real = invite.VervoeClient.invite
+    cancelled = []
+
+    def cancel_then_post(self, slug, body):  # the admin cancels while the invitation is being sent
+        (pending,) = hub.invitations()
+        services.cancel_invitation(hub.runtime, 1, pending.id, "admin@example.com")
+        cancelled.append(pending.id)
+        return real(self, slug, body)  # Vervoe had nothing yet when the cancel was withdrawn
+
+    monkeypatch.setattr(invite.VervoeClient, "invite", cancel_then_post)
+    hub.move()
+
+    inv = hub.invitation()
+    remote = hub.sandbox.only()
+    assert cancelled and inv.status == "cancelled"
+    assert inv.provider_invitation_id == remote["candidateAssessmentUuid"]
+    assert remote["status"] == "rejected"  # not left open at Vervoe
+    assert set(hub.deliveries()) == {"done"}
 
 
 # --------------------------------------------------------------------------- reconciliation
