@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from flask import Flask
 
-from hub.config import default_instance_path, load_config
+from hub.config import ConfigError, default_instance_path, load_config
 from hub.extensions import csrf, db, login_manager, migrate
 
 
@@ -35,12 +35,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.runtime import HubRuntime
     from hub.engine.queue import init_queue
 
+    allow = _csv(app.config.get("PLUGINS"))
+    extra_plugins = _extra_plugins(app.config)
+    use_entry_points = bool(app.config.get("LOAD_ENTRY_POINTS", True))
     registry = build_registry(
-        allow=_csv(app.config.get("PLUGINS")),
-        extra_plugins=_extra_plugins(app.config),
+        allow=allow,
+        extra_plugins=extra_plugins,
         trace=bool(app.config.get("TRACE_HOOKS")),
-        use_entry_points=bool(app.config.get("LOAD_ENTRY_POINTS", True)),
+        use_entry_points=use_entry_points,
     )
+    if allow and use_entry_points:
+        _check_allow_list(allow, registry.names(), extra_plugins)
     runtime = HubRuntime(app, registry)
     app.extensions["hub"] = runtime
     init_queue(app, runtime)
@@ -66,10 +71,30 @@ def _extra_plugins(config: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """Plugins given directly: ``EXTRA_PLUGINS`` (name, object) pairs from tests, and
     ``EXTRA_PLUGIN_MODULES`` ("name=dotted.module" strings) for development without packaging."""
     plugins = list(config.get("EXTRA_PLUGINS") or [])
-    for item in _csv(config.get("EXTRA_PLUGIN_MODULES")) or []:
-        name, _, module = item.partition("=")
-        plugins.append((name.strip(), importlib.import_module(module.strip())))
+    for item in _csv(config.get("EXTRA_PLUGIN_MODULES")) or []:  # the form is checked by load_config
+        name, _, module = (part.strip() for part in item.partition("="))
+        try:
+            plugins.append((name, importlib.import_module(module)))
+        except ImportError as exc:
+            raise ConfigError(f"HUB_EXTRA_PLUGIN_MODULES: the module {module!r} of plugin {name!r} cannot be "
+                              f"imported: {exc}") from exc
     return plugins
+
+
+def _check_allow_list(allow: list[str], loaded: list[str], extra_plugins: list[tuple[str, Any]]) -> None:
+    """Every name of the ``PLUGINS`` allow-list is an installed plugin: a typo must stop start-up,
+    not leave the hub running without the plugin. (Only when entry points are loaded: tests that
+    turn them off may use an allow-list that matches nothing to load no plugin at all.)"""
+    unknown = [name for name in dict.fromkeys(allow) if name not in loaded]
+    if not unknown:
+        return
+    from hub.plugins import manager
+
+    installed = sorted({ep.name for ep in manager.metadata.entry_points(group=manager.ENTRY_POINT_GROUP)}
+                       | {name for name, _ in extra_plugins})
+    raise ConfigError(f"HUB_PLUGINS lists {', '.join(map(repr, unknown))}, but no plugin of "
+                      f"{'that name' if len(unknown) == 1 else 'those names'} is installed "
+                      f"(installed: {', '.join(installed) or 'none'})")
 
 
 def _migrations_dir() -> str:
@@ -93,6 +118,16 @@ def _init_database(app: Flask) -> None:
             _sqlite_pragmas(db.engine)
 
 
+# SQLite's own lower() folds ASCII only ("É" stays "É"); the search lowers the term in Python, so
+# the column is lowered by this function (Python's str.lower) on SQLite, registered on every
+# connection. PostgreSQL's lower() already knows Unicode. See ``hub.web.queries.unicode_lower``.
+SQLITE_UNICODE_LOWER = "hub_unicode_lower"
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_pragmas(engine: sa.Engine) -> None:
     """WAL for concurrent readers, a busy timeout, and BEGIN IMMEDIATE so two writers queue up
     instead of failing with "database is locked" when a reader upgrades to a writer.
@@ -109,6 +144,7 @@ def _sqlite_pragmas(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+        dbapi_connection.create_function(SQLITE_UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):

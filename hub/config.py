@@ -10,6 +10,7 @@ settings (``TEXT_SETTINGS``: URLs, keys, names), which are taken as written.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -97,6 +98,9 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
     _ensure_keys(app)
+    _check_database_url(app.config)
+    _check_redis_url(app.config)
+    _check_extra_plugin_modules(app.config)
     _check_public_url(app.config)
     _check_metrics_token(app.config)
     if app.config.get("SESSION_COOKIE_SECURE") is None:
@@ -153,6 +157,77 @@ def _check_public_url(config) -> None:
         raise ConfigError(f"HUB_PUBLIC_URL must be an absolute http(s) URL such as https://hub.example.com, "
                           f"not {value!r}")
     config["PUBLIC_URL"] = str(value).strip().rstrip("/")
+
+
+DATABASE_URL_FORM = "sqlite:////absolute/path/hub.db or postgresql+psycopg://user:password@host:5432/hub"
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def _check_database_url(config) -> None:
+    """``DATABASE_URL`` is a SQLAlchemy URL of a backend the hub runs on (SQLite, PostgreSQL) whose
+    driver is installed. The value is not repeated in the message: it may hold a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    value = config["DATABASE_URL"]
+    if isinstance(value, str):
+        value = config["DATABASE_URL"] = value.strip()
+    try:
+        url = make_url(value)  # a str, or a sqlalchemy URL given by hub.cfg or a test
+    except (ArgumentError, TypeError, ValueError):
+        raise ConfigError(f"HUB_DATABASE_URL must be a database URL such as {DATABASE_URL_FORM}; "
+                          "the value given cannot be read as one") from None
+    backend = url.get_backend_name()
+    if backend not in DATABASE_BACKENDS:
+        raise ConfigError(f"HUB_DATABASE_URL must name a SQLite or PostgreSQL database, e.g. {DATABASE_URL_FORM}; "
+                          f"not a {backend!r} one")
+    try:
+        url.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError):
+        raise ConfigError(f"HUB_DATABASE_URL names the database driver {url.drivername!r}, which is not installed; "
+                          f"use e.g. {DATABASE_URL_FORM}") from None
+
+
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _check_redis_url(config) -> None:
+    """``REDIS_URL``, when set, is a URL redis-py can connect with (``redis://``, ``rediss://`` for
+    TLS, ``unix://``). The value is not repeated in the message: it may hold a password."""
+    value = config.get("REDIS_URL")
+    if not value:
+        return
+    form = "redis://host:6379/0 (rediss:// for TLS, unix:///path/to/redis.sock)"
+    text = str(value).strip()
+    scheme = text.partition("://")[0].lower() if "://" in text else ""
+    if scheme not in REDIS_SCHEMES:
+        raise ConfigError(f"HUB_REDIS_URL must be a Redis URL such as {form}; "
+                          f"it starts with neither redis://, rediss:// nor unix://")
+    from redis.connection import parse_url
+
+    try:
+        parse_url(text)
+    except ValueError as exc:
+        raise ConfigError(f"HUB_REDIS_URL must be a Redis URL such as {form}: {exc}") from None
+    config["REDIS_URL"] = text
+
+
+_DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _check_extra_plugin_modules(config) -> None:
+    """``EXTRA_PLUGIN_MODULES``, when set, is comma-separated ``name=dotted.module`` pairs."""
+    value = config.get("EXTRA_PLUGIN_MODULES")
+    if not value:
+        return
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    for item in (str(part).strip() for part in items):
+        if not item:
+            continue
+        name, equals, module = (part.strip() for part in item.partition("="))
+        if not equals or not name or not _DOTTED_NAME.fullmatch(module):
+            raise ConfigError("HUB_EXTRA_PLUGIN_MODULES must be comma-separated name=dotted.module pairs, "
+                              f"e.g. myplugin=mypackage.plugin, not {item!r}")
 
 
 METRICS_TOKEN_MIN_LENGTH = 16

@@ -25,9 +25,13 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, name, None)
             if value is not None:
                 body[name] = value
-        if record.exc_info:
-            body["exc_type"] = record.exc_info[0].__name__ if record.exc_info[0] else None
-        return json.dumps(body, default=str)
+        if record.exc_info and record.exc_info[0] is not None:  # the traceback, as the text format has it
+            body["exc_type"] = record.exc_info[0].__name__
+            body["exc_message"] = str(record.exc_info[1])
+            body["traceback"] = record.exc_text or self.formatException(record.exc_info)
+        if record.stack_info:
+            body["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(body, default=str)  # newlines escaped: one object per line
 
 
 class TextFormatter(logging.Formatter):

@@ -76,6 +76,19 @@ def test_every_setting_is_documented():
     ("HUB_TRACE_HOOKS", "maybe", "HUB_TRACE_HOOKS must be true or false, not 'maybe'"),
     ("HUB_LOG_FORMAT", "xml", "HUB_LOG_FORMAT must be one of text, json, not 'xml'"),
     ("HUB_ENV", "staging", "HUB_ENV must be one of embedded, production"),
+    ("HUB_DATABASE_URL", "notaurl", "HUB_DATABASE_URL must be a database URL such as sqlite:////absolute/path/hub.db "
+                                    "or postgresql+psycopg://"),
+    ("HUB_DATABASE_URL", "mysql://hub@db/hub", "HUB_DATABASE_URL must name a SQLite or PostgreSQL database"),
+    ("HUB_DATABASE_URL", "postgresql+nosuchdriver://hub@db/hub",
+     "HUB_DATABASE_URL names the database driver 'postgresql+nosuchdriver', which is not installed"),
+    ("HUB_REDIS_URL", "notaurl", "HUB_REDIS_URL must be a Redis URL such as redis://host:6379/0"),
+    ("HUB_REDIS_URL", "redis://localhost:port/0", "HUB_REDIS_URL must be a Redis URL such as redis://host:6379/0"),
+    ("HUB_EXTRA_PLUGIN_MODULES", "garbage", "HUB_EXTRA_PLUGIN_MODULES must be comma-separated name=dotted.module "
+                                            "pairs, e.g. myplugin=mypackage.plugin, not 'garbage'"),
+    ("HUB_EXTRA_PLUGIN_MODULES", "ok=tests.support.slow_plugin,bad=", "HUB_EXTRA_PLUGIN_MODULES must be "
+                                                                      "comma-separated name=dotted.module pairs"),
+    ("HUB_EXTRA_PLUGIN_MODULES", "x=tests.no_such_module",
+     "HUB_EXTRA_PLUGIN_MODULES: the module 'tests.no_such_module' of plugin 'x' cannot be imported"),
 ], ids=lambda value: value if value.startswith("HUB_") else None)
 def test_a_setting_that_cannot_work_stops_the_hub_with_a_message_naming_it(tmp_path, monkeypatch,
                                                                           variable, value, message):
@@ -132,3 +145,71 @@ def test_text_settings_from_the_environment_are_taken_as_written(tmp_path, monke
     assert app.config["SECRET_KEY"] == "1" * 40
     assert app.config["QUEUE_NAME"] == "12345"
     assert app.config["WORKERS"] == 8  # not a text setting: still parsed
+
+
+def test_url_and_module_settings_take_the_documented_forms_and_refuse_others(tmp_path):
+    """Checked without connecting: ``load_config`` only reads the values."""
+    from flask import Flask
+
+    from hub.config import load_config
+
+    accepted = {
+        "DATABASE_URL": ["sqlite:////srv/hub/hub.db", "sqlite:///relative.db",
+                         " postgresql+psycopg://hub:pw@db.example.com:5432/hub ", "postgresql://hub@db.example.com/hub"],
+        "REDIS_URL": ["redis://127.0.0.1:6379/0", "rediss://:pw@redis.example.com:6380/1", "unix:///run/redis.sock"],
+        "EXTRA_PLUGIN_MODULES": ["slow=tests.support.slow_plugin, other = tests.support.plugins"],
+    }
+    refused = {"DATABASE_URL": "notaurl", "REDIS_URL": "notaurl", "EXTRA_PLUGIN_MODULES": "garbage"}
+    for name, values in accepted.items():
+        for value in values:
+            app = Flask("check", instance_path=str(tmp_path))
+            load_config(app, {name: value})
+            assert app.config[name] == (value.strip() if name.endswith("_URL") else value)
+        with pytest.raises(ConfigError, match=f"HUB_{name} must be"):
+            load_config(Flask("check", instance_path=str(tmp_path)), {name: refused[name]})
+
+
+def test_a_bad_url_is_not_repeated_in_the_message_as_it_may_hold_a_password(tmp_path, monkeypatch):
+    for variable, value in {"HUB_DATABASE_URL": "mysql://hub:hunter2-secret@db/hub",
+                            "HUB_REDIS_URL": "http://:hunter2-secret@redis:6379/0"}.items():
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(ConfigError, match=variable) as raised:
+            create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+        assert "hunter2" not in str(raised.value)
+        monkeypatch.delenv(variable)
+
+
+def test_the_plugin_allow_list_may_name_plugins_given_directly_but_not_unknown_ones(tmp_path):
+    from hub.runtime import get_runtime
+    from tests.support.plugins import Recorder
+
+    config = {"INSTANCE_PATH": str(tmp_path), "EXTRA_PLUGINS": [("rec", Recorder())]}
+    app = create_app({**config, "PLUGINS": "lever, rec"})
+    assert get_runtime(app).registry.names() == ["lever", "rec"]
+    with pytest.raises(ConfigError) as raised:
+        create_app({**config, "PLUGINS": "levr,rec,nope"})
+    message = str(raised.value)
+    assert message.startswith("HUB_PLUGINS lists 'levr', 'nope', but no plugin of those names is installed "
+                              "(installed: ")
+    assert "lever" in message and "rec" in message
+
+
+def test_json_logs_keep_the_exception_message_and_traceback(tmp_path, capsys):
+    import json
+    import logging
+
+    create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "LOG_FORMAT": "json"})
+    capsys.readouterr()
+    try:
+        raise ValueError("the vendor answered 418\nwith a second line")
+    except ValueError:
+        logging.getLogger("hub.test").error("delivery failed", exc_info=True, extra={"delivery_id": 7})
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1  # one object per line, the traceback's newlines escaped
+    body = json.loads(lines[0])
+    assert body["message"] == "delivery failed" and body["delivery_id"] == 7
+    assert body["exc_type"] == "ValueError"
+    assert body["exc_message"] == "the vendor answered 418\nwith a second line"
+    assert body["traceback"].startswith("Traceback (most recent call last):")
+    assert "test_json_logs_keep_the_exception_message_and_traceback" in body["traceback"]
+    assert body["traceback"].endswith("ValueError: the vendor answered 418\nwith a second line")

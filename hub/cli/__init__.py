@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, ScriptInfo
+
+NO_TABLES = "the database has no tables yet: run `hub init` (or `hub db upgrade`)"
 
 
 def _create_app():
@@ -54,6 +56,13 @@ class HubGroup(FlaskGroup):
         # FlaskGroup.parse_args reads FLASK_ENV_FILE and FLASK_APP before showing help: skip it
         return click.Group.parse_args(self, ctx, args)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # FlaskGroup.list_commands (for `hub --help`) prints the traceback of an app that cannot be
+        # created and lists no command: load the app first, so that a configuration problem
+        # reaches main() and is reported in one line, as for every command
+        ctx.ensure_object(ScriptInfo).load_app()
+        return super().list_commands(ctx)
+
 
 @click.group(cls=HubGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
              load_dotenv=False, set_debug_flag=False,
@@ -79,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
 
         text = str(exc).lower()
         if isinstance(exc, (OperationalError, ProgrammingError)) and ("no such table" in text or "does not exist" in text):
-            click.echo("Error: the database has no tables yet: run `hub init` (or `hub db upgrade`)", err=True)
+            click.echo(f"Error: {NO_TABLES}", err=True)
         elif isinstance(exc, OperationalError):
             click.echo("Error: the database cannot be reached (check HUB_DATABASE_URL)", err=True)
         else:

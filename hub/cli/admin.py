@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from hub import services
+from hub.config import ConfigError
 from hub.errors import HubError, NotFound
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -290,11 +291,17 @@ def keys_group():
 @keys_group.command("rotate")
 @with_appcontext
 def keys_rotate():
-    """Re-encrypt every stored secret with the first key of HUB_ENCRYPTION_KEYS."""
+    """Re-encrypt every stored secret with the first key of HUB_ENCRYPTION_KEYS (all or nothing:
+    a secret no key decrypts stops the command before anything is written)."""
     box = get_runtime().secret_box
     count = 0
     for row in db.session.scalars(sa.select(Integration).where(Integration.secrets_encrypted.is_not(None))):
-        row.secrets_encrypted = box.rotate(row.secrets_encrypted)
+        try:
+            row.secrets_encrypted = box.rotate(row.secrets_encrypted)
+        except ConfigError as exc:
+            where = f"{row.plugin} in workspace {row.workspace_id}"
+            db.session.rollback()
+            _fail(f"{exc} (the secrets of {where}); nothing was re-encrypted")
         count += 1
     db.session.commit()
     click.echo(f"re-encrypted the secrets of {count} integration(s)")

@@ -43,6 +43,28 @@ def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_
             worker.stop()
 
 
+def require_tables() -> None:
+    """Stop a command that serves or works on a database that was never migrated (or is behind
+    this version of the hub), in one line: its workers would otherwise log a traceback every few
+    seconds for ever, and its web pages fail."""
+    import sqlalchemy as sa
+
+    from hub.cli import NO_TABLES
+    from hub.extensions import db
+
+    try:  # on the session's connection: on SQLite another one would wait for the lock a read of it holds
+        present = set(sa.inspect(db.session.connection()).get_table_names())
+    finally:
+        db.session.rollback()  # hold no transaction while serving (on SQLite it holds the write lock)
+    missing = sorted(set(db.metadata.tables) - present)
+    if not missing:
+        return
+    if len(missing) == len(db.metadata.tables):
+        raise click.ClickException(NO_TABLES)
+    raise click.ClickException(f"the database lacks tables of this version of the hub ({', '.join(missing)}): "
+                               "run `hub db upgrade`")
+
+
 def listen_address(ctx, param, host: str) -> str:
     """Click callback: ``host`` must be an address of this machine that a server can listen on,
     checked before anything is created (a typo must not leave a database and a printed password
@@ -79,6 +101,7 @@ def run_command(host, port, workers, no_worker):
         user, generated, _ = initialize(None, None)
         if generated:
             click.echo(f"First run: created Super Admin {user.email} with password {generated}")
+    require_tables()  # production: migrated by `hub db upgrade`, not here
 
     def ready(server):
         click.echo(f"ATS Hub listening on http://{host}:{server.server_port} (Ctrl-C to stop)")
@@ -94,6 +117,7 @@ def worker_command(workers):
     from hub.engine.queue import Worker
 
     app = current_app._get_current_object()
+    require_tables()
     click.echo(f"hub worker started ({workers or app.config['WORKERS']} threads)")
     Worker(app, workers).run_forever()
 

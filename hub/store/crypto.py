@@ -45,5 +45,10 @@ class SecretBox:
             raise ConfigError("stored secrets cannot be decrypted with HUB_ENCRYPTION_KEYS (was a key dropped?)") from exc
 
     def rotate(self, token: str) -> str:
-        """The same secret re-encrypted under the newest key."""
-        return self._fernet.rotate(token.encode()).decode()
+        """The same secret re-encrypted under the newest key. ``ConfigError`` when no key of
+        ``HUB_ENCRYPTION_KEYS`` decrypts it (the old key was dropped before rotating)."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigError("stored secrets cannot be decrypted with HUB_ENCRYPTION_KEYS: keep the old key "
+                              "after the new one (HUB_ENCRYPTION_KEYS=new,old) until `hub keys rotate` is done") from exc

@@ -32,3 +32,19 @@ def test_rotation(make_app):
     only_new = make_app({"ENCRYPTION_KEYS": new}, plugins=[("keyed", Plugin())], entry_points=False)
     with only_new.app_context():
         assert get_runtime().context(1, "keyed").secrets == {"api_key": "rotate-me-please"}
+
+
+def test_rotating_without_the_old_key_says_to_keep_it_and_changes_nothing(make_app):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    app = make_app({"ENCRYPTION_KEYS": old}, plugins=[("keyed", Plugin())], entry_points=False)
+    with app.app_context():
+        services.save_settings(get_runtime(), 1, "keyed", {"api_key": "rotate-me-please"}, "test")
+    only_new = make_app({"ENCRYPTION_KEYS": new}, plugins=[("keyed", Plugin())], entry_points=False)
+    result = only_new.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 1
+    assert result.output == ("Error: stored secrets cannot be decrypted with HUB_ENCRYPTION_KEYS: keep the old key "
+                             "after the new one (HUB_ENCRYPTION_KEYS=new,old) until `hub keys rotate` is done "
+                             "(the secrets of keyed in workspace 1); nothing was re-encrypted\n")
+    again = make_app({"ENCRYPTION_KEYS": old}, plugins=[("keyed", Plugin())], entry_points=False)
+    with again.app_context():
+        assert get_runtime().context(1, "keyed").secrets == {"api_key": "rotate-me-please"}

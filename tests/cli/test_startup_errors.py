@@ -1,0 +1,95 @@
+"""Problems found when the hub starts stop it with one line and a non-zero exit, never a traceback,
+whatever the command: `hub --help` with a bad setting, a worker or a server on a database that
+was never migrated, an allow-list naming no installed plugin."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.support.processes import ROOT
+
+NO_TABLES = "Error: the database has no tables yet: run `hub init` (or `hub db upgrade`)"
+
+
+def _hub(args, env, timeout=60):
+    """Run ``python -m hub ARGS``; it must exit within ``timeout`` s (else it is killed, and the test fails)."""
+    process = subprocess.Popen([sys.executable, "-m", "hub", *args], env=env, cwd=str(ROOT), text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"hub {' '.join(args)} still ran after {timeout} s; its last output:\n{stderr[-3000:]}")
+    return process.returncode, stdout, stderr
+
+
+def _env(tmp_path, **settings):
+    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+            **settings}
+
+
+def _production(tmp_path, **settings):
+    return _env(tmp_path, HUB_ENV="production", HUB_SECRET_KEY="s" * 48,
+                HUB_ENCRYPTION_KEYS=Fernet.generate_key().decode(), HUB_PUBLIC_URL="https://hub.example.com",
+                **settings)
+
+
+def test_top_level_help_reports_a_bad_setting_in_one_line(tmp_path):
+    code, stdout, stderr = _hub(["--help"], _env(tmp_path, HUB_WORKERS="abc"))
+    assert code == 2
+    assert stderr.strip() == "Error: HUB_WORKERS must be a whole number (more than 0), not 'abc'"
+    assert stdout == ""
+
+
+@pytest.mark.parametrize("args, settings", [
+    (["worker"], {}),
+    (["run", "--no-worker", "--port", "0"], {"production": True}),
+    (["run", "--port", "0"], {"production": True}),
+], ids=["worker", "run-no-worker-production", "run-production"])
+def test_serving_or_working_on_a_database_never_migrated_stops_in_one_line(tmp_path, args, settings):
+    env = _production(tmp_path) if settings.get("production") else _env(tmp_path)
+    code, stdout, stderr = _hub(args, env)
+    assert code == 1
+    assert stderr.strip() == NO_TABLES
+    assert "started" not in stdout and "listening" not in stdout
+
+
+def test_an_allow_list_naming_no_installed_plugin_stops_the_hub(tmp_path):
+    code, stdout, stderr = _hub(["plugins", "list"], _env(tmp_path, HUB_PLUGINS="lever,nosuch"))
+    assert code == 2 and stdout == ""
+    assert stderr.startswith("Error: HUB_PLUGINS lists 'nosuch', but no plugin of that name is installed "
+                             "(installed: ")
+    assert "lever" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("HUB_DATABASE_URL", "notaurl", "Error: HUB_DATABASE_URL must be a database URL such as sqlite:///"),
+    ("HUB_REDIS_URL", "notaurl", "Error: HUB_REDIS_URL must be a Redis URL such as redis://"),
+    ("HUB_EXTRA_PLUGIN_MODULES", "garbage",
+     "Error: HUB_EXTRA_PLUGIN_MODULES must be comma-separated name=dotted.module pairs"),
+], ids=lambda value: value if value.startswith("HUB_") else None)
+def test_a_malformed_url_or_module_list_is_reported_in_one_line_naming_it(tmp_path, variable, value, message):
+    code, stdout, stderr = _hub(["plugins", "list"], _env(tmp_path, **{variable: value}))
+    assert code == 2
+    assert stderr.startswith(message) and len(stderr.strip().splitlines()) == 1
+
+
+def test_a_worker_on_a_database_behind_this_version_names_the_missing_tables(make_app):
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+    from tests.support.processes import hub_env
+
+    app = make_app(entry_points=False)
+    with app.app_context():
+        db.session.execute(sa.text("DROP TABLE timeline"))  # as if a migration adding it had not run
+        db.session.commit()
+    code, stdout, stderr = _hub(["worker"], hub_env(app.config, HUB_LOAD_ENTRY_POINTS="false"))
+    assert code == 1 and "started" not in stdout
+    assert stderr.strip() == ("Error: the database lacks tables of this version of the hub (timeline): "
+                              "run `hub db upgrade`")
