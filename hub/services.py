@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from hub.engine.runner import replay
 from hub.entities import Attachment as AttachmentEntity
-from hub.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.store.models import (
     ROLES, SUPER_ADMIN, D_OPEN, D_CANCELLED, ApiToken, Attachment, AuditEntry, Delivery, Integration, SignInThrottle,
@@ -363,7 +363,7 @@ def replay_delivery(runtime, workspace_id: int, delivery_id: int, actor: User | 
         raise Conflict("this delivery is still pending or running")
     integration = runtime.integration(workspace_id, delivery.plugin)
     if integration is None or not integration.enabled:
-        raise Forbidden(f"{delivery.plugin} is not enabled; enable it before replaying its deliveries")
+        raise Conflict(f"{delivery.plugin} is not enabled; enable it before replaying its deliveries")
     if not replay(delivery_id, workspace_id):
         raise Conflict("this delivery cannot be replayed now")
     audit(workspace_id, actor, "delivery.replay", f"delivery:{delivery_id}")

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import os
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -20,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from hub.extensions import db, login_manager
 from hub.services import audit, sign_in_throttle_key
 from hub.store.models import SignInThrottle, User, is_table_id, utcnow
+from hub.web.redirects import safe_next
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
@@ -57,16 +57,6 @@ def _dummy_hash() -> str:
     if _DUMMY_HASH is None:
         _DUMMY_HASH = generate_password_hash("not-a-real-password")
     return _DUMMY_HASH
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never another host (open redirect)."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
 
 
 def _throttle_key(email: str) -> str:
@@ -120,7 +110,7 @@ def minutes_text(seconds: int) -> str:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    next_url = _safe_next(request.values.get("next"))
+    next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url or url_for("ui.dashboard"))
     if request.method == "GET":

@@ -9,7 +9,11 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.functions import FunctionElement
+
+from hub.app import SQLITE_UNICODE_LOWER
 
 from hub.errors import NotFound
 from hub.extensions import db
@@ -65,6 +69,27 @@ def parse_page(value: Any) -> int:
 
 # --------------------------------------------------------------------------- invitations
 
+
+class unicode_lower(FunctionElement):
+    """``lower(text)`` that folds every letter, not only ASCII: PostgreSQL's ``lower()``, and on
+    SQLite (whose ``lower()`` leaves "É" as it is) the Python function ``hub.app`` registers on each
+    connection. Compared with a term lowered by Python's ``str.lower``."""
+
+    type = sa.String()
+    name = "unicode_lower"
+    inherit_cache = True
+
+
+@compiles(unicode_lower)
+def _unicode_lower(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_lower, "sqlite")
+def _unicode_lower_sqlite(element, compiler, **kw):
+    return f"{SQLITE_UNICODE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
 POSTING_OF = sa.func.coalesce(Invitation.posting_id, Attachment.posting_id)
 
 
@@ -94,8 +119,8 @@ def invitations_query(user, status: str | None = None, assessment: str | None = 
     if q and q.strip():
         needle = q.strip().lower()
         query = query.where(sa.or_(
-            sa.func.lower(sa.func.coalesce(Invitation.candidate_name, "")).contains(needle, autoescape=True),
-            sa.func.lower(sa.func.coalesce(Invitation.candidate_email, "")).contains(needle, autoescape=True),
+            unicode_lower(sa.func.coalesce(Invitation.candidate_name, "")).contains(needle, autoescape=True),
+            unicode_lower(sa.func.coalesce(Invitation.candidate_email, "")).contains(needle, autoescape=True),
         ))
     return query.order_by(Invitation.id.desc())
 

@@ -20,9 +20,12 @@ class AttachmentOptionsSchema(Schema):
         "description": "Stage id the candidate is moved to on a thumbs up."})
     archive_reason_on_thumbs_down = fields.String(allow_none=True, metadata={
         "description": "Archive reason id used to archive the candidate on a thumbs down."})
-    remind_on_reentry = fields.Boolean(metadata={
-        "description": "Remind the candidate (instead of inviting again) when they re-enter the stage."})
-    tag_results = fields.Boolean(metadata={"description": "Tag the candidate with the result at the source."})
+    remind_on_reentry = fields.Boolean(allow_none=True, metadata={
+        "description": "Remind the candidate (instead of inviting again) when they re-enter the stage "
+                       "(left out or null: the integration's setting)."})
+    tag_results = fields.Boolean(allow_none=True, metadata={
+        "description": "Tag the candidate with the result at the source (left out or null: the integration's "
+                       "setting)."})
 
 
 class AttachmentInSchema(Schema):
@@ -56,6 +59,11 @@ class EmptySchema(Schema):
     """Action endpoints take no body (or an empty JSON object)."""
 
 
+# The longest search or filter text: more is no name, email or action anyone types, and a pattern
+# that long could exceed the database's LIKE limit (SQLite refuses patterns over 50,000 bytes).
+MAX_FILTER_LENGTH = 200
+
+
 class PageQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -68,7 +76,8 @@ class InvitationQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(INVITATION_STATUSES))
     assessment = fields.String(metadata={"description": "provider:assessment_id"})
     posting = fields.String(metadata={"description": "posting id"})
-    q = fields.String(metadata={"description": "search in candidate name and email"})
+    q = fields.String(validate=validate.Length(max=MAX_FILTER_LENGTH),
+                      metadata={"description": "search in candidate name and email"})
 
 
 class ActivityQuerySchema(PageQuerySchema):
@@ -77,7 +86,8 @@ class ActivityQuerySchema(PageQuerySchema):
 
 
 class AuditQuerySchema(PageQuerySchema):
-    action = fields.String(metadata={"description": "action prefix, e.g. integration."})
+    action = fields.String(validate=validate.Length(max=MAX_FILTER_LENGTH),
+                           metadata={"description": "action prefix, e.g. integration."})
 
 
 class StagesQuerySchema(Schema):

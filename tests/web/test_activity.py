@@ -82,3 +82,30 @@ def test_live_refresh_while_work_is_pending(hub_app, seeded, as_role):
     js = client.get("/assets/hub.js")
     assert js.status_code == 200 and "fragment=1" in js.get_data(as_text=True)
     js.close()
+
+
+def test_a_replay_next_with_a_control_character_or_outside_activity_is_not_followed(hub_app, seeded, as_role):
+    client = as_role("admin")
+    delivery_id = seeded.per_role["admin"]["dlv_ui"]
+    for bad in ("/activity\nX", "/activity?x=\r\nSet-Cookie: a=b", "/activity\t", "/candidates", "/activity/../users",
+                "/activityx"):
+        response = client.post(f"/activity/deliveries/{delivery_id}/replay", data={"next": bad})
+        assert response.status_code == 302 and response.headers["Location"] == "/activity", repr(bad)
+    with hub_app.app_context():
+        assert db.session.get(Delivery, delivery_id).status == "done"
+    kept = client.post(f"/activity/deliveries/{delivery_id}/replay", data={"next": "/activity?plugin=fakeassess&page=2"})
+    assert kept.headers["Location"] == "/activity?plugin=fakeassess&page=2"
+
+
+def test_replaying_a_delivery_of_a_disabled_plugin_is_a_conflict(hub_app, seeded, as_role):
+    """The caller has the permission (403 means it has not): the delivery's state is the problem,
+    as for re-invite and cancel while the provider is disabled."""
+    as_role("super_admin").post("/integrations/fakeassess/disable")
+    delivery_id = seeded.per_role["admin"]["dlv_api"]
+    response = hub_app.test_client().post(f"/api/v1/deliveries/{delivery_id}/replay",
+                                          headers=api_headers(seeded, "admin"))
+    assert response.status_code == 409
+    assert response.get_json()["error"] == {
+        "code": "conflict", "message": "fakeassess is not enabled; enable it before replaying its deliveries"}
+    with hub_app.app_context():
+        assert db.session.get(Delivery, delivery_id).status == "dead"

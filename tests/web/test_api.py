@@ -229,3 +229,36 @@ def test_an_archive_reason_the_source_does_not_offer_is_named(api):
         "archive_reason_on_thumbs_down": ["This archive reason does not exist at the source."]}
     body["options"]["archive_reason_on_thumbs_down"] = "reason-2"
     assert api("POST", "/attachments", json=body).status_code == 201
+
+
+def test_put_merges_options_key_by_key(api, seeded):
+    """Options left out of ``options`` keep their value, as fields left out do; null clears one."""
+    path = f"/attachments/{seeded.per_role['admin']['att_keep']}"
+    full = {"pass_threshold": 70, "tag_results": True, "remind_on_reentry": False,
+            "move_to_stage_on_thumbs_up": "s2", "archive_reason_on_thumbs_down": "reason-1"}
+    assert api("PUT", path, role="admin", json={"options": full}).status_code == 200
+    one = api("PUT", path, role="admin", json={"options": {"pass_threshold": 80}})
+    assert one.status_code == 200
+    assert one.get_json()["options"] == {**full, "pass_threshold": 80.0}
+    assert api("PUT", path, role="admin", json={"options": {}}).get_json()["options"] == one.get_json()["options"]
+    assert api("PUT", path, role="admin", json={"stage_id": "s9"}).get_json()["options"] == one.get_json()["options"]
+    cleared = api("PUT", path, role="admin", json={"options": {"move_to_stage_on_thumbs_up": None,
+                                                               "tag_results": None, "pass_threshold": None}})
+    assert cleared.status_code == 200
+    assert cleared.get_json()["options"] == {"remind_on_reentry": False, "archive_reason_on_thumbs_down": "reason-1"}
+    assert api("GET", path, role="admin").get_json()["options"] == cleared.get_json()["options"]
+    # a merged option is still checked against the (new) posting's stages
+    bad = api("PUT", path, role="admin", json={"options": {"move_to_stage_on_thumbs_up": "nowhere"}})
+    assert bad.status_code == 422 and list(bad.get_json()["error"]["fields"]) == ["move_to_stage_on_thumbs_up"]
+
+
+def test_a_search_or_filter_too_long_is_refused_naming_the_parameter(api):
+    """Not a 503 "database unavailable" (SQLite refuses a LIKE pattern over 50,000 bytes)."""
+    for path, name, value in (("/invitations", "q", "_" * 26000), ("/invitations", "q", "a" * 201),
+                              ("/audit", "action", "_" * 26000), ("/audit", "action", "%" * 201)):
+        response = api("GET", path, query_string={name: value})
+        assert response.status_code == 422, (path, len(value))
+        assert response.get_json()["error"]["fields"] == {name: ["Longer than maximum length 200."]}
+        assert response.get_json()["error"]["message"] == f"invalid field: {name}"
+    assert api("GET", "/invitations", query_string={"q": "a" * 200}).get_json()["total"] == 0
+    assert api("GET", "/audit", query_string={"action": "_" * 200}).get_json()["total"] == 0

@@ -265,9 +265,9 @@ def paths() -> dict:
         "/attachments/{attachment_id}": {
             "get": _op("getAttachment", "One attachment", "pipeline.view", tag="pipeline",
                        response=_json("Attachment"), path_params=A),
-            "put": _op("updateAttachment", "Change an attachment (fields left out keep their value)",
-                       "pipeline.manage", tag="pipeline", response=_json("Attachment"), body="AttachmentIn",
-                       path_params=A, errors=("409", "502")),
+            "put": _op("updateAttachment", "Change an attachment (fields and options left out keep their value; "
+                       "an option given as null is cleared)", "pipeline.manage", tag="pipeline",
+                       response=_json("Attachment"), body="AttachmentIn", path_params=A, errors=("409", "502")),
             "delete": _op("deleteAttachment", "Detach", "pipeline.manage", tag="pipeline", ok="204",
                           response={"description": "Detached"}, path_params=A),
         },

@@ -53,9 +53,13 @@ def get_attachment(attachment_id: int):
 def update_attachment(attachment_id: int):
     row = queries.get_attachment(current_user.workspace_id, attachment_id)
     given = load_body(AttachmentInSchema, partial=True)
+    current = dict(row.options or {})
+    # Fields left out keep their value, and so do options left out of ``options``: it is merged key
+    # by key (an option given as null is cleared; ``resolve_attachment`` drops null values).
+    options = {**current, **given.pop("options", {})}
     values = {"posting_id": row.posting_id, "stage_id": row.stage_id, "provider": row.provider,
-              "assessment_id": row.assessment_id, "options": dict(row.options or {}), **given}
-    return jsonify(AttachmentSchema().dump(_save(values, attachment_id, dict(row.options or {}))))
+              "assessment_id": row.assessment_id, **given, "options": options}
+    return jsonify(AttachmentSchema().dump(_save(values, attachment_id, current)))
 
 
 @bp.delete("/attachments/<int:attachment_id>")

@@ -8,11 +8,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hub import services
-from hub.errors import Conflict, Forbidden
+from hub.errors import Conflict
 from hub.runtime import get_runtime
 from hub.store.models import DELIVERY_STATUSES
 from hub.web import queries
 from hub.web.permissions import require
+from hub.web.redirects import safe_next
 from hub.web.ui import bp
 from hub.web.ui.helpers import sentence, this_page_url
 
@@ -46,7 +47,6 @@ def activity_replay(delivery_id: int):
         services.replay_delivery(get_runtime(), ws, delivery_id, current_user)
         flash(f"Delivery {delivery_id} to {delivery.plugin} is {'retrying now' if was == 'retry' else 'replayed'}.",
               "success")
-    except (Conflict, Forbidden) as exc:
+    except Conflict as exc:
         flash(sentence(exc.message), "error")
-    return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/activity")
-                    else url_for("ui.activity"))
+    return redirect(safe_next(request.form.get("next"), within="/activity") or url_for("ui.activity"))

@@ -15,7 +15,7 @@ from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.permissions import can, require, visibility_notice
 from hub.web.ui import bp
-from hub.web.ui.helpers import sentence, this_page_url
+from hub.web.ui.helpers import filter_text, sentence, this_page_url
 
 
 @bp.get("/candidates")
@@ -25,7 +25,7 @@ def candidates():
         "status": request.args.get("status") or "",
         "assessment": request.args.get("assessment") or "",
         "posting": request.args.get("posting") or "",
-        "q": (request.args.get("q") or "").strip(),
+        "q": filter_text("q", "the search"),
     }
     if filters["status"] not in INVITATION_STATUSES:
         filters["status"] = ""
