@@ -9,6 +9,7 @@ are what source and assessment plugins turn their vendors' webhooks into; ``to_p
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Mapping
@@ -306,6 +307,21 @@ class AssessmentResult(HubEvent):
     max_score: float | None = None
     report_url: str | None = None
     completed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        """A plugin's wrong value is refused here, naming the field, rather than by the database
+        (a text score failed every attempt to store it, with a traceback naming neither)."""
+        for name in ("score", "max_score"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value)):
+                raise ValueError(f"AssessmentResult.{name} must be a finite number or None, not {value!r}")
+        if self.max_score is not None and self.max_score <= 0:
+            raise ValueError(f"AssessmentResult.max_score must be above 0, not {self.max_score!r}")
+        if self.report_url is not None and not isinstance(self.report_url, str):
+            raise ValueError(f"AssessmentResult.report_url must be a string or None, not {self.report_url!r}")
+        if self.completed_at is not None and not isinstance(self.completed_at, datetime):
+            raise ValueError(f"AssessmentResult.completed_at must be a datetime or None, not {self.completed_at!r}")
 
 
 @dataclass(frozen=True)

@@ -37,3 +37,49 @@ def test_a_broken_plugin_in_the_allow_list_stops_start_up(make_app, broken_entry
 def test_a_broken_plugin_stops_start_up_without_an_allow_list(make_app, broken_entry_point):
     with pytest.raises(PluginLoadError, match="plugin 'broken' .* failed to import"):
         make_app()
+
+
+def _plugin_registering(spec_factory):
+    """A plugin module whose ``register_integration`` registers ``spec_factory()``."""
+    from hub import hookimpl
+
+    class Plugin:
+        @hookimpl
+        def register_integration(self, register):
+            register(spec_factory())
+
+    return Plugin()
+
+
+def _settings_schema():
+    import marshmallow
+
+    class Settings(marshmallow.Schema):
+        api_key = marshmallow.fields.String()
+        region = marshmallow.fields.String()
+
+    return Settings
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(settings_schema="Settings", secret_fields=()), "settings_schema must be a marshmallow Schema class"),
+    (dict(secret_fields=("apikey",)), r"secret_fields \['apikey'\] are not fields of its settings_schema"),
+    (dict(secret_fields="api_key"), "secret_fields must be a tuple of field names"),
+    (dict(settings_schema=None, secret_fields=("api_key",)), "without a settings_schema"),
+])
+def test_a_settings_spec_that_would_expose_a_secret_stops_start_up(make_app, fields, message):
+    """A misspelt secret field used to load: the API key was then stored in clear and shown back."""
+    from hub.entities import IntegrationSpec
+
+    spec = {"kind": "assessment", "title": "Acme", "settings_schema": _settings_schema(), **fields}
+    plugin = _plugin_registering(lambda: IntegrationSpec(**spec))
+    with pytest.raises(PluginLoadError, match=f"plugin 'acme'.*{message}"):
+        make_app({"PLUGINS": "acme"}, plugins=[("acme", plugin)], entry_points=False)
+
+
+def test_an_error_in_register_integration_names_the_plugin(make_app):
+    from hub.entities import IntegrationSpec
+
+    plugin = _plugin_registering(lambda: IntegrationSpec(kind="assesment", title="Acme"))
+    with pytest.raises(PluginLoadError, match="plugin 'acme' failed in register_integration: ValueError: kind"):
+        make_app({"PLUGINS": "acme"}, plugins=[("acme", plugin)], entry_points=False)

@@ -150,6 +150,29 @@ def build_registry(
     return registry
 
 
+def _check_settings(name: str, spec: IntegrationSpec) -> None:
+    """The settings schema is a marshmallow ``Schema`` class and every secret field is one of its
+    fields: a misspelt secret field would be stored in clear and shown back."""
+    import marshmallow
+
+    schema = spec.settings_schema
+    if schema is None:
+        if spec.secret_fields:
+            raise PluginLoadError(f"plugin {name!r} names secret_fields {list(spec.secret_fields)} without a "
+                                  "settings_schema")
+        return
+    if not (isinstance(schema, type) and issubclass(schema, marshmallow.Schema)):
+        raise PluginLoadError(f"plugin {name!r}: settings_schema must be a marshmallow Schema class, not "
+                              f"{schema!r}")
+    if isinstance(spec.secret_fields, str):
+        raise PluginLoadError(f"plugin {name!r}: secret_fields must be a tuple of field names, not the string "
+                              f"{spec.secret_fields!r}")
+    unknown = sorted(set(spec.secret_fields) - set(schema().fields))
+    if unknown:
+        raise PluginLoadError(f"plugin {name!r}: secret_fields {unknown} are not fields of its settings_schema "
+                              f"({sorted(schema().fields)})")
+
+
 def _collect_spec(registry: PluginRegistry, name: str) -> IntegrationSpec:
     registered: list[IntegrationSpec] = []
 
@@ -160,10 +183,16 @@ def _collect_spec(registry: PluginRegistry, name: str) -> IntegrationSpec:
 
     if not registry.implements(name, "register_integration"):
         raise PluginLoadError(f"plugin {name!r} does not implement register_integration")
-    registry.call(name, "register_integration", register=register)
+    try:
+        registry.call(name, "register_integration", register=register)
+    except PluginLoadError:
+        raise
+    except Exception as exc:  # a bad IntegrationSpec (its kind...) or a bug: name the plugin
+        raise PluginLoadError(f"plugin {name!r} failed in register_integration: {type(exc).__name__}: {exc}") from exc
     if len(registered) != 1:
         raise PluginLoadError(f"plugin {name!r} must call register() exactly once, not {len(registered)} times")
     spec = registered[0]
+    _check_settings(name, spec)
     if not spec.version and registry.versions.get(name):
         spec = IntegrationSpec(**{**spec.__dict__, "version": registry.versions[name]})
     return spec

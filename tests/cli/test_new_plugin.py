@@ -59,6 +59,28 @@ def test_rendered_plugins_refuse_a_signed_webhook_without_a_usable_event_id(kind
         assert caught.value.status == 422 and "non-empty string id" in caught.value.message
 
 
+def test_the_rendered_assessment_plugin_refuses_a_result_with_a_wrong_value():
+    """A text score was passed on and failed every attempt to store it: 500 for ever."""
+    import hashlib
+    import hmac
+    import types
+
+    from hub.entities import WebhookRequest
+    from hub.errors import WebhookRejected
+    from hub.store.models import utcnow
+
+    plugin: dict = {}
+    exec(compile(render_plugin("acme", "assessment")["ats_hub_acme/__init__.py"], "plugin", "exec"), plugin)
+    ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"})
+    body = b'{"id": "evt-2", "type": "completed", "reference": "hub-inv-2", "score": "eight", "max_score": 10}'
+    signature = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
+    request = WebhookRequest(body=body, headers={"X-Signature": signature}, received_at=utcnow(),
+                             remote_addr="127.0.0.1")
+    with pytest.raises(WebhookRejected) as caught:
+        plugin["verify_webhook"](ctx, request)
+    assert caught.value.status == 422 and "AssessmentResult.score must be a finite number" in caught.value.message
+
+
 @pytest.mark.parametrize("name", ["Bad-Name", "x", "class"])
 def test_bad_names_are_refused(runner, tmp_path, name):
     result = runner.invoke(args=["new-plugin", name, "--kind", "assessment", "--directory", str(tmp_path / "p")])

@@ -362,3 +362,21 @@ def test_which_database_errors_fail_a_whole_webhook_batch(sqlstate, every_job_al
     assert database_unavailable(sa.exc.OperationalError("COMMIT", {}, driver_error)) is every_job_alike
     assert database_unavailable(sa.exc.IntegrityError("INSERT", {}, driver_error)) is False
     assert database_unavailable(ValueError("not the database")) is False
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(score="eight"), "score must be a finite number"),
+    (dict(score=True), "score must be a finite number"),
+    (dict(score=float("nan")), "score must be a finite number"),
+    (dict(max_score=float("inf")), "max_score must be a finite number"),
+    (dict(score=1e308, max_score=0), "max_score must be above 0"),
+    (dict(report_url=42), "report_url must be a string"),
+    (dict(completed_at="yesterday"), "completed_at must be a datetime"),
+])
+def test_an_assessment_result_refuses_a_wrong_value_naming_the_field(fields, message):
+    """A text score used to pass, then failed every attempt to store it with a database traceback."""
+    from hub.entities import AssessmentResult
+
+    with pytest.raises(ValueError, match=message):
+        AssessmentResult(invitation_id=1, **fields)
+    assert AssessmentResult(invitation_id=1, score=7, max_score=10.0).score == 7
