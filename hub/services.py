@@ -151,8 +151,16 @@ def set_role(user: User, role: str, actor: User | str | None = None) -> None:
 def set_active(user: User, active: bool, actor: User | str | None = None) -> None:
     if not active and user.role == SUPER_ADMIN and _last_super_admin(user):
         raise Conflict("this is the workspace's last Super Admin; it cannot be deactivated")
+    revoked = 0
+    if not active and user.active:
+        # signed out for good: reactivating the user later must not bring back a session or a
+        # token taken before (a lost laptop, a compromised account)
+        user.session_epoch = (user.session_epoch or 0) + 1
+        revoked = db.session.execute(sa.update(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
     user.active = active
-    audit(user.workspace_id, actor, "user.activate" if active else "user.deactivate", f"user:{user.email}")
+    audit(user.workspace_id, actor, "user.activate" if active else "user.deactivate", f"user:{user.email}",
+          **({"api_tokens_revoked": revoked} if revoked else {}))
     db.session.commit()
 
 

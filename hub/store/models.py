@@ -104,6 +104,9 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(300))
     role: Mapped[str] = mapped_column(sa.String(32))
     active: Mapped[bool] = mapped_column(default=True)
+    # raised when the user is deactivated: it is part of the session fingerprint, so a session
+    # signed in before stays signed out even once the user is reactivated
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
@@ -129,13 +132,18 @@ class User(db.Model):
         return f"{self.id}:{self.session_fingerprint()}"
 
     def session_fingerprint(self) -> str:
-        """HMAC of the password hash with the app's secret key: the cookie is signed but readable,
-        so it must not carry anything of the hash itself."""
+        """HMAC of the password hash (and, once the user has been deactivated, of the session
+        epoch) with the app's secret key: the cookie is signed but readable, so it must not carry
+        anything of the hash itself. (Epoch 0 leaves the message as it was before epochs, so
+        existing sessions stay signed in.)"""
         from flask import current_app
 
         key = current_app.secret_key
         key = key.encode() if isinstance(key, str) else key
-        return hmac.new(key, (self.password_hash or "").encode(), hashlib.sha256).hexdigest()[:32]
+        message = self.password_hash or ""
+        if self.session_epoch:
+            message += f"|epoch:{self.session_epoch}"
+        return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
     @property
     def role_label(self) -> str:

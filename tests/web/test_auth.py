@@ -138,6 +138,29 @@ def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(hub_app, seeded, as
     assert sign_in(hub_app.test_client(), "team_member@acme.test").status_code == 401
 
 
+def test_reactivating_a_user_brings_back_no_session_or_token_from_before(hub_app, seeded, as_role):
+    """A cookie or token taken before the deactivation (a lost laptop) used to work again as soon
+    as the user was reactivated."""
+    from tests.web.support import api_headers
+
+    old_headers = api_headers(seeded, "team_member")
+    api = hub_app.test_client()
+    assert api.get("/api/v1/me", headers=old_headers).status_code == 200
+    member = as_role("team_member")
+    admin = as_role("admin")
+    user_id = seeded.users["team_member"]
+    assert admin.post(f"/users/{user_id}/active", data={"active": "0"}).status_code == 302
+    assert admin.post(f"/users/{user_id}/active", data={"active": "1"}).status_code == 302
+    assert member.get("/candidates").status_code == 302  # still signed out
+    assert api.get("/api/v1/me", headers=old_headers).status_code == 401  # revoked, not only refused
+    fresh = hub_app.test_client()
+    assert sign_in(fresh, "team_member@acme.test").status_code == 302  # signing in again works
+    assert fresh.get("/candidates").status_code == 200
+    with hub_app.app_context():
+        entry = AuditEntry.query.filter_by(action="user.deactivate").one()
+        assert entry.detail == {"api_tokens_revoked": 1}
+
+
 def test_forms_without_a_csrf_token_are_refused(make_app, fakes):
     source, assess = fakes
     app = make_app({"WTF_CSRF_ENABLED": True}, plugins=[("fakesource", source), ("fakeassess", assess)],

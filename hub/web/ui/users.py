@@ -118,7 +118,7 @@ def users_active(user_id: int):
     active = ACTIVE_CHOICES[choice]
     try:
         change_user(current_user, target, active=active)
-        flash(f"{target.email} is {'reactivated' if active else 'deactivated: they are signed out and their API tokens stop working'}.",
+        flash(f"{target.email} is {'reactivated: they sign in again, and need new API tokens' if active else 'deactivated: they are signed out and their API tokens are revoked'}.",
               "success")
     except Conflict as exc:
         db.session.rollback()
