@@ -1,8 +1,19 @@
-"""Prometheus metrics, one registry per app (no module globals, so tests do not share counters)."""
+"""Prometheus metrics, one registry per app (no module globals, so tests do not share counters).
+
+Several processes (gunicorn's workers, ``hub worker`` processes) each count their own. With
+``PROMETHEUS_MULTIPROC_DIR`` set in their environment (prometheus_client's multiprocess mode: an
+empty directory that the processes of one host share, emptied at each deploy), every process
+writes its figures there and ``/metrics`` answers with their sum, whichever process serves it.
+Without it, a scrape answers for the one process that served it.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
@@ -19,9 +30,11 @@ class Metrics:
                                       ["vendor", "endpoint", "status"], registry=r)
         self.token_refreshes = Counter("hub_token_refreshes_total", "OAuth token refreshes",
                                        ["plugin", "outcome"], registry=r)
-        self.queue_depth = Gauge("hub_deliveries_pending", "Deliveries waiting or running", registry=r)
+        # read from the database at each scrape: the latest reading stands, whichever process took it
+        self.queue_depth = Gauge("hub_deliveries_pending", "Deliveries waiting or running", registry=r,
+                                 multiprocess_mode="mostrecent")
         self.oldest_pending = Gauge("hub_deliveries_oldest_pending_seconds",
-                                    "Age of the oldest pending delivery", registry=r)
+                                    "Age of the oldest pending delivery", registry=r, multiprocess_mode="mostrecent")
 
     def webhook(self, source: str, outcome: str, reason: str = "") -> None:
         self.webhooks.labels(source, outcome, reason).inc()
@@ -39,4 +52,9 @@ class Metrics:
         self.token_refreshes.labels(plugin, outcome).inc()
 
     def render(self) -> bytes:
+        """The text exposition: this process's figures, or every process's with ``MULTIPROCESS_ENV``."""
+        if os.environ.get(MULTIPROCESS_ENV):
+            combined = CollectorRegistry()
+            multiprocess.MultiProcessCollector(combined)
+            return generate_latest(combined)
         return generate_latest(self.registry)

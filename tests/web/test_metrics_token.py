@@ -50,3 +50,42 @@ def test_a_token_from_the_environment_is_taken_as_written(tmp_path, monkeypatch)
     client = app.test_client()
     assert client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.get("/metrics", headers={"Authorization": "Bearer inf"}).status_code == 401
+
+
+_PROCESS = """
+import sys
+from pathlib import Path
+from hub.testing import make_test_app
+from hub.runtime import get_runtime
+
+app = make_test_app(Path(sys.argv[1]), {"PLUGINS": "lever"})
+client = app.test_client()
+if sys.argv[2] == "count":
+    assert client.post("/webhooks/lever/no-such-key", json={}).status_code == 404
+else:
+    sys.stdout.write(client.get("/metrics").get_data(as_text=True))
+"""
+
+
+def test_with_a_shared_directory_metrics_add_up_every_processs_figures(tmp_path):
+    """gunicorn's workers and ``hub worker`` processes each count their own: without
+    PROMETHEUS_MULTIPROC_DIR a scrape answers for the one process that served it."""
+    import os
+    import subprocess
+    import sys
+
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+
+    def process(n: int, action: str) -> str:
+        done = subprocess.run([sys.executable, "-c", _PROCESS, str(tmp_path / f"p{n}"), action], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    process(1, "count")
+    process(2, "count")
+    text = process(3, "scrape")
+    assert 'hub_webhooks_received_total{outcome="rejected",reason="unknown_url",source="lever"} 2.0' in text
+    assert "hub_deliveries_pending" in text
