@@ -106,6 +106,9 @@ def start_stack(make_app, tmp_path: Path, topology: str = "embedded", overrides:
         elif topology == "production":
             env["HUB_ENV"] = "production"
             env["HUB_SESSION_COOKIE_SECURE"] = "false"
+            metrics_dir = tmp_path / "metrics"  # /metrics sums every process's figures (docs/operations.md)
+            metrics_dir.mkdir(exist_ok=True)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
             with open(logs / "gunicorn.log", "ab") as log:
                 stack.processes.append(subprocess.Popen(
                     [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{port}",

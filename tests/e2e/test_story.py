@@ -148,6 +148,10 @@ def test_the_story_end_to_end(make_app, tmp_path, topology, faulty, provider):
     stack = start_stack(make_app, tmp_path, topology)
     try:
         assert run_story(stack, faulty, PROVIDERS[provider]) == EXPECTED
+        if topology == "production":  # what the two `hub worker` processes counted, scraped from gunicorn
+            done = [line for line in requests.get(f"{stack.hub_url}/metrics", timeout=10).text.splitlines()
+                    if line.startswith("hub_deliveries_finished_total{") and 'status="done"' in line]
+            assert done and sum(float(line.rsplit(" ", 1)[1]) for line in done) >= 3, done
     except AssertionError:
         print(stack.diagnosis())  # shown with the failure: the logs go with tmp_path
         raise
