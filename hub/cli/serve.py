@@ -11,19 +11,33 @@ from flask.cli import with_appcontext
 from hub.config import is_production
 
 
-def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_ready=None) -> None:
-    """Serve ``app`` with werkzeug's threaded server until Ctrl-C or SIGTERM, with worker threads
-    if asked; both signals stop the workers gracefully."""
-    import signal
-
+def bind(app, host: str, port: int):
+    """werkzeug's threaded server for ``app``, listening on ``host:port`` (0: a free port).
+    Raises ``click.ClickException`` when it cannot (werkzeug itself would print several lines and
+    exit)."""
     from werkzeug.serving import make_server
+
+    try:  # the same socket options as werkzeug's server, which reuses addresses
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return make_server(host, port, app, threaded=True)
+
+
+def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_ready=None, server=None) -> None:
+    """Serve ``app`` with werkzeug's threaded server (``server``, or one bound now) until Ctrl-C
+    or SIGTERM, with worker threads if asked; both signals stop the workers gracefully."""
+    import signal
 
     from hub.engine.queue import Worker
     from hub.extensions import db
 
     db.session.remove()  # the serving threads and workers use their own sessions; hold nothing here
     worker = Worker(app, workers) if with_worker else None
-    server = make_server(host, port, app, threaded=True)
+    server = server or bind(app, host, port)
 
     def terminate(signum, frame):
         raise KeyboardInterrupt
@@ -97,6 +111,13 @@ def run_command(host, port, workers, no_worker):
     from hub.cli.admin import initialize
 
     app = current_app._get_current_object()
+    server = bind(app, host, port)  # first: a busy port must not leave a database and a printed password behind
+    if not app.config.get("PUBLIC_URL"):
+        # the URLs given to vendors (webhooks, Canditech's callback with each invitation) are built
+        # on it outside requests: they must name this server's port, not the default 5000
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        app.config["PUBLIC_URL"] = f"http://{shown}:{server.server_port}"
     if not is_production(app.config):
         user, generated, _ = initialize(None, None)
         if generated:
@@ -106,7 +127,7 @@ def run_command(host, port, workers, no_worker):
     def ready(server):
         click.echo(f"ATS Hub listening on http://{host}:{server.server_port} (Ctrl-C to stop)")
 
-    serve(app, host, port, with_worker=not no_worker, workers=workers, on_ready=ready)
+    serve(app, host, port, with_worker=not no_worker, workers=workers, on_ready=ready, server=server)
 
 
 @click.command("worker")

@@ -93,3 +93,40 @@ def test_a_worker_on_a_database_behind_this_version_names_the_missing_tables(mak
     assert code == 1 and "started" not in stdout
     assert stderr.strip() == ("Error: the database lacks tables of this version of the hub (timeline): "
                               "run `hub db upgrade`")
+
+
+def test_run_on_a_busy_port_stops_before_creating_anything(tmp_path):
+    """It used to create the database and print a Super Admin's password, then fail to listen: the
+    next run did not print the password again."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, stdout, stderr = _hub(["run", "--port", str(port)], _env(tmp_path))
+    assert code == 1
+    assert stderr.strip().startswith(f"Error: cannot listen on 127.0.0.1:{port}: ")
+    assert "password" not in stdout
+    assert not (tmp_path / "instance" / "hub.db").exists()
+
+
+def test_run_without_a_public_url_gives_vendors_its_own_port(app, monkeypatch):
+    """Outside a request (workers) the vendors' URLs used to name port 5000 whatever the port."""
+    import hub.cli.serve as serve_module
+    from hub.runtime import get_runtime
+
+    seen = {}
+
+    def record(app, host, port, **kwargs):
+        server = kwargs["server"]
+        seen["port"] = server.server_port
+        with app.app_context():
+            seen["url"] = get_runtime(app).webhook_url("canditech", "KEY")
+        server.server_close()
+
+    monkeypatch.setattr(serve_module, "serve", record)
+    app.config["PUBLIC_URL"] = None
+    result = app.test_cli_runner().invoke(serve_module.run_command, ["--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert seen["url"] == f"http://127.0.0.1:{seen['port']}/webhooks/canditech/KEY" and seen["port"] != 5000
