@@ -292,6 +292,12 @@ class SourceAPI:
     def list_users(self) -> list[e.SourceUser]:
         return self._call("source_list_users")
 
+    def list_archive_reasons(self) -> list[e.ArchiveReason] | None:
+        """The source's archive reasons; None when it does not offer them (the hook is optional)."""
+        if not self._runtime.registry.implements(self.plugin_name, "source_list_archive_reasons"):
+            return None
+        return self._call("source_list_archive_reasons")
+
 
 class PluginContext:
     """See the module docstring: everything a plugin may use of the hub."""

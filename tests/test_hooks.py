@@ -496,3 +496,25 @@ def test_every_hook_is_documented_with_its_exact_signature():
         if signature not in guide:
             problems.append(signature)
     assert problems == []
+
+
+def test_ctx_source_offers_the_archive_reasons_of_a_source_that_has_them(make_app):
+    """The guide says other plugins reach the source's read hooks through ``ctx.source``."""
+    from hub import hookimpl
+    from hub.entities import ArchiveReason
+    from hub.runtime import get_runtime
+    from tests.support.plugins import FakeSource
+
+    class WithReasons(FakeSource):
+        @hookimpl
+        def source_list_archive_reasons(self, ctx):
+            return [ArchiveReason(id="r1", name="Not a fit")]
+
+    for source, expected in ((WithReasons(), [ArchiveReason(id="r1", name="Not a fit")]), (FakeSource(), None)):
+        app = make_app(plugins=[("src", source)], entry_points=False)
+        runtime = get_runtime(app)
+        with app.app_context():
+            from hub import services
+
+            services.set_enabled(runtime, 1, "src", True, "test")
+            assert runtime.context(1, "src").source.list_archive_reasons() == expected

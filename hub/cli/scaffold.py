@@ -55,7 +55,8 @@ def new_plugin_command(name, kind, directory):
     """Create a plugin distribution NAME: pyproject with the `ats_hub` entry point, hook
     implementations, a sandbox stub of the vendor, and contract tests from `hub.testing`.
 
-    Then: pip install -e DIRECTORY && pytest DIRECTORY/tests (the command prints both).
+    Then: pip install -e 'DIRECTORY[test]' && python -m pytest DIRECTORY/tests (the command prints
+    both; the [test] extra brings pytest into the hub's environment).
     """
     if not NAME_RE.match(name) or keyword.iskeyword(name):
         raise click.BadParameter("use 2-41 lower-case letters, digits or underscores, starting with a letter",
@@ -74,4 +75,4 @@ def new_plugin_command(name, kind, directory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     click.echo(f"created {kind} plugin {name!r} in {target}")
-    click.echo(f"next: pip install -e {target} && pytest {target}/tests")
+    click.echo(f"next: pip install -e '{target}[test]' && python -m pytest {target}/tests")

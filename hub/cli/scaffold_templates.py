@@ -84,12 +84,22 @@ def _check_signature(ctx, request):
     return body
 
 
-def _api(ctx, method, path, **kwargs):
+def _api(ctx, method, path, allow=(), **kwargs):
+    """The vendor's answer, or its error as the hub's: 429 and 5xx retry later (after the vendor's
+    Retry-After), 401/403 need an admin to reconnect, any other 4xx not in ``allow`` cannot be helped
+    by retrying (the delivery is dead at once, and shown)."""
     url = ctx.settings["base_url"].rstrip("/") + path
     response = ctx.http.request(method, url, headers={"Authorization": "Bearer " + ctx.secrets["api_key"]}, **kwargs)
-    if response.status_code == 429 or response.status_code >= 500:
-        raise TemporaryError(f"{method} {path} answered {response.status_code}")
-    return response
+    status = response.status_code
+    if status < 400 or status in allow:
+        return response
+    problem = f"{method} {path} answered {status}: {response.text[:200]}"
+    if status == 429 or status >= 500:
+        wait = response.headers.get("Retry-After", "")
+        raise TemporaryError(problem, retry_after=float(wait) if wait.isascii() and wait.isdigit() else None)
+    if status in (401, 403):
+        raise NeedsReauthorization(problem)
+    raise PermanentError(problem)
 
 
 class Settings(Schema):
@@ -120,10 +130,10 @@ from marshmallow import Schema, fields
 
 from hub import hookimpl
 from hub.entities import (
-    ASSESSMENT, PENDING, Assessment, AssessmentResult, InboundEvent, IntegrationSpec, SandboxSpec, WebhookResult,
+    ASSESSMENT, FAILED, PENDING, Assessment, AssessmentResult, InboundEvent, IntegrationSpec, SandboxSpec, WebhookResult,
     parse_external_reference,
 )
-from hub.errors import TemporaryError, WebhookRejected
+from hub.errors import NeedsReauthorization, PermanentError, TemporaryError, WebhookRejected
 from hub.kit import provider
 
 __version__ = "0.1.0"
@@ -168,9 +178,15 @@ def _send(ctx, invitation, candidate):
     def deliver(current, email):  # under the invitation's lease, only while it is still pending
         reference = current.external_reference  # the idempotency key at the vendor
         found = _api(ctx, "GET", "/invitations", params={"reference": reference}).json()
-        sent = found[0] if found else _api(ctx, "POST", "/invitations", json={
-            "assessment_id": current.assessment_id, "email": email, "name": candidate.name,
-            "reference": reference}).json()
+        try:
+            sent = found[0] if found else _api(ctx, "POST", "/invitations", json={
+                "assessment_id": current.assessment_id, "email": email, "name": candidate.name,
+                "reference": reference}).json()
+        except NeedsReauthorization:
+            raise  # not the invitation's fault: it stays pending until an admin reconnects
+        except PermanentError as exc:  # the vendor refused this invitation: say why, on the invitation
+            ctx.invitations.transition(current.id, FAILED, failure_reason=str(exc).replace(email, "<email>")[:500])
+            return
         provider.record_sent(ctx, current.id, sent["id"], sent.get("url"))
 
     provider.send_once(ctx, invitation, candidate, deliver)  # fails it instead when there is no valid email
@@ -203,7 +219,7 @@ from hub import hookimpl
 from hub.entities import (
     SOURCE, Candidate, InboundEvent, IntegrationSpec, Posting, SandboxSpec, Stage, StageChange, WebhookResult,
 )
-from hub.errors import TemporaryError, WebhookRejected
+from hub.errors import NeedsReauthorization, PermanentError, TemporaryError, WebhookRejected
 
 __version__ = "0.1.0"
 SIGNATURE_HEADER = "X-Signature"
@@ -226,7 +242,7 @@ def verify_webhook(ctx, request):
 
 @hookimpl
 def source_get_candidate(ctx, opportunity_id):
-    response = _api(ctx, "GET", f"/opportunities/{opportunity_id}")
+    response = _api(ctx, "GET", f"/opportunities/{opportunity_id}", allow=(404,))
     if response.status_code == 404:
         return None
     data = response.json()

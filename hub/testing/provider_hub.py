@@ -4,9 +4,9 @@ one attachment, and a ``RecordingSource`` standing in for the ATS.
 
 ```python
 @pytest.fixture
-def hub(make_app, sandbox_url):
+def hub(tmp_path, sandbox_url):
     source = RecordingSource()
-    app = make_app(plugins=[("acme", acme), ("fakesource", source)], entry_points=False)
+    app = make_test_app(tmp_path, plugins=[("acme", acme), ("fakesource", source)], entry_points=False)
     with ProviderHub.serve(app, "acme", source, settings={...}, attachment={...}) as hub:
         yield hub
 

@@ -138,3 +138,29 @@ def test_scaffolded_plugin_installs_is_discovered_and_passes_its_tests(runner, t
                             str(target / "tests")], capture_output=True, text=True, env=env, cwd=target, timeout=300)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert " passed" in tests.stdout and "failed" not in tests.stdout
+
+
+@pytest.mark.parametrize("kind", ["assessment", "source"])
+@pytest.mark.parametrize("status, headers, error, retry_after", [
+    (401, {}, "NeedsReauthorization", None),
+    (403, {}, "NeedsReauthorization", None),
+    (400, {}, "PermanentError", None),
+    (404, {}, "PermanentError", None),
+    (429, {"Retry-After": "30"}, "TemporaryError", 30.0),
+    (503, {}, "TemporaryError", None),
+])
+def test_the_rendered_plugins_turn_vendor_errors_into_the_hubs(kind, status, headers, error, retry_after):
+    """Every 4xx used to pass as success: a wrong API key surfaced as "string indices must be
+    integers" and the invitation stayed pending for good."""
+    import types
+
+    plugin: dict = {}
+    exec(compile(render_plugin("acme", kind)["ats_hub_acme/__init__.py"], "plugin", "exec"), plugin)
+    answer = types.SimpleNamespace(status_code=status, headers=headers, text="nope")
+    ctx = types.SimpleNamespace(settings={"base_url": "http://vendor.test"}, secrets={"api_key": "k"},
+                                http=types.SimpleNamespace(request=lambda *args, **kwargs: answer))
+    with pytest.raises(Exception) as caught:
+        plugin["_api"](ctx, "GET", "/things")
+    assert type(caught.value).__name__ == error and "answered %d: nope" % status in str(caught.value)
+    assert getattr(caught.value, "retry_after", None) == retry_after
+    assert plugin["_api"](ctx, "GET", "/things", allow=(status,)) is answer
