@@ -32,12 +32,9 @@ def register_cli(app) -> None:
         app.cli.add_command(demo.demo_command)
     except ImportError:  # pragma: no cover - optional during bootstrap
         pass
-    try:
-        from hub.cli import scaffold
+    from hub.cli import scaffold
 
-        app.cli.add_command(scaffold.new_plugin_command)
-    except ImportError:  # pragma: no cover
-        pass
+    app.cli.add_command(scaffold.new_plugin_command)  # also here: app.test_cli_runner() sees app.cli only
 
 
 class HubGroup(FlaskGroup):
@@ -56,6 +53,12 @@ class HubGroup(FlaskGroup):
         # FlaskGroup.parse_args reads FLASK_ENV_FILE and FLASK_APP before showing help: skip it
         return click.Group.parse_args(self, ctx, args)
 
+    def get_command(self, ctx: click.Context, name: str):
+        # a command of the group itself (``new-plugin``) needs no app: none is created for it, so
+        # scaffolding a plugin writes no instance folder (with keys) into the working directory
+        command = click.Group.get_command(self, ctx, name)
+        return command if command is not None else super().get_command(ctx, name)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         # FlaskGroup.list_commands (for `hub --help`) prints the traceback of an app that cannot be
         # created and lists no command: load the app first, so that a configuration problem
@@ -69,6 +72,15 @@ class HubGroup(FlaskGroup):
              help="ATS Hub: joins your ATS (Lever) to assessment vendors (Canditech, Vervoe).")
 def cli() -> None:
     pass
+
+
+def _add_app_free_commands() -> None:
+    from hub.cli import scaffold
+
+    cli.add_command(scaffold.new_plugin_command)
+
+
+_add_app_free_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
