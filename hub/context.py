@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from hub import entities as e
-from hub.errors import NeedsReauthorization, PermanentError, TemporaryError
+from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
 from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, is_table_id, utcnow
 
@@ -46,13 +46,17 @@ DEFAULT_TIMEOUT = 15.0
 
 
 class TimeoutSession(requests.Session):
-    """A requests session that never waits forever."""
+    """A requests session that never waits forever; ``guard``, when given, runs before each
+    request and may raise to stop it."""
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, guard=None):
         super().__init__()
         self.default_timeout = timeout
+        self.guard = guard
 
     def request(self, method, url, **kwargs):  # type: ignore[override]
+        if self.guard is not None:
+            self.guard()
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, **kwargs)
 
@@ -335,8 +339,30 @@ class PluginContext:
 
     @functools.cached_property
     def http(self) -> TimeoutSession:
-        """A requests session with the hub's default timeout (created on first use)."""
-        return TimeoutSession(float(self._runtime.config["HTTP_TIMEOUT_SECONDS"]))
+        """A requests session with the hub's default timeout (created on first use). In a delivery,
+        each request first checks that the integration is still enabled and connected, and the
+        delivery still running: a disable or a revoke stops a run in flight before its next
+        vendor call (``PermanentError``; the delivery stays cancelled, and can be replayed)."""
+        guard = self._still_wanted if self.delivery_id is not None else None
+        return TimeoutSession(float(self._runtime.config["HTTP_TIMEOUT_SECONDS"]), guard=guard)
+
+    def _still_wanted(self) -> None:
+        from hub.store.models import D_RUNNING, Delivery
+
+        started = not db.session().in_transaction()  # inside the plugin's own transaction: leave it open
+        try:
+            row = db.session.execute(sa.select(Integration.enabled, Integration.webhook_key).where(
+                Integration.id == self._integration_id)).first()
+            status = db.session.scalar(sa.select(Delivery.status).where(Delivery.id == self.delivery_id))
+        finally:
+            if started:
+                db.session.rollback()
+        if row is None or not row.enabled or row.webhook_key != self._webhook_key:
+            raise PermanentError(f"{self.plugin_name} was disabled or disconnected while this delivery ran: "
+                                 "it calls its vendor no more")
+        if status != D_RUNNING:
+            raise PermanentError(f"this delivery was {status} while it ran: it calls {self.plugin_name}'s vendor "
+                                 "no more")
 
     # ------------------------------------------------------------------ settings and secrets
     @property
@@ -446,13 +472,17 @@ class PluginContext:
 
     @contextlib.contextmanager
     def lock(self, name: str, ttl: float = 60.0, wait: float = 10.0) -> Iterator[None]:
-        """Hold the named lease for this connection (one holder across all workers)."""
+        """Hold the named lease for this connection (one holder across all workers) for at most
+        ``ttl`` seconds: choose it longer than the work inside can take (its vendor calls'
+        timeouts times their retries), or a second holder may enter. Still busy after ``wait``
+        seconds: ``Deferred`` (the delivery waits without using up an attempt: the holder may be
+        a worker that died, whose lease on the lock runs out after ``ttl``)."""
         full = f"{self.workspace_id}:{self.plugin_name}:{name}"
         holder = uuid.uuid4().hex
         deadline = time.monotonic() + wait
         while not _try_lock(full, holder, ttl):
             if time.monotonic() > deadline:
-                raise TemporaryError(f"lock {name!r} is busy", retry_after=1.0)
+                raise Deferred(f"lock {name!r} is busy", retry_after=min(max(1.0, ttl / 4), 30.0))
             time.sleep(0.05)
         try:
             yield

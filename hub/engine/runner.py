@@ -2,10 +2,11 @@
 (README.md, Guarantees, 2 and 3).
 
 ``claim`` is a single conditional UPDATE, so two workers (or a worker and the sweeper's
-re-dispatch) can never both run a delivery while its lease is valid. A worker that dies leaves
-the lease to run out; the sweeper then hands the delivery to another worker. Outcomes are
-written only by the lease holder (``lease_token``), so a worker that lost its lease cannot
-overwrite the newer run.
+re-dispatch) can never both run a delivery while its lease is valid. While the hook runs, a
+thread renews the lease (``LeaseKeeper``), so a slow run (a rate limiter, a vendor's timeouts)
+keeps it; a worker that dies stops renewing, the lease runs out and the sweeper hands the
+delivery to another worker. Outcomes are written only by the lease holder (``lease_token``), so a
+run that lost its lease cannot overwrite the newer run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
+import time
 import traceback
 import uuid
 from datetime import timedelta
@@ -80,6 +83,47 @@ def claim(delivery_id: int, lease_seconds: float, max_attempts: int | None = Non
     return token if result.rowcount == 1 else None
 
 
+class LeaseKeeper:
+    """While the hook runs: every third of the lease, push ``lease_until`` a lease ahead, as long
+    as ``token`` still holds it (stops once it does not: the delivery was cancelled or released),
+    for at most ``MAX_RUN_SECONDS``: a hook running that long is stuck, and its delivery is handed
+    to another worker once the lease runs out."""
+
+    MAX_RUN_SECONDS = 3600.0
+
+    def __init__(self, app, delivery_id: int, token: str, lease_seconds: float):
+        self.app, self.delivery_id, self.token, self.lease = app, delivery_id, token, lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{delivery_id}", daemon=True)
+
+    def __enter__(self) -> "LeaseKeeper":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        give_up = time.monotonic() + self.MAX_RUN_SECONDS
+        while not self._stop.wait(self.lease / 3) and time.monotonic() < give_up:
+            try:
+                with self.app.app_context():
+                    try:
+                        kept = db.session.execute(sa.update(Delivery).where(
+                            Delivery.id == self.delivery_id, Delivery.lease_token == self.token,
+                            Delivery.status == D_RUNNING).values(
+                            lease_until=utcnow() + timedelta(seconds=self.lease))).rowcount
+                        db.session.commit()
+                    finally:
+                        db.session.remove()
+            except Exception:  # the database away for a moment: the lease may run out, as if we died
+                log.warning("could not renew the lease of delivery %s", self.delivery_id, exc_info=True)
+                continue
+            if not kept:
+                return
+
+
 def _finish(delivery_id: int, token: str, **values) -> bool:
     """Record an outcome if ``token`` still holds the lease; False (logged) if the run outlived it
     (the sweeper released the delivery, or another worker took it), in which case nothing changes."""
@@ -121,7 +165,8 @@ def run_delivery(runtime, delivery_id: int) -> str:
     try:
         ctx = runtime.context(delivery.workspace_id, delivery.plugin, delivery_id=delivery.id)
         argument = _argument_name(runtime, delivery.plugin, delivery.hook)
-        runtime.registry.call(delivery.plugin, delivery.hook, ctx=ctx, **{argument: hub_event})
+        with LeaseKeeper(runtime.app, delivery.id, token, float(config["LEASE_SECONDS"])):
+            runtime.registry.call(delivery.plugin, delivery.hook, ctx=ctx, **{argument: hub_event})
     except Deferred as exc:
         db.session.rollback()
         waited = (utcnow() - delivery.created_at).total_seconds()
@@ -150,7 +195,9 @@ def run_delivery(runtime, delivery_id: int) -> str:
             return _dead(runtime, delivery, token, message, extra)
         delay = backoff_seconds(config, attempts)
         if isinstance(exc, TemporaryError) and exc.retry_after:
-            delay = plugin_delay(exc.retry_after, fallback=delay)
+            # the vendor's wait, but never shorter than the backoff: a 1 s Retry-After on every
+            # attempt would spend them all in seconds
+            delay = max(delay, plugin_delay(exc.retry_after, fallback=delay))
         if not _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
                        last_error=message[:2000]):
             return LOST_LEASE

@@ -192,17 +192,23 @@ def purge(runtime) -> int:
     events_before = now - timedelta(days=float(runtime.config["RETENTION_DAYS"]))
     keys_before = now - dedupe_window(runtime.config)
     open_events = sa.select(Delivery.event_id).where(Delivery.status.in_(D_OPEN))
-    old = list(db.session.scalars(sa.select(Event.id).where(Event.received_at < events_before,
-                                                            Event.id.not_in(open_events)).limit(5000)))
     purged = 0
-    if old:
-        # An admin may have replayed one of their deliveries since they were read (PostgreSQL lets
-        # the replay commit in between): a delivery open again stays, and so does its event. Each
-        # delivery's own status is checked as it is deleted, also when the replay's update was
-        # still in flight.
-        db.session.execute(sa.delete(Delivery).where(Delivery.event_id.in_(old), Delivery.status.not_in(D_OPEN)))
-        purged = db.session.execute(sa.delete(Event).where(
-            Event.id.in_(old), ~sa.select(Delivery.id).where(Delivery.event_id == Event.id).exists())).rowcount
+    deadline = time.monotonic() + PURGE_BUDGET_SECONDS
+    while True:  # in batches, each its own transaction, until done (or the budget is spent: next hour)
+        old = list(db.session.scalars(sa.select(Event.id).where(Event.received_at < events_before,
+                                                                Event.id.not_in(open_events)).limit(PURGE_BATCH)))
+        if old:
+            # An admin may have replayed one of their deliveries since they were read (PostgreSQL
+            # lets the replay commit in between): a delivery open again stays, and so does its
+            # event. Each delivery's own status is checked as it is deleted, also when the
+            # replay's update was still in flight.
+            db.session.execute(sa.delete(Delivery).where(Delivery.event_id.in_(old),
+                                                         Delivery.status.not_in(D_OPEN)))
+            purged += db.session.execute(sa.delete(Event).where(
+                Event.id.in_(old), ~sa.select(Delivery.id).where(Delivery.event_id == Event.id).exists())).rowcount
+        db.session.commit()
+        if len(old) < PURGE_BATCH or time.monotonic() > deadline:
+            break
     kept_event = sa.select(Event.id).where(Event.workspace_id == EventKey.workspace_id,
                                            Event.source_plugin == EventKey.source_plugin,
                                            Event.external_id == EventKey.key)
@@ -211,6 +217,10 @@ def purge(runtime) -> int:
     db.session.execute(sa.delete(Lock).where(Lock.expires_at < now - timedelta(hours=1)))
     db.session.commit()
     return purged
+
+
+PURGE_BATCH = 5000
+PURGE_BUDGET_SECONDS = 120.0  # a purge runs hourly: one that cannot finish goes on at the next
 
 
 def _every(name: str, seconds: float) -> bool:

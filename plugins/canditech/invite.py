@@ -29,7 +29,10 @@ from . import reconciliation
 from .client import CanditechClient, CanditechConflict, CanditechNotFound, CanditechRejected
 from .settings import CanditechSettings
 
-LOCK_TTL = 20.0  # short: a worker that dies holding it must not block the invitation for long
+# longer than a send can take (a call's timeout times its tries): a second holder must not enter
+# while the first is still sending. A worker that dies holding it delays the invitation (a
+# delivery finding it busy waits without using up an attempt), it does not fail it.
+LOCK_TTL = 120.0
 
 
 # --------------------------------------------------------------------------- on_stage_change

@@ -202,3 +202,112 @@ def test_a_retry_after_of_years_waits_a_day():
     assert plugin_delay(float("nan"), fallback=1.5) == 1.5
     assert plugin_delay(-3, fallback=1.5) == 1.5
     assert plugin_delay(30, fallback=1.5) == 30
+
+
+class SlowButAlive(Recorder):
+    """Runs past its lease (a rate limiter, a vendor's timeouts), while the sweeper looks for orphans."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+        self.released = None
+
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        import time
+
+        time.sleep(self.seconds)
+        self.released = release_orphans(get_runtime())
+        super().on_stage_change(ctx, change)
+
+
+def test_a_slow_run_keeps_its_lease_and_is_not_run_twice(make_app):
+    """The lease ran out under a slow but live run: the sweeper handed the delivery to another
+    worker while the first still ran, and both made their vendor calls (a Lever note twice)."""
+    plugin = SlowButAlive(seconds=1.5)
+    app = make_app({"LEASE_SECONDS": 0.6}, plugins=[("src", FakeSource()), ("slow", plugin)], entry_points=False)
+    keys = enable(app, "src", "slow")
+    with app.app_context():
+        delivery_id = one_delivery(app, keys["src"])
+        assert run_delivery(get_runtime(), delivery_id) == "done"
+        row = db.session.get(Delivery, delivery_id, populate_existing=True)
+        assert (row.status, row.attempts, row.lease_token) == ("done", 1, None)
+    assert plugin.released == [] and len(plugin.calls) == 1
+
+
+class NeedsTheLock(Recorder):
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        with ctx.lock("invite:1", ttl=120, wait=0.1):
+            super().on_stage_change(ctx, change)
+
+
+def test_a_lock_held_by_a_dead_worker_delays_the_delivery_without_using_its_attempts(make_app):
+    """A busy lock used to cost an attempt a second: the delivery was dead long before the dead
+    worker's hold on the lock ran out."""
+    from datetime import timedelta
+
+    from hub.store.models import Lock
+
+    plugin = NeedsTheLock()
+    app = make_app({"DELIVERY_MAX_ATTEMPTS": 2}, plugins=[("src", FakeSource()), ("locked", plugin)],
+                   entry_points=False)
+    keys = enable(app, "src", "locked")
+    with app.app_context():
+        db.session.add(Lock(name="1:locked:invite:1", holder="a-worker-that-died", expires_at=utcnow() + timedelta(minutes=2)))
+        db.session.commit()
+        delivery_id = one_delivery(app, keys["src"])
+        for _ in range(3):  # more runs than attempts
+            db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id).values(next_attempt_at=utcnow()))
+            db.session.commit()
+            assert run_delivery(get_runtime(), delivery_id) == "deferred"
+        row = db.session.get(Delivery, delivery_id, populate_existing=True)
+        assert (row.status, row.attempts, row.deferrals) == ("retry", 0, 3)
+        assert (row.next_attempt_at - utcnow()).total_seconds() > 20  # a quarter of the lock's ttl
+    assert plugin.calls == []
+
+
+def test_a_short_retry_after_does_not_cut_the_backoff(make_app):
+    plugin = AlwaysFails(error=lambda message: TemporaryError(message, retry_after=0.001))
+    app = make_app({"RETRY_BASE_SECONDS": 30, "RETRY_MAX_SECONDS": 600, "DELIVERY_MAX_ATTEMPTS": 5},
+                   plugins=[("src", FakeSource()), ("quick", plugin)], entry_points=False)
+    keys = enable(app, "src", "quick")
+    post_event(app, keys["src"])
+    row = deliveries(app)[0]
+    assert row.status == "retry"
+    assert (row.next_attempt_at - utcnow()).total_seconds() >= 14  # the backoff (30 s x [0.5, 1]), not 1 ms
+
+
+class DisabledMidRun(Recorder):
+    """An admin disables the integration while the hook runs; the hook then calls its vendor."""
+
+    def __init__(self):
+        super().__init__()
+        self.error = None
+
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        from hub import services
+
+        services.set_enabled(get_runtime(), ctx.workspace_id, ctx.plugin_name, False, "admin@example.com")
+        try:
+            ctx.http.get("http://127.0.0.1:9/never-called")
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertions
+            self.error = exc
+            raise
+
+
+def test_a_disable_stops_a_run_in_flight_before_its_next_vendor_call(make_app):
+    """A run that started before a disable (or a revoke) went on calling the vendor with the old
+    credentials; now its next call is refused, and the delivery stays cancelled (replayable)."""
+    from hub.errors import PermanentError
+
+    plugin = DisabledMidRun()
+    app = make_app(plugins=[("src", FakeSource()), ("mid", plugin)], entry_points=False)
+    keys = enable(app, "src", "mid")
+    with app.app_context():
+        delivery_id = one_delivery(app, keys["src"])
+        assert run_delivery(get_runtime(), delivery_id) == LOST_LEASE
+        row = db.session.get(Delivery, delivery_id, populate_existing=True)
+        assert row.status == "cancelled"
+    assert isinstance(plugin.error, PermanentError) and "disabled or disconnected" in str(plugin.error)

@@ -273,3 +273,20 @@ def test_a_delivery_replayed_while_the_purge_runs_is_kept_with_its_event(make_ap
     else:
         assert replay_outcome == ["tried", "committed"]
         assert (purged, events, deliveries) == (1, ["replayed"], [(replayed, D_PENDING)])
+
+
+def test_a_purge_goes_on_in_batches_until_everything_old_is_gone(make_app, monkeypatch):
+    """One batch an hour could not keep up above 5,000 events an hour: old events piled up."""
+    import hub.engine.sweeper as sweeper
+
+    monkeypatch.setattr(sweeper, "PURGE_BATCH", 4)
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    client = app.test_client()
+    for n in range(10):
+        client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": f"old-{n}"}))
+    drain(app)
+    assert age_and_purge(app, 40) == 10
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(Delivery.id))) == 0
