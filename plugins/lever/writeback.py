@@ -194,17 +194,16 @@ def assessment_completed(ctx, client: LeverClient, settings: LeverSettings, resu
         ctx.invitations.note(invitation.id, "note_skipped", "the candidate no longer exists in Lever")
 
 
-def _decision_key(ctx, prefix: str, invitation: Invitation) -> str:
-    """The record key of one effect of the invitation's current verdict: ``prefix`` and the time
-    it was decided, so a verdict changed back (up, down, up again) is written again rather than
-    found done by the first one's records. A record written under ``prefix`` alone (before keys
-    named the decision) counts for the decision it was written after."""
-    decided = invitation.verdict_at.timestamp() if invitation.verdict_at else 0.0
-    key = f"{prefix}:{int(decided * 1000)}"
-    legacy = ctx.records.get(prefix)
-    if isinstance(legacy, Mapping) and float(legacy.get("at") or 0) >= decided and ctx.records.get(key) is None:
-        store_record(ctx.records, key, dict(legacy))
-    return key
+def _verdict_shown(ctx, ref: str) -> tuple[str | None, int]:
+    """The verdict this hub last wrote to Lever for ``ref``, and how many it has written (record
+    ``verdict:<ref>``). Before that record existed, each verdict had its own records
+    (``verdict-note:<ref>:<verdict>``): the later of them is the one shown."""
+    record = ctx.records.get(f"verdict:{ref}")
+    if isinstance(record, Mapping):
+        return record.get("verdict"), int(record.get("n") or 0)
+    legacy = [(float(found.get("at") or 0), value) for value in VERDICT_WORDS
+              if isinstance(found := ctx.records.get(f"verdict-note:{ref}:{value}"), Mapping)]
+    return (max(legacy)[1], len(legacy)) if legacy else (None, 0)
 
 
 def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict) -> None:
@@ -221,17 +220,19 @@ def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict
     if invitation.verdict and invitation.verdict != decision.verdict:
         ctx.log.info("verdict %s of %s superseded by %s", decision.verdict, ref, invitation.verdict)
         return
+    shown, written_before = _verdict_shown(ctx, ref)
+    if shown == decision.verdict:
+        return  # Lever shows it already: a redelivery, or a change and back before the change was written
+    n = written_before + 1  # this write's records: a crash and retry finds them and repeats nothing
     provider = provider_title(invitation.provider)
     words = VERDICT_WORDS[decision.verdict]
     other = VERDICT_WORDS[THUMBS_DOWN if decision.verdict == THUMBS_UP else THUMBS_UP]
     opportunity = invitation.opportunity_id
     options = _options(ctx, invitation)
     try:
-        tag_once(ctx, client, opportunity, _decision_key(ctx, f"verdict-tag:{ref}:{decision.verdict}", invitation),
-                 [f"{provider}: {words}"], remove=[f"{provider}: {other}"])
-        note_key = _decision_key(ctx, f"verdict-note:{ref}:{decision.verdict}", invitation)
-        _, written = write_note_once(ctx, client, opportunity, note_key,
-                                     marker(ref, f"verdict-{decision.verdict}-{note_key.rsplit(':', 1)[1]}"),
+        tag_once(ctx, client, opportunity, f"verdict-tag:{ref}:{n}", [f"{provider}: {words}"],
+                 remove=[f"{provider}: {other}"])
+        _, written = write_note_once(ctx, client, opportunity, f"verdict-note:{ref}:{n}", marker(ref, f"verdict-{n}"),
                                      f"{provider} verdict on {invitation.assessment_name}: {words}")
         if written:
             ctx.invitations.note(invitation.id, "verdict_written", f"{words} written to Lever")
@@ -241,6 +242,7 @@ def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict
         reason = options.get("archive_reason_on_thumbs_down")
         if decision.verdict == THUMBS_DOWN and isinstance(reason, str) and reason:
             archive_once(ctx, client, invitation, reason)
+        store_record(ctx.records, f"verdict:{ref}", {"verdict": decision.verdict, "n": n, "at": time.time()})
     except LeverNotFound as exc:
         ctx.log.info("verdict of %s not written: %s", ref, exc)
 

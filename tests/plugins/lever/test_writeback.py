@@ -219,6 +219,21 @@ def test_a_verdict_changed_back_is_written_again(lever, sandbox):
     assert [text.split(": ")[1].split("\n")[0] for text in verdict_notes] == ["thumbs up", "thumbs down", "thumbs up"]
 
 
+def test_a_verdict_changed_and_back_before_the_change_was_written_writes_nothing_new(lever, sandbox):
+    """Up written; the reviewer goes down and back up before the "down" delivery runs: Lever shows
+    "thumbs up" already, so neither delivery writes anything (a second "up" note was posted)."""
+    inv = make_invitation(lever)
+    complete(lever, inv)
+    set_verdict(lever, inv, "thumbs_up")
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))
+    set_verdict(lever, inv, "thumbs_down")
+    set_verdict(lever, inv, "thumbs_up")
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_down"))  # superseded
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))
+    assert sandbox.tags("opp-alice") == ["Canditech: completed", "Canditech: thumbs up"]
+    assert len([text for text in note_texts(sandbox) if " verdict on " in text]) == 1
+
+
 def test_a_verdict_written_before_keys_named_the_decision_is_not_written_again(lever, sandbox):
     inv = make_invitation(lever)
     complete(lever, inv)
