@@ -207,8 +207,9 @@ def _check_redis_url(config) -> None:
 
     try:
         parse_url(text)
-    except ValueError as exc:
-        raise ConfigError(f"HUB_REDIS_URL must be a Redis URL such as {form}: {exc}") from None
+    except ValueError:  # its text may quote a part of the password
+        raise ConfigError(f"HUB_REDIS_URL must be a Redis URL such as {form}; the value given cannot be read "
+                          "as one (a password holding '/', '#' or '@' must be percent-encoded)") from None
     config["REDIS_URL"] = text
 
 

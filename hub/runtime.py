@@ -60,7 +60,7 @@ class HubRuntime:
             return str(configured).rstrip("/")
         if has_request_context():
             return request.host_url.rstrip("/")
-        return "http://127.0.0.1:5000"
+        return self.config.get("SERVER_URL") or "http://127.0.0.1:5000"  # ``hub run``'s own address
 
     def webhook_url(self, plugin: str, key: str) -> str:
         return f"{self.public_url()}/webhooks/{plugin}/{key}"

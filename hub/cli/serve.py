@@ -17,8 +17,10 @@ def bind(app, host: str, port: int):
     exit)."""
     from werkzeug.serving import make_server
 
-    try:  # the same socket options as werkzeug's server, which reuses addresses
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    from werkzeug.serving import select_address_family
+
+    try:  # the address family and socket options of werkzeug's server, which reuses addresses
+        family = select_address_family(host, port)
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
@@ -71,12 +73,30 @@ def require_tables() -> None:
     finally:
         db.session.rollback()  # hold no transaction while serving (on SQLite it holds the write lock)
     missing = sorted(set(db.metadata.tables) - present)
-    if not missing:
-        return
-    if len(missing) == len(db.metadata.tables):
+    if missing and len(missing) == len(db.metadata.tables):
         raise click.ClickException(NO_TABLES)
-    raise click.ClickException(f"the database lacks tables of this version of the hub ({', '.join(missing)}): "
-                               "run `hub db upgrade`")
+    if missing:
+        raise click.ClickException(f"the database lacks tables of this version of the hub ({', '.join(missing)}): "
+                                   "run `hub db upgrade`")
+    current, head = _revisions()
+    if current != head:  # a migration that only adds columns leaves every table there
+        raise click.ClickException(f"the database is at migration {current or 'none'}, this version of the hub "
+                                   f"needs {head}: run `hub db upgrade`")
+
+
+def _revisions() -> tuple[str | None, str]:
+    """The database's Alembic revision and the newest this hub ships."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from hub.extensions import db
+
+    script = ScriptDirectory(current_app.extensions["migrate"].directory)
+    try:
+        current = MigrationContext.configure(db.session.connection()).get_current_revision()
+    finally:
+        db.session.rollback()
+    return current, script.get_current_head()
 
 
 def listen_address(ctx, param, host: str) -> str:
@@ -112,12 +132,12 @@ def run_command(host, port, workers, no_worker):
 
     app = current_app._get_current_object()
     server = bind(app, host, port)  # first: a busy port must not leave a database and a printed password behind
-    if not app.config.get("PUBLIC_URL"):
-        # the URLs given to vendors (webhooks, Canditech's callback with each invitation) are built
-        # on it outside requests: they must name this server's port, not the default 5000
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        shown = f"[{shown}]" if ":" in shown else shown
-        app.config["PUBLIC_URL"] = f"http://{shown}:{server.server_port}"
+    # without HUB_PUBLIC_URL, the URLs given to vendors outside a request (workers: Canditech's
+    # callback with each invitation) name this server, not the default port 5000; in a request
+    # they keep the host the browser used (``HubRuntime.public_url``)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    app.config["SERVER_URL"] = f"http://{shown}:{server.server_port}"
     if not is_production(app.config):
         user, generated, _ = initialize(None, None)
         if generated:

@@ -54,7 +54,7 @@ ARCHIVED_PREFIX = "archived:"
 LOCK_TTL = 120.0
 COMPLETED_NOTE = "not rejected at Vervoe: the candidate already completed the assessment there"
 ARCHIVE_LEFT_OPEN = "; left open: its result will follow"
-CANCEL_KEPT = "; cancelled in the hub only (the result stays at Vervoe)"
+CANCEL_KEPT = "; cancelled in the hub only: its result, when graded, is still recorded"
 
 
 # --------------------------------------------------------------------------- on_stage_change
@@ -241,13 +241,19 @@ def _withdraw(ctx: Any, client: VervoeClient, invitation: Invitation, uuid: str,
         return False
     if report["kind"] in (wire.KIND_REJECTED, wire.KIND_EXPIRED):
         return True  # already closed at Vervoe
+    # marked before the call: Vervoe's "rejected" webhook may be read before the call returns, and
+    # for an assessment completed meanwhile it must not pass for a reviewer's thumbs down (the mark
+    # only changes how a rejected *and completed* report is read)
+    links.mark_rejected_by_hub(ctx, uuid)
     try:
         answer = client.reject(uuid)
     except VervoeNotFound:
         ctx.log.warning("invitation %s (%s) is unknown at Vervoe; closed in the hub only", invitation.id, uuid)
         return True
+    except Exception:
+        links.forget_rejected_by_hub(ctx, uuid)  # not rejected (yet): a later "rejected" is a reviewer's
+        raise
     if _completed(answer):  # completed just before the reject landed
-        links.mark_rejected_by_hub(ctx, uuid)
         ctx.invitations.note(invitation.id, "cancel_skipped", COMPLETED_NOTE + " as the hub rejected it (not a "
                              "reviewer's decision: no verdict comes of it)" + then)
         ctx.log.warning("invitation %s (%s) was completed at Vervoe as the hub rejected it", invitation.id, uuid)

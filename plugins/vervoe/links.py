@@ -77,6 +77,10 @@ def mark_rejected_by_hub(ctx: Any, uuid: str) -> None:
     ctx.records.put(f"{HUB_REJECTED_PREFIX}{uuid}", {"at": now_iso()})
 
 
+def forget_rejected_by_hub(ctx: Any, uuid: str) -> None:
+    ctx.records.delete(f"{HUB_REJECTED_PREFIX}{uuid}")
+
+
 def rejected_by_hub(ctx: Any, uuid: str, link_value: dict[str, Any] | None) -> bool:
     """True when ``uuid``'s "rejected" is the hub's own, in the round ``link_value`` belongs to
     (a reset since then starts afresh)."""

@@ -130,3 +130,18 @@ def test_run_without_a_public_url_gives_vendors_its_own_port(app, monkeypatch):
     result = app.test_cli_runner().invoke(serve_module.run_command, ["--port", "0"])
     assert result.exit_code == 0, result.output
     assert seen["url"] == f"http://127.0.0.1:{seen['port']}/webhooks/canditech/KEY" and seen["port"] != 5000
+    with app.test_request_context("/", base_url="http://hub.tunnel.example:8443"):  # in a request: the browser's host
+        assert get_runtime(app).webhook_url("canditech", "KEY") == "http://hub.tunnel.example:8443/webhooks/canditech/KEY"
+
+
+def test_a_worker_on_a_database_behind_this_version_stops_in_one_line(tmp_path):
+    """Every table there, one migration missing (it only adds a column): the worker started and
+    failed on every query of that column."""
+    env = _env(tmp_path)
+    code, _, stderr = _hub(["db", "upgrade", "5b0e2c6a9f41"], env)
+    assert code == 0, stderr
+    code, stdout, stderr = _hub(["worker"], env)
+    assert code == 1
+    assert stderr.strip().startswith("Error: the database is at migration 5b0e2c6a9f41, this version of the hub "
+                                      "needs ") and stderr.strip().endswith(": run `hub db upgrade`")
+    assert "started" not in stdout
