@@ -296,6 +296,7 @@ def revoke(runtime, workspace_id: int, plugin: str, actor: User | str | None) ->
     row.status = "revoked"
     row.status_message = "access revoked; connect again to resume"
     row.verified_at = None
+    row.last_webhook_at = None  # nothing has arrived at the new URL: reconnecting offers to register it
     row.webhook_key = secrets.token_urlsafe(32)  # the old URL stops working at once
     cancelled = _cancel_open_deliveries(workspace_id, plugin)
     audit(workspace_id, actor, "integration.revoke", f"plugin:{plugin}", cancelled_deliveries=cancelled,

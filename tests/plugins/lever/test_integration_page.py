@@ -140,6 +140,11 @@ def test_revoke_texts_are_true_for_lever_and_the_revoked_page_offers_only_reconn
     consequences = re.search(r'<ul id="revoke-consequences">(.*?)</ul>', confirm, re.S).group(1)
     assert "deletes at Lever the webhooks it registered" in consequences
     assert "cannot undo anything" not in consequences
+    with hub.app.app_context():  # Lever's webhooks had been arriving
+        from hub.store.models import utcnow
+
+        get_runtime().integration(WORKSPACE, "lever").last_webhook_at = utcnow()
+        db.session.commit()
     client.post("/integrations/lever/revoke")
     assert sandbox.webhooks() == []  # what the text promised
     html = _page(client)
@@ -157,6 +162,10 @@ def test_revoke_texts_are_true_for_lever_and_the_revoked_page_offers_only_reconn
     enabled = client.post("/integrations/lever/enable", follow_redirects=True).get_data(as_text=True)
     assert "access revoked; connect again" not in enabled and 'id="webhook-url"' in enabled
     assert "Next step:</strong> enter Lever&#39;s API key in the settings and save." in enabled
+    # connected again: nothing has arrived at the new URL, so the page offers to register it (it
+    # took the old URL's last webhook for webhooks arriving, and offered nothing)
+    hub.configure({"environment": "custom", "base_url": sandbox.base, "auth_mode": "api_key", "api_key": API_KEY})
+    assert 'id="register-webhooks"' in _page(client)
 
 
 @pytest.mark.parametrize("actor, expected", [("hub demo", "by hub demo (stored by the Lever plugin)"),
