@@ -41,6 +41,22 @@ def test_a_disabled_provider_is_flagged_on_the_pipeline_and_the_dashboard(hub_ap
     assert 'id="attention-idle-providers"' not in as_role("team_member").get("/").get_data(as_text=True)
 
 
+def test_a_disconnected_ats_is_flagged_on_the_dashboard(hub_app, seeded, as_role):
+    """With the only source disabled (or revoked) every attachment invites nobody; the dashboard
+    said nothing needed attention."""
+    owner = as_role("super_admin")
+    assert 'id="attention-no-source"' not in owner.get("/").get_data(as_text=True)
+    owner.post("/integrations/fakesource/disable")
+    alert = re.search(r'id="attention-no-source"(.*?)</div>', owner.get("/").get_data(as_text=True), re.S).group(1)
+    with hub_app.app_context():
+        from hub.web import queries
+
+        attached = len(queries.attachments(seeded.workspace_id))
+    assert "No ATS is connected" in alert and f"the {attached} attached assessments invite nobody" in alert
+    assert 'href="/integrations"' in alert
+    assert 'id="attention-no-source"' not in as_role("team_member").get("/").get_data(as_text=True)
+
+
 def test_a_connected_provider_is_not_flagged(hub_app, seeded, as_role):
     owner = as_role("super_admin")
     owner.post("/integrations/fakeassess/settings", data={"api_key": "k"})

@@ -77,8 +77,11 @@ def dashboard():
     context["has_source"] = runtime.active_source(ws) is not None
     context["has_provider"] = bool(assessment_plugins(ws))
     context["idle"] = []
+    context["stranded_attachments"] = 0
     if can("pipeline.view"):
         rows = queries.attachments(ws)
+        # no ATS connected (disabled or revoked): no stage change reaches the hub, whatever the providers
+        context["stranded_attachments"] = 0 if context["has_source"] else len(rows)
         idle = queries.idle_providers(ws, {row.provider for row in rows})
         context["idle"] = [{"plugin": plugin, "title": plugin_title(plugin), "why": why,
                             "attachments": sum(1 for row in rows if row.provider == plugin)}
