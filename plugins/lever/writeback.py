@@ -59,6 +59,14 @@ def score_line(score: float | None, max_score: float | None) -> str:
     return f"Score: {_number(score)}"
 
 
+def pass_line(score: float | None, max_score: float | None, threshold: Any) -> str | None:
+    """Whether the score reaches the attachment's pass threshold (a percent of the maximum)."""
+    if score is None or not max_score or not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        return None
+    reached = 100 * score / max_score >= threshold
+    return f"{'Passed' if reached else 'Below'} the pass threshold ({_number(threshold)}%)"
+
+
 # --------------------------------------------------------------------------- once-only effects
 
 
@@ -179,6 +187,9 @@ def assessment_completed(ctx, client: LeverClient, settings: LeverSettings, resu
     max_score = result.max_score if result.max_score is not None else invitation.max_score
     report = result.report_url or invitation.report_url
     lines = [f"{provider} assessment completed: {invitation.assessment_name}", score_line(score, max_score)]
+    passed = pass_line(score, max_score, _options(ctx, invitation).get("pass_threshold"))
+    if passed:
+        lines.append(passed)
     if report:
         lines.append(f"Report: {report}")
     try:

@@ -134,6 +134,20 @@ def test_detail_page_with_timeline(hub_app, seeded, as_role):
     assert 'id="reinvite-button"' not in html and 'id="cancel-button"' not in html
 
 
+def test_the_detail_says_whether_the_pass_threshold_was_reached(hub_app, seeded, as_role):
+    """The admin guide said the threshold is shown with the result; it was shown nowhere."""
+    invitation_id = seeded.ids["invitation"]  # 81 / 100
+    client = as_role("team_member")
+    assert 'id="invitation-pass"' not in client.get(f"/candidates/{invitation_id}").get_data(as_text=True)
+    for threshold, words in ((80, "passed the pass threshold (80%)"), (85, "below the pass threshold (85%)")):
+        with hub_app.app_context():
+            row = db.session.get(Invitation, invitation_id)
+            row.attachment.options = {**(row.attachment.options or {}), "pass_threshold": threshold}
+            db.session.commit()
+        html = client.get(f"/candidates/{invitation_id}").get_data(as_text=True)
+        assert words in re.search(r'id="invitation-pass"[^>]*>(.*?)</span>', html, re.S).group(1)
+
+
 def test_unsafe_links_are_not_rendered(hub_app, seeded, as_role):
     with hub_app.app_context():
         row = db.session.get(Invitation, seeded.ids["invitation"])

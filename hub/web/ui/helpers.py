@@ -115,6 +115,24 @@ def score_filter(value) -> str:
     return str(int(rounded)) if rounded.is_integer() else str(rounded)
 
 
+@bp.app_template_filter("passed")
+def passed_filter(invitation) -> bool | None:
+    """Whether ``invitation``'s score reaches its attachment's pass threshold (a percent of the
+    maximum); None without a score, a maximum or a threshold."""
+    options = (invitation.attachment.options or {}) if invitation.attachment is not None else {}
+    threshold = options.get("pass_threshold")
+    if invitation.score is None or not invitation.max_score or threshold is None:
+        return None
+    return 100 * invitation.score / invitation.max_score >= float(threshold)
+
+
+@bp.app_template_filter("plugin_title")
+def plugin_title_filter(plugin: str) -> str:
+    from hub.web.live import plugin_title
+
+    return plugin_title(plugin)
+
+
 @bp.app_template_filter("number")
 def number_filter(value) -> str:
     """A number as typed, without a useless ".0" (70.0 -> "70", 72.55 -> "72.55"); other values as text."""

@@ -89,6 +89,15 @@ def test_result_note_is_written_once(lever, sandbox):
     assert lever.records(f"note:{ref(lever, inv)}")[f"note:{ref(lever, inv)}"]["noteId"] == notes[0]["id"]
 
 
+@pytest.mark.parametrize("threshold, line", [(80, "Passed the pass threshold (80%)"),
+                                              (90, "Below the pass threshold (90%)"), (None, None)])
+def test_the_result_note_says_whether_the_pass_threshold_was_reached(lever, sandbox, threshold, line):
+    options = {"pass_threshold": threshold} if threshold is not None else {}
+    complete(lever, make_invitation(lever, options=options))  # 82 / 100
+    (text,) = note_texts(sandbox)
+    assert (line in text) if line else ("pass threshold" not in text)
+
+
 def test_no_tag_when_tagging_is_off(lever, sandbox):
     lever.configure({"tag_results": False})
     complete(lever, make_invitation(lever))
