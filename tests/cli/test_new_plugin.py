@@ -35,32 +35,15 @@ def test_rendered_plugins_build_on_the_public_plugin_kit():
     assert {"hub.kit", "hub.kit.sandbox"} <= PUBLIC_MODULES
 
 
-@pytest.mark.parametrize("kind", ["assessment", "source"])
-def test_rendered_plugins_refuse_a_signed_webhook_without_a_usable_event_id(kind):
-    """The hub needs an event id to deduplicate (an empty one is a plugin bug, answered 500): the
-    generated plugin answers 422 first."""
-    import hashlib
-    import hmac
-    import types
-
-    from hub.entities import WebhookRequest
-    from hub.errors import WebhookRejected
-    from hub.store.models import utcnow
-
+def _rendered(kind: str) -> dict:
+    """The generated plugin module of ``kind``, executed: its names."""
     plugin: dict = {}
     exec(compile(render_plugin("acme", kind)["ats_hub_acme/__init__.py"], "plugin", "exec"), plugin)
-    ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"})
-    for body in (b'{"id": "", "type": "completed"}', b'{"type": "completed"}', b'{"id": 7}'):
-        signature = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
-        request = WebhookRequest(body=body, headers={"X-Signature": signature}, received_at=utcnow(),
-                                 remote_addr="127.0.0.1")
-        with pytest.raises(WebhookRejected) as caught:
-            plugin["verify_webhook"](ctx, request)
-        assert caught.value.status == 422 and "non-empty string id" in caught.value.message
+    return plugin
 
 
-def test_the_rendered_assessment_plugin_refuses_a_result_with_a_wrong_value():
-    """A text score was passed on and failed every attempt to store it: 500 for ever."""
+def _refusal(plugin: dict, body: bytes):
+    """The ``WebhookRejected`` the plugin's ``verify_webhook`` raises for ``body``, signed right."""
     import hashlib
     import hmac
     import types
@@ -69,16 +52,30 @@ def test_the_rendered_assessment_plugin_refuses_a_result_with_a_wrong_value():
     from hub.errors import WebhookRejected
     from hub.store.models import utcnow
 
-    plugin: dict = {}
-    exec(compile(render_plugin("acme", "assessment")["ats_hub_acme/__init__.py"], "plugin", "exec"), plugin)
     ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"})
-    body = b'{"id": "evt-2", "type": "completed", "reference": "hub-inv-2", "score": "eight", "max_score": 10}'
     signature = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
     request = WebhookRequest(body=body, headers={"X-Signature": signature}, received_at=utcnow(),
                              remote_addr="127.0.0.1")
     with pytest.raises(WebhookRejected) as caught:
         plugin["verify_webhook"](ctx, request)
-    assert caught.value.status == 422 and "AssessmentResult.score must be a finite number" in caught.value.message
+    return caught.value
+
+
+@pytest.mark.parametrize("kind", ["assessment", "source"])
+def test_rendered_plugins_refuse_a_signed_webhook_without_a_usable_event_id(kind):
+    """The hub needs an event id to deduplicate (an empty one is a plugin bug, answered 500): the
+    generated plugin answers 422 first."""
+    plugin = _rendered(kind)
+    for body in (b'{"id": "", "type": "completed"}', b'{"type": "completed"}', b'{"id": 7}'):
+        refusal = _refusal(plugin, body)
+        assert refusal.status == 422 and "non-empty string id" in refusal.message
+
+
+def test_the_rendered_assessment_plugin_refuses_a_result_with_a_wrong_value():
+    """A text score was passed on and failed every attempt to store it: 500 for ever."""
+    body = b'{"id": "evt-2", "type": "completed", "reference": "hub-inv-2", "score": "eight", "max_score": 10}'
+    refusal = _refusal(_rendered("assessment"), body)
+    assert refusal.status == 422 and "AssessmentResult.score must be a finite number" in refusal.message
 
 
 @pytest.mark.parametrize("name", ["Bad-Name", "x", "class"])
@@ -154,8 +151,7 @@ def test_the_rendered_plugins_turn_vendor_errors_into_the_hubs(kind, status, hea
     integers" and the invitation stayed pending for good."""
     import types
 
-    plugin: dict = {}
-    exec(compile(render_plugin("acme", kind)["ats_hub_acme/__init__.py"], "plugin", "exec"), plugin)
+    plugin = _rendered(kind)
     answer = types.SimpleNamespace(status_code=status, headers=headers, text="nope")
     ctx = types.SimpleNamespace(settings={"base_url": "http://vendor.test"}, secrets={"api_key": "k"},
                                 http=types.SimpleNamespace(request=lambda *args, **kwargs: answer))
