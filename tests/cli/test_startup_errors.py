@@ -79,13 +79,14 @@ def test_a_malformed_url_or_module_list_is_reported_in_one_line_naming_it(tmp_pa
     assert stderr.startswith(message) and len(stderr.strip().splitlines()) == 1
 
 
-def test_a_worker_on_a_database_behind_this_version_names_the_missing_tables(make_app):
+def test_a_worker_on_a_database_behind_this_version_names_the_missing_tables(make_app, tmp_path):
     import sqlalchemy as sa
 
     from hub.extensions import db
     from tests.support.processes import hub_env
 
-    app = make_app(entry_points=False)
+    # a database of its own: dropping a table of the shared PostgreSQL one broke every later test
+    app = make_app({"DATABASE_URL": f"sqlite:///{tmp_path}/behind.db"}, entry_points=False)
     with app.app_context():
         db.session.execute(sa.text("DROP TABLE timeline"))  # as if a migration adding it had not run
         db.session.commit()
