@@ -201,7 +201,7 @@ def make_app(tmp_path, postgres_database):
                    or "DATABASE_URL" in (overrides or {}))
         app = make_test_app(tmp_path, {"ENCRYPTION_KEYS": TEST_KEYS, **(overrides or {})}, plugins or [],
                             entry_points, postgres_database["url"] if postgres_database else None, migrate)
-        if postgres_database:
+        if postgres_database and "DATABASE_URL" not in (overrides or {}):  # it migrated the shared database
             postgres_database["migrated"]["done"] = True
         app.extensions["hub.test_overrides"] = tuple(overrides or ())
         apps.append(app)
