@@ -1,7 +1,9 @@
 """Webhook ingress: ``POST /webhooks/<plugin>/<key>``, where every vendor webhook enters the hub.
 
-1. Find the enabled integration by its unguessable key (404 otherwise: nothing is processed for a
-   revoked connection).
+1. Find the integration by its unguessable key. An unknown key (a revoked connection's old URL)
+   answers 404. So does a disabled integration, after a "rejected" line in its webhook log (what
+   arrived while it was disabled was not processed; the sender retries, and Lever's webhook
+   history can rerun it once the integration is enabled again).
 2. Let that plugin verify and parse the request (``verify_webhook``); a rejection answers the
    plugin's 4xx with a JSON error and is recorded for admins, without the body's secrets. A body
    holding text the database cannot store (``hub.web.input_guard``) is rejected the same way,
@@ -82,6 +84,7 @@ class WebhookRecord:
     events: tuple[InboundEvent, ...] = ()
     verified: bool = False  # the integration had been verified (a ping or a signed webhook) before
     seen_ids: tuple[str, ...] = ()  # ids of a request without events, remembered for deduplication
+    enabled: bool = True  # the integration was enabled when the request was verified (else: refused)
 
 
 _WEBHOOK_LOG, _EVENT_KEYS, _EVENTS, _DELIVERIES = (WebhookLog.__table__, EventKey.__table__, Event.__table__,
@@ -90,11 +93,11 @@ _WEBHOOK_LOG, _EVENT_KEYS, _EVENTS, _DELIVERIES = (WebhookLog.__table__, EventKe
 
 def _check(records: Sequence[WebhookRecord], rows) -> tuple[list[bool], dict[int, set[str]]]:
     """For each record, is its integration (in ``rows``, the integrations of the records'
-    workspaces) still enabled, at the same URL and version? And the enabled plugins of each
-    workspace (for the deliveries)."""
+    workspaces) still as the request found it: enabled (or disabled, for a refused request), at
+    the same URL and version? And the enabled plugins of each workspace (for the deliveries)."""
     workspaces = {r.workspace_id for r in records}
     current = {row.id: row for row in rows}
-    unchanged = [(row := current.get(r.integration_id)) is not None and row.enabled
+    unchanged = [(row := current.get(r.integration_id)) is not None and bool(row.enabled) == r.enabled
                  and row.webhook_key == r.webhook_key and row.updated_at == r.version for r in records]
     return unchanged, enabled_plugins(rows, workspaces)
 
@@ -332,7 +335,8 @@ def _integration_cache(runtime) -> dict:
 
 
 def _integration(runtime, plugin: str, key: str, fresh: bool):
-    """The integration listening at ``/webhooks/<plugin>/<key>`` (cached unless ``fresh``), or None."""
+    """The integration at ``/webhooks/<plugin>/<key>`` (cached unless ``fresh``, and only while
+    enabled), or None. A disabled one is returned too: the caller refuses the request."""
     cache = _integration_cache(runtime)
     row = None if fresh else cache.get((plugin, key))
     if row is None:
@@ -341,7 +345,7 @@ def _integration(runtime, plugin: str, key: str, fresh: bool):
         db.session.commit()  # hold no transaction while the plugin verifies (it may re-read from its vendor)
         if row is None or not row.enabled:
             cache.pop((plugin, key), None)
-            return None
+            return row
         if len(cache) >= MAX_CACHED_INTEGRATIONS:
             cache.clear()
         cache[(plugin, key)] = row
@@ -361,6 +365,10 @@ def receive(plugin: str, key: str):
         if integration is None:
             runtime.metrics.webhook(plugin, "rejected", "unknown_url")
             raise NotFound("no enabled integration listens at this URL")
+        if not integration.enabled:
+            if _refused_as_disabled(runtime, plugin, integration):
+                raise NotFound(DISABLED_MESSAGE.format(title=runtime.registry.spec(plugin).title))
+            continue  # enabled (or changed) meanwhile: read it again
         if not runtime.registry.implements(plugin, "verify_webhook"):
             raise NotFound(f"plugin {plugin} does not accept webhooks")
         answer = _verify_and_store(runtime, plugin, integration, webhook)
@@ -368,6 +376,23 @@ def receive(plugin: str, key: str):
             return answer
     raise ServiceUnavailable("the integration's settings kept changing while this webhook was verified; "
                              "send it again")
+
+
+DISABLED_MESSAGE = "{title} is disabled in the hub: this webhook was not processed"
+
+
+def _refused_as_disabled(runtime, plugin: str, integration) -> bool:
+    """Log a request to a disabled integration as rejected, unverified (its secrets are not
+    used while disabled), and count it; False if the integration changed meanwhile."""
+    _end_reads()
+    message = DISABLED_MESSAGE.format(title=runtime.registry.spec(plugin).title)
+    record = WebhookRecord(integration.workspace_id, integration.id, plugin, integration.webhook_key,
+                           integration.updated_at, integration.last_webhook_at, "rejected", status=404,
+                           message=message, enabled=False)
+    if _store(runtime, record) == STALE:
+        return False
+    runtime.metrics.webhook(plugin, "rejected", "disabled")
+    return True
 
 
 def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest):

@@ -172,6 +172,48 @@ def test_unknown_or_disabled_url_is_404_and_nothing_is_stored(make_app):
         assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
 
 
+def test_a_webhook_to_a_disabled_integration_is_refused_and_shown_in_its_webhook_log(make_app):
+    app, _, first, _ = make(make_app)
+    keys = enable(app, "src", "first")
+    client = app.test_client()
+    with app.app_context():
+        from hub import services
+
+        services.set_enabled(get_runtime(), 1, "src", False, "test")
+    answer = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "while-disabled"}))
+    assert answer.status_code == 404
+    assert "disabled in the hub" in answer.json["error"]["message"]
+    with app.app_context():
+        logged = db.session.execute(sa.select(WebhookLog.outcome, WebhookLog.status_code, WebhookLog.message)).all()
+        integration = db.session.scalar(sa.select(Integration).where(Integration.plugin == "src"))
+        assert integration.last_webhook_at is None  # a refusal is no sign of a working connection
+        assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
+    assert [(o, s) for o, s, _ in logged] == [("rejected", 404)]
+    assert "was not processed" in logged[0][2]
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'reason="disabled",source="src"' in text
+    # enabled again: the same URL works, and what was refused is not there
+    with app.app_context():
+        services.set_enabled(get_runtime(), 1, "src", True, "test")
+    assert client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "after"})).json["status"] == "accepted"
+    drain(app)
+    assert len(first.calls) == 1
+
+
+def test_a_request_refused_as_disabled_is_not_logged_if_the_integration_was_enabled_meanwhile(make_app):
+    from hub.web.webhooks import STALE, WebhookRecord, persist
+
+    app, *_ = make(make_app)
+    enable(app, "src")
+    with app.app_context():
+        row = db.session.scalar(sa.select(Integration).where(Integration.plugin == "src"))
+        refused = WebhookRecord(row.workspace_id, row.id, "src", row.webhook_key, row.updated_at, None,
+                                "rejected", status=404, message="disabled", enabled=False)
+        assert persist([refused]) == [STALE]
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count(WebhookLog.id))) == 0
+
+
 def test_oversized_body_is_413_json(make_app):
     app, *_ = make(make_app)
     keys = enable(app, "src")
