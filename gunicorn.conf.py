@@ -8,6 +8,7 @@ on the command line (``-w 8``) or in ``GUNICORN_CMD_ARGS``.
 """
 
 import multiprocessing
+import os
 
 workers = max(2, multiprocessing.cpu_count())
 worker_class = "gthread"
@@ -17,8 +18,25 @@ threads = 16
 keepalive = 2
 
 
+def _log_format(server):
+    from hub.logging_setup import json_requested, use_for_gunicorn
+
+    if json_requested(os.environ):  # gunicorn's lines in the hub's JSON format too
+        use_for_gunicorn(server.log)
+
+
+def on_starting(server):
+    _log_format(server)
+
+
+def on_reload(server):  # a HUP sets gunicorn's loggers up afresh
+    _log_format(server)
+
+
 def post_fork(server, worker):
     import sys
+
+    _log_format(server)
 
     # A thread committing webhooks for others releases the GIL at each database round trip and
     # must get it back while request threads compute; with Python's default 5 ms switch interval

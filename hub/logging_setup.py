@@ -2,6 +2,11 @@
 
 Lines about work carry ``event_id``, ``delivery_id``, ``workspace_id`` and ``plugin`` (passed as
 ``extra``), so one id traces a candidate's whole path. Secrets are never passed to a logger.
+
+The libraries that log on the hub's behalf write in the same format: Huey (its consumer runs the
+workers of ``hub worker`` and ``hub run``; warnings and errors only, its per-task lines are noise
+beside the hub's own) and werkzeug (the server of ``hub run`` and ``hub demo``: its request lines).
+gunicorn's own lines follow the same setting through ``gunicorn.conf.py`` (``use_for_gunicorn``).
 """
 
 from __future__ import annotations
@@ -41,12 +46,23 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{context}]" if context else line
 
 
+# loggers of libraries working for the hub, and the least level each passes on
+LIBRARY_LOGGERS = {"huey": logging.WARNING, "werkzeug": logging.INFO}
+
+
 def configure_logging(app) -> None:
-    """Install one handler on the ``hub`` logger tree (idempotent across apps in one process)."""
-    logger = logging.getLogger("hub")
-    logger.setLevel(str(app.config.get("LOG_LEVEL", "INFO")).upper())
+    """Install one handler on the ``hub`` logger tree and on ``LIBRARY_LOGGERS``, in the format
+    ``LOG_FORMAT`` names (idempotent across apps in one process)."""
+    level = logging.getLevelName(str(app.config.get("LOG_LEVEL", "INFO")).upper())
     fmt = JsonFormatter() if app.config.get("LOG_FORMAT") == "json" else TextFormatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _install(logging.getLogger("hub"), fmt, level)
+    for name, least in LIBRARY_LOGGERS.items():
+        _install(logging.getLogger(name), fmt, max(level, least) if isinstance(level, int) else least)
+
+
+def _install(logger: logging.Logger, fmt: logging.Formatter, level) -> None:
+    logger.setLevel(level)
     for handler in list(logger.handlers):
         if getattr(handler, "_hub_handler", False):
             logger.removeHandler(handler)
@@ -55,3 +71,17 @@ def configure_logging(app) -> None:
     handler.setFormatter(fmt)
     logger.addHandler(handler)
     logger.propagate = True
+
+
+def json_requested(environ) -> bool:
+    """``HUB_LOG_FORMAT`` asks for JSON (read as the hub's settings read it)."""
+    return str(environ.get("HUB_LOG_FORMAT", "")).strip().lower() == "json"
+
+
+def use_for_gunicorn(gunicorn_logger) -> None:
+    """Give gunicorn's own loggers (boot, worker deaths, its access log when enabled) the hub's
+    JSON format: called by ``gunicorn.conf.py`` when ``HUB_LOG_FORMAT=json``. Formatters only,
+    so gunicorn's handlers, and its access log's being off unless asked for, stay as they are."""
+    for logger in (gunicorn_logger.error_log, gunicorn_logger.access_log):
+        for handler in logger.handlers:
+            handler.setFormatter(JsonFormatter())

@@ -213,3 +213,44 @@ def test_json_logs_keep_the_exception_message_and_traceback(tmp_path, capsys):
     assert body["traceback"].startswith("Traceback (most recent call last):")
     assert "test_json_logs_keep_the_exception_message_and_traceback" in body["traceback"]
     assert body["traceback"].endswith("ValueError: the vendor answered 418\nwith a second line")
+
+
+def test_json_logs_cover_the_lines_huey_and_werkzeug_write_for_the_hub(tmp_path, capsys):
+    import json
+    import logging
+
+    create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "LOG_FORMAT": "json"})
+    capsys.readouterr()
+    logging.getLogger("huey.consumer").info("Executing hub.tasks.run_delivery: 1f2e")  # per task: noise, dropped
+    logging.getLogger("huey.consumer").error("Unhandled exception in task 1f2e")
+    logging.getLogger("werkzeug").info('127.0.0.1 - - "GET /healthz HTTP/1.1" 200 -')
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [(body["logger"], body["level"], body["message"]) for body in lines] == [
+        ("huey.consumer", "error", "Unhandled exception in task 1f2e"),
+        ("werkzeug", "info", '127.0.0.1 - - "GET /healthz HTTP/1.1" 200 -')]
+
+
+def test_gunicorn_lines_take_the_json_format_when_the_hub_s_do(tmp_path):
+    """``gunicorn.conf.py`` hands gunicorn's own loggers the hub's JSON format with
+    ``HUB_LOG_FORMAT=json``, and leaves them alone otherwise."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    probe = ("import json, runpy, sys; from gunicorn.config import Config; from gunicorn.glogging import Logger; "
+             "log = Logger(Config()); settings = runpy.run_path('gunicorn.conf.py'); "
+             "settings['on_starting'](type('Server', (), {'log': log})()); "
+             "log.error('Worker (pid:%s) was sent SIGKILL!', 42)")
+    for value, is_json in (("json", True), ("JSON", True), ("text", False), ("", False)):
+        answer = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60,
+                                env={"PATH": "/usr/bin:/bin", "HUB_LOG_FORMAT": value})
+        assert answer.returncode == 0, answer.stderr
+        line = answer.stderr.strip().splitlines()[-1]
+        if is_json:
+            body = json.loads(line)
+            assert (body["logger"], body["level"]) == ("gunicorn.error", "error")
+            assert body["message"] == "Worker (pid:42) was sent SIGKILL!"
+        else:
+            assert line.endswith("[ERROR] Worker (pid:42) was sent SIGKILL!")
