@@ -357,7 +357,7 @@ class PluginContext:
         finally:
             if started:
                 db.session.rollback()
-        if row is None or not row.enabled or row.webhook_key != self._webhook_key:
+        if not self._is_this_connection(row) or not row.enabled:
             raise PermanentError(f"{self.plugin_name} was disabled or disconnected while this delivery ran: "
                                  "it calls its vendor no more")
         if status != D_RUNNING:
@@ -396,10 +396,15 @@ class PluginContext:
         context was made for; None once it was revoked since (revoking changes the webhook key).
         Work that started before a revoke must not write its tokens or status back after it."""
         row = db.session.get(Integration, self._integration_id, populate_existing=True, with_for_update=True)
-        if row is None or row.webhook_key != self._webhook_key:
+        if not self._is_this_connection(row):
             db.session.rollback()
             return None
         return row
+
+    def _is_this_connection(self, row) -> bool:
+        """``row`` (an integration's, or None) is still the connection this context was made for:
+        a revoke gives the integration a new webhook key, so work begun before it is recognised."""
+        return row is not None and row.webhook_key == self._webhook_key
 
     def _writable_row(self) -> Integration:
         row = self._connection_row()
