@@ -24,7 +24,6 @@ path reads nothing from the database, and a change is never missed.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
@@ -110,18 +109,15 @@ class _Accounts:
     results: list
     log_rows: list[dict]
     seen: list[tuple[int, bool]]
-    versions: dict[int, datetime | None]
 
 
 def _account(runtime, records: Sequence[WebhookRecord], unchanged: Sequence[bool],
              outcomes: Sequence[IngestOutcome], now: datetime) -> _Accounts:
     """Each record's result (its events' outcomes, in order, or ``STALE``), its log line, and
-    "last seen" / "verified" for the integrations: verified by a ping, or by the first accepted
-    signed webhook of an integration not verified yet."""
+    "last seen" / "verified" for the integrations (``_seen_marks``)."""
     staged = iter(outcomes)
-    written, first_verified = _seen_by_this_process(runtime)
     results: list[list[IngestOutcome] | str] = []
-    log_rows, seen, versions = [], {}, {}
+    log_rows = []
     for record, ok in zip(records, unchanged):
         if not ok:
             results.append(STALE)
@@ -135,19 +131,32 @@ def _account(runtime, records: Sequence[WebhookRecord], unchanged: Sequence[bool
         log_rows.append({"workspace_id": record.workspace_id, "plugin": record.plugin, "received_at": now,
                          "outcome": outcome, "status_code": record.status,
                          "message": message[:MAX_LOG_MESSAGE], "event_count": len(mine)})
-        if record.outcome != "rejected":
-            verified, stale = seen.get(record.integration_id, (False, False))
-            last = max(filter(None, (record.last_seen, written.get(record.integration_id))), default=None)
-            is_stale = last is None or now - last >= LAST_SEEN_GRANULARITY
-            # the sender's "verify connection" ping, or the first signed webhook of an integration
-            # never verified (vendors without a ping), proves that webhooks arrive
-            proves = record.outcome == "ping" or not (record.verified
-                                                      or (record.integration_id, record.version) in first_verified)
-            seen[record.integration_id] = (verified or proves, stale or is_stale)
-            versions[record.integration_id] = record.version
-    # "last webhook seen" at most every 30 s (a row updated per webhook would be a hot spot)
-    return _Accounts(results, log_rows, [(i, verified) for i, (verified, stale) in seen.items() if verified or stale],
-                     versions)
+    return _Accounts(results, log_rows, _seen_marks(runtime, records, unchanged, now))
+
+
+def _seen_marks(runtime, records: Sequence[WebhookRecord], unchanged: Sequence[bool],
+                now: datetime) -> list[tuple[int, bool]]:
+    """The integrations of the (unchanged, not rejected) ``records`` whose "last seen" is due at
+    ``now``, or which they prove verified, as ``(id, verified)``. "Last webhook seen" is written
+    at most every 30 s (a row updated per webhook would be a hot spot). Verified: by a ping, or
+    by the first accepted signed webhook of an integration not verified yet.
+
+    A pure reading of the records and of what this process noted: the handler asks it what to
+    write, and ``_after_commit`` asks it again what to note once the batch is committed."""
+    written, first_verified = _seen_by_this_process(runtime)
+    seen: dict[int, tuple[bool, bool]] = {}
+    for record, ok in zip(records, unchanged):
+        if not ok or record.outcome == "rejected":
+            continue
+        verified, stale = seen.get(record.integration_id, (False, False))
+        last = max(filter(None, (record.last_seen, written.get(record.integration_id))), default=None)
+        is_stale = last is None or now - last >= LAST_SEEN_GRANULARITY
+        # the sender's "verify connection" ping, or the first signed webhook of an integration
+        # never verified (vendors without a ping), proves that webhooks arrive
+        proves = record.outcome == "ping" or not (record.verified
+                                                  or (record.integration_id, record.version) in first_verified)
+        seen[record.integration_id] = (verified or proves, stale or is_stale)
+    return [(i, verified) for i, (verified, stale) in seen.items() if verified or stale]
 
 
 def _seen_by_this_process(runtime) -> tuple[dict[int, datetime], set[tuple[int, datetime | None]]]:
@@ -157,23 +166,18 @@ def _seen_by_this_process(runtime) -> tuple[dict[int, datetime], set[tuple[int, 
     return (extensions.setdefault("hub.webhook_last_seen", {}), extensions.setdefault("hub.webhook_verified", set()))
 
 
-# what the batch being committed by this thread wrote of "last seen" and "verified": noted in
-# the process only once the commit succeeded (a failed commit wrote nothing, and noting it would
-# skip those writes for good)
-_uncommitted = threading.local()
-
-
-def _stage_seen(accounts: _Accounts, now: datetime) -> None:
-    _uncommitted.seen = (accounts, now)
-
-
-def _remember_seen(runtime, accounts: _Accounts, now: datetime) -> None:
-    """Note in this process what the batch wrote of "last seen" and "verified"."""
+def _remember_seen(runtime, records: Sequence[WebhookRecord], results: list) -> None:
+    """Note in this process what a committed batch wrote of "last seen" and "verified" (only
+    once committed: a failed commit wrote nothing, and noting it would skip those writes for
+    good). Asked again of ``_seen_marks``: if another batch noted something meanwhile, this one
+    notes less, never something it did not write but "last seen" a moment later."""
     written, first_verified = _seen_by_this_process(runtime)
-    for integration_id, verified in accounts.seen:
+    now = utcnow()
+    versions = {r.integration_id: r.version for r in records}
+    for integration_id, verified in _seen_marks(runtime, records, [r != STALE for r in results], now):
         written[integration_id] = now
         if verified:
-            first_verified.add((integration_id, accounts.versions[integration_id]))
+            first_verified.add((integration_id, versions[integration_id]))
 
 
 def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]:
@@ -186,7 +190,6 @@ def persist(records: Sequence[WebhookRecord]) -> list[list[IngestOutcome] | str]
     here, on the ingress's own connection, in two round trips (``hub.engine.pipelined_ingest``);
     any other batch is staged in the current session, which the group commit commits."""
     runtime = get_runtime()
-    _uncommitted.seen = None
     connections = _dedicated_connections(runtime)
     if connections is not None and not any(has_owned_effects(i.event) for r in records for i in r.events):
         with connections.use() as connection:
@@ -214,7 +217,6 @@ def _persist_in_session(runtime, records: Sequence[WebhookRecord]) -> list[list[
         values = {"last_webhook_at": now, "updated_at": Integration.updated_at,
                   **({"verified_at": now} if verified else {})}
         db.session.execute(sa.update(Integration).where(Integration.id == integration_id).values(**values))
-    _stage_seen(accounts, now)
     return accounts.results
 
 
@@ -251,7 +253,6 @@ def _persist_pipelined(runtime, connection, records: Sequence[WebhookRecord]) ->
         pipelined_ingest.write_and_commit(
             connection, dialect, [(_EVENTS, staged.event_rows), (_DELIVERIES, delivery_rows),
                                   (_WEBHOOK_LOG, accounts.log_rows)], accounts.seen, now)
-        _stage_seen(accounts, now)
         report(runtime, items, staged)
         return accounts.results
 
@@ -279,9 +280,7 @@ def _after_commit(records: Sequence[WebhookRecord], results: list) -> None:
     every delivery it created (one queue round trip per batch; with an inline queue each request
     runs its own, see ``_inline_wake``)."""
     runtime = get_runtime()
-    seen, _uncommitted.seen = getattr(_uncommitted, "seen", None), None
-    if seen is not None:
-        _remember_seen(runtime, *seen)
+    _remember_seen(runtime, records, results)
     delivery_ids = [d for outcomes in results if outcomes != STALE for o in outcomes for d in o.delivery_ids]
     if delivery_ids and not _inline_wake(runtime):
         runtime.wake(delivery_ids)
