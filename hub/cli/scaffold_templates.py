@@ -95,8 +95,7 @@ def _api(ctx, method, path, allow=(), **kwargs):
         return response
     problem = f"{method} {path} answered {status}: {response.text[:200]}"
     if status == 429 or status >= 500:
-        wait = response.headers.get("Retry-After", "")
-        raise TemporaryError(problem, retry_after=float(wait) if wait.isascii() and wait.isdigit() else None)
+        raise TemporaryError(problem, retry_after=parse_retry_after(response.headers.get("Retry-After")))
     if status in (401, 403):
         raise NeedsReauthorization(problem)
     raise PermanentError(problem)
@@ -135,6 +134,7 @@ from hub.entities import (
 )
 from hub.errors import NeedsReauthorization, PermanentError, TemporaryError, WebhookRejected
 from hub.kit import provider
+from hub.kit.retry_after import parse_retry_after
 
 __version__ = "0.1.0"
 SIGNATURE_HEADER = "X-Signature"
@@ -220,6 +220,7 @@ from hub.entities import (
     SOURCE, Candidate, InboundEvent, IntegrationSpec, Posting, SandboxSpec, Stage, StageChange, WebhookResult,
 )
 from hub.errors import NeedsReauthorization, PermanentError, TemporaryError, WebhookRejected
+from hub.kit.retry_after import parse_retry_after
 
 __version__ = "0.1.0"
 SIGNATURE_HEADER = "X-Signature"

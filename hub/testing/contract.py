@@ -22,6 +22,7 @@ from hub.errors import WebhookRejected
 
 PUBLIC_MODULES = {"hub", "hub.entities", "hub.errors", "hub.hookspecs", "hub.context", "hub.testing",
                   "hub.kit", "hub.kit.provider", "hub.kit.webhook_secrets", "hub.kit.json_body",
+                  "hub.kit.retry_after",
                   "hub.kit.sandbox", "hub.kit.sandbox.faults", "hub.kit.sandbox.webhooks", "hub.kit.sandbox.server"}
 # What a sandbox (a stand-alone simulator of a vendor) may import of the hub: the sandbox kit only.
 SANDBOX_MODULES = {"hub.kit.sandbox", "hub.kit.sandbox.faults", "hub.kit.sandbox.webhooks", "hub.kit.sandbox.server"}

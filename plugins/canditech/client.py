@@ -26,6 +26,7 @@ import requests
 
 from hub.entities import Assessment
 from hub.errors import NeedsReauthorization, PermanentError, TemporaryError
+from hub.kit.retry_after import parse_retry_after
 
 from . import wire
 from .settings import CanditechSettings
@@ -107,7 +108,7 @@ class CanditechClient:
                     return response
                 body = _json_or_none(response)
                 code, message = wire.parse_error(body, status, response.text)
-                retry_after = wire.parse_retry_after(response.headers)
+                retry_after = parse_retry_after(response.headers.get(wire.RETRY_AFTER_HEADER))
                 if status == wire.STATUS_RATE_LIMITED or status >= 500:
                     last_problem = f"Canditech answered {status} {code}: {message}"
                     if status == wire.STATUS_RATE_LIMITED and retry_after is not None \

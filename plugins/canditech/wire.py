@@ -39,7 +39,6 @@ import hashlib
 import hmac
 import math
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote, urlsplit
 
@@ -344,31 +343,6 @@ def parse_error(body: Any, status: int, text: str = "") -> tuple[str, str]:
         return code, message
     snippet = " ".join((text or "").split())[:200]
     return f"http_{status}", snippet or f"HTTP {status}"
-
-
-def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None."""
-    value = None
-    for key, candidate in headers.items():
-        if key.lower() == RETRY_AFTER_HEADER.lower():
-            value = candidate
-            break
-    if value is None:
-        return None
-    value = str(value).strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:  # "1e400" is a float too: an infinite wait is no answer
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 # --------------------------------------------------------------------------- webhooks

@@ -21,16 +21,15 @@ Tunables from the hub's configuration (all optional): ``LEVER_HTTP_RETRIES`` (3)
 
 from __future__ import annotations
 
-import math
 import random
 import time
-from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import requests
 
 from hub.errors import NeedsReauthorization, PermanentError, TemporaryError
+from hub.kit.retry_after import parse_retry_after
 
 from . import auth
 from .hosts import LeverHosts, hosts_for
@@ -86,22 +85,6 @@ def _error_body(response: requests.Response) -> tuple[str, str]:
         return str(body.get("code") or response.reason or response.status_code), str(body.get("message") or "")
     text = (response.text or "").strip().replace("\n", " ")
     return str(response.reason or response.status_code), text[:300]
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if not raw:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        pass
-    else:  # "1e400" is a float too: an infinite wait is no answer
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 class LeverClient:
@@ -180,7 +163,7 @@ class LeverClient:
                 raise NeedsReauthorization(text)
             if status in RETRYABLE:
                 code, message = _error_body(response)
-                wait = _retry_after(response) if status == 429 else None
+                wait = parse_retry_after(response.headers.get("Retry-After")) if status == 429 else None
                 safe = idempotent or status == 429  # a 429 was refused before any work was done
                 if safe and attempt < self.retries and (wait is None or wait <= self.backoff_max):
                     self.sleep(wait if wait is not None else self._backoff(attempt))

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import requests
 
 from hub.errors import NeedsReauthorization, TemporaryError
+from hub.kit.retry_after import parse_retry_after
 
 from . import wire
 from .settings import VervoeSettings
@@ -122,7 +123,7 @@ def fetch_token(ctx: Any, settings: VervoeSettings, *, sleep: Callable[[float], 
                 flag_reauthorization(ctx, error)
                 raise error
             else:
-                retry_after = wire.parse_retry_after(response.headers)
+                retry_after = parse_retry_after(response.headers.get(wire.RETRY_AFTER_HEADER))
                 problem = f"Vervoe's token endpoint answered {status}: {wire.parse_error(body, status, response.text)}"
         if attempt < max_attempts:
             sleep(min(2.0, retry_after) if retry_after is not None else 0.2 * (2 ** (attempt - 1)) * random.uniform(0.5, 1))

@@ -26,6 +26,7 @@ import requests
 
 from hub.entities import Assessment
 from hub.errors import PermanentError, TemporaryError
+from hub.kit.retry_after import parse_retry_after
 
 from . import auth, wire
 from .auth import VervoeAuthError
@@ -113,7 +114,7 @@ class VervoeClient:
             if status == wire.STATUS_NOT_FOUND:
                 raise VervoeNotFound(status, message, body)
             if status == wire.STATUS_RATE_LIMITED or status >= 500:
-                retry_after = wire.parse_retry_after(response.headers)
+                retry_after = parse_retry_after(response.headers.get(wire.RETRY_AFTER_HEADER))
                 problem = f"Vervoe answered {status}: {message}"
                 if status >= 500 and not repeatable:
                     break  # the call may have taken effect: the caller looks before trying again

@@ -33,7 +33,12 @@ graded; rejecting it would throw the result away and come back as a "thumbs down
 
 Admin cancel (``on_invitation_status``, status ``cancelled`` by someone other than this plugin):
 closed at Vervoe the same way (a completed one is left alone); a send racing the cancel closes the
-candidate assessment it has just created (``_record_sent``).
+candidate assessment it has just created (``_record_sent``). That withdraw is recorded first
+(``links.withdraw_key``): when its reject fails, the delivery fails, and its retry (which sends
+nothing any more) or else ``reconcile`` completes it (``complete_withdraws``).
+
+A send marks itself in flight (``links.mark_sending``) until what it created is linked, so that a
+report Vervoe sends before that is refused with a 503 and sent again, not ignored (``webhooks.py``).
 """
 
 from __future__ import annotations
@@ -61,6 +66,10 @@ CANCEL_KEPT = "; cancelled in the hub only: its result, when graded, is still re
 
 
 def handle_stage_change(ctx: Any, change: StageChange) -> None:
+    if ctx.records.keys(links.WITHDRAW_PREFIX):
+        # e.g. the retry of this very delivery: its send raced a cancel and could not reject what it
+        # had created at Vervoe (the send itself is over: the row is cancelled)
+        complete_withdraws(ctx, {i.id for i in ctx.invitations.find(change.opportunity_id)})
     found = provider.candidate_in_stage(ctx, change)
     if found is None:
         return
@@ -81,6 +90,7 @@ def _invite_for(ctx: Any, settings: VervoeSettings, attachment: Any, candidate: 
 
 
 def handle_reinvite(ctx: Any, request: ReinviteRequested) -> None:
+    complete_withdraws(ctx, {request.invitation_id})
     found = provider.pending_reinvite(ctx, request)
     if found is not None:
         invitation, candidate = found
@@ -99,6 +109,10 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
         attempt = ctx.records.get(key) or {}
         uuid: str | None = attempt.get("uuid")
         url: str | None = attempt.get("url")
+        if uuid is None:
+            # what this creates at Vervoe may be reported before it is linked below: such a report
+            # is answered 503 while this marker stands, and Vervoe sends it again (webhooks.py)
+            links.mark_sending(ctx, current)
         if uuid is None and attempt.get("mode") == "invite":
             # an earlier POST's outcome is unknown: look before sending again
             found = client.find_report(email, current.assessment_id)
@@ -119,15 +133,17 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
             except (VervoeRejected, VervoeNotFound) as exc:
                 reason = "Vervoe refused the invitation: " + exc.vendor_message.replace(email, "<email>")
                 ctx.records.delete(key)  # a clear refusal: nothing to look up later
+                links.forget_sending(ctx, current.id)
                 ctx.invitations.transition(current.id, FAILED, failure_reason=reason[:500])
                 return
             if not created:
                 ctx.log.info("invitation %s: Vervoe already had this candidate on %s", current.id,
                              current.assessment_id)
             ctx.records.put(key, {"at": links.now_iso(), "mode": "invite", "uuid": uuid, "url": url})
+        links.link(ctx, uuid, current)  # first: from now on Vervoe's reports find their invitation
+        links.forget_sending(ctx, current.id)
         if not url:
             url = client.candidate_url(uuid)
-        links.link(ctx, uuid, current)
         _record_sent(ctx, current.id, uuid, url)
 
     provider.send_once(ctx, invitation, candidate, deliver, lock_ttl=LOCK_TTL)
@@ -152,8 +168,32 @@ def _record_sent(ctx: Any, invitation_id: int, uuid: str, url: str | None) -> No
     moved_on = provider.record_sent(ctx, invitation_id, uuid, url)
     if moved_on is not None and moved_on.status == CANCELLED:
         # an admin cancelled it while it was being sent: its on_invitation_status found nothing at
-        # Vervoe yet, so what was just created is closed here
-        _withdraw(ctx, VervoeClient(ctx), moved_on, uuid, CANCEL_KEPT)
+        # Vervoe yet, so what was just created is closed here. Recorded first: when the reject fails,
+        # the delivery's retry (which no longer sends anything: the row is cancelled) or else
+        # ``reconcile`` completes it (``complete_withdraws``)
+        ctx.records.put(links.withdraw_key(invitation_id), {"uuid": uuid, "at": links.now_iso()})
+        _complete_withdraw(ctx, VervoeClient(ctx), invitation_id, uuid)
+
+
+def _complete_withdraw(ctx: Any, client: VervoeClient, invitation_id: int, uuid: str) -> None:
+    """Reject ``uuid`` at Vervoe for the cancelled ``invitation_id`` (``_withdraw``: read first, so a
+    retry after a reject that did land, or a completion meanwhile, rejects nothing), then forget the
+    pending withdraw. A failure keeps it, and is raised."""
+    invitation = ctx.invitations.get(invitation_id)
+    if invitation is not None and invitation.status == CANCELLED:
+        _withdraw(ctx, client, invitation, uuid, CANCEL_KEPT)
+    # else: gone, or re-invited since (that send resets the same candidate assessment): nothing to close
+    ctx.records.delete(links.withdraw_key(invitation_id))
+
+
+def complete_withdraws(ctx: Any, invitation_ids: Any = None) -> None:
+    """Complete the withdraws still pending (of ``invitation_ids`` only, when given); each failure is
+    logged, and the most retryable one raised once the others had their turn."""
+    pending = [(i, uuid) for i, uuid in links.pending_withdraws(ctx)
+               if invitation_ids is None or i in invitation_ids]
+    if pending:
+        client = VervoeClient(ctx)
+        provider.for_each(ctx, pending, lambda item: _complete_withdraw(ctx, client, *item))
 
 
 # --------------------------------------------------------------------------- on_archive_change

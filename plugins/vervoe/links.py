@@ -16,6 +16,14 @@ assessment belongs to:
 - ``hub-rejected:<candidateAssessmentUuid>`` -> ``{"at"}``: the hub's own reject (archive, cancel)
   landed on an assessment the candidate had just completed. That "rejected" is not a reviewer's
   decision: its report brings the result but no verdict (``rejected_by_hub``).
+- ``sending:<hub id>`` -> ``{"at", "round"}``: the invitation is being sent (written before the
+  lookup or POST that may create a candidate assessment at Vervoe, deleted once its ``uuid:`` link
+  is written). Vervoe may report on what it created before the hub has linked it (the answer is
+  late, unclear, or the webhook simply comes first): such a report is refused with a 503 while a
+  send that could have created it is in flight, so Vervoe sends it again (``webhooks.py``).
+- ``withdraw:<hub id>`` -> ``{"uuid", "at"}``: a send that raced a cancel must reject what it
+  created at Vervoe; written before the reject, deleted once it is done. One whose reject failed
+  is completed by the retry of its delivery, or else by ``reconcile``.
 """
 
 from __future__ import annotations
@@ -23,10 +31,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from hub.entities import PENDING
+
 UUID_PREFIX = "uuid:"
 INVITATION_PREFIX = "invitation:"
 ATTEMPT_PREFIX = "attempt:"
 HUB_REJECTED_PREFIX = "hub-rejected:"
+SENDING_PREFIX = "sending:"
+WITHDRAW_PREFIX = "withdraw:"
+# how long a send's marker counts as in flight after its invitation stopped being pending (a send
+# that raced a cancel holds the invitation's lease at most this long: invite.LOCK_TTL)
+SENDING_WINDOW_SECONDS = 120.0
 
 
 def now_iso() -> str:
@@ -89,3 +104,70 @@ def rejected_by_hub(ctx: Any, uuid: str, link_value: dict[str, Any] | None) -> b
         return False
     since = since_of(link_value)
     return since is None or marked >= since
+
+
+# --------------------------------------------------------------------------- sends in flight
+
+
+def mark_sending(ctx: Any, invitation: Any) -> None:
+    ctx.records.put(f"{SENDING_PREFIX}{invitation.id}", {"at": now_iso(), "round": invitation.round})
+
+
+def forget_sending(ctx: Any, invitation_id: int) -> None:
+    ctx.records.delete(f"{SENDING_PREFIX}{invitation_id}")
+
+
+def _record_id(key: str, prefix: str) -> int | None:
+    text = key[len(prefix):]
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def sends_in_flight(ctx: Any) -> list[Any]:
+    """The invitations this plugin is sending (or will look up and send again after an unclear
+    outcome): a ``sending:`` marker, and the invitation still ``pending``
+    or the marker younger than ``SENDING_WINDOW_SECONDS`` (a send that raced a cancel)."""
+    found = []
+    now = datetime.now(timezone.utc)
+    for key in ctx.records.keys(SENDING_PREFIX):
+        invitation_id = _record_id(key, SENDING_PREFIX)
+        invitation = ctx.invitations.get(invitation_id) if invitation_id is not None else None
+        if invitation is None or invitation.provider != ctx.plugin_name:
+            continue
+        at = since_of(ctx.records.get(key), "at")
+        fresh = at is not None and (now - at).total_seconds() < SENDING_WINDOW_SECONDS
+        if invitation.status == PENDING or fresh:
+            found.append(invitation)
+    return found
+
+
+def prune_sending(ctx: Any) -> int:
+    """Delete the markers of sends that are over without a link (the invitation gone, failed or
+    cancelled, and the marker older than ``SENDING_WINDOW_SECONDS``); returns how many."""
+    in_flight = {invitation.id for invitation in sends_in_flight(ctx)}
+    pruned = 0
+    for key in ctx.records.keys(SENDING_PREFIX):
+        if _record_id(key, SENDING_PREFIX) not in in_flight:
+            ctx.records.delete(key)
+            pruned += 1
+    return pruned
+
+
+# --------------------------------------------------------------------------- withdraws to complete
+
+
+def withdraw_key(invitation_id: int) -> str:
+    return f"{WITHDRAW_PREFIX}{invitation_id}"
+
+
+def pending_withdraws(ctx: Any) -> list[tuple[int, str]]:
+    """``(hub invitation id, candidateAssessmentUuid)`` of every withdraw still to complete."""
+    found = []
+    for key in ctx.records.keys(WITHDRAW_PREFIX):
+        invitation_id = _record_id(key, WITHDRAW_PREFIX)
+        value = ctx.records.get(key)
+        uuid = value.get("uuid") if isinstance(value, dict) else None
+        if invitation_id is None or not isinstance(uuid, str) or not uuid:
+            ctx.records.delete(key)  # unusable: nothing to complete
+            continue
+        found.append((invitation_id, uuid))
+    return found

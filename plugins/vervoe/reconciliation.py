@@ -8,6 +8,10 @@ without a score after ``unscored_result_after_minutes`` is written back unscored
 may be manual and may never come). A report whose link or times break the rules a webhook's
 report is held to (``wire.REPORT_RULES``) is logged and not recorded. Vervoe failing stops the run
 early, keeping what was found.
+
+It also finishes what a send left undone: a withdraw (reject) of a send that raced a cancel whose
+reject failed and whose delivery did not complete it (``invite.complete_withdraws``), and markers of
+sends that ended without a link (``links.prune_sending``).
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from typing import Any
 from hub.entities import AssessmentResult, InboundEvent
 from hub.errors import NeedsReauthorization, TemporaryError
 
-from . import links, wire
-from .client import VervoeClient, VervoeNotFound
+from . import invite, links, wire
+from .client import VervoeClient, VervoeError, VervoeNotFound
 from .events import events_for, result_event
 from .settings import VervoeSettings
 
@@ -33,6 +37,11 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
     unscored_after = timedelta(minutes=settings.unscored_result_after_minutes)
     now = datetime.now(timezone.utc)
     found: list[InboundEvent] = []
+    try:
+        invite.complete_withdraws(ctx)
+    except (TemporaryError, NeedsReauthorization, VervoeError) as exc:
+        ctx.log.warning("reconcile: a pending withdraw at Vervoe failed again, kept for the next run: %s", exc)
+    links.prune_sending(ctx)
     try:
         for invitation in ctx.invitations.list_open(ctx.plugin_name, older_than=after):
             uuid = invitation.provider_invitation_id

@@ -12,7 +12,13 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
    ``http``/``https`` URLs and its ``startedAt``/``completedAt`` timestamps from the year 2000 on
    (``wire.REPORT_RULES``) -> else 422 naming each field and its rule (a score that is not a number
    from 0 to 100, NaN and Infinity included, is no score: Vervoe sends the report again when graded);
-3. a candidate assessment the hub did not send (no ``uuid:`` record) is answered 200 and ignored;
+3. a candidate assessment the hub has not linked (no ``uuid:`` record): while the hub is sending an
+   invitation that could have created it (a ``sending:`` marker, ``links.sends_in_flight``: Vervoe
+   may report on what it created before the hub has recorded Vervoe's answer, or when that answer
+   was lost) -> ``TemporaryError`` -> 503, and Vervoe sends the report again, by when the link is
+   there. "Could have created it": the same candidate email and assessment slug, read from the body
+   or else from Vervoe (``GET /integration/user-assessments/{uuid}``; unknown there -> ignored;
+   unreachable -> 503). Otherwise the hub did not send it: answered 200 and ignored;
 4. the body is re-read from Vervoe (``GET /integration/user-assessments/{uuid}``) when it is thin
    (no usable status), for a decision (hired / rejected) and for an expiry, so a delayed retry of
    something that changed since at Vervoe (un-hired, reset) is not taken for the current state:
@@ -73,6 +79,7 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
 
     hub_ids = links.invitations_for(ctx, uuid)
     if not hub_ids:
+        _refuse_while_it_may_be_being_sent(ctx, settings, uuid, report)
         return WebhookResult(note=f"candidate assessment {uuid} was not sent by the hub; ignored")
     if needs_reread(report):
         try:
@@ -104,6 +111,31 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         if note:
             notes.append(note)
     return WebhookResult(events=tuple(found), note="; ".join(notes))
+
+
+def _refuse_while_it_may_be_being_sent(ctx: Any, settings: VervoeSettings, uuid: str,
+                                       report: dict[str, Any]) -> None:
+    """Raise ``TemporaryError`` (503: Vervoe sends the report again) when ``uuid`` may be what one of
+    the hub's sends in flight has just created at Vervoe, not linked yet; return when it cannot be."""
+    sending = links.sends_in_flight(ctx)
+    if not sending:
+        return
+    email, slug = report["email"], report["slug"]
+    if email is None or slug is None:  # Vervoe's report webhook carries neither: its report API does
+        try:
+            full = VervoeClient(ctx, settings, max_attempts=2).get_report(uuid)
+        except VervoeNotFound:
+            return
+        except (VervoeError, NeedsReauthorization) as exc:
+            raise TemporaryError(f"candidate assessment {uuid} is not linked to an invitation, and the hub "
+                                 f"is sending one: cannot read it from Vervoe to tell: {exc}") from None
+        email, slug = email or full["email"], slug or full["slug"]
+    wanted = (email or "").strip().lower()
+    for invitation in sending:
+        if (slug is None or invitation.assessment_id == slug) and \
+                (email is None or (invitation.candidate_email or "").strip().lower() == wanted):
+            raise TemporaryError(f"candidate assessment {uuid} may be what the hub is sending for invitation "
+                                 f"{invitation.id}, not recorded yet: send the report again")
 
 
 def needs_reread(report: dict[str, Any]) -> bool:

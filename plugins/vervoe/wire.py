@@ -32,7 +32,6 @@ import hashlib
 import hmac
 import math
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote, urlsplit
 
@@ -161,25 +160,6 @@ def parse_url(value: Any) -> str | None:
     except ValueError:
         return None
     return text if parts.scheme.lower() in ("http", "https") and parts.hostname else None
-
-
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get(RETRY_AFTER_HEADER)
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:  # "1e400" is a float too: an infinite wait is no answer
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def parse_error(body: Any, status: int, text: str = "") -> str:

@@ -170,6 +170,18 @@ def test_retry_after_as_an_http_date(rsps, client):
     assert 100 < caught.value.retry_after <= 120
 
 
+@pytest.mark.parametrize("value", ["-5", "1e400", "nan", "soon"])
+def test_a_retry_after_that_is_no_wait_leaves_the_backoff_to_the_client(rsps, client, sleeps, value):
+    """Read by hub.kit.retry_after: a negative or non-finite wait is no answer, so the client backs off
+    as if the header were absent (a "-5" used to mean 0: three calls in a row, no pause)."""
+    rsps.add("POST", f"{INVITATIONS}/inv_abc/cancel", status=503, headers={"Retry-After": value},
+             json=error("service_unavailable", "busy"))
+    with pytest.raises(TemporaryError) as caught:
+        client.cancel_invitation("inv_abc")
+    assert caught.value.retry_after is None
+    assert len(sleeps) == 2 and all(wait > 0 for wait in sleeps)
+
+
 def test_5xx_is_retried_with_backoff_then_succeeds(ctx, rsps, client, sleeps):
     rsps.add("GET", f"{INVITATIONS}/inv_abc", status=500, json=error("internal_error", "boom"))
     rsps.add("GET", f"{INVITATIONS}/inv_abc", status=502, body="<html>bad gateway</html>")

@@ -101,8 +101,3 @@ def test_settings_from_context_applies_defaults_and_splits_secrets():
     assert settings.webhook_secrets == ("one-secret", "two-secret")
     assert settings.signature_header == "X-Sig" and settings.signature_tolerance_seconds == 300
     assert settings.reconcile_after_minutes == 10 and settings.remind_on_reentry is False
-
-
-@pytest.mark.parametrize("value, seconds", [("30", 30.0), ("1e400", None), ("inf", None), ("-5", 0.0), ("soon", None)])
-def test_retry_after_is_a_finite_number_of_seconds_or_nothing(value, seconds):
-    assert wire.parse_retry_after({"Retry-After": value}) == seconds

@@ -127,6 +127,28 @@ def test_an_infinite_retry_after_is_ignored_for_the_backoff(lever, rsps):
     assert len(sleeps) == 1 and 0 < sleeps[0] < 1  # its own backoff, not "wait for ever"
 
 
+@pytest.mark.parametrize("value", ["-5", "nan", "soon"])
+def test_a_retry_after_that_is_no_wait_is_ignored_for_the_backoff(lever, rsps, value):
+    """Read by hub.kit.retry_after: "-5" used to mean "retry at once"."""
+    rsps.get(API + "/stages", status=429, headers={"Retry-After": value}, json={"code": "TooManyRequests"})
+    rsps.get(API + "/stages", json={"data": []})
+    sleeps = []
+    run(lever, lambda c, ctx: c.get("/stages"), sleeps=sleeps)
+    assert len(sleeps) == 1 and 0 < sleeps[0] < 1
+
+
+def test_retry_after_as_an_http_date_is_honoured(lever, rsps):
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=3), usegmt=True)
+    rsps.get(API + "/stages", status=429, headers={"Retry-After": when}, json={"code": "TooManyRequests"})
+    sleeps = []
+    with pytest.raises(TemporaryError) as caught:  # longer than the tests' LEVER_RETRY_MAX_SECONDS
+        run(lever, lambda c, ctx: c.get("/stages"), sleeps=sleeps)
+    assert sleeps == [] and 1 < caught.value.retry_after <= 3
+
+
 def test_persistent_5xx_becomes_a_temporary_error(lever, rsps):
     for _ in range(4):
         rsps.get(API + "/stages", status=503, json={"code": "ServiceUnavailable", "message": "maintenance"})

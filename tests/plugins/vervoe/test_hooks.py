@@ -377,6 +377,97 @@ def test_a_send_racing_an_admin_cancel_rejects_what_it_created(hub, monkeypatch)
     assert set(hub.deliveries()) == {"done"}
 
 
+def racing_cancel_whose_first_reject_fails(hub, monkeypatch, **faults):
+    """A send racing an admin's cancel, and Vervoe failing its first reject (every inline try of it)
+    with ``faults``; the later rejects go through."""
+    real_invite, real_reject = invite.VervoeClient.invite, invite.VervoeClient.reject
+    rejects = []
+
+    def cancel_then_post(self, slug, body):
+        (pending,) = hub.invitations()
+        services.cancel_invitation(hub.runtime, 1, pending.id, "admin@example.com")
+        return real_invite(self, slug, body)
+
+    def reject(self, uuid):
+        rejects.append(uuid)
+        if len(rejects) > 1:
+            return real_reject(self, uuid)
+        hub.sandbox.faults(error_rate=1.0, **faults)
+        try:
+            return real_reject(self, uuid)
+        finally:
+            hub.sandbox.faults()
+
+    hub.call("list_assessments")  # a token first: the faults hit only the reject
+    monkeypatch.setattr(invite.VervoeClient, "invite", cancel_then_post)
+    monkeypatch.setattr(invite.VervoeClient, "reject", reject)
+    hub.move()
+    inv = hub.invitation()
+    assert inv.status == "cancelled" and inv.provider_invitation_id == hub.sandbox.only()["candidateAssessmentUuid"]
+    assert rejects == [inv.provider_invitation_id]
+    assert hub.ctx().records.get(links.withdraw_key(inv.id))["uuid"] == inv.provider_invitation_id  # kept
+    assert hub.deliveries()["retry"] == 1  # the stage change: its withdraw is to be done again
+    return inv, rejects
+
+
+def rejected_reports(hub) -> int:
+    """How many "rejected" reports Vervoe sent: one per reject that changed something."""
+    hub.sandbox.quiet()
+    return sum(1 for event in hub.sandbox.webhook_log()["events"] if event["status"] == "rejected")
+
+
+def test_a_send_racing_a_cancel_whose_reject_fails_rejects_on_its_retry(hub, monkeypatch):
+    """The reject of what a send racing a cancel created failed (503): nothing retried it and the
+    assessment stayed open at Vervoe. The delivery's retry (which sends nothing) now rejects it."""
+    from hub.engine.sweeper import sweep
+
+    inv, rejects = racing_cancel_whose_first_reject_fails(hub, monkeypatch, error_codes=[503])
+    assert hub.sandbox.only()["status"] != "rejected"  # still open at Vervoe after the failure
+
+    time.sleep(0.06)
+    sweep(hub.runtime)
+    assert hub.sandbox.only()["status"] == "rejected"
+    assert len(rejects) == 2 and hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"503": 3, "200": 1}
+    assert rejected_reports(hub) == 1
+    assert hub.ctx().records.keys(links.WITHDRAW_PREFIX) == []
+    assert hub.invitation().status == "cancelled" and set(hub.deliveries()) == {"done"}
+    assert posts(hub) == 1
+    time.sleep(0.06)
+    sweep(hub.runtime)  # nothing left to do: rejected once
+    from hub.engine.sweeper import reconcile_all
+
+    reconcile_all(hub.runtime)
+    assert len(rejects) == 2 and hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"503": 3, "200": 1}
+
+
+def test_a_reject_that_landed_before_its_error_is_not_sent_again(hub, monkeypatch):
+    """Vervoe rejected, then answered 500: the retry reads the assessment rejected, rejects nothing."""
+    from hub.engine.sweeper import sweep
+
+    inv, rejects = racing_cancel_whose_first_reject_fails(hub, monkeypatch, error_codes=[500],
+                                                          fault_after_processing=True)
+    assert hub.sandbox.only()["status"] == "rejected"
+    time.sleep(0.06)
+    sweep(hub.runtime)
+    assert rejects == [inv.provider_invitation_id]  # read first: already rejected, no second reject
+    assert rejected_reports(hub) == 1
+    assert hub.ctx().records.keys(links.WITHDRAW_PREFIX) == []
+    assert set(hub.deliveries()) == {"done"}
+
+
+def test_reconcile_completes_a_withdraw_the_delivery_did_not(hub, monkeypatch):
+    from hub.engine.sweeper import reconcile_all, sweep
+
+    inv, rejects = racing_cancel_whose_first_reject_fails(hub, monkeypatch, error_codes=[503])
+    reconcile_all(hub.runtime)
+    assert hub.sandbox.only()["status"] == "rejected" and len(rejects) == 2
+    assert hub.ctx().records.keys(links.WITHDRAW_PREFIX) == []
+    time.sleep(0.06)
+    sweep(hub.runtime)  # the delivery's retry: nothing pending any more
+    assert len(rejects) == 2 and set(hub.deliveries()) == {"done"}
+    assert hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"503": 3, "200": 1} and rejected_reports(hub) == 1
+
+
 # --------------------------------------------------------------------------- reconciliation
 
 

@@ -16,7 +16,7 @@ import requests
 from hub import services
 from plugins.vervoe import links
 
-from .conftest import BACKEND_ANSWERS, WEBHOOK_SECRET, vervoe_settings
+from .conftest import BACKEND_ANSWERS, SLUG, WEBHOOK_SECRET, vervoe_settings
 
 
 def signed(body: bytes, secret: str = WEBHOOK_SECRET, at: int | None = None) -> dict:
@@ -350,3 +350,105 @@ def test_ingress_answers_4xx_never_500_to_bodies_the_hub_cannot_use(hub, monkeyp
     done = hub.invitation()
     assert (done.status, done.score, done.max_score, done.report_url) == (
         "completed", 75.0, 100.0, "https://vervoe.test/card/1")
+
+
+# --------------------------------------------------------------------------- before the hub linked its send
+
+
+REPORT_ROUTE = "GET /api/integration/user-assessments/<uuid>"
+
+
+def unclear_send(hub):
+    """Vervoe creates the candidate assessment and answers 500: the hub's invitation stays pending
+    (its delivery will look Vervoe up and link it), Vervoe's uuid unknown to the hub."""
+    hub.call("list_assessments")  # a token first: the fault below hits only the invitation POST
+    hub.sandbox.faults(error_rate=1.0, error_codes=[500], fault_after_processing=True)
+    hub.move()
+    hub.sandbox.faults()
+    inv = hub.invitation()
+    assert inv.status == "pending" and inv.provider_invitation_id is None
+    return inv, hub.sandbox.only()["candidateAssessmentUuid"]
+
+
+def someone_elses(hub, email: str = "grace@example.com") -> str:
+    """A candidate assessment of the same assessment for another candidate, sent at Vervoe by someone
+    else (the dashboard, another integration)."""
+    from plugins.vervoe import wire
+    from plugins.vervoe.client import VervoeClient
+
+    body = wire.build_invite_body(email=email, first_name="Grace", last_name="Hopper", send_email=False)
+    uuid, _url, created = VervoeClient(hub.ctx()).invite(SLUG, body)
+    assert created
+    return uuid
+
+
+def test_a_report_the_hub_has_not_linked_yet_is_refused_503_until_it_has(hub):
+    """The candidate starts from Vervoe's own email while the hub's invitation is still pending
+    after an unclear POST: the report used to be answered 200 "ignored", and lost."""
+    from hub.engine.sweeper import sweep
+
+    inv, uuid = unclear_send(hub)
+    hub.sandbox.config(retry_delays=[0.3, 0.3, 0.3, 0.3])
+    hub.sandbox.act(uuid, "start")
+    hub.wait_for(lambda: hub.sandbox.webhook_log()["attempts"], what="Vervoe's first report")
+    assert hub.webhook_outcomes()[0][:2] == ("rejected", 503)
+    assert "may be what the hub is sending" in hub.webhook_outcomes()[0][2]
+    assert hub.invitation().status == "pending"
+
+    time.sleep(0.06)
+    sweep(hub.runtime)  # the send's retry finds the candidate assessment at Vervoe and links it
+    assert hub.invitation().provider_invitation_id == uuid
+    assert hub.ctx().records.keys(links.SENDING_PREFIX) == []
+    hub.sandbox.call("POST", "/_sandbox/webhooks/flush")
+    hub.wait_for(lambda: hub.invitation().status == "started", what="the report sent again")
+    assert [(o, c) for o, c, _ in hub.webhook_outcomes()] == [("rejected", 503), ("accepted", 200)]
+
+
+def test_a_report_arriving_before_vervoes_answer_is_recorded_is_sent_again(hub, monkeypatch):
+    """Vervoe's webhook comes before its answer to the POST has been recorded by the hub."""
+    from plugins.vervoe import invite
+
+    real = invite.VervoeClient.invite
+    created = []
+
+    def answered_after_the_candidate_started(self, slug, body):
+        uuid, url, new = real(self, slug, body)
+        created.append(uuid)
+        hub.sandbox.act(uuid, "start")
+        hub.wait_for(lambda: hub.sandbox.webhook_log()["attempts"], what="Vervoe's report")
+        return uuid, url, new
+
+    hub.sandbox.config(retry_delays=[0.2, 0.3, 0.5, 1.0])
+    monkeypatch.setattr(invite.VervoeClient, "invite", answered_after_the_candidate_started)
+    hub.move()
+    assert created and hub.invitation().status == "invited"
+    hub.wait_for(lambda: hub.invitation().status == "started", what="the report sent again")
+    assert [(o, c) for o, c, _ in hub.webhook_outcomes()] == [("rejected", 503), ("accepted", 200)]
+
+
+def test_while_a_send_is_in_flight_a_report_it_cannot_have_created_is_still_ignored(hub):
+    inv, uuid = unclear_send(hub)
+    other = someone_elses(hub)
+    hub.sandbox.act(other, "start")  # another candidate, the same assessment
+    hub.sandbox.quiet()
+    client = hub.app.test_client()
+    unknown = json.dumps({"candidateAssessmentUuid": "not-at-vervoe", "status": "in progress"}).encode()
+    answer = client.post(hub.webhook_path(), data=unknown, headers=signed(unknown))
+    assert answer.status_code == 200 and answer.get_json()["status"] == "ignored"
+    assert [(o, c) for o, c, _ in hub.webhook_outcomes()] == [("ignored", 200), ("ignored", 200)]
+    assert hub.invitation().status == "pending"
+
+    # Vervoe unreachable: the hub cannot tell whether it is what it is sending, so Vervoe retries
+    hub.sandbox.faults(down=True)
+    answer = client.post(hub.webhook_path(), data=unknown, headers=signed(unknown))
+    hub.sandbox.faults()
+    assert answer.status_code == 503
+
+
+def test_a_report_the_hub_did_not_send_is_not_looked_up_when_nothing_is_being_sent(hub):
+    invited(hub)
+    other = someone_elses(hub)
+    hub.sandbox.act(other, "start")
+    hub.sandbox.quiet()
+    assert [(o, c) for o, c, _ in hub.webhook_outcomes()] == [("ignored", 200)]
+    assert REPORT_ROUTE not in hub.sandbox.stats()["by_route"]  # no send in flight: no question to Vervoe

@@ -354,8 +354,3 @@ def test_parse_json_says_why_a_body_is_not_json(body, words):
 def test_an_integer_score_beyond_any_float_is_no_score():
     report = wire.parse_report({"candidateAssessmentUuid": "u", "score": {"score": 10**400}})
     assert report["score"] is None
-
-
-@pytest.mark.parametrize("value, seconds", [("30", 30.0), ("1e400", None), ("inf", None), ("-5", 0.0), ("soon", None)])
-def test_retry_after_is_a_finite_number_of_seconds_or_nothing(value, seconds):
-    assert wire.parse_retry_after({wire.RETRY_AFTER_HEADER: value}) == seconds
