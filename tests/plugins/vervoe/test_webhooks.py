@@ -401,7 +401,9 @@ def test_a_report_the_hub_has_not_linked_yet_is_refused_503_until_it_has(hub):
     assert hub.ctx().records.keys(links.SENDING_PREFIX) == []
     hub.sandbox.call("POST", "/_sandbox/webhooks/flush")
     hub.wait_for(lambda: hub.invitation().status == "started", what="the report sent again")
-    assert [(o, c) for o, c, _ in hub.webhook_outcomes()] == [("rejected", 503), ("accepted", 200)]
+    outcomes = [(o, c) for o, c, _ in hub.webhook_outcomes()]
+    # refused for as long as the link was missing (Vervoe retries within a second), then taken
+    assert len(outcomes) >= 2 and outcomes[-1] == ("accepted", 200) and set(outcomes[:-1]) == {("rejected", 503)}
 
 
 def test_a_report_arriving_before_vervoes_answer_is_recorded_is_sent_again(hub, monkeypatch):
@@ -423,7 +425,9 @@ def test_a_report_arriving_before_vervoes_answer_is_recorded_is_sent_again(hub, 
     hub.move()
     assert created and hub.invitation().status == "invited"
     hub.wait_for(lambda: hub.invitation().status == "started", what="the report sent again")
-    assert [(o, c) for o, c, _ in hub.webhook_outcomes()] == [("rejected", 503), ("accepted", 200)]
+    outcomes = [(o, c) for o, c, _ in hub.webhook_outcomes()]
+    # refused for as long as the link was missing (Vervoe retries within a second), then taken
+    assert len(outcomes) >= 2 and outcomes[-1] == ("accepted", 200) and set(outcomes[:-1]) == {("rejected", 503)}
 
 
 def test_while_a_send_is_in_flight_a_report_it_cannot_have_created_is_still_ignored(hub):
