@@ -7,6 +7,7 @@ to show), does its work in one transaction, writes the audit log, and commits.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from typing import Any, Mapping
@@ -251,6 +252,7 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         raise ValidationFailed("some settings are not valid", _flatten(exc.messages)) from exc
     settings = {k: v for k, v in loaded.items() if k not in secret_fields}
     new_secrets = {k: v for k, v in loaded.items() if k in secret_fields and v not in (None, "")}
+    changed = settings_changed(row.settings or {}, settings, stored, new_secrets)
     row.settings = settings
     if new_secrets:
         stored.update(new_secrets)
@@ -262,10 +264,28 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         row.secrets_meta = meta
     if row.status in ("not_connected", "enabled") and (new_secrets or settings):
         row.status = "configured"
-    audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}",
-          changed=sorted(settings), secrets_set=sorted(new_secrets))
+    # the names of the fields that changed, never a value; a secret given again unchanged is no change
+    audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}", changed=changed)
     db.session.commit()
     return row
+
+
+def settings_changed(old: Mapping[str, Any], new: Mapping[str, Any], old_secrets: Mapping[str, Any],
+                     new_secrets: Mapping[str, Any]) -> list[str]:
+    """The names of the settings whose value differs between ``old`` and ``new`` (added and
+    removed ones too), and of the secrets given a value other than the stored one, sorted."""
+    def differs(before: Mapping[str, Any], name: str, value: Any) -> bool:
+        return name not in before or _as_stored(before[name]) != _as_stored(value)
+
+    names = set(old) - set(new)  # a setting the schema no longer has
+    names |= {name for name, value in new.items() if differs(old, name, value)}
+    names |= {name for name, value in new_secrets.items() if differs(old_secrets, name, value)}
+    return sorted(names)
+
+
+def _as_stored(value: Any) -> Any:
+    """``value`` as it reads back from the JSON column (a tuple as a list...), to compare with what is stored."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
 def _flatten(messages: Any) -> dict[str, list[str]]:

@@ -179,6 +179,24 @@ def attachments(workspace_id: int) -> list[Attachment]:
         .order_by(Attachment.posting_name, Attachment.stage_name, Attachment.id)))
 
 
+def visible_attachments(user) -> list[Attachment]:
+    """The live attachments of the postings ``user`` may see (every one but a Limited Team
+    Member's), so what a page says of them tells nothing about other postings."""
+    rows = attachments(user.workspace_id)
+    visible = visible_posting_ids(user)
+    return rows if visible is None else [row for row in rows if row.posting_id in visible]
+
+
+def stage_count(rows) -> int:
+    """How many stages (of postings) ``rows`` (attachments) are attached to."""
+    return len({(row.posting_id, row.stage_id) for row in rows})
+
+
+def has_visible_invitations(user) -> bool:
+    query = invitations_query(user).order_by(None).limit(1)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) > 0
+
+
 def idle_providers(workspace_id: int, providers) -> dict[str, str]:
     """Of ``providers`` (plugin names), those that invite nobody now -> why, in words ("is disabled",
     "has its access revoked"...). Their attachments stay, but a candidate entering the stage gets

@@ -317,7 +317,7 @@ def test_the_story_in_the_browser(make_app, tmp_path, new_page, shots):
         shots.take(page, "candidates-alice-thumbs-up")
         page.click(f"#open-{alice_row_id}")
         expect(page.locator("#invitation-status")).to_have_attribute("data-status", "completed")
-        expect(page.locator("#timeline")).to_contain_text("Lever note")
+        expect(page.locator("#timeline")).to_contain_text("note with the result written to Lever")
         shots.take(page, "candidate-alice-detail")
 
         page.goto(lever + "/candidates/opp-alice")

@@ -13,7 +13,7 @@ def test_events_with_deliveries_and_redacted_payloads(hub_app, seeded, as_role):
     html = as_role("admin").get("/activity").get_data(as_text=True)
     delivery_id = seeded.ids["delivery"]
     row = re.search(rf'<tr id="delivery-{delivery_id}" data-status="dead">(.*?)</tr>', html, re.S).group(1)
-    assert "fakeassess" in row and "on_stage_change" in row and ">8<" in row
+    assert "Fake Tests" in row and "on_stage_change" in row and ">8<" in row
     assert "TemporaryError: vendor down" in row and f'id="replay-{delivery_id}">Replay<' in row
     assert SECRET_VALUE not in html
     assert '"api_token": "[redacted]"' in html and '"to_stage_id": "s1"' in html
@@ -52,12 +52,12 @@ def test_replay_runs_the_delivery_again(hub_app, seeded, as_role, fakes):
         assert row.status == "done" and row.attempts == 1 and row.last_error is None
     assert len(assess.stage_changes) == 1
     page = client.get("/activity").get_data(as_text=True)
-    assert f"Delivery {delivery_id} to fakeassess is replayed." in page
+    assert f"Delivery {delivery_id} to Fake Tests is replayed." in page
     # a replay of a disabled plugin's delivery is refused with a message, not an error page
     as_role("super_admin").post("/integrations/fakeassess/disable")
     other = seeded.per_role["admin"]["dlv_api"]
     refused = client.post(f"/activity/deliveries/{other}/replay", follow_redirects=True)
-    assert refused.status_code == 200 and "Fakeassess is not enabled" in refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "Fake Tests is not enabled" in refused.get_data(as_text=True)
     # open redirects are not followed
     assert client.post(f"/activity/deliveries/{other}/replay",
                        data={"next": "https://evil.example"}).headers["Location"] == "/activity"

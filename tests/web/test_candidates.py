@@ -200,7 +200,9 @@ def test_empty_state(make_app, fakes):
     client = app.test_client()
     sign_in(client, "lonely@acme.test")
     html = client.get("/candidates").get_data(as_text=True)
-    assert 'id="no-candidates"' in html and "No invitations yet" in html and 'href="/pipeline"' in html
+    # nothing is connected yet: an Admin is told who connects the ATS (see also test_empty_states.py)
+    assert 'id="no-candidates" data-reason="no-source"' in html and "No ATS is connected" in html
+    assert "A Super Admin can enable and connect it" in html and 'href="/integrations"' in html
 
 
 def test_with_the_provider_disabled_re_invite_and_cancel_are_refused_and_say_why(hub_app, seeded, as_role, fakes):
@@ -249,7 +251,7 @@ def test_with_the_provider_revoked_an_open_invitation_can_still_be_cancelled_in_
     page = client.get(f"/candidates/{open_id}").get_data(as_text=True)
     assert 'id="cancel-button"' in page and "its vendor will not be told" in page
     done = client.post(f"/candidates/{open_id}/cancel", follow_redirects=True).get_data(as_text=True)
-    assert "cancelled in the hub; fakeassess is disconnected, so its vendor was not told" in done
+    assert "cancelled in the hub; Fake Tests is disconnected, so its vendor was not told" in done
     page = client.get(f"/candidates/{failed_id}").get_data(as_text=True)
     assert 'id="reinvite-button"' not in page and 'id="provider-gone-note"' in page
     answer = hub_app.test_client().post(f"/api/v1/invitations/{failed_id}/reinvite",

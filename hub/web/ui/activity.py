@@ -15,7 +15,9 @@ from hub.web import queries
 from hub.web.permissions import require
 from hub.web.redirects import safe_next
 from hub.web.ui import bp
-from hub.web.ui.helpers import sentence, this_page_url
+from hub.web.live import plugin_title
+from hub.web.ui.empty_states import no_events
+from hub.web.ui.helpers import sentence, this_page_url, with_title
 
 
 @bp.get("/activity")
@@ -31,7 +33,9 @@ def activity():
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES,
                "plugins": get_runtime().registry.names(), "pending": queries.work_pending(ws),
                "redact": queries.redact, "filtered": any(filters.values()),
-               "return_to": this_page_url()}
+               "return_to": this_page_url(),
+               "why_empty": None if page.total or any(filters.values()) else no_events(current_user, "no-activity",
+                                                                                          "activity")}
     if request.args.get("fragment"):
         return render_template("activity/_events.html", **context)
     return render_template("activity/list.html", **context)
@@ -45,8 +49,8 @@ def activity_replay(delivery_id: int):
     was = delivery.status
     try:
         services.replay_delivery(get_runtime(), ws, delivery_id, current_user)
-        flash(f"Delivery {delivery_id} to {delivery.plugin} is {'retrying now' if was == 'retry' else 'replayed'}.",
-              "success")
+        flash(f"Delivery {delivery_id} to {plugin_title(delivery.plugin)} is "
+              f"{'retrying now' if was == 'retry' else 'replayed'}.", "success")
     except Conflict as exc:
-        flash(sentence(exc.message), "error")
+        flash(sentence(with_title(exc.message, delivery.plugin)), "error")
     return redirect(safe_next(request.form.get("next"), within="/activity") or url_for("ui.activity"))

@@ -5,7 +5,12 @@ through the same view (so a Limited Team Member's visibility applies to every re
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hub import services
@@ -13,9 +18,11 @@ from hub.entities import INVITATION_STATUSES
 from hub.errors import Conflict
 from hub.runtime import get_runtime
 from hub.web import queries
+from hub.web.live import LiveError, list_archive_reasons, list_stages, plugin_title
 from hub.web.permissions import can, require, visibility_notice
 from hub.web.ui import bp
-from hub.web.ui.helpers import filter_text, sentence, this_page_url
+from hub.web.ui.empty_states import no_invitations
+from hub.web.ui.helpers import filter_text, sentence, this_page_url, with_title
 
 
 @bp.get("/candidates")
@@ -33,8 +40,10 @@ def candidates():
                                       assessment=filters["assessment"] or None,
                                       posting=filters["posting"] or None, q=filters["q"] or None)
     page = queries.paginate(query, queries.parse_page(request.args.get("page")))
+    filtered = any(filters.values())
     context = {"page": page, "filters": filters, "posting_names": queries.posting_names(current_user.workspace_id),
-               "filtered": any(filters.values()), "pending": _pending()}
+               "filtered": filtered, "pending": _pending(),
+               "why_empty": None if page.total or filtered else no_invitations(current_user, "no-candidates", "empty")}
     if request.args.get("fragment"):  # the list alone, re-fetched by static/hub.js: the same query, the same view
         return _fragment("candidates/_list.html", context)
     return render_template("candidates/list.html", statuses=INVITATION_STATUSES,
@@ -61,7 +70,7 @@ def _fragment(template: str, context: dict):
 @require("candidates.view")
 def candidates_detail(invitation_id: int):
     row = queries.get_visible_invitation(current_user, invitation_id)
-    context = {"row": row, "timeline": queries.timeline(row),
+    context = {"row": row, "timeline": readable_timeline(row),
                "posting_names": queries.posting_names(current_user.workspace_id),
                "can_reinvite": row.status in services.REINVITABLE, "can_cancel": row.status in services.CANCELLABLE,
                "provider_state": services.provider_state(get_runtime(), current_user.workspace_id, row.provider),
@@ -71,15 +80,78 @@ def candidates_detail(invitation_id: int):
     return render_template("candidates/detail.html", **context)
 
 
+@dataclass(frozen=True)
+class TimelineLine:
+    """A timeline entry as the page shows it (``detail`` made readable)."""
+
+    id: int
+    at: datetime
+    kind: str
+    source: str
+    detail: str
+
+
+# What a source plugin writes with an id in it (the Lever plugin's words): the id is shown by name
+ARCHIVE_REASON_ID = re.compile(r"\(reason (?P<id>[^()\s]+)\)")
+STAGE_ID = re.compile(r"\bto stage (?P<id>\S+)")
+NOTE_ID = re.compile(r"^(?P<title>\S.*?) note (?P<id>\S+)$")
+NAMES_SECONDS = 60.0
+
+
+def readable_timeline(row) -> list[TimelineLine]:
+    """The invitation's timeline for people: an archive reason or a stage by its name (read from the
+    source, as on the Pipeline page; the id when the source does not know it or cannot be read),
+    and no note id of the ATS ("note with the result written to Lever")."""
+    runtime = get_runtime()
+    source = runtime.active_source(row.workspace_id)
+    posting_id = row.posting_id or (row.attachment.posting_id if row.attachment is not None else None)
+    lines = []
+    for entry in queries.timeline(row):
+        detail = entry.detail or ""
+        if entry.kind == "note_written" and (match := NOTE_ID.match(detail)):
+            title = runtime.registry.title(entry.source) if entry.source in runtime.registry.specs \
+                else match.group("title")
+            detail = f"note with the result written to {title}"
+        elif entry.kind == "archived" and entry.source == source and (match := ARCHIVE_REASON_ID.search(detail)):
+            name = _names(row.workspace_id, "archive_reasons", None).get(match.group("id"))
+            if name:
+                detail = detail[:match.start()] + f"(reason: {name})" + detail[match.end():]
+        elif entry.kind == "stage_moved" and entry.source == source and (match := STAGE_ID.search(detail)):
+            name = _names(row.workspace_id, "stages", posting_id).get(match.group("id"))
+            if name:
+                detail = detail[:match.start("id")] + f"“{name}”" + detail[match.end("id"):]
+        lines.append(TimelineLine(entry.id, entry.at, entry.kind, entry.source, detail))
+    return lines
+
+
+def _names(workspace_id: int, what: str, posting_id: str | None) -> dict[str, str]:
+    """Id -> name of the source's archive reasons or a posting's stages; empty when the source
+    cannot be read (never an error: the ids are shown instead). The page's own refreshes reuse
+    what this process read in the last ``NAMES_SECONDS``, so an open page does not ask the ATS
+    every few seconds."""
+    key = (workspace_id, what, posting_id)
+    known = current_app.extensions.setdefault("hub.timeline_names", {})
+    if request.args.get("fragment") and key in known and known[key][0] > time.monotonic():
+        return known[key][1]
+    try:
+        items = (list_archive_reasons(workspace_id) or []) if what == "archive_reasons" \
+            else list_stages(workspace_id, posting_id)
+    except LiveError:
+        return {}
+    names = {item.id: item.name for item in items}
+    known[key] = (time.monotonic() + NAMES_SECONDS, names)
+    return names
+
+
 @bp.post("/candidates/<int:invitation_id>/reinvite")
 @require("invitations.manage")
 def candidates_reinvite(invitation_id: int):
-    queries.get_visible_invitation(current_user, invitation_id)
+    row = queries.get_visible_invitation(current_user, invitation_id)
     try:
         services.reinvite_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
         flash("The invitation is being sent again.", "success")
     except Conflict as exc:
-        flash(sentence(exc.message), "error")
+        flash(sentence(with_title(exc.message, row.provider)), "error")
     return redirect(url_for("ui.candidates_detail", invitation_id=invitation_id))
 
 
@@ -91,8 +163,8 @@ def candidates_cancel(invitation_id: int):
     gone = services.provider_state(runtime, current_user.workspace_id, row.provider) == "gone"
     try:
         services.cancel_invitation(runtime, current_user.workspace_id, invitation_id, current_user)
-        flash(f"The invitation is cancelled in the hub; {row.provider} is disconnected, so its vendor was not told."
-              if gone else "The invitation is cancelled.", "success")
+        flash(f"The invitation is cancelled in the hub; {plugin_title(row.provider)} is disconnected, so its vendor "
+              "was not told." if gone else "The invitation is cancelled.", "success")
     except Conflict as exc:
-        flash(sentence(exc.message), "error")
+        flash(sentence(with_title(exc.message, row.provider)), "error")
     return redirect(url_for("ui.candidates_detail", invitation_id=invitation_id))

@@ -10,11 +10,12 @@ from flask_login import current_user
 from hub.entities import INVITATION_STATUSES
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import D_DEAD, Delivery, Event, Integration, Invitation
+from hub.store.models import D_DEAD, Delivery, Event, Integration
 from hub.web import queries
 from hub.web.live import assessment_plugins, plugin_title
 from hub.web.permissions import can, require
 from hub.web.ui import bp
+from hub.web.ui.empty_states import no_invitations
 
 TOKEN_STATES = {
     "connected": ("Credentials accepted", "success"),
@@ -86,6 +87,8 @@ def dashboard():
         context["idle"] = [{"plugin": plugin, "title": plugin_title(plugin), "why": why,
                             "attachments": sum(1 for row in rows if row.provider == plugin)}
                            for plugin, why in sorted(idle.items())]
-    context["has_invitations"] = db.session.scalar(
-        sa.select(sa.func.count(Invitation.id)).where(Invitation.workspace_id == ws)) > 0
+    # only what the user may see: a Limited Team Member is not told of other postings' invitations
+    context["has_invitations"] = queries.has_visible_invitations(current_user)
+    context["why_empty"] = (None if context["total_week"] or context["has_invitations"]
+                            else no_invitations(current_user, "no-invitations", "dashboard"))
     return render_template("dashboard.html", **context)
