@@ -201,6 +201,22 @@ def source_list_archive_reasons(ctx: "PluginContext") -> "list[ArchiveReason]":
     them (and chosen from them on the page); otherwise it is taken as typed."""
 
 
+@hookspec
+def source_list_stage_candidates(ctx: "PluginContext", posting_id: str, stage_id: str, limit: int) -> "list[str]":
+    """Source plugins, optional: the opportunity ids that are in stage ``stage_id`` of posting
+    ``posting_id`` at the ATS *now* (read live, never from a cache), leaving out archived and
+    deleted ones; at most ``limit`` of them, in a stable order (the hub asks for one more than
+    it acts on, to know when there are more). Ids only: no names or emails.
+
+    Called by the hub, synchronously, for the pipeline's backfill ("Invite N candidates already in
+    this stage"); not offered through ``ctx.source``. Nothing is trusted beyond the ids: each
+    candidate is re-read with ``source_get_candidate`` before an invitation is made, so an id
+    that moved on meanwhile invites nobody. A source that does not implement it gets no backfill
+    (the page says so). Errors as for every direct hook: a ``hub.errors.HubError`` is shown with
+    its message, anything else as a failure of the plugin.
+    """
+
+
 # --------------------------------------------------------------------------- assessment provider API
 
 

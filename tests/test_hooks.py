@@ -69,6 +69,10 @@ class Source:
         return [ArchiveReason(id="r1", name="Not a fit")]
 
     @hookimpl
+    def source_list_stage_candidates(self, ctx, posting_id, stage_id, limit):
+        return ["opp-1"][:limit] if (posting_id, stage_id) == ("p1", "s1") else []
+
+    @hookimpl
     def on_assessment_completed(self, ctx, result):
         self.seen.append(("completed", result))
 
@@ -359,6 +363,21 @@ def test_hook_source_list_archive_reasons(hub):
     app, *_ = hub
     with app.app_context():
         assert list_archive_reasons(1) == [ArchiveReason(id="r1", name="Not a fit")]
+
+
+def test_hook_source_list_stage_candidates(hub):
+    """The pipeline's backfill asks the source who is in the attachment's stage and delivers a stage
+    change for each to the attachment's provider (``hub.engine.backfill``)."""
+    from hub.engine import backfill
+
+    app, _, provider = hub
+    with app.app_context():
+        attachment_id = get_runtime().context(1, "provider").attachments.list()[0].id
+        outcome = backfill.run(get_runtime(), 1, attachment_id, "test")
+    drain(app)
+    assert outcome.queued == ["opp-1"]
+    kind, change, _candidate = provider.seen[0]
+    assert kind == "stage" and (change.opportunity_id, change.to_stage_id) == ("opp-1", "s1")
 
 
 def test_hook_list_assessments(hub):

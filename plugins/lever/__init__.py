@@ -3,8 +3,9 @@
 Hook implementations only; the work is in the modules beside this one (see README.md):
 ``settings`` (schema), ``hosts`` (production/sandbox/custom URLs), ``auth`` (API key, OAuth),
 ``client`` (the HTTP client), ``webhooks`` (verification and parsing), ``webhook_setup``
-(registering webhooks at Lever), ``readapi`` (candidates, postings, stages, users) and
-``writeback`` (notes, tags, stage moves), ``sandbox_link`` (``hub demo`` and end-to-end tests).
+(registering webhooks at Lever), ``readapi`` (candidates, postings, stages, users, the candidates
+of a stage) and ``writeback`` (notes, tags, stage moves), ``sandbox_link`` (``hub demo`` and
+end-to-end tests).
 ``sandbox`` is a simulator of Lever's API for tests and demos; the plugin never imports it.
 """
 
@@ -115,6 +116,14 @@ def source_list_users(ctx):
 @hookimpl
 def source_list_archive_reasons(ctx):
     return readapi.list_archive_reasons(ctx, _client(ctx))
+
+
+@hookimpl
+def source_list_stage_candidates(ctx, posting_id, stage_id, limit):
+    try:
+        return readapi.list_stage_candidates(_client(ctx), posting_id, stage_id, limit)
+    except (PermanentError, TemporaryError) as exc:
+        raise _as_hub_error(exc) from exc
 
 
 # --------------------------------------------------------------------------- connection lifecycle

@@ -1,5 +1,6 @@
 """The source read API other plugins use (``ctx.source``): candidates, postings, stages, users;
-and the archive reasons the attachment form offers.
+the archive reasons the attachment form offers; and the ids of the candidates in a stage of a
+posting, for the pipeline's backfill (``list_stage_candidates``, read live, never cached).
 
 A candidate is always read live (``GET /opportunities/:id?expand=applications&expand=stage
 &expand=contact``), tolerant of fields that come back expanded or as plain ids. Postings, stages
@@ -228,3 +229,36 @@ def current_state(client: LeverClient, opportunity_id: str) -> tuple[str | None,
         return None
     return _id_of(data.get("stage")), _is_archived(data)
 
+
+
+def list_stage_candidates(client: LeverClient, posting_id: str, stage_id: str,
+                          limit: int | None = None) -> list[str]:
+    """The ids of the opportunities in ``stage_id`` of ``posting_id`` now, not archived: ``GET
+    /opportunities?posting_id=..&stage_id=..&archived=false`` (lever.md §3.2), page by page, in
+    Lever's order, at most ``limit`` (no more pages are read once it is reached).
+
+    The filters are Lever's; each item is checked again (its stage, archived, deleted) so a server
+    that ignored a filter cannot hand back candidates of another stage. Lever's default
+    ``confidentiality`` applies (non-confidential only): a key without confidential access could
+    not read the others anyway."""
+    if not isinstance(posting_id, str) or not posting_id or not isinstance(stage_id, str) or not stage_id:
+        return []
+    params = [("posting_id", posting_id), ("stage_id", stage_id), ("archived", "false")]
+    found: list[str] = []
+    seen: set[str] = set()
+    if limit is not None and limit <= 0:
+        return found
+    for item in client.paginate("/opportunities", params):
+        opportunity_id = item.get("id")
+        if not isinstance(opportunity_id, str) or not opportunity_id or opportunity_id in seen:
+            continue
+        if item.get("deletedAt") or _is_archived(item):
+            continue
+        stage = _id_of(item.get("stage"))
+        if stage is not None and stage != stage_id:
+            continue
+        seen.add(opportunity_id)
+        found.append(opportunity_id)
+        if limit is not None and len(found) >= limit:
+            break
+    return found

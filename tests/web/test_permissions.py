@@ -73,6 +73,9 @@ MATRIX: list[Row] = [
         "posting_id": "p1", "stage_id": _stage(3)(role, seed), "assessment": "fakeassess:py", "pass_threshold": "70"}),
     Row("GET", "/pipeline/<int:attachment_id>/detach", ADMINS, {"attachment_id": "att_detach_ui"}),
     Row("POST", "/pipeline/<int:attachment_id>/detach", ADMINS, {"attachment_id": "att_detach_ui"}),
+    # the fake source cannot list a stage's candidates: the page says so, the POST flashes it (302)
+    Row("GET", "/pipeline/<int:attachment_id>/backfill", ADMINS, {"attachment_id": "att_keep"}),
+    Row("POST", "/pipeline/<int:attachment_id>/backfill", ADMINS, {"attachment_id": "att_keep"}),
     Row("GET", "/candidates", ALL),
     Row("GET", "/candidates/<int:invitation_id>", ALL, {"invitation_id": "invitation"}),
     Row("POST", "/candidates/<int:invitation_id>/reinvite", ADMINS, {"invitation_id": "inv_reinvite_ui"}),
@@ -106,6 +109,9 @@ MATRIX: list[Row] = [
     Row("PUT", "/api/v1/attachments/<int:attachment_id>", ADMINS, {"attachment_id": "att_keep"},
         data=lambda role, seed: {"options": {"pass_threshold": 60}}),
     Row("DELETE", "/api/v1/attachments/<int:attachment_id>", ADMINS, {"attachment_id": "att_detach_api"}),
+    Row("GET", "/api/v1/attachments/<int:attachment_id>/backfill", ADMINS, {"attachment_id": "att_keep"}),
+    Row("POST", "/api/v1/attachments/<int:attachment_id>/backfill", ADMINS, {"attachment_id": "att_keep"},
+        ok=frozenset({409})),  # the fake source cannot list a stage's candidates
     Row("GET", "/api/v1/postings", ADMINS),
     Row("GET", "/api/v1/stages", ADMINS, query="posting_id=p1"),
     Row("GET", "/api/v1/assessments", ADMINS),

@@ -15,13 +15,14 @@ from marshmallow import Schema, fields, validate
 from hub import __version__
 from hub.web import schemas as s
 from hub.web.api import bp
+from hub.web.api.pipeline import BackfillResultSchema, BackfillSchema
 
 INPUT_SCHEMAS = (s.AttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSchema, s.UserPatchSchema,
                  s.EmptySchema)
 OUTPUT_SCHEMAS = (s.SecretStateSchema, s.RegisteredWebhookSchema, s.ConnectionStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
                   s.InvitationSchema, s.InvitationDetailSchema, s.DeliverySchema, s.EventSchema, s.UserSchema,
                   s.UserCreatedSchema, s.UserPasswordResetSchema, s.AuditSchema, s.PostingSchema, s.StageSchema, s.AssessmentSchema,
-                  s.ActionResultSchema, s.MeSchema)
+                  s.ActionResultSchema, s.MeSchema, BackfillSchema, BackfillResultSchema)
 
 
 def component_name(schema: Any) -> str:
@@ -270,6 +271,18 @@ def paths() -> dict:
                        response=_json("Attachment"), body="AttachmentIn", path_params=A, errors=("409", "502")),
             "delete": _op("deleteAttachment", "Detach", "pipeline.manage", tag="pipeline", ok="204",
                           response={"description": "Detached"}, path_params=A),
+        },
+        "/attachments/{attachment_id}/backfill": {
+            "get": _op("getBackfill", "How many candidates are in the attachment's stage without an invitation "
+                       "for it (read live from the source; available false when the source cannot list them)",
+                       "pipeline.view", tag="pipeline", response=_json("Backfill"), path_params=A,
+                       errors=("409", "502")),
+            "post": _op("runBackfill", "Invite the candidates already in the attachment's stage without an "
+                        "invitation for it: one stage-change event each, delivered to the attachment's provider "
+                        "(a second call queues nobody twice). 409 when the source cannot list them, the provider "
+                        "cannot invite now, or the stage holds more than the limit", "pipeline.manage",
+                        tag="pipeline", response=_json("BackfillResult"), body="Empty", body_required=False,
+                        path_params=A, errors=("409", "502")),
         },
         "/postings": {"get": _op("listPostings", "Postings, live from the source", "pipeline.view", tag="pipeline",
                                  response=_json("PostingList"), errors=("409", "502"))},

@@ -1,19 +1,58 @@
-"""``/api/v1/attachments`` and the live lists behind them: ``/postings``, ``/stages``, ``/assessments``."""
+"""``/api/v1/attachments`` and the live lists behind them: ``/postings``, ``/stages``, ``/assessments``;
+and an attachment's backfill (``/attachments/<id>/backfill``: ``hub.engine.backfill``)."""
 
 from __future__ import annotations
 
 from flask import jsonify, url_for
 from flask_login import current_user
+from marshmallow import Schema, fields
 
 from hub import services
+from hub.engine import backfill
+from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import live_error, load_body, load_query
 from hub.web.live import LiveError, list_assessments, list_postings, list_stages, resolve_attachment
 from hub.web.permissions import require
 from hub.web.schemas import (
-    AssessmentSchema, AttachmentInSchema, AttachmentSchema, PostingSchema, StageSchema, StagesQuerySchema,
+    AssessmentSchema, AttachmentInSchema, AttachmentSchema, EmptySchema, PostingSchema, StageSchema,
+    StagesQuerySchema,
 )
+
+
+class BackfillSchema(Schema):
+    """What inviting the candidates already in the attachment's stage would do now (read live from
+    the source). The counts are null when backfill is not available."""
+
+    attachment_id = fields.Integer(required=True)
+    available = fields.Boolean(required=True, metadata={
+        "description": "Whether the connected source can list the candidates of a stage."})
+    unavailable_reason = fields.String(allow_none=True)
+    provider_problem = fields.String(allow_none=True, metadata={
+        "description": "Why the attachment's provider cannot invite now (disabled, not connected...); "
+                       "a backfill is refused (409) until it can."})
+    source = fields.String(allow_none=True)
+    in_stage = fields.Integer(allow_none=True, metadata={"description": "Candidates in the stage now, not archived."})
+    already_invited = fields.Integer(allow_none=True, metadata={
+        "description": "Of those, candidates with an invitation for this attachment (any status)."})
+    already_queued = fields.Integer(allow_none=True, metadata={
+        "description": "Candidates queued by an earlier backfill whose invitation does not exist yet."})
+    to_invite = fields.Integer(allow_none=True, metadata={
+        "description": "Candidates in the stage without an invitation: what a backfill queues."})
+    opportunity_ids = fields.List(fields.String(), metadata={"description": "The ids of the candidates to invite."})
+    limit = fields.Integer(metadata={"description": "The most candidates one backfill handles."})
+
+
+class BackfillResultSchema(Schema):
+    """What a backfill did: one stage-change event (and delivery to the provider) per candidate queued."""
+
+    attachment_id = fields.Integer(required=True)
+    queued = fields.Integer(required=True)
+    already_invited = fields.Integer(required=True)
+    already_queued = fields.Integer(required=True)
+    opportunity_ids = fields.List(fields.String(), metadata={"description": "The candidates queued now."})
+    message = fields.String(required=True)
 
 
 @bp.get("/attachments")
@@ -97,3 +136,25 @@ def assessments():
     items = [{"provider": plugin, "id": a.id, "name": a.name, "duration_minutes": a.duration_minutes,
               "max_score": a.max_score} for plugin, a in found]
     return jsonify({"items": AssessmentSchema(many=True).dump(items), "errors": errors})
+
+
+@bp.get("/attachments/<int:attachment_id>/backfill")
+@require("pipeline.view")
+def get_backfill(attachment_id: int):
+    ws = current_user.workspace_id
+    queries.get_attachment(ws, attachment_id)
+    runtime = get_runtime()
+    reason = backfill.unavailable_reason(runtime, ws)
+    if reason is not None:
+        return jsonify(BackfillSchema().dump(backfill.unavailable_dict(attachment_id, reason)))
+    return jsonify(BackfillSchema().dump(backfill.census(runtime, ws, attachment_id).as_dict()))
+
+
+@bp.post("/attachments/<int:attachment_id>/backfill")
+@require("pipeline.manage")
+def run_backfill(attachment_id: int):
+    load_body(EmptySchema)
+    ws = current_user.workspace_id
+    queries.get_attachment(ws, attachment_id)
+    outcome = backfill.run(get_runtime(), ws, attachment_id, current_user)
+    return jsonify(BackfillResultSchema().dump(outcome.as_dict()))

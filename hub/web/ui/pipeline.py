@@ -9,7 +9,8 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from hub import services
-from hub.errors import Conflict, ValidationFailed
+from hub.engine import backfill
+from hub.errors import Conflict, HubError, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.web import queries
@@ -61,12 +62,14 @@ def pipeline():
     warnings, notice = stage_warnings(ws, rows) if rows else ({}, None)
     stage_names, reason_names = option_names(ws, rows) if rows and notice is None else ({}, {})
     runtime = get_runtime()
+    has_source = runtime.active_source(ws) is not None
     return render_template("pipeline/list.html", rows=rows, warnings=warnings, notice=notice,
                            stage_names=stage_names, reason_names=reason_names,
                            idle=queries.idle_providers(ws, {row.provider for row in rows}),
                            plugin_title=plugin_title,
-                           has_source=runtime.active_source(ws) is not None,
-                           has_provider=bool(assessment_plugins(ws)))
+                           has_source=has_source,
+                           has_provider=bool(assessment_plugins(ws)),
+                           backfill_unavailable=backfill.unavailable_reason(runtime, ws) if has_source else None)
 
 
 TRI_STATE = ("remind_on_reentry", "tag_results")  # yes / no / "use the integration's setting"
@@ -239,3 +242,45 @@ def pipeline_detach(attachment_id: int):
     flash(f"{row.assessment_name} is detached from “{row.stage_name}”. Candidates entering that stage are no "
           "longer invited; invitations already sent are kept.", "success")
     return redirect(url_for("ui.pipeline"))
+
+
+# --------------------------------------------------------------------------- backfill
+
+
+@bp.get("/pipeline/<int:attachment_id>/backfill")
+@require("pipeline.manage")
+def pipeline_backfill(attachment_id: int):
+    """How many candidates are in the attachment's stage without an invitation for it (read live
+    from the source), and the button that invites them (``hub.engine.backfill``)."""
+    ws = current_user.workspace_id
+    row = queries.get_attachment(ws, attachment_id)
+    runtime = get_runtime()
+    unavailable = backfill.unavailable_reason(runtime, ws)
+    census, error = None, None
+    if unavailable is None:
+        try:
+            census = backfill.census(runtime, ws, attachment_id)
+        except NotFound:
+            raise
+        except HubError as exc:  # the source failed, or too many candidates: said on the page
+            db.session.rollback()
+            error = sentence(exc.message)
+    return render_template("pipeline/backfill.html", row=row, census=census, unavailable=unavailable, error=error,
+                           plugin_title=plugin_title, limit=backfill.MAX_CANDIDATES)
+
+
+@bp.post("/pipeline/<int:attachment_id>/backfill")
+@require("pipeline.manage")
+def pipeline_backfill_run(attachment_id: int):
+    ws = current_user.workspace_id
+    queries.get_attachment(ws, attachment_id)
+    try:
+        outcome = backfill.run(get_runtime(), ws, attachment_id, current_user)
+    except NotFound:
+        raise
+    except HubError as exc:
+        db.session.rollback()
+        flash(sentence(exc.message), "error")
+    else:
+        flash(outcome.message(), "success")
+    return redirect(url_for("ui.pipeline_backfill", attachment_id=attachment_id))

@@ -1,0 +1,285 @@
+"""Backfill: invite the candidates who are already in an attached stage.
+
+A candidate is invited when they *enter* an attached stage (a stage-change webhook). Two kinds of
+candidate therefore get nothing on their own: those already in the stage when the assessment was
+attached, and those who entered it while the assessment's provider was disabled (no delivery was
+made for it). Backfill is the admin's explicit "invite them now", per attachment; it is never
+automatic, because inviting people who have been sitting in a stage for weeks is a decision.
+
+How (the hub's normal durable path, so every guarantee of a webhook holds):
+
+1. ``census``: the source lists the opportunity ids in the attachment's stage of its posting now
+   (the optional hook ``source_list_stage_candidates``, synchronously, bounded to
+   ``MAX_CANDIDATES``: one to eleven list pages at Lever's rate, so a few seconds at most); the
+   hub sorts them into *already invited* (an invitation for this attachment exists, whatever its
+   status), *already queued* (an earlier backfill's event exists, its invitation not yet) and
+   *to invite*.
+2. ``run``: in ONE transaction with the audit entry, one synthetic ``StageChange`` per candidate
+   to invite, ingested like a webhook's (``hub.engine.ingest.stage_events``) under the source name
+   ``hub`` with the event id ``backfill:<attachment id>:<opportunity id>``: a second click, or two
+   admins at once, is a duplicate. Its delivery goes to the attachment's provider only (another
+   plugin must not take the admin's action for a move that did not happen), which re-reads the
+   candidate from the source and invites once per attachment (``hub.kit.provider``): a real
+   stage-change webhook for the same candidate arriving as well still makes one invitation (the
+   invitation is unique per workspace, opportunity and attachment). Vendor failures retry, dead
+   deliveries show on Activity and can be replayed there, like any other.
+
+The provider must be able to invite now (enabled, connected, with credentials): otherwise the
+events would reach nobody and their ids, remembered, would make the next click a duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from hub import entities as e
+from hub.engine.ingest import Staged, stage_events
+from hub.errors import Conflict, HubError, NotFound
+from hub.extensions import db
+from hub.store.models import Attachment, EventKey, Integration, Invitation, User, utcnow
+
+HOOK = "source_list_stage_candidates"
+SOURCE_NAME = "hub"  # the events' source: the hub itself, on an admin's request
+MAX_CANDIDATES = 1000  # per backfill; the source is asked for one more, to know there are more
+_CHUNK = 500  # ids per IN (...) of the classification queries
+
+
+class BackfillUnavailable(Conflict):
+    code = "backfill_unavailable"
+
+
+class TooManyCandidates(Conflict):
+    code = "too_many_candidates"
+
+
+def event_id(attachment_id: int, opportunity_id: str) -> str:
+    """The deterministic id of the backfill event of one candidate and attachment."""
+    return f"backfill:{attachment_id}:{opportunity_id}"
+
+
+@dataclass
+class Census:
+    """Who is in the attachment's stage now, sorted by what backfill would do with them."""
+
+    attachment_id: int
+    source: str
+    in_stage: list[str]
+    already_invited: list[str]
+    already_queued: list[str]
+    to_invite: list[str]
+    provider_problem: str | None = None  # why the provider cannot invite now (None: it can)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"attachment_id": self.attachment_id, "available": True, "unavailable_reason": None,
+                "provider_problem": self.provider_problem, "source": self.source, "in_stage": len(self.in_stage),
+                "already_invited": len(self.already_invited), "already_queued": len(self.already_queued),
+                "to_invite": len(self.to_invite), "opportunity_ids": list(self.to_invite),
+                "limit": MAX_CANDIDATES}
+
+
+def unavailable_dict(attachment_id: int, reason: str) -> dict[str, Any]:
+    """What ``Census.as_dict`` says when backfill is not available in the workspace."""
+    return {"attachment_id": attachment_id, "available": False, "unavailable_reason": reason,
+            "provider_problem": None, "source": None, "in_stage": None, "already_invited": None,
+            "already_queued": None, "to_invite": None, "opportunity_ids": [], "limit": MAX_CANDIDATES}
+
+
+@dataclass
+class Outcome:
+    """What one backfill did."""
+
+    attachment_id: int
+    queued: list[str] = field(default_factory=list)
+    already_invited: int = 0
+    already_queued: int = 0
+    delivery_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"attachment_id": self.attachment_id, "queued": len(self.queued),
+                "already_invited": self.already_invited, "already_queued": self.already_queued,
+                "opportunity_ids": list(self.queued), "message": self.message()}
+
+    def message(self) -> str:
+        text = f"{_count(len(self.queued), 'invitation')} queued; {self.already_invited} already invited"
+        if self.already_queued:
+            text += f"; {self.already_queued} queued earlier, not invited yet (see Activity)"
+        return text + "."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def get_attachment(workspace_id: int, attachment_id: int) -> Attachment:
+    row = db.session.get(Attachment, attachment_id, populate_existing=True)
+    if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
+        raise NotFound("no such attachment")
+    return row
+
+
+def unavailable_reason(runtime, workspace_id: int) -> str | None:
+    """Why backfill cannot be offered in this workspace (no source, or a source without the
+    hook), or None."""
+    source = runtime.active_source(workspace_id)
+    if source is None:
+        return "No source (ATS) integration is enabled, so there is no stage to read candidates from."
+    if not runtime.registry.implements(source, HOOK):
+        title = runtime.registry.title(source)
+        return (f"Backfill is not available for {title}: its integration cannot list the candidates in a "
+                "stage. Candidates are invited when they enter the stage.")
+    return None
+
+
+def provider_problem(runtime, workspace_id: int, provider: str, lock: bool = False) -> str | None:
+    """Why the attachment's provider cannot invite now, in words, or None. ``lock`` holds its
+    integration row (shared) until the commit, so a disable or revoke cannot slip in between."""
+    registry = runtime.registry
+    title = registry.title(provider)
+    if provider not in registry.specs:
+        return f"{title} is not installed"
+    query = sa.select(Integration).where(Integration.workspace_id == workspace_id, Integration.plugin == provider)
+    row = db.session.scalar(query.with_for_update(read=True) if lock else query)
+    spec = registry.specs[provider]
+    if row is None:
+        why = "is not connected"
+    elif row.status == "revoked":
+        why = "has its access revoked"
+    elif not row.enabled:
+        why = "is disabled"
+    elif row.status == "needs_reauthorization":
+        why = "needs reconnecting"
+    elif spec.secret_fields and not row.secrets_encrypted:
+        why = "has no credentials yet"
+    elif not registry.implements(provider, "on_stage_change"):
+        why = "does not invite on stage changes"
+    else:
+        return None
+    return (f"{title} {why}: it cannot send invitations now. Enable and connect it first, then invite the "
+            "candidates already in this stage.")
+
+
+def _source(runtime, workspace_id: int) -> str:
+    reason = unavailable_reason(runtime, workspace_id)
+    if reason is not None:
+        raise BackfillUnavailable(reason)
+    return runtime.active_source(workspace_id)
+
+
+# --------------------------------------------------------------------------- the source's list
+
+
+def list_in_stage(runtime, workspace_id: int, source: str, attachment: Attachment) -> list[str]:
+    """The opportunity ids the source has in the attachment's stage now; ``HubError`` (502) with a
+    message naming the source when it fails, ``TooManyCandidates`` beyond ``MAX_CANDIDATES``."""
+    title = runtime.registry.title(source)
+    posting_id, stage_id = attachment.posting_id, attachment.stage_id
+    stage, posting = attachment.stage_name, attachment.posting_name
+    try:
+        ctx = runtime.context(workspace_id, source)  # commits: no transaction is held during the call
+        found = runtime.registry.call(source, HOOK, ctx=ctx, posting_id=posting_id, stage_id=stage_id,
+                                      limit=MAX_CANDIDATES + 1)
+    except HubError as exc:
+        db.session.rollback()
+        message = exc.message if exc.message.lower().startswith(title.lower()) else f"{title}: {exc.message}"
+        raise HubError(message, status=502, code="vendor_error") from exc
+    except Exception as exc:  # a vendor or plugin failure is shown, never a 500
+        db.session.rollback()
+        raise HubError(f"{title} failed: {exc}", status=502, code="vendor_error") from exc
+    if not isinstance(found, (list, tuple)) or not all(isinstance(i, str) for i in found):
+        raise HubError(f"{title} failed: {HOOK} did not return a list of opportunity ids", status=502,
+                       code="vendor_error")
+    ids = list(dict.fromkeys(i for i in found if i))
+    if len(ids) > MAX_CANDIDATES:
+        raise TooManyCandidates(
+            f"More than {MAX_CANDIDATES} candidates are in “{stage}” of {posting}: backfill invites at most "
+            f"{MAX_CANDIDATES} at once. Move some of them on in {title} first, or ask your operator.")
+    return ids
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def classify(workspace_id: int, attachment_id: int, ids: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """``ids`` as (already invited, already queued, to invite), each in the order given."""
+    invited: set[str] = set()
+    keyed: set[str] = set()
+    for chunk in _chunks(ids):
+        invited |= set(db.session.scalars(sa.select(Invitation.opportunity_id).where(
+            Invitation.workspace_id == workspace_id, Invitation.attachment_id == attachment_id,
+            Invitation.opportunity_id.in_(chunk))))
+        keys = {event_id(attachment_id, o)[:300]: o for o in chunk}
+        keyed |= {keys[k] for k in db.session.scalars(sa.select(EventKey.key).where(
+            EventKey.workspace_id == workspace_id, EventKey.source_plugin == SOURCE_NAME,
+            EventKey.key.in_(list(keys))))}
+    already_invited = [o for o in ids if o in invited]
+    already_queued = [o for o in ids if o not in invited and o in keyed]
+    to_invite = [o for o in ids if o not in invited and o not in keyed]
+    return already_invited, already_queued, to_invite
+
+
+# --------------------------------------------------------------------------- what the page and the API call
+
+
+def census(runtime, workspace_id: int, attachment_id: int) -> Census:
+    """Read-only: who is in the stage and what a backfill would do (one live list at the source)."""
+    attachment = get_attachment(workspace_id, attachment_id)
+    source = _source(runtime, workspace_id)
+    problem = provider_problem(runtime, workspace_id, attachment.provider)
+    ids = list_in_stage(runtime, workspace_id, source, attachment)
+    invited, queued, to_invite = classify(workspace_id, attachment_id, ids)
+    db.session.rollback()
+    return Census(attachment_id, source, ids, invited, queued, to_invite, problem)
+
+
+def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None) -> Outcome:
+    """Queue one invitation per candidate in the stage without one (see the module docstring);
+    audited as ``attachment.backfill``. Raises ``NotFound``, ``BackfillUnavailable``,
+    ``Conflict`` (the provider cannot invite now; too many candidates) or ``HubError`` (502: the
+    source failed)."""
+    from hub.services import audit
+
+    attachment = get_attachment(workspace_id, attachment_id)
+    source = _source(runtime, workspace_id)
+    problem = provider_problem(runtime, workspace_id, attachment.provider)
+    if problem:
+        db.session.rollback()
+        raise Conflict(problem)
+    ids = list_in_stage(runtime, workspace_id, source, attachment)  # no transaction held meanwhile
+
+    # one transaction from here: checks again, events and deliveries, audit entry
+    attachment = get_attachment(workspace_id, attachment_id)  # detached meanwhile: 404
+    problem = provider_problem(runtime, workspace_id, attachment.provider, lock=True)
+    if problem:
+        db.session.rollback()
+        raise Conflict(problem)
+    invited, queued, to_invite = classify(workspace_id, attachment_id, ids)
+    now = utcnow()
+    items = [Staged(workspace_id, SOURCE_NAME, e.InboundEvent(
+        external_id=event_id(attachment_id, opportunity_id),
+        event=e.StageChange(opportunity_id=opportunity_id, to_stage_id=attachment.stage_id, occurred_at=now)))
+        for opportunity_id in to_invite]
+    # delivered to the attachment's provider only (checked enabled above, under the lock)
+    outcomes = stage_events(runtime, items, enabled={workspace_id: {attachment.provider}})
+    outcome = Outcome(attachment_id, already_invited=len(invited), already_queued=len(queued))
+    for opportunity_id, staged in zip(to_invite, outcomes):
+        if staged.duplicate:  # a concurrent click staged it first
+            outcome.already_queued += 1
+        else:
+            outcome.queued.append(opportunity_id)
+            outcome.delivery_ids += staged.delivery_ids
+    audit(workspace_id, actor, "attachment.backfill", f"attachment:{attachment_id}",
+          posting=attachment.posting_name, stage=attachment.stage_name, assessment=attachment.assessment_name,
+          in_stage=len(ids), queued=len(outcome.queued), already_invited=outcome.already_invited,
+          already_queued=outcome.already_queued)
+    db.session.commit()
+    if outcome.delivery_ids:
+        runtime.wake(outcome.delivery_ids)
+    return outcome

@@ -1,0 +1,340 @@
+"""Backfill: inviting the candidates already in an attached stage, from the pipeline page and the
+API (``hub.engine.backfill``), through the hub's durable path: one invitation per candidate and
+attachment however often it is clicked, and also when a real webhook for the same move arrives."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from hub import hookimpl, services
+from hub.engine import backfill
+from hub.engine.ingest import ingest
+from hub.entities import INVITED, PENDING, Candidate, InboundEvent, StageChange
+from hub.errors import TemporaryError
+from hub.extensions import db
+from hub.kit import provider
+from hub.runtime import get_runtime
+from hub.store.models import AuditEntry, Delivery, Event, Invitation, utcnow
+from hub.testing import run_deliveries
+from tests.web.support import FakeAssess, FakeSource, api_headers, seed, sign_in, vendor_error
+
+STAGE = "s1"
+IN_STAGE = ("opp-a", "opp-b", "opp-c")
+
+
+class StageSource(FakeSource):
+    """The web tests' fake ATS, which can also list the candidates of a stage and read one."""
+
+    def __init__(self):
+        super().__init__()
+        self.people: dict[str, Candidate] = {}
+        self.fail_reads = False
+
+    def put(self, opportunity_id: str, stage: str = STAGE, posting: str = "p1", archived: bool = False) -> None:
+        self.people[opportunity_id] = Candidate(opportunity_id=opportunity_id, name=f"Person {opportunity_id}",
+                                                email=f"{opportunity_id}@mail.test", posting_id=posting,
+                                                stage_id=stage, archived=archived)
+
+    @hookimpl
+    def source_list_stage_candidates(self, ctx, posting_id, stage_id, limit):
+        self._maybe_fail("source_list_stage_candidates")
+        return [o for o, c in self.people.items()
+                if c.posting_id == posting_id and c.stage_id == stage_id and not c.archived][:limit]
+
+    @hookimpl
+    def source_get_candidate(self, ctx, opportunity_id):
+        if self.fail_reads:
+            raise TemporaryError("the ATS is down")
+        return self.people.get(opportunity_id)
+
+
+class InvitingAssess(FakeAssess):
+    """The web tests' fake provider, inviting the way a real one does (``hub.kit.provider``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.sent: list[str] = []
+
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        self.stage_changes.append(change.opportunity_id)
+        found = provider.candidate_in_stage(ctx, change)
+        if found is None:
+            return
+        attachments, candidate = found
+        for attachment in attachments:
+            invitation, _created = ctx.invitations.get_or_create(attachment, candidate)
+            if invitation.status == PENDING:
+                provider.send_once(ctx, invitation, candidate, self._deliver(ctx))
+
+    def _deliver(self, ctx):
+        def deliver(current, email):
+            self.sent.append(current.opportunity_id)
+            provider.record_sent(ctx, current.id, f"vendor-{current.id}", None)
+        return deliver
+
+
+@pytest.fixture
+def fakes():  # replaces tests/web/conftest.py's: the same fakes, able to backfill
+    return StageSource(), InvitingAssess()
+
+
+@pytest.fixture
+def ready(hub_app, seeded, fakes):
+    """Three candidates in s1 of p1 without an invitation, plus the seeded one already invited."""
+    source, _assess = fakes
+    with hub_app.app_context():
+        services.save_settings(get_runtime(), seeded.workspace_id, "fakeassess", {"api_key": "k"}, "test")
+        invited = db.session.get(Invitation, seeded.ids["invitation"]).opportunity_id
+    for opportunity_id in IN_STAGE:
+        source.put(opportunity_id)
+    source.put(invited)
+    source.put("opp-archived", archived=True)
+    source.put("opp-elsewhere", stage="s2")
+    source.put("opp-other-posting", posting="p2")
+    return seeded.ids["attachment"]
+
+
+def _invitations(app, attachment_id: int) -> dict[str, str]:
+    with app.app_context():
+        rows = db.session.execute(sa.select(Invitation.opportunity_id, Invitation.status).where(
+            Invitation.attachment_id == attachment_id)).all()
+        db.session.rollback()
+    return {opportunity: status for opportunity, status in rows}
+
+
+def _backfill_events(app) -> list[tuple[str, str, list[str]]]:
+    with app.app_context():
+        events = list(db.session.scalars(sa.select(Event).where(Event.external_id.like("backfill:%"))
+                                         .order_by(Event.id)))
+        out = [(e.source_plugin, e.external_id, [d.plugin for d in e.deliveries]) for e in events]
+        db.session.rollback()
+    return out
+
+
+def test_the_page_counts_the_candidates_and_the_button_invites_them(hub_app, seeded, as_role, ready, fakes):
+    _source, assess = fakes
+    client = as_role("super_admin")
+    listing = client.get("/pipeline").get_data(as_text=True)
+    assert f'id="backfill-{ready}"' in listing and 'id="backfill-unavailable"' not in listing
+
+    page = client.get(f"/pipeline/{ready}/backfill").get_data(as_text=True)
+    assert re.search(r'id="backfill-in-stage">4 candidates in “Stage 1” of Python Developer now', page)
+    assert 'id="backfill-invited">1 already has an invitation' in page
+    assert "<strong>3 candidates</strong> are in this stage without an invitation." in page
+    assert ">Invite 3 candidates already in this stage</button>" in page
+    assert list(_invitations(hub_app, ready).values()) == ["completed"]  # the seeded one, nothing new yet
+
+    answer = client.post(f"/pipeline/{ready}/backfill", follow_redirects=True)
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "3 invitations queued; 1 already invited." in html
+    # the page read again: nobody is left
+    assert 'id="backfill-empty"' in html and "No candidate is in this stage without an invitation" in html
+    invitations = _invitations(hub_app, ready)
+    assert {o: invitations[o] for o in IN_STAGE} == {o: INVITED for o in IN_STAGE}
+    assert len(invitations) == 4 and sorted(assess.sent) == list(IN_STAGE)
+    # synthetic stage changes from the hub, delivered to the attachment's provider only
+    assert _backfill_events(hub_app) == [("hub", f"backfill:{ready}:{o}", ["fakeassess"]) for o in IN_STAGE]
+    with hub_app.app_context():
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "attachment.backfill"))
+        assert (entry.actor, entry.target) == ("super_admin@acme.test", f"attachment:{ready}")
+        assert entry.detail["queued"] == 3 and entry.detail["already_invited"] == 1 and entry.detail["in_stage"] == 4
+    # the audit page shows it, and Activity the events
+    assert "attachment.backfill" in client.get("/audit").get_data(as_text=True)
+    assert f"backfill:{ready}:opp-a" in client.get("/activity").get_data(as_text=True)
+
+
+def test_clicking_twice_and_a_real_webhook_make_one_invitation_per_candidate(hub_app, seeded, as_role, ready, fakes):
+    source, assess = fakes
+    admin = as_role("admin")
+    other = as_role("super_admin")
+    first = admin.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
+    second = other.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
+    assert "3 invitations queued; 1 already invited." in first
+    assert "0 invitations queued; 4 already invited." in second
+    # Lever's own webhook for one of the same moves arrives late: it is delivered, and invites nobody twice
+    with hub_app.app_context():
+        ingest(get_runtime(), seeded.workspace_id, "fakesource",
+               InboundEvent(external_id="lever-evt-1", event=StageChange(opportunity_id="opp-a", to_stage_id=STAGE)))
+    run_deliveries(hub_app)
+    assert sorted(assess.sent) == list(IN_STAGE)
+    with hub_app.app_context():
+        counts = dict(db.session.execute(sa.select(Invitation.opportunity_id, sa.func.count(Invitation.id))
+                                         .where(Invitation.attachment_id == ready)
+                                         .group_by(Invitation.opportunity_id)).all())
+        db.session.rollback()
+    assert all(count == 1 for count in counts.values()) and set(IN_STAGE) <= set(counts)
+    assert len(_backfill_events(hub_app)) == 3  # the second click staged nothing
+
+
+def test_a_candidate_queued_but_not_invited_yet_is_not_queued_again(hub_app, seeded, as_role, ready, fakes):
+    source, assess = fakes
+    client = as_role("admin")
+    source.fail_reads = True  # the provider cannot re-read the candidates: its deliveries wait for a retry
+    assert "3 invitations queued" in client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(
+        as_text=True)
+    assert assess.sent == []
+    page = client.get(f"/pipeline/{ready}/backfill").get_data(as_text=True)
+    assert 'id="backfill-queued">3 were queued by an earlier backfill and have no invitation yet' in page
+    assert 'id="backfill-empty"' in page
+    again = client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
+    assert "0 invitations queued; 1 already invited; 3 queued earlier, not invited yet (see Activity)." in again
+    with hub_app.app_context():
+        waiting = list(db.session.scalars(sa.select(Delivery.status).join(Event).where(
+            Event.external_id.like("backfill:%"))))
+        db.session.rollback()
+    assert waiting == ["retry"] * 3  # vendor failures retry like any delivery
+    source.fail_reads = False
+    with hub_app.app_context():
+        db.session.execute(sa.update(Delivery).where(Delivery.status == "retry").values(next_attempt_at=utcnow()))
+        db.session.commit()
+    run_deliveries(hub_app)
+    assert sorted(assess.sent) == list(IN_STAGE)
+
+
+def test_a_candidate_who_entered_while_the_provider_was_disabled_is_invited_once_it_is_back(
+        hub_app, seeded, as_role, ready, fakes):
+    source, assess = fakes
+    client = as_role("super_admin")
+    with hub_app.app_context():
+        runtime = get_runtime()
+        services.set_enabled(runtime, seeded.workspace_id, "fakeassess", False, "test")
+        source.put("opp-late")
+        outcome = ingest(runtime, seeded.workspace_id, "fakesource",
+                         InboundEvent(external_id="lever-evt-late", event=StageChange(opportunity_id="opp-late",
+                                                                                      to_stage_id=STAGE)))
+        assert outcome.delivery_ids == []  # nobody was told
+    page = client.get(f"/pipeline/{ready}/backfill").get_data(as_text=True)
+    assert 'id="backfill-provider-problem">Fake Tests is disabled: it cannot send invitations now.' in page
+    assert 'id="backfill-confirm"' not in page and "<strong>4 candidates</strong>" in page
+    refused = client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
+    assert "Fake Tests is disabled: it cannot send invitations now." in refused
+    assert _backfill_events(hub_app) == []  # nothing staged: the next click must not be a duplicate
+
+    with hub_app.app_context():
+        services.set_enabled(get_runtime(), seeded.workspace_id, "fakeassess", True, "test")
+    done = client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
+    assert "4 invitations queued; 1 already invited." in done
+    assert sorted(assess.sent) == sorted([*IN_STAGE, "opp-late"])
+
+
+def test_roles_without_pipeline_rights_are_forbidden(hub_app, seeded, as_role, ready, fakes):
+    _source, assess = fakes
+    api = hub_app.test_client()
+    for role in ("team_member", "limited_team_member"):
+        client = as_role(role)
+        assert client.get(f"/pipeline/{ready}/backfill").status_code == 403
+        assert client.post(f"/pipeline/{ready}/backfill").status_code == 403
+        headers = api_headers(seeded, role)
+        for method in ("GET", "POST"):
+            answer = api.open(f"/api/v1/attachments/{ready}/backfill", method=method, headers=headers)
+            assert answer.status_code == 403 and answer.get_json()["error"]["code"] == "forbidden"
+    assert assess.sent == [] and _backfill_events(hub_app) == []
+    # an Admin holds pipeline.manage
+    assert as_role("admin").get(f"/pipeline/{ready}/backfill").status_code == 200
+    # not signed in: the sign-in page
+    assert hub_app.test_client().get(f"/pipeline/{ready}/backfill").headers["Location"].startswith("/sign-in")
+
+
+def test_the_api_previews_and_backfills(hub_app, seeded, ready, fakes):
+    _source, assess = fakes
+    api = hub_app.test_client()
+    headers = api_headers(seeded, "admin")
+    preview = api.get(f"/api/v1/attachments/{ready}/backfill", headers=headers)
+    assert preview.status_code == 200
+    body = preview.get_json()
+    assert {k: body[k] for k in ("available", "provider_problem", "source", "in_stage", "already_invited",
+                                 "already_queued", "to_invite", "opportunity_ids", "limit")} == {
+        "available": True, "provider_problem": None, "source": "fakesource", "in_stage": 4, "already_invited": 1,
+        "already_queued": 0, "to_invite": 3, "opportunity_ids": list(IN_STAGE), "limit": backfill.MAX_CANDIDATES}
+    done = api.post(f"/api/v1/attachments/{ready}/backfill", headers=headers)
+    assert done.status_code == 200
+    assert done.get_json() == {"attachment_id": ready, "queued": 3, "already_invited": 1, "already_queued": 0,
+                               "opportunity_ids": list(IN_STAGE), "message": "3 invitations queued; 1 already invited."}
+    again = api.post(f"/api/v1/attachments/{ready}/backfill", headers=headers, json={})
+    assert again.get_json()["queued"] == 0 and again.get_json()["already_invited"] == 4
+    assert sorted(assess.sent) == list(IN_STAGE)
+    after = api.get(f"/api/v1/attachments/{ready}/backfill", headers=headers).get_json()
+    assert after["to_invite"] == 0 and after["opportunity_ids"] == []
+
+
+def test_the_api_refuses_bad_input_with_json_that_names_the_problem(hub_app, seeded, ready, fakes):
+    _source, assess = fakes
+    api = hub_app.test_client()
+    headers = api_headers(seeded, "super_admin")
+    url = f"/api/v1/attachments/{ready}/backfill"
+
+    def error(answer, status):
+        assert answer.status_code == status, answer.get_data(as_text=True)
+        assert answer.mimetype == "application/json"
+        return answer.get_json()["error"]
+
+    for method in ("GET", "POST"):
+        missing = error(api.open("/api/v1/attachments/999999/backfill", method=method, headers=headers), 404)
+        assert missing["code"] == "not_found" and "attachment" in missing["message"]
+        other = error(api.open(f"/api/v1/attachments/{seeded.other['attachment_id']}/backfill", method=method,
+                               headers=headers), 404)
+        assert other["code"] == "not_found"
+        assert error(api.open("/api/v1/attachments/abc/backfill", method=method, headers=headers), 404)["code"] \
+            == "not_found"
+    not_an_object = error(api.post(url, headers=headers, json=[ready]), 422)
+    assert not_an_object["code"] == "validation_failed" and "JSON object" in not_an_object["message"]
+    unknown = error(api.post(url, headers=headers, json={"attachment_id": "abc"}), 422)
+    assert unknown["message"] == "unknown field: attachment_id" and "attachment_id" in unknown["fields"]
+    not_json = error(api.post(url, headers={**headers, "Content-Type": "application/json"}, data="{nope"), 400)
+    assert not_json["code"] == "bad_request"
+    assert assess.sent == [] and _backfill_events(hub_app) == []
+
+
+def test_a_source_failure_or_too_many_candidates_is_said_and_nothing_is_queued(
+        hub_app, seeded, as_role, ready, fakes, monkeypatch):
+    source, assess = fakes
+    client = as_role("admin")
+    api = hub_app.test_client()
+    headers = api_headers(seeded, "admin")
+    url = f"/api/v1/attachments/{ready}/backfill"
+    source.fail = vendor_error("the ATS is down")
+    page = client.get(f"/pipeline/{ready}/backfill").get_data(as_text=True)
+    assert 'id="backfill-error"' in page and "Fake ATS: the ATS is down." in page and 'id="backfill-confirm"' not in page
+    flashed = client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
+    assert "Fake ATS: the ATS is down." in flashed
+    for method in ("GET", "POST"):
+        answer = api.open(url, method=method, headers=headers)
+        assert answer.status_code == 502 and answer.get_json()["error"] == {
+            "code": "vendor_error", "message": "Fake ATS: the ATS is down"}
+    source.fail = None
+    monkeypatch.setattr(backfill, "MAX_CANDIDATES", 2)
+    too_many = api.post(url, headers=headers)
+    assert too_many.status_code == 409 and too_many.get_json()["error"]["code"] == "too_many_candidates"
+    assert "More than 2 candidates are in “Stage 1” of Python Developer" in too_many.get_json()["error"]["message"]
+    assert assess.sent == [] and _backfill_events(hub_app) == []
+
+
+def test_a_source_without_the_hook_gets_no_backfill(make_app):
+    """The web tests' plain fake ATS cannot list a stage's candidates: the pipeline says so, with
+    no button, and the API answers accordingly."""
+    assess = InvitingAssess()
+    app = make_app(plugins=[("fakesource", FakeSource()), ("fakeassess", assess)], entry_points=False)
+    seeded = seed(app)
+    attachment = seeded.ids["attachment"]
+    client = app.test_client()
+    sign_in(client, seeded.email("super_admin"))
+    listing = client.get("/pipeline").get_data(as_text=True)
+    assert 'id="backfill-unavailable"' in listing and "Backfill is not available for Fake ATS" in listing
+    assert f'id="backfill-{attachment}"' not in listing
+    page = client.get(f"/pipeline/{attachment}/backfill").get_data(as_text=True)
+    assert "Backfill is not available for Fake ATS" in page and 'id="backfill-confirm"' not in page
+    assert "Backfill is not available for Fake ATS" in client.post(
+        f"/pipeline/{attachment}/backfill", follow_redirects=True).get_data(as_text=True)
+    api = app.test_client()
+    headers = api_headers(seeded, "admin")
+    preview = api.get(f"/api/v1/attachments/{attachment}/backfill", headers=headers).get_json()
+    assert preview["available"] is False and preview["to_invite"] is None
+    assert "Backfill is not available for Fake ATS" in preview["unavailable_reason"]
+    refused = api.post(f"/api/v1/attachments/{attachment}/backfill", headers=headers)
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "backfill_unavailable"
+    assert assess.sent == []
