@@ -92,7 +92,8 @@ def _cache() -> dict:
 def active_source(workspace_id: int) -> str:
     name = get_runtime().active_source(workspace_id)
     if name is None:
-        raise LiveError("No source (ATS) integration is enabled. Enable and connect one under Integrations.",
+        raise LiveError("No source (ATS) integration is enabled: a Super Admin enables and connects one under "
+                        "Integrations.",
                         status=409)
     return name
 
@@ -300,7 +301,7 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
         if not assessment_id:
             errors["assessment_id"] = ["Choose an assessment."]
     elif provider not in assessment_plugins(workspace_id):
-        errors["provider"] = [f"{provider} is not an enabled assessment provider."]
+        errors["provider"] = [f"{plugin_title(provider)} is not an enabled assessment provider."]
     else:
         assessment = find_assessment(workspace_id, provider, assessment_id)
         if assessment is None:

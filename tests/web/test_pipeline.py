@@ -159,6 +159,22 @@ def test_without_a_source_or_provider_the_page_says_so(hub_app, seeded, as_role)
         assert 'href="/integrations"' in html
 
 
+def test_without_a_source_the_pipeline_names_the_next_step_for_the_viewer_s_role(hub_app, seeded, as_role):
+    import re
+
+    as_role("super_admin").post("/integrations/fakesource/disable")
+    steps = {}
+    for role in ("super_admin", "admin"):  # the only roles that see the pipeline
+        html = as_role(role).get("/pipeline").get_data(as_text=True)
+        steps[role] = re.sub(r"<[^>]+>", "", re.search(r'id="no-source">(.*?)</div>', html, re.S).group(1))
+    assert steps["super_admin"].endswith("Enable and connect one in Integrations.")
+    assert steps["admin"].endswith("A Super Admin can enable and connect one in Integrations.")
+    # the API's refusal names who can act, not a step the caller may not take
+    answer = hub_app.test_client().get("/api/v1/postings", headers={"Authorization": f"Bearer {seeded.tokens['admin']}"})
+    assert answer.status_code == 409
+    assert "a Super Admin enables and connects one" in answer.get_json()["error"]["message"]
+
+
 def test_empty_state_invites_to_attach(hub_app, as_role, seeded):
     with hub_app.app_context():
         db.session.execute(sa.update(Attachment).values(detached_at=sa.func.now()))
