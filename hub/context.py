@@ -306,7 +306,8 @@ class SourceAPI:
 class PluginContext:
     """See the module docstring: everything a plugin may use of the hub."""
 
-    def __init__(self, runtime, integration: Integration, delivery_id: int | None = None, actor=None):
+    def __init__(self, runtime, integration: Integration, delivery_id: int | None = None, actor=None,
+                 lease_token: str | None = None):
         self._runtime = runtime
         self._actor = actor
         self._integration_id = integration.id
@@ -317,6 +318,7 @@ class PluginContext:
         self._secrets: dict[str, Any] | None = None
         self._webhook_key = integration.webhook_key
         self.delivery_id = delivery_id
+        self._lease_token = lease_token  # the delivery run's lease: a ``ctx.lock`` taken in it lives with it
 
     # created on first use: a webhook's verification, the hottest use of a context, needs none of them
     @functools.cached_property
@@ -477,13 +479,18 @@ class PluginContext:
 
     @contextlib.contextmanager
     def lock(self, name: str, ttl: float = 60.0, wait: float = 10.0) -> Iterator[None]:
-        """Hold the named lease for this connection (one holder across all workers) for at most
-        ``ttl`` seconds: choose it longer than the work inside can take (its vendor calls'
-        timeouts times their retries), or a second holder may enter. Still busy after ``wait``
-        seconds: ``Deferred`` (the delivery waits without using up an attempt: the holder may be
-        a worker that died, whose lease on the lock runs out after ``ttl``)."""
+        """Hold the named lease for this connection (one holder across all workers). Still busy
+        after ``wait`` seconds: ``Deferred`` (the delivery waits without using up an attempt).
+
+        Taken in a delivery, the lock lives as long as the delivery's run holds its lease, which
+        the worker renews while the hook runs: it is not lost to a long run, and a worker that
+        dies frees it when its lease runs out (``HUB_LEASE_SECONDS``), not ``ttl`` later. Taken
+        elsewhere (reconciliation, a page), it lasts at most ``ttl`` seconds: choose ``ttl``
+        longer than the work inside can take, or a second holder may enter."""
         full = f"{self.workspace_id}:{self.plugin_name}:{name}"
         holder = uuid.uuid4().hex
+        if self.delivery_id is not None and self._lease_token:
+            holder = _delivery_holder(self.delivery_id, self._lease_token)
         deadline = time.monotonic() + wait
         while not _try_lock(full, holder, ttl):
             if time.monotonic() > deadline:
@@ -511,7 +518,35 @@ class PluginContext:
         return SourceAPI(self._runtime, self.workspace_id, name)
 
 
+_DELIVERY_HOLDER = "d"  # a lock holder "d:<delivery id>:<lease token>:<acquisition>"
+
+
+def _delivery_holder(delivery_id: int, lease_token: str) -> str:
+    # the acquisition part keeps two locks of one run apart (a nested take of the same name must
+    # not release the outer one); 2 + 19 + 1 + 32 + 1 + 8 characters fit the column's 64
+    return f"{_DELIVERY_HOLDER}:{delivery_id}:{lease_token}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_gone(holder: str, now) -> bool:
+    """A delivery-bound ``holder`` whose run no longer holds its lease (finished, released by the
+    sweeper, or its worker dead and the lease run out); False for any other holder."""
+    from hub.store.models import D_RUNNING, Delivery
+
+    kind, _, rest = holder.partition(":")
+    delivery_id, _, rest = rest.partition(":")
+    token, _, _ = rest.partition(":")
+    if kind != _DELIVERY_HOLDER or not delivery_id.isdigit() or not token:
+        return False
+    alive = db.session.scalar(sa.select(Delivery.id).where(
+        Delivery.id == int(delivery_id), Delivery.lease_token == token, Delivery.status == D_RUNNING,
+        Delivery.lease_until >= now))
+    return alive is None
+
+
 def _try_lock(name: str, holder: str, ttl: float) -> bool:
+    """Take lock ``name`` for ``holder``: free, expired (a holder outside deliveries), or held
+    by a delivery run that no longer holds its lease. A delivery run's lock does not expire while
+    the run holds its lease."""
     now = utcnow()
     expires = now + timedelta(seconds=ttl)
     try:
@@ -521,8 +556,19 @@ def _try_lock(name: str, holder: str, ttl: float) -> bool:
         return True
     except IntegrityError:
         db.session.rollback()
-    taken = db.session.execute(
-        sa.update(Lock).where(Lock.name == name, Lock.expires_at < now).values(holder=holder, expires_at=expires)
+    current = db.session.execute(sa.select(Lock.holder, Lock.expires_at).where(Lock.name == name)).first()
+    if current is None:  # released meanwhile
+        db.session.rollback()
+        return False
+    if current.holder.startswith(_DELIVERY_HOLDER + ":"):
+        free = _holder_gone(current.holder, now)
+    else:
+        free = current.expires_at < now
+    if not free:
+        db.session.rollback()
+        return False
+    taken = db.session.execute(  # only if nobody took it meanwhile
+        sa.update(Lock).where(Lock.name == name, Lock.holder == current.holder).values(holder=holder, expires_at=expires)
     ).rowcount
     db.session.commit()
     return taken == 1

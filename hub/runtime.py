@@ -33,15 +33,17 @@ class HubRuntime:
         return db.session.scalar(sa.select(Integration).where(
             Integration.workspace_id == workspace_id, Integration.plugin == plugin))
 
-    def context(self, workspace_id: int, plugin: str, delivery_id: int | None = None, actor=None):
+    def context(self, workspace_id: int, plugin: str, delivery_id: int | None = None, actor=None,
+                lease_token: str | None = None):
         """The plugin's ``ctx``; ``actor`` (a user or a label such as "hub demo") is who the call is
-        made for: secrets the plugin stores during it are attributed to them (through the plugin)."""
+        made for: secrets the plugin stores during it are attributed to them (through the plugin).
+        In a delivery, ``delivery_id`` and the run's ``lease_token`` (``ctx.lock`` lives with it)."""
         from hub.context import PluginContext
 
         row = self.integration(workspace_id, plugin)
         if row is None:
             raise LookupError(f"plugin {plugin!r} has no integration in workspace {workspace_id}")
-        ctx = PluginContext(self, row, delivery_id, actor=actor)
+        ctx = PluginContext(self, row, delivery_id, actor=actor, lease_token=lease_token)
         # Never hold a database transaction while a plugin talks to its vendor (with SQLite it
         # would hold the write lock for the length of an HTTP call).
         db.session.commit()

@@ -163,7 +163,7 @@ def run_delivery(runtime, delivery_id: int) -> str:
     delivery = _Snapshot(delivery)
     db.session.commit()  # no transaction is held while the plugin works
     try:
-        ctx = runtime.context(delivery.workspace_id, delivery.plugin, delivery_id=delivery.id)
+        ctx = runtime.context(delivery.workspace_id, delivery.plugin, delivery_id=delivery.id, lease_token=token)
         argument = _argument_name(runtime, delivery.plugin, delivery.hook)
         with LeaseKeeper(runtime.app, delivery.id, token, float(config["LEASE_SECONDS"])):
             runtime.registry.call(delivery.plugin, delivery.hook, ctx=ctx, **{argument: hub_event})

@@ -311,3 +311,57 @@ def test_a_disable_stops_a_run_in_flight_before_its_next_vendor_call(make_app):
         row = db.session.get(Delivery, delivery_id, populate_existing=True)
         assert row.status == "cancelled"
     assert isinstance(plugin.error, PermanentError) and "disabled or disconnected" in str(plugin.error)
+
+
+def test_a_lock_taken_by_a_run_whose_worker_died_is_free_once_that_run_s_lease_ran_out(make_app):
+    """It used to stay taken for its whole ttl (120 s for an invitation): a worker killed while it
+    held one, again and again, left that invitation waiting minutes each time."""
+    from datetime import timedelta
+
+    from hub.store.models import Lock
+
+    plugin = NeedsTheLock()
+    app = make_app(plugins=[("src", FakeSource()), ("locked", plugin)], entry_points=False)
+    keys = enable(app, "src", "locked")
+    with app.app_context():
+        delivery_id = one_delivery(app, keys["src"])
+        dead_run = "a" * 32  # the run of a worker that died: still "running", its lease ran out
+        db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id).values(
+            status="running", lease_token=dead_run, lease_until=utcnow() - timedelta(seconds=1), attempts=1))
+        db.session.add(Lock(name="1:locked:invite:1", holder=f"d:{delivery_id}:{dead_run}:0badf00d",
+                            expires_at=utcnow() + timedelta(minutes=2)))
+        db.session.commit()
+        assert run_delivery(get_runtime(), delivery_id) == "done"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Lock)) == 0  # released after use
+    assert len(plugin.calls) == 1
+
+
+def test_a_lock_lives_as_long_as_the_delivery_run_that_took_it_holds_its_lease(make_app):
+    from datetime import timedelta
+
+    from hub.context import _try_lock
+    from hub.store.models import Lock
+
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        delivery_id = one_delivery(app, keys["src"])
+        run = "b" * 32
+        db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id).values(
+            status="running", lease_token=run, lease_until=utcnow() + timedelta(seconds=30)))
+        # past its ttl, but the run that took it is alive (its worker renews the lease)
+        db.session.add(Lock(name="held", holder=f"d:{delivery_id}:{run}:12345678",
+                            expires_at=utcnow() - timedelta(minutes=5)))
+        # outside deliveries a lock lasts its ttl, as before
+        db.session.add(Lock(name="page", holder="c" * 32, expires_at=utcnow() + timedelta(minutes=5)))
+        db.session.add(Lock(name="page-expired", holder="d" * 32, expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        assert not _try_lock("held", "another", 60)
+        assert not _try_lock("page", "another", 60)
+        assert _try_lock("page-expired", "another", 60)
+        # the run ends (its outcome recorded: the lease token is cleared): the lock is free
+        db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id).values(
+            status="done", lease_token=None, lease_until=None))
+        db.session.commit()
+        assert _try_lock("held", "another", 60)
+        assert db.session.scalar(sa.select(Lock.holder).where(Lock.name == "held")) == "another"
