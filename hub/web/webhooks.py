@@ -173,8 +173,10 @@ def _remember_seen(runtime, records: Sequence[WebhookRecord], results: list) -> 
     notes less, never something it did not write but "last seen" a moment later."""
     written, first_verified = _seen_by_this_process(runtime)
     now = utcnow()
-    versions = {r.integration_id: r.version for r in records}
-    for integration_id, verified in _seen_marks(runtime, records, [r != STALE for r in results], now):
+    unchanged = [result != STALE for result in results]
+    # a stale record's version is an older one: the unchanged records of an integration share its current one
+    versions = {r.integration_id: r.version for r, ok in zip(records, unchanged) if ok}
+    for integration_id, verified in _seen_marks(runtime, records, unchanged, now):
         written[integration_id] = now
         if verified:
             first_verified.add((integration_id, versions[integration_id]))

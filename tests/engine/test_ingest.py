@@ -276,6 +276,27 @@ def test_a_record_verified_against_an_older_integration_is_not_stored(make_app):
         assert db.session.scalar(sa.select(sa.func.count(WebhookLog.id))) == 0
 
 
+def test_a_batch_notes_an_integration_verified_at_its_current_version_whatever_stale_records_it_held(make_app):
+    """A stale record (verified against an older version) after a fresh ping of the same
+    integration in one batch: the process noted the stale record's version as verified, and the
+    next signed webhook "proved" the integration again."""
+    from hub.web.webhooks import STALE, WebhookRecord, _after_commit, _seen_by_this_process, persist
+
+    app, *_ = make(make_app)
+    enable(app, "src")
+    with app.app_context():
+        integration = get_runtime().integration(1, "src")
+        current, older = integration.updated_at, integration.updated_at - timedelta(seconds=1)
+        ping = WebhookRecord(1, integration.id, "src", integration.webhook_key, current, None, "ping")
+        stale = WebhookRecord(1, integration.id, "src", integration.webhook_key, older, None, "ping")
+        records = [ping, stale]
+        results = persist(records)
+        db.session.commit()
+        assert results[1] == STALE and results[0] != STALE
+        _after_commit(records, results)
+        assert _seen_by_this_process(get_runtime())[1] == {(integration.id, current)}
+
+
 def test_a_stale_record_leaves_no_trace_and_does_not_hold_back_the_others_of_its_batch(make_app):
     """On PostgreSQL the batch's dedupe keys are inserted before the integrations are checked
     (one round trip), so a stale record makes the batch start again without it: its event must
