@@ -49,6 +49,7 @@ from hub.entities import (
     CANCELLED, FAILED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation, InvitationProgress,
     ReinviteRequested, StageChange,
 )
+from hub.errors import NeedsReauthorization, PermanentError, TemporaryError
 from hub.kit import provider
 
 from . import links, wire
@@ -68,8 +69,12 @@ CANCEL_KEPT = "; cancelled in the hub only: its result, when graded, is still re
 def handle_stage_change(ctx: Any, change: StageChange) -> None:
     if ctx.records.keys(links.WITHDRAW_PREFIX):
         # e.g. the retry of this very delivery: its send raced a cancel and could not reject what it
-        # had created at Vervoe (the send itself is over: the row is cancelled)
-        complete_withdraws(ctx, {i.id for i in ctx.invitations.find(change.opportunity_id)})
+        # had created at Vervoe (the send itself is over: the row is cancelled). Failing again, it is
+        # left to ``reconcile``: it must not hold back this candidate's other invitations
+        try:
+            complete_withdraws(ctx, {i.id for i in ctx.invitations.find(change.opportunity_id)})
+        except (TemporaryError, NeedsReauthorization) as exc:
+            ctx.log.warning("a pending withdraw at Vervoe failed again, left to reconciliation: %s", exc)
     found = provider.candidate_in_stage(ctx, change)
     if found is None:
         return
@@ -181,7 +186,13 @@ def _complete_withdraw(ctx: Any, client: VervoeClient, invitation_id: int, uuid:
     pending withdraw. A failure keeps it, and is raised."""
     invitation = ctx.invitations.get(invitation_id)
     if invitation is not None and invitation.status == CANCELLED:
-        _withdraw(ctx, client, invitation, uuid, CANCEL_KEPT)
+        try:
+            _withdraw(ctx, client, invitation, uuid, CANCEL_KEPT)
+        except NeedsReauthorization:
+            raise  # kept: done once the connection is repaired
+        except PermanentError as exc:  # Vervoe refuses it for good: asking again cannot help
+            ctx.invitations.note(invitation_id, "cancel_skipped", f"Vervoe refused to close it: {exc}")
+            ctx.log.warning("invitation %s: Vervoe refused to close %s; left open there: %s", invitation_id, uuid, exc)
     # else: gone, or re-invited since (that send resets the same candidate assessment): nothing to close
     ctx.records.delete(links.withdraw_key(invitation_id))
 

@@ -468,6 +468,37 @@ def test_reconcile_completes_a_withdraw_the_delivery_did_not(hub, monkeypatch):
     assert hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"503": 3, "200": 1} and rejected_reports(hub) == 1
 
 
+def test_a_withdraw_vervoe_refuses_for_good_is_dropped_not_retried_for_ever(hub, monkeypatch):
+    """A reject refused with a 4xx (permanent) killed the delivery and kept the pending withdraw:
+    every later stage change of that candidate tried it first and died the same way."""
+    real_invite, real_reject = invite.VervoeClient.invite, invite.VervoeClient.reject
+    rejects = []
+
+    def cancel_then_post(self, slug, body):
+        (pending,) = hub.invitations()
+        services.cancel_invitation(hub.runtime, 1, pending.id, "admin@example.com")
+        return real_invite(self, slug, body)
+
+    def refused(self, uuid):
+        rejects.append(uuid)
+        hub.sandbox.faults(error_rate=1.0, error_codes=[422])
+        try:
+            return real_reject(self, uuid)
+        finally:
+            hub.sandbox.faults()
+
+    hub.call("list_assessments")  # a token first: the faults hit only the reject
+    monkeypatch.setattr(invite.VervoeClient, "invite", cancel_then_post)
+    monkeypatch.setattr(invite.VervoeClient, "reject", refused)
+    hub.move()
+    inv = hub.invitation()
+    assert inv.status == "cancelled" and len(rejects) == 1
+    assert hub.ctx().records.keys(links.WITHDRAW_PREFIX) == []  # nothing left to try again
+    assert set(hub.deliveries()) == {"done"}
+    skipped = [detail for kind, detail in hub.timeline(inv.id) if kind == "cancel_skipped"]
+    assert len(skipped) == 1 and "Vervoe refused to close it" in skipped[0]
+
+
 # --------------------------------------------------------------------------- reconciliation
 
 
