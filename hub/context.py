@@ -484,9 +484,10 @@ class PluginContext:
 
         Taken in a delivery, the lock lives as long as the delivery's run holds its lease, which
         the worker renews while the hook runs: it is not lost to a long run, and a worker that
-        dies frees it when its lease runs out (``HUB_LEASE_SECONDS``), not ``ttl`` later. Taken
-        elsewhere (reconciliation, a page), it lasts at most ``ttl`` seconds: choose ``ttl``
-        longer than the work inside can take, or a second holder may enter."""
+        dies frees it when its lease runs out (``HUB_LEASE_SECONDS``), not ``ttl`` later (a run
+        cancelled under its worker by a disable, which may still be in a vendor call, keeps it
+        ``ttl``). Taken elsewhere (reconciliation, a page), it lasts at most ``ttl`` seconds:
+        choose ``ttl`` longer than the work inside can take, or a second holder may enter."""
         full = f"{self.workspace_id}:{self.plugin_name}:{name}"
         holder = uuid.uuid4().hex
         if self.delivery_id is not None and self._lease_token:
@@ -527,20 +528,27 @@ def _delivery_holder(delivery_id: int, lease_token: str) -> str:
     return f"{_DELIVERY_HOLDER}:{delivery_id}:{lease_token}:{uuid.uuid4().hex[:8]}"
 
 
-def _holder_gone(holder: str, now) -> bool:
-    """A delivery-bound ``holder`` whose run no longer holds its lease (finished, released by the
-    sweeper, or its worker dead and the lease run out); False for any other holder."""
-    from hub.store.models import D_RUNNING, Delivery
+def _holder_gone(holder: str, expires_at, now) -> bool:
+    """Whether the delivery run named by ``holder`` has let its lock go: its worker died (its
+    lease ran out), or the run is over (recorded, or released by the sweeper and maybe claimed
+    again). A run cancelled under its worker (a disable, a revoke) may still be in its vendor
+    call: its lock keeps its ttl (``expires_at``)."""
+    from hub.store.models import D_CANCELLED, D_RUNNING, Delivery
 
-    kind, _, rest = holder.partition(":")
+    _, _, rest = holder.partition(":")
     delivery_id, _, rest = rest.partition(":")
     token, _, _ = rest.partition(":")
-    if kind != _DELIVERY_HOLDER or not delivery_id.isdigit() or not token:
-        return False
-    alive = db.session.scalar(sa.select(Delivery.id).where(
-        Delivery.id == int(delivery_id), Delivery.lease_token == token, Delivery.status == D_RUNNING,
-        Delivery.lease_until >= now))
-    return alive is None
+    if not delivery_id.isdigit() or not token:
+        return expires_at < now
+    row = db.session.execute(sa.select(Delivery.status, Delivery.lease_token, Delivery.lease_until).where(
+        Delivery.id == int(delivery_id))).first()
+    if row is None:
+        return True  # purged: long over
+    if row.lease_token == token and row.status == D_RUNNING:
+        return row.lease_until is None or row.lease_until < now
+    if row.status == D_CANCELLED:
+        return expires_at < now
+    return True
 
 
 def _try_lock(name: str, holder: str, ttl: float) -> bool:
@@ -561,7 +569,7 @@ def _try_lock(name: str, holder: str, ttl: float) -> bool:
         db.session.rollback()
         return False
     if current.holder.startswith(_DELIVERY_HOLDER + ":"):
-        free = _holder_gone(current.holder, now)
+        free = _holder_gone(current.holder, current.expires_at, now)
     else:
         free = current.expires_at < now
     if not free:

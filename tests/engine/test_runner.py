@@ -359,9 +359,22 @@ def test_a_lock_lives_as_long_as_the_delivery_run_that_took_it_holds_its_lease(m
         assert not _try_lock("held", "another", 60)
         assert not _try_lock("page", "another", 60)
         assert _try_lock("page-expired", "another", 60)
-        # the run ends (its outcome recorded: the lease token is cleared): the lock is free
+        # a disable cancels the run under its worker, which may still be in a vendor call: the
+        # lock keeps its ttl
         db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id).values(
-            status="done", lease_token=None, lease_until=None))
+            status="cancelled", lease_token=None, lease_until=None))
+        db.session.execute(sa.update(Lock).where(Lock.name == "held").values(
+            expires_at=utcnow() + timedelta(minutes=1)))
+        db.session.commit()
+        assert not _try_lock("held", "another", 60)
+        db.session.execute(sa.update(Lock).where(Lock.name == "held").values(
+            expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
         assert _try_lock("held", "another", 60)
         assert db.session.scalar(sa.select(Lock.holder).where(Lock.name == "held")) == "another"
+        # a run that ended (its outcome recorded: the lease token cleared) frees its lock at once
+        db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id).values(status="done"))
+        db.session.add(Lock(name="ended", holder=f"d:{delivery_id}:{run}:87654321",
+                            expires_at=utcnow() + timedelta(minutes=5)))
+        db.session.commit()
+        assert _try_lock("ended", "another", 60)
