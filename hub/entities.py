@@ -248,12 +248,17 @@ class HubEvent:
 
 @dataclass(frozen=True)
 class StageChange(HubEvent):
+    """The candidate of ``opportunity_id`` entered stage ``to_stage_id``. ``attachment_id`` is set
+    only when the hub itself made the change up for one attachment (an admin's backfill of the
+    candidates already in its stage): act for that attachment alone, not every one of the stage."""
+
     type: ClassVar[str] = "stage_change"
     hook: ClassVar[str] = "on_stage_change"
     opportunity_id: str = ""
     to_stage_id: str = ""
     from_stage_id: str | None = None
     occurred_at: datetime | None = None
+    attachment_id: int | None = None
 
 
 @dataclass(frozen=True)

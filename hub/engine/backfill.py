@@ -18,7 +18,9 @@ How (the hub's normal durable path, so every guarantee of a webhook holds):
    to invite, ingested like a webhook's (``hub.engine.ingest.stage_events``) under the source name
    ``hub`` with the event id ``backfill:<attachment id>:<opportunity id>``: a second click, or two
    admins at once, is a duplicate. Its delivery goes to the attachment's provider only (another
-   plugin must not take the admin's action for a move that did not happen), which re-reads the
+   plugin must not take the admin's action for a move that did not happen), and the event names
+   the attachment (``StageChange.attachment_id``): the provider acts for it alone, not for its
+   other assessments attached to the same stage. The provider re-reads the
    candidate from the source and invites once per attachment (``hub.kit.provider``): a real
    stage-change webhook for the same candidate arriving as well still makes one invitation (the
    invitation is unique per workspace, opportunity and attachment). Vendor failures retry, dead
@@ -264,7 +266,8 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     now = utcnow()
     items = [Staged(workspace_id, SOURCE_NAME, e.InboundEvent(
         external_id=event_id(attachment_id, opportunity_id),
-        event=e.StageChange(opportunity_id=opportunity_id, to_stage_id=attachment.stage_id, occurred_at=now)))
+        event=e.StageChange(opportunity_id=opportunity_id, to_stage_id=attachment.stage_id, occurred_at=now,
+                            attachment_id=attachment.id)))
         for opportunity_id in to_invite]
     # delivered to the attachment's provider only (checked enabled above, under the lock)
     outcomes = stage_events(runtime, items, enabled={workspace_id: {attachment.provider}})

@@ -63,8 +63,11 @@ def invitation_lock(invitation_id: int) -> str:
 
 
 def candidate_in_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], Candidate] | None:
-    """This plugin's attachments for the stage the candidate entered, and the candidate (see above)."""
+    """This plugin's attachments for the stage the candidate entered (only ``change.attachment_id``
+    when set: a backfill of that attachment), and the candidate (see above)."""
     attachments = ctx.attachments.list(stage_id=change.to_stage_id, provider=ctx.plugin_name)
+    if change.attachment_id is not None:
+        attachments = [a for a in attachments if a.id == change.attachment_id]
     if not attachments:
         return None
     candidate = ctx.source.get_candidate(change.opportunity_id)  # trust nothing in the webhook but ids

@@ -338,3 +338,20 @@ def test_a_source_without_the_hook_gets_no_backfill(make_app):
     refused = api.post(f"/api/v1/attachments/{attachment}/backfill", headers=headers)
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "backfill_unavailable"
     assert assess.sent == []
+
+
+def test_a_backfill_invites_to_its_own_attachment_not_to_the_stage_s_other_assessments(
+        hub_app, seeded, as_role, ready, fakes):
+    """Two assessments of one provider on one stage: backfilling one invited everyone to both,
+    since the provider took the made-up stage change for a real move."""
+    from tests.web.support import _attachment
+
+    with hub_app.app_context():
+        other = _attachment(seeded.workspace_id, assessment="go", name="Go Developer").id
+        db.session.commit()
+    as_role("super_admin").post(f"/pipeline/{ready}/backfill")
+    assert {o: s for o, s in _invitations(hub_app, ready).items() if o in IN_STAGE} == {o: INVITED for o in IN_STAGE}
+    assert _invitations(hub_app, other) == {}  # the other attachment waits for its own backfill or a move
+    as_role("super_admin").post(f"/pipeline/{other}/backfill")
+    # its own backfill: the same four candidates of the stage, the seeded one included
+    assert set(_invitations(hub_app, other)) == set(_invitations(hub_app, ready))
