@@ -80,6 +80,10 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
     hub_ids = links.invitations_for(ctx, uuid)
     if not hub_ids:
         _refuse_while_it_may_be_being_sent(ctx, settings, uuid, report)
+        # read again: a send writes its link before it takes its "in flight" marker away, so one
+        # that ended while the markers were read has left its link by now
+        hub_ids = links.invitations_for(ctx, uuid)
+    if not hub_ids:
         return WebhookResult(note=f"candidate assessment {uuid} was not sent by the hub; ignored")
     if needs_reread(report):
         try:

@@ -456,3 +456,23 @@ def test_a_report_the_hub_did_not_send_is_not_looked_up_when_nothing_is_being_se
     hub.sandbox.quiet()
     assert [(o, c) for o, c, _ in hub.webhook_outcomes()] == [("ignored", 200)]
     assert REPORT_ROUTE not in hub.sandbox.stats()["by_route"]  # no send in flight: no question to Vervoe
+
+
+def test_a_report_read_while_its_send_ends_is_taken_not_ignored(hub, monkeypatch):
+    """The report found no link; the send then wrote its link and took its marker away before the
+    report read the markers: the report was answered 200 "ignored", and lost."""
+    from plugins.vervoe import webhooks
+
+    inv, uuid = unclear_send(hub)
+    real = webhooks._refuse_while_it_may_be_being_sent
+
+    def the_send_ends_meanwhile(ctx, settings, found_uuid, report):
+        links.link(ctx, found_uuid, ctx.invitations.get(inv.id))  # the send's last steps: link, then
+        links.forget_sending(ctx, inv.id)  # no marker any more
+        return real(ctx, settings, found_uuid, report)
+
+    monkeypatch.setattr(webhooks, "_refuse_while_it_may_be_being_sent", the_send_ends_meanwhile)
+    hub.sandbox.act(uuid, "start")
+    hub.sandbox.quiet()
+    outcomes = [(o, c) for o, c, _ in hub.webhook_outcomes()]
+    assert outcomes == [("accepted", 200)]
