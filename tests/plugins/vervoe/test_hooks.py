@@ -377,9 +377,9 @@ def test_a_send_racing_an_admin_cancel_rejects_what_it_created(hub, monkeypatch)
     assert set(hub.deliveries()) == {"done"}
 
 
-def racing_cancel_whose_first_reject_fails(hub, monkeypatch, **faults):
-    """A send racing an admin's cancel, and Vervoe failing its first reject (every inline try of it)
-    with ``faults``; the later rejects go through."""
+def race_a_cancel(hub, monkeypatch, failing: int | None, **faults):
+    """A send racing an admin's cancel; Vervoe fails the first ``failing`` rejects (every one when
+    None; every inline try of each) with ``faults``. Returns the invitation and the rejected uuids."""
     real_invite, real_reject = invite.VervoeClient.invite, invite.VervoeClient.reject
     rejects = []
 
@@ -390,7 +390,7 @@ def racing_cancel_whose_first_reject_fails(hub, monkeypatch, **faults):
 
     def reject(self, uuid):
         rejects.append(uuid)
-        if len(rejects) > 1:
+        if failing is not None and len(rejects) > failing:
             return real_reject(self, uuid)
         hub.sandbox.faults(error_rate=1.0, **faults)
         try:
@@ -403,7 +403,15 @@ def racing_cancel_whose_first_reject_fails(hub, monkeypatch, **faults):
     monkeypatch.setattr(invite.VervoeClient, "reject", reject)
     hub.move()
     inv = hub.invitation()
-    assert inv.status == "cancelled" and inv.provider_invitation_id == hub.sandbox.only()["candidateAssessmentUuid"]
+    assert inv.status == "cancelled"
+    return inv, rejects
+
+
+def racing_cancel_whose_first_reject_fails(hub, monkeypatch, **faults):
+    """A send racing an admin's cancel, and Vervoe failing its first reject (every inline try of it)
+    with ``faults``; the later rejects go through."""
+    inv, rejects = race_a_cancel(hub, monkeypatch, 1, **faults)
+    assert inv.provider_invitation_id == hub.sandbox.only()["candidateAssessmentUuid"]
     assert rejects == [inv.provider_invitation_id]
     assert hub.ctx().records.get(links.withdraw_key(inv.id))["uuid"] == inv.provider_invitation_id  # kept
     assert hub.deliveries()["retry"] == 1  # the stage change: its withdraw is to be done again
@@ -471,27 +479,7 @@ def test_reconcile_completes_a_withdraw_the_delivery_did_not(hub, monkeypatch):
 def test_a_withdraw_vervoe_refuses_for_good_is_dropped_not_retried_for_ever(hub, monkeypatch):
     """A reject refused with a 4xx (permanent) killed the delivery and kept the pending withdraw:
     every later stage change of that candidate tried it first and died the same way."""
-    real_invite, real_reject = invite.VervoeClient.invite, invite.VervoeClient.reject
-    rejects = []
-
-    def cancel_then_post(self, slug, body):
-        (pending,) = hub.invitations()
-        services.cancel_invitation(hub.runtime, 1, pending.id, "admin@example.com")
-        return real_invite(self, slug, body)
-
-    def refused(self, uuid):
-        rejects.append(uuid)
-        hub.sandbox.faults(error_rate=1.0, error_codes=[422])
-        try:
-            return real_reject(self, uuid)
-        finally:
-            hub.sandbox.faults()
-
-    hub.call("list_assessments")  # a token first: the faults hit only the reject
-    monkeypatch.setattr(invite.VervoeClient, "invite", cancel_then_post)
-    monkeypatch.setattr(invite.VervoeClient, "reject", refused)
-    hub.move()
-    inv = hub.invitation()
+    inv, rejects = race_a_cancel(hub, monkeypatch, None, error_codes=[422])
     assert inv.status == "cancelled" and len(rejects) == 1
     assert hub.ctx().records.keys(links.WITHDRAW_PREFIX) == []  # nothing left to try again
     assert set(hub.deliveries()) == {"done"}
