@@ -197,7 +197,7 @@ def get_integration(runtime, workspace_id: int, plugin: str, create: bool = True
     row = runtime.integration(workspace_id, plugin)
     if row is None:
         if not create:
-            raise NotFound(f"{plugin} is not set up in this workspace")
+            raise NotFound(f"{runtime.registry.title(plugin)} is not set up in this workspace")
         row = Integration(workspace_id=workspace_id, plugin=plugin, enabled=False, settings={},
                           secrets_meta={}, webhook_key=secrets.token_urlsafe(32))
         db.session.add(row)
@@ -255,12 +255,14 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
     changed = settings_changed(row.settings or {}, settings, stored, new_secrets)
     row.settings = settings
     if new_secrets:
-        stored.update(new_secrets)
-        row.secrets_encrypted = runtime.secret_box.encrypt(stored)
         meta = dict(row.secrets_meta or {})
         who = actor.email if isinstance(actor, User) else (actor or "system")
         for name in new_secrets:
-            meta[name] = {"set_at": utcnow().isoformat(), "set_by": who}
+            # a secret pasted again with the value it has keeps its "set at / by": nothing was set
+            if name in changed or name not in meta:
+                meta[name] = {"set_at": utcnow().isoformat(), "set_by": who}
+        stored.update(new_secrets)
+        row.secrets_encrypted = runtime.secret_box.encrypt(stored)
         row.secrets_meta = meta
     if row.status in ("not_connected", "enabled") and (new_secrets or settings):
         row.status = "configured"
@@ -306,7 +308,7 @@ def revoke(runtime, workspace_id: int, plugin: str, actor: User | str | None) ->
             runtime.registry.call(plugin, "disconnect", ctx=runtime.context(workspace_id, plugin))
         except Exception as exc:  # best effort: the vendor may be down or the token already revoked
             db.session.rollback()
-            warnings.append(f"{plugin}: could not undo everything at the vendor: {exc}")
+            warnings.append(f"{runtime.registry.title(plugin)}: could not undo everything at the vendor: {exc}")
     # locked: work of the plugin's still running (a token refresh) waits, then finds the new key
     # and stores nothing (``PluginContext.update_secrets``)
     row = db.session.get(Integration, row.id, populate_existing=True, with_for_update=True)
@@ -392,7 +394,7 @@ def replay_delivery(runtime, workspace_id: int, delivery_id: int, actor: User | 
         raise Conflict("this delivery is still pending or running")
     integration = runtime.integration(workspace_id, delivery.plugin)
     if integration is None or not integration.enabled:
-        raise Conflict(f"{delivery.plugin} is not enabled; enable it before replaying its deliveries")
+        raise Conflict(f"{runtime.registry.title(delivery.plugin)} is not enabled; enable it before replaying its deliveries")
     if not replay(delivery_id, workspace_id):
         raise Conflict("this delivery cannot be replayed now")
     audit(workspace_id, actor, "delivery.replay", f"delivery:{delivery_id}")

@@ -165,7 +165,7 @@ def test_replay_all_dead_skips_disabled_plugins_with_a_warning_replays_the_rest_
 
     result = app.test_cli_runner().invoke(args=["deliveries", "replay", "--all-dead"])
     assert result.exit_code == 1, result.output
-    assert f"warning: skipped delivery {ids['aaa']}: aaa is not enabled" in result.output
+    assert f"warning: skipped delivery {ids['aaa']}: A is not enabled" in result.output
     assert f"delivery {ids['rec']} replayed" in result.output and f"delivery {ids['zzz']} replayed" in result.output
     assert "1 dead delivery was not replayed" in result.output and "Traceback" not in result.output
     assert len(recorder.calls) == 1 and len(other.calls) == 1
@@ -176,7 +176,7 @@ def test_replay_all_dead_skips_disabled_plugins_with_a_warning_replays_the_rest_
     # an id named explicitly that cannot be replayed still stops the command with its reason
     named = app.test_cli_runner().invoke(args=["deliveries", "replay", str(ids["aaa"])])
     assert named.exit_code == 1
-    assert f"delivery {ids['aaa']}: aaa is not enabled; enable it before replaying its deliveries" in named.output
+    assert f"delivery {ids['aaa']}: A is not enabled; enable it before replaying its deliveries" in named.output
     # nothing left to skip: success
     with app.app_context():
         services.set_enabled(get_runtime(), 1, "aaa", True, "test")

@@ -106,6 +106,6 @@ def test_replaying_a_delivery_of_a_disabled_plugin_is_a_conflict(hub_app, seeded
                                           headers=api_headers(seeded, "admin"))
     assert response.status_code == 409
     assert response.get_json()["error"] == {
-        "code": "conflict", "message": "fakeassess is not enabled; enable it before replaying its deliveries"}
+        "code": "conflict", "message": "Fake Tests is not enabled; enable it before replaying its deliveries"}
     with hub_app.app_context():
         assert db.session.get(Delivery, delivery_id).status == "dead"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from hub import services
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -75,3 +77,22 @@ def test_revoke_warnings_name_the_plugin_by_title(make_app):
     page = client.post("/integrations/fakesource/revoke", follow_redirects=True).get_data(as_text=True)
     assert "Fake ATS: could not undo everything at the vendor: the vendor refused" in page
     assert "fakesource: could not" not in page
+
+
+def test_service_messages_name_the_plugin_by_title_for_the_api_and_the_cli(make_app):
+    """The API and the CLI show the services' messages as they are (no page rewrites them)."""
+    from tests.web.support import api_headers
+
+    app = make_app(plugins=[("fakesource", FailingDisconnect()), ("fakeassess", FakeAssess())], entry_points=False)
+    seeded = seed(app)
+    revoked = app.test_client().post("/api/v1/integrations/fakesource/revoke",
+                                     headers=api_headers(seeded, "super_admin"))
+    assert revoked.status_code == 200
+    assert revoked.get_json()["warnings"] == ["Fake ATS: could not undo everything at the vendor: the vendor refused"]
+
+
+def test_revoking_an_integration_never_set_up_names_it_by_title(make_app):
+    app = make_app(plugins=[("fakesource", FakeSource()), ("fakeassess", FakeAssess())], entry_points=False)
+    with app.app_context(), pytest.raises(services.NotFound) as refused:
+        services.revoke(get_runtime(), 1, "fakeassess", "test")  # installed, never set up
+    assert refused.value.message == "Fake Tests is not set up in this workspace"

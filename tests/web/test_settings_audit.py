@@ -51,3 +51,23 @@ def test_the_api_records_the_same(hub_app, seeded):
     assert settings_entries(hub_app)[before:] == [{"changed": []}, {"changed": ["account", "max_rate"]}]
     body = api.get("/api/v1/audit?action=integration.settings", headers=api_headers(seeded, "admin")).get_json()
     assert body["items"][0]["detail"] == {"changed": ["account", "max_rate"]}
+
+
+def test_a_secret_pasted_again_unchanged_keeps_when_and_by_whom_it_was_set(hub_app, seeded, as_role):
+    from hub.store.models import Integration
+
+    def meta():
+        with hub_app.app_context():
+            row = db.session.scalar(sa.select(Integration).where(Integration.plugin == "fakesource"))
+            return dict(row.secrets_meta["api_key"])
+
+    as_role("super_admin").post("/integrations/fakesource/settings", data={**FORM, "api_key": "sk-live-NEW-789"})
+    first = meta()
+    assert first["set_by"] == "super_admin@acme.test"
+    api = hub_app.test_client()
+    assert api.put("/api/v1/integrations/fakesource", json={"api_key": "sk-live-NEW-789"},
+                   headers=api_headers(seeded, "super_admin")).status_code == 200
+    assert meta() == first
+    assert api.put("/api/v1/integrations/fakesource", json={"api_key": "sk-live-OTHER-1"},
+                   headers=api_headers(seeded, "super_admin")).status_code == 200
+    assert meta()["set_at"] > first["set_at"]
