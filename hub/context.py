@@ -243,13 +243,25 @@ class InvitationStore:
                e.InboundEvent(external_id=f"invitation:{invitation_id}:r{round_}:{after}", event=progress))
         return changed
 
-    def note(self, invitation_id: int, kind: str, detail: str = "") -> None:
-        """Add a line to the invitation's timeline (e.g. ``"note_written"``)."""
-        from hub.engine.invitations import add_timeline
+    def note(self, invitation_id: int, kind: str, detail: str = "", *,
+             refs: Mapping[str, str] | None = None) -> None:
+        """Add a line to the invitation's timeline (``kind`` e.g. ``"note_written"``, ``detail`` in
+        words for people). Nothing is added when the invitation is not this workspace's.
 
+        ``refs`` names the ids the line is about, by key, instead of writing them into ``detail``:
+        ``"stage"`` (a stage id of the ATS), ``"archive_reason"`` (an archive reason id of the
+        ATS), ``"ats_note"`` (a note written to the ATS). The candidate page replaces ``{stage}``
+        and ``{archive_reason}`` in ``detail`` with the name the source gives (the id when it
+        cannot name it); ``ats_note`` is never shown; other braces are shown as written. The JSON
+        API returns ``refs`` as given. Raises ``ValueError`` for another key or a value that is
+        not a non-empty string, even for an invitation that is not found.
+        """
+        from hub.engine.invitations import add_timeline, timeline_refs
+
+        refs = timeline_refs(refs)
         row = self._row(invitation_id)
         if row is not None:
-            add_timeline(db.session, row, kind, self._plugin, detail)
+            add_timeline(db.session, row, kind, self._plugin, detail, refs=refs)
             db.session.commit()
 
     def list_open(self, provider: str, older_than: timedelta,

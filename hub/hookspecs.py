@@ -145,7 +145,9 @@ def on_assessment_completed(ctx: "PluginContext", result: "AssessmentResult") ->
 
     Fired once per completion, after the hub recorded it on the invitation. Source plugins write
     the result back to the ATS (e.g. a note), exactly once: remember what was written in
-    ``ctx.records`` and check before writing again.
+    ``ctx.records`` and check before writing again. Say what was written on the invitation's
+    timeline with ``ctx.invitations.note(..., refs={"ats_note": note_id})``: ids go in ``refs``,
+    never in the words (docs/plugin-guide.md, "Timeline lines").
     """
 
 
@@ -155,6 +157,8 @@ def on_verdict(ctx: "PluginContext", verdict: "Verdict") -> None:
 
     Fired once per new verdict. The verdict may arrive before the completion: raise
     ``hub.errors.Deferred`` until the completion has been written back, so the ATS sees them in order.
+    A stage move or archive made for the verdict goes on the timeline with ``refs={"stage": ...}``
+    or ``refs={"archive_reason": ...}`` and ``{stage}`` / ``{archive_reason}`` in the words.
     """
 
 

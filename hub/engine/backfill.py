@@ -11,23 +11,32 @@ How (the hub's normal durable path, so every guarantee of a webhook holds):
 1. ``census``: the source lists the opportunity ids in the attachment's stage of its posting now
    (the optional hook ``source_list_stage_candidates``, synchronously, bounded to
    ``MAX_CANDIDATES``: one to eleven list pages at Lever's rate, so a few seconds at most); the
-   hub sorts them into *already invited* (an invitation for this attachment exists, whatever its
-   status), *already queued* (an earlier backfill's event exists, its invitation not yet) and
-   *to invite*.
+   hub sorts them (``classify``) into *already invited* (an invitation for this attachment
+   exists, whatever its status), *already queued* (an earlier backfill's event is still being
+   delivered: a delivery pending, running or waiting for a retry) and *to invite* (the rest,
+   among them those whose earlier backfills all ended without an invitation: the provider failed
+   for good, or a disable cancelled the delivery).
 2. ``run``: in ONE transaction with the audit entry, one synthetic ``StageChange`` per candidate
    to invite, ingested like a webhook's (``hub.engine.ingest.stage_events``) under the source name
-   ``hub`` with the event id ``backfill:<attachment id>:<opportunity id>``: a second click, or two
-   admins at once, is a duplicate. Its delivery goes to the attachment's provider only (another
-   plugin must not take the admin's action for a move that did not happen), and the event names
-   the attachment (``StageChange.attachment_id``): the provider acts for it alone, not for its
-   other assessments attached to the same stage. The provider re-reads the
-   candidate from the source and invites once per attachment (``hub.kit.provider``): a real
+   ``hub`` with a deterministic event id (``event_id``): ``backfill:<attachment id>:<opportunity
+   id>`` the first time, and for a candidate whose earlier backfills all ended without an
+   invitation the next *generation*, ``backfill:<attachment id>/<n>:<opportunity id>``, one more
+   than the highest taken. Computed from what is stored, the id is the same for two admins
+   clicking at once: the second click is a duplicate. Its delivery goes to the attachment's
+   provider only (another plugin must not take the admin's action for a move that did not
+   happen), and the event names the attachment (``StageChange.attachment_id``): the provider acts
+   for it alone, not for its other assessments attached to the same stage. The provider re-reads
+   the candidate from the source and invites once per attachment (``hub.kit.provider``): a real
    stage-change webhook for the same candidate arriving as well still makes one invitation (the
    invitation is unique per workspace, opportunity and attachment). Vendor failures retry, dead
-   deliveries show on Activity and can be replayed there, like any other.
+   deliveries show on Activity and can be replayed there, like any other; a later backfill
+   invites such a candidate again under the next generation.
+
+``run`` takes the count of candidates to invite the admin saw (``expected``): when the stage
+changed since, it refuses (``StageChanged``, 409) and queues nothing.
 
 The provider must be able to invite now (enabled, connected, with credentials): otherwise the
-events would reach nobody and their ids, remembered, would make the next click a duplicate.
+events would reach nobody, and the admin would have to click again once it can.
 """
 
 from __future__ import annotations
@@ -38,10 +47,13 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from hub import entities as e
-from hub.engine.ingest import Staged, stage_events
-from hub.errors import Conflict, HubError, NotFound
+from hub.engine.ingest import MAX_KEY_LENGTH, Staged, stage_events
+from hub.errors import Conflict, HubError
 from hub.extensions import db
-from hub.store.models import Attachment, EventKey, Integration, Invitation, User, utcnow
+from hub.store.attachments import get_attachment
+from hub.store.models import (
+    D_OPEN, Attachment, Delivery, Event, EventKey, Integration, Invitation, User, utcnow,
+)
 
 HOOK = "source_list_stage_candidates"
 SOURCE_NAME = "hub"  # the events' source: the hub itself, on an admin's request
@@ -57,9 +69,46 @@ class TooManyCandidates(Conflict):
     code = "too_many_candidates"
 
 
-def event_id(attachment_id: int, opportunity_id: str) -> str:
-    """The deterministic id of the backfill event of one candidate and attachment."""
-    return f"backfill:{attachment_id}:{opportunity_id}"
+class StageChanged(Conflict):
+    """The stage holds another number of candidates to invite than the admin confirmed; ``census``
+    is what a backfill would do now."""
+
+    code = "stage_changed"
+
+    def __init__(self, census: "Census", expected: int):
+        now = len(census.to_invite)
+        super().__init__(f"The stage changed since you looked: {_count(now, 'candidate')} would be invited now, "
+                         f"not {expected}. Review the list again.")
+        self.census = census
+
+
+PREFIX = "backfill:"
+
+
+def event_id(attachment_id: int, opportunity_id: str, generation: int = 1) -> str:
+    """The deterministic id of a candidate's backfill event for an attachment:
+    ``backfill:<attachment id>:<opportunity id>`` for the first (``generation`` 1),
+    ``backfill:<attachment id>/<generation>:<opportunity id>`` for a later one. The generation
+    stands before the opportunity id, which may hold any character: no two candidates or
+    generations share an id."""
+    head = f"{attachment_id}" if generation == 1 else f"{attachment_id}/{generation}"
+    return f"{PREFIX}{head}:{opportunity_id}"
+
+
+def is_backfill_event(source_plugin: str, external_id: str | None) -> bool:
+    """Was the event with this source and id made by a backfill (``run``)?"""
+    return source_plugin == SOURCE_NAME and bool(external_id) and external_id.startswith(PREFIX)
+
+
+def _generation(attachment_id: int, opportunity_id: str, external_id: str) -> int | None:
+    """The generation of ``external_id`` if it is a backfill event id of this attachment and
+    candidate (as stored: cut at ``MAX_KEY_LENGTH``), else None."""
+    head = external_id[len(PREFIX):].split(":", 1)[0] if external_id.startswith(PREFIX) else ""
+    attachment, _, generation = head.partition("/")
+    if attachment != str(attachment_id) or not (generation == "" or generation.isascii() and generation.isdigit()):
+        return None
+    number = int(generation) if generation else 1
+    return number if external_id == event_id(attachment_id, opportunity_id, number)[:MAX_KEY_LENGTH] else None
 
 
 @dataclass
@@ -73,20 +122,22 @@ class Census:
     already_queued: list[str]
     to_invite: list[str]
     provider_problem: str | None = None  # why the provider cannot invite now (None: it can)
+    again: list[str] = field(default_factory=list)  # of ``to_invite``: earlier backfills ended without an invitation
 
     def as_dict(self) -> dict[str, Any]:
         return {"attachment_id": self.attachment_id, "available": True, "unavailable_reason": None,
                 "provider_problem": self.provider_problem, "source": self.source, "in_stage": len(self.in_stage),
                 "already_invited": len(self.already_invited), "already_queued": len(self.already_queued),
-                "to_invite": len(self.to_invite), "opportunity_ids": list(self.to_invite),
-                "limit": MAX_CANDIDATES}
+                "to_invite": len(self.to_invite), "invite_again": len(self.again),
+                "opportunity_ids": list(self.to_invite), "limit": MAX_CANDIDATES}
 
 
 def unavailable_dict(attachment_id: int, reason: str) -> dict[str, Any]:
     """What ``Census.as_dict`` says when backfill is not available in the workspace."""
     return {"attachment_id": attachment_id, "available": False, "unavailable_reason": reason,
             "provider_problem": None, "source": None, "in_stage": None, "already_invited": None,
-            "already_queued": None, "to_invite": None, "opportunity_ids": [], "limit": MAX_CANDIDATES}
+            "already_queued": None, "to_invite": None, "invite_again": None, "opportunity_ids": [],
+            "limit": MAX_CANDIDATES}
 
 
 @dataclass
@@ -107,7 +158,7 @@ class Outcome:
     def message(self) -> str:
         text = f"{_count(len(self.queued), 'invitation')} queued; {self.already_invited} already invited"
         if self.already_queued:
-            text += f"; {self.already_queued} queued earlier, not invited yet (see Activity)"
+            text += f"; {self.already_queued} still being delivered from an earlier backfill (see Activity)"
         return text + "."
 
 
@@ -116,13 +167,6 @@ def _count(n: int, noun: str) -> str:
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def get_attachment(workspace_id: int, attachment_id: int) -> Attachment:
-    row = db.session.get(Attachment, attachment_id, populate_existing=True)
-    if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
-        raise NotFound("no such attachment")
-    return row
 
 
 def unavailable_reason(runtime, workspace_id: int) -> str | None:
@@ -209,22 +253,93 @@ def _chunks(items: list[str]) -> Iterable[list[str]]:
         yield items[start:start + _CHUNK]
 
 
-def classify(workspace_id: int, attachment_id: int, ids: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """``ids`` as (already invited, already queued, to invite), each in the order given."""
+@dataclass
+class Sorting:
+    """``classify``'s answer, each list in the order of the ids given."""
+
+    already_invited: list[str]
+    already_queued: list[str]
+    to_invite: list[str]
+    again: list[str]  # of ``to_invite``: those whose earlier backfills all ended without an invitation
+    event_ids: dict[str, str]  # each of ``to_invite`` -> the id of its backfill event (``event_id``)
+
+
+def classify(workspace_id: int, attachment_id: int, ids: list[str]) -> Sorting:
+    """Sort ``ids`` into already invited (an invitation for the attachment exists), already
+    queued (a backfill event of theirs for it still has an open delivery) and to invite, and
+    give each one to invite the id of its next backfill event: one more than the highest
+    generation kept, as event or as remembered id (an event purged by retention leaves its id
+    behind until the dedupe window ends, and only an event whose delivery ended is purged)."""
     invited: set[str] = set()
-    keyed: set[str] = set()
+    queued: set[str] = set()
+    generation: dict[str, int] = {}
     for chunk in _chunks(ids):
         invited |= set(db.session.scalars(sa.select(Invitation.opportunity_id).where(
             Invitation.workspace_id == workspace_id, Invitation.attachment_id == attachment_id,
             Invitation.opportunity_id.in_(chunk))))
-        keys = {event_id(attachment_id, o)[:300]: o for o in chunk}
-        keyed |= {keys[k] for k in db.session.scalars(sa.select(EventKey.key).where(
-            EventKey.workspace_id == workspace_id, EventKey.source_plugin == SOURCE_NAME,
-            EventKey.key.in_(list(keys))))}
-    already_invited = [o for o in ids if o in invited]
-    already_queued = [o for o in ids if o not in invited and o in keyed]
-    to_invite = [o for o in ids if o not in invited and o not in keyed]
-    return already_invited, already_queued, to_invite
+        waiting, following = _next_generations(workspace_id, attachment_id, [o for o in chunk if o not in invited])
+        queued |= waiting
+        generation.update(following)
+    to_invite = [o for o in ids if o in generation]
+    return Sorting(already_invited=[o for o in ids if o in invited],
+                   already_queued=[o for o in ids if o in queued], to_invite=to_invite,
+                   again=[o for o in to_invite if generation[o] > 1],
+                   event_ids={o: event_id(attachment_id, o, generation[o]) for o in to_invite})
+
+
+def _next_generations(workspace_id: int, attachment_id: int, ids: list[str]) -> tuple[set[str], dict[str, int]]:
+    """Of ``ids`` (without an invitation): those with a backfill event still being delivered, and
+    each other one's next generation. A proposed id already remembered (its event purged, or
+    staged by a concurrent backfill that committed since the events were read) sends its
+    candidate round again: its events are read again after that, so a concurrent backfill's
+    event, committed with its id, is then seen (still being delivered)."""
+    queued: set[str] = set()
+    found: dict[str, int] = {}
+    floor = dict.fromkeys(ids, 0)  # the highest generation known taken, per candidate
+    pending = list(ids)
+    while pending:
+        earlier = _earlier_events(workspace_id, attachment_id, pending)
+        proposed: dict[str, int] = {}
+        for opportunity_id in pending:
+            highest, still_open = earlier.get(opportunity_id, (0, False))
+            if still_open:
+                queued.add(opportunity_id)
+            else:
+                proposed[opportunity_id] = max(highest, floor[opportunity_id]) + 1
+        taken = _remembered(workspace_id, {event_id(attachment_id, o, g)[:MAX_KEY_LENGTH]: o
+                                           for o, g in proposed.items()})
+        for opportunity_id, number in proposed.items():
+            if opportunity_id in taken:
+                floor[opportunity_id] = number
+            else:
+                found[opportunity_id] = number
+        pending = [o for o in pending if o in taken]
+    return queued, found
+
+
+def _earlier_events(workspace_id: int, attachment_id: int, ids: list[str]) -> dict[str, tuple[int, bool]]:
+    """Each of ``ids`` with kept backfill events for the attachment -> (their highest generation,
+    whether one of them still has a delivery pending, running or waiting for a retry)."""
+    still_open = sa.select(Delivery.id).where(Delivery.event_id == Event.id, Delivery.status.in_(D_OPEN)).exists()
+    rows = db.session.execute(sa.select(Event.subject, Event.external_id, still_open).where(
+        Event.workspace_id == workspace_id, Event.source_plugin == SOURCE_NAME, Event.subject.in_(ids),
+        Event.external_id.like(f"{PREFIX}%")))
+    out: dict[str, tuple[int, bool]] = {}
+    for subject, external_id, is_open in rows:
+        number = _generation(attachment_id, subject, external_id)
+        if number is not None:
+            highest, any_open = out.get(subject, (0, False))
+            out[subject] = (max(highest, number), any_open or bool(is_open))
+    return out
+
+
+def _remembered(workspace_id: int, keys: dict[str, str]) -> set[str]:
+    """The values of ``keys`` (event id -> candidate) whose event id is remembered (``EventKey``)."""
+    if not keys:
+        return set()
+    return {keys[k] for k in db.session.scalars(sa.select(EventKey.key).where(
+        EventKey.workspace_id == workspace_id, EventKey.source_plugin == SOURCE_NAME,
+        EventKey.key.in_(list(keys))))}
 
 
 # --------------------------------------------------------------------------- what the page and the API call
@@ -232,23 +347,30 @@ def classify(workspace_id: int, attachment_id: int, ids: list[str]) -> tuple[lis
 
 def census(runtime, workspace_id: int, attachment_id: int) -> Census:
     """Read-only: who is in the stage and what a backfill would do (one live list at the source)."""
-    attachment = get_attachment(workspace_id, attachment_id)
+    attachment = get_attachment(workspace_id, attachment_id, fresh=True)
     source = _source(runtime, workspace_id)
     problem = provider_problem(runtime, workspace_id, attachment.provider)
     ids = list_in_stage(runtime, workspace_id, source, attachment)
-    invited, queued, to_invite = classify(workspace_id, attachment_id, ids)
+    sorting = classify(workspace_id, attachment_id, ids)
     db.session.rollback()
-    return Census(attachment_id, source, ids, invited, queued, to_invite, problem)
+    return _census(attachment_id, source, ids, sorting, problem)
 
 
-def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None) -> Outcome:
+def _census(attachment_id: int, source: str, ids: list[str], sorting: Sorting, problem: str | None) -> Census:
+    return Census(attachment_id, source, ids, sorting.already_invited, sorting.already_queued, sorting.to_invite,
+                  problem, again=sorting.again)
+
+
+def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None,
+        expected: int | None = None) -> Outcome:
     """Queue one invitation per candidate in the stage without one (see the module docstring);
-    audited as ``attachment.backfill``. Raises ``NotFound``, ``BackfillUnavailable``,
-    ``Conflict`` (the provider cannot invite now; too many candidates) or ``HubError`` (502: the
-    source failed)."""
+    audited as ``attachment.backfill``. ``expected``: how many candidates to invite the admin
+    confirmed (None: not checked). Raises ``NotFound``, ``BackfillUnavailable``, ``StageChanged``
+    (409: not ``expected`` candidates to invite now; nothing queued), ``Conflict`` (the provider
+    cannot invite now; too many candidates) or ``HubError`` (502: the source failed)."""
     from hub.services import audit
 
-    attachment = get_attachment(workspace_id, attachment_id)
+    attachment = get_attachment(workspace_id, attachment_id, fresh=True)
     source = _source(runtime, workspace_id)
     problem = provider_problem(runtime, workspace_id, attachment.provider)
     if problem:
@@ -257,21 +379,26 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     ids = list_in_stage(runtime, workspace_id, source, attachment)  # no transaction held meanwhile
 
     # one transaction from here: checks again, events and deliveries, audit entry
-    attachment = get_attachment(workspace_id, attachment_id)  # detached meanwhile: 404
+    attachment = get_attachment(workspace_id, attachment_id, fresh=True)  # detached meanwhile: 404
     problem = provider_problem(runtime, workspace_id, attachment.provider, lock=True)
     if problem:
         db.session.rollback()
         raise Conflict(problem)
-    invited, queued, to_invite = classify(workspace_id, attachment_id, ids)
+    sorting = classify(workspace_id, attachment_id, ids)
+    if expected is not None and len(sorting.to_invite) != expected:
+        db.session.rollback()
+        raise StageChanged(_census(attachment_id, source, ids, sorting, None), expected)
+    to_invite = sorting.to_invite
     now = utcnow()
     items = [Staged(workspace_id, SOURCE_NAME, e.InboundEvent(
-        external_id=event_id(attachment_id, opportunity_id),
+        external_id=sorting.event_ids[opportunity_id],
         event=e.StageChange(opportunity_id=opportunity_id, to_stage_id=attachment.stage_id, occurred_at=now,
                             attachment_id=attachment.id)))
         for opportunity_id in to_invite]
     # delivered to the attachment's provider only (checked enabled above, under the lock)
     outcomes = stage_events(runtime, items, enabled={workspace_id: {attachment.provider}})
-    outcome = Outcome(attachment_id, already_invited=len(invited), already_queued=len(queued))
+    outcome = Outcome(attachment_id, already_invited=len(sorting.already_invited),
+                      already_queued=len(sorting.already_queued))
     for opportunity_id, staged in zip(to_invite, outcomes):
         if staged.duplicate:  # a concurrent click staged it first
             outcome.already_queued += 1

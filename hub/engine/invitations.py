@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from hub import entities as e
 from hub.store.models import Invitation, TimelineEntry, utcnow
@@ -36,10 +36,38 @@ STAMP = {e.INVITED: "invited_at", e.STARTED: "started_at", e.COMPLETED: "complet
 SETTABLE = {"provider_invitation_id", "invite_url", "failure_reason", "score", "max_score", "report_url"}
 
 
+# The keys of the ids a timeline entry may carry (``refs``): the public contract of
+# ``ctx.invitations.note``, described in docs/plugin-guide.md. Ids of the workspace's source (ATS).
+TIMELINE_REFS = frozenset({"stage", "archive_reason", "ats_note"})
+
+
+def timeline_refs(refs: Mapping[str, str] | None) -> dict[str, str] | None:
+    """``refs`` as stored: a plain dict, or None when there are none.
+
+    Raises ``ValueError`` for anything but a mapping of the keys in ``TIMELINE_REFS`` to non-empty
+    strings: it is a mistake in the calling plugin, to be seen at once rather than stored.
+    """
+    if refs is None:
+        return None
+    if not isinstance(refs, Mapping):
+        raise ValueError(f"timeline refs must be a mapping of key to id, not {type(refs).__name__}")
+    known = ", ".join(sorted(TIMELINE_REFS))
+    for key, value in refs.items():
+        if key not in TIMELINE_REFS:
+            raise ValueError(f"unknown timeline ref {key!r}: use one of {known}")
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"timeline ref {key!r} must be a non-empty string id, not {value!r}")
+    return dict(refs) or None
+
+
 def add_timeline(session, invitation: Invitation, kind: str, source: str, detail: str = "",
-                 at: datetime | None = None) -> None:
-    session.add(TimelineEntry(invitation_id=invitation.id, kind=kind, source=source, detail=detail,
-                              at=at or utcnow()))
+                 at: datetime | None = None, refs: Mapping[str, str] | None = None) -> None:
+    """Add an entry to ``invitation``'s timeline; ``refs`` are checked by ``timeline_refs``."""
+    entry = TimelineEntry(invitation_id=invitation.id, kind=kind, source=source, detail=detail, at=at or utcnow())
+    stored = timeline_refs(refs)
+    if stored is not None:  # left unset otherwise: SQL NULL, not a JSON null
+        entry.refs = stored
+    session.add(entry)
 
 
 def fitting(name: str, value: Any) -> Any:

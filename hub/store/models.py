@@ -282,6 +282,9 @@ class TimelineEntry(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(40))
     source: Mapped[str] = mapped_column(sa.String(100))
     detail: Mapped[str] = mapped_column(sa.Text, default="")
+    # ids the entry is about, by documented key (``hub.engine.invitations.TIMELINE_REFS``); None on
+    # entries that name none, and on every entry written before refs existed
+    refs: Mapped[Optional[dict[str, str]]] = mapped_column(JSONType)
 
 
 class Event(db.Model):

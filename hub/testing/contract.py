@@ -45,6 +45,18 @@ def hub_imports(path: Path) -> set[str]:
     return found
 
 
+def check_stage_candidates(found, limit: int) -> list[str]:
+    """What ``source_list_stage_candidates`` must return: a list of opportunity ids (non-empty
+    strings, no id twice), at most ``limit`` of them. Returns ``found``; fails the test with what
+    is wrong otherwise."""
+    assert isinstance(found, list), f"source_list_stage_candidates returned {type(found).__name__}, not a list"
+    wrong = [item for item in found if not isinstance(item, str) or not item]
+    assert not wrong, f"source_list_stage_candidates returned items that are not opportunity ids: {wrong[:5]!r}"
+    assert len(found) <= limit, f"source_list_stage_candidates returned {len(found)} ids for a limit of {limit}"
+    assert len(set(found)) == len(found), "source_list_stage_candidates returned an id twice"
+    return found
+
+
 class KitSource:
     """A stand-in ATS for assessment plugins' contract tests: one posting, one stage, and the
     candidates put in ``candidates``."""
@@ -245,7 +257,9 @@ class SourcePluginContract(PluginContract):
 
     Implement ``sample_opportunity_id`` (an opportunity in your sandbox) and
     ``count_result_writebacks(sandbox_url, opportunity_id)`` (how many result write-backs the
-    sandbox holds, e.g. notes carrying the hub's marker)."""
+    sandbox holds, e.g. notes carrying the hub's marker). A source implementing the optional
+    ``source_list_stage_candidates`` is checked to list the sample opportunity's stage within the
+    limit (``check_stage_candidates``); the sample should then be in a stage, not archived."""
 
     sample_opportunity_id: str = ""
 
@@ -267,6 +281,30 @@ class SourcePluginContract(PluginContract):
                                             opportunity_id="kit-no-such-opportunity")
         assert isinstance(candidate, Candidate) and candidate.opportunity_id == self.sample_opportunity_id
         assert missing is None
+
+    def test_contract_lists_stage_candidates(self, connected):
+        """The optional backfill hook, when implemented: the sample opportunity's stage, read with
+        a limit above and at one, gives lists of ids within the limit, the sample among them
+        (unless it is archived)."""
+        from hub.runtime import get_runtime
+
+        with connected.app_context():
+            runtime = get_runtime()
+            if not runtime.registry.implements(self.plugin_name, "source_list_stage_candidates"):
+                pytest.skip(f"{self.plugin_name} does not implement source_list_stage_candidates (optional)")
+            ctx = runtime.context(1, self.plugin_name)
+            candidate = runtime.registry.call(self.plugin_name, "source_get_candidate", ctx=ctx,
+                                              opportunity_id=self.sample_opportunity_id)
+            assert isinstance(candidate, Candidate) and candidate.posting_id and candidate.stage_id, \
+                "the sample opportunity needs a posting and a stage for this check"
+            answers = {limit: runtime.registry.call(self.plugin_name, "source_list_stage_candidates", ctx=ctx,
+                                                    posting_id=candidate.posting_id, stage_id=candidate.stage_id,
+                                                    limit=limit) for limit in (100, 1)}
+        for limit, found in answers.items():
+            check_stage_candidates(found, limit)
+        if not candidate.archived:
+            assert self.sample_opportunity_id in answers[100], "the sample opportunity is missing from its stage"
+            assert len(answers[1]) == 1, "a limit of 1 must still give one id when the stage is not empty"
 
     def test_contract_result_writeback_is_idempotent(self, connected, sandbox_url):
         from hub import services

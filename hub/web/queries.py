@@ -17,6 +17,7 @@ from hub.app import SQLITE_UNICODE_LOWER
 
 from hub.errors import NotFound
 from hub.extensions import db
+from hub.store import attachments as attachment_store
 from hub.store.models import (
     D_OPEN, Attachment, AuditEntry, Delivery, Event, Invitation, TimelineEntry, User, utcnow,
 )
@@ -230,10 +231,9 @@ def idle_providers(workspace_id: int, providers) -> dict[str, str]:
 
 
 def get_attachment(workspace_id: int, attachment_id: int) -> Attachment:
-    row = db.session.get(Attachment, attachment_id)
-    if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
-        raise NotFound("no such attachment")
-    return row
+    """The workspace's attachment (``hub.store.attachments.get_attachment``): ``NotFound`` when it
+    is missing, another workspace's or detached."""
+    return attachment_store.get_attachment(workspace_id, attachment_id)
 
 
 # --------------------------------------------------------------------------- activity

@@ -59,6 +59,16 @@ class EmptySchema(Schema):
     """Action endpoints take no body (or an empty JSON object)."""
 
 
+class BackfillRunSchema(Schema):
+    """Invite the candidates already in the attachment's stage (no body, or an empty object,
+    invites whoever is there now)."""
+
+    expected = fields.Integer(strict=True, validate=validate.Range(min=0), metadata={
+        "description": "How many candidates to invite you confirmed (to_invite of GET .../backfill). If the "
+                       "stage holds another number to invite now, nothing is queued and the answer is 409 "
+                       "(stage_changed). Left out: not checked."})
+
+
 # The longest search or filter text: more is no name, email or action anyone types, and a pattern
 # that long could exceed the database's LIKE limit (SQLite refuses patterns over 50,000 bytes).
 MAX_FILTER_LENGTH = 200
@@ -160,10 +170,17 @@ class AttachmentSchema(Schema):
 
 
 class TimelineSchema(Schema):
+    """One entry of an invitation's timeline, as recorded (ids are data here, not replaced by names)."""
+
     at = fields.DateTime()
     kind = fields.String()
     source = fields.String()
     detail = fields.String()
+    refs = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, metadata={"description": (
+        "The ids the entry is about, by key: stage (a stage id of the source ATS), archive_reason (an archive "
+        "reason id of the source ATS), ats_note (a note written to the ATS). The candidate page shows detail "
+        "with {stage} and {archive_reason} replaced by names. Null when the entry names no id, and for entries "
+        "written before refs existed (their ids, if any, are in detail).")})
 
 
 class InvitationSchema(Schema):

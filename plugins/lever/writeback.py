@@ -148,7 +148,8 @@ def move_once(ctx, client: LeverClient, invitation: Invitation, stage_id: str) -
             moved = True
     store_record(ctx.records, key, {"stage": stage_id, "moved": moved, "at": time.time()})
     if moved:
-        ctx.invitations.note(invitation.id, "stage_moved", f"moved in Lever to stage {stage_id} on thumbs up")
+        ctx.invitations.note(invitation.id, "stage_moved", "moved in Lever to stage “{stage}” on thumbs up",
+                             refs={"stage": stage_id})
     return moved
 
 
@@ -164,7 +165,8 @@ def archive_once(ctx, client: LeverClient, invitation: Invitation, reason_id: st
         archived_now = True
     store_record(ctx.records, key, {"reason": reason_id, "archived": archived_now, "at": time.time()})
     if archived_now:
-        ctx.invitations.note(invitation.id, "archived", f"archived in Lever (reason {reason_id}) on thumbs down")
+        ctx.invitations.note(invitation.id, "archived", "archived in Lever (reason: {archive_reason}) on thumbs down",
+                             refs={"archive_reason": reason_id})
     return archived_now
 
 
@@ -196,7 +198,8 @@ def assessment_completed(ctx, client: LeverClient, settings: LeverSettings, resu
         note_id, written = write_note_once(ctx, client, invitation.opportunity_id, f"note:{ref}", marker(ref),
                                            "\n".join(lines))
         if written:
-            ctx.invitations.note(invitation.id, "note_written", f"Lever note {note_id}")
+            ctx.invitations.note(invitation.id, "note_written", "note with the result written to Lever",
+                                 refs={"ats_note": note_id})
         if _options(ctx, invitation).get("tag_results", settings.tag_results):
             tag_once(ctx, client, invitation.opportunity_id, f"tag:{ref}:completed", [f"{provider}: completed"])
     except LeverNotFound:

@@ -63,7 +63,7 @@ def test_a_candidate_already_in_the_stage_is_invited_once_by_backfill(make_app, 
         preview = _call(stack, "GET", path, headers)
         assert (preview["available"], preview["to_invite"], preview["opportunity_ids"]) == (True, 1, [OPPORTUNITY])
 
-        first = _call(stack, "POST", path, headers)
+        first = _call(stack, "POST", path, headers, json={"expected": preview["to_invite"]})  # what was shown
         second = _call(stack, "POST", path, headers)  # clicked twice
         assert (first["queued"], first["opportunity_ids"]) == (1, [OPPORTUNITY])
         assert second["queued"] == 0 and second["already_invited"] + second["already_queued"] == 1

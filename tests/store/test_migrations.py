@@ -81,3 +81,51 @@ def test_the_live_attachment_index_migration_detaches_existing_copies_keeping_th
                 "SELECT detached_at FROM attachments WHERE id = 5")).scalar_one()
     assert live == [1, 4]  # the oldest copy on s1, and the only one on s2
     assert str(kept_history).startswith("2026-11-28 09:00")  # already detached: left as it was
+
+
+def test_the_timeline_refs_migration_keeps_old_entries_without_refs_and_downgrades(make_app, tmp_path):
+    """4f1c8a2d6e93 adds ``timeline.refs``: entries written before it keep their words and no
+    refs (NULL, which the candidate page reads as before); the downgrade drops only the column."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from hub.engine.invitations import add_timeline
+    from hub.store.models import Attachment, Invitation
+
+    app = make_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'refs.db'}"}, entry_points=False)
+    directory = app.extensions["migrate"].directory
+    columns = "SELECT detail, refs FROM timeline ORDER BY id"
+    with app.app_context():
+        attachment = Attachment(workspace_id=1, posting_id="p1", posting_name="P", stage_id="s1", stage_name="S",
+                                provider="canditech", assessment_id="a1", assessment_name="A", options={})
+        db.session.add(attachment)
+        db.session.flush()
+        invitation = Invitation(workspace_id=1, attachment_id=attachment.id, opportunity_id="o1",
+                                provider="canditech", assessment_id="a1", assessment_name="A", status="pending")
+        db.session.add(invitation)
+        db.session.commit()
+        invitation_id = invitation.id
+        db.session.remove()
+
+        downgrade(directory=directory, revision="3d8a6f1e2b57")
+        with db.engine.begin() as connection:
+            assert "refs" not in {c["name"] for c in sa.inspect(connection).get_columns("timeline")}
+            connection.execute(sa.text(
+                "INSERT INTO timeline (invitation_id, at, kind, source, detail) VALUES "
+                "(:id, '2026-11-29 10:00:00', 'archived', 'lever', 'archived in Lever (reason r-1) on thumbs down')"),
+                {"id": invitation_id})
+        upgrade(directory=directory)
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text(columns)).all() == [
+                ("archived in Lever (reason r-1) on thumbs down", None)]
+
+        add_timeline(db.session, db.session.get(Invitation, invitation_id), "stage_moved", "lever", "to {stage}",
+                     refs={"stage": "s2"})
+        db.session.commit()
+        db.session.remove()
+        downgrade(directory=directory, revision="3d8a6f1e2b57")
+        with db.engine.connect() as connection:
+            assert "refs" not in {c["name"] for c in sa.inspect(connection).get_columns("timeline")}
+            assert connection.execute(sa.text("SELECT detail FROM timeline ORDER BY id")).scalars().all() == [
+                "archived in Lever (reason r-1) on thumbs down", "to {stage}"]
+        upgrade(directory=directory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from hub.extensions import db
 from hub.store.models import Delivery
@@ -109,3 +110,32 @@ def test_replaying_a_delivery_of_a_disabled_plugin_is_a_conflict(hub_app, seeded
         "code": "conflict", "message": "Fake Tests is not enabled; enable it before replaying its deliveries"}
     with hub_app.app_context():
         assert db.session.get(Delivery, delivery_id).status == "dead"
+
+
+def test_a_backfill_event_is_titled_as_the_admin_s_backfill_not_as_a_stage_change(hub_app, seeded, as_role):
+    """A backfill's made-up stage change (source hub, id ``backfill:...``) read "Stage change
+    from hub", as if the ATS had reported a move; a real one keeps its title."""
+    from hub.engine import backfill
+    from hub.engine.ingest import ingest
+    from hub.entities import InboundEvent, StageChange
+    from hub.runtime import get_runtime
+
+    attachment = seeded.ids["attachment"]
+    with hub_app.app_context():
+        runtime = get_runtime()
+        made_up = ingest(runtime, seeded.workspace_id, backfill.SOURCE_NAME, InboundEvent(
+            external_id=f"backfill:{attachment}/2:opp-backfilled",
+            event=StageChange(opportunity_id="opp-backfilled", to_stage_id="s1", attachment_id=attachment)),
+            wake=False).event_id
+        reported = ingest(runtime, seeded.workspace_id, "fakesource", InboundEvent(
+            external_id="backfill:looks-alike", event=StageChange(opportunity_id="opp-moved", to_stage_id="s1")),
+            wake=False).event_id
+    html = as_role("admin").get("/activity").get_data(as_text=True)
+
+    def title(event_id: int) -> list[str]:
+        found = re.search(rf'<article class="card event" id="event-{event_id}".*?<h2 class="event__title">(.*?)</h2>',
+                          html, re.S)
+        return unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split()
+
+    assert title(made_up) == "Backfill: invited as already in stage on an admin's request".split()
+    assert title(reported) == "Stage change from Fake ATS".split()

@@ -13,7 +13,7 @@ from hub import hookimpl, services
 from hub.engine import backfill
 from hub.engine.ingest import ingest
 from hub.entities import INVITED, PENDING, Candidate, InboundEvent, StageChange
-from hub.errors import TemporaryError
+from hub.errors import PermanentError, TemporaryError
 from hub.extensions import db
 from hub.kit import provider
 from hub.runtime import get_runtime
@@ -32,6 +32,7 @@ class StageSource(FakeSource):
         super().__init__()
         self.people: dict[str, Candidate] = {}
         self.fail_reads = False
+        self.read_error: Exception | None = None  # raised by every read, when set
 
     def put(self, opportunity_id: str, stage: str = STAGE, posting: str = "p1", archived: bool = False) -> None:
         self.people[opportunity_id] = Candidate(opportunity_id=opportunity_id, name=f"Person {opportunity_id}",
@@ -46,6 +47,8 @@ class StageSource(FakeSource):
 
     @hookimpl
     def source_get_candidate(self, ctx, opportunity_id):
+        if self.read_error is not None:
+            raise self.read_error
         if self.fail_reads:
             raise TemporaryError("the ATS is down")
         return self.people.get(opportunity_id)
@@ -179,10 +182,12 @@ def test_a_candidate_queued_but_not_invited_yet_is_not_queued_again(hub_app, see
         as_text=True)
     assert assess.sent == []
     page = client.get(f"/pipeline/{ready}/backfill").get_data(as_text=True)
-    assert 'id="backfill-queued">3 were queued by an earlier backfill and have no invitation yet' in page
+    assert ('id="backfill-queued">3 were queued by an earlier backfill and have no invitation yet: their delivery '
+            'is still under way') in page
     assert 'id="backfill-empty"' in page
     again = client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
-    assert "0 invitations queued; 1 already invited; 3 queued earlier, not invited yet (see Activity)." in again
+    assert "0 invitations queued; 1 already invited; 3 still being delivered from an earlier backfill (see Activity)." \
+        in again
     with hub_app.app_context():
         waiting = list(db.session.scalars(sa.select(Delivery.status).join(Event).where(
             Event.external_id.like("backfill:%"))))
@@ -355,3 +360,220 @@ def test_a_backfill_invites_to_its_own_attachment_not_to_the_stage_s_other_asses
     as_role("super_admin").post(f"/pipeline/{other}/backfill")
     # its own backfill: the same four candidates of the stage, the seeded one included
     assert set(_invitations(hub_app, other)) == set(_invitations(hub_app, ready))
+
+
+# --------------------------------------------------------------------------- an earlier backfill that ended
+
+
+def _backfill_deliveries(app) -> dict[str, str]:
+    """Each backfill event's id -> the status of its delivery."""
+    with app.app_context():
+        rows = db.session.execute(sa.select(Event.external_id, Delivery.status).join(Delivery).where(
+            Event.external_id.like("backfill:%"))).all()
+        db.session.rollback()
+    return dict(rows)
+
+
+def test_a_candidate_whose_backfill_failed_for_good_is_invited_again(hub_app, seeded, as_role, ready, fakes):
+    """The provider's permanent failure killed the deliveries without an invitation: the next
+    backfill invites those candidates (under a new event id), where before they stayed "queued
+    earlier" until retention forgot the events."""
+    source, assess = fakes
+    client = as_role("admin")
+    source.read_error = PermanentError("the ATS refused the key")
+    assert "3 invitations queued" in client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(
+        as_text=True)
+    assert set(_backfill_deliveries(hub_app).values()) == {"dead"} and assess.sent == []
+    source.read_error = None
+
+    page = client.get(f"/pipeline/{ready}/backfill").get_data(as_text=True)
+    assert 'id="backfill-queued"' not in page
+    assert 'id="backfill-again">3 were queued by an earlier backfill that ended without an invitation' in page
+    assert ">Invite 3 candidates already in this stage</button>" in page
+    done = client.post(f"/pipeline/{ready}/backfill", data={"expected": "3"}, follow_redirects=True)
+    assert "3 invitations queued; 1 already invited." in done.get_data(as_text=True)
+    assert sorted(assess.sent) == list(IN_STAGE)
+    assert _backfill_deliveries(hub_app) == {**{f"backfill:{ready}:{o}": "dead" for o in IN_STAGE},
+                                             **{f"backfill:{ready}/2:{o}": "done" for o in IN_STAGE}}
+    again = client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
+    assert "0 invitations queued; 4 already invited." in again
+
+
+def test_a_backfill_cancelled_by_a_disable_is_invited_again_once_the_provider_is_back(
+        hub_app, seeded, as_role, ready, fakes):
+    source, assess = fakes
+    client = as_role("super_admin")
+    source.fail_reads = True  # the deliveries wait for a retry...
+    client.post(f"/pipeline/{ready}/backfill")
+    with hub_app.app_context():  # ...and the provider is disabled meanwhile: they are cancelled
+        services.set_enabled(get_runtime(), seeded.workspace_id, "fakeassess", False, "test")
+        services.set_enabled(get_runtime(), seeded.workspace_id, "fakeassess", True, "test")
+    assert set(_backfill_deliveries(hub_app).values()) == {"cancelled"}
+    source.fail_reads = False
+    api = hub_app.test_client()
+    preview = api.get(f"/api/v1/attachments/{ready}/backfill", headers=api_headers(seeded, "admin")).get_json()
+    assert (preview["to_invite"], preview["invite_again"], preview["already_queued"]) == (3, 3, 0)
+    done = api.post(f"/api/v1/attachments/{ready}/backfill", headers=api_headers(seeded, "admin"),
+                    json={"expected": 3}).get_json()
+    assert (done["queued"], done["already_queued"]) == (3, 0)
+    assert sorted(assess.sent) == list(IN_STAGE)
+
+
+def test_the_next_event_id_skips_every_id_already_taken(hub_app, seeded, ready, fakes):
+    """The generation is one more than the highest kept, as an event or as a remembered id whose
+    event retention purged; two computations from the same rows agree (two clicks at once are
+    one event)."""
+    from hub.engine.ingest import Staged, stage_events
+
+    def stage(opportunity_id: str, generation: int, status: str | None):
+        items = [Staged(seeded.workspace_id, backfill.SOURCE_NAME, InboundEvent(
+            external_id=backfill.event_id(ready, opportunity_id, generation),
+            event=StageChange(opportunity_id=opportunity_id, to_stage_id=STAGE, attachment_id=ready)))]
+        [outcome] = stage_events(get_runtime(), items, enabled={seeded.workspace_id: {"fakeassess"}})
+        if status is None:  # purged: the event went, its id is remembered until the dedupe window ends
+            db.session.execute(sa.delete(Delivery).where(Delivery.event_id == outcome.event_id))
+            db.session.execute(sa.delete(Event).where(Event.id == outcome.event_id))
+        else:
+            db.session.execute(sa.update(Delivery).where(Delivery.event_id == outcome.event_id).values(status=status))
+
+    with hub_app.app_context():
+        stage("opp-a", 1, "dead")
+        stage("opp-a", 2, None)
+        stage("opp-b", 1, None)
+        stage("opp-c", 1, "done")  # delivered, yet no invitation (the candidate had moved on then)
+        stage("opp-c", 3, "retry")  # still being delivered
+        db.session.commit()
+        ids = ["opp-a", "opp-b", "opp-c", "opp-new"]
+        first = backfill.classify(seeded.workspace_id, ready, ids)
+        second = backfill.classify(seeded.workspace_id, ready, ids)
+        db.session.rollback()
+    assert first == second
+    assert (first.already_queued, first.to_invite, first.again) == (["opp-c"], ["opp-a", "opp-b", "opp-new"],
+                                                                    ["opp-a", "opp-b"])
+    assert first.event_ids == {"opp-a": f"backfill:{ready}/3:opp-a", "opp-b": f"backfill:{ready}/2:opp-b",
+                               "opp-new": f"backfill:{ready}:opp-new"}
+
+
+def test_an_id_taken_by_a_concurrent_backfill_between_the_reads_counts_as_queued(
+        hub_app, seeded, ready, fakes, monkeypatch):
+    """Another admin's backfill commits the same new event between this one's read of the events
+    and of the remembered ids: the candidate is being delivered, not to invite under yet another id."""
+    from hub.engine.ingest import Staged, stage_events
+
+    read_events = backfill._earlier_events
+    calls = []
+
+    def and_then_a_concurrent_click(workspace_id, attachment_id, ids):
+        found = read_events(workspace_id, attachment_id, ids)
+        if not calls:
+            stage_events(get_runtime(), [Staged(workspace_id, backfill.SOURCE_NAME, InboundEvent(
+                external_id=backfill.event_id(attachment_id, "opp-a"),
+                event=StageChange(opportunity_id="opp-a", to_stage_id=STAGE, attachment_id=attachment_id)))],
+                enabled={workspace_id: {"fakeassess"}})
+        calls.append(ids)
+        return found
+
+    monkeypatch.setattr(backfill, "_earlier_events", and_then_a_concurrent_click)
+    with hub_app.app_context():
+        sorting = backfill.classify(seeded.workspace_id, ready, ["opp-a", "opp-b"])
+        db.session.rollback()
+    assert (sorting.already_queued, sorting.to_invite) == (["opp-a"], ["opp-b"])
+    assert calls == [["opp-a", "opp-b"], ["opp-a"]]
+
+
+# --------------------------------------------------------------------------- what the admin confirmed
+
+
+def test_the_page_refuses_when_the_stage_changed_since_it_was_shown(hub_app, seeded, as_role, ready, fakes):
+    source, assess = fakes
+    client = as_role("admin")
+    page = client.get(f"/pipeline/{ready}/backfill").get_data(as_text=True)
+    assert '<input type="hidden" name="expected" value="3">' in page
+    source.put("opp-d")  # someone moved a fourth candidate in meanwhile
+
+    refused = client.post(f"/pipeline/{ready}/backfill", data={"expected": "3"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409
+    assert ('id="backfill-changed">The stage changed since you looked: 4 candidates would be invited now, not 3. '
+            'Review the list again.') in html
+    assert "<strong>4 candidates</strong> are in this stage without an invitation." in html
+    assert '<input type="hidden" name="expected" value="4">' in html
+    assert _backfill_events(hub_app) == [] and assess.sent == []
+    with hub_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(
+            AuditEntry.action == "attachment.backfill")) == 0
+
+    done = client.post(f"/pipeline/{ready}/backfill", data={"expected": "4"}, follow_redirects=True)
+    assert "4 invitations queued; 1 already invited." in done.get_data(as_text=True)
+    assert sorted(assess.sent) == sorted([*IN_STAGE, "opp-d"])
+
+
+def test_the_page_refuses_an_expected_count_that_is_no_count(hub_app, seeded, as_role, ready, fakes):
+    _source, assess = fakes
+    client = as_role("admin")
+    for value in ("three", "-1", "2.5", ""):
+        refused = client.post(f"/pipeline/{ready}/backfill", data={"expected": value})
+        assert refused.status_code == 422, value
+        assert "(field expected) is not a whole number of 0 or more" in refused.get_data(as_text=True)
+    assert _backfill_events(hub_app) == [] and assess.sent == []
+
+
+def test_the_api_checks_the_expected_count_when_given(hub_app, seeded, ready, fakes):
+    source, assess = fakes
+    api = hub_app.test_client()
+    headers = api_headers(seeded, "admin")
+    url = f"/api/v1/attachments/{ready}/backfill"
+    for value in ("3", -1, 2.5, True, None):
+        answer = api.post(url, headers=headers, json={"expected": value})
+        assert answer.status_code == 422, value
+        error = answer.get_json()["error"]
+        assert error["code"] == "validation_failed" and error["message"] == "invalid field: expected"
+        assert list(error["fields"]) == ["expected"]
+    changed = api.post(url, headers=headers, json={"expected": 2})
+    assert changed.status_code == 409 and changed.get_json()["error"] == {
+        "code": "stage_changed",
+        "message": "The stage changed since you looked: 3 candidates would be invited now, not 2. "
+                   "Review the list again."}
+    assert _backfill_events(hub_app) == [] and assess.sent == []
+    done = api.post(url, headers=headers, json={"expected": 3})
+    assert done.status_code == 200 and done.get_json()["queued"] == 3
+    # nobody is left to invite: expecting 0 is right now
+    assert api.post(url, headers=headers, json={"expected": 0}).get_json()["already_invited"] == 4
+
+
+def test_the_openapi_document_describes_the_expected_count(hub_app, seeded):
+    document = hub_app.test_client().get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/attachments/{attachment_id}/backfill"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/BackfillRun"}
+    assert operation["requestBody"]["required"] is False and "409" in operation["responses"]
+    schema = document["components"]["schemas"]["BackfillRun"]
+    assert schema["properties"]["expected"]["type"] == "integer" and schema["properties"]["expected"]["minimum"] == 0
+    assert schema["additionalProperties"] is False and "required" not in schema
+
+
+# --------------------------------------------------------------------------- one attachment lookup
+
+
+def test_the_engine_and_the_web_share_one_attachment_lookup(hub_app, seeded, ready, monkeypatch):
+    from hub.errors import NotFound
+    from hub.store import attachments
+    from hub.store.models import Attachment
+    from hub.web import queries
+
+    assert backfill.get_attachment is attachments.get_attachment
+    with hub_app.app_context():
+        row = attachments.get_attachment(seeded.workspace_id, ready)
+        with pytest.raises(NotFound):
+            attachments.get_attachment(seeded.workspace_id + 1000, ready)
+        # detached by another request: the session's copy says otherwise until read afresh
+        db.session.execute(sa.update(Attachment).where(Attachment.id == ready).values(detached_at=utcnow())
+                           .execution_options(synchronize_session=False))
+        assert attachments.get_attachment(seeded.workspace_id, ready) is row
+        with pytest.raises(NotFound):
+            attachments.get_attachment(seeded.workspace_id, ready, fresh=True)
+        db.session.rollback()
+        seen = []
+        monkeypatch.setattr(attachments, "get_attachment", lambda *args, **kwargs: seen.append((args, kwargs)))
+        queries.get_attachment(seeded.workspace_id, ready)
+    assert seen == [((seeded.workspace_id, ready), {})]

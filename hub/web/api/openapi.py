@@ -18,7 +18,7 @@ from hub.web.api import bp
 from hub.web.api.pipeline import BackfillResultSchema, BackfillSchema
 
 INPUT_SCHEMAS = (s.AttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSchema, s.UserPatchSchema,
-                 s.EmptySchema)
+                 s.EmptySchema, s.BackfillRunSchema)
 OUTPUT_SCHEMAS = (s.SecretStateSchema, s.RegisteredWebhookSchema, s.ConnectionStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
                   s.InvitationSchema, s.InvitationDetailSchema, s.DeliverySchema, s.EventSchema, s.UserSchema,
                   s.UserCreatedSchema, s.UserPasswordResetSchema, s.AuditSchema, s.PostingSchema, s.StageSchema, s.AssessmentSchema,
@@ -280,8 +280,9 @@ def paths() -> dict:
             "post": _op("runBackfill", "Invite the candidates already in the attachment's stage without an "
                         "invitation for it: one stage-change event each, delivered to the attachment's provider "
                         "(a second call queues nobody twice). 409 when the source cannot list them, the provider "
-                        "cannot invite now, or the stage holds more than the limit", "pipeline.manage",
-                        tag="pipeline", response=_json("BackfillResult"), body="Empty", body_required=False,
+                        "cannot invite now, the stage holds more than the limit, or (stage_changed) another "
+                        "number to invite than the expected given", "pipeline.manage",
+                        tag="pipeline", response=_json("BackfillResult"), body="BackfillRun", body_required=False,
                         path_params=A, errors=("409", "502")),
         },
         "/postings": {"get": _op("listPostings", "Postings, live from the source", "pipeline.view", tag="pipeline",

@@ -16,7 +16,7 @@ from hub.web.api.common import live_error, load_body, load_query
 from hub.web.live import LiveError, list_assessments, list_postings, list_stages, resolve_attachment
 from hub.web.permissions import require
 from hub.web.schemas import (
-    AssessmentSchema, AttachmentInSchema, AttachmentSchema, EmptySchema, PostingSchema, StageSchema,
+    AssessmentSchema, AttachmentInSchema, AttachmentSchema, BackfillRunSchema, PostingSchema, StageSchema,
     StagesQuerySchema,
 )
 
@@ -37,9 +37,14 @@ class BackfillSchema(Schema):
     already_invited = fields.Integer(allow_none=True, metadata={
         "description": "Of those, candidates with an invitation for this attachment (any status)."})
     already_queued = fields.Integer(allow_none=True, metadata={
-        "description": "Candidates queued by an earlier backfill whose invitation does not exist yet."})
+        "description": "Candidates without an invitation whose earlier backfill is still being delivered "
+                       "(pending, running or waiting for a retry): not queued again."})
     to_invite = fields.Integer(allow_none=True, metadata={
-        "description": "Candidates in the stage without an invitation: what a backfill queues."})
+        "description": "Candidates in the stage without an invitation: what a backfill queues. Send it back "
+                       "as expected to the POST to be refused (409) if it changed meanwhile."})
+    invite_again = fields.Integer(allow_none=True, metadata={
+        "description": "Of to_invite, candidates an earlier backfill did not invite (its delivery failed for good "
+                       "or was cancelled): queued again, under a new event id."})
     opportunity_ids = fields.List(fields.String(), metadata={"description": "The ids of the candidates to invite."})
     limit = fields.Integer(metadata={"description": "The most candidates one backfill handles."})
 
@@ -153,8 +158,10 @@ def get_backfill(attachment_id: int):
 @bp.post("/attachments/<int:attachment_id>/backfill")
 @require("pipeline.manage")
 def run_backfill(attachment_id: int):
-    load_body(EmptySchema)
+    """Queue the invitations; with ``expected`` (the ``to_invite`` the client saw), 409
+    ``stage_changed`` and nothing queued when the stage holds another number to invite now."""
+    body = load_body(BackfillRunSchema)
     ws = current_user.workspace_id
     queries.get_attachment(ws, attachment_id)
-    outcome = backfill.run(get_runtime(), ws, attachment_id, current_user)
+    outcome = backfill.run(get_runtime(), ws, attachment_id, current_user, expected=body.get("expected"))
     return jsonify(BackfillResultSchema().dump(outcome.as_dict()))

@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hub import services
+from hub.engine import backfill
 from hub.errors import Conflict
 from hub.runtime import get_runtime
 from hub.store.models import DELIVERY_STATUSES
@@ -17,7 +18,16 @@ from hub.web.redirects import safe_next
 from hub.web.ui import bp
 from hub.web.live import plugin_title
 from hub.web.ui.empty_states import no_events
-from hub.web.ui.helpers import sentence, this_page_url, with_title
+from hub.web.ui.helpers import humanize, sentence, this_page_url, with_title
+
+
+def event_title(event) -> tuple[str, str]:
+    """An event's heading on Activity: what it is, and where it came from. An event the hub made
+    up on an admin's request is named for that request (a backfill's stage change is no move
+    the ATS reported)."""
+    if backfill.is_backfill_event(event.source_plugin, event.external_id):
+        return "Backfill: invited as already in stage", "on an admin's request"
+    return humanize(event.type), f"from {plugin_title(event.source_plugin)}"
 
 
 @bp.get("/activity")
@@ -32,7 +42,7 @@ def activity():
                             queries.parse_page(request.args.get("page")))
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES,
                "plugins": get_runtime().registry.names(), "pending": queries.work_pending(ws),
-               "redact": queries.redact, "filtered": any(filters.values()),
+               "redact": queries.redact, "event_title": event_title, "filtered": any(filters.values()),
                "return_to": this_page_url(),
                "why_empty": None if page.total or any(filters.values()) else no_events(current_user, "no-activity",
                                                                                           "activity")}

@@ -91,7 +91,12 @@ class TimelineLine:
     detail: str
 
 
-# What a source plugin writes with an id in it (the Lever plugin's words): the id is shown by name
+# The placeholders of a timeline entry's detail that its refs fill: the ref key, and which of the
+# source's lists names it (``_names``)
+PLACEHOLDERS = {"stage": "stages", "archive_reason": "archive_reasons"}
+PLACEHOLDER = re.compile(r"\{(?P<ref>" + "|".join(PLACEHOLDERS) + r")\}")
+# Only for entries without refs (written before refs existed, still in users' databases): the ids
+# were in the Lever plugin's words. New entries carry refs; do not add patterns here.
 ARCHIVE_REASON_ID = re.compile(r"\(reason (?P<id>[^()\s]+)\)")
 STAGE_ID = re.compile(r"\bto stage (?P<id>\S+)")
 NOTE_ID = re.compile(r"^(?P<title>\S.*?) note (?P<id>\S+)$")
@@ -99,29 +104,59 @@ NAMES_SECONDS = 60.0
 
 
 def readable_timeline(row) -> list[TimelineLine]:
-    """The invitation's timeline for people: an archive reason or a stage by its name (read from the
-    source, as on the Pipeline page; the id when the source does not know it or cannot be read),
-    and no note id of the ATS ("note with the result written to Lever")."""
+    """The invitation's timeline for people: the ``{stage}`` and ``{archive_reason}`` of an
+    entry's detail filled from its refs with the name (read from the source, as on the Pipeline
+    page; the id when the source does not know it or cannot be read), and no note id of the ATS."""
     runtime = get_runtime()
     source = runtime.active_source(row.workspace_id)
     posting_id = row.posting_id or (row.attachment.posting_id if row.attachment is not None else None)
+
+    def names(ref: str) -> dict[str, str]:
+        if source is None:
+            return {}
+        return _names(row.workspace_id, PLACEHOLDERS[ref], posting_id if ref == "stage" else None)
+
     lines = []
     for entry in queries.timeline(row):
-        detail = entry.detail or ""
-        if entry.kind == "note_written" and (match := NOTE_ID.match(detail)):
-            title = runtime.registry.title(entry.source) if entry.source in runtime.registry.specs \
-                else match.group("title")
-            detail = f"note with the result written to {title}"
-        elif entry.kind == "archived" and entry.source == source and (match := ARCHIVE_REASON_ID.search(detail)):
-            name = _names(row.workspace_id, "archive_reasons", None).get(match.group("id"))
-            if name:
-                detail = detail[:match.start()] + f"(reason: {name})" + detail[match.end():]
-        elif entry.kind == "stage_moved" and entry.source == source and (match := STAGE_ID.search(detail)):
-            name = _names(row.workspace_id, "stages", posting_id).get(match.group("id"))
-            if name:
-                detail = detail[:match.start("id")] + f"“{name}”" + detail[match.end("id"):]
+        if entry.refs:
+            detail = _filled(entry.detail or "", entry.refs, names)
+        else:  # fallback, only for rows without refs (from before refs): the old regexes
+            detail = _legacy_detail(entry, source, names)
         lines.append(TimelineLine(entry.id, entry.at, entry.kind, entry.source, detail))
     return lines
+
+
+def _filled(detail: str, refs: dict, names) -> str:
+    """``detail`` with each ``{stage}`` / ``{archive_reason}`` whose ref is given replaced by its
+    name (the id when unnamed). Any other brace is shown as written; the source is asked only for
+    the names used."""
+    def fill(match: re.Match) -> str:
+        value = refs.get(match.group("ref"))
+        if not isinstance(value, str):
+            return match.group(0)
+        return names(match.group("ref")).get(value) or value
+
+    return PLACEHOLDER.sub(fill, detail)
+
+
+def _legacy_detail(entry, source: str | None, names) -> str:
+    """The detail of an entry without refs, with the ids the Lever plugin once wrote in its words
+    shown by name (and its note id left out); any other text as written."""
+    runtime = get_runtime()
+    detail = entry.detail or ""
+    if entry.kind == "note_written" and (match := NOTE_ID.match(detail)):
+        title = runtime.registry.title(entry.source) if entry.source in runtime.registry.specs \
+            else match.group("title")
+        return f"note with the result written to {title}"
+    if entry.kind == "archived" and entry.source == source and (match := ARCHIVE_REASON_ID.search(detail)):
+        name = names("archive_reason").get(match.group("id"))
+        if name:
+            return detail[:match.start()] + f"(reason: {name})" + detail[match.end():]
+    elif entry.kind == "stage_moved" and entry.source == source and (match := STAGE_ID.search(detail)):
+        name = names("stage").get(match.group("id"))
+        if name:
+            return detail[:match.start("id")] + f"“{name}”" + detail[match.end("id"):]
+    return detail
 
 
 def _names(workspace_id: int, what: str, posting_id: str | None) -> dict[str, str]:

@@ -19,7 +19,7 @@ from hub.web.live import (
     resolve_attachment,
 )
 from hub.web.permissions import require
-from hub.web.schemas import AttachmentOptionsSchema
+from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
 from hub.web.ui.helpers import number_filter, sentence
 from hub.web.ui import bp
 
@@ -269,15 +269,36 @@ def pipeline_backfill(attachment_id: int):
                            plugin_title=plugin_title, limit=backfill.MAX_CANDIDATES)
 
 
+def _expected(raw: str | None) -> int | None:
+    """The form's ``expected`` (the count of candidates to invite the page showed), checked like
+    the API's; None when the form has none (the page before this field existed)."""
+    if raw is None:
+        return None
+    value = int(raw) if raw.isascii() and raw.isdigit() else raw
+    try:
+        return BackfillRunSchema().load({"expected": value})["expected"]
+    except ValidationError as exc:
+        raise ValidationFailed("The count of candidates you confirmed (field expected) is not a whole number of "
+                               "0 or more. Open the page again and review the list.", exc.messages) from None
+
+
 @bp.post("/pipeline/<int:attachment_id>/backfill")
 @require("pipeline.manage")
 def pipeline_backfill_run(attachment_id: int):
+    """Queue the invitations the page offered; if the stage changed since it was shown (not
+    ``expected`` candidates to invite now), show the page again with the new counts (409)."""
     ws = current_user.workspace_id
-    queries.get_attachment(ws, attachment_id)
+    row = queries.get_attachment(ws, attachment_id)
+    expected = _expected(request.form.get("expected"))
     try:
-        outcome = backfill.run(get_runtime(), ws, attachment_id, current_user)
+        outcome = backfill.run(get_runtime(), ws, attachment_id, current_user, expected=expected)
     except NotFound:
         raise
+    except backfill.StageChanged as exc:
+        db.session.rollback()
+        return render_template("pipeline/backfill.html", row=row, census=exc.census, unavailable=None,
+                               error=None, changed=sentence(exc.message), plugin_title=plugin_title,
+                               limit=backfill.MAX_CANDIDATES), 409
     except HubError as exc:
         db.session.rollback()
         flash(sentence(exc.message), "error")

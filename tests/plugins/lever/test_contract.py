@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 
 from hub.entities import WebhookRequest
 from hub.testing import SourcePluginContract
+from hub.testing.contract import check_stage_candidates
 from plugins.lever.settings import LeverSettingsSchema
 
 
@@ -56,6 +57,17 @@ class TestLeverContract(SourcePluginContract):
             _request(valid.body[: len(valid.body) // 2]),
         ]
 
+    def test_the_kit_fails_a_stage_list_beyond_its_limit(self, connected, monkeypatch):
+        """The kit's backfill check is not vacuous: Lever answering one id more than asked fails it."""
+        from plugins.lever import readapi
+
+        listed = readapi.list_stage_candidates
+        monkeypatch.setattr(readapi, "list_stage_candidates",
+                            lambda client, posting_id, stage_id, limit=None:
+                            listed(client, posting_id, stage_id, limit) + ["opp-one-too-many"])
+        with pytest.raises(AssertionError, match="ids for a limit of 1"):
+            self.test_contract_lists_stage_candidates(connected)
+
     def count_result_writebacks(self, sandbox_url: str, opportunity_id: str) -> int:
         notes = requests.get(f"{sandbox_url}/_sandbox/opportunities/{opportunity_id}/notes", timeout=10).json()
         texts = [field["value"] for note in notes["data"] for field in note["fields"]]
@@ -76,3 +88,13 @@ def test_settings_schema_defaults_and_validation():
         LeverSettingsSchema().load({"max_webhook_age_hours": 24 * 30})  # past the hub's dedupe memory
     assert LeverSettingsSchema().load({"environment": "custom", "base_url": "http://127.0.0.1:5001/",
                                        "perform_as": " "})["perform_as"] is None
+
+
+def test_the_kit_s_stage_list_check_names_what_is_wrong():
+    assert check_stage_candidates(["opp-a", "opp-b"], 2) == ["opp-a", "opp-b"]
+    assert check_stage_candidates([], 1) == []
+    for found, limit, said in ((("opp-a",), 5, "not a list"), (["opp-a", 7], 5, "not opportunity ids"),
+                               (["opp-a", ""], 5, "not opportunity ids"),
+                               (["a", "b", "c"], 2, "3 ids for a limit of 2"), (["opp-a", "opp-a"], 5, "an id twice")):
+        with pytest.raises(AssertionError, match=said):
+            check_stage_candidates(found, limit)

@@ -54,6 +54,13 @@ def timeline(hub, invitation_id: int) -> list[str]:
             TimelineEntry.invitation_id == invitation_id).order_by(TimelineEntry.id)))
 
 
+def timeline_entries(hub, invitation_id: int, kind: str) -> list[tuple[str, dict | None]]:
+    """``(detail, refs)`` of the invitation's timeline entries of ``kind``."""
+    with hub.app.app_context():
+        return [tuple(row) for row in db.session.execute(sa.select(TimelineEntry.detail, TimelineEntry.refs).where(
+            TimelineEntry.invitation_id == invitation_id, TimelineEntry.kind == kind).order_by(TimelineEntry.id))]
+
+
 def note_texts(sandbox, opportunity: str = "opp-alice") -> list[str]:
     return [field["value"] for note in sandbox.notes(opportunity) for field in note["fields"]]
 
@@ -87,6 +94,9 @@ def test_result_note_is_written_once(lever, sandbox):
     assert sandbox.tags("opp-alice") == ["Canditech: completed"]
     assert timeline(lever, inv).count("note_written") == 1
     assert lever.records(f"note:{ref(lever, inv)}")[f"note:{ref(lever, inv)}"]["noteId"] == notes[0]["id"]
+    # the note's id is data for the hub (refs), not words on the candidate's page
+    assert timeline_entries(lever, inv, "note_written") == [
+        ("note with the result written to Lever", {"ats_note": notes[0]["id"]})]
 
 
 @pytest.mark.parametrize("threshold, line", [(80, "Passed the pass threshold (80%)"),
@@ -185,7 +195,8 @@ def test_thumbs_up_moves_the_candidate_once(lever, sandbox):
     assert [c["toStageId"] for c in opportunity["stageChanges"]] == ["stage-new-applicant", "stage-phone-interview"]
     assert opportunity["stageChanges"][-1]["userId"] == "user-admin"
     assert sandbox.route_count("PUT /v1/opportunities/<opp_id>/stage") == 1
-    assert "stage_moved" in timeline(lever, inv)
+    assert timeline_entries(lever, inv, "stage_moved") == [
+        ("moved in Lever to stage “{stage}” on thumbs up", {"stage": "stage-phone-interview"})]
 
 
 def test_thumbs_down_archives_with_the_chosen_reason(lever, sandbox):
@@ -200,6 +211,31 @@ def test_thumbs_down_archives_with_the_chosen_reason(lever, sandbox):
     assert opportunity["stage"]["id"] == "stage-new-applicant"
     assert sandbox.route_count("PUT /v1/opportunities/<opp_id>/archived") == 1
     assert "Canditech: thumbs down" in sandbox.tags("opp-alice")
+    assert timeline_entries(lever, inv, "archived") == [
+        ("archived in Lever (reason: {archive_reason}) on thumbs down", {"archive_reason": "reason-underqualified"})]
+
+
+def test_the_candidate_page_names_the_stage_and_reason_lever_wrote_and_hides_the_note_id(lever, sandbox):
+    from tests.web.support import make_user, sign_in
+
+    up = make_invitation(lever, verdict="thumbs_up", options={"move_to_stage_on_thumbs_up": "stage-phone-interview"})
+    complete(lever, up)
+    lever.call("on_verdict", verdict=Verdict(invitation_id=up, verdict="thumbs_up"))
+    down = make_invitation(lever, "opp-bob", verdict="thumbs_down",
+                           options={"archive_reason_on_thumbs_down": "reason-underqualified"})
+    complete(lever, down)
+    lever.call("on_verdict", verdict=Verdict(invitation_id=down, verdict="thumbs_down"))
+    with lever.app.app_context():
+        make_user(1, "admin@writeback.test", "admin")
+        db.session.commit()
+    client = lever.app.test_client()
+    assert sign_in(client, "admin@writeback.test").status_code == 302
+    moved = client.get(f"/candidates/{up}").get_data(as_text=True)
+    assert "moved in Lever to stage “Phone Interview” on thumbs up" in moved
+    assert "note with the result written to Lever" in moved
+    assert sandbox.notes("opp-alice")[0]["id"] not in moved
+    archived = client.get(f"/candidates/{down}").get_data(as_text=True)
+    assert "archived in Lever (reason: Underqualified) on thumbs down" in archived
 
 
 def test_a_changed_verdict_replaces_the_tag_and_a_stale_one_is_ignored(lever, sandbox):

@@ -1,0 +1,19 @@
+"""Reading one attachment of a workspace: the lookup the admin pages, the API and the engine
+(``hub.engine.backfill``) share."""
+
+from __future__ import annotations
+
+from hub.errors import NotFound
+from hub.extensions import db
+from hub.store.models import Attachment
+
+
+def get_attachment(workspace_id: int, attachment_id: int, *, fresh: bool = False) -> Attachment:
+    """The attachment ``attachment_id`` of ``workspace_id``; ``NotFound`` when there is none, it
+    belongs to another workspace, or it is detached. ``fresh`` reads its row from the database
+    again even if the session holds it already (overwriting the session's copy), so a detach
+    committed meanwhile by another request is seen."""
+    row = db.session.get(Attachment, attachment_id, populate_existing=fresh)
+    if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
+        raise NotFound("no such attachment")
+    return row
