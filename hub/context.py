@@ -492,7 +492,8 @@ class PluginContext:
     @contextlib.contextmanager
     def lock(self, name: str, ttl: float = 60.0, wait: float = 10.0) -> Iterator[None]:
         """Hold the named lease for this connection (one holder across all workers). Still busy
-        after ``wait`` seconds: ``Deferred`` (the delivery waits without using up an attempt).
+        after ``wait`` seconds: ``Deferred`` (the delivery waits without using up an attempt);
+        ``wait=0`` tries once.
 
         Taken in a delivery, the lock lives as long as the delivery's run holds its lease, which
         the worker renews while the hook runs: it is not lost to a long run, and a worker that

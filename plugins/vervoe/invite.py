@@ -35,7 +35,8 @@ Admin cancel (``on_invitation_status``, status ``cancelled`` by someone other th
 closed at Vervoe the same way (a completed one is left alone); a send racing the cancel closes the
 candidate assessment it has just created (``_record_sent``). That withdraw is recorded first
 (``links.withdraw_key``): when its reject fails, the delivery fails, and its retry (which sends
-nothing any more) or else ``reconcile`` completes it (``complete_withdraws``).
+nothing any more) or else ``reconcile`` completes it (``complete_withdraws``), under the
+invitation's lease like a send (a re-invite racing it must not have its new round rejected).
 
 A send marks itself in flight (``links.mark_sending``) until what it created is linked, so that a
 report Vervoe sends before that is refused with a 503 and sent again, not ignored (``webhooks.py``).
@@ -57,6 +58,8 @@ from .client import VervoeClient, VervoeNotFound, VervoeRejected
 from .settings import VervoeSettings
 
 ARCHIVED_PREFIX = "archived:"
+# how long the invitation's lease lasts when taken outside a delivery (``reconcile``: a withdraw's read
+# and reject with their inline retries); in a delivery it lives with the delivery's run (``ctx.lock``)
 LOCK_TTL = 120.0
 COMPLETED_NOTE = "not rejected at Vervoe: the candidate already completed the assessment there"
 ARCHIVE_LEFT_OPEN = "; left open: its result will follow"
@@ -109,6 +112,15 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
     """Send a pending invitation to Vervoe exactly once, or record why it cannot be sent."""
 
     def deliver(current: Invitation, email: str) -> None:
+        try:
+            deliver_once(current, email)
+        except Exception:
+            # this try ends without a link: its retry is awaited for ``sending_window_seconds`` from
+            # now, not from when the try started (links.sends_in_flight)
+            links.touch_sending(ctx, current)
+            raise
+
+    def deliver_once(current: Invitation, email: str) -> None:
         client = VervoeClient(ctx, settings)
         key = links.attempt_key(current)
         attempt = ctx.records.get(key) or {}
@@ -177,13 +189,15 @@ def _record_sent(ctx: Any, invitation_id: int, uuid: str, url: str | None) -> No
         # the delivery's retry (which no longer sends anything: the row is cancelled) or else
         # ``reconcile`` completes it (``complete_withdraws``)
         ctx.records.put(links.withdraw_key(invitation_id), {"uuid": uuid, "at": links.now_iso()})
-        _complete_withdraw(ctx, VervoeClient(ctx), invitation_id, uuid)
+        _complete_withdraw(ctx, VervoeClient(ctx), invitation_id, uuid)  # under this send's lease
 
 
 def _complete_withdraw(ctx: Any, client: VervoeClient, invitation_id: int, uuid: str) -> None:
     """Reject ``uuid`` at Vervoe for the cancelled ``invitation_id`` (``_withdraw``: read first, so a
     retry after a reject that did land, or a completion meanwhile, rejects nothing), then forget the
-    pending withdraw. A failure keeps it, and is raised."""
+    pending withdraw. Vervoe refusing it for good (a 4xx other than 404: 404 is "gone", done) drops
+    it with a line on the timeline; any other failure keeps it, and is raised. The caller holds the
+    invitation's lease."""
     invitation = ctx.invitations.get(invitation_id)
     if invitation is not None and invitation.status == CANCELLED:
         try:
@@ -204,7 +218,21 @@ def complete_withdraws(ctx: Any, invitation_ids: Any = None) -> None:
                if invitation_ids is None or i in invitation_ids]
     if pending:
         client = VervoeClient(ctx)
-        provider.for_each(ctx, pending, lambda item: _complete_withdraw(ctx, client, *item))
+        provider.for_each(ctx, pending, lambda item: _complete_withdraw_if_free(ctx, client, *item))
+
+
+def _complete_withdraw_if_free(ctx: Any, client: VervoeClient, invitation_id: int, uuid: str) -> None:
+    """``_complete_withdraw`` under the invitation's lease, the one its sends hold: a re-invite's send
+    resets this same candidate assessment at Vervoe, and a reject landing after that reset would
+    close the new round. Under the lease the row is read again (re-invited meanwhile: nothing is
+    rejected), and the reset waits until the reject is done. A lease held by someone else is not
+    waited for: the withdraw is kept for the next try (the delivery's retry, or ``reconcile``)."""
+    with links.lease_if_free(ctx, invitation_id, LOCK_TTL) as free:
+        if not free:
+            ctx.log.info("invitation %s: busy (being sent or closed); its withdraw at Vervoe is left for "
+                         "the next try", invitation_id)
+            return
+        _complete_withdraw(ctx, client, invitation_id, uuid)
 
 
 # --------------------------------------------------------------------------- on_archive_change

@@ -17,10 +17,12 @@ assessment belongs to:
   landed on an assessment the candidate had just completed. That "rejected" is not a reviewer's
   decision: its report brings the result but no verdict (``rejected_by_hub``).
 - ``sending:<hub id>`` -> ``{"at", "round"}``: the invitation is being sent (written before the
-  lookup or POST that may create a candidate assessment at Vervoe, deleted once its ``uuid:`` link
-  is written). Vervoe may report on what it created before the hub has linked it (the answer is
-  late, unclear, or the webhook simply comes first): such a report is refused with a 503 while a
-  send that could have created it is in flight, so Vervoe sends it again (``webhooks.py``).
+  lookup or POST that may create a candidate assessment at Vervoe, stamped again when that try
+  ends without a link, deleted once its ``uuid:`` link is written). Vervoe may report on what it
+  created before the hub has linked it (the answer is late, unclear, or the webhook simply comes
+  first): such a report is refused with a 503 while a send that could have created it is in
+  flight, so Vervoe sends it again (``webhooks.py``). When a send counts as in flight, and when
+  its marker is deleted: ``sends_in_flight``.
 - ``withdraw:<hub id>`` -> ``{"uuid", "at"}``: a send that raced a cancel must reject what it
   created at Vervoe; written before the reject, deleted once it is done. One whose reject failed
   is completed by the retry of its delivery, or else by ``reconcile``.
@@ -28,10 +30,13 @@ assessment belongs to:
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 from hub.entities import PENDING
+from hub.errors import Deferred
+from hub.kit import provider
 
 UUID_PREFIX = "uuid:"
 INVITATION_PREFIX = "invitation:"
@@ -39,9 +44,9 @@ ATTEMPT_PREFIX = "attempt:"
 HUB_REJECTED_PREFIX = "hub-rejected:"
 SENDING_PREFIX = "sending:"
 WITHDRAW_PREFIX = "withdraw:"
-# how long a send's marker counts as in flight after its invitation stopped being pending (a send
-# that raced a cancel holds the invitation's lease at most this long: invite.LOCK_TTL)
-SENDING_WINDOW_SECONDS = 120.0
+# how long the invitation's lease is taken to look at a send's marker (a few reads and a delete); it
+# bounds how long a holder that dies meanwhile keeps the invitation's sends waiting
+PROBE_LEASE_SECONDS = 30.0
 
 
 def now_iso() -> str:
@@ -109,8 +114,31 @@ def rejected_by_hub(ctx: Any, uuid: str, link_value: dict[str, Any] | None) -> b
 # --------------------------------------------------------------------------- sends in flight
 
 
+@contextlib.contextmanager
+def lease_if_free(ctx: Any, invitation_id: int, ttl: float) -> Iterator[bool]:
+    """Hold the invitation's lease (``provider.invitation_lock``, the one its sends hold) if it is free
+    now, yielding True; yield False, holding nothing, when someone holds it (never waits).
+
+    The hub's contract has no "is this lock held?": taking it without waiting is how to ask. Outside
+    a delivery the lease lasts at most ``ttl`` seconds; in one it lives with the delivery's run."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(ctx.lock(provider.invitation_lock(invitation_id), ttl=ttl, wait=0.0))
+            free = True
+        except Deferred:
+            free = False
+        yield free
+
+
 def mark_sending(ctx: Any, invitation: Any) -> None:
     ctx.records.put(f"{SENDING_PREFIX}{invitation.id}", {"at": now_iso(), "round": invitation.round})
+
+
+def touch_sending(ctx: Any, invitation: Any) -> None:
+    """Stamp the marker again as a try ends without a link (only if it is still there): the window
+    in which its retry is awaited counts from the end of the try, however long the try took."""
+    if ctx.records.get(f"{SENDING_PREFIX}{invitation.id}") is not None:
+        mark_sending(ctx, invitation)
 
 
 def forget_sending(ctx: Any, invitation_id: int) -> None:
@@ -122,34 +150,63 @@ def _record_id(key: str, prefix: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def sends_in_flight(ctx: Any) -> list[Any]:
-    """The invitations this plugin is sending (or will look up and send again after an unclear
-    outcome): a ``sending:`` marker, and the invitation still ``pending``
-    or the marker younger than ``SENDING_WINDOW_SECONDS`` (a send that raced a cancel)."""
+def sends_in_flight(ctx: Any, window_seconds: float) -> list[Any]:
+    """The invitations this plugin is sending, or will look up and link on the send's retry after
+    an unclear outcome; deletes the markers of sends found over.
+
+    A send's tries run under the invitation's lease (``provider.send_once``): each writes the marker
+    before calling Vervoe, and either links what it created and deletes the marker, or stamps the
+    marker again as it ends without a link (``touch_sending``), before it lets the lease go. In a
+    delivery that lease lives as long as the delivery's run (renewed while the worker runs, freed
+    when a dead worker's lease runs out), not for a fixed time. So a marker counts while
+
+    - its invitation is ``pending`` and the marker is younger than ``window_seconds`` (the setting
+      ``sending_window_seconds``): the last try ended without a link (or died) and the delivery's
+      retry, which looks Vervoe up and links, is awaited. No lease is taken for these;
+    - or else the invitation's lease is held: a try is running now (a send that raced a cancel,
+      or one that has run longer than the window), and it links before it lets go.
+
+    Otherwise the send is over, provably: the lease is free, so no try is running. An invitation
+    that is no longer ``pending`` is never sent again by that send (``send_once`` checks under the
+    lease; a re-invite's send writes a marker of its own), and a pending one has had no try for
+    longer than the window: its delivery is dead (a replay starts a try that marks afresh) or waits
+    longer than that. Such a marker is deleted while the lease is held, so a try starting meanwhile
+    (it marks under the same lease) never loses its marker. A report refused no more is answered
+    "not sent by the hub": if a late retry does link the send, ``reconcile`` reads the invitation's
+    state from Vervoe and brings the news late, not never.
+    """
     found = []
-    now = datetime.now(timezone.utc)
     for key in ctx.records.keys(SENDING_PREFIX):
         invitation_id = _record_id(key, SENDING_PREFIX)
         invitation = ctx.invitations.get(invitation_id) if invitation_id is not None else None
         if invitation is None or invitation.provider != ctx.plugin_name:
+            ctx.records.delete(key)  # nothing of ours to send any more
             continue
-        at = since_of(ctx.records.get(key), "at")
-        fresh = at is not None and (now - at).total_seconds() < SENDING_WINDOW_SECONDS
-        if invitation.status == PENDING or fresh:
+        if _awaiting_retry(ctx.records.get(key), invitation, window_seconds):
             found.append(invitation)
+            continue
+        with lease_if_free(ctx, invitation.id, PROBE_LEASE_SECONDS) as free:
+            if not free:
+                found.append(invitation)  # a try is running
+                continue
+            current = ctx.invitations.get(invitation.id)  # as it is now that no try can start
+            if current is not None and _awaiting_retry(ctx.records.get(key), current, window_seconds):
+                found.append(current)  # a try ended just before the lease was taken
+                continue
+            ctx.records.delete(key)
+            ctx.log.info("invitation %s: its send is over without a link; no longer waited for", invitation.id)
     return found
 
 
-def prune_sending(ctx: Any) -> int:
-    """Delete the markers of sends that are over without a link (the invitation gone, failed or
-    cancelled, and the marker older than ``SENDING_WINDOW_SECONDS``); returns how many."""
-    in_flight = {invitation.id for invitation in sends_in_flight(ctx)}
-    pruned = 0
-    for key in ctx.records.keys(SENDING_PREFIX):
-        if _record_id(key, SENDING_PREFIX) not in in_flight:
-            ctx.records.delete(key)
-            pruned += 1
-    return pruned
+def _awaiting_retry(marker: Any, invitation: Any, window_seconds: float) -> bool:
+    at = since_of(marker, "at")
+    return (invitation.status == PENDING and at is not None
+            and (datetime.now(timezone.utc) - at).total_seconds() < window_seconds)
+
+
+def prune_sending(ctx: Any, window_seconds: float) -> None:
+    """Delete the markers of sends that are over (see ``sends_in_flight``)."""
+    sends_in_flight(ctx, window_seconds)
 
 
 # --------------------------------------------------------------------------- withdraws to complete

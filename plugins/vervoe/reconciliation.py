@@ -10,8 +10,9 @@ report is held to (``wire.REPORT_RULES``) is logged and not recorded. Vervoe fai
 early, keeping what was found.
 
 It also finishes what a send left undone: a withdraw (reject) of a send that raced a cancel whose
-reject failed and whose delivery did not complete it (``invite.complete_withdraws``), and markers of
-sends that ended without a link (``links.prune_sending``).
+reject failed and whose delivery did not complete it (``invite.complete_withdraws``: under the
+invitation's lease, skipped while someone holds it, dropped with a timeline line when Vervoe
+refuses it for good), and markers of sends that are over without a link (``links.prune_sending``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
         invite.complete_withdraws(ctx)
     except (TemporaryError, NeedsReauthorization, VervoeError) as exc:
         ctx.log.warning("reconcile: a pending withdraw at Vervoe failed again, kept for the next run: %s", exc)
-    links.prune_sending(ctx)
+    links.prune_sending(ctx, settings.sending_window_seconds)
     try:
         for invitation in ctx.invitations.list_open(ctx.plugin_name, older_than=after):
             uuid = invitation.provider_invitation_id

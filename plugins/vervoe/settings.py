@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "reject_on_archive": True,
     "reconcile_after_minutes": 30,
     "unscored_result_after_minutes": 24 * 60,
+    "sending_window_seconds": 300,
 }
 
 class VervoeSettingsSchema(Schema):
@@ -78,6 +79,17 @@ class VervoeSettingsSchema(Schema):
         metadata={"label": "Report an unscored completion after (minutes)",
                   "description": "A completed assessment still waiting for Vervoe's grading after this long "
                                  "is written back without a score."})
+    # the hub retries a failed delivery after 2, 4, 8 ... 128 s by default (HUB_RETRY_BASE_SECONDS,
+    # doubling, capped at HUB_RETRY_MAX_SECONDS) and re-runs a dead worker's once its lease
+    # (HUB_LEASE_SECONDS, 120) runs out; a plugin cannot read those, so the default covers them
+    sending_window_seconds = fields.Int(
+        load_default=300, validate=validate.Range(min=0, max=24 * 3600),
+        metadata={"label": "Wait for a send's retry (seconds)",
+                  "description": "After sending an invitation ended without Vervoe's answer (a timeout, an error), "
+                                 "Vervoe's reports that may be about it are refused for this long so that Vervoe "
+                                 "sends them again once the retry has found it; afterwards they are taken as not "
+                                 "the hub's, and reconciliation brings their news later. Raise it if the hub's "
+                                 "delivery retries are spaced further apart."})
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -100,6 +112,7 @@ class VervoeSettings:
     reject_on_archive: bool
     reconcile_after_minutes: int
     unscored_result_after_minutes: int
+    sending_window_seconds: int
 
     @classmethod
     def from_context(cls, ctx: Any) -> "VervoeSettings":
@@ -116,4 +129,5 @@ class VervoeSettings:
             reject_on_archive=bool(values["reject_on_archive"]),
             reconcile_after_minutes=int(values["reconcile_after_minutes"]),
             unscored_result_after_minutes=int(values["unscored_result_after_minutes"]),
+            sending_window_seconds=int(values["sending_window_seconds"]),
         )

@@ -13,12 +13,16 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
    (``wire.REPORT_RULES``) -> else 422 naming each field and its rule (a score that is not a number
    from 0 to 100, NaN and Infinity included, is no score: Vervoe sends the report again when graded);
 3. a candidate assessment the hub has not linked (no ``uuid:`` record): while the hub is sending an
-   invitation that could have created it (a ``sending:`` marker, ``links.sends_in_flight``: Vervoe
-   may report on what it created before the hub has recorded Vervoe's answer, or when that answer
-   was lost) -> ``TemporaryError`` -> 503, and Vervoe sends the report again, by when the link is
-   there. "Could have created it": the same candidate email and assessment slug, read from the body
-   or else from Vervoe (``GET /integration/user-assessments/{uuid}``; unknown there -> ignored;
-   unreachable -> 503). Otherwise the hub did not send it: answered 200 and ignored;
+   invitation that could have created it (a ``sending:`` marker of a send not over yet,
+   ``links.sends_in_flight``: Vervoe may report on what it created before the hub has recorded
+   Vervoe's answer, or when that answer was lost) -> ``TemporaryError`` -> 503, and Vervoe sends
+   the report again, by when the link is there. "Could have created it": the same candidate email
+   (case-insensitive) and assessment slug, read from the body or else from Vervoe
+   (``GET /integration/user-assessments/{uuid}``; unknown there -> ignored; unreachable -> 503).
+   Vervoe's report has no better key (no candidate id, no reference of the hub's; its uuid is what
+   the send is waiting to learn), so a candidate whose email at Vervoe differs from the hub
+   invitation's is not recognised (README.md, "Unknown candidate assessments"). Otherwise the hub
+   did not send it: answered 200 and ignored;
 4. the body is re-read from Vervoe (``GET /integration/user-assessments/{uuid}``) when it is thin
    (no usable status), for a decision (hired / rejected) and for an expiry, so a delayed retry of
    something that changed since at Vervoe (un-hired, reset) is not taken for the current state:
@@ -121,7 +125,7 @@ def _refuse_while_it_may_be_being_sent(ctx: Any, settings: VervoeSettings, uuid:
                                        report: dict[str, Any]) -> None:
     """Raise ``TemporaryError`` (503: Vervoe sends the report again) when ``uuid`` may be what one of
     the hub's sends in flight has just created at Vervoe, not linked yet; return when it cannot be."""
-    sending = links.sends_in_flight(ctx)
+    sending = links.sends_in_flight(ctx, settings.sending_window_seconds)
     if not sending:
         return
     email, slug = report["email"], report["slug"]

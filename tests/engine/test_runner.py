@@ -3,6 +3,7 @@
 import json
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from hub.engine.runner import (
@@ -378,3 +379,26 @@ def test_a_lock_lives_as_long_as_the_delivery_run_that_took_it_holds_its_lease(m
                             expires_at=utcnow() + timedelta(minutes=5)))
         db.session.commit()
         assert _try_lock("ended", "another", 60)
+
+
+def test_a_lock_asked_with_wait_zero_is_tried_once(make_app, monkeypatch):
+    """``ctx.lock(name, wait=0)`` is how a plugin asks whether a lock is free (docs/plugin-guide.md):
+    held, it raises ``Deferred`` after a single try, without sleeping; free, it is taken."""
+    import hub.context as context_module
+    from hub.errors import Deferred
+
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    enable(app, "src", "rec")
+    tries = []
+    real_try = context_module._try_lock
+    monkeypatch.setattr(context_module, "_try_lock", lambda *a, **k: tries.append(a[0]) or real_try(*a, **k))
+    monkeypatch.setattr(context_module.time, "sleep", lambda seconds: pytest.fail("wait=0 must not sleep"))
+    with app.app_context():
+        holder, asker = get_runtime().context(1, "rec"), get_runtime().context(1, "rec")
+        with holder.lock("invite:7", ttl=60):
+            with pytest.raises(Deferred):
+                with asker.lock("invite:7", ttl=60, wait=0):
+                    pytest.fail("a held lock was entered")
+            assert tries == ["1:rec:invite:7", "1:rec:invite:7"]  # the holder's take, then one try
+        with asker.lock("invite:7", ttl=60, wait=0):
+            assert len(tries) == 3

@@ -135,6 +135,29 @@ def test_a_crash_after_vervoe_answered_is_retried_without_a_second_post(hub, mon
     assert "GET /api/integration/user-assessments" not in hub.sandbox.stats()["by_route"]  # the answer was recorded
 
 
+def test_a_try_ending_without_a_link_restarts_the_wait_for_its_retry(hub, monkeypatch):
+    """The send's marker kept the time its try started: a try that ran longer than the window
+    (``sending_window_seconds``) before it failed was not awaited at all."""
+    from datetime import datetime, timedelta, timezone
+
+    from hub.errors import TemporaryError
+
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+
+    def slow_then_unclear(self, slug, body):
+        (pending,) = hub.invitations()  # as if this try had started an hour ago
+        hub.ctx().records.put(f"{links.SENDING_PREFIX}{pending.id}", {"at": an_hour_ago.isoformat(), "round": 1})
+        raise TemporaryError("Vervoe is unreachable or slow (ReadTimeout)")
+
+    monkeypatch.setattr(invite.VervoeClient, "invite", slow_then_unclear)
+    hub.move()
+    inv = hub.invitation()
+    assert inv.status == "pending"
+    marker = hub.ctx().records.get(f"{links.SENDING_PREFIX}{inv.id}")
+    assert links.since_of(marker, "at") > an_hour_ago + timedelta(minutes=30)  # stamped as the try ended
+    assert [i.id for i in links.sends_in_flight(hub.ctx(), 300)] == [inv.id]
+
+
 def test_vervoe_answering_already_invited_is_the_same_invitation(hub):
     # the same person applied twice (two opportunities, one email): Vervoe keeps one candidate assessment
     first = invited(hub, "opp-1")
@@ -485,6 +508,59 @@ def test_a_withdraw_vervoe_refuses_for_good_is_dropped_not_retried_for_ever(hub,
     assert set(hub.deliveries()) == {"done"}
     skipped = [detail for kind, detail in hub.timeline(inv.id) if kind == "cancel_skipped"]
     assert len(skipped) == 1 and "Vervoe refused to close it" in skipped[0]
+
+
+def test_reconcile_leaves_a_withdraw_alone_while_the_invitation_is_busy(hub, monkeypatch):
+    """Reconciliation rejected without the invitation's lease: a re-invite's send, resetting the same
+    candidate assessment at Vervoe meanwhile, could have its new round rejected."""
+    from hub.engine.sweeper import reconcile_all
+    from hub.kit import provider
+
+    inv, rejects = racing_cancel_whose_first_reject_fails(hub, monkeypatch, error_codes=[503])
+    with hub.ctx().lock(provider.invitation_lock(inv.id), ttl=60):  # e.g. a re-invite being sent
+        reconcile_all(hub.runtime)
+    assert rejects == [inv.provider_invitation_id]  # no reject sent
+    assert hub.sandbox.only()["status"] != "rejected"
+    assert hub.ctx().records.get(links.withdraw_key(inv.id))["uuid"] == inv.provider_invitation_id  # kept
+
+    reconcile_all(hub.runtime)  # the lease is free again
+    assert len(rejects) == 2 and hub.sandbox.only()["status"] == "rejected"
+    assert hub.ctx().records.keys(links.WITHDRAW_PREFIX) == []
+
+
+def test_reconcile_rejects_nothing_for_an_invitation_re_invited_since(hub, monkeypatch):
+    from hub.engine.sweeper import reconcile_all
+
+    inv, rejects = racing_cancel_whose_first_reject_fails(hub, monkeypatch, error_codes=[503])
+    hub.update_invitation(inv.id, status="pending", round=inv.round + 1)  # re-invited: its send resets it
+    reconcile_all(hub.runtime)
+    assert len(rejects) == 1 and hub.sandbox.only()["status"] != "rejected"
+    assert hub.ctx().records.keys(links.WITHDRAW_PREFIX) == []
+
+
+def test_reconcile_drops_a_withdraw_vervoe_refuses_for_good(hub, monkeypatch):
+    """The delivery's reject failed for a moment (503) and reconciliation took the withdraw over;
+    Vervoe then refuses it for good (422): dropped with a line on the timeline, not asked again."""
+    from hub.engine.sweeper import reconcile_all
+
+    inv, rejects = racing_cancel_whose_first_reject_fails(hub, monkeypatch, error_codes=[503])
+    counted = invite.VervoeClient.reject
+
+    def refused(self, uuid):
+        hub.sandbox.faults(error_rate=1.0, error_codes=[422])
+        try:
+            return counted(self, uuid)
+        finally:
+            hub.sandbox.faults()
+
+    monkeypatch.setattr(invite.VervoeClient, "reject", refused)
+    reconcile_all(hub.runtime)
+    assert len(rejects) == 2 and hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"503": 3, "422": 1}
+    assert hub.ctx().records.keys(links.WITHDRAW_PREFIX) == []
+    skipped = [detail for kind, detail in hub.timeline(inv.id) if kind == "cancel_skipped"]
+    assert len(skipped) == 1 and "Vervoe refused to close it" in skipped[0]
+    reconcile_all(hub.runtime)
+    assert len(rejects) == 2  # not asked again
 
 
 # --------------------------------------------------------------------------- reconciliation

@@ -476,3 +476,78 @@ def test_a_report_read_while_its_send_ends_is_taken_not_ignored(hub, monkeypatch
     hub.sandbox.quiet()
     outcomes = [(o, c) for o, c, _ in hub.webhook_outcomes()]
     assert outcomes == [("accepted", 200)]
+
+
+def report_reads(hub) -> int:
+    """How many times the hub has read a candidate assessment from Vervoe."""
+    return sum(hub.sandbox.stats()["by_route"].get(REPORT_ROUTE, {}).values())
+
+
+def marker_from(hub, inv, seconds_ago: float) -> None:
+    """The send's ``sending:`` marker as a try that ended ``seconds_ago`` left it."""
+    from datetime import datetime, timedelta, timezone
+
+    at = datetime.now(timezone.utc) - timedelta(seconds=seconds_ago)
+    hub.ctx().records.put(f"{links.SENDING_PREFIX}{inv.id}", {"at": at.isoformat(), "round": inv.round})
+
+
+def post_report(hub, uuid: str):
+    body = json.dumps({"candidateAssessmentUuid": uuid, "status": "in progress"}).encode()
+    return hub.app.test_client().post(hub.webhook_path(), data=body, headers=signed(body))
+
+
+def test_a_send_counts_as_in_flight_while_its_lease_is_held_not_for_a_fixed_time(hub):
+    """The marker of a send whose invitation stopped being pending counted for 120 s, the ttl the
+    invitation's lease once had: a send still running after that (its lease now lives as long as its
+    delivery runs) went unseen, and one long over still cost a read and a 503."""
+    from hub.kit import provider
+
+    inv, uuid = unclear_send(hub)
+    hub.update_invitation(inv.id, status="cancelled")  # the row moved on; its send's marker stands
+
+    # a try is running (it holds the invitation's lease), however old its marker
+    marker_from(hub, inv, 3600)
+    with hub.ctx().lock(provider.invitation_lock(inv.id), ttl=60):
+        answer = post_report(hub, uuid)
+    assert answer.status_code == 503 and "may be what the hub is sending" in answer.get_json()["error"]["message"]
+    assert report_reads(hub) == 1
+
+    # the lease is free: no try runs, and none will for a cancelled invitation: over, however fresh
+    marker_from(hub, inv, 0)
+    answer = post_report(hub, uuid)
+    assert answer.status_code == 200 and answer.get_json()["status"] == "ignored"
+    assert report_reads(hub) == 1  # no question to Vervoe
+    assert hub.ctx().records.keys(links.SENDING_PREFIX) == []  # forgotten
+
+
+def test_a_dead_sends_marker_no_longer_costs_a_read_or_a_503(hub):
+    """A send that ended without a link left its marker, its invitation pending: every report the
+    hub had not linked cost a read from Vervoe, and a 503 when that read failed, for ever."""
+    from hub.engine.sweeper import sweep
+
+    inv, uuid = unclear_send(hub)
+    marker_from(hub, inv, 3600)  # no try for an hour (the window is 300 s): dead, or waiting that long
+
+    hub.sandbox.faults(down=True)
+    try:
+        answer = post_report(hub, uuid)
+    finally:
+        hub.sandbox.faults()
+    assert answer.status_code == 200 and answer.get_json()["status"] == "ignored"
+    assert hub.ctx().records.keys(links.SENDING_PREFIX) == []  # forgotten
+    assert post_report(hub, "not-at-vervoe").status_code == 200
+    assert report_reads(hub) == 0
+
+    # a retry that does come after all still finds and links what the send created
+    time.sleep(0.06)
+    sweep(hub.runtime)
+    assert hub.invitation().status == "invited" and hub.invitation().provider_invitation_id == uuid
+
+
+def test_how_long_a_sends_retry_is_awaited_is_a_setting(hub):
+    services.save_settings(hub.runtime, 1, "vervoe", {"sending_window_seconds": 7200}, "test")
+    inv, uuid = unclear_send(hub)
+    marker_from(hub, inv, 3600)
+    answer = post_report(hub, uuid)
+    assert answer.status_code == 503 and "may be what the hub is sending" in answer.get_json()["error"]["message"]
+    assert hub.ctx().records.keys(links.SENDING_PREFIX) == [f"{links.SENDING_PREFIX}{inv.id}"]

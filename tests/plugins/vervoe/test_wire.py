@@ -279,7 +279,8 @@ def test_settings_defaults_and_normalisation():
     assert loaded == {"base_url": "http://127.0.0.1:5003/api", "api_key": "k", "api_secret": "s",
                       "webhook_secret": "whsec-one-1\nwhsec-two-2", "signature_tolerance_seconds": 300,
                       "send_invitation_email": True, "redirect_candidate_url": None, "reject_on_archive": True,
-                      "reconcile_after_minutes": 30, "unscored_result_after_minutes": 1440}
+                      "reconcile_after_minutes": 30, "unscored_result_after_minutes": 1440,
+                      "sending_window_seconds": 300}
     assert VervoeSettingsSchema().load({"api_key": "k", "api_secret": "s"})["base_url"] == "https://api.vervoe.com/api"
 
 
@@ -290,6 +291,7 @@ def test_settings_defaults_and_normalisation():
     ({"api_key": "k", "api_secret": "s", "webhook_secret": "short"}, "webhook_secret"),
     ({"api_key": "k", "api_secret": "s", "signature_tolerance_seconds": 0}, "signature_tolerance_seconds"),
     ({"api_key": "k", "api_secret": "s", "redirect_candidate_url": "not a url"}, "redirect_candidate_url"),
+    ({"api_key": "k", "api_secret": "s", "sending_window_seconds": -1}, "sending_window_seconds"),
     ({"api_key": "k", "api_secret": "s", "webhook_url": "x"}, "webhook_url"),  # unknown: refused (marshmallow 4)
 ])
 def test_settings_validation(values, field):
