@@ -209,8 +209,9 @@ def source_list_archive_reasons(ctx: "PluginContext") -> "list[ArchiveReason]":
 def source_list_stage_candidates(ctx: "PluginContext", posting_id: str, stage_id: str, limit: int) -> "list[str]":
     """Source plugins, optional: the opportunity ids that are in stage ``stage_id`` of posting
     ``posting_id`` at the ATS *now* (read live, never from a cache), leaving out archived and
-    deleted ones; at most ``limit`` of them, in a stable order (the hub asks for one more than
-    it acts on, to know when there are more). Ids only: no names or emails.
+    deleted ones; each once, at most ``limit`` of them, in a stable order (the hub asks for one
+    more than it acts on, to know when there are more), as a list (or tuple) of str. Ids only: no
+    names or emails.
 
     Called by the hub, synchronously, for the pipeline's backfill ("Invite N candidates already in
     this stage"); not offered through ``ctx.source``. Nothing is trusted beyond the ids: each

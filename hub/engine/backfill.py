@@ -15,14 +15,16 @@ How (the hub's normal durable path, so every guarantee of a webhook holds):
    exists, whatever its status), *already queued* (an earlier backfill's event is still being
    delivered: a delivery pending, running or waiting for a retry) and *to invite* (the rest,
    among them those whose earlier backfills all ended without an invitation: the provider failed
-   for good, or a disable cancelled the delivery).
+   for good, a disable cancelled the delivery, or the candidate was not in the stage when it was
+   delivered).
 2. ``run``: in ONE transaction with the audit entry, one synthetic ``StageChange`` per candidate
    to invite, ingested like a webhook's (``hub.engine.ingest.stage_events``) under the source name
    ``hub`` with a deterministic event id (``event_id``): ``backfill:<attachment id>:<opportunity
    id>`` the first time, and for a candidate whose earlier backfills all ended without an
    invitation the next *generation*, ``backfill:<attachment id>/<n>:<opportunity id>``, one more
    than the highest taken. Computed from what is stored, the id is the same for two admins
-   clicking at once: the second click is a duplicate. Its delivery goes to the attachment's
+   clicking at once: the second click's event is a duplicate (and a click after the first one
+   committed finds its candidates still being delivered). Its delivery goes to the attachment's
    provider only (another plugin must not take the admin's action for a move that did not
    happen), and the event names the attachment (``StageChange.attachment_id``): the provider acts
    for it alone, not for its other assessments attached to the same stage. The provider re-reads
@@ -32,8 +34,10 @@ How (the hub's normal durable path, so every guarantee of a webhook holds):
    deliveries show on Activity and can be replayed there, like any other; a later backfill
    invites such a candidate again under the next generation.
 
-``run`` takes the count of candidates to invite the admin saw (``expected``): when the stage
-changed since, it refuses (``StageChanged``, 409) and queues nothing.
+``run`` takes the count of candidates to invite the admin saw (``expected``): when more are to
+invite now (the stage filled since), it refuses (``StageChanged``, 409) and queues nothing. Fewer
+is no harm and goes ahead: a second click finds the first one's candidates still being
+delivered, and a candidate a webhook invited meanwhile is already invited.
 
 The provider must be able to invite now (enabled, connected, with credentials): otherwise the
 events would reach nobody, and the admin would have to click again once it can.
@@ -70,15 +74,16 @@ class TooManyCandidates(Conflict):
 
 
 class StageChanged(Conflict):
-    """The stage holds another number of candidates to invite than the admin confirmed; ``census``
-    is what a backfill would do now."""
+    """The stage holds more candidates to invite than the admin confirmed (fewer is no harm: a
+    second click, or a candidate a webhook invited meanwhile); ``census`` is what a backfill
+    would do now."""
 
     code = "stage_changed"
 
     def __init__(self, census: "Census", expected: int):
         now = len(census.to_invite)
         super().__init__(f"The stage changed since you looked: {_count(now, 'candidate')} would be invited now, "
-                         f"not {expected}. Review the list again.")
+                         f"more than the {expected} you confirmed. Nothing was queued: review the list again.")
         self.census = census
 
 
@@ -366,7 +371,7 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     """Queue one invitation per candidate in the stage without one (see the module docstring);
     audited as ``attachment.backfill``. ``expected``: how many candidates to invite the admin
     confirmed (None: not checked). Raises ``NotFound``, ``BackfillUnavailable``, ``StageChanged``
-    (409: not ``expected`` candidates to invite now; nothing queued), ``Conflict`` (the provider
+    (409: more than ``expected`` candidates to invite now; nothing queued), ``Conflict`` (the provider
     cannot invite now; too many candidates) or ``HubError`` (502: the source failed)."""
     from hub.services import audit
 
@@ -385,7 +390,7 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
         db.session.rollback()
         raise Conflict(problem)
     sorting = classify(workspace_id, attachment_id, ids)
-    if expected is not None and len(sorting.to_invite) != expected:
+    if expected is not None and len(sorting.to_invite) > expected:
         db.session.rollback()
         raise StageChanged(_census(attachment_id, source, ids, sorting, None), expected)
     to_invite = sorting.to_invite
@@ -408,7 +413,8 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     audit(workspace_id, actor, "attachment.backfill", f"attachment:{attachment_id}",
           posting=attachment.posting_name, stage=attachment.stage_name, assessment=attachment.assessment_name,
           in_stage=len(ids), queued=len(outcome.queued), already_invited=outcome.already_invited,
-          already_queued=outcome.already_queued)
+          already_queued=outcome.already_queued,
+          invited_again=len(set(outcome.queued) & set(sorting.again)))
     db.session.commit()
     if outcome.delivery_ids:
         runtime.wake(outcome.delivery_ids)

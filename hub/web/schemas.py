@@ -64,9 +64,10 @@ class BackfillRunSchema(Schema):
     invites whoever is there now)."""
 
     expected = fields.Integer(strict=True, validate=validate.Range(min=0), metadata={
-        "description": "How many candidates to invite you confirmed (to_invite of GET .../backfill). If the "
-                       "stage holds another number to invite now, nothing is queued and the answer is 409 "
-                       "(stage_changed). Left out: not checked."})
+        "description": "How many candidates to invite you confirmed (to_invite of GET .../backfill). If "
+                       "more are to invite now (the stage filled since), nothing is queued and the answer is 409 "
+                       "(stage_changed); fewer (a second call, a candidate invited meanwhile) is no error. Left "
+                       "out: not checked."})
 
 
 # The longest search or filter text: more is no name, email or action anyone types, and a pattern

@@ -137,5 +137,5 @@ def test_a_backfill_event_is_titled_as_the_admin_s_backfill_not_as_a_stage_chang
                           html, re.S)
         return unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split()
 
-    assert title(made_up) == "Backfill: invited as already in stage on an admin's request".split()
+    assert title(made_up) == "Backfill request: candidate already in stage on an admin's request".split()
     assert title(reported) == "Stage change from Fake ATS".split()

@@ -397,6 +397,10 @@ def test_a_candidate_whose_backfill_failed_for_good_is_invited_again(hub_app, se
                                              **{f"backfill:{ready}/2:{o}": "done" for o in IN_STAGE}}
     again = client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
     assert "0 invitations queued; 4 already invited." in again
+    with hub_app.app_context():  # the audit log tells a first backfill from one that invites again
+        entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "attachment.backfill")
+                                     .order_by(AuditEntry.id)).all()
+        assert [(e.detail["queued"], e.detail["invited_again"]) for e in entries] == [(3, 0), (3, 3), (0, 0)]
 
 
 def test_a_backfill_cancelled_by_a_disable_is_invited_again_once_the_provider_is_back(
@@ -494,8 +498,8 @@ def test_the_page_refuses_when_the_stage_changed_since_it_was_shown(hub_app, see
     refused = client.post(f"/pipeline/{ready}/backfill", data={"expected": "3"})
     html = refused.get_data(as_text=True)
     assert refused.status_code == 409
-    assert ('id="backfill-changed">The stage changed since you looked: 4 candidates would be invited now, not 3. '
-            'Review the list again.') in html
+    assert ('id="backfill-changed">The stage changed since you looked: 4 candidates would be invited now, more '
+            'than the 3 you confirmed. Nothing was queued: review the list again.') in html
     assert "<strong>4 candidates</strong> are in this stage without an invitation." in html
     assert '<input type="hidden" name="expected" value="4">' in html
     assert _backfill_events(hub_app) == [] and assess.sent == []
@@ -506,6 +510,28 @@ def test_the_page_refuses_when_the_stage_changed_since_it_was_shown(hub_app, see
     done = client.post(f"/pipeline/{ready}/backfill", data={"expected": "4"}, follow_redirects=True)
     assert "4 invitations queued; 1 already invited." in done.get_data(as_text=True)
     assert sorted(assess.sent) == sorted([*IN_STAGE, "opp-d"])
+
+
+def test_a_second_click_on_the_same_page_is_no_stage_change(hub_app, seeded, as_role, ready, fakes):
+    """The page's button sent twice (a double click, or a second admin on the same page): the
+    second finds the first one's candidates invited (or still being delivered), fewer to invite
+    than it confirmed, which is no reason to refuse; nobody is queued twice."""
+    _source, assess = fakes
+    client = as_role("admin")
+    assert '<input type="hidden" name="expected" value="3">' in client.get(f"/pipeline/{ready}/backfill").get_data(
+        as_text=True)
+    first = client.post(f"/pipeline/{ready}/backfill", data={"expected": "3"}, follow_redirects=True)
+    assert "3 invitations queued; 1 already invited." in first.get_data(as_text=True)
+    second = client.post(f"/pipeline/{ready}/backfill", data={"expected": "3"}, follow_redirects=True)
+    assert second.status_code == 200
+    assert "0 invitations queued; 4 already invited." in second.get_data(as_text=True)
+    assert len(_backfill_events(hub_app)) == 3 and sorted(assess.sent) == list(IN_STAGE)
+
+
+def test_a_long_digit_string_as_the_expected_count_is_refused_not_a_500(hub_app, seeded, as_role, ready, fakes):
+    refused = as_role("admin").post(f"/pipeline/{ready}/backfill", data={"expected": "1" * 5000})
+    assert refused.status_code == 422
+    assert "(field expected) is not a whole number of 0 or more" in refused.get_data(as_text=True)
 
 
 def test_the_page_refuses_an_expected_count_that_is_no_count(hub_app, seeded, as_role, ready, fakes):
@@ -532,13 +558,15 @@ def test_the_api_checks_the_expected_count_when_given(hub_app, seeded, ready, fa
     changed = api.post(url, headers=headers, json={"expected": 2})
     assert changed.status_code == 409 and changed.get_json()["error"] == {
         "code": "stage_changed",
-        "message": "The stage changed since you looked: 3 candidates would be invited now, not 2. "
-                   "Review the list again."}
+        "message": "The stage changed since you looked: 3 candidates would be invited now, more than the 2 "
+                   "you confirmed. Nothing was queued: review the list again."}
     assert _backfill_events(hub_app) == [] and assess.sent == []
     done = api.post(url, headers=headers, json={"expected": 3})
     assert done.status_code == 200 and done.get_json()["queued"] == 3
-    # nobody is left to invite: expecting 0 is right now
+    # nobody is left to invite: expecting 0 is right now, and a retry of the call above is no error
     assert api.post(url, headers=headers, json={"expected": 0}).get_json()["already_invited"] == 4
+    retried = api.post(url, headers=headers, json={"expected": 3})
+    assert retried.status_code == 200 and retried.get_json()["queued"] == 0
 
 
 def test_the_openapi_document_describes_the_expected_count(hub_app, seeded):

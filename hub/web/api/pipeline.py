@@ -41,10 +41,11 @@ class BackfillSchema(Schema):
                        "(pending, running or waiting for a retry): not queued again."})
     to_invite = fields.Integer(allow_none=True, metadata={
         "description": "Candidates in the stage without an invitation: what a backfill queues. Send it back "
-                       "as expected to the POST to be refused (409) if it changed meanwhile."})
+                       "as expected to the POST to be refused (409) if more are to invite by then."})
     invite_again = fields.Integer(allow_none=True, metadata={
-        "description": "Of to_invite, candidates an earlier backfill did not invite (its delivery failed for good "
-                       "or was cancelled): queued again, under a new event id."})
+        "description": "Of to_invite, candidates an earlier backfill did not invite (its delivery failed for good, "
+                       "was cancelled, or found the candidate no longer in the stage): queued again, under a new "
+                       "event id."})
     opportunity_ids = fields.List(fields.String(), metadata={"description": "The ids of the candidates to invite."})
     limit = fields.Integer(metadata={"description": "The most candidates one backfill handles."})
 
@@ -159,7 +160,7 @@ def get_backfill(attachment_id: int):
 @require("pipeline.manage")
 def run_backfill(attachment_id: int):
     """Queue the invitations; with ``expected`` (the ``to_invite`` the client saw), 409
-    ``stage_changed`` and nothing queued when the stage holds another number to invite now."""
+    ``stage_changed`` and nothing queued when more are to invite now."""
     body = load_body(BackfillRunSchema)
     ws = current_user.workspace_id
     queries.get_attachment(ws, attachment_id)

@@ -18,7 +18,7 @@ from hub.web.redirects import safe_next
 from hub.web.ui import bp
 from hub.web.live import plugin_title
 from hub.web.ui.empty_states import no_events
-from hub.web.ui.helpers import humanize, sentence, this_page_url, with_title
+from hub.web.ui.helpers import humanize, sentence, this_page_url
 
 
 def event_title(event) -> tuple[str, str]:
@@ -26,7 +26,7 @@ def event_title(event) -> tuple[str, str]:
     up on an admin's request is named for that request (a backfill's stage change is no move
     the ATS reported)."""
     if backfill.is_backfill_event(event.source_plugin, event.external_id):
-        return "Backfill: invited as already in stage", "on an admin's request"
+        return "Backfill request: candidate already in stage", "on an admin's request"
     return humanize(event.type), f"from {plugin_title(event.source_plugin)}"
 
 
@@ -62,5 +62,5 @@ def activity_replay(delivery_id: int):
         flash(f"Delivery {delivery_id} to {plugin_title(delivery.plugin)} is "
               f"{'retrying now' if was == 'retry' else 'replayed'}.", "success")
     except Conflict as exc:
-        flash(sentence(with_title(exc.message, delivery.plugin)), "error")
+        flash(sentence(exc.message), "error")
     return redirect(safe_next(request.form.get("next"), within="/activity") or url_for("ui.activity"))

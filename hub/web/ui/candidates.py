@@ -22,7 +22,7 @@ from hub.web.live import LiveError, list_archive_reasons, list_stages, plugin_ti
 from hub.web.permissions import can, require, visibility_notice
 from hub.web.ui import bp
 from hub.web.ui.empty_states import no_invitations
-from hub.web.ui.helpers import filter_text, sentence, this_page_url, with_title
+from hub.web.ui.helpers import filter_text, sentence, this_page_url
 
 
 @bp.get("/candidates")
@@ -181,12 +181,12 @@ def _names(workspace_id: int, what: str, posting_id: str | None) -> dict[str, st
 @bp.post("/candidates/<int:invitation_id>/reinvite")
 @require("invitations.manage")
 def candidates_reinvite(invitation_id: int):
-    row = queries.get_visible_invitation(current_user, invitation_id)
+    queries.get_visible_invitation(current_user, invitation_id)  # 404 for one the user cannot see
     try:
         services.reinvite_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
         flash("The invitation is being sent again.", "success")
     except Conflict as exc:
-        flash(sentence(with_title(exc.message, row.provider)), "error")
+        flash(sentence(exc.message), "error")
     return redirect(url_for("ui.candidates_detail", invitation_id=invitation_id))
 
 
@@ -201,5 +201,5 @@ def candidates_cancel(invitation_id: int):
         flash(f"The invitation is cancelled in the hub; {plugin_title(row.provider)} is disconnected, so its vendor "
               "was not told." if gone else "The invitation is cancelled.", "success")
     except Conflict as exc:
-        flash(sentence(with_title(exc.message, row.provider)), "error")
+        flash(sentence(exc.message), "error")
     return redirect(url_for("ui.candidates_detail", invitation_id=invitation_id))

@@ -154,17 +154,6 @@ def sentence(message) -> str:
     return text if text[-1] in ".!?…" else text + "."
 
 
-def with_title(message, plugin: str) -> str:
-    """A service's message that starts with a plugin's name ("fakeassess is not enabled...", as the
-    CLI prints it) starting with the plugin's title for people instead ("Fake Tests is not enabled...")."""
-    from hub.web.live import plugin_title
-
-    text = str(message or "")
-    if plugin and text.startswith(plugin) and text[len(plugin):len(plugin) + 1] in (" ", ":", ";", ",", ""):
-        return plugin_title(plugin) + text[len(plugin):]
-    return text
-
-
 @bp.app_template_filter("sentence")
 def _sentence(value):
     return sentence(value)

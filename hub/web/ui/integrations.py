@@ -24,7 +24,7 @@ from hub.web.live import (LiveError, call_plugin, connection_state, mark_connect
                           titled)
 from hub.web.permissions import can, require
 from hub.web.ui import bp
-from hub.web.ui.helpers import parse_iso, with_title
+from hub.web.ui.helpers import parse_iso
 from hub.web.ui.settings_form import build_fields, form_to_data, submitted_values
 
 log = logging.getLogger("hub.web.ui.integrations")
@@ -383,6 +383,6 @@ def integrations_revoke(plugin: str):
                                consequences=revoke_consequences(current_user.workspace_id, plugin))
     warnings = services.revoke(get_runtime(), current_user.workspace_id, plugin, current_user)
     for warning in warnings:
-        flash(with_title(warning, plugin), "warning")
+        flash(warning, "warning")
     flash(f"Access to {spec.title} is revoked.", "success")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))

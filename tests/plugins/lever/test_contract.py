@@ -93,7 +93,9 @@ def test_settings_schema_defaults_and_validation():
 def test_the_kit_s_stage_list_check_names_what_is_wrong():
     assert check_stage_candidates(["opp-a", "opp-b"], 2) == ["opp-a", "opp-b"]
     assert check_stage_candidates([], 1) == []
-    for found, limit, said in ((("opp-a",), 5, "not a list"), (["opp-a", 7], 5, "not opportunity ids"),
+    assert check_stage_candidates(("opp-a",), 5) == ("opp-a",)  # a tuple, as the hub takes it
+    for found, limit, said in (({"opp-a"}, 5, "not a list"), ("opp-a", 5, "not a list"),
+                               (["opp-a", 7], 5, "not opportunity ids"),
                                (["opp-a", ""], 5, "not opportunity ids"),
                                (["a", "b", "c"], 2, "3 ids for a limit of 2"), (["opp-a", "opp-a"], 5, "an id twice")):
         with pytest.raises(AssertionError, match=said):
