@@ -174,6 +174,7 @@ def check_notes(app, lever_url: str, sample: int) -> dict:
     """Read back the notes of a random sample of done write-backs: exactly one result note each?"""
     import sqlalchemy as sa
 
+    from hub.engine.invitations import to_entity
     from hub.extensions import db
     from hub.store.models import Delivery, Event, Invitation
 
@@ -182,12 +183,13 @@ def check_notes(app, lever_url: str, sample: int) -> dict:
                                           .where(Delivery.plugin == "lever", Delivery.hook == HOOK,
                                                  Delivery.status == "done")))
         ids = [int(s.split(":", 1)[1]) for s in random.sample(subjects, min(sample, len(subjects)))]
-        rows = db.session.execute(sa.select(Invitation.id, Invitation.opportunity_id)
-                                  .where(Invitation.id.in_(ids))).all() if ids else []
+        # the marker the Lever plugin writes: its invitation's external reference (which holds a token)
+        rows = [(to_entity(row).external_reference, row.opportunity_id) for row in db.session.scalars(
+            sa.select(Invitation).where(Invitation.id.in_(ids)))] if ids else []
         db.session.rollback()
     counts = []
-    for invitation_id, opportunity_id in rows:
-        mark = f"[ats-hub:hub-inv-{invitation_id}]"
+    for reference, opportunity_id in rows:
+        mark = f"[ats-hub:{reference}]"
         notes = api(f"{lever_url}/_sandbox/opportunities/{opportunity_id}/notes")["data"]
         counts.append(sum(1 for n in notes if any(mark in t for t in note_texts(n))))
     return {"sampled": len(counts), "exactly_one": sum(1 for c in counts if c == 1),
