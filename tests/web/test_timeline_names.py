@@ -122,6 +122,18 @@ def test_a_plugins_refs_are_shown_by_name_whatever_its_wording(hub_app, seeded, 
         assert "note-77f0" not in shown and "{stage}" not in shown and "reason-1" not in shown
 
 
+def test_a_page_reads_each_list_of_names_once_however_many_entries_use_it(hub_app, seeded, as_role, fakes):
+    """The live reads are cached for the request (``hub.web.live``): three entries, one read each."""
+    source, _ = fakes
+    inv = seeded.ids["invitation"]
+    for _ in range(3):
+        add_third_party_entries(hub_app, inv)
+    source.calls.clear()
+    shown = timeline(as_role("admin").get(f"/candidates/{inv}").get_data(as_text=True))
+    assert shown.count("Candidate advanced → Stage 3 (auto)") == 3
+    assert source.calls.count("source_list_stages") == 1 and source.calls.count("source_list_archive_reasons") == 1
+
+
 def test_a_ref_the_source_cannot_name_shows_its_id_never_a_500(hub_app, seeded, as_role, fakes):
     source, _ = fakes
     inv = seeded.ids["invitation"]
