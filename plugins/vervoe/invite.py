@@ -32,11 +32,15 @@ rejected: it stays open in the hub (noted ``cancel_skipped``) and its result is 
 graded; rejecting it would throw the result away and come back as a "thumbs down" the hub caused.
 
 Admin cancel (``on_invitation_status``, status ``cancelled`` by someone other than this plugin):
-closed at Vervoe the same way (a completed one is left alone); a send racing the cancel closes the
-candidate assessment it has just created (``_record_sent``). That withdraw is recorded first
-(``links.withdraw_key``): when its reject fails, the delivery fails, and its retry (which sends
-nothing any more) or else ``reconcile`` completes it (``complete_withdraws``), under the
-invitation's lease like a send (a re-invite racing it must not have its new round rejected).
+closed at Vervoe the same way (a completed one is left alone), under the invitation's lease, the row
+read again under it: re-invited since, nothing is rejected (the new round's send resets this same
+candidate assessment). A busy lease defers the delivery (``Deferred``: no attempt used); a cancel
+delivered inline inside the very send it races enters that send's lease
+(``links.invitation_lease``). A send racing the cancel closes the candidate assessment it has just
+created (``_record_sent``). That withdraw is recorded first (``links.withdraw_key``): when its
+reject fails, the delivery fails, and its retry (which sends nothing any more) or else ``reconcile``
+completes it (``complete_withdraws``), under the invitation's lease like a send (a re-invite racing
+it must not have its new round rejected).
 
 A send marks itself in flight (``links.mark_sending``) until what it created is linked, so that a
 report Vervoe sends before that is refused with a 503 and sent again, not ignored (``webhooks.py``).
@@ -44,13 +48,14 @@ report Vervoe sends before that is refused with a 503 and sent again, not ignore
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from hub.entities import (
     CANCELLED, FAILED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation, InvitationProgress,
     ReinviteRequested, StageChange,
 )
-from hub.errors import NeedsReauthorization, PermanentError, TemporaryError
+from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.kit import provider
 
 from . import links, wire
@@ -61,6 +66,10 @@ ARCHIVED_PREFIX = "archived:"
 # how long the invitation's lease lasts when taken outside a delivery (``reconcile``: a withdraw's read
 # and reject with their inline retries); in a delivery it lives with the delivery's run (``ctx.lock``)
 LOCK_TTL = 120.0
+# how long an admin's cancel waits for the invitation's lease before its delivery is deferred: long
+# enough for a webhook's look at a send's marker (``links.sends_in_flight``); a send holding it closes
+# what it creates itself (``_record_sent``), so waiting for a whole send would only tie up a worker
+CANCEL_WAIT_SECONDS = 5.0
 COMPLETED_NOTE = "not rejected at Vervoe: the candidate already completed the assessment there"
 ARCHIVE_LEFT_OPEN = "; left open: its result will follow"
 CANCEL_KEPT = "; cancelled in the hub only: its result, when graded, is still recorded"
@@ -113,7 +122,8 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
 
     def deliver(current: Invitation, email: str) -> None:
         try:
-            deliver_once(current, email)
+            with links.holding_lease(ctx, current.id):  # ``send_once`` took it
+                deliver_once(current, email)
         except Exception:
             # this try ends without a link: its retry is awaited for ``sending_window_seconds`` from
             # now, not from when the try started (links.sends_in_flight)
@@ -268,7 +278,9 @@ def _close(ctx: Any, client: VervoeClient, invitation: Invitation, email: str) -
 
 
 def _vervoe_uuid(ctx: Any, client: VervoeClient, invitation: Invitation, email: str = "") -> str | None:
-    """The candidate assessment of ``invitation`` at Vervoe, if it (may have) reached Vervoe."""
+    """The candidate assessment of ``invitation``'s current round at Vervoe, if that round (may have)
+    reached Vervoe: the one recorded on the row (a re-invite clears it), else this round's attempt's
+    (``links.attempt_key``), else one found by email after an unclear POST of this round."""
     uuid = invitation.provider_invitation_id
     if uuid is not None:
         return uuid
@@ -287,17 +299,40 @@ def _vervoe_uuid(ctx: Any, client: VervoeClient, invitation: Invitation, email: 
 def handle_status(ctx: Any, progress: InvitationProgress) -> None:
     """An invitation of ours was cancelled in the hub by someone else (an admin): close it at Vervoe
     too. The plugin's own cancels (archive) already did, and Vervoe's "rejected" came from Vervoe.
-    Rejecting twice is not an error at Vervoe, so no lease is taken (a send racing this cancel
-    closes what it created itself: ``_record_sent``)."""
+
+    Under the invitation's lease, the one its sends hold: a re-invite's send resets this same
+    candidate assessment at Vervoe, and a reject landing after that reset would close the new round
+    (``_close_cancelled`` reads the row again under it). Still busy after ``CANCEL_WAIT_SECONDS``:
+    ``Deferred``, and the delivery tries again later without using up an attempt. A send racing this
+    cancel closes what it creates itself (``_record_sent``)."""
     if progress.status != CANCELLED or progress.by == ctx.plugin_name:
         return
     invitation = ctx.invitations.get(progress.invitation_id)
     if invitation is None or invitation.provider != ctx.plugin_name or invitation.status != CANCELLED:
         return
-    client = VervoeClient(ctx)
-    uuid = _vervoe_uuid(ctx, client, invitation)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(links.invitation_lease(ctx, invitation.id, LOCK_TTL, CANCEL_WAIT_SECONDS))
+        except Deferred as exc:
+            raise Deferred(f"invitation {invitation.id} is busy (being sent or closed at Vervoe); its cancel is "
+                           "sent to Vervoe once that is over", retry_after=exc.retry_after) from exc
+        _close_cancelled(ctx, VervoeClient(ctx), invitation.id)
+
+
+def _close_cancelled(ctx: Any, client: VervoeClient, invitation_id: int) -> None:
+    """Reject at Vervoe the candidate assessment of the cancelled round: the invitation's current
+    round, read again here, if it is still cancelled. Re-invited since (pending, or sent again: a new
+    round, whose send resets this same candidate assessment) or completed after all: nothing is
+    rejected. Cancelled again in a later round: that round's is rejected, as its own cancel would.
+    The caller holds the invitation's lease."""
+    current = ctx.invitations.get(invitation_id)
+    if current is None or current.status != CANCELLED:
+        ctx.log.info("invitation %s is %s now; its cancel rejects nothing at Vervoe", invitation_id,
+                     current.status if current else "gone")
+        return
+    uuid = _vervoe_uuid(ctx, client, current)
     if uuid is not None:
-        _withdraw(ctx, client, invitation, uuid, CANCEL_KEPT)
+        _withdraw(ctx, client, current, uuid, CANCEL_KEPT)
 
 
 def _withdraw(ctx: Any, client: VervoeClient, invitation: Invitation, uuid: str, then: str) -> bool:

@@ -31,6 +31,7 @@ assessment belongs to:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
@@ -47,6 +48,9 @@ WITHDRAW_PREFIX = "withdraw:"
 # how long the invitation's lease is taken to look at a send's marker (a few reads and a delete); it
 # bounds how long a holder that dies meanwhile keeps the invitation's sends waiting
 PROBE_LEASE_SECONDS = 30.0
+# the invitation leases the code running in this context (thread) holds, as (workspace, plugin, id)
+_HELD_LEASES: contextvars.ContextVar[frozenset[tuple[int, str, int]]] = contextvars.ContextVar(
+    "vervoe_held_invitation_leases", default=frozenset())
 
 
 def now_iso() -> str:
@@ -111,7 +115,40 @@ def rejected_by_hub(ctx: Any, uuid: str, link_value: dict[str, Any] | None) -> b
     return since is None or marked >= since
 
 
-# --------------------------------------------------------------------------- sends in flight
+# --------------------------------------------------------------------------- the invitation's lease
+
+
+def _lease_key(ctx: Any, invitation_id: int) -> tuple[int, str, int]:
+    return (ctx.workspace_id, ctx.plugin_name, invitation_id)
+
+
+@contextlib.contextmanager
+def holding_lease(ctx: Any, invitation_id: int) -> Iterator[None]:
+    """Declare that the code inside runs under the invitation's lease, which the caller holds (e.g.
+    ``provider.send_once`` took it), so that ``invitation_lease`` asked for inside enters at once."""
+    token = _HELD_LEASES.set(_HELD_LEASES.get() | {_lease_key(ctx, invitation_id)})
+    try:
+        yield
+    finally:
+        _HELD_LEASES.reset(token)
+
+
+@contextlib.contextmanager
+def invitation_lease(ctx: Any, invitation_id: int, ttl: float, wait: float) -> Iterator[None]:
+    """Hold the invitation's lease (``provider.invitation_lock``, the one its sends hold); still busy
+    after ``wait`` seconds: ``Deferred`` (``ctx.lock``: the delivery waits without using up an attempt).
+
+    Entered at once when the code around it already holds the lease (``holding_lease``): with
+    deliveries run inline, the hub runs the delivery of an event inside the call that caused it (an
+    admin's cancel made while the invitation is being sent runs inside that send). It runs there
+    while the holder is paused, so nobody else can enter; waiting for a lease its own caller holds
+    could only end in ``Deferred``. Taken in a delivery the lease lives as long as the delivery's run;
+    elsewhere it lasts at most ``ttl`` seconds."""
+    if _lease_key(ctx, invitation_id) in _HELD_LEASES.get():
+        yield
+        return
+    with ctx.lock(provider.invitation_lock(invitation_id), ttl=ttl, wait=wait), holding_lease(ctx, invitation_id):
+        yield
 
 
 @contextlib.contextmanager
@@ -128,6 +165,9 @@ def lease_if_free(ctx: Any, invitation_id: int, ttl: float) -> Iterator[bool]:
         except Deferred:
             free = False
         yield free
+
+
+# --------------------------------------------------------------------------- sends in flight
 
 
 def mark_sending(ctx: Any, invitation: Any) -> None:

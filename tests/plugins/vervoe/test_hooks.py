@@ -379,6 +379,87 @@ def test_an_admin_cancel_leaves_an_assessment_completed_at_vervoe_alone(hub):
     assert hub.invitation().status == "completed" and [r.score for r in hub.source.results] == [90]
 
 
+class ThenMeanwhile:
+    """The plugin's ``ctx``, whose first read of an invitation is followed by ``meanwhile()``: what
+    another worker did between that read and what the plugin does next."""
+
+    class _Invitations:
+        def __init__(self, real, meanwhile) -> None:
+            self._real, self._meanwhile = real, meanwhile
+
+        def get(self, invitation_id):
+            found = self._real.get(invitation_id)
+            if self._meanwhile is not None:
+                meanwhile, self._meanwhile = self._meanwhile, None
+                meanwhile()
+            return found
+
+        def __getattr__(self, name):
+            return getattr(self._real, name)
+
+    def __init__(self, ctx, meanwhile) -> None:
+        self._ctx = ctx
+        self.invitations = self._Invitations(ctx.invitations, meanwhile)
+
+    def __getattr__(self, name):
+        return getattr(self._ctx, name)
+
+
+def test_an_admin_cancel_rejects_nothing_of_a_round_re_invited_since(hub):
+    """The cancel's delivery read the invitation cancelled and rejected without its lease: a
+    re-invite sent in between (its send resets this same candidate assessment at Vervoe) had its new
+    round rejected. Under the lease the row is read again: re-invited, nothing is rejected."""
+    from hub.entities import InvitationProgress
+
+    inv = invited(hub)
+    uuid = inv.provider_invitation_id
+    hub.update_invitation(inv.id, status="cancelled")  # an admin's cancel, whose delivery runs below
+
+    def reinvite():  # the admin changes their mind: round 2 is sent at once (a reset at Vervoe)
+        services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+        assert hub.invitation().status == "invited"
+
+    progress = InvitationProgress(invitation_id=inv.id, status="cancelled", by="admin@example.com")
+    invite.handle_status(ThenMeanwhile(hub.ctx(), reinvite), progress)
+
+    again = hub.invitation()
+    assert (again.status, again.round, again.provider_invitation_id) == ("invited", 2, uuid)
+    remote = hub.sandbox.only()
+    assert remote["status"] == "invited" and remote["resets"] == 1  # round 2 is open for the candidate
+    assert REJECT_ROUTE not in hub.sandbox.stats()["by_route"]
+
+
+def test_an_admin_cancel_waits_for_the_invitations_lease(hub, monkeypatch):
+    """The cancel rejected at Vervoe while someone held the invitation's lease (a re-invite's send,
+    resetting this same candidate assessment, holds it): its delivery is now deferred, without using
+    up an attempt, and rejects once the lease is free."""
+    import sqlalchemy as sa
+
+    from hub.engine.sweeper import sweep
+    from hub.extensions import db
+    from hub.kit import provider
+    from hub.store.models import Delivery, utcnow
+
+    monkeypatch.setattr(invite, "CANCEL_WAIT_SECONDS", 0.0, raising=False)  # how long is not the point
+    inv = invited(hub)
+    with hub.ctx().lock(provider.invitation_lock(inv.id), ttl=60):
+        services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert hub.invitation().status == "cancelled"
+    assert REJECT_ROUTE not in hub.sandbox.stats()["by_route"] and hub.sandbox.only()["status"] == "invited"
+    (waiting,) = db.session.scalars(sa.select(Delivery).where(Delivery.plugin == "vervoe",
+                                                              Delivery.status == "retry"))
+    assert (waiting.hook, waiting.attempts, waiting.deferrals) == ("on_invitation_status", 0, 1)
+    assert "busy" in waiting.last_error
+    db.session.commit()
+
+    db.session.execute(sa.update(Delivery).where(Delivery.status == "retry").values(next_attempt_at=utcnow()))
+    db.session.commit()
+    sweep(hub.runtime)  # the lease is free now
+    assert hub.sandbox.only()["status"] == "rejected"
+    assert hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"200": 1}
+    assert hub.invitation().status == "cancelled" and set(hub.deliveries()) == {"done"}
+
+
 def test_a_send_racing_an_admin_cancel_rejects_what_it_created(hub, monkeypatch):
     real = invite.VervoeClient.invite
     cancelled = []
