@@ -86,7 +86,7 @@ def test_a_form_field_holding_a_nul_gets_an_error_page_naming_the_field(hub_app,
     response = client.post("/users", data={"email": "x@example.com", "name": "A\u0000", "role": "team_member"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "the form field &#39;name&#39; contains a NUL character" in page and "Traceback" not in page
+    assert "The form field &#39;name&#39; contains a NUL character" in page and "Traceback" not in page
     assert count(hub_app, User) == users
 
 

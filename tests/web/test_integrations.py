@@ -126,7 +126,7 @@ def test_only_a_super_admin_enables_and_disables(hub_app, seeded, as_role):
 def test_unknown_plugin_is_404(as_role):
     response = as_role("super_admin").get("/integrations/nope")
     assert response.status_code == 404
-    assert "no plugin named" in response.get_data(as_text=True)
+    assert "No plugin named" in response.get_data(as_text=True)
 
 
 def test_oauth_connect_checks_the_state(hub_app, seeded, as_role, fakes):

@@ -86,7 +86,7 @@ def test_error_pages_are_html_and_helpful(as_role):
     missing = client.get("/candidates/999999")
     html = missing.get_data(as_text=True)
     assert missing.status_code == 404 and missing.mimetype == "text/html"
-    assert 'id="error-page" data-status="404"' in html and "no such invitation" in html
+    assert 'id="error-page" data-status="404"' in html and "No such invitation." in html
     assert 'id="nav-candidates"' in html  # the navigation is still there
     forbidden = client.get("/integrations")
     assert forbidden.status_code == 403 and "You do not have access to this" in forbidden.get_data(as_text=True)

@@ -181,7 +181,7 @@ def test_an_admin_cannot_reset_a_password_they_may_not_manage(hub_app, seeded, a
     refused = _reset(client, seeded.users["super_admin"])
     assert refused.status_code == 403 and "reset this user&#39;s password" in refused.get_data(as_text=True)
     own = _reset(client, seeded.users["admin"])
-    assert own.status_code == 403 and "change your own password under Change password" in own.get_data(as_text=True)
+    assert own.status_code == 403 and "Change your own password under Change password" in own.get_data(as_text=True)
     assert _reset(client, seeded.other["user_id"]).status_code == 404  # another workspace's user
     assert _reset(client, 99999999).status_code == 404
     assert sign_in(hub_app.test_client(), "super_admin@acme.test").status_code == 302  # unchanged

@@ -4,14 +4,18 @@ While work is pending, ``static/hub.js`` re-fetches the list fragment every few 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hub import services
 from hub.engine import backfill
 from hub.errors import Conflict
+from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import DELIVERY_STATUSES
+from hub.store.models import DELIVERY_STATUSES, Invitation
 from hub.web import queries
 from hub.web.permissions import require
 from hub.web.redirects import safe_next
@@ -27,7 +31,50 @@ def event_title(event) -> tuple[str, str]:
     the ATS reported)."""
     if backfill.is_backfill_event(event.source_plugin, event.external_id):
         return "Backfill request: candidate already in stage", "on an admin's request"
+    if event.source_plugin not in get_runtime().registry.specs and event.source_plugin == "hub":
+        return humanize(event.type), "from the hub"  # its own events (invitation progress, re-invites)
     return humanize(event.type), f"from {plugin_title(event.source_plugin)}"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom an event is about, for people: a candidate's name and the page of their invitation."""
+
+    text: str
+    url: str | None = None
+
+
+def event_subjects(events) -> dict[int, Subject]:
+    """Event id -> whom it is about. An event names an invitation (``invitation:<id>``) or an
+    opportunity of the source (its id); both are shown as the candidate's name, linked to their
+    invitation (an opportunity's newest), read in one query in the viewer's workspace. An
+    opportunity no invitation knows yet keeps its id, said to be the source's ("candidate opp-7
+    in Lever"): the hub has no name for it."""
+    invitation_ids, opportunity_ids = set(), set()
+    for event in events:
+        kind, _, key = (event.subject or "").partition(":")
+        if kind == "invitation" and key.isdigit():
+            invitation_ids.add(int(key))
+        elif event.subject:
+            opportunity_ids.add(event.subject)
+    rows = list(db.session.scalars(sa.select(Invitation).where(
+        Invitation.workspace_id == current_user.workspace_id,
+        sa.or_(Invitation.id.in_(invitation_ids), Invitation.opportunity_id.in_(opportunity_ids)))
+        .order_by(Invitation.id))) if invitation_ids or opportunity_ids else []
+    by_id = {row.id: row for row in rows}
+    by_opportunity = {row.opportunity_id: row for row in rows}  # ordered by id: the newest wins
+    out = {}
+    for event in events:
+        kind, _, key = (event.subject or "").partition(":")
+        row = by_id.get(int(key)) if kind == "invitation" and key.isdigit() else by_opportunity.get(event.subject)
+        if row is not None:
+            out[event.id] = Subject(row.candidate_name or "Unknown candidate",
+                                    url_for("ui.candidates_detail", invitation_id=row.id))
+        elif event.subject and kind != "invitation":
+            out[event.id] = Subject(f"candidate {event.subject} in {plugin_title(event.source_plugin)}")
+        elif event.subject:
+            out[event.id] = Subject(f"invitation {key}")
+    return out
 
 
 @bp.get("/activity")
@@ -43,6 +90,7 @@ def activity():
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES,
                "plugins": get_runtime().registry.names(), "pending": queries.work_pending(ws),
                "redact": queries.redact, "event_title": event_title, "filtered": any(filters.values()),
+               "subjects": event_subjects(page.items),
                "return_to": this_page_url(),
                "why_empty": None if page.total or any(filters.values()) else no_events(current_user, "no-activity",
                                                                                           "activity")}

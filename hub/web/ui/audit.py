@@ -3,24 +3,83 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from flask import render_template, request
+import sqlalchemy as sa
+from flask import render_template, request, url_for
 from flask_login import current_user
 
+from hub.extensions import db
+from hub.runtime import get_runtime
+from hub.store.models import ROLE_LABELS, Attachment, Invitation
 from hub.web import queries
+from hub.web.live import plugin_title
 from hub.web.permissions import require
 from hub.web.ui import bp
 from hub.web.ui.helpers import filter_text, humanize
 
+# detail keys whose value is a role (user.create, user.role): shown as the role's name
+ROLE_KEYS = {"role", "old", "new"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an audit entry is about, for people: a name, and the page that shows it (or None)."""
+
+    text: str
+    url: str | None = None
+
+
+def audit_targets(entries) -> dict[int, Target]:
+    """Entry id -> its target by name: a plugin's title (``plugin:lever`` -> "Lever"), a user's
+    email, an API token's name, an attachment as its assessment, stage and posting, an invitation
+    as its candidate. Attachments and invitations are read in one query each, in the viewer's
+    workspace only; one no longer found keeps its kind and id ("Attachment 7")."""
+    ids = {"attachment": set(), "invitation": set()}
+    for entry in entries:
+        kind, _, key = (entry.target or "").partition(":")
+        if kind in ids and key.isdigit():
+            ids[kind].add(int(key))
+    workspace = current_user.workspace_id
+    attachments = {row.id: row for row in db.session.scalars(sa.select(Attachment).where(
+        Attachment.workspace_id == workspace, Attachment.id.in_(ids["attachment"])))} if ids["attachment"] else {}
+    invitations = {row.id: row for row in db.session.scalars(sa.select(Invitation).where(
+        Invitation.workspace_id == workspace, Invitation.id.in_(ids["invitation"])))} if ids["invitation"] else {}
+    return {entry.id: _target(entry.target or "", attachments, invitations) for entry in entries}
+
+
+def _target(target: str, attachments: dict, invitations: dict) -> Target:
+    kind, _, key = target.partition(":")
+    if kind == "plugin" and key:  # linked while installed (an uninstalled plugin's page is a 404)
+        installed = key in get_runtime().registry.specs
+        return Target(plugin_title(key), url_for("ui.integrations_detail", plugin=key) if installed else None)
+    if kind == "user" and key:
+        return Target(key)
+    if kind == "token" and key:
+        return Target(f"API token “{key}”")
+    if kind == "attachment" and key.isdigit() and (row := attachments.get(int(key))) is not None:
+        text = f"{row.assessment_name} on “{row.stage_name}” of {row.posting_name}"
+        return Target(text if row.detached_at is None else text + " (detached)",
+                      None if row.detached_at is not None else url_for("ui.pipeline_edit", attachment_id=row.id))
+    if kind == "invitation" and key.isdigit() and (row := invitations.get(int(key))) is not None:
+        return Target(f"{row.candidate_name or 'Unknown candidate'}: {row.assessment_name}",
+                      url_for("ui.candidates_detail", invitation_id=row.id))
+    if kind and key:
+        return Target(f"{humanize(kind)} {key}")
+    return Target(target)
+
 
 def audit_details(entry) -> list[tuple[str, str]]:
-    """An entry's detail as (label, text) lines: a list of names as "a, b", and an integration's
-    settings saved unchanged as "no change" (``changed`` holds only the names of changed fields)."""
+    """An entry's detail as (label, text) lines: a list of names as "a, b", an integration's
+    settings saved unchanged as "no change" (``changed`` holds only the names of changed fields),
+    and a role by its name ("Team Member", not ``team_member``)."""
     lines = []
     for key, value in (entry.detail or {}).items():
         if key == "changed" and isinstance(value, list):
             text = ", ".join(str(v) for v in value) if value else "no change"
+        elif key in ROLE_KEYS and isinstance(value, str) and value in ROLE_LABELS:
+            text = ROLE_LABELS[value]
         else:
             text = _text(value)
         lines.append((humanize(key), text))
@@ -41,4 +100,5 @@ def audit():
     action = filter_text("action", "the action filter")
     page = queries.paginate(queries.audit_query(current_user.workspace_id, action or None),
                             queries.parse_page(request.args.get("page")), per_page=50)
-    return render_template("audit/list.html", page=page, action=action, audit_details=audit_details)
+    return render_template("audit/list.html", page=page, action=action, audit_details=audit_details,
+                           targets=audit_targets(page.items))

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -16,13 +18,15 @@ from flask_login import current_user
 from hub import services
 from hub.entities import INVITATION_STATUSES
 from hub.errors import Conflict
+from hub.extensions import db
 from hub.runtime import get_runtime
+from hub.store.models import Delivery, Event, utcnow
 from hub.web import queries
 from hub.web.live import LiveError, list_archive_reasons, list_stages, plugin_title
 from hub.web.permissions import can, require, visibility_notice
 from hub.web.ui import bp
 from hub.web.ui.empty_states import no_invitations
-from hub.web.ui.helpers import filter_text, sentence, this_page_url
+from hub.web.ui.helpers import as_aware, filter_text, relative_time, sentence, this_page_url
 
 
 @bp.get("/candidates")
@@ -74,10 +78,42 @@ def candidates_detail(invitation_id: int):
                "posting_names": queries.posting_names(current_user.workspace_id),
                "can_reinvite": row.status in services.REINVITABLE, "can_cancel": row.status in services.CANCELLABLE,
                "provider_state": services.provider_state(get_runtime(), current_user.workspace_id, row.provider),
-               "pending": _pending()}
+               "sending": sending(row), "pending": _pending()}
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
         return _fragment("candidates/_detail.html", context)
     return render_template("candidates/detail.html", **context)
+
+
+@dataclass(frozen=True)
+class Sending:
+    """Where the sending of a pending invitation stands: the newest delivery to its provider of an
+    event about the candidate (their stage change, a re-invite), and when it is tried again."""
+
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt: str | None  # "in 2 minutes", "in a few seconds"; None unless status is "retry"
+
+
+def sending(row) -> Sending | None:
+    """For a ``pending`` invitation, how its sending is going (None for any other status, or when
+    no delivery to its provider is found): so the page says "the hub tries again in 2 minutes"
+    rather than a bare "Pending" while the vendor is failing."""
+    if row.status != "pending":
+        return None
+    delivery = db.session.scalar(
+        sa.select(Delivery).join(Event, Delivery.event_id == Event.id)
+        .where(Event.workspace_id == row.workspace_id, Delivery.plugin == row.provider,
+               Event.subject.in_([row.opportunity_id, f"invitation:{row.id}"]))
+        .order_by(Delivery.id.desc()).limit(1))
+    if delivery is None or delivery.status == "done":
+        return None
+    next_attempt = None
+    if delivery.status == "retry":
+        due = delivery.next_attempt_at
+        soon = due is None or as_aware(due) - utcnow() < timedelta(seconds=45)  # "just now" would mislead
+        next_attempt = "in a few seconds" if soon else relative_time(due)
+    return Sending(delivery.status, delivery.attempts, delivery.last_error, next_attempt)
 
 
 @dataclass(frozen=True)

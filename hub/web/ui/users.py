@@ -15,6 +15,7 @@ from hub.store.models import ROLE_LABELS, ROLES
 from hub.web import queries
 from hub.web.permissions import assignable_roles, may_manage_user, require
 from hub.web.ui import bp
+from hub.web.ui.helpers import sentence
 
 
 def _page(values=None, errors=None, created=None, generated=None, reset=None, status=200):
@@ -55,12 +56,14 @@ def users_create():
     if not errors:
         try:
             user, generated = create_user(current_user, values["email"], values["role"], values["name"])
-        except ValidationFailed as exc:
+        except ValidationFailed as exc:  # the validators' words ("not a valid email address"), as sentences
             db.session.rollback()
-            errors = exc.fields or {"email": [exc.message]}
-        except Conflict as exc:
+            errors = {name: [sentence(m) for m in ([messages] if isinstance(messages, str) else messages)]
+                      for name, messages in (exc.fields or {"email": [exc.message]}).items()}
+        except Conflict as exc:  # the email is taken: say where that user is
             db.session.rollback()
-            errors = {"email": [exc.message]}
+            errors = {"email": [sentence(f"{exc.message}: find them in the list above (their role can be "
+                                         "changed there), or use another email")]}
         else:
             return _page(created=user, generated=generated)
     return _page(values=values, errors=errors, status=422)

@@ -1,0 +1,42 @@
+"""A form's field errors read as sentences that say what to do (found walking the UI: the Users
+form showed "not a valid email address" and "a user with the email ... already exists" as they
+came from the validators, in lower case and without a next step)."""
+
+from __future__ import annotations
+
+import re
+
+
+def field_error(html: str, field_id: str) -> str:
+    match = re.search(rf'<p class="field-error" id="{field_id}-error">(.*?)</p>', html, re.S)
+    assert match, f"no error under {field_id}"
+    return match.group(1)
+
+
+def create_user(client, email: str):
+    return client.post("/users", data={"email": email, "name": "", "role": "team_member"})
+
+
+def test_an_invalid_email_is_a_sentence_under_the_field(as_role):
+    answer = create_user(as_role("admin"), "not-an-email")
+    assert answer.status_code == 422
+    assert field_error(answer.get_data(as_text=True), "new-email") == "Not a valid email address."
+
+
+def test_a_taken_email_says_where_that_user_is(as_role, seeded):
+    answer = create_user(as_role("admin"), seeded.email("team_member"))
+    assert answer.status_code == 422
+    message = field_error(answer.get_data(as_text=True), "new-email")
+    assert message == (f"A user with the email {seeded.email('team_member')} already exists: find them in the "
+                       "list above (their role can be changed there), or use another email.")
+
+
+def test_a_forbidden_page_says_why_in_a_sentence_and_whom_to_ask(as_role):
+    member = as_role("team_member").get("/integrations")
+    assert member.status_code == 403
+    html = member.get_data(as_text=True)
+    assert '<p id="error-message">Your role does not allow this.</p>' in html
+    assert ("You are signed in as Team Member. If you need this, ask an Admin or a Super Admin of your hub."
+            in html)
+    admin = as_role("admin").get("/settings/api-tokens").get_data(as_text=True)
+    assert "You are signed in as Admin. If you need this, ask a Super Admin of your hub." in admin
