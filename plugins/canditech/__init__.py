@@ -60,7 +60,7 @@ def test_connection(ctx):
         assessments = CanditechClient(ctx).list_assessments()
     except (PermanentError, TemporaryError) as exc:
         raise _vendor_error(exc) from exc
-    return f"Connected: {len(assessments)} assessments"
+    return f"Canditech is connected: {len(assessments)} assessments"
 
 
 @hookimpl

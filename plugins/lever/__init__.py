@@ -143,7 +143,7 @@ def test_connection(ctx):
     host = hosts_for(settings).api_base
     how = "OAuth" if settings.auth_mode == "oauth" else "an API key"
     account = ctx.secrets.get(SecretNames.ACCOUNT_ID) if settings.auth_mode == "oauth" else None
-    message = f"Connected to Lever at {host} with {how}" + (f" (account {account})" if account else "")
+    message = f"Lever is connected at {host} with {how}" + (f" (account {account})" if account else "")
     ctx.set_status("connected", message)
     return message + "."
 

@@ -111,7 +111,7 @@ def complete(ctx, redirect_uri: str, params: Mapping[str, str]) -> str:
     if settings_of(ctx).auth_mode != "oauth":
         ctx.update_settings({"auth_mode": "oauth"})
     account = stored.get(SecretNames.ACCOUNT_ID)
-    message = "Connected to Lever with OAuth" + (f" (account {account})" if account else "")
+    message = "Lever is connected with OAuth" + (f" (account {account})" if account else "")
     if not stored.get(SecretNames.REFRESH_TOKEN) and not ctx.secrets.get(SecretNames.REFRESH_TOKEN):
         message += "; Lever sent no refresh token, so the connection ends when the access token expires"
     ctx.set_status("connected", message)

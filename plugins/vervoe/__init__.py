@@ -72,7 +72,7 @@ def test_connection(ctx):
     except (PermanentError, TemporaryError) as exc:
         raise _vendor_error(exc) from exc
     ctx.set_status("connected", f"Vervoe answered with {len(assessments)} assessments")
-    return f"Connected: {len(assessments)} assessments"
+    return f"Vervoe is connected: {len(assessments)} assessments"
 
 
 @hookimpl

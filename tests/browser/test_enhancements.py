@@ -110,7 +110,7 @@ def test_a_busy_form_says_so_and_is_sent_once(connected, new_page, shots):
         api(lever + "/_sandbox/faults", "POST", json={"latency_ms": LATENCY_MS})
         try:
             button.click(no_wait_after=True)
-            expect(page.locator("#flashes .alert--success", has_text="Connected to Lever")).to_be_visible()
+            expect(page.locator("#flashes .alert--success", has_text="Lever is connected")).to_be_visible()
         finally:
             api(lever + "/_sandbox/faults", "DELETE")
         log = page.evaluate("JSON.parse(sessionStorage.getItem('busy-log') || '[]')")

@@ -133,7 +133,7 @@ def admin_connects_lever(page: Page, hub: str, lever: str, shots) -> None:
     assert LEVER_API_KEY not in page.content()
 
     page.click("#test-connection")
-    flash(page, f"Lever: Connected to Lever at {lever}")
+    flash(page, f"Lever is connected at {lever}")
     expect(page.locator("#connection-status")).to_have_attribute("data-status", "connected")
     shots.take(page, "lever-connection-tested")
 
@@ -182,7 +182,7 @@ def admin_connects_canditech(page: Page, hub: str, canditech: str, shots) -> Non
     assert webhook_secret not in page.content() and CANDITECH_API_KEY not in page.content()
 
     page.click("#test-connection")
-    flash(page, "Canditech: Connected: ")
+    flash(page, "Canditech is connected: ")
     expect(page.locator("#flashes .alert--danger")).to_have_count(0)
     expect(page.locator("#connection-status")).to_have_attribute("data-status", "connected")
     shots.take(page, "canditech-connected")

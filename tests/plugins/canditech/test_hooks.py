@@ -502,7 +502,7 @@ def test_registered_by_entry_point_with_test_connection_and_assessments(make_app
         def call(hook):
             return runtime.registry.call("canditech", hook, ctx=runtime.context(1, "canditech"))
 
-        assert call("test_connection") == "Connected: 4 assessments"  # two pages of two
+        assert call("test_connection") == "Canditech is connected: 4 assessments"  # two pages of two
         assert [a.id for a in call("list_assessments")] == ["asmt-python", "asmt-data", "asmt-support", "asmt-sql"]
 
         services.save_settings(runtime, 1, "canditech", {"api_key": "not-the-key"}, "test")

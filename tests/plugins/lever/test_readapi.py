@@ -96,7 +96,7 @@ def test_users(api_key_hub):
 
 def test_connection_message(api_key_hub, sandbox):
     message = api_key_hub.call("test_connection")
-    assert message == f"Connected to Lever at {sandbox.base}/v1 with an API key."
+    assert message == f"Lever is connected at {sandbox.base}/v1 with an API key."
     assert api_key_hub.integration()["status"] == "connected"
 
 

@@ -145,5 +145,5 @@ def test_a_refused_key_pair_needs_reauthorization(hub):
 
 
 def test_test_connection_reports_the_assessments(hub):
-    assert hub.call("test_connection") == "Connected: 3 assessments"
+    assert hub.call("test_connection") == "Vervoe is connected: 3 assessments"
     assert hub.integration().status == "connected"
