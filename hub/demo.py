@@ -73,8 +73,13 @@ def connect_workspace(runtime, workspace_id: int, sandbox_urls: dict[str, str], 
         if spec.kind != ASSESSMENT:
             continue
         stage = next((s for s in stages if spec.title.lower() in s.name.lower()), None)
+        if stage is None:
+            setup.messages.append(f'{spec.title}: no stage of "{posting.title}" has "{spec.title}" in its name, so '
+                                  "nothing was attached: attach one of its assessments on Pipeline")
+            continue
         assessments = registry.call(name, "list_assessments", ctx=runtime.context(workspace_id, name))
-        if stage is None or not assessments:
+        if not assessments:
+            setup.messages.append(f"{spec.title}: it offers no assessment, so nothing was attached")
             continue
         assessment = assessments[0]
         try:

@@ -498,6 +498,25 @@ def test_hook_connect_sandbox(make_app):
         assert connect_workspace(runtime, 1, {"source": "http://s2.test", "provider": "http://p.test"}).attachments
 
 
+class Unmatched(Provider):
+    """A provider no stage of the source is named after (a third-party plugin in ``hub demo``)."""
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=ASSESSMENT, title="Acme Tests"))
+
+
+def test_the_demo_says_why_it_attached_nothing_for_a_provider_no_stage_is_named_after(make_app):
+    from hub.demo import connect_workspace
+
+    app = make_app(plugins=[("source", Source()), ("acme", Unmatched())], entry_points=False)
+    with app.app_context():
+        setup = connect_workspace(get_runtime(), 1, {"source": "http://sandbox.test", "acme": "http://a.test"})
+    assert setup.attachments == []
+    assert setup.messages[-1] == ('Acme Tests: no stage of "Engineer" has "Acme Tests" in its name, so nothing '
+                                  "was attached: attach one of its assessments on Pipeline")
+
+
 # --------------------------------------------------------------------------- meta-tests
 
 

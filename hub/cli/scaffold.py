@@ -1,5 +1,6 @@
 """``hub new-plugin NAME --kind assessment|source``: a plugin distribution that installs and passes
-its tests as generated (entry point, hook implementations, a sandbox stub, contract tests)."""
+its tests as generated (entry point, hook implementations, a sandbox stub, contract tests, and hook
+tests for an assessment plugin)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def render_plugin(name: str, kind: str) -> dict[str, str]:
         "tests/__init__.py": "",
         "tests/test_contract.py": tests,
     }
+    if kind == "assessment":
+        files["tests/test_hooks.py"] = templates.ASSESSMENT_HOOK_TESTS
     return {path: Template(text).substitute(values) for path, text in files.items()}
 
 
@@ -53,10 +56,13 @@ def render_plugin(name: str, kind: str) -> dict[str, str]:
               help="Where to create the distribution (default: ./ats-hub-NAME, with NAME's underscores as hyphens).")
 def new_plugin_command(name, kind, directory):
     """Create a plugin distribution NAME: pyproject with the `ats_hub` entry point, hook
-    implementations, a sandbox stub of the vendor, and contract tests from `hub.testing`.
+    implementations, a sandbox stub of the vendor, contract tests from `hub.testing` and, for an
+    assessment plugin, hook tests through a served hub (`hub.testing.ProviderHub`).
 
     Then: pip install -e 'DIRECTORY[test]' && python -m pytest DIRECTORY/tests (the command prints
-    both; the [test] extra brings pytest into the hub's environment).
+    both; the [test] extra brings pytest, which `hub.testing` needs). Installing adds the plugin to
+    every hub run from that environment: docs/plugin-guide.md, "Your first plugin", says how to
+    keep it apart.
     """
     if not NAME_RE.match(name) or keyword.iskeyword(name):
         raise click.BadParameter("use 2-41 lower-case letters, digits or underscores, starting with a letter",

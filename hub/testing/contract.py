@@ -58,6 +58,16 @@ def check_stage_candidates(found, limit: int) -> list[str]:
     return found
 
 
+def _describe_tampering(valid: WebhookRequest, tampered: WebhookRequest) -> str:
+    """A few words on how ``tampered`` differs from ``valid``, to name it in a failure."""
+    changes = []
+    if tampered.body != valid.body:
+        changes.append("body truncated" if valid.body.startswith(tampered.body) else "body changed")
+    if dict(tampered.headers) != dict(valid.headers):
+        changes.append("headers changed")
+    return ", ".join(changes) or "as sent"
+
+
 class KitSource:
     """A stand-in ATS for assessment plugins' contract tests: one posting, one stage, and the
     candidates put in ``candidates``."""
@@ -122,11 +132,24 @@ class PluginContract:
     # ------------------------------------------------------------------ fixtures
     @pytest.fixture
     def kit_app(self, tmp_path):
+        from hub.config import ConfigError
         from hub.testing.apps import make_test_app
 
+        test_class = type(self).__name__
+        if not self.plugin_name:
+            pytest.fail(f"{test_class} sets no plugin_name: set it to your plugin's name, the name of its "
+                        f"`ats_hub` entry point in pyproject.toml (e.g. plugin_name = \"acme\")", pytrace=False)
         extras = self.extra_plugins()
         allow = ",".join([self.plugin_name, *(name for name, _ in extras)])
-        return make_test_app(tmp_path, {"PLUGINS": allow}, plugins=extras, entry_points=True)
+        try:
+            return make_test_app(tmp_path, {"PLUGINS": allow}, plugins=extras, entry_points=True)
+        except ConfigError as exc:
+            if "no plugin of that name is installed" not in str(exc):
+                raise
+            pytest.fail(f"{test_class}.plugin_name is {self.plugin_name!r}, but no plugin of that name is installed "
+                        f"in this environment. Set plugin_name to the name of your `ats_hub` entry point in "
+                        f"pyproject.toml, and install the plugin next to the hub (pip install -e '.[test]'). "
+                        f"The hub said: {exc}", pytrace=False)
 
     @pytest.fixture
     def sandbox_url(self, kit_app):
@@ -160,11 +183,16 @@ class PluginContract:
         from hub.runtime import get_runtime
 
         spec = get_runtime(kit_app).registry.spec(self.plugin_name)
-        assert spec.kind in PLUGIN_KINDS and spec.title
+        assert spec.kind in PLUGIN_KINDS, \
+            f"IntegrationSpec.kind is {spec.kind!r}; it must be one of {sorted(PLUGIN_KINDS)}"
+        assert spec.title, "IntegrationSpec.title is empty: give the integration a title for the admin pages"
         if spec.settings_schema is not None:
-            assert issubclass(spec.settings_schema, Schema)
+            assert isinstance(spec.settings_schema, type) and issubclass(spec.settings_schema, Schema), \
+                f"IntegrationSpec.settings_schema is {spec.settings_schema!r}: it must be a marshmallow Schema class"
             declared = set(spec.settings_schema().fields)
-            assert set(spec.secret_fields) <= declared, "every secret field must be in the settings schema"
+            assert set(spec.secret_fields) <= declared, \
+                (f"every secret field must be in the settings schema: {sorted(set(spec.secret_fields) - declared)} "
+                 f"are not fields of {spec.settings_schema.__name__}")
 
     def test_contract_settings_schema_rejects_unknown_fields(self, kit_app):
         from marshmallow import ValidationError
@@ -176,6 +204,9 @@ class PluginContract:
             return
         with pytest.raises(ValidationError):
             spec.settings_schema().load({"certainly_not_a_setting": 1})
+            pytest.fail(f"{spec.settings_schema.__name__}().load accepted an unknown field: keep marshmallow's "
+                        f"default unknown=RAISE, so a misspelled setting is refused rather than ignored",
+                        pytrace=False)
 
     def test_contract_imports_only_the_public_hub_contract(self, kit_app):
         from hub.runtime import get_runtime
@@ -185,7 +216,10 @@ class PluginContract:
         root = Path(module.__file__).parent
         offenders = {str(p): sorted(hub_imports(p) - PUBLIC_MODULES) for p in root.rglob("*.py")
                      if hub_imports(p) - PUBLIC_MODULES}
-        assert offenders == {}
+        assert offenders == {}, (
+            "the plugin imports hub modules outside the public contract (docs/plugin-guide.md, 'The contract in "
+            "one page'): " + "; ".join(f"{path} imports {', '.join(names)}" for path, names in offenders.items())
+            + f". A plugin may import only {', '.join(sorted(PUBLIC_MODULES))}.")
 
     def test_contract_signed_webhook_parses_into_hub_events(self, connected):
         from hub.runtime import get_runtime
@@ -195,12 +229,20 @@ class PluginContract:
             ctx = runtime.context(1, self.plugin_name)
             result = runtime.registry.call(self.plugin_name, "verify_webhook", ctx=ctx,
                                            request=self.signed_webhook(ctx))
-        assert isinstance(result, WebhookResult)
-        assert result.events or result.ping, "the sample webhook should carry an event or be a ping"
+        assert isinstance(result, WebhookResult), \
+            f"verify_webhook returned {type(result).__name__}, not a WebhookResult"
+        assert result.events or result.ping, (
+            "verify_webhook found no event in signed_webhook's request (and no ping): make signed_webhook a "
+            "webhook your plugin turns into an event"
+            + (f"; the plugin's note: {result.note!r}" if result.note else ""))
         for inbound in result.events:
-            assert isinstance(inbound, InboundEvent) and isinstance(inbound.external_id, str)
-            assert inbound.external_id
-            assert isinstance(inbound.event, HubEvent) and type(inbound.event) in EVENT_TYPES.values()
+            assert isinstance(inbound, InboundEvent), \
+                f"WebhookResult.events holds a {type(inbound).__name__}, not an InboundEvent"
+            assert isinstance(inbound.external_id, str) and inbound.external_id, \
+                f"InboundEvent.external_id is {inbound.external_id!r}: give every event the vendor's non-empty id"
+            assert isinstance(inbound.event, HubEvent) and type(inbound.event) in EVENT_TYPES.values(), \
+                (f"InboundEvent.event is a {type(inbound.event).__name__}; it must be one of the hub's events "
+                 f"({', '.join(sorted(cls.__name__ for cls in EVENT_TYPES.values()))})")
 
     def test_contract_tampered_webhooks_are_rejected(self, connected):
         from hub.runtime import get_runtime
@@ -209,11 +251,16 @@ class PluginContract:
             runtime = get_runtime()
             ctx = runtime.context(1, self.plugin_name)
             valid = self.signed_webhook(ctx)
-            for tampered in self.tampered_webhooks(ctx, valid):
+            for number, tampered in enumerate(self.tampered_webhooks(ctx, valid), start=1):
+                which = f"tampered webhook {number} ({_describe_tampering(valid, tampered)})"
                 with pytest.raises(WebhookRejected) as caught:
                     runtime.registry.call(self.plugin_name, "verify_webhook", ctx=ctx, request=tampered)
-                assert 400 <= caught.value.status < 500
-                assert caught.value.message
+                    pytest.fail(f"verify_webhook accepted {which}: it must raise WebhookRejected (check the "
+                                f"signature over the exact body bytes)", pytrace=False)
+                assert 400 <= caught.value.status < 500, \
+                    f"verify_webhook rejected {which} with status {caught.value.status}; use a 4xx status (401 for a " \
+                    f"bad signature)"
+                assert caught.value.message, f"verify_webhook rejected {which} without a message: say what is wrong"
 
 
 class AssessmentPluginContract(PluginContract):
@@ -234,7 +281,9 @@ class AssessmentPluginContract(PluginContract):
         with connected.app_context():
             runtime = get_runtime()
             ctx = runtime.context(1, self.plugin_name)
-            assessment = runtime.registry.call(self.plugin_name, "list_assessments", ctx=ctx)[0]
+            assessments = runtime.registry.call(self.plugin_name, "list_assessments", ctx=ctx)
+            assert assessments, "list_assessments returned no assessment: the sandbox must offer at least one to attach"
+            assessment = assessments[0]
             services.save_attachment(1, dict(posting_id="kit-posting", posting_name="Kit posting",
                                              stage_id="kit-stage", stage_name="Kit assessment stage",
                                              provider=self.plugin_name, assessment_id=assessment.id,
@@ -249,8 +298,16 @@ class AssessmentPluginContract(PluginContract):
             runtime.registry.call(self.plugin_name, "on_stage_change", ctx=runtime.context(1, self.plugin_name),
                                   change=change)
             invitations = runtime.context(1, self.plugin_name).invitations.find("kit-opp")
-        assert len(invitations) == 1
-        assert invitations[0].status == "invited" and invitations[0].provider_invitation_id
+        assert len(invitations) == 1, (
+            f"on_stage_change made {len(invitations)} invitations for one candidate entering an attached stage "
+            f"(twice, and once more directly); expected exactly 1 (ctx.invitations.get_or_create)")
+        invitation = invitations[0]
+        assert invitation.status == "invited", (
+            f"the invitation is {invitation.status!r}, not 'invited'"
+            + (f" (failure reason: {invitation.failure_reason})" if invitation.failure_reason else "")
+            + ": send it to your sandbox and record it (hub.kit.provider.send_once and record_sent)")
+        assert invitation.provider_invitation_id, \
+            "the invitation has no provider_invitation_id: record the vendor's id (hub.kit.provider.record_sent)"
 
 
 class SourcePluginContract(PluginContract):

@@ -42,8 +42,9 @@ def _rendered(kind: str) -> dict:
     return plugin
 
 
-def _refusal(plugin: dict, body: bytes):
-    """The ``WebhookRejected`` the plugin's ``verify_webhook`` raises for ``body``, signed right."""
+def _refusal(plugin: dict, body: bytes, invitations=()):
+    """The ``WebhookRejected`` the plugin's ``verify_webhook`` raises for ``body``, signed right, in
+    a hub holding ``invitations``."""
     import hashlib
     import hmac
     import types
@@ -52,7 +53,9 @@ def _refusal(plugin: dict, body: bytes):
     from hub.errors import WebhookRejected
     from hub.store.models import utcnow
 
-    ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"})
+    known = {invitation.id: invitation for invitation in invitations}
+    ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"}, plugin_name="acme",
+                                invitations=types.SimpleNamespace(get=known.get))
     signature = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
     request = WebhookRequest(body=body, headers={"X-Signature": signature}, received_at=utcnow(),
                              remote_addr="127.0.0.1")
@@ -73,8 +76,13 @@ def test_rendered_plugins_refuse_a_signed_webhook_without_a_usable_event_id(kind
 
 def test_the_rendered_assessment_plugin_refuses_a_result_with_a_wrong_value():
     """A text score was passed on and failed every attempt to store it: 500 for ever."""
-    body = b'{"id": "evt-2", "type": "completed", "reference": "hub-inv-2", "score": "eight", "max_score": 10}'
-    refusal = _refusal(_rendered("assessment"), body)
+    from hub.entities import Invitation
+
+    body = b'{"id": "evt-2", "type": "completed", "reference": "hub-inv-2-tok", "score": "eight", "max_score": 10}'
+    invited = Invitation(id=2, attachment_id=1, opportunity_id="opp-1", candidate_name="Ada", candidate_email=None,
+                         provider="acme", assessment_id="basic", assessment_name="Basic", status="invited",
+                         reference_token="tok")
+    refusal = _refusal(_rendered("assessment"), body, [invited])
     assert refusal.status == 422 and "AssessmentResult.score must be a finite number" in refusal.message
 
 

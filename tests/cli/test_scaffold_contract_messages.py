@@ -1,0 +1,83 @@
+"""A plugin developer who breaks a scaffolded plugin is told by the contract kit (``hub.testing``)
+what is wrong and what to do, in a sentence: the kit's asserts live outside the plugin's test
+modules, so pytest does not rewrite them, and a bare ``assert`` failed as ``AssertionError`` with
+nothing else.
+
+Each test renders ``hub new-plugin acme --kind assessment``, breaks one thing, and runs the
+plugin's contract tests in a fresh pytest process, loading the plugin without installing it
+(``HUB_EXTRA_PLUGIN_MODULES``, as docs/plugin-guide.md describes for development)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+from hub.cli.scaffold import render_plugin
+
+PLUGIN = "ats_hub_acme/__init__.py"
+SANDBOX = "ats_hub_acme/sandbox/__init__.py"
+TESTS = "tests/test_contract.py"
+
+
+def _contract_run(tmp_path: Path, path: str, old: str, new: str, test: str) -> str:
+    """The output of the scaffolded plugin's contract test ``test`` after replacing ``old`` with
+    ``new`` in its file ``path``; the run must fail."""
+    target = tmp_path / "ats-hub-acme"
+    for relative, text in render_plugin("acme", "assessment").items():
+        if relative == path:
+            assert text.count(old) == 1, f"the scaffold should contain {old!r} once"
+            text = text.replace(old, new)
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        (target / relative).write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_") and k != "PYTHONPATH"}
+    env.update(PYTHONPATH=str(target), HUB_EXTRA_PLUGIN_MODULES="acme=ats_hub_acme")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", test, "tests"],
+                         capture_output=True, text=True, env=env, cwd=target, timeout=180)
+    output = run.stdout + run.stderr
+    assert run.returncode == 1, output
+    return output
+
+
+def test_a_contract_class_without_plugin_name_is_told_to_set_it(tmp_path):
+    output = _contract_run(tmp_path, TESTS, '    plugin_name = "acme"\n', "", "registers_a_valid_spec")
+    assert "TestPluginContract sets no plugin_name: set it to your plugin's name" in output
+
+
+def test_a_plugin_name_that_is_not_installed_is_named(tmp_path):
+    output = _contract_run(tmp_path, TESTS, 'plugin_name = "acme"', 'plugin_name = "acme_tests"',
+                           "registers_a_valid_spec")
+    assert "TestPluginContract.plugin_name is 'acme_tests', but no plugin of that name is installed" in output
+
+
+def test_an_import_of_hub_internals_is_named_with_its_file(tmp_path):
+    output = _contract_run(tmp_path, PLUGIN, "from hub.kit import provider\n",
+                           "from hub.kit import provider\nfrom hub.services import default_workspace\n",
+                           "imports_only_the_public_hub_contract")
+    assert "the plugin imports hub modules outside the public contract" in output
+    assert "ats_hub_acme/__init__.py imports hub.services" in output
+
+
+def test_an_accepted_tampered_webhook_is_named(tmp_path):
+    output = _contract_run(tmp_path, PLUGIN, "    body = _check_signature(ctx, request)\n",
+                           "    return WebhookResult(ping=True)\n", "tampered_webhooks_are_rejected")
+    assert "verify_webhook accepted tampered webhook 1 (body changed): it must raise WebhookRejected" in output
+
+
+def test_a_sandbox_without_assessments_is_told(tmp_path):
+    output = _contract_run(tmp_path, SANDBOX, 'ASSESSMENTS = [{"id": "basic", "name": "Basic skills"}]',
+                           "ASSESSMENTS = []", "invites_exactly_once")
+    assert "list_assessments returned no assessment" in output
+
+
+def test_an_invitation_the_vendor_refused_shows_its_reason(tmp_path):
+    output = _contract_run(tmp_path, SANDBOX, "        body = request.get_json(force=True)\n        with lock:\n",
+                           '        return jsonify({"error": "no such assessment"}), 400\n        with lock:\n',
+                           "invites_exactly_once")
+    assert "the invitation is 'failed', not 'invited' (failure reason: POST /invitations answered 400" in output
+
+
+def test_a_rejection_with_a_server_status_is_named(tmp_path):
+    output = _contract_run(tmp_path, PLUGIN, '"signature does not match", status=401)',
+                           '"signature does not match", status=500)', "tampered_webhooks_are_rejected")
+    assert "verify_webhook rejected tampered webhook 1 (body changed) with status 500; use a 4xx status" in output
