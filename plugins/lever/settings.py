@@ -17,6 +17,9 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 
 ENVIRONMENTS = ("production", "sandbox", "custom")
 AUTH_MODES = ("api_key", "oauth")
+# what the settings form's drop-downs show for each value (same order)
+ENVIRONMENT_LABELS = ("Production (api.lever.co)", "Sandbox (api.sandbox.lever.co)", "Custom base URL")
+AUTH_MODE_LABELS = ("API key", "OAuth (partner app)")
 
 # Lever retries a failed delivery five times over an undocumented period; the hub remembers
 # accepted ids and tokens for DEDUPE_DAYS (8 by default), so a window longer than a week could
@@ -47,16 +50,16 @@ class LeverSettingsSchema(Schema):
     """What an admin configures for a Lever connection."""
 
     environment = fields.String(
-        load_default="production", validate=validate.OneOf(ENVIRONMENTS),
+        load_default="production", validate=validate.OneOf(ENVIRONMENTS, labels=ENVIRONMENT_LABELS),
         metadata={"label": "Lever environment",
-                  "description": "production (api.lever.co), sandbox (api.sandbox.lever.co), or custom "
-                                 "(a base URL, e.g. the hub's own Lever simulator)"})
+                  "description": "Lever's production or sandbox API, or a custom base URL (e.g. the hub's own "
+                                 "Lever simulator)"})
     base_url = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=500),
-        metadata={"label": "Custom base URL", "description": "only for environment=custom, e.g. http://127.0.0.1:5001"})
+        metadata={"label": "Custom base URL", "description": "only with the environment Custom base URL, e.g. http://127.0.0.1:5001"})
     auth_mode = fields.String(
-        load_default="api_key", validate=validate.OneOf(AUTH_MODES),
-        metadata={"label": "Authentication", "description": "api_key (HTTP Basic) or oauth (partner app)"})
+        load_default="api_key", validate=validate.OneOf(AUTH_MODES, labels=AUTH_MODE_LABELS),
+        metadata={"label": "Authentication", "description": "an API key (HTTP Basic), or OAuth with a registered partner app"})
     api_key = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=500),
         metadata={"label": "API key", "secret": True,

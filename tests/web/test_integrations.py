@@ -108,6 +108,10 @@ def test_only_a_super_admin_enables_and_disables(hub_app, seeded, as_role):
     html = admin.get("/integrations/fakesource").get_data(as_text=True)
     assert 'id="disable-fakesource"' not in html and 'id="save-settings"' not in html
     assert 'id="read-only-notice"' in html and "<fieldset disabled>" in html
+    # the stored key's field tells an Admin it is set, not what only a Super Admin may do with it
+    assert 'placeholder="Set"' in html and "Leave empty to keep the current value" not in html
+    assert "Leave empty to keep the current value" in as_role("super_admin").get(
+        "/integrations/fakesource").get_data(as_text=True)
     assert admin.post("/integrations/fakesource/disable").status_code == 403
     assert _integration(hub_app).enabled is True
 

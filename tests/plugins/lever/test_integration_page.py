@@ -211,3 +211,13 @@ def test_the_api_reports_the_connection_state_without_secrets(api_key_hub, sandb
     assert connection["credentials_present"] is True and connection["webhooks_missing"] == []
     assert len(connection["webhooks"]) == 4 and all(w["token_stored"] for w in connection["webhooks"])
     assert API_KEY not in answer.get_data(as_text=True)
+
+
+def test_the_settings_drop_downs_name_their_choices_for_people(hub):
+    _users(hub)
+    html = _page(_client(hub))
+    assert re.search(r'<option value="production"[^>]*>Production \(api\.lever\.co\)</option>', html)
+    assert re.search(r'<option value="custom"[^>]*>Custom base URL</option>', html)
+    assert re.search(r'<option value="api_key"[^>]*>API key</option>', html)
+    assert re.search(r'<option value="oauth"[^>]*>OAuth \(partner app\)</option>', html)
+    assert ">api_key</option>" not in html and ">custom</option>" not in html
