@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 import sqlalchemy as sa
 from flask import current_app
@@ -69,14 +71,15 @@ def initialize(email: str | None, password: str | None) -> tuple[User, str | Non
               help="Email of the first Super Admin (default: admin@example.com).")
 @click.option("--password", default=None, callback=storable_text,
               help="Password for the first Super Admin (default: generated and printed).")
-@click.option("--non-interactive", is_flag=True, help="Never prompt; generate what is not given.")
+@click.option("--non-interactive", is_flag=True,
+              help="Never prompt; generate what is not given (also when standard input is not a terminal).")
 @with_appcontext
 def init_command(email, password, non_interactive):
     """Create the database (migrations), the default workspace and a first Super Admin (only when
     the workspace has none: an existing one is kept, and --email and --password are then unused)."""
     if email is not None and not email.strip():
         raise click.BadParameter("is empty: give the first Super Admin's email address", param_hint="'--email'")
-    if email is None and not non_interactive:
+    if email is None and not non_interactive and sys.stdin.isatty():  # a script or a container has no one to ask
         email = click.prompt("Super Admin email", default="admin@example.com")
     try:
         user, generated, created = initialize(email, password)

@@ -33,6 +33,15 @@ def test_init_creates_a_super_admin_once(runner, app):
         assert [u.email for u in db.session.scalars(sa.select(User))] == ["boss@example.com"]
 
 
+def test_init_without_a_terminal_does_not_prompt(runner, app):
+    """A script or a container's entrypoint runs ``hub init`` with no one to answer a prompt: it
+    used to stop at "Super Admin email" ("Aborted!", exit 1)."""
+    result = runner.invoke(args=["init"])  # the runner's standard input is no terminal
+    assert result.exit_code == 0, result.output
+    assert "Super Admin email" not in result.output
+    assert "Super Admin: admin@example.com  password: " in result.output
+
+
 def test_users_create_takes_a_name_as_long_as_its_column(runner, app):
     created = runner.invoke(args=["users", "create", "named@example.com", "--name", "n" * 200])
     assert created.exit_code == 0, created.output
