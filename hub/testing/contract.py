@@ -220,6 +220,13 @@ class PluginContract:
             "the plugin imports hub modules outside the public contract (docs/plugin-guide.md, 'The contract in "
             "one page'): " + "; ".join(f"{path} imports {', '.join(names)}" for path, names in offenders.items())
             + f". A plugin may import only {', '.join(sorted(PUBLIC_MODULES))}.")
+        # its sandbox is a stand-alone program: the sandbox kit only
+        sandbox = {str(p): sorted(hub_imports(p) - SANDBOX_MODULES) for p in root.rglob("sandbox/**/*.py")
+                   if hub_imports(p) - SANDBOX_MODULES}
+        assert sandbox == {}, (
+            "the plugin's sandbox imports hub modules other than the sandbox kit (docs/plugin-guide.md): "
+            + "; ".join(f"{path} imports {', '.join(names)}" for path, names in sandbox.items())
+            + f". A sandbox may import only {', '.join(sorted(SANDBOX_MODULES))}, so it runs on its own.")
 
     def test_contract_signed_webhook_parses_into_hub_events(self, connected):
         from hub.runtime import get_runtime

@@ -58,6 +58,15 @@ def test_an_import_of_hub_internals_is_named_with_its_file(tmp_path):
     assert "ats_hub_acme/__init__.py imports hub.services" in output
 
 
+def test_a_sandbox_importing_more_than_the_sandbox_kit_is_named(tmp_path):
+    """A sandbox runs on its own (docs/plugin-guide.md): a public hub module is still too much."""
+    output = _contract_run(tmp_path, SANDBOX, "from hub.kit.sandbox import server\n",
+                           "from hub.kit.sandbox import server\nfrom hub.entities import Assessment\n",
+                           "imports_only_the_public_hub_contract")
+    assert "the plugin's sandbox imports hub modules other than the sandbox kit" in output
+    assert "ats_hub_acme/sandbox/__init__.py imports hub.entities" in output
+
+
 def test_an_accepted_tampered_webhook_is_named(tmp_path):
     output = _contract_run(tmp_path, PLUGIN, "    body = _check_signature(ctx, request)\n",
                            "    return WebhookResult(ping=True)\n", "tampered_webhooks_are_rejected")
