@@ -80,7 +80,8 @@ def _check_signature(ctx, request):
     if not secret:
         raise WebhookRejected("no webhook secret configured", status=401)
     expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature):
+    # compared as bytes: compare_digest refuses a str with non-ASCII characters (TypeError: a 500)
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogateescape")):
         raise WebhookRejected("signature does not match", status=401)
     try:
         body = json.loads(request.body)

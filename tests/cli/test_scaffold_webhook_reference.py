@@ -69,3 +69,21 @@ def test_a_reference_of_thousands_of_digits_is_ignored_not_a_crash():
 def test_the_vendors_ping_verifies_the_connection():
     result = _verify({"id": "evt-ping", "type": "ping"})
     assert result.ping and result.events == ()
+
+
+def test_a_signature_header_with_non_ascii_characters_is_refused_not_a_500():
+    """WSGI decodes header bytes as latin-1; compare_digest refuses a non-ASCII str (TypeError)."""
+    import pytest
+
+    from hub.errors import WebhookRejected
+
+    for source in ("assessment", "source"):
+        rendered = render_plugin("acme", source)
+        plugin: dict = {}
+        exec(compile(rendered["ats_hub_acme/__init__.py"], "plugin", "exec"), plugin)
+        ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"}, plugin_name="acme")
+        request = WebhookRequest(body=b"{}", headers={"X-Signature": "é" * 64}, received_at=utcnow(),
+                                 remote_addr="127.0.0.1")
+        with pytest.raises(WebhookRejected) as refused:
+            plugin["verify_webhook"](ctx, request)
+        assert refused.value.status == 401, source

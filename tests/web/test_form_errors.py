@@ -31,6 +31,15 @@ def test_a_taken_email_says_where_that_user_is(as_role, seeded):
                        "list above (their role can be changed there), or use another email.")
 
 
+def test_a_taken_email_of_another_workspace_is_not_said_to_be_in_the_list(as_role, seeded):
+    """Emails are unique across workspaces (found by review): "find them in the list above" was
+    wrong for a user of another workspace."""
+    answer = create_user(as_role("admin"), "Someone@Other.test")
+    assert answer.status_code == 422
+    message = field_error(answer.get_data(as_text=True), "new-email")
+    assert message == "A user with the email someone@other.test already exists: use another email."
+
+
 def test_a_forbidden_page_says_why_in_a_sentence_and_whom_to_ask(as_role):
     member = as_role("team_member").get("/integrations")
     assert member.status_code == 403

@@ -21,7 +21,8 @@ def pending_with_delivery(app, seeded, status: str, attempts: int = 2, due_in: f
         attachment = db.session.get(Attachment, seeded.ids["attachment"])
         row = _invitation(seeded.workspace_id, attachment, "pending", name="Bob Brown")
         event = Event(workspace_id=seeded.workspace_id, source_plugin="fakesource", type="stage_change",
-                      external_id=f"evt-sending-{row.id}", subject=row.opportunity_id, payload={})
+                      external_id=f"evt-sending-{row.id}", subject=row.opportunity_id,
+                      payload={"opportunity_id": row.opportunity_id, "to_stage_id": attachment.stage_id})
         db.session.add(event)
         db.session.flush()
         db.session.add(Delivery(event_id=event.id, workspace_id=seeded.workspace_id, plugin=row.provider,
@@ -85,3 +86,26 @@ def test_the_refresh_fragment_carries_the_progress_too(hub_app, seeded, as_role)
     invitation = pending_with_delivery(hub_app, seeded, "retry")
     fragment = as_role("admin").get(f"/candidates/{invitation}?fragment=1").get_data(as_text=True)
     assert "the hub tries again in 10 minutes" in sending_text(fragment)
+
+
+def test_a_later_delivery_about_something_else_does_not_hide_a_dead_send(hub_app, seeded, as_role):
+    """Found by review: the newest delivery of any event of the opportunity was shown, so a later
+    move into another stage (done, or retrying for its own reasons) hid the send that died."""
+    invitation = pending_with_delivery(hub_app, seeded, "dead", attempts=5)
+    with hub_app.app_context():
+        from hub.store.models import Invitation
+
+        row = db.session.get(Invitation, invitation)
+        for status, n in (("done", 1), ("retry", 2)):
+            event = Event(workspace_id=seeded.workspace_id, source_plugin="fakesource", type="stage_change",
+                          external_id=f"evt-elsewhere-{invitation}-{n}", subject=row.opportunity_id,
+                          payload={"opportunity_id": row.opportunity_id, "to_stage_id": "another-stage"})
+            db.session.add(event)
+            db.session.flush()
+            db.session.add(Delivery(event_id=event.id, workspace_id=seeded.workspace_id, plugin=row.provider,
+                                    hook="on_stage_change", status=status, attempts=n, next_attempt_at=utcnow(),
+                                    last_error="not this one"))
+        db.session.commit()
+    text = sending_text(as_role("admin").get(f"/candidates/{invitation}").get_data(as_text=True))
+    assert "not this one" not in text
+    assert "down for maintenance" in text and "5 attempts" in text

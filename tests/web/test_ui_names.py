@@ -96,3 +96,30 @@ def test_activity_names_the_candidate_an_event_is_about(hub_app, seeded, as_role
     assert "candidate opp-nobody-knows in Fake ATS" in event_card(page, stranger)
     card = event_card(page, foreign)
     assert "/candidates/" not in card and f"invitation {seeded.other['invitation_id']}" in card
+
+
+def test_odd_subjects_and_targets_are_shown_as_written_never_a_500(hub_app, seeded, as_role):
+    """A source's opportunity id is whatever the ATS sends: one that looks like "invitation:<n>"
+    is still the source's (not hub invitation n's candidate), and digits Python reads but the
+    database cannot hold (non-ASCII, beyond the id range) are text, not a 500."""
+    with hub_app.app_context():
+        ws, invitation = seeded.workspace_id, seeded.ids["invitation"]
+        look_alike = add_event(ws, f"invitation:{invitation}")  # a Lever opportunity id, as sent
+        odd = [add_event(ws, subject, source="hub", type_="invitation_progress")
+               for subject in ("invitation:²", "invitation:99999999999999999999", "invitation:")]
+        for target in ("invitation:²", "attachment:99999999999999999999", "invitation:-1"):
+            db.session.add(AuditEntry(workspace_id=ws, actor="test", action="invitation.cancel", target=target,
+                                      detail={}))
+        db.session.commit()
+    client = as_role("admin")
+    activity = client.get("/activity")
+    assert activity.status_code == 200
+    page = activity.get_data(as_text=True)
+    card = event_card(page, look_alike)
+    assert f"candidate invitation:{invitation} in Fake ATS" in card and "/candidates/" not in card
+    assert "invitation ²" in event_card(page, odd[0])
+    assert "invitation 99999999999999999999" in event_card(page, odd[1])
+    audit = client.get("/audit")
+    assert audit.status_code == 200
+    rows = audit_rows(audit.get_data(as_text=True))
+    assert "Invitation ²" in rows and "Attachment 99999999999999999999" in rows and "Invitation -1" in rows

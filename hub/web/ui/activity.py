@@ -12,10 +12,11 @@ from flask_login import current_user
 
 from hub import services
 from hub.engine import backfill
+from hub.entities import EVENT_TYPES
 from hub.errors import Conflict
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import DELIVERY_STATUSES, Invitation
+from hub.store.models import DELIVERY_STATUSES, Invitation, is_table_id
 from hub.web import queries
 from hub.web.permissions import require
 from hub.web.redirects import safe_next
@@ -44,6 +45,24 @@ class Subject:
     url: str | None = None
 
 
+# the event types whose subject is ``invitation:<id>`` (``hub.engine.ingest.subject_of``); every
+# other event's subject is an opportunity id of the source, whatever it looks like
+INVITATION_SUBJECTS = frozenset(name for name, cls in EVENT_TYPES.items()
+                                if "invitation_id" in cls.__dataclass_fields__
+                                and "opportunity_id" not in cls.__dataclass_fields__)
+
+
+def invitation_of(event) -> int | None:
+    """The hub invitation id an event about an invitation names, or None (an opportunity's event,
+    or a subject that is no invitation id: the page shows it as written, never a 500)."""
+    kind, _, key = (event.subject or "").partition(":")
+    if event.type not in INVITATION_SUBJECTS or kind != "invitation":
+        return None
+    if not (key.isascii() and key.isdigit() and len(key) <= 10):
+        return None
+    return int(key) if is_table_id(int(key)) else None
+
+
 def event_subjects(events) -> dict[int, Subject]:
     """Event id -> whom it is about. An event names an invitation (``invitation:<id>``) or an
     opportunity of the source (its id); both are shown as the candidate's name, linked to their
@@ -52,10 +71,10 @@ def event_subjects(events) -> dict[int, Subject]:
     in Lever"): the hub has no name for it."""
     invitation_ids, opportunity_ids = set(), set()
     for event in events:
-        kind, _, key = (event.subject or "").partition(":")
-        if kind == "invitation" and key.isdigit():
-            invitation_ids.add(int(key))
-        elif event.subject:
+        invitation_id = invitation_of(event)
+        if invitation_id is not None:
+            invitation_ids.add(invitation_id)
+        elif event.subject and event.type not in INVITATION_SUBJECTS:
             opportunity_ids.add(event.subject)
     rows = list(db.session.scalars(sa.select(Invitation).where(
         Invitation.workspace_id == current_user.workspace_id,
@@ -65,15 +84,18 @@ def event_subjects(events) -> dict[int, Subject]:
     by_opportunity = {row.opportunity_id: row for row in rows}  # ordered by id: the newest wins
     out = {}
     for event in events:
-        kind, _, key = (event.subject or "").partition(":")
-        row = by_id.get(int(key)) if kind == "invitation" and key.isdigit() else by_opportunity.get(event.subject)
+        invitation_id = invitation_of(event)
+        if event.type in INVITATION_SUBJECTS:
+            row = by_id.get(invitation_id) if invitation_id is not None else None
+        else:
+            row = by_opportunity.get(event.subject)
         if row is not None:
             out[event.id] = Subject(row.candidate_name or "Unknown candidate",
                                     url_for("ui.candidates_detail", invitation_id=row.id))
-        elif event.subject and kind != "invitation":
+        elif event.subject and event.type not in INVITATION_SUBJECTS:
             out[event.id] = Subject(f"candidate {event.subject} in {plugin_title(event.source_plugin)}")
         elif event.subject:
-            out[event.id] = Subject(f"invitation {key}")
+            out[event.id] = Subject(f"invitation {event.subject.partition(':')[2] or event.subject}")
     return out
 
 

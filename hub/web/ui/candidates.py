@@ -95,18 +95,30 @@ class Sending:
     next_attempt: str | None  # "in 2 minutes", "in a few seconds"; None unless status is "retry"
 
 
+# the hooks whose deliveries send an invitation: a stage change into the attached stage, a re-invite
+SENDING_HOOKS = ("on_stage_change", "on_reinvite_requested")
+
+
 def sending(row) -> Sending | None:
     """For a ``pending`` invitation, how its sending is going (None for any other status, or when
-    no delivery to its provider is found): so the page says "the hub tries again in 2 minutes"
-    rather than a bare "Pending" while the vendor is failing."""
+    no delivery that could send it is open): so the page says "the hub tries again in 2 minutes"
+    rather than a bare "Pending" while the vendor is failing.
+
+    The deliveries that could send it: to its provider, of a stage change of its opportunity into
+    its attachment's stage, or of a re-invite of it. An open (or dead) one is shown before a newer
+    one that is done, which may be about something else (a stage change of another attachment)."""
     if row.status != "pending":
         return None
-    delivery = db.session.scalar(
-        sa.select(Delivery).join(Event, Delivery.event_id == Event.id)
+    stage_id = row.attachment.stage_id if row.attachment is not None else None
+    found = db.session.execute(
+        sa.select(Delivery, Event.type, Event.payload).join(Event, Delivery.event_id == Event.id)
         .where(Event.workspace_id == row.workspace_id, Delivery.plugin == row.provider,
+               Delivery.hook.in_(SENDING_HOOKS), Delivery.status != "done",
                Event.subject.in_([row.opportunity_id, f"invitation:{row.id}"]))
-        .order_by(Delivery.id.desc()).limit(1))
-    if delivery is None or delivery.status == "done":
+        .order_by(Delivery.id.desc()).limit(20)).all()
+    delivery = next((d for d, type_, payload in found
+                     if type_ != "stage_change" or (payload or {}).get("to_stage_id") == stage_id), None)
+    if delivery is None:
         return None
     next_attempt = None
     if delivery.status == "retry":

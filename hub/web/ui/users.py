@@ -5,13 +5,14 @@ themselves here (so nobody locks themselves out)."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hub import services
 from hub.errors import Conflict, Forbidden, ValidationFailed
 from hub.extensions import db
-from hub.store.models import ROLE_LABELS, ROLES
+from hub.store.models import ROLE_LABELS, ROLES, User
 from hub.web import queries
 from hub.web.permissions import assignable_roles, may_manage_user, require
 from hub.web.ui import bp
@@ -60,10 +61,13 @@ def users_create():
             db.session.rollback()
             errors = {name: [sentence(m) for m in ([messages] if isinstance(messages, str) else messages)]
                       for name, messages in (exc.fields or {"email": [exc.message]}).items()}
-        except Conflict as exc:  # the email is taken: say where that user is
+        except Conflict as exc:  # the email is taken: say where that user is, when it is this workspace
             db.session.rollback()
-            errors = {"email": [sentence(f"{exc.message}: find them in the list above (their role can be "
-                                         "changed there), or use another email")]}
+            here = db.session.scalar(sa.select(User.id).where(User.workspace_id == current_user.workspace_id,
+                                                             User.email == services.validate_email(values["email"])))
+            where = ("find them in the list above (their role can be changed there), or use another email"
+                     if here is not None else "use another email")
+            errors = {"email": [sentence(f"{exc.message}: {where}")]}
         else:
             return _page(created=user, generated=generated)
     return _page(values=values, errors=errors, status=422)
