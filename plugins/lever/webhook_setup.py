@@ -129,14 +129,17 @@ def setup(ctx, client: LeverClient) -> str:
         tokens[webhook_id] = token
         created.append(event)
 
+    def named(events: list[str]) -> str:  # as Lever's webhook settings page names them
+        return ", ".join(EVENT_LABELS.get(e, e) for e in events)
+
     parts = []
     if created:
-        parts.append(f"Registered {len(created)} webhook(s) at Lever for {url}: {', '.join(created)}.")
+        parts.append(f"Registered {len(created)} webhook(s) at Lever for {url}: {named(created)}.")
     if kept:
-        parts.append(f"Already registered: {', '.join(kept)}.")
+        parts.append(f"Already registered: {named(kept)}.")
     if manual:
         pasted = manual_signature_tokens(ctx.secrets.get("signature_tokens"))
-        parts.append(f"Configured in Lever's settings page, not through the API: {', '.join(manual)}; "
+        parts.append(f"Configured in Lever's settings page, not through the API: {named(manual)}; "
                      + ("their signature tokens are pasted in the settings." if pasted else
                         "paste their signature tokens into the settings (signature_tokens)."))
     groups = ", ".join(f'"{EVENT_LABELS[e]}"' for e in EVENTS)

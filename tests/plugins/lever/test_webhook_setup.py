@@ -51,6 +51,9 @@ def test_setup_registers_each_event_once_and_stores_the_tokens(api_key_hub, sand
 
     again = api_key_hub.call("setup_webhooks")
     assert len(ours(sandbox, api_key_hub)) == 4 and "Already registered" in again
+    # events named as Lever's webhook settings page names them, not by their API names
+    assert "Candidate Stage Change" in message and "Candidate Stage Change" in again
+    assert "candidateStageChange" not in message + again
     assert sandbox.route_count("POST /v1/webhooks") == 4
 
     stage_hook = next(w for w in hooks if w["event"] == "candidateStageChange")
@@ -73,7 +76,7 @@ def test_webhooks_configured_in_lever_ui_need_their_token_pasted(api_key_hub, sa
     manual = sandbox.control("POST", "/manual_webhooks", json={"url": webhook_url(api_key_hub),
                                                                 "event": "candidateHired"})
     message = api_key_hub.call("setup_webhooks")
-    assert "candidateHired" in message and "paste" in message
+    assert "not through the API: Candidate Hired;" in message and "paste" in message
     assert len(ours(sandbox, api_key_hub)) == 4  # three through the API plus the UI one
     with pytest.raises(WebhookRejected):
         verify(api_key_hub, lever_body(manual["signatureToken"], "candidateHired"))
