@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
 from hub.cli.scaffold import render_plugin
 
@@ -39,54 +40,45 @@ def _contract_run(tmp_path: Path, path: str, old: str, new: str, test: str) -> s
     return output
 
 
-def test_a_contract_class_without_plugin_name_is_told_to_set_it(tmp_path):
-    output = _contract_run(tmp_path, TESTS, '    plugin_name = "acme"\n', "", "registers_a_valid_spec")
-    assert "TestPluginContract sets no plugin_name: set it to your plugin's name" in output
+# (file of the scaffold, text in it, replaced by, the contract test to run, what its failure must say)
+BREAKAGES = {
+    "no plugin_name": (TESTS, '    plugin_name = "acme"\n', "", "registers_a_valid_spec",
+                       ["TestPluginContract sets no plugin_name: set it to your plugin's name"]),
+    "a plugin_name not installed": (
+        TESTS, 'plugin_name = "acme"', 'plugin_name = "acme_tests"', "registers_a_valid_spec",
+        ["TestPluginContract.plugin_name is 'acme_tests', but no plugin of that name is installed"]),
+    "an import of hub internals": (
+        PLUGIN, "from hub.kit import provider\n", "from hub.kit import provider\nfrom hub.services import default_workspace\n",
+        "imports_only_the_public_hub_contract",
+        ["the plugin imports hub modules outside the public contract", "ats_hub_acme/__init__.py imports hub.services"]),
+    # a sandbox runs on its own (docs/plugin-guide.md): a public hub module is still too much
+    "a sandbox importing more than the sandbox kit": (
+        SANDBOX, "from hub.kit.sandbox import server\n",
+        "from hub.kit.sandbox import server\nfrom hub.entities import Assessment\n",
+        "imports_only_the_public_hub_contract",
+        ["the plugin's sandbox imports hub modules other than the sandbox kit",
+         "ats_hub_acme/sandbox/__init__.py imports hub.entities"]),
+    "a tampered webhook accepted": (
+        PLUGIN, "    body = _check_signature(ctx, request)\n", "    return WebhookResult(ping=True)\n",
+        "tampered_webhooks_are_rejected",
+        ["verify_webhook accepted tampered webhook 1 (body changed): it must raise WebhookRejected"]),
+    "a sandbox without assessments": (
+        SANDBOX, 'ASSESSMENTS = [{"id": "basic", "name": "Basic skills"}]', "ASSESSMENTS = []",
+        "invites_exactly_once", ["list_assessments returned no assessment"]),
+    "an invitation the vendor refused": (
+        SANDBOX, "        body = request.get_json(force=True)\n        with lock:\n",
+        '        return jsonify({"error": "no such assessment"}), 400\n        with lock:\n', "invites_exactly_once",
+        ["the invitation is 'failed', not 'invited' (failure reason: POST /invitations answered 400"]),
+    "a rejection with a server status": (
+        PLUGIN, '"signature does not match", status=401)', '"signature does not match", status=500)',
+        "tampered_webhooks_are_rejected",
+        ["verify_webhook rejected tampered webhook 1 (body changed) with status 500; use a 4xx status"]),
+}
 
 
-def test_a_plugin_name_that_is_not_installed_is_named(tmp_path):
-    output = _contract_run(tmp_path, TESTS, 'plugin_name = "acme"', 'plugin_name = "acme_tests"',
-                           "registers_a_valid_spec")
-    assert "TestPluginContract.plugin_name is 'acme_tests', but no plugin of that name is installed" in output
-
-
-def test_an_import_of_hub_internals_is_named_with_its_file(tmp_path):
-    output = _contract_run(tmp_path, PLUGIN, "from hub.kit import provider\n",
-                           "from hub.kit import provider\nfrom hub.services import default_workspace\n",
-                           "imports_only_the_public_hub_contract")
-    assert "the plugin imports hub modules outside the public contract" in output
-    assert "ats_hub_acme/__init__.py imports hub.services" in output
-
-
-def test_a_sandbox_importing_more_than_the_sandbox_kit_is_named(tmp_path):
-    """A sandbox runs on its own (docs/plugin-guide.md): a public hub module is still too much."""
-    output = _contract_run(tmp_path, SANDBOX, "from hub.kit.sandbox import server\n",
-                           "from hub.kit.sandbox import server\nfrom hub.entities import Assessment\n",
-                           "imports_only_the_public_hub_contract")
-    assert "the plugin's sandbox imports hub modules other than the sandbox kit" in output
-    assert "ats_hub_acme/sandbox/__init__.py imports hub.entities" in output
-
-
-def test_an_accepted_tampered_webhook_is_named(tmp_path):
-    output = _contract_run(tmp_path, PLUGIN, "    body = _check_signature(ctx, request)\n",
-                           "    return WebhookResult(ping=True)\n", "tampered_webhooks_are_rejected")
-    assert "verify_webhook accepted tampered webhook 1 (body changed): it must raise WebhookRejected" in output
-
-
-def test_a_sandbox_without_assessments_is_told(tmp_path):
-    output = _contract_run(tmp_path, SANDBOX, 'ASSESSMENTS = [{"id": "basic", "name": "Basic skills"}]',
-                           "ASSESSMENTS = []", "invites_exactly_once")
-    assert "list_assessments returned no assessment" in output
-
-
-def test_an_invitation_the_vendor_refused_shows_its_reason(tmp_path):
-    output = _contract_run(tmp_path, SANDBOX, "        body = request.get_json(force=True)\n        with lock:\n",
-                           '        return jsonify({"error": "no such assessment"}), 400\n        with lock:\n',
-                           "invites_exactly_once")
-    assert "the invitation is 'failed', not 'invited' (failure reason: POST /invitations answered 400" in output
-
-
-def test_a_rejection_with_a_server_status_is_named(tmp_path):
-    output = _contract_run(tmp_path, PLUGIN, '"signature does not match", status=401)',
-                           '"signature does not match", status=500)', "tampered_webhooks_are_rejected")
-    assert "verify_webhook rejected tampered webhook 1 (body changed) with status 500; use a 4xx status" in output
+@pytest.mark.parametrize("breakage", list(BREAKAGES))
+def test_the_kit_says_what_is_wrong(tmp_path, breakage):
+    path, old, new, test, said = BREAKAGES[breakage]
+    output = _contract_run(tmp_path, path, old, new, test)
+    for words in said:
+        assert words in output, breakage
