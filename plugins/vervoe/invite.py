@@ -34,9 +34,12 @@ graded; rejecting it would throw the result away and come back as a "thumbs down
 Admin cancel (``on_invitation_status``, status ``cancelled`` by someone other than this plugin):
 closed at Vervoe the same way (a completed one is left alone), under the invitation's lease, the row
 read again under it: re-invited since, nothing is rejected (the new round's send resets this same
-candidate assessment). A busy lease defers the delivery (``Deferred``: no attempt used); a cancel
-delivered inline inside the very send it races enters that send's lease
-(``links.invitation_lease``). A send racing the cancel closes the candidate assessment it has just
+candidate assessment). Still cancelled, the candidate assessment the candidate may have open is
+rejected (``_vervoe_uuid``): its current round's, or, when that round's reset is unclear or it never
+reached Vervoe, the earlier round's one linked to the invitation (a reset reuses it), unless another
+open invitation shares it (Vervoe's "already invited"). A busy lease defers the delivery
+(``Deferred``: no attempt used); a cancel delivered inline inside the very send it races enters
+that send's lease (``links.invitation_lease``). A send racing the cancel closes the candidate assessment it has just
 created (``_record_sent``). That withdraw is recorded first (``links.withdraw_key``): when its
 reject fails, the delivery fails, and its retry (which sends nothing any more) or else ``reconcile``
 completes it (``complete_withdraws``), under the invitation's lease like a send (a re-invite racing
@@ -49,6 +52,7 @@ report Vervoe sends before that is refused with a 503 and sent again, not ignore
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime, timezone
 from typing import Any
 
 from hub.entities import (
@@ -271,26 +275,71 @@ def _close(ctx: Any, client: VervoeClient, invitation: Invitation, email: str) -
         current = ctx.invitations.get(invitation.id)
         if current is None or current.status not in OPEN_STATUSES:
             return
-        uuid = _vervoe_uuid(ctx, client, current, email)
-        if uuid is not None and not _withdraw(ctx, client, current, uuid, ARCHIVE_LEFT_OPEN):
+        uuid, earlier_than = _vervoe_uuid(ctx, client, current, email)
+        if uuid is not None and not _withdraw(ctx, client, current, uuid, ARCHIVE_LEFT_OPEN, earlier_than):
             return  # completed at Vervoe: its result (and any reviewer's decision) will follow
         ctx.invitations.transition(current.id, CANCELLED, provider_invitation_id=uuid)
 
 
-def _vervoe_uuid(ctx: Any, client: VervoeClient, invitation: Invitation, email: str = "") -> str | None:
-    """The candidate assessment of ``invitation``'s current round at Vervoe, if that round (may have)
-    reached Vervoe: the one recorded on the row (a re-invite clears it), else this round's attempt's
-    (``links.attempt_key``), else one found by email after an unclear POST of this round."""
+def _vervoe_uuid(ctx: Any, client: VervoeClient, invitation: Invitation,
+                 email: str = "") -> tuple[str | None, datetime | None]:
+    """The candidate assessment at Vervoe of ``invitation``'s current round, if that round (may have)
+    reached Vervoe, and ``earlier_than`` (below): the one recorded on the row (a re-invite clears
+    it), else this round's attempt's (``links.attempt_key``), else one found by email after an
+    unclear POST of this round, else an earlier round's (``_earlier_round_uuid``) when this round's
+    reset is unclear or this round sent nothing at all: a reset reuses the same candidate assessment,
+    so that one is what the candidate may still have open.
+
+    ``earlier_than`` is None when the assessment is this round's; for an earlier round's, the time
+    before which a completion at Vervoe is that earlier round's (this round's reset, if it landed,
+    cleared it): the start of this round's unclear reset, or now when this round sent nothing."""
     uuid = invitation.provider_invitation_id
     if uuid is not None:
-        return uuid
+        return uuid, None
     attempt = ctx.records.get(links.attempt_key(invitation)) or {}
     uuid = attempt.get("uuid")
+    if uuid is not None:
+        return uuid, None
+    mode = attempt.get("mode")
     lookup_email = email or invitation.candidate_email or ""
-    if uuid is None and attempt.get("mode") == "invite" and provider.valid_email(lookup_email):
+    if mode == "invite":
+        if not provider.valid_email(lookup_email):
+            return None, None
         found = client.find_report(lookup_email, invitation.assessment_id)  # an unclear POST may have landed
-        uuid = found["uuid"] if found else None
+        return (found["uuid"] if found else None), None
+    if mode == "reset":
+        return _earlier_round_uuid(ctx, invitation), links.since_of(attempt, "at") or _now()
+    if not attempt:  # this round has not called Vervoe (the caller holds the lease: nor will it now)
+        return _earlier_round_uuid(ctx, invitation), _now()
+    return None, None
+
+
+def _earlier_round_uuid(ctx: Any, invitation: Invitation) -> str | None:
+    """The candidate assessment linked to ``invitation`` in an earlier round (``links.invitation_link``:
+    the one this round's reset targets), or None when there is none, or when it may be another open
+    invitation's too: Vervoe answered "already invited" to another opportunity, which shares it
+    (``links.invitations_for``), and rejecting it would close that invitation's assessment. Its own
+    round's cancel (the row's uuid) still rejects a shared one, as it always did; a guess about an
+    earlier round does not."""
+    earlier = links.invitation_link(ctx, invitation.id)
+    if earlier is None or int(earlier.get("round") or 0) >= invitation.round:
+        return None
+    uuid = earlier["uuid"]
+    sharing = links.invitations_for(ctx, uuid)
+    if invitation.id not in sharing:
+        return None
+    for other_id in sharing:
+        other = ctx.invitations.get(other_id) if other_id != invitation.id else None
+        other_link = links.invitation_link(ctx, other_id) if other is not None else None
+        if other_link and other_link.get("uuid") == uuid and other.status in OPEN_STATUSES:
+            ctx.log.info("invitation %s: its earlier round's %s is shared with open invitation %s; not "
+                         "rejected at Vervoe", invitation.id, uuid, other_id)
+            return None
     return uuid
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 # --------------------------------------------------------------------------- on_invitation_status
@@ -323,23 +372,27 @@ def _close_cancelled(ctx: Any, client: VervoeClient, invitation_id: int) -> None
     """Reject at Vervoe the candidate assessment of the cancelled round: the invitation's current
     round, read again here, if it is still cancelled. Re-invited since (pending, or sent again: a new
     round, whose send resets this same candidate assessment) or completed after all: nothing is
-    rejected. Cancelled again in a later round: that round's is rejected, as its own cancel would.
-    The caller holds the invitation's lease."""
+    rejected. Cancelled again in a later round: that round's is rejected, as its own cancel would;
+    when that round's reset is unclear, or it never reached Vervoe, that is the earlier round's
+    candidate assessment, the one the reset targets (``_vervoe_uuid``). The caller holds the
+    invitation's lease: no send of this round can start meanwhile."""
     current = ctx.invitations.get(invitation_id)
     if current is None or current.status != CANCELLED:
         ctx.log.info("invitation %s is %s now; its cancel rejects nothing at Vervoe", invitation_id,
                      current.status if current else "gone")
         return
-    uuid = _vervoe_uuid(ctx, client, current)
+    uuid, earlier_than = _vervoe_uuid(ctx, client, current)
     if uuid is not None:
-        _withdraw(ctx, client, current, uuid, CANCEL_KEPT)
+        _withdraw(ctx, client, current, uuid, CANCEL_KEPT, earlier_than)
 
 
-def _withdraw(ctx: Any, client: VervoeClient, invitation: Invitation, uuid: str, then: str) -> bool:
+def _withdraw(ctx: Any, client: VervoeClient, invitation: Invitation, uuid: str, then: str,
+              earlier_than: datetime | None = None) -> bool:
     """Close the candidate assessment at Vervoe (reject: Vervoe cannot cancel); False when the
     candidate already completed it there, which is then left alone (noted on the timeline, with
     ``then``): rejecting it would throw the result away and come back as a reviewer's "thumbs down"
-    the hub caused itself.
+    the hub caused itself. With ``earlier_than`` (``uuid`` is an earlier round's: ``_vervoe_uuid``),
+    a completion before that time is the earlier round's, not this one's: nothing to close, True.
 
     Vervoe's reject has no condition, so the report is read first; a completion landing between the
     read and the reject is seen in the reject's answer, remembered (``links.mark_rejected_by_hub``:
@@ -348,6 +401,10 @@ def _withdraw(ctx: Any, client: VervoeClient, invitation: Invitation, uuid: str,
         report = client.get_report(uuid)
     except VervoeNotFound:
         ctx.log.warning("invitation %s (%s) is unknown at Vervoe; closed in the hub only", invitation.id, uuid)
+        return True
+    if _completed(report) and _earlier_rounds(report, earlier_than):
+        ctx.log.info("invitation %s (%s) was completed in an earlier round; nothing to close at Vervoe",
+                     invitation.id, uuid)
         return True
     if _completed(report):
         ctx.invitations.note(invitation.id, "cancel_skipped", COMPLETED_NOTE + then)
@@ -377,3 +434,9 @@ def _withdraw(ctx: Any, client: VervoeClient, invitation: Invitation, uuid: str,
 
 def _completed(report: dict[str, Any]) -> bool:
     return report["completed_at"] is not None or report["kind"] in (wire.KIND_COMPLETED, wire.KIND_HIRED)
+
+
+def _earlier_rounds(report: dict[str, Any], earlier_than: datetime | None) -> bool:
+    """True when the completion ``report`` shows came before ``earlier_than`` (None: never); one
+    without a time counts as before (not rejected either way: it only decides which round it is)."""
+    return earlier_than is not None and (report["completed_at"] is None or report["completed_at"] < earlier_than)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 import plugins.vervoe.invite as invite
 from hub import services
 from hub.entities import ArchiveChange, StageChange
@@ -458,6 +460,126 @@ def test_an_admin_cancel_waits_for_the_invitations_lease(hub, monkeypatch):
     assert hub.sandbox.only()["status"] == "rejected"
     assert hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"200": 1}
     assert hub.invitation().status == "cancelled" and set(hub.deliveries()) == {"done"}
+
+
+def test_a_cancel_after_an_unclear_reset_rejects_the_reset_assessment(hub):
+    """The re-invite's reset landed at Vervoe but the hub saw a 503 (the row stays pending, its
+    attempt has no uuid): an admin's cancel then found no uuid and rejected nothing, leaving the
+    reset assessment open at Vervoe while the hub showed the invitation cancelled."""
+    inv = invited(hub)
+    uuid = inv.provider_invitation_id
+    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert hub.invitation().status == "cancelled" and hub.sandbox.only()["status"] == "rejected"
+    hub.sandbox.quiet()  # Vervoe's "rejected" report of round 1 is in before the re-invite
+    hub.sandbox.faults(error_rate=1.0, error_codes=[503], fault_after_processing=True)
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.sandbox.faults()
+    pending = hub.invitation()
+    assert (pending.status, pending.round, pending.provider_invitation_id) == ("pending", 2, None)
+    assert hub.sandbox.only()["status"] == "invited"  # reset at Vervoe: open for the candidate again
+    attempt = hub.ctx().records.get(links.attempt_key(pending))
+    assert attempt["mode"] == "reset" and "uuid" not in attempt  # its outcome unknown to the hub
+
+    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+
+    assert hub.invitation().status == "cancelled"
+    remote = hub.sandbox.only()
+    assert remote["candidateAssessmentUuid"] == uuid and remote["status"] == "rejected"
+    assert hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"200": 2}
+    assert posts(hub) == 1
+
+
+def fail_before_sending(monkeypatch):
+    """The re-invite's delivery fails before its send calls Vervoe (no attempt recorded)."""
+    from hub.errors import TemporaryError
+
+    def send(*args, **kwargs):
+        raise TemporaryError("the hub's database is unavailable for a moment")
+
+    monkeypatch.setattr(invite, "send", send)
+
+
+def cancel_whose_reject_fails_then_reinvite_and_cancel(hub, monkeypatch, reinvite_fails: str):
+    """Round 1 is cancelled while Vervoe answers 503 (its delivery is retried later); it is
+    re-invited, and that send never reaches Vervoe (``reinvite_fails``: "before the attempt", or
+    "at Vervoe": a 503 before the reset took effect); then round 2 is cancelled too."""
+    inv = invited(hub)
+    hub.sandbox.faults(error_rate=1.0, error_codes=[503])
+    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.sandbox.faults()
+    assert hub.invitation().status == "cancelled" and hub.deliveries()["retry"] == 1
+    assert hub.sandbox.only()["status"] == "invited"  # round 1's cancel did not reach Vervoe
+    if reinvite_fails == "before the attempt":
+        fail_before_sending(monkeypatch)
+    else:
+        hub.sandbox.faults(error_rate=1.0, error_codes=[503])
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.sandbox.faults()
+    monkeypatch.undo()
+    assert (hub.invitation().status, hub.invitation().round) == ("pending", 2)
+    assert hub.sandbox.only()["resets"] == 0  # round 2 never reached Vervoe
+    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    return inv
+
+
+@pytest.mark.parametrize("reinvite_fails", ["before the attempt", "at Vervoe"])
+def test_round_ones_assessment_is_rejected_when_a_re_invite_that_never_reached_vervoe_is_cancelled(
+        hub, monkeypatch, reinvite_fails):
+    """Both cancels read round 2, which had reached nothing at Vervoe, and rejected nothing: round
+    1's assessment, the one the candidate still had open (a reset reuses it), stayed open."""
+    from hub.engine.sweeper import sweep
+
+    inv = cancel_whose_reject_fails_then_reinvite_and_cancel(hub, monkeypatch, reinvite_fails)
+    assert hub.invitation().status == "cancelled"
+    remote = hub.sandbox.only()
+    assert remote["candidateAssessmentUuid"] == inv.provider_invitation_id and remote["status"] == "rejected"
+    time.sleep(0.06)
+    sweep(hub.runtime)  # round 1's cancel and the re-invite, retried: nothing more to do
+    assert hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"200": 1}
+    assert hub.sandbox.only()["resets"] == 0 and posts(hub) == 1
+    assert hub.invitation().status == "cancelled" and set(hub.deliveries()) == {"done"}
+    assert skipped_notes(hub, inv) == []
+
+
+def test_an_earlier_rounds_assessment_shared_with_an_open_invitation_is_not_rejected(hub, monkeypatch):
+    """Vervoe answered "already invited" to a second opportunity: both share one candidate
+    assessment. Cancelling the first in a round that never reached Vervoe must not close the
+    second's assessment on a guess about the first's earlier round."""
+    first = invited(hub, "opp-1")
+    hub.candidate("opp-2", email="ada@example.com")
+    second = invited(hub, "opp-2")
+    uuid = first.provider_invitation_id
+    assert second.provider_invitation_id == uuid
+    hub.update_invitation(first.id, status="cancelled")  # round 1 cancelled, say before the shared link
+    fail_before_sending(monkeypatch)
+    services.reinvite_invitation(hub.runtime, 1, first.id, "admin@example.com")
+    monkeypatch.undo()
+    services.cancel_invitation(hub.runtime, 1, first.id, "admin@example.com")
+
+    statuses = {i.id: i.status for i in hub.invitations()}
+    assert statuses == {first.id: "cancelled", second.id: "invited"}
+    assert hub.sandbox.only()["status"] == "invited"  # still the second invitation's to take
+    assert REJECT_ROUTE not in hub.sandbox.stats()["by_route"]
+
+
+def test_archiving_a_re_invite_not_sent_yet_after_a_completed_round_cancels_it(hub, monkeypatch):
+    """Round 1 was completed at Vervoe; round 2's send has not reached Vervoe when the candidate is
+    archived: round 1's completion is not this round's, so the invitation is cancelled (not left
+    open to be sent later), and nothing is rejected."""
+    inv = invited(hub)
+    hub.sandbox.act(inv.provider_invitation_id, "complete", answers=BACKEND_ANSWERS)
+    hub.wait_for(lambda: hub.invitation().status == "completed", what="the round-1 result")
+    hub.sandbox.quiet()
+    fail_before_sending(monkeypatch)
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    monkeypatch.undo()
+    assert hub.invitation().status == "pending"
+    hub.candidate("opp-1", archived=True)
+    hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True, reason="hired elsewhere"))
+
+    assert hub.invitation().status == "cancelled"
+    assert hub.sandbox.only()["status"] == "complete" and REJECT_ROUTE not in hub.sandbox.stats()["by_route"]
+    assert skipped_notes(hub, inv) == []
 
 
 def test_a_send_racing_an_admin_cancel_rejects_what_it_created(hub, monkeypatch):
