@@ -212,7 +212,8 @@ def plugins_enable(name, workspace_id):
 @workspace_option
 @with_appcontext
 def plugins_disable(name, workspace_id):
-    """Disable plugin NAME in a workspace (its pending deliveries are cancelled)."""
+    """Disable plugin NAME in a workspace (its open deliveries, pending, running or retrying, are
+    cancelled)."""
     _set_enabled(name, False, workspace_id)
 
 
@@ -251,8 +252,8 @@ def deliveries_list(status, limit):
 def deliveries_replay(delivery_ids, all_dead):
     """Make DELIVERY_IDS (or every dead delivery) run again now.
 
-    A DELIVERY_ID that cannot be replayed (unknown, or its plugin is disabled) stops the command
-    with an error. With --all-dead, a dead delivery that cannot be replayed is skipped with a
+    A DELIVERY_ID that cannot be replayed (unknown, still pending or running, or its plugin is
+    disabled) stops the command with an error. With --all-dead, a dead delivery that cannot be replayed is skipped with a
     warning, the others are replayed, and the command exits with status 1 at the end.
     """
     runtime = get_runtime()

@@ -154,7 +154,8 @@ def run_command(host, port, workers, no_worker):
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker threads (default: HUB_WORKERS).")
 @with_appcontext
 def worker_command(workers):
-    """Run a standalone worker: executes deliveries, re-dispatches expired leases, reconciles."""
+    """Run a standalone worker: runs deliveries, re-dispatches those whose lease ran out or whose
+    wake-up was lost, reconciles with vendors and purges data older than HUB_RETENTION_DAYS."""
     from hub.engine.queue import Worker
 
     app = current_app._get_current_object()
