@@ -63,6 +63,11 @@ FLAGS_WITHOUT_DEFAULT = ("SESSION_COOKIE_SECURE",)
 TEXT_SETTINGS = tuple(name for name, default in DEFAULTS.items()
                       if isinstance(default, str) or (default is None and name not in FLAGS_WITHOUT_DEFAULT))
 
+# Environment variables named like credentials (a plugin's ``HUB_<PLUGIN>_CLIENT_ID``...) are taken
+# as written like ``TEXT_SETTINGS``: Flask would read "12345678901234567890" as a number, "true" as
+# a boolean.
+CREDENTIAL_SUFFIXES = ("_ID", "_SECRET", "_KEY", "_TOKEN", "_PASSWORD", "_URL")
+
 # Settings whose value must be one of these (compared case-insensitively; stored lower-case).
 CHOICES: dict[str, tuple[str, ...]] = {
     "ENV": ("embedded", "production"),
@@ -91,6 +96,10 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     for name in TEXT_SETTINGS:  # as written: a token "1234e5678..." must not become a number
         raw = os.environ.get(f"{ENV_PREFIX}_{name}")
         if raw is not None:
+            app.config[name] = raw
+    for variable, raw in os.environ.items():  # plugins' credentials too (HUB_LEVER_CLIENT_ID...)
+        name = variable[len(ENV_PREFIX) + 1:]
+        if variable.startswith(f"{ENV_PREFIX}_") and name.endswith(CREDENTIAL_SUFFIXES):
             app.config[name] = raw
     if overrides:
         app.config.update(overrides)

@@ -254,3 +254,17 @@ def test_gunicorn_lines_take_the_json_format_when_the_hub_s_do(tmp_path):
             assert body["message"] == "Worker (pid:42) was sent SIGKILL!"
         else:
             assert line.endswith("[ERROR] Worker (pid:42) was sent SIGKILL!")
+
+
+def test_a_plugins_credentials_from_the_environment_are_taken_as_written(tmp_path, monkeypatch):
+    """Flask reads HUB_* values as JSON: an OAuth client id of digits became an int, a secret
+    "123e45" a float, "true" a boolean (found auditing docs/operations.md)."""
+    monkeypatch.setenv("HUB_LEVER_CLIENT_ID", "12345678901234567890")
+    monkeypatch.setenv("HUB_LEVER_CLIENT_SECRET", "123e45")
+    monkeypatch.setenv("HUB_ACME_API_KEY", "true")
+    monkeypatch.setenv("HUB_ACME_MAX_RATE", "12")  # a plugin's tunable is still a number
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert app.config["LEVER_CLIENT_ID"] == "12345678901234567890"
+    assert app.config["LEVER_CLIENT_SECRET"] == "123e45"
+    assert app.config["ACME_API_KEY"] == "true"
+    assert app.config["ACME_MAX_RATE"] == 12
