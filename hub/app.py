@@ -20,7 +20,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     in production mode when a key is missing, and ``PluginLoadError`` when a plugin is broken.
     """
     instance_path = (config or {}).get("INSTANCE_PATH") or default_instance_path()
-    app = Flask("hub", instance_path=os.path.abspath(instance_path), instance_relative_config=True)
+    # no /static route: the UI's assets are served under /assets by its blueprint
+    app = Flask("hub", instance_path=os.path.abspath(instance_path), instance_relative_config=True,
+                static_folder=None)
     load_config(app, config)
 
     from hub.logging_setup import configure_logging

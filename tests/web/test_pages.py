@@ -116,3 +116,9 @@ def test_relative_time_wording():
     assert relative_time(now + timedelta(minutes=5), now) == "in 5 minutes"
     assert relative_time(now - timedelta(days=800), now) == "2 years ago"
     assert relative_time(None, now) == "never"
+
+
+def test_there_is_no_flask_static_route_only_the_ui_assets(hub_app):
+    """Flask's default /static/<path> pointed at a folder the hub does not have (every answer a 404)."""
+    assert "static" not in hub_app.view_functions
+    assert not [rule.rule for rule in hub_app.url_map.iter_rules() if rule.rule.startswith("/static")]
