@@ -49,3 +49,18 @@ def test_a_forbidden_page_says_why_in_a_sentence_and_whom_to_ask(as_role):
             in html)
     admin = as_role("admin").get("/settings/api-tokens").get_data(as_text=True)
     assert "You are signed in as Admin. If you need this, ask a Super Admin of your hub." in admin
+
+
+def test_a_plugins_validator_message_is_a_sentence_under_its_setting(as_role, monkeypatch):
+    """Plugins' validators speak in fragments (Canditech's "not a header name", Lever's "must be an
+    http(s) URL without query or fragment"): the settings form shows each as a sentence."""
+    from marshmallow import validate
+
+    from tests.web.support import FakeSourceSettings
+
+    account = FakeSourceSettings._declared_fields["account"]
+    monkeypatch.setattr(account, "validators", [validate.Regexp(r"^[a-z]+$", error="only lower-case letters")])
+    answer = as_role("super_admin").post("/integrations/fakesource/settings", data={
+        "account": "Acme 1", "region": "eu", "base_url": "https://api.fake-ats.example", "max_rate": "7"})
+    assert answer.status_code == 422
+    assert field_error(answer.get_data(as_text=True), "setting-account") == "Only lower-case letters."

@@ -157,14 +157,18 @@
     });
   }
 
-  // After a rejected form, the error summary (<div data-focus-on-load tabindex="-1">) takes the
-  // focus, so keyboard and screen reader users start at what went wrong.
+  // After a rejected form, keyboard and screen reader users start at what went wrong: the error
+  // summary (<div data-focus-on-load tabindex="-1">) where the page has one, otherwise the form's
+  // first field marked aria-invalid="true" (its message is read with it, via aria-describedby).
   function focusErrors() {
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) {
       if (!summary.hasAttribute("tabindex")) { summary.setAttribute("tabindex", "-1"); }
       summary.focus();
+      return;
     }
+    var field = document.querySelector("form [aria-invalid=true]");
+    if (field && !field.disabled) { field.focus(); }
   }
 
   document.addEventListener("DOMContentLoaded", function () {

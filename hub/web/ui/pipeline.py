@@ -75,6 +75,10 @@ def pipeline():
 TRI_STATE = ("remind_on_reentry", "tag_results")  # yes / no / "use the integration's setting"
 YES, NO = ("on", "y", "yes", "1", "true"), ("n", "no", "0", "false")
 TRI_STATE_ERROR = "Choose Yes, No or “Use the integration's setting”."
+THRESHOLD_ERROR = "Enter a pass threshold from 0 to 100 (a percent of the maximum score), or leave it empty for none."
+# the form's fields in the order it shows them: the error summary lists its errors in this order
+FIELD_ORDER = ("posting_id", "stage_id", "assessment", "pass_threshold", "move_to_stage_on_thumbs_up",
+               "archive_reason_on_thumbs_down", *TRI_STATE)
 
 
 class NotAChoice(ValueError):
@@ -121,7 +125,27 @@ def _options_from_form(form) -> tuple[dict, dict[str, list[str]]]:
         options = AttachmentOptionsSchema().load(raw)
     except ValidationError as exc:
         errors.update({k: list(v) if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()})
+        if "pass_threshold" in errors:  # the schema's "Must be greater than or equal to 0 ..." names no field
+            errors["pass_threshold"] = [THRESHOLD_ERROR]
     return ({}, errors) if errors else (options, {})
+
+
+def _missing_choices(values: dict) -> dict[str, list[str]]:
+    """The required choices left empty, reported with the options' errors (which stop the save before
+    ``resolve_attachment`` would say so), so that one submit names every problem."""
+    errors = {}
+    if not values["stage_id"].strip():
+        errors["stage_id"] = ["Choose a stage."]
+    if not values["assessment"].strip():
+        errors["assessment"] = ["Choose an assessment."]
+    return errors
+
+
+def in_form_order(errors: dict) -> list[tuple[str, list[str]]]:
+    """``errors`` (field -> messages) as pairs in the order the form shows its fields, then any
+    other field; the form-wide ``_schema`` is left out (the summary shows it on its own)."""
+    rank = {name: index for index, name in enumerate(FIELD_ORDER)}
+    return sorted(((k, v) for k, v in errors.items() if k != "_schema"), key=lambda item: rank.get(item[0], len(rank)))
 
 
 def _form_errors(fields: dict[str, list[str]], assessment: str) -> dict[str, list[str]]:
@@ -168,7 +192,7 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
         runtime = get_runtime()
         context["assessments"] = [(f"{plugin}:{a.id}", a, runtime.registry.spec(plugin).title) for plugin, a in found]
         context["assessment_errors"] = problems
-    return render_template("pipeline/attach.html", **context), status
+    return render_template("pipeline/attach.html", field_errors=in_form_order(context["errors"]), **context), status
 
 
 def _save(attachment_id: int | None):
@@ -180,6 +204,8 @@ def _save(attachment_id: int | None):
         values[name] = _tri_state_value(form.get(name))
     attachment = queries.get_attachment(ws, attachment_id) if attachment_id else None
     options, errors = _options_from_form(form)
+    if errors:
+        errors.update(_missing_choices(values))
     provider, _, assessment_id = (values["assessment"] or "").partition(":")
     if not errors:
         try:
