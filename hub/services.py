@@ -56,6 +56,7 @@ def _column_length(column) -> int:
 
 
 MAX_EMAIL = _column_length(User.email)  # 320
+MAX_EMAIL_LOCAL_PART = 64
 MAX_NAME = _column_length(User.name)  # 200
 
 
@@ -66,6 +67,9 @@ def validate_email(email: str) -> str:
                                {"email": [f"Longer than maximum length {MAX_EMAIL}."]})
     if not EMAIL_RE.match(email):
         raise ValidationFailed("not a valid email address", {"email": ["not a valid email address"]})
+    if len(email.rsplit("@", 1)[0]) > MAX_EMAIL_LOCAL_PART:  # RFC 5321: no mail server takes a longer one
+        raise ValidationFailed(f"the part before @ is too long (at most {MAX_EMAIL_LOCAL_PART} characters)",
+                               {"email": [f"The part before @ is longer than {MAX_EMAIL_LOCAL_PART} characters."]})
     return email
 
 

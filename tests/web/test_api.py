@@ -198,6 +198,9 @@ def test_users_through_the_api(api, seeded):
     long_name = api("POST", "/users", role="admin", json={"email": "long@acme.test", "role": "team_member",
                                                           "name": "n" * 201})
     assert long_name.status_code == 422 and list(long_name.get_json()["error"]["fields"]) == ["name"]
+    long_local = api("POST", "/users", role="admin", json={"email": "a" * 65 + "@acme.test", "role": "team_member"})
+    assert long_local.status_code == 422 and long_local.get_json()["error"]["fields"] == {
+        "email": ["The part before @ is longer than 64 characters."]}
     longest = api("POST", "/users", role="admin", json={"email": "longest@acme.test", "role": "team_member",
                                                         "name": "n" * 200})
     assert longest.status_code == 201 and longest.get_json()["name"] == "n" * 200
