@@ -179,10 +179,12 @@ def test_create_user_checks_name_and_email_against_their_columns(hub_app, seeded
         with pytest.raises(ValidationFailed) as caught:
             services.create_user(ws, "e" * 311 + "@acme.test", "team_member")
         assert list(caught.value.fields) == ["email"] and "too long" in caught.value.message
-        # no name given: the email's local part, cut to fit the column
-        local = "l" * 250
-        user, _ = services.create_user(ws, f"{local}@acme.test", "team_member")
-        assert user.name == "l" * 200
+        # at most 64 characters before the @ (RFC 5321); no name given: the email's local part
+        with pytest.raises(ValidationFailed) as caught:
+            services.create_user(ws, f"{'l' * 65}@acme.test", "team_member")
+        assert list(caught.value.fields) == ["email"] and "before @" in caught.value.message
+        user, _ = services.create_user(ws, f"{'l' * 64}@acme.test", "team_member")
+        assert user.name == "l" * 64
         user, _ = services.create_user(ws, "padded@acme.test", "team_member", name="  Padded Name  ")
         assert user.name == "Padded Name"
 
