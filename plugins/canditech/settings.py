@@ -47,7 +47,9 @@ class CanditechSettingsSchema(Schema):
                   "description": "The secret Canditech signs webhooks with. Several may be active while "
                                  "rotating: one per line (or comma-separated)."})
     signature_header = fields.Str(
-        load_default=wire.DEFAULT_SIGNATURE_HEADER, validate=validate.Regexp(_HEADER_NAME, error="not a header name"),
+        load_default=wire.DEFAULT_SIGNATURE_HEADER, validate=validate.Regexp(
+            _HEADER_NAME, error=f"Enter an HTTP header name: letters, digits and dashes (the default is "
+                                f"{wire.DEFAULT_SIGNATURE_HEADER})"),
         metadata={"label": "Signature header", "description": "HTTP header carrying t=<unix>,v1=<hex>."})
     signature_tolerance_seconds = fields.Int(
         load_default=300, validate=validate.Range(min=1, max=86400),

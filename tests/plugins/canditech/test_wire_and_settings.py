@@ -101,3 +101,10 @@ def test_settings_from_context_applies_defaults_and_splits_secrets():
     assert settings.webhook_secrets == ("one-secret", "two-secret")
     assert settings.signature_header == "X-Sig" and settings.signature_tolerance_seconds == 300
     assert settings.reconcile_after_minutes == 10 and settings.remind_on_reentry is False
+
+
+def test_a_bad_signature_header_is_told_what_to_enter():
+    with pytest.raises(ValidationError) as caught:
+        CanditechSettingsSchema().load({"api_key": "k", "signature_header": "Bad Header"})
+    message = caught.value.messages["signature_header"][0]
+    assert message.startswith("Enter an HTTP header name: letters, digits and dashes (the default is ")
