@@ -65,26 +65,63 @@ def result_event(report: dict[str, Any], invitation: Any, fallback_at: datetime 
                                completed_at=report["completed_at"] or fallback_at))
 
 
-def is_earlier_round(report: dict[str, Any], invitation: Any, since: datetime | None) -> bool:
+def is_earlier_round(report: dict[str, Any], invitation: Any, since: datetime | None, *, linked: bool = True) -> bool:
+    """True when ``report`` is about an earlier round of ``invitation`` than its current one: such a
+    report must change nothing (the hub applies an event to the invitation as it is now, whatever
+    round that is). A re-invite resets the same candidate assessment at Vervoe, and Vervoe's report
+    names no round, so the round is told by the link and the report's own times:
+
+    - ``linked`` (the ``invitation:<id>`` link is of the current round; ``since`` is when it was
+      written, after the round's send reached Vervoe): the report is the current round's unless its
+      times (start, completion) are all before ``since`` (``ROUND_SKEW`` allowed for the two clocks):
+      an earlier round's start or completion reaching the hub late. A report without times (a
+      decision or expiry before completing, re-read from Vervoe: its state now) is the current round's.
+    - not ``linked`` (the link is an earlier round's: the current round is pending and its send has
+      not reset the candidate assessment at Vervoe yet, or not recorded it): Vervoe's state is what
+      the earlier round left (the hub's own reject of a cancelled round, a reviewer's decision, an
+      expiry), so the report is the earlier round's, unless its own time (``own_time``: the
+      completion, or the start of a candidate still taking it) is at or after ``since``, which is
+      then when the current round's send first called Vervoe (``links.report_round``): the candidate
+      took the reset assessment before its link was recorded. ``since`` None (the round has not
+      called Vervoe): nothing there is this round's. A decision or expiry before completing carries
+      no time of its own (its ``startedAt`` is when the candidate started, maybe in the earlier
+      round): the earlier round's. (Were it the current round's, a reviewer deciding in the moment
+      between the reset and its link, ``reconcile`` reads it again once the round is linked.)"""
+    if not linked:
+        own = own_time(report)
+        return since is None or own is None or own < since - ROUND_SKEW
+    stamps = [t for t in (report["completed_at"], report["started_at"]) if t is not None]
     if invitation.round <= 1 or since is None:
         return False
-    stamps = [t for t in (report["completed_at"], report["started_at"]) if t is not None]
     return bool(stamps) and max(stamps) < since - ROUND_SKEW
 
 
+def own_time(report: dict[str, Any]) -> datetime | None:
+    """When what ``report`` tells happened, as far as its times say: the completion, else the start
+    of a candidate taking it (in progress, or complete without a time); None for a decision or an
+    expiry before completing (Vervoe's report has no time for them)."""
+    if report["completed_at"] is not None:
+        return report["completed_at"]
+    return report["started_at"] if report["kind"] in (wire.KIND_STARTED, wire.KIND_COMPLETED) else None
+
+
 def events_for(report: dict[str, Any], invitation: Any, *, at: datetime | None, verdict_tag: str,
-               since: datetime | None = None, rejected_by_hub: bool = False) -> tuple[list[InboundEvent], str]:
+               since: datetime | None = None, linked: bool = True,
+               rejected_by_hub: bool = False) -> tuple[list[InboundEvent], str]:
     """The hub events ``report`` means for ``invitation``, and a note when there are none.
 
     ``at`` is when Vervoe sent it (the signature time), used where the report has no time of its
-    own; ``verdict_tag`` makes a verdict's id (the signature time, or "reconcile");
+    own; ``verdict_tag`` makes a verdict's id (the signature time, or "reconcile"); ``since`` and
+    ``linked`` tell whether the report is the current round's (``is_earlier_round``: an earlier
+    round's gives no events);
     ``rejected_by_hub``: a "rejected" status is the hub's own reject (``links.rejected_by_hub``),
     not a reviewer's decision: the report is taken as ``complete`` (the result, no verdict)."""
     kind = report["kind"]
     if kind == wire.KIND_REJECTED and rejected_by_hub and report["completed_at"] is not None:
         kind = wire.KIND_COMPLETED  # not a reviewer's decision: the completion as it stands, no verdict
-    if is_earlier_round(report, invitation, since):
-        return [], f"report of an earlier round of invitation {invitation.id}; ignored"
+    if is_earlier_round(report, invitation, since, linked=linked):
+        unlinked = "" if linked else f" (its round {invitation.round} has not reached Vervoe yet)"
+        return [], f"report of an earlier round of invitation {invitation.id}{unlinked}; ignored"
     if kind == wire.KIND_STARTED:
         return [InboundEvent(external_id=external_id(report, invitation, "started"),
                              event=InvitationProgress(invitation_id=invitation.id, status=STARTED,

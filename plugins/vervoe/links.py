@@ -9,7 +9,9 @@ assessment belongs to:
   opportunity (then every one of them hears the news).
 - ``invitation:<hub id>`` -> ``{"uuid", "round", "since"}``: the candidate assessment of the
   invitation's latest round, and when it was linked (a re-invite resets the same candidate
-  assessment at Vervoe; events older than ``since`` belong to the earlier round).
+  assessment at Vervoe; events older than ``since`` belong to the earlier round, and while
+  ``round`` is below the invitation's, the re-invite's round is not linked yet: what Vervoe reports
+  then is the earlier round's, ``report_round``).
 - ``attempt:<hub id>:r<round>`` -> ``{"at", "mode" ("invite" | "reset"), "uuid"?, "url"?}``: written
   BEFORE calling Vervoe, completed after. An attempt without ``uuid`` means the outcome of the call
   is unknown: the next try looks the candidate up before sending again.
@@ -95,6 +97,21 @@ def since_of(link_value: dict[str, Any] | None, field: str = "since") -> datetim
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def report_round(ctx: Any, invitation: Any, link_value: dict[str, Any] | None) -> tuple[bool, datetime | None]:
+    """``(linked, since)`` for telling whether a report of ``link_value``'s candidate assessment is
+    ``invitation``'s current round's (``events.is_earlier_round``, where the rule is).
+
+    ``linked``: the link is of the invitation's current round (or of a later one, never seen), and
+    ``since`` is when it was written. Otherwise the current round is not linked yet (its send has not
+    reached Vervoe, or has not recorded Vervoe's answer) and ``since`` is when that round's send
+    first called Vervoe (its attempt's ``at``; the reset reuses this same candidate assessment), or
+    None when it has not called Vervoe at all."""
+    link_round = link_value.get("round") if isinstance(link_value, dict) else None
+    if not isinstance(link_round, int) or link_round >= invitation.round:
+        return True, since_of(link_value)
+    return False, since_of(ctx.records.get(attempt_key(invitation)), "at")
 
 
 def mark_rejected_by_hub(ctx: Any, uuid: str) -> None:

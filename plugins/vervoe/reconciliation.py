@@ -56,10 +56,11 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
                                 "recorded: %s", invitation.id, uuid, wire.describe_problems(report["problems"]))
                 continue
             link = links.invitation_link(ctx, invitation.id)
-            since = links.since_of(link) if link and link.get("uuid") == uuid else None
+            linked, since = (links.report_round(ctx, invitation, link) if link and link.get("uuid") == uuid
+                             else (True, None))
             hub_rejected = report["kind"] == wire.KIND_REJECTED and links.rejected_by_hub(ctx, uuid, link)
             events, _ = events_for(report, invitation, at=None, verdict_tag="reconcile", since=since,
-                                   rejected_by_hub=hub_rejected)
+                                   linked=linked, rejected_by_hub=hub_rejected)
             if ((report["kind"] == wire.KIND_COMPLETED or hub_rejected) and report["score"] is None
                     and report["completed_at"] is not None and now - report["completed_at"] >= unscored_after
                     and not any(isinstance(e.event, AssessmentResult) for e in events)):

@@ -29,6 +29,11 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
    the re-read report is what is mapped (held to the same rules: -> else 422). Vervoe unreachable
    -> ``TemporaryError`` -> 503, and Vervoe sends the report again.
 
+5. each linked invitation (read with its link BEFORE the re-read) gets the events of the report's
+   round only (``events.is_earlier_round``, with ``links.report_round``: a re-invite not linked yet
+   hears nothing of the earlier round's state); an invitation re-invited or re-linked while the
+   report was being read -> ``TemporaryError`` -> 503, and the report is read again later.
+
 The hub deduplicates by the deterministic external ids of ``events`` and applies the invitation
 state machine.
 """
@@ -89,6 +94,10 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         hub_ids = links.invitations_for(ctx, uuid)
     if not hub_ids:
         return WebhookResult(note=f"candidate assessment {uuid} was not sent by the hub; ignored")
+    # what the report is mapped against is read BEFORE Vervoe is asked again: see ``_round_moved``
+    targets, notes = _targets(ctx, uuid, hub_ids)
+    if not targets:
+        return WebhookResult(note="; ".join(notes))
     if needs_reread(report):
         try:
             report = VervoeClient(ctx, settings, max_attempts=2).get_report(uuid)
@@ -102,7 +111,26 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
                                   + wire.describe_problems(report["problems"]), status=422, code="invalid_fields")
 
     at = datetime.fromtimestamp(signed_at, timezone.utc)
-    found, notes = [], []
+    found = []
+    for invitation, link in targets:
+        linked, since = links.report_round(ctx, invitation, link)
+        hub_rejected = report["kind"] == wire.KIND_REJECTED and links.rejected_by_hub(ctx, uuid, link)
+        events, note = events_for(report, invitation, at=at, verdict_tag=str(signed_at), since=since,
+                                  linked=linked, rejected_by_hub=hub_rejected)
+        found.extend(events)
+        if note:
+            notes.append(note)
+    moved = [invitation.id for invitation, link in targets if _round_moved(ctx, invitation, link)]
+    if moved:
+        raise TemporaryError(f"invitation {moved[0]} was re-invited while Vervoe's report of candidate "
+                             f"assessment {uuid} was being read; send the report again")
+    return WebhookResult(events=tuple(found), note="; ".join(notes))
+
+
+def _targets(ctx: Any, uuid: str, hub_ids: list[int]) -> tuple[list[tuple[Any, dict[str, Any]]], list[str]]:
+    """The hub invitations ``uuid`` is the candidate assessment of, each with its link
+    (``links.invitation_link``), and notes about those it no longer is."""
+    targets, notes = [], []
     for hub_id in hub_ids:
         invitation = ctx.invitations.get(hub_id)
         if invitation is None or invitation.provider != ctx.plugin_name:
@@ -112,13 +140,19 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         if link is None or link.get("uuid") != uuid:
             notes.append(f"{uuid} is no longer the candidate assessment of invitation {hub_id}")
             continue
-        hub_rejected = report["kind"] == wire.KIND_REJECTED and links.rejected_by_hub(ctx, uuid, link)
-        events, note = events_for(report, invitation, at=at, verdict_tag=str(signed_at), since=links.since_of(link),
-                                  rejected_by_hub=hub_rejected)
-        found.extend(events)
-        if note:
-            notes.append(note)
-    return WebhookResult(events=tuple(found), note="; ".join(notes))
+        targets.append((invitation, link))
+    return targets, notes
+
+
+def _round_moved(ctx: Any, invitation: Any, link: dict[str, Any]) -> bool:
+    """True when ``invitation`` has moved to another round, or had its link rewritten, since it and
+    ``link`` were read. Vervoe's answer to the re-read came in between: read before a re-invite's
+    reset landed, it is the earlier round's state, while the round (and link) read after it would
+    be the new one's, and the earlier round's reject would cancel the new round. Such a report is
+    refused (503): Vervoe sends it again, and it is read afresh against the round as it is then."""
+    current = ctx.invitations.get(invitation.id)
+    return (current is None or current.round != invitation.round
+            or links.invitation_link(ctx, invitation.id) != link)
 
 
 def _refuse_while_it_may_be_being_sent(ctx: Any, settings: VervoeSettings, uuid: str,

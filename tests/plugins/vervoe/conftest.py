@@ -75,6 +75,19 @@ class Sandbox:
     def webhook_log(self) -> dict:
         return self.call("GET", "/_sandbox/webhook_log")
 
+    def hold_webhooks(self, **faults: Any) -> dict:
+        """Hold every report webhook from now on (with other ``faults`` too: setting faults replaces
+        them all) until ``release_webhooks``: the sandbox kit's reorder fault, with a batch and a hold
+        time no test reaches."""
+        return self.faults(webhook_reorder=True, webhook_reorder_batch=10000,
+                           webhook_reorder_hold_ms=3_600_000, **faults)
+
+    def release_webhooks(self, timeout: float = 5.0) -> None:
+        """Clear the faults and send the held report webhooks now (in reverse order); wait for them."""
+        self.faults()
+        self.call("POST", "/_sandbox/webhooks/flush")
+        self.quiet(timeout)
+
     def quiet(self, timeout: float = 5.0) -> None:
         """Wait until no webhook is queued or in flight."""
         deadline = time.monotonic() + timeout

@@ -431,6 +431,138 @@ def test_an_admin_cancel_rejects_nothing_of_a_round_re_invited_since(hub):
     assert REJECT_ROUTE not in hub.sandbox.stats()["by_route"]
 
 
+# ------------------------------------------------- a late report of the cancelled round after a re-invite
+
+
+def cancelled_with_its_report_held(hub):
+    """Invited, then cancelled by an admin: the hub rejects round 1 at Vervoe, whose "rejected"
+    report is held by the sandbox (late) until ``release_webhooks``."""
+    inv = invited(hub)
+    hub.sandbox.hold_webhooks()
+    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert hub.invitation().status == "cancelled" and hub.sandbox.only()["status"] == "rejected"
+    assert hub.sandbox.webhook_log()["pending"] == 1  # round 1's "rejected", not delivered yet
+    return inv
+
+
+def test_a_late_reject_report_of_the_cancelled_round_leaves_the_re_invite_alone(hub, monkeypatch):
+    """The admin re-invites at once; round 1's "rejected" report reaches the hub while round 2 is
+    pending and not linked (its send is about to reset the candidate assessment). Matched through
+    round 1's link, it cancelled round 2, and the send then rejected the reset assessment at Vervoe."""
+    inv = cancelled_with_its_report_held(hub)
+    uuid = inv.provider_invitation_id
+    real = invite.VervoeClient.reset
+    outcomes = []
+
+    def report_arrives_first(self, target):
+        # Vervoe's late report of round 1 (mapped to a cancel, its delivery would wait for the lease
+        # this send holds, up to CANCEL_WAIT_SECONDS: time to see that through, not a deadline)
+        hub.sandbox.release_webhooks(timeout=4 * invite.CANCEL_WAIT_SECONDS)
+        outcomes.extend(hub.webhook_outcomes())
+        return real(self, target)
+
+    monkeypatch.setattr(invite.VervoeClient, "reset", report_arrives_first)
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+
+    assert [(outcome, code) for outcome, code, _ in outcomes] == [("ignored", 200)]  # not a cancel of round 2
+    assert "earlier round" in outcomes[0][2]
+    again = hub.invitation()
+    assert (again.status, again.round, again.provider_invitation_id) == ("invited", 2, uuid)
+    remote = hub.sandbox.only()
+    assert remote["status"] == "invited" and remote["resets"] == 1  # open for the candidate
+    assert hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"200": 1}  # round 1's reject only
+    assert [s.status for s in hub.source.statuses] == ["invited", "cancelled", "invited"]
+    assert set(hub.deliveries()) == {"done"}
+
+
+def test_a_late_reject_report_leaves_a_re_invite_pending_until_its_send_is_retried(hub):
+    """The re-invite's send fails at Vervoe (503, before the reset took effect): round 2 stays
+    pending, not linked, and round 1's late "rejected" report must not cancel it; the send's retry
+    then resets the assessment and round 2 is invited."""
+    from hub.engine.sweeper import sweep
+
+    inv = cancelled_with_its_report_held(hub)
+    hub.sandbox.hold_webhooks(error_rate=1.0, error_codes=[503])
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert (hub.invitation().status, hub.invitation().round) == ("pending", 2)
+    assert hub.sandbox.only()["resets"] == 0 and hub.deliveries()["retry"] == 1
+
+    hub.sandbox.release_webhooks()
+    ((outcome, code, message),) = hub.webhook_outcomes()
+    assert (outcome, code) == ("ignored", 200) and "earlier round" in message
+    assert (hub.invitation().status, hub.invitation().round) == ("pending", 2)
+
+    time.sleep(0.06)
+    sweep(hub.runtime)  # the re-invite's retry
+    again = hub.invitation()
+    assert (again.status, again.round, again.provider_invitation_id) == ("invited", 2, inv.provider_invitation_id)
+    assert hub.sandbox.only()["status"] == "invited" and hub.sandbox.only()["resets"] == 1
+    assert hub.sandbox.stats()["by_route"][REJECT_ROUTE] == {"200": 1}
+    assert set(hub.deliveries()) == {"done"}
+
+
+def test_a_report_read_while_the_invitation_is_re_invited_is_sent_again(hub, monkeypatch):
+    """Round 1's late "rejected" report is re-read from Vervoe before the re-invite's reset lands,
+    and the invitation and its link read after that re-invite linked round 2: the stale "rejected"
+    was mapped onto round 2 and cancelled it. The report is now refused (503) and, sent again, read
+    against round 2: Vervoe says invited, nothing changes."""
+    import json
+    from datetime import datetime, timezone
+
+    import pytest
+
+    from hub.entities import WebhookRequest
+    from hub.errors import TemporaryError
+    from plugins.vervoe import webhooks
+
+    from .test_webhooks import signed
+
+    inv = cancelled_with_its_report_held(hub)
+    body = json.dumps(hub.sandbox.webhook_log()["events"][-1]["body"]).encode()
+    real = invite.VervoeClient.get_report
+
+    def reinvited_meanwhile(self, uuid):
+        report = real(self, uuid)  # "rejected": round 2's reset has not landed yet
+        monkeypatch.setattr(invite.VervoeClient, "get_report", real)
+        services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+        return report
+
+    monkeypatch.setattr(invite.VervoeClient, "get_report", reinvited_meanwhile)
+    request = WebhookRequest(body=body, headers=signed(body), received_at=datetime.now(timezone.utc))
+    with pytest.raises(TemporaryError, match="re-invited while"):
+        webhooks.verify(hub.ctx(), request)
+    assert (hub.invitation().status, hub.invitation().round) == ("invited", 2)
+
+    hub.sandbox.release_webhooks()  # Vervoe's delivery of it, again: read against round 2
+    assert hub.webhook_outcomes()[-1][:2] == ("ignored", 200)
+    assert (hub.invitation().status, hub.invitation().round) == ("invited", 2)
+    assert hub.sandbox.only()["status"] == "invited"
+
+
+@pytest.mark.parametrize("completed", [False, True])
+def test_a_reject_of_the_re_invited_round_at_vervoe_still_counts(hub, completed):
+    """After round 1's cancel and late report, round 2 is linked: a reviewer rejecting it at Vervoe
+    cancels it (before completing) or is a thumbs down (after), as in round 1."""
+    inv = cancelled_with_its_report_held(hub)
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert hub.invitation().status == "invited"
+    hub.sandbox.release_webhooks()  # round 1's report: Vervoe says invited (reset) now
+    assert hub.webhook_outcomes()[-1][:2] == ("ignored", 200) and hub.invitation().status == "invited"
+    uuid = inv.provider_invitation_id
+    if completed:
+        hub.sandbox.act(uuid, "complete", answers=BACKEND_ANSWERS)
+        hub.wait_for(lambda: hub.invitation().status == "completed", what="round 2's result")
+    hub.sandbox.act(uuid, "reject")  # a reviewer's decision at Vervoe
+    hub.sandbox.quiet()
+    again = hub.invitation()
+    if completed:
+        assert (again.status, again.score, again.verdict) == ("completed", 100.0, "thumbs_down")
+        assert [v.verdict for v in hub.source.verdicts] == ["thumbs_down"]
+    else:
+        assert (again.status, again.round) == ("cancelled", 2)
+        assert hub.source.statuses[-1].reason == "rejected at Vervoe before completing the assessment"
+
+
 def test_an_admin_cancel_waits_for_the_invitations_lease(hub, monkeypatch):
     """The cancel rejected at Vervoe while someone held the invitation's lease (a re-invite's send,
     resetting this same candidate assessment, holds it): its delivery is now deferred, without using

@@ -269,6 +269,31 @@ def test_reports_of_an_earlier_round_are_ignored_after_a_reset():
     assert len(found) == 1  # round 1 has no earlier round
 
 
+def test_while_a_re_invite_is_not_linked_only_reports_timed_after_its_round_began_count():
+    """Round 2 not linked yet (``linked=False``): Vervoe's state is round 1's unless the report's
+    latest time is at or after round 2's send first called Vervoe (``since``)."""
+    round_two = Inv(round=2)
+    reject_before_completing = report("rejected", completed=False)  # no time of its own
+    for since in (None, datetime(2026, 3, 1, 9, tzinfo=timezone.utc)):
+        found, note = events.events_for(reject_before_completing, round_two, at=AT, verdict_tag="1", since=since,
+                                        linked=False)
+        assert found == [] and "earlier round" in note and "has not reached Vervoe yet" in note
+    later = datetime(2026, 3, 2, tzinfo=timezone.utc)  # round 2 began after round 1's completion
+    found, _ = events.events_for(report("rejected", score=20), round_two, at=AT, verdict_tag="1", since=later,
+                                 linked=False)
+    assert found == []  # round 1's thumbs down and result, not round 2's
+    found, _ = events.events_for(report("complete", score=50), round_two, at=AT, verdict_tag="1", since=None,
+                                 linked=False)
+    assert found == []  # round 2 has not called Vervoe: nothing there is its own
+    earlier = datetime(2026, 3, 1, 9, tzinfo=timezone.utc)  # the candidate took the reset assessment
+    found, _ = events.events_for(report("complete", score=50), round_two, at=AT, verdict_tag="1", since=earlier,
+                                 linked=False)
+    assert [e.external_id for e in found] == ["vervoe:u-1:7:r2:completed"]
+    # linked in round 2 (before the candidate started it), a reject read from Vervoe is round 2's, as before
+    found, _ = events.events_for(reject_before_completing, round_two, at=AT, verdict_tag="1", since=earlier)
+    assert [(e.external_id, e.event.status) for e in found] == [("vervoe:u-1:7:r2:rejected", "cancelled")]
+
+
 # --------------------------------------------------------------------------- settings
 
 
