@@ -134,10 +134,14 @@ def test_crash_trials_lose_nothing_and_duplicate_nothing(make_app, tmp_path):
         assert sorted(set(per_opportunity.values())) == [1]
         with stack.app.app_context():
             dead = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(Delivery.status == "dead"))
+            # run more than once: a kill took the run's lease away mid-delivery, and another run finished it
+            resumed = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(Delivery.attempts >= 2))
             db.session.rollback()
         assert dead == 0
-        assert killer.kills >= 10
-        print(f"crash trials: {TRIALS} candidates, {killer.kills} worker kills")
+        # the trials crashed workers in the middle of work (how many kills depends on the machine's
+        # speed: on a fast one the work is done after a few)
+        assert killer.kills >= 5 and resumed >= 1, (killer.kills, resumed)
+        print(f"crash trials: {TRIALS} candidates, {killer.kills} worker kills, {resumed} deliveries resumed")
     finally:
         if killer:
             killer.shutdown()
