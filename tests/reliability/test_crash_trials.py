@@ -140,7 +140,7 @@ def test_crash_trials_lose_nothing_and_duplicate_nothing(make_app, tmp_path):
         assert dead == 0
         # the trials crashed workers in the middle of work (how many kills depends on the machine's
         # speed: on a fast one the work is done after a few)
-        assert killer.kills >= 5 and resumed >= 1, (killer.kills, resumed)
+        assert killer.kills >= 3 and resumed >= 1, (killer.kills, resumed)
         print(f"crash trials: {TRIALS} candidates, {killer.kills} worker kills, {resumed} deliveries resumed")
     finally:
         if killer:
