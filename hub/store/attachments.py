@@ -14,6 +14,9 @@ def get_attachment(workspace_id: int, attachment_id: int, *, fresh: bool = False
     again even if the session holds it already (overwriting the session's copy), so a detach
     committed meanwhile by another request is seen."""
     row = db.session.get(Attachment, attachment_id, populate_existing=fresh)
-    if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
+    if row is None or row.workspace_id != workspace_id:
         raise NotFound("no such attachment")
+    if row.detached_at is not None:  # e.g. Back after detaching it: say what happened
+        raise NotFound(f"{row.assessment_name} was detached from “{row.stage_name}” of {row.posting_name}; attach "
+                       "it again on Pipeline if candidates entering that stage should get it")
     return row

@@ -201,6 +201,11 @@ def test_edit_and_detach(hub_app, seeded, as_role):
     assert client.post(f"/pipeline/{attachment_id}/detach").status_code == 302
     assert attachment_id not in [r.id for r in _rows(hub_app)]
     assert client.get(f"/pipeline/{attachment_id}/edit").status_code == 404
+    # Back to the confirmation page after detaching: it says what happened, not "no such attachment"
+    again = client.get(f"/pipeline/{attachment_id}/detach")
+    assert again.status_code == 404
+    assert ("Support Basics was detached from “Stage 2” of Python Developer; attach it again on Pipeline"
+            in again.get_data(as_text=True))
 
 
 def test_yes_no_options_default_to_the_integration_setting(hub_app, seeded, as_role):
