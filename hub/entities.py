@@ -287,6 +287,19 @@ class CandidateHired(HubEvent):
     occurred_at: datetime | None = None
 
 
+# ``round`` on a provider's invitation event (``InvitationProgress``, ``AssessmentResult``,
+# ``Verdict``): the invitation's round the provider found the news to be about (the ``round`` of the
+# invitation whose whole ``external_reference`` it matched). The hub applies the event only while the
+# invitation is still in that round: a re-invite landing between the plugin's check and the ingest
+# makes it an earlier round's news, dropped (ingest outcome ``earlier_round``). None: not checked.
+
+
+def _check_round(event) -> None:
+    value = event.round
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{type(event).__name__}.round must be a whole number of 1 or more, or None, not {value!r}")
+
+
 @dataclass(frozen=True)
 class InvitationProgress(HubEvent):
     """An assessment provider's news about an invitation: started, expired, cancelled or failed.
@@ -301,6 +314,10 @@ class InvitationProgress(HubEvent):
     reason: str | None = None
     occurred_at: datetime | None = None
     by: str | None = None  # who made the change: a plugin's name, an admin's email, or the provider
+    round: int | None = None  # the round it is about; see _check_round
+
+    def __post_init__(self) -> None:
+        _check_round(self)
 
 
 @dataclass(frozen=True)
@@ -312,10 +329,12 @@ class AssessmentResult(HubEvent):
     max_score: float | None = None
     report_url: str | None = None
     completed_at: datetime | None = None
+    round: int | None = None  # the round it is about; see _check_round
 
     def __post_init__(self) -> None:
         """A plugin's wrong value is refused here, naming the field, rather than by the database
         (a text score failed every attempt to store it, with a traceback naming neither)."""
+        _check_round(self)
         for name in ("score", "max_score"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
@@ -336,8 +355,10 @@ class Verdict(HubEvent):
     invitation_id: int = 0
     verdict: str = ""
     decided_at: datetime | None = None
+    round: int | None = None  # the round it is about; see _check_round
 
     def __post_init__(self) -> None:
+        _check_round(self)
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}, not {self.verdict!r}")
 

@@ -17,7 +17,7 @@ from hub.engine.ingest import ingest
 from hub.engine.sweeper import reconcile_all
 from hub.entities import (
     ASSESSMENT, SOURCE, ArchiveChange, ConnectionState, RegisteredWebhook, ArchiveReason, Assessment, AssessmentResult, Candidate, CandidateDeleted, CandidateHired,
-    InboundEvent, IntegrationSpec, Posting, ReinviteRequested, SandboxSpec, SourceUser, Stage, StageChange, Verdict,
+    InboundEvent, IntegrationSpec, InvitationProgress, Posting, ReinviteRequested, SandboxSpec, SourceUser, Stage, StageChange, Verdict,
 )
 from hub.extensions import db
 from hub.plugins.manager import PluginLoadError
@@ -305,6 +305,35 @@ def test_hook_on_assessment_completed(hub):
     with app.app_context():
         row = db.session.get(Invitation, invitation_id)
         assert (row.status, row.score, row.report_url) == ("completed", 80, "https://r/1")
+
+
+def test_a_providers_news_about_an_earlier_round_is_dropped(hub):
+    """A provider names the round it matched (``round``): a re-invite landing between its check and
+    the ingest makes the news an earlier round's, which must not complete or cancel the new round."""
+    import pytest
+
+    app, source, _ = hub
+    invitation_id = _invitation(app)
+    drain(app)
+    source.seen.clear()
+    with app.app_context():
+        db.session.get(Invitation, invitation_id).round = 2  # re-invited meanwhile
+        db.session.commit()
+    old = [AssessmentResult(invitation_id=invitation_id, score=10, max_score=100, round=1),
+           InvitationProgress(invitation_id=invitation_id, status="cancelled", round=1),
+           Verdict(invitation_id=invitation_id, verdict="thumbs_down", round=1)]
+    assert [_ingest(app, "provider", f"old-{i}", event).outcome for i, event in enumerate(old)] == \
+        ["earlier_round"] * 3
+    drain(app)
+    assert [kind for kind, _ in source.seen if kind in ("completed", "status", "verdict")] == []
+    with app.app_context():
+        row = db.session.get(Invitation, invitation_id)
+        assert (row.status, row.score, row.verdict) == ("invited", None, None)
+    current = AssessmentResult(invitation_id=invitation_id, score=90, max_score=100, round=2)
+    assert _ingest(app, "provider", "now", current).outcome == "accepted"
+    for wrong in (0, True, "2", 1.0):
+        with pytest.raises(ValueError, match="round must be a whole number of 1 or more"):
+            AssessmentResult(invitation_id=invitation_id, score=1, max_score=2, round=wrong)
 
 
 def test_hook_on_verdict(hub):

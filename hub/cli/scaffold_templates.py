@@ -217,8 +217,10 @@ def verify_webhook(ctx, request):
         return WebhookResult(note=f"no current invitation of this hub has the reference "
                                   f"{str(body.get('reference'))[:MAX_REFERENCE_LENGTH]!r}; ignored")
     try:  # AssessmentResult checks its values: a wrong one is the sender's error (4xx), not ours (500)
+        # round: the hub drops the result if the invitation is re-invited before it is stored
         result = AssessmentResult(invitation_id=invitation.id, score=body.get("score"),
-                                  max_score=body.get("max_score"), report_url=body.get("report_url"))
+                                  max_score=body.get("max_score"), report_url=body.get("report_url"),
+                                  round=invitation.round)
         event = InboundEvent(external_id=body.get("id"), event=result)
     except ValueError as exc:
         raise WebhookRejected(str(exc), status=422, code="invalid_fields") from None

@@ -263,6 +263,8 @@ def _apply_owned_effects(session, workspace_id: int, source_plugin: str, event: 
             return "unknown_invitation"
         if source_plugin != "hub" and invitation.provider != source_plugin:
             return "not_the_provider"
+        if event.round is not None and event.round != invitation.round:
+            return "earlier_round"  # re-invited since the provider matched it (``hub.entities._check_round``)
         if source_plugin == "hub":
             return "accepted"  # the change was already applied by ``ctx.invitations.transition``
         return "accepted" if machine.apply_event(session, invitation, event, source_plugin) else "no_change"

@@ -22,6 +22,8 @@ The hub deduplicates by the Canditech event ``id`` and applies the invitation st
 
 from __future__ import annotations
 
+import dataclasses
+
 from datetime import datetime, timezone
 from typing import Any
 
@@ -99,6 +101,8 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
     hub_event = to_hub_event(kind, invitation, hub_id, event["created_at"])
     if hub_event is None:
         return WebhookResult(note=f"{event['type']} for invitation {hub_id} does not match Canditech's record; ignored")
+    # the round matched above: the hub drops the event if a re-invite lands before it is stored
+    hub_event = dataclasses.replace(hub_event, round=known.round)
     return WebhookResult(events=(InboundEvent(external_id=event["id"], event=hub_event),))
 
 

@@ -36,6 +36,8 @@ change nothing there.
 
 from __future__ import annotations
 
+import dataclasses
+
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -108,6 +110,17 @@ def own_time(report: dict[str, Any]) -> datetime | None:
 def events_for(report: dict[str, Any], invitation: Any, *, at: datetime | None, verdict_tag: str,
                since: datetime | None = None, linked: bool = True,
                rejected_by_hub: bool = False) -> tuple[list[InboundEvent], str]:
+    """``_events_for``, each event naming the round it was found to be about (``round``): the hub
+    drops it if the invitation is re-invited before the event is stored."""
+    found, note = _events_for(report, invitation, at=at, verdict_tag=verdict_tag, since=since, linked=linked,
+                              rejected_by_hub=rejected_by_hub)
+    return [dataclasses.replace(item, event=dataclasses.replace(item.event, round=invitation.round))
+            for item in found], note
+
+
+def _events_for(report: dict[str, Any], invitation: Any, *, at: datetime | None, verdict_tag: str,
+                since: datetime | None = None, linked: bool = True,
+                rejected_by_hub: bool = False) -> tuple[list[InboundEvent], str]:
     """The hub events ``report`` means for ``invitation``, and a note when there are none.
 
     ``at`` is when Vervoe sent it (the signature time), used where the report has no time of its

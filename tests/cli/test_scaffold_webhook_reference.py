@@ -43,7 +43,10 @@ def test_a_completion_for_the_current_invitation_becomes_its_result():
     result = _verify(_completed("hub-inv-7-tok"), invitation(7, "tok"))
     (inbound,) = result.events
     assert inbound.external_id == "evt-1"
-    assert inbound.event == AssessmentResult(invitation_id=7, score=8, max_score=10)
+    assert inbound.event == AssessmentResult(invitation_id=7, score=8, max_score=10, round=1)
+    # the round it matched, so the hub drops it if a re-invite lands before it is stored
+    (later,) = _verify(_completed("hub-inv-7-tok-r3"), invitation(7, "tok", round=3)).events
+    assert later.event.round == 3
 
 
 def test_a_completion_for_another_hubs_invitation_with_the_same_id_is_ignored():

@@ -300,7 +300,8 @@ def test_completion_and_verdict_webhooks_from_the_sandbox(hub):
     assert done.score == 75 and done.max_score == 100
     assert done.report_url == f"{hub.sandbox.url}/reports/{remote['id']}"
     assert hub.source.results == [AssessmentResult(invitation_id=inv.id, score=75.0, max_score=100.0,
-                                                   report_url=done.report_url, completed_at=done.completed_at)]
+                                                   report_url=done.report_url, completed_at=done.completed_at,
+                                                   round=1)]
 
     hub.sandbox.verdict(remote["id"], "thumbs_up")
     hub.wait_for(lambda: hub.source.verdicts, what="the verdict delivered to the source")

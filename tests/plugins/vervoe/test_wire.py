@@ -220,7 +220,7 @@ def test_in_progress_is_started():
     ((eid, event),) = mapped("in progress", completed=False)
     assert eid == "vervoe:u-1:7:r1:started"
     assert event == InvitationProgress(invitation_id=7, status="started",
-                                       occurred_at=datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc))
+                                       occurred_at=datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc), round=1)
 
 
 def test_a_scored_completion_is_the_result_as_a_percentage():
@@ -228,7 +228,7 @@ def test_a_scored_completion_is_the_result_as_a_percentage():
     assert eid == "vervoe:u-1:7:r1:completed"
     assert event == AssessmentResult(invitation_id=7, score=75.0, max_score=100.0,
                                      report_url="https://vervoe.test/card/u-1",
-                                     completed_at=datetime(2026, 3, 1, 10, 30, tzinfo=timezone.utc))
+                                     completed_at=datetime(2026, 3, 1, 10, 30, tzinfo=timezone.utc), round=1)
 
 
 def test_an_unscored_completion_waits_for_the_grade():
@@ -241,9 +241,15 @@ def test_hired_and_rejected_after_completing_are_result_plus_verdict():
     (result_id, result), (verdict_id, verdict) = mapped("hired", score=80)
     assert result_id == "vervoe:u-1:7:r1:completed" and isinstance(result, AssessmentResult) and result.score == 80
     assert verdict_id == "vervoe:u-1:7:r1:hired:1700000000"
-    assert verdict == Verdict(invitation_id=7, verdict="thumbs_up", decided_at=AT)
+    assert verdict == Verdict(invitation_id=7, verdict="thumbs_up", decided_at=AT, round=1)
     (_, _), (verdict_id, verdict) = mapped("rejected", score=20)
     assert verdict_id == "vervoe:u-1:7:r1:rejected:1700000000" and verdict.verdict == "thumbs_down"
+
+
+def test_every_event_names_the_round_it_was_found_to_be_about():
+    """The hub drops it if the invitation is re-invited before the event is stored."""
+    found, _ = events.events_for(report("hired", score=80), Inv(round=3), at=AT, verdict_tag="1")
+    assert [e.event.round for e in found] == [3, 3]
 
 
 def test_rejected_before_completing_is_cancelled_and_hired_before_completing_is_nothing():
