@@ -23,6 +23,8 @@ repeated runs harmless. Canditech failing stops the run early, keeping what was 
 
 from __future__ import annotations
 
+import dataclasses
+
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -83,7 +85,9 @@ def missed_events(invitation: Any, remote: dict[str, Any]) -> list[InboundEvent]
     found: list[InboundEvent] = []
 
     def add(suffix: str, event: Any) -> None:
-        found.append(InboundEvent(external_id=f"reconcile:{provider_id}:{suffix}", event=event))
+        # the round read here: the hub drops the event if a re-invite lands before it is stored
+        found.append(InboundEvent(external_id=f"reconcile:{provider_id}:{suffix}",
+                                  event=dataclasses.replace(event, round=invitation.round)))
 
     if status == STARTED and invitation.status == INVITED:
         add(STARTED, InvitationProgress(invitation_id=hub_id, status=STARTED, occurred_at=remote["started_at"]))
@@ -188,7 +192,7 @@ def _watch_verdicts(ctx: Any, client: CanditechClient, after: timedelta) -> list
             found.append(InboundEvent(
                 external_id=f"reconcile:{remote['id']}:verdict:{remote['verdict']}",
                 event=Verdict(invitation_id=invitation.id, verdict=remote["verdict"],
-                              decided_at=remote["verdict_at"])))
+                              decided_at=remote["verdict_at"], round=invitation.round)))
     return found
 
 

@@ -468,7 +468,8 @@ def test_reconciliation_reports_started_and_expired(hub):
     events = hub.call("reconcile")
     assert [(e.external_id, e.event) for e in events] == [
         (f"reconcile:{remote['id']}:started",
-         InvitationProgress(invitation_id=inv.id, status="started", occurred_at=events[0].event.occurred_at))]
+         InvitationProgress(invitation_id=inv.id, status="started", occurred_at=events[0].event.occurred_at,
+                            round=1))]
     hub.ingest(events[0].event, events[0].external_id, source="canditech")
     hub.sandbox._call("POST", f"/_sandbox/invitations/{remote['id']}/expire")
     (expired,) = hub.call("reconcile")

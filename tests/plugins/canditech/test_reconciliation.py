@@ -65,8 +65,10 @@ def test_missed_events_for_each_canditech_state():
     for status in ("expired", "cancelled"):
         (event,) = missed_events(invited, remote(status=status, score=None))
         assert event.external_id == f"reconcile:inv_abc:{status}"
-        assert event.event == InvitationProgress(invitation_id=7, status=status)
+        assert event.event == InvitationProgress(invitation_id=7, status=status, round=1)
     assert missed_events(invited, remote(status="invited", score=None)) == []
+    # each event names the round it was found for: the hub drops it if a re-invite lands first
+    assert {e.event.round for e in done} == {1}
     assert missed_events(invited, remote(external_reference="hub-inv-7-r2")) == []  # another round's
 
 
