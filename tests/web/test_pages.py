@@ -36,7 +36,9 @@ def _check(html: str, where: str) -> list[str]:
             problems.append(f"{where}: inline <script>")
     if re.search(r"<style\b", html) or re.search(r"\sstyle=", html) or re.search(r"\son[a-z]+=", html):
         problems.append(f"{where}: inline style or event handler")
-    if "cdn" in html.lower() or re.search(r'(src|href)="https?://(?!hub\.test|ats\.example|tests\.example)', html):
+    # "cdn" only in an address: anywhere in the page it matched the session's random CSRF token ("…cDn…")
+    if re.search(r'(src|href)="[^"]*cdn', html, re.I) or \
+            re.search(r'(src|href)="https?://(?!hub\.test|ats\.example|tests\.example)', html):
         problems.append(f"{where}: external asset")
     labels = set(re.findall(r'<label[^>]*for="([^"]+)"', html))
     for tag, attrs in CONTROL.findall(html):
