@@ -37,7 +37,7 @@ import contextvars
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from hub.entities import PENDING
+from hub.entities import COMPLETED, PENDING, STARTED
 from hub.errors import Deferred
 from hub.kit import provider
 
@@ -111,7 +111,13 @@ def report_round(ctx: Any, invitation: Any, link_value: dict[str, Any] | None) -
     link_round = link_value.get("round") if isinstance(link_value, dict) else None
     if not isinstance(link_round, int) or link_round >= invitation.round:
         return True, since_of(link_value)
-    return False, since_of(ctx.records.get(attempt_key(invitation)), "at")
+    attempt_at = since_of(ctx.records.get(attempt_key(invitation)), "at")
+    if invitation.status in (STARTED, COMPLETED) and attempt_at is not None:
+        # the current round reached Vervoe and a report of it moved the invitation on (a reset whose
+        # answer was lost, then the candidate opened it): its send, which only sends a pending
+        # invitation, will never record the link, so the round counts as linked from its send's call
+        return True, attempt_at
+    return False, attempt_at
 
 
 def mark_rejected_by_hub(ctx: Any, uuid: str) -> None:

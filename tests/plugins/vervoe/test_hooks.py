@@ -10,6 +10,7 @@ import pytest
 
 import plugins.vervoe.invite as invite
 from hub import services
+from hub.errors import TemporaryError
 from hub.entities import ArchiveChange, StageChange
 from plugins.vervoe import links
 from plugins.vervoe.settings import VervoeSettingsSchema
@@ -990,3 +991,39 @@ def test_reconcile_skips_a_report_with_values_the_hub_cannot_use(hub, monkeypatc
     assert hub.invitation().status == "invited" and hub.source.results == []
     assert any("unusable values" in r.getMessage() and "integrationCandidateCardUrl must be an http or https URL"
                in r.getMessage() for r in caplog.records)
+
+
+def test_a_round_the_candidate_opened_before_its_link_was_recorded_still_gets_its_expiry(hub, monkeypatch):
+    """Found by review: a re-invite's reset landed but its answer was lost; the candidate opened it
+    (started: the send's retry then sends nothing, so the link stays round 1's for good), and every
+    later report without a time of its own (an expiry) was taken for round 1's and ignored."""
+    from hub.engine.sweeper import sweep
+
+    inv = invited(hub)
+    uuid = inv.provider_invitation_id
+    hub.sandbox.act(uuid, "expire")
+    hub.wait_for(lambda: hub.invitation().status == "expired", what="expired")
+
+    real = invite.VervoeClient.reset
+    calls = []
+
+    def lost_answer(self, target):
+        out = real(self, target)
+        calls.append(target)
+        if len(calls) == 1:
+            raise TemporaryError("timed out reading Vervoe's answer")  # the reset landed
+        return out
+
+    monkeypatch.setattr(invite.VervoeClient, "reset", lost_answer)
+    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    assert calls and hub.invitation().status == "pending"  # the reset landed; its answer was lost
+    time.sleep(1)  # the candidate opens it a moment later (Vervoe's times are whole seconds)
+    hub.sandbox.act(uuid, "start")
+    hub.sandbox.quiet()
+    assert hub.invitation().status == "started"
+    sweep(hub.runtime)  # the send's retry: the invitation is no longer pending, nothing is sent
+    hub.sandbox.quiet()
+    assert links.invitation_link(hub.ctx(), inv.id)["round"] == 1  # never linked to round 2
+    hub.sandbox.act(uuid, "expire")
+    hub.sandbox.quiet()
+    assert (hub.invitation().status, hub.invitation().round) == ("expired", 2)
