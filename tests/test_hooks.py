@@ -336,6 +336,32 @@ def test_a_providers_news_about_an_earlier_round_is_dropped(hub):
             AssessmentResult(invitation_id=invitation_id, score=1, max_score=2, round=wrong)
 
 
+def test_news_of_an_earlier_round_waiting_for_delivery_is_not_delivered_after_a_re_invite(hub):
+    """Found by review: a round-1 result still waiting for its delivery (the ATS down) when the
+    admin re-invited reached the source as the current round's (the Lever plugin would have written
+    it under round 2's reference, and round 2's own result never)."""
+    from hub.store.models import Delivery
+
+    app, source, _ = hub
+    invitation_id = _invitation(app)
+    drain(app)
+    source.seen.clear()
+    result = AssessmentResult(invitation_id=invitation_id, score=40, max_score=100, round=1)
+    with app.app_context():  # stored, its delivery not run yet (as when the ATS is down)
+        outcome = ingest(get_runtime(), 1, "provider", InboundEvent(external_id="r1-result", event=result),
+                         wake=False)
+    assert outcome.outcome == "accepted"
+    with app.app_context():
+        db.session.get(Invitation, invitation_id).round = 2  # re-invited before the delivery ran
+        db.session.commit()
+    drain(app)
+    assert [kind for kind, _ in source.seen if kind == "completed"] == []
+    with app.app_context():
+        delivery = db.session.get(Delivery, outcome.delivery_ids[0])
+        assert delivery.status == "cancelled"
+        assert "re-invited since (round 2 now): this news of round 1 is not delivered" in delivery.last_error
+
+
 def test_hook_on_verdict(hub):
     app, source, _ = hub
     invitation_id = _invitation(app)

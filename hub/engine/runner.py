@@ -26,7 +26,8 @@ from hub import entities as e
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
 from hub.store.models import (
-    D_CANCELLED, D_DEAD, D_DONE, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, Integration, utcnow,
+    D_CANCELLED, D_DEAD, D_DONE, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, Integration, Invitation, is_table_id,
+    utcnow,
 )
 
 log = logging.getLogger("hub.engine.runner")
@@ -140,6 +141,21 @@ def _finish(delivery_id: int, token: str, **values) -> bool:
     return False
 
 
+def _superseded(workspace_id: int, event: e.HubEvent) -> str | None:
+    """Why a provider's news about an earlier round of its invitation is not delivered (its
+    ``round`` is not the invitation's now: re-invited since it was stored, e.g. while its delivery
+    waited for a vendor to come back, or on a replay), or None. Delivered, a source would write the
+    earlier round's result or verdict as the current round's."""
+    if not isinstance(event, (e.InvitationProgress, e.AssessmentResult, e.Verdict)) or event.round is None:
+        return None
+    current = db.session.scalar(sa.select(Invitation.round).where(
+        Invitation.id == event.invitation_id, Invitation.workspace_id == workspace_id)) \
+        if is_table_id(event.invitation_id) else None
+    if current is None or current == event.round:
+        return None
+    return f"the invitation was re-invited since (round {current} now): this news of round {event.round} is not delivered"
+
+
 def run_delivery(runtime, delivery_id: int) -> str:
     """Run one delivery if it is due; returns what happened ("done", "retry", "dead", "skipped",
     ``LOST_LEASE``...)."""
@@ -159,6 +175,12 @@ def run_delivery(runtime, delivery_id: int) -> str:
         return D_CANCELLED
 
     hub_event = e.event_from_payload(event.type, event.payload)
+    superseded = _superseded(delivery.workspace_id, hub_event)
+    if superseded:
+        _finish(delivery_id, token, status=D_CANCELLED, finished_at=utcnow(), last_error=superseded,
+                attempts=Delivery.attempts - 1)
+        log.info("delivery %s cancelled: %s", delivery_id, superseded, extra=extra)
+        return D_CANCELLED
     attempts = delivery.attempts
     delivery = _Snapshot(delivery)
     db.session.commit()  # no transaction is held while the plugin works
