@@ -81,6 +81,7 @@ BACKEND_FREE = (
     "tests/plugins/vervoe/test_sandbox.py",
     "tests/plugins/vervoe/test_wire.py",
     "tests/store/test_dedicated.py",  # its own engine on the PostgreSQL server, in either run
+    "tests/store/test_table_ids.py",
     "tests/test_bench_openloop.py",
     "tests/test_boundaries.py",
     "tests/test_gunicorn_conf.py",

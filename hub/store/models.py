@@ -57,6 +57,15 @@ def is_table_id(value: object, largest: int = ID32_MAX) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= largest
 
 
+def parse_table_id(text: str, largest: int = ID32_MAX) -> int | None:
+    """``text`` as the id of a row (``is_table_id``), or None: ASCII digits only ("²" is a digit to
+    ``str.isdigit`` but ``int`` refuses it), and few enough for ``int`` (it refuses over 4,300)."""
+    if not (isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= len(str(largest))):
+        return None
+    value = int(text)
+    return value if is_table_id(value, largest) else None
+
+
 def new_reference_token() -> str:
     """10 random hex characters for an invitation's external reference."""
     return secrets.token_hex(5)

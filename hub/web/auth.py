@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.extensions import db, login_manager
 from hub.services import audit, sign_in_throttle_key
-from hub.store.models import SignInThrottle, User, is_table_id, utcnow
+from hub.store.models import SignInThrottle, User, parse_table_id, utcnow
 from hub.web.redirects import safe_next
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
@@ -42,9 +42,10 @@ def load_user(session_id: str) -> User | None:
     A session from before the last password change (or from before sessions carried the
     fingerprint) no longer matches: it is signed out."""
     user_id, _, fingerprint = str(session_id).partition(":")
-    if not (user_id.isascii() and user_id.isdigit()) or not is_table_id(int(user_id)) or not fingerprint:
+    row_id = parse_table_id(user_id)
+    if row_id is None or not fingerprint:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, row_id)
     if user is None or not user.active:
         return None  # a deactivated user is signed out on their next request
     if not hmac.compare_digest(fingerprint, user.session_fingerprint()):

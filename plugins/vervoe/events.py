@@ -83,7 +83,7 @@ def is_earlier_round(report: dict[str, Any], invitation: Any, since: datetime | 
       the earlier round left (the hub's own reject of a cancelled round, a reviewer's decision, an
       expiry), so the report is the earlier round's, unless its own time (``own_time``: the
       completion, or the start of a candidate still taking it) is at or after ``since``, which is
-      then when the current round's send first called Vervoe (``links.report_round``): the candidate
+      then when the current round's send last called Vervoe (``links.report_round``): the candidate
       took the reset assessment before its link was recorded. ``since`` None (the round has not
       called Vervoe): nothing there is this round's. A decision or expiry before completing carries
       no time of its own (its ``startedAt`` is when the candidate started, maybe in the earlier

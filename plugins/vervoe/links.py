@@ -106,8 +106,10 @@ def report_round(ctx: Any, invitation: Any, link_value: dict[str, Any] | None) -
     ``linked``: the link is of the invitation's current round (or of a later one, never seen), and
     ``since`` is when it was written. Otherwise the current round is not linked yet (its send has not
     reached Vervoe, or has not recorded Vervoe's answer) and ``since`` is when that round's send
-    first called Vervoe (its attempt's ``at``; the reset reuses this same candidate assessment), or
-    None when it has not called Vervoe at all."""
+    last called Vervoe (its attempt's ``at``, written again by every try; the reset reuses this same
+    candidate assessment), or None when it has not called Vervoe at all. Except a round a report of
+    it already moved on (started, completed): it counts as linked from that call, since its send,
+    which only sends a pending invitation, will never record the link."""
     link_round = link_value.get("round") if isinstance(link_value, dict) else None
     if not isinstance(link_round, int) or link_round >= invitation.round:
         return True, since_of(link_value)

@@ -16,7 +16,7 @@ from hub.entities import EVENT_TYPES
 from hub.errors import Conflict
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import DELIVERY_STATUSES, Invitation, is_table_id
+from hub.store.models import DELIVERY_STATUSES, Invitation, parse_table_id
 from hub.web import queries
 from hub.web.permissions import require
 from hub.web.redirects import safe_next
@@ -58,9 +58,7 @@ def invitation_of(event) -> int | None:
     kind, _, key = (event.subject or "").partition(":")
     if event.type not in INVITATION_SUBJECTS or kind != "invitation":
         return None
-    if not (key.isascii() and key.isdigit() and len(key) <= 10):
-        return None
-    return int(key) if is_table_id(int(key)) else None
+    return parse_table_id(key)
 
 
 def event_subjects(events) -> dict[int, Subject]:

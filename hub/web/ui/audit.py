@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import ROLE_LABELS, Attachment, Invitation, is_table_id
+from hub.store.models import ROLE_LABELS, Attachment, Invitation, parse_table_id
 from hub.web import queries
 from hub.web.live import plugin_title
 from hub.web.permissions import require
@@ -39,7 +39,7 @@ def audit_targets(entries) -> dict[int, Target]:
     ids = {"attachment": set(), "invitation": set()}
     for entry in entries:
         kind, _, key = (entry.target or "").partition(":")
-        if kind in ids and (row_id := _row_id(key)) is not None:
+        if kind in ids and (row_id := parse_table_id(key)) is not None:
             ids[kind].add(row_id)
     workspace = current_user.workspace_id
     attachments = {row.id: row for row in db.session.scalars(sa.select(Attachment).where(
@@ -47,13 +47,6 @@ def audit_targets(entries) -> dict[int, Target]:
     invitations = {row.id: row for row in db.session.scalars(sa.select(Invitation).where(
         Invitation.workspace_id == workspace, Invitation.id.in_(ids["invitation"])))} if ids["invitation"] else {}
     return {entry.id: _target(entry.target or "", attachments, invitations) for entry in entries}
-
-
-def _row_id(key: str) -> int | None:
-    """``key`` as the id of a row, or None (not ASCII digits, or out of the ids' range)."""
-    if not (key.isascii() and key.isdigit() and len(key) <= 10):
-        return None
-    return int(key) if is_table_id(int(key)) else None
 
 
 def _target(target: str, attachments: dict, invitations: dict) -> Target:
@@ -65,11 +58,11 @@ def _target(target: str, attachments: dict, invitations: dict) -> Target:
         return Target(key)
     if kind == "token" and key:
         return Target(f"API token “{key}”")
-    if kind == "attachment" and (row := attachments.get(_row_id(key))) is not None:
+    if kind == "attachment" and (row := attachments.get(parse_table_id(key))) is not None:
         text = f"{row.assessment_name} on “{row.stage_name}” of {row.posting_name}"
         return Target(text if row.detached_at is None else text + " (detached)",
                       None if row.detached_at is not None else url_for("ui.pipeline_edit", attachment_id=row.id))
-    if kind == "invitation" and (row := invitations.get(_row_id(key))) is not None:
+    if kind == "invitation" and (row := invitations.get(parse_table_id(key))) is not None:
         return Target(f"{row.candidate_name or 'Unknown candidate'}: {row.assessment_name}",
                       url_for("ui.candidates_detail", invitation_id=row.id))
     if kind and key:
