@@ -67,13 +67,9 @@ def event_subjects(events) -> dict[int, Subject]:
     invitation (an opportunity's newest), read in one query in the viewer's workspace. An
     opportunity no invitation knows yet keeps its id, said to be the source's ("candidate opp-7
     in Lever"): the hub has no name for it."""
-    invitation_ids, opportunity_ids = set(), set()
-    for event in events:
-        invitation_id = invitation_of(event)
-        if invitation_id is not None:
-            invitation_ids.add(invitation_id)
-        elif event.subject and event.type not in INVITATION_SUBJECTS:
-            opportunity_ids.add(event.subject)
+    named = {event.id: invitation_of(event) for event in events}
+    invitation_ids = {i for i in named.values() if i is not None}
+    opportunity_ids = {event.subject for event in events if event.subject and event.type not in INVITATION_SUBJECTS}
     rows = list(db.session.scalars(sa.select(Invitation).where(
         Invitation.workspace_id == current_user.workspace_id,
         sa.or_(Invitation.id.in_(invitation_ids), Invitation.opportunity_id.in_(opportunity_ids)))
@@ -82,9 +78,8 @@ def event_subjects(events) -> dict[int, Subject]:
     by_opportunity = {row.opportunity_id: row for row in rows}  # ordered by id: the newest wins
     out = {}
     for event in events:
-        invitation_id = invitation_of(event)
         if event.type in INVITATION_SUBJECTS:
-            row = by_id.get(invitation_id) if invitation_id is not None else None
+            row = by_id.get(named[event.id])
         else:
             row = by_opportunity.get(event.subject)
         if row is not None:
