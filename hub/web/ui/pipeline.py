@@ -312,7 +312,7 @@ def _expected(raw: str | None) -> int | None:
 @bp.post("/pipeline/<int:attachment_id>/backfill")
 @require("pipeline.manage")
 def pipeline_backfill_run(attachment_id: int):
-    """Queue the invitations the page offered; if the stage changed since it was shown (not
+    """Queue the invitations the page offered; if the stage filled since it was shown (more than
     ``expected`` candidates to invite now), show the page again with the new counts (409)."""
     ws = current_user.workspace_id
     row = queries.get_attachment(ws, attachment_id)
