@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint
+from hub.web.ui.assets import AssetsBlueprint
 
 WEB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-bp = Blueprint("ui", __name__, template_folder=os.path.join(WEB_DIR, "templates"),
-               static_folder=os.path.join(WEB_DIR, "static"), static_url_path="/assets")
+bp = AssetsBlueprint("ui", __name__, template_folder=os.path.join(WEB_DIR, "templates"),
+                     static_folder=os.path.join(WEB_DIR, "static"), static_url_path="/assets")
 
 from hub.web.ui import helpers  # noqa: E402,F401  (template filters and globals)
 from hub.web.ui import account  # noqa: E402,F401  (/account/password)
