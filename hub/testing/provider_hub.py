@@ -35,6 +35,18 @@ Contract:
   ``timeline(id)``, ``deliveries()`` (status -> count for the plugin), ``webhook_log()`` (the hub's
   webhook log rows for the plugin), ``wait_for(predicate, timeout, what)``. Each read ends its
   transaction (on SQLite an open one would block the hub's other threads).
+* Admin side, what an admin does on the hub's pages or through its API, by the same service
+  functions, in workspace 1, as ``by`` (an admin's email, "admin@example.com" by default, written
+  to the audit log). Each commits, or rolls back and re-raises the error the admin would be shown
+  (a ``hub.errors.HubError``: ``Conflict``, ``NotFound``, ``ValidationFailed``, ``BadRequest``),
+  so no transaction stays open either way. The events an action raises are delivered as any
+  other (inline in ``make_test_app``'s hub, so the plugin's hooks have run when it returns):
+  ``reinvite(invitation_id)`` starts round 2 (3...) of an ended invitation (the plugin's
+  ``on_reinvite_requested``); ``cancel(invitation_id)`` cancels an open one (the plugin's
+  ``on_invitation_status`` with ``status="cancelled"``); both return the invitation.
+  ``save_settings(settings, **changes)`` saves the plugin's settings after ``serve`` (fields not
+  given keep their value); ``attach(**attachment)`` attaches another assessment and returns the
+  attachment's id.
 """
 
 from __future__ import annotations
@@ -44,7 +56,7 @@ import threading
 import time
 import uuid
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import sqlalchemy as sa
 from werkzeug.serving import make_server
@@ -53,6 +65,7 @@ from hub import hookimpl
 from hub.entities import SOURCE, Candidate, InboundEvent, IntegrationSpec, StageChange
 
 OTHER_STAGE = "stage-phone-screen"
+ADMIN = "admin@example.com"
 
 
 class RecordingSource:
@@ -94,6 +107,7 @@ class ProviderHub:
                  attachment_id: int, url: str, source_name: str) -> None:
         self.app, self.runtime, self.plugin, self.source = app, runtime, plugin, source
         self.attachment_id, self.url, self.source_name = attachment_id, url, source_name
+        self.attachment = dict(attachment)
         self.stage, self.posting = attachment["stage_id"], attachment["posting_id"]
         self.posting_title = attachment.get("posting_name", "")
         self.events: list = []
@@ -211,6 +225,75 @@ class ProviderHub:
             db.session.expunge(row)
         db.session.commit()
         return rows
+
+    # ---- admin side
+    def reinvite(self, invitation_id: int, by: str = ADMIN):
+        """Send an ended invitation again, as an admin's "Re-invite" does: the hub starts the next
+        round (pending, a new ``external_reference``) and the plugin's ``on_reinvite_requested``
+        runs. Returns the invitation (``hub.entities.Invitation``) as the hub has it then.
+
+        Raises ``Conflict`` when the invitation is not failed, expired, cancelled or completed, or
+        the plugin is not enabled; ``NotFound`` when there is no such invitation."""
+        from hub import services
+        from hub.engine.invitations import to_entity
+
+        with self._admin_action():
+            return to_entity(services.reinvite_invitation(self.runtime, 1, invitation_id, by))
+
+    def cancel(self, invitation_id: int, by: str = ADMIN):
+        """Cancel an open invitation, as an admin's "Cancel invitation" does: the hub marks it
+        cancelled and the plugins' ``on_invitation_status`` hear of it (``status="cancelled"``, so
+        the plugin withdraws it at its vendor). Returns the invitation as the hub has it then.
+
+        Raises ``Conflict`` when the invitation is not pending, invited or started, or the plugin is
+        disabled; ``NotFound`` when there is no such invitation."""
+        from hub import services
+        from hub.engine.invitations import to_entity
+
+        with self._admin_action():
+            return to_entity(services.cancel_invitation(self.runtime, 1, invitation_id, by))
+
+    def save_settings(self, settings: Mapping[str, Any] | None = None, *, by: str = ADMIN, **changes: Any) -> None:
+        """Save the plugin's settings as an admin's settings form or
+        ``PUT /api/v1/integrations/<plugin>`` does: ``settings`` updated with ``changes``, validated
+        by the plugin's schema; fields not given keep their value (a secret given empty too). A
+        ``ctx()`` made afterwards, and every hook run afterwards, sees them. A setting named ``by``
+        goes in ``settings``.
+
+        Raises ``ValidationFailed`` (``fields``: the schema's messages by field) when the schema
+        refuses them, ``BadRequest`` when the plugin has no settings; nothing is saved then."""
+        from hub import services
+
+        with self._admin_action():
+            services.save_settings(self.runtime, 1, self.plugin, {**(settings or {}), **changes}, by)
+
+    def attach(self, *, by: str = ADMIN, **attachment: Any) -> int:
+        """Attach another assessment, as an admin does on the Pipeline page, and return the new
+        attachment's id. ``attachment`` holds ``assessment_id``, ``assessment_name`` and optionally
+        ``options`` (e.g. ``{"remind_on_reentry": True}``); ``posting_id``, ``posting_name``,
+        ``stage_id`` and ``stage_name`` default to those of ``serve``'s attachment, ``provider`` to
+        the plugin. The names are stored as given (the admin's page reads them from the vendors).
+
+        Raises ``ValidationFailed`` when a value is missing or an option unknown, ``Conflict`` when
+        that assessment is already attached to that stage of that posting."""
+        from hub import services
+
+        where = {key: self.attachment.get(key) for key in ("posting_id", "posting_name", "stage_id", "stage_name")}
+        with self._admin_action():
+            return services.save_attachment(1, {**where, "provider": self.plugin, **attachment}, by).id
+
+    @contextlib.contextmanager
+    def _admin_action(self) -> Iterator[None]:
+        """Commit what the block did, or roll it back and re-raise, as the hub's error handlers
+        do: a transaction left open would block the hub's other threads on SQLite."""
+        from hub.extensions import db
+
+        try:
+            yield
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
 
     def wait_for(self, predicate, timeout: float = 5.0, what: str = "condition"):
         deadline = time.monotonic() + timeout

@@ -125,11 +125,8 @@ def test_no_email_fails_with_a_reason_and_never_calls_canditech(hub):
 
 
 def test_canditech_refusing_the_invitation_fails_it_with_canditechs_message(hub):
-    from hub import services
-
-    services.save_attachment(1, {
-        "posting_id": "posting-data", "posting_name": "Data", "stage_id": STAGE, "stage_name": "Canditech Stage",
-        "provider": "canditech", "assessment_id": "asmt-retired", "assessment_name": "Retired test"}, "test")
+    hub.attach(posting_id="posting-data", posting_name="Data", assessment_id="asmt-retired",
+               assessment_name="Retired test")  # in the same stage
     hub.candidate("opp-1", posting_id="posting-data")
     hub.move()
 
@@ -152,10 +149,7 @@ def test_reentry_sends_nothing_new(hub):
 
 
 def test_reentry_with_reminders_on_notes_that_canditech_cannot_remind(hub):
-    from hub import services
-
-    services.save_settings(hub.runtime, 1, "canditech", canditech_settings(hub.sandbox, remind_on_reentry=True),
-                           "test")
+    hub.save_settings(canditech_settings(hub.sandbox, remind_on_reentry=True))
     inv, _ = invited(hub)
     hub.move(stage=OTHER_STAGE)
     hub.move(stage=STAGE)
@@ -175,14 +169,12 @@ def test_stale_or_foreign_stage_changes_invite_nobody(hub):
 
 
 def test_reinvite_sends_a_new_round_and_ignores_the_old_one(hub):
-    from hub import services
-
     inv, first = invited(hub)
     hub.sandbox.complete(first["id"], PYTHON_ANSWERS)
     hub.wait_for(lambda: hub.source.results, what="round 1's result")
     hub.sandbox.quiet()
 
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.reinvite(inv.id)
 
     again = hub.invitation()
     assert again.status == "invited" and again.external_reference == f"{inv.external_reference}-r2"
@@ -198,10 +190,8 @@ def test_reinvite_sends_a_new_round_and_ignores_the_old_one(hub):
 
 
 def test_an_admin_cancel_withdraws_the_invitation_at_canditech(hub):
-    from hub import services
-
     inv, remote = invited(hub)
-    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.cancel(inv.id)
     assert hub.invitation().status == "cancelled"
     assert hub.sandbox.invitations()[0]["status"] == "cancelled"
     assert set(hub.deliveries()) == {"done"}
@@ -210,12 +200,10 @@ def test_an_admin_cancel_withdraws_the_invitation_at_canditech(hub):
 def _cancel_after_completion(hub, **faults):
     """The candidate completes at Canditech; its webhook is held back (``faults``) while an admin
     cancels in the hub. Canditech refuses the cancel (completed)."""
-    from hub import services
-
     inv, remote = invited(hub)
     hub.sandbox.faults(**faults)
     hub.sandbox.complete(remote["id"], PYTHON_ANSWERS)
-    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.cancel(inv.id)
     assert hub.invitation().status == "cancelled"
     assert hub.sandbox.invitations()[0]["status"] == "completed"
     assert "cancel_skipped" in [kind for kind, _ in hub.timeline(inv.id)]
@@ -477,10 +465,7 @@ def test_reconciliation_reports_started_and_expired(hub):
 
 
 def test_reconciliation_waits_for_the_configured_age(hub):
-    from hub import services
-
-    services.save_settings(hub.runtime, 1, "canditech", canditech_settings(hub.sandbox, reconcile_after_minutes=10),
-                           "test")
+    hub.save_settings(canditech_settings(hub.sandbox, reconcile_after_minutes=10))
     hub.sandbox.faults(webhook_drop_rate=1.0, webhook_drop_forever=True)
     _, remote = invited(hub)
     hub.sandbox.complete(remote["id"], PYTHON_ANSWERS)
