@@ -14,7 +14,7 @@ import re
 import secrets
 import stat
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, MutableMapping
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
@@ -97,10 +97,7 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         raw = os.environ.get(f"{ENV_PREFIX}_{name}")
         if raw is not None:
             app.config[name] = raw
-    for variable, raw in os.environ.items():  # plugins' credentials too (HUB_LEVER_CLIENT_ID...)
-        name = variable[len(ENV_PREFIX) + 1:]
-        if variable.startswith(f"{ENV_PREFIX}_") and name.endswith(CREDENTIAL_SUFFIXES):
-            app.config[name] = raw
+    _credentials_as_written(app.config)
     if overrides:
         app.config.update(overrides)
     check_values(app.config)
@@ -124,6 +121,34 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         MAX_CONTENT_LENGTH=int(app.config["WEBHOOK_MAX_BYTES"]),
         WTF_CSRF_TIME_LIMIT=None,
     )
+
+
+def _credentials_as_written(config) -> None:
+    """Put the raw text of every ``HUB_*`` variable named like a credential (``CREDENTIAL_SUFFIXES``:
+    ``HUB_LEVER_CLIENT_ID``) where ``from_prefixed_env`` put its JSON-parsed value. A nested variable
+    in Flask's double-underscore form counts by its last segment and lands at the same nested place:
+    ``HUB_ACME_OAUTH__CLIENT_ID=12345`` is ``config["ACME_OAUTH"]["CLIENT_ID"] == "12345"``.
+
+    The hub's own settings are flat, and no doc of the hub mentions the nested form (its one
+    mapping, Flask-SQLAlchemy's ``SQLALCHEMY_ENGINE_OPTIONS``, has lower-case keys, which no suffix
+    matches); the nested rule is for third-party plugins and extensions that read a group of
+    settings. A plugin's ``ctx.config`` shows top-level keys starting with its name and "_", so
+    plugin acme sees ``ctx.config["ACME_OAUTH"]`` but not ``HUB_ACME__CLIENT_ID`` (key ``ACME``).
+    Raises ``ConfigError`` when a text setting taken as written replaced the group such a variable
+    goes in (``HUB_PLUGINS='{}'`` with ``HUB_PLUGINS__X_ID``)."""
+    for variable, raw in os.environ.items():
+        if not variable.startswith(f"{ENV_PREFIX}_"):
+            continue
+        *groups, name = variable[len(ENV_PREFIX) + 1:].split("__")  # Flask's split: the same place
+        if not name.endswith(CREDENTIAL_SUFFIXES):
+            continue
+        place = config
+        for depth, group in enumerate(groups, 1):
+            place = place.get(group)
+            if not isinstance(place, MutableMapping):
+                raise ConfigError(f"{variable} sets a value inside {ENV_PREFIX}_{'__'.join(groups[:depth])}, which "
+                                  "holds a value, not a group of settings: unset one of the two.")
+        place[name] = raw
 
 
 def _number(name: str, value: Any, kind: type) -> int | float:

@@ -268,3 +268,31 @@ def test_a_plugins_credentials_from_the_environment_are_taken_as_written(tmp_pat
     assert app.config["LEVER_CLIENT_SECRET"] == "123e45"
     assert app.config["ACME_API_KEY"] == "true"
     assert app.config["ACME_MAX_RATE"] == 12
+
+
+def test_a_nested_credential_from_the_environment_is_taken_as_written_where_flask_puts_it(tmp_path, monkeypatch):
+    """Flask's ``__`` form nests a variable in a dict (HUB_ACME__API_KEY -> config["ACME"]["API_KEY"]);
+    one whose last segment is named like a credential was still JSON-parsed there."""
+    monkeypatch.setenv("HUB_LEVER__CLIENT_ID", "12345")
+    monkeypatch.setenv("HUB_ACME__API_KEY", "0123")  # not JSON: a leading zero
+    monkeypatch.setenv("HUB_ACME__OAUTH__CLIENT_SECRET", "123e45")
+    monkeypatch.setenv("HUB_ACME_OAUTH__TOKEN_URL", "null")
+    monkeypatch.setenv("HUB_ACME__MAX_RATE", "12")  # a nested tunable is still a number
+    monkeypatch.setenv("HUB_ACME__KEY_ID__PAGE_SIZE", "50")  # only the last segment counts
+    monkeypatch.setenv("HUB_ACME__ID", "7")  # "ID" alone is no credential suffix, as HUB_ID is not
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert app.config["LEVER"] == {"CLIENT_ID": "12345"}
+    assert app.config["ACME"] == {"API_KEY": "0123", "OAUTH": {"CLIENT_SECRET": "123e45"}, "MAX_RATE": 12,
+                                  "KEY_ID": {"PAGE_SIZE": 50}, "ID": 7}
+    assert app.config["ACME_OAUTH"] == {"TOKEN_URL": "null"}
+    # no flat copy under the variable's own name, which Flask never makes
+    assert not [key for key in app.config if "__" in key]
+
+
+def test_a_nested_credential_inside_a_text_setting_stops_the_hub(tmp_path, monkeypatch):
+    """A text setting is taken as written, which replaces the group Flask made for a nested variable."""
+    monkeypatch.setenv("HUB_PLUGINS", "{}")
+    monkeypatch.setenv("HUB_PLUGINS__ACME_ID", "1")
+    with pytest.raises(ConfigError, match="HUB_PLUGINS__ACME_ID sets a value inside HUB_PLUGINS, which holds a "
+                                          "value, not a group of settings"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})

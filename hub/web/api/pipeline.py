@@ -3,13 +3,15 @@ and an attachment's backfill (``/attachments/<id>/backfill``: ``hub.engine.backf
 
 from __future__ import annotations
 
-from flask import jsonify, url_for
+from flask import current_app, jsonify, url_for
 from flask_login import current_user
 from marshmallow import Schema, fields
 
 from hub import services
 from hub.engine import backfill
+from hub.errors import NotFound
 from hub.runtime import get_runtime
+from hub.store.attachments import AttachmentDetached
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import live_error, load_body, load_query
@@ -59,6 +61,15 @@ class BackfillResultSchema(Schema):
     already_queued = fields.Integer(required=True)
     opportunity_ids = fields.List(fields.String(), metadata={"description": "The candidates queued now."})
     message = fields.String(required=True)
+
+
+@bp.errorhandler(AttachmentDetached)
+def attachment_detached(exc: AttachmentDetached):
+    """A 404 for a detached attachment from any API endpoint (the lookup before the work, or the
+    engine's again during a backfill) says how an API client attaches it again, not the admin
+    pages' "on Pipeline". The app's ``HubError`` handler answers it (envelope, rollback)."""
+    reworded = NotFound(exc.saying(f"with POST {url_for('api.create_attachment')}"))
+    return current_app.handle_user_exception(reworded)
 
 
 @bp.get("/attachments")
