@@ -57,15 +57,8 @@ def paginate(query: sa.Select, page: int, per_page: int = PAGE_SIZE) -> Page:
     return Page(items, page, per_page, total)
 
 
+# the highest page a list page asks for (hub.web.ui.list_filters; the API checks its own)
 MAX_PAGE = 1_000_000
-
-
-def parse_page(value: Any) -> int:
-    """A page number from a query string: 1 when absent or not a number, capped at ``MAX_PAGE``."""
-    try:
-        return min(MAX_PAGE, max(1, int(value)))
-    except (TypeError, ValueError):
-        return 1
 
 
 # --------------------------------------------------------------------------- invitations
@@ -248,6 +241,14 @@ def events_query(workspace_id: int, plugin: str | None = None, status: str | Non
     if status:
         query = query.where(Event.deliveries.any(Delivery.status == status))
     return query.order_by(Event.id.desc())
+
+
+def plugin_has_events(workspace_id: int, plugin: str) -> bool:
+    """Whether the workspace has an event from ``plugin`` or delivered to it (what Activity's plugin
+    filter finds), e.g. of a plugin no longer installed."""
+    query = sa.select(Event.id).where(Event.workspace_id == workspace_id, sa.or_(
+        Event.source_plugin == plugin, Event.deliveries.any(Delivery.plugin == plugin))).limit(1)
+    return db.session.scalar(query) is not None
 
 
 def work_pending(workspace_id: int) -> bool:

@@ -20,10 +20,12 @@ from hub.store.models import DELIVERY_STATUSES, Invitation, parse_table_id
 from hub.web import queries
 from hub.web.permissions import require
 from hub.web.redirects import safe_next
+from hub.web.schemas import MAX_FILTER_LENGTH
 from hub.web.ui import bp
 from hub.web.live import plugin_title
 from hub.web.ui.empty_states import no_events
 from hub.web.ui.helpers import humanize, sentence, this_page_url
+from hub.web.ui.list_filters import ListArgs
 
 
 def event_title(event) -> tuple[str, str]:
@@ -92,18 +94,33 @@ def event_subjects(events) -> dict[int, Subject]:
     return out
 
 
+def _plugin_choices(workspace_id: int, wanted: str) -> list[str]:
+    """The plugins Activity's filter offers: those installed, and ``wanted`` if it is not but the
+    workspace has events of it (a plugin uninstalled since)."""
+    plugins = get_runtime().registry.names()
+    if wanted and wanted not in plugins and len(wanted) <= MAX_FILTER_LENGTH \
+            and queries.plugin_has_events(workspace_id, wanted):
+        plugins = [*plugins, wanted]
+    return plugins
+
+
 @bp.get("/activity")
 @require("activity.view")
 def activity():
+    """The events, filtered by ``plugin`` and delivery ``status``, one page (``page``) at a time. A
+    value it cannot use (a plugin it knows nothing of, a status that is none, a page that is no
+    number) is replaced, with a notice in the filter area: the page still answers 200
+    (``hub.web.ui.list_filters``). A plugin no longer installed is known while the workspace has
+    events of it (the Dashboard links to its dead deliveries): it is offered in the filter."""
     ws = current_user.workspace_id
-    filters = {"plugin": request.args.get("plugin") or "", "status": request.args.get("status") or ""}
-    if filters["status"] not in DELIVERY_STATUSES:
-        filters["status"] = ""
+    args = ListArgs()
+    plugins = _plugin_choices(ws, request.args.get("plugin") or "")
+    filters = {"plugin": args.choice("plugin", plugins, "plugin", "every plugin's events"),
+               "status": args.choice("status", DELIVERY_STATUSES, "delivery status", "every status")}
     page = queries.paginate(queries.events_query(ws, plugin=filters["plugin"] or None,
-                                                 status=filters["status"] or None),
-                            queries.parse_page(request.args.get("page")))
-    context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES,
-               "plugins": get_runtime().registry.names(), "pending": queries.work_pending(ws),
+                                                 status=filters["status"] or None), args.page())
+    context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES, "notices": args.notices,
+               "plugins": plugins, "pending": queries.work_pending(ws),
                "redact": queries.redact, "event_title": event_title, "filtered": any(filters.values()),
                "subjects": event_subjects(page.items),
                "return_to": this_page_url(),

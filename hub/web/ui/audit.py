@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import render_template, request, url_for
+from flask import render_template, url_for
 from flask_login import current_user
 
 from hub.extensions import db
@@ -17,7 +17,8 @@ from hub.web import queries
 from hub.web.live import plugin_title
 from hub.web.permissions import require
 from hub.web.ui import bp
-from hub.web.ui.helpers import filter_text, humanize
+from hub.web.ui.helpers import humanize
+from hub.web.ui.list_filters import ListArgs
 
 # detail keys whose value is a role (user.create, user.role): shown as the role's name
 ROLE_KEYS = {"role", "old", "new"}
@@ -97,8 +98,11 @@ def _text(value: Any) -> str:
 @bp.get("/audit")
 @require("audit.view")
 def audit():
-    action = filter_text("action", "the action filter")
-    page = queries.paginate(queries.audit_query(current_user.workspace_id, action or None),
-                            queries.parse_page(request.args.get("page")), per_page=50)
+    """The entries whose action starts with ``action``, 50 a page (``page``); a value it cannot use
+    is replaced, with a notice in the filter area, and the page still answers 200
+    (``hub.web.ui.list_filters``)."""
+    args = ListArgs()
+    action = args.text("action", "The action filter")
+    page = queries.paginate(queries.audit_query(current_user.workspace_id, action or None), args.page(), per_page=50)
     return render_template("audit/list.html", page=page, action=action, audit_details=audit_details,
-                           targets=audit_targets(page.items))
+                           targets=audit_targets(page.items), notices=args.notices)

@@ -26,33 +26,38 @@ from hub.web.live import LiveError, list_archive_reasons, list_stages, plugin_ti
 from hub.web.permissions import can, require, visibility_notice
 from hub.web.ui import bp
 from hub.web.ui.empty_states import no_invitations
-from hub.web.ui.helpers import as_aware, filter_text, relative_time, sentence, this_page_url
+from hub.web.ui.helpers import as_aware, relative_time, sentence, this_page_url
+from hub.web.ui.list_filters import ListArgs
 
 
 @bp.get("/candidates")
 @require("candidates.view")
 def candidates():
+    """The list, filtered by ``status``, ``assessment``, ``posting`` and the search ``q``, one page
+    (``page``) at a time. A value it cannot use (a search too long, a choice not offered, a page
+    that is no number) is replaced, with a notice in the filter area: the page still answers 200
+    (``hub.web.ui.list_filters``). The refresh's fragment reads them the same way."""
+    args = ListArgs()
+    options = queries.invitation_filter_options(current_user)
     filters = {
-        "status": request.args.get("status") or "",
-        "assessment": request.args.get("assessment") or "",
-        "posting": request.args.get("posting") or "",
-        "q": filter_text("q", "the search"),
+        "status": args.choice("status", INVITATION_STATUSES, "status", "every status"),
+        "assessment": args.choice("assessment", [value for value, _ in options["assessments"]], "assessment",
+                                  "every assessment"),
+        "posting": args.choice("posting", [value for value, _ in options["postings"]], "posting", "every posting"),
+        "q": args.text("q", "The search text"),
     }
-    if filters["status"] not in INVITATION_STATUSES:
-        filters["status"] = ""
     query = queries.invitations_query(current_user, status=filters["status"] or None,
                                       assessment=filters["assessment"] or None,
                                       posting=filters["posting"] or None, q=filters["q"] or None)
-    page = queries.paginate(query, queries.parse_page(request.args.get("page")))
+    page = queries.paginate(query, args.page())
     filtered = any(filters.values())
     context = {"page": page, "filters": filters, "posting_names": queries.posting_names(current_user.workspace_id),
                "filtered": filtered, "pending": _pending(),
                "why_empty": None if page.total or filtered else no_invitations(current_user, "no-candidates", "empty")}
     if request.args.get("fragment"):  # the list alone, re-fetched by static/hub.js: the same query, the same view
         return _fragment("candidates/_list.html", context)
-    return render_template("candidates/list.html", statuses=INVITATION_STATUSES,
-                           options=queries.invitation_filter_options(current_user),
-                           return_to=this_page_url(),
+    return render_template("candidates/list.html", statuses=INVITATION_STATUSES, options=options,
+                           return_to=this_page_url(), notices=args.notices,
                            **context)
 
 

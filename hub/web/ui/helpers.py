@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from flask import request, url_for
 from flask_login import current_user
 
-from hub.errors import ValidationFailed
 from hub.store.models import ROLE_LABELS
 from hub.web.permissions import can, visibility_notice
 from hub.web.schemas import MAX_FILTER_LENGTH
@@ -91,16 +90,6 @@ def this_page_url(drop: tuple[str, ...] = ("fragment",), add: tuple[tuple[str, A
     ``_external``, ``_anchor`` or ``endpoint`` would steer ``url_for`` itself, or fail it.)"""
     kept = [(name, value) for name, value in request.args.items(multi=True) if name not in drop] + list(add)
     return request.path + ("?" + urlencode(kept) if kept else "")
-
-
-def filter_text(name: str, label: str) -> str:
-    """A search or filter text from the query string, stripped. Longer than ``MAX_FILTER_LENGTH``
-    (the API's limit too): 422 naming the parameter, rather than a pattern the database refuses."""
-    value = (request.args.get(name) or "").strip()
-    if len(value) > MAX_FILTER_LENGTH:
-        message = f"{label} is too long: at most {MAX_FILTER_LENGTH} characters"
-        raise ValidationFailed(f"{message} (parameter {name})", {name: [sentence(message)]})
-    return value
 
 
 def page_url(page: int) -> str:

@@ -158,8 +158,30 @@ def _form_errors(fields: dict[str, list[str]], assessment: str) -> dict[str, lis
     return errors
 
 
+# the id of each field's control on the attach page: the posting's (step 1) and the attach form's (step 2)
+POSTING_STEP_FIELDS = {"posting_id": "posting"}
+ATTACH_STEP_FIELDS = {"stage_id": "stage", "assessment": "assessment", "pass_threshold": "pass_threshold",
+                      "move_to_stage_on_thumbs_up": "move_to_stage_on_thumbs_up",
+                      "archive_reason_on_thumbs_down": "archive_reason_on_thumbs_down",
+                      **{name: name for name in TRI_STATE}}
+
+
+def field_anchors(show_posting_step: bool, show_attach_step: bool) -> dict[str, str]:
+    """Field name -> the id of its control, for the fields the page shows: the error summary links
+    only to these, and names any other field's problem as plain text (a link to a control that is
+    not on the page, e.g. the stage while the source cannot be read, would lead nowhere)."""
+    anchors: dict[str, str] = {}
+    if show_posting_step:
+        anchors.update(POSTING_STEP_FIELDS)
+    if show_attach_step:
+        anchors.update(ATTACH_STEP_FIELDS)
+    return anchors
+
+
 def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | None = None, status: int = 200):
-    """The attach (or edit) page: live postings, and for the chosen posting its stages and the assessments."""
+    """The attach (or edit) page: live postings, and for the chosen posting its stages and the assessments.
+    Step 1 (the posting) is shown while the source can be read; step 2 (the attach form) once a posting
+    is chosen that the source knows."""
     ws = current_user.workspace_id
     values = dict(values or {})
     posting_id = values.get("posting_id") or ""
@@ -192,7 +214,11 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
         runtime = get_runtime()
         context["assessments"] = [(f"{plugin}:{a.id}", a, runtime.registry.spec(plugin).title) for plugin, a in found]
         context["assessment_errors"] = problems
-    return render_template("pipeline/attach.html", field_errors=in_form_order(context["errors"]), **context), status
+    context["show_posting_step"] = not context["no_source"] and context["source_error"] is None
+    context["show_attach_step"] = context["posting"] is not None
+    anchors = field_anchors(context["show_posting_step"], context["show_attach_step"])
+    return render_template("pipeline/attach.html", field_errors=in_form_order(context["errors"]),
+                           field_anchors=anchors, **context), status
 
 
 def _save(attachment_id: int | None):
