@@ -2,6 +2,12 @@
 ``SourcePluginContract`` in your plugin's tests (class name starting with ``Test``), set
 ``plugin_name``, and implement ``signed_webhook``. Tests that need the vendor run against the
 plugin's own sandbox (``register_sandbox`` + ``connect_sandbox``).
+
+A provider's ``signed_webhook`` may name an invitation the hub made (a completion refers to one):
+``self.make_invitation(ctx, assessment_id=..., provider_invitation_id=..., status="invited")``
+attaches that assessment to the kit's stage of the kit's posting (once) and returns the
+``hub.entities.Invitation`` of a kit candidate in that status, whose ``external_reference`` and
+``provider_invitation_id`` the webhook can carry. See ``AssessmentPluginContract.make_invitation``.
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ import pytest
 
 from hub import hookimpl
 from hub.entities import (
-    ASSESSMENT, EVENT_TYPES, PLUGIN_KINDS, SOURCE, AssessmentResult, Candidate, HubEvent, InboundEvent,
-    IntegrationSpec, Posting, Stage, StageChange, WebhookRequest, WebhookResult,
+    ASSESSMENT, EVENT_TYPES, INVITATION_STATUSES, PLUGIN_KINDS, SOURCE, Attachment, AssessmentResult, Candidate,
+    HubEvent, InboundEvent, IntegrationSpec, Invitation, Posting, Stage, StageChange, WebhookRequest, WebhookResult,
 )
 from hub.errors import WebhookRejected
 
@@ -28,6 +34,7 @@ PUBLIC_MODULES = {"hub", "hub.entities", "hub.errors", "hub.hookspecs", "hub.con
 SANDBOX_MODULES = {"hub.kit.sandbox", "hub.kit.sandbox.faults", "hub.kit.sandbox.webhooks", "hub.kit.sandbox.server"}
 KIT_SOURCE = "kit-source"
 KIT_PROVIDER = "kit-provider"
+KIT_POSTING, KIT_STAGE = "kit-posting", "kit-stage"  # KitSource's one posting and its one stage
 
 
 def hub_imports(path: Path) -> set[str]:
@@ -85,11 +92,11 @@ class KitSource:
 
     @hookimpl
     def source_list_postings(self, ctx):
-        return [Posting(id="kit-posting", title="Kit posting", state="published")]
+        return [Posting(id=KIT_POSTING, title="Kit posting", state="published")]
 
     @hookimpl
     def source_list_stages(self, ctx, posting_id):
-        return [Stage(id="kit-stage", name="Kit assessment stage")]
+        return [Stage(id=KIT_STAGE, name="Kit assessment stage")]
 
 
 class KitProvider:
@@ -271,13 +278,70 @@ class PluginContract:
 
 
 class AssessmentPluginContract(PluginContract):
-    """Contract of an assessment provider: plus "invites exactly once"."""
+    """Contract of an assessment provider: plus "invites exactly once".
+
+    ``make_invitation`` gives ``signed_webhook`` an invitation the hub made, for a webhook that
+    names one (a completion)."""
 
     kit_source = None
 
     def extra_plugins(self):
         self.kit_source = KitSource()
         return [(KIT_SOURCE, self.kit_source)]
+
+    # ------------------------------------------------------------------ what the kit offers a subclass
+    def make_invitation(self, ctx, *, assessment_id: str, provider_invitation_id: str | None = None,
+                        status: str = "invited", candidate: Candidate | None = None) -> Invitation:
+        """An invitation the hub made, as ``on_stage_change`` and the vendor would leave it, for a
+        webhook to name: ``assessment_id`` (of this plugin) is attached to the kit's stage of the
+        kit's posting unless it already is, ``candidate`` (default: "Kit Candidate",
+        ``kit-webhook-opp``) gets its invitation there, moved from ``pending`` to ``status`` with
+        ``provider_invitation_id`` (the vendor's id) when given. Returns the
+        ``hub.entities.Invitation`` as the hub then has it: its ``external_reference`` is what the
+        vendor stores for the hub, its ``provider_invitation_id`` the vendor's id.
+
+        Call it with the ``ctx`` the kit hands ``signed_webhook`` (or any ``ctx`` of this plugin,
+        in an app context); everything is committed when it returns. The same candidate and
+        assessment give the same invitation again. Raises ``ValueError`` when ``status`` is not an
+        invitation status, or when that invitation already is in a status it cannot move to
+        ``status`` from, or has another vendor id (give another ``candidate``)."""
+        if status not in INVITATION_STATUSES:
+            raise ValueError(f"make_invitation: {status!r} is not an invitation status; give one of "
+                             f"{', '.join(INVITATION_STATUSES)}")
+        attachment = self._kit_attachment(ctx, assessment_id)
+        invitation, _ = ctx.invitations.get_or_create(attachment, candidate or Candidate(
+            opportunity_id="kit-webhook-opp", name="Kit Candidate", email="kit.webhook@example.com",
+            posting_id=KIT_POSTING, stage_id=KIT_STAGE))
+        ctx.invitations.transition(invitation.id, status, provider_invitation_id=provider_invitation_id)
+        made = ctx.invitations.get(invitation.id)
+        other_id = provider_invitation_id is not None and made.provider_invitation_id != provider_invitation_id
+        if made.status != status or other_id:
+            raise ValueError(
+                f"make_invitation: the invitation of {made.opportunity_id} for {assessment_id} already exists, "
+                f"{made.status} with the vendor's id {made.provider_invitation_id!r}, and cannot become {status} "
+                f"with {provider_invitation_id!r}; give another candidate (another opportunity_id)")
+        return made
+
+    def _kit_attachment(self, ctx, assessment_id: str) -> Attachment:
+        """This plugin's ``assessment_id`` attached to the kit's stage, attached now if it was not."""
+        from hub import services
+        from hub.extensions import db
+
+        def attached() -> list[Attachment]:
+            return [a for a in ctx.attachments.list(posting_id=KIT_POSTING, stage_id=KIT_STAGE,
+                                                    provider=self.plugin_name) if a.assessment_id == assessment_id]
+
+        if not attached():
+            try:
+                services.save_attachment(ctx.workspace_id, dict(
+                    posting_id=KIT_POSTING, posting_name="Kit posting", stage_id=KIT_STAGE,
+                    stage_name="Kit assessment stage", provider=self.plugin_name, assessment_id=assessment_id,
+                    assessment_name=assessment_id), "kit")
+            except BaseException:
+                db.session.rollback()
+                raise
+            db.session.commit()
+        return attached()[0]
 
     def test_contract_invites_exactly_once(self, connected):
         from hub import services
@@ -291,14 +355,14 @@ class AssessmentPluginContract(PluginContract):
             assessments = runtime.registry.call(self.plugin_name, "list_assessments", ctx=ctx)
             assert assessments, "list_assessments returned no assessment: the sandbox must offer at least one to attach"
             assessment = assessments[0]
-            services.save_attachment(1, dict(posting_id="kit-posting", posting_name="Kit posting",
-                                             stage_id="kit-stage", stage_name="Kit assessment stage",
+            services.save_attachment(1, dict(posting_id=KIT_POSTING, posting_name="Kit posting",
+                                             stage_id=KIT_STAGE, stage_name="Kit assessment stage",
                                              provider=self.plugin_name, assessment_id=assessment.id,
                                              assessment_name=assessment.name), "kit")
             self.kit_source.candidates["kit-opp"] = Candidate(
                 opportunity_id="kit-opp", name="Kit Candidate", email="kit.candidate@example.com",
-                posting_id="kit-posting", stage_id="kit-stage")
-            change = StageChange(opportunity_id="kit-opp", to_stage_id="kit-stage")
+                posting_id=KIT_POSTING, stage_id=KIT_STAGE)
+            change = StageChange(opportunity_id="kit-opp", to_stage_id=KIT_STAGE)
             for external_id in ("kit-1", "kit-2"):  # the same move reported twice, under two ids
                 ingest(runtime, 1, KIT_SOURCE, InboundEvent(external_id=external_id, event=change))
             run_deliveries(connected)

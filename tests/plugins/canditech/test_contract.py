@@ -8,9 +8,7 @@ import json
 import time
 from datetime import datetime, timezone
 
-from hub import services
-from hub.entities import Candidate, WebhookRequest
-from hub.errors import Conflict
+from hub.entities import WebhookRequest
 from hub.testing import AssessmentPluginContract, KitSource
 from hub.testing.contract import KIT_SOURCE
 
@@ -28,18 +26,7 @@ class TestCanditechContract(AssessmentPluginContract):
 
     def signed_webhook(self, ctx) -> WebhookRequest:
         """A completion Canditech would send for an invitation the hub made, signed as Canditech signs."""
-        try:
-            services.save_attachment(1, dict(posting_id="kit-posting", posting_name="Kit posting",
-                                             stage_id="kit-stage", stage_name="Kit assessment stage",
-                                             provider="canditech", assessment_id="asmt-python",
-                                             assessment_name="Python Developer"), "kit")
-        except Conflict:
-            pass
-        (attachment,) = ctx.attachments.list(provider="canditech")
-        invitation, _ = ctx.invitations.get_or_create(attachment, Candidate(
-            opportunity_id="kit-webhook-opp", name="Kit Candidate", email="kit@example.com", posting_id="kit-posting",
-            stage_id="kit-stage"))
-        ctx.invitations.transition(invitation.id, "invited", provider_invitation_id="inv_kit")
+        invitation = self.make_invitation(ctx, assessment_id="asmt-python", provider_invitation_id="inv_kit")
         body = json.dumps({
             "id": "evt_kit_1", "type": "invitation.completed", "created_at": "2026-03-01T10:00:00Z",
             "data": {"invitation": {

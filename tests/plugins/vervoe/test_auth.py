@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-from hub import services
 from hub.errors import HubError, NeedsReauthorization
 from plugins.vervoe import auth
 from plugins.vervoe.client import VervoeClient
@@ -65,7 +64,7 @@ def test_a_token_vervoe_no_longer_accepts_is_refreshed_once_and_the_call_repeate
 
 def test_changing_the_key_pair_drops_the_cached_token(hub):
     hub.call("list_assessments")
-    services.save_settings(hub.runtime, 1, "vervoe", {"api_key": "another-key"}, "test")
+    hub.save_settings(api_key="another-key")
     with pytest.raises(HubError) as info:
         hub.call("list_assessments")
     assert info.value.status == 401 and "refused" in info.value.message
@@ -131,7 +130,7 @@ def test_concurrent_401s_refresh_once(hub):
 
 
 def test_a_refused_key_pair_needs_reauthorization(hub):
-    services.save_settings(hub.runtime, 1, "vervoe", vervoe_settings(hub.sandbox, api_secret="wrong-secret"), "test")
+    hub.save_settings(vervoe_settings(hub.sandbox, api_secret="wrong-secret"))
     with pytest.raises(HubError) as info:
         hub.call("test_connection")
     assert info.value.status == 401 and info.value.code == "vendor_unauthorized"

@@ -202,9 +202,7 @@ def test_stale_archived_or_other_posting_changes_invite_nobody(hub):
 
 
 def test_vervoe_refusing_the_invitation_fails_it_with_vervoes_reason(hub):
-    services.save_attachment(1, {"posting_id": "posting-backend", "posting_name": "Backend Engineer",
-                                 "stage_id": "stage-2", "stage_name": "Stage 2", "provider": "vervoe",
-                                 "assessment_id": "deleted-assessment", "assessment_name": "Gone"}, "test")
+    hub.attach(stage_id="stage-2", stage_name="Stage 2", assessment_id="deleted-assessment", assessment_name="Gone")
     hub.move(stage="stage-2")
     inv = hub.invitation()
     assert inv.status == "failed"
@@ -221,7 +219,7 @@ def test_reinvite_resets_the_same_candidate_assessment_with_a_new_deadline(hub):
     hub.sandbox.act(uuid, "expire")
     hub.wait_for(lambda: hub.invitation().status == "expired", what="the expired webhook")
 
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "test")
+    hub.reinvite(inv.id)
 
     again = hub.invitation()
     assert (again.status, again.round, again.provider_invitation_id) == ("invited", 2, uuid)
@@ -243,7 +241,7 @@ def test_reinvite_after_a_failure_sends_a_first_invitation(hub):
     inv = hub.invitation()
     assert inv.status == "failed"
     hub.candidate("opp-1", email="ada@example.com")
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "test")
+    hub.reinvite(inv.id)
     again = hub.invitation()
     assert (again.status, again.round) == ("invited", 2)
     assert hub.sandbox.only()["resets"] == 0 and posts(hub) == 1
@@ -275,7 +273,7 @@ def test_a_stale_archive_event_or_an_unarchive_closes_nothing(hub):
 
 
 def test_without_reject_on_archive_the_archive_is_recorded_and_the_invitation_left_open(hub):
-    services.save_settings(hub.runtime, 1, "vervoe", {"reject_on_archive": False}, "test")
+    hub.save_settings(reject_on_archive=False)
     inv = invited(hub)
     hub.candidate("opp-1", archived=True)
     for _ in range(2):
@@ -358,7 +356,7 @@ def test_a_reject_landing_just_as_the_candidate_completes_brings_the_result_and_
 
 def test_an_admin_cancel_rejects_the_invitation_at_vervoe(hub):
     inv = invited(hub)
-    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.cancel(inv.id)
     assert hub.invitation().status == "cancelled"
     assert hub.sandbox.only()["status"] == "rejected"  # the candidate can no longer take it
     hub.sandbox.quiet()  # Vervoe's "rejected" report: the hub already knows
@@ -369,7 +367,7 @@ def test_an_admin_cancel_rejects_the_invitation_at_vervoe(hub):
 
 def test_an_admin_cancel_leaves_an_assessment_completed_at_vervoe_alone(hub):
     inv = completed_ungraded(hub)
-    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.cancel(inv.id)
     assert hub.invitation().status == "cancelled"
     assert hub.sandbox.only()["status"] == "complete"  # its result is not thrown away at Vervoe
     assert REJECT_ROUTE not in hub.sandbox.stats()["by_route"]
@@ -419,7 +417,7 @@ def test_an_admin_cancel_rejects_nothing_of_a_round_re_invited_since(hub):
     hub.update_invitation(inv.id, status="cancelled")  # an admin's cancel, whose delivery runs below
 
     def reinvite():  # the admin changes their mind: round 2 is sent at once (a reset at Vervoe)
-        services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+        hub.reinvite(inv.id)
         assert hub.invitation().status == "invited"
 
     progress = InvitationProgress(invitation_id=inv.id, status="cancelled", by="admin@example.com")
@@ -440,7 +438,7 @@ def cancelled_with_its_report_held(hub):
     report is held by the sandbox (late) until ``release_webhooks``."""
     inv = invited(hub)
     hub.sandbox.hold_webhooks()
-    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.cancel(inv.id)
     assert hub.invitation().status == "cancelled" and hub.sandbox.only()["status"] == "rejected"
     assert hub.sandbox.webhook_log()["pending"] == 1  # round 1's "rejected", not delivered yet
     return inv
@@ -463,7 +461,7 @@ def test_a_late_reject_report_of_the_cancelled_round_leaves_the_re_invite_alone(
         return real(self, target)
 
     monkeypatch.setattr(invite.VervoeClient, "reset", report_arrives_first)
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.reinvite(inv.id)
 
     assert [(outcome, code) for outcome, code, _ in outcomes] == [("ignored", 200)]  # not a cancel of round 2
     assert "earlier round" in outcomes[0][2]
@@ -484,7 +482,7 @@ def test_a_late_reject_report_leaves_a_re_invite_pending_until_its_send_is_retri
 
     inv = cancelled_with_its_report_held(hub)
     hub.sandbox.hold_webhooks(error_rate=1.0, error_codes=[503])
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.reinvite(inv.id)
     assert (hub.invitation().status, hub.invitation().round) == ("pending", 2)
     assert hub.sandbox.only()["resets"] == 0 and hub.deliveries()["retry"] == 1
 
@@ -525,7 +523,7 @@ def test_a_report_read_while_the_invitation_is_re_invited_is_sent_again(hub, mon
     def reinvited_meanwhile(self, uuid):
         report = real(self, uuid)  # "rejected": round 2's reset has not landed yet
         monkeypatch.setattr(invite.VervoeClient, "get_report", real)
-        services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+        hub.reinvite(inv.id)
         return report
 
     monkeypatch.setattr(invite.VervoeClient, "get_report", reinvited_meanwhile)
@@ -545,7 +543,7 @@ def test_a_reject_of_the_re_invited_round_at_vervoe_still_counts(hub, completed)
     """After round 1's cancel and late report, round 2 is linked: a reviewer rejecting it at Vervoe
     cancels it (before completing) or is a thumbs down (after), as in round 1."""
     inv = cancelled_with_its_report_held(hub)
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.reinvite(inv.id)
     assert hub.invitation().status == "invited"
     hub.sandbox.release_webhooks()  # round 1's report: Vervoe says invited (reset) now
     assert hub.webhook_outcomes()[-1][:2] == ("ignored", 200) and hub.invitation().status == "invited"
@@ -578,7 +576,7 @@ def test_an_admin_cancel_waits_for_the_invitations_lease(hub, monkeypatch):
     monkeypatch.setattr(invite, "CANCEL_WAIT_SECONDS", 0.0, raising=False)  # how long is not the point
     inv = invited(hub)
     with hub.ctx().lock(provider.invitation_lock(inv.id), ttl=60):
-        services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+        hub.cancel(inv.id)
     assert hub.invitation().status == "cancelled"
     assert REJECT_ROUTE not in hub.sandbox.stats()["by_route"] and hub.sandbox.only()["status"] == "invited"
     (waiting,) = db.session.scalars(sa.select(Delivery).where(Delivery.plugin == "vervoe",
@@ -601,11 +599,11 @@ def test_a_cancel_after_an_unclear_reset_rejects_the_reset_assessment(hub):
     reset assessment open at Vervoe while the hub showed the invitation cancelled."""
     inv = invited(hub)
     uuid = inv.provider_invitation_id
-    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.cancel(inv.id)
     assert hub.invitation().status == "cancelled" and hub.sandbox.only()["status"] == "rejected"
     hub.sandbox.quiet()  # Vervoe's "rejected" report of round 1 is in before the re-invite
     hub.sandbox.faults(error_rate=1.0, error_codes=[503], fault_after_processing=True)
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.reinvite(inv.id)
     hub.sandbox.faults()
     pending = hub.invitation()
     assert (pending.status, pending.round, pending.provider_invitation_id) == ("pending", 2, None)
@@ -613,7 +611,7 @@ def test_a_cancel_after_an_unclear_reset_rejects_the_reset_assessment(hub):
     attempt = hub.ctx().records.get(links.attempt_key(pending))
     assert attempt["mode"] == "reset" and "uuid" not in attempt  # its outcome unknown to the hub
 
-    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.cancel(inv.id)
 
     assert hub.invitation().status == "cancelled"
     remote = hub.sandbox.only()
@@ -638,7 +636,7 @@ def cancel_whose_reject_fails_then_reinvite_and_cancel(hub, monkeypatch, reinvit
     "at Vervoe": a 503 before the reset took effect); then round 2 is cancelled too."""
     inv = invited(hub)
     hub.sandbox.faults(error_rate=1.0, error_codes=[503])
-    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.cancel(inv.id)
     hub.sandbox.faults()
     assert hub.invitation().status == "cancelled" and hub.deliveries()["retry"] == 1
     assert hub.sandbox.only()["status"] == "invited"  # round 1's cancel did not reach Vervoe
@@ -646,12 +644,12 @@ def cancel_whose_reject_fails_then_reinvite_and_cancel(hub, monkeypatch, reinvit
         fail_before_sending(monkeypatch)
     else:
         hub.sandbox.faults(error_rate=1.0, error_codes=[503])
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.reinvite(inv.id)
     hub.sandbox.faults()
     monkeypatch.undo()
     assert (hub.invitation().status, hub.invitation().round) == ("pending", 2)
     assert hub.sandbox.only()["resets"] == 0  # round 2 never reached Vervoe
-    services.cancel_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.cancel(inv.id)
     return inv
 
 
@@ -685,9 +683,9 @@ def test_an_earlier_rounds_assessment_shared_with_an_open_invitation_is_not_reje
     assert second.provider_invitation_id == uuid
     hub.update_invitation(first.id, status="cancelled")  # round 1 cancelled, say before the shared link
     fail_before_sending(monkeypatch)
-    services.reinvite_invitation(hub.runtime, 1, first.id, "admin@example.com")
+    hub.reinvite(first.id)
     monkeypatch.undo()
-    services.cancel_invitation(hub.runtime, 1, first.id, "admin@example.com")
+    hub.cancel(first.id)
 
     statuses = {i.id: i.status for i in hub.invitations()}
     assert statuses == {first.id: "cancelled", second.id: "invited"}
@@ -704,7 +702,7 @@ def test_archiving_a_re_invite_not_sent_yet_after_a_completed_round_cancels_it(h
     hub.wait_for(lambda: hub.invitation().status == "completed", what="the round-1 result")
     hub.sandbox.quiet()
     fail_before_sending(monkeypatch)
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.reinvite(inv.id)
     monkeypatch.undo()
     assert hub.invitation().status == "pending"
     hub.candidate("opp-1", archived=True)
@@ -721,7 +719,7 @@ def test_a_send_racing_an_admin_cancel_rejects_what_it_created(hub, monkeypatch)
 
     def cancel_then_post(self, slug, body):  # the admin cancels while the invitation is being sent
         (pending,) = hub.invitations()
-        services.cancel_invitation(hub.runtime, 1, pending.id, "admin@example.com")
+        hub.cancel(pending.id)
         cancelled.append(pending.id)
         return real(self, slug, body)  # Vervoe had nothing yet when the cancel was withdrawn
 
@@ -744,7 +742,7 @@ def race_a_cancel(hub, monkeypatch, failing: int | None, **faults):
 
     def cancel_then_post(self, slug, body):
         (pending,) = hub.invitations()
-        services.cancel_invitation(hub.runtime, 1, pending.id, "admin@example.com")
+        hub.cancel(pending.id)
         return real_invite(self, slug, body)
 
     def reject(self, uuid):
@@ -928,7 +926,7 @@ def test_reconcile_writes_an_unscored_completion_back_after_the_wait(hub):
     assert reconcile_all(hub.runtime) >= 1
     assert hub.invitation().status == "started"  # still waiting for Vervoe's grade (24 h by default)
 
-    services.save_settings(hub.runtime, 1, "vervoe", {"unscored_result_after_minutes": 0}, "test")
+    hub.save_settings(unscored_result_after_minutes=0)
     reconcile_all(hub.runtime)
     done = hub.invitation()
     assert (done.status, done.score, done.max_score) == ("completed", None, None)
@@ -969,8 +967,8 @@ def test_connect_sandbox_configures_both_sides(fast_app, sandbox):
 
 
 def test_settings_round_trip_through_the_hub(hub):
-    row = services.save_settings(hub.runtime, 1, "vervoe",
-                                 vervoe_settings(hub.sandbox, signature_tolerance_seconds=120), "test")
+    hub.save_settings(vervoe_settings(hub.sandbox, signature_tolerance_seconds=120))
+    row = hub.integration()
     assert "api_secret" not in row.settings and "webhook_secret" not in row.settings
     assert row.settings["signature_tolerance_seconds"] == 120
     assert hub.secrets()["api_secret"] == "vervoe-sandbox-secret"
@@ -1015,7 +1013,7 @@ def test_a_round_the_candidate_opened_before_its_link_was_recorded_still_gets_it
         return out
 
     monkeypatch.setattr(invite.VervoeClient, "reset", lost_answer)
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "admin@example.com")
+    hub.reinvite(inv.id)
     assert calls and hub.invitation().status == "pending"  # the reset landed; its answer was lost
     time.sleep(1)  # the candidate opens it a moment later (Vervoe's times are whole seconds)
     hub.sandbox.act(uuid, "start")

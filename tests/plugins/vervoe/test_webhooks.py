@@ -13,7 +13,6 @@ import time
 
 import requests
 
-from hub import services
 from plugins.vervoe import links
 
 from .conftest import BACKEND_ANSWERS, SLUG, WEBHOOK_SECRET, vervoe_settings
@@ -161,7 +160,7 @@ def test_a_late_expiry_of_the_earlier_round_does_not_expire_the_reset_one(hub):
     hub.sandbox.act(uuid, "expire")
     hub.wait_for(lambda: hub.invitation().status == "expired", what="the expiry")
     expired_body = json.dumps(hub.sandbox.webhook_log()["events"][-1]["body"]).encode()
-    services.reinvite_invitation(hub.runtime, 1, inv.id, "test")
+    hub.reinvite(inv.id)
     assert hub.invitation().status == "invited"
 
     answer = requests.post(hub.url + hub.webhook_path(), data=expired_body, headers=signed(expired_body), timeout=10)
@@ -240,8 +239,7 @@ def test_reports_the_hub_did_not_send_are_answered_and_ignored(hub):
 
 def test_webhook_secrets_can_be_rotated(hub):
     inv, uuid = invited(hub)
-    services.save_settings(hub.runtime, 1, "vervoe",
-                           vervoe_settings(hub.sandbox, webhook_secret=f"{WEBHOOK_SECRET}\nwhsec-the-new-one"), "test")
+    hub.save_settings(vervoe_settings(hub.sandbox, webhook_secret=f"{WEBHOOK_SECRET}\nwhsec-the-new-one"))
     body = json.dumps({"candidateAssessmentUuid": uuid, "status": "in progress"}).encode()
     client = hub.app.test_client()
     assert client.post(hub.webhook_path(), data=body, headers=signed(body, secret="whsec-the-new-one")).status_code == 200
@@ -545,7 +543,7 @@ def test_a_dead_sends_marker_no_longer_costs_a_read_or_a_503(hub):
 
 
 def test_how_long_a_sends_retry_is_awaited_is_a_setting(hub):
-    services.save_settings(hub.runtime, 1, "vervoe", {"sending_window_seconds": 7200}, "test")
+    hub.save_settings(sending_window_seconds=7200)
     inv, uuid = unclear_send(hub)
     marker_from(hub, inv, 3600)
     answer = post_report(hub, uuid)
