@@ -474,7 +474,8 @@ class TestPluginContract(AssessmentPluginContract):
 
     def signed_webhook(self, ctx):
         """The vendor's connection test (a ping), signed. A "completed" webhook names an invitation
-        of this hub, which these tests have none of: tests/test_hooks.py sends one."""
+        of this hub: ``self.make_invitation(ctx, assessment_id=...)`` makes one for it, and
+        tests/test_hooks.py sends a real one through the sandbox."""
         body = json.dumps({"id": "evt-ping-1", "type": "ping"}).encode()
         signature = hmac.new(ctx.secrets["webhook_secret"].encode(), body, hashlib.sha256).hexdigest()
         return WebhookRequest(body=body, headers={"X-Signature": signature}, received_at=datetime.now(timezone.utc))
