@@ -355,8 +355,9 @@ def test_the_story_in_the_browser(make_app, tmp_path, new_page, shots):
         for select in ("#filter-posting", "#filter-assessment"):  # no hint of Data Analyst either
             expect(page.locator(f"{select} option", has_text="Data Analys")).to_have_count(0)
         shots.take(page, "limited-candidates")
-        page.goto(hub + "/candidates?posting=posting-data-analyst")
-        expect(page.locator("#no-candidates")).to_be_visible()
+        page.goto(hub + "/candidates?posting=posting-data-analyst")  # a posting they are not on, by URL
+        expect(page.locator("#filter-notice-posting")).to_contain_text("There is no posting")  # as for none
+        expect(candidate_row(page, "Dave Diaz")).to_have_count(0)
         shots.take(page, "limited-candidates-data-analyst")
         response = page.goto(f"{hub}/candidates/{dave_invitation}")  # not by URL either
         assert response.status == 404
