@@ -17,6 +17,13 @@ threads = 16
 # one connection per webhook
 keepalive = 2
 
+try:  # gunicorn 25.1+ listens for `gunicornc` on a control socket, by default at one path per user
+    from gunicorn.config import ControlSocket
+except ImportError:
+    pass
+else:  # ... which every other gunicorn master of the user takes over: one per master instead
+    control_socket = os.path.join(os.path.dirname(ControlSocket.default), f"gunicorn-{os.getpid()}.ctl")
+
 
 def _log_format(server):
     from hub.logging_setup import json_requested, use_for_gunicorn

@@ -1,5 +1,4 @@
-"""WSGI entry point for gunicorn: ``gunicorn 'wsgi:app'``."""
+"""WSGI entry point for gunicorn in the repository root: ``gunicorn wsgi:app`` (the same app as
+``hub.wsgi:app``, which works from any directory)."""
 
-from hub.app import create_app
-
-app = create_app()
+from hub.wsgi import app  # noqa: F401

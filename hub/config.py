@@ -91,7 +91,8 @@ def default_instance_path() -> str:
 def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     """Fill ``app.config`` in order: defaults, instance ``hub.cfg``, environment, overrides."""
     app.config.update(DEFAULTS)
-    app.config.from_pyfile("hub.cfg", silent=True)
+    from_file = _read_hub_cfg(app)
+    app.config.update(from_file)
     app.config.from_prefixed_env(ENV_PREFIX)
     for name in TEXT_SETTINGS:  # as written: a token "1234e5678..." must not become a number
         raw = os.environ.get(f"{ENV_PREFIX}_{name}")
@@ -100,7 +101,7 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     _credentials_as_written(app.config)
     if overrides:
         app.config.update(overrides)
-    check_values(app.config)
+    check_values(app.config, _origins(app, from_file, overrides or {}))
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
     _ensure_keys(app)
@@ -121,6 +122,33 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         MAX_CONTENT_LENGTH=int(app.config["WEBHOOK_MAX_BYTES"]),
         WTF_CSRF_TIME_LIMIT=None,
     )
+
+
+HUB_CFG = "hub.cfg"
+
+
+def _read_hub_cfg(app) -> dict[str, Any]:
+    """The settings of the instance folder's ``hub.cfg`` (none when there is no such file). Raises
+    ``ConfigError`` for a key written with the environment's ``HUB_`` prefix, which nothing reads."""
+    from flask import Config
+
+    settings = Config(app.instance_path)
+    settings.from_pyfile(HUB_CFG, silent=True)
+    for key in settings:
+        if key.startswith(f"{ENV_PREFIX}_"):
+            plain = key[len(ENV_PREFIX) + 1:]
+            raise ConfigError(f"{os.path.join(app.instance_path, HUB_CFG)} sets {key}, which the hub does not read: "
+                              f"keys in hub.cfg have no {ENV_PREFIX}_ prefix (only environment variables do). "
+                              f"Write it as {plain} = ...")
+    return dict(settings)
+
+
+def _origins(app, from_file: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, str]:
+    """Where each setting read from ``hub.cfg`` came from, as messages name it: the key in hub.cfg,
+    unless an environment variable or an override replaced it (those are named ``HUB_<NAME>``)."""
+    path = os.path.join(app.instance_path, HUB_CFG)
+    return {name: f"{name} in {path}" for name in from_file
+            if name not in overrides and f"{ENV_PREFIX}_{name}" not in os.environ}
 
 
 def _credentials_as_written(config) -> None:
@@ -151,9 +179,9 @@ def _credentials_as_written(config) -> None:
         place[name] = raw
 
 
-def _number(name: str, value: Any, kind: type) -> int | float:
+def _number(name: str, value: Any, kind: type, label: str) -> int | float:
     bound = "0 or more" if name in NON_NEGATIVE else "more than 0"
-    problem = ConfigError(f"HUB_{name} must be {'a whole number' if kind is int else 'a number'} ({bound}), "
+    problem = ConfigError(f"{label} must be {'a whole number' if kind is int else 'a number'} ({bound}), "
                           f"not {value!r}")
     if isinstance(value, bool):
         raise problem
@@ -168,13 +196,13 @@ def _number(name: str, value: Any, kind: type) -> int | float:
     return number
 
 
-def _flag(name: str, value: Any) -> bool:
+def _flag(value: Any, label: str) -> bool:
     if isinstance(value, bool):
         return value
     word = str(value).strip().lower()
     if word in TRUE_WORDS or word in FALSE_WORDS:
         return word in TRUE_WORDS
-    raise ConfigError(f"HUB_{name} must be true or false, not {value!r}")
+    raise ConfigError(f"{label} must be true or false, not {value!r}")
 
 
 def _check_public_url(config) -> None:
@@ -280,23 +308,25 @@ def _check_metrics_token(config) -> None:
     config["METRICS_TOKEN"] = str(value).strip()
 
 
-def check_values(config) -> None:
+def check_values(config, origins: Mapping[str, str] | None = None) -> None:
     """Check and normalise every setting of ``DEFAULTS`` whose default is a flag or a number,
     and those of ``CHOICES``: ``"8"`` becomes ``8``, ``"yes"`` becomes ``True``. Raises
-    ``ConfigError`` naming the ``HUB_*`` variable and the value that cannot work (a typo in the
-    environment must stop the hub at start-up, not a worker thread hours later)."""
+    ``ConfigError`` naming where the value that cannot work came from and the value: its entry in
+    ``origins`` (``WORKERS in /srv/hub/instance/hub.cfg``), else the ``HUB_*`` variable (a typo
+    must stop the hub at start-up, not a worker thread hours later)."""
     for name, default in DEFAULTS.items():
         value = config.get(name)
         if value is None:
             continue
+        label = (origins or {}).get(name, f"{ENV_PREFIX}_{name}")
         if isinstance(default, bool) or name in FLAGS_WITHOUT_DEFAULT:
-            config[name] = _flag(name, value)
+            config[name] = _flag(value, label)
         elif isinstance(default, (int, float)):
-            config[name] = _number(name, value, type(default))
+            config[name] = _number(name, value, type(default), label)
         elif name in CHOICES:
             word = str(value).strip().lower()
             if word not in CHOICES[name]:
-                raise ConfigError(f"HUB_{name} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+                raise ConfigError(f"{label} must be one of {', '.join(CHOICES[name])}, not {value!r}")
             config[name] = word
 
 

@@ -7,6 +7,8 @@ The libraries that log on the hub's behalf write in the same format: Huey (its c
 workers of ``hub worker`` and ``hub run``; warnings and errors only, its per-task lines are noise
 beside the hub's own) and werkzeug (the server of ``hub run`` and ``hub demo``: its request lines).
 gunicorn's own lines follow the same setting through ``gunicorn.conf.py`` (``use_for_gunicorn``).
+An error Huey logs again and again (its consumer threads log "Error reading from queue", with a
+traceback, at each poll while Redis is down) is written at most once a minute (``RepeatLimiter``).
 """
 
 from __future__ import annotations
@@ -14,14 +16,22 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
+from datetime import datetime, timezone
 
 CONTEXT_FIELDS = ("workspace_id", "event_id", "delivery_id", "plugin", "event_type", "deliveries")
+
+
+def utc_timestamp(created: float) -> str:
+    """``created`` (seconds since the epoch) in ISO 8601, UTC, to the millisecond: ``2026-11-30T02:41:07.123Z``."""
+    moment = datetime.fromtimestamp(created, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         body = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": utc_timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -46,8 +56,38 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{context}]" if context else line
 
 
+class RepeatLimiter(logging.Filter):
+    """Passes an error (or worse) of a logger at most once per ``period`` seconds for each message
+    template, and notes on the next one passed how many were held back meanwhile. Lower levels
+    always pass. So an outage costs one line (and one traceback) a minute, not several a second."""
+
+    def __init__(self, period: float = 60.0) -> None:
+        super().__init__()
+        self.period = period
+        self._lock = threading.Lock()
+        self._passed: dict[tuple[str, str], float] = {}
+        self._held: dict[tuple[str, str], int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        key = (record.name, str(record.msg))
+        with self._lock:
+            last = self._passed.get(key)
+            if last is not None and record.created - last < self.period:
+                self._held[key] = self._held.get(key, 0) + 1
+                return False
+            self._passed[key] = record.created
+            held = self._held.pop(key, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} more like it since the last one shown were not logged)"
+        return True
+
+
 # loggers of libraries working for the hub, and the least level each passes on
 LIBRARY_LOGGERS = {"huey": logging.WARNING, "werkzeug": logging.INFO}
+# of those, the ones whose repeated errors are written at most once per period (``RepeatLimiter``)
+REPEAT_LIMITED = ("huey",)
 
 
 def configure_logging(app) -> None:
@@ -58,10 +98,11 @@ def configure_logging(app) -> None:
         "%(asctime)s %(levelname)s %(name)s: %(message)s")
     _install(logging.getLogger("hub"), fmt, level)
     for name, least in LIBRARY_LOGGERS.items():
-        _install(logging.getLogger(name), fmt, max(level, least) if isinstance(level, int) else least)
+        _install(logging.getLogger(name), fmt, max(level, least) if isinstance(level, int) else least,
+                 RepeatLimiter() if name in REPEAT_LIMITED else None)
 
 
-def _install(logger: logging.Logger, fmt: logging.Formatter, level) -> None:
+def _install(logger: logging.Logger, fmt: logging.Formatter, level, limiter: logging.Filter | None = None) -> None:
     logger.setLevel(level)
     for handler in list(logger.handlers):
         if getattr(handler, "_hub_handler", False):
@@ -69,6 +110,8 @@ def _install(logger: logging.Logger, fmt: logging.Formatter, level) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler._hub_handler = True  # type: ignore[attr-defined]
     handler.setFormatter(fmt)
+    if limiter is not None:  # on the handler: a logger's own filters never see its children's records
+        handler.addFilter(limiter)
     logger.addHandler(handler)
     logger.propagate = True
 

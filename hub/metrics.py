@@ -4,7 +4,9 @@ Several processes (gunicorn's workers, ``hub worker`` processes) each count thei
 ``PROMETHEUS_MULTIPROC_DIR`` set in their environment (prometheus_client's multiprocess mode: an
 empty directory that the processes of one host share, emptied at each deploy), every process
 writes its figures there and ``/metrics`` answers with their sum, whichever process serves it.
-Without it, a scrape answers for the one process that served it.
+Without it, a scrape answers for the one process that served it. A process whose
+``PROMETHEUS_MULTIPROC_DIR`` is not an existing, writable directory does not start
+(``ConfigError`` naming the variable).
 """
 
 from __future__ import annotations
@@ -16,8 +18,26 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
+def check_multiprocess_dir(environ=os.environ) -> None:
+    """Raise ``ConfigError`` when ``PROMETHEUS_MULTIPROC_DIR`` is set but names no directory this
+    process can write in (prometheus_client would fail at the first metric with a bare
+    FileNotFoundError on one of its files)."""
+    from hub.config import ConfigError
+
+    folder = environ.get(MULTIPROCESS_ENV)
+    if not folder:
+        return
+    if not os.path.isdir(folder):
+        raise ConfigError(f"{MULTIPROCESS_ENV} names the directory {folder}, which does not exist: create it "
+                          "(empty, writable by every hub process of this host) or unset the variable.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"{MULTIPROCESS_ENV} names the directory {folder}, which this process cannot write in: "
+                          "make it writable by every hub process of this host or unset the variable.")
+
+
 class Metrics:
     def __init__(self) -> None:
+        check_multiprocess_dir()
         self.registry = CollectorRegistry()
         r = self.registry
         self.webhooks = Counter("hub_webhooks_received_total", "Inbound webhook requests",

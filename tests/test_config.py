@@ -296,3 +296,73 @@ def test_a_nested_credential_inside_a_text_setting_stops_the_hub(tmp_path, monke
     with pytest.raises(ConfigError, match="HUB_PLUGINS__ACME_ID sets a value inside HUB_PLUGINS, which holds a "
                                           "value, not a group of settings"):
         create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+
+
+def test_json_log_timestamps_are_utc_with_milliseconds_and_a_zone(tmp_path, capsys, monkeypatch):
+    """``ts`` was the host's local time to the second, without a zone."""
+    import json
+    import logging
+    import time
+    from datetime import datetime, timezone
+
+    monkeypatch.setenv("TZ", "America/New_York")  # a local time that is not UTC
+    time.tzset()
+    try:
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "LOG_FORMAT": "json"})
+        capsys.readouterr()
+        moment = datetime(2026, 11, 30, 2, 41, 7, 123456, tzinfo=timezone.utc).timestamp()
+        monkeypatch.setattr(time, "time", lambda: moment)  # logging stamps a record with time.time()
+        monkeypatch.setattr(time, "time_ns", lambda: int(moment * 1e9))
+        logging.getLogger("hub.test").warning("stamped")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert json.loads(capsys.readouterr().err.splitlines()[-1])["ts"] == "2026-11-30T02:41:07.123Z"
+
+
+def test_an_error_huey_repeats_is_logged_at_most_once_a_minute(tmp_path, capsys):
+    """With Redis down, each consumer thread logged "Error reading from queue" with a traceback at
+    each poll: about 8 lines a second."""
+    import logging
+
+    create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    capsys.readouterr()
+    worker = logging.getLogger("huey.consumer.Worker")
+    for _ in range(20):
+        try:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        except ConnectionError:
+            worker.exception("Error reading from queue")
+    logging.getLogger("huey.consumer.Scheduler").error("Error reading schedule.")  # another message: its own line
+    lines = capsys.readouterr().err.splitlines()
+    assert sum("Error reading from queue" in line for line in lines) == 1
+    assert sum(line.startswith("Traceback") for line in lines) == 1
+    assert "Error reading schedule." in lines[-1]
+
+
+def test_a_bad_value_in_hub_cfg_is_reported_as_a_key_of_hub_cfg(tmp_path, monkeypatch):
+    """It was reported as ``HUB_WORKERS must be ...``, a variable that was not set."""
+    monkeypatch.delenv("HUB_WORKERS", raising=False)
+    (tmp_path / "hub.cfg").write_text('WORKERS = "abc"\n')
+    with pytest.raises(ConfigError) as raised:
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert str(raised.value) == f"WORKERS in {tmp_path / 'hub.cfg'} must be a whole number (more than 0), not 'abc'"
+    monkeypatch.setenv("HUB_WORKERS", "xyz")  # the environment's value replaces hub.cfg's: it is the one named
+    with pytest.raises(ConfigError) as raised:
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert str(raised.value) == "HUB_WORKERS must be a whole number (more than 0), not 'xyz'"
+
+
+def test_a_hub_prefixed_key_in_hub_cfg_stops_the_hub_saying_to_drop_the_prefix(tmp_path):
+    """``HUB_WORKERS = 3`` in hub.cfg was silently ignored."""
+    (tmp_path / "hub.cfg").write_text("HUB_WORKERS = 3\n")
+    with pytest.raises(ConfigError) as raised:
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert str(raised.value) == (f"{tmp_path / 'hub.cfg'} sets HUB_WORKERS, which the hub does not read: keys in "
+                                 "hub.cfg have no HUB_ prefix (only environment variables do). Write it as WORKERS = ...")
+
+
+def test_hub_cfg_keys_without_the_prefix_are_read(tmp_path, monkeypatch):
+    monkeypatch.delenv("HUB_WORKERS", raising=False)
+    (tmp_path / "hub.cfg").write_text("WORKERS = 3\n")
+    assert create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False}).config["WORKERS"] == 3

@@ -7,12 +7,33 @@ configuration problem prints one line and exits non-zero, never a traceback.
 
 from __future__ import annotations
 
+import re
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import click
-from flask.cli import FlaskGroup, ScriptInfo
+from flask.cli import FlaskGroup
 
 NO_TABLES = "the database has no tables yet: run `hub init` (or `hub db upgrade`)"
+# PostgreSQL's answer to a connection naming a database or a role (user) the server does not have
+MISSING_NAME = re.compile(r'\b(database|role) "([^"]*)" does not exist')
+
+
+def database_url_shown(url) -> str:
+    """``url`` (a SQLAlchemy URL, as text or object) fit to print: its password as ``***``."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def redis_url_shown(url: str) -> str:
+    """A Redis URL fit to print: its user and password as ``***`` and its query (which may carry
+    ``password=``) left out."""
+    parts = urlsplit(str(url))
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _create_app():
@@ -38,7 +59,7 @@ def register_cli(app) -> None:
 
 
 class HubGroup(FlaskGroup):
-    """Flask's group (it loads ``create_app()`` and pushes an app context for each command) without
+    """Flask's group (its commands' ``with_appcontext`` creates the app with ``create_app()``) without
     the options Flask adds for its own ``flask`` command: ``-e/--env-file`` (needs python-dotenv,
     which the hub does not install), ``-A/--app`` and ``--debug``. The hub always runs
     ``create_app()`` and is configured through ``HUB_*`` variables and ``hub.cfg``."""
@@ -54,17 +75,17 @@ class HubGroup(FlaskGroup):
         return click.Group.parse_args(self, ctx, args)
 
     def get_command(self, ctx: click.Context, name: str):
-        # a command of the group itself (``new-plugin``) needs no app: none is created for it, so
-        # scaffolding a plugin writes no instance folder (with keys) into the working directory
-        command = click.Group.get_command(self, ctx, name)
-        return command if command is not None else super().get_command(ctx, name)
+        # Every hub command is a command of the group itself (``_add_commands``), found without
+        # creating the app: ``hub init --help`` shows the help whatever the configuration, and
+        # writes nothing. The app is created when a command runs (``with_appcontext``), so a
+        # configuration problem reaches main() then, in one line. (FlaskGroup.get_command would
+        # create the app to look for a name the group lacks: a typo would write ./instance too.)
+        return click.Group.get_command(self, ctx, name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        # FlaskGroup.list_commands (for `hub --help`) prints the traceback of an app that cannot be
-        # created and lists no command: load the app first, so that a configuration problem
-        # reaches main() and is reported in one line, as for every command
-        ctx.ensure_object(ScriptInfo).load_app()
-        return super().list_commands(ctx)
+        # FlaskGroup.list_commands creates the app (for `hub --help`): it would write keys and a
+        # queue into ./instance, or fail on a configuration problem instead of showing the help
+        return sorted(click.Group.list_commands(self, ctx))
 
 
 @click.group(cls=HubGroup, create_app=_create_app, add_default_commands=False, add_version_option=False,
@@ -74,13 +95,37 @@ def cli() -> None:
     pass
 
 
-def _add_app_free_commands() -> None:
-    from hub.cli import scaffold
+def _migrations_group() -> click.Group:
+    """Flask-Migrate's ``db`` group and subcommands, but for its callback, which creates the app
+    (``with_appcontext``) to keep the group's options (``-d``, ``-x``) in ``g`` before a subcommand
+    even reads ``--help``. Here they are put in ``g`` when the subcommand, as it runs, pushes the
+    app's context (Flask's ``appcontext_pushed``)."""
+    from flask import appcontext_pushed, g
+    from flask_migrate.cli import db as migrate_group
 
-    cli.add_command(scaffold.new_plugin_command)
+    @click.pass_context
+    def keep_options(ctx: click.Context, directory, x_arg) -> None:
+        def put(sender, **extra) -> None:
+            g.directory, g.x_arg = directory, x_arg
+
+        appcontext_pushed.connect(put, weak=False)
+        ctx.call_on_close(lambda: appcontext_pushed.disconnect(put))
+
+    return click.Group("db", commands=migrate_group.commands, params=migrate_group.params, callback=keep_options,
+                       help=migrate_group.help)
 
 
-_add_app_free_commands()
+def _add_commands() -> None:
+    """Put every hub command on the ``hub`` group, so that it is found (for ``--help`` too) without
+    creating the app; a command that needs the app creates it when it runs (``with_appcontext``)."""
+    from hub.cli import admin, demo, scaffold, serve
+
+    for command in (*admin.COMMANDS, *serve.COMMANDS, demo.demo_command, scaffold.new_plugin_command,
+                    _migrations_group()):
+        cli.add_command(command)
+
+
+_add_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -94,15 +139,27 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
     except Exception as exc:  # one line, not a traceback
-        from sqlalchemy.exc import OperationalError
-
-        from sqlalchemy.exc import ProgrammingError
-
-        text = str(exc).lower()
-        if isinstance(exc, (OperationalError, ProgrammingError)) and ("no such table" in text or "does not exist" in text):
-            click.echo(f"Error: {NO_TABLES}", err=True)
-        elif isinstance(exc, OperationalError):
-            click.echo("Error: the database cannot be reached (check HUB_DATABASE_URL)", err=True)
-        else:
-            click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"Error: {failure_message(exc)}", err=True)
         sys.exit(1)
+
+
+def failure_message(exc: Exception) -> str:
+    """The one line ``hub`` prints for an unexpected ``exc`` (without ``Error:``); it never
+    repeats the database URL, which may hold a password."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    text = str(exc)
+    missing = MISSING_NAME.search(text) if isinstance(exc, OperationalError) else None
+    if missing and missing.group(1) == "database":  # checked before "does not exist" below: also in its text
+        return (f'the database "{missing.group(2)}" named in HUB_DATABASE_URL does not exist on its PostgreSQL '
+                f"server: create it (createdb {missing.group(2)}) or correct the database name, then run `hub init`")
+    if missing:
+        return (f'the role "{missing.group(2)}" named as the user in HUB_DATABASE_URL does not exist on its '
+                f"PostgreSQL server: create it (createuser --pwprompt {missing.group(2)}) or correct the user name")
+    lowered = text.lower()
+    if isinstance(exc, (OperationalError, ProgrammingError)) and ("no such table" in lowered
+                                                                  or "does not exist" in lowered):
+        return NO_TABLES
+    if isinstance(exc, OperationalError):
+        return "the database cannot be reached (check HUB_DATABASE_URL)"
+    return f"{type(exc).__name__}: {exc}"

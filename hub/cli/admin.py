@@ -85,7 +85,9 @@ def init_command(email, password, non_interactive):
         user, generated, created = initialize(email, password)
     except HubError as exc:
         _fail(exc.message)
-    click.echo(f"Database ready at {current_app.config['DATABASE_URL']}")
+    from hub.cli import database_url_shown
+
+    click.echo(f"Database ready at {database_url_shown(current_app.config['DATABASE_URL'])}")
     if not created:
         unused = " (--email and --password were not used; change users with `hub users`)" if email or password else ""
         click.echo(f"Super Admin: {user.email} already exists{unused}")

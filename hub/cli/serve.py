@@ -37,7 +37,8 @@ def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_
     from hub.engine.queue import Worker
     from hub.extensions import db
 
-    db.session.remove()  # the serving threads and workers use their own sessions; hold nothing here
+    with app.app_context():  # ``hub demo`` serves an app of its own, whose context is not pushed
+        db.session.remove()  # the serving threads and workers use their own sessions; hold nothing here
     worker = Worker(app, workers) if with_worker else None
     server = server or bind(app, host, port)
 
@@ -82,6 +83,22 @@ def require_tables() -> None:
     if current != head:  # a migration that only adds columns leaves every table there
         raise click.ClickException(f"the database is at migration {current or 'none'}, this version of the hub "
                                    f"needs {head}: run `hub db upgrade`")
+
+
+def require_queue() -> None:
+    """Stop a command that runs workers (or serves webhooks) when the queue cannot be reached, in
+    one line: Huey's consumer would otherwise start and log the failure for as long as it runs."""
+    from hub.cli import redis_url_shown
+    from hub.runtime import get_runtime
+
+    try:
+        get_runtime().queue.ping()
+    except Exception as exc:
+        url = current_app.config.get("REDIS_URL")
+        where = f"Redis, HUB_REDIS_URL {redis_url_shown(url)}" if url else "queue.db in the instance folder"
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+        fix = "Start Redis or correct HUB_REDIS_URL" if url else "Check that the instance folder is writable"
+        raise click.ClickException(f"the queue cannot be reached ({where}): {reason}. {fix}, then start again.") from None
 
 
 def _revisions() -> tuple[str | None, str]:
@@ -143,6 +160,7 @@ def run_command(host, port, workers, no_worker):
         if generated:
             click.echo(f"First run: created Super Admin {user.email} with password {generated}")
     require_tables()  # production: migrated by `hub db upgrade`, not here
+    require_queue()
 
     def ready(server):
         click.echo(f"ATS Hub listening on http://{host}:{server.server_port} (Ctrl-C to stop)")
@@ -160,6 +178,7 @@ def worker_command(workers):
 
     app = current_app._get_current_object()
     require_tables()
+    require_queue()
     click.echo(f"hub worker started ({workers or app.config['WORKERS']} threads)")
     Worker(app, workers).run_forever()
 

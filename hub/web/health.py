@@ -1,5 +1,5 @@
-"""Health and metrics: ``/healthz`` (the process answers), ``/readyz`` (database and queue reachable),
-``/metrics`` (Prometheus text format; with ``HUB_METRICS_TOKEN`` set, only for
+"""Health and metrics: ``/healthz`` (the process answers), ``/readyz`` (database and queue reachable,
+database schema at this version's migration), ``/metrics`` (Prometheus text format; with ``HUB_METRICS_TOKEN`` set, only for
 ``Authorization: Bearer <that token>``)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import hmac
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from hub.errors import Unauthorized
 from hub.extensions import csrf, db
@@ -24,6 +24,9 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
+    """200 when the database answers, its schema is at this version's newest migration, and the
+    queue answers; else 503 with ``checks`` saying which is not (``schema``: at what revision the
+    database is, which one the code needs, and what to run)."""
     checks: dict[str, str] = {}
     try:
         db.session.execute(sa.text("SELECT 1"))
@@ -32,6 +35,8 @@ def readyz():
     except Exception as exc:
         db.session.rollback()
         checks["database"] = f"unavailable: {type(exc).__name__}"
+    if checks["database"] == "ok":
+        checks["schema"] = schema_check()
     try:
         get_runtime().queue.ping()
         checks["queue"] = "ok"
@@ -39,6 +44,38 @@ def readyz():
         checks["queue"] = f"unavailable: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "not_ready", checks=checks), 200 if ready else 503
+
+
+SCHEMA_READY = "hub.schema_ready"  # app.extensions key: the schema was found at head once
+
+
+def schema_check() -> str:
+    """``"ok"`` when the database's Alembic revision is the newest this code ships, else a sentence
+    naming both and what to run.
+
+    The positive answer is kept for the life of the process (in ``app.extensions``), so a ready
+    process reads the revision once: a database's schema does not go backwards under a running
+    hub (upgrades stop the old version first, *Operations*). A process not ready yet reads it at
+    each probe, and becomes ready as soon as ``hub db upgrade`` has run."""
+    app = current_app._get_current_object()
+    if app.extensions.get(SCHEMA_READY):
+        return "ok"
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(app.extensions["migrate"].directory).get_current_head()
+    try:
+        current = MigrationContext.configure(db.session.connection()).get_current_revision()
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}"
+    finally:
+        db.session.rollback()
+    if current == head:
+        app.extensions[SCHEMA_READY] = True
+        return "ok"
+    if current is None:
+        return f"the database has no tables yet (no migration), the code needs {head}: run `hub init`"
+    return f"the database schema is at {current}, the code needs {head}: run `hub db upgrade`"
 
 
 @bp.get("/metrics")

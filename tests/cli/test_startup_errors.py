@@ -39,11 +39,55 @@ def _production(tmp_path, **settings):
                 **settings)
 
 
-def test_top_level_help_reports_a_bad_setting_in_one_line(tmp_path):
-    code, stdout, stderr = _hub(["--help"], _env(tmp_path, HUB_WORKERS="abc"))
+@pytest.mark.parametrize("args", [["--help"], ["init", "--help"], ["db", "upgrade", "--help"]], ids=" ".join)
+def test_help_is_shown_whatever_the_configuration_and_writes_nothing(tmp_path, args):
+    """`hub --help` built the app: in a directory without configuration it wrote ./instance (keys,
+    queue.db); with a setting missing or bad it printed that error instead of the help."""
+    for settings in ({}, {"HUB_WORKERS": "abc"}, {"HUB_ENV": "production"}):
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **settings}  # no HUB_INSTANCE_PATH: ./instance
+        done = subprocess.run([sys.executable, "-m", "hub", *args], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"Usage: hub {' '.join(args[:-1])}".rstrip() + " [OPTIONS]")
+        assert done.stderr == ""
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_command_still_reports_a_bad_setting_in_one_line(tmp_path):
+    code, stdout, stderr = _hub(["users", "list"], _env(tmp_path, HUB_WORKERS="abc"))
     assert code == 2
     assert stderr.strip() == "Error: HUB_WORKERS must be a whole number (more than 0), not 'abc'"
     assert stdout == ""
+
+
+def test_a_worker_refuses_to_start_when_redis_cannot_be_reached(tmp_path):
+    """It used to start, then Huey logged "Error reading from queue" with a traceback several times
+    a second for as long as it ran."""
+    import socket
+
+    env = _env(tmp_path)
+    code, _, stderr = _hub(["db", "upgrade"], env)
+    assert code == 0, stderr
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, stdout, stderr = _hub(["worker"], {**env, "HUB_REDIS_URL": f"redis://:s3cretpw@127.0.0.1:{port}/0"},
+                                timeout=30)
+    assert code == 1 and "started" not in stdout
+    assert len(stderr.strip().splitlines()) == 1 and "s3cretpw" not in stderr
+    assert stderr.startswith(f"Error: the queue cannot be reached (Redis, HUB_REDIS_URL redis://***@127.0.0.1:{port}/0)")
+    assert stderr.strip().endswith("Start Redis or correct HUB_REDIS_URL, then start again.")
+
+
+def test_a_missing_prometheus_multiproc_dir_is_named_in_one_line(tmp_path):
+    """It used to say "Error: FileNotFoundError: ... gauge_mostrecent_<pid>.db" (gunicorn's workers:
+    "Worker failed to boot")."""
+    missing = tmp_path / "prometheus"
+    code, stdout, stderr = _hub(["users", "list"], _env(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(missing)))
+    assert code == 2 and stdout == ""
+    assert stderr.strip() == (f"Error: PROMETHEUS_MULTIPROC_DIR names the directory {missing}, which does not "
+                              "exist: create it (empty, writable by every hub process of this host) or unset "
+                              "the variable.")
 
 
 @pytest.mark.parametrize("args, settings", [
