@@ -485,7 +485,9 @@ class PluginContext:
 
     # ------------------------------------------------------------------ shared machinery
     def rate_limiter(self, name: str, rate: float, burst: int):
-        """A token bucket for this connection, shared by all its workers: call ``.acquire()``."""
+        """A token bucket for this connection, shared by all its workers: call
+        ``.acquire(timeout=60.0)``, which blocks until a token is free and raises ``TemporaryError``
+        when none would be within ``timeout`` seconds."""
         key = f"{self.workspace_id}:{self.plugin_name}:{name}"
         return self._runtime.limiters.get(key, rate, burst)
 

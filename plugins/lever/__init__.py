@@ -29,8 +29,8 @@ DESCRIPTION = ("Lever (LeverTRM): candidates move through stages in Lever; asses
 
 
 WEBHOOK_HELP = ("Manual mode: in Lever, Settings > Integrations and API > Webhooks, add this URL to the groups "
-                "\"Candidate Stage Change\", \"Candidate Archive State Change\", \"Candidate Deleted\" and "
-                "\"Candidate Hired\", switch them on, and paste each webhook's signature token into "
+                "\"Candidate Stage Change\", \"Application Created\", \"Candidate Archive State Change\", "
+                "\"Candidate Deleted\" and \"Candidate Hired\", switch them on, and paste each webhook's signature token into "
                 "\"Webhook signature tokens\" in the settings.")
 VERIFICATION_HELP = ("In Lever, Settings > Integrations and API > Webhooks, press \"Verify connection\" next to "
                      "the hub's URL; the first signed webhook Lever sends verifies it too.")
@@ -136,10 +136,16 @@ def test_connection(ctx):
         client = LeverClient(ctx, settings=settings)
         body = client.get("/users", {"limit": 1})
         readapi.clear_cache(ctx)  # a (re)connection is the time to re-read postings and stages
+        if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
+            raise HubError("Lever answered GET /users without a list of users", status=502, code="lever_error")
+        problem = readapi.perform_as_problem(client, settings.perform_as)
     except (HubError, PermanentError, TemporaryError) as exc:
         raise _as_hub_error(exc) from exc
-    if not isinstance(body, Mapping) or not isinstance(body.get("data"), list):
-        raise HubError("Lever answered GET /users without a list of users", status=502, code="lever_error")
+    if problem:
+        # Lever answers 404 to every write as an unknown perform_as user: say so now, not per note
+        raise HubError(f"Lever is reachable, but {problem}. Put an active Lever user's id in “Write as Lever "
+                       "user” (notes, tags, stage moves and archives are written as that user), or leave it "
+                       "empty.", status=422, code="lever_perform_as")
     host = hosts_for(settings).api_base
     how = "OAuth" if settings.auth_mode == "oauth" else "an API key"
     account = ctx.secrets.get(SecretNames.ACCOUNT_ID) if settings.auth_mode == "oauth" else None
@@ -201,6 +207,14 @@ def disconnect(ctx):
 @hookimpl
 def connect_sandbox(ctx, sandbox_url):
     return sandbox_link.connect(ctx, sandbox_url)
+
+
+@hookimpl
+def reconcile(ctx):
+    """The hub's periodic hook: Lever's webhooks need no recovery here (a stage change missed is
+    the backfill's job), so it only keeps an OAuth grant from expiring (``auth.keep_alive``)."""
+    auth.keep_alive(ctx)
+    return []
 
 
 # --------------------------------------------------------------------------- event hooks

@@ -8,6 +8,15 @@ process (``ctx.lock("oauth-refresh")``): the others wait, re-read the secrets an
 the winner stored. Lever rotates the refresh token on every refresh, so the new one is stored
 every time; ``invalid_grant`` means the grant is gone (revoked, expired, or a refresh token that
 was already spent) and turns the connection into "needs re-authorization".
+
+Lever drops a refresh token after 90 days without use, and every grant after a year (lever.md
+§2.2). Refreshes happen only when a call needs a token, so a connection idle for a season would
+lose its grant: ``keep_alive`` (run by the plugin's periodic ``reconcile`` hook) refreshes an OAuth
+grant that Lever last renewed more than ``KEEPALIVE_AFTER_SECONDS`` ago. Nothing can extend the
+one-year limit: after it the admin connects again.
+
+The scopes requested are ``HUB_LEVER_SCOPES`` (default ``SCOPES``); when Lever grants fewer,
+``complete`` says which are missing in its message, the connection's status and the log.
 """
 
 from __future__ import annotations
@@ -21,12 +30,13 @@ import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
-from hub.errors import HubError, NeedsReauthorization, PermanentError, TemporaryError
+from hub.errors import Deferred, HubError, NeedsReauthorization, PermanentError, PluginError, TemporaryError
 
 from .hosts import LeverHosts, hosts_for
 from .settings import SecretNames, settings_of
 
-# The assessment use case's scopes (lever.md §2.3) plus postings, users and archive reasons.
+# The assessment use case's scopes (lever.md §2.3) plus postings, users and archive reasons, and
+# the reads of an opportunity's application and contact when Lever does not expand them (readapi).
 SCOPES = (
     "offline_access",
     "opportunities:write:admin",
@@ -37,7 +47,16 @@ SCOPES = (
     "postings:read:admin",
     "users:read:admin",
     "archive_reasons:read:admin",
+    "applications:read:admin",
+    "contact:read:admin",
 )
+OFFLINE_ACCESS = "offline_access"  # without it Lever issues no refresh token (lever.md §2.2)
+
+# A refresh renews Lever's 90-day inactivity clock; weekly leaves room for weeks of failures.
+KEEPALIVE_AFTER_SECONDS = 7 * 24 * 3600
+KEEPALIVE_RETRY_SECONDS = 24 * 3600  # after a failed keep-alive, the next try waits this long
+KEEPALIVE_RECORD = "oauth:keepalive"  # ctx.records: {"attempted_at": epoch seconds}
+REFRESHED_AT = "oauth_refreshed_at"  # secret: epoch seconds when Lever last issued the tokens
 
 DEFAULT_REFRESH_MARGIN = 300.0
 DEFAULT_TOKEN_LIFETIME = 3600
@@ -79,16 +98,56 @@ def _hosts(ctx) -> LeverHosts:
     return hosts_for(settings_of(ctx))
 
 
+def scopes(ctx) -> tuple[str, ...]:
+    """The scopes to request: ``HUB_LEVER_SCOPES`` (names separated by spaces or commas, or a
+    JSON list) or ``SCOPES`` when unset or empty, in the order given, each once, with
+    ``offline_access`` added when missing. Raises ``HubError`` for a value that is neither."""
+    raw = ctx.config.get("LEVER_SCOPES")
+    if raw is None:
+        return SCOPES
+    if isinstance(raw, str):
+        names = raw.replace(",", " ").split()
+    elif isinstance(raw, (list, tuple)) and all(isinstance(name, str) for name in raw):
+        names = [part for name in raw for part in name.replace(",", " ").split()]
+    else:
+        raise HubError("HUB_LEVER_SCOPES must list Lever scope names separated by spaces or commas, "
+                       f"not {raw!r}: correct it and restart the hub", status=400, code="lever_not_configured")
+    if not names:
+        return SCOPES
+    if OFFLINE_ACCESS not in names:
+        names.insert(0, OFFLINE_ACCESS)
+    return tuple(dict.fromkeys(names))
+
+
+def missing_scopes(requested: tuple[str, ...], granted: Any) -> list[str]:
+    """The requested scopes that ``granted`` (the token response's ``scope``) lacks, in request
+    order. A write scope includes its read scope (lever.md §2.3). ``offline_access`` is not
+    checked (the refresh token shows it), and an absent ``scope`` means all were granted (RFC 6749
+    §5.1: the server may omit it when it granted what was asked)."""
+    if isinstance(granted, str):
+        have = set(granted.replace(",", " ").split())
+    elif isinstance(granted, (list, tuple)):
+        have = {str(name) for name in granted}
+    else:
+        return []
+    if not have:
+        return []
+    return [name for name in requested if name != OFFLINE_ACCESS and name not in have
+            and name.replace(":read:", ":write:") not in have]
+
+
 def authorize_url(ctx, redirect_uri: str, state: str) -> str:
     hosts = _hosts(ctx)
     with _session(ctx, redirect_uri) as session:
-        url, _ = session.create_authorization_url(hosts.authorize_url, state=state, scope=" ".join(SCOPES),
+        url, _ = session.create_authorization_url(hosts.authorize_url, state=state, scope=" ".join(scopes(ctx)),
                                                   audience=hosts.audience, prompt="consent")
     return url
 
 
 def complete(ctx, redirect_uri: str, params: Mapping[str, str]) -> str:
-    """Finish the authorization-code flow: exchange the code and store the tokens."""
+    """Finish the authorization-code flow: exchange the code and store the tokens. Returns the
+    message the connect flow shows the admin (also the connection's status message); it warns
+    when Lever sent no refresh token or granted fewer scopes than requested (also logged)."""
     error = params.get("error")
     if error:
         description = params.get("error_description") or error
@@ -98,6 +157,7 @@ def complete(ctx, redirect_uri: str, params: Mapping[str, str]) -> str:
     if not code:
         raise HubError("Lever's callback carried neither a code nor an error", status=400, code="oauth_error")
     hosts = _hosts(ctx)
+    requested = scopes(ctx)
     try:
         with _session(ctx, redirect_uri) as session:
             token = session.fetch_token(hosts.token_url, code=code, grant_type="authorization_code")
@@ -114,6 +174,12 @@ def complete(ctx, redirect_uri: str, params: Mapping[str, str]) -> str:
     message = "Lever is connected with OAuth" + (f" (account {account})" if account else "")
     if not stored.get(SecretNames.REFRESH_TOKEN) and not ctx.secrets.get(SecretNames.REFRESH_TOKEN):
         message += "; Lever sent no refresh token, so the connection ends when the access token expires"
+    missing = missing_scopes(requested, token.get("scope"))
+    if missing:
+        message += (f". Warning: Lever did not grant {', '.join(missing)}, so the hub's calls that need "
+                    f"{'it' if len(missing) == 1 else 'them'} will be refused: ask a Lever Super Admin to "
+                    "approve every scope the hub requests, then connect again")
+        ctx.log.warning("lever OAuth grant lacks requested scopes: %s", " ".join(missing))
     ctx.set_status("connected", message)
     return message + "."
 
@@ -139,7 +205,8 @@ def _store_token(ctx, token: Mapping[str, Any]) -> dict[str, Any]:
         expires_in = token.get("expires_in")
         lifetime = float(expires_in) if isinstance(expires_in, (int, float)) else DEFAULT_TOKEN_LIFETIME
         expires_at = time.time() + lifetime
-    values: dict[str, Any] = {SecretNames.ACCESS_TOKEN: access, SecretNames.EXPIRES_AT: float(expires_at)}
+    values: dict[str, Any] = {SecretNames.ACCESS_TOKEN: access, SecretNames.EXPIRES_AT: float(expires_at),
+                              REFRESHED_AT: time.time()}
     if token.get("refresh_token"):
         values[SecretNames.REFRESH_TOKEN] = token["refresh_token"]
     if token.get("scope"):
@@ -232,3 +299,46 @@ def _refresh(ctx, secrets: Mapping[str, Any]) -> str:
     ctx.record_token_refresh("ok")
     ctx.log.info("lever access token refreshed")
     return token["access_token"]
+
+
+# --------------------------------------------------------------------------- keep-alive
+
+
+def _keepalive_due(ctx, secrets: Mapping[str, Any], now: float) -> bool:
+    """An OAuth grant with a refresh token that Lever last renewed ``KEEPALIVE_AFTER_SECONDS``
+    ago or more (or at an unknown time: grants stored before the time was kept), and no failed
+    keep-alive within ``KEEPALIVE_RETRY_SECONDS``."""
+    if not secrets.get(SecretNames.REFRESH_TOKEN):
+        return False
+    refreshed_at = secrets.get(REFRESHED_AT)
+    if isinstance(refreshed_at, (int, float)) and now - refreshed_at < KEEPALIVE_AFTER_SECONDS:
+        return False
+    attempted_at = (ctx.records.get(KEEPALIVE_RECORD) or {}).get("attempted_at")
+    return not (isinstance(attempted_at, (int, float)) and now - attempted_at < KEEPALIVE_RETRY_SECONDS)
+
+
+def keep_alive(ctx) -> bool:
+    """Refresh the OAuth grant if it is due (``_keepalive_due``), so Lever's 90 days of inactivity
+    never run out; returns whether it refreshed. API-key connections are left alone.
+
+    Runs under the same single-flight lock as an on-demand refresh (a busy lock means one is under
+    way: skipped). Never raises: a failure is logged and the next try waits
+    ``KEEPALIVE_RETRY_SECONDS``; ``invalid_grant`` marks the connection "needs re-authorization"
+    exactly as an on-demand refresh does.
+    """
+    if settings_of(ctx).auth_mode != "oauth" or not _keepalive_due(ctx, ctx.secrets, time.time()):
+        return False
+    try:
+        with ctx.lock(REFRESH_LOCK, ttl=60.0, wait=0):
+            reload(ctx)  # another worker may have refreshed since
+            if not _keepalive_due(ctx, ctx.secrets, time.time()):
+                return False
+            ctx.records.put(KEEPALIVE_RECORD, {"attempted_at": time.time()})
+            _refresh(ctx, ctx.secrets)
+    except Deferred:
+        return False  # another worker holds the refresh lock: it is refreshing right now
+    except (HubError, PluginError) as exc:
+        ctx.log.warning("lever OAuth keep-alive refresh failed: %s", exc)
+        return False
+    ctx.log.info("lever OAuth grant refreshed to keep it alive")
+    return True

@@ -2,7 +2,9 @@
 
 Production and sandbox are Lever's documented hosts (lever.md §2.4). ``custom`` is any base URL
 serving the same paths (``<base>/v1``, ``<base>/authorize``, ``<base>/oauth/token``), such as the
-hub's own simulator in ``plugins/lever/sandbox``.
+hub's own simulator in ``plugins/lever/sandbox``. No real Lever host serves OAuth that way, so
+``custom`` suits the simulator, or API-key access to a Data API host Lever names. Customers in
+Lever's EU data centre use production: Lever redirects their OAuth and calls there itself.
 """
 
 from __future__ import annotations

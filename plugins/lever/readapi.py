@@ -3,10 +3,11 @@ the archive reasons the attachment form offers; and the ids of the candidates in
 posting, for the pipeline's backfill (``list_stage_candidates``, read live, never cached).
 
 A candidate is always read live (``GET /opportunities/:id?expand=applications&expand=stage
-&expand=contact``), tolerant of fields that come back expanded or as plain ids. Postings, stages
-and users change rarely and are cached for ``LEVER_CACHE_SECONDS`` (default 60) in the plugin's
-records (shared by every worker of the connection); ``refresh=True`` or ``clear_cache`` re-reads.
-The caches hold ids, titles and Lever users' names and emails, never candidates' data.
+&expand=contact``), tolerant of fields that come back expanded or as plain ids. Postings, stages,
+users and archive reasons change rarely and are cached for ``LEVER_CACHE_SECONDS`` (default 60)
+in the plugin's records (shared by every worker of the connection); ``refresh=True`` or
+``clear_cache`` re-reads. The caches hold ids, titles and Lever users' names and emails, never
+candidates' data. ``perform_as_problem`` checks the ``perform_as`` user for *Test connection*.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from .client import LeverAPIError, LeverClient, LeverNotFound, path
 
 DEFAULT_CACHE_SECONDS = 60.0
 CACHE_PREFIX = "cache:"
-CACHES = ("postings", "stages", "users")
+CACHES = ("postings", "stages", "users", "archive_reasons")
 
 
 # --------------------------------------------------------------------------- record helpers
@@ -111,6 +112,21 @@ def _load_users(client: LeverClient) -> list[dict]:
 def list_users(ctx, client: LeverClient, refresh: bool = False) -> list[SourceUser]:
     items = cached(ctx, "users", lambda: _load_users(client), refresh)
     return [SourceUser(id=u["id"], name=u["name"], email=u["email"], access_role=u["accessRole"]) for u in items]
+
+
+def perform_as_problem(client: LeverClient, user_id: str | None) -> str | None:
+    """Why ``user_id`` cannot be the ``perform_as`` user of writes (``GET /users/:id``): unknown to
+    Lever, or deactivated; None when it is an active user or unset. Other errors raise."""
+    if not user_id:
+        return None
+    try:
+        data = client.get_data(path("users", user_id))
+    except LeverNotFound as exc:
+        return (f"Lever has no user {user_id} (“{exc.lever_message or exc.code}”) and refuses every note, "
+                "tag, stage move and archive written as that user")
+    if isinstance(data, Mapping) and data.get("deactivatedAt"):
+        return f"the Lever user {user_id} is deactivated"
+    return None
 
 
 def _load_postings(client: LeverClient) -> list[dict]:

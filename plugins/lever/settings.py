@@ -71,8 +71,8 @@ class LeverSettingsSchema(Schema):
                                  "webhooks settings page, one per line (or comma separated)"})
     perform_as = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=200),
-        metadata={"label": "Write as Lever user", "description": "a Lever user id; notes, tags and stage "
-                                                                 "moves are attributed to this user"})
+        metadata={"label": "Write as Lever user", "description": "a Lever user id; notes, tags, stage moves "
+                                                                 "and archives are attributed to this user"})
     max_webhook_age_hours = fields.Integer(
         load_default=72, validate=validate.Range(min=1, max=MAX_AGE_HOURS_LIMIT),
         metadata={"label": "Accept webhooks up to (hours old)"})

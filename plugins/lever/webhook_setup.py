@@ -23,12 +23,15 @@ from .auth import reload
 from .client import LeverAPIError, LeverClient, LeverNotFound, path
 from .readapi import store_record
 from .settings import SecretNames, manual_signature_tokens
-from .webhooks import ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE
+from .webhooks import APPLICATION_CREATED, ARCHIVE_CHANGE, DELETED, HIRED, STAGE_CHANGE
 
-EVENTS = (STAGE_CHANGE, ARCHIVE_CHANGE, DELETED, HIRED)
+# applicationCreated: a candidate created straight into an attached stage fires no stage change
+# (lever.md §1.1 documents none), so without it "assess on apply" would never invite.
+EVENTS = (STAGE_CHANGE, APPLICATION_CREATED, ARCHIVE_CHANGE, DELETED, HIRED)
 RECORD = "webhooks"
-EVENT_LABELS = {STAGE_CHANGE: "Candidate Stage Change", ARCHIVE_CHANGE: "Candidate Archive State Change",
-                DELETED: "Candidate Deleted", HIRED: "Candidate Hired"}
+EVENT_LABELS = {STAGE_CHANGE: "Candidate Stage Change", APPLICATION_CREATED: "Application Created",
+                ARCHIVE_CHANGE: "Candidate Archive State Change", DELETED: "Candidate Deleted",
+                HIRED: "Candidate Hired"}
 
 
 def _created(body: Any) -> tuple[str, str]:

@@ -13,6 +13,14 @@ must not come back with another one.
 
 The body's ``data`` is not signed and carries ids only; nothing acts on it without re-reading the
 opportunity from Lever (``source_get_candidate``).
+
+Without an ``id`` a retry that Lever signed afresh (a new ``token``; undocumented, lever.md §1.6)
+would be a new event, so each event is also known by what the signed part of it pins down: its
+kind, opportunity and ``triggeredAt`` (``retry_key``). ``applicationCreated`` names no stage: it is
+the one event that is re-read at once, here, and becomes a stage change into the opportunity's
+current stage (a candidate created in an attached stage is invited). Its stage entry shares a key
+(``creation_entry_key``) with a ``candidateStageChange`` that comes from no stage, so if Lever
+announces a creation both ways the hub acts on whichever comes first only.
 """
 
 from __future__ import annotations
@@ -43,13 +51,18 @@ MAX_TOKEN_LENGTH = 256
 MAX_ID_LENGTH = 200
 SIGNATURE_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 
+APPLICATION_CREATED = "applicationCreated"
 STAGE_CHANGE = "candidateStageChange"
 ARCHIVE_CHANGE = "candidateArchiveChange"
 DELETED = "candidateDeleted"
 HIRED = "candidateHired"
-HANDLED_EVENTS = (STAGE_CHANGE, ARCHIVE_CHANGE, DELETED, HIRED)
+HANDLED_EVENTS = (APPLICATION_CREATED, STAGE_CHANGE, ARCHIVE_CHANGE, DELETED, HIRED)
 
 NO_TOKEN_MESSAGE = "no signature token configured: register webhooks or paste the token"
+NO_SIGNATURE_MESSAGE = ("The request carries no signature: Lever signs a webhook only once a signing token has "
+                        "been generated for it. Generate one in Lever (Settings > Integrations and API > "
+                        "Webhooks) and paste it into the hub's settings (signature_tokens), or let the hub "
+                        "register its webhooks through Lever's API.")
 
 
 def signature(signature_token: str, token: str, triggered_at: int) -> str:
@@ -84,6 +97,8 @@ def _field(body: Mapping[str, Any], name: str, kind: type | tuple[type, ...], wh
 
 
 def _check_envelope(body: Mapping[str, Any]) -> tuple[str, int, str, str, dict]:
+    if "signature" not in body:  # Lever sends none while the webhook has no signing token (lever.md §1.4)
+        raise _reject(NO_SIGNATURE_MESSAGE, 401)
     token = _field(body, "token", str, "a string")
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise _reject(f"field 'token' must be a non-empty string of at most {MAX_TOKEN_LENGTH} characters", 422)
@@ -142,7 +157,17 @@ def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
     return value or None
 
 
-def _event(event: str, opportunity_id: str, data: Mapping[str, Any], occurred_at: datetime) -> HubEvent:
+def _archived(data: Mapping[str, Any]) -> bool:
+    """Only an explicit ``"toArchived": null`` means unarchived; the field list is reconstructed
+    (lever.md §1.3), so a body without the key counts as archived, and the providers re-read the
+    candidate before closing anything (``hub.kit.provider.archived_open_invitations``)."""
+    return not ("toArchived" in data and data["toArchived"] is None)
+
+
+def _event(event: str, opportunity_id: str, data: Mapping[str, Any], occurred_at: datetime,
+           entered_stage: str | None) -> HubEvent:
+    if event == APPLICATION_CREATED:
+        return StageChange(opportunity_id=opportunity_id, to_stage_id=entered_stage or "", occurred_at=occurred_at)
     if event == STAGE_CHANGE:
         to_stage = _optional_str(data, "toStageId")
         if not to_stage:
@@ -154,11 +179,51 @@ def _event(event: str, opportunity_id: str, data: Mapping[str, Any], occurred_at
         reason = None
         if isinstance(to_archived, Mapping) and isinstance(to_archived.get("reason"), str):
             reason = to_archived["reason"] or None
-        return ArchiveChange(opportunity_id=opportunity_id, archived=to_archived is not None, reason=reason,
+        return ArchiveChange(opportunity_id=opportunity_id, archived=_archived(data), reason=reason,
                              occurred_at=occurred_at)
     if event == DELETED:
         return CandidateDeleted(opportunity_id=opportunity_id, occurred_at=occurred_at)
     return CandidateHired(opportunity_id=opportunity_id, occurred_at=occurred_at)
+
+
+def retry_key(event: str, hub_event: HubEvent, triggered_at: int) -> str:
+    """The event as the signed ``triggeredAt`` pins it down, whatever token a retry carries: its
+    kind, opportunity, time and (for a stage or archive change) where it went. Two real events
+    of one opportunity never share all of these. (``applicationCreated``'s stage is read at
+    arrival, so a retry may find another one: it is left out.)"""
+    if event == APPLICATION_CREATED:
+        where = ""
+    elif isinstance(hub_event, StageChange):
+        where = f"{hub_event.from_stage_id or ''}>{hub_event.to_stage_id}"
+    elif isinstance(hub_event, ArchiveChange):
+        where = "archived" if hub_event.archived else "unarchived"
+    else:
+        where = ""
+    return f"lever:{event}:{hub_event.opportunity_id}:{triggered_at}:{where}"
+
+
+def creation_entry_key(opportunity_id: str, stage_id: str) -> str:
+    """The opportunity's entry into its stage at creation: announced by ``applicationCreated``
+    and perhaps (undocumented) by a ``candidateStageChange`` from no stage as well."""
+    return f"lever:creation-entry:{opportunity_id}:{stage_id}"
+
+
+def _alias_ids(event: str, hub_event: HubEvent, token: str, triggered_at: int) -> tuple[str, ...]:
+    aliases = [token, retry_key(event, hub_event, triggered_at)]
+    if isinstance(hub_event, StageChange) and hub_event.from_stage_id is None:
+        aliases.append(creation_entry_key(hub_event.opportunity_id, hub_event.to_stage_id))
+    return tuple(aliases)
+
+
+def current_stage(ctx, opportunity_id: str) -> str | None:
+    """The opportunity's stage, re-read from Lever; None if it no longer exists or has none.
+    Lever unreachable, slow, or the connection's rate budget spent: ``TemporaryError`` at once (a
+    quick client: no retries, short waits), so the webhook is answered 503 and Lever sends it again."""
+    from .client import LeverClient
+    from .readapi import current_state
+
+    state = current_state(LeverClient(ctx, quick=True), opportunity_id)
+    return state[0] if state else None
 
 
 def verify(ctx, request: WebhookRequest, settings: LeverSettings) -> WebhookResult:
@@ -174,13 +239,13 @@ def verify(ctx, request: WebhookRequest, settings: LeverSettings) -> WebhookResu
     # is a replay. Every signed request leaves its token with the hub (``seen_ids``, or as the
     # event's alias), whatever it carried, so none can come back with another event.
     try:
-        return _parse_signed(body, token, event, data, occurred_at)
+        return _parse_signed(ctx, body, token, triggered_at, event, data, occurred_at)
     except WebhookRejected as exc:
         raise WebhookRejected(exc.message, status=exc.status, code=exc.code, seen_ids=(token,)) from None
 
 
-def _parse_signed(body: Mapping[str, Any], token: str, event: str, data: Mapping[str, Any],
-                  occurred_at: datetime) -> WebhookResult:
+def _parse_signed(ctx, body: Mapping[str, Any], token: str, triggered_at: int, event: str,
+                  data: Mapping[str, Any], occurred_at: datetime) -> WebhookResult:
     if not data:
         # Lever's "Verify connection" test: signed, with empty data (lever.md §1.5).
         return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))
@@ -190,9 +255,16 @@ def _parse_signed(body: Mapping[str, Any], token: str, event: str, data: Mapping
     if opportunity_id is None:  # a test request with data that names no opportunity
         return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))
 
+    entered_stage = None
+    if event == APPLICATION_CREATED:  # its data names no stage: ask Lever where the candidate is
+        entered_stage = current_stage(ctx, opportunity_id)
+        if entered_stage is None:
+            return WebhookResult(note=f"{event}: opportunity {opportunity_id} is gone or in no stage at Lever",
+                                 seen_ids=(token,))
     event_id = body.get("id")
     if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_ID_LENGTH:
         event_id = None  # documented but absent from Lever's own examples (lever.md §1.2)
-    hub_event = _event(event, opportunity_id, data, occurred_at)
-    inbound = InboundEvent(external_id=event_id or token, event=hub_event, alias_ids=(token,))
+    hub_event = _event(event, opportunity_id, data, occurred_at, entered_stage)
+    inbound = InboundEvent(external_id=event_id or token, event=hub_event,
+                           alias_ids=_alias_ids(event, hub_event, token, triggered_at))
     return WebhookResult(events=(inbound,))

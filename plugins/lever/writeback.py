@@ -6,7 +6,13 @@ Each effect (a note, a tag, a stage move, an archive) has a record in ``ctx.reco
 skips. A note is the one effect that is not idempotent at Lever, so before posting it an
 ``...:attempt`` record is written; if a later run finds an attempt without a note id, the earlier
 POST may have succeeded without us learning it (a timeout, a crash), so the opportunity's notes are
-searched for the hub's marker (``[ats-hub:hub-inv-12]``) before posting again.
+searched for the hub's marker (``[ats-hub:hub-inv-12]``) before posting again. An error answer
+from Lever (4xx) means nothing was created, so the attempt record is removed again.
+
+A 404 to a write does not by itself mean the candidate is gone: Lever answers 404 as well for a
+``perform_as`` user, a stage or an archive reason it does not know. The opportunity is read again:
+only when it no longer exists is the write skipped as "deleted"; otherwise the timeline and the
+delivery (dead, replayable once fixed) say what Lever refused, in Lever's words (``LeverRefused``).
 
 Records hold Lever ids and timestamps only, no personal data.
 """
@@ -27,16 +33,29 @@ from hub.entities import (
     Verdict,
     parse_external_reference,
 )
-from hub.errors import Deferred
+from hub.errors import Deferred, PermanentError
 
 from . import readapi
-from .client import LeverClient, LeverNotFound, path
+from .client import LeverAPIError, LeverClient, LeverNotFound, path
 from .readapi import store_record
 from .settings import LeverSettings
 
 NOT_SENT_TAG = "Assessment not sent"
 VERDICT_WORDS = {THUMBS_UP: "thumbs up", THUMBS_DOWN: "thumbs down"}
 DEFER_SECONDS = 5.0
+
+STAGE_MOVE = "PUT /opportunities/:id/stage"
+ARCHIVE = "PUT /opportunities/:id/archived"
+EFFECTS = {  # what a write is, in words, by its endpoint label (client.endpoint_label)
+    "POST /opportunities/:id/notes": "the note",
+    "POST /opportunities/:id/addTags": "the tags",
+    "POST /opportunities/:id/removeTags": "the removal of a tag",
+    STAGE_MOVE: "the stage move",
+    ARCHIVE: "the archiving",
+}
+PERFORM_AS_HINT = "check “Write as Lever user” (perform_as) in the hub's Lever settings"
+STAGE_HINT = "check “On thumbs up, move to stage” in the assessment's options on the Pipeline page"
+REASON_HINT = "check “On thumbs down, archive with reason” in the assessment's options on the Pipeline page"
 
 
 def marker(reference: str, kind: str | None = None) -> str:
@@ -110,8 +129,12 @@ def write_note_once(ctx, client: LeverClient, opportunity_id: str, key: str, mar
             ctx.records.delete(attempt_key)
             return found, True
     store_record(ctx.records, attempt_key, {"at": time.time()})
-    body = client.request("POST", path("opportunities", opportunity_id, "notes"),
-                          json={"value": f"{text}\n{mark}"}, perform_as=True)
+    try:
+        body = client.request("POST", path("opportunities", opportunity_id, "notes"),
+                              json={"value": f"{text}\n{mark}"}, perform_as=True)
+    except LeverAPIError:  # Lever answered an error: no note was created, nothing to look for later
+        ctx.records.delete(attempt_key)
+        raise
     note_id = _note_id(body) or "unknown"
     store_record(ctx.records, key, {"noteId": note_id, "at": time.time()})
     ctx.records.delete(attempt_key)
@@ -170,6 +193,49 @@ def archive_once(ctx, client: LeverClient, invitation: Invitation, reason_id: st
     return archived_now
 
 
+# --------------------------------------------------------------------------- refusals
+
+
+class LeverRefused(PermanentError):
+    """Lever answered 404 to a write on an opportunity that still exists: a setting or an option
+    names something Lever does not have (the ``perform_as`` user, a stage, an archive reason).
+    Retrying cannot help; the delivery is dead with this message and can be replayed once fixed."""
+
+
+def _hint(exc: LeverNotFound, settings: LeverSettings, options: Mapping[str, Any]) -> str:
+    """What the admin should check: the settings or options the refused request used, narrowed to
+    the one whose id Lever's message names when it names one."""
+    used = []
+    if settings.perform_as:
+        used.append((settings.perform_as, PERFORM_AS_HINT))
+    if exc.endpoint == STAGE_MOVE and options.get("move_to_stage_on_thumbs_up"):
+        used.append((str(options["move_to_stage_on_thumbs_up"]), STAGE_HINT))
+    if exc.endpoint == ARCHIVE and options.get("archive_reason_on_thumbs_down"):
+        used.append((str(options["archive_reason_on_thumbs_down"]), REASON_HINT))
+    named = [hint for ident, hint in used if ident in (exc.lever_message or "")]
+    hints = named or [hint for _, hint in used]
+    return " and ".join(hints) if hints else "check the Lever connection's settings"
+
+
+def refusal_message(exc: LeverNotFound, settings: LeverSettings, options: Mapping[str, Any]) -> str:
+    """``Lever refused the note: users user-typo was not found; check “Write as Lever user” ...``."""
+    what = EFFECTS.get(exc.endpoint, f"the request {exc.endpoint}")
+    said = exc.lever_message or exc.code
+    return f"Lever refused {what}: {said}; {_hint(exc, settings, options)}, then replay the delivery on the Activity page."
+
+
+def opportunity_gone_or_refused(ctx, client: LeverClient, settings: LeverSettings, invitation: Invitation,
+                                exc: LeverNotFound) -> None:
+    """Tell a 404 about the opportunity from one about something a write names. Returns when the
+    opportunity no longer exists in Lever (the caller treats the candidate as deleted). Otherwise
+    adds a ``lever_refused`` line to the invitation's timeline and raises ``LeverRefused``."""
+    if readapi.current_state(client, invitation.opportunity_id) is None:
+        return
+    message = refusal_message(exc, settings, _options(ctx, invitation))
+    ctx.invitations.note(invitation.id, "lever_refused", message)
+    raise LeverRefused(message) from exc
+
+
 # --------------------------------------------------------------------------- hooks
 
 
@@ -202,7 +268,8 @@ def assessment_completed(ctx, client: LeverClient, settings: LeverSettings, resu
                                  refs={"ats_note": note_id})
         if _options(ctx, invitation).get("tag_results", settings.tag_results):
             tag_once(ctx, client, invitation.opportunity_id, f"tag:{ref}:completed", [f"{provider}: completed"])
-    except LeverNotFound:
+    except LeverNotFound as exc:
+        opportunity_gone_or_refused(ctx, client, settings, invitation, exc)
         store_record(ctx.records, f"note:{ref}", {"noteId": None, "skipped": "opportunity not found",
                                                   "at": time.time()})
         ctx.invitations.note(invitation.id, "note_skipped", "the candidate no longer exists in Lever")
@@ -258,7 +325,8 @@ def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict
             archive_once(ctx, client, invitation, reason)
         store_record(ctx.records, f"verdict:{ref}", {"verdict": decision.verdict, "n": n, "at": time.time()})
     except LeverNotFound as exc:
-        ctx.log.info("verdict of %s not written: %s", ref, exc)
+        opportunity_gone_or_refused(ctx, client, settings, invitation, exc)
+        ctx.log.info("verdict of %s not written: the candidate no longer exists in Lever", ref)
 
 
 def invitation_status(ctx, client: LeverClient, settings: LeverSettings, progress: InvitationProgress) -> None:
@@ -278,7 +346,8 @@ def invitation_status(ctx, client: LeverClient, settings: LeverSettings, progres
         if written:
             ctx.invitations.note(invitation.id, "failure_written", "tagged in Lever: " + NOT_SENT_TAG)
     except LeverNotFound as exc:
-        ctx.log.info("invitation failure of %s not written: %s", ref, exc)
+        opportunity_gone_or_refused(ctx, client, settings, invitation, exc)
+        ctx.log.info("invitation failure of %s not written: the candidate no longer exists in Lever", ref)
 
 
 def candidate_deleted(ctx, deletion: CandidateDeleted) -> int:

@@ -14,6 +14,15 @@ Webhook faults, read by the sender: ``webhook_drop_rate`` (an event delivery is 
 ``webhook_duplicate_rate`` (the same body is sent twice), ``webhook_reorder`` (first attempts are
 held and released in reverse order, in batches of ``webhook_reorder_batch`` or after
 ``webhook_reorder_window_ms``).
+
+Webhook shapes Lever's documentation leaves open (lever.md §1.2, §1.3, §1.6), read by the sender
+when it builds a body (booleans, all off by default):
+``webhook_omit_id`` (no ``id`` in the body, as in both of Lever's examples),
+``webhook_resign_retries`` (a retry carries a fresh ``token`` and its signature instead of the
+same bytes), ``webhook_retry_new_timestamp`` (with it, the retry's ``triggeredAt`` is new too),
+``webhook_distinct_candidate_id`` (``data.candidateId`` differs from ``opportunityId``, as in the
+docs' example) and ``webhook_stage_change_on_create`` (creating a candidate also fires a
+``candidateStageChange`` into its first stage, from no stage, after ``applicationCreated``).
 """
 
 from __future__ import annotations
@@ -34,9 +43,16 @@ DEFAULTS: dict = {
     "webhook_reorder": False,
     "webhook_reorder_batch": 10,
     "webhook_reorder_window_ms": 250,
+    "webhook_omit_id": False,
+    "webhook_resign_retries": False,
+    "webhook_retry_new_timestamp": False,
+    "webhook_distinct_candidate_id": False,
+    "webhook_stage_change_on_create": False,
     "down": False,
     "seed": 0,
 }
+SHAPE_KNOBS = ("webhook_omit_id", "webhook_resign_retries", "webhook_retry_new_timestamp",
+               "webhook_distinct_candidate_id", "webhook_stage_change_on_create")
 RATES = ("error_rate", "timeout_rate", "reset_rate", "webhook_drop_rate",
          "webhook_duplicate_rate")
 
@@ -67,7 +83,7 @@ def _validated(raw: dict) -> dict:
             raise ValueError(f"{key} must be a number >= 0")
     if not isinstance(out["webhook_reorder_batch"], int) or out["webhook_reorder_batch"] < 1:
         raise ValueError("webhook_reorder_batch must be an integer >= 1")
-    for key in ("down", "webhook_reorder"):
+    for key in ("down", "webhook_reorder", *SHAPE_KNOBS):
         if not isinstance(out[key], bool):
             raise ValueError(f"{key} must be a boolean")
     return out

@@ -9,7 +9,9 @@ Contract:
 - Mutations that Lever would announce return ``Event`` objects (name + webhook ``data`` +
   candidate origin); the caller hands them to the webhook sender *after* the call, so no
   network I/O ever happens under the lock. Event data follows lever.md §1.3: ids only, and
-  ``candidateId`` equals ``opportunityId``.
+  ``candidateId`` equals ``opportunityId`` (the sender's ``webhook_distinct_candidate_id`` fault
+  replaces it by ``legacy_candidate_id``). An event with ``only_with`` set is sent only while
+  that fault knob is on (a behaviour Lever may or may not have).
 - Records are Lever-shaped dicts; the serializers in ``render.py`` turn them into API objects.
 """
 
@@ -40,6 +42,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def legacy_candidate_id(opportunity_id: str) -> str:
+    """A ``candidateId`` distinct from ``opportunity_id``, the same for every event of it."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"lever-sandbox:candidate:{opportunity_id}"))
+
+
 def new_signature_token() -> str:
     """A webhook signature token: 48 random hex characters."""
     return secrets.token_hex(24)
@@ -47,11 +54,13 @@ def new_signature_token() -> str:
 
 @dataclass(frozen=True)
 class Event:
-    """A webhook-worthy change: Lever event name, its ``data`` and the candidate's origin."""
+    """A webhook-worthy change: Lever event name, its ``data``, the candidate's origin, and the
+    fault knob without which it is not sent (None: always sent)."""
 
     name: str
     data: dict
     origin: str | None = None
+    only_with: str | None = None
 
 
 @dataclass
@@ -155,7 +164,8 @@ class SandboxState:
     def create_opportunity(self, *, name: str, email: str | None, posting_id: str,
                            stage_id: str, origin: str = "applied", phone: str | None = None,
                            tags: list[str] | None = None) -> tuple[dict, list[Event]]:
-        """Create a candidate who applied to ``posting_id``; fires applicationCreated."""
+        """Create a candidate who applied to ``posting_id``; fires applicationCreated (and, with
+        the ``webhook_stage_change_on_create`` knob, a candidateStageChange from no stage)."""
         with self.lock:
             self.posting(posting_id)
             self.stage(stage_id)
@@ -183,7 +193,9 @@ class SandboxState:
             self.opportunities[oid] = opp
             self.notes[oid] = []
             data = {**self._ids(opp), "applicationId": aid}
-            return opp, [Event("applicationCreated", data, origin)]
+            entry = {**self._ids(opp), "toStageId": stage_id, "fromStageId": None}
+            return opp, [Event("applicationCreated", data, origin),
+                         Event("candidateStageChange", entry, origin, only_with="webhook_stage_change_on_create")]
 
     def move(self, opp_id: str, stage_id: str, user_id: str | None = None
              ) -> tuple[dict, list[Event]]:

@@ -12,10 +12,14 @@ Contract:
   retries (Lever: "five times", growing gaps; its exact schedule is not documented).
   A retry resends the SAME bytes (same id, token, triggeredAt, signature). Lever does not say
   whether it re-signs; resending unchanged is the stricter case for receivers that reject
-  reused tokens (lever.md §1.6 asks them to accept a reused token idempotently). Retries stop
-  when the webhook was deleted or disabled meanwhile.
+  reused tokens (lever.md §1.6 asks them to accept a reused token idempotently); the
+  ``webhook_resign_retries`` knob makes a retry carry a fresh token instead (and
+  ``webhook_retry_new_timestamp`` a new ``triggeredAt``). Retries stop when the webhook was
+  deleted or disabled meanwhile.
 - Faults (``FaultInjector``): drop, duplicate and reorder apply to first attempts of event
-  deliveries; test requests are never faulted.
+  deliveries; test requests are never faulted. The shape knobs (``faults.py``) are read when a
+  body is built: ``webhook_omit_id``, ``webhook_distinct_candidate_id`` (``legacy_candidate_id``),
+  and an event with ``only_with`` is sent only while its knob is on.
 - ``send_test(hook)`` sends the "Verify connection" request synchronously, once, and returns
   its log entry. Every attempt (and every drop) is appended to a bounded log (``log()``).
 - ``wait_idle(timeout)`` waits until nothing is queued, held or in flight; ``clear()`` drops
@@ -38,8 +42,8 @@ from dataclasses import dataclass
 import requests
 
 from .faults import FaultInjector
-from .signing import make_body, test_body
-from .state import Event, now_ms
+from .signing import make_body, resigned, test_body
+from .state import Event, legacy_candidate_id, now_ms
 from .stats import Stats
 
 HEADERS = {"User-Agent": "Lever-Webhooks", "Content-Type": "application/json"}
@@ -57,6 +61,7 @@ class Delivery:
     payload: dict
     kind: str = "event"  # "event" | "duplicate" | "test"
     attempt: int = 0
+    signature_token: str | None = None
 
 
 class WebhookSender:
@@ -86,11 +91,14 @@ class WebhookSender:
         """Queue deliveries for ``events``; returns how many bodies were queued."""
         queued = 0
         for event in events:
+            if event.only_with and not self._faults.get(event.only_with):
+                continue
             self._stats.incr("webhook_events", event.name)
             event_id, triggered_at = str(uuid.uuid4()), now_ms()
+            with_id = not self._faults.get("webhook_omit_id")
             for hook in self._targets(event.name, event.origin):
-                payload = make_body(event.name, event.data, hook["signatureToken"],
-                                    event_id=event_id, triggered_at=triggered_at)
+                payload = make_body(event.name, self._shaped(event.data), hook["signatureToken"],
+                                    event_id=event_id, triggered_at=triggered_at, with_id=with_id)
                 queued += self._submit(self._delivery(hook, payload, "event"))
         return queued
 
@@ -134,10 +142,26 @@ class WebhookSender:
             thread.join(timeout=2)
 
     # ------------------------------------------------------------ internals
+    def _shaped(self, data: dict) -> dict:
+        """``data`` as the ``webhook_distinct_candidate_id`` knob wants it."""
+        if self._faults.get("webhook_distinct_candidate_id") and "opportunityId" in data:
+            return {**data, "candidateId": legacy_candidate_id(data["opportunityId"])}
+        return data
+
     @staticmethod
     def _delivery(hook: dict, payload: dict, kind: str) -> Delivery:
         return Delivery(str(uuid.uuid4()), hook["id"], payload["event"], hook["url"],
-                        json.dumps(payload).encode(), payload, kind)
+                        json.dumps(payload).encode(), payload, kind,
+                        signature_token=hook["signatureToken"])
+
+    def _resign_for_retry(self, delivery: Delivery) -> None:
+        """With ``webhook_resign_retries``: the next attempt carries a fresh token (and, with
+        ``webhook_retry_new_timestamp``, a new ``triggeredAt``), signed again."""
+        if delivery.kind == "test" or not self._faults.get("webhook_resign_retries"):
+            return
+        triggered_at = now_ms() if self._faults.get("webhook_retry_new_timestamp") else None
+        delivery.payload = resigned(delivery.payload, delivery.signature_token, triggered_at)
+        delivery.body = json.dumps(delivery.payload).encode()
 
     def _submit(self, delivery: Delivery) -> int:
         if self._faults.chance("webhook_drop_rate"):
@@ -148,7 +172,8 @@ class WebhookSender:
         if self._faults.chance("webhook_duplicate_rate"):
             self._stats.incr("webhook_duplicated")
             copies.append(Delivery(str(uuid.uuid4()), delivery.webhook_id, delivery.event,
-                                   delivery.url, delivery.body, delivery.payload, "duplicate"))
+                                   delivery.url, delivery.body, delivery.payload, "duplicate",
+                                   signature_token=delivery.signature_token))
         with self._cond:
             self._start_workers()
             if self._faults.get("webhook_reorder"):
@@ -239,6 +264,7 @@ class WebhookSender:
         entry = self._record(delivery, status, error, time.monotonic() - started,
                              final=not retry)
         if retry:
+            self._resign_for_retry(delivery)
             with self._cond:
                 due = time.monotonic() + self.retry_delays[delivery.attempt - 1]
                 self._push(delivery, due)

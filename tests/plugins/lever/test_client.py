@@ -27,8 +27,9 @@ class SpyLimiter:
         self.created_with = (name, rate, burst)
         return self
 
-    def acquire(self):
+    def acquire(self, timeout: float = 60.0):
         self.acquired += 1
+        self.timeouts = getattr(self, "timeouts", []) + [timeout]
 
 
 @pytest.fixture

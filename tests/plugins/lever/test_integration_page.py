@@ -113,12 +113,12 @@ def test_registered_webhooks_and_stored_tokens_are_shown_without_values(api_key_
     client.post("/integrations/lever/webhooks")
     html = _page(client)
     listed = re.search(r'<ul id="registered-webhooks-list">(.*?)</ul>', html, re.S).group(1)
-    assert listed.count("<li>") == 4 and "Candidate Stage Change" in listed and "Candidate Hired" in listed
-    assert "4 webhooks registered at Lever by the hub; their signature tokens are stored" in html
+    assert listed.count("<li>") == 5 and "Application Created" in listed and "Candidate Stage Change" in listed and "Candidate Hired" in listed
+    assert "5 webhooks registered at Lever by the hub; their signature tokens are stored" in html
     assert "Register webhooks in Lever" not in html and "Check the webhooks at Lever again" in html
     assert 'id="webhooks-missing"' not in html
     state = re.search(r'id="setting-signature_tokens-state">(.*?)</span>', html, re.S).group(1)
-    assert "Not set yet" not in state and "the 4 webhooks the hub registered are stored separately" in state
+    assert "Not set yet" not in state and "the 5 webhooks the hub registered are stored separately" in state
     stored = re.search(r'id="stored-secret-webhook_tokens">(.*?)</li>', html, re.S).group(1)
     assert f"by {SUPER} (stored by the Lever plugin)" in stored  # the admin who pressed the button
     tokens = hub.secrets()["webhook_tokens"]
@@ -199,7 +199,7 @@ def test_the_api_reports_the_connection_state_without_secrets(api_key_hub, sandb
     hub = api_key_hub
     _users(hub)
     client = _client(hub)
-    client.post("/integrations/lever/webhooks")  # the hub registers its 4 webhooks at Lever
+    client.post("/integrations/lever/webhooks")  # the hub registers its 5 webhooks at Lever
     with hub.app.app_context():
         from hub.store.models import User
 
@@ -209,7 +209,7 @@ def test_the_api_reports_the_connection_state_without_secrets(api_key_hub, sandb
     assert answer.status_code == 200
     connection = answer.get_json()["connection"]
     assert connection["credentials_present"] is True and connection["webhooks_missing"] == []
-    assert len(connection["webhooks"]) == 4 and all(w["token_stored"] for w in connection["webhooks"])
+    assert len(connection["webhooks"]) == 5 and all(w["token_stored"] for w in connection["webhooks"])
     assert API_KEY not in answer.get_data(as_text=True)
 
 

@@ -49,7 +49,7 @@ def test_authorize_url(hub, sandbox):
     assert params["scope"].split() == list(SCOPES)
     assert {"offline_access", "opportunities:write:admin", "notes:write:admin", "stages:read:admin",
             "tags:read:admin", "webhooks:write:admin", "postings:read:admin", "users:read:admin",
-            "archive_reasons:read:admin"} == set(SCOPES)
+            "archive_reasons:read:admin", "applications:read:admin", "contact:read:admin"} == set(SCOPES)
     assert "client_secret" not in url and CLIENT_SECRET not in url
 
 

@@ -13,7 +13,7 @@ from hub.entities import StageChange, WebhookRequest
 from hub.errors import HubError, WebhookRejected
 from plugins.lever.sandbox import sign
 
-EVENTS = {"candidateStageChange", "candidateArchiveChange", "candidateDeleted", "candidateHired"}
+EVENTS = {"candidateStageChange", "candidateArchiveChange", "candidateDeleted", "candidateHired", "applicationCreated"}
 
 
 def webhook_url(hub) -> str:
@@ -42,7 +42,7 @@ def verify(hub, raw: bytes):
 def test_setup_registers_each_event_once_and_stores_the_tokens(api_key_hub, sandbox):
     message = api_key_hub.call("setup_webhooks")
     hooks = ours(sandbox, api_key_hub)
-    assert {w["event"] for w in hooks} == EVENTS and len(hooks) == 4
+    assert {w["event"] for w in hooks} == EVENTS and len(hooks) == len(EVENTS)
     assert "Super Admin" in message and "switch on" in message
     tokens = api_key_hub.secrets()["webhook_tokens"]
     assert tokens == {w["id"]: w["signatureToken"] for w in hooks}
@@ -50,11 +50,11 @@ def test_setup_registers_each_event_once_and_stores_the_tokens(api_key_hub, sand
     assert {e: r["id"] for e, r in recorded.items()} == {w["event"]: w["id"] for w in hooks}
 
     again = api_key_hub.call("setup_webhooks")
-    assert len(ours(sandbox, api_key_hub)) == 4 and "Already registered" in again
+    assert len(ours(sandbox, api_key_hub)) == len(EVENTS) and "Already registered" in again
     # events named as Lever's webhook settings page names them, not by their API names
     assert "Candidate Stage Change" in message and "Candidate Stage Change" in again
     assert "candidateStageChange" not in message + again
-    assert sandbox.route_count("POST /v1/webhooks") == 4
+    assert sandbox.route_count("POST /v1/webhooks") == len(EVENTS)
 
     stage_hook = next(w for w in hooks if w["event"] == "candidateStageChange")
     (inbound,) = verify(api_key_hub, lever_body(stage_hook["signatureToken"])).events
@@ -68,7 +68,7 @@ def test_a_webhook_whose_token_was_lost_is_replaced(api_key_hub, sandbox):
         k: v for k, v in ctx.secrets["webhook_tokens"].items() if k != lost["id"]}}))
     api_key_hub.call("setup_webhooks")
     hooks = ours(sandbox, api_key_hub)
-    assert len(hooks) == 4 and lost["id"] not in {w["id"] for w in hooks}
+    assert len(hooks) == len(EVENTS) and lost["id"] not in {w["id"] for w in hooks}
     assert set(api_key_hub.secrets()["webhook_tokens"]) == {w["id"] for w in hooks}
 
 
@@ -77,7 +77,7 @@ def test_webhooks_configured_in_lever_ui_need_their_token_pasted(api_key_hub, sa
                                                                 "event": "candidateHired"})
     message = api_key_hub.call("setup_webhooks")
     assert "not through the API: Candidate Hired;" in message and "paste" in message
-    assert len(ours(sandbox, api_key_hub)) == 4  # three through the API plus the UI one
+    assert len(ours(sandbox, api_key_hub)) == len(EVENTS)  # the others through the API plus the UI one
     with pytest.raises(WebhookRejected):
         verify(api_key_hub, lever_body(manual["signatureToken"], "candidateHired"))
     api_key_hub.configure({"signature_tokens": manual["signatureToken"]})
@@ -93,7 +93,7 @@ def test_disconnect_deletes_the_webhooks_and_forgets_the_tokens(api_key_hub, san
         warnings = services.revoke(api_key_hub.runtime, 1, "lever", "test")
     assert warnings == []
     assert [w for w in sandbox.webhooks() if w["source"] == "api"] == []
-    assert sandbox.route_count("DELETE /v1/webhooks/<webhook_id>") == 4
+    assert sandbox.route_count("DELETE /v1/webhooks/<webhook_id>") == len(EVENTS)
     assert api_key_hub.records("webhooks") == {}
     assert api_key_hub.secrets() == {}
     assert api_key_hub.integration()["status"] == "revoked"
@@ -118,4 +118,4 @@ def test_create_response_with_one_or_two_data_levels(hub, nested):
                        "configuration": {"signatureToken": f"token-{n}"}, "createdAt": 1, "updatedAt": 1}
             rsps.post(base + "/v1/webhooks", status=201, json={"data": {"data": webhook} if nested else webhook})
         hub.call("setup_webhooks")
-    assert hub.secrets()["webhook_tokens"] == {f"wh-{n}": f"token-{n}" for n in range(4)}
+    assert hub.secrets()["webhook_tokens"] == {f"wh-{n}": f"token-{n}" for n in range(len(EVENTS))}
