@@ -29,7 +29,11 @@ WEBHOOK_HELP = ("Nothing to paste at Canditech: the hub sends this URL with ever
                 "Enter the secret Canditech signs its webhooks with under \"Webhook signing secret(s)\" in the settings.")
 VERIFICATION_HELP = "Canditech has no verify button: the first signed webhook from Canditech verifies the connection."
 REVOKE_HELP = ("Nothing is undone at Canditech (its API cannot remove anything): invitations already sent stay "
-               "open there, and their callbacks to the old webhook URL are refused from now on.")
+               "open there, candidates can still take them, and their callbacks to the old webhook URL are refused "
+               "from now on. Connecting again gives a new webhook URL, but only invitations sent after that carry it: "
+               "the results of earlier ones reach the hub only through reconciliation, and their verdicts only "
+               "through the verdict watch (for \"Watch for verdicts (days)\" after completion). To stop candidates "
+               "taking them, cancel them in the hub before revoking: the plugin then withdraws them at Canditech.")
 
 
 @hookimpl

@@ -5,10 +5,10 @@ Every call:
 - waits for a token of the connection's shared rate limiter (``ctx.rate_limiter``, all workers);
 - sends ``Authorization: Bearer <api key>`` to ``<base_url><path>``;
 - retries inside the call, a couple of times with exponential backoff, on 5xx, timeouts and
-  connection errors, and on 429 when ``Retry-After`` is short; then raises
-  ``hub.errors.TemporaryError`` with ``retry_after`` (Canditech's, when it gave one). Retrying a
-  POST is safe: creating an invitation is idempotent by ``external_reference`` (409) and cancelling
-  twice is a no-op;
+  connection errors, and on 429 when ``Retry-After`` is short; then raises ``CanditechUnavailable``
+  (a ``hub.errors.TemporaryError``) with ``retry_after`` (Canditech's, when it gave one). Creating
+  an invitation is never simply sent again: before each re-send its reference is looked up
+  (``create_invitation``), so it does not rely on Canditech deduplicating by reference;
 - records each attempt with ``ctx.record_vendor_call``.
 
 Errors: 401/403 -> ``CanditechAuthError`` (a ``NeedsReauthorization``); 404 -> ``CanditechNotFound``;
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import requests
 
@@ -32,6 +32,8 @@ from . import wire
 from .settings import CanditechSettings
 
 MAX_PAGES = 200
+
+T = TypeVar("T")
 
 
 class CanditechError(PermanentError):
@@ -61,6 +63,16 @@ class CanditechRejected(CanditechError):
     """A 4xx other than 401/403/404/409: the request itself is wrong (e.g. 422 validation)."""
 
 
+class CanditechUnavailable(TemporaryError):
+    """No usable answer: a timeout, a connection error, a 5xx or a 429. Whether the request took
+    effect at Canditech is unknown. ``wait_inline`` is False for a 429 whose ``Retry-After`` is
+    longer than the client waits inside a call: the engine reschedules instead."""
+
+    def __init__(self, message: str, retry_after: float | None = None, wait_inline: bool = True):
+        super().__init__(message, retry_after=retry_after)
+        self.wait_inline = wait_inline
+
+
 class CanditechClient:
     def __init__(self, ctx: Any, settings: CanditechSettings | None = None, *, max_attempts: int = 3,
                  backoff_base: float = 0.25, max_inline_wait: float = 2.0, timeout: Any = None,
@@ -80,54 +92,73 @@ class CanditechClient:
     def _backoff(self, attempt: int) -> float:
         return self.backoff_base * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
+    def _pause(self, attempt: int, failure: CanditechUnavailable) -> float:
+        """Seconds to wait after failed try ``attempt``: Canditech's ``Retry-After`` (capped), else backoff."""
+        if failure.retry_after is not None:
+            return min(self.max_inline_wait, failure.retry_after)
+        return self._backoff(attempt)
+
+    def _retrying(self, once: Callable[[bool], T]) -> T:
+        """``once(resend)`` up to ``max_attempts`` times while it raises ``CanditechUnavailable``
+        (``resend`` is False on the first try only), pausing between tries; then re-raises the
+        last failure. Any other exception ends it at once."""
+        failure: CanditechUnavailable | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            if failure is not None:
+                self.sleep(self._pause(attempt - 1, failure))
+            try:
+                return once(failure is not None)
+            except CanditechUnavailable as exc:
+                failure = exc
+                if not exc.wait_inline:
+                    break  # too long to wait inside a call: let the engine reschedule
+        assert failure is not None
+        raise failure
+
     def _request(self, method: str, path: str, endpoint: str, *, params: dict | None = None,
                  json: Any = None, accept: tuple[int, ...] = (wire.STATUS_OK,)) -> requests.Response:
-        """One logical call with its inline retries; returns a response whose status is in ``accept``."""
-        url = self.settings.base_url + path
-        headers = wire.request_headers(self.settings.api_key)
-        last_problem = "no attempt made"
-        retry_after: float | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            self._limiter.acquire()
-            started = time.perf_counter()
-            kwargs: dict[str, Any] = {"params": params, "json": json, "headers": headers}
-            if self.timeout is not None:
-                kwargs["timeout"] = self.timeout
-            try:
-                response = self.ctx.http.request(method, url, **kwargs)
-            except requests.Timeout:
-                self.ctx.record_vendor_call(endpoint, "timeout", time.perf_counter() - started)
-                last_problem, retry_after = "Canditech did not answer in time", None
-            except requests.RequestException as exc:
-                self.ctx.record_vendor_call(endpoint, "error", time.perf_counter() - started)
-                last_problem, retry_after = f"Canditech is unreachable ({type(exc).__name__})", None
-            else:
-                self.ctx.record_vendor_call(endpoint, response.status_code, time.perf_counter() - started)
-                status = response.status_code
-                if status in accept:
-                    return response
-                body = _json_or_none(response)
-                code, message = wire.parse_error(body, status, response.text)
-                retry_after = parse_retry_after(response.headers.get(wire.RETRY_AFTER_HEADER))
-                if status == wire.STATUS_RATE_LIMITED or status >= 500:
-                    last_problem = f"Canditech answered {status} {code}: {message}"
-                    if status == wire.STATUS_RATE_LIMITED and retry_after is not None \
-                            and retry_after > self.max_inline_wait:
-                        break  # too long to wait inside a call: let the engine reschedule
-                    if attempt < self.max_attempts:
-                        self.sleep(min(self.max_inline_wait, retry_after) if retry_after is not None
-                                   else self._backoff(attempt))
-                    continue
-                if status in wire.STATUS_UNAUTHORIZED:
-                    raise CanditechAuthError(status, code, message, body)
-                if status == wire.STATUS_NOT_FOUND:
-                    raise CanditechNotFound(status, code, message, body)
-                if status == wire.STATUS_CONFLICT:
-                    raise CanditechConflict(status, code, message, body)
-                raise CanditechRejected(status, code, message, body)
-            if attempt < self.max_attempts:
-                self.sleep(self._backoff(attempt))
-        raise TemporaryError(f"{endpoint}: {last_problem}", retry_after=retry_after)
+        """One logical call with its inline retries; returns a response whose status is in ``accept``.
+        Only for calls that are safe to send twice (reads, cancel)."""
+        return self._retrying(lambda _resend: self._attempt(method, path, endpoint, params=params,
+                                                            json=json, accept=accept))
+
+    def _attempt(self, method: str, path: str, endpoint: str, *, params: dict | None = None,
+                 json: Any = None, accept: tuple[int, ...] = (wire.STATUS_OK,)) -> requests.Response:
+        """Exactly one HTTP exchange: a response whose status is in ``accept``; else raises
+        ``CanditechUnavailable`` (outcome unknown) or a ``CanditechError`` (any other 4xx)."""
+        kwargs: dict[str, Any] = {"params": params, "json": json,
+                                  "headers": wire.request_headers(self.settings.api_key)}
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        self._limiter.acquire()
+        started = time.perf_counter()
+        try:
+            response = self.ctx.http.request(method, self.settings.base_url + path, **kwargs)
+        except requests.Timeout:
+            self.ctx.record_vendor_call(endpoint, "timeout", time.perf_counter() - started)
+            raise CanditechUnavailable(f"{endpoint}: Canditech did not answer in time") from None
+        except requests.RequestException as exc:
+            self.ctx.record_vendor_call(endpoint, "error", time.perf_counter() - started)
+            raise CanditechUnavailable(f"{endpoint}: Canditech is unreachable ({type(exc).__name__})") from None
+        self.ctx.record_vendor_call(endpoint, response.status_code, time.perf_counter() - started)
+        status = response.status_code
+        if status in accept:
+            return response
+        body = _json_or_none(response)
+        code, message = wire.parse_error(body, status, response.text)
+        if status == wire.STATUS_RATE_LIMITED or status >= 500:
+            retry_after = parse_retry_after(response.headers.get(wire.RETRY_AFTER_HEADER))
+            too_long = status == wire.STATUS_RATE_LIMITED and retry_after is not None \
+                and retry_after > self.max_inline_wait
+            raise CanditechUnavailable(f"{endpoint}: Canditech answered {status} {code}: {message}",
+                                       retry_after=retry_after, wait_inline=not too_long)
+        if status in wire.STATUS_UNAUTHORIZED:
+            raise CanditechAuthError(status, code, message, body)
+        if status == wire.STATUS_NOT_FOUND:
+            raise CanditechNotFound(status, code, message, body)
+        if status == wire.STATUS_CONFLICT:
+            raise CanditechConflict(status, code, message, body)
+        raise CanditechRejected(status, code, message, body)
 
     def _json(self, response: requests.Response, endpoint: str) -> Any:
         body = _json_or_none(response)
@@ -176,12 +207,44 @@ class CanditechClient:
 
     def create_invitation(self, *, assessment_id: str, first_name: str, last_name: str, email: str,
                           external_reference: str, callback_url: str | None) -> tuple[dict[str, Any], bool]:
-        """Create the invitation; ``(invitation, created)``. A 409 (the reference is known) returns
-        the existing invitation with ``created=False``: the same invitation, never a second one."""
+        """Create the invitation; ``(invitation, created)``: the same invitation, never a second one.
+
+        A POST that got no usable answer (timeout, connection error, 5xx, 429) may still have
+        created the invitation, and Canditech deduplicating by ``external_reference`` is only an
+        assumption. So the POST is never simply sent again: before each re-send (up to
+        ``max_attempts`` tries in all, with the usual pauses) the reference is looked up, and an
+        invitation found is the one (``created=False``). A 409 (the reference is known) returns the
+        existing invitation with ``created=False`` too. A lookup that itself fails after its own
+        retries raises ``TemporaryError``: the next delivery starts with the lookup again.
+
+        Why look up and re-send inside the call rather than make one attempt and leave the retry to
+        the engine: without faults both cost the same (one POST, after the caller's lookup); after
+        a passing fault this answers within a second (a pause, a GET, a POST), where a new delivery
+        run waits the engine's backoff (``RETRY_BASE_SECONDS``, 2 s by default, doubling) and its
+        turn in the queue, and uses up one of the delivery's attempts."""
         body = wire.build_invite_body(assessment_id=assessment_id, first_name=first_name, last_name=last_name,
                                       email=email, external_reference=external_reference, callback_url=callback_url)
+
+        def once(resend: bool) -> tuple[dict[str, Any], bool]:
+            if resend:
+                existing = self._lookup_before_resend(external_reference)
+                if existing is not None:
+                    return existing, False
+            return self._post_invitation(body, external_reference)
+
+        return self._retrying(once)
+
+    def _lookup_before_resend(self, external_reference: str) -> dict[str, Any] | None:
         try:
-            response = self._request("POST", wire.INVITATIONS_PATH, wire.ENDPOINT_CREATE_INVITATION, json=body,
+            return self.find_invitation(external_reference)
+        except CanditechUnavailable as exc:
+            # its own retries are spent: without a lookup the POST must not be sent again now
+            raise TemporaryError(str(exc), retry_after=exc.retry_after) from None
+
+    def _post_invitation(self, body: dict[str, Any], external_reference: str) -> tuple[dict[str, Any], bool]:
+        """One ``POST /v1/invitations`` (see ``create_invitation``)."""
+        try:
+            response = self._attempt("POST", wire.INVITATIONS_PATH, wire.ENDPOINT_CREATE_INVITATION, json=body,
                                      accept=(wire.STATUS_CREATED, wire.STATUS_OK))
         except CanditechConflict as conflict:
             existing = wire.parse_conflict_invitation(conflict.body) or self.find_invitation(external_reference)
@@ -194,7 +257,9 @@ class CanditechClient:
         return found, True
 
     def cancel_invitation(self, invitation_id: str) -> dict[str, Any]:
-        """Cancel; raises ``CanditechConflict`` when it can no longer be cancelled (completed, expired)."""
+        """Cancel (cancelling twice is assumed a no-op, so it is retried inline). A refusal is a
+        ``CanditechError``: the sandbox answers 409 for a finished invitation, but the real API may
+        use another 4xx, so the caller re-reads the invitation rather than trusting the status."""
         response = self._request("POST", wire.cancel_path(invitation_id), wire.ENDPOINT_CANCEL_INVITATION)
         return wire.parse_invitation(_json_or_none(response))
 

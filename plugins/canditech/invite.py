@@ -4,7 +4,9 @@ Exactly once (README.md, Guarantees, 4): the hub's invitation row exists (``get_
 per workspace + opportunity + attachment) before Canditech is called, with the row's
 ``external_reference``. A pending row (new, or an earlier attempt whose outcome is unknown) is
 first looked up at Canditech by that reference, and only created when not found; a 409 carries the
-invitation that already exists. Either way it is the same invitation, never a second one. A
+invitation that already exists. A create whose answer was lost is looked up again before it is
+re-sent (``CanditechClient.create_invitation``), so this holds even if Canditech does not
+deduplicate by reference. Either way it is the same invitation, never a second one. A
 per-invitation lease (``ctx.lock``) keeps two workers from racing on the same row. The
 vendor-neutral part of this (re-reading the candidate, the email check, the lease and the re-check
 "still pending", recording the answer) is ``hub.kit.provider``; this module is what Canditech adds.
@@ -20,13 +22,13 @@ from __future__ import annotations
 from typing import Any
 
 from hub.entities import (
-    CANCELLED, FAILED, INVITED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation, InvitationProgress,
-    ReinviteRequested, StageChange,
+    CANCELLED, COMPLETED, EXPIRED, FAILED, INVITED, OPEN_STATUSES, PENDING, ArchiveChange, Candidate, Invitation,
+    InvitationProgress, ReinviteRequested, StageChange,
 )
 from hub.kit import provider
 
 from . import reconciliation
-from .client import CanditechClient, CanditechConflict, CanditechNotFound, CanditechRejected
+from .client import CanditechAuthError, CanditechClient, CanditechError, CanditechNotFound
 from .settings import CanditechSettings
 
 # longer than a send can take (a call's timeout times its tries): a second holder must not enter
@@ -76,29 +78,43 @@ def handle_reinvite(ctx: Any, request: ReinviteRequested) -> None:
 
 
 def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidate: Candidate) -> None:
-    """Send a pending invitation to Canditech exactly once, or record why it cannot be sent."""
+    """Send a pending invitation to Canditech exactly once, or record why it cannot be sent.
+
+    Canditech refusing it (any 4xx but 401/403, which ask for re-authorization, and 429, which is
+    retried: 400/422 validation, a 404 "unknown assessment", a 409 whose invitation cannot be
+    found) makes it ``failed`` with Canditech's message, the email scrubbed from it: the reason is
+    shown on the candidate page and mirrored to the source. Everything else leaves it ``pending``
+    and raises, so the delivery is retried (or waits for re-authorization)."""
 
     def deliver(current: Invitation, email: str) -> None:
         client = CanditechClient(ctx, settings)
-        reference = current.external_reference
-        found = client.find_invitation(reference)
-        if found is not None:
-            ctx.log.info("invitation %s already exists at Canditech as %s (%s)", current.id, found["id"], reference)
-        else:
-            try:
-                found, created = client.create_invitation(
-                    assessment_id=current.assessment_id, first_name=candidate.first_name,
-                    last_name=candidate.last_name, email=email, external_reference=reference,
-                    callback_url=ctx.webhook_url)
-            except CanditechRejected as exc:
-                reason = "Canditech refused the invitation: " + exc.vendor_message.replace(email, "<email>")
-                ctx.invitations.transition(current.id, FAILED, failure_reason=reason[:500])
-                return
-            if not created:
-                ctx.log.info("invitation %s: Canditech already had %s (409)", current.id, reference)
+        try:
+            found = _find_or_create(ctx, client, current, candidate, email)
+        except CanditechAuthError:
+            raise
+        except CanditechError as exc:
+            reason = "Canditech refused the invitation: " + exc.vendor_message.replace(email, "<email>")
+            ctx.invitations.transition(current.id, FAILED, failure_reason=reason[:500])
+            return
         _record_sent(ctx, client, current.id, found)
 
     provider.send_once(ctx, invitation, candidate, deliver, lock_ttl=LOCK_TTL)
+
+
+def _find_or_create(ctx: Any, client: CanditechClient, current: Invitation, candidate: Candidate,
+                    email: str) -> dict:
+    """The invitation at Canditech for ``current``'s reference: found, else created."""
+    reference = current.external_reference
+    found = client.find_invitation(reference)
+    if found is not None:
+        ctx.log.info("invitation %s already exists at Canditech as %s (%s)", current.id, found["id"], reference)
+        return found
+    found, created = client.create_invitation(
+        assessment_id=current.assessment_id, first_name=candidate.first_name, last_name=candidate.last_name,
+        email=email, external_reference=reference, callback_url=ctx.webhook_url)
+    if not created:
+        ctx.log.info("invitation %s: Canditech already had %s", current.id, reference)
+    return found
 
 
 def _record_sent(ctx: Any, client: CanditechClient, invitation_id: int, found: dict) -> None:
@@ -158,13 +174,39 @@ def handle_status(ctx: Any, progress: InvitationProgress) -> None:
 
 
 def _withdraw(ctx: Any, client: CanditechClient, invitation: Invitation, provider_id: str) -> bool:
-    """Cancel at Canditech; False when Canditech says it is already finished (completed, expired)."""
+    """Cancel at Canditech; True when it is cancelled there (or unknown there), False when it is
+    already finished there (completed, expired: noted ``cancel_skipped`` on the timeline).
+
+    Which 4xx Canditech uses to refuse a cancel is not known (the sandbox's 409 is a guess), so any
+    refusal but 401/403 is settled by re-reading the invitation and deciding from its status. One
+    still open after a refusal raises the refusal (a ``PermanentError``: the delivery is dead and
+    shown to an admin), noted ``cancel_failed`` on the timeline."""
     try:
         client.cancel_invitation(provider_id)
-    except CanditechConflict as exc:
-        ctx.invitations.note(invitation.id, "cancel_skipped", f"not cancelled at Canditech: {exc.vendor_message}")
-        ctx.log.info("invitation %s cannot be cancelled at Canditech (%s)", invitation.id, exc.vendor_message)
-        return False
+        return True
+    except CanditechAuthError:
+        raise
+    except CanditechError as refusal:
+        return _settle_refused_cancel(ctx, client, invitation, provider_id, refusal)
+
+
+def _settle_refused_cancel(ctx: Any, client: CanditechClient, invitation: Invitation, provider_id: str,
+                           refusal: CanditechError) -> bool:
+    """``_withdraw``'s answer after Canditech refused the cancel, from the invitation's status there."""
+    try:
+        status = client.get_invitation(provider_id)["status"]
     except CanditechNotFound:
         ctx.log.warning("invitation %s (%s) is unknown at Canditech", invitation.id, provider_id)
-    return True
+        return True
+    if status == CANCELLED:
+        return True
+    if status in (COMPLETED, EXPIRED):
+        ctx.invitations.note(invitation.id, "cancel_skipped",
+                             f"not cancelled at Canditech: it is already {status} there ({refusal.vendor_message})")
+        ctx.log.info("invitation %s cannot be cancelled at Canditech: it is %s", invitation.id, status)
+        return False
+    state = f"still {status}" if status else "in a state the hub does not know"
+    ctx.invitations.note(invitation.id, "cancel_failed",
+                         f"Canditech refused to cancel the invitation, which is {state} there: "
+                         f"{refusal.vendor_message}. Cancel it in Canditech, or replay the delivery.")
+    raise refusal

@@ -1,24 +1,37 @@
 """Reconciliation: find what lost webhooks missed, by asking Canditech.
 
-1. Open invitations (invited/started) older than ``reconcile_after_minutes``: read each from
-   Canditech and return the events the hub has not seen (started, completed with its result and
-   any verdict, expired, cancelled).
+1. Open invitations (invited/started) older than ``reconcile_after_minutes``: read from Canditech
+   and return the events the hub has not seen (started, completed with its result and any
+   verdict, expired, cancelled). Each is checked again less and less often (every tenth of its
+   age, at least every ``reconcile_after_minutes``, at most every ``MAX_OPEN_CHECK_INTERVAL``), at
+   most ``MAX_OPEN_CHECKS_PER_RUN`` per run, the longest unchecked first, so the GETs of a run are
+   bounded and every listed invitation takes its turn. When each was last checked is kept in
+   ``ctx.records`` (key ``OPEN_CHECKED``: ``{hub id: ISO time}`` of the invitations listed now).
 2. Invitations an admin cancelled in the hub after the candidate had completed at Canditech (the
    cancel was refused there): ``ctx.records`` key ``result_after_cancel:<id>``, written by the
    ``on_invitation_status`` hook. Their result is read until it is recorded (the hub moves
-   cancelled -> completed), for ``VERDICT_WATCH_DAYS`` at most: their completion webhook may be lost.
-3. Completed invitations still waiting for a verdict: ``ctx.invitations.list_open`` does not list
-   completed ones, so the plugin remembers them itself (``ctx.records`` key ``awaiting_verdict:<id>``,
-   written by its ``on_assessment_completed`` hook, removed by its ``on_verdict`` hook) and asks
-   Canditech about them at a slowing pace for ``VERDICT_WATCH_DAYS``.
+   cancelled -> completed), for ``verdict_watch_days`` at most: their completion webhook may be lost.
+3. Completed invitations, for ``verdict_watch_days`` after completion (a setting):
+   ``ctx.invitations.list_open`` does not list completed ones, so the plugin remembers them itself
+   (``ctx.records`` key ``awaiting_verdict:<id>``, written by its ``on_assessment_completed``
+   hook) and asks Canditech for the verdict at a slowing pace. The watch goes on after the first
+   verdict, at the slowest pace (``MAX_VERDICT_CHECK_INTERVAL``): a reviewer may change it (thumbs
+   up, then down), and that webhook can be lost too.
 
-A completed invitation whose result breaks the rules a completion webhook is held to (finite
-scores, 0 <= score <= max_score, an http(s) report URL, a completion time from 2000 on:
-``wire.VALUE_RULES``) is logged and not recorded.
+A completed invitation is recorded even when some of its result breaks the rules a completion is
+held to (``wire.VALUE_RULES``): without those values, and with a line on the invitation's timeline
+saying what was left out (``webhooks.remember_left_out``). One without a score yet (``null``) is
+not recorded: a later run finds it graded (``webhooks.has_result``).
 
 External ids are deterministic (``reconcile:<canditech id>:<status>``,
-``reconcile:<canditech id>:verdict:<verdict>``), so the hub's deduplication and state machine make
-repeated runs harmless. Canditech failing stops the run early, keeping what was found so far.
+``reconcile:<canditech id>:verdict:<verdict>``, and for a
+verdict that replaces another ``...:verdict:<verdict>:<verdict_at>``), so the hub's deduplication
+and state machine make repeated runs harmless.
+
+Canditech failing for one invitation (a 4xx such as 404 or 410) is logged and the run goes on with
+the next. Canditech struggling (unreachable, 5xx, 429) stops the run early, and so does the API key
+being refused (401/403), which also flags the connection for re-authorization; either way the
+events found so far are returned.
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ from __future__ import annotations
 import dataclasses
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from hub.entities import (
     CANCELLED, COMPLETED, EXPIRED, INVITED, STARTED, VERDICTS, AssessmentResult, InboundEvent, InvitationProgress,
@@ -34,45 +47,124 @@ from hub.entities import (
 )
 from hub.errors import TemporaryError
 
-from . import wire
-from .client import CanditechClient, CanditechNotFound
+from .client import CanditechAuthError, CanditechClient, CanditechError, CanditechNotFound
 from .settings import CanditechSettings
-from .webhooks import result_event
+from .webhooks import LEFT_OUT, has_result, remember_left_out, result_event, write_left_out
 
 AWAITING_VERDICT = "awaiting_verdict:"
 RESULT_AFTER_CANCEL = "result_after_cancel:"
-VERDICT_WATCH_DAYS = 14
+OPEN_CHECKED = "open_checked"
+MAX_OPEN_CHECK_INTERVAL = timedelta(hours=1)
+MAX_OPEN_CHECKS_PER_RUN = 100
 MAX_VERDICT_CHECK_INTERVAL = timedelta(hours=6)
 MAX_VERDICT_CHECKS_PER_RUN = 200
+MAX_AFTER_CANCEL_CHECKS_PER_RUN = 50
+LEFT_OUT_KEPT = timedelta(days=1)  # a left-out record no completion used by then is stale
+REAUTHORIZE = "needs_reauthorization"
+NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
+class RunStopped(Exception):
+    """Nothing more can be read from Canditech in this run (it struggles, or refused the key)."""
+
+
+class Run:
+    """One reconciliation run: the client, the settings, and the rule for one invitation's read."""
+
+    def __init__(self, ctx: Any, settings: CanditechSettings) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.after = timedelta(minutes=settings.reconcile_after_minutes)
+        self.watch = timedelta(days=settings.verdict_watch_days)
+        self.client = CanditechClient(ctx, settings, max_attempts=2)
+        self.now = _now()
+
+    def read(self, provider_id: str, hub_id: int) -> dict[str, Any] | None:
+        """Canditech's invitation ``provider_id`` (normalised), or None when Canditech refused to
+        answer for it (logged). Raises ``CanditechNotFound`` (the caller decides what that means),
+        and ``RunStopped`` when no more can be read this run: Canditech struggling, or the API key
+        refused (the connection is then flagged for re-authorization, as a delivery would be)."""
+        try:
+            return self.client.get_invitation(provider_id)
+        except CanditechNotFound:
+            raise
+        except CanditechAuthError as exc:
+            self.ctx.set_status(REAUTHORIZE, f"Canditech refused the API key while reconciling: {exc.vendor_message}. "
+                                             "Enter a new key in the settings and save.")
+            raise RunStopped(f"the API key was refused: {exc}") from None
+        except CanditechError as exc:
+            self.ctx.log.warning("reconcile: Canditech refused to answer for invitation %s (hub invitation %s), "
+                                 "skipped: %s", provider_id, hub_id, exc)
+            return None
+        except TemporaryError as exc:
+            raise RunStopped(f"Canditech is struggling: {exc}") from None
 
 
 def reconcile(ctx: Any) -> list[InboundEvent]:
     settings = CanditechSettings.from_context(ctx)
     if not settings.api_key:
         return []
-    after = timedelta(minutes=settings.reconcile_after_minutes)
-    client = CanditechClient(ctx, settings, max_attempts=2)
+    run = Run(ctx, settings)
     events: list[InboundEvent] = []
     try:
-        for invitation in ctx.invitations.list_open(ctx.plugin_name, older_than=after):
-            try:
-                remote = client.get_invitation(invitation.provider_invitation_id)
-            except CanditechNotFound:
-                ctx.log.warning("reconcile: invitation %s (%s) is unknown at Canditech",
-                                invitation.id, invitation.provider_invitation_id)
-                continue
-            problems = wire.invitation_problems(wire.KIND_COMPLETED, remote) if remote["status"] == COMPLETED else {}
-            if problems:  # the same rules as a completion webhook's (wire.VALUE_RULES)
-                ctx.log.warning("reconcile: Canditech's invitation %s (hub invitation %s) is completed with "
-                                "unusable values, not recorded: %s", invitation.provider_invitation_id,
-                                invitation.id, wire.describe_problems(problems))
-                continue
-            events.extend(missed_events(invitation, remote))
-        events.extend(_results_after_cancel(ctx, client))
-        events.extend(_watch_verdicts(ctx, client, after))
-    except TemporaryError as exc:
-        ctx.log.warning("reconcile stopped early, Canditech is struggling: %s", exc)
+        for part in (_check_open, _results_after_cancel, _watch_verdicts):
+            part(run, events.append)
+    except RunStopped as exc:
+        ctx.log.warning("reconcile stopped early, keeping what it found: %s", exc)
+    _forget_stale_left_out(ctx, run.now)
     return events
+
+
+# --------------------------------------------------------------------------- open invitations
+
+
+def _check_open(run: Run, found: Callable[[InboundEvent], None]) -> None:
+    """Part 1 of the module docstring; the check times are stored even when the run stops."""
+    ctx = run.ctx
+    listed = ctx.invitations.list_open(ctx.plugin_name, older_than=run.after)
+    stored = ctx.records.get(OPEN_CHECKED) or {}
+    checked = {str(i.id): stored[str(i.id)] for i in listed if str(i.id) in stored}  # closed ones are dropped
+    due = [i for i in listed if _open_due(i, checked.get(str(i.id)), run)]
+    due.sort(key=lambda i: (_parse(checked.get(str(i.id))) or NEVER, i.id))
+    try:
+        for invitation in due[:MAX_OPEN_CHECKS_PER_RUN]:
+            remote = _read_open(run, invitation)
+            checked[str(invitation.id)] = run.now.isoformat()
+            if remote is not None:
+                _found_events(ctx, invitation, remote, found)
+    finally:
+        if checked != stored:
+            ctx.records.put(OPEN_CHECKED, checked)
+
+
+def _open_due(invitation: Any, checked_at: str | None, run: Run) -> bool:
+    """Whether open ``invitation`` is due a check: never checked, or its interval has passed."""
+    last = _parse(checked_at)
+    if last is None:
+        return True
+    created = invitation.created_at or last
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=timezone.utc)
+    interval = max(run.after, min((run.now - created) / 10, MAX_OPEN_CHECK_INTERVAL))
+    return run.now - last >= interval
+
+
+def _read_open(run: Run, invitation: Any) -> dict[str, Any] | None:
+    try:
+        return run.read(invitation.provider_invitation_id, invitation.id)
+    except CanditechNotFound:
+        run.ctx.log.warning("reconcile: invitation %s (%s) is unknown at Canditech",
+                            invitation.id, invitation.provider_invitation_id)
+        return None
+
+
+def _found_events(ctx: Any, invitation: Any, remote: dict[str, Any], found: Callable[[InboundEvent], None]) -> None:
+    """Pass on ``missed_events``; for a completion, keep what its result is recorded without."""
+    events = missed_events(invitation, remote)
+    for event in events:
+        found(event)
+    if events and remote["status"] == COMPLETED:
+        remember_left_out(ctx, invitation, remote)
 
 
 def missed_events(invitation: Any, remote: dict[str, Any]) -> list[InboundEvent]:
@@ -91,7 +183,7 @@ def missed_events(invitation: Any, remote: dict[str, Any]) -> list[InboundEvent]
 
     if status == STARTED and invitation.status == INVITED:
         add(STARTED, InvitationProgress(invitation_id=hub_id, status=STARTED, occurred_at=remote["started_at"]))
-    elif status == COMPLETED and remote["score"] is not None:
+    elif status == COMPLETED and has_result(remote):
         add(COMPLETED, result_event(remote, hub_id, None))
         if remote["verdict"] in VERDICTS:
             add(f"verdict:{remote['verdict']}",
@@ -113,37 +205,42 @@ def watch_for_result(ctx: Any, invitation: Any, provider_id: str) -> None:
                     {"provider_invitation_id": provider_id, "since": _now().isoformat()})
 
 
-def _results_after_cancel(ctx: Any, client: CanditechClient) -> list[InboundEvent]:
-    now = _now()
-    found: list[InboundEvent] = []
+def _results_after_cancel(run: Run, found: Callable[[InboundEvent], None]) -> None:
+    ctx, checks = run.ctx, 0
     for key in sorted(ctx.records.keys(RESULT_AFTER_CANCEL)):
         record = ctx.records.get(key) or {}
-        suffix = key[len(RESULT_AFTER_CANCEL):]
-        invitation = ctx.invitations.get(int(suffix)) if suffix.isascii() and suffix.isdigit() else None
-        since = _parse(record.get("since")) or now
-        if invitation is None or invitation.status != CANCELLED or now - since > timedelta(days=VERDICT_WATCH_DAYS):
+        invitation = _invitation(ctx, key[len(RESULT_AFTER_CANCEL):])
+        since = _parse(record.get("since")) or run.now
+        if invitation is None or invitation.status != CANCELLED or run.now - since > run.watch:
             ctx.records.delete(key)  # recorded (completed), re-invited, or given up
             continue
+        if checks >= MAX_AFTER_CANCEL_CHECKS_PER_RUN:
+            continue
+        checks += 1
         try:
-            remote = client.get_invitation(record.get("provider_invitation_id") or "")
+            remote = run.read(record.get("provider_invitation_id") or "", invitation.id)
         except CanditechNotFound:
             ctx.records.delete(key)
             continue
-        if remote["status"] == COMPLETED and not wire.invitation_problems(wire.KIND_COMPLETED, remote):
-            found.extend(missed_events(invitation, remote))
+        if remote is None:
+            continue
+        if remote["status"] == COMPLETED:
+            _found_events(ctx, invitation, remote, found)
         elif remote["status"] in (EXPIRED, CANCELLED):
             ctx.records.delete(key)  # it did not complete after all: nothing to recover
-    return found
 
 
 # --------------------------------------------------------------------------- verdict watch
 
 
 def remember_completion(ctx: Any, result: AssessmentResult) -> None:
-    """``on_assessment_completed``: watch the invitation for a verdict a lost webhook could miss."""
+    """``on_assessment_completed``: note on the timeline what the result was recorded without (if
+    anything), and watch the invitation for a verdict (a first one, or a changed one) a lost
+    webhook could miss."""
     invitation = ctx.invitations.get(result.invitation_id)
-    if invitation is None or invitation.provider != ctx.plugin_name or invitation.verdict is not None:
+    if invitation is None or invitation.provider != ctx.plugin_name:
         return
+    write_left_out(ctx, result, invitation.round)
     if not invitation.provider_invitation_id:
         return
     key = AWAITING_VERDICT + str(invitation.id)
@@ -158,42 +255,74 @@ def remember_completion(ctx: Any, result: AssessmentResult) -> None:
 
 
 def forget_completion(ctx: Any, verdict: Verdict) -> None:
-    """``on_verdict``: the verdict arrived; stop watching."""
-    ctx.records.delete(AWAITING_VERDICT + str(verdict.invitation_id))
+    """``on_verdict``: a verdict was recorded. The watch goes on (a reviewer may change it), now at
+    its slowest pace, counted from now. (The name is the hook's historic one: nothing is forgotten.)"""
+    key = AWAITING_VERDICT + str(verdict.invitation_id)
+    record = ctx.records.get(key)
+    if isinstance(record, dict):
+        ctx.records.put(key, {**record, "checked_at": _now().isoformat()})
 
 
-def _watch_verdicts(ctx: Any, client: CanditechClient, after: timedelta) -> list[InboundEvent]:
-    now = _now()
-    found: list[InboundEvent] = []
-    checks = 0
-    for key in sorted(ctx.records.keys(AWAITING_VERDICT)):
+def _watch_verdicts(run: Run, found: Callable[[InboundEvent], None]) -> None:
+    """Part 3 of the module docstring: the most overdue first, at most ``MAX_VERDICT_CHECKS_PER_RUN``."""
+    ctx = run.ctx
+    due: list[tuple[datetime, str, dict, Any]] = []
+    for key in ctx.records.keys(AWAITING_VERDICT):
         record = ctx.records.get(key) or {}
-        suffix = key[len(AWAITING_VERDICT):]
-        hub_id = int(suffix) if suffix.isascii() and suffix.isdigit() else None
-        invitation = ctx.invitations.get(hub_id) if hub_id is not None else None
-        since = _parse(record.get("since")) or now
-        if (invitation is None or invitation.status != COMPLETED or invitation.verdict is not None
+        invitation = _invitation(ctx, key[len(AWAITING_VERDICT):])
+        since = _parse(record.get("since")) or run.now
+        if (invitation is None or invitation.status != COMPLETED
                 or invitation.provider_invitation_id != record.get("provider_invitation_id")
-                or now - since > timedelta(days=VERDICT_WATCH_DAYS)):
+                or run.now - since > run.watch):
             ctx.records.delete(key)
             continue
         checked = _parse(record.get("checked_at")) or since
-        interval = max(after, min((now - since) / 10, MAX_VERDICT_CHECK_INTERVAL))
-        if now - checked < interval or checks >= MAX_VERDICT_CHECKS_PER_RUN:
-            continue
-        checks += 1
+        if invitation.verdict is not None:
+            interval = MAX_VERDICT_CHECK_INTERVAL  # a change of mind is rare: the slowest pace
+        else:
+            interval = max(run.after, min((run.now - since) / 10, MAX_VERDICT_CHECK_INTERVAL))
+        if run.now - checked >= interval:
+            due.append((checked, key, record, invitation))
+    due.sort(key=lambda item: (item[0], item[1]))
+    for _, key, record, invitation in due[:MAX_VERDICT_CHECKS_PER_RUN]:
         try:
-            remote = client.get_invitation(invitation.provider_invitation_id)
+            remote = run.read(invitation.provider_invitation_id, invitation.id)
         except CanditechNotFound:
             ctx.records.delete(key)
             continue
-        ctx.records.put(key, {**record, "checked_at": now.isoformat()})
-        if remote["verdict"] in VERDICTS:
-            found.append(InboundEvent(
-                external_id=f"reconcile:{remote['id']}:verdict:{remote['verdict']}",
-                event=Verdict(invitation_id=invitation.id, verdict=remote["verdict"],
-                              decided_at=remote["verdict_at"], round=invitation.round)))
-    return found
+        ctx.records.put(key, {**record, "checked_at": run.now.isoformat()})
+        if remote is not None and remote["verdict"] in VERDICTS and remote["verdict"] != invitation.verdict:
+            found(_verdict_event(invitation, remote))
+
+
+def _verdict_event(invitation: Any, remote: dict[str, Any]) -> InboundEvent:
+    """The verdict Canditech has and the hub has not. A first verdict keeps reconciliation's usual
+    id; one replacing another carries its time too, so a flip back (up, down, up) is not taken for
+    a duplicate of the first."""
+    external_id = f"reconcile:{remote['id']}:verdict:{remote['verdict']}"
+    if invitation.verdict is not None and remote["verdict_at"] is not None:
+        external_id += f":{remote['verdict_at'].isoformat()}"
+    return InboundEvent(external_id=external_id,
+                        event=Verdict(invitation_id=invitation.id, verdict=remote["verdict"],
+                                      decided_at=remote["verdict_at"], round=invitation.round))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _forget_stale_left_out(ctx: Any, now: datetime) -> None:
+    """Drop what a completion was to be noted without when no completion used it within a day
+    (its event was a duplicate, or of an earlier round)."""
+    for key in ctx.records.keys(LEFT_OUT):
+        record = ctx.records.get(key)
+        since = _parse(record.get("since")) if isinstance(record, dict) else None
+        if since is None or now - since > LEFT_OUT_KEPT:
+            ctx.records.delete(key)
+
+
+def _invitation(ctx: Any, suffix: str) -> Any:
+    """The hub invitation whose id is ``suffix`` (a records key's end), or None."""
+    return ctx.invitations.get(int(suffix)) if suffix.isascii() and suffix.isdigit() else None
 
 
 def _now() -> datetime:

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "signature_header": wire.DEFAULT_SIGNATURE_HEADER,
     "signature_tolerance_seconds": 300,
     "reconcile_after_minutes": 10,
+    "verdict_watch_days": 14,
     "remind_on_reentry": False,
 }
 SECRET_FIELDS = ("api_key", "webhook_secrets")
@@ -40,7 +41,8 @@ class CanditechSettingsSchema(Schema):
     api_key = fields.Str(
         required=True, validate=validate.Length(min=1, max=500),
         metadata={"label": "API key", "secret": True,
-                  "description": "Generated in Canditech under Settings > Integrations > Generate Key."})
+                  "description": "A Canditech admin generates it in Canditech under Settings > Integrations > "
+                                 "(your ATS) > Generate Key (only admins can open Settings)."})
     webhook_secrets = fields.Str(
         load_default=None, validate=validate_secrets,
         metadata={"label": "Webhook signing secret(s)", "secret": True,
@@ -59,10 +61,16 @@ class CanditechSettingsSchema(Schema):
         load_default=10, validate=validate.Range(min=0, max=7 * 24 * 60),
         metadata={"label": "Reconcile after (minutes)",
                   "description": "Ask Canditech about invitations open longer than this, in case a webhook was lost."})
+    verdict_watch_days = fields.Int(
+        load_default=14, validate=validate.Range(min=1, max=365),
+        metadata={"label": "Watch for verdicts (days)",
+                  "description": "For this many days after a candidate completes, ask Canditech now and then for "
+                                 "the reviewer's thumbs up or down (and a changed one), in case its webhook was lost."})
     remind_on_reentry = fields.Bool(
         load_default=False,
         metadata={"label": "Remind on re-entry",
-                  "description": "When a candidate re-enters the stage while invited, ask for a reminder."})
+                  "description": "When a candidate re-enters the stage while invited, add a line to the invitation's "
+                                 "timeline (Canditech's API has no reminder call, so no reminder is sent)."})
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -82,6 +90,7 @@ class CanditechSettings:
     signature_tolerance_seconds: int
     reconcile_after_minutes: int
     remind_on_reentry: bool
+    verdict_watch_days: int = 14
 
     @classmethod
     def from_context(cls, ctx: Any) -> "CanditechSettings":
@@ -95,4 +104,5 @@ class CanditechSettings:
             signature_tolerance_seconds=int(values["signature_tolerance_seconds"]),
             reconcile_after_minutes=int(values["reconcile_after_minutes"]),
             remind_on_reentry=bool(values["remind_on_reentry"]),
+            verdict_watch_days=int(values["verdict_watch_days"]),
         )

@@ -8,14 +8,24 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
    UTF-8, nested too deeply, a NaN/Infinity literal); has ``id``, ``type`` and, for a known type,
    ``data.invitation.id`` -> else 422;
 3. an unknown type is answered 2xx and ignored (``WebhookResult(note=...)``);
-4. the fields the event uses meet their rules (``wire.VALUE_RULES``: finite scores, 0 <= score <=
-   max_score, max_score > 0, an http(s) report URL, timestamps from the year 2000 on) -> else 422
-   naming each field and its rule;
+4. the time a start, verdict or expiry uses meets its rule (``wire.VALUE_RULES``: from the year
+   2000 on) -> else 422 naming the field and its rule;
 5. a thin or suspicious invitation (no external reference, no status, a completion without its
-   score...) is re-read from Canditech (Canditech unreachable -> ``TemporaryError`` -> 503, and
-   Canditech retries); the answer is held to the same rules (-> 422 naming the field);
+   score, report link or time...) is re-read from Canditech (Canditech unreachable ->
+   ``TemporaryError`` -> 503, and Canditech retries); the answer is held to the same rules (-> 422
+   naming the field);
 6. an invitation the hub did not make, does not know (including a reference whose id is beyond
    any hub invitation id), or of an earlier round is ignored (2xx).
+
+A completion is never refused for its values (*plugin choice*): refused, it would be refused on
+every retry and its result never recorded. A value that breaks its rule (a NaN or negative score,
+a ``max_score`` below the score, a report URL that is not http(s), a time before 2000) is left
+out of the ``AssessmentResult``; the result is recorded with the rest, and the invitation's
+timeline says what was left out (``remember_left_out``, written by the plugin's
+``on_assessment_completed``). A completion whose score Canditech has not given yet (``null``:
+graded by hand later, say) is not a result yet: it is answered 2xx and ignored, and the graded
+one (its webhook, or reconciliation) is recorded. The hub records one result per round and the
+ATS's note is written once: a score-less result recorded first would keep the score out for good.
 
 The hub deduplicates by the Canditech event ``id`` and applies the invitation state machine.
 """
@@ -103,6 +113,8 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         return WebhookResult(note=f"{event['type']} for invitation {hub_id} does not match Canditech's record; ignored")
     # the round matched above: the hub drops the event if a re-invite lands before it is stored
     hub_event = dataclasses.replace(hub_event, round=known.round)
+    if isinstance(hub_event, AssessmentResult) and known.status != COMPLETED:
+        remember_left_out(ctx, known, invitation)
     return WebhookResult(events=(InboundEvent(external_id=event["id"], event=hub_event),))
 
 
@@ -146,7 +158,7 @@ def to_hub_event(kind: str, invitation: dict[str, Any], hub_id: int, fallback_at
     if kind == wire.KIND_STARTED and invitation["status"] in STARTED_OR_LATER:
         return InvitationProgress(invitation_id=hub_id, status=STARTED,
                                   occurred_at=invitation["started_at"] or fallback_at)
-    if kind == wire.KIND_COMPLETED and invitation["status"] == COMPLETED and invitation["score"] is not None:
+    if kind == wire.KIND_COMPLETED and invitation["status"] == COMPLETED and has_result(invitation):
         return result_event(invitation, hub_id, fallback_at)
     if kind == wire.KIND_VERDICT and invitation["verdict"] in VERDICTS:
         return Verdict(invitation_id=hub_id, verdict=invitation["verdict"],
@@ -157,10 +169,54 @@ def to_hub_event(kind: str, invitation: dict[str, Any], hub_id: int, fallback_at
     return None
 
 
+def has_result(invitation: dict[str, Any]) -> bool:
+    """Whether completed ``invitation`` (normalised) has its result: a score, or one that broke its
+    rule (recorded without it). A score not given yet (``null``) is no result yet."""
+    return invitation["score"] is not None or "score" in wire.result_problems(invitation)
+
+
 def result_event(invitation: dict[str, Any], hub_id: int, fallback_at: datetime | None) -> AssessmentResult:
+    """The result of a completed ``invitation`` (normalised, ``has_result``): values that broke
+    their rules are ``None`` in it (``left_out`` says which)."""
     return AssessmentResult(invitation_id=hub_id, score=invitation["score"], max_score=invitation["max_score"],
                             report_url=invitation["report_url"],
                             completed_at=invitation["completed_at"] or fallback_at)
+
+
+# ``ctx.records`` key of what a completion of invitation <id> was recorded without, until the
+# plugin's ``on_assessment_completed`` writes it to the invitation's timeline (``write_left_out``).
+LEFT_OUT = "result_left_out:"
+LEFT_OUT_KIND = "result_values_left_out"  # the timeline line's kind
+
+
+def left_out(invitation: dict[str, Any]) -> str | None:
+    """In words, what the result of completed ``invitation`` (normalised) is recorded without, and
+    why; None when it has everything. Names fields and rules, never the candidate's values."""
+    problems = wire.result_problems(invitation)
+    return "; ".join(f"{name} left out: it {rule}" for name, rule in problems.items()) or None
+
+
+def remember_left_out(ctx: Any, known: Any, invitation: dict[str, Any]) -> None:
+    """Keep what the completion of hub invitation ``known`` (the hub's entity) is recorded without,
+    for its timeline. Stored, not written at once: the note belongs to the completion the hub
+    records, once, not to every copy of the event (a webhook's retry, reconciliation's next run)."""
+    detail = left_out(invitation)
+    if detail is not None:
+        ctx.records.put(LEFT_OUT + str(known.id), {"round": known.round, "detail": detail,
+                                                   "since": datetime.now(timezone.utc).isoformat()})
+
+
+def write_left_out(ctx: Any, result: AssessmentResult, round_: int) -> None:
+    """``on_assessment_completed``: note on the timeline what ``result`` was recorded without, if
+    ``remember_left_out`` kept it for this round; then forget it."""
+    key = LEFT_OUT + str(result.invitation_id)
+    record = ctx.records.get(key)
+    if not isinstance(record, dict):
+        return
+    if record.get("round") == round_ and record.get("detail"):
+        ctx.invitations.note(result.invitation_id, LEFT_OUT_KIND,
+                             "Canditech's result was recorded without some values: " + record["detail"])
+    ctx.records.delete(key)
 
 
 def _timestamp(value: datetime) -> float:

@@ -19,12 +19,16 @@ Normalised invitation (``parse_invitation``)::
 Missing fields are ``None``; nothing raises on an odd value (a webhook body or an API answer is
 untrusted input). A value that is present but breaks its rule (below) is ``None`` in the normalised
 invitation too, and ``"problems"`` says which field broke which rule (``{field: rule}``), so a
-caller that needs the field can refuse the invitation with a message instead of taking it as
-missing. The rules (``VALUE_RULES``):
+caller can refuse the invitation with a message, or (a completion: ``result_problems``) record it
+without the value and say so, instead of taking it as missing. The rules (``VALUE_RULES``):
 
 - ``score``: a finite number (JSON number or numeric string; not NaN or Infinity), at least 0;
-- ``max_score``: a finite number greater than 0; and ``score`` at most ``max_score`` when both are
-  given (Canditech's scores are points out of the assessment's ``max_score``, not percentages);
+- ``max_score``: a finite number greater than 0, and at least ``score`` when both are given. The
+  notes do not say what scale ``score`` is on; the plugin reads it as points out of ``max_score``
+  (its own choice). A score above its maximum puts the two on different scales (say a percentage,
+  85, with a points maximum, 40): ``max_score`` is the value left out, and ``score`` is kept as
+  sent. The score is what reviewers need, and "85" says less that is wrong than "85 / 40 (212%)"
+  would, or than a pass threshold applied to that ratio;
 - ``report_url``: an absolute ``http`` or ``https`` URL of at most ``MAX_URL_LENGTH`` (2000)
   characters (the hub keeps links up to that length);
 - ``completed_at``, ``started_at``, ``expired_at``, ``cancelled_at``, ``verdict_at`` (and an event's
@@ -293,25 +297,37 @@ def parse_invitation(body: Any) -> dict[str, Any]:
             invitation[name] = None
     score, max_score = invitation["score"], invitation["max_score"]
     if score is not None and max_score is not None and score > max_score:
-        problems["score"] = f"must not exceed max_score ({score:g} > {max_score:g})"
-        invitation["score"] = None
+        # not on one scale: the maximum is left out, the score kept (see the module docstring)
+        problems["max_score"] = f"must be at least the score ({max_score:g} is below it: not on the score's scale)"
+        invitation["max_score"] = None
     invitation["problems"] = problems
     return invitation
 
 
 # The fields of the invitation each event kind uses: a problem in one of them refuses the event.
+# A completion refuses on none of its fields: it is recorded without the values that break their
+# rules (``result_problems``), as one odd value must never keep a candidate's result out for good.
 KIND_FIELDS = {
     KIND_STARTED: ("started_at",),
-    KIND_COMPLETED: ("score", "max_score", "report_url", "completed_at"),
+    KIND_COMPLETED: (),
     KIND_VERDICT: ("verdict_at",),
     KIND_EXPIRED: ("expired_at",),
 }
+RESULT_FIELDS = ("score", "max_score", "report_url", "completed_at")
 
 
 def invitation_problems(kind: str, invitation: Mapping[str, Any]) -> dict[str, str]:
-    """``{field: rule}`` of the fields ``kind`` uses that ``invitation`` (normalised) has broken."""
+    """``{field: rule}`` of the fields ``kind`` uses that ``invitation`` (normalised) has broken:
+    the problems that refuse an event of that kind."""
     problems = invitation.get("problems") or {}
     return {name: problems[name] for name in KIND_FIELDS.get(kind, ()) if name in problems}
+
+
+def result_problems(invitation: Mapping[str, Any]) -> dict[str, str]:
+    """``{field: rule}`` of the result fields (``RESULT_FIELDS``) that ``invitation`` (normalised)
+    has broken: a completion is recorded without them (they are ``None`` in ``invitation``)."""
+    problems = invitation.get("problems") or {}
+    return {name: problems[name] for name in RESULT_FIELDS if name in problems}
 
 
 def describe_problems(problems: Mapping[str, str], prefix: str = "") -> str:

@@ -10,7 +10,8 @@ Contract, in the order a request meets it:
    the call takes effect, or after it if ``fault_after_processing`` (the client then never learns
    that the invitation was created: its retry meets the 409).
 5. The endpoint. Every error is ``{"error": {"code", "message"}}``; a 422 names the field in the
-   message and in ``error.field``.
+   message and in ``error.field``. The faults ``no_reference_dedup`` and ``cancel_finished_status``
+   change two contract choices (``faults.py``).
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ def create_invitation():
     if isinstance(body, dict) and isinstance(body.get("external_reference"), str):
         rt.store.count_post(body["external_reference"].strip())
     fields = parse_invitation_request(body)
-    inv = rt.store.create(**fields, base_url=rt.public_url(request.host_url))
+    inv = rt.store.create(**fields, base_url=rt.public_url(request.host_url),
+                          dedupe=not rt.faults.get("no_reference_dedup"))
     return jsonify(to_wire(inv)), 201
 
 
@@ -183,4 +185,5 @@ def get_invitation(invitation_id: str):
 
 @bp.post(wire.PATH_INVITATION_CANCEL)
 def cancel_invitation(invitation_id: str):
-    return jsonify(to_wire(runtime().cancel(invitation_id)))
+    rt = runtime()
+    return jsonify(to_wire(rt.cancel(invitation_id, rt.faults.get("cancel_finished_status"))))

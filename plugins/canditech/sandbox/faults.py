@@ -4,6 +4,12 @@ plus Canditech's own settings below. A bad setting answers ``SandboxError(400,
 "validation_error")``.
 
 ``api_fault()`` draws error, timeout, reset in that order for a ``/v1`` request.
+
+Two settings change a contract choice instead of injecting an error, so tests can show the plugin
+does not rely on it: ``no_reference_dedup`` (``POST /v1/invitations`` with a known
+``external_reference`` creates another invitation instead of answering 409) and
+``cancel_finished_status`` (the status, 409 by default, refusing to cancel a finished invitation
+through ``/v1``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ EXTRA: dict = {
     "timeout_seconds": 10.0,
     "reset_rate": 0.0,             # fraction of /v1 calls whose connection is closed unanswered
     "thin_webhooks": False,        # data carries only {"invitation": {"id": ...}}
+    # Contract choices the plugin must not depend on (the real Canditech may differ):
+    "no_reference_dedup": False,   # a POST with a known external_reference creates another invitation
+    "cancel_finished_status": 409,  # the 4xx refusing to cancel a completed or expired invitation
 }
 DEFAULTS: dict = {**kit.DEFAULTS, **EXTRA}
 
@@ -28,6 +37,14 @@ class Faults(kit.Faults):
 
     def __init__(self) -> None:
         super().__init__(EXTRA)
+
+    def validate(self, mapping: dict) -> dict:
+        """The kit's checks, and ``cancel_finished_status`` must be a 4xx status."""
+        settings = super().validate(mapping)
+        status = settings["cancel_finished_status"]
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 499:
+            raise kit.InvalidFaults("cancel_finished_status: must be an HTTP 4xx status")
+        return settings
 
     def configure(self, mapping: dict) -> dict:
         try:

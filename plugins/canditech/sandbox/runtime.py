@@ -167,8 +167,8 @@ class SandboxRuntime:
         self._emit(events)
         return inv
 
-    def cancel(self, invitation_id: str) -> Invitation:
-        inv, events = self.store.cancel(invitation_id)
+    def cancel(self, invitation_id: str, finished_status: int = 409) -> Invitation:
+        inv, events = self.store.cancel(invitation_id, finished_status)
         self._emit(events)
         return inv
 

@@ -139,7 +139,7 @@ class Store:
         with self._lock:
             self._assessments = {a["id"]: a for a in seed_assessments()}
             self._invitations: dict[str, Invitation] = {}
-            self._by_reference: dict[str, str] = {}
+            self._by_reference: dict[str, list[str]] = {}  # ids, oldest first
             self._post_counts: Counter = Counter()
 
     # --- assessments ---------------------------------------------------------------------
@@ -176,12 +176,13 @@ class Store:
             return dict(self._post_counts)
 
     def create(self, *, assessment_id: str, candidate: dict, external_reference: str,
-               callback_url: str | None, base_url: str) -> Invitation:
-        """New invitation; 409 ``duplicate_external_reference`` carrying the existing one."""
+               callback_url: str | None, base_url: str, dedupe: bool = True) -> Invitation:
+        """New invitation; 409 ``duplicate_external_reference`` carrying the existing one. With
+        ``dedupe=False`` (the ``no_reference_dedup`` fault) a known reference gets another one."""
         with self._lock:
-            existing_id = self._by_reference.get(external_reference)
-            if existing_id is not None:
-                existing = self._invitations[existing_id]
+            existing_ids = self._by_reference.get(external_reference, [])
+            if existing_ids and dedupe:
+                existing = self._invitations[existing_ids[0]]
                 raise SandboxError(
                     409, wire.ERR_DUPLICATE_REFERENCE,
                     f"an invitation with external_reference {external_reference!r} already exists",
@@ -204,7 +205,7 @@ class Store:
                 max_score=assessment["max_score"],
             )
             self._invitations[inv.id] = inv
-            self._by_reference[external_reference] = inv.id
+            self._by_reference.setdefault(external_reference, []).append(inv.id)
             return copy.deepcopy(inv)
 
     def get(self, invitation_id: str) -> Invitation:
@@ -212,9 +213,10 @@ class Store:
             return copy.deepcopy(self._get(invitation_id))
 
     def find_by_reference(self, external_reference: str) -> list[Invitation]:
+        """Every invitation created with this reference (more than one only without dedupe)."""
         with self._lock:
-            inv_id = self._by_reference.get(external_reference)
-            return [copy.deepcopy(self._invitations[inv_id])] if inv_id else []
+            ids = self._by_reference.get(external_reference, [])
+            return [copy.deepcopy(self._invitations[inv_id]) for inv_id in ids]
 
     def all(self) -> list[Invitation]:
         """Every invitation, oldest first."""
@@ -228,9 +230,9 @@ class Store:
         return inv
 
     @staticmethod
-    def _require(inv: Invitation, allowed: tuple[str, ...], action: str) -> None:
+    def _require(inv: Invitation, allowed: tuple[str, ...], action: str, status: int = 409) -> None:
         if inv.status not in allowed:
-            raise SandboxError(409, wire.ERR_INVALID_STATE,
+            raise SandboxError(status, wire.ERR_INVALID_STATE,
                                f"cannot {action} an invitation that is {inv.status}",
                                current_status=inv.status)
 
@@ -286,11 +288,13 @@ class Store:
             inv.status, inv.expired_at = wire.STATUS_EXPIRED, wire.now_iso()
             return copy.deepcopy(inv), [(wire.EVENT_EXPIRED, copy.deepcopy(inv))]
 
-    def cancel(self, invitation_id: str) -> tuple[Invitation, list[tuple[str, Invitation]]]:
-        """invited/started -> cancelled; cancelling again is a no-op; no webhook exists."""
+    def cancel(self, invitation_id: str,
+               finished_status: int = 409) -> tuple[Invitation, list[tuple[str, Invitation]]]:
+        """invited/started -> cancelled; cancelling again is a no-op; no webhook exists. A
+        finished (completed, expired) one is refused ``finished_status`` ``invalid_state``."""
         with self._lock:
             inv = self._get(invitation_id)
             if inv.status != wire.STATUS_CANCELLED:
-                self._require(inv, wire.OPEN_STATUSES, "cancel")
+                self._require(inv, wire.OPEN_STATUSES, "cancel", finished_status)
                 inv.status, inv.cancelled_at = wire.STATUS_CANCELLED, wire.now_iso()
             return copy.deepcopy(inv), []

@@ -97,16 +97,17 @@ def test_crash_between_vendor_call_and_recording_is_retried_without_a_second_inv
 
 def test_vendor_faults_after_processing_still_give_one_invitation(hub):
     # calls fail with 500 *after* Canditech acted (seeded: the first POST created the invitation but
-    # answered 500); the client's retried POST meets the 409 and adopts the existing invitation
+    # answered 500); the client looks the reference up before sending again, finds the invitation
+    # and adopts it: the POST is never sent a second time (DESIGN: a retry asks first)
     hub.sandbox.faults(error_rate=0.5, error_codes=[500], fault_after_processing=True, seed=3)
     hub.move()
     hub.sandbox.faults()
     inv = hub.invitation()
     (remote,) = hub.sandbox.invitations()
     assert inv.status == "invited" and inv.provider_invitation_id == remote["id"]
-    assert hub.sandbox.post_counts() == {inv.external_reference: 2}
+    assert hub.sandbox.post_counts() == {inv.external_reference: 1}
     routes = hub.sandbox._call("GET", "/_sandbox/stats")["by_route"]
-    assert routes["POST /v1/invitations"] == {"500": 1, "409": 1}
+    assert routes["POST /v1/invitations"] == {"500": 1}
 
 
 def test_no_email_fails_with_a_reason_and_never_calls_canditech(hub):
@@ -297,7 +298,9 @@ def test_completion_and_verdict_webhooks_from_the_sandbox(hub):
     assert [v.verdict for v in hub.source.verdicts] == ["thumbs_up"]
     assert [s.status for s in hub.source.statuses] == ["invited", "started"]
     records = hub.runtime.context(1, "canditech").records
-    hub.wait_for(lambda: records.keys("awaiting_verdict:") == [], what="the verdict watch to end")
+    # the watch goes on after the verdict (a changed one may be lost too), at its slowest pace
+    hub.wait_for(lambda: (records.get(f"awaiting_verdict:{inv.id}") or {}).get("checked_at"),
+                 what="the verdict watch to slow down")
     hub.sandbox.quiet()
     assert {e["status"] for e in hub.sandbox.webhook_log()["events"]} == {"delivered"}
     assert "dead" not in hub.deliveries() and "dead" not in hub.deliveries("fakesource")
@@ -370,53 +373,20 @@ def test_webhook_ingress_answers_4xx_never_500_to_bodies_the_hub_cannot_use(hub)
     status, answer = post(completion("evt-far", external_reference="hub-inv-1000000000000000000000000000000"))
     assert status == 200 and answer["status"] == "ignored" and "no Canditech invitation" in answer["message"]
 
-    status, answer = post(completion("evt-nan", score="NaN", max_score="Infinity"))
+    stale = completion("evt-old").replace(b'"created_at": "2026-03-01T10:00:00Z"', b'"created_at": "1999-01-01T00:00:00Z"')
+    status, answer = post(stale)  # a completion is recorded without a bad value of its own, not a bad envelope
     assert status == 422 and answer["error"]["code"] == "invalid_fields"
-    assert "data.invitation.score must be a finite number" in answer["error"]["message"]
-    status, answer = post(completion("evt-neg", score=-50, max_score=0, completed_at="0001-01-01T00:00:00-23:59",
-                                     report_url="javascript:alert(1)"))
-    assert status == 422
-    for field in ("score", "max_score", "completed_at", "report_url"):
-        assert f"data.invitation.{field} must be" in answer["error"]["message"]
+    assert "created_at must be an ISO 8601 timestamp" in answer["error"]["message"]
 
     assert hub.invitation().status == "invited" and hub.source.results == []
-    assert [(o, m[:30]) for o, m in hub.webhook_outcomes()][-4:] == [
+    assert [(o, m[:30]) for o, m in hub.webhook_outcomes()][-3:] == [
         ("rejected", "body is not valid JSON: it is "), ("ignored", "the hub has no Canditech invit"),
-        ("rejected", "data.invitation.score must be "), ("rejected", "data.invitation.score must be ")]
+        ("rejected", "created_at must be an ISO 8601")]
 
     status, answer = post(completion("evt-ok"))  # the same completion with usable values is accepted
     assert status == 200 and answer["status"] == "accepted"
     hub.wait_for(lambda: hub.source.results, what="the result")
     assert (hub.invitation().score, hub.invitation().max_score) == (75.0, 100.0)
-
-
-def test_a_completion_whose_report_url_is_longer_than_the_hub_keeps_is_422_and_the_longest_kept_is_stored(hub):
-    from plugins.canditech.wire import MAX_URL_LENGTH
-
-    inv, remote = invited(hub)
-    client = hub.app.test_client()
-    url = f"/webhooks/canditech/{hub.runtime.integration(1, 'canditech').webhook_key}"
-    prefix = "https://canditech.test/reports/"
-
-    def completion(event_id: str, report_url: str):
-        invitation = {"id": remote["id"], "status": "completed", "external_reference": inv.external_reference,
-                      "score": 75, "max_score": 100, "report_url": report_url, "completed_at": "2026-03-01T09:55:00Z"}
-        body = json.dumps({"id": event_id, "type": "invitation.completed", "created_at": "2026-03-01T10:00:00Z",
-                           "data": {"invitation": invitation}}).encode()
-        answer = client.post(url, data=body, headers=signed(body))
-        return answer.status_code, answer.get_json()
-
-    status, answer = completion("evt-long-url", prefix + "a" * 2100)  # PostgreSQL's varchar(2000) would refuse it
-    assert (status, answer["error"]["code"]) == (422, "invalid_fields")
-    assert answer["error"]["message"] == (
-        f"data.invitation.report_url must be an http or https URL of at most {MAX_URL_LENGTH} characters")
-    assert hub.invitation().status == "invited" and hub.source.results == []
-
-    longest = prefix + "a" * (MAX_URL_LENGTH - len(prefix))
-    status, answer = completion("evt-longest-url", longest)
-    assert status == 200 and answer["status"] == "accepted"
-    hub.wait_for(lambda: hub.source.results, what="the result")
-    assert hub.invitation().status == "completed" and hub.invitation().report_url == longest
 
 
 # --------------------------------------------------------------------------- reconciliation
@@ -444,7 +414,7 @@ def test_reconciliation_completes_what_dropped_webhooks_missed(hub):
     assert hub.invitation().verdict == "thumbs_up"
     assert [v.verdict for v in hub.source.verdicts] == ["thumbs_up"]
 
-    assert records.keys("awaiting_verdict:") == []
+    assert records.keys("awaiting_verdict:") == [f"awaiting_verdict:{inv.id}"]  # a changed verdict is still looked for
     assert hub.call("reconcile") == []  # nothing left to find
     assert len(hub.source.results) == 1 and len(hub.source.verdicts) == 1
 

@@ -10,7 +10,8 @@ import responses
 from hub.entities import AssessmentResult, InvitationProgress, Verdict
 from plugins.canditech import wire
 from plugins.canditech.client import CanditechClient
-from plugins.canditech.reconciliation import _watch_verdicts, missed_events, reconcile, remember_completion
+from plugins.canditech.reconciliation import Run, _watch_verdicts, missed_events, remember_completion
+from plugins.canditech.settings import CanditechSettings
 
 from .helpers import BASE_URL, FakeContext, hub_invitation, wire_invitation
 
@@ -77,25 +78,31 @@ def test_the_verdict_watch_slows_down_and_ends(ctx):
     remember_completion(ctx, AssessmentResult(invitation_id=7, completed_at=now - timedelta(days=1)))
     key = "awaiting_verdict:7"
     assert ctx.records.get(key)["provider_invitation_id"] == "inv_abc"
-    client = CanditechClient(ctx, sleep=lambda s: None)
     url = f"{BASE_URL}/v1/invitations/inv_abc"
+
+    def watch():
+        run = Run(ctx, CanditechSettings.from_context(ctx))
+        run.client = CanditechClient(ctx, sleep=lambda s: None)
+        found = []
+        _watch_verdicts(run, found.append)
+        return found
 
     with responses.RequestsMock() as rsps:
         rsps.add("GET", url, json=wire_invitation())
-        assert _watch_verdicts(ctx, client, timedelta(minutes=10)) == []  # a day old, never checked: due
+        assert watch() == []  # a day old, never checked: due
         assert len(rsps.calls) == 1
         # checked just now: the next check is a tenth of its age (2.4 h) away
-        assert _watch_verdicts(ctx, client, timedelta(minutes=10)) == []
+        assert watch() == []
         assert len(rsps.calls) == 1
 
     ctx.records.put(key, {**ctx.records.get(key), "checked_at": (now - timedelta(hours=3)).isoformat()})
     with responses.RequestsMock() as rsps:
         rsps.add("GET", url, json=wire_invitation(verdict="thumbs_up", verdict_at="2026-03-02T00:00:00Z"))
-        (event,) = _watch_verdicts(ctx, client, timedelta(minutes=10))
+        (event,) = watch()
     assert event.external_id == "reconcile:inv_abc:verdict:thumbs_up" and event.event.verdict == "thumbs_up"
 
     ctx.records.put(key, {**ctx.records.get(key), "since": (now - timedelta(days=15)).isoformat()})
-    assert _watch_verdicts(ctx, client, timedelta(minutes=10)) == []  # watched long enough: forgotten
+    assert watch() == []  # watched long enough: forgotten
     assert ctx.records.keys("awaiting_verdict:") == []
 
 
@@ -103,23 +110,6 @@ def test_a_leftover_record_of_an_earlier_round_is_replaced(ctx):
     ctx.records.put("awaiting_verdict:7", {"provider_invitation_id": "inv_round1", "since": "2026-01-01T00:00:00+00:00"})
     remember_completion(ctx, AssessmentResult(invitation_id=7))
     assert ctx.records.get("awaiting_verdict:7")["provider_invitation_id"] == "inv_abc"
-
-
-def test_a_completion_with_values_the_hub_cannot_use_is_logged_not_reconciled(ctx, caplog):
-    started = hub_invitation(7, status="started")
-    ctx.invitations.list_open = lambda provider, older_than: [started]
-    with responses.RequestsMock() as rsps:
-        rsps.add("GET", f"{BASE_URL}/v1/invitations/inv_abc",
-                 json=wire_invitation(score="NaN", max_score="Infinity", report_url="javascript:alert(1)"))
-        with caplog.at_level("WARNING", logger="tests.canditech"):
-            assert reconcile(ctx) == []
-    (message,) = [r.getMessage() for r in caplog.records if "unusable values" in r.getMessage()]
-    assert "score must be a finite number" in message and "report_url must be an http or https URL" in message
-
-    with responses.RequestsMock() as rsps:  # the same invitation with a usable result is reconciled
-        rsps.add("GET", f"{BASE_URL}/v1/invitations/inv_abc", json=wire_invitation())
-        (event,) = reconcile(ctx)
-    assert event.external_id == "reconcile:inv_abc:completed" and event.event.score == 75.0
 
 
 def test_parse_invitation_keeps_broken_values_out_and_says_why():

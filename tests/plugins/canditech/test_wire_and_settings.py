@@ -38,7 +38,8 @@ def test_a_report_url_longer_than_max_url_length_is_a_problem_and_the_longest_is
     parsed = wire.parse_invitation(wire_invitation(report_url=longest + "a"))
     assert parsed["report_url"] is None
     assert parsed["problems"] == {"report_url": "must be an http or https URL of at most 2000 characters"}
-    assert wire.invitation_problems(wire.KIND_COMPLETED, parsed) == parsed["problems"]
+    assert wire.result_problems(parsed) == parsed["problems"]  # recorded without it, not refused
+    assert wire.invitation_problems(wire.KIND_COMPLETED, parsed) == {}
 
 
 def test_parse_error_envelope_and_fallback():
@@ -70,7 +71,7 @@ def test_schema_defaults_and_normalisation():
         "api_key": "k", "base_url": "https://api.canditech.io",
         "webhook_secrets": "secret-one-1\nsecret-two-2",
         "signature_header": "Canditech-Signature", "signature_tolerance_seconds": 300,
-        "reconcile_after_minutes": 10, "remind_on_reentry": False,
+        "reconcile_after_minutes": 10, "verdict_watch_days": 14, "remind_on_reentry": False,
     }
     assert CanditechSettingsSchema().load({"api_key": "k"})["base_url"] == "http://127.0.0.1:8002"
 

@@ -1,0 +1,201 @@
+"""Reconciliation keeps going past one invitation Canditech refuses, stops (and flags the
+connection) when the key is refused, takes the open invitations in turns with a bounded number of
+GETs per run, and keeps watching verdicts after the first one, for a window that is a setting."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import responses
+
+import plugins.canditech.reconciliation as reconciliation
+from hub.entities import AssessmentResult, Verdict
+from plugins.canditech.reconciliation import forget_completion, reconcile, remember_completion
+
+from .helpers import BASE_URL, FakeContext, hub_invitation, wire_invitation
+
+NOW = datetime.now(timezone.utc)
+OPEN_CHECKED = "open_checked"  # the ctx.records key of when each open invitation was last read
+
+
+class FakeRecords:
+    """``ctx.records`` in a dict."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def put(self, key, value):
+        self.values[key] = value
+
+    def put_if_absent(self, key, value):
+        return self.values.setdefault(key, value) is value
+
+    def delete(self, key):
+        self.values.pop(key, None)
+
+    def keys(self, prefix=""):
+        return [k for k in self.values if k.startswith(prefix)]
+
+
+def url(provider_id: str) -> str:
+    return f"{BASE_URL}/v1/invitations/{provider_id}"
+
+
+def open_invitation(hub_id: int, **overrides):
+    return hub_invitation(hub_id, status="invited", provider_invitation_id=f"inv_{hub_id}",
+                          created_at=NOW - timedelta(days=2), **overrides)
+
+
+def completed_remote(hub_id: int, **overrides) -> dict:
+    return wire_invitation(id=f"inv_{hub_id}", external_reference=f"hub-inv-{hub_id}", **overrides)
+
+
+@pytest.fixture
+def ctx():
+    context = FakeContext()
+    context.records = FakeRecords()
+    context.statuses = []
+    context.set_status = lambda status, message=None: context.statuses.append((status, message))
+    context.open = [open_invitation(1), open_invitation(2), open_invitation(3)]
+    context.invitations.list_open = lambda provider, older_than: list(context.open)
+    for invitation in context.open:
+        context.invitations.rows[invitation.id] = invitation
+    yield context
+    context.close()
+
+
+def error(status: int, code: str) -> dict:
+    return {"status": status, "json": {"error": {"code": code, "message": f"{code} says Canditech"}}}
+
+
+# --------------------------------------------------------------------------- one invitation's error
+
+
+def test_a_refusal_for_one_invitation_is_skipped_and_the_others_are_still_found(ctx):
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", url("inv_1"), json=completed_remote(1))
+        rsps.add("GET", url("inv_2"), **error(410, "gone"))
+        rsps.add("GET", url("inv_3"), json=completed_remote(3, score=40))
+        events = reconcile(ctx)
+    assert [(e.external_id, e.event.score) for e in events] == [
+        ("reconcile:inv_1:completed", 75.0), ("reconcile:inv_3:completed", 40.0)]
+    assert ctx.statuses == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_stops_the_run_keeps_what_was_found_and_asks_for_a_new_key(ctx, status):
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", url("inv_1"), json=completed_remote(1))
+        rsps.add("GET", url("inv_2"), **error(status, "unauthorized"))
+        (event,) = reconcile(ctx)
+        assert [c.request.url for c in rsps.calls] == [url("inv_1"), url("inv_2")]  # inv_3 is not asked
+    assert event.external_id == "reconcile:inv_1:completed"
+    ((flag, message),) = ctx.statuses
+    assert flag == "needs_reauthorization"
+    assert "unauthorized says Canditech" in message and "Enter a new key in the settings" in message
+
+
+# --------------------------------------------------------------------------- taking turns
+
+
+def test_open_invitations_take_turns_and_each_run_is_bounded(ctx, monkeypatch):
+    monkeypatch.setattr(reconciliation, "MAX_OPEN_CHECKS_PER_RUN", 2, raising=False)
+    still_invited = {"json": wire_invitation(status="invited", score=None, report_url=None, completed_at=None)}
+    with responses.RequestsMock() as rsps:
+        for hub_id in (1, 2, 3):
+            rsps.add("GET", url(f"inv_{hub_id}"), **still_invited)
+        assert reconcile(ctx) == []
+        assert [c.request.url for c in rsps.calls] == [url("inv_1"), url("inv_2")]
+        assert reconcile(ctx) == []  # the one never checked goes first; 1 and 2 are not due again yet
+        assert [c.request.url for c in rsps.calls][2:] == [url("inv_3")]
+        assert reconcile(ctx) == []  # all checked a moment ago: no GET at all
+        assert len(rsps.calls) == 3
+    assert set(ctx.records.get(OPEN_CHECKED)) == {"1", "2", "3"}
+
+    # two days old: due again an hour after the last check, the longest unchecked first
+    hour_ago = lambda minutes: (NOW - timedelta(minutes=minutes)).isoformat()  # noqa: E731
+    ctx.records.put(OPEN_CHECKED, {"1": hour_ago(61), "2": hour_ago(30), "3": hour_ago(90)})
+    ctx.open = [open_invitation(1), open_invitation(2), open_invitation(3)]
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", url("inv_3"), **still_invited)
+        rsps.add("GET", url("inv_1"), **still_invited)
+        assert reconcile(ctx) == []
+        assert [c.request.url for c in rsps.calls] == [url("inv_3"), url("inv_1")]
+
+    ctx.open = [open_invitation(2)]  # 1 and 3 closed: no longer remembered
+    with responses.RequestsMock():
+        assert reconcile(ctx) == []
+    assert set(ctx.records.get(OPEN_CHECKED)) == {"2"}
+
+
+def test_check_times_are_kept_when_canditech_stops_the_run(ctx):
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", url("inv_1"), json=wire_invitation(status="invited", score=None))
+        rsps.add("GET", url("inv_2"), status=503, json={"error": {"code": "down", "message": "down"}})
+        assert reconcile(ctx) == []
+    assert set(ctx.records.get(OPEN_CHECKED)) == {"1"}  # 2 and 3 are next
+
+
+# --------------------------------------------------------------------------- the verdict watch
+
+
+def watched(ctx, verdict=None, verdict_at=None, days_ago=1.0, checked_hours_ago=None):
+    """Invitation 7 completed ``days_ago``, with ``verdict`` in the hub, and its watch record."""
+    ctx.open = []
+    ctx.invitations.rows[7] = hub_invitation(7, status="completed", verdict=verdict, verdict_at=verdict_at)
+    remember_completion(ctx, AssessmentResult(invitation_id=7, completed_at=NOW - timedelta(days=days_ago)))
+    if checked_hours_ago is not None:
+        key = "awaiting_verdict:7"
+        ctx.records.put(key, {**ctx.records.get(key),
+                              "checked_at": (NOW - timedelta(hours=checked_hours_ago)).isoformat()})
+
+
+def test_the_watch_goes_on_after_a_verdict_and_finds_a_changed_one(ctx):
+    first_at = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    watched(ctx, verdict="thumbs_up", verdict_at=first_at)
+    forget_completion(ctx, Verdict(invitation_id=7, verdict="thumbs_up"))  # on_verdict
+    assert ctx.records.keys("awaiting_verdict:") == ["awaiting_verdict:7"]
+    with responses.RequestsMock():
+        assert reconcile(ctx) == []  # just checked: the next look is hours away
+
+    watched(ctx, verdict="thumbs_up", verdict_at=first_at, checked_hours_ago=7)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", url("inv_abc"), json=wire_invitation(verdict="thumbs_down", verdict_at="2026-03-03T00:00:00Z"))
+        (event,) = reconcile(ctx)
+    assert event.event.verdict == "thumbs_down"
+    assert event.external_id == "reconcile:inv_abc:verdict:thumbs_down:2026-03-03T00:00:00+00:00"
+
+
+def test_after_a_verdict_the_watch_is_slow(ctx):
+    watched(ctx, verdict="thumbs_up", checked_hours_ago=3)
+    with responses.RequestsMock():
+        assert reconcile(ctx) == []  # 3 h: not yet (without a verdict, a day-old one would be due)
+    watched(ctx, verdict="thumbs_up", checked_hours_ago=6.1)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", url("inv_abc"), json=wire_invitation(verdict="thumbs_up", verdict_at="2026-03-02T00:00:00Z"))
+        assert reconcile(ctx) == []  # the same verdict: nothing new
+        assert len(rsps.calls) == 1
+
+
+def test_the_watch_window_is_a_setting(ctx):
+    ctx.settings = {**ctx.settings, "verdict_watch_days": 30}
+    watched(ctx, days_ago=20, checked_hours_ago=7)
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", url("inv_abc"), json=wire_invitation(verdict="thumbs_up", verdict_at="2026-03-02T00:00:00Z"))
+        (event,) = reconcile(ctx)
+    assert event.external_id == "reconcile:inv_abc:verdict:thumbs_up"
+
+    ctx.settings = {**ctx.settings, "verdict_watch_days": 3}
+    watched(ctx, days_ago=4, checked_hours_ago=7)
+    with responses.RequestsMock():
+        assert reconcile(ctx) == []
+    assert ctx.records.keys("awaiting_verdict:") == []
+
+
+def test_a_completion_with_its_verdict_already_recorded_is_still_watched(ctx):
+    watched(ctx, verdict="thumbs_down")
+    assert ctx.records.keys("awaiting_verdict:") == ["awaiting_verdict:7"]
