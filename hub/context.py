@@ -41,8 +41,7 @@ from hub.extensions import db
 from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, is_table_id, utcnow
 
 DEFAULT_TIMEOUT = 15.0
-
-
+LIST_OPEN_PAGE = 500  # most invitations ``InvitationStore.list_open`` returns at once
 
 
 class TimeoutSession(requests.Session):
@@ -265,17 +264,24 @@ class InvitationStore:
             db.session.commit()
 
     def list_open(self, provider: str, older_than: timedelta,
-                  statuses: tuple[str, ...] = (e.INVITED, e.STARTED)) -> list[e.Invitation]:
+                  statuses: tuple[str, ...] = (e.INVITED, e.STARTED), *, after_id: int | None = None,
+                  limit: int = LIST_OPEN_PAGE) -> list[e.Invitation]:
         """Invitations of ``provider`` in ``statuses`` (default: open ones) created more than
-        ``older_than`` ago, for reconciliation (pass ``(COMPLETED,)`` to look for lost verdicts)."""
+        ``older_than`` ago, for reconciliation (pass ``(COMPLETED,)`` to look for lost verdicts):
+        at most ``limit`` (1 to ``LIST_OPEN_PAGE``), by id, those after ``after_id`` when given.
+        A page shorter than ``limit`` is the last; the next starts after the last id of this one."""
         from hub.engine.invitations import to_entity
 
+        if not isinstance(limit, int) or not 1 <= limit <= LIST_OPEN_PAGE:
+            raise ValueError(f"list_open: limit must be a whole number from 1 to {LIST_OPEN_PAGE}, not {limit!r}")
         cutoff = utcnow() - older_than
         query = sa.select(Invitation).where(
             Invitation.workspace_id == self._ws, Invitation.provider == provider,
             Invitation.status.in_(statuses), Invitation.created_at <= cutoff,
             Invitation.provider_invitation_id.is_not(None))
-        found = [to_entity(r) for r in db.session.scalars(query.order_by(Invitation.id).limit(500))]
+        if after_id is not None:
+            query = query.where(Invitation.id > after_id)
+        found = [to_entity(r) for r in db.session.scalars(query.order_by(Invitation.id).limit(limit))]
         db.session.commit()
         return found
 

@@ -56,6 +56,7 @@ RESULT_AFTER_CANCEL = "result_after_cancel:"
 OPEN_CHECKED = "open_checked"
 MAX_OPEN_CHECK_INTERVAL = timedelta(hours=1)
 MAX_OPEN_CHECKS_PER_RUN = 100
+OPEN_PAGE = 500  # list_open's default page
 MAX_VERDICT_CHECK_INTERVAL = timedelta(hours=6)
 MAX_VERDICT_CHECKS_PER_RUN = 200
 MAX_AFTER_CANCEL_CHECKS_PER_RUN = 50
@@ -121,7 +122,7 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
 def _check_open(run: Run, found: Callable[[InboundEvent], None]) -> None:
     """Part 1 of the module docstring; the check times are stored even when the run stops."""
     ctx = run.ctx
-    listed = ctx.invitations.list_open(ctx.plugin_name, older_than=run.after)
+    listed = _all_open(ctx, run.after)
     stored = ctx.records.get(OPEN_CHECKED) or {}
     checked = {str(i.id): stored[str(i.id)] for i in listed if str(i.id) in stored}  # closed ones are dropped
     due = [i for i in listed if _open_due(i, checked.get(str(i.id)), run)]
@@ -135,6 +136,19 @@ def _check_open(run: Run, found: Callable[[InboundEvent], None]) -> None:
     finally:
         if checked != stored:
             ctx.records.put(OPEN_CHECKED, checked)
+
+
+def _all_open(ctx: Any, older_than: timedelta) -> list[Any]:
+    """Every open invitation of this plugin created more than ``older_than`` ago, page by page
+    (``list_open`` returns at most a page: the invitations past the first were never checked)."""
+    listed: list[Any] = []
+    after_id = None
+    while True:
+        page = ctx.invitations.list_open(ctx.plugin_name, older_than=older_than, after_id=after_id)
+        listed += page
+        if len(page) < OPEN_PAGE:
+            return listed
+        after_id = page[-1].id
 
 
 def _open_due(invitation: Any, checked_at: str | None, run: Run) -> bool:

@@ -61,7 +61,7 @@ def ctx():
     context.statuses = []
     context.set_status = lambda status, message=None: context.statuses.append((status, message))
     context.open = [open_invitation(1), open_invitation(2), open_invitation(3)]
-    context.invitations.list_open = lambda provider, older_than: list(context.open)
+    context.invitations.list_open = lambda provider, older_than, **page: list(context.open)
     for invitation in context.open:
         context.invitations.rows[invitation.id] = invitation
     yield context
@@ -199,3 +199,23 @@ def test_the_watch_window_is_a_setting(ctx):
 def test_a_completion_with_its_verdict_already_recorded_is_still_watched(ctx):
     watched(ctx, verdict="thumbs_down")
     assert ctx.records.keys("awaiting_verdict:") == ["awaiting_verdict:7"]
+
+
+def test_every_open_invitation_is_listed_past_the_first_page():
+    """``list_open`` returns a page (500) at a time: the open invitations past the first page were
+    never reconciled before the plugin asked for the next pages."""
+    from types import SimpleNamespace
+
+    from plugins.canditech.reconciliation import OPEN_PAGE, _all_open
+
+    ids = list(range(1, 2 * OPEN_PAGE + 8))
+    calls = []
+
+    def list_open(provider, older_than, after_id=None, limit=OPEN_PAGE):
+        calls.append(after_id)
+        later = [i for i in ids if after_id is None or i > after_id]
+        return [SimpleNamespace(id=i) for i in later[:limit]]
+
+    ctx = SimpleNamespace(plugin_name="canditech", invitations=SimpleNamespace(list_open=list_open))
+    assert [i.id for i in _all_open(ctx, timedelta(minutes=30))] == ids
+    assert calls == [None, OPEN_PAGE, 2 * OPEN_PAGE]

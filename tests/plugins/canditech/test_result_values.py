@@ -141,7 +141,7 @@ def test_a_left_out_note_of_an_earlier_round_is_not_written(ctx):
 
 def test_reconciliation_records_a_completion_with_broken_values_but_not_one_without_a_score_yet(ctx):
     started = hub_invitation(7, status="started")
-    ctx.invitations.list_open = lambda provider, older_than: [started]
+    ctx.invitations.list_open = lambda provider, older_than, **page: [started]
     with responses.RequestsMock() as rsps:
         rsps.add("GET", URL, json=wire_invitation(score="NaN", max_score="Infinity", report_url="javascript:alert(1)"))
         (event,) = reconcile(ctx)
