@@ -275,9 +275,12 @@ def connection_state(ctx: "PluginContext") -> "ConnectionState":
 
 @hookspec
 def reconcile(ctx: "PluginContext") -> "list[InboundEvent]":
-    """Called periodically: ask the vendor about work a lost webhook may have missed (e.g.
-    invitations open for a while) and return the events found; the hub ingests them like webhook
-    events, so the usual deduplication and state machine apply."""
+    """Called periodically (every ``HUB_RECONCILE_INTERVAL_SECONDS``, in one worker at a time per
+    connection): ask the vendor about work a lost webhook may have missed (e.g. invitations open
+    for a while) and return the events found; the hub ingests them like webhook events, so the
+    usual deduplication and state machine apply. Also the place for a connection's periodic
+    upkeep that finds no events (the Lever plugin keeps its OAuth refresh token alive here, and
+    returns ``[]``)."""
 
 
 # --------------------------------------------------------------------------- sandboxes (demo and tests)
