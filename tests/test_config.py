@@ -366,3 +366,23 @@ def test_hub_cfg_keys_without_the_prefix_are_read(tmp_path, monkeypatch):
     monkeypatch.delenv("HUB_WORKERS", raising=False)
     (tmp_path / "hub.cfg").write_text("WORKERS = 3\n")
     assert create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False}).config["WORKERS"] == 3
+
+
+def test_the_sweeper_s_failed_enqueues_are_logged_at_most_once_a_minute(tmp_path, capsys):
+    """With Redis down, every sweeper pass (5 s, in each worker) logged "could not enqueue" with a
+    traceback; the deliveries are safe in the database, one line a minute says so."""
+    import logging
+
+    from hub.engine import queue  # noqa: F401  (installs the filter)
+
+    create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    capsys.readouterr()
+    log = logging.getLogger("hub.engine.queue")
+    for n in range(12):
+        try:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        except ConnectionError:
+            log.exception("could not enqueue deliveries %s; the sweeper will pick them up", [n])
+    lines = capsys.readouterr().err.splitlines()
+    assert sum("could not enqueue deliveries" in line for line in lines) == 1
+    assert sum(line.startswith("Traceback") for line in lines) == 1

@@ -19,7 +19,11 @@ from huey import RedisHuey, SqliteHuey
 from huey.storage import RedisStorage
 from huey.consumer import Consumer
 
+from hub.logging_setup import RepeatLimiter
+
 log = logging.getLogger("hub.engine.queue")
+# with the broker down, the sweeper's every pass (each 5 s, in each worker) fails to enqueue
+log.addFilter(RepeatLimiter())
 
 
 class Queue:
