@@ -58,20 +58,23 @@ class TextFormatter(logging.Formatter):
 
 class RepeatLimiter(logging.Filter):
     """Passes an error (or worse) of a logger at most once per ``period`` seconds for each message
-    template, and notes on the next one passed how many were held back meanwhile. Lower levels
+    template and exception (type and text), and notes on the next one passed how many were held back meanwhile. Lower levels
     always pass. So an outage costs one line (and one traceback) a minute, not several a second."""
 
     def __init__(self, period: float = 60.0) -> None:
         super().__init__()
         self.period = period
         self._lock = threading.Lock()
-        self._passed: dict[tuple[str, str], float] = {}
-        self._held: dict[tuple[str, str], int] = {}
+        self._passed: dict[tuple[str, ...], float] = {}
+        self._held: dict[tuple[str, ...], int] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.ERROR:
             return True
-        key = (record.name, str(record.msg))
+        # the same message of another exception (an unhandled task's "KeyError" after its
+        # "OperationalError") is another error: it passes
+        error = record.exc_info[1] if record.exc_info else None
+        key = (record.name, str(record.msg), type(error).__name__ if error else "", str(error)[:200] if error else "")
         with self._lock:
             last = self._passed.get(key)
             if last is not None and record.created - last < self.period:

@@ -386,3 +386,21 @@ def test_the_sweeper_s_failed_enqueues_are_logged_at_most_once_a_minute(tmp_path
     lines = capsys.readouterr().err.splitlines()
     assert sum("could not enqueue deliveries" in line for line in lines) == 1
     assert sum(line.startswith("Traceback") for line in lines) == 1
+
+
+def test_a_different_exception_under_the_same_message_is_logged(tmp_path, capsys):
+    """Huey logs every failing task as "Unhandled exception in task %s.": a KeyError after an
+    OperationalError is another error, and was held back as one "more like it"."""
+    import logging
+
+    create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    capsys.readouterr()
+    log = logging.getLogger("huey")
+    for error in (RuntimeError("database is locked"), RuntimeError("database is locked"), KeyError("stage")):
+        try:
+            raise error
+        except Exception:
+            log.exception("Unhandled exception in task %s.", "run_delivery")
+    err = capsys.readouterr().err
+    assert err.count("Unhandled exception in task run_delivery.") == 2
+    assert "KeyError: 'stage'" in err and err.count("RuntimeError: database is locked") == 1

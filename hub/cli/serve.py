@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import click
-from flask import current_app
+from flask import current_app, has_app_context
 from flask.cli import with_appcontext
 
 from hub.config import is_production
@@ -37,8 +37,14 @@ def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_
     from hub.engine.queue import Worker
     from hub.extensions import db
 
-    with app.app_context():  # ``hub demo`` serves an app of its own, whose context is not pushed
-        db.session.remove()  # the serving threads and workers use their own sessions; hold nothing here
+    # the serving threads and workers use their own sessions: hold nothing here. Flask-SQLAlchemy
+    # scopes a session to its app context, so the session to clear is the current context's
+    # (``hub run``); ``hub demo`` serves an app of its own, whose context is not pushed.
+    if has_app_context() and current_app._get_current_object() is app:
+        db.session.remove()
+    else:
+        with app.app_context():
+            db.session.remove()
     worker = Worker(app, workers) if with_worker else None
     server = server or bind(app, host, port)
 
@@ -155,12 +161,12 @@ def run_command(host, port, workers, no_worker):
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     shown = f"[{shown}]" if ":" in shown else shown
     app.config["SERVER_URL"] = f"http://{shown}:{server.server_port}"
+    require_queue()  # before the first run's database and password, as a busy port
     if not is_production(app.config):
         user, generated, _ = initialize(None, None)
         if generated:
             click.echo(f"First run: created Super Admin {user.email} with password {generated}")
     require_tables()  # production: migrated by `hub db upgrade`, not here
-    require_queue()
 
     def ready(server):
         click.echo(f"ATS Hub listening on http://{host}:{server.server_port} (Ctrl-C to stop)")

@@ -79,6 +79,20 @@ def test_a_worker_refuses_to_start_when_redis_cannot_be_reached(tmp_path):
     assert stderr.strip().endswith("Start Redis or correct HUB_REDIS_URL, then start again.")
 
 
+def test_hub_run_refuses_an_unreachable_queue_before_creating_the_first_super_admin(tmp_path):
+    """It created the database and printed the Super Admin's password, then refused: the next
+    start found the admin made and the password gone with the terminal."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, stdout, stderr = _hub(["run", "--port", "0"], {**_env(tmp_path), "HUB_REDIS_URL": f"redis://127.0.0.1:{port}/0"},
+                                timeout=30)
+    assert code == 1 and "Super Admin" not in stdout and "password" not in stdout, (stdout, stderr)
+    assert stderr.startswith("Error: the queue cannot be reached (Redis")
+
+
 def test_a_missing_prometheus_multiproc_dir_is_named_in_one_line(tmp_path):
     """It used to say "Error: FileNotFoundError: ... gauge_mostrecent_<pid>.db" (gunicorn's workers:
     "Worker failed to boot")."""
