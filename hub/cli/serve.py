@@ -9,6 +9,7 @@ from flask import current_app, has_app_context
 from flask.cli import with_appcontext
 
 from hub.config import is_production
+from hub.store import schema
 
 
 def bind(app, host: str, port: int):
@@ -86,6 +87,8 @@ def require_tables() -> None:
         raise click.ClickException(f"the database lacks tables of this version of the hub ({', '.join(missing)}): "
                                    "run `hub db upgrade`")
     current, head = _revisions()
+    if current is not None and current != head and not schema.knows(current_app, current):
+        raise click.ClickException(schema.newer_version_message(current, head))
     if current != head:  # a migration that only adds columns leaves every table there
         raise click.ClickException(f"the database is at migration {current or 'none'}, this version of the hub "
                                    f"needs {head}: run `hub db upgrade`")
@@ -110,16 +113,14 @@ def require_queue() -> None:
 def _revisions() -> tuple[str | None, str]:
     """The database's Alembic revision and the newest this hub ships."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
     from hub.extensions import db
 
-    script = ScriptDirectory(current_app.extensions["migrate"].directory)
     try:
         current = MigrationContext.configure(db.session.connection()).get_current_revision()
     finally:
         db.session.rollback()
-    return current, script.get_current_head()
+    return current, schema.head(current_app)
 
 
 def listen_address(ctx, param, host: str) -> str:

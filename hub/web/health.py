@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from hub.errors import Unauthorized
 from hub.extensions import csrf, db
 from hub.runtime import get_runtime
+from hub.store import schema
 
 bp = Blueprint("health", __name__)
 csrf.exempt(bp)
@@ -53,17 +54,17 @@ def schema_check() -> str:
     """``"ok"`` when the database's Alembic revision is the newest this code ships, else a sentence
     naming both and what to run.
 
-    The positive answer is kept for the life of the process (in ``app.extensions``), so a ready
-    process reads the revision once: a database's schema does not go backwards under a running
+    The code's migrations are read once per process (``hub.store.schema``), and the positive
+    answer is kept for the life of the process (in ``app.extensions``), so a ready process reads
+    the revision once: a database's schema does not go backwards under a running
     hub (upgrades stop the old version first, *Operations*). A process not ready yet reads it at
     each probe, and becomes ready as soon as ``hub db upgrade`` has run."""
     app = current_app._get_current_object()
     if app.extensions.get(SCHEMA_READY):
         return "ok"
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory(app.extensions["migrate"].directory).get_current_head()
+    head = schema.head(app)
     try:
         current = MigrationContext.configure(db.session.connection()).get_current_revision()
     except Exception as exc:
@@ -75,6 +76,8 @@ def schema_check() -> str:
         return "ok"
     if current is None:
         return f"the database has no tables yet (no migration), the code needs {head}: run `hub init`"
+    if not schema.knows(app, current):  # e.g. a deploy rolled back after a newer version migrated
+        return schema.newer_version_message(current, head)
     return f"the database schema is at {current}, the code needs {head}: run `hub db upgrade`"
 
 

@@ -204,3 +204,19 @@ def test_a_worker_on_a_database_behind_this_version_stops_in_one_line(tmp_path):
     assert stderr.strip().startswith("Error: the database is at migration 5b0e2c6a9f41, this version of the hub "
                                       "needs ") and stderr.strip().endswith(": run `hub db upgrade`")
     assert "started" not in stdout
+
+
+def test_a_worker_on_a_database_a_newer_version_migrated_says_so(tmp_path):
+    """'run hub db upgrade' was the advice for a database ahead of the code (a deploy rolled back)."""
+    import sqlite3
+
+    env = _env(tmp_path)
+    code, _, stderr = _hub(["db", "upgrade"], env)
+    assert code == 0, stderr
+    (database,) = list(tmp_path.rglob("hub.db"))
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+    code, stdout, stderr = _hub(["worker"], env, timeout=30)
+    assert code == 1 and "started" not in stdout
+    assert "the database schema is at f00dfeed1234, which this code does not know: a newer version" in stderr
+    assert "run `hub db upgrade`" not in stderr
