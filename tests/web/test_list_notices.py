@@ -142,3 +142,20 @@ def test_the_refresh_fragment_lists_what_the_page_lists(hub_app, seeded, as_role
     fragment = client.get("/candidates", query_string={**query, "fragment": "1"})
     assert fragment.status_code == 200 and 'id="filter-notices"' not in fragment.get_data(as_text=True)
     assert _row_ids(fragment.get_data(as_text=True)) == _row_ids(page) == {seeded.ids["invitation"]}
+
+
+def test_the_refresh_reads_the_filter_options_only_to_check_a_choice(hub_app, seeded, as_role, monkeypatch):
+    """The fragment is re-fetched every few seconds per open tab; the options (two DISTINCT
+    queries) are needed only to check an assessment or posting given."""
+    from hub.web import queries
+
+    calls = []
+    original = queries.invitation_filter_options
+    monkeypatch.setattr(queries, "invitation_filter_options", lambda user: calls.append(1) or original(user))
+    client = as_role("admin")
+    assert client.get("/candidates", query_string={"fragment": "1", "status": "invited"}).status_code == 200
+    assert calls == []
+    assert client.get("/candidates", query_string={"fragment": "1", "posting": "nope"}).status_code == 200
+    assert calls == [1]
+    assert client.get("/candidates").status_code == 200
+    assert calls == [1, 1]

@@ -38,7 +38,11 @@ def candidates():
     that is no number) is replaced, with a notice in the filter area: the page still answers 200
     (``hub.web.ui.list_filters``). The refresh's fragment reads them the same way."""
     args = ListArgs()
-    options = queries.invitation_filter_options(current_user)
+    fragment = bool(request.args.get("fragment"))
+    # the refresh (every few seconds per open tab) reads the options only to check a choice given
+    needs_options = not fragment or request.args.get("assessment") or request.args.get("posting")
+    options = queries.invitation_filter_options(current_user) if needs_options else {"assessments": [],
+                                                                                       "postings": []}
     filters = {
         "status": args.choice("status", INVITATION_STATUSES, "status", "every status"),
         "assessment": args.choice("assessment", [value for value, _ in options["assessments"]], "assessment",
@@ -54,7 +58,7 @@ def candidates():
     context = {"page": page, "filters": filters, "posting_names": queries.posting_names(current_user.workspace_id),
                "filtered": filtered, "pending": _pending(),
                "why_empty": None if page.total or filtered else no_invitations(current_user, "no-candidates", "empty")}
-    if request.args.get("fragment"):  # the list alone, re-fetched by static/hub.js: the same query, the same view
+    if fragment:  # the list alone, re-fetched by static/hub.js: the same query, the same view
         return _fragment("candidates/_list.html", context)
     return render_template("candidates/list.html", statuses=INVITATION_STATUSES, options=options,
                            return_to=this_page_url(), notices=args.notices,
@@ -111,7 +115,9 @@ def sending(row) -> Sending | None:
 
     The deliveries that could send it: to its provider, of a stage change of its opportunity into
     its attachment's stage, or of a re-invite of it. An open (or dead) one is shown before a newer
-    one that is done, which may be about something else (a stage change of another attachment)."""
+    one that is done, which may be about something else (a stage change of another attachment).
+    A stage change that names no stage (``to_stage_id`` empty: the candidate's current one, found
+    by the provider's re-read) may be the one that sends it."""
     if row.status != "pending":
         return None
     stage_id = row.attachment.stage_id if row.attachment is not None else None
@@ -122,7 +128,7 @@ def sending(row) -> Sending | None:
                Event.subject.in_([row.opportunity_id, f"invitation:{row.id}"]))
         .order_by(Delivery.id.desc()).limit(20)).all()
     delivery = next((d for d, type_, payload in found
-                     if type_ != "stage_change" or (payload or {}).get("to_stage_id") == stage_id), None)
+                     if type_ != "stage_change" or (payload or {}).get("to_stage_id") in (stage_id, "")), None)
     if delivery is None:
         return None
     next_attempt = None
