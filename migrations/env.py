@@ -42,8 +42,10 @@ def _report_step(ctx, step, heads, run_args) -> None:
     start = ", ".join(step.source_revision_ids) or "empty"
     end = ", ".join(step.destination_revision_ids) or "empty"
     doc = (step.up_revision.doc or "").strip().splitlines()
-    verb = "upgraded" if step.is_upgrade else "downgraded"
-    click.echo(f"{verb} the database: {start} -> {end}" + (f" ({doc[0]})" if doc else ""))
+    if step.is_upgrade:
+        click.echo(f"upgraded the database: {start} -> {end}" + (f" ({doc[0]})" if doc else ""))
+    else:  # the description is the undone migration's
+        click.echo(f"downgraded the database: {start} -> {end}" + (f" (undid: {doc[0]})" if doc else ""))
 
 
 def run_migrations_online() -> None:

@@ -301,7 +301,10 @@ class AssessmentPluginContract(PluginContract):
         vendor stores for the hub, its ``provider_invitation_id`` the vendor's id.
 
         Call it with the ``ctx`` the kit hands ``signed_webhook`` (or any ``ctx`` of this plugin,
-        in an app context); everything is committed when it returns. The same candidate and
+        in an app context); everything is committed when it returns. Nothing is sent to the
+        vendor by it, but the status change is announced as any other: the plugins'
+        ``on_invitation_status`` (this plugin's too) runs, so ``"cancelled"`` makes the plugin
+        withdraw an invitation its vendor never saw. The same candidate and
         assessment give the same invitation again. Raises ``ValueError`` when ``status`` is not an
         invitation status, or when that invitation already is in a status it cannot move to
         ``status`` from, or has another vendor id (give another ``candidate``)."""

@@ -74,7 +74,7 @@ def test_db_upgrade_and_downgrade_print_each_migration_they_apply(own_database):
     assert head, at_head.output
     down = runner.invoke(args=["db", "downgrade"])
     assert down.exit_code == 0, down.output
-    step = re.fullmatch(rf"downgraded the database: {head.group(1)} -> (\w+) \(.+\)\n", down.output)
+    step = re.fullmatch(rf"downgraded the database: {head.group(1)} -> (\w+) \(undid: .+\)\n", down.output)
     assert step, down.output
     up = runner.invoke(args=["db", "upgrade"])
     assert re.fullmatch(rf"upgraded the database: {step.group(1)} -> {head.group(1)} \(.+\)\n", up.output), up.output
