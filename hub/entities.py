@@ -248,7 +248,10 @@ class HubEvent:
 
 @dataclass(frozen=True)
 class StageChange(HubEvent):
-    """The candidate of ``opportunity_id`` entered stage ``to_stage_id``. ``attachment_id`` is set
+    """The candidate of ``opportunity_id`` entered stage ``to_stage_id``. An empty ``to_stage_id``
+    means the source announced that the candidate entered a stage without naming it (Lever's
+    ``applicationCreated``): it is the candidate's current stage, as the provider's re-read of the
+    candidate finds it (``hub.kit.provider.candidate_in_stage`` does this). ``attachment_id`` is set
     only when the hub itself made the change up for one attachment (an admin's backfill of the
     candidates already in its stage): act for that attachment alone, not every one of the stage."""
 

@@ -108,6 +108,9 @@ def on_stage_change(ctx: "PluginContext", change: "StageChange") -> None:
     For assessment plugins: look up ``ctx.attachments.list(stage_id=change.to_stage_id,
     provider=ctx.plugin_name)``, re-read the candidate with ``ctx.source.get_candidate`` (confirm the
     stage, get the email and posting), and invite once per attachment via ``ctx.invitations``.
+    An empty ``change.to_stage_id`` means the source announced an entry without naming the stage
+    (Lever's ``applicationCreated``): re-read the candidate first and use its current stage.
+    ``hub.kit.provider.candidate_in_stage`` does all of this.
     """
 
 

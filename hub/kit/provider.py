@@ -12,7 +12,10 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
 * ``candidate_in_stage(ctx, change)`` -> ``(attachments, candidate)`` or ``None``: this plugin's
   attachments of the stage the candidate entered, for the candidate's posting, and the candidate
   re-read from the source. ``None`` (logged) when nothing is attached, the opportunity is gone, the
-  candidate is no longer in that stage (a stale event) or is archived.
+  candidate is no longer in that stage (a stale event) or is archived. A change that names no
+  stage (``to_stage_id == ""``: the source said the candidate entered one, e.g. Lever's
+  ``applicationCreated``) is about the stage the re-read finds the candidate in; the candidate is
+  read only when this plugin has an attachment at all.
 * ``pending_reinvite(ctx, request)`` -> ``(invitation, candidate)`` or ``None``: the invitation an
   admin asked to re-invite, when it is this plugin's and still ``pending``, with its candidate
   re-read. A candidate gone from the source fails the invitation (``NO_CANDIDATE_REASON``).
@@ -65,24 +68,65 @@ def invitation_lock(invitation_id: int) -> str:
 def candidate_in_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], Candidate] | None:
     """This plugin's attachments for the stage the candidate entered (only ``change.attachment_id``
     when set: a backfill of that attachment), and the candidate (see above)."""
-    attachments = ctx.attachments.list(stage_id=change.to_stage_id, provider=ctx.plugin_name)
-    if change.attachment_id is not None:
-        attachments = [a for a in attachments if a.id == change.attachment_id]
-    if not attachments:
+    if not change.to_stage_id:
+        found = _in_current_stage(ctx, change)
+    else:
+        found = _in_named_stage(ctx, change)
+    if found is None:
         return None
-    candidate = ctx.source.get_candidate(change.opportunity_id)  # trust nothing in the webhook but ids
-    if candidate is None:
-        ctx.log.info("opportunity %s no longer exists at the source; no invitation", change.opportunity_id)
-        return None
-    if candidate.stage_id != change.to_stage_id:
-        ctx.log.info("stale stage change: opportunity %s is now in stage %s, not %s; no invitation",
-                     change.opportunity_id, candidate.stage_id, change.to_stage_id)
-        return None
+    attachments, candidate = found
     if candidate.archived:
         ctx.log.info("opportunity %s is archived; no invitation", change.opportunity_id)
         return None
     mine = [a for a in attachments if a.posting_id == candidate.posting_id]
     return (mine, candidate) if mine else None
+
+
+def _attachments_of(ctx: Any, change: StageChange, stage_id: str | None) -> list[Attachment]:
+    """This plugin's attachments of ``stage_id`` (every stage when None), narrowed to
+    ``change.attachment_id`` when set."""
+    attachments = ctx.attachments.list(stage_id=stage_id, provider=ctx.plugin_name)
+    if change.attachment_id is not None:
+        attachments = [a for a in attachments if a.id == change.attachment_id]
+    return attachments
+
+
+def _reread(ctx: Any, change: StageChange) -> Candidate | None:
+    candidate = ctx.source.get_candidate(change.opportunity_id)  # trust nothing in the webhook but ids
+    if candidate is None:
+        ctx.log.info("opportunity %s no longer exists at the source; no invitation", change.opportunity_id)
+    return candidate
+
+
+def _in_named_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], Candidate] | None:
+    """The attachments of ``change.to_stage_id`` and the candidate, if still in that stage."""
+    attachments = _attachments_of(ctx, change, change.to_stage_id)
+    if not attachments:
+        return None
+    candidate = _reread(ctx, change)
+    if candidate is None:
+        return None
+    if candidate.stage_id != change.to_stage_id:
+        ctx.log.info("stale stage change: opportunity %s is now in stage %s, not %s; no invitation",
+                     change.opportunity_id, candidate.stage_id, change.to_stage_id)
+        return None
+    return attachments, candidate
+
+
+def _in_current_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], Candidate] | None:
+    """A change that names no stage: the attachments of the stage the candidate is in now."""
+    attachments = _attachments_of(ctx, change, None)
+    if not attachments:
+        return None  # nothing of this plugin is attached anywhere: no read from the source
+    candidate = _reread(ctx, change)
+    if candidate is None:
+        return None
+    here = [a for a in attachments if candidate.stage_id and a.stage_id == candidate.stage_id]
+    if not here:
+        ctx.log.info("opportunity %s entered stage %s, where nothing of %s is attached; no invitation",
+                     change.opportunity_id, candidate.stage_id or "(none)", ctx.plugin_name)
+        return None
+    return here, candidate
 
 
 def pending_reinvite(ctx: Any, request: ReinviteRequested) -> tuple[Invitation, Candidate] | None:

@@ -89,27 +89,15 @@ def _error_body(response: requests.Response) -> tuple[str, str]:
     return str(response.reason or response.status_code), text[:300]
 
 
-# A read made while a webhook waits for its answer (``quick``): no retries, at most this long for
-# the rate limiter and for Lever. A worker's 60 s wait for the shared budget would hold a request
-# thread, and a burst of such webhooks during a drain of write-backs would hold all of them.
-QUICK_LIMITER_WAIT_SECONDS = 2.0
-QUICK_HTTP_TIMEOUT_SECONDS = 5.0
-
-
 class LeverClient:
     def __init__(self, ctx, *, settings: LeverSettings | None = None, hosts: LeverHosts | None = None,
-                 sleep: Callable[[float], None] = time.sleep, quick: bool = False):
-        """``quick``: for a read inside a webhook's request (see ``QUICK_LIMITER_WAIT_SECONDS``):
-        anything but an immediate answer is a ``TemporaryError``, so the hub answers 503 and Lever
-        sends the webhook again later."""
+                 sleep: Callable[[float], None] = time.sleep):
         self.ctx = ctx
         self.settings = settings or settings_of(ctx)
         self.hosts = hosts or hosts_for(self.settings)
         self.sleep = sleep
         config = ctx.config
-        self.retries = 0 if quick else int(config.get("LEVER_HTTP_RETRIES", 3))
-        self.limiter_wait = QUICK_LIMITER_WAIT_SECONDS if quick else 60.0
-        self.http_timeout = QUICK_HTTP_TIMEOUT_SECONDS if quick else None  # None: ctx.http's default
+        self.retries = int(config.get("LEVER_HTTP_RETRIES", 3))
         self.backoff_base = float(config.get("LEVER_RETRY_BASE_SECONDS", 0.5))
         self.backoff_max = float(config.get("LEVER_RETRY_MAX_SECONDS", 8.0))
         self.page_size = max(1, min(100, int(config.get("LEVER_PAGE_SIZE", 100))))
@@ -147,12 +135,11 @@ class LeverClient:
         refreshed = False
         attempt = 0
         while True:
-            self._limiter.acquire(timeout=self.limiter_wait)
+            self._limiter.acquire()
             started = time.monotonic()
-            timeout = {} if self.http_timeout is None else {"timeout": self.http_timeout}
             try:
                 response = self.ctx.http.request(method, url, params=params, json=json, auth=basic,
-                                                 headers={"Accept": "application/json", **headers}, **timeout)
+                                                 headers={"Accept": "application/json", **headers})
             except requests.RequestException as exc:
                 self.ctx.record_vendor_call(label, "timeout" if isinstance(exc, requests.Timeout) else "error",
                                             time.monotonic() - started)

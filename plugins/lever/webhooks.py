@@ -6,7 +6,8 @@ the API (one per webhook) and those an admin pasted (manual mode). The timestamp
 ``max_webhook_age_hours`` old (Lever retries for an undocumented while, possibly with the same
 token and timestamp) and at most ``max_clock_skew_minutes`` in the future. Replays inside the
 window are duplicates for the hub: each event carries Lever's ``id`` (when present) as its
-external id and the delivery ``token`` as an alias, both remembered by the hub's deduplication.
+external id and the delivery ``token`` as an alias (without an ``id``, the token is the external
+id), all remembered by the hub's deduplication.
 A signed request without an event (a ping, an event the hub does not use, a body refused for its
 content) leaves its token with the hub too (``seen_ids``): the body is not signed, so its token
 must not come back with another one.
@@ -15,12 +16,16 @@ The body's ``data`` is not signed and carries ids only; nothing acts on it witho
 opportunity from Lever (``source_get_candidate``).
 
 Without an ``id`` a retry that Lever signed afresh (a new ``token``; undocumented, lever.md §1.6)
-would be a new event, so each event is also known by what the signed part of it pins down: its
-kind, opportunity and ``triggeredAt`` (``retry_key``). ``applicationCreated`` names no stage: it is
-the one event that is re-read at once, here, and becomes a stage change into the opportunity's
-current stage (a candidate created in an attached stage is invited). Its stage entry shares a key
-(``creation_entry_key``) with a ``candidateStageChange`` that comes from no stage, so if Lever
-announces a creation both ways the hub acts on whichever comes first only.
+would be a new event, so such an event is also known by what the signed part of it pins down: its
+kind, opportunity and ``triggeredAt`` (``retry_key``, stored as a short hash). An event with an
+``id`` needs no such key: a retry keeps its id.
+
+``applicationCreated`` names no stage: it becomes a ``StageChange`` with an empty ``to_stage_id``
+("entered its current stage"), and the assessment providers find the stage when they re-read the
+candidate in the worker (``hub.kit.provider.candidate_in_stage``). Nothing here calls Lever: the
+webhook's answer never waits for Lever or for the connection's rate budget. If Lever also announces
+the creation as a ``candidateStageChange`` from no stage, both are handed on and the invitation,
+unique per opportunity and attachment, is sent once.
 """
 
 from __future__ import annotations
@@ -164,10 +169,9 @@ def _archived(data: Mapping[str, Any]) -> bool:
     return not ("toArchived" in data and data["toArchived"] is None)
 
 
-def _event(event: str, opportunity_id: str, data: Mapping[str, Any], occurred_at: datetime,
-           entered_stage: str | None) -> HubEvent:
-    if event == APPLICATION_CREATED:
-        return StageChange(opportunity_id=opportunity_id, to_stage_id=entered_stage or "", occurred_at=occurred_at)
+def _event(event: str, opportunity_id: str, data: Mapping[str, Any], occurred_at: datetime) -> HubEvent:
+    if event == APPLICATION_CREATED:  # names no stage: "the stage it is in", found by the providers' re-read
+        return StageChange(opportunity_id=opportunity_id, to_stage_id="", occurred_at=occurred_at)
     if event == STAGE_CHANGE:
         to_stage = _optional_str(data, "toStageId")
         if not to_stage:
@@ -186,44 +190,31 @@ def _event(event: str, opportunity_id: str, data: Mapping[str, Any], occurred_at
     return CandidateHired(opportunity_id=opportunity_id, occurred_at=occurred_at)
 
 
+RETRY_KEY_PREFIX = "lever:retry:"
+
+
 def retry_key(event: str, hub_event: HubEvent, triggered_at: int) -> str:
     """The event as the signed ``triggeredAt`` pins it down, whatever token a retry carries: its
-    kind, opportunity, time and (for a stage or archive change) where it went. Two real events
-    of one opportunity never share all of these. (``applicationCreated``'s stage is read at
-    arrival, so a retry may find another one: it is left out.)"""
-    if event == APPLICATION_CREATED:
-        where = ""
-    elif isinstance(hub_event, StageChange):
+    kind, opportunity, time and (for a stage or archive change) where it went; two real events of
+    one opportunity never share all of these. Hashed (``lever:retry:`` and 32 hex digits), so the
+    key costs the hub's dedupe index little."""
+    if isinstance(hub_event, StageChange):
         where = f"{hub_event.from_stage_id or ''}>{hub_event.to_stage_id}"
     elif isinstance(hub_event, ArchiveChange):
         where = "archived" if hub_event.archived else "unarchived"
     else:
         where = ""
-    return f"lever:{event}:{hub_event.opportunity_id}:{triggered_at}:{where}"
+    content = f"{event}\n{hub_event.opportunity_id}\n{triggered_at}\n{where}"
+    return RETRY_KEY_PREFIX + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
 
 
-def creation_entry_key(opportunity_id: str, stage_id: str) -> str:
-    """The opportunity's entry into its stage at creation: announced by ``applicationCreated``
-    and perhaps (undocumented) by a ``candidateStageChange`` from no stage as well."""
-    return f"lever:creation-entry:{opportunity_id}:{stage_id}"
-
-
-def _alias_ids(event: str, hub_event: HubEvent, token: str, triggered_at: int) -> tuple[str, ...]:
-    aliases = [token, retry_key(event, hub_event, triggered_at)]
-    if isinstance(hub_event, StageChange) and hub_event.from_stage_id is None:
-        aliases.append(creation_entry_key(hub_event.opportunity_id, hub_event.to_stage_id))
-    return tuple(aliases)
-
-
-def current_stage(ctx, opportunity_id: str) -> str | None:
-    """The opportunity's stage, re-read from Lever; None if it no longer exists or has none.
-    Lever unreachable, slow, or the connection's rate budget spent: ``TemporaryError`` at once (a
-    quick client: no retries, short waits), so the webhook is answered 503 and Lever sends it again."""
-    from .client import LeverClient
-    from .readapi import current_state
-
-    state = current_state(LeverClient(ctx, quick=True), opportunity_id)
-    return state[0] if state else None
+def _alias_ids(event_id: str | None, event: str, hub_event: HubEvent, token: str,
+               triggered_at: int) -> tuple[str, ...]:
+    """The event's other ids: with an ``id``, the delivery ``token``; without one (the token is
+    then the external id), the ``retry_key``."""
+    if event_id:
+        return (token,)
+    return (retry_key(event, hub_event, triggered_at),)
 
 
 def verify(ctx, request: WebhookRequest, settings: LeverSettings) -> WebhookResult:
@@ -239,12 +230,12 @@ def verify(ctx, request: WebhookRequest, settings: LeverSettings) -> WebhookResu
     # is a replay. Every signed request leaves its token with the hub (``seen_ids``, or as the
     # event's alias), whatever it carried, so none can come back with another event.
     try:
-        return _parse_signed(ctx, body, token, triggered_at, event, data, occurred_at)
+        return _parse_signed(body, token, triggered_at, event, data, occurred_at)
     except WebhookRejected as exc:
         raise WebhookRejected(exc.message, status=exc.status, code=exc.code, seen_ids=(token,)) from None
 
 
-def _parse_signed(ctx, body: Mapping[str, Any], token: str, triggered_at: int, event: str,
+def _parse_signed(body: Mapping[str, Any], token: str, triggered_at: int, event: str,
                   data: Mapping[str, Any], occurred_at: datetime) -> WebhookResult:
     if not data:
         # Lever's "Verify connection" test: signed, with empty data (lever.md §1.5).
@@ -255,16 +246,10 @@ def _parse_signed(ctx, body: Mapping[str, Any], token: str, triggered_at: int, e
     if opportunity_id is None:  # a test request with data that names no opportunity
         return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))
 
-    entered_stage = None
-    if event == APPLICATION_CREATED:  # its data names no stage: ask Lever where the candidate is
-        entered_stage = current_stage(ctx, opportunity_id)
-        if entered_stage is None:
-            return WebhookResult(note=f"{event}: opportunity {opportunity_id} is gone or in no stage at Lever",
-                                 seen_ids=(token,))
     event_id = body.get("id")
     if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_ID_LENGTH:
         event_id = None  # documented but absent from Lever's own examples (lever.md §1.2)
-    hub_event = _event(event, opportunity_id, data, occurred_at, entered_stage)
+    hub_event = _event(event, opportunity_id, data, occurred_at)
     inbound = InboundEvent(external_id=event_id or token, event=hub_event,
-                           alias_ids=_alias_ids(event, hub_event, token, triggered_at))
+                           alias_ids=_alias_ids(event_id, event, hub_event, token, triggered_at))
     return WebhookResult(events=(inbound,))

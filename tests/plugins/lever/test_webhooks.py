@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from datetime import datetime, timezone
@@ -73,7 +74,7 @@ def test_stage_change_becomes_a_stage_change_event(wh_hub):
     assert not result.ping
     (inbound,) = result.events
     assert inbound.external_id == "evt-1"
-    assert body["token"] in inbound.alias_ids  # with the key of the event's content (a re-signed retry)
+    assert inbound.alias_ids == (body["token"],)  # an event with an id needs no retry key: a retry keeps it
     assert inbound.event == StageChange(opportunity_id="opp-1", to_stage_id="stage-canditech",
                                         from_stage_id="stage-new-applicant",
                                         occurred_at=datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=timezone.utc))
@@ -83,6 +84,43 @@ def test_without_id_the_token_is_the_external_id(wh_hub):
     body = make_body(event_id=None)
     (inbound,) = verify(wh_hub, body).events
     assert inbound.external_id == body["token"]
+
+
+def test_only_an_event_without_id_carries_one_short_retry_key(wh_hub):
+    """A retry keeps its ``id``: such an event is known by its id and token alone. Without an id,
+    one hashed key of what the signature pins down (kind, opportunity, ``triggeredAt``, stages)
+    makes a retry re-signed with a fresh token a duplicate; a short one, for the dedupe index."""
+    (with_id,) = verify(wh_hub, make_body(event_id="evt-7")).events
+    assert not [alias for alias in with_id.alias_ids if alias.startswith("lever:retry:")]
+    triggered_at = now_ms()
+    first, resigned = (verify(wh_hub, make_body(event_id=None, triggered_at=triggered_at)).events[0]
+                       for _ in range(2))
+    (key,) = first.alias_ids
+    assert re.fullmatch(r"lever:retry:[0-9a-f]{32}", key) and "opp-1" not in key
+    assert first.external_id != resigned.external_id and resigned.alias_ids == (key,)
+    moved_back = make_body(event_id=None, triggered_at=triggered_at,
+                           data={"opportunityId": "opp-1", "toStageId": "stage-new-applicant",
+                                 "fromStageId": "stage-canditech"})
+    assert verify(wh_hub, moved_back).events[0].alias_ids != (key,)  # another move at the same millisecond
+
+
+def test_application_created_is_a_stage_change_into_an_unnamed_stage_without_calling_lever(wh_hub, monkeypatch):
+    """``applicationCreated`` names no stage: it becomes a stage change with an empty
+    ``to_stage_id`` (the providers re-read the candidate's stage in the worker). Nothing in the
+    webhook's request waits for Lever, and a creation from no stage shares no key with it."""
+    def no_lever(*args, **kwargs):
+        raise AssertionError("verify_webhook called Lever")
+
+    monkeypatch.setattr("plugins.lever.client.LeverClient.request", no_lever)
+    created = make_body(event="applicationCreated", event_id=None, triggered_at=1_767_225_600_123,
+                        data={"opportunityId": "opp-1", "candidateId": "opp-1", "applicationId": "app-1"})
+    (inbound,) = verify(wh_hub, created, received_at=datetime(2026, 1, 1, 0, 1, tzinfo=timezone.utc)).events
+    assert inbound.event == StageChange(opportunity_id="opp-1", to_stage_id="",
+                                        occurred_at=datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=timezone.utc))
+    entry = make_body(event_id=None, triggered_at=1_767_225_600_123,
+                      data={"opportunityId": "opp-1", "toStageId": "stage-new-applicant"})
+    (stage_entry,) = verify(wh_hub, entry, received_at=datetime(2026, 1, 1, 0, 1, tzinfo=timezone.utc)).events
+    assert not {inbound.external_id, *inbound.alias_ids} & {stage_entry.external_id, *stage_entry.alias_ids}
 
 
 def test_a_second_active_token_verifies(wh_hub):
