@@ -287,6 +287,41 @@ def _verdict_shown(ctx, ref: str) -> tuple[str | None, int]:
     return (max(legacy)[1], len(legacy)) if legacy else (None, 0)
 
 
+def _verdict_write(ctx, ref: str, decision: str, written_before: int) -> int:
+    """The number ``n`` of this verdict's write, reserved with the verdict (record
+    ``verdict-pending:<ref>``) before anything is written. The same verdict again (a retry, a
+    replay once a refusal is fixed) resumes its unfinished write; another verdict after an
+    unfinished one takes the next number, so its tag and note are written even when Lever still
+    has the unfinished one's (thumbs up written, its stage move refused, then thumbs down)."""
+    key = f"verdict-pending:{ref}"
+    pending = ctx.records.get(key)
+    if isinstance(pending, Mapping) and int(pending.get("n") or 0) > written_before:
+        if pending.get("verdict") == decision:
+            return int(pending["n"])
+        n = int(pending["n"]) + 1
+    else:
+        n = written_before + 1
+    store_record(ctx.records, key, {"verdict": decision, "n": n, "at": time.time()})
+    return n
+
+
+def _adopt_unkeyed_write(ctx, client: LeverClient, opportunity: str, ref: str, n: int, decision: str,
+                         tag: str) -> None:
+    """Before records named the verdict, write ``n``'s were ``verdict-tag:<ref>:<n>`` and
+    ``verdict-note:<ref>:<n>`` (marker ``verdict-<n>``). When an unfinished one of those was this
+    verdict's, it is taken over, so replaying it after the upgrade writes nothing twice."""
+    tag_record = ctx.records.get(f"verdict-tag:{ref}:{n}")
+    if isinstance(tag_record, Mapping) and tag_record.get("tags") == [tag]:
+        ctx.records.put_if_absent(f"verdict-tag:{ref}:{n}:{decision}", dict(tag_record))
+    old_note = f"verdict-note:{ref}:{n}"
+    if ctx.records.get(old_note) is None and ctx.records.get(old_note + ":attempt") is None:
+        return
+    found = find_note(client, opportunity, f": {VERDICT_WORDS[decision]}\n{marker(ref, f'verdict-{n}')}")
+    if found:
+        ctx.records.put_if_absent(f"verdict-note:{ref}:{n}:{decision}",
+                                  {"noteId": found, "recovered": True, "at": time.time()})
+
+
 def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict) -> None:
     invitation = ctx.invitations.get(decision.invitation_id)
     if invitation is None:
@@ -304,16 +339,20 @@ def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict
     shown, written_before = _verdict_shown(ctx, ref)
     if shown == decision.verdict:
         return  # Lever shows it already: a redelivery, or a change and back before the change was written
-    n = written_before + 1  # this write's records: a crash and retry finds them and repeats nothing
+    # this write's records are keyed by n and the verdict: a crash and retry finds them and repeats nothing
+    n = _verdict_write(ctx, ref, decision.verdict, written_before)
     provider = provider_title(invitation.provider)
     words = VERDICT_WORDS[decision.verdict]
     other = VERDICT_WORDS[THUMBS_DOWN if decision.verdict == THUMBS_UP else THUMBS_UP]
     opportunity = invitation.opportunity_id
     options = _options(ctx, invitation)
+    at = f"{ref}:{n}:{decision.verdict}"
     try:
-        tag_once(ctx, client, opportunity, f"verdict-tag:{ref}:{n}", [f"{provider}: {words}"],
+        _adopt_unkeyed_write(ctx, client, opportunity, ref, n, decision.verdict, f"{provider}: {words}")
+        tag_once(ctx, client, opportunity, f"verdict-tag:{at}", [f"{provider}: {words}"],
                  remove=[f"{provider}: {other}"])
-        _, written = write_note_once(ctx, client, opportunity, f"verdict-note:{ref}:{n}", marker(ref, f"verdict-{n}"),
+        _, written = write_note_once(ctx, client, opportunity, f"verdict-note:{at}",
+                                     marker(ref, f"verdict-{n}-{decision.verdict}"),
                                      f"{provider} verdict on {invitation.assessment_name}: {words}")
         if written:
             ctx.invitations.note(invitation.id, "verdict_written", f"{words} written to Lever")
@@ -324,6 +363,7 @@ def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict
         if decision.verdict == THUMBS_DOWN and isinstance(reason, str) and reason:
             archive_once(ctx, client, invitation, reason)
         store_record(ctx.records, f"verdict:{ref}", {"verdict": decision.verdict, "n": n, "at": time.time()})
+        ctx.records.delete(f"verdict-pending:{ref}")
     except LeverNotFound as exc:
         opportunity_gone_or_refused(ctx, client, settings, invitation, exc)
         ctx.log.info("verdict of %s not written: the candidate no longer exists in Lever", ref)
