@@ -7,8 +7,10 @@ Every call:
 - retries inside the call, a couple of times with exponential backoff, on 5xx, timeouts and
   connection errors, and on 429 when ``Retry-After`` is short; then raises ``CanditechUnavailable``
   (a ``hub.errors.TemporaryError``) with ``retry_after`` (Canditech's, when it gave one). Creating
-  an invitation is never simply sent again: before each re-send its reference is looked up
-  (``create_invitation``), so it does not rely on Canditech deduplicating by reference;
+  an invitation is re-sent inside the call only when Canditech surely did not act (a 429, a
+  connect timeout); after any other lost answer the engine's next delivery looks the reference up
+  before anything is sent again (``create_invitation``), so it does not rely on Canditech
+  deduplicating by reference;
 - records each attempt with ``ctx.record_vendor_call``.
 
 Errors: 401/403 -> ``CanditechAuthError`` (a ``NeedsReauthorization``); 404 -> ``CanditechNotFound``;
@@ -64,19 +66,26 @@ class CanditechRejected(CanditechError):
 
 
 class CanditechUnavailable(TemporaryError):
-    """No usable answer: a timeout, a connection error, a 5xx or a 429. Whether the request took
-    effect at Canditech is unknown. ``wait_inline`` is False for a 429 whose ``Retry-After`` is
-    longer than the client waits inside a call: the engine reschedules instead."""
+    """No usable answer: a timeout, a connection error, a 5xx or a 429. ``unclear`` is True when the
+    request may have taken effect at Canditech (a read timeout, a connection lost after connecting,
+    a 5xx), False when it surely did not (a connect timeout: nothing was sent; a 429: refused
+    unread). ``wait_inline`` is False for a 429 whose ``Retry-After`` is longer than the client
+    waits inside a call: the engine reschedules instead."""
 
-    def __init__(self, message: str, retry_after: float | None = None, wait_inline: bool = True):
+    def __init__(self, message: str, retry_after: float | None = None, wait_inline: bool = True,
+                 unclear: bool = True):
         super().__init__(message, retry_after=retry_after)
         self.wait_inline = wait_inline
+        self.unclear = unclear
 
 
 class CanditechClient:
     def __init__(self, ctx: Any, settings: CanditechSettings | None = None, *, max_attempts: int = 3,
                  backoff_base: float = 0.25, max_inline_wait: float = 2.0, timeout: Any = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 limiter_wait: float = 60.0, sleep: Callable[[float], None] = time.sleep):
+        """``max_attempts`` tries per call; ``timeout`` per HTTP exchange (None: ``ctx.http``'s
+        default); ``limiter_wait``: the longest wait for a token of the shared rate limiter, after
+        which the call raises ``TemporaryError`` (a read inside a webhook's request waits briefly)."""
         self.ctx = ctx
         self.settings = settings or CanditechSettings.from_context(ctx)
         if not self.settings.api_key:
@@ -85,6 +94,7 @@ class CanditechClient:
         self.backoff_base = backoff_base
         self.max_inline_wait = max_inline_wait
         self.timeout = timeout
+        self.limiter_wait = limiter_wait
         self.sleep = sleep
         self._limiter = ctx.rate_limiter("api", wire.RATE_LIMIT_PER_SECOND, wire.RATE_LIMIT_BURST)
 
@@ -98,16 +108,15 @@ class CanditechClient:
             return min(self.max_inline_wait, failure.retry_after)
         return self._backoff(attempt)
 
-    def _retrying(self, once: Callable[[bool], T]) -> T:
-        """``once(resend)`` up to ``max_attempts`` times while it raises ``CanditechUnavailable``
-        (``resend`` is False on the first try only), pausing between tries; then re-raises the
-        last failure. Any other exception ends it at once."""
+    def _retrying(self, once: Callable[[], T]) -> T:
+        """``once()`` up to ``max_attempts`` times while it raises ``CanditechUnavailable``, pausing
+        between tries; then re-raises the last failure. Any other exception ends it at once."""
         failure: CanditechUnavailable | None = None
         for attempt in range(1, self.max_attempts + 1):
             if failure is not None:
                 self.sleep(self._pause(attempt - 1, failure))
             try:
-                return once(failure is not None)
+                return once()
             except CanditechUnavailable as exc:
                 failure = exc
                 if not exc.wait_inline:
@@ -119,8 +128,8 @@ class CanditechClient:
                  json: Any = None, accept: tuple[int, ...] = (wire.STATUS_OK,)) -> requests.Response:
         """One logical call with its inline retries; returns a response whose status is in ``accept``.
         Only for calls that are safe to send twice (reads, cancel)."""
-        return self._retrying(lambda _resend: self._attempt(method, path, endpoint, params=params,
-                                                            json=json, accept=accept))
+        return self._retrying(lambda: self._attempt(method, path, endpoint, params=params, json=json,
+                                                    accept=accept))
 
     def _attempt(self, method: str, path: str, endpoint: str, *, params: dict | None = None,
                  json: Any = None, accept: tuple[int, ...] = (wire.STATUS_OK,)) -> requests.Response:
@@ -130,10 +139,14 @@ class CanditechClient:
                                   "headers": wire.request_headers(self.settings.api_key)}
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
-        self._limiter.acquire()
+        self._limiter.acquire(timeout=self.limiter_wait)
         started = time.perf_counter()
         try:
             response = self.ctx.http.request(method, self.settings.base_url + path, **kwargs)
+        except requests.ConnectTimeout:  # before requests.Timeout, its base: nothing was sent
+            self.ctx.record_vendor_call(endpoint, "timeout", time.perf_counter() - started)
+            raise CanditechUnavailable(f"{endpoint}: Canditech could not be reached in time",
+                                       unclear=False) from None
         except requests.Timeout:
             self.ctx.record_vendor_call(endpoint, "timeout", time.perf_counter() - started)
             raise CanditechUnavailable(f"{endpoint}: Canditech did not answer in time") from None
@@ -151,7 +164,8 @@ class CanditechClient:
             too_long = status == wire.STATUS_RATE_LIMITED and retry_after is not None \
                 and retry_after > self.max_inline_wait
             raise CanditechUnavailable(f"{endpoint}: Canditech answered {status} {code}: {message}",
-                                       retry_after=retry_after, wait_inline=not too_long)
+                                       retry_after=retry_after, wait_inline=not too_long,
+                                       unclear=status != wire.STATUS_RATE_LIMITED)
         if status in wire.STATUS_UNAUTHORIZED:
             raise CanditechAuthError(status, code, message, body)
         if status == wire.STATUS_NOT_FOUND:
@@ -208,53 +222,60 @@ class CanditechClient:
     def create_invitation(self, *, assessment_id: str, first_name: str, last_name: str, email: str,
                           external_reference: str, callback_url: str | None) -> tuple[dict[str, Any], bool]:
         """Create the invitation; ``(invitation, created)``: the same invitation, never a second one.
+        The caller has looked ``external_reference`` up and not found it.
 
-        A POST that got no usable answer (timeout, connection error, 5xx, 429) may still have
-        created the invitation, and Canditech deduplicating by ``external_reference`` is only an
-        assumption. So the POST is never simply sent again: before each re-send (up to
-        ``max_attempts`` tries in all, with the usual pauses) the reference is looked up, and an
-        invitation found is the one (``created=False``). A 409 (the reference is known) returns the
-        existing invitation with ``created=False`` too. A lookup that itself fails after its own
-        retries raises ``TemporaryError``: the next delivery starts with the lookup again.
+        A 409 (the reference is known) returns the existing invitation with ``created=False``: the
+        one in its body, else the one the reference is looked up to. A 409 whose invitation the
+        lookup does not find raises ``TemporaryError``, never a refusal: a 409 says the invitation
+        exists, so its candidate was emailed and its result will come.
 
-        Why look up and re-send inside the call rather than make one attempt and leave the retry to
-        the engine: without faults both cost the same (one POST, after the caller's lookup); after
-        a passing fault this answers within a second (a pause, a GET, a POST), where a new delivery
-        run waits the engine's backoff (``RETRY_BASE_SECONDS``, 2 s by default, doubling) and its
-        turn in the queue, and uses up one of the delivery's attempts."""
+        Re-sent inside the call (up to ``max_attempts`` tries, with the usual pauses) only when
+        Canditech surely did not act on the POST: a 429, or a connect timeout (nothing was sent).
+        Any other lost answer (a read timeout, a connection lost, a 5xx) raises ``TemporaryError``
+        at once (not a ``CanditechUnavailable``, so nothing retries it here), with Canditech's
+        ``Retry-After`` when it gave one: such a POST may still be running at Canditech, and a
+        lookup a fraction of a second later would miss it, so the POST sent after it would make a
+        second invitation where Canditech does not deduplicate by reference. The engine's backoff
+        (seconds) passes first, and the next delivery starts with the lookup."""
         body = wire.build_invite_body(assessment_id=assessment_id, first_name=first_name, last_name=last_name,
                                       email=email, external_reference=external_reference, callback_url=callback_url)
-
-        def once(resend: bool) -> tuple[dict[str, Any], bool]:
-            if resend:
-                existing = self._lookup_before_resend(external_reference)
-                if existing is not None:
-                    return existing, False
-            return self._post_invitation(body, external_reference)
-
-        return self._retrying(once)
-
-    def _lookup_before_resend(self, external_reference: str) -> dict[str, Any] | None:
-        try:
-            return self.find_invitation(external_reference)
-        except CanditechUnavailable as exc:
-            # its own retries are spent: without a lookup the POST must not be sent again now
-            raise TemporaryError(str(exc), retry_after=exc.retry_after) from None
+        return self._retrying(lambda: self._post_invitation(body, external_reference))
 
     def _post_invitation(self, body: dict[str, Any], external_reference: str) -> tuple[dict[str, Any], bool]:
-        """One ``POST /v1/invitations`` (see ``create_invitation``)."""
+        """One ``POST /v1/invitations`` (see ``create_invitation``); raises ``CanditechUnavailable``
+        only when Canditech surely did not act on it."""
         try:
             response = self._attempt("POST", wire.INVITATIONS_PATH, wire.ENDPOINT_CREATE_INVITATION, json=body,
                                      accept=(wire.STATUS_CREATED, wire.STATUS_OK))
-        except CanditechConflict as conflict:
-            existing = wire.parse_conflict_invitation(conflict.body) or self.find_invitation(external_reference)
-            if existing is None:
+        except CanditechUnavailable as lost:
+            if not lost.unclear:
                 raise
-            return existing, False
+            raise TemporaryError(f"{lost}; whether Canditech created invitation {external_reference} is unknown, "
+                                 f"so the hub looks it up before it sends it again, on the next attempt",
+                                 retry_after=lost.retry_after) from None
+        except CanditechConflict as conflict:
+            return self._existing_after_conflict(conflict, external_reference), False
         found = wire.parse_invitation(self._json(response, wire.ENDPOINT_CREATE_INVITATION))
         if not found["id"]:
             raise TemporaryError(f"{wire.ENDPOINT_CREATE_INVITATION}: the answer carries no invitation id")
         return found, True
+
+    def _existing_after_conflict(self, conflict: CanditechConflict, external_reference: str) -> dict[str, Any]:
+        """The invitation a 409 on create says exists: in the 409's body, else looked up. Raises
+        ``TemporaryError`` when neither has it (or the lookup fails): the delivery is retried."""
+        existing = wire.parse_conflict_invitation(conflict.body)
+        if existing is not None:
+            return existing
+        try:
+            existing = self.find_invitation(external_reference)
+        except CanditechUnavailable as exc:
+            # not a CanditechUnavailable: nothing may catch it and POST again
+            raise TemporaryError(str(exc), retry_after=exc.retry_after) from None
+        if existing is None:
+            raise TemporaryError(f"Canditech answered {conflict.status} {conflict.code} to invitation "
+                                 f"{external_reference}, so it has it, but did not return it and looking it up "
+                                 f"found nothing; the hub looks it up again on the next attempt")
+        return existing
 
     def cancel_invitation(self, invitation_id: str) -> dict[str, Any]:
         """Cancel (cancelling twice is assumed a no-op, so it is retried inline). A refusal is a

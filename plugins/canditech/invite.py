@@ -4,12 +4,13 @@ Exactly once (README.md, Guarantees, 4): the hub's invitation row exists (``get_
 per workspace + opportunity + attachment) before Canditech is called, with the row's
 ``external_reference``. A pending row (new, or an earlier attempt whose outcome is unknown) is
 first looked up at Canditech by that reference, and only created when not found; a 409 carries the
-invitation that already exists. A create whose answer was lost is looked up again before it is
-re-sent (``CanditechClient.create_invitation``), so this holds even if Canditech does not
-deduplicate by reference. Either way it is the same invitation, never a second one. A
-per-invitation lease (``ctx.lock``) keeps two workers from racing on the same row. The
-vendor-neutral part of this (re-reading the candidate, the email check, the lease and the re-check
-"still pending", recording the answer) is ``hub.kit.provider``; this module is what Canditech adds.
+invitation that already exists. A create whose answer was lost is not re-sent in the same run: the
+engine's retry, seconds later, starts with the lookup again (``CanditechClient.create_invitation``),
+so this holds even if Canditech does not deduplicate by reference. Either way it is the same
+invitation, never a second one. A per-invitation lease (``ctx.lock``) keeps two workers from
+racing on the same row. The vendor-neutral part of this (re-reading the candidate, the email
+check, the lease and the re-check "still pending", recording the answer) is ``hub.kit.provider``;
+this module is what Canditech adds.
 
 Re-entry (the candidate moves out of the stage and back): an invitation that exists is never sent
 again whatever its state; only an admin's re-invite (a new round, so a new reference) or a new
@@ -19,6 +20,7 @@ but the assumed Canditech API has no reminder call, so the plugin notes it on th
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hub.entities import (
@@ -80,11 +82,12 @@ def handle_reinvite(ctx: Any, request: ReinviteRequested) -> None:
 def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidate: Candidate) -> None:
     """Send a pending invitation to Canditech exactly once, or record why it cannot be sent.
 
-    Canditech refusing it (any 4xx but 401/403, which ask for re-authorization, and 429, which is
-    retried: 400/422 validation, a 404 "unknown assessment", a 409 whose invitation cannot be
-    found) makes it ``failed`` with Canditech's message, the email scrubbed from it: the reason is
-    shown on the candidate page and mirrored to the source. Everything else leaves it ``pending``
-    and raises, so the delivery is retried (or waits for re-authorization)."""
+    Canditech refusing it (any 4xx but 401/403, which ask for re-authorization, 429, which is
+    retried, and 409, which says it exists: 400/422 validation, a 404 "unknown assessment") makes
+    it ``failed`` with Canditech's message, the email scrubbed from it in any letter case: the
+    reason is shown on the candidate page and mirrored to the source. Everything else (a 409 whose
+    invitation cannot be found included) leaves it ``pending`` and raises, so the delivery is
+    retried (or waits for re-authorization)."""
 
     def deliver(current: Invitation, email: str) -> None:
         client = CanditechClient(ctx, settings)
@@ -93,12 +96,18 @@ def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidat
         except CanditechAuthError:
             raise
         except CanditechError as exc:
-            reason = "Canditech refused the invitation: " + exc.vendor_message.replace(email, "<email>")
+            reason = "Canditech refused the invitation: " + scrub_email(exc.vendor_message, email)
             ctx.invitations.transition(current.id, FAILED, failure_reason=reason[:500])
             return
         _record_sent(ctx, client, current.id, found)
 
     provider.send_once(ctx, invitation, candidate, deliver, lock_ttl=LOCK_TTL)
+
+
+def scrub_email(message: str, email: str) -> str:
+    """``message`` with every occurrence of ``email`` replaced by ``<email>``, in any letter case
+    (Canditech may echo the address lower-cased, or as the candidate typed it)."""
+    return re.sub(re.escape(email), "<email>", message, flags=re.IGNORECASE) if email else message
 
 
 def _find_or_create(ctx: Any, client: CanditechClient, current: Invitation, candidate: Candidate,

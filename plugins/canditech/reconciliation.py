@@ -4,9 +4,10 @@
    and return the events the hub has not seen (started, completed with its result and any
    verdict, expired, cancelled). Each is checked again less and less often (every tenth of its
    age, at least every ``reconcile_after_minutes``, at most every ``MAX_OPEN_CHECK_INTERVAL``), at
-   most ``MAX_OPEN_CHECKS_PER_RUN`` per run, the longest unchecked first, so the GETs of a run are
-   bounded and every listed invitation takes its turn. When each was last checked is kept in
-   ``ctx.records`` (key ``OPEN_CHECKED``: ``{hub id: ISO time}`` of the invitations listed now).
+   most ``MAX_OPEN_CHECKS_PER_RUN`` per run, the most overdue first (never checked, then by how
+   long past its interval), so the GETs of a run are bounded and every listed invitation takes its
+   turn. When each was last checked is kept in ``ctx.records`` (key ``OPEN_CHECKED``: ``{hub id:
+   ISO time}`` of the invitations listed now; merged with what another run stored meanwhile).
 2. Invitations an admin cancelled in the hub after the candidate had completed at Canditech (the
    cancel was refused there): ``ctx.records`` key ``result_after_cancel:<id>``, written by the
    ``on_invitation_status`` hook. Their result is read until it is recorded (the hub moves
@@ -16,7 +17,18 @@
    (``ctx.records`` key ``awaiting_verdict:<id>``, written by its ``on_assessment_completed``
    hook) and asks Canditech for the verdict at a slowing pace. The watch goes on after the first
    verdict, at the slowest pace (``MAX_VERDICT_CHECK_INTERVAL``): a reviewer may change it (thumbs
-   up, then down), and that webhook can be lost too.
+   up, then down), and that webhook can be lost too. Each run asks for at most
+   ``MAX_FIRST_VERDICT_CHECKS_PER_RUN`` first verdicts and, apart from them,
+   ``MAX_VERDICT_RECHECKS_PER_RUN`` changed ones, each the most overdue first, so re-checks cannot
+   starve the recovery of a lost first verdict. The record carries what the schedule needs (the
+   hub's verdict as last seen): only a due one costs reading its invitation. A record is re-read
+   right before it is written or deleted, and left alone when it now names another Canditech
+   invitation (a newer round's watch).
+
+Each run reads for at most ``RUN_BUDGET`` (the hub's reconcile lock lasts 300 s and is not
+renewed: a run that outlived it could overlap the next), shared between the parts (``PART_SHARES``,
+what one part leaves goes to the next). A part whose time is up stops reading and keeps what it
+found and when it checked; the next part still gets its share.
 
 A completed invitation is recorded even when some of its result breaks the rules a completion is
 held to (``wire.VALUE_RULES``): without those values, and with a line on the invitation's timeline
@@ -37,6 +49,7 @@ events found so far are returned.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -58,15 +71,25 @@ MAX_OPEN_CHECK_INTERVAL = timedelta(hours=1)
 MAX_OPEN_CHECKS_PER_RUN = 100
 OPEN_PAGE = 500  # list_open's default page
 MAX_VERDICT_CHECK_INTERVAL = timedelta(hours=6)
-MAX_VERDICT_CHECKS_PER_RUN = 200
 MAX_AFTER_CANCEL_CHECKS_PER_RUN = 50
+NEVER_CHECKED = timedelta(days=36500)  # how overdue an invitation never checked counts: before all others
 LEFT_OUT_KEPT = timedelta(days=1)  # a left-out record no completion used by then is stale
 REAUTHORIZE = "needs_reauthorization"
-NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
+# the lock is 300 s; a read begun just before the budget ends can take ~35 s (two tries of 15 s
+# and a pause), and the events found are ingested under the lock after the run
+RUN_BUDGET = timedelta(seconds=200)
+MAX_FIRST_VERDICT_CHECKS_PER_RUN = 200
+MAX_VERDICT_RECHECKS_PER_RUN = 100
 
 
 class RunStopped(Exception):
     """Nothing more can be read from Canditech in this run (it struggles, or refused the key)."""
+
+
+class TimeUp(Exception):
+    """The current part of the run has used its share of ``RUN_BUDGET``: it stops reading."""
 
 
 class Run:
@@ -79,12 +102,22 @@ class Run:
         self.watch = timedelta(days=settings.verdict_watch_days)
         self.client = CanditechClient(ctx, settings, max_attempts=2)
         self.now = _now()
+        self.deadline = _monotonic() + RUN_BUDGET.total_seconds()
+        self.part_deadline = self.deadline
+
+    def start_part(self, share: float) -> None:
+        """The next part may read for ``share`` of the run's time left."""
+        now = _monotonic()
+        self.part_deadline = now + max(0.0, self.deadline - now) * share
 
     def read(self, provider_id: str, hub_id: int) -> dict[str, Any] | None:
         """Canditech's invitation ``provider_id`` (normalised), or None when Canditech refused to
         answer for it (logged). Raises ``CanditechNotFound`` (the caller decides what that means),
         and ``RunStopped`` when no more can be read this run: Canditech struggling, or the API key
-        refused (the connection is then flagged for re-authorization, as a delivery would be)."""
+        refused (the connection is then flagged for re-authorization, as a delivery would be).
+        Raises ``TimeUp`` instead of reading when the part's share of the run's time is used up."""
+        if _monotonic() >= self.part_deadline:
+            raise TimeUp(f"{RUN_BUDGET.total_seconds():.0f} seconds per run")
         try:
             return self.client.get_invitation(provider_id)
         except CanditechNotFound:
@@ -101,17 +134,25 @@ class Run:
             raise RunStopped(f"Canditech is struggling: {exc}") from None
 
 
+PART_SHARES = (0.45, 0.2, 1.0)  # of the time left: open ~45%, after a cancel ~10%, the verdict watch the rest
+
+
 def reconcile(ctx: Any) -> list[InboundEvent]:
     settings = CanditechSettings.from_context(ctx)
     if not settings.api_key:
         return []
     run = Run(ctx, settings)
     events: list[InboundEvent] = []
-    try:
-        for part in (_check_open, _results_after_cancel, _watch_verdicts):
+    for part, share in zip((_check_open, _results_after_cancel, _watch_verdicts), PART_SHARES):
+        run.start_part(share)
+        try:
             part(run, events.append)
-    except RunStopped as exc:
-        ctx.log.warning("reconcile stopped early, keeping what it found: %s", exc)
+        except TimeUp as exc:
+            ctx.log.info("reconcile: %s used its share of the run's time (%s); the rest waits for the next run",
+                         part.__name__.lstrip("_"), exc)
+        except RunStopped as exc:
+            ctx.log.warning("reconcile stopped early, keeping what it found: %s", exc)
+            break
     _forget_stale_left_out(ctx, run.now)
     return events
 
@@ -125,8 +166,8 @@ def _check_open(run: Run, found: Callable[[InboundEvent], None]) -> None:
     listed = _all_open(ctx, run.after)
     stored = ctx.records.get(OPEN_CHECKED) or {}
     checked = {str(i.id): stored[str(i.id)] for i in listed if str(i.id) in stored}  # closed ones are dropped
-    due = [i for i in listed if _open_due(i, checked.get(str(i.id)), run)]
-    due.sort(key=lambda i: (_parse(checked.get(str(i.id))) or NEVER, i.id))
+    overdue = {i.id: _open_overdue(i, checked.get(str(i.id)), run) for i in listed}
+    due = sorted((i for i in listed if overdue[i.id] >= timedelta(0)), key=lambda i: (-overdue[i.id], i.id))
     try:
         for invitation in due[:MAX_OPEN_CHECKS_PER_RUN]:
             remote = _read_open(run, invitation)
@@ -134,8 +175,20 @@ def _check_open(run: Run, found: Callable[[InboundEvent], None]) -> None:
             if remote is not None:
                 _found_events(ctx, invitation, remote, found)
     finally:
-        if checked != stored:
-            ctx.records.put(OPEN_CHECKED, checked)
+        _store_open_checked(ctx, stored, checked, listed)
+
+
+def _store_open_checked(ctx: Any, stored: dict, checked: dict, listed: list[Any]) -> None:
+    """Store when each invitation listed now was last checked, keeping a later time another run
+    stored meanwhile (runs must not overlap, but a lost update would cost extra GETs)."""
+    latest = ctx.records.get(OPEN_CHECKED) or {}
+    merged = {}
+    for hub_id in (str(i.id) for i in listed):
+        times = [t for t in (checked.get(hub_id), latest.get(hub_id)) if _parse(t) is not None]
+        if times:
+            merged[hub_id] = max(times, key=_parse)
+    if merged != stored:
+        ctx.records.put(OPEN_CHECKED, merged)
 
 
 def _all_open(ctx: Any, older_than: timedelta) -> list[Any]:
@@ -151,16 +204,17 @@ def _all_open(ctx: Any, older_than: timedelta) -> list[Any]:
         after_id = page[-1].id
 
 
-def _open_due(invitation: Any, checked_at: str | None, run: Run) -> bool:
-    """Whether open ``invitation`` is due a check: never checked, or its interval has passed."""
+def _open_overdue(invitation: Any, checked_at: str | None, run: Run) -> timedelta:
+    """How long past its interval open ``invitation``'s next check is (negative: not due yet);
+    never checked: the most overdue of all."""
     last = _parse(checked_at)
     if last is None:
-        return True
+        return NEVER_CHECKED
     created = invitation.created_at or last
     if created.tzinfo is None:
         created = created.replace(tzinfo=timezone.utc)
     interval = max(run.after, min((run.now - created) / 10, MAX_OPEN_CHECK_INTERVAL))
-    return run.now - last >= interval
+    return run.now - last - interval
 
 
 def _read_open(run: Run, invitation: Any) -> dict[str, Any] | None:
@@ -260,7 +314,7 @@ def remember_completion(ctx: Any, result: AssessmentResult) -> None:
     key = AWAITING_VERDICT + str(invitation.id)
     since = result.completed_at or _now()
     record = {"provider_invitation_id": invitation.provider_invitation_id, "since": since.isoformat(),
-              "checked_at": None}
+              "checked_at": None, "verdict": invitation.verdict}
     if ctx.records.put_if_absent(key, record):
         return
     existing = ctx.records.get(key) or {}
@@ -274,39 +328,85 @@ def forget_completion(ctx: Any, verdict: Verdict) -> None:
     key = AWAITING_VERDICT + str(verdict.invitation_id)
     record = ctx.records.get(key)
     if isinstance(record, dict):
-        ctx.records.put(key, {**record, "checked_at": _now().isoformat()})
+        ctx.records.put(key, {**record, "checked_at": _now().isoformat(), "verdict": verdict.verdict})
+
+
+@dataclasses.dataclass
+class _Watched:
+    key: str
+    record: dict[str, Any]
+    overdue: timedelta
 
 
 def _watch_verdicts(run: Run, found: Callable[[InboundEvent], None]) -> None:
-    """Part 3 of the module docstring: the most overdue first, at most ``MAX_VERDICT_CHECKS_PER_RUN``."""
-    ctx = run.ctx
-    due: list[tuple[datetime, str, dict, Any]] = []
-    for key in ctx.records.keys(AWAITING_VERDICT):
-        record = ctx.records.get(key) or {}
-        invitation = _invitation(ctx, key[len(AWAITING_VERDICT):])
+    """Part 3 of the module docstring: first verdicts, then changed ones, each the most overdue
+    first and within its own cap. Only the records are read to choose (one read each); a chosen
+    one's invitation is read before Canditech is asked."""
+    first: list[_Watched] = []
+    again: list[_Watched] = []
+    for key in run.ctx.records.keys(AWAITING_VERDICT):
+        record = run.ctx.records.get(key)
+        record = record if isinstance(record, dict) else {}
         since = _parse(record.get("since")) or run.now
-        if (invitation is None or invitation.status != COMPLETED
-                or invitation.provider_invitation_id != record.get("provider_invitation_id")
-                or run.now - since > run.watch):
-            ctx.records.delete(key)
+        if run.now - since > run.watch:
+            run.ctx.records.delete(key)
             continue
-        checked = _parse(record.get("checked_at")) or since
-        if invitation.verdict is not None:
-            interval = MAX_VERDICT_CHECK_INTERVAL  # a change of mind is rare: the slowest pace
-        else:
-            interval = max(run.after, min((run.now - since) / 10, MAX_VERDICT_CHECK_INTERVAL))
-        if run.now - checked >= interval:
-            due.append((checked, key, record, invitation))
-    due.sort(key=lambda item: (item[0], item[1]))
-    for _, key, record, invitation in due[:MAX_VERDICT_CHECKS_PER_RUN]:
-        try:
-            remote = run.read(invitation.provider_invitation_id, invitation.id)
-        except CanditechNotFound:
-            ctx.records.delete(key)
-            continue
-        ctx.records.put(key, {**record, "checked_at": run.now.isoformat()})
-        if remote is not None and remote["verdict"] in VERDICTS and remote["verdict"] != invitation.verdict:
-            found(_verdict_event(invitation, remote))
+        watched = _Watched(key, record, _verdict_overdue(run, record, record.get("verdict") is not None))
+        if watched.overdue >= timedelta(0):
+            (first if record.get("verdict") is None else again).append(watched)
+    for queue, cap in ((first, MAX_FIRST_VERDICT_CHECKS_PER_RUN), (again, MAX_VERDICT_RECHECKS_PER_RUN)):
+        queue.sort(key=lambda w: (-w.overdue, w.key))
+        for watched in queue[:cap]:
+            _check_verdict(run, watched, found)
+
+
+def _verdict_overdue(run: Run, record: dict[str, Any], has_verdict: bool) -> timedelta:
+    """How long past its interval the watch ``record`` is (negative: not due yet)."""
+    since = _parse(record.get("since")) or run.now
+    checked = _parse(record.get("checked_at")) or since
+    if has_verdict:
+        interval = MAX_VERDICT_CHECK_INTERVAL  # a change of mind is rare: the slowest pace
+    else:
+        interval = max(run.after, min((run.now - since) / 10, MAX_VERDICT_CHECK_INTERVAL))
+    return run.now - checked - interval
+
+
+def _check_verdict(run: Run, watched: _Watched, found: Callable[[InboundEvent], None]) -> None:
+    """Ask Canditech for ``watched``'s verdict, unless its invitation shows the watch is over (not
+    completed any more, or another round) or, having a verdict the record did not know of, that
+    it is not due yet."""
+    ctx, record = run.ctx, watched.record
+    invitation = _invitation(ctx, watched.key[len(AWAITING_VERDICT):])
+    if (invitation is None or invitation.status != COMPLETED
+            or invitation.provider_invitation_id != record.get("provider_invitation_id")):
+        _update_watch(ctx, watched, None)
+        return
+    if invitation.verdict is not None and record.get("verdict") is None \
+            and _verdict_overdue(run, record, True) < timedelta(0):
+        _update_watch(ctx, watched, {"verdict": invitation.verdict})  # a record from before it kept the verdict
+        return
+    try:
+        remote = run.read(invitation.provider_invitation_id, invitation.id)
+    except CanditechNotFound:
+        _update_watch(ctx, watched, None)
+        return
+    _update_watch(ctx, watched, {"checked_at": run.now.isoformat(), "verdict": invitation.verdict})
+    if remote is not None and remote["verdict"] in VERDICTS and remote["verdict"] != invitation.verdict:
+        found(_verdict_event(invitation, remote))
+
+
+def _update_watch(ctx: Any, watched: _Watched, changes: dict[str, Any] | None) -> None:
+    """Apply ``changes`` to the watch record as it is now (None: delete it). Re-read first: when it
+    now names another Canditech invitation, a newer round's watch replaced it meanwhile and is
+    left alone; when it is gone, it stays gone."""
+    current = ctx.records.get(watched.key)
+    if not isinstance(current, dict) or \
+            current.get("provider_invitation_id") != watched.record.get("provider_invitation_id"):
+        return
+    if changes is None:
+        ctx.records.delete(watched.key)
+    else:
+        ctx.records.put(watched.key, {**current, **changes})
 
 
 def _verdict_event(invitation: Any, remote: dict[str, Any]) -> InboundEvent:
@@ -341,6 +441,10 @@ def _invitation(ctx: Any, suffix: str) -> Any:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _monotonic() -> float:
+    return time.monotonic()
 
 
 def _parse(value: Any) -> datetime | None:

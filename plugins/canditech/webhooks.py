@@ -11,9 +11,9 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
 4. the time a start, verdict or expiry uses meets its rule (``wire.VALUE_RULES``: from the year
    2000 on) -> else 422 naming the field and its rule;
 5. a thin or suspicious invitation (no external reference, no status, a completion without its
-   score, report link or time...) is re-read from Canditech (Canditech unreachable ->
-   ``TemporaryError`` -> 503, and Canditech retries); the answer is held to the same rules (-> 422
-   naming the field);
+   score, report link or time...) is re-read from Canditech, once and briefly (Canditech
+   unreachable, slow, 5xx or 429, or the connection's rate budget spent -> ``TemporaryError`` ->
+   503, and Canditech retries); the answer is held to the same rules (-> 422 naming the field);
 6. an invitation the hub did not make, does not know (including a reference whose id is beyond
    any hub invitation id), or of an earlier round is ignored (2xx).
 
@@ -53,8 +53,12 @@ HUB_REFERENCE_PREFIX = "hub-inv-"  # what the hub's external references start wi
 MAX_INVITATION_ID = 2**31 - 1
 MAX_REFERENCE_LENGTH = 100  # "hub-inv-<id>-<token>-r<round>" is far shorter
 OUT_OF_RANGE = -1  # reference_id's answer for an id no hub invitation can have
-# The sender is waiting for our answer: a slow re-read answers 503 (and Canditech retries) instead.
+# The sender is waiting for our answer, so the re-read is one try (no backoff, no Retry-After
+# waited out): at most REREAD_LIMITER_WAIT seconds for the connection's rate budget (a worker
+# waits up to 60 s; a burst of webhooks would hold every request thread), then REREAD_TIMEOUT for
+# Canditech. Anything slower answers 503, and Canditech sends the webhook again later.
 REREAD_TIMEOUT = 2.0
+REREAD_LIMITER_WAIT = 0.5
 
 
 def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
@@ -82,7 +86,8 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
     invitation = event["invitation"]
     if needs_reread(kind, invitation):
         try:
-            client = CanditechClient(ctx, settings, max_attempts=2, timeout=REREAD_TIMEOUT, max_inline_wait=1.0)
+            client = CanditechClient(ctx, settings, max_attempts=1, timeout=REREAD_TIMEOUT,
+                                     limiter_wait=REREAD_LIMITER_WAIT)
             invitation = client.get_invitation(invitation["id"])
         except CanditechNotFound:
             return WebhookResult(note=f"invitation {invitation['id']} is unknown at Canditech; ignored")

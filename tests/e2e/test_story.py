@@ -123,7 +123,7 @@ def run_story(stack, faulty: bool, provider: Provider = PROVIDERS["canditech"]) 
     notes = lever_notes(stack)
     result_notes = [n for n in notes if re.search(r"\[ats-hub:hub-inv-\d+-[0-9a-f]{10}\]", n)]
     verdict_position = next(i for i, n in enumerate(notes) if "verdict on" in n and "thumbs up" in n
-                            and re.search(r":verdict-\d+\]", n))
+                            and re.search(r":verdict-\d+-thumbs_up\]", n))
     result_position = notes.index(result_notes[0])
     with stack.app.app_context():
         rows = list(db.session.scalars(sa.select(Invitation)))

@@ -97,11 +97,17 @@ def test_crash_between_vendor_call_and_recording_is_retried_without_a_second_inv
 
 def test_vendor_faults_after_processing_still_give_one_invitation(hub):
     # calls fail with 500 *after* Canditech acted (seeded: the first POST created the invitation but
-    # answered 500); the client looks the reference up before sending again, finds the invitation
-    # and adopts it: the POST is never sent a second time (DESIGN: a retry asks first)
+    # answered 500); the delivery is retried, and the retry looks the reference up before sending
+    # again, finds the invitation and adopts it: the POST is never sent a second time (DESIGN: a
+    # retry asks first)
+    from hub.engine.sweeper import sweep
+
     hub.sandbox.faults(error_rate=0.5, error_codes=[500], fault_after_processing=True, seed=3)
     hub.move()
     hub.sandbox.faults()
+    assert hub.invitation().status == "pending" and hub.deliveries() == {"retry": 1}
+    hub.wait_for(lambda: sweep(hub.runtime) >= 0 and "retry" not in hub.deliveries(), what="the retry")
+    assert set(hub.deliveries()) == {"done"}
     inv = hub.invitation()
     (remote,) = hub.sandbox.invitations()
     assert inv.status == "invited" and inv.provider_invitation_id == remote["id"]

@@ -4,6 +4,7 @@ GETs per run, and keeps watching verdicts after the first one, for a window that
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -219,3 +220,106 @@ def test_every_open_invitation_is_listed_past_the_first_page():
     ctx = SimpleNamespace(plugin_name="canditech", invitations=SimpleNamespace(list_open=list_open))
     assert [i.id for i in _all_open(ctx, timedelta(minutes=30))] == ids
     assert calls == [None, OPEN_PAGE, 2 * OPEN_PAGE]
+
+
+# --------------------------------------------------------------------------- bounded runs, fair turns
+
+
+def watch(ctx, hub_id: int, verdict=None, completed_days_ago=1.0, checked_hours_ago=1.0) -> None:
+    """Completed invitation ``hub_id`` (Canditech ``inv_<id>``) with ``verdict``, and its watch record."""
+    ctx.invitations.rows[hub_id] = hub_invitation(hub_id, status="completed", provider_invitation_id=f"inv_{hub_id}",
+                                                  verdict=verdict)
+    ctx.records.put(f"awaiting_verdict:{hub_id}", {
+        "provider_invitation_id": f"inv_{hub_id}", "verdict": verdict,
+        "since": (NOW - timedelta(days=completed_days_ago)).isoformat(),
+        "checked_at": (NOW - timedelta(hours=checked_hours_ago)).isoformat()})
+
+
+def test_rechecks_after_a_verdict_do_not_starve_a_lost_first_verdict(ctx, monkeypatch):
+    """Before, all watched invitations shared one cap, the longest unchecked first: re-checks (every
+    6 h) always went ahead of one still awaiting its first verdict (checked more often)."""
+    monkeypatch.setattr(reconciliation, "MAX_VERDICT_CHECKS_PER_RUN", 2, raising=False)  # the one cap before
+    monkeypatch.setattr(reconciliation, "MAX_FIRST_VERDICT_CHECKS_PER_RUN", 2, raising=False)
+    monkeypatch.setattr(reconciliation, "MAX_VERDICT_RECHECKS_PER_RUN", 2, raising=False)
+    ctx.open = []
+    for hub_id in (21, 22, 23):
+        watch(ctx, hub_id, verdict="thumbs_up", checked_hours_ago=7)
+    watch(ctx, 24, checked_hours_ago=3)  # a day after completion: due every 2.4 hours
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        for hub_id in (21, 22, 23, 24):
+            rsps.add("GET", url(f"inv_{hub_id}"), json=completed_remote(hub_id, verdict="thumbs_up"))
+        events = reconcile(ctx)
+        asked = [c.request.url for c in rsps.calls]
+    assert asked[0] == url("inv_24") and len(asked) == 3  # the first verdict, then two re-checks
+    assert [e.external_id for e in events] == ["reconcile:inv_24:verdict:thumbs_up"]
+
+
+def test_the_most_overdue_is_asked_first_not_the_longest_unchecked(ctx, monkeypatch):
+    monkeypatch.setattr(reconciliation, "MAX_VERDICT_CHECKS_PER_RUN", 1, raising=False)  # the one cap before
+    monkeypatch.setattr(reconciliation, "MAX_FIRST_VERDICT_CHECKS_PER_RUN", 1, raising=False)
+    ctx.open = []
+    watch(ctx, 31, completed_days_ago=10, checked_hours_ago=6.5)  # every 6 h: half an hour overdue
+    watch(ctx, 32, completed_days_ago=1, checked_hours_ago=3.4)  # every 2.4 h: an hour overdue
+    with responses.RequestsMock() as rsps:
+        rsps.add("GET", url("inv_32"), json=completed_remote(32, verdict=None, verdict_at=None))
+        assert reconcile(ctx) == []
+        assert [c.request.url for c in rsps.calls] == [url("inv_32")]
+
+
+def test_a_watch_replaced_by_a_newer_round_during_the_run_is_not_overwritten(ctx):
+    """Before, the run wrote back the record it had read at its start, with the old round's
+    Canditech id: the next run then took the new round's watch for stale and deleted it."""
+    ctx.open = []
+    watch(ctx, 41, checked_hours_ago=5)
+    new_round = {"provider_invitation_id": "inv_41b", "since": NOW.isoformat(), "checked_at": None, "verdict": None}
+
+    def reinvited_meanwhile(request):
+        ctx.records.put("awaiting_verdict:41", new_round)  # remember_completion of the new round
+        return 200, {}, json.dumps(completed_remote(41, verdict=None, verdict_at=None))
+
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback("GET", url("inv_41"), callback=reinvited_meanwhile)
+        reconcile(ctx)
+    assert ctx.records.get("awaiting_verdict:41") == new_round
+
+
+def test_check_times_another_run_stored_meanwhile_are_kept(ctx, monkeypatch):
+    monkeypatch.setattr(reconciliation, "MAX_OPEN_CHECKS_PER_RUN", 2, raising=False)
+    checked_elsewhere = NOW.isoformat()
+
+    def other_run_checked_3(request):
+        ctx.records.put(OPEN_CHECKED, {"3": checked_elsewhere})
+        return 200, {}, json.dumps(wire_invitation(status="invited", score=None, report_url=None, completed_at=None))
+
+    with responses.RequestsMock() as rsps:
+        for hub_id in (1, 2):
+            rsps.add_callback("GET", url(f"inv_{hub_id}"), callback=other_run_checked_3)
+        assert reconcile(ctx) == []
+    assert ctx.records.get(OPEN_CHECKED)["3"] == checked_elsewhere
+    assert set(ctx.records.get(OPEN_CHECKED)) == {"1", "2", "3"}
+
+
+def test_a_run_stops_reading_when_its_time_is_up_and_keeps_what_it_found(ctx, monkeypatch):
+    """The hub's reconcile lock lasts 300 s and is not renewed: a run reads for 200 s at most, so
+    two runs never overlap. Each GET here takes 60 s on a fake clock: the open invitations' share
+    (45%, 90 s) ends after two, and the verdict watch still gets the rest."""
+    clock = [1000.0]
+    monkeypatch.setattr(reconciliation, "_monotonic", lambda: clock[0], raising=False)
+    watch(ctx, 51, checked_hours_ago=3)
+
+    def slow(body):
+        def answer(request):
+            clock[0] += 60
+            return 200, {}, json.dumps(body)
+        return answer
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        for hub_id in (1, 2, 3):
+            rsps.add_callback("GET", url(f"inv_{hub_id}"), callback=slow(completed_remote(hub_id)))
+        rsps.add_callback("GET", url("inv_51"), callback=slow(completed_remote(51, verdict="thumbs_down")))
+        events = reconcile(ctx)
+        asked = [c.request.url for c in rsps.calls]
+    assert asked == [url("inv_1"), url("inv_2"), url("inv_51")]
+    assert [e.external_id for e in events] == ["reconcile:inv_1:completed", "reconcile:inv_2:completed",
+                                               "reconcile:inv_51:verdict:thumbs_down"]
+    assert set(ctx.records.get(OPEN_CHECKED)) == {"1", "2"}  # 3 goes first next time

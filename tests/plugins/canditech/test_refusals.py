@@ -1,6 +1,7 @@
 """Canditech refusing a create or a cancel with a 4xx other than the sandbox's usual choice: the
 invitation is never stranded. A refused create fails the invitation with Canditech's message
-(shown on the candidate page, mirrored to the source); a refused cancel is settled by re-reading
+(shown on the candidate page, mirrored to the source), the candidate's email scrubbed from it; a
+409 says the invitation exists, so it never fails it; a refused cancel is settled by re-reading
 the invitation at Canditech. The real hub and the Canditech sandbox over real HTTP."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from hub.entities import ArchiveChange
+from plugins.canditech.client import CanditechClient, CanditechRejected
 
 from .conftest import PYTHON_ANSWERS
 
@@ -48,7 +50,6 @@ def candidate_page(hub, invitation_id: int) -> str:
 @pytest.mark.parametrize("status, expected", [
     (404, "Canditech refused the invitation: injected fault: HTTP 404"),
     (400, "Canditech refused the invitation: injected fault: HTTP 400"),
-    (409, "Canditech refused the invitation: injected fault: HTTP 409"),  # no invitation in it, none found
 ])
 def test_any_4xx_refusing_the_create_fails_the_invitation_with_canditechs_message(hub, status, expected):
     hub.sandbox.faults(error_codes=[status], **FIRST_PASSES)
@@ -61,6 +62,41 @@ def test_any_4xx_refusing_the_create_fails_the_invitation_with_canditechs_messag
     assert hub.sandbox.invitations() == []
     assert set(hub.deliveries()) == {"done"}  # not a dead delivery with the row left pending
     assert f'<dd id="failure-reason">{expected}</dd>' in candidate_page(hub, inv.id)
+
+
+def test_a_409_without_its_invitation_that_the_lookup_misses_leaves_it_pending_and_retried(hub):
+    """A 409 says Canditech has the invitation (its candidate was emailed): a ``failed`` one is
+    final, and its result would be dropped. It stays pending, and the retry looks it up again."""
+    hub.sandbox.faults(error_codes=[409], **FIRST_PASSES)  # the create's 409 carries no invitation
+    hub.move()
+    hub.sandbox.faults()
+
+    inv = hub.invitation()
+    assert inv.status == "pending" and inv.failure_reason is None
+    assert hub.source.statuses == []  # nothing failed mirrored to the source
+    assert hub.deliveries() == {"retry": 1}
+    routes = hub.sandbox._call("GET", "/_sandbox/stats")["by_route"]
+    assert routes["POST /v1/invitations"] == {"409": 1}
+    assert routes["GET /v1/invitations"] == {"200": 2}  # looked up before the create, and after the 409
+
+
+def test_the_email_is_scrubbed_from_canditechs_refusal_in_any_letter_case(hub, monkeypatch):
+    """Canditech may echo the address as it stores it (here upper-cased): it must reach neither
+    the candidate page's reason, the timeline nor the source (Lever's note)."""
+    def refuse(self, **fields):
+        assert fields["email"] == "ada@example.com"
+        raise CanditechRejected(422, "validation_error",
+                                "candidate.email: ADA@Example.COM bounced; ada@example.com cannot be invited")
+
+    monkeypatch.setattr(CanditechClient, "create_invitation", refuse)
+    hub.move()
+
+    inv = hub.invitation()
+    expected = "Canditech refused the invitation: candidate.email: <email> bounced; <email> cannot be invited"
+    assert inv.status == "failed" and inv.failure_reason == expected
+    assert [(s.status, s.reason) for s in hub.source.statuses] == [("failed", expected)]
+    shown = [inv.failure_reason] + [detail for _, detail in hub.timeline(inv.id)]
+    assert not [text for text in shown if "ada@example.com" in (text or "").lower()]
 
 
 def test_a_refused_key_still_asks_for_reauthorization_instead_of_failing_the_invitation(hub):
