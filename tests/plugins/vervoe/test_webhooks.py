@@ -421,7 +421,8 @@ def test_a_report_arriving_before_vervoes_answer_is_recorded_is_sent_again(hub, 
     hub.sandbox.config(retry_delays=[0.2, 0.3, 0.5, 1.0])
     monkeypatch.setattr(invite.VervoeClient, "invite", answered_after_the_candidate_started)
     hub.move()
-    assert created and hub.invitation().status == "invited"
+    # Vervoe's retry (0.2 s later) may already have been taken on a busy machine: invited or started
+    assert created and hub.invitation().status in ("invited", "started")
     hub.wait_for(lambda: hub.invitation().status == "started", what="the report sent again")
     outcomes = [(o, c) for o, c, _ in hub.webhook_outcomes()]
     # refused for as long as the link was missing (Vervoe retries within a second), then taken
