@@ -56,9 +56,14 @@ class VervoeRejected(VervoeError):
 
 class VervoeClient:
     def __init__(self, ctx: Any, settings: VervoeSettings | None = None, *, max_attempts: int = 3,
-                 backoff_base: float = 0.2, max_inline_wait: float = 2.0,
-                 sleep: Callable[[float], None] = time.sleep):
+                 backoff_base: float = 0.2, max_inline_wait: float = 2.0, limiter_wait: float = 60.0,
+                 timeout: float | None = None, sleep: Callable[[float], None] = time.sleep):
+        """``limiter_wait``: the longest wait for a token of the connection's shared rate budget
+        (none in time: ``TemporaryError``); ``timeout``: the HTTP timeout (None: ``ctx.http``'s).
+        Inside a webhook's request keep both short (``webhooks.REREAD_*``)."""
         self.ctx = ctx
+        self.limiter_wait = limiter_wait
+        self.timeout = timeout
         self.settings = settings or VervoeSettings.from_context(ctx)
         self.max_attempts = max(1, max_attempts)
         self.backoff_base = backoff_base
@@ -83,10 +88,11 @@ class VervoeClient:
             attempt += 1
             token = auth.bearer_token(self.ctx, self.settings, rejected=rejected)
             headers = {**wire.bearer_header(token), "Accept": "application/json"}
-            self._limiter.acquire()
+            self._limiter.acquire(timeout=self.limiter_wait)
             started = time.perf_counter()
+            timeout = {} if self.timeout is None else {"timeout": self.timeout}
             try:
-                response = self.ctx.http.request(method, url, params=params, json=json, headers=headers)
+                response = self.ctx.http.request(method, url, params=params, json=json, headers=headers, **timeout)
             except requests.RequestException as exc:
                 self.ctx.record_vendor_call(endpoint, "timeout" if isinstance(exc, requests.Timeout) else "error",
                                             time.perf_counter() - started)

@@ -56,6 +56,18 @@ from .settings import VervoeSettings
 REREAD_KINDS = (wire.KIND_HIRED, wire.KIND_REJECTED, wire.KIND_EXPIRED)
 
 
+
+# a re-read inside Vervoe's webhook request makes one short try (503 otherwise: Vervoe sends the
+# report again): at most REREAD_LIMITER_WAIT seconds for the connection's rate budget (a worker
+# waits up to 60 s; a burst of reports would hold every request thread), REREAD_TIMEOUT for Vervoe
+REREAD_TIMEOUT = 2.0
+REREAD_LIMITER_WAIT = 0.5
+
+
+def _rereading_client(ctx, settings) -> VervoeClient:
+    return VervoeClient(ctx, settings, max_attempts=1, max_inline_wait=0.0, timeout=REREAD_TIMEOUT,
+                        limiter_wait=REREAD_LIMITER_WAIT)
+
 def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
     settings = VervoeSettings.from_context(ctx)
     if not settings.webhook_secrets:
@@ -100,7 +112,7 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         return WebhookResult(note="; ".join(notes))
     if needs_reread(report):
         try:
-            report = VervoeClient(ctx, settings, max_attempts=2).get_report(uuid)
+            report = _rereading_client(ctx, settings).get_report(uuid)
         except VervoeNotFound:
             return WebhookResult(note=f"candidate assessment {uuid} is unknown at Vervoe; ignored")
         except (VervoeError, NeedsReauthorization) as exc:
@@ -165,7 +177,7 @@ def _refuse_while_it_may_be_being_sent(ctx: Any, settings: VervoeSettings, uuid:
     email, slug = report["email"], report["slug"]
     if email is None or slug is None:  # Vervoe's report webhook carries neither: its report API does
         try:
-            full = VervoeClient(ctx, settings, max_attempts=2).get_report(uuid)
+            full = _rereading_client(ctx, settings).get_report(uuid)
         except VervoeNotFound:
             return
         except (VervoeError, NeedsReauthorization) as exc:

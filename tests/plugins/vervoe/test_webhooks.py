@@ -550,3 +550,29 @@ def test_how_long_a_sends_retry_is_awaited_is_a_setting(hub):
     answer = post_report(hub, uuid)
     assert answer.status_code == 503 and "may be what the hub is sending" in answer.get_json()["error"]["message"]
     assert hub.ctx().records.keys(links.SENDING_PREFIX) == [f"{links.SENDING_PREFIX}{inv.id}"]
+
+
+def test_a_report_re_read_does_not_wait_for_vervoe_s_rate_budget(hub):
+    """The re-read of a decision holds Vervoe's request: with the connection's budget spent it
+    answers 503 at once (Vervoe sends the report again later), where it waited for the next token
+    (here about 8 s; up to 60 s), and a burst of reports would hold every request thread."""
+    from hub.errors import TemporaryError
+    from plugins.vervoe import wire
+
+    inv, uuid = invited(hub)
+    hub.sandbox.act(uuid, "complete", answers=BACKEND_ANSWERS)
+    hub.sandbox.act(uuid, "hire")
+    hub.wait_for(lambda: hub.source.verdicts, what="the hire")
+    hub.sandbox.quiet()
+    hired_body = json.dumps(hub.sandbox.webhook_log()["events"][-1]["body"]).encode()
+
+    limiter = hub.ctx().rate_limiter("api", wire.RATE_LIMIT_PER_SECOND, wire.RATE_LIMIT_BURST)  # the client's
+    limiter.rate = 0.125  # a token every 8 s: within a worker's wait, not within a webhook's
+    while True:
+        try:
+            limiter.acquire(timeout=0)
+        except TemporaryError:
+            break
+    limiter.acquire(timeout=60)  # waits out the fraction of a token left: the bucket is now at 0
+    answer = hub.app.test_client().post(hub.webhook_path(), data=hired_body, headers=signed(hired_body))
+    assert answer.status_code == 503 and "rate limit" in answer.get_json()["error"]["message"], answer.get_json()
