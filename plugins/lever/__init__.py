@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from hub import hookimpl
-from hub.entities import ConnectionState, IntegrationSpec, RegisteredWebhook, SandboxSpec
+from hub.entities import ConnectionState, IntegrationSpec, SandboxSpec
 from hub.errors import HubError, NeedsReauthorization, PermanentError, TemporaryError
 
 from . import auth, readapi, sandbox_link, webhook_setup, webhooks, writeback
