@@ -81,6 +81,12 @@ class LeverSettingsSchema(Schema):
         metadata={"label": "Accept webhooks up to (minutes in the future)"})
     tag_results = fields.Boolean(
         load_default=True, metadata={"label": "Tag candidates with assessment results"})
+    invite_on_creation = fields.Boolean(
+        load_default=False,
+        metadata={"label": "Invite candidates created directly in an attached stage",
+                  "description": "Lever's \"Application Created\" webhook, for assessing on apply. Each new "
+                                 "candidate then costs a Lever read per assessment integration (one per "
+                                 "candidate of a bulk import), shared with the hub's other Lever calls"})
 
     @pre_load
     def _normalise(self, data: Any, **kwargs: Any) -> Any:
@@ -115,6 +121,7 @@ class LeverSettings:
     max_webhook_age_hours: int = 72
     max_clock_skew_minutes: int = 5
     tag_results: bool = True
+    invite_on_creation: bool = False
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "LeverSettings":
@@ -132,6 +139,7 @@ class LeverSettings:
             max_webhook_age_hours=int(pick("max_webhook_age_hours")),
             max_clock_skew_minutes=int(pick("max_clock_skew_minutes")),
             tag_results=bool(pick("tag_results")),
+            invite_on_creation=bool(pick("invite_on_creation")),
         )
 
 

@@ -230,18 +230,22 @@ def verify(ctx, request: WebhookRequest, settings: LeverSettings) -> WebhookResu
     # is a replay. Every signed request leaves its token with the hub (``seen_ids``, or as the
     # event's alias), whatever it carried, so none can come back with another event.
     try:
-        return _parse_signed(body, token, triggered_at, event, data, occurred_at)
+        return _parse_signed(body, token, triggered_at, event, data, occurred_at, settings)
     except WebhookRejected as exc:
         raise WebhookRejected(exc.message, status=exc.status, code=exc.code, seen_ids=(token,)) from None
 
 
 def _parse_signed(body: Mapping[str, Any], token: str, triggered_at: int, event: str,
-                  data: Mapping[str, Any], occurred_at: datetime) -> WebhookResult:
+                  data: Mapping[str, Any], occurred_at: datetime, settings: LeverSettings) -> WebhookResult:
     if not data:
         # Lever's "Verify connection" test: signed, with empty data (lever.md §1.5).
         return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))
     if event not in HANDLED_EVENTS:  # answered 200 whatever its data holds (lever.md §1.6)
         return WebhookResult(note=f"ignored event {event}", seen_ids=(token,))
+    if event == APPLICATION_CREATED and not settings.invite_on_creation:
+        # off by default: each creation would cost every assessment integration a Lever read
+        return WebhookResult(note=f"ignored event {event}: switch on \"Invite candidates created directly in an "
+                                  "attached stage\" in the Lever settings to act on it", seen_ids=(token,))
     opportunity_id = _opportunity_id(data)
     if opportunity_id is None:  # a test request with data that names no opportunity
         return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))

@@ -108,6 +108,7 @@ def stack(make_app, sandbox):
                                              stage_name=stage, provider=KIT, assessment_id="a-1",
                                              assessment_name="Kit test"), "test")
     hub.call("connect_sandbox", sandbox_url=sandbox.base)
+    hub.configure({"invite_on_creation": True})  # off by default (each creation costs a Lever read)
     sandbox.control("POST", "/settings", json={"webhook_retry_delays": [0.05, 0.05, 0.05]})
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -328,3 +329,15 @@ def test_a_webhook_without_signature_is_a_401_saying_to_generate_a_token(stack):
     message = answer.get_json()["error"]["message"]
     assert "no signature" in message and "Generate one in Lever" in message and "signature_tokens" in message
     assert outcomes(hub)[-1] == "rejected"
+
+
+def test_application_created_is_ignored_unless_switched_on(stack):
+    """Off by default: each creation would cost every assessment integration a Lever read (a bulk
+    import would queue them ahead of the invitations of candidates moved meanwhile)."""
+    hub, sandbox, inviter, _ = stack
+    hub.configure({"invite_on_creation": False})
+    create_candidate(sandbox)
+    (delivery,) = settle(sandbox)
+    assert delivery["event"] == "applicationCreated" and delivery["status_code"] == 200
+    assert outcomes(hub) == ["ignored"]
+    assert inviter.stage_changes == [] and inviter.sent == [] and invitations(hub) == []

@@ -112,6 +112,7 @@ def test_application_created_is_a_stage_change_into_an_unnamed_stage_without_cal
         raise AssertionError("verify_webhook called Lever")
 
     monkeypatch.setattr("plugins.lever.client.LeverClient.request", no_lever)
+    wh_hub.configure({"invite_on_creation": True})
     created = make_body(event="applicationCreated", event_id=None, triggered_at=1_767_225_600_123,
                         data={"opportunityId": "opp-1", "candidateId": "opp-1", "applicationId": "app-1"})
     (inbound,) = verify(wh_hub, created, received_at=datetime(2026, 1, 1, 0, 1, tzinfo=timezone.utc)).events
