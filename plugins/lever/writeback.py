@@ -305,6 +305,16 @@ def _verdict_write(ctx, ref: str, decision: str, written_before: int) -> int:
     return n
 
 
+def _other_verdict_begun(ctx, ref: str, decision: str, written_before: int) -> bool:
+    """Whether a write of another verdict began after the last one finished (``verdict-pending``):
+    its tag and note may be in Lever (thumbs up written, thumbs down's archive refused after its
+    tag and note, then thumbs up again), so the record of the last finished write no longer says
+    what Lever shows."""
+    pending = ctx.records.get(f"verdict-pending:{ref}")
+    return (isinstance(pending, Mapping) and int(pending.get("n") or 0) > written_before
+            and pending.get("verdict") != decision)
+
+
 def _adopt_unkeyed_write(ctx, client: LeverClient, opportunity: str, ref: str, n: int, decision: str,
                          tag: str) -> None:
     """Before records named the verdict, write ``n``'s were ``verdict-tag:<ref>:<n>`` and
@@ -337,7 +347,7 @@ def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict
         ctx.log.info("verdict %s of %s superseded by %s", decision.verdict, ref, invitation.verdict)
         return
     shown, written_before = _verdict_shown(ctx, ref)
-    if shown == decision.verdict:
+    if shown == decision.verdict and not _other_verdict_begun(ctx, ref, decision.verdict, written_before):
         return  # Lever shows it already: a redelivery, or a change and back before the change was written
     # this write's records are keyed by n and the verdict: a crash and retry finds them and repeats nothing
     n = _verdict_write(ctx, ref, decision.verdict, written_before)

@@ -111,3 +111,22 @@ def test_an_unfinished_write_of_the_version_before_is_taken_over_not_repeated(le
     assert sandbox.route_count(ADD_TAGS) == routes
     record = lever.records(f"verdict:{reference}")[f"verdict:{reference}"]
     assert (record["verdict"], record["n"]) == ("thumbs_up", 1)
+
+
+def test_back_to_a_finished_verdict_after_an_unfinished_other_one_is_written_again(lever, sandbox):
+    """Thumbs up written in full; thumbs down's tag and note written, its archive refused; then
+    thumbs up again. The last finished write said "thumbs up", so it was skipped as shown, and
+    Lever kept the thumbs-down tag and note while the decision was thumbs up."""
+    inv = make_invitation(lever, options={"archive_reason_on_thumbs_down": "reason-deleted"})
+    complete(lever, inv)
+    decide(lever, inv, "thumbs_up")
+    with pytest.raises(PermanentError):
+        decide(lever, inv, "thumbs_down")
+    assert DOWN in sandbox.tags("opp-alice")
+    decide(lever, inv, "thumbs_up")
+    assert UP in sandbox.tags("opp-alice") and DOWN not in sandbox.tags("opp-alice")
+    assert [line.rsplit(" ", 2)[-2:] for line in verdict_notes(sandbox)] == [
+        ["thumbs", "up"], ["thumbs", "down"], ["thumbs", "up"]]
+    notes = len(sandbox.notes("opp-alice"))
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))  # a replay
+    assert len(sandbox.notes("opp-alice")) == notes and DOWN not in sandbox.tags("opp-alice")
