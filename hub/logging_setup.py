@@ -58,7 +58,7 @@ class TextFormatter(logging.Formatter):
 
 class RepeatLimiter(logging.Filter):
     """Passes an error (or worse) of a logger at most once per ``period`` seconds for each message
-    template and exception (type and text), and notes on the next one passed how many were held back meanwhile. Lower levels
+    template and kind of exception, and notes on the next one passed how many were held back meanwhile. Lower levels
     always pass. So an outage costs one line (and one traceback) a minute, not several a second."""
 
     def __init__(self, period: float = 60.0) -> None:
@@ -71,10 +71,10 @@ class RepeatLimiter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.ERROR:
             return True
-        # the same message of another exception (an unhandled task's "KeyError" after its
-        # "OperationalError") is another error: it passes
+        # the same message with another kind of exception (an unhandled task's "KeyError" after
+        # its "OperationalError") is another error: it passes. Not its text, which may carry ids.
         error = record.exc_info[1] if record.exc_info else None
-        key = (record.name, str(record.msg), type(error).__name__ if error else "", str(error)[:200] if error else "")
+        key = (record.name, str(record.msg), type(error).__name__ if error else "")
         with self._lock:
             last = self._passed.get(key)
             if last is not None and record.created - last < self.period:
@@ -82,6 +82,8 @@ class RepeatLimiter(logging.Filter):
                 return False
             self._passed[key] = record.created
             held = self._held.pop(key, 0)
+            if len(self._passed) > 1000:  # a message whose template varies: forget the quiet ones
+                self._passed = {k: t for k, t in self._passed.items() if record.created - t < self.period}
         if held:
             record.msg = f"{record.msg} ({held} more like it since the last one shown were not logged)"
         return True

@@ -404,3 +404,9 @@ def test_a_different_exception_under_the_same_message_is_logged(tmp_path, capsys
     err = capsys.readouterr().err
     assert err.count("Unhandled exception in task run_delivery.") == 2
     assert "KeyError: 'stage'" in err and err.count("RuntimeError: database is locked") == 1
+    for n in range(5):  # the same kind of error naming another id each time is the same error
+        try:
+            raise RuntimeError(f"delivery {n} is locked")
+        except RuntimeError:
+            log.exception("Unhandled exception in task %s.", "run_delivery")
+    assert capsys.readouterr().err == ""

@@ -77,9 +77,11 @@ LEFT_OUT_KEPT = timedelta(days=1)  # a left-out record no completion used by the
 REAUTHORIZE = "needs_reauthorization"
 
 
-# the lock is 300 s; a read begun just before the budget ends can take ~35 s (two tries of 15 s
-# and a pause), and the events found are ingested under the lock after the run
+# the lock is 300 s; a read begun just before the budget ends can take ~45 s (two tries of 15 s,
+# a pause, and at most READ_LIMITER_WAIT for the rate budget each), and the events found are
+# ingested under the lock after the run
 RUN_BUDGET = timedelta(seconds=200)
+READ_LIMITER_WAIT = 5.0  # a worker's 60 s wait for a token could carry a run past the lock
 MAX_FIRST_VERDICT_CHECKS_PER_RUN = 200
 MAX_VERDICT_RECHECKS_PER_RUN = 100
 
@@ -100,7 +102,7 @@ class Run:
         self.settings = settings
         self.after = timedelta(minutes=settings.reconcile_after_minutes)
         self.watch = timedelta(days=settings.verdict_watch_days)
-        self.client = CanditechClient(ctx, settings, max_attempts=2)
+        self.client = CanditechClient(ctx, settings, max_attempts=2, limiter_wait=READ_LIMITER_WAIT)
         self.now = _now()
         self.deadline = _monotonic() + RUN_BUDGET.total_seconds()
         self.part_deadline = self.deadline

@@ -242,13 +242,13 @@ def _parse_signed(body: Mapping[str, Any], token: str, triggered_at: int, event:
         return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))
     if event not in HANDLED_EVENTS:  # answered 200 whatever its data holds (lever.md §1.6)
         return WebhookResult(note=f"ignored event {event}", seen_ids=(token,))
+    opportunity_id = _opportunity_id(data)
+    if opportunity_id is None:  # a test request with data that names no opportunity
+        return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))
     if event == APPLICATION_CREATED and not settings.invite_on_creation:
         # off by default: each creation would cost every assessment integration a Lever read
         return WebhookResult(note=f"ignored event {event}: switch on \"Invite candidates created directly in an "
                                   "attached stage\" in the Lever settings to act on it", seen_ids=(token,))
-    opportunity_id = _opportunity_id(data)
-    if opportunity_id is None:  # a test request with data that names no opportunity
-        return WebhookResult(ping=True, note=f"verify connection request ({event})", seen_ids=(token,))
 
     event_id = body.get("id")
     if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_ID_LENGTH:

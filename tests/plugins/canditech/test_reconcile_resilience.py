@@ -323,3 +323,14 @@ def test_a_run_stops_reading_when_its_time_is_up_and_keeps_what_it_found(ctx, mo
     assert [e.external_id for e in events] == ["reconcile:inv_1:completed", "reconcile:inv_2:completed",
                                                "reconcile:inv_51:verdict:thumbs_down"]
     assert set(ctx.records.get(OPEN_CHECKED)) == {"1", "2"}  # 3 goes first next time
+
+
+def test_a_run_s_reads_wait_briefly_for_the_rate_budget(ctx):
+    """A worker's 60 s wait for a token, twice per read, could carry a read begun just before the
+    run's budget ended past the 300 s reconcile lock: two runs would then overlap."""
+    from plugins.canditech.reconciliation import RUN_BUDGET, Run
+    from plugins.canditech.settings import CanditechSettings
+
+    run = Run(ctx, CanditechSettings.from_context(ctx))
+    worst_read = 2 * (run.client.limiter_wait + 15) + 5  # two tries, their HTTP timeouts, a pause
+    assert RUN_BUDGET.total_seconds() + worst_read < 300

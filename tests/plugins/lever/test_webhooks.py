@@ -407,3 +407,11 @@ def test_a_webhook_whose_commit_failed_has_not_verified_the_integration(wh_hub, 
     retry = client.post(f"/webhooks/lever/{key}", json=body)
     assert retry.status_code == 200 and retry.get_json()["status"] == "accepted"
     assert wh_hub.integration()["verified_at"] is not None
+
+
+def test_an_application_created_test_request_is_a_ping_whatever_the_setting(wh_hub):
+    """Lever's test request of the "Application Created" group names no opportunity: it verifies
+    the connection even while the hub does not act on creations (``invite_on_creation`` off)."""
+    body = make_body(event="applicationCreated", data={"applicationId": "app-1"})
+    result = verify(wh_hub, body)
+    assert result.ping and not result.events
