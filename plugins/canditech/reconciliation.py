@@ -54,6 +54,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
+from hub.context import LIST_OPEN_PAGE
 from hub.entities import (
     CANCELLED, COMPLETED, EXPIRED, INVITED, STARTED, VERDICTS, AssessmentResult, InboundEvent, InvitationProgress,
     Verdict,
@@ -69,7 +70,6 @@ RESULT_AFTER_CANCEL = "result_after_cancel:"
 OPEN_CHECKED = "open_checked"
 MAX_OPEN_CHECK_INTERVAL = timedelta(hours=1)
 MAX_OPEN_CHECKS_PER_RUN = 100
-OPEN_PAGE = 500  # list_open's default page
 MAX_VERDICT_CHECK_INTERVAL = timedelta(hours=6)
 MAX_AFTER_CANCEL_CHECKS_PER_RUN = 50
 NEVER_CHECKED = timedelta(days=36500)  # how overdue an invitation never checked counts: before all others
@@ -201,7 +201,7 @@ def _all_open(ctx: Any, older_than: timedelta) -> list[Any]:
     while True:
         page = ctx.invitations.list_open(ctx.plugin_name, older_than=older_than, after_id=after_id)
         listed += page
-        if len(page) < OPEN_PAGE:
+        if len(page) < LIST_OPEN_PAGE:
             return listed
         after_id = page[-1].id
 

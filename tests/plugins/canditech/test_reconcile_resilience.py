@@ -207,7 +207,8 @@ def test_every_open_invitation_is_listed_past_the_first_page():
     never reconciled before the plugin asked for the next pages."""
     from types import SimpleNamespace
 
-    from plugins.canditech.reconciliation import OPEN_PAGE, _all_open
+    from hub.context import LIST_OPEN_PAGE as OPEN_PAGE
+    from plugins.canditech.reconciliation import _all_open
 
     ids = list(range(1, 2 * OPEN_PAGE + 8))
     calls = []
