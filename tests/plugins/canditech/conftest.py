@@ -9,10 +9,14 @@ from typing import Any
 
 import pytest
 import requests
+import responses
 
 import plugins.canditech as canditech
 from hub.testing import ProviderHub, RecordingSource, provider_hub
+from plugins.canditech.client import CanditechClient
 from plugins.canditech.sandbox import serve_in_thread
+
+from .helpers import FakeContext
 
 SANDBOX_KEY = "canditech-sandbox-key"
 SANDBOX_SECRET = "sandbox-webhook-secret-0001"
@@ -67,6 +71,40 @@ class Sandbox:
             if not log["pending"] and not log["in_flight"]:
                 return
             time.sleep(0.02)
+
+
+def invited(hub):
+    """Move opp-1 into the attached stage; return (hub invitation, sandbox invitation)."""
+    hub.move()
+    inv = hub.invitation()
+    assert inv.status == "invited"
+    (remote,) = hub.sandbox.invitations()
+    return inv, remote
+
+
+@pytest.fixture
+def ctx():
+    """A fake plugin context for one client's unit tests (``helpers.FakeContext``)."""
+    context = FakeContext()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def sleeps():
+    """The pauses a ``client`` took, instead of sleeping."""
+    return []
+
+
+@pytest.fixture
+def client(ctx, sleeps):
+    return CanditechClient(ctx, sleep=sleeps.append)
 
 
 class HubEnv(ProviderHub):

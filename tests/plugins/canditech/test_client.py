@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
-import responses
 from responses import matchers
 
 from hub.entities import Assessment
@@ -21,29 +20,6 @@ from plugins.canditech.client import (
 from .helpers import API_KEY, BASE_URL, FakeContext, wire_invitation
 
 INVITATIONS = f"{BASE_URL}/v1/invitations"
-
-
-@pytest.fixture
-def ctx():
-    context = FakeContext()
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
-def client(ctx, sleeps):
-    return CanditechClient(ctx, sleep=sleeps.append)
 
 
 def error(code: str, message: str) -> dict:

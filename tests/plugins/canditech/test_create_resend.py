@@ -20,34 +20,11 @@ from hub.entities import PENDING, Candidate
 from hub.errors import PermanentError, TemporaryError
 from plugins.canditech.client import CanditechClient, CanditechUnavailable
 
-from .helpers import BASE_URL, FakeContext, hub_invitation, wire_invitation
+from .helpers import BASE_URL, hub_invitation, wire_invitation
 
 INVITATIONS = f"{BASE_URL}/v1/invitations"
 REFERENCE = "hub-inv-7-abcdefghij"
 LOOKUP = [matchers.query_param_matcher({"external_reference": REFERENCE})]
-
-
-@pytest.fixture
-def ctx():
-    context = FakeContext()
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def sleeps():
-    return []
-
-
-@pytest.fixture
-def client(ctx, sleeps):
-    return CanditechClient(ctx, sleep=sleeps.append)
 
 
 def create(client):

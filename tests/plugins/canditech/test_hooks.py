@@ -14,22 +14,13 @@ import plugins.canditech.invite as invite
 from hub.entities import ArchiveChange, AssessmentResult, InvitationProgress, StageChange
 from hub.errors import HubError
 
-from .conftest import OTHER_STAGE, PYTHON_ANSWERS, SANDBOX_SECRET, STAGE, canditech_settings
+from .conftest import OTHER_STAGE, PYTHON_ANSWERS, SANDBOX_SECRET, STAGE, canditech_settings, invited
 
 
 def signed(body: bytes, secret: str = SANDBOX_SECRET, at: int | None = None) -> dict:
     stamp = int(time.time()) if at is None else at
     digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
     return {"Canditech-Signature": f"t={stamp},v1={digest}", "Content-Type": "application/json"}
-
-
-def invited(hub):
-    """Move opp-1 into the attached stage; return (hub invitation, sandbox invitation)."""
-    hub.move()
-    inv = hub.invitation()
-    assert inv.status == "invited"
-    (remote,) = hub.sandbox.invitations()
-    return inv, remote
 
 
 # --------------------------------------------------------------------------- inviting exactly once

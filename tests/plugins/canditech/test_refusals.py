@@ -11,7 +11,7 @@ import pytest
 from hub.entities import ArchiveChange
 from plugins.canditech.client import CanditechClient, CanditechRejected
 
-from .conftest import PYTHON_ANSWERS
+from .conftest import PYTHON_ANSWERS, invited
 
 # Seeded: the sandbox draws one fault per /v1 call, in order. FIRST_PASSES lets the first call
 # through and faults the second (the create, after the lookup); FIRST_FAULTED faults the first
@@ -19,14 +19,6 @@ from .conftest import PYTHON_ANSWERS
 # the plugin's own on_invitation_status once the hub has cancelled the row).
 FIRST_PASSES = {"error_rate": 0.5, "seed": 22}
 FIRST_FAULTED = {"error_rate": 0.5, "seed": 13}
-
-
-def invited(hub):
-    hub.move()
-    inv = hub.invitation()
-    assert inv.status == "invited"
-    (remote,) = hub.sandbox.invitations()
-    return inv, remote
 
 
 def candidate_page(hub, invitation_id: int) -> str:
