@@ -416,7 +416,11 @@ def test_reconciliation_completes_what_dropped_webhooks_missed(hub):
     assert len(hub.source.results) == 1 and len(hub.source.verdicts) == 1
 
 
-def test_reconciliation_reports_started_and_expired(hub):
+def test_reconciliation_reports_started_and_expired(hub, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from plugins.canditech import reconciliation
+
     inv, remote = invited(hub)
     hub.sandbox.faults(webhook_drop_rate=1.0, webhook_drop_forever=True)
     hub.sandbox._call("POST", f"/_sandbox/invitations/{remote['id']}/start")
@@ -427,6 +431,10 @@ def test_reconciliation_reports_started_and_expired(hub):
                             round=1))]
     hub.ingest(events[0].event, events[0].external_id, source="canditech")
     hub.sandbox._call("POST", f"/_sandbox/invitations/{remote['id']}/expire")
+    # the next check of an invitation checked moments ago is due a tenth of its age later: a
+    # clock an hour on makes it due however long the steps above took
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    monkeypatch.setattr(reconciliation, "_now", lambda: later)
     (expired,) = hub.call("reconcile")
     assert expired.external_id == f"reconcile:{remote['id']}:expired" and expired.event.status == "expired"
 
