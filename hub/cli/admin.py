@@ -46,9 +46,15 @@ def _workspace(workspace_id: int | None) -> Workspace:
 
 
 def upgrade_database() -> None:
-    """Run the Alembic migrations to head (idempotent)."""
+    """Run the Alembic migrations to head (idempotent). Refuses, in one line, a database that a
+    newer version of the hub migrated (Alembic would stop on "Can't locate revision")."""
     from flask_migrate import upgrade
 
+    from hub.store import schema
+
+    newer = schema.migrated_by_newer_version(current_app)
+    if newer:
+        _fail(newer)
     upgrade(directory=current_app.extensions["migrate"].directory)
 
 

@@ -86,7 +86,7 @@ def require_tables() -> None:
     if missing:
         raise click.ClickException(f"the database lacks tables of this version of the hub ({', '.join(missing)}): "
                                    "run `hub db upgrade`")
-    current, head = _revisions()
+    current, head = schema.revisions(current_app)
     if current is not None and current != head and not schema.knows(current_app, current):
         raise click.ClickException(schema.newer_version_message(current, head))
     if current != head:  # a migration that only adds columns leaves every table there
@@ -108,19 +108,6 @@ def require_queue() -> None:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
         fix = "Start Redis or correct HUB_REDIS_URL" if url else "Check that the instance folder is writable"
         raise click.ClickException(f"the queue cannot be reached ({where}): {reason}. {fix}, then start again.") from None
-
-
-def _revisions() -> tuple[str | None, str]:
-    """The database's Alembic revision and the newest this hub ships."""
-    from alembic.runtime.migration import MigrationContext
-
-    from hub.extensions import db
-
-    try:
-        current = MigrationContext.configure(db.session.connection()).get_current_revision()
-    finally:
-        db.session.rollback()
-    return current, schema.head(current_app)
 
 
 def listen_address(ctx, param, host: str) -> str:

@@ -25,6 +25,28 @@ def head(app) -> str:
     return scripts(app).get_current_head()
 
 
+def revisions(app) -> tuple[str | None, str]:
+    """The database's Alembic revision (None: never migrated) and the newest this code ships. Ends
+    the read transaction: on SQLite it would hold the write lock."""
+    from alembic.runtime.migration import MigrationContext
+
+    from hub.extensions import db
+
+    try:
+        current = MigrationContext.configure(db.session.connection()).get_current_revision()
+    finally:
+        db.session.rollback()
+    return current, head(app)
+
+
+def migrated_by_newer_version(app) -> str | None:
+    """``newer_version_message`` when a newer version of the hub migrated the database, else None."""
+    current, needed = revisions(app)
+    if current is not None and current != needed and not knows(app, current):
+        return newer_version_message(current, needed)
+    return None
+
+
 def knows(app, revision: str) -> bool:
     try:
         return scripts(app).get_revision(revision) is not None

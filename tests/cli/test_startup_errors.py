@@ -220,3 +220,23 @@ def test_a_worker_on_a_database_a_newer_version_migrated_says_so(tmp_path):
     assert code == 1 and "started" not in stdout
     assert "the database schema is at f00dfeed1234, which this code does not know: a newer version" in stderr
     assert "run `hub db upgrade`" not in stderr
+
+
+@pytest.mark.parametrize("args", [["init"], ["run", "--port", "0"]], ids=" ".join)
+def test_migrating_commands_on_a_database_a_newer_version_migrated_say_so(tmp_path, args):
+    """`hub init` and the embedded `hub run` migrate first: they stopped on Alembic's "Can't locate
+    revision" and its traceback, not the sentence the worker and /readyz give."""
+    import sqlite3
+
+    env = _env(tmp_path)
+    code, _, stderr = _hub(["db", "upgrade"], env)
+    assert code == 0, stderr
+    (database,) = list(tmp_path.rglob("hub.db"))
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+    code, stdout, stderr = _hub(args, env, timeout=30)
+    assert code == 1 and "Traceback" not in stderr, stderr
+    assert stderr.strip().startswith("Error: the database schema is at f00dfeed1234, which this code does not know: "
+                                     "a newer version of the hub migrated it"), stderr
+    with sqlite3.connect(database) as connection:  # nothing created on it
+        assert connection.execute("SELECT count(*) FROM users").fetchone() == (0,)
