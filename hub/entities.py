@@ -91,6 +91,9 @@ class ConnectionState:
     webhooks: tuple[RegisteredWebhook, ...] = ()  # registered through the vendor's API
     webhooks_missing: tuple[str, ...] = ()  # labels of events that have no registered webhook yet
     manual_secret_field: str | None = None  # the setting only needed when webhooks are set up by hand
+    # what the admin should fix about a working connection (e.g. a permission the vendor did not
+    # grant), each a sentence shown as a warning on the integration's page until it no longer applies
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,8 @@ class ConnectionStateSchema(Schema):
         "description": "Webhooks the plugin registered at the vendor for this connection."})
     webhooks_missing = fields.List(fields.String(), metadata={
         "description": "Events with no webhook registered for the current URL yet."})
+    warnings = fields.List(fields.String(), metadata={
+        "description": "What the admin should fix about the connection (e.g. permissions the vendor did not grant)."})
 
 
 class IntegrationSchema(Schema):

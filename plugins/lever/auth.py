@@ -15,8 +15,9 @@ lose its grant: ``keep_alive`` (run by the plugin's periodic ``reconcile`` hook)
 grant that Lever last renewed more than ``KEEPALIVE_AFTER_SECONDS`` ago. Nothing can extend the
 one-year limit: after it the admin connects again.
 
-The scopes requested are ``HUB_LEVER_SCOPES`` (default ``SCOPES``); when Lever grants fewer,
-``complete`` says which are missing in its message, the connection's status and the log.
+The scopes requested are ``HUB_LEVER_SCOPES`` (default ``SCOPES``); when the stored grant has
+fewer (a narrower consent, or a connection made before the hub requested more), the integration's
+page warns which are missing (``grant_warnings``) until a connect grants them; ``complete`` logs it.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def authorize_url(ctx, redirect_uri: str, state: str) -> str:
 def complete(ctx, redirect_uri: str, params: Mapping[str, str]) -> str:
     """Finish the authorization-code flow: exchange the code and store the tokens. Returns the
     message the connect flow shows the admin (also the connection's status message); it warns
-    when Lever sent no refresh token or granted fewer scopes than requested (also logged)."""
+    when Lever sent no refresh token. A grant of fewer scopes than requested is logged, and the
+    integration's page shows it (``grant_warnings``)."""
     error = params.get("error")
     if error:
         description = params.get("error_description") or error
@@ -175,13 +177,28 @@ def complete(ctx, redirect_uri: str, params: Mapping[str, str]) -> str:
     if not stored.get(SecretNames.REFRESH_TOKEN) and not ctx.secrets.get(SecretNames.REFRESH_TOKEN):
         message += "; Lever sent no refresh token, so the connection ends when the access token expires"
     missing = missing_scopes(requested, token.get("scope"))
-    if missing:
-        message += (f". Warning: Lever did not grant {', '.join(missing)}, so the hub's calls that need "
-                    f"{'it' if len(missing) == 1 else 'them'} will be refused: ask a Lever Super Admin to "
-                    "approve every scope the hub requests, then connect again")
+    if missing:  # the integration's page shows it (``grant_warnings``) until a connect grants them
         ctx.log.warning("lever OAuth grant lacks requested scopes: %s", " ".join(missing))
     ctx.set_status("connected", message)
     return message + "."
+
+
+def grant_warnings(ctx) -> tuple[str, ...]:
+    """For ``connection_state``: a warning when the stored grant lacks scopes this hub requests (a
+    narrower consent, or a connection made before the hub requested more). A grant Lever stored
+    without a ``scope``, or an unreadable ``HUB_LEVER_SCOPES`` (its own error), gives none."""
+    granted = ctx.secrets.get(SecretNames.SCOPE)
+    if not granted:
+        return ()
+    try:
+        missing = missing_scopes(scopes(ctx), granted)
+    except HubError:
+        return ()
+    if not missing:
+        return ()
+    return (f"Lever did not grant {', '.join(missing)}, so the hub's calls that need "
+            f"{'it' if len(missing) == 1 else 'them'} will be refused: ask a Lever Super Admin to approve "
+            "every scope the hub requests, then reconnect with Lever.",)
 
 
 def _account_id(access_token: str) -> str | None:

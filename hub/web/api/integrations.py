@@ -53,7 +53,7 @@ def _connection(plugin: str, row: Integration | None) -> dict:
             "oauth_available": state.oauth_available, "oauth_chosen": state.oauth_chosen,
             "webhooks": [{"event": w.event, "label": w.label, "url": w.url, "token_stored": w.token_stored}
                          for w in state.webhooks],
-            "webhooks_missing": list(state.webhooks_missing)}
+            "webhooks_missing": list(state.webhooks_missing), "warnings": list(state.warnings)}
 
 
 def _current(plugin: str) -> dict:

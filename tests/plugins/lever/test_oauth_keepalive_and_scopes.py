@@ -1,6 +1,6 @@
 """OAuth upkeep against the Lever sandbox over real HTTP: the periodic keep-alive refresh (Lever
 drops a refresh token after 90 days without use), the scopes requested (default, configurable
-with HUB_LEVER_SCOPES) and the warning when Lever grants fewer than requested."""
+with HUB_LEVER_SCOPES) and the integration page's warning while the grant lacks some of them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from hub import services
 from hub.engine.sweeper import reconcile_all
 from hub.errors import HubError
 from hub.extensions import db
@@ -169,6 +170,10 @@ def test_missing_scopes_compares_write_with_read_and_trusts_an_absent_scope():
         "opportunities:read:admin", "contact:read:admin", "notes:write:admin"]
 
 
+def warnings(hub) -> tuple[str, ...]:
+    return hub.with_ctx(lambda ctx: hub.runtime.registry.call("lever", "connection_state", ctx=ctx)).warnings
+
+
 def test_a_narrower_grant_is_connected_with_a_warning(hub, sandbox, caplog):
     hub.configure({"environment": "custom", "base_url": sandbox.base, "auth_mode": "oauth"})
     url = hub.call("oauth_authorize_url", redirect_uri=REDIRECT, state="s")
@@ -176,15 +181,34 @@ def test_a_narrower_grant_is_connected_with_a_warning(hub, sandbox, caplog):
     params = consent_with_scopes(sandbox, url, granted)
     with caplog.at_level(logging.WARNING, logger="hub.plugin.lever"):
         message = hub.call("oauth_complete", redirect_uri=REDIRECT, params=params)
-    assert "Lever did not grant applications:read:admin, contact:read:admin" in message
-    assert "ask a Lever Super Admin to approve every scope" in message
-    state = hub.integration()
-    assert state["status"] == "connected" and "did not grant" in state["status_message"]
+    assert message.startswith("Lever is connected with OAuth") and "did not grant" not in message
+    assert hub.integration()["status"] == "connected"
+    (warning,) = warnings(hub)
+    assert "Lever did not grant applications:read:admin, contact:read:admin" in warning
+    assert "ask a Lever Super Admin to approve every scope" in warning
     assert any("applications:read:admin contact:read:admin" in r.getMessage() for r in caplog.records)
 
 
 def test_a_full_grant_carries_no_warning(oauth_hub):
     assert "did not grant" not in (oauth_hub.integration()["status_message"] or "")
+    assert warnings(oauth_hub) == ()
+
+
+def test_a_connection_made_before_the_hub_requested_more_scopes_is_warned_about(oauth_hub):
+    """A grant stored before applications:read:admin and contact:read:admin were requested: nothing
+    told the admin that the reads needing them were refused."""
+    old_grant = " ".join(s for s in auth.SCOPES if s not in ("contact:read:admin", "applications:read:admin"))
+    oauth_hub.with_ctx(lambda ctx: ctx.update_secrets({"oauth_scope": old_grant}))
+    (warning,) = warnings(oauth_hub)
+    assert warning.startswith("Lever did not grant applications:read:admin, contact:read:admin, so the hub's calls "
+                              "that need them will be refused")
+    with oauth_hub.app.app_context():
+        token = services.create_api_token(make_user(WORKSPACE, "owner@lever-old-grant.test", "super_admin"), "t")
+        db.session.commit()
+    answer = oauth_hub.app.test_client().get("/api/v1/integrations/lever", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200 and answer.get_json()["connection"]["warnings"] == [warning]
+    oauth_hub.with_ctx(lambda ctx: ctx.update_secrets({}, remove=("oauth_scope",)))  # Lever gave no scope: all
+    assert warnings(oauth_hub) == ()
 
 
 def test_the_connect_flow_shows_the_admin_the_missing_scopes(hub, sandbox):
@@ -201,4 +225,10 @@ def test_the_connect_flow_shows_the_admin_the_missing_scopes(hub, sandbox):
     page = client.get("/integrations/lever/oauth/callback", query_string=params, follow_redirects=True)
     text = html.unescape(page.get_data(as_text=True))
     assert page.status_code == 200
-    assert "Lever did not grant contact:read:admin, so the hub's calls that need it will be refused" in text
+    (warning,) = re.findall(r'<p class="alert alert--warning connection-warning" role="alert">([^<]*)</p>', text)
+    assert warning.startswith("Lever did not grant contact:read:admin, so the hub's calls that need it will be refused")
+    assert re.search(r'<div class="alert alert--success" role="status">Lever is connected with OAuth[^<]*</div>', text)
+    params = consent_with_scopes(sandbox, client.post("/integrations/lever/oauth/start").headers["Location"],
+                                 " ".join(auth.SCOPES))  # reconnected with every scope: the warning goes
+    page = client.get("/integrations/lever/oauth/callback", query_string=params, follow_redirects=True)
+    assert page.status_code == 200 and "connection-warning" not in page.get_data(as_text=True)
