@@ -109,6 +109,15 @@ class RecordStore:
         db.session.commit()
         return keys
 
+    def items(self, prefix: str = "") -> dict[str, Any]:
+        """Every record whose key starts with ``prefix``, key -> value, read in one query (a loop
+        of ``get`` over ``keys`` costs a query per record)."""
+        rows = db.session.execute(sa.select(PluginRecord.key, PluginRecord.value).where(
+            PluginRecord.workspace_id == self._ws, PluginRecord.plugin == self._plugin,
+            PluginRecord.key.startswith(prefix, autoescape=True)).order_by(PluginRecord.key)).all()
+        db.session.commit()
+        return {key: value for key, value in rows}
+
 
 def attachment_entity(row: Attachment) -> e.Attachment:
     return e.Attachment(

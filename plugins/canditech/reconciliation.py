@@ -277,8 +277,8 @@ def watch_for_result(ctx: Any, invitation: Any, provider_id: str) -> None:
 
 def _results_after_cancel(run: Run, found: Callable[[InboundEvent], None]) -> None:
     ctx, checks = run.ctx, 0
-    for key in sorted(ctx.records.keys(RESULT_AFTER_CANCEL)):
-        record = ctx.records.get(key) or {}
+    for key, record in sorted(ctx.records.items(RESULT_AFTER_CANCEL).items()):
+        record = record or {}
         invitation = _invitation(ctx, key[len(RESULT_AFTER_CANCEL):])
         since = _parse(record.get("since")) or run.now
         if invitation is None or invitation.status != CANCELLED or run.now - since > run.watch:
@@ -342,12 +342,11 @@ class _Watched:
 
 def _watch_verdicts(run: Run, found: Callable[[InboundEvent], None]) -> None:
     """Part 3 of the module docstring: first verdicts, then changed ones, each the most overdue
-    first and within its own cap. Only the records are read to choose (one read each); a chosen
+    first and within its own cap. Only the records are read to choose (in one query); a chosen
     one's invitation is read before Canditech is asked."""
     first: list[_Watched] = []
     again: list[_Watched] = []
-    for key in run.ctx.records.keys(AWAITING_VERDICT):
-        record = run.ctx.records.get(key)
+    for key, record in run.ctx.records.items(AWAITING_VERDICT).items():
         record = record if isinstance(record, dict) else {}
         since = _parse(record.get("since")) or run.now
         if run.now - since > run.watch:
@@ -429,8 +428,7 @@ def _verdict_event(invitation: Any, remote: dict[str, Any]) -> InboundEvent:
 def _forget_stale_left_out(ctx: Any, now: datetime) -> None:
     """Drop what a completion was to be noted without when no completion used it within a day
     (its event was a duplicate, or of an earlier round)."""
-    for key in ctx.records.keys(LEFT_OUT):
-        record = ctx.records.get(key)
+    for key, record in ctx.records.items(LEFT_OUT).items():
         since = _parse(record.get("since")) if isinstance(record, dict) else None
         if since is None or now - since > LEFT_OUT_KEPT:
             ctx.records.delete(key)

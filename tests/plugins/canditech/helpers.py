@@ -69,6 +69,31 @@ def hub_invitation(invitation_id: int = 7, **overrides: Any) -> e.Invitation:
     return replace(base, **overrides)
 
 
+class FakeRecords:
+    """``ctx.records`` in a dict."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def put(self, key, value):
+        self.values[key] = value
+
+    def put_if_absent(self, key, value):
+        return self.values.setdefault(key, value) is value
+
+    def delete(self, key):
+        self.values.pop(key, None)
+
+    def keys(self, prefix=""):
+        return [k for k in self.values if k.startswith(prefix)]
+
+    def items(self, prefix=""):
+        return {k: v for k, v in sorted(self.values.items()) if k.startswith(prefix)}
+
+
 class FakeContext:
     """Just enough of ``hub.context.PluginContext`` for the client and webhook units."""
 

@@ -532,3 +532,35 @@ def test_two_hubs_on_one_canditech_account_never_share_an_invitation(hub, make_a
             reconcile_all(second.runtime)
             db.session.commit()
         assert second.invitation().status == "invited" and source.results == []  # Ada's score is not Bob's
+
+
+def test_the_verdict_watch_reads_its_records_in_one_query_however_many(hub):
+    """Each watched completion used to cost a query (and a commit) per run just to be looked at:
+    14 days of completions are thousands of records, every few minutes."""
+    from datetime import datetime, timezone
+
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+    from plugins.canditech import reconciliation
+
+    hub.save_settings(canditech_settings(hub.sandbox, reconcile_after_minutes=10))
+    now = datetime.now(timezone.utc).isoformat()
+    with hub.app.app_context():
+        ctx = hub.ctx()
+        for n in range(40):  # checked just now, looked at every 10 minutes at most: none is due
+            ctx.records.put(f"{reconciliation.AWAITING_VERDICT}{1000 + n}",
+                            {"provider_invitation_id": f"inv_{n}", "since": now, "checked_at": now, "verdict": None})
+        statements: list[str] = []
+
+        def seen(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            assert reconciliation.reconcile(ctx) == []
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", seen)
+        assert len(ctx.records.keys(reconciliation.AWAITING_VERDICT)) == 40  # none dropped
+    reads = [s for s in statements if "plugin_records" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) <= 5, reads

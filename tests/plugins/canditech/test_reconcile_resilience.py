@@ -14,32 +14,10 @@ import plugins.canditech.reconciliation as reconciliation
 from hub.entities import AssessmentResult, Verdict
 from plugins.canditech.reconciliation import forget_completion, reconcile, remember_completion
 
-from .helpers import BASE_URL, FakeContext, hub_invitation, wire_invitation
+from .helpers import BASE_URL, FakeContext, FakeRecords, hub_invitation, wire_invitation
 
 NOW = datetime.now(timezone.utc)
 OPEN_CHECKED = "open_checked"  # the ctx.records key of when each open invitation was last read
-
-
-class FakeRecords:
-    """``ctx.records`` in a dict."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, object] = {}
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def put(self, key, value):
-        self.values[key] = value
-
-    def put_if_absent(self, key, value):
-        return self.values.setdefault(key, value) is value
-
-    def delete(self, key):
-        self.values.pop(key, None)
-
-    def keys(self, prefix=""):
-        return [k for k in self.values if k.startswith(prefix)]
 
 
 def url(provider_id: str) -> str:

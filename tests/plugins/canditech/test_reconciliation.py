@@ -13,30 +13,7 @@ from plugins.canditech.client import CanditechClient
 from plugins.canditech.reconciliation import Run, _watch_verdicts, missed_events, remember_completion
 from plugins.canditech.settings import CanditechSettings
 
-from .helpers import BASE_URL, FakeContext, hub_invitation, wire_invitation
-
-
-class FakeRecords:
-    def __init__(self) -> None:
-        self.values: dict[str, object] = {}
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def put(self, key, value):
-        self.values[key] = value
-
-    def put_if_absent(self, key, value):
-        if key in self.values:
-            return False
-        self.values[key] = value
-        return True
-
-    def delete(self, key):
-        self.values.pop(key, None)
-
-    def keys(self, prefix=""):
-        return [k for k in self.values if k.startswith(prefix)]
+from .helpers import BASE_URL, FakeContext, FakeRecords, hub_invitation, wire_invitation
 
 
 @pytest.fixture

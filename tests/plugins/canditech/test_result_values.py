@@ -17,9 +17,10 @@ from hub.entities import AssessmentResult
 from plugins.canditech import verify_webhook, wire
 from plugins.canditech.reconciliation import missed_events, reconcile, remember_completion
 
-from .helpers import BASE_URL, SECRET, FakeContext, FakeInvitations, event_body, hub_invitation, sign, wire_invitation
+from .helpers import (
+    BASE_URL, SECRET, FakeContext, FakeInvitations, FakeRecords, event_body, hub_invitation, sign, wire_invitation,
+)
 from .test_hooks import invited, signed
-from .test_reconcile_resilience import FakeRecords
 from .test_webhooks import NOW, request
 
 URL = f"{BASE_URL}/v1/invitations/inv_abc"
