@@ -83,3 +83,13 @@ def test_an_error_in_register_integration_names_the_plugin(make_app):
     plugin = _plugin_registering(lambda: IntegrationSpec(kind="assesment", title="Acme"))
     with pytest.raises(PluginLoadError, match="plugin 'acme' failed in register_integration: ValueError: kind"):
         make_app({"PLUGINS": "acme"}, plugins=[("acme", plugin)], entry_points=False)
+
+
+def test_a_plugin_named_hub_stops_start_up(make_app):
+    """"hub" is the source of the events the hub emits itself: ingest skips the provider and
+    state-machine checks for them, so a plugin of that name could set any invitation's state."""
+    from hub.entities import IntegrationSpec
+
+    plugin = _plugin_registering(lambda: IntegrationSpec(kind="assessment", title="Hub"))
+    with pytest.raises(PluginLoadError, match="a plugin may not be named 'hub': the name is reserved"):
+        make_app(plugins=[("hub", plugin)], entry_points=False)

@@ -104,6 +104,9 @@ class PluginRegistry:
         return result
 
 
+RESERVED_NAMES = frozenset({"hub"})  # the source name of the events the hub emits itself (hub.engine.ingest)
+
+
 def build_registry(
     allow: Iterable[str] | None = None,
     extra_plugins: Iterable[tuple[str, Any]] = (),
@@ -119,6 +122,9 @@ def build_registry(
     def add(name: str, plugin: Any, version: str) -> None:
         if allowed is not None and name not in allowed:
             return
+        if name in RESERVED_NAMES:
+            raise PluginLoadError(f"a plugin may not be named {name!r}: the name is reserved for the events the hub "
+                                  "emits itself (its invitation events would pass for the hub's own)")
         if pm.get_plugin(name) is not None or name in versions:
             raise PluginLoadError(f"two plugins are named {name!r}; plugin names must be unique")
         try:
