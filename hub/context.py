@@ -228,8 +228,9 @@ class InvitationStore:
 
     def transition(self, invitation_id: int, status: str, **fields: Any) -> bool:
         """Move the invitation to ``status`` (with ``provider_invitation_id``, ``invite_url``,
-        ``failure_reason``...) if the state machine allows it. When the status changed, source
-        plugins hear of it through ``on_invitation_status``. True if anything changed."""
+        ``failure_reason``...; ``hub.engine.invitations.SETTABLE``) if the state machine allows it.
+        When the status changed, every enabled plugin implementing ``on_invitation_status`` hears
+        of it, this one included. True if anything changed."""
         from hub.engine import invitations as machine
         from hub.engine.ingest import ingest
 

@@ -137,8 +137,12 @@ def on_hired(ctx: "PluginContext", hired: "CandidateHired") -> None:
 def on_invitation_status(ctx: "PluginContext", progress: "InvitationProgress") -> None:
     """An invitation changed status (invited, started, expired, cancelled, or failed with a reason).
 
-    Fired once per change, after the hub recorded it. Source plugins may mirror it, e.g. tag the
-    candidate when an invitation could not be sent. Use ``ctx.invitations.get(progress.invitation_id)``.
+    Fired once per change, after the hub recorded it, to every enabled plugin that implements it:
+    for every provider's invitations, and for the changes a plugin made itself. Source plugins may
+    mirror it, e.g. tag the candidate when an invitation could not be sent. A provider acting on
+    it (withdrawing on an admin's cancel) first checks that the invitation is its own
+    (``ctx.invitations.get(progress.invitation_id).provider == ctx.plugin_name``) and who made the
+    change (``progress.by``).
     """
 
 
