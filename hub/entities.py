@@ -208,6 +208,9 @@ class Invitation:
     verdict: str | None = None
     failure_reason: str | None = None
     created_at: datetime | None = None
+    # the attachment's ``pass_threshold`` (percent of ``max_score``) when the result was recorded;
+    # None before a result, or when the attachment had none then
+    pass_threshold: float | None = None
     completed_at: datetime | None = None
     verdict_at: datetime | None = None
     round: int = 1

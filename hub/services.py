@@ -463,7 +463,7 @@ def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: U
     who = actor.email if isinstance(actor, User) else (actor or "system")
     row.status = "pending"
     row.round = (row.round or 1) + 1
-    for name in ("provider_invitation_id", "invite_url", "score", "max_score", "report_url", "verdict",
+    for name in ("provider_invitation_id", "invite_url", "score", "max_score", "pass_threshold", "report_url", "verdict",
                  "verdict_at", "failure_reason", "invited_at", "started_at", "completed_at"):
         setattr(row, name, None)
     add_timeline(db.session, row, "reinvite", who, f"invitation sent again (round {row.round})")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from hub import entities as e
-from hub.store.models import Invitation, TimelineEntry, utcnow
+from hub.store.models import Attachment, Invitation, TimelineEntry, utcnow
 
 log = logging.getLogger("hub.engine.invitations")
 
@@ -120,8 +120,13 @@ def apply_event(session, invitation: Invitation, event: e.HubEvent, source: str)
     if isinstance(event, e.AssessmentResult):
         if invitation.status == e.COMPLETED:
             return False
-        return transition(session, invitation, e.COMPLETED, source, at=event.completed_at,
-                          score=event.score, max_score=event.max_score, report_url=event.report_url)
+        if not transition(session, invitation, e.COMPLETED, source, at=event.completed_at,
+                          score=event.score, max_score=event.max_score, report_url=event.report_url):
+            return False
+        attachment = session.get(Attachment, invitation.attachment_id)
+        threshold = (attachment.options or {}).get("pass_threshold") if attachment is not None else None
+        invitation.pass_threshold = float(threshold) if threshold is not None else None
+        return True
     if isinstance(event, e.Verdict):
         if invitation.verdict == event.verdict:
             return False
@@ -152,6 +157,7 @@ def to_entity(row: Invitation) -> e.Invitation:
         invite_url=row.invite_url,
         score=row.score,
         max_score=row.max_score,
+        pass_threshold=row.pass_threshold,
         report_url=row.report_url,
         verdict=row.verdict,
         failure_reason=row.failure_reason,

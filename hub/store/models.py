@@ -268,6 +268,9 @@ class Invitation(db.Model):
     invite_url: Mapped[Optional[str]] = mapped_column(sa.String(2000))
     score: Mapped[Optional[float]] = mapped_column()
     max_score: Mapped[Optional[float]] = mapped_column()
+    # the attachment's pass threshold (percent) when the result was recorded: editing the
+    # attachment later must not change whether a past result passed
+    pass_threshold: Mapped[Optional[float]] = mapped_column()
     report_url: Mapped[Optional[str]] = mapped_column(sa.String(2000))
     verdict: Mapped[Optional[str]] = mapped_column(sa.String(20))
     failure_reason: Mapped[Optional[str]] = mapped_column(sa.Text)

@@ -202,6 +202,8 @@ class InvitationSchema(Schema):
     round = fields.Integer()
     score = fields.Float(allow_none=True)
     max_score = fields.Float(allow_none=True)
+    pass_threshold = fields.Float(allow_none=True, metadata={
+        "description": "The attachment's pass threshold (percent of max_score) when the result was recorded."})
     report_url = fields.String(allow_none=True)
     verdict = fields.String(allow_none=True)
     failure_reason = fields.String(allow_none=True)

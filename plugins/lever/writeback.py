@@ -255,7 +255,9 @@ def assessment_completed(ctx, client: LeverClient, settings: LeverSettings, resu
     max_score = result.max_score if result.max_score is not None else invitation.max_score
     report = result.report_url or invitation.report_url
     lines = [f"{provider} assessment completed: {invitation.assessment_name}", score_line(score, max_score)]
-    passed = pass_line(score, max_score, _options(ctx, invitation).get("pass_threshold"))
+    # the threshold recorded with the result, so the note says what the hub's page says
+    threshold = invitation.pass_threshold if invitation.completed_at else _options(ctx, invitation).get("pass_threshold")
+    passed = pass_line(score, max_score, threshold)
     if passed:
         lines.append(passed)
     if report:

@@ -142,7 +142,8 @@ def test_the_detail_says_whether_the_pass_threshold_was_reached(hub_app, seeded,
     for threshold, words in ((80, "passed the pass threshold (80%)"), (85, "below the pass threshold (85%)")):
         with hub_app.app_context():
             row = db.session.get(Invitation, invitation_id)
-            row.attachment.options = {**(row.attachment.options or {}), "pass_threshold": threshold}
+            row.pass_threshold = threshold  # the attachment's when the result was recorded
+            row.attachment.options = {**(row.attachment.options or {}), "pass_threshold": 99}  # edited since
             db.session.commit()
         html = client.get(f"/candidates/{invitation_id}").get_data(as_text=True)
         assert words in re.search(r'id="invitation-pass"[^>]*>(.*?)</span>', html, re.S).group(1)

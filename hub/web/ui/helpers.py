@@ -106,10 +106,9 @@ def score_filter(value) -> str:
 
 @bp.app_template_filter("passed")
 def passed_filter(invitation) -> bool | None:
-    """Whether ``invitation``'s score reaches its attachment's pass threshold (a percent of the
-    maximum); None without a score, a maximum or a threshold."""
-    options = (invitation.attachment.options or {}) if invitation.attachment is not None else {}
-    threshold = options.get("pass_threshold")
+    """Whether ``invitation``'s score reaches the pass threshold (a percent of the maximum) its
+    attachment had when the result was recorded; None without a score, a maximum or a threshold."""
+    threshold = invitation.pass_threshold
     if invitation.score is None or not invitation.max_score or threshold is None:
         return None
     return 100 * invitation.score / invitation.max_score >= float(threshold)

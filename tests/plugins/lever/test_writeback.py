@@ -26,6 +26,9 @@ def lever(api_key_hub):
 
 def make_invitation(hub, opportunity: str = "opp-alice", options: dict | None = None, **fields) -> int:
     values = dict(status="completed", score=82.0, max_score=100.0, report_url=REPORT)
+    if values["status"] == "completed" or fields.get("status") == "completed":
+        # as the hub records a result: when, and the threshold it is judged by
+        values.update(completed_at=utcnow(), pass_threshold=(options or {}).get("pass_threshold"))
     values.update(fields)
     with hub.app.app_context():
         attachment = services.save_attachment(1, dict(
@@ -106,6 +109,19 @@ def test_the_result_note_says_whether_the_pass_threshold_was_reached(lever, sand
     complete(lever, make_invitation(lever, options=options))  # 82 / 100
     (text,) = note_texts(sandbox)
     assert (line in text) if line else ("pass threshold" not in text)
+
+
+def test_the_result_note_uses_the_threshold_recorded_with_the_result(lever, sandbox):
+    """The attachment's threshold was edited between the result's recording and its note: the
+    note must say what the hub's candidate page says (the threshold the result was judged by)."""
+    inv = make_invitation(lever, options={"pass_threshold": 80})
+    with lever.app.app_context():
+        attachment = db.session.get(Invitation, inv).attachment
+        attachment.options = {"pass_threshold": 90}
+        db.session.commit()
+    complete(lever, inv)  # 82 / 100
+    (text,) = note_texts(sandbox)
+    assert "Passed the pass threshold (80%)" in text
 
 
 def test_no_tag_when_tagging_is_off(lever, sandbox):
