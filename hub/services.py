@@ -270,10 +270,24 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         row.secrets_meta = meta
     if row.status in ("not_connected", "enabled") and (new_secrets or settings):
         row.status = "configured"
+    elif row.status in TESTED_STATUSES and (moot := connection_fields(spec.settings_schema) & set(changed)):
+        # "Connected" (or an error) said what the last test or use found with the old values
+        row.status = "configured"
+        row.status_message = (f"{', '.join(sorted(moot))} changed since the connection was last tested: "
+                              "test the connection again")
     # the names of the fields that changed, never a value; a secret given again unchanged is no change
     audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}", changed=changed)
     db.session.commit()
     return row
+
+
+TESTED_STATUSES = ("connected", "error", "needs_reauthorization")
+
+
+def connection_fields(schema) -> set[str]:
+    """The settings whose change makes the last connection test moot: the schema's fields with
+    ``metadata={"connection": True}`` (an API key, a base URL, how to authenticate)."""
+    return {name for name, field in schema().fields.items() if field.metadata.get("connection")}
 
 
 def settings_changed(old: Mapping[str, Any], new: Mapping[str, Any], old_secrets: Mapping[str, Any],

@@ -27,12 +27,13 @@ class FakeSourceSettings(Schema):
     account = fields.String(required=True, metadata={"description": "Your account name at Fake ATS."})
     region = fields.String(load_default="eu", validate=validate.OneOf(["eu", "us"], labels=["Europe", "United States"]),
                            metadata={"description": "Where your account lives."})
-    base_url = fields.Url(load_default="https://api.fake-ats.example")
+    base_url = fields.Url(load_default="https://api.fake-ats.example", metadata={"connection": True})
     contact = fields.Email(allow_none=True, load_default=None)
     max_rate = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50),
                               metadata={"title": "Requests per second"})
     sandbox = fields.Boolean(load_default=False, metadata={"description": "Use the vendor's sandbox."})
-    api_key = fields.String(required=True, metadata={"description": "From Settings > Integrations at Fake ATS."})
+    api_key = fields.String(required=True, metadata={"description": "From Settings > Integrations at Fake ATS.",
+                                                     "connection": True})
     signature_token = fields.String(load_default=None, allow_none=True)
 
 

@@ -1,0 +1,51 @@
+"""Saving settings that the last connection test depended on (fields marked
+``metadata={"connection": True}``: the API key, the base URL) takes "Connected" (or an error)
+back to "not tested yet": the page said "Connected · The last test or use worked" about a key
+that was no longer the one stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.extensions import db
+from hub.runtime import get_runtime
+
+FORM = {"account": "acme", "region": "eu", "base_url": "https://api.fake-ats.example", "max_rate": "10",
+        "api_key": "", "signature_token": ""}
+
+
+def set_status(app, status: str, message: str | None = None) -> None:
+    with app.app_context():
+        row = get_runtime().integration(1, "fakesource")
+        row.status, row.status_message = status, message
+        db.session.commit()
+
+
+def status(app) -> tuple[str, str | None]:
+    with app.app_context():
+        row = get_runtime().integration(1, "fakesource")
+        return row.status, row.status_message
+
+
+@pytest.mark.parametrize("before", ["connected", "error", "needs_reauthorization"])
+@pytest.mark.parametrize("change, named", [({"api_key": "a-new-key-0001"}, "api_key"),
+                                           ({"base_url": "https://eu.fake-ats.example"}, "base_url")])
+def test_a_changed_connection_setting_asks_for_a_new_test(hub_app, seeded, as_role, before, change, named):
+    set_status(hub_app, before, "Fake ATS refused the key" if before != "connected" else None)
+    response = as_role("super_admin").post("/integrations/fakesource/settings", data={**FORM, **change})
+    assert response.status_code == 302
+    assert status(hub_app) == ("configured", f"{named} changed since the connection was last tested: "
+                                             "test the connection again")
+    page = as_role("super_admin").get("/integrations/fakesource").get_data(as_text=True)
+    assert "test the connection again" in page
+
+
+def test_other_settings_and_a_key_given_again_unchanged_keep_the_status(hub_app, seeded, as_role):
+    from tests.web.support import SECRET_VALUE
+
+    set_status(hub_app, "connected")
+    client = as_role("super_admin")
+    assert client.post("/integrations/fakesource/settings", data={**FORM, "max_rate": "7"}).status_code == 302
+    assert client.post("/integrations/fakesource/settings",
+                       data={**FORM, "api_key": SECRET_VALUE, "signature_token": "whsec-rotated"}).status_code == 302
+    assert status(hub_app) == ("connected", None)
