@@ -167,7 +167,7 @@ def connection_state(ctx):
     if oauth:
         present = bool(secrets.get(SecretNames.ACCESS_TOKEN) or secrets.get(SecretNames.REFRESH_TOKEN))
         need = ("connect with Lever (OAuth)" if oauth_available else
-                "OAuth is not set up on this server: choose api_key under Authentication and enter an API key")
+                "OAuth is not set up on this server: choose “API key” under Authentication and enter one")
     else:
         present = bool(secrets.get("api_key"))
         need = "enter Lever's API key in the settings and save"

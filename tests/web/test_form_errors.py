@@ -20,7 +20,7 @@ def create_user(client, email: str):
 def test_an_invalid_email_is_a_sentence_under_the_field(as_role):
     answer = create_user(as_role("admin"), "not-an-email")
     assert answer.status_code == 422
-    assert field_error(answer.get_data(as_text=True), "new-email") == "Not a valid email address."
+    assert field_error(answer.get_data(as_text=True), "new-email") == "Enter an email address, e.g. name@example.com."
 
 
 def test_a_taken_email_says_where_that_user_is(as_role, seeded):

@@ -159,11 +159,11 @@ def test_a_name_too_long_for_its_column_is_refused_on_the_form(hub_app, seeded, 
     response = client.post("/users", data={"email": "long.name@acme.test", "name": "x" * 5000, "role": "team_member"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert '<p class="field-error" id="new-name-error">Longer than maximum length 200.</p>' in html
+    assert '<p class="field-error" id="new-name-error">At most 200 characters.</p>' in html
     assert 'aria-describedby="new-name-error" aria-invalid="true"' in html
     response = client.post("/users", data={"email": "a" * 320 + "@acme.test", "role": "team_member"})
     assert response.status_code == 422
-    assert "Longer than maximum length 320." in response.get_data(as_text=True)
+    assert "At most 320 characters." in response.get_data(as_text=True)
     response = client.post("/users", data={"email": "long.name@acme.test", "name": "x" * 200, "role": "team_member"})
     assert response.status_code == 200
     assert _user(hub_app, "long.name@acme.test").name == "x" * 200

@@ -24,7 +24,8 @@ from hub.web.live import (LiveError, call_plugin, connection_state, mark_connect
                           titled)
 from hub.web.permissions import can, require
 from hub.web.ui import bp
-from hub.web.ui.helpers import parse_iso, sentence
+from hub.web.ui.helpers import parse_iso
+from hub.web.ui.form_messages import friendly_errors
 from hub.web.ui.settings_form import build_fields, form_to_data, submitted_values
 
 log = logging.getLogger("hub.web.ui.integrations")
@@ -214,17 +215,6 @@ def integrations_detail(plugin: str):
     return _render_detail(plugin)
 
 
-def as_sentences(errors: dict) -> dict[str, list[str]]:
-    """A plugin's validation messages (field -> a message, a list of them, or a nested dict) as
-    sentences: plugins' validators often speak in fragments ("not a header name")."""
-    def flat(messages) -> list[str]:
-        if isinstance(messages, dict):
-            return [m for value in messages.values() for m in flat(value)]
-        return [sentence(m) for m in ([messages] if isinstance(messages, str) else messages)]
-
-    return {name: flat(messages) for name, messages in errors.items()}
-
-
 @bp.post("/integrations/<plugin>/settings")
 @require("integrations.manage")
 def integrations_settings(plugin: str):
@@ -239,7 +229,8 @@ def integrations_settings(plugin: str):
             services.save_settings(get_runtime(), current_user.workspace_id, plugin, data, current_user)
         except ValidationFailed as exc:
             db.session.rollback()
-            errors = as_sentences(exc.fields or {"_schema": [exc.message]})
+            choices = {key: view.choices for view in views for key in (view.name, view.attribute) if view.choices}
+            errors = friendly_errors(exc.fields or {"_schema": [exc.message]}, choices)
     if errors:
         retry = build_fields(spec.settings_schema, spec.secret_fields, row.settings, row.secrets_meta,
                              submitted=submitted_values(views, request.form))

@@ -16,6 +16,7 @@ from hub.store.models import ROLE_LABELS, ROLES, User
 from hub.web import queries
 from hub.web.permissions import assignable_roles, may_manage_user, require
 from hub.web.ui import bp
+from hub.web.ui.form_messages import friendly_errors
 from hub.web.ui.helpers import sentence
 
 
@@ -59,8 +60,7 @@ def users_create():
             user, generated = create_user(current_user, values["email"], values["role"], values["name"])
         except ValidationFailed as exc:  # the validators' words ("not a valid email address"), as sentences
             db.session.rollback()
-            errors = {name: [sentence(m) for m in ([messages] if isinstance(messages, str) else messages)]
-                      for name, messages in (exc.fields or {"email": [exc.message]}).items()}
+            errors = friendly_errors(exc.fields or {"email": [exc.message]})
         except Conflict as exc:  # the email is taken: say where that user is, when it is this workspace
             db.session.rollback()
             here = db.session.scalar(sa.select(User.id).where(User.workspace_id == current_user.workspace_id,
