@@ -303,7 +303,7 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
         if not assessment_id:
             errors["assessment_id"] = ["Choose an assessment."]
     elif provider not in assessment_plugins(workspace_id):
-        errors["provider"] = [f"{plugin_title(provider)} is not an enabled assessment provider."]
+        errors["provider"] = [f"“{plugin_title(provider)}” is not an enabled assessment provider."]
     else:
         assessment = find_assessment(workspace_id, provider, assessment_id)
         if assessment is None:

@@ -36,7 +36,7 @@ def test_filters(hub_app, seeded, as_role):
     assert f'id="delivery-{seeded.ids["delivery"]}"' not in dead
     assert len(re.findall(r'<tr id="delivery-\d+" data-status="dead">', dead)) == 8  # the per-role ones
     none = client.get("/activity?plugin=fakesource&status=running").get_data(as_text=True)
-    assert none.count('<article class="card event"') == 0 and "Nothing matches these filters" in none
+    assert none.count('<article class="card event"') == 0 and "No events match these filters" in none
     api = hub_app.test_client()
     response = api.get("/api/v1/activity?status=bogus", headers=api_headers(seeded, "admin"))
     assert response.status_code == 422 and "status" in response.get_json()["error"]["fields"]

@@ -152,7 +152,7 @@ def test_attachments_through_the_api(api, seeded):
 
 def test_unknown_provider_or_assessment_names_the_field_sent(api, seeded):
     good = {"posting_id": "p1", "stage_id": "s9", "provider": "fakeassess", "assessment_id": "py"}
-    for field, expected in (("provider", "nosuch is not an enabled assessment provider."),
+    for field, expected in (("provider", "“nosuch” is not an enabled assessment provider."),
                             ("assessment_id", "This assessment does not exist (any more) at the provider.")):
         response = api("POST", "/attachments", role="admin", json={**good, field: "nosuch"})
         assert response.status_code == 422

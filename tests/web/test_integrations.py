@@ -257,6 +257,21 @@ def test_integrations_list(hub_app, seeded, as_role):
     assert 'id="integration-fakeassess"' in html
 
 
+@pytest.mark.parametrize("enabled, status, label", [
+    (False, "not_connected", "Set up"), (True, "enabled", "Set up"), (True, "configured", "Set up"),
+    (False, "revoked", "Set up"), (False, "connected", "Set up"), (True, "connected", "Manage"),
+    (True, "needs_reauthorization", "Manage"), (True, "error", "Manage")])
+def test_the_integrations_list_says_set_up_only_until_an_integration_is_enabled_and_connected(
+        hub_app, seeded, as_role, enabled, status, label):
+    with hub_app.app_context():
+        row = get_runtime().integration(1, "fakesource")
+        row.enabled, row.status = enabled, status
+        db.session.commit()
+    action = re.compile(r'<a [^>]*id="action-fakesource">([^<]*)</a>')
+    assert action.search(as_role("super_admin").get("/integrations").get_data(as_text=True)).group(1) == label
+    assert action.search(as_role("admin").get("/integrations").get_data(as_text=True)).group(1) == "View"
+
+
 def test_dashboard_health_and_attention(hub_app, seeded, as_role):
     with hub_app.app_context():
         row = get_runtime().integration(1, "fakesource")

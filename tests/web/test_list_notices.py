@@ -81,6 +81,7 @@ def test_an_unknown_assessment_posting_or_plugin_shows_every_one_with_a_notice(h
     html = client.get("/candidates?assessment=nope:1&posting=nowhere").get_data(as_text=True)
     assert set(notices(html)) == {"assessment", "posting"}
     assert "There is no posting “nowhere”: the list shows every posting." in notices(html)["posting"]
+    assert notices(html)["assessment"].endswith("Choose an assessment from the list to filter by one.")
     assert _row_ids(html) == _all_ids(hub_app)
     activity = client.get("/activity?plugin=nothing").get_data(as_text=True)
     assert notices(activity) == {"plugin": "There is no plugin “nothing”: the list shows every plugin's events. "

@@ -213,7 +213,7 @@ def test_activity_says_what_can_be_replayed_and_asks_before_replaying_a_done_del
     client.post(f"/activity/deliveries/{delivery_id}/replay")
     html = client.get("/activity").get_data(as_text=True)
     assert "Failed deliveries can be replayed" not in html
-    assert "a finished one (failed, cancelled or done) can be replayed" in html
+    assert "a finished one (dead, cancelled or done) can be replayed" in html
     done = re.search(rf'id="replay-{delivery_id}"[^>]*>', html).group(0)
     assert "data-confirm=" in done
     dead = re.search(rf'id="replay-{seeded.per_role["admin"]["dlv_api"]}"[^>]*>', html).group(0)

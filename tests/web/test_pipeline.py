@@ -242,7 +242,7 @@ def test_a_yes_no_option_that_is_not_a_choice_is_refused(hub_app, seeded, as_rol
 
 def test_an_unknown_provider_is_shown_at_the_assessment_choice(hub_app, seeded, as_role):
     client = as_role("admin")
-    for assessment, message in (("nosuch:py", "nosuch is not an enabled assessment provider."),
+    for assessment, message in (("nosuch:py", "“nosuch” is not an enabled assessment provider."),
                                 ("fakeassess:", "Choose an assessment."), ("", "Choose an assessment.")):
         response = client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s8", "assessment": assessment})
         html = response.get_data(as_text=True)

@@ -74,7 +74,8 @@ def _target(target: str, attachments: dict, invitations: dict) -> Target:
 def audit_details(entry) -> list[tuple[str, str]]:
     """An entry's detail as (label, text) lines: a list of names as "a, b", an integration's
     settings saved unchanged as "no change" (``changed`` holds only the names of changed fields),
-    and a role by its name ("Team Member", not ``team_member``)."""
+    a role by its name ("Team Member", not ``team_member``), and a yes/no value (``ok`` of
+    ``integration.test``) as "Yes" or "No", not JSON's ``true``."""
     lines = []
     for key, value in (entry.detail or {}).items():
         if key == "changed" and isinstance(value, list):
@@ -90,8 +91,10 @@ def audit_details(entry) -> list[tuple[str, str]]:
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
     if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
-        return ", ".join(str(v) for v in value) if value else "none"
+        return ", ".join(_text(v) if isinstance(v, bool) else str(v) for v in value) if value else "none"
     return json.dumps(value, ensure_ascii=False)
 
 

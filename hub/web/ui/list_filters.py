@@ -32,6 +32,11 @@ def shown(value: str) -> str:
     return value if len(value) <= SHOWN_LENGTH else value[:SHOWN_LENGTH] + "…"
 
 
+def with_article(noun: str) -> str:
+    """``noun`` after its indefinite article: "a status", "an assessment"."""
+    return ("an " if noun[:1].lower() in ("a", "e", "i", "o", "u") else "a ") + noun
+
+
 @dataclass(frozen=True)
 class Notice:
     """What the list page did with a value it could not use: ``param`` names the query parameter
@@ -65,7 +70,7 @@ class ListArgs:
         if not value or value in set(choices):
             return value
         self.notices.append(Notice(name, f"There is no {what} “{shown(value)}”: the list shows {every}. "
-                                         f"Choose a {what} from the list to filter by one."))
+                                         f"Choose {with_article(what)} from the list to filter by one."))
         return ""
 
     def page(self) -> int:

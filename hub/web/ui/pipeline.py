@@ -217,8 +217,10 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
     context["show_posting_step"] = not context["no_source"] and context["source_error"] is None
     context["show_attach_step"] = context["posting"] is not None
     anchors = field_anchors(context["show_posting_step"], context["show_attach_step"])
+    # the error summary says the save failed only after one was tried (a POST); a link's bad
+    # posting_id (GET) asks to check the form
     return render_template("pipeline/attach.html", field_errors=in_form_order(context["errors"]),
-                           field_anchors=anchors, **context), status
+                           field_anchors=anchors, submitted=request.method == "POST", **context), status
 
 
 def _save(attachment_id: int | None):
@@ -248,8 +250,10 @@ def _save(attachment_id: int | None):
         except LiveError as exc:
             errors = {"_schema": [sentence(exc.message)]}
         else:
-            verb = "updated" if attachment_id else "attached"
-            flash(f"{row.assessment_name} {verb} to “{row.stage_name}” of {row.posting_name}.", "success")
+            if attachment_id:
+                flash(f"{row.assessment_name} on “{row.stage_name}” of {row.posting_name} updated.", "success")
+            else:
+                flash(f"{row.assessment_name} attached to “{row.stage_name}” of {row.posting_name}.", "success")
             return redirect(url_for("ui.pipeline"))
     # no flash: the page's error summary says it, and takes the focus (static/hub.js)
     return _attach_page(attachment, values=values, errors=errors, status=422)
