@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import secrets
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 from marshmallow import ValidationError
@@ -236,18 +236,31 @@ def _cancel_open_deliveries(workspace_id: int, plugin: str) -> int:
     return result.rowcount
 
 
-def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, Any], actor: User | str | None) -> Integration:
+def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, Any], actor: User | str | None,
+                  clear: Iterable[str] = ()) -> Integration:
     """Validate ``form`` with the plugin's schema; store settings, and secrets encrypted.
 
-    Secret fields left empty keep their stored value (secrets are write-only in the UI).
+    Secret fields left empty keep their stored value (secrets are write-only in the UI); the
+    secret fields named in ``clear`` lose theirs (the schema then refuses a required one).
     """
     spec = runtime.registry.spec(plugin)
     row = get_integration(runtime, workspace_id, plugin)
     if spec.settings_schema is None:
         raise BadRequest(f"{spec.title} has no settings")
     secret_fields = set(spec.secret_fields)
+    clear = set(clear)
+    if clear - secret_fields:
+        raise ValidationFailed("only secrets can be removed", {name: ["Not a secret of this integration."]
+                                                                 for name in sorted(clear - secret_fields)})
     data = {k: v for k, v in form.items() if not (k in secret_fields and (v is None or v == ""))}
+    both = sorted(clear & set(data))
+    if both:
+        raise ValidationFailed("a secret cannot be both given and removed",
+                               {name: ["Enter a new value or remove the stored one, not both."] for name in both})
     stored = runtime.secret_box.decrypt(row.secrets_encrypted)
+    removed = sorted(name for name in clear if name in stored)
+    for name in removed:
+        del stored[name]
     try:
         loaded = spec.settings_schema(partial=tuple(f for f in secret_fields if f in stored)).load(
             {**{k: v for k, v in (row.settings or {}).items() if k not in data}, **data}
@@ -256,8 +269,11 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         raise ValidationFailed("some settings are not valid", _flatten(exc.messages)) from exc
     settings = {k: v for k, v in loaded.items() if k not in secret_fields}
     new_secrets = {k: v for k, v in loaded.items() if k in secret_fields and v not in (None, "")}
-    changed = settings_changed(row.settings or {}, settings, stored, new_secrets)
+    changed = sorted(set(settings_changed(row.settings or {}, settings, stored, new_secrets)) | set(removed))
     row.settings = settings
+    if removed:
+        row.secrets_meta = {k: v for k, v in (row.secrets_meta or {}).items() if k not in removed}
+        row.secrets_encrypted = runtime.secret_box.encrypt(stored) if stored else None
     if new_secrets:
         meta = dict(row.secrets_meta or {})
         who = actor.email if isinstance(actor, User) else (actor or "system")

@@ -26,7 +26,7 @@ from hub.web.permissions import can, require
 from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso
 from hub.web.ui.form_messages import friendly_errors
-from hub.web.ui.settings_form import build_fields, form_to_data, submitted_values
+from hub.web.ui.settings_form import build_fields, cleared_secrets, form_to_data, submitted_values
 
 log = logging.getLogger("hub.web.ui.integrations")
 
@@ -226,7 +226,8 @@ def integrations_settings(plugin: str):
     data, errors = form_to_data(views, request.form)
     if not errors:
         try:
-            services.save_settings(get_runtime(), current_user.workspace_id, plugin, data, current_user)
+            services.save_settings(get_runtime(), current_user.workspace_id, plugin, data, current_user,
+                                   clear=cleared_secrets(views, request.form))
         except ValidationFailed as exc:
             db.session.rollback()
             choices = {key: view.choices for view in views for key in (view.name, view.attribute) if view.choices}

@@ -156,6 +156,13 @@ def form_to_data(views: list[FieldView], form: Mapping[str, str]) -> tuple[dict[
     return data, errors
 
 
+def cleared_secrets(views: list[FieldView], form: Mapping[str, str]) -> list[str]:
+    """The secrets whose "Remove the stored value" box is ticked (``clear-<name>``), by attribute;
+    only stored, optional ones offer the box."""
+    return [view.attribute for view in views
+            if view.secret and not view.required and form.get(f"clear-{view.name}") in ("on", "y")]
+
+
 def submitted_values(views: list[FieldView], form: Mapping[str, str]) -> dict[str, Any]:
     """What the admin typed, to show the form again after a validation error (never secrets)."""
     values: dict[str, Any] = {}
