@@ -15,7 +15,11 @@ Every call:
 
 Errors: 401/403 -> ``CanditechAuthError`` (a ``NeedsReauthorization``); 404 -> ``CanditechNotFound``;
 409 -> ``CanditechConflict``; any other 4xx -> ``CanditechRejected``. All are
-``hub.errors.PermanentError`` subclasses carrying Canditech's ``code`` and ``message``.
+``hub.errors.PermanentError`` subclasses carrying Canditech's ``code`` and ``message``. An answer
+that is not Canditech's JSON error (an HTML page at a wrong base URL) is never shown as it came:
+its ``message`` says what came instead ("an HTML page, not its API's JSON: check the API base
+URL"), and the exception's text is a sentence ("Canditech answered 404 Not Found with an HTML
+page, ..."; ``wire.parse_error``, ``wire.error_summary``).
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ T = TypeVar("T")
 class CanditechError(PermanentError):
     """Canditech answered with an error that retrying will not fix."""
 
-    def __init__(self, status: int, code: str, message: str, body: Any = None):
-        super().__init__(f"Canditech answered {status} {code}: {message}")
+    def __init__(self, status: int, code: str, message: str, body: Any = None, summary: str | None = None):
+        super().__init__(summary or f"Canditech answered {status} {code}: {message}")
         self.status = status
         self.code = code
         self.vendor_message = message
@@ -158,21 +162,24 @@ class CanditechClient:
         if status in accept:
             return response
         body = _json_or_none(response)
-        code, message = wire.parse_error(body, status, response.text)
+        # an answer that is not Canditech's JSON (a wrong base URL's HTML page) becomes a sentence
+        content_type = response.headers.get("Content-Type")
+        code, message = wire.parse_error(body, status, response.text, content_type)
+        summary = wire.error_summary(body, status, response.text, content_type)
         if status == wire.STATUS_RATE_LIMITED or status >= 500:
             retry_after = parse_retry_after(response.headers.get(wire.RETRY_AFTER_HEADER))
             too_long = status == wire.STATUS_RATE_LIMITED and retry_after is not None \
                 and retry_after > self.max_inline_wait
-            raise CanditechUnavailable(f"{endpoint}: Canditech answered {status} {code}: {message}",
+            raise CanditechUnavailable(f"{endpoint}: {summary}",
                                        retry_after=retry_after, wait_inline=not too_long,
                                        unclear=status != wire.STATUS_RATE_LIMITED)
         if status in wire.STATUS_UNAUTHORIZED:
-            raise CanditechAuthError(status, code, message, body)
+            raise CanditechAuthError(status, code, message, body, summary)
         if status == wire.STATUS_NOT_FOUND:
-            raise CanditechNotFound(status, code, message, body)
+            raise CanditechNotFound(status, code, message, body, summary)
         if status == wire.STATUS_CONFLICT:
-            raise CanditechConflict(status, code, message, body)
-        raise CanditechRejected(status, code, message, body)
+            raise CanditechConflict(status, code, message, body, summary)
+        raise CanditechRejected(status, code, message, body, summary)
 
     def _json(self, response: requests.Response, endpoint: str) -> Any:
         body = _json_or_none(response)

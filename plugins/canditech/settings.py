@@ -1,6 +1,8 @@
 """The Canditech connection's settings: the marshmallow (4) schema the hub validates and renders,
 and ``CanditechSettings``, the typed view the rest of the plugin reads from ``ctx``.
 
+``base_url`` must be a URL the plugin can append its paths to (``hub.kit.vendor_http``: http(s), a
+port from 1 to 65535, no query, fragment or user:password, only URL path characters).
 ``api_key`` and ``webhook_secrets`` are hub secrets (encrypted, never shown back). Several webhook
 secrets may be active at once (newline- or comma-separated), so a secret can be rotated without
 dropping webhooks: add the new one, switch Canditech over, remove the old one
@@ -15,6 +17,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
+from hub.kit.vendor_http import validate_base_url
 from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
 
 from . import wire
@@ -34,13 +37,13 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
 
 
 class CanditechSettingsSchema(Schema):
-    base_url = fields.URL(
-        require_tld=False, schemes={"http", "https"}, load_default=DEFAULT_BASE_URL,
-        metadata={"label": "API base URL",
+    base_url = fields.String(
+        load_default=DEFAULT_BASE_URL, validate=validate_base_url,
+        metadata={"connection": True, "label": "API base URL",
                   "description": "Canditech's API root, e.g. https://api.canditech.io (the sandbox by default)."})
     api_key = fields.Str(
         required=True, validate=validate.Length(min=1, max=500),
-        metadata={"label": "API key", "secret": True,
+        metadata={"connection": True, "label": "API key", "secret": True,
                   "description": "A Canditech admin generates it in Canditech under Settings > Integrations > "
                                  "(your ATS) > Generate Key (only admins can open Settings)."})
     webhook_secrets = fields.Str(

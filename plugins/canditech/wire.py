@@ -48,6 +48,7 @@ from urllib.parse import quote, urlsplit
 
 from hub import entities as e
 from hub.kit.json_body import NotJson, parse_json_body
+from hub.kit.vendor_http import describe_error_body, error_sentence
 
 # --------------------------------------------------------------------------- HTTP API
 
@@ -350,15 +351,35 @@ def parse_conflict_invitation(body: Any) -> dict[str, Any] | None:
     return None
 
 
-def parse_error(body: Any, status: int, text: str = "") -> tuple[str, str]:
-    """``(code, message)`` of an error answer ``{"error": {"code", "message"}}``."""
-    if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
+def _is_error_envelope(body: Any) -> bool:
+    return isinstance(body, Mapping) and isinstance(body.get("error"), Mapping)
+
+
+def parse_error(body: Any, status: int, text: str = "", content_type: str | None = None) -> tuple[str, str]:
+    """``(code, message)`` of an error answer ``{"error": {"code", "message"}}``. Any other answer
+    is ``http_<status>`` and, as the message, a short plain text as it came (whitespace
+    collapsed), ``HTTP <status>`` for an empty one, else words for what came instead, never the
+    body itself: "an HTML page, not its API's JSON: check the API base URL" for a web server's
+    404 page at a wrong base URL (``hub.kit.vendor_http.describe_error_body``)."""
+    if _is_error_envelope(body):
         error = body["error"]
         code = _str(error.get("code")) or f"http_{status}"
         message = _str(error.get("message")) or f"HTTP {status}"
         return code, message
-    snippet = " ".join((text or "").split())[:200]
-    return f"http_{status}", snippet or f"HTTP {status}"
+    if not (text or "").strip():
+        return f"http_{status}", f"HTTP {status}"
+    return f"http_{status}", describe_error_body(status, text, content_type=content_type)
+
+
+def error_summary(body: Any, status: int, text: str = "", content_type: str | None = None) -> str:
+    """The error answer in one line: "Canditech answered <status> <code>: <message>" for Canditech's
+    own error envelope, else a sentence that never quotes more than a short plain text
+    (``hub.kit.vendor_http.error_sentence``): "Canditech answered 404 Not Found with an HTML page,
+    not its API's JSON: check the API base URL"."""
+    if _is_error_envelope(body):
+        code, message = parse_error(body, status)
+        return f"Canditech answered {status} {code}: {message}"
+    return error_sentence("Canditech", status, text, content_type=content_type)
 
 
 # --------------------------------------------------------------------------- webhooks

@@ -10,7 +10,9 @@
 - 401 with OAuth: one forced token refresh, one more try, then ``NeedsReauthorization``.
   401 with an API key: ``NeedsReauthorization`` at once.
 - Other errors raise ``LeverAPIError`` (a ``PermanentError``: retrying cannot help) carrying
-  Lever's ``{code, message}``; 404 raises its subclass ``LeverNotFound``.
+  Lever's ``{code, message}``; 404 raises its subclass ``LeverNotFound``. An answer that is not
+  Lever's JSON is never shown as it came: a short plain text is, anything else is named ("an HTML
+  page, not its API's JSON: check the Custom base URL"; ``hub.kit.vendor_http``).
 - Lists follow Lever's pagination: ``limit`` and ``offset`` = the previous page's ``next`` while
   ``hasNext`` is true.
 - Each call is reported with ``ctx.record_vendor_call`` (endpoint with ids replaced by ``:id``).
@@ -30,6 +32,7 @@ import requests
 
 from hub.errors import NeedsReauthorization, PermanentError, TemporaryError
 from hub.kit.retry_after import parse_retry_after
+from hub.kit.vendor_http import describe_error_body
 
 from . import auth
 from .hosts import LeverHosts, hosts_for
@@ -77,16 +80,20 @@ def endpoint_label(method: str, path: str) -> str:
     return f"{method.upper()} /" + "/".join(parts)
 
 
-def _error_body(response: requests.Response) -> tuple[str, str]:
-    """Lever's ``{"code", "message"}``, or the status and a snippet of whatever came back."""
+def _error_body(response: requests.Response, hint: str | None = None) -> tuple[str, str]:
+    """Lever's ``{"code", "message"}``; else the status and what came instead of it: nothing for an
+    empty body, a short plain text as it is, or words for the rest, never the body itself ("an HTML
+    page, not its API's JSON: <hint>"; ``hub.kit.vendor_http.describe_error_body``)."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if isinstance(body, dict) and (body.get("code") or body.get("message")):
         return str(body.get("code") or response.reason or response.status_code), str(body.get("message") or "")
-    text = (response.text or "").strip().replace("\n", " ")
-    return str(response.reason or response.status_code), text[:300]
+    if not (response.text or "").strip():
+        return str(response.reason or response.status_code), ""
+    return str(response.reason or response.status_code), describe_error_body(
+        response.status_code, response.text, content_type=response.headers.get("Content-Type"), hint=hint)
 
 
 class LeverClient:
@@ -95,6 +102,8 @@ class LeverClient:
         self.ctx = ctx
         self.settings = settings or settings_of(ctx)
         self.hosts = hosts or hosts_for(self.settings)
+        # where a wrong answer (a web server's HTML page) sends the admin: only a custom base URL is theirs
+        self.error_hint = "check the Custom base URL" if self.settings.environment == "custom" else None
         self.sleep = sleep
         config = ctx.config
         self.retries = int(config.get("LEVER_HTTP_RETRIES", 3))
@@ -153,7 +162,7 @@ class LeverClient:
             self.ctx.record_vendor_call(label, status, time.monotonic() - started)
 
             if status == 401:
-                code, message = _error_body(response)
+                code, message = _error_body(response, self.error_hint)
                 if self.oauth and not refreshed:
                     refreshed = True
                     rejected = headers["Authorization"].split(" ", 1)[1]
@@ -164,7 +173,7 @@ class LeverClient:
                 self.ctx.set_status("needs_reauthorization", text)
                 raise NeedsReauthorization(text)
             if status in RETRYABLE:
-                code, message = _error_body(response)
+                code, message = _error_body(response, self.error_hint)
                 wait = parse_retry_after(response.headers.get("Retry-After")) if status == 429 else None
                 safe = idempotent or status == 429  # a 429 was refused before any work was done
                 if safe and attempt < self.retries and (wait is None or wait <= self.backoff_max):
@@ -174,7 +183,7 @@ class LeverClient:
                 raise TemporaryError(f"Lever answered {status} {code} to {label}: {message}",
                                      retry_after=wait)
             if status >= 400:
-                code, message = _error_body(response)
+                code, message = _error_body(response, self.error_hint)
                 cls = LeverNotFound if status == 404 else LeverAPIError
                 raise cls(status, code, message, label)
             if status == 204 or not response.content:

@@ -1,6 +1,10 @@
 """The Lever connection's settings: the marshmallow schema (it also drives the settings form)
 and ``LeverSettings``, the typed view the rest of the plugin reads.
 
+``base_url`` (the custom environment's) must be a URL the plugin can append its paths to
+(``hub.kit.vendor_http``: http(s), a port from 1 to 65535, no query, fragment or user:password,
+only URL path characters); it is refused on save, whatever the environment.
+
 Secrets (``api_key``, ``signature_tokens``) are fields of the schema so an admin can enter them,
 but the hub stores them encrypted and hands them back through ``ctx.secrets``, never
 ``ctx.settings``. Tokens the plugin obtains itself (OAuth tokens, the signature tokens of webhooks
@@ -14,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from hub.kit.vendor_http import validate_base_url
 
 ENVIRONMENTS = ("production", "sandbox", "custom")
 AUTH_MODES = ("api_key", "oauth")
@@ -51,18 +57,18 @@ class LeverSettingsSchema(Schema):
 
     environment = fields.String(
         load_default="production", validate=validate.OneOf(ENVIRONMENTS, labels=ENVIRONMENT_LABELS),
-        metadata={"label": "Lever environment",
+        metadata={"connection": True, "label": "Lever environment",
                   "description": "Lever's production or sandbox API, or a custom base URL (e.g. the hub's own "
                                  "Lever simulator)"})
     base_url = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=500),
-        metadata={"label": "Custom base URL", "description": "only with the environment Custom base URL, e.g. http://127.0.0.1:5001"})
+        load_default=None, allow_none=True, validate=validate_base_url,
+        metadata={"connection": True, "label": "Custom base URL", "description": "only with the environment Custom base URL, e.g. http://127.0.0.1:5001"})
     auth_mode = fields.String(
         load_default="api_key", validate=validate.OneOf(AUTH_MODES, labels=AUTH_MODE_LABELS),
-        metadata={"label": "Authentication", "description": "an API key (HTTP Basic), or OAuth with a registered partner app"})
+        metadata={"connection": True, "label": "Authentication", "description": "an API key (HTTP Basic), or OAuth with a registered partner app"})
     api_key = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=500),
-        metadata={"label": "API key", "secret": True,
+        metadata={"connection": True, "label": "API key", "secret": True,
                   "description": "from Lever: Settings > Integrations and API > API Credentials"})
     signature_tokens = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=20_000),
@@ -71,7 +77,7 @@ class LeverSettingsSchema(Schema):
                                  "webhooks settings page, one per line (or comma separated)"})
     perform_as = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=200),
-        metadata={"label": "Write as Lever user", "description": "a Lever user id; notes, tags, stage moves "
+        metadata={"connection": True, "label": "Write as Lever user", "description": "a Lever user id; notes, tags, stage moves "
                                                                  "and archives are attributed to this user"})
     max_webhook_age_hours = fields.Integer(
         load_default=72, validate=validate.Range(min=1, max=MAX_AGE_HOURS_LIMIT),
@@ -102,12 +108,9 @@ class LeverSettingsSchema(Schema):
 
     @validates_schema
     def _custom_needs_base_url(self, data: Mapping[str, Any], **kwargs: Any) -> None:
-        base = data.get("base_url")
-        if data.get("environment") == "custom":
-            if not base:
-                raise ValidationError("a base URL is required for the custom environment", "base_url")
-            if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", base):
-                raise ValidationError("must be an http(s) URL without query or fragment", "base_url")
+        # the field's own validator (hub.kit.vendor_http) refuses a URL the plugin cannot use
+        if data.get("environment") == "custom" and not data.get("base_url"):
+            raise ValidationError("a base URL is required for the custom environment", "base_url")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ Every call:
 - records each attempt with ``ctx.record_vendor_call``.
 
 Errors: 401/403 -> ``auth.VervoeAuthError`` (a ``NeedsReauthorization``); 404 -> ``VervoeNotFound``;
-any other 4xx -> ``VervoeRejected``; all carry Vervoe's message and body.
+any other 4xx -> ``VervoeRejected``; all carry Vervoe's message and body. An answer that is not
+Vervoe's JSON is never shown as it came: its message says what came instead ("Vervoe answered
+404: an HTML page, not its API's JSON: check the API base URL"; ``wire.parse_error``).
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ class VervoeClient:
             if status == wire.STATUS_OK:
                 return response
             body = _json_or_none(response)
-            message = wire.parse_error(body, status, response.text)
+            # an answer that is not Vervoe's JSON (a wrong base URL's HTML page) is named, not quoted
+            message = wire.parse_error(body, status, response.text, response.headers.get("Content-Type"))
             if status == wire.STATUS_UNAUTHORIZED and not reauthorized:
                 # the token expired early or was revoked: refresh once (single flight), call again
                 rejected, reauthorized = token, True

@@ -1,6 +1,8 @@
 """The Vervoe connection's settings: the marshmallow (4) schema the hub validates and renders, and
 ``VervoeSettings``, the typed view the rest of the plugin reads from ``ctx``.
 
+``base_url`` must be a URL the plugin can append its paths to (``hub.kit.vendor_http``: http(s), a
+port from 1 to 65535, no query, fragment or user:password, only URL path characters).
 ``api_key``, ``api_secret`` and ``webhook_secret`` are hub secrets (encrypted, never shown back).
 Several webhook secrets may be active at once (one per line, or comma-separated) so the secret can
 be rotated in Vervoe's dashboard without dropping webhooks (``hub.kit.webhook_secrets``). The
@@ -14,6 +16,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
+from hub.kit.vendor_http import validate_base_url
 from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
 
 from . import wire
@@ -32,17 +35,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 class VervoeSettingsSchema(Schema):
-    base_url = fields.URL(
-        require_tld=False, schemes={"http", "https"}, load_default=wire.DEFAULT_BASE_URL,
-        metadata={"label": "API base URL",
+    base_url = fields.String(
+        load_default=wire.DEFAULT_BASE_URL, validate=validate_base_url,
+        metadata={"connection": True, "label": "API base URL",
                   "description": "Vervoe's API root: https://api.vervoe.com/api (a sandbox's /api for tests)."})
     api_key = fields.Str(
         required=True, validate=validate.Length(min=1, max=500),
-        metadata={"label": "API key", "secret": True,
+        metadata={"connection": True, "label": "API key", "secret": True,
                   "description": "Your Vervoe API key (Enterprise plan or partner; ask Vervoe to enable the API)."})
     api_secret = fields.Str(
         required=True, validate=validate.Length(min=1, max=500),
-        metadata={"label": "API secret", "secret": True,
+        metadata={"connection": True, "label": "API secret", "secret": True,
                   "description": "The secret key issued with the API key; the hub trades both for a "
                                  "10-minute token."})
     webhook_secret = fields.Str(

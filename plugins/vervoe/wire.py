@@ -37,6 +37,7 @@ from urllib.parse import quote, urlsplit
 
 from hub.entities import Assessment
 from hub.kit.json_body import NotJson, parse_json_body
+from hub.kit.vendor_http import describe_error_body
 
 # --------------------------------------------------------------------------- HTTP API
 
@@ -162,8 +163,12 @@ def parse_url(value: Any) -> str | None:
     return text if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
-def parse_error(body: Any, status: int, text: str = "") -> str:
-    """Vervoe's error message: ``errors``/``msg`` (400, 403) or ``detail``/``title`` (401)."""
+def parse_error(body: Any, status: int, text: str = "", content_type: str | None = None) -> str:
+    """Vervoe's error message: ``errors``/``msg`` (400, 403) or ``detail``/``title`` (401). Any other
+    answer: ``HTTP <status>`` when empty, a short plain text as it came (whitespace collapsed),
+    else words for what came instead, never the body itself: "an HTML page, not its API's JSON:
+    check the API base URL" for a web server's 404 page at a wrong base URL
+    (``hub.kit.vendor_http.describe_error_body``). Callers put it after "answered <status>: "."""
     if isinstance(body, dict):
         for key in ("errors", "msg", "detail", "title", "message"):
             value = body.get(key)
@@ -171,7 +176,9 @@ def parse_error(body: Any, status: int, text: str = "") -> str:
                 return value.strip()[:500]
             if isinstance(value, (list, dict)) and value:
                 return str(value)[:500]
-    return (text or "").strip()[:200] or f"HTTP {status}"
+    if not (text or "").strip():
+        return f"HTTP {status}"
+    return describe_error_body(status, text, content_type=content_type)
 
 
 def unwrap(body: Any) -> Any:

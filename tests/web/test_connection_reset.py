@@ -49,3 +49,19 @@ def test_other_settings_and_a_key_given_again_unchanged_keep_the_status(hub_app,
     assert client.post("/integrations/fakesource/settings",
                        data={**FORM, "api_key": SECRET_VALUE, "signature_token": "whsec-rotated"}).status_code == 302
     assert status(hub_app) == ("connected", None)
+
+
+@pytest.mark.parametrize("plugin, expected", [
+    ("lever", {"environment", "base_url", "auth_mode", "api_key", "perform_as"}),
+    ("canditech", {"base_url", "api_key"}),
+    ("vervoe", {"base_url", "api_key", "api_secret"}),
+])
+def test_the_bundled_plugins_mark_what_their_connection_test_depends_on(plugin, expected):
+    import importlib
+
+    from hub.services import connection_fields
+
+    settings = importlib.import_module(f"plugins.{plugin}.settings")
+    schema = next(value for name, value in vars(settings).items() if name.endswith("SettingsSchema")
+                  or (isinstance(value, type) and name.endswith("Schema") and value.__module__ == settings.__name__))
+    assert connection_fields(schema) == expected

@@ -45,7 +45,8 @@ def test_a_report_url_longer_than_max_url_length_is_a_problem_and_the_longest_is
 def test_parse_error_envelope_and_fallback():
     assert wire.parse_error({"error": {"code": "validation_error", "message": "email: bad"}}, 422) == \
         ("validation_error", "email: bad")
-    assert wire.parse_error(None, 502, "<h1>Bad   Gateway</h1>") == ("http_502", "<h1>Bad Gateway</h1>")
+    # not Canditech's JSON: what it is, never the page (test_base_url_and_error_text.py has more)
+    assert wire.parse_error(None, 502, "<h1>Bad   Gateway</h1>") == ("http_502", "an HTML page, not its API's JSON")
     assert wire.parse_error(None, 500, "") == ("http_500", "HTTP 500")
 
 

@@ -1,0 +1,236 @@
+"""A vendor's HTTP API as an admin configures and reads it (public plugin kit): the API base URL
+setting, and an error answer that is not the API's JSON put in words.
+
+**The base URL.** ``validate_base_url(value)`` is a marshmallow validator (``fields.String(
+validate=validate_base_url)``) that raises ``ValidationError`` with one sentence saying what to
+change; ``base_url_problem(value)`` returns that sentence, or ``None`` for a usable base URL. Usable
+means everything below; the plugin appends its paths to it (strip a trailing ``/`` first):
+
+- a string of at most ``MAX_BASE_URL_LENGTH`` (500) characters, printable ASCII, no whitespace;
+- the scheme ``http://`` or ``https://`` (any case);
+- no ``user:password@`` (credentials belong in their own, secret, settings);
+- a host: a DNS name (dot-separated labels of ASCII letters, digits and inner dashes, up to 63
+  characters each; no top-level domain needed, so ``localhost`` and ``sandbox`` pass), an IPv4
+  address, or an IPv6 address in brackets (``http://[::1]:8002``);
+- an optional port: digits, from 1 to 65535;
+- an optional path (``https://api.example.com/v1/``) of RFC 3986 path characters: letters, digits,
+  ``- . _ ~ ! $ & ( ) * + , ; = : @ /`` and ``%`` escapes of two hexadecimal digits. Everything
+  else is refused: ``< > " ` { } | \\ ^ [ ]``, spaces, and also the apostrophe ``'`` (RFC 3986
+  allows it, a vendor's API root never needs it);
+- no query string (``?``) and no fragment (``#``), not even empty ones.
+
+The hub's sandboxes (``http://127.0.0.1:PORT``) pass.
+
+**An error answer.** A vendor's API answers errors with JSON its plugin reads; an answer that is
+not (the HTML 404 page of a web server at a wrong base URL, a proxy's 502 page, a bare text) must
+not reach the admin as it came. Two functions put it in words; neither returns the body, except a
+short plain text:
+
+- ``error_sentence(vendor, status, text, content_type=None, request=None, hint=DEFAULT_HINT)``: one
+  sentence, e.g. "Canditech answered 404 Not Found with an HTML page, not its API's JSON: check
+  the API base URL";
+- ``describe_error_body(status, text, content_type=None, hint=DEFAULT_HINT)``: the same without
+  "<vendor> answered <status> with", for a plugin whose messages already say that much
+  ("Lever answered 404 Not Found to GET /users: " + it).
+
+By what the body is (``text``: the body as ``str`` or ``bytes``; ``content_type``: the answer's
+``Content-Type`` header, or ``None``):
+
+- HTML (a ``Content-Type`` naming html, or HTML tags): "an HTML page, not its API's JSON";
+- XML (a ``Content-Type`` naming xml, or a body starting with a tag): "an XML document, not its
+  API's JSON";
+- plain text of at most ``MAX_QUOTED_LENGTH`` (200) characters once its whitespace is collapsed
+  (and of at most 8192 as it came), printable, without markup: that text, collapsed (``error_sentence`` quotes it: "Canditech
+  answered 503 Service Unavailable: “Down for maintenance”");
+- empty, or only whitespace: "an empty body";
+- anything else (longer text, other markup, bytes that are not UTF-8): "a body of 5000
+  characters (or bytes) that is not its API's JSON error".
+
+``hint`` (``DEFAULT_HINT`` is "check the API base URL"; ``None`` for none) is appended after ": "
+when the status is below 500 and the body is HTML, XML or "anything else": a 4xx page usually
+means the base URL points at something other than the API. A 5xx page is more often a proxy in
+front of a failing API, so it gets none. ``error_sentence`` writes the status with its standard
+reason phrase (``404 Not Found``; an unknown status alone), never the server's own, and names
+``request`` (e.g. ``"GET /users"``) after it: "Lever answered 404 Not Found to GET /users with ...".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from http import HTTPStatus
+from typing import Any
+
+from marshmallow import ValidationError
+
+MAX_BASE_URL_LENGTH = 500
+MAX_QUOTED_LENGTH = 200
+DEFAULT_HINT = "check the API base URL"
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_DOTTED_NUMBERS = re.compile(r"[0-9.]+")
+_PATH_CHAR = re.compile(r"[A-Za-z0-9\-._~!$&()*+,;=:@/%]")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+_SCAN = 8192  # how much of a body is looked at to tell what it is
+_TAG = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>|<!--|<!\[CDATA\[")
+_HTML = re.compile(r"<!doctype\s+html|<\s*/?\s*(?:html|head|body|title|meta|link|script|style|div|span|p|a|"
+                   r"h[1-6]|br|hr|pre|center|table|ul|li|b|i|em|strong|form|iframe|noscript)\b", re.I)
+
+
+def base_url_problem(value: Any) -> str | None:
+    """What is wrong with ``value`` as a vendor's API base URL, in one sentence; ``None`` when it
+    is usable (see the module's docstring for the rules)."""
+    if not isinstance(value, str):
+        return "Enter the URL as text."
+    if not value:
+        return "Enter a URL starting with http:// or https://."
+    if len(value) > MAX_BASE_URL_LENGTH:
+        return f"Enter a URL of at most {MAX_BASE_URL_LENGTH} characters."
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "Remove the spaces (and any line breaks or control characters): a URL cannot contain them."
+    if not value.isascii():
+        return ("The URL has characters outside ASCII: write an international host name in its xn-- form "
+                "and percent-encode the others in the path (é is %C3%A9).")
+    scheme = _SCHEME.match(value)
+    if scheme is None or scheme.group(1).lower() not in ("http", "https"):
+        return "Enter a URL starting with http:// or https://."
+    rest = value[scheme.end():]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    after = rest[len(authority):]
+    if "@" in authority:
+        return ("Remove the user name and password (user:password@) from the URL: "
+                "enter credentials in their own settings.")
+    problem = _authority_problem(authority)
+    if problem:
+        return problem
+    if "?" in after:
+        return "Remove the query string (from “?” on): a base URL cannot carry one."
+    if "#" in after:
+        return "Remove the fragment (from “#” on): a base URL cannot carry one."
+    bad = sorted({ch for ch in after if not _PATH_CHAR.fullmatch(ch)})
+    if bad:
+        shown = " ".join(bad[:8])
+        return (f"The path has characters a URL cannot carry ({shown}): remove them, or percent-encode them "
+                f"(“{bad[0]}” is %{ord(bad[0]):02X}).")
+    if _BAD_ESCAPE.search(after):
+        return "Each “%” in the path must start an escape of two hexadecimal digits (such as %20)."
+    return None
+
+
+def validate_base_url(value: Any) -> None:
+    """Marshmallow validator: raises ``ValidationError`` with ``base_url_problem``'s sentence."""
+    problem = base_url_problem(value)
+    if problem is not None:
+        raise ValidationError(problem)
+
+
+def _authority_problem(authority: str) -> str | None:
+    if not authority:
+        return "Enter the host after http:// or https:// (such as https://api.example.com)."
+    if authority.startswith("["):
+        end = authority.find("]")
+        host, port_part = (authority[1:end], authority[end + 1:]) if end > 0 else (authority[1:], "")
+        if end < 0 or not _is_ipv6(host):
+            return "Write an IPv6 address in brackets, such as http://[::1]:8002."
+        if port_part and not port_part.startswith(":"):
+            return "After an IPv6 address in brackets comes only “:” and a port."
+        port = port_part[1:] if port_part else None
+    else:
+        if authority.count(":") > 1:
+            return "Write an IPv6 address in brackets, such as http://[::1]:8002."
+        host, _, port = authority.partition(":") if ":" in authority else (authority, "", None)
+        if not host:
+            return "Enter the host after http:// or https:// (such as https://api.example.com)."
+        problem = _host_problem(host)
+        if problem:
+            return problem
+    if port == "":
+        return "Enter the port after “:” (a number from 1 to 65535), or remove the “:”."
+    if port is not None:
+        if not port.isdigit() or len(port) > 5 or not 1 <= int(port) <= 65535:
+            return f"The port must be a number from 1 to 65535, not “{port}”."
+    return None
+
+
+def _host_problem(host: str) -> str | None:
+    if _DOTTED_NUMBERS.fullmatch(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"“{host}” is not an IPv4 address (four numbers from 0 to 255, such as 127.0.0.1)."
+        return None
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in host.split(".")):
+        return (f"“{host}” is not a host name: use letters, digits, dots and dashes (such as api.example.com), "
+                f"or an IP address.")
+    return None
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return "%" not in text  # a zone id (fe80::1%eth0) means nothing to another machine
+
+
+# --------------------------------------------------------------------------- error answers
+
+
+def _status_text(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def _as_text(text: str | bytes | None) -> str:
+    if text is None:
+        return ""
+    if isinstance(text, (bytes, bytearray)):
+        return bytes(text[:_SCAN * 4]).decode("utf-8", errors="replace")
+    return str(text)
+
+
+def _describe(status: int, text: str | bytes | None, content_type: str | None,
+              hint: str | None) -> tuple[str, str]:
+    """``(kind, words)``: kind ``"plain"`` (words: the text, collapsed), ``"empty"`` or ``"other"``
+    (words: what the body is, with the hint)."""
+    body = _as_text(text)
+    head = body[:_SCAN]
+    if not body.strip():
+        return "empty", "an empty body"
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    markup = bool(_TAG.search(head))
+    if "html" in kind or (markup and _HTML.search(head)):
+        what = "an HTML page, not its API's JSON"
+    elif "xml" in kind or (markup and head.lstrip().startswith("<")):
+        what = "an XML document, not its API's JSON"
+    else:
+        collapsed = " ".join(body.split()) if len(body) <= _SCAN else ""
+        if (collapsed and not markup and len(collapsed) <= MAX_QUOTED_LENGTH and collapsed.isprintable()
+                and "\ufffd" not in collapsed):
+            return "plain", collapsed
+        size = f"{len(text)} bytes" if isinstance(text, (bytes, bytearray)) else f"{len(body)} characters"
+        what = f"a body of {size} that is not its API's JSON error"
+    if hint and status < 500:
+        what += f": {hint}"
+    return "other", what
+
+
+def describe_error_body(status: int, text: str | bytes | None, *, content_type: str | None = None,
+                        hint: str | None = DEFAULT_HINT) -> str:
+    """What came instead of the vendor's JSON error, for "<vendor> answered <status>: ...": a short
+    plain text as it is (whitespace collapsed), else words such as "an HTML page, not its API's
+    JSON: check the API base URL" or "an empty body" (see the module)."""
+    return _describe(status, text, content_type, hint)[1]
+
+
+def error_sentence(vendor: str, status: int, text: str | bytes | None, *, content_type: str | None = None,
+                   request: str | None = None, hint: str | None = DEFAULT_HINT) -> str:
+    """One sentence for an error answer that is not the vendor's JSON, e.g. "Canditech answered 404
+    Not Found with an HTML page, not its API's JSON: check the API base URL" (see the module)."""
+    kind, words = _describe(status, text, content_type, hint)
+    head = f"{vendor} answered {_status_text(status)}" + (f" to {request}" if request else "")
+    return f"{head}: “{words}”" if kind == "plain" else f"{head} with {words}"

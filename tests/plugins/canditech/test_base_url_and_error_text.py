@@ -1,0 +1,165 @@
+"""The API base URL setting refuses a URL the plugin cannot use (``hub.kit.vendor_http``), and an
+answer that is not Canditech's JSON (a web server's HTML 404 page at a wrong base URL) reaches the
+admin as a sentence, never as its HTML: in the connection test, the status line and the dashboard."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from marshmallow import ValidationError
+
+import plugins.canditech as canditech
+from hub import services
+from hub.errors import HubError, TemporaryError
+from hub.extensions import db
+from hub.runtime import get_runtime
+from plugins.canditech import wire
+from plugins.canditech.client import CanditechNotFound, CanditechRejected
+from plugins.canditech.settings import CanditechSettingsSchema
+from tests.web.support import make_user, sign_in
+
+from .helpers import BASE_URL
+
+INVITATIONS = f"{BASE_URL}/v1/invitations"
+ASSESSMENTS = f"{BASE_URL}/v1/assessments"
+HTML_404 = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>404 Not Found</title></head>'
+            '<body><h1>Not Found</h1><p>The requested URL was not found on the server.</p></body></html>')
+SAID = "an HTML page, not its API's JSON: check the API base URL"
+SENTENCE = f"Canditech answered 404 Not Found with {SAID}"
+
+
+# --------------------------------------------------------------------------- the setting
+
+
+@pytest.mark.parametrize("url, said", [
+    ("http://127.0.0.1:99999", "port must be a number from 1 to 65535"),
+    ("http://127.0.0.1:0", "port must be a number from 1 to 65535"),
+    ("http://host:5711/<script>", "The path has characters a URL cannot carry (< >)"),
+    ("http://host:5711/a b", "Remove the spaces"),
+    ("http://host:5711/\"x\"", "The path has characters a URL cannot carry (\")"),
+    ("http://host:5711?x=1#frag", "Remove the query string"),
+    ("http://host:5711/#frag", "Remove the fragment"),
+    ("http://admin:hunter2@host:5711", "Remove the user name and password"),
+    ("ftp://host", "Enter a URL starting with http:// or https://"),
+])
+def test_a_base_url_the_plugin_cannot_use_is_refused_with_a_sentence(url, said):
+    with pytest.raises(ValidationError) as caught:
+        CanditechSettingsSchema().load({"api_key": "k", "base_url": url})
+    (message,) = caught.value.messages["base_url"]
+    assert said in message and message.endswith(".")
+
+
+@pytest.mark.parametrize("url, stored", [
+    ("http://127.0.0.1:8002", "http://127.0.0.1:8002"),          # the sandbox's default
+    ("https://api.example.com/v1/", "https://api.example.com/v1"),  # a path prefix
+    ("https://api.canditech.io", "https://api.canditech.io"),
+])
+def test_usable_base_urls_are_kept(url, stored):
+    assert CanditechSettingsSchema().load({"api_key": "k", "base_url": url})["base_url"] == stored
+    assert CanditechSettingsSchema().load({"api_key": "k"})["base_url"] == "http://127.0.0.1:8002"
+
+
+# --------------------------------------------------------------------------- error answers
+
+
+def test_parse_error_names_an_html_page_instead_of_quoting_it():
+    assert wire.parse_error(None, 404, HTML_404, "text/html; charset=utf-8") == ("http_404", SAID)
+    assert wire.parse_error(None, 404, HTML_404) == ("http_404", SAID)  # known by its tags too
+    assert wire.parse_error(None, 503, " Down for\n maintenance ") == ("http_503", "Down for maintenance")
+    assert wire.error_summary(None, 404, HTML_404, "text/html") == SENTENCE
+    assert wire.error_summary(None, 503, " Down for\n maintenance ") == \
+        "Canditech answered 503 Service Unavailable: “Down for maintenance”"
+    assert wire.error_summary({"error": {"code": "not_found", "message": "no such invitation"}}, 404, "{...}") == \
+        "Canditech answered 404 not_found: no such invitation"
+
+
+def test_a_404_html_page_is_a_sentence(ctx, rsps, client):
+    rsps.add("GET", f"{INVITATIONS}/inv_abc", status=404, body=HTML_404, content_type="text/html")
+
+    with pytest.raises(CanditechNotFound) as caught:
+        client.get_invitation("inv_abc")
+    assert caught.value.vendor_message == SAID
+    assert str(caught.value) == SENTENCE
+    assert (caught.value.status, caught.value.code) == (404, "http_404")
+
+
+def test_a_short_plain_text_refusal_is_kept_and_quoted(ctx, rsps, client):
+    rsps.add("POST", f"{INVITATIONS}/inv_abc/cancel", status=400, body="cancel: bad state", content_type="text/plain")
+
+    with pytest.raises(CanditechRejected) as caught:
+        client.cancel_invitation("inv_abc")
+    assert caught.value.vendor_message == "cancel: bad state"
+    assert str(caught.value) == "Canditech answered 400 Bad Request: “cancel: bad state”"
+
+
+def test_a_5xx_html_page_is_a_sentence_too(ctx, rsps, client, sleeps):
+    for _ in range(3):
+        rsps.add("GET", f"{INVITATIONS}/inv_abc", status=502, body="<html><h1>Bad Gateway</h1></html>",
+                 content_type="text/html")
+
+    with pytest.raises(TemporaryError) as caught:
+        client.get_invitation("inv_abc")
+    assert str(caught.value) == (f"{wire.ENDPOINT_GET_INVITATION}: Canditech answered 502 Bad Gateway with an "
+                                 "HTML page, not its API's JSON")
+
+
+def test_test_connection_says_what_came_back(ctx, rsps):
+    rsps.add("GET", ASSESSMENTS, status=404, body=HTML_404, content_type="text/html")
+
+    with pytest.raises(HubError) as caught:
+        canditech.test_connection(ctx)
+    assert caught.value.message == f"Canditech: {SAID}"
+
+
+# --------------------------------------------------------------------------- what the admin sees
+
+
+class _Html404(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body = HTML_404.encode()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def html_server():
+    """A web server that is not Canditech: a 404 HTML page for every path."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html404)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_connection_test_status_line_and_dashboard_show_a_sentence_not_the_page(make_app, html_server):
+    app = make_app(plugins=[("canditech", canditech)], entry_points=False)
+    with app.app_context():
+        runtime = get_runtime()
+        services.set_enabled(runtime, 1, "canditech", True, "test")
+        services.save_settings(runtime, 1, "canditech", {"base_url": html_server, "api_key": "k"}, "test")
+        make_user(1, "owner@canditech-url.test", "super_admin")
+        db.session.commit()
+    client = app.test_client()
+    assert sign_in(client, "owner@canditech-url.test").status_code == 302
+
+    tested = client.post("/integrations/canditech/test", follow_redirects=True).get_data(as_text=True)
+    page = client.get("/integrations/canditech").get_data(as_text=True)
+    dashboard = client.get("/").get_data(as_text=True)
+
+    with app.app_context():
+        row = get_runtime().integration(1, "canditech")
+        assert row.status == "error"
+        assert row.status_message == f"Canditech: {SAID}"
+    for html in (tested, page, dashboard):
+        assert f"Canditech: {SAID}".replace("'", "&#39;") in html
+        assert "&lt;!doctype" not in html.lower() and "&lt;html" not in html.lower()
+        assert "The requested URL was not found" not in html

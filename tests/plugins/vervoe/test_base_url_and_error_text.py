@@ -1,0 +1,179 @@
+"""The API base URL setting refuses a URL the plugin cannot use (``hub.kit.vendor_http``), and an
+answer that is not Vervoe's JSON (a web server's HTML 404 page at a wrong base URL) reaches the
+admin as words, never as its HTML: from the token endpoint, the API, and the connection test."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+import responses
+from marshmallow import ValidationError
+
+import plugins.vervoe as vervoe
+from hub.errors import HubError, TemporaryError
+from plugins.vervoe import auth, wire
+from plugins.vervoe.client import VervoeClient, VervoeNotFound, VervoeRejected
+from plugins.vervoe.settings import VervoeSettings, VervoeSettingsSchema
+
+from .conftest import vervoe_settings
+
+BASE = "https://vervoe.test/api"
+HTML_404 = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>404 Not Found</title></head>'
+            '<body><h1>Not Found</h1><p>The requested URL was not found on the server.</p></body></html>')
+SAID = "an HTML page, not its API's JSON: check the API base URL"
+
+
+# --------------------------------------------------------------------------- the setting
+
+
+@pytest.mark.parametrize("url, said", [
+    ("http://127.0.0.1:99999/api", "port must be a number from 1 to 65535"),
+    ("http://host:5711/<script>", "The path has characters a URL cannot carry (< >)"),
+    ("http://host:5711/api?x=1#frag", "Remove the query string"),
+    ("http://host:5711/api#frag", "Remove the fragment"),
+    ("https://key:secret@api.vervoe.com/api", "Remove the user name and password"),
+    ("http://host:5711/my api", "Remove the spaces"),
+    ("http://host:5711/'api'", "The path has characters a URL cannot carry (')"),
+])
+def test_a_base_url_the_plugin_cannot_use_is_refused_with_a_sentence(url, said):
+    with pytest.raises(ValidationError) as caught:
+        VervoeSettingsSchema().load({"api_key": "k", "api_secret": "s", "base_url": url})
+    (message,) = caught.value.messages["base_url"]
+    assert said in message and message.endswith(".")
+
+
+@pytest.mark.parametrize("url, stored", [
+    ("http://127.0.0.1:5003/api/", "http://127.0.0.1:5003/api"),  # a sandbox's
+    ("https://api.vervoe.com/api", "https://api.vervoe.com/api"),
+    ("https://api.example.com/v1/", "https://api.example.com/v1"),
+])
+def test_usable_base_urls_are_kept(url, stored):
+    assert VervoeSettingsSchema().load({"api_key": "k", "api_secret": "s", "base_url": url})["base_url"] == stored
+    assert VervoeSettingsSchema().load({"api_key": "k", "api_secret": "s"})["base_url"] == wire.DEFAULT_BASE_URL
+
+
+# --------------------------------------------------------------------------- error answers
+
+
+def test_parse_error_names_an_html_page_instead_of_quoting_it():
+    assert wire.parse_error(None, 404, HTML_404, "text/html; charset=utf-8") == SAID
+    assert wire.parse_error(None, 404, HTML_404) == SAID  # known by its tags too (the token endpoint's caller)
+    assert wire.parse_error(None, 502, "<html><h1>Bad Gateway</h1></html>") == "an HTML page, not its API's JSON"
+    assert wire.parse_error(None, 503, "  Down for\n maintenance ") == "Down for maintenance"
+    assert wire.parse_error(None, 502, "") == "HTTP 502"
+
+
+class FakeCtx:
+    """Just enough of the plugin context for the client and the token, with a usable token cached."""
+
+    def __init__(self, token: bool = True):
+        self.settings = {"base_url": BASE}
+        self.secrets = {"api_key": "k", "api_secret": "s"}
+        if token:
+            settings = VervoeSettings.from_context(self)
+            self.secrets.update({auth.TOKEN: "tok", auth.EXPIRES_AT: time.time() + 600,
+                                 auth.KEY_ID: auth.key_id(settings)})
+        self.http = requests.Session()
+        self.statuses: list[tuple[str, str]] = []
+
+    def rate_limiter(self, name, rate, burst):
+        return self
+
+    def acquire(self, timeout=None):
+        return True
+
+    def record_vendor_call(self, endpoint, status, seconds):
+        pass
+
+    def lock(self, name, ttl=None, wait=None):
+        return contextlib.nullcontext()
+
+    def reload(self):
+        pass
+
+    def update_secrets(self, values):
+        self.secrets.update(values)
+
+    def set_status(self, status, message):
+        self.statuses.append((status, message))
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+def test_an_api_404_html_page_is_named(rsps):
+    rsps.add("GET", BASE + wire.report_path("u-1"), status=404, body=HTML_404, content_type="text/html")
+
+    with pytest.raises(VervoeNotFound) as caught:
+        VervoeClient(FakeCtx(), sleep=lambda s: None).get_report("u-1")
+    assert caught.value.vendor_message == SAID
+    assert str(caught.value) == f"Vervoe answered 404: {SAID}"
+
+
+def test_a_short_plain_text_refusal_is_kept(rsps):
+    rsps.add("GET", BASE + wire.report_path("u-1"), status=400, body="bad uuid", content_type="text/plain")
+
+    with pytest.raises(VervoeRejected) as caught:
+        VervoeClient(FakeCtx(), sleep=lambda s: None).get_report("u-1")
+    assert str(caught.value) == "Vervoe answered 400: bad uuid"
+
+
+def test_the_token_endpoint_s_html_page_is_named(rsps):
+    for _ in range(auth.MAX_ATTEMPTS):
+        rsps.add("GET", BASE + wire.TOKEN_PATH, status=404, body=HTML_404, content_type="text/html")
+
+    ctx = FakeCtx(token=False)
+    with pytest.raises(TemporaryError) as caught:
+        auth.fetch_token(ctx, VervoeSettings.from_context(ctx), sleep=lambda s: None)
+    assert str(caught.value) == f"Vervoe's token endpoint answered 404: {SAID}"
+
+
+def test_test_connection_says_what_came_back(rsps):
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=404, body=HTML_404, content_type="text/html")
+
+    with pytest.raises(HubError) as caught:
+        vervoe.test_connection(FakeCtx())
+    assert caught.value.message == f"Vervoe: {SAID}"
+
+
+# --------------------------------------------------------------------------- through the hub
+
+
+class _Html404(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body = HTML_404.encode()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def html_server():
+    """A web server that is not Vervoe: a 404 HTML page for every path."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html404)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_hub_s_connection_test_shows_words_not_the_page(hub, html_server):
+    hub.save_settings(vervoe_settings(hub.sandbox, base_url=html_server))
+
+    with pytest.raises(HubError) as caught:
+        hub.call("test_connection")
+    assert caught.value.message == f"Vervoe: Vervoe's token endpoint answered 404: {SAID}"
