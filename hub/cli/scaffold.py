@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import keyword
 import re
+import shlex
+import sys
 from pathlib import Path
 from string import Template
 
@@ -44,7 +46,10 @@ def render_plugin(name: str, kind: str) -> dict[str, str]:
         "tests/test_contract.py": tests,
     }
     if kind == "assessment":
+        files["tests/conftest.py"] = templates.CONFTEST
         files["tests/test_hooks.py"] = templates.ASSESSMENT_HOOK_TESTS
+        files["tests/test_cancel.py"] = templates.ASSESSMENT_CANCEL_TESTS
+        files["tests/test_webhooks.py"] = templates.ASSESSMENT_WEBHOOK_TESTS
     return {path: Template(text).substitute(values) for path, text in files.items()}
 
 
@@ -59,10 +64,11 @@ def new_plugin_command(name, kind, directory):
     implementations, a sandbox stub of the vendor, contract tests from `hub.testing` and, for an
     assessment plugin, hook tests through a served hub (`hub.testing.ProviderHub`).
 
-    Then: pip install -e 'DIRECTORY[test]' && python -m pytest DIRECTORY/tests (the command prints
-    both; the [test] extra brings pytest, which `hub.testing` needs). Installing adds the plugin to
-    every hub run from that environment: docs/plugin-guide.md, "Your first plugin", says how to
-    keep it apart.
+    Then (the command prints the commands, with your directory): give the plugin a virtual
+    environment of its own, with the hub and the plugin's [test] extra (pytest, which `hub.testing`
+    needs), and run its tests there, or run them without installing the plugin
+    (HUB_EXTRA_PLUGIN_MODULES). Installing adds the plugin to every hub run from that environment,
+    so not into the hub's own: docs/plugin-guide.md, "Your first plugin".
     """
     if not NAME_RE.match(name) or keyword.iskeyword(name):
         raise click.BadParameter("use 2-41 lower-case letters, digits or underscores, starting with a letter",
@@ -81,4 +87,32 @@ def new_plugin_command(name, kind, directory):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     click.echo(f"created {kind} plugin {name!r} in {target}")
-    click.echo(f"next: pip install -e '{target}[test]' && python -m pytest {target}/tests")
+    click.echo(next_steps(name, target))
+
+
+def hub_requirement() -> str:
+    """How pip installs the hub running this command into another environment: ``-e`` its source
+    tree when it runs from one (a development install), else its distribution name."""
+    import hub
+
+    tree = Path(hub.__file__).resolve().parent.parent
+    return f"-e {shlex.quote(str(tree))}" if (tree / "pyproject.toml").is_file() else "ats-hub"
+
+
+def next_steps(name: str, target: Path) -> str:
+    """What to run after ``hub new-plugin``: first a virtual environment of the plugin's own (an
+    entry point installed where the hub runs loads in every ``hub`` command and test run there, the
+    hub's own test suite included), or the tests without installing."""
+    directory = str(target) if target.is_absolute() else f"./{target}"
+    venv = f"{directory}/.venv"
+    package = f"ats_hub_{name}"
+    return "\n".join([
+        "next, in a virtual environment of the plugin's own (installed into the hub's environment, the plugin "
+        "would load in every hub command and test run there):",
+        f"  {shlex.quote(sys.executable)} -m venv {shlex.quote(venv)}",
+        f"  {shlex.quote(venv + '/bin/pip')} install {hub_requirement()} -e {shlex.quote(directory + '[test]')}",
+        f"  {shlex.quote(venv + '/bin/python')} -m pytest {shlex.quote(directory + '/tests')}",
+        "or, without installing it (pytest where the hub is installed: the hub's test extra):",
+        f"  cd {shlex.quote(directory)} && PYTHONPATH=. HUB_EXTRA_PLUGIN_MODULES={name}={package} "
+        "python -m pytest tests",
+    ])

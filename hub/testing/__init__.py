@@ -1,4 +1,5 @@
-"""The plugin developer kit: build a hub for tests, and contract tests a plugin subclasses.
+"""The plugin developer kit: contract tests a plugin subclasses, a served hub for a provider's
+hook tests, and a hub for any test (docs/plugin-guide.md, "The test kit"). It imports pytest.
 
 ```python
 # tests/test_contract.py of your plugin
@@ -11,10 +12,21 @@ class TestAcmeContract(AssessmentPluginContract):
         ...
 ```
 
-``SourcePluginContract`` is the same for ATS plugins. ``ProviderHub`` (with ``RecordingSource``)
-serves a real hub over HTTP for an assessment provider's own hook tests against its sandbox. Both run the plugin through the hub exactly
-as production does (entry-point discovery, a migrated database, the engine), against the plugin's
-own sandbox (``register_sandbox`` / ``connect_sandbox``) where a test needs the vendor.
+* Contract tests: ``AssessmentPluginContract`` and ``SourcePluginContract`` (the same for ATS
+  plugins), both ``PluginContract`` (the tests every plugin passes, among them tampered webhooks
+  refused: by default a changed body, a cut body, no headers, and the request received after the
+  hub's dedupe window, a stale timestamp); ``KitSource``, the stand-in ATS of a provider's
+  contract tests. See ``hub.testing.contract``.
+* ``ProviderHub`` (with ``RecordingSource``) serves a real hub over HTTP for an assessment
+  provider's own hook tests against its sandbox; its module's docstring is its contract, with the
+  fixture ``hub new-plugin`` generates.
+* ``make_test_app(tmp_path, overrides=None, plugins=(), entry_points=True, database_url=None,
+  migrate=True)``, ``enable_plugins(app, *names, workspace_id=1)``, ``run_deliveries(app,
+  timeout=10.0)``: a migrated hub with workspace 1 and deliveries run inline, for any test.
+
+All run the plugin through the hub exactly as production does (entry-point discovery, a migrated
+database, the engine), against the plugin's own sandbox (``register_sandbox`` /
+``connect_sandbox``) where a test needs the vendor.
 """
 
 from hub.testing.apps import make_test_app, enable_plugins, run_deliveries

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ from hub.errors import WebhookRejected
 
 PUBLIC_MODULES = {"hub", "hub.entities", "hub.errors", "hub.hookspecs", "hub.context", "hub.testing",
                   "hub.kit", "hub.kit.provider", "hub.kit.webhook_secrets", "hub.kit.json_body",
-                  "hub.kit.retry_after",
+                  "hub.kit.retry_after", "hub.kit.vendor_http",
                   "hub.kit.sandbox", "hub.kit.sandbox.faults", "hub.kit.sandbox.webhooks", "hub.kit.sandbox.server"}
 # What a sandbox (a stand-alone simulator of a vendor) may import of the hub: the sandbox kit only.
 SANDBOX_MODULES = {"hub.kit.sandbox", "hub.kit.sandbox.faults", "hub.kit.sandbox.webhooks", "hub.kit.sandbox.server"}
@@ -72,6 +73,8 @@ def _describe_tampering(valid: WebhookRequest, tampered: WebhookRequest) -> str:
         changes.append("body truncated" if valid.body.startswith(tampered.body) else "body changed")
     if dict(tampered.headers) != dict(valid.headers):
         changes.append("headers changed")
+    if tampered.received_at != valid.received_at:
+        changes.append(f"received {tampered.received_at - valid.received_at} later: refuse a stale timestamp")
     return ", ".join(changes) or "as sent"
 
 
@@ -112,6 +115,9 @@ class PluginContract:
     ``tampered_webhooks`` if the vendor signs only part of the body)."""
 
     plugin_name: str = ""
+    # False leaves the stale case out of the default ``tampered_webhooks``: only for a vendor that
+    # signs no time (the plugin then cannot refuse a replayed request; say so in its docs)
+    stale_webhook_case: bool = True
 
     # ------------------------------------------------------------------ what a subclass provides
     def signed_webhook(self, ctx) -> WebhookRequest:
@@ -121,17 +127,24 @@ class PluginContract:
 
     def tampered_webhooks(self, ctx, valid: WebhookRequest) -> list[WebhookRequest]:
         """Variations of ``valid`` that must be rejected. Default: a byte changed in the middle of
-        the body, the body truncated, the headers dropped."""
+        the body, the body truncated, the headers dropped, and (unless ``stale_webhook_case`` is
+        False) the request as it was sent, received a day after ``ctx.dedupe_window``: a
+        captured request replayed once the hub no longer remembers its event id, which only the
+        signed timestamp's window can refuse."""
         body = bytearray(valid.body)
         middle = len(body) // 2
         body[middle] = ord("0") if body[middle] != ord("0") else ord("1")
-        return [
+        cases = [
             WebhookRequest(body=bytes(body), headers=valid.headers, received_at=valid.received_at),
             WebhookRequest(body=valid.body[: len(valid.body) // 2], headers=valid.headers,
                            received_at=valid.received_at),
             WebhookRequest(body=valid.body, headers={"Content-Type": "application/json"},
                            received_at=valid.received_at),
         ]
+        if self.stale_webhook_case:
+            cases.append(WebhookRequest(body=valid.body, headers=valid.headers, remote_addr=valid.remote_addr,
+                                        received_at=valid.received_at + ctx.dedupe_window + timedelta(days=1)))
+        return cases
 
     def extra_plugins(self) -> list[tuple[str, object]]:
         return []

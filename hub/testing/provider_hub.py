@@ -2,14 +2,31 @@
 can send its signed webhooks to the hub's real ingress), with the plugin enabled and configured,
 one attachment, and a ``RecordingSource`` standing in for the ATS.
 
+The fixtures of a plugin made by ``hub new-plugin acme --kind assessment``, in its
+``tests/conftest.py`` (``serve_in_thread`` is its sandbox's, ``ATTACHMENT`` the attachment):
+
 ```python
+@pytest.fixture
+def sandbox_url():
+    url, stop = serve_in_thread()
+    yield url
+    stop()
+
+
 @pytest.fixture
 def hub(tmp_path, sandbox_url):
     source = RecordingSource()
-    app = make_test_app(tmp_path, plugins=[("acme", acme), ("fakesource", source)], entry_points=False)
-    with ProviderHub.serve(app, "acme", source, settings={...}, attachment={...}) as hub:
-        yield hub
+    # the plugin loads as installed (its entry point), the stand-in ATS as given; no other plugin
+    app = make_test_app(tmp_path, {"PLUGINS": "acme,fakesource"}, plugins=[("fakesource", source)])
+    settings = {"base_url": sandbox_url, "api_key": "test-key", "webhook_secret": "test-secret"}
+    with ProviderHub.serve(app, "acme", source, settings=settings, attachment=ATTACHMENT) as served:
+        served.call("connect_sandbox", sandbox_url=sandbox_url)  # the sandbox now sends webhooks here
+        yield served
+```
 
+and a test:
+
+```python
 def test_invites_once(hub):
     hub.move("opp-1")                      # the candidate enters the attached stage at the source
     assert hub.invitation().status == "invited"
@@ -28,13 +45,21 @@ Contract:
   (an instance of the class it is called on). On exit it stops the server and pops the context.
 * Source side: ``candidate(opportunity_id, **changes)`` creates or changes a candidate (by
   default "Ada Lovelace", ada@example.com, on the attachment's posting, in another stage);
-  ``move(opportunity_id, stage=<the attachment's stage>)`` moves them and ingests the source's
-  ``StageChange``; ``ingest(event)`` ingests any hub event from the source.
-* Hub side: ``ctx()``, ``call(hook, **kwargs)`` (the plugin's hook, with its ``ctx``),
-  ``invitations()``, ``invitation()`` (the only one), ``update_invitation(id, **columns)``,
-  ``timeline(id)``, ``deliveries()`` (status -> count for the plugin), ``webhook_log()`` (the hub's
-  webhook log rows for the plugin), ``wait_for(predicate, timeout, what)``. Each read ends its
-  transaction (on SQLite an open one would block the hub's other threads).
+  ``move(opportunity_id, stage=<the attachment's stage>, external_id=None)`` moves them and
+  ingests the source's ``StageChange``; ``ingest(event, external_id=None, source=None)`` ingests
+  any hub event (``hub.entities``) under ``external_id`` (a new one by default) as sent by
+  ``source`` (default: the source; the plugin's name for its own events, e.g. what its
+  ``reconcile`` returned) and returns the ingest's outcome (its ``outcome``: ``accepted``,
+  ``duplicate``, ``no_subscribers``, ``no_change``...). Deliveries run inline in
+  ``make_test_app``'s hub: the hooks have run when it returns.
+* Hub side: ``ctx()``, ``call(hook, **kwargs)`` (the plugin's hook, with its ``ctx``: what it
+  returns), ``invitations()`` (``hub.entities.Invitation``, by id), ``invitation()`` (the only
+  one), ``update_invitation(id, **columns)`` (e.g. ``created_at`` to age it),
+  ``timeline(id)`` (the invitation's timeline as ``(kind, detail)`` pairs, oldest first; the
+  ``refs`` of ``ctx.invitations.note`` are not in them), ``deliveries()`` (status -> count for
+  the plugin), ``webhook_log()`` (the hub's webhook log rows for the plugin),
+  ``wait_for(predicate, timeout=5.0, what="condition")`` (the predicate's first truthy value).
+  Each read ends its transaction (on SQLite an open one would block the hub's other threads).
 * Admin side, what an admin does on the hub's pages or through its API, by the same service
   functions, in workspace 1, as ``by`` (an admin's email, "admin@example.com" by default, written
   to the audit log). Each commits, or rolls back and re-raises the error the admin would be shown
@@ -42,8 +67,9 @@ Contract:
   so no transaction stays open either way. The events an action raises are delivered as any
   other (inline in ``make_test_app``'s hub, so the plugin's hooks have run when it returns):
   ``reinvite(invitation_id)`` starts round 2 (3...) of an ended invitation (the plugin's
-  ``on_reinvite_requested``); ``cancel(invitation_id)`` cancels an open one (the plugin's
-  ``on_invitation_status`` with ``status="cancelled"``); both return the invitation.
+  ``on_reinvite_requested``); ``cancel(invitation_id)`` cancels an open one (every enabled
+  plugin's ``on_invitation_status`` with ``status="cancelled"`` and ``by=None``: not a plugin's
+  own change); both return the invitation.
   ``save_settings(settings, **changes)`` saves the plugin's settings after ``serve`` (fields not
   given keep their value); ``attach(**attachment)`` attaches another assessment and returns the
   attachment's id.

@@ -42,25 +42,37 @@ def _rendered(kind: str) -> dict:
     return plugin
 
 
-def _refusal(plugin: dict, body: bytes, invitations=()):
-    """The ``WebhookRejected`` the plugin's ``verify_webhook`` raises for ``body``, signed right, in
-    a hub holding ``invitations``."""
-    import hashlib
-    import hmac
+def _sandbox(kind: str) -> dict:
+    """The generated sandbox module of ``kind``, executed: its names (``sign_webhook``...)."""
+    sandbox: dict = {}
+    exec(compile(render_plugin("acme", kind)["ats_hub_acme/sandbox/__init__.py"], "sandbox", "exec"), sandbox)
+    return sandbox
+
+
+def _verify(plugin: dict, body: bytes, invitations=(), *, signed_ago: float = 0.0, kind: str = "assessment"):
+    """The plugin's ``verify_webhook`` answer to ``body``, signed as its sandbox signs
+    ``signed_ago`` seconds before the hub received it, in a hub holding ``invitations``."""
+    import time
     import types
 
     from hub.entities import WebhookRequest
-    from hub.errors import WebhookRejected
     from hub.store.models import utcnow
 
     known = {invitation.id: invitation for invitation in invitations}
     ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"}, plugin_name="acme",
                                 invitations=types.SimpleNamespace(get=known.get))
-    signature = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
-    request = WebhookRequest(body=body, headers={"X-Signature": signature}, received_at=utcnow(),
-                             remote_addr="127.0.0.1")
+    headers = _sandbox(kind)["sign_webhook"]("secret", body, at=time.time() - signed_ago)
+    request = WebhookRequest(body=body, headers=headers, received_at=utcnow(), remote_addr="127.0.0.1")
+    return plugin["verify_webhook"](ctx, request)
+
+
+def _refusal(plugin: dict, body: bytes, invitations=(), *, signed_ago: float = 0.0, kind: str = "assessment"):
+    """The ``WebhookRejected`` the plugin's ``verify_webhook`` raises for ``body``, signed right
+    (``signed_ago`` seconds before it was received), in a hub holding ``invitations``."""
+    from hub.errors import WebhookRejected
+
     with pytest.raises(WebhookRejected) as caught:
-        plugin["verify_webhook"](ctx, request)
+        _verify(plugin, body, invitations, signed_ago=signed_ago, kind=kind)
     return caught.value
 
 
@@ -70,7 +82,7 @@ def test_rendered_plugins_refuse_a_signed_webhook_without_a_usable_event_id(kind
     generated plugin answers 422 first."""
     plugin = _rendered(kind)
     for body in (b'{"id": "", "type": "completed"}', b'{"type": "completed"}', b'{"id": 7}'):
-        refusal = _refusal(plugin, body)
+        refusal = _refusal(plugin, body, kind=kind)
         assert refusal.status == 422 and "non-empty string id" in refusal.message
 
 
@@ -84,6 +96,123 @@ def test_the_rendered_assessment_plugin_refuses_a_result_with_a_wrong_value():
                          reference_token="tok")
     refusal = _refusal(_rendered("assessment"), body, [invited])
     assert refusal.status == 422 and "AssessmentResult.score must be a finite number" in refusal.message
+
+
+@pytest.mark.parametrize("kind", ["assessment", "source"])
+def test_the_rendered_plugins_refuse_a_stale_or_undated_webhook(kind):
+    """The guide and the hookspec ask for a timestamp window: the scaffold signed the body alone, so
+    a captured request could be replayed once the hub had forgotten its event id."""
+    import hashlib
+    import hmac
+    import types
+
+    from hub.entities import WebhookRequest, WebhookResult
+    from hub.errors import WebhookRejected
+    from hub.store.models import utcnow
+
+    plugin = _rendered(kind)
+    body = b'{"id": "evt-1", "type": "ping"}'
+    for ago in (3600, -3600):  # signed an hour before it arrived, or an hour ahead of the hub's clock
+        refusal = _refusal(plugin, body, signed_ago=ago, kind=kind)
+        assert refusal.status == 401 and "stale webhook" in refusal.message
+    assert isinstance(_verify(plugin, body, signed_ago=60, kind=kind), WebhookResult)  # within the window
+    ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"}, plugin_name="acme")
+    body_only = {"X-Signature": hmac.new(b"secret", body, hashlib.sha256).hexdigest()}
+    with pytest.raises(WebhookRejected) as undated:
+        plugin["verify_webhook"](ctx, WebhookRequest(body=body, headers=body_only, received_at=utcnow()))
+    assert undated.value.status == 401 and "X-Timestamp" in undated.value.message
+
+
+@pytest.mark.parametrize("kind", ["assessment", "source"])
+def test_the_rendered_plugins_parse_webhook_bodies_with_the_kit(kind):
+    """``json.loads`` took ``NaN`` and numbers of any length; ``hub.kit.json_body`` refuses them
+    and says why, for the 400."""
+    source = render_plugin("acme", kind)["ats_hub_acme/__init__.py"]
+    assert "from hub.kit.json_body import NotJson, parse_json_body" in source and "json.loads" not in source
+    plugin = _rendered(kind)
+    for body, why in ((b'{"id": "evt-1", "score": NaN}', "NaN is not a JSON value"),
+                      (b'{"id": "evt-1", "score": ' + b"9" * 500 + b"}", "more than 100 digits"),
+                      (b'{"id": "evt-1"\xff}', "not UTF-8")):
+        refusal = _refusal(plugin, body, kind=kind)
+        assert refusal.status == 400 and refusal.message.startswith("the body is not valid JSON: ")
+        assert why in refusal.message
+
+
+@pytest.mark.parametrize("kind, listed", [("assessment", "assessments"), ("source", "postings")])
+def test_the_rendered_plugins_test_their_connection_and_give_the_integration_page_its_texts(kind, listed):
+    """The scaffold registered no ``test_connection`` ("Test connection" said the plugin does not
+    support it) and none of the page's texts: placeholders now say what to write."""
+    import types
+
+    from hub.errors import HubError
+
+    plugin = _rendered(kind)
+    specs: list = []
+    plugin["register_integration"](specs.append)
+    (spec,) = specs
+    for text in (spec.webhook_help, spec.verification_help, spec.revoke_help):
+        assert text.startswith("TODO: say ") and "Acme" in text
+
+    def ctx(answer):
+        return types.SimpleNamespace(settings={"base_url": "http://vendor.test"}, secrets={"api_key": "k"},
+                                     http=types.SimpleNamespace(request=lambda *args, **kwargs: answer))
+
+    listing = types.SimpleNamespace(status_code=200, headers={}, text="[...]", json=lambda: [{"id": "a"}, {"id": "b"}])
+    assert plugin["test_connection"](ctx(listing)) == f"Acme is connected: 2 {listed}"
+    assert plugin["test_connection"].__test__ is False  # pytest does not collect it where it is imported
+    refused = types.SimpleNamespace(status_code=401, headers={}, text="bad key")
+    with pytest.raises(HubError) as caught:
+        plugin["test_connection"](ctx(refused))
+    assert caught.value.status == 502 and "answered 401: bad key" in caught.value.message
+
+
+def test_the_rendered_assessment_plugin_withdraws_only_a_cancel_of_its_own_made_by_someone_else():
+    """``on_invitation_status`` is delivered to every enabled plugin for every invitation's change:
+    another provider's invitation, and the plugin's own transitions (``progress.by``), are not its to
+    withdraw. An admin's cancel of its invitation is withdrawn at the vendor."""
+    import contextlib
+    import types
+
+    from hub.entities import Invitation, InvitationProgress
+
+    def invitation(invitation_id, provider, vendor_id):
+        return Invitation(id=invitation_id, attachment_id=1, opportunity_id="opp-1", candidate_name="Ada",
+                          candidate_email=None, provider=provider, assessment_id="basic", assessment_name="Basic",
+                          status="cancelled", reference_token="tok", provider_invitation_id=vendor_id)
+
+    calls = []
+
+    def request(method, url, **kwargs):
+        calls.append((method, url))
+        return types.SimpleNamespace(status_code=200, headers={}, text="{}", json=lambda: {})
+
+    known = {1: invitation(1, "acme", "v/1"), 2: invitation(2, "canditech", "c-2")}
+    ctx = types.SimpleNamespace(plugin_name="acme", settings={"base_url": "http://vendor.test"},
+                                secrets={"api_key": "k"}, http=types.SimpleNamespace(request=request),
+                                invitations=types.SimpleNamespace(get=known.get),
+                                lock=lambda name, ttl=60.0, wait=10.0: contextlib.nullcontext())
+    on_status = _rendered("assessment")["on_invitation_status"]
+    on_status(ctx, InvitationProgress(invitation_id=2, status="cancelled"))  # another provider's invitation
+    on_status(ctx, InvitationProgress(invitation_id=1, status="cancelled", by="acme"))  # its own cancel
+    on_status(ctx, InvitationProgress(invitation_id=1, status="started"))
+    assert calls == []
+    on_status(ctx, InvitationProgress(invitation_id=1, status="cancelled", reason="cancelled by admin@example.com"))
+    assert calls == [("POST", "http://vendor.test/invitations/v%2F1/cancel")]  # the vendor's id quoted
+
+
+def test_the_next_step_is_a_virtual_environment_of_the_plugins_own(runner, tmp_path):
+    """It said ``pip install -e DIR[test]`` into the active environment: in the hub's development
+    environment the plugin then loads in every ``hub`` command and in the hub's own test suite."""
+    target = tmp_path / "ats-hub-acme"
+    result = runner.invoke(args=["new-plugin", "acme", "--kind", "assessment", "--directory", str(target)])
+    assert result.exit_code == 0, result.output
+    commands = [line.strip() for line in result.output.splitlines() if line.startswith("  ")]
+    assert commands[0].endswith(f" -m venv {target}/.venv")
+    assert commands[1] == f"{target}/.venv/bin/pip install -e {ROOT} -e '{target}[test]'"
+    assert commands[2] == f"{target}/.venv/bin/python -m pytest {target}/tests"
+    assert commands[3] == \
+        f"cd {target} && PYTHONPATH=. HUB_EXTRA_PLUGIN_MODULES=acme=ats_hub_acme python -m pytest tests"
+    assert [line for line in result.output.splitlines() if "pip install" in line] == [f"  {commands[1]}"]
 
 
 @pytest.mark.parametrize("name", ["Bad-Name", "x", "class"])
@@ -139,10 +268,29 @@ def test_scaffolded_plugin_installs_is_discovered_and_passes_its_tests(runner, t
     enabled = subprocess.run([str(venv / "bin/hub"), "plugins", "enable", name], capture_output=True, text=True,
                              env=env, cwd=tmp_path, timeout=120)
     assert f"{name} enabled" in enabled.stdout, enabled.stderr
-    tests = subprocess.run([str(venv / "bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    tests = subprocess.run([str(venv / "bin/python"), "-m", "pytest", "-v", "-p", "no:cacheprovider",
                             str(target / "tests")], capture_output=True, text=True, env=env, cwd=target, timeout=300)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert " passed" in tests.stdout and "failed" not in tests.stdout
+    for test in SCAFFOLD_TESTS[kind]:  # the generated hooks, exercised against the plugin's own sandbox
+        assert f"tests/{test} PASSED" in tests.stdout, tests.stdout
+
+
+SCAFFOLD_TESTS = {
+    "assessment": [
+        "test_contract.py::TestPluginContract::test_contract_tampered_webhooks_are_rejected",  # a stale one too
+        "test_contract.py::TestPluginContract::test_contract_invites_exactly_once",
+        "test_hooks.py::test_the_sandbox_completion_webhook_is_recorded",
+        "test_cancel.py::test_archiving_the_candidate_cancels_the_invitation_at_the_vendor",
+        "test_cancel.py::test_an_admins_cancel_is_withdrawn_at_the_vendor",
+        "test_cancel.py::test_reconcile_finds_a_completion_whose_webhook_was_lost",
+        "test_webhooks.py::test_a_stale_webhook_is_refused",
+    ],
+    "source": [
+        "test_contract.py::TestPluginContract::test_contract_tampered_webhooks_are_rejected",
+        "test_contract.py::TestPluginContract::test_contract_result_writeback_is_idempotent",
+    ],
+}
 
 
 @pytest.mark.parametrize("kind", ["assessment", "source"])

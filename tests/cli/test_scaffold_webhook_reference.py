@@ -5,8 +5,6 @@ and production sharing one vendor account issue the same ids), or an earlier rou
 hub's invitation; and a reference of thousands of digits raised ``ValueError`` (answered 500, so
 the vendor retried it for ever)."""
 
-import hashlib
-import hmac
 import json
 import types
 
@@ -24,14 +22,16 @@ def invitation(invitation_id: int, token: str, provider: str = "acme", round: in
 def _verify(payload: dict, *invitations: Invitation):
     """The rendered assessment plugin's ``verify_webhook`` answer to ``payload``, signed right, in
     a hub holding ``invitations``."""
+    rendered = render_plugin("acme", "assessment")
     plugin: dict = {}
-    exec(compile(render_plugin("acme", "assessment")["ats_hub_acme/__init__.py"], "plugin", "exec"), plugin)
+    exec(compile(rendered["ats_hub_acme/__init__.py"], "plugin", "exec"), plugin)
+    sandbox: dict = {}  # signed as the scaffold's vendor signs (a timestamp, then the body)
+    exec(compile(rendered["ats_hub_acme/sandbox/__init__.py"], "sandbox", "exec"), sandbox)
     known = {item.id: item for item in invitations}
     ctx = types.SimpleNamespace(secrets={"webhook_secret": "secret"}, plugin_name="acme",
                                 invitations=types.SimpleNamespace(get=known.get))
     body = json.dumps(payload).encode()
-    signature = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
-    return plugin["verify_webhook"](ctx, WebhookRequest(body=body, headers={"X-Signature": signature},
+    return plugin["verify_webhook"](ctx, WebhookRequest(body=body, headers=sandbox["sign_webhook"]("secret", body),
                                                         received_at=utcnow(), remote_addr="127.0.0.1"))
 
 
