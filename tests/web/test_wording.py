@@ -116,3 +116,11 @@ def test_a_failed_invitation_never_says_not_yet(seeded, as_role):
     assert "not yet" not in details
     invited = client.get(f"/candidates/{seeded.per_role['admin']['inv_cancel_ui']}").get_data(as_text=True)
     assert re.search(r'<dt>Completed</dt><dd><span class="muted">not yet</span></dd>', invited)
+
+
+def test_the_reminder_option_does_not_promise_a_second_invitation_is_avoided_by_it(as_role):
+    """It said "Remind instead of inviting again": re-entering never invites again, and Canditech
+    cannot remind at all."""
+    page = as_role("super_admin").get("/pipeline/new?posting_id=p1").get_data(as_text=True)
+    assert "Remind instead of inviting again" not in page
+    assert "Remind an invited candidate who re-enters the stage (where the provider can)" in page
