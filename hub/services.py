@@ -241,17 +241,26 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
     """Validate ``form`` with the plugin's schema; store settings, and secrets encrypted.
 
     Secret fields left empty keep their stored value (secrets are write-only in the UI); the
-    secret fields named in ``clear`` lose theirs (the schema then refuses a required one).
+    secret fields named in ``clear`` lose theirs: optional ones only, never a credential the
+    connection depends on (``connection_fields``; the schema refuses a required one too).
     """
     spec = runtime.registry.spec(plugin)
     row = get_integration(runtime, workspace_id, plugin)
     if spec.settings_schema is None:
         raise BadRequest(f"{spec.title} has no settings")
+    # locked while read and rewritten: a worker refreshing an OAuth token meanwhile must not have
+    # its new token overwritten with the secrets read here
+    row = db.session.get(Integration, row.id, with_for_update=True, populate_existing=True)
     secret_fields = set(spec.secret_fields)
+    connection = connection_fields(spec.settings_schema)
     clear = set(clear)
     if clear - secret_fields:
         raise ValidationFailed("only secrets can be removed", {name: ["Not a secret of this integration."]
                                                                  for name in sorted(clear - secret_fields)})
+    if clear & connection:
+        raise ValidationFailed("a credential the connection depends on cannot be removed", {
+            name: ["The connection depends on it: enter a new value, or revoke the integration to remove it."]
+            for name in sorted(clear & connection)})
     data = {k: v for k, v in form.items() if not (k in secret_fields and (v is None or v == ""))}
     both = sorted(clear & set(data))
     if both:
@@ -270,6 +279,7 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
     settings = {k: v for k, v in loaded.items() if k not in secret_fields}
     new_secrets = {k: v for k, v in loaded.items() if k in secret_fields and v not in (None, "")}
     changed = sorted(set(settings_changed(row.settings or {}, settings, stored, new_secrets)) | set(removed))
+    before = row.settings
     row.settings = settings
     if removed:
         row.secrets_meta = {k: v for k, v in (row.secrets_meta or {}).items() if k not in removed}
@@ -284,26 +294,37 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         stored.update(new_secrets)
         row.secrets_encrypted = runtime.secret_box.encrypt(stored)
         row.secrets_meta = meta
+    # a connection setting the stored settings did not have (a plugin's new field) took its default:
+    # nothing the last test used has changed
+    moot = sorted(name for name in connection & set(changed) if name in secret_fields or name in (before or {}))
     if row.status in ("not_connected", "enabled") and (new_secrets or settings):
         row.status = "configured"
-    elif row.status in TESTED_STATUSES and (moot := connection_fields(spec.settings_schema) & set(changed)):
-        # "Connected" (or an error) said what the last test or use found with the old values
+    elif row.status in TESTED_STATUSES and moot:
+        # "Connected" (or an error) said what the last test or use found with the old values; "needs
+        # reconnecting" stays until a connect or test clears it (a new base URL does not)
         row.status = "configured"
-        row.status_message = (f"{', '.join(sorted(moot))} changed since the connection was last tested: "
-                              "test the connection again")
+        labels = ", ".join(field_label(spec.settings_schema, name) for name in moot)
+        row.status_message = f"{labels} changed since the connection was last tested: test the connection again"
     # the names of the fields that changed, never a value; a secret given again unchanged is no change
     audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}", changed=changed)
     db.session.commit()
     return row
 
 
-TESTED_STATUSES = ("connected", "error", "needs_reauthorization")
+TESTED_STATUSES = ("connected", "error")
 
 
 def connection_fields(schema) -> set[str]:
     """The settings whose change makes the last connection test moot: the schema's fields with
     ``metadata={"connection": True}`` (an API key, a base URL, how to authenticate)."""
     return {name for name, field in schema().fields.items() if field.metadata.get("connection")}
+
+
+def field_label(schema, name: str) -> str:
+    """A setting's label as the form shows it (``metadata`` label or title), else its name in words."""
+    field = schema().fields.get(name)
+    metadata = field.metadata if field is not None else {}
+    return str(metadata.get("label") or metadata.get("title") or name.replace("_", " "))
 
 
 def settings_changed(old: Mapping[str, Any], new: Mapping[str, Any], old_secrets: Mapping[str, Any],

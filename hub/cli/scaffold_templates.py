@@ -121,7 +121,9 @@ def _api(ctx, method, path, allow=(), **kwargs):
     status = response.status_code
     if status < 400 or status in allow:
         return response
-    problem = f"{method} {path} answered {status}: {response.text[:200]}"
+    # a short error text is quoted; an HTML page (a wrong base URL) is named, never shown
+    problem = error_sentence("$title", status, response.text, content_type=response.headers.get("Content-Type"),
+                             request=f"{method} {path}")
     if status == 429 or status >= 500:
         raise TemporaryError(problem, retry_after=parse_retry_after(response.headers.get("Retry-After")))
     if status in (401, 403):
@@ -130,7 +132,8 @@ def _api(ctx, method, path, allow=(), **kwargs):
 
 
 class Settings(Schema):
-    base_url = fields.Url(required=True, require_tld=False, metadata={"description": "The vendor's API base URL"})
+    base_url = fields.Str(required=True, validate=validate_base_url,
+                          metadata={"connection": True, "description": "The vendor's API base URL"})
     api_key = fields.Str(required=True, metadata={"description": "API key from the vendor"})
     webhook_secret = fields.Str(required=True, metadata={"description": "Secret that signs the vendor's webhooks"})
 
@@ -154,7 +157,7 @@ Left to write: the texts of the integration page (``WEBHOOK_HELP``, ``VERIFICATI
 import hashlib
 import hmac
 import re
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from marshmallow import Schema, fields
@@ -170,6 +173,7 @@ from hub.errors import (
 from hub.kit import provider
 from hub.kit.json_body import NotJson, parse_json_body
 from hub.kit.retry_after import parse_retry_after
+from hub.kit.vendor_http import error_sentence, validate_base_url
 
 __version__ = "0.1.0"
 SIGNATURE_HEADER = "X-Signature"
@@ -177,6 +181,10 @@ TIMESTAMP_HEADER = "X-Timestamp"
 TIMESTAMP_TOLERANCE_SECONDS = 300  # signed further than this from its arrival, a webhook is refused
 MAX_REFERENCE_LENGTH = 100  # the hub's "hub-inv-<id>-<token>-r<round>" is far shorter
 RECONCILE_AFTER = timedelta(minutes=10)  # a younger invitation's webhook may still be on its way
+# an admin's cancel that reached the vendor after the candidate finished: the result is still theirs,
+# and ``reconcile`` looks for it this long (``list_open`` lists open invitations only)
+RESULT_AFTER_CANCEL = "result_after_cancel:"
+WATCH_AFTER_CANCEL = timedelta(days=14)
 
 # The integration page's texts, about this plugin only. TODO: replace each placeholder.
 WEBHOOK_HELP = ("TODO: say where at $title the admin pastes this integration's webhook URL, and where they find "
@@ -212,7 +220,7 @@ def test_connection(ctx):
     try:
         assessments = _api(ctx, "GET", "/assessments").json()
     except PluginError as exc:  # the vendor's answer, shown to the admin
-        raise HubError(f"$title answered: {exc}", status=502, code="vendor_error") from exc
+        raise HubError(str(exc), status=502, code="vendor_error") from exc  # "$title answered ..."
     return f"$title is connected: {len(assessments)} assessments"
 
 
@@ -305,8 +313,9 @@ def on_invitation_status(ctx, progress):
         if current is None or current.status != CANCELLED:
             return  # re-invited, or completed after all, since
         vendor_id = _vendor_id(ctx, current)
-        if vendor_id is not None:
-            _withdraw(ctx, current, vendor_id)
+        if vendor_id is not None and not _withdraw(ctx, current, vendor_id):
+            # finished at the vendor: its webhook brings the result; should it be lost, reconcile finds it
+            ctx.records.put(f"{RESULT_AFTER_CANCEL}{current.id}", {"since": datetime.now(timezone.utc).isoformat()})
 
 
 def _vendor_id(ctx, invitation):
@@ -338,10 +347,24 @@ def reconcile(ctx):
     while True:
         page = ctx.invitations.list_open(ctx.plugin_name, RECONCILE_AFTER, after_id=after_id)
         if not page:
-            return events
+            break
         for invitation in page:
             events.extend(_completion_at_vendor(ctx, invitation))
         after_id = page[-1].id
+    return events + _results_after_cancel(ctx)
+
+
+def _results_after_cancel(ctx):
+    """The results of invitations an admin cancelled after the candidate had finished at the vendor."""
+    events, now = [], datetime.now(timezone.utc)
+    for key, record in ctx.records.items(RESULT_AFTER_CANCEL).items():
+        invitation = ctx.invitations.get(int(key[len(RESULT_AFTER_CANCEL):]))
+        since = datetime.fromisoformat(record["since"]) if isinstance(record, dict) and record.get("since") else now
+        if invitation is None or invitation.status != CANCELLED or now - since > WATCH_AFTER_CANCEL:
+            ctx.records.delete(key)  # recorded (completed), re-invited, or given up
+            continue
+        events.extend(_completion_at_vendor(ctx, invitation))
+    return events
 
 
 def _completion_at_vendor(ctx, invitation):
@@ -415,6 +438,7 @@ from hub.errors import (
 )
 from hub.kit.json_body import NotJson, parse_json_body
 from hub.kit.retry_after import parse_retry_after
+from hub.kit.vendor_http import error_sentence, validate_base_url
 
 __version__ = "0.1.0"
 SIGNATURE_HEADER = "X-Signature"
@@ -451,7 +475,7 @@ def test_connection(ctx):
     try:
         postings = _api(ctx, "GET", "/postings").json()
     except PluginError as exc:  # the ATS's answer, shown to the admin
-        raise HubError(f"$title answered: {exc}", status=502, code="vendor_error") from exc
+        raise HubError(str(exc), status=502, code="vendor_error") from exc  # "$title answered ..."
     return f"$title is connected: {len(postings)} postings"
 
 
@@ -799,7 +823,8 @@ def test_a_completion_for_another_hubs_invitation_is_ignored(hub, invited):
 
 ASSESSMENT_CANCEL_TESTS = '''"""Cancelling and reconciling, through a real hub and this plugin's sandbox: an archived
 candidate's invitation is cancelled at the vendor; an admin's cancel in the hub is withdrawn there
-too; a completion whose webhook was lost is found by ``reconcile``."""
+too; a completion whose webhook was lost is found by ``reconcile``, also one finished before an
+admin's cancel reached the vendor."""
 
 import socket
 from datetime import datetime, timedelta, timezone
@@ -822,11 +847,27 @@ def test_an_admins_cancel_is_withdrawn_at_the_vendor(hub, at_vendor, invited):
     assert at_vendor(invited)["status"] == "cancelled"
 
 
-def test_reconcile_finds_a_completion_whose_webhook_was_lost(hub, sandbox_url, invited):
+def _lose_webhooks(sandbox_url):
     with socket.socket() as closed:  # a port nothing listens on: the webhook is lost
         closed.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/"
     requests.post(f"{sandbox_url}/_sandbox/config", json={"webhook_url": nowhere}, timeout=10).raise_for_status()
+
+
+def test_a_result_finished_before_an_admins_cancel_is_found_by_reconcile(hub, sandbox_url, at_vendor, invited):
+    _lose_webhooks(sandbox_url)
+    requests.post(invited.invite_url, data={"score": "7"}, timeout=10)  # finished; its webhook lost
+    hub.cancel(invited.id)  # too late at the vendor (409): the result is still the candidate's
+    assert hub.invitation().status == "cancelled" and at_vendor(invited)["status"] == "completed"
+    for inbound in hub.call("reconcile"):
+        hub.ingest(inbound.event, inbound.external_id, source="$name")
+    done = hub.invitation()
+    assert (done.status, done.score) == ("completed", 7)
+    assert hub.call("reconcile") == []  # recorded: no longer watched
+
+
+def test_reconcile_finds_a_completion_whose_webhook_was_lost(hub, sandbox_url, invited):
+    _lose_webhooks(sandbox_url)
     answer = requests.post(invited.invite_url, data={"score": "6"}, timeout=10)
     assert "could not be delivered" in answer.text, answer.text
     assert hub.call("reconcile") == []  # sent just now: its webhook may still come

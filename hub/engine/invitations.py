@@ -110,9 +110,20 @@ def transition(session, invitation: Invitation, status: str, source: str, at: da
             setattr(invitation, name, value)
     if status in STAMP:
         setattr(invitation, STAMP[status], at or utcnow())
+    if status == e.COMPLETED:  # the result is judged by the threshold of this moment, for good
+        invitation.pass_threshold = _current_threshold(session, invitation)
     detail = fields.get("failure_reason") or ""
     add_timeline(session, invitation, status, source, detail, at)
     return True
+
+
+def _current_threshold(session, invitation: Invitation) -> float | None:
+    attachment = session.get(Attachment, invitation.attachment_id)
+    threshold = (attachment.options or {}).get("pass_threshold") if attachment is not None else None
+    try:
+        return float(threshold) if threshold is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def apply_event(session, invitation: Invitation, event: e.HubEvent, source: str) -> bool:
@@ -120,13 +131,8 @@ def apply_event(session, invitation: Invitation, event: e.HubEvent, source: str)
     if isinstance(event, e.AssessmentResult):
         if invitation.status == e.COMPLETED:
             return False
-        if not transition(session, invitation, e.COMPLETED, source, at=event.completed_at,
-                          score=event.score, max_score=event.max_score, report_url=event.report_url):
-            return False
-        attachment = session.get(Attachment, invitation.attachment_id)
-        threshold = (attachment.options or {}).get("pass_threshold") if attachment is not None else None
-        invitation.pass_threshold = float(threshold) if threshold is not None else None
-        return True
+        return transition(session, invitation, e.COMPLETED, source, at=event.completed_at,
+                          score=event.score, max_score=event.max_score, report_url=event.report_url)
     if isinstance(event, e.Verdict):
         if invitation.verdict == event.verdict:
             return False

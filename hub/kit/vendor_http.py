@@ -68,7 +68,9 @@ MAX_QUOTED_LENGTH = 200
 DEFAULT_HINT = "check the API base URL"
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# underscores too: not in public DNS names, but in the names of Docker Compose services and
+# internal hosts that an operator's sandbox or proxy may well have
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 _DOTTED_NUMBERS = re.compile(r"[0-9.]+")
 _PATH_CHAR = re.compile(r"[A-Za-z0-9\-._~!$&()*+,;=:@/%]")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -161,9 +163,10 @@ def _host_problem(host: str) -> str | None:
         except ValueError:
             return f"“{host}” is not an IPv4 address (four numbers from 0 to 255, such as 127.0.0.1)."
         return None
-    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in host.split(".")):
-        return (f"“{host}” is not a host name: use letters, digits, dots and dashes (such as api.example.com), "
-                f"or an IP address.")
+    name = host[:-1] if host.endswith(".") else host  # a fully qualified name's final dot
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
+        return (f"“{host}” is not a host name: use letters, digits, dots, dashes and underscores (such as "
+                f"api.example.com), or an IP address.")
     return None
 
 

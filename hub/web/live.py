@@ -217,7 +217,9 @@ def connection_state(workspace_id: int, plugin: str, row: Integration | None = N
         "oauth_chosen": oauth,
     }
     changes = {name: value for name, value in defaults.items() if getattr(state, name) is None}
-    if not isinstance(state.warnings, tuple) or not all(isinstance(w, str) for w in state.warnings):
+    if isinstance(state.warnings, str):  # one warning given bare: not one per character
+        changes["warnings"] = (state.warnings,) if state.warnings else ()
+    elif not isinstance(state.warnings, tuple) or not all(isinstance(w, str) for w in state.warnings):
         changes["warnings"] = tuple(str(w) for w in state.warnings or ())
     if not oauth:  # a plugin cannot offer what it does not implement
         changes.update(oauth_available=False, oauth_chosen=False)

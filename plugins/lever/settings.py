@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from hub.kit.vendor_http import validate_base_url
+from hub.kit.vendor_http import base_url_problem
 
 ENVIRONMENTS = ("production", "sandbox", "custom")
 AUTH_MODES = ("api_key", "oauth")
@@ -61,7 +61,7 @@ class LeverSettingsSchema(Schema):
                   "description": "Lever's production or sandbox API, or a custom base URL (e.g. the hub's own "
                                  "Lever simulator)"})
     base_url = fields.String(
-        load_default=None, allow_none=True, validate=validate_base_url,
+        load_default=None, allow_none=True, validate=validate.Length(max=2000),
         metadata={"connection": True, "label": "Custom base URL", "description": "only with the environment Custom base URL, e.g. http://127.0.0.1:5001"})
     auth_mode = fields.String(
         load_default="api_key", validate=validate.OneOf(AUTH_MODES, labels=AUTH_MODE_LABELS),
@@ -108,9 +108,15 @@ class LeverSettingsSchema(Schema):
 
     @validates_schema
     def _custom_needs_base_url(self, data: Mapping[str, Any], **kwargs: Any) -> None:
-        # the field's own validator (hub.kit.vendor_http) refuses a URL the plugin cannot use
-        if data.get("environment") == "custom" and not data.get("base_url"):
+        # checked only where it is used: a URL left over from a custom setup must not block saving
+        # a production connection's other settings
+        if data.get("environment") != "custom":
+            return
+        if not data.get("base_url"):
             raise ValidationError("a base URL is required for the custom environment", "base_url")
+        problem = base_url_problem(data["base_url"])
+        if problem:
+            raise ValidationError(problem, "base_url")
 
 
 @dataclass(frozen=True)

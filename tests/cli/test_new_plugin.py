@@ -163,7 +163,8 @@ def test_the_rendered_plugins_test_their_connection_and_give_the_integration_pag
     refused = types.SimpleNamespace(status_code=401, headers={}, text="bad key")
     with pytest.raises(HubError) as caught:
         plugin["test_connection"](ctx(refused))
-    assert caught.value.status == 502 and "answered 401: bad key" in caught.value.message
+    assert caught.value.status == 502 and caught.value.message == \
+        f"Acme answered 401 Unauthorized to GET /{listed}: “bad key”", caught.value.message
 
 
 def test_the_rendered_assessment_plugin_withdraws_only_a_cancel_of_its_own_made_by_someone_else():
@@ -284,6 +285,7 @@ SCAFFOLD_TESTS = {
         "test_cancel.py::test_archiving_the_candidate_cancels_the_invitation_at_the_vendor",
         "test_cancel.py::test_an_admins_cancel_is_withdrawn_at_the_vendor",
         "test_cancel.py::test_reconcile_finds_a_completion_whose_webhook_was_lost",
+        "test_cancel.py::test_a_result_finished_before_an_admins_cancel_is_found_by_reconcile",
         "test_webhooks.py::test_a_stale_webhook_is_refused",
     ],
     "source": [
@@ -313,6 +315,33 @@ def test_the_rendered_plugins_turn_vendor_errors_into_the_hubs(kind, status, hea
                                 http=types.SimpleNamespace(request=lambda *args, **kwargs: answer))
     with pytest.raises(Exception) as caught:
         plugin["_api"](ctx, "GET", "/things")
-    assert type(caught.value).__name__ == error and "answered %d: nope" % status in str(caught.value)
+    assert type(caught.value).__name__ == error and "answered %d" % status in str(caught.value)
+    assert "to GET /things: “nope”" in str(caught.value)
     assert getattr(caught.value, "retry_after", None) == retry_after
     assert plugin["_api"](ctx, "GET", "/things", allow=(status,)) is answer
+
+
+@pytest.mark.parametrize("kind", ["assessment", "source"])
+def test_the_rendered_plugins_name_an_html_error_page_never_show_it(kind):
+    """A wrong base URL answers with a web server's HTML page: the admin saw "<!doctype html>..." in
+    the connection test."""
+    import types
+
+    plugin = _rendered(kind)
+    page = types.SimpleNamespace(status_code=404, headers={"Content-Type": "text/html"},
+                                 text="<!doctype html><html><body><h1>Not Found</h1></body></html>")
+    ctx = types.SimpleNamespace(settings={"base_url": "http://vendor.test"}, secrets={"api_key": "k"},
+                                http=types.SimpleNamespace(request=lambda *args, **kwargs: page))
+    with pytest.raises(Exception) as caught:
+        plugin["_api"](ctx, "GET", "/things")
+    assert "<" not in str(caught.value) and "an HTML page, not its API's JSON" in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["assessment", "source"])
+def test_the_rendered_plugins_refuse_an_unusable_base_url(kind):
+    from marshmallow import ValidationError
+
+    settings = _rendered(kind)["Settings"]
+    with pytest.raises(ValidationError) as caught:
+        settings().load({"base_url": "http://vendor.test?x=1", "api_key": "k", "webhook_secret": "s"})
+    assert list(caught.value.messages) == ["base_url"]

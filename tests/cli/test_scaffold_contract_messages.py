@@ -68,7 +68,8 @@ BREAKAGES = {
     "an invitation the vendor refused": (
         SANDBOX, "        body = request.get_json(force=True)\n        with lock:\n",
         '        return jsonify({"error": "no such assessment"}), 400\n        with lock:\n', "invites_exactly_once",
-        ["the invitation is 'failed', not 'invited' (failure reason: POST /invitations answered 400"]),
+        ["the invitation is 'failed', not 'invited' (failure reason: Acme answered 400 Bad Request to POST "
+         "/invitations"]),
     "a rejection with a server status": (
         PLUGIN, '"signature does not match", status=401)', '"signature does not match", status=500)',
         "tampered_webhooks_are_rejected",

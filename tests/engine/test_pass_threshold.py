@@ -81,3 +81,15 @@ def test_a_reinvite_forgets_the_threshold_with_the_result(make_app):
         assert row.pass_threshold == 60.0
         services.reinvite_invitation(get_runtime(), 1, row.id, "admin@example.com")
         assert db.session.get(Invitation, row.id, populate_existing=True).pass_threshold is None
+
+
+def test_a_completion_through_transition_records_it_too(app):
+    """The plugin guide's way to record a result (``ctx.invitations.transition(id, "completed",
+    score=...)``) left the threshold out: the page and the ATS note said nothing of it."""
+    from hub.engine.invitations import transition
+
+    with app.app_context():
+        row = _invitation(60)
+        assert transition(db.session, row, "completed", "assess", score=70, max_score=100)
+        db.session.commit()
+        assert db.session.get(Invitation, row.id).pass_threshold == 60.0

@@ -56,9 +56,9 @@ def test_usable_base_urls(url):
     ("http:///v1", "Enter the host after http:// or https:// (such as https://api.example.com)."),
     ("http://:8002", "Enter the host after http:// or https:// (such as https://api.example.com)."),
     ("http://999.1.1.1", "“999.1.1.1” is not an IPv4 address (four numbers from 0 to 255, such as 127.0.0.1)."),
-    ("http://bad_host.test", "“bad_host.test” is not a host name: use letters, digits, dots and dashes "
-                             "(such as api.example.com), or an IP address."),
-    ("http://-bad.test", "“-bad.test” is not a host name: use letters, digits, dots and dashes "
+    ("http://bad!host.test", "“bad!host.test” is not a host name: use letters, digits, dots, dashes and "
+                             "underscores (such as api.example.com), or an IP address."),
+    ("http://-bad.test", "“-bad.test” is not a host name: use letters, digits, dots, dashes and underscores "
                          "(such as api.example.com), or an IP address."),
     ("http://::1:8002", "Write an IPv6 address in brackets, such as http://[::1]:8002."),
     ("http://[nope]:8002", "Write an IPv6 address in brackets, such as http://[::1]:8002."),
@@ -160,3 +160,10 @@ def test_a_huge_page_is_handled_without_its_text():
     page = "<html><body>" + "<p>lorem ipsum</p>" * 100_000 + "</body></html>"
     said = error_sentence("Canditech", 404, page)
     assert said == "Canditech answered 404 Not Found with an HTML page, not its API's JSON: check the API base URL"
+
+
+@pytest.mark.parametrize("url", ["http://canditech_sandbox:8002", "https://api.example.com.",
+                                 "https://api.example.com./v1/"])
+def test_hosts_operators_use_are_accepted(url):
+    """A Docker Compose service name has underscores; a fully qualified name may end in a dot."""
+    assert base_url_problem(url) is None

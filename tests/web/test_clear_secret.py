@@ -71,3 +71,14 @@ def test_the_service_refuses_to_remove_a_required_secret_or_a_setting(hub_app, s
             services.save_settings(get_runtime(), 1, "fakesource", form, "test", clear={"region"})
         db.session.rollback()
     assert stored(hub_app)[0]["api_key"] == SECRET_VALUE
+
+
+def test_lever_offers_no_box_for_its_api_key(make_app):
+    """Lever's API key is optional (OAuth is the other way) but it is the connection's credential:
+    one tick deleted it and the deliveries failed."""
+    from hub.web.ui.settings_form import build_fields
+    from plugins.lever.settings import LeverSettingsSchema
+
+    views = {view.attribute: view for view in build_fields(LeverSettingsSchema, ("api_key", "signature_tokens"),
+                                                           {}, {})}
+    assert not views["api_key"].removable and views["signature_tokens"].removable

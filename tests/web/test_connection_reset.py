@@ -27,9 +27,9 @@ def status(app) -> tuple[str, str | None]:
         return row.status, row.status_message
 
 
-@pytest.mark.parametrize("before", ["connected", "error", "needs_reauthorization"])
-@pytest.mark.parametrize("change, named", [({"api_key": "a-new-key-0001"}, "api_key"),
-                                           ({"base_url": "https://eu.fake-ats.example"}, "base_url")])
+@pytest.mark.parametrize("before", ["connected", "error"])
+@pytest.mark.parametrize("change, named", [({"api_key": "a-new-key-0001"}, "api key"),
+                                           ({"base_url": "https://eu.fake-ats.example"}, "base url")])
 def test_a_changed_connection_setting_asks_for_a_new_test(hub_app, seeded, as_role, before, change, named):
     set_status(hub_app, before, "Fake ATS refused the key" if before != "connected" else None)
     response = as_role("super_admin").post("/integrations/fakesource/settings", data={**FORM, **change})
@@ -38,6 +38,29 @@ def test_a_changed_connection_setting_asks_for_a_new_test(hub_app, seeded, as_ro
                                              "test the connection again")
     page = as_role("super_admin").get("/integrations/fakesource").get_data(as_text=True)
     assert "test the connection again" in page
+
+
+def test_needs_reconnecting_stays_until_a_connect_or_test_clears_it(hub_app, seeded, as_role):
+    """A new base URL cannot revive a dead OAuth grant: 'configured' would have hidden 'needs
+    reconnecting' from the dashboard and let a backfill go ahead."""
+    set_status(hub_app, "needs_reauthorization", "connect again")
+    response = as_role("super_admin").post("/integrations/fakesource/settings",
+                                           data={**FORM, "base_url": "https://eu.fake-ats.example"})
+    assert response.status_code == 302
+    assert status(hub_app) == ("needs_reauthorization", "connect again")
+
+
+def test_a_connection_setting_new_to_the_stored_settings_is_no_change(hub_app, seeded, as_role):
+    """A plugin version adding a connection field: its default was not what the last test used,
+    but nothing the admin connected with changed either."""
+    with hub_app.app_context():
+        row = get_runtime().integration(1, "fakesource")
+        row.settings = {k: v for k, v in (row.settings or {}).items() if k != "base_url"}
+        row.status = "connected"
+        db.session.commit()
+    assert as_role("super_admin").post("/integrations/fakesource/settings",
+                                       data={**FORM, "max_rate": "7"}).status_code == 302
+    assert status(hub_app)[0] == "connected"
 
 
 def test_other_settings_and_a_key_given_again_unchanged_keep_the_status(hub_app, seeded, as_role):

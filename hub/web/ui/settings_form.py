@@ -35,6 +35,12 @@ class FieldView:
     maxlength: int | None = None
     allow_none: bool = False
     plain_string: bool = False
+    connection: bool = False  # metadata connection=True: the connection test depends on it
+
+    @property
+    def removable(self) -> bool:
+        """A stored secret the admin may remove: optional, and no credential the connection uses."""
+        return self.secret and not self.required and not self.connection
 
     @property
     def input_id(self) -> str:
@@ -85,7 +91,8 @@ def build_fields(schema_cls: type | None, secret_fields: tuple[str, ...], settin
         secret = attribute in secret_fields or name in secret_fields
         view = FieldView(name=name, attribute=attribute, label=_label(attribute, f), kind="text",
                          required=bool(f.required), help=str(f.metadata.get("description") or ""),
-                         secret=secret, allow_none=bool(f.allow_none))
+                         secret=secret, allow_none=bool(f.allow_none),
+                         connection=bool(f.metadata.get("connection")))
         one_of = next((v for v in f.validators if isinstance(v, mv.OneOf)), None)
         if secret:
             view.kind = "password"
@@ -158,9 +165,8 @@ def form_to_data(views: list[FieldView], form: Mapping[str, str]) -> tuple[dict[
 
 def cleared_secrets(views: list[FieldView], form: Mapping[str, str]) -> list[str]:
     """The secrets whose "Remove the stored value" box is ticked (``clear-<name>``), by attribute;
-    only stored, optional ones offer the box."""
-    return [view.attribute for view in views
-            if view.secret and not view.required and form.get(f"clear-{view.name}") in ("on", "y")]
+    only ``removable`` ones offer the box."""
+    return [view.attribute for view in views if view.removable and form.get(f"clear-{view.name}") in ("on", "y")]
 
 
 def submitted_values(views: list[FieldView], form: Mapping[str, str]) -> dict[str, Any]:

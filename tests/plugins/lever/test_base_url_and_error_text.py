@@ -42,9 +42,13 @@ def test_a_custom_base_url_the_plugin_cannot_use_is_refused_with_a_sentence(url,
     assert said in message and message.endswith(".")
 
 
-def test_a_broken_base_url_is_refused_in_any_environment():
+def test_a_base_url_is_checked_only_where_it_is_used():
+    """A URL left over from a custom setup must not block saving a production connection's other
+    settings (a key rotation, say): it is not used there."""
+    loaded = LeverSettingsSchema().load({"environment": "production", "base_url": "http://127.0.0.1:99999"})
+    assert loaded["environment"] == "production"
     with pytest.raises(ValidationError) as caught:
-        LeverSettingsSchema().load({"environment": "production", "base_url": "http://127.0.0.1:99999"})
+        LeverSettingsSchema().load({"environment": "custom", "base_url": "http://127.0.0.1:99999"})
     assert list(caught.value.messages) == ["base_url"]
 
 
