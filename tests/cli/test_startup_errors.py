@@ -206,8 +206,9 @@ def test_a_worker_on_a_database_behind_this_version_stops_in_one_line(tmp_path):
     assert "started" not in stdout
 
 
-def test_a_worker_on_a_database_a_newer_version_migrated_says_so(tmp_path):
-    """'run hub db upgrade' was the advice for a database ahead of the code (a deploy rolled back)."""
+def _migrated_by_a_newer_version(tmp_path):
+    """The embedded database, migrated, then marked at a revision this code does not know: the
+    environment and the database file."""
     import sqlite3
 
     env = _env(tmp_path)
@@ -216,6 +217,12 @@ def test_a_worker_on_a_database_a_newer_version_migrated_says_so(tmp_path):
     (database,) = list(tmp_path.rglob("hub.db"))
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+    return env, database
+
+
+def test_a_worker_on_a_database_a_newer_version_migrated_says_so(tmp_path):
+    """'run hub db upgrade' was the advice for a database ahead of the code (a deploy rolled back)."""
+    env, _ = _migrated_by_a_newer_version(tmp_path)
     code, stdout, stderr = _hub(["worker"], env, timeout=30)
     assert code == 1 and "started" not in stdout
     assert "the database schema is at f00dfeed1234, which this code does not know: a newer version" in stderr
@@ -228,12 +235,7 @@ def test_migrating_commands_on_a_database_a_newer_version_migrated_say_so(tmp_pa
     revision" and its traceback, not the sentence the worker and /readyz give."""
     import sqlite3
 
-    env = _env(tmp_path)
-    code, _, stderr = _hub(["db", "upgrade"], env)
-    assert code == 0, stderr
-    (database,) = list(tmp_path.rglob("hub.db"))
-    with sqlite3.connect(database) as connection:
-        connection.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
+    env, database = _migrated_by_a_newer_version(tmp_path)
     code, stdout, stderr = _hub(args, env, timeout=30)
     assert code == 1 and "Traceback" not in stderr, stderr
     assert stderr.strip().startswith("Error: the database schema is at f00dfeed1234, which this code does not know: "

@@ -7,12 +7,14 @@ class name does not start with ``Test``, so pytest does not run the whole contra
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from hub import hookimpl
-from hub.entities import ASSESSMENT, Candidate, IntegrationSpec
+from hub.entities import ASSESSMENT, Candidate, IntegrationSpec, WebhookRequest
 from hub.testing import AssessmentPluginContract, KitSource, enable_plugins
-from hub.testing.contract import KIT_SOURCE
+from hub.testing.contract import KIT_SOURCE, _describe_tampering
 
 
 class ToyProvider:
@@ -92,3 +94,40 @@ def test_make_invitation_refuses_what_it_cannot_make(ctx):
     with pytest.raises(ValueError, match="cannot become completed with 'toy-2'; give another candidate"):
         kit.make_invitation(ctx, assessment_id="python", provider_invitation_id="toy-2", status="completed")
     assert no_open_transaction()
+
+
+# --------------------------------------------------------------------------- the stale case
+# The default tampered cases include the request as it was sent, received a day after the hub stops
+# remembering event ids (``ctx.dedupe_window``): the guide and the hookspec ask ``verify_webhook``
+# for a timestamp window, but the kit never checked one, so a plugin without it passed.
+
+SENT = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+
+class UndatedToyContract(ToyContract):
+    stale_webhook_case = False  # a vendor that signs no time
+
+
+def valid() -> WebhookRequest:
+    return WebhookRequest(body=b'{"id": "evt-1", "type": "ping"}', headers={"X-Signature": "sig", "X-Timestamp": "1"},
+                          received_at=SENT, remote_addr="127.0.0.1")
+
+
+def test_the_default_cases_end_with_the_request_received_after_the_dedupe_window(ctx):
+    request = valid()
+    cases = ToyContract().tampered_webhooks(ctx, request)
+
+    assert len(cases) == 4
+    stale = cases[-1]
+    assert (stale.body, dict(stale.headers), stale.remote_addr) == (request.body, dict(request.headers), "127.0.0.1")
+    assert stale.received_at == SENT + ctx.dedupe_window + timedelta(days=1)
+    assert ctx.dedupe_window >= timedelta(days=7)
+    assert "refuse a stale timestamp" in _describe_tampering(request, stale)
+    assert _describe_tampering(request, cases[0]) == "body changed"  # the other descriptions unchanged
+
+
+def test_a_vendor_that_signs_no_time_leaves_the_stale_case_out(ctx):
+    request = valid()
+    cases = UndatedToyContract().tampered_webhooks(ctx, request)
+
+    assert len(cases) == 3 and all(case.received_at == SENT for case in cases)

@@ -4,9 +4,6 @@ admin as a sentence, never as its HTML: in the connection test, the status line 
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from marshmallow import ValidationError
 
@@ -18,14 +15,13 @@ from hub.runtime import get_runtime
 from plugins.canditech import wire
 from plugins.canditech.client import CanditechNotFound, CanditechRejected
 from plugins.canditech.settings import CanditechSettingsSchema
+from tests.support.html_server import HTML_404, html_404_server
 from tests.web.support import make_user, sign_in
 
 from .helpers import BASE_URL
 
 INVITATIONS = f"{BASE_URL}/v1/invitations"
 ASSESSMENTS = f"{BASE_URL}/v1/assessments"
-HTML_404 = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>404 Not Found</title></head>'
-            '<body><h1>Not Found</h1><p>The requested URL was not found on the server.</p></body></html>')
 SAID = "an HTML page, not its API's JSON: check the API base URL"
 SENTENCE = f"Canditech answered 404 Not Found with {SAID}"
 
@@ -116,28 +112,11 @@ def test_test_connection_says_what_came_back(ctx, rsps):
 # --------------------------------------------------------------------------- what the admin sees
 
 
-class _Html404(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        body = HTML_404.encode()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def html_server():
     """A web server that is not Canditech: a 404 HTML page for every path."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html404)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with html_404_server() as url:
+        yield url
 
 
 def test_the_connection_test_status_line_and_dashboard_show_a_sentence_not_the_page(make_app, html_server):

@@ -4,9 +4,6 @@ words, never as its HTML."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import responses
 from marshmallow import ValidationError
@@ -14,11 +11,10 @@ from marshmallow import ValidationError
 from hub.errors import HubError, TemporaryError
 from plugins.lever.client import LeverAPIError, LeverClient, LeverNotFound
 from plugins.lever.settings import LeverSettingsSchema
+from tests.support.html_server import HTML_404, html_404_server
 
 BASE = "http://lever.test"
 API = BASE + "/v1"
-HTML_404 = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>404 Not Found</title></head>'
-            '<body><h1>Not Found</h1><p>The requested URL was not found on the server.</p></body></html>')
 SAID = "an HTML page, not its API's JSON: check the Custom base URL"
 
 
@@ -112,28 +108,11 @@ def test_a_5xx_html_page_is_named_and_a_short_text_kept(hub, rsps):
     assert str(refused.value) == "Lever answered 400 Bad Request to GET /stages: limit: too big"
 
 
-class _Html404(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        body = HTML_404.encode()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def html_server():
     """A web server that is not Lever: a 404 HTML page for every path."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html404)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with html_404_server() as url:
+        yield url
 
 
 def test_the_connection_test_shows_words_not_the_page(hub, html_server):

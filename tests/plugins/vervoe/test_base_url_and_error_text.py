@@ -5,9 +5,7 @@ admin as words, never as its HTML: from the token endpoint, the API, and the con
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -20,11 +18,11 @@ from plugins.vervoe import auth, wire
 from plugins.vervoe.client import VervoeClient, VervoeNotFound, VervoeRejected
 from plugins.vervoe.settings import VervoeSettings, VervoeSettingsSchema
 
+from tests.support.html_server import HTML_404, html_404_server
+
 from .conftest import vervoe_settings
 
 BASE = "https://vervoe.test/api"
-HTML_404 = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>404 Not Found</title></head>'
-            '<body><h1>Not Found</h1><p>The requested URL was not found on the server.</p></body></html>')
 SAID = "an HTML page, not its API's JSON: check the API base URL"
 
 
@@ -147,28 +145,11 @@ def test_test_connection_says_what_came_back(rsps):
 # --------------------------------------------------------------------------- through the hub
 
 
-class _Html404(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        body = HTML_404.encode()
-        self.send_response(404)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def html_server():
     """A web server that is not Vervoe: a 404 HTML page for every path."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html404)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api"
-    server.shutdown()
-    server.server_close()
+    with html_404_server() as url:
+        yield url + "/api"
 
 
 def test_the_hub_s_connection_test_shows_words_not_the_page(hub, html_server):
