@@ -71,6 +71,7 @@ BACKEND_FREE = (
     "tests/cli/test_scaffold_retry_after.py",
     "tests/cli/test_scaffold_webhook_reference.py",
     "tests/kit/test_retry_after.py",
+    "tests/kit/test_vendor_http.py",
     "tests/plugins/canditech/test_client.py",
     "tests/plugins/canditech/test_contract.py",
     "tests/plugins/canditech/test_reconciliation.py",
@@ -85,6 +86,7 @@ BACKEND_FREE = (
     "tests/test_bench_openloop.py",
     "tests/test_boundaries.py",
     "tests/test_gunicorn_conf.py",
+    "tests/testing/test_kit_docs.py",
 )
 DATABASE_FIXTURES = ("postgres_database", "module_database_url")
 
