@@ -143,9 +143,9 @@ def connect_sandbox(ctx, sandbox_url):
         assessments = VervoeClient(ctx).list_assessments()
     except (PermanentError, TemporaryError) as exc:  # NeedsReauthorization is a PermanentError
         raise _vendor_error(exc) from exc
-    ctx.set_status("connected", f"Vervoe sandbox at {base}")
-    return (f"connected to the Vervoe sandbox at {base} ({len(assessments)} assessments); its report "
-            f"webhooks go to {ctx.webhook_url}, signed with the stored secret")
+    connected = f"connected to the Vervoe sandbox at {base} ({len(assessments)} assessments)"
+    ctx.set_status("connected", connected)  # as the Lever and Canditech sandboxes say it
+    return f"{connected}; its report webhooks go to {ctx.webhook_url}, signed with the stored secret"
 
 
 def _sandbox_call(ctx, method: str, url: str, **kwargs) -> dict:

@@ -952,6 +952,8 @@ def test_connect_sandbox_configures_both_sides(fast_app, sandbox):
         assert "3 assessments" in message and sandbox.url in message
         row = runtime.integration(1, "vervoe")
         assert row.settings["base_url"] == sandbox.api and row.status == "connected"
+        # the dashboard's line, worded as the Lever and Canditech sandboxes word theirs
+        assert row.status_message == f"connected to the Vervoe sandbox at {sandbox.url} (3 assessments)"
         secrets = runtime.context(1, "vervoe").secrets
         webhook_url = f"http://hub.test/webhooks/vervoe/{row.webhook_key}"
         db.session.commit()
