@@ -21,6 +21,7 @@ from hub.engine.runner import replay
 from hub.entities import Attachment as AttachmentEntity
 from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hub.extensions import db
+from hub.setting_labels import schema_labels
 from hub.store.models import (
     ROLES, SUPER_ADMIN, D_OPEN, D_CANCELLED, ApiToken, Attachment, AuditEntry, Delivery, Integration, SignInThrottle,
     User, Workspace,
@@ -303,7 +304,8 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         # "Connected" (or an error) said what the last test or use found with the old values; "needs
         # reconnecting" stays until a connect or test clears it (a new base URL does not)
         row.status = "configured"
-        labels = ", ".join(field_label(spec.settings_schema, name) for name in moot)
+        names = schema_labels(spec.settings_schema)
+        labels = ", ".join(names.get(name, name) for name in moot)
         row.status_message = f"{labels} changed since the connection was last tested: test the connection again"
     # the names of the fields that changed, never a value; a secret given again unchanged is no change
     audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}", changed=changed)
@@ -318,13 +320,6 @@ def connection_fields(schema) -> set[str]:
     """The settings whose change makes the last connection test moot: the schema's fields with
     ``metadata={"connection": True}`` (an API key, a base URL, how to authenticate)."""
     return {name for name, field in schema().fields.items() if field.metadata.get("connection")}
-
-
-def field_label(schema, name: str) -> str:
-    """A setting's label as the form shows it (``metadata`` label or title), else its name in words."""
-    field = schema().fields.get(name)
-    metadata = field.metadata if field is not None else {}
-    return str(metadata.get("label") or metadata.get("title") or name.replace("_", " "))
 
 
 def settings_changed(old: Mapping[str, Any], new: Mapping[str, Any], old_secrets: Mapping[str, Any],

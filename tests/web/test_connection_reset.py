@@ -28,8 +28,8 @@ def status(app) -> tuple[str, str | None]:
 
 
 @pytest.mark.parametrize("before", ["connected", "error"])
-@pytest.mark.parametrize("change, named", [({"api_key": "a-new-key-0001"}, "api key"),
-                                           ({"base_url": "https://eu.fake-ats.example"}, "base url")])
+@pytest.mark.parametrize("change, named", [({"api_key": "a-new-key-0001"}, "API key"),
+                                           ({"base_url": "https://eu.fake-ats.example"}, "Base URL")])
 def test_a_changed_connection_setting_asks_for_a_new_test(hub_app, seeded, as_role, before, change, named):
     set_status(hub_app, before, "Fake ATS refused the key" if before != "connected" else None)
     response = as_role("super_admin").post("/integrations/fakesource/settings", data={**FORM, **change})

@@ -38,7 +38,8 @@ def test_only_the_changed_fields_are_recorded(hub_app, seeded, as_role):
     assert "sk-live-NEW-456" not in page and SECRET_VALUE not in page
     details = re.findall(r'<td class="small wrap">(.*?)</td>', page, re.S)
     texts = [re.sub(r"<[^>]+>", "", d).strip() for d in details]
-    assert texts[:4] == ["Changed: no change", "Changed: api_key", "Changed: region", "Changed: no change"]
+    # the settings by the labels their form shows, not their names ("API key", not api_key)
+    assert texts[:4] == ["Changed: no change", "Changed: API key", "Changed: Region", "Changed: no change"]
 
 
 def test_the_api_records_the_same(hub_app, seeded):

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from hub.extensions import db
 from hub.runtime import get_runtime
+from hub.setting_labels import schema_labels
 from hub.store.models import ROLE_LABELS, Attachment, Invitation, parse_table_id
 from hub.web import queries
 from hub.web.live import plugin_title
@@ -19,6 +20,7 @@ from hub.web.permissions import require
 from hub.web.ui import bp
 from hub.web.ui.helpers import humanize
 from hub.web.ui.list_filters import ListArgs
+
 
 # detail keys whose value is a role (user.create, user.role): shown as the role's name
 ROLE_KEYS = {"role", "old", "new"}
@@ -79,13 +81,24 @@ def audit_details(entry) -> list[tuple[str, str]]:
     lines = []
     for key, value in (entry.detail or {}).items():
         if key == "changed" and isinstance(value, list):
-            text = ", ".join(str(v) for v in value) if value else "no change"
+            labels = _setting_labels(entry.target or "")
+            text = ", ".join(labels.get(str(v), str(v)) for v in value) if value else "no change"
         elif key in ROLE_KEYS and isinstance(value, str) and value in ROLE_LABELS:
             text = ROLE_LABELS[value]
         else:
             text = _text(value)
         lines.append((humanize(key), text))
     return lines
+
+
+def _setting_labels(target: str) -> dict[str, str]:
+    """An installed plugin's setting names -> the labels its settings form shows ("auth_mode" ->
+    "Authentication"); empty for any other target."""
+    kind, _, plugin = target.partition(":")
+    spec = get_runtime().registry.specs.get(plugin) if kind == "plugin" else None
+    if spec is None or spec.settings_schema is None:
+        return {}
+    return schema_labels(spec.settings_schema)
 
 
 def _text(value: Any) -> str:

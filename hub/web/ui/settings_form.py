@@ -15,6 +15,8 @@ from typing import Any, Mapping
 
 from marshmallow import fields as mf, missing, validate as mv
 
+from hub.setting_labels import field_label
+
 
 @dataclass
 class FieldView:
@@ -55,19 +57,6 @@ class FieldView:
         return f"setting-{self.name}-error"
 
 
-ACRONYMS = {"api": "API", "url": "URL", "uri": "URI", "id": "ID", "ids": "IDs", "oauth": "OAuth", "ats": "ATS",
-            "http": "HTTP", "https": "HTTPS", "sso": "SSO", "json": "JSON"}
-
-
-def _label(name: str, f: mf.Field) -> str:
-    title = f.metadata.get("title") or f.metadata.get("label")
-    if title:
-        return str(title)
-    words = [ACRONYMS.get(word.lower(), word) for word in name.replace("_", " ").split()]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
 def _default(f: mf.Field) -> Any:
     value = f.load_default
     if value is missing:
@@ -89,7 +78,7 @@ def build_fields(schema_cls: type | None, secret_fields: tuple[str, ...], settin
             continue
         name = f.data_key or attribute
         secret = attribute in secret_fields or name in secret_fields
-        view = FieldView(name=name, attribute=attribute, label=_label(attribute, f), kind="text",
+        view = FieldView(name=name, attribute=attribute, label=field_label(attribute, f), kind="text",
                          required=bool(f.required), help=str(f.metadata.get("description") or ""),
                          secret=secret, allow_none=bool(f.allow_none),
                          connection=bool(f.metadata.get("connection")))
