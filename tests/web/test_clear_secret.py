@@ -34,7 +34,7 @@ def test_a_stored_optional_secret_is_removed_with_its_box(hub_app, seeded, as_ro
     assert 'name="clear-signature_token"' not in page
     assert re.search(r'id="setting-signature_token-state">Not set yet\.', page)
     audit = client.get("/audit").get_data(as_text=True)
-    assert "signature_token" in audit
+    assert "Changed:</span> Signature token" in audit  # by its form label
 
 
 def test_a_new_value_and_the_remove_box_together_are_refused(hub_app, seeded, as_role):
