@@ -112,7 +112,10 @@ class TemporaryError(PluginError):
 
 
 class Deferred(PluginError):
-    """Not yet: retry in ``retry_after`` seconds without counting an attempt."""
+    """Not yet: retry in ``retry_after`` seconds without counting an attempt. The engine waits
+    longer between runs the longer the delivery has deferred without a break (a twentieth of that
+    time, at most 10 minutes), runs it at once when another delivery of the same plugin about the
+    same subject is done, and ends it dead after ``HUB_MAX_DEFER_SECONDS`` of deferring."""
 
     def __init__(self, message: str, retry_after: float = 2.0):
         super().__init__(message)

@@ -33,6 +33,8 @@ from hub.store.models import (
 log = logging.getLogger("hub.engine.runner")
 
 LOST_LEASE = "lost_lease"  # run_delivery's answer when the run outlived its lease: nothing recorded
+DEFERRED_PREFIX = "deferred: "  # the start of a deferring delivery's last_error
+MAX_DEFERRAL_SPACING_SECONDS = 600.0
 
 
 def log_fields(delivery) -> dict:
@@ -174,7 +176,7 @@ def run_delivery(runtime, delivery_id: int) -> str:
         log.info("delivery %s cancelled: integration disabled", delivery_id, extra=extra)
         return D_CANCELLED
 
-    hub_event = e.event_from_payload(event.type, event.payload)
+    hub_event, subject = e.event_from_payload(event.type, event.payload), event.subject
     superseded = _superseded(delivery.workspace_id, hub_event)
     if superseded:
         _finish(delivery_id, token, status=D_CANCELLED, finished_at=utcnow(), last_error=superseded,
@@ -191,13 +193,14 @@ def run_delivery(runtime, delivery_id: int) -> str:
             runtime.registry.call(delivery.plugin, delivery.hook, ctx=ctx, **{argument: hub_event})
     except Deferred as exc:
         db.session.rollback()
-        waited = (utcnow() - delivery.created_at).total_seconds()
+        now = utcnow()
+        waited = (now - delivery.waiting_since).total_seconds() if delivery.waiting_since else 0.0
         if waited > float(config["MAX_DEFER_SECONDS"]):
             return _dead(runtime, delivery, token, f"deferred for too long: {exc}", extra)
-        delay = plugin_delay(exc.retry_after, fallback=2.0)
-        if not _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
+        delay = max(plugin_delay(exc.retry_after, fallback=2.0), deferral_spacing(waited))
+        if not _finish(delivery_id, token, status=D_RETRY, next_attempt_at=now + timedelta(seconds=delay),
                        attempts=Delivery.attempts - 1, deferrals=Delivery.deferrals + 1,
-                       last_error=f"deferred: {exc}"):
+                       waiting_since=delivery.waiting_since or now, last_error=f"{DEFERRED_PREFIX}{exc}"):
             return LOST_LEASE
         runtime.wake([delivery_id], delay)
         runtime.metrics.delivery(delivery.plugin, delivery.hook, "deferred")
@@ -221,7 +224,7 @@ def run_delivery(runtime, delivery_id: int) -> str:
             # attempt would spend them all in seconds
             delay = max(delay, plugin_delay(exc.retry_after, fallback=delay))
         if not _finish(delivery_id, token, status=D_RETRY, next_attempt_at=utcnow() + timedelta(seconds=delay),
-                       last_error=message[:2000]):
+                       waiting_since=None, last_error=message[:2000]):
             return LOST_LEASE
         runtime.wake([delivery_id], delay)
         runtime.metrics.delivery(delivery.plugin, delivery.hook, "retry")
@@ -230,10 +233,11 @@ def run_delivery(runtime, delivery_id: int) -> str:
         if not isinstance(exc, TemporaryError):
             log.debug("traceback of delivery %s:\n%s", delivery_id, traceback.format_exc(), extra=extra)
         return D_RETRY
-    if not _finish(delivery_id, token, status=D_DONE, finished_at=utcnow(), last_error=None):
+    if not _finish(delivery_id, token, status=D_DONE, finished_at=utcnow(), waiting_since=None, last_error=None):
         return LOST_LEASE
     runtime.metrics.delivery(delivery.plugin, delivery.hook, D_DONE)
     log.info("delivery %s done", delivery_id, extra=extra)
+    _wake_deferred_on_subject(runtime, delivery, subject)
     return D_DONE
 
 
@@ -243,10 +247,44 @@ class _Snapshot:
     def __init__(self, row: Delivery):
         self.id, self.plugin, self.hook = row.id, row.plugin, row.hook
         self.workspace_id, self.created_at, self.attempts = row.workspace_id, row.created_at, row.attempts
+        self.event_id, self.waiting_since = row.event_id, row.waiting_since
+
+
+def deferral_spacing(waited: float) -> float:
+    """The least wait before a deferring delivery runs again, after it has deferred for ``waited``
+    seconds without a break: a twentieth of that, at most ``MAX_DEFERRAL_SPACING_SECONDS``. A
+    delivery waiting on something that takes days (a note an admin must fix and replay) is then
+    tried a few hundred times, not every few seconds for a week; ``_wake_deferred_on_subject``
+    runs it at once when what it waits for is likely done."""
+    return min(max(0.0, waited) / 20.0, MAX_DEFERRAL_SPACING_SECONDS)
+
+
+def _wake_deferred_on_subject(runtime, delivery, subject: str | None) -> None:
+    """Make due now the deliveries of the same plugin and workspace that are deferring and whose
+    events are about the same subject (candidate or invitation, ``Event.subject``) as the one just
+    done: what they wait for (a verdict waiting for its completion's note) is most often that."""
+    if not subject:
+        return
+    now = utcnow()
+    waiting = list(db.session.scalars(sa.select(Delivery.id).join(Event, Event.id == Delivery.event_id).where(
+        Event.workspace_id == delivery.workspace_id, Event.subject == subject,
+        Delivery.plugin == delivery.plugin, Delivery.id != delivery.id, Delivery.status == D_RETRY,
+        Delivery.waiting_since.isnot(None), Delivery.next_attempt_at > now)))
+    if not waiting:
+        db.session.commit()
+        return
+    db.session.execute(sa.update(Delivery).where(
+        Delivery.id.in_(waiting), Delivery.status == D_RETRY, Delivery.waiting_since.isnot(None)).values(
+        next_attempt_at=now, updated_at=now))
+    db.session.commit()
+    runtime.wake(waiting, 0)
+    log.info("delivery %s done: %s deferred deliveries about %s woken", delivery.id, len(waiting), subject,
+             extra=log_fields(delivery))
 
 
 def _dead(runtime, delivery, token: str, message: str, extra: dict) -> str:
-    if not _finish(delivery.id, token, status=D_DEAD, finished_at=utcnow(), last_error=message[:2000]):
+    if not _finish(delivery.id, token, status=D_DEAD, finished_at=utcnow(), waiting_since=None,
+                   last_error=message[:2000]):
         return LOST_LEASE
     runtime.metrics.delivery(delivery.plugin, delivery.hook, D_DEAD)
     log.error("delivery %s dead: %s", delivery.id, message, extra=extra)
@@ -268,6 +306,7 @@ def replay(delivery_id: int, workspace_id: int | None = None) -> bool:
     if workspace_id is not None:
         query = query.where(Delivery.workspace_id == workspace_id)
     result = db.session.execute(query.values(status=D_PENDING, attempts=0, deferrals=0, next_attempt_at=utcnow(),
-                                             finished_at=None, last_error=None, updated_at=utcnow()))
+                                             waiting_since=None, finished_at=None, last_error=None,
+                                             updated_at=utcnow()))
     db.session.commit()
     return result.rowcount == 1

@@ -346,6 +346,8 @@ class Delivery(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     deferrals: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # set at the first of an unbroken run of deferrals (``Deferred``), cleared by any other outcome
+    waiting_since: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     lease_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     lease_token: Mapped[Optional[str]] = mapped_column(sa.String(40))
     last_error: Mapped[Optional[str]] = mapped_column(sa.Text)

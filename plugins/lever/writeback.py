@@ -217,11 +217,13 @@ def _hint(exc: LeverNotFound, settings: LeverSettings, options: Mapping[str, Any
     return " and ".join(hints) if hints else "check the Lever connection's settings"
 
 
-def refusal_message(exc: LeverNotFound, settings: LeverSettings, options: Mapping[str, Any]) -> str:
-    """``Lever refused the note: users user-typo was not found; check “Write as Lever user” ...``."""
+def refusal_message(exc: LeverNotFound, settings: LeverSettings, options: Mapping[str, Any],
+                    replay: str = "the delivery") -> str:
+    """``Lever refused the note: users user-typo was not found; check “Write as Lever user” ...,
+    then replay the delivery on the Activity page.`` (``replay`` names what to replay.)"""
     what = EFFECTS.get(exc.endpoint, f"the request {exc.endpoint}")
     said = exc.lever_message or exc.code
-    return f"Lever refused {what}: {said}; {_hint(exc, settings, options)}, then replay the delivery on the Activity page."
+    return f"Lever refused {what}: {said}; {_hint(exc, settings, options)}, then replay {replay} on the Activity page."
 
 
 def opportunity_gone_or_refused(ctx, client: LeverClient, settings: LeverSettings, invitation: Invitation,
@@ -268,10 +270,16 @@ def assessment_completed(ctx, client: LeverClient, settings: LeverSettings, resu
         if written:
             ctx.invitations.note(invitation.id, "note_written", "note with the result written to Lever",
                                  refs={"ats_note": note_id})
+            ctx.records.delete(f"note-refused:{ref}")
         if _options(ctx, invitation).get("tag_results", settings.tag_results):
             tag_once(ctx, client, invitation.opportunity_id, f"tag:{ref}:completed", [f"{provider}: completed"])
     except LeverNotFound as exc:
-        opportunity_gone_or_refused(ctx, client, settings, invitation, exc)
+        try:
+            opportunity_gone_or_refused(ctx, client, settings, invitation, exc)
+        except LeverRefused:  # the verdict, waiting for this note, says why it waits
+            store_record(ctx.records, f"note-refused:{ref}", {"message": refusal_message(
+                exc, settings, _options(ctx, invitation), replay="the note's delivery"), "at": time.time()})
+            raise
         store_record(ctx.records, f"note:{ref}", {"noteId": None, "skipped": "opportunity not found",
                                                   "at": time.time()})
         ctx.invitations.note(invitation.id, "note_skipped", "the candidate no longer exists in Lever")
@@ -334,6 +342,17 @@ def _adopt_unkeyed_write(ctx, client: LeverClient, opportunity: str, ref: str, n
                                   {"noteId": found, "recovered": True, "at": time.time()})
 
 
+def _waiting_for_note(ctx, ref: str) -> str:
+    """Why a verdict waits: its completion's note is not in Lever yet, and, when Lever refused
+    that note, what the admin must fix (the verdict is written once the note's delivery, replayed,
+    is done)."""
+    refused = ctx.records.get(f"note-refused:{ref}")
+    if isinstance(refused, Mapping) and refused.get("message"):
+        return (f"the completion note is not in Lever yet, and the verdict follows it. {refused['message']} "
+                "The verdict is written as soon as that note is.")
+    return "the completion note is not in Lever yet; the verdict follows it"
+
+
 def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict) -> None:
     invitation = ctx.invitations.get(decision.invitation_id)
     if invitation is None:
@@ -342,7 +361,7 @@ def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict
     ref = invitation.external_reference
     completion = ctx.records.get(f"note:{ref}")
     if not isinstance(completion, Mapping) or "noteId" not in completion:
-        raise Deferred("the completion note is not in Lever yet; the verdict follows it", retry_after=DEFER_SECONDS)
+        raise Deferred(_waiting_for_note(ctx, ref), retry_after=DEFER_SECONDS)
     if completion.get("skipped"):
         return  # the opportunity is gone
     if invitation.verdict and invitation.verdict != decision.verdict:

@@ -15,7 +15,7 @@ from hub.store.models import D_DEAD, Delivery
 from hub.testing import run_deliveries
 from plugins.lever import readapi
 from plugins.lever.settings import LeverSettingsSchema
-from tests.plugins.lever.test_writeback import REPORT, complete, make_invitation, ref, set_verdict, \
+from tests.plugins.lever.test_writeback import REPORT, complete, make_invitation, note_texts, ref, set_verdict, \
     timeline, timeline_entries
 
 PERFORM_AS_HINT = "check “Write as Lever user” (perform_as) in the hub's Lever settings"
@@ -56,8 +56,51 @@ def test_the_verdict_of_a_refused_result_waits_instead_of_vanishing(lever, sandb
     inv = make_invitation(lever, verdict="thumbs_up")
     with pytest.raises(PermanentError):
         complete(lever, inv)
-    with pytest.raises(Deferred):  # it used to return early as if the candidate were deleted
+    with pytest.raises(Deferred) as info:  # it used to return early as if the candidate were deleted
         lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))
+    # its delivery says why it waits and what to do, not only "not in Lever yet"
+    waiting = str(info.value)
+    assert waiting.startswith("the completion note is not in Lever yet, and the verdict follows it. "
+                              "Lever refused the note: users user-typo was not found; " + PERFORM_AS_HINT)
+    assert "then replay the note's delivery on the Activity page" in waiting
+
+    lever.configure({"perform_as": "user-admin"})  # fixed, and the note replayed
+    complete(lever, inv)
+    assert lever.records("note-refused:") == {}
+    lever.call("on_verdict", verdict=Verdict(invitation_id=inv, verdict="thumbs_up"))
+    assert [text for text in note_texts(sandbox) if "thumbs up" in text]
+
+
+def test_the_verdict_runs_as_soon_as_the_replayed_note_is_done(lever, sandbox):
+    """The verdict's delivery defers while the refused note's delivery is dead; replaying the note
+    (once fixed) makes the verdict due at once, not after its deferral's wait."""
+    from hub.engine.runner import replay, run_delivery
+    from hub.store.models import utcnow
+
+    lever.configure({"perform_as": "user-typo"})
+    inv = make_invitation(lever, verdict="thumbs_up")
+    with lever.app.app_context():
+        lever.runtime.queue = None
+        ingest(lever.runtime, 1, "hub", InboundEvent(external_id=f"result-{inv}", event=AssessmentResult(
+            invitation_id=inv, score=82.0, max_score=100.0, report_url=REPORT)))
+        ingest(lever.runtime, 1, "hub", InboundEvent(external_id=f"verdict-{inv}", event=Verdict(
+            invitation_id=inv, verdict="thumbs_up")))
+        note_id, verdict_id = db.session.scalars(sa.select(Delivery.id).where(
+            Delivery.plugin == "lever").order_by(Delivery.id)).all()
+        assert run_delivery(lever.runtime, note_id) == D_DEAD
+        assert run_delivery(lever.runtime, verdict_id) == "deferred"
+        waiting = db.session.get(Delivery, verdict_id)
+        assert waiting.next_attempt_at > utcnow() and "Lever refused the note" in waiting.last_error
+        db.session.commit()
+
+        lever.configure({"perform_as": "user-admin"})
+        assert replay(note_id, 1)
+        assert run_delivery(lever.runtime, note_id) == "done"
+        woken = db.session.get(Delivery, verdict_id, populate_existing=True)
+        assert woken.status == "retry" and woken.next_attempt_at <= utcnow()
+        assert run_delivery(lever.runtime, verdict_id) == "done"
+    notes = note_texts(sandbox)
+    assert len(notes) == 2 and "thumbs up" in notes[1]
 
 
 def test_the_refused_delivery_is_dead_on_activity_with_levers_message(lever, sandbox):
