@@ -23,15 +23,20 @@ The hub's sandboxes (``http://127.0.0.1:PORT``) pass.
 
 **An error answer.** A vendor's API answers errors with JSON its plugin reads; an answer that is
 not (the HTML 404 page of a web server at a wrong base URL, a proxy's 502 page, a bare text) must
-not reach the admin as it came. Two functions put it in words; neither returns the body, except a
+not reach the admin as it came. Three functions put it in words; none returns the body, except a
 short plain text:
 
 - ``error_sentence(vendor, status, text, content_type=None, request=None, hint=DEFAULT_HINT)``: one
   sentence, e.g. "Canditech answered 404 Not Found with an HTML page, not its API's JSON: check
   the API base URL";
-- ``describe_error_body(status, text, content_type=None, hint=DEFAULT_HINT)``: the same without
-  "<vendor> answered <status> with", for a plugin whose messages already say that much
-  ("Lever answered 404 Not Found to GET /users: " + it).
+- ``describe_error_body(status, text, content_type=None, hint=DEFAULT_HINT, empty=EMPTY_BODY)``:
+  the same without "<vendor> answered <status> with", for a plugin whose messages already say that
+  much ("Lever answered 404 Not Found to GET /users: " + it). ``empty`` is what it says of an empty
+  body: "an empty body" unless the plugin has its own words (``f"HTTP {status}"``, or ``""`` for
+  nothing), so it need not check for one itself;
+- ``error_words_and_sentence(vendor, status, text, content_type=None, request=None,
+  hint=DEFAULT_HINT, empty=EMPTY_BODY)``: both, ``(words, sentence)``, the body looked at once, for
+  a plugin that keeps the words (its error's message) and shows the sentence.
 
 By what the body is (``text``: the body as ``str`` or ``bytes``; ``content_type``: the answer's
 ``Content-Type`` header, or ``None``):
@@ -42,7 +47,7 @@ By what the body is (``text``: the body as ``str`` or ``bytes``; ``content_type`
 - plain text of at most ``MAX_QUOTED_LENGTH`` (200) characters once its whitespace is collapsed
   (and of at most 8192 as it came), printable, without markup: that text, collapsed (``error_sentence`` quotes it: "Canditech
   answered 503 Service Unavailable: “Down for maintenance”");
-- empty, or only whitespace: "an empty body";
+- empty, or only whitespace: "an empty body" (``describe_error_body``: ``empty``);
 - anything else (longer text, other markup, bytes that are not UTF-8): "a body of 5000
   characters (or bytes) that is not its API's JSON error".
 
@@ -66,6 +71,7 @@ from marshmallow import ValidationError
 MAX_BASE_URL_LENGTH = 500
 MAX_QUOTED_LENGTH = 200
 DEFAULT_HINT = "check the API base URL"
+EMPTY_BODY = "an empty body"
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 # underscores too: not in public DNS names, but in the names of Docker Compose services and
@@ -203,7 +209,7 @@ def _describe(status: int, text: str | bytes | None, content_type: str | None,
     body = _as_text(text)
     head = body[:_SCAN]
     if not body.strip():
-        return "empty", "an empty body"
+        return "empty", EMPTY_BODY
     kind = (content_type or "").split(";", 1)[0].strip().lower()
     markup = bool(_TAG.search(head))
     if "html" in kind or (markup and _HTML.search(head)):
@@ -223,11 +229,12 @@ def _describe(status: int, text: str | bytes | None, content_type: str | None,
 
 
 def describe_error_body(status: int, text: str | bytes | None, *, content_type: str | None = None,
-                        hint: str | None = DEFAULT_HINT) -> str:
+                        hint: str | None = DEFAULT_HINT, empty: str = EMPTY_BODY) -> str:
     """What came instead of the vendor's JSON error, for "<vendor> answered <status>: ...": a short
     plain text as it is (whitespace collapsed), else words such as "an HTML page, not its API's
-    JSON: check the API base URL" or "an empty body" (see the module)."""
-    return _describe(status, text, content_type, hint)[1]
+    JSON: check the API base URL"; ``empty`` for an empty body (see the module)."""
+    kind, words = _describe(status, text, content_type, hint)
+    return empty if kind == "empty" else words
 
 
 def error_sentence(vendor: str, status: int, text: str | bytes | None, *, content_type: str | None = None,
@@ -235,5 +242,18 @@ def error_sentence(vendor: str, status: int, text: str | bytes | None, *, conten
     """One sentence for an error answer that is not the vendor's JSON, e.g. "Canditech answered 404
     Not Found with an HTML page, not its API's JSON: check the API base URL" (see the module)."""
     kind, words = _describe(status, text, content_type, hint)
+    return _sentence(vendor, status, request, kind, words)
+
+
+def error_words_and_sentence(vendor: str, status: int, text: str | bytes | None, *,
+                             content_type: str | None = None, request: str | None = None,
+                             hint: str | None = DEFAULT_HINT, empty: str = EMPTY_BODY) -> tuple[str, str]:
+    """``(describe_error_body's words, error_sentence's sentence)`` for the same answer, the body
+    looked at once: for a plugin whose error keeps the words and shows the sentence."""
+    kind, words = _describe(status, text, content_type, hint)
+    return (empty if kind == "empty" else words), _sentence(vendor, status, request, kind, words)
+
+
+def _sentence(vendor: str, status: int, request: str | None, kind: str, words: str) -> str:
     head = f"{vendor} answered {_status_text(status)}" + (f" to {request}" if request else "")
     return f"{head}: “{words}”" if kind == "plain" else f"{head} with {words}"

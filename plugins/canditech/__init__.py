@@ -11,8 +11,8 @@ from hub import hookimpl
 from hub.entities import ASSESSMENT, ConnectionState, IntegrationSpec, SandboxSpec
 from hub.errors import HubError, PermanentError, TemporaryError
 
-from . import invite, reconciliation, sandbox_link, webhooks
-from .client import CanditechClient, CanditechError
+from . import invite, reconciliation, sandbox_link, webhooks, wire
+from .client import CanditechClient, CanditechError, CanditechUnavailable
 from .settings import SECRET_FIELDS, CanditechSettingsSchema
 
 __version__ = "0.1.0"
@@ -45,8 +45,17 @@ def register_integration(register):
 
 
 def _vendor_error(exc: Exception) -> HubError:
+    """The connection test's (and so the status line's and dashboard's) text for a failed call:
+    Canditech's own error message after "Canditech: "; for any other answer (a web server's HTML
+    page at a wrong base URL, a bare text, nothing) the client's sentence, which has the status and
+    names Canditech already ("Canditech answered 404 Not Found with an HTML page, not its API's
+    JSON: check the API base URL"), as has a ``CanditechUnavailable``'s text."""
     if isinstance(exc, CanditechError):
-        return HubError(f"Canditech: {exc.vendor_message}", status=502, code="vendor_error")
+        if wire.is_error_envelope(exc.body):
+            return HubError(f"Canditech: {exc.vendor_message}", status=502, code="vendor_error")
+        return HubError(str(exc), status=502, code="vendor_error")
+    if isinstance(exc, CanditechUnavailable):
+        return HubError(str(exc), status=502, code="vendor_error")
     return HubError(f"Canditech: {exc}", status=502, code="vendor_error")
 
 

@@ -18,8 +18,8 @@ Errors: 401/403 -> ``CanditechAuthError`` (a ``NeedsReauthorization``); 404 -> `
 ``hub.errors.PermanentError`` subclasses carrying Canditech's ``code`` and ``message``. An answer
 that is not Canditech's JSON error (an HTML page at a wrong base URL) is never shown as it came:
 its ``message`` says what came instead ("an HTML page, not its API's JSON: check the API base
-URL"), and the exception's text is a sentence ("Canditech answered 404 Not Found with an HTML
-page, ..."; ``wire.parse_error``, ``wire.error_summary``).
+URL"), and the exception's text is a sentence with the status ("Canditech answered 404 Not Found
+with an HTML page, ..."; ``wire.parse_error``), which the connection test and status line show.
 """
 
 from __future__ import annotations
@@ -164,8 +164,7 @@ class CanditechClient:
         body = _json_or_none(response)
         # an answer that is not Canditech's JSON (a wrong base URL's HTML page) becomes a sentence
         content_type = response.headers.get("Content-Type")
-        code, message = wire.parse_error(body, status, response.text, content_type)
-        summary = wire.error_summary(body, status, response.text, content_type)
+        code, message, summary = wire.parse_error(body, status, response.text, content_type)
         if status == wire.STATUS_RATE_LIMITED or status >= 500:
             retry_after = parse_retry_after(response.headers.get(wire.RETRY_AFTER_HEADER))
             too_long = status == wire.STATUS_RATE_LIMITED and retry_after is not None \

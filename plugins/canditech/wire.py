@@ -48,7 +48,7 @@ from urllib.parse import quote, urlsplit
 
 from hub import entities as e
 from hub.kit.json_body import NotJson, parse_json_body
-from hub.kit.vendor_http import describe_error_body, error_sentence
+from hub.kit.vendor_http import error_words_and_sentence
 
 # --------------------------------------------------------------------------- HTTP API
 
@@ -351,35 +351,29 @@ def parse_conflict_invitation(body: Any) -> dict[str, Any] | None:
     return None
 
 
-def _is_error_envelope(body: Any) -> bool:
+def is_error_envelope(body: Any) -> bool:
+    """Whether ``body`` is Canditech's own error answer ``{"error": {...}}`` (its words, not a
+    description of what came instead)."""
     return isinstance(body, Mapping) and isinstance(body.get("error"), Mapping)
 
 
-def parse_error(body: Any, status: int, text: str = "", content_type: str | None = None) -> tuple[str, str]:
-    """``(code, message)`` of an error answer ``{"error": {"code", "message"}}``. Any other answer
-    is ``http_<status>`` and, as the message, a short plain text as it came (whitespace
-    collapsed), ``HTTP <status>`` for an empty one, else words for what came instead, never the
-    body itself: "an HTML page, not its API's JSON: check the API base URL" for a web server's
-    404 page at a wrong base URL (``hub.kit.vendor_http.describe_error_body``)."""
-    if _is_error_envelope(body):
+def parse_error(body: Any, status: int, text: str = "", content_type: str | None = None) -> tuple[str, str, str]:
+    """``(code, message, summary)`` of an error answer. Canditech's own ``{"error": {"code",
+    "message"}}``: its code and message, and "Canditech answered <status> <code>: <message>". Any
+    other answer is ``http_<status>``, described once (``hub.kit.vendor_http.error_words_and_sentence``),
+    never quoting more than a short plain text: as the message, that text (whitespace collapsed),
+    ``HTTP <status>`` for an empty body, else words for what came instead ("an HTML page, not its
+    API's JSON: check the API base URL" for a web server's 404 page at a wrong base URL); as the
+    summary, a sentence with the status ("Canditech answered 404 Not Found with an HTML page, not
+    its API's JSON: check the API base URL")."""
+    if is_error_envelope(body):
         error = body["error"]
         code = _str(error.get("code")) or f"http_{status}"
         message = _str(error.get("message")) or f"HTTP {status}"
-        return code, message
-    if not (text or "").strip():
-        return f"http_{status}", f"HTTP {status}"
-    return f"http_{status}", describe_error_body(status, text, content_type=content_type)
-
-
-def error_summary(body: Any, status: int, text: str = "", content_type: str | None = None) -> str:
-    """The error answer in one line: "Canditech answered <status> <code>: <message>" for Canditech's
-    own error envelope, else a sentence that never quotes more than a short plain text
-    (``hub.kit.vendor_http.error_sentence``): "Canditech answered 404 Not Found with an HTML page,
-    not its API's JSON: check the API base URL"."""
-    if _is_error_envelope(body):
-        code, message = parse_error(body, status)
-        return f"Canditech answered {status} {code}: {message}"
-    return error_sentence("Canditech", status, text, content_type=content_type)
+        return code, message, f"Canditech answered {status} {code}: {message}"
+    message, summary = error_words_and_sentence("Canditech", status, text, content_type=content_type,
+                                                empty=f"HTTP {status}")
+    return f"http_{status}", message, summary
 
 
 # --------------------------------------------------------------------------- webhooks

@@ -90,10 +90,9 @@ def _error_body(response: requests.Response, hint: str | None = None) -> tuple[s
         body = None
     if isinstance(body, dict) and (body.get("code") or body.get("message")):
         return str(body.get("code") or response.reason or response.status_code), str(body.get("message") or "")
-    if not (response.text or "").strip():
-        return str(response.reason or response.status_code), ""
     return str(response.reason or response.status_code), describe_error_body(
-        response.status_code, response.text, content_type=response.headers.get("Content-Type"), hint=hint)
+        response.status_code, response.text, content_type=response.headers.get("Content-Type"), hint=hint,
+        empty="")
 
 
 class LeverClient:

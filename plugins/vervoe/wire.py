@@ -176,9 +176,7 @@ def parse_error(body: Any, status: int, text: str = "", content_type: str | None
                 return value.strip()[:500]
             if isinstance(value, (list, dict)) and value:
                 return str(value)[:500]
-    if not (text or "").strip():
-        return f"HTTP {status}"
-    return describe_error_body(status, text, content_type=content_type)
+    return describe_error_body(status, text, content_type=content_type, empty=f"HTTP {status}")
 
 
 def unwrap(body: Any) -> Any:

@@ -5,8 +5,8 @@ import pytest
 from marshmallow import Schema, ValidationError, fields
 
 from hub.kit.vendor_http import (
-    DEFAULT_HINT, MAX_BASE_URL_LENGTH, MAX_QUOTED_LENGTH, base_url_problem, describe_error_body, error_sentence,
-    validate_base_url,
+    DEFAULT_HINT, EMPTY_BODY, MAX_BASE_URL_LENGTH, MAX_QUOTED_LENGTH, base_url_problem, describe_error_body,
+    error_sentence, error_words_and_sentence, validate_base_url,
 )
 
 HTML_404 = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>404 Not Found</title></head>'
@@ -150,6 +150,42 @@ def test_anything_else_is_described_by_its_size(body, words):
 def test_an_empty_body(body):
     assert error_sentence("Vervoe", 404, body) == "Vervoe answered 404 Not Found with an empty body"
     assert describe_error_body(500, body) == "an empty body"
+
+
+@pytest.mark.parametrize("body", ["", "  \n ", None, b""])
+def test_the_caller_words_an_empty_body_its_own_way(body):
+    """A plugin that says "HTTP <status>" (or nothing) of an empty body passes those words, rather
+    than checking for an empty body itself before calling: only an empty body gets them."""
+    assert EMPTY_BODY == "an empty body"
+    assert describe_error_body(404, body, empty="HTTP 404") == "HTTP 404"
+    assert describe_error_body(404, body, empty="") == ""
+    assert describe_error_body(404, "Down", empty="HTTP 404") == "Down"
+    assert describe_error_body(404, HTML_404, empty="") == "an HTML page, not its API's JSON: check the API base URL"
+
+
+@pytest.mark.parametrize("status, body, content_type", [
+    (404, HTML_404, None), (502, "<html><h1>Bad Gateway</h1></html>", "text/html"),
+    (404, "<error>nope</error>", None), (503, " Down for\n maintenance ", None), (404, "x" * 300, None),
+    (404, "", None), (500, None, None), (404, b"\xff\xfe", None),
+])
+def test_words_and_sentence_at_once_are_the_two_functions(status, body, content_type):
+    for hint, empty in ((DEFAULT_HINT, EMPTY_BODY), (None, f"HTTP {status}"), ("check the URL", "")):
+        assert error_words_and_sentence("Canditech", status, body, content_type=content_type, request="GET /x",
+                                        hint=hint, empty=empty) == \
+            (describe_error_body(status, body, content_type=content_type, hint=hint, empty=empty),
+             error_sentence("Canditech", status, body, content_type=content_type, request="GET /x", hint=hint))
+
+
+def test_words_and_sentence_look_at_the_body_once(monkeypatch):
+    import hub.kit.vendor_http as vendor_http
+
+    looked = []
+    describe = vendor_http._describe
+    monkeypatch.setattr(vendor_http, "_describe", lambda *args: looked.append(args) or describe(*args))
+    assert error_words_and_sentence("Canditech", 404, HTML_404) == (
+        "an HTML page, not its API's JSON: check the API base URL",
+        "Canditech answered 404 Not Found with an HTML page, not its API's JSON: check the API base URL")
+    assert len(looked) == 1
 
 
 def test_an_unknown_status_has_no_reason_phrase_and_the_server_s_is_never_used():

@@ -5,6 +5,7 @@ admin as a sentence, never as its HTML: in the connection test, the status line 
 from __future__ import annotations
 
 import pytest
+import requests
 from marshmallow import ValidationError
 
 import plugins.canditech as canditech
@@ -61,14 +62,36 @@ def test_usable_base_urls_are_kept(url, stored):
 
 
 def test_parse_error_names_an_html_page_instead_of_quoting_it():
-    assert wire.parse_error(None, 404, HTML_404, "text/html; charset=utf-8") == ("http_404", SAID)
-    assert wire.parse_error(None, 404, HTML_404) == ("http_404", SAID)  # known by its tags too
-    assert wire.parse_error(None, 503, " Down for\n maintenance ") == ("http_503", "Down for maintenance")
-    assert wire.error_summary(None, 404, HTML_404, "text/html") == SENTENCE
-    assert wire.error_summary(None, 503, " Down for\n maintenance ") == \
-        "Canditech answered 503 Service Unavailable: “Down for maintenance”"
-    assert wire.error_summary({"error": {"code": "not_found", "message": "no such invitation"}}, 404, "{...}") == \
-        "Canditech answered 404 not_found: no such invitation"
+    assert wire.parse_error(None, 404, HTML_404, "text/html; charset=utf-8") == ("http_404", SAID, SENTENCE)
+    assert wire.parse_error(None, 404, HTML_404) == ("http_404", SAID, SENTENCE)  # known by its tags too
+    assert wire.parse_error(None, 503, " Down for\n maintenance ") == \
+        ("http_503", "Down for maintenance", "Canditech answered 503 Service Unavailable: “Down for maintenance”")
+    assert wire.parse_error({"error": {"code": "not_found", "message": "no such invitation"}}, 404, "{...}") == \
+        ("not_found", "no such invitation", "Canditech answered 404 not_found: no such invitation")
+
+
+def test_an_empty_error_body_keeps_its_http_status_message():
+    """The message of an empty body is still "HTTP <status>" (now said by the kit's ``empty``
+    words, not by a check of its own before calling it); the sentence names the empty body."""
+    for text in ("", "  \n", None):
+        assert wire.parse_error(None, 404, text) == \
+            ("http_404", "HTTP 404", "Canditech answered 404 Not Found with an empty body")
+
+
+def test_a_non_json_error_body_is_described_once(ctx, rsps, client, monkeypatch):
+    """The message and the sentence come from one look at the body (``parse_error`` and
+    ``error_summary`` each described it)."""
+    import hub.kit.vendor_http as vendor_http
+
+    looked = []
+    describe = vendor_http._describe
+    monkeypatch.setattr(vendor_http, "_describe", lambda *args: looked.append(args) or describe(*args))
+    rsps.add("GET", f"{INVITATIONS}/inv_abc", status=404, body=HTML_404, content_type="text/html")
+
+    with pytest.raises(CanditechNotFound) as caught:
+        client.get_invitation("inv_abc")
+    assert (caught.value.vendor_message, str(caught.value)) == (SAID, SENTENCE)
+    assert len(looked) == 1
 
 
 def test_a_404_html_page_is_a_sentence(ctx, rsps, client):
@@ -101,12 +124,53 @@ def test_a_5xx_html_page_is_a_sentence_too(ctx, rsps, client, sleeps):
                                  "HTML page, not its API's JSON")
 
 
-def test_test_connection_says_what_came_back(ctx, rsps):
+def test_test_connection_says_what_came_back_with_its_status(ctx, rsps):
+    """It said "Canditech: an HTML page, ..." without the status."""
     rsps.add("GET", ASSESSMENTS, status=404, body=HTML_404, content_type="text/html")
 
     with pytest.raises(HubError) as caught:
         canditech.test_connection(ctx)
-    assert caught.value.message == f"Canditech: {SAID}"
+    assert caught.value.message == SENTENCE
+
+
+@pytest.mark.parametrize("status, body, content_type, said", [
+    (400, "bad key format", "text/plain", "Canditech answered 400 Bad Request: “bad key format”"),
+    (404, "", None, "Canditech answered 404 Not Found with an empty body"),  # was "Canditech: HTTP 404"
+    (403, "<error>denied</error>", "application/xml",
+     "Canditech answered 403 Forbidden with an XML document, not its API's JSON: check the API base URL"),
+])
+def test_test_connection_words_any_answer_not_canditech_s_json_as_a_sentence(ctx, rsps, status, body,
+                                                                            content_type, said):
+    rsps.add("GET", ASSESSMENTS, status=status, body=body, content_type=content_type)
+
+    with pytest.raises(HubError) as caught:
+        canditech.test_connection(ctx)
+    assert caught.value.message == said
+
+
+def test_test_connection_keeps_canditech_s_own_message(ctx, rsps):
+    rsps.add("GET", ASSESSMENTS, status=401, json={"error": {"code": "unauthorized", "message": "invalid API key"}})
+
+    with pytest.raises(HubError) as caught:
+        canditech.test_connection(ctx)
+    assert caught.value.message == "Canditech: invalid API key"
+
+
+def test_a_5xx_page_or_no_answer_is_not_prefixed_twice(ctx, rsps, client):
+    """A ``CanditechUnavailable`` names Canditech already: it said "Canditech: GET /v1/assessments:
+    Canditech answered 502 Bad Gateway ..."."""
+    for _ in range(3):
+        rsps.add("GET", ASSESSMENTS, status=502, body="<html><h1>Bad Gateway</h1></html>", content_type="text/html")
+    with pytest.raises(TemporaryError) as caught:
+        client.list_assessments()
+    assert canditech._vendor_error(caught.value).message == \
+        f"{wire.ENDPOINT_LIST_ASSESSMENTS}: Canditech answered 502 Bad Gateway with an HTML page, not its API's JSON"
+
+    rsps.replace("GET", ASSESSMENTS, body=requests.ConnectionError("refused"))
+    with pytest.raises(TemporaryError) as caught:
+        client.list_assessments()
+    assert canditech._vendor_error(caught.value).message == \
+        f"{wire.ENDPOINT_LIST_ASSESSMENTS}: Canditech is unreachable (ConnectionError)"
 
 
 # --------------------------------------------------------------------------- what the admin sees
@@ -137,8 +201,9 @@ def test_the_connection_test_status_line_and_dashboard_show_a_sentence_not_the_p
     with app.app_context():
         row = get_runtime().integration(1, "canditech")
         assert row.status == "error"
-        assert row.status_message == f"Canditech: {SAID}"
+        assert row.status_message == SENTENCE  # it was "Canditech: <SAID>", without the status
     for html in (tested, page, dashboard):
-        assert f"Canditech: {SAID}".replace("'", "&#39;") in html
+        assert SENTENCE.replace("'", "&#39;") in html
+        assert "Canditech: Canditech" not in html
         assert "&lt;!doctype" not in html.lower() and "&lt;html" not in html.lower()
         assert "The requested URL was not found" not in html

@@ -44,10 +44,10 @@ def test_a_report_url_longer_than_max_url_length_is_a_problem_and_the_longest_is
 
 def test_parse_error_envelope_and_fallback():
     assert wire.parse_error({"error": {"code": "validation_error", "message": "email: bad"}}, 422) == \
-        ("validation_error", "email: bad")
+        ("validation_error", "email: bad", "Canditech answered 422 validation_error: email: bad")
     # not Canditech's JSON: what it is, never the page (test_base_url_and_error_text.py has more)
-    assert wire.parse_error(None, 502, "<h1>Bad   Gateway</h1>") == ("http_502", "an HTML page, not its API's JSON")
-    assert wire.parse_error(None, 500, "") == ("http_500", "HTTP 500")
+    assert wire.parse_error(None, 502, "<h1>Bad   Gateway</h1>")[:2] == ("http_502", "an HTML page, not its API's JSON")
+    assert wire.parse_error(None, 500, "")[:2] == ("http_500", "HTTP 500")
 
 
 def test_signature_round_trip_matches_an_independent_hmac():

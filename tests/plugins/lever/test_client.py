@@ -101,6 +101,18 @@ def test_not_found(lever, rsps):
         run(lever, lambda c, ctx: c.get("/opportunities/nope"))
 
 
+def test_an_empty_error_body_adds_nothing_after_the_status(lever, rsps):
+    """An empty body says nothing (``describe_error_body(..., empty="")``): no "an empty body"."""
+    rsps.get(API + "/opportunities/nope", status=404, body="")
+    rsps.get(API + "/stages", status=401, body="  \n")
+    with pytest.raises(LeverNotFound) as info:
+        run(lever, lambda c, ctx: c.get("/opportunities/nope"))
+    assert (info.value.code, info.value.lever_message) == ("Not Found", "")
+    with pytest.raises(NeedsReauthorization) as refused:
+        run(lever, lambda c, ctx: c.get("/stages"))
+    assert str(refused.value) == "Lever rejected the API key: Unauthorized"
+
+
 def test_429_and_503_are_retried_with_backoff_and_every_try_takes_a_rate_limit_token(lever, rsps):
     rsps.get(API + "/stages", status=429, json={"code": "TooManyRequests", "message": "slow down"})
     rsps.get(API + "/stages", status=503, json={"code": "ServiceUnavailable", "message": "busy"})
