@@ -26,8 +26,9 @@ else:  # ... which every other gunicorn master of the user takes over: one per m
 
 
 def _log_format(server):
-    from hub.logging_setup import json_requested, use_for_gunicorn
+    from hub.logging_setup import json_requested, redact_gunicorn_access_log, use_for_gunicorn
 
+    redact_gunicorn_access_log(server.log)  # with --access-logfile: no webhook URL's key in it
     if json_requested(os.environ):  # gunicorn's lines in the hub's JSON format too
         use_for_gunicorn(server.log)
 

@@ -107,7 +107,9 @@ def _migrations_dir() -> str:
 
 def _init_database(app: Flask) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's error (logged) must not quote its values, which can be
+    # a webhook URL's key, a token or personal data
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
         os.makedirs(app.instance_path, exist_ok=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import threading
 from datetime import datetime, timezone
@@ -124,6 +125,35 @@ def _install(logger: logging.Logger, fmt: logging.Formatter, level, limiter: log
 def json_requested(environ) -> bool:
     """``HUB_LOG_FORMAT`` asks for JSON (read as the hub's settings read it)."""
     return str(environ.get("HUB_LOG_FORMAT", "")).strip().lower() == "json"
+
+
+WEBHOOK_KEY_IN_PATH = re.compile(r"(/webhooks/[^/\s?#]+/)[^/\s?#]+")
+
+
+def redact_webhook_keys(text: str) -> str:
+    """``POST /webhooks/lever/<key> HTTP/1.1`` -> ``POST /webhooks/lever/*** HTTP/1.1``: the key in
+    a webhook URL is its only credential."""
+    return WEBHOOK_KEY_IN_PATH.sub(r"\1***", text)
+
+
+class WebhookKeyRedactor(logging.Filter):
+    """On gunicorn's access log: the webhook key out of the request line, the path and every other
+    value of the record's atoms (``%(r)s``, ``%(U)s``, ``{raw_uri}e``...)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict):
+            record.args = {name: redact_webhook_keys(value) if isinstance(value, str) else value
+                           for name, value in record.args.items()}
+        elif isinstance(record.msg, str):
+            record.msg = redact_webhook_keys(record.msg)
+        return True
+
+
+def redact_gunicorn_access_log(gunicorn_logger) -> None:
+    """Called by ``gunicorn.conf.py`` in every process: once, however often it is called."""
+    access = gunicorn_logger.access_log
+    if not any(isinstance(f, WebhookKeyRedactor) for f in access.filters):
+        access.addFilter(WebhookKeyRedactor())
 
 
 def use_for_gunicorn(gunicorn_logger) -> None:

@@ -47,3 +47,52 @@ def test_each_gunicorn_master_has_a_control_socket_of_its_own():
     settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert settings["control_socket"] == os.path.join(os.path.dirname(ControlSocket.default),
                                                       f"gunicorn-{os.getpid()}.ctl")
+
+
+def test_the_access_log_does_not_hold_webhook_keys(tmp_path):
+    """With ``--access-logfile`` (docs/operations.md), each request line used to carry the webhook
+    URL's key, its only credential."""
+    import re
+    import time
+    import urllib.error
+    import urllib.request
+
+    access_log = tmp_path / "access.log"
+    errors = open(tmp_path / "error.log", "w+")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "1", "--threads", "2", "-b", "127.0.0.1:0",
+         "--access-logfile", str(access_log), "wsgi:app"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors,
+        env={"PATH": "/usr/bin:/bin", "HUB_INSTANCE_PATH": str(tmp_path / "instance")})
+    try:
+        deadline, url = time.monotonic() + 60, None
+        while url is None and time.monotonic() < deadline:
+            errors.seek(0)
+            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", errors.read())
+            url = found.group(1) if found else time.sleep(0.2)
+        assert url, "gunicorn did not start"
+        request = urllib.request.Request(f"{url}/webhooks/lever/TheSecretKey42?x=1", data=b"{}", method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=30)
+        except urllib.error.HTTPError:
+            pass  # no such integration: the answer does not matter, its log line does
+        deadline = time.monotonic() + 10
+        while "/webhooks/" not in (access_log.read_text() if access_log.exists() else "") \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        errors.close()
+    logged = access_log.read_text()
+    assert '"POST /webhooks/lever/***?x=1 HTTP/1.1"' in logged
+    assert "TheSecretKey42" not in logged + (tmp_path / "error.log").read_text()
+
+
+def test_the_redaction_keeps_everything_but_the_key():
+    from hub.logging_setup import redact_webhook_keys
+
+    assert redact_webhook_keys("POST /webhooks/lever/abc-DEF_1 HTTP/1.1") == "POST /webhooks/lever/*** HTTP/1.1"
+    assert redact_webhook_keys("/webhooks/canditech/k#frag") == "/webhooks/canditech/***#frag"
+    assert redact_webhook_keys("GET /integrations/lever HTTP/1.1") == "GET /integrations/lever HTTP/1.1"
+    assert redact_webhook_keys("/webhooks/lever/") == "/webhooks/lever/"

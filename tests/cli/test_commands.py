@@ -149,7 +149,7 @@ def test_replay_all_dead_skips_disabled_plugins_with_a_warning_replays_the_rest_
     from hub import services
     from hub.runtime import get_runtime
     from hub.store.models import Delivery, Event
-    from tests.support.engine import enable
+    from tests.support.engine import drain, enable
     from tests.support.plugins import FakeSource, Recorder
 
     recorder, other = Recorder(), Recorder("Z")
@@ -192,6 +192,11 @@ def test_replay_all_dead_skips_disabled_plugins_with_a_warning_replays_the_rest_
     again = app.test_cli_runner().invoke(args=["deliveries", "replay", "--all-dead"])
     assert again.exit_code == 0, again.output
     assert again.output.strip() == f"delivery {ids['aaa']} replayed"
+    # nothing dead at all: still a success (a runbook runs it after every outage); it used to fail
+    drain(app)
+    none_dead = app.test_cli_runner().invoke(args=["deliveries", "replay", "--all-dead"])
+    assert none_dead.exit_code == 0, none_dead.output
+    assert none_dead.output.strip() == "no dead deliveries: nothing to replay"
 
 
 def test_top_level_help_has_no_flask_only_options(tmp_path):

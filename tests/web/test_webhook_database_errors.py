@@ -1,0 +1,47 @@
+"""A database error on the webhook path that is not an outage (PostgreSQL's "relation does not
+exist" in a database not migrated yet is a ``ProgrammingError``, not an ``OperationalError``)
+still answers 503, so the sender retries; and no failed statement's error quotes its parameters,
+which can be a webhook URL's key."""
+
+import pytest
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.web import webhooks
+
+KEY = "SecretWebhookKey123"
+
+
+def test_a_failed_statement_does_not_quote_its_parameters(make_app):
+    app = make_app()
+    with app.app_context():
+        with pytest.raises(sa.exc.DBAPIError) as info:
+            db.session.execute(sa.text("SELECT id FROM no_such_table WHERE webhook_key = :key"), {"key": KEY})
+        db.session.rollback()
+    assert "no_such_table" in str(info.value) and KEY not in str(info.value)
+
+
+def test_a_database_error_that_is_not_an_outage_answers_webhooks_503(make_app, monkeypatch):
+    app = make_app()
+
+    def relation_missing(runtime, plugin, key, fresh):
+        raise sa.exc.ProgrammingError("SELECT ... FROM integrations", None,
+                                      Exception('relation "integrations" does not exist'))
+
+    monkeypatch.setattr(webhooks, "_integration", relation_missing)
+    answer = app.test_client().post(f"/webhooks/lever/{KEY}", data=b"{}", content_type="application/json")
+    assert answer.status_code == 503, answer.get_data(as_text=True)
+    assert answer.json["error"] == {"code": "unavailable",
+                                    "message": "the hub cannot store webhooks right now; send it again later"}
+
+
+def test_the_same_error_elsewhere_is_still_a_plain_500(make_app):
+    app = make_app()
+
+    def broken():
+        raise sa.exc.ProgrammingError("SELECT 1", None, Exception("a bug"))
+
+    app.add_url_rule("/api/v1/test-broken", "test_broken", broken)
+    answer = app.test_client().get("/api/v1/test-broken")
+    assert answer.status_code == 500
+    assert answer.json["error"]["code"] == "internal_error" and "a bug" not in answer.get_data(as_text=True)
