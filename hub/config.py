@@ -334,22 +334,31 @@ def is_production(config: Mapping[str, Any]) -> bool:
     return str(config.get("ENV", "embedded")).lower() == "production"
 
 
-def _looks_placeholder(value: str | None, min_length: int) -> bool:
-    return value is None or value.strip().lower() in PLACEHOLDER_SECRETS or len(value.strip()) < min_length
+def _secret_problem(value: str | None, min_length: int, short: str) -> str | None:
+    """What is wrong with a production secret, in words ("is missing", "is a placeholder", ``short``),
+    or None."""
+    if value is None or not value.strip():
+        return "is missing"
+    if value.strip().lower() in PLACEHOLDER_SECRETS:
+        return "is a placeholder"
+    if len(value.strip()) < min_length:
+        return short
+    return None
 
 
 def _ensure_keys(app) -> None:
     config = app.config
     if is_production(config):
-        if _looks_placeholder(config.get("SECRET_KEY"), 32):
+        secret = config.get("SECRET_KEY")
+        if problem := _secret_problem(secret, 32, f"is too short ({len(str(secret).strip())} characters)"):
             raise ConfigError(
-                "HUB_SECRET_KEY is missing or a placeholder. In production set it to a random value of at "
+                f"HUB_SECRET_KEY {problem}. In production set it to a random value of at "
                 "least 32 characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'."
             )
         keys = config.get("ENCRYPTION_KEYS")
-        if _looks_placeholder(keys, 32):
+        if problem := _secret_problem(keys, 32, "is not a Fernet key (one is 44 characters)"):
             raise ConfigError(
-                "HUB_ENCRYPTION_KEYS is missing or a placeholder. In production set it to one or more "
+                f"HUB_ENCRYPTION_KEYS {problem}. In production set it to one or more "
                 "comma-separated Fernet keys (newest first), e.g. python -c "
                 "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."
             )

@@ -13,7 +13,7 @@ import secrets
 from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
-from marshmallow import ValidationError
+from marshmallow import ValidationError, missing
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
@@ -279,7 +279,9 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         raise ValidationFailed("some settings are not valid", _flatten(exc.messages)) from exc
     settings = {k: v for k, v in loaded.items() if k not in secret_fields}
     new_secrets = {k: v for k, v in loaded.items() if k in secret_fields and v not in (None, "")}
-    changed = sorted(set(settings_changed(row.settings or {}, settings, stored, new_secrets)) | set(removed))
+    # a field never saved had its default: the first save lists what differs from the defaults
+    old_settings = {**settings_defaults(spec.settings_schema, secret_fields), **(row.settings or {})}
+    changed = sorted(set(settings_changed(old_settings, settings, stored, new_secrets)) | set(removed))
     before = row.settings
     row.settings = settings
     if removed:
@@ -314,6 +316,18 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
 
 
 TESTED_STATUSES = ("connected", "error")
+
+
+def settings_defaults(schema, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """What the fields of a settings schema that have a ``load_default`` hold when never set, by
+    attribute name, but the fields in ``exclude`` (secrets)."""
+    defaults = {}
+    for name, field in schema().fields.items():
+        if name in exclude or field.dump_only or field.load_default is missing:
+            continue
+        value = field.load_default
+        defaults[name] = value() if callable(value) else value
+    return defaults
 
 
 def connection_fields(schema) -> set[str]:

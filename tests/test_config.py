@@ -23,17 +23,22 @@ def test_embedded_default_generates_keys_with_mode_0600(tmp_path):
 
 
 # (fixed ids: the generated keys must not name the tests, or pytest-xdist's workers collect different ones)
-@pytest.mark.parametrize("secret_key, keys, missing", [
-    (None, Fernet.generate_key().decode(), "HUB_SECRET_KEY"),
-    ("change-me", Fernet.generate_key().decode(), "HUB_SECRET_KEY"),
-    ("x" * 40, None, "HUB_ENCRYPTION_KEYS"),
-    ("x" * 40, "placeholder", "HUB_ENCRYPTION_KEYS"),
-], ids=["no-secret-key", "placeholder-secret-key", "no-encryption-keys", "placeholder-encryption-keys"])
-def test_production_refuses_missing_or_placeholder_keys(tmp_path, secret_key, keys, missing):
+@pytest.mark.parametrize("secret_key, keys, problem", [
+    (None, Fernet.generate_key().decode(), "HUB_SECRET_KEY is missing. "),
+    ("change-me", Fernet.generate_key().decode(), "HUB_SECRET_KEY is a placeholder. "),
+    ("short", Fernet.generate_key().decode(), "HUB_SECRET_KEY is too short (5 characters). "),
+    ("x" * 40, None, "HUB_ENCRYPTION_KEYS is missing. "),
+    ("x" * 40, "placeholder", "HUB_ENCRYPTION_KEYS is a placeholder. "),
+    ("x" * 40, "notakey", "HUB_ENCRYPTION_KEYS is not a Fernet key (one is 44 characters). "),
+], ids=["no-secret-key", "placeholder-secret-key", "short-secret-key", "no-encryption-keys",
+        "placeholder-encryption-keys", "malformed-encryption-key"])
+def test_production_refuses_missing_or_placeholder_keys(tmp_path, secret_key, keys, problem):
+    """Each says which of the three is wrong: a malformed key used to be called "missing or a placeholder"."""
     config = {"INSTANCE_PATH": str(tmp_path), "ENV": "production", "LOAD_ENTRY_POINTS": False,
               "SECRET_KEY": secret_key, "ENCRYPTION_KEYS": keys}
-    with pytest.raises(ConfigError, match=missing):
+    with pytest.raises(ConfigError) as info:
         create_app(config)
+    assert str(info.value).startswith(problem)
     assert not (tmp_path / "secret_key").exists()
 
 

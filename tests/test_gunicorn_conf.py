@@ -23,8 +23,10 @@ def test_a_worker_freezes_the_loaded_app_out_of_garbage_collection(tmp_path):
 def test_the_installed_package_serves_the_app_as_hub_wsgi_from_any_directory(tmp_path):
     """``wsgi.py`` is a file of the repository root, which ``pip install`` does not install:
     ``gunicorn hub.wsgi:app`` works where only the package is importable (the repository's
-    ``wsgi:app`` stays the same app)."""
-    probe = "import hub.wsgi, flask; print(isinstance(hub.wsgi.app, flask.Flask))"
+    ``wsgi:app`` stays the same app). It has read the migrations this code ships: files copied
+    over a running install later must not change what its /readyz asks for."""
+    probe = ("import hub.wsgi, flask; from hub.store import schema; "
+             "print(isinstance(hub.wsgi.app, flask.Flask) and schema.SCRIPTS in hub.wsgi.app.extensions)")
     answer = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                             env={"PATH": "/usr/bin:/bin", "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
                                  "PYTHONPATH": str(ROOT)})

@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE
+
+
 def failure_message(exc: Exception) -> str:
     """The one line ``hub`` prints for an unexpected ``exc`` (without ``Error:``); it never
     repeats the database URL, which may hold a password."""
@@ -156,6 +159,10 @@ def failure_message(exc: Exception) -> str:
     if missing:
         return (f'the role "{missing.group(2)}" named as the user in HUB_DATABASE_URL does not exist on its '
                 f"PostgreSQL server: create it (createuser --pwprompt {missing.group(2)}) or correct the user name")
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+        return ("the role named as the user in HUB_DATABASE_URL may not create or use the hub's tables in "
+                "that database (PostgreSQL: permission denied): make the role the database's owner "
+                "(createdb -O ROLE DATABASE, or ALTER DATABASE DATABASE OWNER TO ROLE), then run `hub init` again")
     lowered = text.lower()
     if isinstance(exc, (OperationalError, ProgrammingError)) and ("no such table" in lowered
                                                                   or "does not exist" in lowered):

@@ -212,10 +212,15 @@ def purge(runtime) -> int:
     kept_event = sa.select(Event.id).where(Event.workspace_id == EventKey.workspace_id,
                                            Event.source_plugin == EventKey.source_plugin,
                                            Event.external_id == EventKey.key)
-    db.session.execute(sa.delete(EventKey).where(EventKey.seen_at < keys_before, ~kept_event.exists()))
-    db.session.execute(sa.delete(WebhookLog).where(WebhookLog.received_at < events_before))
+    keys = db.session.execute(sa.delete(EventKey).where(EventKey.seen_at < keys_before,
+                                                         ~kept_event.exists())).rowcount
+    logs = db.session.execute(sa.delete(WebhookLog).where(WebhookLog.received_at < events_before)).rowcount
     db.session.execute(sa.delete(Lock).where(Lock.expires_at < now - timedelta(hours=1)))
     db.session.commit()
+    if purged or keys or logs:  # an operator can see retention at work, and what it removed
+        log.info("retention purge: %s events (with their deliveries) older than %s days, %s webhook log lines, "
+                 "%s dedupe keys older than the dedupe window removed", purged,
+                 runtime.config["RETENTION_DAYS"], logs, keys)
     return purged
 
 

@@ -2,7 +2,7 @@
 database compare the database's revision with them.
 
 ``scripts(app)`` reads the migration files once per process (each read parses every file, about
-30 ms); ``knows(app, revision)`` says whether a revision is one of them: a database at a revision
+30 ms; a web process reads them as it loads the app, ``hub.wsgi``); ``knows(app, revision)`` says whether a revision is one of them: a database at a revision
 the code does not know was migrated by a newer version of the hub (a deploy rolled back), and
 ``hub db upgrade`` is then the wrong advice.
 """

@@ -1,6 +1,6 @@
-"""deliveries.waiting_since: when the delivery began deferring (``Deferred``), without a break
+"""deliveries.waiting_since: when the delivery began deferring (Deferred), without a break
 
-A delivery that keeps deferring is dead after ``HUB_MAX_DEFER_SECONDS``. That wait was counted from
+A delivery that keeps deferring is dead after HUB_MAX_DEFER_SECONDS. That wait was counted from
 the delivery's creation, so a delivery replayed after that long was dead at its first deferral, and
 the spacing of retries could not grow with the wait. The column is set at a delivery's first
 deferral and cleared by any other outcome and by a replay. Existing deliveries start with none: a

@@ -242,3 +242,36 @@ def test_migrating_commands_on_a_database_a_newer_version_migrated_say_so(tmp_pa
                                      "a newer version of the hub migrated it"), stderr
     with sqlite3.connect(database) as connection:  # nothing created on it
         assert connection.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
+def test_init_as_a_role_that_does_not_own_the_database_says_what_to_do(tmp_path):
+    """PostgreSQL 15 and later let only the owner of a database create tables in its public
+    schema; `hub init` as another role stopped on SQLAlchemy's "permission denied for schema public"
+    with the statement."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    server = sa.engine.make_url(os.environ.get("HUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    name = f"hub_role_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{name}" LOGIN')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')  # owned by postgres, not by the role
+    database = sa.create_engine(server.set(database=name), isolation_level="AUTOCOMMIT")
+    with database.connect() as conn:  # as PostgreSQL 15 and later create it; before 15, PUBLIC had CREATE
+        conn.exec_driver_sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    database.dispose()
+    try:
+        url = server.set(username=name, database=name).render_as_string(hide_password=False)
+        code, _, stderr = _hub(["init", "--non-interactive"], _production(tmp_path, HUB_DATABASE_URL=url,
+                                                                        HUB_QUEUE_BACKEND="sqlite"))
+        assert code == 1
+        assert stderr.strip().startswith("Error: the role named as the user in HUB_DATABASE_URL may not create "
+                                         "or use the hub's tables in that database")
+        assert "createdb -O ROLE DATABASE" in stderr and "Traceback" not in stderr and "[SQL:" not in stderr
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{name}"')
+        admin.dispose()

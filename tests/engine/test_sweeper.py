@@ -1,6 +1,7 @@
 """Periodic work: orphaned deliveries are found, old data is purged, recent dedupe keys are kept."""
 
 import json
+import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -131,7 +132,7 @@ def db_rows(app):
         return rows
 
 
-def test_purge_removes_old_finished_events_but_keeps_dedupe_keys_for_a_week(make_app):
+def test_purge_removes_old_finished_events_but_keeps_dedupe_keys_for_a_week(make_app, caplog):
     app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
     keys = enable(app, "src", "rec")
     client = app.test_client()
@@ -144,7 +145,8 @@ def test_purge_removes_old_finished_events_but_keeps_dedupe_keys_for_a_week(make
         db.session.execute(sa.update(EventKey).where(EventKey.key == "old").values(seen_at=old))
         db.session.execute(sa.update(WebhookLog).values(received_at=old))
         db.session.commit()
-        assert purge(get_runtime()) == 1
+        with caplog.at_level(logging.INFO, logger="hub.engine.sweeper"):
+            assert purge(get_runtime()) == 1
         assert list(db.session.scalars(sa.select(Event.external_id))) == ["new"]
         assert db.session.scalar(sa.select(sa.func.count(Delivery.id))) == 1
         assert db.session.scalar(sa.select(sa.func.count(WebhookLog.id))) == 0
@@ -153,6 +155,10 @@ def test_purge_removes_old_finished_events_but_keeps_dedupe_keys_for_a_week(make
     # key were young: keys are kept for HUB_DEDUPE_DAYS (at least 7) independently of events
     answer = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "new"}))
     assert answer.json["status"] == "duplicate"
+    # the operator sees that retention ran, and what it removed (it used to leave no trace)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retention purge:")]
+    assert said == ["retention purge: 1 events (with their deliveries) older than 30 days, 2 webhook log lines, "
+                    "1 dedupe keys older than the dedupe window removed"]
 
 
 def age_and_purge(app, days: int) -> int:

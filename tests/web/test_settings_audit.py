@@ -72,3 +72,20 @@ def test_a_secret_pasted_again_unchanged_keeps_when_and_by_whom_it_was_set(hub_a
     assert api.put("/api/v1/integrations/fakesource", json={"api_key": "sk-live-OTHER-1"},
                    headers=api_headers(seeded, "super_admin")).status_code == 200
     assert meta()["set_at"] > first["set_at"]
+
+
+def test_a_first_save_lists_only_what_differs_from_the_defaults(make_app):
+    """The first save of Lever's settings listed every field, also those left at their defaults
+    ("Write as Lever user" left empty, the webhook age limits)."""
+    from hub import services
+    from hub.runtime import get_runtime
+    from tests.support.engine import enable
+
+    app = make_app()
+    enable(app, "lever")
+    with app.app_context():
+        services.save_settings(get_runtime(), 1, "lever", {
+            "auth_mode": "api_key", "environment": "sandbox", "api_key": "lever-key-1", "perform_as": "",
+            "max_webhook_age_hours": "72", "tag_results": True}, "test")
+    (first,) = settings_entries(app)
+    assert first == {"changed": ["api_key", "environment"]}  # the authentication stayed at its default
