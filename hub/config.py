@@ -301,7 +301,7 @@ def _check_metrics_token(config) -> None:
     value = config.get("METRICS_TOKEN")
     if value is None:
         return
-    if _looks_placeholder(str(value), METRICS_TOKEN_MIN_LENGTH):
+    if _secret_problem(str(value), METRICS_TOKEN_MIN_LENGTH, "is too short"):
         raise ConfigError(f"HUB_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN_LENGTH} characters and not a "
                           "placeholder, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'; "
                           "leave it unset to serve /metrics without a token.")
