@@ -29,7 +29,7 @@ from hub.entities import (
 )
 from hub.kit import provider
 
-from . import reconciliation
+from . import reconciliation, wire
 from .client import CanditechAuthError, CanditechClient, CanditechError, CanditechNotFound
 from .settings import CanditechSettings
 
@@ -84,8 +84,10 @@ def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidat
 
     Canditech refusing it (any 4xx but 401/403, which ask for re-authorization, 429, which is
     retried, and 409, which says it exists: 400/422 validation, a 404 "unknown assessment") makes
-    it ``failed`` with Canditech's message, the email scrubbed from it in any letter case: the
-    reason is shown on the candidate page and mirrored to the source. Everything else (a 409 whose
+    it ``failed`` with Canditech's message (for an answer that is not Canditech's JSON error, such
+    as a web server's HTML page at a wrong base URL, the client's sentence with the status:
+    ``refusal_text``), the email scrubbed from it in any letter case: the reason is shown on the
+    candidate page and mirrored to the source. Everything else (a 409 whose
     invitation cannot be found included) leaves it ``pending`` and raises, so the delivery is
     retried (or waits for re-authorization)."""
 
@@ -96,12 +98,21 @@ def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidat
         except CanditechAuthError:
             raise
         except CanditechError as exc:
-            reason = "Canditech refused the invitation: " + scrub_email(exc.vendor_message, email)
+            reason = scrub_email(refusal_text(exc, "Canditech refused the invitation: ",
+                                              "The invitation was not sent: "), email)
             ctx.invitations.transition(current.id, FAILED, failure_reason=reason[:500])
             return
         _record_sent(ctx, client, current.id, found)
 
     provider.send_once(ctx, invitation, candidate, deliver, lock_ttl=LOCK_TTL)
+
+
+def refusal_text(exc: CanditechError, own: str, other: str) -> str:
+    """What an admin reads of a refusal: ``own`` + Canditech's message when it answered with its
+    JSON error; else ``other`` + the client's sentence, which has the status the words alone lose
+    and names Canditech already ("Canditech answered 404 Not Found with an HTML page, not its API's
+    JSON: check the API base URL")."""
+    return own + exc.vendor_message if wire.is_error_envelope(exc.body) else other + str(exc)
 
 
 def scrub_email(message: str, email: str) -> str:
@@ -210,12 +221,12 @@ def _settle_refused_cancel(ctx: Any, client: CanditechClient, invitation: Invita
     if status == CANCELLED:
         return True
     if status in (COMPLETED, EXPIRED):
-        ctx.invitations.note(invitation.id, "cancel_skipped",
-                             f"not cancelled at Canditech: it is already {status} there ({refusal.vendor_message})")
+        ctx.invitations.note(invitation.id, "cancel_skipped", f"not cancelled at Canditech: it is already "
+                             f"{status} there ({refusal_text(refusal, '', '')})")
         ctx.log.info("invitation %s cannot be cancelled at Canditech: it is %s", invitation.id, status)
         return False
     state = f"still {status}" if status else "in a state the hub does not know"
-    ctx.invitations.note(invitation.id, "cancel_failed",
-                         f"Canditech refused to cancel the invitation, which is {state} there: "
-                         f"{refusal.vendor_message}. Cancel it in Canditech, or replay the delivery.")
+    why = refusal_text(refusal, f"Canditech refused to cancel the invitation, which is {state} there: ",
+                       f"The invitation was not cancelled at Canditech, where it is {state}: ")
+    ctx.invitations.note(invitation.id, "cancel_failed", f"{why}. Cancel it in Canditech, or replay the delivery.")
     raise refusal

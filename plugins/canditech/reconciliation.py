@@ -61,6 +61,7 @@ from hub.entities import (
 )
 from hub.errors import TemporaryError
 
+from . import wire
 from .client import CanditechAuthError, CanditechClient, CanditechError, CanditechNotFound
 from .settings import CanditechSettings
 from .webhooks import LEFT_OUT, has_result, remember_left_out, result_event, write_left_out
@@ -125,8 +126,7 @@ class Run:
         except CanditechNotFound:
             raise
         except CanditechAuthError as exc:
-            self.ctx.set_status(REAUTHORIZE, f"Canditech refused the API key while reconciling: {exc.vendor_message}. "
-                                             "Enter a new key in the settings and save.")
+            self.ctx.set_status(REAUTHORIZE, _refused_key_status(exc))
             raise RunStopped(f"the API key was refused: {exc}") from None
         except CanditechError as exc:
             self.ctx.log.warning("reconcile: Canditech refused to answer for invitation %s (hub invitation %s), "
@@ -134,6 +134,17 @@ class Run:
             return None
         except TemporaryError as exc:
             raise RunStopped(f"Canditech is struggling: {exc}") from None
+
+
+def _refused_key_status(exc: CanditechAuthError) -> str:
+    """The status line after a 401/403 while reconciling: Canditech's own message when it answered
+    with its JSON error; else the client's sentence, which keeps the status the words alone would
+    lose ("Canditech answered 401 Unauthorized with an HTML page, not its API's JSON: check the API
+    base URL"), and so the advice names the base URL too."""
+    if wire.is_error_envelope(exc.body):
+        return (f"Canditech refused the API key while reconciling: {exc.vendor_message}. "
+                "Enter a new key in the settings and save.")
+    return f"While reconciling, {exc}. Correct the API base URL or enter a new key in the settings, and save."
 
 
 PART_SHARES = (0.45, 0.2, 1.0)  # of the time left: open ~45%, after a cancel ~10%, the verdict watch the rest

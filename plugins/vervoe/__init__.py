@@ -49,12 +49,19 @@ def register_integration(register):
 
 
 def _vendor_error(exc: Exception) -> HubError:
+    """The connection test's (and so the status line's and dashboard's) text for a failed call:
+    Vervoe's own error message after "Vervoe: "; for any other answer (a web server's HTML page at
+    a wrong base URL, a bare text, nothing) the client's sentence, which has the status and names
+    Vervoe already ("Vervoe answered 404: an HTML page, not its API's JSON: check the API base
+    URL"); any other error's text, after "Vervoe: " unless it names Vervoe already ("Vervoe's token
+    endpoint answered 404: ...", "GET ...: Vervoe answered 502: ...")."""
     if isinstance(exc, auth.VervoeAuthError):
         return HubError(f"Vervoe refused the API key and secret: {exc.vendor_message}", status=401,
                         code="vendor_unauthorized")
     if isinstance(exc, VervoeError):
-        return HubError(f"Vervoe: {exc.vendor_message}", status=502, code="vendor_error")
-    return HubError(f"Vervoe: {exc}", status=502, code="vendor_error")
+        return HubError(invite.refusal_text(exc, "Vervoe: ", ""), status=502, code="vendor_error")
+    text = str(exc)
+    return HubError(text if "Vervoe" in text else f"Vervoe: {text}", status=502, code="vendor_error")
 
 
 @hookimpl

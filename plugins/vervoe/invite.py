@@ -63,7 +63,7 @@ from hub.errors import Deferred, NeedsReauthorization, PermanentError, Temporary
 from hub.kit import provider
 
 from . import links, wire
-from .client import VervoeClient, VervoeNotFound, VervoeRejected
+from .client import VervoeClient, VervoeError, VervoeNotFound, VervoeRejected
 from .settings import VervoeSettings
 
 ARCHIVED_PREFIX = "archived:"
@@ -162,7 +162,8 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
             try:
                 uuid, url, created = client.invite(current.assessment_id, body)
             except (VervoeRejected, VervoeNotFound) as exc:
-                reason = "Vervoe refused the invitation: " + exc.vendor_message.replace(email, "<email>")
+                reason = refusal_text(exc, "Vervoe refused the invitation: ", "The invitation was not sent: ")
+                reason = reason.replace(email, "<email>")
                 ctx.records.delete(key)  # a clear refusal: nothing to look up later
                 links.forget_sending(ctx, current.id)
                 ctx.invitations.transition(current.id, FAILED, failure_reason=reason[:500])
@@ -178,6 +179,24 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
         _record_sent(ctx, current.id, uuid, url)
 
     provider.send_once(ctx, invitation, candidate, deliver, lock_ttl=LOCK_TTL)
+
+
+def own_message(exc: VervoeError) -> str | None:
+    """Vervoe's own error message when it answered with its JSON error (what ``wire.parse_error``
+    reads from the JSON body alone: ``errors``, ``msg``, ``detail``...), else None: the answer was
+    something else (a web server's HTML page at a wrong base URL, a bare text, nothing), whose
+    words alone ("an HTML page, not its API's JSON: check the API base URL") lose the status."""
+    if isinstance(exc.body, dict) and wire.parse_error(exc.body, exc.status) == exc.vendor_message:
+        return exc.vendor_message
+    return None
+
+
+def refusal_text(exc: VervoeError, own: str, other: str) -> str:
+    """What an admin reads of a refusal: ``own`` + Vervoe's message when it answered with its JSON
+    error; else ``other`` + the client's sentence, which has the status and names Vervoe already
+    ("Vervoe answered 404: an HTML page, not its API's JSON: check the API base URL")."""
+    message = own_message(exc)
+    return own + message if message is not None else other + str(exc)
 
 
 def _reset(ctx: Any, client: VervoeClient, invitation: Invitation, key: str, uuid: str) -> tuple[str | None, str | None]:

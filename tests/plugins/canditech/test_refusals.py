@@ -77,8 +77,9 @@ def test_the_email_is_scrubbed_from_canditechs_refusal_in_any_letter_case(hub, m
     the candidate page's reason, the timeline nor the source (Lever's note)."""
     def refuse(self, **fields):
         assert fields["email"] == "ada@example.com"
-        raise CanditechRejected(422, "validation_error",
-                                "candidate.email: ADA@Example.COM bounced; ada@example.com cannot be invited")
+        message = "candidate.email: ADA@Example.COM bounced; ada@example.com cannot be invited"
+        raise CanditechRejected(422, "validation_error", message,
+                                {"error": {"code": "validation_error", "message": message}})  # as the client does
 
     monkeypatch.setattr(CanditechClient, "create_invitation", refuse)
     hub.move()

@@ -134,12 +134,56 @@ def test_the_token_endpoint_s_html_page_is_named(rsps):
     assert str(caught.value) == f"Vervoe's token endpoint answered 404: {SAID}"
 
 
-def test_test_connection_says_what_came_back(rsps):
+def test_test_connection_says_what_came_back_with_its_status(rsps):
+    """It said "Vervoe: an HTML page, ...", without the status."""
     rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=404, body=HTML_404, content_type="text/html")
 
     with pytest.raises(HubError) as caught:
         vervoe.test_connection(FakeCtx())
-    assert caught.value.message == f"Vervoe: {SAID}"
+    assert caught.value.message == f"Vervoe answered 404: {SAID}"
+
+
+@pytest.mark.parametrize("status, body, content_type, said", [
+    (400, "bad page", "text/plain", "Vervoe answered 400: bad page"),
+    (404, '{"unexpected": true}', "application/json", 'Vervoe answered 404: {"unexpected": true}'),
+])
+def test_test_connection_words_any_answer_not_vervoe_s_json_error_with_its_status(rsps, status, body,
+                                                                                  content_type, said):
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=status, body=body, content_type=content_type)
+
+    with pytest.raises(HubError) as caught:
+        vervoe.test_connection(FakeCtx())
+    assert caught.value.message == said
+
+
+@pytest.mark.parametrize("body, said", [
+    ({"success": False, "errors": "The page must be a number."}, "Vervoe: The page must be a number."),
+    ({"msg": "Assessment not found."}, "Vervoe: Assessment not found."),
+])
+def test_test_connection_keeps_vervoe_s_own_message(rsps, body, said):
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=400, json=body)
+
+    with pytest.raises(HubError) as caught:
+        vervoe.test_connection(FakeCtx())
+    assert caught.value.message == said
+
+
+def test_a_web_server_s_404_page_is_worded_with_its_status(html_server):
+    """The connection test against a web server that is not Vervoe, with a token already cached
+    (the API's call, not the token endpoint's, meets the page)."""
+    ctx = FakeCtx()
+    ctx.settings["base_url"] = html_server
+    with pytest.raises(HubError) as caught:
+        vervoe.test_connection(ctx)
+    assert caught.value.message == f"Vervoe answered 404: {SAID}"
+
+
+def test_an_error_that_names_vervoe_already_is_not_prefixed_twice():
+    """It said "Vervoe: GET ...: Vervoe answered 502: ..." (and "Vervoe: Vervoe's token endpoint ...")."""
+    text = f"{wire.ENDPOINT_LIST_ASSESSMENTS}: Vervoe answered 502: an HTML page, not its API's JSON"
+    assert vervoe._vendor_error(TemporaryError(text)).message == text
+    assert vervoe._vendor_error(TemporaryError("the rate budget is used up")).message == \
+        "Vervoe: the rate budget is used up"
 
 
 # --------------------------------------------------------------------------- through the hub
@@ -157,4 +201,24 @@ def test_the_hub_s_connection_test_shows_words_not_the_page(hub, html_server):
 
     with pytest.raises(HubError) as caught:
         hub.call("test_connection")
-    assert caught.value.message == f"Vervoe: Vervoe's token endpoint answered 404: {SAID}"
+    assert caught.value.message == f"Vervoe's token endpoint answered 404: {SAID}"  # not "Vervoe: Vervoe's ..."
+
+
+def test_an_invitation_vervoe_s_api_answers_with_a_404_page_fails_with_the_status(hub, html_server, monkeypatch):
+    """The reason said "Vervoe refused the invitation: an HTML page, ...", without the status. The
+    invite's answer is the client's own, for a web server's page (the token is the sandbox's)."""
+    page = FakeCtx()
+    page.settings["base_url"] = html_server
+    with pytest.raises(VervoeNotFound) as caught:
+        VervoeClient(page, sleep=lambda s: None).get_report("u-1")
+
+    def invite(self, slug, body):
+        raise caught.value
+
+    monkeypatch.setattr(VervoeClient, "invite", invite)
+    hub.move()
+
+    inv = hub.invitation()
+    expected = f"The invitation was not sent: Vervoe answered 404: {SAID}"
+    assert inv.status == "failed" and inv.failure_reason == expected
+    assert [(s.status, s.reason) for s in hub.source.statuses] == [("failed", expected)]  # mirrored
