@@ -34,7 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "WORKERS": 4,  # worker threads (embedded) or per `hub worker` process
     "QUEUE_IMMEDIATE": False,  # run tasks inline (tests of things other than the queue only)
     "QUEUE_NAME": "ats-hub",  # Huey queue name (several hubs can share one Redis)
-    "DELIVERY_MAX_ATTEMPTS": 8,
+    # with the default backoff (2 s doubling, at most an hour, jitter x0.5-1) the 20th attempt comes
+    # 4.6-9 hours after the first: a vendor down for an afternoon delays work, it does not kill it
+    "DELIVERY_MAX_ATTEMPTS": 20,
     "RETRY_BASE_SECONDS": 2.0,
     "RETRY_MAX_SECONDS": 3600.0,
     "LEASE_SECONDS": 120.0,

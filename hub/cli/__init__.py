@@ -15,6 +15,10 @@ import click
 from flask.cli import FlaskGroup
 
 NO_TABLES = "the database has no tables yet: run `hub init` (or `hub db upgrade`)"
+SCHEMA_BEHIND = ("the database's schema is behind this version of the hub (it lacks a column the code uses): "
+                 "run `hub db upgrade`")
+# SQLite's and PostgreSQL's answers to a statement naming a column the table does not have
+MISSING_COLUMN = re.compile(r"no such column|column \S+ does not exist")
 # PostgreSQL's answer to a connection naming a database or a role (user) the server does not have
 MISSING_NAME = re.compile(r'\b(database|role) "([^"]*)" does not exist')
 
@@ -164,6 +168,8 @@ def failure_message(exc: Exception) -> str:
                 "that database (PostgreSQL: permission denied): make the role the database's owner "
                 "(createdb -O ROLE DATABASE, or ALTER DATABASE DATABASE OWNER TO ROLE), then run `hub init` again")
     lowered = text.lower()
+    if isinstance(exc, (OperationalError, ProgrammingError)) and MISSING_COLUMN.search(lowered):
+        return SCHEMA_BEHIND
     if isinstance(exc, (OperationalError, ProgrammingError)) and ("no such table" in lowered
                                                                   or "does not exist" in lowered):
         return NO_TABLES

@@ -138,8 +138,15 @@ def _finish(delivery_id: int, token: str, **values) -> bool:
     db.session.commit()
     if result.rowcount == 1:
         return True
-    log.warning("delivery %s ran longer than its lease (HUB_LEASE_SECONDS): its outcome (%s) is not recorded",
-                delivery_id, values.get("status"), extra={"delivery_id": delivery_id})
+    now = db.session.scalar(sa.select(Delivery.status).where(Delivery.id == delivery_id))
+    db.session.commit()
+    if now == D_CANCELLED:  # a disable or revoke cancelled it while its hook ran
+        log.warning("delivery %s was cancelled while it ran (its integration was disabled or revoked): its outcome "
+                    "(%s) is not recorded; replay it once the integration is back", delivery_id,
+                    values.get("status"), extra={"delivery_id": delivery_id})
+    else:
+        log.warning("delivery %s ran longer than its lease (HUB_LEASE_SECONDS): its outcome (%s) is not recorded",
+                    delivery_id, values.get("status"), extra={"delivery_id": delivery_id})
     return False
 
 

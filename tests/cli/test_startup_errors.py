@@ -206,6 +206,18 @@ def test_a_worker_on_a_database_behind_this_version_stops_in_one_line(tmp_path):
     assert "started" not in stdout
 
 
+def test_a_command_on_a_database_behind_this_version_says_to_upgrade(tmp_path):
+    """`hub deliveries list` on a database one migration behind (a column missing) said "the
+    database cannot be reached"."""
+    env = _env(tmp_path)
+    code, _, stderr = _hub(["db", "upgrade", "b7e3a9c4d215"], env)  # before deliveries.waiting_since
+    assert code == 0, stderr
+    code, stdout, stderr = _hub(["deliveries", "list"], env)
+    assert code == 1
+    assert stderr.strip() == ("Error: the database's schema is behind this version of the hub (it lacks a column "
+                              "the code uses): run `hub db upgrade`")
+
+
 def _migrated_by_a_newer_version(tmp_path):
     """The embedded database, migrated, then marked at a revision this code does not know: the
     environment and the database file."""

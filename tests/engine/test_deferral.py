@@ -138,3 +138,34 @@ def test_a_replayed_old_delivery_may_defer_again(make_app):
         assert run_delivery(get_runtime(), delivery_id) == "deferred"
         row = delivery_of("evt-1")
         assert row.status == "retry" and row.last_error == "deferred: waiting for something"
+
+
+class DisabledWhileRunning(Recorder):
+    """Its integration is disabled while its hook runs (a Super Admin's click meanwhile)."""
+
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        from hub import services
+
+        services.set_enabled(get_runtime(), 1, "slow", False, "test")
+        self.calls.append(change.to_stage_id)
+
+
+def test_a_run_cancelled_meanwhile_is_logged_as_cancelled_not_as_outliving_its_lease(make_app, caplog):
+    """The log blamed HUB_LEASE_SECONDS for a run of a few seconds that a revoke had cancelled."""
+    import logging
+
+    plugin = DisabledWhileRunning()
+    app = make_app(plugins=[("src", FakeSource()), ("slow", plugin)], entry_points=False)
+    keys = enable(app, "src", "slow")
+    with app.app_context():
+        get_runtime().queue = None
+        post(app, keys["src"], "evt-1")
+        delivery_id = delivery_of("evt-1").id
+        with caplog.at_level(logging.WARNING, logger="hub.engine.runner"):
+            assert run_delivery(get_runtime(), delivery_id) == "lost_lease"
+        assert delivery_of("evt-1").status == "cancelled"
+    said = [r.getMessage() for r in caplog.records if r.name == "hub.engine.runner"]
+    assert said == [f"delivery {delivery_id} was cancelled while it ran (its integration was disabled or revoked): its outcome "
+                    "(done) is not recorded; replay it once the integration is back"]
+    assert plugin.calls == ["second"]
