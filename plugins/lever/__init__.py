@@ -175,7 +175,8 @@ def connection_state(ctx):
         credentials_present=present, credentials_help=need,
         oauth_available=oauth_available, oauth_unavailable_reason=reason, oauth_chosen=oauth,
         webhooks=webhook_setup.registered(ctx), webhooks_missing=webhook_setup.missing(ctx),
-        manual_secret_field="signature_tokens", warnings=auth.grant_warnings(ctx) if oauth and present else ())
+        manual_secret_field="signature_tokens",
+        warnings=(*(auth.grant_warnings(ctx) if oauth and present else ()), *webhook_setup.left_warning(ctx)))
 
 
 @hookimpl

@@ -10,6 +10,10 @@ in Lever's UI and its token must be pasted (manual mode).
 
 A webhook created through the API stays silent until a Lever Super Admin switches its group on
 in Lever's settings; the message returned says so.
+
+A revoke deletes the hub's webhooks at Lever. Those Lever does not let it delete (Lever down at
+that moment) are kept in the record ``webhooks-left`` ({id: {event, url}}), which outlives the
+revoke: the integration page warns of them, and the next registration deletes them first.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from .webhooks import APPLICATION_CREATED, ARCHIVE_CHANGE, DELETED, HIRED, STAGE
 # (lever.md §1.1 documents none), so without it "assess on apply" would never invite.
 EVENTS = (STAGE_CHANGE, APPLICATION_CREATED, ARCHIVE_CHANGE, DELETED, HIRED)
 RECORD = "webhooks"
+LEFT_RECORD = "webhooks-left"  # webhooks a revoke could not delete at Lever: {id: {event, url}}
 EVENT_LABELS = {STAGE_CHANGE: "Candidate Stage Change", APPLICATION_CREATED: "Application Created",
                 ARCHIVE_CHANGE: "Candidate Archive State Change", DELETED: "Candidate Deleted",
                 HIRED: "Candidate Hired"}
@@ -104,8 +109,43 @@ def _delete(client: LeverClient, webhook_id: str) -> bool:
     return True
 
 
+def left_at_lever(ctx) -> dict[str, Any]:
+    """The webhooks an earlier revoke could not delete at Lever, by id."""
+    left = ctx.records.get(LEFT_RECORD)
+    return dict(left) if isinstance(left, Mapping) else {}
+
+
+def left_warning(ctx) -> tuple[str, ...]:
+    """The integration page's warning while webhooks of a revoked connection are still at Lever."""
+    left = left_at_lever(ctx)
+    if not left:
+        return ()
+    return (f"{len(left)} webhook(s) of an earlier, revoked connection could not be deleted at Lever "
+            f"({_labels(left)}): Lever still sends them to an address that refuses them. “Register webhooks” "
+            "deletes them, or delete them in Lever under Settings > Integrations and API > Webhooks.",)
+
+
+def _labels(left: Mapping[str, Any]) -> str:
+    events = sorted({str(w["event"]) for w in left.values() if isinstance(w, Mapping) and w.get("event")},
+                    key=_order)
+    return ", ".join(EVENT_LABELS.get(e, e) for e in events) or "events not recorded"
+
+
+def _delete_left(ctx, client: LeverClient) -> None:
+    """Delete the webhooks an earlier revoke left at Lever; those still refused stay recorded."""
+    left = left_at_lever(ctx)
+    if not left:
+        return
+    remaining = {webhook_id: w for webhook_id, w in left.items() if not _delete(client, webhook_id)}
+    if remaining:
+        store_record(ctx.records, LEFT_RECORD, remaining)
+    else:
+        ctx.records.delete(LEFT_RECORD)
+
+
 def setup(ctx, client: LeverClient) -> str:
     url = ctx.webhook_url
+    _delete_left(ctx, client)
     existing = [w for w in client.list("/webhooks") if isinstance(w.get("id"), str)]
     tokens = _tokens(ctx)
     registered = dict(ctx.records.get(RECORD) or {})
@@ -155,16 +195,23 @@ def setup(ctx, client: LeverClient) -> str:
 def disconnect(ctx, client: LeverClient) -> None:
     """Delete the webhooks the hub created at Lever, then forget their tokens and ids."""
     registered = dict(ctx.records.get(RECORD) or {})
-    ids = {w["id"] for w in registered.values() if isinstance(w, Mapping) and w.get("id")} | set(_tokens(ctx))
-    failures = []
+    known = {w["id"]: {"event": event, "url": w.get("url")} for event, w in registered.items()
+             if isinstance(w, Mapping) and w.get("id")}
+    ids = set(known) | set(_tokens(ctx))
+    failures: dict[str, str] = {}
     for webhook_id in sorted(ids):
         try:
             if not _delete(client, webhook_id):
-                failures.append(f"{webhook_id}: Lever refused the delete")
+                failures[webhook_id] = "Lever refused the delete"
         except (TemporaryError, NeedsReauthorization, PermanentError, HubError) as exc:
-            failures.append(f"{webhook_id}: {exc}")
+            failures[webhook_id] = str(exc)
     ctx.update_secrets({}, remove=(SecretNames.WEBHOOK_TOKENS, *SecretNames.OAUTH))
     ctx.records.delete(RECORD)
     if failures:
-        raise HubError("could not delete every webhook at Lever (delete them in Lever's settings): "
-                       + "; ".join(failures), status=502, code="lever_disconnect_incomplete")
+        left = {**left_at_lever(ctx), **{i: known.get(i, {"event": None, "url": None}) for i in failures}}
+        store_record(ctx.records, LEFT_RECORD, left)
+        reasons = sorted(set(failures.values()))
+        raise HubError(f"could not delete {len(failures)} webhook(s) at Lever ({_labels(left)}): "
+                       f"{reasons[0]}{' (and other reasons)' if len(reasons) > 1 else ''}. After reconnecting, "
+                       "“Register webhooks” deletes them; or delete them in Lever under Settings > Integrations "
+                       "and API > Webhooks.", status=502, code="lever_disconnect_incomplete")

@@ -12,6 +12,7 @@ from hub import services
 from hub.entities import StageChange, WebhookRequest
 from hub.errors import HubError, WebhookRejected
 from plugins.lever.sandbox import sign
+from tests.plugins.lever.conftest import API_KEY
 
 EVENTS = {"candidateStageChange", "candidateArchiveChange", "candidateDeleted", "candidateHired", "applicationCreated"}
 
@@ -102,9 +103,37 @@ def test_disconnect_deletes_the_webhooks_and_forgets_the_tokens(api_key_hub, san
 def test_disconnect_reports_what_it_could_not_delete(api_key_hub, sandbox):
     api_key_hub.call("setup_webhooks")
     sandbox.control("POST", "/faults", json={"down": True})
-    with pytest.raises(HubError, match="could not delete every webhook"):
+    with pytest.raises(HubError) as info:
         api_key_hub.call("disconnect")
+    # by the events Lever's settings page shows, not by bare ids
+    assert info.value.message.startswith(
+        "could not delete 5 webhook(s) at Lever (Candidate Stage Change, Application Created, Candidate Archive "
+        "State Change, Candidate Deleted, Candidate Hired): Lever answered 503")
+    assert "“Register webhooks” deletes them" in info.value.message
     assert "webhook_tokens" not in api_key_hub.secrets()
+
+
+def test_webhooks_a_revoke_left_at_lever_are_deleted_by_the_next_registration(api_key_hub, sandbox):
+    """Revoked while Lever was down, the old webhooks stayed at Lever, pointing at the dead URL,
+    and nothing in the hub mentioned them after reconnecting."""
+    api_key_hub.call("setup_webhooks")
+    old = {w["id"] for w in ours(sandbox, api_key_hub)}
+    sandbox.control("POST", "/faults", json={"down": True})
+    with api_key_hub.app.app_context():
+        (warning,) = services.revoke(api_key_hub.runtime, 1, "lever", "test")
+    assert "could not delete 5 webhook(s) at Lever" in warning
+    sandbox.control("POST", "/faults", json={"down": False})
+    assert old <= {w["id"] for w in sandbox.webhooks()}
+
+    api_key_hub.configure({"api_key": API_KEY})  # reconnected (a new webhook URL)
+    (left,) = api_key_hub.call("connection_state").warnings
+    assert left.startswith("5 webhook(s) of an earlier, revoked connection could not be deleted at Lever "
+                           "(Candidate Stage Change, ")
+    message = api_key_hub.call("setup_webhooks")
+    assert "Registered 5 webhook(s)" in message
+    assert old.isdisjoint({w["id"] for w in sandbox.webhooks()})
+    assert len(sandbox.webhooks()) == len(EVENTS)
+    assert api_key_hub.call("connection_state").warnings == ()
 
 
 @pytest.mark.parametrize("nested", [False, True])
