@@ -52,12 +52,16 @@ def _vendor_error(exc: Exception) -> HubError:
     """The connection test's (and so the status line's and dashboard's) text for a failed call:
     Vervoe's own error message after "Vervoe: "; for any other answer (a web server's HTML page at
     a wrong base URL, a bare text, nothing) the client's sentence, which has the status and names
-    Vervoe already ("Vervoe answered 404: an HTML page, not its API's JSON: check the API base
-    URL"); any other error's text, after "Vervoe: " unless it names Vervoe already ("Vervoe's token
-    endpoint answered 404: ...", "GET ...: Vervoe answered 502: ...")."""
+    Vervoe already ("Vervoe answered 404 Not Found with an HTML page, not its API's JSON: check the
+    API base URL"); any other error's text, after "Vervoe: " unless it names Vervoe already
+    ("Vervoe's token endpoint answered 404: ...", "GET ...: Vervoe answered 502 Bad Gateway with
+    ..."). Refused credentials (401/403, a 400 from the token endpoint): "Vervoe refused the API key
+    and secret: <its message>" for Vervoe's JSON error; else the sentence and advice naming the
+    base URL as well as the credentials (``auth.refused_not_json``)."""
     if isinstance(exc, auth.VervoeAuthError):
-        return HubError(f"Vervoe refused the API key and secret: {exc.vendor_message}", status=401,
-                        code="vendor_unauthorized")
+        own = exc.own_message
+        text = f"Vervoe refused the API key and secret: {own}" if own is not None else auth.refused_not_json(exc)
+        return HubError(text, status=401, code="vendor_unauthorized")
     if isinstance(exc, VervoeError):
         return HubError(invite.refusal_text(exc, "Vervoe: ", ""), status=502, code="vendor_error")
     text = str(exc)

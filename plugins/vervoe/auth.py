@@ -7,7 +7,11 @@ drops it). It is refreshed when less than ``REFRESH_MARGIN`` seconds remain, and
 answers 401 to it, by one worker at a time across every process (``ctx.lock(LOCK)``): the others
 wait, re-read the secrets and use the token the winner stored (single flight). A refused key
 (400/401/403 from the token endpoint) is ``VervoeAuthError``, a ``NeedsReauthorization``: the
-connection is flagged for an admin.
+connection is flagged for an admin (``reauthorization_status``): with Vervoe's own message when it
+answered with its JSON error; else with the client's sentence, which keeps the status ("Vervoe
+answered 401 Unauthorized with an HTML page, not its API's JSON: check the API base URL"), and
+advice naming the API base URL as well as the key and secret (``NOT_JSON_ADVICE``): a page from a
+web server that is not Vervoe's API says nothing about the key.
 """
 
 from __future__ import annotations
@@ -37,13 +41,32 @@ LOCK_WAIT = 30.0
 MAX_ATTEMPTS = 3
 
 
-class VervoeAuthError(NeedsReauthorization):
-    """Vervoe refused the API key and secret (or the token made with them)."""
+NOT_JSON_ADVICE = "Correct the API base URL or enter the API key and secret again in the settings, and save."
 
-    def __init__(self, status: int, message: str):
-        super().__init__(f"Vervoe refused the API credentials ({status}): {message}")
+
+class VervoeAuthError(NeedsReauthorization):
+    """Vervoe refused the API key and secret (or the token made with them): 400/401/403 from the
+    token endpoint, 401 (after one refresh) or 403 from the API. ``vendor_message`` and ``sentence``
+    are ``wire.parse_error``'s message and summary, ``body`` the answer's JSON (or None). Its text:
+    "Vervoe refused the API credentials (401): <message>" for Vervoe's own JSON error; for any
+    other answer the sentence, with the status ("Vervoe answered 401 Unauthorized with an HTML
+    page, not its API's JSON: check the API base URL")."""
+
+    def __init__(self, status: int, message: str, body: Any = None, summary: str | None = None):
         self.status = status
         self.vendor_message = message
+        self.body = body
+        self.sentence = summary or f"Vervoe answered {status}: {message}"
+        own = self.own_message
+        super().__init__(f"Vervoe refused the API credentials ({status}): {message}" if own is not None
+                         else self.sentence)
+
+    @property
+    def own_message(self) -> str | None:
+        """Vervoe's own message when it answered with its JSON error (``wire.is_error_envelope``), else
+        None: the answer was something else (an HTML page at a wrong base URL, a bare text,
+        nothing), whose words alone lose the status."""
+        return self.vendor_message if wire.is_error_envelope(self.body) else None
 
 
 def key_id(settings: VervoeSettings) -> str:
@@ -119,23 +142,42 @@ def fetch_token(ctx: Any, settings: VervoeSettings, *, sleep: Callable[[float], 
                     return token, asked_at + wire.TOKEN_LIFETIME_SECONDS
                 problem = "Vervoe's token endpoint answered without a token"
             elif status in (wire.STATUS_BAD_REQUEST, wire.STATUS_UNAUTHORIZED, wire.STATUS_FORBIDDEN):
-                error = VervoeAuthError(status, wire.parse_error(body, status, response.text))
+                message, summary = wire.parse_error(body, status, response.text, response.headers.get("Content-Type"))
+                error = VervoeAuthError(status, message, body, summary)
                 flag_reauthorization(ctx, error)
                 raise error
             else:
                 retry_after = parse_retry_after(response.headers.get(wire.RETRY_AFTER_HEADER))
-                problem = f"Vervoe's token endpoint answered {status}: {wire.parse_error(body, status, response.text)}"
+                message, _ = wire.parse_error(body, status, response.text, response.headers.get("Content-Type"))
+                problem = f"Vervoe's token endpoint answered {status}: {message}"
         if attempt < max_attempts:
             sleep(min(2.0, retry_after) if retry_after is not None else 0.2 * (2 ** (attempt - 1)) * random.uniform(0.5, 1))
     raise TemporaryError(problem, retry_after=retry_after)
 
 
+def reauthorization_status(error: VervoeAuthError) -> str:
+    """The status line of a connection whose credentials Vervoe refused: "Vervoe refused the API key
+    and secret (<its message>); enter them again" when Vervoe answered with its JSON error; else
+    ``refused_not_json``'s text."""
+    own = error.own_message
+    if own is not None:
+        return f"Vervoe refused the API key and secret ({own}); enter them again"
+    return refused_not_json(error)
+
+
+def refused_not_json(error: VervoeAuthError) -> str:
+    """A 400/401/403 that is not Vervoe's JSON error, in words: the sentence, which keeps the status,
+    and advice naming the base URL as well as the credentials ("Vervoe answered 401 Unauthorized
+    with an HTML page, not its API's JSON: check the API base URL. Correct the API base URL or enter
+    the API key and secret again in the settings, and save.")."""
+    return f"{error.sentence}. {NOT_JSON_ADVICE}"
+
+
 def flag_reauthorization(ctx: Any, error: VervoeAuthError) -> None:
-    """Show the connection as needing new credentials (the admin sees Vervoe's message)."""
+    """Show the connection as needing new credentials (``reauthorization_status``)."""
     set_status = getattr(ctx, "set_status", None)
     if set_status is not None:
-        set_status("needs_reauthorization",
-                   f"Vervoe refused the API key and secret ({error.vendor_message}); enter them again")
+        set_status("needs_reauthorization", reauthorization_status(error))
 
 
 def _token_metric(ctx: Any, outcome: str) -> None:

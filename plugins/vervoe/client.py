@@ -14,8 +14,12 @@ Every call:
 
 Errors: 401/403 -> ``auth.VervoeAuthError`` (a ``NeedsReauthorization``); 404 -> ``VervoeNotFound``;
 any other 4xx -> ``VervoeRejected``; all carry Vervoe's message and body. An answer that is not
-Vervoe's JSON is never shown as it came: its message says what came instead ("Vervoe answered
-404: an HTML page, not its API's JSON: check the API base URL"; ``wire.parse_error``).
+Vervoe's JSON error (``wire.is_error_envelope``; an HTML page at a wrong base URL) is never shown
+as it came: its message says what came instead ("an HTML page, not its API's JSON: check the API
+base URL"), and the exception's text is a sentence with the status ("Vervoe answered 404 Not Found
+with an HTML page, ..."; "Vervoe answered 400 Bad Request with an empty body"; ``wire.parse_error``),
+as is the ``TemporaryError``'s after a 5xx or 429. Vervoe's own JSON error reads "Vervoe answered
+400: <its message>".
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ MAX_LOOKUP_PAGES = 20
 class VervoeError(PermanentError):
     """Vervoe answered with an error that retrying will not fix."""
 
-    def __init__(self, status: int, message: str, body: Any = None):
-        super().__init__(f"Vervoe answered {status}: {message}")
+    def __init__(self, status: int, message: str, body: Any = None, summary: str | None = None):
+        super().__init__(summary or f"Vervoe answered {status}: {message}")
         self.status = status
         self.vendor_message = message
         self.body = body
@@ -109,22 +113,22 @@ class VervoeClient:
             if status == wire.STATUS_OK:
                 return response
             body = _json_or_none(response)
-            # an answer that is not Vervoe's JSON (a wrong base URL's HTML page) is named, not quoted
-            message = wire.parse_error(body, status, response.text, response.headers.get("Content-Type"))
+            # an answer that is not Vervoe's JSON (a wrong base URL's HTML page) becomes a sentence
+            message, summary = wire.parse_error(body, status, response.text, response.headers.get("Content-Type"))
             if status == wire.STATUS_UNAUTHORIZED and not reauthorized:
                 # the token expired early or was revoked: refresh once (single flight), call again
                 rejected, reauthorized = token, True
                 attempt -= 1
                 continue
             if status in (wire.STATUS_UNAUTHORIZED, wire.STATUS_FORBIDDEN):
-                error = VervoeAuthError(status, message)
+                error = VervoeAuthError(status, message, body, summary)
                 auth.flag_reauthorization(self.ctx, error)
                 raise error
             if status == wire.STATUS_NOT_FOUND:
-                raise VervoeNotFound(status, message, body)
+                raise VervoeNotFound(status, message, body, summary)
             if status == wire.STATUS_RATE_LIMITED or status >= 500:
                 retry_after = parse_retry_after(response.headers.get(wire.RETRY_AFTER_HEADER))
-                problem = f"Vervoe answered {status}: {message}"
+                problem = summary
                 if status >= 500 and not repeatable:
                     break  # the call may have taken effect: the caller looks before trying again
                 if retry_after is not None and retry_after > self.max_inline_wait:
@@ -133,7 +137,7 @@ class VervoeClient:
                     self.sleep(min(self.max_inline_wait, retry_after) if retry_after is not None
                                else self._backoff(attempt))
                 continue
-            raise VervoeRejected(status, message, body)
+            raise VervoeRejected(status, message, body, summary)
         raise TemporaryError(f"{endpoint}: {problem}", retry_after=retry_after)
 
     def _json(self, response: requests.Response, endpoint: str) -> Any:

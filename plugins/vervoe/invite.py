@@ -182,19 +182,18 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
 
 
 def own_message(exc: VervoeError) -> str | None:
-    """Vervoe's own error message when it answered with its JSON error (what ``wire.parse_error``
-    reads from the JSON body alone: ``errors``, ``msg``, ``detail``...), else None: the answer was
-    something else (a web server's HTML page at a wrong base URL, a bare text, nothing), whose
-    words alone ("an HTML page, not its API's JSON: check the API base URL") lose the status."""
-    if isinstance(exc.body, dict) and wire.parse_error(exc.body, exc.status) == exc.vendor_message:
-        return exc.vendor_message
-    return None
+    """Vervoe's own error message when it answered with its JSON error (``wire.is_error_envelope``),
+    else None: the answer was something else (a web server's HTML page at a wrong base URL, a bare
+    text, nothing), whose words alone ("an HTML page, not its API's JSON: check the API base URL")
+    lose the status."""
+    return exc.vendor_message if wire.is_error_envelope(exc.body) else None
 
 
 def refusal_text(exc: VervoeError, own: str, other: str) -> str:
     """What an admin reads of a refusal: ``own`` + Vervoe's message when it answered with its JSON
     error; else ``other`` + the client's sentence, which has the status and names Vervoe already
-    ("Vervoe answered 404: an HTML page, not its API's JSON: check the API base URL")."""
+    ("Vervoe answered 404 Not Found with an HTML page, not its API's JSON: check the API base
+    URL")."""
     message = own_message(exc)
     return own + message if message is not None else other + str(exc)
 

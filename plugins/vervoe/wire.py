@@ -37,7 +37,7 @@ from urllib.parse import quote, urlsplit
 
 from hub.entities import Assessment
 from hub.kit.json_body import NotJson, parse_json_body
-from hub.kit.vendor_http import describe_error_body
+from hub.kit.vendor_http import error_words_and_sentence
 
 # --------------------------------------------------------------------------- HTTP API
 
@@ -163,20 +163,40 @@ def parse_url(value: Any) -> str | None:
     return text if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
-def parse_error(body: Any, status: int, text: str = "", content_type: str | None = None) -> str:
-    """Vervoe's error message: ``errors``/``msg`` (400, 403) or ``detail``/``title`` (401). Any other
-    answer: ``HTTP <status>`` when empty, a short plain text as it came (whitespace collapsed),
-    else words for what came instead, never the body itself: "an HTML page, not its API's JSON:
-    check the API base URL" for a web server's 404 page at a wrong base URL
-    (``hub.kit.vendor_http.describe_error_body``). Callers put it after "answered <status>: "."""
+_ERROR_KEYS = ("errors", "msg", "detail", "title", "message")
+
+
+def _own_message(body: Any) -> str | None:
     if isinstance(body, dict):
-        for key in ("errors", "msg", "detail", "title", "message"):
+        for key in _ERROR_KEYS:
             value = body.get(key)
             if isinstance(value, str) and value.strip():
                 return value.strip()[:500]
             if isinstance(value, (list, dict)) and value:
                 return str(value)[:500]
-    return describe_error_body(status, text, content_type=content_type, empty=f"HTTP {status}")
+    return None
+
+
+def is_error_envelope(body: Any) -> bool:
+    """Whether ``body`` (an answer's parsed JSON, or None) is Vervoe's JSON error: an object with a
+    non-empty ``errors``/``msg`` (400, 403), ``detail``/``title`` (401) or ``message``, whose
+    message ``parse_error`` returns as it is."""
+    return _own_message(body) is not None
+
+
+def parse_error(body: Any, status: int, text: str = "", content_type: str | None = None) -> tuple[str, str]:
+    """``(message, summary)`` of an error answer. Vervoe's own JSON error (``is_error_envelope``):
+    its message, and "Vervoe answered <status>: <message>". Any other answer is described once
+    (``hub.kit.vendor_http.error_words_and_sentence``), never quoting more than a short plain text:
+    as the message, that text (whitespace collapsed), ``HTTP <status>`` for an empty body, else
+    words for what came instead ("an HTML page, not its API's JSON: check the API base URL" for a
+    web server's 404 page at a wrong base URL); as the summary, a sentence with the status and its
+    reason phrase ("Vervoe answered 404 Not Found with an HTML page, not its API's JSON: check the
+    API base URL"; "Vervoe answered 400 Bad Request with an empty body")."""
+    own = _own_message(body)
+    if own is not None:
+        return own, f"Vervoe answered {status}: {own}"
+    return error_words_and_sentence("Vervoe", status, text, content_type=content_type, empty=f"HTTP {status}")
 
 
 def unwrap(body: Any) -> Any:

@@ -5,7 +5,9 @@ admin as words, never as its HTML: from the token endpoint, the API, and the con
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -14,7 +16,7 @@ from marshmallow import ValidationError
 
 import plugins.vervoe as vervoe
 from hub.errors import HubError, TemporaryError
-from plugins.vervoe import auth, wire
+from plugins.vervoe import auth, invite, wire
 from plugins.vervoe.client import VervoeClient, VervoeNotFound, VervoeRejected
 from plugins.vervoe.settings import VervoeSettings, VervoeSettingsSchema
 
@@ -59,11 +61,16 @@ def test_usable_base_urls_are_kept(url, stored):
 
 
 def test_parse_error_names_an_html_page_instead_of_quoting_it():
-    assert wire.parse_error(None, 404, HTML_404, "text/html; charset=utf-8") == SAID
-    assert wire.parse_error(None, 404, HTML_404) == SAID  # known by its tags too (the token endpoint's caller)
-    assert wire.parse_error(None, 502, "<html><h1>Bad Gateway</h1></html>") == "an HTML page, not its API's JSON"
-    assert wire.parse_error(None, 503, "  Down for\n maintenance ") == "Down for maintenance"
-    assert wire.parse_error(None, 502, "") == "HTTP 502"
+    """``(message, summary)``: the words, and the sentence with the status (the message alone was
+    returned before)."""
+    assert wire.parse_error(None, 404, HTML_404, "text/html; charset=utf-8") == (
+        SAID, f"Vervoe answered 404 Not Found with {SAID}")
+    assert wire.parse_error(None, 404, HTML_404)[0] == SAID  # known by its tags too
+    assert wire.parse_error(None, 502, "<html><h1>Bad Gateway</h1></html>") == (
+        "an HTML page, not its API's JSON", "Vervoe answered 502 Bad Gateway with an HTML page, not its API's JSON")
+    assert wire.parse_error(None, 503, "  Down for\n maintenance ") == (
+        "Down for maintenance", "Vervoe answered 503 Service Unavailable: “Down for maintenance”")
+    assert wire.parse_error(None, 502, "") == ("HTTP 502", "Vervoe answered 502 Bad Gateway with an empty body")
 
 
 class FakeCtx:
@@ -113,7 +120,7 @@ def test_an_api_404_html_page_is_named(rsps):
     with pytest.raises(VervoeNotFound) as caught:
         VervoeClient(FakeCtx(), sleep=lambda s: None).get_report("u-1")
     assert caught.value.vendor_message == SAID
-    assert str(caught.value) == f"Vervoe answered 404: {SAID}"
+    assert str(caught.value) == f"Vervoe answered 404 Not Found with {SAID}"
 
 
 def test_a_short_plain_text_refusal_is_kept(rsps):
@@ -121,7 +128,8 @@ def test_a_short_plain_text_refusal_is_kept(rsps):
 
     with pytest.raises(VervoeRejected) as caught:
         VervoeClient(FakeCtx(), sleep=lambda s: None).get_report("u-1")
-    assert str(caught.value) == "Vervoe answered 400: bad uuid"
+    assert str(caught.value) == "Vervoe answered 400 Bad Request: “bad uuid”"
+    assert caught.value.vendor_message == "bad uuid"
 
 
 def test_the_token_endpoint_s_html_page_is_named(rsps):
@@ -140,12 +148,13 @@ def test_test_connection_says_what_came_back_with_its_status(rsps):
 
     with pytest.raises(HubError) as caught:
         vervoe.test_connection(FakeCtx())
-    assert caught.value.message == f"Vervoe answered 404: {SAID}"
+    assert caught.value.message == f"Vervoe answered 404 Not Found with {SAID}"
 
 
 @pytest.mark.parametrize("status, body, content_type, said", [
-    (400, "bad page", "text/plain", "Vervoe answered 400: bad page"),
-    (404, '{"unexpected": true}', "application/json", 'Vervoe answered 404: {"unexpected": true}'),
+    (400, "bad page", "text/plain", "Vervoe answered 400 Bad Request: “bad page”"),
+    (404, '{"unexpected": true}', "application/json", 'Vervoe answered 404 Not Found: “{"unexpected": true}”'),
+    (400, "", "text/plain", "Vervoe answered 400 Bad Request with an empty body"),
 ])
 def test_test_connection_words_any_answer_not_vervoe_s_json_error_with_its_status(rsps, status, body,
                                                                                   content_type, said):
@@ -175,7 +184,7 @@ def test_a_web_server_s_404_page_is_worded_with_its_status(html_server):
     ctx.settings["base_url"] = html_server
     with pytest.raises(HubError) as caught:
         vervoe.test_connection(ctx)
-    assert caught.value.message == f"Vervoe answered 404: {SAID}"
+    assert caught.value.message == f"Vervoe answered 404 Not Found with {SAID}"
 
 
 def test_an_error_that_names_vervoe_already_is_not_prefixed_twice():
@@ -219,6 +228,178 @@ def test_an_invitation_vervoe_s_api_answers_with_a_404_page_fails_with_the_statu
     hub.move()
 
     inv = hub.invitation()
-    expected = f"The invitation was not sent: Vervoe answered 404: {SAID}"
+    expected = f"The invitation was not sent: Vervoe answered 404 Not Found with {SAID}"
     assert inv.status == "failed" and inv.failure_reason == expected
     assert [(s.status, s.reason) for s in hub.source.statuses] == [("failed", expected)]  # mirrored
+
+
+# --------------------------------------------------------------------------- the client's sentences
+
+ADVICE = "Correct the API base URL or enter the API key and secret again in the settings, and save."
+
+
+def test_an_empty_refusal_is_a_sentence_with_the_status(rsps):
+    """It read "Vervoe answered 400: HTTP 400"."""
+    rsps.add("GET", BASE + wire.report_path("u-1"), status=400, body="")
+
+    with pytest.raises(VervoeRejected) as caught:
+        VervoeClient(FakeCtx(), sleep=lambda s: None).get_report("u-1")
+    assert str(caught.value) == "Vervoe answered 400 Bad Request with an empty body"
+    assert caught.value.vendor_message == "HTTP 400" and invite.own_message(caught.value) is None
+
+
+@pytest.mark.parametrize("body", [
+    {"success": False, "errors": "The page must be a number."},
+    {"msg": "The page must be a number."},
+])
+def test_vervoe_s_own_json_error_reads_as_before(rsps, body):
+    rsps.add("GET", BASE + wire.report_path("u-1"), status=400, json=body)
+
+    with pytest.raises(VervoeRejected) as caught:
+        VervoeClient(FakeCtx(), sleep=lambda s: None).get_report("u-1")
+    assert str(caught.value) == "Vervoe answered 400: The page must be a number."
+    assert caught.value.vendor_message == invite.own_message(caught.value) == "The page must be a number."
+
+
+def test_a_5xx_page_the_client_gives_up_on_is_a_sentence(rsps):
+    """It read "GET ...: Vervoe answered 502: an HTML page, not its API's JSON"."""
+    rsps.add("GET", BASE + wire.report_path("u-1"), status=502, body="<html><body><h1>Bad Gateway</h1></body></html>",
+             content_type="text/html")
+
+    with pytest.raises(TemporaryError) as caught:
+        VervoeClient(FakeCtx(), max_attempts=1, sleep=lambda s: None).get_report("u-1")
+    assert str(caught.value) == (f"{wire.ENDPOINT_REPORT}: Vervoe answered 502 Bad Gateway with an HTML page, "
+                                 "not its API's JSON")
+
+
+@pytest.mark.parametrize("body, envelope", [
+    ({"success": False, "errors": "The invitation has been already sent."}, True),
+    ({"msg": "Access denied"}, True),
+    ({"type": "t", "title": "An error occurred", "status": 401, "detail": "Unauthorized"}, True),
+    ({"success": False, "errors": {"candidateEmail": ["required"]}}, True),
+    ({"unexpected": True}, False),
+    ({"success": False, "errors": "  "}, False),
+    ({"success": False, "errors": []}, False),
+    ([{"msg": "x"}], False),
+    ("Unauthorized", False),
+    (None, False),
+])
+def test_is_error_envelope_says_whether_the_body_is_vervoe_s_json_error(body, envelope):
+    assert wire.is_error_envelope(body) is envelope
+    message, _ = wire.parse_error(body, 400, "")
+    assert (message != "HTTP 400") is envelope  # its message, else the words for the (empty) text
+
+
+# --------------------------------------------------------------------------- refused credentials
+
+HTML_403 = "<!doctype html><html><head><title>403 Forbidden</title></head><body><h1>Forbidden</h1></body></html>"
+
+
+def test_a_403_page_from_the_api_keeps_its_status_and_names_the_base_url(rsps):
+    """The connection test and the status line said "Vervoe refused the API key and secret: an HTML
+    page, ..." (and "(an HTML page, ...); enter them again"), without the status."""
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=403, body=HTML_403, content_type="text/html")
+    ctx = FakeCtx()
+
+    with pytest.raises(HubError) as caught:
+        vervoe.test_connection(ctx)
+    said = f"Vervoe answered 403 Forbidden with {SAID}. {ADVICE}"
+    assert (caught.value.message, caught.value.status, caught.value.code) == (said, 401, "vendor_unauthorized")
+    assert ctx.statuses == [("needs_reauthorization", said)]
+    error = caught.value.__cause__
+    assert isinstance(error, auth.VervoeAuthError)
+    assert str(error) == f"Vervoe answered 403 Forbidden with {SAID}"
+    assert error.vendor_message == SAID and error.body is None and error.own_message is None
+
+
+def test_a_second_401_page_from_the_api_keeps_its_status(rsps):
+    """401, a new token, 401 again: refused; the page's status is kept."""
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=401, body=HTML_404, content_type="text/html")
+    rsps.add("GET", BASE + wire.TOKEN_PATH, json={"success": True, "data": {"token": "tok-2"}})
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=401, body=HTML_404, content_type="text/html")
+    ctx = FakeCtx()
+
+    with pytest.raises(auth.VervoeAuthError) as caught:
+        VervoeClient(ctx, sleep=lambda s: None).list_assessments()
+    assert str(caught.value) == f"Vervoe answered 401 Unauthorized with {SAID}"
+    assert ctx.statuses == [("needs_reauthorization", f"Vervoe answered 401 Unauthorized with {SAID}. {ADVICE}")]
+
+
+def test_vervoe_s_own_refusal_reads_as_before(rsps):
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=403, json={"success": False, "msg": "Access denied"})
+    ctx = FakeCtx()
+
+    with pytest.raises(HubError) as caught:
+        vervoe.test_connection(ctx)
+    assert caught.value.message == "Vervoe refused the API key and secret: Access denied"
+    assert ctx.statuses == [("needs_reauthorization", "Vervoe refused the API key and secret (Access denied); "
+                                                      "enter them again")]
+    assert str(caught.value.__cause__) == "Vervoe refused the API credentials (403): Access denied"
+    assert caught.value.__cause__.own_message == "Access denied"
+
+
+@pytest.mark.parametrize("status, body, content_type, sentence", [
+    (401, HTML_404, "text/html", f"Vervoe answered 401 Unauthorized with {SAID}"),
+    (400, "", None, "Vervoe answered 400 Bad Request with an empty body"),
+    (403, "Forbidden", "text/plain", "Vervoe answered 403 Forbidden: “Forbidden”"),
+])
+def test_the_token_endpoint_s_refusal_that_is_not_vervoe_s_json_keeps_its_status(rsps, status, body,
+                                                                                  content_type, sentence):
+    """The status line said "Vervoe refused the API key and secret (an HTML page, ...)" / "(HTTP
+    400)" / "(Forbidden)": without the status, and blaming the key alone."""
+    rsps.add("GET", BASE + wire.TOKEN_PATH, status=status, body=body, content_type=content_type)
+    ctx = FakeCtx(token=False)
+
+    with pytest.raises(auth.VervoeAuthError) as caught:
+        auth.fetch_token(ctx, VervoeSettings.from_context(ctx), sleep=lambda s: None)
+    assert str(caught.value) == sentence
+    assert ctx.statuses == [("needs_reauthorization", f"{sentence}. {ADVICE}")]
+
+
+class _Html401(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body = HTML_403.replace("403 Forbidden", "401 Unauthorized").encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def html_401_server():
+    """A web server that is not Vervoe (a proxy asking for its own login): a 401 HTML page for every path."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html401)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_the_hub_shows_a_401_page_s_status_and_names_the_base_url(hub, html_401_server):
+    hub.save_settings(vervoe_settings(hub.sandbox, base_url=html_401_server))
+
+    with pytest.raises(HubError) as caught:
+        hub.call("test_connection")
+    said = f"Vervoe answered 401 Unauthorized with {SAID}. {ADVICE}"
+    assert caught.value.message == said
+    integration = hub.integration()
+    assert (integration.status, integration.status_message) == ("needs_reauthorization", said)
+
+
+def test_the_hub_shows_vervoe_s_own_refusal_as_before(hub):
+    hub.save_settings(vervoe_settings(hub.sandbox, api_secret="wrong-secret"))
+
+    with pytest.raises(HubError) as caught:
+        hub.call("test_connection")
+    assert caught.value.message == "Vervoe refused the API key and secret: Unauthorized"
+    integration = hub.integration()
+    assert (integration.status, integration.status_message) == (
+        "needs_reauthorization", "Vervoe refused the API key and secret (Unauthorized); enter them again")

@@ -184,10 +184,11 @@ def test_invite_body_and_answers():
                "data": {"candidateAssessmentUuid": "u-1", "candidateUrl": "http://x/login?token=t"}}
     assert wire.parse_invitation(already) == ("u-1", "http://x/login?token=t")
     assert wire.parse_invitation({"success": False, "errors": "bad"}) == (None, None)
-    assert wire.parse_error(already, 400) == "The invitation has been already sent."
+    assert wire.parse_error(already, 400) == ("The invitation has been already sent.",
+                                              "Vervoe answered 400: The invitation has been already sent.")
     assert wire.parse_error({"type": "t", "title": "An error occurred", "status": 401, "detail": "Unauthorized"},
-                            401) == "Unauthorized"
-    assert wire.parse_error(None, 502, "") == "HTTP 502"
+                            401) == ("Unauthorized", "Vervoe answered 401: Unauthorized")
+    assert wire.parse_error(None, 502, "") == ("HTTP 502", "Vervoe answered 502 Bad Gateway with an empty body")
     assert wire.basic_auth_header("key", "secret") == {"Authorization": "Basic a2V5OnNlY3JldA=="}
 
 
