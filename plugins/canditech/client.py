@@ -27,6 +27,7 @@ from __future__ import annotations
 import random
 import time
 from typing import Any, Callable, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 
@@ -156,7 +157,9 @@ class CanditechClient:
             raise CanditechUnavailable(f"{endpoint}: Canditech did not answer in time") from None
         except requests.RequestException as exc:
             self.ctx.record_vendor_call(endpoint, "error", time.perf_counter() - started)
-            raise CanditechUnavailable(f"{endpoint}: Canditech is unreachable ({type(exc).__name__})") from None
+            where = urlsplit(self.settings.base_url).netloc or self.settings.base_url
+            raise CanditechUnavailable(f"{endpoint}: Canditech is unreachable at {where} ({type(exc).__name__}): "
+                                       "check the API base URL, or wait for Canditech to be back") from None
         self.ctx.record_vendor_call(endpoint, response.status_code, time.perf_counter() - started)
         status = response.status_code
         if status in accept:

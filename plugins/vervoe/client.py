@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import random
 import time
+from urllib.parse import urlsplit
 from typing import Any, Callable
 
 import requests
@@ -102,7 +103,9 @@ class VervoeClient:
             except requests.RequestException as exc:
                 self.ctx.record_vendor_call(endpoint, "timeout" if isinstance(exc, requests.Timeout) else "error",
                                             time.perf_counter() - started)
-                problem, retry_after = f"Vervoe is unreachable or slow ({type(exc).__name__})", None
+                problem = (f"Vervoe is unreachable or slow at {urlsplit(url).netloc} ({type(exc).__name__}): "
+                           "check the API base URL, or wait for Vervoe to be back")
+                retry_after = None
                 if not repeatable:
                     break
                 if attempt < self.max_attempts:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from urllib.parse import urlsplit
 from marshmallow import ValidationError
 
 import plugins.canditech as canditech
@@ -170,7 +171,8 @@ def test_a_5xx_page_or_no_answer_is_not_prefixed_twice(ctx, rsps, client):
     with pytest.raises(TemporaryError) as caught:
         client.list_assessments()
     assert canditech._vendor_error(caught.value).message == \
-        f"{wire.ENDPOINT_LIST_ASSESSMENTS}: Canditech is unreachable (ConnectionError)"
+        f"{wire.ENDPOINT_LIST_ASSESSMENTS}: Canditech is unreachable at {urlsplit(ASSESSMENTS).netloc} " \
+        "(ConnectionError): check the API base URL, or wait for Canditech to be back"  # where, and what to check
 
 
 # --------------------------------------------------------------------------- what the admin sees

@@ -403,3 +403,15 @@ def test_the_hub_shows_vervoe_s_own_refusal_as_before(hub):
     integration = hub.integration()
     assert (integration.status, integration.status_message) == (
         "needs_reauthorization", "Vervoe refused the API key and secret (Unauthorized); enter them again")
+
+
+def test_an_unreachable_api_is_named_with_its_host_and_what_to_check(rsps):
+    """It said "Vervoe is unreachable or slow (ConnectionError)": neither where nor what to check."""
+    import requests
+    from urllib.parse import urlsplit
+
+    rsps.add("GET", BASE + wire.report_path("u-1"), body=requests.ConnectionError("refused"))
+    with pytest.raises(TemporaryError) as caught:
+        VervoeClient(FakeCtx(), max_attempts=1, sleep=lambda s: None).get_report("u-1")
+    assert str(caught.value) == (f"{wire.ENDPOINT_REPORT}: Vervoe is unreachable or slow at {urlsplit(BASE).netloc} "
+                                 "(ConnectionError): check the API base URL, or wait for Vervoe to be back")
