@@ -179,12 +179,20 @@ def _last_super_admin(user: User) -> bool:
     return user.active and others == 0
 
 
-def create_api_token(user: User, name: str) -> str:
-    """A new API token for ``user``; only its hash is stored, the token is returned once."""
+def create_api_token(user: User, name: str, issuer: User | None = None) -> str:
+    """A new API token acting as ``user``, created by ``issuer`` (default: ``user``); only its hash
+    is stored, the token is returned once. Audited once, as ``api_token.create`` by the issuer, with
+    the token's id and, for a token acting as someone else, whom it acts as (``acts_as``)."""
+    issuer = issuer or user
     token = "hub_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(workspace_id=user.workspace_id, user_id=user.id, name=name or "token",
-                            token_hash=hash_token(token)))
-    audit(user.workspace_id, user, "api_token.create", f"token:{name}")
+    row = ApiToken(workspace_id=user.workspace_id, user_id=user.id, issued_by_id=issuer.id, name=name or "token",
+                   token_hash=hash_token(token))
+    db.session.add(row)
+    db.session.flush()
+    detail: dict[str, Any] = {"token_id": row.id}
+    if issuer.id != user.id:
+        detail["acts_as"] = user.email
+    audit(user.workspace_id, issuer, "api_token.create", f"token:{name}", **detail)
     db.session.commit()
     return token
 

@@ -166,13 +166,16 @@ class ApiToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # who created it (a Super Admin may create a token acting as another user); None: made before this was kept
+    issued_by_id: Mapped[Optional[int]] = mapped_column(
+        sa.ForeignKey("users.id", name="fk_api_tokens_issued_by_id_users"))
     name: Mapped[str] = mapped_column(sa.String(200))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class Integration(db.Model):

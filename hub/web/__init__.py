@@ -11,23 +11,25 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from hub.store.models import ID32_MAX, ID64_MAX
 
 
+NO_ROW = 0  # the id given to a view for an id no row can have: every table's ids start at 1
+
+
 class DatabaseIdConverter(IntegerConverter):
-    """``<int:...>`` in every route: the id of a table with 32-bit ids. An id beyond them is a 404
-    (no such thing), not an out-of-range error from the database."""
+    """``<int:...>`` in every route: the id of a table with 32-bit ids. An id beyond them names no
+    row: the view gets ``NO_ROW`` and answers 404 as for any id that does not exist, after its
+    sign-in and permission checks (a 404 raised here, while routing, came before them). The
+    database is never asked for an id out of its column's range (PostgreSQL would refuse it)."""
 
     largest = ID32_MAX
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
-        if number > self.largest:
-            raise NotFound("no such id")
-        return number
+        return number if number <= self.largest else NO_ROW
 
 
 class BigIdConverter(DatabaseIdConverter):

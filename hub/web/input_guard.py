@@ -5,9 +5,13 @@ PostgreSQL stores neither the NUL character (U+0000) nor an unpaired UTF-16 surr
 filter would fail the request with a database error on one backend only, or reach a worker and
 fail a delivery. No legitimate value carries one, so every request that holds one (in its path,
 query string, form fields or body: a raw 0x00 byte, bytes that are not UTF-8, or a JSON escape
-such as ``\\u0000``) is answered 400 before any view runs: the API client or browser learns what
-is wrong, and nothing is half-stored. A webhook's body is checked by the webhook ingress itself (``unstorable_body``), so
-that its refusal is recorded in the webhook log like any other.
+such as ``\\u0000``) is answered 400 before its view runs: the API client or browser learns what
+is wrong, and nothing is half-stored. A view that requires a permission is checked by
+``require`` once the user is signed in and holds it (``check_request``), so that a signed-out
+user is sent to sign in (401 on the API) and a user without the permission gets 403, as for any
+other request to it; every other request is checked before anything (``guard``). A webhook's
+body is checked by the webhook ingress itself (``unstorable_body``), so that its refusal is
+recorded in the webhook log like any other.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 
 from hub.errors import BadRequest
 from hub.store.text import unstorable
@@ -89,5 +93,13 @@ def check_request() -> None:
         _refuse(problem, "the request body")
 
 
+def guard() -> None:
+    """Before every request: ``check_request``, except for a view that requires a permission
+    (``hub.web.permissions.require`` checks it after the sign-in and the permission)."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "permission", None) is None:
+        check_request()
+
+
 def register(app: Flask) -> None:
-    app.before_request(check_request)
+    app.before_request(guard)

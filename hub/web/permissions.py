@@ -67,6 +67,8 @@ def require(permission: str) -> Callable:
 
     Not signed in: pages redirect to the sign-in page, the API answers 401 JSON.
     Signed in without the permission: 403 (HTML page or JSON envelope, by ``hub.web.errors``).
+    Only then is the request's text checked (``hub.web.input_guard``: 400 for a character the
+    database cannot store), and then the view looks up what it is about (404).
     """
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown permission {permission!r}")
@@ -75,6 +77,7 @@ def require(permission: str) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             from hub.errors import Forbidden, Unauthorized
+            from hub.web.input_guard import check_request
 
             if not current_user.is_authenticated:
                 if is_api_request():
@@ -84,6 +87,7 @@ def require(permission: str) -> Callable:
                 return login_manager.unauthorized()
             if not can(permission):
                 raise Forbidden("your role does not allow this")
+            check_request()  # text the database cannot store: 400, now that the user may ask
             return view(*args, **kwargs)
 
         wrapper.permission = permission  # type: ignore[attr-defined]
@@ -112,9 +116,11 @@ def visible_posting_ids(user=None) -> set[str] | None:
     """The posting ids whose candidates ``user`` may see; ``None`` means every posting.
 
     For a Limited Team Member: postings of the active source where the user's email is the owner,
-    the hiring manager or a follower. Read live once per request (a page's own refresh reuses a
-    read of the last minute: ``_polled_visibility``). When no source is enabled or it cannot be
-    reached, nothing is visible and ``visibility_notice()`` says why.
+    the hiring manager or a follower. The source's postings are asked for once per request, and the
+    source may answer from its own cache (Lever's plugin keeps them up to ``HUB_LEVER_CACHE_SECONDS``,
+    60 s by default); a page's own refresh reuses this process's read of the last minute
+    (``_polled_visibility``). When no source is enabled or it cannot be reached, nothing is visible
+    and ``visibility_notice()`` says why, in plain words (``unreadable_notice``).
     """
     user = current_user if user is None else user
     if can("candidates.view_all", user):
@@ -131,9 +137,10 @@ def visible_posting_ids(user=None) -> set[str] | None:
     visible: set[str] = set()
     try:
         postings = list_postings(user.workspace_id)
-    except LiveError as exc:
-        g._visibility_notice = (f"Your candidates cannot be shown right now: {exc.message} "
-                                "Limited Team Members see candidates of the postings they are on, read live from the ATS.")
+    except LiveError as exc:  # the vendor's error goes to the log (and to admins' pages), not to her
+        log.info("the postings of user %s could not be read: %s", user.id, exc.message,
+                 extra={"workspace_id": user.workspace_id})
+        g._visibility_notice = unreadable_notice(user.workspace_id)
         postings = []
     email = (user.email or "").lower()
     for posting in postings:
@@ -169,5 +176,21 @@ def visibility_notice() -> str | None:
     return g.get("_visibility_notice")
 
 
-__all__ = ["PERMISSIONS", "can", "require", "visible_posting_ids", "visibility_notice", "assignable_roles",
-           "may_manage_user", "SUPER_ADMIN", "ADMIN", "TEAM_MEMBER", "LIMITED_TEAM_MEMBER"]
+def unreadable_notice(workspace_id: int) -> str:
+    """Why a Limited Team Member sees no candidate when the postings they are on cannot be read,
+    in plain words (the vendor's error is in the log, not shown to them)."""
+    from hub.runtime import get_runtime
+
+    runtime = get_runtime()
+    source = runtime.active_source(workspace_id)
+    if source is None:
+        return ("Your candidates cannot be shown right now: no ATS is connected to the hub, so it cannot tell "
+                "which postings you are on (you see the candidates of those postings only). Ask a Super Admin to "
+                "connect one.")
+    return (f"Your candidates cannot be shown right now: the hub could not read from {runtime.registry.title(source)} "
+            "which postings you are on (you see the candidates of those postings only). Try again in a few "
+            "minutes; if it stays like this, tell an admin.")
+
+
+__all__ = ["PERMISSIONS", "can", "require", "visible_posting_ids", "visibility_notice", "unreadable_notice",
+           "assignable_roles", "may_manage_user", "SUPER_ADMIN", "ADMIN", "TEAM_MEMBER", "LIMITED_TEAM_MEMBER"]

@@ -104,8 +104,9 @@ def test_limited_member_sees_nothing_when_the_source_is_unreachable(hub_app, see
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert _row_ids(html) == set()
-    assert 'id="visibility-notice"' in html and "Fake ATS timed out" in html
-    assert client.get(f"/candidates/{seeded.ids['invitation']}").status_code == 404
+    assert 'id="visibility-notice"' in html and "the hub could not read from Fake ATS" in html
+    assert "Fake ATS timed out" not in html  # the vendor's error is for the log, not for her
+    assert client.get(f"/candidates/{seeded.ids['invitation']}").status_code == 503  # not "no such invitation"
     assert client.get("/").status_code == 200
     # one live read per request, however many queries use it
     source.calls.clear()

@@ -116,7 +116,7 @@ def test_without_an_ats_each_role_is_told_who_connects_it(fresh):
     member = empty_state(fresh.client_for("team_member").get("/candidates").get_data(as_text=True), "no-candidates")
     assert "Enable and connect it (and an assessment provider) in Integrations." in owner[1]
     assert "A Super Admin can enable and connect it" in admin[1] and 'href="/integrations"' in admin[1]
-    assert "Ask an admin to enable and connect it" in member[1] and "<a " not in member[1]
+    assert "Ask a Super Admin to enable and connect it" in member[1] and "<a " not in member[1]
     assert owner[0] == admin[0] == member[0] == "no-source"
     reason, text = empty_state(fresh.client_for("admin").get("/activity").get_data(as_text=True), "no-activity")
     assert reason == "no-source" and "A Super Admin can enable and connect it in Integrations." in text
@@ -152,7 +152,7 @@ def test_attached_assessments_of_a_disabled_provider_say_so(fresh):
                                "no-candidates")
     assert "Fake Tests is disabled" in text and "Enable it in Integrations." in text and reason == "providers-idle"
     reason, text = empty_state(fresh.client_for("team_member").get("/").get_data(as_text=True), "no-invitations")
-    assert reason == "providers-idle" and "Ask an admin to enable it." in text
+    assert reason == "providers-idle" and "Ask a Super Admin to enable it." in text
 
 
 def test_a_limited_team_member_on_no_posting_is_told_why_the_list_is_empty(fresh):

@@ -141,7 +141,8 @@ def test_a_session_from_before_the_fingerprint_is_signed_out(hub_app, seeded):
 
 
 def _reset(client, user_id):
-    return client.post(f"/users/{user_id}/password")
+    """Reset, and open the page it redirects to (where the new password is shown)."""
+    return client.post(f"/users/{user_id}/password", follow_redirects=True)
 
 
 @pytest.mark.parametrize("actor, target", [("super_admin", "admin"), ("admin", "team_member"),
@@ -171,6 +172,39 @@ def test_an_admin_resets_a_password_and_sees_it_once(hub_app, seeded, as_role, a
     assert reset.actor == f"{actor}@acme.test" and reset.target == f"user:{target}@acme.test"
     _no_password_in_audit(hub_app, password, NEW)
     assert client.get("/users").status_code == 200  # the admin's own session is untouched
+
+
+def test_a_reset_redirects_and_shows_the_password_once_without_putting_it_in_a_url_or_cookie(hub_app, seeded,
+                                                                                              as_role):
+    """Post/redirect/get: reloading the page after a reset neither resets again nor shows it again."""
+    client = as_role("admin")
+    target = seeded.users["team_member"]
+    posted = client.post(f"/users/{target}/password")
+    assert posted.status_code == 303 and posted.headers["Location"] == "/users"
+    with client.session_transaction() as session:
+        sealed = repr(dict(session))
+    page = client.get("/users")
+    html = page.get_data(as_text=True)
+    password = re.search(r'id="reset-password" value="([^"]+)"', html).group(1)
+    assert "team_member@acme.test has a new password" in html and page.headers["Cache-Control"] == "no-store"
+    assert password not in sealed and password not in posted.headers["Location"]  # sealed in the session
+    for header, value in posted.headers.items():
+        assert password not in value, header
+    with client.session_transaction() as session:
+        assert "users.password_reset" not in session  # dropped once shown
+    again = client.get("/users").get_data(as_text=True)  # the reload
+    assert 'id="password-reset"' not in again and password not in again
+    assert len(_audit(hub_app, "user.password_reset")) == 1
+    assert sign_in(hub_app.test_client(), "team_member@acme.test", password).status_code == 302
+
+    # shown only to whoever reset it
+    client.post(f"/users/{target}/password")
+    with client.session_transaction() as session:
+        stolen = dict(session)["users.password_reset"]
+    other = as_role("super_admin")
+    with other.session_transaction() as session:
+        session["users.password_reset"] = stolen
+    assert 'id="password-reset"' not in other.get("/users").get_data(as_text=True)
 
 
 def test_an_admin_cannot_reset_a_password_they_may_not_manage(hub_app, seeded, as_role):

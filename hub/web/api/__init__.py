@@ -2,7 +2,9 @@
 
 Authentication is by API token only: ``Authorization: Bearer hub_...`` (tokens are created by a
 Super Admin under Settings -> API tokens and stored hashed). A request acts as the token's user
-with that user's role; the same ``require(permission)`` checks as the pages apply. Session
+with that user's role; the same ``require(permission)`` checks as the pages apply. When the token
+was issued by someone else (a Super Admin may issue a token acting as any user), the audit entries
+of its requests name the token and its issuer (``token_audit``). Session
 cookies are ignored here, so the API needs no CSRF token. Errors are ``{"error": {"code",
 "message"}}`` (plus ``fields`` for validation errors). The OpenAPI document is served at
 ``/api/v1/openapi.json``.
@@ -19,6 +21,7 @@ from hub.errors import Unauthorized
 from hub.extensions import csrf, db, login_manager
 from hub.services import hash_token
 from hub.store.models import ApiToken, utcnow
+from hub.web.api import token_audit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -42,6 +45,7 @@ def authenticate():
     if row is None or row.revoked_at is not None or user is None or not user.active \
             or user.workspace_id != row.workspace_id:
         raise Unauthorized("this API token is not valid: unknown, revoked, or its user is deactivated")
+    token_audit.remember(row)  # so that its audit entries say which token, issued by whom
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_GRANULARITY:
         row.last_used_at = now

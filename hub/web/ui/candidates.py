@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from hub import services
 from hub.entities import INVITATION_STATUSES
-from hub.errors import Conflict
+from hub.errors import Conflict, NotFound
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Delivery, Event, utcnow
@@ -82,7 +82,12 @@ def _fragment(template: str, context: dict):
 @bp.get("/candidates/<int:invitation_id>")
 @require("candidates.view")
 def candidates_detail(invitation_id: int):
-    row = queries.get_visible_invitation(current_user, invitation_id)
+    try:
+        row = queries.get_visible_invitation(current_user, invitation_id)
+    except NotFound:
+        if not visibility_notice():
+            raise
+        return _unreadable()
     context = {"row": row, "timeline": readable_timeline(row),
                "posting_names": queries.posting_names(current_user.workspace_id),
                "can_reinvite": row.status in services.REINVITABLE, "can_cancel": row.status in services.CANCELLABLE,
@@ -91,6 +96,16 @@ def candidates_detail(invitation_id: int):
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
         return _fragment("candidates/_detail.html", context)
     return render_template("candidates/detail.html", **context)
+
+
+def _unreadable():
+    """A Limited Team Member's candidate while the postings they are on cannot be read: 503 with
+    the notice the list shows (not 404: the candidate may well be theirs). Whatever the id, so the
+    answer tells nothing of which invitations exist."""
+    headers = {"Cache-Control": "no-store", "Retry-After": "60"}
+    if request.args.get("fragment"):
+        return visibility_notice(), 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
+    return render_template("candidates/unavailable.html", notice=visibility_notice()), 503, headers
 
 
 @dataclass(frozen=True)

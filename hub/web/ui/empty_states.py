@@ -1,5 +1,6 @@
 """What an empty list says: the true reason it is empty, and the next step *for the viewer's role*
-(a Team Member cannot attach an assessment or connect an integration: they are told whom to ask).
+(a Team Member cannot attach an assessment or connect an integration: they are told whom to ask,
+and only a Super Admin enables and connects an integration).
 
 Each function returns the arguments of the ``empty_state`` macro (``_macros.html``) as a dict:
 ``id``, ``reason`` (a stable code, rendered as ``data-reason``), ``title``, ``text``, and an
@@ -50,7 +51,7 @@ def _integrations_step(what: str) -> str:
         return f"{what[:1].upper()}{what[1:]} in Integrations."
     if can("integrations.view"):
         return f"A Super Admin can {what} in Integrations."
-    return f"Ask an admin to {what}."
+    return f"Ask a Super Admin to {what}."  # only a Super Admin manages integrations
 
 
 def _integrations_action(prefix: str, plugin: str | None = None, label: str = "Open Integrations"):

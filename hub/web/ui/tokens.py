@@ -1,5 +1,10 @@
 """``/settings/api-tokens`` (Super Admin): create an API token for a user (shown once; only its
-hash is stored), list and revoke. The API acts as the token's user, with that user's role."""
+hash is stored), list and revoke. The API acts as the token's user, with that user's role.
+
+The creation is audited once, as ``api_token.create`` by the Super Admin who made the token, with
+the token's id and, for a token acting as someone else, whom it acts as (``acts_as``). What such
+a token does is audited as its user, with the token and its issuer in the detail
+(``hub.web.api.token_audit``)."""
 
 from __future__ import annotations
 
@@ -46,10 +51,7 @@ def api_tokens_create():
         errors["user_id"] = ["Choose an active user of this workspace."]
     if errors:
         return _page(values={"name": name, "user_id": user_id}, errors=errors, status=422)
-    token = services.create_api_token(user, name)
-    if user.id != current_user.id:
-        services.audit(current_user.workspace_id, current_user, "api_token.issue", f"token:{name}", user=user.email)
-        db.session.commit()
+    token = services.create_api_token(user, name, issuer=current_user)
     return _page(token=token, created={"name": name, "user": user})
 
 

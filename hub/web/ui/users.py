@@ -1,17 +1,22 @@
 """``/users``: list, create (the generated password is shown once), change role, reset a password
-(a new one-time password, shown once), deactivate and reactivate. An Admin manages users below Super Admin: it cannot create a Super Admin, promote
+(a new one-time password, shown once on the page the reset redirects to), deactivate and
+reactivate. An Admin manages users below Super Admin: it cannot create a Super Admin, promote
 anyone to Super Admin, or change a Super Admin. Nobody changes their own role or deactivates
 themselves here (so nobody locks themselves out)."""
 
 from __future__ import annotations
 
+import time
+
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from hub import services
+from hub.config import ConfigError
 from hub.errors import Conflict, Forbidden, ValidationFailed
 from hub.extensions import db
+from hub.runtime import get_runtime
 from hub.store.models import ROLE_LABELS, ROLES, User
 from hub.web import queries
 from hub.web.permissions import assignable_roles, may_manage_user, require
@@ -29,7 +34,8 @@ def _page(values=None, errors=None, created=None, generated=None, reset=None, st
 @bp.get("/users")
 @require("users.view")
 def users():
-    return _page()
+    reset, generated = _take_reset()  # after Reset password: shown this once
+    return _page(reset=reset, generated=generated)
 
 
 def unknown_role(role: str) -> ValidationFailed:
@@ -145,6 +151,32 @@ def reset_password(actor, target) -> str:
 @bp.post("/users/<int:user_id>/password")
 @require("users.manage")
 def users_password(user_id: int):
+    """Post/redirect/get: the new password goes to the next ``GET /users`` only, sealed in the
+    session (encrypted with the hub's keys: the session cookie is signed, not encrypted), and is
+    dropped once shown; reloading the page neither shows it again nor resets again."""
     target = queries.get_user(current_user.workspace_id, user_id)
     generated = reset_password(current_user, target)
-    return _page(reset=target, generated=generated)
+    session[RESET_KEY] = {"user_id": target.id, "by": current_user.id, "at": time.time(),
+                          "sealed": get_runtime().secret_box.encrypt({"password": generated})}
+    return redirect(url_for("ui.users"), code=303)
+
+
+RESET_KEY = "users.password_reset"
+RESET_SHOWN_WITHIN = 600  # seconds: a reset whose page was never opened is not shown later
+
+
+def _take_reset():
+    """``(user, password)`` of the reset this user just made, removed from the session; or
+    ``(None, None)``."""
+    data = session.pop(RESET_KEY, None)
+    if not isinstance(data, dict) or data.get("by") != current_user.id \
+            or not time.time() - float(data.get("at") or 0) < RESET_SHOWN_WITHIN:
+        return None, None
+    target = db.session.get(User, data.get("user_id")) if isinstance(data.get("user_id"), int) else None
+    if target is None or target.workspace_id != current_user.workspace_id:
+        return None, None
+    try:
+        password = get_runtime().secret_box.decrypt(data.get("sealed")).get("password")
+    except ConfigError:  # the keys changed in between: the admin resets again
+        return None, None
+    return (target, password) if isinstance(password, str) else (None, None)
