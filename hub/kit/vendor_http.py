@@ -47,12 +47,15 @@ By what the body is (``text``: the body as ``str`` or ``bytes``; ``content_type`
 - plain text of at most ``MAX_QUOTED_LENGTH`` (200) characters once its whitespace is collapsed
   (and of at most 8192 as it came), printable, without markup: that text, collapsed (``error_sentence`` quotes it: "Canditech
   answered 503 Service Unavailable: “Down for maintenance”");
+- JSON (a ``Content-Type`` naming json, or a body that parses as a JSON object or array) that
+  reached these functions, so not the vendor's error: "JSON that is not its API's error", with
+  the document quoted when it is short (``(“{"code": "NotFound"}”)``);
 - empty, or only whitespace: "an empty body" (``describe_error_body``: ``empty``);
 - anything else (longer text, other markup, bytes that are not UTF-8): "a body of 5000
   characters (or bytes) that is not its API's JSON error".
 
 ``hint`` (``DEFAULT_HINT`` is "check the API base URL"; ``None`` for none) is appended after ": "
-when the status is below 500 and the body is HTML, XML or "anything else": a 4xx page usually
+when the status is below 500 and the body is HTML, XML, JSON or "anything else": a 4xx page usually
 means the base URL points at something other than the API. A 5xx page is more often a proxy in
 front of a failing API, so it gets none. ``error_sentence`` writes the status with its standard
 reason phrase (``404 Not Found``; an unknown status alone), never the server's own, and names
@@ -62,6 +65,7 @@ reason phrase (``404 Not Found``; an unknown status alone), never the server's o
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from http import HTTPStatus
 from typing import Any
@@ -202,6 +206,20 @@ def _as_text(text: str | bytes | None) -> str:
     return str(text)
 
 
+def _is_json(body: str, content_type: str) -> bool:
+    """A JSON document: so its ``Content-Type`` says (``application/json``, ``...+json``), or it parses
+    as a JSON object or array."""
+    if "json" in content_type:
+        return True
+    if not body.lstrip().startswith(("{", "[")) or len(body) > 100_000:
+        return False
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
+
+
 def _describe(status: int, text: str | bytes | None, content_type: str | None,
               hint: str | None) -> tuple[str, str]:
     """``(kind, words)``: kind ``"plain"`` (words: the text, collapsed), ``"empty"`` or ``"other"``
@@ -216,6 +234,12 @@ def _describe(status: int, text: str | bytes | None, content_type: str | None,
         what = "an HTML page, not its API's JSON"
     elif "xml" in kind or (markup and head.lstrip().startswith("<")):
         what = "an XML document, not its API's JSON"
+    elif _is_json(body, kind):
+        # another service's JSON at a wrong base URL: the vendor's plugin knows its own errors
+        collapsed = " ".join(body.split())
+        what = "JSON that is not its API's error"
+        if len(collapsed) <= MAX_QUOTED_LENGTH and collapsed.isprintable() and "\ufffd" not in collapsed:
+            what += f" (“{collapsed}”)"
     else:
         collapsed = " ".join(body.split()) if len(body) <= _SCAN else ""
         if (collapsed and not markup and len(collapsed) <= MAX_QUOTED_LENGTH and collapsed.isprintable()

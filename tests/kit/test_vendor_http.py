@@ -127,7 +127,9 @@ def test_a_short_plain_text_is_quoted_with_its_whitespace_collapsed():
     assert error_sentence("Canditech", 503, "  Service   down\nfor maintenance ") == \
         "Canditech answered 503 Service Unavailable: “Service down for maintenance”"
     assert describe_error_body(503, "  Service   down\nfor maintenance ") == "Service down for maintenance"
-    assert describe_error_body(400, '{"detail": "bad"}') == '{"detail": "bad"}'
+    # JSON is not plain text: the vendor's plugin reads its own errors, so this is someone else's
+    assert describe_error_body(400, '{"detail": "bad"}') == \
+        "JSON that is not its API's error (“{\"detail\": \"bad\"}”): check the API base URL"
     longest = "x" * MAX_QUOTED_LENGTH
     assert describe_error_body(404, longest) == longest
     assert describe_error_body(404, f"  {longest}\n\n") == longest
@@ -203,3 +205,19 @@ def test_a_huge_page_is_handled_without_its_text():
 def test_hosts_operators_use_are_accepted(url):
     """A Docker Compose service name has underscores; a fully qualified name may end in a dot."""
     assert base_url_problem(url) is None
+
+
+@pytest.mark.parametrize("body, content_type, said", [
+    ('{"code":"ResourceNotFound"}', "application/json",
+     "Canditech answered 404 Not Found with JSON that is not its API's error (“{\"code\":\"ResourceNotFound\"}”): "
+     "check the API base URL"),
+    ('{"code": "x", "message": "' + "y" * 300 + '"}', None,
+     "Canditech answered 404 Not Found with JSON that is not its API's error: check the API base URL"),
+    ("[1, 2]", "application/problem+json",
+     "Canditech answered 404 Not Found with JSON that is not its API's error (“[1, 2]”): check the API base URL"),
+    ("{not json", None, "Canditech answered 404 Not Found: “{not json”"),
+])
+def test_another_services_json_is_named_as_such_with_the_hint(body, content_type, said):
+    """A base URL pointing at another JSON service quoted its JSON as if it were a vendor's words,
+    without the hint to check the base URL."""
+    assert error_sentence("Canditech", 404, body, content_type=content_type) == said

@@ -153,7 +153,9 @@ def test_test_connection_says_what_came_back_with_its_status(rsps):
 
 @pytest.mark.parametrize("status, body, content_type, said", [
     (400, "bad page", "text/plain", "Vervoe answered 400 Bad Request: “bad page”"),
-    (404, '{"unexpected": true}', "application/json", 'Vervoe answered 404 Not Found: “{"unexpected": true}”'),
+    (404, '{"unexpected": true}', "application/json",
+     'Vervoe answered 404 Not Found with JSON that is not its API\'s error (“{"unexpected": true}”): '
+     "check the API base URL"),
     (400, "", "text/plain", "Vervoe answered 400 Bad Request with an empty body"),
 ])
 def test_test_connection_words_any_answer_not_vervoe_s_json_error_with_its_status(rsps, status, body,
