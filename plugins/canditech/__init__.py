@@ -73,7 +73,7 @@ def test_connection(ctx):
         assessments = CanditechClient(ctx).list_assessments()
     except (PermanentError, TemporaryError) as exc:
         raise _vendor_error(exc) from exc
-    return f"Canditech is connected: {len(assessments)} assessments"
+    return f"Canditech is connected: {len(assessments)} assessment{'' if len(assessments) == 1 else 's'}"
 
 
 @hookimpl

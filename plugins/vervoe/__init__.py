@@ -83,7 +83,7 @@ def test_connection(ctx):
     except (PermanentError, TemporaryError) as exc:
         raise _vendor_error(exc) from exc
     ctx.set_status("connected", f"Vervoe answered with {len(assessments)} assessments")
-    return f"Vervoe is connected: {len(assessments)} assessments"
+    return f"Vervoe is connected: {len(assessments)} assessment{'' if len(assessments) == 1 else 's'}"
 
 
 @hookimpl

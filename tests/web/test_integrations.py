@@ -236,8 +236,18 @@ def test_revoke_asks_for_confirmation_then_does_exactly_that(hub_app, seeded, as
     assert "undo what it set up at Fake ATS (its disconnect step)" in consequences
     assert "Every stored credential is forgotten (api_key)." in consequences
     assert "1 pending delivery to Fake ATS is cancelled." in consequences
+    assert "running right now" not in consequences
     assert "webhook URL stops working" in consequences
     assert _integration(hub_app).enabled is True  # the GET changed nothing
+
+    # one running now: the page used to count it as pending and promise it cancelled, yet what it
+    # had already sent went out
+    with hub_app.app_context():
+        db.session.get(Delivery, pending_id).status = "running"
+        db.session.commit()
+    html = client.get("/integrations/fakesource/revoke").get_data(as_text=True)
+    consequences = re.search(r'<ul id="revoke-consequences">(.*?)</ul>', html, re.S).group(1)
+    assert "1 of them is running right now: what it has already sent to Fake ATS stays sent" in consequences
 
     done = client.post("/integrations/fakesource/revoke", follow_redirects=True)
     assert "Access to Fake ATS is revoked." in done.get_data(as_text=True)

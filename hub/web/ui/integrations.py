@@ -19,7 +19,7 @@ from hub import services
 from hub.errors import BadRequest, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import D_OPEN, Delivery, Integration, WebhookLog
+from hub.store.models import D_OPEN, D_RUNNING, Delivery, Integration, WebhookLog
 from hub.web.live import (LiveError, call_plugin, connection_state, mark_connection, run_setup_webhooks, run_test,
                           titled)
 from hub.web.permissions import can, require
@@ -367,6 +367,12 @@ def revoke_consequences(workspace_id: int, plugin: str) -> list[str]:
     lines.append("Every stored credential is forgotten" + (f" ({', '.join(secrets_set)})." if secrets_set else "."))
     lines.append(f"{pending} pending deliver{'y' if pending == 1 else 'ies'} to {spec.title} "
                  f"{'is' if pending == 1 else 'are'} cancelled.")
+    running = db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
+        Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status == D_RUNNING)) or 0
+    if running:  # a run in flight stops at its next vendor call; what it already sent stays sent
+        lines.append(f"{running} of them {'is' if running == 1 else 'are'} running right now: what "
+                     f"{'it has' if running == 1 else 'they have'} already sent to {spec.title} stays sent, "
+                     "and shows as cancelled on Activity; replay it after reconnecting to have it recorded.")
     lines.append("The integration is disabled and its webhook URL stops working at once; connecting again gives "
                  "a new URL.")
     lines.append("Settings, attachments and the history of invitations are kept.")

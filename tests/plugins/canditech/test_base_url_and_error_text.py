@@ -149,6 +149,13 @@ def test_test_connection_words_any_answer_not_canditech_s_json_as_a_sentence(ctx
     assert caught.value.message == said
 
 
+@pytest.mark.parametrize("count, said", [(1, "Canditech is connected: 1 assessment"),
+                                         (2, "Canditech is connected: 2 assessments")])
+def test_test_connection_counts_the_assessments_in_words(ctx, rsps, count, said):
+    rsps.add("GET", ASSESSMENTS, json={"data": [{"id": f"a-{n}", "name": f"A {n}"} for n in range(count)]})
+    assert canditech.test_connection(ctx) == said  # it said "1 assessments"
+
+
 def test_test_connection_keeps_canditech_s_own_message(ctx, rsps):
     rsps.add("GET", ASSESSMENTS, status=401, json={"error": {"code": "unauthorized", "message": "invalid API key"}})
 
