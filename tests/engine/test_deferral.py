@@ -87,15 +87,21 @@ def test_a_deferred_delivery_runs_at_once_when_one_about_the_same_candidate_is_d
     assert plugin.calls == ["first", "second"]
 
 
-def test_the_wait_counts_from_the_first_deferral_and_spaces_the_runs(make_app):
-    plugin = AlwaysDefers()
-    app = make_app({"MAX_DEFER_SECONDS": 3600}, plugins=[("src", FakeSource()), ("defers", plugin)],
+def always_deferring(make_app):
+    """A hub whose plugin ``defers`` always defers, with an hour's HUB_MAX_DEFER_SECONDS, and no
+    queue (nothing runs by itself); returns the app and the id of its one delivery."""
+    app = make_app({"MAX_DEFER_SECONDS": 3600}, plugins=[("src", FakeSource()), ("defers", AlwaysDefers())],
                    entry_points=False)
     keys = enable(app, "src", "defers")
     with app.app_context():
         get_runtime().queue = None
         post(app, keys["src"], "evt-1")
-        delivery_id = delivery_of("evt-1").id
+        return app, delivery_of("evt-1").id
+
+
+def test_the_wait_counts_from_the_first_deferral_and_spaces_the_runs(make_app):
+    app, delivery_id = always_deferring(make_app)
+    with app.app_context():
         assert run_delivery(get_runtime(), delivery_id) == "deferred"
         first = delivery_of("evt-1").waiting_since
         assert first is not None
@@ -122,14 +128,8 @@ def test_the_wait_counts_from_the_first_deferral_and_spaces_the_runs(make_app):
 def test_a_replayed_old_delivery_may_defer_again(make_app):
     """The wait used to count from the delivery's creation: replayed after HUB_MAX_DEFER_SECONDS,
     a delivery was dead at its first deferral."""
-    plugin = AlwaysDefers()
-    app = make_app({"MAX_DEFER_SECONDS": 3600}, plugins=[("src", FakeSource()), ("defers", plugin)],
-                   entry_points=False)
-    keys = enable(app, "src", "defers")
+    app, delivery_id = always_deferring(make_app)
     with app.app_context():
-        get_runtime().queue = None
-        post(app, keys["src"], "evt-1")
-        delivery_id = delivery_of("evt-1").id
         db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id).values(
             created_at=utcnow() - timedelta(days=30), status="dead", waiting_since=utcnow() - timedelta(days=29)))
         db.session.commit()

@@ -5,9 +5,7 @@ admin as words, never as its HTML: from the token endpoint, the API, and the con
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -20,7 +18,7 @@ from plugins.vervoe import auth, invite, wire
 from plugins.vervoe.client import VervoeClient, VervoeNotFound, VervoeRejected
 from plugins.vervoe.settings import VervoeSettings, VervoeSettingsSchema
 
-from tests.support.html_server import HTML_404, html_404_server
+from tests.support.html_server import HTML_404, html_404_server, html_error_server
 
 from .conftest import vervoe_settings
 
@@ -358,31 +356,11 @@ def test_the_token_endpoint_s_refusal_that_is_not_vervoe_s_json_keeps_its_status
     assert ctx.statuses == [("needs_reauthorization", f"{sentence}. {ADVICE}")]
 
 
-class _Html401(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        body = HTML_403.replace("403 Forbidden", "401 Unauthorized").encode()
-        self.send_response(401)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def html_401_server():
     """A web server that is not Vervoe (a proxy asking for its own login): a 401 HTML page for every path."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Html401)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with html_error_server(401, HTML_403.replace("403 Forbidden", "401 Unauthorized")) as base:
+        yield f"{base}/api"
 
 
 def test_the_hub_shows_a_401_page_s_status_and_names_the_base_url(hub, html_401_server):
