@@ -15,11 +15,11 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from hub.app import SQLITE_UNICODE_LOWER
 
-from hub.errors import NotFound
+from hub.errors import Conflict, NotFound
 from hub.extensions import db
 from hub.store import attachments as attachment_store
 from hub.store.models import (
-    D_OPEN, Attachment, AuditEntry, Delivery, Event, Invitation, TimelineEntry, User, utcnow,
+    D_DONE, D_OPEN, Attachment, AuditEntry, Delivery, Event, Invitation, TimelineEntry, User, utcnow,
 )
 from hub.web.permissions import visible_posting_ids
 
@@ -132,6 +132,48 @@ def get_visible_invitation(user, invitation_id: int) -> Invitation:
 def timeline(invitation: Invitation) -> list[TimelineEntry]:
     return list(db.session.scalars(sa.select(TimelineEntry).where(TimelineEntry.invitation_id == invitation.id)
                                    .order_by(TimelineEntry.at, TimelineEntry.id)))
+
+
+# the kind of the timeline entry ``hub.engine.ingest.erase_candidate`` writes: the candidate was
+# deleted at the source and the hub erased their name and email (no column says so)
+ERASED = "erased"
+
+
+ERASED_REFUSAL = ("this candidate was deleted in the ATS and the hub erased their name and email: they cannot be "
+                  "invited again")
+
+
+def is_erased(invitation_id: int) -> bool:
+    """Whether the invitation's candidate was deleted at the source (their data erased by the hub)."""
+    return db.session.scalar(sa.select(TimelineEntry.id).where(
+        TimelineEntry.invitation_id == invitation_id, TimelineEntry.kind == ERASED).limit(1)) is not None
+
+
+def refuse_erased(invitation_id: int) -> None:
+    """``Conflict`` (409) when the invitation's candidate was erased: a re-invite would fail at once
+    at the provider ("the candidate no longer exists in the ATS") after resetting the score and
+    verdict shown."""
+    if is_erased(invitation_id):
+        raise Conflict(ERASED_REFUSAL)
+
+
+# how many not-done deliveries a candidate's page reads at most (newest first)
+UNDONE_LIMIT = 50
+
+
+def undone_deliveries(invitation: Invitation, limit: int = UNDONE_LIMIT) -> list[sa.Row]:
+    """The deliveries not done of the events about ``invitation``, newest first, in one query:
+    rows of ``Delivery``, its event's ``type`` and ``payload``. About it: every event whose subject
+    is ``invitation:<id>`` (its progress, result, verdict, re-invite), to any plugin; and the
+    events of its opportunity (``Event.subject`` is the source's id: stage and archive changes,
+    hire) delivered to its provider. The caller sorts out which matter (a stage change into
+    another stage, news of an earlier round)."""
+    return list(db.session.execute(
+        sa.select(Delivery, Event.type, Event.payload).join(Event, Delivery.event_id == Event.id)
+        .where(Event.workspace_id == invitation.workspace_id, Delivery.status != D_DONE,
+               sa.or_(Event.subject == f"invitation:{invitation.id}",
+                      sa.and_(Event.subject == invitation.opportunity_id, Delivery.plugin == invitation.provider)))
+        .order_by(Delivery.id.desc()).limit(limit)))
 
 
 def invitation_filter_options(user) -> dict[str, list[tuple[str, str]]]:

@@ -1,5 +1,7 @@
 """``/api/v1/invitations``: list (filters, search, pages), one with its timeline, re-invite, cancel.
-Limited Team Members see only the postings they are on, as on the page."""
+Limited Team Members see only the postings they are on, as on the page; while those postings
+cannot be read (the ATS down or disabled), the list and any invitation answer 503 with the
+pages' notice (``hub.web.permissions.unreadable_notice``), not an empty list or 404."""
 
 from __future__ import annotations
 
@@ -7,11 +9,12 @@ from flask import jsonify
 from flask_login import current_user
 
 from hub import services
+from hub.errors import NotFound, ServiceUnavailable
 from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import load_body, load_query
-from hub.web.permissions import require
+from hub.web.permissions import require, visibility_notice
 from hub.web.schemas import EmptySchema, InvitationDetailSchema, InvitationQuerySchema, InvitationSchema
 
 
@@ -25,21 +28,36 @@ def invitation_dict(row, names: dict[str, str], with_timeline: bool = False) -> 
     return data
 
 
+def unreadable():
+    """A Limited Team Member's request while the postings they are on cannot be read: 503 with the
+    notice the pages show (a plain sentence, no vendor error), whatever the id asked for."""
+    response = jsonify({"error": {"code": ServiceUnavailable.code, "message": visibility_notice()}})
+    response.status_code = 503
+    response.headers["Retry-After"] = "60"
+    return response
+
+
 @bp.get("/invitations")
 @require("candidates.view")
 def list_invitations():
     args = load_query(InvitationQuerySchema)
-    page = queries.paginate(queries.invitations_query(current_user, status=args.get("status"),
-                                                      assessment=args.get("assessment"),
-                                                      posting=args.get("posting"), q=args.get("q")),
-                            args["page"], args["per_page"])
+    query = queries.invitations_query(current_user, status=args.get("status"), assessment=args.get("assessment"),
+                                      posting=args.get("posting"), q=args.get("q"))
+    if visibility_notice():  # read by invitations_query: nothing is visible, and she must be told why
+        return unreadable()
+    page = queries.paginate(query, args["page"], args["per_page"])
     names = queries.posting_names(current_user.workspace_id)
     return jsonify({"items": InvitationSchema(many=True).dump([invitation_dict(r, names) for r in page.items]),
                     "page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages})
 
 
 def _detail(invitation_id: int):
-    row = queries.get_visible_invitation(current_user, invitation_id)
+    try:
+        row = queries.get_visible_invitation(current_user, invitation_id)
+    except NotFound:
+        if visibility_notice():
+            return unreadable()
+        raise
     names = queries.posting_names(current_user.workspace_id)
     return jsonify(InvitationDetailSchema().dump(invitation_dict(row, names, with_timeline=True)))
 
@@ -55,6 +73,7 @@ def get_invitation(invitation_id: int):
 def reinvite(invitation_id: int):
     load_body(EmptySchema)
     queries.get_visible_invitation(current_user, invitation_id)
+    queries.refuse_erased(invitation_id)
     services.reinvite_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
     return _detail(invitation_id)
 

@@ -156,6 +156,8 @@ ERRORS = {
     "409": _error("The resource is not in a state that allows this"),
     "422": _error("Validation failed: unknown or invalid fields, named in error.fields"),
     "502": _error("The vendor could not be reached or refused the request"),
+    "503": _error("A Limited Team Member's postings cannot be read (the ATS is down, or none is enabled): "
+                  "error.message says so in a plain sentence, whatever the id; retry after Retry-After seconds"),
 }
 
 
@@ -294,12 +296,13 @@ def paths() -> dict:
                                     "pipeline.view", tag="pipeline", response=_json("AssessmentList"))},
         "/invitations": {"get": _op("listInvitations", "Invitations (filters, search, pages)", "candidates.view",
                                     tag="candidates", response=_json("InvitationPage"),
-                                    query=s.InvitationQuerySchema)},
+                                    query=s.InvitationQuerySchema, errors=("503",))},
         "/invitations/{invitation_id}": {"get": _op(
             "getInvitation", "One invitation with its timeline", "candidates.view", tag="candidates",
-            response=_json("InvitationDetail"), path_params=INV)},
+            response=_json("InvitationDetail"), path_params=INV, errors=("503",))},
         "/invitations/{invitation_id}/reinvite": {"post": _op(
-            "reinvite", "Send again (failed, expired, cancelled or completed invitations)", "invitations.manage",
+            "reinvite", "Send again (failed, expired, cancelled or completed invitations; 409 for a candidate "
+            "deleted in the ATS, whose data the hub erased)", "invitations.manage",
             tag="candidates", response=_json("InvitationDetail"), body="Empty", body_required=False,
             path_params=INV, errors=("409",))},
         "/invitations/{invitation_id}/cancel": {"post": _op(

@@ -1,6 +1,7 @@
 """``/candidates``: every invitation the user may see (Limited Team Members: only postings they
-are on), with filters, search and pagination; a detail page with the timeline and, for Admins,
-re-invite and cancel. Both refresh themselves: ``static/hub.js`` re-fetches their ``?fragment=1``
+are on), with filters, search and pagination; a detail page with the timeline, what the hub has
+not delivered about the invitation (``undelivered``) and, for Admins, re-invite (not for a
+candidate deleted in the ATS, whose data the hub erased) and cancel. Both refresh themselves: ``static/hub.js`` re-fetches their ``?fragment=1``
 through the same view (so a Limited Team Member's visibility applies to every refresh)."""
 
 from __future__ import annotations
@@ -10,23 +11,21 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hub import services
 from hub.entities import INVITATION_STATUSES
+from hub.engine.runner import DEFERRED_PREFIX
 from hub.errors import Conflict, NotFound
-from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import Delivery, Event, utcnow
+from hub.store.models import utcnow
 from hub.web import queries
 from hub.web.live import LiveError, list_archive_reasons, list_stages, plugin_title
 from hub.web.permissions import can, require, visibility_notice
 from hub.web.ui import bp
 from hub.web.ui.empty_states import no_invitations
-from hub.web.ui.helpers import as_aware, relative_time, sentence, this_page_url
+from hub.web.ui.helpers import as_aware, humanize, relative_time, sentence, this_page_url
 from hub.web.ui.list_filters import ListArgs
 
 
@@ -88,11 +87,18 @@ def candidates_detail(invitation_id: int):
         if not visibility_notice():
             raise
         return _unreadable()
-    context = {"row": row, "timeline": readable_timeline(row),
+    timeline = readable_timeline(row)
+    erased = any(entry.kind == queries.ERASED for entry in timeline)
+    found = queries.undone_deliveries(row)  # the one read of its deliveries: the Sending line's and the list's
+    undone = undelivered(row, found)
+    context = {"row": row, "timeline": timeline,
                "posting_names": queries.posting_names(current_user.workspace_id),
-               "can_reinvite": row.status in services.REINVITABLE, "can_cancel": row.status in services.CANCELLABLE,
+               "erased": erased, "reinvitable": row.status in services.REINVITABLE,
+               "can_reinvite": row.status in services.REINVITABLE and not erased,
+               "can_cancel": row.status in services.CANCELLABLE,
                "provider_state": services.provider_state(get_runtime(), current_user.workspace_id, row.provider),
-               "sending": sending(row), "pending": _pending()}
+               "sending": sending(row, found), "undelivered": undone,
+               "undelivered_to": undelivered_to(undone), "pending": _pending()}
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
         return _fragment("candidates/_detail.html", context)
     return render_template("candidates/detail.html", **context)
@@ -123,7 +129,7 @@ class Sending:
 SENDING_HOOKS = ("on_stage_change", "on_reinvite_requested")
 
 
-def sending(row) -> Sending | None:
+def sending(row, found: list | None = None) -> Sending | None:
     """For a ``pending`` invitation, how its sending is going (None for any other status, or when
     no delivery that could send it is open): so the page says "the hub tries again in 2 minutes"
     rather than a bare "Pending" while the vendor is failing.
@@ -132,26 +138,100 @@ def sending(row) -> Sending | None:
     its attachment's stage, or of a re-invite of it. An open (or dead) one is shown before a newer
     one that is done, which may be about something else (a stage change of another attachment).
     A stage change that names no stage (``to_stage_id`` empty: the candidate's current one, found
-    by the provider's re-read) may be the one that sends it."""
+    by the provider's re-read) may be the one that sends it. ``found``: the invitation's deliveries
+    not done (``queries.undone_deliveries``), when the caller has read them already."""
     if row.status != "pending":
         return None
     stage_id = row.attachment.stage_id if row.attachment is not None else None
-    found = db.session.execute(
-        sa.select(Delivery, Event.type, Event.payload).join(Event, Delivery.event_id == Event.id)
-        .where(Event.workspace_id == row.workspace_id, Delivery.plugin == row.provider,
-               Delivery.hook.in_(SENDING_HOOKS), Delivery.status != "done",
-               Event.subject.in_([row.opportunity_id, f"invitation:{row.id}"]))
-        .order_by(Delivery.id.desc()).limit(20)).all()
+    if found is None:
+        found = queries.undone_deliveries(row)
     delivery = next((d for d, type_, payload in found
-                     if type_ != "stage_change" or (payload or {}).get("to_stage_id") in (stage_id, "")), None)
+                     if d.plugin == row.provider and d.hook in SENDING_HOOKS
+                     and (type_ != "stage_change" or (payload or {}).get("to_stage_id") in (stage_id, ""))), None)
     if delivery is None:
         return None
-    next_attempt = None
-    if delivery.status == "retry":
-        due = delivery.next_attempt_at
-        soon = due is None or as_aware(due) - utcnow() < timedelta(seconds=45)  # "just now" would mislead
-        next_attempt = "in a few seconds" if soon else relative_time(due)
-    return Sending(delivery.status, delivery.attempts, delivery.last_error, next_attempt)
+    return Sending(delivery.status, delivery.attempts, delivery.last_error, next_attempt_words(delivery))
+
+
+def next_attempt_words(delivery) -> str | None:
+    """When a delivery in ``retry`` runs again, in words ("in 2 minutes", "in a few seconds")."""
+    if delivery.status != "retry":
+        return None
+    due = delivery.next_attempt_at
+    soon = due is None or as_aware(due) - utcnow() < timedelta(seconds=45)  # "just now" would mislead
+    return "in a few seconds" if soon else relative_time(due)
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A delivery about the invitation that is not done, as the candidate's page names it."""
+
+    id: int
+    plugin: str
+    event_type: str
+    carries: str  # what it carries, in words: "the result", "the verdict"...
+    status: str  # dead, cancelled, retry, or waiting (a retry whose last run deferred)
+    delivery_status: str  # as stored (dead, cancelled, retry): Activity's filter and the replay's label
+    attempts: int
+    last_error: str | None  # for a waiting one, what it waits for (without the engine's prefix)
+    next_attempt: str | None
+
+
+# what an event carries to a plugin, in words, by event type
+CARRIES = {
+    "assessment_completed": "the result",
+    "verdict": "the verdict",
+    "invitation_progress": "the invitation's status",
+    "reinvite_requested": "the re-invite",
+    "stage_change": "the invitation",
+    "archive_change": "the archiving",
+    "hired": "the hire",
+    "candidate_deleted": "the candidate's deletion",
+}
+# the statuses of a delivery that are not done and not under way: what the page names
+UNDONE = ("dead", "cancelled", "retry")
+
+
+def undelivered(row, found: list) -> list[Undelivered]:
+    """The deliveries about the invitation that are not done and not under way (dead, cancelled,
+    retrying or waiting), newest first, from ``found`` (``queries.undone_deliveries``): so a
+    result's note that never reached the ATS, or a verdict still waiting for it, is said on the
+    page rather than only on Activity. Left out: the sending of the invitation to its provider
+    (a stage change, a re-invite: the Sending line's, while it is pending; once it was sent, or
+    cancelled, an undone one is moot), a stage change into another stage, and news of an earlier
+    round (the engine cancels it as superseded; so would a replay)."""
+    out = []
+    for delivery, type_, payload in found:
+        payload = payload if isinstance(payload, dict) else {}
+        if delivery.status not in UNDONE:
+            continue
+        if delivery.plugin == row.provider and delivery.hook in SENDING_HOOKS:
+            continue
+        if payload.get("round") is not None and payload.get("round") != row.round:
+            continue
+        carries = CARRIES.get(type_) or f"the {humanize(type_).lower()}"
+        if type_ == "invitation_progress" and isinstance(payload.get("status"), str) and payload["status"]:
+            carries = f"{carries} ({humanize(payload['status']).lower()})"
+        elif type_ == "archive_change" and payload.get("archived") is False:
+            carries = "the return from the archive"
+        error = delivery.last_error
+        waiting = delivery.status == "retry" and (error or "").startswith(DEFERRED_PREFIX)
+        if waiting:
+            error = error[len(DEFERRED_PREFIX):] or None
+        out.append(Undelivered(delivery.id, delivery.plugin, type_, carries, "waiting" if waiting else delivery.status,
+                               delivery.status, delivery.attempts, error, next_attempt_words(delivery)))
+    return out
+
+
+def undelivered_to(undone: list[Undelivered]) -> dict[str, list[str]]:
+    """Event type -> the plugins (names) that a delivery of it has not reached, in page order: so
+    the score says "not delivered to Lever" next to itself."""
+    out: dict[str, list[str]] = {}
+    for item in undone:
+        plugins = out.setdefault(item.event_type, [])
+        if item.plugin not in plugins:
+            plugins.append(item.plugin)
+    return out
 
 
 @dataclass(frozen=True)
@@ -257,6 +337,7 @@ def _names(workspace_id: int, what: str, posting_id: str | None) -> dict[str, st
 def candidates_reinvite(invitation_id: int):
     queries.get_visible_invitation(current_user, invitation_id)  # 404 for one the user cannot see
     try:
+        queries.refuse_erased(invitation_id)
         services.reinvite_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
         flash("The invitation is being sent again.", "success")
     except Conflict as exc:
