@@ -10,6 +10,8 @@ import hashlib
 import json
 import re
 import secrets
+from collections import Counter
+from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
@@ -19,11 +21,12 @@ from werkzeug.security import generate_password_hash
 
 from hub.engine.runner import replay
 from hub.entities import Attachment as AttachmentEntity
-from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from hub.errors import BadRequest, Conflict, HubError, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.setting_labels import schema_labels
 from hub.store.models import (
-    ROLES, SUPER_ADMIN, D_OPEN, D_CANCELLED, ApiToken, Attachment, AuditEntry, Delivery, Integration, SignInThrottle,
+    ROLES, SUPER_ADMIN, D_OPEN, D_CANCELLED, D_DEAD, ApiToken, Attachment, AuditEntry, Delivery, Event, Integration,
+    SignInThrottle,
     User, Workspace,
     utcnow,
 )
@@ -237,10 +240,16 @@ def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: U
     return row
 
 
+# the last_error of a delivery cancelled because its integration was disabled or revoked (here, or
+# by the runner finding it so): unlike one cancelled as superseded, it is worth replaying once the
+# integration is enabled again
+CANCELLED_BY_DISABLE = "integration disabled or revoked"
+
+
 def _cancel_open_deliveries(workspace_id: int, plugin: str) -> int:
     result = db.session.execute(sa.update(Delivery).where(
         Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status.in_(D_OPEN),
-    ).values(status=D_CANCELLED, finished_at=utcnow(), last_error="integration disabled or revoked",
+    ).values(status=D_CANCELLED, finished_at=utcnow(), last_error=CANCELLED_BY_DISABLE,
              lease_token=None, lease_until=None))
     return result.rowcount
 
@@ -459,6 +468,13 @@ def detach(workspace_id: int, attachment_id: int, actor: User | str | None) -> N
 
 
 def replay_delivery(runtime, workspace_id: int, delivery_id: int, actor: User | str | None) -> None:
+    _replay_one(runtime, workspace_id, delivery_id, actor)
+    runtime.wake([delivery_id])
+
+
+def _replay_one(runtime, workspace_id: int, delivery_id: int, actor: User | str | None,
+                **detail: Any) -> None:
+    """Make one delivery due again and audit it (``delivery.replay``); the caller wakes a worker."""
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.workspace_id != workspace_id:
         raise NotFound("no such delivery")
@@ -466,12 +482,93 @@ def replay_delivery(runtime, workspace_id: int, delivery_id: int, actor: User | 
         raise Conflict("this delivery is still pending or running")
     integration = runtime.integration(workspace_id, delivery.plugin)
     if integration is None or not integration.enabled:
-        raise Conflict(f"{runtime.registry.title(delivery.plugin)} is not enabled; enable it before replaying its deliveries")
+        raise Conflict(_not_enabled(runtime, delivery.plugin))
     if not replay(delivery_id, workspace_id):
         raise Conflict("this delivery cannot be replayed now")
-    audit(workspace_id, actor, "delivery.replay", f"delivery:{delivery_id}")
+    audit(workspace_id, actor, "delivery.replay", f"delivery:{delivery_id}", **detail)
     db.session.commit()
-    runtime.wake([delivery_id])
+
+
+def _not_enabled(runtime, plugin: str) -> str:
+    return f"{runtime.registry.title(plugin)} is not enabled; enable it before replaying its deliveries"
+
+
+# what "Replay all" takes, by status: every dead delivery, or every delivery cancelled by a disable
+# or revoke of a plugin that is enabled again
+BULK_REPLAY = {D_DEAD: "dead", D_CANCELLED: "cancelled by a disable or revoke"}
+
+
+@dataclass
+class BulkReplay:
+    """What ``replay_all`` did: the deliveries replayed, and those skipped with the reason."""
+
+    status: str
+    replayed: list[int] = dataclass_field(default_factory=list)
+    skipped: list[tuple[int, str]] = dataclass_field(default_factory=list)
+
+    def reasons(self) -> dict[str, int]:
+        """Each reason a delivery was skipped for, with how many were, most frequent first."""
+        return dict(Counter(reason for _, reason in self.skipped).most_common())
+
+
+def bulk_replay_query(workspace_id: int | None, status: str, plugin: str | None = None) -> sa.Select:
+    """The ids of the deliveries "Replay all" of ``status`` takes, oldest first: every dead one (of
+    any plugin: one whose plugin is disabled is skipped when replaying, with the reason), or every
+    one cancelled by a disable or revoke of its integration (``CANCELLED_BY_DISABLE``) that is enabled
+    now (not one cancelled as superseded: it would be cancelled again). Of the workspace (None: of
+    every workspace) and, with ``plugin``, of the events Activity's plugin filter shows: delivered to
+    that plugin, or of an event from it."""
+    if status not in BULK_REPLAY:
+        raise ValidationFailed(f"only {' or '.join(BULK_REPLAY)} deliveries can be replayed all at once",
+                               {"status": [f"Must be one of: {', '.join(BULK_REPLAY)}."]})
+    query = sa.select(Delivery.id).where(Delivery.status == status)
+    if workspace_id is not None:
+        query = query.where(Delivery.workspace_id == workspace_id)
+    if status == D_CANCELLED:
+        query = query.where(Delivery.last_error == CANCELLED_BY_DISABLE, sa.exists().where(
+            Integration.workspace_id == Delivery.workspace_id, Integration.plugin == Delivery.plugin,
+            Integration.enabled.is_(True)))
+    if plugin:
+        query = query.where(sa.or_(Delivery.plugin == plugin, Delivery.event_id.in_(
+            sa.select(Event.id).where(Event.source_plugin == plugin))))
+    return query.order_by(Delivery.id)
+
+
+def replay_all(runtime, workspace_id: int | None, status: str, actor: User | str | None,
+               plugin: str | None = None, exclude: Iterable[int] = ()) -> BulkReplay:
+    """Replay every delivery ``bulk_replay_query`` finds (but those in ``exclude``), each as
+    ``replay_delivery`` does (and audited as it is, ``delivery.replay``, with what did it in
+    ``bulk``); one that cannot be (its plugin is disabled, or it was replayed meanwhile) is skipped
+    with the reason, and the others are replayed. Shared by Activity's "Replay all" and
+    ``hub deliveries replay --all-dead``."""
+    excluded = set(exclude)
+    ids = [i for i in db.session.scalars(bulk_replay_query(workspace_id, status, plugin)) if i not in excluded]
+    db.session.commit()  # end the read transaction (SQLite: each replay writes)
+    done = BulkReplay(status)
+    bulk = f"all {BULK_REPLAY[status]} deliveries" + (f" of {runtime.registry.title(plugin)}" if plugin else "")
+    enabled: dict[tuple[int, str], bool] = {}  # (workspace, plugin) -> whether it is enabled
+    for delivery_id in ids:
+        delivery = db.session.get(Delivery, delivery_id)
+        if delivery is None:  # deleted meanwhile (a retention sweep)
+            continue
+        key = (delivery.workspace_id, delivery.plugin)
+        if key not in enabled:
+            row = runtime.integration(*key)
+            enabled[key] = row is not None and row.enabled
+        if not enabled[key]:
+            done.skipped.append((delivery_id, _not_enabled(runtime, delivery.plugin)))
+            continue
+        try:
+            _replay_one(runtime, delivery.workspace_id, delivery_id, actor, bulk=bulk)
+        except HubError as exc:  # replayed by someone else meanwhile, or disabled since
+            db.session.rollback()  # nothing of this one is kept; the next starts clean
+            done.skipped.append((delivery_id, exc.message))
+            continue
+        done.replayed.append(delivery_id)
+    db.session.commit()  # end the read of the last one skipped: the workers woken now write
+    if done.replayed:
+        runtime.wake(done.replayed)
+    return done
 
 
 def attachment_entity(row: Attachment) -> AttachmentEntity:

@@ -262,37 +262,39 @@ def deliveries_replay(delivery_ids, all_dead):
 
     A DELIVERY_ID that cannot be replayed (unknown, still pending or running, or its plugin is
     disabled) stops the command with an error. With --all-dead, a dead delivery that cannot be replayed is skipped with a
-    warning, the others are replayed, and the command exits with status 1 at the end.
+    warning, the others are replayed, and the command exits with status 1 at the end (as Activity's
+    "Replay all dead" does, in every workspace).
     """
     runtime = get_runtime()
-    ids = list(delivery_ids)
-    named = set(ids)
-    if all_dead:
-        ids += list(db.session.scalars(sa.select(Delivery.id).where(Delivery.status == D_DEAD)
-                                       .order_by(Delivery.id)))
-    if not ids:
-        if all_dead:  # nothing to do is not a failure: a runbook or a cron job runs this after every outage
-            click.echo("no dead deliveries: nothing to replay")
-            return
+    named = list(dict.fromkeys(delivery_ids))  # each once, in the order given
+    if not named and not all_dead:
         _fail("give delivery ids or --all-dead")
-    skipped = 0
-    for delivery_id in dict.fromkeys(ids):  # each once, in the order given
+    for delivery_id in named:
         delivery = db.session.get(Delivery, delivery_id) if is_table_id(delivery_id, ID64_MAX) else None
         try:
             if delivery is None:
                 raise NotFound(f"no delivery with id {delivery_id}")
             services.replay_delivery(runtime, delivery.workspace_id, delivery_id, actor="cli")
         except HubError as exc:
-            message = exc.message if delivery is None else f"delivery {delivery_id}: {exc.message}"
-            if delivery_id in named:
-                _fail(message)
-            db.session.rollback()  # nothing of this one is kept; the next starts clean
-            skipped += 1
-            click.echo(f"warning: skipped {message}", err=True)
-            continue
+            _fail(exc.message if delivery is None else f"delivery {delivery_id}: {exc.message}")
         click.echo(f"delivery {delivery_id} replayed")
+    if not all_dead:
+        return
+    # the named ones ran again already (and may have died again): not twice
+    result = services.replay_all(runtime, None, D_DEAD, actor="cli", exclude=named)
+    if not named and not result.replayed and not result.skipped:
+        # nothing to do is not a failure: a runbook or a cron job runs this after every outage
+        click.echo("no dead deliveries: nothing to replay")
+        return
+    skipped = dict(result.skipped)
+    for delivery_id in sorted({*result.replayed, *skipped}):
+        if delivery_id in skipped:
+            click.echo(f"warning: skipped delivery {delivery_id}: {skipped[delivery_id]}", err=True)
+        else:
+            click.echo(f"delivery {delivery_id} replayed")
     if skipped:
-        _fail(f"{skipped} dead deliver{'y was' if skipped == 1 else 'ies were'} not replayed (see the warnings above)")
+        count = len(skipped)
+        _fail(f"{count} dead deliver{'y was' if count == 1 else 'ies were'} not replayed (see the warnings above)")
 
 
 # --------------------------------------------------------------------------- keys

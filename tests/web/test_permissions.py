@@ -82,6 +82,7 @@ MATRIX: list[Row] = [
     Row("POST", "/candidates/<int:invitation_id>/cancel", ADMINS, {"invitation_id": "inv_cancel_ui"}),
     Row("GET", "/activity", ADMINS),
     Row("POST", "/activity/deliveries/<id64:delivery_id>/replay", ADMINS, {"delivery_id": "dlv_ui"}),
+    Row("POST", "/activity/deliveries/replay-all", ADMINS, data=lambda role, seed: {"status": "dead"}),
     Row("GET", "/users", ADMINS),
     Row("POST", "/users", ADMINS, data=lambda role, seed: {"email": f"new-{role}@acme.test", "role": "team_member"}),
     Row("POST", "/users/<int:user_id>/role", ADMINS, {"user_id": "target_user"},

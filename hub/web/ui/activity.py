@@ -1,5 +1,6 @@
 """``/activity``: inbound events, newest first, each with its deliveries per plugin (status,
-attempts, last error) and its payload with secrets redacted; retry and replay for Admins.
+attempts, last error) and its payload with secrets redacted; retry and replay for Admins, one
+delivery at a time or all the dead (or cancelled by a disable or revoke) ones at once.
 While work is pending, ``static/hub.js`` re-fetches the list fragment every few seconds."""
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from flask_login import current_user
 from hub import services
 from hub.engine import backfill
 from hub.entities import EVENT_TYPES
-from hub.errors import Conflict
+from hub.engine.runner import DEFERRED_PREFIX
+from hub.errors import Conflict, HubError
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import DELIVERY_STATUSES, Invitation, parse_table_id
+from hub.store.models import D_CANCELLED, D_DEAD, DELIVERY_STATUSES, Invitation, parse_table_id
 from hub.web import queries
-from hub.web.permissions import require
+from hub.web.permissions import can, require
 from hub.web.redirects import safe_next
 from hub.web.schemas import MAX_FILTER_LENGTH
 from hub.web.ui import bp
@@ -94,6 +96,48 @@ def event_subjects(events) -> dict[int, Subject]:
     return out
 
 
+def event_summary(event) -> tuple[str, str | None]:
+    """An event's badge on Activity, as (status, label): what its deliveries say together, never
+    more than they do. Any dead: it needs attention; any failing and waiting to retry (a deferring
+    one waits on purpose, ``DEFERRED_PREFIX``): retrying; any pending, running or deferring: in
+    progress; then delivered only when every delivery is done, cancelled when every one is, and
+    "N of M cancelled" when some were delivered and some cancelled (a plugin disabled or revoked
+    meanwhile: it never got the event). No delivery: the event's outcome (label None)."""
+    deliveries = list(event.deliveries)
+    if not deliveries:
+        return event.outcome, None
+    states = [d.status for d in deliveries]
+    if "dead" in states:
+        return "dead", "Needs attention"
+    if any(d.status == "retry" and not (d.last_error or "").startswith(DEFERRED_PREFIX) for d in deliveries):
+        return "retry", "Retrying"
+    if any(state in ("pending", "running", "retry") for state in states):
+        return "running", "In progress"
+    cancelled = states.count(D_CANCELLED)
+    if not cancelled:
+        return "done", "Delivered"
+    if cancelled == len(states):
+        return "cancelled", "Cancelled"
+    return "cancelled", f"{cancelled} of {len(states)} cancelled"
+
+
+# the deliveries "Replay all" takes, by the status it is given (``services.bulk_replay_query``)
+BULK_LABELS = {D_DEAD: "dead", D_CANCELLED: "cancelled"}
+
+
+def bulk_counts(workspace_id: int, plugin: str, status: str) -> dict[str, int]:
+    """How many deliveries each "Replay all" button of Activity would replay under its filters:
+    dead ones, and ones cancelled by a disable or revoke of a plugin enabled again, of the events
+    the plugin filter shows; a button only while the status filter is empty or its status."""
+    counts = {}
+    for wanted in BULK_LABELS:
+        if status and status != wanted:
+            continue
+        query = services.bulk_replay_query(workspace_id, wanted, plugin or None)
+        counts[wanted] = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    return counts
+
+
 def _plugin_choices(workspace_id: int, wanted: str) -> list[str]:
     """The plugins Activity's filter offers: those installed, and ``wanted`` if it is not but the
     workspace has events of it (a plugin uninstalled since)."""
@@ -122,7 +166,10 @@ def activity():
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES, "notices": args.notices,
                "plugins": plugins, "pending": queries.work_pending(ws),
                "redact": queries.redact, "event_title": event_title, "filtered": any(filters.values()),
-               "subjects": event_subjects(page.items),
+               "subjects": event_subjects(page.items), "event_summary": event_summary,
+               # the buttons are in the page's header, not in the fragment it re-fetches
+               "bulk": bulk_counts(ws, filters["plugin"], filters["status"])
+               if can("deliveries.replay") and not request.args.get("fragment") else {},
                "return_to": this_page_url(),
                "why_empty": None if page.total or any(filters.values()) else no_events(current_user, "no-activity",
                                                                                           "activity")}
@@ -144,3 +191,42 @@ def activity_replay(delivery_id: int):
     except Conflict as exc:
         flash(sentence(exc.message), "error")
     return redirect(safe_next(request.form.get("next"), within="/activity") or url_for("ui.activity"))
+
+
+@bp.post("/activity/deliveries/replay-all")
+@require("deliveries.replay")
+def activity_replay_all():
+    """Replay every dead delivery (``status=dead``) or every one cancelled by a disable or revoke of
+    a plugin enabled again (``status=cancelled``), of the events Activity's ``plugin`` filter shows
+    (all without one), as ``hub deliveries replay --all-dead`` does (``services.replay_all``): one of
+    a disabled plugin is skipped with the reason; the flash counts both."""
+    ws = current_user.workspace_id
+    back = safe_next(request.form.get("next"), within="/activity") or url_for("ui.activity")
+    status = request.form.get("status") or ""
+    plugin = request.form.get("plugin") or ""
+    if status not in BULK_LABELS:
+        flash("Only the dead deliveries, or the cancelled ones, can be replayed all at once.", "error")
+        return redirect(back)
+    if plugin and plugin not in _plugin_choices(ws, plugin):
+        flash(f"No plugin named “{plugin[:MAX_FILTER_LENGTH]}” has events here; nothing was replayed.", "error")
+        return redirect(back)
+    try:
+        result = services.replay_all(get_runtime(), ws, status, current_user, plugin=plugin or None)
+    except HubError as exc:
+        flash(sentence(exc.message), "error")
+        return redirect(back)
+    message, category = bulk_message(result, BULK_LABELS[status], plugin_title(plugin) if plugin else None)
+    flash(message, category)
+    return redirect(back)
+
+
+def bulk_message(result: services.BulkReplay, what: str, plugin: str | None) -> tuple[str, str]:
+    """The flash of a "Replay all": how many were replayed, and how many were not and why."""
+    scope = f" of {plugin}" if plugin else ""
+    if not result.replayed and not result.skipped:
+        return f"There is no {what} delivery{scope} to replay.", "info"
+    count = len(result.replayed)
+    text = f"{count} {what} deliver{'y' if count == 1 else 'ies'}{scope} replayed."
+    for reason, skipped in result.reasons().items():
+        text += f" {skipped} not replayed: {sentence(reason)}"
+    return text, "warning" if result.skipped else "success"

@@ -1,16 +1,21 @@
-"""``/``: the dashboard. Integration health, this week's invitations by status, and the failures
-that need someone's attention (dead deliveries, failed invitations)."""
+"""``/``: the dashboard. Integration health (with the deliveries failing and retrying), this week's
+invitations by status, and the failures that need someone's attention (dead deliveries, deliveries
+cancelled by a disable or revoke of a plugin enabled again, failed invitations)."""
 
 from __future__ import annotations
+
+import re
 
 import sqlalchemy as sa
 from flask import render_template
 from flask_login import current_user
 
+from hub import services
+from hub.engine.runner import DEFERRED_PREFIX
 from hub.entities import INVITATION_STATUSES
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import D_DEAD, Delivery, Event, Integration
+from hub.store.models import D_CANCELLED, D_DEAD, D_RETRY, Delivery, Event, Integration
 from hub.web import queries
 from hub.web.live import assessment_plugins, plugin_title
 from hub.web.permissions import can, require
@@ -22,16 +27,62 @@ TOKEN_STATES = {
     "configured": ("Credentials saved, not tested yet", "info"),
     "enabled": ("No credentials yet", "warning"),
     "not_connected": ("Not connected", "neutral"),
-    "needs_reauthorization": ("Needs reconnecting: the vendor refused the token", "danger"),
+    "needs_reauthorization": ("Needs reconnecting: the vendor refused the credentials", "danger"),
     "error": ("Error", "danger"),
     "revoked": ("Access revoked", "neutral"),
 }
+
+
+# a message longer than this is cut at its last sentence end within it, the rest a click away
+EXCERPT_LIMIT = 200
+SENTENCE_END = re.compile(r"[.!?](?=\s)")
+# "TemporaryError: " before a vendor's message in a delivery's last_error: the card says the message
+ERROR_CLASS = re.compile(r"^[A-Z]\w*(?:Error|Exception): ")
+
+
+def excerpt(text: str | None, limit: int = EXCERPT_LIMIT) -> tuple[str, bool]:
+    """``text`` as the dashboard first shows it, and whether that is not all of it: whole when it is
+    at most ``limit`` characters, or has no sentence end within them (it wraps); else its sentences
+    up to the last one that ends within ``limit``: never cut mid-sentence."""
+    text = (text or "").strip()
+    if len(text) <= limit:
+        return text, False
+    ends = [match.end() for match in SENTENCE_END.finditer(text, 0, limit + 1)]
+    if not ends:
+        return text, False
+    return text[:ends[-1]], True
+
+
+def retrying(workspace_id: int) -> dict[str, dict]:
+    """Plugin -> its deliveries failing and waiting to retry (not those deferring on purpose, whose
+    last error starts with ``DEFERRED_PREFIX``): how many, and the latest one's error without its
+    exception's name ("Canditech is unreachable at ...")."""
+    failing = sa.and_(Delivery.workspace_id == workspace_id, Delivery.status == D_RETRY, sa.or_(
+        Delivery.last_error.is_(None), sa.not_(Delivery.last_error.startswith(DEFERRED_PREFIX, autoescape=True))))
+    out = {}
+    for plugin, count in db.session.execute(
+            sa.select(Delivery.plugin, sa.func.count()).where(failing).group_by(Delivery.plugin)):
+        error = db.session.scalar(sa.select(Delivery.last_error).where(failing, Delivery.plugin == plugin)
+                                  .order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(1))
+        out[plugin] = {"count": count, "error": ERROR_CLASS.sub("", error or "", count=1) or None}
+    return out
+
+
+def cancelled_by_disable(workspace_id: int) -> list[dict]:
+    """The plugins enabled again that have deliveries cancelled while they were disabled or revoked
+    (never delivered: what "Replay all cancelled" on Activity replays), with how many, by title."""
+    ids = services.bulk_replay_query(workspace_id, D_CANCELLED).subquery()
+    rows = db.session.execute(sa.select(Delivery.plugin, sa.func.count()).where(Delivery.id.in_(sa.select(ids.c.id)))
+                              .group_by(Delivery.plugin))
+    return sorted(({"plugin": plugin, "title": plugin_title(plugin), "count": count} for plugin, count in rows),
+                  key=lambda item: item["title"].lower())
 
 
 def integration_health(workspace_id: int) -> list[dict]:
     runtime = get_runtime()
     rows = {row.plugin: row for row in db.session.scalars(
         sa.select(Integration).where(Integration.workspace_id == workspace_id))}
+    failing = retrying(workspace_id)
     health = []
     for name in runtime.registry.names():
         spec = runtime.registry.spec(name)
@@ -46,6 +97,7 @@ def integration_health(workspace_id: int) -> list[dict]:
             "last_webhook_at": row.last_webhook_at if row else None,
             "token_label": token_label, "token_tone": token_tone,
             "accepts_webhooks": runtime.registry.implements(name, "verify_webhook"),
+            "retrying": failing.get(name),
         })
     return health
 
@@ -64,12 +116,17 @@ def dashboard():
         "dead_count": 0,
         "failed_invitations": [],
         "failed_count": 0,
+        "cancelled": [],
+        "cancelled_count": 0,
+        "excerpt": excerpt,
     }
     if can("activity.view"):
         dead_query = (sa.select(Delivery).join(Event, Event.id == Delivery.event_id)
                       .where(Delivery.workspace_id == ws, Delivery.status == D_DEAD))
         context["dead_count"] = db.session.scalar(sa.select(sa.func.count()).select_from(dead_query.subquery()))
         context["dead"] = list(db.session.scalars(dead_query.order_by(Delivery.id.desc()).limit(5)))
+        context["cancelled"] = cancelled_by_disable(ws)
+        context["cancelled_count"] = sum(item["count"] for item in context["cancelled"])
     failed = queries.invitations_query(current_user, status="failed")
     context["failed_count"] = db.session.scalar(sa.select(sa.func.count()).select_from(
         failed.order_by(None).subquery()))
