@@ -608,10 +608,14 @@ def provider_state(runtime, workspace_id: int, provider: str, lock: bool = False
     return "disabled" if row is not None and row.status not in ("revoked", "not_connected") else "gone"
 
 
+ERASED_REFUSAL = ("this candidate was deleted in the ATS and the hub erased their name and email: they cannot be "
+                  "invited again")
+
+
 def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: User | str | None):
     """Start a new round of an invitation that ended (failed, expired, cancelled or completed):
     reset it to pending, then tell its provider through a ``ReinviteRequested`` event."""
-    from hub.engine.ingest import ingest
+    from hub.engine.ingest import ingest, is_erased
     from hub.engine.invitations import add_timeline
     from hub.entities import InboundEvent, ReinviteRequested
 
@@ -625,6 +629,10 @@ def reinvite_invitation(runtime, workspace_id: int, invitation_id: int, actor: U
     if row.status not in REINVITABLE:
         raise Conflict(f"an invitation that is {row.status} cannot be sent again; "
                        f"only {', '.join(REINVITABLE)} invitations can")
+    if is_erased(db.session, row.id):
+        # it would fail at once at the provider, after resetting the score and verdict shown
+        db.session.rollback()
+        raise Conflict(ERASED_REFUSAL)
     who = actor.email if isinstance(actor, User) else (actor or "system")
     row.status = "pending"
     row.round = (row.round or 1) + 1

@@ -273,6 +273,15 @@ def _apply_owned_effects(session, workspace_id: int, source_plugin: str, event: 
     return "accepted"
 
 
+ERASED = "erased"  # the timeline kind of an invitation whose candidate was deleted at the source
+
+
+def is_erased(session, invitation_id: int) -> bool:
+    """Whether the invitation's candidate was deleted at the source (their data erased by the hub)."""
+    return session.scalar(sa.select(TimelineEntry.id).where(
+        TimelineEntry.invitation_id == invitation_id, TimelineEntry.kind == ERASED).limit(1)) is not None
+
+
 def erase_candidate(session, workspace_id: int, opportunity_id: str) -> int:
     """Forget a deleted candidate's name and email everywhere the hub keeps them; keep the counts."""
     rows = list(session.scalars(
@@ -282,6 +291,6 @@ def erase_candidate(session, workspace_id: int, opportunity_id: str) -> int:
         invitation.candidate_name = None
         invitation.candidate_email = None
         invitation.invite_url = None
-        session.add(TimelineEntry(invitation_id=invitation.id, kind="erased", source="hub",
+        session.add(TimelineEntry(invitation_id=invitation.id, kind=ERASED, source="hub",
                                   detail="candidate deleted at the source: personal data erased", at=utcnow()))
     return len(rows)

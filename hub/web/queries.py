@@ -15,7 +15,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from hub.app import SQLITE_UNICODE_LOWER
 
-from hub.errors import Conflict, NotFound
+from hub.engine import ingest
+from hub.errors import NotFound
 from hub.extensions import db
 from hub.store import attachments as attachment_store
 from hub.store.models import (
@@ -136,25 +137,7 @@ def timeline(invitation: Invitation) -> list[TimelineEntry]:
 
 # the kind of the timeline entry ``hub.engine.ingest.erase_candidate`` writes: the candidate was
 # deleted at the source and the hub erased their name and email (no column says so)
-ERASED = "erased"
-
-
-ERASED_REFUSAL = ("this candidate was deleted in the ATS and the hub erased their name and email: they cannot be "
-                  "invited again")
-
-
-def is_erased(invitation_id: int) -> bool:
-    """Whether the invitation's candidate was deleted at the source (their data erased by the hub)."""
-    return db.session.scalar(sa.select(TimelineEntry.id).where(
-        TimelineEntry.invitation_id == invitation_id, TimelineEntry.kind == ERASED).limit(1)) is not None
-
-
-def refuse_erased(invitation_id: int) -> None:
-    """``Conflict`` (409) when the invitation's candidate was erased: a re-invite would fail at once
-    at the provider ("the candidate no longer exists in the ATS") after resetting the score and
-    verdict shown."""
-    if is_erased(invitation_id):
-        raise Conflict(ERASED_REFUSAL)
+ERASED = ingest.ERASED  # the timeline kind of a candidate erased at the source
 
 
 # how many not-done deliveries a candidate's page reads at most (newest first)

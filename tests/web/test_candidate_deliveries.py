@@ -148,7 +148,8 @@ def test_the_replay_button_replays_through_the_activity_route(hub_app, seeded, a
     form = re.search(rf'<form method="post" action="/activity/deliveries/{dead}/replay".*?</form>', page, re.S).group(0)
     data = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
     response = client.post(f"/activity/deliveries/{dead}/replay", data=data)
-    assert response.status_code == 302 and response.headers["Location"].startswith("/activity")
+    # back to the candidate's page, where the replay was asked for (it landed on Activity)
+    assert response.status_code == 302 and response.headers["Location"] == f"/candidates/{invitation}"
     with hub_app.app_context():
         assert db.session.get(Delivery, dead).status != "dead"  # replayed (the queue runs inline in tests)
 
@@ -198,3 +199,13 @@ def test_a_pending_invitations_send_stays_in_the_sending_line_only(hub_app, seed
     page = as_role("admin").get(f"/candidates/{invitation}").get_data(as_text=True)
     assert "failed for good" in page.split('id="invitation-sending"', 1)[1].split("</dd>", 1)[0]
     assert f'id="undelivered-{send}"' not in page
+
+
+def test_the_replay_goes_back_only_to_the_hubs_own_pages(hub_app, seeded, as_role):
+    invitation = seeded.ids["invitation"]
+    client = as_role("admin")
+    dead = add_delivery(hub_app, seeded, invitation, "assessment_completed", "on_assessment_completed", "dead")
+    for target, back in [("/users", "/activity"), ("https://evil.example/candidates/1", "/activity"),
+                         ("/candidates/../users", "/activity"), (f"/candidates/{invitation}", f"/candidates/{invitation}")]:
+        response = client.post(f"/activity/deliveries/{dead}/replay", data={"next": target})
+        assert response.headers["Location"] == back, target

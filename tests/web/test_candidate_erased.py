@@ -88,3 +88,21 @@ def test_the_list_labels_an_erased_candidates_profile_link_sensibly(hub_app, see
     # a named candidate's keeps their name
     named = re.search(rf'<tr id="invitation-{seeded.ids["invitation_p2"]}"(.*?)</tr>', html, re.S).group(1)
     assert "Profile<span class=\"visually-hidden\"> of Grace Hopper (opens in a new tab)" in named
+
+
+def test_the_service_itself_refuses_an_erased_candidate(hub_app, seeded):
+    """The refusal was in the pages and the API only: a caller of the service (a plugin's test kit,
+    a script) could still re-invite an erased candidate."""
+    import pytest
+
+    from hub import services
+    from hub.errors import Conflict
+    from hub.runtime import get_runtime
+
+    invitation = seeded.ids["invitation"]
+    erase(hub_app, invitation)
+    before = state(hub_app, invitation)
+    with hub_app.app_context(), pytest.raises(Conflict) as info:
+        services.reinvite_invitation(get_runtime(), 1, invitation, "test")
+    assert info.value.message == services.ERASED_REFUSAL
+    assert state(hub_app, invitation) == before

@@ -73,7 +73,6 @@ def get_invitation(invitation_id: int):
 def reinvite(invitation_id: int):
     load_body(EmptySchema)
     queries.get_visible_invitation(current_user, invitation_id)
-    queries.refuse_erased(invitation_id)
     services.reinvite_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
     return _detail(invitation_id)
 

@@ -190,7 +190,10 @@ def activity_replay(delivery_id: int):
               f"{'retrying now' if was == 'retry' else 'replayed'}.", "success")
     except Conflict as exc:
         flash(sentence(exc.message), "error")
-    return redirect(safe_next(request.form.get("next"), within="/activity") or url_for("ui.activity"))
+    # back to Activity, or to the candidate page whose "Not delivered" card the replay came from
+    back = request.form.get("next")
+    return redirect(safe_next(back, within="/activity") or safe_next(back, within="/candidates")
+                    or url_for("ui.activity"))
 
 
 @bp.post("/activity/deliveries/replay-all")

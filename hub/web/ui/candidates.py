@@ -337,7 +337,6 @@ def _names(workspace_id: int, what: str, posting_id: str | None) -> dict[str, st
 def candidates_reinvite(invitation_id: int):
     queries.get_visible_invitation(current_user, invitation_id)  # 404 for one the user cannot see
     try:
-        queries.refuse_erased(invitation_id)
         services.reinvite_invitation(get_runtime(), current_user.workspace_id, invitation_id, current_user)
         flash("The invitation is being sent again.", "success")
     except Conflict as exc:
