@@ -94,6 +94,8 @@ class RepeatLimiter(logging.Filter):
 LIBRARY_LOGGERS = {"huey": logging.WARNING, "werkzeug": logging.INFO}
 # of those, the ones whose repeated errors are written at most once per period (``RepeatLimiter``)
 REPEAT_LIMITED = ("huey",)
+# and those that log request lines, whose webhook URLs hold a key (``WebhookKeyRedactor``)
+REQUEST_LOGGERS = ("werkzeug",)
 
 
 def configure_logging(app) -> None:
@@ -104,11 +106,12 @@ def configure_logging(app) -> None:
         "%(asctime)s %(levelname)s %(name)s: %(message)s")
     _install(logging.getLogger("hub"), fmt, level)
     for name, least in LIBRARY_LOGGERS.items():
-        _install(logging.getLogger(name), fmt, max(level, least) if isinstance(level, int) else least,
-                 RepeatLimiter() if name in REPEAT_LIMITED else None)
+        filters = [RepeatLimiter()] if name in REPEAT_LIMITED else []
+        filters += [WebhookKeyRedactor()] if name in REQUEST_LOGGERS else []
+        _install(logging.getLogger(name), fmt, max(level, least) if isinstance(level, int) else least, *filters)
 
 
-def _install(logger: logging.Logger, fmt: logging.Formatter, level, limiter: logging.Filter | None = None) -> None:
+def _install(logger: logging.Logger, fmt: logging.Formatter, level, *filters: logging.Filter) -> None:
     logger.setLevel(level)
     for handler in list(logger.handlers):
         if getattr(handler, "_hub_handler", False):
@@ -116,8 +119,8 @@ def _install(logger: logging.Logger, fmt: logging.Formatter, level, limiter: log
     handler = logging.StreamHandler(sys.stderr)
     handler._hub_handler = True  # type: ignore[attr-defined]
     handler.setFormatter(fmt)
-    if limiter is not None:  # on the handler: a logger's own filters never see its children's records
-        handler.addFilter(limiter)
+    for handler_filter in filters:  # on the handler: a logger's own filters never see its children's records
+        handler.addFilter(handler_filter)
     logger.addHandler(handler)
     logger.propagate = True
 
@@ -137,15 +140,21 @@ def redact_webhook_keys(text: str) -> str:
 
 
 class WebhookKeyRedactor(logging.Filter):
-    """On gunicorn's access log: the webhook key out of the request line, the path and every other
-    value of the record's atoms (``%(r)s``, ``%(U)s``, ``{raw_uri}e``...)."""
+    """On the request logs (gunicorn's access log, werkzeug's lines under ``hub run``): the webhook
+    key out of the message and its arguments: the values of gunicorn's atoms (``%(r)s``,
+    ``%(U)s``, ``{raw_uri}e``..., changed in place: gunicorn's mapping answers "-" for an atom it
+    lacks, which a custom ``access_log_format`` relies on) or werkzeug's request line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, dict):
-            record.args = {name: redact_webhook_keys(value) if isinstance(value, str) else value
-                           for name, value in record.args.items()}
-        elif isinstance(record.msg, str):
+        if isinstance(record.msg, str):
             record.msg = redact_webhook_keys(record.msg)
+        args = record.args
+        if isinstance(args, dict):
+            for name, value in list(args.items()):
+                if isinstance(value, str):
+                    args[name] = redact_webhook_keys(value)
+        elif isinstance(args, tuple):
+            record.args = tuple(redact_webhook_keys(v) if isinstance(v, str) else v for v in args)
         return True
 
 

@@ -505,6 +505,7 @@ class BulkReplay:
     status: str
     replayed: list[int] = dataclass_field(default_factory=list)
     skipped: list[tuple[int, str]] = dataclass_field(default_factory=list)
+    remaining: int = 0  # found but left for the next call (``limit``)
 
     def reasons(self) -> dict[str, int]:
         """Each reason a delivery was skipped for, with how many were, most frequent first."""
@@ -535,11 +536,13 @@ def bulk_replay_query(workspace_id: int | None, status: str, plugin: str | None 
 
 
 def replay_all(runtime, workspace_id: int | None, status: str, actor: User | str | None,
-               plugin: str | None = None, exclude: Iterable[int] = ()) -> BulkReplay:
+               plugin: str | None = None, exclude: Iterable[int] = (), limit: int | None = None) -> BulkReplay:
     """Replay every delivery ``bulk_replay_query`` finds (but those in ``exclude``), each as
     ``replay_delivery`` does (and audited as it is, ``delivery.replay``, with what did it in
     ``bulk``); one that cannot be (its plugin is disabled, or it was replayed meanwhile) is skipped
-    with the reason, and the others are replayed. Shared by Activity's "Replay all" and
+    with the reason, and the others are replayed. With ``limit``, it stops once that many are
+    replayed, and counts the rest in ``remaining`` (a web request must end in time; the next call
+    goes on, since those replayed are no longer found). Shared by Activity's "Replay all" and
     ``hub deliveries replay --all-dead``."""
     excluded = set(exclude)
     ids = [i for i in db.session.scalars(bulk_replay_query(workspace_id, status, plugin)) if i not in excluded]
@@ -547,7 +550,10 @@ def replay_all(runtime, workspace_id: int | None, status: str, actor: User | str
     done = BulkReplay(status)
     bulk = f"all {BULK_REPLAY[status]} deliveries" + (f" of {runtime.registry.title(plugin)}" if plugin else "")
     enabled: dict[tuple[int, str], bool] = {}  # (workspace, plugin) -> whether it is enabled
-    for delivery_id in ids:
+    for position, delivery_id in enumerate(ids):
+        if limit is not None and len(done.replayed) >= limit:
+            done.remaining = len(ids) - position
+            break
         delivery = db.session.get(Delivery, delivery_id)
         if delivery is None:  # deleted meanwhile (a retention sweep)
             continue

@@ -67,6 +67,7 @@ def _estimate(item) -> float:
 # on both (except the few that scripts/test.sh runs only on SQLite, named there with their reason):
 # a new module runs twice until it is listed here, never the other way round.
 BACKEND_FREE = (
+    "tests/cli/test_failure_message.py",
     "tests/cli/test_scaffold_contract_messages.py",
     "tests/cli/test_scaffold_retry_after.py",
     "tests/cli/test_scaffold_webhook_reference.py",

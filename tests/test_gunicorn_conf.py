@@ -98,3 +98,36 @@ def test_the_redaction_keeps_everything_but_the_key():
     assert redact_webhook_keys("/webhooks/canditech/k#frag") == "/webhooks/canditech/***#frag"
     assert redact_webhook_keys("GET /integrations/lever HTTP/1.1") == "GET /integrations/lever HTTP/1.1"
     assert redact_webhook_keys("/webhooks/lever/") == "/webhooks/lever/"
+
+
+def test_the_redaction_keeps_gunicorns_atoms_mapping_for_custom_formats():
+    """gunicorn's atoms answer "-" for a header the request lacks; the redactor replaced them with a
+    plain dict, so a format naming such a header lost the line ("--- Logging error ---")."""
+    import logging
+
+    from hub.logging_setup import WebhookKeyRedactor
+
+    class Atoms(dict):  # as gunicorn's SafeAtoms
+        def __missing__(self, key):
+            return "-"
+
+    atoms = Atoms({"r": "POST /webhooks/lever/k3y HTTP/1.1", "s": "404"})
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1,
+                               '"%(r)s" %(s)s %({x-forwarded-for}i)s', (), None)
+    record.args = atoms
+    assert WebhookKeyRedactor().filter(record)
+    assert record.getMessage() == '"POST /webhooks/lever/*** HTTP/1.1" 404 -'
+
+
+def test_hub_runs_request_lines_do_not_hold_webhook_keys(tmp_path, capsys):
+    """`hub run` serves with werkzeug, whose request lines the hub's logging passes on at INFO."""
+    import logging
+
+    from hub.app import create_app
+
+    create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    capsys.readouterr()
+    logging.getLogger("werkzeug").info('%s - - [%s] "%s" %s %s', "127.0.0.1", "30/Nov/2026 08:00:00",
+                                       "POST /webhooks/lever/TheSecretKey42 HTTP/1.1", "200", "-")
+    logged = capsys.readouterr().err
+    assert '"POST /webhooks/lever/*** HTTP/1.1" 200' in logged and "TheSecretKey42" not in logged

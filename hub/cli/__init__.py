@@ -18,7 +18,7 @@ NO_TABLES = "the database has no tables yet: run `hub init` (or `hub db upgrade`
 SCHEMA_BEHIND = ("the database's schema is behind this version of the hub (it lacks a column the code uses): "
                  "run `hub db upgrade`")
 # SQLite's and PostgreSQL's answers to a statement naming a column the table does not have
-MISSING_COLUMN = re.compile(r"no such column|column \S+ does not exist")
+MISSING_COLUMN = re.compile(r"no such column|has no column named|column \S+ (?:of relation \S+ )?does not exist")
 # PostgreSQL's answer to a connection naming a database or a role (user) the server does not have
 MISSING_NAME = re.compile(r'\b(database|role) "([^"]*)" does not exist')
 

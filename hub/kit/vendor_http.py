@@ -24,7 +24,8 @@ The hub's sandboxes (``http://127.0.0.1:PORT``) pass.
 **An error answer.** A vendor's API answers errors with JSON its plugin reads; an answer that is
 not (the HTML 404 page of a web server at a wrong base URL, a proxy's 502 page, a bare text) must
 not reach the admin as it came. Three functions put it in words; none returns the body, except a
-short plain text:
+short plain text or a short JSON document (quoted: it is not the vendor's error, which its plugin
+reads itself):
 
 - ``error_sentence(vendor, status, text, content_type=None, request=None, hint=DEFAULT_HINT)``: one
   sentence, e.g. "Canditech answered 404 Not Found with an HTML page, not its API's JSON: check

@@ -78,8 +78,8 @@ def register(app: Flask) -> None:
             return error_response(503, ServiceUnavailable.code, "the database is unavailable; retry later")
         log.exception("database error")  # the engine hides statement parameters: no webhook key or secret
         if request.path.startswith("/webhooks/"):
-            # nothing was stored: the sender must send it again (a database not migrated yet, a
-            # schema the code does not expect); a 500 would say the same to Lever, less plainly
+            # the webhook was not stored: the sender must send it again (a database not migrated
+            # yet, a schema the code does not expect); a 500 would say the same, less plainly
             return error_response(503, ServiceUnavailable.code,
                                   "the hub cannot store webhooks right now; send it again later")
         return error_response(500, "internal_error", "an internal error occurred; it has been logged")

@@ -291,3 +291,26 @@ def test_cancelled_deliveries_of_several_plugins_are_listed_by_plugin(hub_app, s
     assert ("3 deliveries were cancelled when their plugins were disabled or revoked, and never delivered; "
             "those plugins are enabled again: Fake ATS (1), Fake Tests (2).") in cancelled
     assert "Replay all cancelled (3)" in cancelled
+
+
+def test_replay_all_goes_on_in_batches_so_a_click_ends_in_time(hub_app, seeded, as_role, monkeypatch):
+    """Thousands of dead deliveries after a long outage were replayed in one web request, which
+    could outlive the server's timeout: each click now replays a batch and says what is left."""
+    from hub.web.ui import activity
+
+    for n in range(3):
+        _event(hub_app, [("fakeassess", "dead", "TemporaryError: Fake Tests is down")])
+    dead = _dead_ids(hub_app)
+    monkeypatch.setattr(activity, "BULK_LIMIT", 2)
+    client = as_role("admin")
+    first = _text(client.post("/activity/deliveries/replay-all", data={"status": "dead"},
+                              follow_redirects=True).get_data(as_text=True))
+    left = len(dead) - 2
+    assert f"2 dead deliveries replayed. {left} more {'is' if left == 1 else 'are'} left: replay all again to go on." \
+        in first
+    assert list(_statuses(hub_app, dead).values()).count("dead") == left
+    for _ in range(len(dead)):  # each click goes on where the last stopped
+        if not _dead_ids(hub_app):
+            break
+        client.post("/activity/deliveries/replay-all", data={"status": "dead"})
+    assert "dead" not in _statuses(hub_app, dead).values()

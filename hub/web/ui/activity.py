@@ -196,6 +196,10 @@ def activity_replay(delivery_id: int):
                     or url_for("ui.activity"))
 
 
+# replayed per click: each costs two commits, and the request must end well within the server's timeout
+BULK_LIMIT = 500
+
+
 @bp.post("/activity/deliveries/replay-all")
 @require("deliveries.replay")
 def activity_replay_all():
@@ -214,7 +218,8 @@ def activity_replay_all():
         flash(f"No plugin named “{plugin[:MAX_FILTER_LENGTH]}” has events here; nothing was replayed.", "error")
         return redirect(back)
     try:
-        result = services.replay_all(get_runtime(), ws, status, current_user, plugin=plugin or None)
+        result = services.replay_all(get_runtime(), ws, status, current_user, plugin=plugin or None,
+                                     limit=BULK_LIMIT)
     except HubError as exc:
         flash(sentence(exc.message), "error")
         return redirect(back)
@@ -232,4 +237,6 @@ def bulk_message(result: services.BulkReplay, what: str, plugin: str | None) -> 
     text = f"{count} {what} deliver{'y' if count == 1 else 'ies'}{scope} replayed."
     for reason, skipped in result.reasons().items():
         text += f" {skipped} not replayed: {sentence(reason)}"
+    if result.remaining:
+        text += f" {result.remaining} more {'is' if result.remaining == 1 else 'are'} left: replay all again to go on."
     return text, "warning" if result.skipped else "success"
