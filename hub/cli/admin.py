@@ -255,7 +255,8 @@ def deliveries_list(status, limit):
 @click.argument("delivery_ids", nargs=-1, type=int)
 @click.option("--all-dead", is_flag=True,
               help="Replay every dead delivery. One that cannot be replayed (e.g. its plugin is disabled) is "
-                   "skipped with a warning and the rest are replayed; the exit status is then 1.")
+                   "skipped with a warning and the rest are replayed; the exit status is then 1. None dead "
+                   "is a success (exit status 0).")
 @with_appcontext
 def deliveries_replay(delivery_ids, all_dead):
     """Make DELIVERY_IDS (or every dead delivery) run again now.

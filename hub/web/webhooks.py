@@ -430,6 +430,11 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
         if not rejection_stored(503, f"{type(exc).__name__}: {exc}", "temporary"):
             return None
         raise ServiceUnavailable(f"cannot process this webhook now: {exc}") from exc
+    except sa.exc.DBAPIError as exc:  # the database failed under the plugin: 503, as the answer says
+        if not rejection_stored(503, f"the hub's database failed while the plugin verified the webhook: "
+                                     f"{type(exc).__name__} (the hub's log has the details)", "database"):
+            return None
+        raise
     except Exception as exc:  # a bug in the plugin: 500 (the sender retries), logged, and shown to admins
         # the exception's text may quote the body: the log line names its type only
         if not rejection_stored(500, f"the plugin failed: {type(exc).__name__} (the hub's log has the details)",

@@ -45,3 +45,26 @@ def test_the_same_error_elsewhere_is_still_a_plain_500(make_app):
     answer = app.test_client().get("/api/v1/test-broken")
     assert answer.status_code == 500
     assert answer.json["error"]["code"] == "internal_error" and "a bug" not in answer.get_data(as_text=True)
+
+
+def test_a_database_error_under_a_plugins_verification_is_logged_as_the_503_it_answers(make_app):
+    """The webhook log recorded a 500 "the plugin failed" while the sender was answered 503."""
+    from hub import hookimpl
+    from hub.store.models import WebhookLog
+    from tests.support.engine import enable
+    from tests.support.plugins import FakeSource
+
+    class VerifiesAgainstABrokenTable(FakeSource):
+        @hookimpl
+        def verify_webhook(self, ctx, request):
+            raise sa.exc.ProgrammingError("SELECT ...", None, Exception('relation "x" does not exist'))
+
+    app = make_app(plugins=[("src", VerifiesAgainstABrokenTable())], entry_points=False)
+    keys = enable(app, "src")
+    answer = app.test_client().post(f"/webhooks/src/{keys['src']}", data=b'{"id": "e1"}')
+    assert answer.status_code == 503
+    with app.app_context():
+        (row,) = db.session.execute(sa.select(WebhookLog.outcome, WebhookLog.status_code, WebhookLog.message)).all()
+    assert row.outcome == "rejected" and row.status_code == 503
+    assert row.message == ("the hub's database failed while the plugin verified the webhook: ProgrammingError "
+                           "(the hub's log has the details)")

@@ -395,3 +395,11 @@ def test_an_unreachable_api_is_named_with_its_host_and_what_to_check(rsps):
         VervoeClient(FakeCtx(), max_attempts=1, sleep=lambda s: None).get_report("u-1")
     assert str(caught.value) == (f"{wire.ENDPOINT_REPORT}: Vervoe is unreachable or slow at {urlsplit(BASE).netloc} "
                                  "(ConnectionError): check the API base URL, or wait for Vervoe to be back")
+
+
+@pytest.mark.parametrize("count, said", [(1, "Vervoe is connected: 1 assessment"),
+                                         (2, "Vervoe is connected: 2 assessments")])
+def test_test_connection_counts_the_assessments_in_words(rsps, count, said):
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, json={
+        "items": [{"slug": f"a-{n}", "name": f"A {n}"} for n in range(count)], "hasMorePages": False})
+    assert vervoe.test_connection(FakeCtx()) == said  # it said "1 assessments"
