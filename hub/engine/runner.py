@@ -257,6 +257,12 @@ class _Snapshot:
         self.event_id, self.waiting_since = row.event_id, row.waiting_since
 
 
+def is_deferring(status: str, last_error: str | None) -> bool:
+    """Whether a delivery waits on purpose (its hook raised ``Deferred``), not after a failure: in
+    retry, with a ``last_error`` that starts with ``DEFERRED_PREFIX``."""
+    return status == D_RETRY and (last_error or "").startswith(DEFERRED_PREFIX)
+
+
 def deferral_spacing(waited: float) -> float:
     """The least wait before a deferring delivery runs again, after it has deferred for ``waited``
     seconds without a break: a twentieth of that, at most ``MAX_DEFERRAL_SPACING_SECONDS``. A

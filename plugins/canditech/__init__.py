@@ -11,7 +11,7 @@ from hub import hookimpl
 from hub.entities import ASSESSMENT, ConnectionState, IntegrationSpec, SandboxSpec
 from hub.errors import HubError, PermanentError, TemporaryError
 
-from . import invite, reconciliation, sandbox_link, webhooks, wire
+from . import invite, reconciliation, sandbox_link, webhooks
 from .client import CanditechClient, CanditechError, CanditechUnavailable
 from .settings import SECRET_FIELDS, CanditechSettingsSchema
 
@@ -51,9 +51,7 @@ def _vendor_error(exc: Exception) -> HubError:
     names Canditech already ("Canditech answered 404 Not Found with an HTML page, not its API's
     JSON: check the API base URL"), as has a ``CanditechUnavailable``'s text."""
     if isinstance(exc, CanditechError):
-        if wire.is_error_envelope(exc.body):
-            return HubError(f"Canditech: {exc.vendor_message}", status=502, code="vendor_error")
-        return HubError(str(exc), status=502, code="vendor_error")
+        return HubError(invite.refusal_text(exc, "Canditech: ", ""), status=502, code="vendor_error")
     if isinstance(exc, CanditechUnavailable):
         return HubError(str(exc), status=502, code="vendor_error")
     return HubError(f"Canditech: {exc}", status=502, code="vendor_error")

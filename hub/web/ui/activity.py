@@ -14,7 +14,7 @@ from flask_login import current_user
 from hub import services
 from hub.engine import backfill
 from hub.entities import EVENT_TYPES
-from hub.engine.runner import DEFERRED_PREFIX
+from hub.engine.runner import is_deferring
 from hub.errors import Conflict, HubError
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -99,7 +99,7 @@ def event_subjects(events) -> dict[int, Subject]:
 def event_summary(event) -> tuple[str, str | None]:
     """An event's badge on Activity, as (status, label): what its deliveries say together, never
     more than they do. Any dead: it needs attention; any failing and waiting to retry (a deferring
-    one waits on purpose, ``DEFERRED_PREFIX``): retrying; any pending, running or deferring: in
+    one waits on purpose, ``is_deferring``): retrying; any pending, running or deferring: in
     progress; then delivered only when every delivery is done, cancelled when every one is, and
     "N of M cancelled" when some were delivered and some cancelled (a plugin disabled or revoked
     meanwhile: it never got the event). No delivery: the event's outcome (label None)."""
@@ -109,7 +109,7 @@ def event_summary(event) -> tuple[str, str | None]:
     states = [d.status for d in deliveries]
     if "dead" in states:
         return "dead", "Needs attention"
-    if any(d.status == "retry" and not (d.last_error or "").startswith(DEFERRED_PREFIX) for d in deliveries):
+    if any(d.status == "retry" and not is_deferring(d.status, d.last_error) for d in deliveries):
         return "retry", "Retrying"
     if any(state in ("pending", "running", "retry") for state in states):
         return "running", "In progress"

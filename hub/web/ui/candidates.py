@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from hub import services
 from hub.entities import INVITATION_STATUSES
-from hub.engine.runner import DEFERRED_PREFIX
+from hub.engine.runner import DEFERRED_PREFIX, is_deferring
 from hub.errors import Conflict, NotFound
 from hub.runtime import get_runtime
 from hub.store.models import utcnow
@@ -215,7 +215,7 @@ def undelivered(row, found: list) -> list[Undelivered]:
         elif type_ == "archive_change" and payload.get("archived") is False:
             carries = "the return from the archive"
         error = delivery.last_error
-        waiting = delivery.status == "retry" and (error or "").startswith(DEFERRED_PREFIX)
+        waiting = is_deferring(delivery.status, error)
         if waiting:
             error = error[len(DEFERRED_PREFIX):] or None
         out.append(Undelivered(delivery.id, delivery.plugin, type_, carries, "waiting" if waiting else delivery.status,
