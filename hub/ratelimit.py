@@ -51,7 +51,10 @@ local now = tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
 local tokens = tonumber(state[1]) or burst
 local stamp = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - stamp) * rate)
+-- a caller read the clock before another one that ran first: the bucket's time never goes back,
+-- or the span between the two readings would be credited twice
+if now < stamp then now = stamp end
+tokens = math.min(burst, tokens + (now - stamp) * rate)
 local wait = 0
 if tokens >= 1 then
   tokens = tokens - 1
@@ -72,12 +75,17 @@ class RedisBucket:
         self.burst = float(burst)
         self._script = client.register_script(_REDIS_SCRIPT)
 
+    def take(self, now: float) -> float:
+        """Take a token at ``now`` (seconds on Redis's clock) if one is free: 0.0, else the
+        seconds until one would be. A ``now`` older than the last caller's counts as that one's."""
+        return float(self._script(keys=[self.key], args=[self.rate, self.burst, now]))
+
     def acquire(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
             # Redis's clock is the shared one: TIME keeps every machine on the same bucket timeline.
             seconds, micros = self.client.time()
-            wait = float(self._script(keys=[self.key], args=[self.rate, self.burst, seconds + micros / 1e6]))
+            wait = self.take(seconds + micros / 1e6)
             if wait == 0:
                 return
             if time.monotonic() + wait > deadline:

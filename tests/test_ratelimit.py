@@ -1,0 +1,96 @@
+"""The token buckets behind ``ctx.rate_limiter`` (``hub.ratelimit``): the process-local one and
+the one shared through Redis (127.0.0.1:6379, as in production)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+
+from hub.errors import TemporaryError
+from hub.ratelimit import LimiterRegistry, LocalBucket, RedisBucket
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_bucket():
+    client = redis.Redis.from_url(REDIS_URL)
+    key = f"ats-hub-test:ratelimit:{uuid.uuid4().hex}"
+
+    def make(rate: float, burst: int) -> RedisBucket:
+        return RedisBucket(client, key, rate, burst)
+
+    yield make
+    client.delete(key)
+
+
+def test_redis_bucket_grants_its_burst_then_one_token_per_interval(redis_bucket):
+    bucket = redis_bucket(rate=2, burst=3)
+    assert [bucket.take(100.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert bucket.take(100.0) == pytest.approx(0.5)
+    assert bucket.take(100.5) == 0.0
+    assert bucket.take(100.6) == pytest.approx(0.4)
+
+
+def test_a_late_clock_reading_does_not_credit_the_same_time_twice(redis_bucket):
+    # Workers read Redis's clock, then run the script: a reading taken before another worker's
+    # call may arrive after it. Time must not go back for the bucket, or the span between the
+    # two readings is credited again and the vendor sees more than the limit.
+    bucket = redis_bucket(rate=1, burst=1)
+    assert bucket.take(11.0) == 0.0
+    assert bucket.take(10.5) == pytest.approx(1.0)  # counted at 11.0: the next token at 12.0
+    assert bucket.take(11.2) == pytest.approx(0.8)
+    assert bucket.take(11.5) == pytest.approx(0.5)
+    assert bucket.take(12.0) == 0.0
+
+
+def test_shared_bucket_never_grants_more_than_its_rate_across_threads(redis_bucket):
+    rate, burst = 40.0, 4
+    buckets = [redis_bucket(rate, burst) for _ in range(8)]  # one client object per "worker"
+    client = buckets[0].client
+    grants: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + 1.5
+
+    def worker(bucket):
+        while time.monotonic() < stop:
+            bucket.acquire(timeout=5)
+            seconds, micros = client.time()
+            with lock:
+                grants.append(seconds + micros / 1e6)
+
+    threads = [threading.Thread(target=worker, args=(b,)) for b in buckets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    span = max(grants) - min(grants)
+    assert len(grants) > burst
+    # a grant's clock reading comes after its token was taken, so the span can only look longer
+    assert len(grants) <= burst + rate * span + 1
+
+
+def test_local_bucket_waits_for_a_token_and_names_the_wait_when_it_cannot():
+    bucket = LocalBucket(rate=10, burst=2)
+    bucket.acquire(timeout=0)
+    bucket.acquire(timeout=0)
+    with pytest.raises(TemporaryError) as refused:
+        bucket.acquire(timeout=0)
+    assert 0 < refused.value.retry_after <= 0.1
+    started = time.monotonic()
+    bucket.acquire(timeout=5)
+    assert time.monotonic() - started > 0.02  # it slept for the token instead of granting at once
+
+
+def test_registry_gives_one_bucket_per_key():
+    local = LimiterRegistry(None)
+    assert local.get("1:lever:api", 9.5, 10) is local.get("1:lever:api", 9.5, 10)
+    assert local.get("1:lever:api", 9.5, 10) is not local.get("2:lever:api", 9.5, 10)
+    assert isinstance(local.get("1:lever:api", 9.5, 10), LocalBucket)
+    shared = LimiterRegistry(REDIS_URL, namespace=f"ats-hub-test-{uuid.uuid4().hex}")
+    bucket = shared.get("1:lever:api", 9.5, 10)
+    assert isinstance(bucket, RedisBucket) and bucket.key.endswith(":ratelimit:1:lever:api")
