@@ -9,12 +9,13 @@ settings (``TEXT_SETTINGS``: URLs, keys, names), which are taken as written.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import stat
 from pathlib import Path
-from typing import Any, Mapping, MutableMapping
+from typing import Any, Iterator, Mapping, MutableMapping, Sequence
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
@@ -83,7 +84,35 @@ PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "developmen
 
 
 class ConfigError(RuntimeError):
-    """The configuration cannot work; the message says what to set."""
+    """The configuration cannot work; the message says what to set. ``problems``: each problem
+    found, in words (one, unless ``load_config`` found several: its message then lists them all)."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()):
+        super().__init__(message)
+        self.problems = list(problems) or [message]
+
+
+class _Problems:
+    """The problems of independent checks, gathered so that one start-up names all of them
+    instead of one per attempt."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    @contextlib.contextmanager
+    def check(self) -> Iterator[None]:
+        """Run the block; a ``ConfigError`` it raises is noted, and the next check runs."""
+        try:
+            yield
+        except ConfigError as exc:
+            self.messages.extend(exc.problems)
+
+    def raise_any(self) -> None:
+        if len(self.messages) == 1:
+            raise ConfigError(self.messages[0])
+        if self.messages:
+            raise ConfigError(f"the configuration has {len(self.messages)} problems:\n"
+                              + "\n".join(f"- {message}" for message in self.messages), self.messages)
 
 
 def default_instance_path() -> str:
@@ -91,27 +120,31 @@ def default_instance_path() -> str:
 
 
 def load_config(app, overrides: Mapping[str, Any] | None) -> None:
-    """Fill ``app.config`` in order: defaults, instance ``hub.cfg``, environment, overrides."""
+    """Fill ``app.config`` in order: defaults, instance ``hub.cfg``, environment, overrides.
+    Raises ``ConfigError`` naming every setting that cannot work (each check runs, whatever the
+    others found)."""
+    problems = _Problems()
     app.config.update(DEFAULTS)
-    from_file = _read_hub_cfg(app)
+    from_file = _read_hub_cfg(app, problems)
     app.config.update(from_file)
     app.config.from_prefixed_env(ENV_PREFIX)
     for name in TEXT_SETTINGS:  # as written: a token "1234e5678..." must not become a number
         raw = os.environ.get(f"{ENV_PREFIX}_{name}")
         if raw is not None:
             app.config[name] = raw
-    _credentials_as_written(app.config)
+    with problems.check():
+        _credentials_as_written(app.config)
     if overrides:
         app.config.update(overrides)
-    check_values(app.config, _origins(app, from_file, overrides or {}))
+    check_values(app.config, _origins(app, from_file, overrides or {}), problems)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
-    _ensure_keys(app)
-    _check_database_url(app.config)
-    _check_redis_url(app.config)
-    _check_extra_plugin_modules(app.config)
-    _check_public_url(app.config)
-    _check_metrics_token(app.config)
+    _ensure_keys(app, problems)
+    for check in (_check_database_url, _check_redis_url, _check_extra_plugin_modules, _check_public_url,
+                  _check_metrics_token):
+        with problems.check():
+            check(app.config)
+    problems.raise_any()
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = is_production(app.config)
     app.config.update(
@@ -129,19 +162,19 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
 HUB_CFG = "hub.cfg"
 
 
-def _read_hub_cfg(app) -> dict[str, Any]:
-    """The settings of the instance folder's ``hub.cfg`` (none when there is no such file). Raises
-    ``ConfigError`` for a key written with the environment's ``HUB_`` prefix, which nothing reads."""
+def _read_hub_cfg(app, problems: _Problems) -> dict[str, Any]:
+    """The settings of the instance folder's ``hub.cfg`` (none when there is no such file). A key
+    written with the environment's ``HUB_`` prefix, which nothing reads, is a problem (and left out)."""
     from flask import Config
 
     settings = Config(app.instance_path)
     settings.from_pyfile(HUB_CFG, silent=True)
-    for key in settings:
-        if key.startswith(f"{ENV_PREFIX}_"):
-            plain = key[len(ENV_PREFIX) + 1:]
-            raise ConfigError(f"{os.path.join(app.instance_path, HUB_CFG)} sets {key}, which the hub does not read: "
-                              f"keys in hub.cfg have no {ENV_PREFIX}_ prefix (only environment variables do). "
-                              f"Write it as {plain} = ...")
+    for key in [key for key in settings if key.startswith(f"{ENV_PREFIX}_")]:
+        plain = key[len(ENV_PREFIX) + 1:]
+        problems.messages.append(f"{os.path.join(app.instance_path, HUB_CFG)} sets {key}, which the hub does not "
+                                 f"read: keys in hub.cfg have no {ENV_PREFIX}_ prefix (only environment variables "
+                                 f"do). Write it as {plain} = ...")
+        del settings[key]
     return dict(settings)
 
 
@@ -310,26 +343,28 @@ def _check_metrics_token(config) -> None:
     config["METRICS_TOKEN"] = str(value).strip()
 
 
-def check_values(config, origins: Mapping[str, str] | None = None) -> None:
+def check_values(config, origins: Mapping[str, str] | None = None, problems: _Problems | None = None) -> None:
     """Check and normalise every setting of ``DEFAULTS`` whose default is a flag or a number,
     and those of ``CHOICES``: ``"8"`` becomes ``8``, ``"yes"`` becomes ``True``. Raises
     ``ConfigError`` naming where the value that cannot work came from and the value: its entry in
     ``origins`` (``WORKERS in /srv/hub/instance/hub.cfg``), else the ``HUB_*`` variable (a typo
-    must stop the hub at start-up, not a worker thread hours later)."""
+    must stop the hub at start-up, not a worker thread hours later). With ``problems``, every
+    setting is checked and each one that cannot work is noted there instead."""
     for name, default in DEFAULTS.items():
         value = config.get(name)
         if value is None:
             continue
         label = (origins or {}).get(name, f"{ENV_PREFIX}_{name}")
-        if isinstance(default, bool) or name in FLAGS_WITHOUT_DEFAULT:
-            config[name] = _flag(value, label)
-        elif isinstance(default, (int, float)):
-            config[name] = _number(name, value, type(default), label)
-        elif name in CHOICES:
-            word = str(value).strip().lower()
-            if word not in CHOICES[name]:
-                raise ConfigError(f"{label} must be one of {', '.join(CHOICES[name])}, not {value!r}")
-            config[name] = word
+        with (problems.check() if problems is not None else contextlib.nullcontext()):
+            if isinstance(default, bool) or name in FLAGS_WITHOUT_DEFAULT:
+                config[name] = _flag(value, label)
+            elif isinstance(default, (int, float)):
+                config[name] = _number(name, value, type(default), label)
+            elif name in CHOICES:
+                word = str(value).strip().lower()
+                if word not in CHOICES[name]:
+                    raise ConfigError(f"{label} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+                config[name] = word
 
 
 def is_production(config: Mapping[str, Any]) -> bool:
@@ -348,18 +383,18 @@ def _secret_problem(value: str | None, min_length: int, short: str) -> str | Non
     return None
 
 
-def _ensure_keys(app) -> None:
+def _ensure_keys(app, problems: _Problems) -> None:
     config = app.config
     if is_production(config):
         secret = config.get("SECRET_KEY")
         if problem := _secret_problem(secret, 32, f"is too short ({len(str(secret).strip())} characters)"):
-            raise ConfigError(
+            problems.messages.append(
                 f"HUB_SECRET_KEY {problem}. In production set it to a random value of at "
                 "least 32 characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'."
             )
         keys = config.get("ENCRYPTION_KEYS")
         if problem := _secret_problem(keys, 32, "is not a Fernet key (one is 44 characters)"):
-            raise ConfigError(
+            problems.messages.append(
                 f"HUB_ENCRYPTION_KEYS {problem}. In production set it to one or more "
                 "comma-separated Fernet keys (newest first), e.g. python -c "
                 "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."

@@ -35,7 +35,7 @@ def test_embedded_default_generates_keys_with_mode_0600(tmp_path):
 def test_production_refuses_missing_or_placeholder_keys(tmp_path, secret_key, keys, problem):
     """Each says which of the three is wrong: a malformed key used to be called "missing or a placeholder"."""
     config = {"INSTANCE_PATH": str(tmp_path), "ENV": "production", "LOAD_ENTRY_POINTS": False,
-              "SECRET_KEY": secret_key, "ENCRYPTION_KEYS": keys}
+              "SECRET_KEY": secret_key, "ENCRYPTION_KEYS": keys, "PUBLIC_URL": "https://hub.example.com"}
     with pytest.raises(ConfigError) as info:
         create_app(config)
     assert str(info.value).startswith(problem)
@@ -415,3 +415,38 @@ def test_a_different_exception_under_the_same_message_is_logged(tmp_path, capsys
         except RuntimeError:
             log.exception("Unhandled exception in task %s.", "run_delivery")
     assert capsys.readouterr().err == ""
+
+
+def test_every_setting_that_cannot_work_is_named_in_one_start_up(tmp_path, monkeypatch):
+    """It stopped at the first: an operator fixed one setting per attempt."""
+    (tmp_path / "hub.cfg").write_text("HUB_LEASE_SECONDS = 3\nLOG_FORMAT = 'xml'\n")
+    monkeypatch.setenv("HUB_WORKERS", "abc")
+    monkeypatch.setenv("HUB_REDIS_URL", "http://cache:6379")
+    with pytest.raises(ConfigError) as raised:
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "ENV": "production",
+                    "PUBLIC_URL": "https://hub.example.com", "ENCRYPTION_KEYS": Fernet.generate_key().decode()})
+    problems = raised.value.problems
+    assert len(problems) == 5, problems
+    assert problems[0].startswith(f"{tmp_path / 'hub.cfg'} sets HUB_LEASE_SECONDS, which the hub does not read")
+    assert "HUB_WORKERS must be a whole number (more than 0), not 'abc'" in problems
+    assert any(p.startswith(f"LOG_FORMAT in {tmp_path / 'hub.cfg'} must be one of") for p in problems)
+    assert any(p.startswith("HUB_SECRET_KEY is missing") for p in problems)
+    assert any(p.startswith("HUB_REDIS_URL must be a Redis URL") for p in problems)
+    message = str(raised.value)
+    assert message.startswith("the configuration has 5 problems:\n")
+    assert [line[2:] for line in message.splitlines()[1:]] == problems
+
+
+def test_the_cli_lists_every_bad_setting_one_per_line(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HUB_INSTANCE_PATH": str(tmp_path), "HUB_WORKERS": "abc", "HUB_LEASE_SECONDS": "-1"}
+    done = subprocess.run([sys.executable, "-m", "hub", "worker"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "Error: the configuration has 2 problems:",
+        "- HUB_WORKERS must be a whole number (more than 0), not 'abc'",
+        "- HUB_LEASE_SECONDS must be a number (more than 0), not -1",
+    ]
