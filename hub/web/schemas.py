@@ -219,6 +219,37 @@ class InvitationDetailSchema(InvitationSchema):
     timeline = fields.List(fields.Nested(TimelineSchema))
 
 
+BULK_REPLAY_LIMIT = 500  # deliveries one bulk replay request replays at most (a request must end in time)
+
+
+class BulkReplayInSchema(Schema):
+    """Replay every dead delivery, or every one cancelled by a disable or revoke of a plugin that is
+    enabled again (as Activity's "Replay all" does)."""
+
+    status = fields.String(required=True, validate=validate.OneOf(("dead", "cancelled")), metadata={
+        "description": "dead: every dead delivery; cancelled: every one cancelled by a disable or revoke of "
+                       "its integration, which is enabled now"})
+    plugin = fields.String(validate=validate.Length(min=1, max=100), metadata={
+        "description": "Only the deliveries Activity's plugin filter shows: delivered to this plugin, or of an "
+                       "event from it"})
+    limit = fields.Integer(strict=True, load_default=BULK_REPLAY_LIMIT,
+                           validate=validate.Range(min=1, max=BULK_REPLAY_LIMIT), metadata={
+        "description": "Replay at most this many; the answer's remaining counts the others (call again to go on)"})
+
+
+class SkippedDeliverySchema(Schema):
+    id = fields.Integer(required=True)
+    reason = fields.String(required=True)
+
+
+class BulkReplayResultSchema(Schema):
+    status = fields.String(required=True)
+    replayed = fields.List(fields.Integer(), required=True, metadata={"description": "ids of the deliveries replayed"})
+    skipped = fields.List(fields.Nested(SkippedDeliverySchema), required=True,
+                          metadata={"description": "deliveries that could not be replayed, with the reason"})
+    remaining = fields.Integer(required=True, metadata={"description": "found but left for the next call (limit)"})
+
+
 class DeliverySchema(Schema):
     id = fields.Integer(required=True)
     event_id = fields.Integer()

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from html import unescape
 
+import pytest
 import sqlalchemy as sa
 
 from hub import services
@@ -314,3 +315,71 @@ def test_replay_all_goes_on_in_batches_so_a_click_ends_in_time(hub_app, seeded, 
             break
         client.post("/activity/deliveries/replay-all", data={"status": "dead"})
     assert "dead" not in _statuses(hub_app, dead).values()
+
+
+# --------------------------------------------------------------------------- 7. the API's Replay all
+
+
+def _api(hub_app, seeded, role="admin"):
+    from tests.web.support import api_headers
+
+    client, headers = hub_app.test_client(), api_headers(seeded, role)
+    return lambda body: client.post("/api/v1/deliveries/replay", headers=headers, json=body)
+
+
+def test_the_api_replays_all_dead_deliveries_in_batches_and_names_those_it_skips(hub_app, seeded):
+    """Activity's "Replay all" had no API: a script recovering from an outage replayed one by one."""
+    for _ in range(3):
+        _event(hub_app, [("fakeassess", "dead", "TemporaryError: Fake Tests is down")])
+    _, (source_dead,) = _event(hub_app, [("fakesource", "dead", "TemporaryError: Fake ATS answered 503")])
+    with hub_app.app_context():
+        services.set_enabled(get_runtime(), 1, "fakesource", False, "test")
+    dead = _dead_ids(hub_app)
+    replay = _api(hub_app, seeded)
+    first = replay({"status": "dead", "limit": 2})
+    assert first.status_code == 200, first.get_json()
+    body = first.get_json()
+    assert body["status"] == "dead" and len(body["replayed"]) == 2 and body["remaining"] == len(dead) - 2
+    assert set(body["replayed"]) <= set(dead) and source_dead not in body["replayed"]
+    while body["remaining"]:  # each call goes on where the last stopped
+        body = replay({"status": "dead"}).get_json()
+    statuses = _statuses(hub_app, dead)
+    assert [i for i, status in statuses.items() if status == "dead"] == [source_dead]
+    assert body["skipped"] == [{"id": source_dead, "reason": body["skipped"][0]["reason"]}]
+    assert body["skipped"][0]["reason"].startswith("Fake ATS is not enabled")
+    with hub_app.app_context():
+        actions = db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.action == "delivery.replay"))
+        assert len(list(actions)) == len(dead) - 1  # audited one by one, as the page's replays are
+
+
+def test_the_api_s_replay_all_of_one_plugin_leaves_the_others(hub_app, seeded):
+    _, (assess_dead,) = _event(hub_app, [("fakeassess", "dead", "TemporaryError: Fake Tests is down")])
+    _, (other_dead,) = _event(hub_app, [("fakeassess", "dead", "TemporaryError: Fake Tests is down")],
+                              source="fakeassess")
+    body = _api(hub_app, seeded)({"status": "dead", "plugin": "fakesource"}).get_json()
+    assert assess_dead in body["replayed"] and other_dead not in body["replayed"]
+    assert body["skipped"] == [] and body["remaining"] == 0
+    assert _statuses(hub_app, [assess_dead, other_dead]) == {assess_dead: "done", other_dead: "dead"}
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({}, 422, "status"),
+    ({"status": "done"}, 422, "status"),
+    ({"status": "dead", "limit": 0}, 422, "limit"),
+    ({"status": "dead", "limit": 501}, 422, "limit"),
+    ({"status": "dead", "limit": "5"}, 422, "limit"),
+    ({"status": "dead", "plugin": "nosuch"}, 404, "no plugin named 'nosuch'"),
+])
+def test_the_api_s_replay_all_refuses_a_body_it_cannot_follow(hub_app, seeded, body, status, words):
+    _, (dead,) = _event(hub_app, [("fakeassess", "dead", "TemporaryError: Fake Tests is down")])
+    response = _api(hub_app, seeded)(body)
+    assert response.status_code == status
+    assert words in str(response.get_json()["error"])
+    assert _statuses(hub_app, [dead]) == {dead: "dead"}
+
+
+def test_the_api_s_replay_all_is_for_the_roles_that_replay(hub_app, seeded):
+    _, (dead,) = _event(hub_app, [("fakeassess", "dead", "TemporaryError: Fake Tests is down")])
+    for role in ("team_member", "limited_team_member"):
+        assert _api(hub_app, seeded, role)({"status": "dead"}).status_code == 403
+    assert _statuses(hub_app, [dead]) == {dead: "dead"}

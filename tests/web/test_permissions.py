@@ -122,6 +122,7 @@ MATRIX: list[Row] = [
     Row("POST", "/api/v1/invitations/<int:invitation_id>/cancel", ADMINS, {"invitation_id": "inv_cancel_api"}),
     Row("GET", "/api/v1/activity", ADMINS),
     Row("POST", "/api/v1/deliveries/<id64:delivery_id>/replay", ADMINS, {"delivery_id": "dlv_api"}),
+    Row("POST", "/api/v1/deliveries/replay", ADMINS, data=lambda role, seed: {"status": "dead"}),
     Row("GET", "/api/v1/users", ADMINS),
     Row("POST", "/api/v1/users", ADMINS, data=lambda role, seed: {"email": f"api-{role}@acme.test", "role": "team_member"}),
     Row("PATCH", "/api/v1/users/<int:user_id>", ADMINS, {"user_id": "target_user"},

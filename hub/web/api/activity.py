@@ -1,4 +1,5 @@
-"""``/api/v1/activity`` (events with their deliveries, payloads redacted) and delivery replay."""
+"""``/api/v1/activity`` (events with their deliveries, payloads redacted) and delivery replay
+(one delivery, or all dead or cancelled ones)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import load_body, load_query
 from hub.web.permissions import require
-from hub.web.schemas import ActivityQuerySchema, DeliverySchema, EmptySchema, EventSchema
+from hub.errors import NotFound
+from hub.web.schemas import (
+    ActivityQuerySchema, BulkReplayInSchema, BulkReplayResultSchema, DeliverySchema, EmptySchema, EventSchema,
+)
 
 
 def event_dict(row) -> dict:
@@ -41,3 +45,22 @@ def replay(delivery_id: int):
     queries.get_delivery(ws, delivery_id)
     services.replay_delivery(get_runtime(), ws, delivery_id, current_user)
     return jsonify(DeliverySchema().dump(queries.get_delivery(ws, delivery_id)))
+
+
+@bp.post("/deliveries/replay")
+@require("deliveries.replay")
+def replay_all():
+    """Replay every dead delivery (``status: dead``) or every one cancelled by a disable or revoke
+    of a plugin enabled again (``cancelled``), of ``plugin``'s events if given, at most ``limit``
+    per call (``services.replay_all``, as Activity's "Replay all"). One that cannot be replayed
+    (its plugin is disabled) is listed in ``skipped`` with the reason."""
+    args = load_body(BulkReplayInSchema)
+    runtime = get_runtime()
+    plugin = args.get("plugin")
+    if plugin is not None and plugin not in runtime.registry.specs:
+        raise NotFound(f"no plugin named {plugin!r} is installed")
+    result = services.replay_all(runtime, current_user.workspace_id, args["status"], current_user, plugin=plugin,
+                                 limit=args["limit"])
+    return jsonify(BulkReplayResultSchema().dump({
+        "status": result.status, "replayed": result.replayed, "remaining": result.remaining,
+        "skipped": [{"id": delivery_id, "reason": reason} for delivery_id, reason in result.skipped]}))

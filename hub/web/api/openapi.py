@@ -18,11 +18,12 @@ from hub.web.api import bp
 from hub.web.api.pipeline import BackfillResultSchema, BackfillSchema
 
 INPUT_SCHEMAS = (s.AttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSchema, s.UserPatchSchema,
-                 s.EmptySchema, s.BackfillRunSchema)
+                 s.EmptySchema, s.BackfillRunSchema, s.BulkReplayInSchema)
 OUTPUT_SCHEMAS = (s.SecretStateSchema, s.RegisteredWebhookSchema, s.ConnectionStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
                   s.InvitationSchema, s.InvitationDetailSchema, s.DeliverySchema, s.EventSchema, s.UserSchema,
                   s.UserCreatedSchema, s.UserPasswordResetSchema, s.AuditSchema, s.PostingSchema, s.StageSchema, s.AssessmentSchema,
-                  s.ActionResultSchema, s.MeSchema, BackfillSchema, BackfillResultSchema)
+                  s.ActionResultSchema, s.MeSchema, BackfillSchema, BackfillResultSchema, s.SkippedDeliverySchema,
+                  s.BulkReplayResultSchema)
 
 
 def component_name(schema: Any) -> str:
@@ -316,6 +317,11 @@ def paths() -> dict:
             "replayDelivery", "Replay a done, dead or cancelled delivery, or retry one now", "deliveries.replay",
             tag="activity", response=_json("Delivery"), body="Empty", body_required=False,
             path_params=("delivery_id",), errors=("409",))},
+        "/deliveries/replay": {"post": _op(
+            "replayAllDeliveries", "Replay every dead delivery, or every one cancelled by a disable or revoke of a "
+            "plugin enabled again (of one plugin's events with plugin), at most limit per call: remaining counts "
+            "the rest; one of a disabled plugin is skipped with the reason", "deliveries.replay", tag="activity",
+            response=_json("BulkReplayResult"), body="BulkReplayIn", errors=("404",))},
         "/users": {
             "get": _op("listUsers", "Users of the workspace", "users.view", tag="users", response=_json("UserList")),
             "post": _op("createUser", "Create a user (an Admin cannot create a Super Admin)", "users.manage",

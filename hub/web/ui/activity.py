@@ -22,7 +22,7 @@ from hub.store.models import D_CANCELLED, D_DEAD, DELIVERY_STATUSES, Invitation,
 from hub.web import queries
 from hub.web.permissions import can, require
 from hub.web.redirects import safe_next
-from hub.web.schemas import MAX_FILTER_LENGTH
+from hub.web.schemas import BULK_REPLAY_LIMIT, MAX_FILTER_LENGTH
 from hub.web.ui import bp
 from hub.web.live import plugin_title
 from hub.web.ui.empty_states import no_events
@@ -196,8 +196,9 @@ def activity_replay(delivery_id: int):
                     or url_for("ui.activity"))
 
 
-# replayed per click: each costs two commits, and the request must end well within the server's timeout
-BULK_LIMIT = 500
+# replayed per click (as per API call): each costs two commits, and the request must end well within
+# the server's timeout
+BULK_LIMIT = BULK_REPLAY_LIMIT
 
 
 @bp.post("/activity/deliveries/replay-all")
