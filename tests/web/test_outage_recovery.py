@@ -383,3 +383,11 @@ def test_the_api_s_replay_all_is_for_the_roles_that_replay(hub_app, seeded):
     for role in ("team_member", "limited_team_member"):
         assert _api(hub_app, seeded, role)({"status": "dead"}).status_code == 403
     assert _statuses(hub_app, [dead]) == {dead: "dead"}
+
+
+def test_the_api_s_replay_all_keeps_to_the_token_s_workspace(hub_app, seeded):
+    other = seeded.other["delivery_id"]
+    assert _statuses(hub_app, [other]) == {other: "dead"}
+    body = _api(hub_app, seeded, "super_admin")({"status": "dead"}).get_json()
+    assert body["replayed"] and other not in body["replayed"]
+    assert _statuses(hub_app, [other]) == {other: "dead"}
