@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from hub.errors import HubError, ServiceUnavailable
 from hub.extensions import db
+from hub.logging_setup import redact_webhook_keys
 
 log = logging.getLogger("hub.web")
 
@@ -87,5 +88,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         _rollback()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # a webhook URL's last segment authenticates its sender: never in a log line
+        log.exception("unhandled error on %s %s", request.method, redact_webhook_keys(request.path))
         return error_response(500, "internal_error", "an internal error occurred; it has been logged")

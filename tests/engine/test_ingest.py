@@ -68,6 +68,8 @@ def test_a_plugin_giving_an_event_an_empty_id_fails_loudly_and_nothing_is_lost_o
     assert [a.status_code for a in answers] == [500] * 3  # a plugin bug: never answered "duplicate"; the sender retries
     assert all(a.json["error"]["code"] == "internal_error" for a in answers)
     assert "external_id must be a non-empty string" in caplog.text
+    # the URL's key authenticates the sender: the line naming the failed request leaves it out
+    assert "unhandled error on POST /webhooks/src/***" in caplog.text and keys["src"] not in caplog.text
     drain(app)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
