@@ -15,6 +15,19 @@ from hub.errors import Conflict
 log = logging.getLogger("hub.demo")
 
 
+def _demo_source(runtime, workspace_id: int, names: list[str], wanted: str | None, setup: DemoSetup) -> str | None:
+    """The source the demo connects (see ``connect_workspace``)."""
+    registry = runtime.registry
+    enabled = runtime.active_source(workspace_id)
+    if enabled is not None:
+        if wanted is not None and wanted != enabled:
+            setup.messages.append(f"{registry.title(wanted)}: not connected: the demo's data from an earlier run has "
+                                  f"{registry.title(enabled)} as its ATS (--reset starts afresh)")
+        return enabled
+    sources = [n for n in names if registry.spec(n).kind == SOURCE and registry.implements(n, "connect_sandbox")]
+    return wanted if wanted in sources else (sources[0] if sources else None)
+
+
 def sandbox_specs(registry) -> dict[str, SandboxSpec]:
     """Every plugin's registered sandbox, by plugin name."""
     specs: dict[str, SandboxSpec] = {}
@@ -43,16 +56,27 @@ class DemoSetup:
     attachments: list[str] = field(default_factory=list)
 
 
-def connect_workspace(runtime, workspace_id: int, sandbox_urls: dict[str, str], actor: str = "hub demo") -> DemoSetup:
+def connect_workspace(runtime, workspace_id: int, sandbox_urls: dict[str, str], actor: str = "hub demo",
+                      source: str | None = None) -> DemoSetup:
     """Enable every plugin that has a sandbox, connect it (``connect_sandbox``), and attach each
     assessment provider's first assessment to the source stage named after the provider (e.g.
-    "Canditech Stage") of the first posting that is open."""
+    "Canditech Stage") of the first posting that is open.
+
+    A workspace has one source (ATS): of several with a sandbox, the one already enabled there (an
+    earlier run's), else ``source``, else the first by name is connected; each other one is named
+    in a message saying how to choose it."""
     registry = runtime.registry
     setup = DemoSetup()
     # sources first: assessment providers read postings and stages through the source
-    ordered = sorted(sandbox_urls, key=lambda n: 0 if registry.spec(n).kind == SOURCE else 1)
+    ordered = sorted(sandbox_urls, key=lambda n: (0 if registry.spec(n).kind == SOURCE else 1, n))
+    chosen = _demo_source(runtime, workspace_id, ordered, source, setup)
     for name in ordered:
         if not registry.implements(name, "connect_sandbox"):
+            continue
+        if registry.spec(name).kind == SOURCE and name != chosen:
+            setup.messages.append(f"{registry.spec(name).title}: not connected: a workspace has one ATS, and the demo "
+                                  f"connected {registry.title(chosen)} (hub demo --reset --source {name} connects "
+                                  f"{registry.spec(name).title} instead)")
             continue
         services.set_enabled(runtime, workspace_id, name, True, actor)
         message = registry.call(name, "connect_sandbox", ctx=runtime.context(workspace_id, name, actor=actor),

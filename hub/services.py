@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from hub.engine.runner import replay
-from hub.entities import Attachment as AttachmentEntity
+from hub.entities import SOURCE, Attachment as AttachmentEntity
 from hub.errors import BadRequest, Conflict, HubError, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.setting_labels import schema_labels
@@ -222,8 +222,12 @@ def get_integration(runtime, workspace_id: int, plugin: str, create: bool = True
 
 
 def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: User | str | None) -> Integration:
+    """Enable or disable ``plugin`` in the workspace (disabling cancels its open deliveries).
+    ``Conflict`` when enabling a source (ATS) while another source is enabled: a workspace reads
+    postings, stages and candidates from one ATS."""
     row = get_integration(runtime, workspace_id, plugin)
     if enabled and not row.enabled:
+        _check_one_source(runtime, workspace_id, plugin)
         row.enabled = True
         row.enabled_at = utcnow()
         row.enabled_by_id = actor.id if isinstance(actor, User) else None
@@ -238,6 +242,16 @@ def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: U
         audit(workspace_id, actor, "integration.disable", f"plugin:{plugin}")
         db.session.commit()
     return row
+
+
+def _check_one_source(runtime, workspace_id: int, plugin: str) -> None:
+    if runtime.registry.spec(plugin).kind != SOURCE:
+        return
+    other = runtime.active_source(workspace_id)
+    if other is not None and other != plugin:
+        title, other_title = runtime.registry.title(plugin), runtime.registry.title(other)
+        raise Conflict(f"{other_title} is this workspace's ATS: disable {other_title} before enabling {title} "
+                       "(a workspace reads postings, stages and candidates from one ATS)")
 
 
 # the last_error of a delivery cancelled because its integration was disabled or revoked (here, or

@@ -572,6 +572,66 @@ def test_the_demo_says_why_it_attached_nothing_for_a_provider_no_stage_is_named_
                                   "was attached: attach one of its assessments on Pipeline")
 
 
+class OtherSource(Source):
+    """A second ATS plugin (a third party's), with a sandbox too."""
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=SOURCE, title="Other ATS"))
+
+
+def test_a_workspace_enables_one_source_at_a_time(make_app):
+    """A second ATS was enabled silently, and the hub then read postings and candidates from
+    whichever was enabled first."""
+    from hub.errors import Conflict
+
+    app = make_app(plugins=[("source", Source()), ("other", OtherSource())], entry_points=False)
+    with app.app_context():
+        runtime = get_runtime()
+        services.set_enabled(runtime, 1, "source", True, "test")
+        with pytest.raises(Conflict) as refused:
+            services.set_enabled(runtime, 1, "other", True, "test")
+        assert refused.value.message == ("Source is this workspace's ATS: disable Source before enabling Other ATS "
+                                         "(a workspace reads postings, stages and candidates from one ATS)")
+        assert not runtime.integration(1, "other").enabled and runtime.active_source(1) == "source"
+        services.set_enabled(runtime, 1, "source", True, "test")  # enabling the enabled one again is no error
+        services.set_enabled(runtime, 1, "source", False, "test")
+        services.set_enabled(runtime, 1, "other", True, "test")
+        assert runtime.active_source(1) == "other"
+
+
+def test_the_demo_connects_one_source_and_says_how_to_choose_the_other(make_app):
+    from hub.demo import connect_workspace
+
+    urls = {"source": "http://s.test", "other": "http://o.test", "provider": "http://p.test"}
+    app = make_app(plugins=[("source", Source()), ("other", OtherSource()), ("provider", Provider())],
+                   entry_points=False)
+    with app.app_context():
+        runtime = get_runtime()
+        setup = connect_workspace(runtime, 1, urls)
+        assert runtime.active_source(1) == "other" and runtime.integration(1, "source") is None  # first by name
+        assert setup.messages[:2] == ["Other ATS: connected to http://o.test",
+                                      "Source: not connected: a workspace has one ATS, and the demo connected Other "
+                                      "ATS (hub demo --reset --source source connects Source instead)"]
+        assert setup.attachments  # the provider was attached through the connected source
+        # an earlier run's source stays the demo's ATS, whatever is asked
+        again = connect_workspace(runtime, 1, urls, source="source")
+        assert runtime.active_source(1) == "other"
+        assert ("Source: not connected: the demo's data from an earlier run has Other ATS as its ATS "
+                "(--reset starts afresh)") in again.messages
+
+
+def test_the_demo_connects_the_source_asked_for(make_app):
+    from hub.demo import connect_workspace
+
+    urls = {"source": "http://s.test", "other": "http://o.test"}
+    app = make_app(plugins=[("source", Source()), ("other", OtherSource())], entry_points=False)
+    with app.app_context():
+        setup = connect_workspace(get_runtime(), 1, urls, source="source")
+        assert get_runtime().active_source(1) == "source" and get_runtime().integration(1, "other") is None
+        assert "Source: connected to http://s.test" in setup.messages
+
+
 # --------------------------------------------------------------------------- meta-tests
 
 

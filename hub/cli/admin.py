@@ -202,7 +202,10 @@ def _set_enabled(name: str, enabled: bool, workspace_id: int | None) -> None:
     workspace = _workspace(workspace_id)
     if name not in runtime.registry.specs:
         _fail(f"no plugin named {name!r} is installed (installed: {', '.join(runtime.registry.names()) or 'none'})")
-    services.set_enabled(runtime, workspace.id, name, enabled, actor="cli")
+    try:
+        services.set_enabled(runtime, workspace.id, name, enabled, actor="cli")
+    except HubError as exc:  # another ATS is enabled
+        _fail(exc.message)
     click.echo(f"{name} {'enabled' if enabled else 'disabled'} in workspace {workspace.id}")
 
 

@@ -37,7 +37,10 @@ def _port(host: str, preferred: int) -> int:
 @click.option("--instance", "instance_path", default=None, type=click.Path(file_okay=False),
               help="Folder for the demo's database and keys (default: <HUB_INSTANCE_PATH>/demo, "
                    "./instance/demo when HUB_INSTANCE_PATH is unset).")
-def demo_command(host, port, reset, instance_path):
+@click.option("--source", default=None, metavar="PLUGIN",
+              help="The ATS plugin to connect when several have a sandbox (a workspace has one ATS; default: "
+                   "the one of an earlier run's data, else the first by name).")
+def demo_command(host, port, reset, instance_path, source):
     """Run a clickable demo: the hub (embedded default) plus the sandbox of every plugin that has
     one (bundled: Canditech, Lever, Vervoe), a Super Admin, each of those plugins connected, and
     each assessment provider's first assessment attached to the first open posting's stage whose
@@ -49,6 +52,7 @@ def demo_command(host, port, reset, instance_path):
     from hub.cli.admin import upgrade_database
     from hub.cli.serve import serve
     from hub.demo import connect_workspace, sandbox_specs, start_sandbox_threads
+    from hub.entities import SOURCE
     from hub.config import default_instance_path
     from hub.extensions import db
     from hub.runtime import get_runtime
@@ -66,6 +70,10 @@ def demo_command(host, port, reset, instance_path):
                       "RECONCILE_INTERVAL_SECONDS": 60.0})
     runtime = get_runtime(app)
     names = list(sandbox_specs(runtime.registry))
+    sources = sorted(n for n in names if runtime.registry.spec(n).kind == SOURCE)
+    if source is not None and source not in sources:
+        raise click.BadParameter(f"{source!r} is not an ATS plugin with a sandbox (those installed: "
+                                 f"{', '.join(sources) or 'none'})", param_hint="--source")
     ports = {name: _port(host, hub_port + 1 + i if port else 0) for i, name in enumerate(names)}
     sandboxes = start_sandbox_threads(runtime.registry, host, ports)
     try:
@@ -79,7 +87,8 @@ def demo_command(host, port, reset, instance_path):
             elif admin.role != SUPER_ADMIN or not admin.active:
                 admin.role, admin.active = SUPER_ADMIN, True
                 db.session.commit()
-            setup = connect_workspace(runtime, workspace.id, {n: url for n, (url, _) in sandboxes.items()})
+            setup = connect_workspace(runtime, workspace.id, {n: url for n, (url, _) in sandboxes.items()},
+                                      source=source)
         _print_banner(public_url, sandboxes, runtime.registry, setup)
 
         serve(app, host, hub_port, with_worker=True, workers=None)

@@ -244,8 +244,9 @@ def paths() -> dict:
                        path_params=P),
         },
         "/integrations/{plugin}/enable": {"post": _op(
-            "enableIntegration", "Enable", "integrations.manage", tag="integrations", response=_json(ACTION),
-            body="Empty", body_required=False, path_params=P)},
+            "enableIntegration", "Enable (409 for a source while another source, the workspace's ATS, is enabled)",
+            "integrations.manage", tag="integrations", response=_json(ACTION), body="Empty", body_required=False,
+            path_params=P, errors=("409",))},
         "/integrations/{plugin}/disable": {"post": _op(
             "disableIntegration", "Disable (cancels its pending deliveries)", "integrations.manage",
             tag="integrations", response=_json(ACTION), body="Empty", body_required=False, path_params=P)},

@@ -16,7 +16,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from hub import services
-from hub.errors import BadRequest, NotFound, ValidationFailed
+from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import D_OPEN, D_RUNNING, Delivery, Integration, WebhookLog
@@ -24,7 +24,7 @@ from hub.web.live import (LiveError, call_plugin, connection_state, mark_connect
                           titled)
 from hub.web.permissions import can, require
 from hub.web.ui import bp
-from hub.web.ui.helpers import parse_iso
+from hub.web.ui.helpers import parse_iso, sentence
 from hub.web.ui.form_messages import friendly_errors
 from hub.web.ui.settings_form import build_fields, cleared_secrets, form_to_data, submitted_values
 
@@ -245,7 +245,11 @@ def integrations_settings(plugin: str):
 @require("integrations.manage")
 def integrations_enable(plugin: str):
     spec = _spec_or_404(plugin)
-    row = services.set_enabled(get_runtime(), current_user.workspace_id, plugin, True, current_user)
+    try:
+        row = services.set_enabled(get_runtime(), current_user.workspace_id, plugin, True, current_user)
+    except Conflict as exc:  # another ATS is enabled
+        flash(sentence(exc.message), "error")
+        return redirect(url_for("ui.integrations_detail", plugin=plugin))
     state = connection_state(current_user.workspace_id, plugin, row)
     if state.credentials_present:
         flash(f"{spec.title} is enabled.", "success")
