@@ -69,21 +69,22 @@ def _csv(value: Any) -> list[str] | None:
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
-def _extra_plugins(config: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def _extra_plugins(config: Mapping[str, Any]) -> list[tuple]:
     """Plugins given directly: ``EXTRA_PLUGINS`` (name, object) pairs from tests, and
-    ``EXTRA_PLUGIN_MODULES`` ("name=dotted.module" strings) for development without packaging."""
-    plugins = list(config.get("EXTRA_PLUGINS") or [])
+    ``EXTRA_PLUGIN_MODULES`` ("name=dotted.module" strings) for development without packaging, as
+    (name, module, where it was given) triples."""
+    plugins: list[tuple] = list(config.get("EXTRA_PLUGINS") or [])
     for item in _csv(config.get("EXTRA_PLUGIN_MODULES")) or []:  # the form is checked by load_config
         name, _, module = (part.strip() for part in item.partition("="))
         try:
-            plugins.append((name, importlib.import_module(module)))
+            plugins.append((name, importlib.import_module(module), f"HUB_EXTRA_PLUGIN_MODULES ({name}={module})"))
         except ImportError as exc:
             raise ConfigError(f"HUB_EXTRA_PLUGIN_MODULES: the module {module!r} of plugin {name!r} cannot be "
                               f"imported: {exc}") from exc
     return plugins
 
 
-def _check_allow_list(allow: list[str], loaded: list[str], extra_plugins: list[tuple[str, Any]]) -> None:
+def _check_allow_list(allow: list[str], loaded: list[str], extra_plugins: list[tuple]) -> None:
     """Every name of the ``PLUGINS`` allow-list is an installed plugin: a typo must stop start-up,
     not leave the hub running without the plugin. (Only when entry points are loaded: tests that
     turn them off may use an allow-list that matches nothing to load no plugin at all.)"""
@@ -93,7 +94,7 @@ def _check_allow_list(allow: list[str], loaded: list[str], extra_plugins: list[t
     from hub.plugins import manager
 
     installed = sorted({ep.name for ep in manager.metadata.entry_points(group=manager.ENTRY_POINT_GROUP)}
-                       | {name for name, _ in extra_plugins})
+                       | {name for name, *_ in extra_plugins})
     raise ConfigError(f"HUB_PLUGINS lists {', '.join(map(repr, unknown))}, but no plugin of "
                       f"{'that name' if len(unknown) == 1 else 'those names'} is installed "
                       f"(installed: {', '.join(installed) or 'none'})")

@@ -3,8 +3,11 @@
 Plugins come in through the entry-point group ``ats_hub`` (the bundled Lever, Canditech and Vervoe
 plugins too) and, in tests, through ``EXTRA_PLUGINS``. With an allow-list (``HUB_PLUGINS``), an
 entry point whose name is not on it is never imported. Start-up fails on a plugin that fails to
-import, a duplicate plugin name, a hook implementation that matches no specification
-(``check_pending``), or a plugin that does not register its ``IntegrationSpec`` exactly once.
+import, a duplicate plugin name (two different objects; the very same module found twice, say
+through an entry point and ``HUB_EXTRA_PLUGIN_MODULES``, loads once), a hook implementation that
+matches no specification (named after the plugin, with the closest hook names), or a plugin that
+does not register its ``IntegrationSpec`` exactly once. A function named like a hook but without
+``@hookimpl`` is logged as a warning (for ``register_integration``, the start-up error says so).
 
 The hub never calls ``pm.hook.<name>(...)`` for all plugins: pluggy stops at the first raising
 implementation (pluggy#419). ``call`` runs one named plugin's implementation on its own.
@@ -12,7 +15,11 @@ implementation (pluggy#419). ``call`` runs one named plugin's implementation on 
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import logging
+import os
+import sys
 import time
 from importlib import metadata
 from typing import Any, Iterable
@@ -109,29 +116,41 @@ RESERVED_NAMES = frozenset({"hub"})  # the source name of the events the hub emi
 
 def build_registry(
     allow: Iterable[str] | None = None,
-    extra_plugins: Iterable[tuple[str, Any]] = (),
+    extra_plugins: Iterable[tuple[str, Any] | tuple[str, Any, str]] = (),
     trace: bool = False,
     use_entry_points: bool = True,
 ) -> PluginRegistry:
-    """Discover, register and validate plugins; raise ``PluginLoadError`` on any problem."""
+    """Discover, register and validate plugins; raise ``PluginLoadError`` on any problem.
+
+    ``extra_plugins`` are ``(name, plugin)`` pairs, or ``(name, plugin, origin)`` triples whose
+    ``origin`` says where the plugin was given (e.g. ``"HUB_EXTRA_PLUGIN_MODULES"``) in messages."""
     pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     allowed = set(allow) if allow else None
     versions: dict[str, str] = {}
+    origins: dict[str, str] = {}
 
-    def add(name: str, plugin: Any, version: str) -> None:
+    def add(name: str, plugin: Any, version: str, origin: str) -> None:
         if allowed is not None and name not in allowed:
             return
         if name in RESERVED_NAMES:
             raise PluginLoadError(f"a plugin may not be named {name!r}: the name is reserved for the events the hub "
                                   "emits itself (its invitation events would pass for the hub's own)")
         if pm.get_plugin(name) is not None or name in versions:
-            raise PluginLoadError(f"two plugins are named {name!r}; plugin names must be unique")
+            if pm.get_plugin(name) is plugin and plugin is not None:
+                # The same module found twice (an installed entry point and a leftover *.egg-info in
+                # the current directory, or the entry point and HUB_EXTRA_PLUGIN_MODULES): one plugin.
+                log.debug("plugin %r is %s and also %s: loaded once", name, origins[name], origin)
+                return
+            raise PluginLoadError(f"two plugins are named {name!r}; plugin names must be unique: one is "
+                                  f"{origins[name]} ({_where(pm.get_plugin(name))}), the other {origin} "
+                                  f"({_where(plugin)})")
         try:
             pm.register(plugin, name=name)
         except ValueError as exc:
             raise PluginLoadError(f"plugin {name!r} cannot be registered: {exc}") from exc
         versions[name] = version
+        origins[name] = origin
 
     if use_entry_points:
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -142,18 +161,105 @@ def build_registry(
             except Exception as exc:  # a broken third-party plugin must say who it is
                 raise PluginLoadError(f"plugin {ep.name!r} ({ep.value}) failed to import: {exc}") from exc
             version = ep.dist.version if ep.dist is not None else ""
-            add(ep.name, plugin, version)
-    for name, plugin in extra_plugins:
-        add(name, plugin, getattr(plugin, "__version__", ""))
+            add(ep.name, plugin, version, _entry_point_origin(ep))
+    for name, plugin, *origin in extra_plugins:
+        add(name, plugin, getattr(plugin, "__version__", ""),
+            origin[0] if origin else "given directly (EXTRA_PLUGINS)")
+    _check_unknown_hooks(pm)
     try:
         pm.check_pending()
-    except pluggy.PluginValidationError as exc:
+    except pluggy.PluginValidationError as exc:  # pragma: no cover - _check_unknown_hooks found it first
         raise PluginLoadError(f"unknown hook implementation: {exc}") from exc
+    for name in versions:
+        for hook in _undecorated_hooks(pm, name):
+            if hook != "register_integration":  # that one stops start-up in _collect_spec, with the same hint
+                log.warning("plugin %r has a function named %r, a hub hook, without @hookimpl: the hub does not "
+                            "call it (decorate it with @hookimpl, from hub import hookimpl)", name, hook)
 
     registry = PluginRegistry(pm, versions, trace=trace)
     for name in list(versions):
         registry.specs[name] = _collect_spec(registry, name)
     return registry
+
+
+def _entry_point_origin(ep: metadata.EntryPoint) -> str:
+    """"entry point 'acme' = ats_hub_acme of ats-hub-acme 0.1.0 (/path/to/ats_hub_acme-0.1.0.dist-info)"."""
+    dist = ep.dist
+    if dist is None:
+        return f"entry point {ep.name!r} = {ep.value}"
+    # Its metadata directory (".../site-packages/ats_hub_acme-0.1.0.dist-info", or a leftover
+    # "./ats_hub_acme.egg-info" in the current directory): the one public way, locate_file, gives
+    # only the directory holding it.
+    path = getattr(dist, "_path", None)
+    try:
+        location = f" ({os.path.abspath(path if path is not None else dist.locate_file(''))})"
+    except Exception:  # a distribution that is not on a path: its name is enough
+        location = ""
+    return f"entry point {ep.name!r} = {ep.value} of {dist.name} {dist.version}{location}"
+
+
+def _where(plugin: Any) -> str:
+    """The module a plugin is, or its class is defined in, and that module's file."""
+    module = plugin if inspect.ismodule(plugin) else sys.modules.get(getattr(type(plugin), "__module__", ""))
+    if module is None:
+        return repr(plugin)
+    what = (f"module {module.__name__}" if module is plugin
+            else f"{type(plugin).__qualname__} of module {module.__name__}")
+    path = getattr(module, "__file__", None)
+    return f"{what} from {path}" if path else what
+
+
+def _hub_hooks(pm: pluggy.PluginManager) -> list[str]:
+    return sorted(name for name, caller in vars(pm.hook).items()
+                  if not name.startswith("_") and caller.has_spec())
+
+
+def _check_unknown_hooks(pm: pluggy.PluginManager) -> None:
+    """pluggy's ``check_pending`` names the plugin object (``<module 'ats_hub_acme' from ...>``)
+    and stops at the first: name each plugin by its name, and suggest the hook it was meant to be."""
+    hooks = _hub_hooks(pm)
+    problems = []
+    for hook_name, caller in sorted(vars(pm.hook).items()):
+        if hook_name.startswith("_") or caller.has_spec():
+            continue
+        for impl in caller.get_hookimpls():
+            if impl.optionalhook:
+                continue
+            close = _closest(hook_name, hooks)
+            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+            problems.append(f"plugin {impl.plugin_name!r} implements {hook_name!r}, which is not a hub hook{hint}")
+    if problems:
+        raise PluginLoadError("unknown hook implementation: " + "; ".join(problems) +
+                              "; the hub's hooks are those of the module hub.hookspecs")
+
+
+def _closest(word: str, candidates: list[str]) -> list[str]:
+    """The candidates closest to ``word`` (difflib), the best first, leaving out those clearly
+    further than the best ("source_get_candidates": "source_get_candidate", not "source_list_stages")."""
+    scored = sorted(((difflib.SequenceMatcher(None, word, c).ratio(), c) for c in candidates), reverse=True)
+    if not scored or scored[0][0] < 0.6:
+        return []
+    return [c for ratio, c in scored[:3] if ratio >= max(0.6, scored[0][0] - 0.15)]
+
+
+def _undecorated_hooks(pm: pluggy.PluginManager, name: str) -> list[str]:
+    """Hooks plugin ``name`` has a function for, named like the hook, that is not a hook implementation
+    (a missing ``@hookimpl``): pluggy silently skips such a function."""
+    plugin = pm.get_plugin(name)
+    implemented = {caller.name for caller in pm.get_hookcallers(plugin) or []}
+    found = []
+    for hook in _hub_hooks(pm):
+        if hook in implemented:
+            continue
+        try:
+            attribute = inspect.getattr_static(plugin, hook)
+        except AttributeError:
+            continue
+        if isinstance(attribute, (staticmethod, classmethod)):
+            attribute = attribute.__func__
+        if inspect.isroutine(attribute) and pm.parse_hookimpl_opts(plugin, hook) is None:
+            found.append(hook)
+    return found
 
 
 def _check_settings(name: str, spec: IntegrationSpec) -> None:
@@ -188,7 +294,11 @@ def _collect_spec(registry: PluginRegistry, name: str) -> IntegrationSpec:
         registered.append(spec)
 
     if not registry.implements(name, "register_integration"):
-        raise PluginLoadError(f"plugin {name!r} does not implement register_integration")
+        hint = ""
+        if "register_integration" in _undecorated_hooks(registry.pm, name):
+            hint = (": its register_integration lacks the @hookimpl decorator (from hub import hookimpl), "
+                    "so the hub does not see it")
+        raise PluginLoadError(f"plugin {name!r} does not implement register_integration{hint}")
     try:
         registry.call(name, "register_integration", register=register)
     except PluginLoadError:
