@@ -466,7 +466,21 @@ class PluginContext:
         self._secrets = current
 
     def update_settings(self, values: Mapping[str, Any]) -> None:
-        """Merge ``values`` into the settings; commits. ``PermanentError`` as ``update_secrets``."""
+        """Merge ``values`` into the settings; commits. ``PermanentError`` as ``update_secrets``.
+        ``ValueError`` (nothing stored) for a secret field (it goes through ``update_secrets``,
+        encrypted) or, when the plugin has a settings schema, for a key that is not one of its fields
+        (what a plugin keeps for itself goes in ``ctx.records``)."""
+        spec = self._runtime.registry.spec(self.plugin_name)
+        secret = sorted(set(values) & set(spec.secret_fields))
+        if secret:
+            raise ValueError(f"plugin {self.plugin_name!r} passed the secret field(s) {', '.join(secret)} to "
+                             "ctx.update_settings, which stores them in clear: use ctx.update_secrets")
+        if spec.settings_schema is not None:
+            unknown = sorted(set(values) - set(spec.settings_schema().fields))
+            if unknown:
+                raise ValueError(f"plugin {self.plugin_name!r} passed {', '.join(unknown)} to ctx.update_settings, "
+                                 "which its settings schema does not declare (keep the plugin's own state in "
+                                 "ctx.records)")
         row = self._writable_row()
         row.settings = {**(row.settings or {}), **values}
         db.session.commit()

@@ -421,3 +421,25 @@ def test_work_running_across_a_revoke_cannot_write_its_tokens_or_status_back(hub
         db.session.refresh(row)
         assert runtime.secret_box.decrypt(row.secrets_encrypted) == {"api_key": "new-key"}
         assert row.status == "connected"
+
+
+def test_a_plugin_cannot_store_a_secret_or_an_undeclared_key_through_update_settings(hub_app, seeded):
+    """``ctx.update_settings({"api_key": ...})`` stored the secret in clear, and any key was taken."""
+    from hub.runtime import get_runtime
+
+    ws = seeded.workspace_id
+    with hub_app.app_context():
+        runtime = get_runtime()
+        ctx = runtime.context(ws, "fakesource")
+        before = dict(runtime.integration(ws, "fakesource").settings)
+        with pytest.raises(ValueError, match="secret field.s. api_key to ctx.update_settings.*use ctx.update_secrets"):
+            ctx.update_settings({"api_key": "in-clear", "account": "changed"})
+        with pytest.raises(ValueError, match="passed bogus to ctx.update_settings, which its settings schema does "
+                                             "not declare"):
+            ctx.update_settings({"bogus": 1})
+        row = runtime.integration(ws, "fakesource")
+        db.session.refresh(row)
+        assert row.settings == before and "in-clear" not in str(row.settings)
+        ctx.update_settings({"account": "changed"})  # a declared, non-secret field is stored
+        db.session.refresh(row)
+        assert row.settings["account"] == "changed"
