@@ -4,7 +4,8 @@ This is public contract. A plugin may use exactly what is documented here, and n
 the hub's internals:
 
 - ``ctx.workspace_id``, ``ctx.plugin_name``
-- ``ctx.settings`` (dict, validated by the plugin's schema) and ``ctx.secrets`` (dict, decrypted);
+- ``ctx.settings`` (dict, as saved: loaded through the plugin's schema when an admin saves them,
+  merged as given by ``ctx.update_settings``) and ``ctx.secrets`` (dict, decrypted);
   ``ctx.update_secrets(values, remove=())``, ``ctx.update_settings(values)``, ``ctx.reload()``
 - ``ctx.config``: the hub configuration keys that start with the plugin's name in capitals
   (``HUB_LEVER_CLIENT_ID`` -> ``ctx.config["LEVER_CLIENT_ID"]``)

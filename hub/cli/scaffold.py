@@ -58,7 +58,8 @@ def render_plugin(name: str, kind: str) -> dict[str, str]:
 @click.option("--kind", type=click.Choice(["assessment", "source"]), required=True,
               help="An assessment provider or a source (ATS).")
 @click.option("--directory", type=click.Path(file_okay=False), default=None,
-              help="Where to create the distribution (default: ./ats-hub-NAME, with NAME's underscores as hyphens).")
+              help="The plugin's own directory (created; must be empty). Default: ./ats-hub-NAME, with NAME's "
+                   "underscores as hyphens.")
 def new_plugin_command(name, kind, directory):
     """Create a plugin distribution NAME: pyproject with the `ats_hub` entry point, hook
     implementations, a sandbox stub of the vendor, contract tests from `hub.testing` and, for an

@@ -487,7 +487,19 @@ def verify_webhook(ctx, request):
     body = _check_signature(ctx, request)
     if body.get("type") != "stage_change":
         return WebhookResult(note=f"ignored event type {body.get('type')!r}")
-    change = StageChange(opportunity_id=str(body.get("opportunity_id")), to_stage_id=str(body.get("to_stage_id")))
+    # the event names the candidate: a webhook without one is the sender's error (4xx), never "None"
+    opportunity_id = body.get("opportunity_id")
+    if not isinstance(opportunity_id, str) or not opportunity_id:
+        raise WebhookRejected("stage_change: field 'opportunity_id' is missing or not a non-empty string",
+                              status=422, code="invalid_fields")
+    # no stage named: "" (the candidate's current stage, which the providers re-read); never read the
+    # ATS here to find it, the sender waits for this answer
+    to_stage_id = body.get("to_stage_id")
+    if to_stage_id is None:
+        to_stage_id = ""
+    if not isinstance(to_stage_id, str):
+        raise WebhookRejected("stage_change: field 'to_stage_id' is not a string", status=422, code="invalid_fields")
+    change = StageChange(opportunity_id=opportunity_id, to_stage_id=to_stage_id)
     return WebhookResult(events=(InboundEvent(external_id=body["id"], event=change),))
 
 
@@ -905,16 +917,21 @@ def test_a_stale_webhook_is_refused(hub):
     assert fresh.status_code == 200, fresh.text
 '''
 
-SOURCE_TESTS = '''"""The hub's contract tests for source plugins, run against this plugin and its sandbox."""
+SOURCE_TESTS = '''"""The hub's contract tests for source plugins, run against this plugin and its sandbox; then this
+plugin's own webhook checks, calling its hook with the ``ctx`` the hub gives it
+(``hub.testing.plugin_context``, in a hub of its own: ``make_test_app``)."""
 
 import json
 from datetime import datetime, timezone
 
+import pytest
 import requests
 
+from $package import verify_webhook
 from $package.sandbox import sign_webhook
-from hub.entities import WebhookRequest
-from hub.testing import SourcePluginContract
+from hub.entities import StageChange, WebhookRequest
+from hub.errors import WebhookRejected
+from hub.testing import SourcePluginContract, enable_plugins, make_test_app, plugin_context
 
 
 class TestPluginContract(SourcePluginContract):
@@ -930,4 +947,33 @@ class TestPluginContract(SourcePluginContract):
     def count_result_writebacks(self, sandbox_url, opportunity_id):
         notes = requests.get(f"{sandbox_url}/opportunities/{opportunity_id}/notes", timeout=5).json()
         return sum("[ats-hub:" in note["text"] for note in notes)
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    """The ``ctx`` this plugin's hooks receive, in a hub with only this plugin, enabled, its
+    webhook secret stored (as an admin would)."""
+    app = make_test_app(tmp_path, {"PLUGINS": "$name"})
+    enable_plugins(app, "$name")
+    with plugin_context(app, "$name") as ctx:
+        ctx.update_secrets({"webhook_secret": "test-secret"})
+        yield ctx
+
+
+def _stage_change(ctx, **fields):
+    """A stage_change webhook with ``fields``, signed as the sandbox signs."""
+    body = json.dumps({"id": "evt-2", "type": "stage_change", **fields}).encode()
+    return WebhookRequest(body=body, headers=sign_webhook(ctx.secrets["webhook_secret"], body),
+                          received_at=datetime.now(timezone.utc))
+
+
+def test_a_stage_change_without_an_opportunity_id_is_refused(ctx):
+    with pytest.raises(WebhookRejected) as refused:
+        verify_webhook(ctx, _stage_change(ctx, to_stage_id="stage-1"))
+    assert refused.value.status == 422 and "opportunity_id" in refused.value.message
+
+
+def test_a_stage_change_naming_no_stage_is_to_the_candidates_current_stage(ctx):
+    (inbound,) = verify_webhook(ctx, _stage_change(ctx, opportunity_id="opp-1")).events
+    assert inbound.event == StageChange(opportunity_id="opp-1", to_stage_id="")
 '''

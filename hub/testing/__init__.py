@@ -23,6 +23,9 @@ class TestAcmeContract(AssessmentPluginContract):
 * ``make_test_app(tmp_path, overrides=None, plugins=(), entry_points=True, database_url=None,
   migrate=True)``, ``enable_plugins(app, *names, workspace_id=1)``, ``run_deliveries(app,
   timeout=10.0)``: a migrated hub with workspace 1 and deliveries run inline, for any test.
+* ``plugin_context(app, plugin_name, workspace_id=1, *, actor=None)``: a context manager giving
+  the ``ctx`` a hook of an enabled plugin receives in that hub, to call the plugin's hooks with
+  in its own tests (``hub.testing.contexts``).
 
 All run the plugin through the hub exactly as production does (entry-point discovery, a migrated
 database, the engine), against the plugin's own sandbox (``register_sandbox`` /
@@ -30,10 +33,11 @@ database, the engine), against the plugin's own sandbox (``register_sandbox`` /
 """
 
 from hub.testing.apps import make_test_app, enable_plugins, run_deliveries
+from hub.testing.contexts import plugin_context
 from hub.testing.contract import AssessmentPluginContract, KitSource, PluginContract, SourcePluginContract
 from hub.testing.provider_hub import ProviderHub, RecordingSource
 
 __all__ = [
-    "make_test_app", "enable_plugins", "run_deliveries", "PluginContract", "AssessmentPluginContract",
+    "make_test_app", "enable_plugins", "run_deliveries", "plugin_context", "PluginContract", "AssessmentPluginContract",
     "SourcePluginContract", "KitSource", "ProviderHub", "RecordingSource",
 ]

@@ -22,8 +22,9 @@ import pytest
 
 from hub import hookimpl
 from hub.entities import (
-    ASSESSMENT, EVENT_TYPES, INVITATION_STATUSES, PLUGIN_KINDS, SOURCE, Attachment, AssessmentResult, Candidate,
-    HubEvent, InboundEvent, IntegrationSpec, Invitation, Posting, Stage, StageChange, WebhookRequest, WebhookResult,
+    ASSESSMENT, EVENT_TYPES, INVITATION_STATUSES, PLUGIN_KINDS, SOURCE, ArchiveChange, Attachment, AssessmentResult,
+    Candidate, CandidateDeleted, CandidateHired, HubEvent, InboundEvent, IntegrationSpec, Invitation, Posting, Stage,
+    StageChange, WebhookRequest, WebhookResult,
 )
 from hub.errors import WebhookRejected
 
@@ -36,6 +37,9 @@ SANDBOX_MODULES = {"hub.kit.sandbox", "hub.kit.sandbox.faults", "hub.kit.sandbox
 KIT_SOURCE = "kit-source"
 KIT_PROVIDER = "kit-provider"
 KIT_POSTING, KIT_STAGE = "kit-posting", "kit-stage"  # KitSource's one posting and its one stage
+UNKNOWN_SETTING = "certainly_not_a_setting"  # a field no settings schema declares
+# the events that name a candidate by opportunity id (a source's webhooks)
+OPPORTUNITY_EVENTS = (StageChange, ArchiveChange, CandidateDeleted, CandidateHired)
 
 
 def hub_imports(path: Path) -> set[str]:
@@ -64,6 +68,28 @@ def check_stage_candidates(found, limit: int) -> list[str]:
     assert len(found) <= limit, f"source_list_stage_candidates returned {len(found)} ids for a limit of {limit}"
     assert len(set(found)) == len(found), "source_list_stage_candidates returned an id twice"
     return found
+
+
+def check_event_ids(event: HubEvent) -> HubEvent:
+    """An event naming a candidate (``StageChange``, ``ArchiveChange``, ``CandidateDeleted``,
+    ``CandidateHired``) names one: its ``opportunity_id`` is a non-empty string, not ``"None"``
+    (``str()`` of a field the webhook lacked), and a ``StageChange``'s ``to_stage_id`` is a string,
+    empty when the webhook names no stage, never ``"None"``. Returns ``event``; fails the test with
+    what is wrong otherwise."""
+    if not isinstance(event, OPPORTUNITY_EVENTS):
+        return event
+    kind = type(event).__name__
+    opportunity_id = event.opportunity_id
+    assert isinstance(opportunity_id, str) and opportunity_id and opportunity_id != "None", (
+        f"verify_webhook made {event!r}: {kind}.opportunity_id is {opportunity_id!r}. Give it the candidate's "
+        f"opportunity id from the webhook (a non-empty string), and refuse a webhook without one with "
+        f"WebhookRejected(..., status=422) naming the field (str() of a missing value is 'None')")
+    if isinstance(event, StageChange):
+        assert isinstance(event.to_stage_id, str) and event.to_stage_id != "None", (
+            f"verify_webhook made {event!r}: StageChange.to_stage_id is {event.to_stage_id!r}. Give it the stage "
+            f"the webhook names, or \"\" when it names none (the candidate's current stage); str() of a missing "
+            f"value is 'None'")
+    return event
 
 
 def _describe_tampering(valid: WebhookRequest, tampered: WebhookRequest) -> str:
@@ -222,10 +248,21 @@ class PluginContract:
         spec = get_runtime(kit_app).registry.spec(self.plugin_name)
         if spec.settings_schema is None:
             return
-        with pytest.raises(ValidationError):
-            spec.settings_schema().load({"certainly_not_a_setting": 1})
-            pytest.fail(f"{spec.settings_schema.__name__}().load accepted an unknown field: keep marshmallow's "
-                        f"default unknown=RAISE, so a misspelled setting is refused rather than ignored",
+        # partial: the required fields' absence must not be what refuses the load (it would hide
+        # a schema that takes unknown fields)
+        name = spec.settings_schema.__name__
+        try:
+            spec.settings_schema().load({UNKNOWN_SETTING: 1}, partial=True)
+        except ValidationError as exc:
+            messages = exc.messages
+        else:
+            pytest.fail(f"{name}().load accepted an unknown field ({UNKNOWN_SETTING!r}): keep marshmallow's "
+                        f"default unknown=RAISE (no `class Meta: unknown = ...`), so a misspelled setting is "
+                        f"refused rather than ignored", pytrace=False)
+        if not (isinstance(messages, dict) and UNKNOWN_SETTING in messages):
+            pytest.fail(f"{name}().load refused the settings {{{UNKNOWN_SETTING!r}: 1}} (loaded with partial=True), "
+                        f"but not for the unknown field: it said {messages!r}. Keep marshmallow's default "
+                        f"unknown=RAISE, so a misspelled setting is refused by name rather than ignored",
                         pytrace=False)
 
     def test_contract_imports_only_the_public_hub_contract(self, kit_app):
@@ -270,6 +307,7 @@ class PluginContract:
             assert isinstance(inbound.event, HubEvent) and type(inbound.event) in EVENT_TYPES.values(), \
                 (f"InboundEvent.event is a {type(inbound.event).__name__}; it must be one of the hub's events "
                  f"({', '.join(sorted(cls.__name__ for cls in EVENT_TYPES.values()))})")
+            check_event_ids(inbound.event)
 
     def test_contract_tampered_webhooks_are_rejected(self, connected):
         from hub.runtime import get_runtime
@@ -280,14 +318,23 @@ class PluginContract:
             valid = self.signed_webhook(ctx)
             for number, tampered in enumerate(self.tampered_webhooks(ctx, valid), start=1):
                 which = f"tampered webhook {number} ({_describe_tampering(valid, tampered)})"
-                with pytest.raises(WebhookRejected) as caught:
+                try:
                     runtime.registry.call(self.plugin_name, "verify_webhook", ctx=ctx, request=tampered)
+                except WebhookRejected as exc:
+                    rejected = exc
+                except Exception as exc:  # the plugin's traceback is shown above this message
+                    raise AssertionError(
+                        f"verify_webhook raised {type(exc).__name__} ({exc}) for {which}: it must raise "
+                        f"WebhookRejected with a 4xx status for it (401 for a bad or missing signature, 400 for a "
+                        f"body it cannot parse); any other exception is answered 5xx, and the sender retries it"
+                    ) from exc
+                else:
                     pytest.fail(f"verify_webhook accepted {which}: it must raise WebhookRejected (check the "
                                 f"signature over the exact body bytes)", pytrace=False)
-                assert 400 <= caught.value.status < 500, \
-                    f"verify_webhook rejected {which} with status {caught.value.status}; use a 4xx status (401 for a " \
+                assert 400 <= rejected.status < 500, \
+                    f"verify_webhook rejected {which} with status {rejected.status}; use a 4xx status (401 for a " \
                     f"bad signature)"
-                assert caught.value.message, f"verify_webhook rejected {which} without a message: say what is wrong"
+                assert rejected.message, f"verify_webhook rejected {which} without a message: say what is wrong"
 
 
 class AssessmentPluginContract(PluginContract):

@@ -98,6 +98,31 @@ def test_the_rendered_assessment_plugin_refuses_a_result_with_a_wrong_value():
     assert refusal.status == 422 and "AssessmentResult.score must be a finite number" in refusal.message
 
 
+def test_the_rendered_source_plugin_refuses_a_stage_change_without_an_opportunity_id():
+    """It made ``StageChange(opportunity_id='None', to_stage_id='None')`` of a webhook without ids
+    (``str(None)``), and its contract tests passed."""
+    import json
+
+    from hub.entities import StageChange
+
+    plugin = _rendered("source")
+
+    def body(**fields):
+        return json.dumps({"id": "evt-1", "type": "stage_change", **fields}).encode()
+
+    for missing in ({}, {"opportunity_id": None}, {"opportunity_id": ""}, {"opportunity_id": 7}):
+        refusal = _refusal(plugin, body(to_stage_id="stage-1", **missing), kind="source")
+        assert refusal.status == 422 and "field 'opportunity_id' is missing or not a non-empty string" in \
+            refusal.message, missing
+    refusal = _refusal(plugin, body(opportunity_id="opp-1", to_stage_id=7), kind="source")
+    assert refusal.status == 422 and "field 'to_stage_id' is not a string" in refusal.message
+    # a stage change naming no stage: "" (the candidate's current stage), as the guide says
+    for named, stage in (({}, ""), ({"to_stage_id": None}, ""), ({"to_stage_id": "stage-1"}, "stage-1")):
+        (inbound,) = _verify(plugin, body(opportunity_id="opp-1", **named), kind="source").events
+        assert (inbound.external_id, inbound.event) == ("evt-1", StageChange(opportunity_id="opp-1",
+                                                                             to_stage_id=stage))
+
+
 @pytest.mark.parametrize("kind", ["assessment", "source"])
 def test_the_rendered_plugins_refuse_a_stale_or_undated_webhook(kind):
     """The guide and the hookspec ask for a timestamp window: the scaffold signed the body alone, so
@@ -291,6 +316,8 @@ SCAFFOLD_TESTS = {
     "source": [
         "test_contract.py::TestPluginContract::test_contract_tampered_webhooks_are_rejected",
         "test_contract.py::TestPluginContract::test_contract_result_writeback_is_idempotent",
+        "test_contract.py::test_a_stage_change_without_an_opportunity_id_is_refused",  # with plugin_context's ctx
+        "test_contract.py::test_a_stage_change_naming_no_stage_is_to_the_candidates_current_stage",
     ],
 }
 

@@ -21,11 +21,11 @@ SANDBOX = "ats_hub_acme/sandbox/__init__.py"
 TESTS = "tests/test_contract.py"
 
 
-def _contract_run(tmp_path: Path, path: str, old: str, new: str, test: str) -> str:
-    """The output of the scaffolded plugin's contract test ``test`` after replacing ``old`` with
-    ``new`` in its file ``path``; the run must fail."""
+def _contract_run(tmp_path: Path, path: str, old: str, new: str, test: str, kind: str = "assessment") -> str:
+    """The output of the scaffolded plugin's (of ``kind``) contract test ``test`` after replacing
+    ``old`` with ``new`` in its file ``path``; the run must fail."""
     target = tmp_path / "ats-hub-acme"
-    for relative, text in render_plugin("acme", "assessment").items():
+    for relative, text in render_plugin("acme", kind).items():
         if relative == path:
             assert text.count(old) == 1, f"the scaffold should contain {old!r} once"
             text = text.replace(old, new)
@@ -74,6 +74,20 @@ BREAKAGES = {
         PLUGIN, '"signature does not match", status=401)', '"signature does not match", status=500)',
         "tampered_webhooks_are_rejected",
         ["verify_webhook rejected tampered webhook 1 (body changed) with status 500; use a 4xx status"]),
+    # the kit loaded {"certainly_not_a_setting": 1} without the required settings: refused for those,
+    # it passed a schema that takes unknown fields
+    "a settings schema taking unknown fields": (
+        PLUGIN, "class Settings(Schema):\n", 'class Settings(Schema):\n    class Meta:\n        unknown = "include"\n\n',
+        "settings_schema_rejects_unknown_fields",
+        ["Settings().load accepted an unknown field ('certainly_not_a_setting'): keep marshmallow's default "
+         "unknown=RAISE"]),
+    # a crash was shown as a bare AttributeError, never naming the tampered case
+    "a crash on a tampered webhook": (
+        PLUGIN, '    signature = request.header(SIGNATURE_HEADER)\n    if not signature:\n'
+                '        raise WebhookRejected(f"missing {SIGNATURE_HEADER} header", status=401)\n',
+        "    signature = request.header(SIGNATURE_HEADER).strip()\n", "tampered_webhooks_are_rejected",
+        ["verify_webhook raised AttributeError ('NoneType' object has no attribute 'strip') for tampered webhook 3 "
+         "(headers changed): it must raise WebhookRejected with a 4xx status for it"]),
 }
 
 
@@ -81,5 +95,24 @@ BREAKAGES = {
 def test_the_kit_says_what_is_wrong(tmp_path, breakage):
     path, old, new, test, said = BREAKAGES[breakage]
     output = _contract_run(tmp_path, path, old, new, test)
+    for words in said:
+        assert words in output, breakage
+
+
+# the same for a source plugin (``hub new-plugin acme --kind source``)
+SOURCE_BREAKAGES = {
+    # a webhook's missing id read as str(None): the kit passed StageChange(opportunity_id='None')
+    "an opportunity id read from the wrong field": (
+        PLUGIN, "change = StageChange(opportunity_id=opportunity_id, to_stage_id=to_stage_id)",
+        'change = StageChange(opportunity_id=str(body.get("opportunityId")), to_stage_id=to_stage_id)',
+        "signed_webhook_parses_into_hub_events",
+        ["StageChange.opportunity_id is 'None'", "refuse a webhook without one with WebhookRejected(..., status=422)"]),
+}
+
+
+@pytest.mark.parametrize("breakage", list(SOURCE_BREAKAGES))
+def test_the_kit_says_what_is_wrong_with_a_source(tmp_path, breakage):
+    path, old, new, test, said = SOURCE_BREAKAGES[breakage]
+    output = _contract_run(tmp_path, path, old, new, test, kind="source")
     for words in said:
         assert words in output, breakage

@@ -10,11 +10,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validates_schema
 
 from hub import hookimpl
-from hub.entities import ASSESSMENT, Candidate, IntegrationSpec, WebhookRequest
-from hub.testing import AssessmentPluginContract, KitSource, enable_plugins
-from hub.testing.contract import KIT_SOURCE, _describe_tampering
+from hub.entities import (
+    ASSESSMENT, SOURCE, ArchiveChange, Candidate, CandidateDeleted, CandidateHired, InboundEvent, IntegrationSpec,
+    StageChange, WebhookRequest, WebhookResult,
+)
+from hub.errors import WebhookRejected
+from hub.testing import AssessmentPluginContract, KitSource, SourcePluginContract, enable_plugins
+from hub.testing.contract import KIT_SOURCE, _describe_tampering, check_event_ids
 
 
 class ToyProvider:
@@ -131,3 +136,159 @@ def test_a_vendor_that_signs_no_time_leaves_the_stale_case_out(ctx):
     cases = UndatedToyContract().tampered_webhooks(ctx, request)
 
     assert len(cases) == 3 and all(case.received_at == SENT for case in cases)
+
+
+# --------------------------------------------------------------------------- settings: unknown fields
+# The check loaded {"certainly_not_a_setting": 1}: a schema with a required field refused it for the
+# missing field, so a schema taking unknown fields (``unknown = "include"``) passed.
+
+class StrictSettings(Schema):
+    base_url = fields.Str(required=True)
+    api_key = fields.Str(required=True)
+
+
+class IncludingSettings(StrictSettings):
+    class Meta:
+        unknown = INCLUDE
+
+
+class ExcludingSettings(StrictSettings):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class SettingsToy:
+    def __init__(self, schema):
+        self.schema = schema
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=ASSESSMENT, title="Toy", settings_schema=self.schema,
+                                 secret_fields=("api_key",)))
+
+
+def _unknown_fields_check(make_app, schema) -> None:
+    app = make_app(plugins=[("toy", SettingsToy(schema))], entry_points=False)
+    ToyContract().test_contract_settings_schema_rejects_unknown_fields(app)
+
+
+def test_a_schema_with_required_fields_that_refuses_unknown_ones_passes(make_app):
+    _unknown_fields_check(make_app, StrictSettings)
+
+
+@pytest.mark.parametrize("schema, said", [
+    (IncludingSettings, "IncludingSettings().load accepted an unknown field ('certainly_not_a_setting')"),
+    (ExcludingSettings, "ExcludingSettings().load accepted an unknown field ('certainly_not_a_setting')"),
+])
+def test_a_schema_with_required_fields_that_takes_unknown_ones_fails(make_app, schema, said):
+    with pytest.raises(pytest.fail.Exception) as failed:
+        _unknown_fields_check(make_app, schema)
+    assert said in str(failed.value) and "unknown=RAISE" in str(failed.value)
+
+
+class RefusingForAnotherReason(StrictSettings):
+    class Meta:
+        unknown = EXCLUDE
+
+    @validates_schema
+    def never(self, data, **kwargs):
+        raise ValidationError("never valid")
+
+
+def test_a_schema_refusing_the_load_for_another_reason_fails_naming_what_it_said(make_app):
+    with pytest.raises(pytest.fail.Exception) as failed:
+        _unknown_fields_check(make_app, RefusingForAnotherReason)
+    assert "but not for the unknown field: it said {'_schema': ['never valid']}" in str(failed.value)
+
+
+# --------------------------------------------------------------------------- events' opportunity ids
+# A scaffolded source turned a webhook without ids into StageChange(opportunity_id='None',
+# to_stage_id='None') (``str(None)``), and the kit's webhook test passed.
+
+class EventToySource:
+    """A source whose ``verify_webhook`` returns ``events``, whatever the request."""
+
+    def __init__(self):
+        self.events: list = []
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=SOURCE, title="Toy ATS"))
+
+    @hookimpl
+    def verify_webhook(self, ctx, request):
+        if self.events == "crash":  # the walk-through's mistake: no header, AttributeError on None
+            request.header("X-Signature").strip()
+            raise WebhookRejected("signature does not match", status=401)
+        return WebhookResult(events=tuple(InboundEvent(external_id=f"evt-{n}", event=event)
+                                          for n, event in enumerate(self.events)))
+
+
+class EventToyContract(SourcePluginContract):
+    plugin_name = "toyats"
+    stale_webhook_case = False
+
+    def signed_webhook(self, ctx):
+        return WebhookRequest(body=b'{"id": "evt-1"}', headers={"X-Signature": "sig"},
+                              received_at=datetime.now(timezone.utc))
+
+
+@pytest.fixture
+def toy_source(make_app):
+    source = EventToySource()
+    app = make_app(plugins=[("toyats", source)], entry_points=False)
+    enable_plugins(app, "toyats")
+    return app, source
+
+
+NO_ID = ("None", "")
+
+
+@pytest.mark.parametrize("event", [
+    *(StageChange(opportunity_id=missing, to_stage_id="stage-1") for missing in NO_ID),
+    *(ArchiveChange(opportunity_id=missing) for missing in NO_ID),
+    *(CandidateDeleted(opportunity_id=missing) for missing in NO_ID),
+    *(CandidateHired(opportunity_id=missing) for missing in NO_ID),
+], ids=lambda event: f"{type(event).__name__}-{event.opportunity_id or 'empty'}")
+def test_the_webhook_test_fails_an_event_without_an_opportunity_id(toy_source, event):
+    app, source = toy_source
+    source.events = [StageChange(opportunity_id="opp-1", to_stage_id="stage-1"), event]
+    with pytest.raises(AssertionError) as failed:
+        EventToyContract().test_contract_signed_webhook_parses_into_hub_events(app)
+    said = str(failed.value)
+    assert f"{type(event).__name__}.opportunity_id is {event.opportunity_id!r}" in said
+    assert "WebhookRejected(..., status=422)" in said
+
+
+def test_the_webhook_test_fails_a_stage_change_to_stage_none(toy_source):
+    app, source = toy_source
+    source.events = [StageChange(opportunity_id="opp-1", to_stage_id="None")]
+    with pytest.raises(AssertionError, match=r"StageChange.to_stage_id is 'None'. Give it the stage the webhook "
+                                             r"names, or \"\" when it names none"):
+        EventToyContract().test_contract_signed_webhook_parses_into_hub_events(app)
+
+
+def test_the_webhook_test_passes_events_naming_their_candidate(toy_source):
+    app, source = toy_source
+    source.events = [StageChange(opportunity_id="opp-1", to_stage_id=""),  # no stage named: the current one
+                     ArchiveChange(opportunity_id="opp-1", reason="r-1"), CandidateDeleted(opportunity_id="opp-2"),
+                     CandidateHired(opportunity_id="opp-3")]
+    EventToyContract().test_contract_signed_webhook_parses_into_hub_events(app)
+    for event in source.events:
+        assert check_event_ids(event) is event
+
+
+# --------------------------------------------------------------------------- a crash on a tampered webhook
+# A plugin raising something else than WebhookRejected for a tampered webhook failed the kit's test
+# with that bare exception (AttributeError...), never saying which tampered case it was.
+
+def test_a_crash_on_a_tampered_webhook_names_the_case_and_what_to_raise(toy_source):
+    app, source = toy_source
+    source.events = "crash"
+    with pytest.raises(AssertionError) as failed:
+        EventToyContract().test_contract_tampered_webhooks_are_rejected(app)
+    said = str(failed.value)
+    assert said.startswith("verify_webhook raised AttributeError ('NoneType' object has no attribute 'strip') for "
+                           "tampered webhook 3 (headers changed): it must raise WebhookRejected with a 4xx status "
+                           "for it"), said
+    assert isinstance(failed.value.__cause__, AttributeError)  # the plugin's own traceback is shown with it

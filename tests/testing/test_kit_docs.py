@@ -13,7 +13,7 @@ import hub.testing.provider_hub as provider_hub
 from hub.cli.scaffold import render_plugin
 from hub.context import LIST_OPEN_PAGE, InvitationStore
 from hub.engine.invitations import SETTABLE
-from hub.testing import ProviderHub, enable_plugins, make_test_app, run_deliveries
+from hub.testing import ProviderHub, enable_plugins, make_test_app, plugin_context, run_deliveries
 from hub.testing.contract import PUBLIC_MODULES, SANDBOX_MODULES
 
 GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "plugin-guide.md").read_text()
@@ -78,5 +78,6 @@ def test_the_guide_names_every_field_transition_sets_and_list_opens_signature():
 def test_the_guide_gives_the_test_kits_signatures():
     kit = _section("The test kit (`hub.testing`)")
     for name, function in (("make_test_app", make_test_app), ("enable_plugins", enable_plugins),
-                           ("run_deliveries", run_deliveries), ("ProviderHub.ingest", ProviderHub.ingest)):
+                           ("run_deliveries", run_deliveries), ("ProviderHub.ingest", ProviderHub.ingest),
+                           ("plugin_context", plugin_context)):
         assert f"`{name}{plain_signature(function)}`" in kit, name
