@@ -137,6 +137,10 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     if overrides:
         app.config.update(overrides)
     check_values(app.config, _origins(app, from_file, overrides or {}), problems)
+    if str(app.config.get("ENV")) not in CHOICES["ENV"]:
+        # every check below depends on the mode (an embedded hub writes its keys to the instance
+        # folder, production requires them): with no mode known, stop with what was found
+        problems.raise_any()
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
     _ensure_keys(app, problems)

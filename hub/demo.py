@@ -15,17 +15,15 @@ from hub.errors import Conflict
 log = logging.getLogger("hub.demo")
 
 
-def _demo_source(runtime, workspace_id: int, names: list[str], wanted: str | None, setup: DemoSetup) -> str | None:
-    """The source the demo connects (see ``connect_workspace``)."""
+def _demo_source(runtime, workspace_id: int, names: list[str], wanted: str | None) -> tuple[str | None, bool]:
+    """The workspace's ATS for the demo (see ``connect_workspace``), and whether it is an earlier
+    run's (enabled already)."""
     registry = runtime.registry
     enabled = runtime.active_source(workspace_id)
     if enabled is not None:
-        if wanted is not None and wanted != enabled:
-            setup.messages.append(f"{registry.title(wanted)}: not connected: the demo's data from an earlier run has "
-                                  f"{registry.title(enabled)} as its ATS (--reset starts afresh)")
-        return enabled
+        return enabled, True
     sources = [n for n in names if registry.spec(n).kind == SOURCE and registry.implements(n, "connect_sandbox")]
-    return wanted if wanted in sources else (sources[0] if sources else None)
+    return (wanted if wanted in sources else (sources[0] if sources else None)), False
 
 
 def sandbox_specs(registry) -> dict[str, SandboxSpec]:
@@ -54,6 +52,7 @@ def start_sandbox_threads(registry, host: str = "127.0.0.1", ports: dict[str, in
 class DemoSetup:
     messages: list[str] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)
+    source: str | None = None  # the workspace's ATS (plugin name)
 
 
 def connect_workspace(runtime, workspace_id: int, sandbox_urls: dict[str, str], actor: str = "hub demo",
@@ -62,27 +61,33 @@ def connect_workspace(runtime, workspace_id: int, sandbox_urls: dict[str, str], 
     assessment provider's first assessment to the source stage named after the provider (e.g.
     "Canditech Stage") of the first posting that is open.
 
-    A workspace has one source (ATS): of several with a sandbox, the one already enabled there (an
-    earlier run's), else ``source``, else the first by name is connected; each other one is named
-    in a message saying how to choose it."""
+    A workspace has one source (ATS): the one already enabled there (an earlier run's) stays; else,
+    of several with a sandbox, ``source`` or the first by name is connected. Each other one is
+    named in a message saying how to choose it. ``DemoSetup.source`` is the workspace's ATS."""
     registry = runtime.registry
     setup = DemoSetup()
     # sources first: assessment providers read postings and stages through the source
     ordered = sorted(sandbox_urls, key=lambda n: (0 if registry.spec(n).kind == SOURCE else 1, n))
-    chosen = _demo_source(runtime, workspace_id, ordered, source, setup)
+    chosen, earlier = _demo_source(runtime, workspace_id, ordered, source)
     for name in ordered:
         if not registry.implements(name, "connect_sandbox"):
             continue
         if registry.spec(name).kind == SOURCE and name != chosen:
-            setup.messages.append(f"{registry.spec(name).title}: not connected: a workspace has one ATS, and the demo "
-                                  f"connected {registry.title(chosen)} (hub demo --reset --source {name} connects "
-                                  f"{registry.spec(name).title} instead)")
+            title = registry.spec(name).title
+            if earlier:
+                setup.messages.append(f"{title}: not connected: a workspace has one ATS, and the demo's data from an "
+                                      f"earlier run has {registry.title(chosen)} (hub demo --reset --source {name} "
+                                      f"starts afresh with {title})")
+            else:
+                setup.messages.append(f"{title}: not connected: a workspace has one ATS, and the demo connected "
+                                      f"{registry.title(chosen)} (hub demo --reset --source {name} connects {title} "
+                                      "instead)")
             continue
         services.set_enabled(runtime, workspace_id, name, True, actor)
         message = registry.call(name, "connect_sandbox", ctx=runtime.context(workspace_id, name, actor=actor),
                                 sandbox_url=sandbox_urls[name])
         setup.messages.append(f"{registry.spec(name).title}: {message}")
-    source = runtime.active_source(workspace_id)
+    source = setup.source = runtime.active_source(workspace_id)
     if source is None:
         return setup
     source_ctx = runtime.context(workspace_id, source)

@@ -247,6 +247,8 @@ def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: U
 def _check_one_source(runtime, workspace_id: int, plugin: str) -> None:
     if runtime.registry.spec(plugin).kind != SOURCE:
         return
+    if db.engine.dialect.name == "postgresql":  # two admins enabling two sources at once: one waits, then sees the other
+        db.session.execute(sa.select(Workspace.id).where(Workspace.id == workspace_id).with_for_update())
     other = runtime.active_source(workspace_id)
     if other is not None and other != plugin:
         title, other_title = runtime.registry.title(plugin), runtime.registry.title(other)

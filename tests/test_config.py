@@ -450,3 +450,14 @@ def test_the_cli_lists_every_bad_setting_one_per_line(tmp_path):
         "- HUB_WORKERS must be a whole number (more than 0), not 'abc'",
         "- HUB_LEASE_SECONDS must be a number (more than 0), not -1",
     ]
+
+
+def test_an_unknown_mode_stops_before_anything_is_written_for_either_mode(tmp_path, monkeypatch):
+    """With ``HUB_ENV=prod`` (a typo), the embedded hub's keys were generated into the instance
+    folder while the problems were being gathered."""
+    monkeypatch.setenv("HUB_WORKERS", "abc")
+    with pytest.raises(ConfigError) as raised:
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "ENV": "prod"})
+    assert raised.value.problems == ["HUB_ENV must be one of embedded, production, not 'prod'",
+                                     "HUB_WORKERS must be a whole number (more than 0), not 'abc'"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -600,6 +600,16 @@ def test_a_workspace_enables_one_source_at_a_time(make_app):
         assert runtime.active_source(1) == "other"
 
 
+def test_an_enabled_source_no_longer_installed_does_not_block_another(make_app):
+    app = make_app(plugins=[("source", Source()), ("other", OtherSource())], entry_points=False)
+    with app.app_context():
+        services.set_enabled(get_runtime(), 1, "source", True, "test")
+    later = make_app(plugins=[("other", OtherSource())], entry_points=False)  # "source" uninstalled since
+    with later.app_context():
+        services.set_enabled(get_runtime(), 1, "other", True, "test")
+        assert get_runtime().active_source(1) == "other"
+
+
 def test_the_demo_connects_one_source_and_says_how_to_choose_the_other(make_app):
     from hub.demo import connect_workspace
 
@@ -614,11 +624,13 @@ def test_the_demo_connects_one_source_and_says_how_to_choose_the_other(make_app)
                                       "Source: not connected: a workspace has one ATS, and the demo connected Other "
                                       "ATS (hub demo --reset --source source connects Source instead)"]
         assert setup.attachments  # the provider was attached through the connected source
-        # an earlier run's source stays the demo's ATS, whatever is asked
+        assert setup.source == "other"
+        # an earlier run's source stays the demo's ATS, whatever is asked, and it is said once
         again = connect_workspace(runtime, 1, urls, source="source")
-        assert runtime.active_source(1) == "other"
-        assert ("Source: not connected: the demo's data from an earlier run has Other ATS as its ATS "
-                "(--reset starts afresh)") in again.messages
+        assert runtime.active_source(1) == "other" and again.source == "other"
+        skipped = [m for m in again.messages if m.startswith("Source:")]
+        assert skipped == ["Source: not connected: a workspace has one ATS, and the demo's data from an earlier run "
+                           "has Other ATS (hub demo --reset --source source starts afresh with Source)"]
 
 
 def test_the_demo_connects_the_source_asked_for(make_app):

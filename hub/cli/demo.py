@@ -39,11 +39,12 @@ def _port(host: str, preferred: int) -> int:
                    "./instance/demo when HUB_INSTANCE_PATH is unset).")
 @click.option("--source", default=None, metavar="PLUGIN",
               help="The ATS plugin to connect when several have a sandbox (a workspace has one ATS; default: "
-                   "the one of an earlier run's data, else the first by name).")
+                   "the first by name). An earlier run's ATS stays: add --reset to change it.")
 def demo_command(host, port, reset, instance_path, source):
     """Run a clickable demo: the hub (embedded default) plus the sandbox of every plugin that has
-    one (bundled: Canditech, Lever, Vervoe), a Super Admin, each of those plugins connected, and
-    each assessment provider's first assessment attached to the first open posting's stage whose
+    one (bundled: Canditech, Lever, Vervoe), a Super Admin, each of those plugins connected (of
+    several ATS plugins, one: a workspace has one ATS), and each assessment provider's first
+    assessment attached to the first open posting's stage whose
     name contains the provider's title ("Canditech Stage", "Vervoe Stage").
 
     Ctrl-C stops everything. Running it again reuses the demo data; --reset starts afresh.
@@ -70,7 +71,8 @@ def demo_command(host, port, reset, instance_path, source):
                       "RECONCILE_INTERVAL_SECONDS": 60.0})
     runtime = get_runtime(app)
     names = list(sandbox_specs(runtime.registry))
-    sources = sorted(n for n in names if runtime.registry.spec(n).kind == SOURCE)
+    sources = sorted(n for n in names if runtime.registry.spec(n).kind == SOURCE
+                     and runtime.registry.implements(n, "connect_sandbox"))
     if source is not None and source not in sources:
         raise click.BadParameter(f"{source!r} is not an ATS plugin with a sandbox (those installed: "
                                  f"{', '.join(sources) or 'none'})", param_hint="--source")
@@ -111,8 +113,9 @@ def _print_banner(public_url, sandboxes, registry, setup) -> None:
     click.echo("")
     click.echo("The story, step by step:")
     click.echo("  1. Hub > Integrations: the plugins above are connected; Pipeline shows the attached assessments.")
-    click.echo("  2. Lever sandbox: move a candidate of that posting into \"Canditech Stage\" (Move).")
+    ats = registry.title(setup.source) if setup.source else "Lever"
+    click.echo(f"  2. {ats} sandbox: move a candidate of that posting into \"Canditech Stage\" (Move).")
     click.echo("  3. Hub > Candidates: the candidate is invited. Open the invite link and answer the test.")
-    click.echo("  4. Lever sandbox: the candidate's profile shows a note with the score and the report link.")
-    click.echo("  5. Canditech sandbox > Review: thumbs up. Lever shows the verdict tag; the hub's timeline too.")
+    click.echo(f"  4. {ats} sandbox: the candidate's profile shows a note with the score and the report link.")
+    click.echo(f"  5. Canditech sandbox > Review: thumbs up. {ats} shows the verdict tag; the hub's timeline too.")
     click.echo("")

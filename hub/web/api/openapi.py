@@ -321,7 +321,8 @@ def paths() -> dict:
         "/deliveries/replay": {"post": _op(
             "replayAllDeliveries", "Replay every dead delivery, or every one cancelled by a disable or revoke of a "
             "plugin enabled again (of one plugin's events with plugin), at most limit per call: remaining counts "
-            "the rest; one of a disabled plugin is skipped with the reason", "deliveries.replay", tag="activity",
+            "the rest; one of a disabled plugin is skipped with the reason; 404 for a plugin neither installed nor with events",
+            "deliveries.replay", tag="activity",
             response=_json("BulkReplayResult"), body="BulkReplayIn", errors=("404",))},
         "/users": {
             "get": _op("listUsers", "Users of the workspace", "users.view", tag="users", response=_json("UserList")),
