@@ -129,3 +129,33 @@ def test_the_timeline_refs_migration_keeps_old_entries_without_refs_and_downgrad
             assert connection.execute(sa.text("SELECT detail FROM timeline ORDER BY id")).scalars().all() == [
                 "archived in Lever (reason r-1) on thumbs down", "to {stage}"]
         upgrade(directory=directory)
+
+
+def test_every_migration_downgrades_and_the_history_upgrades_again(make_app, tmp_path):
+    """A release rolled back runs ``hub db downgrade``: every step down must work, and leave a
+    database the history builds up again to what the models say. On this run's backend (a
+    PostgreSQL database of its own when the run uses PostgreSQL)."""
+    import sqlalchemy as sa
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import _fresh_postgres_database
+
+    with _fresh_postgres_database("hub_test_roundtrip") as postgres_url:
+        app = make_app({"DATABASE_URL": postgres_url or f"sqlite:///{tmp_path / 'roundtrip.db'}"}, entry_points=False)
+        directory = app.extensions["migrate"].directory
+        with app.app_context():
+            head = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config(directory)).get_current_head()
+            db.session.remove()
+            downgrade(directory=directory, revision="base")
+            with db.engine.connect() as connection:
+                assert set(sa.inspect(connection).get_table_names()) <= {"alembic_version"}
+                assert MigrationContext.configure(connection).get_current_revision() is None
+            upgrade(directory=directory)
+            with db.engine.connect() as connection:
+                assert MigrationContext.configure(connection).get_current_revision() == head
+                diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                        db.metadata)
+            assert diff == []
+            db.session.remove()
+            db.engine.dispose()
