@@ -306,13 +306,17 @@ class Event(db.Model):
     """A verified inbound event. Unique per workspace, source plugin and the sender's event id."""
 
     __tablename__ = "events"
-    __table_args__ = (sa.UniqueConstraint("workspace_id", "source_plugin", "external_id", name="uq_event_external"),)
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "source_plugin", "external_id", name="uq_event_external"),
+        # every lookup by subject is within a workspace (a candidate's page, the runner's wake-ups)
+        sa.Index("ix_events_workspace_subject", "workspace_id", "subject"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
     source_plugin: Mapped[str] = mapped_column(sa.String(100))
     type: Mapped[str] = mapped_column(sa.String(50))
     external_id: Mapped[str] = mapped_column(sa.String(300))
-    subject: Mapped[Optional[str]] = mapped_column(sa.String(200), index=True)
+    subject: Mapped[Optional[str]] = mapped_column(sa.String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     outcome: Mapped[str] = mapped_column(sa.String(30), default="delivered")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -339,10 +343,12 @@ class Delivery(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("event_id", "plugin", name="uq_delivery_once"),
         sa.Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # a workspace's deliveries of a status (Activity's filter, the Dashboard's counts, "work pending")
+        sa.Index("ix_deliveries_workspace_status", "workspace_id", "status"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("events.id", ondelete="CASCADE"))
-    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"), index=True)
+    workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))
     plugin: Mapped[str] = mapped_column(sa.String(100))
     hook: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[str] = mapped_column(sa.String(20), default=D_PENDING)

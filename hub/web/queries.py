@@ -151,12 +151,19 @@ def undone_deliveries(invitation: Invitation, limit: int = UNDONE_LIMIT) -> list
     events of its opportunity (``Event.subject`` is the source's id: stage and archive changes,
     hire) delivered to its provider. The caller sorts out which matter (a stage change into
     another stage, news of an earlier round)."""
-    return list(db.session.execute(
-        sa.select(Delivery, Event.type, Event.payload).join(Event, Delivery.event_id == Event.id)
-        .where(Event.workspace_id == invitation.workspace_id, Delivery.status != D_DONE,
-               sa.or_(Event.subject == f"invitation:{invitation.id}",
-                      sa.and_(Event.subject == invitation.opportunity_id, Delivery.plugin == invitation.provider)))
-        .order_by(Delivery.id.desc()).limit(limit)))
+    return list(db.session.execute(undone_deliveries_query(invitation, limit)))
+
+
+def undone_deliveries_query(invitation: Invitation, limit: int) -> sa.Select:
+    """The statement of ``undone_deliveries``."""
+    about = f"invitation:{invitation.id}"
+    return (sa.select(Delivery, Event.type, Event.payload).join(Event, Delivery.event_id == Event.id)
+            .where(Event.workspace_id == invitation.workspace_id, Delivery.status != D_DONE,
+                   # the IN lets the database use ix_events_workspace_subject; the OR says which of the two
+                   Event.subject.in_((about, invitation.opportunity_id)),
+                   sa.or_(Event.subject == about,
+                          sa.and_(Event.subject == invitation.opportunity_id, Delivery.plugin == invitation.provider)))
+            .order_by(Delivery.id.desc()).limit(limit))
 
 
 def invitation_filter_options(user) -> dict[str, list[tuple[str, str]]]:
@@ -263,8 +270,9 @@ def events_query(workspace_id: int, plugin: str | None = None, status: str | Non
     if plugin:
         query = query.where(sa.or_(Event.source_plugin == plugin,
                                    Event.deliveries.any(Delivery.plugin == plugin)))
-    if status:
-        query = query.where(Event.deliveries.any(Delivery.status == status))
+    if status:  # an IN, not EXISTS per event: one pass over ix_deliveries_workspace_status
+        query = query.where(Event.id.in_(sa.select(Delivery.event_id).where(
+            Delivery.workspace_id == workspace_id, Delivery.status == status)))
     return query.order_by(Event.id.desc())
 
 
@@ -277,8 +285,12 @@ def plugin_has_events(workspace_id: int, plugin: str) -> bool:
 
 
 def work_pending(workspace_id: int) -> bool:
-    return db.session.scalar(sa.select(sa.func.count(Delivery.id)).where(
-        Delivery.workspace_id == workspace_id, Delivery.status.in_(D_OPEN))) > 0
+    return bool(db.session.scalar(work_pending_query(workspace_id)))
+
+
+def work_pending_query(workspace_id: int) -> sa.Select:
+    """Whether the workspace has a delivery open (read on every Activity and Candidates refresh)."""
+    return sa.select(sa.exists().where(Delivery.workspace_id == workspace_id, Delivery.status.in_(D_OPEN)))
 
 
 def get_delivery(workspace_id: int, delivery_id: int) -> Delivery:
