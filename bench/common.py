@@ -340,10 +340,10 @@ def workspace(keep: bool = False):
 # --------------------------------------------------------------------------- databases and Redis
 
 
-def create_database(space: Workspace, pg_url: str) -> str:
-    """Create ``bench_<random>`` on the server of ``pg_url``; dropped when ``space`` closes."""
+def create_database(space: Workspace, pg_url: str, prefix: str = "bench") -> str:
+    """Create ``<prefix>_<random>`` on the server of ``pg_url``; dropped when ``space`` closes."""
     url = sa.engine.make_url(pg_url)
-    name = f"bench_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
@@ -431,11 +431,12 @@ def hub_config(space: Workspace, db_url: str, plugins: str, **overrides: Any) ->
     return config
 
 
-def setup_app(space: Workspace, config: dict[str, Any], plugins: list[tuple[str, Any]] = ()):
+def setup_app(space: Workspace, config: dict[str, Any], plugins: list[tuple[str, Any]] = (),
+              entry_points: bool = True):
     """The in-process hub app that prepares the data (migrated database, workspace 1)."""
     from hub.testing import make_test_app
 
-    app = make_test_app(space.path, dict(config), plugins=list(plugins), entry_points=True,
+    app = make_test_app(space.path, dict(config), plugins=list(plugins), entry_points=entry_points,
                         database_url=config["DATABASE_URL"])
 
     def dispose() -> None:

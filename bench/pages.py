@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # ``python bench/pages.py``: common.py is here
 
 from common import (  # noqa: E402
-    DEFAULT_PG_URL, ROOT, _HelpFormatter, percentile, result_block, say, workspace,
+    DEFAULT_PG_URL, ROOT, _HelpFormatter, create_database, percentile, result_block, say, setup_app, workspace,
 )
 
 import sqlalchemy as sa  # noqa: E402
@@ -148,46 +148,20 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def create_database(space, pg_url: str) -> str:
+def pages_database(space, pg_url: str) -> str:
     """A fresh ``bench_pages_<random>`` database on ``pg_url``'s server, dropped when ``space`` closes."""
-    url = sa.engine.make_url(pg_url)
-    name = f"bench_pages_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
-
-    space.on_close(drop)
-    say(f"PostgreSQL database {name}")
-    return url.set(database=name).render_as_string(hide_password=False)
+    url = create_database(space, pg_url, prefix="bench_pages")
+    say(f"PostgreSQL database {sa.engine.make_url(url).database}")
+    return url
 
 
 # --------------------------------------------------------------------------- the app and its history
 
 
 def build_app(space, db_url: str):
-    from hub.testing import make_test_app
-
     plugins = [("benchats", BenchATS()), ("benchtests", BenchTests("Bench Tests")),
                ("benchtests2", BenchTests("Bench Tests Two"))]
-    app = make_test_app(space.path, {"QUEUE_IMMEDIATE": True}, plugins=plugins, entry_points=False,
-                        database_url=db_url)
-
-    def dispose() -> None:
-        from hub.extensions import db
-
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-    space.on_close(dispose)
-    return app
+    return setup_app(space, {"QUEUE_IMMEDIATE": True, "DATABASE_URL": db_url}, plugins, entry_points=False)
 
 
 def seed_people(app) -> dict:
@@ -617,7 +591,7 @@ def one_line(statement: str, limit: int = 400) -> str:
 def main() -> None:
     args = parse_args()
     with workspace(args.keep) as space:
-        db_url = create_database(space, args.pg_url) if args.pg else "sqlite:///" + str(space.path / "hub.db")
+        db_url = pages_database(space, args.pg_url) if args.pg else "sqlite:///" + str(space.path / "hub.db")
         say(f"building the app ({'PostgreSQL' if args.pg else 'SQLite'}), migrating")
         app = build_app(space, db_url)
         seeded = seed_people(app)
