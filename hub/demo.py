@@ -22,8 +22,13 @@ def _demo_source(runtime, workspace_id: int, names: list[str], wanted: str | Non
     enabled = runtime.active_source(workspace_id)
     if enabled is not None:
         return enabled, True
-    sources = [n for n in names if registry.spec(n).kind == SOURCE and registry.implements(n, "connect_sandbox")]
+    sources = demo_sources(registry, names)
     return (wanted if wanted in sources else (sources[0] if sources else None)), False
+
+
+def demo_sources(registry, names) -> list[str]:
+    """Of ``names`` (plugins with a sandbox), the sources (ATS) the demo can connect, by name."""
+    return sorted(n for n in names if registry.spec(n).kind == SOURCE and registry.implements(n, "connect_sandbox"))
 
 
 def sandbox_specs(registry) -> dict[str, SandboxSpec]:

@@ -52,8 +52,7 @@ def demo_command(host, port, reset, instance_path, source):
     from hub.app import create_app
     from hub.cli.admin import upgrade_database
     from hub.cli.serve import serve
-    from hub.demo import connect_workspace, sandbox_specs, start_sandbox_threads
-    from hub.entities import SOURCE
+    from hub.demo import connect_workspace, demo_sources, sandbox_specs, start_sandbox_threads
     from hub.config import default_instance_path
     from hub.extensions import db
     from hub.runtime import get_runtime
@@ -71,8 +70,7 @@ def demo_command(host, port, reset, instance_path, source):
                       "RECONCILE_INTERVAL_SECONDS": 60.0})
     runtime = get_runtime(app)
     names = list(sandbox_specs(runtime.registry))
-    sources = sorted(n for n in names if runtime.registry.spec(n).kind == SOURCE
-                     and runtime.registry.implements(n, "connect_sandbox"))
+    sources = demo_sources(runtime.registry, names)
     if source is not None and source not in sources:
         raise click.BadParameter(f"{source!r} is not an ATS plugin with a sandbox (those installed: "
                                  f"{', '.join(sources) or 'none'})", param_hint="--source")

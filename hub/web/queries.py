@@ -23,6 +23,7 @@ from hub.store.models import (
     D_DONE, D_OPEN, Attachment, AuditEntry, Delivery, Event, Invitation, TimelineEntry, User, utcnow,
 )
 from hub.web.permissions import visible_posting_ids
+from hub.web.schemas import MAX_FILTER_LENGTH
 
 T = TypeVar("T")
 
@@ -274,6 +275,15 @@ def events_query(workspace_id: int, plugin: str | None = None, status: str | Non
         query = query.where(Event.id.in_(sa.select(Delivery.event_id).where(
             Delivery.workspace_id == workspace_id, Delivery.status == status)))
     return query.order_by(Event.id.desc())
+
+
+def plugin_choices(workspace_id: int, installed: list[str], wanted: str) -> list[str]:
+    """The plugins Activity's filter (and "Replay all") take: those ``installed``, and ``wanted`` if
+    it is not but the workspace has events of it (a plugin uninstalled since)."""
+    if wanted and wanted not in installed and len(wanted) <= MAX_FILTER_LENGTH \
+            and plugin_has_events(workspace_id, wanted):
+        return [*installed, wanted]
+    return list(installed)
 
 
 def plugin_has_events(workspace_id: int, plugin: str) -> bool:

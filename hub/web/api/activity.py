@@ -58,8 +58,8 @@ def replay_all():
     runtime = get_runtime()
     plugin = args.get("plugin")
     # as Activity's filter: an installed plugin, or one uninstalled since whose events are still here
-    if plugin is not None and plugin not in runtime.registry.specs \
-            and not queries.plugin_has_events(current_user.workspace_id, plugin):
+    if plugin is not None and plugin not in queries.plugin_choices(current_user.workspace_id,
+                                                                   runtime.registry.names(), plugin):
         raise NotFound(f"no plugin named {plugin!r} is installed or has events here")
     result = services.replay_all(runtime, current_user.workspace_id, args["status"], current_user, plugin=plugin,
                                  limit=args["limit"])

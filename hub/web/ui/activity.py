@@ -139,13 +139,7 @@ def bulk_counts(workspace_id: int, plugin: str, status: str) -> dict[str, int]:
 
 
 def _plugin_choices(workspace_id: int, wanted: str) -> list[str]:
-    """The plugins Activity's filter offers: those installed, and ``wanted`` if it is not but the
-    workspace has events of it (a plugin uninstalled since)."""
-    plugins = get_runtime().registry.names()
-    if wanted and wanted not in plugins and len(wanted) <= MAX_FILTER_LENGTH \
-            and queries.plugin_has_events(workspace_id, wanted):
-        plugins = [*plugins, wanted]
-    return plugins
+    return queries.plugin_choices(workspace_id, get_runtime().registry.names(), wanted)
 
 
 @bp.get("/activity")
