@@ -73,6 +73,9 @@ def test_a_completion_on_the_sandbox_reaches_the_hub_and_the_source(hub):
         inv.id, 75.0, 100.0, remote["integrationCandidateCardUrl"])
     assert [s.status for s in hub.source.statuses] == ["invited", "started"]
     assert [o[:2] for o in hub.webhook_outcomes()] == [("accepted", 200), ("accepted", 200)]
+    # the sandbox marks a report delivered once it has read the hub's answer, which may come after
+    # the hub has already acted on it
+    hub.sandbox.quiet()
     sent = hub.sandbox.webhook_log()["events"]
     assert [(e["status"], e["delivery"], e["attempts"]) for e in sent] == [
         ("in progress", "delivered", 1), ("complete", "delivered", 1)]
