@@ -31,12 +31,22 @@ PAGE_SIZE = 25
 REDACT_MARKERS = ("token", "secret", "signature", "password", "key")
 
 
+# the list pages count matching rows up to this many, then say "more than" it: a count of every
+# row of a large history (run again by each open tab's refresh) costs more than the page itself
+COUNT_LIMIT = 10_000
+
+
 @dataclass
 class Page(Generic[T]):
+    """One page of a list. ``total`` is every matching row, or ``COUNT_LIMIT`` when
+    ``total_capped`` (there are more: the page number is then the only position shown)."""
+
     items: list[T]
     page: int
     per_page: int
     total: int
+    total_capped: bool = False
+    more: bool | None = None  # rows after this page (read with it); None: known from ``total``
 
     @property
     def pages(self) -> int:
@@ -48,15 +58,23 @@ class Page(Generic[T]):
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.more if self.more is not None else self.page < self.pages
 
 
-def paginate(query: sa.Select, page: int, per_page: int = PAGE_SIZE) -> Page:
+def paginate(query: sa.Select, page: int, per_page: int = PAGE_SIZE, count_limit: int | None = None) -> Page:
+    """Page ``page`` of ``query``, ``per_page`` rows (1-200). With ``count_limit``, rows are counted
+    only up to it (``Page.total_capped`` past it), and whether a next page exists is read with the
+    page's rows, so "Next" stays right beyond the count."""
     page = max(1, int(page or 1))
     per_page = max(1, min(200, int(per_page or PAGE_SIZE)))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).unique())
-    return Page(items, page, per_page, total)
+    counted = query.order_by(None) if count_limit is None else query.order_by(None).limit(count_limit + 1)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted.subquery())) or 0
+    fetch = per_page if count_limit is None else per_page + 1
+    items = list(db.session.scalars(query.limit(fetch).offset((page - 1) * per_page)).unique())
+    if count_limit is None:
+        return Page(items, page, per_page, total)
+    return Page(items[:per_page], page, per_page, min(total, count_limit), total > count_limit,
+                more=len(items) > per_page)
 
 
 # the highest page a list page asks for (hub.web.ui.list_filters; the API checks its own)

@@ -156,7 +156,8 @@ def activity():
     filters = {"plugin": args.choice("plugin", plugins, "plugin", "every plugin's events"),
                "status": args.choice("status", DELIVERY_STATUSES, "delivery status", "every status")}
     page = queries.paginate(queries.events_query(ws, plugin=filters["plugin"] or None,
-                                                 status=filters["status"] or None), args.page())
+                                                 status=filters["status"] or None), args.page(),
+                            count_limit=queries.COUNT_LIMIT)
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES, "notices": args.notices,
                "plugins": plugins, "pending": queries.work_pending(ws),
                "redact": queries.redact, "event_title": event_title, "filtered": any(filters.values()),

@@ -119,6 +119,7 @@ def audit():
     (``hub.web.ui.list_filters``)."""
     args = ListArgs()
     action = args.text("action", "The action filter")
-    page = queries.paginate(queries.audit_query(current_user.workspace_id, action or None), args.page(), per_page=50)
+    page = queries.paginate(queries.audit_query(current_user.workspace_id, action or None), args.page(), per_page=50,
+                            count_limit=queries.COUNT_LIMIT)
     return render_template("audit/list.html", page=page, action=action, audit_details=audit_details,
                            targets=audit_targets(page.items), notices=args.notices)

@@ -52,7 +52,7 @@ def candidates():
     query = queries.invitations_query(current_user, status=filters["status"] or None,
                                       assessment=filters["assessment"] or None,
                                       posting=filters["posting"] or None, q=filters["q"] or None)
-    page = queries.paginate(query, args.page())
+    page = queries.paginate(query, args.page(), count_limit=queries.COUNT_LIMIT)
     filtered = any(filters.values())
     context = {"page": page, "filters": filters, "posting_names": queries.posting_names(current_user.workspace_id),
                "filtered": filtered, "pending": _pending(),
