@@ -68,12 +68,12 @@ def test_long_emails_and_token_names_wrap_instead_of_widening_the_page(browser, 
     try:
         page.goto(url + "/users")
         page.fill("#new-email", LONG_EMAIL)
-        submit_and_wait(page, "#new-email", status=200)
+        submit_and_wait(page, "#new-email", status=303)  # post/redirect/get
         expect(page.locator("#user-created")).to_be_visible()
         page.goto(url + "/settings/api-tokens")
         page.fill("#token-name", "n" * 200)
         page.select_option("#token-user", label=f"{LONG_EMAIL} (Team Member)")
-        submit_and_wait(page, "#token-name", status=200)
+        submit_and_wait(page, "#token-name", status=303)
         token_id = page.locator("#tokens-table tbody tr").first.get_attribute("id").split("-")[-1]
         page.once("dialog", lambda dialog: dialog.accept())
         with page.expect_navigation():

@@ -24,7 +24,8 @@ def _entries(hub_app, **where) -> list[AuditEntry]:
 
 
 def _create(client, name: str, user_id: int) -> str:
-    html = client.post("/settings/api-tokens", data={"name": name, "user_id": user_id}).get_data(as_text=True)
+    html = client.post("/settings/api-tokens", data={"name": name, "user_id": user_id},
+                       follow_redirects=True).get_data(as_text=True)
     return re.search(r'id="new-token" value="(hub_[^"]+)"', html).group(1)
 
 

@@ -29,8 +29,13 @@ def test_create_a_user_and_show_the_password_once(hub_app, seeded, as_role):
     assert "super_admin" not in roles and 'value="admin"' in roles  # an Admin cannot create a Super Admin
     response = client.post("/users", data={"email": "New.Person@acme.test", "name": "New Person",
                                            "role": "limited_team_member"})
+    # post/redirect/get: the password is shown by the page the creation redirects to, once
+    assert response.status_code == 303 and response.headers["Location"].endswith("/users")
+    assert "@" not in response.headers["Location"] and "password" not in response.headers["Location"]
+    response = client.get("/users")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert "new.person@acme.test can now sign in" in html
     password = re.search(r'id="generated-password" value="([^"]+)"', html).group(1)
     assert _user(hub_app, "new.person@acme.test").role == "limited_team_member"
     assert password not in client.get("/users").get_data(as_text=True)  # shown once
@@ -85,7 +90,11 @@ def test_change_role_and_deactivate(hub_app, seeded, as_role):
 def test_api_tokens_are_shown_once_and_can_be_revoked(hub_app, seeded, as_role):
     client = as_role("super_admin")
     response = client.post("/settings/api-tokens", data={"name": "reporting", "user_id": seeded.users["team_member"]})
+    # post/redirect/get: a reload shows the list, and cannot create a second token
+    assert response.status_code == 303 and response.headers["Location"].endswith("/settings/api-tokens")
+    response = client.get("/settings/api-tokens")
     html = response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
     token = re.search(r'id="new-token" value="(hub_[^"]+)"', html).group(1)
     assert "Token “reporting” for team_member@acme.test" in html
     assert token not in client.get("/settings/api-tokens").get_data(as_text=True)
@@ -165,7 +174,7 @@ def test_a_name_too_long_for_its_column_is_refused_on_the_form(hub_app, seeded, 
     assert response.status_code == 422
     assert "At most 320 characters." in response.get_data(as_text=True)
     response = client.post("/users", data={"email": "long.name@acme.test", "name": "x" * 200, "role": "team_member"})
-    assert response.status_code == 200
+    assert response.status_code == 303
     assert _user(hub_app, "long.name@acme.test").name == "x" * 200
     with hub_app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.email.like("aaaa%"))) == 0
@@ -211,3 +220,35 @@ def test_the_last_active_super_admin_is_kept_and_an_inactive_one_can_be_demoted(
         services.set_active(bob, True, actor=alice)
         services.set_role(alice, "admin", actor=bob)  # another active Super Admin is left
         assert db.session.get(User, alice.id).role == "admin"
+
+
+@pytest.mark.parametrize("path, form, secret_id, model", [
+    ("/settings/api-tokens", {"name": "prg"}, "new-token", ApiToken),
+    ("/users", {"email": "prg@acme.test", "role": "team_member"}, "generated-password", User),
+])
+def test_creating_redirects_and_shows_the_secret_once_sealed_in_the_session(hub_app, seeded, as_role, path, form,
+                                                                            secret_id, model):
+    """Post/redirect/get, as a password reset: a reload of the page neither creates again nor shows
+    the secret again; the session holds the secret encrypted; only its creator sees it."""
+    client = as_role("super_admin")
+    with hub_app.app_context():
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(model))
+    posted = client.post(path, data=form)
+    assert posted.status_code == 303 and posted.headers["Location"] == path
+    with client.session_transaction() as session:
+        sealed = repr(dict(session))
+        kept = [k for k in session if k.startswith("shown_once.")]
+    assert len(kept) == 1
+    html = client.get(path).get_data(as_text=True)
+    secret = re.search(rf'id="{secret_id}" value="([^"]+)"', html).group(1)
+    assert secret not in sealed
+    again = client.get(path).get_data(as_text=True)
+    assert secret not in again and f'id="{secret_id}"' not in again
+    with hub_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(model)) == before + 1
+
+    client.post(path, data={**form, **({"email": "prg2@acme.test"} if "email" in form else {})})
+    with client.session_transaction() as session:
+        for key in kept:  # as if another user had sealed it
+            session[key] = {**session[key], "by": seeded.users["admin"]}
+    assert f'id="{secret_id}"' not in client.get(path).get_data(as_text=True)

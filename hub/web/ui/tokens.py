@@ -1,5 +1,5 @@
-"""``/settings/api-tokens`` (Super Admin): create an API token for a user (shown once; only its
-hash is stored), list and revoke. The API acts as the token's user, with that user's role.
+"""``/settings/api-tokens`` (Super Admin): create an API token for a user (shown once, on the page
+the creation redirects to; only its hash is stored), list and revoke. The API acts as the token's user, with that user's role.
 
 The creation is audited once, as ``api_token.create`` by the Super Admin who made the token, with
 the token's id and, for a token acting as someone else, whom it acts as (``acts_as``). What such
@@ -17,7 +17,7 @@ from hub.extensions import db
 from hub.store.models import ApiToken
 from hub.web import queries
 from hub.web.permissions import require
-from hub.web.ui import bp
+from hub.web.ui import bp, shown_once
 
 
 def _page(token=None, created=None, values=None, errors=None, status=200):
@@ -31,7 +31,11 @@ def _page(token=None, created=None, values=None, errors=None, status=200):
 @bp.get("/settings/api-tokens")
 @require("api_tokens.manage")
 def api_tokens():
-    return _page()
+    created = shown_once.take("api_token") or {}  # after Create token: shown this once
+    user = next((u for u in queries.users(current_user.workspace_id) if u.id == created.get("user_id")), None)
+    if user is None or not isinstance(created.get("token"), str):
+        return _page()
+    return _page(token=created["token"], created={"name": created.get("name") or "", "user": user})
 
 
 @bp.post("/settings/api-tokens")
@@ -52,7 +56,9 @@ def api_tokens_create():
     if errors:
         return _page(values={"name": name, "user_id": user_id}, errors=errors, status=422)
     token = services.create_api_token(user, name, issuer=current_user)
-    return _page(token=token, created={"name": name, "user": user})
+    # post/redirect/get: a reload of the page cannot create a second token
+    shown_once.keep("api_token", token=token, name=name, user_id=user.id)
+    return redirect(url_for("ui.api_tokens"), code=303)
 
 
 @bp.post("/settings/api-tokens/<int:token_id>/revoke")

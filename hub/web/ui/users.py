@@ -1,26 +1,22 @@
-"""``/users``: list, create (the generated password is shown once), change role, reset a password
-(a new one-time password, shown once on the page the reset redirects to), deactivate and
-reactivate. An Admin manages users below Super Admin: it cannot create a Super Admin, promote
+"""``/users``: list, create (the generated password is shown once, on the page the creation
+redirects to), change role, reset a password (a new one-time password, shown the same way),
+deactivate and reactivate. An Admin manages users below Super Admin: it cannot create a Super Admin, promote
 anyone to Super Admin, or change a Super Admin. Nobody changes their own role or deactivates
 themselves here (so nobody locks themselves out)."""
 
 from __future__ import annotations
 
-import time
-
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from hub import services
-from hub.config import ConfigError
 from hub.errors import Conflict, Forbidden, ValidationFailed
 from hub.extensions import db
-from hub.runtime import get_runtime
 from hub.store.models import ROLE_LABELS, ROLES, User
 from hub.web import queries
 from hub.web.permissions import assignable_roles, may_manage_user, require
-from hub.web.ui import bp
+from hub.web.ui import bp, shown_once
 from hub.web.ui.form_messages import friendly_errors
 from hub.web.ui.helpers import sentence
 
@@ -34,8 +30,11 @@ def _page(values=None, errors=None, created=None, generated=None, reset=None, st
 @bp.get("/users")
 @require("users.view")
 def users():
-    reset, generated = _take_reset()  # after Reset password: shown this once
-    return _page(reset=reset, generated=generated)
+    created, generated = _shown("user_created")  # after Create user: shown this once
+    if created is not None:
+        return _page(created=created, generated=generated)
+    reset, generated = _shown("password_reset")  # after Reset password: shown this once
+    return _page(reset=reset if generated else None, generated=generated)
 
 
 def unknown_role(role: str) -> ValidationFailed:
@@ -74,8 +73,9 @@ def users_create():
             where = ("find them in the list above (their role can be changed there), or use another email"
                      if here is not None else "use another email")
             errors = {"email": [sentence(f"{exc.message}: {where}")]}
-        else:
-            return _page(created=user, generated=generated)
+        else:  # post/redirect/get: a reload of the page cannot create the user again
+            shown_once.keep("user_created", user_id=user.id, password=generated)
+            return redirect(url_for("ui.users"), code=303)
     return _page(values=values, errors=errors, status=422)
 
 
@@ -151,32 +151,19 @@ def reset_password(actor, target) -> str:
 @bp.post("/users/<int:user_id>/password")
 @require("users.manage")
 def users_password(user_id: int):
-    """Post/redirect/get: the new password goes to the next ``GET /users`` only, sealed in the
-    session (encrypted with the hub's keys: the session cookie is signed, not encrypted), and is
-    dropped once shown; reloading the page neither shows it again nor resets again."""
+    """Post/redirect/get: the new password is shown once, by the next ``GET /users``
+    (``hub.web.ui.shown_once``); reloading the page neither shows it again nor resets again."""
     target = queries.get_user(current_user.workspace_id, user_id)
-    generated = reset_password(current_user, target)
-    session[RESET_KEY] = {"user_id": target.id, "by": current_user.id, "at": time.time(),
-                          "sealed": get_runtime().secret_box.encrypt({"password": generated})}
+    shown_once.keep("password_reset", user_id=target.id, password=reset_password(current_user, target))
     return redirect(url_for("ui.users"), code=303)
 
 
-RESET_KEY = "users.password_reset"
-RESET_SHOWN_WITHIN = 600  # seconds: a reset whose page was never opened is not shown later
-
-
-def _take_reset():
-    """``(user, password)`` of the reset this user just made, removed from the session; or
-    ``(None, None)``."""
-    data = session.pop(RESET_KEY, None)
-    if not isinstance(data, dict) or data.get("by") != current_user.id \
-            or not time.time() - float(data.get("at") or 0) < RESET_SHOWN_WITHIN:
-        return None, None
-    target = db.session.get(User, data.get("user_id")) if isinstance(data.get("user_id"), int) else None
+def _shown(kind: str):
+    """``(user, password)`` sealed by ``shown_once.keep(kind, user_id=..., password=...)``, the user
+    still of this workspace; or ``(None, None)``."""
+    values = shown_once.take(kind) or {}
+    user_id, password = values.get("user_id"), values.get("password")
+    target = db.session.get(User, user_id) if isinstance(user_id, int) else None
     if target is None or target.workspace_id != current_user.workspace_id:
         return None, None
-    try:
-        password = get_runtime().secret_box.decrypt(data.get("sealed")).get("password")
-    except ConfigError:  # the keys changed in between: the admin resets again
-        return None, None
-    return (target, password) if isinstance(password, str) else (None, None)
+    return target, password if isinstance(password, str) else None
