@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 import sqlalchemy as sa
 
 from hub.extensions import db
@@ -161,12 +162,41 @@ def test_the_story_end_to_end(make_app, tmp_path, topology, faulty, provider):
     stack = start_stack(make_app, tmp_path, topology)
     try:
         assert run_story(stack, faulty, PROVIDERS[provider]) == EXPECTED
-        if topology == "production":  # what the two `hub worker` processes counted, scraped from gunicorn
-            done = [line for line in requests.get(f"{stack.hub_url}/metrics", timeout=10).text.splitlines()
-                    if line.startswith("hub_deliveries_finished_total{") and 'status="done"' in line]
-            assert done and sum(float(line.rsplit(" ", 1)[1]) for line in done) >= 3, done
+        if topology == "production":  # what gunicorn's and the two `hub worker` processes counted
+            assert_metric_families(requests.get(f"{stack.hub_url}/metrics", timeout=10).text, provider)
     except AssertionError:
         print(stack.diagnosis())  # shown with the failure: the logs go with tmp_path
         raise
     finally:
         stack.stop()
+
+
+def _samples(text: str) -> dict[str, list]:
+    """Sample name -> its samples, from a Prometheus text exposition."""
+    found: dict[str, list] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append(sample)
+    return found
+
+
+def _total(samples, **labels) -> float:
+    return sum(s.value for s in samples if all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def assert_metric_families(text: str, provider: str) -> None:
+    """The families issue 7 names, summed over every process (multiprocess mode), after one story:
+    webhooks by source and outcome, events by source and type, deliveries by plugin and status,
+    vendor calls by vendor, endpoint and status with latency buckets, the queue's depth and the
+    age of its oldest pending delivery."""
+    found = _samples(text)
+    assert _total(found.get("hub_webhooks_received_total", []), source="lever", outcome="accepted") >= 1
+    assert _total(found.get("hub_events_ingested_total", []), source="lever", event_type="stage_change",
+                  outcome="accepted") >= 1
+    assert _total(found.get("hub_deliveries_finished_total", []), status="done") >= 3
+    for vendor in ("lever", provider):
+        calls = [s for s in found.get("hub_vendor_call_seconds_count", []) if s.labels["vendor"] == vendor]
+        assert calls and all(s.labels["endpoint"] and s.labels["status"] for s in calls), vendor
+        buckets = [s for s in found.get("hub_vendor_call_seconds_bucket", []) if s.labels["vendor"] == vendor]
+        assert {s.labels["le"] for s in buckets} >= {"0.1", "1.0", "+Inf"}, vendor
+    assert found.get("hub_deliveries_pending") and found.get("hub_deliveries_oldest_pending_seconds")
