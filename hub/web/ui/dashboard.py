@@ -1,6 +1,7 @@
 """``/``: the dashboard. Integration health (with the deliveries failing and retrying), this week's
-invitations by status, and the failures that need someone's attention (dead deliveries, deliveries
-cancelled by a disable or revoke of a plugin enabled again, failed invitations)."""
+invitations by status, and what needs someone's attention (more than one ATS enabled, dead
+deliveries, deliveries cancelled by a disable or revoke of a plugin enabled again, failed
+invitations)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask_login import current_user
 
 from hub import services
 from hub.engine.runner import DEFERRED_PREFIX
-from hub.entities import INVITATION_STATUSES
+from hub.entities import INVITATION_STATUSES, SOURCE
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import D_CANCELLED, D_DEAD, D_RETRY, Delivery, Event, Integration
@@ -78,6 +79,23 @@ def cancelled_by_disable(workspace_id: int) -> list[dict]:
                   key=lambda item: item["title"].lower())
 
 
+def extra_sources(workspace_id: int) -> dict | None:
+    """When more than one installed source (ATS) is enabled in the workspace (a workspace upgraded
+    from before ``services.set_enabled`` refused a second one keeps them): ``active``, the one the
+    hub reads postings, stages and candidates from (``runtime.active_source``: the first set up),
+    and ``others``, the rest in the order they were set up, each a plugin and its title. Else None."""
+    runtime = get_runtime()
+    sources = set(runtime.registry.of_kind(SOURCE))
+    enabled = [name for name in db.session.scalars(sa.select(Integration.plugin).where(
+        Integration.workspace_id == workspace_id, Integration.enabled.is_(True)).order_by(Integration.id))
+        if name in sources]
+    if len(enabled) < 2:
+        return None
+    active = runtime.active_source(workspace_id)
+    return {"active": {"plugin": active, "title": plugin_title(active)},
+            "others": [{"plugin": name, "title": plugin_title(name)} for name in enabled if name != active]}
+
+
 def integration_health(workspace_id: int) -> list[dict]:
     runtime = get_runtime()
     rows = {row.plugin: row for row in db.session.scalars(
@@ -112,6 +130,7 @@ def dashboard():
         "by_status": by_status,
         "total_week": sum(counts.values()),
         "health": integration_health(ws) if can("integrations.view") else None,
+        "extra_sources": extra_sources(ws) if can("integrations.view") else None,
         "dead": None,
         "dead_count": 0,
         "failed_invitations": [],
