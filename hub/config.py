@@ -52,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_COMMITTERS": 2,  # transactions storing webhooks at once, per web process
     "INGEST_TIMEOUT_SECONDS": 10.0,  # a webhook not committed by then answers 503 (the sender retries)
     "HTTP_TIMEOUT_SECONDS": 15.0,  # default timeout of plugins' outbound HTTP (ctx.http)
-    "LOG_FORMAT": "text",  # "text" or "json"
+    "LOG_FORMAT": None,  # "text" or "json"; default: "json" in production, "text" embedded
     "LOG_LEVEL": "INFO",
     "SIGN_IN_MAX_FAILURES": 5,
     "SIGN_IN_LOCK_SECONDS": 300,
@@ -151,6 +151,8 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     problems.raise_any()
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = is_production(app.config)
+    if app.config.get("LOG_FORMAT") is None:  # production's logs go to a shipper: one JSON object a line
+        app.config["LOG_FORMAT"] = "json" if is_production(app.config) else "text"
     app.config.update(
         SQLALCHEMY_DATABASE_URI=app.config["DATABASE_URL"],
         SESSION_COOKIE_HTTPONLY=True,

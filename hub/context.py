@@ -19,7 +19,8 @@ the hub's internals:
 - ``ctx.source``: the workspace's connected source (ATS) read API, whatever plugin it is
 - ``ctx.set_status(status, message)``: the connection's health as admins see it
   (``"connected"``, ``"needs_reauthorization"``, ``"error"``...)
-- ``ctx.log``: a logger whose lines carry the workspace, plugin and delivery ids
+- ``ctx.log``: a logger (``hub.plugin.<name>``) whose lines carry the workspace and plugin and,
+  in a delivery's run, the delivery and event ids
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from hub import entities as e
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
+from hub.logging_setup import context_fields
 from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, is_table_id, utcnow
 
 DEFAULT_TIMEOUT = 15.0
@@ -59,6 +61,18 @@ class TimeoutSession(requests.Session):
             self.guard()
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, **kwargs)
+
+
+class PluginLog(logging.LoggerAdapter):
+    """``ctx.log``: each line carries the ids of the work under way (in a delivery's run, its
+    ``workspace_id``, ``event_id``, ``delivery_id`` and ``plugin``: ``hub.logging_setup.log_context``)
+    and the context's own (not None) over them. As with any ``LoggerAdapter``, a line's own
+    ``extra`` is not used."""
+
+    def process(self, msg, kwargs):
+        own = {name: value for name, value in self.extra.items() if value is not None}
+        kwargs["extra"] = {**context_fields(), **own}
+        return msg, kwargs
 
 
 class RecordStore:
@@ -363,10 +377,9 @@ class PluginContext:
         return InvitationStore(self._runtime, self.workspace_id, self.plugin_name)
 
     @functools.cached_property
-    def log(self) -> logging.LoggerAdapter:
-        return logging.LoggerAdapter(logging.getLogger(f"hub.plugin.{self.plugin_name}"),
-                                     {"workspace_id": self.workspace_id, "plugin": self.plugin_name,
-                                      "delivery_id": self.delivery_id})
+    def log(self) -> PluginLog:
+        return PluginLog(logging.getLogger(f"hub.plugin.{self.plugin_name}"),
+                         {"workspace_id": self.workspace_id, "plugin": self.plugin_name, "delivery_id": self.delivery_id})
 
     @functools.cached_property
     def http(self) -> TimeoutSession:

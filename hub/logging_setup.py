@@ -1,7 +1,12 @@
-"""Logging: plain text by default, one JSON object per line with ``HUB_LOG_FORMAT=json``.
+"""Logging: one JSON object per line in production (``HUB_ENV=production``), plain text otherwise;
+``HUB_LOG_FORMAT`` (``text`` or ``json``) chooses either way.
 
-Lines about work carry ``event_id``, ``delivery_id``, ``workspace_id`` and ``plugin`` (passed as
-``extra``), so one id traces a candidate's whole path. Secrets are never passed to a logger.
+Lines about work carry ``event_id``, ``delivery_id``, ``workspace_id`` and ``plugin``, so one id
+traces a candidate's whole path: a line passes them as ``extra``, and while a delivery runs
+(``log_context``, set by the runner) every line the hub's handlers write, whoever logged it (the
+engine, the kit, the plugin through ``ctx.log`` or a logger of its own under ``hub``), carries
+those of the delivery where it names none itself (``WorkContext``). Secrets are never passed to a
+logger.
 
 The libraries that log on the hub's behalf write in the same format: Huey (its consumer runs the
 workers of ``hub worker`` and ``hub run``; warnings and errors only, its per-task lines are noise
@@ -13,14 +18,50 @@ traceback, at each poll while Redis is down) is written at most once a minute (`
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import re
 import sys
 import threading
 from datetime import datetime, timezone
+from typing import Any, Iterator, Mapping
 
 CONTEXT_FIELDS = ("workspace_id", "event_id", "delivery_id", "plugin", "event_type", "deliveries")
+
+# the ids of the work under way in this thread (``log_context``); None outside any
+_work: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar("hub_log_context", default=None)
+
+
+@contextlib.contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """For the block, in this thread (and in a thread started with a copy of its context), every
+    record the hub's handlers write carries ``fields`` (those not None; ``workspace_id``,
+    ``event_id``, ``delivery_id``, ``plugin``) unless it names its own (``extra``). Nested blocks
+    replace the fields of the outer one until they end: a delivery run inline inside another's
+    (the inline queue) logs its own ids, and the outer one's after it."""
+    token = _work.set({name: value for name, value in fields.items() if value is not None})
+    try:
+        yield
+    finally:
+        _work.reset(token)
+
+
+def context_fields() -> dict[str, Any]:
+    """The fields ``log_context`` set for the work under way here (empty outside any)."""
+    return dict(_work.get() or {})
+
+
+class WorkContext(logging.Filter):
+    """On every hub handler: gives a record the fields of ``log_context`` it does not carry itself
+    (missing or None), so a line logged during a delivery's run carries its ids whoever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for name, value in (_work.get() or {}).items():
+            if getattr(record, name, None) is None:
+                setattr(record, name, value)
+        return True
 
 
 def utc_timestamp(created: float) -> str:
@@ -100,7 +141,9 @@ REQUEST_LOGGERS = ("werkzeug",)
 
 def configure_logging(app) -> None:
     """Install one handler on the ``hub`` logger tree and on ``LIBRARY_LOGGERS``, in the format
-    ``LOG_FORMAT`` names (idempotent across apps in one process)."""
+    ``LOG_FORMAT`` names (``hub.config`` makes it ``json`` in production unless set), each
+    handler adding the ids of the work under way (``WorkContext``); idempotent across apps in one
+    process."""
     level = logging.getLevelName(str(app.config.get("LOG_LEVEL", "INFO")).upper())
     fmt = JsonFormatter() if app.config.get("LOG_FORMAT") == "json" else TextFormatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -119,15 +162,21 @@ def _install(logger: logging.Logger, fmt: logging.Formatter, level, *filters: lo
     handler = logging.StreamHandler(sys.stderr)
     handler._hub_handler = True  # type: ignore[attr-defined]
     handler.setFormatter(fmt)
-    for handler_filter in filters:  # on the handler: a logger's own filters never see its children's records
+    # on the handler: a logger's own filters never see its children's records
+    for handler_filter in (WorkContext(), *filters):
         handler.addFilter(handler_filter)
     logger.addHandler(handler)
     logger.propagate = True
 
 
 def json_requested(environ) -> bool:
-    """``HUB_LOG_FORMAT`` asks for JSON (read as the hub's settings read it)."""
-    return str(environ.get("HUB_LOG_FORMAT", "")).strip().lower() == "json"
+    """The environment asks for JSON: ``HUB_LOG_FORMAT=json``, or ``HUB_ENV=production`` without
+    ``HUB_LOG_FORMAT`` (in any case, spaces around ignored, as the hub's settings read them; a
+    ``hub.cfg`` is not read)."""
+    chosen = str(environ.get("HUB_LOG_FORMAT", "")).strip().lower()
+    if chosen:
+        return chosen == "json"
+    return str(environ.get("HUB_ENV", "")).strip().lower() == "production"
 
 
 WEBHOOK_KEY_IN_PATH = re.compile(r"(/webhooks/[^/\s?#]+/)[^/\s?#]+")
@@ -167,8 +216,9 @@ def redact_gunicorn_access_log(gunicorn_logger) -> None:
 
 def use_for_gunicorn(gunicorn_logger) -> None:
     """Give gunicorn's own loggers (boot, worker deaths, its access log when enabled) the hub's
-    JSON format: called by ``gunicorn.conf.py`` when ``HUB_LOG_FORMAT=json``. Formatters only,
-    so gunicorn's handlers, and its access log's being off unless asked for, stay as they are."""
+    JSON format: called by ``gunicorn.conf.py`` when the environment asks for JSON
+    (``json_requested``). Formatters only, so gunicorn's handlers, and its access log's being off
+    unless asked for, stay as they are."""
     for logger in (gunicorn_logger.error_log, gunicorn_logger.access_log):
         for handler in logger.handlers:
             handler.setFormatter(JsonFormatter())

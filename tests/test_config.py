@@ -237,7 +237,8 @@ def test_json_logs_cover_the_lines_huey_and_werkzeug_write_for_the_hub(tmp_path,
 
 def test_gunicorn_lines_take_the_json_format_when_the_hub_s_do(tmp_path):
     """``gunicorn.conf.py`` hands gunicorn's own loggers the hub's JSON format with
-    ``HUB_LOG_FORMAT=json``, and leaves them alone otherwise."""
+    ``HUB_LOG_FORMAT=json``, or ``HUB_ENV=production`` without ``HUB_LOG_FORMAT``, and leaves them
+    alone otherwise."""
     import json
     import subprocess
     import sys
@@ -248,9 +249,12 @@ def test_gunicorn_lines_take_the_json_format_when_the_hub_s_do(tmp_path):
              "log = Logger(Config()); settings = runpy.run_path('gunicorn.conf.py'); "
              "settings['on_starting'](type('Server', (), {'log': log})()); "
              "log.error('Worker (pid:%s) was sent SIGKILL!', 42)")
-    for value, is_json in (("json", True), ("JSON", True), ("text", False), ("", False)):
+    for settings, is_json in (({"HUB_LOG_FORMAT": "json"}, True), ({"HUB_LOG_FORMAT": "JSON"}, True),
+                              ({"HUB_LOG_FORMAT": "text"}, False), ({"HUB_LOG_FORMAT": ""}, False),
+                              ({"HUB_ENV": "production"}, True), ({"HUB_ENV": "embedded"}, False),
+                              ({"HUB_ENV": "production", "HUB_LOG_FORMAT": "text"}, False)):
         answer = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60,
-                                env={"PATH": "/usr/bin:/bin", "HUB_LOG_FORMAT": value})
+                                env={"PATH": "/usr/bin:/bin", **settings})
         assert answer.returncode == 0, answer.stderr
         line = answer.stderr.strip().splitlines()[-1]
         if is_json:
@@ -301,6 +305,48 @@ def test_a_nested_credential_inside_a_text_setting_stops_the_hub(tmp_path, monke
     with pytest.raises(ConfigError, match="HUB_PLUGINS__ACME_ID sets a value inside HUB_PLUGINS, which holds a "
                                           "value, not a group of settings"):
         create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+
+
+def test_logs_are_json_in_production_and_text_embedded_unless_the_setting_says(tmp_path, capsys, monkeypatch):
+    """Issue 7: JSON in production. ``LOG_FORMAT`` (``HUB_LOG_FORMAT``) chooses either way."""
+    import json
+    import logging
+
+    monkeypatch.delenv("HUB_ENV", raising=False)
+    for n, (production, setting, variable, expected) in enumerate([
+        (False, None, None, "text"),
+        (True, None, None, "json"),
+        ("hub.cfg", None, None, "json"),
+        (True, "text", None, "text"),
+        (True, None, "text", "text"),
+        (False, None, "json", "json"),
+    ]):
+        instance = tmp_path / str(n)
+        instance.mkdir()
+        monkeypatch.delenv("HUB_LOG_FORMAT", raising=False)
+        if variable:
+            monkeypatch.setenv("HUB_LOG_FORMAT", variable)
+        config = {"INSTANCE_PATH": str(instance), "LOAD_ENTRY_POINTS": False}
+        if production:
+            config.update(PUBLIC_URL="https://hub.example.com", SECRET_KEY="s" * 48,
+                          ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+                          DATABASE_URL="sqlite:///" + str(instance / "x.db"))
+            if production == "hub.cfg":
+                (instance / "hub.cfg").write_text("ENV = 'production'\n")
+            else:
+                config["ENV"] = "production"
+        if setting:
+            config["LOG_FORMAT"] = setting
+        case = (production, setting, variable)
+        app = create_app(config)
+        assert app.config["LOG_FORMAT"] == expected, case
+        capsys.readouterr()
+        logging.getLogger("hub.test").warning("which format")
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        if expected == "json":
+            assert json.loads(line)["message"] == "which format", case
+        else:
+            assert line.endswith(" WARNING hub.test: which format"), case
 
 
 def test_json_log_timestamps_are_utc_with_milliseconds_and_a_zone(tmp_path, capsys, monkeypatch):

@@ -82,7 +82,8 @@ def _storable(invitation: Invitation, name: str, value: Any) -> Any:
     """``fitting``, with a warning when a vendor's value is left out (the invitation moves on)."""
     kept = fitting(name, value)
     if kept is None and value is not None:
-        log.warning("invitation %s: %s of %d characters left out", invitation.id, name, len(value))
+        log.warning("invitation %s: %s of %d characters left out", invitation.id, name, len(value),
+                    extra={"workspace_id": invitation.workspace_id})
     return kept
 
 

@@ -7,10 +7,14 @@ thread renews the lease (``LeaseKeeper``), so a slow run (a rate limiter, a vend
 keeps it; a worker that dies stops renewing, the lease runs out and the sweeper hands the
 delivery to another worker. Outcomes are written only by the lease holder (``lease_token``), so a
 run that lost its lease cannot overwrite the newer run.
+
+Every line logged while a delivery runs, by the engine, the kit or the plugin, carries the
+delivery's ``workspace_id``, ``event_id``, ``delivery_id`` and ``plugin`` (``log_context``).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import random
@@ -25,6 +29,7 @@ import sqlalchemy as sa
 from hub import entities as e
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
+from hub.logging_setup import log_context
 from hub.store.models import (
     D_CANCELLED, D_DEAD, D_DONE, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, Integration, Invitation, is_table_id,
     utcnow,
@@ -90,14 +95,16 @@ class LeaseKeeper:
     """While the hook runs: every third of the lease, push ``lease_until`` a lease ahead, as long
     as ``token`` still holds it (stops once it does not: the delivery was cancelled or released),
     for at most ``MAX_RUN_SECONDS``: a hook running that long is stuck, and its delivery is handed
-    to another worker once the lease runs out."""
+    to another worker once the lease runs out. Its thread runs in a copy of the creating thread's
+    context, so its lines carry the ids of the delivery's ``log_context``."""
 
     MAX_RUN_SECONDS = 3600.0
 
     def __init__(self, app, delivery_id: int, token: str, lease_seconds: float):
         self.app, self.delivery_id, self.token, self.lease = app, delivery_id, token, lease_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{delivery_id}", daemon=True)
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
+                                        name=f"lease-{delivery_id}", daemon=True)
 
     def __enter__(self) -> "LeaseKeeper":
         self._thread.start()
@@ -121,7 +128,8 @@ class LeaseKeeper:
                     finally:
                         db.session.remove()
             except Exception:  # the database away for a moment: the lease may run out, as if we died
-                log.warning("could not renew the lease of delivery %s", self.delivery_id, exc_info=True)
+                log.warning("could not renew the lease of delivery %s", self.delivery_id, exc_info=True,
+                            extra={"delivery_id": self.delivery_id})
                 continue
             if not kept:
                 return
@@ -167,12 +175,19 @@ def _superseded(workspace_id: int, event: e.HubEvent) -> str | None:
 
 def run_delivery(runtime, delivery_id: int) -> str:
     """Run one delivery if it is due; returns what happened ("done", "retry", "dead", "skipped",
-    ``LOST_LEASE``...)."""
+    ``LOST_LEASE``...). Every line logged while it runs carries its ids (``log_context``)."""
     config = runtime.config
     token = claim(delivery_id, float(config["LEASE_SECONDS"]), int(config["DELIVERY_MAX_ATTEMPTS"]))
     if token is None:
         return "skipped"
     delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
+    with log_context(**log_fields(delivery)):
+        return _run_claimed(runtime, delivery, token)
+
+
+def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
+    """``run_delivery``'s work once ``token`` holds the lease of ``delivery``."""
+    config, delivery_id = runtime.config, delivery.id
     event = db.session.get(Event, delivery.event_id)
     integration = db.session.scalar(sa.select(Integration).where(
         Integration.workspace_id == delivery.workspace_id, Integration.plugin == delivery.plugin))

@@ -177,7 +177,8 @@ def reconcile_all(runtime) -> int:
                     found += 1
         except Exception as exc:
             db.session.rollback()
-            log.warning("reconcile of %s in workspace %s failed: %s", name, workspace_id, exc)
+            log.warning("reconcile of %s in workspace %s failed: %s", name, workspace_id, exc,
+                        extra={"workspace_id": workspace_id, "plugin": name})
     return found
 
 
