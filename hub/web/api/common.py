@@ -28,14 +28,22 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+WHOLE = "_schema"  # marshmallow's key for an error of a whole object rather than of one of its fields
+
+
 def describe(fields: dict[str, list[str]]) -> str:
+    """The message of a validation error: the unknown fields, the invalid fields (a nested object's
+    own error, ``options._schema`` such as "Invalid input type.", names ``options``), then the
+    errors of the body as a whole (``_schema``) in their own words ("give role and/or active").
+    marshmallow's ``_schema`` is never named: it is no field the client sent."""
     unknown = sorted(k for k, v in fields.items() if v == ["Unknown field."])
-    invalid = sorted(k for k in fields if k not in unknown)
+    invalid = sorted({k.removesuffix("." + WHOLE) for k in fields if k not in unknown and k != WHOLE})
     parts = []
     if unknown:
         parts.append("unknown field" + ("s" if len(unknown) > 1 else "") + ": " + ", ".join(unknown))
     if invalid:
         parts.append("invalid field" + ("s" if len(invalid) > 1 else "") + ": " + ", ".join(invalid))
+    parts.extend(fields.get(WHOLE, []))
     return "; ".join(parts) or "the input is not valid"
 
 
