@@ -1,7 +1,8 @@
 """Backfill end to end, over real HTTP between separate processes (the hub, the Lever and the
 Canditech sandboxes): a candidate moved into a stage before an assessment was attached to it gets
 nothing; attaching and then "Invite candidates already in this stage" (twice) makes exactly one
-invitation at Canditech."""
+invitation at Canditech. On the embedded default and in production shape (``TOPOLOGIES``: gunicorn
+with 2 workers, 2 `hub worker` processes, PostgreSQL, Redis)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hub.extensions import db
 from hub.store.models import Attachment, Event, Invitation
 from tests.e2e.harness import all_settled, eventually, start_stack
 from tests.e2e.test_story import OPPORTUNITY, PROVIDERS, api
+from tests.e2e.topologies import TOPOLOGIES
 
 CANDITECH = PROVIDERS["canditech"]
 
@@ -39,8 +41,9 @@ def _stage_change_seen(stack) -> bool:
 
 
 @pytest.mark.slow
-def test_a_candidate_already_in_the_stage_is_invited_once_by_backfill(make_app, tmp_path):
-    stack = start_stack(make_app, tmp_path, "embedded")
+@pytest.mark.parametrize("topology", TOPOLOGIES)
+def test_a_candidate_already_in_the_stage_is_invited_once_by_backfill(make_app, tmp_path, topology):
+    stack = start_stack(make_app, tmp_path, topology)
     try:
         headers = _api_token(stack.app)
         with stack.app.app_context():  # the demo setup attached Canditech: start without it
