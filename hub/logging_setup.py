@@ -189,7 +189,7 @@ def redact_webhook_keys(text: str) -> str:
 
 
 class WebhookKeyRedactor(logging.Filter):
-    """On the request logs (gunicorn's access log, werkzeug's lines under ``hub run``): the webhook
+    """On the request logs (gunicorn's access log and its own log, werkzeug's lines under ``hub run``): the webhook
     key out of the message and its arguments: the values of gunicorn's atoms (``%(r)s``,
     ``%(U)s``, ``{raw_uri}e``..., changed in place: gunicorn's mapping answers "-" for an atom it
     lacks, which a custom ``access_log_format`` relies on) or werkzeug's request line."""
