@@ -43,9 +43,12 @@ LONG_TESTS = {
     "tests/reliability/test_vendor_faults.py": 12,
     "tests/cli/test_new_plugin.py::test_scaffolded_plugin_installs_is_discovered_and_passes_its_tests": 15,
     "tests/cli/test_serve_signals.py": 4,
-    "tests/reliability/test_api_schemathesis.py": 5,
+    "tests/reliability/test_api_schemathesis.py": 12,
+    "tests/reliability/test_fuzz_api.py": 8,
+    "tests/reliability/test_database_outage_production.py": 20,
     "tests/engine/test_crash.py": 4,
-    "tests/e2e/test_secrets.py": 3,
+    "tests/e2e/test_secrets.py": 12,
+    "tests/e2e/test_backfill.py": 10,
 }
 # Tests that share an expensive module- or session-scoped fixture run on one worker.
 XDIST_GROUPS = {
@@ -83,10 +86,12 @@ BACKEND_FREE = (
     "tests/plugins/vervoe/test_sandbox.py",
     "tests/plugins/vervoe/test_wire.py",
     "tests/store/test_dedicated.py",  # its own engine on the PostgreSQL server, in either run
+    "tests/store/test_dedicated_unreachable.py",
     "tests/store/test_table_ids.py",
     "tests/test_bench_openloop.py",
     "tests/test_boundaries.py",
     "tests/test_gunicorn_conf.py",
+    "tests/test_gunicorn_error_log.py",
     "tests/testing/test_kit_docs.py",
 )
 DATABASE_FIXTURES = ("postgres_database", "module_database_url")

@@ -11,7 +11,8 @@ ingress keeps a few connections of its own:
   at most as many exist as callers use them at once.
 - A connection whose use raised anything is closed, never lent again: after a database restart
   the batch in flight fails (its webhooks answer 503, so their senders retry) and the next one
-  opens a fresh connection. No ping is needed. The driver's errors are raised as SQLAlchemy's
+  opens a fresh connection. No ping is needed. The driver's errors, using a connection or
+  opening one (the database still away: each webhook answers 503 too), are raised as SQLAlchemy's
   (``sqlalchemy.exc.OperationalError``...), as the engine raises them.
 - ``statement_timeout`` (seconds, optional): no statement waits longer, for a lock or anything
   else; the caller then gets the driver's error (``OperationalError``) instead of waiting on.
@@ -47,16 +48,18 @@ class DedicatedConnections:
             if self._pid != os.getpid():
                 self._idle, self._pid = [], os.getpid()  # the parent's sockets are not ours to use
             proxied = self._idle.pop() if self._idle else None
-        if proxied is None or proxied.dbapi_connection.closed:
-            proxied = self._open()
-        connection = proxied.dbapi_connection
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        if proxied is None or proxied.dbapi_connection.closed:
+            try:
+                proxied = self._open()
+            except dbapi_error as exc:  # the pool raises the driver's own error: no connection to lend
+                raise _as_sqlalchemy(exc, dbapi_error) from exc
+        connection = proxied.dbapi_connection
         try:
             yield connection
         except dbapi_error as exc:
             proxied.close()
-            # as the engine raises it (``OperationalError`` when the database cannot be reached...)
-            raise sa.exc.DBAPIError.instance(None, None, exc, dbapi_error, connection_invalidated=True) from exc
+            raise _as_sqlalchemy(exc, dbapi_error) from exc
         except BaseException:
             proxied.close()
             raise
@@ -81,3 +84,9 @@ class DedicatedConnections:
             idle, self._idle = self._idle, []
         for proxied in idle:
             proxied.close()
+
+
+def _as_sqlalchemy(exc: Exception, dbapi_error: type) -> sa.exc.DBAPIError:
+    """The driver's ``exc`` as the engine raises it (``OperationalError`` when the database cannot be
+    reached...), marked as a lost connection."""
+    return sa.exc.DBAPIError.instance(None, None, exc, dbapi_error, connection_invalidated=True)

@@ -60,3 +60,25 @@ def test_webhook_gets_503_while_the_database_is_down_and_the_hub_recovers(make_a
     with app.app_context():
         assert sorted(db.session.scalars(sa.select(Event.external_id))) == ["before", "during"]
     assert len(recorder.calls) == 2
+
+
+@pytest.mark.slow
+def test_every_webhook_gets_503_while_the_database_is_down_not_only_the_first(make_app, proxied_database):
+    """The first webhook of the outage breaks the ingress's open connection; the next ones must
+    open another, and that failing is the same outage: 503 each, never a 500."""
+    proxy, url = proxied_database
+    app = make_app({"DATABASE_URL": url, "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}}},
+                   plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    client = app.test_client()
+    assert client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": "before"})).status_code == 200
+
+    proxy.cut()
+    for number in range(3):
+        during = client.post(f"/webhooks/src/{keys['src']}", data=json.dumps({"id": f"during-{number}"}))
+        assert (during.status_code, during.json["error"]["code"]) == (503, "unavailable"), (number, during.json)
+
+    proxy.restore()
+    for number in range(3):
+        assert client.post(f"/webhooks/src/{keys['src']}",
+                           data=json.dumps({"id": f"during-{number}"})).json["status"] == "accepted"
