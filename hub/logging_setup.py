@@ -98,6 +98,20 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{context}]" if context else line
 
 
+def failure_cause(exc: BaseException) -> str:
+    """": the database is unavailable" (or the queue's Redis) when ``exc`` is such an outage, which
+    a worker rides out by itself, for the line that logs it: the words say what its traceback
+    leaves to be inferred. Else ""."""
+    import redis
+    import sqlalchemy as sa
+
+    if isinstance(exc, sa.exc.OperationalError):
+        return ": the database is unavailable"
+    if isinstance(exc, redis.exceptions.ConnectionError):
+        return ": Redis (the queue) is unavailable"
+    return ""
+
+
 class RepeatLimiter(logging.Filter):
     """Passes an error (or worse) of a logger at most once per ``period`` seconds for each message
     template and kind of exception, and notes on the next one passed how many were held back meanwhile. Lower levels

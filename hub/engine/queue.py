@@ -19,7 +19,7 @@ from huey import RedisHuey, SqliteHuey
 from huey.storage import RedisStorage
 from huey.consumer import Consumer
 
-from hub.logging_setup import RepeatLimiter
+from hub.logging_setup import RepeatLimiter, failure_cause
 
 log = logging.getLogger("hub.engine.queue")
 # with the broker down, the sweeper's every pass (each 5 s, in each worker) fails to enqueue
@@ -139,8 +139,8 @@ class Worker:
             with self.app.app_context():
                 try:
                     periodic_work(self.runtime)
-                except Exception:
-                    log.exception("periodic work failed; trying again in %.0fs", interval)
+                except Exception as exc:
+                    log.exception("periodic work failed%s; trying again in %gs", failure_cause(exc), interval)
             self._stop.wait(interval)
 
     def run_forever(self) -> None:

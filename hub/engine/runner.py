@@ -18,6 +18,7 @@ import contextvars
 import logging
 import math
 import random
+import sys
 import threading
 import time
 import traceback
@@ -29,7 +30,7 @@ import sqlalchemy as sa
 from hub import entities as e
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
-from hub.logging_setup import log_context
+from hub.logging_setup import failure_cause, log_context
 from hub.store.models import (
     D_CANCELLED, D_DEAD, D_DONE, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, Integration, Invitation, is_table_id,
     utcnow,
@@ -128,8 +129,8 @@ class LeaseKeeper:
                     finally:
                         db.session.remove()
             except Exception:  # the database away for a moment: the lease may run out, as if we died
-                log.warning("could not renew the lease of delivery %s", self.delivery_id, exc_info=True,
-                            extra={"delivery_id": self.delivery_id})
+                log.warning("could not renew the lease of delivery %s%s", self.delivery_id,
+                            failure_cause(sys.exc_info()[1]), exc_info=True, extra={"delivery_id": self.delivery_id})
                 continue
             if not kept:
                 return
