@@ -35,7 +35,7 @@ def _postgres_url() -> str | None:
 # SQLite and PostgreSQL), by the start of their ids. Only the order of the tests depends on them.
 LONG_TESTS = {
     "tests/reliability/test_crash_trials.py": 600,  # HUB_CRASH_TRIALS: 200 on PostgreSQL, 60 on SQLite
-    "tests/reliability/test_duplicates_order.py": 20,
+    "tests/reliability/test_duplicates_order.py": 45,
     "tests/e2e/test_story.py": 4,
     "tests/e2e/test_story.py::test_the_story_end_to_end[faults-": 19,
     "tests/browser/test_story.py": 3,
