@@ -34,7 +34,8 @@ def _postgres_url() -> str | None:
 # About how many seconds the long tests take (``--durations`` on 2 shared cores, the larger of
 # SQLite and PostgreSQL), by the start of their ids. Only the order of the tests depends on them.
 LONG_TESTS = {
-    "tests/reliability/test_crash_trials.py": 600,  # HUB_CRASH_TRIALS: 200 on PostgreSQL, 60 on SQLite
+    "tests/reliability/test_crash_trials.py": 150,  # HUB_CRASH_TRIALS kills: 200 on PostgreSQL, 60 on SQLite
+    "tests/cli/test_worker_processes.py": 6,
     "tests/reliability/test_duplicates_order.py": 45,
     "tests/e2e/test_story.py": 4,
     "tests/e2e/test_story.py::test_the_story_end_to_end[faults-": 19,

@@ -163,9 +163,15 @@ def run_command(host, port, workers, no_worker):
 
 
 @click.command("worker")
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker threads (default: HUB_WORKERS).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker threads (default: HUB_WORKERS), in each worker process.")
+@click.option("--processes", type=click.IntRange(1, 64), default=None,
+              help="Fork this many worker processes from this one and keep them running: one that dies "
+                   "(killed, out of memory) is replaced by a new fork at once, without a cold start's "
+                   "seconds of imports. SIGTERM or Ctrl-C stops them all gracefully. Default: this "
+                   "process runs the workers itself.")
 @with_appcontext
-def worker_command(workers):
+def worker_command(workers, processes):
     """Run a standalone worker: runs deliveries, re-dispatches those whose lease ran out or whose
     wake-up was lost, reconciles with vendors and purges data older than HUB_RETENTION_DAYS."""
     from hub.engine.queue import Worker
@@ -173,7 +179,17 @@ def worker_command(workers):
     app = current_app._get_current_object()
     require_tables()
     require_queue()
-    click.echo(f"hub worker started ({workers or app.config['WORKERS']} threads)")
+    threads = workers or app.config["WORKERS"]
+    if processes:
+        from hub.cli.supervisor import SupervisorError, supervise
+
+        click.echo(f"hub worker started ({processes} processes, {threads} threads each)")
+        try:
+            supervise(app, processes, workers)
+        except SupervisorError as exc:
+            raise click.ClickException(str(exc)) from None
+        return
+    click.echo(f"hub worker started ({threads} threads)")
     Worker(app, workers).run_forever()
 
 

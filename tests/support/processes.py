@@ -73,3 +73,33 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, message: 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still its children (from /proc), oldest first."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found.extend(int(child) for child in handle.read().split())
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return sorted(found, key=lambda child: (_start_time(child), child))
+
+
+def running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (exited, not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def _start_time(pid: int) -> int:
+    """When ``pid`` started (clock ticks since boot: /proc/<pid>/stat field 22); 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[19])
+    except (FileNotFoundError, ProcessLookupError):
+        return 0

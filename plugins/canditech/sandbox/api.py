@@ -175,6 +175,8 @@ def find_invitations():
     store = runtime().store
     reference = request.args.get("external_reference")
     found = store.find_by_reference(reference) if reference is not None else store.all()
+    if reference is not None and found:
+        store.count_found(reference)
     return jsonify({"data": [to_wire(inv) for inv in found]})
 
 

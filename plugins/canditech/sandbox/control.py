@@ -6,7 +6,10 @@ Contract:
   zeroed stats and rate buckets, empty webhook queue and log. Runtime config (webhook URL and
   secret...) is kept unless ``"config": true`` restores the start-up values.
 * ``GET /_sandbox/state`` -> ``{"config", "assessments" (with questions and correct answers),
-  "invitations", "post_counts", "faults", "webhooks": {"pending", "in_flight"}}``.
+  "invitations", "post_counts", "found_counts", "faults", "webhooks": {"pending", "in_flight"}}``;
+  ``found_counts``: {external_reference: number of ``GET /v1/invitations?external_reference=``
+  lookups that found an invitation} (a client looking up one it had already created, e.g. a
+  retry after its worker died before recording the answer).
 * ``POST /_sandbox/config`` ``{"WEBHOOK_URL": ..., "WEBHOOK_SECRET": ..., ...}`` (keys of
   ``runtime.DEFAULT_CONFIG`` in any case) -> the config.
 * ``GET /_sandbox/invitations`` -> ``{"data": [invitation + "post_count"], "post_counts":
@@ -57,6 +60,7 @@ def state():
         "assessments": rt.store.assessments(),
         "invitations": [to_wire(i) for i in rt.store.all()],
         "post_counts": rt.store.post_counts(),
+        "found_counts": rt.store.found_counts(),
         "faults": rt.faults.snapshot(),
         "webhooks": {"pending": log["pending"], "in_flight": log["in_flight"]},
     })

@@ -128,7 +128,8 @@ def _decode_cursor(cursor: str) -> int:
 
 
 class Store:
-    """Assessments, invitations and per-reference POST counts, behind one lock."""
+    """Assessments, invitations, and per-reference counts of POSTs and of lookups that found an
+    invitation, behind one lock."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -141,6 +142,7 @@ class Store:
             self._invitations: dict[str, Invitation] = {}
             self._by_reference: dict[str, list[str]] = {}  # ids, oldest first
             self._post_counts: Counter = Counter()
+            self._found_counts: Counter = Counter()
 
     # --- assessments ---------------------------------------------------------------------
     def assessments(self) -> list[dict]:
@@ -174,6 +176,16 @@ class Store:
     def post_counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._post_counts)
+
+    def count_found(self, external_reference: str) -> None:
+        """Record one lookup by this reference (``GET /v1/invitations?external_reference=``) that
+        found an invitation: a client asking again about one it had created."""
+        with self._lock:
+            self._found_counts[external_reference] += 1
+
+    def found_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._found_counts)
 
     def create(self, *, assessment_id: str, candidate: dict, external_reference: str,
                callback_url: str | None, base_url: str, dedupe: bool = True) -> Invitation:
