@@ -7,22 +7,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from plugins.canditech.sandbox import serve_in_thread
-
-AUTH = {"Authorization": "Bearer canditech-sandbox-key"}
-
-
-@pytest.fixture(scope="module")
-def server():
-    base_url, stop = serve_in_thread({"RATE_LIMIT_PER_SECOND": 1000, "RATE_LIMIT_BURST": 1000})
-    yield base_url
-    stop()
-
-
-@pytest.fixture()
-def sandbox(server):
-    assert requests.post(f"{server}/_sandbox/reset", json={"config": True}, timeout=5).status_code == 200
-    return server
+# the module's sandbox and its reset per test, shared with the contract-fault tests
+from tests.sandboxes.test_canditech_sandbox_contract_faults import AUTH, sandbox, server  # noqa: F401
 
 
 def lookup(base: str, **params) -> list[dict]:
