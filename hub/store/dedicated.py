@@ -73,10 +73,14 @@ class DedicatedConnections:
         # through the engine: its connect arguments and connect events apply
         proxied = self.engine.raw_connection()
         proxied.detach()  # ours from now on (closing it closes the connection); the pool opens another
-        proxied.dbapi_connection.autocommit = True
-        if self.statement_timeout:
-            milliseconds = max(1, int(self.statement_timeout * 1000))
-            proxied.dbapi_connection.execute(f"SET statement_timeout = {milliseconds}")
+        try:
+            proxied.dbapi_connection.autocommit = True
+            if self.statement_timeout:
+                milliseconds = max(1, int(self.statement_timeout * 1000))
+                proxied.dbapi_connection.execute(f"SET statement_timeout = {milliseconds}")
+        except BaseException:  # the database went away just after connecting: lend nothing, keep nothing
+            proxied.close()
+            raise
         return proxied
 
     def close(self) -> None:

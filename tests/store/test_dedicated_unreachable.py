@@ -24,3 +24,32 @@ def test_a_database_that_cannot_be_reached_raises_sqlalchemys_operational_error(
             with connections.use():
                 pass
         assert raised.value.connection_invalidated
+
+
+def test_a_connection_whose_setup_fails_is_closed_not_leaked(unreachable_engine, monkeypatch):
+    """The database may go away between connecting and ``SET statement_timeout``: the connection
+    just opened is closed before the error goes on (nothing keeps it)."""
+    closed = []
+
+    class Raw:
+        autocommit = False
+        closed = False
+
+        def execute(self, statement):
+            raise OSError("the server closed the connection")
+
+    class Proxied:
+        dbapi_connection = Raw()
+
+        def detach(self):
+            pass
+
+        def close(self):
+            closed.append(True)
+
+    monkeypatch.setattr(unreachable_engine, "raw_connection", Proxied)
+    connections = DedicatedConnections(unreachable_engine, statement_timeout=5)
+    with pytest.raises(OSError):
+        with connections.use():
+            pass
+    assert closed == [True]
