@@ -93,3 +93,12 @@ def test_the_document_matches_the_routes(hub_app, document):
             assert op["security"] == []
         else:
             assert {"401", "403"} <= set(op["responses"]), key
+
+
+def test_every_operation_with_a_body_documents_the_413_it_may_answer(document):
+    """(tests/reliability/test_fuzz_api.py sends such bodies: 413, naming the limit)"""
+    with_body = [(path, method, op) for path, item in document["paths"].items()
+                 for method, op in item.items() if method in HTTP_METHODS and "requestBody" in op]
+    assert with_body
+    for path, method, op in with_body:
+        assert "413" in op["responses"], (method, path)

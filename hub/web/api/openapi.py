@@ -155,6 +155,7 @@ ERRORS = {
     "403": _error("The token's user does not have the permission"),
     "404": _error("No such resource in this workspace"),
     "409": _error("The resource is not in a state that allows this"),
+    "413": _error("The body is larger than the hub accepts (HUB_WEBHOOK_MAX_BYTES): error.message names the limit"),
     "422": _error("Validation failed: unknown or invalid fields, named in error.fields"),
     "502": _error("The vendor could not be reached or refused the request"),
     "503": _error("A Limited Team Member's postings cannot be read (the ATS is down, or none is enabled): "
@@ -215,6 +216,8 @@ def _op(operation_id: str, summary: str, permission: str | None, *, tag: str, ok
         codes.add("422")
     if path_params or query is not None or body is not None:
         codes.add("400")  # a body that is not JSON; text the database cannot store (hub.web.input_guard)
+    if body is not None:
+        codes.add("413")
     for code in sorted(codes):
         responses[code] = ERRORS[code]
     op["responses"] = responses
