@@ -162,9 +162,13 @@ class _Supervisor:
         os.set_blocking(started_read, False)
         for stream in (sys.stdout, sys.stderr):  # else a child would write the buffered text again
             stream.flush()
+        # A stop signal is held from the fork until the child has its own handlers: arriving in
+        # between, it would run the supervisor's handler in the child and be lost there.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             os.close(started_read)
             os.close(started_write)
             raise
@@ -172,8 +176,7 @@ class _Supervisor:
             code = 1
             try:
                 signal.set_wakeup_fd(-1)
-                for sig in (*STOP_SIGNALS, signal.SIGCHLD):
-                    signal.signal(sig, signal.SIG_DFL)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 for fd in (self.wake_read, self.wake_write, started_read, *self.children.values()):
                     os.close(fd)
                 code = _child(self.app, self.threads, os.getppid(), started_write)
@@ -182,6 +185,7 @@ class _Supervisor:
             finally:
                 logging.shutdown()  # flush the handlers: os._exit skips it
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         os.close(started_write)
         self.children[pid] = started_read
         log.info("worker process %s forked", pid)
@@ -194,6 +198,7 @@ def _child(app, threads: int | None, parent: int, started_write: int) -> int:
     stop = threading.Event()
     for sig in STOP_SIGNALS:
         signal.signal(sig, lambda *_: stop.set())
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # held since the fork: delivered now
     worker = Worker(app, threads)
     worker.start()
     os.write(started_write, b"1")
@@ -216,11 +221,14 @@ def _signal(pid: int, sig: int) -> None:
 
 def _release_connections(app) -> None:
     """Close the supervisor's database and queue connections: a child must open its own."""
+    from flask import has_app_context
+
     from hub.extensions import db
     from hub.runtime import get_runtime
 
-    with app.app_context():
+    if has_app_context():  # the command's own session (``hub worker`` runs in an app context)
         db.session.remove()
+    with app.app_context():
         for engine in db.engines.values():
             engine.dispose()
     storage = get_runtime(app).queue.huey.storage
