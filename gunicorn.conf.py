@@ -26,14 +26,9 @@ else:  # ... which every other gunicorn master of the user takes over: one per m
 
 
 def _log_format(server):
-    from hub.logging_setup import WebhookKeyRedactor, json_requested, redact_gunicorn_access_log, use_for_gunicorn
+    from hub.logging_setup import json_requested, redact_gunicorn_logs, use_for_gunicorn
 
-    redact_gunicorn_access_log(server.log)  # with --access-logfile: no webhook URL's key in it
-    # nor in gunicorn's own log: at --log-level debug its default pre_request hook logs each
-    # request's path, and a request a worker fails to handle is logged with its URI
-    error_log = server.log.error_log
-    if not any(isinstance(f, WebhookKeyRedactor) for f in error_log.filters):
-        error_log.addFilter(WebhookKeyRedactor())
+    redact_gunicorn_logs(server.log)  # no webhook URL's key in its access log nor its own
     if json_requested(os.environ):  # gunicorn's lines in the hub's JSON format too
         use_for_gunicorn(server.log)
 

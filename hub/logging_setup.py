@@ -103,9 +103,10 @@ def failure_cause(exc: BaseException) -> str:
     a worker rides out by itself, for the line that logs it: the words say what its traceback
     leaves to be inferred. Else ""."""
     import redis
-    import sqlalchemy as sa
 
-    if isinstance(exc, sa.exc.OperationalError):
+    from hub.store.outage import database_unavailable
+
+    if database_unavailable(exc):
         return ": the database is unavailable"
     if isinstance(exc, redis.exceptions.ConnectionError):
         return ": Redis (the queue) is unavailable"
@@ -221,11 +222,14 @@ class WebhookKeyRedactor(logging.Filter):
         return True
 
 
-def redact_gunicorn_access_log(gunicorn_logger) -> None:
-    """Called by ``gunicorn.conf.py`` in every process: once, however often it is called."""
-    access = gunicorn_logger.access_log
-    if not any(isinstance(f, WebhookKeyRedactor) for f in access.filters):
-        access.addFilter(WebhookKeyRedactor())
+def redact_gunicorn_logs(gunicorn_logger) -> None:
+    """No webhook URL's key in gunicorn's access log (with ``--access-logfile``) nor in its own log
+    (at ``--log-level debug`` its default ``pre_request`` hook logs each request's path; a request
+    a worker fails to handle is logged with its URI). Called by ``gunicorn.conf.py`` in every
+    process: once, however often it is called."""
+    for logger in (gunicorn_logger.access_log, gunicorn_logger.error_log):
+        if not any(isinstance(f, WebhookKeyRedactor) for f in logger.filters):
+            logger.addFilter(WebhookKeyRedactor())
 
 
 def use_for_gunicorn(gunicorn_logger) -> None:
