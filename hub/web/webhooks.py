@@ -45,6 +45,7 @@ from hub.runtime import get_runtime
 from hub.store.bulk import insert_rows
 from hub.web.input_guard import unstorable_body
 from hub.store.dedicated import DedicatedConnections
+from hub.store.outage import database_unavailable
 from hub.store.models import Delivery, Event, EventKey, Integration, WebhookLog, utcnow
 
 bp = Blueprint("webhooks", __name__)
@@ -303,18 +304,9 @@ def _group_commit(runtime) -> GroupCommit:
             runtime.app, persist, after_commit=_after_commit,
             max_batch=int(config["INGEST_BATCH_MAX"]), committers=int(config["INGEST_COMMITTERS"]),
             timeout=float(config["INGEST_TIMEOUT_SECONDS"]),
+            # every webhook of the batch would meet it again alone: all answer 503 at once
             shared_failure=database_unavailable)
     return committer
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """The database unreachable or too slow (a statement timeout, a lock not granted): every
-    webhook of the batch would meet it again alone, so all answer 503 at once. Not a deadlock or
-    a serialization failure (SQLSTATE class 40): running each webhook alone clears those."""
-    if not isinstance(exc, sa.exc.OperationalError):
-        return False
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
-    return not sqlstate.startswith("40")
 
 
 def _store(runtime, record: WebhookRecord) -> list[IngestOutcome] | str:

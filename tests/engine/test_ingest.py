@@ -417,7 +417,7 @@ def test_seen_ids_are_checked_where_a_plugin_gives_them():
     ("40001", False),  # serialization failure
 ])
 def test_which_database_errors_fail_a_whole_webhook_batch(sqlstate, every_job_alike):
-    from hub.web.webhooks import database_unavailable
+    from hub.store.outage import database_unavailable
 
     class DriverError(Exception):
         pass

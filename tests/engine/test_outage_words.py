@@ -21,6 +21,12 @@ def test_failure_cause_names_the_outage():
     assert failure_cause(redis.exceptions.ConnectionError("refused")) == ": Redis (the queue) is unavailable"
     assert failure_cause(ValueError("a bug")) == ""
 
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    # a deadlock is no outage (running the work again clears it), as the ingress judges it too
+    assert failure_cause(sa.exc.OperationalError("UPDATE", {}, Deadlock("deadlock detected"))) == ""
+
 
 def test_the_sweeper_says_the_database_is_unavailable(make_app, monkeypatch, caplog):
     app = make_app({"SWEEP_INTERVAL_SECONDS": "0.3"})
