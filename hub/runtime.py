@@ -49,11 +49,17 @@ class HubRuntime:
         db.session.commit()
         return ctx
 
-    def active_source(self, workspace_id: int) -> str | None:
+    def enabled_sources(self, workspace_id: int) -> list[str]:
+        """The installed sources (ATSes) enabled in the workspace, in the order they were set up:
+        one, except in a workspace kept from before a second was refused."""
         sources = set(self.registry.of_kind(SOURCE))
         enabled = db.session.scalars(sa.select(Integration.plugin).where(
             Integration.workspace_id == workspace_id, Integration.enabled.is_(True)).order_by(Integration.id))
-        return next((name for name in enabled if name in sources), None)
+        return [name for name in enabled if name in sources]
+
+    def active_source(self, workspace_id: int) -> str | None:
+        """The source the hub reads postings, stages and candidates from: the first set up."""
+        return next(iter(self.enabled_sources(workspace_id)), None)
 
     # ------------------------------------------------------------------ URLs
     def public_url(self) -> str:

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from hub import services
 from hub.engine.runner import DEFERRED_PREFIX
-from hub.entities import INVITATION_STATUSES, SOURCE
+from hub.entities import INVITATION_STATUSES
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import D_CANCELLED, D_DEAD, D_RETRY, Delivery, Event, Integration
@@ -84,16 +84,12 @@ def extra_sources(workspace_id: int) -> dict | None:
     from before ``services.set_enabled`` refused a second one keeps them): ``active``, the one the
     hub reads postings, stages and candidates from (``runtime.active_source``: the first set up),
     and ``others``, the rest in the order they were set up, each a plugin and its title. Else None."""
-    runtime = get_runtime()
-    sources = set(runtime.registry.of_kind(SOURCE))
-    enabled = [name for name in db.session.scalars(sa.select(Integration.plugin).where(
-        Integration.workspace_id == workspace_id, Integration.enabled.is_(True)).order_by(Integration.id))
-        if name in sources]
+    enabled = get_runtime().enabled_sources(workspace_id)
     if len(enabled) < 2:
         return None
-    active = runtime.active_source(workspace_id)
+    active, *others = enabled
     return {"active": {"plugin": active, "title": plugin_title(active)},
-            "others": [{"plugin": name, "title": plugin_title(name)} for name in enabled if name != active]}
+            "others": [{"plugin": name, "title": plugin_title(name)} for name in others]}
 
 
 def integration_health(workspace_id: int) -> list[dict]:
