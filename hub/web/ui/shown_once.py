@@ -15,7 +15,9 @@ from flask import session
 from flask_login import current_user
 
 from hub.config import ConfigError
+from hub.extensions import db
 from hub.runtime import get_runtime
+from hub.store.models import User
 
 SHOWN_WITHIN = 600  # seconds: a secret whose page was never opened is not shown later
 
@@ -41,6 +43,14 @@ def take(kind: str) -> dict[str, Any] | None:
         return get_runtime().secret_box.decrypt(sealed)
     except ConfigError:
         return None
+
+
+def user_of(values: dict[str, Any] | None):
+    """The user whose id ``values`` hold as ``user_id``, if still of the current user's workspace;
+    else None."""
+    user_id = (values or {}).get("user_id")
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    return user if user is not None and user.workspace_id == current_user.workspace_id else None
 
 
 def _key(kind: str) -> str:

@@ -31,8 +31,8 @@ def _page(token=None, created=None, values=None, errors=None, status=200):
 @bp.get("/settings/api-tokens")
 @require("api_tokens.manage")
 def api_tokens():
-    created = shown_once.take("api_token") or {}  # after Create token: shown this once
-    user = next((u for u in queries.users(current_user.workspace_id) if u.id == created.get("user_id")), None)
+    created = shown_once.take("api_token")  # after Create token: shown this once
+    user = shown_once.user_of(created)
     if user is None or not isinstance(created.get("token"), str):
         return _page()
     return _page(token=created["token"], created={"name": created.get("name") or "", "user": user})

@@ -161,9 +161,9 @@ def users_password(user_id: int):
 def _shown(kind: str):
     """``(user, password)`` sealed by ``shown_once.keep(kind, user_id=..., password=...)``, the user
     still of this workspace; or ``(None, None)``."""
-    values = shown_once.take(kind) or {}
-    user_id, password = values.get("user_id"), values.get("password")
-    target = db.session.get(User, user_id) if isinstance(user_id, int) else None
-    if target is None or target.workspace_id != current_user.workspace_id:
+    values = shown_once.take(kind)
+    target = shown_once.user_of(values)
+    if target is None:
         return None, None
+    password = values.get("password")
     return target, password if isinstance(password, str) else None
