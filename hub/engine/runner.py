@@ -26,6 +26,7 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from hub import entities as e
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
@@ -35,6 +36,7 @@ from hub.store.models import (
     D_CANCELLED, D_DEAD, D_DONE, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, Integration, Invitation, is_table_id,
     utcnow,
 )
+from hub.store.outage import database_unavailable
 
 log = logging.getLogger("hub.engine.runner")
 
@@ -136,15 +138,46 @@ class LeaseKeeper:
                 return
 
 
+RECORD_RETRY_FIRST_SECONDS = 0.25
+RECORD_RETRY_MAX_SECONDS = 2.0
+
+
 def _finish(delivery_id: int, token: str, **values) -> bool:
     """Record an outcome if ``token`` still holds the lease; False (logged) if the run outlived it
-    (the sweeper released the delivery, or another worker took it), in which case nothing changes."""
+    (the sweeper released the delivery, or another worker took it), in which case nothing changes.
+
+    The database unavailable (``database_unavailable``) when the outcome is written: the write is
+    tried again (0.25 s, doubling to 2 s) for up to ``HUB_LEASE_SECONDS``, so the outcome of a
+    vendor call made just before an outage is recorded as soon as the database is back, instead of
+    the delivery running again once its lease has run out. Whichever comes first wins: if the
+    sweeper has meanwhile released the delivery (its lease ran out), the token no longer holds it
+    and nothing is recorded, as for any run that outlived its lease. Still away after that: raises,
+    and the delivery runs again after its lease, as before."""
     values.setdefault("updated_at", utcnow())
-    result = db.session.execute(
-        sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.lease_token == token).values(
-            lease_until=None, lease_token=None, **values)
-    )
-    db.session.commit()
+    patience = float(current_app.config["LEASE_SECONDS"])
+    give_up = time.monotonic() + patience
+    pause = RECORD_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            result = db.session.execute(
+                sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.lease_token == token).values(
+                    lease_until=None, lease_token=None, **values)
+            )
+            db.session.commit()
+            break
+        except Exception as exc:
+            _rollback_quietly()
+            if not database_unavailable(exc) or time.monotonic() + pause > give_up:
+                raise
+            if pause == RECORD_RETRY_FIRST_SECONDS:  # one line per outage, not one per try
+                log.warning("could not record the outcome (%s) of delivery %s%s: trying again for up to %.0f s "
+                            "(HUB_LEASE_SECONDS)", values.get("status"), delivery_id, failure_cause(exc), patience,
+                            extra={"delivery_id": delivery_id})
+            time.sleep(pause)
+            pause = min(pause * 2, RECORD_RETRY_MAX_SECONDS)
+    if pause != RECORD_RETRY_FIRST_SECONDS and result.rowcount == 1:
+        log.info("recorded the outcome (%s) of delivery %s once the database was back", values.get("status"),
+                 delivery_id, extra={"delivery_id": delivery_id})
     if result.rowcount == 1:
         return True
     now = db.session.scalar(sa.select(Delivery.status).where(Delivery.id == delivery_id))
@@ -157,6 +190,15 @@ def _finish(delivery_id: int, token: str, **values) -> bool:
         log.warning("delivery %s ran longer than its lease (HUB_LEASE_SECONDS): its outcome (%s) is not recorded",
                     delivery_id, values.get("status"), extra={"delivery_id": delivery_id})
     return False
+
+
+def _rollback_quietly() -> None:
+    """Roll the session back after a failed write; with the connection gone the rollback may fail
+    too (the pool replaces the connection at the next checkout)."""
+    try:
+        db.session.rollback()
+    except Exception:
+        log.debug("rollback after a failed write failed too", exc_info=True)
 
 
 def _superseded(workspace_id: int, event: e.HubEvent) -> str | None:

@@ -6,10 +6,13 @@ schedule.
 While the database is away: every webhook answers 503 (never 200: nothing is acknowledged that
 is not stored), no process exits, ``/healthz`` answers and ``/readyz`` says not ready, and the
 web processes log that the database is unavailable. A worker whose delivery was calling Canditech
-when the connection was cut cannot record the answer. Once the proxy is back, with nothing
-restarted: Lever's retries are accepted, the interrupted delivery is run again once its lease runs
-out (its retry finds the invitation Canditech already made, and sends none), every candidate has
-exactly one invitation at Canditech, and no delivery is dead or left open.
+when the connection was cut cannot record the invitation (the plugin's write fails, so the run's
+outcome is a retry), nor that outcome, and says it keeps trying. Once the proxy is back, with
+nothing restarted: Lever's retries are accepted, the same run records its outcome (not left for its
+lease to run out), the retry finds the invitation Canditech already made and sends none, every
+candidate has exactly one invitation at Canditech, and no delivery is dead or left open. (An outage
+longer than the lease, after which the delivery runs again once its lease has run out: the
+in-process test_database_outage.py and the crash trials.)
 
 PostgreSQL + Redis only: this module defines its test only in scripts/test.sh's PostgreSQL + Redis
 run (``ON_POSTGRES``); the SQLite run collects nothing here (the in-process outage test,
@@ -37,7 +40,7 @@ POSTING = "posting-backend-engineer"  # ... of this posting's pipeline
 # a retry comes after it (the harness starts the sandbox with 0.3,0.6,1,2,3: 6.9 s in all)
 RETRY_DELAYS = [0.3, 0.6, 1, 2, 3, 4, 6]
 CANDITECH_ANSWER_DELAY_MS = 2500  # Canditech's answer to each call, once it took effect
-LEASE_SECONDS = 5  # a delivery interrupted by the outage runs again this long after its last renewal
+LEASE_SECONDS = 60  # longer than the outage: the interrupted run keeps trying to record its outcome
 
 
 def api(url: str, method: str = "GET", **kwargs):
@@ -164,10 +167,11 @@ def test_production_hub_answers_503_while_the_database_is_away_and_recovers_by_i
             assert ready.json()["checks"]["database"].startswith("unavailable"), ready.text
         eventually(lambda: any("database unavailable" in line["message"] for line in _log_lines(stack, "gunicorn")),
                    10, "the web processes to log that the database is unavailable")
-        # bob's delivery got Canditech's answer and could not record it
-        eventually(lambda: any(line.get("exc_type") == "OperationalError" and line.get("logger") == "huey"
+        # bob's delivery got Canditech's answer and could not record it: its worker keeps trying
+        eventually(lambda: any("could not record the outcome (retry)" in line["message"]
+                               and "the database is unavailable" in line["message"]
                                for name in ("worker0", "worker1") for line in _log_lines(stack, name)),
-                   15, "the worker running bob's delivery to fail on the database")
+                   15, "the worker running bob's delivery to wait for the database")
         assert _alive(stack) == processes
         api(canditech + "/_sandbox/faults", "DELETE")
         restored_at = time.time() * 1000
@@ -201,6 +205,8 @@ def test_production_hub_answers_503_while_the_database_is_away_and_recovers_by_i
             db.session.rollback()
         assert len(recorded) == 5 and all(recorded), recorded
         assert dead == 0
+        assert any("recorded the outcome (retry)" in line["message"] and "once the database was back" in line["message"]
+                   for name in ("worker0", "worker1") for line in _log_lines(stack, name))
         assert moves == 5  # each move stored once, whatever its sender's retries
         assert _alive(stack) == processes
     except AssertionError:
