@@ -45,7 +45,7 @@ class Queue:
         from hub.engine.runner import run_delivery
 
         with self.app.app_context():
-            return run_delivery(self.runtime, delivery_id)
+            return run_delivery(self.runtime, delivery_id, contain_errors=True)
 
     def enqueue(self, delivery_ids: list[int], delay: float | None = None) -> None:
         if not delivery_ids:

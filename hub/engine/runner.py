@@ -31,7 +31,7 @@ from flask import current_app
 from hub import entities as e
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
-from hub.logging_setup import failure_cause, log_context
+from hub.logging_setup import RepeatLimiter, failure_cause, log_context
 from hub.store.models import (
     D_CANCELLED, D_DEAD, D_DONE, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, Integration, Invitation, is_table_id,
     utcnow,
@@ -39,6 +39,9 @@ from hub.store.models import (
 from hub.store.outage import database_unavailable
 
 log = logging.getLogger("hub.engine.runner")
+# claims failing on a database outage: one per wake-up taken from the queue, so repeats are held back
+claim_log = logging.getLogger("hub.engine.runner.claim")
+claim_log.addFilter(RepeatLimiter())
 
 LOST_LEASE = "lost_lease"  # run_delivery's answer when the run outlived its lease: nothing recorded
 DEFERRED_PREFIX = "deferred: "  # the start of a deferring delivery's last_error
@@ -216,16 +219,41 @@ def _superseded(workspace_id: int, event: e.HubEvent) -> str | None:
     return f"the invitation was re-invited since (round {current} now): this news of round {event.round} is not delivered"
 
 
-def run_delivery(runtime, delivery_id: int) -> str:
+FAILED = "failed"  # run_delivery's answer (with contain_errors) when it stopped on an error it logged
+
+
+def run_delivery(runtime, delivery_id: int, contain_errors: bool = False) -> str:
     """Run one delivery if it is due; returns what happened ("done", "retry", "dead", "skipped",
-    ``LOST_LEASE``...). Every line logged while it runs carries its ids (``log_context``)."""
+    ``LOST_LEASE``...). Every line logged while it runs carries its ids (``log_context``).
+
+    An error the run cannot record as the delivery's outcome (the database away longer than
+    ``_finish`` waits, a bug in the engine) is raised; with ``contain_errors`` (the queue's task)
+    it is logged instead, with the delivery's ids and what it means for the delivery, and the
+    answer is ``FAILED``: the delivery is still due (not claimed) or still running under a lease
+    that runs out, and the sweeper runs it again either way."""
     config = runtime.config
-    token = claim(delivery_id, float(config["LEASE_SECONDS"]), int(config["DELIVERY_MAX_ATTEMPTS"]))
+    try:
+        token = claim(delivery_id, float(config["LEASE_SECONDS"]), int(config["DELIVERY_MAX_ATTEMPTS"]))
+        delivery = db.session.get(Delivery, delivery_id, populate_existing=True) if token else None
+    except Exception as exc:
+        if not contain_errors:
+            raise
+        _rollback_quietly()
+        claim_log.error("delivery %s could not be claimed%s: the sweeper runs it when it can", delivery_id,
+                  failure_cause(exc), exc_info=True, extra={"delivery_id": delivery_id})
+        return FAILED
     if token is None:
         return "skipped"
-    delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
     with log_context(**log_fields(delivery)):
-        return _run_claimed(runtime, delivery, token)
+        try:
+            return _run_claimed(runtime, delivery, token)
+        except Exception as exc:
+            if not contain_errors:
+                raise
+            _rollback_quietly()
+            log.error("delivery %s stopped before its outcome was recorded%s: it runs again once its lease "
+                      "(HUB_LEASE_SECONDS) has run out", delivery_id, failure_cause(exc), exc_info=True)
+            return FAILED
 
 
 def _run_claimed(runtime, delivery: Delivery, token: str) -> str:

@@ -15,7 +15,7 @@ from hub import hookimpl, services
 from hub.engine import runner
 from hub.errors import Deferred, PermanentError
 from hub.extensions import db
-from hub.logging_setup import configure_logging
+from hub.logging_setup import RepeatLimiter, configure_logging
 from hub.runtime import get_runtime
 from hub.store.models import Delivery, Invitation
 from tests.support.engine import enable
@@ -175,3 +175,53 @@ def test_a_line_about_an_event_the_delivery_stored_carries_that_event_s_id_and_t
     for body in lines:
         if body is not ingested[0]:
             assert {name: body.get(name) for name in ids} == ids, body
+
+
+def test_a_run_stopped_by_an_error_it_cannot_record_logs_it_with_the_delivery_s_ids(hub, capsys, monkeypatch):
+    """Through the queue's task: the error is logged by the hub, with every id of the delivery and
+    what it means, not left to Huey's "Unhandled exception in task" (which names no delivery)."""
+    app, loud, ids = hub
+
+    def cannot_record(*args, **kwargs):
+        raise sa.exc.OperationalError("UPDATE deliveries", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(runner, "_finish", cannot_record)
+    capture(app, capsys)
+    with app.app_context():
+        answer = runner.run_delivery(get_runtime(), ids["delivery_id"], contain_errors=True)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert answer == runner.FAILED
+    stopped = [body for body in lines if "stopped before its outcome was recorded" in body["message"]]
+    assert len(stopped) == 1, lines
+    assert stopped[0]["message"].startswith(
+        f"delivery {ids['delivery_id']} stopped before its outcome was recorded: the database is unavailable")
+    assert {name: stopped[0].get(name) for name in ids} == ids and stopped[0]["plugin"] == "loud"
+    assert stopped[0]["level"] == "error" and stopped[0]["exc_type"] == "OperationalError"
+    assert not [body for body in lines if body["logger"].startswith("huey")]
+    # without contain_errors (a caller of its own, a test) the error is raised
+    with app.app_context():
+        db.session.execute(sa.update(Delivery).values(status="pending", lease_token=None, lease_until=None))
+        db.session.commit()
+        with pytest.raises(sa.exc.OperationalError):
+            runner.run_delivery(get_runtime(), ids["delivery_id"])
+
+
+def test_a_claim_the_database_refuses_is_logged_with_the_delivery_s_id_and_repeats_held_back(hub, capsys,
+                                                                                              monkeypatch):
+    app, loud, ids = hub
+
+    def database_away(*args, **kwargs):
+        raise sa.exc.OperationalError("UPDATE deliveries", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(runner, "claim", database_away)
+    monkeypatch.setattr(runner.claim_log, "filters", [RepeatLimiter()])  # nothing held from an earlier test
+    capture(app, capsys)
+    with app.app_context():
+        answers = [runner.run_delivery(get_runtime(), ids["delivery_id"], contain_errors=True) for _ in range(3)]
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert answers == [runner.FAILED] * 3
+    assert [body["message"] for body in lines] == [
+        f"delivery {ids['delivery_id']} could not be claimed: the database is unavailable: the sweeper runs it "
+        "when it can"]  # the two repeats within the minute are held back
+    assert lines[0]["delivery_id"] == ids["delivery_id"]
+    assert loud.calls == []
