@@ -12,9 +12,13 @@ from werkzeug.exceptions import HTTPException
 
 from hub.errors import HubError, ServiceUnavailable
 from hub.extensions import db
-from hub.logging_setup import redact_webhook_keys
+from hub.logging_setup import RepeatLimiter, redact_webhook_keys
 
 log = logging.getLogger("hub.web")
+# every request meets an outage alike: its line is written at most once a minute per process,
+# with a count of the ones held back, not once per refused request
+outage_log = logging.getLogger("hub.web.outage")
+outage_log.addFilter(RepeatLimiter())
 
 JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/metrics")
 
@@ -69,7 +73,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(PoolTimeout)
     def database_down(exc):
         _rollback()
-        log.error("database unavailable: %s", type(exc).__name__)
+        outage_log.error("database unavailable: %s", type(exc).__name__)
         return error_response(503, ServiceUnavailable.code, "the database is unavailable; retry later")
 
     @app.errorhandler(DBAPIError)
