@@ -144,6 +144,11 @@ class IntegrationSchema(Schema):
     version = fields.String()
     description = fields.String()
     enabled = fields.Boolean(required=True)
+    active_source = fields.Boolean(required=True, metadata={"description": (
+        "Whether the hub reads postings, stages and candidates from this integration: true for the "
+        "workspace's enabled ATS (a source); when a workspace kept from before the one-ATS rule has "
+        "several enabled, for the first set up only, and false for the others. Always false for a "
+        "disabled ATS and for an assessment provider.")})
     status = fields.String(required=True)
     status_message = fields.String(allow_none=True)
     supports_oauth = fields.Boolean()

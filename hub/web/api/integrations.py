@@ -1,6 +1,8 @@
 """``/api/v1/integrations``: list, read and change settings, enable, disable, test, register
 webhooks, revoke. Secrets are write-only here as on the page: never returned, only when and by
-whom they were set."""
+whom they were set. Each integration says whether it is the ATS the hub reads from
+(``active_source``, ``HubRuntime.active_source``): a workspace kept from before the one-ATS rule
+may have two enabled, and the hub reads from the first set up only."""
 
 from __future__ import annotations
 
@@ -27,14 +29,16 @@ def _spec(plugin: str):
     return runtime.registry.spec(plugin)
 
 
-def integration_dict(plugin: str, row: Integration | None) -> dict:
+def integration_dict(plugin: str, row: Integration | None, active_source: str | None) -> dict:
+    """``active_source``: the workspace's active source (``HubRuntime.active_source``), or None."""
     runtime = get_runtime()
     spec = runtime.registry.spec(plugin)
     meta = (row.secrets_meta or {}) if row else {}
     return {
         "plugin": plugin, "title": spec.title, "kind": spec.kind,
         "version": spec.version or runtime.registry.versions.get(plugin, ""), "description": spec.description,
-        "enabled": bool(row and row.enabled), "status": row.status if row else "not_connected",
+        "enabled": bool(row and row.enabled), "active_source": plugin == active_source,
+        "status": row.status if row else "not_connected",
         "status_message": row.status_message if row else None,
         "supports_oauth": spec.supports_oauth, "supports_webhook_setup": spec.supports_webhook_setup,
         "hooks": runtime.registry.hooks_of(plugin),
@@ -57,7 +61,9 @@ def _connection(plugin: str, row: Integration | None) -> dict:
 
 
 def _current(plugin: str) -> dict:
-    return integration_dict(plugin, get_runtime().integration(current_user.workspace_id, plugin))
+    runtime = get_runtime()
+    workspace_id = current_user.workspace_id
+    return integration_dict(plugin, runtime.integration(workspace_id, plugin), runtime.active_source(workspace_id))
 
 
 @bp.get("/integrations")
@@ -66,7 +72,8 @@ def list_integrations():
     runtime = get_runtime()
     rows = {row.plugin: row for row in db.session.scalars(
         sa.select(Integration).where(Integration.workspace_id == current_user.workspace_id))}
-    items = [integration_dict(name, rows.get(name)) for name in runtime.registry.names()]
+    active = runtime.active_source(current_user.workspace_id)
+    items = [integration_dict(name, rows.get(name), active) for name in runtime.registry.names()]
     return jsonify({"items": IntegrationSchema(many=True).dump(items)})
 
 

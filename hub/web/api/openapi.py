@@ -153,7 +153,8 @@ ERRORS = {
     "400": _error("The body is not JSON, or the request holds text the hub cannot store (a NUL character)"),
     "401": _error("No valid API token"),
     "403": _error("The token's user does not have the permission"),
-    "404": _error("No such resource in this workspace"),
+    "404": _error("No such resource in this workspace, or an id in the path that is not a whole number "
+                  "(error.message names it; an unknown path is \"no such API endpoint\")"),
     "409": _error("The resource is not in a state that allows this"),
     "413": _error("The body is larger than the hub accepts (HUB_WEBHOOK_MAX_BYTES): error.message names the limit"),
     "422": _error("Validation failed: unknown or invalid fields, named in error.fields"),
