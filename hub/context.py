@@ -26,8 +26,10 @@ the hub's internals:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import logging
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -40,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from hub import entities as e
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
-from hub.logging_setup import context_fields
+from hub.logging_setup import context_fields, failure_cause
 from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, is_table_id, utcnow
 
 DEFAULT_TIMEOUT = 15.0
@@ -545,21 +547,31 @@ class PluginContext:
         the worker renews while the hook runs: it is not lost to a long run, and a worker that
         dies frees it when its lease runs out (``HUB_LEASE_SECONDS``), not ``ttl`` later (a run
         cancelled under its worker by a disable, which may still be in a vendor call, keeps it
-        ``ttl``). Taken elsewhere (reconciliation, a page), it lasts at most ``ttl`` seconds:
-        choose ``ttl`` longer than the work inside can take, or a second holder may enter."""
+        ``ttl``). Taken elsewhere (reconciliation, a page), it is renewed while it is held: every
+        ``ttl / 3`` seconds a thread of the hub pushes its end ``ttl`` seconds ahead, so work that
+        outlasts ``ttl`` keeps it, and ``ttl`` is how long a holder that dies (its process killed)
+        keeps others out. The renewal stops after an hour (a holder that long is stuck: its lock
+        then runs out ``ttl`` later), and a database away for longer than ``ttl`` may let the lock
+        run out under its holder, as a delivery's lease would."""
         full = f"{self.workspace_id}:{self.plugin_name}:{name}"
         holder = uuid.uuid4().hex
-        if self.delivery_id is not None and self._lease_token:
+        in_delivery = self.delivery_id is not None and bool(self._lease_token)
+        if in_delivery:
             holder = _delivery_holder(self.delivery_id, self._lease_token)
         deadline = time.monotonic() + wait
         while not _try_lock(full, holder, ttl):
             if time.monotonic() > deadline:
                 raise Deferred(f"lock {name!r} is busy", retry_after=min(max(1.0, ttl / 4), 30.0))
             time.sleep(0.05)
+        keeper = None if in_delivery else _LockKeeper(self._runtime.app, full, holder, ttl)
         try:
+            if keeper is not None:
+                keeper.start()
             yield
         finally:
-            db.session.rollback()
+            db.session.rollback()  # first: on SQLite an open transaction would hold up the keeper's write
+            if keeper is not None:
+                keeper.stop()
             db.session.execute(sa.delete(Lock).where(Lock.name == full, Lock.holder == holder))
             db.session.commit()
 
@@ -576,6 +588,53 @@ class PluginContext:
         if name is None:
             raise TemporaryError("no source (ATS) integration is enabled in this workspace")
         return SourceAPI(self._runtime, self.workspace_id, name)
+
+
+_log = logging.getLogger("hub.context")
+
+
+class _LockKeeper:
+    """A ``ctx.lock`` taken outside a delivery, while it is held: every third of ``ttl``, push the
+    lock's ``expires_at`` ``ttl`` ahead, as long as ``holder`` still holds it (stops once it does
+    not), for at most ``MAX_HOLD_SECONDS``. A renewal that fails (the database away for a moment)
+    is logged and tried again a third of ``ttl`` later. Its thread runs in a copy of the creating
+    thread's context, so its lines carry the same ids (``log_context``)."""
+
+    MAX_HOLD_SECONDS = 3600.0
+    MIN_INTERVAL_SECONDS = 0.05
+
+    def __init__(self, app, name: str, holder: str, ttl: float):
+        self.app, self.name, self.holder, self.ttl = app, name, holder, ttl
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
+                                        name=f"lock-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.ident is not None:  # started (a start that failed leaves nothing to join)
+            self._thread.join()
+
+    def _run(self) -> None:
+        give_up = time.monotonic() + self.MAX_HOLD_SECONDS
+        every = max(self.ttl / 3, self.MIN_INTERVAL_SECONDS)
+        while not self._stop.wait(every) and time.monotonic() < give_up:
+            try:
+                with self.app.app_context():
+                    try:
+                        kept = db.session.execute(sa.update(Lock).where(
+                            Lock.name == self.name, Lock.holder == self.holder).values(
+                            expires_at=utcnow() + timedelta(seconds=self.ttl))).rowcount
+                        db.session.commit()
+                    finally:
+                        db.session.remove()
+            except Exception as exc:  # the database away for a moment: the lock may run out, as if we died
+                _log.warning("could not renew the lock %s%s", self.name, failure_cause(exc), exc_info=True)
+                continue
+            if not kept:  # released, or taken over after it ran out
+                return
 
 
 _DELIVERY_HOLDER = "d"  # a lock holder "d:<delivery id>:<lease token>:<acquisition>"

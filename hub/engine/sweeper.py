@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from hub.engine.ingest import dedupe_window
 from hub.engine.runner import log_fields
+from hub.errors import Deferred
 from hub.extensions import db
 from hub.store.models import (
     D_DEAD, D_OPEN, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, EventKey, Integration, Lock, WebhookLog, utcnow,
@@ -158,6 +159,11 @@ def _update_queue_gauges(runtime) -> None:
     runtime.metrics.oldest_pending.set((utcnow() - oldest).total_seconds() if oldest else 0)
 
 
+# A reconcile holds its connection's lock renewed while it runs (``ctx.lock``): this is how long
+# a worker that died reconciling keeps the others from reconciling that connection.
+RECONCILE_LOCK_TTL_SECONDS = 60.0
+
+
 def reconcile_all(runtime) -> int:
     from hub.engine.ingest import ingest
 
@@ -168,15 +174,21 @@ def reconcile_all(runtime) -> int:
     for workspace_id, name in integrations:
         if name not in runtime.registry.specs or not runtime.registry.implements(name, "reconcile"):
             continue
+        entered = False
         try:
             ctx = runtime.context(workspace_id, name)
-            with ctx.lock("reconcile", ttl=300, wait=0.1):
+            with ctx.lock("reconcile", ttl=RECONCILE_LOCK_TTL_SECONDS, wait=0.1):
+                entered = True
                 events = runtime.registry.call(name, "reconcile", ctx=ctx) or []
                 for inbound in events:
                     ingest(runtime, workspace_id, name, inbound)
                     found += 1
         except Exception as exc:
             db.session.rollback()
+            if isinstance(exc, Deferred) and not entered:  # another worker is reconciling it: nothing failed
+                log.debug("reconcile of %s in workspace %s skipped: another worker is reconciling it", name,
+                          workspace_id, extra={"workspace_id": workspace_id, "plugin": name})
+                continue
             log.warning("reconcile of %s in workspace %s failed: %s", name, workspace_id, exc,
                         extra={"workspace_id": workspace_id, "plugin": name})
     return found

@@ -149,8 +149,8 @@ def send_once(ctx: Any, invitation: Invitation, candidate: Candidate,
               deliver: Callable[[Invitation, str], None], lock_ttl: float = DEFAULT_LOCK_TTL) -> None:
     """Call ``deliver(current, email)`` for a still-pending invitation, under its lease (see above).
 
-    In a delivery the lease lives with the delivery's run (``ctx.lock``): ``lock_ttl`` bounds it
-    only when called elsewhere; there keep it longer than ``deliver`` takes."""
+    In a delivery the lease lives with the delivery's run (``ctx.lock``); called elsewhere, it is
+    renewed while ``deliver`` runs, and ``lock_ttl`` is how long it outlives a holder that died."""
     email = (candidate.email or "").strip()
     if not valid_email(email):
         # the reason is shown to recruiters and mirrored to the ATS: never the address itself
