@@ -533,7 +533,9 @@ class PluginContext:
     def rate_limiter(self, name: str, rate: float, burst: int):
         """A token bucket for this connection, shared by all its workers: call
         ``.acquire(timeout=60.0)``, which blocks until a token is free and raises ``TemporaryError``
-        when none would be within ``timeout`` seconds."""
+        when none would be within ``timeout`` seconds. One bucket per ``name``; asked for with
+        another ``rate`` or ``burst`` than before (a limit the connection's settings changed), it
+        takes them from its next take."""
         key = f"{self.workspace_id}:{self.plugin_name}:{name}"
         return self._runtime.limiters.get(key, rate, burst)
 

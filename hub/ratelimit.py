@@ -22,6 +22,11 @@ class LocalBucket:
         self._stamp = time.monotonic()
         self._lock = threading.Lock()
 
+    def retune(self, rate: float, burst: int) -> None:
+        """New rate and burst from the next take (tokens above the new burst are dropped then)."""
+        with self._lock:
+            self.rate, self.burst = float(rate), float(burst)
+
     def _wait_needed(self) -> float:
         now = time.monotonic()
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
@@ -75,6 +80,10 @@ class RedisBucket:
         self.burst = float(burst)
         self._script = client.register_script(_REDIS_SCRIPT)
 
+    def retune(self, rate: float, burst: int) -> None:
+        """New rate and burst from the next take (each take sends them to Redis's script)."""
+        self.rate, self.burst = float(rate), float(burst)
+
     def take(self, now: float) -> float:
         """Take a token at ``now`` (seconds on Redis's clock) if one is free: 0.0, else the
         seconds until one would be. A ``now`` older than the last caller's counts as that one's."""
@@ -107,6 +116,9 @@ class LimiterRegistry:
         self._lock = threading.Lock()
 
     def get(self, key: str, rate: float, burst: int):
+        """The bucket of ``key``, at the ``rate`` and ``burst`` asked for now: a caller asking with
+        other values than before (a connection's limit changed in its settings) changes them for
+        every later take, in this process (and, on Redis, the shared bucket's next takes)."""
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:
@@ -115,4 +127,6 @@ class LimiterRegistry:
                 else:
                     bucket = LocalBucket(rate, burst)
                 self._buckets[key] = bucket
+            elif (bucket.rate, bucket.burst) != (float(rate), float(burst)):
+                bucket.retune(rate, burst)
             return bucket

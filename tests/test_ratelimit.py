@@ -94,3 +94,24 @@ def test_registry_gives_one_bucket_per_key():
     shared = LimiterRegistry(REDIS_URL, namespace=f"ats-hub-test-{uuid.uuid4().hex}")
     bucket = shared.get("1:lever:api", 9.5, 10)
     assert isinstance(bucket, RedisBucket) and bucket.key.endswith(":ratelimit:1:lever:api")
+
+
+def test_a_bucket_asked_for_with_other_values_takes_them_from_its_next_take(redis_bucket):
+    """A connection whose limit changed in its settings asks for its bucket with the new rate and
+    burst: the same bucket (its tokens kept), at the new values."""
+    local = LimiterRegistry(None)
+    bucket = local.get("1:canditech:api", 10, 20)
+    assert local.get("1:canditech:api", 0.5, 2) is bucket
+    assert (bucket.rate, bucket.burst) == (0.5, 2.0)
+    bucket.acquire(timeout=0)
+    bucket.acquire(timeout=0)  # the burst was 20: tokens above the new burst of 2 are dropped
+    with pytest.raises(TemporaryError) as raised:
+        bucket.acquire(timeout=0)
+    assert raised.value.retry_after == pytest.approx(2.0, abs=0.1)  # one token per 2 s now
+    shared = LimiterRegistry(REDIS_URL, namespace=f"ats-hub-test-{uuid.uuid4().hex}")
+    redis_one = shared.get("1:canditech:api", 10, 20)
+    try:
+        assert shared.get("1:canditech:api", 2, 3) is redis_one
+        assert [redis_one.take(100.0) for _ in range(4)][-1] == pytest.approx(0.5)  # burst 3, then 1 per 0.5 s
+    finally:
+        redis_one.client.delete(redis_one.key)

@@ -2,7 +2,9 @@
 
 Every call:
 
-- waits for a token of the connection's shared rate limiter (``ctx.rate_limiter``, all workers);
+- waits for a token of the connection's shared rate limiter (``ctx.rate_limiter``, all workers;
+  its rate and burst are the connection's ``rate_limit_per_second`` and ``rate_limit_burst``
+  settings);
 - sends ``Authorization: Bearer <api key>`` to ``<base_url><path>``;
 - retries inside the call, a couple of times with exponential backoff, on 5xx, timeouts and
   connection errors, and on 429 when ``Retry-After`` is short; then raises ``CanditechUnavailable``
@@ -101,7 +103,8 @@ class CanditechClient:
         self.timeout = timeout
         self.limiter_wait = limiter_wait
         self.sleep = sleep
-        self._limiter = ctx.rate_limiter("api", wire.RATE_LIMIT_PER_SECOND, wire.RATE_LIMIT_BURST)
+        # the hub applies the rate and burst asked for last: a changed setting applies from the next call
+        self._limiter = ctx.rate_limiter("api", self.settings.rate_limit_per_second, self.settings.rate_limit_burst)
 
     # ------------------------------------------------------------------ transport
     def _backoff(self, attempt: int) -> float:

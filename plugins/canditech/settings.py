@@ -7,6 +7,10 @@ port from 1 to 65535, no query, fragment or user:password, only URL path charact
 secrets may be active at once (newline- or comma-separated), so a secret can be rotated without
 dropping webhooks: add the new one, switch Canditech over, remove the old one
 (``hub.kit.webhook_secrets``).
+
+``rate_limit_per_second`` and ``rate_limit_burst`` size the connection's request bucket (10/s,
+bursts of 20, by default: ``wire.RATE_LIMIT_*``). Canditech publishes no rate limit (its API is
+private and its limits are not in the team's notes), so an admin sets the one Canditech gives them.
 """
 
 from __future__ import annotations
@@ -30,10 +34,24 @@ DEFAULTS: dict[str, Any] = {
     "reconcile_after_minutes": 10,
     "verdict_watch_days": 14,
     "remind_on_reentry": False,
+    "rate_limit_per_second": wire.RATE_LIMIT_PER_SECOND,
+    "rate_limit_burst": wire.RATE_LIMIT_BURST,
 }
 SECRET_FIELDS = ("api_key", "webhook_secrets")
 
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
+
+# The bounds of the rate limit settings. At least 15 requests a minute: once the burst is spent, the
+# next token is then at most 4 s away, within the 5 s a reconciliation read waits for one
+# (``reconciliation.READ_LIMITER_WAIT``; a delivery's call waits a minute), so a slow rate delays
+# reads without making them fail. At most 100 requests/s and bursts of 100 (ten and five times the
+# defaults): far above what an assessment vendor's API is known to allow.
+MIN_RATE_PER_SECOND = 0.25
+MAX_RATE_PER_SECOND = 100
+MAX_BURST = 100
+_RATE_MESSAGE = (f"Enter a number of requests per second from {MIN_RATE_PER_SECOND:g} to {MAX_RATE_PER_SECOND:g} "
+                 f"(the default is {wire.RATE_LIMIT_PER_SECOND:g}).")
+_BURST_MESSAGE = f"Enter a whole number of requests from 1 to {MAX_BURST} (the default is {wire.RATE_LIMIT_BURST})."
 
 
 class CanditechSettingsSchema(Schema):
@@ -74,6 +92,23 @@ class CanditechSettingsSchema(Schema):
         metadata={"label": "Remind on re-entry",
                   "description": "When a candidate re-enters the stage while invited, add a line to the invitation's "
                                  "timeline (Canditech's API has no reminder call, so no reminder is sent)."})
+    rate_limit_per_second = fields.Float(
+        load_default=wire.RATE_LIMIT_PER_SECOND,
+        validate=validate.Range(min=MIN_RATE_PER_SECOND, max=MAX_RATE_PER_SECOND, error=_RATE_MESSAGE),
+        error_messages={"invalid": _RATE_MESSAGE, "special": _RATE_MESSAGE, "null": _RATE_MESSAGE,
+                        "too_large": _RATE_MESSAGE},
+        metadata={"label": "API requests per second",
+                  "description": f"The most requests per second the hub sends Canditech for this connection, all "
+                                 f"workers together ({wire.RATE_LIMIT_PER_SECOND:g} by default, "
+                                 f"{MIN_RATE_PER_SECOND:g} to {MAX_RATE_PER_SECOND:g}). Canditech publishes no rate "
+                                 f"limit: enter the one Canditech gives you, or lower this if Canditech often "
+                                 f"answers 429 (too many requests)."})
+    rate_limit_burst = fields.Int(
+        load_default=wire.RATE_LIMIT_BURST, validate=validate.Range(min=1, max=MAX_BURST, error=_BURST_MESSAGE),
+        error_messages={"invalid": _BURST_MESSAGE, "null": _BURST_MESSAGE, "too_large": _BURST_MESSAGE},
+        metadata={"label": "API request burst",
+                  "description": f"How many requests may go at once after a quiet spell, before the per-second "
+                                 f"rate applies ({wire.RATE_LIMIT_BURST} by default, 1 to {MAX_BURST})."})
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -94,6 +129,8 @@ class CanditechSettings:
     reconcile_after_minutes: int
     remind_on_reentry: bool
     verdict_watch_days: int = 14
+    rate_limit_per_second: float = wire.RATE_LIMIT_PER_SECOND
+    rate_limit_burst: int = wire.RATE_LIMIT_BURST
 
     @classmethod
     def from_context(cls, ctx: Any) -> "CanditechSettings":
@@ -108,4 +145,6 @@ class CanditechSettings:
             reconcile_after_minutes=int(values["reconcile_after_minutes"]),
             remind_on_reentry=bool(values["remind_on_reentry"]),
             verdict_watch_days=int(values["verdict_watch_days"]),
+            rate_limit_per_second=float(values["rate_limit_per_second"]),
+            rate_limit_burst=int(values["rate_limit_burst"]),
         )

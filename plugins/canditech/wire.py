@@ -60,7 +60,8 @@ EXTERNAL_REFERENCE_PARAM = "external_reference"
 AUTH_HEADER = "Authorization"
 RETRY_AFTER_HEADER = "Retry-After"
 
-# Canditech publishes no rate limit; the hub stays at or under this per connection (all workers).
+# Canditech publishes no rate limit; by default the hub stays at or under this per connection (all
+# workers). Each connection may set its own (settings ``rate_limit_per_second``, ``rate_limit_burst``).
 RATE_LIMIT_PER_SECOND = 10.0
 RATE_LIMIT_BURST = 20
 

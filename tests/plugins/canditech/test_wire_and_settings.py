@@ -73,6 +73,7 @@ def test_schema_defaults_and_normalisation():
         "webhook_secrets": "secret-one-1\nsecret-two-2",
         "signature_header": "Canditech-Signature", "signature_tolerance_seconds": 300,
         "reconcile_after_minutes": 10, "verdict_watch_days": 14, "remind_on_reentry": False,
+        "rate_limit_per_second": 10.0, "rate_limit_burst": 20,
     }
     assert CanditechSettingsSchema().load({"api_key": "k"})["base_url"] == "http://127.0.0.1:8002"
 
