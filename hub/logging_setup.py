@@ -12,6 +12,9 @@ The libraries that log on the hub's behalf write in the same format: Huey (its c
 workers of ``hub worker`` and ``hub run``; warnings and errors only, its per-task lines are noise
 beside the hub's own) and werkzeug (the server of ``hub run`` and ``hub demo``: its request lines).
 gunicorn's own lines follow the same setting through ``gunicorn.conf.py`` (``use_for_gunicorn``).
+Any other library's warnings and errors (an HTTP client's retries, a deprecation) are written in
+the same format too, with the ids of the work under way, through a handler on the root logger
+(``OutsideHubTrees``), instead of Python's last-resort plain line.
 An error Huey logs again and again (its consumer threads log "Error reading from queue", with a
 traceback, at each poll while Redis is down) is written at most once a minute (``RepeatLimiter``).
 """
@@ -152,10 +155,25 @@ LIBRARY_LOGGERS = {"huey": logging.WARNING, "werkzeug": logging.INFO}
 REPEAT_LIMITED = ("huey",)
 # and those that log request lines, whose webhook URLs hold a key (``WebhookKeyRedactor``)
 REQUEST_LOGGERS = ("werkzeug",)
+# the least level of what any other library logs (an HTTP client's "Retrying ..."), which reaches
+# the root logger: written in the hub's format too, not as Python's last-resort plain line
+OTHER_LIBRARIES_LEAST = logging.WARNING
+
+
+class OutsideHubTrees(logging.Filter):
+    """On the root logger's handler: only records of loggers outside the trees the hub writes
+    itself (``hub``, ``LIBRARY_LOGGERS``, gunicorn's), which reach the root as well, propagated
+    after their own handler wrote them."""
+
+    TREES = ("hub", *LIBRARY_LOGGERS, "gunicorn")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(record.name == tree or record.name.startswith(tree + ".") for tree in self.TREES)
 
 
 def configure_logging(app) -> None:
-    """Install one handler on the ``hub`` logger tree and on ``LIBRARY_LOGGERS``, in the format
+    """Install one handler on the ``hub`` logger tree, on ``LIBRARY_LOGGERS`` and on the root
+    logger (``OutsideHubTrees``, from ``OTHER_LIBRARIES_LEAST`` up), in the format
     ``LOG_FORMAT`` names (``hub.config`` makes it ``json`` in production unless set), each
     handler adding the ids of the work under way (``WorkContext``); idempotent across apps in one
     process."""
@@ -167,10 +185,17 @@ def configure_logging(app) -> None:
         filters = [RepeatLimiter()] if name in REPEAT_LIMITED else []
         filters += [WebhookKeyRedactor()] if name in REQUEST_LOGGERS else []
         _install(logging.getLogger(name), fmt, max(level, least) if isinstance(level, int) else least, *filters)
+    # every other library, from OTHER_LIBRARIES_LEAST up: the root logger's level is left as it
+    # is (the host's, a test's); the handler's own level and filter choose what it writes
+    root = _install(logging.getLogger(), fmt, None, OutsideHubTrees())
+    root.setLevel(max(level, OTHER_LIBRARIES_LEAST) if isinstance(level, int) else OTHER_LIBRARIES_LEAST)
 
 
-def _install(logger: logging.Logger, fmt: logging.Formatter, level, *filters: logging.Filter) -> None:
-    logger.setLevel(level)
+def _install(logger: logging.Logger, fmt: logging.Formatter, level, *filters: logging.Filter) -> logging.Handler:
+    """Put the hub's handler on ``logger`` (in place of one installed before) and return it;
+    ``logger`` set to ``level`` (None: its level is left as it is)."""
+    if level is not None:
+        logger.setLevel(level)
     for handler in list(logger.handlers):
         if getattr(handler, "_hub_handler", False):
             logger.removeHandler(handler)
@@ -181,7 +206,9 @@ def _install(logger: logging.Logger, fmt: logging.Formatter, level, *filters: lo
     for handler_filter in (WorkContext(), *filters):
         handler.addFilter(handler_filter)
     logger.addHandler(handler)
-    logger.propagate = True
+    if logger.parent is not None:  # not the root
+        logger.propagate = True
+    return handler
 
 
 def json_requested(environ) -> bool:

@@ -225,3 +225,27 @@ def test_a_claim_the_database_refuses_is_logged_with_the_delivery_s_id_and_repea
         "when it can"]  # the two repeats within the minute are held back
     assert lines[0]["delivery_id"] == ids["delivery_id"]
     assert loud.calls == []
+
+
+def test_another_library_s_warning_is_written_in_the_hub_s_format_with_the_ids_and_the_hub_s_lines_once(
+        hub, capsys):
+    """A library outside the trees the hub writes (an HTTP client retrying during a delivery):
+    its warnings come out as JSON with the delivery's ids, not as Python's last-resort plain line;
+    its info lines are not written; the hub's own lines, which reach the root logger as well, are
+    written once."""
+    app, loud, ids = hub
+
+    def library_lines(ctx):
+        logging.getLogger("urllib3.connectionpool").warning("Retrying (Retry(total=2)) after connection broken")
+        logging.getLogger("urllib3.connectionpool").info("Starting new HTTPS connection (1): vendor.example:443")
+
+    loud.during = library_lines
+    answer, lines = run_logged(app, capsys, ids["delivery_id"])
+    assert answer == "done"
+    retrying = [body for body in lines if body["logger"] == "urllib3.connectionpool"]
+    assert [body["message"] for body in retrying] == ["Retrying (Retry(total=2)) after connection broken"]
+    assert retrying[0]["level"] == "warning"
+    assert {name: retrying[0].get(name) for name in ids} == ids and retrying[0]["plugin"] == "loud"
+    messages = [body["message"] for body in lines]
+    assert messages.count("through a plain logger of the plugin's") == 1
+    assert messages.count(f"delivery {ids['delivery_id']} done") == 1
