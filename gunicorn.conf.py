@@ -26,10 +26,12 @@ else:  # ... which every other gunicorn master of the user takes over: one per m
 
 
 def _log_format(server):
+    from hub.config import instance_settings
     from hub.logging_setup import json_requested, redact_gunicorn_logs, use_for_gunicorn
 
     redact_gunicorn_logs(server.log)  # no webhook URL's key in its access log nor its own
-    if json_requested(os.environ):  # gunicorn's lines in the hub's JSON format too
+    # gunicorn's lines in the hub's JSON format too, as the environment or the instance's hub.cfg asks
+    if json_requested(os.environ, instance_settings(os.environ)):
         use_for_gunicorn(server.log)
 
 

@@ -168,6 +168,21 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
 HUB_CFG = "hub.cfg"
 
 
+def instance_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings of ``hub.cfg`` in the instance folder ``environ`` names (``HUB_INSTANCE_PATH``,
+    else ``./instance``), for a process that reads some before any app exists (gunicorn's master,
+    for its log format); {} when there is none or it cannot be read (the app, reading it, says why)."""
+    from flask import Config
+
+    folder = environ.get(f"{ENV_PREFIX}_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+    settings = Config(os.path.abspath(folder))
+    try:
+        settings.from_pyfile(HUB_CFG, silent=True)
+    except Exception:
+        return {}
+    return dict(settings)
+
+
 def _read_hub_cfg(app, problems: _Problems) -> dict[str, Any]:
     """The settings of the instance folder's ``hub.cfg`` (none when there is no such file). A key
     written with the environment's ``HUB_`` prefix, which nothing reads, is a problem (and left out)."""

@@ -211,14 +211,19 @@ def _install(logger: logging.Logger, fmt: logging.Formatter, level, *filters: lo
     return handler
 
 
-def json_requested(environ) -> bool:
-    """The environment asks for JSON: ``HUB_LOG_FORMAT=json``, or ``HUB_ENV=production`` without
-    ``HUB_LOG_FORMAT`` (in any case, spaces around ignored, as the hub's settings read them; a
-    ``hub.cfg`` is not read)."""
-    chosen = str(environ.get("HUB_LOG_FORMAT", "")).strip().lower()
+def json_requested(environ, hub_cfg: Mapping[str, Any] | None = None) -> bool:
+    """The settings ask for JSON: ``LOG_FORMAT`` is ``json``, or it is not set and ``ENV`` is
+    ``production``; each taken from the environment (``HUB_LOG_FORMAT``, ``HUB_ENV``), else from
+    ``hub_cfg`` (the instance folder's ``hub.cfg``, ``hub.config.instance_settings``), as the
+    hub's settings are read (in any case, spaces around ignored)."""
+    def setting(name: str) -> str:
+        value = str(environ.get(f"HUB_{name}", "")).strip().lower()
+        return value or str((hub_cfg or {}).get(name) or "").strip().lower()
+
+    chosen = setting("LOG_FORMAT")
     if chosen:
         return chosen == "json"
-    return str(environ.get("HUB_ENV", "")).strip().lower() == "production"
+    return setting("ENV") == "production"
 
 
 WEBHOOK_KEY_IN_PATH = re.compile(r"(/webhooks/[^/\s?#]+/)[^/\s?#]+")

@@ -238,7 +238,8 @@ def test_json_logs_cover_the_lines_huey_and_werkzeug_write_for_the_hub(tmp_path,
 def test_gunicorn_lines_take_the_json_format_when_the_hub_s_do(tmp_path):
     """``gunicorn.conf.py`` hands gunicorn's own loggers the hub's JSON format with
     ``HUB_LOG_FORMAT=json``, or ``HUB_ENV=production`` without ``HUB_LOG_FORMAT``, and leaves them
-    alone otherwise."""
+    alone otherwise; the same settings in the instance folder's ``hub.cfg`` count too, below the
+    environment's."""
     import json
     import subprocess
     import sys
@@ -263,6 +264,18 @@ def test_gunicorn_lines_take_the_json_format_when_the_hub_s_do(tmp_path):
             assert body["message"] == "Worker (pid:42) was sent SIGKILL!"
         else:
             assert line.endswith("[ERROR] Worker (pid:42) was sent SIGKILL!")
+    # the same choices written in the instance folder's hub.cfg, which the environment overrides
+    for written, settings, is_json in (("LOG_FORMAT = 'json'\n", {}, True), ("ENV = 'production'\n", {}, True),
+                                       ("ENV = 'production'\nLOG_FORMAT = 'text'\n", {}, False),
+                                       ("LOG_FORMAT = 'json'\n", {"HUB_LOG_FORMAT": "text"}, False),
+                                       ("LOG_FORMAT = 'text'\n", {"HUB_ENV": "production"}, False),
+                                       ("this is not python\n", {}, False), ("", {"HUB_ENV": "production"}, True)):
+        (tmp_path / "hub.cfg").write_text(written)
+        answer = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60,
+                                env={"PATH": "/usr/bin:/bin", "HUB_INSTANCE_PATH": str(tmp_path), **settings})
+        assert answer.returncode == 0, answer.stderr
+        line = answer.stderr.strip().splitlines()[-1]
+        assert line.startswith("{") == is_json, (written, settings, line)
 
 
 def test_a_plugins_credentials_from_the_environment_are_taken_as_written(tmp_path, monkeypatch):
