@@ -571,9 +571,11 @@ class PluginContext:
                 keeper.start()
             yield
         finally:
-            db.session.rollback()  # first: on SQLite an open transaction would hold up the keeper's write
-            if keeper is not None:
-                keeper.stop()
+            try:
+                db.session.rollback()  # first: on SQLite an open transaction would hold up the keeper's write
+            finally:  # a rollback that fails (the connection lost) must not leave the keeper renewing
+                if keeper is not None:
+                    keeper.stop()
             db.session.execute(sa.delete(Lock).where(Lock.name == full, Lock.holder == holder))
             db.session.commit()
 

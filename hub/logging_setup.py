@@ -12,7 +12,7 @@ The libraries that log on the hub's behalf write in the same format: Huey (its c
 workers of ``hub worker`` and ``hub run``; warnings and errors only, its per-task lines are noise
 beside the hub's own) and werkzeug (the server of ``hub run`` and ``hub demo``: its request lines).
 gunicorn's own lines follow the same setting through ``gunicorn.conf.py`` (``use_for_gunicorn``).
-Any other library's warnings and errors (an HTTP client's retries, a deprecation) are written in
+Any other library's logged warnings and errors (an HTTP client's retries) are written in
 the same format too, with the ids of the work under way, through a handler on the root logger
 (``OutsideHubTrees``), instead of Python's last-resort plain line.
 An error Huey logs again and again (its consumer threads log "Error reading from queue", with a

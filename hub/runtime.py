@@ -3,6 +3,7 @@ kept in ``app.extensions["hub"]`` and reached with ``get_runtime()``. Never a mo
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -27,6 +28,9 @@ class HubRuntime:
         self.limiters = LimiterRegistry(app.config.get("REDIS_URL"), app.config["QUEUE_NAME"])
         self.metrics = Metrics()
         self.queue = None  # set by hub.engine.queue.init_queue
+        # set while this process's workers stop gracefully: work that waits (a delivery's outcome
+        # waiting for the database) gives up instead of holding the stop
+        self.stopping = threading.Event()
 
     # ------------------------------------------------------------------ plugins
     def integration(self, workspace_id: int, plugin: str) -> Integration | None:

@@ -120,6 +120,7 @@ class Worker:
         # Huey's Consumer.start() installs its own SIGINT/SIGTERM/SIGHUP handlers, meant for its
         # run() loop, which the hub does not use: they would swallow Ctrl-C. Keep ours.
         saved = _signal_handlers()
+        self.runtime.stopping.clear()
         self.consumer.start()
         _restore_signal_handlers(saved)
         self._sweeper.start()
@@ -127,6 +128,7 @@ class Worker:
 
     def stop(self) -> None:
         self._stop.set()
+        self.runtime.stopping.set()  # a run waiting for the database gives up: its lease brings it back
         self.consumer.stop(graceful=True)
         self._sweeper.join(timeout=10)
         log.info("worker stopped")

@@ -154,10 +154,16 @@ def _finish(delivery_id: int, token: str, **values) -> bool:
     vendor call made just before an outage is recorded as soon as the database is back, instead of
     the delivery running again once its lease has run out. Whichever comes first wins: if the
     sweeper has meanwhile released the delivery (its lease ran out), the token no longer holds it
-    and nothing is recorded, as for any run that outlived its lease. Still away after that: raises,
-    and the delivery runs again after its lease, as before."""
+    and nothing is recorded, as for any run that outlived its lease. Still away after that, or the
+    worker stopping meanwhile (``HubRuntime.stopping``): raises, and the delivery runs again after
+    its lease, as before.
+
+    A write tried again that changes nothing may have been committed by the try that failed (the
+    connection lost after the server committed): when the row holds this write's ``updated_at``
+    and no lease, the outcome counts as recorded."""
     values.setdefault("updated_at", utcnow())
     patience = float(current_app.config["LEASE_SECONDS"])
+    stopping = current_app.extensions["hub"].stopping
     give_up = time.monotonic() + patience
     pause = RECORD_RETRY_FIRST_SECONDS
     while True:
@@ -170,18 +176,21 @@ def _finish(delivery_id: int, token: str, **values) -> bool:
             break
         except Exception as exc:
             _rollback_quietly()
-            if not database_unavailable(exc) or time.monotonic() + pause > give_up:
+            if not database_unavailable(exc) or time.monotonic() + pause > give_up or stopping.is_set():
                 raise
             if pause == RECORD_RETRY_FIRST_SECONDS:  # one line per outage, not one per try
                 log.warning("could not record the outcome (%s) of delivery %s%s: trying again for up to %.0f s "
                             "(HUB_LEASE_SECONDS)", values.get("status"), delivery_id, failure_cause(exc), patience,
                             extra={"delivery_id": delivery_id})
-            time.sleep(pause)
+            if stopping.wait(pause):  # the worker stops: give up now, the lease brings the delivery back
+                raise
             pause = min(pause * 2, RECORD_RETRY_MAX_SECONDS)
-    if pause != RECORD_RETRY_FIRST_SECONDS and result.rowcount == 1:
+    retried = pause != RECORD_RETRY_FIRST_SECONDS
+    recorded = result.rowcount == 1 or (retried and _written_before(delivery_id, values["updated_at"]))
+    if retried and recorded:
         log.info("recorded the outcome (%s) of delivery %s once the database was back", values.get("status"),
                  delivery_id, extra={"delivery_id": delivery_id})
-    if result.rowcount == 1:
+    if recorded:
         return True
     now = db.session.scalar(sa.select(Delivery.status).where(Delivery.id == delivery_id))
     db.session.commit()
@@ -193,6 +202,20 @@ def _finish(delivery_id: int, token: str, **values) -> bool:
         log.warning("delivery %s ran longer than its lease (HUB_LEASE_SECONDS): its outcome (%s) is not recorded",
                     delivery_id, values.get("status"), extra={"delivery_id": delivery_id})
     return False
+
+
+def _written_before(delivery_id: int, updated_at) -> bool:
+    """Whether the delivery holds an outcome written at ``updated_at`` and no lease: a write whose
+    commit reached the server although its connection was lost before the answer."""
+    row = db.session.execute(sa.select(Delivery.updated_at, Delivery.lease_token).where(
+        Delivery.id == delivery_id)).first()
+    db.session.commit()
+    if row is None or row.lease_token is not None or row.updated_at is None:
+        return False
+    written = row.updated_at
+    if written.tzinfo is None and updated_at.tzinfo is not None:  # SQLite keeps no zone
+        written = written.replace(tzinfo=updated_at.tzinfo)
+    return written == updated_at
 
 
 def _rollback_quietly() -> None:
@@ -230,20 +253,30 @@ def run_delivery(runtime, delivery_id: int, contain_errors: bool = False) -> str
     ``_finish`` waits, a bug in the engine) is raised; with ``contain_errors`` (the queue's task)
     it is logged instead, with the delivery's ids and what it means for the delivery, and the
     answer is ``FAILED``: the delivery is still due (not claimed) or still running under a lease
-    that runs out, and the sweeper runs it again either way."""
+    that runs out, and the sweeper runs it again either way. (A failure after the outcome was
+    recorded, in waking the deliveries deferred on the same subject, is logged as such.)"""
     config = runtime.config
     try:
         token = claim(delivery_id, float(config["LEASE_SECONDS"]), int(config["DELIVERY_MAX_ATTEMPTS"]))
-        delivery = db.session.get(Delivery, delivery_id, populate_existing=True) if token else None
     except Exception as exc:
         if not contain_errors:
             raise
         _rollback_quietly()
         claim_log.error("delivery %s could not be claimed%s: the sweeper runs it when it can", delivery_id,
-                  failure_cause(exc), exc_info=True, extra={"delivery_id": delivery_id})
+                        failure_cause(exc), exc_info=True, extra={"delivery_id": delivery_id})
         return FAILED
     if token is None:
         return "skipped"
+    try:
+        delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
+    except Exception as exc:
+        if not contain_errors:
+            raise
+        _rollback_quietly()
+        claim_log.error("delivery %s was claimed but could not be read%s: it runs again once its lease "
+                        "(HUB_LEASE_SECONDS) has run out", delivery_id, failure_cause(exc), exc_info=True,
+                        extra={"delivery_id": delivery_id})
+        return FAILED
     with log_context(**log_fields(delivery)):
         try:
             return _run_claimed(runtime, delivery, token)
@@ -330,7 +363,12 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
         return LOST_LEASE
     runtime.metrics.delivery(delivery.plugin, delivery.hook, D_DONE)
     log.info("delivery %s done", delivery_id, extra=extra)
-    _wake_deferred_on_subject(runtime, delivery, subject)
+    try:
+        _wake_deferred_on_subject(runtime, delivery, subject)
+    except Exception as exc:  # the delivery is done: only the wake-up of others failed
+        _rollback_quietly()
+        log.warning("delivery %s done; waking the deliveries deferred on %s failed%s: they run when due", delivery_id,
+                    subject, failure_cause(exc), exc_info=True, extra=extra)
     return D_DONE
 
 

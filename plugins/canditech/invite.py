@@ -33,9 +33,9 @@ from . import reconciliation, wire
 from .client import CanditechAuthError, CanditechClient, CanditechError, CanditechNotFound
 from .settings import CanditechSettings
 
-# longer than a send can take (a call's timeout times its tries): a second holder must not enter
-# while the first is still sending. A worker that dies holding it delays the invitation (a
-# delivery finding it busy waits without using up an attempt), it does not fail it.
+# how long the invitation's lease outlives a holder outside a delivery that died (in a delivery it
+# lives with the run; elsewhere it is renewed while held). A worker that dies holding it delays
+# the invitation (a delivery finding it busy waits without using up an attempt), it does not fail it.
 LOCK_TTL = 120.0
 
 

@@ -25,8 +25,8 @@
    right before it is written or deleted, and left alone when it now names another Canditech
    invitation (a newer round's watch).
 
-Each run reads for at most ``RUN_BUDGET`` (the hub's reconcile lock lasts 300 s and is not
-renewed: a run that outlived it could overlap the next), shared between the parts (``PART_SHARES``,
+Each run reads for at most ``RUN_BUDGET`` (it runs on a worker's sweeper thread, whose other work
+waits meanwhile; the hub's reconcile lock is renewed while it lasts), shared between the parts (``PART_SHARES``,
 what one part leaves goes to the next). A part whose time is up stops reading and keeps what it
 found and when it checked; the next part still gets its share.
 
@@ -78,11 +78,11 @@ LEFT_OUT_KEPT = timedelta(days=1)  # a left-out record no completion used by the
 REAUTHORIZE = "needs_reauthorization"
 
 
-# the lock is 300 s; a read begun just before the budget ends can take ~45 s (two tries of 15 s,
-# a pause, and at most READ_LIMITER_WAIT for the rate budget each), and the events found are
-# ingested under the lock after the run
+# a read begun just before the budget ends can take ~45 s more (two tries of 15 s, a pause, and at
+# most READ_LIMITER_WAIT for the rate budget each), and the events found are ingested after the run:
+# a run holds the sweeper's thread of its worker for about four minutes at most
 RUN_BUDGET = timedelta(seconds=200)
-READ_LIMITER_WAIT = 5.0  # a worker's 60 s wait for a token could carry a run past the lock
+READ_LIMITER_WAIT = 5.0  # a worker's 60 s wait for a token would hold the sweeper's thread that long
 MAX_FIRST_VERDICT_CHECKS_PER_RUN = 200
 MAX_VERDICT_RECHECKS_PER_RUN = 100
 

@@ -42,9 +42,10 @@ SECRET_FIELDS = ("api_key", "webhook_secrets")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
 
 # The bounds of the rate limit settings. At least 15 requests a minute: once the burst is spent, the
-# next token is then at most 4 s away, within the 5 s a reconciliation read waits for one
-# (``reconciliation.READ_LIMITER_WAIT``; a delivery's call waits a minute), so a slow rate delays
-# reads without making them fail. At most 100 requests/s and bursts of 100 (ten and five times the
+# next token is then at most 4 s away for a caller alone, within the 5 s a reconciliation read waits
+# for one (``reconciliation.READ_LIMITER_WAIT``; a delivery's call waits a minute). Callers share the
+# bucket: under load a read may still find none in time, and its run stops, to go on at the next
+# (the plugin's README). At most 100 requests/s and bursts of 100 (ten and five times the
 # defaults): far above what an assessment vendor's API is known to allow.
 MIN_RATE_PER_SECOND = 0.25
 MAX_RATE_PER_SECOND = 100

@@ -168,7 +168,7 @@ def invitation_lease(ctx: Any, invitation_id: int, ttl: float, wait: float) -> I
     admin's cancel made while the invitation is being sent runs inside that send). It runs there
     while the holder is paused, so nobody else can enter; waiting for a lease its own caller holds
     could only end in ``Deferred``. Taken in a delivery the lease lives as long as the delivery's run;
-    elsewhere it lasts at most ``ttl`` seconds."""
+    elsewhere it is renewed while held, and outlives a holder that died by ``ttl`` seconds."""
     if _lease_key(ctx, invitation_id) in _HELD_LEASES.get():
         yield
         return
@@ -182,7 +182,8 @@ def lease_if_free(ctx: Any, invitation_id: int, ttl: float) -> Iterator[bool]:
     now, yielding True; yield False, holding nothing, when someone holds it (never waits).
 
     The hub's contract has no "is this lock held?": taking it without waiting is how to ask. Outside
-    a delivery the lease lasts at most ``ttl`` seconds; in one it lives with the delivery's run."""
+    a delivery the lease is renewed while held (``ttl``: how long it outlives a holder that died); in
+    one it lives with the delivery's run."""
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(ctx.lock(provider.invitation_lock(invitation_id), ttl=ttl, wait=0.0))

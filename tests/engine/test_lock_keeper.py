@@ -69,6 +69,27 @@ def test_a_released_lock_leaves_no_thread_and_no_row(contexts):
     assert keepers("1:rec:job") == [] and row("1:rec:job") is None
 
 
+def test_a_rollback_that_fails_on_the_way_out_does_not_leave_the_keeper_renewing(contexts, monkeypatch):
+    """The connection lost while the holder worked: the release's rollback raises. The keeper
+    must stop all the same, or it would keep the lock for an hour (``MAX_HOLD_SECONDS``)."""
+    holder, _ = contexts
+    real_rollback = db.session.rollback
+    failed = []
+
+    def rollback():
+        if not failed:
+            failed.append(True)
+            raise sa.exc.OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+        return real_rollback()
+
+    with pytest.raises(sa.exc.OperationalError):
+        with holder.lock("job", ttl=TTL, wait=0):
+            assert len(keepers("1:rec:job")) == 1
+            monkeypatch.setattr(db.session, "rollback", rollback)
+    monkeypatch.undo()
+    assert failed and keepers("1:rec:job") == []
+
+
 def test_a_keeper_that_cannot_start_leaves_the_lock_released(contexts, monkeypatch):
     holder, _ = contexts
 
@@ -158,7 +179,7 @@ def test_a_reconcile_whose_worker_died_holds_the_next_one_off_for_a_minute_at_mo
         started = utcnow()
         assert reconcile_all(get_runtime()) == 0
         (holder, expires_at), = plugin.locks
-        assert expires_at - started <= timedelta(seconds=61)
+        assert timedelta(seconds=59) <= expires_at - started <= timedelta(seconds=61)
         assert row("1:rec:reconcile") is None  # released
         # its worker killed in the middle of it: the row stays as it was, never renewed
         db.session.add(Lock(name="1:rec:reconcile", holder=holder, expires_at=expires_at))
@@ -166,6 +187,9 @@ def test_a_reconcile_whose_worker_died_holds_the_next_one_off_for_a_minute_at_mo
         reconcile_all(get_runtime())
         assert len(plugin.locks) == 1  # held off
         real_utcnow = context_module.utcnow
+        monkeypatch.setattr(context_module, "utcnow", lambda: real_utcnow() + timedelta(seconds=30))
+        reconcile_all(get_runtime())
+        assert len(plugin.locks) == 1  # still held off half a minute later
         monkeypatch.setattr(context_module, "utcnow", lambda: real_utcnow() + timedelta(seconds=61))
         reconcile_all(get_runtime())
         assert len(plugin.locks) == 2 and plugin.locks[1].holder != holder
