@@ -39,12 +39,13 @@ class BigIdConverter(DatabaseIdConverter):
 
 
 def register_web(app: Flask) -> None:
-    from hub.web import errors, health, input_guard, webhooks, security
+    from hub.web import errors, health, input_guard, paths, webhooks, security
 
     app.url_map.converters["int"] = DatabaseIdConverter
     app.url_map.converters["id64"] = BigIdConverter
 
     errors.register(app)
+    app.before_request(paths.explain_404)  # a 404 from routing names an id that is not a whole number
     security.register(app)
     input_guard.register(app)
     app.register_blueprint(health.bp)

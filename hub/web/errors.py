@@ -21,6 +21,9 @@ outage_log = logging.getLogger("hub.web.outage")
 outage_log.addFilter(RepeatLimiter())
 
 JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/metrics")
+# a page's form sent without its valid CSRF token: a tab left open too long, or a form from elsewhere
+CSRF_MESSAGE = ("This form has expired or did not come from this hub's pages. "
+                "Reload the page and send it again.")
 
 
 def wants_json() -> bool:
@@ -63,7 +66,8 @@ def register(app: Flask) -> None:
         if exc.code == 413:
             message = f"request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"
         if exc.code == 400 and "CSRF" in str(exc.description):
-            code = "csrf_failed"
+            # Flask-WTF's "The CSRF token is missing." (or expired, or invalid) tells a person nothing
+            code, message = "csrf_failed", CSRF_MESSAGE
         response = make_response(error_response(exc.code or 500, code, message))
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)

@@ -1,7 +1,8 @@
 """API paths that match no route say why in their 404: an id that is not a whole number is named
 ("'abc' is not a valid invitation id: ids are whole numbers"), any other path is "no such API
-endpoint"; the UI's pages keep their HTML 404. And ``GET /api/v1/integrations`` says which ATS the
-hub reads from (``active_source``) in a workspace kept with two enabled."""
+endpoint"; the UI's pages keep their HTML 404 (which names a bad id too). And ``GET
+/api/v1/integrations`` says which ATS the hub reads from (``active_source``) in a workspace kept
+with two enabled."""
 
 from __future__ import annotations
 
@@ -117,17 +118,22 @@ def test_a_wrong_method_is_still_a_405(api):
     assert error["code"] == "method_not_allowed"
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/candidates/abc"), ("POST", "/candidates/abc/cancel"), ("GET", "/pipeline/abc/edit"),
-    ("POST", "/users/abc/role"), ("GET", "/nope"),
+@pytest.mark.parametrize("method, path, noun", [
+    ("GET", "/candidates/abc", "invitation"), ("POST", "/candidates/abc/cancel", "invitation"),
+    ("GET", "/pipeline/abc/edit", "attachment"), ("POST", "/users/abc/role", "user"), ("GET", "/nope", None),
 ])
-def test_ui_pages_keep_their_html_404(as_role, method, path):
+def test_ui_pages_keep_their_html_404(as_role, method, path, noun):
+    """The pages' bad ids are named too, on their HTML error page (``tests/web/test_ui_rough_edges.py``)."""
     client = as_role("super_admin")
     response = client.open(path, method=method)
     text = response.get_data(as_text=True)
     assert response.status_code == 404 and response.mimetype == "text/html", text[:300]
     assert "<!doctype html>" in text.lower()
-    assert "whole numbers" not in text and "no such API endpoint" not in text
+    assert "no such API endpoint" not in text
+    if noun:
+        assert f"&#39;abc&#39; is not a valid {noun} id: ids are whole numbers." in text
+    else:
+        assert "whole numbers" not in text
 
 
 # ---------------------------------------------------------------------- active_source

@@ -7,7 +7,7 @@ was issued by someone else (a Super Admin may issue a token acting as any user),
 of its requests name the token and its issuer (``token_audit``). Session
 cookies are ignored here, so the API needs no CSRF token. Errors are ``{"error": {"code",
 "message"}}`` (plus ``fields`` for validation errors); a path that matches no route answers 404
-naming why, an id that is not a whole number or no such endpoint (``paths``). The OpenAPI
+naming why, an id that is not a whole number or no such endpoint (``hub.web.paths``). The OpenAPI
 document is served at ``/api/v1/openapi.json``.
 """
 
@@ -62,4 +62,4 @@ def no_store(response):
     return response
 
 
-from hub.web.api import activity, integrations, invitations, openapi, paths, pipeline, users  # noqa: E402,F401
+from hub.web.api import activity, integrations, invitations, openapi, pipeline, users  # noqa: E402,F401

@@ -18,6 +18,7 @@ from hub import services
 from hub.entities import INVITATION_STATUSES
 from hub.engine.runner import DEFERRED_PREFIX, is_deferring
 from hub.errors import Conflict, NotFound
+from hub.kit.provider import NO_EMAIL_REASON
 from hub.runtime import get_runtime
 from hub.store.models import utcnow
 from hub.web import queries
@@ -98,10 +99,22 @@ def candidates_detail(invitation_id: int):
                "can_cancel": row.status in services.CANCELLABLE,
                "provider_state": services.provider_state(get_runtime(), current_user.workspace_id, row.provider),
                "sending": sending(row, found), "undelivered": undone,
-               "undelivered_to": undelivered_to(undone), "pending": _pending()}
+               "undelivered_to": undelivered_to(undone), "pending": _pending(),
+               "no_email_in": no_email_in(row, erased)}
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
         return _fragment("candidates/_detail.html", context)
     return render_template("candidates/detail.html", **context)
+
+
+def no_email_in(row, erased: bool) -> str | None:
+    """For an invitation that failed because the candidate has no valid email address in the ATS
+    (``NO_EMAIL_REASON``), where to add it: the title of the workspace's ATS ("the ATS" when none
+    is enabled now), for the next step the page gives beside the reason. None for any other
+    invitation, or a candidate deleted in the ATS (there is no one to add it to)."""
+    if row.status != "failed" or row.failure_reason != NO_EMAIL_REASON or erased:
+        return None
+    source = get_runtime().active_source(row.workspace_id)
+    return plugin_title(source) if source else "the ATS"
 
 
 def _unreadable():

@@ -92,6 +92,14 @@ def extra_sources(workspace_id: int) -> dict | None:
             "others": [{"plugin": name, "title": plugin_title(name)} for name in others]}
 
 
+def ever_connected(workspace_id: int) -> bool:
+    """Whether the workspace ever received an event or made a delivery: so, with nothing connected
+    now, the dashboard does not say that nothing ever was (after every integration was revoked)."""
+    return bool(db.session.scalar(sa.select(sa.or_(
+        sa.exists().where(Delivery.workspace_id == workspace_id),
+        sa.exists().where(Event.workspace_id == workspace_id)))))
+
+
 def integration_health(workspace_id: int) -> list[dict]:
     runtime = get_runtime()
     rows = {row.plugin: row for row in db.session.scalars(
@@ -149,6 +157,9 @@ def dashboard():
     runtime = get_runtime()
     context["has_source"] = runtime.active_source(ws) is not None
     context["has_provider"] = bool(assessment_plugins(ws))
+    # asked only when the card says that nothing is connected: "yet", or "now" after a revoke
+    context["ever_connected"] = (context["dead"] is not None and not context["dead"] and not context["has_source"]
+                                 and not context["has_provider"] and ever_connected(ws))
     context["idle"] = []
     context["stranded_attachments"] = 0
     if can("pipeline.view"):

@@ -1,13 +1,15 @@
-"""The 404 of an API path that matches no route says why: an id that is not a whole number
-(``GET /api/v1/invitations/abc``: "'abc' is not a valid invitation id: ids are whole numbers"), or
-no such endpoint at all, instead of Werkzeug's generic text. The answer keeps the API's error
-envelope (``{"error": {"code": "not_found", "message"}}``, ``hub.web.errors``).
+"""The 404 of a path that matches no route says why when it can: an id that is not a whole number
+(``GET /candidates/abc``, ``GET /api/v1/invitations/abc``: "'abc' is not a valid invitation id:
+ids are whole numbers"), on the pages (their HTML error page) and in the API (its error envelope,
+``{"error": {"code": "not_found", "message"}}``, ``hub.web.errors``) alike. Under ``/api/``, any
+other path is "no such API endpoint"; elsewhere it keeps Werkzeug's generic text.
 
-Routing fails before any view (and so before the token and permission checks), so this runs for
-every request, not only the blueprint's: it looks at the routing error only for paths under
-``/api/``. The paths are matched once more against the API's routes with each integer argument
-(``<int:...>``, ``<id64:...>``) taking any one path segment; a match names the argument whose
-segment is not a number. The UI's paths keep their HTML 404.
+Routing fails before any view (and so before the sign-in, token and permission checks), so the
+hook runs for every request, webhooks included: it does nothing unless routing already failed with
+a 404. Such a path is matched once more against the app's routes that take an integer argument
+(``<int:...>``, ``<id64:...>``), each such argument taking any one path segment; a match names the
+argument whose segment is not a number. An id that is a number goes on to the view, which answers
+404 in its own words for a row that does not exist ("No such invitation.").
 """
 
 from __future__ import annotations
@@ -18,13 +20,11 @@ from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import BaseConverter, IntegerConverter, Map, Rule
 
-from hub.web.api import bp
-
 API_PREFIX = "/api/"
 OPENAPI_PATH = "/api/v1/openapi.json"
 SHOWN_CHARS = 40  # of a segment named in a message; a longer one is cut with "…"
 SHOWN_PATH_CHARS = 200  # of a path named in a message
-_EXTENSION = "hub.api_paths"  # the app's lenient map, built on first use (routes are fixed by then)
+_EXTENSION = "hub.id_paths"  # the app's lenient map, built on first use (routes are fixed by then)
 # ``<name>``, ``<converter:name>``, ``<converter(args):name>`` in a rule's text
 _ARGUMENT = re.compile(r"<(?:(?P<converter>\w+)(?:\([^>]*\))?:)?(?P<name>\w+)>")
 _NUMBER = re.compile(r"\d+")  # what Werkzeug's IntegerConverter accepts (unsigned)
@@ -39,16 +39,14 @@ def _integer_converters(app: Flask) -> set[str]:
 
 
 def _lenient_map(app: Flask) -> tuple[Map, dict[str, list[str]]]:
-    """The API's routes that take an integer argument, with every such argument matching any
-    segment, and for each route (by endpoint) its integer arguments in path order."""
+    """The app's routes (pages and API) that take an integer argument, with every such argument
+    matching any segment, and for each route (by endpoint) its integer arguments in path order."""
     cached = app.extensions.get(_EXTENSION)
     if cached is not None:
         return cached
     integer = _integer_converters(app)
     rules, arguments = [], {}
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith(bp.name + "."):
-            continue
         names = [m["name"] for m in _ARGUMENT.finditer(rule.rule) if m["converter"] in integer]
         if names:
             # any method: the id is what is wrong, whichever method was sent
@@ -70,7 +68,8 @@ def _noun(argument: str) -> str:
 
 
 def bad_id_message(app: Flask, path: str) -> str | None:
-    """The message for ``path`` when it is an API route's but for an id that is not a whole number."""
+    """The message for ``path`` when it is a route's (a page's or the API's) but for an id that is
+    not a whole number; else None."""
     lenient, arguments = _lenient_map(app)
     try:
         endpoint, values = lenient.bind("hub.invalid").match(path, method=None)
@@ -83,13 +82,19 @@ def bad_id_message(app: Flask, path: str) -> str | None:
     return None
 
 
-def not_found_message(app: Flask, method: str, path: str) -> str:
+def api_not_found_message(app: Flask, method: str, path: str) -> str:
+    """The message of an API path (under ``/api/``) that matches no route."""
     return bad_id_message(app, path) or (
         f"no such API endpoint: {method} {_cut(path, SHOWN_PATH_CHARS)}; the endpoints are listed at {OPENAPI_PATH}")
 
 
-@bp.before_app_request
-def explain_api_404() -> None:
-    """A path under ``/api/`` that matched no route: the same 404, with a message that names why."""
-    if isinstance(request.routing_exception, NotFound) and request.path.startswith(API_PREFIX):
-        raise NotFound(not_found_message(current_app, request.method, request.path))
+def explain_404() -> None:
+    """A ``before_request`` hook of the app: a path that matched no route gets the same 404, with a
+    message that names why (an API path always; a page's path when an id is not a number)."""
+    if not isinstance(request.routing_exception, NotFound):
+        return  # routing found a view (or answered otherwise): nothing to explain, at no cost
+    if request.path.startswith(API_PREFIX):
+        raise NotFound(api_not_found_message(current_app, request.method, request.path))
+    message = bad_id_message(current_app, request.path)
+    if message is not None:
+        raise NotFound(message)
