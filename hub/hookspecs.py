@@ -178,6 +178,24 @@ def on_reinvite_requested(ctx: "PluginContext", request: "ReinviteRequested") ->
     """
 
 
+# What each event hook does, for the people who read Activity (a delivery is one plugin's run of
+# one of them): by the kind of the plugin that runs it ("source" or "assessment"), else "". Labels
+# only, not part of the contract: a plugin implements hooks by the names above. A new event hook
+# gets a label here (a test checks that every one has one).
+EVENT_HOOK_LABELS: dict[str, dict[str, str]] = {
+    "on_stage_change": {"": "Act on the stage change", "assessment": "Invite on the stage change"},
+    "on_archive_change": {"": "Act on the archiving or unarchiving",
+                          "assessment": "Cancel the invitations of an archived candidate"},
+    "on_candidate_deleted": {"": "Forget the deleted candidate"},
+    "on_hired": {"": "Act on the hire", "assessment": "Close the invitations of a hired candidate"},
+    "on_invitation_status": {"": "Act on the invitation's new status",
+                             "source": "Write the invitation's status to the ATS"},
+    "on_assessment_completed": {"": "Act on the completed assessment", "source": "Write the result to the ATS"},
+    "on_verdict": {"": "Act on the verdict", "source": "Write the verdict to the ATS"},
+    "on_reinvite_requested": {"": "Act on the re-invite request", "assessment": "Send the invitation again"},
+}
+
+
 # --------------------------------------------------------------------------- source read API
 
 

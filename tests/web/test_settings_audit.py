@@ -39,7 +39,7 @@ def test_only_the_changed_fields_are_recorded(hub_app, seeded, as_role):
     details = re.findall(r'<td class="small wrap">(.*?)</td>', page, re.S)
     texts = [re.sub(r"<[^>]+>", "", d).strip() for d in details]
     # the settings by the labels their form shows, not their names ("API key", not api_key)
-    assert texts[:4] == ["Changed: no change", "Changed: API key", "Changed: Region", "Changed: no change"]
+    assert texts[:4] == ["No field changed", "Changed: API key", "Changed: Region", "No field changed"]
 
 
 def test_the_api_records_the_same(hub_app, seeded):

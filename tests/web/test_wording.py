@@ -102,7 +102,7 @@ def test_the_audit_log_says_yes_or_no_for_a_yes_no_detail(hub_app, seeded, as_ro
         services.audit(seeded.workspace_id, admin, "integration.test", "plugin:fakeassess", ok=False)
         db.session.commit()
     page = as_role("admin").get("/audit?action=integration.test").get_data(as_text=True)
-    assert '<span class="muted">Ok:</span> Yes<' in page and '<span class="muted">Ok:</span> No<' in page
+    assert '<span class="muted">Result:</span> Succeeded<' in page and '<span class="muted">Result:</span> Failed<' in page
     assert "true" not in _text(page.split('id="audit-table"', 1)[1]).lower().split()
     assert "<code>integration.test</code>" in page  # the action stays in its documented form
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from hub import services
 from hub.engine import backfill
-from hub.entities import EVENT_TYPES
+from hub.entities import EVENT_TYPES, StageChange
 from hub.engine.runner import is_deferring
 from hub.errors import Conflict, HubError
 from hub.extensions import db
@@ -27,6 +27,7 @@ from hub.web.ui import bp
 from hub.web.live import plugin_title
 from hub.web.ui.empty_states import no_events
 from hub.web.ui.helpers import humanize, sentence, this_page_url
+from hub.web.ui.labels import hook_label
 from hub.web.ui.list_filters import ListArgs
 
 
@@ -96,16 +97,48 @@ def event_subjects(events) -> dict[int, Subject]:
     return out
 
 
+# why an event reached no plugin (its ``outcome``, ``hub.engine.ingest``): the badge, and the sentence under it
+NOT_DELIVERED = {
+    "no_subscribers": ("Not acted on", "none enabled takes this kind of event"),
+    "no_change": (None, "it changed nothing on its invitation (already recorded, or a status the invitation "
+                        "cannot go back to)"),
+    "unknown_invitation": (None, "it names an invitation this workspace does not have"),
+    "not_the_provider": (None, "it came from a provider that did not send this invitation"),
+    "earlier_round": (None, "it is about an earlier round of an invitation sent again since"),
+}
+
+
+@dataclass(frozen=True)
+class NotDelivered:
+    """What Activity says of an event no plugin was given: ``text`` (a sentence), and whether to
+    point to the backfill (``stage_change``: a candidate who entered a stage while no assessment
+    provider was enabled was invited by nobody)."""
+
+    text: str
+    backfill_hint: bool = False
+
+
+def not_delivered(event) -> NotDelivered:
+    """Why no integration acted on ``event``, in plain words, from its outcome (an outcome without
+    words of its own is named by its code in words)."""
+    why = NOT_DELIVERED.get(event.outcome, (None, ""))[1]
+    if not why and event.outcome not in ("delivered", "accepted"):
+        why = humanize(event.outcome).lower()
+    text = "No integration acted on this event" + (f": {why}." if why else ".")
+    return NotDelivered(text, event.type == StageChange.type and event.outcome == "no_subscribers")
+
+
 def event_summary(event) -> tuple[str, str | None]:
     """An event's badge on Activity, as (status, label): what its deliveries say together, never
     more than they do. Any dead: it needs attention; any failing and waiting to retry (a deferring
     one waits on purpose, ``is_deferring``): retrying; any pending, running or deferring: in
     progress; then delivered only when every delivery is done, cancelled when every one is, and
     "N of M cancelled" when some were delivered and some cancelled (a plugin disabled or revoked
-    meanwhile: it never got the event). No delivery: the event's outcome (label None)."""
+    meanwhile: it never got the event). No delivery: the event's outcome, labelled "Not acted on"
+    when no enabled plugin takes its kind of event (else label None: the outcome in words)."""
     deliveries = list(event.deliveries)
     if not deliveries:
-        return event.outcome, None
+        return event.outcome, NOT_DELIVERED.get(event.outcome, (None,))[0]
     states = [d.status for d in deliveries]
     if "dead" in states:
         return "dead", "Needs attention"
@@ -162,6 +195,7 @@ def activity():
                "plugins": plugins, "pending": queries.work_pending(ws),
                "redact": queries.redact, "event_title": event_title, "filtered": any(filters.values()),
                "subjects": event_subjects(page.items), "event_summary": event_summary,
+               "not_delivered": not_delivered, "hook_label": hook_label,
                # the buttons are in the page's header, not in the fragment it re-fetches
                "bulk": bulk_counts(ws, filters["plugin"], filters["status"])
                if can("deliveries.replay") and not request.args.get("fragment") else {},

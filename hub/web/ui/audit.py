@@ -12,13 +12,14 @@ from flask_login import current_user
 
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.setting_labels import schema_labels
+from hub.setting_labels import field_label, schema_labels
 from hub.store.models import ROLE_LABELS, Attachment, Invitation, parse_table_id
 from hub.web import queries
 from hub.web.live import plugin_title
 from hub.web.permissions import require
 from hub.web.ui import bp
 from hub.web.ui.helpers import humanize
+from hub.web.ui.labels import AUDIT_ACTIONS, AUDIT_GROUPS, action_filter_label, action_label
 from hub.web.ui.list_filters import ListArgs
 
 
@@ -73,21 +74,39 @@ def _target(target: str, attachments: dict, invitations: dict) -> Target:
     return Target(target)
 
 
+# detail keys whose generic name says too little on the page; any other key is its name in words,
+# acronyms capitalised ("api_tokens_revoked" -> "API tokens revoked", ``field_label``)
+DETAIL_LABELS = {
+    "cancelled_deliveries": "Deliveries cancelled",
+    "in_stage": "Candidates in the stage",
+    "queued": "Invitations queued",
+    "already_queued": "Still being delivered",
+    "bulk": "Bulk replay",
+}
+
+
 def audit_details(entry) -> list[tuple[str, str]]:
-    """An entry's detail as (label, text) lines: a list of names as "a, b", an integration's
-    settings saved unchanged as "no change" (``changed`` holds only the names of changed fields),
-    a role by its name ("Team Member", not ``team_member``), and a yes/no value (``ok`` of
-    ``integration.test``) as "Yes" or "No", not JSON's ``true``."""
+    """An entry's detail as (label, text) lines, the label empty when the text says it all: a list
+    of names as "a, b"; an integration's settings saved unchanged as "No field changed" (``changed``
+    holds only the names of changed fields, by the labels of their form); a role by its name ("Team
+    Member", not ``team_member``); a connection test's ``ok`` as "Result: Succeeded" or "Failed";
+    another yes/no value as "Yes" or "No", not JSON's ``true``."""
     lines = []
     for key, value in (entry.detail or {}).items():
+        label = DETAIL_LABELS.get(key) or field_label(key, None)
         if key == "changed" and isinstance(value, list):
+            if not value:
+                lines.append(("", "No field changed"))
+                continue
             labels = _setting_labels(entry.target or "")
-            text = ", ".join(labels.get(str(v), str(v)) for v in value) if value else "no change"
+            text = ", ".join(labels.get(str(v), str(v)) for v in value)
+        elif key == "ok" and isinstance(value, bool):
+            label, text = "Result", "Succeeded" if value else "Failed"
         elif key in ROLE_KEYS and isinstance(value, str) and value in ROLE_LABELS:
             text = ROLE_LABELS[value]
         else:
             text = _text(value)
-        lines.append((humanize(key), text))
+        lines.append((label, text))
     return lines
 
 
@@ -104,6 +123,8 @@ def _setting_labels(target: str) -> dict[str, str]:
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if value is None:
+        return "none"
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
@@ -116,10 +137,18 @@ def _text(value: Any) -> str:
 def audit():
     """The entries whose action starts with ``action``, 50 a page (``page``); a value it cannot use
     is replaced, with a notice in the filter area, and the page still answers 200
-    (``hub.web.ui.list_filters``)."""
+    (``hub.web.ui.list_filters``). The filter is a list of the actions by group
+    (``labels.AUDIT_GROUPS``), each submitting its code or its group's beginning ("user."); any
+    other beginning, from a link made before, still filters and is offered as it is."""
     args = ListArgs()
     action = args.text("action", "The action filter")
     page = queries.paginate(queries.audit_query(current_user.workspace_id, action or None), args.page(), per_page=50,
                             count_limit=queries.COUNT_LIMIT)
+    offered = set(AUDIT_ACTIONS) | {group.prefix for group in AUDIT_GROUPS}
     return render_template("audit/list.html", page=page, action=action, audit_details=audit_details,
-                           targets=audit_targets(page.items), notices=args.notices)
+                           targets=audit_targets(page.items), notices=args.notices, action_groups=AUDIT_GROUPS,
+                           action_label=action_label, action_shown=action_filter_label(action) if action else "",
+                           other_action=action if action and action not in offered else "",
+                           no_match=(f"No recorded action starts with “{action}”" if action not in offered
+                                     else f"Nothing recorded matches “{action_filter_label(action)}”")
+                           + ": choose another action, or clear the filters.")

@@ -1,0 +1,218 @@
+"""Activity and the Audit log name what happened for people: a delivery's step ("Invite on the
+stage change"), not its hook (``on_stage_change``); an audit action ("Integration settings saved"),
+not its code (``integration.settings``); an event no integration took, in words that say what it
+means. The codes stay on the pages, small, and in the JSON API, which scripts read."""
+
+from __future__ import annotations
+
+import ast
+import re
+from html import unescape
+from pathlib import Path
+
+from hub import services
+from hub.extensions import db
+from hub.store.models import Delivery, Event, User
+from tests.web.support import api_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _row(html: str, delivery_id: int) -> str:
+    return re.search(rf'<tr id="delivery-{delivery_id}" data-status="\w+">(.*?)</tr>', html, re.S).group(1)
+
+
+def _text(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def _event(ws: int, plugin: str, hook: str, status: str, source: str = "fakesource") -> int:
+    """An event of ``source`` with one delivery to ``plugin``'s ``hook``; the delivery's id."""
+    event = Event(workspace_id=ws, source_plugin=source, type="assessment_completed", external_id=f"evt-{hook}-{plugin}",
+                  subject="invitation:1", payload={"invitation_id": 1})
+    db.session.add(event)
+    db.session.flush()
+    delivery = Delivery(event_id=event.id, workspace_id=ws, plugin=plugin, hook=hook, status=status, attempts=1)
+    db.session.add(delivery)
+    db.session.commit()
+    return delivery.id
+
+
+def test_activity_names_each_delivery_by_what_the_plugin_does(hub_app, seeded, as_role):
+    delivery_id = seeded.ids["delivery"]  # Fake Tests (an assessment provider), on_stage_change
+    with hub_app.app_context():
+        written = _event(seeded.workspace_id, "fakesource", "on_assessment_completed", "done")
+    html = as_role("admin").get("/activity").get_data(as_text=True)
+    row = _row(html, delivery_id)
+    assert '<td class="delivery-step">Invite on the stage change <span class="small muted"' in row
+    assert "<code>on_stage_change</code>" in row  # for developers, small
+    # the same hook is named by what the kind of plugin running it does: a source writes back
+    assert re.search(r'<td class="delivery-step">Write the result to the ATS <span[^>]*><code>on_assessment_completed'
+                     r'</code></span></td>', _row(html, written))
+    assert '<th scope="col">Step</th>' in html and '<th scope="col">Hook</th>' not in html
+    # the API keeps the hook's name: scripts rely on it
+    body = hub_app.test_client().get("/api/v1/activity?per_page=200", headers=api_headers(seeded, "admin")).get_json()
+    hooks = {d["id"]: d["hook"] for e in body["items"] for d in e["deliveries"]}
+    assert hooks[delivery_id] == "on_stage_change" and hooks[written] == "on_assessment_completed"
+
+
+def test_replaying_a_delivery_that_succeeded_asks_in_words(hub_app, seeded, as_role):
+    with hub_app.app_context():
+        done = _event(seeded.workspace_id, "fakesource", "on_assessment_completed", "done")
+    html = as_role("admin").get("/activity").get_data(as_text=True)
+    confirm = unescape(re.search(rf'id="replay-{done}" data-confirm="([^"]*)"', _row(html, done)).group(1))
+    assert confirm == "This delivery succeeded. Run “Write the result to the ATS” for Fake ATS again for this event?"
+    assert "Run on_" not in html
+
+
+def test_an_event_no_integration_took_says_what_that_means(hub_app, seeded, as_role):
+    from hub.engine.ingest import ingest
+    from hub.entities import InboundEvent, StageChange
+    from hub.runtime import get_runtime
+
+    client = as_role("admin")
+    as_role("super_admin").post("/integrations/fakeassess/disable")
+    with hub_app.app_context():
+        outcome = ingest(get_runtime(), seeded.workspace_id, "fakesource",
+                         InboundEvent(external_id="moved-while-disabled",
+                                      event=StageChange(opportunity_id="opp-moved", to_stage_id="s1")), wake=False)
+        assert outcome.outcome == "no_subscribers"
+        event_id = outcome.event_id
+    html = client.get("/activity").get_data(as_text=True)
+    card = re.search(rf'<article class="card event" id="event-{event_id}".*?</article>', html, re.S).group(0)
+    assert re.search(rf'id="summary-{event_id}" data-status="no_subscribers">Not acted on</span>', card)
+    said = re.search(rf'<p [^>]*id="not-delivered-{event_id}">(.*?)</p>', card, re.S).group(1)
+    assert _text(said) == ("No integration acted on this event: none enabled takes this kind of event. If an "
+                           "assessment provider was disabled at the time, nobody was invited: use Pipeline > "
+                           "Invite candidates already in stage.")
+    assert '<a href="/pipeline">Pipeline</a>' in said
+    assert "subscribe" not in _text(card).lower()
+
+
+def test_only_a_stage_change_points_to_the_backfill(hub_app, seeded, as_role):
+    with hub_app.app_context():
+        event = Event(workspace_id=seeded.workspace_id, source_plugin="fakesource", type="hired",
+                      external_id="hired-1", subject="opp-9", payload={"opportunity_id": "opp-9"},
+                      outcome="no_subscribers")
+        db.session.add(event)
+        db.session.commit()
+        event_id = event.id
+    html = as_role("admin").get("/activity").get_data(as_text=True)
+    said = re.search(rf'<p [^>]*id="not-delivered-{event_id}">(.*?)</p>', html, re.S).group(1)
+    assert _text(said) == "No integration acted on this event: none enabled takes this kind of event."
+
+
+def _audit(hub_app, seeded, *entries):
+    with hub_app.app_context():
+        admin = db.session.get(User, seeded.users["super_admin"])
+        for action, target, detail in entries:
+            services.audit(seeded.workspace_id, admin, action, target, **detail)
+        db.session.commit()
+
+
+def _audit_rows(html: str) -> list[str]:
+    return re.findall(r'<tr id="audit-\d+">(.*?)</tr>', html, re.S)
+
+
+def test_the_audit_log_names_each_action_for_people(hub_app, seeded, as_role):
+    _audit(hub_app, seeded, ("integration.settings", "plugin:fakesource", {"changed": []}),
+           ("api_token.create", "token:robot", {"token_id": 7}),
+           ("user.deactivate", "user:someone@acme.test", {"api_tokens_revoked": 2}),
+           ("integration.test", "plugin:fakesource", {"ok": False}))
+    html = as_role("admin").get("/audit").get_data(as_text=True)
+    rows = {re.search(r"<code>([\w.]+)</code>", row).group(1): _text(row) for row in reversed(_audit_rows(html))}
+    failed, deactivated, created, saved = (rows[code] for code in (
+        "integration.test", "user.deactivate", "api_token.create", "integration.settings"))
+    assert rows["user.sign_in"].endswith("Signed in user.sign_in admin@acme.test")
+    assert "Integration settings saved integration.settings" in saved and saved.endswith("No field changed")
+    assert "API token created api_token.create" in created and created.endswith("Token ID: 7")
+    assert "User deactivated user.deactivate" in deactivated and deactivated.endswith("API tokens revoked: 2")
+    assert "Connection tested integration.test" in failed and failed.endswith("Result: Failed")
+    # the code is kept, small, for developers
+    assert ('<td class="audit-action">Integration settings saved <span class="small muted" '
+            'title="The action\'s code, as the API and the filter name it"><code>integration.settings</code></span></td>'
+            in html)
+    assert "no change" not in html and "Ok:" not in html and "Token id" not in html
+
+
+def test_the_audit_filter_is_a_list_of_the_actions(hub_app, seeded, as_role):
+    _audit(hub_app, seeded, ("user.password_reset", "user:a@acme.test", {}),
+           ("user.password_change", "user:b@acme.test", {}))
+    client = as_role("admin")
+    html = client.get("/audit?action=user.").get_data(as_text=True)
+    select = re.search(r'<select id="filter-action" name="action">(.*?)</select>', html, re.S).group(1)
+    assert 'type="search"' not in re.search(r'<form[^>]*id="audit-filters".*?</form>', html, re.S).group(0)
+    options = dict(re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select))
+    assert options[""] == "Every action"
+    assert options["user."] == "Every user action" and options["integration."] == "Every integration action"
+    assert options["integration.settings"] == "Integration settings saved" and options["user.sign_in"] == "Signed in"
+    assert '<option value="user." selected>Every user action</option>' in select
+    assert '<optgroup label="API tokens">' in select
+    # a beginning from a link made before the list still filters, and is offered as chosen
+    legacy = client.get("/audit?action=user.password_r").get_data(as_text=True)
+    assert '<option value="user.password_r" selected>Actions starting with “user.password_r”</option>' in legacy
+    [row] = _audit_rows(legacy)
+    assert "Password reset user.password_reset" in _text(row)
+    # an action's own code submits that action alone
+    assert len(_audit_rows(client.get("/audit?action=user.password_change").get_data(as_text=True))) == 1
+
+
+def _written_actions() -> tuple[set[str], list[str]]:
+    """Every action code passed to ``audit(...)`` (``services.audit``) in the hub and its plugins,
+    and the calls whose action is not spelled out (which no label could be checked for)."""
+    codes: set[str] = set()
+    unknown: list[str] = []
+
+    def literals(node) -> list[str] | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, ast.IfExp):
+            body, orelse = literals(node.body), literals(node.orelse)
+            return body + orelse if body is not None and orelse is not None else None
+        return None
+
+    for path in sorted([*ROOT.joinpath("hub").rglob("*.py"), *ROOT.joinpath("plugins").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            if name != "audit":
+                continue
+            action = node.args[2] if len(node.args) > 2 else next(
+                (k.value for k in node.keywords if k.arg == "action"), None)
+            found = literals(action) if action is not None else None
+            if found is None:
+                unknown.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            else:
+                codes.update(found)
+    return codes, unknown
+
+
+def test_every_audit_action_the_hub_writes_has_a_label():
+    from hub.web.ui.labels import AUDIT_ACTIONS, AUDIT_GROUPS
+
+    codes, unknown = _written_actions()
+    assert not unknown, f"audit calls whose action is not a literal (give it a label in labels.py): {unknown}"
+    assert len(codes) >= 20 and {"integration.settings", "user.sign_in", "attachment.backfill"} <= codes
+    assert sorted(codes - set(AUDIT_ACTIONS)) == [], "give these actions a label in hub/web/ui/labels.py"
+    assert sorted(set(AUDIT_ACTIONS) - codes) == [], "labels of actions nothing writes any more"
+    for group in AUDIT_GROUPS:  # each under its group, whose beginning the filter submits
+        assert all(code.startswith(group.prefix) for code in group.actions), group.prefix
+    # the filter matches beginnings: an action's own code must select that action alone
+    assert not [(a, b) for a in AUDIT_ACTIONS for b in AUDIT_ACTIONS if a != b and b.startswith(a)]
+
+
+def test_every_event_hook_has_a_label():
+    import inspect
+
+    from hub import hookspecs
+    from hub.entities import EVENT_TYPES, PLUGIN_KINDS
+
+    hooks = {name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+             if hasattr(fn, "ats_hub_spec") and name.startswith("on_")}
+    assert hooks >= {cls.hook for cls in EVENT_TYPES.values()} and len(hooks) >= 8
+    labels = hookspecs.EVENT_HOOK_LABELS
+    assert sorted(hooks - set(labels)) == [] and sorted(set(labels) - hooks) == []
+    for hook, by_kind in labels.items():
+        assert by_kind.get(""), hook  # for a plugin no longer installed, or of a kind without its own
+        assert set(by_kind) <= {"", *PLUGIN_KINDS}, hook
