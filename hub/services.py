@@ -277,6 +277,12 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
     Secret fields left empty keep their stored value (secrets are write-only in the UI); the
     secret fields named in ``clear`` lose theirs: optional ones only, never a credential the
     connection depends on (``connection_fields``; the schema refuses a required one too).
+
+    The connection's status: a changed setting the connection depends on takes "connected" or
+    "error" back to "configured" (not tested yet); "needs_reauthorization" (the vendor refused the
+    credentials) only a new credential typed in (a changed secret the connection depends on) takes
+    back, and not for a connection that signs in with OAuth (the plugin's ``connection_state``):
+    its refused grant is no setting, only connecting again revives it.
     """
     spec = runtime.registry.spec(plugin)
     row = get_integration(runtime, workspace_id, plugin)
@@ -333,18 +339,37 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
     # a connection setting the stored settings did not have (a plugin's new field) took its default:
     # nothing the last test used has changed
     moot = sorted(name for name in connection & set(changed) if name in secret_fields or name in (before or {}))
+    names = schema_labels(spec.settings_schema)
+    # credentials the vendor refused, replaced: typed in, other than the stored ones
+    refused = [name for name in moot if name in new_secrets] if row.status == "needs_reauthorization" else []
+    refused_message = row.status_message
     if row.status in ("not_connected", "enabled") and (new_secrets or settings):
         row.status = "configured"
     elif row.status in TESTED_STATUSES and moot:
         # "Connected" (or an error) said what the last test or use found with the old values; "needs
-        # reconnecting" stays until a connect or test clears it (a new base URL does not)
+        # reconnecting" stays until a connect or test clears it (a new base URL does not), or a new
+        # credential typed in (below)
         row.status = "configured"
-        names = schema_labels(spec.settings_schema)
         labels = ", ".join(names.get(name, name) for name in moot)
         row.status_message = f"{labels} changed since the connection was last tested: test the connection again"
     # the names of the fields that changed, never a value; a secret given again unchanged is no change
     audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}", changed=changed)
     db.session.commit()
+    if refused:
+        # "needs reconnecting" said what the vendor answered to the old credentials; whether the new
+        # ones are what the connection signs in with, the plugin says (read with the settings just
+        # saved, so after the commit: its ``connection_state`` gets a context of its own)
+        from hub.web.live import connection_state
+
+        if not connection_state(workspace_id, plugin).oauth_chosen:
+            row = db.session.get(Integration, row.id, with_for_update=True, populate_existing=True)
+            # unless a test or a use since the save said something newer
+            if row.status == "needs_reauthorization" and row.status_message == refused_message:
+                row.status = "configured"
+                labels = ", ".join(names.get(name, name) for name in refused)
+                row.status_message = (f"{labels} changed since {spec.title} refused the credentials: "
+                                      "test the connection again")
+            db.session.commit()
     return row
 
 

@@ -3,7 +3,9 @@ and ``LeverSettings``, the typed view the rest of the plugin reads.
 
 ``base_url`` (the custom environment's) must be a URL the plugin can append its paths to
 (``hub.kit.vendor_http``: http(s), a port from 1 to 65535, no query, fragment or user:password,
-only URL path characters); it is refused on save, whatever the environment.
+only URL path characters); it is checked on save in the custom environment only (one left over
+from a custom setup does not block saving a production connection), and reported together with
+the other fields' errors.
 
 Secrets (``api_key``, ``signature_tokens``) are fields of the schema so an admin can enter them,
 but the hub stores them encrypted and hands them back through ``ctx.secrets``, never
@@ -106,11 +108,14 @@ class LeverSettingsSchema(Schema):
                     out[key] = out[key].strip()
         return out
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def _custom_needs_base_url(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         # checked only where it is used: a URL left over from a custom setup must not block saving
-        # a production connection's other settings
-        if data.get("environment") != "custom":
+        # a production connection's other settings. Run even when other fields have errors (not
+        # marshmallow's default), so that the form shows them all at once; ``data`` then holds the
+        # fields that loaded: a base_url missing from it had an error of its own (too long), and an
+        # environment missing from it was not a valid one.
+        if data.get("environment") != "custom" or "base_url" not in data:
             return
         if not data.get("base_url"):
             raise ValidationError("a base URL is required for the custom environment", "base_url")

@@ -23,7 +23,7 @@ def test_activity_and_the_dashboard_name_plugins_by_title(hub_app, seeded, as_ro
     assert "from Fake ATS</span>" in html and "from fakesource" not in html
     assert '<option value="fakeassess">Fake Tests</option>' in html
     dashboard = client.get("/").get_data(as_text=True)
-    assert "Fake Tests · on_stage_change" in dashboard and "fakeassess ·" not in dashboard
+    assert "Fake Tests · Invite on the stage change" in dashboard and "fakeassess ·" not in dashboard
     replayed = client.post(f"/activity/deliveries/{seeded.per_role['admin']['dlv_ui']}/replay",
                            follow_redirects=True).get_data(as_text=True)
     assert "to Fake Tests is replayed." in replayed

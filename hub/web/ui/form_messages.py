@@ -79,3 +79,27 @@ def friendly_errors(errors: Mapping[str, object],
         return [friendly(m, (choices or {}).get(name, ())) for m in items]
 
     return {name: flat(name, messages) for name, messages in errors.items()}
+
+
+def in_sentence(label: str) -> str:
+    """A setting's label inside a sentence: "Access token" -> "access token", "Webhook signature
+    tokens" -> "webhook signature tokens"; "API key" and "OAuth client" keep their capitals."""
+    first = label.split(" ", 1)[0]
+    return label[:1].lower() + label[1:] if first[1:].islower() else label
+
+
+def and_list(items: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def refused_save(typed_secrets: Sequence[str] = ()) -> str:
+    """The banner of a settings form that was refused; ``typed_secrets``: the labels of the secrets
+    typed into it, which are never shown back, so the admin is told to paste them again."""
+    text = "Some settings need your attention; nothing was saved."
+    if typed_secrets:
+        one = len(typed_secrets) == 1
+        text += (f" The {and_list(typed_secrets)} you typed {'was' if one else 'were'} not kept: "
+                 f"paste {'it' if one else 'them'} again.")
+    return text

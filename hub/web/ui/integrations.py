@@ -25,8 +25,9 @@ from hub.web.live import (LiveError, call_plugin, connection_state, mark_connect
 from hub.web.permissions import can, require
 from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
-from hub.web.ui.form_messages import friendly_errors
-from hub.web.ui.settings_form import build_fields, cleared_secrets, form_to_data, submitted_values
+from hub.web.ui.form_messages import and_list, friendly_errors, in_sentence, refused_save
+from hub.web.ui.settings_form import (build_fields, cleared_secrets, form_to_data, schema_errors,
+                                     submitted_values, typed_secrets)
 
 log = logging.getLogger("hub.web.ui.integrations")
 
@@ -39,6 +40,9 @@ STATUS_LABELS = {
     "error": "Error",
     "revoked": "Access revoked",
 }
+# the last test or use of the connection failed: its credentials (or a setting) must be fixed
+# before anything else that calls the vendor (registering webhooks) can work
+FAILING_STATUSES = ("needs_reauthorization", "error")
 
 
 def _spec_or_404(plugin: str):
@@ -108,9 +112,45 @@ def credentials_how(spec, state) -> str:
     return "enter its credentials in the settings and save"
 
 
+def credential_labels(spec) -> list[str]:
+    """The labels of the secret settings the connection depends on (``metadata={"connection": True}``)
+    in the plugin's schema order: ["API key"], ["API key", "API secret"]; empty when it marks none."""
+    if spec.settings_schema is None:
+        return []
+    secret = set(spec.secret_fields)
+    views = build_fields(spec.settings_schema, spec.secret_fields, {}, {})
+    return [view.label for view in views
+            if view.connection and (view.attribute in secret or view.name in secret)]
+
+
+def fix_credentials(spec, row: Integration, state) -> str:
+    """What to do when the last test or use failed (``FAILING_STATUSES``), in the plugin's words:
+    its title, its credentials' labels and its ``credentials_help``."""
+    title = spec.title
+    how = credentials_how(spec, state)
+    oauth = bool(state.oauth_chosen and state.oauth_available)
+    # an OAuth connection's credentials are its grant, no setting; else the secrets it depends on
+    labels = [] if state.oauth_chosen else [in_sentence(label) for label in credential_labels(spec)]
+    if row.status == "needs_reauthorization":  # the vendor refused the credentials
+        if oauth:
+            return f"{how} again: {title} no longer accepts the hub's access."
+        if labels:
+            return (f"paste a valid {and_list(labels)} from {title} in the settings below, save, "
+                    "then test the connection.")
+        return f"{how}, then test the connection."
+    what = f"the {and_list(labels)}" if labels else "the credentials"
+    if row.status_message:
+        return f"fix what the message above names ({what} or another setting), save, then test the connection again."
+    return f"check {what} and the other settings, save, then test the connection again."
+
+
 def next_step(spec, row: Integration | None, state, manage: bool, webhook_ready: bool) -> dict | None:
-    """The one thing to do next on this page (``title``, ``text``, alert ``kind``), or None when the
-    integration is set up. Only someone who can act (``integrations.manage``) gets instructions."""
+    """The one thing to do next on this page (``title``, ``text``, alert ``kind``; ``action``
+    "test" when it is pressing Test connection), or None when the integration is set up. Only
+    someone who can act (``integrations.manage``) gets instructions.
+
+    A connection whose last test or use failed (``FAILING_STATUSES``) comes before its webhooks:
+    registering them calls the vendor with the same credentials."""
     title = spec.title
     enabled = bool(row and row.enabled)
     revoked = row is not None and row.status == "revoked"
@@ -137,8 +177,10 @@ def next_step(spec, row: Integration | None, state, manage: bool, webhook_ready:
     if not enabled:
         return {"kind": "info", "title": "Next step:",
                 "text": f"{title} has credentials but is disabled: enable it to receive and send work."}
+    if row.status in FAILING_STATUSES:
+        return {"kind": "warning", "title": "Next step:", "text": fix_credentials(spec, row, state)}
     if row.status in ("not_connected", "enabled", "configured"):
-        return {"kind": "info", "title": "Next step:", "text": "test the connection."}
+        return {"kind": "info", "title": "Next step:", "text": "test the connection.", "action": "test"}
     if webhook_ready:
         return {"kind": "info", "title": "Next step:", "text": f"register the webhooks in {title}."}
     return None
@@ -169,6 +211,9 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     needs_registration = bool(can_setup_webhooks and state.credentials_present and row is not None and row.enabled
                               and ((webhooks_registered and (state.webhooks_missing or stale))
                                    or (not webhooks_registered and not manual and not arriving)))
+    # registering (or checking) webhooks calls the vendor with the credentials that just failed:
+    # not offered until a test or a use works again
+    failing = row is not None and row.status in FAILING_STATUSES
     oauth_ok = bool(state.oauth_available and state.oauth_chosen and row is not None and row.enabled)
     other_secrets = []
     if row is not None:
@@ -195,6 +240,7 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         "oauth_ok": oauth_ok,
         "can_setup_webhooks": can_setup_webhooks,
         "needs_registration": needs_registration,
+        "connection_failing": failing,
         "webhooks_registered": webhooks_registered,
         "stale_webhooks": stale,
         "other_secrets": other_secrets,
@@ -224,18 +270,25 @@ def integrations_settings(plugin: str):
     row = services.get_integration(get_runtime(), current_user.workspace_id, plugin)
     views = build_fields(spec.settings_schema, spec.secret_fields, row.settings, row.secrets_meta)
     data, errors = form_to_data(views, request.form)
-    if not errors:
+    choices = {key: view.choices for view in views for key in (view.name, view.attribute) if view.choices}
+    if errors:
+        # refused before the schema ran (a required field left empty): what the schema says of the
+        # other fields shows too, so every error is on the page at once
+        stored = [name for name in spec.secret_fields if name in (row.secrets_meta or {})]
+        errors = {**friendly_errors(schema_errors(spec.settings_schema, data, row.settings, stored), choices),
+                  **errors}
+    else:
         try:
             services.save_settings(get_runtime(), current_user.workspace_id, plugin, data, current_user,
                                    clear=cleared_secrets(views, request.form))
         except ValidationFailed as exc:
             db.session.rollback()
-            choices = {key: view.choices for view in views for key in (view.name, view.attribute) if view.choices}
             errors = friendly_errors(exc.fields or {"_schema": [exc.message]}, choices)
     if errors:
         retry = build_fields(spec.settings_schema, spec.secret_fields, row.settings, row.secrets_meta,
                              submitted=submitted_values(views, request.form))
-        flash("Some settings need your attention; nothing was saved.", "error")
+        # secrets are never shown back: one typed in is gone, and the admin must know to paste it again
+        flash(refused_save([in_sentence(label) for label in typed_secrets(views, request.form)]), "error")
         return _render_detail(plugin, fields=retry, errors=errors, status=422)
     flash(f"{spec.title} settings saved.", "success")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))

@@ -9,13 +9,16 @@ stored value is kept.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
-from marshmallow import fields as mf, missing, validate as mv
+from marshmallow import ValidationError, fields as mf, missing, validate as mv
 
 from hub.setting_labels import field_label
+
+log = logging.getLogger("hub.web.ui.settings_form")
 
 
 @dataclass
@@ -156,6 +159,29 @@ def cleared_secrets(views: list[FieldView], form: Mapping[str, str]) -> list[str
     """The secrets whose "Remove the stored value" box is ticked (``clear-<name>``), by attribute;
     only ``removable`` ones offer the box."""
     return [view.attribute for view in views if view.removable and form.get(f"clear-{view.name}") in ("on", "y")]
+
+
+def typed_secrets(views: list[FieldView], form: Mapping[str, str]) -> list[str]:
+    """The labels of the secret fields the admin typed a value into (a refused save does not keep them)."""
+    return [view.label for view in views if view.secret and (form.get(view.name) or "").strip()]
+
+
+def schema_errors(schema_cls: type | None, data: Mapping[str, Any], settings: Mapping[str, Any] | None,
+                  stored_secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """What the plugin's schema says of the submitted ``data``, read over the stored ``settings``
+    as a save reads it (``stored_secrets``, the secrets already stored, need not be given again),
+    without saving anything: for a form the hub's own checks already refused, so that every field's
+    error shows at once. A schema that fails otherwise on such input adds nothing."""
+    if schema_cls is None:
+        return {}
+    merged = {**{k: v for k, v in (settings or {}).items() if k not in data}, **data}
+    try:
+        schema_cls(partial=tuple(stored_secrets)).load(merged)
+    except ValidationError as exc:
+        return exc.messages if isinstance(exc.messages, Mapping) else {"_schema": exc.messages}
+    except Exception as exc:  # the form's own errors are shown anyway
+        log.warning("checking the settings with %s failed: %s", schema_cls.__name__, exc, exc_info=True)
+    return {}
 
 
 def submitted_values(views: list[FieldView], form: Mapping[str, str]) -> dict[str, Any]:
