@@ -26,10 +26,8 @@ the hub's internals:
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import logging
-import threading
 import time
 import uuid
 from datetime import timedelta
@@ -42,8 +40,9 @@ from sqlalchemy.exc import IntegrityError
 from hub import entities as e
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
-from hub.logging_setup import context_fields, failure_cause
+from hub.logging_setup import context_fields
 from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, is_table_id, utcnow
+from hub.store.renewal import Renewer
 
 DEFAULT_TIMEOUT = 15.0
 LIST_OPEN_PAGE = 500  # most invitations ``InvitationStore.list_open`` returns at once
@@ -565,7 +564,7 @@ class PluginContext:
             if time.monotonic() > deadline:
                 raise Deferred(f"lock {name!r} is busy", retry_after=min(max(1.0, ttl / 4), 30.0))
             time.sleep(0.05)
-        keeper = None if in_delivery else _LockKeeper(self._runtime.app, full, holder, ttl)
+        keeper = None if in_delivery else _lock_keeper(self._runtime.app, full, holder, ttl)
         try:
             if keeper is not None:
                 keeper.start()
@@ -595,50 +594,22 @@ class PluginContext:
 
 
 _log = logging.getLogger("hub.context")
+LOCK_RENEWAL_MIN_INTERVAL_SECONDS = 0.05
 
 
-class _LockKeeper:
+def _lock_keeper(app, name: str, holder: str, ttl: float) -> Renewer:
     """A ``ctx.lock`` taken outside a delivery, while it is held: every third of ``ttl``, push the
     lock's ``expires_at`` ``ttl`` ahead, as long as ``holder`` still holds it (stops once it does
-    not), for at most ``MAX_HOLD_SECONDS``. A renewal that fails (the database away for a moment)
-    is logged and tried again a third of ``ttl`` later. Its thread runs in a copy of the creating
-    thread's context, so its lines carry the same ids (``log_context``)."""
+    not: released, or taken over after it ran out), for at most an hour
+    (``hub.store.renewal.MAX_HOLD_SECONDS``)."""
 
-    MAX_HOLD_SECONDS = 3600.0
-    MIN_INTERVAL_SECONDS = 0.05
+    def renew() -> int:
+        kept = db.session.execute(sa.update(Lock).where(Lock.name == name, Lock.holder == holder).values(
+            expires_at=utcnow() + timedelta(seconds=ttl))).rowcount
+        db.session.commit()
+        return kept
 
-    def __init__(self, app, name: str, holder: str, ttl: float):
-        self.app, self.name, self.holder, self.ttl = app, name, holder, ttl
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
-                                        name=f"lock-{name}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.ident is not None:  # started (a start that failed leaves nothing to join)
-            self._thread.join()
-
-    def _run(self) -> None:
-        give_up = time.monotonic() + self.MAX_HOLD_SECONDS
-        every = max(self.ttl / 3, self.MIN_INTERVAL_SECONDS)
-        while not self._stop.wait(every) and time.monotonic() < give_up:
-            try:
-                with self.app.app_context():
-                    try:
-                        kept = db.session.execute(sa.update(Lock).where(
-                            Lock.name == self.name, Lock.holder == self.holder).values(
-                            expires_at=utcnow() + timedelta(seconds=self.ttl))).rowcount
-                        db.session.commit()
-                    finally:
-                        db.session.remove()
-            except Exception as exc:  # the database away for a moment: the lock may run out, as if we died
-                _log.warning("could not renew the lock %s%s", self.name, failure_cause(exc), exc_info=True)
-                continue
-            if not kept:  # released, or taken over after it ran out
-                return
+    return Renewer(app, f"lock-{name}", max(ttl / 3, LOCK_RENEWAL_MIN_INTERVAL_SECONDS), renew, f"the lock {name}", _log)
 
 
 _DELIVERY_HOLDER = "d"  # a lock holder "d:<delivery id>:<lease token>:<acquisition>"

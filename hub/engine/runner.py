@@ -3,7 +3,7 @@
 
 ``claim`` is a single conditional UPDATE, so two workers (or a worker and the sweeper's
 re-dispatch) can never both run a delivery while its lease is valid. While the hook runs, a
-thread renews the lease (``LeaseKeeper``), so a slow run (a rate limiter, a vendor's timeouts)
+thread renews the lease (``lease_keeper``), so a slow run (a rate limiter, a vendor's timeouts)
 keeps it; a worker that dies stops renewing, the lease runs out and the sweeper hands the
 delivery to another worker. Outcomes are written only by the lease holder (``lease_token``), so a
 run that lost its lease cannot overwrite the newer run.
@@ -14,12 +14,9 @@ delivery's ``workspace_id``, ``event_id``, ``delivery_id`` and ``plugin`` (``log
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import math
 import random
-import sys
-import threading
 import time
 import traceback
 import uuid
@@ -37,6 +34,7 @@ from hub.store.models import (
     utcnow,
 )
 from hub.store.outage import database_unavailable
+from hub.store.renewal import Renewer
 
 log = logging.getLogger("hub.engine.runner")
 # claims failing on a database outage: one per wake-up taken from the queue, so repeats are held back
@@ -97,48 +95,22 @@ def claim(delivery_id: int, lease_seconds: float, max_attempts: int | None = Non
     return token if result.rowcount == 1 else None
 
 
-class LeaseKeeper:
+def lease_keeper(app, delivery_id: int, token: str, lease_seconds: float) -> Renewer:
     """While the hook runs: every third of the lease, push ``lease_until`` a lease ahead, as long
     as ``token`` still holds it (stops once it does not: the delivery was cancelled or released),
-    for at most ``MAX_RUN_SECONDS``: a hook running that long is stuck, and its delivery is handed
-    to another worker once the lease runs out. Its thread runs in a copy of the creating thread's
-    context, so its lines carry the ids of the delivery's ``log_context``."""
+    for at most ``hub.store.renewal.MAX_HOLD_SECONDS``: a hook running that long is stuck, and its
+    delivery is handed to another worker once the lease runs out. Its lines carry the ids of the
+    delivery's ``log_context``."""
 
-    MAX_RUN_SECONDS = 3600.0
+    def renew() -> int:
+        kept = db.session.execute(sa.update(Delivery).where(
+            Delivery.id == delivery_id, Delivery.lease_token == token, Delivery.status == D_RUNNING).values(
+            lease_until=utcnow() + timedelta(seconds=lease_seconds))).rowcount
+        db.session.commit()
+        return kept
 
-    def __init__(self, app, delivery_id: int, token: str, lease_seconds: float):
-        self.app, self.delivery_id, self.token, self.lease = app, delivery_id, token, lease_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
-                                        name=f"lease-{delivery_id}", daemon=True)
-
-    def __enter__(self) -> "LeaseKeeper":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        give_up = time.monotonic() + self.MAX_RUN_SECONDS
-        while not self._stop.wait(self.lease / 3) and time.monotonic() < give_up:
-            try:
-                with self.app.app_context():
-                    try:
-                        kept = db.session.execute(sa.update(Delivery).where(
-                            Delivery.id == self.delivery_id, Delivery.lease_token == self.token,
-                            Delivery.status == D_RUNNING).values(
-                            lease_until=utcnow() + timedelta(seconds=self.lease))).rowcount
-                        db.session.commit()
-                    finally:
-                        db.session.remove()
-            except Exception:  # the database away for a moment: the lease may run out, as if we died
-                log.warning("could not renew the lease of delivery %s%s", self.delivery_id,
-                            failure_cause(sys.exc_info()[1]), exc_info=True, extra={"delivery_id": self.delivery_id})
-                continue
-            if not kept:
-                return
+    return Renewer(app, f"lease-{delivery_id}", lease_seconds / 3, renew, f"the lease of delivery {delivery_id}",
+                   log, log_extra={"delivery_id": delivery_id})
 
 
 RECORD_RETRY_FIRST_SECONDS = 0.25
@@ -315,7 +287,7 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
     try:
         ctx = runtime.context(delivery.workspace_id, delivery.plugin, delivery_id=delivery.id, lease_token=token)
         argument = _argument_name(runtime, delivery.plugin, delivery.hook)
-        with LeaseKeeper(runtime.app, delivery.id, token, float(config["LEASE_SECONDS"])):
+        with lease_keeper(runtime.app, delivery.id, token, float(config["LEASE_SECONDS"])):
             runtime.registry.call(delivery.plugin, delivery.hook, ctx=ctx, **{argument: hub_event})
     except Deferred as exc:
         db.session.rollback()

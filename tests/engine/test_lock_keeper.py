@@ -96,7 +96,7 @@ def test_a_keeper_that_cannot_start_leaves_the_lock_released(contexts, monkeypat
     def no_thread(self):
         raise RuntimeError("can't start new thread")
 
-    monkeypatch.setattr(context_module._LockKeeper, "start", no_thread)
+    monkeypatch.setattr(context_module.Renewer, "start", no_thread)
     with pytest.raises(RuntimeError, match="can't start new thread"):
         with holder.lock("job", ttl=TTL, wait=0):
             pytest.fail("entered without its keeper")
