@@ -112,10 +112,17 @@ class Stage:
 
 @dataclass(frozen=True)
 class ArchiveReason:
-    """A reason the ATS offers for archiving (rejecting) a candidate."""
+    """A reason the ATS offers for archiving a candidate. ``type``: ``"hired"`` for a reason meant
+    for hired candidates (the hub never archives a rejected candidate with one), ``"non-hired"``
+    for the others, ``""`` when the ATS does not say (taken as not for hired candidates)."""
 
     id: str
     name: str
+    type: str = ""
+
+    @property
+    def for_hired(self) -> bool:
+        return self.type.strip().lower() == "hired"
 
 
 @dataclass(frozen=True)

@@ -271,6 +271,12 @@ def run_setup_webhooks(workspace_id: int, plugin: str, actor) -> str:
 # --------------------------------------------------------------------------- attachments
 
 
+def hired_reason_error(name: str) -> str:
+    """The error for an archive reason meant for hired candidates chosen for a thumbs down."""
+    return (f"“{name}” is a reason for archiving a hired candidate, not a rejected one: choose another reason, "
+            "or Do not archive.")
+
+
 def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provider: str, assessment_id: str,
                        options: dict | None = None, current_options: dict | None = None) -> dict:
     """The values ``services.save_attachment`` needs, with the names read live from the vendors.
@@ -316,8 +322,11 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
     reason = (options or {}).get("archive_reason_on_thumbs_down")
     if reason and posting is not None and reason != (current_options or {}).get("archive_reason_on_thumbs_down"):
         reasons = list_archive_reasons(workspace_id)
-        if reasons is not None and not any(r.id == reason for r in reasons):
+        found = next((r for r in reasons or () if r.id == reason), None)
+        if reasons is not None and found is None:
             errors["archive_reason_on_thumbs_down"] = ["This archive reason does not exist at the source."]
+        elif found is not None and found.for_hired:
+            errors["archive_reason_on_thumbs_down"] = [hired_reason_error(found.name)]
     if errors:
         raise ValidationFailed("some choices are not valid: " + ", ".join(sorted(errors)), errors)
     return {

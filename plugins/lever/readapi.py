@@ -83,9 +83,11 @@ def _first_email(values: Any) -> str | None:
 # --------------------------------------------------------------------------- stages, users, postings
 
 
-def _load_named(client: LeverClient, path: str) -> list[dict]:
-    """Every ``{id, text}`` item of a Lever list (stages, archive reasons); text defaults to the id."""
-    return [{"id": item["id"], "text": str(item.get("text") or item["id"])}
+def _load_named(client: LeverClient, path: str, *extra: str) -> list[dict]:
+    """Every ``{id, text}`` item of a Lever list (stages, archive reasons), with the ``extra``
+    fields as text ("" when absent); text defaults to the id."""
+    return [{"id": item["id"], "text": str(item.get("text") or item["id"]),
+             **{name: str(item.get(name) or "") for name in extra}}
             for item in client.paginate(path) if isinstance(item.get("id"), str)]
 
 
@@ -95,8 +97,9 @@ def list_stages(ctx, client: LeverClient, refresh: bool = False) -> list[Stage]:
 
 
 def list_archive_reasons(ctx, client: LeverClient, refresh: bool = False) -> list[ArchiveReason]:
-    items = cached(ctx, "archive_reasons", lambda: _load_named(client, "/archive_reasons"), refresh)
-    return [ArchiveReason(id=r["id"], name=r["text"]) for r in items]
+    # ``type``: "hired" or "non-hired" (a list cached before the type was kept has none until it is read again)
+    items = cached(ctx, "archive_reasons", lambda: _load_named(client, "/archive_reasons", "type"), refresh)
+    return [ArchiveReason(id=r["id"], name=r["text"], type=r.get("type", "")) for r in items]
 
 
 def _load_users(client: LeverClient) -> list[dict]:

@@ -37,7 +37,7 @@ def test_with_the_source_down_the_summary_names_the_problems_without_links(seede
     assert links(html) == []
     text = summary(html)
     for message in ("Choose a stage.", "Choose an assessment.", "Enter a pass threshold from 0 to 100",
-                    "Choose Yes, No or “Use the integration&#39;s setting”."):
+                    "Choose Yes, No or the integration&#39;s setting."):
         assert re.search(rf"<li>\s*{re.escape(message)}", text), message
 
 

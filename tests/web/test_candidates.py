@@ -252,9 +252,9 @@ def test_with_the_provider_revoked_an_open_invitation_can_still_be_cancelled_in_
         services.revoke(get_runtime(), seeded.workspace_id, "fakeassess", "test")
     client = as_role("admin")
     page = client.get(f"/candidates/{open_id}").get_data(as_text=True)
-    assert 'id="cancel-button"' in page and "its vendor will not be told" in page
+    assert 'id="cancel-button"' in page and "Fake Tests is disconnected, so it will not be told" in page
     done = client.post(f"/candidates/{open_id}/cancel", follow_redirects=True).get_data(as_text=True)
-    assert "cancelled in the hub; Fake Tests is disconnected, so its vendor was not told" in done
+    assert "cancelled in the hub; Fake Tests is disconnected, so it was not told" in done
     page = client.get(f"/candidates/{failed_id}").get_data(as_text=True)
     assert 'id="reinvite-button"' not in page and 'id="provider-gone-note"' in page
     answer = hub_app.test_client().post(f"/api/v1/invitations/{failed_id}/reinvite",

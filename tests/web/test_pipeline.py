@@ -211,7 +211,8 @@ def test_edit_and_detach(hub_app, seeded, as_role):
 def test_yes_no_options_default_to_the_integration_setting(hub_app, seeded, as_role):
     client = as_role("admin")
     page = client.get("/pipeline/new?posting_id=p1").get_data(as_text=True)
-    assert '<option value="" selected>Use the integration&#39;s setting</option>' in page
+    assert '<option value="" selected>Use Fake Tests&#39; setting</option>' in page  # remind_on_reentry
+    assert '<option value="" selected>Use Fake ATS&#39;s setting</option>' in page  # tag_results
     client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s3", "assessment": "fakeassess:py"})
     client.post("/pipeline/new", data={"posting_id": "p1", "stage_id": "s2", "assessment": "fakeassess:py",
                                        "tag_results": "no", "remind_on_reentry": "yes"})
@@ -228,7 +229,7 @@ def test_a_yes_no_option_that_is_not_a_choice_is_refused(hub_app, seeded, as_rol
                                                   field: "maybe"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert (f'<p class="field-error" id="{field}-error">Choose Yes, No or “Use the integration&#39;s setting”.</p>'
+    assert (f'<p class="field-error" id="{field}-error">Choose Yes, No or the integration&#39;s setting.</p>'
             in html)
     assert f'aria-describedby="{field}-help {field}-error" aria-invalid="true"' in html
     assert not _rows(hub_app, stage_id="s8")

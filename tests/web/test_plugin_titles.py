@@ -55,9 +55,9 @@ def test_a_candidates_provider_notes_and_messages_name_it_by_title(hub_app, seed
         services.revoke(get_runtime(), seeded.workspace_id, "fakeassess", "test")
     open_id = seeded.per_role["admin"]["inv_cancel_ui"]
     page = admin.get(f"/candidates/{open_id}").get_data(as_text=True)
-    assert "Fake Tests is disconnected, so its vendor will not be told" in page
+    assert "Fake Tests is disconnected, so it will not be told: " in page
     done = admin.post(f"/candidates/{open_id}/cancel", follow_redirects=True).get_data(as_text=True)
-    assert "cancelled in the hub; Fake Tests is disconnected, so its vendor was not told" in done
+    assert "cancelled in the hub; Fake Tests is disconnected, so it was not told: " in done
     gone = admin.get(f"/candidates/{failed_id}").get_data(as_text=True)
     assert "Fake Tests is disconnected: once a Super Admin connects it again in Integrations, you can re-invite." in gone
     assert "fakeassess is" not in gone + done + page

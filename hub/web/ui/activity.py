@@ -18,7 +18,7 @@ from hub.engine.runner import is_deferring
 from hub.errors import Conflict, HubError
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import D_CANCELLED, D_DEAD, DELIVERY_STATUSES, Invitation, parse_table_id
+from hub.store.models import D_CANCELLED, D_DEAD, DELIVERY_STATUSES, Integration, Invitation, parse_table_id
 from hub.web import queries
 from hub.web.permissions import can, require
 from hub.web.redirects import safe_next
@@ -171,6 +171,23 @@ def bulk_counts(workspace_id: int, plugin: str, status: str) -> dict[str, int]:
     return counts
 
 
+def enabled_plugins(workspace_id: int) -> frozenset[str]:
+    """The plugins enabled in the workspace, read once for the page (not per delivery)."""
+    return frozenset(db.session.scalars(sa.select(Integration.plugin).where(
+        Integration.workspace_id == workspace_id, Integration.enabled.is_(True))))
+
+
+def replay_unavailable(plugin: str, enabled: frozenset[str]) -> str | None:
+    """Why a delivery of ``plugin`` cannot be replayed now (its Replay is then shown disabled, with
+    this note), or None. The replay itself still refuses one (``services.replay_delivery``): this
+    only spares the click that would end in that refusal."""
+    if plugin in enabled:
+        return None
+    if plugin not in get_runtime().registry.specs:
+        return f"{plugin_title(plugin)} is not installed"
+    return f"Enable {plugin_title(plugin)} to replay"
+
+
 def _plugin_choices(workspace_id: int, wanted: str) -> list[str]:
     return queries.plugin_choices(workspace_id, get_runtime().registry.names(), wanted)
 
@@ -196,6 +213,7 @@ def activity():
                "redact": queries.redact, "event_title": event_title, "filtered": any(filters.values()),
                "subjects": event_subjects(page.items), "event_summary": event_summary,
                "not_delivered": not_delivered, "hook_label": hook_label,
+               "enabled": enabled_plugins(ws), "replay_unavailable": replay_unavailable,
                # the buttons are in the page's header, not in the fragment it re-fetches
                "bulk": bulk_counts(ws, filters["plugin"], filters["status"])
                if can("deliveries.replay") and not request.args.get("fragment") else {},

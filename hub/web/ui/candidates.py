@@ -101,9 +101,33 @@ def candidates_detail(invitation_id: int):
                "sending": sending(row, found), "undelivered": undone,
                "undelivered_to": undelivered_to(undone), "pending": _pending(),
                "no_email_in": no_email_in(row, erased)}
+    context["cancel_confirm"] = cancel_confirm(row, context["provider_state"])
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
         return _fragment("candidates/_detail.html", context)
     return render_template("candidates/detail.html", **context)
+
+
+# the statuses in which the candidate has their link to the test: a cancel their provider is not
+# told of leaves it working
+LINK_SENT = ("invited", "started")
+
+
+def not_told(title: str, status: str, candidate_name: str | None, tense: str = "will not be") -> str:
+    """That the provider (``title``), disconnected, is not told of a cancel, and what follows for
+    the candidate: with their link sent, they can still take the test."""
+    text = f"{title} is disconnected, so it {tense} told"
+    if status in LINK_SENT:
+        text += f": {candidate_name or 'the candidate'} can still open their link and take the test"
+    return text + "."
+
+
+def cancel_confirm(row, provider_state: str) -> str:
+    """What the Cancel button asks first: whether the invitation's provider is told (it withdraws
+    the invitation where it can) or, disconnected, not, and then the candidate keeps their link."""
+    title = plugin_title(row.provider)
+    if provider_state == "gone":
+        return "Cancel this invitation in the hub? " + not_told(title, row.status, row.candidate_name)
+    return f"Cancel this invitation? {title} is told, and withdraws it if it supports withdrawing invitations."
 
 
 def no_email_in(row, erased: bool) -> str | None:
@@ -363,10 +387,11 @@ def candidates_cancel(invitation_id: int):
     row = queries.get_visible_invitation(current_user, invitation_id)
     runtime = get_runtime()
     gone = services.provider_state(runtime, current_user.workspace_id, row.provider) == "gone"
+    was, name = row.status, row.candidate_name  # before the cancel changes them
     try:
         services.cancel_invitation(runtime, current_user.workspace_id, invitation_id, current_user)
-        flash(f"The invitation is cancelled in the hub; {plugin_title(row.provider)} is disconnected, so its vendor "
-              "was not told." if gone else "The invitation is cancelled.", "success")
+        flash("The invitation is cancelled in the hub; " + not_told(plugin_title(row.provider), was, name, "was not")
+              if gone else "The invitation is cancelled.", "success")
     except Conflict as exc:
         flash(sentence(exc.message), "error")
     return redirect(url_for("ui.candidates_detail", invitation_id=invitation_id))

@@ -1,22 +1,28 @@
 """``/pipeline``: assessments attached to pipeline stages. Attaching is posting -> stage ->
 assessment, each read live from the vendors; the posting is chosen with a GET form, so the page
-works without JavaScript. Attachments whose stage no longer exists at the source are flagged."""
+works without JavaScript. Attachments whose stage no longer exists at the source are flagged, and
+so are those that would archive a rejected candidate with a reason for hired ones (the source's
+archive reasons of ``type`` "hired", which the form does not offer for a thumbs down)."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from marshmallow import ValidationError
+from markupsafe import Markup
+from marshmallow import ValidationError, fields as mf, missing
 
 from hub import services
 from hub.engine import backfill
+from hub.entities import ASSESSMENT, SOURCE
 from hub.errors import Conflict, HubError, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
+from hub.store.models import Integration
 from hub.web import queries
 from hub.web.live import (
-    LiveError, active_source, plugin_title, assessment_plugins, list_archive_reasons, list_assessments, list_postings, list_stages,
-    resolve_attachment,
+    LiveError, active_source, plugin_title, assessment_plugins, hired_reason_error, list_archive_reasons, list_assessments,
+    list_postings, list_stages, resolve_attachment,
 )
 from hub.web.permissions import require
 from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
@@ -24,20 +30,31 @@ from hub.web.ui.helpers import number_filter, sentence
 from hub.web.ui import bp
 
 
-def option_names(workspace_id: int, rows) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+def is_hired_reason(reason) -> bool:
+    """Whether the source says this archive reason is for a hired candidate (``ArchiveReason.for_hired``):
+    never one to archive a rejected candidate with on a thumbs down."""
+    return bool(getattr(reason, "for_hired", False))
+
+
+def option_names(workspace_id: int, rows) -> tuple[dict[tuple[str, str], str], dict[str, str], set[str]]:
     """The names to show for the options' ids: (posting id, stage id) -> stage name, and archive
-    reason id -> name. Empty when the source cannot be read or does not list them (the id is shown)."""
+    reason id -> name; and the ids of the archive reasons for hired candidates (flagged when an
+    attachment archives with one on a thumbs down). Empty when the source cannot be read or does
+    not list them (the id is shown)."""
     stages: dict[tuple[str, str], str] = {}
     reasons: dict[str, str] = {}
+    hired: set[str] = set()
     try:
         for row in rows:
             if (row.options or {}).get("move_to_stage_on_thumbs_up"):
                 stages.update({(row.posting_id, s.id): s.name for s in list_stages(workspace_id, row.posting_id)})
         if any((row.options or {}).get("archive_reason_on_thumbs_down") for row in rows):
-            reasons = {r.id: r.name for r in list_archive_reasons(workspace_id) or []}
+            listed = list_archive_reasons(workspace_id) or []
+            reasons = {r.id: r.name for r in listed}
+            hired = {r.id for r in listed if is_hired_reason(r)}
     except LiveError:
         pass  # the ids are shown; stage_warnings already says the source could not be read
-    return stages, reasons
+    return stages, reasons, hired
 
 
 def stage_warnings(workspace_id: int, rows) -> tuple[dict[int, str], str | None]:
@@ -60,11 +77,11 @@ def pipeline():
     ws = current_user.workspace_id
     rows = queries.attachments(ws)
     warnings, notice = stage_warnings(ws, rows) if rows else ({}, None)
-    stage_names, reason_names = option_names(ws, rows) if rows and notice is None else ({}, {})
+    stage_names, reason_names, hired_reasons = option_names(ws, rows) if rows and notice is None else ({}, {}, set())
     runtime = get_runtime()
     has_source = runtime.active_source(ws) is not None
     return render_template("pipeline/list.html", rows=rows, warnings=warnings, notice=notice,
-                           stage_names=stage_names, reason_names=reason_names,
+                           stage_names=stage_names, reason_names=reason_names, hired_reasons=hired_reasons,
                            idle=queries.idle_providers(ws, {row.provider for row in rows}),
                            plugin_title=plugin_title,
                            has_source=has_source,
@@ -73,12 +90,62 @@ def pipeline():
 
 
 TRI_STATE = ("remind_on_reentry", "tag_results")  # yes / no / "use the integration's setting"
+# the kind of integration that acts on each yes/no option (the source tags the candidate in the ATS;
+# the provider reminds): named in the default choice when no integration declares the setting
+TRI_STATE_KIND = {"remind_on_reentry": ASSESSMENT, "tag_results": SOURCE}
 YES, NO = ("on", "y", "yes", "1", "true"), ("n", "no", "0", "false")
-TRI_STATE_ERROR = "Choose Yes, No or “Use the integration's setting”."
+TRI_STATE_ERROR = "Choose Yes, No or the integration's setting."
 THRESHOLD_ERROR = "Enter a pass threshold from 0 to 100 (a percent of the maximum score), or leave it empty for none."
 # the form's fields in the order it shows them: the error summary lists its errors in this order
 FIELD_ORDER = ("posting_id", "stage_id", "assessment", "pass_threshold", "move_to_stage_on_thumbs_up",
                "archive_reason_on_thumbs_down", *TRI_STATE)
+
+
+def _possessive(title: str) -> str:
+    return f"{title}'" if title.endswith("s") else f"{title}'s"
+
+
+def _current_setting(runtime, integration, name: str) -> bool | None:
+    """The integration's current value of its yes/no setting ``name``: as saved, else its schema's
+    default. None when its settings schema declares no such yes/no field (or gives no default)."""
+    spec = runtime.registry.specs.get(integration.plugin)
+    schema_cls = spec.settings_schema if spec is not None else None
+    field = schema_cls().fields.get(name) if schema_cls is not None else None
+    if not isinstance(field, mf.Boolean) or field.dump_only:
+        return None
+    value = (integration.settings or {}).get(name)
+    if value is None:
+        value = field.load_default() if callable(field.load_default) else field.load_default
+    return None if value is missing or value is None else bool(value)
+
+
+def setting_choices(workspace_id: int) -> dict[str, str]:
+    """Option -> the text of its "use the integration's setting" choice, saying what that is: the
+    enabled source's and assessment providers' integrations whose settings declare a yes/no field
+    of the option's name, with its current value ("Use Canditech's setting (currently: No)"; each
+    named when several do). When none declares it, the one integration of the kind that acts on it
+    is named ("Use Lever's setting"), else none ("Use the integration's setting")."""
+    runtime = get_runtime()
+    source = runtime.active_source(workspace_id)
+    providers = assessment_plugins(workspace_id)
+    enabled = {row.plugin: row for row in db.session.scalars(sa.select(Integration).where(
+        Integration.workspace_id == workspace_id, Integration.enabled.is_(True)))}
+    acting = [plugin for plugin in ([source] if source else []) + providers if plugin in enabled]
+    choices = {}
+    for name in TRI_STATE:
+        current = {plugin: value for plugin in acting
+                   if (value := _current_setting(runtime, enabled[plugin], name)) is not None}
+        if len(current) == 1:
+            [(plugin, value)] = current.items()
+            choices[name] = f"Use {_possessive(plugin_title(plugin))} setting (currently: {'Yes' if value else 'No'})"
+        elif current:
+            choices[name] = "Use the integration's setting (" + ", ".join(
+                f"{plugin_title(plugin)}: {'Yes' if value else 'No'}" for plugin, value in current.items()) + ")"
+        else:
+            of_kind = ([source] if source else []) if TRI_STATE_KIND[name] == SOURCE else providers
+            choices[name] = (f"Use {_possessive(plugin_title(of_kind[0]))} setting" if len(of_kind) == 1
+                             else "Use the integration's setting")
+    return choices
 
 
 class NotAChoice(ValueError):
@@ -187,7 +254,8 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
     posting_id = values.get("posting_id") or ""
     context = {"attachment": attachment, "values": values, "errors": errors or {}, "postings": [],
                "stages": [], "assessments": [], "source_error": None, "assessment_errors": [],
-               "no_source": False, "no_provider": False, "posting": None, "archive_reasons": None}
+               "no_source": False, "no_provider": False, "posting": None, "archive_reasons": None,
+               "hired_reasons": {}, "setting_choices": {}}
     try:
         active_source(ws)
     except LiveError:
@@ -209,6 +277,16 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
                 context["archive_reasons"] = list_archive_reasons(ws)
             except LiveError:  # the reason is then typed (and checked when saved, if the source answers)
                 context["archive_reasons"] = None
+        if context["archive_reasons"] is not None:  # a thumbs down archives a rejected candidate: no hired reason
+            reasons = context["archive_reasons"]
+            context["hired_reasons"] = {r.id: r.name for r in reasons if is_hired_reason(r)}
+            context["archive_reasons"] = [r for r in reasons if not is_hired_reason(r)]
+            chosen = values.get("archive_reason_on_thumbs_down")
+            if chosen in context["hired_reasons"]:  # saved before hired reasons were left out: said, not kept quietly
+                context["errors"].setdefault("archive_reason_on_thumbs_down",
+                                             [hired_reason_error(context["hired_reasons"][chosen])])
+    if context["posting"] is not None:
+        context["setting_choices"] = setting_choices(ws)
     if context["posting"] is not None and not context["no_provider"]:
         found, problems = list_assessments(ws)
         runtime = get_runtime()
@@ -232,6 +310,9 @@ def _save(attachment_id: int | None):
         values[name] = _tri_state_value(form.get(name))
     attachment = queries.get_attachment(ws, attachment_id) if attachment_id else None
     options, errors = _options_from_form(form)
+    hired = _hired_choice(ws, values["archive_reason_on_thumbs_down"])
+    if hired:
+        errors["archive_reason_on_thumbs_down"] = [hired]
     if errors:
         errors.update(_missing_choices(values))
     provider, _, assessment_id = (values["assessment"] or "").partition(":")
@@ -253,10 +334,35 @@ def _save(attachment_id: int | None):
             if attachment_id:
                 flash(f"{row.assessment_name} on “{row.stage_name}” of {row.posting_name} updated.", "success")
             else:
-                flash(f"{row.assessment_name} attached to “{row.stage_name}” of {row.posting_name}.", "success")
+                flash(attached_message(ws, row), "success")
             return redirect(url_for("ui.pipeline"))
     # no flash: the page's error summary says it, and takes the focus (static/hub.js)
     return _attach_page(attachment, values=values, errors=errors, status=422)
+
+
+def _hired_choice(workspace_id: int, reason_id: str) -> str | None:
+    """The error for an archive reason on thumbs down that the source says is for hired candidates,
+    or None (none chosen, another reason, or the source cannot say: the save checks what it can)."""
+    reason_id = (reason_id or "").strip()
+    if not reason_id:
+        return None
+    try:
+        reasons = list_archive_reasons(workspace_id) or []
+    except LiveError:
+        return None
+    found = next((r for r in reasons if r.id == reason_id), None)
+    return hired_reason_error(found.name) if found is not None and is_hired_reason(found) else None
+
+
+def attached_message(workspace_id: int, row) -> Markup:
+    """The flash after attaching: what was attached, and that the candidates already in the stage
+    are not invited by it, with the way to invite them (the backfill) where the source offers it."""
+    text = Markup("{} attached to “{}” of {}. Candidates already in that stage are not invited").format(
+        row.assessment_name, row.stage_name, row.posting_name)
+    if backfill.unavailable_reason(get_runtime(), workspace_id) is not None:
+        return text + ": only those who enter it from now on are."
+    return text + Markup(': to invite them, use <a href="{}" id="attached-backfill-link">Invite candidates already '
+                         'in stage</a>.').format(url_for("ui.pipeline_backfill", attachment_id=row.id))
 
 
 def _values_of(row) -> dict:

@@ -60,8 +60,9 @@ def test_stages_are_paginated_and_cached(make_hub, sandbox):
 
 def test_archive_reasons_are_listed_and_cached(api_key_hub, sandbox):
     reasons = api_key_hub.call("source_list_archive_reasons")
-    assert ArchiveReason(id="reason-underqualified", name="Underqualified") in reasons
-    assert ArchiveReason(id="reason-hired", name="Hired") in reasons
+    assert ArchiveReason(id="reason-underqualified", name="Underqualified", type="non-hired") in reasons
+    assert ArchiveReason(id="reason-hired", name="Hired", type="hired") in reasons
+    assert [r.id for r in reasons if r.for_hired] == ["reason-hired"]  # Lever's type, kept
     calls = sandbox.route_count("GET /v1/archive_reasons")
     assert api_key_hub.call("source_list_archive_reasons") == reasons
     assert sandbox.route_count("GET /v1/archive_reasons") == calls  # from the cache
