@@ -135,7 +135,7 @@ def _stored(app) -> dict:
 def test_the_settings_form_shows_both_fields_with_their_bounds(browser):
     html = browser.get("/integrations/canditech").get_data(as_text=True)
     rate = re.search(r'<input[^>]*id="setting-rate_limit_per_second"[^>]*>', html).group(0)
-    assert 'type="number"' in rate and 'min="0.25"' in rate and 'max="100"' in rate and 'value="10.0"' in rate
+    assert 'type="number"' in rate and 'min="0.25"' in rate and 'max="100"' in rate and 'value="10"' in rate
     burst = re.search(r'<input[^>]*id="setting-rate_limit_burst"[^>]*>', html).group(0)
     assert 'type="number"' in burst and 'min="1"' in burst and 'max="100"' in burst and 'value="20"' in burst
     assert "Canditech publishes no rate limit" in html

@@ -16,13 +16,14 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from hub import services
+from hub.entities import ASSESSMENT, SOURCE
 from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import D_OPEN, D_RUNNING, Delivery, Integration, WebhookLog
-from hub.web.live import (LiveError, call_plugin, connection_state, mark_connection, run_setup_webhooks, run_test,
-                          titled)
-from hub.web.permissions import can, require
+from hub.store.models import D_OPEN, D_RUNNING, ROLE_LABELS, ROLES, Attachment, Delivery, Integration, WebhookLog
+from hub.web.live import (LiveError, assessment_plugins, call_plugin, connection_state, mark_connection,
+                          run_setup_webhooks, run_test, titled)
+from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
 from hub.web.ui.form_messages import and_list, friendly_errors, in_sentence, refused_save
@@ -146,8 +147,9 @@ def fix_credentials(spec, row: Integration, state) -> str:
 
 def next_step(spec, row: Integration | None, state, manage: bool, webhook_ready: bool) -> dict | None:
     """The one thing to do next on this page (``title``, ``text``, alert ``kind``; ``action``
-    "test" when it is pressing Test connection), or None when the integration is set up. Only
-    someone who can act (``integrations.manage``) gets instructions.
+    "test" when it is pressing Test connection), or None when nothing is left to do on it (once
+    it is ``set_up``, ``after_setup`` says what comes next elsewhere). Only someone who can act
+    (``integrations.manage``) gets instructions.
 
     A connection whose last test or use failed (``FAILING_STATUSES``) comes before its webhooks:
     registering them calls the vendor with the same credentials."""
@@ -186,6 +188,74 @@ def next_step(spec, row: Integration | None, state, manage: bool, webhook_ready:
     return None
 
 
+# what an integration of each kind works with: an ATS's stages get the assessments of a provider
+OTHER_KIND = {SOURCE: ASSESSMENT, ASSESSMENT: SOURCE}
+KIND_WORDS = {SOURCE: "your ATS", ASSESSMENT: "an assessment provider"}
+
+
+def set_up(spec, row: Integration | None, state, webhook_ready: bool, accepts_webhooks: bool) -> bool:
+    """Everything this page asks of the integration is done: enabled, its last test or use worked,
+    no webhook left to register, no warning about the connection, and for a source that receives
+    webhooks, verified (its events reach the hub)."""
+    if row is None or not row.enabled or not state.credentials_present or row.status != "connected":
+        return False
+    if webhook_ready or state.warnings:
+        return False
+    return not (spec.kind == SOURCE and accepts_webhooks and row.verified_at is None)
+
+
+def _enabled_kinds(workspace_id: int) -> dict[str, bool]:
+    """Whether the workspace has a source and an assessment provider to attach with, as Pipeline reads them."""
+    return {SOURCE: get_runtime().active_source(workspace_id) is not None,
+            ASSESSMENT: bool(assessment_plugins(workspace_id))}
+
+
+def _installed_titles(kind: str) -> list[str]:
+    """The titles of the installed plugins of ``kind`` that Pipeline can use (a provider lists its assessments)."""
+    registry = get_runtime().registry
+    return [registry.title(name) for name in registry.of_kind(kind)
+            if kind != ASSESSMENT or registry.implements(name, "list_assessments")]
+
+
+def who_can(permission: str) -> str:
+    """The roles holding ``permission``, for a sentence: "a Super Admin or an Admin"."""
+    labels = [ROLE_LABELS.get(role, role) for role in ROLES if role in PERMISSIONS[permission]]
+    return " or ".join(f"{'an' if label[:1] in 'AEIOU' else 'a'} {label}" for label in labels)
+
+
+def after_setup(spec, workspace_id: int, manage: bool) -> dict | None:
+    """The next step once the integration is ``set_up``, leading out of this page: connecting the
+    other side it works with (``OTHER_KIND``: an assessment provider for an ATS, an ATS for a
+    provider) when none is enabled, else attaching an assessment to a posting's stage in Pipeline.
+    None once an assessment is attached (nothing new to say), or when no plugin of the other kind
+    is installed. ``link`` (``url``, ``label``) follows ``text``, then ``after``; the attach link
+    only for someone who can manage the pipeline."""
+    other = OTHER_KIND.get(spec.kind)
+    if other is None:
+        return None
+    attached = db.session.scalar(sa.select(sa.exists().where(
+        Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None))))
+    if attached:
+        return None
+    enabled = _enabled_kinds(workspace_id)
+    if not enabled[spec.kind]:  # this integration cannot take part in an attachment (e.g. lists no assessment)
+        return None
+    if not enabled[other]:
+        titles = _installed_titles(other)
+        if not titles:
+            return None
+        what = f"{KIND_WORDS[other]} ({', '.join(titles)})"
+        text = f"connect {what} in " if manage else f"{who_can('integrations.manage')} can connect {what} in "
+        return {"kind": "info", "title": "Next step:", "text": text,
+                "link": {"url": url_for("ui.integrations"), "label": "Integrations"}, "after": "."}
+    if not can("pipeline.manage"):
+        return {"kind": "info", "title": "Next step:",
+                "text": f"{who_can('pipeline.manage')} can attach an assessment to a posting's stage in Pipeline."}
+    return {"kind": "info", "title": "Next step:", "text": "",
+            "link": {"url": url_for("ui.pipeline_new"), "label": "attach an assessment to a posting's stage"},
+            "after": " in Pipeline."}
+
+
 def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     runtime = get_runtime()
     spec = _spec_or_404(plugin)
@@ -222,6 +292,10 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
             if name not in field_names and isinstance(meta, dict):
                 other_secrets.append({"name": name, "set_at": parse_iso(meta.get("set_at")),
                                       "set_by": secret_source(meta, spec.title)})
+    accepts_webhooks = runtime.registry.implements(plugin, "verify_webhook")
+    step = next_step(spec, row, state, manage, needs_registration)
+    if step is None and set_up(spec, row, state, needs_registration, accepts_webhooks):
+        step = after_setup(spec, current_user.workspace_id, manage)
     webhook_log = []
     if row is not None:
         webhook_log = list(db.session.scalars(sa.select(WebhookLog).where(
@@ -234,7 +308,7 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         "fields": fields,
         "errors": errors or {},
         "webhook_url": webhook_url,
-        "accepts_webhooks": runtime.registry.implements(plugin, "verify_webhook"),
+        "accepts_webhooks": accepts_webhooks,
         "can_test": runtime.registry.implements(plugin, "test_connection") and state.credentials_present,
         "state": state,
         "oauth_ok": oauth_ok,
@@ -247,7 +321,7 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         "revoked": row is not None and row.status == "revoked",
         "can_revoke": row is not None and (row.enabled or state.credentials_present or bool(row.secrets_meta)),
         "revoke_summary": revoke_summary(spec, plugin),
-        "next_step": next_step(spec, row, state, manage, needs_registration),
+        "next_step": step,
         "verification": verification(row, spec),
         "webhook_log": webhook_log,
         "manage": manage,

@@ -1,6 +1,7 @@
 """The settings form of a plugin, generated from its marshmallow schema.
 
-Field types map to inputs: String/Url/Email -> text (url/email), Integer/Float -> number,
+Field types map to inputs: String/Url/Email -> text (url/email), Integer/Float -> number (a
+Float accepts any decimal, ``step="any"``; a whole number shows without ".0": 10, not 10.0),
 Boolean -> checkbox, any field validated by ``OneOf`` -> select. ``metadata={"description": ...}``
 is the help text (``metadata={"title": ...}`` the label). Secret fields are password inputs that
 are write-only: their value is never rendered, only "set on <date> by <who>"; left empty, the
@@ -60,6 +61,15 @@ class FieldView:
         return f"setting-{self.name}-error"
 
 
+def whole(value: Any) -> Any:
+    """A float that is a whole number as an int (10.0 -> 10, so the form shows "10"); anything
+    else as it is (2.5, a submitted string, None; a float too large to be written out digit by
+    digit). Saving "10" still stores what the schema loads (a float for a Float field)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
 def _default(f: mf.Field) -> Any:
     value = f.load_default
     if value is missing:
@@ -106,7 +116,7 @@ def build_fields(schema_cls: type | None, secret_fields: tuple[str, ...], settin
             view.step = "1" if isinstance(f, mf.Integer) else "any"
             for v in f.validators:
                 if isinstance(v, mv.Range):
-                    view.minimum, view.maximum = v.min, v.max
+                    view.minimum, view.maximum = whole(v.min), whole(v.max)
         elif isinstance(f, mf.Email):
             view.kind = "email"
         elif isinstance(f, mf.Url):
@@ -123,6 +133,8 @@ def build_fields(schema_cls: type | None, secret_fields: tuple[str, ...], settin
                 view.value = settings[attribute]
             else:
                 view.value = _default(f)
+            if view.kind == "number":
+                view.value = whole(view.value)
         views.append(view)
     return views
 

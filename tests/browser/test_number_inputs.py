@@ -1,0 +1,69 @@
+"""A plugin's number settings in a real browser (Debian's chromium), on Canditech's settings form
+served from a thread (as ``tests/browser/test_layout.served``, no vendor sandbox: nothing is called).
+
+A UX review: a number input's step defaults to 1, and Chromium then holds 0.5 to be invalid (its own
+"enter a valid value" tooltip). The form's Float settings carry ``step="any"``, so a decimal such as
+0.5 requests per second is a value the browser accepts and the hub saves; an Integer setting keeps
+step 1 (0.5 is not a whole number of requests). A Float's whole-number value shows as "10", not "10.0".
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+import plugins.canditech as canditech
+from hub.extensions import db
+from hub.runtime import get_runtime
+from tests.browser.test_layout import LAPTOP, signed_in_page
+from tests.web.support import make_user
+
+pytestmark = pytest.mark.browser
+
+OWNER = "owner@number-inputs.test"
+RATE, BURST = "#setting-rate_limit_per_second", "#setting-rate_limit_burst"
+VALIDITY = "el => ({valid: el.validity.valid, stepMismatch: el.validity.stepMismatch, value: el.value})"
+
+
+@pytest.fixture
+def canditech_served(make_app):
+    app = make_app(plugins=[("canditech", canditech)], entry_points=False)
+    with app.app_context():
+        make_user(1, OWNER, "super_admin")
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+def test_a_float_setting_takes_a_decimal_and_an_integer_one_a_whole_number(browser, canditech_served, shots):
+    app, url = canditech_served
+    page = signed_in_page(browser, url, OWNER, LAPTOP)
+    try:
+        page.goto(url + "/integrations/canditech")
+        expect(page.locator(RATE)).to_have_value("10")  # the default, 10.0: shown as its help says it
+        page.fill(RATE, "0.5")
+        assert page.locator(RATE).evaluate(VALIDITY) == {"valid": True, "stepMismatch": False, "value": "0.5"}
+        page.fill(BURST, "0.5")  # requests come whole: the browser refuses half of one
+        assert page.locator(BURST).evaluate(VALIDITY)["stepMismatch"] is True
+        page.fill(BURST, "5")
+        assert page.locator(BURST).evaluate(VALIDITY)["valid"] is True
+        page.fill("#setting-api_key", "key-1")
+        with page.expect_navigation():
+            page.click("#save-settings")
+        shots.take(page, "canditech rate saved")
+        expect(page.locator(".alert--success")).to_contain_text("Canditech settings saved.")
+        expect(page.locator(RATE)).to_have_value("0.5")
+        with app.app_context():
+            settings = get_runtime().integration(1, "canditech").settings
+        assert settings["rate_limit_per_second"] == 0.5 and settings["rate_limit_burst"] == 5
+    finally:
+        page.context.close()
