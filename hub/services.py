@@ -7,11 +7,12 @@ to show), does its work in one transaction, writes the audit log, and commits.
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import re
 import secrets
 from collections import Counter
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass, field as dataclass_field, replace
 from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from hub.engine.runner import replay
-from hub.entities import SOURCE, Attachment as AttachmentEntity
+from hub.entities import SOURCE, Attachment as AttachmentEntity, ConnectionState
 from hub.errors import BadRequest, Conflict, HubError, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.setting_labels import schema_labels
@@ -30,6 +31,8 @@ from hub.store.models import (
     User, Workspace,
     utcnow,
 )
+
+_log = logging.getLogger("hub.services")
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
@@ -359,8 +362,6 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         # "needs reconnecting" said what the vendor answered to the old credentials; whether the new
         # ones are what the connection signs in with, the plugin says (read with the settings just
         # saved, so after the commit: its ``connection_state`` gets a context of its own)
-        from hub.web.live import connection_state
-
         if not connection_state(workspace_id, plugin).oauth_chosen:
             row = db.session.get(Integration, row.id, with_for_update=True, populate_existing=True)
             # unless a test or a use since the save said something newer
@@ -735,3 +736,44 @@ def revoke_api_token(workspace_id: int, token_id: int, actor: User | str | None)
         audit(workspace_id, actor, "api_token.revoke", f"token:{row.name}")
         db.session.commit()
     return row
+
+
+def connection_state(workspace_id: int, plugin: str, row: Integration | None = None) -> ConnectionState:
+    """The plugin's ``connection_state`` (no vendor call), with the hub's defaults filled in.
+
+    Without the hook (or when it fails or leaves a value ``None``): credentials are present when any
+    secret is stored; OAuth is available and chosen when the plugin implements it. An integration
+    never set up in the workspace has neither."""
+    from hub.runtime import get_runtime
+
+    runtime = get_runtime()
+    spec = runtime.registry.spec(plugin)
+    row = row if row is not None else runtime.integration(workspace_id, plugin)
+    if row is None:  # never set up here: nothing stored, nothing to connect yet (enable it first)
+        return ConnectionState(credentials_present=False, oauth_available=False, oauth_chosen=False)
+    state = ConnectionState()
+    if runtime.registry.implements(plugin, "connection_state"):
+        try:
+            answer = runtime.registry.call(plugin, "connection_state", ctx=runtime.context(workspace_id, plugin))
+            if isinstance(answer, ConnectionState):
+                state = answer
+            else:
+                _log.warning("%s.connection_state returned a %s, not a ConnectionState", plugin, type(answer).__name__)
+        except Exception as exc:  # the page must render: fall back to the defaults
+            db.session.rollback()
+            _log.warning("%s.connection_state failed: %s", plugin, exc, exc_info=True,
+                        extra={"workspace_id": workspace_id, "plugin": plugin})
+    oauth = spec.supports_oauth and runtime.registry.implements(plugin, "oauth_authorize_url")
+    defaults = {
+        "credentials_present": bool(row is not None and row.secrets_encrypted and (row.secrets_meta or {})),
+        "oauth_available": oauth,
+        "oauth_chosen": oauth,
+    }
+    changes = {name: value for name, value in defaults.items() if getattr(state, name) is None}
+    if isinstance(state.warnings, str):  # one warning given bare: not one per character
+        changes["warnings"] = (state.warnings,) if state.warnings else ()
+    elif not isinstance(state.warnings, tuple) or not all(isinstance(w, str) for w in state.warnings):
+        changes["warnings"] = tuple(str(w) for w in state.warnings or ())
+    if not oauth:  # a plugin cannot offer what it does not implement
+        changes.update(oauth_available=False, oauth_chosen=False)
+    return replace(state, **changes) if changes else state

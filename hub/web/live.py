@@ -11,19 +11,19 @@ for the request.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
 import sqlalchemy as sa
 from flask import g
 
-from hub.entities import ASSESSMENT, ArchiveReason, Assessment, ConnectionState, Posting, Stage
+from hub.entities import ASSESSMENT, ArchiveReason, Assessment, Posting, Stage
 from hub.errors import HubError, PluginError
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Integration
 from hub import services
+from hub.services import connection_state  # the pages and the API import it from here too
 
 log = logging.getLogger("hub.web.live")
 
@@ -185,45 +185,6 @@ def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, messa
     row.status = "connected" if ok else "error"
     row.status_message = None if ok else message[:1000]
     db.session.commit()
-
-
-def connection_state(workspace_id: int, plugin: str, row: Integration | None = None) -> ConnectionState:
-    """The plugin's ``connection_state`` (no vendor call), with the hub's defaults filled in.
-
-    Without the hook (or when it fails or leaves a value ``None``): credentials are present when any
-    secret is stored; OAuth is available and chosen when the plugin implements it. An integration
-    never set up in the workspace has neither."""
-    runtime = get_runtime()
-    spec = runtime.registry.spec(plugin)
-    row = row if row is not None else runtime.integration(workspace_id, plugin)
-    if row is None:  # never set up here: nothing stored, nothing to connect yet (enable it first)
-        return ConnectionState(credentials_present=False, oauth_available=False, oauth_chosen=False)
-    state = ConnectionState()
-    if runtime.registry.implements(plugin, "connection_state"):
-        try:
-            answer = runtime.registry.call(plugin, "connection_state", ctx=runtime.context(workspace_id, plugin))
-            if isinstance(answer, ConnectionState):
-                state = answer
-            else:
-                log.warning("%s.connection_state returned a %s, not a ConnectionState", plugin, type(answer).__name__)
-        except Exception as exc:  # the page must render: fall back to the defaults
-            db.session.rollback()
-            log.warning("%s.connection_state failed: %s", plugin, exc, exc_info=True,
-                        extra={"workspace_id": workspace_id, "plugin": plugin})
-    oauth = spec.supports_oauth and runtime.registry.implements(plugin, "oauth_authorize_url")
-    defaults = {
-        "credentials_present": bool(row is not None and row.secrets_encrypted and (row.secrets_meta or {})),
-        "oauth_available": oauth,
-        "oauth_chosen": oauth,
-    }
-    changes = {name: value for name, value in defaults.items() if getattr(state, name) is None}
-    if isinstance(state.warnings, str):  # one warning given bare: not one per character
-        changes["warnings"] = (state.warnings,) if state.warnings else ()
-    elif not isinstance(state.warnings, tuple) or not all(isinstance(w, str) for w in state.warnings):
-        changes["warnings"] = tuple(str(w) for w in state.warnings or ())
-    if not oauth:  # a plugin cannot offer what it does not implement
-        changes.update(oauth_available=False, oauth_chosen=False)
-    return dataclasses.replace(state, **changes) if changes else state
 
 
 def run_test(workspace_id: int, plugin: str, actor) -> str:
