@@ -209,3 +209,24 @@ def test_the_replay_goes_back_only_to_the_hubs_own_pages(hub_app, seeded, as_rol
                          ("/candidates/../users", "/activity"), (f"/candidates/{invitation}", f"/candidates/{invitation}")]:
         response = client.post(f"/activity/deliveries/{dead}/replay", data={"next": target})
         assert response.headers["Location"] == back, target
+
+
+def test_a_replay_of_a_plugin_not_enabled_is_shown_disabled_with_the_reason_as_on_activity(hub_app, seeded, as_role):
+    """The click would end in "Fake ATS is not enabled; enable it before replaying its deliveries."
+    (the server's refusal stays the guard): the button is disabled and says why instead."""
+    from hub import services
+    from hub.runtime import get_runtime
+
+    invitation = seeded.ids["invitation"]
+    dead = add_delivery(hub_app, seeded, invitation, "assessment_completed", "on_assessment_completed", "dead",
+                        attempts=20)
+    client = as_role("admin")
+    assert f'action="/activity/deliveries/{dead}/replay"' in row_of(client.get(f"/candidates/{invitation}")
+                                                                    .get_data(as_text=True), dead)
+    with hub_app.app_context():
+        services.set_enabled(get_runtime(), 1, "fakesource", False, "test")
+    page = client.get(f"/candidates/{invitation}").get_data(as_text=True)
+    row = row_of(page, dead)
+    assert "<form" not in row and "Enable Fake ATS to replay" in row
+    button = re.search(rf'<button [^>]*id="undelivered-{dead}-replay"[^>]*>', page).group(0)
+    assert " disabled " in button and 'aria-disabled="true"' in button and 'type="button"' in button
