@@ -30,12 +30,6 @@ from hub.web.ui.helpers import number_filter, sentence
 from hub.web.ui import bp
 
 
-def is_hired_reason(reason) -> bool:
-    """Whether the source says this archive reason is for a hired candidate (``ArchiveReason.for_hired``):
-    never one to archive a rejected candidate with on a thumbs down."""
-    return bool(getattr(reason, "for_hired", False))
-
-
 def option_names(workspace_id: int, rows) -> tuple[dict[tuple[str, str], str], dict[str, str], set[str]]:
     """The names to show for the options' ids: (posting id, stage id) -> stage name, and archive
     reason id -> name; and the ids of the archive reasons for hired candidates (flagged when an
@@ -51,7 +45,7 @@ def option_names(workspace_id: int, rows) -> tuple[dict[tuple[str, str], str], d
         if any((row.options or {}).get("archive_reason_on_thumbs_down") for row in rows):
             listed = list_archive_reasons(workspace_id) or []
             reasons = {r.id: r.name for r in listed}
-            hired = {r.id for r in listed if is_hired_reason(r)}
+            hired = {r.id for r in listed if r.for_hired}
     except LiveError:
         pass  # the ids are shown; stage_warnings already says the source could not be read
     return stages, reasons, hired
@@ -279,8 +273,8 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
                 context["archive_reasons"] = None
         if context["archive_reasons"] is not None:  # a thumbs down archives a rejected candidate: no hired reason
             reasons = context["archive_reasons"]
-            context["hired_reasons"] = {r.id: r.name for r in reasons if is_hired_reason(r)}
-            context["archive_reasons"] = [r for r in reasons if not is_hired_reason(r)]
+            context["hired_reasons"] = {r.id: r.name for r in reasons if r.for_hired}
+            context["archive_reasons"] = [r for r in reasons if not r.for_hired]
             chosen = values.get("archive_reason_on_thumbs_down")
             if chosen in context["hired_reasons"]:  # saved before hired reasons were left out: said, not kept quietly
                 context["errors"].setdefault("archive_reason_on_thumbs_down",
@@ -351,7 +345,7 @@ def _hired_choice(workspace_id: int, reason_id: str) -> str | None:
     except LiveError:
         return None
     found = next((r for r in reasons if r.id == reason_id), None)
-    return hired_reason_error(found.name) if found is not None and is_hired_reason(found) else None
+    return hired_reason_error(found.name) if found is not None and found.for_hired else None
 
 
 def attached_message(workspace_id: int, row) -> Markup:
