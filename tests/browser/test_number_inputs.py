@@ -67,3 +67,36 @@ def test_a_float_setting_takes_a_decimal_and_an_integer_one_a_whole_number(brows
         assert settings["rate_limit_per_second"] == 0.5 and settings["rate_limit_burst"] == 5
     finally:
         page.context.close()
+
+
+def test_a_number_the_browser_cannot_read_stops_the_save_and_names_the_field(browser, canditech_served, shots):
+    """Chromium sends a number input holding "1e" (not a number) as empty, and an empty optional
+    setting keeps the stored value: the save said "saved" and changed nothing. The page stops the
+    submit and says which field is wrong; once it is fixed, the save goes through."""
+    app, url = canditech_served
+    page = signed_in_page(browser, url, OWNER, LAPTOP)
+    try:
+        page.goto(url + "/integrations/canditech")
+        page.fill("#setting-api_key", "key-1")
+        page.fill(RATE, "")
+        page.locator(RATE).press_sequentially("1e")
+        assert page.locator(RATE).evaluate("el => el.validity.badInput") is True
+        page.click("#save-settings")
+        error = page.locator("#setting-rate_limit_per_second-number-error")
+        expect(error).to_have_text("Enter a number, like 10 or 0.5.")
+        shots.take(page, "number not readable")
+        assert page.locator(RATE).get_attribute("aria-invalid") == "true"
+        assert page.evaluate("document.activeElement.id") == "setting-rate_limit_per_second"
+        expect(page.locator("#field-rate_limit_per_second")).to_have_class("field field--invalid")
+        assert page.locator(".alert--success").count() == 0  # nothing was sent
+        with app.app_context():
+            assert get_runtime().integration(1, "canditech") is None  # the form never reached the hub
+        page.fill(RATE, "2")
+        with page.expect_navigation():
+            page.click("#save-settings")
+        expect(page.locator(".alert--success")).to_contain_text("Canditech settings saved.")
+        expect(page.locator(RATE)).to_have_value("2")
+        with app.app_context():
+            assert get_runtime().integration(1, "canditech").settings["rate_limit_per_second"] == 2
+    finally:
+        page.context.close()

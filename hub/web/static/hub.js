@@ -118,6 +118,43 @@
     next();
   }
 
+  // Number inputs the browser could not read ("1e", "--"): Chromium sends such a field empty, and
+  // an empty optional setting keeps what is stored, so the save would say "saved" and change
+  // nothing. Stop the submit instead, and say which field holds something that is not a number, as
+  // the hub's own field errors do. Bound before the busy forms, which skip a prevented submit.
+  function setupNumberCheck(root) {
+    root.querySelectorAll("form").forEach(function (form) {
+      if (form.dataset.numberBound || !form.querySelector("input[type=number]")) { return; }
+      form.dataset.numberBound = "1";
+      form.addEventListener("submit", function (event) {
+        var first = null;
+        form.querySelectorAll("input[type=number]").forEach(function (input) {
+          var id = (input.id || input.name) + "-number-error";
+          var old = document.getElementById(id);
+          if (old) {
+            old.remove();
+            input.removeAttribute("aria-invalid");
+            var field0 = input.closest(".field");
+            if (field0) { field0.classList.remove("field--invalid"); }
+          }
+          if (!input.validity.badInput) { return; }
+          var message = document.createElement("p");
+          message.className = "field-error";
+          message.id = id;
+          message.textContent = "Enter a number" + (input.step === "1" ? " (a whole number, like 10)." : ", like 10 or 0.5.");
+          input.insertAdjacentElement("afterend", message);
+          input.setAttribute("aria-invalid", "true");
+          var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+          if (described.indexOf(id) < 0) { described.unshift(id); input.setAttribute("aria-describedby", described.join(" ")); }
+          var field = input.closest(".field");
+          if (field) { field.classList.add("field--invalid"); }
+          first = first || input;
+        });
+        if (first) { event.preventDefault(); first.focus(); }
+      });
+    });
+  }
+
   // Busy forms: <form data-busy-label="Testing…">. On submit (unless a confirmation was declined)
   // the submit button says the label, is disabled and the form is aria-busy, so a slow vendor call
   // cannot be sent twice. The button is disabled after the submit event, so its name and value are
@@ -174,6 +211,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     setupCopy(document);
     setupConfirm(document);
+    setupNumberCheck(document);
     setupBusy(document);
     focusErrors();
     setupPolling();
