@@ -153,10 +153,20 @@ def test_without_a_source_or_provider_the_page_says_so(hub_app, seeded, as_role)
     owner = as_role("super_admin")
     owner.post("/integrations/fakesource/disable")
     owner.post("/integrations/fakeassess/disable")
-    for page in ("/pipeline", "/pipeline/new"):
-        html = owner.get(page).get_data(as_text=True)
-        assert 'id="no-source"' in html and 'id="no-provider"' in html
-        assert 'href="/integrations"' in html
+    html = owner.get("/pipeline/new").get_data(as_text=True)
+    assert 'id="no-source"' in html and 'id="no-provider"' in html
+    assert 'href="/integrations"' in html
+    # the Pipeline page says both in one banner, with one way on (two banners said the same thing)
+    html = owner.get("/pipeline").get_data(as_text=True)
+    assert html.count('class="alert alert--warning"') == 1 and 'data-also="no-provider"' in html
+    text = re.sub(r"<[^>]+>", "", re.search(r'id="no-source"[^>]*>(.*?)</div>', html, re.S).group(1))
+    assert text == ("Neither a source (ATS) integration nor an assessment provider is enabled, so there are no "
+                    "postings or stages to attach to, and no assessments to attach. Enable and connect them in "
+                    "Integrations.")
+    owner.post("/integrations/fakesource/enable")
+    html = owner.get("/pipeline").get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", "", re.search(r'id="no-provider"[^>]*>(.*?)</div>', html, re.S).group(1))
+    assert 'id="no-source"' not in html and text == "No assessment provider is enabled. Enable and connect one in Integrations."
 
 
 def test_without_a_source_the_pipeline_names_the_next_step_for_the_viewer_s_role(hub_app, seeded, as_role):

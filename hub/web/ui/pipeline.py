@@ -70,10 +70,12 @@ def stage_warnings(workspace_id: int, rows) -> tuple[dict[int, str], str | None]
 def pipeline():
     ws = current_user.workspace_id
     rows = queries.attachments(ws)
-    warnings, notice = stage_warnings(ws, rows) if rows else ({}, None)
-    stage_names, reason_names, hired_reasons = option_names(ws, rows) if rows and notice is None else ({}, {}, set())
     runtime = get_runtime()
     has_source = runtime.active_source(ws) is not None
+    # without a source nothing can be checked, and the page's banner already says why
+    warnings, notice = stage_warnings(ws, rows) if rows and has_source else ({}, None)
+    stage_names, reason_names, hired_reasons = (option_names(ws, rows) if rows and has_source and notice is None
+                                                else ({}, {}, set()))
     return render_template("pipeline/list.html", rows=rows, warnings=warnings, notice=notice,
                            stage_names=stage_names, reason_names=reason_names, hired_reasons=hired_reasons,
                            idle=queries.idle_providers(ws, {row.provider for row in rows}),
