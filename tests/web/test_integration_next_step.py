@@ -223,7 +223,7 @@ def test_saving_a_new_key_clears_the_stale_refusal(lever):
     html = saved.get_data(as_text=True)
     assert "Lever settings saved." in _flashes(html)
     assert "Invalid API key" not in html and "Needs reconnecting" not in html
-    assert re.search(r'id="connection-status"[^>]*>Configured<', html)
+    assert re.search(r'id="connection-status"[^>]*>Not tested yet<', html)
     assert ('<div class="alert alert--info" id="status-message">API key changed since Lever refused the '
             'credentials: test the connection again</div>') in html
     assert _next_step(html) == "Next step: test the connection."

@@ -260,7 +260,8 @@ def test_needs_reconnecting_names_the_credentials_not_a_token(hub_app, seeded, a
         db.session.commit()
     card = re.search(r'id="health-fakeassess">(.*?)</article>', as_role("admin").get("/").get_data(as_text=True),
                      re.S).group(1)
-    assert "Needs reconnecting: the vendor refused the credentials" in card and "refused the token" not in card
+    assert re.search(r'id="connection-status-fakeassess"[^>]*>Needs reconnecting<', card)
+    assert "The vendor refused the credentials." in card and "refused the token" not in card
 
 
 # --------------------------------------------------------------------------- 6. the admin guide
@@ -271,7 +272,8 @@ def test_the_admin_guide_tells_of_the_outage_tools_and_the_retry_window():
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "admin-guide.md").read_text()
     guide = " ".join(text.split())
-    assert "refused the token" not in guide and "Needs reconnecting: the vendor refused the credentials" in guide
+    assert "refused the token" not in guide
+    assert "**Needs reconnecting**, \"The vendor refused the credentials.\"" in guide
     assert "they finish by themselves" not in guide
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
     assert "4.6 to 9 hours" in rows["Rate limited by a vendor"] and "**dead**" in rows["Rate limited by a vendor"]

@@ -216,3 +216,33 @@ def test_every_event_hook_has_a_label():
     for hook, by_kind in labels.items():
         assert by_kind.get(""), hook  # for a plugin no longer installed, or of a kind without its own
         assert set(by_kind) <= {"", *PLUGIN_KINDS}, hook
+
+
+# --------------------------------------------------------------------------- connection states
+
+
+def test_a_connection_state_has_one_name_on_every_page(hub_app, seeded, as_role):
+    """The Dashboard's card said "Enabled" and "Credentials saved, not tested yet" where the
+    Integrations pages said "Configured": each state now has one label on all three pages, and the
+    Dashboard says what it means."""
+    from hub.runtime import get_runtime
+    from hub.web.ui.labels import CONNECTION_STATES
+
+    owner = as_role("super_admin")
+    for status, (label, meaning) in CONNECTION_STATES.items():
+        if status == "not_connected":
+            continue  # a state without a row: an integration never set up
+        with hub_app.app_context():
+            get_runtime().integration(1, "fakeassess").status = status
+            db.session.commit()
+        card = re.search(r'id="health-fakeassess">(.*?)</article>', owner.get("/").get_data(as_text=True), re.S).group(1)
+        listed = re.search(r'<tr[^>]*>(?:(?!</tr>).)*?/integrations/fakeassess"(.*?)</tr>',
+                           owner.get("/integrations").get_data(as_text=True), re.S).group(1)
+        detail = owner.get("/integrations/fakeassess").get_data(as_text=True)
+        shown = {
+            "dashboard": re.search(r'id="connection-status-fakeassess" data-status="(\w+)">([^<]*)<', card).groups(),
+            "list": (status, re.search(rf'data-status="{status}">([^<]*)<', listed).group(1)),
+            "detail": re.search(r'id="connection-status" data-status="(\w+)">([^<]*)<', detail).groups(),
+        }
+        assert set(shown.values()) == {(status, label)}, shown
+        assert _text(card).count(meaning) == 1, status

@@ -22,17 +22,7 @@ from hub.web.live import assessment_plugins, plugin_title
 from hub.web.permissions import can, require
 from hub.web.ui import bp
 from hub.web.ui.empty_states import no_invitations
-
-TOKEN_STATES = {
-    "connected": ("Credentials accepted", "success"),
-    "configured": ("Credentials saved, not tested yet", "info"),
-    "enabled": ("No credentials yet", "warning"),
-    "not_connected": ("Not connected", "neutral"),
-    "needs_reauthorization": ("Needs reconnecting: the vendor refused the credentials", "danger"),
-    "error": ("Error", "danger"),
-    "revoked": ("Access revoked", "neutral"),
-}
-
+from hub.web.ui.labels import connection_label, connection_meaning
 
 # a message longer than this is cut at its last sentence end within it, the rest a click away
 EXCERPT_LIMIT = 200
@@ -110,14 +100,13 @@ def integration_health(workspace_id: int) -> list[dict]:
         spec = runtime.registry.spec(name)
         row = rows.get(name)
         status = row.status if row else "not_connected"
-        token_label, token_tone = TOKEN_STATES.get(status, (status.replace("_", " ").capitalize(), "neutral"))
         health.append({
             "plugin": name, "title": spec.title, "kind": spec.kind,
             "enabled": bool(row and row.enabled), "status": status,
             "status_message": row.status_message if row else None,
             "verified_at": row.verified_at if row else None,
             "last_webhook_at": row.last_webhook_at if row else None,
-            "token_label": token_label, "token_tone": token_tone,
+            "status_label": connection_label(status), "status_meaning": connection_meaning(status),
             "accepts_webhooks": runtime.registry.implements(name, "verify_webhook"),
             "retrying": failing.get(name),
         })

@@ -23,7 +23,7 @@ BADGE_TONES = {
     # deliveries
     "running": "info", "retry": "warning", "done": "success", "dead": "danger",
     # integrations
-    "connected": "success", "configured": "info", "enabled": "info", "not_connected": "neutral",
+    "connected": "success", "configured": "info", "enabled": "warning", "not_connected": "neutral",
     "needs_reauthorization": "danger", "error": "danger", "revoked": "neutral", "disabled": "neutral",
     # webhook log
     "accepted": "success", "duplicate": "neutral", "ping": "success", "ignored": "neutral", "rejected": "danger",

@@ -27,20 +27,12 @@ from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
 from hub.web.ui.form_messages import and_list, friendly_errors, in_sentence, refused_save
+from hub.web.ui.labels import connection_label
 from hub.web.ui.settings_form import (build_fields, cleared_secrets, form_to_data, schema_errors,
                                      submitted_values, typed_secrets)
 
 log = logging.getLogger("hub.web.ui.integrations")
 
-STATUS_LABELS = {
-    "not_connected": "Not connected",
-    "enabled": "Enabled, not configured",
-    "configured": "Configured",
-    "connected": "Connected",
-    "needs_reauthorization": "Needs reconnecting",
-    "error": "Error",
-    "revoked": "Access revoked",
-}
 # the last test or use of the connection failed: its credentials (or a setting) must be fixed
 # before anything else that calls the vendor (registering webhooks) can work
 FAILING_STATUSES = ("needs_reauthorization", "error")
@@ -78,7 +70,7 @@ def integration_summary(plugin: str, row: Integration | None) -> dict:
     status = row.status if row else "not_connected"
     return {
         "plugin": plugin, "spec": spec, "row": row, "enabled": bool(row and row.enabled),
-        "status": status, "status_label": STATUS_LABELS.get(status, status.replace("_", " ").capitalize()),
+        "status": status, "status_label": connection_label(status),
         "hooks": runtime.registry.hooks_of(plugin), "version": spec.version or runtime.registry.versions.get(plugin, ""),
     }
 

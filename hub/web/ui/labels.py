@@ -29,6 +29,30 @@ def _hook_label_filter(hook: str, plugin: str | None = None) -> str:
     return hook_label(hook, plugin)
 
 
+# A connection's state (``Integration.status``) in one vocabulary for every page that shows it
+# (the Dashboard's cards, the Integrations list and each integration's page): a short label for its
+# badge and a sentence saying what it means. The API answers the codes.
+CONNECTION_STATES = {
+    "not_connected": ("Not connected", "Not set up in this workspace yet."),
+    "enabled": ("No credentials yet", "Enabled: its credentials are not entered yet."),
+    "configured": ("Not tested yet", "Credentials saved, not tested yet."),
+    "connected": ("Connected", "Credentials accepted."),
+    "needs_reauthorization": ("Needs reconnecting", "The vendor refused the credentials."),
+    "error": ("Error", "The last test or call failed."),
+    "revoked": ("Access revoked", "Disconnected: the credentials were deleted."),
+}
+
+
+def connection_label(status: str) -> str:
+    """The badge's words for a connection state (an unknown state's code, made readable)."""
+    return CONNECTION_STATES.get(status, (status.replace("_", " ").capitalize(), ""))[0]
+
+
+def connection_meaning(status: str) -> str:
+    """What a connection state means, as a sentence ("" for a state without one)."""
+    return CONNECTION_STATES.get(status, ("", ""))[1]
+
+
 @dataclass(frozen=True)
 class ActionGroup:
     """The actions whose code starts with ``prefix`` ("integration."), and their labels; ``every``
