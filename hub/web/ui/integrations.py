@@ -16,7 +16,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from hub import services
-from hub.entities import ASSESSMENT, SOURCE
+from hub.entities import ASSESSMENT, SOURCE, SourceUser
 from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -28,8 +28,8 @@ from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
 from hub.web.ui.form_messages import and_list, friendly_errors, in_sentence, refused_save
 from hub.web.ui.labels import connection_label
-from hub.web.ui.settings_form import (build_fields, cleared_secrets, form_to_data, schema_errors,
-                                     submitted_values, typed_secrets)
+from hub.web.ui.settings_form import (SUGGEST_SOURCE_USERS, build_fields, cleared_secrets, form_to_data,
+                                     schema_errors, submitted_values, typed_secrets)
 
 log = logging.getLogger("hub.web.ui.integrations")
 
@@ -248,6 +248,28 @@ def after_setup(spec, workspace_id: int, manage: bool) -> dict | None:
             "after": " in Pipeline."}
 
 
+def offer_source_users(fields, plugin: str, row: Integration | None, state, failing: bool) -> None:
+    """Fill in the users to pick from for the fields that hold one of the ATS's user ids
+    (``metadata["suggest"] == "source_users"``): the plugin's own ``source_list_users``, read once,
+    only for someone who may change the settings and once the connection can be used (enabled,
+    credentials stored, not failing). A failed read leaves the field as typed text, with a note."""
+    wanting = [f for f in fields if f.suggest == SUGGEST_SOURCE_USERS]
+    if not wanting or not can("integrations.manage") or row is None or not row.enabled or failing:
+        return
+    if not state.credentials_present or not get_runtime().registry.implements(plugin, "source_list_users"):
+        return
+    try:
+        users = call_plugin(current_user.workspace_id, plugin, "source_list_users")
+        offered = [(str(u.id), f"{u.name} <{u.email}>" if u.email else str(u.name)) for u in users or ()
+                   if isinstance(u, SourceUser) and u.id]
+    except LiveError as exc:
+        for f in wanting:
+            f.suggestions_note = f"The list of users could not be read ({exc.message}); the id can still be typed."
+        return
+    for f in wanting:
+        f.suggestions = sorted(offered, key=lambda item: item[1].lower())
+
+
 def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     runtime = get_runtime()
     spec = _spec_or_404(plugin)
@@ -284,6 +306,7 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
             if name not in field_names and isinstance(meta, dict):
                 other_secrets.append({"name": name, "set_at": parse_iso(meta.get("set_at")),
                                       "set_by": secret_source(meta, spec.title)})
+    offer_source_users(fields, plugin, row, state, failing)
     accepts_webhooks = runtime.registry.implements(plugin, "verify_webhook")
     step = next_step(spec, row, state, manage, needs_registration)
     if step is None and set_up(spec, row, state, needs_registration, accepts_webhooks):

@@ -5,7 +5,9 @@ Float accepts any decimal, ``step="any"``; a whole number shows without ".0": 10
 Boolean -> checkbox, any field validated by ``OneOf`` -> select. ``metadata={"description": ...}``
 is the help text (``metadata={"title": ...}`` the label). Secret fields are password inputs that
 are write-only: their value is never rendered, only "set on <date> by <who>"; left empty, the
-stored value is kept.
+stored value is kept. A text field of a source plugin with ``metadata={"suggest": "source_users"}``
+holds one of the ATS's user ids: the page offers the plugin's users (``source_list_users``) to
+pick from, and names the one chosen, while any id can still be typed (``SUGGEST_SOURCE_USERS``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from marshmallow import ValidationError, fields as mf, missing, validate as mv
 from hub.setting_labels import field_label
 
 log = logging.getLogger("hub.web.ui.settings_form")
+
+# a field's ``metadata["suggest"]``: the field holds a user id of the plugin's ATS
+SUGGEST_SOURCE_USERS = "source_users"
 
 
 @dataclass
@@ -42,6 +47,18 @@ class FieldView:
     allow_none: bool = False
     plain_string: bool = False
     connection: bool = False  # metadata connection=True: the connection test depends on it
+    suggest: str | None = None  # metadata suggest="source_users": offer the ATS's users
+    suggestions: list[tuple[str, str]] = field(default_factory=list)  # (value, label) to pick from
+    suggestions_note: str | None = None  # why nothing is offered (the users could not be read)
+
+    @property
+    def suggestions_id(self) -> str:
+        return f"setting-{self.name}-suggestions"
+
+    @property
+    def value_label(self) -> str | None:
+        """The label of the offered value the field holds now (the user's name), if any."""
+        return next((label for value, label in self.suggestions if value == self.value), None)
 
     @property
     def removable(self) -> bool:
@@ -94,7 +111,8 @@ def build_fields(schema_cls: type | None, secret_fields: tuple[str, ...], settin
         view = FieldView(name=name, attribute=attribute, label=field_label(attribute, f), kind="text",
                          required=bool(f.required), help=str(f.metadata.get("description") or ""),
                          secret=secret, allow_none=bool(f.allow_none),
-                         connection=bool(f.metadata.get("connection")))
+                         connection=bool(f.metadata.get("connection")),
+                         suggest=f.metadata.get("suggest") if f.metadata.get("suggest") == SUGGEST_SOURCE_USERS else None)
         one_of = next((v for v in f.validators if isinstance(v, mv.OneOf)), None)
         if secret:
             view.kind = "password"
