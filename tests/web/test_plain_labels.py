@@ -246,3 +246,15 @@ def test_a_connection_state_has_one_name_on_every_page(hub_app, seeded, as_role)
         }
         assert set(shown.values()) == {(status, label)}, shown
         assert _text(card).count(meaning) == 1, status
+
+
+def test_an_event_s_ids_on_activity_are_named(hub_app, seeded, as_role):
+    """Activity showed the sender's event id bare (a uuid, "invitation:2:r1:failed"): it is now
+    named as the sender's, beside the hub's event number that the log lines carry."""
+    with hub_app.app_context():
+        delivery = db.session.get(Delivery, _event(1, "fakeassess", "on_stage_change", "done"))
+        event_id = delivery.event_id
+    html = as_role("admin").get("/activity").get_data(as_text=True)
+    card = re.search(rf'<article class="card event" id="event-{event_id}"(.*?)</header>', html, re.S).group(1)
+    assert f"event {event_id} · sender's id evt-on_stage_change-fakeassess" in _text(card)
+    assert f'carry event_id {event_id}"' in card
