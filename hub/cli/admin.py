@@ -58,8 +58,9 @@ def upgrade_database() -> None:
     upgrade(directory=current_app.extensions["migrate"].directory)
 
 
-def initialize(email: str | None, password: str | None) -> tuple[User, str | None, bool]:
-    """Migrate, create the default workspace and, when there is none, a first Super Admin.
+def initialize(email: str | None, password: str | None, name: str | None = None) -> tuple[User, str | None, bool]:
+    """Migrate, create the default workspace and, when there is none, a first Super Admin (named
+    ``name``, else the part of the email before the @, as ``hub users create`` does).
     Returns the Super Admin, the password generated for it (if any), and whether it was created now."""
     upgrade_database()
     workspace = services.default_workspace()
@@ -68,7 +69,7 @@ def initialize(email: str | None, password: str | None) -> tuple[User, str | Non
         db.session.commit()  # end the read transaction (SQLite: it holds the write lock)
         return existing, None, False
     user, generated = services.create_user(workspace.id, email or "admin@example.com", SUPER_ADMIN,
-                                           password=password, name="Super Admin", actor="hub init")
+                                           password=password, name=name or "", actor="hub init")
     return user, generated, True
 
 
@@ -77,25 +78,30 @@ def initialize(email: str | None, password: str | None) -> tuple[User, str | Non
               help="Email of the first Super Admin (default: admin@example.com).")
 @click.option("--password", default=None, callback=storable_text,
               help="Password for the first Super Admin (default: generated and printed).")
+@click.option("--name", default=None, callback=storable_text,
+              help="Display name of the first Super Admin (default: the part of the email before the @).")
 @click.option("--non-interactive", is_flag=True,
               help="Never prompt; generate what is not given (also when standard input is not a terminal).")
 @with_appcontext
-def init_command(email, password, non_interactive):
+def init_command(email, password, name, non_interactive):
     """Create the database (migrations), the default workspace and a first Super Admin (only when
-    the workspace has none: an existing one is kept, and --email and --password are then unused)."""
+    the workspace has none: an existing one is kept, and --email, --password and --name are then
+    unused)."""
     if email is not None and not email.strip():
         raise click.BadParameter("is empty: give the first Super Admin's email address", param_hint="'--email'")
     if email is None and not non_interactive and sys.stdin.isatty():  # a script or a container has no one to ask
         email = click.prompt("Super Admin email", default="admin@example.com")
     try:
-        user, generated, created = initialize(email, password)
+        user, generated, created = initialize(email, password, name)
     except HubError as exc:
         _fail(exc.message)
     from hub.cli import database_url_shown
 
     click.echo(f"Database ready at {database_url_shown(current_app.config['DATABASE_URL'])}")
     if not created:
-        unused = " (--email and --password were not used; change users with `hub users`)" if email or password else ""
+        given = " and ".join(f"--{option}" for option, value in (("email", email), ("password", password),
+                                                                  ("name", name)) if value)
+        unused = f" ({given} {'was' if ' and ' not in given else 'were'} not used; change users with `hub users`)" if given else ""
         click.echo(f"Super Admin: {user.email} already exists{unused}")
     elif generated:
         click.echo(f"Super Admin: {user.email}  password: {generated}")

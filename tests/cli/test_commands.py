@@ -28,9 +28,22 @@ def test_init_creates_a_super_admin_once(runner, app):
     assert "Super Admin: boss@example.com  password: " in first.output
     second = runner.invoke(args=["init", "--non-interactive", "--email", "other@example.com"])
     assert second.exit_code == 0
-    assert "Super Admin: boss@example.com already exists (--email and --password were not used" in second.output
+    assert "Super Admin: boss@example.com already exists (--email was not used; change users with" in second.output
     with app.app_context():
         assert [u.email for u in db.session.scalars(sa.select(User))] == ["boss@example.com"]
+        # named as its email says, not "Super Admin" (its role's name, which the pages show beside it)
+        assert db.session.scalar(sa.select(User.name)) == "boss"
+    third = runner.invoke(args=["init", "--non-interactive", "--password", "p" * 12, "--name", "Ann"])
+    assert "already exists (--password and --name were not used;" in third.output
+
+
+def test_init_takes_the_first_super_admin_s_name(runner, app):
+    result = runner.invoke(args=["init", "--non-interactive", "--email", "ann@example.com", "--name", " Ann Lee "])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.name).where(User.email == "ann@example.com")) == "Ann Lee"
+    too_long = runner.invoke(args=["init", "--non-interactive", "--email", "bob@example.com", "--name", "n" * 201])
+    assert too_long.exit_code == 0 and "already exists (--email and --name were not used" in too_long.output
 
 
 def test_init_without_a_terminal_does_not_prompt(runner, app):
@@ -109,6 +122,7 @@ def test_users_set_password_refuses_a_short_password_and_keeps_the_old_one(runne
     (["users", "create", "x\udcff@example.com"], "Invalid value for 'EMAIL': contains an unpaired surrogate"),
     (["users", "create", "x@example.com", "--name", "A\x00B"], "Invalid value for '--name': contains a NUL"),
     (["init", "--email", " "], "Invalid value for '--email': is empty"),
+    (["init", "--non-interactive", "--name", "n" * 201], "the name is too long (201 characters; at most 200)"),
     (["users", "create", "named@example.com", "--name", "n" * 201], "the name is too long (201 characters; at most 200)"),
     (["users", "create", "e" * 320 + "@example.com"], "the email address is too long (at most 320 characters)"),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else None)
