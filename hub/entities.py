@@ -172,6 +172,17 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class StageCandidate:
+    """A candidate in a stage, as ``source_list_stage_candidates`` may list them: the opportunity id,
+    and for the admin who decides on a backfill, the candidate's name and their page in the ATS
+    (both optional: shown, never trusted; the candidate is re-read before an invitation)."""
+
+    opportunity_id: str
+    name: str = ""
+    profile_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Assessment:
     id: str
     name: str

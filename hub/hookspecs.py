@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
         ReinviteRequested,
         SandboxSpec,
         SourceUser,
+        StageCandidate,
         Stage,
         StageChange,
         Verdict,
@@ -231,12 +232,15 @@ def source_list_archive_reasons(ctx: "PluginContext") -> "list[ArchiveReason]":
 
 
 @hookspec
-def source_list_stage_candidates(ctx: "PluginContext", posting_id: str, stage_id: str, limit: int) -> "list[str]":
-    """Source plugins, optional: the opportunity ids that are in stage ``stage_id`` of posting
+def source_list_stage_candidates(ctx: "PluginContext", posting_id: str, stage_id: str,
+                                 limit: int) -> "list[StageCandidate | str]":
+    """Source plugins, optional: the candidates that are in stage ``stage_id`` of posting
     ``posting_id`` at the ATS *now* (read live, never from a cache), leaving out archived and
     deleted ones; each once, at most ``limit`` of them, in a stable order (the hub asks for one
-    more than it acts on, to know when there are more), as a list (or tuple) of str. Ids only: no
-    names or emails.
+    more than it acts on, to know when there are more), as a list (or tuple) of
+    ``hub.entities.StageCandidate`` (the opportunity id, and the name and ATS page the backfill
+    page shows the admin before they confirm) or of bare opportunity ids (str: the page then lists
+    ids). No emails.
 
     Called by the hub, synchronously, for the pipeline's backfill ("Invite N candidates already in
     this stage"); not offered through ``ctx.source``. Nothing is trusted beyond the ids: each

@@ -10,7 +10,8 @@ How (the hub's normal durable path, so every guarantee of a webhook holds):
 
 1. ``census``: the source lists the opportunity ids in the attachment's stage of its posting now
    (the optional hook ``source_list_stage_candidates``, synchronously, bounded to
-   ``MAX_CANDIDATES``: one to eleven list pages at Lever's rate, so a few seconds at most); the
+   ``MAX_CANDIDATES``: one to eleven list pages at Lever's rate, so a few seconds at most), with
+   the candidates' names where it gives them, for the page to show; the
    hub sorts them (``classify``) into *already invited* (an invitation for this attachment
    exists, whatever its status), *already queued* (an earlier backfill's event is still being
    delivered: a delivery pending, running or waiting for a retry) and *to invite* (the rest,
@@ -128,13 +129,25 @@ class Census:
     to_invite: list[str]
     provider_problem: str | None = None  # why the provider cannot invite now (None: it can)
     again: list[str] = field(default_factory=list)  # of ``to_invite``: earlier backfills ended without an invitation
+    people: dict[str, e.StageCandidate] = field(default_factory=dict)  # by id: the names the source gave
+
+    @property
+    def again_ids(self) -> set[str]:
+        return set(self.again)
+
+    def candidates_to_invite(self) -> list[e.StageCandidate]:
+        """``to_invite`` as the source named them (a bare id where it gave no name), in its order."""
+        return [self.people.get(o) or e.StageCandidate(o) for o in self.to_invite]
 
     def as_dict(self) -> dict[str, Any]:
         return {"attachment_id": self.attachment_id, "available": True, "unavailable_reason": None,
                 "provider_problem": self.provider_problem, "source": self.source, "in_stage": len(self.in_stage),
                 "already_invited": len(self.already_invited), "already_queued": len(self.already_queued),
                 "to_invite": len(self.to_invite), "invite_again": len(self.again),
-                "opportunity_ids": list(self.to_invite), "limit": MAX_CANDIDATES}
+                "opportunity_ids": list(self.to_invite),
+                "candidates": [{"opportunity_id": c.opportunity_id, "name": c.name or None,
+                                "profile_url": c.profile_url} for c in self.candidates_to_invite()],
+                "limit": MAX_CANDIDATES}
 
 
 def unavailable_dict(attachment_id: int, reason: str) -> dict[str, Any]:
@@ -142,7 +155,7 @@ def unavailable_dict(attachment_id: int, reason: str) -> dict[str, Any]:
     return {"attachment_id": attachment_id, "available": False, "unavailable_reason": reason,
             "provider_problem": None, "source": None, "in_stage": None, "already_invited": None,
             "already_queued": None, "to_invite": None, "invite_again": None, "opportunity_ids": [],
-            "limit": MAX_CANDIDATES}
+            "candidates": [], "limit": MAX_CANDIDATES}
 
 
 @dataclass
@@ -225,9 +238,11 @@ def _source(runtime, workspace_id: int) -> str:
 # --------------------------------------------------------------------------- the source's list
 
 
-def list_in_stage(runtime, workspace_id: int, source: str, attachment: Attachment) -> list[str]:
-    """The opportunity ids the source has in the attachment's stage now; ``HubError`` (502) with a
-    message naming the source when it fails, ``TooManyCandidates`` beyond ``MAX_CANDIDATES``."""
+def list_in_stage(runtime, workspace_id: int, source: str,
+                  attachment: Attachment) -> tuple[list[str], dict[str, e.StageCandidate]]:
+    """The opportunity ids the source has in the attachment's stage now, and by id the candidates
+    it named (``StageCandidate`` items; a bare id names nobody); ``HubError`` (502) with a message
+    naming the source when it fails, ``TooManyCandidates`` beyond ``MAX_CANDIDATES``."""
     title = runtime.registry.title(source)
     posting_id, stage_id = attachment.posting_id, attachment.stage_id
     stage, posting = attachment.stage_name, attachment.posting_name
@@ -242,15 +257,33 @@ def list_in_stage(runtime, workspace_id: int, source: str, attachment: Attachmen
     except Exception as exc:  # a vendor or plugin failure is shown, never a 500
         db.session.rollback()
         raise HubError(f"{title} failed: {exc}", status=502, code="vendor_error") from exc
-    if not isinstance(found, (list, tuple)) or not all(isinstance(i, str) for i in found):
-        raise HubError(f"{title} failed: {HOOK} did not return a list of opportunity ids", status=502,
-                       code="vendor_error")
-    ids = list(dict.fromkeys(i for i in found if i))
+    if not isinstance(found, (list, tuple)) or not all(_listed_id(i) is not None for i in found):
+        raise HubError(f"{title} failed: {HOOK} did not return a list of opportunity ids (or StageCandidate)",
+                       status=502, code="vendor_error")
+    ids = list(dict.fromkeys(i for i in map(_listed_id, found) if i))
+    people = {}
+    for item in found:
+        if isinstance(item, e.StageCandidate) and item.opportunity_id and item.opportunity_id not in people:
+            people[item.opportunity_id] = e.StageCandidate(
+                item.opportunity_id, item.name.strip() if isinstance(item.name, str) else "", _web_link(item.profile_url))
     if len(ids) > MAX_CANDIDATES:
         raise TooManyCandidates(
             f"More than {MAX_CANDIDATES} candidates are in “{stage}” of {posting}: backfill invites at most "
             f"{MAX_CANDIDATES} at once. Move some of them on in {title} first, or ask your operator.")
-    return ids
+    return ids, people
+
+
+def _web_link(url: Any) -> str | None:
+    """``url`` if it is an http(s) address (a page the admin can open), else None: the pages and
+    the API never pass on a ``javascript:`` or other link from a vendor."""
+    return url.strip() if isinstance(url, str) and url.strip().lower().startswith(("http://", "https://")) else None
+
+
+def _listed_id(item: Any) -> str | None:
+    """The opportunity id of one item of the source's list (a str or a ``StageCandidate``), else None."""
+    if isinstance(item, e.StageCandidate):
+        item = item.opportunity_id
+    return item if isinstance(item, str) else None
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
@@ -355,15 +388,16 @@ def census(runtime, workspace_id: int, attachment_id: int) -> Census:
     attachment = get_attachment(workspace_id, attachment_id, fresh=True)
     source = _source(runtime, workspace_id)
     problem = provider_problem(runtime, workspace_id, attachment.provider)
-    ids = list_in_stage(runtime, workspace_id, source, attachment)
+    ids, people = list_in_stage(runtime, workspace_id, source, attachment)
     sorting = classify(workspace_id, attachment_id, ids)
     db.session.rollback()
-    return _census(attachment_id, source, ids, sorting, problem)
+    return _census(attachment_id, source, ids, sorting, problem, people)
 
 
-def _census(attachment_id: int, source: str, ids: list[str], sorting: Sorting, problem: str | None) -> Census:
+def _census(attachment_id: int, source: str, ids: list[str], sorting: Sorting, problem: str | None,
+            people: dict[str, e.StageCandidate]) -> Census:
     return Census(attachment_id, source, ids, sorting.already_invited, sorting.already_queued, sorting.to_invite,
-                  problem, again=sorting.again)
+                  problem, again=sorting.again, people=people)
 
 
 def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None,
@@ -381,7 +415,7 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     if problem:
         db.session.rollback()
         raise Conflict(problem)
-    ids = list_in_stage(runtime, workspace_id, source, attachment)  # no transaction held meanwhile
+    ids, people = list_in_stage(runtime, workspace_id, source, attachment)  # no transaction held meanwhile
 
     # one transaction from here: checks again, events and deliveries, audit entry
     attachment = get_attachment(workspace_id, attachment_id, fresh=True)  # detached meanwhile: 404
@@ -392,7 +426,7 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     sorting = classify(workspace_id, attachment_id, ids)
     if expected is not None and len(sorting.to_invite) > expected:
         db.session.rollback()
-        raise StageChanged(_census(attachment_id, source, ids, sorting, None), expected)
+        raise StageChanged(_census(attachment_id, source, ids, sorting, None, people), expected)
     to_invite = sorting.to_invite
     now = utcnow()
     items = [Staged(workspace_id, SOURCE_NAME, e.InboundEvent(

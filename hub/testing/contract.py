@@ -24,6 +24,7 @@ from hub import hookimpl
 from hub.entities import (
     ASSESSMENT, EVENT_TYPES, INVITATION_STATUSES, PLUGIN_KINDS, SOURCE, ArchiveChange, Attachment, AssessmentResult,
     Candidate, CandidateDeleted, CandidateHired, HubEvent, InboundEvent, IntegrationSpec, Invitation, Posting, Stage,
+    StageCandidate,
     StageChange, WebhookRequest, WebhookResult,
 )
 from hub.errors import WebhookRejected
@@ -59,15 +60,22 @@ def hub_imports(path: Path) -> set[str]:
 
 def check_stage_candidates(found, limit: int) -> list[str]:
     """What ``source_list_stage_candidates`` must return (its hookspec): a list or tuple of
-    opportunity ids (non-empty strings, no id twice), at most ``limit`` of them. Returns
-    ``found``; fails the test with what is wrong otherwise."""
+    opportunity ids (non-empty strings) or of ``StageCandidate`` (a non-empty ``opportunity_id``;
+    ``name`` a str, ``profile_url`` None or a str), no id twice, at most ``limit`` of them.
+    Returns the ids; fails the test with what is wrong otherwise."""
     assert isinstance(found, (list, tuple)), \
         f"source_list_stage_candidates returned {type(found).__name__}, not a list"
-    wrong = [item for item in found if not isinstance(item, str) or not item]
-    assert not wrong, f"source_list_stage_candidates returned items that are not opportunity ids: {wrong[:5]!r}"
+    ids = [item.opportunity_id if isinstance(item, StageCandidate) else item for item in found]
+    wrong = [item for item, key in zip(found, ids) if not isinstance(key, str) or not key]
+    assert not wrong, ("source_list_stage_candidates returned items that are neither opportunity ids nor "
+                       f"StageCandidate with one: {wrong[:5]!r}")
+    badly_named = [item for item in found if isinstance(item, StageCandidate) and (
+        not isinstance(item.name, str) or not (item.profile_url is None or isinstance(item.profile_url, str)))]
+    assert not badly_named, ("source_list_stage_candidates returned a StageCandidate whose name is not a str or "
+                             f"whose profile_url is neither None nor a str: {badly_named[:5]!r}")
     assert len(found) <= limit, f"source_list_stage_candidates returned {len(found)} ids for a limit of {limit}"
-    assert len(set(found)) == len(found), "source_list_stage_candidates returned an id twice"
-    return found
+    assert len(set(ids)) == len(ids), "source_list_stage_candidates returned an id twice"
+    return ids
 
 
 def check_event_ids(event: HubEvent) -> HubEvent:
@@ -492,10 +500,9 @@ class SourcePluginContract(PluginContract):
             answers = {limit: runtime.registry.call(self.plugin_name, "source_list_stage_candidates", ctx=ctx,
                                                     posting_id=candidate.posting_id, stage_id=candidate.stage_id,
                                                     limit=limit) for limit in (1000, 1)}
-        for limit, found in answers.items():
-            check_stage_candidates(found, limit)
+        ids = {limit: check_stage_candidates(found, limit) for limit, found in answers.items()}
         if not candidate.archived:
-            assert self.sample_opportunity_id in answers[1000], "the sample opportunity is missing from its stage"
+            assert self.sample_opportunity_id in ids[1000], "the sample opportunity is missing from its stage"
             assert len(answers[1]) == 1, "a limit of 1 must still give one id when the stage is not empty"
 
     def test_contract_result_writeback_is_idempotent(self, connected, sandbox_url):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
-from hub.entities import ArchiveReason, Candidate, Posting, SourceUser, Stage
+from hub.entities import ArchiveReason, Candidate, Posting, SourceUser, Stage, StageCandidate
 
 from .client import LeverAPIError, LeverClient, LeverNotFound, path
 
@@ -251,8 +251,9 @@ def current_state(client: LeverClient, opportunity_id: str) -> tuple[str | None,
 
 
 def list_stage_candidates(client: LeverClient, posting_id: str, stage_id: str,
-                          limit: int | None = None) -> list[str]:
-    """The ids of the opportunities in ``stage_id`` of ``posting_id`` now, not archived: ``GET
+                          limit: int | None = None) -> list[StageCandidate]:
+    """The opportunities in ``stage_id`` of ``posting_id`` now, not archived, with the candidate's
+    name and Lever page (``urls.show``) for the backfill page: ``GET
     /opportunities?posting_id=..&stage_id=..&archived=false`` (lever.md §3.2), page by page, in
     Lever's order, at most ``limit`` (no more pages are read once it is reached).
 
@@ -263,7 +264,7 @@ def list_stage_candidates(client: LeverClient, posting_id: str, stage_id: str,
     if not isinstance(posting_id, str) or not posting_id or not isinstance(stage_id, str) or not stage_id:
         return []
     params = [("posting_id", posting_id), ("stage_id", stage_id), ("archived", "false")]
-    found: list[str] = []
+    found: list[StageCandidate] = []
     seen: set[str] = set()
     if limit is not None and limit <= 0:
         return found
@@ -277,7 +278,9 @@ def list_stage_candidates(client: LeverClient, posting_id: str, stage_id: str,
         if stage is not None and stage != stage_id:
             continue
         seen.add(opportunity_id)
-        found.append(opportunity_id)
+        urls = item.get("urls") if isinstance(item.get("urls"), Mapping) else {}
+        found.append(StageCandidate(opportunity_id, item.get("name") if isinstance(item.get("name"), str) else "",
+                                    urls.get("show") if isinstance(urls.get("show"), str) else None))
         if limit is not None and len(found) >= limit:
             break
     return found

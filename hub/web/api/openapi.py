@@ -15,14 +15,14 @@ from marshmallow import Schema, fields, validate
 from hub import __version__
 from hub.web import schemas as s
 from hub.web.api import bp
-from hub.web.api.pipeline import BackfillResultSchema, BackfillSchema
+from hub.web.api.pipeline import BackfillResultSchema, BackfillSchema, StageCandidateSchema
 
 INPUT_SCHEMAS = (s.AttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSchema, s.UserPatchSchema,
                  s.EmptySchema, s.BackfillRunSchema, s.BulkReplayInSchema)
 OUTPUT_SCHEMAS = (s.SecretStateSchema, s.RegisteredWebhookSchema, s.ConnectionStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
                   s.InvitationSchema, s.InvitationDetailSchema, s.DeliverySchema, s.EventSchema, s.UserSchema,
                   s.UserCreatedSchema, s.UserPasswordResetSchema, s.AuditSchema, s.PostingSchema, s.StageSchema, s.AssessmentSchema,
-                  s.ActionResultSchema, s.MeSchema, BackfillSchema, BackfillResultSchema, s.SkippedDeliverySchema,
+                  s.ActionResultSchema, s.MeSchema, BackfillSchema, BackfillResultSchema, StageCandidateSchema, s.SkippedDeliverySchema,
                   s.BulkReplayResultSchema)
 
 

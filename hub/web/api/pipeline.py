@@ -23,6 +23,14 @@ from hub.web.schemas import (
 )
 
 
+class StageCandidateSchema(Schema):
+    """A candidate in the stage, as the source listed them."""
+
+    opportunity_id = fields.String(required=True)
+    name = fields.String(allow_none=True)
+    profile_url = fields.String(allow_none=True, metadata={"description": "The candidate's page in the ATS."})
+
+
 class BackfillSchema(Schema):
     """What inviting the candidates already in the attachment's stage would do now (read live from
     the source). The counts are null when backfill is not available."""
@@ -49,6 +57,9 @@ class BackfillSchema(Schema):
                        "was cancelled, or found the candidate no longer in the stage): queued again, under a new "
                        "event id."})
     opportunity_ids = fields.List(fields.String(), metadata={"description": "The ids of the candidates to invite."})
+    candidates = fields.List(fields.Nested(StageCandidateSchema), metadata={
+        "description": "The candidates to invite, in the order of opportunity_ids, with the name and ATS page the "
+                       "source gave (null where it gave none)."})
     limit = fields.Integer(metadata={"description": "The most candidates one backfill handles."})
 
 

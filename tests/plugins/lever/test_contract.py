@@ -13,7 +13,7 @@ import pytest
 import requests
 from marshmallow import ValidationError
 
-from hub.entities import WebhookRequest
+from hub.entities import StageCandidate, WebhookRequest
 from hub.testing import SourcePluginContract
 from hub.testing.contract import check_stage_candidates
 from plugins.lever.settings import LeverSettingsSchema
@@ -94,10 +94,16 @@ def test_settings_schema_defaults_and_validation():
 def test_the_kit_s_stage_list_check_names_what_is_wrong():
     assert check_stage_candidates(["opp-a", "opp-b"], 2) == ["opp-a", "opp-b"]
     assert check_stage_candidates([], 1) == []
-    assert check_stage_candidates(("opp-a",), 5) == ("opp-a",)  # a tuple, as the hub takes it
+    assert check_stage_candidates(("opp-a",), 5) == ["opp-a"]  # a tuple, as the hub takes it
+    named = [StageCandidate("opp-a", "Ann", "https://ats.example/opp-a"), StageCandidate("opp-b")]
+    assert check_stage_candidates(named, 2) == ["opp-a", "opp-b"]
     for found, limit, said in (({"opp-a"}, 5, "not a list"), ("opp-a", 5, "not a list"),
-                               (["opp-a", 7], 5, "not opportunity ids"),
-                               (["opp-a", ""], 5, "not opportunity ids"),
-                               (["a", "b", "c"], 2, "3 ids for a limit of 2"), (["opp-a", "opp-a"], 5, "an id twice")):
+                               (["opp-a", 7], 5, "neither opportunity ids nor StageCandidate"),
+                               (["opp-a", ""], 5, "neither opportunity ids nor StageCandidate"),
+                               ([StageCandidate("")], 5, "neither opportunity ids nor StageCandidate"),
+                               ([StageCandidate("opp-a", None)], 5, "whose name is not a str"),
+                               ([StageCandidate("opp-a", "Ann", 3)], 5, "profile_url is neither None nor a str"),
+                               (["a", "b", "c"], 2, "3 ids for a limit of 2"), (["opp-a", "opp-a"], 5, "an id twice"),
+                               (["opp-a", StageCandidate("opp-a")], 5, "an id twice")):
         with pytest.raises(AssertionError, match=said):
             check_stage_candidates(found, limit)

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
+from hub.entities import StageCandidate
 from hub.errors import HubError
 from plugins.lever import readapi
 from plugins.lever.client import LeverClient
@@ -22,7 +23,17 @@ def _move(sandbox, opportunity: str, stage: str = CANDITECH) -> None:
 
 
 def _list(hub, posting=BACKEND, stage=CANDITECH, limit=100):
-    return hub.call("source_list_stage_candidates", posting_id=posting, stage_id=stage, limit=limit)
+    """The opportunity ids listed (``StageCandidate`` items)."""
+    found = hub.call("source_list_stage_candidates", posting_id=posting, stage_id=stage, limit=limit)
+    assert all(isinstance(item, StageCandidate) for item in found), found
+    return [item.opportunity_id for item in found]
+
+
+def test_each_candidate_comes_with_the_name_and_lever_page_for_the_backfill_page(api_key_hub, sandbox):
+    _move(sandbox, "opp-alice")
+    (alice,) = api_key_hub.call("source_list_stage_candidates", posting_id=BACKEND, stage_id=CANDITECH, limit=10)
+    assert alice.opportunity_id == "opp-alice" and alice.name == "Alice Anders"
+    assert alice.profile_url is not None and alice.profile_url.endswith("/candidates/opp-alice")
 
 
 def test_only_the_candidates_in_that_stage_of_that_posting_not_archived(api_key_hub, sandbox):
@@ -65,7 +76,7 @@ def test_the_filters_are_sent_and_every_item_is_checked_again(hub):
     hub.configure({"environment": "custom", "base_url": base, "api_key": "k"})
     with responses.RequestsMock() as rsps:
         rsps.get(base + "/v1/opportunities", json={"data": [
-            {"id": "o1", "stage": "s1"},
+            {"id": "o1", "stage": "s1", "name": 7, "urls": {"show": ["not", "a", "str"]}},
             {"id": "o2", "stage": {"id": "s2", "text": "Elsewhere"}},
             {"id": "o3", "stage": "s1", "archived": {"reason": "r1", "archivedAt": 1}},
             {"id": "o4", "stage": "s1", "deletedAt": 2},
@@ -75,7 +86,8 @@ def test_the_filters_are_sent_and_every_item_is_checked_again(hub):
         rsps.get(base + "/v1/opportunities", json={"data": [{"id": "o5", "stage": {"id": "s1"}}], "hasNext": False})
         found = hub.call("source_list_stage_candidates", posting_id="p1", stage_id="s1", limit=10)
         first, second = (parse_qs(urlsplit(call.request.url).query) for call in rsps.calls)
-    assert found == ["o1", "o5"]
+    # a name or page of the wrong type is left out, not passed on
+    assert found == [StageCandidate("o1", "", None), StageCandidate("o5", "", None)]
     assert first["posting_id"] == ["p1"] and first["stage_id"] == ["s1"] and first["archived"] == ["false"]
     assert "offset" not in first and second["offset"] == ["page-2"]
 
