@@ -91,7 +91,16 @@ def test_a_number_the_browser_cannot_read_stops_the_save_and_names_the_field(bro
         assert page.locator(".alert--success").count() == 0  # nothing was sent
         with app.app_context():
             assert get_runtime().integration(1, "canditech") is None  # the form never reached the hub
+        # fixed, while another field cannot be read: the first one's message and its reference go
         page.fill(RATE, "2")
+        page.locator(BURST).fill("")
+        page.locator(BURST).press_sequentially("3e")
+        page.click("#save-settings")
+        expect(page.locator("#setting-rate_limit_burst-number-error")).to_have_text("Enter a number (a whole number, like 10).")
+        expect(error).to_have_count(0)
+        described = page.locator(RATE).get_attribute("aria-describedby") or ""
+        assert "number-error" not in described and page.locator(RATE).get_attribute("aria-invalid") is None
+        page.fill(BURST, "20")
         with page.expect_navigation():
             page.click("#save-settings")
         expect(page.locator(".alert--success")).to_contain_text("Canditech settings saved.")

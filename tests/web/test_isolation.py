@@ -398,6 +398,7 @@ PLUGIN_ROWS: list[Row] = [
     Row("POST", "/integrations/<plugin>/disable"),
     Row("POST", "/integrations/<plugin>/enable"),
     Row("GET", "/integrations/<plugin>/revoke"),
+    Row("GET", "/integrations/<plugin>/suggestions/<field>"),  # <field>: "account", a setting of each plugin's
     Row("GET", "/api/v1/integrations/<plugin>"),
     Row("PUT", "/api/v1/integrations/<plugin>", SETTINGS.get),
     Row("POST", "/api/v1/integrations/<plugin>/disable"),
@@ -477,6 +478,8 @@ READ_EXEMPT = {
     "/api/v1/openapi.json": "the API's description: the same for everyone",
     "/assets/<path:filename>": EXEMPT["/assets/<path:filename>"],
     "/integrations/<plugin>/oauth/callback": "an action (completes a connection): in PLUGIN_ROWS",
+    "/integrations/<plugin>/suggestions/<field>": "a live read of the plugin's users for one of its settings "
+                                                  "(the vendor's list, no workspace's rows): in PLUGIN_ROWS",
 }
 
 
@@ -581,7 +584,7 @@ def test_every_id_route_has_a_row(hub_app):
     unknown = {(row.rule, name) for row in ID_ROWS for name in re.findall(r"<(?:\w+:)?(\w+)>", row.rule)
                if name not in ARGUMENTS}
     assert not unknown, f"route arguments naming no known kind of object: {sorted(unknown)}"
-    assert all(re.findall(r"<(\w+)>", row.rule) == ["plugin"] for row in PLUGIN_ROWS)
+    assert all(re.findall(r"<(\w+)>", row.rule) in (["plugin"], ["plugin", "field"]) for row in PLUGIN_ROWS)
     assert set(EXEMPT) <= {rule.rule for rule in hub_app.url_map.iter_rules()}
 
 
@@ -637,7 +640,7 @@ def test_plugin_routes_act_on_the_own_workspace_only(hub_app, seeded, other, cli
     for row in PLUGIN_ROWS:
         allowed = _allowed(hub_app, row.method, row.rule)
         for plugin in PLUGINS:
-            path = _fill(row.rule, {"plugin": plugin}) + (f"?{row.query}" if row.query else "")
+            path = _fill(row.rule, {"plugin": plugin, "field": "account"}) + (f"?{row.query}" if row.query else "")
             body = row.data(plugin) if callable(row.data) else row.data
             for role in ROLES:
                 response = _ask(clients, role, row.method, path, body, row.api)

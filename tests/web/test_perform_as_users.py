@@ -1,66 +1,98 @@
 """Lever's "Write as Lever user" was a free-text user id, which an admin had to find in Lever by
 hand (a UX walk-through). A settings field of a source plugin marked
 ``metadata={"suggest": "source_users"}`` is now offered the ATS's users to pick from (the plugin's
-own ``source_list_users``, read live), and the page names the user it holds; an id can still be
-typed. Against the Lever sandbox over real HTTP."""
+own ``source_list_users``): the page's script reads them from
+``/integrations/<plugin>/suggestions/<field>`` when the field is first used, once the connection
+is connected, so a page view never waits on the vendor nor decides the connection's state. An id
+can still be typed. Against the Lever sandbox over real HTTP; the script in a real browser."""
 
 from __future__ import annotations
 
 import re
-from html import unescape
 
+import requests
+
+from plugins.lever import readapi
 from plugins.lever.sandbox import SEED
 from tests.web import test_integration_next_step as next_step
+from tests.web.support import make_user, sign_in
 
 GOOD_KEY = next_step.GOOD_KEY
 lever_sandbox, lever = next_step.lever_sandbox, next_step.lever  # the fixtures, shared
+USERS_ROUTE = "GET /v1/users"
+SUGGESTIONS = "/integrations/lever/suggestions/perform_as"
 
 
-def _field(html: str) -> str:
-    return re.search(r'<div class="field[^"]*" id="field-perform_as">(.*?)\n    </div>', html, re.S).group(1)
+def _input(html: str) -> str:
+    return re.search(r'<input type="text" id="setting-perform_as"[^>]*>', html).group(0)
 
 
-def _text(html: str) -> str:
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+def _users_read(base: str) -> int:
+    stats = requests.get(f"{base}/_sandbox/stats", timeout=10).json()
+    return stats.get("requests_by_route", {}).get(USERS_ROUTE, 0)
 
 
-def test_lever_s_users_are_offered_and_the_chosen_one_is_named(lever):
+def _connected(lever) -> None:
     app, client, form = lever
-    before = _field(client.get("/integrations/lever").get_data(as_text=True))
-    assert "<datalist" not in before  # no credentials yet: nothing to read the users with
     assert client.post("/integrations/lever/settings", data={**form, "api_key": GOOD_KEY}).status_code == 302
-    field = _field(client.get("/integrations/lever").get_data(as_text=True))
-    assert 'list="setting-perform_as-suggestions"' in field
-    offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', field)
-    assert ("user-admin", "Ada Admin &lt;ada.admin@example.com&gt;") in offered
-    assert {value for value, _ in offered} == set(SEED["users"].values())
-    assert "Pick one of the 4 users listed as you type" in _text(field) and "now:" not in _text(field)
-    saved = client.post("/integrations/lever/settings", data={**form, "api_key": "", "perform_as": "user-admin"},
-                        follow_redirects=True).get_data(as_text=True)
-    assert "Lever settings saved." in saved
-    assert re.search(r'id="setting-perform_as-chosen">Ada Admin &lt;ada.admin@example.com&gt;<', _field(saved))
+    assert client.post("/integrations/lever/test").status_code == 302
+    assert next_step._status(app, "lever")[0] == "connected"
 
 
-def test_users_that_cannot_be_read_leave_the_field_as_text_with_a_note(lever):
+def test_the_users_are_offered_once_connected_and_a_page_view_reads_none(lever):
     app, client, form = lever
-    assert client.post("/integrations/lever/settings", data={**form, "api_key": "wrong-key"}).status_code == 302
-    answer = client.get("/integrations/lever")
-    field = _field(answer.get_data(as_text=True))
-    assert answer.status_code == 200 and "<datalist" not in field
-    assert re.search(r"The list of users could not be read \(Lever.*\); the id can still be typed\.", _text(field))
+    base = form["base_url"]
+    assert client.post("/integrations/lever/settings", data={**form, "api_key": GOOD_KEY}).status_code == 302
+    before = _users_read(base)
+    html = client.get("/integrations/lever").get_data(as_text=True)
+    assert "data-suggest-url" not in _input(html)  # saved, not tested yet: nothing offered
+    assert client.get(SUGGESTIONS).status_code == 409
+    assert _users_read(base) == before and next_step._status(app, "lever")[0] == "configured"
+    _connected(lever)
+    before = _users_read(base)
+    field = _input(client.get("/integrations/lever").get_data(as_text=True))
+    assert f'data-suggest-url="{SUGGESTIONS}"' in field and 'data-suggest-list="setting-perform_as-suggestions"' in field
+    assert _users_read(base) == before  # the page itself never calls Lever for them
+
+
+def test_the_list_is_every_lever_user_by_name(lever):
+    app, client, form = lever
+    _connected(lever)
+    answer = client.get(SUGGESTIONS)
+    items = answer.get_json()["items"]
+    assert answer.status_code == 200 and {item["value"] for item in items} == set(SEED["users"].values())
+    assert {"value": "user-admin", "label": "Ada Admin <ada.admin@example.com>"} in items
+    assert [item["label"] for item in items] == sorted((item["label"] for item in items), key=str.lower)
+
+
+def test_a_failed_or_odd_answer_is_a_message_never_a_500(lever, monkeypatch):
+    app, client, form = lever
+    _connected(lever)
+    monkeypatch.setattr(readapi, "list_users", lambda ctx, client, refresh=False: 5)
+    odd = client.get(SUGGESTIONS)
+    assert odd.status_code == 502
+    assert odd.get_json()["error"]["message"] == "Lever failed: it returned int, not a list of users"
+
+    def down(ctx, client, refresh=False):
+        raise requests.ConnectionError("connection refused")
+
+    monkeypatch.setattr(readapi, "list_users", down)
+    failed = client.get(SUGGESTIONS)
+    assert failed.status_code == 502 and "connection refused" in failed.get_json()["error"]["message"]
+    unknown = client.get("/integrations/lever/suggestions/base_url")
+    assert unknown.status_code == 404 and "has no setting 'base_url' with values to pick from" in unknown.get_json()["error"]["message"]
 
 
 def test_only_someone_who_may_change_the_settings_is_offered_the_users(lever):
-    """An Admin sees the settings read-only: no vendor read is made for a list they cannot use."""
-    from hub.extensions import db
-    from tests.web.support import make_user, sign_in
-
+    """An Admin sees the settings read-only: nothing is offered, and the list is refused."""
     app, client, form = lever
-    assert client.post("/integrations/lever/settings", data={**form, "api_key": GOOD_KEY}).status_code == 302
+    _connected(lever)
     with app.app_context():
+        from hub.extensions import db
+
         make_user(1, "admin@next-step.test", "admin")
         db.session.commit()
     admin = app.test_client()
     assert sign_in(admin, "admin@next-step.test").status_code == 302
-    field = _field(admin.get("/integrations/lever").get_data(as_text=True))
-    assert "<datalist" not in field and "could not be read" not in field
+    assert "data-suggest-url" not in _input(admin.get("/integrations/lever").get_data(as_text=True))
+    assert admin.get(SUGGESTIONS).status_code == 403

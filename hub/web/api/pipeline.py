@@ -59,7 +59,7 @@ class BackfillSchema(Schema):
     opportunity_ids = fields.List(fields.String(), metadata={"description": "The ids of the candidates to invite."})
     candidates = fields.List(fields.Nested(StageCandidateSchema), metadata={
         "description": "The candidates to invite, in the order of opportunity_ids, with the name and ATS page the "
-                       "source gave (null where it gave none)."})
+                       "source gave (null where it gave none; profile_url also null for a link that is not http(s))."})
     limit = fields.Integer(metadata={"description": "The most candidates one backfill handles."})
 
 

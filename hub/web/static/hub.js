@@ -133,9 +133,16 @@
           var old = document.getElementById(id);
           if (old) {
             old.remove();
-            input.removeAttribute("aria-invalid");
-            var field0 = input.closest(".field");
-            if (field0) { field0.classList.remove("field--invalid"); }
+            var kept = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (ref) {
+              return ref && ref !== id;
+            });
+            if (kept.length) { input.setAttribute("aria-describedby", kept.join(" ")); } else { input.removeAttribute("aria-describedby"); }
+            // the hub's own error for the field (from the last save) still stands: it stays marked
+            if (!document.getElementById(input.id + "-error")) {
+              input.removeAttribute("aria-invalid");
+              var field0 = input.closest(".field");
+              if (field0) { field0.classList.remove("field--invalid"); }
+            }
           }
           if (!input.validity.badInput) { return; }
           var message = document.createElement("p");
@@ -152,6 +159,66 @@
         });
         if (first) { event.preventDefault(); first.focus(); }
       });
+    });
+  }
+
+  // Values to pick from: <input data-suggest-url data-suggest-list="id" data-suggest-note="id">.
+  // The list is read when the field is first focused, never on page load (it is a call to the
+  // vendor), put in a <datalist>, and the note says how many there are and names the one the
+  // field holds. Any value can still be typed; a failed read says so and is tried again on the
+  // next focus.
+  function setupSuggestions(root) {
+    root.querySelectorAll("input[data-suggest-url]").forEach(function (input) {
+      if (input.dataset.suggestBound) { return; }
+      input.dataset.suggestBound = "1";
+      var note = document.getElementById(input.getAttribute("data-suggest-note"));
+      var labels = null;
+      var loading = false;
+      var say = function () {
+        if (!note || labels === null) { return; }
+        var count = Object.keys(labels).length;
+        var text = "Pick one of the " + count + " user" + (count === 1 ? "" : "s") +
+          " listed as you type (a name or an email finds them)";
+        var value = input.value.trim();
+        if (value) { text += Object.prototype.hasOwnProperty.call(labels, value) ? "; now: " + labels[value] : "; now: an id not among them"; }
+        note.textContent = text + ".";
+      };
+      var failed = function (message) {
+        if (note) { note.textContent = "The list of users could not be read (" + message + "); the id can still be typed."; }
+      };
+      var load = function () {
+        if (labels !== null || loading) { return; }
+        loading = true;
+        if (note) { note.textContent = "Reading the list of users…"; }
+        fetch(input.getAttribute("data-suggest-url"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (response) {
+            return response.json().then(function (body) { return { ok: response.ok, body: body || {} }; });
+          })
+          .then(function (answer) {
+            if (!answer.ok || !Array.isArray(answer.body.items)) {
+              failed(answer.body.error && answer.body.error.message ? answer.body.error.message : "no list came back");
+              return;
+            }
+            var list = document.createElement("datalist");
+            list.id = input.getAttribute("data-suggest-list");
+            labels = {};
+            answer.body.items.forEach(function (item) {
+              var option = document.createElement("option");
+              option.value = item.value;
+              option.label = item.label;
+              option.textContent = item.label;
+              list.appendChild(option);
+              labels[item.value] = item.label;
+            });
+            input.insertAdjacentElement("afterend", list);
+            input.setAttribute("list", list.id);
+            say();
+          })
+          .catch(function () { failed("the hub did not answer"); })
+          .then(function () { loading = false; });
+      };
+      input.addEventListener("focus", load);
+      input.addEventListener("input", say);
     });
   }
 
@@ -212,6 +279,7 @@
     setupCopy(document);
     setupConfirm(document);
     setupNumberCheck(document);
+    setupSuggestions(document);
     setupBusy(document);
     focusErrors();
     setupPolling();

@@ -12,7 +12,7 @@ import secrets
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from hub import services
@@ -248,26 +248,47 @@ def after_setup(spec, workspace_id: int, manage: bool) -> dict | None:
             "after": " in Pipeline."}
 
 
-def offer_source_users(fields, plugin: str, row: Integration | None, state, failing: bool) -> None:
-    """Fill in the users to pick from for the fields that hold one of the ATS's user ids
-    (``metadata["suggest"] == "source_users"``): the plugin's own ``source_list_users``, read once,
-    only for someone who may change the settings and once the connection can be used (enabled,
-    credentials stored, not failing). A failed read leaves the field as typed text, with a note."""
-    wanting = [f for f in fields if f.suggest == SUGGEST_SOURCE_USERS]
-    if not wanting or not can("integrations.manage") or row is None or not row.enabled or failing:
+def offer_source_users(fields, plugin: str, row: Integration | None) -> None:
+    """Point the fields that hold one of the ATS's user ids (``metadata["suggest"] ==
+    "source_users"``) at the list of users to pick from (``integrations_suggestions``), which the
+    page's script reads when the field is first used: the page itself never waits on the vendor.
+    Only for someone who may change the settings, and only once the connection is enabled and
+    connected (a read with an untested key would decide the connection's state on a page view)."""
+    if not can("integrations.manage") or row is None or not row.enabled or row.status != "connected":
         return
-    if not state.credentials_present or not get_runtime().registry.implements(plugin, "source_list_users"):
-        return
+    for f in fields:
+        if f.suggest == SUGGEST_SOURCE_USERS:
+            f.suggestions_url = url_for("ui.integrations_suggestions", plugin=plugin, field=f.name)
+
+
+def _json_error(code: str, message: str, status: int):
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+@bp.get("/integrations/<plugin>/suggestions/<field>")
+@require("integrations.manage")
+def integrations_suggestions(plugin: str, field: str):
+    """The values to offer for a settings field marked ``suggest="source_users"``: the plugin's own
+    ``source_list_users``, as JSON ``{"items": [{"value", "label"}]}`` sorted by label; 404 for a
+    field without suggestions, 409 while the connection is not connected, 502 with a message when
+    the vendor or the plugin fails (the page then says the id can still be typed)."""
+    spec = _spec_or_404(plugin)
+    row = _row(plugin)
+    views = build_fields(spec.settings_schema, spec.secret_fields, {}, {})
+    if not any(v.name == field and v.suggest == SUGGEST_SOURCE_USERS for v in views):
+        return _json_error("not_found", f"{spec.title} has no setting {field!r} with values to pick from", 404)
+    if row is None or not row.enabled or row.status != "connected":
+        return _json_error("not_connected", f"{spec.title} is not connected: test the connection first, then its "
+                                            "users can be listed", 409)
     try:
         users = call_plugin(current_user.workspace_id, plugin, "source_list_users")
-        offered = [(str(u.id), f"{u.name} <{u.email}>" if u.email else str(u.name)) for u in users or ()
-                   if isinstance(u, SourceUser) and u.id]
+        if not isinstance(users, (list, tuple)):
+            raise LiveError(f"{spec.title} failed: it returned {type(users).__name__}, not a list of users")
     except LiveError as exc:
-        for f in wanting:
-            f.suggestions_note = f"The list of users could not be read ({exc.message}); the id can still be typed."
-        return
-    for f in wanting:
-        f.suggestions = sorted(offered, key=lambda item: item[1].lower())
+        return _json_error("vendor_error", exc.message, exc.status)
+    items = sorted(({"value": str(u.id), "label": f"{u.name} <{u.email}>" if u.email else str(u.name or u.id)}
+                    for u in users if isinstance(u, SourceUser) and u.id), key=lambda item: item["label"].lower())
+    return jsonify({"items": items})
 
 
 def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
@@ -306,7 +327,7 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
             if name not in field_names and isinstance(meta, dict):
                 other_secrets.append({"name": name, "set_at": parse_iso(meta.get("set_at")),
                                       "set_by": secret_source(meta, spec.title)})
-    offer_source_users(fields, plugin, row, state, failing)
+    offer_source_users(fields, plugin, row)
     accepts_webhooks = runtime.registry.implements(plugin, "verify_webhook")
     step = next_step(spec, row, state, manage, needs_registration)
     if step is None and set_up(spec, row, state, needs_registration, accepts_webhooks):

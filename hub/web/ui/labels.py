@@ -34,7 +34,7 @@ def _hook_label_filter(hook: str, plugin: str | None = None) -> str:
 # badge and a sentence saying what it means. The API answers the codes.
 CONNECTION_STATES = {
     "not_connected": ("Not connected", "Not set up in this workspace yet."),
-    "enabled": ("No credentials yet", "Enabled: its credentials are not entered yet."),
+    "enabled": ("No credentials yet", "Its credentials are not entered yet."),
     "configured": ("Not tested yet", "Credentials saved, not tested yet."),
     "connected": ("Connected", "Credentials accepted."),
     "needs_reauthorization": ("Needs reconnecting", "The vendor refused the credentials."),

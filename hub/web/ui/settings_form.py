@@ -6,8 +6,9 @@ Boolean -> checkbox, any field validated by ``OneOf`` -> select. ``metadata={"de
 is the help text (``metadata={"title": ...}`` the label). Secret fields are password inputs that
 are write-only: their value is never rendered, only "set on <date> by <who>"; left empty, the
 stored value is kept. A text field of a source plugin with ``metadata={"suggest": "source_users"}``
-holds one of the ATS's user ids: the page offers the plugin's users (``source_list_users``) to
-pick from, and names the one chosen, while any id can still be typed (``SUGGEST_SOURCE_USERS``).
+holds one of the ATS's user ids: once connected, the page offers the plugin's users
+(``source_list_users``, read when the field is first used) to pick from, and names the one chosen,
+while any id can still be typed (``SUGGEST_SOURCE_USERS``).
 """
 
 from __future__ import annotations
@@ -47,18 +48,12 @@ class FieldView:
     allow_none: bool = False
     plain_string: bool = False
     connection: bool = False  # metadata connection=True: the connection test depends on it
-    suggest: str | None = None  # metadata suggest="source_users": offer the ATS's users
-    suggestions: list[tuple[str, str]] = field(default_factory=list)  # (value, label) to pick from
-    suggestions_note: str | None = None  # why nothing is offered (the users could not be read)
+    suggest: str | None = None  # metadata suggest="source_users" on a text field: offer the ATS's users
+    suggestions_url: str | None = None  # where the page's script reads them (set by the page when offered)
 
     @property
     def suggestions_id(self) -> str:
         return f"setting-{self.name}-suggestions"
-
-    @property
-    def value_label(self) -> str | None:
-        """The label of the offered value the field holds now (the user's name), if any."""
-        return next((label for value, label in self.suggestions if value == self.value), None)
 
     @property
     def removable(self) -> bool:
@@ -112,7 +107,7 @@ def build_fields(schema_cls: type | None, secret_fields: tuple[str, ...], settin
                          required=bool(f.required), help=str(f.metadata.get("description") or ""),
                          secret=secret, allow_none=bool(f.allow_none),
                          connection=bool(f.metadata.get("connection")),
-                         suggest=f.metadata.get("suggest") if f.metadata.get("suggest") == SUGGEST_SOURCE_USERS else None)
+                         suggest=SUGGEST_SOURCE_USERS if f.metadata.get("suggest") == SUGGEST_SOURCE_USERS else None)
         one_of = next((v for v in f.validators if isinstance(v, mv.OneOf)), None)
         if secret:
             view.kind = "password"
@@ -141,6 +136,8 @@ def build_fields(schema_cls: type | None, secret_fields: tuple[str, ...], settin
             view.kind = "url"
         else:
             view.plain_string = isinstance(f, mf.String) and not isinstance(f, (mf.Email, mf.Url))
+        if view.kind != "text" or secret:
+            view.suggest = None  # offered values need a plain text input to pick them in
         for v in f.validators:
             if isinstance(v, mv.Length) and v.max is not None:
                 view.maxlength = v.max

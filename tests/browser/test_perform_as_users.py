@@ -1,0 +1,50 @@
+"""The "Write as Lever user" field's list of Lever users in a real browser (Debian's chromium):
+read when the field is first focused, offered in a datalist, and the note names the user the field
+holds (``tests/web/test_perform_as_users.py`` tests the page and the list's endpoint)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+from tests.browser.test_layout import LAPTOP, signed_in_page
+from tests.web import test_integration_next_step as next_step
+
+GOOD_KEY = next_step.GOOD_KEY
+lever_sandbox, lever = next_step.lever_sandbox, next_step.lever  # the fixtures, shared
+pytestmark = pytest.mark.browser
+
+
+def test_in_the_browser_the_field_offers_the_users_and_names_the_chosen_one(lever, browser):
+    app, client, form = lever
+    # "Write as Lever user" is a setting the connection test depends on: saved, then tested
+    assert client.post("/integrations/lever/settings", data={**form, "api_key": GOOD_KEY, "perform_as": "user-admin"}
+                       ).status_code == 302
+    assert client.post("/integrations/lever/test").status_code == 302
+    assert next_step._status(app, "lever")[0] == "connected"
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    page = signed_in_page(browser, url, next_step.OWNER, LAPTOP)
+    try:
+        page.goto(url + "/integrations/lever")
+        note = page.locator("#setting-perform_as-users")
+        expect(note).to_have_text("")  # nothing read before the field is used
+        page.focus("#setting-perform_as")
+        expect(note).to_have_text("Pick one of the 4 users listed as you type (a name or an email finds them); "
+                                  "now: Ada Admin <ada.admin@example.com>.")
+        options = page.locator("#setting-perform_as-suggestions option")
+        expect(options).to_have_count(4)
+        assert page.locator("#setting-perform_as").get_attribute("list") == "setting-perform_as-suggestions"
+        page.fill("#setting-perform_as", "user-team-member")
+        expect(note).to_contain_text("now: Tom Team <tom.team@example.com>.")
+        page.fill("#setting-perform_as", "someone-else")
+        expect(note).to_contain_text("now: an id not among them.")
+    finally:
+        page.context.close()
+        server.shutdown()
+        thread.join(10)
