@@ -22,9 +22,15 @@ def _metadata():
     return current_app.extensions["migrate"].db.metadata
 
 
+def _include_name(name, type_, parent_names) -> bool:
+    from hub.store.models import include_in_autogenerate
+
+    return include_in_autogenerate(name, type_, parent_names)
+
+
 def run_migrations_offline() -> None:
     context.configure(url=str(current_app.extensions["migrate"].db.engine.url), target_metadata=_metadata(),
-                      literal_binds=True, render_as_batch=True, compare_type=True)
+                      literal_binds=True, render_as_batch=True, compare_type=True, include_name=_include_name)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -59,7 +65,7 @@ def run_migrations_online() -> None:
 
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=_metadata(), render_as_batch=True,
-                          compare_type=True, on_version_apply=on_apply if reporting else ())
+                          compare_type=True, include_name=_include_name, on_version_apply=on_apply if reporting else ())
         with context.begin_transaction():
             context.run_migrations()
         if reporting and not applied:

@@ -142,9 +142,15 @@ def folded_contains(column, needle: str) -> sa.ColumnElement:
     either. On SQLite an ASCII ``needle`` is matched by SQLite's own ``LIKE``, which folds ASCII
     letters, instead of ``unicode_lower`` (a Python call per row: about ten times slower); the
     answer is the same, as a letter outside ASCII neither matches an ASCII needle nor lowers to
-    one (but for "K" (Kelvin) and "İ")."""
+    one (but for "K" (Kelvin) and "İ"). On PostgreSQL, ``lower(column)`` as the trigram indexes of
+    the Candidates search have it (migration ``f2b8d6a41c37``)."""
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        # exactly the expression of the trigram indexes (migration f2b8d6a41c37): a NULL column
+        # matches nothing, as "" would not hold a non-empty needle
+        return unicode_lower(column).contains(needle, autoescape=True)
     text = sa.func.coalesce(column, "")
-    if needle.isascii() and db.engine.dialect.name == "sqlite":
+    if needle.isascii() and dialect == "sqlite":
         return text.contains(needle, autoescape=True)
     return unicode_lower(text).contains(needle, autoescape=True)
 

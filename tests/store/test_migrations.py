@@ -5,12 +5,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from hub.extensions import db
+from hub.store.models import include_in_autogenerate
+
+# as migrations/env.py compares: the indexes only a migration makes are left out
+COMPARE = {"compare_type": True, "include_name": include_in_autogenerate}
 
 
 def test_models_and_migrations_agree(app):
     with app.app_context():
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts=COMPARE)
             diff = compare_metadata(context, db.metadata)
     assert diff == []
 
@@ -154,7 +158,7 @@ def test_every_migration_downgrades_and_the_history_upgrades_again(make_app, tmp
             upgrade(directory=directory)
             with db.engine.connect() as connection:
                 assert MigrationContext.configure(connection).get_current_revision() == head
-                diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                diff = compare_metadata(MigrationContext.configure(connection, opts=COMPARE),
                                         db.metadata)
             assert diff == []
             db.session.remove()
@@ -184,3 +188,28 @@ def test_a_large_history_s_lists_use_the_indexes_made_for_them(make_app, tmp_pat
                                 assessment_id="a1", status="invited")
         undone = plan(queries.undone_deliveries_query(invitation, 10))
         assert "ix_events_workspace_subject" in undone, undone
+
+
+def test_the_candidates_search_has_trigram_indexes_on_postgresql_only(app):
+    """On PostgreSQL the search's ``lower(column) LIKE '%term%'`` is answered from the trigram
+    indexes (the query's expression is exactly the indexes'); SQLite gets none (migration
+    f2b8d6a41c37)."""
+    import sqlalchemy as sa
+
+    from hub.store.models import MIGRATION_ONLY_INDEXES, Invitation
+    from hub.web.queries import folded_contains
+
+    with app.app_context():
+        with db.engine.connect() as connection:
+            names = {index["name"] for index in sa.inspect(connection).get_indexes("invitations")}
+            if connection.dialect.name != "postgresql":
+                assert not names & MIGRATION_ONLY_INDEXES
+                return
+            assert MIGRATION_ONLY_INDEXES <= names
+            connection.execute(sa.text("SET enable_seqscan = off"))  # an empty table: make the planner show it
+            for column, index in ((Invitation.candidate_name, "ix_invitations_name_trgm"),
+                                  (Invitation.candidate_email, "ix_invitations_email_trgm")):
+                query = sa.select(Invitation.id).where(folded_contains(column, "anders"))
+                sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+                plan = "\n".join(connection.execute(sa.text("EXPLAIN " + sql)).scalars())
+                assert index in plan, plan
