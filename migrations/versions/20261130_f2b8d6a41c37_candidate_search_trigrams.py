@@ -39,7 +39,8 @@ def upgrade():
     except sa.exc.DBAPIError as exc:
         savepoint.rollback()
         log.warning("pg_trgm could not be created (%s): the Candidates search works without its index, slower. "
-                    "A superuser can run CREATE EXTENSION pg_trgm and then hub db upgrade again.",
+                    "A superuser can run CREATE EXTENSION pg_trgm and create the indexes by hand "
+                    "(docs/operations.md).",
                     str(exc.orig).strip().splitlines()[0])
         return
     savepoint.commit()

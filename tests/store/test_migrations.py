@@ -213,3 +213,72 @@ def test_the_candidates_search_has_trigram_indexes_on_postgresql_only(app):
                 sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
                 plan = "\n".join(connection.execute(sa.text("EXPLAIN " + sql)).scalars())
                 assert index in plan, plan
+
+
+def test_a_role_that_may_not_create_pg_trgm_migrates_without_the_search_indexes(make_app, tmp_path, caplog):
+    """pg_trgm is a trusted extension, but a role without CREATE on the database (a locked-down
+    service) may not create it: the migration logs why and goes on, and the Candidates search
+    works without its indexes. (On SQLite there is no extension to refuse: it migrates without
+    them and searches the same way.)"""
+    import logging
+    import uuid
+
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from hub.store.models import MIGRATION_ONLY_INDEXES, Attachment, Invitation, Workspace
+    from hub.web.queries import folded_contains
+    from tests.conftest import _fresh_postgres_database
+
+    with _fresh_postgres_database("hub_test_notrgm") as postgres_url:
+        role = None
+        url = f"sqlite:///{tmp_path / 'notrgm.db'}"
+        if postgres_url is not None:
+            role = f"hub_notrgm_{uuid.uuid4().hex[:8]}"
+            admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:  # may connect and create tables, not extensions
+                connection.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+                connection.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{sa.engine.make_url(postgres_url).database}" '
+                                           f'TO "{role}"')
+                connection.exec_driver_sql(f'GRANT CREATE, USAGE ON SCHEMA public TO "{role}"')
+            admin.dispose()
+            url = sa.engine.make_url(postgres_url).set(username=role, password=None).render_as_string(
+                hide_password=False)
+        try:
+            app = make_app({"DATABASE_URL": url}, entry_points=False)
+            with app.app_context(), caplog.at_level(logging.WARNING, logger="alembic.runtime.migration"):
+                upgrade(directory=app.extensions["migrate"].directory)
+                with db.engine.connect() as connection:
+                    names = {i["name"] for i in sa.inspect(connection).get_indexes("invitations")}
+                assert not names & MIGRATION_ONLY_INDEXES
+                refused = [r.getMessage() for r in caplog.records if "pg_trgm could not be created" in r.getMessage()]
+                assert len(refused) == (1 if role else 0), refused
+                if role:
+                    assert "permission denied" in refused[0]
+                    assert "create the indexes by hand (docs/operations.md)" in refused[0]
+                workspace = Workspace(name="w")
+                db.session.add(workspace)
+                db.session.flush()
+                attachment = Attachment(workspace_id=workspace.id, posting_id="p", posting_name="P", stage_id="s",
+                                        stage_name="S", provider="x", assessment_id="a", assessment_name="A")
+                db.session.add(attachment)
+                db.session.flush()
+                db.session.add_all([Invitation(workspace_id=workspace.id, attachment_id=attachment.id,
+                                               opportunity_id=o, candidate_name=name, provider="x",
+                                               assessment_id="a", assessment_name="A", status="pending")
+                                    for o, name in (("o1", "Ann Anders"), ("o2", None))])
+                db.session.commit()
+                found = db.session.scalars(sa.select(Invitation.opportunity_id).where(
+                    folded_contains(Invitation.candidate_name, "anders"))).all()
+                assert found == ["o1"]
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            if role:  # its sessions ended, what it owns dropped (and its grants revoked), then the role
+                admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+                with admin.connect() as connection:
+                    connection.exec_driver_sql(
+                        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'")
+                    connection.exec_driver_sql(f'DROP OWNED BY "{role}"')
+                    connection.exec_driver_sql(f'DROP ROLE "{role}"')
+                admin.dispose()
