@@ -36,14 +36,20 @@ def _postgres_url() -> str | None:
 LONG_TESTS = {
     "tests/reliability/test_crash_trials.py": 150,  # HUB_CRASH_TRIALS kills: 200 on PostgreSQL, 60 on SQLite
     "tests/cli/test_worker_processes.py": 6,
-    "tests/reliability/test_duplicates_order.py": 45,
+    "tests/reliability/test_duplicates_order.py": 60,
     "tests/e2e/test_story.py": 4,
     "tests/e2e/test_story.py::test_the_story_end_to_end[faults-": 19,
     "tests/browser/test_story.py": 3,
     "tests/browser/test_story.py::test_the_story_in_the_browser": 17,
-    "tests/reliability/test_vendor_faults.py": 12,
-    "tests/cli/test_new_plugin.py::test_scaffolded_plugin_installs_is_discovered_and_passes_its_tests": 15,
+    "tests/reliability/test_vendor_faults.py": 14,
+    "tests/cli/test_new_plugin.py::test_scaffolded_plugin_installs_is_discovered_and_passes_its_tests": 40,
     "tests/cli/test_serve_signals.py": 4,
+    "tests/cli/test_serve_signals.py::test_demo_runs_again_on_its_leftovers_and_with_reset": 14,
+    "tests/cli/test_scaffold_contract_messages.py": 8,  # a pytest process per case
+    "tests/cli/test_scaffold_hooks.py": 10,
+    "tests/cli/test_startup_errors.py": 5,
+    "tests/web/test_permissions.py::test_the_matrix_for_every_role": 9,
+    "tests/web/test_metrics_token.py::test_with_a_shared_directory_metrics_add_up_every_processs_figures": 8,
     "tests/reliability/test_api_schemathesis.py": 12,
     "tests/reliability/test_fuzz_api.py": 8,
     "tests/reliability/test_database_outage_production.py": 20,
