@@ -42,8 +42,19 @@ def test_in_the_browser_the_field_offers_the_users_and_names_the_chosen_one(leve
         assert page.locator("#setting-perform_as").get_attribute("list") == "setting-perform_as-suggestions"
         page.fill("#setting-perform_as", "user-team-member")
         expect(note).to_contain_text("now: Tom Team <tom.team@example.com>.")
-        page.fill("#setting-perform_as", "someone-else")
+        page.fill("#setting-perform_as", "someone-else")  # typing: no verdict on a half-typed value
+        expect(note).to_have_text("Pick one of the 4 users listed as you type (a name or an email finds them).")
+        page.locator("#setting-perform_as").press("Tab")  # left: now it is said
         expect(note).to_contain_text("now: an id not among them.")
+        # a name typed instead of picked is saved as the id of the one user it matches
+        page.fill("#setting-perform_as", "Tom Te")
+        with page.expect_navigation():
+            page.click("#save-settings")
+        expect(page.locator(".alert--success")).to_contain_text("Lever settings saved.")
+        with app.app_context():
+            from hub.runtime import get_runtime
+
+            assert get_runtime().integration(1, "lever").settings["perform_as"] == "user-team-member"
     finally:
         page.context.close()
         server.shutdown()

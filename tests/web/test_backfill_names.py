@@ -47,10 +47,11 @@ def _text(html: str) -> str:
 def test_the_page_names_who_is_to_be_invited(hub_app, seeded, as_role, ready):
     page = as_role("admin").get(f"/pipeline/{ready}/backfill").get_data(as_text=True)
     who = re.search(r'<details id="backfill-who" open>(.*?)</details>', page, re.S).group(1)
-    assert "Who are to be invited (3), as Fake ATS lists them" in _text(who)
+    assert "Candidates to invite, as Fake ATS lists them" in _text(who)
     items = [_text(item) for item in re.findall(r'<li id="backfill-who-\d+">(.*?)</li>', who, re.S)]
-    assert items == ["Person opp-a", "Person opp-b", "opp-c (an opportunity id: Fake ATS gave no name)"]
-    assert '<a href="https://ats.example/c/opp-a" target="_blank" rel="noopener noreferrer">Person opp-a</a>' in who
+    assert items == ["Person opp-a (opens Fake ATS in a new tab)", "Person opp-b",
+                     "opp-c (an opportunity id: Fake ATS gave no name)"]
+    assert '<a href="https://ats.example/c/opp-a" target="_blank" rel="noopener noreferrer">Person opp-a<span' in who
     assert "javascript:" not in who  # only http(s) links from a vendor are rendered
 
 
@@ -74,3 +75,12 @@ def test_the_backfill_still_invites_them_all_once(hub_app, seeded, as_role, read
     assert answer.status_code == 200
     run_deliveries(hub_app)
     assert sorted(fakes[1].sent) == ["opp-a", "opp-b", "opp-c"]
+
+
+def test_an_attachment_whose_provider_is_disabled_offers_no_backfill(hub_app, seeded, as_role, ready):
+    """Its backfill would be refused ("cannot send invitations now"): the Pipeline row does not offer it."""
+    owner = as_role("super_admin")
+    assert f'id="backfill-{ready}"' in owner.get("/pipeline").get_data(as_text=True)
+    owner.post("/integrations/fakeassess/disable")
+    html = owner.get("/pipeline").get_data(as_text=True)
+    assert f'id="attachment-{ready}"' in html and f'id="backfill-{ready}"' not in html

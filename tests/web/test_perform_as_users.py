@@ -2,9 +2,9 @@
 hand (a UX walk-through). A settings field of a source plugin marked
 ``metadata={"suggest": "source_users"}`` is now offered the ATS's users to pick from (the plugin's
 own ``source_list_users``): the page's script reads them from
-``/integrations/<plugin>/suggestions/<field>`` when the field is first used, once the connection
-is connected, so a page view never waits on the vendor nor decides the connection's state. An id
-can still be typed. Against the Lever sandbox over real HTTP; the script in a real browser."""
+``/integrations/<plugin>/suggestions/<field>`` when the field is first used, once credentials are
+saved and not refused (saving this very field takes the connection back to "not tested yet"), so
+a page view never waits on the vendor nor decides the connection's state. An id can still be typed. Against the Lever sandbox over real HTTP; the script in a real browser."""
 
 from __future__ import annotations
 
@@ -39,20 +39,32 @@ def _connected(lever) -> None:
     assert next_step._status(app, "lever")[0] == "connected"
 
 
-def test_the_users_are_offered_once_connected_and_a_page_view_reads_none(lever):
+def test_the_users_are_offered_once_a_key_is_saved_and_a_page_view_reads_none(lever):
     app, client, form = lever
     base = form["base_url"]
-    assert client.post("/integrations/lever/settings", data={**form, "api_key": GOOD_KEY}).status_code == 302
-    before = _users_read(base)
-    html = client.get("/integrations/lever").get_data(as_text=True)
-    assert "data-suggest-url" not in _input(html)  # saved, not tested yet: nothing offered
+    assert "data-suggest-url" not in _input(client.get("/integrations/lever").get_data(as_text=True))  # no key
     assert client.get(SUGGESTIONS).status_code == 409
-    assert _users_read(base) == before and next_step._status(app, "lever")[0] == "configured"
-    _connected(lever)
+    assert client.post("/integrations/lever/settings", data={**form, "api_key": GOOD_KEY}).status_code == 302
     before = _users_read(base)
     field = _input(client.get("/integrations/lever").get_data(as_text=True))
     assert f'data-suggest-url="{SUGGESTIONS}"' in field and 'data-suggest-list="setting-perform_as-suggestions"' in field
     assert _users_read(base) == before  # the page itself never calls Lever for them
+    assert next_step._status(app, "lever")[0] == "configured"
+    # a wrong user id saved: the test fails ("Error"), and the list is still offered to fix it
+    assert client.post("/integrations/lever/settings", data={**form, "perform_as": "user-nobody"}).status_code == 302
+    client.post("/integrations/lever/test")
+    assert next_step._status(app, "lever")[0] == "error"
+    assert f'data-suggest-url="{SUGGESTIONS}"' in _input(client.get("/integrations/lever").get_data(as_text=True))
+    assert client.get(SUGGESTIONS).status_code == 200
+
+
+def test_a_key_lever_refused_offers_nothing(lever):
+    app, client, form = lever
+    next_step._refused(lever)
+    assert next_step._status(app, "lever")[0] == "needs_reauthorization"
+    assert "data-suggest-url" not in _input(client.get("/integrations/lever").get_data(as_text=True))
+    refused = client.get(SUGGESTIONS)
+    assert refused.status_code == 409 and "has no credentials it accepts" in refused.get_json()["error"]["message"]
 
 
 def test_the_list_is_every_lever_user_by_name(lever):

@@ -156,7 +156,14 @@ def test_without_a_source_or_provider_the_page_says_so(hub_app, seeded, as_role)
     html = owner.get("/pipeline/new").get_data(as_text=True)
     assert 'id="no-source"' in html and 'id="no-provider"' in html
     assert 'href="/integrations"' in html
-    # the Pipeline page says both in one banner, with one way on (two banners said the same thing)
+    # with attachments of the disabled provider: the red banner names it, nothing says it twice
+    html = owner.get("/pipeline").get_data(as_text=True)
+    assert 'id="no-provider"' not in html and 'data-also=' not in html
+    assert "Fake Tests is disabled: its attachments below invite nobody." in re.sub(r"\s+", " ", html)
+    # with nothing attached, the Pipeline page says both in one banner, with one way on
+    with hub_app.app_context():
+        db.session.execute(sa.update(Attachment).values(detached_at=utcnow()))
+        db.session.commit()
     html = owner.get("/pipeline").get_data(as_text=True)
     assert html.count('class="alert alert--warning"') == 1 and 'data-also="no-provider"' in html
     text = re.sub(r"<[^>]+>", "", re.search(r'id="no-source"[^>]*>(.*?)</div>', html, re.S).group(1))

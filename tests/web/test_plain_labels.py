@@ -258,3 +258,24 @@ def test_an_event_s_ids_on_activity_are_named(hub_app, seeded, as_role):
     card = re.search(rf'<article class="card event" id="event-{event_id}"(.*?)</header>', html, re.S).group(1)
     assert f"event {event_id} · sender's id evt-on_stage_change-fakeassess" in _text(card)
     assert f'carry event_id {event_id}"' in card
+
+
+def test_a_failing_connection_needs_attention_on_the_dashboard(hub_app, seeded, as_role):
+    """An ATS in "Error" refused every read and note while "Needs attention" said nothing (a UX
+    walk-through): it is named there, once, with the way to fix it; a provider already named as
+    inviting nobody is not named twice."""
+    from hub.runtime import get_runtime
+
+    owner = as_role("super_admin")
+    assert 'id="attention-failing"' not in owner.get("/").get_data(as_text=True)
+    with hub_app.app_context():
+        get_runtime().integration(1, "fakesource").status = "error"
+        get_runtime().integration(1, "fakeassess").status = "needs_reauthorization"
+        db.session.commit()
+    html = owner.get("/").get_data(as_text=True)
+    failing = _text(re.search(r'id="attention-failing">(.*?)</div>', html, re.S).group(1))
+    assert failing == ("Fake ATS: Error. The last test or call failed. Work that needs Fake ATS waits and retries "
+                       "until it is fixed. Open Fake ATS in Integrations to fix it.")
+    assert 'id="idle-fakeassess"' in html and 'id="failing-fakeassess"' not in html
+    member = as_role("team_member").get("/").get_data(as_text=True)
+    assert 'id="attention-failing"' not in member  # no integrations on a Team Member's dashboard

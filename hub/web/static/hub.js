@@ -122,6 +122,23 @@
   // an empty optional setting keeps what is stored, so the save would say "saved" and change
   // nothing. Stop the submit instead, and say which field holds something that is not a number, as
   // the hub's own field errors do. Bound before the busy forms, which skip a prevented submit.
+  function clearNumberError(input) {
+    var id = (input.id || input.name) + "-number-error";
+    var old = document.getElementById(id);
+    if (!old) { return; }
+    old.remove();
+    var kept = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (ref) {
+      return ref && ref !== id;
+    });
+    if (kept.length) { input.setAttribute("aria-describedby", kept.join(" ")); } else { input.removeAttribute("aria-describedby"); }
+    // the hub's own error for the field (from the last save) still stands: it stays marked
+    if (!document.getElementById(input.id + "-error")) {
+      input.removeAttribute("aria-invalid");
+      var field = input.closest(".field");
+      if (field) { field.classList.remove("field--invalid"); }
+    }
+  }
+
   function setupNumberCheck(root) {
     root.querySelectorAll("form").forEach(function (form) {
       if (form.dataset.numberBound || !form.querySelector("input[type=number]")) { return; }
@@ -130,20 +147,7 @@
         var first = null;
         form.querySelectorAll("input[type=number]").forEach(function (input) {
           var id = (input.id || input.name) + "-number-error";
-          var old = document.getElementById(id);
-          if (old) {
-            old.remove();
-            var kept = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (ref) {
-              return ref && ref !== id;
-            });
-            if (kept.length) { input.setAttribute("aria-describedby", kept.join(" ")); } else { input.removeAttribute("aria-describedby"); }
-            // the hub's own error for the field (from the last save) still stands: it stays marked
-            if (!document.getElementById(input.id + "-error")) {
-              input.removeAttribute("aria-invalid");
-              var field0 = input.closest(".field");
-              if (field0) { field0.classList.remove("field--invalid"); }
-            }
-          }
+          clearNumberError(input);
           if (!input.validity.badInput) { return; }
           var message = document.createElement("p");
           message.className = "field-error";
@@ -157,7 +161,15 @@
           if (field) { field.classList.add("field--invalid"); }
           first = first || input;
         });
-        if (first) { event.preventDefault(); first.focus(); }
+        if (first) {
+          event.preventDefault();
+          // nothing was saved: a "saved" message left from the last save must not say otherwise
+          document.querySelectorAll(".alert--success").forEach(function (alert) { alert.remove(); });
+          first.focus();
+        }
+      });
+      form.querySelectorAll("input[type=number]").forEach(function (input) {
+        input.addEventListener("input", function () { if (!input.validity.badInput) { clearNumberError(input); } });
       });
     });
   }
@@ -165,8 +177,9 @@
   // Values to pick from: <input data-suggest-url data-suggest-list="id" data-suggest-note="id">.
   // The list is read when the field is first focused, never on page load (it is a call to the
   // vendor), put in a <datalist>, and the note says how many there are and names the one the
-  // field holds. Any value can still be typed; a failed read says so and is tried again on the
-  // next focus.
+  // field holds. Any value can still be typed; a name or email typed instead of picked is sent as
+  // the id of the one entry it matches (two or more: as typed). A failed read says so and is
+  // tried again on the next focus.
   function setupSuggestions(root) {
     root.querySelectorAll("input[data-suggest-url]").forEach(function (input) {
       if (input.dataset.suggestBound) { return; }
@@ -174,15 +187,31 @@
       var note = document.getElementById(input.getAttribute("data-suggest-note"));
       var labels = null;
       var loading = false;
-      var say = function () {
+      var known = function (value) { return labels !== null && Object.prototype.hasOwnProperty.call(labels, value); };
+      // while typing, only a value that is an id names its entry; "not among them" waits for the
+      // field to be left, not to flag every half-typed name
+      var say = function (left) {
         if (!note || labels === null) { return; }
         var count = Object.keys(labels).length;
         var text = "Pick one of the " + count + " user" + (count === 1 ? "" : "s") +
           " listed as you type (a name or an email finds them)";
         var value = input.value.trim();
-        if (value) { text += Object.prototype.hasOwnProperty.call(labels, value) ? "; now: " + labels[value] : "; now: an id not among them"; }
+        if (value && known(value)) { text += "; now: " + labels[value]; }
+        else if (value && left) { text += "; now: an id not among them"; }
         note.textContent = text + ".";
       };
+      var matching = function (value) {
+        var wanted = value.toLowerCase();
+        return Object.keys(labels).filter(function (id) { return labels[id].toLowerCase().indexOf(wanted) >= 0; });
+      };
+      if (input.form) {
+        input.form.addEventListener("submit", function () {
+          var value = input.value.trim();
+          if (labels === null || !value || known(value)) { return; }
+          var found = matching(value);
+          if (found.length === 1) { input.value = found[0]; }
+        });
+      }
       var failed = function (message) {
         if (note) { note.textContent = "The list of users could not be read (" + message + "); the id can still be typed."; }
       };
@@ -212,13 +241,14 @@
             });
             input.insertAdjacentElement("afterend", list);
             input.setAttribute("list", list.id);
-            say();
+            say(true);
           })
           .catch(function () { failed("the hub did not answer"); })
           .then(function () { loading = false; });
       };
       input.addEventListener("focus", load);
-      input.addEventListener("input", say);
+      input.addEventListener("input", function () { say(false); });
+      input.addEventListener("change", function () { say(true); });
     });
   }
 

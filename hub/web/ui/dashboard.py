@@ -22,6 +22,7 @@ from hub.web.live import assessment_plugins, plugin_title
 from hub.web.permissions import can, require
 from hub.web.ui import bp
 from hub.web.ui.empty_states import no_invitations
+from hub.web.ui.integrations import FAILING_STATUSES
 from hub.web.ui.labels import connection_label, connection_meaning
 
 # a message longer than this is cut at its last sentence end within it, the rest a click away
@@ -159,6 +160,11 @@ def dashboard():
         context["idle"] = [{"plugin": plugin, "title": plugin_title(plugin), "why": why,
                             "attachments": sum(1 for row in rows if row.provider == plugin)}
                            for plugin, why in sorted(idle.items())]
+    # an enabled connection whose last test or use failed, not already named as idle above (a
+    # source in "Error" refuses every note and read, and nothing else on the page said so)
+    named = {item["plugin"] for item in context["idle"]}
+    context["failing"] = [item for item in (context["health"] or [])
+                          if item["enabled"] and item["status"] in FAILING_STATUSES and item["plugin"] not in named]
     # only what the user may see: a Limited Team Member is not told of other postings' invitations
     context["has_invitations"] = queries.has_visible_invitations(current_user)
     context["why_empty"] = (None if context["total_week"] or context["has_invitations"]

@@ -36,6 +36,8 @@ log = logging.getLogger("hub.web.ui.integrations")
 # the last test or use of the connection failed: its credentials (or a setting) must be fixed
 # before anything else that calls the vendor (registering webhooks) can work
 FAILING_STATUSES = ("needs_reauthorization", "error")
+# credentials stored and not refused by the vendor: a settings field may offer the ATS's users
+SUGGESTING_STATUSES = ("configured", "connected", "error")
 
 
 def _spec_or_404(plugin: str):
@@ -252,9 +254,10 @@ def offer_source_users(fields, plugin: str, row: Integration | None) -> None:
     """Point the fields that hold one of the ATS's user ids (``metadata["suggest"] ==
     "source_users"``) at the list of users to pick from (``integrations_suggestions``), which the
     page's script reads when the field is first used: the page itself never waits on the vendor.
-    Only for someone who may change the settings, and only once the connection is enabled and
-    connected (a read with an untested key would decide the connection's state on a page view)."""
-    if not can("integrations.manage") or row is None or not row.enabled or row.status != "connected":
+    Only for someone who may change the settings, once the integration is enabled with credentials
+    the vendor has not refused (``SUGGESTING_STATUSES``): saving this very field takes a connection
+    back to "not tested yet", and a wrong user id makes the test fail, when the list is most needed."""
+    if not can("integrations.manage") or row is None or not row.enabled or row.status not in SUGGESTING_STATUSES:
         return
     for f in fields:
         if f.suggest == SUGGEST_SOURCE_USERS:
@@ -277,9 +280,9 @@ def integrations_suggestions(plugin: str, field: str):
     views = build_fields(spec.settings_schema, spec.secret_fields, {}, {})
     if not any(v.name == field and v.suggest == SUGGEST_SOURCE_USERS for v in views):
         return _json_error("not_found", f"{spec.title} has no setting {field!r} with values to pick from", 404)
-    if row is None or not row.enabled or row.status != "connected":
-        return _json_error("not_connected", f"{spec.title} is not connected: test the connection first, then its "
-                                            "users can be listed", 409)
+    if row is None or not row.enabled or row.status not in SUGGESTING_STATUSES:
+        return _json_error("not_connected", f"{spec.title} has no credentials it accepts: save (and test) them "
+                                            "first, then its users can be listed", 409)
     try:
         users = call_plugin(current_user.workspace_id, plugin, "source_list_users")
         if not isinstance(users, (list, tuple)):

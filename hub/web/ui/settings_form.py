@@ -6,7 +6,7 @@ Boolean -> checkbox, any field validated by ``OneOf`` -> select. ``metadata={"de
 is the help text (``metadata={"title": ...}`` the label). Secret fields are password inputs that
 are write-only: their value is never rendered, only "set on <date> by <who>"; left empty, the
 stored value is kept. A text field of a source plugin with ``metadata={"suggest": "source_users"}``
-holds one of the ATS's user ids: once connected, the page offers the plugin's users
+holds one of the ATS's user ids: once credentials are saved, the page offers the plugin's users
 (``source_list_users``, read when the field is first used) to pick from, and names the one chosen,
 while any id can still be typed (``SUGGEST_SOURCE_USERS``).
 """
