@@ -108,3 +108,32 @@ def test_only_someone_who_may_change_the_settings_is_offered_the_users(lever):
     assert sign_in(admin, "admin@next-step.test").status_code == 302
     assert "data-suggest-url" not in _input(admin.get("/integrations/lever").get_data(as_text=True))
     assert admin.get(SUGGESTIONS).status_code == 403
+
+
+def test_a_test_s_result_is_said_once_on_the_page(lever):
+    """After Test connection, the flash and the status banner said the same sentence, one above
+    the other (a UX walk-through): the banner waits for the next visit."""
+    from html import unescape
+
+    from hub.runtime import get_runtime
+
+    app, client, form = lever
+    assert client.post("/integrations/lever/settings", data={**form, "api_key": GOOD_KEY}).status_code == 302
+    html = unescape(client.post("/integrations/lever/test", follow_redirects=True).get_data(as_text=True))
+    with app.app_context():
+        said = get_runtime().integration(1, "lever").status_message
+    assert said and html.count(said) == 1 and 'id="status-message"' not in html
+    again = unescape(client.get("/integrations/lever").get_data(as_text=True))
+    assert again.count(said) == 1 and 'id="status-message"' in again
+
+
+def test_a_number_setting_s_help_says_its_range(lever):
+    """Lever's "Accept webhooks up to (hours old)" had no help: its range (1-168) showed only in the
+    error after a save that broke it. A number setting's help now says it, unless it names it."""
+    app, client, form = lever
+    html = client.get("/integrations/lever").get_data(as_text=True)
+    hours = re.search(r'<p class="help" id="setting-max_webhook_age_hours-help">(.*?)</p>', html, re.S).group(1)
+    assert hours.strip() == "From 1 to 168."
+    skew = re.search(r'<p class="help" id="setting-max_clock_skew_minutes-help">(.*?)</p>', html, re.S).group(1)
+    assert skew.strip() == "From 0 to 60."
+    assert 'aria-describedby="setting-max_webhook_age_hours-help"' in html

@@ -12,7 +12,7 @@ import secrets
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask import flash, get_flashed_messages, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from hub import services
@@ -340,7 +340,11 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         webhook_log = list(db.session.scalars(sa.select(WebhookLog).where(
             WebhookLog.workspace_id == current_user.workspace_id, WebhookLog.plugin == plugin)
             .order_by(WebhookLog.id.desc()).limit(20)))
+    # the flash of a test (or webhook registration) just run often says what the status says
+    status_said = bool(row is not None and row.status_message and any(
+        row.status_message.strip() in str(message) for _, message in get_flashed_messages(with_categories=True)))
     context = {
+        "status_said": status_said,
         "item": integration_summary(plugin, row),
         "spec": spec,
         "row": row,

@@ -82,6 +82,21 @@ def whole(value: Any) -> Any:
     return value
 
 
+def with_range(help_text: str, minimum: Any, maximum: Any) -> str:
+    """A number field's help, saying what it takes ("From 1 to 168.") unless it already names its
+    bounds: the range showed only in the error after a save that broke it."""
+    if minimum is None and maximum is None or (maximum is not None and f"{maximum:,}" in help_text
+                                                 or str(maximum) in help_text):
+        return help_text
+    if minimum is not None and maximum is not None:
+        bounds = f"From {minimum:,} to {maximum:,}."
+    elif minimum is not None:
+        bounds = f"At least {minimum:,}."
+    else:
+        bounds = f"At most {maximum:,}."
+    return f"{help_text.rstrip()} {bounds}".strip() if help_text.strip() else bounds
+
+
 def _default(f: mf.Field) -> Any:
     value = f.load_default
     if value is missing:
@@ -130,6 +145,7 @@ def build_fields(schema_cls: type | None, secret_fields: tuple[str, ...], settin
             for v in f.validators:
                 if isinstance(v, mv.Range):
                     view.minimum, view.maximum = whole(v.min), whole(v.max)
+            view.help = with_range(view.help, view.minimum, view.maximum)
         elif isinstance(f, mf.Email):
             view.kind = "email"
         elif isinstance(f, mf.Url):
