@@ -299,9 +299,12 @@ def get_attachment(workspace_id: int, attachment_id: int) -> Attachment:
 # --------------------------------------------------------------------------- activity
 
 
-def events_query(workspace_id: int, plugin: str | None = None, status: str | None = None) -> sa.Select:
+def events_query(workspace_id: int, plugin: str | None = None, status: str | None = None,
+                 event_id: int | None = None) -> sa.Select:
     query = (sa.select(Event).where(Event.workspace_id == workspace_id)
              .options(selectinload(Event.deliveries)))
+    if event_id is not None:  # one event, by the number its log lines carry (event_id)
+        query = query.where(Event.id == event_id)
     if plugin:
         query = query.where(sa.or_(Event.source_plugin == plugin,
                                    Event.deliveries.any(Delivery.plugin == plugin)))

@@ -257,7 +257,7 @@ def test_an_event_s_ids_on_activity_are_named(hub_app, seeded, as_role):
     html = as_role("admin").get("/activity").get_data(as_text=True)
     card = re.search(rf'<article class="card event" id="event-{event_id}"(.*?)</header>', html, re.S).group(1)
     assert f"event {event_id} · sender's id evt-on_stage_change-fakeassess" in _text(card)
-    assert f'carry event_id {event_id}"' in card
+    assert f'carry event_id {event_id})"' in card
 
 
 def test_a_failing_connection_needs_attention_on_the_dashboard(hub_app, seeded, as_role):
@@ -279,3 +279,24 @@ def test_a_failing_connection_needs_attention_on_the_dashboard(hub_app, seeded, 
     assert 'id="idle-fakeassess"' in html and 'id="failing-fakeassess"' not in html
     member = as_role("team_member").get("/").get_data(as_text=True)
     assert 'id="attention-failing"' not in member  # no integrations on a Team Member's dashboard
+
+
+def test_activity_finds_one_event_by_the_number_its_log_lines_carry(hub_app, seeded, as_role):
+    """An admin holding a log line's event_id could not get to its event (a UX walk-through): the
+    event's number links to Activity filtered to it, and the filter takes a number typed in."""
+    with hub_app.app_context():
+        first = db.session.get(Delivery, _event(1, "fakeassess", "on_stage_change", "done")).event_id
+        second = db.session.get(Delivery, _event(1, "fakeassess", "on_invitation_status", "dead")).event_id
+    admin = as_role("admin")
+    listed = admin.get("/activity").get_data(as_text=True)
+    assert f'<a class="event__ref" href="/activity?event={first}"' in listed and 'id="replay-all-dead"' in listed
+    one = admin.get(f"/activity?event={second}").get_data(as_text=True)
+    assert f'id="event-{second}"' in one and f'id="event-{first}"' not in one
+    assert f'value="{second}"' in re.search(r'id="filter-event"[^>]*>', one).group(0)
+    assert 'id="replay-all-dead"' not in one  # a bulk replay would act beyond the one event shown
+    bad = admin.get("/activity?event=abc")
+    text = _text(bad.get_data(as_text=True))
+    assert bad.status_code == 200 and "“abc” is not an event number: the list shows every event." in text
+    assert f'id="event-{first}"' in bad.get_data(as_text=True)
+    other = admin.get("/activity?event=999999").get_data(as_text=True)
+    assert '<article class="card event"' not in other

@@ -205,8 +205,10 @@ def activity():
     plugins = _plugin_choices(ws, request.args.get("plugin") or "")
     filters = {"plugin": args.choice("plugin", plugins, "plugin", "every plugin's events"),
                "status": args.choice("status", DELIVERY_STATUSES, "delivery status", "every status")}
+    event_id = args.whole_number("event", "event number")
+    filters["event"] = event_id or ""
     page = queries.paginate(queries.events_query(ws, plugin=filters["plugin"] or None,
-                                                 status=filters["status"] or None), args.page(),
+                                                 status=filters["status"] or None, event_id=event_id), args.page(),
                             count_limit=queries.COUNT_LIMIT)
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES, "notices": args.notices,
                "plugins": plugins, "pending": queries.work_pending(ws),
@@ -216,7 +218,8 @@ def activity():
                "enabled": enabled_plugins(ws), "replay_unavailable": replay_unavailable,
                # the buttons are in the page's header, not in the fragment it re-fetches
                "bulk": bulk_counts(ws, filters["plugin"], filters["status"])
-               if can("deliveries.replay") and not request.args.get("fragment") else {},
+               # not for one event: "Replay all dead" would act beyond what the page shows
+               if can("deliveries.replay") and not request.args.get("fragment") and event_id is None else {},
                "return_to": this_page_url(),
                "why_empty": None if page.total or any(filters.values()) else no_events(current_user, "no-activity",
                                                                                           "activity")}

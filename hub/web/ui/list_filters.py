@@ -73,6 +73,18 @@ class ListArgs:
                                          f"Choose {with_article(what)} from the list to filter by one."))
         return ""
 
+    def whole_number(self, name: str, what: str) -> int | None:
+        """``name``'s value as a whole number from 1 (an id), else None: absent, or not one (with a
+        notice naming ``what``, "event number")."""
+        raw = (request.args.get(name) or "").strip()
+        if not raw:
+            return None
+        if raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) >= 1:
+            return int(raw)
+        self.notices.append(Notice(name, f"“{shown(raw)}” is not an {what}: the list shows every event. "
+                                         f"An {what} is a whole number, such as the event_id of a log line."))
+        return None
+
     def page(self) -> int:
         """The page number: 1 when absent or not a whole number from 1 (with a notice); at most
         ``MAX_PAGE`` (a larger one is past the last page anyway)."""
