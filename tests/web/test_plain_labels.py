@@ -257,7 +257,7 @@ def test_an_event_s_ids_on_activity_are_named(hub_app, seeded, as_role):
     html = as_role("admin").get("/activity").get_data(as_text=True)
     card = re.search(rf'<article class="card event" id="event-{event_id}"(.*?)</header>', html, re.S).group(1)
     assert f"event {event_id} · sender's id evt-on_stage_change-fakeassess" in _text(card)
-    assert f'carry event_id {event_id})"' in card
+    assert f'carry event_id {event_id}."' in card
 
 
 def test_a_failing_connection_needs_attention_on_the_dashboard(hub_app, seeded, as_role):

@@ -118,10 +118,7 @@
     next();
   }
 
-  // Number inputs the browser could not read ("1e", "--"): Chromium sends such a field empty, and
-  // an empty optional setting keeps what is stored, so the save would say "saved" and change
-  // nothing. Stop the submit instead, and say which field holds something that is not a number, as
-  // the hub's own field errors do. Bound before the busy forms, which skip a prevented submit.
+  // A number input's message from the check below, gone once the field holds a number again.
   function clearNumberError(input) {
     var id = (input.id || input.name) + "-number-error";
     var old = document.getElementById(id);
@@ -139,6 +136,10 @@
     }
   }
 
+  // Number inputs the browser could not read ("1e", "--"): Chromium sends such a field empty, and
+  // an empty optional setting keeps what is stored, so the save would say "saved" and change
+  // nothing. Stop the submit instead, and say which field holds something that is not a number, as
+  // the hub's own field errors do. Bound before the busy forms, which skip a prevented submit.
   function setupNumberCheck(root) {
     root.querySelectorAll("form").forEach(function (form) {
       if (form.dataset.numberBound || !form.querySelector("input[type=number]")) { return; }
