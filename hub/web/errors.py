@@ -33,12 +33,17 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
+def json_error(status: int, code: str, message: str, extra: dict | None = None):
+    """The hub's JSON error: ``{"error": {"code", "message", ...extra}}`` with ``status``."""
+    body = {"error": {"code": code, "message": message}}
+    if extra:
+        body["error"].update(extra)
+    return jsonify(body), status
+
+
 def error_response(status: int, code: str, message: str, extra: dict | None = None):
     if wants_json():
-        body = {"error": {"code": code, "message": message}}
-        if extra:
-            body["error"].update(extra)
-        return jsonify(body), status
+        return json_error(status, code, message, extra)
     try:
         return render_template("error.html", status=status, code=code, message=message), status
     except Exception:  # the template itself failed: plain text, still no traceback

@@ -12,6 +12,7 @@ sandbox is needed.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -44,11 +45,18 @@ def served(make_app):
     """The seeded web-test app, served on a free loopback port; yields ``(url, seed)``."""
     app = make_app(plugins=[("fakesource", FakeSource()), ("fakeassess", FakeAssess())], entry_points=False)
     seeded = seed(app)
+    with serving(app) as url:
+        yield url, seeded
+
+
+@contextlib.contextmanager
+def serving(app):
+    """``app`` served from a thread on a free loopback port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", seeded
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(10)

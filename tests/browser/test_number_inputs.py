@@ -9,16 +9,13 @@ step 1 (0.5 is not a whole number of requests). A Float's whole-number value sho
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 import plugins.canditech as canditech
 from hub.extensions import db
 from hub.runtime import get_runtime
-from tests.browser.test_layout import LAPTOP, signed_in_page
+from tests.browser.test_layout import LAPTOP, serving, signed_in_page
 from tests.web.support import make_user
 
 pytestmark = pytest.mark.browser
@@ -34,14 +31,8 @@ def canditech_served(make_app):
     with app.app_context():
         make_user(1, OWNER, "super_admin")
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
+    with serving(app) as url:
+        yield app, url
 
 
 def test_a_float_setting_takes_a_decimal_and_an_integer_one_a_whole_number(browser, canditech_served, shots):

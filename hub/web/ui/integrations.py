@@ -23,6 +23,7 @@ from hub.runtime import get_runtime
 from hub.store.models import D_OPEN, D_RUNNING, ROLE_LABELS, ROLES, Attachment, Delivery, Integration, WebhookLog
 from hub.web.live import (LiveError, assessment_plugins, call_plugin, connection_state, mark_connection,
                           run_setup_webhooks, run_test, titled)
+from hub.web.errors import json_error
 from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
@@ -250,6 +251,12 @@ def after_setup(spec, workspace_id: int, manage: bool) -> dict | None:
             "after": " in Pipeline."}
 
 
+def offers_users(row: Integration | None) -> bool:
+    """Whether the integration may be asked for its users: enabled, with credentials the vendor has
+    not refused (``SUGGESTING_STATUSES``)."""
+    return row is not None and row.enabled and row.status in SUGGESTING_STATUSES
+
+
 def offer_source_users(fields, plugin: str, row: Integration | None) -> None:
     """Point the fields that hold one of the ATS's user ids (``metadata["suggest"] ==
     "source_users"``) at the list of users to pick from (``integrations_suggestions``), which the
@@ -257,15 +264,11 @@ def offer_source_users(fields, plugin: str, row: Integration | None) -> None:
     Only for someone who may change the settings, once the integration is enabled with credentials
     the vendor has not refused (``SUGGESTING_STATUSES``): saving this very field takes a connection
     back to "not tested yet", and a wrong user id makes the test fail, when the list is most needed."""
-    if not can("integrations.manage") or row is None or not row.enabled or row.status not in SUGGESTING_STATUSES:
+    if not can("integrations.manage") or not offers_users(row):
         return
     for f in fields:
         if f.suggest == SUGGEST_SOURCE_USERS:
             f.suggestions_url = url_for("ui.integrations_suggestions", plugin=plugin, field=f.name)
-
-
-def _json_error(code: str, message: str, status: int):
-    return jsonify({"error": {"code": code, "message": message}}), status
 
 
 @bp.get("/integrations/<plugin>/suggestions/<field>")
@@ -279,16 +282,16 @@ def integrations_suggestions(plugin: str, field: str):
     row = _row(plugin)
     views = build_fields(spec.settings_schema, spec.secret_fields, {}, {})
     if not any(v.name == field and v.suggest == SUGGEST_SOURCE_USERS for v in views):
-        return _json_error("not_found", f"{spec.title} has no setting {field!r} with values to pick from", 404)
-    if row is None or not row.enabled or row.status not in SUGGESTING_STATUSES:
-        return _json_error("not_connected", f"{spec.title} has no credentials it accepts: save (and test) them "
-                                            "first, then its users can be listed", 409)
+        return json_error(404, "not_found", f"{spec.title} has no setting {field!r} with values to pick from")
+    if not offers_users(row):
+        return json_error(409, "not_connected", f"{spec.title} has no credentials it accepts: save (and test) them "
+                                                 "first, then its users can be listed")
     try:
         users = call_plugin(current_user.workspace_id, plugin, "source_list_users")
         if not isinstance(users, (list, tuple)):
             raise LiveError(f"{spec.title} failed: it returned {type(users).__name__}, not a list of users")
     except LiveError as exc:
-        return _json_error("vendor_error", exc.message, exc.status)
+        return json_error(exc.status, "vendor_error", exc.message)
     items = sorted(({"value": str(u.id), "label": f"{u.name} <{u.email}>" if u.email else str(u.name or u.id)}
                     for u in users if isinstance(u, SourceUser) and u.id), key=lambda item: item["label"].lower())
     return jsonify({"items": items})
