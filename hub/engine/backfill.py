@@ -167,6 +167,11 @@ class Outcome:
     already_invited: int = 0
     already_queued: int = 0
     delivery_ids: list[int] = field(default_factory=list)
+    people: dict[str, e.StageCandidate] = field(default_factory=dict)  # by id: the names the source gave
+
+    def queued_candidates(self) -> list[e.StageCandidate]:
+        """``queued`` as the source named them (a bare id where it gave no name), in its order."""
+        return [self.people.get(o) or e.StageCandidate(o) for o in self.queued]
 
     def as_dict(self) -> dict[str, Any]:
         return {"attachment_id": self.attachment_id, "queued": len(self.queued),
@@ -437,7 +442,7 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     # delivered to the attachment's provider only (checked enabled above, under the lock)
     outcomes = stage_events(runtime, items, enabled={workspace_id: {attachment.provider}})
     outcome = Outcome(attachment_id, already_invited=len(sorting.already_invited),
-                      already_queued=len(sorting.already_queued))
+                      already_queued=len(sorting.already_queued), people=people)
     for opportunity_id, staged in zip(to_invite, outcomes):
         if staged.duplicate:  # a concurrent click staged it first
             outcome.already_queued += 1

@@ -84,3 +84,30 @@ def test_an_attachment_whose_provider_is_disabled_offers_no_backfill(hub_app, se
     owner.post("/integrations/fakeassess/disable")
     html = owner.get("/pipeline").get_data(as_text=True)
     assert f'id="attachment-{ready}"' in html and f'id="backfill-{ready}"' not in html
+
+
+def test_the_message_after_a_backfill_names_who_was_queued_and_leads_to_candidates(hub_app, seeded, as_role, ready,
+                                                                                    fakes):
+    """It said only "3 invitations queued; 0 already invited." (a walk-through: the admin could not
+    tell who, nor where to follow them)."""
+    from hub.testing import run_deliveries
+
+    page = as_role("admin").post(f"/pipeline/{ready}/backfill", data={"expected": "3"},
+                                 follow_redirects=True).get_data(as_text=True)
+    flashed = _text(re.search(r'<div class="flashes" id="flashes">(.*?)</div>\s*</div>', page, re.S).group(1))
+    assert "Queued: Person opp-a, Person opp-b, opp-c." in flashed
+    assert "Follow their invitations on Candidates ." in flashed  # (the link, then its full stop)
+    link = unescape(re.search(r'<a href="([^"]+)" id="backfill-follow">', page).group(1))
+    assert link == "/candidates?posting=p1"
+    run_deliveries(hub_app)
+    listed = as_role("admin").get(link).get_data(as_text=True)
+    assert all(f"Person {o}" in listed for o in ("opp-a", "opp-b"))
+
+
+def test_the_message_names_five_and_counts_the_rest(hub_app, seeded, as_role, ready, fakes):
+    source, _assess = fakes
+    for n in range(4):
+        source.put(f"opp-x{n}")
+    page = as_role("admin").post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
+    assert "7 invitations queued" in page
+    assert re.search(r"Queued: ([^,<]+, ){4}[^,<]+ and 2 more\.", _text(page))

@@ -24,7 +24,7 @@ from hub.web.live import (
     LiveError, active_source, plugin_title, assessment_plugins, hired_reason_error, list_archive_reasons, list_assessments,
     list_postings, list_stages, resolve_attachment,
 )
-from hub.web.permissions import require
+from hub.web.permissions import can, require
 from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
 from hub.web.ui.helpers import number_filter, sentence
 from hub.web.ui import bp
@@ -462,5 +462,24 @@ def pipeline_backfill_run(attachment_id: int):
         db.session.rollback()
         flash(sentence(exc.message), "error")
     else:
-        flash(outcome.message(), "success")
+        flash(backfill_done_message(row, outcome), "success")
     return redirect(url_for("ui.pipeline_backfill", attachment_id=attachment_id))
+
+
+NAMED_IN_MESSAGE = 5  # a backfill's message names this many of those it queued, then counts the rest
+
+
+def backfill_done_message(row, outcome: backfill.Outcome) -> Markup:
+    """The backfill's outcome (``Outcome.message``), naming the candidates queued (the first
+    ``NAMED_IN_MESSAGE``, by the names the source gave) and, for those who may see Candidates, a link
+    to the attachment's posting there, where their invitations show as they are sent."""
+    text = Markup("{}").format(outcome.message())
+    queued = outcome.queued_candidates()
+    if queued:
+        names = [c.name or c.opportunity_id for c in queued[:NAMED_IN_MESSAGE]]
+        more = len(queued) - len(names)
+        text += Markup(" Queued: {}{}.").format(", ".join(names), f" and {more} more" if more else "")
+        if can("candidates.view"):
+            text += Markup(' <a href="{}" id="backfill-follow">Follow their invitations on Candidates</a>.').format(
+                url_for("ui.candidates", posting=row.posting_id))
+    return text
