@@ -260,6 +260,17 @@ def test_an_event_s_ids_on_activity_are_named(hub_app, seeded, as_role):
     assert f'carry event_id {event_id}."' in card
 
 
+def test_an_event_the_hub_made_shows_its_id_as_the_hub_s(hub_app, seeded, as_role):
+    """A re-invite or backfill showed its internal key as the "sender's id" (a walk-through)."""
+    with hub_app.app_context():
+        made = db.session.get(Delivery, _event(1, "fakeassess", "on_reinvite", "done", source="hub")).event_id
+    html = as_role("admin").get("/activity").get_data(as_text=True)
+    card = re.search(rf'<article class="card event" id="event-{made}"(.*?)</header>', html, re.S).group(1)
+    assert f"event {made} · hub's id evt-on_reinvite-fakeassess" in _text(card)
+    assert "sender's id" not in _text(card)
+    assert 'title="The hub made this event itself; this id keeps it from being done twice"' in card
+
+
 def test_a_failing_connection_needs_attention_on_the_dashboard(hub_app, seeded, as_role):
     """An ATS in "Error" refused every read and note while "Needs attention" said nothing (a UX
     walk-through): it is named there, once, with the way to fix it; a provider already named as

@@ -37,9 +37,23 @@ def event_title(event) -> tuple[str, str]:
     the ATS reported)."""
     if backfill.is_backfill_event(event.source_plugin, event.external_id):
         return "Backfill request: candidate already in stage", "on an admin's request"
-    if event.source_plugin not in get_runtime().registry.specs and event.source_plugin == "hub":
+    if made_by_hub(event):
         return humanize(event.type), "from the hub"  # its own events (invitation progress, re-invites)
     return humanize(event.type), f"from {plugin_title(event.source_plugin)}"
+
+
+def made_by_hub(event) -> bool:
+    """The hub made the event itself (a backfill, a re-invite, an invitation's progress): its source
+    is ``hub``, and no plugin of that name is installed."""
+    return event.source_plugin == "hub" and event.source_plugin not in get_runtime().registry.specs
+
+
+def external_id_label(event) -> tuple[str, str]:
+    """What an event's ``external_id`` is, for Activity: the id its sender gave it, or, for an
+    event the hub made, the hub's own key (an internal key shown as a sender's id misled)."""
+    if made_by_hub(event):
+        return "hub's id", "The hub made this event itself; this id keeps it from being done twice"
+    return "sender's id", "The id the sender gave this event"
 
 
 @dataclass(frozen=True)
@@ -212,7 +226,7 @@ def activity():
                             count_limit=queries.COUNT_LIMIT)
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES, "notices": args.notices,
                "plugins": plugins, "pending": queries.work_pending(ws),
-               "redact": queries.redact, "event_title": event_title, "filtered": any(filters.values()),
+               "redact": queries.redact, "event_title": event_title, "external_id_label": external_id_label, "filtered": any(filters.values()),
                "subjects": event_subjects(page.items), "event_summary": event_summary,
                "not_delivered": not_delivered, "hook_label": hook_label,
                "enabled": enabled_plugins(ws), "replay_unavailable": replay_unavailable,
