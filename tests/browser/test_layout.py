@@ -100,3 +100,21 @@ def test_on_a_phone_the_heading_shows_on_the_first_screen(browser, served, shots
             assert top < PHONE["height"] / 2, f"{path}: the heading starts {top:.0f} px down, below the menu"
     finally:
         page.context.close()
+
+
+def test_a_pipeline_row_s_buttons_are_one_column_of_equal_widths(browser, served, shots):
+    """At 1280 px the row's Edit, Invite candidates already in stage and Detach wrapped into
+    ragged lines of three widths (a walk-through)."""
+    url, seeded = served
+    page = signed_in_page(browser, url, seeded.email("super_admin"), LAPTOP)
+    try:
+        page.goto(url + "/pipeline")
+        shots.take(page, "pipeline actions")
+        row = page.locator("#attachments-table tbody tr").first
+        boxes = [button.bounding_box() for button in row.locator("td.actions .btn").all()]
+        assert len(boxes) >= 2, boxes  # Edit, Detach (and Invite... where the source can list a stage)
+        assert len({round(box["width"]) for box in boxes}) == 1, boxes  # one width
+        assert len({round(box["x"]) for box in boxes}) == 1, boxes  # one column
+        assert all(upper["y"] + upper["height"] <= lower["y"] for upper, lower in zip(boxes, boxes[1:])), boxes
+    finally:
+        page.context.close()
