@@ -95,9 +95,15 @@ def _check_allow_list(allow: list[str], loaded: list[str], extra_plugins: list[t
 
     installed = sorted({ep.name for ep in manager.metadata.entry_points(group=manager.ENTRY_POINT_GROUP)}
                        | {name for name, *_ in extra_plugins})
+    example = unknown[0] if len(unknown) == 1 else "NAME"
+    # one line (the CLI prints it as its error): what is wrong, then how a plugin comes to be found
     raise ConfigError(f"HUB_PLUGINS lists {', '.join(map(repr, unknown))}, but no plugin of "
                       f"{'that name' if len(unknown) == 1 else 'those names'} is installed "
-                      f"(installed: {', '.join(installed) or 'none'})")
+                      f"(installed: {', '.join(installed) or 'none'}). The hub finds a plugin through its "
+                      f"`{manager.ENTRY_POINT_GROUP}` entry point once its distribution is installed where the hub "
+                      f"runs (pip install -e DIR), or, without installing, through "
+                      f"HUB_EXTRA_PLUGIN_MODULES={example}=package.module (its package importable, e.g. on "
+                      f"PYTHONPATH). Or correct the name in HUB_PLUGINS.")
 
 
 def _migrations_dir() -> str:

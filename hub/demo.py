@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 
 from hub import services
-from hub.entities import ASSESSMENT, SOURCE, SandboxSpec
+from hub.entities import ASSESSMENT, SOURCE, Assessment, SandboxSpec
 from hub.errors import Conflict
 
 log = logging.getLogger("hub.demo")
@@ -111,7 +111,12 @@ def connect_workspace(runtime, workspace_id: int, sandbox_urls: dict[str, str], 
             setup.messages.append(f'{spec.title}: no stage of "{posting.title}" has "{spec.title}" in its name, so '
                                   "nothing was attached: attach one of its assessments on Pipeline")
             continue
-        assessments = registry.call(name, "list_assessments", ctx=runtime.context(workspace_id, name))
+        assessments = list(registry.call(name, "list_assessments", ctx=runtime.context(workspace_id, name)) or [])
+        wrong = next((item for item in assessments if not isinstance(item, Assessment)), None)
+        if wrong is not None:  # the plugin's mistake, said as the hub's pages say it (hub.web.live)
+            setup.messages.append(f"{spec.title}: list_assessments returned {type(wrong).__name__} items, not "
+                                  "Assessment, so nothing was attached (the plugin must return hub.entities.Assessment)")
+            continue
         if not assessments:
             setup.messages.append(f"{spec.title}: it offers no assessment, so nothing was attached")
             continue

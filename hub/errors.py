@@ -18,6 +18,9 @@ Any other exception counts as a failed attempt and is retried until the attempts
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 
 class HubError(Exception):
     status = 500
@@ -49,6 +52,23 @@ class ValidationFailed(HubError):
     def __init__(self, message: str, fields: dict | None = None):
         super().__init__(message)
         self.fields = fields or {}
+
+    @classmethod
+    def naming_fields(cls, summary: str, fields: dict, *, hidden: Iterable[Any] = ()) -> "ValidationFailed":
+        """``summary``, then each field of ``fields`` with its messages ("some settings are not valid:
+        account_id: Missing data for required field."); an error of the whole (``_schema``) in its
+        own words. ``hidden``: values that must not appear in the message (the secrets submitted,
+        which a validator's message may quote): a field's text containing one is left out, the field
+        still named. ``fields`` is kept as given."""
+        secrets = [str(value) for value in hidden if value not in (None, "")]
+        parts = []
+        for name, messages in fields.items():
+            texts = [str(text) for text in (messages if isinstance(messages, (list, tuple)) else [messages])]
+            said = " ".join(texts)
+            if any(secret in said for secret in secrets):
+                said = "not valid (its message is left out: it may quote a secret)"
+            parts.append(said if name == "_schema" else f"{name}: {said}")
+        return cls(f"{summary}: {'; '.join(parts)}" if parts else summary, fields)
 
     def to_dict(self) -> dict:
         body = super().to_dict()

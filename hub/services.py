@@ -318,7 +318,10 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
             {**{k: v for k, v in (row.settings or {}).items() if k not in data}, **data}
         )
     except ValidationError as exc:
-        raise ValidationFailed("some settings are not valid", _flatten(exc.messages)) from exc
+        # the message names the fields (a caller outside the web layer, such as ProviderHub, shows only
+        # it), never a secret typed in
+        raise ValidationFailed.naming_fields("some settings are not valid", _flatten(exc.messages),
+                                             hidden=[data[name] for name in secret_fields if name in data]) from exc
     settings = {k: v for k, v in loaded.items() if k not in secret_fields}
     new_secrets = {k: v for k, v in loaded.items() if k in secret_fields and v not in (None, "")}
     # a field never saved had its default: the first save lists what differs from the defaults

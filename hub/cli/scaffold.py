@@ -5,6 +5,7 @@ tests for an assessment plugin)."""
 from __future__ import annotations
 
 import keyword
+import os
 import re
 import shlex
 import sys
@@ -70,10 +71,17 @@ def new_plugin_command(name, kind, directory):
     needs), and run its tests there, or run them without installing the plugin
     (HUB_EXTRA_PLUGIN_MODULES). Installing adds the plugin to every hub run from that environment,
     so not into the hub's own: docs/plugin-guide.md, "Your first plugin".
+
+    NAME is 2-41 lower-case letters, digits or underscores, starting with a letter; not a Python
+    keyword (such as class or import), not hub (reserved for the events the hub emits itself), and
+    not the name of a plugin already installed where hub runs. It is the plugin's name everywhere:
+    its entry point, HUB_PLUGINS, `hub plugins enable NAME`, its webhook URL.
     """
-    if not NAME_RE.match(name) or keyword.iskeyword(name):
+    if not NAME_RE.match(name):
         raise click.BadParameter("use 2-41 lower-case letters, digits or underscores, starting with a letter",
                                  param_hint="NAME")
+    if keyword.iskeyword(name):
+        raise click.BadParameter(f"{name!r} is a Python keyword; choose another name", param_hint="NAME")
     if name in RESERVED_NAMES:
         raise click.BadParameter(f"{name!r} is reserved for the hub's own events; choose another name",
                                  param_hint="NAME")
@@ -105,15 +113,19 @@ def next_steps(name: str, target: Path) -> str:
     entry point installed where the hub runs loads in every ``hub`` command and test run there, the
     hub's own test suite included), or the tests without installing."""
     directory = str(target) if target.is_absolute() else f"./{target}"
+    # the interpreter running this command, where the hub is installed: a bare ``python`` is another
+    # environment's; absolute, as it must still name it after the ``cd`` (never resolved: a virtual
+    # environment's python is a link, and resolving it would leave the environment)
+    hub_python = shlex.quote(os.path.abspath(sys.executable))
     venv = f"{directory}/.venv"
     package = f"ats_hub_{name}"
     return "\n".join([
         "next, in a virtual environment of the plugin's own (installed into the hub's environment, the plugin "
         "would load in every hub command and test run there):",
-        f"  {shlex.quote(sys.executable)} -m venv {shlex.quote(venv)}",
+        f"  {hub_python} -m venv {shlex.quote(venv)}",
         f"  {shlex.quote(venv + '/bin/pip')} install {hub_requirement()} -e {shlex.quote(directory + '[test]')}",
         f"  {shlex.quote(venv + '/bin/python')} -m pytest {shlex.quote(directory + '/tests')}",
-        "or, without installing it (pytest where the hub is installed: the hub's test extra):",
+        "or, without installing it, with the hub's own Python (pytest installed with it: the hub's test extra):",
         f"  cd {shlex.quote(directory)} && PYTHONPATH=. HUB_EXTRA_PLUGIN_MODULES={name}={package} "
-        "python -m pytest tests",
+        f"{hub_python} -m pytest tests",
     ])

@@ -15,6 +15,10 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import os
+import re
+import shlex
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,10 +26,9 @@ import pytest
 
 from hub import hookimpl
 from hub.entities import (
-    ASSESSMENT, EVENT_TYPES, INVITATION_STATUSES, PLUGIN_KINDS, SOURCE, ArchiveChange, Attachment, AssessmentResult,
-    Candidate, CandidateDeleted, CandidateHired, HubEvent, InboundEvent, IntegrationSpec, Invitation, Posting, Stage,
-    StageCandidate,
-    StageChange, WebhookRequest, WebhookResult,
+    ASSESSMENT, EVENT_TYPES, INVITATION_STATUSES, PLUGIN_KINDS, SOURCE, ArchiveChange, Assessment, Attachment,
+    AssessmentResult, Candidate, CandidateDeleted, CandidateHired, HubEvent, InboundEvent, IntegrationSpec, Invitation,
+    Posting, Stage, StageCandidate, StageChange, WebhookRequest, WebhookResult,
 )
 from hub.errors import WebhookRejected
 
@@ -39,6 +42,7 @@ KIT_SOURCE = "kit-source"
 KIT_PROVIDER = "kit-provider"
 KIT_POSTING, KIT_STAGE = "kit-posting", "kit-stage"  # KitSource's one posting and its one stage
 UNKNOWN_SETTING = "certainly_not_a_setting"  # a field no settings schema declares
+EXTRA_MODULES_VARIABLE = "HUB_EXTRA_PLUGIN_MODULES"  # plugins loaded without installing them (development)
 # the events that name a candidate by opportunity id (a source's webhooks)
 OPPORTUNITY_EVENTS = (StageChange, ArchiveChange, CandidateDeleted, CandidateHired)
 
@@ -100,6 +104,19 @@ def check_event_ids(event: HubEvent) -> HubEvent:
     return event
 
 
+def _check_assessments(found) -> list[Assessment]:
+    """What ``list_assessments`` must return: a list of ``hub.entities.Assessment`` (the hub's
+    pages refuse anything else, saying "it returned dict items, not Assessment"). Returns them as a
+    list; fails the test naming the wrong type otherwise."""
+    items = list(found or [])
+    wrong = next((item for item in items if not isinstance(item, Assessment)), None)
+    if wrong is not None:
+        pytest.fail(f"list_assessments returned {type(wrong).__name__} items, not Assessment (the first: {wrong!r}): "
+                    f"return a list of hub.entities.Assessment(id=..., name=...), one per assessment the vendor "
+                    f"offers", pytrace=False)
+    return items
+
+
 def _describe_tampering(valid: WebhookRequest, tampered: WebhookRequest) -> str:
     """A few words on how ``tampered`` differs from ``valid``, to name it in a failure."""
     changes = []
@@ -110,6 +127,91 @@ def _describe_tampering(valid: WebhookRequest, tampered: WebhookRequest) -> str:
     if tampered.received_at != valid.received_at:
         changes.append(f"received {tampered.received_at - valid.received_at} later: refuse a stale timestamp")
     return ", ".join(changes) or "as sent"
+
+
+def _extra_modules_said(name: str) -> str:
+    """What ``HUB_EXTRA_PLUGIN_MODULES`` did about plugin ``name``, for the kit's "not installed"
+    failure: unset, or set without it."""
+    value = os.environ.get(EXTRA_MODULES_VARIABLE, "").strip()
+    if not value:
+        return f", and {EXTRA_MODULES_VARIABLE} is not set"
+    return f", and {EXTRA_MODULES_VARIABLE} ({value!r}) loads none of that name"
+
+
+def _installed_said(exc: Exception) -> str:
+    """The plugins the hub found, from its "not installed" error (whose advice the kit's message
+    gives already), or that error itself when it names none."""
+    found = re.search(r"\(installed: ([^)]*)\)", str(exc))
+    return f"Plugins found: {found.group(1)}." if found else f"The hub said: {exc}"
+
+
+def _ways_to_load(name: str) -> str:
+    """The two ways to have the kit's hub load plugin ``name`` (docs/plugin-guide.md, "Your first
+    plugin"; ``hub new-plugin`` prints both): installed in a virtual environment of the plugin's
+    own, or, without installing it, given by ``HUB_EXTRA_PLUGIN_MODULES``."""
+    from hub.cli.scaffold import hub_requirement
+
+    python = shlex.quote(os.path.abspath(sys.executable))  # this one has the hub (``hub new-plugin`` says the same)
+    return (f"(1) in a virtual environment of the plugin's own, install the hub and the plugin there (from the "
+            f"plugin's directory: pip install {hub_requirement()} -e '.[test]'); or (2) without installing it, "
+            f"as in the environment the hub is developed or run from (installed there, the plugin would load in "
+            f"every hub command and test run), from the plugin's directory: PYTHONPATH=. "
+            f"{EXTRA_MODULES_VARIABLE}={name}=PACKAGE {python} -m pytest tests, PACKAGE being the module your entry "
+            f"point names (hub new-plugin's is ats_hub_{name})")
+
+
+def _check_connected_settings(spec: IntegrationSpec, settings, secrets, plugin_name: str) -> None:
+    """The settings and secrets ``connect_sandbox`` stored load under the plugin's
+    ``settings_schema``, as an admin's save of them would (every required field there, each value
+    valid); fails the test naming each field and what the schema said otherwise. Secrets the
+    schema does not declare (an OAuth token) are left out of the load."""
+    from marshmallow import ValidationError
+
+    if spec.settings_schema is None:
+        return
+    schema = spec.settings_schema()
+    try:
+        schema.load({**settings, **{key: value for key, value in secrets.items() if key in schema.fields}})
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    else:
+        return
+    problems = "; ".join(f"{field}: {_said(said)}" for field, said in messages.items())
+    fields_named = [field for field in messages if field in schema.fields]
+    plain = [field for field in fields_named if field not in spec.secret_fields]
+    secret = [field for field in fields_named if field in spec.secret_fields]
+    how = "; ".join([*([f"ctx.update_settings({{...}}) for {', '.join(plain)}"] if plain else []),
+                     *([f"ctx.update_secrets({{...}}) for {', '.join(secret)}"] if secret else [])])
+    pytest.fail(
+        f"the settings {plugin_name}'s connect_sandbox stored do not load under its settings schema "
+        f"{spec.settings_schema.__name__}: {problems}. connect_sandbox must store each of them, valid"
+        f"{f' ({how})' if how else ''}, as an admin would on the integration page, or the hooks fail on them "
+        f"later. It stored the settings {', '.join(sorted(settings)) or '(none)'} and the secrets "
+        f"{', '.join(sorted(secrets)) or '(none)'}", pytrace=False)
+
+
+def _said(messages) -> str:
+    """marshmallow's messages for a field (a list of sentences, or a dict for a nested field) as
+    text, without the sentences' final periods (they are quoted inside a sentence)."""
+    if isinstance(messages, (list, tuple)):
+        return ", ".join(_said(message) for message in messages)
+    if isinstance(messages, dict):
+        return "; ".join(f"{key}: {_said(value)}" for key, value in messages.items())
+    return str(messages).rstrip(".")
+
+
+def _tampering_hint(valid: WebhookRequest, tampered: WebhookRequest) -> str:
+    """What to check in ``verify_webhook`` so that ``tampered`` (accepted) is refused: one hint per
+    way it differs from ``valid``."""
+    hints = []
+    if tampered.body != valid.body:
+        hints.append("check the signature over the exact body bytes")
+    if dict(tampered.headers) != dict(valid.headers):
+        hints.append("refuse a request whose signature headers are missing or changed")
+    if tampered.received_at != valid.received_at:
+        hints.append("compare the signed time with request.received_at, when the hub received the request, not "
+                     "with the clock, and refuse a time outside your window, e.g. 5 minutes as the scaffold does")
+    return "; ".join(hints) or "it is the request as signed_webhook made it: make tampered_webhooks change it"
 
 
 class KitSource:
@@ -201,9 +303,9 @@ class PluginContract:
             if "no plugin of that name is installed" not in str(exc):
                 raise
             pytest.fail(f"{test_class}.plugin_name is {self.plugin_name!r}, but no plugin of that name is installed "
-                        f"in this environment. Set plugin_name to the name of your `ats_hub` entry point in "
-                        f"pyproject.toml, and install the plugin next to the hub (pip install -e '.[test]'). "
-                        f"The hub said: {exc}", pytrace=False)
+                        f"in this environment{_extra_modules_said(self.plugin_name)}. Set plugin_name to the name "
+                        f"of your `ats_hub` entry point in pyproject.toml, then load the plugin one of two ways: "
+                        f"{_ways_to_load(self.plugin_name)}. {_installed_said(exc)}", pytrace=False)
 
     @pytest.fixture
     def sandbox_url(self, kit_app):
@@ -224,11 +326,33 @@ class PluginContract:
         from hub.runtime import get_runtime
         from hub.testing.apps import enable_plugins
 
-        names = [name for name in get_runtime(kit_app).registry.names() if name != self.plugin_name]
+        registry = get_runtime(kit_app).registry
+        if not registry.implements(self.plugin_name, "connect_sandbox"):
+            pytest.fail(f"{self.plugin_name} implements no connect_sandbox: the kit needs it to connect the plugin "
+                        f"to its sandbox, storing the settings and secrets an admin would", pytrace=False)
+        names = [name for name in registry.names() if name != self.plugin_name]
         enable_plugins(kit_app, *names)
         with kit_app.app_context():
-            connect_workspace(get_runtime(), 1, {self.plugin_name: sandbox_url}, actor="kit")
+            runtime = get_runtime()
+            connect_workspace(runtime, 1, {self.plugin_name: sandbox_url}, actor="kit")
+            ctx = runtime.context(1, self.plugin_name)
+            _check_connected_settings(runtime.registry.spec(self.plugin_name), ctx.settings, ctx.secrets,
+                                      self.plugin_name)
         return kit_app
+
+    def _verify_untampered(self, runtime, ctx, request: WebhookRequest, before: str = ""):
+        """``verify_webhook``'s answer to ``signed_webhook``'s request; its refusal fails the test
+        with what the plugin said, ``before`` naming what the check comes before."""
+        try:
+            return runtime.registry.call(self.plugin_name, "verify_webhook", ctx=ctx, request=request)
+        except WebhookRejected as exc:
+            stored = ", ".join(sorted(ctx.secrets)) or "none"
+            pytest.fail(
+                f"verify_webhook rejected the untampered request from signed_webhook{before}: it said {exc.message!r} "
+                f"(status {exc.status}). The sample from signed_webhook must be signed with the secret the plugin "
+                f"stored in ctx.secrets during connect_sandbox (its secrets there: {stored}): sign it with "
+                f"ctx.secrets[...] of the ctx signed_webhook is given, not with a secret of its own. If it is signed "
+                f"so, verify_webhook itself refuses a webhook the vendor would send: fix its check", pytrace=False)
 
     # ------------------------------------------------------------------ the tests
     def test_contract_registers_a_valid_spec(self, kit_app):
@@ -299,8 +423,7 @@ class PluginContract:
         with connected.app_context():
             runtime = get_runtime()
             ctx = runtime.context(1, self.plugin_name)
-            result = runtime.registry.call(self.plugin_name, "verify_webhook", ctx=ctx,
-                                           request=self.signed_webhook(ctx))
+            result = self._verify_untampered(runtime, ctx, self.signed_webhook(ctx))
         assert isinstance(result, WebhookResult), \
             f"verify_webhook returned {type(result).__name__}, not a WebhookResult"
         assert result.events or result.ping, (
@@ -324,6 +447,9 @@ class PluginContract:
             runtime = get_runtime()
             ctx = runtime.context(1, self.plugin_name)
             valid = self.signed_webhook(ctx)
+            # accepted as sent first: a plugin refusing every request would refuse each tampered one too
+            self._verify_untampered(runtime, ctx, valid, before=" (before the tampered cases, which prove nothing "
+                                                               "while the untampered request is refused as well)")
             for number, tampered in enumerate(self.tampered_webhooks(ctx, valid), start=1):
                 which = f"tampered webhook {number} ({_describe_tampering(valid, tampered)})"
                 try:
@@ -337,8 +463,8 @@ class PluginContract:
                         f"body it cannot parse); any other exception is answered 5xx, and the sender retries it"
                     ) from exc
                 else:
-                    pytest.fail(f"verify_webhook accepted {which}: it must raise WebhookRejected (check the "
-                                f"signature over the exact body bytes)", pytrace=False)
+                    pytest.fail(f"verify_webhook accepted {which}: it must raise WebhookRejected "
+                                f"({_tampering_hint(valid, tampered)})", pytrace=False)
                 assert 400 <= rejected.status < 500, \
                     f"verify_webhook rejected {which} with status {rejected.status}; use a 4xx status (401 for a " \
                     f"bad signature)"
@@ -423,7 +549,7 @@ class AssessmentPluginContract(PluginContract):
         with connected.app_context():
             runtime = get_runtime()
             ctx = runtime.context(1, self.plugin_name)
-            assessments = runtime.registry.call(self.plugin_name, "list_assessments", ctx=ctx)
+            assessments = _check_assessments(runtime.registry.call(self.plugin_name, "list_assessments", ctx=ctx))
             assert assessments, "list_assessments returned no assessment: the sandbox must offer at least one to attach"
             assessment = assessments[0]
             services.save_attachment(1, dict(posting_id=KIT_POSTING, posting_name="Kit posting",

@@ -237,7 +237,7 @@ def test_the_next_step_is_a_virtual_environment_of_the_plugins_own(runner, tmp_p
     assert commands[1] == f"{target}/.venv/bin/pip install -e {ROOT} -e '{target}[test]'"
     assert commands[2] == f"{target}/.venv/bin/python -m pytest {target}/tests"
     assert commands[3] == \
-        f"cd {target} && PYTHONPATH=. HUB_EXTRA_PLUGIN_MODULES=acme=ats_hub_acme python -m pytest tests"
+        f"cd {target} && PYTHONPATH=. HUB_EXTRA_PLUGIN_MODULES=acme=ats_hub_acme {os.path.abspath(sys.executable)} -m pytest tests"
     assert [line for line in result.output.splitlines() if "pip install" in line] == [f"  {commands[1]}"]
 
 
