@@ -145,8 +145,7 @@ class Census:
                 "already_invited": len(self.already_invited), "already_queued": len(self.already_queued),
                 "to_invite": len(self.to_invite), "invite_again": len(self.again),
                 "opportunity_ids": list(self.to_invite),
-                "candidates": [{"opportunity_id": c.opportunity_id, "name": c.name or None,
-                                "profile_url": c.profile_url} for c in self.candidates_to_invite()],
+                "candidates": _listed(self.candidates_to_invite()),
                 "limit": MAX_CANDIDATES}
 
 
@@ -176,13 +175,20 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         return {"attachment_id": self.attachment_id, "queued": len(self.queued),
                 "already_invited": self.already_invited, "already_queued": self.already_queued,
-                "opportunity_ids": list(self.queued), "message": self.message()}
+                "opportunity_ids": list(self.queued), "candidates": _listed(self.queued_candidates()),
+                "message": self.message()}
 
     def message(self) -> str:
         text = f"{_count(len(self.queued), 'invitation')} queued; {self.already_invited} already invited"
         if self.already_queued:
             text += f"; {self.already_queued} still being delivered from an earlier backfill (see Activity)"
         return text + "."
+
+
+def _listed(candidates: list[e.StageCandidate]) -> list[dict[str, Any]]:
+    """Candidates as the API lists them (``StageCandidateSchema``): null for what the source did not give."""
+    return [{"opportunity_id": c.opportunity_id, "name": c.name or None, "profile_url": c.profile_url}
+            for c in candidates]
 
 
 def _count(n: int, noun: str) -> str:

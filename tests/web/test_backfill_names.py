@@ -111,3 +111,15 @@ def test_the_message_names_five_and_counts_the_rest(hub_app, seeded, as_role, re
     page = as_role("admin").post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
     assert "7 invitations queued" in page
     assert re.search(r"Queued: ([^,<]+, ){4}[^,<]+ and 2 more\.", _text(page))
+
+
+def test_the_api_s_backfill_answer_lists_whom_it_queued(hub_app, seeded, ready):
+    answer = hub_app.test_client().post(f"/api/v1/attachments/{ready}/backfill", json={"expected": 3},
+                                        headers=api_headers(seeded, "admin"))
+    body = answer.get_json()
+    assert answer.status_code == 200 and body["opportunity_ids"] == ["opp-a", "opp-b", "opp-c"]
+    assert body["candidates"] == [
+        {"opportunity_id": "opp-a", "name": "Person opp-a", "profile_url": "https://ats.example/c/opp-a"},
+        {"opportunity_id": "opp-b", "name": "Person opp-b", "profile_url": None},
+        {"opportunity_id": "opp-c", "name": None, "profile_url": None},
+    ]

@@ -71,6 +71,8 @@ class BackfillResultSchema(Schema):
     already_invited = fields.Integer(required=True)
     already_queued = fields.Integer(required=True)
     opportunity_ids = fields.List(fields.String(), metadata={"description": "The candidates queued now."})
+    candidates = fields.List(fields.Nested(StageCandidateSchema), metadata={
+        "description": "The candidates queued now, in the order of opportunity_ids, as the census lists them."})
     message = fields.String(required=True)
 
 
