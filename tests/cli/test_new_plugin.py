@@ -298,6 +298,7 @@ def test_scaffolded_plugin_installs_is_discovered_and_passes_its_tests(runner, t
                             str(target / "tests")], capture_output=True, text=True, env=env, cwd=target, timeout=300)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert " passed" in tests.stdout and "failed" not in tests.stdout
+    assert "SKIPPED" not in tests.stdout, tests.stdout  # every generated test runs (a source's backfill check too)
     for test in SCAFFOLD_TESTS[kind]:  # the generated hooks, exercised against the plugin's own sandbox
         assert f"tests/{test} PASSED" in tests.stdout, tests.stdout
 
