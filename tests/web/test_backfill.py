@@ -259,7 +259,9 @@ def test_the_api_previews_and_backfills(hub_app, seeded, ready, fakes):
     done = api.post(f"/api/v1/attachments/{ready}/backfill", headers=headers)
     assert done.status_code == 200
     assert done.get_json() == {"attachment_id": ready, "queued": 3, "already_invited": 1, "already_queued": 0,
-                               "opportunity_ids": list(IN_STAGE), "message": "3 invitations queued; 1 already invited."}
+                               "opportunity_ids": list(IN_STAGE), "message": "3 invitations queued; 1 already invited.",
+                               "candidates": [{"opportunity_id": o, "name": None, "profile_url": None}
+                                              for o in IN_STAGE]}  # this source lists bare ids
     again = api.post(f"/api/v1/attachments/{ready}/backfill", headers=headers, json={})
     assert again.get_json()["queued"] == 0 and again.get_json()["already_invited"] == 4
     assert sorted(assess.sent) == list(IN_STAGE)
