@@ -41,11 +41,31 @@ def json_error(status: int, code: str, message: str, extra: dict | None = None):
     return jsonify(body), status
 
 
+def who_may(permission: str | None = None) -> str | None:
+    """Whom to ask for what a 403 refused, from the permission table (``PERMISSIONS``): the roles
+    that hold the permission of the view the request reached ("a Super Admin", "an Admin or a Super
+    Admin"), the least powerful first; None when the view requires none, or no one holds it."""
+    from flask import current_app
+
+    from hub.store.models import ROLE_LABELS, ROLES
+    from hub.web.permissions import PERMISSIONS
+
+    if permission is None:
+        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+        permission = getattr(view, "permission", None)
+    holders = [role for role in reversed(ROLES) if role in PERMISSIONS.get(permission, ())]
+    if not holders:
+        return None
+    names = [("an " if ROLE_LABELS[role][:1] in "AEIOU" else "a ") + ROLE_LABELS[role] for role in holders]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def error_response(status: int, code: str, message: str, extra: dict | None = None):
     if wants_json():
         return json_error(status, code, message, extra)
     try:
-        return render_template("error.html", status=status, code=code, message=message), status
+        return render_template("error.html", status=status, code=code, message=message,
+                               ask=who_may() if status == 403 else None), status
     except Exception:  # the template itself failed: plain text, still no traceback
         return f"{status} {message}", status, {"Content-Type": "text/plain; charset=utf-8"}
 

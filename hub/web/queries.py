@@ -290,6 +290,83 @@ def idle_providers(workspace_id: int, providers) -> dict[str, str]:
     return idle
 
 
+# --------------------------------------------------------------------------- webhooks
+
+# The refusals (``WebhookLog`` lines "rejected", by their status) after which what the webhook
+# carried is lost until its sender sends it again, whatever it retries, while nobody changes the
+# hub: 404, refused while the integration was disabled (the only 404 the ingress writes down:
+# ``hub.web.webhooks.DISABLED_MESSAGE``); 401, not proven to come from the vendor (no secret to
+# check it with, a signature that does not match, too old). Left out: a malformed or invalid body
+# (400, 413, 422: that one request's content), and 5xx (the hub or the plugin failed: the sender
+# retries). A request at an unknown key (an old URL after a revoke) is refused before any
+# workspace is known, so it has no line here (only the metric ``unknown_url``).
+LOST_REFUSALS = {404: "disabled", 401: "unverified"}
+
+
+def refused_webhooks(workspace_id: int, since) -> dict[str, dict]:
+    """Plugin -> the webhooks refused since ``since`` with their work lost (``LOST_REFUSALS``):
+    ``total``, ``last_at``, and ``reasons``, each reason -> ``count`` and ``message`` (its
+    latest line's), in the order of ``LOST_REFUSALS``."""
+    from hub.store.models import WebhookLog
+
+    where = (WebhookLog.workspace_id == workspace_id, WebhookLog.outcome == "rejected",
+             WebhookLog.status_code.in_(LOST_REFUSALS), WebhookLog.received_at >= since)
+    out: dict[str, dict] = {}
+    rows = db.session.execute(
+        sa.select(WebhookLog.plugin, WebhookLog.status_code, sa.func.count(), sa.func.max(WebhookLog.id),
+                  sa.func.max(WebhookLog.received_at)).where(*where)
+        .group_by(WebhookLog.plugin, WebhookLog.status_code))
+    for plugin, status, count, last_id, last_at in rows:
+        item = out.setdefault(plugin, {"total": 0, "last_at": None, "reasons": {}})
+        item["total"] += count
+        item["last_at"] = max(filter(None, (item["last_at"], last_at)), default=None)
+        item["reasons"][LOST_REFUSALS[status]] = {
+            "count": count, "message": db.session.scalar(sa.select(WebhookLog.message).where(WebhookLog.id == last_id))}
+    for item in out.values():
+        item["reasons"] = {reason: item["reasons"][reason] for reason in LOST_REFUSALS.values()
+                           if reason in item["reasons"]}
+    return out
+
+
+def webhook_registration(workspace_id: int, plugin: str, row=None, state=None) -> str | None:
+    """Why the hub should register the integration's webhooks at its vendor (its page then offers
+    "Register webhooks in <title>"), or None: the plugin can register them, the integration is
+    enabled with its credentials, and "stale" (some registered ones are for an older URL of this
+    connection), "missing" (some events have none registered) or "none" (none is registered, and
+    none is needed: not set up by hand, the signing secret the plugin names pasted, nor arriving:
+    verified, or one received). ``row`` and ``state`` (its ``connection_state``) are read when not
+    given."""
+    from hub.runtime import get_runtime
+    from hub.services import connection_state
+
+    runtime = get_runtime()
+    row = row if row is not None else runtime.integration(workspace_id, plugin)
+    if row is None or not row.enabled:
+        return None
+    registry = runtime.registry
+    if not (registry.spec(plugin).supports_webhook_setup and registry.implements(plugin, "setup_webhooks")):
+        return None
+    state = state if state is not None else connection_state(workspace_id, plugin, row)
+    if not state.credentials_present:
+        return None
+    registered = list(state.webhooks)
+    if registered:
+        webhook_url = runtime.webhook_url(plugin, row.webhook_key)
+        if any(w.url and w.url != webhook_url for w in registered):
+            return "stale"
+        return "missing" if state.webhooks_missing else None
+    # webhooks set up by hand (their signing secret pasted) or already arriving need no registration:
+    # registering on top of them would make the vendor send every event twice
+    manual = bool(state.manual_secret_field and state.manual_secret_field in (row.secrets_meta or {}))
+    arriving = bool(row.verified_at or row.last_webhook_at)
+    return None if manual or arriving else "none"
+
+
+def webhooks_to_register(workspace_id: int, plugin: str, row=None, state=None) -> bool:
+    """Whether the integration's page offers "Register webhooks in <title>" (``webhook_registration``)."""
+    return webhook_registration(workspace_id, plugin, row, state) is not None
+
+
 def get_attachment(workspace_id: int, attachment_id: int) -> Attachment:
     """The workspace's attachment (``hub.store.attachments.get_attachment``): ``NotFound`` when it
     is missing, another workspace's or detached."""

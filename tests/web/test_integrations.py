@@ -234,7 +234,7 @@ def test_revoke_asks_for_confirmation_then_does_exactly_that(hub_app, seeded, as
     assert page.status_code == 200 and 'id="revoke-confirm"' in html
     consequences = re.search(r'<ul id="revoke-consequences">(.*?)</ul>', html, re.S).group(1)
     assert "undo what it set up at Fake ATS (its disconnect step)" in consequences
-    assert "Every stored credential is forgotten (api_key)." in consequences
+    assert "Every stored credential is forgotten: API key." in consequences
     assert "1 pending delivery to Fake ATS is cancelled." in consequences
     assert "running right now" not in consequences
     assert "webhook URL stops working" in consequences
@@ -269,9 +269,9 @@ def test_integrations_list(hub_app, seeded, as_role):
 
 @pytest.mark.parametrize("enabled, status, label", [
     (False, "not_connected", "Set up"), (True, "enabled", "Set up"), (True, "configured", "Set up"),
-    (False, "revoked", "Set up"), (False, "connected", "Set up"), (True, "connected", "Manage"),
+    (False, "revoked", "Set up"), (False, "connected", "Manage"), (True, "connected", "Manage"),
     (True, "needs_reauthorization", "Manage"), (True, "error", "Manage")])
-def test_the_integrations_list_says_set_up_only_until_an_integration_is_enabled_and_connected(
+def test_the_integrations_list_says_set_up_until_the_connection_is_set_up(
         hub_app, seeded, as_role, enabled, status, label):
     with hub_app.app_context():
         row = get_runtime().integration(1, "fakesource")

@@ -395,6 +395,7 @@ PLUGIN_ROWS: list[Row] = [
     Row("POST", "/integrations/<plugin>/webhooks"),
     Row("POST", "/integrations/<plugin>/oauth/start"),
     Row("GET", "/integrations/<plugin>/oauth/callback", query="state=x&code=y"),
+    Row("GET", "/integrations/<plugin>/disable"),
     Row("POST", "/integrations/<plugin>/disable"),
     Row("POST", "/integrations/<plugin>/enable"),
     Row("GET", "/integrations/<plugin>/revoke"),
@@ -426,6 +427,7 @@ READS: list[Read] = [
     Read("/integrations"),
     Read("/integrations/<plugin>"),
     Read("/integrations/<plugin>/revoke", ok=frozenset({200, 302})),  # not set up here: back to its page
+    Read("/integrations/<plugin>/disable", ok=frozenset({200, 302})),  # not enabled here: back to its page
     Read("/pipeline"),
     Read("/pipeline/new", "posting_id=p1"),
     Read("/pipeline/<int:attachment_id>/edit"),

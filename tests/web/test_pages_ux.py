@@ -52,8 +52,8 @@ def test_a_disconnected_ats_is_flagged_on_the_dashboard(hub_app, seeded, as_role
         from hub.web import queries
 
         attached = len(queries.attachments(seeded.workspace_id))
-    assert "No ATS is connected" in alert and f"the {attached} attached assessments invite nobody" in alert
-    assert 'href="/integrations"' in alert
+    assert "No ATS is enabled" in alert and f"the {attached} attached assessments invite nobody" in alert
+    assert 'href="/integrations/fakesource"' in alert
     assert 'id="attention-no-source"' not in as_role("team_member").get("/").get_data(as_text=True)
 
 

@@ -64,6 +64,7 @@ MATRIX: list[Row] = [
     Row("POST", "/integrations/<plugin>/disable", SUPER, P),
     Row("POST", "/integrations/<plugin>/enable", SUPER, P),
     Row("GET", "/integrations/<plugin>/revoke", SUPER, P),
+    Row("GET", "/integrations/<plugin>/disable", SUPER, P),
     # the fake ATS has no setting with users to pick from: 404 after the permission check
     Row("GET", "/integrations/<plugin>/suggestions/<field>", SUPER, {**P, "field": "=account"}, ok=frozenset({404})),
     Row("GET", "/pipeline", ADMINS),

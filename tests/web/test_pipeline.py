@@ -184,8 +184,8 @@ def test_without_a_source_the_pipeline_names_the_next_step_for_the_viewer_s_role
     for role in ("super_admin", "admin"):  # the only roles that see the pipeline
         html = as_role(role).get("/pipeline").get_data(as_text=True)
         steps[role] = re.sub(r"<[^>]+>", "", re.search(r'id="no-source">(.*?)</div>', html, re.S).group(1))
-    assert steps["super_admin"].endswith("Enable and connect one in Integrations.")
-    assert steps["admin"].endswith("A Super Admin can enable and connect one in Integrations.")
+    assert steps["super_admin"].endswith("Enable it in Integrations.")
+    assert steps["admin"].endswith("A Super Admin can enable it in Integrations.")
     # the API's refusal names who can act, not a step the caller may not take
     answer = hub_app.test_client().get("/api/v1/postings", headers={"Authorization": f"Bearer {seeded.tokens['admin']}"})
     assert answer.status_code == 409

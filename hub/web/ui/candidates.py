@@ -2,7 +2,10 @@
 are on), with filters, search and pagination; a detail page with the timeline, what the hub has
 not delivered about the invitation (``undelivered``) and, for Admins, re-invite (not for a
 candidate deleted in the ATS, whose data the hub erased) and cancel. Both refresh themselves: ``static/hub.js`` re-fetches their ``?fragment=1``
-through the same view (so a Limited Team Member's visibility applies to every refresh)."""
+through the same view (so a Limited Team Member's visibility applies to every refresh).
+An open invitation whose provider is not enabled says on both that its result cannot arrive
+(``idle_providers``); a Limited Team Member's 404 says that the invitation does not exist or is on
+a posting they are not on, alike for both (``NOT_VISIBLE``)."""
 
 from __future__ import annotations
 
@@ -58,6 +61,7 @@ def candidates():
     filtered = any(filters.values())
     context = {"page": page, "filters": filters, "posting_names": queries.posting_names(current_user.workspace_id),
                "filtered": filtered, "pending": _pending(),
+               "idle": idle_providers(current_user.workspace_id, [row for row in page.items if row.status in OPEN]),
                "why_empty": None if page.total or filtered else no_invitations(current_user, "no-candidates", "empty")}
     if fragment:  # the list alone, re-fetched by static/hub.js: the same query, the same view
         return _fragment("candidates/_list.html", context)
@@ -86,9 +90,11 @@ def candidates_detail(invitation_id: int):
     try:
         row = queries.get_visible_invitation(current_user, invitation_id)
     except NotFound:
-        if not visibility_notice():
-            raise
-        return _unreadable()
+        if visibility_notice():
+            return _unreadable()
+        if not can("candidates.view_all"):  # the same words for one not on their postings as for none
+            raise NotFound(NOT_VISIBLE) from None
+        raise
     timeline = readable_timeline(row)
     erased = any(entry.kind == queries.ERASED for entry in timeline)
     found = queries.undone_deliveries(row)  # the one read of its deliveries: the Sending line's and the list's
@@ -101,7 +107,8 @@ def candidates_detail(invitation_id: int):
                "provider_state": services.provider_state(get_runtime(), current_user.workspace_id, row.provider),
                "sending": sending(row, found), "undelivered": undone,
                "undelivered_to": undelivered_to(undone), "pending": _pending(),
-               "no_email_in": no_email_in(row, erased)}
+               "no_email_in": no_email_in(row, erased),
+               "idle": idle_providers(current_user.workspace_id, [row] if row.status in OPEN else [])}
     context["cancel_confirm"] = cancel_confirm(row, context["provider_state"])
     # a Replay of a plugin not enabled now would be refused: shown disabled, saying why (as on Activity)
     context["enabled"] = enabled_plugins(current_user.workspace_id) if undone else frozenset()
@@ -109,6 +116,46 @@ def candidates_detail(invitation_id: int):
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
         return _fragment("candidates/_detail.html", context)
     return render_template("candidates/detail.html", **context)
+
+
+# a Limited Team Member's 404 for an invitation: said alike whether it does not exist or is on a
+# posting they are not on, so it tells nothing of which invitations exist
+NOT_VISIBLE = "no such invitation: it does not exist, or it is on a posting you are not on"
+
+# the statuses of an open invitation: its provider has yet to send it, or to report its result
+OPEN = services.CANCELLABLE
+# why a provider is idle (``queries.idle_providers``, for one not enabled) -> what it waits for
+IDLE_UNTIL = {
+    "is disabled": "enabled again",
+    "has its access revoked": "connected again",
+    "is not connected": "enabled and connected",
+    "is not installed": "installed again",
+}
+
+
+@dataclass(frozen=True)
+class IdleProvider:
+    """Why an open invitation's provider can neither send it nor report its result now."""
+
+    plugin: str
+    title: str
+    why: str  # "is disabled", "has its access revoked"...
+    until: str  # "enabled again"...
+    installed: bool  # its integration page exists (the note links to it)
+
+
+def idle_providers(workspace_id: int, rows) -> dict[str, IdleProvider]:
+    """Of the providers of the open invitations ``rows``, those not enabled now -> why: the hub then
+    refuses their webhooks (``hub.web.webhooks``) and sends them nothing, so such an invitation's
+    result cannot arrive (nor, while pending, the invitation be sent) until the provider is enabled
+    and connected again. Read from the database (``queries.idle_providers``), never the vendor.
+    One enabled but failing (needs reconnecting, no credentials yet) is left out: its webhooks
+    are still taken."""
+    wanted = {row.provider for row in rows} - enabled_plugins(workspace_id) if rows else set()
+    specs = get_runtime().registry.specs
+    return {plugin: IdleProvider(plugin, plugin_title(plugin), why, IDLE_UNTIL.get(why, "enabled and connected"),
+                                 plugin in specs)
+            for plugin, why in queries.idle_providers(workspace_id, wanted).items()}
 
 
 # the statuses in which the candidate has their link to the test: a cancel their provider is not

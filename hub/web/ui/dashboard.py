@@ -1,27 +1,30 @@
 """``/``: the dashboard. Integration health (with the deliveries failing and retrying), this week's
-invitations by status, and what needs someone's attention (more than one ATS enabled, dead
-deliveries, deliveries cancelled by a disable or revoke of a plugin enabled again, failed
-invitations)."""
+invitations by status, and what needs someone's attention (more than one ATS enabled, no ATS
+enabled or connected, a connection failing, webhooks to register, webhooks refused with their work
+lost, dead deliveries, deliveries cancelled by a disable or revoke of a plugin enabled again,
+failed invitations)."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import render_template
+from flask import render_template, url_for
 from flask_login import current_user
 
 from hub import services
 from hub.engine.runner import DEFERRED_PREFIX
-from hub.entities import INVITATION_STATUSES
+from hub.entities import ASSESSMENT, INVITATION_STATUSES, SOURCE
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import D_CANCELLED, D_DEAD, D_RETRY, Delivery, Event, Integration
+from hub.store.models import D_CANCELLED, D_DEAD, D_RETRY, Delivery, Event, Integration, utcnow
 from hub.web import queries
-from hub.web.live import assessment_plugins, plugin_title
+from hub.web.live import assessment_plugins, connection_state, plugin_title
 from hub.web.permissions import can, require
 from hub.web.ui import bp
 from hub.web.ui.empty_states import no_invitations
+from hub.web.ui.form_messages import and_list
 from hub.web.ui.integrations import FAILING_STATUSES
 from hub.web.ui.labels import connection_label, connection_meaning
 
@@ -91,6 +94,114 @@ def ever_connected(workspace_id: int) -> bool:
         sa.exists().where(Event.workspace_id == workspace_id)))))
 
 
+def missing_source(workspace_id: int) -> dict:
+    """Why no ATS is enabled, in the words of the integrations' cards (``CONNECTION_STATES``), for
+    "Needs attention": ``headline`` ("No ATS is enabled" while one is set up but disabled, else
+    "No ATS is connected"), ``reason`` ("disabled", "revoked" or None when none was ever set up),
+    ``clause`` naming them ("Lever (Connection: Connected) is disabled in the hub"), and where to
+    act: ``url`` (the integration's page when one is named, else the Integrations list) and
+    ``name`` (its title, or "one")."""
+    registry = get_runtime().registry
+    rows = list(db.session.scalars(sa.select(Integration).where(
+        Integration.workspace_id == workspace_id, Integration.plugin.in_(registry.of_kind(SOURCE)),
+        Integration.enabled.is_(False)).order_by(Integration.id)))
+    disabled = [row for row in rows if row.status != "revoked"]
+    revoked = [row for row in rows if row.status == "revoked"]
+    named = disabled or revoked
+    gap = {"headline": "No ATS is enabled" if disabled else "No ATS is connected",
+           "reason": "disabled" if disabled else "revoked" if revoked else None, "clause": "",
+           "plugins": [row.plugin for row in named],
+           "url": url_for("ui.integrations_detail", plugin=named[0].plugin) if len(named) == 1
+           else url_for("ui.integrations"),
+           "name": plugin_title(named[0].plugin) if len(named) == 1 else "one"}
+    titles = [f"{plugin_title(row.plugin)} (Connection: {connection_label(row.status)})" for row in disabled]
+    if disabled:
+        gap["clause"] = f"{and_list(titles)} {'is' if len(titles) == 1 else 'are'} disabled in the hub"
+    elif revoked:
+        titles = [plugin_title(row.plugin) for row in revoked]
+        whose = f"{titles[0]}'s access was" if len(titles) == 1 else f"the access of {and_list(titles)} was"
+        gap["clause"] = f"{whose} revoked (Connection: {connection_label('revoked')})"
+    return gap
+
+
+# what an integration's webhooks carry, by its kind: what "no webhook" and "refused" lose
+NOTHING_ARRIVES = {SOURCE: "no stage change reaches the hub, so nobody is invited",
+                   ASSESSMENT: "no candidate's progress or result reaches the hub"}
+
+
+def webhooks_unregistered(health: list[dict], workspace_id: int) -> list[dict]:
+    """The enabled, connected integrations whose webhooks the hub should register (their page
+    offers "Register webhooks in <title>": ``queries.webhook_registration``), each with
+    ``headline`` and ``consequence`` in words. Only "connected": before that, the page's next step
+    is testing or fixing the connection (``FAILING_STATUSES`` are named as failing)."""
+    out = []
+    for item in health:
+        if not item["enabled"] or item["status"] != "connected":
+            continue
+        state = connection_state(workspace_id, item["plugin"])
+        why = queries.webhook_registration(workspace_id, item["plugin"], state=state)
+        if why is None:
+            continue
+        title = item["title"]
+        consequence = NOTHING_ARRIVES.get(item["kind"], "none of its events reaches the hub")
+        if why == "stale":
+            headline = f"{title}'s webhooks are registered for an older URL of this connection"
+        elif why == "missing":
+            headline = f"{title} has no webhook registered for {and_list(list(state.webhooks_missing))}"
+            consequence = "those events do not reach the hub"
+        else:
+            headline = f"{title} has no webhooks registered"
+        out.append({"plugin": item["plugin"], "title": title, "headline": headline, "consequence": consequence})
+    return out
+
+
+# "Needs attention" names the webhooks refused with their work lost (``queries.LOST_REFUSALS``) in
+# this window: a day, so whoever opens the Dashboard daily sees each refusal once, and a fixed
+# cause (an integration enabled again) stops being named the next day; every refusal stays in the
+# integration's Recent webhooks until the sweeper's retention
+REFUSED_WINDOW = timedelta(hours=24)
+REFUSED_WINDOW_WORDS = "in the last 24 hours"
+
+
+def _lost(kind: str, count: int) -> str:
+    """What ``count`` refused webhooks of an integration of ``kind`` carried that is lost, as a sentence."""
+    one = count == 1
+    if kind == SOURCE:
+        return ("The stage change it carried was not processed, so nobody was invited for it." if one
+                else "The stage changes they carried were not processed, so nobody was invited for them.")
+    if kind == ASSESSMENT:
+        return ("The candidate's progress or result it carried was not recorded." if one
+                else "The candidates' progress and results they carried were not recorded.")
+    return "What it carried was not processed." if one else "What they carried was not processed."
+
+
+def refused(workspace_id: int) -> list[dict]:
+    """The integrations with webhooks refused within ``REFUSED_WINDOW`` with their work lost, by title:
+    each ``total``, ``last_at``, ``reasons`` (each ``count``, ``why`` in words and, for a webhook
+    not proven to come from the vendor, the latest ``message``), ``lost`` (what they carried) and
+    ``url`` (the integration's Recent webhooks)."""
+    registry = get_runtime().registry
+    out = []
+    for plugin, item in queries.refused_webhooks(workspace_id, utcnow() - REFUSED_WINDOW).items():
+        spec = registry.specs.get(plugin)
+        if spec is None:  # uninstalled since: it has no page to link to, and receives nothing now
+            continue
+        title = registry.title(plugin)
+        reasons = []
+        for reason, found in item["reasons"].items():
+            if reason == "disabled":
+                reasons.append({"count": found["count"], "why": f"because {title} was disabled in the hub",
+                                "message": None})
+            else:
+                pronoun = "it" if found["count"] == 1 else "they"
+                reasons.append({"count": found["count"], "message": found["message"],
+                                "why": f"because the hub could not verify that {pronoun} came from {title}"})
+        out.append({"plugin": plugin, "title": title, "total": item["total"], "last_at": item["last_at"],
+                    "reasons": reasons, "lost": _lost(spec.kind, item["total"]),
+                    "url": url_for("ui.integrations_detail", plugin=plugin, _anchor="webhook-log-card")})
+    return sorted(out, key=lambda entry: entry["title"].lower())
+
+
 def integration_health(workspace_id: int) -> list[dict]:
     runtime = get_runtime()
     rows = {row.plugin: row for row in db.session.scalars(
@@ -152,10 +263,13 @@ def dashboard():
                                  and not context["has_provider"] and ever_connected(ws))
     context["idle"] = []
     context["stranded_attachments"] = 0
+    context["missing_source"] = None
     if can("pipeline.view"):
         rows = queries.attachments(ws)
-        # no ATS connected (disabled or revoked): no stage change reaches the hub, whatever the providers
+        # no ATS enabled (disabled, revoked or never set up): no stage change reaches the hub, whatever the providers
         context["stranded_attachments"] = 0 if context["has_source"] else len(rows)
+        if context["stranded_attachments"]:
+            context["missing_source"] = missing_source(ws)
         idle = queries.idle_providers(ws, {row.provider for row in rows})
         context["idle"] = [{"plugin": plugin, "title": plugin_title(plugin), "why": why,
                             "attachments": sum(1 for row in rows if row.provider == plugin)}
@@ -165,6 +279,16 @@ def dashboard():
     named = {item["plugin"] for item in context["idle"]}
     context["failing"] = [item for item in (context["health"] or [])
                           if item["enabled"] and item["status"] in FAILING_STATUSES and item["plugin"] not in named]
+    # an enabled, connected integration whose webhooks are not registered receives nothing
+    context["unregistered"] = [item for item in webhooks_unregistered(context["health"] or [], ws)
+                               if item["plugin"] not in named]
+    # webhooks refused with their work lost: one item per integration; one already named above (no
+    # ATS, failing, webhooks to register, idle) has it said in its own item instead of a second one
+    context["refused"] = {item["plugin"]: item for item in refused(ws)} if can("integrations.view") else {}
+    named |= {item["plugin"] for item in context["failing"] + context["unregistered"]}
+    named |= set(context["missing_source"]["plugins"] if context["missing_source"] else ())
+    context["refused_alone"] = [item for plugin, item in context["refused"].items() if plugin not in named]
+    context["refused_window"] = REFUSED_WINDOW_WORDS
     # only what the user may see: a Limited Team Member is not told of other postings' invitations
     context["has_invitations"] = queries.has_visible_invitations(current_user)
     context["why_empty"] = (None if context["total_week"] or context["has_invitations"]
