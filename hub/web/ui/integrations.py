@@ -14,25 +14,23 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import flash, get_flashed_messages, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from markupsafe import Markup
 
 from hub import services
-from hub.engine import backfill
-from hub.entities import ASSESSMENT, OPEN_STATUSES, SOURCE, SourceUser
+from hub.entities import ASSESSMENT, SOURCE, SourceUser
 from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.setting_labels import field_label
-from hub.store.models import (D_CANCELLED, D_OPEN, D_RUNNING, LIMITED_TEAM_MEMBER, ROLE_LABELS, ROLES, Attachment,
-                              AuditEntry, Delivery, Integration, Invitation, User, WebhookLog, utcnow)
+from hub.store.models import ROLE_LABELS, ROLES, Attachment, Integration, WebhookLog, utcnow
 from hub.web.live import (LiveError, assessment_plugins, call_plugin, connection_state, mark_connection,
                           run_setup_webhooks, run_test, titled)
 from hub.web import queries
 from hub.web.errors import json_error
 from hub.web.permissions import PERMISSIONS, can, require
-from hub.web.webhooks import DISABLED_MESSAGE
 from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
+from hub.web.ui.integration_consequences import (cancelled_since, counted, disable_consequences,
+                                                 missed_while_disabled, revoke_consequences, revoke_summary)
 from hub.web.ui.form_messages import and_list, friendly_errors, in_sentence, refused_save
 from hub.web.ui.labels import connection_label
 from hub.web.ui.settings_form import (SUGGEST_SOURCE_USERS, build_fields, cleared_secrets, form_to_data,
@@ -420,68 +418,6 @@ def integrations_settings(plugin: str):
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
 
 
-def refused_while_disabled(workspace_id: int, plugin: str, title: str) -> int:
-    """How many webhooks the hub refused because ``plugin`` was disabled (``DISABLED_MESSAGE`` in
-    its webhook log) since it was last disabled or revoked (the audit log says when)."""
-    since = db.session.scalar(sa.select(sa.func.max(AuditEntry.at)).where(
-        AuditEntry.workspace_id == workspace_id, AuditEntry.target == f"plugin:{plugin}",
-        AuditEntry.action.in_(("integration.disable", "integration.revoke"))))
-    if since is None:
-        return 0
-    return _count(sa.select(sa.func.count(WebhookLog.id)).where(
-        WebhookLog.workspace_id == workspace_id, WebhookLog.plugin == plugin, WebhookLog.outcome == "rejected",
-        WebhookLog.message == DISABLED_MESSAGE.format(title=title), WebhookLog.received_at >= since))
-
-
-def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False) -> Markup | None:
-    """What did not happen while ``plugin`` was disabled (or ``revoked``) and enabling it does not
-    make up for, said once it is enabled again: its refused webhooks, the candidates who entered
-    attached stages meanwhile and were not invited (the backfill invites them), the deliveries its
-    disabling cancelled (replayed from Activity). None when there is nothing to say."""
-    runtime = get_runtime()
-    spec = runtime.registry.spec(plugin)
-    title = spec.title
-    parts: list[Markup] = []
-    # a revoked connection's old URL refuses without a line in the log (its key is unknown now)
-    refused = 0 if revoked else refused_while_disabled(workspace_id, plugin, title)
-    off = "revoked" if revoked else "disabled"
-    pipeline = _pipeline_link()
-    if spec.kind == SOURCE:
-        if runtime.registry.implements(plugin, "verify_webhook") and not revoked:
-            parts.append(Markup("{} {} sent while it was disabled {} refused (listed as rejected under Recent webhooks "
-                                "below).").format(_n(refused, "webhook"), title, "was" if refused == 1 else "were")
-                         if refused else Markup("No webhook from {} arrived while it was disabled.").format(title))
-        attachments = live_attachments(workspace_id) if runtime.active_source(workspace_id) == plugin else 0
-        if attachments:
-            text = Markup("Candidates who entered {} on {} meanwhile were not invited").format(
-                _stages_of("the", attachments), pipeline)
-            if not revoked:  # a revoked connection's webhooks are gone: nothing sent again reaches the hub
-                text += Markup(", unless {} sends their stage change again").format(title)
-            parts.append(text + (Markup(": “Invite candidates already in stage” there invites them.")
-                                 if _backfill_offered(workspace_id, plugin) else "."))
-        if runtime.registry.implements(plugin, "verify_webhook") and not revoked:
-            parts.append(Markup("Recent webhooks below shows whether its webhooks arrive again."))
-    else:
-        attachments = live_attachments(workspace_id, plugin)
-        if attachments:
-            text = Markup("Candidates who entered {} while it was {} were not invited").format(
-                _stages_of("its", attachments), off)
-            parts.append(text + (Markup(": to invite them, use “Invite candidates already in stage” on {}.").format(
-                pipeline) if _backfill_offered(workspace_id) else "."))
-        if refused:
-            parts.append(Markup("{} {} sent meanwhile {} refused (listed under Recent webhooks below); {} may send "
-                                "{} again.").format(_n(refused, "webhook"), title, "was" if refused == 1 else "were",
-                                                    title, "it" if refused == 1 else "them"))
-    cancelled = _count(sa.select(sa.func.count(Delivery.id)).where(
-        Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status == D_CANCELLED,
-        Delivery.last_error == services.CANCELLED_BY_DISABLE))
-    if cancelled:
-        parts.append(Markup("{} to {} cancelled by a disable or revoke {} never sent: replay {} on {}.").format(
-            _n(cancelled, "delivery", "deliveries"), title, "was" if cancelled == 1 else "were",
-            "it" if cancelled == 1 else "them", _activity_link(plugin)))
-    return Markup(" ").join(parts) if parts else None
-
-
 @bp.post("/integrations/<plugin>/enable")
 @require("integrations.manage")
 def integrations_enable(plugin: str):
@@ -523,11 +459,8 @@ def integrations_disable(plugin: str):
     started = utcnow()
     services.set_enabled(get_runtime(), current_user.workspace_id, plugin, False, current_user)
     # the deliveries this disable cancelled (``services.set_enabled``, and a worker finding it disabled)
-    pending = _count(sa.select(sa.func.count(Delivery.id)).where(
-        Delivery.workspace_id == current_user.workspace_id, Delivery.plugin == plugin,
-        Delivery.status == D_CANCELLED, Delivery.last_error == services.CANCELLED_BY_DISABLE,
-        Delivery.finished_at >= started))
-    cancelled = (f", and its {_n(pending, 'pending delivery', 'pending deliveries')} "
+    pending = cancelled_since(current_user.workspace_id, plugin, started)
+    cancelled = (f", and its {counted(pending, 'pending delivery', 'pending deliveries')} "
                  f"{'was' if pending == 1 else 'were'} cancelled") if pending else ""
     flash(f"{spec.title} is disabled: no new work goes to it{cancelled}.", "info")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
@@ -610,238 +543,6 @@ def integrations_oauth_callback(plugin: str):
     db.session.commit()
     flash(str(message or f"{spec.title} is connected."), "success")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
-
-
-def revoke_summary(spec, plugin: str) -> str:
-    """What revoking undoes at the vendor, true for this plugin: its own words (``revoke_help``),
-    else the hub's default from whether it implements ``disconnect``."""
-    if spec.revoke_help:
-        return spec.revoke_help
-    if get_runtime().registry.implements(plugin, "disconnect"):
-        return (f"The hub asks the {spec.title} plugin to undo what it set up at {spec.title} (its disconnect step); "
-                f"anything you configured at {spec.title} yourself stays: remove it there.")
-    return (f"Nothing is undone at {spec.title}: the plugin has no disconnect step. Remove the hub's webhook URL "
-            f"at {spec.title} yourself if you entered it there.")
-
-
-# the hooks through which a source (ATS) writes what the providers report back to the ATS
-WRITE_BACK_HOOKS = ("on_invitation_status", "on_assessment_completed", "on_verdict")
-NAMED_CANDIDATES = 5  # how many open invitations a confirmation names
-
-
-def _count(query) -> int:
-    return db.session.scalar(query) or 0
-
-
-def _n(count: int, one: str, many: str | None = None) -> str:
-    """ "1 attachment", "2 attachments"."""
-    return f"{count} {one if count == 1 else (many or one + 's')}"
-
-
-def _stages_of(whose: str, attachments: int) -> str:
-    """ "the stage of its attachment", "the stages of its 2 attachments"."""
-    if attachments == 1:
-        return f"the stage of {whose} attachment"
-    return f"the stages of {whose} {attachments} attachments"
-
-
-def live_attachments(workspace_id: int, provider: str | None = None) -> int:
-    """How many attachments Pipeline lists (not detached): of ``provider``, or all of them."""
-    query = sa.select(sa.func.count(Attachment.id)).where(Attachment.workspace_id == workspace_id,
-                                                         Attachment.detached_at.is_(None))
-    return _count(query if provider is None else query.where(Attachment.provider == provider))
-
-
-def open_invitations(workspace_id: int, provider: str | None = None) -> tuple[int, str]:
-    """How many invitations are open (pending, invited or started), of ``provider`` or of every
-    provider, and the first ``NAMED_CANDIDATES`` candidates' names for a sentence: "Ada Lovelace,
-    Grace Hopper and 3 more" (a candidate whose name the hub erased counts among the "more")."""
-    where = [Invitation.workspace_id == workspace_id, Invitation.status.in_(OPEN_STATUSES)]
-    if provider is not None:
-        where.append(Invitation.provider == provider)
-    count = _count(sa.select(sa.func.count(Invitation.id)).where(*where))
-    names = list(db.session.scalars(sa.select(Invitation.candidate_name).where(
-        *where, Invitation.candidate_name.is_not(None), Invitation.candidate_name != "")
-        .order_by(Invitation.id).limit(NAMED_CANDIDATES)))
-    more = count - len(names)
-    return count, and_list(names + ([f"{more} more"] if more else [])) if names else ""
-
-
-def _open_deliveries(workspace_id: int, plugin: str) -> tuple[int, int]:
-    """The plugin's deliveries a disable or revoke cancels (pending, running or waiting for a
-    retry), and how many of them are running right now."""
-    where = (Delivery.workspace_id == workspace_id, Delivery.plugin == plugin)
-    return (_count(sa.select(sa.func.count(Delivery.id)).where(*where, Delivery.status.in_(D_OPEN))),
-            _count(sa.select(sa.func.count(Delivery.id)).where(*where, Delivery.status == D_RUNNING)))
-
-
-def secret_labels(spec, names) -> list[str]:
-    """The stored secrets ``names`` as people read them: a settings field's label (its schema
-    order first), else the name in words ("webhook_tokens" -> "Webhook tokens", as the settings
-    form words a field without a label)."""
-    names = set(names)
-    labels, seen = [], set()
-    for view in build_fields(spec.settings_schema, spec.secret_fields, {}, {}):
-        if view.secret and (view.attribute in names or view.name in names):
-            labels.append(view.label)
-            seen |= {view.attribute, view.name}
-    return labels + [field_label(name, None) for name in sorted(names - seen)]
-
-
-def _activity_link(plugin: str) -> Markup:
-    return Markup('<a href="{}">Activity</a>').format(url_for("ui.activity", plugin=plugin, status=D_CANCELLED))
-
-
-def _pipeline_link() -> Markup:
-    return Markup('<a href="{}">Pipeline</a>').format(url_for("ui.pipeline"))
-
-
-def _backfill_offered(workspace_id: int, source: str | None = None) -> bool:
-    """Whether Pipeline offers "Invite candidates already in stage": now, or with ``source`` as
-    the workspace's ATS (it lists a stage's candidates)."""
-    runtime = get_runtime()
-    if source is not None:
-        return runtime.registry.implements(source, backfill.HOOK)
-    return backfill.unavailable_reason(runtime, workspace_id) is None
-
-
-def _attachment_lines(workspace_id: int, spec, plugin: str, until: str, revoking: bool = False) -> list[Markup]:
-    """What stops while ``plugin`` is not enabled (disabled, or ``revoking`` until it is
-    reconnected), for Pipeline's attachments: a provider's own, or for the ATS the hub reads
-    from, all of them."""
-    title = spec.title
-    pipeline = _pipeline_link()
-    if spec.kind == ASSESSMENT:
-        count = live_attachments(workspace_id, plugin)
-        if not count:
-            return [Markup("No attachment on {} uses {}, so no candidate misses an invitation from it.").format(
-                pipeline, title)]
-        tail = (Markup("; then “Invite candidates already in stage” on {} invites them.").format(pipeline)
-                if _backfill_offered(workspace_id) else ".")
-        return [Markup("{} on {} {} inviting: candidates who enter {} meanwhile are not invited, not even after {}{}")
-                .format(_n(count, "attachment"), pipeline, "stops" if count == 1 else "stop",
-                        "its stage" if count == 1 else "their stages", until, tail)]
-    if get_runtime().active_source(workspace_id) != plugin:
-        return []
-    count = live_attachments(workspace_id)
-    if not count:
-        return []
-    text = Markup("{} on {} {} inviting: candidates who enter {} in {} meanwhile are not invited").format(
-        _n(count, "attachment"), pipeline, "stops" if count == 1 else "stop",
-        "its stage" if count == 1 else "their stages", title)
-    if revoking:  # its webhooks are gone (or go to the old URL): nothing it sends again reaches the hub
-        return [text + Markup(", not even after {}{}").format(until, Markup(
-            "; then “Invite candidates already in stage” on {} invites them.").format(pipeline)
-            if _backfill_offered(workspace_id, plugin) else ".")]
-    tail = (Markup("; “Invite candidates already in stage” on {} invites the others then.").format(pipeline)
-            if _backfill_offered(workspace_id, plugin) else ".")
-    return [text + Markup(", unless {} sends their stage change again after {}{}").format(title, until, tail)]
-
-
-def _invitation_line(workspace_id: int, spec, plugin: str, revoking: bool) -> list[Markup]:
-    """What becomes of the open invitations: a provider's own (its webhooks about them refused),
-    or for an ATS that writes results back, every provider's (nothing written back)."""
-    runtime = get_runtime()
-    title = spec.title
-    if spec.kind == ASSESSMENT:
-        count, names = open_invitations(workspace_id, plugin)
-        if not count:
-            return []
-        text = Markup("{} {} open ({})").format(_n(count, "invitation"), "is" if count == 1 else "are", names)
-        one = count == 1
-        if runtime.registry.implements(plugin, "verify_webhook"):
-            if revoking:
-                text += Markup(": what {} sends about {} to the old webhook URL is refused from now on").format(
-                    title, "it" if one else "them")
-            else:
-                text += Markup(": the progress and results {} sends about {} while it is disabled are refused, and "
-                               "{} may send them again later").format(title, "it" if one else "them", title)
-        if revoking:
-            return [text + Markup(". {} can still be cancelled in the hub, but {} is not told: a candidate who has "
-                                  "their link can still open it and take the test.").format(
-                "It" if one else "They", title)]
-        row = runtime.integration(workspace_id, plugin)
-        if row is not None and row.status not in ("revoked", "not_connected"):  # services.provider_state: "disabled"
-            text += Markup(". {} cannot be cancelled from the hub until you enable {} again").format(
-                "It" if one else "They", title)
-        return [text + "."]
-    if not any(runtime.registry.implements(plugin, hook) for hook in WRITE_BACK_HOOKS):
-        return []
-    count, names = open_invitations(workspace_id)
-    if not count:
-        return []
-    return [Markup("{} {} open ({}): what the assessment providers report about {} {} (progress, results, "
-                   "verdicts) is shown in the hub but not written to {}, not even after {}.").format(
-        _n(count, "invitation"), "is" if count == 1 else "are", names, "it" if count == 1 else "them",
-        "from now on" if revoking else "while it is disabled", title,
-        "you connect it again" if revoking else "you enable it again")]
-
-
-def _delivery_lines(workspace_id: int, spec, plugin: str, until: str) -> list[Markup]:
-    """The deliveries a disable or revoke cancels, and what to do about them."""
-    pending, running = _open_deliveries(workspace_id, plugin)
-    if not pending:
-        return []
-    one = pending == 1
-    lines = [Markup("{} to {} {} cancelled. Replay {} on {} after {}.").format(
-        _n(pending, "pending delivery", "pending deliveries"), spec.title, "is" if one else "are",
-        "it" if one else "them", _activity_link(plugin), until)]
-    if running:  # a run in flight stops at its next vendor call; what it already sent stays sent
-        lines.append(Markup("{} of them {} running right now: what {} already sent to {} stays sent, and shows as "
-                            "cancelled on Activity; replay it after {} to have it recorded.").format(
-            running, "is" if running == 1 else "are", "it has" if running == 1 else "they have", spec.title, until))
-    return lines
-
-
-def disable_consequences(workspace_id: int, plugin: str) -> list[Markup]:
-    """Exactly what disabling ``plugin`` does now, with this workspace's counts, for the
-    confirmation page. While disabled: its webhooks are refused (``hub.web.webhooks``: 404, logged
-    as rejected), no delivery is made for it (``hub.engine.ingest``: deliveries go to enabled
-    plugins only, and none is made for it later), and its open deliveries are cancelled
-    (``services.set_enabled``)."""
-    runtime = get_runtime()
-    spec = runtime.registry.spec(plugin)
-    title = spec.title
-    until = "you enable it again"
-    lines: list[Markup] = []
-    accepts = runtime.registry.implements(plugin, "verify_webhook")
-    if spec.kind == SOURCE and accepts:
-        lines.append(Markup("Webhooks {} sends while it is disabled (stage changes among them) are refused: the "
-                            "hub answers 404 and lists them as rejected under Recent webhooks. {} may send them "
-                            "again later.").format(title, title))
-    lines += _attachment_lines(workspace_id, spec, plugin, until)
-    lines += _invitation_line(workspace_id, spec, plugin, revoking=False)
-    if spec.kind == SOURCE and runtime.active_source(workspace_id) == plugin:
-        limited = _count(sa.select(sa.func.count(User.id)).where(
-            User.workspace_id == workspace_id, User.role == LIMITED_TEAM_MEMBER, User.active.is_(True)))
-        if limited:
-            lines.append(Markup("{} {} no candidates meanwhile: the hub cannot read from {} which postings they are "
-                                "on.").format(_n(limited, ROLE_LABELS[LIMITED_TEAM_MEMBER]),
-                                              "sees" if limited == 1 else "see", title))
-    lines += _delivery_lines(workspace_id, spec, plugin, until)
-    kept = "settings, credentials and webhook URL" if accepts else "settings and credentials"
-    lines.append(Markup("Nothing is deleted: its {} are kept, and so are attachments and invitations. “Enable {}” "
-                        "turns it back on.").format(kept, title))
-    return lines
-
-
-def revoke_consequences(workspace_id: int, plugin: str) -> list[Markup]:
-    """Exactly what revoking will do, for the confirmation page."""
-    runtime = get_runtime()
-    spec = runtime.registry.spec(plugin)
-    row = runtime.integration(workspace_id, plugin)
-    until = "you connect it again"
-    labels = secret_labels(spec, (row.secrets_meta or {}).keys()) if row else []
-    lines = [Markup("{}").format(revoke_summary(spec, plugin))]
-    lines.append(Markup("Every stored credential is forgotten{}.").format(f": {', '.join(labels)}" if labels else ""))
-    if row is not None and row.enabled:  # revoking disables: what stops while it is not enabled
-        lines += _attachment_lines(workspace_id, spec, plugin, until, revoking=True)
-    lines += _invitation_line(workspace_id, spec, plugin, revoking=True)
-    lines += _delivery_lines(workspace_id, spec, plugin, until)
-    lines.append(Markup("The integration is disabled and its webhook URL stops working at once; connecting again "
-                        "gives a new URL."))
-    lines.append(Markup("Settings, attachments and the history of invitations are kept."))
-    return lines
 
 
 @bp.route("/integrations/<plugin>/revoke", methods=["GET", "POST"])
