@@ -205,3 +205,27 @@ def test_attached_assessments_of_an_uninstalled_provider_send_to_the_server_not_
                                "no-candidates")
     assert "uninstalled is not installed" in text and "must install it again" in text
     assert 'href="/integrations"' in text and "/integrations/uninstalled" not in text and reason == "providers-idle"
+
+
+def test_an_ats_only_disabled_is_named_and_the_step_is_to_enable_it(fresh):
+    """With the ATS disabled (its connection kept), the empty states said "No ATS is connected" and
+    "enable and connect it" while its card said "Connection: Connected" (a walk-through)."""
+    from hub import services
+    from hub.runtime import get_runtime
+
+    connect(fresh)
+    with fresh.app_context():
+        runtime = get_runtime()
+        runtime.integration(1, "fakesource").status = "connected"
+        db.session.commit()
+        services.set_enabled(runtime, 1, "fakesource", False, "test")
+    reason, text = empty_state(fresh.client_for("super_admin").get("/candidates").get_data(as_text=True),
+                               "no-candidates")
+    assert reason == "no-source" and "No ATS is enabled" in text and "Fake ATS is disabled" in text
+    assert "Enable it in Integrations." in text and 'href="/integrations/fakesource"' in text
+    reason, text = empty_state(fresh.client_for("admin").get("/activity").get_data(as_text=True), "no-activity")
+    assert reason == "no-source" and "No ATS is enabled" in text and "Fake ATS, your ATS, is disabled" in text
+    assert "A Super Admin can enable it in Integrations." in text
+    reason, text = empty_state(fresh.client_for("team_member").get("/candidates").get_data(as_text=True),
+                               "no-candidates")
+    assert "Ask a Super Admin to enable it." in text and "<a " not in text

@@ -281,10 +281,10 @@ def test_after_every_integration_was_revoked_the_dashboard_does_not_say_yet(work
     html = _dashboard(workspace)
     card = _card(html)
     assert "Nothing is connected yet" not in card and "nothing was delivered" not in card
-    assert card.startswith("Dead deliveries 0 dead Nothing is connected now, so nothing new is delivered")
+    assert card.startswith("Dead deliveries 0 dead No integration is enabled now, so nothing new is delivered")
     assert 'id="nothing-connected-now"' in html and 'href="/activity"' in html
     assert "Enable and connect your ATS and an assessment provider in Integrations again." in card
-    assert "Ask a Super Admin to connect the integrations again." not in card
+    assert "Ask a Super Admin to enable the integrations again." not in card
 
 
 def test_events_alone_from_before_also_mean_connected_once(workspace):
@@ -293,7 +293,7 @@ def test_events_alone_from_before_also_mean_connected_once(workspace):
                              subject="opp-2", payload={}))
         db.session.commit()
     _revoke_all(workspace)
-    assert "Nothing is connected now, so nothing new is delivered" in _card(_dashboard(workspace))
+    assert "No integration is enabled now, so nothing new is delivered" in _card(_dashboard(workspace))
 
 
 def test_nothing_ever_delivered_still_says_yet(workspace):
@@ -324,4 +324,4 @@ def test_nothing_ever_delivered_still_says_yet(workspace):
         db.session.add(Event(workspace_id=1, source_plugin="fakesource", type="stage_change", external_id="evt-4",
                              subject="opp-4", payload={}))
         db.session.commit()
-    assert "Nothing is connected now" in _card(_dashboard(workspace))
+    assert "No integration is enabled now" in _card(_dashboard(workspace))

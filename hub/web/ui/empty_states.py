@@ -9,11 +9,15 @@ optional action (``action_url``, ``action_label``, ``action_id``).
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import url_for
 
+from hub.entities import SOURCE
+from hub.extensions import db
 from hub.runtime import get_runtime
+from hub.store.models import Integration
 from hub.web import queries
-from hub.web.live import assessment_plugins
+from hub.web.live import assessment_plugins, plugin_title
 from hub.web.permissions import can, visibility_notice, visible_posting_ids
 
 
@@ -68,6 +72,35 @@ def _never_heard_from(workspace_id: int, source: str) -> bool:
     return row is None or (row.verified_at is None and row.last_webhook_at is None)
 
 
+# why the ATS is idle (``queries.idle_providers``, for one not enabled) -> what makes it send stage changes again
+SOURCE_STEPS = {"is disabled": "enable it", "has its access revoked": "connect it again",
+                "is not connected": "enable and connect it"}
+
+
+def idle_source(workspace_id: int) -> dict:
+    """For the banner shown while no source (ATS) is enabled and assessments are attached (they
+    invite nobody: no stage change reaches the hub): the ATS set up in the workspace (``plugin``,
+    ``title``), why it is idle (``why``) and what brings it back (``step``), from the database
+    only. ``plugin`` is None when no installed ATS was ever set up here, or several were (the
+    banner then names none and leads to Integrations)."""
+    runtime = get_runtime()
+    sources = set(runtime.registry.of_kind(SOURCE))
+    set_up = [name for name in db.session.scalars(sa.select(Integration.plugin).where(
+        Integration.workspace_id == workspace_id).order_by(Integration.id)) if name in sources]
+    if len(set_up) != 1:
+        return {"plugin": None, "title": None, "why": None, "step": "enable and connect one"}
+    plugin = set_up[0]
+    why = queries.idle_providers(workspace_id, {plugin}).get(plugin, "is disabled")
+    return {"plugin": plugin, "title": plugin_title(plugin), "why": why,
+            "step": SOURCE_STEPS.get(why, "enable and connect it")}
+
+
+def _no_source_headline(idle: dict) -> str:
+    """"No ATS is enabled" while the one set up is only disabled (its connection kept), else "No
+    ATS is connected" (the Dashboard's card words it the same way)."""
+    return "No ATS is enabled" if idle["why"] == "is disabled" else "No ATS is connected"
+
+
 def no_invitations(user, id: str, prefix: str) -> dict:
     """Why ``user`` sees no invitation at all (the candidates list, the dashboard), and what to do."""
     runtime = get_runtime()
@@ -87,6 +120,12 @@ def no_invitations(user, id: str, prefix: str) -> dict:
                       f"admin to add you to a posting in {source_title}.")
     if source is None:
         also = "" if assessment_plugins(ws) else " (and an assessment provider)"
+        idle = idle_source(ws)
+        if idle["plugin"] is not None:  # one ATS is set up here, and disabled or revoked: named, with its step
+            return _state(id, "no-source", _no_source_headline(idle),
+                          f"Candidates come from your ATS (the source), and {idle['title']} {idle['why']}, so no "
+                          "candidate can be invited. " + _integrations_step(f"{idle['step']}{also}"),
+                          _integrations_action(prefix, idle["plugin"], f"Open {idle['title']}"))
         return _state(id, "no-source", "No ATS is connected",
                       "Candidates come from your ATS (the source), and none is enabled, so no candidate can be "
                       "invited. " + _integrations_step(f"enable and connect it{also}"),
@@ -141,6 +180,13 @@ def no_events(user, id: str, prefix: str) -> dict:
     ws = user.workspace_id
     source = runtime.active_source(ws)
     if source is None:
+        idle = idle_source(ws)
+        if idle["plugin"] is not None:
+            return _state(id, "no-source", _no_source_headline(idle),
+                          f"Events are the webhooks your integrations send, and {idle['title']}, your ATS, "
+                          f"{idle['why']}, so no candidate's stage change can arrive. "
+                          + _integrations_step(idle["step"]),
+                          _integrations_action(prefix, idle["plugin"], f"Open {idle['title']}"))
         return _state(id, "no-source", "No ATS is connected",
                       "Events are the webhooks your integrations send, and no ATS (source) is enabled, so no "
                       "candidate's stage change can arrive. " + _integrations_step("enable and connect it"),

@@ -26,6 +26,7 @@ from hub.web.live import (
 )
 from hub.web.permissions import can, require
 from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
+from hub.web.ui.empty_states import idle_source
 from hub.web.ui.helpers import number_filter, sentence
 from hub.web.ui import bp
 
@@ -63,29 +64,6 @@ def stage_warnings(workspace_id: int, rows) -> tuple[dict[int, str], str | None]
     except LiveError as exc:
         return warnings, f"Could not check the stages at the source: {exc.message}"
     return warnings, None
-
-
-# why the ATS is idle (``queries.idle_providers``, for one not enabled) -> what makes it send stage changes again
-SOURCE_STEPS = {"is disabled": "enable it", "has its access revoked": "connect it again",
-                "is not connected": "enable and connect it"}
-
-
-def idle_source(workspace_id: int) -> dict:
-    """For the banner shown while no source (ATS) is enabled and assessments are attached (they
-    invite nobody: no stage change reaches the hub): the ATS set up in the workspace (``plugin``,
-    ``title``), why it is idle (``why``) and what brings it back (``step``), from the database
-    only. ``plugin`` is None when no installed ATS was ever set up here, or several were (the
-    banner then names none and leads to Integrations)."""
-    runtime = get_runtime()
-    sources = set(runtime.registry.of_kind(SOURCE))
-    set_up = [name for name in db.session.scalars(sa.select(Integration.plugin).where(
-        Integration.workspace_id == workspace_id).order_by(Integration.id)) if name in sources]
-    if len(set_up) != 1:
-        return {"plugin": None, "title": None, "why": None, "step": "enable and connect one"}
-    plugin = set_up[0]
-    why = queries.idle_providers(workspace_id, {plugin}).get(plugin, "is disabled")
-    return {"plugin": plugin, "title": plugin_title(plugin), "why": why,
-            "step": SOURCE_STEPS.get(why, "enable and connect it")}
 
 
 @bp.get("/pipeline")
