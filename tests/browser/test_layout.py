@@ -118,3 +118,30 @@ def test_a_pipeline_row_s_buttons_are_one_column_of_equal_widths(browser, served
         assert all(upper["y"] + upper["height"] <= lower["y"] for upper, lower in zip(boxes, boxes[1:])), boxes
     finally:
         page.context.close()
+
+
+STACKED_PAGES = ["/integrations", "/pipeline", "/candidates", "/audit", "/users", "/settings/api-tokens"]
+CELLS_OUT_OF_SIGHT = """() => [...document.querySelectorAll("table.table--stack tbody td")].filter(td => {
+    const box = td.getBoundingClientRect();
+    return box.width > 0 && box.right > window.innerWidth + 1;
+}).length"""
+
+
+def test_on_a_phone_every_table_cell_is_in_sight(browser, served, shots):
+    """The tables scrolled sideways inside their cards on a phone: a candidate's Status, Score and
+    Verdict, a user's Deactivate, a row's Edit and Detach were out of sight on the right (a
+    walk-through). Each row is now a block, each cell labelled with its column."""
+    url, seeded = served
+    page = signed_in_page(browser, url, seeded.email("super_admin"), PHONE)
+    try:
+        for path in STACKED_PAGES:
+            page.goto(url + path)
+            shots.take(page, "phone table " + path)
+            assert page.locator("table.table--stack tbody td").count(), f"{path}: no stacked table"
+            assert page.evaluate(CELLS_OUT_OF_SIGHT) == 0, f"{path}: cells right of the window"
+        page.goto(url + "/candidates")
+        status = page.locator("#candidates-table tbody td.col-status").first
+        label = status.evaluate("td => getComputedStyle(td, '::before').content")
+        assert label == '"Status"', label
+    finally:
+        page.context.close()

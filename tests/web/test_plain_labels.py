@@ -129,7 +129,7 @@ def test_the_audit_log_names_each_action_for_people(hub_app, seeded, as_role):
     assert "User deactivated user.deactivate" in deactivated and deactivated.endswith("API tokens revoked: 2")
     assert "Connection tested integration.test" in failed and failed.endswith("Result: Failed")
     # the code is kept, small, for developers
-    assert ('<td class="audit-action">Integration settings saved <span class="small muted" '
+    assert ('<td class="audit-action" data-label="Action">Integration settings saved <span class="small muted" '
             'title="The action\'s code, as the API and the filter name it"><code>integration.settings</code></span></td>'
             in html)
     assert "no change" not in html and "Ok:" not in html and "Token id" not in html

@@ -74,7 +74,7 @@ def test_with_the_ats_disabled_a_limited_team_member_is_told_to_ask_a_super_admi
         notice = _notice(html)
         assert "no ATS is connected to the hub" in notice and "Ask a Super Admin to connect one." in notice
         empty = _text(re.search(rf'id="{id}"[^>]*>(.*?)</div>', html, re.S).group(1))
-        assert "Ask a Super Admin to enable and connect it" in empty, path
+        assert "Fake ATS is disabled" in empty and "Ask a Super Admin to enable it." in empty, path
         assert "Ask an admin to" not in notice + empty and "a Super Admin enables and connects one" not in notice
 
 

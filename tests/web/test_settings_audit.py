@@ -36,7 +36,7 @@ def test_only_the_changed_fields_are_recorded(hub_app, seeded, as_role):
     assert same_secret == {"changed": []}
     page = owner.get("/audit?action=integration.settings").get_data(as_text=True)
     assert "sk-live-NEW-456" not in page and SECRET_VALUE not in page
-    details = re.findall(r'<td class="small wrap">(.*?)</td>', page, re.S)
+    details = re.findall(r'<td class="small wrap" data-label="Detail">(.*?)</td>', page, re.S)
     texts = [re.sub(r"<[^>]+>", "", d).strip() for d in details]
     # the settings by the labels their form shows, not their names ("API key", not api_key)
     assert texts[:4] == ["No field changed", "Changed: API key", "Changed: Region", "No field changed"]
