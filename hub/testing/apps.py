@@ -3,9 +3,12 @@ and/or given objects, deliveries run inline (or on demand with ``run_deliveries`
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -37,7 +40,8 @@ def make_test_app(tmp_path: Path, overrides: dict[str, Any] | None = None,
     config.update(overrides or {})
     own_file = Path(tmp_path) / "hub.db"
     on_own_file = config["DATABASE_URL"] == "sqlite:///" + str(own_file)
-    copied = migrate and on_own_file and not own_file.exists() and _copy_migrated(own_file)
+    fresh = on_own_file and not own_file.exists()  # a file a test made before holds that test's data
+    copied = migrate and fresh and _copy_migrated(own_file)
     app = create_app(config)
     with app.app_context():
         from hub.cli.admin import upgrade_database
@@ -45,7 +49,7 @@ def make_test_app(tmp_path: Path, overrides: dict[str, Any] | None = None,
 
         if migrate and not copied:
             upgrade_database()
-            if on_own_file:
+            if fresh:
                 _keep_migrated(own_file)
         default_workspace()
     return app
@@ -55,24 +59,28 @@ def make_test_app(tmp_path: Path, overrides: dict[str, Any] | None = None,
 # copy of: running Alembic over a fresh file costs about as much as building the app itself, for
 # every test. (The migrations cannot change while a process runs.)
 _migrated: dict[str, Path] = {}
+_migrated_lock = threading.Lock()  # apps may be built in several threads of one process
 
 
 def _keep_migrated(database: Path) -> None:
-    """Keep a copy of ``database``, just migrated, for the next apps of this process."""
-    if "file" not in _migrated:
-        folder = tempfile.TemporaryDirectory(prefix="hub-migrated-")
-        _migrated["folder"] = folder  # removed when the process ends
-        copy = Path(folder.name) / "migrated.db"
-        _sqlite_copy(database, copy)
-        _migrated["file"] = copy
+    """Keep a copy of ``database``, just migrated and empty, for the next apps of this process."""
+    with _migrated_lock:
+        if "file" not in _migrated:
+            folder = tempfile.mkdtemp(prefix="hub-migrated-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)  # removed when the process ends
+            copy = Path(folder) / "migrated.db"
+            _sqlite_copy(database, copy)
+            _migrated["file"] = copy
 
 
 def _copy_migrated(target: Path) -> bool:
     """Start ``target`` as a copy of the migrated database, if this process has one."""
-    if "file" not in _migrated:
-        return False
-    _sqlite_copy(_migrated["file"], target)
-    return True
+    with _migrated_lock:
+        if "file" not in _migrated:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_copy(_migrated["file"], target)
+        return True
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:

@@ -292,15 +292,26 @@ def idle_providers(workspace_id: int, providers) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- webhooks
 
-# The refusals (``WebhookLog`` lines "rejected", by their status) after which what the webhook
-# carried is lost until its sender sends it again, whatever it retries, while nobody changes the
-# hub: 404, refused while the integration was disabled (the only 404 the ingress writes down:
-# ``hub.web.webhooks.DISABLED_MESSAGE``); 401, not proven to come from the vendor (no secret to
+# The refusals (``WebhookLog`` lines "rejected") after which what the webhook carried is lost until
+# its sender sends it again, whatever it retries, while nobody changes the hub: "disabled", refused
+# because the integration was disabled (404 with ``hub.web.webhooks.DISABLED_MESSAGE``: a plugin's
+# own 404 is not one); "unverified", 401 or 403, not proven to come from the vendor (no secret to
 # check it with, a signature that does not match, too old). Left out: a malformed or invalid body
-# (400, 413, 422: that one request's content), and 5xx (the hub or the plugin failed: the sender
-# retries). A request at an unknown key (an old URL after a revoke) is refused before any
-# workspace is known, so it has no line here (only the metric ``unknown_url``).
-LOST_REFUSALS = {404: "disabled", 401: "unverified"}
+# (400, 413, 422: that one request's content), a plugin's other refusals, and 5xx (the hub or the
+# plugin failed: the sender retries). A request at an unknown key (an old URL after a revoke) is
+# refused before any workspace is known, so it has no line here (only the metric ``unknown_url``).
+LOST_REFUSALS = ("disabled", "unverified")
+
+
+def refused_while_disabled():
+    """The ``WebhookLog`` lines of webhooks refused because their integration was disabled (by
+    the ingress's own 404 and message, whatever the integration's title was then)."""
+    from hub.store.models import WebhookLog
+    from hub.web.webhooks import DISABLED_MESSAGE
+
+    suffix = DISABLED_MESSAGE.format(title="")
+    return sa.and_(WebhookLog.outcome == "rejected", WebhookLog.status_code == 404,
+                   WebhookLog.message.like("%" + suffix))
 
 
 def refused_webhooks(workspace_id: int, since) -> dict[str, dict]:
@@ -309,22 +320,25 @@ def refused_webhooks(workspace_id: int, since) -> dict[str, dict]:
     latest line's), in the order of ``LOST_REFUSALS``."""
     from hub.store.models import WebhookLog
 
-    where = (WebhookLog.workspace_id == workspace_id, WebhookLog.outcome == "rejected",
-             WebhookLog.status_code.in_(LOST_REFUSALS), WebhookLog.received_at >= since)
-    out: dict[str, dict] = {}
+    reason = sa.case((refused_while_disabled(), "disabled"),
+                     (WebhookLog.status_code.in_((401, 403)), "unverified"), else_=None).label("reason")
+    counted = (sa.select(WebhookLog.plugin, reason, sa.func.count().label("n"),
+                         sa.func.max(WebhookLog.id).label("last_id"),
+                         sa.func.max(WebhookLog.received_at).label("last_at"))
+               .where(WebhookLog.workspace_id == workspace_id, WebhookLog.outcome == "rejected",
+                      WebhookLog.status_code.in_((401, 403, 404)), WebhookLog.received_at >= since)
+               .group_by(WebhookLog.plugin, reason).subquery())
     rows = db.session.execute(
-        sa.select(WebhookLog.plugin, WebhookLog.status_code, sa.func.count(), sa.func.max(WebhookLog.id),
-                  sa.func.max(WebhookLog.received_at)).where(*where)
-        .group_by(WebhookLog.plugin, WebhookLog.status_code))
-    for plugin, status, count, last_id, last_at in rows:
+        sa.select(counted.c.plugin, counted.c.reason, counted.c.n, counted.c.last_at, WebhookLog.message)
+        .join(WebhookLog, WebhookLog.id == counted.c.last_id).where(counted.c.reason.is_not(None)))
+    out: dict[str, dict] = {}
+    for plugin, why, count, last_at, message in rows:
         item = out.setdefault(plugin, {"total": 0, "last_at": None, "reasons": {}})
         item["total"] += count
         item["last_at"] = max(filter(None, (item["last_at"], last_at)), default=None)
-        item["reasons"][LOST_REFUSALS[status]] = {
-            "count": count, "message": db.session.scalar(sa.select(WebhookLog.message).where(WebhookLog.id == last_id))}
+        item["reasons"][why] = {"count": count, "message": message}
     for item in out.values():
-        item["reasons"] = {reason: item["reasons"][reason] for reason in LOST_REFUSALS.values()
-                           if reason in item["reasons"]}
+        item["reasons"] = {why: item["reasons"][why] for why in LOST_REFUSALS if why in item["reasons"]}
     return out
 
 

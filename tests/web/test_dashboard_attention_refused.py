@@ -160,3 +160,16 @@ def test_an_integration_named_above_has_its_refusals_said_in_its_own_item(hub_ap
     assert ("nobody. Enable Fake ATS in Integrations. 2 webhooks from Fake ATS were refused in the last 24 hours "
             "(last received WHEN) because Fake ATS was disabled in the hub. The stage changes they carried were not "
             "processed, so nobody was invited for them. See them in Fake ATS's Recent webhooks.") in _text(alert)
+
+
+def test_a_plugin_s_own_404_is_not_called_disabled_and_a_403_counts_as_unverified(make_app):
+    """Any 404 was counted as "refused because it was disabled" (a review): only the ingress's own
+    (``DISABLED_MESSAGE``) is; a plugin refusing with 403 for a bad signature is counted too."""
+    app, _keys = _app(make_app)
+    _log(app, "quiz", 404, "unknown invitation")  # the plugin's own refusal, while enabled
+    assert _item(_dashboard(app, ADMIN), "quiz") is None
+    _log(app, "quiz", 403, "signature does not match")
+    _log(app, "quiz", 404, "Quiz Co is disabled in the hub: this webhook was not processed")
+    text = _text(_item(_dashboard(app, ADMIN), "quiz"))
+    assert text.startswith("2 webhooks from Quiz Co were refused"), text
+    assert "1 because Quiz Co was disabled in the hub" in text and "signature does not match" in text

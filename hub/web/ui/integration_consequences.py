@@ -7,8 +7,10 @@ cancelled (``services.set_enabled``)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
-from flask import url_for
+from flask import current_app, url_for
 from markupsafe import Markup
 
 from hub import services
@@ -18,8 +20,8 @@ from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.setting_labels import field_label
 from hub.store.models import (D_CANCELLED, D_OPEN, D_RUNNING, LIMITED_TEAM_MEMBER, ROLE_LABELS, Attachment,
-                              AuditEntry, Delivery, Invitation, User, WebhookLog)
-from hub.web.webhooks import DISABLED_MESSAGE
+                              AuditEntry, Delivery, Invitation, User, WebhookLog, utcnow)
+from hub.web import queries
 from hub.web.ui.form_messages import and_list
 from hub.web.ui.settings_form import build_fields
 
@@ -256,17 +258,27 @@ def revoke_consequences(workspace_id: int, plugin: str) -> list[Markup]:
     return lines
 
 
-def refused_while_disabled(workspace_id: int, plugin: str, title: str) -> int:
-    """How many webhooks the hub refused because ``plugin`` was disabled (``DISABLED_MESSAGE`` in
-    its webhook log) since it was last disabled or revoked (the audit log says when)."""
+def refused_while_disabled(workspace_id: int, plugin: str) -> tuple[int, bool]:
+    """How many webhooks the hub refused because ``plugin`` was disabled (``queries.refused_while_disabled``)
+    since it was last disabled or revoked (the audit log says when), and whether that count covers
+    all that time: not when the webhook log's older lines are purged already (``RETENTION_DAYS``), nor
+    when the audit log does not say when."""
     since = db.session.scalar(sa.select(sa.func.max(AuditEntry.at)).where(
         AuditEntry.workspace_id == workspace_id, AuditEntry.target == f"plugin:{plugin}",
         AuditEntry.action.in_(("integration.disable", "integration.revoke"))))
     if since is None:
-        return 0
-    return _count(sa.select(sa.func.count(WebhookLog.id)).where(
-        WebhookLog.workspace_id == workspace_id, WebhookLog.plugin == plugin, WebhookLog.outcome == "rejected",
-        WebhookLog.message == DISABLED_MESSAGE.format(title=title), WebhookLog.received_at >= since))
+        return 0, False
+    count = _count(sa.select(sa.func.count(WebhookLog.id)).where(
+        WebhookLog.workspace_id == workspace_id, WebhookLog.plugin == plugin, queries.refused_while_disabled(),
+        WebhookLog.received_at >= since))
+    return count, since >= utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
+
+
+def _refused_count(refused: int, whole: bool, what: str) -> str:
+    """ "3 webhooks", or "3 webhooks (of the last 30 days: older lines are purged)"."""
+    if whole:
+        return counted(refused, what)
+    return f"{counted(refused, what)} (of the last {current_app.config['RETENTION_DAYS']} days: older ones are not kept)"
 
 
 def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False) -> Markup | None:
@@ -279,14 +291,17 @@ def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False)
     title = spec.title
     parts: list[Markup] = []
     # a revoked connection's old URL refuses without a line in the log (its key is unknown now)
-    refused = 0 if revoked else refused_while_disabled(workspace_id, plugin, title)
+    refused, whole = (0, True) if revoked else refused_while_disabled(workspace_id, plugin)
     off = "revoked" if revoked else "disabled"
     pipeline = _pipeline_link()
     if spec.kind == SOURCE:
         if runtime.registry.implements(plugin, "verify_webhook") and not revoked:
-            parts.append(Markup("{} {} sent while it was disabled {} refused (listed as rejected under Recent webhooks "
-                                "below).").format(counted(refused, "webhook"), title, "was" if refused == 1 else "were")
-                         if refused else Markup("No webhook from {} arrived while it was disabled.").format(title))
+            if refused:
+                parts.append(Markup("{} {} sent while it was disabled {} refused (listed as rejected under Recent "
+                                    "webhooks below).").format(_refused_count(refused, whole, "webhook"), title,
+                                                                "was" if refused == 1 else "were"))
+            elif whole:  # never "none arrived" from a log whose older lines are gone
+                parts.append(Markup("No webhook from {} arrived while it was disabled.").format(title))
         attachments = live_attachments(workspace_id) if runtime.active_source(workspace_id) == plugin else 0
         if attachments:
             text = Markup("Candidates who entered {} on {} meanwhile were not invited").format(
@@ -306,7 +321,7 @@ def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False)
                 pipeline) if _backfill_offered(workspace_id) else "."))
         if refused:
             parts.append(Markup("{} {} sent meanwhile {} refused (listed under Recent webhooks below); {} may send "
-                                "{} again.").format(counted(refused, "webhook"), title, "was" if refused == 1 else "were",
+                                "{} again.").format(_refused_count(refused, whole, "webhook"), title, "was" if refused == 1 else "were",
                                                     title, "it" if refused == 1 else "them"))
     cancelled = _count(sa.select(sa.func.count(Delivery.id)).where(
         Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status == D_CANCELLED,
