@@ -347,9 +347,9 @@ def webhook_registration(workspace_id: int, plugin: str, row=None, state=None) -
     "Register webhooks in <title>"), or None: the plugin can register them, the integration is
     enabled with its credentials, and "stale" (some registered ones are for an older URL of this
     connection), "missing" (some events have none registered) or "none" (none is registered, and
-    none is needed: not set up by hand, the signing secret the plugin names pasted, nor arriving:
-    verified, or one received). ``row`` and ``state`` (its ``connection_state``) are read when not
-    given."""
+    nothing makes them unneeded: they were not set up by hand, with the signing secret the plugin
+    names pasted, nor are they arriving: never verified, none received). ``row`` and ``state`` (its
+    ``connection_state``) are read when not given."""
     from hub.runtime import get_runtime
     from hub.services import connection_state
 

@@ -95,7 +95,7 @@ def test_the_message_after_a_backfill_names_who_was_queued_and_leads_to_candidat
     page = as_role("admin").post(f"/pipeline/{ready}/backfill", data={"expected": "3"},
                                  follow_redirects=True).get_data(as_text=True)
     flashed = _text(re.search(r'<div class="flashes" id="flashes">(.*?)</div>\s*</div>', page, re.S).group(1))
-    assert "Queued: Person opp-a, Person opp-b, opp-c." in flashed
+    assert "Queued: Person opp-a, Person opp-b and opp-c." in flashed
     assert "Follow their invitations on Candidates ." in flashed  # (the link, then its full stop)
     link = unescape(re.search(r'<a href="([^"]+)" id="backfill-follow">', page).group(1))
     assert link == "/candidates?posting=p1"
@@ -110,7 +110,7 @@ def test_the_message_names_five_and_counts_the_rest(hub_app, seeded, as_role, re
         source.put(f"opp-x{n}")
     page = as_role("admin").post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
     assert "7 invitations queued" in page
-    assert re.search(r"Queued: ([^,<]+, ){4}[^,<]+ and 2 more\.", _text(page))
+    assert re.search(r"Queued: ([^,<]+, ){4}[^,<]+ and 2 more\.", _text(page)), _text(page)
 
 
 def test_the_api_s_backfill_answer_lists_whom_it_queued(hub_app, seeded, ready):

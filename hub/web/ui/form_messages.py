@@ -94,6 +94,19 @@ def and_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+NAMED_PEOPLE = 5  # a message names this many people (the first), then counts the rest
+
+
+def some_named(names: Sequence[str], total: int) -> str:
+    """The first ``NAMED_PEOPLE`` of ``names`` in a sentence, the rest of ``total`` counted: "Ada
+    Lovelace, Grace Hopper and 3 more"; "" without a name."""
+    shown = list(names)[:NAMED_PEOPLE]
+    if not shown:
+        return ""
+    more = total - len(shown)
+    return and_list(shown + ([f"{more} more"] if more > 0 else []))
+
+
 def refused_save(typed_secrets: Sequence[str] = ()) -> str:
     """The banner of a settings form that was refused; ``typed_secrets``: the labels of the secrets
     typed into it, which are never shown back, so the admin is told to paste them again."""

@@ -22,7 +22,7 @@ from hub.setting_labels import field_label
 from hub.store.models import (D_CANCELLED, D_OPEN, D_RUNNING, LIMITED_TEAM_MEMBER, ROLE_LABELS, Attachment,
                               AuditEntry, Delivery, Invitation, User, WebhookLog, utcnow)
 from hub.web import queries
-from hub.web.ui.form_messages import and_list
+from hub.web.ui.form_messages import NAMED_PEOPLE, some_named
 from hub.web.ui.settings_form import build_fields
 
 
@@ -40,7 +40,6 @@ def revoke_summary(spec, plugin: str) -> str:
 
 # the hooks through which a source (ATS) writes what the providers report back to the ATS
 WRITE_BACK_HOOKS = ("on_invitation_status", "on_assessment_completed", "on_verdict")
-NAMED_CANDIDATES = 5  # how many open invitations a confirmation names
 
 
 def _count(query) -> int:
@@ -68,7 +67,7 @@ def live_attachments(workspace_id: int, provider: str | None = None) -> int:
 
 def open_invitations(workspace_id: int, provider: str | None = None) -> tuple[int, str]:
     """How many invitations are open (pending, invited or started), of ``provider`` or of every
-    provider, and the first ``NAMED_CANDIDATES`` candidates' names for a sentence: "Ada Lovelace,
+    provider, and the first candidates' names for a sentence (``some_named``): "Ada Lovelace,
     Grace Hopper and 3 more" (a candidate whose name the hub erased counts among the "more")."""
     where = [Invitation.workspace_id == workspace_id, Invitation.status.in_(OPEN_STATUSES)]
     if provider is not None:
@@ -76,9 +75,8 @@ def open_invitations(workspace_id: int, provider: str | None = None) -> tuple[in
     count = _count(sa.select(sa.func.count(Invitation.id)).where(*where))
     names = list(db.session.scalars(sa.select(Invitation.candidate_name).where(
         *where, Invitation.candidate_name.is_not(None), Invitation.candidate_name != "")
-        .order_by(Invitation.id).limit(NAMED_CANDIDATES)))
-    more = count - len(names)
-    return count, and_list(names + ([f"{more} more"] if more else [])) if names else ""
+        .order_by(Invitation.id).limit(NAMED_PEOPLE)))
+    return count, some_named(names, count)
 
 
 def _open_deliveries(workspace_id: int, plugin: str) -> tuple[int, int]:

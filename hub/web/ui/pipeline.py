@@ -27,6 +27,7 @@ from hub.web.live import (
 from hub.web.permissions import can, require
 from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
 from hub.web.ui.empty_states import idle_source
+from hub.web.ui.form_messages import some_named
 from hub.web.ui.helpers import number_filter, sentence
 from hub.web.ui import bp
 
@@ -468,19 +469,14 @@ def pipeline_backfill_run(attachment_id: int):
     return redirect(url_for("ui.pipeline_backfill", attachment_id=attachment_id))
 
 
-NAMED_IN_MESSAGE = 5  # a backfill's message names this many of those it queued, then counts the rest
-
-
 def backfill_done_message(row, outcome: backfill.Outcome) -> Markup:
-    """The backfill's outcome (``Outcome.message``), naming the candidates queued (the first
-    ``NAMED_IN_MESSAGE``, by the names the source gave) and, for those who may see Candidates, a link
+    """The backfill's outcome (``Outcome.message``), naming the candidates queued (the first few,
+    ``some_named``, by the names the source gave) and, for those who may see Candidates, a link
     to the attachment's posting there, where their invitations show as they are sent."""
     text = Markup("{}").format(outcome.message())
     queued = outcome.queued_candidates()
     if queued:
-        names = [c.name or c.opportunity_id for c in queued[:NAMED_IN_MESSAGE]]
-        more = len(queued) - len(names)
-        text += Markup(" Queued: {}{}.").format(", ".join(names), f" and {more} more" if more else "")
+        text += Markup(" Queued: {}.").format(some_named([c.name or c.opportunity_id for c in queued], len(queued)))
         if can("candidates.view"):
             text += Markup(' <a href="{}" id="backfill-follow">Follow their invitations on Candidates</a>.').format(
                 url_for("ui.candidates", posting=row.posting_id))
