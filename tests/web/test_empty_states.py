@@ -229,3 +229,30 @@ def test_an_ats_only_disabled_is_named_and_the_step_is_to_enable_it(fresh):
     reason, text = empty_state(fresh.client_for("team_member").get("/candidates").get_data(as_text=True),
                                "no-candidates")
     assert "Ask a Super Admin to enable it." in text and "<a " not in text
+
+
+def test_after_a_switch_of_ats_the_disabled_one_is_named_as_the_dashboard_names_it(make_app):
+    """Old ATS revoked, new one disabled: the Dashboard named the disabled one while Pipeline and
+    the empty states named none (a review): both name it now."""
+    from hub import services
+    from hub.runtime import get_runtime
+
+    app = make_app(plugins=[("oldats", FakeSource()), ("newats", FakeSource()), ("fakeassess", FakeAssess())],
+                   entry_points=False)
+    with app.app_context():
+        runtime = get_runtime()
+        make_user(1, "owner@acme.test", "super_admin")
+        services.set_enabled(runtime, 1, "oldats", True, "test")
+        services.set_enabled(runtime, 1, "oldats", False, "test")
+        runtime.integration(1, "oldats").status = "revoked"
+        services.set_enabled(runtime, 1, "newats", True, "test")
+        runtime.integration(1, "newats").status = "connected"
+        db.session.commit()
+        services.set_enabled(runtime, 1, "newats", False, "test")
+    attach(app, ("p1", "s1"))  # the Dashboard names the ATS when attachments invite nobody
+    client = app.test_client()
+    assert sign_in(client, "owner@acme.test").status_code == 302
+    reason, text = empty_state(client.get("/candidates").get_data(as_text=True), "no-candidates")
+    assert reason == "no-source" and "No ATS is enabled" in text and 'href="/integrations/newats"' in text
+    dashboard = client.get("/").get_data(as_text=True)
+    assert 'href="/integrations/newats"' in re.search(r'id="attention-no-source"(.*?)</div>', dashboard, re.S).group(1)

@@ -81,15 +81,18 @@ def idle_source(workspace_id: int) -> dict:
     """For the banner shown while no source (ATS) is enabled and assessments are attached (they
     invite nobody: no stage change reaches the hub): the ATS set up in the workspace (``plugin``,
     ``title``), why it is idle (``why``) and what brings it back (``step``), from the database
-    only. ``plugin`` is None when no installed ATS was ever set up here, or several were (the
-    banner then names none and leads to Integrations)."""
+    only. The ATS named is the one disabled (its connection kept), else the one revoked, as the
+    Dashboard's "No ATS" item names it (``dashboard.missing_source``); ``plugin`` is None when no
+    installed ATS was ever set up here, or several are in that state (the banner then names none
+    and leads to Integrations)."""
     runtime = get_runtime()
-    sources = set(runtime.registry.of_kind(SOURCE))
-    set_up = [name for name in db.session.scalars(sa.select(Integration.plugin).where(
-        Integration.workspace_id == workspace_id).order_by(Integration.id)) if name in sources]
-    if len(set_up) != 1:
+    rows = list(db.session.scalars(sa.select(Integration).where(
+        Integration.workspace_id == workspace_id, Integration.plugin.in_(runtime.registry.of_kind(SOURCE)),
+        Integration.enabled.is_(False)).order_by(Integration.id)))
+    named = [row for row in rows if row.status != "revoked"] or [row for row in rows if row.status == "revoked"]
+    if len(named) != 1:
         return {"plugin": None, "title": None, "why": None, "step": "enable and connect one"}
-    plugin = set_up[0]
+    plugin = named[0].plugin
     why = queries.idle_providers(workspace_id, {plugin}).get(plugin, "is disabled")
     return {"plugin": plugin, "title": plugin_title(plugin), "why": why,
             "step": SOURCE_STEPS.get(why, "enable and connect it")}
