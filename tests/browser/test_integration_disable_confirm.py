@@ -7,18 +7,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_layout import LAPTOP, serving
-from tests.web.support import PASSWORD, FakeAssess, FakeSource, seed
+from tests.browser.test_layout import LAPTOP, served  # noqa: F401 (served: the seeded web-test app, served)
+from tests.web.support import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def served(make_app):
-    app = make_app(plugins=[("fakesource", FakeSource()), ("fakeassess", FakeAssess())], entry_points=False)
-    seeded = seed(app)
-    with serving(app) as url:
-        yield url, seeded
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["script", "no-script"])

@@ -230,29 +230,30 @@ def test_enabling_the_ats_again_says_its_stage_changes_were_refused(hub_app, see
         "invites them. Recent webhooks below shows whether its webhooks arrive again."), flashes
 
 
-def test_a_disable_older_than_the_webhook_log_never_claims_none_arrived(hub_app, seeded, as_role):
-    """The count of refused webhooks comes from the webhook log, whose lines older than
-    RETENTION_DAYS are purged: after a longer disable it said "No webhook from Fake ATS arrived while
-    it was disabled" (a review). It says nothing then, and a count says its window."""
+def _disabled_long_ago(hub_app) -> None:
+    """Date the last disable back past the webhook log's retention (its older lines purged)."""
     from hub.store.models import AuditEntry
 
-    client = as_role("super_admin")
-    client.post("/integrations/fakesource/disable")
     with hub_app.app_context():
         entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "integration.disable")
                                    .order_by(AuditEntry.id.desc())).first()
         entry.at = entry.at - timedelta(days=hub_app.config["RETENTION_DAYS"] + 10)
         db.session.commit()
+
+
+def test_a_disable_older_than_the_webhook_log_never_claims_none_arrived(hub_app, seeded, as_role):
+    """The count of refused webhooks comes from the webhook log, whose lines older than
+    RETENTION_DAYS are purged: after a longer disable it said "No webhook from Fake ATS arrived while
+    it was disabled" (a review). It says nothing then, and a count says its window."""
+    client = as_role("super_admin")
+    client.post("/integrations/fakesource/disable")
+    _disabled_long_ago(hub_app)
     flashes = _text(_flashes(client.post("/integrations/fakesource/enable", follow_redirects=True)
                              .get_data(as_text=True)))
     assert "No webhook" not in flashes and "Fake ATS is enabled." in flashes, flashes
     client.post("/integrations/fakesource/disable")
     assert _webhook(hub_app, "fakesource").status_code == 404
-    with hub_app.app_context():
-        entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "integration.disable")
-                                   .order_by(AuditEntry.id.desc())).first()
-        entry.at = entry.at - timedelta(days=hub_app.config["RETENTION_DAYS"] + 10)
-        db.session.commit()
+    _disabled_long_ago(hub_app)
     flashes = _text(_flashes(client.post("/integrations/fakesource/enable", follow_redirects=True)
                              .get_data(as_text=True)))
     assert (f"1 webhook (of the last {hub_app.config['RETENTION_DAYS']} days: older ones are not kept) Fake ATS "
