@@ -153,6 +153,18 @@ def test_disable_leads_to_a_confirmation_that_says_what_stops_for_a_provider(hub
     assert "Fake Tests is not enabled; there is nothing to disable." in again
 
 
+def test_attachments_that_invite_nobody_already_are_not_said_to_stop(hub_app, seeded, as_role):
+    """With no ATS enabled, a provider's attachments invite nobody already: the confirmation said
+    they "stop inviting" (a review)."""
+    client = as_role("super_admin")
+    client.post("/integrations/fakesource/disable")
+    html = client.get("/integrations/fakeassess/disable").get_data(as_text=True)
+    lines = [_text(li) for li in re.findall(r"<li>(.*?)</li>", _consequences(html, "disable"), re.S)]
+    assert lines[0] == ("14 attachments on Pipeline invite nobody now anyway (no ATS is enabled): disabling Fake "
+                        "Tests changes nothing there."), lines
+    assert not any("stop inviting" in line for line in lines)
+
+
 def test_the_confirmation_for_the_ats_words_it_for_the_ats(hub_app, seeded, as_role):
     client = as_role("super_admin")
     delivery = _pending_delivery(hub_app, "fakesource")

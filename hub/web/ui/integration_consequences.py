@@ -128,6 +128,10 @@ def _attachment_lines(workspace_id: int, spec, plugin: str, until: str, revoking
         if not count:
             return [Markup("No attachment on {} uses {}, so no candidate misses an invitation from it.").format(
                 pipeline, title)]
+        if get_runtime().active_source(workspace_id) is None:  # they invite nobody already: nothing "stops"
+            return [Markup("{} on {} {} nobody now anyway (no ATS is enabled): {} {} changes nothing there.").format(
+                counted(count, "attachment"), pipeline, "invites" if count == 1 else "invite",
+                "revoking" if revoking else "disabling", title)]
         tail = (Markup("; then “Invite candidates already in stage” on {} invites them.").format(pipeline)
                 if _backfill_offered(workspace_id) else ".")
         return [Markup("{} on {} {} inviting: candidates who enter {} meanwhile are not invited, not even after {}{}")
