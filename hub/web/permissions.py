@@ -184,9 +184,9 @@ def unreadable_notice(workspace_id: int) -> str:
     runtime = get_runtime()
     source = runtime.active_source(workspace_id)
     if source is None:
-        return ("Your candidates cannot be shown right now: no ATS is connected to the hub, so it cannot tell "
+        return ("Your candidates cannot be shown right now: no ATS is enabled in the hub, so it cannot tell "
                 "which postings you are on (you see the candidates of those postings only). Ask a Super Admin to "
-                "connect one.")
+                "enable one.")
     return (f"Your candidates cannot be shown right now: the hub could not read from {runtime.registry.title(source)} "
             "which postings you are on (you see the candidates of those postings only). Try again in a few "
             "minutes; if it stays like this, tell an admin.")

@@ -72,7 +72,7 @@ def test_with_the_ats_disabled_a_limited_team_member_is_told_to_ask_a_super_admi
     for path, id in (("/", "no-invitations"), ("/candidates", "no-candidates")):
         html = client.get(path).get_data(as_text=True)
         notice = _notice(html)
-        assert "no ATS is connected to the hub" in notice and "Ask a Super Admin to connect one." in notice
+        assert "no ATS is enabled in the hub" in notice and "Ask a Super Admin to enable one." in notice
         empty = _text(re.search(rf'id="{id}"[^>]*>(.*?)</div>', html, re.S).group(1))
         assert "Fake ATS is disabled" in empty and "Ask a Super Admin to enable it." in empty, path
         assert "Ask an admin to" not in notice + empty and "a Super Admin enables and connects one" not in notice
