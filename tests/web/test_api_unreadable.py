@@ -31,7 +31,7 @@ def test_a_limited_team_member_gets_503_with_the_pages_sentence(hub_app, seeded,
         as_role("super_admin").post("/integrations/fakesource/disable")
     with hub_app.app_context():
         expected = unreadable_notice(seeded.workspace_id)
-    assert ("no ATS is connected" in expected) == (how == "disabled")
+    assert ("no ATS is enabled" in expected) == (how == "disabled")
     for path in ("/invitations", "/invitations?status=completed&page=2", f"/invitations/{own}",
                  f"/invitations/{other}", "/invitations/99999999"):
         response = _get(hub_app, seeded, path)
