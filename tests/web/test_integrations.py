@@ -270,7 +270,7 @@ def test_integrations_list(hub_app, seeded, as_role):
 @pytest.mark.parametrize("enabled, status, label", [
     (False, "not_connected", "Set up"), (True, "enabled", "Set up"), (True, "configured", "Set up"),
     (False, "revoked", "Set up"), (False, "connected", "Manage"), (True, "connected", "Manage"),
-    (True, "needs_reauthorization", "Manage"), (True, "error", "Manage")])
+    (True, "needs_reauthorization", "Manage"), (True, "error", "Manage"), (False, "error", "Manage")])
 def test_the_integrations_list_says_set_up_until_the_connection_is_set_up(
         hub_app, seeded, as_role, enabled, status, label):
     with hub_app.app_context():
