@@ -20,7 +20,8 @@ from hub.runtime import get_runtime
 from hub.store.models import ADMIN, LIMITED_TEAM_MEMBER, SUPER_ADMIN, TEAM_MEMBER, WebhookLog, Workspace, utcnow
 from tests.support.engine import enable
 from tests.support.plugins import FakeSource
-from tests.web.support import make_user, sign_in
+from tests.web.test_dashboard_sources import _dashboard
+from tests.web.support import make_user
 
 
 class Quiz:
@@ -45,14 +46,6 @@ def _app(make_app):
             make_user(1, f"{role}@acme.test", role)
         db.session.commit()
     return app, keys
-
-
-def _dashboard(app, role: str) -> str:
-    client = app.test_client()
-    assert sign_in(client, f"{role}@acme.test").status_code == 302
-    page = client.get("/")
-    assert page.status_code == 200
-    return page.get_data(as_text=True)
 
 
 def _text(html: str) -> str:

@@ -58,6 +58,11 @@ def _consequences(html: str, which: str) -> str:
     return re.search(rf'<ul id="{which}-consequences">(.*?)</ul>', html, re.S).group(1)
 
 
+def _consequence_lines(html: str, which: str) -> list[str]:
+    """The confirmation's list ``which`` ("disable", "revoke"), each line as text."""
+    return [_text(li) for li in re.findall(r"<li>(.*?)</li>", _consequences(html, which), re.S)]
+
+
 def _flashes(html: str) -> str:
     return re.search(r'id="flashes">(.*?)</div>\s*</div>\s*(?:<nav|<header|<div)', html, re.S).group(1)
 
@@ -106,7 +111,7 @@ def test_disable_leads_to_a_confirmation_that_says_what_stops_for_a_provider(hub
     html = confirm.get_data(as_text=True)
     assert confirm.status_code == 200 and _row(hub_app, "fakeassess").enabled  # the GET changed nothing
     assert "<h1>Disable Fake Tests?</h1>" in html
-    lines = [_text(li) for li in re.findall(r"<li>(.*?)</li>", _consequences(html, "disable"), re.S)]
+    lines = _consequence_lines(html, "disable")
     assert lines == [
         "14 attachments on Pipeline stop inviting: candidates who enter their stages meanwhile are not invited, "
         "not even after you enable it again; then “Invite candidates already in stage” on Pipeline invites them.",
@@ -159,7 +164,7 @@ def test_attachments_that_invite_nobody_already_are_not_said_to_stop(hub_app, se
     client = as_role("super_admin")
     client.post("/integrations/fakesource/disable")
     html = client.get("/integrations/fakeassess/disable").get_data(as_text=True)
-    lines = [_text(li) for li in re.findall(r"<li>(.*?)</li>", _consequences(html, "disable"), re.S)]
+    lines = _consequence_lines(html, "disable")
     assert lines[0] == ("14 attachments on Pipeline invite nobody now anyway (no ATS is enabled): disabling Fake "
                         "Tests changes nothing there."), lines
     assert not any("stop inviting" in line for line in lines)
@@ -169,7 +174,7 @@ def test_the_confirmation_for_the_ats_words_it_for_the_ats(hub_app, seeded, as_r
     client = as_role("super_admin")
     delivery = _pending_delivery(hub_app, "fakesource")
     html = client.get("/integrations/fakesource/disable").get_data(as_text=True)
-    lines = [_text(li) for li in re.findall(r"<li>(.*?)</li>", _consequences(html, "disable"), re.S)]
+    lines = _consequence_lines(html, "disable")
     assert lines == [
         "Webhooks Fake ATS sends while it is disabled (stage changes among them) are refused: the hub answers 404 "
         "and lists them as rejected under Recent webhooks. Fake ATS may send them again later.",
