@@ -176,6 +176,18 @@ def test_without_a_source_or_provider_the_page_says_so(hub_app, seeded, as_role)
     assert 'id="no-source"' not in html and text == "No assessment provider is enabled. Enable and connect one in Integrations."
 
 
+def test_attach_is_offered_only_while_an_ats_and_a_provider_are_enabled(seeded, as_role):
+    owner = as_role("super_admin")
+    assert 'id="attach-link"' in owner.get("/pipeline").get_data(as_text=True)
+    owner.post("/integrations/fakesource/disable")  # no postings to attach to: the banner leads on
+    html = owner.get("/pipeline").get_data(as_text=True)
+    assert 'id="attach-link"' not in html and 'id="no-source"' in html
+    owner.post("/integrations/fakesource/enable")
+    owner.post("/integrations/fakeassess/disable")  # no assessments to attach
+    html = owner.get("/pipeline").get_data(as_text=True)
+    assert 'id="attach-link"' not in html and 'id="idle-providers"' in html
+
+
 def test_without_a_source_the_pipeline_names_the_next_step_for_the_viewer_s_role(hub_app, seeded, as_role):
     import re
 
