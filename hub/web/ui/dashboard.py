@@ -23,7 +23,7 @@ from hub.web import queries
 from hub.web.live import assessment_plugins, connection_state, plugin_title
 from hub.web.permissions import can, require
 from hub.web.ui import bp
-from hub.web.ui.empty_states import no_invitations
+from hub.web.ui.empty_states import idle_sources, no_invitations
 from hub.web.ui.form_messages import and_list
 from hub.web.ui.integrations import FAILING_STATUSES
 from hub.web.ui.labels import connection_label, connection_meaning
@@ -101,12 +101,7 @@ def missing_source(workspace_id: int) -> dict:
     ``clause`` naming them ("Lever (Connection: Connected) is disabled in the hub"), and where to
     act: ``url`` (the integration's page when one is named, else the Integrations list) and
     ``name`` (its title, or "one")."""
-    registry = get_runtime().registry
-    rows = list(db.session.scalars(sa.select(Integration).where(
-        Integration.workspace_id == workspace_id, Integration.plugin.in_(registry.of_kind(SOURCE)),
-        Integration.enabled.is_(False)).order_by(Integration.id)))
-    disabled = [row for row in rows if row.status != "revoked"]
-    revoked = [row for row in rows if row.status == "revoked"]
+    disabled, revoked = idle_sources(workspace_id)
     named = disabled or revoked
     gap = {"headline": "No ATS is enabled" if disabled else "No ATS is connected",
            "reason": "disabled" if disabled else "revoked" if revoked else None, "clause": "",

@@ -77,19 +77,26 @@ SOURCE_STEPS = {"is disabled": "enable it", "has its access revoked": "connect i
                 "is not connected": "enable and connect it"}
 
 
+def idle_sources(workspace_id: int) -> tuple[list[Integration], list[Integration]]:
+    """The installed sources (ATS) set up in the workspace but not enabled: those only disabled
+    (their connection kept) and those revoked, each in the order they were set up. The banners,
+    the empty states and the Dashboard's "No ATS" item all name the same ATS from these."""
+    rows = list(db.session.scalars(sa.select(Integration).where(
+        Integration.workspace_id == workspace_id, Integration.plugin.in_(get_runtime().registry.of_kind(SOURCE)),
+        Integration.enabled.is_(False)).order_by(Integration.id)))
+    return ([row for row in rows if row.status != "revoked"], [row for row in rows if row.status == "revoked"])
+
+
 def idle_source(workspace_id: int) -> dict:
     """For the banner shown while no source (ATS) is enabled and assessments are attached (they
     invite nobody: no stage change reaches the hub): the ATS set up in the workspace (``plugin``,
     ``title``), why it is idle (``why``) and what brings it back (``step``), from the database
-    only. The ATS named is the one disabled (its connection kept), else the one revoked, as the
-    Dashboard's "No ATS" item names it (``dashboard.missing_source``); ``plugin`` is None when no
+    only. The ATS named is the one disabled (its connection kept), else the one revoked
+    (``idle_sources``, which the Dashboard's "No ATS" item reads too); ``plugin`` is None when no
     installed ATS was ever set up here, or several are in that state (the banner then names none
     and leads to Integrations)."""
-    runtime = get_runtime()
-    rows = list(db.session.scalars(sa.select(Integration).where(
-        Integration.workspace_id == workspace_id, Integration.plugin.in_(runtime.registry.of_kind(SOURCE)),
-        Integration.enabled.is_(False)).order_by(Integration.id)))
-    named = [row for row in rows if row.status != "revoked"] or [row for row in rows if row.status == "revoked"]
+    disabled, revoked = idle_sources(workspace_id)
+    named = disabled or revoked
     if len(named) != 1:
         return {"plugin": None, "title": None, "why": None, "step": "enable and connect one"}
     plugin = named[0].plugin
