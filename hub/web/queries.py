@@ -365,8 +365,7 @@ def webhook_registration(workspace_id: int, plugin: str, row=None, state=None) -
         return None
     registered = list(state.webhooks)
     if registered:
-        webhook_url = runtime.webhook_url(plugin, row.webhook_key)
-        if any(w.url and w.url != webhook_url for w in registered):
+        if stale_webhooks(plugin, row, registered):
             return "stale"
         return "missing" if state.webhooks_missing else None
     # webhooks set up by hand (their signing secret pasted) or already arriving need no registration:
@@ -374,6 +373,15 @@ def webhook_registration(workspace_id: int, plugin: str, row=None, state=None) -
     manual = bool(state.manual_secret_field and state.manual_secret_field in (row.secrets_meta or {}))
     arriving = bool(row.verified_at or row.last_webhook_at)
     return None if manual or arriving else "none"
+
+
+def stale_webhooks(plugin: str, row, registered) -> list:
+    """The webhooks registered at the vendor (``connection_state(...).webhooks``) whose URL is not
+    this connection's webhook URL: left from an earlier connection, they reach no workspace."""
+    from hub.runtime import get_runtime
+
+    webhook_url = get_runtime().webhook_url(plugin, row.webhook_key) if row is not None else None
+    return [w for w in registered if w.url and w.url != webhook_url]
 
 
 def webhooks_to_register(workspace_id: int, plugin: str, row=None, state=None) -> bool:

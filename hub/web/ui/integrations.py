@@ -324,7 +324,7 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     can_setup_webhooks = spec.supports_webhook_setup and runtime.registry.implements(plugin, "setup_webhooks")
     webhooks_registered = [w for w in state.webhooks]
     webhook_url = runtime.webhook_url(plugin, row.webhook_key) if row is not None else None
-    stale = [w for w in webhooks_registered if w.url and w.url != webhook_url]
+    stale = queries.stale_webhooks(plugin, row, webhooks_registered)
     needs_registration = queries.webhooks_to_register(current_user.workspace_id, plugin, row, state)
     # registering (or checking) webhooks calls the vendor with the credentials that just failed:
     # not offered until a test or a use works again
