@@ -143,12 +143,13 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         problems.raise_any()
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
-    _ensure_keys(app, problems)
+    _check_production_keys(app.config, problems)
     for check in (_check_database_url, _check_redis_url, _check_extra_plugin_modules, _check_public_url,
                   _check_metrics_token):
         with problems.check():
             check(app.config)
     problems.raise_any()
+    _ensure_embedded_keys(app)  # only once nothing is refused: a refused start writes no file
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = is_production(app.config)
     if app.config.get("LOG_FORMAT") is None:  # production's logs go to a shipper: one JSON object a line
@@ -404,8 +405,8 @@ def _secret_problem(value: str | None, min_length: int, short: str) -> str | Non
     return None
 
 
-def _ensure_keys(app, problems: _Problems) -> None:
-    config = app.config
+def _check_production_keys(config, problems: _Problems) -> None:
+    """In production, the secret key and the encryption keys must be set, and real."""
     if is_production(config):
         secret = config.get("SECRET_KEY")
         if problem := _secret_problem(secret, 32, f"is too short ({len(str(secret).strip())} characters)"):
@@ -420,6 +421,13 @@ def _ensure_keys(app, problems: _Problems) -> None:
                 "comma-separated Fernet keys (newest first), e.g. python -c "
                 "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."
             )
+
+
+def _ensure_embedded_keys(app) -> None:
+    """An embedded hub's keys, when not configured: read from the instance folder, generated there
+    on the first start."""
+    config = app.config
+    if is_production(config):
         return
     instance = Path(app.instance_path)
     if not config.get("SECRET_KEY"):

@@ -101,6 +101,9 @@ def test_a_setting_that_cannot_work_stops_the_hub_with_a_message_naming_it(tmp_p
     with pytest.raises(ConfigError) as raised:
         create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
     assert message in str(raised.value)
+    if "cannot be imported" not in message:  # (a plugin module is imported after the configuration is read)
+        # a refused configuration writes nothing: the embedded hub's keys are generated only once it is accepted
+        assert not (tmp_path / "secret_key").exists() and not (tmp_path / "encryption_keys").exists()
 
 
 def test_settings_from_the_environment_are_normalised(tmp_path, monkeypatch):
