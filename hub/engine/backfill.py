@@ -55,6 +55,7 @@ from hub import entities as e
 from hub.engine.ingest import MAX_KEY_LENGTH, Staged, stage_events
 from hub.errors import Conflict, HubError
 from hub.extensions import db
+from hub.links import web_link
 from hub.store.attachments import get_attachment
 from hub.store.models import (
     D_OPEN, Attachment, Delivery, Event, EventKey, Integration, Invitation, User, utcnow,
@@ -72,6 +73,13 @@ class BackfillUnavailable(Conflict):
 
 class TooManyCandidates(Conflict):
     code = "too_many_candidates"
+
+
+class ProviderCannotInvite(Conflict):
+    """The attachment's provider is disabled, not connected or revoked: a backfill would queue
+    invitations it cannot send."""
+
+    code = "provider_unavailable"
 
 
 class StageChanged(Conflict):
@@ -276,18 +284,12 @@ def list_in_stage(runtime, workspace_id: int, source: str,
     for item in found:
         if isinstance(item, e.StageCandidate) and item.opportunity_id and item.opportunity_id not in people:
             people[item.opportunity_id] = e.StageCandidate(
-                item.opportunity_id, item.name.strip() if isinstance(item.name, str) else "", _web_link(item.profile_url))
+                item.opportunity_id, item.name.strip() if isinstance(item.name, str) else "", web_link(item.profile_url))
     if len(ids) > MAX_CANDIDATES:
         raise TooManyCandidates(
             f"More than {MAX_CANDIDATES} candidates are in “{stage}” of {posting}: backfill invites at most "
             f"{MAX_CANDIDATES} at once. Move some of them on in {title} first, or ask your operator.")
     return ids, people
-
-
-def _web_link(url: Any) -> str | None:
-    """``url`` if it is an http(s) address (a page the admin can open), else None: the pages and
-    the API never pass on a ``javascript:`` or other link from a vendor."""
-    return url.strip() if isinstance(url, str) and url.strip().lower().startswith(("http://", "https://")) else None
 
 
 def _listed_id(item: Any) -> str | None:
@@ -416,8 +418,8 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     """Queue one invitation per candidate in the stage without one (see the module docstring);
     audited as ``attachment.backfill``. ``expected``: how many candidates to invite the admin
     confirmed (None: not checked). Raises ``NotFound``, ``BackfillUnavailable``, ``StageChanged``
-    (409: more than ``expected`` candidates to invite now; nothing queued), ``Conflict`` (the provider
-    cannot invite now; too many candidates) or ``HubError`` (502: the source failed)."""
+    (409: more than ``expected`` candidates to invite now; nothing queued), ``ProviderCannotInvite``
+    (the provider cannot invite now), ``TooManyCandidates`` or ``HubError`` (502: the source failed)."""
     from hub.services import audit
 
     attachment = get_attachment(workspace_id, attachment_id, fresh=True)
@@ -425,7 +427,7 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     problem = provider_problem(runtime, workspace_id, attachment.provider)
     if problem:
         db.session.rollback()
-        raise Conflict(problem)
+        raise ProviderCannotInvite(problem)
     ids, people = list_in_stage(runtime, workspace_id, source, attachment)  # no transaction held meanwhile
 
     # one transaction from here: checks again, events and deliveries, audit entry
@@ -433,7 +435,7 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     problem = provider_problem(runtime, workspace_id, attachment.provider, lock=True)
     if problem:
         db.session.rollback()
-        raise Conflict(problem)
+        raise ProviderCannotInvite(problem)
     sorting = classify(workspace_id, attachment_id, ids)
     if expected is not None and len(sorting.to_invite) > expected:
         db.session.rollback()

@@ -60,8 +60,29 @@ def who_may(permission: str | None = None) -> str | None:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
+def _permission_refused(message: str) -> tuple[str, dict] | None:
+    """For the JSON answer of a 403 from ``require``: the message naming the caller's role, the
+    permission the endpoint needs and who holds it, and ``permission`` for a script; else None."""
+    from flask import current_app
+    from flask_login import current_user
+
+    from hub.web.permissions import ROLE_REFUSED
+
+    if message != ROLE_REFUSED or not current_user.is_authenticated:
+        return None
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    permission = getattr(view, "permission", None)
+    holders = who_may(permission)
+    if permission is None or holders is None:
+        return None
+    return (f"your role ({current_user.role_label}) does not allow this: it needs the permission {permission}, "
+            f"which {holders} has", {"permission": permission})
+
+
 def error_response(status: int, code: str, message: str, extra: dict | None = None):
     if wants_json():
+        if status == 403 and (refused := _permission_refused(message)) is not None:
+            message, extra = refused[0], {**(extra or {}), **refused[1]}
         return json_error(status, code, message, extra)
     try:
         return render_template("error.html", status=status, code=code, message=message,
@@ -88,6 +109,9 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
         message = exc.description or exc.name
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            allowed = sorted(m for m in exc.valid_methods if m not in ("HEAD", "OPTIONS")) or sorted(exc.valid_methods)
+            message = f"{request.method} is not allowed at this address; it takes {', '.join(allowed)}"
         if exc.code == 413:
             message = f"request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"
         if exc.code == 400 and "CSRF" in str(exc.description):

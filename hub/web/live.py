@@ -238,6 +238,9 @@ def hired_reason_error(name: str) -> str:
             "or Do not archive.")
 
 
+CHOICES_NOT_VALID = "some choices are not valid"  # the message of resolve_attachment's refusal, before the fields
+
+
 def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provider: str, assessment_id: str,
                        options: dict | None = None, current_options: dict | None = None) -> dict:
     """The values ``services.save_attachment`` needs, with the names read live from the vendors.
@@ -289,7 +292,7 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
         elif found is not None and found.for_hired:
             errors["archive_reason_on_thumbs_down"] = [hired_reason_error(found.name)]
     if errors:
-        raise ValidationFailed("some choices are not valid: " + ", ".join(sorted(errors)), errors)
+        raise ValidationFailed(f"{CHOICES_NOT_VALID}: " + ", ".join(sorted(errors)), errors)
     return {
         "posting_id": posting.id, "posting_name": posting.title, "stage_id": stage.id, "stage_name": stage.name,
         "provider": provider, "assessment_id": assessment.id, "assessment_name": assessment.name,

@@ -1,6 +1,6 @@
 """The 404 of a path that matches no route says why when it can: an id that is not a whole number
 (``GET /candidates/abc``, ``GET /api/v1/invitations/abc``: "'abc' is not a valid invitation id:
-ids are whole numbers"), on the pages (their HTML error page) and in the API (its error envelope,
+ids are positive whole numbers"), on the pages (their HTML error page) and in the API (its error envelope,
 ``{"error": {"code": "not_found", "message"}}``, ``hub.web.errors``) alike. Under ``/api/``, any
 other path is "no such API endpoint"; elsewhere it keeps Werkzeug's generic text.
 
@@ -78,7 +78,7 @@ def bad_id_message(app: Flask, path: str) -> str | None:
     for name in arguments.get(endpoint, ()):
         value = values[name]
         if not _NUMBER.fullmatch(value):
-            return f"{_cut(value, SHOWN_CHARS)!r} is not a valid {_noun(name)}: ids are whole numbers"
+            return f"{_cut(value, SHOWN_CHARS)!r} is not a valid {_noun(name)}: ids are positive whole numbers"
     return None
 
 

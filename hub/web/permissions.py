@@ -62,6 +62,9 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+ROLE_REFUSED = "your role does not allow this"  # a 403 from require: the pages and the API say who may
+
+
 def require(permission: str) -> Callable:
     """Decorator: the current user must hold ``permission``.
 
@@ -86,7 +89,7 @@ def require(permission: str) -> Callable:
 
                 return login_manager.unauthorized()
             if not can(permission):
-                raise Forbidden("your role does not allow this")
+                raise Forbidden(ROLE_REFUSED)
             check_request()  # text the database cannot store: 400, now that the user may ask
             return view(*args, **kwargs)
 

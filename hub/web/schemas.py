@@ -85,7 +85,9 @@ class PageQuerySchema(Schema):
 
 class InvitationQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(INVITATION_STATUSES))
-    assessment = fields.String(metadata={"description": "provider:assessment_id"})
+    assessment = fields.String(validate=validate.Regexp(
+        r"^[^:]+:.+$", error="give the provider and the assessment's id as provider:assessment_id, e.g. "
+                             "canditech:asmt-python"), metadata={"description": "provider:assessment_id"})
     posting = fields.String(metadata={"description": "posting id"})
     q = fields.String(validate=validate.Length(max=MAX_FILTER_LENGTH),
                       metadata={"description": "search in candidate name and email"})
@@ -210,6 +212,9 @@ class InvitationSchema(Schema):
     pass_threshold = fields.Float(allow_none=True, metadata={
         "description": "The attachment's pass threshold (percent of max_score) when the result was recorded."})
     report_url = fields.String(allow_none=True)
+    invite_url = fields.String(allow_none=True, metadata={
+        "description": "The candidate's link to the assessment, while the invitation is open (pending, invited or "
+                       "started) and the provider gave an http(s) one; else null."})
     verdict = fields.String(allow_none=True)
     failure_reason = fields.String(allow_none=True)
     created_at = fields.DateTime()

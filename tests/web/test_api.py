@@ -228,8 +228,9 @@ def test_an_archive_reason_the_source_does_not_offer_is_named(api):
             "options": {"archive_reason_on_thumbs_down": "no-such-reason"}}
     response = api("POST", "/attachments", json=body)
     assert response.status_code == 422
+    # named as the body has it, as the body's own validation names an option
     assert response.get_json()["error"]["fields"] == {
-        "archive_reason_on_thumbs_down": ["This archive reason does not exist at the source."]}
+        "options.archive_reason_on_thumbs_down": ["This archive reason does not exist at the source."]}
     body["options"]["archive_reason_on_thumbs_down"] = "reason-2"
     assert api("POST", "/attachments", json=body).status_code == 201
 
@@ -252,7 +253,7 @@ def test_put_merges_options_key_by_key(api, seeded):
     assert api("GET", path, role="admin").get_json()["options"] == cleared.get_json()["options"]
     # a merged option is still checked against the (new) posting's stages
     bad = api("PUT", path, role="admin", json={"options": {"move_to_stage_on_thumbs_up": "nowhere"}})
-    assert bad.status_code == 422 and list(bad.get_json()["error"]["fields"]) == ["move_to_stage_on_thumbs_up"]
+    assert bad.status_code == 422 and list(bad.get_json()["error"]["fields"]) == ["options.move_to_stage_on_thumbs_up"]
 
 
 def test_a_search_or_filter_too_long_is_refused_naming_the_parameter(api):

@@ -1,5 +1,5 @@
 """API paths that match no route say why in their 404: an id that is not a whole number is named
-("'abc' is not a valid invitation id: ids are whole numbers"), any other path is "no such API
+("'abc' is not a valid invitation id: ids are positive whole numbers"), any other path is "no such API
 endpoint"; the UI's pages keep their HTML 404 (which names a bad id too). And ``GET
 /api/v1/integrations`` says which ATS the hub reads from (``active_source``) in a workspace kept
 with two enabled."""
@@ -43,15 +43,15 @@ def _error(response, status=404) -> dict:
 
 
 @pytest.mark.parametrize("method, path, message", [
-    ("GET", "/invitations/abc", "'abc' is not a valid invitation id: ids are whole numbers"),
-    ("POST", "/invitations/abc/reinvite", "'abc' is not a valid invitation id: ids are whole numbers"),
-    ("POST", "/invitations/1x/cancel", "'1x' is not a valid invitation id: ids are whole numbers"),
-    ("GET", "/attachments/-3", "'-3' is not a valid attachment id: ids are whole numbers"),
-    ("DELETE", "/attachments/1.5", "'1.5' is not a valid attachment id: ids are whole numbers"),
-    ("GET", "/attachments/seven/backfill", "'seven' is not a valid attachment id: ids are whole numbers"),
-    ("PATCH", "/users/me", "'me' is not a valid user id: ids are whole numbers"),
-    ("POST", "/users/0x1/password-reset", "'0x1' is not a valid user id: ids are whole numbers"),
-    ("POST", "/deliveries/abc/replay", "'abc' is not a valid delivery id: ids are whole numbers"),
+    ("GET", "/invitations/abc", "'abc' is not a valid invitation id: ids are positive whole numbers"),
+    ("POST", "/invitations/abc/reinvite", "'abc' is not a valid invitation id: ids are positive whole numbers"),
+    ("POST", "/invitations/1x/cancel", "'1x' is not a valid invitation id: ids are positive whole numbers"),
+    ("GET", "/attachments/-3", "'-3' is not a valid attachment id: ids are positive whole numbers"),
+    ("DELETE", "/attachments/1.5", "'1.5' is not a valid attachment id: ids are positive whole numbers"),
+    ("GET", "/attachments/seven/backfill", "'seven' is not a valid attachment id: ids are positive whole numbers"),
+    ("PATCH", "/users/me", "'me' is not a valid user id: ids are positive whole numbers"),
+    ("POST", "/users/0x1/password-reset", "'0x1' is not a valid user id: ids are positive whole numbers"),
+    ("POST", "/deliveries/abc/replay", "'abc' is not a valid delivery id: ids are positive whole numbers"),
 ])
 def test_an_id_that_is_not_a_whole_number_is_named(api, method, path, message):
     assert _error(api(method, path)) == {"code": "not_found", "message": message}
@@ -69,7 +69,7 @@ def test_every_documented_id_parameter_is_named(api):
             noun = ids[0].removesuffix("_id").replace("_", " ")
             url = re.sub(r"{\w+}", "abc", path)
             error = _error(api(method.upper(), url))
-            assert error == {"code": "not_found", "message": f"'abc' is not a valid {noun} id: ids are whole numbers"}, \
+            assert error == {"code": "not_found", "message": f"'abc' is not a valid {noun} id: ids are positive whole numbers"}, \
                 (method, path)
             checked += 1
     assert checked >= 11  # invitations 3, attachments 5, users 2, deliveries 1
@@ -79,14 +79,14 @@ def test_the_bad_id_is_named_whatever_the_token(api):
     # routing comes before the sign-in: no token, or a role without the permission, gets the same 404
     for role in (None, "limited_team_member"):
         assert _error(api("POST", "/invitations/abc/cancel", role=role))["message"] == \
-            "'abc' is not a valid invitation id: ids are whole numbers"
+            "'abc' is not a valid invitation id: ids are positive whole numbers"
 
 
 def test_odd_and_long_ids_are_quoted_and_cut(api):
     assert _error(api("GET", "/invitations/%C3%A9t%C3%A9"))["message"] == \
-        "'été' is not a valid invitation id: ids are whole numbers"
+        "'été' is not a valid invitation id: ids are positive whole numbers"
     assert _error(api("GET", "/invitations/" + "9" * 30 + "x" * 70))["message"] == \
-        f"'{'9' * 30 + 'x' * 10}…' is not a valid invitation id: ids are whole numbers"
+        f"'{'9' * 30 + 'x' * 10}…' is not a valid invitation id: ids are positive whole numbers"
 
 
 def test_whole_number_ids_reach_the_view(api, seeded):
@@ -131,7 +131,7 @@ def test_ui_pages_keep_their_html_404(as_role, method, path, noun):
     assert "<!doctype html>" in text.lower()
     assert "no such API endpoint" not in text
     if noun:
-        assert f"&#39;abc&#39; is not a valid {noun} id: ids are whole numbers." in text
+        assert f"&#39;abc&#39; is not a valid {noun} id: ids are positive whole numbers." in text
     else:
         assert "whole numbers" not in text
 

@@ -218,6 +218,11 @@ def test_a_candidate_who_entered_while_the_provider_was_disabled_is_invited_once
     assert 'id="backfill-confirm"' not in page and "<strong>4 candidates</strong>" in page
     refused = client.post(f"/pipeline/{ready}/backfill", follow_redirects=True).get_data(as_text=True)
     assert "Fake Tests is disabled: it cannot send invitations now." in refused
+    # the API's refusal has a code of its own, as the backfill's other refusals do
+    api = hub_app.test_client().post(f"/api/v1/attachments/{ready}/backfill", headers=api_headers(seeded, "admin"))
+    assert api.status_code == 409 and api.get_json()["error"] == {
+        "code": "provider_unavailable", "message": "Fake Tests is disabled: it cannot send invitations now. Enable and "
+                                                   "connect it first, then invite the candidates already in this stage."}
     assert _backfill_events(hub_app) == []  # nothing staged: the next click must not be a duplicate
 
     with hub_app.app_context():

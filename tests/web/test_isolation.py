@@ -383,6 +383,7 @@ ID_ROWS: list[Row] = [
     Row("POST", "/api/v1/invitations/<int:invitation_id>/reinvite"),
     Row("POST", "/api/v1/invitations/<int:invitation_id>/cancel"),
     Row("POST", "/api/v1/deliveries/<id64:delivery_id>/replay"),
+    Row("GET", "/api/v1/users/<int:user_id>"),
     Row("PATCH", "/api/v1/users/<int:user_id>", {"role": "admin"}),
     Row("POST", "/api/v1/users/<int:user_id>/password-reset"),
 ]
@@ -464,9 +465,11 @@ READS: list[Read] = [
     Read("/api/v1/invitations", "posting=p1&status=failed", kind="invitation"),
     Read("/api/v1/invitations/<int:invitation_id>", kind="invitation"),
     Read("/api/v1/activity", "per_page=200", kind="event"),
-    Read("/api/v1/activity", "plugin=legacyats", kind="event"),
+    # workspace 1 has no event of it: the filter is refused by name, as a misspelt one is
+    Read("/api/v1/activity", "plugin=legacyats", kind="event", ok=frozenset({422})),
     Read("/api/v1/activity", "status=dead", kind="event"),
     Read("/api/v1/users", kind="user"),
+    Read("/api/v1/users/<int:user_id>", kind="user"),
     Read("/api/v1/audit", "per_page=200", kind="audit"),
     Read("/api/v1/audit", "action=legacy.", kind="audit"),
 ]
@@ -516,7 +519,7 @@ BULK_WRITES: list[Write] = [
     Write("POST", "/api/v1/deliveries/replay", lambda role, other: {"status": "dead"}, ok=frozenset({200})),
     Write("POST", "/api/v1/deliveries/replay", lambda role, other: {"status": "cancelled"}, ok=frozenset({200})),
     Write("POST", "/api/v1/deliveries/replay", lambda role, other: {"status": "dead", "plugin": "legacyats"},
-          ok=frozenset({404})),  # workspace 1 has no event of it
+          ok=frozenset({422})),  # workspace 1 has no event of it
     # a token acting as workspace 2's user: "Choose an active user of this workspace."
     Write("POST", "/settings/api-tokens", lambda role, other: {"name": "pointing", "user_id": str(other.one["user"])},
           ok=frozenset({422})),
@@ -659,7 +662,7 @@ def test_plugin_routes_act_on_the_own_workspace_only(hub_app, seeded, other, cli
 
 def _read_path(read: Read, seeded, plugin: str) -> str:
     path = _fill(read.rule, {"attachment_id": seeded.ids["attachment"], "invitation_id": seeded.ids["invitation"],
-                             "plugin": plugin})
+                             "user_id": seeded.users["team_member"], "plugin": plugin})
     return f"{path}?{read.query}" if read.query else path
 
 
@@ -667,7 +670,8 @@ def test_reads_show_nothing_of_another_workspace(hub_app, seeded, other, clients
     """Every page and API read of workspace 1 (its lists, filtered too, and its own objects), for
     every role allowed, once workspace 2's admin and Limited Team Member have read the same pages
     of theirs: nothing of workspace 2."""
-    own = {"attachment_id": other.one["attachment"], "invitation_id": other.one["invitation"]}
+    own = {"attachment_id": other.one["attachment"], "invitation_id": other.one["invitation"],
+           "user_id": other.one["user"]}
     for email in other.emails.values():  # workspace 2 reads first: its answers are what a cache would keep
         with hub_app.app_context():
             user = db.session.scalar(sa.select(User).where(User.email == email))

@@ -373,7 +373,7 @@ def test_the_api_s_replay_all_of_one_plugin_leaves_the_others(hub_app, seeded):
     ({"status": "dead", "limit": 0}, 422, "limit"),
     ({"status": "dead", "limit": 501}, 422, "limit"),
     ({"status": "dead", "limit": "5"}, 422, "limit"),
-    ({"status": "dead", "plugin": "nosuch"}, 404, "no plugin named 'nosuch' is installed or has events here"),
+    ({"status": "dead", "plugin": "nosuch"}, 422, "no plugin named 'nosuch' is installed or has events here"),
 ])
 def test_the_api_s_replay_all_refuses_a_body_it_cannot_follow(hub_app, seeded, body, status, words):
     _, (dead,) = _event(hub_app, [("fakeassess", "dead", "TemporaryError: Fake Tests is down")])

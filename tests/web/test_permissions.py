@@ -128,6 +128,7 @@ MATRIX: list[Row] = [
     Row("POST", "/api/v1/deliveries/replay", ADMINS, data=lambda role, seed: {"status": "dead"}),
     Row("GET", "/api/v1/users", ADMINS),
     Row("POST", "/api/v1/users", ADMINS, data=lambda role, seed: {"email": f"api-{role}@acme.test", "role": "team_member"}),
+    Row("GET", "/api/v1/users/<int:user_id>", ADMINS, {"user_id": "target_user"}),
     Row("PATCH", "/api/v1/users/<int:user_id>", ADMINS, {"user_id": "target_user"},
         data=lambda role, seed: {"role": "team_member"}),
     Row("POST", "/api/v1/users/<int:user_id>/password-reset", ADMINS, {"user_id": "target_user"}),

@@ -152,7 +152,7 @@ def test_the_api_refuses_a_reason_for_hired_candidates_for_a_thumbs_down_too(hub
         "posting_id": "p1", "stage_id": "s9", "provider": "fakeassess", "assessment_id": "py",
         "options": {"archive_reason_on_thumbs_down": "reason-hired"}})
     assert answer.status_code == 422, answer.get_json()
-    assert answer.get_json()["error"]["fields"]["archive_reason_on_thumbs_down"] == [
+    assert answer.get_json()["error"]["fields"]["options.archive_reason_on_thumbs_down"] == [
         "“Hired” is a reason for archiving a hired candidate, not a rejected one: choose another reason, "
         "or Do not archive."]
     fine = api.post("/api/v1/attachments", headers=api_headers(seeded, "admin"), json={

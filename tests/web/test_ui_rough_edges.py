@@ -36,15 +36,15 @@ def _error_message(response, status=404) -> str:
 # ---------------------------------------------------------------------- 1. ids that are not numbers
 
 @pytest.mark.parametrize("method, path, message", [
-    ("GET", "/candidates/abc", "'abc' is not a valid invitation id: ids are whole numbers."),
-    ("GET", "/candidates/-1", "'-1' is not a valid invitation id: ids are whole numbers."),
-    ("POST", "/candidates/1x/reinvite", "'1x' is not a valid invitation id: ids are whole numbers."),
-    ("POST", "/candidates/abc/cancel", "'abc' is not a valid invitation id: ids are whole numbers."),
-    ("GET", "/pipeline/seven/edit", "'seven' is not a valid attachment id: ids are whole numbers."),
-    ("POST", "/pipeline/1.5/backfill", "'1.5' is not a valid attachment id: ids are whole numbers."),
-    ("POST", "/users/me/role", "'me' is not a valid user id: ids are whole numbers."),
-    ("POST", "/activity/deliveries/abc/replay", "'abc' is not a valid delivery id: ids are whole numbers."),
-    ("POST", "/settings/api-tokens/abc/revoke", "'abc' is not a valid token id: ids are whole numbers."),
+    ("GET", "/candidates/abc", "'abc' is not a valid invitation id: ids are positive whole numbers."),
+    ("GET", "/candidates/-1", "'-1' is not a valid invitation id: ids are positive whole numbers."),
+    ("POST", "/candidates/1x/reinvite", "'1x' is not a valid invitation id: ids are positive whole numbers."),
+    ("POST", "/candidates/abc/cancel", "'abc' is not a valid invitation id: ids are positive whole numbers."),
+    ("GET", "/pipeline/seven/edit", "'seven' is not a valid attachment id: ids are positive whole numbers."),
+    ("POST", "/pipeline/1.5/backfill", "'1.5' is not a valid attachment id: ids are positive whole numbers."),
+    ("POST", "/users/me/role", "'me' is not a valid user id: ids are positive whole numbers."),
+    ("POST", "/activity/deliveries/abc/replay", "'abc' is not a valid delivery id: ids are positive whole numbers."),
+    ("POST", "/settings/api-tokens/abc/revoke", "'abc' is not a valid token id: ids are positive whole numbers."),
 ])
 def test_a_page_path_with_an_id_that_is_not_a_number_names_it(as_role, method, path, message):
     response = as_role("super_admin").open(path, method=method)
@@ -64,14 +64,14 @@ def test_every_page_route_with_an_integer_argument_names_it(hub_app, as_role):
         noun = names[0].removesuffix("_id").replace("_", " ")
         method = sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
         assert _error_message(client.open(path, method=method)) == \
-            f"'abc' is not a valid {noun} id: ids are whole numbers.", rule.rule
+            f"'abc' is not a valid {noun} id: ids are positive whole numbers.", rule.rule
         checked += 1
     assert checked >= 12  # candidates 3, pipeline 4, users 3, a delivery, a token
 
 
 def test_an_id_that_is_a_number_reaches_the_view(as_role, seeded):
     client = as_role("team_member")
-    assert _error_message(client.get("/candidates/abc")) == "'abc' is not a valid invitation id: ids are whole numbers."
+    assert _error_message(client.get("/candidates/abc")) == "'abc' is not a valid invitation id: ids are positive whole numbers."
     for path in ("/candidates/999999", f"/candidates/{seeded.other['invitation_id']}", "/candidates/" + "9" * 30):
         assert _error_message(client.get(path)) == "No such invitation.", path
     assert client.get(f"/candidates/{seeded.ids['invitation']}").status_code == 200
@@ -79,18 +79,18 @@ def test_an_id_that_is_a_number_reaches_the_view(as_role, seeded):
 
 def test_the_bad_id_is_named_before_the_sign_in_and_in_json(hub_app, seeded):
     client = hub_app.test_client()  # signed out: routing comes first, as for the API
-    assert _error_message(client.get("/candidates/abc")) == "'abc' is not a valid invitation id: ids are whole numbers."
+    assert _error_message(client.get("/candidates/abc")) == "'abc' is not a valid invitation id: ids are positive whole numbers."
     response = client.get("/users/abc/role", headers={"Accept": "application/json"})
     assert response.status_code == 404 and response.get_json() == {
-        "error": {"code": "not_found", "message": "'abc' is not a valid user id: ids are whole numbers"}}
+        "error": {"code": "not_found", "message": "'abc' is not a valid user id: ids are positive whole numbers"}}
 
 
 def test_odd_and_long_page_ids_are_quoted_cut_and_escaped(as_role):
     client = as_role("admin")
-    assert _error_message(client.get("/candidates/%3Cb%3Ex")) == "'<b>x' is not a valid invitation id: ids are whole numbers."
+    assert _error_message(client.get("/candidates/%3Cb%3Ex")) == "'<b>x' is not a valid invitation id: ids are positive whole numbers."
     assert "<b>x" not in client.get("/candidates/%3Cb%3Ex").get_data(as_text=True)  # escaped, not markup
     assert _error_message(client.get("/candidates/" + "9" * 30 + "x" * 70)) == \
-        f"'{'9' * 30 + 'x' * 10}…' is not a valid invitation id: ids are whole numbers."
+        f"'{'9' * 30 + 'x' * 10}…' is not a valid invitation id: ids are positive whole numbers."
 
 
 def test_other_unknown_page_paths_keep_the_generic_404(as_role):

@@ -71,7 +71,8 @@ def test_change_role_and_deactivate(hub_app, seeded, as_role):
     target = seeded.users["team_member"]
     listing = client.get("/users").get_data(as_text=True)  # deactivating asks first, as a password reset does
     assert (f'id="deactivate-{target}" data-confirm="Deactivate team_member@acme.test? They are signed out and '
-            "cannot sign in or use their API tokens until reactivated.\"") in listing
+            "cannot sign in until reactivated, and their API tokens are revoked for good (reactivating does not "
+            "bring them back).\"") in listing
     response = client.post(f"/users/{target}/role", data={"role": "admin"}, follow_redirects=True)
     assert "team_member@acme.test is now Admin." in response.get_data(as_text=True)
     response = client.post(f"/users/{target}/active", data={"active": "0"}, follow_redirects=True)

@@ -1,7 +1,7 @@
 """The JSON API under ``/api/v1``: everything the admin pages do, for scripts and other systems.
 
 Authentication is by API token only: ``Authorization: Bearer hub_...`` (tokens are created by a
-Super Admin under Settings -> API tokens and stored hashed). A request acts as the token's user
+Super Admin on the API tokens page and stored hashed). A request acts as the token's user
 with that user's role; the same ``require(permission)`` checks as the pages apply. When the token
 was issued by someone else (a Super Admin may issue a token acting as any user), the audit entries
 of its requests name the token and its issuer (``token_audit``). Session
@@ -16,13 +16,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 
 from hub.errors import Unauthorized
 from hub.extensions import csrf, db, login_manager
 from hub.services import hash_token
 from hub.store.models import ApiToken, utcnow
 from hub.web.api import token_audit
+from hub.web.api.common import unknown_query_parameters
+from hub.web.input_guard import check_request
+from hub.web.permissions import can
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -53,6 +56,24 @@ def authenticate():
         db.session.commit()
     g._login_user = user
     g.api_token_id = row.id
+    return None
+
+
+@bp.before_request
+def refuse_unknown_query_parameters():
+    """422 for a query parameter the endpoint does not know, once the caller may use the endpoint
+    (a 401 or 403 comes first, from the view's ``require``; then a 400 for text the database
+    cannot store, ``hub.web.input_guard``)."""
+    if not request.args:
+        return None
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    permission = getattr(view, "permission", None)
+    if view is None or (permission is not None and not can(permission)):
+        return None
+    check_request()  # text the database cannot store is a 400 first, as in every view
+    refusal = unknown_query_parameters(request.endpoint, request.args.keys())
+    if refusal is not None:
+        raise refusal
     return None
 
 

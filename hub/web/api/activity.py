@@ -12,7 +12,7 @@ from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import load_body, load_query
 from hub.web.permissions import require
-from hub.errors import NotFound
+from hub.errors import ValidationFailed
 from hub.web.schemas import (
     ActivityQuerySchema, BulkReplayInSchema, BulkReplayResultSchema, DeliverySchema, EmptySchema, EventSchema,
 )
@@ -25,11 +25,22 @@ def event_dict(row) -> dict:
             "deliveries": sorted(row.deliveries, key=lambda d: (d.plugin, d.id))}
 
 
+def _check_plugin(plugin: str | None) -> None:
+    """422 naming ``plugin`` unless it is installed or has events here (Activity's filter offers
+    those: one uninstalled since keeps its history): a misspelt name is not an empty list."""
+    if plugin is None:
+        return
+    if plugin not in queries.plugin_choices(current_user.workspace_id, get_runtime().registry.names(), plugin):
+        message = f"no plugin named {plugin!r} is installed or has events here"
+        raise ValidationFailed(f"invalid field: plugin ({message})", {"plugin": [message[:1].upper() + message[1:] + "."]})
+
+
 @bp.get("/activity")
 @require("activity.view")
 def activity():
     args = load_query(ActivityQuerySchema)
     ws = current_user.workspace_id
+    _check_plugin(args.get("plugin"))
     page = queries.paginate(queries.events_query(ws, plugin=args.get("plugin"), status=args.get("status")),
                             args["page"], args["per_page"])
     return jsonify({"items": EventSchema(many=True).dump([event_dict(e) for e in page.items]),
@@ -57,10 +68,7 @@ def replay_all():
     args = load_body(BulkReplayInSchema)
     runtime = get_runtime()
     plugin = args.get("plugin")
-    # as Activity's filter: an installed plugin, or one uninstalled since whose events are still here
-    if plugin is not None and plugin not in queries.plugin_choices(current_user.workspace_id,
-                                                                   runtime.registry.names(), plugin):
-        raise NotFound(f"no plugin named {plugin!r} is installed or has events here")
+    _check_plugin(plugin)
     result = services.replay_all(runtime, current_user.workspace_id, args["status"], current_user, plugin=plugin,
                                  limit=args["limit"])
     return jsonify(BulkReplayResultSchema().dump({

@@ -28,19 +28,23 @@ def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+MISSING = "Missing data for required field."  # marshmallow's message for a required field left out
 WHOLE = "_schema"  # marshmallow's key for an error of a whole object rather than of one of its fields
 
 
 def describe(fields: dict[str, list[str]]) -> str:
-    """The message of a validation error: the unknown fields, the invalid fields (a nested object's
+    """The message of a validation error: the unknown fields, the required fields left out, the invalid fields (a nested object's
     own error, ``options._schema`` such as "Invalid input type.", names ``options``), then the
     errors of the body as a whole (``_schema``) in their own words ("give role and/or active").
     marshmallow's ``_schema`` is never named: it is no field the client sent."""
     unknown = sorted(k for k, v in fields.items() if v == ["Unknown field."])
-    invalid = sorted({k.removesuffix("." + WHOLE) for k in fields if k not in unknown and k != WHOLE})
+    missing = sorted(k for k, v in fields.items() if v == [MISSING])
+    invalid = sorted({k.removesuffix("." + WHOLE) for k in fields if k not in unknown + missing and k != WHOLE})
     parts = []
     if unknown:
         parts.append("unknown field" + ("s" if len(unknown) > 1 else "") + ": " + ", ".join(unknown))
+    if missing:
+        parts.append("missing field" + ("s" if len(missing) > 1 else "") + ": " + ", ".join(missing))
     if invalid:
         parts.append("invalid field" + ("s" if len(invalid) > 1 else "") + ": " + ", ".join(invalid))
     parts.extend(fields.get(WHOLE, []))
@@ -85,6 +89,28 @@ def load_body(schema: type[Schema], partial: bool = False) -> dict:
         return schema().load(data, partial=partial)
     except ValidationError as exc:
         raise validation_failed(exc.messages) from None
+
+
+def query_schema(endpoint: str | None) -> type[Schema] | None:
+    """The query schema of an API endpoint (``api.<view>``), None when it takes no query."""
+    from hub.web import schemas
+
+    return {"api.list_invitations": schemas.InvitationQuerySchema, "api.activity": schemas.ActivityQuerySchema,
+            "api.audit": schemas.AuditQuerySchema, "api.stages": schemas.StagesQuerySchema}.get(endpoint or "")
+
+
+def unknown_query_parameters(endpoint: str | None, names) -> ValidationFailed | None:
+    """The 422 for query parameters ``endpoint`` does not know (a misspelt filter, ``?stauts=dead``,
+    would otherwise list everything), naming them and the ones it takes; None when all are known."""
+    schema = query_schema(endpoint)
+    known = [f.data_key or name for name, f in schema().fields.items()] if schema else []
+    unknown = sorted(set(names) - set(known))
+    if not unknown:
+        return None
+    shown = [f"'{name if len(name) <= 40 else name[:40] + '…'}'" for name in unknown]
+    takes = f"this endpoint takes {', '.join(known)}" if known else "this endpoint takes no query parameters"
+    return ValidationFailed(f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(shown)} ({takes})",
+                            {name: ["Unknown query parameter."] for name in unknown})
 
 
 def load_query(schema: type[Schema]) -> dict:

@@ -9,7 +9,9 @@ from flask import jsonify
 from flask_login import current_user
 
 from hub import services
+from hub.entities import OPEN_STATUSES
 from hub.errors import NotFound, ServiceUnavailable
+from hub.links import web_link
 from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.api import bp
@@ -23,6 +25,7 @@ def invitation_dict(row, names: dict[str, str], with_timeline: bool = False) -> 
     data = {column: getattr(row, column) for column in InvitationSchema().fields if hasattr(row, column)}
     data["posting_id"] = posting_id
     data["posting_name"] = names.get(posting_id) if posting_id else None
+    data["invite_url"] = web_link(row.invite_url) if row.status in OPEN_STATUSES else None  # as the candidate's page
     if with_timeline:
         data["timeline"] = queries.timeline(row)
     return data

@@ -70,6 +70,8 @@ def field_schema(f: fields.Field) -> dict:
                 out["minimum"] = v.min
             if v.max is not None:
                 out["maximum"] = v.max
+        elif isinstance(v, validate.Regexp):
+            out["pattern"] = v.regex.pattern
         elif isinstance(v, validate.Length):
             if v.min is not None:
                 out["minLength"] = v.min
@@ -120,6 +122,10 @@ def _list_of(item: Any) -> dict:
 def components() -> dict:
     out = {component_name(c): schema_component(c, True) for c in INPUT_SCHEMAS}
     out.update({component_name(c): schema_component(c, False) for c in OUTPUT_SCHEMAS})
+    # PUT /attachments/{id} takes any of the creation's fields: those left out keep their value
+    out["AttachmentUpdate"] = {k: v for k, v in out["AttachmentIn"].items() if k != "required"}
+    out["AttachmentUpdate"]["description"] = ("Any of AttachmentIn's fields: those left out keep their value, "
+                                              "and so do options left out of options (null clears one).")
     out["Error"] = {
         "type": "object", "required": ["error"], "description": "Every error answer has this envelope.",
         "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -276,7 +282,7 @@ def paths() -> dict:
                        response=_json("Attachment"), path_params=A),
             "put": _op("updateAttachment", "Change an attachment (fields and options left out keep their value; "
                        "an option given as null is cleared)", "pipeline.manage", tag="pipeline",
-                       response=_json("Attachment"), body="AttachmentIn", path_params=A, errors=("409", "502")),
+                       response=_json("Attachment"), body="AttachmentUpdate", path_params=A, errors=("409", "502")),
             "delete": _op("deleteAttachment", "Detach", "pipeline.manage", tag="pipeline", ok="204",
                           response={"description": "Detached"}, path_params=A),
         },
@@ -325,18 +331,21 @@ def paths() -> dict:
         "/deliveries/replay": {"post": _op(
             "replayAllDeliveries", "Replay every dead delivery, or every one cancelled by a disable or revoke of a "
             "plugin enabled again (of one plugin's events with plugin), at most limit per call: remaining counts "
-            "the rest; one of a disabled plugin is skipped with the reason; 404 for a plugin neither installed nor with events",
+            "the rest; one of a disabled plugin is skipped with the reason; 422 for a plugin neither installed nor with events",
             "deliveries.replay", tag="activity",
-            response=_json("BulkReplayResult"), body="BulkReplayIn", errors=("404",))},
+            response=_json("BulkReplayResult"), body="BulkReplayIn")},
         "/users": {
             "get": _op("listUsers", "Users of the workspace", "users.view", tag="users", response=_json("UserList")),
             "post": _op("createUser", "Create a user (an Admin cannot create a Super Admin)", "users.manage",
                         tag="users", ok="201", response=_json("UserCreated", "Created"), body="UserCreate",
                         errors=("409",)),
         },
-        "/users/{user_id}": {"patch": _op(
-            "updateUser", "Change role and/or active", "users.manage", tag="users", response=_json("User"),
-            body="UserPatch", path_params=("user_id",), errors=("409",))},
+        "/users/{user_id}": {
+            "get": _op("getUser", "One user of the workspace", "users.view", tag="users", response=_json("User"),
+                       path_params=("user_id",)),
+            "patch": _op("updateUser", "Change role and/or active", "users.manage", tag="users",
+                         response=_json("User"), body="UserPatch", path_params=("user_id",), errors=("409",)),
+        },
         "/users/{user_id}/password-reset": {"post": _op(
             "resetUserPassword", "Give a user a new one-time password (the rule of changing their role: an Admin "
             "resets users below Super Admin; nobody resets their own here)", "users.manage", tag="users",

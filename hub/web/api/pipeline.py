@@ -9,16 +9,16 @@ from marshmallow import Schema, fields
 
 from hub import services
 from hub.engine import backfill
-from hub.errors import NotFound
+from hub.errors import NotFound, ValidationFailed
 from hub.runtime import get_runtime
 from hub.store.attachments import AttachmentDetached
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import live_error, load_body, load_query
-from hub.web.live import LiveError, list_assessments, list_postings, list_stages, resolve_attachment
+from hub.web.live import CHOICES_NOT_VALID, LiveError, list_assessments, list_postings, list_stages, resolve_attachment
 from hub.web.permissions import require
 from hub.web.schemas import (
-    AssessmentSchema, AttachmentInSchema, AttachmentSchema, BackfillRunSchema, PostingSchema, StageSchema,
+    AssessmentSchema, AttachmentInSchema, AttachmentOptionsSchema, AttachmentSchema, BackfillRunSchema, PostingSchema, StageSchema,
     StagesQuerySchema,
 )
 
@@ -98,7 +98,17 @@ def _save(values: dict, attachment_id: int | None, current_options: dict | None 
                                       values["assessment_id"], values.get("options") or {}, current_options)
     except LiveError as exc:
         raise live_error(exc) from None
+    except ValidationFailed as exc:
+        raise _in_the_body(exc) from None
     return services.save_attachment(ws, resolved, current_user, attachment_id=attachment_id)
+
+
+def _in_the_body(exc: ValidationFailed) -> ValidationFailed:
+    """The attach form's choices refused (``resolve_attachment``), named as the API's body has them:
+    an option as ``options.<name>``, as the body's own validation names it."""
+    options = AttachmentOptionsSchema().fields
+    named = {f"options.{name}" if name in options else name: messages for name, messages in exc.fields.items()}
+    return ValidationFailed(f"{CHOICES_NOT_VALID}: " + ", ".join(sorted(named)), named)
 
 
 @bp.post("/attachments")
@@ -134,8 +144,12 @@ def update_attachment(attachment_id: int):
 @bp.delete("/attachments/<int:attachment_id>")
 @require("pipeline.manage")
 def delete_attachment(attachment_id: int):
+    # a second DELETE says the attachment was detached, as GET and PUT on it do
+    queries.get_attachment(current_user.workspace_id, attachment_id)
     services.detach(current_user.workspace_id, attachment_id, current_user)
-    return "", 204
+    response = current_app.response_class(status=204)
+    del response.headers["Content-Type"]  # no body, so no type (Flask's default would say text/html)
+    return response
 
 
 @bp.get("/postings")

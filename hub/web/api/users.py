@@ -38,8 +38,14 @@ def create():
     data["generated_password"] = generated
     response = jsonify(data)
     response.status_code = 201
-    response.headers["Location"] = url_for("api.list_users")
+    response.headers["Location"] = url_for("api.get_user", user_id=user.id)
     return response
+
+
+@bp.get("/users/<int:user_id>")
+@require("users.view")
+def get_user(user_id: int):
+    return jsonify(UserSchema().dump(queries.get_user(current_user.workspace_id, user_id)))
 
 
 @bp.patch("/users/<int:user_id>")

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from flask import request, url_for
 from flask_login import current_user
 
+from hub.links import web_link
 from hub.store.models import ROLE_LABELS
 from hub.web.permissions import can, visibility_notice
 from hub.web.schemas import MAX_FILTER_LENGTH
@@ -197,8 +198,7 @@ def _humanize(value):
 @bp.app_template_filter("http_url")
 def _http_url(value):
     """Only http(s) links from vendor data are rendered (never ``javascript:``)."""
-    text = str(value or "").strip()
-    return text if text.lower().startswith(("http://", "https://")) else None
+    return web_link(str(value or ""))
 
 
 @bp.app_template_filter("parse_iso")

@@ -1,0 +1,113 @@
+"""What a script author met walking through the API (docs/api.md): a misspelt query parameter or
+filter value named instead of ignored, refusals that say what is missing and who may, the
+candidate's invite link, a user's own address, a second detach, a wrong method."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from hub.extensions import db
+from hub.store.models import Invitation
+from tests.web.support import api_headers
+
+
+@pytest.fixture
+def api(hub_app, seeded):
+    client = hub_app.test_client()
+
+    def call(method, path, role="super_admin", **kwargs):
+        return client.open(f"/api/v1{path}", method=method, headers=api_headers(seeded, role), **kwargs)
+
+    return call
+
+
+def _error(response, status: int) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()["error"]
+
+
+def test_an_unknown_query_parameter_is_named_with_the_ones_the_endpoint_takes(api):
+    error = _error(api("GET", "/invitations?stauts=failed"), 422)
+    assert error["message"] == ("unknown query parameter: 'stauts' (this endpoint takes page, per_page, status, "
+                                "assessment, posting, q)")
+    assert error["fields"] == {"stauts": ["Unknown query parameter."]}
+    error = _error(api("GET", "/integrations?verbose=1&x=2"), 422)
+    assert error["message"] == "unknown query parameters: 'verbose', 'x' (this endpoint takes no query parameters)"
+    assert api("GET", "/invitations?status=failed&per_page=5").status_code == 200
+    # who may not use the endpoint is told that first, whatever the query
+    assert _error(api("GET", "/activity?stauts=dead", role="team_member"), 403)["code"] == "forbidden"
+
+
+def test_the_assessment_filter_needs_its_provider(api):
+    error = _error(api("GET", "/invitations?assessment=py"), 422)
+    assert error["fields"] == {"assessment": [
+        "give the provider and the assessment's id as provider:assessment_id, e.g. canditech:asmt-python"]}
+    assert api("GET", "/invitations?assessment=fakeassess:py").get_json()["total"] >= 1
+
+
+def test_activity_names_a_plugin_it_does_not_know(api):
+    error = _error(api("GET", "/activity?plugin=fakesorce"), 422)
+    assert error["fields"] == {"plugin": ["No plugin named 'fakesorce' is installed or has events here."]}
+    assert api("GET", "/activity?plugin=fakesource").status_code == 200
+
+
+def test_missing_fields_are_said_missing(api):
+    error = _error(api("POST", "/attachments", json={"posting_id": "p1"}), 422)
+    assert error["message"] == "missing fields: assessment_id, provider, stage_id"
+
+
+def test_a_403_names_the_role_the_permission_and_who_has_it(api):
+    error = _error(api("POST", "/integrations/fakesource/disable", role="admin"), 403)
+    assert error == {"code": "forbidden", "permission": "integrations.manage",
+                     "message": "your role (Admin) does not allow this: it needs the permission integrations.manage, "
+                                "which a Super Admin has"}
+    error = _error(api("GET", "/activity", role="team_member"), 403)
+    assert error["message"].endswith("it needs the permission activity.view, which an Admin or a Super Admin has")
+
+
+def test_an_open_invitation_carries_the_candidate_s_link_and_a_closed_one_none(hub_app, seeded, api):
+    invitation_id = seeded.ids["invitation"]
+    with hub_app.app_context():
+        db.session.execute(sa.update(Invitation).where(Invitation.id == invitation_id).values(
+            status="invited", invite_url="https://tests.example/take/1"))
+        db.session.commit()
+    assert api("GET", f"/invitations/{invitation_id}").get_json()["invite_url"] == "https://tests.example/take/1"
+    listed = api("GET", "/invitations?status=invited").get_json()["items"]
+    assert {item["id"]: item["invite_url"] for item in listed}[invitation_id] == "https://tests.example/take/1"
+    with hub_app.app_context():  # a vendor's link that is no web page is never passed on
+        db.session.execute(sa.update(Invitation).where(Invitation.id == invitation_id).values(
+            invite_url="javascript:alert(1)"))
+        db.session.commit()
+    assert api("GET", f"/invitations/{invitation_id}").get_json()["invite_url"] is None
+    with hub_app.app_context():
+        db.session.execute(sa.update(Invitation).where(Invitation.id == invitation_id).values(
+            status="completed", invite_url="https://tests.example/take/1"))
+        db.session.commit()
+    assert api("GET", f"/invitations/{invitation_id}").get_json()["invite_url"] is None
+
+
+def test_a_created_user_s_location_is_its_own_address(api):
+    created = api("POST", "/users", json={"email": "new.one@acme.test", "role": "team_member"})
+    assert created.status_code == 201
+    location = created.headers["Location"]
+    assert location == f"/api/v1/users/{created.get_json()['id']}"
+    user = api("GET", location.removeprefix("/api/v1")).get_json()
+    assert user["email"] == "new.one@acme.test" and "generated_password" not in user
+    assert _error(api("GET", "/users/999999"), 404)["code"] == "not_found"
+
+
+def test_a_second_detach_says_it_was_detached_and_a_204_has_no_type(api, seeded):
+    attachment_id = seeded.ids["attachment"]
+    first = api("DELETE", f"/attachments/{attachment_id}")
+    assert first.status_code == 204 and first.data == b"" and "Content-Type" not in first.headers
+    error = _error(api("DELETE", f"/attachments/{attachment_id}"), 404)
+    assert error["message"] == _error(api("GET", f"/attachments/{attachment_id}"), 404)["message"]
+    assert "detached" in error["message"]
+
+
+def test_a_wrong_method_names_the_methods_the_address_takes(api):
+    response = api("DELETE", "/users")
+    error = _error(response, 405)
+    assert error["message"] == "DELETE is not allowed at this address; it takes GET, POST"
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
