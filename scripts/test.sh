@@ -39,8 +39,10 @@ if [ "$WORKERS" != "0" ]; then
 fi
 
 echo "== test suite: embedded default (SQLite, Huey on SQLite) =="
-# the 200+ crash trials run in the production-services run below; here a shorter series
+# the 200+ crash trials and the 1,000 logical events of the duplicates test run in the
+# production-services run below; here shorter series of both
 env -u HUB_DATABASE_URL -u HUB_TEST_DATABASE_URL -u HUB_REDIS_URL HUB_CRASH_TRIALS="${HUB_CRASH_TRIALS_EMBEDDED:-60}" \
+  HUB_DUPLICATE_EVENTS="${HUB_DUPLICATE_EVENTS_EMBEDDED:-300}" \
   .venv/bin/python -m pytest -q -p no:cacheprovider "${PARALLEL[@]}" "$@"
 
 PG_URL=${HUB_TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}
@@ -63,6 +65,7 @@ then
   # would repeat the SQLite run exactly. Every module not listed runs on both.
   status=0
   HUB_TEST_DATABASE_URL="$PG_URL" HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/0 HUB_CRASH_TRIALS="${HUB_CRASH_TRIALS:-200}" \
+    HUB_DUPLICATE_EVENTS="${HUB_DUPLICATE_EVENTS:-1000}" \
     .venv/bin/python -m pytest -q -p no:cacheprovider "${PARALLEL[@]}" -m "not browser" --backend-tests-only \
       --ignore=tests/sandboxes --ignore=tests/cli/test_new_plugin.py --ignore=tests/cli/test_serve_signals.py \
       --ignore=tests/reliability/test_database_outage.py "$@" || status=$?
