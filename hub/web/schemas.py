@@ -8,6 +8,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from hub.entities import INVITATION_STATUSES
 from hub.store.models import DELIVERY_STATUSES, ROLES
+from hub.web.connection_states import CONNECTION_STATES
 
 
 # --------------------------------------------------------------------------- input
@@ -79,8 +80,10 @@ class PageQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000), metadata={
+        "description": "The page, from 1; a page past the last answers no items."})
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200), metadata={
+        "description": "Rows per page. Rows come newest first."})
 
 
 class InvitationQuerySchema(PageQuerySchema):
@@ -107,7 +110,9 @@ class StagesQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    posting_id = fields.String(load_default=None)
+    posting_id = fields.String(load_default=None, metadata={
+        "description": "A posting's id: its stages, where the source has stages per posting (Lever's are the "
+                       "account's, the same for every posting)."})
 
 
 # --------------------------------------------------------------------------- output
@@ -151,7 +156,10 @@ class IntegrationSchema(Schema):
         "workspace's enabled ATS (a source); when a workspace kept from before the one-ATS rule has "
         "several enabled, for the first set up only, and false for the others. Always false for a "
         "disabled ATS and for an assessment provider.")})
-    status = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(tuple(CONNECTION_STATES)), metadata={
+        "description": "The connection's state: " + "; ".join(
+            f"{code} ({label}: {meaning[:1].lower()}{meaning[1:].rstrip('.')})"
+            for code, (label, meaning) in CONNECTION_STATES.items()) + "."})
     status_message = fields.String(allow_none=True)
     supports_oauth = fields.Boolean()
     supports_webhook_setup = fields.Boolean()

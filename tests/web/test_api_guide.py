@@ -95,8 +95,9 @@ def test_every_example_answer_is_one_the_document_describes(document):
         operation = document["paths"][template][method.lower()]
         assert str(status) in operation["responses"], f"{method} {target}: {status} is not documented"
         schema = operation["responses"][str(status)].get("content", {}).get("application/json", {}).get("schema")
-        if answer is not None:
-            errors = [e.message for e in _validator(document, schema).iter_errors(answer)]
+        if answer is not None:  # trimmed in the guide: what it shows must fit, not all it leaves out
+            errors = [e.message for e in _validator(document, schema).iter_errors(answer)
+                      if e.validator != "required" or status >= 400]
             assert not errors, f"{method} {target} -> {status}: {errors}"
         if request_body is not None and status < 300:
             schema = operation["requestBody"]["content"]["application/json"]["schema"]

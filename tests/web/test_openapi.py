@@ -102,3 +102,20 @@ def test_every_operation_with_a_body_documents_the_413_it_may_answer(document):
     assert with_body
     for path, method, op in with_body:
         assert "413" in op["responses"], (method, path)
+
+
+def test_a_client_generator_learns_defaults_states_and_that_answers_are_whole(document):
+    """What a script author missed (docs/api.md): the page size's default, what an integration's
+    status may be, and which fields an answer always has."""
+    from hub.web.connection_states import CONNECTION_STATES
+
+    params = {p["name"]: p for p in document["paths"]["/invitations"]["get"]["parameters"]}
+    assert params["per_page"]["schema"]["default"] == 25 and params["page"]["schema"]["default"] == 1
+    assert params["per_page"]["description"] and params["assessment"]["schema"]["pattern"]
+    status = document["components"]["schemas"]["Integration"]["properties"]["status"]
+    assert status["enum"] == list(CONNECTION_STATES) and all(code in status["description"] for code in CONNECTION_STATES)
+    invitation = document["components"]["schemas"]["Invitation"]
+    assert set(invitation["required"]) == set(invitation["properties"])  # every field is in every answer
+    assert "required" not in document["components"]["schemas"]["AttachmentUpdate"]
+    # a GET has no body: its 400 is only about text the hub cannot store
+    assert "JSON" not in document["paths"]["/invitations"]["get"]["responses"]["400"]["description"]

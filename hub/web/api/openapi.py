@@ -90,14 +90,16 @@ def field_schema(f: fields.Field) -> dict:
     return out
 
 
-def schema_component(cls: type[Schema], closed: bool) -> dict:
+def schema_component(cls: type[Schema], closed: bool, answer: bool = False) -> dict:
+    """``closed``: an input, whose unknown fields are refused. ``answer``: an output, every field of
+    which is always in the answer (null where ``allow_none``), so every field is required."""
     schema = cls()
     properties = {}
     required = []
     for name, f in schema.fields.items():
         key = f.data_key or name
         properties[key] = field_schema(f)
-        if f.required:
+        if f.required or answer:
             required.append(key)
     out: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
@@ -121,7 +123,7 @@ def _list_of(item: Any) -> dict:
 
 def components() -> dict:
     out = {component_name(c): schema_component(c, True) for c in INPUT_SCHEMAS}
-    out.update({component_name(c): schema_component(c, False) for c in OUTPUT_SCHEMAS})
+    out.update({component_name(c): schema_component(c, False, answer=True) for c in OUTPUT_SCHEMAS})
     # PUT /attachments/{id} takes any of the creation's fields: those left out keep their value
     out["AttachmentUpdate"] = {k: v for k, v in out["AttachmentIn"].items() if k != "required"}
     out["AttachmentUpdate"]["description"] = ("Any of AttachmentIn's fields: those left out keep their value, "
@@ -155,6 +157,7 @@ def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+UNSTORABLE_400 = _error("The request holds text the hub cannot store (a NUL character)")
 ERRORS = {
     "400": _error("The body is not JSON, or the request holds text the hub cannot store (a NUL character)"),
     "401": _error("No valid API token"),
@@ -190,6 +193,8 @@ def query_params(schema_cls: type[Schema]) -> list[dict]:
     for name, f in schema_cls().fields.items():
         param = {"name": f.data_key or name, "in": "query", "required": bool(f.required),
                  "schema": {k: v for k, v in field_schema(f).items() if k != "description"}}
+        if isinstance(f.load_default, (int, str)):  # marshmallow's "missing" marker and None are no default
+            param["schema"]["default"] = f.load_default
         if f.metadata.get("description"):
             param["description"] = f.metadata["description"]
         out.append(param)
@@ -226,7 +231,7 @@ def _op(operation_id: str, summary: str, permission: str | None, *, tag: str, ok
     if body is not None:
         codes.add("413")
     for code in sorted(codes):
-        responses[code] = ERRORS[code]
+        responses[code] = UNSTORABLE_400 if code == "400" and body is None else ERRORS[code]
     op["responses"] = responses
     return op
 

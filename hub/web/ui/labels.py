@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from hub.hookspecs import EVENT_HOOK_LABELS
 from hub.runtime import get_runtime
+from hub.web.connection_states import CONNECTION_STATES
 from hub.web.ui import bp
 
 
@@ -27,20 +28,6 @@ def hook_label(hook: str, plugin: str | None = None) -> str:
 @bp.app_template_filter("hook_label")
 def _hook_label_filter(hook: str, plugin: str | None = None) -> str:
     return hook_label(hook, plugin)
-
-
-# A connection's state (``Integration.status``) in one vocabulary for every page that shows it
-# (the Dashboard's cards, the Integrations list and each integration's page): a short label for its
-# badge and a sentence saying what it means. The API answers the codes.
-CONNECTION_STATES = {
-    "not_connected": ("Not connected", "Not set up in this workspace yet."),
-    "enabled": ("No credentials yet", "Its credentials are not entered yet."),
-    "configured": ("Not tested yet", "Credentials saved, not tested yet."),
-    "connected": ("Connected", "Credentials accepted."),
-    "needs_reauthorization": ("Needs reconnecting", "The vendor refused the credentials."),
-    "error": ("Error", "The last test or call failed."),
-    "revoked": ("Access revoked", "Disconnected: the credentials were deleted."),
-}
 
 
 def connection_label(status: str) -> str:
