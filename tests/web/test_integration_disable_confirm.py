@@ -21,7 +21,7 @@ from hub.entities import StageCandidate, WebhookResult
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Delivery, Integration, utcnow
-from tests.web.support import FakeAssess, FakeSource
+from tests.web.support import FakeAssess, FakeSource, api_headers
 
 
 class WritingSource(FakeSource):
@@ -349,3 +349,26 @@ def test_a_read_only_view_shows_labels_and_marks_nothing_required(hub_app, seede
     owner = as_role("super_admin").get("/integrations/fakesource").get_data(as_text=True)
     assert owner.count('class="required"') == 2  # account and api_key
     assert re.search(r'<input type="text" id="setting-account" name="account" value="acme"[^>]* required', owner)
+
+
+def test_the_api_says_what_the_pages_say_on_disable_and_enable(hub_app, seeded):
+    """The API answered "X is disabled." and "X is enabled." with no warnings, while the pages said
+    what was cancelled and what was missed (a script author's walk-through)."""
+    api = hub_app.test_client()
+    headers = api_headers(seeded, "super_admin")
+    disabled = api.post("/api/v1/integrations/fakesource/disable", headers=headers).get_json()
+    assert disabled["message"] == "Fake ATS is disabled: no new work goes to it." and disabled["warnings"] == []
+    assert _webhook(hub_app, "fakesource").status_code == 404
+    enabled = api.post("/api/v1/integrations/fakesource/enable", headers=headers).get_json()
+    assert enabled["message"] == "Fake ATS is enabled."
+    assert enabled["warnings"] == [
+        "1 webhook Fake ATS sent while it was disabled was refused (listed as rejected under Recent webhooks on the "
+        "integration's page in the hub). Candidates who entered the stages of the 14 attachments on Pipeline meanwhile "
+        "were not invited, unless Fake ATS sends their stage change again: “Invite candidates already in stage” there "
+        "invites them. Recent webhooks on the integration's page in the hub shows whether its webhooks arrive again."]
+    # a first enable has nothing to say
+    api.post("/api/v1/integrations/fakeassess/disable", headers=headers)
+    with hub_app.app_context():
+        get_runtime().integration(1, "fakeassess").enabled_at = None
+        db.session.commit()
+    assert api.post("/api/v1/integrations/fakeassess/enable", headers=headers).get_json()["warnings"] == []

@@ -14,12 +14,17 @@ from hub import services
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import Integration
+from hub.store.models import Integration, utcnow
 from hub.web.api import bp
 from hub.web.api.common import NOT_AN_OBJECT, describe, json_object_body, live_error, load_body
 from hub.web.live import LiveError, connection_state, run_setup_webhooks, run_test
 from hub.web.permissions import require
 from hub.web.schemas import ActionResultSchema, EmptySchema, IntegrationSchema
+from hub.web.ui.integration_consequences import cancelled_since, missed_while_disabled
+from hub.web.ui.integrations import disabled_message, enabled_message
+
+# where an API client finds the webhook log the page shows below its messages
+RECENT_WEBHOOKS = "Recent webhooks on the integration's page in the hub"
 
 
 def _spec(plugin: str):
@@ -104,19 +109,29 @@ def _result(plugin: str, message: str, warnings: list[str] | None = None):
 @bp.post("/integrations/<plugin>/enable")
 @require("integrations.manage")
 def enable(plugin: str):
+    """Enable; the answer says what the page says: whether it is connected yet, and in ``warnings``
+    what was missed while it was disabled or revoked (``missed_while_disabled``)."""
     spec = _spec(plugin)
     load_body(EmptySchema)
-    services.set_enabled(get_runtime(), current_user.workspace_id, plugin, True, current_user)
-    return _result(plugin, f"{spec.title} is enabled.")
+    ws = current_user.workspace_id
+    before = get_runtime().integration(ws, plugin)
+    was_off = before is not None and not before.enabled and before.enabled_at is not None
+    was_revoked = before is not None and before.status == "revoked"
+    row = services.set_enabled(get_runtime(), ws, plugin, True, current_user)
+    missed = missed_while_disabled(ws, plugin, revoked=was_revoked, recent=RECENT_WEBHOOKS) if was_off else None
+    return _result(plugin, enabled_message(spec, connection_state(ws, plugin, row)),
+                   [missed.striptags()] if missed else [])
 
 
 @bp.post("/integrations/<plugin>/disable")
 @require("integrations.manage")
 def disable(plugin: str):
+    """Disable; the answer counts the pending deliveries it cancelled, as the page does."""
     spec = _spec(plugin)
     load_body(EmptySchema)
+    started = utcnow()
     services.set_enabled(get_runtime(), current_user.workspace_id, plugin, False, current_user)
-    return _result(plugin, f"{spec.title} is disabled.")
+    return _result(plugin, disabled_message(spec, cancelled_since(current_user.workspace_id, plugin, started)))
 
 
 @bp.post("/integrations/<plugin>/test")

@@ -283,11 +283,13 @@ def _refused_count(refused: int, whole: bool, what: str) -> str:
     return f"{counted(refused, what)} (of the last {current_app.config['RETENTION_DAYS']} days: older ones are not kept)"
 
 
-def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False) -> Markup | None:
+def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False,
+                          recent: str = "Recent webhooks below") -> Markup | None:
     """What did not happen while ``plugin`` was disabled (or ``revoked``) and enabling it does not
     make up for, said once it is enabled again: its refused webhooks, the candidates who entered
     attached stages meanwhile and were not invited (the backfill invites them), the deliveries its
-    disabling cancelled (replayed from Activity). None when there is nothing to say."""
+    disabling cancelled (replayed from Activity). None when there is nothing to say. ``recent``
+    names where the webhook log is (the integration's page shows it below the message)."""
     runtime = get_runtime()
     spec = runtime.registry.spec(plugin)
     title = spec.title
@@ -299,9 +301,9 @@ def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False)
     if spec.kind == SOURCE:
         if runtime.registry.implements(plugin, "verify_webhook") and not revoked:
             if refused:
-                parts.append(Markup("{} {} sent while it was disabled {} refused (listed as rejected under Recent "
-                                    "webhooks below).").format(_refused_count(refused, whole, "webhook"), title,
-                                                                "was" if refused == 1 else "were"))
+                parts.append(Markup("{} {} sent while it was disabled {} refused (listed as rejected under {})."
+                                    ).format(_refused_count(refused, whole, "webhook"), title,
+                                             "was" if refused == 1 else "were", recent))
             elif whole:  # never "none arrived" from a log whose older lines are gone
                 parts.append(Markup("No webhook from {} arrived while it was disabled.").format(title))
         attachments = live_attachments(workspace_id) if runtime.active_source(workspace_id) == plugin else 0
@@ -313,7 +315,7 @@ def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False)
             parts.append(text + (Markup(": “Invite candidates already in stage” there invites them.")
                                  if _backfill_offered(workspace_id, plugin) else "."))
         if runtime.registry.implements(plugin, "verify_webhook") and not revoked:
-            parts.append(Markup("Recent webhooks below shows whether its webhooks arrive again."))
+            parts.append(Markup("{} shows whether its webhooks arrive again.").format(recent))
     else:
         attachments = live_attachments(workspace_id, plugin)
         if attachments:
@@ -322,9 +324,9 @@ def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False)
             parts.append(text + (Markup(": to invite them, use “Invite candidates already in stage” on {}.").format(
                 pipeline) if _backfill_offered(workspace_id) else "."))
         if refused:
-            parts.append(Markup("{} {} sent meanwhile {} refused (listed under Recent webhooks below); {} may send "
-                                "{} again.").format(_refused_count(refused, whole, "webhook"), title, "was" if refused == 1 else "were",
-                                                    title, "it" if refused == 1 else "them"))
+            parts.append(Markup("{} {} sent meanwhile {} refused (listed under {}); {} may send {} again.").format(
+                _refused_count(refused, whole, "webhook"), title, "was" if refused == 1 else "were", recent, title,
+                "it" if refused == 1 else "them"))
     cancelled = _count(sa.select(sa.func.count(Delivery.id)).where(
         Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status == D_CANCELLED,
         Delivery.last_error == services.CANCELLED_BY_DISABLE))

@@ -119,6 +119,20 @@ def credentials_how(spec, state) -> str:
     return "enter its credentials in the settings and save"
 
 
+def enabled_message(spec, state) -> str:
+    """What enabling said: enabled, or enabled but not connected yet and how to connect it."""
+    if state.credentials_present:
+        return f"{spec.title} is enabled."
+    return f"{spec.title} is enabled, but not connected yet: {credentials_how(spec, state)}, then test the connection."
+
+
+def disabled_message(spec, cancelled: int) -> str:
+    """What disabling did: no new work goes to it, and the pending deliveries it cancelled."""
+    also = (f", and its {counted(cancelled, 'pending delivery', 'pending deliveries')} "
+            f"{'was' if cancelled == 1 else 'were'} cancelled") if cancelled else ""
+    return f"{spec.title} is disabled: no new work goes to it{also}."
+
+
 def credential_labels(spec) -> list[str]:
     """The labels of the secret settings the connection depends on (``metadata={"connection": True}``)
     in the plugin's schema order: ["API key"], ["API key", "API secret"]; empty when it marks none."""
@@ -432,11 +446,7 @@ def integrations_enable(plugin: str):
         flash(sentence(exc.message), "error")
         return redirect(url_for("ui.integrations_detail", plugin=plugin))
     state = connection_state(current_user.workspace_id, plugin, row)
-    if state.credentials_present:
-        flash(f"{spec.title} is enabled.", "success")
-    else:
-        how = credentials_how(spec, state)
-        flash(f"{spec.title} is enabled, but not connected yet: {how}, then test the connection.", "info")
+    flash(enabled_message(spec, state), "success" if state.credentials_present else "info")
     missed = missed_while_disabled(current_user.workspace_id, plugin, revoked=was_revoked) if was_off else None
     if missed:
         flash(missed, "warning")
@@ -459,10 +469,7 @@ def integrations_disable(plugin: str):
     started = utcnow()
     services.set_enabled(get_runtime(), current_user.workspace_id, plugin, False, current_user)
     # the deliveries this disable cancelled (``services.set_enabled``, and a worker finding it disabled)
-    pending = cancelled_since(current_user.workspace_id, plugin, started)
-    cancelled = (f", and its {counted(pending, 'pending delivery', 'pending deliveries')} "
-                 f"{'was' if pending == 1 else 'were'} cancelled") if pending else ""
-    flash(f"{spec.title} is disabled: no new work goes to it{cancelled}.", "info")
+    flash(disabled_message(spec, cancelled_since(current_user.workspace_id, plugin, started)), "info")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
 
 
