@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from flask import Flask
 
-from hub.config import ConfigError, default_instance_path, load_config
+from hub.config import ConfigError, default_instance_path, ensure_embedded_keys, load_config
 from hub.extensions import csrf, db, login_manager, migrate
 
 
@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     if allow and use_entry_points:
         _check_allow_list(allow, registry.names(), extra_plugins)
+    ensure_embedded_keys(app)  # only now that nothing was refused: a refused start writes no key file
     runtime = HubRuntime(app, registry)
     app.extensions["hub"] = runtime
     init_queue(app, runtime)

@@ -149,7 +149,6 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         with problems.check():
             check(app.config)
     problems.raise_any()
-    _ensure_embedded_keys(app)  # only once nothing is refused: a refused start writes no file
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         app.config["SESSION_COOKIE_SECURE"] = is_production(app.config)
     if app.config.get("LOG_FORMAT") is None:  # production's logs go to a shipper: one JSON object a line
@@ -423,9 +422,10 @@ def _check_production_keys(config, problems: _Problems) -> None:
             )
 
 
-def _ensure_embedded_keys(app) -> None:
+def ensure_embedded_keys(app) -> None:
     """An embedded hub's keys, when not configured: read from the instance folder, generated there
-    on the first start."""
+    on the first start. ``create_app`` calls it once the configuration and the plugins are
+    accepted, so that a refused start writes no file."""
     config = app.config
     if is_production(config):
         return

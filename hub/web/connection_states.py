@@ -2,9 +2,7 @@
 and the meaning (``hub.web.ui.labels``), the API answers the code and its OpenAPI document lists
 the codes with their meanings (``hub.web.schemas.IntegrationSchema``)."""
 
-# A connection's state (``Integration.status``) in one vocabulary for every page that shows it
-# (the Dashboard's cards, the Integrations list and each integration's page): a short label for its
-# badge and a sentence saying what it means. The API answers the codes.
+# code -> (the badge's label, a sentence saying what it means)
 CONNECTION_STATES = {
     "not_connected": ("Not connected", "Not set up in this workspace yet."),
     "enabled": ("No credentials yet", "Its credentials are not entered yet."),

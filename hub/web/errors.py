@@ -45,14 +45,11 @@ def who_may(permission: str | None = None) -> str | None:
     """Whom to ask for what a 403 refused, from the permission table (``PERMISSIONS``): the roles
     that hold the permission of the view the request reached ("a Super Admin", "an Admin or a Super
     Admin"), the least powerful first; None when the view requires none, or no one holds it."""
-    from flask import current_app
-
     from hub.store.models import ROLE_LABELS, ROLES
-    from hub.web.permissions import PERMISSIONS
+    from hub.web.permissions import PERMISSIONS, endpoint_permission
 
     if permission is None:
-        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-        permission = getattr(view, "permission", None)
+        permission = endpoint_permission()
     holders = [role for role in reversed(ROLES) if role in PERMISSIONS.get(permission, ())]
     if not holders:
         return None
@@ -63,15 +60,13 @@ def who_may(permission: str | None = None) -> str | None:
 def _permission_refused(message: str) -> tuple[str, dict] | None:
     """For the JSON answer of a 403 from ``require``: the message naming the caller's role, the
     permission the endpoint needs and who holds it, and ``permission`` for a script; else None."""
-    from flask import current_app
     from flask_login import current_user
 
-    from hub.web.permissions import ROLE_REFUSED
+    from hub.web.permissions import ROLE_REFUSED, endpoint_permission
 
     if message != ROLE_REFUSED or not current_user.is_authenticated:
         return None
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    permission = getattr(view, "permission", None)
+    permission = endpoint_permission()
     holders = who_may(permission)
     if permission is None or holders is None:
         return None
@@ -85,8 +80,11 @@ def error_response(status: int, code: str, message: str, extra: dict | None = No
             message, extra = refused[0], {**(extra or {}), **refused[1]}
         return json_error(status, code, message, extra)
     try:
-        return render_template("error.html", status=status, code=code, message=message,
-                               ask=who_may() if status == 403 else None), status
+        from hub.web.permissions import ROLE_REFUSED
+
+        # whom to ask, for a 403 of the permission table (not of a rule such as "not your own role")
+        ask = who_may() if status == 403 and message == ROLE_REFUSED else None
+        return render_template("error.html", status=status, code=code, message=message, ask=ask), status
     except Exception:  # the template itself failed: plain text, still no traceback
         return f"{status} {message}", status, {"Content-Type": "text/plain; charset=utf-8"}
 

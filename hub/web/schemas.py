@@ -4,7 +4,7 @@ into the OpenAPI document's components, so the document cannot drift from what i
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hub.entities import INVITATION_STATUSES
 from hub.store.models import DELIVERY_STATUSES, ROLES
@@ -77,9 +77,6 @@ MAX_FILTER_LENGTH = 200
 
 
 class PageQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000), metadata={
         "description": "The page, from 1; a page past the last answers no items."})
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200), metadata={
@@ -97,7 +94,7 @@ class InvitationQuerySchema(PageQuerySchema):
 
 
 class ActivityQuerySchema(PageQuerySchema):
-    plugin = fields.String()
+    plugin = fields.String(validate=validate.Length(max=MAX_FILTER_LENGTH))
     status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
 
 
@@ -107,9 +104,6 @@ class AuditQuerySchema(PageQuerySchema):
 
 
 class StagesQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     posting_id = fields.String(load_default=None, metadata={
         "description": "A posting's id: its stages, where the source has stages per posting (Lever's are the "
                        "account's, the same for every posting)."})
@@ -156,10 +150,11 @@ class IntegrationSchema(Schema):
         "workspace's enabled ATS (a source); when a workspace kept from before the one-ATS rule has "
         "several enabled, for the first set up only, and false for the others. Always false for a "
         "disabled ATS and for an assessment provider.")})
-    status = fields.String(required=True, validate=validate.OneOf(tuple(CONNECTION_STATES)), metadata={
+    status = fields.String(required=True, metadata={
         "description": "The connection's state: " + "; ".join(
             f"{code} ({label}: {meaning[:1].lower()}{meaning[1:].rstrip('.')})"
-            for code, (label, meaning) in CONNECTION_STATES.items()) + "."})
+            for code, (label, meaning) in CONNECTION_STATES.items()) + ". A plugin may set a state of its own "
+            "(ctx.set_status), so expect other codes too."})
     status_message = fields.String(allow_none=True)
     supports_oauth = fields.Boolean()
     supports_webhook_setup = fields.Boolean()

@@ -263,6 +263,6 @@ def test_a_search_or_filter_too_long_is_refused_naming_the_parameter(api):
         response = api("GET", path, query_string={name: value})
         assert response.status_code == 422, (path, len(value))
         assert response.get_json()["error"]["fields"] == {name: ["Longer than maximum length 200."]}
-        assert response.get_json()["error"]["message"] == f"invalid field: {name}"
+        assert response.get_json()["error"]["message"] == f"invalid query parameter: {name}"
     assert api("GET", "/invitations", query_string={"q": "a" * 200}).get_json()["total"] == 0
     assert api("GET", "/audit", query_string={"action": "_" * 200}).get_json()["total"] == 0

@@ -111,3 +111,27 @@ def test_a_wrong_method_names_the_methods_the_address_takes(api):
     error = _error(response, 405)
     assert error["message"] == "DELETE is not allowed at this address; it takes GET, POST"
     assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_every_api_answer_is_not_stored_errors_of_routing_included(api, hub_app):
+    for method, path in (("GET", "/me"), ("GET", "/no-such-endpoint"), ("DELETE", "/users"), ("GET", "/invitations/abc")):
+        assert api(method, path).headers.get("Cache-Control") == "no-store", (method, path)
+    assert hub_app.test_client().get("/sign-in").headers.get("Cache-Control") != "no-store"  # pages: their own rule
+
+
+def test_who_may_not_use_an_endpoint_learns_that_before_its_query_is_refused(hub_app, api):
+    anonymous = hub_app.test_client()
+    assert _error(anonymous.get("/api/v1/integrations?x=1"), 401)["code"] == "unauthorized"
+    assert _error(api("GET", "/users?x=1", role="team_member"), 403)["code"] == "forbidden"
+    assert _error(api("GET", "/integrations?x=%00"), 400)["code"] == "unstorable_character"
+    # every unknown and invalid parameter at once, names said back shortened
+    error = _error(api("GET", "/audit?per_page=abc&" + "z" * 300 + "=1"), 422)
+    assert error["fields"] == {"z" * 40 + "…": ["Unknown query parameter."], "per_page": ["Not a valid integer."]}
+    assert error["message"] == ("unknown query parameter: '" + "z" * 40 + "…' (this endpoint takes page, per_page, "
+                                "action); invalid query parameter: per_page")
+    assert api("OPTIONS", "/invitations?x=1").status_code == 200  # the framework's answer, whatever the query
+
+
+def test_a_wrong_method_on_a_page_names_the_methods_too(hub_app, as_role):
+    html = as_role("admin").put("/candidates").get_data(as_text=True)
+    assert "PUT is not allowed at this address; it takes GET." in html

@@ -23,9 +23,9 @@ from hub.extensions import csrf, db, login_manager
 from hub.services import hash_token
 from hub.store.models import ApiToken, utcnow
 from hub.web.api import token_audit
-from hub.web.api.common import unknown_query_parameters
+from hub.web.api.common import declared_query, query_refusal
 from hub.web.input_guard import check_request
-from hub.web.permissions import can
+from hub.web.permissions import can, endpoint_permission
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -61,25 +61,28 @@ def authenticate():
 
 @bp.before_request
 def refuse_unknown_query_parameters():
-    """422 for a query parameter the endpoint does not know, once the caller may use the endpoint
-    (a 401 or 403 comes first, from the view's ``require``; then a 400 for text the database
-    cannot store, ``hub.web.input_guard``)."""
-    if not request.args:
+    """422 for any query parameter of an endpoint that declares none (``takes_query``; those that do
+    refuse unknown ones as they load them), once the caller may use the endpoint: a 401 or 403 comes
+    first (the view's ``require``), then a 400 for text the database cannot store
+    (``hub.web.input_guard``). OPTIONS is answered by the framework whatever its query."""
+    if not request.args or request.method == "OPTIONS":
         return None
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    permission = getattr(view, "permission", None)
-    if view is None or (permission is not None and not can(permission)):
+    if view is None or declared_query(view) is not None:
         return None
-    check_request()  # text the database cannot store is a 400 first, as in every view
-    refusal = unknown_query_parameters(request.endpoint, request.args.keys())
-    if refusal is not None:
-        raise refusal
-    return None
+    permission = endpoint_permission()
+    if permission is not None and not can(permission):
+        return None
+    check_request()
+    raise query_refusal(list(request.args.keys()), [])
 
 
-@bp.after_request
+@bp.after_app_request
 def no_store(response):
-    response.headers.setdefault("Cache-Control", "no-store")
+    """Every answer under /api, the 404 of a path that is no endpoint and a 405 included (routing
+    answers those before the blueprint is known)."""
+    if request.path.startswith(bp.url_prefix + "/") or request.path == bp.url_prefix:
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

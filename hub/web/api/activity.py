@@ -10,7 +10,7 @@ from hub import services
 from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import load_body, load_query
+from hub.web.api.common import load_body, query_args, takes_query
 from hub.web.permissions import require
 from hub.errors import ValidationFailed
 from hub.web.schemas import (
@@ -37,8 +37,9 @@ def _check_plugin(plugin: str | None) -> None:
 
 @bp.get("/activity")
 @require("activity.view")
+@takes_query(ActivityQuerySchema)
 def activity():
-    args = load_query(ActivityQuerySchema)
+    args = query_args()
     ws = current_user.workspace_id
     _check_plugin(args.get("plugin"))
     page = queries.paginate(queries.events_query(ws, plugin=args.get("plugin"), status=args.get("status")),

@@ -4,9 +4,9 @@ marshmallow schema; errors use the one envelope (``hub.web.errors``)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
-from flask import request
+from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
 from hub.errors import BadRequest, HubError, ValidationFailed
@@ -91,33 +91,59 @@ def load_body(schema: type[Schema], partial: bool = False) -> dict:
         raise validation_failed(exc.messages) from None
 
 
-def query_schema(endpoint: str | None) -> type[Schema] | None:
-    """The query schema of an API endpoint (``api.<view>``), None when it takes no query."""
-    from hub.web import schemas
+def takes_query(schema: type[Schema]) -> Callable:
+    """Declare the query parameters a view takes (put it below ``require``): ``query_args`` loads
+    them, and any other parameter is refused. A view without it takes none
+    (``refuse_unknown_query_parameters`` in ``hub.web.api``)."""
+    def decorator(view: Callable) -> Callable:
+        view.query_schema = schema  # type: ignore[attr-defined]
+        return view
 
-    return {"api.list_invitations": schemas.InvitationQuerySchema, "api.activity": schemas.ActivityQuerySchema,
-            "api.audit": schemas.AuditQuerySchema, "api.stages": schemas.StagesQuerySchema}.get(endpoint or "")
-
-
-def unknown_query_parameters(endpoint: str | None, names) -> ValidationFailed | None:
-    """The 422 for query parameters ``endpoint`` does not know (a misspelt filter, ``?stauts=dead``,
-    would otherwise list everything), naming them and the ones it takes; None when all are known."""
-    schema = query_schema(endpoint)
-    known = [f.data_key or name for name, f in schema().fields.items()] if schema else []
-    unknown = sorted(set(names) - set(known))
-    if not unknown:
-        return None
-    shown = [f"'{name if len(name) <= 40 else name[:40] + '…'}'" for name in unknown]
-    takes = f"this endpoint takes {', '.join(known)}" if known else "this endpoint takes no query parameters"
-    return ValidationFailed(f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(shown)} ({takes})",
-                            {name: ["Unknown query parameter."] for name in unknown})
+    return decorator
 
 
-def load_query(schema: type[Schema]) -> dict:
+def declared_query(view: Callable | None) -> type[Schema] | None:
+    """The query schema ``view`` declared with ``takes_query``, else None."""
+    return getattr(view, "query_schema", None)
+
+
+SHOWN_NAME = 40  # characters of a refused parameter's name said back; more is nobody's typo
+SHOWN_NAMES = 10  # refused names said back at most
+
+
+def _named(name: str) -> str:
+    return name if len(name) <= SHOWN_NAME else name[:SHOWN_NAME] + "…"
+
+
+def query_refusal(unknown: list[str], known: list[str], invalid: dict[str, list[str]] | None = None) -> ValidationFailed:
+    """The 422 of a query: the ``unknown`` parameters (a misspelt filter, ``?stauts=dead``, would
+    otherwise list everything) with the ones the endpoint takes, then the ``invalid`` ones with
+    their messages. Names are said back shortened, and at most ``SHOWN_NAMES`` of them."""
+    unknown = sorted(unknown)[:SHOWN_NAMES]
+    fields = {_named(name): ["Unknown query parameter."] for name in unknown}
+    fields.update({name: messages for name, messages in (invalid or {}).items()})
+    parts = []
+    if unknown:
+        takes = f"this endpoint takes {', '.join(known)}" if known else "this endpoint takes no query parameters"
+        quoted = ", ".join(f"'{_named(name)}'" for name in unknown)
+        parts.append(f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {quoted} ({takes})")
+    if invalid:
+        parts.append(f"invalid query parameter{'s' if len(invalid) > 1 else ''}: {', '.join(sorted(invalid))}")
+    return ValidationFailed("; ".join(parts), fields)
+
+
+def query_args() -> dict:
+    """The request's query, loaded with the schema its view declared (``takes_query``): every
+    unknown and invalid parameter refused at once (422)."""
+    schema = declared_query(current_app.view_functions.get(request.endpoint))
+    assert schema is not None, f"{request.endpoint} declares no query (takes_query)"
     try:
         return schema().load(request.args.to_dict(flat=True))
     except ValidationError as exc:
-        raise validation_failed(exc.messages) from None
+        fields = flatten_messages(exc.messages)
+        unknown = [name for name, messages in fields.items() if messages == ["Unknown field."]]
+        known = [f.data_key or name for name, f in schema().fields.items()]
+        raise query_refusal(unknown, known, {k: v for k, v in fields.items() if k not in unknown}) from None
 
 
 def live_error(exc: LiveError) -> HubError:

@@ -15,7 +15,7 @@ from hub.links import web_link
 from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import load_body, load_query
+from hub.web.api.common import load_body, query_args, takes_query
 from hub.web.permissions import require, visibility_notice
 from hub.web.schemas import EmptySchema, InvitationDetailSchema, InvitationQuerySchema, InvitationSchema
 
@@ -42,8 +42,9 @@ def unreadable():
 
 @bp.get("/invitations")
 @require("candidates.view")
+@takes_query(InvitationQuerySchema)
 def list_invitations():
-    args = load_query(InvitationQuerySchema)
+    args = query_args()
     query = queries.invitations_query(current_user, status=args.get("status"), assessment=args.get("assessment"),
                                       posting=args.get("posting"), q=args.get("q"))
     if visibility_notice():  # read by invitations_query: nothing is visible, and she must be told why

@@ -166,7 +166,8 @@ ERRORS = {
                   "(error.message names it; an unknown path is \"no such API endpoint\")"),
     "409": _error("The resource is not in a state that allows this"),
     "413": _error("The body is larger than the hub accepts (HUB_WEBHOOK_MAX_BYTES): error.message names the limit"),
-    "422": _error("Validation failed: unknown or invalid fields, named in error.fields"),
+    "422": _error("Validation failed: unknown, missing or invalid body fields, or unknown or invalid query "
+                  "parameters (an operation that lists none takes none), named in error.fields"),
     "502": _error("The vendor could not be reached or refused the request"),
     "503": _error("A Limited Team Member's postings cannot be read (the ATS is down, or none is enabled): "
                   "error.message says so in a plain sentence, whatever the id; retry after Retry-After seconds"),
@@ -224,10 +225,9 @@ def _op(operation_id: str, summary: str, permission: str | None, *, tag: str, ok
         codes |= {"401", "403"}
     if path_params:
         codes.add("404")
-    if body is not None or query is not None:
-        codes.add("422")
-    if path_params or query is not None or body is not None:
-        codes.add("400")  # a body that is not JSON; text the database cannot store (hub.web.input_guard)
+    # every operation refuses query parameters it does not take (422) and text the database cannot
+    # store in its query (400; for a body, also one that is not JSON)
+    codes |= {"400", "422"}
     if body is not None:
         codes.add("413")
     for code in sorted(codes):

@@ -14,7 +14,7 @@ from hub.runtime import get_runtime
 from hub.store.attachments import AttachmentDetached
 from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import live_error, load_body, load_query
+from hub.web.api.common import live_error, load_body, query_args, takes_query
 from hub.web.live import CHOICES_NOT_VALID, LiveError, list_assessments, list_postings, list_stages, resolve_attachment
 from hub.web.permissions import require
 from hub.web.schemas import (
@@ -164,8 +164,9 @@ def postings():
 
 @bp.get("/stages")
 @require("pipeline.view")
+@takes_query(StagesQuerySchema)
 def stages():
-    query = load_query(StagesQuerySchema)
+    query = query_args()
     try:
         items = list_stages(current_user.workspace_id, query.get("posting_id"))
     except LiveError as exc:

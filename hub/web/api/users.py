@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import load_body, load_query
+from hub.web.api.common import load_body, query_args, takes_query
 from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.schemas import (
     AuditQuerySchema, AuditSchema, EmptySchema, MeSchema, UserCreatedSchema, UserCreateSchema, UserPasswordResetSchema,
@@ -72,8 +72,9 @@ def password_reset(user_id: int):
 
 @bp.get("/audit")
 @require("audit.view")
+@takes_query(AuditQuerySchema)
 def audit():
-    args = load_query(AuditQuerySchema)
+    args = query_args()
     page = queries.paginate(queries.audit_query(current_user.workspace_id, args.get("action")),
                             args["page"], args["per_page"])
     return jsonify({"items": AuditSchema(many=True).dump(page.items), "page": page.page,
