@@ -94,6 +94,10 @@ def test_every_example_answer_is_one_the_document_describes(document):
         template = _template(document, target.split("?")[0])
         operation = document["paths"][template][method.lower()]
         assert str(status) in operation["responses"], f"{method} {target}: {status} is not documented"
+        if "?" in target and status < 400:  # a query the example shows working: parameters the operation takes
+            taken = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+            given = {pair.split("=", 1)[0] for pair in target.split("?", 1)[1].split("&")}
+            assert given <= taken, f"{method} {target}: {sorted(given - taken)} not among its parameters"
         schema = operation["responses"][str(status)].get("content", {}).get("application/json", {}).get("schema")
         if answer is not None:  # trimmed in the guide: what it shows must fit, not all it leaves out
             errors = [e.message for e in _validator(document, schema).iter_errors(answer)
