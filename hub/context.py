@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -46,6 +47,8 @@ from hub.store.renewal import Renewer
 
 DEFAULT_TIMEOUT = 15.0
 LIST_OPEN_PAGE = 500  # most invitations ``InvitationStore.list_open`` returns at once
+# what ``ctx.set_status`` accepts as ``Integration.status`` (the column holds 40 characters)
+STATUS_CODE = re.compile(r"[a-z0-9_]{1,40}")
 
 
 class TimeoutSession(requests.Session):
@@ -503,7 +506,15 @@ class PluginContext:
 
     def set_status(self, status: str, message: str | None = None) -> None:
         """Set the status shown to admins; commits. Does nothing if the integration was revoked
-        since this context was made ("Access revoked" stays)."""
+        since this context was made ("Access revoked" stays). ``status`` is a code of 1 to 40
+        lower-case letters, digits and underscores: the hub's own (``connected``, ``error``,
+        ``needs_reauthorization``...) or one of the plugin's, shown with its words made readable;
+        anything else raises ``ValueError`` naming it."""
+        if not isinstance(status, str) or not STATUS_CODE.fullmatch(status):
+            raise ValueError(f"ctx.set_status: the status must be a code of 1 to 40 lower-case letters, digits and "
+                             f"underscores, such as 'connected' or 'needs_reauthorization', not {str(status)[:60]!r}")
+        if message is not None and not isinstance(message, str):
+            raise ValueError(f"ctx.set_status: the message must be text or None, not {type(message).__name__}")
         row = self._connection_row()
         if row is None:
             return

@@ -683,3 +683,23 @@ def test_ctx_source_offers_the_archive_reasons_of_a_source_that_has_them(make_ap
 
             services.set_enabled(runtime, 1, "src", True, "test")
             assert runtime.context(1, "src").source.list_archive_reasons() == expected
+
+
+def test_set_status_takes_a_code_and_names_what_it_refuses(hub):
+    """A status longer than its column (40) failed on PostgreSQL with a database error, far from the
+    plugin's call; any code of the plugin's own is shown with its words made readable."""
+    from hub.web.ui.labels import connection_label
+
+    app, *_ = hub
+    with app.app_context():
+        ctx = get_runtime().context(1, "source")
+        ctx.set_status("paused_by_vendor", "Acme ATS paused the account")
+        row = get_runtime().integration(1, "source")
+        assert (row.status, row.status_message) == ("paused_by_vendor", "Acme ATS paused the account")
+        assert connection_label(row.status) == "Paused by vendor"
+        for bad in ("Connected", "x" * 41, "", "needs reauthorization", None):
+            with pytest.raises(ValueError, match="ctx.set_status: the status must be a code"):
+                ctx.set_status(bad)
+        with pytest.raises(ValueError, match="the message must be text or None, not dict"):
+            ctx.set_status("error", {"detail": "no"})
+        assert get_runtime().integration(1, "source").status == "paused_by_vendor"  # unchanged by the refusals
