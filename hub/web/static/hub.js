@@ -2,6 +2,24 @@
 (function () {
   "use strict";
 
+  // One polite status message for what hub.js does by itself (a list refreshed, a copy made): a
+  // visually hidden role=status element, there from the start so that screen readers follow it.
+  var announcer = null;
+
+  function announce(text) {
+    if (!announcer) { return; }
+    announcer.textContent = "";  // the same words twice are still a change, read again
+    setTimeout(function () { announcer.textContent = text; }, 100);
+  }
+
+  function setupAnnouncer() {
+    announcer = document.createElement("div");
+    announcer.id = "live-announcer";
+    announcer.className = "visually-hidden";
+    announcer.setAttribute("role", "status");
+    document.body.appendChild(announcer);
+  }
+
   // Copy buttons: <button data-copy="#input-id" hidden>. Shown only when scripting works.
   function setupCopy(root) {
     root.querySelectorAll("[data-copy]").forEach(function (button) {
@@ -12,6 +30,7 @@
         var done = function () {
           var label = button.textContent;
           button.textContent = "Copied";
+          announce("Copied to the clipboard.");  // a focused button's new text is not read out
           setTimeout(function () { button.textContent = label; }, 1500);
         };
         if (navigator.clipboard && window.isSecureContext) {
@@ -71,17 +90,29 @@
   // re-fetched every 4 seconds, otherwise every 20. Nothing is replaced while the user is in it,
   // while one of its forms is busy (its answer is awaited: the disabled button lost the focus, and
   // an idle copy of the form would let it be sent again), while the tab is hidden, or when nothing
-  // changed.
-  var LIVE = ["activity-list", "candidates-list", "candidate-live"];
+  // changed. The lists are not live regions (a screen reader would read a whole list again at each
+  // refresh): once its text changed (not only a relative time), one short status message says so.
+  var LIVE = {
+    "activity-list": "The activity list was updated.",
+    "candidates-list": "The candidates list was updated.",
+    "candidate-live": "This candidate's details were updated."
+  };
+
+  // what a screen reader would read of an element, its relative times left out
+  function gist(element) {
+    var copy = element.cloneNode(true);
+    copy.querySelectorAll("time").forEach(function (time) { time.textContent = ""; });
+    return copy.textContent.replace(/\s+/g, " ").trim();
+  }
 
   function setupPolling() {
-    LIVE.forEach(function (id) {
+    Object.keys(LIVE).forEach(function (id) {
       var container = document.getElementById(id);
-      if (container && container.hasAttribute("data-poll-url")) { poll(container); }
+      if (container && container.hasAttribute("data-poll-url")) { poll(container, LIVE[id]); }
     });
   }
 
-  function poll(container) {
+  function poll(container, message) {
     var url = container.getAttribute("data-poll-url") || window.location.pathname;
     var target = url + (url.indexOf("?") === -1 ? "?" : "&") + "fragment=1";
     var last = null;
@@ -102,7 +133,9 @@
           if (html !== null && html !== last && !inUse()) {
             var open = Array.prototype.map.call(container.querySelectorAll("details[open] pre"), function (p) { return p.id; });
             last = html;
+            var before = gist(container);
             container.innerHTML = html;
+            if (gist(container) !== before) { announce(message); }
             open.forEach(function (preId) {
               var pre = document.getElementById(preId);
               if (pre && pre.parentElement) { pre.parentElement.open = true; }
@@ -300,19 +333,34 @@
     if (summary) {
       if (!summary.hasAttribute("tabindex")) { summary.setAttribute("tabindex", "-1"); }
       summary.focus();
-      return;
+      return true;
     }
     var field = document.querySelector("form [aria-invalid=true]");
-    if (field && !field.disabled) { field.focus(); }
+    if (field && !field.disabled) { field.focus(); return true; }
+    return false;
+  }
+
+  // After an action (the page it redirected to), keyboard and screen reader users start at what it
+  // did: the messages at the top of the page (#flashes), or the card with a secret shown only once
+  // (<div data-focus-result>), whichever comes first. A status there when the page loads is not
+  // read out by itself, and the focus was left at the top of the page. Not where a field asks for
+  // the focus (autofocus: the sign-in form).
+  function focusResult() {
+    if (document.querySelector("[autofocus]")) { return; }
+    var result = document.querySelector("#flashes, [data-focus-result]");
+    if (!result) { return; }
+    if (!result.hasAttribute("tabindex")) { result.setAttribute("tabindex", "-1"); }
+    result.focus();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    setupAnnouncer();
     setupCopy(document);
     setupConfirm(document);
     setupNumberCheck(document);
     setupSuggestions(document);
     setupBusy(document);
-    focusErrors();
+    if (!focusErrors()) { focusResult(); }
     setupPolling();
     setInterval(function () { refreshTimes(document); }, 60000);
   });
