@@ -90,7 +90,7 @@ def test_every_filtered_list_that_matches_nothing_says_it_the_same_way(seeded, a
                              ("/audit?action=nothing.", "no-audit", "entries")):
         html = client.get(path).get_data(as_text=True)
         _, state = empty_state(html, id)
-        assert f"<h3>No {things} match these filters</h3>" in state, path
+        assert f"<h2>No {things} match these filters</h2>" in state, path
         assert re.search(r'<a class="btn btn--primary" href="[^"]+"[^>]*>Clear filters</a>', state), path
         assert "or clear the filters." in state, path
 
