@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 
 from hub.errors import BadRequest
 from hub.store.text import unstorable
@@ -96,8 +96,9 @@ def check_request() -> None:
 def guard() -> None:
     """Before every request: ``check_request``, except for a view that requires a permission
     (``hub.web.permissions.require`` checks it after the sign-in and the permission)."""
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    if getattr(view, "permission", None) is None:
+    from hub.web.permissions import endpoint_permission
+
+    if endpoint_permission() is None:
         check_request()
 
 

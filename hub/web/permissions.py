@@ -62,12 +62,14 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+def current_view() -> Callable | None:
+    """The view function the request was routed to, or None (routing failed: a 404 or 405)."""
+    return current_app.view_functions.get(request.endpoint) if request.endpoint else None
+
+
 def endpoint_permission() -> str | None:
     """The permission the view the request reached requires (``require``), or None."""
-    from flask import current_app, request
-
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    return getattr(view, "permission", None)
+    return getattr(current_view(), "permission", None)
 
 
 ROLE_REFUSED = "your role does not allow this"  # a 403 from require: the pages and the API say who may

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, g, request
 
 from hub.errors import Unauthorized
 from hub.extensions import csrf, db, login_manager
@@ -25,7 +25,7 @@ from hub.store.models import ApiToken, utcnow
 from hub.web.api import token_audit
 from hub.web.api.common import declared_query, query_refusal
 from hub.web.input_guard import check_request
-from hub.web.permissions import can, endpoint_permission
+from hub.web.permissions import can, current_view, endpoint_permission
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -67,7 +67,7 @@ def refuse_unknown_query_parameters():
     (``hub.web.input_guard``). OPTIONS is answered by the framework whatever its query."""
     if not request.args or request.method == "OPTIONS":
         return None
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    view = current_view()
     if view is None or declared_query(view) is not None:
         return None
     permission = endpoint_permission()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from flask import current_app, request
+from flask import request
 from marshmallow import Schema, ValidationError
 
 from hub.errors import BadRequest, HubError, ValidationFailed
 from hub.web.live import LiveError
+from hub.web.permissions import current_view
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -135,7 +136,7 @@ def query_refusal(unknown: list[str], known: list[str], invalid: dict[str, list[
 def query_args() -> dict:
     """The request's query, loaded with the schema its view declared (``takes_query``): every
     unknown and invalid parameter refused at once (422)."""
-    schema = declared_query(current_app.view_functions.get(request.endpoint))
+    schema = declared_query(current_view())
     assert schema is not None, f"{request.endpoint} declares no query (takes_query)"
     try:
         return schema().load(request.args.to_dict(flat=True))
