@@ -203,6 +203,11 @@ class Integration(db.Model):
     enabled_by: Mapped[Optional[User]] = relationship()
 
 
+# what became of a webhook request (WebhookLog.outcome): its events stored (accepted), all of them
+# seen before (duplicate), a verification ping, verified but nothing to store (ignored), refused
+WEBHOOK_OUTCOMES = ("accepted", "duplicate", "ping", "ignored", "rejected")
+
+
 class WebhookLog(db.Model):
     """Every inbound webhook request and what became of it (never the body's secrets)."""
 
@@ -216,7 +221,7 @@ class WebhookLog(db.Model):
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))
     plugin: Mapped[str] = mapped_column(sa.String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    outcome: Mapped[str] = mapped_column(sa.String(20))  # accepted, duplicate, ping, ignored, rejected
+    outcome: Mapped[str] = mapped_column(sa.String(20))  # one of WEBHOOK_OUTCOMES
     status_code: Mapped[int] = mapped_column()
     message: Mapped[str] = mapped_column(sa.Text, default="")
     event_count: Mapped[int] = mapped_column(default=0)

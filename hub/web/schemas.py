@@ -7,7 +7,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hub.entities import INVITATION_STATUSES
-from hub.store.models import DELIVERY_STATUSES, ROLES
+from hub.store.models import DELIVERY_STATUSES, ROLES, WEBHOOK_OUTCOMES
 from hub.web.connection_states import CONNECTION_STATES
 
 
@@ -101,6 +101,11 @@ class ActivityQuerySchema(PageQuerySchema):
 class AuditQuerySchema(PageQuerySchema):
     action = fields.String(validate=validate.Length(max=MAX_FILTER_LENGTH),
                            metadata={"description": "action prefix, e.g. integration."})
+
+
+class WebhookLogQuerySchema(PageQuerySchema):
+    outcome = fields.String(validate=validate.OneOf(WEBHOOK_OUTCOMES), metadata={
+        "description": "Only requests with this outcome (rejected: refused, with the reason in message)."})
 
 
 class StagesQuerySchema(Schema):
@@ -318,6 +323,20 @@ class AuditSchema(Schema):
     action = fields.String()
     target = fields.String()
     detail = fields.Dict()
+
+
+class WebhookLogEntrySchema(Schema):
+    """One request the integration's webhook URL received and what became of it. The body is not
+    kept: message says what the request held (event types and their outcomes) or why it was
+    refused."""
+
+    id = fields.Integer(required=True)
+    received_at = fields.DateTime()
+    outcome = fields.String(metadata={"description": "accepted (events stored), duplicate (every event seen "
+                                                     "before), ping, ignored (verified, nothing to do) or rejected"})
+    status_code = fields.Integer(metadata={"description": "The HTTP status the hub answered."})
+    event_count = fields.Integer(metadata={"description": "Events the request carried."})
+    message = fields.String()
 
 
 class PostingSchema(Schema):

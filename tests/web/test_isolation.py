@@ -402,6 +402,7 @@ PLUGIN_ROWS: list[Row] = [
     Row("GET", "/integrations/<plugin>/revoke"),
     Row("GET", "/integrations/<plugin>/suggestions/<field>"),  # <field>: "account", a setting of each plugin's
     Row("GET", "/api/v1/integrations/<plugin>"),
+    Row("GET", "/api/v1/integrations/<plugin>/webhooks"),
     Row("PUT", "/api/v1/integrations/<plugin>", SETTINGS.get),
     Row("POST", "/api/v1/integrations/<plugin>/disable"),
     Row("POST", "/api/v1/integrations/<plugin>/enable"),
@@ -454,6 +455,9 @@ READS: list[Read] = [
     Read("/api/v1/me"),
     Read("/api/v1/integrations"),
     Read("/api/v1/integrations/<plugin>"),
+    # secondassess receives no webhooks: 404 (tests/web/test_api_webhook_log.py)
+    Read("/api/v1/integrations/<plugin>/webhooks", kind="webhook_log", ok=frozenset({200, 404})),
+    Read("/api/v1/integrations/<plugin>/webhooks", "outcome=rejected", kind="webhook_log", ok=frozenset({200, 404})),
     Read("/api/v1/attachments", kind="attachment"),
     Read("/api/v1/attachments/<int:attachment_id>", kind="attachment"),
     Read("/api/v1/attachments/<int:attachment_id>/backfill"),

@@ -102,6 +102,7 @@ MATRIX: list[Row] = [
     Row("GET", "/api/v1/integrations", ADMINS),
     Row("GET", "/api/v1/integrations/<plugin>", ADMINS, P),
     Row("PUT", "/api/v1/integrations/<plugin>", SUPER, P, data=lambda role, seed: {"account": "acme2"}),
+    Row("GET", "/api/v1/integrations/<plugin>/webhooks", ADMINS, P),
     Row("POST", "/api/v1/integrations/<plugin>/disable", SUPER, P),
     Row("POST", "/api/v1/integrations/<plugin>/enable", SUPER, P),
     Row("POST", "/api/v1/integrations/<plugin>/test", ADMINS, P),

@@ -1,5 +1,5 @@
 """``/api/v1/integrations``: list, read and change settings, enable, disable, test, register
-webhooks, revoke. Secrets are write-only here as on the page: never returned, only when and by
+webhooks, revoke, and read the webhook log (every request its webhook URL received). Secrets are write-only here as on the page: never returned, only when and by
 whom they were set. Each integration says whether it is the ATS the hub reads from
 (``active_source``, ``HubRuntime.active_source``): a workspace kept from before the one-ATS rule
 may have two enabled, and the hub reads from the first set up only."""
@@ -14,17 +14,22 @@ from hub import services
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import Integration, utcnow
+from hub.store.models import Integration, WebhookLog, utcnow
+from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import NOT_AN_OBJECT, describe, json_object_body, live_error, load_body
+from hub.web.api.common import (
+    NOT_AN_OBJECT, describe, json_object_body, live_error, load_body, query_args, takes_query,
+)
 from hub.web.live import LiveError, connection_state, run_setup_webhooks, run_test
 from hub.web.permissions import require
-from hub.web.schemas import ActionResultSchema, EmptySchema, IntegrationSchema
+from hub.web.schemas import (
+    ActionResultSchema, EmptySchema, IntegrationSchema, WebhookLogEntrySchema, WebhookLogQuerySchema,
+)
 from hub.web.ui.integration_consequences import cancelled_since, missed_while_disabled
 from hub.web.ui.integrations import disabled_message, enabled_message
 
 # where an API client finds the webhook log the page shows below its messages
-RECENT_WEBHOOKS = "Recent webhooks on the integration's page in the hub"
+RECENT_WEBHOOKS = "GET /api/v1/integrations/{plugin}/webhooks"
 
 
 def _spec(plugin: str):
@@ -101,6 +106,26 @@ def put_settings(plugin: str):
     return jsonify(IntegrationSchema().dump(_current(plugin)))
 
 
+@bp.get("/integrations/<plugin>/webhooks")
+@require("integrations.view")
+@takes_query(WebhookLogQuerySchema)
+def webhook_log(plugin: str):
+    """The integration's webhook log, newest first: every request its webhook URL received (the
+    page's "Recent webhooks", all of it the retention period keeps), optionally of one ``outcome``.
+    404 for a plugin that receives no webhooks."""
+    spec = _spec(plugin)
+    args = query_args()
+    if not get_runtime().registry.implements(plugin, "verify_webhook"):
+        raise NotFound(f"{spec.title} receives no webhooks: it has no webhook log")
+    query = (sa.select(WebhookLog).where(WebhookLog.workspace_id == current_user.workspace_id,
+                                         WebhookLog.plugin == plugin).order_by(WebhookLog.id.desc()))
+    if args.get("outcome"):
+        query = query.where(WebhookLog.outcome == args["outcome"])
+    page = queries.paginate(query, args["page"], args["per_page"])
+    return jsonify({"items": WebhookLogEntrySchema(many=True).dump(page.items), "page": page.page,
+                    "per_page": page.per_page, "total": page.total, "pages": page.pages})
+
+
 def _result(plugin: str, message: str, warnings: list[str] | None = None):
     return jsonify(ActionResultSchema().dump({"message": message, "warnings": warnings or [],
                                               "integration": _current(plugin)}))
@@ -118,7 +143,8 @@ def enable(plugin: str):
     was_off = before is not None and not before.enabled and before.enabled_at is not None
     was_revoked = before is not None and before.status == "revoked"
     row = services.set_enabled(get_runtime(), ws, plugin, True, current_user)
-    missed = missed_while_disabled(ws, plugin, revoked=was_revoked, recent=RECENT_WEBHOOKS) if was_off else None
+    missed = (missed_while_disabled(ws, plugin, revoked=was_revoked, recent=RECENT_WEBHOOKS.format(plugin=plugin))
+              if was_off else None)
     return _result(plugin, enabled_message(spec, connection_state(ws, plugin, row)),
                    [missed.striptags()] if missed else [])
 

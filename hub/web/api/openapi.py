@@ -22,7 +22,7 @@ INPUT_SCHEMAS = (s.AttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSc
 OUTPUT_SCHEMAS = (s.SecretStateSchema, s.RegisteredWebhookSchema, s.ConnectionStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
                   s.InvitationSchema, s.InvitationDetailSchema, s.DeliverySchema, s.EventSchema, s.UserSchema,
                   s.UserCreatedSchema, s.UserPasswordResetSchema, s.AuditSchema, s.PostingSchema, s.StageSchema, s.AssessmentSchema,
-                  s.ActionResultSchema, s.MeSchema, BackfillSchema, BackfillResultSchema, StageCandidateSchema, s.SkippedDeliverySchema,
+                  s.ActionResultSchema, s.MeSchema, s.WebhookLogEntrySchema, BackfillSchema, BackfillResultSchema, StageCandidateSchema, s.SkippedDeliverySchema,
                   s.BulkReplayResultSchema)
 
 
@@ -147,6 +147,7 @@ def components() -> dict:
         "type": "array", "items": {"type": "string"}, "description": "Providers that could not be asked."}}
     out["InvitationPage"] = _page_of(s.InvitationSchema)
     out["AuditPage"] = _page_of(s.AuditSchema)
+    out["WebhookLogPage"] = _page_of(s.WebhookLogEntrySchema)
     out["ActivityPage"] = _page_of(s.EventSchema)
     out["ActivityPage"]["properties"]["pending"] = {"type": "boolean",
                                                     "description": "Whether deliveries are still pending."}
@@ -258,6 +259,10 @@ def paths() -> dict:
                        "integrations.manage", tag="integrations", response=_json("Integration"), body="Settings",
                        path_params=P),
         },
+        "/integrations/{plugin}/webhooks": {"get": _op(
+            "listWebhookLog", "The webhook log: every request the integration's webhook URL received and what "
+            "became of it, newest first (404 for a plugin that receives no webhooks)", "integrations.view",
+            tag="integrations", response=_json("WebhookLogPage"), path_params=P, query=s.WebhookLogQuerySchema)},
         "/integrations/{plugin}/enable": {"post": _op(
             "enableIntegration", "Enable (409 for a source while another source, the workspace's ATS, is enabled)",
             "integrations.manage", tag="integrations", response=_json(ACTION), body="Empty", body_required=False,
