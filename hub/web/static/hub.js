@@ -20,24 +20,37 @@
     document.body.appendChild(announcer);
   }
 
-  // Copy buttons: <button data-copy="#input-id" hidden>. Shown only when scripting works.
+  // Copy buttons: <button data-copy="#input-id" hidden>. Shown only when scripting works. The
+  // button says what happened, and so does the status message (a focused button's new text is not
+  // read out): "Copied", or, when the browser refused (no clipboard, a permission denied), that it
+  // could not, with the text selected in its field, to be copied by hand.
   function setupCopy(root) {
     root.querySelectorAll("[data-copy]").forEach(function (button) {
       button.hidden = false;
+      var label = button.textContent;
+      var timer = null;
+      var say = function (text, message, ms) {
+        button.textContent = text;
+        announce(message);
+        clearTimeout(timer);
+        timer = setTimeout(function () { button.textContent = label; }, ms);
+      };
       button.addEventListener("click", function () {
         var input = document.querySelector(button.getAttribute("data-copy"));
         if (!input) { return; }
-        var done = function () {
-          var label = button.textContent;
-          button.textContent = "Copied";
-          announce("Copied to the clipboard.");  // a focused button's new text is not read out
-          setTimeout(function () { button.textContent = label; }, 1500);
+        var done = function () { say("Copied", "Copied to the clipboard.", 1500); };
+        var refused = function () {
+          input.focus();
+          input.select();
+          say("Not copied", "Could not copy: the text is selected, copy it yourself.", 4000);
         };
-        if (navigator.clipboard && window.isSecureContext) {
-          navigator.clipboard.writeText(input.value).then(done);
+        if (navigator.clipboard && navigator.clipboard.writeText && window.isSecureContext) {
+          navigator.clipboard.writeText(input.value).then(done, refused);
         } else {
           input.select();
-          try { document.execCommand("copy"); done(); } catch (e) { /* the text stays selected */ }
+          var copied = false;
+          try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+          if (copied) { done(); } else { refused(); }
         }
       });
     });
@@ -343,13 +356,16 @@
   // After an action (the page it redirected to), keyboard and screen reader users start at what it
   // did: the messages at the top of the page (#flashes), or the card with a secret shown only once
   // (<div data-focus-result>), whichever comes first. A status there when the page loads is not
-  // read out by itself, and the focus was left at the top of the page. Not where a field asks for
-  // the focus (autofocus: the sign-in form).
+  // read out by itself, and the focus was left at the top of the page. The same after a GET form
+  // (a list's filters, the attach form's "Show stages"): the page marks data-focus-result what it
+  // found (the result count, the empty state, the second step's first field), only when it was
+  // asked for with a query, never on a plain visit. Not where a field asks for the focus
+  // (autofocus: the sign-in form). A field keeps its place in the Tab order (no tabindex="-1").
   function focusResult() {
     if (document.querySelector("[autofocus]")) { return; }
     var result = document.querySelector("#flashes, [data-focus-result]");
     if (!result) { return; }
-    if (!result.hasAttribute("tabindex")) { result.setAttribute("tabindex", "-1"); }
+    if (!result.hasAttribute("tabindex") && result.tabIndex < 0) { result.setAttribute("tabindex", "-1"); }
     result.focus();
   }
 

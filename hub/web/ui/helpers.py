@@ -93,6 +93,14 @@ def this_page_url(drop: tuple[str, ...] = ("fragment",), add: tuple[tuple[str, A
     return request.path + ("?" + urlencode(kept) if kept else "")
 
 
+def queried() -> bool:
+    """The page was asked for with a query (filters applied, another page of a list, a posting
+    chosen: a GET form sent, or a link to what one finds), not visited plainly. Its templates then
+    mark what was asked for ``data-focus-result``, where ``static/hub.js`` puts the keyboard focus,
+    instead of leaving it at the top of the page. The list fragment's own ``fragment`` is no query."""
+    return any(name != "fragment" for name in request.args)
+
+
 def page_url(page: int) -> str:
     """The current URL with ``page`` replaced, keeping the filters."""
     return this_page_url(drop=("fragment", "page"), add=(("page", page),))
@@ -211,6 +219,7 @@ def _template_globals(state):
     # globals (not context) so that macros imported without context can use them too
     state.app.add_template_global(can, "can")
     state.app.add_template_global(page_url, "page_url")
+    state.app.add_template_global(queried, "queried")
     state.app.add_template_global(visibility_notice, "visibility_notice")
     state.app.add_template_global(timeline_by, "timeline_by")
     state.app.add_template_global(MAX_FILTER_LENGTH, "max_filter_length")
