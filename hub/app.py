@@ -122,7 +122,8 @@ def _init_database(app: Flask) -> None:
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
         os.makedirs(app.instance_path, exist_ok=True)
     else:
-        options.update(pool_size=10, max_overflow=20, pool_recycle=1800)
+        options.update(pool_size=int(app.config["DB_POOL_SIZE"]), max_overflow=int(app.config["DB_MAX_OVERFLOW"]),
+                       pool_recycle=1800)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     db.init_app(app)
     if url.startswith("sqlite"):

@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_IN_LOCK_SECONDS": 300,
     "SESSION_COOKIE_SECURE": None,  # default: True in production
     "METRICS_TOKEN": None,  # when set, GET /metrics answers only "Authorization: Bearer <token>"
+    # PostgreSQL connections per process: kept open, and opened beyond them under load (closed after)
+    "DB_POOL_SIZE": 10,
+    "DB_MAX_OVERFLOW": 20,
 }
 
 # Settings without a default that are flags, not text.
@@ -77,7 +80,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "LOG_FORMAT": ("text", "json"),
     "LOG_LEVEL": ("notset", "debug", "info", "warn", "warning", "error", "critical"),  # logging's names
 }
-NON_NEGATIVE = {"RETRY_BASE_SECONDS"}  # numbers that may be 0; every other number must be > 0
+NON_NEGATIVE = {"RETRY_BASE_SECONDS", "DB_MAX_OVERFLOW"}  # numbers that may be 0; every other number must be > 0
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "placeholder", "xxx"}
@@ -279,11 +282,13 @@ def _check_public_url(config) -> None:
 
 DATABASE_URL_FORM = "sqlite:////absolute/path/hub.db or postgresql+psycopg://user:password@host:5432/hub"
 DATABASE_BACKENDS = ("sqlite", "postgresql")
+POSTGRESQL_WITHOUT_DRIVER = ("postgres", "postgresql")  # read as postgresql+psycopg
 
 
 def _check_database_url(config) -> None:
     """``DATABASE_URL`` is a SQLAlchemy URL of a backend the hub runs on (SQLite, PostgreSQL) whose
-    driver is installed. The value is not repeated in the message: it may hold a password."""
+    driver is installed; ``postgres://`` and ``postgresql://`` (no driver named) are read as
+    ``postgresql+psycopg://``. The value is not repeated in the message: it may hold a password."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -295,6 +300,9 @@ def _check_database_url(config) -> None:
     except (ArgumentError, TypeError, ValueError):
         raise ConfigError(f"HUB_DATABASE_URL must be a database URL such as {DATABASE_URL_FORM}; "
                           "the value given cannot be read as one") from None
+    if url.drivername in POSTGRESQL_WITHOUT_DRIVER:  # as hosting platforms give them: psycopg is the driver installed
+        url = url.set(drivername="postgresql+psycopg")
+        config["DATABASE_URL"] = url.render_as_string(hide_password=False)
     backend = url.get_backend_name()
     if backend not in DATABASE_BACKENDS:
         raise ConfigError(f"HUB_DATABASE_URL must name a SQLite or PostgreSQL database, e.g. {DATABASE_URL_FORM}; "

@@ -171,9 +171,36 @@ def test_url_and_module_settings_take_the_documented_forms_and_refuse_others(tmp
         for value in values:
             app = Flask("check", instance_path=str(tmp_path))
             load_config(app, {name: value})
-            assert app.config[name] == (value.strip() if name.endswith("_URL") else value)
+            expected = value.strip() if name.endswith("_URL") else value
+            if expected.startswith("postgresql://"):  # no driver named: psycopg's, the one installed
+                expected = "postgresql+psycopg://" + expected.removeprefix("postgresql://")
+            assert app.config[name] == expected
         with pytest.raises(ConfigError, match=f"HUB_{name} must be"):
             load_config(Flask("check", instance_path=str(tmp_path)), {name: refused[name]})
+
+
+def test_postgresql_urls_as_hosting_platforms_give_them_are_read_with_the_installed_driver(tmp_path):
+    """``postgres://`` was refused as "not a 'postgres' database" and ``postgresql://`` as naming a
+    driver that is not installed (psycopg2), though both mean the PostgreSQL the hub runs on."""
+    from flask import Flask
+
+    from hub.config import load_config
+
+    for given in ("postgres://hub:p%40ss@db.example.com:5432/hub", "postgresql://hub:p%40ss@db.example.com:5432/hub"):
+        app = Flask("check", instance_path=str(tmp_path))
+        load_config(app, {"DATABASE_URL": given})
+        assert app.config["DATABASE_URL"] == "postgresql+psycopg://hub:p%40ss@db.example.com:5432/hub"
+
+
+def test_the_connection_pool_is_sized_by_settings(tmp_path):
+    from hub.extensions import db
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "DB_POOL_SIZE": 3,
+                      "DB_MAX_OVERFLOW": 0, "DATABASE_URL": "postgresql+psycopg://hub@127.0.0.1:1/nowhere"})
+    with app.app_context():  # no connection is made to read the pool's size
+        assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (3, 0)
+    with pytest.raises(ConfigError, match=r"HUB_DB_POOL_SIZE must be a whole number \(more than 0\), not 0"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False, "DB_POOL_SIZE": 0})
 
 
 def test_a_bad_url_is_not_repeated_in_the_message_as_it_may_hold_a_password(tmp_path, monkeypatch):

@@ -103,7 +103,10 @@ def _migrations_group() -> click.Group:
     """Flask-Migrate's ``db`` group and subcommands, but for its callback, which creates the app
     (``with_appcontext``) to keep the group's options (``-d``, ``-x``) in ``g`` before a subcommand
     even reads ``--help``. Here they are put in ``g`` when the subcommand, as it runs, pushes the
-    app's context (Flask's ``appcontext_pushed``)."""
+    app's context (Flask's ``appcontext_pushed``). The developers' commands are hidden from the
+    help, and those that read the database's revision refuse a newer version's schema first."""
+    import copy
+
     from flask import appcontext_pushed, g
     from flask_migrate.cli import db as migrate_group
 
@@ -115,8 +118,47 @@ def _migrations_group() -> click.Group:
         appcontext_pushed.connect(put, weak=False)
         ctx.call_on_close(lambda: appcontext_pushed.disconnect(put))
 
-    return click.Group("db", commands=migrate_group.commands, params=migrate_group.params, callback=keep_options,
-                       help=migrate_group.help)
+    commands = {name: (_refusing_a_newer_schema(command) if name in READS_THE_SCHEMA else command)
+                for name, command in migrate_group.commands.items()}
+    for name in DEVELOPER_COMMANDS:  # they write migration files: for the hub's developers, not operators
+        if name in commands:
+            commands[name] = copy.copy(commands[name])
+            commands[name].hidden = True
+    return click.Group("db", commands=commands, params=migrate_group.params, callback=keep_options,
+                       help="Upgrade, inspect or downgrade the hub's database schema (Alembic migrations). "
+                            "The commands that write migration files (revision, migrate, merge, edit, init, "
+                            "list-templates) are for the hub's developers and not listed.")
+
+
+READS_THE_SCHEMA = ("current", "upgrade", "downgrade")  # and must say plainly that a newer hub migrated it
+DEVELOPER_COMMANDS = ("init", "revision", "migrate", "merge", "edit", "list-templates")
+
+
+def _refusing_a_newer_schema(command: click.Command) -> click.Command:
+    """``command``, refusing first, in the words ``hub worker`` uses, a database a newer version of
+    the hub migrated: Alembic said only "Can't locate revision identified by '...'"."""
+    import copy
+    import functools
+
+    from flask.cli import with_appcontext
+
+    original = command.callback
+
+    @functools.wraps(original)
+    @with_appcontext  # the app's context for this check; the command's own ``with_appcontext`` reuses it
+    def callback(*args, **kwargs):
+        from flask import current_app
+
+        from hub.store import schema
+
+        problem = schema.migrated_by_newer_version(current_app)
+        if problem:
+            raise click.ClickException(problem)
+        return original(*args, **kwargs)
+
+    checked = copy.copy(command)
+    checked.callback = callback
+    return checked
 
 
 def _add_commands() -> None:

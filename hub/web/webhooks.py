@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from hub.context import PluginContext
 from hub.engine.group_commit import GroupCommit, GroupCommitTimeout
@@ -347,7 +347,21 @@ def _integration(runtime, plugin: str, key: str, fresh: bool):
 
 @bp.post("/webhooks/<plugin>/<key>")
 def receive(plugin: str, key: str):
+    """A webhook the hub could not store (503: the database away or too slow, the group commit
+    timed out, the integration kept changing) is counted ``unavailable`` in
+    ``hub_webhooks_received_total``, with the reason (``database`` or ``busy``), unless it was
+    counted already (a rejection logged before the database failed)."""
     runtime = get_runtime()
+    try:
+        return _receive(runtime, plugin, key)
+    except (ServiceUnavailable, sa.exc.SQLAlchemyError) as exc:
+        if not g.get("webhook_counted"):
+            source = plugin if plugin in runtime.registry.specs else "unknown"
+            runtime.metrics.webhook(source, "unavailable", "busy" if isinstance(exc, ServiceUnavailable) else "database")
+        raise
+
+
+def _receive(runtime, plugin: str, key: str):
     if plugin not in runtime.registry.specs:
         runtime.metrics.webhook("unknown", "rejected", "unknown_url")
         raise NotFound("no enabled integration listens at this URL")
@@ -404,6 +418,7 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
         if _store(runtime, record("rejected", status=status, message=message, seen_ids=seen_ids)) == STALE:
             return False
         runtime.metrics.webhook(plugin, "rejected", reason)
+        g.webhook_counted = True  # a 503 raised after this is not counted again (``receive``)
         return True
 
     try:

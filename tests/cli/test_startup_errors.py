@@ -256,6 +256,27 @@ def test_migrating_commands_on_a_database_a_newer_version_migrated_say_so(tmp_pa
         assert connection.execute("SELECT count(*) FROM users").fetchone() == (0,)
 
 
+@pytest.mark.parametrize("args", [["db", "current"], ["db", "upgrade"], ["db", "downgrade", "base"]], ids=" ".join)
+def test_db_commands_on_a_database_a_newer_version_migrated_say_so(tmp_path, args):
+    """`hub db current` (what the restore procedure runs), `upgrade` and `downgrade` logged only
+    Alembic's "Error: Can't locate revision identified by 'f00dfeed1234'" (an operator's walk-through)."""
+    env, _ = _migrated_by_a_newer_version(tmp_path)
+    code, stdout, stderr = _hub(args, env, timeout=30)
+    assert code == 1 and "Traceback" not in stderr and "Can't locate revision" not in stderr, stderr
+    assert stderr.strip() == ("Error: the database schema is at f00dfeed1234, which this code does not know: a newer "
+                              "version of the hub migrated it (this code needs " + stderr.split("needs ")[1].strip())
+    assert "`hub db downgrade" in stderr
+
+
+def test_db_lists_the_operators_commands_and_keeps_the_developers_ones_working(tmp_path):
+    code, stdout, _ = _hub(["db", "--help"], _env(tmp_path), timeout=30)
+    assert code == 0 and "upgrade" in stdout and "current" in stdout and "stamp" in stdout
+    listed = {line.split()[0] for line in stdout.split("Commands:")[1].splitlines() if line.strip()}
+    assert "upgrade" in listed and not {"revision", "migrate", "merge", "edit", "list-templates"} & listed
+    code, stdout, _ = _hub(["db", "revision", "--help"], _env(tmp_path), timeout=30)  # hidden, not gone
+    assert code == 0 and "Create a new revision file" in stdout
+
+
 def test_init_as_a_role_that_does_not_own_the_database_says_what_to_do(tmp_path):
     """PostgreSQL 15 and later let only the owner of a database create tables in its public
     schema; `hub init` as another role stopped on SQLAlchemy's "permission denied for schema public"

@@ -104,3 +104,17 @@ def test_a_process_not_ready_yet_reads_the_migration_scripts_once(tmp_path, monk
     for _ in range(3):
         assert client.get("/readyz").status_code == 503
     assert built == []
+
+
+def test_a_queue_outage_is_reported_but_keeps_the_process_in_the_load_balancer(app, monkeypatch):
+    """Without Redis a web process still stores webhooks: a 503 would have the load balancer take
+    every web process out and refuse them (an operator's walk-through found /readyz did)."""
+    from hub.runtime import get_runtime
+
+    def unreachable():
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(get_runtime(app).queue, "ping", unreachable)
+    answer = app.test_client().get("/readyz")
+    assert answer.status_code == 200 and answer.json["status"] == "degraded"
+    assert answer.json["checks"] == {"database": "ok", "schema": "ok", "queue": "unavailable: ConnectionError"}

@@ -68,3 +68,48 @@ def test_a_database_error_under_a_plugins_verification_is_logged_as_the_503_it_a
     assert row.outcome == "rejected" and row.status_code == 503
     assert row.message == ("the hub's database failed while the plugin verified the webhook: ProgrammingError "
                            "(the hub's log has the details)")
+
+
+def _counted(app) -> str:
+    return "\n".join(line for line in app.test_client().get("/metrics").get_data(as_text=True).splitlines()
+                     if line.startswith("hub_webhooks_received_total{"))
+
+
+def test_a_webhook_the_hub_could_not_store_is_counted_unavailable(make_app, monkeypatch):
+    """A 503 on the webhook path was in no figure of /metrics: an operator could not alert on it."""
+    from tests.support.engine import enable
+    from tests.support.plugins import FakeSource
+
+    app = make_app(plugins=[("src", FakeSource())], entry_points=False)
+    keys = enable(app, "src")
+
+    def database_away(runtime, record):
+        raise sa.exc.OperationalError("INSERT ...", None, Exception("connection refused"))
+
+    monkeypatch.setattr(webhooks, "_store", database_away)
+    client = app.test_client()
+    assert client.post(f"/webhooks/src/{keys['src']}", data=b'{"id": "e1"}').status_code == 503
+    assert 'hub_webhooks_received_total{outcome="unavailable",reason="database",source="src"} 1.0' in _counted(app)
+
+    def too_slow(runtime, record):
+        raise webhooks.ServiceUnavailable("the hub could not store this webhook in time (timeout); send it again")
+
+    monkeypatch.setattr(webhooks, "_store", too_slow)
+    assert client.post(f"/webhooks/src/{keys['src']}", data=b'{"id": "e2"}').status_code == 503
+    assert 'hub_webhooks_received_total{outcome="unavailable",reason="busy",source="src"} 1.0' in _counted(app)
+
+
+def test_a_rejection_logged_before_the_database_failed_is_counted_once(make_app):
+    from hub import hookimpl
+    from tests.support.engine import enable
+    from tests.support.plugins import FakeSource
+
+    class VerifiesAgainstABrokenTable(FakeSource):
+        @hookimpl
+        def verify_webhook(self, ctx, request):
+            raise sa.exc.ProgrammingError("SELECT ...", None, Exception('relation "x" does not exist'))
+
+    app = make_app(plugins=[("src", VerifiesAgainstABrokenTable())], entry_points=False)
+    keys = enable(app, "src")
+    assert app.test_client().post(f"/webhooks/src/{keys['src']}", data=b'{"id": "e1"}').status_code == 503
+    assert _counted(app) == 'hub_webhooks_received_total{outcome="rejected",reason="database",source="src"} 1.0'
