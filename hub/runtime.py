@@ -14,7 +14,7 @@ from hub.extensions import db
 from hub.metrics import Metrics
 from hub.plugins.manager import PluginRegistry
 from hub.ratelimit import LimiterRegistry
-from hub.store.crypto import SecretBox
+from hub.store.crypto import SecretBox, SecretsUnreadable
 from hub.store.models import Integration
 
 
@@ -31,6 +31,22 @@ class HubRuntime:
         # set while this process's workers stop gracefully: work that waits (a delivery's outcome
         # waiting for the database) gives up instead of holding the stop
         self.stopping = threading.Event()
+
+    def unreadable_secrets(self) -> str | None:
+        """Why this process cannot decrypt the stored secrets (``SecretsUnreadable``'s message), or
+        None. Tries the most recently changed integration's: secrets saved by a process that has a
+        newer key, and every secret once ``hub keys rotate`` ran, are encrypted under it."""
+        try:
+            token = db.session.scalar(sa.select(Integration.secrets_encrypted)
+                                      .where(Integration.secrets_encrypted.isnot(None))
+                                      .order_by(Integration.updated_at.desc()).limit(1))
+        finally:
+            db.session.rollback()
+        try:
+            self.secret_box.decrypt(token)
+        except SecretsUnreadable as exc:
+            return str(exc)
+        return None
 
     # ------------------------------------------------------------------ plugins
     def integration(self, workspace_id: int, plugin: str) -> Integration | None:

@@ -70,7 +70,8 @@ def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_
 def require_tables() -> None:
     """Stop a command that serves or works on a database that was never migrated (or is behind
     this version of the hub), in one line: its workers would otherwise log a traceback every few
-    seconds for ever, and its web pages fail."""
+    seconds for ever, and its web pages fail. So for stored secrets its encryption keys cannot
+    decrypt (``HubRuntime.unreadable_secrets``)."""
     import sqlalchemy as sa
 
     from hub.cli import NO_TABLES
@@ -92,6 +93,11 @@ def require_tables() -> None:
     if current != head:  # a migration that only adds columns leaves every table there
         raise click.ClickException(f"the database is at migration {current or 'none'}, this version of the hub "
                                    f"needs {head}: run `hub db upgrade`")
+    from hub.runtime import get_runtime
+
+    unreadable = get_runtime().unreadable_secrets()  # a worker that cannot decrypt would run nothing
+    if unreadable:
+        raise click.ClickException(unreadable)
 
 
 def require_queue() -> None:

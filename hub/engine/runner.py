@@ -33,6 +33,7 @@ from hub.store.models import (
     D_CANCELLED, D_DEAD, D_DONE, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, Integration, Invitation, is_table_id,
     utcnow,
 )
+from hub.store.crypto import SecretsUnreadable
 from hub.store.outage import database_unavailable
 from hub.store.renewal import Renewer
 
@@ -44,6 +45,7 @@ claim_log.addFilter(RepeatLimiter())
 LOST_LEASE = "lost_lease"  # run_delivery's answer when the run outlived its lease: nothing recorded
 DEFERRED_PREFIX = "deferred: "  # the start of a deferring delivery's last_error
 MAX_DEFERRAL_SPACING_SECONDS = 600.0
+UNREADABLE_RETRY_SECONDS = 60.0  # a delivery this worker cannot decrypt the secrets for tries again after
 
 
 def log_fields(delivery) -> dict:
@@ -289,13 +291,19 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
         argument = _argument_name(runtime, delivery.plugin, delivery.hook)
         with lease_keeper(runtime.app, delivery.id, token, float(config["LEASE_SECONDS"])):
             runtime.registry.call(delivery.plugin, delivery.hook, ctx=ctx, **{argument: hub_event})
-    except Deferred as exc:
+    except (Deferred, SecretsUnreadable) as exc:
+        # SecretsUnreadable: this worker's keys, not the vendor: the delivery waits, its attempts
+        # kept, for a worker restarted with the current keys (or another one that has them)
         db.session.rollback()
+        unreadable = isinstance(exc, SecretsUnreadable)
+        if unreadable:
+            log.error("delivery %s waits: %s", delivery_id, exc, extra=extra)
         now = utcnow()
         waited = (now - delivery.waiting_since).total_seconds() if delivery.waiting_since else 0.0
         if waited > float(config["MAX_DEFER_SECONDS"]):
             return _dead(runtime, delivery, token, f"deferred for too long: {exc}", extra)
-        delay = max(plugin_delay(exc.retry_after, fallback=2.0), deferral_spacing(waited))
+        retry_after = UNREADABLE_RETRY_SECONDS if unreadable else exc.retry_after
+        delay = max(plugin_delay(retry_after, fallback=2.0), deferral_spacing(waited))
         if not _finish(delivery_id, token, status=D_RETRY, next_attempt_at=now + timedelta(seconds=delay),
                        attempts=Delivery.attempts - 1, deferrals=Delivery.deferrals + 1,
                        waiting_since=delivery.waiting_since or now, last_error=f"{DEFERRED_PREFIX}{exc}"):

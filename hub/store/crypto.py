@@ -16,6 +16,18 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from hub.config import ConfigError
 
 
+class SecretsUnreadable(ConfigError):
+    """No key of this process's ``HUB_ENCRYPTION_KEYS`` decrypts a stored secret: a key was dropped
+    too early, or this process was not restarted with the new key list before ``hub keys rotate``
+    re-encrypted the secrets (another process may well read them). The process's configuration is
+    at fault, not the vendor's: a delivery waits for a process that can read it, a page says so."""
+
+
+UNREADABLE = ("this hub process cannot decrypt the stored secrets with its HUB_ENCRYPTION_KEYS: a key was dropped, "
+              "or the process was not restarted with the new key list before `hub keys rotate` (restart it with "
+              "the keys the other processes have; docs/operations.md, Keys and secrets)")
+
+
 class SecretBox:
     def __init__(self, keys: str | list[str]):
         if isinstance(keys, str):
@@ -42,7 +54,7 @@ class SecretBox:
         try:
             return self._fernet.decrypt(token.encode())
         except InvalidToken as exc:
-            raise ConfigError("stored secrets cannot be decrypted with HUB_ENCRYPTION_KEYS (was a key dropped?)") from exc
+            raise SecretsUnreadable(UNREADABLE) from exc
 
     def rotate(self, token: str) -> str:
         """The same secret re-encrypted under the newest key. ``ConfigError`` when no key of

@@ -25,9 +25,11 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """200 when the database answers and its schema is at this version's newest migration; else 503
-    with ``checks`` saying which is not (``schema``: at what revision the database is, which one
-    the code needs, and what to run).
+    """200 when the database answers, its schema is at this version's newest migration and this
+    process's ``HUB_ENCRYPTION_KEYS`` decrypt the stored secrets; else 503 with ``checks`` saying
+    which is not (``schema``: at what revision the database is, which one the code needs, and what
+    to run; ``secrets``: that the process must be restarted with the current keys, as it could
+    verify no signed webhook and call no vendor).
 
     The queue (Redis in production) is checked and reported, but does not make a process unready:
     without it a web process still stores every webhook and serves the pages (the queue only wakes
@@ -44,12 +46,14 @@ def readyz():
         checks["database"] = f"unavailable: {type(exc).__name__}"
     if checks["database"] == "ok":
         checks["schema"] = schema_check()
+    if checks.get("schema") == "ok":
+        checks["secrets"] = get_runtime().unreadable_secrets() or "ok"
     try:
         get_runtime().queue.ping()
         checks["queue"] = "ok"
     except Exception as exc:
         checks["queue"] = f"unavailable: {type(exc).__name__}"
-    ready = checks["database"] == "ok" and checks["schema"] == "ok"
+    ready = checks["database"] == "ok" and checks["schema"] == "ok" and checks["secrets"] == "ok"
     status = ("ready" if checks["queue"] == "ok" else "degraded") if ready else "not_ready"
     return jsonify(status=status, checks=checks), 200 if ready else 503
 

@@ -21,6 +21,7 @@ from hub.entities import ASSESSMENT, ArchiveReason, Assessment, Posting, Stage
 from hub.errors import HubError, PluginError
 from hub.extensions import db
 from hub.runtime import get_runtime
+from hub.store.crypto import SecretsUnreadable
 from hub.store.models import Integration
 from hub import services
 from hub.services import connection_state  # the pages and the API import it from here too
@@ -29,12 +30,14 @@ log = logging.getLogger("hub.web.live")
 
 
 class LiveError(Exception):
-    """A vendor call failed; ``message`` is safe to show to the admin."""
+    """A vendor call failed; ``message`` is safe to show to the admin. ``code``: the API's error
+    code when it is not the status's (``hub.web.api.common.live_error``)."""
 
-    def __init__(self, message: str, status: int = 502):
+    def __init__(self, message: str, status: int = 502, code: str | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.code = code
 
 
 def plugin_title(plugin: str) -> str:
@@ -60,6 +63,10 @@ def call_plugin(workspace_id: int, plugin: str, hook: str, *, actor: Any = None,
     try:
         ctx = runtime.context(workspace_id, plugin, actor=actor)
         return runtime.registry.call(plugin, hook, ctx=ctx, **kwargs)
+    except SecretsUnreadable as exc:  # this process's keys, not the vendor
+        db.session.rollback()
+        log.error("%s.%s: %s", plugin, hook, exc, extra={"workspace_id": workspace_id, "plugin": plugin})
+        raise LiveError(str(exc)[:1].upper() + str(exc)[1:] + ".", status=503, code="secrets_unreadable") from exc
     except HubError as exc:
         db.session.rollback()
         raise LiveError(titled(title, exc.message)) from exc

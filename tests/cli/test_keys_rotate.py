@@ -48,3 +48,71 @@ def test_rotating_without_the_old_key_says_to_keep_it_and_changes_nothing(make_a
     again = make_app({"ENCRYPTION_KEYS": old}, plugins=[("keyed", Plugin())], entry_points=False)
     with again.app_context():
         assert get_runtime().context(1, "keyed").secrets == {"api_key": "rotate-me-please"}
+
+
+class KeyedRecorder:
+    """An assessment plugin whose every call reads its stored secret."""
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind="assessment", title="Keyed", settings_schema=Settings, secret_fields=("api_key",)))
+
+    @hookimpl
+    def test_connection(self, ctx):
+        return f"connected with {ctx.secrets['api_key'][:6]}"
+
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        self.seen.append(ctx.secrets["api_key"])
+
+
+def test_a_process_left_with_the_old_key_after_a_rotation_says_so_and_loses_no_delivery(make_app):
+    """An operator's walk-through: a process started with the old key only after `hub keys rotate`
+    answered /readyz 200, its worker started and spent a delivery's attempts in seconds, and the
+    API said "Canditech failed: ..." (502 vendor_error), blaming the vendor."""
+    import sqlalchemy as sa
+
+    from hub.engine.runner import run_delivery
+    from hub.extensions import db
+    from hub.store.models import Delivery
+    from hub.web.live import LiveError, call_plugin
+    from tests.support.engine import enable, one_delivery
+    from tests.support.plugins import FakeSource
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    plugins = [("src", FakeSource()), ("keyed", KeyedRecorder())]
+    first = make_app({"ENCRYPTION_KEYS": old}, plugins=plugins, entry_points=False)
+    keys = enable(first, "src", "keyed")
+    with first.app_context():
+        services.save_settings(get_runtime(), 1, "keyed", {"api_key": "rotate-me-please"}, "test")
+    both = make_app({"ENCRYPTION_KEYS": f"{new},{old}"}, plugins=plugins, entry_points=False)
+    assert both.test_cli_runner().invoke(args=["keys", "rotate"]).exit_code == 0
+
+    stale = make_app({"ENCRYPTION_KEYS": old}, plugins=plugins, entry_points=False)
+    ready = stale.test_client().get("/readyz")
+    assert ready.status_code == 503 and ready.json["checks"]["secrets"].startswith(
+        "this hub process cannot decrypt the stored secrets with its HUB_ENCRYPTION_KEYS")
+    with stale.test_request_context():
+        try:
+            call_plugin(1, "keyed", "test_connection")
+            raise AssertionError("the test ran with secrets this process cannot read")
+        except LiveError as exc:
+            assert (exc.status, exc.code) == (503, "secrets_unreadable") and "Keyed failed" not in exc.message
+    with stale.app_context():
+        delivery_id = one_delivery(stale, keys["src"])
+        run_delivery(get_runtime(), delivery_id)
+        row = db.session.get(Delivery, delivery_id)
+        assert row.status == "retry" and row.attempts == 0, (row.status, row.attempts, row.last_error)
+        assert row.last_error.startswith("deferred: this hub process cannot decrypt the stored secrets")
+    result = stale.test_cli_runner().invoke(args=["worker"])
+    assert result.exit_code == 1 and "this hub process cannot decrypt the stored secrets" in result.output
+
+    with both.app_context():  # a process with the current keys runs the delivery as usual
+        db.session.execute(sa.update(Delivery).values(next_attempt_at=Delivery.created_at))
+        db.session.commit()
+        run_delivery(get_runtime(), delivery_id)
+        assert db.session.get(Delivery, delivery_id).status == "done"
+    assert both.test_client().get("/readyz").json["checks"]["secrets"] == "ok"

@@ -47,7 +47,7 @@ def test_a_database_behind_a_migration_is_not_ready_until_it_is_upgraded(tmp_pat
                                                f"{_head(app)}: run `hub db upgrade`")
     _migrate(app)  # a not-ready answer is not kept: the next probe reads the revision again
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "schema": "ok", "queue": "ok"}
+    assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "schema": "ok", "secrets": "ok", "queue": "ok"}
 
 
 def test_a_ready_process_reads_the_schema_revision_once(app, monkeypatch):
@@ -117,4 +117,5 @@ def test_a_queue_outage_is_reported_but_keeps_the_process_in_the_load_balancer(a
     monkeypatch.setattr(get_runtime(app).queue, "ping", unreachable)
     answer = app.test_client().get("/readyz")
     assert answer.status_code == 200 and answer.json["status"] == "degraded"
-    assert answer.json["checks"] == {"database": "ok", "schema": "ok", "queue": "unavailable: ConnectionError"}
+    assert answer.json["checks"] == {"database": "ok", "schema": "ok", "secrets": "ok",
+                                    "queue": "unavailable: ConnectionError"}

@@ -149,5 +149,5 @@ def query_args() -> dict:
 
 def live_error(exc: LiveError) -> HubError:
     """A vendor failure as an API error: 502 when the vendor failed, 409 when the plugin cannot do it."""
-    code = "vendor_error" if exc.status == 502 else "not_available"
+    code = exc.code or ("vendor_error" if exc.status == 502 else "not_available")
     return HubError(exc.message, status=exc.status, code=code)
