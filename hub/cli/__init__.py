@@ -192,6 +192,12 @@ def main(argv: list[str] | None = None) -> None:
 INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE
 
 
+def _driver_reason(exc: Exception) -> str:
+    """": <the driver's first line>" (psycopg's names the server and port, and never the password), or ""."""
+    reason = str(getattr(exc, "orig", None) or "").strip().splitlines()
+    return f": {reason[0].strip()[:300]}" if reason and reason[0].strip() else ""
+
+
 def failure_message(exc: Exception) -> str:
     """The one line ``hub`` prints for an unexpected ``exc`` (without ``Error:``); it never
     repeats the database URL, which may hold a password."""
@@ -216,5 +222,5 @@ def failure_message(exc: Exception) -> str:
                                                                   or "does not exist" in lowered):
         return NO_TABLES
     if isinstance(exc, OperationalError):
-        return "the database cannot be reached (check HUB_DATABASE_URL)"
+        return f"the database cannot be reached (check HUB_DATABASE_URL){_driver_reason(exc)}"
     return f"{type(exc).__name__}: {exc}"

@@ -74,7 +74,7 @@ def require_tables() -> None:
     decrypt (``HubRuntime.unreadable_secrets``)."""
     import sqlalchemy as sa
 
-    from hub.cli import NO_TABLES
+    from hub.cli import NO_TABLES, database_url_shown
     from hub.extensions import db
 
     try:  # on the session's connection: on SQLite another one would wait for the lock a read of it holds
@@ -82,8 +82,9 @@ def require_tables() -> None:
     finally:
         db.session.rollback()  # hold no transaction while serving (on SQLite it holds the write lock)
     missing = sorted(set(db.metadata.tables) - present)
-    if missing and len(missing) == len(db.metadata.tables):
-        raise click.ClickException(NO_TABLES)
+    if missing and len(missing) == len(db.metadata.tables):  # named: a forgotten HUB_ENV means the embedded SQLite
+        raise click.ClickException(NO_TABLES.replace("the database", f"the database {database_url_shown(db.engine.url)}",
+                                                     1))
     if missing:
         raise click.ClickException(f"the database lacks tables of this version of the hub ({', '.join(missing)}): "
                                    "run `hub db upgrade`")

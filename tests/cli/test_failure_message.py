@@ -21,3 +21,12 @@ from hub.cli import NO_TABLES, SCHEMA_BEHIND, failure_message
 ])
 def test_a_schema_behind_the_code_says_upgrade_and_no_tables_says_init(error, said):
     assert failure_message(error) == said
+
+
+def test_an_unreachable_database_is_named_with_the_drivers_reason():
+    """"the database cannot be reached (check HUB_DATABASE_URL)" gave neither host nor port nor why."""
+    reason = Exception('connection failed: connection to server at "127.0.0.1", port 5439 failed: Connection '
+                       'refused\n\tIs the server running on that host and accepting TCP/IP connections?')
+    assert failure_message(sa.exc.OperationalError("connect", None, reason)) == (
+        'the database cannot be reached (check HUB_DATABASE_URL): connection failed: connection to server at '
+        '"127.0.0.1", port 5439 failed: Connection refused')
