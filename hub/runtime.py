@@ -31,6 +31,7 @@ class HubRuntime:
         # set while this process's workers stop gracefully: work that waits (a delivery's outcome
         # waiting for the database) gives up instead of holding the stop
         self.stopping = threading.Event()
+        self.queue_away_since: float | None = None  # the sweeper found the queue unreachable since (monotonic)
 
     def unreadable_secrets(self) -> str | None:
         """Why this process cannot decrypt the stored secrets (``SecretsUnreadable``'s message), or

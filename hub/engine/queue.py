@@ -137,12 +137,19 @@ class Worker:
         from hub.engine.sweeper import periodic_work
 
         interval = float(self.app.config["SWEEP_INTERVAL_SECONDS"])
+        failing_since = None  # when periodic work started failing (an outage): its end is logged too
         while not self._stop.is_set():
             with self.app.app_context():
                 try:
                     periodic_work(self.runtime)
                 except Exception as exc:
+                    failing_since = failing_since or time.monotonic()
                     log.exception("periodic work failed%s; trying again in %gs", failure_cause(exc), interval)
+                else:
+                    if failing_since is not None:
+                        log.warning("periodic work runs again, after %.0fs of failures",
+                                    time.monotonic() - failing_since)
+                        failing_since = None
             self._stop.wait(interval)
 
     def run_forever(self) -> None:

@@ -136,8 +136,13 @@ def sweep(runtime) -> int:
     except Exception:  # the queue is unreachable: re-dispatching cannot help now
         queued = -1
     if queued < 0:
+        runtime.queue_away_since = runtime.queue_away_since or time.monotonic()
         _update_queue_gauges(runtime)
         return 0
+    if runtime.queue_away_since is not None:  # the outage's end, said once (its failures were logged)
+        log.warning("the queue (Redis) answers again, after %.0fs; waking the deliveries that waited",
+                    time.monotonic() - runtime.queue_away_since)
+        runtime.queue_away_since = None
     ids = release_orphans(runtime)
     ids = list(dict.fromkeys(ids + (due_deliveries() if queued == 0 else wake_stalled(runtime))))
     if ids:

@@ -296,3 +296,36 @@ def test_a_purge_goes_on_in_batches_until_everything_old_is_gone(make_app, monke
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Event.id))) == 0
         assert db.session.scalar(sa.select(sa.func.count(Delivery.id))) == 0
+
+
+class AwayQueue:
+    """A queue whose Redis does not answer (or, once ``back``, answers with nothing queued)."""
+
+    back = False
+
+    def pending_count(self) -> int:
+        if not self.back:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return 0
+
+
+def test_the_end_of_a_queue_outage_is_logged_once_and_what_waited_is_woken(make_app, monkeypatch, caplog):
+    """An operator's walk-through: the outage was logged, its end never was."""
+    import logging
+
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        runtime = get_runtime()
+        delivery_id = one_delivery(app, keys["src"])
+        woken: list[list[int]] = []
+        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
+        runtime.queue = away = AwayQueue()
+        caplog.set_level(logging.INFO, logger="hub.engine.sweeper")
+        assert sweep(runtime) == 0 and sweep(runtime) == 0 and woken == []
+        assert not [r for r in caplog.records if "answers again" in r.getMessage()]
+        away.back = True
+        assert sweep(runtime) == 1 and woken == [[delivery_id]]
+        sweep(runtime)
+    said = [r.getMessage() for r in caplog.records if "answers again" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("the queue (Redis) answers again, after ")
