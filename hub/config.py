@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import stat
+import traceback
 from pathlib import Path
 from typing import Any, Iterator, Mapping, MutableMapping, Sequence
 from urllib.parse import urlsplit
@@ -192,7 +193,10 @@ def _read_hub_cfg(app, problems: _Problems) -> dict[str, Any]:
     from flask import Config
 
     settings = Config(app.instance_path)
-    settings.from_pyfile(HUB_CFG, silent=True)
+    try:
+        settings.from_pyfile(HUB_CFG, silent=True)
+    except Exception as exc:  # Python syntax: an unquoted text is a NameError, a stray quote a SyntaxError
+        raise ConfigError(_unreadable_hub_cfg(os.path.join(app.instance_path, HUB_CFG), exc)) from None
     for key in [key for key in settings if key.startswith(f"{ENV_PREFIX}_")]:
         plain = key[len(ENV_PREFIX) + 1:]
         problems.messages.append(f"{os.path.join(app.instance_path, HUB_CFG)} sets {key}, which the hub does not "
@@ -200,6 +204,18 @@ def _read_hub_cfg(app, problems: _Problems) -> dict[str, Any]:
                                  f"do). Write it as {plain} = ...")
         del settings[key]
     return dict(settings)
+
+
+def _unreadable_hub_cfg(path: str, exc: BaseException) -> str:
+    """What is wrong with ``hub.cfg`` (``path``), naming its line: the file is Python."""
+    line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
+    if line is None:
+        frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == path]
+        line = frames[-1].lineno if frames else None
+    where = f"{path}, line {line}" if line else path
+    detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    return (f"{where} cannot be read: {type(exc).__name__}: {detail} (hub.cfg is Python: write texts in quotes, "
+            f'e.g. PUBLIC_URL = "https://hub.example.com")')
 
 
 def _origins(app, from_file: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, str]:
