@@ -1,64 +1,9 @@
-"""gunicorn's settings for the hub's web processes: ``gunicorn -c gunicorn.conf.py wsgi:app``
-(gunicorn also reads this file by itself when started from this directory).
+"""gunicorn's settings for the hub's web processes, for ``gunicorn -c gunicorn.conf.py wsgi:app`` in
+the repository root (gunicorn also reads this file by itself when started here). They live in
+``hub/gunicorn_conf.py``, installed with the package: from any other directory, or from an
+installed wheel, ``gunicorn -c python:hub.gunicorn_conf hub.wsgi:app``."""
 
-Threaded workers (``gthread``): a webhook spends most of its time in the commit it shares with the
-webhooks of other threads of its process (``hub.engine.group_commit``), so several threads per
-process let those commits hold several webhooks each. Any setting can be overridden
-on the command line (``-w 8``) or in ``GUNICORN_CMD_ARGS``.
-"""
+from hub import gunicorn_conf
 
-import multiprocessing
-import os
-
-workers = max(2, multiprocessing.cpu_count())
-worker_class = "gthread"
-threads = 16
-# keep-alive connections tie a thread up while the client idles; the senders (Lever, vendors) open
-# one connection per webhook
-keepalive = 2
-
-try:  # gunicorn 25.1+ listens for `gunicornc` on a control socket, by default at one path per user
-    from gunicorn.config import ControlSocket
-except ImportError:
-    pass
-else:  # ... which every other gunicorn master of the user takes over: one per master instead
-    control_socket = os.path.join(os.path.dirname(ControlSocket.default), f"gunicorn-{os.getpid()}.ctl")
-
-
-def _log_format(server):
-    from hub.config import instance_settings
-    from hub.logging_setup import json_requested, redact_gunicorn_logs, use_for_gunicorn
-
-    redact_gunicorn_logs(server.log)  # no webhook URL's key in its access log nor its own
-    # gunicorn's lines in the hub's JSON format too, as the environment or the instance's hub.cfg asks
-    if json_requested(os.environ, instance_settings(os.environ)):
-        use_for_gunicorn(server.log)
-
-
-def on_starting(server):
-    _log_format(server)
-
-
-def on_reload(server):  # a HUP sets gunicorn's loggers up afresh
-    _log_format(server)
-
-
-def post_fork(server, worker):
-    import sys
-
-    _log_format(server)
-
-    # A thread committing webhooks for others releases the GIL at each database round trip and
-    # must get it back while request threads compute; with Python's default 5 ms switch interval
-    # each round trip could cost up to 5 ms of waiting. A shorter one keeps commits (and acks) prompt.
-    sys.setswitchinterval(0.0005)
-
-
-def post_worker_init(worker):
-    import gc
-
-    # The worker has just loaded the app (no preload: each worker imports it after the fork).
-    # Its modules, routes, table metadata and plugins live as long as the process; freezing them
-    # keeps them out of every later collection. A full collection stops every thread of the
-    # worker: it took 190-200 ms with them, 17-22 ms without (docs/performance.md, fifth set).
-    gc.freeze()
+# gunicorn reads its settings and hooks as this file's names
+globals().update({name: value for name, value in vars(gunicorn_conf).items() if not name.startswith("_")})

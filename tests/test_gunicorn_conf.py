@@ -1,9 +1,11 @@
-"""The repository's gunicorn settings (``gunicorn.conf.py``), which production and the
-production-shape end-to-end tests serve the hub with."""
+"""The hub's gunicorn settings (``hub/gunicorn_conf.py``, imported by the repository root's
+``gunicorn.conf.py``), which production and the production-shape end-to-end tests serve the hub with."""
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +53,13 @@ def test_each_gunicorn_master_has_a_control_socket_of_its_own():
                                                       f"gunicorn-{os.getpid()}.ctl")
 
 
-def test_the_access_log_does_not_hold_webhook_keys(tmp_path):
+@pytest.mark.parametrize("config, app, where", [
+    ("gunicorn.conf.py", "wsgi:app", "root"),
+    # the installed package's settings and app, from any directory (an install from a wheel has no
+    # gunicorn.conf.py: without -c, gunicorn's sync worker and an access log with the keys)
+    ("python:hub.gunicorn_conf", "hub.wsgi:app", "elsewhere"),
+], ids=["repository-root", "installed-package"])
+def test_the_access_log_does_not_hold_webhook_keys(tmp_path, config, app, where):
     """With ``--access-logfile`` (docs/operations.md), each request line used to carry the webhook
     URL's key, its only credential."""
     import re
@@ -62,9 +70,9 @@ def test_the_access_log_does_not_hold_webhook_keys(tmp_path):
     access_log = tmp_path / "access.log"
     errors = open(tmp_path / "error.log", "w+")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-w", "1", "--threads", "2", "-b", "127.0.0.1:0",
-         "--access-logfile", str(access_log), "wsgi:app"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors,
+        [sys.executable, "-m", "gunicorn", "-c", config, "-w", "1", "--threads", "2", "-b", "127.0.0.1:0",
+         "--access-logfile", str(access_log), app],
+        cwd=ROOT if where == "root" else tmp_path, stdout=subprocess.DEVNULL, stderr=errors,
         env={"PATH": "/usr/bin:/bin", "HUB_INSTANCE_PATH": str(tmp_path / "instance")})
     try:
         deadline, url = time.monotonic() + 60, None
@@ -87,6 +95,7 @@ def test_the_access_log_does_not_hold_webhook_keys(tmp_path):
         server.wait(timeout=30)
         errors.close()
     logged = access_log.read_text()
+    assert "Using worker: gthread" in (tmp_path / "error.log").read_text()  # the hub's settings, not gunicorn's
     assert '"POST /webhooks/lever/***?x=1 HTTP/1.1"' in logged
     assert "TheSecretKey42" not in logged + (tmp_path / "error.log").read_text()
 
