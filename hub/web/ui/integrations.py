@@ -12,7 +12,7 @@ import secrets
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import flash, get_flashed_messages, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, flash, get_flashed_messages, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from hub import services
@@ -21,7 +21,7 @@ from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.setting_labels import field_label
-from hub.store.models import ROLE_LABELS, ROLES, Attachment, Integration, WebhookLog, utcnow
+from hub.store.models import ROLE_LABELS, ROLES, WEBHOOK_OUTCOMES, Attachment, Integration, WebhookLog, utcnow
 from hub.web.live import (LiveError, assessment_plugins, call_plugin, connection_state, mark_connection,
                           run_setup_webhooks, run_test, titled)
 from hub.web import queries
@@ -29,6 +29,7 @@ from hub.web.errors import json_error
 from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
+from hub.web.ui.list_filters import ListArgs
 from hub.web.ui.integration_consequences import (cancelled_since, counted, disable_consequences,
                                                  missed_while_disabled, revoke_consequences, revoke_summary)
 from hub.web.ui.form_messages import and_list, friendly_errors, in_sentence, refused_save
@@ -322,6 +323,25 @@ def integrations_suggestions(plugin: str, field: str):
     return jsonify({"items": items})
 
 
+WEBHOOK_LOG_PAGE = 20  # lines of the webhook log per page of the integration's page
+
+
+def _webhook_log(plugin: str, row: Integration | None) -> tuple[queries.Page | None, str, list]:
+    """The integration's webhook log, newest first: the page (``page``) of lines with the outcome
+    ``outcome`` (or all) the query asks for, read leniently as the list pages read theirs
+    (``ListArgs``: a wrong value is replaced, with a notice). None before the integration exists."""
+    args = ListArgs()
+    outcome = args.choice("outcome", WEBHOOK_OUTCOMES, "outcome", "every outcome") if request.method == "GET" else ""
+    number = args.page() if request.method == "GET" else 1
+    if row is None:
+        return None, outcome, args.notices
+    query = (sa.select(WebhookLog).where(WebhookLog.workspace_id == current_user.workspace_id,
+                                         WebhookLog.plugin == plugin).order_by(WebhookLog.id.desc()))
+    if outcome:
+        query = query.where(WebhookLog.outcome == outcome)
+    return queries.paginate(query, number, WEBHOOK_LOG_PAGE), outcome, args.notices
+
+
 def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     runtime = get_runtime()
     spec = _spec_or_404(plugin)
@@ -356,11 +376,7 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     step = next_step(spec, row, state, manage, needs_registration)
     if step is None and set_up(spec, row, state, needs_registration, accepts_webhooks):
         step = after_setup(spec, current_user.workspace_id, manage)
-    webhook_log = []
-    if row is not None:
-        webhook_log = list(db.session.scalars(sa.select(WebhookLog).where(
-            WebhookLog.workspace_id == current_user.workspace_id, WebhookLog.plugin == plugin)
-            .order_by(WebhookLog.id.desc()).limit(20)))
+    webhook_log, log_outcome, log_notices = _webhook_log(plugin, row)
     # the flash of a test (or webhook registration) just run often says what the status says
     status_said = bool(row is not None and row.status_message and any(
         row.status_message.strip() in str(message) for _, message in get_flashed_messages(with_categories=True)))
@@ -388,6 +404,10 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         "next_step": step,
         "verification": verification(row, spec),
         "webhook_log": webhook_log,
+        "log_outcome": log_outcome,
+        "log_outcomes": WEBHOOK_OUTCOMES,
+        "retention_days": current_app.config["RETENTION_DAYS"],
+        "notices": log_notices,
         "manage": manage,
     }
     return render_template("integrations/detail.html", **context), status
