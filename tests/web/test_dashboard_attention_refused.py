@@ -85,7 +85,7 @@ def test_webhooks_refused_while_disabled_are_counted_with_the_reason_and_the_lin
     assert text == ("6 webhooks from Quiz Co were refused in the last 24 hours (last received WHEN) because Quiz Co "
                     "was disabled in the hub. The candidates' progress and results they carried were not recorded. "
                     "See them in Quiz Co's Recent webhooks.")
-    assert 'href="/integrations/quiz#webhook-log-card"' in item
+    assert 'href="/integrations/quiz?outcome=rejected#webhook-log-card"' in item  # the refusals, not the last 20 lines
     assert _item(html, "src") is None  # nothing refused from Fake ATS
 
 

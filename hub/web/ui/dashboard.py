@@ -174,7 +174,7 @@ def refused(workspace_id: int) -> list[dict]:
     """The integrations with webhooks refused within ``REFUSED_WINDOW`` with their work lost, by title:
     each ``total``, ``last_at``, ``reasons`` (each ``count``, ``why`` in words and, for a webhook
     not proven to come from the vendor, the latest ``message``), ``lost`` (what they carried) and
-    ``url`` (the integration's Recent webhooks)."""
+    ``url`` (the integration's Recent webhooks, its rejected ones)."""
     registry = get_runtime().registry
     out = []
     for plugin, item in queries.refused_webhooks(workspace_id, utcnow() - REFUSED_WINDOW).items():
@@ -193,7 +193,7 @@ def refused(workspace_id: int) -> list[dict]:
                                 "why": f"because the hub could not verify that {pronoun} came from {title}"})
         out.append({"plugin": plugin, "title": title, "total": item["total"], "last_at": item["last_at"],
                     "reasons": reasons, "lost": _lost(spec.kind, item["total"]),
-                    "url": url_for("ui.integrations_detail", plugin=plugin, _anchor="webhook-log-card")})
+                    "url": url_for("ui.integrations_detail", plugin=plugin, outcome="rejected", _anchor="webhook-log-card")})
     return sorted(out, key=lambda entry: entry["title"].lower())
 
 
