@@ -196,6 +196,28 @@ def wait_for_fragment(page: Page, url: str, text: str, timeout: float = 20.0) ->
         time.sleep(0.1)
 
 
+def test_a_filtered_list_keeps_refreshing_with_the_focus_on_what_it_found(connected, new_page):
+    """After a filter the focus is on the result count (hub.js focusResult), inside the list: the
+    list took that for a keyboard user at work in it and never refreshed again (a review found)."""
+    hub, lever = connected.hub_url, connected.url("lever")
+    api(lever + "/_sandbox/opportunities/opp-bob/move", "POST", json={"stage_id": "stage-canditech"})
+    page = new_page()
+    page.clock.install(time=T0)
+    page.clock.pause_at(T0 + timedelta(seconds=1))
+    sign_in(page, hub, "/candidates?posting=posting-backend-engineer")
+    wait_for_fragment(page, hub + "/candidates?posting=posting-backend-engineer", "Bob")
+    page.goto(hub + "/candidates?posting=posting-backend-engineer")
+    count = page.locator("#candidates-count")
+    expect(count).to_be_focused()
+    before = count.inner_text()
+    api(lever + "/_sandbox/opportunities/opp-alice/move", "POST", json={"stage_id": "stage-canditech"})
+    wait_for_fragment(page, hub + "/candidates?posting=posting-backend-engineer", "Alice Anders")
+    page.clock.run_for(IDLE_MS + 1000)
+    expect(page.locator("#candidates-table tbody tr", has_text="Alice Anders")).to_have_count(1, timeout=5000)
+    assert count.inner_text() != before  # one more invitation counted
+    expect(page.locator("#candidates-count")).to_be_focused()  # the new count has the focus back
+
+
 def test_the_candidates_list_and_detail_refresh_themselves(connected, new_page, shots):
     hub, lever, canditech = connected.hub_url, connected.url("lever"), connected.url("canditech")
     page = new_page()

@@ -134,8 +134,15 @@
       var root = container.querySelector("[data-pending]");
       return !!root && root.getAttribute("data-pending") === "true";
     };
+    // the focus on what a filter found (focusResult) is no use of the list: it refreshes, and the
+    // focus goes to the new count (a control, a form under way, would be lost by a refresh)
+    var resultFocused = function () {
+      var el = document.activeElement;
+      return !!el && el.id && container.contains(el) && el.hasAttribute("data-focus-result");
+    };
     var inUse = function () {
-      return container.contains(document.activeElement) || !!container.querySelector("form[aria-busy=true]");
+      return (container.contains(document.activeElement) && !resultFocused()) ||
+        !!container.querySelector("form[aria-busy=true]");
     };
     var next = function (ms) { setTimeout(tick, ms || (pending() ? 4000 : 20000)); };
     var tick = function () {
@@ -147,7 +154,13 @@
             var open = Array.prototype.map.call(container.querySelectorAll("details[open] pre"), function (p) { return p.id; });
             last = html;
             var before = gist(container);
+            var refocus = resultFocused() ? document.activeElement.id : null;
             container.innerHTML = html;
+            var again = refocus ? document.getElementById(refocus) : null;
+            if (again) {
+              if (!again.hasAttribute("tabindex") && again.tabIndex < 0) { again.setAttribute("tabindex", "-1"); }
+              again.focus({ preventScroll: true });
+            }
             if (gist(container) !== before) { announce(message); }
             open.forEach(function (preId) {
               var pre = document.getElementById(preId);
