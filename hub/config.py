@@ -207,15 +207,23 @@ def _read_hub_cfg(app, problems: _Problems) -> dict[str, Any]:
 
 
 def _unreadable_hub_cfg(path: str, exc: BaseException) -> str:
-    """What is wrong with ``hub.cfg`` (``path``), naming its line: the file is Python."""
+    """What is wrong with ``hub.cfg`` (``path``), naming its line: the file is Python. Never a value
+    written there (a secret key among them): Python's NameError quotes the unquoted text."""
+    if isinstance(exc, OSError):
+        return f"{path} cannot be read: {exc.strerror or type(exc).__name__}"
     line = getattr(exc, "lineno", None) if isinstance(exc, SyntaxError) else None
     if line is None:
         frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == path]
         line = frames[-1].lineno if frames else None
     where = f"{path}, line {line}" if line else path
-    detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-    return (f"{where} cannot be read: {type(exc).__name__}: {detail} (hub.cfg is Python: write texts in quotes, "
-            f'e.g. PUBLIC_URL = "https://hub.example.com")')
+    if isinstance(exc, NameError):
+        what = "a text without quotes"
+    elif isinstance(exc, SyntaxError):
+        what = f"not Python ({exc.msg})"
+    else:
+        what = f"Python cannot run it ({type(exc).__name__})"
+    return (f"{where} cannot be read: {what}. hub.cfg is Python: write texts in quotes, "
+            f'e.g. PUBLIC_URL = "https://hub.example.com"')
 
 
 def _origins(app, from_file: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, str]:

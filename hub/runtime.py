@@ -35,11 +35,11 @@ class HubRuntime:
 
     def unreadable_secrets(self) -> str | None:
         """Why this process cannot decrypt the stored secrets (``SecretsUnreadable``'s message), or
-        None. Tries the most recently changed integration's: secrets saved by a process that has a
-        newer key, and every secret once ``hub keys rotate`` ran, are encrypted under it."""
+        None. Tries the most recently changed enabled integration's: secrets saved by a process that
+        has a newer key, and every secret once ``hub keys rotate`` ran, are encrypted under it."""
         try:
             token = db.session.scalar(sa.select(Integration.secrets_encrypted)
-                                      .where(Integration.secrets_encrypted.isnot(None))
+                                      .where(Integration.secrets_encrypted.isnot(None), Integration.enabled.is_(True))
                                       .order_by(Integration.updated_at.desc()).limit(1))
         finally:
             db.session.rollback()

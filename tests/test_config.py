@@ -560,14 +560,17 @@ def test_a_start_refused_for_its_plugins_writes_no_key_file(tmp_path):
 
 
 @pytest.mark.parametrize("line, said", [
-    ("PUBLIC_URL = hub", "NameError: name 'hub' is not defined"),
-    ('PUBLIC_URL = "https://hub.example.com', "SyntaxError: unterminated string literal (detected at line 2)"),
+    ("SECRET_KEY = Sup3rSecretValue", "a text without quotes"),
+    ('SECRET_KEY = "Sup3rSecretValue', "not Python (unterminated string literal (detected at line 2))"),
+    ("SECRET_KEY = 1 / 0", "Python cannot run it (ZeroDivisionError)"),
 ])
-def test_a_hub_cfg_that_is_not_python_is_named_with_its_line(tmp_path, line, said):
-    """An unquoted value in hub.cfg stopped the hub with "Error: NameError: name 'hub' is not
-    defined", naming neither the file nor the line (an operator's walk-through)."""
+def test_a_hub_cfg_that_is_not_python_is_named_with_its_line_and_never_its_values(tmp_path, line, said):
+    """An unquoted value in hub.cfg stopped the hub with "Error: NameError: name 'Sup3rSecretValue'
+    is not defined", naming neither the file nor the line (an operator's walk-through), and quoting
+    the value, here a secret (a review)."""
     (tmp_path / "hub.cfg").write_text(f"WORKERS = 8\n{line}\n")
     with pytest.raises(ConfigError) as raised:
         create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
-    assert str(raised.value) == (f"{tmp_path / 'hub.cfg'}, line 2 cannot be read: {said} (hub.cfg is Python: write "
-                                 'texts in quotes, e.g. PUBLIC_URL = "https://hub.example.com")')
+    assert str(raised.value) == (f"{tmp_path / 'hub.cfg'}, line 2 cannot be read: {said}. hub.cfg is Python: write "
+                                 'texts in quotes, e.g. PUBLIC_URL = "https://hub.example.com"')
+    assert "Sup3rSecret" not in str(raised.value)

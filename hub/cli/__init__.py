@@ -24,10 +24,11 @@ MISSING_NAME = re.compile(r'\b(database|role) "([^"]*)" does not exist')
 
 
 def database_url_shown(url) -> str:
-    """``url`` (a SQLAlchemy URL, as text or object) fit to print: its password as ``***``."""
+    """``url`` (a SQLAlchemy URL, as text or object) fit to print: its password as ``***`` and its
+    query (which may carry ``password=``) left out."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return make_url(url).set(query={}).render_as_string(hide_password=True)
 
 
 def redis_url_shown(url: str) -> str:
@@ -126,12 +127,12 @@ def _migrations_group() -> click.Group:
             commands[name].hidden = True
     return click.Group("db", commands=commands, params=migrate_group.params, callback=keep_options,
                        help="Upgrade, inspect or downgrade the hub's database schema (Alembic migrations). "
-                            "The commands that write migration files (revision, migrate, merge, edit, init, "
-                            "list-templates) are for the hub's developers and not listed.")
+                            "The commands for the hub's developers (revision, migrate, merge, edit, init, "
+                            "list-templates, check) are not listed.")
 
 
 READS_THE_SCHEMA = ("current", "upgrade", "downgrade")  # and must say plainly that a newer hub migrated it
-DEVELOPER_COMMANDS = ("init", "revision", "migrate", "merge", "edit", "list-templates")
+DEVELOPER_COMMANDS = ("init", "revision", "migrate", "merge", "edit", "list-templates", "check")
 
 
 def _refusing_a_newer_schema(command: click.Command) -> click.Command:

@@ -70,8 +70,9 @@ def serve(app, host: str, port: int, with_worker: bool, workers: int | None, on_
 def require_tables() -> None:
     """Stop a command that serves or works on a database that was never migrated (or is behind
     this version of the hub), in one line: its workers would otherwise log a traceback every few
-    seconds for ever, and its web pages fail. So for stored secrets its encryption keys cannot
-    decrypt (``HubRuntime.unreadable_secrets``)."""
+    seconds for ever, and its web pages fail. Stored secrets its encryption keys cannot decrypt
+    (``HubRuntime.unreadable_secrets``) are said in a warning line: the process still starts, as
+    every other would with a lost key, and its deliveries that need them wait."""
     import sqlalchemy as sa
 
     from hub.cli import NO_TABLES, database_url_shown
@@ -83,8 +84,8 @@ def require_tables() -> None:
         db.session.rollback()  # hold no transaction while serving (on SQLite it holds the write lock)
     missing = sorted(set(db.metadata.tables) - present)
     if missing and len(missing) == len(db.metadata.tables):  # named: a forgotten HUB_ENV means the embedded SQLite
-        raise click.ClickException(NO_TABLES.replace("the database", f"the database {database_url_shown(db.engine.url)}",
-                                                     1))
+        named = f"the database {database_url_shown(db.engine.url)}"
+        raise click.ClickException(NO_TABLES.replace("the database", named, 1))
     if missing:
         raise click.ClickException(f"the database lacks tables of this version of the hub ({', '.join(missing)}): "
                                    "run `hub db upgrade`")
@@ -96,9 +97,9 @@ def require_tables() -> None:
                                    f"needs {head}: run `hub db upgrade`")
     from hub.runtime import get_runtime
 
-    unreadable = get_runtime().unreadable_secrets()  # a worker that cannot decrypt would run nothing
+    unreadable = get_runtime().unreadable_secrets()  # said at start; its deliveries wait (not refused: a lost key)
     if unreadable:
-        raise click.ClickException(unreadable)
+        click.echo(f"Warning: {unreadable}", err=True)
 
 
 def require_queue() -> None:

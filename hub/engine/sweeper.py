@@ -139,12 +139,14 @@ def sweep(runtime) -> int:
         runtime.queue_away_since = runtime.queue_away_since or time.monotonic()
         _update_queue_gauges(runtime)
         return 0
-    if runtime.queue_away_since is not None:  # the outage's end, said once (its failures were logged)
+    back = runtime.queue_away_since is not None
+    if back:  # the outage's end, said once (its failures were logged)
         log.warning("the queue (Redis) answers again, after %.0fs; waking the deliveries that waited",
                     time.monotonic() - runtime.queue_away_since)
         runtime.queue_away_since = None
     ids = release_orphans(runtime)
-    ids = list(dict.fromkeys(ids + (due_deliveries() if queued == 0 else wake_stalled(runtime))))
+    # just back: what was stored meanwhile has no wake-up in the queue, whatever new webhooks queued since
+    ids = list(dict.fromkeys(ids + (due_deliveries() if queued == 0 or back else wake_stalled(runtime))))
     if ids:
         runtime.wake(ids)
     _update_queue_gauges(runtime)

@@ -23,9 +23,9 @@ class SecretsUnreadable(ConfigError):
     at fault, not the vendor's: a delivery waits for a process that can read it, a page says so."""
 
 
-UNREADABLE = ("this hub process cannot decrypt the stored secrets with its HUB_ENCRYPTION_KEYS: a key was dropped, "
-              "or the process was not restarted with the new key list before `hub keys rotate` (restart it with "
-              "the keys the other processes have; docs/operations.md, Keys and secrets)")
+UNREADABLE = ("this hub process cannot decrypt the stored secrets with its HUB_ENCRYPTION_KEYS: restart it with "
+              "the key list the other hub processes have (docs/operations.md, Keys and secrets); if the key that "
+              "encrypted them is lost, revoke the integration and connect it again")
 
 
 class SecretBox:

@@ -1,6 +1,7 @@
 """Health and metrics: ``/healthz`` (the process answers), ``/readyz`` (database reachable, its schema
-at this version's migration; the queue's state reported), ``/metrics`` (Prometheus text format; with ``HUB_METRICS_TOKEN`` set, only for
-``Authorization: Bearer <that token>``)."""
+at this version's migration; the queue's and the stored secrets' state reported), ``/metrics``
+(Prometheus text format; with ``HUB_METRICS_TOKEN`` set, only for ``Authorization: Bearer <that
+token>``)."""
 
 from __future__ import annotations
 
@@ -25,17 +26,19 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """200 when the database answers, its schema is at this version's newest migration and this
-    process's ``HUB_ENCRYPTION_KEYS`` decrypt the stored secrets; else 503 with ``checks`` saying
-    which is not (``schema``: at what revision the database is, which one the code needs, and what
-    to run; ``secrets``: that the process must be restarted with the current keys, as it could
-    verify no signed webhook and call no vendor).
+    """200 when the database answers and its schema is at this version's newest migration; else 503
+    with ``checks`` saying which is not (``schema``: at what revision the database is, which one
+    the code needs, and what to run).
 
-    The queue (Redis in production) is checked and reported, but does not make a process unready:
-    without it a web process still stores every webhook and serves the pages (the queue only wakes
-    workers; once it is back, their sweeper wakes what was stored meanwhile), so a load balancer that took
-    every web process out during a Redis outage would refuse webhooks the hub could have kept. Such
-    an answer is 200 with ``status: "degraded"``: alert on it (docs/operations.md)."""
+    Two more checks are reported without making a process unready, as ``status: "degraded"`` (200;
+    alert on it, docs/operations.md): the queue (Redis in production), without which a web process
+    still stores every webhook and serves the pages (the queue only wakes workers; once it is back,
+    their sweeper wakes what was stored meanwhile); and ``secrets``, whether this process's
+    ``HUB_ENCRYPTION_KEYS`` decrypt the stored secrets (``HubRuntime.unreadable_secrets``): a
+    process left with old keys answers the webhooks it cannot verify 503, so their senders retry,
+    and a key lost everywhere must not take every web process out of the load balancer, which
+    would leave no page to revoke and reconnect from. A load balancer that took processes out for
+    either would refuse webhooks the hub could have kept."""
     checks: dict[str, str] = {}
     try:
         db.session.execute(sa.text("SELECT 1"))
@@ -53,8 +56,9 @@ def readyz():
         checks["queue"] = "ok"
     except Exception as exc:
         checks["queue"] = f"unavailable: {type(exc).__name__}"
-    ready = checks["database"] == "ok" and checks["schema"] == "ok" and checks["secrets"] == "ok"
-    status = ("ready" if checks["queue"] == "ok" else "degraded") if ready else "not_ready"
+    ready = checks["database"] == "ok" and checks["schema"] == "ok"
+    degraded = checks["queue"] != "ok" or checks.get("secrets", "ok") != "ok"
+    status = ("degraded" if degraded else "ready") if ready else "not_ready"
     return jsonify(status=status, checks=checks), 200 if ready else 503
 
 

@@ -476,3 +476,13 @@ def audit_query(workspace_id: int, action: str | None = None) -> sa.Select:
     if action:
         query = query.where(AuditEntry.action.startswith(action, autoescape=True))
     return query.order_by(AuditEntry.id.desc())
+
+
+def webhook_log(workspace_id: int, plugin: str, outcome: str | None = None) -> sa.Select:
+    """A plugin's webhook log in a workspace, newest first; only ``outcome``'s lines if given (the
+    integration page's Recent webhooks, and the API's)."""
+    from hub.store.models import WebhookLog
+
+    query = (sa.select(WebhookLog).where(WebhookLog.workspace_id == workspace_id, WebhookLog.plugin == plugin)
+             .order_by(WebhookLog.id.desc()))
+    return query.where(WebhookLog.outcome == outcome) if outcome else query

@@ -43,6 +43,7 @@ from hub.errors import HubError, NotFound, PluginError, ServiceUnavailable, Webh
 from hub.extensions import csrf, db
 from hub.runtime import get_runtime
 from hub.store.bulk import insert_rows
+from hub.store.crypto import SecretsUnreadable
 from hub.web.input_guard import unstorable_body
 from hub.store.dedicated import DedicatedConnections
 from hub.store.outage import database_unavailable
@@ -354,10 +355,11 @@ def receive(plugin: str, key: str):
     runtime = get_runtime()
     try:
         return _receive(runtime, plugin, key)
-    except (ServiceUnavailable, sa.exc.SQLAlchemyError) as exc:
+    except (ServiceUnavailable, sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:  # what hub.web.errors answers 503
         if not g.get("webhook_counted"):
             source = plugin if plugin in runtime.registry.specs else "unknown"
-            runtime.metrics.webhook(source, "unavailable", "busy" if isinstance(exc, ServiceUnavailable) else "database")
+            reason = "busy" if isinstance(exc, ServiceUnavailable) else "database"
+            runtime.metrics.webhook(source, "unavailable", reason)
         raise
 
 
@@ -433,6 +435,12 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
         log.info("webhook rejected for %s: %s", plugin, exc.message,
                  extra={"workspace_id": integration.workspace_id})
         raise
+    except SecretsUnreadable as exc:  # this process's keys (``HUB_ENCRYPTION_KEYS``), not the plugin
+        log.error("webhook for %s not verified: %s", plugin, exc, extra={"workspace_id": integration.workspace_id})
+        if not rejection_stored(503, f"not verified: {exc}", "secrets_unreadable"):
+            return None
+        raise ServiceUnavailable("the hub cannot verify this webhook now (this process cannot read the stored "
+                                 "secrets); send it again later") from exc
     except PluginError as exc:  # TemporaryError and the rest: the sender should try again later
         if not rejection_stored(503, f"{type(exc).__name__}: {exc}", "temporary"):
             return None

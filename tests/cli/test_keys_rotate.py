@@ -68,16 +68,26 @@ class KeyedRecorder:
     def on_stage_change(self, ctx, change):
         self.seen.append(ctx.secrets["api_key"])
 
+    @hookimpl
+    def verify_webhook(self, ctx, request):
+        from hub.entities import WebhookResult
 
-def test_a_process_left_with_the_old_key_after_a_rotation_says_so_and_loses_no_delivery(make_app):
+        assert ctx.secrets["api_key"]  # as a plugin checks a signature with its stored secret
+        return WebhookResult(ping=True)
+
+
+def test_a_process_left_with_the_old_key_after_a_rotation_says_so_and_loses_no_delivery(make_app, capsys):
     """An operator's walk-through: a process started with the old key only after `hub keys rotate`
-    answered /readyz 200, its worker started and spent a delivery's attempts in seconds, and the
-    API said "Canditech failed: ..." (502 vendor_error), blaming the vendor."""
+    answered /readyz "ready", its worker started silently and spent a delivery's attempts in
+    seconds, and the API said "Canditech failed: ..." (502 vendor_error), blaming the vendor; a
+    webhook it could not verify was a 500 "the plugin failed" (a review). It must not take itself
+    out of service either: with a key lost everywhere, no process would be left to revoke from."""
     import sqlalchemy as sa
 
+    from hub.cli.serve import require_tables
     from hub.engine.runner import run_delivery
     from hub.extensions import db
-    from hub.store.models import Delivery
+    from hub.store.models import Delivery, WebhookLog
     from hub.web.live import LiveError, call_plugin
     from tests.support.engine import enable, one_delivery
     from tests.support.plugins import FakeSource
@@ -93,8 +103,16 @@ def test_a_process_left_with_the_old_key_after_a_rotation_says_so_and_loses_no_d
 
     stale = make_app({"ENCRYPTION_KEYS": old}, plugins=plugins, entry_points=False)
     ready = stale.test_client().get("/readyz")
-    assert ready.status_code == 503 and ready.json["checks"]["secrets"].startswith(
-        "this hub process cannot decrypt the stored secrets with its HUB_ENCRYPTION_KEYS")
+    assert ready.status_code == 200 and ready.json["status"] == "degraded"
+    assert ready.json["checks"]["secrets"].startswith(
+        "this hub process cannot decrypt the stored secrets with its HUB_ENCRYPTION_KEYS: restart it with the key "
+        "list the other hub processes have")
+    refused = stale.test_client().post(f"/webhooks/keyed/{keys['keyed']}", data=b"{}")
+    assert refused.status_code == 503 and "cannot read the stored secrets" in refused.json["error"]["message"]
+    with stale.app_context():
+        line = db.session.scalar(sa.select(WebhookLog).where(WebhookLog.plugin == "keyed"))
+        assert (line.outcome, line.status_code) == ("rejected", 503)
+        assert line.message.startswith("not verified: this hub process cannot decrypt the stored secrets")
     with stale.test_request_context():
         try:
             call_plugin(1, "keyed", "test_connection")
@@ -107,8 +125,10 @@ def test_a_process_left_with_the_old_key_after_a_rotation_says_so_and_loses_no_d
         row = db.session.get(Delivery, delivery_id)
         assert row.status == "retry" and row.attempts == 0, (row.status, row.attempts, row.last_error)
         assert row.last_error.startswith("deferred: this hub process cannot decrypt the stored secrets")
-    result = stale.test_cli_runner().invoke(args=["worker"])
-    assert result.exit_code == 1 and "this hub process cannot decrypt the stored secrets" in result.output
+    capsys.readouterr()
+    with stale.app_context():  # a worker (or hub run) starting with those keys says so, and starts
+        require_tables()
+    assert capsys.readouterr().err.startswith("Warning: this hub process cannot decrypt the stored secrets")
 
     with both.app_context():  # a process with the current keys runs the delivery as usual
         db.session.execute(sa.update(Delivery).values(next_attempt_at=Delivery.created_at))

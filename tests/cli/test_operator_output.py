@@ -26,6 +26,8 @@ def test_init_prints_the_database_url_without_its_password(runner, app):
 def test_urls_shown_to_an_operator_hide_passwords():
     assert database_url_shown("postgresql+psycopg://u:pw@h/db") == "postgresql+psycopg://u:***@h/db"
     assert database_url_shown("sqlite:////srv/hub.db") == "sqlite:////srv/hub.db"
+    # libpq takes the password in the query too (a review found it printed whole)
+    assert database_url_shown("postgresql+psycopg://u@h/db?password=pw&sslmode=require") == "postgresql+psycopg://u@h/db"
     assert redis_url_shown("redis://user:pw@h:6379/0") == "redis://***@h:6379/0"
     assert redis_url_shown("rediss://h:6380/1?password=pw") == "rediss://h:6380/1"
 

@@ -329,3 +329,21 @@ def test_the_end_of_a_queue_outage_is_logged_once_and_what_waited_is_woken(make_
         sweep(runtime)
     said = [r.getMessage() for r in caplog.records if "answers again" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("the queue (Redis) answers again, after ")
+
+
+def test_right_after_a_queue_outage_everything_due_is_woken_even_if_new_wake_ups_are_queued(make_app, monkeypatch):
+    """New webhooks queue their wake-ups as soon as Redis is back: the sweeper then woke only the
+    deliveries stalled for STALLED_AFTER_SECONDS, and those stored during the outage waited that
+    long (a review)."""
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    with app.app_context():
+        runtime = get_runtime()
+        delivery_id = one_delivery(app, keys["src"])
+        woken: list[list[int]] = []
+        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
+        runtime.queue = AwayQueue()
+        assert sweep(runtime) == 0
+        runtime.queue = BusyQueue()  # back, already holding new webhooks' wake-ups
+        assert sweep(runtime) == 1 and woken == [[delivery_id]]
+        assert sweep(runtime) == 0  # then as usual: only the stalled ones while the queue is busy

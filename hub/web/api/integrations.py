@@ -14,7 +14,7 @@ from hub import services
 from hub.errors import NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import Integration, WebhookLog, utcnow
+from hub.store.models import Integration, utcnow
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import (
@@ -117,11 +117,8 @@ def webhook_log(plugin: str):
     args = query_args()
     if not get_runtime().registry.implements(plugin, "verify_webhook"):
         raise NotFound(f"{spec.title} receives no webhooks: it has no webhook log")
-    query = (sa.select(WebhookLog).where(WebhookLog.workspace_id == current_user.workspace_id,
-                                         WebhookLog.plugin == plugin).order_by(WebhookLog.id.desc()))
-    if args.get("outcome"):
-        query = query.where(WebhookLog.outcome == args["outcome"])
-    page = queries.paginate(query, args["page"], args["per_page"])
+    page = queries.paginate(queries.webhook_log(current_user.workspace_id, plugin, args.get("outcome")),
+                            args["page"], args["per_page"])
     return jsonify({"items": WebhookLogEntrySchema(many=True).dump(page.items), "page": page.page,
                     "per_page": page.per_page, "total": page.total, "pages": page.pages})
 

@@ -21,7 +21,7 @@ from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.setting_labels import field_label
-from hub.store.models import ROLE_LABELS, ROLES, WEBHOOK_OUTCOMES, Attachment, Integration, WebhookLog, utcnow
+from hub.store.models import ROLE_LABELS, ROLES, WEBHOOK_OUTCOMES, Attachment, Integration, utcnow
 from hub.web.live import (LiveError, assessment_plugins, call_plugin, connection_state, mark_connection,
                           run_setup_webhooks, run_test, titled)
 from hub.web import queries
@@ -335,11 +335,9 @@ def _webhook_log(plugin: str, row: Integration | None) -> tuple[queries.Page | N
     number = args.page() if request.method == "GET" else 1
     if row is None:
         return None, outcome, args.notices
-    query = (sa.select(WebhookLog).where(WebhookLog.workspace_id == current_user.workspace_id,
-                                         WebhookLog.plugin == plugin).order_by(WebhookLog.id.desc()))
-    if outcome:
-        query = query.where(WebhookLog.outcome == outcome)
-    return queries.paginate(query, number, WEBHOOK_LOG_PAGE), outcome, args.notices
+    query = queries.webhook_log(current_user.workspace_id, plugin, outcome)
+    page = queries.paginate(query, number, WEBHOOK_LOG_PAGE, count_limit=queries.COUNT_LIMIT)
+    return page, outcome, args.notices
 
 
 def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
