@@ -59,6 +59,10 @@ class IntegrationSpec:
     webhook_help: str = ""
     verification_help: str = ""
     revoke_help: str = ""
+    # A source whose pipeline stages are the same for every posting (Lever's are the account's)
+    # sets False: the hub then asks ``source_list_stages`` once, with ``posting_id=None``, where it
+    # would ask once per posting (the Pipeline page checks every attachment's stage).
+    stages_per_posting: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in PLUGIN_KINDS:

@@ -116,10 +116,15 @@ def list_postings(workspace_id: int) -> list[Posting]:
 
 
 def list_stages(workspace_id: int, posting_id: str | None) -> list[Stage]:
-    key = ("stages", workspace_id, posting_id)
+    """The source's stages for ``posting_id``: read once per request for each posting, or once in
+    all when the source's stages are the same for every posting (``IntegrationSpec.stages_per_posting``)."""
     cache = _cache()
+    source = cache.get(("source", workspace_id)) or cache.setdefault(("source", workspace_id),
+                                                                     active_source(workspace_id))
+    if not get_runtime().registry.spec(source).stages_per_posting:
+        posting_id = None
+    key = ("stages", workspace_id, posting_id)
     if key not in cache:
-        source = active_source(workspace_id)
         cache[key] = _items(call_plugin(workspace_id, source, "source_list_stages", posting_id=posting_id), Stage,
                             source, "source_list_stages")
     return cache[key]

@@ -74,6 +74,7 @@ def register_integration(register):
         webhook_help=WEBHOOK_HELP,
         verification_help=VERIFICATION_HELP,
         revoke_help=REVOKE_HELP,
+        stages_per_posting=False,  # Lever's stages are the account's
     ))
 
 
