@@ -131,12 +131,18 @@ class ArchiveReason:
 
 @dataclass(frozen=True)
 class Posting:
+    """A job posting of the source. ``state`` is the ATS's word ("published", "internal", "closed",
+    "draft"...); ``location`` and ``team``, when the ATS has them, tell apart postings of the same
+    title in the hub's lists."""
+
     id: str
     title: str
     state: str = ""
     owner_email: str | None = None
     hiring_manager_email: str | None = None
     follower_emails: tuple[str, ...] = ()
+    location: str = ""
+    team: str = ""
 
     def member_emails(self) -> set[str]:
         """Lower-cased emails of everyone who is on this posting (owner, hiring manager, followers)."""

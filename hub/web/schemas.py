@@ -346,6 +346,8 @@ class PostingSchema(Schema):
     owner_email = fields.String(allow_none=True)
     hiring_manager_email = fields.String(allow_none=True)
     follower_emails = fields.List(fields.String())
+    location = fields.String(metadata={"description": "Where the job is, as the ATS says (empty when it does not)."})
+    team = fields.String(metadata={"description": "The team, as the ATS says (empty when it does not)."})
 
 
 class StageSchema(Schema):

@@ -138,12 +138,19 @@ def _load_postings(client: LeverClient) -> list[dict]:
         if not isinstance(p.get("id"), str):
             continue
         followers = p.get("followers") if isinstance(p.get("followers"), list) else []
+        categories = p.get("categories") if isinstance(p.get("categories"), Mapping) else {}
         postings.append({
             "id": p["id"], "text": str(p.get("text") or ""), "state": str(p.get("state") or ""),
             "owner": _id_of(p.get("owner")), "hiringManager": _id_of(p.get("hiringManager")),
             "followers": [f for f in (_id_of(x) for x in followers) if f],
+            # what tells apart postings of one title in the hub's lists
+            "location": _text(categories.get("location")), "team": _text(categories.get("team")),
         })
     return postings
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _raw_postings(ctx, client: LeverClient, refresh: bool = False) -> list[dict]:
@@ -159,7 +166,8 @@ def list_postings(ctx, client: LeverClient, refresh: bool = False) -> list[Posti
 
     return [Posting(id=p["id"], title=p["text"], state=p["state"], owner_email=email(p.get("owner")),
                     hiring_manager_email=email(p.get("hiringManager")),
-                    follower_emails=tuple(e for e in (email(f) for f in p.get("followers") or []) if e))
+                    follower_emails=tuple(e for e in (email(f) for f in p.get("followers") or []) if e),
+                    location=p.get("location", ""), team=p.get("team", ""))  # a cache from before: none
             for p in postings]
 
 

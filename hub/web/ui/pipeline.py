@@ -6,6 +6,8 @@ archive reasons of ``type`` "hired", which the form does not offer for a thumbs 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -30,6 +32,48 @@ from hub.web.ui.empty_states import idle_source
 from hub.web.ui.form_messages import some_named
 from hub.web.ui.helpers import number_filter, sentence
 from hub.web.ui import bp
+
+
+# the order of the posting select's groups: open postings first (Lever's states; another ATS's own
+# words follow, then postings without a state), closed ones last
+POSTING_STATE_ORDER = ("published", "internal", "pending", "draft")
+POSTING_STATES_LAST = ("closed", "rejected", "archived")
+
+
+@dataclass(frozen=True)
+class PostingOption:
+    id: str
+    label: str
+
+
+def posting_groups(postings) -> list[tuple[str, list[PostingOption]]]:
+    """The attach form's postings as ``(group label, options)``: grouped by state, open postings
+    first and closed ones last, each group by title; a label adds the posting's location and team
+    (what tells apart postings of one title), and, when two labels still read the same, the end of
+    its id. A large account has hundreds of postings, most of them closed: in the source's order,
+    with the state after each title, the one sought was hard to find (a walk-through)."""
+    def label(p) -> str:
+        extra = [part for part in (p.location, p.team) if part and part.lower() not in p.title.lower()]
+        return " · ".join([p.title, *extra])
+
+    labels = {p.id: label(p) for p in postings}
+    seen: dict[str, int] = {}
+    for text in labels.values():
+        seen[text] = seen.get(text, 0) + 1
+    options: dict[str, list[PostingOption]] = {}
+    for p in postings:
+        text = labels[p.id] if seen[labels[p.id]] == 1 else f"{labels[p.id]} (…{p.id[-6:]})"
+        options.setdefault((p.state or "").strip().lower(), []).append(PostingOption(p.id, text))
+
+    def rank(state: str) -> tuple[int, str]:
+        if state in POSTING_STATE_ORDER:
+            return 0, f"{POSTING_STATE_ORDER.index(state):02d}"
+        if state in POSTING_STATES_LAST:
+            return 3, f"{POSTING_STATES_LAST.index(state):02d}"
+        return (2, "") if not state else (1, state)
+
+    return [((state.capitalize() if state else "No state"), sorted(group, key=lambda o: o.label.lower()))
+            for state, group in sorted(options.items(), key=lambda item: rank(item[0]))]
 
 
 def option_names(workspace_id: int, rows) -> tuple[dict[tuple[str, str], str], dict[str, str], set[str]]:
@@ -297,7 +341,8 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
     # the error summary says the save failed only after one was tried (a POST); a link's bad
     # posting_id (GET) asks to check the form
     return render_template("pipeline/attach.html", field_errors=in_form_order(context["errors"]),
-                           field_anchors=anchors, submitted=request.method == "POST", **context), status
+                           field_anchors=anchors, submitted=request.method == "POST", posting_groups=posting_groups,
+                           **context), status
 
 
 def _save(attachment_id: int | None):

@@ -83,7 +83,8 @@ def test_postings_with_people(api_key_hub):
     assert backend == Posting(id="posting-backend-engineer", title="Backend Engineer", state="published",
                               owner_email="ada.admin@example.com", hiring_manager_email="tom.team@example.com",
                               follower_emails=("ada.admin@example.com", "tom.team@example.com",
-                                               "lena.limited@example.com"))
+                                               "lena.limited@example.com"),
+                              location="Berlin", team="Engineering")  # Lever's categories
     assert "lena.limited@example.com" in backend.member_emails()
     assert postings["posting-closed"].state == "closed"
 
