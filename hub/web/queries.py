@@ -201,8 +201,15 @@ def undone_deliveries_query(invitation: Invitation, limit: int) -> sa.Select:
             .order_by(Delivery.id.desc()).limit(limit))
 
 
-def invitation_filter_options(user) -> dict[str, list[tuple[str, str]]]:
-    """The assessments and postings to offer in the candidates filters (only what the user may see)."""
+def invitation_filter_options(user, chosen_posting: str | None = None) -> dict[str, list[tuple[str, str]]]:
+    """The assessments and postings to offer in the candidates filters (only what the user may see).
+
+    ``postings`` offers the postings with invitations (and ``chosen_posting``, the filter's value,
+    when it is one of ``posting_choices``): a large account attaches to many postings, and a
+    select of every one, most with nobody invited, hid those that matter. ``posting_choices`` are
+    the values the filter takes: every posting with an attachment (a link right after a backfill
+    names one whose invitations are still being sent). Names two postings share end with the last
+    characters of their id."""
     base = (sa.select(Invitation.provider, Invitation.assessment_id, Invitation.assessment_name)
             .join(Attachment, Attachment.id == Invitation.attachment_id)
             .where(Invitation.workspace_id == user.workspace_id).distinct())
@@ -211,9 +218,19 @@ def invitation_filter_options(user) -> dict[str, list[tuple[str, str]]]:
     postings_query = (sa.select(Attachment.posting_id, Attachment.posting_name)
                       .where(Attachment.workspace_id == user.workspace_id).distinct())
     visible = visible_posting_ids(user)
-    postings = sorted({(pid, name or pid) for pid, name in db.session.execute(postings_query)
-                       if visible is None or pid in visible}, key=lambda item: item[1].lower())
-    return {"assessments": assessments, "postings": postings}
+    names: dict[str, str] = {}
+    for pid, name in db.session.execute(postings_query):
+        if visible is None or pid in visible:
+            names.setdefault(pid, name or pid)
+    invited = set(db.session.scalars(_visible(
+        sa.select(POSTING_OF).join(Attachment, Attachment.id == Invitation.attachment_id)
+        .where(Invitation.workspace_id == user.workspace_id).distinct(), user)))
+    offered = {pid for pid in names if pid in invited or pid == chosen_posting}
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    labelled = {pid: f"{name} (…{pid[-6:]})" if name in shared else name for pid, name in names.items()}
+    postings = sorted(((pid, labelled[pid]) for pid in offered), key=lambda item: item[1].lower())
+    choices = sorted(labelled.items(), key=lambda item: item[1].lower())
+    return {"assessments": assessments, "postings": postings, "posting_choices": choices}
 
 
 def posting_names(workspace_id: int) -> dict[str, str]:

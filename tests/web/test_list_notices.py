@@ -155,7 +155,8 @@ def test_the_refresh_reads_the_filter_options_only_to_check_a_choice(hub_app, se
 
     calls = []
     original = queries.invitation_filter_options
-    monkeypatch.setattr(queries, "invitation_filter_options", lambda user: calls.append(1) or original(user))
+    monkeypatch.setattr(queries, "invitation_filter_options",
+                        lambda user, chosen=None: calls.append(1) or original(user, chosen))
     client = as_role("admin")
     assert client.get("/candidates", query_string={"fragment": "1", "status": "invited"}).status_code == 200
     assert calls == []

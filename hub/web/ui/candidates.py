@@ -45,13 +45,14 @@ def candidates():
     fragment = bool(request.args.get("fragment"))
     # the refresh (every few seconds per open tab) reads the options only to check a choice given
     needs_options = not fragment or request.args.get("assessment") or request.args.get("posting")
-    options = queries.invitation_filter_options(current_user) if needs_options else {"assessments": [],
-                                                                                       "postings": []}
+    options = (queries.invitation_filter_options(current_user, request.args.get("posting")) if needs_options
+               else {"assessments": [], "postings": [], "posting_choices": []})
     filters = {
         "status": args.choice("status", INVITATION_STATUSES, "status", "every status"),
         "assessment": args.choice("assessment", [value for value, _ in options["assessments"]], "assessment",
                                   "every assessment"),
-        "posting": args.choice("posting", [value for value, _ in options["postings"]], "posting", "every posting"),
+        "posting": args.choice("posting", [value for value, _ in options["posting_choices"]], "posting",
+                               "every posting"),
         "q": args.text("q", "The search text"),
     }
     query = queries.invitations_query(current_user, status=filters["status"] or None,
