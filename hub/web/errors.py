@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from hub.errors import HubError, ServiceUnavailable
 from hub.extensions import db
 from hub.logging_setup import RepeatLimiter, redact_webhook_keys
+from hub.store.crypto import SecretsUnreadable
 
 log = logging.getLogger("hub.web")
 # every request meets an outage alike: its line is written at most once a minute per process,
@@ -102,6 +103,14 @@ def register(app: Flask) -> None:
         _rollback()
         extra = {"fields": exc.fields} if getattr(exc, "fields", None) else None
         return error_response(exc.status, exc.code, exc.message, extra)
+
+    @app.errorhandler(SecretsUnreadable)
+    def secrets_unreadable(exc: SecretsUnreadable):
+        """Stored secrets this process's keys cannot decrypt (a settings save that keeps the others,
+        a page that needs them): the operator's to fix, said as such, never a 500."""
+        _rollback()
+        log.error("%s %s: %s", request.method, redact_webhook_keys(request.path), exc)
+        return error_response(503, "secrets_unreadable", str(exc)[:1].upper() + str(exc)[1:] + ".")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -8,8 +8,9 @@ expires at Lever, so the story refreshes it and Lever rotates the refresh token)
 token on its page, which creates a user with a generated password; the story through Canditech,
 and a second candidate through Vervoe (its token, and its signed report webhook). Then Canditech's
 secrets become unreadable (sealed under a key ``HUB_ENCRYPTION_KEYS`` lacks: a key dropped before
-``hub keys rotate``), so saving a new API key fails with a 500, on the page and in the API, and a
-webhook to its URL too: their answers and the lines they log hold none of it either.
+``hub keys rotate``), so saving a new API key fails, on the page and in the API, and a webhook to
+its URL too, each with a 503 that says what is wrong (the process's keys, not a vendor): their
+answers and the lines they log hold none of it either.
 """
 
 from __future__ import annotations
@@ -124,8 +125,9 @@ def _pages(stack, browser, token: str) -> dict[str, str]:
 
 def _errors(stack, browser, csrf: str, token: str) -> tuple[dict[str, str], dict[str, str]]:
     """Canditech's secrets sealed under a key the hub lacks, then a new API key saved on the
-    settings form and through the API, and a webhook to Canditech's URL: each a 500. Returns
-    their answers (where -> text) and the keys sent (value -> label)."""
+    settings form and through the API, and a webhook to Canditech's URL: each a 503 saying the
+    hub's keys cannot read the stored secrets. Returns their answers (where -> text) and the keys
+    sent (value -> label)."""
     with stack.app.app_context():
         row = db.session.scalar(sa.select(Integration).where(Integration.plugin == "canditech"))
         row.secrets_encrypted = Fernet(Fernet.generate_key()).encrypt(b'{"api_key": "lost"}').decode()
@@ -133,16 +135,18 @@ def _errors(stack, browser, csrf: str, token: str) -> tuple[dict[str, str], dict
         db.session.commit()
     typed, sent = (f"canditech-key-{how}-{uuid.uuid4().hex}" for how in ("typed", "sent"))
     answers = {
-        "the 500 page of the settings form": browser.post(
+        "the error page of the settings form": browser.post(
             stack.hub_url + "/integrations/canditech/settings", data={"csrf_token": csrf, "api_key": typed},
             timeout=10),
-        "the API's 500": requests.put(stack.hub_url + "/api/v1/integrations/canditech", json={"api_key": sent},
+        "the API's error": requests.put(stack.hub_url + "/api/v1/integrations/canditech", json={"api_key": sent},
                                       headers={"Authorization": f"Bearer {token}"}, timeout=10),
-        "the webhook's 500": requests.post(f"{stack.hub_url}/webhooks/canditech/{key}", json={}, timeout=10),
+        "the webhook's error": requests.post(f"{stack.hub_url}/webhooks/canditech/{key}", json={}, timeout=10),
     }
     statuses = {where: answer.status_code for where, answer in answers.items()}
-    assert set(statuses.values()) == {500}, statuses
-    assert 'id="error-page" data-status="500"' in answers["the 500 page of the settings form"].text
+    assert set(statuses.values()) == {503}, statuses
+    assert 'id="error-page" data-status="503"' in answers["the error page of the settings form"].text
+    assert "cannot decrypt the stored secrets" in answers["the error page of the settings form"].text
+    assert answers["the API's error"].json()["error"]["code"] == "secrets_unreadable"
     return ({where: answer.text for where, answer in answers.items()},
             {typed: "the API key typed in the settings form", sent: "the API key sent to the API"})
 
@@ -160,7 +164,8 @@ def _logs(stack, topology: str) -> tuple[dict[str, str], dict[str, str]]:
     logs = {name: FIRST_RUN.sub("(the first-run line)", text) for name, text in logs.items()}
     every = "".join(logs.values())  # they really hold the scenario, its errors included
     assert "delivery" in every and "lever access token refreshed" in every
-    assert "unhandled error on POST /webhooks/canditech/***" in every
+    assert "webhook for canditech not verified: this hub process cannot decrypt the stored secrets" in every
+    assert "PUT /api/v1/integrations/canditech: this hub process cannot decrypt the stored secrets" in every
     if topology == "production":
         assert "POST /webhooks/lever/***" in logs["gunicorn-access.log"]
     return logs, shown

@@ -172,9 +172,9 @@ ERRORS = {
     "502": _error("The vendor could not be reached or refused the request"),
     "503": _error("The hub cannot answer now: a Limited Team Member's postings cannot be read (the ATS is down, "
                   "or none is enabled: error.message says so in a plain sentence, whatever the id; retry after "
-                  "Retry-After seconds), or, for an operation that calls a vendor, the hub process that took the "
-                  "request cannot decrypt the stored secrets (code secrets_unreadable: its HUB_ENCRYPTION_KEYS are "
-                  "not the current ones)"),
+                  "Retry-After seconds), or the request needed the stored credentials, which the hub process that "
+                  "took it cannot decrypt (code secrets_unreadable: its HUB_ENCRYPTION_KEYS are not the current "
+                  "ones)"),
 }
 
 
@@ -232,7 +232,7 @@ def _op(operation_id: str, summary: str, permission: str | None, *, tag: str, ok
     # every operation refuses query parameters it does not take (422) and text the database cannot
     # store in its query (400; for a body, also one that is not JSON)
     codes |= {"400", "422"}
-    if "502" in codes:  # a vendor is called with the stored secrets, which this process may not read
+    if "502" in codes or permission == "integrations.manage":  # the stored secrets, which this process may not read
         codes.add("503")
     if body is not None:
         codes.add("413")
