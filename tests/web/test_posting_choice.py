@@ -44,3 +44,13 @@ def test_the_form_shows_the_groups_with_their_counts(hub_app, seeded, as_role, f
     select = re.search(r'<select id="posting".*?</select>', page, re.S).group(0)
     assert select.index('label="Published (2)"') < select.index('label="Closed (1)"')
     assert '<option value="p-closed">Archivist · Paris</option>' in select
+
+
+def test_choosing_a_closed_posting_says_it_is_closed(hub_app, seeded, as_role, fakes):
+    source, _ = fakes
+    source.postings.append(Posting("p-closed", "Archivist", "closed"))
+    client = as_role("admin")
+    closed = client.get("/pipeline/new?posting_id=p-closed").get_data(as_text=True)
+    assert 'id="attach-form"' in closed  # still possible: it may open again
+    assert "This posting is closed in your ATS: candidates rarely enter its stages any more." in closed
+    assert 'id="posting-not-open"' not in client.get("/pipeline/new?posting_id=p1").get_data(as_text=True)

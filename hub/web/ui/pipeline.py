@@ -76,6 +76,13 @@ def posting_groups(postings) -> list[tuple[str, list[PostingOption]]]:
             for state, group in sorted(options.items(), key=lambda item: rank(item[0]))]
 
 
+def posting_not_open(posting) -> bool:
+    """Whether the posting chosen on the attach form is closed (or rejected, archived) at the source:
+    the form says so, since an attachment there invites nobody new (a walk-through of a large
+    account found attachments to closed postings made without a word)."""
+    return (posting.state or "").strip().lower() in POSTING_STATES_LAST
+
+
 def option_names(workspace_id: int, rows) -> tuple[dict[tuple[str, str], str], dict[str, str], set[str]]:
     """The names to show for the options' ids: (posting id, stage id) -> stage name, and archive
     reason id -> name; and the ids of the archive reasons for hired candidates (flagged when an
@@ -342,6 +349,7 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
     # posting_id (GET) asks to check the form
     return render_template("pipeline/attach.html", field_errors=in_form_order(context["errors"]),
                            field_anchors=anchors, submitted=request.method == "POST", posting_groups=posting_groups,
+                           posting_not_open=posting_not_open,
                            **context), status
 
 
