@@ -309,24 +309,36 @@ class AwayQueue:
         return 0
 
 
+def _one_delivery_stored_while_the_queue_is_away(make_app, monkeypatch):
+    """One delivery from ``src`` stored while the queue does not answer, and a record of what gets
+    woken: ``(the app's context, pushed: the caller pops it; runtime, delivery id, woken)``."""
+    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
+    keys = enable(app, "src", "rec")
+    context = app.app_context()
+    context.push()
+    runtime = get_runtime()
+    delivery_id = one_delivery(app, keys["src"])
+    woken: list[list[int]] = []
+    monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
+    runtime.queue = AwayQueue()
+    return context, runtime, delivery_id, woken
+
+
 def test_the_end_of_a_queue_outage_is_logged_once_and_what_waited_is_woken(make_app, monkeypatch, caplog):
     """An operator's walk-through: the outage was logged, its end never was."""
     import logging
 
-    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
-    keys = enable(app, "src", "rec")
-    with app.app_context():
-        runtime = get_runtime()
-        delivery_id = one_delivery(app, keys["src"])
-        woken: list[list[int]] = []
-        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
-        runtime.queue = away = AwayQueue()
+    context, runtime, delivery_id, woken = _one_delivery_stored_while_the_queue_is_away(make_app, monkeypatch)
+    try:
+        away = runtime.queue
         caplog.set_level(logging.INFO, logger="hub.engine.sweeper")
         assert sweep(runtime) == 0 and sweep(runtime) == 0 and woken == []
         assert not [r for r in caplog.records if "answers again" in r.getMessage()]
         away.back = True
         assert sweep(runtime) == 1 and woken == [[delivery_id]]
         sweep(runtime)
+    finally:
+        context.pop()
     said = [r.getMessage() for r in caplog.records if "answers again" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("the queue (Redis) answers again, after ")
 
@@ -335,15 +347,11 @@ def test_right_after_a_queue_outage_everything_due_is_woken_even_if_new_wake_ups
     """New webhooks queue their wake-ups as soon as Redis is back: the sweeper then woke only the
     deliveries stalled for STALLED_AFTER_SECONDS, and those stored during the outage waited that
     long (a review)."""
-    app = make_app(plugins=[("src", FakeSource()), ("rec", Recorder())], entry_points=False)
-    keys = enable(app, "src", "rec")
-    with app.app_context():
-        runtime = get_runtime()
-        delivery_id = one_delivery(app, keys["src"])
-        woken: list[list[int]] = []
-        monkeypatch.setattr(runtime, "wake", lambda ids: woken.append(list(ids)))
-        runtime.queue = AwayQueue()
+    context, runtime, delivery_id, woken = _one_delivery_stored_while_the_queue_is_away(make_app, monkeypatch)
+    try:
         assert sweep(runtime) == 0
         runtime.queue = BusyQueue()  # back, already holding new webhooks' wake-ups
         assert sweep(runtime) == 1 and woken == [[delivery_id]]
         assert sweep(runtime) == 0  # then as usual: only the stalled ones while the queue is busy
+    finally:
+        context.pop()

@@ -47,10 +47,10 @@ def test_the_same_error_elsewhere_is_still_a_plain_500(make_app):
     assert answer.json["error"]["code"] == "internal_error" and "a bug" not in answer.get_data(as_text=True)
 
 
-def test_a_database_error_under_a_plugins_verification_is_logged_as_the_503_it_answers(make_app):
-    """The webhook log recorded a 500 "the plugin failed" while the sender was answered 503."""
+def _verifying_against_a_broken_table(make_app):
+    """An app whose source plugin ``src`` meets a database error while it verifies a webhook; its
+    webhook URL's key."""
     from hub import hookimpl
-    from hub.store.models import WebhookLog
     from tests.support.engine import enable
     from tests.support.plugins import FakeSource
 
@@ -60,8 +60,15 @@ def test_a_database_error_under_a_plugins_verification_is_logged_as_the_503_it_a
             raise sa.exc.ProgrammingError("SELECT ...", None, Exception('relation "x" does not exist'))
 
     app = make_app(plugins=[("src", VerifiesAgainstABrokenTable())], entry_points=False)
-    keys = enable(app, "src")
-    answer = app.test_client().post(f"/webhooks/src/{keys['src']}", data=b'{"id": "e1"}')
+    return app, enable(app, "src")["src"]
+
+
+def test_a_database_error_under_a_plugins_verification_is_logged_as_the_503_it_answers(make_app):
+    """The webhook log recorded a 500 "the plugin failed" while the sender was answered 503."""
+    from hub.store.models import WebhookLog
+
+    app, key = _verifying_against_a_broken_table(make_app)
+    answer = app.test_client().post(f"/webhooks/src/{key}", data=b'{"id": "e1"}')
     assert answer.status_code == 503
     with app.app_context():
         (row,) = db.session.execute(sa.select(WebhookLog.outcome, WebhookLog.status_code, WebhookLog.message)).all()
@@ -100,16 +107,6 @@ def test_a_webhook_the_hub_could_not_store_is_counted_unavailable(make_app, monk
 
 
 def test_a_rejection_logged_before_the_database_failed_is_counted_once(make_app):
-    from hub import hookimpl
-    from tests.support.engine import enable
-    from tests.support.plugins import FakeSource
-
-    class VerifiesAgainstABrokenTable(FakeSource):
-        @hookimpl
-        def verify_webhook(self, ctx, request):
-            raise sa.exc.ProgrammingError("SELECT ...", None, Exception('relation "x" does not exist'))
-
-    app = make_app(plugins=[("src", VerifiesAgainstABrokenTable())], entry_points=False)
-    keys = enable(app, "src")
-    assert app.test_client().post(f"/webhooks/src/{keys['src']}", data=b'{"id": "e1"}').status_code == 503
+    app, key = _verifying_against_a_broken_table(make_app)
+    assert app.test_client().post(f"/webhooks/src/{key}", data=b'{"id": "e1"}').status_code == 503
     assert _counted(app) == 'hub_webhooks_received_total{outcome="rejected",reason="database",source="src"} 1.0'
