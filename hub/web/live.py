@@ -105,11 +105,20 @@ def active_source(workspace_id: int) -> str:
     return name
 
 
+def _request_source(workspace_id: int) -> str:
+    """``active_source``, read once per request (a page may read many live lists of it)."""
+    cache = _cache()
+    key = ("source", workspace_id)
+    if key not in cache:
+        cache[key] = active_source(workspace_id)
+    return cache[key]
+
+
 def list_postings(workspace_id: int) -> list[Posting]:
     key = ("postings", workspace_id)
     cache = _cache()
     if key not in cache:
-        source = active_source(workspace_id)
+        source = _request_source(workspace_id)
         cache[key] = _items(call_plugin(workspace_id, source, "source_list_postings"), Posting, source,
                             "source_list_postings")
     return cache[key]
@@ -119,8 +128,7 @@ def list_stages(workspace_id: int, posting_id: str | None) -> list[Stage]:
     """The source's stages for ``posting_id``: read once per request for each posting, or once in
     all when the source's stages are the same for every posting (``IntegrationSpec.stages_per_posting``)."""
     cache = _cache()
-    source = cache.get(("source", workspace_id)) or cache.setdefault(("source", workspace_id),
-                                                                     active_source(workspace_id))
+    source = _request_source(workspace_id)
     if not get_runtime().registry.spec(source).stages_per_posting:
         posting_id = None
     key = ("stages", workspace_id, posting_id)
@@ -135,7 +143,7 @@ def list_archive_reasons(workspace_id: int) -> list[ArchiveReason] | None:
     key = ("archive_reasons", workspace_id)
     cache = _cache()
     if key not in cache:
-        source = active_source(workspace_id)
+        source = _request_source(workspace_id)
         if not get_runtime().registry.implements(source, "source_list_archive_reasons"):
             cache[key] = None
         else:
