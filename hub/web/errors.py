@@ -110,7 +110,9 @@ def register(app: Flask) -> None:
         a page that needs them): the operator's to fix, said as such, never a 500."""
         _rollback()
         log.error("%s %s: %s", request.method, redact_webhook_keys(request.path), exc)
-        return error_response(503, "secrets_unreadable", str(exc)[:1].upper() + str(exc)[1:] + ".")
+        from hub.web.ui.helpers import sentence
+
+        return error_response(503, "secrets_unreadable", sentence(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -66,7 +66,9 @@ def call_plugin(workspace_id: int, plugin: str, hook: str, *, actor: Any = None,
     except SecretsUnreadable as exc:  # this process's keys, not the vendor
         db.session.rollback()
         log.error("%s.%s: %s", plugin, hook, exc, extra={"workspace_id": workspace_id, "plugin": plugin})
-        raise LiveError(str(exc)[:1].upper() + str(exc)[1:] + ".", status=503, code="secrets_unreadable") from exc
+        from hub.web.ui.helpers import sentence
+
+        raise LiveError(sentence(exc), status=503, code="secrets_unreadable") from exc
     except HubError as exc:
         db.session.rollback()
         raise LiveError(titled(title, exc.message)) from exc

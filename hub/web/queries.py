@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -201,6 +202,13 @@ def undone_deliveries_query(invitation: Invitation, limit: int) -> sa.Select:
             .order_by(Delivery.id.desc()).limit(limit))
 
 
+def told_apart(labels: dict[str, str]) -> dict[str, str]:
+    """``labels`` (id -> label) with each label that two ids share ended by the last characters of
+    its id ("QA Engineer (…a1b2c3)"): postings of one name, told apart in a select."""
+    counts = Counter(labels.values())
+    return {key: f"{label} (…{key[-6:]})" if counts[label] > 1 else label for key, label in labels.items()}
+
+
 def invitation_filter_options(user, chosen_posting: str | None = None) -> dict[str, list[tuple[str, str]]]:
     """The assessments and postings to offer in the candidates filters (only what the user may see).
 
@@ -226,8 +234,7 @@ def invitation_filter_options(user, chosen_posting: str | None = None) -> dict[s
         sa.select(POSTING_OF).join(Attachment, Attachment.id == Invitation.attachment_id)
         .where(Invitation.workspace_id == user.workspace_id).distinct(), user)))
     offered = {pid for pid in names if pid in invited or pid == chosen_posting}
-    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
-    labelled = {pid: f"{name} (…{pid[-6:]})" if name in shared else name for pid, name in names.items()}
+    labelled = told_apart(names)
     postings = sorted(((pid, labelled[pid]) for pid in offered), key=lambda item: item[1].lower())
     choices = sorted(labelled.items(), key=lambda item: item[1].lower())
     return {"assessments": assessments, "postings": postings, "posting_choices": choices}

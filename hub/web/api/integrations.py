@@ -1,6 +1,6 @@
 """``/api/v1/integrations``: list, read and change settings, enable, disable, test, register
-webhooks, revoke, and read the webhook log (every request its webhook URL received). Secrets are write-only here as on the page: never returned, only when and by
-whom they were set. Each integration says whether it is the ATS the hub reads from
+webhooks, revoke, and read the webhook log (every request its webhook URL received). Secrets are
+write-only here as on the page: never returned, only when and by whom they were set. Each integration says whether it is the ATS the hub reads from
 (``active_source``, ``HubRuntime.active_source``): a workspace kept from before the one-ATS rule
 may have two enabled, and the hub reads from the first set up only."""
 

@@ -56,14 +56,10 @@ def posting_groups(postings) -> list[tuple[str, list[PostingOption]]]:
         extra = [part for part in (p.location, p.team) if part and part.lower() not in p.title.lower()]
         return " · ".join([p.title, *extra])
 
-    labels = {p.id: label(p) for p in postings}
-    seen: dict[str, int] = {}
-    for text in labels.values():
-        seen[text] = seen.get(text, 0) + 1
+    labels = queries.told_apart({p.id: label(p) for p in postings})
     options: dict[str, list[PostingOption]] = {}
     for p in postings:
-        text = labels[p.id] if seen[labels[p.id]] == 1 else f"{labels[p.id]} (…{p.id[-6:]})"
-        options.setdefault((p.state or "").strip().lower(), []).append(PostingOption(p.id, text))
+        options.setdefault((p.state or "").strip().lower(), []).append(PostingOption(p.id, labels[p.id]))
 
     def rank(state: str) -> tuple[int, str]:
         if state in POSTING_STATE_ORDER:
