@@ -271,6 +271,7 @@ class Invitation(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("workspace_id", "opportunity_id", "attachment_id", name="uq_invitation_once"),
         sa.Index("ix_invitations_status", "workspace_id", "status"),
+        sa.Index("ix_invitations_workspace_updated", "workspace_id", "updated_at"),  # Candidates' order
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))

@@ -118,8 +118,11 @@ def _visible(query: sa.Select, user) -> sa.Select:
 
 
 def invitations_query(user, status: str | None = None, assessment: str | None = None,
-                      posting: str | None = None, q: str | None = None) -> sa.Select:
-    """Invitations the user may see, newest first. ``assessment`` is ``"provider:assessment_id"``."""
+                      posting: str | None = None, q: str | None = None, by_update: bool = False) -> sa.Select:
+    """Invitations the user may see, newest first; with ``by_update``, the most recently updated
+    first (the Candidates page: a row that changes moves up, so paging through it while invitations
+    change may show a row twice or skip one; the API keeps the stable order). ``assessment`` is
+    ``"provider:assessment_id"``."""
     query = (sa.select(Invitation).join(Attachment, Attachment.id == Invitation.attachment_id)
              .where(Invitation.workspace_id == user.workspace_id)
              .options(selectinload(Invitation.attachment)))
@@ -135,6 +138,8 @@ def invitations_query(user, status: str | None = None, assessment: str | None = 
         needle = q.strip().lower()
         query = query.where(sa.or_(folded_contains(Invitation.candidate_name, needle),
                                    folded_contains(Invitation.candidate_email, needle)))
+    if by_update:
+        return query.order_by(Invitation.updated_at.desc(), Invitation.id.desc())
     return query.order_by(Invitation.id.desc())
 
 

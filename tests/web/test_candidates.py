@@ -330,3 +330,31 @@ def test_an_ascii_search_on_sqlite_needs_no_python_call_per_row_and_finds_the_sa
             assert uses_python == (python_lower and dialect == "sqlite"), (query, searching)
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_the_list_puts_the_most_recently_updated_invitation_first_and_the_api_keeps_creation_order(
+        hub_app, seeded, as_role):
+    """The "Updated" column is the list's order: an invitation made long ago whose result just
+    arrived comes first; the JSON API pages in the stable newest-first order it documents."""
+    from datetime import timedelta
+
+    from hub.store.models import utcnow
+
+    with hub_app.app_context():
+        ids = list(db.session.scalars(sa.select(Invitation.id).where(Invitation.workspace_id == 1)
+                                      .order_by(Invitation.id)))
+        oldest, newest = ids[0], ids[-1]
+        now = utcnow()
+        for offset, invitation_id in enumerate(ids):  # creation order, one minute apart, all in the past
+            db.session.execute(sa.update(Invitation).where(Invitation.id == invitation_id)
+                               .values(updated_at=now - timedelta(hours=2) + timedelta(minutes=offset)))
+        db.session.execute(sa.update(Invitation).where(Invitation.id == oldest).values(updated_at=now))
+        db.session.commit()
+
+    html = as_role("admin").get("/candidates").get_data(as_text=True)
+    listed = [int(i) for i in re.findall(r'<tr id="invitation-(\d+)"', html)]
+    assert listed[0] == oldest and listed[1] == newest
+    assert listed[1:] == sorted(listed[1:], reverse=True)
+
+    api = as_role("admin").get("/api/v1/invitations", headers=api_headers(seeded, "admin")).get_json()
+    assert [item["id"] for item in api["items"]][:2] == sorted(ids, reverse=True)[:2]

@@ -37,8 +37,8 @@ from hub.web.ui.list_filters import ListArgs
 @bp.get("/candidates")
 @require("candidates.view")
 def candidates():
-    """The list, filtered by ``status``, ``assessment``, ``posting`` and the search ``q``, one page
-    (``page``) at a time. A value it cannot use (a search too long, a choice not offered, a page
+    """The list, the most recently updated invitation first, filtered by ``status``,
+    ``assessment``, ``posting`` and the search ``q``, one page (``page``) at a time. A value it cannot use (a search too long, a choice not offered, a page
     that is no number) is replaced, with a notice in the filter area: the page still answers 200
     (``hub.web.ui.list_filters``). The refresh's fragment reads them the same way."""
     args = ListArgs()
@@ -57,7 +57,8 @@ def candidates():
     }
     query = queries.invitations_query(current_user, status=filters["status"] or None,
                                       assessment=filters["assessment"] or None,
-                                      posting=filters["posting"] or None, q=filters["q"] or None)
+                                      posting=filters["posting"] or None, q=filters["q"] or None,
+                                      by_update=True)
     page = queries.paginate(query, args.page(), count_limit=queries.COUNT_LIMIT)
     filtered = any(filters.values())
     context = {"page": page, "filters": filters, "posting_names": queries.posting_names(current_user.workspace_id),
