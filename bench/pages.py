@@ -528,8 +528,11 @@ def measurements(app, seeded: dict, events: int) -> list[tuple[str, str, object]
     with app.app_context():
         from hub.store.models import Invitation
 
+        from hub.store.models import Event
+
         row = db.session.get(Invitation, invitation_id)
-        email = row.candidate_email
+        email, opportunity = row.candidate_email, row.opportunity_id
+        webhook_id = db.session.scalar(sa.select(Event.external_id).where(Event.id == max(1, events // 2)))
         db.session.rollback()
 
     def page(path, role="super_admin", headers=None):
@@ -567,6 +570,8 @@ def measurements(app, seeded: dict, events: int) -> list[tuple[str, str, object]
         ("activity_dead", "GET /activity?status=dead", page("/activity?status=dead")),
         ("activity_plugin", "GET /activity?plugin=benchtests2", page("/activity?plugin=benchtests2")),
         ("activity_late_page", f"GET /activity?page={late_page}", page(f"/activity?page={late_page}")),
+        ("activity_about", "GET /activity?about=<an opportunity id>", page(f"/activity?about={opportunity}")),
+        ("activity_about_webhook", "GET /activity?about=<a webhook's id>", page(f"/activity?about={webhook_id}")),
         ("candidates", "GET /candidates", page("/candidates")),
         ("candidates_failed", "GET /candidates?status=failed", page("/candidates?status=failed")),
         ("candidates_search_name", "GET /candidates?q=lovelace", page("/candidates?q=lovelace")),

@@ -272,6 +272,9 @@ class Invitation(db.Model):
         sa.UniqueConstraint("workspace_id", "opportunity_id", "attachment_id", name="uq_invitation_once"),
         sa.Index("ix_invitations_status", "workspace_id", "status"),
         sa.Index("ix_invitations_workspace_updated", "workspace_id", "updated_at"),  # Candidates' order
+        # the API's order (newest first): SQLite's planner, without statistics, takes any index
+        # that starts with the workspace and sorts, unless one gives the order (its rowid is the id)
+        sa.Index("ix_invitations_workspace_id", "workspace_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))

@@ -17,6 +17,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from hub.app import SQLITE_UNICODE_LOWER
 
 from hub.engine import ingest
+from hub.entities import EVENT_TYPES
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.store import attachments as attachment_store
@@ -427,12 +428,61 @@ def get_attachment(workspace_id: int, attachment_id: int) -> Attachment:
 # --------------------------------------------------------------------------- activity
 
 
+# event types about one of the hub's invitations (subject ``invitation:<id>``), not about an opportunity
+INVITATION_SUBJECTS = frozenset(name for name, cls in EVENT_TYPES.items()
+                                if "invitation_id" in cls.__dataclass_fields__
+                                and "opportunity_id" not in cls.__dataclass_fields__)
+
+
+def opportunity_or_event_id(text: str) -> str:
+    """What Activity's search looks for in ``text``: the text itself, or for a page's address
+    (``https://...``, as copied from the ATS's candidate page) the last part of its path, which
+    is the opportunity's id at Lever (``https://hire.lever.co/candidates/<id>``)."""
+    text = text.strip()
+    if not text.lower().startswith(("http://", "https://")):
+        return text
+    path = text.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0]
+    parts = [part for part in path.split("/")[1:] if part]
+    return parts[-1] if parts else text
+
+
+def about_clause(workspace_id: int, about: str):
+    """Events about ``about``, an opportunity id of the source or the id a sender gave an event:
+    the events whose subject is that opportunity (stage changes, archives), the events about its
+    invitations (the vendor's progress, results, verdicts: the candidate's whole path), and the
+    event the sender sent under that id (as Lever's webhook history shows it)."""
+    from hub.engine.backfill import SOURCE_NAME as backfill_source
+    from hub.store.models import Integration
+
+    invitations = [f"invitation:{i}" for i in db.session.scalars(sa.select(Invitation.id).where(
+        Invitation.workspace_id == workspace_id, Invitation.opportunity_id == about))]
+    # every source of the workspace's events: its integrations, and the hub itself (backfill)
+    sources = sorted({*db.session.scalars(sa.select(Integration.plugin).where(Integration.workspace_id == workspace_id)),
+                      backfill_source}) if len(about) <= 300 else []
+    def ids(*where):
+        return sa.select(Event.id).where(Event.workspace_id == workspace_id, *where)
+
+    # one SELECT per index (a union: SQLite's planner, without statistics, read an OR of them from
+    # the workspace's every event)
+    found = [ids(Event.subject == about[:200])]
+    if invitations:
+        found.append(ids(Event.subject.in_(invitations), Event.type.in_(sorted(INVITATION_SUBJECTS))))
+    if sources:  # named, so that the lookup uses uq_event_external (workspace, source, id)
+        found.append(ids(Event.source_plugin.in_(sources), Event.external_id == about))
+    return Event.id.in_(sa.union_all(*found))
+
+
 def events_query(workspace_id: int, plugin: str | None = None, status: str | None = None,
-                 event_id: int | None = None) -> sa.Select:
+                 event_id: int | None = None, about: str | None = None) -> sa.Select:
+    """The workspace's events, newest first, with their deliveries; filtered by a plugin (its
+    events and those delivered to it), a delivery status, the hub's event number (``event_id``,
+    as log lines carry it) and ``about`` (``about_clause``)."""
     query = (sa.select(Event).where(Event.workspace_id == workspace_id)
              .options(selectinload(Event.deliveries)))
     if event_id is not None:  # one event, by the number its log lines carry (event_id)
         query = query.where(Event.id == event_id)
+    if about:
+        query = query.where(about_clause(workspace_id, about))
     if plugin:
         query = query.where(sa.or_(Event.source_plugin == plugin,
                                    Event.deliveries.any(Delivery.plugin == plugin)))

@@ -140,3 +140,63 @@ def test_a_backfill_event_is_titled_as_the_admin_s_backfill_not_as_a_stage_chang
 
     assert title(made_up) == "Backfill request: candidate already in stage on an admin's request".split()
     assert title(reported) == "Stage change from Fake ATS".split()
+
+
+def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, seeded, as_role):
+    """The Activity search an admin uses when a candidate "was not invited": their opportunity id
+    (or the ATS page's address) lists their stage changes and the events about their invitations;
+    a sender's webhook id finds that event; another workspace's events never show."""
+    import sqlalchemy as sa
+
+    from hub.store.models import Event, Invitation
+
+    def event(ws, type_, subject, external_id):
+        row = Event(workspace_id=ws, source_plugin="fakesource" if type_ == "stage_change" else "fakeassess",
+                    type=type_, external_id=external_id, subject=subject, payload={})
+        db.session.add(row)
+        db.session.flush()
+        return row.id
+
+    with hub_app.app_context():
+        ada = db.session.get(Invitation, seeded.ids["invitation"])
+        opportunity = ada.opportunity_id
+        moved = event(1, "stage_change", opportunity, "lever-webhook-1")
+        completed = event(1, "assessment_completed", f"invitation:{ada.id}", "canditech-done-1")
+        other_ws = db.session.scalar(sa.select(Invitation.workspace_id).where(Invitation.workspace_id != 1).limit(1))
+        elsewhere = event(other_ws, "stage_change", opportunity, "lever-webhook-2")
+        # an opportunity whose id looks like an invitation subject stays an opportunity
+        lookalike = event(1, "stage_change", "invitation:999999", "lever-webhook-3")
+        db.session.commit()
+
+    def listed(query: str) -> list[int]:
+        html = as_role("admin").get(f"/activity?{query}").get_data(as_text=True)
+        return [int(i) for i in re.findall(r'<article class="card event" id="event-(\d+)"', html)]
+
+    assert listed(f"about={opportunity}") == [completed, moved]
+    assert listed(f"about=https://ats.example/candidates/{opportunity}%3Fsource%3Dmail") == [completed, moved]
+    assert listed("about=lever-webhook-1") == [moved] and listed("about=canditech-done-1") == [completed]
+    assert elsewhere not in listed("about=lever-webhook-2") and lookalike not in listed(f"about={opportunity}")
+    assert listed(f"about={opportunity}&plugin=fakesource") == [moved]
+
+    nothing = as_role("admin").get("/activity?about=opp-nobody").get_data(as_text=True)
+    assert "No event about “opp-nobody”" in nothing and "webhook log" in nothing
+
+    api = hub_app.test_client()
+    body = api.get(f"/api/v1/activity?about={opportunity}", headers=api_headers(seeded, "admin")).get_json()
+    assert [item["id"] for item in body["items"]] == [completed, moved]
+    empty = api.get("/api/v1/activity?about=", headers=api_headers(seeded, "admin"))
+    assert empty.status_code == 422 and "about" in empty.get_json()["error"]["fields"]
+
+
+def test_a_candidates_page_links_to_everything_about_them_on_activity(hub_app, seeded, as_role):
+    from urllib.parse import parse_qs, urlsplit
+
+    from hub.store.models import Invitation
+
+    invitation_id = seeded.ids["invitation"]
+    with hub_app.app_context():
+        opportunity = db.session.get(Invitation, invitation_id).opportunity_id
+    html = as_role("admin").get(f"/candidates/{invitation_id}").get_data(as_text=True)
+    link = unescape(re.search(r'<a href="([^"]+)" id="activity-link">', html).group(1))
+    assert urlsplit(link).path == "/activity" and parse_qs(urlsplit(link).query) == {"about": [opportunity]}
+    assert 'id="activity-link"' not in as_role("team_member").get(f"/candidates/{invitation_id}").get_data(as_text=True)

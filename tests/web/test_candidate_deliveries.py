@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -58,10 +59,15 @@ def test_a_result_note_that_never_reached_the_ats_is_named_with_its_error_activi
                         attempts=20)
     page = as_role("admin").get(f"/candidates/{invitation}").get_data(as_text=True)
     row = row_of(page, dead)
+    with hub_app.app_context():
+        opportunity = db.session.get(Invitation, invitation).opportunity_id
     assert "Fake ATS" in row and "the result" in row
     assert "Failed for good after 20 attempts: it is not tried again by itself." in row
     assert f"Last error: {LEVER_DOWN}" in row
-    assert 'href="/activity?plugin=fakesource&status=dead"' in row
+    link = re.search(r'href="(/activity\?[^"]+)"', row).group(1)
+    assert parse_qs(urlsplit(link).query) == {"plugin": ["fakesource"], "status": ["dead"], "about": [opportunity]}
+    listed = as_role("admin").get(link).get_data(as_text=True)  # the link leads to this delivery
+    assert re.findall(r'<tr id="delivery-(\d+)"', listed) == [str(dead)]
     assert f'action="/activity/deliveries/{dead}/replay"' in row and ">Replay<" in row
     # the score says it too, next to itself
     score = page.split('id="invitation-score"', 1)[1].split("</dd>", 1)[0]

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from hub import services
 from hub.engine import backfill
-from hub.entities import EVENT_TYPES, StageChange
+from hub.entities import StageChange
 from hub.engine.runner import is_deferring
 from hub.errors import Conflict, HubError
 from hub.extensions import db
@@ -66,9 +66,7 @@ class Subject:
 
 # the event types whose subject is ``invitation:<id>`` (``hub.engine.ingest.subject_of``); every
 # other event's subject is an opportunity id of the source, whatever it looks like
-INVITATION_SUBJECTS = frozenset(name for name, cls in EVENT_TYPES.items()
-                                if "invitation_id" in cls.__dataclass_fields__
-                                and "opportunity_id" not in cls.__dataclass_fields__)
+INVITATION_SUBJECTS = queries.INVITATION_SUBJECTS
 
 
 def invitation_of(event) -> int | None:
@@ -89,10 +87,13 @@ def event_subjects(events) -> dict[int, Subject]:
     named = {event.id: invitation_of(event) for event in events}
     invitation_ids = {i for i in named.values() if i is not None}
     opportunity_ids = {event.subject for event in events if event.subject and event.type not in INVITATION_SUBJECTS}
-    rows = list(db.session.scalars(sa.select(Invitation).where(
-        Invitation.workspace_id == current_user.workspace_id,
-        sa.or_(Invitation.id.in_(invitation_ids), Invitation.opportunity_id.in_(opportunity_ids)))
-        .order_by(Invitation.id))) if invitation_ids or opportunity_ids else []
+    ws = current_user.workspace_id
+    # a union, one index each (SQLite read an OR of the two from the workspace's every invitation)
+    wanted = sa.union_all(sa.select(Invitation.id).where(Invitation.workspace_id == ws, Invitation.id.in_(invitation_ids)),
+                          sa.select(Invitation.id).where(Invitation.workspace_id == ws,
+                                                         Invitation.opportunity_id.in_(opportunity_ids)))
+    rows = list(db.session.scalars(sa.select(Invitation).where(Invitation.id.in_(wanted))
+                                   .order_by(Invitation.id))) if invitation_ids or opportunity_ids else []
     by_id = {row.id: row for row in rows}
     by_opportunity = {row.opportunity_id: row for row in rows}  # ordered by id: the newest wins
     out = {}
@@ -209,7 +210,9 @@ def _plugin_choices(workspace_id: int, wanted: str) -> list[str]:
 @bp.get("/activity")
 @require("activity.view")
 def activity():
-    """The events, filtered by ``plugin`` and delivery ``status``, one page (``page``) at a time. A
+    """The events, filtered by ``plugin``, delivery ``status``, the hub's ``event`` number and
+    ``about`` (an opportunity id or page address, or a sender's event id:
+    ``hub.web.queries.about_clause``), one page (``page``) at a time. A
     value it cannot use (a plugin it knows nothing of, a status that is none, a page that is no
     number) is replaced, with a notice in the filter area: the page still answers 200
     (``hub.web.ui.list_filters``). A plugin no longer installed is known while the workspace has
@@ -221,8 +224,11 @@ def activity():
                "status": args.choice("status", DELIVERY_STATUSES, "delivery status", "every status")}
     event_id = args.whole_number("event", "event number")
     filters["event"] = event_id or ""
+    filters["about"] = args.text("about", "The opportunity or webhook id")
+    about = queries.opportunity_or_event_id(filters["about"]) if filters["about"] else None
     page = queries.paginate(queries.events_query(ws, plugin=filters["plugin"] or None,
-                                                 status=filters["status"] or None, event_id=event_id), args.page(),
+                                                 status=filters["status"] or None, event_id=event_id, about=about),
+                            args.page(),
                             count_limit=queries.COUNT_LIMIT)
     context = {"page": page, "filters": filters, "statuses": DELIVERY_STATUSES, "notices": args.notices,
                "plugins": plugins, "pending": queries.work_pending(ws),
