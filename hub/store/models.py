@@ -141,8 +141,8 @@ class User(db.Model):
         return f"{self.id}:{self.session_fingerprint()}"
 
     def session_fingerprint(self) -> str:
-        """HMAC of the password hash (and, once the user has been deactivated, of the session
-        epoch) with the app's secret key: the cookie is signed but readable, so it must not carry
+        """HMAC of the password hash (and, once the user has signed out or been deactivated, of
+        the session epoch, which each of those raises) with the app's secret key: the cookie is signed but readable, so it must not carry
         anything of the hash itself. (Epoch 0 leaves the message as it was before epochs, so
         existing sessions stay signed in.)"""
         from flask import current_app

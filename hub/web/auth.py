@@ -153,7 +153,14 @@ def sign_in():
 
 @bp.post("/sign-out")
 def sign_out():
+    """Signs the user out everywhere: the session is a signed cookie, so forgetting it in this
+    browser alone would leave any copy of it (taken from a shared computer, a proxy's log) signed
+    in until it expires. A new session epoch changes the fingerprint every session of the user
+    carries (``User.session_fingerprint``): all of them, and remember-me cookies, stop at once."""
     if current_user.is_authenticated:
+        user = db.session.get(User, current_user.id)
+        user.session_epoch = (user.session_epoch or 0) + 1
+        db.session.commit()
         logout_user()
-    flash("You are signed out.", "info")
+    flash("You are signed out everywhere.", "info")
     return redirect(url_for("auth.sign_in"))

@@ -69,7 +69,7 @@ def sign_in(page: Page, hub: str, email: str, shots, name: str) -> None:
 def sign_out(page: Page, shots, name: str) -> None:
     page.click("#sign-out-button")
     expect(page.locator("#sign-in-form")).to_be_visible()
-    flash(page, "You are signed out.", "info")
+    flash(page, "You are signed out everywhere.", "info")
     shots.take(page, f"{name}-signed-out")
 
 

@@ -36,6 +36,28 @@ def test_sign_in_and_out(hub_app, seeded):
     assert again.status_code == 302 and again.headers["Location"].startswith("/sign-in?next=")
 
 
+def test_signing_out_ends_every_copy_of_the_session_but_no_api_token(hub_app, seeded):
+    """The session is a signed cookie: a copy taken before the sign-out (a shared computer, a
+    proxy's log) kept working for as long as the cookie's signature was valid."""
+    from tests.web.support import api_headers
+
+    laptop, phone = hub_app.test_client(), hub_app.test_client()
+    for client in (laptop, phone):
+        assert sign_in(client, "team_member@acme.test").status_code == 302
+    copied = hub_app.test_client()
+    copied.set_cookie("session", laptop.get_cookie("session").value)
+    assert copied.get("/candidates").status_code == 200
+
+    out = laptop.post("/sign-out", follow_redirects=True)
+    assert "You are signed out everywhere." in out.get_data(as_text=True)
+    for client in (laptop, copied, phone):
+        answer = client.get("/candidates")
+        assert answer.status_code == 302 and answer.headers["Location"].startswith("/sign-in?next=")
+    api = hub_app.test_client()
+    assert api.get("/api/v1/me", headers=api_headers(seeded, "team_member")).status_code == 200
+    assert sign_in(laptop, "team_member@acme.test").status_code == 302 and laptop.get("/candidates").status_code == 200
+
+
 def test_wrong_password_and_unknown_email_get_the_same_answer(hub_app, seeded):
     client = hub_app.test_client()
     wrong = sign_in(client, "admin@acme.test", "not the password")

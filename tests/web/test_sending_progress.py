@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from hub.extensions import db
-from hub.store.models import Attachment, Delivery, Event, utcnow
+from hub.store.models import Attachment, Delivery, Event, Invitation, utcnow
 from tests.web.support import _invitation
 
 
@@ -44,7 +44,9 @@ def test_a_retrying_invitation_says_when_the_hub_tries_again(hub_app, seeded, as
     assert "Fake Tests has not taken the invitation yet (2 attempts so far)" in text
     assert "the hub tries again in 10 minutes, by itself." in text
     assert "Last error: TemporaryError: Fake Tests answered 503: down for maintenance" in text
-    assert 'href="/activity?plugin=fakeassess"' in text
+    with hub_app.app_context():
+        opportunity = db.session.get(Invitation, invitation).opportunity_id
+    assert f'href="/activity?plugin=fakeassess&amp;about={opportunity}"' in text  # this candidate's events
 
 
 def test_a_retry_due_now_says_in_a_few_seconds_not_just_now(hub_app, seeded, as_role):
