@@ -550,10 +550,20 @@ def get_user(workspace_id: int, user_id: int) -> User:
     return row
 
 
-def audit_query(workspace_id: int, action: str | None = None) -> sa.Select:
+# Audit's "Who" for the entries no signed-in user made (the command line, the hub itself, a kit)
+NO_USER = "none"
+
+
+def audit_query(workspace_id: int, action: str | None = None, user: int | str | None = None) -> sa.Select:
+    """The workspace's audit entries, newest first; those whose action starts with ``action``, and
+    those made by ``user`` (a user's id; ``NO_USER``: by no signed-in user)."""
     query = sa.select(AuditEntry).where(AuditEntry.workspace_id == workspace_id)
     if action:
         query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+    if user == NO_USER:
+        query = query.where(AuditEntry.user_id.is_(None))
+    elif user is not None:
+        query = query.where(AuditEntry.user_id == user)
     return query.order_by(AuditEntry.id.desc())
 
 

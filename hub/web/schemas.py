@@ -105,6 +105,10 @@ class ActivityQuerySchema(PageQuerySchema):
 class AuditQuerySchema(PageQuerySchema):
     action = fields.String(validate=validate.Length(max=MAX_FILTER_LENGTH),
                            metadata={"description": "action prefix, e.g. integration."})
+    user = fields.String(validate=validate.Regexp(r"^(none|[1-9][0-9]{0,17})$", error=(
+        "Give a user's id (a whole number, as GET /api/v1/users lists them), or none for the entries no "
+        "signed-in user made (the command line, the hub itself).")), metadata={
+        "description": "Only the entries this user made (their id), or none: those made by no signed-in user."})
 
 
 class WebhookLogQuerySchema(PageQuerySchema):

@@ -128,7 +128,7 @@ def test_who_may_not_use_an_endpoint_learns_that_before_its_query_is_refused(hub
     error = _error(api("GET", "/audit?per_page=abc&" + "z" * 300 + "=1"), 422)
     assert error["fields"] == {"z" * 40 + "…": ["Unknown query parameter."], "per_page": ["Not a valid integer."]}
     assert error["message"] == ("unknown query parameter: '" + "z" * 40 + "…' (this endpoint takes page, per_page, "
-                                "action); invalid query parameter: per_page")
+                                "action, user); invalid query parameter: per_page")
     assert api("OPTIONS", "/invitations?x=1").status_code == 200  # the framework's answer, whatever the query
 
 

@@ -311,3 +311,49 @@ def test_activity_finds_one_event_by_the_number_its_log_lines_carry(hub_app, see
     assert f'id="event-{first}"' in bad.get_data(as_text=True)
     other = admin.get("/activity?event=999999").get_data(as_text=True)
     assert '<article class="card event"' not in other
+
+
+def test_the_audit_log_filters_by_who_did_it(hub_app, seeded, as_role):
+    """Who: one of the workspace's users, or none (the command line, the hub itself); another
+    workspace's user is no choice (the page says so, the API answers 422)."""
+    from tests.web.support import api_headers
+
+    def who(rows):
+        return {re.search(r'<td data-label="Who">(.*?)</td>', row).group(1) for row in rows}
+
+    admin_id, member_id = seeded.users["super_admin"], seeded.users["team_member"]
+    with hub_app.app_context():
+        member = db.session.get(User, member_id)
+        services.audit(seeded.workspace_id, db.session.get(User, admin_id), "user.role", "user:x@acme.test")
+        services.audit(seeded.workspace_id, member, "user.password_change", f"user:{member.email}")
+        services.audit(seeded.workspace_id, "cli", "user.password_reset", f"user:{member.email}")
+        db.session.commit()
+    client = as_role("admin")
+
+    mine = _audit_rows(client.get(f"/audit?user={member_id}").get_data(as_text=True))
+    assert who(mine) == {"team_member@acme.test"}
+    assert any("Own password changed" in _text(row) for row in mine)
+    assert not any("Password reset" in _text(row) for row in mine)
+    nobody = _audit_rows(client.get("/audit?user=none&action=user.").get_data(as_text=True))
+    assert who(nobody) == {"cli"} and ["Password reset" in _text(row) for row in nobody] == [True]
+    both = _audit_rows(client.get(f"/audit?user={admin_id}&action=user.role").get_data(as_text=True))
+    assert len(both) == 1 and "Role changed" in _text(both[0])
+
+    page = client.get(f"/audit?user={member_id}").get_data(as_text=True)
+    select = re.search(r'<select id="filter-user" name="user">(.*?)</select>', page, re.S).group(1)
+    assert f'<option value="{member_id}" selected>team_member@acme.test</option>' in select
+    assert '<option value="none">No signed-in user (command line, the hub)</option>' in select
+    assert "someone@other.test" not in select  # another workspace's user
+
+    other = seeded.other["user_id"]
+    notice = client.get(f"/audit?user={other}").get_data(as_text=True)
+    assert "There is no person" in notice and len(_audit_rows(notice)) > 1  # everyone's, with the notice
+
+    api = hub_app.test_client()
+    body = api.get(f"/api/v1/audit?user={member_id}", headers=api_headers(seeded, "admin")).get_json()
+    assert body["items"] and {item["actor"] for item in body["items"]} == {"team_member@acme.test"}
+    assert {item["actor"] for item in api.get("/api/v1/audit?user=none", headers=api_headers(seeded, "admin"))
+            .get_json()["items"]} >= {"cli"}
+    for bad in (str(other), "abc", "0"):
+        answer = api.get(f"/api/v1/audit?user={bad}", headers=api_headers(seeded, "admin"))
+        assert answer.status_code == 422 and "user" in answer.get_json()["error"]["fields"]

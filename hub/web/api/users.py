@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify, url_for
 from flask_login import current_user
 
+from hub.errors import ValidationFailed
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import load_body, query_args, takes_query
@@ -75,7 +76,13 @@ def password_reset(user_id: int):
 @takes_query(AuditQuerySchema)
 def audit():
     args = query_args()
-    page = queries.paginate(queries.audit_query(current_user.workspace_id, args.get("action")),
+    user = args.get("user")
+    if user is not None and user != queries.NO_USER:
+        user = int(user)
+        if user not in {person.id for person in queries.users(current_user.workspace_id)}:
+            message = f"No user with id {user} in this workspace."
+            raise ValidationFailed(f"invalid field: user ({message})", {"user": [message]})
+    page = queries.paginate(queries.audit_query(current_user.workspace_id, args.get("action"), user),
                             args["page"], args["per_page"])
     return jsonify({"items": AuditSchema(many=True).dump(page.items), "page": page.page,
                     "per_page": page.per_page, "total": page.total, "pages": page.pages})

@@ -135,20 +135,27 @@ def _text(value: Any) -> str:
 @bp.get("/audit")
 @require("audit.view")
 def audit():
-    """The entries whose action starts with ``action``, 50 a page (``page``); a value it cannot use
+    """The entries whose action starts with ``action``, made by ``user`` (a user of the workspace,
+    or ``none``: no signed-in user), 50 a page (``page``); a value it cannot use
     is replaced, with a notice in the filter area, and the page still answers 200
     (``hub.web.ui.list_filters``). The filter is a list of the actions by group
     (``labels.AUDIT_GROUPS``), each submitting its code or its group's beginning ("user."); any
     other beginning, from a link made before, still filters and is offered as it is."""
     args = ListArgs()
     action = args.text("action", "The action filter")
-    page = queries.paginate(queries.audit_query(current_user.workspace_id, action or None), args.page(), per_page=50,
-                            count_limit=queries.COUNT_LIMIT)
+    people = queries.users(current_user.workspace_id)
+    who = args.choice("user", [str(person.id) for person in people] + [queries.NO_USER], "person", "everyone's")
+    user = who if who == queries.NO_USER else int(who) if who else None
+    page = queries.paginate(queries.audit_query(current_user.workspace_id, action or None, user), args.page(),
+                            per_page=50, count_limit=queries.COUNT_LIMIT)
     offered = set(AUDIT_ACTIONS) | {group.prefix for group in AUDIT_GROUPS}
-    return render_template("audit/list.html", page=page, action=action, audit_details=audit_details,
+    return render_template("audit/list.html", page=page, action=action, who=who, people=people,
+                           no_user=queries.NO_USER, filtered=bool(action or who), audit_details=audit_details,
                            targets=audit_targets(page.items), notices=args.notices, action_groups=AUDIT_GROUPS,
                            action_label=action_label, action_shown=action_filter_label(action) if action else "",
                            other_action=action if action and action not in offered else "",
-                           no_match=(f"No recorded action starts with “{action}”" if action not in offered
-                                     else f"Nothing recorded matches “{action_filter_label(action)}”")
-                           + ": choose another action, or clear the filters.")
+                           no_match=(f"No recorded action starts with “{action}”" if action and action not in offered
+                                     else f"Nothing recorded matches “{action_filter_label(action)}”" if action
+                                     else "Nothing recorded was done by this person")
+                           + (": choose another action or person, or clear the filters." if who
+                              else ": choose another action, or clear the filters."))
