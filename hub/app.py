@@ -62,6 +62,31 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def configuration_problem() -> str | None:
+    """What would stop ``create_app()`` for its configuration, in words (the ``ConfigError`` message
+    the ``hub`` command prints), or None. For gunicorn's master (``hub/gunicorn_conf.py``), which
+    checks before it forks workers: each would otherwise fail in ``create_app`` with a traceback.
+    It does not build the hub: no plugin is imported (the names of ``PLUGINS`` are compared with the
+    installed entry points' and those ``EXTRA_PLUGIN_MODULES`` gives), no file is written and no
+    database or queue is opened."""
+    from hub.metrics import check_multiprocess_dir
+    from hub.plugins import manager
+
+    app = Flask("hub", instance_path=os.path.abspath(default_instance_path()), instance_relative_config=True,
+                static_folder=None)
+    try:
+        load_config(app, None)
+        check_multiprocess_dir()
+        allow = _csv(app.config.get("PLUGINS"))
+        if allow and app.config.get("LOAD_ENTRY_POINTS", True):
+            given = [(item.partition("=")[0].strip(),) for item in _csv(app.config.get("EXTRA_PLUGIN_MODULES")) or []]
+            installed = {ep.name for ep in manager.metadata.entry_points(group=manager.ENTRY_POINT_GROUP)}
+            _check_allow_list(allow, sorted(installed | {name for name, in given}), given)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 def _csv(value: Any) -> list[str] | None:
     if not value:
         return None

@@ -82,6 +82,18 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "LOG_LEVEL": ("notset", "debug", "info", "warn", "warning", "error", "critical"),  # logging's names
 }
 NON_NEGATIVE = {"RETRY_BASE_SECONDS", "DB_MAX_OVERFLOW"}  # numbers that may be 0; every other number must be > 0
+# The largest value of each number that still works: past it a duration overflows the waits and
+# date arithmetic of the threads that use it (an OverflowError each sweep, or a sweeper dead for
+# good), and a count of threads starts more than a process can hold.
+YEAR_SECONDS = 365 * 24 * 3600
+MAXIMUM: dict[str, int | float] = {
+    **{name: YEAR_SECONDS for name in DEFAULTS if name.endswith("_SECONDS")},
+    "INGEST_TIMEOUT_SECONDS": 3600,  # on PostgreSQL also a statement_timeout (milliseconds, a 32-bit integer)
+    "RETENTION_DAYS": 36500, "DEDUPE_DAYS": 36500,
+    "WORKERS": 64, "INGEST_COMMITTERS": 64,  # threads (as `hub run --workers`, `hub worker --workers`)
+    **{name: 1_000_000_000 for name in ("DELIVERY_MAX_ATTEMPTS", "WEBHOOK_MAX_BYTES", "INGEST_BATCH_MAX",
+                                        "SIGN_IN_MAX_FAILURES", "DB_POOL_SIZE", "DB_MAX_OVERFLOW")},
+}
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "placeholder", "xxx"}
@@ -128,6 +140,10 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
     Raises ``ConfigError`` naming every setting that cannot work (each check runs, whatever the
     others found)."""
     problems = _Problems()
+    if os.path.exists(app.instance_path) and not os.path.isdir(app.instance_path):
+        # else a bare FileExistsError or NotADirectoryError when its database, queue or keys are made
+        raise ConfigError(f"the instance folder {app.instance_path} (HUB_INSTANCE_PATH, default ./instance) is a "
+                          "file, not a folder: name a folder (it is created when missing)")
     app.config.update(DEFAULTS)
     from_file = _read_hub_cfg(app, problems)
     app.config.update(from_file)
@@ -276,6 +292,9 @@ def _number(name: str, value: Any, kind: type, label: str) -> int | float:
         raise problem
     if number < 0 or (number == 0 and name not in NON_NEGATIVE):
         raise problem
+    if number > MAXIMUM[name]:
+        bound = f"{MAXIMUM[name]} (365 days)" if MAXIMUM[name] == YEAR_SECONDS else f"{MAXIMUM[name]}"
+        raise ConfigError(f"{label} must be at most {bound}, not {value!r}")
     return number
 
 
@@ -471,9 +490,15 @@ def ensure_embedded_keys(app) -> None:
 
 
 def _read_or_create(path: Path, make) -> str:
-    """The secret stored at ``path``; generated with file mode 0600 on first use."""
-    if path.exists():
+    """The secret stored at ``path``; generated with file mode 0600 on first use. Raises
+    ``ConfigError`` when it cannot be read (a folder in its place, no permission)."""
+    try:
         return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"{path} (a key the embedded hub generated in its instance folder) cannot be read: "
+                          f"{exc.strerror or type(exc).__name__}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     value = make()
     try:

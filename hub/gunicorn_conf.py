@@ -39,6 +39,26 @@ def _log_format(server):
 
 def on_starting(server):
     _log_format(server)
+    _refuse_a_configuration_that_cannot_work(server)
+
+
+def _refuse_a_configuration_that_cannot_work(server):
+    """Stop the master, before it forks a worker, when the hub's configuration cannot work (a bad
+    ``HUB_*`` value or ``hub.cfg``, a ``HUB_PLUGINS`` name no plugin has): said in gunicorn's own
+    words for a failed start ("Shutting down", "Reason: <what the hub command would print>"),
+    instead of each worker's traceback of ``create_app`` before "Worker failed to boot"."""
+    import sys
+
+    from hub.app import configuration_problem
+
+    problem = configuration_problem()
+    if problem is None:
+        return
+    server.log.error("Shutting down: %s", server.master_name)
+    server.log.error("Reason: %s", problem)
+    if server.pidfile is not None:
+        server.pidfile.unlink()
+    sys.exit(2)
 
 
 def on_reload(server):  # a HUP sets gunicorn's loggers up afresh

@@ -277,14 +277,22 @@ def test_gunicorn_lines_take_the_json_format_when_the_hub_s_do(tmp_path):
     root = Path(__file__).resolve().parents[1]
     probe = ("import json, runpy, sys; from gunicorn.config import Config; from gunicorn.glogging import Logger; "
              "log = Logger(Config()); settings = runpy.run_path('gunicorn.conf.py'); "
-             "settings['on_starting'](type('Server', (), {'log': log})()); "
+             "settings['on_starting'](type('Server', (), {'log': log, 'master_name': 'Master', 'pidfile': None})()); "
              "log.error('Worker (pid:%s) was sent SIGKILL!', 42)")
+    # keys and a public URL: on_starting also stops a master whose configuration cannot work
+    # (tests/cli/test_setting_bounds.py), and production requires them
+    keys = {"HUB_SECRET_KEY": "s" * 48, "HUB_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "HUB_PUBLIC_URL": "https://hub.example.com"}
     for settings, is_json in (({"HUB_LOG_FORMAT": "json"}, True), ({"HUB_LOG_FORMAT": "JSON"}, True),
                               ({"HUB_LOG_FORMAT": "text"}, False), ({"HUB_LOG_FORMAT": ""}, False),
                               ({"HUB_ENV": "production"}, True), ({"HUB_ENV": "embedded"}, False),
                               ({"HUB_ENV": "production", "HUB_LOG_FORMAT": "text"}, False)):
         answer = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60,
-                                env={"PATH": "/usr/bin:/bin", **settings})
+                                env={"PATH": "/usr/bin:/bin", **keys, **settings})
+        if settings == {"HUB_LOG_FORMAT": ""}:  # refused, as by every hub command: the master stops, in text
+            assert answer.returncode == 2 and answer.stderr.strip().splitlines()[-1].endswith(
+                "[ERROR] Reason: HUB_LOG_FORMAT must be one of text, json, not ''"), answer.stderr
+            continue
         assert answer.returncode == 0, answer.stderr
         line = answer.stderr.strip().splitlines()[-1]
         if is_json:
@@ -301,10 +309,14 @@ def test_gunicorn_lines_take_the_json_format_when_the_hub_s_do(tmp_path):
                                        ("this is not python\n", {}, False), ("", {"HUB_ENV": "production"}, True)):
         (tmp_path / "hub.cfg").write_text(written)
         answer = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60,
-                                env={"PATH": "/usr/bin:/bin", "HUB_INSTANCE_PATH": str(tmp_path), **settings})
-        assert answer.returncode == 0, answer.stderr
+                                env={"PATH": "/usr/bin:/bin", "HUB_INSTANCE_PATH": str(tmp_path), **keys,
+                                     **settings})
         line = answer.stderr.strip().splitlines()[-1]
         assert line.startswith("{") == is_json, (written, settings, line)
+        if written.startswith("this is not python"):  # the master stops, saying why in the format asked for
+            assert answer.returncode == 2 and "Reason: " in line and "hub.cfg, line 1 cannot be read" in line
+        else:
+            assert answer.returncode == 0, answer.stderr
 
 
 def test_a_plugins_credentials_from_the_environment_are_taken_as_written(tmp_path, monkeypatch):

@@ -202,7 +202,7 @@ def _driver_reason(exc: Exception) -> str:
 def failure_message(exc: Exception) -> str:
     """The one line ``hub`` prints for an unexpected ``exc`` (without ``Error:``); it never
     repeats the database URL, which may hold a password."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
 
     text = str(exc)
     missing = MISSING_NAME.search(text) if isinstance(exc, OperationalError) else None
@@ -224,4 +224,6 @@ def failure_message(exc: Exception) -> str:
         return NO_TABLES
     if isinstance(exc, OperationalError):
         return f"the database cannot be reached (check HUB_DATABASE_URL){_driver_reason(exc)}"
+    if isinstance(exc, DatabaseError):  # SQLite's "file is not a database": a file of something else, or damaged
+        return f"the database cannot be used (check HUB_DATABASE_URL){_driver_reason(exc)}"
     return f"{type(exc).__name__}: {exc}"
