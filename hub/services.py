@@ -36,6 +36,7 @@ _log = logging.getLogger("hub.services")
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
+MAX_PASSWORD = 256  # room for a passphrase; past it, hashing a pasted document at every sign-in is the cost
 
 
 def audit(workspace_id: int, actor: User | str | None, action: str, target: str, **detail: Any) -> None:
@@ -117,10 +118,13 @@ def generate_password() -> str:
 
 
 def validate_password(password: str) -> str:
-    """The one password rule (creation, change, reset): at least ``MIN_PASSWORD`` characters."""
+    """The one password rule (creation, change, reset): ``MIN_PASSWORD`` to ``MAX_PASSWORD`` characters."""
     if len(password or "") < MIN_PASSWORD:
         raise ValidationFailed(f"password must have at least {MIN_PASSWORD} characters",
                                {"password": ["too short"]})
+    if len(password) > MAX_PASSWORD:
+        raise ValidationFailed(f"password must have at most {MAX_PASSWORD} characters (this one has {len(password)})",
+                               {"password": ["too long"]})
     return password
 
 

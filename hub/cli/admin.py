@@ -164,7 +164,7 @@ def users_set_role(email, role):
 @users_group.command("set-password")
 @click.argument("email", callback=storable_text)
 @click.option("--password", default=None, callback=storable_text,
-              help=f"The new password (at least {services.MIN_PASSWORD} characters). Default: generated and printed.")
+              help=f"The new password ({services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters). Default: generated and printed.")
 @with_appcontext
 def users_set_password(email, password):
     """Give the user with EMAIL a new password (for a lost password: no current one needed). The old

@@ -96,6 +96,9 @@ def test_users_set_password_refuses_a_short_password_and_keeps_the_old_one(runne
     assert runner.invoke(args=["users", "create", "keep@example.com", "--password", "the old password"]).exit_code == 0
     result = runner.invoke(args=["users", "set-password", "keep@example.com", "--password", "short"])
     assert result.exit_code == 1 and result.output == "Error: password must have at least 10 characters\n"
+    pasted = runner.invoke(args=["users", "set-password", "keep@example.com", "--password", "x" * 100_000])
+    assert pasted.exit_code == 1 and pasted.output == ("Error: password must have at most 256 characters "
+                                                       "(this one has 100000)\n")
     with app.app_context():
         stored = db.session.scalar(sa.select(User.password_hash).where(User.email == "keep@example.com"))
         assert check_password_hash(stored, "the old password")

@@ -62,9 +62,11 @@ def test_every_role_finds_the_page_from_the_menu(as_role, role):
     ({"confirm": "a brand new passphrasE"}, "confirm-password", "This does not match the new password."),
     ({"confirm": ""}, "confirm-password", "Enter the new password again."),
     ({"new": "short one", "confirm": "short one"}, "new-password", "Use at least 10 characters (this one has 9)."),
+    ({"new": "long " * 60, "confirm": "long " * 60}, "new-password", "Use at most 256 characters (this one has 300)."),
     ({"new": "", "confirm": ""}, "new-password", "Enter a new password."),
     ({"new": PASSWORD, "confirm": PASSWORD}, "new-password", "Choose a password different from your current one."),
-], ids=["wrong-current", "no-current", "mismatch", "no-confirmation", "too-short", "no-new", "same-as-current"])
+], ids=["wrong-current", "no-current", "mismatch", "no-confirmation", "too-short", "too-long", "no-new",
+        "same-as-current"])
 def test_a_refused_change_says_why_next_to_the_field_and_changes_nothing(hub_app, seeded, as_role, form, field,
                                                                         message):
     client = as_role("team_member")

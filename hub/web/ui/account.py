@@ -17,7 +17,7 @@ from hub.web.ui import bp
 
 def _page(errors=None, error=None, status=200):
     return render_template("account/password.html", errors=errors or {}, error=error,
-                           min_length=services.MIN_PASSWORD), status
+                           min_length=services.MIN_PASSWORD, max_length=services.MAX_PASSWORD), status
 
 
 @bp.get("/account/password")
@@ -46,6 +46,8 @@ def account_password_change():
     elif len(new) < services.MIN_PASSWORD:
         errors["new_password"] = [f"Use at least {services.MIN_PASSWORD} characters "
                                   f"(this one has {len(new)})."]
+    elif len(new) > services.MAX_PASSWORD:
+        errors["new_password"] = [f"Use at most {services.MAX_PASSWORD} characters (this one has {len(new)})."]
     elif current and new == current:
         errors["new_password"] = ["Choose a password different from your current one."]
     if not confirm:
