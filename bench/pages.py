@@ -253,6 +253,7 @@ def delivery_state(rng: random.Random, now, at) -> dict:
 def fill(app, seeded: dict, events: int, batch: int, seed: int) -> dict:
     """The history, in bulk; returns how many rows went into each table."""
     from hub.extensions import db
+    from hub.store.search_text import search_text
     from hub.store.models import (
         AuditEntry, Delivery, Event, EventKey, Invitation, TimelineEntry, WebhookLog, utcnow,
     )
@@ -292,6 +293,7 @@ def fill(app, seeded: dict, events: int, batch: int, seed: int) -> dict:
                     "id": i, "workspace_id": ws, "attachment_id": attachment_id, "opportunity_id": f"opp-{i}",
                     "posting_id": posting_id, "candidate_name": f"{first} {last}",
                     "candidate_email": f"{first.lower()}.{last.lower()}{i}@mail.test",
+                    "search_text": search_text(f"{first} {last}", f"{first.lower()}.{last.lower()}{i}@mail.test"),
                     "profile_url": f"https://ats.example/candidates/opp-{i}", "provider": provider,
                     "assessment_id": assessment, "assessment_name": f"{assessment.upper()} test", "status": status,
                     "round": 1, "reference_token": f"{rng.getrandbits(40):010x}",

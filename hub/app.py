@@ -156,16 +156,6 @@ def _init_database(app: Flask) -> None:
             _sqlite_pragmas(db.engine)
 
 
-# SQLite's own lower() folds ASCII only ("É" stays "É"); the search lowers the term in Python, so
-# the column is lowered by this function (Python's str.lower) on SQLite, registered on every
-# connection. PostgreSQL's lower() already knows Unicode. See ``hub.web.queries.unicode_lower``.
-SQLITE_UNICODE_LOWER = "hub_unicode_lower"
-
-
-def _unicode_lower(value):
-    return value.lower() if isinstance(value, str) else value
-
-
 def _sqlite_pragmas(engine: sa.Engine) -> None:
     """WAL for concurrent readers, a busy timeout, and BEGIN IMMEDIATE so two writers queue up
     instead of failing with "database is locked" when a reader upgrades to a writer.
@@ -182,7 +172,6 @@ def _sqlite_pragmas(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
-        dbapi_connection.create_function(SQLITE_UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):

@@ -10,17 +10,15 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.functions import FunctionElement
 
-from hub.app import SQLITE_UNICODE_LOWER
 
 from hub.engine import ingest
 from hub.entities import EVENT_TYPES
 from hub.errors import NotFound
 from hub.extensions import db
 from hub.store import attachments as attachment_store
+from hub.store.search_text import fold
 from hub.store.models import (
     D_DONE, D_OPEN, Attachment, AuditEntry, Delivery, Event, Invitation, TimelineEntry, User, utcnow,
 )
@@ -86,26 +84,6 @@ MAX_PAGE = 1_000_000
 # --------------------------------------------------------------------------- invitations
 
 
-class unicode_lower(FunctionElement):
-    """``lower(text)`` that folds every letter, not only ASCII: PostgreSQL's ``lower()``, and on
-    SQLite (whose ``lower()`` leaves "É" as it is) the Python function ``hub.app`` registers on each
-    connection. Compared with a term lowered by Python's ``str.lower``."""
-
-    type = sa.String()
-    name = "unicode_lower"
-    inherit_cache = True
-
-
-@compiles(unicode_lower)
-def _unicode_lower(element, compiler, **kw):
-    return f"lower({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(unicode_lower, "sqlite")
-def _unicode_lower_sqlite(element, compiler, **kw):
-    return f"{SQLITE_UNICODE_LOWER}({compiler.process(element.clauses, **kw)})"
-
-
 POSTING_OF = sa.func.coalesce(Invitation.posting_id, Attachment.posting_id)
 
 
@@ -136,30 +114,18 @@ def invitations_query(user, status: str | None = None, assessment: str | None = 
     if posting:
         query = query.where(POSTING_OF == posting)
     if q and q.strip():
-        needle = q.strip().lower()
-        query = query.where(sa.or_(folded_contains(Invitation.candidate_name, needle),
-                                   folded_contains(Invitation.candidate_email, needle)))
+        query = query.where(search_matches(q))
     if by_update:
         return query.order_by(Invitation.updated_at.desc(), Invitation.id.desc())
     return query.order_by(Invitation.id.desc())
 
 
-def folded_contains(column, needle: str) -> sa.ColumnElement:
-    """``column`` (None as "") holds ``needle`` (lowered by ``str.lower``), whatever the case of
-    either. On SQLite an ASCII ``needle`` is matched by SQLite's own ``LIKE``, which folds ASCII
-    letters, instead of ``unicode_lower`` (a Python call per row: about ten times slower); the
-    answer is the same, as a letter outside ASCII neither matches an ASCII needle nor lowers to
-    one (but for "K" (Kelvin) and "İ"). On PostgreSQL, ``lower(column)`` as the trigram indexes of
-    the Candidates search have it (migration ``f2b8d6a41c37``)."""
-    dialect = db.engine.dialect.name
-    if dialect == "postgresql":
-        # exactly the expression of the trigram indexes (migration f2b8d6a41c37): a NULL column
-        # matches nothing, as "" would not hold a non-empty needle
-        return unicode_lower(column).contains(needle, autoescape=True)
-    text = sa.func.coalesce(column, "")
-    if needle.isascii() and dialect == "sqlite":
-        return text.contains(needle, autoescape=True)
-    return unicode_lower(text).contains(needle, autoescape=True)
+def search_matches(text: str) -> sa.ColumnElement:
+    """Invitations whose candidate's name or email holds ``text``, whatever the case and the
+    accents of either: the term folded as ``Invitation.search_text`` is (``hub.store.search_text``),
+    then a ``LIKE '%term%'`` over it, which PostgreSQL answers from the trigram index of migration
+    2d7f4b9e6a15. An erased candidate (no name, no email) matches nothing."""
+    return Invitation.search_text.contains(fold(text.strip()), autoescape=True)
 
 
 def get_visible_invitation(user, invitation_id: int) -> Invitation:

@@ -190,29 +190,69 @@ def test_a_large_history_s_lists_use_the_indexes_made_for_them(make_app, tmp_pat
         assert "ix_events_workspace_subject" in undone, undone
 
 
-def test_the_candidates_search_has_trigram_indexes_on_postgresql_only(app):
-    """On PostgreSQL the search's ``lower(column) LIKE '%term%'`` is answered from the trigram
-    indexes (the query's expression is exactly the indexes'); SQLite gets none (migration
-    f2b8d6a41c37)."""
+def test_the_candidates_search_has_a_trigram_index_on_postgresql_only(app):
+    """On PostgreSQL the search's ``search_text LIKE '%term%'`` is answered from the trigram index
+    (migration 2d7f4b9e6a15, which replaced f2b8d6a41c37's two); SQLite gets none."""
     import sqlalchemy as sa
 
     from hub.store.models import MIGRATION_ONLY_INDEXES, Invitation
-    from hub.web.queries import folded_contains
+    from hub.web.queries import search_matches
 
     with app.app_context():
         with db.engine.connect() as connection:
             names = {index["name"] for index in sa.inspect(connection).get_indexes("invitations")}
+            assert not names & {"ix_invitations_name_trgm", "ix_invitations_email_trgm"}
             if connection.dialect.name != "postgresql":
                 assert not names & MIGRATION_ONLY_INDEXES
                 return
             assert MIGRATION_ONLY_INDEXES <= names
             connection.execute(sa.text("SET enable_seqscan = off"))  # an empty table: make the planner show it
-            for column, index in ((Invitation.candidate_name, "ix_invitations_name_trgm"),
-                                  (Invitation.candidate_email, "ix_invitations_email_trgm")):
-                query = sa.select(Invitation.id).where(folded_contains(column, "anders"))
-                sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-                plan = "\n".join(connection.execute(sa.text("EXPLAIN " + sql)).scalars())
-                assert index in plan, plan
+            query = sa.select(Invitation.id).where(search_matches("Ánders"))
+            sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+            plan = "\n".join(connection.execute(sa.text("EXPLAIN " + sql)).scalars())
+            assert "ix_invitations_search_trgm" in plan, plan
+
+
+def test_the_search_text_of_invitations_from_before_is_filled_by_the_migration(make_app, tmp_path):
+    """Invitations stored before migration 2d7f4b9e6a15 are found by the accent-free search once
+    it has run (their search_text filled from their name and email), and a downgrade drops it."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from hub.store.models import Invitation
+    from hub.web.queries import search_matches
+    from tests.conftest import _fresh_postgres_database
+
+    with _fresh_postgres_database("hub_test_fold") as postgres_url:
+        app = make_app({"DATABASE_URL": postgres_url or f"sqlite:///{tmp_path / 'fold.db'}"}, entry_points=False)
+        with app.app_context():
+            directory = app.extensions["migrate"].directory
+            downgrade(directory=directory, revision="9c3e5a7b1d42")  # the app was made at the newest schema
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("INSERT INTO workspaces (id, name, created_at) VALUES (901, 'w', '2026-12-01')"))
+                connection.execute(sa.text(
+                    "INSERT INTO attachments (id, workspace_id, posting_id, posting_name, stage_id, stage_name, provider,"
+                    " assessment_id, assessment_name, options, created_at, updated_at) VALUES (901, 901, 'p', 'P', 's', 'S',"
+                    " 'x', 'a', 'A', '{}', '2026-12-01', '2026-12-01')"))
+                for number, name, email in ((1, "José Núñez", "JN@Mail.test"), (2, None, None), (3, "Ann", None)):
+                    connection.execute(sa.text(
+                        "INSERT INTO invitations (id, workspace_id, attachment_id, opportunity_id, candidate_name,"
+                        " candidate_email, provider, assessment_id, assessment_name, status, round, created_at,"
+                        " updated_at) VALUES (:id, 901, 901, :opp, :name, :email, 'x', 'a', 'A', 'pending', 1,"
+                        " '2026-12-01', '2026-12-01')"), {"id": number, "opp": f"o{number}", "name": name,
+                                                          "email": email})
+            upgrade(directory=directory)
+            texts = dict(db.session.execute(sa.select(Invitation.opportunity_id, Invitation.search_text)).all())
+            assert texts == {"o1": "jose nunez\njn@mail.test", "o2": None, "o3": "ann"}
+            found = db.session.scalars(sa.select(Invitation.opportunity_id).where(search_matches("jose nunez"))).all()
+            assert found == ["o1"]
+            db.session.remove()
+            downgrade(directory=directory, revision="9c3e5a7b1d42")
+            with db.engine.connect() as connection:
+                columns = {column["name"] for column in sa.inspect(connection).get_columns("invitations")}
+            assert "search_text" not in columns
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_a_role_that_may_not_create_pg_trgm_migrates_without_the_search_indexes(make_app, tmp_path, caplog):
@@ -227,7 +267,7 @@ def test_a_role_that_may_not_create_pg_trgm_migrates_without_the_search_indexes(
     from flask_migrate import upgrade
 
     from hub.store.models import MIGRATION_ONLY_INDEXES, Attachment, Invitation, Workspace
-    from hub.web.queries import folded_contains
+    from hub.web.queries import search_matches
     from tests.conftest import _fresh_postgres_database
 
     with _fresh_postgres_database("hub_test_notrgm") as postgres_url:
@@ -269,7 +309,7 @@ def test_a_role_that_may_not_create_pg_trgm_migrates_without_the_search_indexes(
                                     for o, name in (("o1", "Ann Anders"), ("o2", None))])
                 db.session.commit()
                 found = db.session.scalars(sa.select(Invitation.opportunity_id).where(
-                    folded_contains(Invitation.candidate_name, "anders"))).all()
+                    search_matches("anders"))).all()
                 assert found == ["o1"]
                 db.session.remove()
                 db.engine.dispose()
