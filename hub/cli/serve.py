@@ -145,7 +145,7 @@ def run_command(host, port, workers, no_worker):
     """Run the hub: web UI, webhooks and API, plus worker threads (the embedded default).
 
     On first run with the embedded default it creates the database and a Super Admin, and prints
-    the password. In production use gunicorn (wsgi:app) and `hub worker` instead.
+    the password. In production use gunicorn (`gunicorn -c python:hub.gunicorn_conf hub.wsgi:app`) and `hub worker` instead.
     """
     from hub.cli.admin import initialize
 
