@@ -92,6 +92,13 @@ def init_command(email, password, name, non_interactive):
     if email is None and not non_interactive and sys.stdin.isatty():  # a script or a container has no one to ask
         email = click.prompt("Super Admin email", default="admin@example.com")
     try:
+        # before the migrations: a refused value must not leave a database made without its Super Admin
+        if email is not None:
+            services.validate_email(email)
+        if name is not None:
+            services.validate_name(name, email or "admin@example.com")
+        if password is not None:
+            services.validate_password(password)
         user, generated, created = initialize(email, password, name)
     except HubError as exc:
         _fail(exc.message)

@@ -316,3 +316,17 @@ def test_init_as_a_role_that_does_not_own_the_database_says_what_to_do(tmp_path)
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
             conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{name}"')
         admin.dispose()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--email", "not-an-email"], "Error: "),
+    (["--password", "short"], "Error: password must have at least 10 characters"),
+    (["--name", "n" * 201], "Error: the name is too long (201 characters; at most 200)"),
+], ids=["email", "password", "name"])
+def test_init_refuses_a_bad_value_before_it_creates_the_database(tmp_path, args, message):
+    """The values were checked only after the migrations: a refused one left a database with
+    every table and no Super Admin."""
+    code, stdout, stderr = _hub(["init", "--non-interactive", *args], _env(tmp_path))
+    assert code == 1 and stderr.startswith(message) and len(stderr.strip().splitlines()) == 1, stderr
+    assert "Database ready" not in stdout
+    assert not (tmp_path / "instance" / "hub.db").exists()
