@@ -230,10 +230,25 @@ def invitation_counts_since(user, days: int = 7) -> dict[str, int]:
 # --------------------------------------------------------------------------- attachments
 
 
+def attachments_query(workspace_id: int, q: str | None = None) -> sa.Select:
+    """The workspace's live attachments by posting, stage and id; with ``q``, those whose posting,
+    stage or assessment name holds it, whatever its case (the Pipeline page's search)."""
+    query = sa.select(Attachment).where(Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None))
+    if q and q.strip():
+        needle = q.strip()
+        query = query.where(sa.or_(*(column.icontains(needle, autoescape=True) for column in (
+            Attachment.posting_name, Attachment.stage_name, Attachment.assessment_name))))
+    return query.order_by(Attachment.posting_name, Attachment.stage_name, Attachment.id)
+
+
 def attachments(workspace_id: int) -> list[Attachment]:
-    return list(db.session.scalars(sa.select(Attachment).where(
-        Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None))
-        .order_by(Attachment.posting_name, Attachment.stage_name, Attachment.id)))
+    return list(db.session.scalars(attachments_query(workspace_id)))
+
+
+def attachment_providers(workspace_id: int) -> set[str]:
+    """The providers of the workspace's live attachments."""
+    return set(db.session.scalars(sa.select(Attachment.provider).where(
+        Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None)).distinct()))
 
 
 def visible_attachments(user) -> list[Attachment]:

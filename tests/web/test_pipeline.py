@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -334,3 +335,49 @@ def test_the_database_holds_one_live_attachment_per_stage_and_assessment(hub_app
         db.session.add(Attachment(**values, detached_at=utcnow()))
         db.session.commit()
     assert len(_rows(hub_app, stage_id="s10", assessment_id="py")) == 1
+
+
+def test_the_list_is_searched_and_paged(hub_app, seeded, as_role):
+    """A large account's hundreds of attachments came on one page, each checked against the
+    source: now 50 a page, and a search by posting, stage or assessment name."""
+    from hub.web.ui.pipeline import PIPELINE_PAGE
+
+    with hub_app.app_context():
+        for number in range(PIPELINE_PAGE + 5):
+            db.session.add(Attachment(workspace_id=seeded.workspace_id, posting_id=f"bulk-{number}",
+                                      posting_name=f"Warehouse Associate {number:03d}", stage_id="s1",
+                                      stage_name="Stage 1", provider="fakeassess", assessment_id="py",
+                                      assessment_name="Python Developer", options={}))
+        db.session.commit()
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(Attachment).where(
+            Attachment.workspace_id == seeded.workspace_id, Attachment.detached_at.is_(None)))
+    client = as_role("admin")
+
+    def listed(html):
+        return re.findall(r'<tr id="attachment-(\d+)"', html)
+
+    first = client.get("/pipeline").get_data(as_text=True)
+    assert len(listed(first)) == PIPELINE_PAGE and f"· {total} in all" in first and 'id="page-next"' in first
+    last_page = -(-total // PIPELINE_PAGE)
+    rest = client.get(f"/pipeline?page={last_page}").get_data(as_text=True)
+    assert len(listed(rest)) == total - PIPELINE_PAGE * (last_page - 1) and not set(listed(rest)) & set(listed(first))
+
+    found = client.get("/pipeline?q=warehouse associate 05").get_data(as_text=True)
+    names = re.findall(r"<td><strong>(.*?)</strong></td>", found)
+    assert names == [f"Warehouse Associate {n:03d}" for n in range(50, 55)]
+    assert "5 attachments match these filters" in found
+    assert 'value="warehouse associate 05"' in found and 'id="attach-link"' in found  # the header keeps Attach
+
+    support = listed(client.get("/pipeline?q=SUPPORT basics").get_data(as_text=True))  # an assessment's name
+    with hub_app.app_context():
+        expected = {str(i) for i in db.session.scalars(sa.select(Attachment.id).where(
+            Attachment.assessment_name == "Support Basics", Attachment.workspace_id == seeded.workspace_id,
+            Attachment.detached_at.is_(None)))}
+    assert set(support) == expected and expected
+
+    nothing = client.get("/pipeline?q=%25").get_data(as_text=True)  # % is a character, not a wildcard
+    assert listed(nothing) == [] and "No attachment matches “%”" in nothing and 'id="pipeline-clear-search"' in nothing
+    past = client.get("/pipeline?page=99").get_data(as_text=True)
+    assert listed(past) == [] and "This page is past the last one." in past
+    bad = client.get("/pipeline?page=abc").get_data(as_text=True)
+    assert len(listed(bad)) == PIPELINE_PAGE and "“abc” is not a page number: the list shows page 1." in unescape(bad)

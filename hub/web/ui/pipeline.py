@@ -31,11 +31,13 @@ from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
 from hub.web.ui.empty_states import idle_source
 from hub.web.ui.form_messages import some_named
 from hub.web.ui.helpers import number_filter, sentence
+from hub.web.ui.list_filters import ListArgs
 from hub.web.ui import bp
 
 
 # the order of the posting select's groups: open postings first (Lever's states; another ATS's own
 # words follow, then postings without a state), closed ones last
+PIPELINE_PAGE = 50  # attachments a Pipeline page shows (and checks against the source)
 POSTING_STATE_ORDER = ("published", "internal", "pending", "draft")
 POSTING_STATES_LAST = ("closed", "rejected", "archived")
 
@@ -117,20 +119,29 @@ def stage_warnings(workspace_id: int, rows) -> tuple[dict[int, str], str | None]
 @bp.get("/pipeline")
 @require("pipeline.view")
 def pipeline():
+    """The live attachments, ``PIPELINE_PAGE`` a page (``page``), by posting and stage; ``q``
+    keeps those whose posting, stage or assessment name holds it. Only the page's rows are checked
+    against the source (a stage gone, an option's names). A value it cannot use (a search too
+    long, a page that is no number) is replaced, with a notice (``hub.web.ui.list_filters``)."""
     ws = current_user.workspace_id
-    rows = queries.attachments(ws)
+    args = ListArgs()
+    search = args.text("q", "The search text")
+    page = queries.paginate(queries.attachments_query(ws, search or None), args.page(), per_page=PIPELINE_PAGE)
+    rows = page.items
+    providers = queries.attachment_providers(ws)
     runtime = get_runtime()
     has_source = runtime.active_source(ws) is not None
     # without a source nothing can be checked, and the page's banner already says why
     warnings, notice = stage_warnings(ws, rows) if rows and has_source else ({}, None)
     stage_names, reason_names, hired_reasons = (option_names(ws, rows) if rows and has_source and notice is None
                                                 else ({}, {}, set()))
-    return render_template("pipeline/list.html", rows=rows, warnings=warnings, notice=notice,
+    return render_template("pipeline/list.html", rows=rows, page=page, search=search, notices=args.notices,
+                           any_attached=bool(providers), warnings=warnings, notice=notice,
                            stage_names=stage_names, reason_names=reason_names, hired_reasons=hired_reasons,
-                           idle=queries.idle_providers(ws, {row.provider for row in rows}),
+                           idle=queries.idle_providers(ws, providers),
                            plugin_title=plugin_title,
                            has_source=has_source,
-                           stranded=idle_source(ws) if rows and not has_source else None,
+                           stranded=idle_source(ws) if providers and not has_source else None,
                            has_provider=bool(assessment_plugins(ws)),
                            backfill_unavailable=backfill.unavailable_reason(runtime, ws) if has_source else None)
 
