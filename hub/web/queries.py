@@ -8,10 +8,10 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-
 
 from hub.engine import ingest
 from hub.entities import EVENT_TYPES
@@ -422,9 +422,8 @@ def opportunity_or_event_id(text: str) -> str:
     text = text.strip()
     if not text.lower().startswith(("http://", "https://")):
         return text
-    path = text.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0]
-    parts = [part for part in path.split("/")[1:] if part]
-    return parts[-1] if parts else text
+    parts = [part for part in urlsplit(text).path.split("/") if part]
+    return unquote(parts[-1]) if parts else text
 
 
 def about_clause(workspace_id: int, about: str):
