@@ -63,6 +63,12 @@ class IntegrationSpec:
     # sets False: the hub then asks ``source_list_stages`` once, with ``posting_id=None``, where it
     # would ask once per posting (the Pipeline page checks every attachment's stage).
     stages_per_posting: bool = True
+    # An assessment provider that acts only on its own invitations' news sets True: the hub then
+    # delivers it ``on_invitation_status``, ``on_assessment_completed`` and ``on_verdict`` only for
+    # the invitations it provides, not for every provider's (each enabled provider would otherwise
+    # get a delivery, a queue task and a worker's call for every other provider's invitation
+    # changing status). Sources hear of every invitation whatever they say.
+    own_invitations_only: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in PLUGIN_KINDS:

@@ -139,11 +139,12 @@ def on_invitation_status(ctx: "PluginContext", progress: "InvitationProgress") -
     """An invitation changed status (invited, started, expired, cancelled, or failed with a reason).
 
     Fired once per change, after the hub recorded it, to every enabled plugin that implements it:
-    for every provider's invitations, and for the changes a plugin made itself. Source plugins may
-    mirror it, e.g. tag the candidate when an invitation could not be sent. A provider acting on
-    it (withdrawing on an admin's cancel) first checks that the invitation is its own
-    (``ctx.invitations.get(progress.invitation_id).provider == ctx.plugin_name``) and who made the
-    change (``progress.by``).
+    for every provider's invitations (to an assessment provider registered with
+    ``IntegrationSpec(own_invitations_only=True)``, for its own only), and for the changes a plugin
+    made itself. Source plugins may mirror it, e.g. tag the candidate when an invitation could not
+    be sent. A provider acting on it (withdrawing on an admin's cancel) checks that the invitation
+    is its own (``ctx.invitations.get(progress.invitation_id).provider == ctx.plugin_name``; with
+    ``own_invitations_only`` the hub has already) and who made the change (``progress.by``).
     """
 
 
@@ -151,7 +152,8 @@ def on_invitation_status(ctx: "PluginContext", progress: "InvitationProgress") -
 def on_assessment_completed(ctx: "PluginContext", result: "AssessmentResult") -> None:
     """A candidate completed an assessment; the score and report link are in ``result``.
 
-    Fired once per completion, after the hub recorded it on the invitation. Source plugins write
+    Fired once per completion, after the hub recorded it on the invitation (to a provider
+    registered with ``own_invitations_only``, for its own invitations only). Source plugins write
     the result back to the ATS (e.g. a note), exactly once: remember what was written in
     ``ctx.records`` and check before writing again. Say what was written on the invitation's
     timeline with ``ctx.invitations.note(..., refs={"ats_note": note_id})``: ids go in ``refs``,
@@ -163,7 +165,8 @@ def on_assessment_completed(ctx: "PluginContext", result: "AssessmentResult") ->
 def on_verdict(ctx: "PluginContext", verdict: "Verdict") -> None:
     """A reviewer gave a verdict (thumbs up / thumbs down) on a completed assessment.
 
-    Fired once per new verdict. The verdict may arrive before the completion: raise
+    Fired once per new verdict (to a provider registered with ``own_invitations_only``, for its own
+    invitations only). The verdict may arrive before the completion: raise
     ``hub.errors.Deferred`` until the completion has been written back, so the ATS sees them in order.
     A stage move or archive made for the verdict goes on the timeline with ``refs={"stage": ...}``
     or ``refs={"archive_reason": ...}`` and ``{stage}`` / ``{archive_reason}`` in the words.

@@ -245,7 +245,9 @@ def register_integration(register):
     register(IntegrationSpec(kind=ASSESSMENT, title="$title", settings_schema=Settings,
                              secret_fields=("api_key", "webhook_secret"), version=__version__,
                              webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
-                             revoke_help=REVOKE_HELP))
+                             revoke_help=REVOKE_HELP,
+                             # its hooks act on its own invitations only: no delivery of others'
+                             own_invitations_only=True))
 
 
 @hookimpl

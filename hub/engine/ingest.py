@@ -166,14 +166,28 @@ class Plan:
 
 
 def plan(runtime, items: Sequence[Staged], fresh: Sequence[bool], why: dict[int, str],
-         enabled: dict[int, set[str]]) -> Plan:
+         enabled: dict[int, set[str]], providers: dict[int, str] | None = None) -> Plan:
     """Decide the outcome, event row and deliveries of each item. ``fresh``: which items are new
     (``claim``); ``why``: each new item's owned-effects answer ("accepted" or why not);
-    ``enabled``: the enabled plugins of the items' workspaces."""
+    ``enabled``: the enabled plugins of the items' workspaces; ``providers``: the provider of the
+    invitation an item is about (``INVITATION_EVENTS``), so that a plugin registered with
+    ``own_invitations_only`` gets no delivery of another provider's invitation."""
     outcomes = [IngestOutcome("duplicate") for _ in items]
     new = [i for i, is_new in enumerate(fresh) if is_new]
-    subscribers = {i: [p for p in runtime.registry.subscribers(items[i].inbound.event.hook)
-                       if p in enabled[items[i].workspace_id]] if why[i] == "accepted" else [] for i in new}
+    providers = providers or {}
+    specs = runtime.registry.specs
+
+    def hears(plugin: str, i: int) -> bool:
+        if plugin not in enabled[items[i].workspace_id]:
+            return False
+        owner = providers.get(i)
+        if owner is None or owner == plugin:
+            return True
+        spec = specs.get(plugin)  # another provider's invitation: unless it asked for its own only
+        return not (spec is not None and spec.kind == e.ASSESSMENT and spec.own_invitations_only)
+
+    subscribers = {i: [p for p in runtime.registry.subscribers(items[i].inbound.event.hook) if hears(p, i)]
+                   if why[i] == "accepted" else [] for i in new}
     event_rows = []
     for i in new:
         item, event = items[i], items[i].inbound.event
@@ -215,7 +229,11 @@ def stage_events(runtime, items: Sequence[Staged], enabled: dict[int, set[str]] 
     if new and enabled is None:
         workspaces = {items[i].workspace_id for i in new}
         enabled = enabled_plugins(workspace_integrations(session, workspaces), workspaces)
-    staged = plan(runtime, items, fresh, why, enabled or {})
+    # the invitations are in the session already (locked by _apply_owned_effects): no query
+    providers = {i: row.provider for i in new if isinstance(items[i].inbound.event, INVITATION_EVENTS)
+                 and why[i] == "accepted"
+                 and (row := session.get(Invitation, items[i].inbound.event.invitation_id)) is not None}
+    staged = plan(runtime, items, fresh, why, enabled or {}, providers)
     if new:
         # RETURNING's order is not guaranteed: map the ids back by the event's unique key
         event_ids = {(w, s, x): id_ for id_, w, s, x in insert_rows(

@@ -41,7 +41,9 @@ def register_integration(register):
     register(IntegrationSpec(kind=ASSESSMENT, title="Canditech", settings_schema=CanditechSettingsSchema,
                              secret_fields=SECRET_FIELDS, description=DESCRIPTION,
                              webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
-                             revoke_help=REVOKE_HELP))
+                             revoke_help=REVOKE_HELP,
+                             # its hooks act on its own invitations only: no delivery of others'
+                             own_invitations_only=True))
 
 
 def _vendor_error(exc: Exception) -> HubError:

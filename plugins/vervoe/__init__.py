@@ -45,7 +45,9 @@ def register_integration(register):
     register(IntegrationSpec(kind=ASSESSMENT, title="Vervoe", settings_schema=VervoeSettingsSchema,
                              secret_fields=SECRET_FIELDS, description=DESCRIPTION, version=__version__,
                              webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
-                             revoke_help=REVOKE_HELP))
+                             revoke_help=REVOKE_HELP,
+                             # its hooks act on its own invitations only: no delivery of others'
+                             own_invitations_only=True))
 
 
 def _vendor_error(exc: Exception) -> HubError:

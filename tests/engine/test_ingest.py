@@ -6,11 +6,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from hub import hookimpl
 from hub.engine.ingest import ingest
-from hub.entities import InboundEvent, StageChange
+from hub.entities import ASSESSMENT, SOURCE, InboundEvent, IntegrationSpec, InvitationProgress, StageChange
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import Event, Integration, WebhookLog
+from hub.store.models import Attachment, Event, Integration, Invitation, WebhookLog
 from tests.support.engine import deliveries, drain, enable
 from tests.support.plugins import FakeSource, Recorder
 
@@ -445,3 +446,47 @@ def test_an_assessment_result_refuses_a_wrong_value_naming_the_field(fields, mes
     with pytest.raises(ValueError, match=message):
         AssessmentResult(invitation_id=1, **fields)
     assert AssessmentResult(invitation_id=1, score=7, max_score=10.0).score == 7
+
+
+class _StatusListener:
+    """A plugin recording the invitations whose status it heard of; ``own_only`` registers it with
+    ``own_invitations_only`` (an assessment provider; a source whatever it says)."""
+
+    def __init__(self, kind, own_only=False):
+        self.kind, self.own_only, self.heard = kind, own_only, []
+
+    @hookimpl
+    def register_integration(self, register):
+        register(IntegrationSpec(kind=self.kind, title=f"Listener {len(self.heard)}",
+                                 own_invitations_only=self.own_only))
+
+    @hookimpl
+    def on_invitation_status(self, ctx, progress):
+        self.heard.append(progress.invitation_id)
+
+
+def test_a_provider_registered_for_its_own_invitations_gets_no_delivery_of_another_s(make_app):
+    """Every enabled provider got a delivery (a row, a queue task, a worker's call) of every other
+    provider's invitation changing status, only to ignore it."""
+    source, mine, other_own, other_all = (_StatusListener(SOURCE, own_only=True), _StatusListener(ASSESSMENT, True),
+                                          _StatusListener(ASSESSMENT, True), _StatusListener(ASSESSMENT))
+    app = make_app(plugins=[("src", source), ("mine", mine), ("ownonly", other_own), ("hearsall", other_all)],
+                   entry_points=False)
+    enable(app, "src", "mine", "ownonly", "hearsall")
+    with app.app_context():
+        ws = db.session.scalar(sa.select(Integration.workspace_id).limit(1))
+        attachment = Attachment(workspace_id=ws, posting_id="p", posting_name="P", stage_id="s", stage_name="S",
+                                provider="mine", assessment_id="a", assessment_name="A", options={})
+        db.session.add(attachment)
+        db.session.flush()
+        invitation = Invitation(workspace_id=ws, attachment_id=attachment.id, opportunity_id="opp-1",
+                                provider="mine", assessment_id="a", assessment_name="A", status="started")
+        db.session.add(invitation)
+        db.session.commit()
+        outcome = ingest(get_runtime(), ws, "hub", InboundEvent(
+            external_id="progress-1", event=InvitationProgress(invitation_id=invitation.id, status="started")))
+        invitation_id = invitation.id
+    assert outcome.outcome == "accepted"
+    drain(app)
+    assert sorted(d.plugin for d in deliveries(app)) == ["hearsall", "mine", "src"]
+    assert source.heard == mine.heard == other_all.heard == [invitation_id] and other_own.heard == []
