@@ -181,6 +181,12 @@ def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, s
     nothing = as_role("admin").get("/activity?about=opp-nobody").get_data(as_text=True)
     assert "No event about “opp-nobody”" in nothing and "webhook log" in nothing
 
+    # the stage change the admin looks for went to the ATS's refused webhooks: a link, not a riddle
+    link = re.search(r'<a href="([^"]+)" id="no-activity-webhook-log">([^<]+)</a>', nothing)
+    assert link and unescape(link.group(1)) == "/integrations/fakesource?outcome=rejected#webhook-log-card"
+    assert unescape(link.group(2)) == "Fake ATS's webhook log"
+    assert "If none is listed there either, Fake ATS sent nothing" in unescape(nothing)
+
     api = hub_app.test_client()
     body = api.get(f"/api/v1/activity?about={opportunity}", headers=api_headers(seeded, "admin")).get_json()
     assert [item["id"] for item in body["items"]] == [completed, moved]

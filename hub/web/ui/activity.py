@@ -203,6 +203,17 @@ def replay_unavailable(plugin: str, enabled: frozenset[str]) -> str | None:
     return f"Enable {plugin_title(plugin)} to replay"
 
 
+def source_webhook_log(workspace_id: int) -> dict | None:
+    """The ATS's refused webhooks (its integration page's Recent webhooks, rejected ones), for an
+    Activity search about a candidate that found nothing: ``title`` and ``url``; None without an
+    enabled ATS, or for a viewer who cannot open integration pages."""
+    source = get_runtime().active_source(workspace_id)
+    if source is None or not can("integrations.view"):
+        return None
+    return {"title": plugin_title(source),
+            "url": url_for("ui.integrations_detail", plugin=source, outcome="rejected", _anchor="webhook-log-card")}
+
+
 def _plugin_choices(workspace_id: int, wanted: str) -> list[str]:
     return queries.plugin_choices(workspace_id, get_runtime().registry.names(), wanted)
 
@@ -241,6 +252,7 @@ def activity():
                # not for one event: "Replay all dead" would act beyond what the page shows
                if can("deliveries.replay") and not request.args.get("fragment") and event_id is None else {},
                "return_to": this_page_url(),
+               "webhook_log": source_webhook_log(ws) if filters["about"] else None,
                "why_empty": None if page.total or any(filters.values()) else no_events(current_user, "no-activity",
                                                                                           "activity")}
     if request.args.get("fragment"):

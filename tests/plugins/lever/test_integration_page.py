@@ -119,6 +119,9 @@ def test_registered_webhooks_and_stored_tokens_are_shown_without_values(api_key_
     assert 'id="webhooks-missing"' not in html
     state = re.search(r'id="setting-signature_tokens-state">(.*?)</span>', html, re.S).group(1)
     assert "Not set yet" not in state and "the 5 webhooks the hub registered are stored separately" in state
+    # a token regenerated in Lever makes its webhooks refused: this field is where the new one goes
+    assert "or for a webhook the hub registered whose signature token was regenerated there since " \
+           "(paste the new token here)" in state
     stored = re.search(r'id="stored-secret-webhook_tokens">(.*?)</li>', html, re.S).group(1)
     assert f"by {SUPER} (stored by the Lever plugin)" in stored  # the admin who pressed the button
     tokens = hub.secrets()["webhook_tokens"]
