@@ -224,6 +224,8 @@ def failure_message(exc: Exception) -> str:
         return NO_TABLES
     if isinstance(exc, OperationalError):
         return f"the database cannot be reached (check HUB_DATABASE_URL){_driver_reason(exc)}"
-    if isinstance(exc, DatabaseError):  # SQLite's "file is not a database": a file of something else, or damaged
+    # SQLite's "file is not a database": a file of something else, or damaged. Only the plain class:
+    # its subclasses (IntegrityError, DataError...) are about a statement, not the database
+    if type(exc) is DatabaseError:
         return f"the database cannot be used (check HUB_DATABASE_URL){_driver_reason(exc)}"
     return f"{type(exc).__name__}: {exc}"

@@ -216,6 +216,13 @@ class ProviderHub:
         from hub.extensions import db
         from hub.store.models import Invitation
 
+        if {"candidate_name", "candidate_email"} & values.keys():  # past the ORM hook that keeps search_text
+            from hub.store.search_text import search_text
+
+            name, email = db.session.execute(sa.select(Invitation.candidate_name, Invitation.candidate_email)
+                                             .where(Invitation.id == invitation_id)).one()
+            values = {**values, "search_text": search_text(values.get("candidate_name", name),
+                                                           values.get("candidate_email", email))}
         db.session.execute(sa.update(Invitation).where(Invitation.id == invitation_id).values(**values))
         db.session.commit()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hub.entities import INVITATION_STATUSES
+from hub.services import MAX_PASSWORD, MIN_PASSWORD
 from hub.store.models import DELIVERY_STATUSES, ROLES, WEBHOOK_OUTCOMES
 from hub.web.connection_states import CONNECTION_STATES
 
@@ -42,7 +43,8 @@ class UserCreateSchema(Schema):
     email = fields.Email(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     name = fields.String(load_default="", validate=validate.Length(max=200))
-    password = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=10, max=200),
+    password = fields.String(load_default=None, allow_none=True,  # the one rule (hub.services.validate_password)
+                             validate=validate.Length(min=MIN_PASSWORD, max=MAX_PASSWORD),
                              metadata={"description": "Omit to have one generated (returned once)."})
 
 

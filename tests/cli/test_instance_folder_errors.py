@@ -46,3 +46,16 @@ def test_any_other_database_error_names_the_drivers_first_line():
     error = sa.exc.DatabaseError("SELECT", None, Exception("database disk image is malformed\nmore"))
     assert failure_message(error) == ("the database cannot be used (check HUB_DATABASE_URL): database disk image "
                                       "is malformed")
+
+
+def test_an_error_of_the_hub_s_own_statement_does_not_blame_the_database_url():
+    """Only a plain ``DatabaseError`` (a file that is no database, a damaged one) is the database's
+    fault: a refused row or value (IntegrityError, DataError) or a bad statement is the command's,
+    and is named as it was, not as "check HUB_DATABASE_URL"."""
+    import sqlite3
+
+    refused = sa.exc.IntegrityError("INSERT", None, sqlite3.IntegrityError("UNIQUE constraint failed: users.email"))
+    too_long = sa.exc.DataError("INSERT", None, Exception("value too long for type character varying(200)"))
+    for error in (refused, too_long):
+        said = failure_message(error)
+        assert "HUB_DATABASE_URL" not in said and said.startswith(type(error).__name__), said

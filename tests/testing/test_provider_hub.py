@@ -164,3 +164,25 @@ def test_attach_a_second_assessment_to_the_same_stage_and_again_is_refused(hub, 
     with pytest.raises(ValidationFailed, match="missing: assessment_id, assessment_name"):
         hub.attach(stage_id="stage-final", stage_name="Final")
     assert no_open_transaction()
+
+
+def test_update_invitation_keeps_the_candidates_search_in_step(hub, toy):
+    """``update_invitation`` writes past the ORM: a name or email it changes must change the
+    folded ``search_text`` the Candidates search reads (kept by an ORM hook everywhere else)."""
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+    from hub.store.models import Invitation
+    from hub.web.queries import search_matches
+
+    first = invited(hub)
+    hub.update_invitation(first.id, candidate_name="Zoë Núñez")
+
+    def found(term):
+        ids = list(db.session.scalars(sa.select(Invitation.id).where(search_matches(term))))
+        db.session.commit()
+        return ids
+
+    assert found("zoe nunez") == [first.id] and found("lovelace") == []
+    hub.update_invitation(first.id, candidate_email="ZN@Mail.test", status="cancelled")
+    assert found("zn@mail") == [first.id] and found("zoe") == [first.id] and found("ada@example") == []

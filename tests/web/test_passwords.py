@@ -287,3 +287,21 @@ def test_the_api_resets_a_password_with_the_same_rule(hub_app, seeded):
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
     own = client.post(f"/api/v1/users/{seeded.users['admin']}/password-reset", headers=api_headers(seeded, "admin"))
     assert own.status_code == 403 and "Change password" in own.get_json()["error"]["message"]
+
+
+@pytest.mark.parametrize("length, created", [(256, True), (257, False)])
+def test_the_api_creates_a_user_with_the_one_password_rule(hub_app, seeded, length, created):
+    """``POST /api/v1/users`` takes the passwords the UI and the commands take (``MIN_PASSWORD`` to
+    ``MAX_PASSWORD`` characters): its own schema refused 201 to 256."""
+    from hub.services import MAX_PASSWORD
+    from tests.web.support import api_headers
+
+    assert MAX_PASSWORD == 256
+    password = "word " * (length // 5) + "x" * (length % 5)
+    answer = hub_app.test_client().post("/api/v1/users", headers=api_headers(seeded, "admin"), json={
+        "email": f"long{length}@acme.test", "role": "team_member", "password": password})
+    assert answer.status_code == (201 if created else 422), answer.get_json()
+    if created:
+        assert sign_in(hub_app.test_client(), f"long{length}@acme.test", password).status_code == 302
+    else:
+        assert "password" in answer.get_json()["error"]["fields"]
