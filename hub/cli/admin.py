@@ -86,7 +86,7 @@ def initialize(email: str | None, password: str | None, name: str | None = None)
 def init_command(email, password, name, non_interactive):
     """Create the database (migrations), the default workspace and a first Super Admin (only when
     the workspace has none: an existing one is kept, and --email, --password and --name are then
-    unused)."""
+    unused; they are checked first all the same, before anything is migrated)."""
     if email is not None and not email.strip():
         raise click.BadParameter("is empty: give the first Super Admin's email address", param_hint="'--email'")
     if email is None and not non_interactive and sys.stdin.isatty():  # a script or a container has no one to ask

@@ -125,7 +125,10 @@ def search_matches(text: str) -> sa.ColumnElement:
     accents of either: the term folded as ``Invitation.search_text`` is (``hub.store.search_text``),
     then a ``LIKE '%term%'`` over it, which PostgreSQL answers from the trigram index of migration
     2d7f4b9e6a15. An erased candidate (no name, no email) matches nothing."""
-    return Invitation.search_text.contains(fold(text.strip()), autoescape=True)
+    needle = fold(text.strip())
+    if not needle:  # only marks that fold away (a lone combining accent): it names no one
+        return sa.false()
+    return Invitation.search_text.contains(needle, autoescape=True)
 
 
 def get_visible_invitation(user, invitation_id: int) -> Invitation:
@@ -230,19 +233,27 @@ def invitation_counts_since(user, days: int = 7) -> dict[str, int]:
 # --------------------------------------------------------------------------- attachments
 
 
-def attachments_query(workspace_id: int, q: str | None = None) -> sa.Select:
-    """The workspace's live attachments by posting, stage and id; with ``q``, those whose posting,
-    stage or assessment name holds it, whatever its case (the Pipeline page's search)."""
-    query = sa.select(Attachment).where(Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None))
-    if q and q.strip():
-        needle = q.strip()
-        query = query.where(sa.or_(*(column.icontains(needle, autoescape=True) for column in (
-            Attachment.posting_name, Attachment.stage_name, Attachment.assessment_name))))
-    return query.order_by(Attachment.posting_name, Attachment.stage_name, Attachment.id)
-
-
 def attachments(workspace_id: int) -> list[Attachment]:
-    return list(db.session.scalars(attachments_query(workspace_id)))
+    """The workspace's live attachments by posting, stage and id."""
+    return list(db.session.scalars(sa.select(Attachment).where(
+        Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None))
+        .order_by(Attachment.posting_name, Attachment.stage_name, Attachment.id)))
+
+
+def matching_attachments(workspace_id: int, q: str) -> list[Attachment]:
+    """``attachments`` whose posting, stage or assessment name holds ``q``, whatever the case and
+    the accents (the Pipeline page's search). Compared in Python, folded as the Candidates search
+    folds (SQLite's ``lower()`` knows ASCII only): a workspace has hundreds of attachments, not
+    the invitations' hundreds of thousands."""
+    needle = fold(q.strip())
+    return [row for row in attachments(workspace_id) if needle and any(
+        needle in fold(name or "") for name in (row.posting_name, row.stage_name, row.assessment_name))]
+
+
+def page_of(rows: list[T], page: int, per_page: int = PAGE_SIZE) -> Page[T]:
+    """``paginate`` for a list already read."""
+    page = max(1, int(page or 1))
+    return Page(rows[(page - 1) * per_page:page * per_page], page, per_page, len(rows))
 
 
 def attachment_providers(workspace_id: int) -> set[str]:
@@ -438,17 +449,17 @@ def about_clause(workspace_id: int, about: str):
         Invitation.workspace_id == workspace_id, Invitation.opportunity_id == about))]
     # every source of the workspace's events: its integrations, and the hub itself (backfill)
     sources = sorted({*db.session.scalars(sa.select(Integration.plugin).where(Integration.workspace_id == workspace_id)),
-                      backfill_source}) if len(about) <= 300 else []
+                      backfill_source})
     def ids(*where):
         return sa.select(Event.id).where(Event.workspace_id == workspace_id, *where)
 
     # one SELECT per index (a union: SQLite's planner, without statistics, read an OR of them from
     # the workspace's every event)
-    found = [ids(Event.subject == about[:200])]
+    found = [ids(Event.subject == about)]
     if invitations:
         found.append(ids(Event.subject.in_(invitations), Event.type.in_(sorted(INVITATION_SUBJECTS))))
-    if sources:  # named, so that the lookup uses uq_event_external (workspace, source, id)
-        found.append(ids(Event.source_plugin.in_(sources), Event.external_id == about))
+    # the sources named, so that the lookup uses uq_event_external (workspace, source, id)
+    found.append(ids(Event.source_plugin.in_(sources), Event.external_id == about))
     return Event.id.in_(sa.union_all(*found))
 
 

@@ -349,3 +349,9 @@ def test_the_list_puts_the_most_recently_updated_invitation_first_and_the_api_ke
 
     api = as_role("admin").get("/api/v1/invitations", headers=api_headers(seeded, "admin")).get_json()
     assert [item["id"] for item in api["items"]][:2] == sorted(ids, reverse=True)[:2]
+
+
+def test_a_search_of_marks_alone_finds_no_one(hub_app, seeded, as_role):
+    """A lone combining accent folds to nothing: it matched every invitation."""
+    html = as_role("admin").get("/candidates", query_string={"q": "\u0301"}).get_data(as_text=True)
+    assert _row_ids(html) == set() and 'id="no-candidates"' in html

@@ -375,6 +375,15 @@ def test_the_list_is_searched_and_paged(hub_app, seeded, as_role):
             Attachment.detached_at.is_(None)))}
     assert set(support) == expected and expected
 
+    with hub_app.app_context():
+        db.session.add(Attachment(workspace_id=seeded.workspace_id, posting_id="ecole", posting_name="ÉCOLE Développeur",
+                                  stage_id="s1", stage_name="Évaluation", provider="fakeassess", assessment_id="py",
+                                  assessment_name="Python Developer", options={}))
+        db.session.commit()
+    for term in ("école", "ecole developpeur", "EVALUATION"):  # any case, any accents, on SQLite too
+        names = re.findall(r"<td><strong>(.*?)</strong></td>", client.get(f"/pipeline?q={term}").get_data(as_text=True))
+        assert names == ["ÉCOLE Développeur"], term
+
     nothing = client.get("/pipeline?q=%25").get_data(as_text=True)  # % is a character, not a wildcard
     assert listed(nothing) == [] and "No attachment matches “%”" in nothing and 'id="pipeline-clear-search"' in nothing
     past = client.get("/pipeline?page=99").get_data(as_text=True)

@@ -120,13 +120,14 @@ def stage_warnings(workspace_id: int, rows) -> tuple[dict[int, str], str | None]
 @require("pipeline.view")
 def pipeline():
     """The live attachments, ``PIPELINE_PAGE`` a page (``page``), by posting and stage; ``q``
-    keeps those whose posting, stage or assessment name holds it. Only the page's rows are checked
+    keeps those whose posting, stage or assessment name holds it (``queries.matching_attachments``). Only the page's rows are checked
     against the source (a stage gone, an option's names). A value it cannot use (a search too
     long, a page that is no number) is replaced, with a notice (``hub.web.ui.list_filters``)."""
     ws = current_user.workspace_id
     args = ListArgs()
     search = args.text("q", "The search text")
-    page = queries.paginate(queries.attachments_query(ws, search or None), args.page(), per_page=PIPELINE_PAGE)
+    page = queries.page_of(queries.matching_attachments(ws, search) if search else queries.attachments(ws),
+                           args.page(), PIPELINE_PAGE)
     rows = page.items
     providers = queries.attachment_providers(ws)
     runtime = get_runtime()
