@@ -206,3 +206,53 @@ def test_a_candidates_page_links_to_everything_about_them_on_activity(hub_app, s
     link = unescape(re.search(r'<a href="([^"]+)" id="activity-link">', html).group(1))
     assert urlsplit(link).path == "/activity" and parse_qs(urlsplit(link).query) == {"about": [opportunity]}
     assert 'id="activity-link"' not in as_role("team_member").get(f"/candidates/{invitation_id}").get_data(as_text=True)
+
+
+def test_a_stage_change_that_invited_nobody_says_why(hub_app, seeded, as_role):
+    """Its deliveries were "done" (each provider looked, found nothing to do), and Activity said
+    "Delivered": no assessment was attached to the stage when it arrived, or the attached one's
+    provider was disabled then (and so got no delivery)."""
+    from datetime import timedelta
+
+    from hub.store.models import Attachment, Event, utcnow
+
+    now = utcnow()
+    with hub_app.app_context():
+        attached = Attachment(workspace_id=seeded.workspace_id, posting_id="p1", posting_name="Python Developer",
+                              stage_id="s-screen", stage_name="Phone Screen", provider="fakeassess",
+                              assessment_id="py", assessment_name="Python Developer", options={},
+                              created_at=now - timedelta(hours=2))
+        db.session.add(attached)
+
+        def moved(stage, at, delivered_to):
+            event = Event(workspace_id=seeded.workspace_id, source_plugin="fakesource", type="stage_change",
+                          external_id=f"move-{stage}-{at.timestamp()}-{delivered_to}", subject="opp-move",
+                          payload={"opportunity_id": "opp-move", "to_stage_id": stage}, received_at=at)
+            db.session.add(event)
+            db.session.flush()
+            for plugin in delivered_to:
+                db.session.add(Delivery(event_id=event.id, workspace_id=seeded.workspace_id, plugin=plugin,
+                                        hook="on_stage_change", status="done", attempts=1))
+            return event.id
+
+        unattached = moved("s-other", now, ["fakeassess"])
+        before = moved("s-screen", now - timedelta(hours=3), ["fakeassess"])
+        disabled = moved("s-screen", now - timedelta(hours=1), [])
+        invited = moved("s-screen", now - timedelta(minutes=5), ["fakeassess"])
+        db.session.commit()
+
+    html = unescape(as_role("admin").get("/activity?about=opp-move").get_data(as_text=True))
+
+    def note(event_id):
+        return " ".join(re.search(rf'<p class="small card__body" id="stage-note-{event_id}">(.*?)</p>', html, re.S)
+                        .group(1).split())
+
+    def badge(event_id):
+        return re.search(rf'id="summary-{event_id}" data-status="[^"]*">([^<]*)<', html).group(1)
+
+    assert "Into stage s-other. <strong>No assessment was attached to stage s-other when this arrived" in note(unattached)
+    assert "An assessment is attached" not in note(unattached) and badge(unattached) == "Nobody invited"
+    assert "No assessment was attached to “Phone Screen” when this arrived: nobody was invited for it." in note(before)
+    assert 'An assessment is attached to it now: <a href="/pipeline?q=Phone+Screen"' in note(before)
+    assert "Fake Tests got no delivery of it (it was not enabled when it arrived)" in note(disabled)
+    assert note(invited) == "Into “Phone Screen”." and badge(invited) == "Delivered"

@@ -18,7 +18,9 @@ from hub.engine.runner import is_deferring
 from hub.errors import Conflict, HubError
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import D_CANCELLED, D_DEAD, DELIVERY_STATUSES, Integration, Invitation, parse_table_id
+from hub.store.models import (
+    D_CANCELLED, D_DEAD, DELIVERY_STATUSES, Attachment, Integration, Invitation, parse_table_id,
+)
 from hub.web import queries
 from hub.web.permissions import can, require
 from hub.web.redirects import safe_next
@@ -26,7 +28,7 @@ from hub.web.schemas import BULK_REPLAY_LIMIT, MAX_FILTER_LENGTH
 from hub.web.ui import bp
 from hub.web.live import plugin_title
 from hub.web.ui.empty_states import no_events
-from hub.web.ui.helpers import humanize, sentence, this_page_url
+from hub.web.ui.helpers import as_aware, humanize, sentence, this_page_url
 from hub.web.ui.labels import hook_label
 from hub.web.ui.list_filters import ListArgs
 
@@ -143,6 +145,59 @@ def not_delivered(event) -> NotDelivered:
     return NotDelivered(text, event.type == StageChange.type and event.outcome == "no_subscribers")
 
 
+@dataclass(frozen=True)
+class StageNote:
+    """What Activity says under a source's stage change: the stage's name, and why it invited no
+    one when that can be told from the hub's own records (``stage_notes``)."""
+
+    stage: str  # the stage, for people: its name in quotes where an attachment knows it, else its id
+    search: str  # what finds the stage's attachments on the Pipeline page (its name, or its id)
+    nobody: str | None = None  # why nobody was invited for it, or None
+    backfill: bool = False  # an assessment is attached to the stage now: backfill may invite them
+
+
+def stage_notes(workspace_id: int, events) -> dict[int, StageNote]:
+    """Event id -> ``StageNote`` for the stage changes a source reported (not a backfill's), read
+    from the attachments of their stages, detached ones included, in one query. A delivery that is
+    "done" only says that a provider looked: one that found no assessment attached to the stage, or
+    a provider that was disabled (so got no delivery), invited nobody, and Activity showed
+    "Delivered". Told here: no attachment of the stage was live when the event arrived
+    (``created_at`` to ``detached_at``), or an attached assessment's provider got no delivery."""
+    moves = {event.id: (event, (event.payload or {}).get("to_stage_id")) for event in events
+             if event.type == StageChange.type and not made_by_hub(event)}
+    stages = {stage for _, stage in moves.values() if isinstance(stage, str) and stage}
+    if not stages:
+        return {}
+    rows = list(db.session.scalars(sa.select(Attachment).where(
+        Attachment.workspace_id == workspace_id, Attachment.stage_id.in_(sorted(stages))).order_by(Attachment.id)))
+    notes = {}
+    for event_id, (event, stage) in moves.items():
+        if stage not in stages:
+            continue
+        of_stage = [row for row in rows if row.stage_id == stage]
+        search = of_stage[-1].stage_name if of_stage else stage
+        name = f"“{search}”" if of_stage else f"stage {stage}"
+        then = as_aware(event.received_at)
+        live = [row for row in of_stage if as_aware(row.created_at) <= then
+                and (row.detached_at is None or as_aware(row.detached_at) > then)]
+        attached_now = any(row.detached_at is None for row in of_stage)
+        if not live:
+            notes[event_id] = StageNote(name, search, f"No assessment was attached to {name} when this arrived: "
+                                                      "nobody was invited for it.", attached_now)
+            continue
+        delivered = {delivery.plugin for delivery in event.deliveries}
+        missed = sorted({row.provider for row in live} - delivered)
+        if missed:
+            names = ", ".join(plugin_title(plugin) for plugin in missed)
+            notes[event_id] = StageNote(name, search, f"{names} got no delivery of it ("
+                                                      f"{'it was' if len(missed) == 1 else 'they were'} not enabled when "
+                                                      f"it arrived): its assessment attached to {name} invited nobody "
+                                                      "for it.", attached_now)
+        else:
+            notes[event_id] = StageNote(name, search)
+    return notes
+
+
 def event_summary(event) -> tuple[str, str | None]:
     """An event's badge on Activity, as (status, label): what its deliveries say together, never
     more than they do. Any dead: it needs attention; any failing and waiting to retry (a deferring
@@ -245,6 +300,7 @@ def activity():
                "plugins": plugins, "pending": queries.work_pending(ws),
                "redact": queries.redact, "event_title": event_title, "external_id_label": external_id_label, "filtered": any(filters.values()),
                "subjects": event_subjects(page.items), "event_summary": event_summary,
+               "stage_notes": stage_notes(ws, page.items),
                "not_delivered": not_delivered, "hook_label": hook_label,
                "enabled": enabled_plugins(ws), "replay_unavailable": replay_unavailable,
                # the buttons are in the page's header, not in the fragment it re-fetches
