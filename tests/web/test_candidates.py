@@ -355,3 +355,11 @@ def test_a_search_of_marks_alone_finds_no_one(hub_app, seeded, as_role):
     """A lone combining accent folds to nothing: it matched every invitation."""
     html = as_role("admin").get("/candidates", query_string={"q": "\u0301"}).get_data(as_text=True)
     assert _row_ids(html) == set() and 'id="no-candidates"' in html
+
+
+def test_a_search_that_finds_no_invitation_points_admins_to_activity(as_role):
+    """A recruiter's "she was never invited" has no row here; what the hub received is on Activity."""
+    admin = as_role("admin").get("/candidates?q=nobody-by-this-name").get_data(as_text=True)
+    assert 'id="no-candidates-activity"' in admin and 'href="/activity#filter-about"' in admin
+    member = as_role("team_member").get("/candidates?q=nobody-by-this-name").get_data(as_text=True)
+    assert 'id="no-candidates"' in member and 'id="no-candidates-activity"' not in member  # no Activity for them
