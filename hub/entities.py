@@ -61,7 +61,7 @@ class IntegrationSpec:
     revoke_help: str = ""
     # A source whose pipeline stages are the same for every posting (Lever's are the account's)
     # sets False: the hub then asks ``source_list_stages`` once, with ``posting_id=None``, where it
-    # would ask once per posting (the Pipeline page checks every attachment's stage).
+    # would ask once per posting (the Pipeline page checks the stage of every attachment it shows).
     stages_per_posting: bool = True
     # An assessment provider that acts only on its own invitations' news sets True: the hub then
     # delivers it ``on_invitation_status``, ``on_assessment_completed`` and ``on_verdict`` only for

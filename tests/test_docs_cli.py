@@ -73,3 +73,14 @@ def test_worker_help_names_its_periodic_work(runner):
     assert "reconcile_all(runtime)" in source and "purge(runtime)" in source
     help_text = " ".join(runner.invoke(args=["worker", "--help"]).output.split())
     assert "reconciles with vendors and purges data older than HUB_RETENTION_DAYS" in help_text
+
+
+def test_every_password_option_says_how_long_a_password_may_be(runner):
+    """Passwords have MIN_PASSWORD to MAX_PASSWORD characters; only set-password's help said so,
+    and `hub init --password`, `hub users create --password` refused a long one unannounced."""
+    from hub.services import MAX_PASSWORD, MIN_PASSWORD
+
+    bounds = f"{MIN_PASSWORD} to {MAX_PASSWORD} characters"
+    for command in (["init"], ["users", "create"], ["users", "set-password"]):
+        help_text = " ".join(runner.invoke(args=[*command, "--help"]).output.split())
+        assert bounds in help_text, command

@@ -32,3 +32,20 @@ def test_every_dependency_has_a_row_in_the_dependencies_table():
     first_cells = " ".join(line.split("|")[1] for line in table.splitlines() if line.startswith("|"))
     listed = set(re.findall(r"[a-z0-9][a-z0-9_.-]*", first_cells.lower()))
     assert sorted(names - listed) == []
+
+
+def test_the_deliveries_it_describes_leave_out_another_providers_invitation():
+    """An assessment provider registered with ``own_invitations_only`` gets no delivery about
+    another provider's invitation (``hub.engine.ingest.plan``): "one delivery per enabled plugin
+    that implements the event's hook" says so each time."""
+    import inspect
+
+    from hub.engine import ingest
+    from hub.entities import IntegrationSpec
+
+    assert "own_invitations_only" in IntegrationSpec.__dataclass_fields__
+    assert "spec.own_invitations_only" in inspect.getsource(ingest.plan)
+    text = " ".join(README.split())
+    sentences = re.findall(r"one delivery per enabled plugin that implements the event's hook[^.]*\.", text)
+    assert len(sentences) == 2
+    assert all("own_invitations_only" in sentence for sentence in sentences), sentences

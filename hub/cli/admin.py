@@ -77,7 +77,8 @@ def initialize(email: str | None, password: str | None, name: str | None = None)
 @click.option("--email", default=None, callback=storable_text,
               help="Email of the first Super Admin (default: admin@example.com).")
 @click.option("--password", default=None, callback=storable_text,
-              help="Password for the first Super Admin (default: generated and printed).")
+              help=f"Password for the first Super Admin ({services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters; "
+                   "default: generated and printed).")
 @click.option("--name", default=None, callback=storable_text,
               help="Display name of the first Super Admin (default: the part of the email before the @).")
 @click.option("--non-interactive", is_flag=True,
@@ -127,7 +128,8 @@ def users_group():
 @users_group.command("create")
 @click.argument("email", callback=storable_text)
 @click.option("--role", type=click.Choice(ROLES), default="team_member", show_default=True)
-@click.option("--password", default=None, callback=storable_text, help="Default: generated and printed.")
+@click.option("--password", default=None, callback=storable_text,
+              help=f"{services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters. Default: generated and printed.")
 @click.option("--name", default="", callback=storable_text)
 @workspace_option
 @with_appcontext

@@ -336,8 +336,9 @@ def _cancel(ctx, invitation):
 @hookimpl
 def on_invitation_status(ctx, progress):
     """Withdraw at the vendor an invitation of this plugin that someone else (an admin) cancelled in
-    the hub. Every enabled plugin hears of every invitation's change: other providers' invitations,
-    and this plugin's own transitions (``progress.by`` is then this plugin's name), are left alone."""
+    the hub. Registered with ``own_invitations_only``, it hears of its own invitations only; its own
+    transitions (``progress.by`` is then this plugin's name) are left alone, and so is another
+    provider's invitation should one reach it (a test calling the hook directly)."""
     if progress.status != CANCELLED or progress.by == ctx.plugin_name:
         return  # not a cancel, or this plugin's own (on_archive_change withdrew it first)
     invitation = ctx.invitations.get(progress.invitation_id)

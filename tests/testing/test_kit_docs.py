@@ -81,3 +81,40 @@ def test_the_guide_gives_the_test_kits_signatures():
                            ("run_deliveries", run_deliveries), ("ProviderHub.ingest", ProviderHub.ingest),
                            ("plugin_context", plugin_context)):
         assert f"`{name}{plain_signature(function)}`" in kit, name
+
+
+def test_the_docs_say_who_hears_of_its_own_invitations_only():
+    """Canditech, Vervoe and the scaffold's plugin register with ``own_invitations_only``: the hub
+    announces them their own invitations only. The guide's delivery rule, its
+    ``ctx.invitations.transition`` bullet, the plugins' READMEs and the scaffold's
+    ``on_invitation_status`` said every enabled plugin hears of every invitation."""
+    from hub.entities import IntegrationSpec
+    from plugins import canditech, vervoe
+
+    root = Path(__file__).resolve().parents[2]
+    specs = []
+    for module in (canditech, vervoe):
+        module.register_integration(specs.append)
+    assert [spec.own_invitations_only for spec in specs] == [True, True]
+    generated = render_plugin("acme", "assessment")["ats_hub_acme/__init__.py"]
+    assert "own_invitations_only=True" in generated
+    assert IntegrationSpec.__dataclass_fields__["own_invitations_only"].default is False
+    text = " ".join(GUIDE.split())
+    assert "Canditech, Vervoe and the scaffold's plugin register so" in text
+    hooks = _section("How the hub calls hooks")
+    assert "own_invitations_only" in re.search(r"one delivery per event and per.*?\.", hooks, re.S).group(0)
+    transition = re.search(r"`ctx\.invitations\.transition\(.*?\n- ", _section("`ctx` reference"), re.S).group(0)
+    assert "announced to every enabled plugin's" in transition and "own_invitations_only" in transition
+    for name in ("canditech", "vervoe"):
+        assert "`own_invitations_only`" in (root / "plugins" / name / "README.md").read_text(), name
+    status_hook = re.search(r"def on_invitation_status\(ctx, progress\):\n    \"\"\"(.*?)\"\"\"", generated, re.S).group(1)
+    assert "own_invitations_only" in status_hook and "hears of every invitation" not in status_hook
+
+
+def test_the_guide_says_the_pipeline_checks_the_stages_of_one_page():
+    """The Pipeline page checks the stages of the attachments it shows (``PIPELINE_PAGE`` a page),
+    not of every attachment: ``stages_per_posting`` saves calls per page."""
+    from hub.web.ui.pipeline import PIPELINE_PAGE
+
+    paragraph = " ".join(re.search(r"#### `source_list_stages\(.*?\n\n", GUIDE, re.S).group(0).split())
+    assert f"checks the stage of every attachment it shows, {PIPELINE_PAGE} a page" in paragraph

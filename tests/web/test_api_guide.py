@@ -138,3 +138,11 @@ def test_the_paging_numbers_are_the_servers():
     default, most = re.search(r"`per_page` \(default (\d+), at most (\d+)\)", GUIDE).groups()
     assert int(default) == fields["per_page"].load_default
     assert [int(most)] == [v.max for v in fields["per_page"].validators]
+
+
+def test_the_password_bounds_are_the_servers(document):
+    """``POST /api/v1/users`` takes a password of the one rule's length (it said nothing of it,
+    and the schema once took 200 at most)."""
+    bounds = document["components"]["schemas"]["UserCreate"]["properties"]["password"]
+    users = " ".join(_section("Resources, one example each").split())
+    assert f"`password` has {bounds['minLength']} to {bounds['maxLength']} characters" in users
