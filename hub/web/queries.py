@@ -240,13 +240,13 @@ def attachments(workspace_id: int) -> list[Attachment]:
         .order_by(Attachment.posting_name, Attachment.stage_name, Attachment.id)))
 
 
-def matching_attachments(workspace_id: int, q: str) -> list[Attachment]:
-    """``attachments`` whose posting, stage or assessment name holds ``q``, whatever the case and
-    the accents (the Pipeline page's search). Compared in Python, folded as the Candidates search
-    folds (SQLite's ``lower()`` knows ASCII only): a workspace has hundreds of attachments, not
-    the invitations' hundreds of thousands."""
+def matching_attachments(rows: list[Attachment], q: str) -> list[Attachment]:
+    """The ``rows`` (``attachments``) whose posting, stage or assessment name holds ``q``, whatever
+    the case and the accents (the Pipeline page's search). Compared in Python, folded as the
+    Candidates search folds (SQLite's ``lower()`` knows ASCII only): a workspace has hundreds of
+    attachments, not the invitations' hundreds of thousands."""
     needle = fold(q.strip())
-    return [row for row in attachments(workspace_id) if needle and any(
+    return [row for row in rows if needle and any(
         needle in fold(name or "") for name in (row.posting_name, row.stage_name, row.assessment_name))]
 
 
@@ -254,12 +254,6 @@ def page_of(rows: list[T], page: int, per_page: int = PAGE_SIZE) -> Page[T]:
     """``paginate`` for a list already read."""
     page = max(1, int(page or 1))
     return Page(rows[(page - 1) * per_page:page * per_page], page, per_page, len(rows))
-
-
-def attachment_providers(workspace_id: int) -> set[str]:
-    """The providers of the workspace's live attachments."""
-    return set(db.session.scalars(sa.select(Attachment.provider).where(
-        Attachment.workspace_id == workspace_id, Attachment.detached_at.is_(None)).distinct()))
 
 
 def visible_attachments(user) -> list[Attachment]:

@@ -126,10 +126,11 @@ def pipeline():
     ws = current_user.workspace_id
     args = ListArgs()
     search = args.text("q", "The search text")
-    page = queries.page_of(queries.matching_attachments(ws, search) if search else queries.attachments(ws),
+    attached = queries.attachments(ws)  # every one: the banners and Attach are about all of them
+    page = queries.page_of(queries.matching_attachments(attached, search) if search else attached,
                            args.page(), PIPELINE_PAGE)
     rows = page.items
-    providers = queries.attachment_providers(ws)
+    providers = {row.provider for row in attached}
     runtime = get_runtime()
     has_source = runtime.active_source(ws) is not None
     # without a source nothing can be checked, and the page's banner already says why
