@@ -171,7 +171,7 @@ def set_active(user: User, active: bool, actor: User | str | None = None) -> Non
     if not active and user.active:
         # signed out for good: reactivating the user later must not bring back a session or a
         # token taken before (a lost laptop, a compromised account)
-        user.session_epoch = (user.session_epoch or 0) + 1
+        user.end_sessions()
         revoked = db.session.execute(sa.update(ApiToken).where(
             ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
     user.active = active

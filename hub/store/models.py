@@ -141,6 +141,12 @@ class User(db.Model):
         (``hub.web.auth.load_user``); whoever changed it is signed in again with the new one."""
         return f"{self.id}:{self.session_fingerprint()}"
 
+    def end_sessions(self) -> None:
+        """Sign out every session (and remember-me cookie) of this user, wherever it is: a new
+        epoch changes the fingerprint each of them carries (``session_fingerprint``). The caller
+        commits."""
+        self.session_epoch = (self.session_epoch or 0) + 1
+
     def session_fingerprint(self) -> str:
         """HMAC of the password hash (and, once the user has signed out or been deactivated, of
         the session epoch, which each of those raises) with the app's secret key: the cookie is signed but readable, so it must not carry

@@ -158,8 +158,7 @@ def sign_out():
     in until it expires. A new session epoch changes the fingerprint every session of the user
     carries (``User.session_fingerprint``): all of them, and remember-me cookies, stop at once."""
     if current_user.is_authenticated:
-        user = db.session.get(User, current_user.id)
-        user.session_epoch = (user.session_epoch or 0) + 1
+        db.session.get(User, current_user.id).end_sessions()
         db.session.commit()
         logout_user()
     flash("You are signed out everywhere.", "info")
