@@ -209,6 +209,10 @@ def _read_hub_cfg(app, problems: _Problems) -> dict[str, Any]:
     from flask import Config
 
     settings = Config(app.instance_path)
+    path = os.path.join(app.instance_path, HUB_CFG)
+    if os.path.isdir(path):  # Flask's silent=True would ignore it, and with it the settings meant to be there
+        raise ConfigError(f"{path} is a folder, not a file: the hub reads its settings from a file of that name "
+                          "(Python, e.g. PUBLIC_URL = \"https://hub.example.com\"). Remove the folder or make it a file.")
     try:
         settings.from_pyfile(HUB_CFG, silent=True)
     except Exception as exc:  # Python syntax: an unquoted text is a NameError, a stray quote a SyntaxError
@@ -296,6 +300,20 @@ def _number(name: str, value: Any, kind: type, label: str) -> int | float:
         bound = f"{MAXIMUM[name]} (365 days)" if MAXIMUM[name] == YEAR_SECONDS else f"{MAXIMUM[name]}"
         raise ConfigError(f"{label} must be at most {bound}, not {value!r}")
     return number
+
+
+QUEUE_NAME_FORM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,99}")
+
+
+def _queue_name(value: Any, label: str) -> str:
+    """``QUEUE_NAME``: the start of every key the hub's queue and rate limiter keep in Redis (and the
+    queue's name in SQLite). Empty, it would name nothing apart from another hub's; spaces or
+    ``*`` would make key patterns that match other keys."""
+    name = str(value).strip()
+    if not QUEUE_NAME_FORM.fullmatch(name):
+        raise ConfigError(f"{label} must be a name of 1 to 100 letters, digits and . _ : - (starting with a letter or "
+                          f"digit), e.g. ats-hub, not {value!r}")
+    return name
 
 
 def _flag(value: Any, label: str) -> bool:
@@ -432,6 +450,8 @@ def check_values(config, origins: Mapping[str, str] | None = None, problems: _Pr
                 config[name] = _flag(value, label)
             elif isinstance(default, (int, float)):
                 config[name] = _number(name, value, type(default), label)
+            elif name == "QUEUE_NAME":
+                config[name] = _queue_name(value, label)
             elif name in CHOICES:
                 word = str(value).strip().lower()
                 if word not in CHOICES[name]:

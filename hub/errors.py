@@ -18,6 +18,7 @@ Any other exception counts as a failed attempt and is retried until the attempts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -148,3 +149,33 @@ class PermanentError(PluginError):
 
 class NeedsReauthorization(PermanentError):
     """The vendor no longer accepts the connection's credentials; an admin must reconnect."""
+
+
+# "CanditechUnavailable: " at the start of a recorded error (the engine's ``"<class>: <message>"``)
+_RECORDED_CLASS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): ")
+
+
+def _error_class_names() -> set[str]:
+    """The names of ``HubError``, ``PluginError`` and every subclass defined so far (plugins' too)."""
+    names: set[str] = set()
+    todo: list[type] = [HubError, PluginError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
+
+
+def readable_error(text: str | None) -> str | None:
+    """A delivery's recorded error (``last_error``, which the engine writes as ``"<exception
+    class>: <message>"``) as the pages show it to admins: without the class name when it is one
+    of the hub's or a plugin's errors (``HubError``, ``PluginError`` and their subclasses), whose
+    messages are written for people ("Canditech did not answer ..."). Any other exception (a
+    plugin's bug: ``KeyError: 'email'``) keeps its name, without which its message may say nothing.
+    The API's ``last_error`` stays as recorded."""
+    if not text:
+        return text
+    match = _RECORDED_CLASS.match(text)
+    if match and match.end() < len(text) and match.group(1) in _error_class_names():
+        return text[match.end():]
+    return text

@@ -586,3 +586,32 @@ def test_a_hub_cfg_that_is_not_python_is_named_with_its_line_and_never_its_value
     assert str(raised.value) == (f"{tmp_path / 'hub.cfg'}, line 2 cannot be read: {said}. hub.cfg is Python: write "
                                  'texts in quotes, e.g. PUBLIC_URL = "https://hub.example.com"')
     assert "Sup3rSecret" not in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["", "   ", "two words", "hub*", "-leading-dash", "x" * 101])
+def test_a_queue_name_that_names_nothing_apart_is_refused(tmp_path, monkeypatch, value):
+    """An empty ``HUB_QUEUE_NAME`` was accepted; the Redis keys of the queue and the rate limiter
+    start with it, so it must be a plain name."""
+    monkeypatch.setenv("HUB_QUEUE_NAME", value)
+    with pytest.raises(ConfigError) as info:
+        create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert str(info.value) == (f"HUB_QUEUE_NAME must be a name of 1 to 100 letters, digits and . _ : - (starting with "
+                               f"a letter or digit), e.g. ats-hub, not {value!r}")
+
+
+@pytest.mark.parametrize("value", ["ats-hub", "hub_2.prod:eu", " spaced-around ", "x" * 100])
+def test_a_plain_queue_name_is_taken_without_surrounding_spaces(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("HUB_QUEUE_NAME", value)
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "LOAD_ENTRY_POINTS": False})
+    assert app.config["QUEUE_NAME"] == value.strip()
+
+
+def test_a_hub_cfg_that_is_a_folder_is_refused_not_ignored(tmp_path):
+    """Flask reads a missing settings file as no settings, and a folder of that name too: the
+    settings the operator meant to put there were silently not used."""
+    instance = tmp_path / "instance"
+    (instance / "hub.cfg").mkdir(parents=True)
+    with pytest.raises(ConfigError) as info:
+        create_app({"INSTANCE_PATH": str(instance), "LOAD_ENTRY_POINTS": False})
+    assert str(info.value).startswith(f"{instance / 'hub.cfg'} is a folder, not a file: ")
+    assert "Remove the folder or make it a file." in str(info.value)

@@ -16,6 +16,7 @@ from flask_login import current_user
 from hub import services
 from hub.engine.runner import DEFERRED_PREFIX
 from hub.entities import ASSESSMENT, INVITATION_STATUSES, SOURCE
+from hub.errors import readable_error
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import D_CANCELLED, D_DEAD, D_RETRY, Delivery, Event, Integration, utcnow
@@ -31,8 +32,6 @@ from hub.web.ui.labels import connection_label, connection_meaning
 # a message longer than this is cut at its last sentence end within it, the rest a click away
 EXCERPT_LIMIT = 200
 SENTENCE_END = re.compile(r"[.!?](?=\s)")
-# "TemporaryError: " before a vendor's message in a delivery's last_error: the card says the message
-ERROR_CLASS = re.compile(r"^[A-Z]\w*(?:Error|Exception): ")
 
 
 def excerpt(text: str | None, limit: int = EXCERPT_LIMIT) -> tuple[str, bool]:
@@ -51,7 +50,8 @@ def excerpt(text: str | None, limit: int = EXCERPT_LIMIT) -> tuple[str, bool]:
 def retrying(workspace_id: int) -> dict[str, dict]:
     """Plugin -> its deliveries failing and waiting to retry (not those deferring on purpose, whose
     last error starts with ``DEFERRED_PREFIX``): how many, and the latest one's error without its
-    exception's name ("Canditech is unreachable at ...")."""
+    exception's name when it is the hub's or a plugin's error (``readable_error``: "Canditech is
+    unreachable at ...")."""
     failing = sa.and_(Delivery.workspace_id == workspace_id, Delivery.status == D_RETRY, sa.or_(
         Delivery.last_error.is_(None), sa.not_(Delivery.last_error.startswith(DEFERRED_PREFIX, autoescape=True))))
     out = {}
@@ -59,7 +59,7 @@ def retrying(workspace_id: int) -> dict[str, dict]:
             sa.select(Delivery.plugin, sa.func.count()).where(failing).group_by(Delivery.plugin)):
         error = db.session.scalar(sa.select(Delivery.last_error).where(failing, Delivery.plugin == plugin)
                                   .order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(1))
-        out[plugin] = {"count": count, "error": ERROR_CLASS.sub("", error or "", count=1) or None}
+        out[plugin] = {"count": count, "error": readable_error(error) or None}
     return out
 
 

@@ -123,6 +123,14 @@ def passed_filter(invitation) -> bool | None:
     return 100 * invitation.score / invitation.max_score >= float(threshold)
 
 
+@bp.app_template_filter("readable_error")
+def readable_error_filter(text: str | None) -> str | None:
+    """A delivery's ``last_error`` as admins read it (``hub.errors.readable_error``)."""
+    from hub.errors import readable_error
+
+    return readable_error(text)
+
+
 @bp.app_template_filter("plugin_title")
 def plugin_title_filter(plugin: str) -> str:
     from hub.web.live import plugin_title
