@@ -347,6 +347,7 @@ def test_event_and_delivery_ids_returned_are_those_stored(make_app):
                                      for k in range(2))) for n in range(3)]
         results = persist(records)
         db.session.commit()
+        assert [len(outcomes) for outcomes in results] == [2, 2, 2]  # one outcome per event of each record
         for outcomes, record_ in zip(results, records):
             for outcome, inbound in zip(outcomes, record_.events):
                 event = db.session.get(Event, outcome.event_id)

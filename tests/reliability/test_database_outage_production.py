@@ -183,6 +183,7 @@ def test_production_hub_answers_503_while_the_database_is_away_and_recovers_by_i
 
         def each_finally_accepted():
             attempts = _stage_changes(stack, set(during))
+            assert set(attempts) == set(during), attempts
             assert all(entries[-1]["ok"] and entries[-1]["final"] for entries in attempts.values()), attempts
             return attempts
 

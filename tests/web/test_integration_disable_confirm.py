@@ -295,6 +295,7 @@ def test_a_first_enable_says_nothing_was_missed(hub_app, seeded, as_role):
         row.enabled, row.enabled_at = False, None  # never enabled
         db.session.commit()
     html = as_role("super_admin").post("/integrations/fakeassess/enable", follow_redirects=True).get_data(as_text=True)
+    assert "Fake Tests is enabled" in _text(_flashes(html))  # it was enabled, and that is all it says
     assert "were not invited" not in html and "alert--warning" not in _flashes(html)
 
 

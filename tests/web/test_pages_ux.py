@@ -66,6 +66,7 @@ def test_a_connected_provider_is_not_flagged(hub_app, seeded, as_role):
         services.save_settings(get_runtime(), seeded.workspace_id, "fakeassess", {"api_key": "k"}, "test")
         db.session.commit()
     html = owner.get("/pipeline").get_data(as_text=True)
+    assert 'id="attachment-' in html  # the attachments are listed, none of them flagged
     assert 'data-provider-idle' not in html and 'id="idle-providers"' not in html
     assert 'id="attention-idle-providers"' not in owner.get("/").get_data(as_text=True)
 

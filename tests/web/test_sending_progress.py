@@ -80,7 +80,9 @@ def test_a_delivery_being_sent_says_so(hub_app, seeded, as_role):
 
 
 def test_an_invited_invitation_shows_no_sending_line(hub_app, seeded, as_role):
-    page = as_role("admin").get(f"/candidates/{seeded.ids['invitation_p2']}").get_data(as_text=True)
+    answer = as_role("admin").get(f"/candidates/{seeded.ids['invitation_p2']}")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and 'id="invitation-details"' in page  # the candidate's page, shown
     assert 'id="invitation-sending"' not in page
 
 

@@ -82,7 +82,7 @@ def test_a_refused_key_stops_the_run_keeps_what_was_found_and_asks_for_a_new_key
 
 
 def test_open_invitations_take_turns_and_each_run_is_bounded(ctx, monkeypatch):
-    monkeypatch.setattr(reconciliation, "MAX_OPEN_CHECKS_PER_RUN", 2, raising=False)
+    monkeypatch.setattr(reconciliation, "MAX_OPEN_CHECKS_PER_RUN", 2)
     still_invited = {"json": wire_invitation(status="invited", score=None, report_url=None, completed_at=None)}
     with responses.RequestsMock() as rsps:
         for hub_id in (1, 2, 3):
@@ -217,9 +217,8 @@ def watch(ctx, hub_id: int, verdict=None, completed_days_ago=1.0, checked_hours_
 def test_rechecks_after_a_verdict_do_not_starve_a_lost_first_verdict(ctx, monkeypatch):
     """Before, all watched invitations shared one cap, the longest unchecked first: re-checks (every
     6 h) always went ahead of one still awaiting its first verdict (checked more often)."""
-    monkeypatch.setattr(reconciliation, "MAX_VERDICT_CHECKS_PER_RUN", 2, raising=False)  # the one cap before
-    monkeypatch.setattr(reconciliation, "MAX_FIRST_VERDICT_CHECKS_PER_RUN", 2, raising=False)
-    monkeypatch.setattr(reconciliation, "MAX_VERDICT_RECHECKS_PER_RUN", 2, raising=False)
+    monkeypatch.setattr(reconciliation, "MAX_FIRST_VERDICT_CHECKS_PER_RUN", 2)
+    monkeypatch.setattr(reconciliation, "MAX_VERDICT_RECHECKS_PER_RUN", 2)
     ctx.open = []
     for hub_id in (21, 22, 23):
         watch(ctx, hub_id, verdict="thumbs_up", checked_hours_ago=7)
@@ -234,8 +233,7 @@ def test_rechecks_after_a_verdict_do_not_starve_a_lost_first_verdict(ctx, monkey
 
 
 def test_the_most_overdue_is_asked_first_not_the_longest_unchecked(ctx, monkeypatch):
-    monkeypatch.setattr(reconciliation, "MAX_VERDICT_CHECKS_PER_RUN", 1, raising=False)  # the one cap before
-    monkeypatch.setattr(reconciliation, "MAX_FIRST_VERDICT_CHECKS_PER_RUN", 1, raising=False)
+    monkeypatch.setattr(reconciliation, "MAX_FIRST_VERDICT_CHECKS_PER_RUN", 1)
     ctx.open = []
     watch(ctx, 31, completed_days_ago=10, checked_hours_ago=6.5)  # every 6 h: half an hour overdue
     watch(ctx, 32, completed_days_ago=1, checked_hours_ago=3.4)  # every 2.4 h: an hour overdue
@@ -263,7 +261,7 @@ def test_a_watch_replaced_by_a_newer_round_during_the_run_is_not_overwritten(ctx
 
 
 def test_check_times_another_run_stored_meanwhile_are_kept(ctx, monkeypatch):
-    monkeypatch.setattr(reconciliation, "MAX_OPEN_CHECKS_PER_RUN", 2, raising=False)
+    monkeypatch.setattr(reconciliation, "MAX_OPEN_CHECKS_PER_RUN", 2)
     checked_elsewhere = NOW.isoformat()
 
     def other_run_checked_3(request):
@@ -283,7 +281,7 @@ def test_a_run_stops_reading_when_its_time_is_up_and_keeps_what_it_found(ctx, mo
     two runs never overlap. Each GET here takes 60 s on a fake clock: the open invitations' share
     (45%, 90 s) ends after two, and the verdict watch still gets the rest."""
     clock = [1000.0]
-    monkeypatch.setattr(reconciliation, "_monotonic", lambda: clock[0], raising=False)
+    monkeypatch.setattr(reconciliation, "_monotonic", lambda: clock[0])
     watch(ctx, 51, checked_hours_ago=3)
 
     def slow(body):
