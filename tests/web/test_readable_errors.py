@@ -53,26 +53,29 @@ def _set_error(app, delivery_id: int, text: str, status: str = "dead") -> None:
         db.session.commit()
 
 
-def test_activity_shows_the_message_and_keeps_the_recorded_text_in_its_tooltip(hub_app, seeded, as_role):
-    delivery_id = seeded.ids["delivery"]
-    _set_error(hub_app, delivery_id, "TemporaryError: Fake Tests answered 503: down for maintenance")
+def _error_cell(app, as_role, delivery_id: int, recorded: str) -> tuple[str, str]:
+    """Record ``recorded`` as the dead delivery's error; Activity's error cell for it: (attributes, text)."""
+    _set_error(app, delivery_id, recorded)
     html = as_role("admin").get("/activity").get_data(as_text=True)
     row = re.search(rf'<tr id="delivery-{delivery_id}" data-status="dead">(.*?)</tr>', html, re.S).group(1)
     cell = re.search(r'<td class="wrap small"([^>]*)>(.*?)</td>', row, re.S)
-    assert unescape(cell.group(2)) == "Fake Tests answered 503: down for maintenance"
-    assert 'title="TemporaryError: Fake Tests answered 503: down for maintenance"' in cell.group(1)
+    return cell.group(1), unescape(cell.group(2))
+
+
+def test_activity_shows_the_message_and_keeps_the_recorded_text_in_its_tooltip(hub_app, seeded, as_role):
+    delivery_id = seeded.ids["delivery"]
+    attributes, text = _error_cell(hub_app, as_role, delivery_id,
+                                   "TemporaryError: Fake Tests answered 503: down for maintenance")
+    assert text == "Fake Tests answered 503: down for maintenance"
+    assert 'title="TemporaryError: Fake Tests answered 503: down for maintenance"' in attributes
     api = hub_app.test_client().get("/api/v1/activity?per_page=200", headers=api_headers(seeded, "admin")).get_json()
     recorded = [d["last_error"] for e in api["items"] for d in e["deliveries"] if d["id"] == delivery_id]
     assert recorded == ["TemporaryError: Fake Tests answered 503: down for maintenance"]
 
 
 def test_activity_keeps_the_name_of_an_unexpected_exception(hub_app, seeded, as_role):
-    delivery_id = seeded.ids["delivery"]
-    _set_error(hub_app, delivery_id, "KeyError: 'email'")
-    html = as_role("admin").get("/activity").get_data(as_text=True)
-    row = re.search(rf'<tr id="delivery-{delivery_id}" data-status="dead">(.*?)</tr>', html, re.S).group(1)
-    cell = re.search(r'<td class="wrap small"([^>]*)>(.*?)</td>', row, re.S)
-    assert unescape(cell.group(2)) == "KeyError: 'email'" and "title=" not in cell.group(1)
+    attributes, text = _error_cell(hub_app, as_role, seeded.ids["delivery"], "KeyError: 'email'")
+    assert text == "KeyError: 'email'" and "title=" not in attributes
 
 
 def test_the_dashboard_lists_a_dead_delivery_by_its_message(hub_app, seeded, as_role):
