@@ -11,6 +11,7 @@ import logging
 import json
 import re
 import secrets
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field as dataclass_field, replace
 from typing import Any, Iterable, Mapping
@@ -68,11 +69,26 @@ MAX_EMAIL_LOCAL_PART = 64
 MAX_NAME = _column_length(User.name)  # 200
 
 
+def hidden_character(text: str) -> str | None:
+    """The first character of ``text`` that shows as nothing or moves what follows (a control
+    character such as ``\x01``, a format character such as a zero-width space ``\u200b`` or a
+    right-to-left override ``\u202e``), as ``U+XXXX``; None when there is none. Two emails or
+    names that look the same on a page must be the same."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            return f"U+{ord(char):04X}"
+    return None
+
+
 def validate_email(email: str) -> str:
     email = (email or "").strip().lower()
     if len(email) > MAX_EMAIL:
         raise ValidationFailed(f"the email address is too long (at most {MAX_EMAIL} characters)",
                                {"email": [f"Longer than maximum length {MAX_EMAIL}."]})
+    hidden = hidden_character(email)
+    if hidden:
+        message = f"not a valid email address: it holds an invisible or control character ({hidden})"
+        raise ValidationFailed(message, {"email": [message[0].upper() + message[1:] + "."]})
     if not EMAIL_RE.match(email):
         raise ValidationFailed("not a valid email address", {"email": ["not a valid email address"]})
     if len(email.rsplit("@", 1)[0]) > MAX_EMAIL_LOCAL_PART:  # RFC 5321: no mail server takes a longer one
@@ -87,6 +103,10 @@ def validate_name(name: str | None, email: str) -> str:
     if len(name) > MAX_NAME:
         raise ValidationFailed(f"the name is too long ({len(name)} characters; at most {MAX_NAME})",
                                {"name": [f"Longer than maximum length {MAX_NAME}."]})
+    hidden = hidden_character(name)
+    if hidden:
+        raise ValidationFailed(f"the name holds an invisible or control character ({hidden})",
+                               {"name": [f"Holds an invisible or control character ({hidden})."]})
     return name or email.split("@")[0][:MAX_NAME]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import socket
@@ -26,9 +27,26 @@ def _port(host: str, preferred: int) -> int:
     raise click.ClickException(f"no free port on {host}")
 
 
+def loopback_address(ctx, param, host: str) -> str:
+    """Click callback: ``listen_address``, and an IPv4 address only this machine reaches. The demo's
+    Super Admin has a published password and its sandboxes take any credentials: served on
+    another interface, anyone on the network could sign in."""
+    host = listen_address(ctx, param, host)
+    try:  # IPv4: the demo's servers and the addresses it prints are IPv4 ones
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, 0, socket.AF_INET, socket.SOCK_STREAM)}
+        loopback = all(ipaddress.ip_address(address).is_loopback for address in addresses)
+    except (OSError, ValueError):
+        loopback = False
+    if not loopback:
+        raise click.BadParameter(f"{host!r} is not an IPv4 loopback address (e.g. 127.0.0.1 or localhost): the "
+                                 f"demo's Super Admin has a published password. For a hub others reach, use `hub run`.")
+    return host
+
+
 @click.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True, callback=listen_address,
-              help="Loopback address for the hub and sandboxes.")
+@click.option("--host", default="127.0.0.1", show_default=True, callback=loopback_address,
+              help="Loopback address for the hub and sandboxes (another address is refused: the demo's "
+                   "password is published).")
 @click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True,
               help="Hub port. The sandboxes take the ports after it, one per plugin with a sandbox in name "
                    "order (bundled: canditech +1, lever +2, vervoe +3); busy ports are replaced by free "

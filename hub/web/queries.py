@@ -427,7 +427,11 @@ def opportunity_or_event_id(text: str) -> str:
     text = text.strip()
     if not text.lower().startswith(("http://", "https://")):
         return text
-    parts = [part for part in urlsplit(text).path.split("/") if part]
+    try:
+        path = urlsplit(text).path
+    except ValueError:  # a host urlsplit refuses ("http://[", half an IPv6 address): the path is still after it
+        path = "/" + text.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0].partition("/")[2]
+    parts = [part for part in path.split("/") if part]
     return unquote(parts[-1]) if parts else text
 
 

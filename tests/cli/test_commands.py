@@ -126,6 +126,13 @@ def test_users_set_password_refuses_a_short_password_and_keeps_the_old_one(runne
     (["init", "--non-interactive", "--name", "n" * 201], "the name is too long (201 characters; at most 200)"),
     (["users", "create", "named@example.com", "--name", "n" * 201], "the name is too long (201 characters; at most 200)"),
     (["users", "create", "e" * 320 + "@example.com"], "the email address is too long (at most 320 characters)"),
+    # invisible characters: an account that looks like another on every page
+    (["users", "create", "bob\u200b@example.com"],
+     "not a valid email address: it holds an invisible or control character (U+200B)"),
+    (["init", "--non-interactive", "--email", "a\x01@example.com"],
+     "not a valid email address: it holds an invisible or control character (U+0001)"),
+    (["users", "create", "named@example.com", "--name", "Eve\u202e"],
+     "the name holds an invisible or control character (U+202E)"),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else None)
 def test_bad_arguments_give_one_line_and_non_zero_exit(runner, args, message):
     result = runner.invoke(args=args)
@@ -265,7 +272,11 @@ def test_new_plugin_refuses_a_name_that_would_clash(runner, tmp_path, name, mess
     (["run", "--host", "no-such-host.invalid"], "cannot listen on 'no-such-host.invalid'"),
     (["demo", "--host", ""], "Invalid value for '--host': is empty"),
     (["demo", "--host", "8.8.8.8"], "cannot listen on '8.8.8.8'"),
-], ids=["run-foreign-address", "run-unknown-name", "demo-empty", "demo-foreign-address"])
+    # every interface: the demo's published password would sign anyone on the network in
+    (["demo", "--host", "0.0.0.0"], "'0.0.0.0' is not an IPv4 loopback address (e.g. 127.0.0.1 or localhost): "
+                                    "the demo's Super Admin has a published password. For a hub others reach, "
+                                    "use `hub run`."),
+], ids=["run-foreign-address", "run-unknown-name", "demo-empty", "demo-foreign-address", "demo-every-interface"])
 def test_a_host_the_hub_cannot_listen_on_is_refused_before_anything_is_created(runner, app, args, message):
     result = runner.invoke(args=args)
     assert result.exit_code == 2 and message in result.output

@@ -175,6 +175,10 @@ def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, s
     assert listed(f"about={opportunity}") == [completed, moved]
     assert listed(f"about=https://ats.example/candidates/{opportunity}%3Fsource%3Dmail") == [completed, moved]
     assert listed("about=lever-webhook-1") == [moved] and listed("about=canditech-done-1") == [completed]
+    # an address whose host urlsplit refuses (half an IPv6 address) was a 500; its path still names the candidate
+    assert listed(f"about=https://%5Bats/candidates/{opportunity}") == [completed, moved]
+    broken = as_role("admin").get("/activity?about=http://%5B")
+    assert broken.status_code == 200 and "No event about “http://[”" in broken.get_data(as_text=True)
     assert elsewhere not in listed("about=lever-webhook-2") and lookalike not in listed(f"about={opportunity}")
     assert listed(f"about={opportunity}&plugin=fakesource") == [moved]
 
@@ -190,6 +194,8 @@ def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, s
     api = hub_app.test_client()
     body = api.get(f"/api/v1/activity?about={opportunity}", headers=api_headers(seeded, "admin")).get_json()
     assert [item["id"] for item in body["items"]] == [completed, moved]
+    body = api.get("/api/v1/activity?about=http://%5B", headers=api_headers(seeded, "admin"))
+    assert body.status_code == 200 and body.get_json()["items"] == []
     empty = api.get("/api/v1/activity?about=", headers=api_headers(seeded, "admin"))
     assert empty.status_code == 422 and "about" in empty.get_json()["error"]["fields"]
 

@@ -64,3 +64,21 @@ def test_a_plugins_validator_message_is_a_sentence_under_its_setting(as_role, mo
         "account": "Acme 1", "region": "eu", "base_url": "https://api.fake-ats.example", "max_rate": "7"})
     assert answer.status_code == 422
     assert field_error(answer.get_data(as_text=True), "setting-account") == "Only lower-case letters."
+
+
+def test_an_email_with_an_invisible_character_is_refused_not_created(as_role, hub_app):
+    """A zero-width space or a right-to-left override in an email was accepted: a second account
+    that looks like the first on every page."""
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+    from hub.store.models import User
+
+    for email, code in (("zw\u200bsp@example.com", "U+200B"), ("rtl\u202eevil@example.com", "U+202E"),
+                        ("ctl\x01x@example.com", "U+0001")):
+        answer = create_user(as_role("admin"), email)
+        assert answer.status_code == 422
+        assert field_error(answer.get_data(as_text=True), "new-email") == (
+            f"Not a valid email address: it holds an invisible or control character ({code}).")
+        with hub_app.app_context():
+            assert db.session.scalar(sa.select(User.id).where(User.email == email.lower())) is None

@@ -253,3 +253,24 @@ def test_creating_redirects_and_shows_the_secret_once_sealed_in_the_session(hub_
         for key in kept:  # as if another user had sealed it
             session[key] = {**session[key], "by": seeded.users["admin"]}
     assert f'id="{secret_id}"' not in client.get(path).get_data(as_text=True)
+
+
+def test_a_name_with_control_characters_is_refused_by_the_api(hub_app, seeded):
+    """``"\\u0001\\u0002\\u001b[31m"`` was stored as a user's name (a terminal escape, shown on
+    every page and in every audit line about them)."""
+    answer = hub_app.test_client().post("/api/v1/users", headers=api_headers(seeded, "admin"), json={
+        "email": "named@acme.test", "role": "team_member", "name": "\u0001\u0002\u001b[31m"})
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    error = answer.get_json()["error"]
+    assert error["fields"] == {"name": ["Holds an invisible or control character (U+0001)."]}
+    with hub_app.app_context():
+        assert db.session.scalar(sa.select(User.id).where(User.email == "named@acme.test")) is None
+
+
+def test_a_token_name_with_an_invisible_character_is_refused(hub_app, seeded, as_role):
+    response = as_role("super_admin").post("/settings/api-tokens", data={"name": "script\u200b"})
+    assert response.status_code == 422
+    assert ('<p class="field-error" id="token-name-error">Holds an invisible or control character (U+200B).</p>'
+            in response.get_data(as_text=True))
+    with hub_app.app_context():
+        assert db.session.scalar(sa.select(ApiToken).where(ApiToken.name.startswith("script"))) is None

@@ -48,6 +48,8 @@ def api_tokens_create():
         errors["name"] = ["Name the token after what will use it, e.g. “reporting script”."]
     elif len(name) > 200:
         errors["name"] = ["At most 200 characters."]
+    elif services.hidden_character(name):
+        errors["name"] = [f"Holds an invisible or control character ({services.hidden_character(name)})."]
     # Compared as text: the form sends a user's id as is, and any other value (Unicode digits such
     # as "²", a number of thousands of digits) simply matches no user, without int() refusing it.
     user = next((u for u in queries.users(current_user.workspace_id) if str(u.id) == user_id and u.active), None)
