@@ -42,13 +42,17 @@ from hub import entities as e
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
 from hub.logging_setup import context_fields
-from hub.store.models import Attachment, Integration, Invitation, Lock, PluginRecord, is_table_id, utcnow
+from hub.store.models import (
+    Attachment, Delivery, Event, Integration, Invitation, Lock, PluginRecord, is_table_id, utcnow,
+)
 from hub.store.renewal import Renewer
 
 DEFAULT_TIMEOUT = 15.0
 LIST_OPEN_PAGE = 500  # most invitations ``InvitationStore.list_open`` returns at once
 # what ``ctx.set_status`` accepts as ``Integration.status`` (the column holds 40 characters)
 STATUS_CODE = re.compile(r"[a-z0-9_]{1,40}")
+# the first timeline entry of an invitation a backfill made: the candidate was already in the stage
+ALREADY_IN_STAGE = "already_in_stage"
 
 
 class TimeoutSession(requests.Session):
@@ -176,10 +180,22 @@ class InvitationStore:
     """The workspace's invitations. Every write commits before returning, so a row exists before
     the plugin calls its vendor (the "create the row first" rule)."""
 
-    def __init__(self, runtime, workspace_id: int, plugin: str):
+    def __init__(self, runtime, workspace_id: int, plugin: str, delivery_id: int | None = None):
         self._runtime = runtime
         self._ws = workspace_id
         self._plugin = plugin
+        self._delivery_id = delivery_id  # the delivery being run, if any: what its event was says why a row is new
+
+    def _asked_by_an_admin(self) -> bool:
+        """Whether the delivery being run is of a backfill's event (an admin's "Invite candidates
+        already in stage"), not of a stage change the source reported."""
+        from hub.engine.backfill import SOURCE_NAME as backfill_source
+
+        if self._delivery_id is None:
+            return False
+        source = db.session.scalar(sa.select(Event.source_plugin).join(Delivery, Delivery.event_id == Event.id)
+                                   .where(Delivery.id == self._delivery_id))
+        return source == backfill_source
 
     def _row(self, invitation_id: int) -> Invitation | None:
         if not is_table_id(invitation_id):  # no such row; and beyond 32 bits PostgreSQL would refuse the query
@@ -233,9 +249,13 @@ class InvitationStore:
             with db.session.begin_nested():
                 db.session.add(row)
                 db.session.flush()
-                source = self._runtime.active_source(self._ws) or "source"
-                add_timeline(db.session, row, "stage_change", source,
-                             f"moved into {attachment.stage_name} ({candidate.posting_title or attachment.posting_name})")
+                posting = candidate.posting_title or attachment.posting_name
+                if self._asked_by_an_admin():  # no move happened: the source must not be credited with one
+                    add_timeline(db.session, row, ALREADY_IN_STAGE, "hub", f"in {attachment.stage_name} ({posting}) "
+                                 "when an admin asked to invite the candidates already there")
+                else:
+                    source = self._runtime.active_source(self._ws) or "source"
+                    add_timeline(db.session, row, "stage_change", source, f"moved into {attachment.stage_name} ({posting})")
                 add_timeline(db.session, row, "created", self._plugin,
                              f"{attachment.assessment_name} for stage {attachment.stage_name}")
             entity = to_entity(row)
@@ -378,7 +398,7 @@ class PluginContext:
 
     @functools.cached_property
     def invitations(self) -> InvitationStore:
-        return InvitationStore(self._runtime, self.workspace_id, self.plugin_name)
+        return InvitationStore(self._runtime, self.workspace_id, self.plugin_name, self.delivery_id)
 
     @functools.cached_property
     def log(self) -> PluginLog:

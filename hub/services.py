@@ -35,7 +35,10 @@ from hub.store.models import (
 
 _log = logging.getLogger("hub.services")
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# no spaces, and none of the characters an address may hold only quoted (RFC 5322 "specials"):
+# "<script>@example.com" is no mailbox anyone can receive at
+_ATOM = r'[^@\s<>()\[\]\\,;:"]+'
+EMAIL_RE = re.compile(rf"^{_ATOM}@{_ATOM}\.{_ATOM}$")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256  # room for a passphrase; past it, hashing a pasted document at every sign-in is the cost
 
@@ -259,7 +262,8 @@ def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: U
         row.enabled_at = utcnow()
         row.enabled_by_id = actor.id if isinstance(actor, User) else None
         if row.status in ("not_connected", "revoked"):
-            row.status = "enabled"
+            # settings saved while it was revoked (the page offers them before Enable) are not tested yet
+            row.status = "configured" if row.secrets_encrypted else "enabled"
             row.status_message = None  # "access revoked; ..." no longer describes it
         audit(workspace_id, actor, "integration.enable", f"plugin:{plugin}")
         db.session.commit()
@@ -375,6 +379,8 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
     refused_message = row.status_message
     if row.status in ("not_connected", "enabled") and (new_secrets or settings):
         row.status = "configured"
+    elif row.status == "revoked" and new_secrets:  # credentials again, saved before Enable: not tested yet
+        row.status, row.status_message = "configured", None
     elif row.status in TESTED_STATUSES and moot:
         # "Connected" (or an error) said what the last test or use found with the old values; "needs
         # reconnecting" stays until a connect or test clears it (a new base URL does not), or a new

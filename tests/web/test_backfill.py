@@ -612,3 +612,28 @@ def test_the_engine_and_the_web_share_one_attachment_lookup(hub_app, seeded, rea
         monkeypatch.setattr(attachments, "get_attachment", lambda *args, **kwargs: seen.append((args, kwargs)))
         queries.get_attachment(seeded.workspace_id, ready)
     assert seen == [((seeded.workspace_id, ready), {})]
+
+
+def test_a_backfilled_candidates_timeline_says_they_were_already_in_the_stage(hub_app, seeded, as_role, ready, fakes):
+    """The first entry read "Stage change, reported by Fake ATS: moved into ...": a move that never
+    happened, credited to the ATS. A webhook's invitation keeps its stage change."""
+    from hub.store.models import TimelineEntry
+
+    as_role("admin").post(f"/pipeline/{ready}/backfill")
+    run_deliveries(hub_app)
+    with hub_app.app_context():
+        ingest(get_runtime(), seeded.workspace_id, "fakesource",
+               InboundEvent(external_id="lever-evt-late", event=StageChange(opportunity_id="opp-a", to_stage_id=STAGE)))
+    run_deliveries(hub_app)  # Lever's own webhook for one of them, late: the invitation exists, nothing is added
+    with hub_app.app_context():
+        invitation = db.session.scalar(sa.select(Invitation).where(Invitation.attachment_id == ready,
+                                                                   Invitation.opportunity_id == "opp-a"))
+        first = db.session.scalars(sa.select(TimelineEntry).where(TimelineEntry.invitation_id == invitation.id)
+                                   .order_by(TimelineEntry.at, TimelineEntry.id)).first()
+        assert (first.kind, first.source) == ("already_in_stage", "hub")
+        assert first.detail.endswith("when an admin asked to invite the candidates already there")
+        invitation_id, entry_id = invitation.id, first.id
+        db.session.rollback()
+    page = as_role("admin").get(f"/candidates/{invitation_id}").get_data(as_text=True)
+    head = re.search(rf'id="timeline-{entry_id}" data-kind="already_in_stage">(.*?)</li>', page, re.S).group(1)
+    assert "Already in stage" in head and "by the hub" in head and "reported by" not in head

@@ -82,3 +82,12 @@ def test_an_email_with_an_invisible_character_is_refused_not_created(as_role, hu
             f"Not a valid email address: it holds an invisible or control character ({code}).")
         with hub_app.app_context():
             assert db.session.scalar(sa.select(User.id).where(User.email == email.lower())) is None
+
+
+def test_an_email_with_characters_only_a_quoted_address_may_hold_is_refused(as_role):
+    """``<script>@example.com`` was created as a user: no mailbox anyone can receive at."""
+    for email in ("<script>@example.com", "a,b@example.com", "who@exa(mple).com", 'x"y@example.com'):
+        answer = create_user(as_role("admin"), email)
+        assert answer.status_code == 422, email
+        assert field_error(answer.get_data(as_text=True), "new-email") == "Enter an email address, e.g. name@example.com."
+    assert create_user(as_role("admin"), "o'brien+hub@example.ie").status_code == 303  # apostrophes and plus are fine

@@ -443,3 +443,25 @@ def test_a_plugin_cannot_store_a_secret_or_an_undeclared_key_through_update_sett
         ctx.update_settings({"account": "changed"})  # a declared, non-secret field is stored
         db.session.refresh(row)
         assert row.settings["account"] == "changed"
+
+
+def test_credentials_saved_after_a_revoke_are_not_tested_yet_before_and_after_enable(hub_app, seeded, as_role):
+    """The revoked page offers the settings before Enable: saving a key there left "Access revoked"
+    beside "has credentials stored", and Enable then said "No credentials yet"."""
+    client = as_role("super_admin")
+    client.post("/integrations/fakeassess/revoke")
+    assert _integration(hub_app, "fakeassess").status == "revoked"
+    client.post("/integrations/fakeassess/settings", data={"api_key": "a-new-key"})
+    row = _integration(hub_app, "fakeassess")
+    assert (row.status, row.status_message, row.enabled) == ("configured", None, False)
+    client.post("/integrations/fakeassess/enable")
+    row = _integration(hub_app, "fakeassess")
+    assert (row.status, row.enabled) == ("configured", True)
+    assert "Not tested yet" in client.get("/integrations/fakeassess").get_data(as_text=True)
+
+
+def test_enabling_after_a_revoke_without_new_credentials_says_none_are_entered(hub_app, seeded, as_role):
+    client = as_role("super_admin")
+    client.post("/integrations/fakeassess/revoke")
+    client.post("/integrations/fakeassess/enable")
+    assert _integration(hub_app, "fakeassess").status == "enabled"  # "No credentials yet"
