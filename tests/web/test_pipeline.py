@@ -388,5 +388,10 @@ def test_the_list_is_searched_and_paged(hub_app, seeded, as_role):
     assert listed(nothing) == [] and "No attachment matches “%”" in nothing and 'id="pipeline-clear-search"' in nothing
     past = client.get("/pipeline?page=99").get_data(as_text=True)
     assert listed(past) == [] and "This page is past the last one." in past
+    # a search's page past its last: the matches are on page 1, not absent
+    past_found = client.get("/pipeline?q=warehouse associate 05&page=2").get_data(as_text=True)
+    assert listed(past_found) == [] and "No attachment matches" not in past_found
+    assert "This page is past the last one of the 5 attachments matching “warehouse associate 05”." in past_found
+    assert re.search(r'href="/pipeline\?q=warehouse(\+|%20)associate(\+|%20)05" id="pipeline-first-page"', past_found)
     bad = client.get("/pipeline?page=abc").get_data(as_text=True)
     assert len(listed(bad)) == PIPELINE_PAGE and "“abc” is not a page number: the list shows page 1." in unescape(bad)
