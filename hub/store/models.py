@@ -223,6 +223,8 @@ class WebhookLog(db.Model):
         # a workspace's webhooks since a time (the Dashboard's refusals of the last day, what an
         # integration missed while disabled); its prefix serves every lookup by workspace
         sa.Index("ix_webhook_log_workspace_received", "workspace_id", "received_at"),
+        # whether a refused webhook's body came again and was taken: one lookup per refusal
+        sa.Index("ix_webhook_log_digest", "workspace_id", "plugin", "body_digest"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))
@@ -232,6 +234,10 @@ class WebhookLog(db.Model):
     status_code: Mapped[int] = mapped_column()
     message: Mapped[str] = mapped_column(sa.Text, default="")
     event_count: Mapped[int] = mapped_column(default=0)
+    # the first 128 bits of the SHA-256 of the request's body (hex), never the body: a refused webhook
+    # sent again, the same, and accepted is no lost work (``hub.web.queries.refused_webhooks``).
+    # None: logged before the hub kept it
+    body_digest: Mapped[Optional[str]] = mapped_column(sa.String(32))
 
 
 class Attachment(db.Model):

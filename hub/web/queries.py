@@ -333,16 +333,26 @@ def refused_while_disabled():
 def refused_webhooks(workspace_id: int, since) -> dict[str, dict]:
     """Plugin -> the webhooks refused since ``since`` with their work lost (``LOST_REFUSALS``):
     ``total``, ``last_at``, and ``reasons``, each reason -> ``count`` and ``message`` (its
-    latest line's), in the order of ``LOST_REFUSALS``."""
+    latest line's), in the order of ``LOST_REFUSALS``. A refusal whose body the sender sent again
+    later and the hub took (a retry after the integration was enabled again: any outcome but
+    rejected, by ``WebhookLog.body_digest``) lost nothing and is not counted; a sender that signs
+    its retries into the body (a new timestamp there) makes a new body, so its refusals stay."""
     from hub.store.models import WebhookLog
 
+    from sqlalchemy.orm import aliased
+
+    later = aliased(WebhookLog)
+    taken_again = sa.exists().where(later.workspace_id == WebhookLog.workspace_id, later.plugin == WebhookLog.plugin,
+                                    later.body_digest == WebhookLog.body_digest, later.outcome != "rejected",
+                                    later.id > WebhookLog.id)
     reason = sa.case((refused_while_disabled(), "disabled"),
                      (WebhookLog.status_code.in_((401, 403)), "unverified"), else_=None).label("reason")
     counted = (sa.select(WebhookLog.plugin, reason, sa.func.count().label("n"),
                          sa.func.max(WebhookLog.id).label("last_id"),
                          sa.func.max(WebhookLog.received_at).label("last_at"))
                .where(WebhookLog.workspace_id == workspace_id, WebhookLog.outcome == "rejected",
-                      WebhookLog.status_code.in_((401, 403, 404)), WebhookLog.received_at >= since)
+                      WebhookLog.status_code.in_((401, 403, 404)), WebhookLog.received_at >= since,
+                      sa.or_(WebhookLog.body_digest.is_(None), sa.not_(taken_again)))
                .group_by(WebhookLog.plugin, reason).subquery())
     rows = db.session.execute(
         sa.select(counted.c.plugin, counted.c.reason, counted.c.n, counted.c.last_at, WebhookLog.message)

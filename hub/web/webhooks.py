@@ -23,6 +23,7 @@ path reads nothing from the database, and a change is never missed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,6 +87,7 @@ class WebhookRecord:
     verified: bool = False  # the integration had been verified (a ping or a signed webhook) before
     seen_ids: tuple[str, ...] = ()  # ids of a request without events, remembered for deduplication
     enabled: bool = True  # the integration was enabled when the request was verified (else: refused)
+    body_digest: str | None = None  # ``body_digest`` of the request's body
 
 
 _WEBHOOK_LOG, _EVENT_KEYS, _EVENTS, _DELIVERIES = (WebhookLog.__table__, EventKey.__table__, Event.__table__,
@@ -132,7 +134,8 @@ def _account(runtime, records: Sequence[WebhookRecord], unchanged: Sequence[bool
             message = ", ".join(f"{i.event.type}:{o.outcome}" for i, o in zip(record.events, mine))
         log_rows.append({"workspace_id": record.workspace_id, "plugin": record.plugin, "received_at": now,
                          "outcome": outcome, "status_code": record.status,
-                         "message": message[:MAX_LOG_MESSAGE], "event_count": len(mine)})
+                         "message": message[:MAX_LOG_MESSAGE], "event_count": len(mine),
+                         "body_digest": record.body_digest})
     return _Accounts(results, log_rows, _seen_marks(runtime, records, unchanged, now))
 
 
@@ -369,18 +372,19 @@ def _receive(runtime, plugin: str, key: str):
         raise NotFound("no enabled integration listens at this URL")
     webhook = WebhookRequest(body=request.get_data(cache=False), headers=dict(request.headers),
                              received_at=utcnow(), remote_addr=request.remote_addr)
+    digest = body_digest(webhook.body)
     for attempt in range(VERIFY_ATTEMPTS):
         integration = _integration(runtime, plugin, key, fresh=attempt > 0)
         if integration is None:
             runtime.metrics.webhook(plugin, "rejected", "unknown_url")
             raise NotFound("no enabled integration listens at this URL")
         if not integration.enabled:
-            if _refused_as_disabled(runtime, plugin, integration):
+            if _refused_as_disabled(runtime, plugin, integration, digest):
                 raise NotFound(DISABLED_MESSAGE.format(title=runtime.registry.spec(plugin).title))
             continue  # enabled (or changed) meanwhile: read it again
         if not runtime.registry.implements(plugin, "verify_webhook"):
             raise NotFound(f"plugin {plugin} does not accept webhooks")
-        answer = _verify_and_store(runtime, plugin, integration, webhook)
+        answer = _verify_and_store(runtime, plugin, integration, webhook, digest)
         if answer is not None:
             return answer
     raise ServiceUnavailable("the integration's settings kept changing while this webhook was verified; "
@@ -390,28 +394,35 @@ def _receive(runtime, plugin: str, key: str):
 DISABLED_MESSAGE = "{title} is disabled in the hub: this webhook was not processed"
 
 
-def _refused_as_disabled(runtime, plugin: str, integration) -> bool:
+def body_digest(body: bytes) -> str:
+    """What the webhook log keeps of a body (``WebhookLog.body_digest``): the first 128 bits of its
+    SHA-256, in hex. A refused webhook whose sender sends the same body again, and has it taken, is
+    no lost work."""
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def _refused_as_disabled(runtime, plugin: str, integration, digest: str) -> bool:
     """Log a request to a disabled integration as rejected, unverified (its secrets are not
     used while disabled), and count it; False if the integration changed meanwhile."""
     _end_reads()
     message = DISABLED_MESSAGE.format(title=runtime.registry.spec(plugin).title)
     record = WebhookRecord(integration.workspace_id, integration.id, plugin, integration.webhook_key,
                            integration.updated_at, integration.last_webhook_at, "rejected", status=404,
-                           message=message, enabled=False)
+                           message=message, enabled=False, body_digest=digest)
     if _store(runtime, record) == STALE:
         return False
     runtime.metrics.webhook(plugin, "rejected", "disabled")
     return True
 
 
-def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest):
+def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest, digest: str):
     """Verify ``webhook`` against ``integration`` and store it; None if the integration changed
     meanwhile (verify again), else the response (or the error raised)."""
 
     def record(outcome: str, **fields) -> WebhookRecord:
         return WebhookRecord(integration.workspace_id, integration.id, plugin, integration.webhook_key,
                              integration.updated_at, integration.last_webhook_at, outcome,
-                             verified=integration.verified_at is not None, **fields)
+                             verified=integration.verified_at is not None, body_digest=digest, **fields)
 
     def rejection_stored(status: int, message: str, reason: str, seen_ids: tuple[str, ...] = ()) -> bool:
         """Record a rejected webhook for admins and count it; False if the integration changed

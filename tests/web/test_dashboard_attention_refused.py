@@ -7,10 +7,13 @@ webhooks. Refusals that lose nothing by themselves (a malformed body, the hub bu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from html import unescape
 from datetime import timedelta
+
+import sqlalchemy as sa
 
 from hub import hookimpl, services
 from hub.entities import ASSESSMENT, IntegrationSpec, WebhookResult
@@ -166,3 +169,40 @@ def test_a_plugin_s_own_404_is_not_called_disabled_and_a_403_counts_as_unverifie
     text = _text(_item(_dashboard(app, ADMIN), "quiz"))
     assert text.startswith("2 webhooks from Quiz Co were refused"), text
     assert "1 because Quiz Co was disabled in the hub" in text and "signature does not match" in text
+
+
+def test_a_refused_webhook_sent_again_and_taken_is_no_lost_work(make_app):
+    """A walk-through disabled Canditech while a candidate took the test, then enabled it again:
+    Canditech sent the 4 refused webhooks again, the hub took them, and the Dashboard still said
+    for a day that the results they carried were not recorded. A body refused, then sent again
+    the same and taken, is not counted; one refused again, or never sent again, still is."""
+    app, keys = _app(make_app)
+    client = app.test_client()
+    with app.app_context():
+        services.set_enabled(get_runtime(), 1, "quiz", False, "test")
+        db.session.commit()
+    bodies = [json.dumps({"id": f"done-{n}"}).encode() for n in range(3)]
+    for body in bodies:
+        assert client.post(f"/webhooks/quiz/{keys['quiz']}", data=body).status_code == 404
+    assert client.post(f"/webhooks/quiz/{keys['quiz']}", data=bodies[0]).status_code == 404  # a retry, refused too
+    with app.app_context():
+        services.set_enabled(get_runtime(), 1, "quiz", True, "test")
+        db.session.commit()
+    for body in bodies[:2]:  # the sender's retries of two of them, taken
+        assert client.post(f"/webhooks/quiz/{keys['quiz']}", data=body).status_code == 200
+
+    text = _text(_item(_dashboard(app, SUPER_ADMIN), "quiz"))
+    assert text.startswith("1 webhook from Quiz Co was refused in the last 24 hours"), text
+    with app.app_context():  # the log keeps the digest of each body, never the body
+        rows = db.session.scalars(sa.select(WebhookLog).where(WebhookLog.plugin == "quiz")).all()
+        assert {row.body_digest for row in rows} == {hashlib.sha256(body).hexdigest()[:32] for body in bodies}
+        db.session.rollback()
+
+    assert client.post(f"/webhooks/quiz/{keys['quiz']}", data=bodies[2]).status_code == 200  # the last one too
+    assert _item(_dashboard(app, SUPER_ADMIN), "quiz") is None
+
+
+def test_a_refusal_logged_before_the_hub_kept_digests_still_counts(make_app):
+    app, _ = _app(make_app)
+    _log(app, "quiz", 404, "Quiz Co is disabled in the hub: this webhook was not processed")  # no digest
+    assert _text(_item(_dashboard(app, SUPER_ADMIN), "quiz")).startswith("1 webhook from Quiz Co was refused")
