@@ -44,10 +44,10 @@ def test_activity_names_each_delivery_by_what_the_plugin_does(hub_app, seeded, a
         written = _event(seeded.workspace_id, "fakesource", "on_assessment_completed", "done")
     html = as_role("admin").get("/activity").get_data(as_text=True)
     row = _row(html, delivery_id)
-    assert '<td class="delivery-step">Invite on the stage change <span class="small muted"' in row
+    assert '<td class="delivery-step" data-label="Step">Invite on the stage change <span class="small muted"' in row
     assert "<code>on_stage_change</code>" in row  # for developers, small
     # the same hook is named by what the kind of plugin running it does: a source writes back
-    assert re.search(r'<td class="delivery-step">Write the result to the ATS <span[^>]*><code>on_assessment_completed'
+    assert re.search(r'<td class="delivery-step" data-label="Step">Write the result to the ATS <span[^>]*><code>on_assessment_completed'
                      r'</code></span></td>', _row(html, written))
     assert '<th scope="col">Step</th>' in html and '<th scope="col">Hook</th>' not in html
     # the API keeps the hook's name: scripts rely on it

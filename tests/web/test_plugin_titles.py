@@ -19,7 +19,7 @@ def test_activity_and_the_dashboard_name_plugins_by_title(hub_app, seeded, as_ro
     html = client.get("/activity").get_data(as_text=True)
     delivery_id = seeded.ids["delivery"]
     row = re.search(rf'<tr id="delivery-{delivery_id}" data-status="dead">(.*?)</tr>', html, re.S).group(1)
-    assert "<td>Fake Tests</td>" in row and "the delivery to Fake Tests" in row and "fakeassess" not in row
+    assert '<td data-label="Plugin">Fake Tests</td>' in row and "the delivery to Fake Tests" in row and "fakeassess" not in row
     assert "from Fake ATS</span>" in html and "from fakesource" not in html
     assert '<option value="fakeassess">Fake Tests</option>' in html
     dashboard = client.get("/").get_data(as_text=True)
