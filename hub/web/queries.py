@@ -155,6 +155,15 @@ ERASED = ingest.ERASED  # the timeline kind of a candidate erased at the source
 UNDONE_LIMIT = 50
 
 
+def archived_at_source(workspace_id: int, opportunity_id: str) -> bool | None:
+    """What the latest archive change the source reported about the opportunity says: archived
+    (True), taken out of the archive (False), or None when it reported none."""
+    payload = db.session.scalar(sa.select(Event.payload).where(
+        Event.workspace_id == workspace_id, Event.subject == opportunity_id, Event.type == "archive_change")
+        .order_by(Event.id.desc()).limit(1))
+    return None if payload is None else bool((payload or {}).get("archived", True))
+
+
 def undone_deliveries(invitation: Invitation, limit: int = UNDONE_LIMIT) -> list[sa.Row]:
     """The deliveries not done of the events about ``invitation``, newest first, in one query:
     rows of ``Delivery``, its event's ``type`` and ``payload``. About it: every event whose subject

@@ -365,3 +365,49 @@ def test_a_search_that_finds_no_invitation_points_admins_to_activity(as_role):
     assert 'id="no-candidates-activity"' in admin and 'href="/activity#filter-about"' in admin
     member = as_role("team_member").get("/candidates?q=nobody-by-this-name").get_data(as_text=True)
     assert 'id="no-candidates"' in member and 'id="no-candidates-activity"' not in member  # no Activity for them
+
+
+def _reinvite_page(client, invitation_id: int) -> tuple[str, str | None]:
+    """The Re-invite button's confirmation and the cautions beside it (None: none shown)."""
+    from html import unescape
+
+    page = client.get(f"/candidates/{invitation_id}").get_data(as_text=True)
+    confirm = unescape(re.search(r'id="reinvite-button" data-confirm="([^"]*)"', page).group(1))
+    note = re.search(r'<p class="small muted" id="reinvite-cautions">(.*?)</p>', page, re.S)
+    return confirm, unescape(note.group(1)) if note else None
+
+
+def test_reinviting_an_archived_candidate_or_a_detached_assessment_says_so_first(hub_app, seeded, as_role):
+    """A walk-through re-invited a candidate the hub had archived in the ATS on a thumbs down, for
+    an assessment detached since, behind only "Send Data Analysis to Frank Fox again?"."""
+    from hub.store.models import Event, utcnow
+
+    client = as_role("admin")
+    failed_id = seeded.per_role["admin"]["inv_reinvite_ui"]
+    with hub_app.app_context():
+        row = db.session.get(Invitation, failed_id)
+        name, assessment, opportunity = row.candidate_name, row.assessment_name, row.opportunity_id
+        db.session.rollback()
+    confirm, note = _reinvite_page(client, failed_id)
+    assert confirm == f"Send {assessment} to {name} again?" and note is None  # nothing to say
+
+    with hub_app.app_context():  # the ATS plugin archived them (its timeline note), and the stage lost the assessment
+        row = db.session.get(Invitation, failed_id)
+        db.session.add(TimelineEntry(invitation_id=failed_id, kind="archived", source="fakesource",
+                                     detail="archived in Fake ATS on thumbs down"))
+        row.attachment.detached_at = utcnow()
+        db.session.commit()
+    cautions = (f"{name} is archived in Fake ATS (the hub archived them there). "
+                f"{assessment} is no longer attached to a stage.")
+    confirm, note = _reinvite_page(client, failed_id)
+    assert confirm == f"{cautions} Send {assessment} to {name} again?" and note == cautions
+
+    with hub_app.app_context():  # a recruiter took them out of the archive since: the ATS's word is the latest
+        db.session.add(Event(workspace_id=seeded.workspace_id, source_plugin="fakesource", type="archive_change",
+                             external_id="unarchived-1", subject=opportunity,
+                             payload={"opportunity_id": opportunity, "archived": False}))
+        db.session.commit()
+    confirm, note = _reinvite_page(client, failed_id)
+    assert note == f"{assessment} is no longer attached to a stage."
+    # still possible: it may be meant
+    assert client.post(f"/candidates/{failed_id}/reinvite", follow_redirects=True).status_code == 200

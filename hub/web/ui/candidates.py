@@ -112,6 +112,7 @@ def candidates_detail(invitation_id: int):
                "no_email_in": no_email_in(row, erased),
                "idle": idle_providers(current_user.workspace_id, [row] if row.status in OPEN else [])}
     context["cancel_confirm"] = cancel_confirm(row, context["provider_state"])
+    context["reinvite_cautions"] = reinvite_cautions(row, timeline) if context["can_reinvite"] else []
     # a Replay of a plugin not enabled now would be refused: shown disabled, saying why (as on Activity)
     context["enabled"] = enabled_plugins(current_user.workspace_id) if undone else frozenset()
     context["replay_unavailable"] = replay_unavailable
@@ -181,6 +182,29 @@ def cancel_confirm(row, provider_state: str) -> str:
     if provider_state == "gone":
         return "Cancel this invitation in the hub? " + not_told(title, row.status, row.candidate_name)
     return f"Cancel this invitation? {title} is told, and withdraws it if it supports withdrawing invitations."
+
+
+# the timeline kind a source plugin notes when it archives the candidate itself (Lever, on a thumbs down)
+ARCHIVED_KIND = "archived"
+
+
+def reinvite_cautions(row, timeline) -> list[str]:
+    """Why sending the assessment again may not be meant, as sentences for the Re-invite
+    confirmation and the note beside it: the candidate is archived in the ATS (the latest archive
+    change it reported, or, with none reported, the ATS plugin's note that it archived them), or
+    the assessment is no longer attached to a stage. Re-inviting stays possible: it may be meant."""
+    cautions = []
+    archived = queries.archived_at_source(row.workspace_id, row.opportunity_id)
+    noted = [entry for entry in timeline if entry.kind == ARCHIVED_KIND]
+    if archived or (archived is None and noted):
+        who = row.candidate_name or "The candidate"
+        source = get_runtime().active_source(row.workspace_id)
+        where = plugin_title(source) if source else "the ATS"
+        cautions.append(f"{who} is archived in {where}" + (" (the hub archived them there)"
+                                                            if archived is None else "") + ".")
+    if row.attachment is not None and row.attachment.detached_at is not None:
+        cautions.append(f"{row.assessment_name} is no longer attached to a stage.")
+    return cautions
 
 
 def no_email_in(row, erased: bool) -> str | None:
@@ -392,7 +416,7 @@ def _legacy_detail(entry, source: str | None, names) -> str:
         title = runtime.registry.title(entry.source) if entry.source in runtime.registry.specs \
             else match.group("title")
         return f"note with the result written to {title}"
-    if entry.kind == "archived" and entry.source == source and (match := ARCHIVE_REASON_ID.search(detail)):
+    if entry.kind == ARCHIVED_KIND and entry.source == source and (match := ARCHIVE_REASON_ID.search(detail)):
         name = names("archive_reason").get(match.group("id"))
         if name:
             return detail[:match.start()] + f"(reason: {name})" + detail[match.end():]
