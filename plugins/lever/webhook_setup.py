@@ -115,12 +115,17 @@ def left_at_lever(ctx) -> dict[str, Any]:
     return dict(left) if isinstance(left, Mapping) else {}
 
 
+def _webhooks(count: int) -> str:
+    """``count`` webhooks, in words: "1 webhook", "5 webhooks"."""
+    return f"{count} webhook{'' if count == 1 else 's'}"
+
+
 def left_warning(ctx) -> tuple[str, ...]:
     """The integration page's warning while webhooks of a revoked connection are still at Lever."""
     left = left_at_lever(ctx)
     if not left:
         return ()
-    return (f"{len(left)} webhook(s) of an earlier, revoked connection could not be deleted at Lever "
+    return (f"{_webhooks(len(left))} of an earlier, revoked connection could not be deleted at Lever "
             f"({_labels(left)}): Lever still sends them to an address that refuses them. “Register webhooks” "
             "deletes them, or delete them in Lever under Settings > Integrations and API > Webhooks.",)
 
@@ -177,7 +182,7 @@ def setup(ctx, client: LeverClient) -> str:
 
     parts = []
     if created:
-        parts.append(f"Registered {len(created)} webhook(s) at Lever for {url}: {named(created)}.")
+        parts.append(f"Registered {_webhooks(len(created))} at Lever for {url}: {named(created)}.")
     if kept:
         parts.append(f"Already registered: {named(kept)}.")
     if manual:
@@ -211,7 +216,7 @@ def disconnect(ctx, client: LeverClient) -> None:
         left = {**left_at_lever(ctx), **{i: known.get(i, {"event": None, "url": None}) for i in failures}}
         store_record(ctx.records, LEFT_RECORD, left)
         reasons = sorted(set(failures.values()))
-        raise HubError(f"could not delete {len(failures)} webhook(s) at Lever ({_labels(left)}): "
+        raise HubError(f"could not delete {_webhooks(len(failures))} at Lever ({_labels(left)}): "
                        f"{reasons[0]}{' (and other reasons)' if len(reasons) > 1 else ''}. After reconnecting, "
                        "“Register webhooks” deletes them; or delete them in Lever under Settings > Integrations "
                        "and API > Webhooks.", status=502, code="lever_disconnect_incomplete")

@@ -139,7 +139,7 @@ def admin_connects_lever(page: Page, hub: str, lever: str, shots) -> None:
 
     page.click("#register-webhooks")
     webhook_url = page.input_value("#webhook-url")
-    flash(page, f"webhook(s) at Lever for {webhook_url}")
+    flash(page, f"webhooks at Lever for {webhook_url}")
     expect(page.locator("#flashes .alert--danger")).to_have_count(0)
     expect(page.locator("#verification-status")).to_have_attribute("data-verified", "false")
     assert webhook_url.startswith(hub + "/webhooks/lever/"), webhook_url

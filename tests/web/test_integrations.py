@@ -465,3 +465,19 @@ def test_enabling_after_a_revoke_without_new_credentials_says_none_are_entered(h
     client.post("/integrations/fakeassess/revoke")
     client.post("/integrations/fakeassess/enable")
     assert _integration(hub_app, "fakeassess").status == "enabled"  # "No credentials yet"
+
+
+def test_recent_webhooks_say_what_each_request_carried_in_words(hub_app, seeded, as_role):
+    """The Message column read "stage_change:accepted" (the log's own notation); the API keeps it."""
+    from html import unescape
+
+    with hub_app.app_context():
+        for message in ("stage_change:accepted, archive_change:duplicate", "signature does not match"):
+            db.session.add(WebhookLog(workspace_id=1, plugin="fakesource", outcome="accepted", status_code=200,
+                                      message=message, event_count=2))
+        db.session.commit()
+    html = as_role("admin").get("/integrations/fakesource").get_data(as_text=True)
+    cells = [unescape(c) for c in re.findall(r'<td class="wrap" data-label="Message"[^>]*>(.*?)</td>', html, re.S)]
+    assert "Stage change accepted; Archive change already received" in cells
+    assert "signature does not match" in cells and not any(":accepted" in cell for cell in cells)
+    assert 'title="stage_change:accepted, archive_change:duplicate"' in html  # the recorded text on hover

@@ -3,6 +3,7 @@ the permission check for hiding navigation, and small request helpers."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -121,6 +122,26 @@ def passed_filter(invitation) -> bool | None:
     if invitation.score is None or not invitation.max_score or threshold is None:
         return None
     return 100 * invitation.score / invitation.max_score >= float(threshold)
+
+
+# a webhook log line of a request whose events were stored: "<event type>:<outcome>" per event
+_STORED_EVENTS = re.compile(r"[a-z][a-z0-9_]*:[a-z_]+(, [a-z][a-z0-9_]*:[a-z_]+)*")
+
+
+@bp.app_template_filter("webhook_message")
+def webhook_message_filter(message: str | None) -> str:
+    """A webhook log line's message as admins read it: the events a request carried, in words
+    ("stage_change:accepted, archive_change:duplicate" as "Stage change accepted; Archive change
+    already received"); any other message as recorded. The API answers it as recorded."""
+    if not message or not _STORED_EVENTS.fullmatch(message):
+        return message or ""
+    words = {"accepted": "accepted", "duplicate": "already received", "no_change": "changed nothing",
+             "unknown_invitation": "about no invitation of the hub"}
+    parts = []
+    for item in message.split(", "):
+        kind, _, outcome = item.partition(":")
+        parts.append(f"{humanize(kind)} {words.get(outcome, humanize(outcome).lower())}")
+    return "; ".join(parts)
 
 
 @bp.app_template_filter("readable_error")

@@ -107,7 +107,7 @@ def test_disconnect_reports_what_it_could_not_delete(api_key_hub, sandbox):
         api_key_hub.call("disconnect")
     # by the events Lever's settings page shows, not by bare ids
     assert info.value.message.startswith(
-        "could not delete 5 webhook(s) at Lever (Candidate Stage Change, Application Created, Candidate Archive "
+        "could not delete 5 webhooks at Lever (Candidate Stage Change, Application Created, Candidate Archive "
         "State Change, Candidate Deleted, Candidate Hired): Lever answered 503")
     assert "“Register webhooks” deletes them" in info.value.message
     assert "webhook_tokens" not in api_key_hub.secrets()
@@ -121,16 +121,16 @@ def test_webhooks_a_revoke_left_at_lever_are_deleted_by_the_next_registration(ap
     sandbox.control("POST", "/faults", json={"down": True})
     with api_key_hub.app.app_context():
         (warning,) = services.revoke(api_key_hub.runtime, 1, "lever", "test")
-    assert "could not delete 5 webhook(s) at Lever" in warning
+    assert "could not delete 5 webhooks at Lever" in warning
     sandbox.control("POST", "/faults", json={"down": False})
     assert old <= {w["id"] for w in sandbox.webhooks()}
 
     api_key_hub.configure({"api_key": API_KEY})  # reconnected (a new webhook URL)
     (left,) = api_key_hub.call("connection_state").warnings
-    assert left.startswith("5 webhook(s) of an earlier, revoked connection could not be deleted at Lever "
+    assert left.startswith("5 webhooks of an earlier, revoked connection could not be deleted at Lever "
                            "(Candidate Stage Change, ")
     message = api_key_hub.call("setup_webhooks")
-    assert "Registered 5 webhook(s)" in message
+    assert "Registered 5 webhooks" in message
     assert old.isdisjoint({w["id"] for w in sandbox.webhooks()})
     assert len(sandbox.webhooks()) == len(EVENTS)
     assert api_key_hub.call("connection_state").warnings == ()
