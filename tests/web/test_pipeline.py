@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -395,3 +396,22 @@ def test_the_list_is_searched_and_paged(hub_app, seeded, as_role):
     assert re.search(r'href="/pipeline\?q=warehouse(\+|%20)associate(\+|%20)05" id="pipeline-first-page"', past_found)
     bad = client.get("/pipeline?page=abc").get_data(as_text=True)
     assert len(listed(bad)) == PIPELINE_PAGE and "“abc” is not a page number: the list shows page 1." in unescape(bad)
+
+
+def test_a_detach_from_a_searched_list_comes_back_to_that_search(hub_app, seeded, as_role):
+    """Detaching from a searched Pipeline list came back to the plain list, the search lost."""
+    client = as_role("admin")
+    row = _rows(hub_app)[0]
+    listed = client.get(f"/pipeline?q={row.assessment_name}").get_data(as_text=True)
+    link = unescape(re.search(rf'href="([^"]+)" id="detach-{row.id}"', listed).group(1))
+    query = parse_qs(urlsplit(link).query)
+    assert query["next"] == [f"/pipeline?q={row.assessment_name.replace(' ', '+')}"]
+    confirm = client.get(link).get_data(as_text=True)
+    keep = unescape(re.search(r'href="([^"]+)" id="detach-keep"', confirm).group(1))
+    assert keep == query["next"][0]
+    done = client.post(f"/pipeline/{row.id}/detach", data={"next": query["next"][0]})
+    assert done.status_code == 302 and done.headers["Location"] == query["next"][0]
+    # anywhere else is not followed: the list
+    other = _rows(hub_app)[0]
+    away = client.post(f"/pipeline/{other.id}/detach", data={"next": "https://evil.example/pipeline"})
+    assert away.headers["Location"] == "/pipeline"

@@ -30,7 +30,8 @@ from hub.web.permissions import can, require
 from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
 from hub.web.ui.empty_states import idle_source
 from hub.web.ui.form_messages import some_named
-from hub.web.ui.helpers import number_filter, sentence
+from hub.web.redirects import safe_next
+from hub.web.ui.helpers import number_filter, sentence, this_page_url
 from hub.web.ui.list_filters import ListArgs
 from hub.web.ui import bp
 
@@ -138,6 +139,7 @@ def pipeline():
     stage_names, reason_names, hired_reasons = (option_names(ws, rows) if rows and has_source and notice is None
                                                 else ({}, {}, set()))
     return render_template("pipeline/list.html", rows=rows, page=page, search=search, notices=args.notices,
+                           back=this_page_url(),
                            any_attached=bool(providers), warnings=warnings, notice=notice,
                            stage_names=stage_names, reason_names=reason_names, hired_reasons=hired_reasons,
                            idle=queries.idle_providers(ws, providers),
@@ -458,13 +460,15 @@ def pipeline_edit(attachment_id: int):
 @bp.route("/pipeline/<int:attachment_id>/detach", methods=["GET", "POST"])
 @require("pipeline.manage")
 def pipeline_detach(attachment_id: int):
+    """Ask, then detach; both lead back to the Pipeline list as it was (``next``: its search and page)."""
     row = queries.get_attachment(current_user.workspace_id, attachment_id)
+    back = safe_next(request.values.get("next"), "/pipeline") or url_for("ui.pipeline")
     if request.method == "GET":
-        return render_template("pipeline/detach.html", row=row)
+        return render_template("pipeline/detach.html", row=row, back=back)
     services.detach(current_user.workspace_id, attachment_id, current_user)
     flash(f"{row.assessment_name} is detached from “{row.stage_name}”. Candidates entering that stage are no "
           "longer invited; invitations already sent are kept.", "success")
-    return redirect(url_for("ui.pipeline"))
+    return redirect(back)
 
 
 # --------------------------------------------------------------------------- backfill
