@@ -88,13 +88,19 @@ def new_plugin_command(name, kind, directory):
     if name in installed_plugin_names():
         raise click.BadParameter(f"a plugin named {name!r} is already installed, and two plugins with one name "
                                  "cannot both load; choose another name", param_hint="NAME")
+    if directory is not None and not directory.strip():
+        raise click.BadParameter("is empty: name a folder, or leave --directory out for ./ats-hub-NAME",
+                                 param_hint="'--directory'")
     target = Path(directory or f"ats-hub-{name.replace('_', '-')}")
     if target.exists() and any(target.iterdir()):
         raise click.ClickException(f"{target} exists and is not empty")
-    for relative, text in render_plugin(name, kind).items():
-        path = target / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+    try:
+        for relative, text in render_plugin(name, kind).items():
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    except OSError as exc:  # a parent that cannot be created or written to: said in words, not as FileNotFoundError
+        raise click.ClickException(f"cannot write the plugin into {target}: {exc.strerror or exc}") from None
     click.echo(f"created {kind} plugin {name!r} in {target}")
     click.echo(next_steps(name, target))
 

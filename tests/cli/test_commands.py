@@ -133,6 +133,10 @@ def test_users_set_password_refuses_a_short_password_and_keeps_the_old_one(runne
      "not a valid email address: it holds an invisible or control character (U+0001)"),
     (["users", "create", "named@example.com", "--name", "Eve\u202e"],
      "the name holds an invisible or control character (U+202E)"),
+    (["new-plugin", "acme", "--kind", "assessment", "--directory", ""],
+     "Invalid value for '--directory': is empty: name a folder, or leave --directory out for ./ats-hub-NAME"),
+    (["new-plugin", "acme", "--kind", "assessment", "--directory", "/proc/no-such-folder/acme"],
+     "Error: cannot write the plugin into /proc/no-such-folder/acme: No such file or directory"),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else None)
 def test_bad_arguments_give_one_line_and_non_zero_exit(runner, args, message):
     result = runner.invoke(args=args)
