@@ -32,6 +32,15 @@ def storable_text(ctx, param, value):
     return value
 
 
+def email_argument(ctx, param, value):
+    """Click callback for a user's EMAIL: ``storable_text``, and not empty (a blank one said "no
+    user with the email " and nothing after it)."""
+    value = storable_text(ctx, param, value)
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("is empty: give the user's email address")
+    return value
+
+
 def _fail(message: str) -> None:
     raise click.ClickException(message)
 
@@ -126,7 +135,7 @@ def users_group():
 
 
 @users_group.command("create")
-@click.argument("email", callback=storable_text)
+@click.argument("email", callback=email_argument)
 @click.option("--role", type=click.Choice(ROLES), default="team_member", show_default=True)
 @click.option("--password", default=None, callback=storable_text,
               help=f"{services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters. Default: generated and printed.")
@@ -155,7 +164,7 @@ def users_list(workspace_id):
 
 
 @users_group.command("set-role")
-@click.argument("email", callback=storable_text)
+@click.argument("email", callback=email_argument)
 @click.argument("role", type=click.Choice(ROLES))
 @with_appcontext
 def users_set_role(email, role):
@@ -171,7 +180,7 @@ def users_set_role(email, role):
 
 
 @users_group.command("set-password")
-@click.argument("email", callback=storable_text)
+@click.argument("email", callback=email_argument)
 @click.option("--password", default=None, callback=storable_text,
               help=f"The new password ({services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters). Default: generated and printed.")
 @with_appcontext

@@ -133,6 +133,8 @@ def test_users_set_password_refuses_a_short_password_and_keeps_the_old_one(runne
      "not a valid email address: it holds an invisible or control character (U+0001)"),
     (["users", "create", "named@example.com", "--name", "Eve\u202e"],
      "the name holds an invisible or control character (U+202E)"),
+    (["users", "set-password", " "], "Invalid value for 'EMAIL': is empty: give the user's email address"),
+    (["users", "set-role", "", "admin"], "Invalid value for 'EMAIL': is empty: give the user's email address"),
     (["new-plugin", "acme", "--kind", "assessment", "--directory", ""],
      "Invalid value for '--directory': is empty: name a folder, or leave --directory out for ./ats-hub-NAME"),
     (["new-plugin", "acme", "--kind", "assessment", "--directory", "/proc/no-such-folder/acme"],
