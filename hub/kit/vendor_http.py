@@ -1,5 +1,6 @@
 """A vendor's HTTP API as an admin configures and reads it (public plugin kit): the API base URL
-setting, and an error answer that is not the API's JSON put in words.
+setting, the connection's other settings (whole numbers; ids, keys and secrets as text), and an
+error answer that is not the API's JSON put in words.
 
 **The base URL.** ``validate_base_url(value)`` is a marshmallow validator (``fields.String(
 validate=validate_base_url)``) that raises ``ValidationError`` with one sentence saying what to
@@ -20,6 +21,34 @@ means everything below; the plugin appends its paths to it (strip a trailing ``/
 - no query string (``?``) and no fragment (``#``), not even empty ones.
 
 The hub's sandboxes (``http://127.0.0.1:PORT``) pass.
+
+**The other settings.** Two marshmallow fields for a connection's settings schema, each refusing
+what marshmallow's own field would silently change:
+
+- ``WholeNumber(**kwargs)``: ``fields.Integer`` for a whole-number setting (a timeout, a count, a
+  rate limit's burst). It takes a JSON integer, or the text of one as the hub's settings form posts
+  it ("72", " 72 ", "+72", "-1": ASCII digits with an optional sign, surrounding spaces ignored).
+  Anything else is its ``invalid`` error ("Not a valid integer.", which the form shows as "Enter a
+  whole number."; give ``error_messages={"invalid": ...}`` for your own words): a fraction (``1.5``,
+  which ``fields.Integer`` cuts to ``1`` unless ``strict``), a whole number written as a decimal
+  (``2.0``, ``"2.0"``), ``"1e1"``, ``"1_0"`` and digits of other scripts (both of which ``int()``
+  takes), a boolean. Text of more digits than ``int()`` converts is its ``too_large`` error. A
+  ``validate.Range`` (your bounds) runs on what it loaded, so -1 gets the range's message.
+- ``PlainText(*, what="this value", line_breaks=False, **kwargs)``: ``fields.String`` for an id, a
+  name, an email, an API key or a secret. Spaces and line breaks around the value are dropped (a
+  key pasted with a trailing newline is the key); a control or invisible character left in it
+  (Unicode categories Cc and Cf: U+0000 to U+001F, U+007F to U+009F, zero-width spaces, direction
+  marks and overrides such as U+200B and U+202E, U+FEFF...) is refused with one sentence naming
+  the characters by code point, never the value (it may be a secret), in the words the hub uses
+  for an email or a name: "Holds an invisible or control character (U+0001), which an API key
+  cannot contain." ("Holds invisible or control characters (U+0001, U+200B), ..." for several;
+  ``what`` says what the setting is). ``line_breaks=True`` lets line breaks and tabs through inside the value, for a
+  setting that holds several values one per line (webhook secrets, ``hub.kit.webhook_secrets``).
+  Your validators (a ``validate.Length``...) run on the stripped text.
+
+``control_character_problem(value, what="this value", *, line_breaks=False)`` is that sentence for
+a text of your own (``None`` when it has none), ``control_characters(value, *, line_breaks=False)``
+the characters themselves, each once, in order.
 
 **An error answer.** A vendor's API answers errors with JSON its plugin reads; an answer that is
 not (the HTML 404 page of a web server at a wrong base URL, a proxy's 502 page, a bare text) must
@@ -68,10 +97,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import unicodedata
 from http import HTTPStatus
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
 MAX_BASE_URL_LENGTH = 500
 MAX_QUOTED_LENGTH = 200
@@ -187,6 +217,73 @@ def _is_ipv6(text: str) -> bool:
     except ValueError:
         return False
     return "%" not in text  # a zone id (fe80::1%eth0) means nothing to another machine
+
+
+# --------------------------------------------------------------------------- other settings
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_CONTROL_CATEGORIES = ("Cc", "Cf")
+_LINE_BREAKS = "\t\n\r"
+_SHOWN_CHARACTERS = 5
+
+
+class WholeNumber(fields.Integer):
+    """A whole-number setting: a JSON integer, or the text of one (what the settings form posts);
+    never a fraction cut to a whole number (see the module)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["strict"] = True
+        super().__init__(**kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, str):
+            text = value.strip(" \t\r\n")
+            if not _WHOLE_NUMBER.fullmatch(text):
+                raise self.make_error("invalid", input=value)
+            try:
+                value = int(text)
+            except ValueError:  # more digits than int() converts
+                raise self.make_error("too_large", input=value) from None
+        return super()._validated(value)  # strict: an int, not a bool
+
+
+def control_characters(value: str, *, line_breaks: bool = False) -> list[str]:
+    """The control and invisible characters (Unicode categories Cc and Cf) in ``value``, each once,
+    in order; tabs and line breaks left out with ``line_breaks``."""
+    found = (ch for ch in value if unicodedata.category(ch) in _CONTROL_CATEGORIES
+             and not (line_breaks and ch in _LINE_BREAKS))
+    return list(dict.fromkeys(found))
+
+
+def control_character_problem(value: str, what: str = "this value", *, line_breaks: bool = False) -> str | None:
+    """"Holds an invisible or control character (U+0001), which <what> cannot contain.", or
+    ``None`` when ``value`` has none (see the module). Names code points, never the value."""
+    found = control_characters(value, line_breaks=line_breaks)
+    if not found:
+        return None
+    shown = ", ".join(f"U+{ord(ch):04X}" for ch in found[:_SHOWN_CHARACTERS])
+    if len(found) > _SHOWN_CHARACTERS:
+        shown += f" and {len(found) - _SHOWN_CHARACTERS} more"
+    if len(found) == 1:
+        return f"Holds an invisible or control character ({shown}), which {what} cannot contain."
+    return f"Holds invisible or control characters ({shown}), which {what} cannot contain."
+
+
+class PlainText(fields.String):
+    """A text setting (an id, a name, a key, a secret): stripped, and refused when a control or
+    invisible character is left in it (see the module)."""
+
+    def __init__(self, *, what: str = "this value", line_breaks: bool = False, **kwargs: Any) -> None:
+        self.what = what
+        self.line_breaks = line_breaks
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        problem = control_character_problem(text, self.what, line_breaks=self.line_breaks)
+        if problem is not None:
+            raise ValidationError(problem)
+        return text
 
 
 # --------------------------------------------------------------------------- error answers

@@ -8,6 +8,10 @@ secrets may be active at once (newline- or comma-separated), so a secret can be 
 dropping webhooks: add the new one, switch Canditech over, remove the old one
 (``hub.kit.webhook_secrets``).
 
+The whole-number settings are ``hub.kit.vendor_http.WholeNumber`` (1.5 is refused, not saved as
+1), the API key and webhook secrets ``PlainText`` (stripped; control and invisible characters
+refused, naming their code points; line breaks separate webhook secrets).
+
 ``rate_limit_per_second`` and ``rate_limit_burst`` size the connection's request bucket (10/s,
 bursts of 20, by default: ``wire.RATE_LIMIT_*``). Canditech publishes no rate limit (its API is
 private and its limits are not in the team's notes), so an admin sets the one Canditech gives them.
@@ -21,7 +25,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
-from hub.kit.vendor_http import validate_base_url
+from hub.kit.vendor_http import PlainText, WholeNumber, validate_base_url
 from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
 
 from . import wire
@@ -60,13 +64,13 @@ class CanditechSettingsSchema(Schema):
         load_default=DEFAULT_BASE_URL, validate=validate_base_url,
         metadata={"connection": True, "label": "API base URL",
                   "description": "Canditech's API root, e.g. https://api.canditech.io (the sandbox by default)."})
-    api_key = fields.Str(
-        required=True, validate=validate.Length(min=1, max=500),
+    api_key = PlainText(
+        what="an API key", required=True, validate=validate.Length(min=1, max=500),
         metadata={"connection": True, "label": "API key", "secret": True,
                   "description": "A Canditech admin generates it in Canditech under Settings > Integrations > "
                                  "(your ATS) > Generate Key (only admins can open Settings)."})
-    webhook_secrets = fields.Str(
-        load_default=None, validate=validate_secrets,
+    webhook_secrets = PlainText(
+        what="a webhook secret", line_breaks=True, load_default=None, validate=validate_secrets,
         metadata={"label": "Webhook signing secret(s)", "secret": True,
                   "description": "The secret Canditech signs webhooks with. Several may be active while "
                                  "rotating: one per line (or comma-separated)."})
@@ -75,15 +79,15 @@ class CanditechSettingsSchema(Schema):
             _HEADER_NAME, error=f"Enter an HTTP header name: letters, digits and dashes (the default is "
                                 f"{wire.DEFAULT_SIGNATURE_HEADER})"),
         metadata={"label": "Signature header", "description": "HTTP header carrying t=<unix>,v1=<hex>."})
-    signature_tolerance_seconds = fields.Int(
+    signature_tolerance_seconds = WholeNumber(
         load_default=300, validate=validate.Range(min=1, max=86400),
         metadata={"label": "Signature timestamp tolerance (seconds)",
                   "description": "Webhooks signed further than this in the past or future are rejected."})
-    reconcile_after_minutes = fields.Int(
+    reconcile_after_minutes = WholeNumber(
         load_default=10, validate=validate.Range(min=0, max=7 * 24 * 60),
         metadata={"label": "Reconcile after (minutes)",
                   "description": "Ask Canditech about invitations open longer than this, in case a webhook was lost."})
-    verdict_watch_days = fields.Int(
+    verdict_watch_days = WholeNumber(
         load_default=14, validate=validate.Range(min=1, max=365),
         metadata={"label": "Watch for verdicts (days)",
                   "description": "For this many days after a candidate completes, ask Canditech now and then for "
@@ -104,7 +108,7 @@ class CanditechSettingsSchema(Schema):
                                  f"{MIN_RATE_PER_SECOND:g} to {MAX_RATE_PER_SECOND:g}). Canditech publishes no rate "
                                  f"limit: enter the one Canditech gives you, or lower this if Canditech often "
                                  f"answers 429 (too many requests)."})
-    rate_limit_burst = fields.Int(
+    rate_limit_burst = WholeNumber(
         load_default=wire.RATE_LIMIT_BURST, validate=validate.Range(min=1, max=MAX_BURST, error=_BURST_MESSAGE),
         error_messages={"invalid": _BURST_MESSAGE, "null": _BURST_MESSAGE, "too_large": _BURST_MESSAGE},
         metadata={"label": "API request burst",

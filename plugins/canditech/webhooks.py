@@ -5,8 +5,10 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
 1. signature header (name from settings) present, well formed, timestamp within the tolerance
    both ways, HMAC matching with one of the active secrets -> else 401;
 2. body is a JSON object -> else 400 saying why it is not JSON (where the parser stopped, not
-   UTF-8, nested too deeply, a NaN/Infinity literal); has ``id``, ``type`` and, for a known type,
-   ``data.invitation.id`` -> else 422;
+   UTF-8, nested too deeply, a NaN/Infinity literal); an ``id`` that is a string or an integer and
+   a ``type`` that is a string -> else 422 ``invalid_fields`` naming the field ("type must be a
+   string, not a number"); has ``id``, ``type`` and, for a known type, ``data.invitation.id`` ->
+   else 422 ``missing_fields`` (null or blank counts as absent);
 3. an unknown type is answered 2xx and ignored (``WebhookResult(note=...)``);
 4. the time a start, verdict or expiry uses meets its rule (``wire.VALUE_RULES``: from the year
    2000 on) -> else 422 naming the field and its rule;

@@ -165,6 +165,32 @@ def _str(value: Any) -> str | None:
     return None
 
 
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_id(value: Any) -> bool:
+    """A string, or an integer (taken as its digits): what an event's ``id`` may be."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _json_type(value: Any) -> str:
+    """The JSON type of ``value``, in words (for messages: never a Python class name)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):  # 1.5, 2.0, 1e3: no integer as JSON decodes it
+        return "a decimal number"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return "null"
+
+
 def _number(value: Any) -> float | None:
     """A finite number (JSON number or numeric string), else None (NaN and Infinity are not numbers)."""
     if isinstance(value, bool):
@@ -462,6 +488,11 @@ def parse_event(body: bytes) -> dict[str, Any]:
     document = parse_json(body)
     if not isinstance(document, Mapping):
         raise PayloadError("body must be a JSON object")
+    wrong = {name: f"must be {what}, not {_json_type(document.get(name))}"
+             for name, what, ok in (("id", "a string or an integer", _is_id), ("type", "a string", _is_text))
+             if _present(document.get(name)) and not ok(document.get(name))}
+    if wrong:
+        raise PayloadError(describe_problems(wrong), invalid=True)
     event_id = _str(document.get("id"))
     event_type = _str(document.get("type"))
     missing = [name for name, value in (("id", event_id), ("type", event_type)) if value is None]

@@ -7,6 +7,12 @@ only URL path characters); it is checked on save in the custom environment only 
 from a custom setup does not block saving a production connection), and reported together with
 the other fields' errors.
 
+``max_webhook_age_hours`` and ``max_clock_skew_minutes`` are ``hub.kit.vendor_http.WholeNumber``
+(71.9 is refused, not saved as 71); ``api_key``, ``signature_tokens`` and ``perform_as`` are
+``PlainText`` (stripped; control and invisible characters refused, naming their code points; line
+breaks separate signature tokens). ``base_url`` is not: checked where it is used, as above (its
+rules refuse control characters too).
+
 Secrets (``api_key``, ``signature_tokens``) are fields of the schema so an admin can enter them,
 but the hub stores them encrypted and hands them back through ``ctx.secrets``, never
 ``ctx.settings``. Tokens the plugin obtains itself (OAuth tokens, the signature tokens of webhooks
@@ -21,7 +27,7 @@ from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from hub.kit.vendor_http import base_url_problem
+from hub.kit.vendor_http import PlainText, WholeNumber, base_url_problem
 
 ENVIRONMENTS = ("production", "sandbox", "custom")
 AUTH_MODES = ("api_key", "oauth")
@@ -68,24 +74,25 @@ class LeverSettingsSchema(Schema):
     auth_mode = fields.String(
         load_default="api_key", validate=validate.OneOf(AUTH_MODES, labels=AUTH_MODE_LABELS),
         metadata={"connection": True, "label": "Authentication", "description": "an API key (HTTP Basic), or OAuth with a registered partner app"})
-    api_key = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=500),
+    api_key = PlainText(
+        what="an API key", load_default=None, allow_none=True, validate=validate.Length(max=500),
         metadata={"connection": True, "label": "API key", "secret": True,
                   "description": "from Lever: Settings > Integrations and API > API Credentials"})
-    signature_tokens = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=20_000),
+    signature_tokens = PlainText(
+        what="a signature token", line_breaks=True, load_default=None, allow_none=True,
+        validate=validate.Length(max=20_000),
         metadata={"label": "Webhook signature tokens", "secret": True,
                   "description": "manual mode: the signature token of each webhook configured on Lever's "
                                  "webhooks settings page, one per line (or comma separated)"})
-    perform_as = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=200),
+    perform_as = PlainText(
+        what="a Lever user id", load_default=None, allow_none=True, validate=validate.Length(max=200),
         metadata={"connection": True, "label": "Write as Lever user", "suggest": "source_users",
                   "description": "a Lever user id; notes, tags, stage moves and archives are attributed to this "
                                  "user (once the API key is saved, Lever's users are offered to pick from)"})
-    max_webhook_age_hours = fields.Integer(
+    max_webhook_age_hours = WholeNumber(
         load_default=72, validate=validate.Range(min=1, max=MAX_AGE_HOURS_LIMIT),
         metadata={"label": "Accept webhooks up to (hours old)"})
-    max_clock_skew_minutes = fields.Integer(
+    max_clock_skew_minutes = WholeNumber(
         load_default=5, validate=validate.Range(min=0, max=60),
         metadata={"label": "Accept webhooks up to (minutes in the future)"})
     tag_results = fields.Boolean(

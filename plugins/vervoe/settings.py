@@ -6,6 +6,9 @@ port from 1 to 65535, no query, fragment or user:password, only URL path charact
 ``api_key``, ``api_secret`` and ``webhook_secret`` are hub secrets (encrypted, never shown back).
 Several webhook secrets may be active at once (one per line, or comma-separated) so the secret can
 be rotated in Vervoe's dashboard without dropping webhooks (``hub.kit.webhook_secrets``). The
+whole-number settings are ``hub.kit.vendor_http.WholeNumber`` (299.5 is refused, not saved as 299),
+the key, secret and webhook secrets ``PlainText`` (stripped; control and invisible characters
+refused, naming their code points; line breaks separate webhook secrets). The
 plugin also keeps its bearer token among the secrets (``auth.TOKEN``...), never in the settings.
 """
 
@@ -16,7 +19,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
-from hub.kit.vendor_http import validate_base_url
+from hub.kit.vendor_http import PlainText, WholeNumber, validate_base_url
 from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
 
 from . import wire
@@ -39,21 +42,21 @@ class VervoeSettingsSchema(Schema):
         load_default=wire.DEFAULT_BASE_URL, validate=validate_base_url,
         metadata={"connection": True, "label": "API base URL",
                   "description": "Vervoe's API root: https://api.vervoe.com/api (a sandbox's /api for tests)."})
-    api_key = fields.Str(
-        required=True, validate=validate.Length(min=1, max=500),
+    api_key = PlainText(
+        what="an API key", required=True, validate=validate.Length(min=1, max=500),
         metadata={"connection": True, "label": "API key", "secret": True,
                   "description": "Your Vervoe API key (Enterprise plan or partner; ask Vervoe to enable the API)."})
-    api_secret = fields.Str(
-        required=True, validate=validate.Length(min=1, max=500),
+    api_secret = PlainText(
+        what="an API secret", required=True, validate=validate.Length(min=1, max=500),
         metadata={"connection": True, "label": "API secret", "secret": True,
                   "description": "The secret key issued with the API key; the hub trades both for a "
                                  "10-minute token."})
-    webhook_secret = fields.Str(
-        load_default=None, validate=validate_secrets,
+    webhook_secret = PlainText(
+        what="a webhook secret", line_breaks=True, load_default=None, validate=validate_secrets,
         metadata={"label": "Webhook secret(s)", "secret": True,
                   "description": "From Vervoe's dashboard, API webhook settings (Vervoe-Signature). Several "
                                  "may be active while rotating: one per line."})
-    signature_tolerance_seconds = fields.Int(
+    signature_tolerance_seconds = WholeNumber(
         load_default=300, validate=validate.Range(min=1, max=86400),
         metadata={"label": "Signature timestamp tolerance (seconds)",
                   "description": "Webhooks signed further than this in the past or future are rejected."})
@@ -73,11 +76,11 @@ class VervoeSettingsSchema(Schema):
                                  "assessment (Vervoe's only way to close one; it sends Vervoe's reject email "
                                  "if that is enabled in Vervoe). One the candidate already completed is not "
                                  "rejected: its result is still written back."})
-    reconcile_after_minutes = fields.Int(
+    reconcile_after_minutes = WholeNumber(
         load_default=30, validate=validate.Range(min=0, max=7 * 24 * 60),
         metadata={"label": "Reconcile after (minutes)",
                   "description": "Ask Vervoe about invitations open longer than this, in case a webhook was lost."})
-    unscored_result_after_minutes = fields.Int(
+    unscored_result_after_minutes = WholeNumber(
         load_default=24 * 60, validate=validate.Range(min=0, max=30 * 24 * 60),
         metadata={"label": "Report an unscored completion after (minutes)",
                   "description": "A completed assessment still waiting for Vervoe's grading after this long "
@@ -85,7 +88,7 @@ class VervoeSettingsSchema(Schema):
     # the hub retries a failed delivery after 2, 4, 8 ... 128 s by default (HUB_RETRY_BASE_SECONDS,
     # doubling, capped at HUB_RETRY_MAX_SECONDS) and re-runs a dead worker's once its lease
     # (HUB_LEASE_SECONDS, 120) runs out; a plugin cannot read those, so the default covers them
-    sending_window_seconds = fields.Int(
+    sending_window_seconds = WholeNumber(
         load_default=300, validate=validate.Range(min=0, max=24 * 3600),
         metadata={"label": "Wait for a send's retry (seconds)",
                   "description": "After sending an invitation ended without Vervoe's answer (a timeout, an error), "

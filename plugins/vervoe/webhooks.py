@@ -8,7 +8,8 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
    401 (no secret configured: 401 too);
 2. the body is a JSON object -> else 400 saying why it is not JSON (where the parser stopped, not
    UTF-8, nested too deeply, a NaN/Infinity literal); it has ``candidateAssessmentUuid`` -> else
-   422 "missing"; a non-empty string -> else 422 "must be a string"; its report links are
+   422 "missing"; a non-empty string -> else 422 "must be a string"; ``status``, when present and
+   not null, a string -> else 422 "status must be a string, not a number"; its report links are
    ``http``/``https`` URLs and its ``startedAt``/``completedAt`` timestamps from the year 2000 on
    (``wire.REPORT_RULES``) -> else 422 naming each field and its rule (a score that is not a number
    from 0 to 100, NaN and Infinity included, is no score: Vervoe sends the report again when graded);
@@ -91,6 +92,11 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
     if not isinstance(raw_uuid, str) or not raw_uuid.strip():
         raise WebhookRejected(f"candidateAssessmentUuid must be a non-empty string, not {_json_type(raw_uuid)}",
                               status=422, code="invalid_fields")
+    raw_status = body.get("status")
+    if raw_status is not None and not isinstance(raw_status, str):
+        # not a report without a status (re-read): Vervoe's report API documents a string
+        raise WebhookRejected(f"status must be a string, not {_json_type(raw_status)}", status=422,
+                              code="invalid_fields")
     report = wire.parse_report(body)
     uuid = report["uuid"]
     if uuid is None:  # the string "null"
