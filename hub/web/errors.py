@@ -8,7 +8,7 @@ import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from hub.errors import HubError, ServiceUnavailable
 from hub.extensions import db
@@ -25,6 +25,10 @@ JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/metrics")
 # a page's form sent without its valid CSRF token: a tab left open too long, or a form from elsewhere
 CSRF_MESSAGE = ("This form has expired or did not come from this hub's pages. "
                 "Reload the page and send it again.")
+
+# a body that ended before its Content-Length, or whose chunked encoding broke off (hub.web.input_guard)
+BODY_CUT_SHORT = ("the request body ended before all of it arrived (the connection closed, or its chunked "
+                  "encoding is malformed): send it again")
 
 
 def wants_json() -> bool:
@@ -123,6 +127,8 @@ def register(app: Flask) -> None:
             message = f"{request.method} is not allowed at this address; it takes {', '.join(allowed)}"
         if exc.code == 413:
             message = f"request body too large (limit {app.config['MAX_CONTENT_LENGTH']} bytes)"
+        if isinstance(exc, ClientDisconnected):  # Werkzeug's text is its generic 400's: it says nothing
+            message = BODY_CUT_SHORT
         if exc.code == 400 and "CSRF" in str(exc.description):
             # Flask-WTF's "The CSRF token is missing." (or expired, or invalid) tells a person nothing
             code, message = "csrf_failed", CSRF_MESSAGE

@@ -4,6 +4,8 @@ into the OpenAPI document's components, so the document cannot drift from what i
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hub.entities import INVITATION_STATUSES
@@ -78,10 +80,21 @@ class BackfillRunSchema(Schema):
 MAX_FILTER_LENGTH = 200
 
 
+class QueryInteger(fields.Integer):
+    """A whole number in a query string: ASCII digits only, with an optional minus sign. Python's
+    ``int`` also takes the digits of other scripts (``page=%D9%A3``, an Arabic-Indic 3; a fullwidth
+    1), spaces around them, ``+`` and ``_`` between digits: none is a page number anyone means."""
+
+    def _validated(self, value):
+        if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
 class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000), metadata={
+    page = QueryInteger(load_default=1, validate=validate.Range(min=1, max=1_000_000), metadata={
         "description": "The page, from 1; a page past the last answers no items."})
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=200), metadata={
+    per_page = QueryInteger(load_default=25, validate=validate.Range(min=1, max=200), metadata={
         "description": "Rows per page. Rows come newest first."})
 
 

@@ -97,3 +97,57 @@ def test_the_body_check_leaves_what_is_not_json_to_the_view():
     assert unstorable_body(b'{"name": "\\u00e9"') is None  # not JSON
     assert unstorable_body(b'{"name": "\\u00e9"}') is None  # an escape that is fine
     assert unstorable_body(b'{"name": "\\u0000"}') == "a NUL character (\\u0000)"
+
+
+def test_query_bytes_that_are_not_utf8_are_refused_naming_the_parameter(hub_app, seeded):
+    """Werkzeug keeps them percent-encoded (``q=%FF`` searched for the text "%FF"); sent raw, not
+    percent-encoded, they failed it (a 500). An encoded surrogate (ED A0 80) is no UTF-8 either."""
+    client = hub_app.test_client()
+    headers = api_headers(seeded, "super_admin")
+    for query in ("q=%FF", "q=%ED%A0%80", "q=ab%C3", "status=failed&q=%C0%AF"):
+        assert_refused(client.get(f"/api/v1/invitations?{query}", headers=headers), "the query parameter 'q'",
+                       "bytes that are not UTF-8")
+    assert_refused(client.get("/api/v1/invitations", headers=headers, environ_overrides={"QUERY_STRING": "q=\xff"}),
+                   "the query parameter 'q'", "bytes that are not UTF-8 (at byte 0)")
+    assert_refused(client.get("/api/v1/audit", headers=headers, environ_overrides={"QUERY_STRING": "act\xe9on=1"}),
+                   "the query parameter 'act\ufffdon'", "bytes that are not UTF-8 (at byte 3)")
+    # an endpoint that takes no query: 400 for the bytes before 422 for the parameter
+    assert_refused(client.get("/api/v1/users?x=%FF", headers=headers), "the query parameter 'x'", "not UTF-8")
+    # a page: the error page, not a 500
+    page = client.get("/sign-in", environ_overrides={"QUERY_STRING": "next=\xff"})
+    assert page.status_code == 400 and "not UTF-8" in page.get_data(as_text=True)
+    # UTF-8, encoded or sent raw, is text like any other
+    for raw in ("q=Jos%C3%A9", "q=Jos\xc3\xa9"):
+        answer = client.get("/api/v1/invitations", headers=headers, environ_overrides={"QUERY_STRING": raw})
+        assert answer.status_code == 200 and answer.get_json()["total"] == 0
+
+
+def test_a_path_the_database_cannot_store_is_400_whether_or_not_it_names_an_endpoint(hub_app, seeded):
+    """As the API guide's table says: a NUL in the path is ``unstorable_character``, not the 404
+    of an id that is not a number; so are path bytes that are not UTF-8 (Werkzeug would make them
+    U+FFFD, a name no plugin has and no id)."""
+    client = hub_app.test_client()
+    headers = api_headers(seeded, "super_admin")
+    for path in ("/api/v1/users/%00", "/api/v1/invitations/1%00/cancel", "/api/v1/nope%00"):
+        assert_refused(client.get(path, headers=headers), "the URL path")
+    assert_refused(client.get("/api/v1/users/%00"), "the URL path")  # no view, so no token needed to be told
+    for raw in ("/api/v1/users/\xff", "/api/v1/integrations/\xed\xa0\x80"):
+        assert_refused(client.get("/", headers=headers, environ_overrides={"PATH_INFO": raw}), "the URL path",
+                       "bytes that are not UTF-8")
+    page = client.get("/", environ_overrides={"PATH_INFO": "/candidates/\xff"})  # a page's: its error page
+    assert page.status_code == 400 and "The URL path contains bytes that are not UTF-8" in page.get_data(as_text=True)
+    # a path that is UTF-8 keeps its 404, naming the id
+    response = client.get("/api/v1/users/%C3%A9", headers=headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["message"] == "'é' is not a valid user id: ids are positive whole numbers"
+
+
+def test_a_form_field_with_bytes_that_are_not_utf8_is_refused_naming_it(hub_app, as_role):
+    client = as_role("super_admin")
+    users = count(hub_app, User)
+    response = client.post("/users", data=b"email=x%40example.com&name=A%FFB&role=team_member",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "The form field &#39;name&#39; contains bytes that are not UTF-8" in page and "Traceback" not in page
+    assert count(hub_app, User) == users

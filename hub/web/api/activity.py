@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from flask import jsonify
 from flask_login import current_user
 
@@ -10,7 +12,7 @@ from hub import services
 from hub.runtime import get_runtime
 from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import load_body, query_args, takes_query
+from hub.web.api.common import invalid_body_value, invalid_query_value, load_body, query_args, takes_query
 from hub.web.permissions import require
 from hub.errors import ValidationFailed
 from hub.web.schemas import (
@@ -25,14 +27,14 @@ def event_dict(row) -> dict:
             "deliveries": sorted(row.deliveries, key=lambda d: (d.plugin, d.id))}
 
 
-def _check_plugin(plugin: str | None) -> None:
+def _check_plugin(plugin: str | None, refusal: Callable[[str, str], ValidationFailed]) -> None:
     """422 naming ``plugin`` unless it is installed or has events here (Activity's filter offers
-    those: one uninstalled since keeps its history): a misspelt name is not an empty list."""
+    those: one uninstalled since keeps its history): a misspelt name is not an empty list.
+    ``refusal`` words it as a query parameter's or a body field's (``invalid_query_value``)."""
     if plugin is None:
         return
     if plugin not in queries.plugin_choices(current_user.workspace_id, get_runtime().registry.names(), plugin):
-        message = f"no plugin named {plugin!r} is installed or has events here"
-        raise ValidationFailed(f"invalid field: plugin ({message})", {"plugin": [message[:1].upper() + message[1:] + "."]})
+        raise refusal("plugin", f"no plugin named {plugin!r} is installed or has events here")
 
 
 @bp.get("/activity")
@@ -41,7 +43,7 @@ def _check_plugin(plugin: str | None) -> None:
 def activity():
     args = query_args()
     ws = current_user.workspace_id
-    _check_plugin(args.get("plugin"))
+    _check_plugin(args.get("plugin"), invalid_query_value)
     about = queries.opportunity_or_event_id(args["about"]) if args.get("about") else None
     page = queries.paginate(queries.events_query(ws, plugin=args.get("plugin"), status=args.get("status"), about=about),
                             args["page"], args["per_page"])
@@ -70,7 +72,7 @@ def replay_all():
     args = load_body(BulkReplayInSchema)
     runtime = get_runtime()
     plugin = args.get("plugin")
-    _check_plugin(plugin)
+    _check_plugin(plugin, invalid_body_value)
     result = services.replay_all(runtime, current_user.workspace_id, args["status"], current_user, plugin=plugin,
                                  limit=args["limit"])
     return jsonify(BulkReplayResultSchema().dump({

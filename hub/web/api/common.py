@@ -7,9 +7,10 @@ import json
 from typing import Any, Callable
 
 from flask import request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields as ma_fields
 
 from hub.errors import BadRequest, HubError, ValidationFailed
+from hub.kit.json_body import MAX_INTEGER_DIGITS
 from hub.web.live import LiveError
 from hub.web.permissions import current_view
 
@@ -57,18 +58,45 @@ def validation_failed(messages: Any) -> ValidationFailed:
     return ValidationFailed(describe(fields), fields)
 
 
+class _NotUsable(ValueError):
+    """A body that is JSON the API does not take: says why, for the 400."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotUsable(f"the body is not valid JSON: {name} is not a JSON value")
+
+
+def _number(text: str) -> str:
+    if sum(c.isdigit() for c in text.split("e")[0].split("E")[0]) > MAX_INTEGER_DIGITS:
+        raise _NotUsable(f"a number in the body has more than {MAX_INTEGER_DIGITS} digits")
+    return text
+
+
+def _integer(text: str) -> int:
+    return int(_number(text))
+
+
+def _float(text: str) -> float:
+    return float(_number(text))
+
+
 def json_body() -> Any:
     """The parsed JSON body; ``{}`` when there is none. Non-JSON -> 400.
 
     Nesting too deep for the parser (``[[[[...``) is a ``RecursionError``, not a ``ValueError``:
-    it is malformed input all the same."""
+    it is malformed input all the same. ``NaN`` and ``Infinity`` are not JSON (Python's parser
+    takes them); a number of more than ``MAX_INTEGER_DIGITS`` digits is JSON but no value the API
+    takes (Python's ``int`` refuses one of over 4,300 digits, and a longer float is infinity), and
+    is refused saying so, as the plugin kit refuses it in a webhook (``hub.kit.json_body``)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
     if not request.is_json:
         raise BadRequest("send a JSON body with Content-Type: application/json")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_int=_integer, parse_float=_float, parse_constant=_no_constant)
+    except _NotUsable as exc:
+        raise BadRequest(str(exc)) from None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
 
@@ -116,35 +144,73 @@ def _named(name: str) -> str:
     return name if len(name) <= SHOWN_NAME else name[:SHOWN_NAME] + "…"
 
 
-def query_refusal(unknown: list[str], known: list[str], invalid: dict[str, list[str]] | None = None) -> ValidationFailed:
+REPEATED = "Given more than once: give it once."  # a single-valued query parameter's message
+
+
+def query_refusal(unknown: list[str], known: list[str], invalid: dict[str, list[str]] | None = None,
+                  repeated: list[str] | None = None) -> ValidationFailed:
     """The 422 of a query: the ``unknown`` parameters (a misspelt filter, ``?stauts=dead``, would
-    otherwise list everything) with the ones the endpoint takes, then the ``invalid`` ones with
-    their messages. Names are said back shortened, and at most ``SHOWN_NAMES`` of them."""
+    otherwise list everything) with the ones the endpoint takes, the ``repeated`` ones (given more
+    than once, ``?per_page=2&per_page=3000``: which one was meant?), then the ``invalid`` ones
+    with their messages. Names are said back shortened, and at most ``SHOWN_NAMES`` of them."""
     unknown = sorted(unknown)[:SHOWN_NAMES]
+    repeated = sorted(repeated or [])
     fields = {_named(name): ["Unknown query parameter."] for name in unknown}
+    fields.update({name: [REPEATED] for name in repeated})
     fields.update({name: messages for name, messages in (invalid or {}).items()})
     parts = []
     if unknown:
         takes = f"this endpoint takes {', '.join(known)}" if known else "this endpoint takes no query parameters"
         quoted = ", ".join(f"'{_named(name)}'" for name in unknown)
         parts.append(f"unknown query parameter{'s' if len(unknown) > 1 else ''}: {quoted} ({takes})")
+    if repeated:
+        parts.append(f"query parameter{'s' if len(repeated) > 1 else ''} given more than once: {', '.join(repeated)}")
     if invalid:
         parts.append(f"invalid query parameter{'s' if len(invalid) > 1 else ''}: {', '.join(sorted(invalid))}")
     return ValidationFailed("; ".join(parts), fields)
 
 
+def invalid_query_value(name: str, reason: str) -> ValidationFailed:
+    """The 422 of a query parameter found invalid by the view (a plugin or user that is not
+    there), worded as ``query_refusal`` words one its schema refused, with the reason:
+    ``invalid query parameter: user (no user with id 7 in this workspace)``."""
+    return ValidationFailed(f"invalid query parameter: {name} ({reason})", {name: [_sentence(reason)]})
+
+
+def invalid_body_value(name: str, reason: str) -> ValidationFailed:
+    """``invalid_query_value`` for a body field: ``invalid field: plugin (no plugin named ...)``."""
+    return ValidationFailed(f"invalid field: {name} ({reason})", {name: [_sentence(reason)]})
+
+
+def _sentence(reason: str) -> str:
+    return reason[:1].upper() + reason[1:] + "."
+
+
+def _takes_many(field: Any) -> bool:
+    return isinstance(field, ma_fields.List)
+
+
 def query_args() -> dict:
     """The request's query, loaded with the schema its view declared (``takes_query``): every
-    unknown and invalid parameter refused at once (422)."""
+    unknown, repeated and invalid parameter refused at once (422). A parameter is single-valued
+    unless its schema field is a list: given twice, it is refused rather than one value taken."""
     schema = declared_query(current_view())
     assert schema is not None, f"{request.endpoint} declares no query (takes_query)"
+    loader = schema()
+    by_key = {f.data_key or name: f for name, f in loader.fields.items()}
+    repeated = [name for name, values in request.args.lists() if len(values) > 1
+                and name in by_key and not _takes_many(by_key[name])]
     try:
-        return schema().load(request.args.to_dict(flat=True))
+        loaded = loader.load(request.args.to_dict(flat=True))
+        errors: dict = {}
     except ValidationError as exc:
-        fields = flatten_messages(exc.messages)
-        unknown = [name for name, messages in fields.items() if messages == ["Unknown field."]]
-        known = [f.data_key or name for name, f in schema().fields.items()]
-        raise query_refusal(unknown, known, {k: v for k, v in fields.items() if k not in unknown}) from None
+        loaded, errors = {}, exc.messages
+    if errors or repeated:
+        found = flatten_messages(errors) if errors else {}
+        unknown = [name for name, messages in found.items() if messages == ["Unknown field."]]
+        invalid = {k: v for k, v in found.items() if k not in unknown and k not in repeated}
+        raise query_refusal(unknown, list(by_key), invalid, repeated)
+    return loaded
 
 
 def live_error(exc: LiveError) -> HubError:

@@ -158,17 +158,20 @@ def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
-UNSTORABLE_400 = _error("The request holds text the hub cannot store (a NUL character)")
+UNSTORABLE_400 = _error("The request holds text the hub cannot store (a NUL character, bytes that are not UTF-8)")
 ERRORS = {
-    "400": _error("The body is not JSON, or the request holds text the hub cannot store (a NUL character)"),
+    "400": _error("The body is not JSON (NaN and Infinity are not), holds a number of more than 100 digits, or "
+                  "ended before all of it arrived; or the request holds text the hub cannot store (a NUL "
+                  "character, bytes that are not UTF-8)"),
     "401": _error("No valid API token"),
     "403": _error("The token's user does not have the permission"),
     "404": _error("No such resource in this workspace, or an id in the path that is not a whole number "
                   "(error.message names it; an unknown path is \"no such API endpoint\")"),
     "409": _error("The resource is not in a state that allows this"),
     "413": _error("The body is larger than the hub accepts (HUB_WEBHOOK_MAX_BYTES): error.message names the limit"),
-    "422": _error("Validation failed: unknown, missing or invalid body fields, or unknown or invalid query "
-                  "parameters (an operation that lists none takes none), named in error.fields"),
+    "422": _error("Validation failed: unknown, missing or invalid body fields, or query parameters unknown, "
+                  "given more than once or invalid (an operation that lists none takes none), named in "
+                  "error.fields"),
     "502": _error("The vendor could not be reached or refused the request"),
     "503": _error("The hub cannot answer now: a Limited Team Member's postings cannot be read (the ATS is down, "
                   "or none is enabled: error.message says so in a plain sentence, whatever the id; retry after "
@@ -298,8 +301,9 @@ def paths() -> dict:
             "put": _op("updateAttachment", "Change an attachment (fields and options left out keep their value; "
                        "an option given as null is cleared)", "pipeline.manage", tag="pipeline",
                        response=_json("Attachment"), body="AttachmentUpdate", path_params=A, errors=("409", "502")),
-            "delete": _op("deleteAttachment", "Detach", "pipeline.manage", tag="pipeline", ok="204",
-                          response={"description": "Detached"}, path_params=A),
+            "delete": _op("deleteAttachment", "Detach (no body, or {}: a field sent is refused)", "pipeline.manage",
+                          tag="pipeline", ok="204", response={"description": "Detached"}, body="Empty",
+                          body_required=False, path_params=A),
         },
         "/attachments/{attachment_id}/backfill": {
             "get": _op("getBackfill", "How many candidates are in the attachment's stage without an invitation "

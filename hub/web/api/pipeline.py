@@ -18,8 +18,8 @@ from hub.web.api.common import live_error, load_body, query_args, takes_query
 from hub.web.live import CHOICES_NOT_VALID, LiveError, list_assessments, list_postings, list_stages, resolve_attachment
 from hub.web.permissions import require
 from hub.web.schemas import (
-    AssessmentSchema, AttachmentInSchema, AttachmentOptionsSchema, AttachmentSchema, BackfillRunSchema, PostingSchema, StageSchema,
-    StagesQuerySchema,
+    AssessmentSchema, AttachmentInSchema, AttachmentOptionsSchema, AttachmentSchema, BackfillRunSchema, EmptySchema,
+    PostingSchema, StageSchema, StagesQuerySchema,
 )
 
 
@@ -144,6 +144,7 @@ def update_attachment(attachment_id: int):
 @bp.delete("/attachments/<int:attachment_id>")
 @require("pipeline.manage")
 def delete_attachment(attachment_id: int):
+    load_body(EmptySchema)  # no body, or {}: as an action's, a field sent is refused, not ignored
     # a second DELETE says the attachment was detached, as GET and PUT on it do
     queries.get_attachment(current_user.workspace_id, attachment_id)
     services.detach(current_user.workspace_id, attachment_id, current_user)

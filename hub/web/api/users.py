@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import jsonify, url_for
 from flask_login import current_user
 
-from hub.errors import ValidationFailed
 from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import load_body, query_args, takes_query
+from hub.web.api.common import invalid_query_value, load_body, query_args, takes_query
 from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.schemas import (
     AuditQuerySchema, AuditSchema, EmptySchema, MeSchema, UserCreatedSchema, UserCreateSchema, UserPasswordResetSchema,
@@ -80,8 +79,7 @@ def audit():
     if user is not None and user != queries.NO_USER:
         user = int(user)
         if user not in {person.id for person in queries.users(current_user.workspace_id)}:
-            message = f"No user with id {user} in this workspace."
-            raise ValidationFailed(f"invalid field: user ({message})", {"user": [message]})
+            raise invalid_query_value("user", f"no user with id {user} in this workspace")
     page = queries.paginate(queries.audit_query(current_user.workspace_id, args.get("action"), user),
                             args["page"], args["per_page"])
     return jsonify({"items": AuditSchema(many=True).dump(page.items), "page": page.page,
