@@ -10,16 +10,15 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 from marshmallow import ValidationError
 
 import plugins.canditech as canditech
-from hub import services
 from hub.extensions import db
 from hub.runtime import get_runtime
 from plugins.canditech.client import CanditechClient
 from plugins.canditech.settings import CanditechSettings, CanditechSettingsSchema
 from tests.plugins.canditech.helpers import FakeContext
+from tests.support.engine import api_client
 from tests.web.support import make_user, sign_in
 
 RATE, BURST = "rate_limit_per_second", "rate_limit_burst"
@@ -117,14 +116,7 @@ def browser(canditech_app):
 
 @pytest.fixture
 def api(canditech_app):
-    with canditech_app.app_context():
-        from hub.store.models import User
-
-        user = db.session.scalar(sa.select(User).where(User.email == OWNER))
-        token = services.create_api_token(user, "rate test")
-    client = canditech_app.test_client()
-    return lambda method, path, **kw: client.open(f"/api/v1{path}", method=method,
-                                                  headers={"Authorization": f"Bearer {token}"}, **kw)
+    return api_client(canditech_app, OWNER, "rate test")
 
 
 def _stored(app) -> dict:

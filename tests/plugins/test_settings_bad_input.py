@@ -15,18 +15,17 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 from marshmallow import ValidationError, fields
 
 import plugins.canditech as canditech
 import plugins.lever as lever
 import plugins.vervoe as vervoe
-from hub import services
 from hub.extensions import db
 from hub.runtime import get_runtime
 from plugins.canditech.settings import CanditechSettingsSchema
 from plugins.lever.settings import LeverSettingsSchema
 from plugins.vervoe.settings import VervoeSettingsSchema
+from tests.support.engine import api_client
 from tests.web.support import make_user, sign_in
 
 OWNER = "owner@settings-input.test"
@@ -149,14 +148,7 @@ def app(make_app):
 
 @pytest.fixture
 def api(app):
-    with app.app_context():
-        from hub.store.models import User
-
-        user = db.session.scalar(sa.select(User).where(User.email == OWNER))
-        token = services.create_api_token(user, "settings input test")
-    client = app.test_client()
-    return lambda method, path, **kw: client.open(f"/api/v1{path}", method=method,
-                                                  headers={"Authorization": f"Bearer {token}"}, **kw)
+    return api_client(app, OWNER, "settings input test")
 
 
 @pytest.fixture

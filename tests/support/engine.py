@@ -44,3 +44,17 @@ def one_delivery(app, source_key: str, event_id: str = "evt-1") -> int:
     get_runtime().queue = None
     app.test_client().post(f"/webhooks/src/{source_key}", data=json.dumps({"id": event_id}))
     return db.session.scalar(sa.select(Delivery.id))
+
+
+def api_client(app, email: str, token_name: str = "test"):
+    """``call(method, path, **kw)`` on the app's JSON API (``/api/v1`` + ``path``) with a new API
+    token of the user with ``email``."""
+    from hub import services
+    from hub.store.models import User
+
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        token = services.create_api_token(user, token_name)
+    client = app.test_client()
+    return lambda method, path, **kw: client.open(f"/api/v1{path}", method=method,
+                                                  headers={"Authorization": f"Bearer {token}"}, **kw)
