@@ -180,7 +180,10 @@ class RequestInput:
         if not query.isascii():
             environ["QUERY_STRING"] = quote_from_bytes(query.encode("latin-1", "replace"), safe=_PRINTABLE_ASCII)
         limit = self.app.config.get("MAX_CONTENT_LENGTH")
-        if limit is not None and "wsgi.input_terminated" in environ and not environ.get("CONTENT_LENGTH"):
+        # only a body the client said is chunked: gunicorn marks every request input_terminated, and a
+        # GET read here would cost every health check a read of nothing
+        if (limit is not None and "wsgi.input_terminated" in environ and not environ.get("CONTENT_LENGTH")
+                and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()):
             self._buffer(environ, int(limit))
         return self.wsgi_app(environ, start_response)
 
