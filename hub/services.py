@@ -11,7 +11,6 @@ import logging
 import json
 import re
 import secrets
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field as dataclass_field, replace
 from typing import Any, Iterable, Mapping
@@ -25,6 +24,7 @@ from hub.engine.runner import replay
 from hub.entities import SOURCE, Attachment as AttachmentEntity, ConnectionState
 from hub.errors import BadRequest, Conflict, HubError, NotFound, ValidationFailed
 from hub.extensions import db
+from hub.kit.vendor_http import control_characters
 from hub.setting_labels import schema_labels
 from hub.store.models import (
     ROLES, SUPER_ADMIN, D_OPEN, D_CANCELLED, D_DEAD, ApiToken, Attachment, AuditEntry, Delivery, Event, Integration,
@@ -75,12 +75,11 @@ MAX_NAME = _column_length(User.name)  # 200
 def hidden_character(text: str) -> str | None:
     """The first character of ``text`` that shows as nothing or moves what follows (a control
     character such as ``\x01``, a format character such as a zero-width space ``\u200b`` or a
-    right-to-left override ``\u202e``), as ``U+XXXX``; None when there is none. Two emails or
-    names that look the same on a page must be the same."""
-    for char in text:
-        if unicodedata.category(char) in ("Cc", "Cf"):
-            return f"U+{ord(char):04X}"
-    return None
+    right-to-left override ``\u202e``: ``hub.kit.vendor_http.control_characters``, which plugins'
+    settings use), as ``U+XXXX``; None when there is none. Two emails or names that look the same
+    on a page must be the same."""
+    found = control_characters(text)
+    return f"U+{ord(found[0]):04X}" if found else None
 
 
 def validate_email(email: str) -> str:
