@@ -189,13 +189,14 @@ class InvitationStore:
     def _asked_by_an_admin(self) -> bool:
         """Whether the delivery being run is of a backfill's event (an admin's "Invite candidates
         already in stage"), not of a stage change the source reported."""
-        from hub.engine.backfill import SOURCE_NAME as backfill_source
+        from hub.engine.backfill import is_backfill_event
 
         if self._delivery_id is None:
             return False
-        source = db.session.scalar(sa.select(Event.source_plugin).join(Delivery, Delivery.event_id == Event.id)
-                                   .where(Delivery.id == self._delivery_id))
-        return source == backfill_source
+        event = db.session.execute(sa.select(Event.source_plugin, Event.external_id)
+                                   .join(Delivery, Delivery.event_id == Event.id)
+                                   .where(Delivery.id == self._delivery_id)).first()
+        return event is not None and is_backfill_event(event.source_plugin, event.external_id)
 
     def _row(self, invitation_id: int) -> Invitation | None:
         if not is_table_id(invitation_id):  # no such row; and beyond 32 bits PostgreSQL would refuse the query

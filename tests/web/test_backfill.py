@@ -637,3 +637,21 @@ def test_a_backfilled_candidates_timeline_says_they_were_already_in_the_stage(hu
     page = as_role("admin").get(f"/candidates/{invitation_id}").get_data(as_text=True)
     head = re.search(rf'id="timeline-{entry_id}" data-kind="already_in_stage">(.*?)</li>', page, re.S).group(1)
     assert "Already in stage" in head and "by the hub" in head and "reported by" not in head
+
+
+def test_only_a_backfills_own_event_counts_as_an_admins_request(hub_app, seeded, ready, fakes):
+    """An event from the hub's source whose id is not a backfill's (as ``is_backfill_event``
+    decides, like Activity does) is not credited to an admin's "invite those already there"."""
+    from hub.store.models import TimelineEntry
+
+    with hub_app.app_context():
+        ingest(get_runtime(), seeded.workspace_id, "hub",
+               InboundEvent(external_id="not-a-backfill-1", event=StageChange(opportunity_id="opp-a", to_stage_id=STAGE)))
+    run_deliveries(hub_app)
+    with hub_app.app_context():
+        invitation = db.session.scalar(sa.select(Invitation).where(Invitation.attachment_id == ready,
+                                                                   Invitation.opportunity_id == "opp-a"))
+        first = db.session.scalars(sa.select(TimelineEntry).where(TimelineEntry.invitation_id == invitation.id)
+                                   .order_by(TimelineEntry.at, TimelineEntry.id)).first()
+        assert first.kind == "stage_change"
+        db.session.rollback()
