@@ -62,6 +62,9 @@ DEFAULTS: dict[str, Any] = {
     # PostgreSQL connections per process: kept open, and opened beyond them under load (closed after)
     "DB_POOL_SIZE": 10,
     "DB_MAX_OVERFLOW": 20,
+    # candidates one backfill ("Invite candidates already in stage") lists and invites at most: the
+    # list is read from the source while the admin waits (Lever: 100 a page, about 10 pages a second)
+    "BACKFILL_MAX_CANDIDATES": 1000,
 }
 
 # Settings without a default that are flags, not text.
@@ -90,7 +93,8 @@ MAXIMUM: dict[str, int | float] = {
     **{name: YEAR_SECONDS for name in DEFAULTS if name.endswith("_SECONDS")},
     "INGEST_TIMEOUT_SECONDS": 3600,  # on PostgreSQL also a statement_timeout (milliseconds, a 32-bit integer)
     "RETENTION_DAYS": 36500, "DEDUPE_DAYS": 36500,
-    "WORKERS": 64, "INGEST_COMMITTERS": 64,  # threads (as `hub run --workers`, `hub worker --workers`)
+    "WORKERS": 64, "INGEST_COMMITTERS": 64,
+    "BACKFILL_MAX_CANDIDATES": 10_000,  # at Lever's rate a list of about 10 seconds, twice per backfill  # threads (as `hub run --workers`, `hub worker --workers`)
     **{name: 1_000_000_000 for name in ("DELIVERY_MAX_ATTEMPTS", "WEBHOOK_MAX_BYTES", "INGEST_BATCH_MAX",
                                         "SIGN_IN_MAX_FAILURES", "DB_POOL_SIZE", "DB_MAX_OVERFLOW")},
 }

@@ -10,7 +10,8 @@ How (the hub's normal durable path, so every guarantee of a webhook holds):
 
 1. ``census``: the source lists the opportunity ids in the attachment's stage of its posting now
    (the optional hook ``source_list_stage_candidates``, synchronously, bounded to
-   ``MAX_CANDIDATES``: one to eleven list pages at Lever's rate, so a few seconds at most), with
+   ``HUB_BACKFILL_MAX_CANDIDATES``, 1,000 by default: one to eleven list pages at Lever's rate, so
+   a few seconds at most; at the setting's largest, 10,000, about ten seconds), with
    the candidates' names where it gives them, for the page to show; the
    hub sorts them (``classify``) into *already invited* (an invitation for this attachment
    exists, whatever its status), *already queued* (an earlier backfill's event is still being
@@ -53,6 +54,7 @@ import sqlalchemy as sa
 
 from hub import entities as e
 from hub.engine.ingest import MAX_KEY_LENGTH, Staged, stage_events
+from hub.config import MAXIMUM
 from hub.errors import Conflict, HubError
 from hub.extensions import db
 from hub.links import web_link
@@ -63,7 +65,6 @@ from hub.store.models import (
 
 HOOK = "source_list_stage_candidates"
 SOURCE_NAME = "hub"  # the events' source: the hub itself, on an admin's request
-MAX_CANDIDATES = 1000  # per backfill; the source is asked for one more, to know there are more
 _CHUNK = 500  # ids per IN (...) of the classification queries
 
 
@@ -138,6 +139,7 @@ class Census:
     provider_problem: str | None = None  # why the provider cannot invite now (None: it can)
     again: list[str] = field(default_factory=list)  # of ``to_invite``: earlier backfills ended without an invitation
     people: dict[str, e.StageCandidate] = field(default_factory=dict)  # by id: the names the source gave
+    limit: int = 0  # the most candidates one backfill handles (``max_candidates``)
 
     @property
     def again_ids(self) -> set[str]:
@@ -154,15 +156,21 @@ class Census:
                 "to_invite": len(self.to_invite), "invite_again": len(self.again),
                 "opportunity_ids": list(self.to_invite),
                 "candidates": _listed(self.candidates_to_invite()),
-                "limit": MAX_CANDIDATES}
+                "limit": self.limit}
 
 
-def unavailable_dict(attachment_id: int, reason: str) -> dict[str, Any]:
+def max_candidates(runtime) -> int:
+    """The most candidates one backfill handles (``HUB_BACKFILL_MAX_CANDIDATES``); the source is
+    asked for one more, to know when there are more."""
+    return runtime.app.config["BACKFILL_MAX_CANDIDATES"]
+
+
+def unavailable_dict(attachment_id: int, reason: str, limit: int) -> dict[str, Any]:
     """What ``Census.as_dict`` says when backfill is not available in the workspace."""
     return {"attachment_id": attachment_id, "available": False, "unavailable_reason": reason,
             "provider_problem": None, "source": None, "in_stage": None, "already_invited": None,
             "already_queued": None, "to_invite": None, "invite_again": None, "opportunity_ids": [],
-            "candidates": [], "limit": MAX_CANDIDATES}
+            "candidates": [], "limit": limit}
 
 
 @dataclass
@@ -261,14 +269,15 @@ def list_in_stage(runtime, workspace_id: int, source: str,
                   attachment: Attachment) -> tuple[list[str], dict[str, e.StageCandidate]]:
     """The opportunity ids the source has in the attachment's stage now, and by id the candidates
     it named (``StageCandidate`` items; a bare id names nobody); ``HubError`` (502) with a message
-    naming the source when it fails, ``TooManyCandidates`` beyond ``MAX_CANDIDATES``."""
+    naming the source when it fails, ``TooManyCandidates`` beyond ``max_candidates``."""
     title = runtime.registry.title(source)
+    limit = max_candidates(runtime)
     posting_id, stage_id = attachment.posting_id, attachment.stage_id
     stage, posting = attachment.stage_name, attachment.posting_name
     try:
         ctx = runtime.context(workspace_id, source)  # commits: no transaction is held during the call
         found = runtime.registry.call(source, HOOK, ctx=ctx, posting_id=posting_id, stage_id=stage_id,
-                                      limit=MAX_CANDIDATES + 1)
+                                      limit=limit + 1)
     except HubError as exc:
         db.session.rollback()
         message = exc.message if exc.message.lower().startswith(title.lower()) else f"{title}: {exc.message}"
@@ -285,10 +294,12 @@ def list_in_stage(runtime, workspace_id: int, source: str,
         if isinstance(item, e.StageCandidate) and item.opportunity_id and item.opportunity_id not in people:
             people[item.opportunity_id] = e.StageCandidate(
                 item.opportunity_id, item.name.strip() if isinstance(item.name, str) else "", web_link(item.profile_url))
-    if len(ids) > MAX_CANDIDATES:
+    if len(ids) > limit:
+        operator = (", or ask your operator to raise HUB_BACKFILL_MAX_CANDIDATES"
+                    if limit < MAXIMUM["BACKFILL_MAX_CANDIDATES"] else "")
         raise TooManyCandidates(
-            f"More than {MAX_CANDIDATES} candidates are in “{stage}” of {posting}: backfill invites at most "
-            f"{MAX_CANDIDATES} at once. Move some of them on in {title} first, or ask your operator.")
+            f"More than {limit:,} candidates are in “{stage}” of {posting}: backfill invites at most "
+            f"{limit:,} at once. Move some of them on in {title} first{operator}.")
     return ids, people
 
 
@@ -404,13 +415,13 @@ def census(runtime, workspace_id: int, attachment_id: int) -> Census:
     ids, people = list_in_stage(runtime, workspace_id, source, attachment)
     sorting = classify(workspace_id, attachment_id, ids)
     db.session.rollback()
-    return _census(attachment_id, source, ids, sorting, problem, people)
+    return _census(runtime, attachment_id, source, ids, sorting, problem, people)
 
 
-def _census(attachment_id: int, source: str, ids: list[str], sorting: Sorting, problem: str | None,
+def _census(runtime, attachment_id: int, source: str, ids: list[str], sorting: Sorting, problem: str | None,
             people: dict[str, e.StageCandidate]) -> Census:
     return Census(attachment_id, source, ids, sorting.already_invited, sorting.already_queued, sorting.to_invite,
-                  problem, again=sorting.again, people=people)
+                  problem, again=sorting.again, people=people, limit=max_candidates(runtime))
 
 
 def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None,
@@ -439,7 +450,7 @@ def run(runtime, workspace_id: int, attachment_id: int, actor: User | str | None
     sorting = classify(workspace_id, attachment_id, ids)
     if expected is not None and len(sorting.to_invite) > expected:
         db.session.rollback()
-        raise StageChanged(_census(attachment_id, source, ids, sorting, None, people), expected)
+        raise StageChanged(_census(runtime, attachment_id, source, ids, sorting, None, people), expected)
     to_invite = sorting.to_invite
     now = utcnow()
     items = [Staged(workspace_id, SOURCE_NAME, e.InboundEvent(

@@ -260,7 +260,7 @@ def test_the_api_previews_and_backfills(hub_app, seeded, ready, fakes):
     assert {k: body[k] for k in ("available", "provider_problem", "source", "in_stage", "already_invited",
                                  "already_queued", "to_invite", "opportunity_ids", "limit")} == {
         "available": True, "provider_problem": None, "source": "fakesource", "in_stage": 4, "already_invited": 1,
-        "already_queued": 0, "to_invite": 3, "opportunity_ids": list(IN_STAGE), "limit": backfill.MAX_CANDIDATES}
+        "already_queued": 0, "to_invite": 3, "opportunity_ids": list(IN_STAGE), "limit": 1000}
     done = api.post(f"/api/v1/attachments/{ready}/backfill", headers=headers)
     assert done.status_code == 200
     assert done.get_json() == {"attachment_id": ready, "queued": 3, "already_invited": 1, "already_queued": 0,
@@ -319,10 +319,16 @@ def test_a_source_failure_or_too_many_candidates_is_said_and_nothing_is_queued(
         assert answer.status_code == 502 and answer.get_json()["error"] == {
             "code": "vendor_error", "message": "Fake ATS: the ATS is down"}
     source.fail = None
-    monkeypatch.setattr(backfill, "MAX_CANDIDATES", 2)
+    hub_app.config["BACKFILL_MAX_CANDIDATES"] = 2  # HUB_BACKFILL_MAX_CANDIDATES
     too_many = api.post(url, headers=headers)
     assert too_many.status_code == 409 and too_many.get_json()["error"]["code"] == "too_many_candidates"
-    assert "More than 2 candidates are in “Stage 1” of Python Developer" in too_many.get_json()["error"]["message"]
+    message = too_many.get_json()["error"]["message"]
+    assert "More than 2 candidates are in “Stage 1” of Python Developer" in message
+    assert "Move some of them on in Fake ATS first, or ask your operator to raise HUB_BACKFILL_MAX_CANDIDATES" in message
+    assert api.get(url, headers=headers).status_code == 409
+    hub_app.config["BACKFILL_MAX_CANDIDATES"] = 50
+    listed = api.get(url, headers=headers).get_json()
+    assert listed["limit"] == 50 and 2 < listed["in_stage"] <= 50
     assert assess.sent == [] and _backfill_events(hub_app) == []
 
 

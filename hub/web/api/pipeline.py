@@ -192,7 +192,8 @@ def get_backfill(attachment_id: int):
     runtime = get_runtime()
     reason = backfill.unavailable_reason(runtime, ws)
     if reason is not None:
-        return jsonify(BackfillSchema().dump(backfill.unavailable_dict(attachment_id, reason)))
+        unavailable = backfill.unavailable_dict(attachment_id, reason, backfill.max_candidates(runtime))
+        return jsonify(BackfillSchema().dump(unavailable))
     return jsonify(BackfillSchema().dump(backfill.census(runtime, ws, attachment_id).as_dict()))
 
 

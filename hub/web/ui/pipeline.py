@@ -493,7 +493,7 @@ def pipeline_backfill(attachment_id: int):
             db.session.rollback()
             error = sentence(exc.message)
     return render_template("pipeline/backfill.html", row=row, census=census, unavailable=unavailable, error=error,
-                           plugin_title=plugin_title, limit=backfill.MAX_CANDIDATES)
+                           plugin_title=plugin_title)
 
 
 def _expected(raw: str | None) -> int | None:
@@ -525,8 +525,7 @@ def pipeline_backfill_run(attachment_id: int):
     except backfill.StageChanged as exc:
         db.session.rollback()
         return render_template("pipeline/backfill.html", row=row, census=exc.census, unavailable=None,
-                               error=None, changed=sentence(exc.message), plugin_title=plugin_title,
-                               limit=backfill.MAX_CANDIDATES), 409
+                               error=None, changed=sentence(exc.message), plugin_title=plugin_title), 409
     except HubError as exc:
         db.session.rollback()
         flash(sentence(exc.message), "error")
