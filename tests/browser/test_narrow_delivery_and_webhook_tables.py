@@ -1,5 +1,6 @@
-"""Activity's delivery tables and the integration page's Recent webhooks on a phone (390 px) and a
-wide window (1400 px), in a real browser (Debian's chromium).
+"""Activity's delivery tables and the integration page's Recent webhooks on a phone (390 px), in a
+900 px window (the menu beside the page) and a wide window (1400 px), in a real browser (Debian's
+chromium).
 
 Walking the demo at 390 px: Candidates, Pipeline, Users and Audit turned into cards, but each
 Activity event's table of deliveries and the webhook log stayed wide tables scrolling sideways
@@ -7,10 +8,16 @@ inside their cards (about 680 px of content in 358 px), with nothing showing the
 dead delivery's Last error and Replay button, a rejected webhook's message were out of sight on the
 right. They now stack as the other lists do (each cell under its column's name); at 1400 px they
 are the tables they were.
+
+From 821 px the menu is beside the page again: up to about 1100 px the same columns were out of
+sight, as the tables stacked only in a window of 640 px or less. They stack now when their card is
+narrower than 800 px, whatever the window's width (tests/browser/test_tables_by_card_width.py checks
+every list).
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -21,6 +28,9 @@ from tests.web.support import FakeAssess, FakeSource, seed
 pytestmark = pytest.mark.browser
 
 WIDE = {"width": 1400, "height": 900}
+SIDEBAR = {"width": 900, "height": 900}  # the menu beside the page: 606 px for the page's cards
+NARROW = [PHONE, SIDEBAR]
+NARROW_IDS = ["phone", "900px"]
 LAST_ERROR = ("Fake Assess answered 503 Service Unavailable while inviting the candidate: the assessment "
               "service is down for maintenance until 14:00 UTC")
 MESSAGE = ("Signature mismatch: the webhook's signature does not match the signature token stored for "
@@ -39,6 +49,14 @@ WIDTHS = """selector => {
 def served(make_app):
     """The seeded web-test app, a long Last error on one dead delivery and a rejected webhook with
     a long message in Fake ATS's log, served on a loopback port; yields ``(url, ids)``."""
+    with serving_long_texts(make_app) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def serving_long_texts(make_app):
+    """``served``'s app and ``(url, ids)``: ids holds the dead delivery's, its event's, the rejected
+    webhook's, and the Admin's and the Super Admin's emails."""
     from hub.extensions import db
     from hub.store.models import Delivery, WebhookLog, utcnow
 
@@ -55,7 +73,7 @@ def served(make_app):
         db.session.add_all(rows)
         db.session.commit()
         ids = {"delivery": delivery.id, "event": delivery.event_id, "rejected": rows[1].id,
-               "admin": seeded.email("admin")}
+               "admin": seeded.email("admin"), "super_admin": seeded.email("super_admin")}
     with serving(app) as url:
         yield url, ids
 
@@ -100,12 +118,13 @@ def _label(cell) -> str:
     return cell.evaluate("td => getComputedStyle(td, '::before').content")
 
 
-def test_on_a_phone_a_delivery_s_error_and_replay_are_in_sight(browser, served, shots):
+@pytest.mark.parametrize("viewport", NARROW, ids=NARROW_IDS)
+def test_in_a_narrow_window_a_delivery_s_error_and_replay_are_in_sight(browser, served, shots, viewport):
     url, ids = served
-    page = signed_in_page(browser, url, ids["admin"], PHONE)
+    page = signed_in_page(browser, url, ids["admin"], viewport)
     try:
         row, error, replay = _delivery(page, url, ids)
-        shots.take(page, "phone activity")
+        shots.take(page, "activity")
         _in_sight(page, "the Last error", error)
         _in_sight(page, "Replay", replay)
         for n, cell in enumerate(row.locator("td").all()[:6]):  # every column's cell, the Replay's aside
@@ -117,13 +136,14 @@ def test_on_a_phone_a_delivery_s_error_and_replay_are_in_sight(browser, served, 
         page.context.close()
 
 
-def test_on_a_phone_a_rejected_webhook_s_message_is_in_sight(browser, served, shots):
+@pytest.mark.parametrize("viewport", NARROW, ids=NARROW_IDS)
+def test_in_a_narrow_window_a_rejected_webhook_s_message_is_in_sight(browser, served, shots, viewport):
     url, ids = served
-    page = signed_in_page(browser, url, ids["admin"], PHONE)
+    page = signed_in_page(browser, url, ids["admin"], viewport)
     try:
         row, message = _webhook(page, url, ids)
         page.locator("#webhook-log-card").scroll_into_view_if_needed()
-        shots.take(page, "phone webhook log")
+        shots.take(page, "webhook log")
         _in_sight(page, "the rejection's message", message)
         for n, cell in enumerate(row.locator("td").all()):
             _in_sight(page, f"cell {n}", cell)
