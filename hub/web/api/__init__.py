@@ -43,11 +43,13 @@ def authenticate():
     if not header:
         return None
     if scheme.lower() != "bearer" or not token:
+        g.api_token_refused = "invalid_request"  # the WWW-Authenticate challenge's error (``no_store``)
         raise Unauthorized("use the header Authorization: Bearer <token>")
     row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     user = row.user if row is not None else None
     if row is None or row.revoked_at is not None or user is None or not user.active \
             or user.workspace_id != row.workspace_id:
+        g.api_token_refused = "invalid_token"
         raise Unauthorized("this API token is not valid: unknown, revoked, or its user is deactivated")
     token_audit.remember(row)  # so that its audit entries say which token, issued by whom
     now = utcnow()
@@ -80,9 +82,15 @@ def refuse_unknown_query_parameters():
 @bp.after_app_request
 def no_store(response):
     """Every answer under /api, the 404 of a path that is no endpoint and a 405 included (routing
-    answers those before the blueprint is known)."""
+    answers those before the blueprint is known). A 401 also says how to authenticate, as HTTP asks
+    of every 401 (RFC 9110 11.6.1; the bearer scheme's parameters: RFC 6750 3): ``WWW-Authenticate:
+    Bearer``, with ``error="invalid_token"`` for a token the hub does not take and
+    ``error="invalid_request"`` for a header of another form."""
     if request.path.startswith(bp.url_prefix + "/") or request.path == bp.url_prefix:
         response.headers.setdefault("Cache-Control", "no-store")
+        if response.status_code == 401:
+            refused = g.get("api_token_refused")
+            response.headers.setdefault("WWW-Authenticate", f'Bearer error="{refused}"' if refused else "Bearer")
     return response
 
 

@@ -11,7 +11,7 @@ from flask import jsonify
 from flask_login import current_user
 
 from hub import services
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import HubError, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Integration, utcnow
@@ -30,6 +30,9 @@ from hub.web.ui.integrations import disabled_message, enabled_message
 
 # where an API client finds the webhook log the page shows below its messages
 RECENT_WEBHOOKS = "GET /api/v1/integrations/{plugin}/webhooks"
+# the 409 of webhooks/setup for a plugin whose vendor registers no webhooks through its API
+NO_WEBHOOK_SETUP = ("{title} cannot register webhooks through its API: enter the hub's webhook URL at {title} "
+                    "yourself: it is the webhook_url of GET /api/v1/integrations/{plugin}.")
 
 
 def _spec(plugin: str):
@@ -172,8 +175,14 @@ def test(plugin: str):
 @bp.post("/integrations/<plugin>/webhooks/setup")
 @require("integrations.manage")
 def setup_webhooks(plugin: str):
-    _spec(plugin)
+    """Register the hub's webhooks at the vendor. A plugin that cannot is told apart before
+    ``run_setup_webhooks`` would say so in the pages' words ("see the integration's page"): an
+    API client reads the URL to enter at the vendor from the integration's ``webhook_url``."""
+    spec = _spec(plugin)
     load_body(EmptySchema)
+    if not spec.supports_webhook_setup:
+        services.get_integration(get_runtime(), current_user.workspace_id, plugin)  # so that it has a webhook_url
+        raise HubError(NO_WEBHOOK_SETUP.format(title=spec.title, plugin=plugin), status=409, code="not_available")
     try:
         message = run_setup_webhooks(current_user.workspace_id, plugin, current_user)
     except LiveError as exc:

@@ -144,7 +144,9 @@ def components() -> dict:
     out["UserList"] = _list_of(s.UserSchema)
     out["AssessmentList"] = {**_list_of(s.AssessmentSchema)}
     out["AssessmentList"]["properties"] = {**out["AssessmentList"]["properties"], "errors": {
-        "type": "array", "items": {"type": "string"}, "description": "Providers that could not be asked."}}
+        "type": "array", "items": {"type": "string"}, "description": (
+            "One sentence for each enabled provider whose assessments could not be read, naming it by its title "
+            "and saying why (the answer is 200 all the same: items then lacks that provider's assessments).")}}
     out["InvitationPage"] = _page_of(s.InvitationSchema)
     out["AuditPage"] = _page_of(s.AuditSchema)
     out["WebhookLogPage"] = _page_of(s.WebhookLogEntrySchema)
@@ -163,7 +165,10 @@ ERRORS = {
     "400": _error("The body is not JSON (NaN and Infinity are not), holds a number of more than 100 digits, or "
                   "ended before all of it arrived; or the request holds text the hub cannot store (a NUL "
                   "character, bytes that are not UTF-8)"),
-    "401": _error("No valid API token"),
+    "401": {**_error("No valid API token"), "headers": {"WWW-Authenticate": {
+        "description": "Bearer, with error=\"invalid_token\" for a token the hub does not take and "
+                       "error=\"invalid_request\" for a header of another form (RFC 6750)",
+        "schema": {"type": "string"}}}},
     "403": _error("The token's user does not have the permission"),
     "404": _error("No such resource in this workspace, or an id in the path that is not a whole number "
                   "(error.message names it; an unknown path is \"no such API endpoint\")"),
@@ -248,14 +253,22 @@ def _op(operation_id: str, summary: str, permission: str | None, *, tag: str, ok
 ACTION = "ActionResult"
 
 
+def _openapi_op() -> dict:
+    """This document's own operation: no token needed, but one sent must be valid (a revoked token
+    answers 401 here too: ``hub.web.api.authenticate`` reads every request's header)."""
+    op = _op("openapi", "This document", None, tag="meta", errors=("401",),
+             response={"description": "The OpenAPI document",
+                       "content": {"application/json": {"schema": {"type": "object"}}}})
+    op["responses"]["401"] = {**ERRORS["401"], "description": "A token was sent and it is not valid (none is needed here)"}
+    return op
+
+
 def paths() -> dict:
     P = ("plugin",)
     A = ("attachment_id",)
     INV = ("invitation_id",)
     return {
-        "/openapi.json": {"get": _op("openapi", "This document", None, tag="meta",
-                                     response={"description": "The OpenAPI document",
-                                               "content": {"application/json": {"schema": {"type": "object"}}}})},
+        "/openapi.json": {"get": _openapi_op()},
         "/me": {"get": _op("me", "The token's user and permissions", "dashboard.view", tag="meta",
                            response=_json("Me"))},
         "/integrations": {"get": _op("listIntegrations", "Installed plugins and their connection state",
