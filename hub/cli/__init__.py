@@ -105,9 +105,13 @@ def _migrations_group() -> click.Group:
     (``with_appcontext``) to keep the group's options (``-d``, ``-x``) in ``g`` before a subcommand
     even reads ``--help``. Here they are put in ``g`` when the subcommand, as it runs, pushes the
     app's context (Flask's ``appcontext_pushed``). The developers' commands are hidden from the
-    help, and those that read the database's revision refuse a newer version's schema first."""
-    import copy
+    help, and those that read the database's revision refuse a newer version's schema first.
 
+    An empty ``-d`` or REVISION is a usage error (Alembic failed an assertion on an empty
+    revision). Each subcommand first checks the folder ``-d/--directory`` names (its own, else the group's):
+    an empty value, or a path that is no folder of migration scripts, is a usage error (exit
+    status 2) naming it. Alembic's errors (a revision it cannot locate...), which Flask-Migrate
+    logs as a log line before it exits with status 1, are one ``Error:`` line instead."""
     from flask import appcontext_pushed, g
     from flask_migrate.cli import db as migrate_group
 
@@ -119,13 +123,16 @@ def _migrations_group() -> click.Group:
         appcontext_pushed.connect(put, weak=False)
         ctx.call_on_close(lambda: appcontext_pushed.disconnect(put))
 
-    commands = {name: (_refusing_a_newer_schema(command) if name in READS_THE_SCHEMA else command)
-                for name, command in migrate_group.commands.items()}
-    for name in DEVELOPER_COMMANDS:  # they write migration files: for the hub's developers, not operators
-        if name in commands:
-            commands[name] = copy.copy(commands[name])
-            commands[name].hidden = True
-    return click.Group("db", commands=commands, params=migrate_group.params, callback=keep_options,
+    commands = {}
+    for name, command in migrate_group.commands.items():
+        if name in READS_THE_SCHEMA:
+            command = _refusing_a_newer_schema(command)
+        command = _for_operators(command, check_directory=name not in CREATES_ITS_DIRECTORY)
+        if name in DEVELOPER_COMMANDS:  # they write migration files: for the hub's developers, not operators
+            command.hidden = True
+        commands[name] = command
+    params = [_checked_param(param) for param in migrate_group.params]
+    return click.Group("db", commands=commands, params=params, callback=keep_options,
                        help="Upgrade, inspect or downgrade the hub's database schema (Alembic migrations). "
                             "The commands for the hub's developers (revision, migrate, merge, edit, init, "
                             "list-templates, check) are not listed.")
@@ -133,6 +140,120 @@ def _migrations_group() -> click.Group:
 
 READS_THE_SCHEMA = ("current", "upgrade", "downgrade")  # and must say plainly that a newer hub migrated it
 DEVELOPER_COMMANDS = ("init", "revision", "migrate", "merge", "edit", "list-templates", "check")
+CREATES_ITS_DIRECTORY = ("init", "list-templates")  # -d: a folder to create (init), or none at all
+DIRECTORY_HELP = "Folder of the migration scripts (default: the hub's own, which this version ships)."
+DIRECTORY_HINT = "'-d' / '--directory'"
+ENV_PY_ONLY = {"x_arg": "Arguments for the env.py of another folder of migration scripts (-d); the hub's own "
+                        "env.py reads none.",
+               "tag": "A tag for the env.py of another folder of migration scripts (-d); the hub's own env.py "
+                      "reads none."}
+
+
+def _checked_param(param: click.Parameter) -> click.Parameter:
+    """``param`` (an option or argument of Flask-Migrate's), refusing an empty value if it is
+    ``-d/--directory`` (with help that says the hub's default, not "migrations", a folder of the
+    current directory) or a REVISION; ``-x`` and ``--tag`` with help that says the hub's env.py
+    reads neither."""
+    import copy
+
+    if param.name in ENV_PY_ONLY:  # their help said "custom env.py scripts" consume them
+        checked = copy.copy(param)
+        checked.help = ENV_PY_ONLY[param.name]
+        return checked
+    if param.name not in ("directory", "revision") or param.nargs != 1:
+        return param
+    checked = copy.copy(param)
+    if param.name == "directory":
+        checked.help = DIRECTORY_HELP
+    checked.callback = _not_empty
+    return checked
+
+
+def _not_empty(ctx: click.Context, param: click.Parameter, value):
+    if value is not None and not value.strip():
+        if param.name == "directory":
+            raise click.BadParameter("is empty: name a folder of migration scripts, or leave -d out for the hub's own")
+        raise click.BadParameter("is empty: name a revision (`hub db history` lists them), or leave it out")
+    return value
+
+
+def migrations_folder_problem(path: str) -> str | None:
+    """Why ``path`` is no folder of migration scripts Alembic can run (one sentence), or None."""
+    import os
+
+    from hub.kit.vendor_http import control_characters
+
+    shown = repr(path)
+    hidden = control_characters(path)
+    if hidden:
+        return f"{shown} holds a control character (U+{ord(hidden[0]):04X}): name a folder of migration scripts"
+    if not os.path.exists(path):
+        return f"{shown} does not exist: name a folder of migration scripts, or leave -d out for the hub's own"
+    if not os.path.isdir(path):
+        return f"{shown} is a file, not a folder of migration scripts"
+    if not os.access(path, os.R_OK | os.X_OK):
+        return f"{shown} cannot be read (permission denied)"
+    if not os.path.isfile(os.path.join(path, "env.py")):
+        return f"{shown} is not a folder of migration scripts: it has no env.py"
+    return None
+
+
+def _for_operators(command: click.Command, check_directory: bool) -> click.Command:
+    """A copy of Flask-Migrate's ``command`` whose ``-d`` says the hub's default, which checks the
+    folder it will read first (``check_directory``), and whose Alembic error is one ``Error:`` line
+    (Flask-Migrate logs it, then exits with status 1)."""
+    import copy
+    import functools
+    import logging
+
+    original = command.callback
+
+    @functools.wraps(original)
+    def callback(*args, **kwargs):
+        ctx = click.get_current_context()
+        directory = kwargs.get("directory")
+        if not directory and ctx.parent is not None:  # Flask-Migrate: ``directory or g.directory``
+            directory = ctx.parent.params.get("directory")
+        if check_directory and directory is not None:
+            problem = migrations_folder_problem(directory)
+            if problem:
+                raise click.BadParameter(problem, ctx=ctx, param_hint=DIRECTORY_HINT)
+        logged = _AlembicError()
+        logger = logging.getLogger("flask_migrate")
+        logger.addFilter(logged)
+        try:
+            return original(*args, **kwargs)
+        except SystemExit as exc:  # Flask-Migrate's ``catch_errors``: the error logged, then exit(1)
+            if exc.code == 1 and logged.message is not None:
+                raise click.ClickException(logged.message) from None
+            raise
+        finally:
+            logger.removeFilter(logged)
+
+    checked = copy.copy(command)
+    checked.callback = callback
+    checked.params = [_checked_param(param) for param in command.params]
+    return checked
+
+
+class _AlembicError:
+    """A logging filter keeping (and holding back) the error Flask-Migrate logs before it exits."""
+
+    def __init__(self) -> None:
+        self.message: str | None = None
+
+    def filter(self, record) -> bool:
+        import logging
+
+        if record.levelno < logging.ERROR:
+            return True
+        message = record.getMessage()
+        message = message[len("Error: "):] if message.startswith("Error: ") else message
+        # a revision named on the command line comes back in the message: its control characters escaped
+        self.message = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in message)
+        if "Can't locate revision" in message:
+            self.message += " (`hub db history` lists the revisions this version knows)"
+        return False
 
 
 def _refusing_a_newer_schema(command: click.Command) -> click.Command:

@@ -41,6 +41,38 @@ def email_argument(ctx, param, value):
     return value
 
 
+def existing_email_argument(ctx, param, value):
+    """Click callback for the EMAIL of a user to find: ``email_argument``, and no invisible or
+    control character (no user's email has one, ``services.validate_email``); it would otherwise be
+    printed back as it is in "no user with the email ...", where a terminal acts on it."""
+    value = email_argument(ctx, param, value)
+    hidden = services.hidden_character(value) if isinstance(value, str) else None
+    if hidden:
+        raise click.BadParameter(f"holds an invisible or control character ({hidden}), which no user's email has")
+    return value
+
+
+def password_option(ctx, param, value):
+    """Click callback for a --password: ``storable_text``, and no invisible or control character
+    (a tab, an escape, a zero-width space...): no one could type it in the sign-in form."""
+    value = storable_text(ctx, param, value)
+    hidden = services.hidden_character(value) if isinstance(value, str) else None
+    if hidden:
+        raise click.BadParameter(f"holds an invisible or control character ({hidden}), which no one could type "
+                                 f"when signing in")
+    return value
+
+
+def name_option(ctx, param, value):
+    """Click callback for a --name: ``storable_text``, and not empty (it stood for the default,
+    silently: leave --name out for that)."""
+    value = storable_text(ctx, param, value)
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("is empty: give a display name, or leave --name out for the part of the email "
+                                 "before the @")
+    return value
+
+
 def _fail(message: str) -> None:
     raise click.ClickException(message)
 
@@ -85,10 +117,10 @@ def initialize(email: str | None, password: str | None, name: str | None = None)
 @click.command("init")
 @click.option("--email", default=None, callback=storable_text,
               help="Email of the first Super Admin (default: admin@example.com).")
-@click.option("--password", default=None, callback=storable_text,
+@click.option("--password", default=None, callback=password_option,
               help=f"Password for the first Super Admin ({services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters; "
                    "default: generated and printed).")
-@click.option("--name", default=None, callback=storable_text,
+@click.option("--name", default=None, callback=name_option,
               help="Display name of the first Super Admin (default: the part of the email before the @).")
 @click.option("--non-interactive", is_flag=True,
               help="Never prompt; generate what is not given (also when standard input is not a terminal).")
@@ -137,16 +169,18 @@ def users_group():
 @users_group.command("create")
 @click.argument("email", callback=email_argument)
 @click.option("--role", type=click.Choice(ROLES), default="team_member", show_default=True)
-@click.option("--password", default=None, callback=storable_text,
+@click.option("--password", default=None, callback=password_option,
               help=f"{services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters. Default: generated and printed.")
-@click.option("--name", default="", callback=storable_text)
+@click.option("--name", default=None, callback=name_option,
+              help="Display name (default: the part of the email before the @).")
 @workspace_option
 @with_appcontext
 def users_create(email, role, password, name, workspace_id):
     """Create a user with EMAIL."""
     workspace = _workspace(workspace_id)
     try:
-        user, generated = services.create_user(workspace.id, email, role, password=password, name=name, actor="cli")
+        user, generated = services.create_user(workspace.id, email, role, password=password, name=name or "",
+                                               actor="cli")
     except HubError as exc:
         _fail(exc.message)
     click.echo(f"created {user.email} ({user.role_label})" + (f" password: {generated}" if generated else ""))
@@ -164,7 +198,7 @@ def users_list(workspace_id):
 
 
 @users_group.command("set-role")
-@click.argument("email", callback=email_argument)
+@click.argument("email", callback=existing_email_argument)
 @click.argument("role", type=click.Choice(ROLES))
 @with_appcontext
 def users_set_role(email, role):
@@ -180,8 +214,8 @@ def users_set_role(email, role):
 
 
 @users_group.command("set-password")
-@click.argument("email", callback=email_argument)
-@click.option("--password", default=None, callback=storable_text,
+@click.argument("email", callback=existing_email_argument)
+@click.option("--password", default=None, callback=password_option,
               help=f"The new password ({services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters). Default: generated and printed.")
 @with_appcontext
 def users_set_password(email, password):

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import shutil
 import socket
+import tempfile
 
 import click
 
 from hub.cli.serve import listen_address
+from hub.kit.vendor_http import control_characters
 
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = "hub-demo-password"
+# What the demo keeps in its folder (an embedded hub's instance folder): ``--reset`` deletes these
+# (with SQLite's files beside a database) and keeps a ``hub.cfg``; a folder holding anything else
+# is not a demo's (``--instance ~`` or ``/`` by mistake), and --reset refuses it
+DEMO_FILES = frozenset({"secret_key", "encryption_keys",
+                        *(f"{db}{end}" for db in ("hub.db", "queue.db") for end in ("", "-wal", "-shm", "-journal"))})
+KEPT_FILES = frozenset({"hub.cfg"})
+# Written by the demo into its folder: an embedded hub's own instance folder holds the same files,
+# and --reset must not take it for a demo's (``hub demo --reset --instance ./instance``)
+DEMO_MARKER = "hub-demo"
+DEMO_MARKER_TEXT = ("This folder holds the data of `hub demo`. `hub demo --reset` deletes its databases and keys; "
+                    "it refuses a folder without this file.\n")
 
 
 def _port(host: str, preferred: int) -> int:
@@ -25,6 +37,66 @@ def _port(host: str, preferred: int) -> int:
                 continue
             return probe.getsockname()[1]
     raise click.ClickException(f"no free port on {host}")
+
+
+def instance_folder(ctx, param, value: str | None) -> str | None:
+    """Click callback for --instance: not empty (it stood for the default, silently), and no
+    control or invisible character (a folder named so is a mistake, and shows as another name)."""
+    if value is None:
+        return value
+    if not value.strip():
+        raise click.BadParameter("is empty: name a folder, or leave --instance out for <HUB_INSTANCE_PATH>/demo")
+    hidden = control_characters(value)
+    if hidden:
+        raise click.BadParameter(f"{value!r} holds an invisible or control character (U+{ord(hidden[0]):04X})")
+    return value
+
+
+def not_empty(ctx, param, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: name an ATS plugin, or leave --source out for the first by name")
+    return value
+
+
+def reset_folder(folder: str, default: bool = False) -> None:
+    """Delete the demo's files in ``folder`` (``DEMO_FILES``); a folder holding other files, or
+    holding a hub's files without the ``DEMO_MARKER`` (unless it is the ``default`` demo folder,
+    which demos made before the marker), is refused before anything is deleted, as a usage error
+    naming a few of them."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {folder}: {exc.strerror or exc}", param_hint="'--instance'") from None
+    foreign = sorted(name for name in names if name not in KEPT_FILES | {DEMO_MARKER} and not (
+        name in DEMO_FILES and os.path.isfile(os.path.join(folder, name))))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise click.BadParameter(f"{folder} is not a demo's folder: it holds {shown}. --reset deletes only the "
+                                 f"demo's own files, in a folder holding nothing else", param_hint="'--instance'")
+    if DEMO_FILES.intersection(names) and DEMO_MARKER not in names and not default:
+        raise click.BadParameter(f"{folder} holds a hub's database and keys, but `hub demo` did not make it (it has no "
+                                 f"{DEMO_MARKER} file): --reset deletes only a demo's data. To start a hub afresh, "
+                                 "move that folder away yourself", param_hint="'--instance'")
+    for name in names:
+        if name in DEMO_FILES:
+            os.remove(os.path.join(folder, name))
+
+
+def writable_folder(folder: str) -> None:
+    """Create ``folder`` if need be and check that a file can be written in it (as root, ``os.access``
+    says yes to /proc), else a usage error saying why, before anything is started. A new folder, or
+    one with no hub data yet, gets the ``DEMO_MARKER`` file: it is the demo's."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+        if not DEMO_FILES.intersection(os.listdir(folder)):
+            with open(os.path.join(folder, DEMO_MARKER), "w", encoding="utf-8") as marker:
+                marker.write(DEMO_MARKER_TEXT)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write in {folder}: {exc.strerror or exc}", param_hint="'--instance'") from None
 
 
 def loopback_address(ctx, param, host: str) -> str:
@@ -51,11 +123,13 @@ def loopback_address(ctx, param, host: str) -> str:
               help="Hub port. The sandboxes take the ports after it, one per plugin with a sandbox in name "
                    "order (bundled: canditech +1, lever +2, vervoe +3); busy ports are replaced by free "
                    "ones; 0: free ports for all.")
-@click.option("--reset", is_flag=True, help="Delete the demo's data from earlier runs and start afresh.")
-@click.option("--instance", "instance_path", default=None, type=click.Path(file_okay=False),
-              help="Folder for the demo's database and keys (default: <HUB_INSTANCE_PATH>/demo, "
+@click.option("--reset", is_flag=True,
+              help="Delete the demo's data from earlier runs (its databases and keys; a hub.cfg is kept) and start "
+                   "afresh. A folder holding other files is refused: it is not a demo's.")
+@click.option("--instance", "instance_path", default=None, type=click.Path(file_okay=False), callback=instance_folder,
+              help="Folder for the demo's database and keys, created if need be (default: <HUB_INSTANCE_PATH>/demo, "
                    "./instance/demo when HUB_INSTANCE_PATH is unset).")
-@click.option("--source", default=None, metavar="PLUGIN",
+@click.option("--source", default=None, metavar="PLUGIN", callback=not_empty,
               help="The ATS plugin to connect when several have a sandbox (a workspace has one ATS; default: "
                    "the first by name). An earlier run's ATS stays: add --reset to change it.")
 def demo_command(host, port, reset, instance_path, source):
@@ -79,9 +153,11 @@ def demo_command(host, port, reset, instance_path, source):
 
     import sqlalchemy as sa
 
-    folder = os.path.abspath(instance_path or os.path.join(default_instance_path(), "demo"))
-    if reset and os.path.isdir(folder):
-        shutil.rmtree(folder)
+    default_folder = os.path.abspath(os.path.join(default_instance_path(), "demo"))
+    folder = os.path.abspath(instance_path) if instance_path else default_folder
+    if reset:
+        reset_folder(folder, default=folder == default_folder)
+    writable_folder(folder)
     hub_port = _port(host, port) if port else _port(host, 0)
     public_url = f"http://{host}:{hub_port}"
     app = create_app({"INSTANCE_PATH": folder, "PUBLIC_URL": public_url, "ENV": "embedded",
