@@ -11,7 +11,8 @@ module has one job and depends only on the public contract, never on the hub's i
 - ``hub.kit.retry_after``: a vendor's ``Retry-After`` (seconds or an HTTP-date) as seconds to wait.
 - ``hub.kit.vendor_http``: a vendor's API base URL setting (a marshmallow validator refusing what a
   plugin cannot use), settings fields for whole numbers (``WholeNumber``: 1.5 refused, not cut to
-  1) and for ids, keys and secrets (``PlainText``: control and invisible characters refused), and
+  1), decimal numbers (``DecimalNumber``: "1_0" and "inf" refused, though ``float()`` takes them)
+  and ids, keys and secrets (``PlainText``: control and invisible characters refused), and
   an error answer that is not the vendor's JSON (an HTML page) put in words.
 - ``hub.kit.sandbox``: pieces of a vendor simulator (fault injection, a signed webhook sender,
   serving over HTTP and the ``python -m`` entry point). It imports nothing else of the hub, so a

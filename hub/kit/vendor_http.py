@@ -22,7 +22,7 @@ means everything below; the plugin appends its paths to it (strip a trailing ``/
 
 The hub's sandboxes (``http://127.0.0.1:PORT``) pass.
 
-**The other settings.** Two marshmallow fields for a connection's settings schema, each refusing
+**The other settings.** Three marshmallow fields for a connection's settings schema, each refusing
 what marshmallow's own field would silently change:
 
 - ``WholeNumber(**kwargs)``: ``fields.Integer`` for a whole-number setting (a timeout, a count, a
@@ -34,6 +34,13 @@ what marshmallow's own field would silently change:
   (``2.0``, ``"2.0"``), ``"1e1"``, ``"1_0"`` and digits of other scripts (both of which ``int()``
   takes), a boolean. Text of more digits than ``int()`` converts is its ``too_large`` error. A
   ``validate.Range`` (your bounds) runs on what it loaded, so -1 gets the range's message.
+- ``DecimalNumber(**kwargs)``: ``fields.Float`` for a setting that may be a fraction (a rate per
+  second). It takes a JSON number (not a boolean), or the text of a plain decimal number as the
+  settings form posts it ("2.5", " 2.5 ", "+2.5", ".5": ASCII digits with an optional sign and
+  decimal point, surrounding spaces ignored). Any other text is its ``invalid`` error, though
+  ``float()`` takes it: ``"1_0"`` (10), digits of other scripts, an exponent (``"1e1"``),
+  ``"inf"``, ``"nan"``, ``"Infinity"``, spaces inside (``"1 0"``). An infinite or not-a-number
+  JSON value is its ``special`` error. A ``validate.Range`` runs on what it loaded.
 - ``PlainText(*, what="this value", line_breaks=False, **kwargs)``: ``fields.String`` for an id, a
   name, an email, an API key or a secret. Spaces and line breaks around the value are dropped (a
   key pasted with a trailing newline is the key); a control or invisible character left in it
@@ -222,6 +229,7 @@ def _is_ipv6(text: str) -> bool:
 # --------------------------------------------------------------------------- other settings
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _CONTROL_CATEGORIES = ("Cc", "Cf")
 _LINE_BREAKS = "\t\n\r"
 _SHOWN_CHARACTERS = 5
@@ -245,6 +253,19 @@ class WholeNumber(fields.Integer):
             except ValueError:  # more digits than int() converts
                 raise self.make_error("too_large", input=value) from None
         return super()._validated(value)  # strict: an int, not a bool
+
+
+class DecimalNumber(fields.Float):
+    """A decimal setting: a JSON number, or the text of a plain decimal number (what the settings
+    form posts); never text that only ``float()`` reads as one (see the module)."""
+
+    def _validated(self, value: Any) -> float:
+        if isinstance(value, str):
+            text = value.strip(" \t\r\n")
+            if not _DECIMAL_NUMBER.fullmatch(text):
+                raise self.make_error("invalid", input=value)
+            value = text
+        return super()._validated(value)  # a boolean is invalid; nan and infinities "special"
 
 
 def control_characters(value: str, *, line_breaks: bool = False) -> list[str]:

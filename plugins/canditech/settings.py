@@ -11,8 +11,9 @@ dropping webhooks: add the new one, switch Canditech over, remove the old one
 The whole-number settings are ``hub.kit.vendor_http.WholeNumber`` (1.5 is refused, not saved as
 1), the API key and webhook secrets ``PlainText`` (stripped; control and invisible characters
 refused, naming their code points; line breaks separate webhook secrets). ``rate_limit_per_second``
-is a ``DecimalNumber``: a JSON number, or the text of a plain decimal number ("2.5"), never text
-that ``float()`` alone would take ("1_0", digits of other scripts, "1e1", "inf", "nan").
+is a ``hub.kit.vendor_http.DecimalNumber``: a JSON number, or the text of a plain decimal number
+("2.5"), never text that ``float()`` alone would take ("1_0", digits of other scripts, "1e1",
+"inf", "nan").
 
 ``rate_limit_per_second`` and ``rate_limit_burst`` size the connection's request bucket (10/s,
 bursts of 20, by default: ``wire.RATE_LIMIT_*``). Canditech publishes no rate limit (its API is
@@ -27,7 +28,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
-from hub.kit.vendor_http import PlainText, WholeNumber, validate_base_url
+from hub.kit.vendor_http import DecimalNumber, PlainText, WholeNumber, validate_base_url
 from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
 
 from . import wire
@@ -46,26 +47,6 @@ DEFAULTS: dict[str, Any] = {
 SECRET_FIELDS = ("api_key", "webhook_secrets")
 
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
-# a plain decimal number as typed: ASCII digits, an optional sign and decimal point ("2.5", ".5", "+10")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-
-
-class DecimalNumber(fields.Float):
-    """A decimal setting: a JSON number (not a boolean), or the text of a plain decimal number as the
-    settings form posts it ("2.5", " 2.5 ", "+2.5", ".5": ASCII digits with an optional sign and
-    decimal point, spaces around it ignored). Any other text is its ``invalid`` error, though
-    ``float()`` takes it: "1_0" (10), digits of other scripts ("\u0661\u0662", 12), an exponent
-    ("1e1"), "inf", "nan", "Infinity", spaces inside ("1 0"). An infinite or not-a-number JSON
-    value is its ``special`` error, a JSON integer too large for a float its ``too_large`` one."""
-
-    def _validated(self, value: Any) -> float:
-        if isinstance(value, str):
-            text = value.strip(" \t\r\n")
-            if not _DECIMAL.fullmatch(text):
-                raise self.make_error("invalid", input=value)
-            value = text
-        return super()._validated(value)  # a boolean is invalid; nan and infinities "special"
-
 
 # The bounds of the rate limit settings. At least 15 requests a minute: once the burst is spent, the
 # next token is then at most 4 s away for a caller alone, within the 5 s a reconciliation read waits

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 from marshmallow import Schema, ValidationError, fields, validate
 
-from hub.kit.vendor_http import PlainText, WholeNumber, control_character_problem, control_characters
+from hub.kit.vendor_http import (
+    DecimalNumber, PlainText, WholeNumber, control_character_problem, control_characters,
+)
 
 
 class Settings(Schema):
@@ -72,3 +74,24 @@ def test_the_functions_for_a_plugins_own_text():
     assert control_character_problem("fine") is None
     assert control_character_problem("x\x01") == (
         "Holds an invisible or control character (U+0001), which this value cannot contain.")
+
+
+class Rates(Schema):
+    rate = DecimalNumber(load_default=2.5, validate=validate.Range(min=0.25, max=100))
+
+
+def test_decimal_number_takes_plain_decimals_and_refuses_what_float_reads_too_kindly():
+    assert isinstance(Rates().fields["rate"], fields.Float)  # the form's number input, a step of any
+    for given, expected in ((3, 3.0), (0.5, 0.5), ("2.5", 2.5), (" 2.5\n", 2.5), ("+2.5", 2.5), (".5", 0.5),
+                            ("7.", 7.0), ("007", 7.0)):
+        assert Rates().load({"rate": given})["rate"] == expected, given
+    assert Rates().load({})["rate"] == 2.5
+    for given in ("1_0", "\u0661\u0660", "\uff11", "1e1", "inf", "nan", "Infinity", "1 0", "", " ", ".", "ten",
+                  True, [1]):
+        with pytest.raises(ValidationError) as caught:
+            Rates().load({"rate": given})
+        assert caught.value.messages == {"rate": ["Not a valid number."]}, given
+    for given in (float("inf"), float("nan")):
+        with pytest.raises(ValidationError) as caught:
+            Rates().load({"rate": given})
+        assert caught.value.messages == {"rate": ["Special numeric values (nan or infinity) are not permitted."]}

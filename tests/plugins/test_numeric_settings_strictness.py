@@ -15,8 +15,8 @@ from marshmallow import ValidationError, fields
 
 import plugins.canditech as canditech
 from hub.extensions import db
-from hub.kit.vendor_http import WholeNumber
-from plugins.canditech.settings import CanditechSettingsSchema, DecimalNumber
+from hub.kit.vendor_http import DecimalNumber, WholeNumber
+from plugins.canditech.settings import CanditechSettingsSchema
 from plugins.lever.settings import LeverSettingsSchema
 from plugins.vervoe.settings import VervoeSettingsSchema
 from tests.support.engine import api_client
