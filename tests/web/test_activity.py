@@ -53,7 +53,9 @@ def test_replay_runs_the_delivery_again(hub_app, seeded, as_role, fakes):
         assert row.status == "done" and row.attempts == 1 and row.last_error is None
     assert len(assess.stage_changes) == 1
     page = client.get("/activity").get_data(as_text=True)
-    assert f"Delivery {delivery_id} to Fake Tests is replayed." in page
+    # said as the page names it (its step, whom its event is about, its plugin), never by the delivery's id
+    assert "“Invite on the stage change” for candidate opp-" in page and "(Fake Tests) is queued to run again." in page
+    assert f"Delivery {delivery_id}" not in page
     # a replay of a disabled plugin's delivery is refused with a message, not an error page
     as_role("super_admin").post("/integrations/fakeassess/disable")
     other = seeded.per_role["admin"]["dlv_api"]

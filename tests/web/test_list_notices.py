@@ -107,7 +107,7 @@ def test_a_plugin_no_longer_installed_still_filters_activity_by_its_events(hub_a
 
 
 @pytest.mark.parametrize("path", LIST_PAGES)
-@pytest.mark.parametrize("raw", ["abc", "-1", "0", "1.5", "²", "1e3"])
+@pytest.mark.parametrize("raw", ["abc", "-1", "0", "1.5", "²", "1e3", " ", "2 "])
 def test_a_page_that_is_no_number_shows_page_1_with_a_notice(hub_app, seeded, as_role, path, raw):
     client = as_role("admin")
     answer = client.get(path, query_string={"page": raw})
@@ -119,7 +119,7 @@ def test_a_page_that_is_no_number_shows_page_1_with_a_notice(hub_app, seeded, as
 
 
 @pytest.mark.parametrize("path", LIST_PAGES)
-@pytest.mark.parametrize("raw", ["", " ", "500", "9" * 5000])
+@pytest.mark.parametrize("raw", ["", "500", "9" * 5000])
 def test_a_page_that_is_a_whole_number_is_no_mistake(hub_app, seeded, as_role, path, raw):
     """Absent: page 1; past the last (even past what ``int()`` converts): the list's empty state
     says so and links to page 1."""

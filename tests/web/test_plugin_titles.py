@@ -26,7 +26,7 @@ def test_activity_and_the_dashboard_name_plugins_by_title(hub_app, seeded, as_ro
     assert "Fake Tests · Invite on the stage change" in dashboard and "fakeassess ·" not in dashboard
     replayed = client.post(f"/activity/deliveries/{seeded.per_role['admin']['dlv_ui']}/replay",
                            follow_redirects=True).get_data(as_text=True)
-    assert "to Fake Tests is replayed." in replayed
+    assert "(Fake Tests) is queued to run again." in replayed
     as_role("super_admin").post("/integrations/fakeassess/disable")
     refused = client.post(f"/activity/deliveries/{seeded.per_role['admin']['dlv_api']}/replay",
                           follow_redirects=True).get_data(as_text=True)

@@ -114,6 +114,20 @@ def event_subjects(events) -> dict[int, Subject]:
     return out
 
 
+def delivery_words(delivery, subjects: dict[int, Subject] | None = None) -> str:
+    """A delivery as the Activity page shows it, for a message or the Audit log: the step its
+    plugin runs (``hook_label``, the Step column), whom its event is about (``event_subjects``;
+    ``subjects`` when the caller read them for several) and the plugin's title, never its id:
+    "“Invite on the stage change” for Ada Lovelace (Canditech)". An event about no one is named
+    by its number, as its card on Activity is ("event 12")."""
+    event = delivery.event
+    if subjects is None:
+        subjects = event_subjects([event]) if event is not None else {}
+    subject = subjects.get(delivery.event_id)
+    about = subject.text if subject is not None else f"event {delivery.event_id}"
+    return f"“{hook_label(delivery.hook, delivery.plugin)}” for {about} ({plugin_title(delivery.plugin)})"
+
+
 # why an event reached no plugin (its ``outcome``, ``hub.engine.ingest``): the badge, and the sentence under it
 NOT_DELIVERED = {
     "no_subscribers": ("Not acted on", "none enabled takes this kind of event"),
@@ -322,10 +336,12 @@ def activity_replay(delivery_id: int):
     ws = current_user.workspace_id
     delivery = queries.get_delivery(ws, delivery_id)
     was = delivery.status
+    named = delivery_words(delivery)  # before the replay: its commit expires the rows
     try:
         services.replay_delivery(get_runtime(), ws, delivery_id, current_user)
-        flash(f"Delivery {delivery_id} to {plugin_title(delivery.plugin)} is "
-              f"{'retrying now' if was == 'retry' else 'replayed'}.", "success")
+        # queued, not done: a worker runs it (Activity, or the candidate's page, shows how it went)
+        flash(sentence(f"{named} is queued to run now, without waiting for its next retry" if was == "retry"
+                       else f"{named} is queued to run again"), "success")
     except Conflict as exc:
         flash(sentence(exc.message), "error")
     # back to Activity, or to the candidate page whose "Not delivered" card the replay came from

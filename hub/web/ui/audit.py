@@ -9,19 +9,26 @@ from typing import Any
 import sqlalchemy as sa
 from flask import render_template, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.setting_labels import field_label, schema_labels
-from hub.store.models import ROLE_LABELS, Attachment, Invitation, parse_table_id
+from hub.store.models import (
+    ID32_MAX, ID64_MAX, ROLE_LABELS, Attachment, Delivery, Invitation, parse_table_id,
+)
 from hub.web import queries
 from hub.web.live import plugin_title
 from hub.web.permissions import require
 from hub.web.ui import bp
+from hub.web.ui.activity import delivery_words, event_subjects
 from hub.web.ui.helpers import humanize
 from hub.web.ui.labels import AUDIT_ACTIONS, AUDIT_GROUPS, action_filter_label, action_label
 from hub.web.ui.list_filters import ListArgs
 
+
+# the largest id of a target's table, by kind: deliveries (and events) have 64-bit ids
+ID_LIMITS = {"delivery": ID64_MAX}
 
 # detail keys whose value is a role (user.create, user.role): shown as the role's name
 ROLE_KEYS = {"role", "old", "new"}
@@ -38,22 +45,34 @@ class Target:
 def audit_targets(entries) -> dict[int, Target]:
     """Entry id -> its target by name: a plugin's title (``plugin:lever`` -> "Lever"), a user's
     email, an API token's name, an attachment as its assessment, stage and posting, an invitation
-    as its candidate. Attachments and invitations are read in one query each, in the viewer's
-    workspace only; one no longer found keeps its kind and id ("Attachment 7")."""
-    ids = {"attachment": set(), "invitation": set()}
+    as its candidate, a delivery as Activity names it. Attachments, invitations and deliveries are
+    read in one query each, in the viewer's workspace only; one no longer found keeps its kind and
+    id ("Attachment 7", "Delivery 12, no longer kept")."""
+    ids = {"attachment": set(), "invitation": set(), "delivery": set()}
     for entry in entries:
         kind, _, key = (entry.target or "").partition(":")
-        if kind in ids and (row_id := parse_table_id(key)) is not None:
+        if kind in ids and (row_id := parse_table_id(key, ID_LIMITS.get(kind, ID32_MAX))) is not None:
             ids[kind].add(row_id)
     workspace = current_user.workspace_id
     attachments = {row.id: row for row in db.session.scalars(sa.select(Attachment).where(
         Attachment.workspace_id == workspace, Attachment.id.in_(ids["attachment"])))} if ids["attachment"] else {}
     invitations = {row.id: row for row in db.session.scalars(sa.select(Invitation).where(
         Invitation.workspace_id == workspace, Invitation.id.in_(ids["invitation"])))} if ids["invitation"] else {}
-    return {entry.id: _target(entry.target or "", attachments, invitations) for entry in entries}
+    deliveries = _deliveries(workspace, ids["delivery"]) if ids["delivery"] else {}
+    return {entry.id: _target(entry.target or "", attachments, invitations, deliveries) for entry in entries}
 
 
-def _target(target: str, attachments: dict, invitations: dict) -> Target:
+def _deliveries(workspace: int, delivery_ids: set[int]) -> dict[int, Target]:
+    """Delivery id -> its target as Activity names it ("“Invite on the stage change” for Ada
+    Lovelace (Canditech)", ``activity.delivery_words``), linked to its event there; read with their
+    events in one query, and whom the events are about in one more."""
+    rows = list(db.session.scalars(sa.select(Delivery).where(
+        Delivery.workspace_id == workspace, Delivery.id.in_(delivery_ids)).options(joinedload(Delivery.event))))
+    subjects = event_subjects([row.event for row in rows])
+    return {row.id: Target(delivery_words(row, subjects), url_for("ui.activity", event=row.event_id)) for row in rows}
+
+
+def _target(target: str, attachments: dict, invitations: dict, deliveries: dict | None = None) -> Target:
     kind, _, key = target.partition(":")
     if kind == "plugin" and key:  # linked while installed (an uninstalled plugin's page is a 404)
         installed = key in get_runtime().registry.specs
@@ -69,6 +88,9 @@ def _target(target: str, attachments: dict, invitations: dict) -> Target:
     if kind == "invitation" and (row := invitations.get(parse_table_id(key))) is not None:
         return Target(f"{row.candidate_name or 'Unknown candidate'}: {row.assessment_name}",
                       url_for("ui.candidates_detail", invitation_id=row.id))
+    if kind == "delivery" and key:  # one retention deleted (with its event) keeps its number
+        found = (deliveries or {}).get(parse_table_id(key, ID64_MAX))
+        return found if found is not None else Target(f"Delivery {key}, no longer kept")
     if kind and key:
         return Target(f"{humanize(kind)} {key}")
     return Target(target)

@@ -29,7 +29,7 @@ from hub.web.errors import json_error
 from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
-from hub.web.ui.list_filters import ListArgs
+from hub.web.ui.list_filters import ListArgs, shown
 from hub.web.ui.integration_consequences import (cancelled_since, counted, disable_consequences,
                                                  missed_while_disabled, revoke_consequences, revoke_summary)
 from hub.web.ui.form_messages import and_list, friendly_errors, in_sentence, refused_save
@@ -178,13 +178,7 @@ def next_step(spec, row: Integration | None, state, manage: bool, webhook_ready:
     enabled = bool(row and row.enabled)
     revoked = row is not None and row.status == "revoked"
     if not manage:
-        if revoked:
-            return {"kind": "warning", "title": "Access revoked.",
-                    "text": f"The hub forgot {title}'s credentials. A Super Admin can connect it again."}
-        if not enabled or not state.credentials_present:
-            return {"kind": "info", "title": "Not set up yet.",
-                    "text": f"A Super Admin enables {title} and enters its credentials here."}
-        return None
+        return read_only_step(title, row, state)
     if not state.credentials_present:
         how = credentials_how(spec, state)
         if revoked:
@@ -206,6 +200,32 @@ def next_step(spec, row: Integration | None, state, manage: bool, webhook_ready:
         return {"kind": "info", "title": "Next step:", "text": "test the connection.", "action": "test"}
     if webhook_ready:
         return {"kind": "info", "title": "Next step:", "text": f"register the webhooks in {title}."}
+    return None
+
+
+def read_only_step(title: str, row: Integration | None, state) -> dict | None:
+    """``next_step`` for someone who sees the page read-only (an Admin): the state, and who can
+    change it (``who_can``), never what to fill in, save or enable. None when nothing is amiss."""
+    holders = who_can("integrations.manage")
+    who = holders[:1].upper() + holders[1:]
+    enabled = bool(row and row.enabled)
+    if row is not None and row.status == "revoked":
+        return {"kind": "warning", "title": "Access revoked.",
+                "text": f"The hub forgot {title}'s credentials. {who} can connect it again."}
+    if not enabled and not state.credentials_present:
+        return {"kind": "info", "title": "Not set up yet.",
+                "text": f"{who} enables {title} and enters its credentials here."}
+    if not state.credentials_present:
+        return {"kind": "info", "title": "Not connected yet.",
+                "text": f"{title} is enabled but has no credentials: {holders} can enter them."}
+    if not enabled:
+        return {"kind": "info", "title": "Disabled.",
+                "text": f"{title} has credentials but is disabled: it receives and sends no work until "
+                        f"{holders} enables it."}
+    if row is not None and row.status in FAILING_STATUSES:
+        return {"kind": "warning", "title": "Connection failing.",
+                "text": f"The last test or use of the connection failed: {holders} can change its credentials "
+                        "and settings."}
     return None
 
 
@@ -547,6 +567,13 @@ def integrations_oauth_start(plugin: str):
 def integrations_oauth_callback(plugin: str):
     spec = _spec_or_404(plugin)
     expected = session.pop(_state_key(plugin), None)
+    # a parameter given twice (two codes, two states): which one the vendor meant cannot be told, and
+    # none is taken silently; the state is spent, as after a mismatch
+    twice = [name for name, values in request.args.lists() if len(values) > 1]
+    if twice:
+        names = ", ".join(f"“{shown(name)}”" for name in twice[:3]) + (", …" if len(twice) > 3 else "")
+        raise BadRequest(f"This answer from {spec.title} gives {names} more than once, so the hub cannot tell which "
+                         "is meant and connected nothing. Start again with “Connect” on the integration's page.")
     given = request.args.get("state") or ""
     if not expected or not secrets.compare_digest(str(expected), given):
         raise BadRequest(f"This answer from {spec.title} does not match a connection you started here "

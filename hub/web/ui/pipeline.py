@@ -32,7 +32,7 @@ from hub.web.ui.empty_states import idle_source
 from hub.web.ui.form_messages import some_named
 from hub.web.redirects import safe_next
 from hub.web.ui.helpers import number_filter, sentence, this_page_url
-from hub.web.ui.list_filters import ListArgs
+from hub.web.ui.list_filters import ListArgs, quoted_values, repeated
 from hub.web.ui import bp
 
 
@@ -442,7 +442,8 @@ def _values_of(row) -> dict:
 def pipeline_new():
     if request.method == "POST":
         return _save(None)
-    return _attach_page(values={"posting_id": request.args.get("posting_id", "")})
+    posting_id, errors = _posting_in_query()
+    return _attach_page(values={"posting_id": posting_id or ""}, errors=errors)
 
 
 @bp.route("/pipeline/<int:attachment_id>/edit", methods=["GET", "POST"])
@@ -452,9 +453,22 @@ def pipeline_edit(attachment_id: int):
     if request.method == "POST":
         return _save(attachment_id)
     values = _values_of(row)
-    if request.args.get("posting_id"):
-        values["posting_id"] = request.args["posting_id"]
-    return _attach_page(row, values=values)
+    posting_id, errors = _posting_in_query()
+    if posting_id:
+        values["posting_id"] = posting_id
+    return _attach_page(row, values=values, errors=errors)
+
+
+def _posting_in_query() -> tuple[str | None, dict[str, list[str]]]:
+    """The attach page's ``posting_id`` from its address (a link to a posting's stages, or
+    **Show stages** sent), and the form's errors: given more than once, neither is used (a new
+    attachment has no posting chosen, an edited one keeps its own) and the posting's field says so,
+    as it says of a posting the source does not know, rather than one of them taken silently."""
+    values = repeated("posting_id")
+    if values is None:
+        return request.args.get("posting_id"), {}
+    return None, {"posting_id": [f"The address gives more than one posting ({quoted_values(values)}, as "
+                                 "posting_id): choose the posting here."]}
 
 
 @bp.route("/pipeline/<int:attachment_id>/detach", methods=["GET", "POST"])
@@ -462,7 +476,9 @@ def pipeline_edit(attachment_id: int):
 def pipeline_detach(attachment_id: int):
     """Ask, then detach; both lead back to the Pipeline list as it was (``next``: its search and page)."""
     row = queries.get_attachment(current_user.workspace_id, attachment_id)
-    back = safe_next(request.values.get("next"), "/pipeline") or url_for("ui.pipeline")
+    # a ``next`` given more than once names no one page to go back to: the list, as for one not safe
+    nexts = request.values.getlist("next")
+    back = (safe_next(nexts[0], "/pipeline") if len(nexts) == 1 else None) or url_for("ui.pipeline")
     if request.method == "GET":
         return render_template("pipeline/detach.html", row=row, back=back)
     services.detach(current_user.workspace_id, attachment_id, current_user)

@@ -37,6 +37,24 @@ def users():
     return _page(reset=reset if generated else None, generated=generated)
 
 
+def role_names(roles) -> str:
+    """Roles by the names the page shows, in a sentence: "Admin, Team Member or Limited Team Member"."""
+    names = [ROLE_LABELS.get(role, role) for role in roles]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def role_refused(actor, role: str) -> str | None:
+    """Why Add a user refuses ``role``, in the role names the page shows, never their codes; None
+    when ``actor`` may give it. The page's select offers only those: another value is a form sent
+    by hand, or a page left open while the actor's own role changed."""
+    offered = assignable_roles(actor)
+    if role in offered:
+        return None
+    if role in ROLES:  # a role, not one the actor may give (an Admin and Super Admin)
+        return f"Your role cannot create a {ROLE_LABELS[role]}: choose {role_names(offered)}."
+    return f"Choose one of the roles offered: {role_names(offered)}."
+
+
 def unknown_role(role: str) -> ValidationFailed:
     return ValidationFailed(f"unknown role {role[:50]!r}: choose one of {', '.join(ROLES)}", {"role": ["unknown role"]})
 
@@ -58,8 +76,9 @@ def users_create():
     errors = {}
     if not values["email"]:
         errors["email"] = ["Enter the new user's email address."]
-    if values["role"] not in assignable_roles(current_user):
-        errors["role"] = ["Choose one of the roles offered."]
+    refused = role_refused(current_user, values["role"])
+    if refused:
+        errors["role"] = [refused]
     if not errors:
         try:
             user, generated = create_user(current_user, values["email"], values["role"], values["name"])
@@ -106,6 +125,11 @@ def _refused(message: str):
 def users_role(user_id: int):
     target = queries.get_user(current_user.workspace_id, user_id)
     role = request.form.get("role") or ""
+    # a role that is none, said in the page's words (the API's message names the codes it takes);
+    # one that is a role the actor may not give stays change_user's 403, said by the role's name
+    if role not in ROLES and may_manage_user(current_user, target):
+        return _refused(f"{target.email} is unchanged: choose one of the roles offered "
+                        f"({role_names(assignable_roles(current_user))}).")
     try:
         change_user(current_user, target, role=role)
         flash(f"{target.email} is now {ROLE_LABELS.get(target.role, target.role)}.", "success")
@@ -126,8 +150,9 @@ def users_active(user_id: int):
     target = queries.get_user(current_user.workspace_id, user_id)
     choice = request.form.get("active")
     if choice not in ACTIVE_CHOICES:
-        shown = "nothing" if choice is None else repr(choice[:50])
-        return _refused(f"active must be 1 (reactivate) or 0 (deactivate), not {shown}; {target.email} is unchanged")
+        # said in the page's words: its buttons send 1 or 0, so another value is a form sent by hand
+        return _refused(f"The form said neither Deactivate nor Reactivate, so {target.email} is unchanged: "
+                        "use the button on their row.")
     active = ACTIVE_CHOICES[choice]
     try:
         change_user(current_user, target, active=active)

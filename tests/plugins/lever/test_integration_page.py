@@ -99,7 +99,7 @@ def test_oauth_connect_only_when_configured_and_chosen(hub):
     assert 'id="oauth-unavailable"' not in html
     admin = _page(_client(hub, ADMIN))  # state only, no instructions for someone who cannot act
     assert 'id="connect-lever"' not in admin and "grant the hub access" not in admin
-    assert 'id="credentials-help"' not in admin and "A Super Admin enables Lever" in admin
+    assert 'id="credentials-help"' not in admin and "Lever is enabled but has no credentials: a Super Admin can enter them." in admin
 
 
 def test_registered_webhooks_and_stored_tokens_are_shown_without_values(api_key_hub, sandbox):
