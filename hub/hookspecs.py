@@ -3,7 +3,10 @@
 A plugin is a module (or object) registered under the entry-point group ``ats_hub`` whose
 functions are decorated with ``@hub.hookimpl`` and named after the hooks below. Implement only
 the hooks you need, and only the arguments you need (pluggy passes arguments by name, so the hub
-can add arguments later without breaking anyone).
+can add arguments later without breaking anyone), named exactly as below (``ctx``, not
+``context``): an argument a hook does not have stops the plugin's loading with pluggy's
+``PluginValidationError`` ("Argument(s) {'context'} are declared in the hookimpl but can not be
+found in the hookspec").
 
 How the hub calls hooks:
 
@@ -71,8 +74,10 @@ def register_integration(register: Callable[["IntegrationSpec"], None]) -> None:
     exactly once. ``kind`` is ``"source"`` (an ATS such as Lever) or ``"assessment"`` (a test
     provider such as Canditech). The marshmallow ``settings_schema`` validates the settings an admin
     enters and generates the settings form; fields named in ``secret_fields`` are encrypted at rest
-    and never shown back. A plugin that does not register, or registers twice, or registers an
-    invalid spec, stops the hub at start-up with a message naming the plugin.
+    and never shown back. ``description`` is one sentence on what the plugin does, shown after the
+    title on the Integrations list and the integration page. A plugin that does not register, or
+    registers twice, or registers an invalid spec, stops the hub at start-up with a message naming
+    the plugin.
     """
 
 
@@ -89,9 +94,11 @@ def verify_webhook(ctx: "PluginContext", request: "WebhookRequest") -> "WebhookR
     Check the signature in constant time and the timestamp window, then parse the body into hub
     events. Return ``WebhookResult(events=(InboundEvent(...), ...))``; ``ping=True`` for the
     vendor's connection test (recorded as "verified"); an empty result for events the hub does not
-    use (answered 2xx and logged). Raise ``hub.errors.WebhookRejected(message, status=4xx)`` for a
-    bad signature, a stale timestamp, malformed JSON or missing fields: the sender gets that status
-    with ``{"error": {"code", "message"}}`` and the admin sees the rejection (never the secret).
+    use (answered 2xx and logged); anything but a ``WebhookResult`` answers the sender 500 ("plugin
+    acme returned list from verify_webhook, not a WebhookResult"). Raise
+    ``hub.errors.WebhookRejected(message, status=4xx)`` for a bad signature, a stale timestamp,
+    malformed JSON or missing fields: the sender gets that status with ``{"error": {"code",
+    "message"}}`` and the admin sees the rejection (never the secret).
     Deduplication is the hub's job: give each ``InboundEvent`` the sender's stable event id. If the
     signature covers a nonce and not the body, name the nonce in ``seen_ids`` of a result without
     events and of a ``WebhookRejected`` raised after the signature verified: the hub remembers it,
@@ -309,10 +316,11 @@ def connection_state(ctx: "PluginContext") -> "ConnectionState":
 def reconcile(ctx: "PluginContext") -> "list[InboundEvent]":
     """Called periodically (every ``HUB_RECONCILE_INTERVAL_SECONDS``, in one worker at a time per
     connection): ask the vendor about work a lost webhook may have missed (e.g. invitations open
-    for a while) and return the events found; the hub ingests them like webhook events, so the
-    usual deduplication and state machine apply. Also the place for a connection's periodic
-    upkeep that finds no events (the Lever plugin keeps its OAuth refresh token alive here, and
-    returns ``[]``)."""
+    for a while) and return the events found, each an ``InboundEvent`` with a stable
+    ``external_id`` (a bare ``AssessmentResult`` fails the run, logged only as a warning); the hub
+    ingests them like webhook events, so the usual deduplication and state machine apply. Also the
+    place for a connection's periodic upkeep that finds no events (the Lever plugin keeps its OAuth
+    refresh token alive here, and returns ``[]``)."""
 
 
 # --------------------------------------------------------------------------- sandboxes (demo and tests)
@@ -330,5 +338,8 @@ def register_sandbox(register: Callable[["SandboxSpec"], None]) -> None:
 @hookspec
 def connect_sandbox(ctx: "PluginContext", sandbox_url: str) -> str:
     """Configure this workspace's integration to talk to the plugin's own sandbox at
-    ``sandbox_url`` exactly as an admin would (settings, credentials, webhooks both ways).
-    Used by ``hub demo`` and the end-to-end tests; return a short message."""
+    ``sandbox_url`` exactly as an admin would (settings, credentials, webhooks both ways), then
+    test the connection and say so with ``ctx.set_status("connected", message)``, as "Test
+    connection" would (the bundled plugins and ``hub new-plugin``'s do; without it the demo's
+    integration page shows the plugin as not tested yet). Used by ``hub demo`` and the end-to-end
+    tests; return a short message."""

@@ -47,10 +47,12 @@ installed in, with pytest (the hub's `test` extra; `hub new-plugin` printed that
 
 `$package/__init__.py` holds the hook implementations (see the hub's docs/plugin-guide.md),
 `$package/sandbox/` a stub of the vendor's API used by the tests and by `hub demo`. Replace the
-stub's wire format with your vendor's real one, keeping the sandbox faithful to it, and replace
-every `TODO` text. `tests/test_contract.py` runs the hub's contract tests (`hub.testing`) against
-the plugin and its sandbox; for an assessment plugin, the other test modules run its hooks through
-a real hub (`hub.testing.ProviderHub`, the `hub` fixture of `tests/conftest.py`).
+stub's wire format with your vendor's real one, keeping the sandbox faithful to it (the tests hold
+it too: the webhook bodies they sign and, for an assessment plugin, `ATTACHMENT` and `at_vendor` in
+`tests/conftest.py` and the invite page's `score` field), and replace every `TODO` text.
+`tests/test_contract.py` runs the hub's contract tests (`hub.testing`) against the plugin and its
+sandbox; for an assessment plugin, the other test modules run its hooks through a real hub
+(`hub.testing.ProviderHub`, the `hub` fixture of `tests/conftest.py`).
 
 Both use the hub's plugin kit (`hub.kit`, listed in the plugin guide): `hub.kit.provider` for an
 assessment provider's invitation flow (exactly once, the email check, the lease), `hub.kit.json_body`
@@ -118,10 +120,17 @@ def _api(ctx, method, path, allow=(), **kwargs):
     Retry-After), 401/403 need an admin to reconnect, any other 4xx not in ``allow`` cannot be helped
     by retrying (the delivery is dead at once, and shown). A vendor that cannot be reached, or does
     not answer in time, is retried later too, said in words (``test_connection`` shows them)."""
-    base_url = ctx.settings["base_url"].rstrip("/")
+    base_url, api_key = ctx.settings.get("base_url"), ctx.secrets.get("api_key")
+    if not base_url or not api_key:  # enabled, but its settings never saved: said so, not KeyError('base_url')
+        missing = " and ".join(what for what, value in (("base URL", base_url), ("API key", api_key)) if not value)
+        raise PermanentError(f"$title has no {missing} yet: enter its settings on its integration page (Integrations)")
+    base_url = base_url.rstrip("/")
     try:
-        response = ctx.http.request(method, base_url + path,
-                                    headers={"Authorization": "Bearer " + ctx.secrets["api_key"]}, **kwargs)
+        response = ctx.http.request(method, base_url + path, headers={"Authorization": "Bearer " + api_key},
+                                    **kwargs)
+    except requests.exceptions.InvalidHeader:  # requests' own message would quote the key
+        raise NeedsReauthorization("the stored API key holds a character an HTTP header cannot carry (a line "
+                                   "break, or a space at its start): enter it again in the settings") from None
     except requests.ConnectTimeout:  # before Timeout and ConnectionError, its bases: nothing was sent
         raise TemporaryError(_unreachable(base_url, "the connection timed out")) from None
     except requests.Timeout:
@@ -131,14 +140,31 @@ def _api(ctx, method, path, allow=(), **kwargs):
     status = response.status_code
     if status < 400 or status in allow:
         return response
-    # a short error text is quoted; an HTML page (a wrong base URL) is named, never shown
-    problem = error_sentence("$title", status, response.text, content_type=response.headers.get("Content-Type"),
+    # the vendor's own error in its words; else a short text is quoted, an HTML page (a wrong base
+    # URL) is named, never shown
+    own = _vendor_message(response.text)
+    problem = error_sentence("$title", status, own if own is not None else response.text,
+                             content_type="text/plain" if own is not None else response.headers.get("Content-Type"),
                              request=f"{method} {path}")
     if status == 429 or status >= 500:
         raise TemporaryError(problem, retry_after=parse_retry_after(response.headers.get("Retry-After")))
     if status in (401, 403):
         raise NeedsReauthorization(problem)
     raise PermanentError(problem)
+
+
+def _vendor_message(text):
+    """The message of the vendor's own error answer (the sandbox's ``{"error": "..."}``: make this
+    your vendor's error format), else None: another body (a proxy's page, another service's JSON at
+    a wrong base URL) is not the vendor's words, and ``error_sentence`` says what it is instead."""
+    try:
+        body = parse_json_body((text or "").encode("utf-8", "replace"))
+    except NotJson:
+        return None
+    message = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(message, str) or not message.strip():
+        return None
+    return " ".join(message.split())[:200]
 
 
 def _unreachable(base_url, why):
@@ -164,10 +190,14 @@ def _connection_failure(exc):
 
 
 class Settings(Schema):
+    # connection: a new value takes "Connected" back to "not tested yet". PlainText (the kit's) drops
+    # the spaces and line break a paste leaves around a key, and refuses control characters
     base_url = fields.Str(required=True, validate=validate_base_url,
                           metadata={"connection": True, "description": "The vendor's API base URL"})
-    api_key = fields.Str(required=True, metadata={"description": "API key from the vendor"})
-    webhook_secret = fields.Str(required=True, metadata={"description": "Secret that signs the vendor's webhooks"})
+    api_key = PlainText(what="an API key", required=True,
+                        metadata={"connection": True, "description": "API key from the vendor"})
+    webhook_secret = PlainText(what="a webhook secret", required=True,
+                               metadata={"description": "Secret that signs the vendor's webhooks"})
 
 
 @hookimpl
@@ -207,7 +237,7 @@ from hub.errors import (
 from hub.kit import provider
 from hub.kit.json_body import NotJson, parse_json_body
 from hub.kit.retry_after import parse_retry_after
-from hub.kit.vendor_http import error_sentence, validate_base_url
+from hub.kit.vendor_http import PlainText, error_sentence, validate_base_url
 
 __version__ = "0.1.0"
 SIGNATURE_HEADER = "X-Signature"
@@ -227,24 +257,33 @@ VERIFICATION_HELP = ("TODO: say how the connection becomes verified: $title's bu
                      "(a ping), if it has one, else the first signed webhook from $title.")
 REVOKE_HELP = ("TODO: say what revoking undoes at $title (this plugin has no disconnect hook: nothing), and what "
                "the admin must remove there by hand (the webhook pointing at this hub).")
+# One sentence after the title on the Integrations list and the integration page: what it does.
+DESCRIPTION = ("Sends a $title assessment when a candidate enters a stage it is attached to, and brings the "
+               "score and report link back to the ATS.")
 ''' + _SIGNING + '''
 
 @hookimpl
 def connect_sandbox(ctx, sandbox_url):
-    """Talk to the sandbox, and have it send its signed webhooks to this integration's URL."""
+    """Talk to the sandbox as an admin would (the settings, then the connection test), and have it
+    send its signed webhooks to this integration's URL."""
     secret = "sandbox-webhook-secret"
     ctx.update_settings({"base_url": sandbox_url})
-    ctx.update_secrets({"api_key": "sandbox-key", "webhook_secret": secret})
+    ctx.update_secrets({"api_key": "sandbox-key", "webhook_secret": secret})  # the sandbox's API_KEY
     answer = ctx.http.post(sandbox_url.rstrip("/") + "/_sandbox/config",
                            json={"webhook_url": ctx.webhook_url, "webhook_secret": secret})
     answer.raise_for_status()
-    return f"connected to {sandbox_url}; its webhooks go to {ctx.webhook_url}"
+    count = len(_api(ctx, "GET", "/assessments").json())  # the connection test: refused, it says why
+    message = (f"connected to {sandbox_url} ({count} assessment{'' if count == 1 else 's'}); its webhooks go to "
+               f"{ctx.webhook_url}")
+    ctx.set_status("connected", message)  # as "Test connection" does: the page says "Connected"
+    return message
+
 
 @hookimpl
 def register_integration(register):
     register(IntegrationSpec(kind=ASSESSMENT, title="$title", settings_schema=Settings,
                              secret_fields=("api_key", "webhook_secret"), version=__version__,
-                             webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
+                             description=DESCRIPTION, webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
                              revoke_help=REVOKE_HELP,
                              # its hooks act on its own invitations only: no delivery of others'
                              own_invitations_only=True))
@@ -254,10 +293,10 @@ def register_integration(register):
 def test_connection(ctx):
     """The integration page's "Test connection": one cheap call with the stored credentials."""
     try:
-        assessments = _api(ctx, "GET", "/assessments").json()
+        count = len(_api(ctx, "GET", "/assessments").json())
     except PluginError as exc:  # the vendor's answer, shown to the admin
         raise HubError(str(exc), status=502, code="vendor_error") from exc  # "$title answered ..."
-    return f"$title is connected: {len(assessments)} assessments"
+    return f"$title is connected: {count} assessment{'' if count == 1 else 's'}"
 
 
 test_connection.__test__ = False  # not a test, should a test module import it by name
@@ -478,7 +517,7 @@ from hub.errors import (
 )
 from hub.kit.json_body import NotJson, parse_json_body
 from hub.kit.retry_after import parse_retry_after
-from hub.kit.vendor_http import error_sentence, validate_base_url
+from hub.kit.vendor_http import PlainText, error_sentence, validate_base_url
 
 __version__ = "0.1.0"
 SIGNATURE_HEADER = "X-Signature"
@@ -492,20 +531,26 @@ VERIFICATION_HELP = ("TODO: say how the connection becomes verified: $title's bu
                      "(a ping), if it has one, else the first signed webhook from $title.")
 REVOKE_HELP = ("TODO: say what revoking undoes at $title (this plugin has no disconnect hook: nothing), and what "
                "the admin must remove there by hand (the webhook pointing at this hub).")
+# One sentence after the title on the Integrations list and the integration page: what it does.
+DESCRIPTION = "Reads postings, stages and candidates from $title, and writes the assessments' results back to it."
 ''' + _SIGNING + '''
 
 @hookimpl
 def connect_sandbox(ctx, sandbox_url):
+    """Talk to the sandbox as an admin would: the settings, then the connection test."""
     ctx.update_settings({"base_url": sandbox_url})
     ctx.update_secrets({"api_key": "sandbox-key", "webhook_secret": "sandbox-webhook-secret"})
-    return f"connected to {sandbox_url}"
+    count = len(_api(ctx, "GET", "/postings").json())  # the connection test: refused, it says why
+    message = f"connected to {sandbox_url} ({count} posting{'' if count == 1 else 's'})"
+    ctx.set_status("connected", message)  # as "Test connection" does: the page says "Connected"
+    return message
 
 
 @hookimpl
 def register_integration(register):
     register(IntegrationSpec(kind=SOURCE, title="$title", settings_schema=Settings,
                              secret_fields=("api_key", "webhook_secret"), version=__version__,
-                             webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
+                             description=DESCRIPTION, webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
                              revoke_help=REVOKE_HELP))
 
 
@@ -516,7 +561,7 @@ def test_connection(ctx):
         postings = _api(ctx, "GET", "/postings").json()
     except PluginError as exc:  # the ATS's answer, shown to the admin
         raise HubError(str(exc), status=502, code="vendor_error") from exc  # "$title answered ..."
-    return f"$title is connected: {len(postings)} postings"
+    return f"$title is connected: {len(postings)} posting{'' if len(postings) == 1 else 's'}"
 
 
 test_connection.__test__ = False  # not a test, should a test module import it by name
@@ -602,7 +647,9 @@ The API: ``GET /assessments``; ``POST /invitations`` (``assessment_id``, ``email
 ``GET /invitations?reference=R`` (a list of at most one); ``GET /invitations/<id>``, whose
 ``status`` is ``invited``, ``completed`` (with ``score``, ``max_score``, ``report_url``) or
 ``cancelled``; ``POST /invitations/<id>/cancel`` (200, also when cancelled already; 404 unknown;
-409 once the candidate finished it). Webhooks are signed as ``sign_webhook`` says.
+409 once the candidate finished it). Every API call carries ``Authorization: Bearer <API_KEY>``;
+without it: 401. An error is ``{"error": "<message>"}`` (the plugin's ``_vendor_message`` reads
+it). Webhooks are signed as ``sign_webhook`` says.
 """
 
 import hashlib
@@ -620,6 +667,7 @@ from hub.kit.sandbox import server
 
 ASSESSMENTS = [{"id": "basic", "name": "Basic skills"}]
 MAX_SCORE = 10
+API_KEY = "sandbox-key"  # the one the plugin's connect_sandbox stores
 
 
 def sign_webhook(secret, body, at=None):
@@ -638,6 +686,14 @@ def create_sandbox_app(config=None):
 
     def by_reference(reference):
         return next((i for i in invitations.values() if i["reference"] == reference), None)
+
+    @app.before_request
+    def authenticate():
+        """The API's calls carry the API key (not ``/_sandbox``, nor the candidate's pages)."""
+        api = request.path.startswith(("/assessments", "/invitations"))
+        if api and request.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return jsonify({"error": "invalid API key"}), 401
+        return None
 
     @app.post("/_sandbox/config")
     def configure():
@@ -821,9 +877,10 @@ CONFTEST = '''"""The ``hub`` fixture of this plugin's hook tests: a real hub ser
 import pytest
 import requests
 
-from $package.sandbox import serve_in_thread
+from $package.sandbox import API_KEY, serve_in_thread
 from hub.testing import ProviderHub, RecordingSource, make_test_app
 
+# assessment_id: one your sandbox offers (its ASSESSMENTS): change it with the sandbox's
 ATTACHMENT = {"posting_id": "posting-1", "posting_name": "Sample posting", "stage_id": "stage-test",
               "stage_name": "Test stage", "assessment_id": "basic", "assessment_name": "Basic skills"}
 
@@ -848,9 +905,22 @@ def hub(tmp_path, sandbox_url):
 
 @pytest.fixture
 def invited(hub):
-    """The candidate entered the attached stage: the invitation the plugin sent (``invited``)."""
+    """The candidate entered the attached stage: the invitation the plugin sent (``invited``).
+
+    Deliveries run inline, so ``on_stage_change`` has run when ``move`` returns: an invitation
+    that is not ``invited`` then fails the test at once, saying why (its failure reason)."""
     hub.move("opp-1")
-    return hub.wait_for(lambda: [i for i in hub.invitations() if i.status == "invited"], what="the invitation")[0]
+    invitations = hub.invitations()
+    if len(invitations) == 1 and invitations[0].status == "invited":
+        return invitations[0]
+    if not invitations:
+        pytest.fail(f"the candidate entered the attached stage, but has no invitation: on_stage_change failed "
+                    f"(the captured log says why) or found no attachment (deliveries: {hub.deliveries()})",
+                    pytrace=False)
+    invitation = invitations[0]
+    why = invitation.failure_reason or (f"on_stage_change did not send it (deliveries: {hub.deliveries()}; the "
+                                        f"captured log says why); its timeline: {hub.timeline(invitation.id)}")
+    pytest.fail(f"the invitation is {invitation.status!r}, not 'invited': {why}", pytrace=False)
 
 
 @pytest.fixture
@@ -858,19 +928,22 @@ def at_vendor(sandbox_url):
     """``at_vendor(invitation)``: the sandbox's record of the invitation (its ``status``: invited,
     completed, cancelled)."""
     return lambda invitation: requests.get(f"{sandbox_url}/invitations/{invitation.provider_invitation_id}",
-                                           timeout=10).json()
+                                           headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10).json()
 '''
 
 ASSESSMENT_HOOK_TESTS = '''"""This plugin's hooks through a real hub served over HTTP (``hub.testing.ProviderHub``, the
 ``hub`` fixture of conftest.py) and this plugin's sandbox: a candidate entering the attached stage
 is invited once; the sandbox's signed "completed" webhook reaches the hub and is recorded; a
-completion naming another hub's invitation is ignored."""
+completion naming another hub's invitation is ignored; an API key the vendor refuses is said in its
+words by "Test connection"."""
 
 import json
 
+import pytest
 import requests
 
 from $package.sandbox import sign_webhook
+from hub.errors import HubError
 
 
 def test_a_candidate_entering_the_stage_is_invited_once(hub, invited):
@@ -894,6 +967,13 @@ def test_a_completion_for_another_hubs_invitation_is_ignored(hub, invited):
         "Content-Type": "application/json", **sign_webhook(hub.ctx().secrets["webhook_secret"], body)})
     assert answer.status_code == 200, answer.text
     assert hub.invitation().status == "invited"
+
+
+def test_a_refused_api_key_is_said_in_the_vendors_words(hub):
+    hub.save_settings(api_key="not-the-key")  # as an admin would, on the integration page
+    with pytest.raises(HubError) as refused:
+        hub.call("test_connection")
+    assert "answered 401 Unauthorized to GET /assessments: “invalid API key”" in refused.value.message
 '''
 
 ASSESSMENT_CANCEL_TESTS = '''"""Cancelling and reconciling, through a real hub and this plugin's sandbox: an archived

@@ -308,6 +308,7 @@ SCAFFOLD_TESTS = {
         "test_contract.py::TestPluginContract::test_contract_tampered_webhooks_are_rejected",  # a stale one too
         "test_contract.py::TestPluginContract::test_contract_invites_exactly_once",
         "test_hooks.py::test_the_sandbox_completion_webhook_is_recorded",
+        "test_hooks.py::test_a_refused_api_key_is_said_in_the_vendors_words",
         "test_cancel.py::test_archiving_the_candidate_cancels_the_invitation_at_the_vendor",
         "test_cancel.py::test_an_admins_cancel_is_withdrawn_at_the_vendor",
         "test_cancel.py::test_reconcile_finds_a_completion_whose_webhook_was_lost",

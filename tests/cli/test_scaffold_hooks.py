@@ -1,7 +1,8 @@
 """A scaffolded assessment plugin can be tried end to end: its sandbox's invite link is a page
 whose button finishes the test and sends the signed "completed" webhook to the hub that
 ``connect_sandbox`` named, and the plugin ships hook tests (``tests/test_hooks.py``, on
-``hub.testing.ProviderHub``) that prove the invitation, the completion and the reference check.
+``hub.testing.ProviderHub``) that prove the invitation, the completion, the reference check and
+that a refused API key is said in the vendor's words.
 The scaffold used to hand out invite links that answered 404 and had no way to send a webhook, so
 in ``hub demo`` an invitation could never complete.
 
@@ -24,7 +25,7 @@ def test_the_scaffolded_assessment_plugin_passes_its_hook_tests(tmp_path):
     env.update(PYTHONPATH=str(target), HUB_EXTRA_PLUGIN_MODULES="acme=ats_hub_acme")
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_hooks.py"],
                          capture_output=True, text=True, env=env, cwd=target, timeout=180)
-    assert run.returncode == 0 and "3 passed" in run.stdout, run.stdout + run.stderr
+    assert run.returncode == 0 and "4 passed" in run.stdout, run.stdout + run.stderr
 
 
 def test_the_generated_readme_installs_the_test_extra_the_cli_names():
