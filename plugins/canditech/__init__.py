@@ -19,9 +19,9 @@ __version__ = "0.1.0"
 
 DESCRIPTION = (
     "Sends a Canditech assessment when a candidate enters a stage it is attached to, and brings the "
-    "score, report link and the reviewer's thumbs up/down back to the ATS. Canditech calls the hub's "
-    "webhook URL (sent with every invitation as its callback URL); sign webhooks with the secret(s) "
-    "entered here."
+    "score, report link and the reviewer's thumbs up/down back to the ATS. Canditech reports to the hub's "
+    "webhook URL, sent with every invitation as its callback URL, and signs what it sends with this "
+    "connection's webhook secret."
 )
 
 WEBHOOK_HELP = ("Nothing to paste at Canditech: the hub sends this URL with every invitation as its callback URL "

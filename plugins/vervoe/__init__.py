@@ -26,8 +26,8 @@ __version__ = "0.1.0"
 DESCRIPTION = (
     "Sends a Vervoe assessment when a candidate enters a stage it is attached to (Vervoe emails the "
     "candidate; the hub keeps the candidate's link), and brings the score, the candidate card link and "
-    "hire/reject decisions back to the ATS. Vervoe's report webhook is set in Vervoe's dashboard "
-    "(API webhook settings): point it at this connection's webhook URL and enter its secret here."
+    "hire/reject decisions back to the ATS. Vervoe reports to this connection's webhook URL, set in "
+    "Vervoe's dashboard, and signs what it sends with the connection's webhook secret."
 )
 
 SANDBOX_MODULE = "plugins.vervoe.sandbox"
