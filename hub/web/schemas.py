@@ -1,6 +1,11 @@
 """Marshmallow schemas (marshmallow 4) for the JSON API's input and output, and the attachment
-options the pipeline page shares with the API. ``hub.web.api.openapi`` turns these same schemas
-into the OpenAPI document's components, so the document cannot drift from what is validated."""
+options of the pipeline page's attach form. ``hub.web.api.openapi`` turns these same schemas
+into the OpenAPI document's components, so the document cannot drift from what is validated.
+
+An API body is JSON, so its fields take their JSON type only: a boolean ``true`` or ``false``
+(``JsonBoolean``), a number as a number (``JsonNumber``, ``JsonInteger``), never the strings a form
+posts ("yes", "50"), which marshmallow's own Boolean and Float take. A form's schema keeps those
+(``AttachmentOptionsSchema``; the API's variant is ``ApiAttachmentOptionsSchema``)."""
 
 from __future__ import annotations
 
@@ -17,19 +22,88 @@ from hub.web.connection_states import CONNECTION_STATES
 # --------------------------------------------------------------------------- input
 
 
+def json_kind(value) -> str:
+    """What a JSON value is, in words, for a message saying which type was expected instead."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "another value"
+
+
+class JsonBoolean(fields.Boolean):
+    """A boolean of an API body: a JSON ``true`` or ``false``, nothing else. marshmallow's Boolean
+    also takes what a form posts ("yes", "no", "on", "1", 1, "true"...), so that ``{"active": "no"}``
+    would deactivate a user: in JSON that is a string, and a script that sends it has a bug to be told of."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError(f"Not a JSON boolean: send true or false, not {json_kind(value)}.")
+        return value
+
+
+class JsonNumber(fields.Float):
+    """A number of an API body: a JSON number (``60``, ``62.5``), never a string (``"60"``, which
+    marshmallow's Float takes, as a form posts it) nor a boolean."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError(f"Not a JSON number: send a number such as 60 or 62.5, not {json_kind(value)}.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonInteger(fields.Integer):
+    """A whole number of an API body: a JSON number without a fraction (``5``), never a string
+    (``"5"``), a boolean or ``5.5`` (``strict``: not cut to ``5``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"Not a whole JSON number: send a number such as 5, not {json_kind(value)}.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+THRESHOLD = {"allow_none": True, "validate": validate.Range(min=0, max=100), "metadata": {
+    "description": "Score (percent of the maximum) at or above which the candidate passes."}}
+REMIND_ON_REENTRY = {"allow_none": True, "metadata": {
+    "description": "Remind the candidate (instead of inviting again) when they re-enter the stage "
+                   "(left out or null: the integration's setting)."}}
+TAG_RESULTS = {"allow_none": True, "metadata": {
+    "description": "Tag the candidate with the result at the source (left out or null: the integration's "
+                   "setting)."}}
+
+
 class AttachmentOptionsSchema(Schema):
-    pass_threshold = fields.Float(allow_none=True, validate=validate.Range(min=0, max=100), metadata={
-        "description": "Score (percent of the maximum) at or above which the candidate passes."})
+    """The attach form's options (the pipeline page): its threshold is the text of the form's input.
+    The API loads ``options`` with ``ApiAttachmentOptionsSchema``, which takes JSON types only."""
+
+    pass_threshold = fields.Float(**THRESHOLD)
     move_to_stage_on_thumbs_up = fields.String(allow_none=True, metadata={
         "description": "Stage id the candidate is moved to on a thumbs up."})
     archive_reason_on_thumbs_down = fields.String(allow_none=True, metadata={
         "description": "Archive reason id used to archive the candidate on a thumbs down."})
-    remind_on_reentry = fields.Boolean(allow_none=True, metadata={
-        "description": "Remind the candidate (instead of inviting again) when they re-enter the stage "
-                       "(left out or null: the integration's setting)."})
-    tag_results = fields.Boolean(allow_none=True, metadata={
-        "description": "Tag the candidate with the result at the source (left out or null: the integration's "
-                       "setting)."})
+    remind_on_reentry = fields.Boolean(**REMIND_ON_REENTRY)
+    tag_results = fields.Boolean(**TAG_RESULTS)
+
+
+class ApiAttachmentOptionsSchema(AttachmentOptionsSchema):
+    """An attachment's options. Each takes its JSON type: pass_threshold a number, remind_on_reentry
+    and tag_results true or false (a string such as "50" or "yes" is refused)."""
+
+    # the attach form's fields, of JSON types; the OpenAPI document names it AttachmentOptions
+    pass_threshold = JsonNumber(**THRESHOLD)
+    remind_on_reentry = JsonBoolean(**REMIND_ON_REENTRY)
+    tag_results = JsonBoolean(**TAG_RESULTS)
 
 
 class AttachmentInSchema(Schema):
@@ -38,7 +112,7 @@ class AttachmentInSchema(Schema):
     provider = fields.String(required=True, validate=validate.Length(min=1),
                              metadata={"description": "The assessment plugin's name, e.g. canditech."})
     assessment_id = fields.String(required=True, validate=validate.Length(min=1))
-    options = fields.Nested(AttachmentOptionsSchema, load_default=dict)
+    options = fields.Nested(ApiAttachmentOptionsSchema, load_default=dict)
 
 
 class UserCreateSchema(Schema):
@@ -52,7 +126,7 @@ class UserCreateSchema(Schema):
 
 class UserPatchSchema(Schema):
     role = fields.String(validate=validate.OneOf(ROLES))
-    active = fields.Boolean()
+    active = JsonBoolean()
 
     @validates_schema
     def _something(self, data, **kwargs):
@@ -68,7 +142,7 @@ class BackfillRunSchema(Schema):
     """Invite the candidates already in the attachment's stage (no body, or an empty object,
     invites whoever is there now)."""
 
-    expected = fields.Integer(strict=True, validate=validate.Range(min=0), metadata={
+    expected = JsonInteger(validate=validate.Range(min=0), metadata={
         "description": "How many candidates to invite you confirmed (to_invite of GET .../backfill). If "
                        "more are to invite now (the stage filled since), nothing is queued and the answer is 409 "
                        "(stage_changed); fewer (a second call, a candidate invited meanwhile) is no error. Left "
@@ -106,6 +180,9 @@ class InvitationQuerySchema(PageQuerySchema):
     posting = fields.String(metadata={"description": "posting id"})
     q = fields.String(validate=validate.Length(max=MAX_FILTER_LENGTH),
                       metadata={"description": "search in candidate name and email"})
+    opportunity = fields.String(validate=validate.Length(min=1, max=MAX_FILTER_LENGTH), metadata={
+        "description": "The candidate's opportunity id at the source (opportunity_id), exactly: their invitations, "
+                       "one per attachment they were invited for."})
 
 
 class ActivityQuerySchema(PageQuerySchema):
@@ -273,7 +350,7 @@ class BulkReplayInSchema(Schema):
     plugin = fields.String(validate=validate.Length(min=1, max=100), metadata={
         "description": "Only the deliveries Activity's plugin filter shows: delivered to this plugin, or of an "
                        "event from it"})
-    limit = fields.Integer(strict=True, load_default=BULK_REPLAY_LIMIT,
+    limit = JsonInteger(load_default=BULK_REPLAY_LIMIT,
                            validate=validate.Range(min=1, max=BULK_REPLAY_LIMIT), metadata={
         "description": "Replay at most this many; the answer's remaining counts the others (call again to go on)"})
 

@@ -34,7 +34,8 @@ def test_wrong_types_get_per_field_messages(api):
     fields = response.get_json()["error"]["fields"]
     assert response.status_code == 422
     assert fields == {"posting_id": ["Not a valid string."], "assessment_id": ["Missing data for required field."],
-                      "options.pass_threshold": ["Not a valid number."], "options.tag_results": ["Not a valid boolean."]}
+                      "options.pass_threshold": ["Not a JSON number: send a number such as 60 or 62.5, not a string."],
+                      "options.tag_results": ["Not a JSON boolean: send true or false, not a string."]}
     response = api("PATCH", "/users/3", json={})
     assert response.status_code == 422 and "_schema" in response.get_json()["error"]["fields"]
     response = api("PATCH", "/users/3", json={"role": "boss", "active": "perhaps"})

@@ -30,7 +30,7 @@ def _error(response, status: int) -> dict:
 def test_an_unknown_query_parameter_is_named_with_the_ones_the_endpoint_takes(api):
     error = _error(api("GET", "/invitations?stauts=failed"), 422)
     assert error["message"] == ("unknown query parameter: 'stauts' (this endpoint takes page, per_page, status, "
-                                "assessment, posting, q)")
+                                "assessment, posting, q, opportunity)")
     assert error["fields"] == {"stauts": ["Unknown query parameter."]}
     error = _error(api("GET", "/integrations?verbose=1&x=2"), 422)
     assert error["message"] == "unknown query parameters: 'verbose', 'x' (this endpoint takes no query parameters)"

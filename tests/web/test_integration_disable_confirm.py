@@ -364,10 +364,10 @@ def test_the_api_says_what_the_pages_say_on_disable_and_enable(hub_app, seeded):
     assert enabled["message"] == "Fake ATS is enabled."
     assert enabled["warnings"] == [
         "1 webhook Fake ATS sent while it was disabled was refused (listed as rejected under GET "
-        "/api/v1/integrations/fakesource/webhooks). Candidates who entered the stages of the 14 attachments on Pipeline "
-        "meanwhile were not invited, unless Fake ATS sends their stage change again: “Invite candidates already in "
-        "stage” there invites them. GET /api/v1/integrations/fakesource/webhooks shows whether its webhooks arrive "
-        "again."]
+        "/api/v1/integrations/fakesource/webhooks). Candidates who entered the stages of the 14 attachments "
+        "meanwhile were not invited, unless Fake ATS sends their stage change again: to invite them, use POST "
+        "/api/v1/attachments/<id>/backfill for each attachment. GET /api/v1/integrations/fakesource/webhooks shows "
+        "whether its webhooks arrive again."]
     # a first enable has nothing to say
     api.post("/api/v1/integrations/fakeassess/disable", headers=headers)
     with hub_app.app_context():

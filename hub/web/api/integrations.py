@@ -30,6 +30,11 @@ from hub.web.ui.integrations import disabled_message, enabled_message
 
 # where an API client finds the webhook log the page shows below its messages
 RECENT_WEBHOOKS = "GET /api/v1/integrations/{plugin}/webhooks"
+# how an API client does what the pages' buttons do after an enable: invite an attachment's
+# candidates already in its stage (Pipeline's "Invite candidates already in stage"), replay the
+# deliveries a disable or revoke cancelled (Activity's "Replay all")
+BACKFILL = "POST /api/v1/attachments/<id>/backfill"
+REPLAY_CANCELLED = 'POST /api/v1/deliveries/replay {{"status": "cancelled", "plugin": "{plugin}"}}'
 # the 409 of webhooks/setup for a plugin whose vendor registers no webhooks through its API
 NO_WEBHOOK_SETUP = ("{title} cannot register webhooks through its API: enter the hub's webhook URL at {title} "
                     "yourself: it is the webhook_url of GET /api/v1/integrations/{plugin}.")
@@ -143,7 +148,8 @@ def enable(plugin: str):
     was_off = before is not None and not before.enabled and before.enabled_at is not None
     was_revoked = before is not None and before.status == "revoked"
     row = services.set_enabled(get_runtime(), ws, plugin, True, current_user)
-    missed = (missed_while_disabled(ws, plugin, revoked=was_revoked, recent=RECENT_WEBHOOKS.format(plugin=plugin))
+    missed = (missed_while_disabled(ws, plugin, revoked=was_revoked, recent=RECENT_WEBHOOKS.format(plugin=plugin),
+                                    backfill=BACKFILL, replay=REPLAY_CANCELLED.format(plugin=plugin))
               if was_off else None)
     return _result(plugin, enabled_message(spec, connection_state(ws, plugin, row)),
                    [missed.striptags()] if missed else [])

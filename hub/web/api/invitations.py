@@ -1,4 +1,5 @@
-"""``/api/v1/invitations``: list (filters, search, pages), one with its timeline, re-invite, cancel.
+"""``/api/v1/invitations``: list (filters, search, a candidate's by their opportunity id, pages), one
+with its timeline, re-invite, cancel.
 Limited Team Members see only the postings they are on, as on the page; while those postings
 cannot be read (the ATS down or disabled), the list and any invitation answer 503 with the
 pages' notice (``hub.web.permissions.unreadable_notice``), not an empty list or 404."""
@@ -13,6 +14,7 @@ from hub.entities import OPEN_STATUSES
 from hub.errors import NotFound, ServiceUnavailable
 from hub.links import web_link
 from hub.runtime import get_runtime
+from hub.store.models import Invitation
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import load_body, query_args, takes_query
@@ -47,6 +49,8 @@ def list_invitations():
     args = query_args()
     query = queries.invitations_query(current_user, status=args.get("status"), assessment=args.get("assessment"),
                                       posting=args.get("posting"), q=args.get("q"))
+    if "opportunity" in args:  # a candidate by the id a script holds from the ATS, exactly
+        query = query.where(Invitation.opportunity_id == args["opportunity"])
     if visibility_notice():  # read by invitations_query: nothing is visible, and she must be told why
         return unreadable()
     page = queries.paginate(query, args["page"], args["per_page"])

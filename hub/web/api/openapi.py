@@ -17,7 +17,7 @@ from hub.web import schemas as s
 from hub.web.api import bp
 from hub.web.api.pipeline import BackfillResultSchema, BackfillSchema, StageCandidateSchema
 
-INPUT_SCHEMAS = (s.AttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSchema, s.UserPatchSchema,
+INPUT_SCHEMAS = (s.ApiAttachmentOptionsSchema, s.AttachmentInSchema, s.UserCreateSchema, s.UserPatchSchema,
                  s.EmptySchema, s.BackfillRunSchema, s.BulkReplayInSchema)
 OUTPUT_SCHEMAS = (s.SecretStateSchema, s.RegisteredWebhookSchema, s.ConnectionStateSchema, s.IntegrationSchema, s.AttachmentSchema, s.TimelineSchema,
                   s.InvitationSchema, s.InvitationDetailSchema, s.DeliverySchema, s.EventSchema, s.UserSchema,
@@ -26,8 +26,15 @@ OUTPUT_SCHEMAS = (s.SecretStateSchema, s.RegisteredWebhookSchema, s.ConnectionSt
                   s.BulkReplayResultSchema)
 
 
+# schemas whose component is not named after their class: the API's attachment options (of JSON
+# types; the attach form has its own, ``AttachmentOptionsSchema``) are the document's AttachmentOptions
+COMPONENT_NAMES = {s.ApiAttachmentOptionsSchema: "AttachmentOptions"}
+
+
 def component_name(schema: Any) -> str:
     cls = schema if isinstance(schema, type) else type(schema)
+    if cls in COMPONENT_NAMES:
+        return COMPONENT_NAMES[cls]
     name = cls.__name__
     return name[:-len("Schema")] if name.endswith("Schema") and name != "Schema" else name
 
@@ -136,7 +143,8 @@ def components() -> dict:
             "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
                        "description": "Validation errors per field (dotted for nested fields)."}}}}}
     out["Settings"] = {"type": "object", "description": "The plugin's settings, validated by its own schema "
-                       "(GET /integrations/{plugin} lists them). Secret fields are write-only; empty keeps them."}
+                       "(GET /integrations/{plugin} lists them), which may also take a value as the settings form "
+                       "posts it (a number as text, \"72\"). Secret fields are write-only; empty keeps them."}
     out["IntegrationList"] = _list_of(s.IntegrationSchema)
     out["AttachmentList"] = _list_of(s.AttachmentSchema)
     out["PostingList"] = _list_of(s.PostingSchema)
@@ -174,9 +182,10 @@ ERRORS = {
                   "(error.message names it; an unknown path is \"no such API endpoint\")"),
     "409": _error("The resource is not in a state that allows this"),
     "413": _error("The body is larger than the hub accepts (HUB_WEBHOOK_MAX_BYTES): error.message names the limit"),
-    "422": _error("Validation failed: unknown, missing or invalid body fields, or query parameters unknown, "
-                  "given more than once or invalid (an operation that lists none takes none), named in "
-                  "error.fields"),
+    "422": _error("Validation failed: unknown, missing or invalid body fields (a value of another JSON type "
+                  "included: a string such as \"yes\" or \"50\" for a boolean or number field), or query "
+                  "parameters unknown, given more than once or invalid (an operation that lists none takes none), "
+                  "named in error.fields"),
     "502": _error("The vendor could not be reached or refused the request"),
     "503": _error("The hub cannot answer now: a Limited Team Member's postings cannot be read (the ATS is down, "
                   "or none is enabled: error.message says so in a plain sentence, whatever the id; retry after "

@@ -18,7 +18,7 @@ from hub.web.api.common import live_error, load_body, query_args, takes_query
 from hub.web.live import CHOICES_NOT_VALID, LiveError, list_assessments, list_postings, list_stages, resolve_attachment
 from hub.web.permissions import require
 from hub.web.schemas import (
-    AssessmentSchema, AttachmentInSchema, AttachmentOptionsSchema, AttachmentSchema, BackfillRunSchema, EmptySchema,
+    ApiAttachmentOptionsSchema, AssessmentSchema, AttachmentInSchema, AttachmentSchema, BackfillRunSchema, EmptySchema,
     PostingSchema, StageSchema, StagesQuerySchema,
 )
 
@@ -106,7 +106,7 @@ def _save(values: dict, attachment_id: int | None, current_options: dict | None 
 def _in_the_body(exc: ValidationFailed) -> ValidationFailed:
     """The attach form's choices refused (``resolve_attachment``), named as the API's body has them:
     an option as ``options.<name>``, as the body's own validation names it."""
-    options = AttachmentOptionsSchema().fields
+    options = ApiAttachmentOptionsSchema().fields
     named = {f"options.{name}" if name in options else name: messages for name, messages in exc.fields.items()}
     return ValidationFailed(f"{CHOICES_NOT_VALID}: " + ", ".join(sorted(named)), named)
 

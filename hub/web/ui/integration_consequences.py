@@ -284,12 +284,17 @@ def _refused_count(refused: int, whole: bool, what: str) -> str:
 
 
 def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False,
-                          recent: str = "Recent webhooks below") -> Markup | None:
+                          recent: str = "Recent webhooks below", backfill: str | None = None,
+                          replay: str | None = None) -> Markup | None:
     """What did not happen while ``plugin`` was disabled (or ``revoked``) and enabling it does not
     make up for, said once it is enabled again: its refused webhooks, the candidates who entered
     attached stages meanwhile and were not invited (the backfill invites them), the deliveries its
     disabling cancelled (replayed from Activity). None when there is nothing to say. ``recent``
-    names where the webhook log is (the integration's page shows it below the message)."""
+    names where the webhook log is (the integration's page shows it below the message). For an
+    API client, which has no page to go to, ``backfill`` names the request that invites an
+    attachment's candidates already in its stage (``POST /api/v1/attachments/<id>/backfill``) and
+    ``replay`` the one that replays the cancelled deliveries; left out, the pages' buttons are
+    named: “Invite candidates already in stage” on Pipeline, and Activity."""
     runtime = get_runtime()
     spec = runtime.registry.spec(plugin)
     title = spec.title
@@ -308,12 +313,16 @@ def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False,
                 parts.append(Markup("No webhook from {} arrived while it was disabled.").format(title))
         attachments = live_attachments(workspace_id) if runtime.active_source(workspace_id) == plugin else 0
         if attachments:
-            text = Markup("Candidates who entered {} on {} meanwhile were not invited").format(
-                _stages_of("the", attachments), pipeline)
+            text = Markup("Candidates who entered {}{} meanwhile were not invited").format(
+                _stages_of("the", attachments), Markup(" on {}").format(pipeline) if backfill is None else "")
             if not revoked:  # a revoked connection's webhooks are gone: nothing sent again reaches the hub
                 text += Markup(", unless {} sends their stage change again").format(title)
-            parts.append(text + (Markup(": “Invite candidates already in stage” there invites them.")
-                                 if _backfill_offered(workspace_id, plugin) else "."))
+            if not _backfill_offered(workspace_id, plugin):
+                parts.append(text + ".")
+            elif backfill is None:
+                parts.append(text + Markup(": “Invite candidates already in stage” there invites them."))
+            else:
+                parts.append(text + Markup(": to invite them, use {} for each attachment.").format(backfill))
         if runtime.registry.implements(plugin, "verify_webhook") and not revoked:
             parts.append(Markup("{} shows whether its webhooks arrive again.").format(recent))
     else:
@@ -321,8 +330,13 @@ def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False,
         if attachments:
             text = Markup("Candidates who entered {} while it was {} were not invited").format(
                 _stages_of("its", attachments), off)
-            parts.append(text + (Markup(": to invite them, use “Invite candidates already in stage” on {}.").format(
-                pipeline) if _backfill_offered(workspace_id) else "."))
+            if not _backfill_offered(workspace_id):
+                parts.append(text + ".")
+            elif backfill is None:
+                parts.append(text + Markup(": to invite them, use “Invite candidates already in stage” on {}.").format(
+                    pipeline))
+            else:
+                parts.append(text + Markup(": to invite them, use {} for each of its attachments.").format(backfill))
         if refused:
             parts.append(Markup("{} {} sent meanwhile {} refused (listed under {}); {} may send {} again.").format(
                 _refused_count(refused, whole, "webhook"), title, "was" if refused == 1 else "were", recent, title,
@@ -331,9 +345,10 @@ def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False,
         Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status == D_CANCELLED,
         Delivery.last_error == services.CANCELLED_BY_DISABLE))
     if cancelled:
-        parts.append(Markup("{} to {} cancelled by a disable or revoke {} never sent: replay {} on {}.").format(
+        where = Markup("on {}").format(_activity_link(plugin)) if replay is None else Markup("with {}").format(replay)
+        parts.append(Markup("{} to {} cancelled by a disable or revoke {} never sent: replay {} {}.").format(
             counted(cancelled, "delivery", "deliveries"), title, "was" if cancelled == 1 else "were",
-            "it" if cancelled == 1 else "them", _activity_link(plugin)))
+            "it" if cancelled == 1 else "them", where))
     return Markup(" ").join(parts) if parts else None
 
 

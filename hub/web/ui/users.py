@@ -13,7 +13,7 @@ from flask_login import current_user
 from hub import services
 from hub.errors import Conflict, Forbidden, ValidationFailed
 from hub.extensions import db
-from hub.store.models import ROLE_LABELS, ROLES, User
+from hub.store.models import ROLE_LABELS, ROLES, SUPER_ADMIN, User
 from hub.web import queries
 from hub.web.permissions import assignable_roles, may_manage_user, require
 from hub.web.ui import bp, shown_once
@@ -98,11 +98,22 @@ def users_create():
     return _page(values=values, errors=errors, status=422)
 
 
+def unmanageable(actor, target, what: str, otherwise: str = "you cannot change this user") -> str:
+    """Why ``actor`` may not manage ``target``, someone else (``may_manage_user``): a Super Admin is
+    managed by Super Admins only: "an Admin cannot change a Super Admin; ask a Super Admin", with
+    ``what`` saying what was refused; else ``otherwise`` (no route gets there: the permission and
+    the workspace are checked first)."""
+    if target.role == SUPER_ADMIN and actor.role != SUPER_ADMIN:
+        label = ROLE_LABELS.get(actor.role, actor.role)
+        return f"{'an' if label[:1] in 'AEIOU' else 'a'} {label} cannot {what}; ask a Super Admin"
+    return otherwise
+
+
 def change_user(actor, target, role: str | None = None, active: bool | None = None) -> None:
     """Shared by the page and the API."""
     if not may_manage_user(actor, target):
-        raise Forbidden("you cannot change this user" if target.id != actor.id
-                        else "you cannot change your own role or deactivate yourself; ask another admin")
+        raise Forbidden("you cannot change your own role or deactivate yourself; ask another admin"
+                        if target.id == actor.id else unmanageable(actor, target, "change a Super Admin"))
     if role is not None and role != target.role:
         if role not in ROLES:
             raise unknown_role(role)
@@ -168,8 +179,9 @@ def reset_password(actor, target) -> str:
     """A new one-time password for ``target`` (returned, to show once). The same rule as changing a
     role: an Admin resets users below Super Admin; nobody resets their own here."""
     if not may_manage_user(actor, target):
-        raise Forbidden("you cannot reset this user's password" if target.id != actor.id
-                        else "change your own password under Change password, with your current one")
+        raise Forbidden("change your own password under Change password, with your current one"
+                        if target.id == actor.id else unmanageable(actor, target, "reset a Super Admin's password",
+                                                                   "you cannot reset this user's password"))
     return services.set_password(target, None, actor)
 
 
