@@ -4,9 +4,9 @@ A plugin is a module (or object) registered under the entry-point group ``ats_hu
 functions are decorated with ``@hub.hookimpl`` and named after the hooks below. Implement only
 the hooks you need, and only the arguments you need (pluggy passes arguments by name, so the hub
 can add arguments later without breaking anyone), named exactly as below (``ctx``, not
-``context``): an argument a hook does not have stops the plugin's loading with pluggy's
-``PluginValidationError`` ("Argument(s) {'context'} are declared in the hookimpl but can not be
-found in the hookspec").
+``context``): an argument a hook does not have stops the hub's start with a message naming it
+("plugin 'acme': list_assessments(context) names an argument the hook does not have (context);
+its arguments are (ctx). Name each argument exactly as its hook does, or leave it out ...").
 
 How the hub calls hooks:
 
@@ -94,8 +94,10 @@ def verify_webhook(ctx: "PluginContext", request: "WebhookRequest") -> "WebhookR
     Check the signature in constant time and the timestamp window, then parse the body into hub
     events. Return ``WebhookResult(events=(InboundEvent(...), ...))``; ``ping=True`` for the
     vendor's connection test (recorded as "verified"); an empty result for events the hub does not
-    use (answered 2xx and logged); anything but a ``WebhookResult`` answers the sender 500 ("plugin
-    acme returned list from verify_webhook, not a WebhookResult"). Raise
+    use (answered 2xx and logged); anything but a ``WebhookResult`` of ``InboundEvent`` items is a
+    bug in the plugin: the sender gets a JSON 500 (``internal_error``, so it retries) and the
+    webhook log says "the plugin failed: its verify_webhook returned a list, not a WebhookResult (a
+    bug in the plugin)". Raise
     ``hub.errors.WebhookRejected(message, status=4xx)`` for a bad signature, a stale timestamp,
     malformed JSON or missing fields: the sender gets that status with ``{"error": {"code",
     "message"}}`` and the admin sees the rejection (never the secret).

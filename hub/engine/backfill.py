@@ -47,14 +47,15 @@ events would reach nobody, and the admin would have to click again once it can.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import sqlalchemy as sa
 
 from hub import entities as e
-from hub.engine.ingest import MAX_KEY_LENGTH, Staged, stage_events
 from hub.config import MAXIMUM
+from hub.engine.ingest import MAX_KEY_LENGTH, Staged, stage_events
 from hub.errors import Conflict, HubError
 from hub.extensions import db
 from hub.links import web_link
@@ -62,6 +63,9 @@ from hub.store.attachments import get_attachment
 from hub.store.models import (
     D_OPEN, Attachment, Delivery, Event, EventKey, Integration, Invitation, User, utcnow,
 )
+from hub.words import unexpected_failure
+
+log = logging.getLogger("hub.engine.backfill")
 
 HOOK = "source_list_stage_candidates"
 SOURCE_NAME = "hub"  # the events' source: the hub itself, on an admin's request
@@ -282,9 +286,11 @@ def list_in_stage(runtime, workspace_id: int, source: str,
         db.session.rollback()
         message = exc.message if exc.message.lower().startswith(title.lower()) else f"{title}: {exc.message}"
         raise HubError(message, status=502, code="vendor_error") from exc
-    except Exception as exc:  # a vendor or plugin failure is shown, never a 500
+    except Exception as exc:  # a plugin's unexpected failure is shown (by its type: its text may hold a secret), never a 500
         db.session.rollback()
-        raise HubError(f"{title} failed: {exc}", status=502, code="vendor_error") from exc
+        log.error("%s.%s failed for attachment %s", source, HOOK, attachment.id, exc_info=True,
+                  extra={"workspace_id": workspace_id})
+        raise HubError(unexpected_failure(title, exc), status=502, code="vendor_error") from exc
     if not isinstance(found, (list, tuple)) or not all(_listed_id(i) is not None for i in found):
         raise HubError(f"{title} failed: {HOOK} did not return a list of opportunity ids (or StageCandidate)",
                        status=502, code="vendor_error")

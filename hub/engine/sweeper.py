@@ -4,7 +4,8 @@
   out (a worker died; each such orphan is turned back into a due retry and woken once): the
   engine's crash safety. While the queue holds wake-ups, a due delivery is woken again only once
   it has waited ``STALLED_AFTER_SECONDS`` (its wake-up was lost), at most once per that period;
-- reconciliation: ask each enabled plugin implementing ``reconcile`` for missed events;
+- reconciliation: ask each enabled plugin implementing ``reconcile`` for missed events (a list of
+  ``InboundEvent`` items: anything else is logged as the plugin's mistake, in words);
 - retention: purge events and webhook logs older than ``RETENTION_DAYS`` and dedupe keys older
   than the dedupe window (``hub.engine.ingest.dedupe_window``), except a key that is the id of an
   event still kept.
@@ -25,6 +26,7 @@ from hub.extensions import db
 from hub.store.models import (
     D_DEAD, D_OPEN, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, EventKey, Integration, Lock, WebhookLog, utcnow,
 )
+from hub.words import with_article
 
 log = logging.getLogger("hub.engine.sweeper")
 
@@ -171,8 +173,43 @@ def _update_queue_gauges(runtime) -> None:
 RECONCILE_LOCK_TTL_SECONDS = 60.0
 
 
+class ReconcileAnswerWrong(Exception):
+    """A plugin's ``reconcile`` returned something else than a list of ``InboundEvent`` items."""
+
+
+def reconciled_events(answer) -> list:
+    """``reconcile``'s answer as a list of ``InboundEvent`` items, each of a hub event; raises
+    ``ReconcileAnswerWrong`` saying, in words, what is wrong with it (nothing of it is ingested)."""
+    from hub.entities import HubEvent, InboundEvent
+
+    if answer is None:
+        return []
+    if isinstance(answer, (str, bytes, dict, HubEvent, InboundEvent)) or not hasattr(answer, "__iter__"):
+        raise ReconcileAnswerWrong(f"it returned {with_article(type(answer).__name__)}, not a list: reconcile must return a "
+                                   "list of InboundEvent items (InboundEvent(external_id=..., event=...))")
+    events = list(answer)
+    for item in events:
+        if not isinstance(item, InboundEvent):
+            raise ReconcileAnswerWrong(
+                f"it returned {with_article(type(item).__name__)} where an InboundEvent belongs: reconcile must return "
+                "InboundEvent items, each wrapping one event with its stable external_id "
+                "(InboundEvent(external_id=..., event=...)); none of its events was ingested")
+        if not isinstance(item.event, HubEvent):
+            raise ReconcileAnswerWrong(
+                f"it returned an InboundEvent whose event is {with_article(type(item.event).__name__)}, not one of the hub's "
+                "events (hub.entities); none of its events was ingested")
+    return events
+
+
 def reconcile_all(runtime) -> int:
+    """Run every enabled plugin's ``reconcile`` and ingest the events it returns; returns how many.
+
+    A failure is logged as a warning naming the plugin and the workspace (nowhere else: admins
+    see no reconciliation): a plugin's deliberate error (``HubError``, ``PluginError``) with its
+    message; an answer that is not a list of ``InboundEvent`` items in words, ingesting none of
+    it; any other exception with its type, text and traceback."""
     from hub.engine.ingest import ingest
+    from hub.errors import HubError, PluginError
 
     found = 0
     integrations = [(row.workspace_id, row.plugin) for row in
@@ -186,18 +223,21 @@ def reconcile_all(runtime) -> int:
             ctx = runtime.context(workspace_id, name)
             with ctx.lock("reconcile", ttl=RECONCILE_LOCK_TTL_SECONDS, wait=0.1):
                 entered = True
-                events = runtime.registry.call(name, "reconcile", ctx=ctx) or []
+                events = reconciled_events(runtime.registry.call(name, "reconcile", ctx=ctx))
                 for inbound in events:
                     ingest(runtime, workspace_id, name, inbound)
                     found += 1
         except Exception as exc:
             db.session.rollback()
+            fields = {"workspace_id": workspace_id, "plugin": name}
             if isinstance(exc, Deferred) and not entered:  # another worker is reconciling it: nothing failed
                 log.debug("reconcile of %s in workspace %s skipped: another worker is reconciling it", name,
-                          workspace_id, extra={"workspace_id": workspace_id, "plugin": name})
-                continue
-            log.warning("reconcile of %s in workspace %s failed: %s", name, workspace_id, exc,
-                        extra={"workspace_id": workspace_id, "plugin": name})
+                          workspace_id, extra=fields)
+            elif isinstance(exc, (ReconcileAnswerWrong, HubError, PluginError)):  # said in words: the message is all
+                log.warning("reconcile of %s in workspace %s failed: %s", name, workspace_id, exc, extra=fields)
+            else:  # a bug (or a library's error the plugin let through): its type, and where it happened
+                log.warning("reconcile of %s in workspace %s failed: %s: %s", name, workspace_id,
+                            type(exc).__name__, exc, exc_info=True, extra=fields)
     return found
 
 

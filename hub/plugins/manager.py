@@ -5,8 +5,10 @@ plugins too) and, in tests, through ``EXTRA_PLUGINS``. With an allow-list (``HUB
 entry point whose name is not on it is never imported. Start-up fails on a plugin that fails to
 import, a duplicate plugin name (two different objects; the very same module found twice, say
 through an entry point and ``HUB_EXTRA_PLUGIN_MODULES``, loads once), a hook implementation that
-matches no specification (named after the plugin, with the closest hook names), or a plugin that
-does not register its ``IntegrationSpec`` exactly once. A function named like a hook but without
+matches no specification (named after the plugin, with the closest hook names) or names an
+argument its hook does not have (``context`` for ``ctx``: the message names the plugin, the hook,
+the argument and the hook's arguments, where pluggy's ``PluginValidationError`` named the object),
+or a plugin that does not register its ``IntegrationSpec`` exactly once. A function named like a hook but without
 ``@hookimpl`` is logged as a warning (for ``register_integration``, the start-up error says so).
 
 The hub never calls ``pm.hook.<name>(...)`` for all plugins: pluggy stops at the first raising
@@ -147,6 +149,8 @@ def build_registry(
                                   f"({_where(plugin)})")
         try:
             pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:  # pluggy's text is several lines naming the object
+            raise PluginLoadError(_validation_message(pm, name, plugin, exc)) from exc
         except ValueError as exc:
             raise PluginLoadError(f"plugin {name!r} cannot be registered: {exc}") from exc
         versions[name] = version
@@ -207,6 +211,38 @@ def _where(plugin: Any) -> str:
             else f"{type(plugin).__qualname__} of module {module.__name__}")
     path = getattr(module, "__file__", None)
     return f"{what} from {path}" if path else what
+
+
+def _validation_message(pm: pluggy.PluginManager, name: str, plugin: Any, exc: pluggy.PluginValidationError) -> str:
+    """pluggy's ``PluginValidationError`` in one sentence: for each hook implementation with an
+    argument its hook does not have ("acme: list_assessments(context) names an argument the hook
+    does not have (context); its arguments are (ctx)"); pluggy's own text in one line otherwise."""
+    problems = []
+    for attribute in sorted(dir(plugin)):
+        try:
+            options = pm.parse_hookimpl_opts(plugin, attribute)
+        except Exception:  # pluggy skips what it cannot read; so does this
+            continue
+        if options is None:
+            continue
+        hook = options.get("specname") or attribute
+        caller = getattr(pm.hook, hook, None)
+        if caller is None or caller.spec is None:
+            continue  # an unknown hook: _check_unknown_hooks names it
+        impl = pluggy.HookImpl(plugin, name, getattr(plugin, attribute), options)
+        spec_args = list(caller.spec.argnames) + list(caller.spec.kwargnames)
+        unknown = [arg for arg in impl.argnames + impl.kwargnames if arg not in spec_args]
+        if unknown:
+            problems.append(
+                f"{hook}({', '.join(impl.argnames + impl.kwargnames)}) names "
+                + (f"an argument the hook does not have ({unknown[0]})" if len(unknown) == 1
+                   else f"arguments the hook does not have ({', '.join(unknown)})")
+                + f"; its arguments are ({', '.join(spec_args)})")
+    if problems:
+        return (f"plugin {name!r}: " + "; ".join(problems) + ". Name each argument exactly as its hook does, "
+                "or leave it out (the hooks' arguments: hub/hookspecs.py, docs/plugin-guide.md)")
+    said = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"plugin {name!r} cannot be registered: {said}"
 
 
 def _hub_hooks(pm: pluggy.PluginManager) -> list[str]:

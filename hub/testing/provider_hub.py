@@ -54,11 +54,15 @@ Contract:
   ``make_test_app``'s hub: the hooks have run when it returns.
 * Hub side: ``ctx()``, ``call(hook, **kwargs)`` (the plugin's hook, with its ``ctx``: what it
   returns), ``invitations()`` (``hub.entities.Invitation``, by id), ``invitation()`` (the only
-  one), ``update_invitation(id, **columns)`` (e.g. ``created_at`` to age it),
-  ``timeline(id)`` (the invitation's timeline as ``(kind, detail)`` pairs, oldest first; the
-  ``refs`` of ``ctx.invitations.note`` are not in them), ``deliveries()`` (status -> count for
-  the plugin), ``webhook_log()`` (the hub's webhook log rows for the plugin),
-  ``wait_for(predicate, timeout=5.0, what="condition")`` (the predicate's first truthy value).
+  one; ``AssertionError`` "no invitation yet", or how many there are),
+  ``update_invitation(id, **columns)`` (e.g. ``created_at`` to age it), ``timeline(id)`` (the
+  invitation's timeline as ``(kind, detail)`` pairs, oldest first; the ``refs`` of
+  ``ctx.invitations.note`` are not in them), ``deliveries(plugin=None)`` (status -> count for the
+  plugin), ``delivery_list(plugin=None)`` (each of the plugin's deliveries, oldest first, as a
+  ``DeliveryInfo``: ``id``, ``hook``, ``event_type``, ``status``, ``attempts``, ``last_error``,
+  ``next_attempt_at``: why a delivery is retrying or dead, e.g. ``assert hub.deliveries() ==
+  {"done": 2}, hub.delivery_list()``), ``webhook_log()`` (the hub's webhook log rows for the
+  plugin), ``wait_for(predicate, timeout=5.0, what="condition")`` (the predicate's first truthy value).
   Each read ends its transaction (on SQLite an open one would block the hub's other threads).
 * Admin side, what an admin does on the hub's pages or through its API, by the same service
   functions, in workspace 1, as ``by`` (an admin's email, "admin@example.com" by default, written
@@ -81,7 +85,8 @@ import contextlib
 import threading
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Iterator, Mapping
 
 import sqlalchemy as sa
@@ -92,6 +97,22 @@ from hub.entities import SOURCE, Candidate, InboundEvent, IntegrationSpec, Stage
 
 OTHER_STAGE = "stage-phone-screen"
 ADMIN = "admin@example.com"
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    """One delivery of an event to a plugin's hook, as ``ProviderHub.delivery_list()`` reads it.
+    ``status``: ``pending``, ``running``, ``retry``, ``done``, ``dead`` or ``cancelled``;
+    ``last_error``: what its last failed attempt raised (why it is retrying, or dead), else None;
+    ``next_attempt_at``: when it runs next (while pending or retrying)."""
+
+    id: int
+    hook: str
+    event_type: str
+    status: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
 
 
 class RecordingSource:
@@ -209,8 +230,16 @@ class ProviderHub:
         return rows
 
     def invitation(self):
-        (only,) = self.invitations()
-        return only
+        """The only invitation; ``AssertionError`` saying how many there are otherwise ("no
+        invitation yet": nothing invited the candidate, see ``delivery_list()`` for why)."""
+        found = self.invitations()
+        if len(found) != 1:
+            if not found:
+                raise AssertionError("no invitation yet: the hub holds none (delivery_list() gives each delivery's "
+                                     "status and last error)")
+            raise AssertionError(f"{len(found)} invitations, not one: use invitations() (their ids: "
+                                 f"{', '.join(str(i.id) for i in found)})")
+        return found[0]
 
     def update_invitation(self, invitation_id: int, **values: Any) -> None:
         from hub.extensions import db
@@ -236,6 +265,8 @@ class ProviderHub:
         return rows
 
     def deliveries(self, plugin: str | None = None) -> dict[str, int]:
+        """How many deliveries to the plugin (or ``plugin``) are in each status: ``{"done": 2}``.
+        Each one's status and last error: ``delivery_list()``."""
         from hub.extensions import db
         from hub.store.models import Delivery
 
@@ -243,6 +274,21 @@ class ProviderHub:
                                   .where(Delivery.plugin == (plugin or self.plugin)).group_by(Delivery.status)).all()
         db.session.commit()
         return dict(rows)
+
+    def delivery_list(self, plugin: str | None = None) -> list[DeliveryInfo]:
+        """Each delivery to the plugin (or ``plugin``), oldest first, as a ``DeliveryInfo``: its
+        ``hook``, the ``event_type``, its ``status``, ``attempts`` and ``last_error`` (why it is
+        retrying, or dead), e.g. ``assert hub.deliveries() == {"done": 2}, hub.delivery_list()``."""
+        from hub.extensions import db
+        from hub.store.models import Delivery, Event
+
+        rows = db.session.execute(
+            sa.select(Delivery.id, Delivery.hook, Event.type, Delivery.status, Delivery.attempts,
+                      Delivery.last_error, Delivery.next_attempt_at)
+            .join(Event, Event.id == Delivery.event_id)
+            .where(Delivery.plugin == (plugin or self.plugin)).order_by(Delivery.id)).all()
+        db.session.commit()
+        return [DeliveryInfo(*row) for row in rows]
 
     def webhook_log(self, plugin: str | None = "") -> list:
         """The hub's webhook log rows (``outcome``, ``status_code``, ``message``...) of the plugin, or

@@ -3,15 +3,20 @@ connection actions (test, connect, register webhooks).
 
 A vendor being down must never produce a 500: every plugin call goes through ``call_plugin``,
 which turns a ``HubError`` (or a plugin's deliberate ``PluginError``) into "<Plugin>: <message>"
-and anything else into "<Plugin> failed: <message>", raised as ``LiveError`` for the caller to
-show. Naming the plugin is the hub's job (``titled``): a message that already starts with the
-plugin's title ("Lever is not connected: ...") is not prefixed a second time. Reads are cached
-for the request.
+and anything else (a bug in the plugin, a library's error it let through) into "<Plugin> failed:
+<ExceptionType> (the hub's log has the details)", raised as ``LiveError`` for the caller to show.
+An unexpected exception's text is never shown nor stored as the connection's status (a
+``KeyError`` says only "'base_url'", and a library's error may quote a URL with a key or a
+token): it goes to the log, with the traceback. Naming the plugin is the hub's job (``titled``): a
+message that already starts with the plugin's title ("Lever is not connected: ...") is not
+prefixed a second time. What a hook returns is checked before it is used; a wrong type is the
+plugin's failure, said as such. Reads are cached for the request.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +30,7 @@ from hub.store.crypto import SecretsUnreadable
 from hub.store.models import Integration
 from hub import services
 from hub.services import connection_state  # the pages and the API import it from here too
+from hub.words import unexpected_failure, with_article
 
 log = logging.getLogger("hub.web.live")
 
@@ -79,17 +85,30 @@ def call_plugin(workspace_id: int, plugin: str, hook: str, *, actor: Any = None,
         raise LiveError(titled(title, str(exc))) from exc
     except Exception as exc:  # a vendor or plugin failure is shown, never a 500
         db.session.rollback()
-        log.warning("%s.%s failed: %s", plugin, hook, exc, exc_info=True,
+        # its text may hold a secret (a URL with a key, a header): the log only, with the traceback
+        log.warning("%s.%s failed: %s: %s", plugin, hook, type(exc).__name__, exc, exc_info=True,
                     extra={"workspace_id": workspace_id, "plugin": plugin})
-        raise LiveError(f"{title} failed: {exc}") from exc
+        raise LiveError(unexpected_failure(title, exc)) from exc
 
 
 def _items(result: Any, kind: type, plugin: str, hook: str) -> list:
     """The plugin's answer as a list of ``kind``; anything else is the plugin's failure, shown as such."""
-    items = list(result or [])
+    if result is not None and (isinstance(result, (str, bytes, Mapping)) or not isinstance(result, Iterable)):
+        # a single item, a dict: ``list()`` of it would fail (a 500) or give its keys
+        log.warning("%s.%s returned %s, not a list of %s items", plugin, hook, with_article(type(result).__name__),
+                    kind.__name__)
+        raise LiveError(f"{plugin_title(plugin)} failed: it returned {with_article(type(result).__name__)}, "
+                        f"not a list of {kind.__name__} items")
+    try:
+        items = list(result or [])
+    except Exception as exc:  # a generator of the plugin's, failing as it is read
+        log.warning("%s.%s failed: %s: %s", plugin, hook, type(exc).__name__, exc, exc_info=True,
+                    extra={"plugin": plugin})
+        raise LiveError(unexpected_failure(plugin_title(plugin), exc)) from exc
     wrong = next((item for item in items if not isinstance(item, kind)), None)
     if wrong is not None:
-        log.warning("%s.%s returned a %s, not a %s", plugin, hook, type(wrong).__name__, kind.__name__)
+        log.warning("%s.%s returned %s item, not %s", plugin, hook, with_article(type(wrong).__name__),
+                    with_article(kind.__name__))
         raise LiveError(f"{plugin_title(plugin)} failed: it returned {type(wrong).__name__} items, not {kind.__name__}")
     return items
 
@@ -163,21 +182,32 @@ def assessment_plugins(workspace_id: int) -> list[str]:
             if name in enabled and runtime.registry.implements(name, "list_assessments")]
 
 
-def list_assessments(workspace_id: int) -> tuple[list[tuple[str, Assessment]], list[str]]:
-    """Every enabled provider's assessments as (plugin, assessment), and an error per provider that failed."""
-    key = ("assessments", workspace_id)
+def provider_assessments(workspace_id: int, plugin: str) -> list[Assessment]:
+    """One provider's assessments, read once per request (its failure too); raises ``LiveError``."""
+    key = ("assessments", workspace_id, plugin)
     cache = _cache()
     if key not in cache:
-        found: list[tuple[str, Assessment]] = []
-        errors: list[str] = []
-        for plugin in assessment_plugins(workspace_id):
-            try:
-                answer = call_plugin(workspace_id, plugin, "list_assessments")
-                found.extend((plugin, a) for a in _items(answer, Assessment, plugin, "list_assessments"))
-            except LiveError as exc:
-                errors.append(exc.message)
-        cache[key] = (found, errors)
+        try:
+            answer = call_plugin(workspace_id, plugin, "list_assessments")
+            cache[key] = _items(answer, Assessment, plugin, "list_assessments")
+        except LiveError as exc:
+            cache[key] = exc
+    if isinstance(cache[key], LiveError):
+        failed = cache[key]
+        raise LiveError(failed.message, failed.status, failed.code)
     return cache[key]
+
+
+def list_assessments(workspace_id: int) -> tuple[list[tuple[str, Assessment]], list[str]]:
+    """Every enabled provider's assessments as (plugin, assessment), and an error per provider that failed."""
+    found: list[tuple[str, Assessment]] = []
+    errors: list[str] = []
+    for plugin in assessment_plugins(workspace_id):
+        try:
+            found.extend((plugin, a) for a in provider_assessments(workspace_id, plugin))
+        except LiveError as exc:
+            errors.append(exc.message)
+    return found, errors
 
 
 def find_posting(workspace_id: int, posting_id: str) -> Posting | None:
@@ -189,23 +219,34 @@ def find_stage(workspace_id: int, posting_id: str, stage_id: str) -> Stage | Non
 
 
 def find_assessment(workspace_id: int, provider: str, assessment_id: str) -> Assessment | None:
-    found, errors = list_assessments(workspace_id)
-    match = next((a for p, a in found if p == provider and a.id == assessment_id), None)
-    if match is None and errors:
-        raise LiveError("; ".join(errors))
-    return match
+    """``provider``'s assessment ``assessment_id``, or None; only that provider is asked, so
+    ``LiveError`` says its problem alone (another provider being down is no reason to refuse)."""
+    return next((a for a in provider_assessments(workspace_id, provider) if a.id == assessment_id), None)
 
 
 # --------------------------------------------------------------------------- connection actions
 
 
-def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, message: str) -> None:
-    """After a successful (or failed) vendor call, record the health unless the plugin set it itself."""
+_UNSET: Any = object()
+
+
+def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, message: str, *,
+                    before_message: str | None = _UNSET) -> None:
+    """After a successful (or failed) vendor call, record the health unless the plugin set it itself.
+
+    ``before``: the status before the call (and ``before_message``, when given, its message): if
+    either changed meanwhile, the plugin set its status (``ctx.set_status``) and it stays. Else
+    the status becomes "connected" or "error" with ``message``: a success's message (a test's
+    "Canditech is connected: 4 assessments") is kept, as a failure's is; a success without one
+    keeps a connected integration's message ("connected to ... (4 assessments)"), or clears the
+    message of the failure it ends."""
     row = db.session.get(Integration, get_runtime().integration(workspace_id, plugin).id, populate_existing=True)
-    if row.status != before:
+    if row.status != before or (before_message is not _UNSET and row.status_message != before_message):
         return
+    if ok and not message:
+        message = row.status_message if row.status == "connected" else None
     row.status = "connected" if ok else "error"
-    row.status_message = None if ok else message[:1000]
+    row.status_message = message[:1000] if message else None
     db.session.commit()
 
 
@@ -215,25 +256,31 @@ def run_test(workspace_id: int, plugin: str, actor) -> str:
     Without credentials nothing is called and the state is left as it is (a revoked or new
     integration does not become "Error" because someone pressed Test)."""
     row = services.get_integration(get_runtime(), workspace_id, plugin)
-    before = row.status
+    before, before_message = row.status, row.status_message
     state = connection_state(workspace_id, plugin, row)
+    title = plugin_title(plugin)
     if not state.credentials_present:
-        title = plugin_title(plugin)
         raise LiveError(f"{title} has no credentials yet, so there is nothing to test: "
                         + (state.credentials_help or "enter them in the settings") + ".", status=409)
     try:
         # no actor: what the plugin stores while testing (a refreshed token) was not entered by the tester
         message = call_plugin(workspace_id, plugin, "test_connection")
+        if message is not None and not isinstance(message, str):  # the contract: a message, or None
+            log.warning("%s.test_connection returned %s, not a str (a message for the admin) or None", plugin,
+                        with_article(type(message).__name__),
+                        extra={"workspace_id": workspace_id, "plugin": plugin})
+            raise LiveError(f"{title} failed: its test_connection returned {with_article(type(message).__name__)}, "
+                            "not a message (str) for the admin: a bug in the plugin")
     except LiveError as exc:
         if exc.status == 502:  # the vendor answered badly (not "this plugin cannot test")
-            mark_connection(workspace_id, plugin, before, False, exc.message)
+            mark_connection(workspace_id, plugin, before, False, exc.message, before_message=before_message)
         services.audit(workspace_id, actor, "integration.test", f"plugin:{plugin}", ok=False)
         db.session.commit()
         raise
-    mark_connection(workspace_id, plugin, before, True, "")
+    mark_connection(workspace_id, plugin, before, True, message or "", before_message=before_message)
     services.audit(workspace_id, actor, "integration.test", f"plugin:{plugin}", ok=True)
     db.session.commit()
-    return str(message or "Connection works.")
+    return message or "Connection works."
 
 
 def run_setup_webhooks(workspace_id: int, plugin: str, actor) -> str:
@@ -248,7 +295,11 @@ def run_setup_webhooks(workspace_id: int, plugin: str, actor) -> str:
     message = call_plugin(workspace_id, plugin, "setup_webhooks", actor=actor)
     services.audit(workspace_id, actor, "integration.webhooks_setup", f"plugin:{plugin}")
     db.session.commit()
-    return str(message or "Webhooks registered.")
+    if message is not None and not isinstance(message, str):  # done all the same: only its words are wrong
+        log.warning("%s.setup_webhooks returned %s, not a message (str) for the admin", plugin,
+                    with_article(type(message).__name__))
+        message = None
+    return message or "Webhooks registered."
 
 
 # --------------------------------------------------------------------------- attachments

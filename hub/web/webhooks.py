@@ -7,8 +7,9 @@
 2. Let that plugin verify and parse the request (``verify_webhook``); a rejection answers the
    plugin's 4xx with a JSON error and is recorded for admins, without the body's secrets. A body
    holding text the database cannot store (``hub.web.input_guard``) is rejected the same way,
-   before the plugin sees it. A plugin that fails otherwise (a bug) answers 500, so the sender
-   retries, and is recorded too.
+   before the plugin sees it. A plugin that fails otherwise (a bug: an exception, or an answer
+   that is not a ``WebhookResult`` of ``InboundEvent`` items) answers a JSON 500, so the sender
+   retries, and is recorded too, in words (never the exception's text, which may quote the body).
 3. Make each event durable (``hub.engine.ingest``) together with the request's log line, through
    the group commit (``hub.engine.group_commit``): concurrent webhooks share a transaction, and
    each is answered only after the commit that holds it. A redelivery answers 200 "duplicate".
@@ -39,7 +40,7 @@ from hub.engine.ingest import (
     KEY_COLUMNS, IngestOutcome, Staged, claim, enabled_plugins, has_owned_effects, key_rows as ingest_keys, plan,
     report, seen_keys, stage_events, workspace_integrations,
 )
-from hub.entities import InboundEvent, WebhookRequest, WebhookResult
+from hub.entities import HubEvent, InboundEvent, WebhookRequest, WebhookResult
 from hub.errors import HubError, NotFound, PluginError, ServiceUnavailable, WebhookRejected
 from hub.extensions import csrf, db
 from hub.runtime import get_runtime
@@ -49,6 +50,7 @@ from hub.web.input_guard import unstorable_body
 from hub.store.dedicated import DedicatedConnections
 from hub.store.outage import database_unavailable
 from hub.store.models import Delivery, Event, EventKey, Integration, WebhookLog, utcnow
+from hub.words import with_article
 
 bp = Blueprint("webhooks", __name__)
 csrf.exempt(bp)
@@ -394,6 +396,26 @@ def _receive(runtime, plugin: str, key: str):
 DISABLED_MESSAGE = "{title} is disabled in the hub: this webhook was not processed"
 
 
+def _wrong_answer(result) -> str | None:
+    """What is wrong with ``verify_webhook``'s answer, in words ("a list, not a WebhookResult"), or
+    None when it is a ``WebhookResult`` whose events are ``InboundEvent`` items of hub events
+    (anything else would fail while the group commit stores it, with the other webhooks of its batch)."""
+    if not isinstance(result, WebhookResult):
+        return f"{with_article(type(result).__name__)}, not a WebhookResult"
+    try:
+        events = tuple(result.events)
+    except TypeError:
+        return f"a WebhookResult whose events are {with_article(type(result.events).__name__)}, not a tuple of InboundEvent items"
+    for item in events:
+        if not isinstance(item, InboundEvent):
+            return (f"a WebhookResult with {with_article(type(item).__name__)} among its events, where an InboundEvent "
+                    "belongs (InboundEvent(external_id=..., event=...))")
+        if not isinstance(item.event, HubEvent):
+            return (f"a WebhookResult with an InboundEvent whose event is {with_article(type(item.event).__name__)}, not one "
+                    "of the hub's events (hub.entities)")
+    return None
+
+
 def body_digest(body: bytes) -> str:
     """What the webhook log keeps of a body (``WebhookLog.body_digest``): the first 128 bits of its
     SHA-256, in hex. A refused webhook whose sender sends the same body again, and has it taken, is
@@ -467,8 +489,14 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
                                 "plugin_error"):
             return None
         raise
-    if not isinstance(result, WebhookResult):
-        raise HubError(f"plugin {plugin} returned {type(result).__name__} from verify_webhook, not a WebhookResult")
+    if (wrong := _wrong_answer(result)) is not None:  # a bug in the plugin: as an exception above, in words
+        log.error("webhook for %s not processed: its verify_webhook returned %s", plugin, wrong,
+                  extra={"workspace_id": integration.workspace_id})
+        if not rejection_stored(500, f"the plugin failed: its verify_webhook returned {wrong} (a bug in the plugin)",
+                                "plugin_error"):
+            return None
+        raise HubError(f"the hub's {plugin} plugin failed on this webhook (its verify_webhook returned {wrong}); "
+                       "send it again later", status=500, code="internal_error")
     _end_reads()
 
     if result.ping or not result.events:

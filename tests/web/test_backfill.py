@@ -4,6 +4,7 @@ attachment however often it is clicked, and also when a real webhook for the sam
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -661,3 +662,16 @@ def test_only_a_backfills_own_event_counts_as_an_admins_request(hub_app, seeded,
                                    .order_by(TimelineEntry.at, TimelineEntry.id)).first()
         assert first.kind == "stage_change"
         db.session.rollback()
+
+
+def test_a_sources_unexpected_failure_is_shown_by_its_type_and_logged(hub_app, seeded, as_role, ready, fakes, caplog):
+    """An exception the source plugin did not mean to raise may quote a secret (a header value): the
+    page and the API say its type and point to the log, which has its text."""
+    source, _ = fakes
+    source.fail = KeyError("sk-live-SECRET")
+    with caplog.at_level(logging.ERROR, logger="hub.engine.backfill"):
+        page = as_role("admin").get(f"/pipeline/{ready}/backfill").get_data(as_text=True)
+    assert "Fake ATS failed: KeyError (the hub&#39;s log has the details)" in page and "sk-live-SECRET" not in page
+    answer = hub_app.test_client().get(f"/api/v1/attachments/{ready}/backfill", headers=api_headers(seeded, "admin"))
+    assert answer.status_code == 502 and "sk-live-SECRET" not in answer.get_data(as_text=True)
+    assert "sk-live-SECRET" in caplog.text  # the operator's log keeps it

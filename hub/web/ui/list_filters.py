@@ -30,6 +30,7 @@ from flask import request
 
 from hub.web.queries import MAX_PAGE
 from hub.web.schemas import MAX_FILTER_LENGTH
+from hub.words import with_article
 
 SHOWN_LENGTH = 40  # of a bad value quoted in a notice: enough to recognise it, never a wall of text
 
@@ -61,11 +62,6 @@ def repeated(name: str) -> list[str] | None:
     """The values of the query parameter ``name`` when it is given more than once, else None."""
     values = request.args.getlist(name)
     return values if len(values) > 1 else None
-
-
-def with_article(noun: str) -> str:
-    """``noun`` after its indefinite article: "a status", "an assessment"."""
-    return ("an " if noun[:1].lower() in ("a", "e", "i", "o", "u") else "a ") + noun
 
 
 @dataclass(frozen=True)
