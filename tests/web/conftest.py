@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.support import FakeAssess, FakeSource, Seed, seed, sign_in
+from tests.web.support import FakeAssess, FakeSource, Seed, api_headers, seed, sign_in
 
 
 @pytest.fixture
@@ -35,3 +35,16 @@ def as_role(hub_app, seeded):
     return make
 
 
+
+
+@pytest.fixture
+def api(hub_app, seeded):
+    """``api(method, path, role="super_admin", **kwargs)``: a request to ``/api/v1<path>`` with an
+    API token of the seeded user of ``role`` (``role=None``: no token); ``headers`` add to it."""
+    client = hub_app.test_client()
+
+    def call(method, path, role="super_admin", **kwargs):
+        headers = {**(api_headers(seeded, role) if role else {}), **kwargs.pop("headers", {})}
+        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
+
+    return call

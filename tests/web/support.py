@@ -300,4 +300,10 @@ def vendor_error(message: str = "vendor is down") -> Exception:
     return HubError(message, status=502, code="vendor_down")
 
 
-__all__ = ["FakeSource", "FakeAssess", "seed", "sign_in", "api_headers", "PASSWORD", "ROLES", "SECRET_VALUE"]
+def api_error(response, status: int) -> dict:
+    """The API's ``error`` object of ``response``, which must have ``status``."""
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    return response.get_json()["error"]
+
+
+__all__ = ["FakeSource", "FakeAssess", "seed", "sign_in", "api_headers", "PASSWORD", "ROLES", "SECRET_VALUE", "api_error"]

@@ -5,18 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.support import api_headers
-
-
-@pytest.fixture
-def api(hub_app, seeded):
-    client = hub_app.test_client()
-
-    def call(method, path, role="super_admin", **kwargs):
-        headers = {**api_headers(seeded, role), **kwargs.pop("headers", {})}
-        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-    return call
 
 
 def test_unknown_fields_are_named(api):

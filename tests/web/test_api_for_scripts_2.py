@@ -14,7 +14,7 @@ from hub.entities import StageCandidate
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import Invitation, User
-from tests.web.support import FakeAssess, FakeSource, api_headers
+from tests.web.support import api_error, FakeAssess, FakeSource
 
 
 class BackfillSource(FakeSource):
@@ -28,21 +28,6 @@ class BackfillSource(FakeSource):
 @pytest.fixture
 def fakes():
     return BackfillSource(), FakeAssess()
-
-
-@pytest.fixture
-def api(hub_app, seeded):
-    client = hub_app.test_client()
-
-    def call(method, path, role="super_admin", **kwargs):
-        return client.open(f"/api/v1{path}", method=method, headers=api_headers(seeded, role), **kwargs)
-
-    return call
-
-
-def _error(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()["error"]
 
 
 # --------------------------------------------------------------------------- invitations by opportunity
@@ -71,14 +56,14 @@ def test_invitations_are_found_by_their_opportunity_id_exactly(hub_app, seeded, 
 
 
 def test_the_opportunity_parameter_is_validated_like_the_others(api):
-    error = _error(api("GET", "/invitations?opportunity="), 422)
+    error = api_error(api("GET", "/invitations?opportunity="), 422)
     assert error["message"] == "invalid query parameter: opportunity"
     assert error["fields"] == {"opportunity": ["Length must be between 1 and 200."]}
-    error = _error(api("GET", "/invitations?opportunity=" + "x" * 201), 422)
+    error = api_error(api("GET", "/invitations?opportunity=" + "x" * 201), 422)
     assert list(error["fields"]) == ["opportunity"]
-    error = _error(api("GET", "/invitations?opportunity=a&opportunity=b"), 422)
+    error = api_error(api("GET", "/invitations?opportunity=a&opportunity=b"), 422)
     assert error["message"] == "query parameter given more than once: opportunity"
-    assert _error(api("GET", "/invitations?opportunity=%00"), 400)["code"] == "unstorable_character"
+    assert api_error(api("GET", "/invitations?opportunity=%00"), 400)["code"] == "unstorable_character"
 
 
 def test_the_openapi_document_lists_the_opportunity_parameter(api):
@@ -98,15 +83,15 @@ SAID = "an Admin cannot change a Super Admin; ask a Super Admin"
 def test_an_admin_refused_a_change_of_a_super_admin_is_told_why(hub_app, seeded, api):
     super_admin = seeded.users["super_admin"]
     for body in ({"active": False}, {"role": "team_member"}, {"role": "super_admin"}):
-        error = _error(api("PATCH", f"/users/{super_admin}", role="admin", json=body), 403)
+        error = api_error(api("PATCH", f"/users/{super_admin}", role="admin", json=body), 403)
         assert error == {"code": "forbidden", "message": SAID}, body
-    error = _error(api("POST", f"/users/{super_admin}/password-reset", role="admin"), 403)
+    error = api_error(api("POST", f"/users/{super_admin}/password-reset", role="admin"), 403)
     assert error["message"] == "an Admin cannot reset a Super Admin's password; ask a Super Admin"
     with hub_app.app_context():
         user = db.session.get(User, super_admin)
         assert (user.role, user.active) == ("super_admin", True)
     # the other refusals keep their words
-    own = _error(api("PATCH", f"/users/{seeded.users['admin']}", role="admin", json={"active": False}), 403)
+    own = api_error(api("PATCH", f"/users/{seeded.users['admin']}", role="admin", json={"active": False}), 403)
     assert own["message"] == "you cannot change your own role or deactivate yourself; ask another admin"
 
 

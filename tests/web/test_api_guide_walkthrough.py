@@ -11,7 +11,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
 from hub.web.schemas import PageQuerySchema, PostingSchema
 from tests.web.support import api_headers
@@ -34,17 +33,6 @@ def _example_answer(request_line: str) -> dict:
                       GUIDE, re.S)
     assert match, f"no example answer for {request_line}"
     return json.loads(match.group(1))
-
-
-@pytest.fixture
-def api(hub_app, seeded):
-    client = hub_app.test_client()
-
-    def call(method, path, role="super_admin", **kwargs):
-        headers = {**api_headers(seeded, role), **kwargs.pop("headers", {})}
-        return client.open(f"{BASE}{path}", method=method, headers=headers, **kwargs)
-
-    return call
 
 
 def test_the_refused_query_the_guide_quotes_names_every_parameter_the_endpoint_takes(api):

@@ -22,17 +22,6 @@ from tests.web.support import api_headers, make_user
 ENDPOINTS = "the endpoints are listed at /api/v1/openapi.json"
 
 
-@pytest.fixture
-def api(hub_app, seeded):
-    client = hub_app.test_client()
-
-    def call(method, path, role="super_admin", **kwargs):
-        headers = {**(api_headers(seeded, role) if role else {}), **kwargs.pop("headers", {})}
-        return client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
-
-    return call
-
-
 def _error(response, status=404) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)[:300]
     assert response.mimetype == "application/json"

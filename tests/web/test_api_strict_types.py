@@ -8,17 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.support import api_headers
-
-
-@pytest.fixture
-def api(hub_app, seeded):
-    client = hub_app.test_client()
-
-    def call(method, path, role="super_admin", **kwargs):
-        return client.open(f"/api/v1{path}", method=method, headers=api_headers(seeded, role), **kwargs)
-
-    return call
 
 
 BOOLEAN = "Not a JSON boolean: send true or false, not {}."
