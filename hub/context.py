@@ -36,6 +36,7 @@ from typing import Any, Iterator, Mapping
 
 import requests
 import sqlalchemy as sa
+from flask import g, has_app_context
 from sqlalchemy.exc import IntegrityError
 
 from hub import entities as e
@@ -543,6 +544,8 @@ class PluginContext:
             row.status = status
             row.status_message = message
         db.session.commit()
+        if has_app_context():  # the hub's own status after this call must not replace it, even if it is unchanged
+            g.setdefault(_STATUSES_SET, set()).add((self.workspace_id, self.plugin_name))
 
     # ------------------------------------------------------------------ URLs
     @property
@@ -626,6 +629,20 @@ class PluginContext:
 
 
 _log = logging.getLogger("hub.context")
+_STATUSES_SET = "hub_statuses_set"  # in flask.g: (workspace id, plugin) of each ctx.set_status of the app context
+
+
+def status_set_by_plugin(workspace_id: int, plugin: str, *, forget: bool = False) -> bool:
+    """Whether ``plugin``'s ``ctx.set_status`` was called for ``workspace_id`` in this app context
+    (since it was last forgotten); ``forget``: forget it now, before a call whose own
+    ``set_status`` is to be told apart."""
+    if not has_app_context():
+        return False
+    statuses = g.get(_STATUSES_SET, set())
+    was_set = (workspace_id, plugin) in statuses
+    if forget:
+        statuses.discard((workspace_id, plugin))
+    return was_set
 LOCK_RENEWAL_MIN_INTERVAL_SECONDS = 0.05
 
 

@@ -150,6 +150,24 @@ def test_another_validation_error_of_pluggy_is_one_line_naming_the_plugin():
     assert "not a generator function" in said
 
 
+def test_an_argument_with_a_default_is_not_blamed_for_another_error():
+    """pluggy accepts an argument with a default (the plugin's own, never passed): the message must
+    name the real error, not that argument."""
+    class WrapperAndDefault(Misnamed):
+        @hookimpl(hookwrapper=True)
+        def list_assessments(self, ctx):
+            return []
+
+        @hookimpl
+        def reconcile(self, ctx, verbose=False):
+            return []
+
+    with pytest.raises(PluginLoadError) as caught:
+        build_registry(extra_plugins=[("acme", WrapperAndDefault())], use_entry_points=False)
+    said = str(caught.value)
+    assert "not a generator function" in said and "verbose" not in said
+
+
 def test_hub_plugins_list_stops_as_before_with_the_clear_message(tmp_path):
     """Start-up still stops (the plugin is not skipped), with the message in one line."""
     (tmp_path / "acme_misnamed.py").write_text(textwrap.dedent("""

@@ -231,7 +231,8 @@ def _validation_message(pm: pluggy.PluginManager, name: str, plugin: Any, exc: p
             continue  # an unknown hook: _check_unknown_hooks names it
         impl = pluggy.HookImpl(plugin, name, getattr(plugin, attribute), options)
         spec_args = list(caller.spec.argnames) + list(caller.spec.kwargnames)
-        unknown = [arg for arg in impl.argnames + impl.kwargnames if arg not in spec_args]
+        # as pluggy checks: an argument with a default (``verbose=False``) is the plugin's own, never passed
+        unknown = [arg for arg in impl.argnames if arg not in spec_args]
         if unknown:
             problems.append(
                 f"{hook}({', '.join(impl.argnames + impl.kwargnames)}) names "

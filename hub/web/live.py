@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g
 
+from hub.context import status_set_by_plugin
 from hub.entities import ASSESSMENT, ArchiveReason, Assessment, Posting, Stage
 from hub.errors import HubError, PluginError
 from hub.extensions import db
@@ -66,29 +67,35 @@ def call_plugin(workspace_id: int, plugin: str, hook: str, *, actor: Any = None,
     title = plugin_title(plugin)
     if not runtime.registry.implements(plugin, hook):
         raise LiveError(f"{title} does not support this ({hook}).", status=409)
+    status_set_by_plugin(workspace_id, plugin, forget=True)  # ``mark_connection`` then sees this call's own
     try:
         ctx = runtime.context(workspace_id, plugin, actor=actor)
         return runtime.registry.call(plugin, hook, ctx=ctx, **kwargs)
-    except SecretsUnreadable as exc:  # this process's keys, not the vendor
-        db.session.rollback()
-        log.error("%s.%s: %s", plugin, hook, exc, extra={"workspace_id": workspace_id, "plugin": plugin})
+    except Exception as exc:
+        raise _live_error(exc, workspace_id, plugin, hook) from exc
+
+
+def _live_error(exc: Exception, workspace_id: int | None, plugin: str, hook: str) -> LiveError:
+    """What the admin is told of ``exc``, raised by ``plugin``'s ``hook`` (or as its answer was
+    read): the message of an error the plugin raised on purpose, the type alone of any other (its
+    text may hold a secret: the log has it). Rolls back the session."""
+    db.session.rollback()
+    title = plugin_title(plugin)
+    where = {"workspace_id": workspace_id, "plugin": plugin}
+    if isinstance(exc, SecretsUnreadable):  # this process's keys, not the vendor
+        log.error("%s.%s: %s", plugin, hook, exc, extra=where)
         from hub.web.ui.helpers import sentence
 
-        raise LiveError(sentence(exc), status=503, code="secrets_unreadable") from exc
-    except HubError as exc:
-        db.session.rollback()
-        raise LiveError(titled(title, exc.message)) from exc
-    except PluginError as exc:  # raised on purpose by the plugin, with a message meant for the admin
-        db.session.rollback()
-        log.info("%s.%s: %s: %s", plugin, hook, type(exc).__name__, exc,
-                 extra={"workspace_id": workspace_id, "plugin": plugin})
-        raise LiveError(titled(title, str(exc))) from exc
-    except Exception as exc:  # a vendor or plugin failure is shown, never a 500
-        db.session.rollback()
-        # its text may hold a secret (a URL with a key, a header): the log only, with the traceback
-        log.warning("%s.%s failed: %s: %s", plugin, hook, type(exc).__name__, exc, exc_info=True,
-                    extra={"workspace_id": workspace_id, "plugin": plugin})
-        raise LiveError(unexpected_failure(title, exc)) from exc
+        return LiveError(sentence(exc), status=503, code="secrets_unreadable")
+    if isinstance(exc, HubError):
+        return LiveError(titled(title, exc.message))
+    if isinstance(exc, PluginError):  # raised on purpose by the plugin, with a message meant for the admin
+        log.info("%s.%s: %s: %s", plugin, hook, type(exc).__name__, exc, extra=where)
+        return LiveError(titled(title, str(exc)))
+    # a vendor or plugin failure is shown, never a 500; its text may hold a secret (a URL with a
+    # key, a header): the log only, with the traceback
+    log.warning("%s.%s failed: %s: %s", plugin, hook, type(exc).__name__, exc, exc_info=exc, extra=where)
+    return LiveError(unexpected_failure(title, exc))
 
 
 def _items(result: Any, kind: type, plugin: str, hook: str) -> list:
@@ -101,10 +108,8 @@ def _items(result: Any, kind: type, plugin: str, hook: str) -> list:
                         f"not a list of {kind.__name__} items")
     try:
         items = list(result or [])
-    except Exception as exc:  # a generator of the plugin's, failing as it is read
-        log.warning("%s.%s failed: %s: %s", plugin, hook, type(exc).__name__, exc, exc_info=True,
-                    extra={"plugin": plugin})
-        raise LiveError(unexpected_failure(plugin_title(plugin), exc)) from exc
+    except Exception as exc:  # a generator of the plugin's, failing as it is read: as if the hook had
+        raise _live_error(exc, None, plugin, hook) from exc
     wrong = next((item for item in items if not isinstance(item, kind)), None)
     if wrong is not None:
         log.warning("%s.%s returned %s item, not %s", plugin, hook, with_article(type(wrong).__name__),
@@ -234,14 +239,16 @@ def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, messa
                     before_message: str | None = _UNSET) -> None:
     """After a successful (or failed) vendor call, record the health unless the plugin set it itself.
 
-    ``before``: the status before the call (and ``before_message``, when given, its message): if
-    either changed meanwhile, the plugin set its status (``ctx.set_status``) and it stays. Else
+    If the plugin set its status in the call (``ctx.set_status``, even to the values it had), it
+    stays; so does one that changed meanwhile otherwise: ``before`` is the status before the call
+    (and ``before_message``, when given, its message). Else
     the status becomes "connected" or "error" with ``message``: a success's message (a test's
     "Canditech is connected: 4 assessments") is kept, as a failure's is; a success without one
     keeps a connected integration's message ("connected to ... (4 assessments)"), or clears the
     message of the failure it ends."""
     row = db.session.get(Integration, get_runtime().integration(workspace_id, plugin).id, populate_existing=True)
-    if row.status != before or (before_message is not _UNSET and row.status_message != before_message):
+    if status_set_by_plugin(workspace_id, plugin) or row.status != before \
+            or (before_message is not _UNSET and row.status_message != before_message):
         return
     if ok and not message:
         message = row.status_message if row.status == "connected" else None

@@ -24,6 +24,7 @@ path reads nothing from the database, and a change is never missed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -396,16 +397,27 @@ def _receive(runtime, plugin: str, key: str):
 DISABLED_MESSAGE = "{title} is disabled in the hub: this webhook was not processed"
 
 
+def _events_read(result):
+    """``verify_webhook``'s answer with its events read into a tuple, once: a generator given as
+    ``events`` is spent by the first reading, and the checks and the store must see the same
+    events. Read where the hook is called, so an exception the reading raises is the plugin's, as
+    the hook's own would be. Anything else is returned as it is (``_wrong_answer`` says what is wrong)."""
+    if not isinstance(result, WebhookResult) or isinstance(result.events, tuple) \
+            or not hasattr(result.events, "__iter__"):
+        return result
+    return dataclasses.replace(result, events=tuple(result.events))
+
+
 def _wrong_answer(result) -> str | None:
-    """What is wrong with ``verify_webhook``'s answer, in words ("a list, not a WebhookResult"), or
-    None when it is a ``WebhookResult`` whose events are ``InboundEvent`` items of hub events
-    (anything else would fail while the group commit stores it, with the other webhooks of its batch)."""
+    """What is wrong with ``verify_webhook``'s answer (after ``_events_read``), in words ("a list,
+    not a WebhookResult"), or None when it is a ``WebhookResult`` whose events are ``InboundEvent``
+    items of hub events (anything else would fail while the group commit stores it, with the other
+    webhooks of its batch)."""
     if not isinstance(result, WebhookResult):
         return f"{with_article(type(result).__name__)}, not a WebhookResult"
-    try:
-        events = tuple(result.events)
-    except TypeError:
-        return f"a WebhookResult whose events are {with_article(type(result.events).__name__)}, not a tuple of InboundEvent items"
+    events = result.events
+    if not isinstance(events, tuple):
+        return f"a WebhookResult whose events are {with_article(type(events).__name__)}, not a tuple of InboundEvent items"
     for item in events:
         if not isinstance(item, InboundEvent):
             return (f"a WebhookResult with {with_article(type(item).__name__)} among its events, where an InboundEvent "
@@ -460,8 +472,8 @@ def _verify_and_store(runtime, plugin: str, integration, webhook: WebhookRequest
         if problem := unstorable_body(webhook.body):
             raise WebhookRejected(f"the request body contains {problem}, which the hub cannot store",
                                   status=400, code="unstorable_character")
-        result = runtime.registry.call(plugin, "verify_webhook", ctx=PluginContext(runtime, integration),
-                                       request=webhook)
+        result = _events_read(runtime.registry.call(plugin, "verify_webhook", ctx=PluginContext(runtime, integration),
+                                                    request=webhook))
     except WebhookRejected as exc:
         if not rejection_stored(exc.status, exc.message, exc.code, getattr(exc, "seen_ids", ())):
             return None

@@ -232,6 +232,36 @@ def test_a_status_the_plugin_sets_while_testing_stays(hub_app, api, fakes):
     assert _status(hub_app) == ("connected", "Fake ATS answered with 4 users")
 
 
+def test_a_status_the_plugin_sets_to_what_it_was_stays_too(hub_app, api, fakes):
+    """Setting the values the row already holds changes nothing in it: the hub must still see that
+    the plugin set them, or the test's own answer would replace the plugin's message."""
+    source, _ = fakes
+    _set_status(hub_app, "connected", "Fake ATS answered with 4 users")
+    source.status = ("connected", "Fake ATS answered with 4 users")
+    source.answer = "Fake ATS answered."
+    assert api("POST", "/integrations/fakesource/test").status_code == 200
+    assert _status(hub_app) == ("connected", "Fake ATS answered with 4 users")
+    source.status = None  # a later test that sets nothing: its answer is the message again
+    assert api("POST", "/integrations/fakesource/test").status_code == 200
+    assert _status(hub_app) == ("connected", "Fake ATS answered.")
+
+
+def test_a_plugins_deliberate_error_raised_as_its_list_is_read_keeps_its_message(hub_app, api, fakes):
+    """A generator that raises ``HubError`` as it is read is an error the plugin meant: its message
+    is shown, as if the hook had raised it."""
+    from hub.errors import HubError
+
+    _, assess = fakes
+
+    def listing():
+        raise HubError("Fake Tests says: the account is suspended", status=502)
+        yield
+
+    assess.answer = listing()
+    errors = api("GET", "/assessments").get_json()["errors"]
+    assert errors == ["Fake Tests says: the account is suspended"]
+
+
 # --------------------------------------------------------------------------- 4. another provider down
 
 
@@ -333,3 +363,35 @@ def test_a_setup_webhooks_answer_that_is_no_text_is_the_default_message(hub_app,
     assert "fakesource.setup_webhooks returned a dict, not a message (str) for the admin" in caplog.text
     source.setup_answer = "Registered 3 webhooks."
     assert api("POST", "/integrations/fakesource/webhooks/setup").get_json()["message"] == "Registered 3 webhooks."
+
+
+def test_events_given_as_a_generator_are_read_once_and_stored(hub_app, seeded, fakes):
+    """A generator expression as ``events`` (an easy slip) is spent by its first reading: the
+    checks and the store must read it once, or the webhook would be answered "duplicate" with
+    nothing stored, and nobody would know."""
+    from hub.entities import InboundEvent, StageChange
+    from hub.store.models import Event
+
+    source, _ = fakes
+    source.webhook_answer = WebhookResult(events=(InboundEvent(external_id=f"gen-{n}", event=StageChange(
+        opportunity_id=f"opp-gen-{n}", to_stage_id="stage-1")) for n in (1, 2)))
+    answer = hub_app.test_client().post(f"/webhooks/fakesource/{_webhook_key(hub_app)}", data=b"{}")
+    assert answer.status_code == 200 and answer.get_json()["status"] == "accepted", answer.get_json()
+    assert [e["outcome"] for e in answer.get_json()["events"]] == ["accepted", "accepted"]
+    with hub_app.app_context():
+        stored = db.session.scalars(sa.select(Event.external_id).where(Event.external_id.like("gen-%"))).all()
+    assert sorted(stored) == ["gen-1", "gen-2"]
+
+
+def test_a_generator_failing_as_it_is_read_is_the_plugins_failure_in_the_webhook_log(hub_app, seeded, fakes):
+    source, _ = fakes
+
+    def failing():
+        raise KeyError("sk-live-SECRET")
+        yield  # a generator
+
+    source.webhook_answer = WebhookResult(events=failing())
+    answer = hub_app.test_client().post(f"/webhooks/fakesource/{_webhook_key(hub_app)}", data=b"{}")
+    assert answer.status_code == 500 and answer.is_json and "sk-live-SECRET" not in answer.get_data(as_text=True)
+    assert _webhook_log(hub_app) == [
+        ("rejected", 500, "the plugin failed: KeyError (the hub's log has the details)")]
