@@ -99,6 +99,17 @@ def writable_folder(folder: str) -> None:
         raise click.BadParameter(f"cannot write in {folder}: {exc.strerror or exc}", param_hint="'--instance'") from None
 
 
+def _check_source(source: str, registry) -> None:
+    """``--source`` must name an ATS plugin with a sandbox the demo can connect; else a usage error
+    naming those installed."""
+    from hub.demo import demo_sources, sandbox_specs
+
+    sources = demo_sources(registry, list(sandbox_specs(registry)))
+    if source not in sources:
+        raise click.BadParameter(f"{source!r} is not an ATS plugin with a sandbox (those installed: "
+                                 f"{', '.join(sources) or 'none'})", param_hint="--source")
+
+
 def loopback_address(ctx, param, host: str) -> str:
     """Click callback: ``listen_address``, and an IPv4 address only this machine reaches. The demo's
     Super Admin has a published password and its sandboxes take any credentials: served on
@@ -144,7 +155,7 @@ def demo_command(host, port, reset, instance_path, source):
     from hub.app import create_app
     from hub.cli.admin import upgrade_database
     from hub.cli.serve import serve
-    from hub.demo import connect_workspace, demo_sources, sandbox_specs, start_sandbox_threads
+    from hub.demo import connect_workspace, sandbox_specs, start_sandbox_threads
     from hub.config import default_instance_path
     from hub.extensions import db
     from hub.runtime import get_runtime
@@ -156,6 +167,14 @@ def demo_command(host, port, reset, instance_path, source):
     default_folder = os.path.abspath(os.path.join(default_instance_path(), "demo"))
     folder = os.path.abspath(instance_path) if instance_path else default_folder
     if reset:
+        if source is not None:  # a mistyped --source must not cost the demo's data
+            with tempfile.TemporaryDirectory() as scratch:
+                probe = create_app({"INSTANCE_PATH": scratch, "PUBLIC_URL": "http://127.0.0.1", "ENV": "embedded"})
+                try:
+                    _check_source(source, get_runtime(probe).registry)
+                finally:
+                    with probe.app_context():
+                        db.engine.dispose()
         reset_folder(folder, default=folder == default_folder)
     writable_folder(folder)
     hub_port = _port(host, port) if port else _port(host, 0)
@@ -164,10 +183,8 @@ def demo_command(host, port, reset, instance_path, source):
                       "RECONCILE_INTERVAL_SECONDS": 60.0})
     runtime = get_runtime(app)
     names = list(sandbox_specs(runtime.registry))
-    sources = demo_sources(runtime.registry, names)
-    if source is not None and source not in sources:
-        raise click.BadParameter(f"{source!r} is not an ATS plugin with a sandbox (those installed: "
-                                 f"{', '.join(sources) or 'none'})", param_hint="--source")
+    if source is not None:
+        _check_source(source, runtime.registry)
     ports = {name: _port(host, hub_port + 1 + i if port else 0) for i, name in enumerate(names)}
     sandboxes = start_sandbox_threads(runtime.registry, host, ports)
     try:

@@ -318,3 +318,14 @@ def test_reset_takes_the_default_demo_folder_without_the_marker(app, no_demo_sta
     result = hub(app, "demo", "--port", "0", "--reset")
     assert "the demo started" in repr(result.exception)
     assert not (folder / "hub.db").exists() or (folder / "hub.db").read_bytes() != b"old data"
+
+
+def test_reset_with_a_mistyped_source_deletes_nothing(app, no_demo_start):
+    """--source is checked against the installed plugins before --reset deletes anything."""
+    folder = no_demo_start / "marked"
+    folder.mkdir()
+    (folder / "hub-demo").write_text("written by an earlier demo\n")
+    (folder / "hub.db").write_text("old data")
+    result = hub(app, "demo", "--port", "0", "--reset", "--source", "levr", "--instance", str(folder))
+    _refused(result, 2, "Invalid value for --source: 'levr' is not an ATS plugin with a sandbox (those installed: ")
+    assert (folder / "hub.db").read_text() == "old data"
