@@ -93,8 +93,8 @@ MAXIMUM: dict[str, int | float] = {
     **{name: YEAR_SECONDS for name in DEFAULTS if name.endswith("_SECONDS")},
     "INGEST_TIMEOUT_SECONDS": 3600,  # on PostgreSQL also a statement_timeout (milliseconds, a 32-bit integer)
     "RETENTION_DAYS": 36500, "DEDUPE_DAYS": 36500,
-    "WORKERS": 64, "INGEST_COMMITTERS": 64,
-    "BACKFILL_MAX_CANDIDATES": 10_000,  # at Lever's rate a list of about 10 seconds, twice per backfill  # threads (as `hub run --workers`, `hub worker --workers`)
+    "WORKERS": 64, "INGEST_COMMITTERS": 64,  # threads (as `hub run --workers`, `hub worker --workers`)
+    "BACKFILL_MAX_CANDIDATES": 10_000,  # at Lever's rate a list of about 10 seconds, twice per backfill
     **{name: 1_000_000_000 for name in ("DELIVERY_MAX_ATTEMPTS", "WEBHOOK_MAX_BYTES", "INGEST_BATCH_MAX",
                                         "SIGN_IN_MAX_FAILURES", "DB_POOL_SIZE", "DB_MAX_OVERFLOW")},
 }
@@ -167,6 +167,7 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         problems.raise_any()
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "hub.db")
+        app.extensions[DATABASE_URL_DEFAULTED] = True
     _check_production_keys(app.config, problems)
     for check in (_check_database_url, _check_redis_url, _check_extra_plugin_modules, _check_public_url,
                   _check_metrics_token):
@@ -190,6 +191,21 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
 
 
 HUB_CFG = "hub.cfg"
+DATABASE_URL_DEFAULTED = "hub.database_url_defaulted"  # app.extensions key: no DATABASE_URL was given
+
+
+def unset_database_in_production(app) -> str | None:
+    """In production, when ``HUB_DATABASE_URL`` was not set (so the process uses the instance
+    folder's SQLite file, the embedded default), what to do about it, in words; else None. Said
+    where an empty database would otherwise ask for ``hub init``: run on such a node, it would create
+    a database of its own there, which no other process shares."""
+    if not (is_production(app.config) and app.extensions.get(DATABASE_URL_DEFAULTED)):
+        return None
+    path = os.path.join(app.instance_path, "hub.db")
+    return (f"HUB_DATABASE_URL is not set, so this hub process uses the SQLite database in its instance folder "
+            f"({path}), not the one the other hub processes share: in production set HUB_DATABASE_URL "
+            f"(e.g. postgresql+psycopg://user:password@host:5432/hub) in the environment of every web process "
+            f"and worker, and start this one again")
 
 
 def instance_settings(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -9,10 +9,75 @@ process let those commits hold several webhooks each. Any setting can be overrid
 on the command line (``-w 8``) or in ``GUNICORN_CMD_ARGS``.
 """
 
-import multiprocessing
+import math
 import os
 
-workers = max(2, multiprocessing.cpu_count())
+
+def cpus_available(proc_cgroup: str = "/proc/self/cgroup", cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """The CPUs this process may use: those of its CPU affinity (``taskset``, a cpuset), fewer when
+    its cgroup's CPU quota (a container's CPU limit, systemd's ``CPUQuota=``) allows fewer, rounded
+    up. ``multiprocessing.cpu_count()`` counts the machine's: a pod limited to 2 CPUs on a 64-core
+    node started 64 processes, each with its threads' database connections."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota(proc_cgroup, cgroup_root)
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return cpus
+
+
+def cgroup_cpu_quota(proc_cgroup: str = "/proc/self/cgroup", cgroup_root: str = "/sys/fs/cgroup") -> float | None:
+    """The CPU quota, in CPUs, of this process's cgroup and the cgroups above it (the least), or None
+    when none sets one (or it cannot be read). cgroup v2: ``cpu.max`` ("150000 100000": 1.5 CPUs;
+    "max 100000": none); v1: ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` (-1: none). A container
+    sees its own cgroup at the root of ``cgroup_root``, which is read too."""
+    try:
+        with open(proc_cgroup) as lines:
+            entries = [line.rstrip("\n").split(":", 2) for line in lines if line.count(":") >= 2]
+    except OSError:
+        return None
+    quotas = []
+    for _, controllers, path in entries:
+        if controllers == "":  # v2: one hierarchy, mounted at cgroup_root
+            base, read = cgroup_root, _v2_quota
+        elif "cpu" in controllers.split(","):  # v1: the cpu controller's own hierarchy
+            base = os.path.join(cgroup_root, controllers)
+            if not os.path.isdir(base):
+                base = os.path.join(cgroup_root, "cpu")
+            read = _v1_quota
+        else:
+            continue
+        parts = [part for part in path.split("/") if part]
+        for depth in range(len(parts), -1, -1):  # the process's cgroup, then each one above it
+            quota = read(os.path.join(base, *parts[:depth]))
+            if quota is not None:
+                quotas.append(quota)
+    return min(quotas) if quotas else None
+
+
+def _v2_quota(folder: str) -> float | None:
+    try:
+        with open(os.path.join(folder, "cpu.max")) as file:
+            quota, _, period = file.read().strip().partition(" ")
+        return None if quota == "max" else int(quota) / int(period or 100000)
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _v1_quota(folder: str) -> float | None:
+    try:
+        with open(os.path.join(folder, "cpu.cfs_quota_us")) as quota:
+            microseconds = int(quota.read().strip())
+        with open(os.path.join(folder, "cpu.cfs_period_us")) as period:
+            every = int(period.read().strip())
+        return None if microseconds <= 0 or every <= 0 else microseconds / every
+    except (OSError, ValueError):
+        return None
+
+
+workers = max(2, cpus_available())
 worker_class = "gthread"
 threads = 16
 # keep-alive connections tie a thread up while the client idles; the senders (Lever, vendors) open

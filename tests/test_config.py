@@ -615,3 +615,21 @@ def test_a_hub_cfg_that_is_a_folder_is_refused_not_ignored(tmp_path):
         create_app({"INSTANCE_PATH": str(instance), "LOAD_ENTRY_POINTS": False})
     assert str(info.value).startswith(f"{instance / 'hub.cfg'} is a folder, not a file: ")
     assert "Remove the folder or make it a file." in str(info.value)
+
+
+def test_only_a_production_process_without_a_database_url_is_told_it_lacks_one(tmp_path, monkeypatch):
+    """`HUB_DATABASE_URL` defaults to the instance folder's SQLite file, in production too; that is
+    said (``unset_database_in_production``) where an empty database would otherwise ask for `hub init`."""
+    from hub.config import unset_database_in_production
+
+    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
+    production = {"ENV": "production", "SECRET_KEY": "s" * 48, "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                  "PUBLIC_URL": "https://hub.example.com", "LOAD_ENTRY_POINTS": False}
+    unset = create_app({**production, "INSTANCE_PATH": str(tmp_path / "a")})
+    said = unset_database_in_production(unset)
+    assert said.startswith(f"HUB_DATABASE_URL is not set, so this hub process uses the SQLite database in its "
+                           f"instance folder ({tmp_path / 'a' / 'hub.db'}), not the one the other hub processes share")
+    given = create_app({**production, "INSTANCE_PATH": str(tmp_path / "b"),
+                        "DATABASE_URL": "sqlite:///" + str(tmp_path / "b.db")})
+    embedded = create_app({"INSTANCE_PATH": str(tmp_path / "c"), "LOAD_ENTRY_POINTS": False})
+    assert unset_database_in_production(given) is None and unset_database_in_production(embedded) is None

@@ -140,3 +140,62 @@ def test_hub_runs_request_lines_do_not_hold_webhook_keys(tmp_path, capsys):
                                        "POST /webhooks/lever/TheSecretKey42 HTTP/1.1", "200", "-")
     logged = capsys.readouterr().err
     assert '"POST /webhooks/lever/*** HTTP/1.1" 200' in logged and "TheSecretKey42" not in logged
+
+
+def test_the_process_count_follows_the_cpus_gunicorn_may_use(monkeypatch):
+    """``multiprocessing.cpu_count()`` counts the machine's cores: gunicorn limited to 3 CPUs (its
+    affinity; a pod's CPU limit likewise) started one process per core of the machine, each with its
+    threads' database connections (docs/operations.md, *Capacity*)."""
+    import os
+    import runpy
+
+    from hub.gunicorn_conf import cgroup_cpu_quota
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    quota = cgroup_cpu_quota()
+    expected = max(2, 3 if quota is None else min(3, max(1, -(-quota // 1))))
+    assert runpy.run_path(str(ROOT / "hub" / "gunicorn_conf.py"))["workers"] == expected
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert runpy.run_path(str(ROOT / "hub" / "gunicorn_conf.py"))["workers"] == 2  # at least 2
+
+
+def _cgroups(tmp_path, membership: str, files: dict[str, str]):
+    proc = tmp_path / "cgroup"
+    proc.write_text(membership)
+    root = tmp_path / "sys"
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    return str(proc), str(root)
+
+
+@pytest.mark.parametrize("membership, files, quota", [
+    # cgroup v2 under systemd: the service's own cpu.max sets none, its slice's 1.5 CPUs
+    ("0::/system.slice/hub-web.service\n", {"system.slice/hub-web.service/cpu.max": "max 100000\n",
+                                             "system.slice/cpu.max": "150000 100000\n"}, 1.5),
+    # a container (cgroup namespace): its own cgroup is the root of /sys/fs/cgroup
+    ("0::/\n", {"cpu.max": "200000 100000\n"}, 2.0),
+    ("0::/\n", {"cpu.max": "max 100000\n"}, None),
+    # cgroup v1: the cpu controller's hierarchy; a container sees its own at its root
+    ("4:cpu,cpuacct:/docker/0123abcd\n2:memory:/docker/0123abcd\n",
+     {"cpu,cpuacct/cpu.cfs_quota_us": "300000\n", "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 3.0),
+    ("1:cpu:/\n", {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ("0::/\n", {}, None),  # no cpu controller there
+], ids=["v2-slice", "v2-container", "v2-unlimited", "v1-container", "v1-unlimited", "none"])
+def test_a_cgroup_cpu_quota_is_read_where_the_process_is(tmp_path, membership, files, quota):
+    from hub.gunicorn_conf import cgroup_cpu_quota
+
+    assert cgroup_cpu_quota(*_cgroups(tmp_path, membership, files)) == quota
+
+
+def test_the_quota_rounds_up_and_never_raises_the_count(tmp_path, monkeypatch):
+    import os
+
+    from hub.gunicorn_conf import cgroup_cpu_quota, cpus_available
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert cpus_available(*_cgroups(tmp_path, "0::/\n", {"cpu.max": "150000 100000\n"})) == 2
+    assert cpus_available(*_cgroups(tmp_path, "0::/\n", {"cpu.max": "50000 100000\n"})) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert cpus_available(*_cgroups(tmp_path, "0::/\n", {"cpu.max": "800000 100000\n"})) == 2
+    assert cgroup_cpu_quota(str(tmp_path / "no-such-file"), str(tmp_path)) is None

@@ -84,6 +84,11 @@ def require_tables() -> None:
         db.session.rollback()  # hold no transaction while serving (on SQLite it holds the write lock)
     missing = sorted(set(db.metadata.tables) - present)
     if missing and len(missing) == len(db.metadata.tables):  # named: a forgotten HUB_ENV means the embedded SQLite
+        from hub.config import unset_database_in_production
+
+        unset = unset_database_in_production(current_app)  # production: not `hub init` there, the setting
+        if unset:
+            raise click.ClickException(unset)
         named = f"the database {database_url_shown(db.engine.url)}"
         raise click.ClickException(NO_TABLES.replace("the database", named, 1))
     if missing:
@@ -157,12 +162,16 @@ def run_command(host, port, workers, no_worker):
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     shown = f"[{shown}]" if ":" in shown else shown
     app.config["SERVER_URL"] = f"http://{shown}:{server.server_port}"
-    require_queue()  # before the first run's database and password, as a busy port
-    if not is_production(app.config):
-        user, generated, _ = initialize(None, None)
-        if generated:
-            click.echo(f"First run: created Super Admin {user.email} with password {generated}")
-    require_tables()  # production: migrated by `hub db upgrade`, not here
+    try:
+        require_queue()  # before the first run's database and password, as a busy port
+        if not is_production(app.config):
+            user, generated, _ = initialize(None, None)
+            if generated:
+                click.echo(f"First run: created Super Admin {user.email} with password {generated}")
+        require_tables()  # production: migrated by `hub db upgrade`, not here
+    except BaseException:
+        server.server_close()  # refused: the port is free again at once (a test's app, `hub demo`'s)
+        raise
 
     def ready(server):
         click.echo(f"ATS Hub listening on http://{host}:{server.server_port} (Ctrl-C to stop)")

@@ -90,7 +90,11 @@ def schema_check() -> str:
         app.extensions[SCHEMA_READY] = True
         return "ok"
     if current is None:
-        return f"the database has no tables yet (no migration), the code needs {head}: run `hub init`"
+        from hub.config import unset_database_in_production
+
+        # a production node without HUB_DATABASE_URL: `hub init` there would make a database of its own
+        return unset_database_in_production(app) or (f"the database has no tables yet (no migration), the code "
+                                                     f"needs {head}: run `hub init`")
     if not schema.knows(app, current):  # e.g. a deploy rolled back after a newer version migrated
         return schema.newer_version_message(current, head)
     return f"the database schema is at {current}, the code needs {head}: run `hub db upgrade`"
