@@ -139,7 +139,8 @@ def test_it_says_which_missing_settings_production_refuses():
     assert "The hub refuses to start with a missing or unusable one" not in steps
     assert ("`HUB_DATABASE_URL` and `HUB_REDIS_URL` have defaults even in production, the SQLite files of the "
             "instance folder (`hub.db`, `queue.db`)") in steps
-    assert "each saying `HUB_DATABASE_URL is not set ...` (do not run `hub init` there" in steps
+    assert ("`hub worker`, `hub run` and `hub init` refuse, each saying `HUB_DATABASE_URL is not set ...` "
+            "(`hub init` would otherwise fill that file)") in steps
 
 
 def test_the_lines_written_outside_the_log_are_all_named():

@@ -133,14 +133,19 @@ def init_command(email, password, name, non_interactive):
         raise click.BadParameter("is empty: give the first Super Admin's email address", param_hint="'--email'")
     if email is None and not non_interactive and sys.stdin.isatty():  # a script or a container has no one to ask
         email = click.prompt("Super Admin email", default="admin@example.com")
+    from hub.config import unset_database_in_production
+
+    if problem := unset_database_in_production(current_app):  # it would make a database of this node's own
+        _fail(problem.replace("and start this one again", "and run `hub init` again"))
+    # before the migrations: a refused value must not leave a database made without its Super Admin
+    for option, check in (("email", lambda: email is None or services.validate_email(email)),
+                          ("name", lambda: name is None or services.validate_name(name, email or "admin@example.com")),
+                          ("password", lambda: password is None or services.validate_password(password))):
+        try:
+            check()
+        except HubError as exc:
+            raise click.BadParameter(exc.message, param_hint=f"'--{option}'") from None
     try:
-        # before the migrations: a refused value must not leave a database made without its Super Admin
-        if email is not None:
-            services.validate_email(email)
-        if name is not None:
-            services.validate_name(name, email or "admin@example.com")
-        if password is not None:
-            services.validate_password(password)
         user, generated, created = initialize(email, password, name)
     except HubError as exc:
         _fail(exc.message)

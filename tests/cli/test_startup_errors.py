@@ -323,14 +323,24 @@ def test_init_as_a_role_that_does_not_own_the_database_says_what_to_do(tmp_path)
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--email", "not-an-email"], "Error: "),
-    (["--password", "short"], "Error: password must have at least 10 characters"),
-    (["--name", "n" * 201], "Error: the name is too long (201 characters; at most 200)"),
+    (["--email", "not-an-email"], "Error: Invalid value for '--email': not a valid email address"),
+    (["--password", "short"], "Error: Invalid value for '--password': password must have at least 10 characters"),
+    (["--name", "n" * 201], "Error: Invalid value for '--name': the name is too long (201 characters; at most 200)"),
 ], ids=["email", "password", "name"])
 def test_init_refuses_a_bad_value_before_it_creates_the_database(tmp_path, args, message):
     """The values were checked only after the migrations: a refused one left a database with
-    every table and no Super Admin."""
+    every table and no Super Admin. The refusal names the option (a usage error, exit status 2)."""
     code, stdout, stderr = _hub(["init", "--non-interactive", *args], _env(tmp_path))
-    assert code == 1 and stderr.startswith(message) and len(stderr.strip().splitlines()) == 1, stderr
+    assert code == 2 and message in stderr and "Traceback" not in stderr, stderr
     assert "Database ready" not in stdout
+    assert not (tmp_path / "instance" / "hub.db").exists()
+
+
+def test_init_in_production_without_a_database_url_refuses_and_makes_no_database(tmp_path):
+    """Without HUB_DATABASE_URL a production node's default is its instance folder's SQLite file:
+    `hub init` there would make a database no other process shares."""
+    code, stdout, stderr = _hub(["init", "--non-interactive"], _production(tmp_path))
+    assert code == 1 and stderr.startswith("Error: HUB_DATABASE_URL is not set, so this hub process uses the SQLite "
+                                           "database in its instance folder"), stderr
+    assert stderr.rstrip().endswith("and run `hub init` again") and "Database ready" not in stdout
     assert not (tmp_path / "instance" / "hub.db").exists()
