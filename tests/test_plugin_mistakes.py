@@ -98,6 +98,25 @@ def test_a_bug_in_reconcile_is_logged_with_its_type_and_traceback(make_app, capl
     assert record.exc_info is not None  # where the bug is
 
 
+def test_unreadable_secrets_are_one_line_without_a_traceback(make_app, caplog):
+    """This process's keys cannot read the stored secrets: the same at every run (every few
+    minutes), and not a bug: the message says what to do, a traceback would only bury it."""
+    from hub.store.crypto import UNREADABLE, SecretsUnreadable
+
+    class Unreadable(Reconciles):
+        @hookimpl
+        def reconcile(self, ctx):
+            raise SecretsUnreadable(UNREADABLE)
+
+    app = make_app(plugins=[("acme", Unreadable(None))], entry_points=False)
+    enable(app, "acme")
+    with app.app_context(), caplog.at_level(logging.WARNING, logger="hub.engine.sweeper"):
+        assert reconcile_all(get_runtime()) == 0
+    (record,) = [r for r in caplog.records if r.name == "hub.engine.sweeper"]
+    assert record.getMessage() == f"reconcile of acme in workspace 1 failed: {UNREADABLE}"
+    assert record.exc_info is None
+
+
 # --------------------------------------------------------------------------- plugin loading
 
 

@@ -206,10 +206,12 @@ def reconcile_all(runtime) -> int:
 
     A failure is logged as a warning naming the plugin and the workspace (nowhere else: admins
     see no reconciliation): a plugin's deliberate error (``HubError``, ``PluginError``) with its
-    message; an answer that is not a list of ``InboundEvent`` items in words, ingesting none of
-    it; any other exception with its type, text and traceback."""
+    message, as is this process's keys failing to read the stored secrets; an answer that is not a
+    list of ``InboundEvent`` items in words, ingesting none of it; any other exception with its
+    type, text and traceback."""
     from hub.engine.ingest import ingest
     from hub.errors import HubError, PluginError
+    from hub.store.crypto import SecretsUnreadable
 
     found = 0
     integrations = [(row.workspace_id, row.plugin) for row in
@@ -233,7 +235,8 @@ def reconcile_all(runtime) -> int:
             if isinstance(exc, Deferred) and not entered:  # another worker is reconciling it: nothing failed
                 log.debug("reconcile of %s in workspace %s skipped: another worker is reconciling it", name,
                           workspace_id, extra=fields)
-            elif isinstance(exc, (ReconcileAnswerWrong, HubError, PluginError)):  # said in words: the message is all
+            elif isinstance(exc, (ReconcileAnswerWrong, HubError, PluginError, SecretsUnreadable)):
+                # said in words: the message is all (this process's keys, said each run, need no traceback)
                 log.warning("reconcile of %s in workspace %s failed: %s", name, workspace_id, exc, extra=fields)
             else:  # a bug (or a library's error the plugin let through): its type, and where it happened
                 log.warning("reconcile of %s in workspace %s failed: %s: %s", name, workspace_id,
