@@ -29,7 +29,7 @@ from hub.web.errors import json_error
 from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
-from hub.web.ui.list_filters import ListArgs, shown
+from hub.web.ui.list_filters import ListArgs, quoted_values
 from hub.web.ui.integration_consequences import (cancelled_since, counted, disable_consequences,
                                                  missed_while_disabled, revoke_consequences, revoke_summary)
 from hub.web.ui.form_messages import and_list, friendly_errors, in_sentence, refused_save
@@ -571,8 +571,7 @@ def integrations_oauth_callback(plugin: str):
     # none is taken silently; the state is spent, as after a mismatch
     twice = [name for name, values in request.args.lists() if len(values) > 1]
     if twice:
-        names = ", ".join(f"“{shown(name)}”" for name in twice[:3]) + (", …" if len(twice) > 3 else "")
-        raise BadRequest(f"This answer from {spec.title} gives {names} more than once, so the hub cannot tell which "
+        raise BadRequest(f"This answer from {spec.title} gives {quoted_values(twice)} more than once, so the hub cannot tell which "
                          "is meant and connected nothing. Start again with “Connect” on the integration's page.")
     given = request.args.get("state") or ""
     if not expected or not secrets.compare_digest(str(expected), given):

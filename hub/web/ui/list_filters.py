@@ -82,11 +82,11 @@ class ListArgs:
 
     def _one(self, name: str, consequence: str) -> str:
         """``name``'s value ("" when absent); "" with a notice when it is given more than once."""
-        values = request.args.getlist(name)
-        if len(values) > 1:
+        values = repeated(name)
+        if values:
             self.notices.append(Notice(name, repeated_message(name, values, consequence)))
             return ""
-        return values[0] if values else ""
+        return request.args.get(name, "")
 
     def text(self, name: str, label: str) -> str:
         """The stripped text of ``name``; past ``MAX_FILTER_LENGTH`` characters, its beginning.
