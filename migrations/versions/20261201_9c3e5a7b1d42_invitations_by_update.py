@@ -1,5 +1,6 @@
-"""Invitations by their last update, and by id: the Candidates page lists a workspace's invitations with the
-most recently changed first (a completion from a candidate invited weeks ago comes to the top), as
+"""Invitations by their last update, and by id.
+
+The Candidates page lists a workspace's invitations with the most recently changed first (a completion from a candidate invited weeks ago comes to the top), as
 its "Updated" column reads; the index keeps that order a read of one page, not a sort of the
 workspace's every invitation. ``ix_invitations_workspace_id`` keeps the JSON API's newest-first
 order (by id) a read of one page on SQLite: without statistics its planner takes any index that

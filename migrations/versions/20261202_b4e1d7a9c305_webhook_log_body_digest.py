@@ -1,7 +1,8 @@
-"""The webhook log keeps a digest of each request's body (the first 128 bits of its SHA-256, hex),
-never the body: a webhook refused (its integration disabled, or not proven to come from the vendor)
-whose sender later sent the same body again, accepted, is no lost work, and the Dashboard stops
-naming it. The index makes that check one lookup per refusal.
+"""The webhook log keeps a digest of each request's body.
+
+The digest is the first 128 bits of the body's SHA-256, in hex; the body itself is never kept. A
+webhook refused (its integration disabled, or not proven to come from the vendor) whose sender
+later sent the same body again, accepted, is no lost work, and the Dashboard stops naming it. The index makes that check one lookup per refusal.
 
 Revision ID: b4e1d7a9c305
 Revises: 2d7f4b9e6a15

@@ -322,3 +322,20 @@ def test_a_role_that_may_not_create_pg_trgm_migrates_without_the_search_indexes(
                     connection.exec_driver_sql(f'DROP OWNED BY "{role}"')
                     connection.exec_driver_sql(f'DROP ROLE "{role}"')
                 admin.dispose()
+
+
+def test_every_migration_s_first_line_is_a_whole_summary():
+    """``hub db upgrade`` prints each step with its migration's first docstring line (Alembic's
+    ``doc``): a first line that runs on into a second was printed cut off mid-sentence."""
+    from pathlib import Path
+
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(__file__).resolve().parents[2] / "migrations"))
+    cut_off = []
+    for revision in script.walk_revisions():
+        lines = (revision.module.__doc__ or "").strip().splitlines()
+        assert lines, f"{revision.revision} has no docstring"
+        if len(lines) > 1 and lines[1].strip() and not lines[1].startswith("Revision ID:"):
+            cut_off.append(f"{revision.revision}: {lines[0]}")
+    assert cut_off == []
