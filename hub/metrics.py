@@ -12,6 +12,7 @@ Without it, a scrape answers for the one process that served it. A process whose
 from __future__ import annotations
 
 import os
+from functools import cached_property
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
@@ -50,11 +51,19 @@ class Metrics:
                                       ["vendor", "endpoint", "status"], registry=r)
         self.token_refreshes = Counter("hub_token_refreshes_total", "OAuth token refreshes",
                                        ["plugin", "outcome"], registry=r)
-        # read from the database at each scrape: the latest reading stands, whichever process took it
-        self.queue_depth = Gauge("hub_deliveries_pending", "Deliveries waiting or running", registry=r,
-                                 multiprocess_mode="mostrecent")
-        self.oldest_pending = Gauge("hub_deliveries_oldest_pending_seconds",
-                                    "Age of the oldest pending delivery", registry=r, multiprocess_mode="mostrecent")
+
+    # The sweeper's readings of the database: the latest stands, whichever process took it. Made at
+    # their first reading: in multiprocess mode a gauge writes its file as it is made, and a
+    # process that never reads them (each `hub users ...` command) would leave one behind per run.
+    @cached_property
+    def queue_depth(self) -> Gauge:
+        return Gauge("hub_deliveries_pending", "Deliveries waiting or running", registry=self.registry,
+                     multiprocess_mode="mostrecent")
+
+    @cached_property
+    def oldest_pending(self) -> Gauge:
+        return Gauge("hub_deliveries_oldest_pending_seconds", "Age of the oldest pending delivery",
+                     registry=self.registry, multiprocess_mode="mostrecent")
 
     def webhook(self, source: str, outcome: str, reason: str = "") -> None:
         self.webhooks.labels(source, outcome, reason).inc()

@@ -89,3 +89,20 @@ def test_with_a_shared_directory_metrics_add_up_every_processs_figures(tmp_path)
     text = process(3, "scrape")
     assert 'hub_webhooks_received_total{outcome="rejected",reason="unknown_url",source="lever"} 2.0' in text
     assert "hub_deliveries_pending" in text
+
+
+def test_a_command_that_reads_no_metrics_leaves_no_file_in_the_shared_directory(tmp_path):
+    """Each `hub` command builds the app; its gauges used to write a file there as they were made,
+    one more file per command run on the host, until the next deploy emptied the directory."""
+    import os
+    import subprocess
+    import sys
+
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared), "HUB_INSTANCE_PATH": str(tmp_path / "instance")}
+    for command in (["init", "--email", "admin@example.com", "--password", "a-long-password-1"], ["users", "list"]):
+        done = subprocess.run([sys.executable, "-m", "hub", *command], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert sorted(path.name for path in shared.iterdir()) == []
