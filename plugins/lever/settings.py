@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
@@ -58,6 +59,17 @@ class SecretNames:
 
 def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
+
+
+def _known_time_zone(name: str | None) -> None:
+    """An IANA time zone name this machine's time zone database knows, or UTC."""
+    if name is None or name == "UTC":
+        return
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"Unknown time zone “{name}”. Enter an IANA time zone name such as "
+                              "Europe/Berlin or America/New_York, or UTC.") from None
 
 
 class LeverSettingsSchema(Schema):
@@ -97,6 +109,13 @@ class LeverSettingsSchema(Schema):
         metadata={"label": "Accept webhooks up to (minutes in the future)"})
     tag_results = fields.Boolean(
         load_default=True, metadata={"label": "Tag candidates with assessment results"})
+    note_time_zone = PlainText(
+        what="a time zone name", load_default="UTC", allow_none=True,
+        validate=[validate.Length(max=64), _known_time_zone],
+        metadata={"label": "Time zone of the times in Lever notes",
+                  "description": "when an assessment was completed or decided, as written in the notes on the "
+                                 "candidate in Lever: UTC, or an IANA name such as Europe/Berlin (the note "
+                                 "then gives the offset from UTC too)"})
     invite_on_creation = fields.Boolean(
         load_default=False,
         metadata={"label": "Invite candidates created directly in an attached stage",
@@ -109,7 +128,9 @@ class LeverSettingsSchema(Schema):
         if not isinstance(data, Mapping):
             return data
         out = dict(data)
-        for key in ("base_url", "perform_as", "api_key", "signature_tokens"):
+        if _blank_to_none(out.get("note_time_zone")) is None:
+            out.pop("note_time_zone", None)  # left empty: the default, UTC
+        for key in ("base_url", "perform_as", "api_key", "signature_tokens", "note_time_zone"):
             if key in out:
                 out[key] = _blank_to_none(out[key])
                 if isinstance(out[key], str) and key != "signature_tokens":
@@ -144,6 +165,7 @@ class LeverSettings:
     max_clock_skew_minutes: int = 5
     tag_results: bool = True
     invite_on_creation: bool = False
+    note_time_zone: str = "UTC"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "LeverSettings":
@@ -162,6 +184,7 @@ class LeverSettings:
             max_clock_skew_minutes=int(pick("max_clock_skew_minutes")),
             tag_results=bool(pick("tag_results")),
             invite_on_creation=bool(pick("invite_on_creation")),
+            note_time_zone=str(pick("note_time_zone")),
         )
 
 

@@ -19,8 +19,12 @@ Records hold Lever ids and timestamps only, no personal data.
 
 from __future__ import annotations
 
+import math
+import re
 import time
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.entities import (
     FAILED,
@@ -66,24 +70,110 @@ def provider_title(provider: str) -> str:
     return provider.replace("_", " ").replace("-", " ").title() if provider else "Assessment"
 
 
+# --------------------------------------------------------------------------- what a recruiter reads
+# Lever's note ``value`` is a plain string (lever.md §3.6): no markup, no escaping; line breaks
+# separate the note's lines. Names and reasons come from vendors, so each is made one line.
+
+MAX_NAME_CHARS = 300  # an assessment name longer than this is shortened, ending in "…"
+MAX_REASON_CHARS = 1000  # likewise a failure's reason
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")  # whitespace (line breaks, tabs) and control characters
+UTC_NAMES = ("UTC", "Etc/UTC")
+
+
+def one_line(text: Any, limit: int) -> str:
+    """``text`` on one line (each run of whitespace or control characters one space), at most
+    ``limit`` characters."""
+    flat = _BREAKS.sub(" ", str(text or "")).strip()
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
+
+
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def score_line(score: float | None, max_score: float | None) -> str:
+def _percent(score: float, max_score: float) -> str:
+    """The percent of the maximum to one decimal, cut rather than rounded: 79.96 is "79.9%", never
+    "80%" beside "Below the pass threshold (80%)", and only full marks are "100%". (Rounded to
+    six decimals first, so that 100 * 0.29 = 28.999999999999996 is 29.)"""
+    return f"{_number(math.floor(round(100 * score / max_score, 6) * 10) / 10)}%"
+
+
+def _in_scale(score: float, max_score: float | None) -> bool:
+    return not max_score or 0 <= score <= max_score
+
+
+def score_line(score: float | None, max_score: float | None, provider: str = "the provider") -> str:
     if score is None:
-        return "Score: not reported"
+        return f"Score: not reported by {provider}"
+    if max_score and not _in_scale(score, max_score):
+        return f"Score: {_number(score)} (outside {provider}'s scale of 0 to {_number(max_score)}; check the report)"
     if max_score:
-        return f"Score: {_number(score)} / {_number(max_score)} ({round(100 * score / max_score)}%)"
+        return f"Score: {_number(score)} / {_number(max_score)} ({_percent(score, max_score)})"
     return f"Score: {_number(score)}"
 
 
 def pass_line(score: float | None, max_score: float | None, threshold: Any) -> str | None:
-    """Whether the score reaches the attachment's pass threshold (a percent of the maximum)."""
+    """Whether the score reaches the attachment's pass threshold (a percent of the maximum); None
+    without a threshold, a score or a maximum, or for a score outside its scale."""
     if score is None or not max_score or not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        return None
+    if not _in_scale(score, max_score):
         return None
     reached = 100 * score / max_score >= threshold
     return f"{'Passed' if reached else 'Below'} the pass threshold ({_number(threshold)}%)"
+
+
+def report_line(report_url: str | None, provider: str) -> str:
+    return f"Report: {report_url}" if report_url else f"Report: no link given by {provider}; open the results in {provider}"
+
+
+def time_zone(name: str | None) -> tzinfo:
+    """The zone named by the setting ``note_time_zone``; UTC for UTC, none, or a name this machine's
+    time zone database does not know (the setting is checked on save, the database may differ)."""
+    if not name or name in UTC_NAMES:
+        return timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def note_time(value: datetime | None, zone_name: str | None = None) -> str | None:
+    """``2026-03-09 14:05 UTC``, or in a named zone with its offset then:
+    ``2026-03-09 10:05 America/New_York (UTC-04:00)``. A naive ``value`` is taken as UTC."""
+    if value is None:
+        return None
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    zone = time_zone(zone_name)
+    if zone is timezone.utc:
+        return f"{aware.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    local = aware.astimezone(zone)
+    offset = local.strftime("%z") or "+0000"
+    return f"{local:%Y-%m-%d %H:%M} {zone_name} (UTC{offset[:3]}:{offset[3:5]})"
+
+
+def result_text(invitation: Invitation, provider: str, score: float | None, max_score: float | None,
+                threshold: Any, completed_at: datetime | None, report_url: str | None,
+                zone_name: str | None = None) -> str:
+    """The result note, without its marker line."""
+    lines = [f"{provider} assessment completed: {one_line(invitation.assessment_name, MAX_NAME_CHARS)}",
+             score_line(score, max_score, provider)]
+    passed = pass_line(score, max_score, threshold)
+    if passed:
+        lines.append(passed)
+    when = note_time(completed_at, zone_name)
+    if when:
+        lines.append(f"Completed: {when}")
+    lines.append(report_line(report_url, provider))
+    return "\n".join(lines)
+
+
+def verdict_text(invitation: Invitation, provider: str, words: str, decided_at: datetime | None,
+                 zone_name: str | None = None) -> str:
+    """The verdict note, without its marker line. (Who decided: no provider tells the hub.)"""
+    text = f"{provider} verdict on {one_line(invitation.assessment_name, MAX_NAME_CHARS)}: {words}"
+    when = note_time(decided_at, zone_name)
+    return f"{text}\nDecided: {when}" if when else text
 
 
 # --------------------------------------------------------------------------- once-only effects
@@ -256,17 +346,12 @@ def assessment_completed(ctx, client: LeverClient, settings: LeverSettings, resu
     score = result.score if result.score is not None else invitation.score
     max_score = result.max_score if result.max_score is not None else invitation.max_score
     report = result.report_url or invitation.report_url
-    lines = [f"{provider} assessment completed: {invitation.assessment_name}", score_line(score, max_score)]
     # the threshold recorded with the result, so the note says what the hub's page says
     threshold = invitation.pass_threshold if invitation.completed_at else _options(ctx, invitation).get("pass_threshold")
-    passed = pass_line(score, max_score, threshold)
-    if passed:
-        lines.append(passed)
-    if report:
-        lines.append(f"Report: {report}")
+    text = result_text(invitation, provider, score, max_score, threshold,
+                       result.completed_at or invitation.completed_at, report, settings.note_time_zone)
     try:
-        note_id, written = write_note_once(ctx, client, invitation.opportunity_id, f"note:{ref}", marker(ref),
-                                           "\n".join(lines))
+        note_id, written = write_note_once(ctx, client, invitation.opportunity_id, f"note:{ref}", marker(ref), text)
         if written:
             ctx.invitations.note(invitation.id, "note_written", "note with the result written to Lever",
                                  refs={"ats_note": note_id})
@@ -384,7 +469,9 @@ def verdict(ctx, client: LeverClient, settings: LeverSettings, decision: Verdict
                  remove=[f"{provider}: {other}"])
         _, written = write_note_once(ctx, client, opportunity, f"verdict-note:{at}",
                                      marker(ref, f"verdict-{n}-{decision.verdict}"),
-                                     f"{provider} verdict on {invitation.assessment_name}: {words}")
+                                     verdict_text(invitation, provider, words,
+                                                  decision.decided_at or invitation.verdict_at,
+                                                  settings.note_time_zone))
         if written:
             ctx.invitations.note(invitation.id, "verdict_written", f"{words} written to Lever")
         stage = options.get("move_to_stage_on_thumbs_up")
@@ -413,7 +500,8 @@ def invitation_status(ctx, client: LeverClient, settings: LeverSettings, progres
         tag_once(ctx, client, invitation.opportunity_id, f"failed-tag:{ref}", [NOT_SENT_TAG])
         _, written = write_note_once(ctx, client, invitation.opportunity_id, f"failed-note:{ref}",
                                      marker(ref, "failed"),
-                                     f"{provider} assessment {invitation.assessment_name} was not sent: {reason}")
+                                     f"{provider} assessment {one_line(invitation.assessment_name, MAX_NAME_CHARS)} "
+                                     f"was not sent: {one_line(reason, MAX_REASON_CHARS)}")
         if written:
             ctx.invitations.note(invitation.id, "failure_written", "tagged in Lever: " + NOT_SENT_TAG)
     except LeverNotFound as exc:

@@ -79,7 +79,7 @@ def test_settings_schema_defaults_and_validation():
     assert loaded == {"environment": "production", "base_url": None, "auth_mode": "api_key", "api_key": None,
                       "signature_tokens": None, "perform_as": None, "max_webhook_age_hours": 72,
                       "max_clock_skew_minutes": 5, "tag_results": True,
-                      "invite_on_creation": False}
+                      "invite_on_creation": False, "note_time_zone": "UTC"}
     with pytest.raises(ValidationError) as info:
         LeverSettingsSchema().load({"environment": "custom"})
     assert "base_url" in info.value.messages
