@@ -51,6 +51,8 @@ def render_plugin(name: str, kind: str) -> dict[str, str]:
         files["tests/test_hooks.py"] = templates.ASSESSMENT_HOOK_TESTS
         files["tests/test_cancel.py"] = templates.ASSESSMENT_CANCEL_TESTS
         files["tests/test_webhooks.py"] = templates.ASSESSMENT_WEBHOOK_TESTS
+    else:
+        files["tests/test_webhooks.py"] = templates.SOURCE_WEBHOOK_TESTS
     return {path: Template(text).substitute(values) for path, text in files.items()}
 
 

@@ -52,7 +52,8 @@ it too: the webhook bodies they sign and, for an assessment plugin, `ATTACHMENT`
 `tests/conftest.py` and the invite page's `score` field), and replace every `TODO` text.
 `tests/test_contract.py` runs the hub's contract tests (`hub.testing`) against the plugin and its
 sandbox; for an assessment plugin, the other test modules run its hooks through a real hub
-(`hub.testing.ProviderHub`, the `hub` fixture of `tests/conftest.py`).
+(`hub.testing.ProviderHub`, the `hub` fixture of `tests/conftest.py`); for a source,
+`tests/test_webhooks.py` sends the sandbox's webhook (a candidate moved on its page) to a served hub.
 
 Both use the hub's plugin kit (`hub.kit`, listed in the plugin guide): `hub.kit.provider` for an
 assessment provider's invitation flow (exactly once, the email check, the lease), `hub.kit.json_body`
@@ -537,11 +538,17 @@ DESCRIPTION = "Reads postings, stages and candidates from $title, and writes the
 
 @hookimpl
 def connect_sandbox(ctx, sandbox_url):
-    """Talk to the sandbox as an admin would: the settings, then the connection test."""
+    """Talk to the sandbox as an admin would (the settings, then the connection test), and have it
+    send its signed webhooks (a candidate moved on its page) to this integration's URL."""
+    secret = "sandbox-webhook-secret"
     ctx.update_settings({"base_url": sandbox_url})
-    ctx.update_secrets({"api_key": "sandbox-key", "webhook_secret": "sandbox-webhook-secret"})
+    ctx.update_secrets({"api_key": "sandbox-key", "webhook_secret": secret})
+    answer = ctx.http.post(sandbox_url.rstrip("/") + "/_sandbox/config",
+                           json={"webhook_url": ctx.webhook_url, "webhook_secret": secret})
+    answer.raise_for_status()
     count = len(_api(ctx, "GET", "/postings").json())  # the connection test: refused, it says why
-    message = f"connected to {sandbox_url} ({count} posting{'' if count == 1 else 's'})"
+    message = (f"connected to {sandbox_url} ({count} posting{'' if count == 1 else 's'}); its webhooks go to "
+               f"{ctx.webhook_url}")
     ctx.set_status("connected", message)  # as "Test connection" does: the page says "Connected"
     return message
 
@@ -786,16 +793,32 @@ def create_sandbox_app(config=None):
 ''' + _SERVE
 
 SOURCE_SANDBOX = '''"""A stub of the ATS's API, for the contract tests and `hub demo`. Make it faithful to the real one.
-Its webhooks would be signed as ``sign_webhook`` says."""
+
+``/`` lists the candidates, each with its stage, the notes written to it and a Move form: a move
+(``POST /_sandbox/move/<opportunity id>``, form field ``stage_id``) puts the candidate into that
+stage and sends the signed ``stage_change`` webhook to the URL ``connect_sandbox`` gave it
+(``POST /_sandbox/config``), as the ATS would, and shows the hub's answer.
+
+The API: ``GET /postings``; ``GET /stages`` (the same for every posting);
+``GET /opportunities?posting_id=&stage_id=&limit=`` (archived ones left out);
+``GET /opportunities/<id>``; ``GET`` and ``POST /opportunities/<id>/notes`` (``text``). Webhooks
+are signed as ``sign_webhook`` says.
+"""
 
 import hashlib
 import hmac
+import json
+import threading
 import time
 import uuid
 
+import requests
 from flask import Flask, abort, jsonify, request
+from markupsafe import escape
 
 from hub.kit.sandbox import server
+
+STAGES = [{"id": "stage-1", "name": "$title assessment stage"}, {"id": "stage-2", "name": "Interview"}]
 
 
 def sign_webhook(secret, body, at=None):
@@ -811,6 +834,14 @@ def create_sandbox_app(config=None):
     opportunities = {"opp-1": {"id": "opp-1", "name": "Sam Sample", "email": "sam@example.com",
                                "posting_id": "posting-1", "stage_id": "stage-1", "archived": False}}
     notes = {key: [] for key in opportunities}
+    webhooks = {"webhook_url": None, "webhook_secret": None, **(config or {})}
+    lock = threading.Lock()
+
+    @app.post("/_sandbox/config")
+    def configure():
+        body = request.get_json(force=True)
+        webhooks.update({key: body[key] for key in ("webhook_url", "webhook_secret") if key in body})
+        return jsonify({"webhook_url": webhooks["webhook_url"]})
 
     @app.get("/opportunities")
     def stage_opportunities():
@@ -843,7 +874,41 @@ def create_sandbox_app(config=None):
 
     @app.get("/stages")
     def stages():
-        return jsonify([{"id": "stage-1", "name": "$title assessment stage"}])
+        return jsonify(STAGES)
+
+    @app.get("/")
+    def candidates():
+        """The candidates, each with its stage, its notes and a Move form (what a recruiter does)."""
+        names = {stage["id"]: stage["name"] for stage in STAGES}
+        options = "".join(f'<option value="{escape(s["id"])}">{escape(s["name"])}</option>' for s in STAGES)
+        rows = "".join(
+            f'<li>{escape(o["name"])}, in {escape(names.get(o["stage_id"], o["stage_id"]))} '
+            f'<form method="post" action="/_sandbox/move/{escape(o["id"])}"><select name="stage_id">{options}</select> '
+            f"<button>Move</button></form><ul>"
+            + "".join(f"<li>{escape(note['text'])}</li>" for note in notes.get(o["id"], [])) + "</ul></li>"
+            for o in opportunities.values())
+        return f"<h1>Candidates</h1><ul>{rows}</ul>"
+
+    @app.post("/_sandbox/move/<opportunity_id>")
+    def move(opportunity_id):
+        """A recruiter moved the candidate: the signed "stage_change" webhook, and the hub's answer."""
+        stage_id = request.form.get("stage_id", "")
+        if stage_id not in {stage["id"] for stage in STAGES}:
+            return "Choose one of the stages.", 400
+        if not webhooks["webhook_url"] or not webhooks["webhook_secret"]:
+            return "No webhook URL configured: connect the sandbox first (hub demo does).", 409
+        with lock:
+            opportunity = opportunities.get(opportunity_id) or abort(404)
+            opportunity["stage_id"] = stage_id
+        event = {"id": uuid.uuid4().hex, "type": "stage_change", "opportunity_id": opportunity_id,
+                 "to_stage_id": stage_id}
+        body = json.dumps(event).encode()
+        try:
+            answer = requests.post(webhooks["webhook_url"], data=body, timeout=10, headers={
+                "Content-Type": "application/json", **sign_webhook(webhooks["webhook_secret"], body)})
+        except requests.RequestException as exc:  # the hub is down: the pipeline's backfill finds them later
+            return f"Moved, but the webhook could not be delivered: {escape(type(exc).__name__)}", 200
+        return f"Moved. The hub answered {answer.status_code}: {escape(answer.text[:200])}", 200
 
     return app
 ''' + _SERVE
@@ -1119,4 +1184,62 @@ def test_a_stage_change_without_an_opportunity_id_is_refused(ctx):
 def test_a_stage_change_naming_no_stage_is_to_the_candidates_current_stage(ctx):
     (inbound,) = verify_webhook(ctx, _stage_change(ctx, opportunity_id="opp-1")).events
     assert inbound.event == StageChange(opportunity_id="opp-1", to_stage_id="")
+'''
+
+
+SOURCE_WEBHOOK_TESTS = '''"""The sandbox's webhook through a real hub: connected as ``hub demo`` connects it
+(``connect_sandbox``), a candidate moved on the sandbox's page reaches the hub's ingress
+(``POST /webhooks/$name/<key>``), signed, and is taken as a stage change. The hub is served over
+HTTP (``hub.kit.sandbox.server.serve_in_thread``), its public URL set to where it listens, so
+``ctx.webhook_url`` reaches it."""
+
+import pytest
+import requests
+
+from $package import connect_sandbox
+from $package.sandbox import serve_in_thread
+from hub.kit.sandbox import server
+from hub.testing import enable_plugins, make_test_app, plugin_context
+
+
+@pytest.fixture
+def sandbox_url():
+    url, stop = serve_in_thread()
+    yield url
+    stop()
+
+
+@pytest.fixture
+def ctx(tmp_path, sandbox_url):
+    """This plugin's ``ctx`` in a served hub, connected to the sandbox (its webhooks go to the hub)."""
+    app = make_test_app(tmp_path, {"PLUGINS": "$name"})
+    enable_plugins(app, "$name")
+    hub_url, stop = server.serve_in_thread(app, name="hub", quiet=True)
+    app.config["PUBLIC_URL"] = hub_url
+    try:
+        with plugin_context(app, "$name") as ctx:
+            connect_sandbox(ctx, sandbox_url)
+            yield ctx
+    finally:
+        stop()
+
+
+def _move(sandbox_url, opportunity_id="opp-1", stage_id="stage-2"):
+    """What a recruiter does on the sandbox's page: the sandbox's answer, which quotes the hub's."""
+    answer = requests.post(f"{sandbox_url}/_sandbox/move/{opportunity_id}", data={"stage_id": stage_id}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def test_a_move_in_the_sandbox_reaches_the_hub_as_a_stage_change(ctx, sandbox_url):
+    said = _move(sandbox_url)
+    assert "The hub answered 200" in said and "stage_change" in said and "accepted" in said, said
+
+
+def test_a_webhook_signed_with_another_secret_is_refused_by_the_hub(ctx, sandbox_url):
+    # the ATS signs with a secret the hub was not given (rotated at the ATS, say)
+    requests.post(f"{sandbox_url}/_sandbox/config", json={"webhook_secret": "another-secret"},
+                  timeout=10).raise_for_status()
+    said = _move(sandbox_url)
+    assert "The hub answered 401" in said and "signature does not match" in said, said
 '''
