@@ -492,7 +492,8 @@ class PluginContext:
         current.update(values)
         for name in remove:
             current.pop(name, None)
-        row.secrets_encrypted = self._runtime.secret_box.encrypt(current)
+        encrypted = self._runtime.secret_box.encrypt(current)
+        row.secrets_encrypted = encrypted
         meta = dict(row.secrets_meta or {})
         via = f"plugin:{self.plugin_name}"
         who = getattr(self._actor, "email", None) or (self._actor if isinstance(self._actor, str) else None)
@@ -502,7 +503,9 @@ class PluginContext:
             meta.pop(name, None)
         row.secrets_meta = meta
         db.session.commit()
-        self._secrets_token = row.secrets_encrypted
+        # from the locals: reading the row after the commit would begin a transaction and hold it
+        # (on SQLite a write lock: BEGIN IMMEDIATE) while the plugin goes on calling its vendor
+        self._secrets_token = encrypted
         self._secrets = current
 
     def update_settings(self, values: Mapping[str, Any]) -> None:
@@ -522,9 +525,10 @@ class PluginContext:
                                  "which its settings schema does not declare (keep the plugin's own state in "
                                  "ctx.records)")
         row = self._writable_row()
-        row.settings = {**(row.settings or {}), **values}
+        merged = {**(row.settings or {}), **values}
+        row.settings = merged
         db.session.commit()
-        self._settings = dict(row.settings)
+        self._settings = dict(merged)  # not read from the row: as in update_secrets
 
     def set_status(self, status: str, message: str | None = None) -> None:
         """Set the status shown to admins; commits. Does nothing if the integration was revoked

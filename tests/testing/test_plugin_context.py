@@ -57,6 +57,19 @@ def test_it_gives_the_ctx_a_hook_receives_inside_the_apps_context(app):
                                                                               {"api_key": "k"}, 1)
 
 
+def test_storing_settings_or_secrets_leaves_no_transaction_open(app):
+    """A hook that refreshes a token (``update_secrets``) and goes on calling its vendor must not
+    hold a transaction meanwhile: on SQLite each one is BEGIN IMMEDIATE, the database's write lock,
+    and the webhook ingress waited behind it (found by a second-ATS walk-through)."""
+    with plugin_context(app, "toy") as ctx:
+        ctx.update_secrets({"api_key": "k"})
+        assert no_open_transaction()
+        assert ctx.secrets == {"api_key": "k"}
+        ctx.update_settings({"base_url": "http://vendor.test"})
+        assert no_open_transaction()
+        assert ctx.settings == {"base_url": "http://vendor.test"}
+
+
 def test_the_secrets_it_stores_are_attributed_to_the_actor(app):
     from hub.runtime import get_runtime
 
