@@ -194,8 +194,11 @@ def set_active(user: User, active: bool, actor: User | str | None = None) -> Non
         # signed out for good: reactivating the user later must not bring back a session or a
         # token taken before (a lost laptop, a compromised account)
         user.end_sessions()
+        # their own tokens and those they issued to act as others: a Super Admin who leaves keeps no
+        # one's power through a token they made
         revoked = db.session.execute(sa.update(ApiToken).where(
-            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
+            sa.or_(ApiToken.user_id == user.id, ApiToken.issued_by_id == user.id),
+            ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
     user.active = active
     audit(user.workspace_id, actor, "user.activate" if active else "user.deactivate", f"user:{user.email}",
           **({"api_tokens_revoked": revoked} if revoked else {}))

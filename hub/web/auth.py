@@ -1,7 +1,8 @@
 """Sign-in and sign-out (flask-login sessions), throttled per email after repeated failures.
 
 The session cookie is Secure (in production), HttpOnly and SameSite=Lax (``hub.config``); every
-form carries a CSRF token (Flask-WTF). Passwords are checked with werkzeug's hashing.
+form carries a CSRF token (Flask-WTF), and signing in starts a new session (with a new token).
+Passwords are checked with werkzeug's hashing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -146,6 +147,10 @@ def sign_in():
     user.last_login_at = utcnow()
     audit(user.workspace_id, user, "user.sign_in", f"user:{user.email}")
     db.session.commit()
+    # A new session: nothing of the one from before sign-in is kept, above all its CSRF token (whoever
+    # used this browser before, or planted a session cookie in it, knows that one: the signed-in
+    # user's forms could be forged with it). Flask-WTF makes a new token on the next page.
+    session.clear()
     login_user(user)
     flash(f"Signed in as {user.email}.", "success")
     return redirect(next_url or url_for("ui.dashboard"))
