@@ -24,7 +24,8 @@ from hub.engine.runner import log_fields
 from hub.errors import Deferred
 from hub.extensions import db
 from hub.store.models import (
-    D_DEAD, D_OPEN, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, EventKey, Integration, Lock, WebhookLog, utcnow,
+    D_DEAD, D_OPEN, D_PENDING, D_RETRY, D_RUNNING, Delivery, Event, EventKey, Integration, Lock, SignInThrottle,
+    WebhookLog, utcnow,
 )
 from hub.words import with_article
 
@@ -279,6 +280,8 @@ def purge(runtime) -> int:
                                                          ~kept_event.exists())).rowcount
     logs = db.session.execute(sa.delete(WebhookLog).where(WebhookLog.received_at < events_before)).rowcount
     db.session.execute(sa.delete(Lock).where(Lock.expires_at < now - timedelta(hours=1)))
+    db.session.execute(sa.delete(SignInThrottle).where(
+        SignInThrottle.expired(now, timedelta(seconds=int(runtime.config["SIGN_IN_LOCK_SECONDS"])))))
     db.session.commit()
     if purged or keys or logs:  # an operator can see retention at work, and what it removed
         log.info("retention purge: %s events (with their deliveries) older than %s days, %s webhook log lines, "

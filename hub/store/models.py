@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -460,3 +460,12 @@ class SignInThrottle(db.Model):
     failures: Mapped[int] = mapped_column(default=0)
     first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+    @staticmethod
+    def expired(now: datetime, window: timedelta):
+        """The rows that no longer slow anyone down: unlocked and older than the window, or locked
+        until a time that has passed. A new attempt starts afresh from either
+        (``hub.web.auth.reserve_attempt``), so the retention purge deletes them: a sign-in with a new
+        email each time adds a row."""
+        return sa.or_(sa.and_(SignInThrottle.locked_until.is_(None), SignInThrottle.first_failure_at < now - window),
+                      SignInThrottle.locked_until <= now)

@@ -80,23 +80,41 @@ def locked_for(email: str) -> int:
     return max(0, int(remaining + 0.999))
 
 
-def record_failure(email: str) -> None:
-    """Count a wrong password for ``email`` (sign-in, or a password change); locks it for
-    ``SIGN_IN_LOCK_SECONDS`` after ``SIGN_IN_MAX_FAILURES`` within that window. Commits."""
+def reserve_attempt(email: str) -> int:
+    """Count an attempt at ``email``'s password before it is checked: the seconds it stays locked
+    (nothing counted), else 0 (counted: go on and check it). The count is taken under the row's lock
+    (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's transactions take the write lock), so guesses
+    sent in parallel get ``SIGN_IN_MAX_FAILURES`` checks in all, not that many each: counted after
+    the check, every one of them passed ``locked_for`` before the first was counted. The attempt
+    that reaches the maximum is still checked, and locks ``email`` for ``SIGN_IN_LOCK_SECONDS``
+    unless it is right; a right password forgets the count (``clear_failures``). Commits."""
     config = current_app.config
     now = utcnow()
     window = timedelta(seconds=int(config["SIGN_IN_LOCK_SECONDS"]))
-    row = db.session.get(SignInThrottle, _throttle_key(email))
-    if row is None:
-        row = SignInThrottle(key=_throttle_key(email), failures=0, first_failure_at=now)
-        db.session.add(row)
-    elif (row.locked_until is not None and row.locked_until <= now) or (
-            row.locked_until is None and row.first_failure_at + window < now):
+    key = _throttle_key(email)
+    db.session.execute(_insert_if_absent(key, now))
+    row = db.session.scalar(sa.select(SignInThrottle).where(SignInThrottle.key == key).with_for_update())
+    if row.locked_until is not None and row.locked_until > now:
+        db.session.commit()
+        return max(1, int((row.locked_until - now).total_seconds() + 0.999))
+    if row.locked_until is not None or row.first_failure_at + window < now:
         row.failures, row.first_failure_at, row.locked_until = 0, now, None  # a fresh start
     row.failures += 1
     if row.failures >= int(config["SIGN_IN_MAX_FAILURES"]):
         row.locked_until = now + window
     db.session.commit()
+    return 0
+
+
+def _insert_if_absent(key: str, now):
+    """The throttle row of ``key`` with no attempt counted, unless it exists (two first attempts
+    at once: one inserts, the other finds it)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(SignInThrottle).values(key=key, failures=0, first_failure_at=now).on_conflict_do_nothing()
 
 
 def clear_failures(email: str) -> None:
@@ -128,7 +146,7 @@ def sign_in():
     if errors:
         return render_template("auth/sign_in.html", email=email, error=None, errors=errors, next_url=next_url), 422
 
-    locked = locked_for(email)
+    locked = reserve_attempt(email)
     if locked:
         message = f"Too many failed sign-ins. Try again in {minutes_text(locked)}."
         return render_template("auth/sign_in.html", email=email, error=message, next_url=next_url), 429
@@ -136,7 +154,6 @@ def sign_in():
     user = db.session.scalar(sa.select(User).where(User.email == email))
     valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if not valid or user is None or not user.active:
-        record_failure(email)
         locked = locked_for(email)
         message = (f"Too many failed sign-ins. Try again in {minutes_text(locked)}." if locked
                    else "That email and password do not match an active account.")

@@ -118,3 +118,87 @@ def test_a_token_acting_as_someone_else_stops_when_its_issuer_is_no_longer_a_sup
     # their own token goes on, with their new role
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {own}"}).status_code == 200
     assert client.get("/api/v1/users", headers={"Authorization": f"Bearer {own}"}).status_code == 403
+
+
+def test_parallel_guesses_get_no_more_password_checks_than_the_limit(make_app, fakes):
+    """Each guess used to be counted after its password check, and every guess sent at the same
+    moment had passed the lock's check before the first was counted: on PostgreSQL a burst of
+    parallel guesses got that many checks. An attempt is now counted first, under the row's lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.web.support import sign_in
+
+    source, assess = fakes
+    app = make_app({"SIGN_IN_MAX_FAILURES": 3, "SIGN_IN_LOCK_SECONDS": 600},
+                   plugins=[("fakesource", source), ("fakeassess", assess)], entry_points=False)
+    seed(app)
+
+    def guess(n: int) -> int:
+        return sign_in(app.test_client(), "admin@acme.test", f"wrong guess {n}").status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = sorted(pool.map(guess, range(24)))
+    assert statuses.count(401) <= 3 and statuses.count(401) + statuses.count(429) == 24
+    assert sign_in(app.test_client(), "admin@acme.test", PASSWORD).status_code == 429
+
+
+def test_the_attempt_that_reaches_the_limit_is_still_checked(make_app, fakes):
+    """Counting first must not refuse the last allowed attempt: with a limit of 3, two wrong
+    passwords and then the right one sign in, and the count is forgotten."""
+    from tests.web.support import sign_in
+
+    source, assess = fakes
+    app = make_app({"SIGN_IN_MAX_FAILURES": 3, "SIGN_IN_LOCK_SECONDS": 600},
+                   plugins=[("fakesource", source), ("fakeassess", assess)], entry_points=False)
+    seed(app)
+    client = app.test_client()
+    assert [sign_in(client, "admin@acme.test", "wrong password!").status_code for _ in range(2)] == [401, 401]
+    assert sign_in(client, "admin@acme.test", PASSWORD).status_code == 302
+    assert [sign_in(app.test_client(), "admin@acme.test", "wrong password!").status_code
+            for _ in range(3)] == [401, 401, 429]
+
+
+def test_a_right_current_password_with_another_field_wrong_is_not_counted_as_a_guess(hub_app, seeded):
+    """The password change counts an attempt at the current password before checking it: a right
+    one is forgotten even when the new password is refused."""
+    from hub.extensions import db
+    from hub.store.models import SignInThrottle
+    from tests.web.support import sign_in
+
+    client = hub_app.test_client()
+    assert sign_in(client, "admin@acme.test").status_code == 302
+    refused = client.post("/account/password", data={"current_password": PASSWORD, "new_password": "short",
+                                                     "confirm_password": "short"})
+    assert refused.status_code == 422
+    with hub_app.app_context():
+        assert db.session.get(SignInThrottle, "email:admin@acme.test") is None
+
+
+def test_the_retention_purge_deletes_sign_in_throttles_that_slow_no_one(hub_app, seeded):
+    """Each failed sign-in with a new email added a row that was kept for ever: anyone, signed out,
+    could grow the database without end. Rows whose window or lock has passed go with the purge;
+    a live lock stays."""
+    from datetime import timedelta
+
+    from hub.engine import sweeper
+    from hub.extensions import db
+    from hub.runtime import get_runtime
+    from hub.store.models import SignInThrottle, utcnow
+    from tests.web.support import sign_in
+
+    client = hub_app.test_client()
+    for n in range(6):
+        assert sign_in(client, f"nobody{n}@example.test", "wrong password").status_code == 401
+    window = timedelta(seconds=int(hub_app.config["SIGN_IN_LOCK_SECONDS"]))
+    with hub_app.app_context():
+        rows = {row.key: row for row in db.session.scalars(db.select(SignInThrottle))}
+        assert len(rows) == 6
+        now = utcnow()
+        rows["email:nobody0@example.test"].first_failure_at = now - window - timedelta(seconds=1)  # window over
+        rows["email:nobody1@example.test"].locked_until = now - timedelta(seconds=1)  # lock over
+        rows["email:nobody2@example.test"].first_failure_at = now - window - timedelta(seconds=1)
+        rows["email:nobody2@example.test"].locked_until = now + timedelta(minutes=3)  # still locked
+        db.session.commit()
+        sweeper.purge(get_runtime())
+        left = sorted(db.session.scalars(db.select(SignInThrottle.key)))
+    assert left == [f"email:nobody{n}@example.test" for n in (2, 3, 4, 5)]

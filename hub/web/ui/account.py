@@ -10,7 +10,8 @@ from flask_login import current_user, login_user
 from werkzeug.security import check_password_hash
 
 from hub import services
-from hub.web.auth import clear_failures, locked_for, minutes_text, record_failure
+from hub.extensions import db
+from hub.web.auth import clear_failures, locked_for, minutes_text, reserve_attempt
 from hub.web.permissions import require
 from hub.web.ui import bp
 
@@ -34,7 +35,7 @@ def account_password_change():
     new = request.form.get("new_password") or ""
     confirm = request.form.get("confirm_password") or ""
 
-    locked = locked_for(user.email)
+    locked = reserve_attempt(user.email) if current else locked_for(user.email)
     if locked:
         return _page(error=f"Too many wrong passwords. Try again in {minutes_text(locked)}.", status=429)
 
@@ -55,11 +56,13 @@ def account_password_change():
     elif new and confirm != new:
         errors["confirm_password"] = ["This does not match the new password."]
     if current and not check_password_hash(user.password_hash, current):
-        record_failure(user.email)
-        locked = locked_for(user.email)
+        locked = locked_for(user.email)  # this attempt was counted before the check
         if locked:
             return _page(error=f"Too many wrong passwords. Try again in {minutes_text(locked)}.", status=429)
         errors["current_password"] = ["That is not your current password."]
+    elif current:  # right: the attempt counted before the check is forgotten, whatever else is wrong
+        clear_failures(user.email)
+        db.session.commit()
     if errors:
         return _page(errors=errors, status=422)
 
