@@ -53,10 +53,24 @@ def start_sandbox_threads(registry, host: str = "127.0.0.1", ports: dict[str, in
     return started
 
 
+@dataclass(frozen=True)
+class Attached:
+    """An assessment the demo attached: what the story's steps name."""
+
+    assessment: str
+    provider_title: str
+    stage: str
+    posting: str
+
+    def __str__(self) -> str:
+        return f'"{self.assessment}" ({self.provider_title}) on "{self.stage}" of "{self.posting}"'
+
+
 @dataclass
 class DemoSetup:
     messages: list[str] = field(default_factory=list)
-    attachments: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)  # each of ``attached`` in words
+    attached: list[Attached] = field(default_factory=list)
     source: str | None = None  # the workspace's ATS (plugin name)
 
 
@@ -127,5 +141,6 @@ def connect_workspace(runtime, workspace_id: int, sandbox_urls: dict[str, str], 
                 provider=name, assessment_id=assessment.id, assessment_name=assessment.name), actor)
         except Conflict:
             pass  # attached on an earlier run
-        setup.attachments.append(f'"{assessment.name}" ({spec.title}) on "{stage.name}" of "{posting.title}"')
+        setup.attached.append(Attached(assessment.name, spec.title, stage.name, posting.title))
+        setup.attachments.append(str(setup.attached[-1]))
     return setup

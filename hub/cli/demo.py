@@ -209,6 +209,27 @@ def demo_command(host, port, reset, instance_path, source):
         click.echo("demo stopped")
 
 
+def story_steps(registry, setup) -> list[str]:
+    """The demo's story in steps, named after what this demo connected and attached: the
+    workspace's ATS, the first attachment's stage, posting and provider."""
+    ats = registry.title(setup.source) if setup.source else None
+    if ats is None:
+        return ["Hub > Integrations: connect an ATS (none of the plugins with a sandbox is one), then attach an "
+                "assessment to one of its stages on Pipeline."]
+    if not setup.attached:
+        return ["Hub > Pipeline: attach an assessment to a stage of a posting (the demo attached none: see above).",
+                f"{ats} sandbox: move a candidate of that posting into that stage.",
+                "Hub > Candidates: the candidate is invited. Open the invite link and answer the test.",
+                f"{ats} sandbox: the candidate has a note with the score and the report link."]
+    first = setup.attached[0]
+    return ["Hub > Integrations: the plugins above are connected; Pipeline shows the attached assessments.",
+            f'{ats} sandbox: move a candidate of "{first.posting}" into "{first.stage}" (Move).',
+            "Hub > Candidates: the candidate is invited. Open the invite link and answer the test.",
+            f"{ats} sandbox: the candidate has a note with the score and the report link.",
+            f"{first.provider_title} sandbox: give the result a thumbs up or down. {ats} shows the verdict, and "
+            "the hub's timeline too."]
+
+
 def _print_banner(public_url, sandboxes, registry, setup) -> None:
     click.echo("")
     click.echo("ATS Hub demo is running (Ctrl-C stops everything)")
@@ -221,10 +242,6 @@ def _print_banner(public_url, sandboxes, registry, setup) -> None:
         click.echo(f"  - attached {attachment}")
     click.echo("")
     click.echo("The story, step by step:")
-    click.echo("  1. Hub > Integrations: the plugins above are connected; Pipeline shows the attached assessments.")
-    ats = registry.title(setup.source) if setup.source else "Lever"
-    click.echo(f"  2. {ats} sandbox: move a candidate of that posting into \"Canditech Stage\" (Move).")
-    click.echo("  3. Hub > Candidates: the candidate is invited. Open the invite link and answer the test.")
-    click.echo(f"  4. {ats} sandbox: the candidate's profile shows a note with the score and the report link.")
-    click.echo(f"  5. Canditech sandbox > Review: thumbs up. {ats} shows the verdict tag; the hub's timeline too.")
+    for number, step in enumerate(story_steps(registry, setup), start=1):
+        click.echo(f"  {number}. {step}")
     click.echo("")

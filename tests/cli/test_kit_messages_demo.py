@@ -64,3 +64,34 @@ def test_the_demo_attaches_a_providers_first_assessment(make_app):
     setup = _connect(make_app, [Assessment(id="basic", name="Basic")])
 
     assert setup.attachments == ['"Basic" (Toy) on "Toy Stage" of "Engineer"']
+
+
+def _story(make_app, assessments) -> list[str]:
+    from hub.cli.demo import story_steps
+    from hub.demo import connect_workspace
+    from hub.runtime import get_runtime
+
+    app = make_app(plugins=[("source", DemoSource()), ("toy", DemoProvider(assessments))], entry_points=False)
+    with app.app_context():
+        runtime = get_runtime()
+        setup = connect_workspace(runtime, 1, {"source": "http://s.test", "toy": "http://t.test"})
+        return story_steps(runtime.registry, setup)
+
+
+def test_the_demo_s_story_names_the_ats_stage_and_provider_it_connected(make_app):
+    """The printed steps named Lever, "Canditech Stage" and the Canditech sandbox whatever the demo
+    connected (found by a walk-through with a new ATS plugin: `hub demo --source teamtrack`)."""
+    steps = _story(make_app, [Assessment(id="basic", name="Basic")])
+
+    assert steps[1] == 'Demo ATS sandbox: move a candidate of "Engineer" into "Toy Stage" (Move).'
+    assert steps[3] == "Demo ATS sandbox: the candidate has a note with the score and the report link."
+    assert steps[4].startswith("Toy sandbox: give the result a thumbs up or down. Demo ATS shows the verdict")
+    assert not any("Lever" in step or "Canditech" in step for step in steps)
+
+
+def test_with_nothing_attached_the_demo_s_story_starts_by_attaching(make_app):
+    steps = _story(make_app, [])
+
+    assert steps[0].startswith("Hub > Pipeline: attach an assessment to a stage of a posting (the demo attached none")
+    assert steps[1] == "Demo ATS sandbox: move a candidate of that posting into that stage."
+    assert not any("Lever" in step or "Canditech" in step for step in steps)
