@@ -15,6 +15,7 @@ import re
 import secrets
 import stat
 import traceback
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator, Mapping, MutableMapping, Sequence
 from urllib.parse import urlsplit
@@ -57,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "SIGN_IN_MAX_FAILURES": 5,
     "SIGN_IN_LOCK_SECONDS": 300,
+    "SESSION_IDLE_SECONDS": 12 * 3600,  # a signed-in browser left idle this long must sign in again
     "SESSION_COOKIE_SECURE": None,  # default: True in production
     "METRICS_TOKEN": None,  # when set, GET /metrics answers only "Authorization: Bearer <token>"
     # PostgreSQL connections per process: kept open, and opened beyond them under load (closed after)
@@ -185,6 +187,11 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=app.config["SESSION_COOKIE_SECURE"],
         REMEMBER_COOKIE_SAMESITE="Lax",
+        # sessions are made permanent at sign-in (hub.web.auth) and their cookie is written again on
+        # each request: this is how long one stays valid without a request, in the browser and as
+        # the signature's age the hub accepts (a copied cookie too)
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=float(app.config["SESSION_IDLE_SECONDS"])),
+        SESSION_REFRESH_EACH_REQUEST=True,
         MAX_CONTENT_LENGTH=int(app.config["WEBHOOK_MAX_BYTES"]),
         WTF_CSRF_TIME_LIMIT=None,
     )

@@ -202,3 +202,33 @@ def test_the_retention_purge_deletes_sign_in_throttles_that_slow_no_one(hub_app,
         sweeper.purge(get_runtime())
         left = sorted(db.session.scalars(db.select(SignInThrottle.key)))
     assert left == [f"email:nobody{n}@example.test" for n in (2, 3, 4, 5)]
+
+
+def test_a_session_left_idle_longer_than_the_setting_must_sign_in_again(make_app, fakes, monkeypatch):
+    """A session cookie was accepted for 31 days after its last request (Flask's default), a copied
+    one too: an admin's browser left signed in stayed so for a month. Sessions are now permanent
+    for HUB_SESSION_IDLE_SECONDS after the last request."""
+    import itsdangerous.timed
+    from tests.web.support import sign_in
+
+    source, assess = fakes
+    app = make_app({"SESSION_IDLE_SECONDS": 600}, plugins=[("fakesource", source), ("fakeassess", assess)],
+                   entry_points=False)
+    seed(app)
+    client = app.test_client()
+    signed_in = sign_in(client, "admin@acme.test")
+    assert signed_in.status_code == 302
+    cookie = next(h for h in signed_in.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert "Expires=" in cookie  # the browser forgets it too, not only at its closing
+    assert client.get("/candidates").status_code == 200
+
+    real = itsdangerous.timed.TimestampSigner.get_timestamp
+    # the cookie's signature says when it was last written: 601 seconds ago
+    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: real(self) - 601)
+    stale = sign_in(app.test_client(), "admin@acme.test")
+    stale_cookie = next(h for h in stale.headers.getlist("Set-Cookie") if h.startswith("session="))
+    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", real)
+    idle = app.test_client()
+    idle.set_cookie("session", stale_cookie.split(";", 1)[0].split("=", 1)[1])
+    answer = idle.get("/candidates")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/sign-in")
