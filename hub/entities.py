@@ -17,6 +17,10 @@ from typing import Any, ClassVar, Mapping
 SOURCE = "source"
 ASSESSMENT = "assessment"
 PLUGIN_KINDS = (SOURCE, ASSESSMENT)
+# The options of an attachment that the workspace's source carries out, when it says it does
+# (``IntegrationSpec.attachment_options``): on a thumbs up, move the candidate to a stage; on a
+# thumbs down, archive them with a reason; tag the candidate with the result.
+SOURCE_ATTACHMENT_OPTIONS = ("move_to_stage_on_thumbs_up", "archive_reason_on_thumbs_down", "tag_results")
 
 # Invitation statuses, in the order an invitation normally moves through them.
 PENDING = "pending"  # row created, provider not yet called (or the call's outcome is unknown)
@@ -69,10 +73,22 @@ class IntegrationSpec:
     # get a delivery, a queue task and a worker's call for every other provider's invitation
     # changing status). Sources hear of every invitation whatever they say.
     own_invitations_only: bool = False
+    # A source names the attachment options it acts on, of ``SOURCE_ATTACHMENT_OPTIONS``: the
+    # Pipeline's attach form offers only these, and the API refuses the others for its
+    # attachments (an option no plugin acts on would be a promise nobody keeps). None, the
+    # default, is a source that does not say: every option is offered, as before the field existed.
+    # ``hub new-plugin`` generates ``()``; add each name once the plugin's ``on_verdict`` (moves,
+    # archives) or ``on_assessment_completed`` (tags) acts on it. Assessment providers leave it None.
+    attachment_options: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in PLUGIN_KINDS:
             raise ValueError(f"kind must be one of {PLUGIN_KINDS}, not {self.kind!r}")
+        if self.attachment_options is not None:
+            unknown = sorted(set(self.attachment_options) - set(SOURCE_ATTACHMENT_OPTIONS))
+            if isinstance(self.attachment_options, str) or unknown:
+                raise ValueError(f"attachment_options must be a tuple of {', '.join(SOURCE_ATTACHMENT_OPTIONS)}, "
+                                 f"not {self.attachment_options!r}")
 
 
 @dataclass(frozen=True)

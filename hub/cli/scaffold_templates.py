@@ -558,7 +558,10 @@ def register_integration(register):
     register(IntegrationSpec(kind=SOURCE, title="$title", settings_schema=Settings,
                              secret_fields=("api_key", "webhook_secret"), version=__version__,
                              description=DESCRIPTION, webhook_help=WEBHOOK_HELP, verification_help=VERIFICATION_HELP,
-                             revoke_help=REVOKE_HELP))
+                             revoke_help=REVOKE_HELP,
+                             # the attach form's options this plugin carries out: add "tag_results",
+                             # "move_to_stage_on_thumbs_up" or "archive_reason_on_thumbs_down" once it does
+                             attachment_options=()))
 
 
 @hookimpl

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import g
 
 from hub.context import status_set_by_plugin
-from hub.entities import ASSESSMENT, ArchiveReason, Assessment, Posting, Stage
+from hub.entities import ASSESSMENT, SOURCE_ATTACHMENT_OPTIONS, ArchiveReason, Assessment, Posting, Stage
 from hub.errors import HubError, PluginError
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -321,6 +321,26 @@ def hired_reason_error(name: str) -> str:
 CHOICES_NOT_VALID = "some choices are not valid"  # the message of resolve_attachment's refusal, before the fields
 
 
+def source_attachment_options(workspace_id: int) -> tuple[str, ...]:
+    """The attachment options the workspace's source acts on (``IntegrationSpec.attachment_options``;
+    every one for a source that does not say, or while there is no source)."""
+    source = get_runtime().active_source(workspace_id)
+    spec = get_runtime().registry.specs.get(source) if source else None
+    declared = spec.attachment_options if spec is not None else None
+    return SOURCE_ATTACHMENT_OPTIONS if declared is None else tuple(declared)
+
+
+def options_not_acted_on(workspace_id: int, options: dict | None) -> dict[str, list[str]]:
+    """An error for each option given a value that the workspace's source does not act on."""
+    acted_on = source_attachment_options(workspace_id)
+    given = [name for name in SOURCE_ATTACHMENT_OPTIONS
+             if name not in acted_on and (options or {}).get(name) not in (None, "")]
+    if not given:
+        return {}
+    title = plugin_title(get_runtime().active_source(workspace_id))
+    return {name: [f"{title} does not act on this option: leave it out."] for name in given}
+
+
 def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provider: str, assessment_id: str,
                        options: dict | None = None, current_options: dict | None = None) -> dict:
     """The values ``services.save_attachment`` needs, with the names read live from the vendors.
@@ -360,11 +380,14 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
         assessment = find_assessment(workspace_id, provider, assessment_id)
         if assessment is None:
             errors["assessment_id"] = ["This assessment does not exist (any more) at the provider."]
+    errors.update(options_not_acted_on(workspace_id, options))
     move_to = (options or {}).get("move_to_stage_on_thumbs_up")
-    if move_to and posting is not None and find_stage(workspace_id, posting_id, move_to) is None:
+    if (move_to and "move_to_stage_on_thumbs_up" not in errors and posting is not None
+            and find_stage(workspace_id, posting_id, move_to) is None):
         errors["move_to_stage_on_thumbs_up"] = ["This stage does not exist at the source."]
     reason = (options or {}).get("archive_reason_on_thumbs_down")
-    if reason and posting is not None and reason != (current_options or {}).get("archive_reason_on_thumbs_down"):
+    if (reason and "archive_reason_on_thumbs_down" not in errors and posting is not None
+            and reason != (current_options or {}).get("archive_reason_on_thumbs_down")):
         reasons = list_archive_reasons(workspace_id)
         found = next((r for r in reasons or () if r.id == reason), None)
         if reasons is not None and found is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from hub import hookimpl
-from hub.entities import ConnectionState, IntegrationSpec, SandboxSpec
+from hub.entities import SOURCE_ATTACHMENT_OPTIONS, ConnectionState, IntegrationSpec, SandboxSpec
 from hub.errors import HubError, NeedsReauthorization, PermanentError, TemporaryError
 
 from . import auth, readapi, sandbox_link, webhook_setup, webhooks, writeback
@@ -75,6 +75,8 @@ def register_integration(register):
         verification_help=VERIFICATION_HELP,
         revoke_help=REVOKE_HELP,
         stages_per_posting=False,  # Lever's stages are the account's
+        # writeback.py moves, archives and tags as the attachment's options ask
+        attachment_options=SOURCE_ATTACHMENT_OPTIONS,
     ))
 
 

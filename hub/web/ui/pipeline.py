@@ -16,7 +16,7 @@ from marshmallow import ValidationError, fields as mf, missing
 
 from hub import services
 from hub.engine import backfill
-from hub.entities import ASSESSMENT, SOURCE
+from hub.entities import ASSESSMENT, SOURCE, SOURCE_ATTACHMENT_OPTIONS
 from hub.errors import Conflict, HubError, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -24,7 +24,7 @@ from hub.store.models import Integration
 from hub.web import queries
 from hub.web.live import (
     LiveError, active_source, plugin_title, assessment_plugins, hired_reason_error, list_archive_reasons, list_assessments,
-    list_postings, list_stages, resolve_attachment,
+    list_postings, list_stages, resolve_attachment, source_attachment_options,
 )
 from hub.web.permissions import can, require
 from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
@@ -294,15 +294,18 @@ ATTACH_STEP_FIELDS = {"stage_id": "stage", "assessment": "assessment", "pass_thr
                       **{name: name for name in TRI_STATE}}
 
 
-def field_anchors(show_posting_step: bool, show_attach_step: bool) -> dict[str, str]:
+def field_anchors(show_posting_step: bool, show_attach_step: bool,
+                  source_options: tuple[str, ...] = SOURCE_ATTACHMENT_OPTIONS) -> dict[str, str]:
     """Field name -> the id of its control, for the fields the page shows: the error summary links
     only to these, and names any other field's problem as plain text (a link to a control that is
-    not on the page, e.g. the stage while the source cannot be read, would lead nowhere)."""
+    not on the page, e.g. the stage while the source cannot be read, would lead nowhere). The
+    options of ``SOURCE_ATTACHMENT_OPTIONS`` are shown only when in ``source_options``."""
     anchors: dict[str, str] = {}
     if show_posting_step:
         anchors.update(POSTING_STEP_FIELDS)
     if show_attach_step:
-        anchors.update(ATTACH_STEP_FIELDS)
+        anchors.update({name: anchor for name, anchor in ATTACH_STEP_FIELDS.items()
+                        if name not in SOURCE_ATTACHMENT_OPTIONS or name in source_options})
     return anchors
 
 
@@ -316,7 +319,9 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
     context = {"attachment": attachment, "values": values, "errors": errors or {}, "postings": [],
                "stages": [], "assessments": [], "source_error": None, "assessment_errors": [],
                "no_source": False, "no_provider": False, "posting": None, "archive_reasons": None,
-               "hired_reasons": {}, "setting_choices": {}}
+               "hired_reasons": {}, "setting_choices": {},
+               # the options the source acts on: the form shows only these (IntegrationSpec.attachment_options)
+               "source_options": source_attachment_options(ws)}
     try:
         active_source(ws)
     except LiveError:
@@ -355,7 +360,7 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
         context["assessment_errors"] = problems
     context["show_posting_step"] = not context["no_source"] and context["source_error"] is None
     context["show_attach_step"] = context["posting"] is not None
-    anchors = field_anchors(context["show_posting_step"], context["show_attach_step"])
+    anchors = field_anchors(context["show_posting_step"], context["show_attach_step"], context["source_options"])
     # the error summary says the save failed only after one was tried (a POST); a link's bad
     # posting_id (GET) asks to check the form
     return render_template("pipeline/attach.html", field_errors=in_form_order(context["errors"]),
