@@ -58,8 +58,99 @@ def who_may(permission: str | None = None) -> str | None:
     holders = [role for role in reversed(ROLES) if role in PERMISSIONS.get(permission, ())]
     if not holders:
         return None
-    names = [("an " if ROLE_LABELS[role][:1] in "AEIOU" else "a ") + ROLE_LABELS[role] for role in holders]
+    names = [_a(ROLE_LABELS[role]) for role in holders]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+# what each permission allows, as the 403 page says a role may not do it ("A Team Member may not
+# create, list or revoke API tokens."); docs/permissions.md's "What it allows", in the page's words
+PERMISSION_WORDS = {
+    "dashboard.view": "see the dashboard",
+    "account.password": "change their own password",
+    "candidates.view": "see the candidates and their invitations",
+    "candidates.view_all": "see the candidates of every posting",
+    "invitations.manage": "re-invite candidates or cancel their invitations",
+    "integrations.view": "see the integrations, their settings and the webhooks they received",
+    "integrations.test": "test an integration's connection",
+    "integrations.manage": ("change an integration: enable or disable it, change its settings and credentials, "
+                            "connect it, register its webhooks or revoke it"),
+    "pipeline.view": "see the pipeline: which assessment is attached to which posting's stage",
+    "pipeline.manage": "attach, edit or detach assessments, or invite the candidates already in a stage",
+    "activity.view": "see the events the hub received and their deliveries",
+    "deliveries.replay": "retry or replay deliveries",
+    "users.view": "see the hub's users",
+    "users.manage": "create users, change their roles, reset their passwords or deactivate them",
+    "audit.view": "see the audit log",
+    "api_tokens.manage": "create, list or revoke API tokens",
+}
+# the people a 403 page names, at most: the rest are counted ("and 3 more")
+MAX_PEOPLE_NAMED = 5
+
+
+def _a(label: str) -> str:
+    """``label`` with its indefinite article: "an Admin", "a Super Admin"."""
+    return ("an " if label[:1] in "AEIOU" else "a ") + label
+
+
+def same_site_referrer() -> str | None:
+    """The page the request came from, as a path on this hub, for a 403 page's way back: None when
+    it came from another site (or says nothing), or from this very address. Only the path and the
+    query are kept (a leading "//" collapsed), so the link cannot lead to another site."""
+    from urllib.parse import urlsplit
+
+    referrer = request.referrer
+    if not referrer:
+        return None
+    try:
+        parts = urlsplit(referrer)
+    except ValueError:
+        return None
+    # the host only: behind a proxy that ends TLS the hub sees http where the browser had https,
+    # and the link keeps no scheme or host anyway
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    back = "/" + parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
+    here = request.full_path.rstrip("?")
+    return None if back == here else back
+
+
+def forbidden_help(message: str) -> dict:
+    """What a 403 page of the permission table says beyond its message (the template,
+    ``error.html``): what the viewer's role may not do here (``may_not``), whom to ask (``ask``:
+    the roles holding the permission) and the active people of the workspace who hold it
+    (``people``, the least powerful role first, at most ``MAX_PEOPLE_NAMED``; ``more``: how many
+    others), and the way back to the page the viewer came from, if it is on this hub (``back``).
+    A 403 of a rule ("An Admin cannot change a Super Admin") says whom to ask in its message: it
+    gets only the way back."""
+    from flask_login import current_user
+
+    from hub.web.permissions import PERMISSIONS, ROLE_REFUSED, endpoint_permission
+
+    info = {"back": same_site_referrer(), "may_not": None, "ask": None, "people": [], "more": 0}
+    if message != ROLE_REFUSED or not current_user.is_authenticated:
+        return info
+    permission = endpoint_permission()
+    info["ask"] = who_may(permission)
+    if permission in PERMISSION_WORDS:
+        info["may_not"] = f"{_a(current_user.role_label)} may not {PERMISSION_WORDS[permission]}"
+    if info["ask"] is None:
+        return info
+    try:
+        from hub.store.models import ROLES, User
+
+        holders = [role for role in reversed(ROLES) if role in PERMISSIONS[permission]]
+        rank = {role: n for n, role in enumerate(holders)}
+        people = db.session.query(User).filter(User.workspace_id == current_user.workspace_id,
+                                               User.active.is_(True), User.role.in_(holders)).all()
+    except Exception:  # whom to ask by name is a help: the page shows without it
+        log.warning("the people to ask could not be read for a 403 page", exc_info=True)
+        _rollback()
+        return info
+    people.sort(key=lambda user: (rank[user.role], (user.name or user.email).lower(), user.email))
+    info["people"] = [{"name": user.name or "", "email": user.email, "role": user.role_label}
+                      for user in people[:MAX_PEOPLE_NAMED]]
+    info["more"] = max(0, len(people) - MAX_PEOPLE_NAMED)
+    return info
 
 
 def _permission_refused(message: str) -> tuple[str, dict] | None:
@@ -85,11 +176,12 @@ def error_response(status: int, code: str, message: str, extra: dict | None = No
             message, extra = refused[0], {**(extra or {}), **refused[1]}
         return json_error(status, code, message, extra)
     try:
-        from hub.web.permissions import ROLE_REFUSED
-
-        # whom to ask, for a 403 of the permission table (not of a rule such as "not your own role")
-        ask = who_may() if status == 403 and message == ROLE_REFUSED else None
-        return render_template("error.html", status=status, code=code, message=message, ask=ask), status
+        # what the role may not do and whom to ask, for a 403 of the permission table (not of a
+        # rule such as "not your own role"), and the way back
+        forbidden = forbidden_help(message) if status == 403 else None
+        ask = forbidden["ask"] if forbidden else None
+        return render_template("error.html", status=status, code=code, message=message, ask=ask,
+                               forbidden=forbidden), status
     except Exception:  # the template itself failed: plain text, still no traceback
         return f"{status} {message}", status, {"Content-Type": "text/plain; charset=utf-8"}
 
