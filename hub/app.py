@@ -56,10 +56,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.web import register_web
 
     register_web(app)
+    _believe_trusted_proxies(app)
     from hub.cli import register_cli
 
     register_cli(app)
     return app
+
+
+def _believe_trusted_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` proxies, the client's address and scheme are those the proxies
+    forwarded (``X-Forwarded-For``, ``X-Forwarded-Proto``, the last that many hops): what plugins
+    see as ``WebhookRequest.remote_addr`` and ``hub run``'s request log shows. With 0, the default,
+    both are the connection's own, since a client can send those headers itself (werkzeug's
+    ``ProxyFix``). Outermost, so every layer sees the forwarded values."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
 def configuration_problem() -> str | None:

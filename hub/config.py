@@ -59,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_IN_MAX_FAILURES": 5,
     "SIGN_IN_LOCK_SECONDS": 300,
     "SESSION_IDLE_SECONDS": 12 * 3600,  # a signed-in browser left idle this long must sign in again
+    # proxies (load balancers) in front of the web processes whose X-Forwarded-For and
+    # X-Forwarded-Proto the hub believes: 0 believes none (a client could write them itself)
+    "TRUSTED_PROXIES": 0,
     "SESSION_COOKIE_SECURE": None,  # default: True in production
     "METRICS_TOKEN": None,  # when set, GET /metrics answers only "Authorization: Bearer <token>"
     # PostgreSQL connections per process: kept open, and opened beyond them under load (closed after)
@@ -86,7 +89,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "LOG_FORMAT": ("text", "json"),
     "LOG_LEVEL": ("notset", "debug", "info", "warn", "warning", "error", "critical"),  # logging's names
 }
-NON_NEGATIVE = {"RETRY_BASE_SECONDS", "DB_MAX_OVERFLOW"}  # numbers that may be 0; every other number must be > 0
+NON_NEGATIVE = {"RETRY_BASE_SECONDS", "DB_MAX_OVERFLOW", "TRUSTED_PROXIES"}  # numbers that may be 0; every other number must be > 0
 # The largest value of each number that still works: past it a duration overflows the waits and
 # date arithmetic of the threads that use it (an OverflowError each sweep, or a sweeper dead for
 # good), and a count of threads starts more than a process can hold.
@@ -97,6 +100,7 @@ MAXIMUM: dict[str, int | float] = {
     "RETENTION_DAYS": 36500, "DEDUPE_DAYS": 36500,
     "WORKERS": 64, "INGEST_COMMITTERS": 64,  # threads (as `hub run --workers`, `hub worker --workers`)
     "BACKFILL_MAX_CANDIDATES": 10_000,  # at Lever's rate a list of about 10 seconds, twice per backfill
+    "TRUSTED_PROXIES": 10,
     **{name: 1_000_000_000 for name in ("DELIVERY_MAX_ATTEMPTS", "WEBHOOK_MAX_BYTES", "INGEST_BATCH_MAX",
                                         "SIGN_IN_MAX_FAILURES", "DB_POOL_SIZE", "DB_MAX_OVERFLOW")},
 }

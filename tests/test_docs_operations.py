@@ -59,12 +59,14 @@ def test_the_maximums_it_gives_are_the_codes():
     seconds = {MAXIMUM[name] for name in MAXIMUM if name.endswith("_SECONDS") and name != "INGEST_TIMEOUT_SECONDS"}
     counts = {MAXIMUM[name] for name in MAXIMUM if not name.endswith(("_SECONDS", "_DAYS"))} - threads
     counts.discard(MAXIMUM["BACKFILL_MAX_CANDIDATES"])
+    counts.discard(MAXIMUM["TRUSTED_PROXIES"])
     assert len(threads) == len(days) == len(seconds) == len(counts) == 1
     assert seconds == {YEAR_SECONDS}
     for said in (f"{threads.pop()} threads for `HUB_WORKERS` and `HUB_INGEST_COMMITTERS`",
                  f"{days.pop()} for the `_DAYS`", f"{MAXIMUM['INGEST_TIMEOUT_SECONDS']} for `HUB_INGEST_TIMEOUT_SECONDS`",
                  f"{YEAR_SECONDS} (365 days) for the other `_SECONDS`",
                  f"{MAXIMUM['BACKFILL_MAX_CANDIDATES']} for `HUB_BACKFILL_MAX_CANDIDATES`",
+                 f"{MAXIMUM['TRUSTED_PROXIES']} for `HUB_TRUSTED_PROXIES`",
                  f"{counts.pop()} for the other counts"):
         assert said in text
 
