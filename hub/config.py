@@ -191,11 +191,14 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=app.config["SESSION_COOKIE_SECURE"],
         REMEMBER_COOKIE_SAMESITE="Lax",
-        # sessions are made permanent at sign-in (hub.web.auth) and their cookie is written again on
-        # each request: this is how long one stays valid without a request, in the browser and as
-        # the signature's age the hub accepts (a copied cookie too)
+        # sessions are made permanent at sign-in, and their cookie is written again by a page the
+        # user opens, at most once a minute (hub.web.auth.note_activity), never by a live list's
+        # poll: this is how long one stays valid after that, in the browser and as the signature's
+        # age the hub accepts (a copied cookie too). Not at every request: each answer would write
+        # the session as its request read it, and a poll answered late would undo a change made
+        # meanwhile (a new password's fingerprint, a secret shown once).
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=float(app.config["SESSION_IDLE_SECONDS"])),
-        SESSION_REFRESH_EACH_REQUEST=True,
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=int(app.config["WEBHOOK_MAX_BYTES"]),
         WTF_CSRF_TIME_LIMIT=None,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -92,8 +93,11 @@ def reserve_attempt(email: str) -> int:
     now = utcnow()
     window = timedelta(seconds=int(config["SIGN_IN_LOCK_SECONDS"]))
     key = _throttle_key(email)
-    db.session.execute(_insert_if_absent(key, now))
-    row = db.session.scalar(sa.select(SignInThrottle).where(SignInThrottle.key == key).with_for_update())
+    row = None
+    while row is None:  # a row deleted between the two statements (see _insert_or_lock): again
+        db.session.execute(_insert_or_lock(key, now))
+        row = db.session.scalar(sa.select(SignInThrottle).where(SignInThrottle.key == key).with_for_update()
+                                .execution_options(populate_existing=True))
     if row.locked_until is not None and row.locked_until > now:
         db.session.commit()
         return max(1, int((row.locked_until - now).total_seconds() + 0.999))
@@ -106,15 +110,19 @@ def reserve_attempt(email: str) -> int:
     return 0
 
 
-def _insert_if_absent(key: str, now):
-    """The throttle row of ``key`` with no attempt counted, unless it exists (two first attempts
-    at once: one inserts, the other finds it)."""
+def _insert_or_lock(key: str, now):
+    """The throttle row of ``key`` with no attempt counted, or, when it exists, the same row locked
+    by an update that changes nothing: a row only found (``DO NOTHING``) could be deleted by
+    another transaction (a right password, the purge) before the ``SELECT ... FOR UPDATE`` that
+    follows, which would then find none. (On PostgreSQL the update's lock makes such a delete wait
+    for this transaction; ``reserve_attempt`` still tries again should the row be gone.)"""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(SignInThrottle).values(key=key, failures=0, first_failure_at=now).on_conflict_do_nothing()
+    return insert(SignInThrottle).values(key=key, failures=0, first_failure_at=now).on_conflict_do_update(
+        index_elements=[SignInThrottle.key], set_={"key": key})
 
 
 def clear_failures(email: str) -> None:
@@ -126,6 +134,26 @@ def minutes_text(seconds: int) -> str:
     """``seconds`` as whole minutes for a message ("1 minute", "5 minutes")."""
     minutes = max(1, (seconds + 59) // 60)
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+SEEN_EVERY_SECONDS = 60  # how often a signed-in user's page views write the session again, at most
+
+
+@bp.before_app_request
+def note_activity():
+    """Keep a signed-in browser's session alive while its user opens pages: the session is
+    written again (and its cookie's age starts again, ``HUB_SESSION_IDLE_SECONDS``) at most once
+    a minute. A live list's poll (``fragment=1``, ``X-Requested-With: fetch``, static/hub.js) is
+    no one's activity: a browser left on the Candidates page must still be signed out. The API
+    takes no session."""
+    if request.blueprint == "api" or request.args.get("fragment") or request.headers.get("X-Requested-With") == "fetch":
+        return
+    if not session.get("_user_id"):
+        return
+    now = int(time.time())
+    seen = session.get("_seen")
+    if not isinstance(seen, int) or not 0 <= now - seen < SEEN_EVERY_SECONDS:
+        session["_seen"] = now
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
