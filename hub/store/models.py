@@ -183,6 +183,19 @@ class ApiToken(db.Model):
     revoked_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+    issuer: Mapped[Optional[User]] = relationship(foreign_keys=[issued_by_id])
+
+    @property
+    def suspended(self) -> bool:
+        """A token acting as someone other than its issuer works only while its issuer is an active
+        Super Admin of its workspace (the one role that may act in someone else's name): one whose
+        issuer was demoted is suspended (deactivating them revoked it). A user's own token, and one
+        made before the issuer was kept (``issued_by_id`` None), are never suspended."""
+        if self.issued_by_id is None or self.issued_by_id == self.user_id:
+            return False
+        issuer = self.issuer
+        return not (issuer is not None and issuer.active and issuer.workspace_id == self.workspace_id
+                    and issuer.role == SUPER_ADMIN)
 
 
 class Integration(db.Model):

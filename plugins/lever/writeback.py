@@ -88,14 +88,26 @@ def one_line(text: Any, limit: int) -> str:
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+    """At most two decimals, cut toward zero, never rounded up: 39.998 is "39.99" ("40 / 50" would
+    sit beside "(79.9%)" and "Below the pass threshold (80%)"). The hundredths are rounded to four
+    decimals before they are cut, so that float noise (66.6 * 100 = 6659.999999999999) is not cut
+    to the figure below."""
+    value = float(value)
+    if not value.is_integer():
+        value = math.trunc(round(value * 100, 4)) / 100
+    return str(int(value)) if value.is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _percent_of(score: float, max_score: float) -> float:
+    """The score as a percent of the maximum, rounded to six decimals (29 of 100 is 29, not
+    28.999999999999996); divided first, so a huge score within its scale cannot overflow."""
+    return round(score / max_score * 100, 6)
 
 
 def _percent(score: float, max_score: float) -> str:
     """The percent of the maximum to one decimal, cut rather than rounded: 79.96 is "79.9%", never
-    "80%" beside "Below the pass threshold (80%)", and only full marks are "100%". (Rounded to
-    six decimals first, so that 100 * 0.29 = 28.999999999999996 is 29.)"""
-    return f"{_number(math.floor(round(100 * score / max_score, 6) * 10) / 10)}%"
+    "80%" beside "Below the pass threshold (80%)", and only full marks are "100%"."""
+    return f"{_number(math.floor(_percent_of(score, max_score) * 10) / 10)}%"
 
 
 def _in_scale(score: float, max_score: float | None) -> bool:
@@ -119,7 +131,7 @@ def pass_line(score: float | None, max_score: float | None, threshold: Any) -> s
         return None
     if not _in_scale(score, max_score):
         return None
-    reached = 100 * score / max_score >= threshold
+    reached = _percent_of(score, max_score) >= threshold
     return f"{'Passed' if reached else 'Below'} the pass threshold ({_number(threshold)}%)"
 
 

@@ -91,3 +91,22 @@ def test_a_crafted_form_post_of_a_hidden_option_is_refused_in_words_without_a_de
 def test_a_spec_naming_an_unknown_option_is_refused_where_the_plugin_registers(options):
     with pytest.raises(ValueError, match="attachment_options must be a tuple of move_to_stage_on_thumbs_up"):
         IntegrationSpec(kind="source", title="Teamtrack", attachment_options=options)
+
+
+def test_changing_only_the_threshold_by_the_api_drops_a_stored_option_the_source_no_longer_acts_on(make_app):
+    """An attachment saved while its source acted on an option (or did not say, the default) could
+    not be changed by the API once it no longer did: the stored options were merged in, then
+    refused, and the 422 told the client to "leave out" an option it never sent (a review)."""
+    from hub.extensions import db
+    from hub.store.models import Attachment
+
+    app, seeded = _app(make_app, ("tag_results",))
+    with app.app_context():
+        row = db.session.get(Attachment, seeded.ids["attachment"])
+        row.options = {"move_to_stage_on_thumbs_up": "s2", "tag_results": False}
+        db.session.commit()
+    answer = app.test_client().put(f"/api/v1/attachments/{seeded.ids['attachment']}",
+                                   json={"options": {"pass_threshold": 70}},
+                                   headers={"Authorization": f"Bearer {seeded.tokens['admin']}"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["options"] == {"pass_threshold": 70.0, "tag_results": False}

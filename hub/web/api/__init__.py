@@ -5,7 +5,7 @@ Super Admin on the API tokens page and stored hashed). A request acts as the tok
 with that user's role; the same ``require(permission)`` checks as the pages apply. When the token
 was issued by someone else (a Super Admin may issue a token acting as any user), the audit entries
 of its requests name the token and its issuer (``token_audit``), and it works only while its issuer
-is an active Super Admin (``issuer_may_act_as_user``). Session
+is an active Super Admin (``ApiToken.suspended``). Session
 cookies are ignored here, so the API needs no CSRF token. Errors are ``{"error": {"code",
 "message"}}`` (plus ``fields`` for validation errors); a path that matches no route answers 404
 naming why, an id that is not a whole number or no such endpoint (``hub.web.paths``). The OpenAPI
@@ -22,11 +22,11 @@ from flask import Blueprint, g, request
 from hub.errors import Unauthorized
 from hub.extensions import csrf, db, login_manager
 from hub.services import hash_token
-from hub.store.models import ApiToken, User, utcnow
+from hub.store.models import ApiToken, utcnow
 from hub.web.api import token_audit
 from hub.web.api.common import declared_query, query_refusal
 from hub.web.input_guard import check_request
-from hub.web.permissions import PERMISSIONS, can, current_view, endpoint_permission
+from hub.web.permissions import can, current_view, endpoint_permission
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -52,7 +52,7 @@ def authenticate():
             or user.workspace_id != row.workspace_id:
         g.api_token_refused = "invalid_token"
         raise Unauthorized("this API token is not valid: unknown, revoked, or its user is deactivated")
-    if not issuer_may_act_as_user(row):
+    if row.suspended:
         g.api_token_refused = "invalid_token"
         raise Unauthorized("this API token is not valid: it acts as someone other than whoever created it, and they "
                            "are deactivated or no longer a Super Admin; ask a Super Admin for a new token")
@@ -64,18 +64,6 @@ def authenticate():
     g._login_user = user
     g.api_token_id = row.id
     return None
-
-
-def issuer_may_act_as_user(row: ApiToken) -> bool:
-    """Whether a token acting as someone other than its issuer may still be used: only while its
-    issuer is an active Super Admin of the token's workspace (the one role that may act in someone
-    else's name). Whoever was deactivated or demoted keeps the token's text, not its power. A user's
-    own token, and one made before the issuer was kept (``issued_by_id`` None), are not concerned."""
-    if row.issued_by_id is None or row.issued_by_id == row.user_id:
-        return True
-    issuer = db.session.get(User, row.issued_by_id)
-    return (issuer is not None and issuer.active and issuer.workspace_id == row.workspace_id
-            and issuer.role in PERMISSIONS["api_tokens.manage"])
 
 
 @bp.before_request

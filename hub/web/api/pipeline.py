@@ -9,13 +9,15 @@ from marshmallow import Schema, fields
 
 from hub import services
 from hub.engine import backfill
+from hub.entities import SOURCE_ATTACHMENT_OPTIONS
 from hub.errors import NotFound, ValidationFailed
 from hub.runtime import get_runtime
 from hub.store.attachments import AttachmentDetached
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import live_error, load_body, query_args, takes_query
-from hub.web.live import CHOICES_NOT_VALID, LiveError, list_assessments, list_postings, list_stages, resolve_attachment
+from hub.web.live import (CHOICES_NOT_VALID, LiveError, list_assessments, list_postings, list_stages, resolve_attachment,
+                          source_attachment_options)
 from hub.web.permissions import require
 from hub.web.schemas import (
     ApiAttachmentOptionsSchema, AssessmentSchema, AttachmentInSchema, AttachmentSchema, BackfillRunSchema, EmptySchema,
@@ -134,8 +136,12 @@ def update_attachment(attachment_id: int):
     given = load_body(AttachmentInSchema, partial=True)
     current = dict(row.options or {})
     # Fields left out keep their value, and so do options left out of ``options``: it is merged key
-    # by key (an option given as null is cleared; ``resolve_attachment`` drops null values).
-    options = {**current, **given.pop("options", {})}
+    # by key (an option given as null is cleared; ``resolve_attachment`` drops null values). A stored
+    # option the source no longer acts on is dropped, as the edit form, which no longer shows it, does.
+    acted_on = source_attachment_options(current_user.workspace_id)
+    kept = {name: value for name, value in current.items()
+            if name not in SOURCE_ATTACHMENT_OPTIONS or name in acted_on}
+    options = {**kept, **given.pop("options", {})}
     values = {"posting_id": row.posting_id, "stage_id": row.stage_id, "provider": row.provider,
               "assessment_id": row.assessment_id, **given, "options": options}
     return jsonify(AttachmentSchema().dump(_save(values, attachment_id, current)))
