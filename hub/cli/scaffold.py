@@ -1,6 +1,6 @@
 """``hub new-plugin NAME --kind assessment|source``: a plugin distribution that installs and passes
-its tests as generated (entry point, hook implementations, a sandbox stub, contract tests, and hook
-tests for an assessment plugin)."""
+its tests as generated (entry point, hook implementations, a sandbox stub, contract tests, hook
+tests for an assessment plugin and story tests for a source)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ def render_plugin(name: str, kind: str) -> dict[str, str]:
 def new_plugin_command(name, kind, directory):
     """Create a plugin distribution NAME: pyproject with the `ats_hub` entry point, hook
     implementations, a sandbox stub of the vendor, contract tests from `hub.testing` and, for an
-    assessment plugin, hook tests through a served hub (`hub.testing.ProviderHub`).
+    assessment plugin, hook tests through a served hub (`hub.testing.ProviderHub`); for a source,
+    its story (webhook, invitation, result written back) through `hub.testing.SourceHub`.
 
     Then (the command prints the commands, with your directory): give the plugin a virtual
     environment of its own, with the hub and the plugin's [test] extra (pytest, which `hub.testing`

@@ -53,7 +53,8 @@ it too: the webhook bodies they sign and, for an assessment plugin, `ATTACHMENT`
 `tests/test_contract.py` runs the hub's contract tests (`hub.testing`) against the plugin and its
 sandbox; for an assessment plugin, the other test modules run its hooks through a real hub
 (`hub.testing.ProviderHub`, the `hub` fixture of `tests/conftest.py`); for a source,
-`tests/test_webhooks.py` sends the sandbox's webhook (a candidate moved on its page) to a served hub.
+`tests/test_webhooks.py` sends the sandbox's webhook (a candidate moved on its page) to a served hub
+(`hub.testing.SourceHub`), whose stand-in provider invites the candidate, and has the result written back.
 
 Both use the hub's plugin kit (`hub.kit`, listed in the plugin guide): `hub.kit.provider` for an
 assessment provider's invitation flow (exactly once, the email check, the lease), `hub.kit.json_body`
@@ -1190,19 +1191,21 @@ def test_a_stage_change_naming_no_stage_is_to_the_candidates_current_stage(ctx):
 '''
 
 
-SOURCE_WEBHOOK_TESTS = '''"""The sandbox's webhook through a real hub: connected as ``hub demo`` connects it
-(``connect_sandbox``), a candidate moved on the sandbox's page reaches the hub's ingress
-(``POST /webhooks/$name/<key>``), signed, and is taken as a stage change. The hub is served over
-HTTP (``hub.kit.sandbox.server.serve_in_thread``), its public URL set to where it listens, so
-``ctx.webhook_url`` reaches it."""
+SOURCE_WEBHOOK_TESTS = '''"""The story through a real hub served over HTTP (``hub.testing.SourceHub``, the ``hub`` fixture
+below), connected to the sandbox as ``hub demo`` connects it (``connect_sandbox``), with a stand-in
+assessment provider (``hub.testing.RecordingProvider``) attached to the sandbox's assessment stage:
+a candidate moved on the sandbox's page reaches the hub's ingress (``POST /webhooks/$name/<key>``),
+signed, and the provider is asked to invite them; their result, reported by the provider, is
+written back to the sandbox as a note (``on_assessment_completed``). A webhook signed with another
+secret is refused, and no one is invited."""
 
 import pytest
 import requests
 
-from $package import connect_sandbox
 from $package.sandbox import serve_in_thread
-from hub.kit.sandbox import server
-from hub.testing import enable_plugins, make_test_app, plugin_context
+from hub.testing import RecordingProvider, SourceHub, make_test_app
+
+POSTING, STAGE = "posting-1", "stage-1"  # the sandbox's posting and its assessment stage
 
 
 @pytest.fixture
@@ -1213,36 +1216,53 @@ def sandbox_url():
 
 
 @pytest.fixture
-def ctx(tmp_path, sandbox_url):
-    """This plugin's ``ctx`` in a served hub, connected to the sandbox (its webhooks go to the hub)."""
-    app = make_test_app(tmp_path, {"PLUGINS": "$name"})
-    enable_plugins(app, "$name")
-    hub_url, stop = server.serve_in_thread(app, name="hub", quiet=True)
-    app.config["PUBLIC_URL"] = hub_url
-    try:
-        with plugin_context(app, "$name") as ctx:
-            connect_sandbox(ctx, sandbox_url)
-            yield ctx
-    finally:
-        stop()
+def hub(tmp_path, sandbox_url):
+    provider = RecordingProvider()
+    # the plugin loads as installed (its entry point), the stand-in provider as given; no other plugin
+    app = make_test_app(tmp_path, {"PLUGINS": "$name,fakeprovider"}, plugins=[("fakeprovider", provider)])
+    with SourceHub.serve(app, "$name", provider) as served:
+        served.call("connect_sandbox", sandbox_url=sandbox_url)  # the sandbox now sends its webhooks here
+        yield served
 
 
-def _move(sandbox_url, opportunity_id="opp-1", stage_id="stage-2"):
+def _move(sandbox_url, opportunity_id="opp-1", stage_id=STAGE):
     """What a recruiter does on the sandbox's page: the sandbox's answer, which quotes the hub's."""
     answer = requests.post(f"{sandbox_url}/_sandbox/move/{opportunity_id}", data={"stage_id": stage_id}, timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.text
 
 
-def test_a_move_in_the_sandbox_reaches_the_hub_as_a_stage_change(ctx, sandbox_url):
+def _notes(sandbox_url, opportunity_id="opp-1"):
+    """The notes the sandbox holds for the candidate (what the plugin wrote back)."""
+    return [note["text"] for note in
+            requests.get(f"{sandbox_url}/opportunities/{opportunity_id}/notes", timeout=10).json()]
+
+
+def test_a_move_in_the_sandbox_invites_the_candidate(hub, sandbox_url):
+    hub.attach(POSTING, STAGE)  # as an admin does on the Pipeline page: the names read from this plugin
     said = _move(sandbox_url)
     assert "The hub answered 200" in said and "stage_change" in said and "accepted" in said, said
+    invitation = hub.wait_for_invitation("opp-1")  # fails saying why when there is none
+    assert (invitation.status, invitation.candidate_email) == ("invited", "sam@example.com")
+    assert [request.email for request in hub.provider.invites] == ["sam@example.com"]
 
 
-def test_a_webhook_signed_with_another_secret_is_refused_by_the_hub(ctx, sandbox_url):
+def test_the_result_is_written_back_to_the_sandbox(hub, sandbox_url):
+    hub.attach(POSTING, STAGE)
+    _move(sandbox_url)
+    invitation = hub.wait_for_invitation("opp-1")
+    hub.complete(invitation, score=7, max_score=10)  # fails saying why unless on_assessment_completed succeeded
+    [note] = _notes(sandbox_url)
+    assert "7/10" in note and invitation.external_reference in note, note
+    # once you write on_verdict: hub.verdict(invitation, "thumbs_up"), then read what it wrote here
+
+
+def test_a_webhook_signed_with_another_secret_is_refused_by_the_hub(hub, sandbox_url):
+    hub.attach(POSTING, STAGE)
     # the ATS signs with a secret the hub was not given (rotated at the ATS, say)
     requests.post(f"{sandbox_url}/_sandbox/config", json={"webhook_secret": "another-secret"},
                   timeout=10).raise_for_status()
     said = _move(sandbox_url)
     assert "The hub answered 401" in said and "signature does not match" in said, said
+    assert hub.invitations() == [] and hub.provider.invites == []
 '''

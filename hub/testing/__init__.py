@@ -1,5 +1,5 @@
 """The plugin developer kit: contract tests a plugin subclasses, a served hub for a provider's
-hook tests, and a hub for any test (docs/plugin-guide.md, "The test kit"). It imports pytest.
+or a source's hook tests, and a hub for any test (docs/plugin-guide.md, "The test kit"). It imports pytest.
 
 ```python
 # tests/test_contract.py of your plugin
@@ -20,6 +20,10 @@ class TestAcmeContract(AssessmentPluginContract):
 * ``ProviderHub`` (with ``RecordingSource``) serves a real hub over HTTP for an assessment
   provider's own hook tests against its sandbox; its module's docstring is its contract, with the
   fixture ``hub new-plugin`` generates.
+* ``SourceHub`` (with ``RecordingProvider``) is its counterpart for a source (ATS) plugin: a
+  served hub whose stand-in provider invites on the plugin's webhooks, so a test follows the story
+  (the ATS's signed webhook, the invitation, the result and verdict written back); see
+  ``hub.testing.source_hub``, with the fixture ``hub new-plugin --kind source`` generates.
 * ``make_test_app(tmp_path, overrides=None, plugins=(), entry_points=True, database_url=None,
   migrate=True)``, ``enable_plugins(app, *names, workspace_id=1)``, ``run_deliveries(app,
   timeout=10.0)``: a migrated hub with workspace 1 and deliveries run inline, for any test.
@@ -36,8 +40,9 @@ from hub.testing.apps import make_test_app, enable_plugins, run_deliveries
 from hub.testing.contexts import plugin_context
 from hub.testing.contract import AssessmentPluginContract, KitSource, PluginContract, SourcePluginContract
 from hub.testing.provider_hub import ProviderHub, RecordingSource
+from hub.testing.source_hub import RecordingProvider, SourceHub
 
 __all__ = [
     "make_test_app", "enable_plugins", "run_deliveries", "plugin_context", "PluginContract", "AssessmentPluginContract",
-    "SourcePluginContract", "KitSource", "ProviderHub", "RecordingSource",
+    "SourcePluginContract", "KitSource", "ProviderHub", "RecordingSource", "SourceHub", "RecordingProvider",
 ]

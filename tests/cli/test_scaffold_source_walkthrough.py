@@ -13,6 +13,11 @@ now fixed and kept so here:
   events the hub gets only from the ATS's webhooks (archive, deletion, hire), the write-backs the
   scaffold leaves out (verdicts, statuses) and the attachment options the hub's attach form offers
   that only the source acts on.
+
+A later walk-through found the generated webhook test serving the app by hand and setting
+``app.config["PUBLIC_URL"]`` itself, and going no further than the hub's answer: it now uses
+``hub.testing.SourceHub`` (a served hub with a stand-in provider) and follows the story, the
+invitation the webhook led to and the result written back to the sandbox.
 """
 
 import os
@@ -110,12 +115,22 @@ def test_the_guide_says_what_a_source_plugin_has_left_to_write():
     guide = _flat(_section("Your first plugin"))
     start = guide.index("A source plugin gets")
     source = guide[start:guide.index("Give the plugin a virtual environment", start)]
-    for words in ("tests/test_webhooks.py", "/_sandbox/move/", "ArchiveChange", "CandidateDeleted",
-                  "CandidateHired", "on_verdict", "on_invitation_status", "move_to_stage_on_thumbs_up",
-                  "archive_reason_on_thumbs_down", "tag_results"):
+    for words in ("tests/test_webhooks.py", "hub.testing.SourceHub", "/_sandbox/move/", "ArchiveChange",
+                  "CandidateDeleted", "CandidateHired", "on_verdict", "on_invitation_status",
+                  "move_to_stage_on_thumbs_up", "archive_reason_on_thumbs_down", "tag_results"):
         assert words in source, words
     assert "--source" in guide  # the demo connects one ATS: the new one only when asked
 
 
 def test_the_generated_readme_names_the_source_webhook_test():
     assert "`tests/test_webhooks.py` sends the sandbox's webhook" in render_plugin("acme", "source")["README.md"]
+
+
+def test_the_generated_webhook_test_follows_the_story_through_the_kits_source_hub():
+    text = render_plugin("acme", "source")["tests/test_webhooks.py"]
+    assert 'SourceHub.serve(app, "acme", provider)' in text and "RecordingProvider()" in text
+    assert "PUBLIC_URL" not in text and "server.serve_in_thread(app" not in text  # no hand-served hub
+    for step in ("hub.attach(POSTING, STAGE)", 'hub.wait_for_invitation("opp-1")', "hub.complete(invitation",
+                 "_notes(sandbox_url)"):
+        assert step in text, step
+    assert "`hub.testing.SourceHub`" in render_plugin("acme", "source")["README.md"]
