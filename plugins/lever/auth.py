@@ -7,7 +7,16 @@ secrets (``SecretNames``). Access tokens live an hour; one is refreshed when les
 process (``ctx.lock("oauth-refresh")``): the others wait, re-read the secrets and use the token
 the winner stored. Lever rotates the refresh token on every refresh, so the new one is stored
 every time; ``invalid_grant`` means the grant is gone (revoked, expired, or a refresh token that
-was already spent) and turns the connection into "needs re-authorization".
+was already spent) and turns the connection into "needs re-authorization". The refused grant is
+remembered (``REFUSED``, with the hash of its refresh token): every later call, in any worker,
+raises ``NeedsReauthorization`` at once instead of offering Lever the dead grant again (each
+retry of each delivery, each page reading Lever, the daily keep-alive), until a connect stores a
+new grant. A token endpoint that fails otherwise (5xx, 429, a timeout, no answer) is a
+``TemporaryError``: the work is retried later with the same grant.
+
+The code exchange of a (re)connect stores its grant under the same lock as refreshes: a worker
+refreshing the old grant at that moment finishes first, so neither the old grant's rotated tokens
+nor its refusal ("needs re-authorization") land on top of the new connection.
 
 Lever drops a refresh token after 90 days without use, and every grant after a year (lever.md
 §2.2). Refreshes happen only when a call needs a token, so a connection idle for a season would
@@ -23,6 +32,7 @@ page warns which are missing (``grant_warnings``) until a connect grants them; `
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from typing import Any, Mapping
@@ -58,6 +68,7 @@ KEEPALIVE_AFTER_SECONDS = 7 * 24 * 3600
 KEEPALIVE_RETRY_SECONDS = 24 * 3600  # after a failed keep-alive, the next try waits this long
 KEEPALIVE_RECORD = "oauth:keepalive"  # ctx.records: {"attempted_at": epoch seconds}
 REFRESHED_AT = "oauth_refreshed_at"  # secret: epoch seconds when Lever last issued the tokens
+REFUSED = "oauth_refused_grant"  # secret: {"refresh_token_sha256", "message"} of the grant Lever refused
 
 DEFAULT_REFRESH_MARGIN = 300.0
 DEFAULT_TOKEN_LIFETIME = 3600
@@ -161,15 +172,24 @@ def complete(ctx, redirect_uri: str, params: Mapping[str, str]) -> str:
     hosts = _hosts(ctx)
     requested = scopes(ctx)
     try:
-        with _session(ctx, redirect_uri) as session:
-            token = session.fetch_token(hosts.token_url, code=code, grant_type="authorization_code")
-    except OAuthError as exc:
-        raise HubError(f"Lever refused the authorization code: {exc.description or exc.error}", status=400,
-                       code="oauth_error") from exc
-    except (requests.RequestException, ValueError) as exc:
-        raise HubError(f"Lever's token endpoint could not be reached: {exc}", status=502,
-                       code="lever_unavailable") from exc
-    stored = _store_token(ctx, token)
+        # the refresh lock, taken before the code is spent: a worker refreshing the old grant right
+        # now finishes (stores its tokens, or its refusal) before this grant is stored over it
+        with ctx.lock(REFRESH_LOCK, ttl=60.0, wait=30.0):
+            try:
+                with _session(ctx, redirect_uri) as session:
+                    token = session.fetch_token(hosts.token_url, code=code, grant_type="authorization_code")
+            except OAuthError as exc:
+                raise HubError(f"Lever refused the authorization code: {exc.description or exc.error}",
+                               status=400, code="oauth_error") from exc
+            except (requests.RequestException, ValueError) as exc:
+                raise HubError(f"{_endpoint_failure(exc)}, so nothing was connected: press “Connect with "
+                               "Lever” (or “Reconnect with Lever”) again in a few minutes", status=502,
+                               code="lever_unavailable") from exc
+            stored = _store_token(ctx, token, forget=(REFUSED,))
+    except Deferred as exc:
+        raise HubError("The hub is renewing its Lever access at this very moment and it takes longer than "
+                       "usual, so nothing was connected: press “Connect with Lever” (or “Reconnect with "
+                       "Lever”) again in a minute", status=503, code="lever_unavailable") from exc
     if settings_of(ctx).auth_mode != "oauth":
         ctx.update_settings({"auth_mode": "oauth"})
     account = stored.get(SecretNames.ACCOUNT_ID)
@@ -213,7 +233,7 @@ def _account_id(access_token: str) -> str | None:
     return str(value) if value else None
 
 
-def _store_token(ctx, token: Mapping[str, Any]) -> dict[str, Any]:
+def _store_token(ctx, token: Mapping[str, Any], forget: tuple[str, ...] = ()) -> dict[str, Any]:
     access = token.get("access_token")
     if not isinstance(access, str) or not access:
         raise TemporaryError("Lever's token endpoint answered without an access token")
@@ -231,8 +251,39 @@ def _store_token(ctx, token: Mapping[str, Any]) -> dict[str, Any]:
     account = _account_id(access)
     if account:
         values[SecretNames.ACCOUNT_ID] = account
-    ctx.update_secrets(values)
+    ctx.update_secrets(values, remove=forget)
     return values
+
+
+def _sha256(value: Any) -> str:
+    return hashlib.sha256(str(value).encode()).hexdigest()
+
+
+def _refused(secrets: Mapping[str, Any]) -> str | None:
+    """The message of Lever's refusal when the stored refresh token is the one Lever refused."""
+    refused = secrets.get(REFUSED)
+    refresh_token = secrets.get(SecretNames.REFRESH_TOKEN)
+    if not isinstance(refused, Mapping) or not refresh_token:
+        return None
+    if refused.get("refresh_token_sha256") != _sha256(refresh_token):
+        return None
+    return str(refused.get("message") or "Lever refused the connection: connect with OAuth again")
+
+
+def _endpoint_failure(exc: Exception) -> str:
+    """What went wrong with Lever's token endpoint, in words (never requests' own text, which
+    names connection pools and retries, nor an error page's HTML)."""
+    if isinstance(exc, requests.Timeout):
+        return "Lever's token endpoint did not answer in time"
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        response = exc.response
+        reason = f" {response.reason}" if response.reason else ""
+        return f"Lever's token endpoint answered {response.status_code}{reason}"
+    if isinstance(exc, requests.ConnectionError):
+        return "Lever's token endpoint could not be reached (no connection)"
+    if isinstance(exc, requests.RequestException):
+        return f"Lever's token endpoint could not be reached ({type(exc).__name__})"
+    return "Lever's token endpoint answered something that is not a token"
 
 
 # --------------------------------------------------------------------------- access tokens
@@ -263,6 +314,9 @@ def access_token(ctx, *, rejected: str | None = None) -> str:
     secrets = ctx.secrets
     if not secrets.get(SecretNames.ACCESS_TOKEN) and not secrets.get(SecretNames.REFRESH_TOKEN):
         raise NeedsReauthorization("Lever is not connected: connect with OAuth")
+    refused = _refused(secrets)
+    if refused:  # Lever refused this grant already: its access token is as dead as its refresh token
+        raise NeedsReauthorization(refused)
     if rejected is None:
         token = _fresh(ctx, secrets)
         if token:
@@ -270,6 +324,9 @@ def access_token(ctx, *, rejected: str | None = None) -> str:
     with ctx.lock(REFRESH_LOCK, ttl=60.0, wait=30.0):
         reload(ctx)  # another worker may have refreshed while we waited for the lock
         secrets = ctx.secrets
+        refused = _refused(secrets)
+        if refused:  # ...or been refused
+            raise NeedsReauthorization(refused)
         token = _fresh(ctx, secrets)
         if token and token != rejected:
             return token
@@ -303,15 +360,18 @@ def _refresh(ctx, secrets: Mapping[str, Any]) -> str:
         ctx.record_token_refresh("failed")
         detail = exc.description or exc.error
         if exc.error == "invalid_grant":
-            raise _needs_reauthorization(ctx, f"Lever refused to refresh the connection ({detail}): "
-                                              "connect with OAuth again") from exc
+            message = f"Lever refused to refresh the connection ({detail}): connect with OAuth again"
+            # remembered, so no worker offers Lever this grant again (every retry, page, keep-alive)
+            ctx.update_secrets({REFUSED: {"refresh_token_sha256": _sha256(refresh_token), "message": message}})
+            raise _needs_reauthorization(ctx, message) from exc
         if exc.error in ("invalid_client", "unauthorized_client"):
             ctx.set_status("error", f"Lever refused the hub's OAuth client: {detail}")
             raise PermanentError(f"Lever refused the hub's OAuth client: {detail}") from exc
-        raise TemporaryError(f"Lever could not refresh the access token: {detail}") from exc
+        raise TemporaryError(f"Lever's token endpoint did not refresh the access token this time "
+                             f"({exc.error}: {detail}); the hub tries again later") from exc
     except (requests.RequestException, ValueError) as exc:
         ctx.record_token_refresh("failed")
-        raise TemporaryError(f"Lever's token endpoint is unavailable: {exc}") from exc
+        raise TemporaryError(f"{_endpoint_failure(exc)}; the hub tries again later") from exc
     _store_token(ctx, token)
     ctx.record_token_refresh("ok")
     ctx.log.info("lever access token refreshed")
@@ -325,7 +385,7 @@ def _keepalive_due(ctx, secrets: Mapping[str, Any], now: float) -> bool:
     """An OAuth grant with a refresh token that Lever last renewed ``KEEPALIVE_AFTER_SECONDS``
     ago or more (or at an unknown time: grants stored before the time was kept), and no failed
     keep-alive within ``KEEPALIVE_RETRY_SECONDS``."""
-    if not secrets.get(SecretNames.REFRESH_TOKEN):
+    if not secrets.get(SecretNames.REFRESH_TOKEN) or _refused(secrets):
         return False
     refreshed_at = secrets.get(REFRESHED_AT)
     if isinstance(refreshed_at, (int, float)) and now - refreshed_at < KEEPALIVE_AFTER_SECONDS:

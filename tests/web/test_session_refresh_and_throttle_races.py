@@ -1,6 +1,6 @@
 """The sign-in throttle under races and the session idle timeout under live lists (found by a review).
 
-Each test shows a finding of the review; they fail until it is fixed (see the review's report)."""
+Each test failed before its fix.
 
 from __future__ import annotations
 
