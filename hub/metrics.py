@@ -12,7 +12,7 @@ Without it, a scrape answers for the one process that served it. A process whose
 from __future__ import annotations
 
 import os
-from functools import cached_property
+import threading
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
@@ -40,6 +40,8 @@ class Metrics:
     def __init__(self) -> None:
         check_multiprocess_dir()
         self.registry = CollectorRegistry()
+        self._gauges: dict[str, Gauge] = {}
+        self._gauges_lock = threading.Lock()
         r = self.registry
         self.webhooks = Counter("hub_webhooks_received_total", "Inbound webhook requests",
                                 ["source", "outcome", "reason"], registry=r)
@@ -55,15 +57,22 @@ class Metrics:
     # The sweeper's readings of the database: the latest stands, whichever process took it. Made at
     # their first reading: in multiprocess mode a gauge writes its file as it is made, and a
     # process that never reads them (each `hub users ...` command) would leave one behind per run.
-    @cached_property
+    # Under a lock: a scrape and a sweep reading first at once would both register the gauge, and
+    # the second would fail ("Duplicated timeseries"); cached_property has no lock of its own from
+    # Python 3.12 on.
+    @property
     def queue_depth(self) -> Gauge:
-        return Gauge("hub_deliveries_pending", "Deliveries waiting or running", registry=self.registry,
-                     multiprocess_mode="mostrecent")
+        return self._gauge("hub_deliveries_pending", "Deliveries waiting or running")
 
-    @cached_property
+    @property
     def oldest_pending(self) -> Gauge:
-        return Gauge("hub_deliveries_oldest_pending_seconds", "Age of the oldest pending delivery",
-                     registry=self.registry, multiprocess_mode="mostrecent")
+        return self._gauge("hub_deliveries_oldest_pending_seconds", "Age of the oldest pending delivery")
+
+    def _gauge(self, name: str, documentation: str) -> Gauge:
+        with self._gauges_lock:
+            if name not in self._gauges:
+                self._gauges[name] = Gauge(name, documentation, registry=self.registry, multiprocess_mode="mostrecent")
+            return self._gauges[name]
 
     def webhook(self, source: str, outcome: str, reason: str = "") -> None:
         self.webhooks.labels(source, outcome, reason).inc()
