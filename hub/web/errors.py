@@ -146,8 +146,15 @@ def forbidden_help(message: str) -> dict:
         log.warning("the people to ask could not be read for a 403 page", exc_info=True)
         _rollback()
         return info
+    # emails only to a viewer who may see the users (users.view): to the others, names alone, as a
+    # colleague would say them; someone without a name is then left out
+    from hub.web.permissions import can
+
+    sees_emails = can("users.view")
+    if not sees_emails:
+        people = [user for user in people if user.name]
     people.sort(key=lambda user: (rank[user.role], (user.name or user.email).lower(), user.email))
-    info["people"] = [{"name": user.name or "", "email": user.email, "role": user.role_label}
+    info["people"] = [{"name": user.name or "", "email": user.email if sees_emails else "", "role": user.role_label}
                       for user in people[:MAX_PEOPLE_NAMED]]
     info["more"] = max(0, len(people) - MAX_PEOPLE_NAMED)
     return info
