@@ -351,7 +351,9 @@ class SourceAPI:
             return self._runtime.registry.call(self.plugin_name, hook, ctx=ctx, **kwargs)
         except NeedsReauthorization as exc:
             # The source's connection needs an admin, not the caller's: the caller's work waits.
-            raise TemporaryError(f"source {self.plugin_name} needs re-authorization: {exc}", retry_after=300) from exc
+            from hub.engine.runner import source_needs_reauthorization
+
+            raise TemporaryError(f"{source_needs_reauthorization(self.plugin_name)}: {exc}", retry_after=300) from exc
 
     def get_candidate(self, opportunity_id: str) -> e.Candidate | None:
         return self._call("source_get_candidate", opportunity_id=opportunity_id)

@@ -48,6 +48,29 @@ MAX_DEFERRAL_SPACING_SECONDS = 600.0
 UNREADABLE_RETRY_SECONDS = 60.0  # a delivery this worker cannot decrypt the secrets for tries again after
 
 
+def source_needs_reauthorization(source_plugin: str) -> str:
+    """The start of the ``TemporaryError`` a plugin's read of the workspace's source raises while
+    the source needs an admin to reconnect it (``hub.context.SourceAPI``): its work waits and
+    retries, and ``wake_waiting_on_source`` finds it by these words once the source is back."""
+    return f"source {source_plugin} needs re-authorization"
+
+
+def wake_waiting_on_source(runtime, workspace_id: int, source_plugin: str) -> int:
+    """Once the source's connection works again (a reconnect, a passed test): the deliveries of
+    the workspace retrying because it needed re-authorization are due now, rather than at the end
+    of their backoff (up to an hour after the reconnect). Returns how many were woken."""
+    waiting = (Delivery.workspace_id == workspace_id, Delivery.status == D_RETRY,
+               Delivery.last_error.startswith(f"TemporaryError: {source_needs_reauthorization(source_plugin)}",
+                                              autoescape=True))
+    ids = list(db.session.scalars(sa.select(Delivery.id).where(*waiting)))
+    if ids:
+        db.session.execute(sa.update(Delivery).where(Delivery.id.in_(ids), *waiting).values(next_attempt_at=utcnow()))
+    db.session.commit()
+    if ids:
+        runtime.wake(ids)
+    return len(ids)
+
+
 def log_fields(delivery) -> dict:
     """The ids every log line about a delivery carries (``delivery`` is a row or model with
     ``id``, ``event_id``, ``workspace_id`` and ``plugin``)."""

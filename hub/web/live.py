@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import g
 
 from hub.context import status_set_by_plugin
-from hub.entities import ASSESSMENT, SOURCE_ATTACHMENT_OPTIONS, ArchiveReason, Assessment, Posting, Stage
+from hub.entities import ASSESSMENT, SOURCE, SOURCE_ATTACHMENT_OPTIONS, ArchiveReason, Assessment, Posting, Stage
 from hub.errors import HubError, PluginError
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -245,7 +245,17 @@ def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, messa
     the status becomes "connected" or "error" with ``message``: a success's message (a test's
     "Canditech is connected: 4 assessments") is kept, as a failure's is; a success without one
     keeps a connected integration's message ("connected to ... (4 assessments)"), or clears the
-    message of the failure it ends."""
+    message of the failure it ends. A source that answered wakes the work that waited for its
+    reconnection (``hub.engine.runner.wake_waiting_on_source``)."""
+    _record_health(workspace_id, plugin, before, ok, message, before_message)
+    if ok and get_runtime().registry.spec(plugin).kind == SOURCE:
+        # the source answers: the providers' work that waited for its reconnection goes on now
+        from hub.engine.runner import wake_waiting_on_source
+
+        wake_waiting_on_source(get_runtime(), workspace_id, plugin)
+
+
+def _record_health(workspace_id: int, plugin: str, before: str, ok: bool, message: str, before_message) -> None:
     row = db.session.get(Integration, get_runtime().integration(workspace_id, plugin).id, populate_existing=True)
     if status_set_by_plugin(workspace_id, plugin) or row.status != before \
             or (before_message is not _UNSET and row.status_message != before_message):

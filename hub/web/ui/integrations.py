@@ -574,12 +574,18 @@ def integrations_oauth_callback(plugin: str):
         raise BadRequest(f"This answer from {spec.title} gives {quoted_values(twice)} more than once, so the hub cannot tell which "
                          "is meant and connected nothing. Start again with “Connect” on the integration's page.")
     given = request.args.get("state") or ""
-    if not expected or not secrets.compare_digest(str(expected), given):
+    if not expected:  # the back button, a reload, or another browser's answer: nothing to match
+        raise BadRequest(f"This answer from {spec.title} does not match a connection you started here (state "
+                         "mismatch): it was used already, or the connection was started in another browser or "
+                         "tab. Nothing was changed. Start again with “Connect” on the integration's page.")
+    if not secrets.compare_digest(str(expected), given):
         raise BadRequest(f"This answer from {spec.title} does not match a connection you started here "
-                         "(state mismatch). Start again with “Connect” on the integration's page.")
+                         "(state mismatch). Nothing was changed. Start again with “Connect” on the integration's "
+                         "page.")
     if request.args.get("error"):
         reason = request.args.get("error_description") or request.args.get("error")
-        flash(f"{spec.title} did not grant access: {reason}", "error")
+        flash(f"{spec.title} did not grant access: {reason}. Nothing was changed: to connect, start again and "
+              "allow the access it asks for.", "error")
         return redirect(url_for("ui.integrations_detail", plugin=plugin))
     row = services.get_integration(get_runtime(), current_user.workspace_id, plugin)
     before = row.status
