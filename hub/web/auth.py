@@ -144,9 +144,10 @@ def note_activity():
     """Keep a signed-in browser's session alive while its user opens pages: the session is
     written again (and its cookie's age starts again, ``HUB_SESSION_IDLE_SECONDS``) at most once
     a minute. A live list's poll (``fragment=1``, ``X-Requested-With: fetch``, static/hub.js) is
-    no one's activity: a browser left on the Candidates page must still be signed out. The API
-    takes no session."""
-    if request.blueprint == "api" or request.args.get("fragment") or request.headers.get("X-Requested-With") == "fetch":
+    no one's activity: a browser left on the Candidates page must still be signed out. Only the
+    pages count (the ``ui`` blueprint): the API takes no session, and webhooks, health checks and
+    metrics are no one's page."""
+    if request.blueprint != "ui" or request.args.get("fragment") or request.headers.get("X-Requested-With") == "fetch":
         return
     if not session.get("_user_id"):
         return
