@@ -1,6 +1,6 @@
 """The sign-in throttle under races and the session idle timeout under live lists (found by a review).
 
-Each test failed before its fix.
+Each test failed before its fix."""
 
 from __future__ import annotations
 
