@@ -120,6 +120,10 @@ class ConnectionState:
     # what the admin should fix about a working connection (e.g. a permission the vendor did not
     # grant), each a sentence shown as a warning on the integration's page until it no longer applies
     warnings: tuple[str, ...] = ()
+    # stored secrets the chosen way of authenticating does not use, kept for switching back (an
+    # API key while OAuth is chosen, the OAuth tokens while an API key is): the integration's page
+    # says so beside them, and the revoke confirmation that they are forgotten too
+    unused_secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,8 @@ def connection_state(ctx):
         oauth_available=oauth_available, oauth_unavailable_reason=reason, oauth_chosen=oauth,
         webhooks=webhook_setup.registered(ctx), webhooks_missing=webhook_setup.missing(ctx),
         manual_secret_field="signature_tokens",
+        # the other way's credentials, kept: choosing it again uses them
+        unused_secrets=("api_key",) if oauth else (*SecretNames.OAUTH, auth.REFRESHED_AT, auth.REFUSED),
         warnings=(*(auth.grant_warnings(ctx) if oauth and present else ()), *webhook_setup.left_warning(ctx)))
 
 

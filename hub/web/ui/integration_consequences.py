@@ -38,6 +38,22 @@ def revoke_summary(spec, plugin: str) -> str:
             f"at {spec.title} yourself if you entered it there.")
 
 
+def unused_credentials(spec, row, state) -> dict[str, str]:
+    """The stored credentials the plugin says the chosen way of authenticating does not use
+    (``ConnectionState.unused_secrets``), kept unused (switching back uses them again; only
+    revoking forgets them): their names -> the label a person reads, a settings field's label
+    ("API key") while OAuth is chosen, "OAuth tokens" (the plugin's own secrets) while it is not."""
+    if row is None or not spec.supports_oauth or state.oauth_chosen is None:
+        return {}
+    stored = set(row.secrets_meta or {})
+    unused = [name for name in state.unused_secrets if name in stored]
+    if state.oauth_chosen:
+        views = build_fields(spec.settings_schema, spec.secret_fields, {}, {}) if spec.settings_schema else []
+        labels = {view.attribute: view.label for view in views}
+        return {name: labels.get(name, name) for name in unused}
+    return {name: "OAuth tokens" for name in unused}
+
+
 # the hooks through which a source (ATS) writes what the providers report back to the ATS
 WRITE_BACK_HOOKS = ("on_invitation_status", "on_assessment_completed", "on_verdict")
 
@@ -250,6 +266,18 @@ def revoke_consequences(workspace_id: int, plugin: str) -> list[Markup]:
     labels = secret_labels(spec, (row.secrets_meta or {}).keys()) if row else []
     lines = [Markup("{}").format(revoke_summary(spec, plugin))]
     lines.append(Markup("Every stored credential is forgotten{}.").format(f": {', '.join(labels)}" if labels else ""))
+    unused = list(dict.fromkeys(unused_credentials(spec, row, services.connection_state(workspace_id, plugin, row))
+                                .values())) if row is not None and spec.supports_oauth else []
+    if unused:  # kept as a fallback while the other way is chosen: forgotten too
+        if unused == ["OAuth tokens"]:
+            lines.append(Markup("The OAuth tokens are not in use (the API key is chosen under Authentication), and "
+                                "they are forgotten too: to use OAuth after reconnecting, connect with {} again.")
+                         .format(spec.title))
+        else:
+            lines.append(Markup("The {} {} not in use (OAuth is chosen under Authentication), and forgotten too: to "
+                                "use {} after reconnecting, enter {} again.").format(
+                " and ".join(unused), "is" if len(unused) == 1 else "are", "it" if len(unused) == 1 else "them",
+                "it" if len(unused) == 1 else "them"))
     if row is not None and row.enabled:  # revoking disables: what stops while it is not enabled
         lines += _attachment_lines(workspace_id, spec, plugin, until, revoking=True)
     lines += _invitation_line(workspace_id, spec, plugin, revoking=True)

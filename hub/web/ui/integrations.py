@@ -31,7 +31,8 @@ from hub.web.ui import bp
 from hub.web.ui.helpers import parse_iso, sentence
 from hub.web.ui.list_filters import ListArgs, quoted_values
 from hub.web.ui.integration_consequences import (cancelled_since, counted, disable_consequences,
-                                                 missed_while_disabled, revoke_consequences, revoke_summary)
+                                                 missed_while_disabled, revoke_consequences, revoke_summary,
+                                                 unused_credentials)
 from hub.web.ui.form_messages import and_list, friendly_errors, in_sentence, refused_save
 from hub.web.ui.labels import connection_label
 from hub.web.ui.settings_form import (SUGGEST_SOURCE_USERS, build_fields, cleared_secrets, form_to_data,
@@ -391,6 +392,15 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
                                       "set_by": secret_source(meta, spec.title)})
     offer_source_users(fields, plugin, row)
     accepts_webhooks = runtime.registry.implements(plugin, "verify_webhook")
+    item = integration_summary(plugin, row)
+    # settings saved, but the way of authenticating they choose has no credentials stored (OAuth
+    # chosen and not connected yet, or an API key chosen and none entered): there is nothing to
+    # test, and the status message "... changed: test the connection again" would contradict the
+    # next step (connect, or enter the key)
+    no_credentials = bool(row is not None and row.status == "configured" and not state.credentials_present)
+    if no_credentials:
+        item["status"], item["status_label"] = "enabled", connection_label("enabled")
+    unused = unused_credentials(spec, row, state)
     step = next_step(spec, row, state, manage, needs_registration)
     if step is None and set_up(spec, row, state, needs_registration, accepts_webhooks):
         step = after_setup(spec, current_user.workspace_id, manage)
@@ -400,7 +410,9 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         row.status_message.strip() in str(message) for _, message in get_flashed_messages(with_categories=True)))
     context = {
         "status_said": status_said,
-        "item": integration_summary(plugin, row),
+        "status_moot": no_credentials,
+        "item": item,
+        "unused_credentials": unused,
         "spec": spec,
         "row": row,
         "fields": fields,
