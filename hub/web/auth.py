@@ -197,7 +197,7 @@ def sign_in():
     # used this browser before, or planted a session cookie in it, knows that one: the signed-in
     # user's forms could be forged with it). Flask-WTF makes a new token on the next page.
     session.clear()
-    session.permanent = True  # valid for HUB_SESSION_IDLE_SECONDS after its last request (hub.config)
+    session.permanent = True  # valid for HUB_SESSION_IDLE_SECONDS after the last page opened (note_activity)
     login_user(user)
     flash(f"Signed in as {user.email}.", "success")
     return redirect(next_url or url_for("ui.dashboard"))

@@ -252,7 +252,11 @@ def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, messa
         # the source answers: the providers' work that waited for its reconnection goes on now
         from hub.engine.runner import wake_waiting_on_source
 
-        wake_waiting_on_source(get_runtime(), workspace_id, plugin)
+        try:
+            wake_waiting_on_source(get_runtime(), workspace_id, plugin)
+        except Exception:  # a help only: the waiting work still runs at its own time
+            db.session.rollback()
+            log.warning("the work waiting for %s could not be woken after it answered", plugin, exc_info=True)
 
 
 def _record_health(workspace_id: int, plugin: str, before: str, ok: bool, message: str, before_message) -> None:

@@ -314,9 +314,12 @@ def access_token(ctx, *, rejected: str | None = None) -> str:
     secrets = ctx.secrets
     if not secrets.get(SecretNames.ACCESS_TOKEN) and not secrets.get(SecretNames.REFRESH_TOKEN):
         raise NeedsReauthorization("Lever is not connected: connect with OAuth")
-    refused = _refused(secrets)
-    if refused:  # Lever refused this grant already: its access token is as dead as its refresh token
-        raise NeedsReauthorization(refused)
+    if _refused(secrets):  # refused when this ctx read them: a reconnect may have stored a grant since
+        reload(ctx)
+        secrets = ctx.secrets
+        refused = _refused(secrets)
+        if refused:  # Lever refused this grant already: its access token is as dead as its refresh token
+            raise NeedsReauthorization(refused)
     if rejected is None:
         token = _fresh(ctx, secrets)
         if token:
