@@ -17,7 +17,7 @@ stageChange and fires candidateStageChange, and so on). Routes in this module:
   ``POST /opportunities/<id>/archive`` ``{"reason_id": id|null}``,
   ``POST /opportunities/<id>/hire``, ``GET /opportunities/<id>/notes`` and ``/tags``.
 - ``GET /stats``; ``GET|POST|DELETE /faults`` (POST replaces the fault settings, see
-  ``faults.py``).
+  ``faults.py``: the ``/v1`` API's, the webhooks' and the OAuth token endpoint's).
 Webhook and OAuth controls live in ``control_webhooks.py`` on the same blueprint.
 """
 

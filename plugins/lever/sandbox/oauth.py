@@ -14,12 +14,21 @@ Contract:
   (``client_id``/``client_secret``) or HTTP Basic: ``grant_type=authorization_code``
   (``code``, ``redirect_uri``) or ``grant_type=refresh_token`` (``refresh_token``). Answers the
   token JSON, 400 ``{"error": "invalid_grant"|"invalid_request"|"unsupported_grant_type", ...}``
-  or 401 ``{"error": "invalid_client", ...}``. Stats: ``oauth_token_grants`` (by grant type),
-  ``oauth_refreshes`` (successful refreshes by client id), ``oauth_failures`` (by error).
+  or 401 ``{"error": "invalid_client", ...}``. Stats: ``oauth_token_requests`` (every call,
+  faulted or not), ``oauth_token_grants`` (by grant type), ``oauth_refreshes`` (successful
+  refreshes by client id), ``oauth_failures`` (by error).
+- Token-endpoint faults (``token_down``, ``token_error_rate`` + ``token_error_codes``,
+  ``token_latency_ms``; ``faults.py``) act first, before the client or the grant is looked at:
+  the call waits ``token_latency_ms``, then a faulted one answers its status with
+  ``{"error": "temporarily_unavailable" (503) | "too_many_requests" (429) | "server_error",
+  "error_description": "Injected fault (token_down|token_error)"}`` and changes nothing (the code
+  or refresh token presented stays valid). Stats: ``oauth_token_faults`` (by ``kind:status``).
 """
 
 from __future__ import annotations
 
+import time
+from http import HTTPStatus
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, jsonify, redirect, render_template, request
@@ -29,6 +38,7 @@ from .oauth_store import KNOWN_SCOPES, OAuthError
 
 bp = Blueprint("lever_oauth", __name__)
 
+TOKEN_FAULT_ERRORS = {503: "temporarily_unavailable", 429: "too_many_requests"}
 AUTHORIZE_PARAMS = ("client_id", "redirect_uri", "response_type", "state", "audience", "scope",
                     "prompt")
 
@@ -109,9 +119,31 @@ def _client_credentials() -> tuple[str | None, str | None]:
     return values.get("client_id"), values.get("client_secret")
 
 
+def _token_fault(sandbox: Sandbox):
+    """The answer of an injected token-endpoint fault, or None (after any injected latency)."""
+    fault = sandbox.faults.for_token_request()
+    if fault.sleep:
+        time.sleep(fault.sleep)
+    if fault.kind is None:
+        return None
+    sandbox.stats.incr("oauth_token_faults", f"{fault.kind}:{fault.status}")
+    resp = jsonify({"error": TOKEN_FAULT_ERRORS.get(fault.status, "server_error"),
+                    "error_description": f"Injected fault (token_{fault.kind})"})
+    try:  # the reason phrase as a web server writes it (werkzeug's own is in capitals)
+        resp.status = f"{fault.status} {HTTPStatus(fault.status).phrase}"
+    except ValueError:
+        resp.status_code = fault.status
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
 @bp.post("/oauth/token")
 def token():
     sandbox = get_sandbox()
+    sandbox.stats.incr("oauth_token_requests")
+    faulted = _token_fault(sandbox)
+    if faulted is not None:
+        return faulted
     values = request.form if request.form else (request.get_json(silent=True) or {})
     grant_type = values.get("grant_type")
     try:

@@ -7,7 +7,9 @@ copy; ``reset()`` zeroes everything. Counter names used by the sandbox:
 
 - requests (all /v1 calls), requests_by_path (real path), requests_by_route ("METHOD rule"),
   responses_by_status, rate_limited (429 from the limiter), faults_injected (by kind/code)
-- oauth_token_grants (by grant type), oauth_refreshes (by client id), oauth_failures
+- oauth_token_requests (every token endpoint call), oauth_token_grants (by grant type),
+  oauth_refreshes (by client id), oauth_failures (by error), oauth_token_faults
+  (injected token endpoint faults, by kind/code)
 - notes_created, notes_deleted
 - webhook_events, webhook_attempts, webhook_delivered, webhook_failed_attempts,
   webhook_gave_up, webhook_dropped, webhook_duplicated, webhook_tests
