@@ -100,7 +100,7 @@ class LeverSettingsSchema(Schema):
         what="a Lever user id", load_default=None, allow_none=True, validate=validate.Length(max=200),
         metadata={"connection": True, "label": "Write as Lever user", "suggest": "source_users",
                   "description": "a Lever user id; notes, tags, stage moves and archives are attributed to this "
-                                 "user (once the API key is saved, Lever's users are offered to pick from)"})
+                                 "user (once Lever is connected, by its API key or OAuth, Lever's users are offered to pick from)"})
     max_webhook_age_hours = WholeNumber(
         load_default=72, validate=validate.Range(min=1, max=MAX_AGE_HOURS_LIMIT),
         metadata={"label": "Accept webhooks up to (hours old)"})

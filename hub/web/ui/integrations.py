@@ -125,6 +125,8 @@ def enabled_message(spec, state) -> str:
     """What enabling said: enabled, or enabled but not connected yet and how to connect it."""
     if state.credentials_present:
         return f"{spec.title} is enabled."
+    if state.oauth_available and state.oauth_chosen:  # connecting tests the connection itself
+        return f"{spec.title} is enabled, but not connected yet: {credentials_how(spec, state)}."
     return f"{spec.title} is enabled, but not connected yet: {credentials_how(spec, state)}, then test the connection."
 
 
