@@ -79,13 +79,13 @@ def test_api_key_to_oauth_before_connecting_says_connect_and_nothing_to_test(lev
     # no "Authentication changed ...: test the connection again" beside it, and no Test button
     assert 'id="status-message"' not in html and TEST_AGAIN not in html
     assert 'id="test-connection"' not in html
-    assert _badge(html) == "No credentials yet"
+    assert _badge(html) == "Not tested yet"  # the state's one name on every page
     assert re.search(r'class="btn btn--primary" id="connect-lever">Connect with Lever<', html)
     # the Admin's read-only view says the same state
     viewer = app.test_client()
     assert sign_in(viewer, VIEWER).status_code == 302
     seen = viewer.get("/integrations/lever").get_data(as_text=True)
-    assert TEST_AGAIN not in seen and _badge(seen) == "No credentials yet"
+    assert TEST_AGAIN not in seen and _badge(seen) == "Not tested yet"
 
 
 def test_oauth_to_api_key_without_a_key_says_enter_the_key_only(lever):
@@ -94,7 +94,7 @@ def test_oauth_to_api_key_without_a_key_says_enter_the_key_only(lever):
     _connect_oauth(app)
     html = _save(client, form, auth_mode="api_key")
     assert _next_step(html) == "Next step: enter Lever&#39;s API key in the settings and save."
-    assert TEST_AGAIN not in html and _badge(html) == "No credentials yet"
+    assert TEST_AGAIN not in html and _badge(html) == "Not tested yet"
     # the OAuth tokens are kept, unused, and the page says so and what becomes of them
     note = re.search(r'id="stored-secrets-unused">(.*?)</p>', html, re.S).group(1)
     assert note.startswith("The OAuth tokens are not used while the API key is chosen under Authentication")

@@ -398,10 +398,9 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     # settings saved, but the way of authenticating they choose has no credentials stored (OAuth
     # chosen and not connected yet, or an API key chosen and none entered): there is nothing to
     # test, and the status message "... changed: test the connection again" would contradict the
-    # next step (connect, or enter the key)
+    # next step (connect, or enter the key). The badge keeps the stored state's one name, as the
+    # Dashboard and the Integrations list show it.
     no_credentials = bool(row is not None and row.status == "configured" and not state.credentials_present)
-    if no_credentials:
-        item["status"], item["status_label"] = "enabled", connection_label("enabled")
     unused = unused_credentials(spec, row, state)
     step = next_step(spec, row, state, manage, needs_registration)
     if step is None and set_up(spec, row, state, needs_registration, accepts_webhooks):
