@@ -383,16 +383,29 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         row.status = "configured"
     elif row.status == "revoked" and new_secrets:  # credentials again, saved before Enable: not tested yet
         row.status, row.status_message = "configured", None
-    elif row.status in TESTED_STATUSES and moot:
+    test_again = None
+    untested = (row.status_message or "").partition(UNTESTED_CHANGE)
+    if moot and (row.status in TESTED_STATUSES or (row.status == "configured" and untested[1])):
         # "Connected" (or an error) said what the last test or use found with the old values; "needs
         # reconnecting" stays until a connect or test clears it (a new base URL does not), or a new
-        # credential typed in (below)
+        # credential typed in (below). A change saved since then adds to the names already said.
         row.status = "configured"
-        labels = ", ".join(names.get(name, name) for name in moot)
-        row.status_message = f"{labels} changed since the connection was last tested: test the connection again"
+        said = [label for label in untested[0].split(", ") if label] if untested[1] else []
+        labels = ", ".join([*said, *(label for label in (names.get(name, name) for name in moot) if label not in said)])
+        test_again = f"{labels}{UNTESTED_CHANGE}"
+        row.status_message = f"{test_again}: test the connection again"
     # the names of the fields that changed, never a value; a secret given again unchanged is no change
     audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}", changed=changed)
     db.session.commit()
+    if test_again is not None:
+        # a switch to a way of authenticating that has no credentials stored yet (OAuth chosen, not
+        # connected): nothing to test, the next step is the plugin's (connect, or enter the key)
+        state = connection_state(workspace_id, plugin)
+        if not state.credentials_present:
+            row = db.session.get(Integration, row.id, with_for_update=True, populate_existing=True)
+            if row.status == "configured" and row.status_message == f"{test_again}: test the connection again":
+                row.status_message = f"{test_again}: {state.credentials_help or 'enter the credentials'}"
+            db.session.commit()
     if refused:
         # "needs reconnecting" said what the vendor answered to the old credentials; whether the new
         # ones are what the connection signs in with, the plugin says (read with the settings just
@@ -410,6 +423,9 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
 
 
 TESTED_STATUSES = ("connected", "error")
+# the status message of settings the connection depends on saved since its last test says "<labels>"
+# before this, and the next step after it
+UNTESTED_CHANGE = " changed since the connection was last tested"
 
 
 def settings_defaults(schema, exclude: Iterable[str] = ()) -> dict[str, Any]:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
+from hub import services
 from hub.extensions import db
 from hub.runtime import get_runtime
+from hub.store.models import User
 from plugins.lever.sandbox import SEED, serve_in_thread
 from tests.web.support import make_user, sign_in
 
@@ -148,3 +151,23 @@ def test_connected_with_oauth_the_button_is_explained_as_reconnecting(lever):
     assert re.search(r'id="oauth-reconnect-help">Connected with your Lever account\. Reconnect to grant the hub '
                      r'access again', html)
     assert re.search(r'id="connect-lever">Reconnect with Lever<', html)
+
+
+def test_the_stored_message_names_the_chosen_ways_next_step_not_a_test(lever):
+    """What the API (and the Dashboard) read: the status message says what the switch needs."""
+    app, client, form = lever
+    with app.app_context():
+        token = services.create_api_token(db.session.scalar(sa.select(User).where(User.email == OWNER)), "t")
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    _key_connected(lever)
+    _save(client, form, auth_mode="oauth")
+    answer = api.get("/api/v1/integrations/lever", headers=headers).get_json()
+    assert answer["status"] == "configured"
+    assert answer["status_message"] == ("Authentication changed since the connection was last tested: "
+                                        "connect with Lever (OAuth)")
+    # switching back to the key, which is still stored: testing is the next step again
+    _save(client, form, auth_mode="api_key")
+    answer = api.get("/api/v1/integrations/lever", headers=headers).get_json()
+    assert answer["status_message"] == ("Authentication changed since the connection was last tested: "
+                                        "test the connection again")
