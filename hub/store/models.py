@@ -474,6 +474,17 @@ class SignInThrottle(db.Model):
     first_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
 
+    def seconds_locked(self, now: datetime) -> int:
+        """Whole seconds (rounded up) until this key may try again; 0 when it is not locked."""
+        if self.locked_until is None or self.locked_until <= now:
+            return 0
+        return max(1, int((self.locked_until - now).total_seconds() + 0.999))
+
+    def starts_afresh(self, now: datetime, window: timedelta) -> bool:
+        """Whether the next attempt counts from zero, for a row not locked now (``seconds_locked``
+        0): a lock that has ended, or failures older than the window; ``expired``'s test, for one row."""
+        return self.locked_until is not None or self.first_failure_at + window < now
+
     @staticmethod
     def expired(now: datetime, window: timedelta):
         """The rows that no longer slow anyone down: unlocked and older than the window, or locked

@@ -75,10 +75,7 @@ def _throttle_key(email: str) -> str:
 def locked_for(email: str) -> int:
     """Seconds until ``email`` may try again (0 when not locked)."""
     row = db.session.get(SignInThrottle, _throttle_key(email))
-    if row is None or row.locked_until is None:
-        return 0
-    remaining = (row.locked_until - utcnow()).total_seconds()
-    return max(0, int(remaining + 0.999))
+    return 0 if row is None else row.seconds_locked(utcnow())
 
 
 def reserve_attempt(email: str) -> int:
@@ -98,10 +95,11 @@ def reserve_attempt(email: str) -> int:
         db.session.execute(_insert_or_lock(key, now))
         row = db.session.scalar(sa.select(SignInThrottle).where(SignInThrottle.key == key).with_for_update()
                                 .execution_options(populate_existing=True))
-    if row.locked_until is not None and row.locked_until > now:
+    locked = row.seconds_locked(now)
+    if locked:
         db.session.commit()
-        return max(1, int((row.locked_until - now).total_seconds() + 0.999))
-    if row.locked_until is not None or row.first_failure_at + window < now:
+        return locked
+    if row.starts_afresh(now, window):  # (a lock here has ended)
         row.failures, row.first_failure_at, row.locked_until = 0, now, None  # a fresh start
     row.failures += 1
     if row.failures >= int(config["SIGN_IN_MAX_FAILURES"]):
