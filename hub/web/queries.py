@@ -439,13 +439,21 @@ INVITATION_SUBJECTS = frozenset(name for name, cls in EVENT_TYPES.items()
                                 and "opportunity_id" not in cls.__dataclass_fields__)
 
 
-def opportunity_or_event_id(text: str) -> str:
+def opportunity_or_event_id(text: str, workspace_id: int | None = None) -> str:
     """What Activity's search looks for in ``text``: the text itself, or for a page's address
-    (``https://...``, as copied from the ATS's candidate page) the last part of its path, which
-    is the opportunity's id at Lever (``https://hire.lever.co/candidates/<id>``)."""
+    (``https://...``, as copied from the ATS's candidate page) the opportunity whose page it is:
+    the one an invitation of ``workspace_id`` recorded with that ``profile_url`` (the address the
+    source gave, whatever its shape), else the last part of the address's path, which is the
+    opportunity's id at Lever (``https://hire.lever.co/candidates/<id>``)."""
     text = text.strip()
     if not text.lower().startswith(("http://", "https://")):
         return text
+    if workspace_id is not None:
+        pages = {text, text.rstrip("/"), text.rstrip("/") + "/"}
+        known = db.session.scalar(sa.select(Invitation.opportunity_id).where(
+            Invitation.workspace_id == workspace_id, Invitation.profile_url.in_(sorted(pages))).limit(1))
+        if known:
+            return known
     try:
         path = urlsplit(text).path
     except ValueError:  # a host urlsplit refuses ("http://[", half an IPv6 address): the path is still after it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from urllib.parse import quote
 
 from hub.extensions import db
 from hub.store.models import Delivery
@@ -168,6 +169,8 @@ def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, s
         elsewhere = event(other_ws, "stage_change", opportunity, "lever-webhook-2")
         # an opportunity whose id looks like an invitation subject stays an opportunity
         lookalike = event(1, "stage_change", "invitation:999999", "lever-webhook-3")
+        # an ATS whose candidate page is not named by the opportunity id's own path segment
+        ada.profile_url = "https://ats.example/people/7?application_id=41"
         db.session.commit()
 
     def listed(query: str) -> list[int]:
@@ -177,6 +180,9 @@ def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, s
     assert listed(f"about={opportunity}") == [completed, moved]
     assert listed(f"about=https://ats.example/candidates/{opportunity}%3Fsource%3Dmail") == [completed, moved]
     assert listed("about=lever-webhook-1") == [moved] and listed("about=canditech-done-1") == [completed]
+    # the address the source gave for the candidate's page, as an invitation recorded it
+    page = quote("https://ats.example/people/7?application_id=41", safe="")
+    assert listed(f"about={page}") == [completed, moved]
     # an address whose host urlsplit refuses (half an IPv6 address) was a 500; its path still names the candidate
     assert listed(f"about=https://%5Bats/candidates/{opportunity}") == [completed, moved]
     broken = as_role("admin").get("/activity?about=http://%5B")
@@ -195,6 +201,8 @@ def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, s
 
     api = hub_app.test_client()
     body = api.get(f"/api/v1/activity?about={opportunity}", headers=api_headers(seeded, "admin")).get_json()
+    assert [item["id"] for item in body["items"]] == [completed, moved]
+    body = api.get(f"/api/v1/activity?about={page}", headers=api_headers(seeded, "admin")).get_json()
     assert [item["id"] for item in body["items"]] == [completed, moved]
     body = api.get("/api/v1/activity?about=http://%5B", headers=api_headers(seeded, "admin"))
     assert body.status_code == 200 and body.get_json()["items"] == []

@@ -44,7 +44,7 @@ def activity():
     args = query_args()
     ws = current_user.workspace_id
     _check_plugin(args.get("plugin"), invalid_query_value)
-    about = queries.opportunity_or_event_id(args["about"]) if args.get("about") else None
+    about = queries.opportunity_or_event_id(args["about"], ws) if args.get("about") else None
     page = queries.paginate(queries.events_query(ws, plugin=args.get("plugin"), status=args.get("status"), about=about),
                             args["page"], args["per_page"])
     return jsonify({"items": EventSchema(many=True).dump([event_dict(e) for e in page.items]),

@@ -305,7 +305,7 @@ def activity():
     event_id = args.whole_number("event", "event number")
     filters["event"] = event_id or ""
     filters["about"] = args.text("about", "The opportunity or webhook id")
-    about = queries.opportunity_or_event_id(filters["about"]) if filters["about"] else None
+    about = queries.opportunity_or_event_id(filters["about"], ws) if filters["about"] else None
     page = queries.paginate(queries.events_query(ws, plugin=filters["plugin"] or None,
                                                  status=filters["status"] or None, event_id=event_id, about=about),
                             args.page(),
