@@ -1,6 +1,7 @@
 """Fixtures for the browser tests: Debian's chromium driven by Playwright (never a downloaded
-browser), and full-page screenshots of every page visited, saved under
-``test-artifacts/screenshots/`` (gitignored) as the tests' artefacts."""
+browser), and, with ``HUB_TEST_SCREENSHOTS=1``, full-page screenshots of every page visited,
+saved under ``test-artifacts/screenshots/`` (gitignored) for a person to look through. Taking
+them is off by default: they cost about 40 % of the browser tests' time, and no test reads them."""
 
 from __future__ import annotations
 
@@ -35,19 +36,29 @@ def browser():
             chromium.close()
 
 
-class Screenshots:
-    """``shots.take(page, "sign-in")`` saves ``<prefix>-NN-sign-in.png``, numbered in visiting order."""
+def screenshots_wanted() -> bool:
+    """Whether ``HUB_TEST_SCREENSHOTS`` asks for the screenshots (set, and not ``0``)."""
+    return os.environ.get("HUB_TEST_SCREENSHOTS", "").strip() not in ("", "0")
 
-    def __init__(self, prefix: str, folder: Path = SCREENSHOTS):
+
+class Screenshots:
+    """``shots.take(page, "sign-in")`` saves ``<prefix>-NN-sign-in.png``, numbered in visiting order,
+    when ``enabled``; otherwise it takes none (and returns None)."""
+
+    def __init__(self, prefix: str, folder: Path = SCREENSHOTS, enabled: bool = True):
         self.prefix = prefix
         self.folder = folder
         self.count = 0
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob(f"{prefix}-*.png"):  # a previous run's pictures of this test
-            old.unlink(missing_ok=True)
+        self.enabled = enabled
+        if enabled:
+            folder.mkdir(parents=True, exist_ok=True)
+            for old in folder.glob(f"{prefix}-*.png"):  # a previous run's pictures of this test
+                old.unlink(missing_ok=True)
 
-    def take(self, page, step: str) -> Path:
+    def take(self, page, step: str) -> Path | None:
         self.count += 1
+        if not self.enabled:
+            return None
         path = self.folder / f"{self.prefix}-{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', step.lower()).strip('-')}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
@@ -55,7 +66,7 @@ class Screenshots:
 
 @pytest.fixture
 def shots(request):
-    return Screenshots(re.sub(r"^test_", "", request.node.name))
+    return Screenshots(re.sub(r"^test_", "", request.node.name), enabled=screenshots_wanted())
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ reviewer gives a thumbs up; the verdict appears in the hub and the tag in Lever.
 Team Member sees only the candidates of the posting they follow (not Dave of "Data Analyst"), and
 a Team Member sees every candidate but cannot open Integrations (403).
 
-Every page visited is saved as a full-page screenshot in ``test-artifacts/screenshots/``.
+With ``HUB_TEST_SCREENSHOTS=1``, every page visited is saved as a full-page screenshot in
+``test-artifacts/screenshots/``.
 """
 
 from __future__ import annotations
