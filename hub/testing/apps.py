@@ -70,14 +70,19 @@ class _SharedTemplateCode(BytecodeCache):
 
     @staticmethod
     def _settings(env) -> tuple:
+        # the objects themselves, not their id(): the key keeps them alive, so a freed function's
+        # id reused by another can never match. Filters and tests count too: Jinja fixes at compile
+        # time whether one takes the context, and folds one applied to a constant.
         def same(function):  # a bound method is a new object for every app: compare its function
-            return id(getattr(function, "__func__", function))
+            return getattr(function, "__func__", function)
 
         return (env.block_start_string, env.block_end_string, env.variable_start_string,
                 env.variable_end_string, env.comment_start_string, env.comment_end_string,
                 env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
                 env.newline_sequence, env.keep_trailing_newline, tuple(sorted(env.extensions)),
-                env.optimized, env.is_async, same(env.autoescape), same(env.finalize))
+                env.optimized, env.is_async, same(env.autoescape), same(env.finalize),
+                frozenset((name, same(f)) for name, f in env.filters.items()),
+                frozenset((name, same(f)) for name, f in env.tests.items()), env.code_generator_class)
 
     def load_bytecode(self, bucket) -> None:
         with self._lock:

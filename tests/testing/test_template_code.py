@@ -65,3 +65,18 @@ def test_an_environment_that_compiles_differently_compiles_its_own(tmp_path, com
     compiled.clear()
     assert trimmed.get_template("t.html").render(x=1) == "  yes\n"
     assert compiled == ["t.html"]
+
+
+def test_an_environment_whose_filter_differs_compiles_its_own(compiled):
+    """Jinja folds a filter applied to a constant at compile time: another app's filter of the
+    same name must not reach this one through the kept code."""
+    cache = apps._TEMPLATE_CODE
+    source = {"t.html": "{{ 'acme'|title_of }}"}
+    first = jinja2.Environment(loader=jinja2.DictLoader(source), bytecode_cache=cache)
+    first.filters["title_of"] = lambda value: "A:" + value
+    assert first.get_template("t.html").render() == "A:acme"
+    second = jinja2.Environment(loader=jinja2.DictLoader(source), bytecode_cache=cache)
+    second.filters["title_of"] = lambda value: "B:" + value
+    compiled.clear()
+    assert second.get_template("t.html").render() == "B:acme"
+    assert compiled == ["t.html"]
