@@ -55,10 +55,12 @@ class Screenshots:
             for old in folder.glob(f"{prefix}-*.png"):  # a previous run's pictures of this test
                 old.unlink(missing_ok=True)
 
-    def take(self, page, step: str) -> Path | None:
+    def take(self, page, step: str, always: bool = False) -> Path | None:
+        """``always``: also when not ``enabled`` (the picture of a failure)."""
         self.count += 1
-        if not self.enabled:
+        if not (self.enabled or always):
             return None
+        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{self.prefix}-{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', step.lower()).strip('-')}.png"
         page.screenshot(path=str(path), full_page=True)
         return path

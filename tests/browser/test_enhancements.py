@@ -147,7 +147,7 @@ def test_a_busy_form_says_so_and_is_sent_once(connected, new_page, shots):
         shots.take(page, "test-connection-restored")
         assert posts == [hub + "/integrations/lever/test"], posts
     except BaseException:
-        shots.take(page, "FAILED")
+        shots.take(page, "FAILED", always=True)
         print(log_tails(connected))
         raise
 
@@ -176,7 +176,7 @@ def test_a_rejected_attach_form_focuses_its_error_summary(connected, new_page, s
         summary.locator("a[href='#stage']").click()
         expect(page.locator("#stage")).to_be_focused()
     except BaseException:
-        shots.take(page, "FAILED")
+        shots.take(page, "FAILED", always=True)
         print(log_tails(connected))
         raise
 
@@ -318,6 +318,6 @@ def test_the_candidates_list_and_detail_refresh_themselves(connected, new_page, 
         assert polls[-1] == detail_url + "?fragment=1", polls
         shots.take(page, "candidate-alice-completed")
     except BaseException:
-        shots.take(page, "FAILED")
+        shots.take(page, "FAILED", always=True)
         print(log_tails(connected))
         raise

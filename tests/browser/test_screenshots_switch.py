@@ -33,3 +33,11 @@ def test_only_an_enabled_one_saves_full_pages_numbered_in_order(tmp_path):
     first, second = on.take(page, "Sign in"), on.take(page, "/integrations/lever")
     assert [first.name, second.name] == ["walk-01-sign-in.png", "walk-02-integrations-lever.png"]
     assert page.saved == [(str(first), True), (str(second), True)]
+
+
+def test_a_failure_s_picture_is_taken_even_when_they_are_off(tmp_path):
+    page = _Page()
+    off = Screenshots("walk", tmp_path / "off", enabled=False)
+    assert off.take(page, "Sign in") is None
+    failed = off.take(page, "FAILED", always=True)
+    assert failed.name == "walk-02-failed.png" and page.saved == [(str(failed), True)]

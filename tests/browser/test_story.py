@@ -379,7 +379,7 @@ def test_the_story_in_the_browser(make_app, tmp_path, new_page, shots):
         expect(page.locator("#integrations-table")).to_have_count(0)
         shots.take(page, "team-member-integrations-forbidden")
     except BaseException:
-        shots.take(page, "FAILED")
+        shots.take(page, "FAILED", always=True)
         print(log_tails(stack))
         raise
     finally:
@@ -405,7 +405,7 @@ def test_pages_need_a_signed_in_user_and_a_right_password(make_app, tmp_path, ne
         expect(page.locator("#nav-candidates")).to_have_attribute("aria-current", "page")
         shots.take(page, "signed-in-to-candidates")
     except BaseException:
-        shots.take(page, "FAILED")
+        shots.take(page, "FAILED", always=True)
         print(log_tails(stack))
         raise
     finally:
