@@ -296,6 +296,9 @@ def test_the_candidates_list_and_detail_refresh_themselves(connected, new_page, 
         page.evaluate("window.addEventListener('submit', event => event.preventDefault(), {once: true})")
         cancel = page.locator("#cancel-button")
         cancel.click()
+        # the click can return before the accepted dialog lets the page's submit listeners run:
+        # wait (in real time) for the form hub.js marks busy, which schedules the setTimeout(0)
+        expect(page.locator("form:has(#cancel-button)")).to_have_attribute("aria-busy", "true")
         page.clock.run_for(1)  # hub.js disables the button in a setTimeout(0)
         expect(cancel).to_have_js_property("disabled", True)
         expect(cancel).to_have_text("Cancelling…")
