@@ -384,48 +384,79 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
     elif row.status == "revoked" and new_secrets:  # credentials again, saved before Enable: not tested yet
         row.status, row.status_message = "configured", None
     test_again = None
-    untested = (row.status_message or "").partition(UNTESTED_CHANGE)
-    if moot and (row.status in TESTED_STATUSES or (row.status == "configured" and untested[1])):
+    said = untested_labels(row.status_message) if row.status == "configured" else None
+    if moot and (row.status in TESTED_STATUSES or said is not None):
         # "Connected" (or an error) said what the last test or use found with the old values; "needs
         # reconnecting" stays until a connect or test clears it (a new base URL does not), or a new
         # credential typed in (below). A change saved since then adds to the names already said.
         row.status = "configured"
-        said = [label for label in untested[0].split(", ") if label] if untested[1] else []
+        said = said or []
         labels = ", ".join([*said, *(label for label in (names.get(name, name) for name in moot) if label not in said)])
         test_again = f"{labels}{UNTESTED_CHANGE}"
         row.status_message = f"{test_again}: test the connection again"
     # the names of the fields that changed, never a value; a secret given again unchanged is no change
     audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}", changed=changed)
+    saved = (row.settings, row.secrets_encrypted)
     db.session.commit()
+    # What follows asks the plugin's ``connection_state`` about the settings just saved (so after the
+    # commit: it reads them through a context of its own, which commits). Its answer is written only
+    # if the row still holds what this save stored: a save by someone else since would have been
+    # answered about other settings, and writes its own message.
+
+    def unchanged_since_saved() -> Integration | None:
+        current = db.session.get(Integration, row.id, with_for_update=True, populate_existing=True)
+        return current if (current.settings, current.secrets_encrypted) == saved else None
+
     if test_again is not None:
         # a switch to a way of authenticating that has no credentials stored yet (OAuth chosen, not
         # connected): nothing to test, the next step is the plugin's (connect, or enter the key)
         state = connection_state(workspace_id, plugin)
-        if not state.credentials_present:
-            row = db.session.get(Integration, row.id, with_for_update=True, populate_existing=True)
-            if row.status == "configured" and row.status_message == f"{test_again}: test the connection again":
-                row.status_message = f"{test_again}: {state.credentials_help or 'enter the credentials'}"
-            db.session.commit()
+        current = None if state.credentials_present else unchanged_since_saved()
+        if (current is not None and current.status == "configured"
+                and current.status_message == f"{test_again}: test the connection again"):
+            current.status_message = f"{test_again}: {credentials_how(spec, state)}"
+        db.session.commit()
     if refused:
         # "needs reconnecting" said what the vendor answered to the old credentials; whether the new
-        # ones are what the connection signs in with, the plugin says (read with the settings just
-        # saved, so after the commit: its ``connection_state`` gets a context of its own)
-        if not connection_state(workspace_id, plugin).oauth_chosen:
-            row = db.session.get(Integration, row.id, with_for_update=True, populate_existing=True)
-            # unless a test or a use since the save said something newer
-            if row.status == "needs_reauthorization" and row.status_message == refused_message:
-                row.status = "configured"
-                labels = ", ".join(names.get(name, name) for name in refused)
-                row.status_message = (f"{labels} changed since {spec.title} refused the credentials: "
+        # ones are what the connection signs in with, the plugin says
+        current = None if connection_state(workspace_id, plugin).oauth_chosen else unchanged_since_saved()
+        # unless a test or a use since the save said something newer
+        if (current is not None and current.status == "needs_reauthorization"
+                and current.status_message == refused_message):
+            current.status = "configured"
+            labels = ", ".join(names.get(name, name) for name in refused)
+            current.status_message = (f"{labels} changed since {spec.title} refused the credentials: "
                                       "test the connection again")
-            db.session.commit()
-    return row
+        db.session.commit()
+    return db.session.get(Integration, row.id)
 
 
 TESTED_STATUSES = ("connected", "error")
 # the status message of settings the connection depends on saved since its last test says "<labels>"
 # before this, and the next step after it
 UNTESTED_CHANGE = " changed since the connection was last tested"
+_UNTESTED_MESSAGE = re.compile(r"(?P<labels>[^:]+)" + re.escape(UNTESTED_CHANGE) + r": .+", re.S)
+
+
+def untested_labels(message: str | None) -> list[str] | None:
+    """The labels a status message of the form "<labels> changed since the connection was last
+    tested: <next step>" names, or ``None`` when the message is not of that form (a plugin's or a
+    test's own words that happen to contain the phrase are not taken apart)."""
+    match = _UNTESTED_MESSAGE.fullmatch(message or "")
+    if match is None:
+        return None
+    return [label for label in match.group("labels").split(", ") if label]
+
+
+def credentials_how(spec, state: ConnectionState) -> str:
+    """How to give an integration its missing credentials, in words that follow a colon: the
+    plugin's ``credentials_help``, else "connect with <title>" where OAuth is chosen, else the hub's
+    default."""
+    if state.credentials_help:
+        return state.credentials_help
+    if state.oauth_available and state.oauth_chosen:
+        return f"connect with {spec.title}"
+    return "enter its credentials in the settings and save"
 
 
 def settings_defaults(schema, exclude: Iterable[str] = ()) -> dict[str, Any]:

@@ -282,7 +282,7 @@ def run_test(workspace_id: int, plugin: str, actor) -> str:
     title = plugin_title(plugin)
     if not state.credentials_present:
         raise LiveError(f"{title} has no credentials yet, so there is nothing to test: "
-                        + (state.credentials_help or "enter them in the settings") + ".", status=409)
+                        + services.credentials_how(get_runtime().registry.spec(plugin), state) + ".", status=409)
     try:
         # no actor: what the plugin stores while testing (a refreshed token) was not entered by the tester
         message = call_plugin(workspace_id, plugin, "test_connection")

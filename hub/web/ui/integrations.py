@@ -16,6 +16,7 @@ from flask import current_app, flash, get_flashed_messages, jsonify, redirect, r
 from flask_login import current_user
 
 from hub import services
+from hub.services import credentials_how
 from hub.entities import ASSESSMENT, SOURCE, SourceUser
 from hub.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from hub.extensions import db
@@ -110,15 +111,6 @@ def secret_source(meta: dict | None, plugin_title: str) -> str | None:
     if who and via:
         return f"{who} (stored by the {plugin_title} plugin)"
     return who
-
-
-def credentials_how(spec, state) -> str:
-    """How to give the integration its credentials (the plugin's words, or the hub's default)."""
-    if state.credentials_help:
-        return state.credentials_help
-    if state.oauth_available and state.oauth_chosen:
-        return f"connect with {spec.title}"
-    return "enter its credentials in the settings and save"
 
 
 def enabled_message(spec, state) -> str:
@@ -397,9 +389,11 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
     item = integration_summary(plugin, row)
     # settings saved, but the way of authenticating they choose has no credentials stored (OAuth
     # chosen and not connected yet, or an API key chosen and none entered): there is nothing to
-    # test, and the status message "... changed: test the connection again" would contradict the
-    # next step (connect, or enter the key). The badge keeps the stored state's one name, as the
-    # Dashboard and the Integrations list show it.
+    # test, and the page's next step says what to do (connect, or enter the key): the status
+    # message only repeats it ("... changed since the connection was last tested: connect with
+    # Lever"), or, stored when the plugin's answer could not be written (a save by someone else in
+    # between), says "test the connection again". The badge keeps the stored state's one name, as
+    # the Dashboard and the Integrations list show it.
     no_credentials = bool(row is not None and row.status == "configured" and not state.credentials_present)
     unused = unused_credentials(spec, row, state)
     step = next_step(spec, row, state, manage, needs_registration)
