@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 import uuid
+from urllib.parse import quote
 from datetime import timedelta
 from pathlib import Path
 
@@ -574,6 +575,10 @@ def measurements(app, seeded: dict, events: int) -> list[tuple[str, str, object]
         ("activity_late_page", f"GET /activity?page={late_page}", page(f"/activity?page={late_page}")),
         ("activity_about", "GET /activity?about=<an opportunity id>", page(f"/activity?about={opportunity}")),
         ("activity_about_webhook", "GET /activity?about=<a webhook's id>", page(f"/activity?about={webhook_id}")),
+        ("activity_about_page", "GET /activity?about=<a candidate page's address>",
+         page("/activity?about=" + quote(f"https://ats.example/candidates/{opportunity}", safe=""))),
+        ("activity_about_page_unknown", "GET /activity?about=<an address no invitation has>",
+         page("/activity?about=" + quote("https://ats.example/people/nobody", safe=""))),
         ("candidates", "GET /candidates", page("/candidates")),
         ("candidates_failed", "GET /candidates?status=failed", page("/candidates?status=failed")),
         ("candidates_search_name", "GET /candidates?q=lovelace", page("/candidates?q=lovelace")),

@@ -301,6 +301,9 @@ class Invitation(db.Model):
         # the API's order (newest first): SQLite's planner, without statistics, takes any index
         # that starts with the workspace and sorts, unless one gives the order (its rowid is the id)
         sa.Index("ix_invitations_workspace_id", "workspace_id"),
+        # Activity's search by a candidate page's address; a hash index on PostgreSQL, whose B-tree
+        # entries cannot hold the longest addresses the column allows
+        sa.Index("ix_invitations_profile_url", "profile_url", postgresql_using="hash"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(sa.ForeignKey("workspaces.id"))

@@ -443,17 +443,22 @@ def opportunity_or_event_id(text: str, workspace_id: int | None = None) -> str:
     """What Activity's search looks for in ``text``: the text itself, or for a page's address
     (``https://...``, as copied from the ATS's candidate page) the opportunity whose page it is:
     the one an invitation of ``workspace_id`` recorded with that ``profile_url`` (the address the
-    source gave, whatever its shape), else the last part of the address's path, which is the
+    source gave, whatever its shape; when invitations of several opportunities have it, none of
+    them), else the last part of the address's path, which is the
     opportunity's id at Lever (``https://hire.lever.co/candidates/<id>``)."""
     text = text.strip()
     if not text.lower().startswith(("http://", "https://")):
         return text
     if workspace_id is not None:
         pages = {text, text.rstrip("/"), text.rstrip("/") + "/"}
-        known = db.session.scalar(sa.select(Invitation.opportunity_id).where(
-            Invitation.workspace_id == workspace_id, Invitation.profile_url.in_(sorted(pages))).limit(1))
-        if known:
-            return known
+        # the address of exactly one opportunity; one the source gave several (a shared page) names none
+        # the workspace compared as an expression ("+ 0"), which no index serves: SQLite's planner,
+        # without statistics, would otherwise take the unique index that starts with the workspace
+        # and read all of the workspace's invitations instead of the few with this address
+        known = db.session.scalars(sa.select(Invitation.opportunity_id).distinct().where(
+            Invitation.profile_url.in_(sorted(pages)), Invitation.workspace_id + 0 == workspace_id).limit(2)).all()
+        if len(known) == 1:
+            return known[0]
     try:
         path = urlsplit(text).path
     except ValueError:  # a host urlsplit refuses ("http://[", half an IPv6 address): the path is still after it

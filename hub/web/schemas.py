@@ -190,7 +190,7 @@ class ActivityQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
     about = fields.String(validate=validate.Length(min=1, max=MAX_FILTER_LENGTH), metadata={
         "description": "Events about a candidate: an opportunity id of the source (or the address of its page at "
-                       "the ATS: the address the ATS gave for a candidate the hub invited, else its last path segment, "
+                       "the ATS: the address the ATS gave for one candidate the hub invited, else its last path segment, "
                        "which at Lever is the id), with the events about its invitations; or "
                        "the event a sender sent under this id."})
 

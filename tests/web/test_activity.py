@@ -183,6 +183,17 @@ def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, s
     # the address the source gave for the candidate's page, as an invitation recorded it
     page = quote("https://ats.example/people/7?application_id=41", safe="")
     assert listed(f"about={page}") == [completed, moved]
+    # an address the source gave for two opportunities names neither: the search falls back to its
+    # last path segment ("7"), which is no candidate's id here
+    with hub_app.app_context():
+        grace = db.session.get(Invitation, seeded.ids["invitation_p2"])
+        assert grace.opportunity_id != opportunity
+        grace.profile_url = "https://ats.example/people/7?application_id=41"
+        db.session.commit()
+    assert listed(f"about={page}") == []
+    with hub_app.app_context():
+        db.session.get(Invitation, seeded.ids["invitation_p2"]).profile_url = None
+        db.session.commit()
     # an address whose host urlsplit refuses (half an IPv6 address) was a 500; its path still names the candidate
     assert listed(f"about=https://%5Bats/candidates/{opportunity}") == [completed, moved]
     broken = as_role("admin").get("/activity?about=http://%5B")
