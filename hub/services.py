@@ -396,12 +396,14 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
         row.status_message = f"{test_again}: test the connection again"
     # the names of the fields that changed, never a value; a secret given again unchanged is no change
     audit(workspace_id, actor, "integration.settings", f"plugin:{plugin}", changed=changed)
-    saved = (row.settings, row.secrets_encrypted)
+    # as the database gives them back (a JSON round trip: a tuple comes back a list)
+    saved = (json.loads(json.dumps(row.settings)), row.secrets_encrypted)
     db.session.commit()
     # What follows asks the plugin's ``connection_state`` about the settings just saved (so after the
     # commit: it reads them through a context of its own, which commits). Its answer is written only
     # if the row still holds what this save stored: a save by someone else since would have been
-    # answered about other settings, and writes its own message.
+    # answered about other settings, and writes its own message; a token a worker refreshed since
+    # (other secrets) leaves the message saying "test the connection again", which is still true.
 
     def unchanged_since_saved() -> Integration | None:
         current = db.session.get(Integration, row.id, with_for_update=True, populate_existing=True)
@@ -450,8 +452,8 @@ def untested_labels(message: str | None) -> list[str] | None:
 
 def credentials_how(spec, state: ConnectionState) -> str:
     """How to give an integration its missing credentials, in words that follow a colon: the
-    plugin's ``credentials_help``, else "connect with <title>" where OAuth is chosen, else the hub's
-    default."""
+    plugin's ``credentials_help``, else "connect with <title>" where OAuth is available and chosen,
+    else the hub's default."""
     if state.credentials_help:
         return state.credentials_help
     if state.oauth_available and state.oauth_chosen:

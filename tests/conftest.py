@@ -8,7 +8,8 @@ test.
 ``scripts/test.sh`` runs the suite with pytest-xdist (``-n 2 --dist loadgroup``): the hook
 ``pytest_collection_modifyitems`` below puts the long tests first, longest first, so that none of
 them starts last while the other worker idles, and keeps together (``xdist_group``) the tests that
-share an expensive module- or session-scoped fixture.
+share an expensive module- or session-scoped fixture. ``pytest_configure`` lets the apps of a
+process share Werkzeug's URL builders (``tests/support/route_builders.py``): most tests build apps.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from hub.testing import make_test_app
+from tests.support.route_builders import share_route_builders
 
 TEST_KEYS = Fernet.generate_key().decode()
 
@@ -102,6 +104,10 @@ BACKEND_FREE = (
     "tests/testing/test_kit_docs.py",
 )
 DATABASE_FIXTURES = ("postgres_database", "module_database_url")
+
+
+def pytest_configure(config):
+    share_route_builders()
 
 
 def pytest_addoption(parser):

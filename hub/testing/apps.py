@@ -43,7 +43,6 @@ def make_test_app(tmp_path: Path, overrides: dict[str, Any] | None = None,
     on_own_file = config["DATABASE_URL"] == "sqlite:///" + str(own_file)
     fresh = on_own_file and not own_file.exists()  # a file a test made before holds that test's data
     copied = migrate and fresh and _copy_migrated(own_file)
-    _share_route_builders()
     app = create_app(config)
     # every test builds new apps, and each new app's Jinja environment would compile every page
     # it renders again: a fifth of the web tests' CPU. The compiled code is kept for the process.
@@ -98,44 +97,6 @@ class _SharedTemplateCode(BytecodeCache):
 
 
 _TEMPLATE_CODE = _SharedTemplateCode()
-
-
-def _share_route_builders() -> None:
-    """Let every app of this process share the URL builders Werkzeug generates for its rules.
-
-    Werkzeug compiles a Python function per rule to build its URLs (``Rule._compile_builder``:
-    an AST, then ``compile``), for every new app: over half of the time it takes to build an app,
-    which every test does. The function depends only on the rule's text, its parsed parts
-    (``_trace``: host, path, converters' names), the names of its defaults and whether unknown
-    arguments are appended, so a function generated once serves every equal rule. A rule whose
-    defaults fill one of its own variables (the function then holds the converted default) is
-    compiled as Werkzeug does. If a Werkzeug release no longer has the method, nothing changes."""
-    try:
-        from werkzeug.routing.rules import Rule
-    except ImportError:  # pragma: no cover - Werkzeug is Flask's own dependency
-        return
-    original = getattr(Rule, "_compile_builder", None)
-    if original is None or getattr(original, "shared_by_hub_tests", False):
-        return
-    builders: dict[tuple, Any] = {}
-    lock = threading.Lock()
-
-    def compile_builder(self, append_unknown: bool = True):
-        defaults = self.defaults or {}
-        trace = tuple(getattr(self, "_trace", None) or ())
-        if not trace or any(dynamic and name in defaults for dynamic, name in trace):
-            return original(self, append_unknown)
-        key = (self.rule, trace, tuple(defaults), append_unknown)
-        with lock:
-            builder = builders.get(key)
-        if builder is None:
-            builder = original(self, append_unknown)
-            with lock:
-                builders[key] = builder
-        return builder
-
-    compile_builder.shared_by_hub_tests = True
-    Rule._compile_builder = compile_builder
 
 
 # One empty SQLite database migrated to head, per process, which each new app's file starts as a

@@ -7,7 +7,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Iterable, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -452,11 +452,7 @@ def opportunity_or_event_id(text: str, workspace_id: int | None = None) -> str:
     if workspace_id is not None:
         pages = {text, text.rstrip("/"), text.rstrip("/") + "/"}
         # the address of exactly one opportunity; one the source gave several (a shared page) names none
-        # the workspace compared as an expression ("+ 0"), which no index serves: SQLite's planner,
-        # without statistics, would otherwise take the unique index that starts with the workspace
-        # and read all of the workspace's invitations instead of the few with this address
-        known = db.session.scalars(sa.select(Invitation.opportunity_id).distinct().where(
-            Invitation.profile_url.in_(sorted(pages)), Invitation.workspace_id + 0 == workspace_id).limit(2)).all()
+        known = db.session.scalars(opportunities_at_query(workspace_id, pages)).all()
         if len(known) == 1:
             return known[0]
     try:
@@ -465,6 +461,16 @@ def opportunity_or_event_id(text: str, workspace_id: int | None = None) -> str:
         path = "/" + text.split("://", 1)[1].split("?", 1)[0].split("#", 1)[0].partition("/")[2]
     parts = [part for part in path.split("/") if part]
     return unquote(parts[-1]) if parts else text
+
+
+def opportunities_at_query(workspace_id: int, pages: Iterable[str]):
+    """At most two of the opportunities whose invitations in the workspace recorded one of
+    ``pages`` as the candidate's page (``profile_url``), read from ``ix_invitations_profile_url``."""
+    # the workspace compared as an expression ("+ 0"), which no index serves: SQLite's planner,
+    # without statistics, would otherwise take the unique index that starts with the workspace
+    # and read all of the workspace's invitations instead of the few with this address
+    return sa.select(Invitation.opportunity_id).distinct().where(
+        Invitation.profile_url.in_(sorted(pages)), Invitation.workspace_id + 0 == workspace_id).limit(2)
 
 
 def about_clause(workspace_id: int, about: str):

@@ -188,6 +188,9 @@ def test_a_large_history_s_lists_use_the_indexes_made_for_them(make_app, tmp_pat
                                 assessment_id="a1", status="invited")
         undone = plan(queries.undone_deliveries_query(invitation, 10))
         assert "ix_events_workspace_subject" in undone, undone
+        # Activity's search by a candidate page's address, not the workspace's every invitation
+        at_page = plan(queries.opportunities_at_query(1, ["https://ats.example/people/7"]))
+        assert "ix_invitations_profile_url" in at_page, at_page
 
 
 def test_the_candidates_search_has_a_trigram_index_on_postgresql_only(app):

@@ -185,15 +185,26 @@ def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, s
     assert listed(f"about={page}") == [completed, moved]
     # an address the source gave for two opportunities names neither: the search falls back to its
     # last path segment ("7"), which is no candidate's id here
+    # (Grace's opportunity has an event too, so that answering with either opportunity lists one)
     with hub_app.app_context():
         grace = db.session.get(Invitation, seeded.ids["invitation_p2"])
-        assert grace.opportunity_id != opportunity
-        grace.profile_url = "https://ats.example/people/7?application_id=41"
+        grace_opportunity = grace.opportunity_id
+        assert grace_opportunity != opportunity
+        grace_moved = event(1, "stage_change", grace_opportunity, "lever-webhook-4")
+        grace_page, grace.profile_url = grace.profile_url, "https://ats.example/people/7?application_id=41"
         db.session.commit()
+    assert listed(f"about={grace_opportunity}") == [grace_moved]
     assert listed(f"about={page}") == []
     with hub_app.app_context():
-        db.session.get(Invitation, seeded.ids["invitation_p2"]).profile_url = None
+        grace = db.session.get(Invitation, seeded.ids["invitation_p2"])
+        grace.profile_url = grace_page
+        ada = db.session.get(Invitation, seeded.ids["invitation"])
+        # two invitations of one opportunity (two attachments) with that address still name it
+        db.session.add(Invitation(workspace_id=1, attachment_id=grace.attachment_id, opportunity_id=opportunity,
+                                  profile_url=ada.profile_url, provider=ada.provider, assessment_id=ada.assessment_id,
+                                  assessment_name=ada.assessment_name, status="invited"))
         db.session.commit()
+    assert listed(f"about={page}") == [completed, moved]
     # an address whose host urlsplit refuses (half an IPv6 address) was a 500; its path still names the candidate
     assert listed(f"about=https://%5Bats/candidates/{opportunity}") == [completed, moved]
     broken = as_role("admin").get("/activity?about=http://%5B")
