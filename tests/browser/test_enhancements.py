@@ -187,12 +187,15 @@ IDLE_MS, PENDING_MS = 20_000, 4_000  # hub.js: the polling intervals, without an
 T0 = datetime(2030, 1, 7, 9, 0, tzinfo=timezone.utc)
 
 
-def wait_for_fragment(page: Page, url: str, text: str, timeout: float = 20.0) -> None:
+def wait_for_fragment(page: Page, url: str, *texts: str, timeout: float = 20.0) -> None:
     """Until the hub's fragment at ``url`` (asked with the page's cookies, not by the page) holds
-    ``text``: the page must then show it at its next poll."""
+    every one of ``texts`` at once: the page must then show them at its next poll."""
     deadline = time.monotonic() + timeout
-    while text not in page.request.get(url + ("&" if "?" in url else "?") + "fragment=1").text():
-        assert time.monotonic() < deadline, f"the hub's {url} never showed {text!r}"
+    while True:
+        fragment = page.request.get(url + ("&" if "?" in url else "?") + "fragment=1").text()
+        if all(text in fragment for text in texts):
+            return
+        assert time.monotonic() < deadline, f"the hub's {url} never showed all of {texts!r}: {fragment[:2000]}"
         time.sleep(0.1)
 
 
@@ -257,7 +260,9 @@ def test_the_candidates_list_and_detail_refresh_themselves(connected, new_page, 
 
         # work is pending: every 4 s. Canditech is back: the invitation is sent and shows
         api(canditech + "/_sandbox/faults", "DELETE")
-        wait_for_fragment(page, hub + "/candidates", 'data-status="invited"')
+        # and nothing else is pending (the invitation can show as sent while its delivery, or one it
+        # caused, is still open: the list then still polls every 4 s)
+        wait_for_fragment(page, hub + "/candidates", 'data-status="invited"', 'data-pending="false"')
         page.clock.run_for(PENDING_MS - 500)
         expect_polls(1)
         page.clock.run_for(600)
