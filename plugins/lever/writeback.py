@@ -77,13 +77,18 @@ def provider_title(provider: str) -> str:
 MAX_NAME_CHARS = 300  # an assessment name longer than this is shortened, ending in "…"
 MAX_REASON_CHARS = 1000  # likewise a failure's reason
 _BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")  # whitespace (line breaks, tabs) and control characters
+# "@name" in a note's value mentions a Lever user, who is notified (lever.md §3.6): an "@" that
+# starts a word in a vendor's text is written as the full-width "＠", which reads the same and
+# mentions no one. An address's "@" (after a letter or digit: jane@acme.test) is left as it is.
+_MENTION = re.compile(r"(?<![\w.+-])@(?=\w)")
+SAFE_AT = "\uff20"
 UTC_NAMES = ("UTC", "Etc/UTC")
 
 
 def one_line(text: Any, limit: int) -> str:
     """``text`` on one line (each run of whitespace or control characters one space), at most
-    ``limit`` characters."""
-    flat = _BREAKS.sub(" ", str(text or "")).strip()
+    ``limit`` characters, mentioning no Lever user (an "@" that starts a word becomes "＠")."""
+    flat = _MENTION.sub(SAFE_AT, _BREAKS.sub(" ", str(text or ""))).strip()
     return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
 
 

@@ -130,6 +130,21 @@ def test_an_assessment_name_with_markup_is_written_as_plain_text_on_one_line(lev
     assert "&amp;" not in text and "&lt;" not in text
 
 
+def test_a_vendors_text_mentions_no_lever_user(lever, sandbox):
+    """An "@name" in a note notifies that Lever user: one in an assessment's name or a failure's
+    reason (a vendor's words) is written with the full-width "＠"; an email address is kept."""
+    inv = make_invitation(lever)
+    rename_assessment(lever, inv, "Ask @jane (or jane@acme.test) about\n@ops")
+    text = written(lever, sandbox, inv)
+    assert text.startswith("Canditech assessment completed: Ask ＠jane (or jane@acme.test) about ＠ops\nScore:")
+    failed = make_invitation(lever, opportunity="opp-nomail", status="failed", score=None, max_score=None,
+                             report_url=None)
+    lever.call("on_invitation_status", progress=InvitationProgress(
+        invitation_id=failed, status="failed", reason="@recruiting: last_name too long"))
+    (note,) = note_texts(sandbox, "opp-nomail")
+    assert "was not sent: ＠recruiting: last_name too long\n" in note and "@recruiting" not in note
+
+
 def test_a_very_long_assessment_name_is_shortened(lever, sandbox):
     inv = make_invitation(lever)
     rename_assessment(lever, inv, "Ω" * 500)
