@@ -60,6 +60,5 @@ def share_route_builders() -> bool:
         return builder
 
     compile_builder.shared_by_hub_tests = True
-    compile_builder.original = original
     Rule._compile_builder = compile_builder
     return True
