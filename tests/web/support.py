@@ -8,8 +8,10 @@ run every allowed action for every allowed role against one database.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
@@ -226,7 +228,97 @@ def _dead_delivery(ws, payload=None):
 
 
 def seed(app) -> Seed:
-    """Users of every role (with API tokens), both fake integrations enabled, and per-role resources."""
+    """Users of every role (with API tokens), both fake integrations enabled, and per-role resources.
+
+    Seeding through the services costs about 40% of a web test's CPU, and nearly every web test
+    seeds. So the first seed of a process on each kind of app (``_seed_kind``) goes through the
+    services, and its rows are kept (``_SeedCopy``); a later seed whose database holds what the
+    first one's held before it (``_contents`` without timestamps) gets those rows written back as
+    they were (ids, hashes and encrypted secrets alike), timestamps moved forward by the time
+    since, so every age reads as if just seeded. Anything else seeds through the services."""
+    kind = _seed_kind(app)
+    with app.app_context():
+        before = _contents(timestamps=False)
+        kept = _SEED_COPIES.get(kind)
+        if kept is not None and kept.before == before:
+            kept.write_back()
+            return copy.deepcopy(kept.result)
+    result = _seed_through_services(app)
+    with app.app_context():
+        _SEED_COPIES[kind] = _SeedCopy(before, _contents(timestamps=True), datetime.now(timezone.utc),
+                                       copy.deepcopy(result))
+    return result
+
+
+def _seed_kind(app) -> tuple:
+    """What ``seed``'s rows depend on besides the database's contents: its dialect, the keys that
+    encrypt its secrets, the plugins' specs (their settings schemas validate what is saved) and
+    the settings a test overrode."""
+    from hub.runtime import get_runtime
+
+    with app.app_context():
+        specs = get_runtime().registry.specs
+        overridden = app.extensions.get("hub.test_overrides", ())
+        return (app.config["DATABASE_URL"].split(":", 1)[0], str(app.config.get("ENCRYPTION_KEYS")),
+                tuple(sorted((name, repr(spec)) for name, spec in specs.items())),
+                tuple(sorted((name, repr(app.config.get(name))) for name in overridden if name != "DATABASE_URL")))
+
+
+def _contents(timestamps: bool) -> dict[str, list[dict]]:
+    """Every row of every hub table that has any, by table (in dependency order; an empty table is
+    left out), in primary-key order; with ``timestamps=False`` each datetime is left out (they
+    differ between any two seeds). One query counts the rows of every table first: a new test
+    app's tables are empty but one."""
+    from hub.extensions import db
+
+    tables = db.metadata.sorted_tables
+    counts = dict(db.session.execute(sa.text(" UNION ALL ".join(
+        f"SELECT '{table.name}', (SELECT count(*) FROM \"{table.name}\")" for table in tables))).all())
+    out = {}
+    for table in (table for table in tables if counts[table.name]):
+        rows = db.session.execute(sa.select(table).order_by(*table.primary_key.columns)).mappings().all()
+        out[table.name] = [{k: v for k, v in row.items() if timestamps or not isinstance(v, datetime)}
+                           for row in rows]
+    return out
+
+
+@dataclass
+class _SeedCopy:
+    before: dict[str, list[dict]]
+    after: dict[str, list[dict]]
+    taken_at: datetime
+    result: Seed
+
+    def write_back(self) -> None:
+        """Replace the rows of a database holding ``before`` with the kept ones (``after``),
+        timestamps moved forward by the time since they were kept; on PostgreSQL the id sequence of
+        each table written then continues after its rows."""
+        from hub.extensions import db
+
+        shift = datetime.now(timezone.utc) - self.taken_at
+        tables = db.metadata.sorted_tables
+        for table in reversed(tables):
+            if table.name in self.before:
+                db.session.execute(table.delete())
+        for table in tables:
+            rows = [{k: v + shift if isinstance(v, datetime) else copy.deepcopy(v) for k, v in row.items()}
+                    for row in self.after.get(table.name, ())]
+            if rows:
+                db.session.execute(table.insert(), rows)
+        if db.engine.dialect.name == "postgresql":
+            numbered = [table for table in tables if table.name in self.after and len(table.primary_key.columns) == 1
+                        and isinstance(next(iter(table.primary_key.columns)).type, sa.Integer)]
+            if numbered:
+                db.session.execute(sa.text("SELECT " + ", ".join(
+                    f"setval(pg_get_serial_sequence('{t.name}', '{c.name}'), (SELECT max(\"{c.name}\") FROM \"{t.name}\"))"
+                    for t in numbered for c in t.primary_key.columns)))
+        db.session.commit()
+
+
+_SEED_COPIES: dict[tuple, _SeedCopy] = {}
+
+
+def _seed_through_services(app) -> Seed:
     from hub import services
     from hub.extensions import db
     from hub.runtime import get_runtime
