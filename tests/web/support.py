@@ -236,8 +236,8 @@ def seed(app) -> Seed:
     first one's held before it (``_contents`` without timestamps) gets those rows written back as
     they were (ids, hashes and encrypted secrets alike), timestamps moved forward by the time
     since, so every age reads as if just seeded. Anything else seeds through the services."""
-    kind = _seed_kind(app)
     with app.app_context():
+        kind = _seed_kind(app)
         before = _contents(timestamps=False)
         kept = _SEED_COPIES.get(kind)
         if kept is not None and kept.before == before:
@@ -253,15 +253,14 @@ def seed(app) -> Seed:
 def _seed_kind(app) -> tuple:
     """What ``seed``'s rows depend on besides the database's contents: its dialect, the keys that
     encrypt its secrets, the plugins' specs (their settings schemas validate what is saved) and
-    the settings a test overrode."""
+    the settings a test overrode. Called inside ``app``'s context."""
     from hub.runtime import get_runtime
 
-    with app.app_context():
-        specs = get_runtime().registry.specs
-        overridden = app.extensions.get("hub.test_overrides", ())
-        return (app.config["DATABASE_URL"].split(":", 1)[0], str(app.config.get("ENCRYPTION_KEYS")),
-                tuple(sorted((name, repr(spec)) for name, spec in specs.items())),
-                tuple(sorted((name, repr(app.config.get(name))) for name in overridden if name != "DATABASE_URL")))
+    specs = get_runtime().registry.specs
+    overridden = app.extensions.get("hub.test_overrides", ())
+    return (app.config["DATABASE_URL"].split(":", 1)[0], str(app.config.get("ENCRYPTION_KEYS")),
+            tuple(sorted((name, repr(spec)) for name, spec in specs.items())),
+            tuple(sorted((name, repr(app.config.get(name))) for name in overridden if name != "DATABASE_URL")))
 
 
 def _contents(timestamps: bool) -> dict[str, list[dict]]:
@@ -276,10 +275,15 @@ def _contents(timestamps: bool) -> dict[str, list[dict]]:
         f"SELECT '{table.name}', (SELECT count(*) FROM \"{table.name}\")" for table in tables))).all())
     out = {}
     for table in (table for table in tables if counts[table.name]):
-        rows = db.session.execute(sa.select(table).order_by(*table.primary_key.columns)).mappings().all()
-        out[table.name] = [{k: v for k, v in row.items() if timestamps or not isinstance(v, datetime)}
-                           for row in rows]
-    return out
+        out[table.name] = [dict(row) for row in
+                           db.session.execute(sa.select(table).order_by(*table.primary_key.columns)).mappings()]
+    return out if timestamps else without_timestamps(out)
+
+
+def without_timestamps(contents: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """``_contents``'s rows with every datetime value left out."""
+    return {table: [{k: v for k, v in row.items() if not isinstance(v, datetime)} for row in rows]
+            for table, rows in contents.items()}
 
 
 @dataclass

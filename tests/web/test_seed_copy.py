@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from tests.web import support
-from tests.web.support import FakeAssess, FakeSource, _contents, seed, sign_in
+from tests.web.support import FakeAssess, FakeSource, _contents, seed, sign_in, without_timestamps
 
 
 def _build(make_app):
@@ -34,11 +34,6 @@ def _start_again(app) -> None:
         db.session.commit()
 
 
-def _without_timestamps(contents):
-    return {table: [{k: v for k, v in row.items() if not isinstance(v, datetime)} for row in rows]
-            for table, rows in contents.items()}
-
-
 def test_a_second_seed_is_the_first_one_s_rows_with_fresh_timestamps(make_app, monkeypatch):
     monkeypatch.setattr(support, "_SEED_COPIES", {})
     app = _build(make_app)
@@ -58,7 +53,7 @@ def test_a_second_seed_is_the_first_one_s_rows_with_fresh_timestamps(make_app, m
     assert written_back == through_services and written_back is not kept.result
     with app.app_context():
         now = _contents(timestamps=True)
-    assert _without_timestamps(now) == _without_timestamps(kept.after)
+    assert without_timestamps(now) == without_timestamps(kept.after)
     assert set(now) > {"workspaces", "users", "integrations", "invitations", "deliveries"}
     stamps = [v for rows in now.values() for row in rows for v in row.values() if isinstance(v, datetime)]
     assert stamps and all(abs(datetime.now(timezone.utc) - stamp) < timedelta(minutes=5) for stamp in stamps)
