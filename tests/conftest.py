@@ -83,6 +83,7 @@ BACKEND_FREE = (
     "tests/cli/test_scaffold_contract_messages.py",
     "tests/cli/test_scaffold_retry_after.py",
     "tests/cli/test_scaffold_webhook_reference.py",
+    "tests/cli/test_startup_errors.py",  # each command on an instance folder (SQLite) of its own
     "tests/kit/test_retry_after.py",
     "tests/kit/test_vendor_http.py",
     "tests/plugins/canditech/test_client.py",

@@ -290,6 +290,29 @@ def test_a_host_the_hub_cannot_listen_on_is_refused_before_anything_is_created(r
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0  # no Super Admin was created
 
 
+def test_run_without_a_public_url_gives_vendors_its_own_port(app, monkeypatch):
+    """Outside a request (workers) the vendors' URLs used to name port 5000 whatever the port."""
+    import hub.cli.serve as serve_module
+    from hub.runtime import get_runtime
+
+    seen = {}
+
+    def record(app, host, port, **kwargs):
+        server = kwargs["server"]
+        seen["port"] = server.server_port
+        with app.app_context():
+            seen["url"] = get_runtime(app).webhook_url("canditech", "KEY")
+        server.server_close()
+
+    monkeypatch.setattr(serve_module, "serve", record)
+    app.config["PUBLIC_URL"] = None
+    result = app.test_cli_runner().invoke(serve_module.run_command, ["--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert seen["url"] == f"http://127.0.0.1:{seen['port']}/webhooks/canditech/KEY" and seen["port"] != 5000
+    with app.test_request_context("/", base_url="http://hub.tunnel.example:8443"):  # in a request: the browser's host
+        assert get_runtime(app).webhook_url("canditech", "KEY") == "http://hub.tunnel.example:8443/webhooks/canditech/KEY"
+
+
 def test_demo_instance_must_be_a_folder(runner, tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("")

@@ -5,6 +5,7 @@ was never migrated, an allow-list naming no installed plugin."""
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 
@@ -146,18 +147,11 @@ def test_a_malformed_url_or_module_list_is_reported_in_one_line_naming_it(tmp_pa
     assert stderr.startswith(message) and len(stderr.strip().splitlines()) == 1
 
 
-def test_a_worker_on_a_database_behind_this_version_names_the_missing_tables(make_app, tmp_path):
-    import sqlalchemy as sa
-
-    from hub.extensions import db
-    from tests.support.processes import hub_env
-
-    # a database of its own: dropping a table of the shared PostgreSQL one broke every later test
-    app = make_app({"DATABASE_URL": f"sqlite:///{tmp_path}/behind.db"}, entry_points=False)
-    with app.app_context():
-        db.session.execute(sa.text("DROP TABLE timeline"))  # as if a migration adding it had not run
-        db.session.commit()
-    code, stdout, stderr = _hub(["worker"], hub_env(app.config, HUB_LOAD_ENTRY_POINTS="false"))
+def test_a_worker_on_a_database_behind_this_version_names_the_missing_tables(tmp_path):
+    env, database = _migrated(tmp_path)
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TABLE timeline")  # as if a migration adding it had not run
+    code, stdout, stderr = _hub(["worker"], env)
     assert code == 1 and "started" not in stdout
     assert stderr.strip() == ("Error: the database lacks tables of this version of the hub (timeline): "
                               "run `hub db upgrade`")
@@ -177,29 +171,6 @@ def test_run_on_a_busy_port_stops_before_creating_anything(tmp_path):
     assert stderr.strip().startswith(f"Error: cannot listen on 127.0.0.1:{port}: ")
     assert "password" not in stdout
     assert not (tmp_path / "instance" / "hub.db").exists()
-
-
-def test_run_without_a_public_url_gives_vendors_its_own_port(app, monkeypatch):
-    """Outside a request (workers) the vendors' URLs used to name port 5000 whatever the port."""
-    import hub.cli.serve as serve_module
-    from hub.runtime import get_runtime
-
-    seen = {}
-
-    def record(app, host, port, **kwargs):
-        server = kwargs["server"]
-        seen["port"] = server.server_port
-        with app.app_context():
-            seen["url"] = get_runtime(app).webhook_url("canditech", "KEY")
-        server.server_close()
-
-    monkeypatch.setattr(serve_module, "serve", record)
-    app.config["PUBLIC_URL"] = None
-    result = app.test_cli_runner().invoke(serve_module.run_command, ["--port", "0"])
-    assert result.exit_code == 0, result.output
-    assert seen["url"] == f"http://127.0.0.1:{seen['port']}/webhooks/canditech/KEY" and seen["port"] != 5000
-    with app.test_request_context("/", base_url="http://hub.tunnel.example:8443"):  # in a request: the browser's host
-        assert get_runtime(app).webhook_url("canditech", "KEY") == "http://hub.tunnel.example:8443/webhooks/canditech/KEY"
 
 
 def test_a_worker_on_a_database_behind_this_version_stops_in_one_line(tmp_path):
@@ -227,15 +198,20 @@ def test_a_command_on_a_database_behind_this_version_says_to_upgrade(tmp_path):
                               "the code uses): run `hub db upgrade`")
 
 
-def _migrated_by_a_newer_version(tmp_path):
-    """The embedded database, migrated, then marked at a revision this code does not know: the
-    environment and the database file."""
-    import sqlite3
-
+def _migrated(tmp_path):
+    """The embedded database of an instance folder in ``tmp_path``, migrated by `hub db upgrade`:
+    the environment and the database file."""
     env = _env(tmp_path)
     code, _, stderr = _hub(["db", "upgrade"], env)
     assert code == 0, stderr
     (database,) = list(tmp_path.rglob("hub.db"))
+    return env, database
+
+
+def _migrated_by_a_newer_version(tmp_path):
+    """The embedded database, migrated, then marked at a revision this code does not know: the
+    environment and the database file."""
+    env, database = _migrated(tmp_path)
     with sqlite3.connect(database) as connection:
         connection.execute("UPDATE alembic_version SET version_num = 'f00dfeed1234'")
     return env, database
@@ -254,8 +230,6 @@ def test_a_worker_on_a_database_a_newer_version_migrated_says_so(tmp_path):
 def test_migrating_commands_on_a_database_a_newer_version_migrated_say_so(tmp_path, args):
     """`hub init` and the embedded `hub run` migrate first: they stopped on Alembic's "Can't locate
     revision" and its traceback, not the sentence the worker and /readyz give."""
-    import sqlite3
-
     env, database = _migrated_by_a_newer_version(tmp_path)
     code, stdout, stderr = _hub(args, env, timeout=30)
     assert code == 1 and "Traceback" not in stderr, stderr

@@ -5,8 +5,9 @@ Move a candidate into the attached stage -> exactly one invitation at the provid
 completes -> a note with the score and report link on the Lever opportunity -> thumbs up -> the
 verdict tag in Lever. Run clean, and again with every webhook delivered twice and out of order and
 20% of vendor calls failing with 5xx or 429: the end state is identical. Both on the embedded
-default and in production shape (gunicorn with 2 workers, 2 `hub worker` processes, PostgreSQL
-when the suite runs on it, Redis).
+default and in production shape (gunicorn with 2 workers, 2 `hub worker` processes, PostgreSQL,
+Redis): the embedded hub in both runs of the suite, the production shape in the PostgreSQL run
+(``STORY_TOPOLOGIES``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from hub.extensions import db
 from hub.store.models import Delivery, Invitation
 from tests.e2e.harness import all_settled, eventually, start_stack
+from tests.e2e.topologies import STORY_TOPOLOGIES
 
 OPPORTUNITY = "opp-alice"
 PYTHON_ANSWERS = {"q1": "b", "q2": "b", "q3": "c", "q4": "a"}  # Canditech's Python test, all right: 100
@@ -156,7 +158,7 @@ EXPECTED = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("provider", ["canditech", "vervoe"])
-@pytest.mark.parametrize("topology", ["embedded", "production"])
+@pytest.mark.parametrize("topology", STORY_TOPOLOGIES)
 @pytest.mark.parametrize("faulty", [False, True], ids=["clean", "faults"])
 def test_the_story_end_to_end(make_app, tmp_path, topology, faulty, provider):
     stack = start_stack(make_app, tmp_path, topology)

@@ -12,3 +12,8 @@ from tests.conftest import _postgres_url
 ON_POSTGRES = _postgres_url() is not None
 
 TOPOLOGIES = ("production",) if ON_POSTGRES else ("embedded",)
+
+# The story (tests/e2e/test_story.py), the suite's widest test, also runs the embedded hub (``hub
+# run``, Huey on SQLite) in the PostgreSQL run, on PostgreSQL. The production shape on SQLite
+# runs in neither run: production uses PostgreSQL.
+STORY_TOPOLOGIES = ("embedded", "production") if ON_POSTGRES else ("embedded",)
