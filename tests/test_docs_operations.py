@@ -141,8 +141,9 @@ def test_it_says_which_missing_settings_production_refuses():
     assert "The hub refuses to start with a missing or unusable one" not in steps
     assert ("`HUB_DATABASE_URL` and `HUB_REDIS_URL` have defaults even in production, the SQLite files of the "
             "instance folder (`hub.db`, `queue.db`)") in steps
-    assert ("`hub worker`, `hub run` and `hub init` refuse, each saying `HUB_DATABASE_URL is not set ...` "
-            "(`hub init` would otherwise fill that file)") in steps
+    assert ("`hub worker`, `hub run`, `hub init` and `hub db upgrade` (`current`, `downgrade`, `stamp`) refuse, "
+            "each saying `HUB_DATABASE_URL is not set ...` (`hub init` and `hub db upgrade` would otherwise fill "
+            "that file)") in steps
 
 
 def test_the_lines_written_outside_the_log_are_all_named():
@@ -157,7 +158,7 @@ def test_the_lines_written_outside_the_log_are_all_named():
     source = inspect.getsource(serve)
     for written, named in (('"ATS Hub listening on http://', "`ATS Hub listening on http://...`"),
                            ('f"Warning: {unreadable}"', "a `Warning: ...` line with which `hub worker` or `hub run`"),
-                           ('"hub worker started ({threads} threads)"', "`hub worker started (N threads)`")):
+                           ('"hub worker started ({threads_said})"', "`hub worker started (N threads)`")):
         assert written in source and named in logs, named
     assert "the `Error: ...` line of a command that refuses to start" in logs
     assert "`--access-logfile -` (`-` is standard output, in the same format)" in logs

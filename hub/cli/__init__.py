@@ -105,7 +105,9 @@ def _migrations_group() -> click.Group:
     (``with_appcontext``) to keep the group's options (``-d``, ``-x``) in ``g`` before a subcommand
     even reads ``--help``. Here they are put in ``g`` when the subcommand, as it runs, pushes the
     app's context (Flask's ``appcontext_pushed``). The developers' commands are hidden from the
-    help, and those that read the database's revision refuse a newer version's schema first.
+    help, and those that read the database's revision refuse a newer version's schema first; in
+    production, those that use the database refuse to run without ``HUB_DATABASE_URL`` (as ``hub
+    init`` does), rather than migrate a SQLite file of the instance folder no other process uses.
 
     An empty ``-d`` or REVISION is a usage error (Alembic failed an assertion on an empty
     revision). Each subcommand first checks the folder ``-d/--directory`` names (its own, else the group's):
@@ -126,7 +128,9 @@ def _migrations_group() -> click.Group:
     commands = {}
     for name, command in migrate_group.commands.items():
         if name in READS_THE_SCHEMA:
-            command = _refusing_a_newer_schema(command)
+            command = _refusing_first(command, _newer_schema)
+        if name in USES_THE_DATABASE:  # checked before the schema: which database comes first
+            command = _refusing_first(command, _default_database_in_production)
         command = _for_operators(command, check_directory=name not in CREATES_ITS_DIRECTORY)
         if name in DEVELOPER_COMMANDS:  # they write migration files: for the hub's developers, not operators
             command.hidden = True
@@ -139,6 +143,7 @@ def _migrations_group() -> click.Group:
 
 
 READS_THE_SCHEMA = ("current", "upgrade", "downgrade")  # and must say plainly that a newer hub migrated it
+USES_THE_DATABASE = ("current", "upgrade", "downgrade", "stamp")  # in production, only HUB_DATABASE_URL's
 DEVELOPER_COMMANDS = ("init", "revision", "migrate", "merge", "edit", "list-templates", "check")
 CREATES_ITS_DIRECTORY = ("init", "list-templates")  # -d: a folder to create (init), or none at all
 DIRECTORY_HELP = "Folder of the migration scripts (default: the hub's own, which this version ships)."
@@ -256,9 +261,9 @@ class _AlembicError:
         return False
 
 
-def _refusing_a_newer_schema(command: click.Command) -> click.Command:
-    """``command``, refusing first, in the words ``hub worker`` uses, a database a newer version of
-    the hub migrated: Alembic said only "Can't locate revision identified by '...'"."""
+def _refusing_first(command: click.Command, problem_of) -> click.Command:
+    """``command``, stopping first with ``problem_of(app)`` as its ``Error:`` line when that is not
+    None (``problem_of`` runs in the app's context, before the command does anything)."""
     import copy
     import functools
 
@@ -271,9 +276,7 @@ def _refusing_a_newer_schema(command: click.Command) -> click.Command:
     def callback(*args, **kwargs):
         from flask import current_app
 
-        from hub.store import schema
-
-        problem = schema.migrated_by_newer_version(current_app)
+        problem = problem_of(current_app)
         if problem:
             raise click.ClickException(problem)
         return original(*args, **kwargs)
@@ -281,6 +284,22 @@ def _refusing_a_newer_schema(command: click.Command) -> click.Command:
     checked = copy.copy(command)
     checked.callback = callback
     return checked
+
+
+def _newer_schema(app) -> str | None:
+    """A database a newer version of the hub migrated, in the words ``hub worker`` uses (Alembic
+    said only "Can't locate revision identified by '...'")."""
+    from hub.store import schema
+
+    return schema.migrated_by_newer_version(app)
+
+
+def _default_database_in_production(app) -> str | None:
+    """In production without ``HUB_DATABASE_URL``: the command would migrate (or read) a SQLite file
+    of this node's own instance folder, which no other hub process uses."""
+    from hub.config import unset_database_in_production
+
+    return unset_database_in_production(app)
 
 
 def _add_commands() -> None:

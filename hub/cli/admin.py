@@ -335,7 +335,7 @@ def deliveries_replay(delivery_ids, all_dead):
     runtime = get_runtime()
     named = list(dict.fromkeys(delivery_ids))  # each once, in the order given
     if not named and not all_dead:
-        _fail("give delivery ids or --all-dead")
+        raise click.UsageError("give delivery ids or --all-dead")
     for delivery_id in named:
         delivery = db.session.get(Delivery, delivery_id) if is_table_id(delivery_id, ID64_MAX) else None
         try:

@@ -197,16 +197,17 @@ def worker_command(workers, processes):
     require_tables()
     require_queue()
     threads = workers or app.config["WORKERS"]
+    threads_said = f"{threads} thread{'' if threads == 1 else 's'}"
     if processes:
         from hub.cli.supervisor import SupervisorError, supervise
 
-        click.echo(f"hub worker started ({processes} processes, {threads} threads each)")
+        click.echo(f"hub worker started ({processes} process{'' if processes == 1 else 'es'}, {threads_said} each)")
         try:
             supervise(app, processes, workers)
         except SupervisorError as exc:
             raise click.ClickException(str(exc)) from None
         return
-    click.echo(f"hub worker started ({threads} threads)")
+    click.echo(f"hub worker started ({threads_said})")
     Worker(app, workers).run_forever()
 
 

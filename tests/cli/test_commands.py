@@ -147,6 +147,13 @@ def test_bad_arguments_give_one_line_and_non_zero_exit(runner, args, message):
     assert "Traceback" not in result.output
 
 
+def test_replay_given_neither_ids_nor_all_dead_is_a_usage_error(runner):
+    """Like every other wrong use of a command, it exits with status 2 and shows the usage."""
+    result = runner.invoke(args=["deliveries", "replay"])
+    assert result.exit_code == 2
+    assert "Usage: " in result.output and "Error: give delivery ids or --all-dead" in result.output
+
+
 def test_replay_runs_each_delivery_once_however_often_it_is_named(make_app):
     from hub.store.models import Delivery, Event
     from tests.support.engine import enable

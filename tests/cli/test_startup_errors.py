@@ -127,6 +127,18 @@ def test_serving_or_working_on_a_database_never_migrated_stops_in_one_line(tmp_p
     assert "started" not in stdout and "listening" not in stdout
 
 
+@pytest.mark.parametrize("args", [["db", "upgrade"], ["db", "current"], ["db", "stamp", "head"]], ids=" ".join)
+def test_db_commands_in_production_without_a_database_url_refuse_and_make_no_database(tmp_path, args):
+    """`hub db upgrade` there migrated a SQLite file of the node's own instance folder, exit 0, while
+    `hub init`, `hub run` and `hub worker` refused: an operator who forgot the setting was told the
+    schema was up to date."""
+    code, stdout, stderr = _hub(args, _production(tmp_path))
+    assert code == 1, (stdout, stderr)
+    assert stderr.startswith("Error: HUB_DATABASE_URL is not set, so this hub process uses the SQLite database "
+                             f"in its instance folder ({tmp_path}/instance/hub.db)") and len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "instance" / "hub.db").exists()
+
+
 def test_an_allow_list_naming_no_installed_plugin_stops_the_hub(tmp_path):
     code, stdout, stderr = _hub(["plugins", "list"], _env(tmp_path, HUB_PLUGINS="lever,nosuch"))
     assert code == 2 and stdout == ""

@@ -56,7 +56,7 @@ def test_a_killed_worker_process_is_replaced_and_its_delivery_run_again_once(mak
     app, supervisor, log = _supervisor(make_app, tmp_path, processes=2, slow_seconds="2")
     effects = tmp_path / "effects.log"
     try:
-        assert "hub worker started (2 processes, 1 threads each)" in _text(log)
+        assert "hub worker started (2 processes, 1 thread each)" in _text(log)
         first = child_pids(supervisor.pid)
         with app.app_context():
             outcome = ingest(get_runtime(), 1, "src",
