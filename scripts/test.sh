@@ -60,9 +60,10 @@ then
   # everything that touches the database or the queue; the browser, the sandboxes' own tests, the
   # plugin scaffold (its own SQLite venv) and the signal tests (their own SQLite) ran above.
   # --backend-tests-only also leaves out the modules listed in BACKEND_FREE (tests/conftest.py),
-  # which never reach the database or queue (about 210 tests: vendor clients and wire formats, the
-  # Vervoe sandbox, the plugin contract kits on their own SQLite hub, the import boundaries): they
-  # would repeat the SQLite run exactly. Every module not listed runs on both.
+  # which never reach the database or queue (about 720 tests: vendor clients and wire formats, the
+  # Vervoe sandbox, the plugin contract kits on their own SQLite hub, the import boundaries, the
+  # configuration's checks and the commands' start-up errors on instance folders of their own, the
+  # docs' checks): they would repeat the SQLite run exactly. Every module not listed runs on both.
   status=0
   HUB_TEST_DATABASE_URL="$PG_URL" HUB_TEST_REDIS_URL=redis://127.0.0.1:6379/0 HUB_CRASH_TRIALS="${HUB_CRASH_TRIALS:-200}" \
     HUB_DUPLICATE_EVENTS="${HUB_DUPLICATE_EVENTS:-1000}" \

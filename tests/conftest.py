@@ -80,18 +80,29 @@ def _estimate(item) -> float:
 # a new module runs twice until it is listed here, never the other way round.
 BACKEND_FREE = (
     "tests/cli/test_failure_message.py",
+    "tests/cli/test_instance_folder_errors.py",
     "tests/cli/test_scaffold_contract_messages.py",
     "tests/cli/test_scaffold_retry_after.py",
+    "tests/cli/test_scaffold_source_walkthrough.py",
     "tests/cli/test_scaffold_webhook_reference.py",
+    "tests/cli/test_setting_bounds.py",  # the configuration's checks; gunicorn on a folder of its own
     "tests/cli/test_startup_errors.py",  # each command on an instance folder (SQLite) of its own
     "tests/kit/test_retry_after.py",
+    "tests/kit/test_settings_fields.py",
     "tests/kit/test_vendor_http.py",
     "tests/plugins/canditech/test_client.py",
     "tests/plugins/canditech/test_contract.py",
+    "tests/plugins/canditech/test_create_resend.py",
+    "tests/plugins/canditech/test_help_texts.py",
+    "tests/plugins/canditech/test_reconcile_resilience.py",
     "tests/plugins/canditech/test_reconciliation.py",
+    "tests/plugins/canditech/test_webhook_field_types.py",
     "tests/plugins/canditech/test_webhooks.py",
     "tests/plugins/canditech/test_wire_and_settings.py",
     "tests/plugins/lever/test_contract.py",
+    "tests/plugins/lever/test_note_numbers.py",
+    "tests/plugins/lever/test_oauth_token_faults_sandbox.py",
+    "tests/plugins/test_descriptions.py",
     "tests/plugins/vervoe/test_openapi.py",
     "tests/plugins/vervoe/test_sandbox.py",
     "tests/plugins/vervoe/test_wire.py",
@@ -100,9 +111,19 @@ BACKEND_FREE = (
     "tests/store/test_table_ids.py",
     "tests/test_bench_openloop.py",
     "tests/test_boundaries.py",
+    "tests/test_config.py",  # create_app on an instance folder of its own, or no app
+    "tests/test_docs_admin_guide.py",
+    "tests/test_docs_operations.py",
+    "tests/test_docs_readme.py",
     "tests/test_gunicorn_conf.py",
     "tests/test_gunicorn_error_log.py",
+    "tests/test_operations_walkthrough.py",  # its node's own SQLite files
+    "tests/test_plugin_allow_list_messages.py",
+    "tests/test_ratelimit.py",  # the Redis at 127.0.0.1:6379, in either run
+    "tests/test_settings_messages.py",
+    "tests/testing/test_apps_template.py",
     "tests/testing/test_kit_docs.py",
+    "tests/testing/test_template_code.py",
 )
 DATABASE_FIXTURES = ("postgres_database", "module_database_url")
 
