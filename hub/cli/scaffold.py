@@ -40,6 +40,7 @@ def render_plugin(name: str, kind: str) -> dict[str, str]:
     files = {
         "pyproject.toml": templates.PYPROJECT,
         "README.md": templates.README,
+        ".gitignore": templates.GITIGNORE,  # the README's .venv, and what an editable install leaves
         f"{package}/__init__.py": plugin,
         f"{package}/sandbox/__init__.py": sandbox,
         f"{package}/sandbox/__main__.py": templates.SANDBOX_MAIN,
@@ -96,7 +97,7 @@ def new_plugin_command(name, kind, directory):
                                  param_hint="'--directory'")
     target = Path(directory or f"ats-hub-{name.replace('_', '-')}")
     if target.exists() and any(target.iterdir()):
-        raise click.ClickException(f"{target} exists and is not empty")
+        raise click.ClickException(f"{target} exists and is not empty: name a new or empty folder with --directory")
     try:
         for relative, text in render_plugin(name, kind).items():
             path = target / relative

@@ -49,7 +49,10 @@ installed in, with pytest (the hub's `test` extra; `hub new-plugin` printed that
 `$package/sandbox/` a stub of the vendor's API used by the tests and by `hub demo`. Replace the
 stub's wire format with your vendor's real one, keeping the sandbox faithful to it (the tests hold
 it too: the webhook bodies they sign and, for an assessment plugin, `ATTACHMENT` and `at_vendor` in
-`tests/conftest.py` and the invite page's `score` field), and replace every `TODO` text.
+`tests/conftest.py`, the statuses `tests/test_cancel.py` compares `at_vendor`'s answer with, the
+invite page's `score` field and the scores the tests expect (out of the sandbox's `MAX_SCORE`), and
+the request and words `test_a_refused_api_key_is_said_in_the_vendors_words` expects; the API key
+`connect_sandbox` stores is the sandbox's `API_KEY`), and replace every `TODO` text.
 `tests/test_contract.py` runs the hub's contract tests (`hub.testing`) against the plugin and its
 sandbox; for an assessment plugin, the other test modules run its hooks through a real hub
 (`hub.testing.ProviderHub`, the `hub` fixture of `tests/conftest.py`); for a source,
@@ -61,6 +64,12 @@ assessment provider's invitation flow (exactly once, the email check, the lease)
 and `hub.kit.retry_after` for the vendor's webhooks and answers, and `hub.kit.sandbox` for serving
 the sandbox (and, as it grows, fault injection and signed webhooks).
 '''
+
+GITIGNORE = """.venv/
+*.egg-info/
+__pycache__/
+.pytest_cache/
+"""
 
 SANDBOX_MAIN = '''"""python -m $package.sandbox --host 127.0.0.1 --port 0 (prints ${env}_SANDBOX_URL=... once listening)"""
 

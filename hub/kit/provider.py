@@ -12,7 +12,9 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
 * ``candidate_in_stage(ctx, change)`` -> ``(attachments, candidate)`` or ``None``: this plugin's
   attachments of the stage the candidate entered, for the candidate's posting, and the candidate
   re-read from the source. ``None`` (logged) when nothing is attached, the opportunity is gone, the
-  candidate is no longer in that stage (a stale event) or is archived. A change that names no
+  candidate is no longer in that stage (a stale event) or is archived; "nothing of this plugin is
+  attached" (to the stage, or to the candidate's posting), which most stage changes are, is logged
+  at debug level, the rest at info. A change that names no
   stage (``to_stage_id == ""``: the source said the candidate entered one, e.g. Lever's
   ``applicationCreated``) is about the stage the re-read finds the candidate in; the candidate is
   read only when this plugin has an attachment at all.
@@ -25,7 +27,8 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
   row is read again and ``deliver(current, email)`` runs only if it is still ``pending``.
   ``deliver`` calls the vendor and ends with ``record_sent`` (or a ``FAILED`` transition).
 * ``record_sent(ctx, invitation_id, provider_invitation_id, invite_url)`` -> ``None`` when the
-  row moved to ``invited`` (or no longer exists); else the row as it is now (a webhook or a cancel came first), which
+  row moved to ``invited`` (``LookupError`` when the workspace has no such invitation, as from
+  ``ctx.invitations.transition``); else the row as it is now (a webhook or a cancel came first), which
   keeps the vendor's id and link all the same. The caller decides what a cancelled row needs at
   its vendor.
 * ``archived_open_invitations(ctx, change)`` -> ``(invitations, candidate)`` or ``None``: on an
@@ -79,7 +82,11 @@ def candidate_in_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment],
         ctx.log.info("opportunity %s is archived; no invitation", change.opportunity_id)
         return None
     mine = [a for a in attachments if a.posting_id == candidate.posting_id]
-    return (mine, candidate) if mine else None
+    if not mine:
+        ctx.log.debug("opportunity %s is on posting %s, where nothing of %s is attached to that stage; "
+                      "no invitation", change.opportunity_id, candidate.posting_id, ctx.plugin_name)
+        return None
+    return mine, candidate
 
 
 def _attachments_of(ctx: Any, change: StageChange, stage_id: str | None) -> list[Attachment]:
@@ -102,6 +109,8 @@ def _in_named_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], Ca
     """The attachments of ``change.to_stage_id`` and the candidate, if still in that stage."""
     attachments = _attachments_of(ctx, change, change.to_stage_id)
     if not attachments:
+        ctx.log.debug("nothing of %s is attached to stage %s; no invitation for opportunity %s",
+                      ctx.plugin_name, change.to_stage_id, change.opportunity_id)
         return None
     candidate = _reread(ctx, change)
     if candidate is None:
@@ -116,8 +125,10 @@ def _in_named_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], Ca
 def _in_current_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], Candidate] | None:
     """A change that names no stage: the attachments of the stage the candidate is in now."""
     attachments = _attachments_of(ctx, change, None)
-    if not attachments:
-        return None  # nothing of this plugin is attached anywhere: no read from the source
+    if not attachments:  # nothing of this plugin is attached anywhere: no read from the source
+        ctx.log.debug("nothing of %s is attached; no invitation for opportunity %s", ctx.plugin_name,
+                      change.opportunity_id)
+        return None
     candidate = _reread(ctx, change)
     if candidate is None:
         return None

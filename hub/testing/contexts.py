@@ -38,7 +38,8 @@ def plugin_context(app, plugin_name: str, workspace_id: int = 1, *, actor=None) 
         if plugin_name not in loaded:
             raise LookupError(f"plugin_context: no plugin {plugin_name!r} is loaded in this hub (loaded: "
                               f"{', '.join(sorted(loaded)) or 'none'}); name it in make_test_app's PLUGINS and "
-                              f"install it, or pass it in plugins=")
+                              f"install it (or load it uninstalled: HUB_EXTRA_PLUGIN_MODULES={plugin_name}=PACKAGE), "
+                              f"or pass it in plugins=")
         row = runtime.integration(workspace_id, plugin_name)
         if row is None or not row.enabled:
             raise LookupError(f"plugin_context: {plugin_name} is not enabled in workspace {workspace_id}: "

@@ -270,6 +270,18 @@ def test_plugins_list_shows_kind_version_and_hooks(make_app):
     assert "rec\tassessment\t-\tenabled" in app.test_cli_runner().invoke(args=["plugins", "list"]).output
 
 
+def test_new_plugin_ignores_its_environment_for_git_and_says_what_to_do_with_a_folder_in_use(runner, tmp_path):
+    """Its README puts the plugin's .venv in its folder, and the editable install leaves an
+    egg-info there: with no .gitignore a first commit took both. A folder in use was refused
+    without saying what to do."""
+    target = tmp_path / "acme"
+    assert runner.invoke(args=["new-plugin", "acme", "--kind", "assessment", "--directory", str(target)]).exit_code == 0
+    assert {".venv/", "*.egg-info/", "__pycache__/"} <= set((target / ".gitignore").read_text().splitlines())
+    again = runner.invoke(args=["new-plugin", "acme", "--kind", "assessment", "--directory", str(target)])
+    assert again.exit_code == 1
+    assert f"Error: {target} exists and is not empty: name a new or empty folder with --directory" in again.output
+
+
 @pytest.mark.parametrize("name, message", [
     ("lever", "a plugin named 'lever' is already installed"),
     ("hub", "'hub' is reserved for the hub's own events"),

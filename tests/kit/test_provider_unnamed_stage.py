@@ -89,3 +89,27 @@ def test_a_plugin_with_nothing_attached_does_not_read_the_candidate(hub):
     unattached = hub.runtime.context(1, "fakesource")  # a plugin of the hub with no attachment
     assert candidate_in_stage(unattached, StageChange(opportunity_id="opp-1", to_stage_id="")) is None
     assert hub.source.reads == 0
+
+
+@pytest.mark.parametrize("change, where, level", [
+    ("named", "unattached stage", "DEBUG"),  # most stage changes: nothing of the plugin is attached there
+    ("named", "other posting", "DEBUG"),
+    ("unnamed", "unattached stage", "INFO"),
+    ("named", "archived", "INFO"),
+    ("named", "gone", "INFO"),
+], ids=["named-unattached", "named-other-posting", "unnamed-unattached", "named-archived", "named-gone"])
+def test_every_stage_change_that_invites_nobody_says_why_in_the_log(hub, inviter, caplog, change, where, level):
+    """The contract says ``None`` is logged: a named stage with no attachment of the plugin, or an
+    attachment on another posting only, returned it without a line, the first thing a developer
+    checks when nobody is invited."""
+    if where != "gone":
+        stage = OTHER_STAGE if where == "unattached stage" else hub.stage
+        hub.candidate("opp-1", stage_id=stage, archived=where == "archived",
+                      **({"posting_id": "posting-2"} if where == "other posting" else {}))
+    to_stage = "" if change == "unnamed" else (OTHER_STAGE if where == "unattached stage" else hub.stage)
+    caplog.set_level("DEBUG", logger="hub.plugin.inviter")
+    hub.ingest(StageChange(opportunity_id="opp-1", to_stage_id=to_stage))
+    assert inviter.sent == []
+    lines = [r for r in caplog.records if r.name == "hub.plugin.inviter" and "no invitation" in r.getMessage()]
+    assert [r.levelname for r in lines] == [level], [r.getMessage() for r in caplog.records]
+    assert "opp-1" in lines[0].getMessage()

@@ -94,9 +94,11 @@ def test_another_workspace(app):
 
 def test_a_plugin_not_loaded_or_not_enabled_is_named(make_app):
     bare = make_app(plugins=[("toy", Toy()), ("toyats", ToyAts())], entry_points=False)
-    with pytest.raises(LookupError, match=r"no plugin 'nope' is loaded in this hub \(loaded: toy, toyats\)"):
+    with pytest.raises(LookupError, match=r"no plugin 'nope' is loaded in this hub \(loaded: toy, toyats\)") as raised:
         with plugin_context(bare, "nope"):
             pass
+    # both ways the plugin guide gives to load a plugin in development
+    assert "install it (or load it uninstalled: HUB_EXTRA_PLUGIN_MODULES=nope=PACKAGE)" in str(raised.value)
     with pytest.raises(LookupError, match=r"toy is not enabled in workspace 1: enable it first "
                                           r"\(enable_plugins\(app, 'toy', workspace_id=1\)\)"):
         with plugin_context(bare, "toy"):
