@@ -86,7 +86,8 @@ BACKEND_FREE = (
     "tests/cli/test_scaffold_source_walkthrough.py",
     "tests/cli/test_scaffold_webhook_reference.py",
     "tests/cli/test_setting_bounds.py",  # the configuration's checks; gunicorn on a folder of its own
-    "tests/cli/test_startup_errors.py",  # each command on an instance folder (SQLite) of its own
+    "tests/cli/test_startup_errors.py",  # each command on an instance folder (SQLite) of its own; one
+    # test makes a database and role of its own on HUB_TEST_PG_URL's server, in either run
     "tests/kit/test_retry_after.py",
     "tests/kit/test_settings_fields.py",
     "tests/kit/test_vendor_http.py",

@@ -299,7 +299,8 @@ def _default_database_in_production(app) -> str | None:
     of this node's own instance folder, which no other hub process uses."""
     from hub.config import unset_database_in_production
 
-    return unset_database_in_production(app)
+    problem = unset_database_in_production(app)
+    return problem and problem.replace("and start this one again", "and run the command again")
 
 
 def _add_commands() -> None:

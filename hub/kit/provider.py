@@ -13,8 +13,8 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
   attachments of the stage the candidate entered, for the candidate's posting, and the candidate
   re-read from the source. ``None`` (logged) when nothing is attached, the opportunity is gone, the
   candidate is no longer in that stage (a stale event) or is archived; "nothing of this plugin is
-  attached" (to the stage, or to the candidate's posting), which most stage changes are, is logged
-  at debug level, the rest at info. A change that names no
+  attached" (to the stage, named or found by the re-read, or to the candidate's posting), which
+  most stage changes are, is logged at debug level, the rest at info. A change that names no
   stage (``to_stage_id == ""``: the source said the candidate entered one, e.g. Lever's
   ``applicationCreated``) is about the stage the re-read finds the candidate in; the candidate is
   read only when this plugin has an attachment at all.
@@ -134,7 +134,7 @@ def _in_current_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], 
         return None
     here = [a for a in attachments if candidate.stage_id and a.stage_id == candidate.stage_id]
     if not here:
-        ctx.log.info("opportunity %s entered stage %s, where nothing of %s is attached; no invitation",
+        ctx.log.debug("opportunity %s entered stage %s, where nothing of %s is attached; no invitation",
                      change.opportunity_id, candidate.stage_id or "(none)", ctx.plugin_name)
         return None
     return here, candidate

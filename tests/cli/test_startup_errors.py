@@ -136,6 +136,7 @@ def test_db_commands_in_production_without_a_database_url_refuse_and_make_no_dat
     assert code == 1, (stdout, stderr)
     assert stderr.startswith("Error: HUB_DATABASE_URL is not set, so this hub process uses the SQLite database "
                              f"in its instance folder ({tmp_path}/instance/hub.db)") and len(stderr.strip().splitlines()) == 1
+    assert stderr.strip().endswith("and run the command again")
     assert not (tmp_path / "instance" / "hub.db").exists()
 
 

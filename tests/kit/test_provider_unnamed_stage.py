@@ -94,7 +94,7 @@ def test_a_plugin_with_nothing_attached_does_not_read_the_candidate(hub):
 @pytest.mark.parametrize("change, where, level", [
     ("named", "unattached stage", "DEBUG"),  # most stage changes: nothing of the plugin is attached there
     ("named", "other posting", "DEBUG"),
-    ("unnamed", "unattached stage", "INFO"),
+    ("unnamed", "unattached stage", "DEBUG"),  # e.g. Lever's applicationCreated, for every new candidate
     ("named", "archived", "INFO"),
     ("named", "gone", "INFO"),
 ], ids=["named-unattached", "named-other-posting", "unnamed-unattached", "named-archived", "named-gone"])
