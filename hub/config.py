@@ -208,18 +208,19 @@ HUB_CFG = "hub.cfg"
 DATABASE_URL_DEFAULTED = "hub.database_url_defaulted"  # app.extensions key: no DATABASE_URL was given
 
 
-def unset_database_in_production(app) -> str | None:
+def unset_database_in_production(app, then: str = "start this one again") -> str | None:
     """In production, when ``HUB_DATABASE_URL`` was not set (so the process uses the instance
-    folder's SQLite file, the embedded default), what to do about it, in words; else None. Said
-    where an empty database would otherwise ask for ``hub init``: run on such a node, it would create
-    a database of its own there, which no other process shares."""
+    folder's SQLite file, the embedded default), what to do about it, in words, ending with
+    ``then`` (what to do once it is set); else None. Said where an empty database would otherwise
+    ask for ``hub init``: run on such a node, it would create a database of its own there, which no
+    other process shares."""
     if not (is_production(app.config) and app.extensions.get(DATABASE_URL_DEFAULTED)):
         return None
     path = os.path.join(app.instance_path, "hub.db")
     return (f"HUB_DATABASE_URL is not set, so this hub process uses the SQLite database in its instance folder "
             f"({path}), not the one the other hub processes share: in production set HUB_DATABASE_URL "
             f"(e.g. postgresql+psycopg://user:password@host:5432/hub) in the environment of every web process "
-            f"and worker, and start this one again")
+            f"and worker, and {then}")
 
 
 def instance_settings(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -299,8 +299,7 @@ def _default_database_in_production(app) -> str | None:
     of this node's own instance folder, which no other hub process uses."""
     from hub.config import unset_database_in_production
 
-    problem = unset_database_in_production(app)
-    return problem and problem.replace("and start this one again", "and run the command again")
+    return unset_database_in_production(app, then="run the command again")
 
 
 def _add_commands() -> None:

@@ -135,8 +135,8 @@ def init_command(email, password, name, non_interactive):
         email = click.prompt("Super Admin email", default="admin@example.com")
     from hub.config import unset_database_in_production
 
-    if problem := unset_database_in_production(current_app):  # it would make a database of this node's own
-        _fail(problem.replace("and start this one again", "and run `hub init` again"))
+    if problem := unset_database_in_production(current_app, then="run `hub init` again"):  # a database of its own
+        _fail(problem)
     # before the migrations: a refused value must not leave a database made without its Super Admin
     for option, check in (("email", lambda: email is None or services.validate_email(email)),
                           ("name", lambda: name is None or services.validate_name(name, email or "admin@example.com")),

@@ -135,7 +135,7 @@ def _in_current_stage(ctx: Any, change: StageChange) -> tuple[list[Attachment], 
     here = [a for a in attachments if candidate.stage_id and a.stage_id == candidate.stage_id]
     if not here:
         ctx.log.debug("opportunity %s entered stage %s, where nothing of %s is attached; no invitation",
-                     change.opportunity_id, candidate.stage_id or "(none)", ctx.plugin_name)
+                      change.opportunity_id, candidate.stage_id or "(none)", ctx.plugin_name)
         return None
     return here, candidate
 
