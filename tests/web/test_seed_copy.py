@@ -19,17 +19,17 @@ def _start_again(app) -> None:
     """The database as a new test app's: every row deleted, ids starting at 1, workspace 1 made."""
     from hub import services
     from hub.extensions import db
+    from tests.conftest import _empty_all
 
     with app.app_context():
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
         if db.engine.dialect.name == "postgresql":
-            for table in (t for t in db.metadata.sorted_tables if "id" in t.columns):
-                db.session.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false) "
-                                           f"WHERE pg_get_serial_sequence('{table.name}', 'id') IS NOT NULL"))
-        elif db.session.scalar(sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")):
-            db.session.execute(sa.text("DELETE FROM sqlite_sequence"))
-        db.session.commit()
+            _empty_all(app)  # as after every test: rows deleted, sequences restarted
+        else:
+            for table in reversed(db.metadata.sorted_tables):
+                db.session.execute(table.delete())
+            if db.session.scalar(sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")):
+                db.session.execute(sa.text("DELETE FROM sqlite_sequence"))
+            db.session.commit()
         services.default_workspace()
         db.session.commit()
 
