@@ -348,7 +348,8 @@ def failure_message(exc: Exception) -> str:
     missing = MISSING_NAME.search(text) if isinstance(exc, OperationalError) else None
     if missing and missing.group(1) == "database":  # checked before "does not exist" below: also in its text
         return (f'the database "{missing.group(2)}" named in HUB_DATABASE_URL does not exist on its PostgreSQL '
-                f"server: create it (createdb {missing.group(2)}) or correct the database name, then run `hub init`")
+                f"server: create it, owned by the role named as the user in HUB_DATABASE_URL (createdb -O ROLE "
+                f"{missing.group(2)}), or correct the database name, then run `hub init`")
     if missing:
         return (f'the role "{missing.group(2)}" named as the user in HUB_DATABASE_URL does not exist on its '
                 f"PostgreSQL server: create it (createuser --pwprompt {missing.group(2)}) or correct the user name")

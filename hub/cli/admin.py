@@ -379,7 +379,10 @@ def keys_rotate():
     a secret no key decrypts stops the command before anything is written)."""
     box = get_runtime().secret_box
     count = 0
-    for row in db.session.scalars(sa.select(Integration).where(Integration.secrets_encrypted.is_not(None))):
+    # locked until the commit: a token refresh that wrote meanwhile would be overwritten by the old
+    # secrets re-encrypted (it waits, then writes its own with the new first key)
+    for row in db.session.scalars(sa.select(Integration).where(Integration.secrets_encrypted.is_not(None))
+                                  .with_for_update()):
         try:
             row.secrets_encrypted = box.rotate(row.secrets_encrypted)
         except ConfigError as exc:

@@ -25,6 +25,11 @@ JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/readyz", "/metrics")
 # a page's form sent without its valid CSRF token: a tab left open too long, or a form from elsewhere
 CSRF_MESSAGE = ("This form has expired or did not come from this hub's pages. "
                 "Reload the page and send it again.")
+# the same, when the session cookie (which holds the form's token) cannot have come back: a secure
+# cookie, and a request over plain HTTP (a production configuration tried without TLS)
+CSRF_OVER_HTTP_MESSAGE = ("This browser did not send the hub's session cookie back: the hub sets it for HTTPS "
+                          "only (HUB_SESSION_COOKIE_SECURE) and this page came over plain HTTP. Open the hub at "
+                          "its https:// address, or, to try it over HTTP, set HUB_SESSION_COOKIE_SECURE=false.")
 
 # a body that ended before its Content-Length, or whose chunked encoding broke off (hub.web.input_guard)
 BODY_CUT_SHORT = ("the request body ended before all of it arrived (the connection closed, or its chunked "
@@ -230,7 +235,9 @@ def register(app: Flask) -> None:
             message = BODY_CUT_SHORT
         if exc.code == 400 and "CSRF" in str(exc.description):
             # Flask-WTF's "The CSRF token is missing." (or expired, or invalid) tells a person nothing
-            code, message = "csrf_failed", CSRF_MESSAGE
+            over_http = (not request.is_secure and app.config.get("SESSION_COOKIE_SECURE")
+                         and "session token is missing" in str(exc.description))
+            code, message = "csrf_failed", CSRF_OVER_HTTP_MESSAGE if over_http else CSRF_MESSAGE
         response = make_response(error_response(exc.code or 500, code, message))
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)

@@ -136,3 +136,44 @@ def test_a_process_left_with_the_old_key_after_a_rotation_says_so_and_loses_no_d
         run_delivery(get_runtime(), delivery_id)
         assert db.session.get(Delivery, delivery_id).status == "done"
     assert both.test_client().get("/readyz").json["checks"]["secrets"] == "ok"
+
+
+def test_a_secret_written_while_the_rotation_runs_is_not_overwritten(make_app, monkeypatch):
+    """A token refresh that committed between the rotation's read and its commit was overwritten by
+    the old secrets re-encrypted (PostgreSQL; SQLite's writers already queued): the next call used a
+    refresh token the vendor had already replaced."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from hub.extensions import db
+    from hub.store.models import Integration
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    app = make_app({"ENCRYPTION_KEYS": old}, plugins=[("keyed", Plugin())], entry_points=False)
+    with app.app_context():
+        services.save_settings(get_runtime(), 1, "keyed", {"api_key": "before-the-refresh"}, "test")
+    both = make_app({"ENCRYPTION_KEYS": f"{new},{old}"}, plugins=[("keyed", Plugin())], entry_points=False)
+    box = get_runtime(both).secret_box
+
+    def refresh() -> None:  # as a worker's token refresh writes: its own transaction, the row locked
+        with both.app_context():
+            row = db.session.scalar(sa.select(Integration).where(Integration.plugin == "keyed").with_for_update())
+            row.secrets_encrypted = box.encrypt({"api_key": "after-the-refresh"})
+            db.session.commit()
+
+    writer = threading.Thread(target=refresh)
+    rotate = box.rotate
+
+    def rotate_while_a_refresh_writes(token):
+        writer.start()
+        writer.join(timeout=1.0)  # it commits at once unless the rotation holds the row
+        return rotate(token)
+
+    monkeypatch.setattr(box, "rotate", rotate_while_a_refresh_writes)
+    result = both.test_cli_runner().invoke(args=["keys", "rotate"])
+    writer.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert not writer.is_alive()
+    with both.app_context():
+        assert get_runtime().context(1, "keyed").secrets == {"api_key": "after-the-refresh"}

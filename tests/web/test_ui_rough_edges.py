@@ -158,6 +158,25 @@ def test_a_form_without_its_csrf_token_says_what_to_do(make_app, fakes):
     assert _error_message(bad, 400) == CSRF_WORDS
 
 
+def test_a_form_whose_secure_session_cookie_could_not_come_back_over_http_says_so(make_app, fakes):
+    """A production configuration tried over plain HTTP: the session cookie is secure, so the
+    browser (or a script's client) never sent it back, and "Reload the page and send it again"
+    could never help."""
+    source, assess = fakes
+    app = make_app({"WTF_CSRF_ENABLED": True, "SESSION_COOKIE_SECURE": True},
+                   plugins=[("fakesource", source), ("fakeassess", assess)], entry_points=False)
+    seed(app)
+    form = {"email": "admin@acme.test", "password": PASSWORD, "csrf_token": "from-an-earlier-page"}
+    over_http = app.test_client().post("/sign-in", data=form)
+    message = _error_message(over_http, 400)
+    assert message.startswith("This browser did not send the hub's session cookie back: the hub sets it for "
+                              "HTTPS only (HUB_SESSION_COOKIE_SECURE) and this page came over plain HTTP.")
+    assert "HUB_SESSION_COOKIE_SECURE=false" in message
+    # over HTTPS the cookie would have come back: the usual words
+    over_https = app.test_client().post("/sign-in", data=form, base_url="https://localhost")
+    assert _error_message(over_https, 400) == CSRF_WORDS
+
+
 # ---------------------------------------------------------------------- 4. a failed invitation
 
 def _failed(hub_app, seeded, reason: str, provider_enabled: bool = True, source_enabled: bool = True) -> int:
