@@ -46,6 +46,16 @@ def test_a_number_of_more_than_100_digits_is_named_as_such(api, method, path):
     assert response.status_code == 422 and "nope" in response.get_json()["error"]["fields"]
 
 
+@pytest.mark.parametrize("number", ["1e400", "-2.5E+999", "1" * 99 + "e999"])
+def test_a_number_too_large_for_a_float_is_named_as_such(api, number):
+    """Few digits, but infinity once parsed: it passed the digit count and was refused by each
+    field as "not a decimal number", or reached one that takes any number."""
+    error = _error(api("POST", "/deliveries/replay", data='{"status": "dead", "limit": ' + number + "}",
+                       headers=JSON), 400)
+    assert error == {"code": "bad_request",
+                     "message": "a number in the body is too large (it would be infinity, which is not a JSON value)"}
+
+
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_not_json(api, constant):
     error = _error(api("POST", "/users", data='{"email": "a@acme.test", "role": "team_member", "name": ' + constant

@@ -129,3 +129,19 @@ def test_a_client_generator_learns_defaults_states_and_that_answers_are_whole(do
     assert "JSON" not in document["paths"]["/invitations"]["get"]["responses"]["400"]["description"]
     assert all({"400", "422"} <= set(operation["responses"]) for item in document["paths"].values()
                for operation in item.values())
+
+
+def test_errors_and_creations_declare_what_the_server_sends(document):
+    """A generated client drops what the document leaves out: the ``permission`` of every 403 a
+    role answers (``hub.web.errors``), the ``Location`` of a 201 (``POST /attachments``, ``POST
+    /users``) and the ``Retry-After`` of a 503."""
+    error = document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]
+    assert error["permission"]["type"] == "string"
+    created = [(path, method) for path, item in document["paths"].items() for method, op in item.items()
+               if method in HTTP_METHODS and "201" in op["responses"]]
+    assert sorted(created) == [("/attachments", "post"), ("/users", "post")]
+    for path, method in created:
+        assert document["paths"][path][method]["responses"]["201"]["headers"]["Location"]["schema"] == {"type": "string"}
+    unavailable = [op["responses"]["503"] for item in document["paths"].values() for method, op in item.items()
+                   if method in HTTP_METHODS and "503" in op["responses"]]
+    assert unavailable and all(r["headers"]["Retry-After"]["schema"] == {"type": "integer"} for r in unavailable)

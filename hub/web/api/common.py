@@ -4,6 +4,7 @@ marshmallow schema; errors use the one envelope (``hub.web.errors``)."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Callable
 
 from flask import request
@@ -77,7 +78,10 @@ def _integer(text: str) -> int:
 
 
 def _float(text: str) -> float:
-    return float(_number(text))
+    value = float(_number(text))
+    if math.isinf(value):  # 1e400: few digits, but no float holds it
+        raise _NotUsable("a number in the body is too large (it would be infinity, which is not a JSON value)")
+    return value
 
 
 def json_body() -> Any:
@@ -86,8 +90,8 @@ def json_body() -> Any:
     Nesting too deep for the parser (``[[[[...``) is a ``RecursionError``, not a ``ValueError``:
     it is malformed input all the same. ``NaN`` and ``Infinity`` are not JSON (Python's parser
     takes them); a number of more than ``MAX_INTEGER_DIGITS`` digits is JSON but no value the API
-    takes (Python's ``int`` refuses one of over 4,300 digits, and a longer float is infinity), and
-    is refused saying so, as the plugin kit refuses it in a webhook (``hub.kit.json_body``)."""
+    takes (Python's ``int`` refuses one of over 4,300 digits, and a longer float, or one with an
+    exponent as large as ``1e400``, is infinity), and is refused saying so, as the plugin kit refuses it in a webhook (``hub.kit.json_body``)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}

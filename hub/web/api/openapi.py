@@ -141,7 +141,10 @@ def components() -> dict:
             "code": {"type": "string", "examples": ["validation_failed", "forbidden", "not_found"]},
             "message": {"type": "string"},
             "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                       "description": "Validation errors per field (dotted for nested fields)."}}}}}
+                       "description": "Validation errors per field (dotted for nested fields)."},
+            "permission": {"type": "string", "examples": ["activity.view"],
+                           "description": "A 403 the role answers: the permission the operation needs (its "
+                                          "x-permission)."}}}}}
     out["Settings"] = {"type": "object", "description": "The plugin's settings, validated by its own schema "
                        "(GET /integrations/{plugin} lists them), which may also take a value as the settings form "
                        "posts it (a number as text, \"72\"). Secret fields are write-only; empty keeps them."}
@@ -187,11 +190,14 @@ ERRORS = {
                   "parameters unknown, given more than once or invalid (an operation that lists none takes none), "
                   "named in error.fields"),
     "502": _error("The vendor could not be reached or refused the request"),
-    "503": _error("The hub cannot answer now: a Limited Team Member's postings cannot be read (the ATS is down, "
-                  "or none is enabled: error.message says so in a plain sentence, whatever the id; retry after "
-                  "Retry-After seconds), or the request needed the stored credentials, which the hub process that "
-                  "took it cannot decrypt (code secrets_unreadable: its HUB_ENCRYPTION_KEYS are not the current "
-                  "ones)"),
+    "503": {**_error("The hub cannot answer now: a Limited Team Member's postings cannot be read (the ATS is "
+                     "down, or none is enabled: error.message says so in a plain sentence, whatever the id; "
+                     "retry after Retry-After seconds), or the request needed the stored credentials, which the "
+                     "hub process that took it cannot decrypt (code secrets_unreadable: its HUB_ENCRYPTION_KEYS "
+                     "are not the current ones)"),
+            "headers": {"Retry-After": {"description": "With a Limited Team Member's postings unreadable: the "
+                                                       "seconds to wait before retrying",
+                                        "schema": {"type": "integer"}}}},
 }
 
 
@@ -241,6 +247,9 @@ def _op(operation_id: str, summary: str, permission: str | None, *, tag: str, ok
         op["requestBody"] = {"required": body_required,
                              "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
     responses: dict[str, Any] = {ok: response or {"description": "OK"}}
+    if ok == "201":
+        responses[ok] = {**responses[ok], "headers": {"Location": {
+            "description": "The new resource's address (/api/v1/...)", "schema": {"type": "string"}}}}
     codes = set(errors)
     if permission is not None:
         codes |= {"401", "403"}

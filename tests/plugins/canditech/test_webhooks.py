@@ -234,6 +234,7 @@ def test_thin_payload_of_an_invitation_canditech_does_not_know_is_ignored(ctx):
     (b'{"id": "evt", "type": "invitation.completed", "score": NaN}', "NaN is not a JSON value"),
     (b'{"id": "evt", "type": "invitation.completed", "score": -Infinity}', "-Infinity is not a JSON value"),
     (b'{"id": ' + b"9" * 5000 + b"}", "more than 100 digits"),
+    (b'{"id": "evt", "type": "invitation.completed", "score": 1e400}', "the number 1e400 is too large"),
 ])
 def test_a_body_that_is_not_json_is_400_saying_why_in_words(ctx, body, words):
     error = rejected(ctx, request(body, sign(SECRET, body, NOW)))
