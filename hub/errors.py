@@ -94,8 +94,20 @@ class NotFound(HubError):
 
 
 class Conflict(HubError):
+    """``details``: fields the API's error body carries besides ``code`` and ``message``, for a
+    script to act on (``{"attachment_id": 3}``: the attachment already there)."""
+
     status = 409
     code = "conflict"
+
+    def __init__(self, message: str, *, details: dict | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.details = details or {}
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["error"].update(self.details)
+        return body
 
 
 class ServiceUnavailable(HubError):

@@ -562,8 +562,8 @@ def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | 
         if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
             raise NotFound("no such attachment")
         same.append(Attachment.id != attachment_id)  # an edit may not make it a copy of another either
-    if db.session.scalar(sa.select(Attachment.id).where(*same)) is not None:
-        raise Conflict(ALREADY_ATTACHED)
+    if (existing := db.session.scalar(sa.select(Attachment.id).where(*same))) is not None:
+        raise Conflict(ALREADY_ATTACHED, details={"attachment_id": existing})
     if attachment_id is None:
         row = Attachment(workspace_id=workspace_id, created_by_id=actor.id if isinstance(actor, User) else None)
         db.session.add(row)
@@ -574,7 +574,8 @@ def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | 
         db.session.flush()
     except IntegrityError as exc:  # a copy saved at the same moment (uq_attachments_live)
         db.session.rollback()
-        raise Conflict(ALREADY_ATTACHED) from exc
+        existing = db.session.scalar(sa.select(Attachment.id).where(*same))
+        raise Conflict(ALREADY_ATTACHED, details={"attachment_id": existing} if existing else None) from exc
     audit(workspace_id, actor, "attachment.save", f"attachment:{row.id}",
           posting=row.posting_name, stage=row.stage_name, assessment=row.assessment_name)
     db.session.commit()

@@ -209,7 +209,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HubError)
     def hub_error(exc: HubError):
         _rollback()
-        extra = {"fields": exc.fields} if getattr(exc, "fields", None) else None
+        extra = {"fields": exc.fields} if getattr(exc, "fields", None) else getattr(exc, "details", None)
         return error_response(exc.status, exc.code, exc.message, extra)
 
     @app.errorhandler(SecretsUnreadable)

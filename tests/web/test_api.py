@@ -110,7 +110,10 @@ def test_attachments_through_the_api(api, seeded):
     assert body["options"] == {"pass_threshold": 65.0, "remind_on_reentry": True}
     duplicate = api("POST", "/attachments", role="admin", json={
         "posting_id": "p1", "stage_id": "canditech", "provider": "fakeassess", "assessment_id": "py"})
-    assert duplicate.status_code == 409
+    # a script sending its create again learns which attachment is already there
+    assert duplicate.status_code == 409 and duplicate.get_json() == {"error": {
+        "code": "conflict", "message": "this assessment is already attached to that stage of that posting",
+        "attachment_id": body["id"]}}
     unknown = api("POST", "/attachments", role="admin", json={
         "posting_id": "p1", "stage_id": "nowhere", "provider": "fakeassess", "assessment_id": "py"})
     assert unknown.status_code == 422 and list(unknown.get_json()["error"]["fields"]) == ["stage_id"]
@@ -120,6 +123,7 @@ def test_attachments_through_the_api(api, seeded):
         "posting_id": "p1", "stage_id": "s7", "provider": "fakeassess", "assessment_id": "py"}).get_json()
     onto_copy = api("PUT", f"/attachments/{other['id']}", role="admin", json={"stage_id": "canditech"})
     assert onto_copy.status_code == 409 and "already attached" in onto_copy.get_json()["error"]["message"]
+    assert onto_copy.get_json()["error"]["attachment_id"] == body["id"]
     assert api("GET", f"/attachments/{other['id']}", role="admin").get_json()["stage_id"] == "s7"
     assert api("PUT", f"/attachments/{other['id']}", role="admin", json={"options": {}}).status_code == 200
 

@@ -144,7 +144,10 @@ def components() -> dict:
                        "description": "Validation errors per field (dotted for nested fields)."},
             "permission": {"type": "string", "examples": ["activity.view"],
                            "description": "A 403 the role answers: the permission the operation needs (its "
-                                          "x-permission)."}}}}}
+                                          "x-permission)."},
+            "attachment_id": {"type": "integer", "description": "A 409 of POST /attachments or PUT "
+                                                                "/attachments/{id}: the attachment of that "
+                                                                "assessment already on that stage."}}}}}
     out["Settings"] = {"type": "object", "description": "The plugin's settings, validated by its own schema "
                        "(GET /integrations/{plugin} lists them), which may also take a value as the settings form "
                        "posts it (a number as text, \"72\"). Secret fields are write-only; empty keeps them."}
