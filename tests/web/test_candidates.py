@@ -387,6 +387,7 @@ def test_reinviting_an_archived_candidate_or_a_detached_assessment_says_so_first
     with hub_app.app_context():
         row = db.session.get(Invitation, failed_id)
         name, assessment, opportunity = row.candidate_name, row.assessment_name, row.opportunity_id
+        detached = f"{assessment} is no longer attached to “{row.attachment.stage_name}” ({row.attachment.posting_name})."
         db.session.rollback()
     confirm, note = _reinvite_page(client, failed_id)
     assert confirm == f"Send {assessment} to {name} again?" and note is None  # nothing to say
@@ -398,7 +399,7 @@ def test_reinviting_an_archived_candidate_or_a_detached_assessment_says_so_first
         row.attachment.detached_at = utcnow()
         db.session.commit()
     cautions = (f"{name} is archived in Fake ATS (the hub archived them there). "
-                f"{assessment} is no longer attached to a stage.")
+                f"{detached}")
     confirm, note = _reinvite_page(client, failed_id)
     assert confirm == f"{cautions} Send {assessment} to {name} again?" and note == cautions
 
@@ -408,6 +409,6 @@ def test_reinviting_an_archived_candidate_or_a_detached_assessment_says_so_first
                              payload={"opportunity_id": opportunity, "archived": False}))
         db.session.commit()
     confirm, note = _reinvite_page(client, failed_id)
-    assert note == f"{assessment} is no longer attached to a stage."
+    assert note == detached
     # still possible: it may be meant
     assert client.post(f"/candidates/{failed_id}/reinvite", follow_redirects=True).status_code == 200

@@ -110,6 +110,8 @@ def test_api_tokens_are_shown_once_and_can_be_revoked(hub_app, seeded, as_role):
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     missing = client.post("/settings/api-tokens", data={"name": ""})
     assert missing.status_code == 422 and 'id="token-name-error"' in missing.get_data(as_text=True)
+    # an error, not help text: it says what is wrong first
+    assert "Enter a name: what will use the token, e.g. “reporting script”." in missing.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("user_id", ["²", "①", "9" * 5000, "999999", "x"])

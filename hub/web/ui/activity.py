@@ -168,6 +168,7 @@ class StageNote:
     search: str  # what finds the stage's attachments on the Pipeline page (its name, or its id)
     nobody: str | None = None  # why nobody was invited for it, or None
     backfill: bool = False  # an assessment is attached to the stage now: backfill may invite them
+    never_attached: bool = False  # no attachment ever had the stage: nothing was to be invited there
 
 
 def stage_notes(workspace_id: int, events) -> dict[int, StageNote]:
@@ -176,7 +177,9 @@ def stage_notes(workspace_id: int, events) -> dict[int, StageNote]:
     "done" only says that a provider looked: one that found no assessment attached to the stage, or
     a provider that was disabled (so got no delivery), invited nobody, and Activity showed
     "Delivered". Told here: no attachment of the stage was live when the event arrived
-    (``created_at`` to ``detached_at``), or an attached assessment's provider got no delivery."""
+    (``created_at`` to ``detached_at``), or an attached assessment's provider got no delivery. A
+    stage no attachment ever had (most of a pipeline's stages) is said plainly, not as a warning:
+    nothing was to be invited there."""
     moves = {event.id: (event, (event.payload or {}).get("to_stage_id")) for event in events
              if event.type == StageChange.type and not made_by_hub(event)}
     stages = {stage for _, stage in moves.values() if isinstance(stage, str) and stage}
@@ -189,8 +192,11 @@ def stage_notes(workspace_id: int, events) -> dict[int, StageNote]:
         if stage not in stages:
             continue
         of_stage = [row for row in rows if row.stage_id == stage]
-        search = of_stage[-1].stage_name if of_stage else stage
-        name = f"“{search}”" if of_stage else f"stage {stage}"
+        if not of_stage:
+            notes[event_id] = StageNote(f"stage {stage}", stage, never_attached=True)
+            continue
+        search = of_stage[-1].stage_name
+        name = f"“{search}”"
         then = as_aware(event.received_at)
         live = [row for row in of_stage if as_aware(row.created_at) <= then
                 and (row.detached_at is None or as_aware(row.detached_at) > then)]

@@ -192,7 +192,7 @@ def reinvite_cautions(row, timeline) -> list[str]:
     """Why sending the assessment again may not be meant, as sentences for the Re-invite
     confirmation and the note beside it: the candidate is archived in the ATS (the latest archive
     change it reported, or, with none reported, the ATS plugin's note that it archived them), or
-    the assessment is no longer attached to a stage. Re-inviting stays possible: it may be meant."""
+    the assessment is no longer attached to the invitation's stage. Re-inviting stays possible: it may be meant."""
     cautions = []
     archived = queries.archived_at_source(row.workspace_id, row.opportunity_id)
     noted = [entry for entry in timeline if entry.kind == ARCHIVED_KIND]
@@ -203,7 +203,9 @@ def reinvite_cautions(row, timeline) -> list[str]:
         cautions.append(f"{who} is archived in {where}" + (" (the hub archived them there)"
                                                             if archived is None else "") + ".")
     if row.attachment is not None and row.attachment.detached_at is not None:
-        cautions.append(f"{row.assessment_name} is no longer attached to a stage.")
+        # that stage only: the same assessment may still be attached to another one
+        cautions.append(f"{row.assessment_name} is no longer attached to “{row.attachment.stage_name}” "
+                        f"({row.attachment.posting_name}).")
     return cautions
 
 

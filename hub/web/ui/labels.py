@@ -60,7 +60,7 @@ AUDIT_GROUPS = (
         "integration.settings": "Integration settings saved",
         "integration.connect": "Integration connected",
         "integration.test": "Connection tested",
-        "integration.webhooks_setup": "Webhooks registered",
+        "integration.webhooks_setup": "Webhooks registered or checked",
         "integration.revoke": "Integration access revoked",
     }),
     ActionGroup("attachment.", "Pipeline", "Every pipeline action", {

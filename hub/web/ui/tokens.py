@@ -45,7 +45,7 @@ def api_tokens_create():
     user_id = request.form.get("user_id") or str(current_user.id)
     errors = {}
     if not name:
-        errors["name"] = ["Name the token after what will use it, e.g. “reporting script”."]
+        errors["name"] = ["Enter a name: what will use the token, e.g. “reporting script”."]
     elif len(name) > 200:
         errors["name"] = ["At most 200 characters."]
     elif services.hidden_character(name):
