@@ -2,7 +2,8 @@
 (``GET /candidates/abc``, ``GET /api/v1/invitations/abc``: "'abc' is not a valid invitation id:
 ids are positive whole numbers"), on the pages (their HTML error page) and in the API (its error envelope,
 ``{"error": {"code": "not_found", "message"}}``, ``hub.web.errors``) alike. Under ``/api/``, any
-other path is "no such API endpoint"; elsewhere it keeps Werkzeug's generic text.
+other path is "no such API endpoint"; elsewhere ``NO_PAGE``, in the hub's words (Werkzeug's said
+"If you entered the URL manually please check your spelling").
 
 Routing fails before any view (and so before the sign-in, token and permission checks), so the
 hook runs for every request, webhooks included: it does nothing unless routing already failed with
@@ -88,13 +89,15 @@ def api_not_found_message(app: Flask, method: str, path: str) -> str:
         f"no such API endpoint: {method} {_cut(path, SHOWN_PATH_CHARS)}; the endpoints are listed at {OPENAPI_PATH}")
 
 
+NO_PAGE = "There is no page at this address: check it, or use the menu to find what you were looking for."
+
+
 def explain_404() -> None:
     """A ``before_request`` hook of the app: a path that matched no route gets the same 404, with a
-    message that names why (an API path always; a page's path when an id is not a number)."""
+    message that names why (an API path always; a page's path when an id is not a number; else
+    ``NO_PAGE``)."""
     if not isinstance(request.routing_exception, NotFound):
         return  # routing found a view (or answered otherwise): nothing to explain, at no cost
     if request.path.startswith(API_PREFIX):
         raise NotFound(api_not_found_message(current_app, request.method, request.path))
-    message = bad_id_message(current_app, request.path)
-    if message is not None:
-        raise NotFound(message)
+    raise NotFound(bad_id_message(current_app, request.path) or NO_PAGE)

@@ -15,7 +15,8 @@ from hub.kit.provider import NO_EMAIL_REASON
 from hub.store.models import Attachment, Delivery, Event
 from tests.web.support import PASSWORD, FakeAssess, FakeSource, _attachment, _invitation, make_user, seed, sign_in
 
-GENERIC_404 = "The requested URL was not found on the server."
+GENERIC_404 = "The requested URL was not found on the server."  # Werkzeug's words, never shown
+NO_PAGE = "There is no page at this address: check it, or use the menu to find what you were looking for."
 CSRF_WORDS = ("This form has expired or did not come from this hub's pages. "
               "Reload the page and send it again.")
 
@@ -93,12 +94,12 @@ def test_odd_and_long_page_ids_are_quoted_cut_and_escaped(as_role):
         f"'{'9' * 30 + 'x' * 10}…' is not a valid invitation id: ids are positive whole numbers."
 
 
-def test_other_unknown_page_paths_keep_the_generic_404(as_role):
+def test_other_unknown_page_paths_say_there_is_no_page_there(as_role):
     client = as_role("super_admin")
     for path in ("/nope", "/candidates/abc/extra", "/candidates/abc/"):
         response = client.get(path)
-        assert response.status_code == 404 and GENERIC_404 in _error_message(response) and \
-            "whole numbers" not in response.get_data(as_text=True), path
+        assert response.status_code == 404 and _error_message(response) == NO_PAGE and \
+            "whole numbers" not in response.get_data(as_text=True) and GENERIC_404 not in response.get_data(as_text=True), path
     # the list link (2.) is there all the same
     assert 'id="error-back-to-list"' in client.get("/candidates/abc/extra").get_data(as_text=True)
 
