@@ -564,6 +564,7 @@ def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | 
         same.append(Attachment.id != attachment_id)  # an edit may not make it a copy of another either
     if (existing := db.session.scalar(sa.select(Attachment.id).where(*same))) is not None:
         raise Conflict(ALREADY_ATTACHED, details={"attachment_id": existing})
+    before = None if attachment_id is None else _attachment_fields(row)
     if attachment_id is None:
         row = Attachment(workspace_id=workspace_id, created_by_id=actor.id if isinstance(actor, User) else None)
         db.session.add(row)
@@ -576,10 +577,21 @@ def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | 
         db.session.rollback()
         existing = db.session.scalar(sa.select(Attachment.id).where(*same))
         raise Conflict(ALREADY_ATTACHED, details={"attachment_id": existing} if existing else None) from exc
+    # an edit says what it changed (never how), as a settings save does; an attach says nothing more
+    changed = {} if before is None else {"changed": [name for name, value in _attachment_fields(row).items()
+                                                     if before.get(name) != value]}
     audit(workspace_id, actor, "attachment.save", f"attachment:{row.id}",
-          posting=row.posting_name, stage=row.stage_name, assessment=row.assessment_name)
+          posting=row.posting_name, stage=row.stage_name, assessment=row.assessment_name, **changed)
     db.session.commit()
     return row
+
+
+def _attachment_fields(row: Attachment) -> dict[str, Any]:
+    """What an attachment's edit can change, by the names its audit entry gives them: the posting,
+    the stage, the assessment (its provider with it) and each option."""
+    fields = {"posting": row.posting_id, "stage": row.stage_id, "assessment": (row.provider, row.assessment_id)}
+    options = row.options or {}
+    return {**fields, **{name: options.get(name) for name in sorted(ATTACHMENT_OPTIONS)}}
 
 
 def detach(workspace_id: int, attachment_id: int, actor: User | str | None) -> None:

@@ -109,8 +109,8 @@ DETAIL_LABELS = {
 
 def audit_details(entry) -> list[tuple[str, str]]:
     """An entry's detail as (label, text) lines, the label empty when the text says it all: a list
-    of names as "a, b"; an integration's settings saved unchanged as "No field changed" (``changed``
-    holds only the names of changed fields, by the labels of their form); a role by its name ("Team
+    of names as "a, b"; an integration's settings or an attachment saved unchanged as "No field
+    changed" (``changed`` holds only the names of changed fields, by the labels of their form); a role by its name ("Team
     Member", not ``team_member``); a connection test's ``ok`` as "Result: Succeeded" or "Failed";
     another yes/no value as "Yes" or "No", not JSON's ``true``."""
     lines = []
@@ -132,9 +132,22 @@ def audit_details(entry) -> list[tuple[str, str]]:
     return lines
 
 
+# an attachment's fields as its audit entry names them (``services.save_attachment``) -> the labels
+# of the attach form (pipeline/attach.html)
+ATTACHMENT_FIELD_LABELS = {
+    "posting": "Posting", "stage": "Stage", "assessment": "Assessment", "pass_threshold": "Pass threshold (%)",
+    "move_to_stage_on_thumbs_up": "On thumbs up, move to stage",
+    "archive_reason_on_thumbs_down": "On thumbs down, archive with reason",
+    "remind_on_reentry": "Remind an invited candidate who re-enters the stage",
+    "tag_results": "Tag the candidate with the result in the ATS",
+}
+
+
 def _setting_labels(target: str) -> dict[str, str]:
     """An installed plugin's setting names -> the labels its settings form shows ("auth_mode" ->
-    "Authentication"); empty for any other target."""
+    "Authentication"), an attachment's fields -> the attach form's labels; empty for any other target."""
+    if target.startswith("attachment:"):
+        return ATTACHMENT_FIELD_LABELS
     kind, _, plugin = target.partition(":")
     spec = get_runtime().registry.specs.get(plugin) if kind == "plugin" else None
     if spec is None or spec.settings_schema is None:
