@@ -2,10 +2,10 @@
 
 ``json.loads`` of a body as it comes accepts more than a plugin can use: bytes that are not UTF-8,
 the ``NaN`` and ``Infinity`` literals (which make invalid JSON again when echoed), numbers too large
-for a float (``1e400``: infinity again), integers of any length, and nesting deep enough to exhaust Python's recursion limit (a ``RecursionError``, not a
-``ValueError``: a 500 if not caught). ``parse_json_body`` refuses all of these with a
-``NotJson`` whose message says what is wrong in words, for the plugin to answer 400 with, after
-its own prefix ("the body is not valid JSON: ...").
+for a float (``1e400``: infinity again), integers of any length, and nesting deep enough to exhaust
+Python's recursion limit (a ``RecursionError``, not a ``ValueError``: a 500 if not caught).
+``parse_json_body`` refuses all of these with a ``NotJson`` whose message says what is wrong in
+words, for the plugin to answer 400 with, after its own prefix ("the body is not valid JSON: ...").
 """
 
 from __future__ import annotations

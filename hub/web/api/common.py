@@ -91,7 +91,8 @@ def json_body() -> Any:
     it is malformed input all the same. ``NaN`` and ``Infinity`` are not JSON (Python's parser
     takes them); a number of more than ``MAX_INTEGER_DIGITS`` digits is JSON but no value the API
     takes (Python's ``int`` refuses one of over 4,300 digits, and a longer float, or one with an
-    exponent as large as ``1e400``, is infinity), and is refused saying so, as the plugin kit refuses it in a webhook (``hub.kit.json_body``)."""
+    exponent as large as ``1e400``, is infinity), and is refused saying so, as the plugin kit
+    refuses it in a webhook (``hub.kit.json_body``)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}

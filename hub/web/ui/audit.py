@@ -110,8 +110,8 @@ DETAIL_LABELS = {
 def audit_details(entry) -> list[tuple[str, str]]:
     """An entry's detail as (label, text) lines, the label empty when the text says it all: a list
     of names as "a, b"; an integration's settings or an attachment saved unchanged as "No field
-    changed" (``changed`` holds only the names of changed fields, by the labels of their form); a role by its name ("Team
-    Member", not ``team_member``); a connection test's ``ok`` as "Result: Succeeded" or "Failed";
+    changed" (``changed`` holds only the names of changed fields, by the labels of their form); a
+    role by its name ("Team Member", not ``team_member``); a connection test's ``ok`` as "Result: Succeeded" or "Failed";
     another yes/no value as "Yes" or "No", not JSON's ``true``."""
     lines = []
     for key, value in (entry.detail or {}).items():
