@@ -45,10 +45,12 @@ def contexts(make_app):
 def test_a_lock_held_past_its_ttl_is_still_held(contexts):
     """It used to run out after ``ttl`` under its holder, and a second holder got in."""
     holder, asker = contexts
-    with holder.lock("job", ttl=TTL, wait=0):
-        time.sleep(2.0)  # more than three ttls
+    # a longer ttl than the module's: at 0.6 s (renewed every 0.2 s) the asker got in once in a CI
+    # run, which a stall of the renewing thread of over 0.4 s would explain; 1.8 s leaves it 1.2 s
+    with holder.lock("job", ttl=3 * TTL, wait=0):
+        time.sleep(6.0)  # more than three ttls
         with pytest.raises(Deferred):
-            with asker.lock("job", ttl=TTL, wait=0):
+            with asker.lock("job", ttl=3 * TTL, wait=0):
                 pytest.fail("a second holder entered a lock still held")
         assert row("1:rec:job").expires_at > utcnow()  # renewed
 
