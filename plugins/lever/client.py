@@ -13,6 +13,11 @@
   Lever's ``{code, message}``; 404 raises its subclass ``LeverNotFound``. An answer that is not
   Lever's JSON is never shown as it came: a short plain text is, anything else is named ("an HTML
   page, not its API's JSON: check the Custom base URL"; ``hub.kit.vendor_http``).
+- Redirects (301, 302, 307, 308; Lever documents 301 "follow Location", lever.md §3.1) are followed here, not by
+  requests (which turns a redirected POST into a GET and drops the credentials on another
+  host): the same method, body and credentials go to the new ``Location`` when it is on the
+  connection's own host or an https ``*.lever.co`` host, at most ``MAX_REDIRECTS`` times;
+  anywhere else is a ``LeverAPIError`` naming the host.
 - Lists follow Lever's pagination: ``limit`` and ``offset`` = the previous page's ``next`` while
   ``hasNext`` is true.
 - Each call is reported with ``ctx.record_vendor_call`` (endpoint with ids replaced by ``:id``).
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import random
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import requests
@@ -47,6 +52,8 @@ RATE = 9.5
 BURST = 10
 RETRYABLE = {429, 500, 502, 503, 504}
 MAX_PAGES = 10_000
+REDIRECTS = {301, 302, 307, 308}  # 303 "See Other" asks for a GET: not a move of the resource
+MAX_REDIRECTS = 3
 KNOWN_SEGMENTS = {
     "opportunities", "notes", "addTags", "removeTags", "stage", "archived", "postings", "stages", "users",
     "webhooks", "archive_reasons", "applications", "contacts", "tags", "deleted",
@@ -78,6 +85,16 @@ def endpoint_label(method: str, path: str) -> str:
     """``GET /opportunities/:id/notes`` for ``GET /opportunities/abc/notes`` (low-cardinality metric labels)."""
     parts = [p if p in KNOWN_SEGMENTS else ":id" for p in path.strip("/").split("/") if p]
     return f"{method.upper()} /" + "/".join(parts)
+
+
+def _redirect_allowed(api_base: str, target: str) -> bool:
+    """Whether the credentials may follow a redirect to ``target``: the connection's own host
+    (same scheme and port), or a Lever host over https."""
+    base, to = urlsplit(api_base), urlsplit(target)
+    if (to.scheme, to.netloc) == (base.scheme, base.netloc):
+        return True
+    host = (to.hostname or "").lower()
+    return to.scheme == "https" and (host == "lever.co" or host.endswith(".lever.co"))
 
 
 def _error_body(response: requests.Response, hint: str | None = None) -> tuple[str, str]:
@@ -142,12 +159,14 @@ class LeverClient:
         headers, basic = self._credentials()
         refreshed = False
         attempt = 0
+        redirects = 0
         while True:
             self._limiter.acquire()
             started = time.monotonic()
             try:
                 response = self.ctx.http.request(method, url, params=params, json=json, auth=basic,
-                                                 headers={"Accept": "application/json", **headers})
+                                                 headers={"Accept": "application/json", **headers},
+                                                 allow_redirects=False)
             except requests.RequestException as exc:
                 self.ctx.record_vendor_call(label, "timeout" if isinstance(exc, requests.Timeout) else "error",
                                             time.monotonic() - started)
@@ -159,6 +178,20 @@ class LeverClient:
                 raise TemporaryError(f"Lever could not be reached ({label}): {type(exc).__name__}") from exc
             status = response.status_code
             self.ctx.record_vendor_call(label, status, time.monotonic() - started)
+
+            if status in REDIRECTS:
+                location = response.headers.get("Location")
+                target = urljoin(response.url or url, location) if location else None
+                if redirects >= MAX_REDIRECTS:
+                    raise LeverAPIError(status, "Redirect", f"Lever redirected the request more than "
+                                        f"{MAX_REDIRECTS} times", label)
+                if not target or not _redirect_allowed(self.hosts.api_base, target):
+                    where = urlsplit(target).netloc if target else "nowhere (no Location)"
+                    raise LeverAPIError(status, "Redirect", f"Lever redirected the request to {where}, which the "
+                                        "hub does not follow with its credentials", label)
+                redirects += 1
+                url, params = target, None  # the Location carries the query
+                continue
 
             if status == 401:
                 code, message = _error_body(response, self.error_hint)
