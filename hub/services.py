@@ -13,7 +13,7 @@ import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field as dataclass_field, replace
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 from marshmallow import ValidationError, missing
@@ -357,6 +357,12 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
     # a field never saved had its default: the first save lists what differs from the defaults
     old_settings = {**settings_defaults(spec.settings_schema, secret_fields), **(row.settings or {})}
     changed = sorted(set(settings_changed(old_settings, settings, stored, new_secrets)) | set(removed))
+    moved_from = _credentials_left_behind(spec.settings_schema, changed, secret_fields & connection, stored,
+                                          new_secrets, lambda: connection_state(workspace_id, plugin, row).unused_secrets)
+    for name in moved_from:  # unused by how the connection signs in: forgotten, not sent to the new address
+        del stored[name]
+    removed = sorted(set(removed) | set(moved_from))
+    changed = sorted(set(changed) | set(moved_from))
     before = row.settings
     row.settings = settings
     if removed:
@@ -471,6 +477,39 @@ def settings_defaults(schema, exclude: Iterable[str] = ()) -> dict[str, Any]:
         value = field.load_default
         defaults[name] = value() if callable(value) else value
     return defaults
+
+
+def destination_fields(schema) -> set[str]:
+    """The settings that say where the connection's requests, and so its credentials, are sent: the
+    schema's fields with ``metadata={"destination": True}`` (a base URL, an environment)."""
+    return {name for name, field in schema().fields.items() if field.metadata.get("destination")}
+
+
+def _credentials_left_behind(schema, changed: Iterable[str], credentials: Iterable[str],
+                            stored: Mapping[str, Any], new_secrets: Mapping[str, Any],
+                            unused: Callable[[], Iterable[str]]) -> list[str]:
+    """A save that changes where requests go (``destination_fields``) must type in again every
+    stored credential the connection sends (a secret ``connection`` field): secrets are write-only,
+    and one kept would be sent to the new address, which could be anyone's (an API key read out by
+    pointing the base URL at one's own server and pressing Test connection). ``ValidationFailed``
+    (422) naming them. The stored credentials the chosen way of signing in does not use
+    (``unused()``, the plugin's ``ConnectionState.unused_secrets``: an API key while OAuth is chosen)
+    are not asked for: they are returned, to be forgotten with the old address."""
+    moved = sorted(destination_fields(schema) & set(changed))
+    kept = sorted(name for name in credentials if name in stored and name not in new_secrets)
+    if not moved or not kept:
+        return []
+    unused_now = set(unused())
+    needed = [name for name in kept if name not in unused_now]
+    if needed:
+        names = schema_labels(schema)
+        labels = " and ".join(names.get(name, name) for name in needed)
+        where = " and ".join(names.get(name, name) for name in moved)
+        message = (f"Enter the {labels} again to save a new {where}: the stored one would be sent to the new "
+                   "address.")
+        raise ValidationFailed(f"{where} changed without the {labels}",
+                               {**{name: [message] for name in moved}, **{name: [message] for name in needed}})
+    return kept
 
 
 def connection_fields(schema) -> set[str]:

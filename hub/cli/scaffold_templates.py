@@ -201,10 +201,13 @@ def _connection_failure(exc):
 
 
 class Settings(Schema):
-    # connection: a new value takes "Connected" back to "not tested yet". PlainText (the kit's) drops
-    # the spaces and line break a paste leaves around a key, and refuses control characters
+    # connection: a new value takes "Connected" back to "not tested yet"; destination: a new base URL is
+    # saved only with the API key typed again (the stored key is never sent to a new address).
+    # PlainText (the kit's) drops the spaces and line break a paste leaves around a key, and refuses
+    # control characters
     base_url = fields.Str(required=True, validate=validate_base_url,
-                          metadata={"connection": True, "description": "The vendor's API base URL"})
+                          metadata={"connection": True, "destination": True,
+                                    "description": "The vendor's API base URL"})
     api_key = PlainText(what="an API key", required=True,
                         metadata={"connection": True, "description": "API key from the vendor"})
     webhook_secret = PlainText(what="a webhook secret", required=True,

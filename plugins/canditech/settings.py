@@ -65,7 +65,7 @@ _BURST_MESSAGE = f"Enter a whole number of requests from 1 to {MAX_BURST} (the d
 class CanditechSettingsSchema(Schema):
     base_url = fields.String(
         load_default=DEFAULT_BASE_URL, validate=validate_base_url,
-        metadata={"connection": True, "label": "API base URL",
+        metadata={"connection": True, "destination": True, "label": "API base URL",
                   "description": "Canditech's API root, e.g. https://api.canditech.io (the sandbox by default)."})
     api_key = PlainText(
         what="an API key", required=True, validate=validate.Length(min=1, max=500),

@@ -35,6 +35,7 @@ import base64
 import hashlib
 import json
 import time
+from urllib.parse import urlsplit
 from typing import Any, Mapping
 
 import requests
@@ -243,7 +244,7 @@ def _store_token(ctx, token: Mapping[str, Any], forget: tuple[str, ...] = ()) ->
         lifetime = float(expires_in) if isinstance(expires_in, (int, float)) else DEFAULT_TOKEN_LIFETIME
         expires_at = time.time() + lifetime
     values: dict[str, Any] = {SecretNames.ACCESS_TOKEN: access, SecretNames.EXPIRES_AT: float(expires_at),
-                              REFRESHED_AT: time.time()}
+                              REFRESHED_AT: time.time(), SecretNames.API_BASE: _hosts(ctx).api_base}
     if token.get("refresh_token"):
         values[SecretNames.REFRESH_TOKEN] = token["refresh_token"]
     if token.get("scope"):
@@ -268,6 +269,21 @@ def _refused(secrets: Mapping[str, Any]) -> str | None:
     if refused.get("refresh_token_sha256") != _sha256(refresh_token):
         return None
     return str(refused.get("message") or "Lever refused the connection: connect with OAuth again")
+
+
+def _check_issued_here(ctx, secrets: Mapping[str, Any]) -> None:
+    """Refuse to send the stored grant's tokens to a Lever other than the one that issued them: a
+    Super Admin who points the environment or the custom base URL elsewhere (anyone's server) must
+    connect with OAuth again there; the tokens never leave for the new address. A grant stored
+    before the issuer was kept has none and is trusted where it is."""
+    issued_by = secrets.get(SecretNames.API_BASE)
+    if not issued_by:
+        return
+    here = _hosts(ctx).api_base
+    if issued_by != here:
+        raise _needs_reauthorization(ctx, f"the OAuth connection was made with Lever at {urlsplit(issued_by).netloc}, "
+                                          f"and the Lever environment is now {urlsplit(here).netloc}: connect with "
+                                          "OAuth again")
 
 
 def _endpoint_failure(exc: Exception) -> str:
@@ -314,6 +330,7 @@ def access_token(ctx, *, rejected: str | None = None) -> str:
     secrets = ctx.secrets
     if not secrets.get(SecretNames.ACCESS_TOKEN) and not secrets.get(SecretNames.REFRESH_TOKEN):
         raise NeedsReauthorization("Lever is not connected: connect with OAuth")
+    _check_issued_here(ctx, secrets)
     if _refused(secrets):  # refused when this ctx read them: a reconnect may have stored a grant since
         reload(ctx)
         secrets = ctx.secrets
@@ -350,6 +367,7 @@ def _needs_reauthorization(ctx, message: str) -> NeedsReauthorization:
 
 
 def _refresh(ctx, secrets: Mapping[str, Any]) -> str:
+    _check_issued_here(ctx, secrets)
     refresh_token = secrets.get(SecretNames.REFRESH_TOKEN)
     if not refresh_token:
         ctx.record_token_refresh("failed")

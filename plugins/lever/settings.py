@@ -52,9 +52,10 @@ class SecretNames:
     REFRESH_TOKEN = "oauth_refresh_token"
     SCOPE = "oauth_scope"
     ACCOUNT_ID = "oauth_account_id"
+    API_BASE = "oauth_api_base"  # the Lever (its API root) that issued the grant: its tokens go nowhere else
     WEBHOOK_TOKENS = "webhook_tokens"  # {lever webhook id: signature token}
 
-    OAUTH = (ACCESS_TOKEN, EXPIRES_AT, REFRESH_TOKEN, SCOPE, ACCOUNT_ID)
+    OAUTH = (ACCESS_TOKEN, EXPIRES_AT, REFRESH_TOKEN, SCOPE, ACCOUNT_ID, API_BASE)
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -77,12 +78,12 @@ class LeverSettingsSchema(Schema):
 
     environment = fields.String(
         load_default="production", validate=validate.OneOf(ENVIRONMENTS, labels=ENVIRONMENT_LABELS),
-        metadata={"connection": True, "label": "Lever environment",
+        metadata={"connection": True, "destination": True, "label": "Lever environment",
                   "description": "Lever's production or sandbox API, or a custom base URL (e.g. the hub's own "
                                  "Lever simulator)"})
     base_url = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=2000),
-        metadata={"connection": True, "label": "Custom base URL", "description": "only with the environment Custom base URL, e.g. http://127.0.0.1:5001"})
+        metadata={"connection": True, "destination": True, "label": "Custom base URL", "description": "only with the environment Custom base URL, e.g. http://127.0.0.1:5001"})
     auth_mode = fields.String(
         load_default="api_key", validate=validate.OneOf(AUTH_MODES, labels=AUTH_MODE_LABELS),
         metadata={"connection": True, "label": "Authentication", "description": "an API key (HTTP Basic), or OAuth with a registered partner app"})

@@ -40,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
 class VervoeSettingsSchema(Schema):
     base_url = fields.String(
         load_default=wire.DEFAULT_BASE_URL, validate=validate_base_url,
-        metadata={"connection": True, "label": "API base URL",
+        metadata={"connection": True, "destination": True, "label": "API base URL",
                   "description": "Vervoe's API root: https://api.vervoe.com/api (a sandbox's /api for tests)."})
     api_key = PlainText(
         what="an API key", required=True, validate=validate.Length(min=1, max=500),

@@ -22,8 +22,9 @@ from hub.store.models import Integration
 MIN_LENGTH = 8
 # values kept among an integration's encrypted secrets that are no credential, and that the hub
 # shows by design: the scopes Lever granted and its account id (in the connection's status), the
-# fingerprint of Vervoe's key pair (never the key itself). Numbers (expiry times) are skipped too.
-NOT_CREDENTIALS = frozenset({"oauth_scope", "oauth_account_id", "access_token_key_id"})
+# Lever API root that issued the grant (a settings value), the fingerprint of Vervoe's key pair
+# (never the key itself). Numbers (expiry times) are skipped too.
+NOT_CREDENTIALS = frozenset({"oauth_scope", "oauth_account_id", "oauth_api_base", "access_token_key_id"})
 
 
 def _parts(value: Any) -> Iterator[str]:

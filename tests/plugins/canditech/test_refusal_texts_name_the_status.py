@@ -125,7 +125,7 @@ def test_an_invitation_sent_to_a_web_server_s_404_page_fails_with_the_status(hub
     "Canditech refused the invitation: an HTML page, not its API's JSON: ...": no status."""
     expected = f"The invitation was not sent: Canditech answered 404 Not Found with {SAID}"
     with html_404_server() as html_server:
-        hub.save_settings(base_url=html_server)
+        hub.save_settings(base_url=html_server, api_key="canditech-sandbox-key")  # a new address: the key again
         hub.move()
 
     inv = hub.invitation()
