@@ -288,7 +288,8 @@ def _nav() -> list[dict]:
 
 @bp.after_request
 def _no_store(response):
-    """Pages show workspace data (and, once, new tokens and passwords): never cache them."""
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-store")
+    """Pages show workspace data (and, once, new tokens and passwords), and so do the JSON answers
+    the pages' script reads (the ATS's users, names and emails, that a setting offers): never cache
+    any of them. The assets (CSS, JavaScript, icon) set their own caching, which is kept."""
+    response.headers.setdefault("Cache-Control", "no-store")
     return response
