@@ -56,6 +56,17 @@ STATUS_CODE = re.compile(r"[a-z0-9_]{1,40}")
 ALREADY_IN_STAGE = "already_in_stage"
 
 
+# why a plugin's work that needs the ATS waits while none is enabled (``PluginContext.source``);
+# ``hub.engine.runner.wake_waiting_on_source`` wakes that work once a source answers again
+NO_SOURCE_ENABLED = "no source (ATS) integration is enabled in this workspace"
+
+
+class ConnectionGone(PermanentError):
+    """``ctx.http`` in a delivery refused a call: the integration was disabled or revoked while the
+    delivery ran. Permanent for that integration's own delivery (cancelled already); a read of the
+    source made for another plugin's delivery (``SourceAPI``) turns it into a ``TemporaryError``."""
+
+
 class TimeoutSession(requests.Session):
     """A requests session that never waits forever; ``guard``, when given, runs before each
     request and may raise to stop it."""
@@ -340,15 +351,24 @@ class InvitationStore:
 class SourceAPI:
     """The read API of the workspace's connected source plugin, whatever ATS it is."""
 
-    def __init__(self, runtime, workspace_id: int, source_plugin: str):
+    def __init__(self, runtime, workspace_id: int, source_plugin: str, delivery_id: int | None = None):
         self._runtime = runtime
         self._ws = workspace_id
         self.plugin_name = source_plugin
+        # the delivery this read is made for, if any: the source's ``ctx.http`` then checks before
+        # each call that the source is still connected and that delivery still running
+        self._delivery_id = delivery_id
 
     def _call(self, hook: str, **kwargs: Any) -> Any:
-        ctx = self._runtime.context(self._ws, self.plugin_name)
+        ctx = self._runtime.context(self._ws, self.plugin_name, delivery_id=self._delivery_id)
         try:
             return self._runtime.registry.call(self.plugin_name, hook, ctx=ctx, **kwargs)
+        except ConnectionGone as exc:
+            # the source was disabled or revoked while the caller's delivery ran: the caller's work
+            # waits for it, as when no source is enabled (``PluginContext.source``), and is woken
+            # with that work when a source answers again (``wake_waiting_on_source``)
+            raise TemporaryError(f"{NO_SOURCE_ENABLED} ({self.plugin_name} was disabled or disconnected while "
+                                 "this delivery read from it)") from exc
         except NeedsReauthorization as exc:
             # The source's connection needs an admin, not the caller's: the caller's work waits.
             from hub.engine.runner import source_needs_reauthorization
@@ -430,7 +450,7 @@ class PluginContext:
             if started:
                 db.session.rollback()
         if not self._is_this_connection(row) or not row.enabled:
-            raise PermanentError(f"{self.plugin_name} was disabled or disconnected while this delivery ran: "
+            raise ConnectionGone(f"{self.plugin_name} was disabled or disconnected while this delivery ran: "
                                  "it calls its vendor no more")
         if status != D_RUNNING:
             raise PermanentError(f"this delivery was {status} while it ran: it calls {self.plugin_name}'s vendor "
@@ -630,8 +650,8 @@ class PluginContext:
         """The connected source's read API; raises ``TemporaryError`` when none is connected."""
         name = self._runtime.active_source(self.workspace_id)
         if name is None:
-            raise TemporaryError("no source (ATS) integration is enabled in this workspace")
-        return SourceAPI(self._runtime, self.workspace_id, name)
+            raise TemporaryError(NO_SOURCE_ENABLED)
+        return SourceAPI(self._runtime, self.workspace_id, name, delivery_id=self.delivery_id)
 
 
 _log = logging.getLogger("hub.context")

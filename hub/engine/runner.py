@@ -57,11 +57,15 @@ def source_needs_reauthorization(source_plugin: str) -> str:
 
 def wake_waiting_on_source(runtime, workspace_id: int, source_plugin: str) -> int:
     """Once the source's connection works again (a reconnect, a passed test): the deliveries of
-    the workspace retrying because it needed re-authorization are due now, rather than at the end
-    of their backoff (up to an hour after the reconnect). Returns how many were woken."""
-    waiting = (Delivery.workspace_id == workspace_id, Delivery.status == D_RETRY,
-               Delivery.last_error.startswith(f"TemporaryError: {source_needs_reauthorization(source_plugin)}",
-                                              autoescape=True))
+    the workspace retrying because it needed re-authorization, or because no source was enabled
+    (revoked or disabled, then connected again), are due now, rather than at the end of their
+    backoff (up to an hour after the reconnect). Returns how many were woken."""
+    from hub.context import NO_SOURCE_ENABLED
+
+    waiting = (Delivery.workspace_id == workspace_id, Delivery.status == D_RETRY, sa.or_(
+        Delivery.last_error.startswith(f"TemporaryError: {source_needs_reauthorization(source_plugin)}",
+                                       autoescape=True),
+        Delivery.last_error.startswith(f"TemporaryError: {NO_SOURCE_ENABLED}", autoescape=True)))
     ids = list(db.session.scalars(sa.select(Delivery.id).where(*waiting)))
     if ids:
         db.session.execute(sa.update(Delivery).where(Delivery.id.in_(ids), *waiting).values(next_attempt_at=utcnow()))
