@@ -14,13 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from hub.engine import ingest
+from hub.engine.runner import DEFERRED_PREFIX
 from hub.entities import EVENT_TYPES
-from hub.errors import NotFound
+from hub.errors import NotFound, readable_error
 from hub.extensions import db
 from hub.store import attachments as attachment_store
 from hub.store.search_text import fold
 from hub.store.models import (
-    D_DONE, D_OPEN, Attachment, AuditEntry, Delivery, Event, Invitation, TimelineEntry, User, utcnow,
+    D_DONE, D_OPEN, D_RETRY, Attachment, AuditEntry, Delivery, Event, Invitation, TimelineEntry, User, utcnow,
 )
 from hub.web.permissions import visible_posting_ids
 from hub.web.schemas import MAX_FILTER_LENGTH
@@ -602,3 +603,20 @@ def webhook_log(workspace_id: int, plugin: str, outcome: str | None = None) -> s
     query = (sa.select(WebhookLog).where(WebhookLog.workspace_id == workspace_id, WebhookLog.plugin == plugin)
              .order_by(WebhookLog.id.desc()))
     return query.where(WebhookLog.outcome == outcome) if outcome else query
+
+
+def retrying_deliveries(workspace_id: int) -> dict[str, dict]:
+    """The Dashboard's and the integration page's "Retrying": plugin -> its deliveries failing and
+    waiting to retry (not those deferring on purpose, whose last error starts with
+    ``DEFERRED_PREFIX``): how many, and the latest one's error without its
+    exception's name when it is the hub's or a plugin's error (``readable_error``: "Canditech is
+    unreachable at ...")."""
+    failing = sa.and_(Delivery.workspace_id == workspace_id, Delivery.status == D_RETRY, sa.or_(
+        Delivery.last_error.is_(None), sa.not_(Delivery.last_error.startswith(DEFERRED_PREFIX, autoescape=True))))
+    out = {}
+    for plugin, count in db.session.execute(
+            sa.select(Delivery.plugin, sa.func.count()).where(failing).group_by(Delivery.plugin)):
+        error = db.session.scalar(sa.select(Delivery.last_error).where(failing, Delivery.plugin == plugin)
+                                  .order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(1))
+        out[plugin] = {"count": count, "error": readable_error(error) or None}
+    return out

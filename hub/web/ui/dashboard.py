@@ -14,12 +14,10 @@ from flask import render_template, url_for
 from flask_login import current_user
 
 from hub import services
-from hub.engine.runner import DEFERRED_PREFIX
 from hub.entities import ASSESSMENT, INVITATION_STATUSES, SOURCE
-from hub.errors import readable_error
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import D_CANCELLED, D_DEAD, D_RETRY, Delivery, Event, Integration, utcnow
+from hub.store.models import D_CANCELLED, D_DEAD, Delivery, Event, Integration, utcnow
 from hub.web import queries
 from hub.web.live import assessment_plugins, connection_state, plugin_title
 from hub.web.permissions import can, require
@@ -45,22 +43,6 @@ def excerpt(text: str | None, limit: int = EXCERPT_LIMIT) -> tuple[str, bool]:
     if not ends:
         return text, False
     return text[:ends[-1]], True
-
-
-def retrying(workspace_id: int) -> dict[str, dict]:
-    """Plugin -> its deliveries failing and waiting to retry (not those deferring on purpose, whose
-    last error starts with ``DEFERRED_PREFIX``): how many, and the latest one's error without its
-    exception's name when it is the hub's or a plugin's error (``readable_error``: "Canditech is
-    unreachable at ...")."""
-    failing = sa.and_(Delivery.workspace_id == workspace_id, Delivery.status == D_RETRY, sa.or_(
-        Delivery.last_error.is_(None), sa.not_(Delivery.last_error.startswith(DEFERRED_PREFIX, autoescape=True))))
-    out = {}
-    for plugin, count in db.session.execute(
-            sa.select(Delivery.plugin, sa.func.count()).where(failing).group_by(Delivery.plugin)):
-        error = db.session.scalar(sa.select(Delivery.last_error).where(failing, Delivery.plugin == plugin)
-                                  .order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(1))
-        out[plugin] = {"count": count, "error": readable_error(error) or None}
-    return out
 
 
 def cancelled_by_disable(workspace_id: int) -> list[dict]:
@@ -201,7 +183,7 @@ def integration_health(workspace_id: int) -> list[dict]:
     runtime = get_runtime()
     rows = {row.plugin: row for row in db.session.scalars(
         sa.select(Integration).where(Integration.workspace_id == workspace_id))}
-    failing = retrying(workspace_id)
+    failing = queries.retrying_deliveries(workspace_id)
     health = []
     for name in runtime.registry.names():
         spec = runtime.registry.spec(name)

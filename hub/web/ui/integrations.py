@@ -428,6 +428,8 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         "revoke_summary": revoke_summary(spec, plugin),
         "next_step": step,
         "verification": verification(row, spec),
+        # a vendor down does not change the connection's status: its work retrying says so
+        "retrying": queries.retrying_deliveries(current_user.workspace_id).get(plugin) if row is not None else None,
         "webhook_log": webhook_log,
         "log_outcome": log_outcome,
         "log_outcomes": WEBHOOK_OUTCOMES,
