@@ -84,6 +84,7 @@ BACKEND_FREE = (
     "tests/cli/test_scaffold_contract_messages.py",
     "tests/cli/test_scaffold_retry_after.py",
     "tests/cli/test_scaffold_source_walkthrough.py",
+    "tests/cli/test_scaffold_source_walk_contracts.py",  # generated plugins, their own SQLite test apps
     "tests/cli/test_scaffold_webhook_reference.py",
     "tests/cli/test_setting_bounds.py",  # the configuration's checks; gunicorn on a folder of its own
     "tests/cli/test_startup_errors.py",  # each command on an instance folder (SQLite) of its own; one

@@ -52,7 +52,10 @@ it too: the webhook bodies they sign and, for an assessment plugin, `ATTACHMENT`
 `tests/conftest.py`, the statuses `tests/test_cancel.py` compares `at_vendor`'s answer with, the
 invite page's `score` field and the scores the tests expect (out of the sandbox's `MAX_SCORE`), and
 the request and words `test_a_refused_api_key_is_said_in_the_vendors_words` expects; the API key
-`connect_sandbox` stores is the sandbox's `API_KEY`), and replace every `TODO` text.
+`connect_sandbox` stores is the sandbox's `API_KEY`; for a source, `POSTING`, `STAGE` and `ARCHIVED`,
+the move form (`_move`) and the read of the notes (`_notes`) in `tests/test_webhooks.py`, and the
+plugin's own words the tests expect: "signature does not match", "stale webhook" and the field name
+`opportunity_id`), and replace every `TODO` text.
 `tests/test_contract.py` runs the hub's contract tests (`hub.testing`) against the plugin and its
 sandbox; for an assessment plugin, the other test modules run its hooks through a real hub
 (`hub.testing.ProviderHub`, the `hub` fixture of `tests/conftest.py`); for a source,
@@ -517,6 +520,7 @@ import hmac
 import re
 import socket
 from datetime import timezone
+from urllib.parse import quote
 
 import requests
 from marshmallow import Schema, fields
@@ -613,7 +617,8 @@ def verify_webhook(ctx, request):
 
 @hookimpl
 def source_get_candidate(ctx, opportunity_id):
-    response = _api(ctx, "GET", f"/opportunities/{opportunity_id}", allow=(404,))
+    # the id quoted: one holding "/", "?" or "#" must not reach another path of the API
+    response = _api(ctx, "GET", f"/opportunities/{quote(opportunity_id, safe='')}", allow=(404,))
     if response.status_code == 404:
         return None
     data = response.json()
@@ -647,16 +652,30 @@ def source_list_stage_candidates(ctx, posting_id, stage_id, limit):
 
 @hookimpl
 def on_assessment_completed(ctx, result):
+    """The result as a note on the candidate, once: remembered in ``ctx.records``, and found by its
+    marker when an earlier run posted it but died before remembering; then said on the invitation's
+    timeline (the note's id in ``refs``, never in the words)."""
     invitation = ctx.invitations.get(result.invitation_id)
+    if invitation is None:  # not this workspace's (any more): nothing to write
+        ctx.log.warning("assessment result for unknown invitation %s: nothing to write", result.invitation_id)
+        return
     marker = f"[ats-hub:{invitation.external_reference}]"
     key = f"note:{invitation.external_reference}"
     if ctx.records.get(key):
         return  # written before
-    notes = _api(ctx, "GET", f"/opportunities/{invitation.opportunity_id}/notes").json()
-    if not any(marker in note["text"] for note in notes):
-        text = f"{invitation.assessment_name}: {result.score}/{result.max_score} {result.report_url or ''} {marker}"
-        _api(ctx, "POST", f"/opportunities/{invitation.opportunity_id}/notes", json={"text": text})
-    ctx.records.put(key, True)
+    path = f"/opportunities/{quote(invitation.opportunity_id, safe='')}/notes"
+    note = next((note for note in _api(ctx, "GET", path).json() if marker in note["text"]), None)
+    if note is None:
+        score = result.score if result.score is not None else invitation.score
+        max_score = result.max_score if result.max_score is not None else invitation.max_score
+        words = "completed, no score" if score is None else (
+            f"{score:g}/{max_score:g}" if max_score is not None else f"{score:g}")
+        report = result.report_url or invitation.report_url
+        text = " ".join(part for part in (f"{invitation.assessment_name}: {words}", report, marker) if part)
+        note = _api(ctx, "POST", path, json={"text": text}).json()
+    ctx.records.put(key, {"note_id": note["id"]})
+    ctx.invitations.note(invitation.id, "note_written", "note with the result written to $title",
+                         refs={"ats_note": str(note["id"])})
 '''
 
 ASSESSMENT_SANDBOX = '''"""A stub of the vendor's API, for the contract tests and `hub demo`. Make it faithful to the real one.
@@ -847,8 +866,13 @@ def sign_webhook(secret, body, at=None):
 
 def create_sandbox_app(config=None):
     app = Flask(__name__)
-    opportunities = {"opp-1": {"id": "opp-1", "name": "Sam Sample", "email": "sam@example.com",
-                               "posting_id": "posting-1", "stage_id": "stage-1", "archived": False}}
+    # opp-1 in the assessment stage; opp-2 there too, archived (never invited, never backfilled)
+    opportunities = {
+        "opp-1": {"id": "opp-1", "name": "Sam Sample", "email": "sam@example.com", "posting_id": "posting-1",
+                  "stage_id": "stage-1", "archived": False},
+        "opp-2": {"id": "opp-2", "name": "Alex Archived", "email": "alex@example.com", "posting_id": "posting-1",
+                  "stage_id": "stage-1", "archived": True},
+    }
     notes = {key: [] for key in opportunities}
     webhooks = {"webhook_url": None, "webhook_secret": None, **(config or {})}
     lock = threading.Lock()
@@ -898,7 +922,8 @@ def create_sandbox_app(config=None):
         names = {stage["id"]: stage["name"] for stage in STAGES}
         options = "".join(f'<option value="{escape(s["id"])}">{escape(s["name"])}</option>' for s in STAGES)
         rows = "".join(
-            f'<li>{escape(o["name"])}, in {escape(names.get(o["stage_id"], o["stage_id"]))} '
+            f'<li>{escape(o["name"])}{" (archived)" if o.get("archived") else ""}, '
+            f'in {escape(names.get(o["stage_id"], o["stage_id"]))} '
             f'<form method="post" action="/_sandbox/move/{escape(o["id"])}"><select name="stage_id">{options}</select> '
             f"<button>Move</button></form><ul>"
             + "".join(f"<li>{escape(note['text'])}</li>" for note in notes.get(o["id"], [])) + "</ul></li>"
@@ -1146,6 +1171,7 @@ plugin's own webhook checks, calling its hook with the ``ctx`` the hub gives it
 (``hub.testing.plugin_context``, in a hub of its own: ``make_test_app``)."""
 
 import json
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -1184,11 +1210,22 @@ def ctx(tmp_path):
         yield ctx
 
 
-def _stage_change(ctx, **fields):
-    """A stage_change webhook with ``fields``, signed as the sandbox signs."""
+def _stage_change(ctx, at=None, **fields):
+    """A stage_change webhook with ``fields``, signed as the sandbox signs (at ``at``, Unix seconds, or now)."""
     body = json.dumps({"id": "evt-2", "type": "stage_change", **fields}).encode()
-    return WebhookRequest(body=body, headers=sign_webhook(ctx.secrets["webhook_secret"], body),
+    return WebhookRequest(body=body, headers=sign_webhook(ctx.secrets["webhook_secret"], body, at=at),
                           received_at=datetime.now(timezone.utc))
+
+
+def test_a_webhook_signed_an_hour_before_or_after_it_arrived_is_refused(ctx):
+    """A captured webhook replayed, or one dated ahead: refused minutes from its time, not only once
+    the hub has forgotten its event id (the contract kit's stale case)."""
+    for signed_ago in (3600, -3600):
+        with pytest.raises(WebhookRejected) as refused:
+            verify_webhook(ctx, _stage_change(ctx, at=time.time() - signed_ago, opportunity_id="opp-1"))
+        assert refused.value.status == 401 and "stale webhook" in refused.value.message
+    (inbound,) = verify_webhook(ctx, _stage_change(ctx, at=time.time() - 60, opportunity_id="opp-1")).events
+    assert inbound.event == StageChange(opportunity_id="opp-1", to_stage_id="")  # a minute late: taken
 
 
 def test_a_stage_change_without_an_opportunity_id_is_refused(ctx):
@@ -1218,6 +1255,7 @@ from $package.sandbox import serve_in_thread
 from hub.testing import RecordingProvider, SourceHub, make_test_app
 
 POSTING, STAGE = "posting-1", "stage-1"  # the sandbox's posting and its assessment stage
+ARCHIVED = "opp-2"  # the sandbox's archived candidate, in that stage
 
 
 @pytest.fixture
@@ -1267,6 +1305,15 @@ def test_the_result_is_written_back_to_the_sandbox(hub, sandbox_url):
     [note] = _notes(sandbox_url)
     assert "7/10" in note and invitation.external_reference in note, note
     # once you write on_verdict: hub.verdict(invitation, "thumbs_up"), then read what it wrote here
+
+
+def test_an_archived_candidate_moved_into_the_stage_is_not_invited(hub, sandbox_url):
+    hub.attach(POSTING, STAGE)
+    said = _move(sandbox_url, ARCHIVED)
+    assert "The hub answered 200" in said, said
+    # the provider re-reads the candidate (source_get_candidate): archived, so no one is invited
+    hub.wait_for(lambda: ARCHIVED in hub.provider.skipped, what=f"the provider passing over {ARCHIVED}")
+    assert hub.invitations() == [] and hub.provider.invites == []
 
 
 def test_a_webhook_signed_with_another_secret_is_refused_by_the_hub(hub, sandbox_url):
