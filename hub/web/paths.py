@@ -2,7 +2,8 @@
 (``GET /candidates/abc``, ``GET /api/v1/invitations/abc``: "'abc' is not a valid invitation id:
 ids are positive whole numbers"), on the pages (their HTML error page) and in the API (its error envelope,
 ``{"error": {"code": "not_found", "message"}}``, ``hub.web.errors``) alike. Under ``/api/``, any
-other path is "no such API endpoint"; elsewhere ``NO_PAGE``, in the hub's words (Werkzeug's said
+other path is "no such API endpoint"; under ``/webhooks/``, ``NO_WEBHOOK_ENDPOINT`` (how a webhook
+URL is made, for the sender's log); elsewhere ``NO_PAGE``, in the hub's words (Werkzeug's said
 "If you entered the URL manually please check your spelling").
 
 Routing fails before any view (and so before the sign-in, token and permission checks), so the
@@ -90,14 +91,19 @@ def api_not_found_message(app: Flask, method: str, path: str) -> str:
 
 
 NO_PAGE = "There is no page at this address: check it, or use the menu to find what you were looking for."
+WEBHOOK_PREFIX = "/webhooks/"
+NO_WEBHOOK_ENDPOINT = ("no webhook endpoint at this address: a webhook URL is /webhooks/<plugin>/<key>, exactly as "
+                       "the integration's page in the hub shows it (no trailing slash, nothing after the key)")
 
 
 def explain_404() -> None:
     """A ``before_request`` hook of the app: a path that matched no route gets the same 404, with a
-    message that names why (an API path always; a page's path when an id is not a number; else
-    ``NO_PAGE``)."""
+    message that names why (an API path always; a webhook's path always; a page's path when an id is
+    not a number; else ``NO_PAGE``)."""
     if not isinstance(request.routing_exception, NotFound):
         return  # routing found a view (or answered otherwise): nothing to explain, at no cost
     if request.path.startswith(API_PREFIX):
         raise NotFound(api_not_found_message(current_app, request.method, request.path))
+    if request.path.startswith(WEBHOOK_PREFIX):  # a sender's log shows this: no menu to use there
+        raise NotFound(NO_WEBHOOK_ENDPOINT)
     raise NotFound(bad_id_message(current_app, request.path) or NO_PAGE)
