@@ -252,7 +252,7 @@ def test_revoke_asks_for_confirmation_then_does_exactly_that(hub_app, seeded, as
     assert "1 of them is running right now: what it has already sent to Fake ATS stays sent" in consequences
 
     done = client.post("/integrations/fakesource/revoke", follow_redirects=True)
-    assert "Access to Fake ATS is revoked." in done.get_data(as_text=True)
+    assert "Access to Fake ATS is revoked, and its 1 pending delivery was cancelled." in done.get_data(as_text=True)
     assert "disconnect" in fakes[0].calls
     row = _integration(hub_app)
     assert row.enabled is False and row.secrets_encrypted is None and row.status == "revoked"

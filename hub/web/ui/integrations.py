@@ -129,6 +129,13 @@ def disabled_message(spec, cancelled: int) -> str:
     return f"{spec.title} is disabled: no new work goes to it{also}."
 
 
+def revoked_message(spec, cancelled: int) -> str:
+    """What revoking did, with the pending deliveries it cancelled (as ``disabled_message`` says)."""
+    also = (f", and its {counted(cancelled, 'pending delivery', 'pending deliveries')} "
+            f"{'was' if cancelled == 1 else 'were'} cancelled") if cancelled else ""
+    return f"Access to {spec.title} is revoked{also}."
+
+
 def credential_labels(spec) -> list[str]:
     """The labels of the secret settings the connection depends on (``metadata={"connection": True}``)
     in the plugin's schema order: ["API key"], ["API key", "API secret"]; empty when it marks none."""
@@ -622,8 +629,9 @@ def integrations_revoke(plugin: str):
     if request.method == "GET":
         return render_template("integrations/revoke.html", spec=spec, plugin=plugin,
                                consequences=revoke_consequences(current_user.workspace_id, plugin))
+    started = utcnow()
     warnings = services.revoke(get_runtime(), current_user.workspace_id, plugin, current_user)
     for warning in warnings:
         flash(warning, "warning")
-    flash(f"Access to {spec.title} is revoked.", "success")
+    flash(revoked_message(spec, cancelled_since(current_user.workspace_id, plugin, started)), "success")
     return redirect(url_for("ui.integrations_detail", plugin=plugin))
