@@ -115,6 +115,8 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         raise WebhookRejected(f"Canditech's answer for invitation {invitation['id']}: "
                               + wire.describe_problems(problems), status=422, code="invalid_fields")
 
+    if known.provider_invitation_id is None:
+        learn_provider_id(ctx, known, invitation)
     hub_event = to_hub_event(kind, invitation, hub_id, event["created_at"])
     if hub_event is None:
         return WebhookResult(note=f"{event['type']} for invitation {hub_id} does not match Canditech's record; ignored")
@@ -123,6 +125,20 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
     if isinstance(hub_event, AssessmentResult) and known.status != COMPLETED:
         remember_left_out(ctx, known, invitation)
     return WebhookResult(events=(InboundEvent(external_id=event["id"], event=hub_event),))
+
+
+def learn_provider_id(ctx: Any, known: Any, invitation: dict[str, Any]) -> None:
+    """Keep Canditech's id (and invite link) of the hub's invitation ``known``, which has none yet.
+
+    That happens when the create's answer was lost (the row stays ``pending``) and this webhook
+    (the candidate opened the test, say) moves the row on before the engine's retry: the retry then
+    finds the row no longer pending and, rightly, sends nothing, so its lookup never records the
+    id. Without it the invitation is never reconciled (``ctx.invitations.list_open`` lists only
+    invitations with one), so a lost completion webhook would never reach the ATS, and no verdict
+    would be watched for. The reference matched this round's, so the id is this invitation's. The
+    state machine's same-status transition fills only what is still empty."""
+    ctx.invitations.transition(known.id, known.status, provider_invitation_id=invitation["id"],
+                               invite_url=wire.parse_url(invitation["invite_url"]))
 
 
 def reference_id(reference: str) -> int | None:

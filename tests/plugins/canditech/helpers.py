@@ -61,6 +61,14 @@ class FakeInvitations:
     def get(self, invitation_id: int) -> e.Invitation | None:
         return self.rows.get(invitation_id)
 
+    def transition(self, invitation_id: int, status: str, **fields: Any) -> bool:
+        """Only what a webhook's verification does: the same status, filling empty fields."""
+        row = self.rows[invitation_id]
+        assert status == row.status, "a fake invitation only fills fields"
+        filled = {k: v for k, v in fields.items() if v is not None and getattr(row, k) is None}
+        self.rows[invitation_id] = replace(row, **filled)
+        return bool(filled)
+
 
 def hub_invitation(invitation_id: int = 7, **overrides: Any) -> e.Invitation:
     base = e.Invitation(id=invitation_id, attachment_id=1, opportunity_id="opp-1", candidate_name="Ada Lovelace",
