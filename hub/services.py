@@ -13,7 +13,7 @@ import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field as dataclass_field, replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 from marshmallow import ValidationError, missing
@@ -358,7 +358,7 @@ def save_settings(runtime, workspace_id: int, plugin: str, form: Mapping[str, An
     old_settings = {**settings_defaults(spec.settings_schema, secret_fields), **(row.settings or {})}
     changed = sorted(set(settings_changed(old_settings, settings, stored, new_secrets)) | set(removed))
     moved_from = _credentials_left_behind(spec.settings_schema, changed, secret_fields & connection, stored,
-                                          new_secrets, lambda: connection_state(workspace_id, plugin, row).unused_secrets)
+                                          new_secrets, settings)
     for name in moved_from:  # unused by how the connection signs in: forgotten, not sent to the new address
         del stored[name]
     removed = sorted(set(removed) | set(moved_from))
@@ -487,20 +487,20 @@ def destination_fields(schema) -> set[str]:
 
 def _credentials_left_behind(schema, changed: Iterable[str], credentials: Iterable[str],
                             stored: Mapping[str, Any], new_secrets: Mapping[str, Any],
-                            unused: Callable[[], Iterable[str]]) -> list[str]:
+                            settings: Mapping[str, Any]) -> list[str]:
     """A save that changes where requests go (``destination_fields``) must type in again every
     stored credential the connection sends (a secret ``connection`` field): secrets are write-only,
     and one kept would be sent to the new address, which could be anyone's (an API key read out by
     pointing the base URL at one's own server and pressing Test connection). ``ValidationFailed``
-    (422) naming them. The stored credentials the chosen way of signing in does not use
-    (``unused()``, the plugin's ``ConnectionState.unused_secrets``: an API key while OAuth is chosen)
-    are not asked for: they are returned, to be forgotten with the old address."""
-    moved = sorted(destination_fields(schema) & set(changed))
+    (422) naming them. A stored credential the saved ``settings`` leave unused (``unused_fields``:
+    an API key while OAuth is chosen) is not asked for: it is returned, to be forgotten with the old
+    address (choosing it again then asks for a new one)."""
+    unused = unused_fields(schema, settings)
+    moved = sorted((destination_fields(schema) & set(changed)) - unused)  # a custom URL kept unused sends nothing
     kept = sorted(name for name in credentials if name in stored and name not in new_secrets)
     if not moved or not kept:
         return []
-    unused_now = set(unused())
-    needed = [name for name in kept if name not in unused_now]
+    needed = [name for name in kept if name not in unused]
     if needed:
         names = schema_labels(schema)
         labels = " and ".join(names.get(name, name) for name in needed)
@@ -510,6 +510,15 @@ def _credentials_left_behind(schema, changed: Iterable[str], credentials: Iterab
         raise ValidationFailed(f"{where} changed without the {labels}",
                                {**{name: [message] for name in moved}, **{name: [message] for name in needed}})
     return kept
+
+
+def unused_fields(schema, settings: Mapping[str, Any]) -> set[str]:
+    """The schema's fields that ``settings`` leave unused: those with ``metadata={"used_when":
+    {setting: value, ...}}`` whose settings have other values (Lever's API key is used when
+    ``auth_mode`` is ``"api_key"``)."""
+    return {name for name, field in schema().fields.items()
+            if isinstance(field.metadata.get("used_when"), Mapping)
+            and any(settings.get(key) != value for key, value in field.metadata["used_when"].items())}
 
 
 def connection_fields(schema) -> set[str]:

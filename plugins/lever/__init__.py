@@ -171,6 +171,13 @@ def connection_state(ctx):
         present = bool(secrets.get(SecretNames.ACCESS_TOKEN) or secrets.get(SecretNames.REFRESH_TOKEN))
         need = ("connect with Lever (OAuth)" if oauth_available else
                 "OAuth is not set up on this server: choose “API key” under Authentication and enter one")
+        moved = auth.issued_elsewhere(ctx, secrets) if present else None
+        if moved:  # its tokens go only to the Lever that issued them: none the hub can use or test here
+            present = False
+            need = (f"connect with Lever (OAuth) again: the stored OAuth connection was made with Lever at "
+                    f"{moved[0]}, and the Lever environment is now {moved[1]}" if oauth_available else
+                    f"the stored OAuth connection was made with Lever at {moved[0]}, and the Lever environment "
+                    f"is now {moved[1]}: {need}")
     else:
         present = bool(secrets.get("api_key"))
         need = "enter Lever's API key in the settings and save"

@@ -271,19 +271,35 @@ def _refused(secrets: Mapping[str, Any]) -> str | None:
     return str(refused.get("message") or "Lever refused the connection: connect with OAuth again")
 
 
+def issued_elsewhere(ctx, secrets: Mapping[str, Any] | None = None) -> tuple[str, str] | None:
+    """``(issuer, here)``, the hosts of the Lever that issued the stored grant and of the one the
+    settings now point at, when they differ (the environment or the custom base URL changed since
+    Lever issued it); None when they are the same, when no issuer was kept (a grant stored before
+    it was, trusted where it is), or when the settings name no Lever."""
+    secrets = ctx.secrets if secrets is None else secrets
+    issued_by = secrets.get(SecretNames.API_BASE)
+    if not issued_by:
+        return None
+    try:
+        here = _hosts(ctx).api_base
+    except HubError:  # no Lever to compare with (a custom environment without its base URL)
+        return None
+    if issued_by == here:
+        return None
+    return urlsplit(issued_by).netloc, urlsplit(here).netloc
+
+
 def _check_issued_here(ctx, secrets: Mapping[str, Any]) -> None:
     """Refuse to send the stored grant's tokens to a Lever other than the one that issued them: a
     Super Admin who points the environment or the custom base URL elsewhere (anyone's server) must
     connect with OAuth again there; the tokens never leave for the new address. A grant stored
     before the issuer was kept has none and is trusted where it is."""
-    issued_by = secrets.get(SecretNames.API_BASE)
-    if not issued_by:
+    hosts = issued_elsewhere(ctx, secrets)
+    if hosts is None:  # a settings error (no base URL) is said by the call that needs the hosts
         return
-    here = _hosts(ctx).api_base
-    if issued_by != here:
-        raise _needs_reauthorization(ctx, f"the OAuth connection was made with Lever at {urlsplit(issued_by).netloc}, "
-                                          f"and the Lever environment is now {urlsplit(here).netloc}: connect with "
-                                          "OAuth again")
+    issuer, here = hosts
+    raise _needs_reauthorization(ctx, f"the OAuth connection was made with Lever at {issuer}, "
+                                      f"and the Lever environment is now {here}: connect with OAuth again")
 
 
 def _endpoint_failure(exc: Exception) -> str:

@@ -83,13 +83,14 @@ class LeverSettingsSchema(Schema):
                                  "Lever simulator)"})
     base_url = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=2000),
-        metadata={"connection": True, "destination": True, "label": "Custom base URL", "description": "only with the environment Custom base URL, e.g. http://127.0.0.1:5001"})
+        metadata={"connection": True, "destination": True, "used_when": {"environment": "custom"},
+                  "label": "Custom base URL", "description": "only with the environment Custom base URL, e.g. http://127.0.0.1:5001"})
     auth_mode = fields.String(
         load_default="api_key", validate=validate.OneOf(AUTH_MODES, labels=AUTH_MODE_LABELS),
         metadata={"connection": True, "label": "Authentication", "description": "an API key (HTTP Basic), or OAuth with a registered partner app"})
     api_key = PlainText(
         what="an API key", load_default=None, allow_none=True, validate=validate.Length(max=500),
-        metadata={"connection": True, "label": "API key", "secret": True,
+        metadata={"connection": True, "label": "API key", "secret": True, "used_when": {"auth_mode": "api_key"},
                   "description": "from Lever: Settings > Integrations and API > API Credentials"})
     signature_tokens = PlainText(
         what="a signature token", line_breaks=True, load_default=None, allow_none=True,

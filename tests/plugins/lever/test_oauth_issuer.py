@@ -75,3 +75,28 @@ def test_an_api_key_kept_unused_under_oauth_is_forgotten_with_the_old_address(hu
     with pytest.raises(NeedsReauthorization):
         hub.call("source_list_users")
     assert seen == []
+
+
+def test_the_saved_settings_say_which_credentials_the_new_address_would_get(hub, sandbox, elsewhere):
+    """Whether the stored key is used is read from the settings being saved, not the old ones: a
+    save choosing OAuth with a new address forgets the key, one choosing the API key asks for it."""
+    address, _ = elsewhere
+    hub.configure({"environment": "custom", "base_url": sandbox.base, "auth_mode": "api_key", "api_key": "key-1"})
+    with pytest.raises(ValidationFailed, match="API key"):  # to Lever's own host: a new address all the same
+        hub.configure({"environment": "production"})
+    hub.configure({"environment": "custom", "auth_mode": "oauth", "base_url": address})  # one save: OAuth, elsewhere
+    assert "api_key" not in hub.secrets()
+    hub.configure({"auth_mode": "api_key", "api_key": "key-2", "base_url": sandbox.base})
+    hub.configure({"auth_mode": "oauth"})  # the key kept, unused
+    with pytest.raises(ValidationFailed, match="API key"):  # back to the key, elsewhere, in one save: asked for
+        hub.configure({"auth_mode": "api_key", "base_url": address})
+    assert hub.secrets()["api_key"] == "key-2"
+
+
+def test_a_custom_base_url_kept_unused_needs_no_key(hub, sandbox, elsewhere):
+    address, _ = elsewhere
+    hub.configure({"environment": "production", "auth_mode": "api_key", "api_key": "key-1", "base_url": sandbox.base})
+    hub.configure({"base_url": address})  # the production environment sends nothing to it
+    assert hub.secrets()["api_key"] == "key-1"
+    with pytest.raises(ValidationFailed, match="API key"):  # choosing it sends the key there: asked for
+        hub.configure({"environment": "custom"})
