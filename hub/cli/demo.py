@@ -28,9 +28,11 @@ DEMO_MARKER_TEXT = ("This folder holds the data of `hub demo`. `hub demo --reset
 
 
 def _port(host: str, preferred: int) -> int:
-    """``preferred`` if it is free, else any free port."""
+    """``preferred`` if it is free, else any free port. Probed as the servers bind (reusing
+    addresses): a port left in TIME_WAIT by the last demo's connections is free for them."""
     for candidate in (preferred, 0):
         with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, candidate))
             except OSError:
