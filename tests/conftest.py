@@ -79,8 +79,8 @@ def _estimate(item) -> float:
 # on both (except the few that scripts/test.sh runs only on SQLite, named there with their reason):
 # a new module runs twice until it is listed here, never the other way round.
 BACKEND_FREE = (
-    "tests/cli/test_failure_message.py",
     "tests/cli/test_demo_port_reuse.py",  # sockets only
+    "tests/cli/test_failure_message.py",
     "tests/cli/test_instance_folder_errors.py",
     "tests/cli/test_scaffold_contract_messages.py",
     "tests/cli/test_scaffold_retry_after.py",
