@@ -120,7 +120,7 @@ def fetch_token(ctx: Any, settings: VervoeSettings, *, sleep: Callable[[float], 
         raise NeedsReauthorization("Vervoe is not connected: enter the API key and secret in the settings")
     url = settings.base_url + wire.TOKEN_PATH
     headers = {**wire.basic_auth_header(settings.api_key, settings.api_secret), "Accept": "application/json"}
-    limiter = ctx.rate_limiter("api", wire.RATE_LIMIT_PER_SECOND, wire.RATE_LIMIT_BURST)
+    limiter = ctx.rate_limiter("api", settings.rate_limit_per_second, settings.rate_limit_burst)
     problem = "no attempt made"
     retry_after: float | None = None
     for attempt in range(1, max_attempts + 1):

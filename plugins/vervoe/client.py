@@ -2,7 +2,8 @@
 
 Every call:
 
-- waits for a token of the connection's shared rate limiter (``ctx.rate_limiter``, all workers);
+- waits for a token of the connection's shared rate limiter (``ctx.rate_limiter``, all workers;
+  its rate and burst are the connection's ``rate_limit_per_second`` and ``rate_limit_burst``);
 - sends ``Authorization: Bearer <token>`` (``auth.bearer_token``: cached, refreshed single-flight);
   a 401 refreshes the token once and repeats the call; a second 401 is ``VervoeAuthError``;
 - retries inside the call, a couple of times with exponential backoff, on 5xx, timeouts and
@@ -61,6 +62,11 @@ class VervoeRejected(VervoeError):
     """A 4xx other than 401/403/404: the request itself was refused (e.g. 400 Bad Request)."""
 
 
+class LookupExhausted(TemporaryError):
+    """``find_report`` read its last page without finding the candidate assessment and without
+    reaching the end of Vervoe's list: not there among the newest ones, but not proven absent."""
+
+
 class VervoeClient:
     def __init__(self, ctx: Any, settings: VervoeSettings | None = None, *, max_attempts: int = 3,
                  backoff_base: float = 0.2, max_inline_wait: float = 2.0, limiter_wait: float = 60.0,
@@ -76,7 +82,7 @@ class VervoeClient:
         self.backoff_base = backoff_base
         self.max_inline_wait = max_inline_wait
         self.sleep = sleep
-        self._limiter = ctx.rate_limiter("api", wire.RATE_LIMIT_PER_SECOND, wire.RATE_LIMIT_BURST)
+        self._limiter = ctx.rate_limiter("api", self.settings.rate_limit_per_second, self.settings.rate_limit_burst)
 
     # ------------------------------------------------------------------ transport
     def _backoff(self, attempt: int) -> float:
@@ -190,8 +196,8 @@ class VervoeClient:
                     return report
             if not more:
                 return None
-        raise TemporaryError(f"{wire.ENDPOINT_REPORTS}: not found in the newest {max_pages} pages; "
-                             "trying again later")
+        raise LookupExhausted(f"{wire.ENDPOINT_REPORTS}: not found in the newest {max_pages} pages; "
+                              "trying again later")
 
     def invite(self, slug: str, body: dict[str, Any]) -> tuple[str, str | None, bool]:
         """Invite; ``(uuid, candidate_url, created)``. Vervoe's 400 "already invited" carries the

@@ -63,7 +63,7 @@ from hub.errors import Deferred, NeedsReauthorization, PermanentError, Temporary
 from hub.kit import provider
 
 from . import links, wire
-from .client import VervoeClient, VervoeError, VervoeNotFound, VervoeRejected
+from .client import LookupExhausted, VervoeClient, VervoeError, VervoeNotFound, VervoeRejected
 from .settings import VervoeSettings
 
 ARCHIVED_PREFIX = "archived:"
@@ -146,7 +146,17 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
             links.mark_sending(ctx, current)
         if uuid is None and attempt.get("mode") == "invite":
             # an earlier POST's outcome is unknown: look before sending again
-            found = client.find_report(email, current.assessment_id)
+            try:
+                found = client.find_report(email, current.assessment_id)
+            except LookupExhausted:
+                # not among the newest candidate assessments, where one this send created would be
+                # (the list is newest first), in an account with more: the POST again is safe, since
+                # Vervoe answers a second invitation of this email to this assessment with 400
+                # "already sent" and the existing one (adopted below). Raising instead would repeat
+                # this lookup on every retry and never send the invitation.
+                ctx.log.info("invitation %s: not found among Vervoe's newest candidate assessments; "
+                             "sending again (Vervoe refuses a duplicate)", current.id)
+                found = None
             if found is not None:
                 uuid = found["uuid"]
                 ctx.log.info("invitation %s: found at Vervoe after an unclear attempt", current.id)

@@ -54,7 +54,8 @@ SIGNATURE_HEADER = "Vervoe-Signature"
 # "Token expiration time is 10 minutes" (guide 02); the token answer carries no lifetime.
 TOKEN_LIFETIME_SECONDS = 600
 
-# Vervoe publishes no rate limit; the hub stays at or under this per connection (all workers).
+# Vervoe publishes no rate limit: these are the defaults of the connection's rate_limit_per_second
+# and rate_limit_burst settings (the hub stays at or under them per connection, all workers).
 RATE_LIMIT_PER_SECOND = 5.0
 RATE_LIMIT_BURST = 10
 
@@ -264,6 +265,20 @@ def build_invite_body(*, email: str, first_name: str, last_name: str, send_email
     return body
 
 
+def parse_candidate_link(value: Any) -> str | None:
+    """A ``candidateUrl`` as the hub keeps it: ``parse_url``'s rule (an absolute http/https URL of
+    at most ``MAX_URL_LENGTH`` characters), after taking off a leading ``<`` (Vervoe's document
+    shows ``'<http://example.com/login?token=...'`` in the 400 "already invited" example) and a
+    trailing ``>``; else None (the caller reads the link from ``GET .../candidateUrl``, or keeps
+    none)."""
+    text = _str(value)
+    if text is not None:
+        text = text.strip()
+        text = text[1:] if text.startswith("<") else text
+        text = text[:-1] if text.endswith(">") else text
+    return parse_url(text)
+
+
 def parse_invitation(body: Any) -> tuple[str | None, str | None]:
     """``{"success", "data": {"candidateAssessmentUuid", "candidateUrl"}}`` -> (uuid, url).
 
@@ -271,12 +286,12 @@ def parse_invitation(body: Any) -> tuple[str | None, str | None]:
     data = unwrap(body)
     if not isinstance(data, dict):
         return None, None
-    return _str(data.get("candidateAssessmentUuid")), _str(data.get("candidateUrl"))
+    return _str(data.get("candidateAssessmentUuid")), parse_candidate_link(data.get("candidateUrl"))
 
 
 def parse_candidate_url(body: Any) -> str | None:
     data = unwrap(body)
-    return _str(data.get("candidateUrl")) if isinstance(data, dict) else None
+    return parse_candidate_link(data.get("candidateUrl")) if isinstance(data, dict) else None
 
 
 # --------------------------------------------------------------------------- reports and statuses
