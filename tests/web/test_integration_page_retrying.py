@@ -24,7 +24,7 @@ def test_the_page_counts_the_work_retrying_and_says_why(hub_app, seeded, as_role
 
     page = as_role("admin").get("/integrations/fakesource").get_data(as_text=True)
     state = _retrying_state(page)
-    assert "2 deliveries of" in state and "waiting to try again" in state
+    assert "2 deliveries to Fake ATS" in state and "waiting to try again" in state
     assert LEVER_DOWN.removeprefix("TemporaryError: ") in state
     assert "/activity?plugin=fakesource&amp;status=retry" in state
 
