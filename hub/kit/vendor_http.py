@@ -53,6 +53,15 @@ what marshmallow's own field would silently change:
   setting that holds several values one per line (webhook secrets, ``hub.kit.webhook_secrets``).
   Your validators (a ``validate.Length``...) run on the stripped text.
 
+``rate_limit_fields(vendor, rate, burst)`` returns the two settings of a connection's request
+bucket, for a vendor that publishes no rate limit (keep it configurable): ``rate_limit_per_second``
+(a ``DecimalNumber`` from ``MIN_RATE_PER_SECOND``, 0.25, to ``MAX_RATE_PER_SECOND``, 100, default
+``rate``) and ``rate_limit_burst`` (a ``WholeNumber`` from 1 to ``MAX_BURST``, 100, default
+``burst``), labelled "API requests per second" and "API request burst", with descriptions naming
+``vendor`` and one message each for any wrong value ("Enter a number of requests per second from
+0.25 to 100 (the default is 10)."). Declare them in the schema's class body:
+``rate_limit_per_second, rate_limit_burst = rate_limit_fields("Acme", 10, 20)``.
+
 ``control_character_problem(value, what="this value", *, line_breaks=False)`` is that sentence for
 a text of your own (``None`` when it has none), ``control_characters(value, *, line_breaks=False)``
 the characters themselves, each once, in order.
@@ -108,7 +117,7 @@ import unicodedata
 from http import HTTPStatus
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 MAX_BASE_URL_LENGTH = 500
 MAX_QUOTED_LENGTH = 200
@@ -266,6 +275,40 @@ class DecimalNumber(fields.Float):
                 raise self.make_error("invalid", input=value)
             value = text
         return super()._validated(value)  # a boolean is invalid; nan and infinities "special"
+
+
+# A request bucket's bounds. At least 15 requests a minute: once the burst is spent, the next token
+# is then at most 4 s away for a caller alone. At most 100 requests/s and bursts of 100: far above
+# what an assessment vendor's API is known to allow.
+MIN_RATE_PER_SECOND = 0.25
+MAX_RATE_PER_SECOND = 100
+MAX_BURST = 100
+
+
+def rate_limit_fields(vendor: str, rate: float, burst: int) -> tuple[DecimalNumber, WholeNumber]:
+    """``(rate_limit_per_second, rate_limit_burst)``: the settings of a connection's request bucket,
+    defaults ``rate`` and ``burst`` (see the module)."""
+    rate_message = (f"Enter a number of requests per second from {MIN_RATE_PER_SECOND:g} to "
+                    f"{MAX_RATE_PER_SECOND:g} (the default is {rate:g}).")
+    burst_message = f"Enter a whole number of requests from 1 to {MAX_BURST} (the default is {burst})."
+    per_second = DecimalNumber(
+        load_default=rate,
+        validate=validate.Range(min=MIN_RATE_PER_SECOND, max=MAX_RATE_PER_SECOND, error=rate_message),
+        error_messages={"invalid": rate_message, "special": rate_message, "null": rate_message,
+                        "too_large": rate_message},
+        metadata={"label": "API requests per second",
+                  "description": f"The most requests per second the hub sends {vendor} for this connection, all "
+                                 f"workers together ({rate:g} by default, {MIN_RATE_PER_SECOND:g} to "
+                                 f"{MAX_RATE_PER_SECOND:g}). {vendor} publishes no rate limit: enter the one "
+                                 f"{vendor} gives you, or lower this if {vendor} often answers 429 (too many "
+                                 f"requests)."})
+    bucket = WholeNumber(
+        load_default=burst, validate=validate.Range(min=1, max=MAX_BURST, error=burst_message),
+        error_messages={"invalid": burst_message, "null": burst_message, "too_large": burst_message},
+        metadata={"label": "API request burst",
+                  "description": f"How many requests may go at once after a quiet spell, before the per-second "
+                                 f"rate applies ({burst} by default, 1 to {MAX_BURST})."})
+    return per_second, bucket
 
 
 def control_characters(value: str, *, line_breaks: bool = False) -> list[str]:

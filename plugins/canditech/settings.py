@@ -28,7 +28,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
-from hub.kit.vendor_http import DecimalNumber, PlainText, WholeNumber, validate_base_url
+from hub.kit.vendor_http import PlainText, WholeNumber, rate_limit_fields, validate_base_url
 from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
 
 from . import wire
@@ -48,18 +48,11 @@ SECRET_FIELDS = ("api_key", "webhook_secrets")
 
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}$")
 
-# The bounds of the rate limit settings. At least 15 requests a minute: once the burst is spent, the
-# next token is then at most 4 s away for a caller alone, within the 5 s a reconciliation read waits
-# for one (``reconciliation.READ_LIMITER_WAIT``; a delivery's call waits a minute). Callers share the
-# bucket: under load a read may still find none in time, and its run stops, to go on at the next
-# (the plugin's README). At most 100 requests/s and bursts of 100 (ten and five times the
-# defaults): far above what an assessment vendor's API is known to allow.
-MIN_RATE_PER_SECOND = 0.25
-MAX_RATE_PER_SECOND = 100
-MAX_BURST = 100
-_RATE_MESSAGE = (f"Enter a number of requests per second from {MIN_RATE_PER_SECOND:g} to {MAX_RATE_PER_SECOND:g} "
-                 f"(the default is {wire.RATE_LIMIT_PER_SECOND:g}).")
-_BURST_MESSAGE = f"Enter a whole number of requests from 1 to {MAX_BURST} (the default is {wire.RATE_LIMIT_BURST})."
+# The rate limit settings' bounds (``hub.kit.vendor_http.MIN_RATE_PER_SECOND``...): at least 15
+# requests a minute, so once the burst is spent the next token is at most 4 s away for a caller
+# alone, within the 5 s a reconciliation read waits for one (``reconciliation.READ_LIMITER_WAIT``; a
+# delivery's call waits a minute). Callers share the bucket: under load a read may still find none
+# in time, and its run stops, to go on at the next (the plugin's README).
 
 
 class CanditechSettingsSchema(Schema):
@@ -100,23 +93,8 @@ class CanditechSettingsSchema(Schema):
         metadata={"label": "Remind on re-entry",
                   "description": "When a candidate re-enters the stage while invited, add a line to the invitation's "
                                  "timeline (Canditech's API has no reminder call, so no reminder is sent)."})
-    rate_limit_per_second = DecimalNumber(
-        load_default=wire.RATE_LIMIT_PER_SECOND,
-        validate=validate.Range(min=MIN_RATE_PER_SECOND, max=MAX_RATE_PER_SECOND, error=_RATE_MESSAGE),
-        error_messages={"invalid": _RATE_MESSAGE, "special": _RATE_MESSAGE, "null": _RATE_MESSAGE,
-                        "too_large": _RATE_MESSAGE},
-        metadata={"label": "API requests per second",
-                  "description": f"The most requests per second the hub sends Canditech for this connection, all "
-                                 f"workers together ({wire.RATE_LIMIT_PER_SECOND:g} by default, "
-                                 f"{MIN_RATE_PER_SECOND:g} to {MAX_RATE_PER_SECOND:g}). Canditech publishes no rate "
-                                 f"limit: enter the one Canditech gives you, or lower this if Canditech often "
-                                 f"answers 429 (too many requests)."})
-    rate_limit_burst = WholeNumber(
-        load_default=wire.RATE_LIMIT_BURST, validate=validate.Range(min=1, max=MAX_BURST, error=_BURST_MESSAGE),
-        error_messages={"invalid": _BURST_MESSAGE, "null": _BURST_MESSAGE, "too_large": _BURST_MESSAGE},
-        metadata={"label": "API request burst",
-                  "description": f"How many requests may go at once after a quiet spell, before the per-second "
-                                 f"rate applies ({wire.RATE_LIMIT_BURST} by default, 1 to {MAX_BURST})."})
+    rate_limit_per_second, rate_limit_burst = rate_limit_fields("Canditech", wire.RATE_LIMIT_PER_SECOND,
+                                                                wire.RATE_LIMIT_BURST)
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
-from hub.kit.vendor_http import DecimalNumber, PlainText, WholeNumber, validate_base_url
+from hub.kit.vendor_http import PlainText, WholeNumber, rate_limit_fields, validate_base_url
 from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
 
 from . import wire
@@ -44,12 +44,6 @@ DEFAULTS: dict[str, Any] = {
     "rate_limit_burst": wire.RATE_LIMIT_BURST,
 }
 
-MIN_RATE_PER_SECOND = 0.25
-MAX_RATE_PER_SECOND = 100
-MAX_BURST = 100
-_RATE_MESSAGE = (f"Enter a number of requests per second from {MIN_RATE_PER_SECOND:g} to {MAX_RATE_PER_SECOND:g} "
-                 f"(the default is {wire.RATE_LIMIT_PER_SECOND:g}).")
-_BURST_MESSAGE = f"Enter a whole number of requests from 1 to {MAX_BURST} (the default is {wire.RATE_LIMIT_BURST})."
 
 class VervoeSettingsSchema(Schema):
     base_url = fields.String(
@@ -110,23 +104,8 @@ class VervoeSettingsSchema(Schema):
                                  "sends them again once the retry has found it; afterwards they are taken as not "
                                  "the hub's, and reconciliation brings their news later. Raise it if the hub's "
                                  "delivery retries are spaced further apart."})
-    rate_limit_per_second = DecimalNumber(
-        load_default=wire.RATE_LIMIT_PER_SECOND,
-        validate=validate.Range(min=MIN_RATE_PER_SECOND, max=MAX_RATE_PER_SECOND, error=_RATE_MESSAGE),
-        error_messages={"invalid": _RATE_MESSAGE, "special": _RATE_MESSAGE, "null": _RATE_MESSAGE,
-                        "too_large": _RATE_MESSAGE},
-        metadata={"label": "API requests per second",
-                  "description": f"The most requests per second the hub sends Vervoe for this connection, all "
-                                 f"workers together ({wire.RATE_LIMIT_PER_SECOND:g} by default, "
-                                 f"{MIN_RATE_PER_SECOND:g} to {MAX_RATE_PER_SECOND:g}). Vervoe publishes no rate "
-                                 f"limit: enter the one Vervoe gives you, or lower this if Vervoe often answers "
-                                 f"429 (too many requests)."})
-    rate_limit_burst = WholeNumber(
-        load_default=wire.RATE_LIMIT_BURST, validate=validate.Range(min=1, max=MAX_BURST, error=_BURST_MESSAGE),
-        error_messages={"invalid": _BURST_MESSAGE, "null": _BURST_MESSAGE, "too_large": _BURST_MESSAGE},
-        metadata={"label": "API request burst",
-                  "description": f"How many requests may go at once after a quiet spell, before the per-second "
-                                 f"rate applies ({wire.RATE_LIMIT_BURST} by default, 1 to {MAX_BURST})."})
+    rate_limit_per_second, rate_limit_burst = rate_limit_fields("Vervoe", wire.RATE_LIMIT_PER_SECOND,
+                                                                wire.RATE_LIMIT_BURST)
 
     @post_load
     def _normalise(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

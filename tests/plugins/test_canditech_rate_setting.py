@@ -57,7 +57,7 @@ def test_a_bad_burst_is_refused_naming_the_field(given):
 
 def test_at_the_slowest_rate_a_reconciliation_read_still_gets_a_token_by_waiting():
     from plugins.canditech.reconciliation import READ_LIMITER_WAIT
-    from plugins.canditech.settings import MIN_RATE_PER_SECOND
+    from hub.kit.vendor_http import MIN_RATE_PER_SECOND
 
     assert 1 / MIN_RATE_PER_SECOND < READ_LIMITER_WAIT
     with pytest.raises(ValidationError):
