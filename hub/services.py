@@ -254,7 +254,8 @@ def get_integration(runtime, workspace_id: int, plugin: str, create: bool = True
 
 
 def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: User | str | None) -> Integration:
-    """Enable or disable ``plugin`` in the workspace (disabling cancels its open deliveries).
+    """Enable or disable ``plugin`` in the workspace (disabling cancels its open deliveries; enabling
+    a source still connected wakes the work that waited for one, ``wake_waiting_on_source``).
     ``Conflict`` when enabling a source (ATS) while another source is enabled: a workspace reads
     postings, stages and candidates from one ATS."""
     row = get_integration(runtime, workspace_id, plugin)
@@ -269,6 +270,12 @@ def set_enabled(runtime, workspace_id: int, plugin: str, enabled: bool, actor: U
             row.status_message = None  # "access revoked; ..." no longer describes it
         audit(workspace_id, actor, "integration.enable", f"plugin:{plugin}")
         db.session.commit()
+        if row.status == "connected" and runtime.registry.spec(plugin).kind == SOURCE:
+            # a source disabled a moment, connected as it was: the providers' work that found no
+            # source enabled goes on now, as after a reconnect (not at the end of its backoff)
+            from hub.engine.runner import wake_waiting_on_source
+
+            wake_waiting_on_source(runtime, workspace_id, plugin)
     elif not enabled and row.enabled:
         row.enabled = False
         _cancel_open_deliveries(workspace_id, plugin)

@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hub.entities import (
-    COMPLETED, EXPIRED, STARTED, VERDICTS, AssessmentResult, InboundEvent, InvitationProgress, Verdict, WebhookRequest,
+    COMPLETED, EXPIRED, PENDING, STARTED, VERDICTS, AssessmentResult, InboundEvent, InvitationProgress, Verdict, WebhookRequest,
     WebhookResult, parse_external_reference,
 )
 from hub.errors import PermanentError, TemporaryError, WebhookRejected
@@ -115,7 +115,7 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         raise WebhookRejected(f"Canditech's answer for invitation {invitation['id']}: "
                               + wire.describe_problems(problems), status=422, code="invalid_fields")
 
-    if known.provider_invitation_id is None:
+    if known.provider_invitation_id is None and known.status == PENDING:
         learn_provider_id(ctx, known, invitation)
     hub_event = to_hub_event(kind, invitation, hub_id, event["created_at"])
     if hub_event is None:
@@ -135,9 +135,17 @@ def learn_provider_id(ctx: Any, known: Any, invitation: dict[str, Any]) -> None:
     finds the row no longer pending and, rightly, sends nothing, so its lookup never records the
     id. Without it the invitation is never reconciled (``ctx.invitations.list_open`` lists only
     invitations with one), so a lost completion webhook would never reach the ATS, and no verdict
-    would be watched for. The reference matched this round's, so the id is this invitation's. The
-    state machine's same-status transition fills only what is still empty."""
-    ctx.invitations.transition(known.id, known.status, provider_invitation_id=invitation["id"],
+    would be watched for. The reference matched this round's, so the id is this invitation's.
+
+    ``known`` was read a moment ago, outside the invitation's lock: the row may have moved since (an
+    admin's cancel, or a Re-invite starting the next round). So only a ``pending`` one is filled,
+    with a transition to ``pending``, which the state machine never moves a row to: it fills what
+    is still empty on a row still pending, and does nothing to any other. (The same-status
+    transition of a ``cancelled`` or ``started`` read would move a re-invited row, pending again,
+    to that status.)"""
+    if known.status != PENDING:
+        return
+    ctx.invitations.transition(known.id, PENDING, provider_invitation_id=invitation["id"],
                                invite_url=wire.parse_url(invitation["invite_url"]))
 
 

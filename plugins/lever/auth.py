@@ -289,6 +289,23 @@ def issued_elsewhere(ctx, secrets: Mapping[str, Any] | None = None) -> tuple[str
     return urlsplit(issued_by).netloc, urlsplit(here).netloc
 
 
+def adopt_issuer(ctx) -> bool:
+    """Record where a grant stored before the issuer was kept (no ``oauth_api_base``) is used now:
+    the Lever the settings name, which it has been used with. Run by the periodic hook, so such a
+    grant is bound to its Lever soon after an upgrade, not only at its next refresh (until then a
+    new environment or base URL would receive its tokens). True when it recorded one."""
+    secrets = ctx.secrets
+    if settings_of(ctx).auth_mode != "oauth" or secrets.get(SecretNames.API_BASE) or not (
+            secrets.get(SecretNames.ACCESS_TOKEN) or secrets.get(SecretNames.REFRESH_TOKEN)):
+        return False
+    try:
+        here = _hosts(ctx).api_base
+    except HubError:  # no Lever named (a custom environment without its base URL): nothing to record
+        return False
+    ctx.update_secrets({SecretNames.API_BASE: here})
+    return True
+
+
 def _check_issued_here(ctx, secrets: Mapping[str, Any]) -> None:
     """Refuse to send the stored grant's tokens to a Lever other than the one that issued them: a
     Super Admin who points the environment or the custom base URL elsewhere (anyone's server) must
@@ -440,6 +457,10 @@ def keep_alive(ctx) -> bool:
     ``KEEPALIVE_RETRY_SECONDS``; ``invalid_grant`` marks the connection "needs re-authorization"
     exactly as an on-demand refresh does.
     """
+    try:
+        adopt_issuer(ctx)
+    except (HubError, PluginError) as exc:  # revoked meanwhile, say: the next run records it
+        ctx.log.warning("lever OAuth grant's issuer not recorded: %s", exc)
     if settings_of(ctx).auth_mode != "oauth" or not _keepalive_due(ctx, ctx.secrets, time.time()):
         return False
     try:

@@ -26,7 +26,7 @@ from hub.web.schemas import (
     ActionResultSchema, EmptySchema, IntegrationSchema, WebhookLogEntrySchema, WebhookLogQuerySchema,
 )
 from hub.web.ui.integration_consequences import cancelled_since, missed_while_disabled
-from hub.web.ui.integrations import disabled_message, enabled_message
+from hub.web.ui.integrations import disabled_message, enabled_message, revoked_message
 
 # where an API client finds the webhook log the page shows below its messages
 RECENT_WEBHOOKS = "GET /api/v1/integrations/{plugin}/webhooks"
@@ -201,5 +201,7 @@ def setup_webhooks(plugin: str):
 def revoke(plugin: str):
     spec = _spec(plugin)
     load_body(EmptySchema)
+    started = utcnow()
     warnings = services.revoke(get_runtime(), current_user.workspace_id, plugin, current_user)
-    return _result(plugin, f"Access to {spec.title} is revoked.", warnings)
+    return _result(plugin, revoked_message(spec, cancelled_since(current_user.workspace_id, plugin, started)),
+                   warnings)
