@@ -83,6 +83,7 @@ BACKEND_FREE = (
     "tests/cli/test_failure_message.py",
     "tests/cli/test_instance_folder_errors.py",
     "tests/cli/test_scaffold_contract_messages.py",
+    "tests/cli/test_scaffold_lost_create.py",  # a generated plugin's tests, its own SQLite
     "tests/cli/test_scaffold_retry_after.py",
     "tests/cli/test_scaffold_source_walkthrough.py",
     "tests/cli/test_scaffold_source_walk_contracts.py",  # generated plugins, their own SQLite test apps

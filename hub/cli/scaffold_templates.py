@@ -487,6 +487,17 @@ def verify_webhook(ctx, request):
     if invitation is None:
         return WebhookResult(note=f"no current invitation of this hub has the reference "
                                   f"{str(body.get('reference'))[:MAX_REFERENCE_LENGTH]!r}; ignored")
+    vendor_id = body.get("invitation_id")
+    if invitation.provider_invitation_id is None and invitation.status == PENDING and isinstance(vendor_id, str) \
+            and vendor_id:
+        # The create's answer was lost (the row stayed pending) and this webhook moves the row on
+        # before the engine's retry, which then finds it no longer pending and, rightly, sends
+        # nothing: its lookup never records the vendor's id. Kept here instead (the reference matched
+        # this round's, so the id is this invitation's): without it ``ctx.invitations.list_open``
+        # never lists the invitation. A transition to pending (the state machine never moves a row
+        # back to it) only fills what is still empty on a row still pending: an admin's cancel or
+        # Re-invite since this read is left alone.
+        ctx.invitations.transition(invitation.id, PENDING, provider_invitation_id=vendor_id)
     try:  # AssessmentResult checks its values: a wrong one is the sender's error (4xx), not ours (500)
         # round: the hub drops the result if the invitation is re-invited before it is stored
         result = AssessmentResult(invitation_id=invitation.id, score=body.get("score"),
@@ -681,8 +692,10 @@ def on_assessment_completed(ctx, result):
 ASSESSMENT_SANDBOX = '''"""A stub of the vendor's API, for the contract tests and `hub demo`. Make it faithful to the real one.
 
 ``/`` lists the invitations sent. The candidate's invite link (``/take/<reference>``) is a page
-whose button finishes the test: the sandbox then sends the signed "completed" webhook to the URL
-``connect_sandbox`` gave it (``POST /_sandbox/config``), as the vendor would.
+whose button finishes the test: the sandbox then sends the signed "completed" webhook (``id``,
+``type``, ``reference``, ``invitation_id``: the sandbox's id of the invitation, ``score``,
+``max_score``, ``report_url``) to the URL ``connect_sandbox`` gave it (``POST /_sandbox/config``),
+as the vendor would.
 
 The API: ``GET /assessments``; ``POST /invitations`` (``assessment_id``, ``email``, ``name``,
 ``reference``; one with a reference already sent is answered again, not sent twice);
@@ -810,7 +823,8 @@ def create_sandbox_app(config=None):
             invitation.update(status="completed", score=score, max_score=MAX_SCORE,
                               report_url=f"{request.host_url}reports/{invitation['id']}")
         event = {"id": uuid.uuid4().hex, "type": "completed", "reference": reference,
-                 "score": score, "max_score": MAX_SCORE, "report_url": invitation["report_url"]}
+                 "invitation_id": invitation["id"], "score": score, "max_score": MAX_SCORE,
+                 "report_url": invitation["report_url"]}
         body = json.dumps(event).encode()
         try:
             answer = requests.post(webhooks["webhook_url"], data=body, timeout=10, headers={

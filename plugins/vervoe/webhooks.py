@@ -44,7 +44,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from hub.entities import WebhookRequest, WebhookResult
+from hub.entities import PENDING, WebhookRequest, WebhookResult
 from hub.errors import NeedsReauthorization, TemporaryError, WebhookRejected
 
 from . import links, wire
@@ -129,20 +129,52 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
                                   + wire.describe_problems(report["problems"]), status=422, code="invalid_fields")
 
     at = datetime.fromtimestamp(signed_at, timezone.utc)
-    found = []
+    found, current_round = [], []
     for invitation, link in targets:
         linked, since = links.report_round(ctx, invitation, link)
         hub_rejected = report["kind"] == wire.KIND_REJECTED and links.rejected_by_hub(ctx, uuid, link)
         events, note = events_for(report, invitation, at=at, verdict_tag=str(signed_at), since=since,
                                   linked=linked, rejected_by_hub=hub_rejected)
         found.extend(events)
+        if events:
+            current_round.append(invitation)
         if note:
             notes.append(note)
     moved = [invitation.id for invitation, link in targets if _round_moved(ctx, invitation, link)]
     if moved:
         raise TemporaryError(f"invitation {moved[0]} was re-invited while Vervoe's report of candidate "
                              f"assessment {uuid} was being read; send the report again")
+    for invitation in current_round:
+        if invitation.provider_invitation_id is None:
+            learn_provider_id(ctx, settings, invitation, uuid)
     return WebhookResult(events=tuple(found), note="; ".join(notes))
+
+
+def learn_provider_id(ctx: Any, settings: VervoeSettings, invitation: Any, uuid: str) -> None:
+    """Keep ``uuid`` (and its login link) as the Vervoe id of ``invitation``, which has none yet
+    although this report is of its current round.
+
+    That happens when the send's outcome was lost after the uuid was linked (a re-invite's reset
+    answered 5xx after it landed, or a retry linked what its lookup found and then failed reading
+    the login link) and this report (the candidate opened the test) moves the row on before the
+    send's retry: the retry then finds the row no longer pending and, rightly, sends nothing, so it
+    never records the uuid. Without it the invitation is never reconciled
+    (``ctx.invitations.list_open`` lists only invitations with one): a lost completion report would
+    never reach the ATS. The login link is read once (the report does not carry it); Vervoe failing
+    that, the uuid is kept alone. Only a row still pending is filled, and only where empty, so a
+    send recording it meanwhile wins."""
+    try:
+        url = _rereading_client(ctx, settings).candidate_url(uuid)
+    except (VervoeError, NeedsReauthorization, TemporaryError) as exc:
+        ctx.log.warning("invitation %s: Vervoe's login link of %s could not be read: %s", invitation.id, uuid, exc)
+        url = None
+    current = ctx.invitations.get(invitation.id)
+    if current is None or current.round != invitation.round or current.provider_invitation_id is not None \
+            or current.status != PENDING:
+        return
+    # to pending, which the state machine never moves a row back to: it fills what is still empty on
+    # a row still pending, and leaves alone one an admin cancelled or re-invited since this read
+    ctx.invitations.transition(current.id, PENDING, provider_invitation_id=uuid, invite_url=url)
 
 
 def _targets(ctx: Any, uuid: str, hub_ids: list[int]) -> tuple[list[tuple[Any, dict[str, Any]]], list[str]]:
