@@ -214,6 +214,9 @@ class LeverClient:
                     continue
                 raise TemporaryError(f"Lever answered {status} {code} to {label}: {message}",
                                      retry_after=wait)
+            if 300 <= status < 400:  # 303 See Other, 300, 304...: nothing done, and not a move to follow
+                raise LeverAPIError(status, "Redirect", f"Lever answered {status} with a redirect the hub does not "
+                                    "follow", label)
             if status >= 400:
                 code, message = _error_body(response, self.error_hint)
                 cls = LeverNotFound if status == 404 else LeverAPIError

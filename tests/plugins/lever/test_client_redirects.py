@@ -53,3 +53,20 @@ def test_a_redirect_to_a_host_that_is_not_lever_is_not_followed(lever, rsps):
     with pytest.raises(LeverAPIError, match="elsewhere.example"):
         run(lever, lambda client, ctx: client.get("/users"))
     assert len(rsps.calls) == 1
+
+
+def test_redirects_in_a_loop_missing_location_and_see_other_are_errors_naming_them(lever, rsps):
+    for _ in range(4):  # more than MAX_REDIRECTS (3)
+        rsps.add(responses.GET, API + "/users", status=301, headers={"Location": API + "/users"})
+    with pytest.raises(LeverAPIError, match="more than 3 times"):
+        run(lever, lambda client, ctx: client.get("/users"))
+    assert len(rsps.calls) == 4
+    rsps.reset()
+    rsps.add(responses.GET, API + "/stages", status=302)  # no Location
+    with pytest.raises(LeverAPIError, match=r"nowhere \(no Location\)"):
+        run(lever, lambda client, ctx: client.get("/stages"))
+    rsps.reset()
+    rsps.add(responses.POST, API + "/opportunities/o1/notes", status=303, headers={"Location": API + "/notes/n1"})
+    with pytest.raises(LeverAPIError) as refused:  # "See Other" asks for a GET of something else: not a move
+        run(lever, lambda client, ctx: client.request("POST", "/opportunities/o1/notes", json={"value": "x"}))
+    assert refused.value.status == 303 and len(rsps.calls) == 1
