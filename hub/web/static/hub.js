@@ -314,8 +314,10 @@
 
   // Busy forms: <form data-busy-label="Testing…">. On submit (unless a confirmation was declined)
   // the submit button says the label, is disabled and the form is aria-busy, so a slow vendor call
-  // cannot be sent twice. The button is disabled after the submit event, so its name and value are
-  // still sent. Coming back to the page (back button) restores it.
+  // cannot be sent twice. The status message says the label too: a focused button's new text is not
+  // read out, and a slow vendor call left a screen reader silent until the next page. The button is
+  // disabled after the submit event, so its name and value are still sent. Coming back to the page
+  // (back button) restores it.
   function setupBusy(root) {
     root.querySelectorAll("form[data-busy-label]").forEach(function (form) {
       if (form.dataset.busyBound) { return; }
@@ -330,6 +332,7 @@
         var isInput = button.tagName === "INPUT";
         button.setAttribute("data-idle-label", isInput ? button.value : button.innerHTML);
         button.setAttribute("aria-disabled", "true");
+        announce(label);
         setTimeout(function () {
           button.disabled = true;
           if (isInput) { button.value = label; } else { button.textContent = label; }
