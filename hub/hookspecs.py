@@ -89,7 +89,9 @@ def verify_webhook(ctx: "PluginContext", request: "WebhookRequest") -> "WebhookR
     """Verify and parse one webhook request that arrived at this plugin's URL for ``ctx.workspace_id``.
 
     Called by the ingress endpoint ``POST /webhooks/<plugin>/<key>``, synchronously, before the
-    sender gets its answer; keep it fast (no vendor calls unless the body is too thin to use).
+    sender gets its answer; keep it fast (no vendor calls unless the body is too thin to use, or
+    to learn the vendor's id of an invitation whose send's answer was lost: docs/plugin-guide.md,
+    "A webhook that comes before the retry").
 
     Check the signature in constant time and the timestamp window, then parse the body into hub
     events. Return ``WebhookResult(events=(InboundEvent(...), ...))``; ``ping=True`` for the

@@ -239,8 +239,11 @@ def write_note_once(ctx, client: LeverClient, opportunity_id: str, key: str, mar
     try:
         body = client.request("POST", path("opportunities", opportunity_id, "notes"),
                               json={"value": f"{text}\n{mark}"}, perform_as=True)
-    except LeverAPIError:  # Lever answered an error: no note was created, nothing to look for later
-        ctx.records.delete(attempt_key)
+    except LeverAPIError as exc:
+        if exc.status >= 400:  # Lever answered an error: no note was created, nothing to look for later
+            ctx.records.delete(attempt_key)
+        # a redirect not followed (303 See Other: the POST was handled, its result elsewhere) may have
+        # written it: the attempt stays, so a replay looks for the note before writing it again
         raise
     note_id = _note_id(body) or "unknown"
     store_record(ctx.records, key, {"noteId": note_id, "at": time.time()})

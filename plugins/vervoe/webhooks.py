@@ -33,7 +33,10 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
 5. each linked invitation (read with its link BEFORE the re-read) gets the events of the report's
    round only (``events.is_earlier_round``, with ``links.report_round``: a re-invite not linked yet
    hears nothing of the earlier round's state); an invitation re-invited or re-linked while the
-   report was being read -> ``TemporaryError`` -> 503, and the report is read again later.
+   report was being read -> ``TemporaryError`` -> 503, and the report is read again later;
+6. an invitation of the report's round still ``pending`` without Vervoe's uuid (its send's answer
+   was lost, and this report moves it on before the send's retry) keeps the uuid, and the login
+   link read once (``learn_provider_id``; the uuid alone when that read fails).
 
 The hub deduplicates by the deterministic external ids of ``events`` and applies the invitation
 state machine.
@@ -45,7 +48,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hub.entities import PENDING, WebhookRequest, WebhookResult
-from hub.errors import NeedsReauthorization, TemporaryError, WebhookRejected
+from hub.errors import Deferred, NeedsReauthorization, TemporaryError, WebhookRejected
 
 from . import links, wire
 from .client import VervoeClient, VervoeError, VervoeNotFound
@@ -145,7 +148,9 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         raise TemporaryError(f"invitation {moved[0]} was re-invited while Vervoe's report of candidate "
                              f"assessment {uuid} was being read; send the report again")
     for invitation in current_round:
-        if invitation.provider_invitation_id is None:
+        # only a row still pending can be filled (``learn_provider_id``): for any other the login
+        # link's read would be thrown away, at a request thread's and the rate budget's cost
+        if invitation.provider_invitation_id is None and invitation.status == PENDING:
             learn_provider_id(ctx, settings, invitation, uuid)
     return WebhookResult(events=tuple(found), note="; ".join(notes))
 
@@ -165,7 +170,8 @@ def learn_provider_id(ctx: Any, settings: VervoeSettings, invitation: Any, uuid:
     send recording it meanwhile wins."""
     try:
         url = _rereading_client(ctx, settings).candidate_url(uuid)
-    except (VervoeError, NeedsReauthorization, TemporaryError) as exc:
+    except (VervoeError, NeedsReauthorization, TemporaryError, Deferred) as exc:
+        # Deferred: another worker's token refresh holds the token lock; the report is not refused for it
         ctx.log.warning("invitation %s: Vervoe's login link of %s could not be read: %s", invitation.id, uuid, exc)
         url = None
     current = ctx.invitations.get(invitation.id)

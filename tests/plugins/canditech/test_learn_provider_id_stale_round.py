@@ -1,7 +1,6 @@
 """``webhooks.learn_provider_id`` runs in the webhook's verification, outside any invitation lock,
 with the invitation as ``ctx.invitations.get`` read it a moment earlier. It must only fill the
-Canditech id of a row still without one: never move the row, and never write one round's id onto
-the next. An admin's Re-invite landing between that read and the write (the SQLite write lock or a
+Canditech id of a row still pending without one: never move the row. An admin's Re-invite landing between that read and the write (the SQLite write lock or a
 PostgreSQL row lock waited for) must not be cancelled by it (diff-review)."""
 
 from __future__ import annotations
