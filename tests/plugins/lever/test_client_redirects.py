@@ -10,22 +10,9 @@ import responses
 
 from plugins.lever.client import LeverAPIError, LeverClient
 
-BASE = "http://lever.test"
-API = BASE + "/v1"
+from .test_client import API, lever, rsps  # noqa: F401 - the fixtures, shared
+
 EU = "https://api.eu.lever.co/v1"
-
-
-@pytest.fixture
-def lever(hub):
-    hub.configure({"environment": "custom", "base_url": BASE, "auth_mode": "api_key", "api_key": "key-123",
-                   "perform_as": "user-admin"})
-    return hub
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 def run(hub, fn):

@@ -12,22 +12,9 @@ import responses
 from plugins.lever import writeback
 from plugins.lever.client import LeverAPIError, LeverClient
 
-from .test_client_redirects import API, BASE
+from .test_client import API, lever, rsps  # noqa: F401 - the fixtures, shared
 
 KEY, MARK = "note:test:1", "[hub:test-1]"
-
-
-@pytest.fixture
-def lever(hub):
-    hub.configure({"environment": "custom", "base_url": BASE, "auth_mode": "api_key", "api_key": "key-123",
-                   "perform_as": "user-admin"})
-    return hub
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 def _write(hub):
