@@ -122,18 +122,21 @@ def enabled_message(spec, state) -> str:
     return f"{spec.title} is enabled, but not connected yet: {credentials_how(spec, state)}, then test the connection."
 
 
+def _and_cancelled(cancelled: int) -> str:
+    """", and its 2 pending deliveries were cancelled" (nothing for none): what a disable or a
+    revoke did to the plugin's open work."""
+    return (f", and its {counted(cancelled, 'pending delivery', 'pending deliveries')} "
+            f"{'was' if cancelled == 1 else 'were'} cancelled") if cancelled else ""
+
+
 def disabled_message(spec, cancelled: int) -> str:
     """What disabling did: no new work goes to it, and the pending deliveries it cancelled."""
-    also = (f", and its {counted(cancelled, 'pending delivery', 'pending deliveries')} "
-            f"{'was' if cancelled == 1 else 'were'} cancelled") if cancelled else ""
-    return f"{spec.title} is disabled: no new work goes to it{also}."
+    return f"{spec.title} is disabled: no new work goes to it{_and_cancelled(cancelled)}."
 
 
 def revoked_message(spec, cancelled: int) -> str:
-    """What revoking did, with the pending deliveries it cancelled (as ``disabled_message`` says)."""
-    also = (f", and its {counted(cancelled, 'pending delivery', 'pending deliveries')} "
-            f"{'was' if cancelled == 1 else 'were'} cancelled") if cancelled else ""
-    return f"Access to {spec.title} is revoked{also}."
+    """What revoking did, with the pending deliveries it cancelled."""
+    return f"Access to {spec.title} is revoked{_and_cancelled(cancelled)}."
 
 
 def credential_labels(spec) -> list[str]:
