@@ -374,6 +374,12 @@ class SourceAPI:
             from hub.engine.runner import source_needs_reauthorization
 
             raise TemporaryError(f"{source_needs_reauthorization(self.plugin_name)}: {exc}", retry_after=300) from exc
+        except TemporaryError as exc:
+            # the caller's work retries as the source asked, but it waits on the source: the words
+            # say which, so the source's page counts it and its next passed test wakes it
+            from hub.engine.runner import source_failed
+
+            raise TemporaryError(f"{source_failed(self.plugin_name)}: {exc}", retry_after=exc.retry_after) from exc
 
     def get_candidate(self, opportunity_id: str) -> e.Candidate | None:
         return self._call("source_get_candidate", opportunity_id=opportunity_id)

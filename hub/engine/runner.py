@@ -55,16 +55,26 @@ def source_needs_reauthorization(source_plugin: str) -> str:
     return f"source {source_plugin} needs re-authorization"
 
 
+def source_failed(source_plugin: str) -> str:
+    """The start of the ``TemporaryError`` a plugin's read of the workspace's source raises when the
+    source itself failed for now (down, timed out, rate limited; ``hub.context.SourceAPI``): the
+    work is the reading plugin's, but what it waits on is the source, and the source's integration
+    page and Dashboard card count it by these words (``hub.web.queries.waiting_on_source``)."""
+    return f"source {source_plugin} failed"
+
+
 def wake_waiting_on_source(runtime, workspace_id: int, source_plugin: str) -> int:
     """Once the source's connection works again (a reconnect, a passed test): the deliveries of
-    the workspace retrying because it needed re-authorization, or because no source was enabled
-    (revoked or disabled, then connected again), are due now, rather than at the end of their
-    backoff (up to an hour after the reconnect). Returns how many were woken."""
+    the workspace retrying because it needed re-authorization, because it failed (``source_failed``)
+    or because no source was enabled (revoked or disabled, then connected again), are due now,
+    rather than at the end of their backoff (up to an hour after the reconnect). Returns how many
+    were woken."""
     from hub.context import NO_SOURCE_ENABLED
 
     waiting = (Delivery.workspace_id == workspace_id, Delivery.status == D_RETRY, sa.or_(
         Delivery.last_error.startswith(f"TemporaryError: {source_needs_reauthorization(source_plugin)}",
                                        autoescape=True),
+        Delivery.last_error.startswith(f"TemporaryError: {source_failed(source_plugin)}", autoescape=True),
         Delivery.last_error.startswith(f"TemporaryError: {NO_SOURCE_ENABLED}", autoescape=True)))
     ids = list(db.session.scalars(sa.select(Delivery.id).where(*waiting)))
     if ids:

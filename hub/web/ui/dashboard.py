@@ -198,6 +198,7 @@ def integration_health(workspace_id: int) -> list[dict]:
             "status_label": connection_label(status), "status_meaning": connection_meaning(status),
             "accepts_webhooks": runtime.registry.implements(name, "verify_webhook"),
             "retrying": failing.get(name),
+            "waiting_on_it": queries.waiting_on_source(workspace_id, name) if row and spec.kind == "source" else None,
         })
     return health
 

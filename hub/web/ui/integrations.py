@@ -440,6 +440,9 @@ def _render_detail(plugin: str, *, fields=None, errors=None, status: int = 200):
         "verification": verification(row, spec),
         # a vendor down does not change the connection's status: its work retrying says so
         "retrying": queries.retrying_deliveries(current_user.workspace_id).get(plugin) if row is not None else None,
+        # a source down holds up the other plugins' work that reads from it: this page says so too
+        "waiting_on_it": (queries.waiting_on_source(current_user.workspace_id, plugin)
+                          if row is not None and spec.kind == "source" else None),
         "webhook_log": webhook_log,
         "log_outcome": log_outcome,
         "log_outcomes": WEBHOOK_OUTCOMES,
