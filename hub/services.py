@@ -599,8 +599,24 @@ ATTACHMENT_OPTIONS = {"pass_threshold", "move_to_stage_on_thumbs_up", "archive_r
 ALREADY_ATTACHED = "this assessment is already attached to that stage of that posting"
 
 
+class AttachmentChanged(Conflict):
+    """``save_attachment(..., expected=...)``: the attachment no longer holds what the caller read
+    (another request changed or detached it since), so the values merged onto that read are not
+    saved. The API's ``PUT`` reads it again and merges once more."""
+
+    def __init__(self) -> None:
+        super().__init__("the attachment was changed by another request while this one was saving it; "
+                         "read it again (GET) and send the change again")
+
+
 def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | str | None,
-                    attachment_id: int | None = None) -> Attachment:
+                    attachment_id: int | None = None, expected: Mapping[str, Any] | None = None) -> Attachment:
+    """Create the attachment (``attachment_id`` None) or overwrite one with ``values``.
+
+    ``expected``: what the caller read of the attachment (``attachment_fields``) and merged its
+    change onto. The row is locked and read again before it is written; if it holds anything else by
+    then (a change another request saved meanwhile, or a detach), nothing is saved and
+    ``AttachmentChanged`` is raised: saving would undo the other change (a lost update)."""
     required = ("posting_id", "posting_name", "stage_id", "stage_name", "provider", "assessment_id", "assessment_name")
     missing = [k for k in required if not str(values.get(k) or "").strip()]
     if missing:
@@ -613,13 +629,20 @@ def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | 
         getattr(Attachment, key) == str(values[key]).strip()
         for key in ("posting_id", "stage_id", "provider", "assessment_id")]
     if attachment_id is not None:
-        row = db.session.get(Attachment, attachment_id)
-        if row is None or row.workspace_id != workspace_id or row.detached_at is not None:
+        # locked and read again (not the session's copy, read before the vendors were asked): the
+        # checks below and the audit's "changed" are about what is stored now
+        row = db.session.get(Attachment, attachment_id, with_for_update=True, populate_existing=True)
+        if row is None or row.workspace_id != workspace_id:
+            raise NotFound("no such attachment")
+        if expected is not None and (row.detached_at is not None or attachment_fields(row) != dict(expected)):
+            db.session.rollback()
+            raise AttachmentChanged()
+        if row.detached_at is not None:
             raise NotFound("no such attachment")
         same.append(Attachment.id != attachment_id)  # an edit may not make it a copy of another either
     if (existing := db.session.scalar(sa.select(Attachment.id).where(*same))) is not None:
         raise Conflict(ALREADY_ATTACHED, details={"attachment_id": existing})
-    before = None if attachment_id is None else _attachment_fields(row)
+    before = None if attachment_id is None else attachment_fields(row)
     if attachment_id is None:
         row = Attachment(workspace_id=workspace_id, created_by_id=actor.id if isinstance(actor, User) else None)
         db.session.add(row)
@@ -633,7 +656,7 @@ def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | 
         existing = db.session.scalar(sa.select(Attachment.id).where(*same))
         raise Conflict(ALREADY_ATTACHED, details={"attachment_id": existing} if existing else None) from exc
     # an edit says what it changed (never how), as a settings save does; an attach says nothing more
-    changed = {} if before is None else {"changed": [name for name, value in _attachment_fields(row).items()
+    changed = {} if before is None else {"changed": [name for name, value in attachment_fields(row).items()
                                                      if before.get(name) != value]}
     audit(workspace_id, actor, "attachment.save", f"attachment:{row.id}",
           posting=row.posting_name, stage=row.stage_name, assessment=row.assessment_name, **changed)
@@ -641,7 +664,7 @@ def save_attachment(workspace_id: int, values: Mapping[str, Any], actor: User | 
     return row
 
 
-def _attachment_fields(row: Attachment) -> dict[str, Any]:
+def attachment_fields(row: Attachment) -> dict[str, Any]:
     """What an attachment's edit can change, by the names its audit entry gives them: the posting,
     the stage, the assessment (its provider with it) and each option."""
     fields = {"posting": row.posting_id, "stage": row.stage_id, "assessment": (row.provider, row.assessment_id)}

@@ -165,11 +165,19 @@ class QueryInteger(fields.Integer):
         return super()._validated(value)
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest id a row of the hub's may have (a 64-bit integer column)
+
+
 class PageQuerySchema(Schema):
     page = QueryInteger(load_default=1, validate=validate.Range(min=1, max=1_000_000), metadata={
         "description": "The page, from 1; a page past the last answers no items."})
     per_page = QueryInteger(load_default=25, validate=validate.Range(min=1, max=200), metadata={
         "description": "Rows per page. Rows come newest first."})
+    before_id = QueryInteger(validate=validate.Range(min=1, max=MAX_ROW_ID), metadata={
+        "description": "Only the rows older than this one (ids below it): send the id of the last row you "
+                       "read to read on. A walk this way sees each row once, even while rows arrive or "
+                       "leave the filter (with page, rows shift between pages); total and pages count the "
+                       "rows below it."})
 
 
 class InvitationQuerySchema(PageQuerySchema):

@@ -13,8 +13,8 @@ from tests.web.support import api_error
 
 def test_an_unknown_query_parameter_is_named_with_the_ones_the_endpoint_takes(api):
     error = api_error(api("GET", "/invitations?stauts=failed"), 422)
-    assert error["message"] == ("unknown query parameter: 'stauts' (this endpoint takes page, per_page, status, "
-                                "assessment, posting, q, opportunity)")
+    assert error["message"] == ("unknown query parameter: 'stauts' (this endpoint takes page, per_page, before_id, "
+                                "status, assessment, posting, q, opportunity)")
     assert error["fields"] == {"stauts": ["Unknown query parameter."]}
     error = api_error(api("GET", "/integrations?verbose=1&x=2"), 422)
     assert error["message"] == "unknown query parameters: 'verbose', 'x' (this endpoint takes no query parameters)"
@@ -112,7 +112,7 @@ def test_who_may_not_use_an_endpoint_learns_that_before_its_query_is_refused(hub
     error = api_error(api("GET", "/audit?per_page=abc&" + "z" * 300 + "=1"), 422)
     assert error["fields"] == {"z" * 40 + "…": ["Unknown query parameter."], "per_page": ["Not a valid integer."]}
     assert error["message"] == ("unknown query parameter: '" + "z" * 40 + "…' (this endpoint takes page, per_page, "
-                                "action, user); invalid query parameter: per_page")
+                                "before_id, action, user); invalid query parameter: per_page")
     assert api("OPTIONS", "/invitations?x=1").status_code == 200  # the framework's answer, whatever the query
 
 

@@ -67,8 +67,8 @@ def test_repeated_unknown_and_invalid_parameters_are_all_named_at_once(api):
     error = _refused(api("/activity?page=1&page=2&stauts=dead&per_page=0"))
     assert error["fields"] == {"page": [REPEATED], "stauts": ["Unknown query parameter."],
                                "per_page": ["Must be greater than or equal to 1 and less than or equal to 200."]}
-    assert error["message"] == ("unknown query parameter: 'stauts' (this endpoint takes page, per_page, plugin, "
-                                "status, about); query parameter given more than once: page; invalid query "
+    assert error["message"] == ("unknown query parameter: 'stauts' (this endpoint takes page, per_page, before_id, "
+                                "plugin, status, about); query parameter given more than once: page; invalid query "
                                 "parameter: per_page")
     error = _refused(api("/audit?page=1&per_page=1&page=1&per_page=1"))
     assert error["message"] == "query parameters given more than once: page, per_page"

@@ -10,9 +10,12 @@ from flask_login import current_user
 
 from hub import services
 from hub.runtime import get_runtime
+from hub.store.models import Event
 from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import invalid_body_value, invalid_query_value, load_body, query_args, takes_query
+from hub.web.api.common import (
+    invalid_body_value, invalid_query_value, load_body, older_than, query_args, takes_query,
+)
 from hub.web.permissions import require
 from hub.errors import ValidationFailed
 from hub.web.schemas import (
@@ -45,8 +48,8 @@ def activity():
     ws = current_user.workspace_id
     _check_plugin(args.get("plugin"), invalid_query_value)
     about = queries.opportunity_or_event_id(args["about"], ws) if args.get("about") else None
-    page = queries.paginate(queries.events_query(ws, plugin=args.get("plugin"), status=args.get("status"), about=about),
-                            args["page"], args["per_page"])
+    events = queries.events_query(ws, plugin=args.get("plugin"), status=args.get("status"), about=about)
+    page = queries.paginate(older_than(events, Event.id, args), args["page"], args["per_page"])
     return jsonify({"items": EventSchema(many=True).dump([event_dict(e) for e in page.items]),
                     "page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages,
                     "pending": queries.work_pending(ws)})

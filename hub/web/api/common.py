@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from typing import Any, Callable
 
 from flask import request
@@ -84,6 +85,45 @@ def _float(text: str) -> float:
     return value
 
 
+class _Object(dict):
+    """A JSON object of a body, with the names it gave more than once (``object_pairs_hook``)."""
+
+    repeated: list[str]
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    out = _Object(pairs)
+    out.repeated = ([name for name, n in Counter(name for name, _ in pairs).items() if n > 1]
+                    if len(out) < len(pairs) else [])
+    return out
+
+
+def _repeated(value: Any) -> list[str]:
+    """The dotted names (``options.pass_threshold``) of the fields ``value``'s objects give twice.
+    A loop, not a recursion: a body nested as deep as the parser takes is no error here."""
+    found: list[str] = []
+    stack = [("", value)]
+    while stack:
+        prefix, item = stack.pop()
+        if isinstance(item, dict):
+            found += [f"{prefix}{name}" for name in getattr(item, "repeated", ())]
+            stack += [(f"{prefix}{name}.", inner) for name, inner in item.items()]
+        elif isinstance(item, list):
+            stack += [(f"{prefix}{index}.", inner) for index, inner in enumerate(item)]
+    return sorted(found)
+
+
+def _unrepeated(value: Any) -> Any:
+    """A field given twice (``{"active": false, "active": true}``) is refused, not read as the last
+    one, as a query parameter given twice is: a script that writes its JSON by hand has a bug."""
+    repeated = _repeated(value)
+    if repeated:
+        fields = {name: [REPEATED] for name in repeated}
+        raise ValidationFailed(f"field{'s' if len(repeated) > 1 else ''} given more than once: "
+                               + ", ".join(repeated), fields)
+    return value
+
+
 def json_body() -> Any:
     """The parsed JSON body; ``{}`` when there is none. Non-JSON -> 400.
 
@@ -92,18 +132,21 @@ def json_body() -> Any:
     takes them); a number of more than ``MAX_INTEGER_DIGITS`` digits is JSON but no value the API
     takes (Python's ``int`` refuses one of over 4,300 digits, and a longer float, or one with an
     exponent as large as ``1e400``, is infinity), and is refused saying so, as the plugin kit
-    refuses it in a webhook (``hub.kit.json_body``)."""
+    refuses it in a webhook (``hub.kit.json_body``). A field an object gives twice is a 422
+    (``_unrepeated``)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
     if not request.is_json:
         raise BadRequest("send a JSON body with Content-Type: application/json")
     try:
-        return json.loads(raw, parse_int=_integer, parse_float=_float, parse_constant=_no_constant)
+        parsed = json.loads(raw, parse_int=_integer, parse_float=_float, parse_constant=_no_constant,
+                            object_pairs_hook=_object)
     except _NotUsable as exc:
         raise BadRequest(str(exc)) from None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("the body is not valid JSON") from None
+    return _unrepeated(parsed)
 
 
 NOT_AN_OBJECT = "the body must be a JSON object"
@@ -216,6 +259,13 @@ def query_args() -> dict:
         invalid = {k: v for k, v in found.items() if k not in unknown and k not in repeated}
         raise query_refusal(unknown, list(by_key), invalid, repeated)
     return loaded
+
+
+def older_than(query: Any, id_column: Any, args: dict) -> Any:
+    """``query`` limited to the rows below the ``before_id`` a paged list was given (its rows come
+    newest first, by id): the next rows of a walk, whatever arrived or left since its last page."""
+    before = args.get("before_id")
+    return query if before is None else query.where(id_column < before)
 
 
 def live_error(exc: LiveError) -> HubError:

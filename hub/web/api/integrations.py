@@ -14,11 +14,11 @@ from hub import services
 from hub.errors import HubError, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
-from hub.store.models import Integration, utcnow
+from hub.store.models import Integration, WebhookLog, utcnow
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import (
-    NOT_AN_OBJECT, describe, json_object_body, live_error, load_body, query_args, takes_query,
+    NOT_AN_OBJECT, describe, json_object_body, live_error, load_body, older_than, query_args, takes_query,
 )
 from hub.web.live import LiveError, connection_state, run_setup_webhooks, run_test
 from hub.web.permissions import require
@@ -125,8 +125,8 @@ def webhook_log(plugin: str):
     args = query_args()
     if not get_runtime().registry.implements(plugin, "verify_webhook"):
         raise NotFound(f"{spec.title} receives no webhooks: it has no webhook log")
-    page = queries.paginate(queries.webhook_log(current_user.workspace_id, plugin, args.get("outcome")),
-                            args["page"], args["per_page"])
+    log = queries.webhook_log(current_user.workspace_id, plugin, args.get("outcome"))
+    page = queries.paginate(older_than(log, WebhookLog.id, args), args["page"], args["per_page"])
     return jsonify({"items": WebhookLogEntrySchema(many=True).dump(page.items), "page": page.page,
                     "per_page": page.per_page, "total": page.total, "pages": page.pages})
 

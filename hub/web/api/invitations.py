@@ -17,7 +17,7 @@ from hub.runtime import get_runtime
 from hub.store.models import Invitation
 from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import load_body, query_args, takes_query
+from hub.web.api.common import load_body, older_than, query_args, takes_query
 from hub.web.permissions import require, visibility_notice
 from hub.web.schemas import EmptySchema, InvitationDetailSchema, InvitationQuerySchema, InvitationSchema
 
@@ -51,6 +51,7 @@ def list_invitations():
                                       posting=args.get("posting"), q=args.get("q"))
     if "opportunity" in args:  # a candidate by the id a script holds from the ATS, exactly
         query = query.where(Invitation.opportunity_id == args["opportunity"])
+    query = older_than(query, Invitation.id, args)
     if visibility_notice():  # read by invitations_query: nothing is visible, and she must be told why
         return unreadable()
     page = queries.paginate(query, args["page"], args["per_page"])

@@ -188,8 +188,8 @@ ERRORS = {
                   "(error.message names it; an unknown path is \"no such API endpoint\")"),
     "409": _error("The resource is not in a state that allows this"),
     "413": _error("The body is larger than the hub accepts (HUB_WEBHOOK_MAX_BYTES): error.message names the limit"),
-    "422": _error("Validation failed: unknown, missing or invalid body fields (a value of another JSON type "
-                  "included: a string such as \"yes\" or \"50\" for a boolean or number field), or query "
+    "422": _error("Validation failed: unknown, repeated, missing or invalid body fields (a value of another JSON "
+                  "type included: a string such as \"yes\" or \"50\" for a boolean or number field), or query "
                   "parameters unknown, given more than once or invalid (an operation that lists none takes none), "
                   "named in error.fields"),
     "502": _error("The vendor could not be reached or refused the request"),

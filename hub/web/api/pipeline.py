@@ -12,7 +12,7 @@ from hub.engine import backfill
 from hub.entities import SOURCE_ATTACHMENT_OPTIONS
 from hub.errors import NotFound, ValidationFailed
 from hub.runtime import get_runtime
-from hub.store.attachments import AttachmentDetached
+from hub.store.attachments import AttachmentDetached, get_attachment as stored_attachment
 from hub.web import queries
 from hub.web.api import bp
 from hub.web.api.common import live_error, load_body, query_args, takes_query
@@ -93,7 +93,8 @@ def list_attachments():
     return jsonify({"items": AttachmentSchema(many=True).dump(queries.attachments(current_user.workspace_id))})
 
 
-def _save(values: dict, attachment_id: int | None, current_options: dict | None = None):
+def _save(values: dict, attachment_id: int | None, current_options: dict | None = None,
+          expected: dict | None = None):
     ws = current_user.workspace_id
     try:
         resolved = resolve_attachment(ws, values["posting_id"], values["stage_id"], values["provider"],
@@ -102,7 +103,7 @@ def _save(values: dict, attachment_id: int | None, current_options: dict | None 
         raise live_error(exc) from None
     except ValidationFailed as exc:
         raise _in_the_body(exc) from None
-    return services.save_attachment(ws, resolved, current_user, attachment_id=attachment_id)
+    return services.save_attachment(ws, resolved, current_user, attachment_id=attachment_id, expected=expected)
 
 
 def _in_the_body(exc: ValidationFailed) -> ValidationFailed:
@@ -129,22 +130,41 @@ def get_attachment(attachment_id: int):
     return jsonify(AttachmentSchema().dump(queries.get_attachment(current_user.workspace_id, attachment_id)))
 
 
+# times a PUT merges its change again onto an attachment another request changed meanwhile
+MERGE_ATTEMPTS = 5
+
+
 @bp.put("/attachments/<int:attachment_id>")
 @require("pipeline.manage")
 def update_attachment(attachment_id: int):
-    row = queries.get_attachment(current_user.workspace_id, attachment_id)
+    """Fields left out keep their value, and so do options left out of ``options``: it is merged key
+    by key (an option given as null is cleared; ``resolve_attachment`` drops null values). A stored
+    option the source no longer acts on is dropped, as the edit form, which no longer shows it, does.
+
+    The merge is onto what is stored when the change is written: the vendors are asked between the
+    read and the write, and another request may save the same attachment meanwhile (two scripts
+    changing two options). Saving onto the stale read would undo its change, so the save is refused
+    (``AttachmentChanged``) and the change merged again onto the new read; a field both requests
+    send keeps the last one saved. A detach meanwhile answers 404 as it would have before."""
+    ws = current_user.workspace_id
+    queries.get_attachment(ws, attachment_id)
     given = load_body(AttachmentInSchema, partial=True)
-    current = dict(row.options or {})
-    # Fields left out keep their value, and so do options left out of ``options``: it is merged key
-    # by key (an option given as null is cleared; ``resolve_attachment`` drops null values). A stored
-    # option the source no longer acts on is dropped, as the edit form, which no longer shows it, does.
-    acted_on = source_attachment_options(current_user.workspace_id)
-    kept = {name: value for name, value in current.items()
-            if name not in SOURCE_ATTACHMENT_OPTIONS or name in acted_on}
-    options = {**kept, **given.pop("options", {})}
-    values = {"posting_id": row.posting_id, "stage_id": row.stage_id, "provider": row.provider,
-              "assessment_id": row.assessment_id, **given, "options": options}
-    return jsonify(AttachmentSchema().dump(_save(values, attachment_id, current)))
+    patch = given.pop("options", {})
+    for _ in range(MERGE_ATTEMPTS):
+        row = stored_attachment(ws, attachment_id, fresh=True)  # as saved by now, not the session's copy
+        expected = services.attachment_fields(row)
+        current = dict(row.options or {})
+        acted_on = source_attachment_options(ws)
+        kept = {name: value for name, value in current.items()
+                if name not in SOURCE_ATTACHMENT_OPTIONS or name in acted_on}
+        values = {"posting_id": row.posting_id, "stage_id": row.stage_id, "provider": row.provider,
+                  "assessment_id": row.assessment_id, **given, "options": {**kept, **patch}}
+        try:
+            saved = _save(values, attachment_id, current, expected)
+        except services.AttachmentChanged:
+            continue
+        return jsonify(AttachmentSchema().dump(saved))
+    raise services.AttachmentChanged()
 
 
 @bp.delete("/attachments/<int:attachment_id>")

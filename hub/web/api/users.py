@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from hub.web import queries
 from hub.web.api import bp
-from hub.web.api.common import invalid_query_value, load_body, query_args, takes_query
+from hub.store.models import AuditEntry
+from hub.web.api.common import invalid_query_value, load_body, older_than, query_args, takes_query
 from hub.web.permissions import PERMISSIONS, can, require
 from hub.web.schemas import (
     AuditQuerySchema, AuditSchema, EmptySchema, MeSchema, UserCreatedSchema, UserCreateSchema, UserPasswordResetSchema,
@@ -80,8 +81,8 @@ def audit():
         user = int(user)
         if user not in {person.id for person in queries.users(current_user.workspace_id)}:
             raise invalid_query_value("user", f"no user with id {user} in this workspace")
-    page = queries.paginate(queries.audit_query(current_user.workspace_id, args.get("action"), user),
-                            args["page"], args["per_page"])
+    entries = queries.audit_query(current_user.workspace_id, args.get("action"), user)
+    page = queries.paginate(older_than(entries, AuditEntry.id, args), args["page"], args["per_page"])
     return jsonify({"items": AuditSchema(many=True).dump(page.items), "page": page.page,
                     "per_page": page.per_page, "total": page.total, "pages": page.pages})
 
