@@ -278,19 +278,31 @@ class InvitationStore:
             return self.find(candidate.opportunity_id, attachment.id)[0], False
         return entity, True
 
-    def transition(self, invitation_id: int, status: str, **fields: Any) -> bool:
+    def transition(self, invitation_id: int, status: str, *, round: int | None = None, **fields: Any) -> bool:
         """Move the invitation to ``status`` (with ``provider_invitation_id``, ``invite_url``,
         ``failure_reason``...; ``hub.engine.invitations.SETTABLE``) if the state machine allows it.
         When the status changed, every enabled plugin implementing ``on_invitation_status`` hears
-        of it, this one included. True if anything changed."""
+        of it, this one included. True if anything changed.
+
+        ``round``, when given, is the invitation's round the plugin read and decided on (its
+        ``Invitation.round``): nothing changes, and False is returned, unless the invitation is
+        still in that round (an admin's Re-invite started another one since that read). It only
+        guards, like the ``round`` of a provider's event: the round is never set. Not a whole
+        number of 1 or more (or None): ``ValueError``."""
         from hub.engine import invitations as machine
         from hub.engine.ingest import ingest
 
+        machine.check_transition(status, fields)  # a mistake is raised even when the round has moved on
+        if round is not None and (isinstance(round, bool) or not isinstance(round, int) or round < 1):
+            raise ValueError(f"round must be a whole number of 1 or more, or None, not {round!r}")
         row = db.session.scalar(sa.select(Invitation).where(
             Invitation.id == invitation_id, Invitation.workspace_id == self._ws).with_for_update()
         ) if is_table_id(invitation_id) else None
         if row is None:
             raise LookupError(f"no invitation {invitation_id} in this workspace")
+        if round is not None and row.round != round:  # re-invited since the plugin's read: not that round's row
+            db.session.commit()
+            return False
         before = row.status
         changed = machine.transition(db.session, row, status, self._plugin, **fields)
         after, round_ = row.status, row.round

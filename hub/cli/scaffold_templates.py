@@ -358,11 +358,12 @@ def _send(ctx, invitation, candidate):
         except NeedsReauthorization:
             raise  # not the invitation's fault: it stays pending until an admin reconnects
         except PermanentError as exc:  # the vendor refused this invitation: say why, on the invitation
-            ctx.invitations.transition(current.id, FAILED, failure_reason=str(exc).replace(email, "<email>")[:500])
+            ctx.invitations.transition(current.id, FAILED, round=current.round,
+                                       failure_reason=str(exc).replace(email, "<email>")[:500])
             return
         # a cancel that came first keeps the vendor's id: on_invitation_status withdraws it once this
-        # lease is free
-        provider.record_sent(ctx, current.id, sent["id"], sent.get("url"))
+        # lease is free. round: the round sent, so an admin's Re-invite meanwhile gets no id of it
+        provider.record_sent(ctx, current.id, sent["id"], sent.get("url"), round=current.round)
 
     provider.send_once(ctx, invitation, candidate, deliver)  # fails it instead when there is no valid email
 
@@ -386,7 +387,7 @@ def _cancel(ctx, invitation):
         if vendor_id is not None and not _withdraw(ctx, current, vendor_id):
             return  # the candidate finished it at the vendor: its result follows
         # made by this plugin (progress.by): its own on_invitation_status leaves it alone
-        ctx.invitations.transition(current.id, CANCELLED, provider_invitation_id=vendor_id)
+        ctx.invitations.transition(current.id, CANCELLED, round=current.round, provider_invitation_id=vendor_id)
 
 
 @hookimpl
@@ -495,9 +496,9 @@ def verify_webhook(ctx, request):
         # nothing: its lookup never records the vendor's id. Kept here instead (the reference matched
         # this round's, so the id is this invitation's): without it ``ctx.invitations.list_open``
         # never lists the invitation. A transition to pending (the state machine never moves a row
-        # back to it) only fills what is still empty on a row still pending: an admin's cancel or
-        # Re-invite since this read is left alone.
-        ctx.invitations.transition(invitation.id, PENDING, provider_invitation_id=vendor_id)
+        # back to it) only fills what is still empty on a row still pending, and round= only in the
+        # round read here: an admin's cancel or Re-invite since this read is left alone.
+        ctx.invitations.transition(invitation.id, PENDING, round=invitation.round, provider_invitation_id=vendor_id)
     try:  # AssessmentResult checks its values: a wrong one is the sender's error (4xx), not ours (500)
         # round: the hub drops the result if the invitation is re-invited before it is stored
         result = AssessmentResult(invitation_id=invitation.id, score=body.get("score"),

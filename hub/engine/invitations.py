@@ -32,7 +32,8 @@ ALLOWED: dict[str, set[str]] = {
 
 STAMP = {e.INVITED: "invited_at", e.STARTED: "started_at", e.COMPLETED: "completed_at"}
 
-# Fields a plugin may set along with a transition.
+# Fields a plugin may set along with a transition. Never ``round``: that name is the guard of
+# ``ctx.invitations.transition`` (``hub.context.InvitationStore.transition``), a keyword of its own.
 SETTABLE = {"provider_invitation_id", "invite_url", "failure_reason", "score", "max_score", "report_url"}
 
 
@@ -87,14 +88,20 @@ def _storable(invitation: Invitation, name: str, value: Any) -> Any:
     return kept
 
 
-def transition(session, invitation: Invitation, status: str, source: str, at: datetime | None = None,
-               **fields: Any) -> bool:
-    """Move ``invitation`` to ``status`` if the machine allows it; set ``fields``. True if it moved."""
+def check_transition(status: str, fields: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` when ``status`` is not an invitation status or ``fields`` names one
+    not in ``SETTABLE``: a mistake in the calling plugin, seen even when nothing would change."""
     if status not in e.INVITATION_STATUSES:
         raise ValueError(f"unknown invitation status {status!r}")
     unknown = set(fields) - SETTABLE
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)} on an invitation")
+
+
+def transition(session, invitation: Invitation, status: str, source: str, at: datetime | None = None,
+               **fields: Any) -> bool:
+    """Move ``invitation`` to ``status`` if the machine allows it; set ``fields``. True if it moved."""
+    check_transition(status, fields)
     fields = {name: _storable(invitation, name, value) for name, value in fields.items()}
     if status == invitation.status:
         changed = False

@@ -26,11 +26,14 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
   and the vendor is not called. Otherwise, under the lease ``invitation_lock(invitation.id)``, the
   row is read again and ``deliver(current, email)`` runs only if it is still ``pending``.
   ``deliver`` calls the vendor and ends with ``record_sent`` (or a ``FAILED`` transition).
-* ``record_sent(ctx, invitation_id, provider_invitation_id, invite_url)`` -> ``None`` when the
-  row moved to ``invited`` (``LookupError`` when the workspace has no such invitation, as from
-  ``ctx.invitations.transition``); else the row as it is now (a webhook or a cancel came first), which
-  keeps the vendor's id and link all the same. The caller decides what a cancelled row needs at
-  its vendor.
+* ``record_sent(ctx, invitation_id, provider_invitation_id, invite_url, *, round=None)`` -> ``None``
+  when the row moved to ``invited`` (``LookupError`` when the workspace has no such invitation, as
+  from ``ctx.invitations.transition``); else the row as it is now (a webhook or a cancel came
+  first), which keeps the vendor's id and link all the same, in the round it was in when read
+  (``ctx.invitations.transition``'s ``round``). ``round`` is the round that was sent (pass
+  ``current.round`` from ``deliver``): when an admin's Re-invite started another round meanwhile,
+  nothing is written and the row is returned as it is now (its ``round`` differs). The caller
+  decides what a cancelled row needs at its vendor.
 * ``archived_open_invitations(ctx, change)`` -> ``(invitations, candidate)`` or ``None``: on an
   archive, this plugin's open invitations of the opportunity and the candidate re-read (``None``
   if the source no longer has them). ``None`` on an unarchive, when nothing is open, or when the
@@ -151,7 +154,7 @@ def pending_reinvite(ctx: Any, request: ReinviteRequested) -> tuple[Invitation, 
         return None
     candidate = ctx.source.get_candidate(invitation.opportunity_id)
     if candidate is None:
-        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_CANDIDATE_REASON)
+        ctx.invitations.transition(invitation.id, FAILED, round=invitation.round, failure_reason=NO_CANDIDATE_REASON)
         return None
     return invitation, candidate
 
@@ -165,7 +168,7 @@ def send_once(ctx: Any, invitation: Invitation, candidate: Candidate,
     email = (candidate.email or "").strip()
     if not valid_email(email):
         # the reason is shown to recruiters and mirrored to the ATS: never the address itself
-        ctx.invitations.transition(invitation.id, FAILED, failure_reason=NO_EMAIL_REASON)
+        ctx.invitations.transition(invitation.id, FAILED, round=invitation.round, failure_reason=NO_EMAIL_REASON)
         return
     with ctx.lock(invitation_lock(invitation.id), ttl=lock_ttl):
         current = ctx.invitations.get(invitation.id)
@@ -175,17 +178,22 @@ def send_once(ctx: Any, invitation: Invitation, candidate: Candidate,
 
 
 def record_sent(ctx: Any, invitation_id: int, provider_invitation_id: str,
-                invite_url: str | None) -> Invitation | None:
-    """Mark the invitation ``invited`` with the vendor's id and link (see above)."""
+                invite_url: str | None, *, round: int | None = None) -> Invitation | None:
+    """Mark the invitation ``invited`` with the vendor's id and link (see above); ``round``: the
+    round that was sent (``current.round`` in ``deliver``)."""
     fields = {"provider_invitation_id": provider_invitation_id, "invite_url": invite_url}
-    if ctx.invitations.transition(invitation_id, INVITED, **fields):
+    if ctx.invitations.transition(invitation_id, INVITED, round=round, **fields):
         return None
-    # The row moved on meanwhile: a webhook (pending -> started) or an admin's cancel.
+    # The row moved on meanwhile: a webhook (pending -> started), an admin's cancel, or a Re-invite.
     latest = ctx.invitations.get(invitation_id)
     if latest is None:
         return None
+    if round is not None and latest.round != round:
+        return latest  # another round now: what was sent is an earlier round's, not this one's
     if latest.provider_invitation_id is None:
-        ctx.invitations.transition(invitation_id, latest.status, **fields)  # keep the vendor's id anyway
+        # keep the vendor's id anyway, only while the row is in the round read here: a Re-invite
+        # landing in between would otherwise take the earlier round's id (and this status)
+        ctx.invitations.transition(invitation_id, latest.status, round=latest.round, **fields)
     return latest
 
 

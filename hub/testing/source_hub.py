@@ -171,7 +171,7 @@ class RecordingProvider:
         self.events.append(change)
         found = archived_open_invitations(ctx, change)
         for invitation in found[0] if found else ():
-            ctx.invitations.transition(invitation.id, CANCELLED)
+            ctx.invitations.transition(invitation.id, CANCELLED, round=invitation.round)
 
     @hookimpl
     def on_candidate_deleted(self, ctx, deletion):
@@ -185,7 +185,7 @@ class RecordingProvider:
         self.invites.append(InviteRequest(invitation.id, invitation.opportunity_id, invitation.candidate_name, email,
                                           invitation.assessment_id, invitation.round))
         record_sent(ctx, invitation.id, f"fake-{invitation.id}-r{invitation.round}",
-                    f"https://assessments.test/take/{invitation.external_reference}")
+                    f"https://assessments.test/take/{invitation.external_reference}", round=invitation.round)
 
     @staticmethod
     def _why_not(ctx, change) -> str:

@@ -100,9 +100,9 @@ def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidat
         except CanditechError as exc:
             reason = scrub_email(refusal_text(exc, "Canditech refused the invitation: ",
                                               "The invitation was not sent: "), email)
-            ctx.invitations.transition(current.id, FAILED, failure_reason=reason[:500])
+            ctx.invitations.transition(current.id, FAILED, round=current.round, failure_reason=reason[:500])
             return
-        _record_sent(ctx, client, current.id, found)
+        _record_sent(ctx, client, current, found)
 
     provider.send_once(ctx, invitation, candidate, deliver, lock_ttl=LOCK_TTL)
 
@@ -137,8 +137,8 @@ def _find_or_create(ctx: Any, client: CanditechClient, current: Invitation, cand
     return found
 
 
-def _record_sent(ctx: Any, client: CanditechClient, invitation_id: int, found: dict) -> None:
-    moved_on = provider.record_sent(ctx, invitation_id, found["id"], found["invite_url"])
+def _record_sent(ctx: Any, client: CanditechClient, current: Invitation, found: dict) -> None:
+    moved_on = provider.record_sent(ctx, current.id, found["id"], found["invite_url"], round=current.round)
     if moved_on is not None and moved_on.status == CANCELLED:
         _withdraw(ctx, client, moved_on, found["id"])  # an admin cancelled it while we were sending
 
@@ -167,7 +167,7 @@ def _cancel(ctx: Any, client: CanditechClient, invitation: Invitation) -> None:
             provider_id = found["id"] if found else None
         if provider_id is not None and not _withdraw(ctx, client, current, provider_id):
             return  # already finished at Canditech: its result or expiry will follow
-        ctx.invitations.transition(current.id, CANCELLED, provider_invitation_id=provider_id)
+        ctx.invitations.transition(current.id, CANCELLED, round=current.round, provider_invitation_id=provider_id)
 
 
 # --------------------------------------------------------------------------- on_invitation_status

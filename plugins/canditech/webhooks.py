@@ -142,10 +142,11 @@ def learn_provider_id(ctx: Any, known: Any, invitation: dict[str, Any]) -> None:
     with a transition to ``pending``, which the state machine never moves a row to: it fills what
     is still empty on a row still pending, and does nothing to any other. (The same-status
     transition of a ``cancelled`` or ``started`` read would move a re-invited row, pending again,
-    to that status.)"""
+    to that status.) And only in ``known``'s round: a row cancelled and re-invited since, pending
+    again in the next round, is not given this round's id."""
     if known.status != PENDING:
         return
-    ctx.invitations.transition(known.id, PENDING, provider_invitation_id=invitation["id"],
+    ctx.invitations.transition(known.id, PENDING, round=known.round, provider_invitation_id=invitation["id"],
                                invite_url=wire.parse_url(invitation["invite_url"]))
 
 

@@ -176,7 +176,7 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
                 reason = reason.replace(email, "<email>")
                 ctx.records.delete(key)  # a clear refusal: nothing to look up later
                 links.forget_sending(ctx, current.id)
-                ctx.invitations.transition(current.id, FAILED, failure_reason=reason[:500])
+                ctx.invitations.transition(current.id, FAILED, round=current.round, failure_reason=reason[:500])
                 return
             if not created:
                 ctx.log.info("invitation %s: Vervoe already had this candidate on %s", current.id,
@@ -186,7 +186,7 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
         links.forget_sending(ctx, current.id)
         if not url:
             url = client.candidate_url(uuid)
-        _record_sent(ctx, current.id, uuid, url)
+        _record_sent(ctx, current, uuid, url)
 
     provider.send_once(ctx, invitation, candidate, deliver, lock_ttl=LOCK_TTL)
 
@@ -222,9 +222,11 @@ def _reset(ctx: Any, client: VervoeClient, invitation: Invitation, key: str, uui
     return uuid, url
 
 
-def _record_sent(ctx: Any, invitation_id: int, uuid: str, url: str | None) -> None:
-    # A webhook may have moved the row on first (e.g. pending -> started): it keeps Vervoe's id and link.
-    moved_on = provider.record_sent(ctx, invitation_id, uuid, url)
+def _record_sent(ctx: Any, current: Invitation, uuid: str, url: str | None) -> None:
+    # A webhook may have moved the row on first (e.g. pending -> started): it keeps Vervoe's id and
+    # link. Not an admin's Re-invite since (another round): that round's send resets it at Vervoe.
+    invitation_id = current.id
+    moved_on = provider.record_sent(ctx, invitation_id, uuid, url, round=current.round)
     if moved_on is not None and moved_on.status == CANCELLED:
         # an admin cancelled it while it was being sent: its on_invitation_status found nothing at
         # Vervoe yet, so what was just created is closed here. Recorded first: when the reject fails,
@@ -306,7 +308,7 @@ def _close(ctx: Any, client: VervoeClient, invitation: Invitation, email: str) -
         uuid, earlier_than = _vervoe_uuid(ctx, client, current, email)
         if uuid is not None and not _withdraw(ctx, client, current, uuid, ARCHIVE_LEFT_OPEN, earlier_than):
             return  # completed at Vervoe: its result (and any reviewer's decision) will follow
-        ctx.invitations.transition(current.id, CANCELLED, provider_invitation_id=uuid)
+        ctx.invitations.transition(current.id, CANCELLED, round=current.round, provider_invitation_id=uuid)
 
 
 def _vervoe_uuid(ctx: Any, client: VervoeClient, invitation: Invitation,

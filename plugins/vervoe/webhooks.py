@@ -180,7 +180,9 @@ def learn_provider_id(ctx: Any, settings: VervoeSettings, invitation: Any, uuid:
         return
     # to pending, which the state machine never moves a row back to: it fills what is still empty on
     # a row still pending, and leaves alone one an admin cancelled or re-invited since this read
-    ctx.invitations.transition(current.id, PENDING, provider_invitation_id=uuid, invite_url=url)
+    # (round: nor one cancelled and re-invited, pending again in the next round, since that read)
+    ctx.invitations.transition(current.id, PENDING, round=invitation.round, provider_invitation_id=uuid,
+                               invite_url=url)
 
 
 def _targets(ctx: Any, uuid: str, hub_ids: list[int]) -> tuple[list[tuple[Any, dict[str, Any]]], list[str]]:
