@@ -151,7 +151,7 @@ def test_the_menu_is_the_banner_and_the_skip_link_leads_into_the_page(browser, s
         first = page.locator("article.event").first
         event_id = first.get_attribute("id").removeprefix("event-")
         expect(page.get_by_role("article", name=re.compile(r"^Stage change"))).not_to_have_count(0)
-        expect(first.locator("summary")).to_have_accessible_name(f"Payload of event {event_id}")
+        expect(first.locator(".payload summary")).to_have_accessible_name(f"Payload of event {event_id}")
         page.keyboard.press("Tab")
         expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
         page.keyboard.press("Enter")

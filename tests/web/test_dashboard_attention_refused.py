@@ -52,8 +52,9 @@ def _app(make_app):
 
 
 def _text(html: str) -> str:
-    """The words of ``html``; the time of the last refusal ("2 minutes ago", "just now") as WHEN."""
-    html = re.sub(r"<time [^>]*>[^<]*</time>", "WHEN", html)
+    """The words of ``html``; the time of the last refusal ("2 minutes ago", "just now", and the exact
+    time after it for screen readers) as WHEN."""
+    html = re.sub(r'<time [^>]*>[^<]*</time>(<span class="visually-hidden"> \([^<]*\)</span>)?', "WHEN", html)
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", html))).strip()
 
 
