@@ -56,8 +56,15 @@ DEFAULTS: dict[str, Any] = {
     "HTTP_TIMEOUT_SECONDS": 15.0,  # default timeout of plugins' outbound HTTP (ctx.http)
     "LOG_FORMAT": None,  # "text" or "json"; default: "json" in production, "text" embedded
     "LOG_LEVEL": "INFO",
+    # sign-in throttling (hub.web.auth): failures at one email from one client address lock that
+    # pair for SIGN_IN_LOCK_SECONDS, those from one address at any emails (password spraying) lock
+    # the address; those at one email from every address together only slow it down (one attempt
+    # every SIGN_IN_SLOWDOWN_SECONDS), so nobody can lock an email's owner out from elsewhere
     "SIGN_IN_MAX_FAILURES": 5,
+    "SIGN_IN_MAX_FAILURES_PER_ADDRESS": 20,
+    "SIGN_IN_MAX_FAILURES_PER_EMAIL": 10,
     "SIGN_IN_LOCK_SECONDS": 300,
+    "SIGN_IN_SLOWDOWN_SECONDS": 30,
     "SESSION_IDLE_SECONDS": 12 * 3600,  # a signed-in browser left idle this long must sign in again
     # proxies (load balancers) in front of the web processes whose X-Forwarded-For and
     # X-Forwarded-Proto the hub believes: 0 believes none (a client could write them itself)
@@ -102,7 +109,8 @@ MAXIMUM: dict[str, int | float] = {
     "BACKFILL_MAX_CANDIDATES": 10_000,  # at Lever's rate a list of about 10 seconds, twice per backfill
     "TRUSTED_PROXIES": 10,
     **{name: 1_000_000_000 for name in ("DELIVERY_MAX_ATTEMPTS", "WEBHOOK_MAX_BYTES", "INGEST_BATCH_MAX",
-                                        "SIGN_IN_MAX_FAILURES", "DB_POOL_SIZE", "DB_MAX_OVERFLOW")},
+                                        "SIGN_IN_MAX_FAILURES", "SIGN_IN_MAX_FAILURES_PER_ADDRESS",
+                                        "SIGN_IN_MAX_FAILURES_PER_EMAIL", "DB_POOL_SIZE", "DB_MAX_OVERFLOW")},
 }
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 

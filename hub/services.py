@@ -151,17 +151,37 @@ def validate_password(password: str) -> str:
 
 
 def sign_in_throttle_key(email: str) -> str:
-    """The ``SignInThrottle`` key of an email's failed sign-ins (``hub.web.auth``)."""
+    """The ``SignInThrottle`` key of an email's failed sign-ins from every address together
+    (``hub.web.auth``: past its limit they slow down, they do not lock)."""
     return f"email:{email}"
+
+
+def sign_in_throttle_pair_key(email: str, address: str) -> str:
+    """The ``SignInThrottle`` key of an email's failed sign-ins from one client address (the one
+    that locks). The address (no spaces) comes first, so no email typed into the form can make a
+    key of another email's, or of another kind (``email:``, ``address:``)."""
+    return f"from:{address} {sign_in_throttle_key(email)}"
+
+
+def sign_in_throttle_address_key(address: str) -> str:
+    """The ``SignInThrottle`` key of one client address's failed sign-ins, at any emails."""
+    return f"address:{address}"
+
+
+def _sign_in_throttles_of(email: str):
+    """The ``SignInThrottle`` rows of ``email``: its own and those of it from each address."""
+    key = sign_in_throttle_key(email)
+    return sa.or_(SignInThrottle.key == key,
+                  sa.and_(SignInThrottle.key.startswith("from:"), SignInThrottle.key.endswith(f" {key}", autoescape=True)))
 
 
 def set_password(user: User, password: str | None = None, actor: User | str | None = None) -> str | None:
     """Give ``user`` a new password; returns it when it was generated (none given), to show once.
 
     The user changing their own password is ``user.password_change``; anyone else setting it (an
-    admin on the Users page, the CLI) is a reset, ``user.password_reset``, which also lifts a
-    sign-in lock on the email. Either way every session signed in with the old password stops
-    working (``User.get_id``). API tokens are not touched. The password is never logged."""
+    admin on the Users page, the CLI) is a reset, ``user.password_reset``, which also lifts the
+    sign-in locks on the email, from every address (not an address's own: ``hub.web.auth``). Either
+    way every session signed in with the old password stops working (``User.get_id``). API tokens are not touched. The password is never logged."""
     generated = None
     if password is None:
         generated = password = generate_password()
@@ -169,7 +189,7 @@ def set_password(user: User, password: str | None = None, actor: User | str | No
     user.password_hash = generate_password_hash(password)
     own = isinstance(actor, User) and actor.id == user.id
     if not own:
-        db.session.execute(sa.delete(SignInThrottle).where(SignInThrottle.key == sign_in_throttle_key(user.email)))
+        db.session.execute(sa.delete(SignInThrottle).where(_sign_in_throttles_of(user.email)))
     audit(user.workspace_id, actor, "user.password_change" if own else "user.password_reset", f"user:{user.email}")
     db.session.commit()
     return generated

@@ -225,8 +225,8 @@ def users_set_role(email, role):
 @with_appcontext
 def users_set_password(email, password):
     """Give the user with EMAIL a new password (for a lost password: no current one needed). The old
-    one stops working, every session signed in with it is signed out, and a sign-in lock on the
-    email is lifted. Their API tokens are kept."""
+    one stops working, every session signed in with it is signed out, and the sign-in locks on the
+    email are lifted, from every address. Their API tokens are kept."""
     user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
     if user is None:
         _fail(f"no user with the email {email}")

@@ -469,7 +469,8 @@ class Lock(db.Model):
 
 
 class SignInThrottle(db.Model):
-    """Failed sign-ins per key (email or address), to slow down password guessing."""
+    """Failed sign-ins per key (an email from one address, an address, an email: ``hub.web.auth``),
+    to slow down password guessing."""
 
     __tablename__ = "sign_in_throttle"
     key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
@@ -485,14 +486,17 @@ class SignInThrottle(db.Model):
 
     def starts_afresh(self, now: datetime, window: timedelta) -> bool:
         """Whether the next attempt counts from zero, for a row not locked now (``seconds_locked``
-        0): a lock that has ended, or failures older than the window; ``expired``'s test, for one row."""
+        0): a lock that has ended, or failures older than the window. (An email slowed down, whose
+        short waits end within its window, starts afresh with the window alone: ``hub.web.auth``.)"""
         return self.locked_until is not None or self.first_failure_at + window < now
 
     @staticmethod
     def expired(now: datetime, window: timedelta):
-        """The rows that no longer slow anyone down: unlocked and older than the window, or locked
-        until a time that has passed. A new attempt starts afresh from either
+        """The rows that no longer slow anyone down: older than the window and not locked (never,
+        or until a time that has passed). A new attempt starts afresh from them
         (``hub.web.auth.reserve_attempt``), so the retention purge deletes them: a sign-in with a new
-        email each time adds a row."""
-        return sa.or_(sa.and_(SignInThrottle.locked_until.is_(None), SignInThrottle.first_failure_at < now - window),
-                      SignInThrottle.locked_until <= now)
+        email each time adds a row. A lock lasts the window from its last failure, so a lock that
+        has ended has its window behind it; an email slowed down (short waits, ``hub.web.auth``) is
+        kept until its window is over, however many of its waits have passed."""
+        return sa.and_(SignInThrottle.first_failure_at < now - window,
+                       sa.or_(SignInThrottle.locked_until.is_(None), SignInThrottle.locked_until <= now))

@@ -1,4 +1,5 @@
-"""Sign-in and sign-out (flask-login sessions), throttled per email after repeated failures.
+"""Sign-in and sign-out (flask-login sessions), throttled after repeated failures: per email and
+client address, per address, and (a slowdown, never a lockout) per email (``_counters``).
 
 The session cookie is Secure (in production), HttpOnly and SameSite=Lax (``hub.config``); every
 form carries a CSRF token (Flask-WTF), and signing in starts a new session (with a new token).
@@ -9,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import logging
 import os
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -19,13 +23,14 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.extensions import db, login_manager
-from hub.services import audit, sign_in_throttle_key
+from hub.services import audit, sign_in_throttle_address_key, sign_in_throttle_key, sign_in_throttle_pair_key
 from hub.store.models import SignInThrottle, User, parse_table_id, utcnow
 from hub.web.redirects import safe_next
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
 bp = Blueprint("auth", __name__, template_folder=TEMPLATES)
+log = logging.getLogger("hub.web.auth")
 
 login_manager.login_view = "auth.sign_in"
 login_manager.login_message = "Please sign in to open that page."
@@ -62,50 +67,131 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH
 
 
-def _throttle_key(email: str) -> str:
-    """The ``SignInThrottle`` key of ``email``. An address too long for the column (no account has
-    one: ``services.MAX_EMAIL`` is shorter) is keyed by its SHA-256 instead, so it is throttled
-    like any other unknown email rather than failing to insert (PostgreSQL enforces the length)."""
-    key = sign_in_throttle_key(email)
+def _throttle_key(email: str, address: str | None = None) -> str:
+    """The ``SignInThrottle`` key of ``email`` (from every address), or of ``email`` from
+    ``address``. An email too long for the column (no account has one: ``services.MAX_EMAIL`` is
+    shorter) is keyed by its SHA-256 instead, so it is throttled like any other unknown email rather
+    than failing to insert (PostgreSQL enforces the length)."""
+    key = sign_in_throttle_key(email) if address is None else sign_in_throttle_pair_key(email, address)
     if len(key) > _THROTTLE_KEY_LENGTH:
-        key = "email-sha256:" + hashlib.sha256(email.encode()).hexdigest()
+        hashed = "email-sha256:" + hashlib.sha256(email.encode()).hexdigest()
+        key = hashed if address is None else f"from:{address} {hashed}"
     return key
 
 
+def client_address() -> str:
+    """The request's client address as the throttle counts it: ``request.remote_addr``, the
+    connection's, or behind ``HUB_TRUSTED_PROXIES`` proxies the one they forwarded (``hub.app``).
+    An IPv6 client counts by its /64, which one host or home usually holds whole (counted per
+    address, it could try again from a new one each time); an IPv4 address mapped into IPv6 as
+    the IPv4 address. None (a Unix socket with no proxy header believed) is ``unknown``."""
+    try:
+        address = ipaddress.ip_address((request.remote_addr or "").partition("%")[0])
+    except ValueError:
+        return "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+@dataclass(frozen=True)
+class _Counter:
+    """One count a sign-in attempt adds to: ``limit`` failures within ``SIGN_IN_LOCK_SECONDS``, then
+    ``wait`` before the next attempt. ``locks``: the count starts again when that wait is over
+    (a lock); otherwise (a slowdown) it goes on for the window, each further attempt waiting again.
+    ``forgotten``: a right password forgets the count, else it only takes its own attempt back."""
+
+    key: str
+    limit: int
+    wait: timedelta
+    locks: bool
+    forgotten: bool = False
+
+
+def _counters(email: str, address: str) -> list[_Counter]:
+    """What an attempt at ``email`` from ``address`` counts towards, in the order their rows are
+    locked (by key, the same in every request: two attempts never wait for each other's rows in
+    opposite orders, a deadlock on PostgreSQL).
+
+    - the email from this address: ``SIGN_IN_MAX_FAILURES``, then locked for ``SIGN_IN_LOCK_SECONDS``.
+      Guessing from one place is stopped, and the email's owner, elsewhere, is not locked out;
+    - the address, at any emails: ``SIGN_IN_MAX_FAILURES_PER_ADDRESS``, then locked for
+      ``SIGN_IN_LOCK_SECONDS`` (password spraying: a password or two tried on many emails);
+    - the email, from every address: ``SIGN_IN_MAX_FAILURES_PER_EMAIL``, then each further attempt
+      waits ``SIGN_IN_SLOWDOWN_SECONDS`` after the one before, until the window is over. Guesses
+      from many addresses are slowed down, never locked out: at worst the owner waits that long."""
+    config = current_app.config
+    window = timedelta(seconds=int(config["SIGN_IN_LOCK_SECONDS"]))
+    counters = [
+        _Counter(_throttle_key(email, address), int(config["SIGN_IN_MAX_FAILURES"]), window, True, forgotten=True),
+        _Counter(sign_in_throttle_address_key(address), int(config["SIGN_IN_MAX_FAILURES_PER_ADDRESS"]), window, True),
+        _Counter(_throttle_key(email), int(config["SIGN_IN_MAX_FAILURES_PER_EMAIL"]),
+                 timedelta(seconds=int(config["SIGN_IN_SLOWDOWN_SECONDS"])), False, forgotten=True),
+    ]
+    return sorted(counters, key=lambda counter: counter.key)
+
+
 def locked_for(email: str) -> int:
-    """Seconds until ``email`` may try again (0 when not locked)."""
-    row = db.session.get(SignInThrottle, _throttle_key(email))
-    return 0 if row is None else row.seconds_locked(utcnow())
+    """Seconds until ``email`` may be tried again from this request's address (0 when it may)."""
+    now = utcnow()
+    rows = [db.session.get(SignInThrottle, counter.key) for counter in _counters(email, client_address())]
+    return max((row.seconds_locked(now) for row in rows if row is not None), default=0)
 
 
 def reserve_attempt(email: str) -> int:
-    """Count an attempt at ``email``'s password before it is checked: the seconds it stays locked
-    (nothing counted), else 0 (counted: go on and check it). The count is taken under the row's lock
-    (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's transactions take the write lock), so guesses
-    sent in parallel get ``SIGN_IN_MAX_FAILURES`` checks in all, not that many each: counted after
-    the check, every one of them passed ``locked_for`` before the first was counted. The attempt
-    that reaches the maximum is still checked, and locks ``email`` for ``SIGN_IN_LOCK_SECONDS``
-    unless it is right; a right password forgets the count (``clear_failures``). Commits."""
-    config = current_app.config
+    """Count an attempt at ``email``'s password from this request's address before it is checked
+    (``_counters``): the seconds until it may be tried (nothing counted), else 0 (counted: go on and
+    check it). The counts are taken under their rows' locks (``SELECT ... FOR UPDATE`` on
+    PostgreSQL; SQLite's transactions take the write lock), so guesses sent in parallel get the
+    limit's checks in all, not that many each: counted after the check, every one of them passed
+    ``locked_for`` before the first was counted. The attempt that reaches a limit is still checked,
+    and locks (or slows down) unless it is right: a right password forgets the email's failures and
+    takes its attempt back from the address's (``forget_attempt``). Commits."""
+    window = timedelta(seconds=int(current_app.config["SIGN_IN_LOCK_SECONDS"]))
+    address = client_address()
+    counters = _counters(email, address)
     now = utcnow()
-    window = timedelta(seconds=int(config["SIGN_IN_LOCK_SECONDS"]))
-    key = _throttle_key(email)
+    rows = [_locked_row(counter.key, now) for counter in counters]
+    wait = max(row.seconds_locked(now) for row in rows)
+    if wait:
+        db.session.commit()
+        return wait
+    for counter, row in zip(counters, rows):
+        # a lock starts afresh once it has ended; a slowdown goes on until its window is over
+        afresh = row.starts_afresh(now, window) if counter.locks else row.first_failure_at + window < now
+        if afresh:
+            row.failures, row.first_failure_at, row.locked_until = 0, now, None
+        row.failures += 1
+        if row.failures >= counter.limit:
+            row.locked_until = now + counter.wait
+            if row.failures == counter.limit and counter.key == sign_in_throttle_address_key(address):
+                _note_address_locked(address, counter)
+    db.session.commit()
+    return 0
+
+
+def _locked_row(key: str, now) -> SignInThrottle:
+    """The throttle row of ``key``, created when missing, locked until the transaction ends."""
     row = None
     while row is None:  # a row deleted between the two statements (see _insert_or_lock): again
         db.session.execute(_insert_or_lock(key, now))
         row = db.session.scalar(sa.select(SignInThrottle).where(SignInThrottle.key == key).with_for_update()
                                 .execution_options(populate_existing=True))
-    locked = row.seconds_locked(now)
-    if locked:
-        db.session.commit()
-        return locked
-    if row.starts_afresh(now, window):  # (a lock here has ended)
-        row.failures, row.first_failure_at, row.locked_until = 0, now, None  # a fresh start
-    row.failures += 1
-    if row.failures >= int(config["SIGN_IN_MAX_FAILURES"]):
-        row.locked_until = now + window
-    db.session.commit()
-    return 0
+    return row
+
+
+def _note_address_locked(address: str, counter: _Counter) -> None:
+    """Tell the operator that an address is locked (it may be spraying passwords), and, when the
+    request carries a forwarding header the hub does not believe, that the address may be a proxy's:
+    every client behind it would share one count, and one lock."""
+    hint = ""
+    if request.headers.get("X-Forwarded-For") and not current_app.config.get("TRUSTED_PROXIES"):
+        hint = (" The request came with X-Forwarded-For and HUB_TRUSTED_PROXIES is 0: if the hub is behind"
+                " a proxy, set it, or every client behind the proxy shares this address's limit.")
+    log.warning("sign-in: %s failed sign-ins from %s (at any emails): it may not try again for %s.%s",
+                counter.limit, address, wait_text(int(counter.wait.total_seconds())), hint)
 
 
 def _insert_or_lock(key: str, now):
@@ -113,7 +199,7 @@ def _insert_or_lock(key: str, now):
     by an update that changes nothing: a row only found (``DO NOTHING``) could be deleted by
     another transaction (a right password, the purge) before the ``SELECT ... FOR UPDATE`` that
     follows, which would then find none. (On PostgreSQL the update's lock makes such a delete wait
-    for this transaction; ``reserve_attempt`` still tries again should the row be gone.)"""
+    for this transaction; ``_locked_row`` still tries again should the row be gone.)"""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -123,15 +209,39 @@ def _insert_or_lock(key: str, now):
         index_elements=[SignInThrottle.key], set_={"key": key})
 
 
-def clear_failures(email: str) -> None:
-    """Forget ``email``'s failed attempts (after a right password); the caller commits."""
-    db.session.execute(sa.delete(SignInThrottle).where(SignInThrottle.key == _throttle_key(email)))
+def forget_attempt(email: str) -> None:
+    """A right password for ``email`` from this request's address: forget the email's failures (from
+    this address and from all), and take this attempt (counted before the check,
+    ``reserve_attempt``) back out of the address's count, with its lock when that goes back under
+    the limit. The address's other failures stay: a sprayer who signs in to an account of its own
+    now and then wipes nothing. Call it once per attempt; the caller commits."""
+    table = SignInThrottle
+    for counter in _counters(email, client_address()):
+        if counter.forgotten:
+            db.session.execute(sa.delete(table).where(table.key == counter.key))
+            continue
+        db.session.execute(sa.update(table).where(table.key == counter.key, table.failures > 0).values(
+            failures=table.failures - 1,
+            locked_until=sa.case((table.failures - 1 < counter.limit, sa.null()), else_=table.locked_until)))
+        db.session.execute(sa.delete(table).where(table.key == counter.key, table.failures <= 0,
+                                                  table.locked_until.is_(None)))
 
 
-def minutes_text(seconds: int) -> str:
-    """``seconds`` as whole minutes for a message ("1 minute", "5 minutes")."""
-    minutes = max(1, (seconds + 59) // 60)
+def wait_text(seconds: int) -> str:
+    """``seconds`` for a message: "20 seconds" under a minute, else whole minutes rounded up
+    ("1 minute", "5 minutes")."""
+    if seconds < 60:
+        seconds = max(1, seconds)
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def throttled(template: str, message: str, wait: int, **context):
+    """The 429 page of an attempt refused for ``wait`` seconds, with ``Retry-After``."""
+    response = current_app.make_response((render_template(template, error=message, **context), 429))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 SEEN_EVERY_SECONDS = 60  # how often a signed-in user's page views write the session again, at most
@@ -173,21 +283,22 @@ def sign_in():
     if errors:
         return render_template("auth/sign_in.html", email=email, error=None, errors=errors, next_url=next_url), 422
 
-    locked = reserve_attempt(email)
-    if locked:
-        message = f"Too many failed sign-ins. Try again in {minutes_text(locked)}."
-        return render_template("auth/sign_in.html", email=email, error=message, next_url=next_url), 429
+    wait = reserve_attempt(email)
+    if wait:
+        return throttled("auth/sign_in.html", f"Too many failed sign-ins. Try again in {wait_text(wait)}.", wait,
+                         email=email, next_url=next_url)
 
     user = db.session.scalar(sa.select(User).where(User.email == email))
     valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if not valid or user is None or not user.active:
-        locked = locked_for(email)
-        message = (f"Too many failed sign-ins. Try again in {minutes_text(locked)}." if locked
-                   else "That email and password do not match an active account.")
-        return render_template("auth/sign_in.html", email=email, error=message, next_url=next_url), (
-            429 if locked else 401)
+        wait = locked_for(email)  # this attempt, counted before the check, may have reached a limit
+        if wait:
+            return throttled("auth/sign_in.html", f"Too many failed sign-ins. Try again in {wait_text(wait)}.", wait,
+                             email=email, next_url=next_url)
+        return render_template("auth/sign_in.html", email=email, next_url=next_url,
+                               error="That email and password do not match an active account."), 401
 
-    clear_failures(email)
+    forget_attempt(email)
     user.last_login_at = utcnow()
     audit(user.workspace_id, user, "user.sign_in", f"user:{user.email}")
     db.session.commit()

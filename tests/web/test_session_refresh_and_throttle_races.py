@@ -21,7 +21,7 @@ def throttle_app(make_app):
 def test_a_throttle_row_deleted_between_the_insert_and_the_lock_is_no_500(throttle_app):
     """``reserve_attempt`` inserts the row "if absent" and then selects it FOR UPDATE. On PostgreSQL
     (READ COMMITTED) an ``INSERT ... ON CONFLICT DO NOTHING`` that finds the row does not lock it:
-    a right password's ``clear_failures`` or the hourly purge may delete it and commit before the
+    a right password's ``forget_attempt`` or the hourly purge may delete it and commit before the
     ``SELECT ... FOR UPDATE``, which then finds nothing, and ``row.locked_until`` is an
     AttributeError (a 500, the guess not counted). The deletion is made here on the request's own
     connection right after the insert: what the SELECT then sees is what it sees on PostgreSQL after
@@ -39,7 +39,9 @@ def test_a_throttle_row_deleted_between_the_insert_and_the_lock_is_no_500(thrott
     deleted = []
 
     def delete_after_the_insert(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO SIGN_IN_THROTTLE") and not deleted:
+        values = parameters.values() if isinstance(parameters, dict) else parameters
+        if (statement.lstrip().upper().startswith("INSERT INTO SIGN_IN_THROTTLE") and key in values
+                and not deleted):  # (the attempt's other rows, of the address, are inserted too)
             deleted.append(key)
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             other = conn.connection.cursor()

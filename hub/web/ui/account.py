@@ -1,6 +1,6 @@
 """``/account/password``: any signed-in user changes their own password (the current one, the new
-one twice). Wrong current passwords count as failed sign-ins for the email (``hub.web.auth``), so
-a borrowed session cannot be used to guess the password. On success every other session of the
+one twice). Wrong current passwords count as failed sign-ins for the email from this address
+(``hub.web.auth``), so a borrowed session cannot be used to guess the password. On success every other session of the
 user stops working (``User.get_id``) and this one is signed in again with the new password."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash
 
 from hub import services
 from hub.extensions import db
-from hub.web.auth import clear_failures, locked_for, minutes_text, reserve_attempt
+from hub.web.auth import forget_attempt, locked_for, reserve_attempt, throttled, wait_text
 from hub.web.permissions import require
 from hub.web.ui import bp
 
@@ -19,6 +19,11 @@ from hub.web.ui import bp
 def _page(errors=None, error=None, status=200):
     return render_template("account/password.html", errors=errors or {}, error=error,
                            min_length=services.MIN_PASSWORD, max_length=services.MAX_PASSWORD), status
+
+
+def _throttled(wait: int):
+    return throttled("account/password.html", f"Too many wrong passwords. Try again in {wait_text(wait)}.", wait,
+                     errors={}, min_length=services.MIN_PASSWORD, max_length=services.MAX_PASSWORD)
 
 
 @bp.get("/account/password")
@@ -35,9 +40,9 @@ def account_password_change():
     new = request.form.get("new_password") or ""
     confirm = request.form.get("confirm_password") or ""
 
-    locked = reserve_attempt(user.email) if current else locked_for(user.email)
-    if locked:
-        return _page(error=f"Too many wrong passwords. Try again in {minutes_text(locked)}.", status=429)
+    wait = reserve_attempt(user.email) if current else locked_for(user.email)
+    if wait:
+        return _throttled(wait)
 
     errors: dict[str, list[str]] = {}
     if not current:
@@ -56,18 +61,17 @@ def account_password_change():
     elif new and confirm != new:
         errors["confirm_password"] = ["This does not match the new password."]
     if current and not check_password_hash(user.password_hash, current):
-        locked = locked_for(user.email)  # this attempt was counted before the check
-        if locked:
-            return _page(error=f"Too many wrong passwords. Try again in {minutes_text(locked)}.", status=429)
+        wait = locked_for(user.email)  # this attempt was counted before the check
+        if wait:
+            return _throttled(wait)
         errors["current_password"] = ["That is not your current password."]
-    elif current:  # right: the attempt counted before the check is forgotten, whatever else is wrong
-        clear_failures(user.email)
+    elif current:  # right: the attempt counted before the check is taken back, whatever else is wrong
+        forget_attempt(user.email)  # (once: each call takes one attempt back)
         db.session.commit()
     if errors:
         return _page(errors=errors, status=422)
 
-    clear_failures(user.email)
-    services.set_password(user, new, actor=user)  # commits (and clears the failures above)
+    services.set_password(user, new, actor=user)  # commits
     login_user(user)  # this session carries the new password's fingerprint: it stays signed in
     flash("Your password is changed. Sessions signed in with the old password elsewhere are signed out.", "success")
     return redirect(url_for("ui.account_password"))
