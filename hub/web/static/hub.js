@@ -125,6 +125,8 @@
     });
   }
 
+  var LOST = {};  // a refresh's answer saying that the user may no longer see the page
+
   function poll(container, message) {
     var url = container.getAttribute("data-poll-url") || window.location.pathname;
     var target = url + (url.indexOf("?") === -1 ? "?" : "&") + "fragment=1";
@@ -148,8 +150,21 @@
     var tick = function () {
       if (document.hidden || inUse()) { next(4000); return; }
       fetch(target, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
-        .then(function (response) { return response.ok && !response.redirected ? response.text() : null; })
+        .then(function (response) {
+          // the user may no longer see this page: taken off the posting (404), given another role
+          // (403), signed out (sent to the sign-in page). Load it again, so that it shows the hub's
+          // answer instead of what they may no longer see. A 503 (a Limited Team Member's postings
+          // cannot be read now) keeps what the page shows, as any other failed refresh does.
+          if (response.redirected || response.status === 401 || response.status === 403 || response.status === 404) {
+            return LOST;
+          }
+          return response.ok ? response.text() : null;
+        })
         .then(function (html) {
+          if (html === LOST) {
+            if (inUse()) { next(4000); } else { window.location.reload(); }
+            return;
+          }
           if (html !== null && html !== last && !inUse()) {
             var open = Array.prototype.map.call(container.querySelectorAll("details[open] pre"), function (p) { return p.id; });
             last = html;

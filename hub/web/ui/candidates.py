@@ -26,7 +26,7 @@ from hub.runtime import get_runtime
 from hub.store.models import utcnow
 from hub.web import queries
 from hub.web.live import LiveError, list_archive_reasons, list_stages, plugin_title
-from hub.web.permissions import can, require, visibility_notice
+from hub.web.permissions import can, require, visibility_notice, visible_posting_ids
 from hub.web.ui import bp
 from hub.web.ui.activity import enabled_plugins, replay_unavailable
 from hub.web.ui.empty_states import no_invitations
@@ -64,12 +64,20 @@ def candidates():
     context = {"page": page, "filters": filters, "posting_names": queries.posting_names(current_user.workspace_id),
                "filtered": filtered, "pending": _pending(),
                "idle": idle_providers(current_user.workspace_id, [row for row in page.items if row.status in OPEN]),
-               "why_empty": None if page.total or filtered else no_invitations(current_user, "no-candidates", "empty")}
+               "why_empty": None if page.total or (filtered and not _sees_no_posting())
+               else no_invitations(current_user, "no-candidates", "empty")}
     if fragment:  # the list alone, re-fetched by static/hub.js: the same query, the same view
         return _fragment("candidates/_list.html", context)
     return render_template("candidates/list.html", statuses=INVITATION_STATUSES, options=options,
                            return_to=this_page_url(), notices=args.notices,
                            **context)
+
+
+def _sees_no_posting() -> bool:
+    """Whether the user sees the candidates of no posting at all: a Limited Team Member on none, or
+    whose postings cannot be read now (``visibility_notice``). No filter can find anyone then, so
+    the list says why it is empty, and whom to ask, with filters as without."""
+    return not can("candidates.view_all") and (bool(visibility_notice()) or not visible_posting_ids())
 
 
 def _pending() -> bool:

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from hub.links import web_link
 from hub.store.models import ROLE_LABELS
+from hub.web.errors import who_may
 from hub.web.permissions import can, visibility_notice
 from hub.web.schemas import MAX_FILTER_LENGTH
 from hub.web.ui import bp
@@ -251,6 +252,7 @@ def _template_globals(state):
     state.app.add_template_global(queried, "queried")
     state.app.add_template_global(visibility_notice, "visibility_notice")
     state.app.add_template_global(timeline_by, "timeline_by")
+    state.app.add_template_global(who_may, "who_may")  # whom to ask: the roles holding a permission, as a 403 names them
     state.app.add_template_global(MAX_FILTER_LENGTH, "max_filter_length")
 
 
