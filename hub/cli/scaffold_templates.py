@@ -363,7 +363,12 @@ def _send(ctx, invitation, candidate):
             return
         # a cancel that came first keeps the vendor's id: on_invitation_status withdraws it once this
         # lease is free. round: the round sent, so an admin's Re-invite meanwhile gets no id of it
-        provider.record_sent(ctx, current.id, sent["id"], sent.get("url"), round=current.round)
+        moved_on = provider.record_sent(ctx, current.id, sent["id"], sent.get("url"), round=current.round)
+        if moved_on is not None and moved_on.round != current.round and moved_on.provider_invitation_id != sent["id"]:
+            # an admin cancelled and re-invited while this was at the vendor: that cancel found
+            # nothing there to withdraw, and the new round sends its own (its own reference), so
+            # this round's invitation is withdrawn here; the new round's (another id) is left alone
+            _withdraw(ctx, moved_on, sent["id"])
 
     provider.send_once(ctx, invitation, candidate, deliver)  # fails it instead when there is no valid email
 

@@ -33,7 +33,9 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
   (``ctx.invitations.transition``'s ``round``). ``round`` is the round that was sent (pass
   ``current.round`` from ``deliver``): when an admin's Re-invite started another round meanwhile,
   nothing is written and the row is returned as it is now (its ``round`` differs). The caller
-  decides what a cancelled row needs at its vendor.
+  decides what a cancelled row needs at its vendor, and withdraws there what it just sent when the
+  row is in another round (the admin's cancel may have found nothing at the vendor yet, and the new
+  round sends its own invitation), by the vendor id it just got, never the row's.
 * ``archived_open_invitations(ctx, change)`` -> ``(invitations, candidate)`` or ``None``: on an
   archive, this plugin's open invitations of the opportunity and the candidate re-read (``None``
   if the source no longer has them). ``None`` on an unarchive, when nothing is open, or when the

@@ -139,7 +139,18 @@ def _find_or_create(ctx: Any, client: CanditechClient, current: Invitation, cand
 
 def _record_sent(ctx: Any, client: CanditechClient, current: Invitation, found: dict) -> None:
     moved_on = provider.record_sent(ctx, current.id, found["id"], found["invite_url"], round=current.round)
-    if moved_on is not None and moved_on.status == CANCELLED:
+    if moved_on is None:
+        return
+    if moved_on.round != current.round:
+        # an admin cancelled and re-invited while this round was at Canditech: the cancel may have
+        # found nothing there yet, and the next round sends its own invitation (its own reference),
+        # so this one is withdrawn, never the next round's (a different Canditech id)
+        if moved_on.provider_invitation_id != found["id"]:
+            ctx.log.info("invitation %s: round %s reached Canditech as %s after the re-invite (round %s); "
+                         "withdrawing it there", current.id, current.round, found["id"], moved_on.round)
+            _withdraw(ctx, client, moved_on, found["id"])
+        return
+    if moved_on.status == CANCELLED:
         _withdraw(ctx, client, moved_on, found["id"])  # an admin cancelled it while we were sending
 
 
