@@ -184,7 +184,7 @@ def load_config(app, overrides: Mapping[str, Any] | None) -> None:
         app.extensions[DATABASE_URL_DEFAULTED] = True
     _check_production_keys(app.config, problems)
     for check in (_check_database_url, _check_redis_url, _check_extra_plugin_modules, _check_public_url,
-                  _check_metrics_token):
+                  _check_metrics_token, _check_encryption_keys):
         with problems.check():
             check(app.config)
     problems.raise_any()
@@ -474,6 +474,60 @@ def _check_metrics_token(config) -> None:
                           "placeholder, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'; "
                           "leave it unset to serve /metrics without a token.")
     config["METRICS_TOKEN"] = str(value).strip()
+
+
+# A Fernet key as ``Fernet.generate_key()`` writes it: 32 bytes in url-safe base64, 44 characters,
+# the last one "=". Fernet itself decodes leniently: it skips characters outside that alphabet and
+# stops at the first "=", so "new old" or "new;old" (no comma) were read as the first key alone,
+# without a word (the secrets under the second then unreadable), and a key cut short stopped
+# gunicorn's workers with a traceback each, past its master's check.
+FERNET_KEY_FORM = re.compile(r"[A-Za-z0-9_-]{43}=")
+FERNET_KEY_EXAMPLE = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+
+
+def _ordinal(number: int) -> str:
+    return f"{number}{'th' if 10 <= number % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th')}"
+
+
+def _fernet_key_problem(key: str) -> str | None:
+    """What keeps ``key`` from being a Fernet key, in words that never repeat it, or None."""
+    if any(character.isspace() or character == ";" for character in key):
+        return "holds a space or a semicolon (two keys? they are separated by commas)"
+    if len(key) != 44:
+        cut = ": was it cut short?" if len(key) < 44 else ""
+        return f"has {len(key)} characters, where a Fernet key has 44 (the last one '='){cut}"
+    if not FERNET_KEY_FORM.fullmatch(key):
+        return "holds characters a Fernet key has not (44 letters, digits, '-' and '_', the last one '=')"
+    return None
+
+
+def _check_encryption_keys(config) -> None:
+    """``ENCRYPTION_KEYS``, when set, is Fernet keys separated by commas, each checked as
+    ``Fernet.generate_key()`` writes it and named by its place in the list (never shown: it is a
+    secret). Quotes around a key (an env file that keeps them) are dropped, as Fernet's lenient
+    decoding always did, and empty items (a trailing comma) skipped; the value is kept as the keys
+    joined by commas."""
+    value = config.get("ENCRYPTION_KEYS")
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(key) for key in value)
+    if value is None or not str(value).strip():
+        return  # embedded: generated into the instance folder; production: refused as missing already
+    if is_production(config) and _secret_problem(str(value), 32, "is too short"):
+        return  # refused already, as a placeholder or too short
+    keys = [key.strip().strip("\"'").strip() for key in str(value).split(",")]
+    keys = [key for key in keys if key]
+    if not keys:
+        raise ConfigError(f"HUB_ENCRYPTION_KEYS holds no key, only commas. Give Fernet keys separated by commas, "
+                          f"newest first, e.g. {FERNET_KEY_EXAMPLE}.")
+    for number, key in enumerate(keys, 1):
+        problem = _fernet_key_problem(key)
+        if problem:
+            place = ("HUB_ENCRYPTION_KEYS" if len(keys) == 1
+                     else f"the {_ordinal(number)} of the {len(keys)} keys in HUB_ENCRYPTION_KEYS")
+            end = "" if problem.endswith("?") else "."
+            raise ConfigError(f"{place} {problem}{end} Give Fernet keys separated by commas, newest first, "
+                              f"e.g. {FERNET_KEY_EXAMPLE}.")
+    config["ENCRYPTION_KEYS"] = ",".join(keys)
 
 
 def check_values(config, origins: Mapping[str, str] | None = None, problems: _Problems | None = None) -> None:

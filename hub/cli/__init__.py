@@ -127,6 +127,8 @@ def _migrations_group() -> click.Group:
 
     commands = {}
     for name, command in migrate_group.commands.items():
+        if name == "current":
+            command = _saying_when_never_migrated(command)
         if name in READS_THE_SCHEMA:
             command = _refusing_first(command, _newer_schema)
         if name in USES_THE_DATABASE:  # checked before the schema: which database comes first
@@ -280,6 +282,39 @@ def _refusing_first(command: click.Command, problem_of) -> click.Command:
         if problem:
             raise click.ClickException(problem)
         return original(*args, **kwargs)
+
+    checked = copy.copy(command)
+    checked.callback = callback
+    return checked
+
+
+def _saying_when_never_migrated(command: click.Command) -> click.Command:
+    """``hub db current``, which printed nothing at all (and exited 0) on a database no migration
+    has reached: the restore procedure and *Upgrading* ask it which revision the database is at. It
+    now says so, and what this version needs, on the hub's own migrations (not another folder's, -d)."""
+    import copy
+    import functools
+
+    from flask.cli import with_appcontext
+
+    original = command.callback
+
+    @functools.wraps(original)
+    @with_appcontext
+    def callback(*args, **kwargs):
+        from flask import current_app
+
+        from hub.store import schema
+
+        result = original(*args, **kwargs)
+        ctx = click.get_current_context()
+        directory = kwargs.get("directory") or (ctx.parent.params.get("directory") if ctx.parent else None)
+        if directory is None:
+            current, needed = schema.revisions(current_app)
+            if current is None:
+                click.echo(f"no migration applied: the database has no tables yet (this version of the hub needs "
+                           f"{needed}): run `hub init`")
+        return result
 
     checked = copy.copy(command)
     checked.callback = callback

@@ -1,10 +1,12 @@
 """Error responses: JSON ``{"error": {"code", "message"}}`` for API, webhook and health paths,
 an HTML page for the UI. A 500 rolls the session back and never shows a stack trace. A database
-that cannot be reached answers 503, so webhook senders retry."""
+that cannot be reached answers 503, so webhook senders retry; so does one whose schema is not this
+version's (a web process started before ``hub db upgrade``), saying what to run as ``/readyz`` does."""
 
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
@@ -34,6 +36,17 @@ CSRF_OVER_HTTP_MESSAGE = ("This browser did not send the hub's session cookie ba
 # a body that ended before its Content-Length, or whose chunked encoding broke off (hub.web.input_guard)
 BODY_CUT_SHORT = ("the request body ended before all of it arrived (the connection closed, or its chunked "
                   "encoding is malformed): send it again")
+
+
+def log_database_unavailable(exc: BaseException) -> None:
+    """One line (at most once a minute per process, ``outage_log``) saying the database is away and
+    why, in the driver's words: a request answered 503 and a ``/readyz`` probe alike. The exception's
+    type alone ("OperationalError") left an operator to guess between a server down, a database or
+    role that does not exist and a refused password."""
+    from hub.store.outage import failure_reason
+
+    reason = failure_reason(exc)
+    outage_log.error("database unavailable: %s%s", type(exc).__name__, f" ({reason})" if reason else "")
 
 
 def wants_json() -> bool:
@@ -198,6 +211,21 @@ def error_response(status: int, code: str, message: str, extra: dict | None = No
         return f"{status} {message}", status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+# SQLite's words for a statement naming a column or table its database does not have (a schema
+# behind the code's): "no such column: users.session_epoch", "table webhook_log has no column named ...";
+# PostgreSQL's SQLSTATEs for the same: undefined_column, undefined_table
+_MISSING_IN_SCHEMA = re.compile(r"no such (column|table)|has no column named")
+_UNDEFINED_IN_SCHEMA = ("42703", "42P01")
+
+
+def _schema_lacks(exc) -> bool:
+    """``exc`` names a column or table the database does not have: no outage, whatever the
+    exception's class (an OperationalError on SQLite; a connection of the webhooks' own,
+    ``hub.store.dedicated``, marks every error of PostgreSQL's a lost connection)."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) in _UNDEFINED_IN_SCHEMA or bool(_MISSING_IN_SCHEMA.search(str(orig or "")))
+
+
 def _rollback() -> None:
     try:
         db.session.rollback()
@@ -243,16 +271,42 @@ def register(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
+    def schema_not_ready():
+        """The 503 of a database whose schema is not the one this code needs (a web process of a
+        new version started before ``hub db upgrade``, as gunicorn's may be: a missing column is
+        an OperationalError on SQLite, a ProgrammingError on PostgreSQL), with ``/readyz``'s
+        sentence; None when the schema is this version's or cannot be read (an outage). A ready
+        process knows its schema is at head (``schema_check`` keeps that): it reads nothing here."""
+        from hub.web.health import schema_check
+
+        try:
+            said = schema_check()
+        except Exception:
+            return None
+        finally:
+            _rollback()
+        if said == "ok" or said.startswith("unavailable:"):
+            return None
+        outage_log.error("database schema not this version's: %s", said)
+        return error_response(503, ServiceUnavailable.code, said)
+
     @app.errorhandler(OperationalError)
     @app.errorhandler(PoolTimeout)
     def database_down(exc):
         _rollback()
-        outage_log.error("database unavailable: %s", type(exc).__name__)
+        # any other OperationalError (a connection refused, a lock) is an outage, which no schema read should slow
+        if _schema_lacks(exc) and (behind := schema_not_ready()) is not None:
+            return behind
+        log_database_unavailable(exc)
         return error_response(503, ServiceUnavailable.code, "the database is unavailable; retry later")
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError):
         _rollback()
+        if exc.connection_invalidated and not _schema_lacks(exc):
+            return error_response(503, ServiceUnavailable.code, "the database is unavailable; retry later")
+        if (behind := schema_not_ready()) is not None:
+            return behind
         if exc.connection_invalidated:
             return error_response(503, ServiceUnavailable.code, "the database is unavailable; retry later")
         log.exception("database error")  # the engine hides statement parameters: no webhook key or secret

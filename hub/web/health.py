@@ -14,6 +14,7 @@ from hub.errors import Unauthorized
 from hub.extensions import csrf, db
 from hub.runtime import get_runtime
 from hub.store import schema
+from hub.web.errors import log_database_unavailable
 
 bp = Blueprint("health", __name__)
 csrf.exempt(bp)
@@ -47,6 +48,7 @@ def readyz():
     except Exception as exc:
         db.session.rollback()
         checks["database"] = f"unavailable: {type(exc).__name__}"
+        log_database_unavailable(exc)  # the reason goes to the log only: this answer needs no sign-in
     if checks["database"] == "ok":
         checks["schema"] = schema_check()
     if checks.get("schema") == "ok":
@@ -83,6 +85,7 @@ def schema_check() -> str:
     try:
         current = MigrationContext.configure(db.session.connection()).get_current_revision()
     except Exception as exc:
+        log_database_unavailable(exc)
         return f"unavailable: {type(exc).__name__}"
     finally:
         db.session.rollback()

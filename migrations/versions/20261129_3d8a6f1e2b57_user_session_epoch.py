@@ -23,5 +23,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("session_epoch")
+    # not a batch: on SQLite that copies the table and drops the old one, which the foreign keys of
+    # the tables referring to users (audit log, tokens, integrations, attachments) refuse once they
+    # hold rows; SQLite (3.35+) and PostgreSQL both drop a column in place
+    op.drop_column("users", "session_epoch")

@@ -24,5 +24,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("invitations") as batch:
-        batch.drop_column("reference_token")
+    # not a batch: on SQLite that copies the table and drops the old one, which the timeline's
+    # foreign key refuses once it holds rows; SQLite (3.35+) and PostgreSQL both drop a column in place
+    op.drop_column("invitations", "reference_token")
