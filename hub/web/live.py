@@ -355,8 +355,28 @@ def options_not_acted_on(workspace_id: int, options: dict | None) -> dict[str, l
     return {name: [f"{title} does not act on this option: leave it out."] for name in given}
 
 
+def provider_idle(workspace_id: int, provider: str) -> str:
+    """Why ``provider`` is not an assessment provider whose assessments can be listed now, in words
+    after its title: "is disabled", "has its access revoked" (``hub.web.queries.idle_providers``),
+    else "cannot list its assessments"."""
+    from hub.web.queries import idle_providers
+
+    return idle_providers(workspace_id, [provider]).get(provider) or "cannot list its assessments"
+
+
+def unchangeable_assessment(workspace_id: int, provider: str, kept_name: str) -> str:
+    """The refusal of another assessment of ``provider``, the provider of the attachment being
+    edited, while it cannot list its assessments: the change cannot be checked, the current one
+    (``kept_name``) can be kept."""
+    title = plugin_title(provider)
+    return (f"{title} {provider_idle(workspace_id, provider)}: its assessments cannot be read, so the assessment "
+            f"cannot be changed now. Keep the current one ({kept_name}) to save the other fields, or choose "
+            f"another once {title} can be read again.")
+
+
 def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provider: str, assessment_id: str,
-                       options: dict | None = None, current_options: dict | None = None) -> dict:
+                       options: dict | None = None, current_options: dict | None = None,
+                       current: Any = None) -> dict:
     """The values ``services.save_attachment`` needs, with the names read live from the vendors.
 
     Raises ``ValidationFailed`` naming the field whose id the vendor does not know (or that is
@@ -366,22 +386,52 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
     ``current_options``: the options of the attachment being edited; an archive reason it already
     has is kept even if the source no longer offers it (editing another field must not require
     changing it).
+
+    ``current``: the attachment being edited (its stored ids and names). What it already has and
+    a vendor cannot be asked about now is kept with the name stored, as the hub has shown it: the
+    posting and stage while no source is enabled or it fails (and then a stage to move to that is
+    unchanged), the assessment while its provider is disabled, revoked, not installed or failing.
+    Changing the pass threshold must not need every vendor up. A change of what cannot be checked
+    is refused: the source's ``LiveError``, or the provider's (``unchangeable_assessment`` for
+    another assessment of the attachment's provider that is not enabled). What a vendor can be
+    asked about is checked as before, even unchanged (a stage gone, an assessment gone), and takes
+    the vendor's current name.
     """
     from hub.errors import ValidationFailed
 
+    def unchanged(**ids: str) -> bool:
+        return current is not None and all(getattr(current, name) == value for name, value in ids.items())
+
     errors: dict[str, list[str]] = {}
     posting = stage = assessment = None
+    source_failure: LiveError | None = None  # the source cannot be asked: the stored posting and stage are kept
     if not posting_id:
         errors["posting_id"] = ["Choose a posting."]
     else:
-        posting = find_posting(workspace_id, posting_id)
+        try:
+            posting = find_posting(workspace_id, posting_id)
+        except LiveError as exc:
+            if not unchanged(posting_id=posting_id):
+                raise
+            source_failure = exc
+            posting = Posting(posting_id, current.posting_name)
         if posting is None:
             errors["posting_id"] = ["This posting does not exist (any more) at the source."]
     if not stage_id:
         errors["stage_id"] = ["Choose a stage."]
     elif posting is not None:
-        stage = find_stage(workspace_id, posting_id, stage_id)
-        if stage is None:
+        if source_failure is None:
+            try:
+                stage = find_stage(workspace_id, posting_id, stage_id)
+            except LiveError as exc:
+                if not unchanged(posting_id=posting_id, stage_id=stage_id):
+                    raise
+                source_failure = exc
+        if source_failure is not None:
+            if not unchanged(posting_id=posting_id, stage_id=stage_id):
+                raise source_failure
+            stage = Stage(stage_id, current.stage_name)
+        elif stage is None:
             errors["stage_id"] = ["This stage does not exist (any more) at the source."]
     if not provider or not assessment_id:
         if not provider:
@@ -389,19 +439,35 @@ def resolve_attachment(workspace_id: int, posting_id: str, stage_id: str, provid
         if not assessment_id:
             errors["assessment_id"] = ["Choose an assessment."]
     elif provider not in assessment_plugins(workspace_id):
-        errors["provider"] = [f"“{plugin_title(provider)}” is not an enabled assessment provider."]
+        if unchanged(provider=provider, assessment_id=assessment_id):
+            assessment = Assessment(assessment_id, current.assessment_name)
+        elif unchanged(provider=provider):
+            errors["assessment_id"] = [unchangeable_assessment(workspace_id, provider, current.assessment_name)]
+        else:
+            errors["provider"] = [f"“{plugin_title(provider)}” is not an enabled assessment provider."]
     else:
-        assessment = find_assessment(workspace_id, provider, assessment_id)
-        if assessment is None:
-            errors["assessment_id"] = ["This assessment does not exist (any more) at the provider."]
+        try:
+            assessment = find_assessment(workspace_id, provider, assessment_id)
+        except LiveError:
+            if not unchanged(provider=provider, assessment_id=assessment_id):
+                raise
+            assessment = Assessment(assessment_id, current.assessment_name)
+        else:
+            if assessment is None:
+                errors["assessment_id"] = ["This assessment does not exist (any more) at the provider."]
     errors.update(options_not_acted_on(workspace_id, options))
     move_to = (options or {}).get("move_to_stage_on_thumbs_up")
-    if (move_to and "move_to_stage_on_thumbs_up" not in errors and posting is not None
-            and find_stage(workspace_id, posting_id, move_to) is None):
-        errors["move_to_stage_on_thumbs_up"] = ["This stage does not exist at the source."]
+    if move_to and "move_to_stage_on_thumbs_up" not in errors and posting is not None:
+        if source_failure is not None:
+            if move_to != (current_options or {}).get("move_to_stage_on_thumbs_up"):
+                raise source_failure  # a new stage to move to cannot be checked
+        elif find_stage(workspace_id, posting_id, move_to) is None:
+            errors["move_to_stage_on_thumbs_up"] = ["This stage does not exist at the source."]
     reason = (options or {}).get("archive_reason_on_thumbs_down")
     if (reason and "archive_reason_on_thumbs_down" not in errors and posting is not None
             and reason != (current_options or {}).get("archive_reason_on_thumbs_down")):
+        if source_failure is not None:
+            raise source_failure  # a new archive reason cannot be checked
         reasons = list_archive_reasons(workspace_id)
         found = next((r for r in reasons or () if r.id == reason), None)
         if reasons is not None and found is None:

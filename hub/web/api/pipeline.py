@@ -94,11 +94,14 @@ def list_attachments():
 
 
 def _save(values: dict, attachment_id: int | None, current_options: dict | None = None,
-          expected: dict | None = None):
+          expected: dict | None = None, current=None):
+    """``current``: the attachment being changed, as read (``resolve_attachment`` keeps its names
+    for what is unchanged and cannot be read now)."""
     ws = current_user.workspace_id
     try:
         resolved = resolve_attachment(ws, values["posting_id"], values["stage_id"], values["provider"],
-                                      values["assessment_id"], values.get("options") or {}, current_options)
+                                      values["assessment_id"], values.get("options") or {}, current_options,
+                                      current=current)
     except LiveError as exc:
         raise live_error(exc) from None
     except ValidationFailed as exc:
@@ -145,7 +148,11 @@ def update_attachment(attachment_id: int):
     read and the write, and another request may save the same attachment meanwhile (two scripts
     changing two options). Saving onto the stale read would undo its change, so the save is refused
     (``AttachmentChanged``) and the change merged again onto the new read; a field both requests
-    send keeps the last one saved. A detach meanwhile answers 404 as it would have before."""
+    send keeps the last one saved. A detach meanwhile answers 404 as it would have before.
+
+    What the PUT leaves as it is keeps its stored name when its vendor cannot be asked (no ATS
+    enabled, the provider disabled or failing: ``resolve_attachment``'s ``current``), so an option
+    can be changed meanwhile; a change of the posting, stage or assessment is still checked."""
     ws = current_user.workspace_id
     queries.get_attachment(ws, attachment_id)
     given = load_body(AttachmentInSchema, partial=True)
@@ -160,7 +167,7 @@ def update_attachment(attachment_id: int):
         values = {"posting_id": row.posting_id, "stage_id": row.stage_id, "provider": row.provider,
                   "assessment_id": row.assessment_id, **given, "options": {**kept, **patch}}
         try:
-            saved = _save(values, attachment_id, current, expected)
+            saved = _save(values, attachment_id, current, expected, current=row)
         except services.AttachmentChanged:
             continue
         return jsonify(AttachmentSchema().dump(saved))

@@ -24,11 +24,11 @@ from hub.store.models import Integration
 from hub.web import queries
 from hub.web.live import (
     LiveError, active_source, plugin_title, assessment_plugins, hired_reason_error, list_archive_reasons, list_assessments,
-    list_postings, list_stages, resolve_attachment, source_attachment_options,
+    list_postings, list_stages, provider_assessments, provider_idle, resolve_attachment, source_attachment_options,
 )
 from hub.web.permissions import can, require
 from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
-from hub.web.ui.empty_states import idle_source
+from hub.web.ui.empty_states import IDLE_STEPS, _integrations_step as integrations_step, idle_source
 from hub.web.ui.form_messages import some_named
 from hub.web.redirects import safe_next
 from hub.web.ui.helpers import number_filter, sentence, this_page_url
@@ -309,6 +309,45 @@ def field_anchors(show_posting_step: bool, show_attach_step: bool,
     return anchors
 
 
+@dataclass(frozen=True)
+class KeptAssessment:
+    """The edited attachment's assessment, offered though its provider did not list it (``value``
+    as the select's, ``label``), and ``note``: why the list is short, said at the field."""
+    value: str
+    label: str
+    note: str
+
+
+def kept_assessment(workspace_id: int, attachment, listed: set[str]) -> KeptAssessment | None:
+    """The attachment's current assessment as a choice of its edit form when ``listed`` (the
+    values of the assessments read live) does not hold it, or None when it does. Its provider
+    disabled, revoked or failing cannot list it, but the other fields can still be saved with it
+    (``resolve_attachment`` keeps it unchanged); one its provider no longer offers is shown so that
+    the save says so, not "Choose an assessment"."""
+    value = f"{attachment.provider}:{attachment.assessment_id}"
+    if value in listed:
+        return None
+    title = plugin_title(attachment.provider)
+    named = f"{attachment.assessment_name} — {title}"
+    kept = "of its assessments, only the current one is offered. The other fields can still be changed and saved"
+    if attachment.provider not in assessment_plugins(workspace_id):
+        why = provider_idle(workspace_id, attachment.provider)
+        step = IDLE_STEPS.get(why)
+        then = (f" {integrations_step(step).removesuffix('.')} to choose another of its assessments." if step
+                else f" Another of its assessments can be chosen once {title} lists them again.")
+        return KeptAssessment(value, f"{named} (current; {title} {why}, its list cannot be read)",
+                              f"{title} {why}, so its list of assessments cannot be read: {kept}.{then}")
+    try:
+        provider_assessments(workspace_id, attachment.provider)
+    except LiveError:  # said above the form (``assessment_errors``)
+        return KeptAssessment(value, f"{named} (current; {title} could not be read now)",
+                              f"{title} could not be read now, so {kept}; to choose another of its assessments, "
+                              "try again later.")
+    return KeptAssessment(value, f"{named} (current; {title} no longer offers it)",
+                          f"{title} no longer offers the current assessment: choose another, or detach this "
+                          "attachment.")
+
+
 def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | None = None, status: int = 200):
     """The attach (or edit) page: live postings, and for the chosen posting its stages and the assessments.
     Step 1 (the posting) is shown while the source can be read; step 2 (the attach form) once a posting
@@ -319,7 +358,7 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
     context = {"attachment": attachment, "values": values, "errors": errors or {}, "postings": [],
                "stages": [], "assessments": [], "source_error": None, "assessment_errors": [],
                "no_source": False, "no_provider": False, "posting": None, "archive_reasons": None,
-               "hired_reasons": {}, "setting_choices": {},
+               "hired_reasons": {}, "setting_choices": {}, "kept_assessment": None,
                # the options the source acts on: the form shows only these (IntegrationSpec.attachment_options)
                "source_options": source_attachment_options(ws)}
     try:
@@ -358,6 +397,8 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
         runtime = get_runtime()
         context["assessments"] = [(f"{plugin}:{a.id}", a, runtime.registry.spec(plugin).title) for plugin, a in found]
         context["assessment_errors"] = problems
+    if context["posting"] is not None and attachment is not None:
+        context["kept_assessment"] = kept_assessment(ws, attachment, {value for value, _, _ in context["assessments"]})
     context["show_posting_step"] = not context["no_source"] and context["source_error"] is None
     context["show_attach_step"] = context["posting"] is not None
     anchors = field_anchors(context["show_posting_step"], context["show_attach_step"], context["source_options"])
@@ -387,7 +428,7 @@ def _save(attachment_id: int | None):
     if not errors:
         try:
             resolved = resolve_attachment(ws, values["posting_id"], values["stage_id"], provider, assessment_id, options,
-                                          attachment.options if attachment is not None else None)
+                                          attachment.options if attachment is not None else None, current=attachment)
             row = services.save_attachment(ws, resolved, current_user, attachment_id=attachment_id)
         except ValidationFailed as exc:
             db.session.rollback()
