@@ -104,7 +104,7 @@ def test_with_nothing_attached_only_those_who_can_attach_are_told_to(fresh):
     for role in ("team_member", "limited_team_member"):
         for path, id in (("/candidates", "no-candidates"), ("/", "no-invitations")):
             reason, text = empty_state(fresh.client_for(role).get(path).get_data(as_text=True), id)
-            assert "once an admin attaches an assessment" in text and "<a " not in text, (role, path)
+            assert "once an Admin or a Super Admin attaches an assessment" in text and "<a " not in text, (role, path)
             assert reason == "nothing-attached", (role, path)
     reason, text = empty_state(fresh.client_for("admin").get("/activity").get_data(as_text=True), "no-activity")
     assert reason == "nothing-attached" and 'href="/pipeline/new"' in text

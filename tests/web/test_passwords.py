@@ -259,7 +259,7 @@ def test_the_created_and_reset_notices_say_where_to_change_it(as_role, seeded):
 
 def test_the_sign_in_page_says_who_resets_a_forgotten_password(hub_app):
     html = hub_app.test_client().get("/sign-in").get_data(as_text=True)
-    assert "Forgot your password? Ask an Admin of your workspace to reset it." in html
+    assert "Forgot your password? Ask an Admin or a Super Admin of your workspace to reset it." in html
 
 
 def test_the_stored_hash_changes_and_is_never_the_password(hub_app, seeded, as_role):

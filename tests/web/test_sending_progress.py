@@ -70,7 +70,7 @@ def test_a_dead_sending_says_it_is_not_retried_and_what_to_do(hub_app, seeded, a
     assert "Sending to Fake Tests failed for good after 8 attempts: it is not tried again by itself." in admin
     assert "replay it on Activity" in admin
     member = sending_text(as_role("team_member").get(f"/candidates/{invitation}").get_data(as_text=True))
-    assert "Ask an Admin to look at it." in member
+    assert "Ask an Admin or a Super Admin to look at it." in member
 
 
 def test_a_delivery_being_sent_says_so(hub_app, seeded, as_role):

@@ -18,6 +18,7 @@ from hub.runtime import get_runtime
 from hub.store.models import Integration
 from hub.web import queries
 from hub.web.live import assessment_plugins, plugin_title
+from hub.web.errors import who_may
 from hub.web.permissions import can, visibility_notice, visible_posting_ids
 
 
@@ -157,8 +158,9 @@ def no_invitations(user, id: str, prefix: str) -> dict:
                           f"{source_title} are invited automatically and appear here.",
                           (url_for("ui.pipeline_new"), "Attach an assessment", f"{prefix}-attach"))
         return _state(id, "nothing-attached", title,
-                      f"Candidates appear here once an admin attaches an assessment to {where} and a recruiter "
-                      f"moves a candidate into that stage in {source_title}. Ask an admin if you expected one.")
+                      f"Candidates appear here once {who_may('pipeline.manage')} attaches an assessment to {where} and "
+                      f"a recruiter moves a candidate into that stage in {source_title}. Ask {who_may('pipeline.manage')} "
+                      "if you expected one.")
     n = queries.stage_count(rows)
     idle = queries.idle_providers(ws, {row.provider for row in rows})
     if idle and all(row.provider in idle for row in rows):
