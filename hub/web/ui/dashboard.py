@@ -203,6 +203,21 @@ def integration_health(workspace_id: int) -> list[dict]:
     return health
 
 
+def paused_invitations(workspace_id: int, has_source: bool) -> list[str]:
+    """For a user who cannot see the pipeline: why candidates entering an attached stage are not
+    invited now, one sentence per cause (no ATS enabled; an attached assessment's provider disabled
+    or disconnected), without naming postings or stages. Empty when nothing is attached."""
+    rows = queries.attachments(workspace_id)
+    if not rows:
+        return []
+    if not has_source:
+        return ["No ATS is enabled in the hub now, so candidates moved into a stage with an assessment are not "
+                "invited."]
+    idle = queries.idle_providers(workspace_id, {row.provider for row in rows})
+    return [f"{plugin_title(plugin)} {why}, so candidates moved into a stage with one of its assessments are not "
+            "invited." for plugin, why in sorted(idle.items())]
+
+
 @bp.get("/")
 @require("dashboard.view")
 def dashboard():
@@ -252,6 +267,9 @@ def dashboard():
         context["idle"] = [{"plugin": plugin, "title": plugin_title(plugin), "why": why,
                             "attachments": sum(1 for row in rows if row.provider == plugin)}
                            for plugin, why in sorted(idle.items())]
+    # those who cannot see the pipeline (Team Members) are told too that invitations are paused,
+    # and whom to ask: a recruiter moving candidates would otherwise think they were invited
+    context["paused"] = None if can("pipeline.view") else paused_invitations(ws, context["has_source"])
     # an enabled connection whose last test or use failed, not already named as idle above (a
     # source in "Error" refuses every note and read, and nothing else on the page said so)
     named = {item["plugin"] for item in context["idle"]}
