@@ -480,8 +480,10 @@ def _check_metrics_token(config) -> None:
 # the last one "=". Fernet itself decodes leniently: it skips characters outside that alphabet and
 # stops at the first "=", so "new old" or "new;old" (no comma) were read as the first key alone,
 # without a word (the secrets under the second then unreadable), and a key cut short stopped
-# gunicorn's workers with a traceback each, past its master's check.
-FERNET_KEY_FORM = re.compile(r"[A-Za-z0-9_-]{43}=")
+# gunicorn's workers with a traceback each, past its master's check. A key in standard base64 ("+"
+# and "/" where url-safe has "-" and "_", as ``openssl rand -base64 32`` writes one) is the same 32
+# bytes to Fernet, which always read it: it is a key, not a mistake.
+FERNET_KEY_FORM = re.compile(r"[A-Za-z0-9_+/-]{43}=")
 FERNET_KEY_EXAMPLE = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 
 
@@ -497,7 +499,7 @@ def _fernet_key_problem(key: str) -> str | None:
         cut = ": was it cut short?" if len(key) < 44 else ""
         return f"has {len(key)} characters, where a Fernet key has 44 (the last one '='){cut}"
     if not FERNET_KEY_FORM.fullmatch(key):
-        return "holds characters a Fernet key has not (44 letters, digits, '-' and '_', the last one '=')"
+        return "holds characters a Fernet key has not (44 letters, digits, '-' and '_' (or '+' and '/'), the last one '=')"
     return None
 
 

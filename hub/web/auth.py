@@ -156,7 +156,9 @@ def reserve_attempt(email: str) -> int:
     rows = [_locked_row(counter.key, now) for counter in counters]
     wait = max(row.seconds_locked(now) for row in rows)
     if wait:
-        db.session.commit()
+        # nothing is counted, and nothing is kept: the rows made for this attempt (an email this
+        # address had not tried) would let a locked address fill the table at the speed of a 429
+        db.session.rollback()
         return wait
     for counter, row in zip(counters, rows):
         # a lock starts afresh once it has ended; a slowdown goes on until its window is over
