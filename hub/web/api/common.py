@@ -8,6 +8,8 @@ import math
 from collections import Counter
 from typing import Any, Callable
 
+import sqlalchemy as sa
+
 from flask import request
 from marshmallow import Schema, ValidationError, fields as ma_fields
 
@@ -265,7 +267,12 @@ def older_than(query: Any, id_column: Any, args: dict) -> Any:
     """``query`` limited to the rows below the ``before_id`` a paged list was given (its rows come
     newest first, by id): the next rows of a walk, whatever arrived or left since its last page."""
     before = args.get("before_id")
-    return query if before is None else query.where(id_column < before)
+    if before is None:
+        return query
+    # every row is below an id larger than its column holds: PostgreSQL refuses to compare a 32-bit
+    # id with such a number ("integer out of range"), so it is not asked to
+    bits = 64 if isinstance(id_column.type, sa.BigInteger) else 32
+    return query if before > 2 ** (bits - 1) - 1 else query.where(id_column < before)
 
 
 def live_error(exc: LiveError) -> HubError:
