@@ -494,8 +494,8 @@ def verify_webhook(ctx, request):
         return WebhookResult(note=f"no current invitation of this hub has the reference "
                                   f"{str(body.get('reference'))[:MAX_REFERENCE_LENGTH]!r}; ignored")
     vendor_id = body.get("invitation_id")
-    if invitation.provider_invitation_id is None and invitation.status == PENDING and isinstance(vendor_id, str) \
-            and vendor_id:
+    if (invitation.provider_invitation_id is None and invitation.status == PENDING and isinstance(vendor_id, str)
+            and vendor_id):
         # The create's answer was lost (the row stayed pending) and this webhook moves the row on
         # before the engine's retry, which then finds it no longer pending and, rightly, sends
         # nothing: its lookup never records the vendor's id. Kept here instead (the reference matched

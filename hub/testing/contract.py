@@ -31,6 +31,7 @@ from hub.entities import (
     Posting, Stage, StageCandidate, StageChange, WebhookRequest, WebhookResult,
 )
 from hub.errors import WebhookRejected
+from hub.words import with_article
 
 PUBLIC_MODULES = {"hub", "hub.entities", "hub.errors", "hub.hookspecs", "hub.context", "hub.testing",
                   "hub.kit", "hub.kit.provider", "hub.kit.webhook_secrets", "hub.kit.json_body",
@@ -424,20 +425,23 @@ class PluginContract:
             runtime = get_runtime()
             ctx = runtime.context(1, self.plugin_name)
             result = self._verify_untampered(runtime, ctx, self.signed_webhook(ctx))
-        assert isinstance(result, WebhookResult), \
-            f"verify_webhook returned {type(result).__name__}, not a WebhookResult"
+        assert isinstance(result, WebhookResult), (
+            f"verify_webhook returned {with_article(type(result).__name__)}, not a WebhookResult: return "
+            "WebhookResult(events=(InboundEvent(external_id=..., event=...),)), or WebhookResult(ping=True)")
         assert result.events or result.ping, (
             "verify_webhook found no event in signed_webhook's request (and no ping): make signed_webhook a "
             "webhook your plugin turns into an event"
             + (f"; the plugin's note: {result.note!r}" if result.note else ""))
         for inbound in result.events:
-            assert isinstance(inbound, InboundEvent), \
-                f"WebhookResult.events holds a {type(inbound).__name__}, not an InboundEvent"
+            assert isinstance(inbound, InboundEvent), (
+                f"WebhookResult.events holds {with_article(type(inbound).__name__)} where an InboundEvent belongs: "
+                "wrap each event with the vendor's id of it, InboundEvent(external_id=..., event=...) (the hub "
+                "deduplicates on that id; without the wrapper the hub answers the webhook 500)")
             assert isinstance(inbound.external_id, str) and inbound.external_id, \
                 f"InboundEvent.external_id is {inbound.external_id!r}: give every event the vendor's non-empty id"
             assert isinstance(inbound.event, HubEvent) and type(inbound.event) in EVENT_TYPES.values(), \
-                (f"InboundEvent.event is a {type(inbound.event).__name__}; it must be one of the hub's events "
-                 f"({', '.join(sorted(cls.__name__ for cls in EVENT_TYPES.values()))})")
+                (f"InboundEvent.event is {with_article(type(inbound.event).__name__)}; it must be one of the hub's "
+                 f"events ({', '.join(sorted(cls.__name__ for cls in EVENT_TYPES.values()))})")
             check_event_ids(inbound.event)
 
     def test_contract_tampered_webhooks_are_rejected(self, connected):
