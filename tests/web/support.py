@@ -403,3 +403,12 @@ def api_error(response, status: int) -> dict:
 
 
 __all__ = ["FakeSource", "FakeAssess", "seed", "sign_in", "api_headers", "PASSWORD", "ROLES", "SECRET_VALUE", "api_error"]
+
+
+def client_from(app, address: str, forwarded: str | None = None):
+    """A test client whose requests come from ``address`` (and carry ``X-Forwarded-For: forwarded``)."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    if forwarded:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded
+    return client
