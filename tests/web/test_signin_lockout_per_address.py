@@ -12,7 +12,6 @@ from tests.web.support import FakeAssess, FakeSource, client_from, PASSWORD, see
 ATTACKER, USER = "198.51.100.7", "203.0.113.20"
 
 
-
 @pytest.fixture
 def app(make_app):
     app = make_app({}, plugins=[("fakesource", FakeSource()), ("fakeassess", FakeAssess())], entry_points=False)

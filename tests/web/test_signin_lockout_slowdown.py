@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from tests.web.support import FakeAssess, FakeSource, client_from, seed, sign_in
 
 
-
 @pytest.fixture
 def app(make_app):
     app = make_app({"SIGN_IN_MAX_FAILURES_PER_EMAIL": 6, "SIGN_IN_SLOWDOWN_SECONDS": 20},

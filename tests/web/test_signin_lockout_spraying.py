@@ -11,7 +11,6 @@ from tests.web.support import FakeAssess, FakeSource, client_from, PASSWORD, see
 SPRAYER, OTHER = "198.51.100.9", "203.0.113.30"
 
 
-
 @pytest.fixture
 def app(make_app):
     app = make_app({"SIGN_IN_MAX_FAILURES_PER_ADDRESS": 8},
