@@ -208,7 +208,7 @@ def test_no_email_says_where_to_add_it_then_re_invite(hub_app, seeded, as_role):
     assert re.search(r'<dd id="failure-reason">' + re.escape(NO_EMAIL_REASON), admin.get_data(as_text=True))
     # a Team Member cannot re-invite: whom to ask
     assert _next_step(as_role("team_member").get(f"/candidates/{inv}")) == \
-        "Add the candidate's email address in Fake ATS, then ask an Admin to re-invite."
+        "Add the candidate's email address in Fake ATS, then ask an Admin or a Super Admin to re-invite."
     # the fragment the page refreshes itself with says it too
     assert _next_step(as_role("admin").get(f"/candidates/{inv}?fragment=1")) == \
         "Add the candidate's email address in Fake ATS, then press Re-invite."
