@@ -369,9 +369,12 @@ INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE
 
 
 def _driver_reason(exc: Exception) -> str:
-    """": <the driver's first line>" (psycopg's names the server and port, and never the password), or ""."""
-    reason = str(getattr(exc, "orig", None) or "").strip().splitlines()
-    return f": {reason[0].strip()[:300]}" if reason and reason[0].strip() else ""
+    """": <the driver's first line>" (``hub.store.outage.failure_reason``: psycopg's names the server
+    and port, and never the password), or "" (also when the driver said nothing: no ``orig``)."""
+    from hub.store.outage import failure_reason
+
+    reason = failure_reason(exc) if getattr(exc, "orig", None) is not None else ""
+    return f": {reason}" if reason else ""
 
 
 def failure_message(exc: Exception) -> str:
