@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_IN_MAX_FAILURES_PER_EMAIL": 10,
     "SIGN_IN_LOCK_SECONDS": 300,
     "SIGN_IN_SLOWDOWN_SECONDS": 30,
+    # a browser that signed in to an email is trusted for it this long (a "known browser" cookie):
+    # its attempts count only against itself, never slowed or locked by others' failures; 0: none
+    "SIGN_IN_KNOWN_BROWSER_DAYS": 180,
     "SESSION_IDLE_SECONDS": 12 * 3600,  # a signed-in browser left idle this long must sign in again
     # proxies (load balancers) in front of the web processes whose X-Forwarded-For and
     # X-Forwarded-Proto the hub believes: 0 believes none (a client could write them itself)
@@ -96,7 +99,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "LOG_FORMAT": ("text", "json"),
     "LOG_LEVEL": ("notset", "debug", "info", "warn", "warning", "error", "critical"),  # logging's names
 }
-NON_NEGATIVE = {"RETRY_BASE_SECONDS", "DB_MAX_OVERFLOW", "TRUSTED_PROXIES"}  # numbers that may be 0; every other number must be > 0
+NON_NEGATIVE = {"RETRY_BASE_SECONDS", "DB_MAX_OVERFLOW", "TRUSTED_PROXIES", "SIGN_IN_KNOWN_BROWSER_DAYS"}  # numbers that may be 0; every other number must be > 0
 # The largest value of each number that still works: past it a duration overflows the waits and
 # date arithmetic of the threads that use it (an OverflowError each sweep, or a sweeper dead for
 # good), and a count of threads starts more than a process can hold.
@@ -104,7 +107,7 @@ YEAR_SECONDS = 365 * 24 * 3600
 MAXIMUM: dict[str, int | float] = {
     **{name: YEAR_SECONDS for name in DEFAULTS if name.endswith("_SECONDS")},
     "INGEST_TIMEOUT_SECONDS": 3600,  # on PostgreSQL also a statement_timeout (milliseconds, a 32-bit integer)
-    "RETENTION_DAYS": 36500, "DEDUPE_DAYS": 36500,
+    "RETENTION_DAYS": 36500, "DEDUPE_DAYS": 36500, "SIGN_IN_KNOWN_BROWSER_DAYS": 36500,
     "WORKERS": 64, "INGEST_COMMITTERS": 64,  # threads (as `hub run --workers`, `hub worker --workers`)
     "BACKFILL_MAX_CANDIDATES": 10_000,  # at Lever's rate a list of about 10 seconds, twice per backfill
     "TRUSTED_PROXIES": 10,

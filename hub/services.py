@@ -168,11 +168,19 @@ def sign_in_throttle_address_key(address: str) -> str:
     return f"address:{address}"
 
 
+def sign_in_throttle_browser_key(browser: str, email: str) -> str:
+    """The ``SignInThrottle`` key of an email's failed sign-ins from one known browser (the nonce
+    of its cookie, ``hub.web.auth``): the only count such a browser's attempts at that email add to."""
+    return f"browser:{browser} {sign_in_throttle_key(email)}"
+
+
 def _sign_in_throttles_of(email: str):
-    """The ``SignInThrottle`` rows of ``email``: its own and those of it from each address."""
+    """The ``SignInThrottle`` rows of ``email``: its own, those of it from each address and from each
+    known browser."""
     key = sign_in_throttle_key(email)
     return sa.or_(SignInThrottle.key == key,
-                  sa.and_(SignInThrottle.key.startswith("from:"), SignInThrottle.key.endswith(f" {key}", autoescape=True)))
+                  sa.and_(sa.or_(SignInThrottle.key.startswith("from:"), SignInThrottle.key.startswith("browser:")),
+                          SignInThrottle.key.endswith(f" {key}", autoescape=True)))
 
 
 def set_password(user: User, password: str | None = None, actor: User | str | None = None) -> str | None:

@@ -1,5 +1,7 @@
 """Sign-in and sign-out (flask-login sessions), throttled after repeated failures: per email and
-client address, per address, and (a slowdown, never a lockout) per email (``_counters``).
+client address, per address, and (a slowdown, never a lockout) per email (``_counters``). A
+browser that signed in to an email before (its "known browser" cookie, ``known_browser``) is
+counted by itself alone: nobody else's failures slow it down or lock it out.
 
 The session cookie is Secure (in production), HttpOnly and SameSite=Lax (``hub.config``); every
 form carries a CSRF token (Flask-WTF), and signing in starts a new session (with a new token).
@@ -13,17 +15,21 @@ import hmac
 import ipaddress
 import logging
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from hub.extensions import db, login_manager
-from hub.services import audit, sign_in_throttle_address_key, sign_in_throttle_key, sign_in_throttle_pair_key
+from hub.services import (
+    audit, sign_in_throttle_address_key, sign_in_throttle_browser_key, sign_in_throttle_key, sign_in_throttle_pair_key,
+)
 from hub.store.models import SignInThrottle, User, parse_table_id, utcnow
 from hub.web.redirects import safe_next
 
@@ -110,10 +116,82 @@ class _Counter:
     forgotten: bool = False
 
 
+KNOWN_BROWSER_COOKIE = "hub_known_browser"
+_KNOWN_BROWSER_SALT = "hub.web.auth.known-browser"
+
+
+def _known_browser_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_KNOWN_BROWSER_SALT)
+
+
+def _email_digest(email: str) -> str:
+    """How the cookie names its email: a digest keyed with the app's secret (a cookie read off a
+    shared computer does not confirm a guessed email), short, as the cookie is sent with every page."""
+    secret = current_app.secret_key
+    key = secret.encode() if isinstance(secret, str) else bytes(secret)
+    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def known_browser(email: str) -> str | None:
+    """The id of this browser when it signed in to ``email`` within ``SIGN_IN_KNOWN_BROWSER_DAYS``
+    (its ``hub_known_browser`` cookie, signed with the app's secret, names that email); else None.
+    OWASP's "device cookies": an attempt from a known browser counts only against that browser and
+    email (``_counters``), so guesses from elsewhere (other addresses, or the same proxy's) neither
+    slow its owner down nor lock them out, and the cookie, were it stolen, buys its thief
+    ``SIGN_IN_MAX_FAILURES`` guesses a lock, after which the browser counts as unknown."""
+    days = int(current_app.config["SIGN_IN_KNOWN_BROWSER_DAYS"])
+    raw = request.cookies.get(KNOWN_BROWSER_COOKIE)
+    if not days or not raw:
+        return None
+    try:
+        data = _known_browser_signer().loads(raw, max_age=days * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("e") != _email_digest(email):
+        return None
+    browser = data.get("b")
+    return browser if isinstance(browser, str) and len(browser) == 32 and browser.isalnum() else None
+
+
+def remember_browser(response, email: str) -> None:
+    """Make this browser known for ``email`` (after a right password): a new id each sign-in, for
+    ``SIGN_IN_KNOWN_BROWSER_DAYS``, HttpOnly, Secure as the session cookie, SameSite=Lax. A browser
+    is known for one email at a time: the last one signed in to."""
+    days = int(current_app.config["SIGN_IN_KNOWN_BROWSER_DAYS"])
+    if not days:
+        return
+    value = _known_browser_signer().dumps({"b": secrets.token_hex(16), "e": _email_digest(email)})
+    response.set_cookie(KNOWN_BROWSER_COOKIE, value, max_age=days * 86400, path="/", httponly=True,
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), samesite="Lax")
+
+
+def _attempt_counters(email: str, trust_browser: bool) -> list[_Counter]:
+    """What this request's attempt at ``email`` counts towards, decided once per request (so the
+    check after a wrong password reads the counts the attempt was added to): with
+    ``trust_browser`` (the sign-in page), its known browser's count when it comes from one whose
+    count is not locked; else ``_counters``' three. (Change password does not trust the browser:
+    its wrong passwords come from a signed-in session, perhaps a stolen one, in that very browser.)"""
+    decided = g.setdefault("_sign_in_counters", {})
+    if email not in decided:
+        browser = known_browser(email) if trust_browser else None
+        if browser is not None:
+            row = db.session.get(SignInThrottle, _browser_counter(browser, email).key)
+            if row is not None and row.seconds_locked(utcnow()):
+                browser = None  # locked by its own failures: an unknown browser from here on
+        decided[email] = [_browser_counter(browser, email)] if browser else _counters(email, client_address())
+    return decided[email]
+
+
+def _browser_counter(browser: str, email: str) -> _Counter:
+    config = current_app.config
+    return _Counter(sign_in_throttle_browser_key(browser, email), int(config["SIGN_IN_MAX_FAILURES"]),
+                    timedelta(seconds=int(config["SIGN_IN_LOCK_SECONDS"])), True, forgotten=True)
+
+
 def _counters(email: str, address: str) -> list[_Counter]:
-    """What an attempt at ``email`` from ``address`` counts towards, in the order their rows are
-    locked (by key, the same in every request: two attempts never wait for each other's rows in
-    opposite orders, a deadlock on PostgreSQL).
+    """What an attempt at ``email`` from ``address`` (not from a known browser) counts towards, in
+    the order their rows are locked (by key, the same in every request: two attempts never wait for
+    each other's rows in opposite orders, a deadlock on PostgreSQL).
 
     - the email from this address: ``SIGN_IN_MAX_FAILURES``, then locked for ``SIGN_IN_LOCK_SECONDS``.
       Guessing from one place is stopped, and the email's owner, elsewhere, is not locked out;
@@ -133,16 +211,17 @@ def _counters(email: str, address: str) -> list[_Counter]:
     return sorted(counters, key=lambda counter: counter.key)
 
 
-def locked_for(email: str) -> int:
-    """Seconds until ``email`` may be tried again from this request's address (0 when it may)."""
+def locked_for(email: str, *, trust_browser: bool = False) -> int:
+    """Seconds until ``email`` may be tried again from this request's address, or known browser with
+    ``trust_browser`` (0 when it may)."""
     now = utcnow()
-    rows = [db.session.get(SignInThrottle, counter.key) for counter in _counters(email, client_address())]
+    rows = [db.session.get(SignInThrottle, counter.key) for counter in _attempt_counters(email, trust_browser)]
     return max((row.seconds_locked(now) for row in rows if row is not None), default=0)
 
 
-def reserve_attempt(email: str) -> int:
-    """Count an attempt at ``email``'s password from this request's address before it is checked
-    (``_counters``): the seconds until it may be tried (nothing counted), else 0 (counted: go on and
+def reserve_attempt(email: str, *, trust_browser: bool = False) -> int:
+    """Count an attempt at ``email``'s password from this request's address (or, with
+    ``trust_browser``, its known browser: ``_attempt_counters``) before it is checked: the seconds until it may be tried (nothing counted), else 0 (counted: go on and
     check it). The counts are taken under their rows' locks (``SELECT ... FOR UPDATE`` on
     PostgreSQL; SQLite's transactions take the write lock), so guesses sent in parallel get the
     limit's checks in all, not that many each: counted after the check, every one of them passed
@@ -151,7 +230,7 @@ def reserve_attempt(email: str) -> int:
     takes its attempt back from the address's (``forget_attempt``). Commits."""
     window = timedelta(seconds=int(current_app.config["SIGN_IN_LOCK_SECONDS"]))
     address = client_address()
-    counters = _counters(email, address)
+    counters = _attempt_counters(email, trust_browser)
     now = utcnow()
     rows = [_locked_row(counter.key, now) for counter in counters]
     wait = max(row.seconds_locked(now) for row in rows)
@@ -211,14 +290,15 @@ def _insert_or_lock(key: str, now):
         index_elements=[SignInThrottle.key], set_={"key": key})
 
 
-def forget_attempt(email: str) -> None:
+def forget_attempt(email: str, *, trust_browser: bool = False) -> None:
     """A right password for ``email`` from this request's address: forget the email's failures (from
     this address and from all), and take this attempt (counted before the check,
     ``reserve_attempt``) back out of the address's count, with its lock when that goes back under
     the limit. The address's other failures stay: a sprayer who signs in to an account of its own
-    now and then wipes nothing. Call it once per attempt; the caller commits."""
+    now and then wipes nothing. From a known browser (``trust_browser``) only that browser's count is
+    forgotten: the others were not added to. Call it once per attempt; the caller commits."""
     table = SignInThrottle
-    for counter in _counters(email, client_address()):
+    for counter in _attempt_counters(email, trust_browser):
         if counter.forgotten:
             db.session.execute(sa.delete(table).where(table.key == counter.key))
             continue
@@ -285,7 +365,7 @@ def sign_in():
     if errors:
         return render_template("auth/sign_in.html", email=email, error=None, errors=errors, next_url=next_url), 422
 
-    wait = reserve_attempt(email)
+    wait = reserve_attempt(email, trust_browser=True)
     if wait:
         return throttled("auth/sign_in.html", f"Too many failed sign-ins. Try again in {wait_text(wait)}.", wait,
                          email=email, next_url=next_url)
@@ -293,14 +373,14 @@ def sign_in():
     user = db.session.scalar(sa.select(User).where(User.email == email))
     valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if not valid or user is None or not user.active:
-        wait = locked_for(email)  # this attempt, counted before the check, may have reached a limit
+        wait = locked_for(email, trust_browser=True)  # this attempt, counted before the check, may have reached a limit
         if wait:
             return throttled("auth/sign_in.html", f"Too many failed sign-ins. Try again in {wait_text(wait)}.", wait,
                              email=email, next_url=next_url)
         return render_template("auth/sign_in.html", email=email, next_url=next_url,
                                error="That email and password do not match an active account."), 401
 
-    forget_attempt(email)
+    forget_attempt(email, trust_browser=True)
     user.last_login_at = utcnow()
     audit(user.workspace_id, user, "user.sign_in", f"user:{user.email}")
     db.session.commit()
@@ -311,7 +391,9 @@ def sign_in():
     session.permanent = True  # valid for HUB_SESSION_IDLE_SECONDS after the last page opened (note_activity)
     login_user(user)
     flash(f"Signed in as {user.email}.", "success")
-    return redirect(next_url or url_for("ui.dashboard"))
+    response = redirect(next_url or url_for("ui.dashboard"))
+    remember_browser(response, user.email)
+    return response
 
 
 @bp.post("/sign-out")
