@@ -2,10 +2,13 @@
 assessment, each read live from the vendors; the posting is chosen with a GET form, so the page
 works without JavaScript. Attachments whose stage no longer exists at the source are flagged, and
 so are those that would archive a rejected candidate with a reason for hired ones (the source's
-archive reasons of ``type`` "hired", which the form does not offer for a thumbs down)."""
+archive reasons of ``type`` "hired", which the form does not offer for a thumbs down). Editing an
+attachment needs no vendor up: what cannot be read now (the source's postings and stages, the
+provider's assessments) is shown as the hub stored it, and its other fields can still be saved."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -16,7 +19,7 @@ from marshmallow import ValidationError, fields as mf, missing
 
 from hub import services
 from hub.engine import backfill
-from hub.entities import ASSESSMENT, SOURCE, SOURCE_ATTACHMENT_OPTIONS
+from hub.entities import ASSESSMENT, SOURCE, SOURCE_ATTACHMENT_OPTIONS, Posting, Stage
 from hub.errors import Conflict, HubError, NotFound, ValidationFailed
 from hub.extensions import db
 from hub.runtime import get_runtime
@@ -28,7 +31,9 @@ from hub.web.live import (
 )
 from hub.web.permissions import can, require
 from hub.web.schemas import AttachmentOptionsSchema, BackfillRunSchema
-from hub.web.ui.empty_states import IDLE_STEPS, _integrations_step as integrations_step, idle_source
+from hub.web.ui.empty_states import (
+    IDLE_STEPS, _integrations_step as integrations_step, _no_source_headline, idle_source,
+)
 from hub.web.ui.form_messages import some_named
 from hub.web.redirects import safe_next
 from hub.web.ui.helpers import number_filter, sentence, this_page_url
@@ -348,17 +353,83 @@ def kept_assessment(workspace_id: int, attachment, listed: set[str]) -> KeptAsse
                           "attachment.")
 
 
+@dataclass(frozen=True)
+class KeptPlace:
+    """The edited attachment's posting and stage while the source (ATS) cannot be read: shown as
+    saved (``posting``, ``stage``: the names the hub stored), with ``note`` saying why they cannot
+    be changed now; ``move_to`` and ``archive_reason``: the options' current choice (value, label),
+    the only one offered besides none (a new one cannot be checked), or None."""
+    posting: Posting
+    stage: Stage
+    note: str
+    move_to: tuple[str, str] | None = None
+    archive_reason: tuple[str, str] | None = None
+
+
+def kept_place(workspace_id: int, attachment, posting: Posting | None = None) -> KeptPlace:
+    """The edit form's posting and stage while no source is enabled or it cannot be read: the
+    attachment's own, with the names the hub stored (``posting``: the source's, when it could list
+    its postings but not the stages). ``resolve_attachment`` saves them unchanged (and refuses
+    another), so the assessment and the options can still be changed and saved meanwhile. The
+    note names the source and why (``idle_source`` for none enabled, ``queries.idle_providers``
+    for one not connected), and the next step for the viewer's role."""
+    source = get_runtime().active_source(workspace_id)
+    kept = ("so the posting and the stage cannot be changed: they stay as saved. The assessment and the options "
+            "can still be changed and saved")
+    if source is None:
+        idle = idle_source(workspace_id)
+        title, why, step = idle["title"], idle["why"], idle["step"]
+        who = f"{title}, your ATS, {why}" if idle["plugin"] else _no_source_headline(idle)
+    else:
+        title = plugin_title(source)
+        why = queries.idle_providers(workspace_id, [source]).get(source)
+        step = IDLE_STEPS.get(why)
+        who = f"{title} {why}"
+    if source is not None and step is None:  # connected, but failing now
+        note = (f"{title} could not be read now, {kept}; to change the posting or the stage, try again once {title} "
+                "answers.")
+    else:
+        step = re.sub(r"\bit\b", title, step) if title else step  # "enable it": "enable Lever"
+        note = (f"{who}, {kept}. {integrations_step(step).removesuffix('.')}; then the posting and the stage can "
+                "be changed.")
+    if posting is None or posting.id != attachment.posting_id:
+        posting = Posting(attachment.posting_id, attachment.posting_name)
+    options = attachment.options or {}
+    move_to = options.get("move_to_stage_on_thumbs_up")
+    reason = options.get("archive_reason_on_thumbs_down")
+    return KeptPlace(
+        posting, Stage(attachment.stage_id, attachment.stage_name), note,
+        move_to=(move_to, f"{attachment.stage_name} (current)" if move_to == attachment.stage_id
+                 else f"{move_to} (current; the stage's name cannot be read now)") if move_to else None,
+        archive_reason=(reason, f"{reason} (current; the reason's name cannot be read now)") if reason else None)
+
+
+def _keep_place(context: dict, values: dict, place: KeptPlace) -> None:
+    """The attach page's ``context`` and form ``values`` for an edit whose source cannot be read:
+    its posting and stage (and the stage to move to, the archive reason) as saved, whatever the
+    address or a form sent before the source failed asked for, since only those can be saved now."""
+    context.update(kept_place=place, posting=place.posting, stages=[place.stage],
+                   move_to_stages=[place.move_to] if place.move_to else [], archive_reasons=None, hired_reasons={})
+    values["posting_id"] = place.posting.id
+    kept = {"stage_id": place.stage.id, "move_to_stage_on_thumbs_up": place.move_to[0] if place.move_to else "",
+            "archive_reason_on_thumbs_down": place.archive_reason[0] if place.archive_reason else ""}
+    for name, value in kept.items():
+        if values.get(name) not in (None, "", value):  # none chosen stays so (and its error, if any)
+            values[name] = value
+
+
 def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | None = None, status: int = 200):
     """The attach (or edit) page: live postings, and for the chosen posting its stages and the assessments.
     Step 1 (the posting) is shown while the source can be read; step 2 (the attach form) once a posting
-    is chosen that the source knows."""
+    is chosen that the source knows. An edit while the source cannot be read (none enabled, or it
+    fails) keeps its posting and stage as saved (``kept_place``): its other fields can be saved."""
     ws = current_user.workspace_id
     values = dict(values or {})
     posting_id = values.get("posting_id") or ""
     context = {"attachment": attachment, "values": values, "errors": errors or {}, "postings": [],
                "stages": [], "assessments": [], "source_error": None, "assessment_errors": [],
                "no_source": False, "no_provider": False, "posting": None, "archive_reasons": None,
-               "hired_reasons": {}, "setting_choices": {}, "kept_assessment": None,
+               "hired_reasons": {}, "setting_choices": {}, "kept_assessment": None, "kept_place": None,
                # the options the source acts on: the form shows only these (IntegrationSpec.attachment_options)
                "source_options": source_attachment_options(ws)}
     try:
@@ -390,6 +461,10 @@ def _attach_page(attachment=None, *, values: dict | None = None, errors: dict | 
             if chosen in context["hired_reasons"]:  # saved before hired reasons were left out: said, not kept quietly
                 context["errors"].setdefault("archive_reason_on_thumbs_down",
                                              [hired_reason_error(context["hired_reasons"][chosen])])
+    if attachment is not None and (context["no_source"] or context["source_error"] is not None):
+        _keep_place(context, values, kept_place(ws, attachment, context["posting"]))
+    else:
+        context["move_to_stages"] = [(st.id, st.name) for st in context["stages"]]
     if context["posting"] is not None:
         context["setting_choices"] = setting_choices(ws)
     if context["posting"] is not None and not context["no_provider"]:
