@@ -139,8 +139,15 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+BLANK_PASSWORD = "password must not be only spaces"
+
+
 def validate_password(password: str) -> str:
-    """The one password rule (creation, change, reset): ``MIN_PASSWORD`` to ``MAX_PASSWORD`` characters."""
+    """The one password rule (creation, change, reset): ``MIN_PASSWORD`` to ``MAX_PASSWORD`` characters,
+    not only spaces (spaces around or between other characters are kept: a passphrase has them, and
+    signing in takes the password as typed)."""
+    if password and not password.strip():
+        raise ValidationFailed(BLANK_PASSWORD, {"password": ["only spaces"]})
     if len(password or "") < MIN_PASSWORD:
         raise ValidationFailed(f"password must have at least {MIN_PASSWORD} characters",
                                {"password": ["too short"]})

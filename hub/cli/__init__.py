@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import click
 from flask.cli import FlaskGroup
@@ -33,12 +33,14 @@ def database_url_shown(url) -> str:
 
 def redis_url_shown(url: str) -> str:
     """A Redis URL fit to print: its user and password as ``***`` and its query (which may carry
-    ``password=``) left out."""
+    ``password=``) left out. A socket's URL keeps its ``//`` (``unix:///run/redis.sock``):
+    ``urlunsplit`` drops it with the empty host, and ``unix:/run/redis.sock`` reads as no URL
+    ``HUB_REDIS_URL`` takes."""
     parts = urlsplit(str(url))
     netloc = parts.netloc
     if "@" in netloc:
         netloc = "***@" + netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return f"{parts.scheme}://{netloc}{parts.path}"
 
 
 def _create_app():
@@ -134,6 +136,8 @@ def _migrations_group() -> click.Group:
         if name in USES_THE_DATABASE:  # checked before the schema: which database comes first
             command = _refusing_first(command, _default_database_in_production)
         command = _for_operators(command, check_directory=name not in CREATES_ITS_DIRECTORY)
+        if name == "downgrade":
+            command = _taking_steps_back(command)
         if name in DEVELOPER_COMMANDS:  # they write migration files: for the hub's developers, not operators
             command.hidden = True
         commands[name] = command
@@ -174,6 +178,40 @@ def _checked_param(param: click.Parameter) -> click.Parameter:
         checked.help = DIRECTORY_HELP
     checked.callback = _not_empty
     return checked
+
+
+DOWNGRADE_HELP = ("Undo migrations, back to REVISION: a revision's id (`hub db history` lists them), or -N "
+                  "to undo the last N migrations applied (default: -1, the last one). E.g. `hub db downgrade -2`.")
+
+
+def _taking_steps_back(command: click.Command) -> click.Command:
+    """``hub db downgrade -1``, Alembic's relative revision, as written: Click read ``-1`` as an
+    option ("No such option '-1'"), and only ``hub db downgrade -- -1`` took it. Unknown options
+    reach REVISION (``ignore_unknown_options``), where any but ``-N`` is still refused as one."""
+    import copy
+
+    checked = copy.copy(command)
+    checked.context_settings = {**command.context_settings, "ignore_unknown_options": True}
+    checked.help = DOWNGRADE_HELP
+    checked.short_help = "Undo migrations: back to REVISION, or -N steps back (default: -1)"
+    params = []
+    for param in command.params:
+        if param.name == "revision":
+            param = copy.copy(param)
+            param.callback = _steps_back_or_revision
+        params.append(param)
+    checked.params = params
+    return checked
+
+
+def _steps_back_or_revision(ctx: click.Context, param: click.Parameter, value):
+    """``_not_empty``, and a value that reads as an option but is no ``-N`` refused as Click refuses
+    an unknown option (``--sq``: "No such option '--sq'. Did you mean '--sql'?")."""
+    value = _not_empty(ctx, param, value)
+    if isinstance(value, str) and value.startswith("-") and not re.fullmatch(r"-[0-9]+", value):
+        options = [name for option in ctx.command.params if isinstance(option, click.Option) for name in option.opts]
+        raise click.NoSuchOption(value, possibilities=options, ctx=ctx)
+    return value
 
 
 def _not_empty(ctx: click.Context, param: click.Parameter, value):

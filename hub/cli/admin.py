@@ -118,8 +118,8 @@ def initialize(email: str | None, password: str | None, name: str | None = None)
 @click.option("--email", default=None, callback=storable_text,
               help="Email of the first Super Admin (default: admin@example.com).")
 @click.option("--password", default=None, callback=password_option,
-              help=f"Password for the first Super Admin ({services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters; "
-                   "default: generated and printed).")
+              help=f"Password for the first Super Admin ({services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters, not "
+                   "only spaces; default: generated and printed).")
 @click.option("--name", default=None, callback=name_option,
               help="Display name of the first Super Admin (default: the part of the email before the @).")
 @click.option("--non-interactive", is_flag=True,
@@ -175,7 +175,8 @@ def users_group():
 @click.argument("email", callback=email_argument)
 @click.option("--role", type=click.Choice(ROLES), default="team_member", show_default=True)
 @click.option("--password", default=None, callback=password_option,
-              help=f"{services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters. Default: generated and printed.")
+              help=f"{services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters, not only spaces. Default: generated "
+                   "and printed.")
 @click.option("--name", default=None, callback=name_option,
               help="Display name (default: the part of the email before the @).")
 @workspace_option
@@ -221,7 +222,8 @@ def users_set_role(email, role):
 @users_group.command("set-password")
 @click.argument("email", callback=existing_email_argument)
 @click.option("--password", default=None, callback=password_option,
-              help=f"The new password ({services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters). Default: generated and printed.")
+              help=f"The new password ({services.MIN_PASSWORD} to {services.MAX_PASSWORD} characters, not only spaces). "
+                   "Default: generated and printed.")
 @with_appcontext
 def users_set_password(email, password):
     """Give the user with EMAIL a new password (for a lost password: no current one needed). The old
@@ -330,12 +332,19 @@ def deliveries_replay(delivery_ids, all_dead):
     A DELIVERY_ID that cannot be replayed (unknown, still pending or running, or its plugin is
     disabled) stops the command with an error. With --all-dead, a dead delivery that cannot be replayed is skipped with a
     warning, the others are replayed, and the command exits with status 1 at the end (as Activity's
-    "Replay all dead" does, in every workspace).
+    "Replay all dead" does, in every workspace). A queue that cannot be reached (Redis down) stops
+    it before anything is replayed, with exit status 1.
     """
     runtime = get_runtime()
     named = list(dict.fromkeys(delivery_ids))  # each once, in the order given
     if not named and not all_dead:
         raise click.UsageError("give delivery ids or --all-dead")
+    if named or db.session.scalar(services.bulk_replay_query(None, D_DEAD).limit(1)) is not None:
+        # before any is made due: "replayed" with no worker woken (the queue down) was a traceback
+        # logged, then exit status 0
+        from hub.cli.serve import require_queue
+
+        require_queue(then="run the command again (nothing was replayed)")
     for delivery_id in named:
         delivery = db.session.get(Delivery, delivery_id) if is_table_id(delivery_id, ID64_MAX) else None
         try:

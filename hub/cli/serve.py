@@ -107,9 +107,10 @@ def require_tables() -> None:
         click.echo(f"Warning: {unreadable}", err=True)
 
 
-def require_queue() -> None:
+def require_queue(then: str = "start again") -> None:
     """Stop a command that runs workers (or serves webhooks) when the queue cannot be reached, in
-    one line: Huey's consumer would otherwise start and log the failure for as long as it runs."""
+    one line: Huey's consumer would otherwise start and log the failure for as long as it runs.
+    ``then`` ends the line's advice (a command that wakes workers says to run it again)."""
     from hub.cli import redis_url_shown
     from hub.runtime import get_runtime
 
@@ -120,7 +121,7 @@ def require_queue() -> None:
         where = f"Redis, HUB_REDIS_URL {redis_url_shown(url)}" if url else "queue.db in the instance folder"
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
         fix = "Start Redis or correct HUB_REDIS_URL" if url else "Check that the instance folder is writable"
-        raise click.ClickException(f"the queue cannot be reached ({where}): {reason}. {fix}, then start again.") from None
+        raise click.ClickException(f"the queue cannot be reached ({where}): {reason}. {fix}, then {then}.") from None
 
 
 def listen_address(ctx, param, host: str) -> str:

@@ -165,6 +165,20 @@ class QueryInteger(fields.Integer):
         return super()._validated(value)
 
 
+class NotBlank(validate.Regexp):
+    """A text that is not only spaces (its emptiness is ``validate.Length``'s to refuse, in its own
+    words); the OpenAPI document shows it as the pattern ``\\S`` (a JSON Schema pattern is searched
+    for anywhere in the value, as this one is)."""
+
+    def __init__(self, error: str):
+        super().__init__(r"\S", error=error)
+
+    def __call__(self, value: str) -> str:
+        if value and self.regex.search(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 MAX_ROW_ID = 2**63 - 1  # the largest id a row of the hub's may have (a 64-bit integer column)
 
 
@@ -185,10 +199,16 @@ class InvitationQuerySchema(PageQuerySchema):
     assessment = fields.String(validate=validate.Regexp(
         r"^[^:]+:.+$", error="give the provider and the assessment's id as provider:assessment_id, e.g. "
                              "canditech:asmt-python"), metadata={"description": "provider:assessment_id"})
-    posting = fields.String(metadata={"description": "posting id"})
+    posting = fields.String(validate=[
+        validate.Length(min=1, max=MAX_FILTER_LENGTH),
+        NotBlank("Give a posting's id (GET /api/v1/postings lists them), not only spaces.")], metadata={
+        "description": "A posting's id at the source (posting_id), exactly: the invitations for it."})
     q = fields.String(validate=validate.Length(max=MAX_FILTER_LENGTH),
                       metadata={"description": "search in candidate name and email"})
-    opportunity = fields.String(validate=validate.Length(min=1, max=MAX_FILTER_LENGTH), metadata={
+    opportunity = fields.String(validate=[
+        validate.Length(min=1, max=MAX_FILTER_LENGTH),
+        NotBlank("Give an opportunity's id (a candidate's opportunity_id at the source), not only spaces.")],
+        metadata={
         "description": "The candidate's opportunity id at the source (opportunity_id), exactly: their invitations, "
                        "one per attachment they were invited for."})
 

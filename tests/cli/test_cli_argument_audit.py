@@ -123,6 +123,26 @@ def test_the_hub_s_own_and_a_named_migrations_folder_still_work(app):
     assert _revision(app) == head
 
 
+def test_downgrade_takes_a_negative_relative_revision_without_a_separator(make_app, tmp_path):
+    """`hub db downgrade -1` (Alembic's "one step back", as its docs write it) was refused as an
+    unknown option, "No such option '-1'"; only `hub db downgrade -- -1` took it."""
+    app = make_app({"DATABASE_URL": "sqlite:///" + str(tmp_path / "own.db")}, entry_points=False)
+    head = _revision(app)
+    down = hub(app, "db", "downgrade", "-1")
+    assert down.exit_code == 0, down.output
+    one_back = _revision(app)
+    assert one_back not in (head, None) and f"{head} -> {one_back}" in down.output
+    assert hub(app, "db", "downgrade", "-d", app.extensions["migrate"].directory, "-2").exit_code == 0
+    assert _revision(app) not in (head, one_back, None)
+    assert hub(app, "db", "upgrade").exit_code == 0 and _revision(app) == head
+    # a mistyped option is still refused as one, and nothing is undone
+    _refused(hub(app, "db", "downgrade", "--sq"), 2, "No such option '--sq'. Did you mean '--sql'?")
+    _refused(hub(app, "db", "downgrade", "-1", "-2"), 2, "Got unexpected extra argument (-2)")
+    assert _revision(app) == head
+    text = " ".join(hub(app, "db", "downgrade", "--help").output.split())
+    assert "or -N to undo the last N migrations applied (default: -1, the last one)" in text
+
+
 def test_the_db_help_says_the_default_folder(app):
     for args in (["db", "--help"], ["db", "upgrade", "--help"]):
         text = " ".join(hub(app, *args).output.split())

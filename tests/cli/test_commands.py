@@ -104,6 +104,25 @@ def test_users_set_password_refuses_a_short_password_and_keeps_the_old_one(runne
         assert check_password_hash(stored, "the old password")
 
 
+def test_a_password_of_only_spaces_is_refused_and_spaces_around_one_are_kept(runner, app):
+    """`--password "            "` (12 spaces) made an account whose password was spaces; a
+    password with spaces around its words is taken as it is (signing in takes it so)."""
+    from werkzeug.security import check_password_hash
+
+    blank = " " * 12
+    created = runner.invoke(args=["users", "create", "blank@example.com", "--password", blank])
+    assert created.exit_code == 1 and created.output == "Error: password must not be only spaces\n"
+    init = runner.invoke(args=["init", "--non-interactive", "--password", blank])
+    assert init.exit_code == 2 and "Invalid value for '--password': password must not be only spaces" in init.output
+    assert runner.invoke(args=["users", "create", "keep@example.com", "--password", " the old one "]).exit_code == 0
+    reset = runner.invoke(args=["users", "set-password", "keep@example.com", "--password", blank])
+    assert reset.exit_code == 1 and reset.output == "Error: password must not be only spaces\n"
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.id).where(User.email == "blank@example.com")) is None
+        stored = db.session.scalar(sa.select(User.password_hash).where(User.email == "keep@example.com"))
+        assert check_password_hash(stored, " the old one ") and not check_password_hash(stored, "the old one")
+
+
 @pytest.mark.parametrize("args, message", [
     (["users", "create", "not-an-email"], "not a valid email address"),
     (["users", "create", "x@example.com", "--role", "boss"], "Invalid value for '--role'"),

@@ -32,6 +32,18 @@ def test_urls_shown_to_an_operator_hide_passwords():
     assert redis_url_shown("rediss://h:6380/1?password=pw") == "rediss://h:6380/1"
 
 
+def test_a_socket_s_redis_url_is_shown_with_its_path_whole():
+    """``unix:///run/redis.sock`` was shown as ``unix:/run/redis.sock`` (its ``//`` lost with the
+    empty host): not the URL to put in HUB_REDIS_URL, which takes only ``unix://``. Its password
+    is hidden as a host's is."""
+    for url, shown in (("unix:///run/redis/redis.sock?db=0", "unix:///run/redis/redis.sock"),
+                       ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+                       ("unix://:secret@/run/redis.sock", "unix://***@/run/redis.sock"),
+                       ("unix://user:secret@/run/redis.sock?db=2&password=other", "unix://***@/run/redis.sock"),
+                       ("redis://:secret@h:6379", "redis://***@h:6379")):
+        assert redis_url_shown(url) == shown, url
+
+
 def _main_failing_with(monkeypatch, capsys, text):
     def fail(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception(text))

@@ -66,12 +66,39 @@ def test_the_opportunity_parameter_is_validated_like_the_others(api):
     assert api_error(api("GET", "/invitations?opportunity=%00"), 400)["code"] == "unstorable_character"
 
 
+@pytest.mark.parametrize("value", ["", "%20", "%20%09%20"], ids=["empty", "a space", "spaces and a tab"])
+def test_an_empty_or_blank_posting_filter_is_refused_like_an_empty_opportunity(api, value):
+    """``posting=`` (a script's variable left empty) listed every invitation, as no filter; a
+    blank one listed none: both are a 422 naming the parameter, as ``opportunity=`` is."""
+    error = api_error(api("GET", f"/invitations?posting={value}"), 422)
+    assert error["message"] == "invalid query parameter: posting"
+    expected = ["Length must be between 1 and 200."] if value == "" else [
+        "Give a posting's id (GET /api/v1/postings lists them), not only spaces."]
+    assert error["fields"] == {"posting": expected}
+
+
+def test_the_posting_filter_still_finds_a_posting_s_invitations(api):
+    assert {i["posting_id"] for i in api("GET", "/invitations?posting=p2").get_json()["items"]} == {"p2"}
+    assert list(api_error(api("GET", "/invitations?posting=" + "x" * 201), 422)["fields"]) == ["posting"]
+    parameter = next(p for p in api("GET", "/openapi.json").get_json()["paths"]["/invitations"]["get"]["parameters"]
+                     if p["name"] == "posting")
+    assert parameter["schema"] == {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}
+
+
 def test_the_openapi_document_lists_the_opportunity_parameter(api):
     operation = api("GET", "/openapi.json").get_json()["paths"]["/invitations"]["get"]
     parameter = next(p for p in operation["parameters"] if p["name"] == "opportunity")
     assert parameter["in"] == "query" and parameter["required"] is False
-    assert parameter["schema"] == {"type": "string", "minLength": 1, "maxLength": 200}
+    assert parameter["schema"] == {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}
     assert "opportunity id" in parameter["description"]
+
+
+def test_a_blank_opportunity_filter_is_refused(api):
+    """A blank ``opportunity=`` listed no invitation, as if the candidate had none: a 422 instead."""
+    error = api_error(api("GET", "/invitations?opportunity=%20%09"), 422)
+    assert error["message"] == "invalid query parameter: opportunity"
+    assert error["fields"] == {"opportunity": [
+        "Give an opportunity's id (a candidate's opportunity_id at the source), not only spaces."]}
 
 
 # --------------------------------------------------------------------------- an Admin and a Super Admin

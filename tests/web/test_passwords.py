@@ -64,9 +64,10 @@ def test_every_role_finds_the_page_from_the_menu(as_role, role):
     ({"new": "short one", "confirm": "short one"}, "new-password", "Use at least 10 characters (this one has 9)."),
     ({"new": "long " * 60, "confirm": "long " * 60}, "new-password", "Use at most 256 characters (this one has 300)."),
     ({"new": "", "confirm": ""}, "new-password", "Enter a new password."),
+    ({"new": " " * 12, "confirm": " " * 12}, "new-password", "Use some characters other than spaces."),
     ({"new": PASSWORD, "confirm": PASSWORD}, "new-password", "Choose a password different from your current one."),
 ], ids=["wrong-current", "no-current", "mismatch", "no-confirmation", "too-short", "too-long", "no-new",
-        "same-as-current"])
+        "only-spaces", "same-as-current"])
 def test_a_refused_change_says_why_next_to_the_field_and_changes_nothing(hub_app, seeded, as_role, form, field,
                                                                         message):
     client = as_role("team_member")
@@ -79,6 +80,30 @@ def test_a_refused_change_says_why_next_to_the_field_and_changes_nothing(hub_app
     assert client.get("/").status_code == 200  # still signed in
     assert sign_in(hub_app.test_client(), "team_member@acme.test").status_code == 302  # old password still works
     assert not _audit(hub_app, "user.password_change")
+
+
+def test_a_new_password_of_only_spaces_is_refused_and_spaces_around_one_are_kept(hub_app, as_role):
+    """A new password of 12 spaces was taken (only its length was checked). Only a password of
+    nothing but spaces is refused: one with spaces around its words is a password as typed, and
+    signing in takes it so."""
+    client = as_role("team_member")
+    assert _change(client, new=" " * 12).status_code == 422
+    spaced = "  " + NEW + " "
+    assert _change(client, new=spaced).status_code == 302
+    assert sign_in(hub_app.test_client(), "team_member@acme.test", spaced).status_code == 302
+    assert sign_in(hub_app.test_client(), "team_member@acme.test", NEW).status_code != 302
+
+
+def test_a_password_of_only_spaces_is_refused_through_the_api(api):
+    """``POST /api/v1/users`` took a password of 12 spaces (only its length was checked)."""
+    response = api("POST", "/users", role="admin", json={"email": "spaces@acme.test", "role": "team_member",
+                                                         "password": " " * 12})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["message"] == "password must not be only spaces" and error["fields"] == {"password": ["only spaces"]}
+    kept = api("POST", "/users", role="admin", json={"email": "spaced@acme.test", "role": "team_member",
+                                                     "password": " a spaced passphrase "})
+    assert kept.status_code == 201, kept.get_data(as_text=True)
 
 
 def test_every_problem_is_shown_at_once(as_role):

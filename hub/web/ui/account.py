@@ -49,6 +49,8 @@ def account_password_change():
         errors["current_password"] = ["Enter your current password."]
     if not new:
         errors["new_password"] = ["Enter a new password."]
+    elif not new.strip():
+        errors["new_password"] = ["Use some characters other than spaces."]
     elif len(new) < services.MIN_PASSWORD:
         errors["new_password"] = [f"Use at least {services.MIN_PASSWORD} characters "
                                   f"(this one has {len(new)})."]
