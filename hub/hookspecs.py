@@ -189,7 +189,11 @@ def on_reinvite_requested(ctx: "PluginContext", request: "ReinviteRequested") ->
     """An admin asked to invite the candidate of ``request.invitation_id`` again.
 
     The hub has already reset the invitation to ``pending`` with a new round (so a new external
-    reference); the provider that owns the invitation sends it again.
+    reference); the provider that owns the invitation sends it again. Where that is a new invitation
+    at its vendor, the provider first withdraws there what an earlier round left open (found by the
+    references of ``hub.kit.provider.earlier_round_references``; one completed, expired or cancelled
+    there, or not found, is left alone), raising ``hub.errors.TemporaryError`` before anything of the new
+    round is sent when the vendor fails meanwhile, so the retry starts over.
     """
 
 

@@ -5,7 +5,8 @@ module has one job and depends only on the public contract, never on the hub's i
 
 - ``hub.kit.provider``: the invitation flow every assessment provider repeats (re-read the
   candidate, the email check, the lease + re-check "still pending" around the vendor call, the
-  re-invite guard, recording the vendor's answer, one failing invitation not stopping the others).
+  re-invite guard, the earlier rounds' references a re-invite withdraws at the vendor, recording the
+  vendor's answer, one failing invitation not stopping the others).
 - ``hub.kit.webhook_secrets``: several active webhook signing secrets (rotation) in one setting.
 - ``hub.kit.json_body``: strict JSON for webhook bodies, refusing what ``json.loads`` lets through.
 - ``hub.kit.retry_after``: a vendor's ``Retry-After`` (seconds or an HTTP-date) as seconds to wait.

@@ -36,6 +36,15 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
   decides what a cancelled row needs at its vendor, and withdraws there what it just sent when the
   row is in another round (the admin's cancel may have found nothing at the vendor yet, and the new
   round sends its own invitation), by the vendor id it just got, never the row's.
+* ``earlier_round_references(invitation)`` -> the external references of the invitation's earlier
+  rounds, round 1 first (none in round 1): what ``external_reference`` was in each of rounds 1 to
+  ``round - 1`` (the same invitation in that round). A Re-invite clears ``provider_invitation_id``,
+  so these are how ``deliver`` finds, before it sends round N > 1, what an earlier round may have left
+  open at the vendor (an admin's cancel that never got through to it, a send that reached it late),
+  to withdraw it there: else the candidate has a stale test beside the new one, whose result the hub
+  drops as an earlier round's. One finished or cancelled there, or not found, is left alone; the vendor
+  unreachable raises a ``TemporaryError`` before anything of round N is sent, so the delivery is
+  retried and starts over (docs/plugin-guide.md, ``on_reinvite_requested``).
 * ``archived_open_invitations(ctx, change)`` -> ``(invitations, candidate)`` or ``None``: on an
   archive, this plugin's open invitations of the opportunity and the candidate re-read (``None``
   if the source no longer has them). ``None`` on an unarchive, when nothing is open, or when the
@@ -47,8 +56,9 @@ Contract of each function (``ctx`` is the hook's ``PluginContext``):
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from hub.entities import (
     FAILED, INVITED, OPEN_STATUSES, PENDING, ArchiveChange, Attachment, Candidate, Invitation, ReinviteRequested,
@@ -199,6 +209,12 @@ def record_sent(ctx: Any, invitation_id: int, provider_invitation_id: str,
     return latest
 
 
+def earlier_round_references(invitation: Invitation) -> Iterator[str]:
+    """The external references ``invitation`` had in its earlier rounds, round 1 first (see above)."""
+    for earlier in range(1, invitation.round):
+        yield dataclasses.replace(invitation, round=earlier).external_reference
+
+
 def archived_open_invitations(ctx: Any, change: ArchiveChange) -> tuple[list[Invitation], Candidate | None] | None:
     """This plugin's open invitations of a candidate just archived, and the candidate (see above)."""
     if not change.archived:
@@ -231,5 +247,6 @@ def for_each(ctx: Any, items: Iterable[Any], action: Callable[[Any], None]) -> N
 
 __all__ = [
     "NO_EMAIL_REASON", "NO_CANDIDATE_REASON", "DEFAULT_LOCK_TTL", "valid_email", "invitation_lock",
-    "candidate_in_stage", "pending_reinvite", "send_once", "record_sent", "archived_open_invitations", "for_each",
+    "candidate_in_stage", "pending_reinvite", "send_once", "record_sent", "earlier_round_references",
+    "archived_open_invitations", "for_each",
 ]

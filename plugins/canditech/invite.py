@@ -12,6 +12,13 @@ racing on the same row. The vendor-neutral part of this (re-reading the candidat
 check, the lease and the re-check "still pending", recording the answer) is ``hub.kit.provider``;
 this module is what Canditech adds.
 
+Round N > 1 (an admin's re-invite): before it is sent, what an earlier round may have left open at
+Canditech is withdrawn there (``_withdraw_earlier_rounds``), so the candidate never has a stale
+test beside the new one. The hub's cancel of that round may never have got through to Canditech
+(Canditech down while its delivery ran, and the re-invite made its retry find the row no longer
+cancelled). Canditech unreachable meanwhile leaves the invitation pending and raises a
+``TemporaryError``: nothing of the new round is sent, and the retry starts over.
+
 Re-entry (the candidate moves out of the stage and back): an invitation that exists is never sent
 again whatever its state; only an admin's re-invite (a new round, so a new reference) or a new
 attachment makes a new one. With ``remind_on_reentry`` an invited candidate would get a reminder,
@@ -89,10 +96,12 @@ def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidat
     ``refusal_text``), the email scrubbed from it in any letter case: the reason is shown on the
     candidate page and mirrored to the source. Everything else (a 409 whose
     invitation cannot be found included) leaves it ``pending`` and raises, so the delivery is
-    retried (or waits for re-authorization)."""
+    retried (or waits for re-authorization). In round N > 1, what earlier rounds left open at
+    Canditech is withdrawn first (``_withdraw_earlier_rounds``)."""
 
     def deliver(current: Invitation, email: str) -> None:
         client = CanditechClient(ctx, settings)
+        _withdraw_earlier_rounds(ctx, client, current)  # not a refusal of this round: never FAILED below
         try:
             found = _find_or_create(ctx, client, current, candidate, email)
         except CanditechAuthError:
@@ -135,6 +144,55 @@ def _find_or_create(ctx: Any, client: CanditechClient, current: Invitation, cand
     if not created:
         ctx.log.info("invitation %s: Canditech already had %s", current.id, reference)
     return found
+
+
+def _withdraw_earlier_rounds(ctx: Any, client: CanditechClient, current: Invitation) -> None:
+    """Withdraw at Canditech each earlier round of ``current`` (round N > 1) still open there, before
+    round N is sent; nothing in round 1.
+
+    The hub no longer has their Canditech ids (a re-invite clears them), so each is looked up by the
+    reference it had (``provider.earlier_round_references``). One never made at Canditech, or
+    completed, expired or cancelled there, is left alone; one still open is cancelled and noted
+    ``earlier_round_withdrawn``. Canditech unreachable raises ``CanditechUnavailable`` (a
+    ``TemporaryError``): nothing of round N is sent, the delivery is retried and starts over here
+    (cancelling again is a no-op). A refusal to cancel one that is still open afterwards is noted
+    ``cancel_failed`` and raised (a ``PermanentError``): round N is not sent while the candidate
+    could still take the earlier test."""
+    for earlier, reference in enumerate(provider.earlier_round_references(current), start=1):
+        found = client.find_invitation(reference)
+        if found is None or found["status"] in (COMPLETED, EXPIRED, CANCELLED):
+            continue
+        ctx.log.info("invitation %s: round %s is still %s at Canditech as %s; withdrawing it before round %s "
+                     "is sent", current.id, earlier, found["raw_status"], found["id"], current.round)
+        if _cancel_earlier_round(ctx, client, current, earlier, found["id"]):
+            ctx.invitations.note(current.id, "earlier_round_withdrawn",
+                                 f"round {earlier}'s invitation, still open at Canditech, withdrawn there before "
+                                 f"round {current.round} was sent")
+
+
+def _cancel_earlier_round(ctx: Any, client: CanditechClient, current: Invitation, earlier: int,
+                          provider_id: str) -> bool:
+    """Cancel round ``earlier``'s ``provider_id`` at Canditech: True when cancelled, False when it
+    finished or went away meanwhile (a refusal settled by re-reading it, as ``_withdraw`` does)."""
+    try:
+        client.cancel_invitation(provider_id)
+        return True
+    except CanditechAuthError:
+        raise
+    except CanditechError as refusal:
+        try:
+            status = client.get_invitation(provider_id)["status"]
+        except CanditechNotFound:
+            return False
+        if status in (COMPLETED, EXPIRED, CANCELLED):
+            return False
+        state = f"still {status}" if status else "in a state the hub does not know"
+        why = refusal_text(refusal, f"Canditech refused to withdraw round {earlier}'s invitation, which is {state} "
+                                    "there: ",
+                           f"Round {earlier}'s invitation was not withdrawn at Canditech, where it is {state}: ")
+        ctx.invitations.note(current.id, "cancel_failed", f"{why}. Round {current.round} is not sent while it is "
+                                                          "open: cancel it in Canditech, then replay the delivery.")
+        raise refusal
 
 
 def _record_sent(ctx: Any, client: CanditechClient, current: Invitation, found: dict) -> None:

@@ -311,6 +311,7 @@ SCAFFOLD_TESTS = {
         "test_hooks.py::test_a_refused_api_key_is_said_in_the_vendors_words",
         "test_cancel.py::test_archiving_the_candidate_cancels_the_invitation_at_the_vendor",
         "test_cancel.py::test_an_admins_cancel_is_withdrawn_at_the_vendor",
+        "test_cancel.py::test_an_earlier_round_still_open_at_the_vendor_is_withdrawn_before_a_re_invite_is_sent",
         "test_cancel.py::test_reconcile_finds_a_completion_whose_webhook_was_lost",
         "test_cancel.py::test_a_result_finished_before_an_admins_cancel_is_found_by_reconcile",
         "test_webhooks.py::test_a_stale_webhook_is_refused",
