@@ -11,6 +11,11 @@ in Lever's UI and its token must be pasted (manual mode).
 A webhook created through the API stays silent until a Lever Super Admin switches its group on
 in Lever's settings; the message returned says so.
 
+Lever delivers webhooks over HTTPS only, to a certificate a certificate authority signed (lever.md
+§1.2): with a real Lever (the production or sandbox environment) a webhook URL that is not https
+is refused before anything is registered (``HUB_PUBLIC_URL`` names the hub's https address). The
+custom environment (the hub's simulator, on loopback) takes any URL.
+
 A revoke deletes the hub's webhooks at Lever. Those Lever does not let it delete (Lever down at
 that moment) are kept in the record ``webhooks-left`` ({id: {event, url}}), which outlives the
 revoke: the integration page warns of them, and the next registration deletes them first.
@@ -19,6 +24,7 @@ revoke: the integration page warns of them, and the next registration deletes th
 from __future__ import annotations
 
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from hub.entities import RegisteredWebhook
 from hub.errors import HubError, NeedsReauthorization, PermanentError, TemporaryError
@@ -148,8 +154,23 @@ def _delete_left(ctx, client: LeverClient) -> None:
         ctx.records.delete(LEFT_RECORD)
 
 
+REAL_LEVER = ("production", "sandbox")  # environments whose webhooks a real Lever sends
+
+
+def _not_https(client: LeverClient, url: str) -> HubError | None:
+    """Why Lever could not send webhooks to ``url``: a real Lever sends them over HTTPS only."""
+    if client.settings.environment not in REAL_LEVER or urlsplit(url).scheme.lower() == "https":
+        return None
+    return HubError(f"Lever sends webhooks only to an https address (with a certificate a certificate authority "
+                    f"signed, not a self-signed one), and this connection's webhook URL is {url}: set "
+                    "HUB_PUBLIC_URL to the hub's https address, then register the webhooks again. Nothing was "
+                    "registered at Lever.", status=400, code="lever_webhook_url_not_https")
+
+
 def setup(ctx, client: LeverClient) -> str:
     url = ctx.webhook_url
+    if (problem := _not_https(client, url)) is not None:
+        raise problem
     _delete_left(ctx, client)
     existing = [w for w in client.list("/webhooks") if isinstance(w.get("id"), str)]
     tokens = _tokens(ctx)

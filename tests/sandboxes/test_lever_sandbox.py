@@ -537,3 +537,42 @@ def test_cli_prints_url_and_serves():
     help_text = subprocess.run([sys.executable, "-m", "plugins.lever.sandbox", "--help"],
                                cwd=ROOT, capture_output=True, text=True, timeout=20)
     assert help_text.returncode == 0 and "--port" in help_text.stdout
+
+
+def test_verify_connection_request_has_the_documented_keys_only(sandbox, receiver):
+    """Lever's verbatim test request (lever.md §1.5) carries triggeredAt, event, data, signature
+    and token: no ``id``."""
+    hook = control("POST", sandbox, "/manual_webhooks",
+                   json={"url": receiver.url, "event": "candidateStageChange"}).json()
+    control("POST", sandbox, f"/webhooks/{hook['id']}/test")
+    body = receiver.wait_for(1)[0]["body"]
+    assert set(body) == {"triggeredAt", "event", "data", "signature", "token"}
+    assert body["signature"] == expected_signature(hook["signatureToken"], body)
+
+
+def test_a_ui_webhook_without_a_signing_token_sends_no_signature(sandbox, receiver):
+    """Lever includes ``signature`` only once a signing token was generated (lever.md §1.4): a
+    webhook configured in the UI with ``"signed": false`` sends none until its token is
+    (re)generated."""
+    hook = control("POST", sandbox, "/manual_webhooks",
+                   json={"url": receiver.url, "event": "candidateStageChange", "signed": False})
+    assert hook.status_code == 201 and hook.json()["signatureToken"] is None
+    hook_id = hook.json()["id"]
+    control("POST", sandbox, f"/webhooks/{hook_id}/test")
+    control("POST", sandbox, f"/opportunities/{ALICE}/move", json={"stage_id": STAGES["offer"]})
+    test, moved = (hit["body"] for hit in receiver.wait_for(2))
+    assert "signature" not in test and "signature" not in moved
+    assert moved["event"] == "candidateStageChange" and moved["token"]
+
+    token = control("POST", sandbox, f"/manual_webhooks/{hook_id}/regenerate").json()["signatureToken"]
+    assert isinstance(token, str) and len(token) == 48
+    control("POST", sandbox, f"/opportunities/{ALICE}/move", json={"stage_id": STAGES["phone_interview"]})
+    signed = receiver.wait_for(3)[2]["body"]
+    assert signed["signature"] == expected_signature(token, signed)
+
+
+@pytest.mark.parametrize("signed", ["no", 0, None])
+def test_manual_webhook_signed_must_be_a_boolean(sandbox, signed):
+    answer = control("POST", sandbox, "/manual_webhooks",
+                     json={"url": "http://127.0.0.1:9/x", "event": "candidateStageChange", "signed": signed})
+    assert answer.status_code == 400 and "signed" in answer.json()["message"]

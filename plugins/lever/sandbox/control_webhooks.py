@@ -11,10 +11,12 @@ Contract:
 - ``POST /webhooks/<id>/test``: Lever's "Verify connection" (signed, event candidateHired,
   ``data: {}``), sent now -> ``{"webhook_id", "status_code", "ok", "error"}``.
 - ``POST /webhooks/<id>/enable`` | ``/disable``: the Super Admin toggle.
-- ``POST /manual_webhooks`` ``{"url", "event"}`` -> 201 webhook incl. ``signatureToken`` (a
-  webhook configured on Lever's settings page; the admin pastes the token into the hub);
-  ``POST /manual_webhooks/<id>/regenerate`` -> the webhook with a new token (old one stops
-  verifying).
+- ``POST /manual_webhooks`` ``{"url", "event", "signed"?}`` -> 201 webhook incl.
+  ``signatureToken`` (a webhook configured on Lever's settings page; the admin pastes the token
+  into the hub). With ``"signed": false`` no signing token is generated: ``signatureToken`` is
+  null and its requests (deliveries and tests) carry no ``signature``, as Lever's do until a
+  token is generated (lever.md §1.4). ``POST /manual_webhooks/<id>/regenerate`` -> the webhook
+  with a new token (old one stops verifying; an unsigned webhook is signed from then on).
 - ``POST /oauth/revoke`` ``{"client_id"}`` -> counts of revoked tokens (an admin revoking the
   app); ``POST /oauth/expire`` ``{"client_id"?}`` -> ``{"expired": n}`` (access tokens only).
 """
@@ -78,17 +80,21 @@ def disable_webhook(webhook_id: str):
     return jsonify(control_webhook_obj(get_sandbox().state.set_webhook_active(webhook_id, False)))
 
 
-def create_manual_webhook(url, event) -> dict:
-    """Create a UI-configured (always active) webhook; returns its store record."""
+def create_manual_webhook(url, event, signed: bool = True) -> dict:
+    """Create a UI-configured (always active) webhook, with a signing token unless ``signed`` is
+    False; returns its store record."""
     validate_webhook_fields(url, event, None)
     return get_sandbox().state.create_webhook(url=url, event=event, configuration=None,
-                                              source="ui", active=True)
+                                              source="ui", active=True, signed=signed)
 
 
 @bp.post("/manual_webhooks")
 def manual_webhook():
     body = json_body()
-    hook = create_manual_webhook(body.get("url"), body.get("event"))
+    signed = body.get("signed", True)
+    if not isinstance(signed, bool):
+        raise bad_request("signed must be a boolean")
+    hook = create_manual_webhook(body.get("url"), body.get("event"), signed)
     return jsonify(control_webhook_obj(hook)), 201
 
 

@@ -8,7 +8,8 @@ Contract: ``sign(signature_token, token, triggered_at)`` is
 sends none when no signing token exists), with ``with_id=False`` the ``id`` key (absent from
 Lever's examples). ``resigned(body, signature_token, triggered_at=None)`` is a copy of ``body``
 with a new ``token`` (and ``triggeredAt`` when given) and their signature: a retry re-signed. ``test_body(signature_token)`` is the "Verify
-connection" request: event ``candidateHired`` with empty ``data``.
+connection" request as Lever's docs print it (lever.md §1.5): event ``candidateHired``, empty
+``data``, and no ``id``.
 """
 
 from __future__ import annotations
@@ -52,5 +53,5 @@ def resigned(body: dict, signature_token: str | None, triggered_at: int | None =
 
 
 def test_body(signature_token: str | None) -> dict:
-    """The body of Lever's "Verify connection" test request."""
-    return make_body(TEST_EVENT, {}, signature_token)
+    """The body of Lever's "Verify connection" test request (its keys as in Lever's example)."""
+    return make_body(TEST_EVENT, {}, signature_token, with_id=False)

@@ -303,13 +303,15 @@ class SandboxState:
             return self._get(self.webhooks, "webhooks", webhook_id)
 
     def create_webhook(self, *, url: str, event: str, configuration: dict | None,
-                       source: str, active: bool) -> dict:
-        """Register a webhook (``source`` "api" or "ui") with a fresh signature token."""
+                       source: str, active: bool, signed: bool = True) -> dict:
+        """Register a webhook (``source`` "api" or "ui") with a fresh signature token, or with
+        none (``signed=False``: a UI webhook whose signing token was never generated, whose
+        deliveries carry no ``signature``, lever.md §1.4)."""
         with self.lock:
             ts = now_ms()
             hook = {"id": str(uuid.uuid4()), "event": event, "url": url,
                     "configuration": dict(configuration or {}),
-                    "signatureToken": new_signature_token(), "createdAt": ts,
+                    "signatureToken": new_signature_token() if signed else None, "createdAt": ts,
                     "updatedAt": ts, "source": source, "active": active}
             self.webhooks[hook["id"]] = hook
             return hook
@@ -349,7 +351,8 @@ class SandboxState:
             return hook
 
     def regenerate_token(self, webhook_id: str) -> dict:
-        """New signature token for a webhook; the old one stops verifying."""
+        """New signature token for a webhook (its first, for an unsigned one); the old one
+        stops verifying."""
         with self.lock:
             hook = self.webhook(webhook_id)
             hook["signatureToken"] = new_signature_token()

@@ -55,3 +55,26 @@ def test_sandbox_webhooks_reach_the_hub_verified(served_hub, sandbox):
     assert [(e.type, e.external_id, e.payload["to_stage_id"]) for e in events] == [
         ("stage_change", deliveries[0]["payload"]["id"], "stage-canditech")]
     assert outcomes == ["ping", "accepted", "duplicate"]
+
+
+def test_a_webhook_lever_does_not_sign_is_refused_saying_what_to_do(served_hub, sandbox):
+    """A webhook configured in Lever's UI before a signing token was generated carries no
+    ``signature`` (lever.md §1.4): refused, saying to generate one and paste it; once pasted, the
+    webhook's requests are taken."""
+    hub = served_hub
+    hub.configure({"environment": "custom", "base_url": sandbox.base, "api_key": "k"})
+    url = hub.with_ctx(lambda ctx: ctx.webhook_url)
+    hook = sandbox.control("POST", "/manual_webhooks", json={"url": url, "event": "candidateStageChange",
+                                                             "signed": False})
+    test = sandbox.control("POST", f"/webhooks/{hook['id']}/test")
+    assert test["status_code"] == 401
+    with hub.app.app_context():
+        (logged,) = db.session.scalars(sa.select(WebhookLog)).all()
+    assert logged.outcome == "rejected" and "carries no signature" in logged.message
+    assert "Generate one in Lever" in logged.message
+
+    token = sandbox.control("POST", f"/manual_webhooks/{hook['id']}/regenerate")["signatureToken"]
+    hub.configure({"environment": "custom", "base_url": sandbox.base, "api_key": "k", "signature_tokens": token})
+    again = sandbox.control("POST", f"/webhooks/{hook['id']}/test")
+    assert again["ok"] and again["status_code"] == 200
+    assert hub.integration()["verified_at"] is not None

@@ -148,3 +148,18 @@ def test_create_response_with_one_or_two_data_levels(hub, nested):
             rsps.post(base + "/v1/webhooks", status=201, json={"data": {"data": webhook} if nested else webhook})
         hub.call("setup_webhooks")
     assert hub.secrets()["webhook_tokens"] == {f"wh-{n}": f"token-{n}" for n in range(len(EVENTS))}
+
+
+@pytest.mark.parametrize("environment", ["production", "sandbox"])
+def test_lever_gets_no_webhook_at_an_http_url(make_hub, environment):
+    """Lever delivers webhooks over HTTPS only (lever.md §1.2): at a real Lever, registering the
+    hub's http:// URL would leave webhooks that never arrive, so nothing is registered."""
+    hub = make_hub(PUBLIC_URL="http://hub.example")
+    hub.configure({"environment": environment, "api_key": "k"})
+    with responses.RequestsMock():  # any call to Lever fails the test
+        with pytest.raises(HubError) as caught:
+            hub.call("setup_webhooks")
+    assert caught.value.status == 400
+    assert "http://hub.example/webhooks/lever/" in caught.value.message
+    assert "https" in caught.value.message and "HUB_PUBLIC_URL" in caught.value.message
+    assert "webhook_tokens" not in hub.secrets()
