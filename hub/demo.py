@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from hub import services
 from hub.entities import ASSESSMENT, SOURCE, Assessment, SandboxSpec
 from hub.errors import Conflict
+from hub.plugins.manager import PluginLoadError
 
 log = logging.getLogger("hub.demo")
 
@@ -44,11 +45,29 @@ def sandbox_specs(registry) -> dict[str, SandboxSpec]:
     return specs
 
 
+def sandbox_module(name: str, spec: SandboxSpec):
+    """Plugin ``name``'s sandbox module, as its ``SandboxSpec`` names it, offering
+    ``serve_in_thread``; ``PluginLoadError`` naming the plugin, the module and what to do when it
+    cannot be imported or offers none (``hub demo`` and the contract kit start sandboxes with it)."""
+    what = f"plugin {name!r} registers the sandbox module {spec.module!r} (register_sandbox)"
+    try:
+        module = importlib.import_module(spec.module)
+    except Exception as exc:
+        raise PluginLoadError(f"{what}, which cannot be imported: {type(exc).__name__}: {exc}. Name a module "
+                              f"of the plugin's package, importable where the hub runs") from exc
+    if not callable(getattr(module, "serve_in_thread", None)):
+        raise PluginLoadError(f"{what}, which has no serve_in_thread function: define serve_in_thread(config=None, "
+                              f"host=\"127.0.0.1\", port=0) returning (base_url, stop) there "
+                              f"(hub.kit.sandbox.server.serve_in_thread serves a Flask app so; docs/plugin-guide.md, "
+                              f"\"Sandboxes\")")
+    return module
+
+
 def start_sandbox_threads(registry, host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> dict[str, tuple]:
     """Start each sandbox in this process; returns ``{plugin: (base_url, stop)}``."""
     started = {}
     for name, spec in sandbox_specs(registry).items():
-        module = importlib.import_module(spec.module)
+        module = sandbox_module(name, spec)
         started[name] = module.serve_in_thread(host=host, port=(ports or {}).get(name, 0))
     return started
 

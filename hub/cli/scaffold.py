@@ -15,6 +15,7 @@ from string import Template
 import click
 
 from hub.cli import scaffold_templates as templates
+from hub.words import with_article
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 RESERVED_NAMES = {"hub"}  # the source name of the events the hub itself emits
@@ -32,7 +33,8 @@ def installed_plugin_names() -> set[str]:
 def render_plugin(name: str, kind: str) -> dict[str, str]:
     """The files of a new plugin distribution, by relative path."""
     package = f"ats_hub_{name}"
-    values = {"name": name, "package": package, "title": name.replace("_", " ").title(), "kind": kind,
+    title = name.replace("_", " ").title()
+    values = {"name": name, "package": package, "title": title, "a_title": with_article(title), "kind": kind,
               "env": name.upper()}
     plugin = templates.ASSESSMENT_PLUGIN if kind == "assessment" else templates.SOURCE_PLUGIN
     sandbox = templates.ASSESSMENT_SANDBOX if kind == "assessment" else templates.SOURCE_SANDBOX

@@ -1,4 +1,5 @@
-"""Templates for ``hub new-plugin`` (``string.Template``: ``$name``, ``$package``, ``$title``).
+"""Templates for ``hub new-plugin`` (``string.Template``: ``$name``, ``$package``, ``$title``,
+``$a_title``: the title after its indefinite article, "an Acme").
 
 The generated plugin uses the public plugin kit as a third-party plugin would: ``hub.kit.provider``
 for an assessment provider's invitation flow, ``hub.kit.sandbox.server`` to serve its sandbox."""
@@ -276,7 +277,7 @@ VERIFICATION_HELP = ("TODO: say how the connection becomes verified: $title's bu
 REVOKE_HELP = ("TODO: say what revoking undoes at $title (this plugin has no disconnect hook: nothing), and what "
                "the admin must remove there by hand (the webhook pointing at this hub).")
 # One sentence after the title on the Integrations list and the integration page: what it does.
-DESCRIPTION = ("Sends a $title assessment when a candidate enters a stage it is attached to, and brings the "
+DESCRIPTION = ("Sends $a_title assessment when a candidate enters a stage it is attached to, and brings the "
                "score and report link back to the ATS.")
 ''' + _SIGNING + '''
 

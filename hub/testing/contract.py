@@ -13,7 +13,6 @@ attaches that assessment to the kit's stage of the kit's posting (once) and retu
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
 import os
 import re
@@ -310,13 +309,23 @@ class PluginContract:
 
     @pytest.fixture
     def sandbox_url(self, kit_app):
-        from hub.demo import sandbox_specs
+        from hub.demo import sandbox_module, sandbox_specs
+        from hub.plugins.manager import PluginLoadError
         from hub.runtime import get_runtime
 
         spec = sandbox_specs(get_runtime(kit_app).registry).get(self.plugin_name)
         if spec is None:
-            pytest.fail(f"{self.plugin_name} registers no sandbox (register_sandbox): the kit needs one")
-        url, stop = importlib.import_module(spec.module).serve_in_thread()
+            pytest.fail(f"{self.plugin_name} registers no sandbox (register_sandbox): the kit runs its tests against "
+                        f"one. Implement register_sandbox, calling register(SandboxSpec(module=...)) with a module "
+                        f"of your package that offers serve_in_thread (hub new-plugin generates one to start from; "
+                        f"docs/plugin-guide.md, \"Sandboxes\"), and connect_sandbox", pytrace=False)
+        try:
+            module, problem = sandbox_module(self.plugin_name, spec), None
+        except PluginLoadError as exc:
+            module, problem = None, str(exc)
+        if problem is not None:  # failed outside the except: no chained traceback of the hub's
+            pytest.fail(problem, pytrace=False)
+        url, stop = module.serve_in_thread()
         yield url
         stop()
 

@@ -192,6 +192,17 @@ def test_the_rendered_plugins_test_their_connection_and_give_the_integration_pag
         f"Acme answered 401 Unauthorized to GET /{listed}: “bad key”", caught.value.message
 
 
+@pytest.mark.parametrize("name, said", [("acme", "Sends an Acme assessment when"),
+                                         ("quiz_lab", "Sends a Quiz Lab assessment when")])
+def test_the_rendered_assessment_plugins_description_has_the_article_of_its_title(name, said):
+    """The Integrations list showed "Sends a Acme assessment ..." for the guide's own example."""
+    plugin: dict = {}
+    exec(compile(render_plugin(name, "assessment")[f"ats_hub_{name}/__init__.py"], "plugin", "exec"), plugin)
+    specs: list = []
+    plugin["register_integration"](specs.append)
+    assert specs[0].description.startswith(said), specs[0].description
+
+
 def test_the_rendered_assessment_plugin_withdraws_only_a_cancel_of_its_own_made_by_someone_else():
     """``on_invitation_status`` is delivered to every enabled plugin for every invitation's change:
     another provider's invitation, and the plugin's own transitions (``progress.by``), are not its to
