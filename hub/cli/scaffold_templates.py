@@ -353,7 +353,9 @@ def _send(ctx, invitation, candidate):
     def deliver(current, email):  # under the invitation's lease, only while it is still pending
         _withdraw_earlier_rounds(ctx, current)  # round N > 1: no stale test of an earlier round left open
         reference = current.external_reference  # the idempotency key at the vendor
-        found = _api(ctx, "GET", "/invitations", params={"reference": reference}).json()
+        # compared here too: a vendor whose filter matches by prefix would also give an earlier round's
+        found = [i for i in _api(ctx, "GET", "/invitations", params={"reference": reference}).json()
+                 if i.get("reference") == reference]
         try:
             sent = found[0] if found else _api(ctx, "POST", "/invitations", json={
                 "assessment_id": current.assessment_id, "email": email, "name": candidate.name,
@@ -386,7 +388,8 @@ def _withdraw_earlier_rounds(ctx, invitation):
     sent (TemporaryError: the delivery is retried, and starts over here)."""
     for earlier, reference in enumerate(provider.earlier_round_references(invitation), start=1):  # none in round 1
         for found in _api(ctx, "GET", "/invitations", params={"reference": reference}).json():
-            if found.get("status") in (COMPLETED, CANCELLED):  # make these your vendor's closed statuses
+            if found.get("reference") != reference or found.get("status") in (COMPLETED, CANCELLED):
+                continue  # another round's (a prefix filter), or closed: make these your vendor's closed statuses
                 continue
             # 404: gone meanwhile, 409: finished meanwhile; either way no longer open
             answer = _api(ctx, "POST", f"/invitations/{quote(found['id'], safe='')}/cancel", allow=(404, 409))

@@ -213,9 +213,15 @@ def _counters(email: str, address: str) -> list[_Counter]:
 
 def locked_for(email: str, *, trust_browser: bool = False) -> int:
     """Seconds until ``email`` may be tried again from this request's address, or known browser with
-    ``trust_browser`` (0 when it may)."""
+    ``trust_browser`` (0 when it may). A known browser whose own count is locked is not kept
+    waiting by it: its next attempt counts as an unknown browser's (``_attempt_counters``), so the
+    wait is that of the counts it will add to then."""
     now = utcnow()
-    rows = [db.session.get(SignInThrottle, counter.key) for counter in _attempt_counters(email, trust_browser)]
+    counters = _attempt_counters(email, trust_browser)
+    rows = [db.session.get(SignInThrottle, counter.key) for counter in counters]
+    if (trust_browser and len(counters) == 1 and counters[0].key.startswith("browser:")
+            and rows[0] is not None and rows[0].seconds_locked(now)):
+        rows = [db.session.get(SignInThrottle, counter.key) for counter in _counters(email, client_address())]
     return max((row.seconds_locked(now) for row in rows if row is not None), default=0)
 
 

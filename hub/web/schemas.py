@@ -216,7 +216,10 @@ class InvitationQuerySchema(PageQuerySchema):
 class ActivityQuerySchema(PageQuerySchema):
     plugin = fields.String(validate=validate.Length(max=MAX_FILTER_LENGTH))
     status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
-    about = fields.String(validate=validate.Length(min=1, max=MAX_FILTER_LENGTH), metadata={
+    about = fields.String(validate=[
+        validate.Length(min=1, max=MAX_FILTER_LENGTH),
+        NotBlank("Give an opportunity's id, its page's address at the ATS, or an event's id, not only spaces.")],
+        metadata={
         "description": "Events about a candidate: an opportunity id of the source (or the address of its page at "
                        "the ATS: the address the ATS gave for one candidate the hub invited, else its last path segment, "
                        "which at Lever is the id), with the events about its invitations; or "

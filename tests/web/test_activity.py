@@ -231,6 +231,9 @@ def test_about_finds_everything_about_one_candidate_or_one_webhook_id(hub_app, s
     assert body.status_code == 200 and body.get_json()["items"] == []
     empty = api.get("/api/v1/activity?about=", headers=api_headers(seeded, "admin"))
     assert empty.status_code == 422 and "about" in empty.get_json()["error"]["fields"]
+    blank = api.get("/api/v1/activity?about=%20%09", headers=api_headers(seeded, "admin"))  # matched nothing
+    assert blank.status_code == 422 and blank.get_json()["error"]["fields"] == {"about": [
+        "Give an opportunity's id, its page's address at the ATS, or an event's id, not only spaces."]}
 
 
 def test_a_candidates_page_links_to_everything_about_them_on_activity(hub_app, seeded, as_role):

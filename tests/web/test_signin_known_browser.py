@@ -68,7 +68,7 @@ def test_a_known_browsers_own_failures_lock_it_then_it_counts_as_unknown(app):
     count as any other's, from its address (and at the email from everywhere)."""
     thief = _known(app, "198.51.100.9")
     statuses = [sign_in(thief, EMAIL, f"guess {n}").status_code for n in range(5)]
-    assert statuses == [401, 401, 401, 401, 429]
+    assert statuses == [401, 401, 401, 401, 401]  # the 5th: not told to wait, its next attempt is taken
     keys = _throttle_keys(app)
     assert [k for k in keys if k.startswith("browser:")] and f"from:198.51.100.9 email:{EMAIL}" not in keys
     assert f"email:{EMAIL}" not in keys  # a known browser's failures slow nobody else down
@@ -139,3 +139,23 @@ def test_no_cookie_when_turned_off(make_app):
     client = client_from(off, "198.51.100.9")
     assert sign_in(client, EMAIL).status_code == 302
     assert client.get_cookie(COOKIE) is None
+
+
+def test_a_known_browser_reaching_its_own_limit_is_told_the_wait_of_its_next_attempt(app):
+    """Its own limit turns it into an unknown browser at once: "Try again in 5 minutes" (and
+    ``Retry-After``) would be untrue, as the owner's next attempt, right, signs in. Only when the
+    counts it falls back to are locked (its address, for this email) is it told to wait, and how long."""
+    owner = _known(app, "203.0.113.20")
+    answers = [sign_in(owner, EMAIL, f"typo {n}") for n in range(5)]
+    assert [a.status_code for a in answers] == [401] * 5  # before: the 5th was a 429 "Try again in 5 minutes"
+    assert "Retry-After" not in answers[-1].headers
+    assert "Too many failed sign-ins" not in answers[-1].get_data(as_text=True)
+    assert sign_in(owner, EMAIL).status_code == 302
+
+    other = _known(app, "198.51.100.30", OTHER)
+    for n in range(5):  # another browser at the same address locks this email from there
+        sign_in(client_from(app, "198.51.100.30"), OTHER, f"guess {n}")
+    answers = [sign_in(other, OTHER, f"typo {n}") for n in range(5)]
+    assert [a.status_code for a in answers] == [401] * 4 + [429]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 300
+    assert sign_in(other, OTHER).status_code == 429

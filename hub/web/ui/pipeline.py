@@ -389,7 +389,7 @@ def kept_place(workspace_id: int, attachment, posting: Posting | None = None) ->
         note = (f"{title} could not be read now, {kept}; to change the posting or the stage, try again once {title} "
                 "answers.")
     else:
-        step = re.sub(r"\bit\b", title, step) if title else step  # "enable it": "enable Lever"
+        step = re.sub(r"\bit\b", lambda _: title, step) if title else step  # "enable it": "enable Lever"
         note = (f"{who}, {kept}. {integrations_step(step).removesuffix('.')}; then the posting and the stage can "
                 "be changed.")
     if posting is None or posting.id != attachment.posting_id:
