@@ -2,7 +2,8 @@
 ``VervoeSettings``, the typed view the rest of the plugin reads from ``ctx``.
 
 ``base_url`` must be a URL the plugin can append its paths to (``hub.kit.vendor_http``: http(s), a
-port from 1 to 65535, no query, fragment or user:password, only URL path characters).
+port from 1 to 65535, no query, fragment or user:password, only URL path characters), and not
+``http://`` at a Vervoe host (``wire.is_vervoe_host``): Vervoe's API is HTTPS only (guide 02).
 ``api_key``, ``api_secret`` and ``webhook_secret`` are hub secrets (encrypted, never shown back).
 Several webhook secrets may be active at once (one per line, or comma-separated) so the secret can
 be rotated in Vervoe's dashboard without dropping webhooks (``hub.kit.webhook_secrets``). The
@@ -22,7 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from urllib.parse import urlsplit
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from hub.kit.vendor_http import PlainText, WholeNumber, rate_limit_fields, validate_base_url
 from hub.kit.webhook_secrets import normalise_secrets, split_secrets, validate_secrets
@@ -45,11 +48,23 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+HTTPS_ONLY = f"Vervoe's API is served over HTTPS only: start the URL with https:// (such as {wire.DEFAULT_BASE_URL})."
+
+
+def validate_vervoe_base_url(value: Any) -> None:
+    """``validate_base_url``, and no plain ``http://`` at a Vervoe host (``HTTPS_ONLY``)."""
+    validate_base_url(value)
+    parts = urlsplit(value)
+    if parts.scheme.lower() == "http" and wire.is_vervoe_host(parts.hostname):
+        raise ValidationError(HTTPS_ONLY)
+
+
 class VervoeSettingsSchema(Schema):
     base_url = fields.String(
-        load_default=wire.DEFAULT_BASE_URL, validate=validate_base_url,
+        load_default=wire.DEFAULT_BASE_URL, validate=validate_vervoe_base_url,
         metadata={"connection": True, "destination": True, "label": "API base URL",
-                  "description": "Vervoe's API root: https://api.vervoe.com/api (a sandbox's /api for tests)."})
+                  "description": "Vervoe's API root: https://api.vervoe.com/api (a sandbox's /api for tests). "
+                                 "Vervoe's own hosts only over https://."})
     api_key = PlainText(
         what="an API key", required=True, validate=validate.Length(min=1, max=500),
         metadata={"connection": True, "label": "API key", "secret": True,

@@ -43,6 +43,17 @@ from hub.kit.vendor_http import error_words_and_sentence
 
 DEFAULT_BASE_URL = "https://api.vervoe.com/api"
 
+# "All API requests must be made over HTTPS" (guide 02): a Vervoe host (this domain or one under
+# it) is never called over plain http, which would carry the API key and secret, and the bearer
+# token, unencrypted. Other hosts (the sandbox's loopback, a proxy) may use http.
+VERVOE_DOMAIN = "vervoe.com"
+
+
+def is_vervoe_host(host: str | None) -> bool:
+    """Whether ``host`` (a URL's host name, any case, a trailing dot allowed) is Vervoe's."""
+    name = (host or "").lower().rstrip(".")
+    return name == VERVOE_DOMAIN or name.endswith("." + VERVOE_DOMAIN)
+
 TOKEN_PATH = "/public/ats-api/token"
 ASSESSMENTS_PATH = "/integration/assessments"
 REPORTS_PATH = "/integration/user-assessments"

@@ -36,7 +36,8 @@ DEFAULT_CONFIG: dict = {
     "API_KEYS": ["canditech-sandbox-key"],
     "WEBHOOK_URL": None,
     "WEBHOOK_SECRET": "canditech-sandbox-webhook-secret",
-    "WEBHOOK_RETRY_DELAYS": [1, 5, 30, 120, 600, 3600],
+    # Canditech retries "for up to 3 days with growing gaps" (the team's notes): ~2.9 days in all
+    "WEBHOOK_RETRY_DELAYS": [1, 5, 30, 120, 600, 3600, 10800, 21600, 43200, 86400, 86400],
     "WEBHOOK_TIMEOUT": 5.0,
     "WEBHOOK_WORKERS": 1,
     "RATE_LIMIT_PER_SECOND": 20,
