@@ -121,6 +121,11 @@ def on_invitation_status(ctx, progress):
 
 
 @hookimpl
+def on_assessment_completed(ctx, result):
+    reconciliation.remember_completion(ctx, result)
+
+
+@hookimpl
 def reconcile(ctx):
     return reconciliation.reconcile(ctx)
 

@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "reject_on_archive": True,
     "reconcile_after_minutes": 30,
     "unscored_result_after_minutes": 24 * 60,
+    "verdict_watch_days": 14,
     "sending_window_seconds": 300,
     "rate_limit_per_second": wire.RATE_LIMIT_PER_SECOND,
     "rate_limit_burst": wire.RATE_LIMIT_BURST,
@@ -108,6 +109,12 @@ class VervoeSettingsSchema(Schema):
         metadata={"label": "Report an unscored completion after (minutes)",
                   "description": "A completed assessment still waiting for Vervoe's grading after this long "
                                  "is written back without a score."})
+    verdict_watch_days = WholeNumber(
+        load_default=14, validate=validate.Range(min=1, max=365),
+        metadata={"label": "Watch for verdicts (days)",
+                  "description": "For this many days after a candidate completes, ask Vervoe now and then whether "
+                                 "the candidate was hired or rejected there (and for a changed decision), in case "
+                                 "its webhook was lost."})
     # the hub retries a failed delivery after 2, 4, 8 ... 128 s by default (HUB_RETRY_BASE_SECONDS,
     # doubling, capped at HUB_RETRY_MAX_SECONDS) and re-runs a dead worker's once its lease
     # (HUB_LEASE_SECONDS, 120) runs out; a plugin cannot read those, so the default covers them
@@ -144,6 +151,7 @@ class VervoeSettings:
     reconcile_after_minutes: int
     unscored_result_after_minutes: int
     sending_window_seconds: int
+    verdict_watch_days: int = 14
     rate_limit_per_second: float = wire.RATE_LIMIT_PER_SECOND
     rate_limit_burst: int = wire.RATE_LIMIT_BURST
 
@@ -163,6 +171,7 @@ class VervoeSettings:
             reconcile_after_minutes=int(values["reconcile_after_minutes"]),
             unscored_result_after_minutes=int(values["unscored_result_after_minutes"]),
             sending_window_seconds=int(values["sending_window_seconds"]),
+            verdict_watch_days=int(values["verdict_watch_days"]),
             rate_limit_per_second=float(values["rate_limit_per_second"]),
             rate_limit_burst=int(values["rate_limit_burst"]),
         )

@@ -201,7 +201,7 @@ FORMS = {
               "perform_as": "", "max_webhook_age_hours": "72", "max_clock_skew_minutes": "5", "tag_results": "y"},
     "vervoe": {"base_url": "https://api.vervoe.com/api", "api_key": "key-1", "api_secret": "secret-1",
                "signature_tolerance_seconds": "300", "reconcile_after_minutes": "30",
-               "unscored_result_after_minutes": "1440", "sending_window_seconds": "300"},
+               "unscored_result_after_minutes": "1440", "verdict_watch_days": "14", "sending_window_seconds": "300"},
 }
 
 

@@ -312,7 +312,7 @@ def test_settings_defaults_and_normalisation():
                       "webhook_secret": "whsec-one-1\nwhsec-two-2", "signature_tolerance_seconds": 300,
                       "send_invitation_email": True, "redirect_candidate_url": None, "reject_on_archive": True,
                       "reconcile_after_minutes": 30, "unscored_result_after_minutes": 1440,
-                      "sending_window_seconds": 300, "rate_limit_per_second": 5.0, "rate_limit_burst": 10}
+                      "verdict_watch_days": 14, "sending_window_seconds": 300, "rate_limit_per_second": 5.0, "rate_limit_burst": 10}
     assert VervoeSettingsSchema().load({"api_key": "k", "api_secret": "s"})["base_url"] == "https://api.vervoe.com/api"
 
 
