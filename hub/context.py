@@ -416,8 +416,11 @@ class PluginContext:
     """See the module docstring: everything a plugin may use of the hub."""
 
     def __init__(self, runtime, integration: Integration, delivery_id: int | None = None, actor=None,
-                 lease_token: str | None = None):
+                 lease_token: str | None = None, background: bool = False):
         self._runtime = runtime
+        # work the hub runs on its own outside a delivery (a reconciliation): stopped by a disable
+        # or revoke as a delivery is (``http``)
+        self._background = background
         self._actor = actor
         self._integration_id = integration.id
         self.workspace_id = integration.workspace_id
@@ -449,11 +452,12 @@ class PluginContext:
 
     @functools.cached_property
     def http(self) -> TimeoutSession:
-        """A requests session with the hub's default timeout (created on first use). In a delivery,
-        each request first checks that the integration is still enabled and connected, and the
-        delivery still running: a disable or a revoke stops a run in flight before its next
-        vendor call (``PermanentError``; the delivery stays cancelled, and can be replayed)."""
-        guard = self._still_wanted if self.delivery_id is not None else None
+        """A requests session with the hub's default timeout (created on first use). In a delivery
+        (and in a reconciliation), each request first checks that the integration is still enabled
+        and connected, and the delivery still running: a disable or a revoke stops a run in flight
+        before its next vendor call (``PermanentError``; the delivery stays cancelled, and can be
+        replayed; what a reconciliation found is not stored)."""
+        guard = self._still_wanted if self.delivery_id is not None or self._background else None
         return TimeoutSession(float(self._runtime.config["HTTP_TIMEOUT_SECONDS"]), guard=guard)
 
     def _still_wanted(self) -> None:
@@ -463,14 +467,16 @@ class PluginContext:
         try:
             row = db.session.execute(sa.select(Integration.enabled, Integration.webhook_key).where(
                 Integration.id == self._integration_id)).first()
-            status = db.session.scalar(sa.select(Delivery.status).where(Delivery.id == self.delivery_id))
+            status = db.session.scalar(sa.select(Delivery.status).where(Delivery.id == self.delivery_id)) \
+                if self.delivery_id is not None else None
         finally:
             if started:
                 db.session.rollback()
         if not self._is_this_connection(row) or not row.enabled:
-            raise ConnectionGone(f"{self.plugin_name} was disabled or disconnected while this delivery ran: "
+            work = "this delivery" if self.delivery_id is not None else "this work"
+            raise ConnectionGone(f"{self.plugin_name} was disabled or disconnected while {work} ran: "
                                  "it calls its vendor no more")
-        if status != D_RUNNING:
+        if self.delivery_id is not None and status != D_RUNNING:
             raise PermanentError(f"this delivery was {status} while it ran: it calls {self.plugin_name}'s vendor "
                                  "no more")
 
@@ -688,6 +694,13 @@ def status_set_by_plugin(workspace_id: int, plugin: str, *, forget: bool = False
         statuses.discard((workspace_id, plugin))
     return was_set
 LOCK_RENEWAL_MIN_INTERVAL_SECONDS = 0.05
+
+
+def stop_if_gone(ctx: PluginContext) -> None:
+    """The hub's check, for work it ran on its own (a reconciliation) before it stores what the work
+    found: ``ConnectionGone`` when the integration was disabled or revoked since ``ctx`` was made
+    (as ``ctx.http`` raises in a delivery or a reconciliation)."""
+    ctx._still_wanted()
 
 
 def _lock_keeper(app, name: str, holder: str, ttl: float) -> Renewer:

@@ -328,7 +328,8 @@ def reconcile(ctx: "PluginContext") -> "list[InboundEvent]":
     ``external_id`` (a bare ``AssessmentResult`` fails the run, logged only as a warning); the hub
     ingests them like webhook events, so the usual deduplication and state machine apply. Also the
     place for a connection's periodic upkeep that finds no events (the Lever plugin keeps its OAuth
-    refresh token alive here, and returns ``[]``)."""
+    refresh token alive here, and returns ``[]``). A disable or revoke while it runs stops it: its
+    next request through ``ctx.http`` raises ``PermanentError``, and nothing it returns is ingested."""
 
 
 # --------------------------------------------------------------------------- sandboxes (demo and tests)

@@ -55,16 +55,18 @@ class HubRuntime:
             Integration.workspace_id == workspace_id, Integration.plugin == plugin))
 
     def context(self, workspace_id: int, plugin: str, delivery_id: int | None = None, actor=None,
-                lease_token: str | None = None):
+                lease_token: str | None = None, background: bool = False):
         """The plugin's ``ctx``; ``actor`` (a user or a label such as "hub demo") is who the call is
         made for: secrets the plugin stores during it are attributed to them (through the plugin).
-        In a delivery, ``delivery_id`` and the run's ``lease_token`` (``ctx.lock`` lives with it)."""
+        In a delivery, ``delivery_id`` and the run's ``lease_token`` (``ctx.lock`` lives with it).
+        ``background``: work the hub runs on its own (a reconciliation), whose vendor calls a
+        disable or revoke stops as a delivery's (``PluginContext.http``)."""
         from hub.context import PluginContext
 
         row = self.integration(workspace_id, plugin)
         if row is None:
             raise LookupError(f"plugin {plugin!r} has no integration in workspace {workspace_id}")
-        ctx = PluginContext(self, row, delivery_id, actor=actor, lease_token=lease_token)
+        ctx = PluginContext(self, row, delivery_id, actor=actor, lease_token=lease_token, background=background)
         # Never hold a database transaction while a plugin talks to its vendor (with SQLite it
         # would hold the write lock for the length of an HTTP call).
         db.session.commit()

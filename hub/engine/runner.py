@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from hub import entities as e
+from hub.context import stop_if_gone
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
 from hub.logging_setup import RepeatLimiter, failure_cause, log_context
@@ -308,10 +309,7 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
         Integration.workspace_id == delivery.workspace_id, Integration.plugin == delivery.plugin))
     extra = log_fields(delivery)
     if integration is None or not integration.enabled:
-        _finish(delivery_id, token, status=D_CANCELLED, finished_at=utcnow(),
-                last_error="integration disabled or revoked", attempts=Delivery.attempts - 1)
-        log.info("delivery %s cancelled: integration disabled", delivery_id, extra=extra)
-        return D_CANCELLED
+        return _cancel_disabled(delivery_id, token, extra)
 
     hub_event, subject = e.event_from_payload(event.type, event.payload), event.subject
     superseded = _superseded(delivery.workspace_id, hub_event)
@@ -325,6 +323,12 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
     db.session.commit()  # no transaction is held while the plugin works
     try:
         ctx = runtime.context(delivery.workspace_id, delivery.plugin, delivery_id=delivery.id, lease_token=token)
+        try:
+            # disabled or revoked since the check above: ``ctx`` may be of the revoked connection,
+            # whose guards would let the hook store its status or secrets over the revoke's
+            stop_if_gone(ctx)
+        except PermanentError:
+            return _cancel_disabled(delivery_id, token, extra)
         argument = _argument_name(runtime, delivery.plugin, delivery.hook)
         with lease_keeper(runtime.app, delivery.id, token, float(config["LEASE_SECONDS"])):
             runtime.registry.call(delivery.plugin, delivery.hook, ctx=ctx, **{argument: hub_event})
@@ -387,6 +391,15 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
         log.warning("delivery %s done; waking the deliveries deferred on %s failed%s: they run when due", delivery_id,
                     subject, failure_cause(exc), exc_info=True, extra=extra)
     return D_DONE
+
+
+def _cancel_disabled(delivery_id: int, token: str, extra: dict) -> str:
+    """End a claimed delivery whose integration is disabled or revoked (a disable or revoke cancels
+    its open deliveries itself: then this records nothing) before its hook runs."""
+    _finish(delivery_id, token, status=D_CANCELLED, finished_at=utcnow(),
+            last_error="integration disabled or revoked", attempts=Delivery.attempts - 1)
+    log.info("delivery %s cancelled: integration disabled", delivery_id, extra=extra)
+    return D_CANCELLED
 
 
 class _Snapshot:

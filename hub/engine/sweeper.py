@@ -210,6 +210,7 @@ def reconcile_all(runtime) -> int:
     message, as is this process's keys failing to read the stored secrets; an answer that is not a
     list of ``InboundEvent`` items in words, ingesting none of it; any other exception with its
     type, text and traceback."""
+    from hub.context import ConnectionGone, stop_if_gone
     from hub.engine.ingest import ingest
     from hub.errors import HubError, PluginError
     from hub.store.crypto import SecretsUnreadable
@@ -223,10 +224,12 @@ def reconcile_all(runtime) -> int:
             continue
         entered = False
         try:
-            ctx = runtime.context(workspace_id, name)
+            # background: a disable or revoke while it runs stops its next vendor call
+            ctx = runtime.context(workspace_id, name, background=True)
             with ctx.lock("reconcile", ttl=RECONCILE_LOCK_TTL_SECONDS, wait=0.1):
                 entered = True
                 events = reconciled_events(runtime.registry.call(name, "reconcile", ctx=ctx))
+                stop_if_gone(ctx)  # disabled or revoked since: what it found is refused, as its webhooks are
                 for inbound in events:
                     ingest(runtime, workspace_id, name, inbound)
                     found += 1
@@ -236,6 +239,9 @@ def reconcile_all(runtime) -> int:
             if isinstance(exc, Deferred) and not entered:  # another worker is reconciling it: nothing failed
                 log.debug("reconcile of %s in workspace %s skipped: another worker is reconciling it", name,
                           workspace_id, extra=fields)
+            elif isinstance(exc, ConnectionGone):  # an admin's disable or revoke: nothing failed
+                log.info("reconcile of %s in workspace %s stopped: %s; what it found is not stored", name,
+                         workspace_id, exc, extra=fields)
             elif isinstance(exc, (ReconcileAnswerWrong, HubError, PluginError, SecretsUnreadable)):
                 # said in words: the message is all (this process's keys, said each run, need no traceback)
                 log.warning("reconcile of %s in workspace %s failed: %s", name, workspace_id, exc, extra=fields)
