@@ -6,8 +6,12 @@ external ids are the ones a webhook would have produced: the hub's deduplication
 make repeated runs (and a webhook arriving after all) harmless. A completed assessment still
 without a score after ``unscored_result_after_minutes`` is written back unscored (Vervoe's grading
 may be manual and may never come). A report whose link or times break the rules a webhook's
-report is held to (``wire.REPORT_RULES``) is logged and not recorded. Vervoe failing stops the run
-early, keeping what was found.
+report is held to (``wire.REPORT_RULES``) is logged and not recorded. Vervoe refusing to answer
+for one invitation (a 4xx other than 404: ``VervoeError``) is logged and that invitation skipped,
+here as in the verdict watch: it is asked again next run, and the others are still asked. Vervoe
+struggling (unreachable, 5xx, 429: ``TemporaryError``) or refusing the credentials (401/403:
+``NeedsReauthorization``, the connection flagged by the client) stops the run early, keeping what
+was found.
 
 Completed invitations are watched for ``verdict_watch_days`` after completion (a setting, 14 days
 by default): a reviewer's "hired" or "rejected" (the hub's thumbs up / down) set at Vervoe after the
@@ -27,7 +31,11 @@ dropped without asking Vervoe. A first verdict's external id is the one an open 
 reconciliation gives (``vervoe:<uuid>:<hub id>:r<round>:hired|rejected:reconcile``); one replacing
 the hub's verdict adds the run's time (a flip back, rejected -> hired -> rejected, is new each
 time). Either way the hub's state machine records a verdict it already has as no change and tells
-no plugin: the ATS gets it once even when the webhook arrives too.
+no plugin: the ATS gets it once even when the webhook arrives too. Completions recorded before the
+watch existed (no record: their hook ran in an earlier version of the plugin) get one from
+``fill_verdict_watches``: once, over this plugin's completed invitations, those completed less than
+``verdict_watch_days`` ago, ``FILL_PAGES_PER_RUN`` pages a run (``verdict-watch-fill`` keeps where
+it got to, then that it is done).
 
 It also finishes what a send left undone: a withdraw (reject) of a send that raced a cancel whose
 reject failed and whose delivery did not complete it (``invite.complete_withdraws``: under the
@@ -51,6 +59,11 @@ from .events import events_for, result_event
 from .settings import VervoeSettings
 
 VERDICT_WATCH_PREFIX = "verdict-watch:"
+# the fill of watches for completions from before the watch existed: ``{after_id, done, at}``; not
+# under ``VERDICT_WATCH_PREFIX`` (its ":"), so the watch's own listing never sees it
+VERDICT_WATCH_FILL = "verdict-watch-fill"
+FILL_PAGE_SIZE = 500  # completed invitations listed per page (``ctx.invitations.list_open``'s most)
+FILL_PAGES_PER_RUN = 4
 MAX_VERDICT_CHECK_INTERVAL = timedelta(hours=6)
 MAX_VERDICT_CHECKS_PER_RUN = 200
 
@@ -69,6 +82,7 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
     except (TemporaryError, NeedsReauthorization, VervoeError) as exc:
         ctx.log.warning("reconcile: a pending withdraw at Vervoe failed again, kept for the next run: %s", exc)
     links.prune_sending(ctx, settings.sending_window_seconds)
+    fill_verdict_watches(ctx, settings, now)
     try:
         for invitation in ctx.invitations.list_open(ctx.plugin_name, older_than=after):
             uuid = invitation.provider_invitation_id
@@ -76,6 +90,10 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
                 report = client.get_report(uuid)
             except VervoeNotFound:
                 ctx.log.warning("reconcile: invitation %s (%s) is unknown at Vervoe", invitation.id, uuid)
+                continue
+            except VervoeError as exc:  # refused for this one (a 4xx): the others are still asked
+                ctx.log.warning("reconcile: Vervoe refused to answer for invitation %s (%s), skipped: %s",
+                                invitation.id, uuid, exc)
                 continue
             if report["problems"]:  # the rules a webhook's report is held to (wire.REPORT_RULES)
                 ctx.log.warning("reconcile: Vervoe's report of invitation %s (%s) has unusable values, not "
@@ -115,17 +133,53 @@ def remember_completion(ctx: Any, result: AssessmentResult) -> None:
     invitation = ctx.invitations.get(result.invitation_id)
     if invitation is None or invitation.provider != ctx.plugin_name or not invitation.provider_invitation_id:
         return
-    since = result.completed_at or _now()
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=timezone.utc)
-    record = {"uuid": invitation.provider_invitation_id, "round": invitation.round, "since": since.isoformat(),
-              "checked_at": None, "verdict": invitation.verdict}
+    record = _watch_record(invitation, result.completed_at or _now())
     key = VERDICT_WATCH_PREFIX + str(invitation.id)
     if ctx.records.put_if_absent(key, record):
         return
     existing = ctx.records.get(key) or {}
     if (existing.get("uuid"), existing.get("round")) != (record["uuid"], record["round"]):
         ctx.records.put(key, record)  # left over from an earlier round
+
+
+def _watch_record(invitation: Any, since: datetime) -> dict[str, Any]:
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    return {"uuid": invitation.provider_invitation_id, "round": invitation.round, "since": since.isoformat(),
+            "checked_at": None, "verdict": invitation.verdict}
+
+
+def fill_verdict_watches(ctx: Any, settings: VervoeSettings, now: datetime) -> None:
+    """Start the watch of completions recorded before it existed (their ``on_assessment_completed``
+    ran before this version of the plugin): once, over the plugin's completed invitations
+    (``ctx.invitations.list_open`` with ``COMPLETED``, by id), those completed less than
+    ``verdict_watch_days`` ago and not watched get a watch as the hook would have started it. At
+    most ``FILL_PAGES_PER_RUN`` pages of ``FILL_PAGE_SIZE`` per run (the database only, no call to
+    Vervoe): where it got to is kept in ``VERDICT_WATCH_FILL``, and once it read the last page it
+    is done for good (later completions are watched by the hook)."""
+    state = ctx.records.get(VERDICT_WATCH_FILL)
+    state = state if isinstance(state, dict) else {}
+    if state.get("done"):
+        return
+    after_id = state.get("after_id")
+    after_id = after_id if isinstance(after_id, int) and not isinstance(after_id, bool) else None
+    window = timedelta(days=settings.verdict_watch_days)
+    done = False
+    for _ in range(FILL_PAGES_PER_RUN):
+        page = ctx.invitations.list_open(ctx.plugin_name, older_than=timedelta(0), statuses=(COMPLETED,),
+                                         after_id=after_id, limit=FILL_PAGE_SIZE)
+        for invitation in page:
+            since = invitation.completed_at
+            if since is not None and since.tzinfo is None:
+                since = since.replace(tzinfo=timezone.utc)
+            if since is not None and now - since <= window:
+                ctx.records.put_if_absent(VERDICT_WATCH_PREFIX + str(invitation.id), _watch_record(invitation, since))
+        if page:
+            after_id = page[-1].id
+        if len(page) < FILL_PAGE_SIZE:
+            done = True
+            break
+    ctx.records.put(VERDICT_WATCH_FILL, {"after_id": after_id, "done": done, "at": now.isoformat()})
 
 
 @dataclasses.dataclass

@@ -253,11 +253,12 @@ def test_reinvite_after_a_failure_sends_a_first_invitation(hub):
 def test_archiving_rejects_the_open_assessment_at_vervoe_and_cancels_it(hub):
     inv = invited(hub)
     hub.candidate("opp-1", archived=True)
+    hub.sandbox.hold_webhooks()  # the report comes after the hub recorded its cancel (else a race of the test's)
     hub.ingest(ArchiveChange(opportunity_id="opp-1", archived=True, reason="hired elsewhere"))
     assert hub.invitation().status == "cancelled"
     assert hub.sandbox.only()["status"] == "rejected"
     # Vervoe's "rejected" report comes back: the hub already knows
-    hub.sandbox.quiet()
+    hub.sandbox.release_webhooks()
     assert hub.invitation().status == "cancelled"
     assert [s.status for s in hub.source.statuses] == ["invited", "cancelled"]
     assert hub.webhook_outcomes() == [("accepted", 200, "invitation_progress:no_change")]
@@ -1027,3 +1028,50 @@ def test_a_round_the_candidate_opened_before_its_link_was_recorded_still_gets_it
     hub.sandbox.act(uuid, "expire")
     hub.sandbox.quiet()
     assert (hub.invitation().status, hub.invitation().round) == ("expired", 2)
+
+
+
+def test_reconcile_skips_an_invitation_vervoe_refuses_to_answer_for_and_stops_when_vervoe_is_down(
+        hub, monkeypatch, caplog):
+    """A 4xx other than 404 for one open invitation failed the whole run: the other invitations'
+    lost news was never found while it lasted. Now it is skipped (as the verdict watch skips it);
+    Vervoe failing for a while (5xx) still ends the run early, keeping what it found."""
+    from hub.engine.sweeper import reconcile_all
+    from plugins.vervoe.client import VervoeClient
+
+    for opportunity_id in ("opp-1", "opp-2", "opp-3", "opp-4"):
+        hub.candidate(opportunity_id, email=f"{opportunity_id}@example.com")
+    refused, lost, down, later = (invited(hub, o) for o in ("opp-1", "opp-2", "opp-3", "opp-4"))
+    hub.sandbox.faults(webhook_drop_rate=1.0, webhook_drop_forever=True)
+    for inv in (lost, later):
+        hub.sandbox.act(inv.provider_invitation_id, "complete", answers=BACKEND_ANSWERS)
+    hub.sandbox.quiet()
+    hub.sandbox.faults()
+    read = VervoeClient.get_report
+    asked = []
+
+    def answering(self, uuid):  # Vervoe answers 422 for ``refused``, and is down from ``down``'s read on
+        asked.append(uuid)
+        if uuid == refused.provider_invitation_id:
+            hub.sandbox.faults(error_rate=1.0, error_codes=[422])
+            try:
+                return read(self, uuid)
+            finally:
+                hub.sandbox.faults()
+        if uuid == down.provider_invitation_id:
+            hub.sandbox.faults(down=True)
+        return read(self, uuid)
+
+    monkeypatch.setattr(VervoeClient, "get_report", answering)
+    try:
+        with caplog.at_level("WARNING"):
+            assert reconcile_all(hub.runtime) == 1
+    finally:
+        hub.sandbox.faults()
+    assert asked == [refused.provider_invitation_id, lost.provider_invitation_id, down.provider_invitation_id]
+    statuses = {i.id: (i.status, i.score) for i in hub.invitations()}
+    assert statuses[lost.id] == ("completed", 100.0) and [r.score for r in hub.source.results] == [100.0]
+    assert statuses[refused.id][0] == statuses[down.id][0] == statuses[later.id][0] == "invited"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("refused to answer for invitation" in m and "422" in m for m in messages)
+    assert any("reconcile stopped early" in m for m in messages)

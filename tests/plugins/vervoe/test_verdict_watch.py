@@ -140,3 +140,75 @@ def test_the_watch_window_is_the_setting(hub):
     reconcile_all(hub.runtime)
     assert verdict_of(hub, inv.id) == "thumbs_down"
     assert [v.verdict for v in hub.source.verdicts] == ["thumbs_down"]
+
+
+# --------------------------------------------------------------------------- completions from before the watch
+
+VERDICT_WATCH_FILL = "verdict-watch-fill"  # plugins.vervoe.reconciliation's record of the one-time fill
+
+
+def completed_before_the_watch(hub, opportunity_id: str, days_ago: float = 1):
+    """A completion recorded by a version of the plugin without the watch: no watch record, and
+    the one-time fill not run yet; completed ``days_ago`` days ago."""
+    inv = completed(hub, opportunity_id)
+    records = hub.ctx().records
+    records.delete(f"{VERDICT_WATCH_PREFIX}{inv.id}")
+    records.delete(VERDICT_WATCH_FILL)
+    hub.update_invitation(inv.id, completed_at=datetime.now(timezone.utc) - timedelta(days=days_ago))
+    return inv
+
+
+def test_a_completion_from_before_the_watch_is_watched_inside_the_window(hub, api_exchanges):
+    inside = completed_before_the_watch(hub, "opp-1", days_ago=13)
+    outside = completed_before_the_watch(hub, "opp-2", days_ago=15)  # the window is 14 days by default
+    lose_webhooks(hub)
+    for inv in (inside, outside):
+        hub.sandbox.act(inv.provider_invitation_id, "reject")
+    hub.sandbox.quiet()
+    assert verdict_of(hub, inside.id) is None and verdict_of(hub, outside.id) is None
+
+    reconcile_all(hub.runtime)
+    assert verdict_of(hub, inside.id) == "thumbs_down"
+    assert [v.invitation_id for v in hub.source.verdicts] == [inside.id]
+    records = hub.ctx().records
+    watch = records.get(f"{VERDICT_WATCH_PREFIX}{inside.id}")
+    assert watch["uuid"] == inside.provider_invitation_id and watch["round"] == inside.round
+    assert records.get(f"{VERDICT_WATCH_PREFIX}{outside.id}") is None
+    assert report_reads(api_exchanges, outside.provider_invitation_id) == 0  # not asked about
+    assert records.get(VERDICT_WATCH_FILL)["done"] is True
+
+    reconcile_all(hub.runtime)
+    assert [v.invitation_id for v in hub.source.verdicts] == [inside.id]  # written to the ATS once
+    assert report_reads(api_exchanges, outside.provider_invitation_id) == 0
+
+
+def test_the_fill_runs_once_a_few_pages_a_run(hub, monkeypatch):
+    from plugins.vervoe import reconciliation
+
+    monkeypatch.setattr(reconciliation, "FILL_PAGE_SIZE", 1, raising=False)
+    monkeypatch.setattr(reconciliation, "FILL_PAGES_PER_RUN", 1, raising=False)
+    first, second = completed(hub, "opp-1"), completed(hub, "opp-2")
+    records = hub.ctx().records
+    for inv in (first, second):
+        records.delete(f"{VERDICT_WATCH_PREFIX}{inv.id}")
+    records.delete(VERDICT_WATCH_FILL)
+    lose_webhooks(hub)
+    for inv in (first, second):
+        hub.sandbox.act(inv.provider_invitation_id, "hire")
+    hub.sandbox.quiet()
+
+    reconcile_all(hub.runtime)  # one page of one: the first
+    assert (verdict_of(hub, first.id), verdict_of(hub, second.id)) == ("thumbs_up", None)
+    assert records.get(VERDICT_WATCH_FILL)["done"] is False
+    reconcile_all(hub.runtime)  # the next page: the second
+    assert (verdict_of(hub, first.id), verdict_of(hub, second.id)) == ("thumbs_up", "thumbs_up")
+    reconcile_all(hub.runtime)  # an empty page: done
+    assert records.get(VERDICT_WATCH_FILL)["done"] is True
+
+    # done for good: a completion without a watch now is not looked for again (the hook watches new ones)
+    hub.sandbox.faults()
+    third = completed(hub, "opp-3")
+    records.delete(f"{VERDICT_WATCH_PREFIX}{third.id}")
+    reconcile_all(hub.runtime)
+    assert records.get(f"{VERDICT_WATCH_PREFIX}{third.id}") is None
+    assert [v.invitation_id for v in hub.source.verdicts] == [first.id, second.id]
