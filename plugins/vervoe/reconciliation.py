@@ -1,7 +1,10 @@
 """Reconciliation: find what lost report webhooks missed, by asking Vervoe.
 
-Every open Vervoe invitation (invited/started) older than ``reconcile_after_minutes`` is read from
-Vervoe (``GET /integration/user-assessments/{uuid}``) and mapped with ``events.events_for``, so the
+Open Vervoe invitations (invited/started) older than ``reconcile_after_minutes`` are read from
+Vervoe (``GET /integration/user-assessments/{uuid}``), a page of ``OPEN_PAGE_SIZE`` a run: the page
+after the one the last run read (``reconcile-open-after`` keeps its last id), from the first again
+once past the last, so with more open invitations than a page each is still read in turn. Each is
+mapped with ``events.events_for``, so the
 external ids are the ones a webhook would have produced: the hub's deduplication and state machine
 make repeated runs (and a webhook arriving after all) harmless. A completed assessment still
 without a score after ``unscored_result_after_minutes`` is written back unscored (Vervoe's grading
@@ -66,6 +69,8 @@ FILL_PAGE_SIZE = 500  # completed invitations listed per page (``ctx.invitations
 FILL_PAGES_PER_RUN = 4
 MAX_VERDICT_CHECK_INTERVAL = timedelta(hours=6)
 MAX_VERDICT_CHECKS_PER_RUN = 200
+OPEN_PAGE_SIZE = 500  # open invitations read from Vervoe per run (``ctx.invitations.list_open``'s most)
+OPEN_CURSOR = "reconcile-open-after"  # ``{after_id}``: where the next run's page of open invitations starts
 
 
 def reconcile(ctx: Any) -> list[InboundEvent]:
@@ -84,7 +89,7 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
     links.prune_sending(ctx, settings.sending_window_seconds)
     fill_verdict_watches(ctx, settings, now)
     try:
-        for invitation in ctx.invitations.list_open(ctx.plugin_name, older_than=after):
+        for invitation in _open_page(ctx, after):
             uuid = invitation.provider_invitation_id
             try:
                 report = client.get_report(uuid)
@@ -109,6 +114,21 @@ def reconcile(ctx: Any) -> list[InboundEvent]:
     except (TemporaryError, NeedsReauthorization) as exc:
         ctx.log.warning("reconcile stopped early: %s", exc)
     return found
+
+
+def _open_page(ctx: Any, after: timedelta) -> list[Any]:
+    """This run's page of open invitations created more than ``after`` ago: the one after the last
+    run's (``OPEN_CURSOR``), or the first when that was the last (or nothing follows it). The
+    cursor moves on before they are read: a run stopped early leaves the rest of its page for the
+    next round of pages, never the page after it for good."""
+    cursor = (ctx.records.get(OPEN_CURSOR) or {}).get("after_id")
+    page = ctx.invitations.list_open(ctx.plugin_name, older_than=after, after_id=cursor, limit=OPEN_PAGE_SIZE)
+    if not page and cursor is not None:
+        page = ctx.invitations.list_open(ctx.plugin_name, older_than=after, limit=OPEN_PAGE_SIZE)
+    next_after = page[-1].id if len(page) >= OPEN_PAGE_SIZE else None
+    if next_after != cursor:
+        ctx.records.put(OPEN_CURSOR, {"after_id": next_after})
+    return page
 
 
 def _report_events(ctx: Any, invitation: Any, report: dict[str, Any], verdict_tag: str) -> tuple[list[InboundEvent], bool]:

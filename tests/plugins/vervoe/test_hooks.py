@@ -1075,3 +1075,49 @@ def test_reconcile_skips_an_invitation_vervoe_refuses_to_answer_for_and_stops_wh
     messages = [r.getMessage() for r in caplog.records]
     assert any("refused to answer for invitation" in m and "422" in m for m in messages)
     assert any("reconcile stopped early" in m for m in messages)
+
+
+def test_reconcile_reads_every_open_invitation_in_turn_past_a_page(hub, monkeypatch):
+    """Reconciliation read the first page of open invitations every run: with more open than a page
+    (invitations of candidates who have not started stay open for weeks), a lost completion past
+    it was never found. Now each run reads the page after the last run's, from the first again
+    once past the last. (A page of two here: the hub's page is 500.)"""
+    from hub.context import InvitationStore
+    from hub.engine.sweeper import reconcile_all
+    from plugins.vervoe import reconciliation
+    from plugins.vervoe.client import VervoeClient
+
+    listing = InvitationStore.list_open
+
+    def small_pages(self, *args, limit=2, **kwargs):  # the hub's pages, two invitations long
+        return listing(self, *args, limit=min(limit, 2), **kwargs)
+
+    monkeypatch.setattr(InvitationStore, "list_open", small_pages)
+    monkeypatch.setattr(reconciliation, "OPEN_PAGE_SIZE", 2, raising=False)
+    for opportunity_id in ("opp-1", "opp-2", "opp-3"):
+        hub.candidate(opportunity_id, email=f"{opportunity_id}@example.com")
+    waiting, also_waiting, lost = (invited(hub, o) for o in ("opp-1", "opp-2", "opp-3"))
+    hub.sandbox.faults(webhook_drop_rate=1.0, webhook_drop_forever=True)
+    hub.sandbox.act(lost.provider_invitation_id, "complete", answers=BACKEND_ANSWERS)
+    hub.sandbox.quiet()
+    hub.sandbox.faults()
+    read = VervoeClient.get_report
+    asked = []
+
+    def reading(self, uuid):
+        asked.append(uuid)
+        return read(self, uuid)
+
+    monkeypatch.setattr(VervoeClient, "get_report", reading)
+    runs = []
+    for _ in range(3):
+        asked.clear()
+        found = reconcile_all(hub.runtime)
+        runs.append((found, list(asked)))
+    first, second, third = runs
+    assert first == (0, [waiting.provider_invitation_id, also_waiting.provider_invitation_id])
+    assert second == (1, [lost.provider_invitation_id])  # the page after the first's
+    # the first page again; then the verdict watch of the completion run 2 found
+    assert third == (0, [waiting.provider_invitation_id, also_waiting.provider_invitation_id,
+                         lost.provider_invitation_id])
+    assert {i.id: i.status for i in hub.invitations()}[lost.id] == "completed"
