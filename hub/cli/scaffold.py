@@ -98,7 +98,11 @@ def new_plugin_command(name, kind, directory):
         raise click.BadParameter("is empty: name a folder, or leave --directory out for ./ats-hub-NAME",
                                  param_hint="'--directory'")
     target = Path(directory or f"ats-hub-{name.replace('_', '-')}")
-    if target.exists() and any(target.iterdir()):
+    try:
+        occupied = target.exists() and any(target.iterdir())
+    except OSError as exc:  # a name too long for the file system, a folder it may not read: said, not raised
+        raise click.BadParameter(f"cannot use {target}: {exc.strerror or exc}", param_hint="'--directory'") from None
+    if occupied:
         raise click.ClickException(f"{target} exists and is not empty: name a new or empty folder with --directory")
     try:
         for relative, text in render_plugin(name, kind).items():

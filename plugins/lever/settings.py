@@ -62,13 +62,19 @@ def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+MAX_TIME_ZONE_LENGTH = 64  # longer than any IANA name ("America/Argentina/ComodRivadavia" is 32)
+
+
 def _known_time_zone(name: str | None) -> None:
-    """An IANA time zone name this machine's time zone database knows, or UTC."""
-    if name is None or name == "UTC":
+    """An IANA time zone name this machine's time zone database knows, or UTC. A name longer than
+    ``MAX_TIME_ZONE_LENGTH`` is left to the length check (marshmallow runs every validator): it
+    would only be looked up as a file name too long for the file system."""
+    if name is None or name == "UTC" or len(name) > MAX_TIME_ZONE_LENGTH:
         return
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a name that is a folder of the database, not a zone ("Europe": IsADirectoryError)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError(f"Unknown time zone “{name}”. Enter an IANA time zone name such as "
                               "Europe/Berlin or America/New_York, or UTC.") from None
 
@@ -113,7 +119,7 @@ class LeverSettingsSchema(Schema):
         load_default=True, metadata={"label": "Tag candidates with assessment results"})
     note_time_zone = PlainText(
         what="a time zone name", load_default="UTC", allow_none=True,
-        validate=[validate.Length(max=64), _known_time_zone],
+        validate=[validate.Length(max=MAX_TIME_ZONE_LENGTH), _known_time_zone],
         metadata={"label": "Time zone of the times in Lever notes",
                   "description": "when an assessment was completed or decided, as written in the notes on the "
                                  "candidate in Lever: UTC, or an IANA name such as Europe/Berlin (the note "

@@ -158,6 +158,10 @@ def test_a_password_of_only_spaces_is_refused_and_spaces_around_one_are_kept(run
      "Invalid value for '--directory': is empty: name a folder, or leave --directory out for ./ats-hub-NAME"),
     (["new-plugin", "acme", "--kind", "assessment", "--directory", "/proc/no-such-folder/acme"],
      "Error: cannot write the plugin into /proc/no-such-folder/acme: No such file or directory"),
+    # a folder name longer than the file system takes (255 bytes a name): an OSError from the check
+    # that the folder is empty, shown as "OSError: [Errno 36] ..." with exit status 1
+    (["new-plugin", "acme", "--kind", "assessment", "--directory", "d" * 300],
+     f"Invalid value for '--directory': cannot use {'d' * 300}: File name too long"),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else None)
 def test_bad_arguments_give_one_line_and_non_zero_exit(runner, args, message):
     result = runner.invoke(args=args)

@@ -224,3 +224,25 @@ def test_the_settings_drop_downs_name_their_choices_for_people(hub):
     assert re.search(r'<option value="api_key"[^>]*>API key</option>', html)
     assert re.search(r'<option value="oauth"[^>]*>OAuth \(partner app\)</option>', html)
     assert ">api_key</option>" not in html and ">custom</option>" not in html
+
+
+def test_a_time_zone_that_is_a_region_is_refused_on_the_page_and_the_api_not_a_500(hub):
+    """The notes' time zone "Europe" (a region: a folder of the time zone database, not a zone) was
+    a 500 on saving the settings, on the page and through the API."""
+    _users(hub)
+    client = _client(hub)
+    client.post("/integrations/lever/enable")
+    saved = client.post("/integrations/lever/settings", data={"environment": "production", "auth_mode": "api_key",
+                                                              "note_time_zone": "Europe"})
+    assert saved.status_code == 422
+    assert "Unknown time zone “Europe”" in saved.get_data(as_text=True)
+    with hub.app.app_context():
+        from hub.store.models import User
+
+        owner = db.session.scalar(db.select(User).where(User.email == SUPER))
+        raw = services.create_api_token(owner, "settings")
+    answer = hub.app.test_client().put("/api/v1/integrations/lever", json={"note_time_zone": "Europe"},
+                                       headers={"Authorization": f"Bearer {raw}"})
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["fields"]["note_time_zone"] == [
+        "Unknown time zone “Europe”. Enter an IANA time zone name such as Europe/Berlin or America/New_York, or UTC."]

@@ -207,8 +207,25 @@ def test_the_time_zone_setting_takes_iana_names_and_refuses_others():
         assert "note_time_zone" in info.value.messages
 
 
+def test_a_region_of_the_time_zone_database_or_a_name_too_long_is_refused_as_a_setting():
+    """"Europe" is a folder of the time zone database, not a zone: looking it up raised
+    IsADirectoryError, and a name of hundreds of characters "File name too long", which no
+    validator caught: saving the settings page or PUT /api/v1/integrations/lever answered 500."""
+    schema = LeverSettingsSchema()
+    for bad in ("Europe", "America", "America/Argentina"):
+        with pytest.raises(ValidationError) as info:
+            schema.load({"note_time_zone": bad})
+        assert info.value.messages["note_time_zone"] == [
+            f"Unknown time zone “{bad}”. Enter an IANA time zone name such as Europe/Berlin or America/New_York, "
+            "or UTC."]
+    with pytest.raises(ValidationError) as info:
+        schema.load({"note_time_zone": "Europe/" + "x" * 300})
+    assert info.value.messages["note_time_zone"] == ["Longer than maximum length 64."]
+
+
 def test_a_zone_this_machine_does_not_know_falls_back_to_utc_and_a_saved_none_is_utc():
     """The setting is checked on save; a node whose time zone database lacks the zone still writes."""
     assert writeback.note_time(DONE_AT, "Mars/Olympus") == "2026-03-09 14:05 UTC"
+    assert writeback.note_time(DONE_AT, "Europe") == "2026-03-09 14:05 UTC"  # a folder of its database
     assert writeback.note_time(DONE_AT.replace(tzinfo=None), None) == "2026-03-09 14:05 UTC"  # naive: UTC
     assert LeverSettings.from_mapping({"note_time_zone": None}).note_time_zone == "UTC"
