@@ -10,6 +10,7 @@ posts ("yes", "50"), which marshmallow's own Boolean and Float take. A form's sc
 from __future__ import annotations
 
 import re
+from datetime import timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -179,6 +180,33 @@ class NotBlank(validate.Regexp):
         return value
 
 
+class QueryTime(fields.AwareDateTime):
+    """A moment in a query string: ISO 8601 with its time zone (``2026-12-01T09:00:00Z``,
+    ``...+01:00``), loaded as UTC. A ``+`` sent unencoded arrives as a space (``application/
+    x-www-form-urlencoded``), so a space before the offset is read as the ``+`` it was: the
+    ``updated_at`` the API answers can be sent back as it is. A moment whose UTC falls outside
+    years 1-9999 is refused, not an overflow."""
+
+    default_error_messages = {
+        "invalid": "Not a date and time: give ISO 8601 with a time zone, e.g. 2026-12-01T09:00:00Z or "
+                   "2026-12-01T10:00:00+01:00 (in a query string, + as %2B).",
+        "invalid_awareness": "Give the time zone too: 2026-12-01T09:00:00Z for UTC, or an offset such as +01:00.",
+        "range": "Out of range: give a moment between the years 1 and 9999 (UTC).",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and "T" in value:
+            value = re.sub(r" ([0-9]{2}(:?[0-9]{2})?)$", r"+\1", value.strip())
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            raise self.make_error("range") from None
+
+
 MAX_ROW_ID = 2**63 - 1  # the largest id a row of the hub's may have (a 64-bit integer column)
 
 
@@ -211,6 +239,10 @@ class InvitationQuerySchema(PageQuerySchema):
         metadata={
         "description": "The candidate's opportunity id at the source (opportunity_id), exactly: their invitations, "
                        "one per attachment they were invited for."})
+    updated_since = QueryTime(metadata={
+        "description": "Only the invitations changed at or after this moment (their updated_at), ISO 8601 with a "
+                       "time zone: 2026-12-01T09:00:00Z. For a sync, send the largest updated_at you read "
+                       "last time, less a minute (docs/api.md, Lists, paging and filters)."})
 
 
 class ActivityQuerySchema(PageQuerySchema):

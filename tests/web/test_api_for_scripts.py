@@ -14,7 +14,7 @@ from tests.web.support import api_error
 def test_an_unknown_query_parameter_is_named_with_the_ones_the_endpoint_takes(api):
     error = api_error(api("GET", "/invitations?stauts=failed"), 422)
     assert error["message"] == ("unknown query parameter: 'stauts' (this endpoint takes page, per_page, before_id, "
-                                "status, assessment, posting, q, opportunity)")
+                                "status, assessment, posting, q, opportunity, updated_since)")
     assert error["fields"] == {"stauts": ["Unknown query parameter."]}
     error = api_error(api("GET", "/integrations?verbose=1&x=2"), 422)
     assert error["message"] == "unknown query parameters: 'verbose', 'x' (this endpoint takes no query parameters)"

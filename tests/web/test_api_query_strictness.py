@@ -13,7 +13,8 @@ from tests.reliability.contract import check_answer
 from tests.web.support import api_headers
 
 REPEATED = "Given more than once: give it once."
-VALID = {"assessment": "fakeassess:py", "plugin": "fakesource", "user": "none", "posting_id": "p1"}
+VALID = {"assessment": "fakeassess:py", "plugin": "fakesource", "user": "none", "posting_id": "p1",
+         "updated_since": "2026-01-01T00:00:00Z"}
 PAGED = ("/invitations", "/activity", "/audit", "/integrations/fakesource/webhooks")
 
 

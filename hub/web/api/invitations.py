@@ -51,6 +51,8 @@ def list_invitations():
                                       posting=args.get("posting"), q=args.get("q"))
     if "opportunity" in args:  # a candidate by the id a script holds from the ATS, exactly
         query = query.where(Invitation.opportunity_id == args["opportunity"])
+    if "updated_since" in args:  # a sync's "what changed since I last read"
+        query = query.where(Invitation.updated_at >= args["updated_since"])
     query = older_than(query, Invitation.id, args)
     if visibility_notice():  # read by invitations_query: nothing is visible, and she must be told why
         return unreadable()
