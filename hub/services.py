@@ -725,8 +725,10 @@ def replay_delivery(runtime, workspace_id: int, delivery_id: int, actor: User | 
 
 
 def _replay_one(runtime, workspace_id: int, delivery_id: int, actor: User | str | None,
-                **detail: Any) -> None:
-    """Make one delivery due again and audit it (``delivery.replay``); the caller wakes a worker."""
+                credentials_checked: bool = False, **detail: Any) -> None:
+    """Make one delivery due again and audit it (``delivery.replay``); the caller wakes a worker.
+    ``Conflict`` when its plugin is not enabled, or cannot authenticate (``_not_connected``; not
+    asked again with ``credentials_checked``: ``replay_all`` asks once per plugin)."""
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is None or delivery.workspace_id != workspace_id:
         raise NotFound("no such delivery")
@@ -735,6 +737,10 @@ def _replay_one(runtime, workspace_id: int, delivery_id: int, actor: User | str 
     integration = runtime.integration(workspace_id, delivery.plugin)
     if integration is None or not integration.enabled:
         raise Conflict(_not_enabled(runtime, delivery.plugin))
+    if not credentials_checked:
+        refusal = _not_connected(runtime, workspace_id, delivery.plugin, integration)
+        if refusal is not None:
+            raise Conflict(refusal)
     if not replay(delivery_id, workspace_id):
         raise Conflict("this delivery cannot be replayed now")
     audit(workspace_id, actor, "delivery.replay", f"delivery:{delivery_id}", **detail)
@@ -743,6 +749,49 @@ def _replay_one(runtime, workspace_id: int, delivery_id: int, actor: User | str 
 
 def _not_enabled(runtime, plugin: str) -> str:
     return f"{runtime.registry.title(plugin)} is not enabled; enable it before replaying its deliveries"
+
+
+def cannot_authenticate(runtime, workspace_id: int, plugin: str,
+                        row: Integration | None = None) -> tuple[str, str] | None:
+    """Whether the enabled ``plugin``'s work would fail on authentication if it ran now, as
+    (what is wrong, the next step), both in words that follow its title and a colon; None when
+    it can run (or is not installed, or not set up: the callers refuse those for being disabled).
+
+    It cannot when the vendor refused its credentials ("needs re-authorization", until a new
+    credential, a reconnect or a passed test clears it), or when it has none: enabled again after
+    a revoke (which forgets them) before they were entered again. A plugin that implements
+    ``connection_state`` says whether it has them; for one that does not, it needs them when its
+    settings have a secret the connection depends on (``connection_fields``): one whose secrets
+    are all optional runs without. A delivery replayed then would end dead at once (the runner's
+    ``NeedsReauthorization``): a replay waits for the credentials instead (``_not_connected``)."""
+    if plugin not in runtime.registry.specs:
+        return None
+    row = row if row is not None else runtime.integration(workspace_id, plugin)
+    if row is None:
+        return None
+    spec = runtime.registry.spec(plugin)
+    if row.status == "needs_reauthorization":
+        how = credentials_how(spec, connection_state(workspace_id, plugin, row))
+        return "needs reconnecting (it refused the credentials)", f"{how} or test the connection again"
+    needs = runtime.registry.implements(plugin, "connection_state") or bool(
+        spec.settings_schema is not None and set(spec.secret_fields) & connection_fields(spec.settings_schema))
+    if not needs:
+        return None
+    state = connection_state(workspace_id, plugin, row)
+    if state.credentials_present:
+        return None
+    return "is not connected", credentials_how(spec, state)
+
+
+def _not_connected(runtime, workspace_id: int, plugin: str, row: Integration | None = None) -> str | None:
+    """Why the deliveries of the enabled ``plugin`` cannot be replayed now (``cannot_authenticate``),
+    with what to do first, or None: "Canditech is not connected: enter Canditech's API key in the
+    settings and save, then replay its deliveries"."""
+    reason = cannot_authenticate(runtime, workspace_id, plugin, row)
+    if reason is None:
+        return None
+    why, how = reason
+    return f"{runtime.registry.title(plugin)} {why}: {how}, then replay its deliveries"
 
 
 # what "Replay all" takes, by status: every dead delivery, or every delivery cancelled by a disable
@@ -791,17 +840,18 @@ def replay_all(runtime, workspace_id: int | None, status: str, actor: User | str
                plugin: str | None = None, exclude: Iterable[int] = (), limit: int | None = None) -> BulkReplay:
     """Replay every delivery ``bulk_replay_query`` finds (but those in ``exclude``), each as
     ``replay_delivery`` does (and audited as it is, ``delivery.replay``, with what did it in
-    ``bulk``); one that cannot be (its plugin is disabled, or it was replayed meanwhile) is skipped
-    with the reason, and the others are replayed. With ``limit``, it stops once that many are
-    replayed, and counts the rest in ``remaining`` (a web request must end in time; the next call
-    goes on, since those replayed are no longer found). Shared by Activity's "Replay all" and
-    ``hub deliveries replay --all-dead``."""
+    ``bulk``); one that cannot be (its plugin is disabled or cannot authenticate, ``_not_connected``,
+    or it was replayed meanwhile) is skipped with the reason, and the others are replayed. With
+    ``limit``, it stops once that many are replayed, and counts the rest in ``remaining`` (a web
+    request must end in time; the next call goes on, since those replayed are no longer found).
+    Shared by Activity's "Replay all" and ``hub deliveries replay --all-dead``."""
     excluded = set(exclude)
     ids = [i for i in db.session.scalars(bulk_replay_query(workspace_id, status, plugin)) if i not in excluded]
     db.session.commit()  # end the read transaction (SQLite: each replay writes)
     done = BulkReplay(status)
     bulk = f"all {BULK_REPLAY[status]} deliveries" + (f" of {runtime.registry.title(plugin)}" if plugin else "")
-    enabled: dict[tuple[int, str], bool] = {}  # (workspace, plugin) -> whether it is enabled
+    # (workspace, plugin) -> why its deliveries cannot be replayed (not enabled, not connected), or None
+    refusals: dict[tuple[int, str], str | None] = {}
     for position, delivery_id in enumerate(ids):
         if limit is not None and len(done.replayed) >= limit:
             done.remaining = len(ids) - position
@@ -810,14 +860,15 @@ def replay_all(runtime, workspace_id: int | None, status: str, actor: User | str
         if delivery is None:  # deleted meanwhile (a retention sweep)
             continue
         key = (delivery.workspace_id, delivery.plugin)
-        if key not in enabled:
+        if key not in refusals:
             row = runtime.integration(*key)
-            enabled[key] = row is not None and row.enabled
-        if not enabled[key]:
-            done.skipped.append((delivery_id, _not_enabled(runtime, delivery.plugin)))
+            refusals[key] = (_not_enabled(runtime, delivery.plugin) if row is None or not row.enabled
+                             else _not_connected(runtime, *key, row))
+        if refusals[key] is not None:
+            done.skipped.append((delivery_id, refusals[key]))
             continue
         try:
-            _replay_one(runtime, delivery.workspace_id, delivery_id, actor, bulk=bulk)
+            _replay_one(runtime, delivery.workspace_id, delivery_id, actor, credentials_checked=True, bulk=bulk)
         except HubError as exc:  # replayed by someone else meanwhile, or disabled since
             db.session.rollback()  # nothing of this one is kept; the next starts clean
             done.skipped.append((delivery_id, exc.message))

@@ -60,7 +60,8 @@ def test_deliveries_replay_help_names_every_reason_a_named_id_stops_it(make_app)
         assert result.exit_code == 1, status
         assert "still pending or running" in result.output
     help_text = " ".join(runner.invoke(args=["deliveries", "replay", "--help"]).output.split())
-    assert "(unknown, still pending or running, or its plugin is disabled) stops the command" in help_text
+    assert ("(unknown, still pending or running, its plugin disabled, or without usable credentials: enabled again "
+            "after a revoke before they were entered again, or refused by the vendor) stops the command") in help_text
 
 
 def test_worker_help_names_its_periodic_work(runner):

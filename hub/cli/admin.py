@@ -322,18 +322,19 @@ def deliveries_list(status, limit):
 @deliveries_group.command("replay")
 @click.argument("delivery_ids", nargs=-1, type=int)
 @click.option("--all-dead", is_flag=True,
-              help="Replay every dead delivery. One that cannot be replayed (e.g. its plugin is disabled) is "
-                   "skipped with a warning and the rest are replayed; the exit status is then 1. None dead "
-                   "is a success (exit status 0).")
+              help="Replay every dead delivery. One that cannot be replayed (e.g. its plugin is disabled, or "
+                   "has no usable credentials) is skipped with a warning and the rest are replayed; the exit "
+                   "status is then 1. None dead is a success (exit status 0).")
 @with_appcontext
 def deliveries_replay(delivery_ids, all_dead):
     """Make DELIVERY_IDS (or every dead delivery) run again now.
 
-    A DELIVERY_ID that cannot be replayed (unknown, still pending or running, or its plugin is
-    disabled) stops the command with an error. With --all-dead, a dead delivery that cannot be replayed is skipped with a
-    warning, the others are replayed, and the command exits with status 1 at the end (as Activity's
-    "Replay all dead" does, in every workspace). A queue that cannot be reached (Redis down) stops
-    it before anything is replayed, with exit status 1.
+    A DELIVERY_ID that cannot be replayed (unknown, still pending or running, its plugin disabled,
+    or without usable credentials: enabled again after a revoke before they were entered again, or
+    refused by the vendor) stops the command with an error. With --all-dead, a dead delivery that
+    cannot be replayed is skipped with a warning, the others are replayed, and the command exits
+    with status 1 at the end (as Activity's "Replay all dead" does, in every workspace). A queue
+    that cannot be reached (Redis down) stops it before anything is replayed, with exit status 1.
     """
     runtime = get_runtime()
     named = list(dict.fromkeys(delivery_ids))  # each once, in the order given

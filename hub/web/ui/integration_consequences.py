@@ -374,8 +374,12 @@ def missed_while_disabled(workspace_id: int, plugin: str, revoked: bool = False,
         Delivery.last_error == services.CANCELLED_BY_DISABLE))
     if cancelled:
         where = Markup("on {}").format(_activity_link(plugin)) if replay is None else Markup("with {}").format(replay)
-        parts.append(Markup("{} to {} cancelled by a disable or revoke {} never sent: replay {} {}.").format(
-            counted(cancelled, "delivery", "deliveries"), title, "was" if cancelled == 1 else "were",
+        # enabled again without its credentials (after a revoke): a replay now is refused, so the
+        # step before it is said first
+        unready = services.cannot_authenticate(runtime, workspace_id, plugin)
+        first = Markup("{}, then replay").format(unready[1]) if unready else "replay"
+        parts.append(Markup("{} to {} cancelled by a disable or revoke {} never sent: {} {} {}.").format(
+            counted(cancelled, "delivery", "deliveries"), title, "was" if cancelled == 1 else "were", first,
             "it" if cancelled == 1 else "them", where))
     return Markup(" ").join(parts) if parts else None
 
