@@ -18,7 +18,7 @@ from hub.entities import ASSESSMENT, ConnectionState, IntegrationSpec, SandboxSp
 from hub.errors import HubError, PermanentError, TemporaryError
 
 from . import auth, invite, reconciliation, webhooks, wire
-from .client import VervoeClient, VervoeError
+from .client import VervoeClient, VervoeError, VervoeForbidden
 from .settings import SECRET_FIELDS, VervoeSettingsSchema, split_secrets
 
 __version__ = "0.1.0"
@@ -36,6 +36,11 @@ WEBHOOK_HELP = ("Vervoe has no API to register webhooks: in Vervoe's dashboard, 
                 "report webhook URL to this URL, and copy its webhook secret into \"Webhook secret(s)\" in the "
                 "settings here.")
 VERIFICATION_HELP = "Vervoe has no verify button: the first signed report webhook from Vervoe verifies the connection."
+# a 403 to the connection test (guide 02: the API is for Enterprise plans and Vervoe partners; guide 04:
+# 403 is a missing permission): the key and secret were taken, so entering them again would not help
+FORBIDDEN_ADVICE = ("Vervoe took the API key and secret but does not let this API user list assessments: "
+                    "ask Vervoe to give it that permission (Vervoe's API needs an Enterprise plan or partner "
+                    "access)")
 REVOKE_HELP = ("Nothing is undone at Vervoe (its API cannot remove anything): remove the hub's report webhook URL "
                "in Vervoe's dashboard, API webhook settings; it is refused from now on anyway.")
 
@@ -57,13 +62,20 @@ def _vendor_error(exc: Exception) -> HubError:
     Vervoe already ("Vervoe answered 404 Not Found with an HTML page, not its API's JSON: check the
     API base URL"); any other error's text, after "Vervoe: " unless it names Vervoe already
     ("Vervoe's token endpoint answered 404: ...", "GET ...: Vervoe answered 502 Bad Gateway with
-    ..."). Refused credentials (401/403, a 400 from the token endpoint): "Vervoe refused the API key
-    and secret: <its message>" for Vervoe's JSON error; else the sentence and advice naming the
-    base URL as well as the credentials (``auth.refused_not_json``)."""
+    ..."). Refused credentials (a 401, or a 400/401/403 from the token endpoint): "Vervoe refused
+    the API key and secret: <its message>" for Vervoe's JSON error; else the sentence and advice
+    naming the base URL as well as the credentials (``auth.refused_not_json``). A 403 from the API
+    (a permission, guide 04; ``client.VervoeForbidden``) is not about the credentials: "Vervoe:
+    <its message> (403 Forbidden: the API user lacks a permission this request needs). <what to ask
+    Vervoe>" (``FORBIDDEN_ADVICE``) for Vervoe's JSON error, else the sentence; and the connection
+    is not flagged for re-authorization."""
     if isinstance(exc, auth.VervoeAuthError):
         own = exc.own_message
         text = f"Vervoe refused the API key and secret: {own}" if own is not None else auth.refused_not_json(exc)
         return HubError(text, status=401, code="vendor_unauthorized")
+    if isinstance(exc, VervoeForbidden) and invite.own_message(exc) is not None:
+        return HubError(f"{invite.refusal_text(exc, 'Vervoe: ', '')}. {FORBIDDEN_ADVICE}", status=502,
+                        code="vendor_error")
     if isinstance(exc, VervoeError):
         return HubError(invite.refusal_text(exc, "Vervoe: ", ""), status=502, code="vendor_error")
     text = str(exc)

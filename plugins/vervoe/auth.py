@@ -5,7 +5,10 @@ The token is cached among the connection's encrypted secrets (``TOKEN``, ``EXPIR
 ``KEY_ID``, a fingerprint of the key pair it was issued for, so changing the key in the settings
 drops it). It is refreshed when less than ``REFRESH_MARGIN`` seconds remain, and when Vervoe
 answers 401 to it, by one worker at a time across every process (``ctx.lock(LOCK)``): the others
-wait, re-read the secrets and use the token the winner stored (single flight). A refused key
+wait, re-read the secrets and use the token the winner stored (single flight). Getting a token
+keeps to the budget of the call it is for (``Budget``: the waits for the lock and the rate budget,
+the HTTP timeout, the tries), so a short try (a webhook's re-read) stays short when it must fetch
+one first. A refused key
 (400/401/403 from the token endpoint) is ``VervoeAuthError``, a ``NeedsReauthorization``: the
 connection is flagged for an admin (``reauthorization_status``): with Vervoe's own message when it
 answered with its JSON error; else with the client's sentence, which keeps the status ("Vervoe
@@ -16,6 +19,7 @@ web server that is not Vervoe's API says nothing about the key.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 import time
@@ -39,6 +43,7 @@ LOCK = "token-refresh"
 LOCK_TTL = 60.0
 LOCK_WAIT = 30.0
 MAX_ATTEMPTS = 3
+LIMITER_WAIT = 60.0  # the longest wait for a token of the connection's rate budget (``ctx.rate_limiter``'s)
 
 
 NOT_JSON_ADVICE = "Correct the API base URL or enter the API key and secret again in the settings, and save."
@@ -46,8 +51,10 @@ NOT_JSON_ADVICE = "Correct the API base URL or enter the API key and secret agai
 
 class VervoeAuthError(NeedsReauthorization):
     """Vervoe refused the API key and secret (or the token made with them): 400/401/403 from the
-    token endpoint, 401 (after one refresh) or 403 from the API. ``vendor_message`` and ``sentence``
-    are ``wire.parse_error``'s message and summary, ``body`` the answer's JSON (or None). Its text:
+    token endpoint (no token: nothing can be asked with this key pair), or 401 from the API after
+    one refresh. (A 403 from the API is ``client.VervoeForbidden``: a permission for that request,
+    guide 04, not the credentials.) ``vendor_message`` and ``sentence`` are ``wire.parse_error``'s
+    message and summary, ``body`` the answer's JSON (or None). Its text:
     "Vervoe refused the API credentials (401): <message>" for Vervoe's own JSON error; for any
     other answer the sentence, with the status ("Vervoe answered 401 Unauthorized with an HTML
     page, not its API's JSON: check the API base URL")."""
@@ -87,24 +94,44 @@ def cached_token(secrets: dict[str, Any], settings: VervoeSettings, now: float |
     return token if expires_at - now > REFRESH_MARGIN else None
 
 
-def bearer_token(ctx: Any, settings: VervoeSettings, *, rejected: str | None = None) -> str:
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How long getting a token may take: ``lock_wait`` for another worker's refresh (``ctx.lock``:
+    ``Deferred`` past it), ``limiter_wait`` for the connection's rate budget (``TemporaryError``
+    past it), ``timeout`` for each HTTP request (None: ``ctx.http``'s default), ``max_attempts``
+    tries of the token endpoint. The default is a worker's; a short try (a webhook's re-read,
+    ``VervoeClient.token_budget``) gives its own, so fetching a token first does not make it long."""
+
+    lock_wait: float = LOCK_WAIT
+    limiter_wait: float = LIMITER_WAIT
+    timeout: float | None = None
+    max_attempts: int = MAX_ATTEMPTS
+
+
+WORKER_BUDGET = Budget()
+
+
+def bearer_token(ctx: Any, settings: VervoeSettings, *, rejected: str | None = None,
+                 budget: Budget = WORKER_BUDGET) -> str:
     """A usable bearer token; refreshes (single flight) when none is cached or when ``rejected``
-    (the token Vervoe just answered 401 to) is still the cached one."""
+    (the token Vervoe just answered 401 to) is still the cached one, within ``budget``."""
     token = cached_token(ctx.secrets, settings)
     if token and token != rejected:
         return token
-    with ctx.lock(LOCK, ttl=LOCK_TTL, wait=LOCK_WAIT):
+    with ctx.lock(LOCK, ttl=LOCK_TTL, wait=budget.lock_wait):
         ctx.reload()  # another worker may have refreshed while we waited
         token = cached_token(ctx.secrets, settings)
         if token and token != rejected:
             return token
-        return refresh(ctx, settings)
+        return refresh(ctx, settings, budget)
 
 
-def refresh(ctx: Any, settings: VervoeSettings) -> str:
-    """Fetch a new token now and store it; returns it. (Call under ``ctx.lock(LOCK)``.)"""
+def refresh(ctx: Any, settings: VervoeSettings, budget: Budget = WORKER_BUDGET) -> str:
+    """Fetch a new token now (within ``budget``) and store it; returns it. (Call under
+    ``ctx.lock(LOCK)``.)"""
     try:
-        token, expires_at = fetch_token(ctx, settings)
+        token, expires_at = fetch_token(ctx, settings, max_attempts=budget.max_attempts,
+                                        limiter_wait=budget.limiter_wait, timeout=budget.timeout)
     except Exception:
         _token_metric(ctx, "failed")
         raise
@@ -114,8 +141,11 @@ def refresh(ctx: Any, settings: VervoeSettings) -> str:
 
 
 def fetch_token(ctx: Any, settings: VervoeSettings, *, sleep: Callable[[float], None] = time.sleep,
-                max_attempts: int = MAX_ATTEMPTS) -> tuple[str, float]:
-    """``GET /public/ats-api/token`` with the key pair; returns (token, expires_at epoch seconds)."""
+                max_attempts: int = MAX_ATTEMPTS, limiter_wait: float = LIMITER_WAIT,
+                timeout: float | None = None) -> tuple[str, float]:
+    """``GET /public/ats-api/token`` with the key pair; returns (token, expires_at epoch seconds).
+    At most ``max_attempts`` tries, each waiting at most ``limiter_wait`` for the rate budget, with
+    the HTTP ``timeout`` (None: ``ctx.http``'s default)."""
     if not settings.api_key or not settings.api_secret:
         raise NeedsReauthorization("Vervoe is not connected: enter the API key and secret in the settings")
     url = settings.base_url + wire.TOKEN_PATH
@@ -123,12 +153,13 @@ def fetch_token(ctx: Any, settings: VervoeSettings, *, sleep: Callable[[float], 
     limiter = ctx.rate_limiter("api", settings.rate_limit_per_second, settings.rate_limit_burst)
     problem = "no attempt made"
     retry_after: float | None = None
-    for attempt in range(1, max_attempts + 1):
-        limiter.acquire()
+    timeout_arg = {} if timeout is None else {"timeout": timeout}
+    for attempt in range(1, max(1, max_attempts) + 1):
+        limiter.acquire(timeout=limiter_wait)
         asked_at = time.time()
         started = time.perf_counter()
         try:
-            response = ctx.http.get(url, headers=headers)
+            response = ctx.http.get(url, headers=headers, **timeout_arg)
         except requests.RequestException as exc:
             ctx.record_vendor_call(wire.ENDPOINT_TOKEN, "error", time.perf_counter() - started)
             problem, retry_after = f"Vervoe's token endpoint is unreachable ({type(exc).__name__})", None

@@ -4,8 +4,9 @@ Every call:
 
 - waits for a token of the connection's shared rate limiter (``ctx.rate_limiter``, all workers;
   its rate and burst are the connection's ``rate_limit_per_second`` and ``rate_limit_burst``);
-- sends ``Authorization: Bearer <token>`` (``auth.bearer_token``: cached, refreshed single-flight);
-  a 401 refreshes the token once and repeats the call; a second 401 is ``VervoeAuthError``;
+- sends ``Authorization: Bearer <token>`` (``auth.bearer_token``: cached, refreshed single-flight,
+  within the call's own budget: ``token_budget``); a 401 refreshes the token once and repeats the
+  call; a second 401 is ``VervoeAuthError``;
 - retries inside the call, a couple of times with exponential backoff, on 5xx, timeouts and
   connection errors, and on 429 when ``Retry-After`` is short; then raises
   ``hub.errors.TemporaryError``. The exception is the invitation ``POST``: Vervoe has no
@@ -13,14 +14,17 @@ Every call:
   ``invite.py`` looks the candidate up first (find-before-create);
 - records each attempt with ``ctx.record_vendor_call``.
 
-Errors: 401/403 -> ``auth.VervoeAuthError`` (a ``NeedsReauthorization``); 404 -> ``VervoeNotFound``;
-any other 4xx -> ``VervoeRejected``; all carry Vervoe's message and body. An answer that is not
-Vervoe's JSON error (``wire.is_error_envelope``; an HTML page at a wrong base URL) is never shown
-as it came: its message says what came instead ("an HTML page, not its API's JSON: check the API
-base URL"), and the exception's text is a sentence with the status ("Vervoe answered 404 Not Found
-with an HTML page, ..."; "Vervoe answered 400 Bad Request with an empty body"; ``wire.parse_error``),
-as is the ``TemporaryError``'s after a 5xx or 429. Vervoe's own JSON error reads "Vervoe answered
-400: <its message>".
+Errors: 401 (after the refresh) -> ``auth.VervoeAuthError`` (a ``NeedsReauthorization``: the
+credentials); 403 -> ``VervoeForbidden`` (a ``PermanentError`` for this one request: guide 04, "The
+API User doesn't have needed permissions to perform the request"; the connection is not flagged);
+404 -> ``VervoeNotFound``; any other 4xx -> ``VervoeRejected``; all carry Vervoe's message and body.
+An answer that is not Vervoe's JSON error (``wire.is_error_envelope``; an HTML page at a wrong base
+URL) is never shown as it came: its message says what came instead ("an HTML page, not its API's
+JSON: check the API base URL"), and the exception's text is a sentence with the status ("Vervoe
+answered 404 Not Found with an HTML page, ..."; "Vervoe answered 400 Bad Request with an empty
+body"; ``wire.parse_error``), as is the ``TemporaryError``'s after a 5xx or 429. Vervoe's own JSON
+error reads "Vervoe answered 400: <its message>" (a 403's: "Vervoe answered 403 Forbidden (the API
+user lacks a permission this request needs): <its message>").
 """
 
 from __future__ import annotations
@@ -62,6 +66,27 @@ class VervoeRejected(VervoeError):
     """A 4xx other than 401/403/404: the request itself was refused (e.g. 400 Bad Request)."""
 
 
+# what a 403 means (guide 04), in the words an admin reads
+FORBIDDEN_MEANING = "the API user lacks a permission this request needs"
+
+
+class VervoeForbidden(VervoeError):
+    """403 from the API. Vervoe's guide 04: "403 - Forbidden, The API User doesn't have needed
+    permissions to perform the request"; bad or expired credentials are 401 (the token endpoint's
+    documented refusal, and the API's answer to a token it does not take). So a 403 refuses this
+    request (this assessment, this candidate assessment, or what the account's plan allows), not the
+    connection: the work it was for fails (a delivery dead at once, an invitation failed) or is
+    skipped (reconciliation), with this text, and the connection is not flagged for
+    re-authorization. Its text: "Vervoe answered 403 Forbidden (<FORBIDDEN_MEANING>): <message>"
+    for Vervoe's JSON error; else the client's sentence, which keeps the status ("Vervoe answered
+    403 Forbidden with an HTML page, not its API's JSON: check the API base URL")."""
+
+    def __init__(self, status: int, message: str, body: Any = None, summary: str | None = None):
+        if wire.is_error_envelope(body):
+            summary = f"Vervoe answered {status} Forbidden ({FORBIDDEN_MEANING}): {message}"
+        super().__init__(status, message, body, summary)
+
+
 class LookupExhausted(TemporaryError):
     """``find_report`` read its last page without finding the candidate assessment and without
     reaching the end of Vervoe's list: not there among the newest ones, but not proven absent."""
@@ -73,7 +98,9 @@ class VervoeClient:
                  timeout: float | None = None, sleep: Callable[[float], None] = time.sleep):
         """``limiter_wait``: the longest wait for a token of the connection's shared rate budget
         (none in time: ``TemporaryError``); ``timeout``: the HTTP timeout (None: ``ctx.http``'s).
-        Inside a webhook's request keep both short (``webhooks.REREAD_*``)."""
+        Inside a webhook's request keep both short (``webhooks.REREAD_*``). A bearer token fetched
+        first has the same budget (``token_budget``): as many tries, the same HTTP timeout and
+        wait for the rate budget, and no longer a wait for another worker's refresh either."""
         self.ctx = ctx
         self.limiter_wait = limiter_wait
         self.timeout = timeout
@@ -83,6 +110,8 @@ class VervoeClient:
         self.max_inline_wait = max_inline_wait
         self.sleep = sleep
         self._limiter = ctx.rate_limiter("api", self.settings.rate_limit_per_second, self.settings.rate_limit_burst)
+        self.token_budget = auth.Budget(lock_wait=min(auth.LOCK_WAIT, limiter_wait), limiter_wait=limiter_wait,
+                                        timeout=timeout, max_attempts=min(auth.MAX_ATTEMPTS, self.max_attempts))
 
     # ------------------------------------------------------------------ transport
     def _backoff(self, attempt: int) -> float:
@@ -99,7 +128,7 @@ class VervoeClient:
         attempt = 0
         while attempt < self.max_attempts:
             attempt += 1
-            token = auth.bearer_token(self.ctx, self.settings, rejected=rejected)
+            token = auth.bearer_token(self.ctx, self.settings, rejected=rejected, budget=self.token_budget)
             headers = {**wire.bearer_header(token), "Accept": "application/json"}
             self._limiter.acquire(timeout=self.limiter_wait)
             started = time.perf_counter()
@@ -129,10 +158,12 @@ class VervoeClient:
                 rejected, reauthorized = token, True
                 attempt -= 1
                 continue
-            if status in (wire.STATUS_UNAUTHORIZED, wire.STATUS_FORBIDDEN):
+            if status == wire.STATUS_UNAUTHORIZED:  # a new token refused too: the credentials
                 error = VervoeAuthError(status, message, body, summary)
                 auth.flag_reauthorization(self.ctx, error)
                 raise error
+            if status == wire.STATUS_FORBIDDEN:  # permission for this request, not the credentials
+                raise VervoeForbidden(status, message, body, summary)
             if status == wire.STATUS_NOT_FOUND:
                 raise VervoeNotFound(status, message, body, summary)
             if status == wire.STATUS_RATE_LIMITED or status >= 500:

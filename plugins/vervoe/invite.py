@@ -63,7 +63,9 @@ from hub.errors import Deferred, NeedsReauthorization, PermanentError, Temporary
 from hub.kit import provider
 
 from . import links, wire
-from .client import LookupExhausted, VervoeClient, VervoeError, VervoeNotFound, VervoeRejected
+from .client import (
+    FORBIDDEN_MEANING, LookupExhausted, VervoeClient, VervoeError, VervoeForbidden, VervoeNotFound, VervoeRejected,
+)
 from .settings import VervoeSettings
 
 ARCHIVED_PREFIX = "archived:"
@@ -171,7 +173,7 @@ def send(ctx: Any, settings: VervoeSettings, invitation: Invitation, candidate: 
                                           redirect_url=settings.redirect_candidate_url)
             try:
                 uuid, url, created = client.invite(current.assessment_id, body)
-            except (VervoeRejected, VervoeNotFound) as exc:
+            except (VervoeRejected, VervoeForbidden, VervoeNotFound) as exc:
                 reason = refusal_text(exc, "Vervoe refused the invitation: ", "The invitation was not sent: ")
                 reason = reason.replace(email, "<email>")
                 ctx.records.delete(key)  # a clear refusal: nothing to look up later
@@ -201,11 +203,16 @@ def own_message(exc: VervoeError) -> str | None:
 
 def refusal_text(exc: VervoeError, own: str, other: str) -> str:
     """What an admin reads of a refusal: ``own`` + Vervoe's message when it answered with its JSON
-    error; else ``other`` + the client's sentence, which has the status and names Vervoe already
-    ("Vervoe answered 404 Not Found with an HTML page, not its API's JSON: check the API base
-    URL")."""
+    error (for a 403, what it means after it: "Access denied (403 Forbidden: the API user lacks a
+    permission this request needs)", guide 04); else ``other`` + the client's sentence, which has
+    the status and names Vervoe already ("Vervoe answered 404 Not Found with an HTML page, not its
+    API's JSON: check the API base URL")."""
     message = own_message(exc)
-    return own + message if message is not None else other + str(exc)
+    if message is None:
+        return other + str(exc)
+    if isinstance(exc, VervoeForbidden):
+        return f"{own}{message} (403 Forbidden: {FORBIDDEN_MEANING})"
+    return own + message
 
 
 def _reset(ctx: Any, client: VervoeClient, invitation: Invitation, key: str, uuid: str) -> tuple[str | None, str | None]:

@@ -10,11 +10,12 @@ make repeated runs (and a webhook arriving after all) harmless. A completed asse
 without a score after ``unscored_result_after_minutes`` is written back unscored (Vervoe's grading
 may be manual and may never come). A report whose link or times break the rules a webhook's
 report is held to (``wire.REPORT_RULES``) is logged and not recorded. Vervoe refusing to answer
-for one invitation (a 4xx other than 404: ``VervoeError``) is logged and that invitation skipped,
-here as in the verdict watch: it is asked again next run, and the others are still asked. Vervoe
-struggling (unreachable, 5xx, 429: ``TemporaryError``) or refusing the credentials (401/403:
-``NeedsReauthorization``, the connection flagged by the client) stops the run early, keeping what
-was found.
+for one invitation (a 4xx other than 404: ``VervoeError``, a 403 included: a permission for that
+request, guide 04) is logged and that invitation skipped, here as in the verdict watch: it is asked
+again next run, and the others are still asked. Vervoe struggling (unreachable, 5xx, 429:
+``TemporaryError``) or refusing the credentials (401 after a new token, or its token endpoint
+refusing the key pair: ``NeedsReauthorization``, the connection flagged by the client) stops the
+run early, keeping what was found.
 
 Completed invitations are watched for ``verdict_watch_days`` after completion (a setting, 14 days
 by default): a reviewer's "hired" or "rejected" (the hub's thumbs up / down) set at Vervoe after the

@@ -63,7 +63,10 @@ REREAD_KINDS = (wire.KIND_HIRED, wire.KIND_REJECTED, wire.KIND_EXPIRED)
 
 # a re-read inside Vervoe's webhook request makes one short try (503 otherwise: Vervoe sends the
 # report again): at most REREAD_LIMITER_WAIT seconds for the connection's rate budget (a worker
-# waits up to 60 s; a burst of reports would hold every request thread), REREAD_TIMEOUT for Vervoe
+# waits up to 60 s; a burst of reports would hold every request thread), REREAD_TIMEOUT for Vervoe.
+# A token fetched first (none cached) has the same budget (``VervoeClient.token_budget``): one try
+# of the token endpoint, REREAD_TIMEOUT, REREAD_LIMITER_WAIT for the rate budget and for another
+# worker's refresh (a worker waits up to 30 s for it, and tries the token endpoint three times)
 REREAD_TIMEOUT = 2.0
 REREAD_LIMITER_WAIT = 0.5
 

@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 import plugins.vervoe as vervoe
 from hub.errors import HubError, TemporaryError
 from plugins.vervoe import auth, invite, wire
-from plugins.vervoe.client import VervoeClient, VervoeNotFound, VervoeRejected
+from plugins.vervoe.client import VervoeClient, VervoeForbidden, VervoeNotFound, VervoeRejected
 from plugins.vervoe.settings import VervoeSettings, VervoeSettingsSchema
 
 from tests.support.html_server import HTML_404, html_404_server, html_error_server
@@ -296,20 +296,21 @@ HTML_403 = "<!doctype html><html><head><title>403 Forbidden</title></head><body>
 
 
 def test_a_403_page_from_the_api_keeps_its_status_and_names_the_base_url(rsps):
-    """The connection test and the status line said "Vervoe refused the API key and secret: an HTML
-    page, ..." (and "(an HTML page, ...); enter them again"), without the status."""
+    """The connection test said "Vervoe refused the API key and secret: an HTML page, ...", without
+    the status. A 403 is a permission (guide 04), not the credentials: the connection is not
+    flagged (``test_forbidden.py``)."""
     rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=403, body=HTML_403, content_type="text/html")
     ctx = FakeCtx()
 
     with pytest.raises(HubError) as caught:
         vervoe.test_connection(ctx)
-    said = f"Vervoe answered 403 Forbidden with {SAID}. {ADVICE}"
-    assert (caught.value.message, caught.value.status, caught.value.code) == (said, 401, "vendor_unauthorized")
-    assert ctx.statuses == [("needs_reauthorization", said)]
+    said = f"Vervoe answered 403 Forbidden with {SAID}"
+    assert (caught.value.message, caught.value.status, caught.value.code) == (said, 502, "vendor_error")
+    assert ctx.statuses == []
     error = caught.value.__cause__
-    assert isinstance(error, auth.VervoeAuthError)
-    assert str(error) == f"Vervoe answered 403 Forbidden with {SAID}"
-    assert error.vendor_message == SAID and error.body is None and error.own_message is None
+    assert isinstance(error, VervoeForbidden)
+    assert str(error) == said
+    assert error.vendor_message == SAID and error.body is None
 
 
 def test_a_second_401_page_from_the_api_keeps_its_status(rsps):
@@ -326,16 +327,20 @@ def test_a_second_401_page_from_the_api_keeps_its_status(rsps):
 
 
 def test_vervoe_s_own_refusal_reads_as_before(rsps):
-    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=403, json={"success": False, "msg": "Access denied"})
+    """401, a new token, 401 again, with Vervoe's JSON error: the credentials are refused."""
+    refusal = {"type": "false", "title": "An error occured", "status": 401, "detail": "Unauthorized"}
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=401, json=refusal)
+    rsps.add("GET", BASE + wire.TOKEN_PATH, json={"success": True, "data": {"token": "tok-2"}})
+    rsps.add("GET", BASE + wire.ASSESSMENTS_PATH, status=401, json=refusal)
     ctx = FakeCtx()
 
     with pytest.raises(HubError) as caught:
         vervoe.test_connection(ctx)
-    assert caught.value.message == "Vervoe refused the API key and secret: Access denied"
-    assert ctx.statuses == [("needs_reauthorization", "Vervoe refused the API key and secret (Access denied); "
+    assert caught.value.message == "Vervoe refused the API key and secret: Unauthorized"
+    assert ctx.statuses == [("needs_reauthorization", "Vervoe refused the API key and secret (Unauthorized); "
                                                       "enter them again")]
-    assert str(caught.value.__cause__) == "Vervoe refused the API credentials (403): Access denied"
-    assert caught.value.__cause__.own_message == "Access denied"
+    assert str(caught.value.__cause__) == "Vervoe refused the API credentials (401): Unauthorized"
+    assert caught.value.__cause__.own_message == "Unauthorized"
 
 
 @pytest.mark.parametrize("status, body, content_type, sentence", [
