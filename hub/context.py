@@ -590,10 +590,15 @@ class PluginContext:
         row = self._connection_row()
         if row is None:
             return
+        reconnected = row.status == "needs_reauthorization" and status == "connected"
         if row.status != status or row.status_message != message:
             row.status = status
             row.status_message = message
         db.session.commit()
+        if reconnected:  # connected again (an OAuth grant, a test): the work that waited for it goes on now
+            from hub.engine.runner import wake_waiting_for_reconnection
+
+            wake_waiting_for_reconnection(self._runtime, self.workspace_id, self.plugin_name)
         if has_app_context():  # the hub's own status after this call must not replace it, even if it is unchanged
             g.setdefault(_STATUSES_SET, set()).add((self.workspace_id, self.plugin_name))
 

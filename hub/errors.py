@@ -12,7 +12,8 @@ The errors a plugin raises to steer the engine are part of the public contract:
   retried soon without using up an attempt.
 - ``PermanentError``: retrying cannot help; the delivery is marked dead at once.
 - ``NeedsReauthorization``: the vendor refused our credentials for good (``invalid_grant``);
-  the integration is flagged for an admin and the delivery waits to be replayed.
+  the integration is flagged for an admin, and the delivery (and the plugin's other deliveries,
+  without calling it) waits for the connection to work again, then goes on by itself.
 Any other exception counts as a failed attempt and is retried until the attempts run out.
 """
 

@@ -20,7 +20,8 @@ How the hub calls hooks:
   Raising ``hub.errors.TemporaryError`` (or any exception) retries the delivery with exponential
   backoff until the configured attempts are used up, then it is dead and visible to admins;
   ``hub.errors.Deferred`` retries soon without using an attempt; ``hub.errors.PermanentError``
-  ends it dead at once; ``hub.errors.NeedsReauthorization`` also flags the integration.
+  ends it dead at once; ``hub.errors.NeedsReauthorization`` flags the integration, and the
+  delivery waits for an admin to reconnect it (no attempt spent; it goes on once connected).
 - **Direct hooks** (the rest) are called by the hub when it needs that one plugin's answer
   (webhook ingress, the admin UI, the periodic reconciliation). Their errors are reported to the
   caller: a ``hub.errors.HubError`` with its status and message, anything else as a failure that

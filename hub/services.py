@@ -762,8 +762,9 @@ def cannot_authenticate(runtime, workspace_id: int, plugin: str,
     a revoke (which forgets them) before they were entered again. A plugin that implements
     ``connection_state`` says whether it has them; for one that does not, it needs them when its
     settings have a secret the connection depends on (``connection_fields``): one whose secrets
-    are all optional runs without. A delivery replayed then would end dead at once (the runner's
-    ``NeedsReauthorization``): a replay waits for the credentials instead (``_not_connected``)."""
+    are all optional runs without. A delivery replayed then would only wait for a reconnection (the
+    runner's ``NeedsReauthorization``): a replay is refused instead, with the step that comes first
+    (``_not_connected``)."""
     if plugin not in runtime.registry.specs:
         return None
     row = row if row is not None else runtime.integration(workspace_id, plugin)

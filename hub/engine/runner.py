@@ -86,6 +86,33 @@ def wake_waiting_on_source(runtime, workspace_id: int, source_plugin: str) -> in
     return len(ids)
 
 
+WAITING_FOR_RECONNECTION = "waiting for reconnection: "  # the start of such a delivery's last_error
+RECONNECTION_CHECK_SECONDS = 60.0  # the least wait between two looks at a connection that needs reconnecting
+
+
+def is_waiting_for_reconnection(status: str, last_error: str | None) -> bool:
+    """Whether a delivery waits for its own plugin's connection to be reconnected
+    (``_wait_for_reconnection``): in retry, with a ``last_error`` that starts with
+    ``WAITING_FOR_RECONNECTION``."""
+    return status == D_RETRY and (last_error or "").startswith(WAITING_FOR_RECONNECTION)
+
+
+def wake_waiting_for_reconnection(runtime, workspace_id: int, plugin: str) -> int:
+    """Once ``plugin``'s connection works again (a test passed, a reconnect, the plugin's own
+    "connected"): its deliveries that wait for that (``_wait_for_reconnection``) are due now,
+    rather than at their next look (up to ``MAX_DEFERRAL_SPACING_SECONDS`` later). Returns how many
+    were woken."""
+    waiting = (Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status == D_RETRY,
+               Delivery.last_error.startswith(WAITING_FOR_RECONNECTION, autoescape=True))
+    ids = list(db.session.scalars(sa.select(Delivery.id).where(*waiting)))
+    if ids:
+        db.session.execute(sa.update(Delivery).where(Delivery.id.in_(ids), *waiting).values(next_attempt_at=utcnow()))
+    db.session.commit()
+    if ids:
+        runtime.wake(ids)
+    return len(ids)
+
+
 def log_fields(delivery) -> dict:
     """The ids every log line about a delivery carries (``delivery`` is a row or model with
     ``id``, ``event_id``, ``workspace_id`` and ``plugin``)."""
@@ -320,6 +347,10 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
         return D_CANCELLED
     attempts = delivery.attempts
     delivery = _Snapshot(delivery)
+    # the vendor refused the connection's credentials: its work waits for an admin to reconnect
+    # rather than asking again with what was refused (a 401 per delivery, or each one dead)
+    refused = integration.status_message if integration.status == "needs_reauthorization" else None
+    needs_reconnection = integration.status == "needs_reauthorization"
     db.session.commit()  # no transaction is held while the plugin works
     try:
         ctx = runtime.context(delivery.workspace_id, delivery.plugin, delivery_id=delivery.id, lease_token=token)
@@ -329,6 +360,9 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
             stop_if_gone(ctx)
         except PermanentError:
             return _cancel_disabled(delivery_id, token, extra)
+        if needs_reconnection:
+            return _wait_for_reconnection(runtime, delivery, token, refused or "the vendor refused the credentials",
+                                          extra)
         argument = _argument_name(runtime, delivery.plugin, delivery.hook)
         with lease_keeper(runtime.app, delivery.id, token, float(config["LEASE_SECONDS"])):
             runtime.registry.call(delivery.plugin, delivery.hook, ctx=ctx, **{argument: hub_event})
@@ -356,7 +390,7 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
     except NeedsReauthorization as exc:
         db.session.rollback()
         ctx.set_status("needs_reauthorization", str(exc))
-        return _dead(runtime, delivery, token, f"needs re-authorization: {exc}", extra)
+        return _wait_for_reconnection(runtime, delivery, token, str(exc), extra)
     except PermanentError as exc:
         db.session.rollback()
         return _dead(runtime, delivery, token, f"{type(exc).__name__}: {exc}", extra)
@@ -447,6 +481,31 @@ def _wake_deferred_on_subject(runtime, delivery, subject: str | None) -> None:
     runtime.wake(waiting, 0)
     log.info("delivery %s done: %s deferred deliveries about %s woken", delivery.id, len(waiting), subject,
              extra=log_fields(delivery))
+
+
+def _wait_for_reconnection(runtime, delivery, token: str, reason: str, extra: dict) -> str:
+    """Put back a delivery whose plugin's credentials the vendor refused (``NeedsReauthorization``,
+    or the connection already "needs re-authorization" when it was claimed, then without calling
+    the hook): in retry, its attempt not counted, last error ``WAITING_FOR_RECONNECTION`` + the
+    reason. It is looked at again less often the longer it waits (``deferral_spacing``, at least
+    ``RECONNECTION_CHECK_SECONDS``: no vendor call while the connection still needs reconnecting),
+    at once when the connection works again (``wake_waiting_for_reconnection``), and is dead, with
+    the reason, after ``MAX_DEFER_SECONDS`` of waiting without a break. Revoking the integration
+    cancels it, as any open delivery."""
+    now = utcnow()
+    waited = (now - delivery.waiting_since).total_seconds() if delivery.waiting_since else 0.0
+    if waited > float(runtime.config["MAX_DEFER_SECONDS"]):
+        return _dead(runtime, delivery, token, f"needs re-authorization: {reason} (not reconnected in time)", extra)
+    delay = max(RECONNECTION_CHECK_SECONDS, deferral_spacing(waited))
+    if not _finish(delivery.id, token, status=D_RETRY, next_attempt_at=now + timedelta(seconds=delay),
+                   attempts=Delivery.attempts - 1, waiting_since=delivery.waiting_since or now,
+                   last_error=f"{WAITING_FOR_RECONNECTION}{reason}"[:2000]):
+        return LOST_LEASE
+    runtime.wake([delivery.id], delay)
+    runtime.metrics.delivery(delivery.plugin, delivery.hook, "waiting_for_reconnection")
+    log.warning("delivery %s waits for %s to be reconnected (next look in %.0fs): %s", delivery.id, delivery.plugin,
+                delay, reason, extra=extra)
+    return "waiting_for_reconnection"
 
 
 def _dead(runtime, delivery, token: str, message: str, extra: dict) -> str:

@@ -245,15 +245,18 @@ def mark_connection(workspace_id: int, plugin: str, before: str, ok: bool, messa
     the status becomes "connected" or "error" with ``message``: a success's message (a test's
     "Canditech is connected: 4 assessments") is kept, as a failure's is; a success without one
     keeps a connected integration's message ("connected to ... (4 assessments)"), or clears the
-    message of the failure it ends. A source that answered wakes the work that waited for its
-    reconnection (``hub.engine.runner.wake_waiting_on_source``)."""
+    message of the failure it ends. A plugin that answered wakes its own work that waited for its
+    reconnection (``hub.engine.runner.wake_waiting_for_reconnection``), and a source the other
+    plugins' work that waited for it (``hub.engine.runner.wake_waiting_on_source``)."""
     _record_health(workspace_id, plugin, before, ok, message, before_message)
-    if ok and get_runtime().registry.spec(plugin).kind == SOURCE:
-        # the source answers: the providers' work that waited for its reconnection goes on now
-        from hub.engine.runner import wake_waiting_on_source
+    if ok:
+        # it answers: the work that waited for its reconnection goes on now
+        from hub.engine.runner import wake_waiting_for_reconnection, wake_waiting_on_source
 
         try:
-            wake_waiting_on_source(get_runtime(), workspace_id, plugin)
+            wake_waiting_for_reconnection(get_runtime(), workspace_id, plugin)
+            if get_runtime().registry.spec(plugin).kind == SOURCE:
+                wake_waiting_on_source(get_runtime(), workspace_id, plugin)
         except Exception:  # a help only: the waiting work still runs at its own time
             db.session.rollback()
             log.warning("the work waiting for %s could not be woken after it answered", plugin, exc_info=True)

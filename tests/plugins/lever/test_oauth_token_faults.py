@@ -5,8 +5,9 @@ the grant is revoked at Lever (``/_sandbox/oauth/revoke``).
 
 A transient failure is a retry later: the delivery retries, the connection is not "needs
 re-authorization", the refresh token is kept, and once the endpoint is back the note is written
-once after one refresh. A revoked grant is refused once: "needs re-authorization", and the dead
-grant is not offered to Lever again by later work or a replay."""
+once after one refresh. A revoked grant is refused once: "needs re-authorization", the work
+waits for a reconnection (no attempt spent) without offering the dead grant to Lever again, even
+on a replay, and goes on at once when the admin connects again."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.engine.ingest import ingest
-from hub.engine.runner import replay, run_delivery
+from hub.engine.runner import WAITING_FOR_RECONNECTION, replay, run_delivery
 from hub.engine.sweeper import due_deliveries
 from hub.entities import AssessmentResult, InboundEvent
 from hub.extensions import db
@@ -120,26 +121,39 @@ def test_a_token_endpoint_down_for_a_while_delays_the_note_and_writes_it_once(oa
     assert oauth_hub.integration()["status"] == "connected"
 
 
-def test_a_grant_revoked_at_lever_needs_reauthorization_after_one_token_call(oauth_hub, sandbox):
+def waiting_for_reconnection(hub, delivery_id: int) -> bool:
+    row = delivery(hub, delivery_id)
+    return row.status == D_RETRY and row.last_error.startswith(WAITING_FOR_RECONNECTION)
+
+
+def test_a_grant_revoked_at_lever_waits_for_a_reconnection_after_one_token_call(oauth_hub, sandbox):
     first, second = make_invitation(oauth_hub), make_invitation(oauth_hub, opportunity="opp-bob")
     expire_access_token(oauth_hub, sandbox)
     sandbox.control("POST", "/oauth/revoke", json={"client_id": CLIENT_ID})  # the admin revoked the app
     requests_before, _, _ = token_stats(sandbox)
 
     deliveries = [submit_result(oauth_hub, first), submit_result(oauth_hub, second)]
-    run_until(oauth_hub, lambda: all(delivery(oauth_hub, d).status == D_DEAD for d in deliveries),
-              "both notes' deliveries to end")
+    run_until(oauth_hub, lambda: all(waiting_for_reconnection(oauth_hub, d) for d in deliveries),
+              "both notes' deliveries to wait for the reconnection")
     state = oauth_hub.integration()
     assert state["status"] == "needs_reauthorization", state
     assert "connect with OAuth again" in state["status_message"]
     for delivery_id in deliveries:
-        assert "needs re-authorization" in delivery(oauth_hub, delivery_id).last_error
+        row = delivery(oauth_hub, delivery_id)
+        assert "connect with OAuth again" in row.last_error
+        assert row.attempts == 0  # waiting spends no attempt: nothing ends dead for a reconnect not done yet
     assert sandbox.stats()["oauth_failures"] == {"invalid_grant": 1}
     assert token_stats(sandbox)[0] - requests_before == 1
 
-    with oauth_hub.app.app_context():  # the admin replays one before reconnecting: still not offered to Lever
+    with oauth_hub.app.app_context():  # run again before reconnecting: the refused grant is not offered to Lever
         assert replay(deliveries[0], 1)
-    run_until(oauth_hub, lambda: delivery(oauth_hub, deliveries[0]).status == D_DEAD, "the replay to end")
+    run_until(oauth_hub, lambda: waiting_for_reconnection(oauth_hub, deliveries[0]), "the replay to wait again")
     assert token_stats(sandbox)[0] - requests_before == 1
     assert sandbox.notes("opp-alice") == [] and sandbox.notes("opp-bob") == []
     assert oauth_hub.integration()["status"] == "needs_reauthorization"
+
+    oauth_connect(oauth_hub, sandbox)  # the admin connects with OAuth again: the waiting work goes on at once
+    run_until(oauth_hub, lambda: all(delivery(oauth_hub, d).status == D_DONE for d in deliveries),
+              "both notes to be written after the reconnection")
+    assert [len(sandbox.notes(o)) for o in ("opp-alice", "opp-bob")] == [1, 1]
+    assert oauth_hub.integration()["status"] == "connected"
