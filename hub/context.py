@@ -360,6 +360,13 @@ class InvitationStore:
         return found
 
 
+class SourceNeedsReconnecting(TemporaryError):
+    """A read of the workspace's source that its connection refused (``NeedsReauthorization`` from
+    the source's plugin): the reading plugin's work waits for an admin to reconnect the source, as
+    the source's own work does (``hub.engine.runner``: no attempt spent, woken by
+    ``wake_waiting_on_source``). A ``TemporaryError``, so a plugin that catches those still can."""
+
+
 class SourceAPI:
     """The read API of the workspace's connected source plugin, whatever ATS it is."""
 
@@ -385,7 +392,8 @@ class SourceAPI:
             # The source's connection needs an admin, not the caller's: the caller's work waits.
             from hub.engine.runner import source_needs_reauthorization
 
-            raise TemporaryError(f"{source_needs_reauthorization(self.plugin_name)}: {exc}", retry_after=300) from exc
+            raise SourceNeedsReconnecting(f"{source_needs_reauthorization(self.plugin_name)}: {exc}",
+                                          retry_after=300) from exc
         except TemporaryError as exc:
             # the caller's work retries as the source asked, but it waits on the source: the words
             # say which, so the source's page counts it and its next passed test wakes it

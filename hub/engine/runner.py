@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from hub import entities as e
-from hub.context import stop_if_gone
+from hub.context import SourceNeedsReconnecting, stop_if_gone
 from hub.errors import Deferred, NeedsReauthorization, PermanentError, TemporaryError
 from hub.extensions import db
 from hub.logging_setup import RepeatLimiter, failure_cause, log_context
@@ -391,6 +391,12 @@ def _run_claimed(runtime, delivery: Delivery, token: str) -> str:
         db.session.rollback()
         ctx.set_status("needs_reauthorization", str(exc))
         return _wait_for_reconnection(runtime, delivery, token, str(exc), extra)
+    except SourceNeedsReconnecting as exc:
+        # the source's connection, not this plugin's: recorded in the words that the source's page
+        # counts and its reconnection wakes (``wake_waiting_on_source``)
+        db.session.rollback()
+        return _wait_for_reconnection(runtime, delivery, token, str(exc), extra, recorded=f"TemporaryError: {exc}",
+                                      least=plugin_delay(exc.retry_after, fallback=RECONNECTION_CHECK_SECONDS))
     except PermanentError as exc:
         db.session.rollback()
         return _dead(runtime, delivery, token, f"{type(exc).__name__}: {exc}", extra)
@@ -483,28 +489,33 @@ def _wake_deferred_on_subject(runtime, delivery, subject: str | None) -> None:
              extra=log_fields(delivery))
 
 
-def _wait_for_reconnection(runtime, delivery, token: str, reason: str, extra: dict) -> str:
+def _wait_for_reconnection(runtime, delivery, token: str, reason: str, extra: dict, *, recorded: str | None = None,
+                           least: float = RECONNECTION_CHECK_SECONDS) -> str:
     """Put back a delivery whose plugin's credentials the vendor refused (``NeedsReauthorization``,
     or the connection already "needs re-authorization" when it was claimed, then without calling
-    the hook): in retry, its attempt not counted, last error ``WAITING_FOR_RECONNECTION`` + the
-    reason. It is looked at again less often the longer it waits (``deferral_spacing``, at least
-    ``RECONNECTION_CHECK_SECONDS``: no vendor call while the connection still needs reconnecting),
-    at once when the connection works again (``wake_waiting_for_reconnection``), and is dead, with
-    the reason, after ``MAX_DEFER_SECONDS`` of waiting without a break. Revoking the integration
-    cancels it, as any open delivery."""
+    the hook), or whose read of the source the source's connection refused
+    (``SourceNeedsReconnecting``): in retry, its attempt not counted, last error ``recorded``
+    (default ``WAITING_FOR_RECONNECTION`` + the reason). It is looked at again less often the longer
+    it waits (``deferral_spacing``, at least ``least`` seconds: no vendor call of its own while its
+    connection still needs reconnecting), at once when the connection works again
+    (``wake_waiting_for_reconnection``, ``wake_waiting_on_source``), and is dead, with the reason,
+    after ``MAX_DEFER_SECONDS`` of waiting without a break. Revoking the integration cancels it, as
+    any open delivery."""
     now = utcnow()
     waited = (now - delivery.waiting_since).total_seconds() if delivery.waiting_since else 0.0
     if waited > float(runtime.config["MAX_DEFER_SECONDS"]):
-        return _dead(runtime, delivery, token, f"needs re-authorization: {reason} (not reconnected in time)", extra)
-    delay = max(RECONNECTION_CHECK_SECONDS, deferral_spacing(waited))
+        dead = f"{recorded} (not reconnected in time)" if recorded else \
+            f"needs re-authorization: {reason} (not reconnected in time)"
+        return _dead(runtime, delivery, token, dead, extra)
+    delay = max(least, deferral_spacing(waited))
     if not _finish(delivery.id, token, status=D_RETRY, next_attempt_at=now + timedelta(seconds=delay),
                    attempts=Delivery.attempts - 1, waiting_since=delivery.waiting_since or now,
-                   last_error=f"{WAITING_FOR_RECONNECTION}{reason}"[:2000]):
+                   last_error=(recorded or f"{WAITING_FOR_RECONNECTION}{reason}")[:2000]):
         return LOST_LEASE
     runtime.wake([delivery.id], delay)
     runtime.metrics.delivery(delivery.plugin, delivery.hook, "waiting_for_reconnection")
-    log.warning("delivery %s waits for %s to be reconnected (next look in %.0fs): %s", delivery.id, delivery.plugin,
-                delay, reason, extra=extra)
+    log.warning("delivery %s waits for a reconnection (next look in %.0fs): %s", delivery.id, delay, reason,
+                extra=extra)
     return "waiting_for_reconnection"
 
 

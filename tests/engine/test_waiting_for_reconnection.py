@@ -130,3 +130,56 @@ def test_work_waiting_too_long_is_dead_and_a_revoke_cancels_the_rest(make_app):
         services.revoke(get_runtime(), 1, "refusing", "test")
         assert delivery_of("evt-2").status == "cancelled"
     assert plugin.calls == ["opp-1"]
+
+
+class RefusingSource(FakeSource):
+    """A source whose vendor refuses its credentials while ``refused`` is set."""
+
+    def __init__(self):
+        super().__init__()
+        self.refused = True
+
+    @hookimpl
+    def source_get_candidate(self, ctx, opportunity_id):
+        if self.refused:
+            raise NeedsReauthorization("Fake ATS refused the token")
+        return None
+
+    @hookimpl
+    def connection_state(self, ctx):
+        return ConnectionState(credentials_present=True)
+
+    @hookimpl
+    def test_connection(self, ctx):
+        return "Fake ATS answered"
+
+
+class ReadsTheSource(Recorder):
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        ctx.source.get_candidate(change.opportunity_id)
+        self.calls.append(change.opportunity_id)
+
+
+def test_a_provider_s_work_waits_for_the_source_to_be_reconnected_without_spending_attempts(make_app):
+    source, provider = RefusingSource(), ReadsTheSource()
+    app = make_app({"DELIVERY_MAX_ATTEMPTS": 2}, plugins=[("src", source), ("reader", provider)],
+                   entry_points=False)
+    keys = enable(app, "src", "reader")
+    with app.app_context():
+        get_runtime().queue = None
+        post(app, keys["src"], "evt-1", "opp-1")
+        reading = delivery_of("evt-1").id
+        for _ in range(4):  # more looks than the attempts it has: none is spent, so it never ends dead
+            assert run_delivery(get_runtime(), reading) == "waiting_for_reconnection"
+            row = delivery_of("evt-1")
+            assert row.status == "retry" and row.attempts == 0
+            assert row.last_error == ("TemporaryError: source src needs re-authorization: Fake ATS refused the token")
+            assert (row.next_attempt_at - utcnow()).total_seconds() >= 299  # the source's own pace
+            db.session.execute(sa.update(Delivery).where(Delivery.id == reading).values(next_attempt_at=utcnow()))
+            db.session.commit()
+        source.refused = False  # the admin reconnects the source: a passed test wakes the work waiting for it
+        assert run_test(1, "src", "test") == "Fake ATS answered"
+        assert delivery_of("evt-1").next_attempt_at <= utcnow()
+        assert run_delivery(get_runtime(), reading) == "done"
+    assert provider.calls == ["opp-1"]
