@@ -816,7 +816,7 @@ class BulkReplay:
 
 def bulk_replay_query(workspace_id: int | None, status: str, plugin: str | None = None) -> sa.Select:
     """The ids of the deliveries "Replay all" of ``status`` takes, oldest first: every dead one (of
-    any plugin: one whose plugin is disabled is skipped when replaying, with the reason), or every
+    any plugin: one whose plugin is disabled or cannot authenticate is skipped when replaying, with the reason), or every
     one cancelled by a disable or revoke of its integration (``CANCELLED_BY_DISABLE``) that is enabled
     now (not one cancelled as superseded: it would be cancelled again). Of the workspace (None: of
     every workspace) and, with ``plugin``, of the events Activity's plugin filter shows: delivered to

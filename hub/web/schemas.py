@@ -241,8 +241,9 @@ class InvitationQuerySchema(PageQuerySchema):
                        "one per attachment they were invited for."})
     updated_since = QueryTime(metadata={
         "description": "Only the invitations changed at or after this moment (their updated_at), ISO 8601 with a "
-                       "time zone: 2026-12-01T09:00:00Z. For a sync, send the largest updated_at you read "
-                       "last time, less a minute (docs/api.md, Lists, paging and filters)."})
+                       "time zone: 2026-12-01T09:00:00Z. For a sync, send the largest updated_at you have read, "
+                       "less a minute and less how long your last read took (docs/api.md, Lists, paging and "
+                       "filters)."})
 
 
 class ActivityQuerySchema(PageQuerySchema):

@@ -71,7 +71,8 @@ def replay_all():
     """Replay every dead delivery (``status: dead``) or every one cancelled by a disable or revoke
     of a plugin enabled again (``cancelled``), of ``plugin``'s events if given, at most ``limit``
     per call (``services.replay_all``, as Activity's "Replay all"). One that cannot be replayed
-    (its plugin is disabled) is listed in ``skipped`` with the reason."""
+    (its plugin is disabled, or cannot sign in to its vendor: ``services.cannot_authenticate``) is
+    listed in ``skipped`` with the reason."""
     args = load_body(BulkReplayInSchema)
     runtime = get_runtime()
     plugin = args.get("plugin")
