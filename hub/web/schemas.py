@@ -198,8 +198,10 @@ class QueryTime(fields.AwareDateTime):
         super().__init__(format="iso", **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and "T" in value:
-            value = re.sub(r" ([0-9]{2}(:?[0-9]{2})?)$", r"+\1", value.strip())
+        if isinstance(value, str):
+            value = value.strip().upper()  # RFC 3339 allows a lowercase t and z
+            if "T" in value:
+                value = re.sub(r" ([0-9]{2}(:?[0-9]{2})?)$", r"+\1", value)
         moment = super()._deserialize(value, attr, data, **kwargs)
         try:
             return moment.astimezone(timezone.utc)

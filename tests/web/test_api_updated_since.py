@@ -40,6 +40,7 @@ def test_only_invitations_changed_since_the_moment_are_listed(hub_app, seeded, a
     assert _listed(api, "2026-06-01T12:00:00Z") == {changed}  # at the moment itself: included
     assert _listed(api, quote("2026-06-01T14:00:00+02:00")) == {changed}  # the same moment, another zone
     assert _listed(api, "2026-06-01T12:00:01Z") == set()
+    assert _listed(api, "2026-06-01t12:00:00z") == {changed}  # RFC 3339's lowercase t and z
     everything = api("GET", "/invitations?per_page=200").get_json()["total"]
     assert len(_listed(api, "2025-12-31T00:00:00Z")) == everything > 1
 
