@@ -784,6 +784,12 @@ def cannot_authenticate(runtime, workspace_id: int, plugin: str,
     return "is not connected", credentials_how(spec, state)
 
 
+def refused_replay(runtime, workspace_id: int, plugin: str) -> str | None:
+    """Why the deliveries of the enabled ``plugin`` cannot be replayed now, with the step before it
+    (``_not_connected``), or None: for pages that offer a replay (the Dashboard's)."""
+    return _not_connected(runtime, workspace_id, plugin)
+
+
 def _not_connected(runtime, workspace_id: int, plugin: str, row: Integration | None = None) -> str | None:
     """Why the deliveries of the enabled ``plugin`` cannot be replayed now (``cannot_authenticate``),
     with what to do first, or None: "Canditech is not connected: enter Canditech's API key in the

@@ -104,7 +104,10 @@ def test_replay_all_cancelled_before_the_key_is_entered_again_skips_them_and_say
                                                                                                as_role, fakes):
     owner, admin = as_role("super_admin"), as_role("admin")
     delivery_id = _revoked_then_enabled_without_the_key(hub_app, owner)
-    assert "Replay all cancelled (1)" in admin.get("/").get_data(as_text=True)
+    dashboard = admin.get("/").get_data(as_text=True)
+    # the Dashboard names the step before the replay, and offers no button that would replay nothing
+    assert f"{NOT_CONNECTED}." in _text(re.search(r'id="attention-cancelled">(.*?)</div>', dashboard, re.S).group(1))
+    assert 'id="dashboard-replay-cancelled"' not in dashboard
 
     html = admin.post("/activity/deliveries/replay-all", data={"status": "cancelled", "next": "/activity"},
                       follow_redirects=True).get_data(as_text=True)
@@ -117,8 +120,10 @@ def test_replay_all_cancelled_before_the_key_is_entered_again_skips_them_and_say
     assert f"{NOT_CONNECTED}." in _flashes(html)
     assert _status(hub_app, delivery_id)[0] == "cancelled"
 
-    # the key entered again: the same button sends it
+    # the key entered again: the Dashboard offers it, and the same button sends it
     _save_key(hub_app)
+    dashboard = admin.get("/").get_data(as_text=True)
+    assert "Replay all cancelled (1)" in dashboard and 'id="cancelled-blocked-fakeassess"' not in dashboard
     html = admin.post("/activity/deliveries/replay-all", data={"status": "cancelled", "next": "/activity"},
                       follow_redirects=True).get_data(as_text=True)
     assert "1 cancelled delivery replayed." in _flashes(html)

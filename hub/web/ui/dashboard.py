@@ -47,11 +47,15 @@ def excerpt(text: str | None, limit: int = EXCERPT_LIMIT) -> tuple[str, bool]:
 
 def cancelled_by_disable(workspace_id: int) -> list[dict]:
     """The plugins enabled again that have deliveries cancelled while they were disabled or revoked
-    (never delivered: what "Replay all cancelled" on Activity replays), with how many, by title."""
+    (never delivered: what "Replay all cancelled" on Activity replays), with how many, by title,
+    and ``blocked``: why a replay of them is refused now, with the step before it (the plugin
+    cannot sign in: enabled again after a revoke, its credentials not entered again), else None."""
     ids = services.bulk_replay_query(workspace_id, D_CANCELLED).subquery()
-    rows = db.session.execute(sa.select(Delivery.plugin, sa.func.count()).where(Delivery.id.in_(sa.select(ids.c.id)))
-                              .group_by(Delivery.plugin))
-    return sorted(({"plugin": plugin, "title": plugin_title(plugin), "count": count} for plugin, count in rows),
+    rows = list(db.session.execute(sa.select(Delivery.plugin, sa.func.count())
+                                   .where(Delivery.id.in_(sa.select(ids.c.id))).group_by(Delivery.plugin)))
+    runtime = get_runtime()
+    return sorted(({"plugin": plugin, "title": plugin_title(plugin), "count": count,
+                    "blocked": services.refused_replay(runtime, workspace_id, plugin)} for plugin, count in rows),
                   key=lambda item: item["title"].lower())
 
 
@@ -235,6 +239,7 @@ def dashboard():
         "failed_count": 0,
         "cancelled": [],
         "cancelled_count": 0,
+        "cancelled_replayable": 0,
         "excerpt": excerpt,
     }
     if can("activity.view"):
@@ -244,6 +249,8 @@ def dashboard():
         context["dead"] = list(db.session.scalars(dead_query.order_by(Delivery.id.desc()).limit(5)))
         context["cancelled"] = cancelled_by_disable(ws)
         context["cancelled_count"] = sum(item["count"] for item in context["cancelled"])
+        # what its "Replay all cancelled" would replay now: not those whose plugin cannot sign in
+        context["cancelled_replayable"] = sum(item["count"] for item in context["cancelled"] if not item["blocked"])
     failed = queries.invitations_query(current_user, status="failed")
     context["failed_count"] = db.session.scalar(sa.select(sa.func.count()).select_from(
         failed.order_by(None).subquery()))
