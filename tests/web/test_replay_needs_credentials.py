@@ -108,6 +108,11 @@ def test_replay_all_cancelled_before_the_key_is_entered_again_skips_them_and_say
     # the Dashboard names the step before the replay, and offers no button that would replay nothing
     assert f"{NOT_CONNECTED}." in _text(re.search(r'id="attention-cancelled">(.*?)</div>', dashboard, re.S).group(1))
     assert 'id="dashboard-replay-cancelled"' not in dashboard
+    # Activity's own Replay of it is shown disabled, with the same step (no click that would be refused)
+    activity = admin.get("/activity?status=cancelled").get_data(as_text=True)
+    button = re.search(rf'<button[^>]*id="replay-{delivery_id}"[^>]*>', activity).group(0)
+    assert "disabled" in button
+    assert unescape(re.search(rf'id="replay-{delivery_id}-note">([^<]*)<', activity).group(1)) == NOT_CONNECTED
 
     html = admin.post("/activity/deliveries/replay-all", data={"status": "cancelled", "next": "/activity"},
                       follow_redirects=True).get_data(as_text=True)
@@ -124,6 +129,7 @@ def test_replay_all_cancelled_before_the_key_is_entered_again_skips_them_and_say
     _save_key(hub_app)
     dashboard = admin.get("/").get_data(as_text=True)
     assert "Replay all cancelled (1)" in dashboard and 'id="cancelled-blocked-fakeassess"' not in dashboard
+    assert f'id="replay-{delivery_id}-note"' not in admin.get("/activity?status=cancelled").get_data(as_text=True)
     html = admin.post("/activity/deliveries/replay-all", data={"status": "cancelled", "next": "/activity"},
                       follow_redirects=True).get_data(as_text=True)
     assert "1 cancelled delivery replayed." in _flashes(html)

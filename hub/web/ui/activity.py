@@ -5,6 +5,7 @@ While work is pending, ``static/hub.js`` re-fetches the list fragment every few 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -278,6 +279,23 @@ def replay_unavailable(plugin: str, enabled: frozenset[str]) -> str | None:
     return f"Enable {plugin_title(plugin)} to replay"
 
 
+def replay_check(workspace_id: int) -> Callable[[str, frozenset[str]], str | None]:
+    """``replay_unavailable`` for one page, which also names a plugin enabled but unable to sign in
+    to its vendor (``services.refused_replay``: enabled again after a revoke, its credentials not
+    entered again; or refused), asked once per plugin of the page."""
+    asked: dict[str, str | None] = {}
+
+    def check(plugin: str, enabled: frozenset[str]) -> str | None:
+        reason = replay_unavailable(plugin, enabled)
+        if reason is None:
+            if plugin not in asked:
+                asked[plugin] = services.refused_replay(get_runtime(), workspace_id, plugin)
+            reason = asked[plugin]
+        return reason
+
+    return check
+
+
 def source_webhook_log(workspace_id: int) -> dict | None:
     """The ATS's refused webhooks (its integration page's Recent webhooks, rejected ones), for an
     Activity search about a candidate that found nothing: ``title`` and ``url``; None without an
@@ -322,7 +340,7 @@ def activity():
                "subjects": event_subjects(page.items), "event_summary": event_summary,
                "stage_notes": stage_notes(ws, page.items),
                "not_delivered": not_delivered, "hook_label": hook_label,
-               "enabled": enabled_plugins(ws), "replay_unavailable": replay_unavailable,
+               "enabled": enabled_plugins(ws), "replay_unavailable": replay_check(ws),
                # the buttons are in the page's header, not in the fragment it re-fetches
                "bulk": bulk_counts(ws, filters["plugin"], filters["status"])
                # not for one event: "Replay all dead" would act beyond what the page shows

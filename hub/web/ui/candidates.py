@@ -28,7 +28,7 @@ from hub.web import queries
 from hub.web.live import LiveError, list_archive_reasons, list_stages, plugin_title
 from hub.web.permissions import can, require, visibility_notice, visible_posting_ids
 from hub.web.ui import bp
-from hub.web.ui.activity import enabled_plugins, replay_unavailable
+from hub.web.ui.activity import enabled_plugins, replay_check
 from hub.web.ui.empty_states import no_invitations
 from hub.web.ui.helpers import as_aware, humanize, relative_time, sentence, this_page_url
 from hub.web.ui.list_filters import ListArgs
@@ -123,7 +123,7 @@ def candidates_detail(invitation_id: int):
     context["reinvite_cautions"] = reinvite_cautions(row, timeline) if context["can_reinvite"] else []
     # a Replay of a plugin not enabled now would be refused: shown disabled, saying why (as on Activity)
     context["enabled"] = enabled_plugins(current_user.workspace_id) if undone else frozenset()
-    context["replay_unavailable"] = replay_unavailable
+    context["replay_unavailable"] = replay_check(current_user.workspace_id)
     if request.args.get("fragment"):  # re-fetched by static/hub.js, through the same visibility check
         return _fragment("candidates/_detail.html", context)
     return render_template("candidates/detail.html", **context)
