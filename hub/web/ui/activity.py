@@ -20,7 +20,7 @@ from hub.errors import Conflict, HubError
 from hub.extensions import db
 from hub.runtime import get_runtime
 from hub.store.models import (
-    D_CANCELLED, D_DEAD, DELIVERY_STATUSES, Attachment, Integration, Invitation, parse_table_id,
+    D_CANCELLED, D_DEAD, DELIVERY_STATUSES, Attachment, Delivery, Integration, Invitation, parse_table_id,
 )
 from hub.web import queries
 from hub.web.permissions import can, require
@@ -252,13 +252,21 @@ BULK_LABELS = {D_DEAD: "dead", D_CANCELLED: "cancelled"}
 def bulk_counts(workspace_id: int, plugin: str, status: str) -> dict[str, int]:
     """How many deliveries each "Replay all" button of Activity would replay under its filters:
     dead ones, and ones cancelled by a disable or revoke of a plugin enabled again, of the events
-    the plugin filter shows; a button only while the status filter is empty or its status."""
+    the plugin filter shows, but not those of a plugin that cannot sign in to its vendor now
+    (skipped by the replay: ``services.refused_replay``, asked once per plugin); a button only
+    while the status filter is empty or its status."""
     counts = {}
+    blocked: dict[str, bool] = {}
     for wanted in BULK_LABELS:
         if status and status != wanted:
             continue
-        query = services.bulk_replay_query(workspace_id, wanted, plugin or None)
-        counts[wanted] = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+        ids = services.bulk_replay_query(workspace_id, wanted, plugin or None).order_by(None).subquery()
+        counts[wanted] = 0
+        for delivered_to, count in db.session.execute(sa.select(Delivery.plugin, sa.func.count()).where(
+                Delivery.id.in_(sa.select(ids.c.id))).group_by(Delivery.plugin)):
+            if delivered_to not in blocked:
+                blocked[delivered_to] = services.refused_replay(get_runtime(), workspace_id, delivered_to) is not None
+            counts[wanted] += 0 if blocked[delivered_to] else count
     return counts
 
 
