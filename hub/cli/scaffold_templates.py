@@ -132,8 +132,9 @@ def _check_signature(ctx, request):
 
 def _api(ctx, method, path, allow=(), **kwargs):
     """The vendor's answer, or its error as the hub's: 429 and 5xx retry later (after the vendor's
-    Retry-After), 401/403 need an admin to reconnect, any other 4xx not in ``allow`` cannot be helped
-    by retrying (the delivery is dead at once, and shown). A vendor that cannot be reached, or does
+    Retry-After), 401 (the credentials refused) needs an admin to reconnect, and holds the plugin's
+    work until then; any other 4xx not in ``allow`` (a 403: a permission for this one request)
+    cannot be helped by retrying (the delivery is dead at once, and shown). A vendor that cannot be reached, or does
     not answer in time, is retried later too, said in words (``test_connection`` shows them)."""
     base_url, api_key = ctx.settings.get("base_url"), ctx.secrets.get("api_key")
     if not base_url or not api_key:  # enabled, but its settings never saved: said so, not KeyError('base_url')
@@ -163,7 +164,7 @@ def _api(ctx, method, path, allow=(), **kwargs):
                              request=f"{method} {path}")
     if status == 429 or status >= 500:
         raise TemporaryError(problem, retry_after=parse_retry_after(response.headers.get("Retry-After")))
-    if status in (401, 403):
+    if status == 401:  # if your vendor refuses a bad key with 403, say so here: only the credentials' refusal
         raise NeedsReauthorization(problem)
     raise PermanentError(problem)
 

@@ -339,7 +339,7 @@ SCAFFOLD_TESTS = {
 @pytest.mark.parametrize("kind", ["assessment", "source"])
 @pytest.mark.parametrize("status, headers, error, retry_after", [
     (401, {}, "NeedsReauthorization", None),
-    (403, {}, "NeedsReauthorization", None),
+    (403, {}, "PermanentError", None),  # a permission for one request, not the credentials
     (400, {}, "PermanentError", None),
     (404, {}, "PermanentError", None),
     (429, {"Retry-After": "30"}, "TemporaryError", 30.0),
