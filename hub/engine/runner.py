@@ -77,13 +77,7 @@ def wake_waiting_on_source(runtime, workspace_id: int, source_plugin: str) -> in
                                        autoescape=True),
         Delivery.last_error.startswith(f"TemporaryError: {source_failed(source_plugin)}", autoescape=True),
         Delivery.last_error.startswith(f"TemporaryError: {NO_SOURCE_ENABLED}", autoescape=True)))
-    ids = list(db.session.scalars(sa.select(Delivery.id).where(*waiting)))
-    if ids:
-        db.session.execute(sa.update(Delivery).where(Delivery.id.in_(ids), *waiting).values(next_attempt_at=utcnow()))
-    db.session.commit()
-    if ids:
-        runtime.wake(ids)
-    return len(ids)
+    return _make_due(runtime, waiting)
 
 
 WAITING_FOR_RECONNECTION = "waiting for reconnection: "  # the start of such a delivery's last_error
@@ -104,6 +98,12 @@ def wake_waiting_for_reconnection(runtime, workspace_id: int, plugin: str) -> in
     were woken."""
     waiting = (Delivery.workspace_id == workspace_id, Delivery.plugin == plugin, Delivery.status == D_RETRY,
                Delivery.last_error.startswith(WAITING_FOR_RECONNECTION, autoescape=True))
+    return _make_due(runtime, waiting)
+
+
+def _make_due(runtime, waiting: tuple) -> int:
+    """Make the deliveries matching ``waiting`` (where-clauses) due now, commit, wake a worker for
+    each; how many. The update repeats the clauses: one that changed meanwhile is left alone."""
     ids = list(db.session.scalars(sa.select(Delivery.id).where(*waiting)))
     if ids:
         db.session.execute(sa.update(Delivery).where(Delivery.id.in_(ids), *waiting).values(next_attempt_at=utcnow()))

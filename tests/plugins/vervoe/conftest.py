@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+import responses
 
 from hub.testing import ProviderHub, RecordingSource, provider_hub
 from plugins.vervoe.sandbox import serve_in_thread
@@ -284,3 +285,10 @@ def hub(fast_app, sandbox):
             yield env
         finally:
             sandbox.quiet()
+
+
+@pytest.fixture
+def rsps():
+    """``responses`` for a client test that stands in for Vervoe's API (every registered answer must be asked for)."""
+    with responses.RequestsMock() as mock:
+        yield mock

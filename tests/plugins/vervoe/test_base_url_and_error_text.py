@@ -4,12 +4,8 @@ admin as words, never as its HTML: from the token endpoint, the API, and the con
 
 from __future__ import annotations
 
-import contextlib
-import time
 
 import pytest
-import requests
-import responses
 from marshmallow import ValidationError
 
 import plugins.vervoe as vervoe
@@ -20,9 +16,9 @@ from plugins.vervoe.settings import VervoeSettings, VervoeSettingsSchema
 
 from tests.support.html_server import HTML_404, html_404_server, html_error_server
 
+from .client_fakes import BASE, FakeCtx
 from .conftest import vervoe_settings
 
-BASE = "https://vervoe.test/api"
 SAID = "an HTML page, not its API's JSON: check the API base URL"
 
 
@@ -69,47 +65,6 @@ def test_parse_error_names_an_html_page_instead_of_quoting_it():
     assert wire.parse_error(None, 503, "  Down for\n maintenance ") == (
         "Down for maintenance", "Vervoe answered 503 Service Unavailable: “Down for maintenance”")
     assert wire.parse_error(None, 502, "") == ("HTTP 502", "Vervoe answered 502 Bad Gateway with an empty body")
-
-
-class FakeCtx:
-    """Just enough of the plugin context for the client and the token, with a usable token cached."""
-
-    def __init__(self, token: bool = True):
-        self.settings = {"base_url": BASE}
-        self.secrets = {"api_key": "k", "api_secret": "s"}
-        if token:
-            settings = VervoeSettings.from_context(self)
-            self.secrets.update({auth.TOKEN: "tok", auth.EXPIRES_AT: time.time() + 600,
-                                 auth.KEY_ID: auth.key_id(settings)})
-        self.http = requests.Session()
-        self.statuses: list[tuple[str, str]] = []
-
-    def rate_limiter(self, name, rate, burst):
-        return self
-
-    def acquire(self, timeout=None):
-        return True
-
-    def record_vendor_call(self, endpoint, status, seconds):
-        pass
-
-    def lock(self, name, ttl=None, wait=None):
-        return contextlib.nullcontext()
-
-    def reload(self):
-        pass
-
-    def update_secrets(self, values):
-        self.secrets.update(values)
-
-    def set_status(self, status, message):
-        self.statuses.append((status, message))
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 def test_an_api_404_html_page_is_named(rsps):

@@ -6,19 +6,16 @@ connection and asks an admin for a key and secret that Vervoe took)."""
 
 from __future__ import annotations
 
-import contextlib
-import time
 
 import pytest
-import requests
-import responses
 
 import plugins.vervoe as vervoe
 from hub.engine.sweeper import reconcile_all
 from hub.errors import HubError
 from plugins.vervoe import auth, wire
 from plugins.vervoe.client import VervoeClient, VervoeForbidden
-from plugins.vervoe.settings import VervoeSettings
+
+from .client_fakes import BASE, FakeCtx
 
 PERMISSION = "403 Forbidden: the API user lacks a permission this request needs"
 
@@ -79,48 +76,6 @@ def test_reconciliation_skips_an_invitation_vervoe_forbids_and_asks_about_the_ot
 
 
 # --------------------------------------------------------------------------- the words (no sandbox)
-
-BASE = "https://vervoe.test/api"
-
-
-class FakeCtx:
-    """Just enough of the plugin context for the client, with a usable token cached."""
-
-    def __init__(self):
-        self.settings = {"base_url": BASE}
-        self.secrets = {"api_key": "k", "api_secret": "s"}
-        self.secrets.update({auth.TOKEN: "tok", auth.EXPIRES_AT: time.time() + 600,
-                             auth.KEY_ID: auth.key_id(VervoeSettings.from_context(self))})
-        self.http = requests.Session()
-        self.statuses: list[tuple[str, str]] = []
-
-    def rate_limiter(self, name, rate, burst):
-        return self
-
-    def acquire(self, timeout=None):
-        return True
-
-    def record_vendor_call(self, endpoint, status, seconds):
-        pass
-
-    def lock(self, name, ttl=None, wait=None):
-        return contextlib.nullcontext()
-
-    def reload(self):
-        pass
-
-    def update_secrets(self, values):
-        self.secrets.update(values)
-
-    def set_status(self, status, message):
-        self.statuses.append((status, message))
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as mock:
-        yield mock
-
 
 def test_a_403_is_the_request_s_permission_not_the_credentials(rsps):
     rsps.add("GET", BASE + wire.report_path("u-1"), status=403,

@@ -14,7 +14,6 @@ import time
 
 import pytest
 import requests
-import responses
 
 from hub.errors import TemporaryError
 from plugins.vervoe import auth, webhooks, wire
@@ -23,6 +22,7 @@ from plugins.vervoe.settings import VervoeSettings
 
 from tests.support.ratelimit import spend
 
+from . import client_fakes
 from .conftest import BACKEND_ANSWERS
 from .test_webhooks import signed
 
@@ -86,7 +86,7 @@ def test_without_a_token_the_re_read_does_not_wait_for_another_worker_s_refresh(
 # --------------------------------------------------------------------------- the budget, call by call
 
 
-BASE = "https://vervoe.test/api"
+BASE = client_fakes.BASE
 
 
 class Session(requests.Session):
@@ -101,45 +101,22 @@ class Session(requests.Session):
         return super().request(method, url, **kwargs)
 
 
-class FakeCtx:
-    """Just enough of the plugin context for the client, without a token; records each wait it is
-    given (the rate budget's, the refresh lock's)."""
+class FakeCtx(client_fakes.FakeCtx):
+    """The client tests' context without a token, recording each wait it is given (the rate
+    budget's, the refresh lock's) and each request's timeout."""
 
     def __init__(self):
-        self.settings = {"base_url": BASE}
-        self.secrets = {"api_key": "k", "api_secret": "s"}
+        super().__init__(token=False)
         self.http = Session()
         self.limiter_waits: list[float | None] = []
         self.lock_waits: list[float | None] = []
-        self.statuses: list = []
-
-    def rate_limiter(self, name, rate, burst):
-        return self
 
     def acquire(self, timeout=None):
         self.limiter_waits.append(timeout)
 
-    def record_vendor_call(self, endpoint, status, seconds):
-        pass
-
     def lock(self, name, ttl=None, wait=None):
         self.lock_waits.append(wait)
         return contextlib.nullcontext()
-
-    def reload(self):
-        pass
-
-    def update_secrets(self, values):
-        self.secrets.update(values)
-
-    def set_status(self, status, message):
-        self.statuses.append((status, message))
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 def test_the_token_request_of_a_re_read_has_the_re_read_s_budget(rsps):
