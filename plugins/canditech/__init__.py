@@ -51,7 +51,10 @@ def _vendor_error(exc: Exception) -> HubError:
     Canditech's own error message after "Canditech: "; for any other answer (a web server's HTML
     page at a wrong base URL, a bare text, nothing) the client's sentence, which has the status and
     names Canditech already ("Canditech answered 404 Not Found with an HTML page, not its API's
-    JSON: check the API base URL"), as has a ``CanditechUnavailable``'s text."""
+    JSON: check the API base URL"), as has a ``CanditechUnavailable``'s text. A 403 to a later page
+    of the assessments while the first was answered (``CanditechForbidden``) says so: "Canditech:
+    <its message> (403 Forbidden, although the API key works)"; a 403 to the first page is the
+    key's (``CanditechAuthError``: the client checks the key no further)."""
     if isinstance(exc, CanditechError):
         return HubError(invite.refusal_text(exc, "Canditech: ", ""), status=502, code="vendor_error")
     if isinstance(exc, CanditechUnavailable):

@@ -15,13 +15,30 @@ Every call:
   deduplicating by reference;
 - records each attempt with ``ctx.record_vendor_call``.
 
-Errors: 401/403 -> ``CanditechAuthError`` (a ``NeedsReauthorization``); 404 -> ``CanditechNotFound``;
+Errors: 401 -> ``CanditechAuthError`` (a ``NeedsReauthorization``: the key refused); 403 -> the key
+check (below), then ``CanditechAuthError`` or ``CanditechForbidden``; 404 -> ``CanditechNotFound``;
 409 -> ``CanditechConflict``; any other 4xx -> ``CanditechRejected``. All are
 ``hub.errors.PermanentError`` subclasses carrying Canditech's ``code`` and ``message``. An answer
 that is not Canditech's JSON error (an HTML page at a wrong base URL) is never shown as it came:
 its ``message`` says what came instead ("an HTML page, not its API's JSON: check the API base
 URL"), and the exception's text is a sentence with the status ("Canditech answered 404 Not Found
 with an HTML page, ..."; ``wire.parse_error``), which the connection test and status line show.
+
+A 403 is not taken for the key without asking: Canditech's notes do not say what a 403 means, and a
+``NeedsReauthorization`` holds every delivery of the plugin until an admin reconnects, for what may
+be one resource the key may not use (an assessment of another team, say). So a 403 is followed by
+one key check (``wire.KEY_CHECK_*``: the first page of the assessments, the cheapest read that needs
+only a valid key), made with the call's own limits (its tries, HTTP timeout and wait for the rate
+budget: a webhook's one short re-read makes one short check). The key check refused too (401/403):
+the key is refused, ``CanditechAuthError`` (the key check's). Answered: the key works and the 403
+refuses that one request, ``CanditechForbidden`` (a ``PermanentError``, not a
+``NeedsReauthorization``). No answer (unreachable, a timeout, 5xx, 429): undecided, a plain
+``TemporaryError`` (not a ``CanditechUnavailable``, so the call is not re-sent at once) and the
+work is tried again later. Any other refusal of the key check (another 4xx): the connection does
+not work, ``CanditechAuthError`` of the 403, as before there was a check. A 403 to
+the key check itself (the first page of ``list_assessments``, the connection test's call) is the
+key's, with no further check; and a client that has had the key check answered (asked after a
+403, or as that first page) asks it no more.
 """
 
 from __future__ import annotations
@@ -57,7 +74,27 @@ class CanditechError(PermanentError):
 
 
 class CanditechAuthError(CanditechError, NeedsReauthorization):
-    """The API key was refused."""
+    """The API key was refused: a 401, or a 403 whose key check was refused too (module docstring)."""
+
+
+FORBIDDEN_WORDS = "403 Forbidden"
+
+
+class CanditechForbidden(CanditechError):
+    """A 403 to one request while the API key works (the key check was answered: module docstring):
+    the key may not do this one thing (an assessment it may not use, say), so the work it was for
+    fails or is skipped with this text, and the connection is not flagged for re-authorization.
+    Its text: "Canditech refused this request (403 Forbidden) although the API key works: <Canditech's
+    message; for an answer that is not its JSON error, the client's sentence with the status>
+    (<endpoint>)"."""
+
+    def __init__(self, status: int, code: str, message: str, body: Any = None, summary: str | None = None,
+                 *, endpoint: str = ""):
+        detail = message if wire.is_error_envelope(body) else (summary or message)
+        where = f" ({endpoint})" if endpoint else ""
+        super().__init__(status, code, message, body,
+                         f"Canditech refused this request ({FORBIDDEN_WORDS}) although the API key works: "
+                         f"{detail}{where}")
 
 
 class CanditechNotFound(CanditechError):
@@ -103,6 +140,7 @@ class CanditechClient:
         self.timeout = timeout
         self.limiter_wait = limiter_wait
         self.sleep = sleep
+        self._key_works = False  # the key check was answered: a later 403 is that request's alone
         # the hub applies the rate and burst asked for last: a changed setting applies from the next call
         self._limiter = ctx.rate_limiter("api", self.settings.rate_limit_per_second, self.settings.rate_limit_burst)
 
@@ -165,7 +203,9 @@ class CanditechClient:
                                        "check the API base URL, or wait for Canditech to be back") from None
         self.ctx.record_vendor_call(endpoint, response.status_code, time.perf_counter() - started)
         status = response.status_code
+        key_check = _is_key_check(method, path, params)
         if status in accept:
+            self._key_works = self._key_works or key_check
             return response
         body = _json_or_none(response)
         # an answer that is not Canditech's JSON (a wrong base URL's HTML page) becomes a sentence
@@ -178,13 +218,36 @@ class CanditechClient:
             raise CanditechUnavailable(f"{endpoint}: {summary}",
                                        retry_after=retry_after, wait_inline=not too_long,
                                        unclear=status != wire.STATUS_RATE_LIMITED)
-        if status in wire.STATUS_UNAUTHORIZED:
+        if status == wire.STATUS_UNAUTHORIZED or (status == wire.STATUS_FORBIDDEN and key_check):
             raise CanditechAuthError(status, code, message, body, summary)
+        if status == wire.STATUS_FORBIDDEN:
+            self._check_key(endpoint, CanditechAuthError(status, code, message, body, summary))
+            raise CanditechForbidden(status, code, message, body, summary, endpoint=endpoint)
         if status == wire.STATUS_NOT_FOUND:
             raise CanditechNotFound(status, code, message, body, summary)
         if status == wire.STATUS_CONFLICT:
             raise CanditechConflict(status, code, message, body, summary)
         raise CanditechRejected(status, code, message, body, summary)
+
+    def _check_key(self, endpoint: str, refused: CanditechAuthError) -> None:
+        """After a 403 to ``endpoint`` (not the key check itself): return when the API key works,
+        asking the key check once per client (module docstring); else raise the key check's
+        ``CanditechAuthError`` (refused too), ``refused`` (any other refusal of it), or a
+        ``TemporaryError`` (no answer: undecided, tried again later)."""
+        if self._key_works:
+            return
+        try:
+            self._request(wire.KEY_CHECK_METHOD, wire.KEY_CHECK_PATH, wire.KEY_CHECK_ENDPOINT,
+                          params=wire.key_check_params())
+        except CanditechAuthError:
+            raise  # refused everywhere: the key
+        except CanditechUnavailable as exc:
+            raise TemporaryError(f"{endpoint}: {refused}. Whether Canditech refuses the API key or only this request "
+                                 f"is not known: checking the key failed ({exc}), so the hub tries again later",
+                                 retry_after=exc.retry_after) from None
+        except CanditechError as exc:
+            raise refused from exc
+        self._key_works = True
 
     def _json(self, response: requests.Response, endpoint: str) -> Any:
         body = _json_or_none(response)
@@ -274,7 +337,10 @@ class CanditechClient:
 
     def _existing_after_conflict(self, conflict: CanditechConflict, external_reference: str) -> dict[str, Any]:
         """The invitation a 409 on create says exists: in the 409's body, else looked up. Raises
-        ``TemporaryError`` when neither has it (or the lookup fails): the delivery is retried."""
+        ``TemporaryError`` when neither has it (or the lookup fails): the delivery is retried. A
+        lookup Canditech refuses while the key works (``CanditechForbidden``) raises a plain
+        ``PermanentError``, not a ``CanditechError``: the invitation exists, so it must not be
+        failed as a refused one (its candidate was emailed); it stays pending, the delivery dead."""
         existing = wire.parse_conflict_invitation(conflict.body)
         if existing is not None:
             return existing
@@ -283,6 +349,11 @@ class CanditechClient:
         except CanditechUnavailable as exc:
             # not a CanditechUnavailable: nothing may catch it and POST again
             raise TemporaryError(str(exc), retry_after=exc.retry_after) from None
+        except CanditechForbidden as exc:
+            raise PermanentError(f"Canditech answered {conflict.status} {conflict.code} to invitation "
+                                 f"{external_reference}, so it has it, but looking it up was refused: {exc}. The "
+                                 f"invitation stays pending: replay the delivery once Canditech lets the key read "
+                                 f"it") from None
         if existing is None:
             raise TemporaryError(f"Canditech answered {conflict.status} {conflict.code} to invitation "
                                  f"{external_reference}, so it has it, but did not return it and looking it up "
@@ -295,6 +366,11 @@ class CanditechClient:
         use another 4xx, so the caller re-reads the invitation rather than trusting the status."""
         response = self._request("POST", wire.cancel_path(invitation_id), wire.ENDPOINT_CANCEL_INVITATION)
         return wire.parse_invitation(_json_or_none(response))
+
+
+def _is_key_check(method: str, path: str, params: dict | None) -> bool:
+    """Whether this request is the key check itself (``wire.KEY_CHECK_*``): its 403 is the key's."""
+    return (method, path, params or {}) == (wire.KEY_CHECK_METHOD, wire.KEY_CHECK_PATH, wire.key_check_params())
 
 
 def _json_or_none(response: requests.Response) -> Any:

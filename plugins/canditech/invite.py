@@ -37,13 +37,18 @@ from hub.entities import (
 from hub.kit import provider
 
 from . import reconciliation, wire
-from .client import CanditechAuthError, CanditechClient, CanditechError, CanditechNotFound
+from .client import (
+    FORBIDDEN_WORDS, CanditechAuthError, CanditechClient, CanditechError, CanditechForbidden, CanditechNotFound,
+)
 from .settings import CanditechSettings
 
 # how long the invitation's lease outlives a holder outside a delivery that died (in a delivery it
 # lives with the run; elsewhere it is renewed while held). A worker that dies holding it delays
 # the invitation (a delivery finding it busy waits without using up an attempt), it does not fail it.
 LOCK_TTL = 120.0
+# not a status: what ``_status_there`` says when Canditech refuses to show the invitation (a 403 while
+# the key works), after refusing to cancel it
+UNREADABLE = "unreadable"
 
 
 # --------------------------------------------------------------------------- on_stage_change
@@ -89,8 +94,9 @@ def handle_reinvite(ctx: Any, request: ReinviteRequested) -> None:
 def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidate: Candidate) -> None:
     """Send a pending invitation to Canditech exactly once, or record why it cannot be sent.
 
-    Canditech refusing it (any 4xx but 401/403, which ask for re-authorization, 429, which is
-    retried, and 409, which says it exists: 400/422 validation, a 404 "unknown assessment") makes
+    Canditech refusing it (any 4xx but 401 and a 403 whose key check was refused too, which ask
+    for re-authorization, 429, which is retried, and 409, which says it exists: 400/422
+    validation, a 404 "unknown assessment", a 403 while the key works, ``CanditechForbidden``) makes
     it ``failed`` with Canditech's message (for an answer that is not Canditech's JSON error, such
     as a web server's HTML page at a wrong base URL, the client's sentence with the status:
     ``refusal_text``), the email scrubbed from it in any letter case: the reason is shown on the
@@ -118,10 +124,16 @@ def send(ctx: Any, settings: CanditechSettings, invitation: Invitation, candidat
 
 def refusal_text(exc: CanditechError, own: str, other: str) -> str:
     """What an admin reads of a refusal: ``own`` + Canditech's message when it answered with its
-    JSON error; else ``other`` + the client's sentence, which has the status the words alone lose
-    and names Canditech already ("Canditech answered 404 Not Found with an HTML page, not its API's
-    JSON: check the API base URL")."""
-    return own + exc.vendor_message if wire.is_error_envelope(exc.body) else other + str(exc)
+    JSON error (for a ``CanditechForbidden``, what it was after it: "... (403 Forbidden, although
+    the API key works)"); else ``other`` + the client's sentence, which has the status the words
+    alone lose and names Canditech already ("Canditech answered 404 Not Found with an HTML page, not
+    its API's JSON: check the API base URL"; a ``CanditechForbidden``'s: "Canditech refused this
+    request (403 Forbidden) although the API key works: ...")."""
+    if not wire.is_error_envelope(exc.body):
+        return other + str(exc)
+    if isinstance(exc, CanditechForbidden):
+        return f"{own}{exc.vendor_message} ({FORBIDDEN_WORDS}, although the API key works)"
+    return own + exc.vendor_message
 
 
 def scrub_email(message: str, email: str) -> str:
@@ -155,9 +167,10 @@ def _withdraw_earlier_rounds(ctx: Any, client: CanditechClient, current: Invitat
     completed, expired or cancelled there, is left alone; one still open is cancelled and noted
     ``earlier_round_withdrawn``. Canditech unreachable raises ``CanditechUnavailable`` (a
     ``TemporaryError``): nothing of round N is sent, the delivery is retried and starts over here
-    (cancelling again is a no-op). A refusal to cancel one that is still open afterwards is noted
-    ``cancel_failed`` and raised (a ``PermanentError``): round N is not sent while the candidate
-    could still take the earlier test."""
+    (cancelling again is a no-op). A refusal to cancel one that is still open afterwards, or whose
+    state Canditech refuses to show (a 403 while the key works), is noted ``cancel_failed`` and
+    raised (a ``PermanentError``): round N is not sent while the candidate could still take the
+    earlier test. So is a lookup Canditech refuses (unnoted: the delivery's error says it)."""
     for earlier, reference in enumerate(provider.earlier_round_references(current), start=1):
         found = client.find_invitation(reference)
         if found is None or found["status"] in (COMPLETED, EXPIRED, CANCELLED):
@@ -181,15 +194,21 @@ def _cancel_earlier_round(ctx: Any, client: CanditechClient, current: Invitation
         raise
     except CanditechError as refusal:
         try:
-            status = client.get_invitation(provider_id)["status"]
+            status = _status_there(client, provider_id)
         except CanditechNotFound:
             return False
         if status in (COMPLETED, EXPIRED, CANCELLED):
             return False
-        state = f"still {status}" if status else "in a state the hub does not know"
-        why = refusal_text(refusal, f"Canditech refused to withdraw round {earlier}'s invitation, which is {state} "
-                                    "there: ",
-                           f"Round {earlier}'s invitation was not withdrawn at Canditech, where it is {state}: ")
+        if status == UNREADABLE:
+            why = refusal_text(refusal, f"Canditech refused to withdraw round {earlier}'s invitation, and to show "
+                                        "its state: ",
+                               f"Round {earlier}'s invitation was not withdrawn at Canditech, which did not show its "
+                               "state either: ")
+        else:
+            state = f"still {status}" if status else "in a state the hub does not know"
+            why = refusal_text(refusal, f"Canditech refused to withdraw round {earlier}'s invitation, which is "
+                                        f"{state} there: ",
+                               f"Round {earlier}'s invitation was not withdrawn at Canditech, where it is {state}: ")
         ctx.invitations.note(current.id, "cancel_failed", f"{why}. Round {current.round} is not sent while it is "
                                                           "open: cancel it in Canditech, then replay the delivery.")
         raise refusal
@@ -267,9 +286,11 @@ def _withdraw(ctx: Any, client: CanditechClient, invitation: Invitation, provide
     already finished there (completed, expired: noted ``cancel_skipped`` on the timeline).
 
     Which 4xx Canditech uses to refuse a cancel is not known (the sandbox's 409 is a guess), so any
-    refusal but 401/403 is settled by re-reading the invitation and deciding from its status. One
-    still open after a refusal raises the refusal (a ``PermanentError``: the delivery is dead and
-    shown to an admin), noted ``cancel_failed`` on the timeline."""
+    refusal but the key's (``CanditechAuthError``) is settled by re-reading the invitation and
+    deciding from its status; a 403 while the key works (``CanditechForbidden``) too. One still
+    open after a refusal, or that Canditech refuses to show as well (a ``CanditechForbidden`` to the
+    re-read), raises the refusal (a ``PermanentError``: the delivery is dead and shown to an admin),
+    noted ``cancel_failed`` on the timeline."""
     try:
         client.cancel_invitation(provider_id)
         return True
@@ -283,7 +304,7 @@ def _settle_refused_cancel(ctx: Any, client: CanditechClient, invitation: Invita
                            refusal: CanditechError) -> bool:
     """``_withdraw``'s answer after Canditech refused the cancel, from the invitation's status there."""
     try:
-        status = client.get_invitation(provider_id)["status"]
+        status = _status_there(client, provider_id)
     except CanditechNotFound:
         ctx.log.warning("invitation %s (%s) is unknown at Canditech", invitation.id, provider_id)
         return True
@@ -294,8 +315,23 @@ def _settle_refused_cancel(ctx: Any, client: CanditechClient, invitation: Invita
                              f"{status} there ({refusal_text(refusal, '', '')})")
         ctx.log.info("invitation %s cannot be cancelled at Canditech: it is %s", invitation.id, status)
         return False
-    state = f"still {status}" if status else "in a state the hub does not know"
-    why = refusal_text(refusal, f"Canditech refused to cancel the invitation, which is {state} there: ",
-                       f"The invitation was not cancelled at Canditech, where it is {state}: ")
+    if status == UNREADABLE:
+        why = refusal_text(refusal, "Canditech refused to cancel the invitation, and to show its state: ",
+                           "The invitation was not cancelled at Canditech, which did not show its state either: ")
+    else:
+        state = f"still {status}" if status else "in a state the hub does not know"
+        why = refusal_text(refusal, f"Canditech refused to cancel the invitation, which is {state} there: ",
+                           f"The invitation was not cancelled at Canditech, where it is {state}: ")
     ctx.invitations.note(invitation.id, "cancel_failed", f"{why}. Cancel it in Canditech, or replay the delivery.")
     raise refusal
+
+
+def _status_there(client: CanditechClient, provider_id: str) -> str | None:
+    """The invitation's status at Canditech, re-read after a refused cancel: a hub status, None for
+    one the hub does not know, ``UNREADABLE`` when Canditech refuses to show it
+    (``CanditechForbidden``: the state stays unknown, so the cancel is not taken as done). Raises
+    ``CanditechNotFound``, and whatever else the read raises."""
+    try:
+        return client.get_invitation(provider_id)["status"]
+    except CanditechForbidden:
+        return UNREADABLE

@@ -40,10 +40,12 @@ External ids are deterministic (``reconcile:<canditech id>:<status>``,
 verdict that replaces another ``...:verdict:<verdict>:<verdict_at>``), so the hub's deduplication
 and state machine make repeated runs harmless.
 
-Canditech failing for one invitation (a 4xx such as 404 or 410) is logged and the run goes on with
-the next. Canditech struggling (unreachable, 5xx, 429) stops the run early, and so does the API key
-being refused (401/403), which also flags the connection for re-authorization; either way the
-events found so far are returned.
+Canditech failing for one invitation (a 4xx such as 404 or 410, or a 403 while the API key works:
+``client.CanditechForbidden``) is logged and the run goes on with the next; it is asked again at its
+next turn. Canditech struggling (unreachable, 5xx, 429, or no answer to the key check after a 403)
+stops the run early, and so does the API key being refused (a 401, or a 403 the key check got
+too), which also flags the connection for re-authorization; either way the events found so far are
+returned.
 """
 
 from __future__ import annotations
@@ -115,9 +117,10 @@ class Run:
 
     def read(self, provider_id: str, hub_id: int) -> dict[str, Any] | None:
         """Canditech's invitation ``provider_id`` (normalised), or None when Canditech refused to
-        answer for it (logged). Raises ``CanditechNotFound`` (the caller decides what that means),
-        and ``RunStopped`` when no more can be read this run: Canditech struggling, or the API key
-        refused (the connection is then flagged for re-authorization, as a delivery would be).
+        answer for it (logged; a 403 while the key works, ``CanditechForbidden``, included). Raises
+        ``CanditechNotFound`` (the caller decides what that means), and ``RunStopped`` when no more
+        can be read this run: Canditech struggling, or the API key refused (the connection is then
+        flagged for re-authorization, as a delivery would be).
         Raises ``TimeUp`` instead of reading when the part's share of the run's time is used up."""
         if _monotonic() >= self.part_deadline:
             raise TimeUp(f"{RUN_BUDGET.total_seconds():.0f} seconds per run")
@@ -137,10 +140,11 @@ class Run:
 
 
 def _refused_key_status(exc: CanditechAuthError) -> str:
-    """The status line after a 401/403 while reconciling: Canditech's own message when it answered
-    with its JSON error; else the client's sentence, which keeps the status the words alone would
-    lose ("Canditech answered 401 Unauthorized with an HTML page, not its API's JSON: check the API
-    base URL"), and so the advice names the base URL too."""
+    """The status line after the key was refused while reconciling (a 401, or a 403 the key check
+    got too): Canditech's own message when it answered with its JSON error; else the client's
+    sentence, which keeps the status the words alone would lose ("Canditech answered 401
+    Unauthorized with an HTML page, not its API's JSON: check the API base URL"), and so the advice
+    names the base URL too."""
     if wire.is_error_envelope(exc.body):
         return (f"Canditech refused the API key while reconciling: {exc.vendor_message}. "
                 "Enter a new key in the settings and save.")

@@ -15,7 +15,8 @@ Order of checks (each failure is a ``WebhookRejected`` the sender sees, never a 
 5. a thin or suspicious invitation (no external reference, no status, a completion without its
    score, report link or time...) is re-read from Canditech, once and briefly (Canditech
    unreachable, slow, 5xx or 429, or the connection's rate budget spent -> ``TemporaryError`` ->
-   503, and Canditech retries); the answer is held to the same rules (-> 422 naming the field);
+   503, and Canditech retries; so does a refusal of the re-read, a 403 included: its key check, if
+   it needs one, is one short try too); the answer is held to the same rules (-> 422 naming the field);
 6. an invitation the hub did not make, does not know (including a reference whose id is beyond
    any hub invitation id), or of an earlier round is ignored (2xx).
 
@@ -94,7 +95,9 @@ def verify(ctx: Any, request: WebhookRequest) -> WebhookResult:
         except CanditechNotFound:
             return WebhookResult(note=f"invitation {invitation['id']} is unknown at Canditech; ignored")
         except PermanentError as exc:
-            # e.g. no API key, or it was refused: answer 503 so Canditech keeps the event and retries
+            # e.g. no API key, or it was refused, or Canditech refuses this invitation to the key it
+            # takes (a 403 after the key check: CanditechForbidden): answer 503 so Canditech keeps
+            # the event and retries (it is read again once the key may read it)
             raise TemporaryError(f"cannot re-read invitation {invitation['id']} from Canditech: {exc}") from None
 
     reference = invitation["external_reference"] or ""

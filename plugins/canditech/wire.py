@@ -71,7 +71,10 @@ STATUS_CREATED = 201
 STATUS_CONFLICT = 409  # POST /invitations with a known external_reference; cancel of a finished one
 STATUS_NOT_FOUND = 404
 STATUS_RATE_LIMITED = 429
-STATUS_UNAUTHORIZED = (401, 403)
+STATUS_UNAUTHORIZED = 401  # the API key refused
+# The notes are silent on 403: the key refused, or this one request (a resource the key may not
+# use)? The client asks the key check below before it decides (``client.CanditechClient``).
+STATUS_FORBIDDEN = 403
 
 # A candidate with a one-word name still needs a last name (the assumed API requires both).
 NAME_PLACEHOLDER = "-"
@@ -96,6 +99,12 @@ ENDPOINT_FIND_INVITATIONS = "GET /v1/invitations"
 ENDPOINT_GET_INVITATION = "GET /v1/invitations/{id}"
 ENDPOINT_CREATE_INVITATION = "POST /v1/invitations"
 ENDPOINT_CANCEL_INVITATION = "POST /v1/invitations/{id}/cancel"
+
+# The key check after a 403: the cheapest read that needs nothing but a valid key, the first page of
+# the assessments (what the connection test asks first). A 403 to it is the key's, never checked again.
+KEY_CHECK_METHOD = "GET"
+KEY_CHECK_PATH = ASSESSMENTS_PATH
+KEY_CHECK_ENDPOINT = ENDPOINT_LIST_ASSESSMENTS
 
 
 # --------------------------------------------------------------------------- values
@@ -152,6 +161,11 @@ def find_params(external_reference: str) -> dict[str, str]:
 
 def page_params(cursor: str | None) -> dict[str, str]:
     return {CURSOR_PARAM: cursor} if cursor else {}
+
+
+def key_check_params() -> dict[str, str]:
+    """The key check's query (``KEY_CHECK_PATH``): the first page, no cursor."""
+    return page_params(None)
 
 
 # --------------------------------------------------------------------------- answers

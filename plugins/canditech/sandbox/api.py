@@ -11,7 +11,8 @@ Contract, in the order a request meets it:
    that the invitation was created: its retry meets the 409).
 5. The endpoint. Every error is ``{"error": {"code", "message"}}``; a 422 names the field in the
    message and in ``error.field``. The faults ``no_reference_dedup`` and ``cancel_finished_status``
-   change two contract choices (``faults.py``).
+   change two contract choices, and ``forbidden_assessments`` refuses the invitations of some
+   assessments to the key (403 ``forbidden``: creating, reading, cancelling; ``faults.py``).
 """
 
 from __future__ import annotations
@@ -158,6 +159,14 @@ def parse_invitation_request(body: object) -> dict:
     return fields
 
 
+def _refuse_if_forbidden(assessment_id: str) -> None:
+    """403 when the ``forbidden_assessments`` fault refuses this assessment to the key."""
+    if runtime().faults.forbids(assessment_id):
+        runtime().stats.count("fault_forbidden")
+        raise SandboxError(403, wire.ERR_FORBIDDEN,
+                           f"this API key may not use assessment {assessment_id} (injected fault)")
+
+
 @bp.post(wire.PATH_INVITATIONS)
 def create_invitation():
     rt = runtime()
@@ -165,6 +174,7 @@ def create_invitation():
     if isinstance(body, dict) and isinstance(body.get("external_reference"), str):
         rt.store.count_post(body["external_reference"].strip())
     fields = parse_invitation_request(body)
+    _refuse_if_forbidden(fields["assessment_id"])
     inv = rt.store.create(**fields, base_url=rt.public_url(request.host_url),
                           dedupe=not rt.faults.get("no_reference_dedup"))
     return jsonify(to_wire(inv)), 201
@@ -182,10 +192,13 @@ def find_invitations():
 
 @bp.get(wire.PATH_INVITATION)
 def get_invitation(invitation_id: str):
-    return jsonify(to_wire(runtime().store.get(invitation_id)))
+    inv = runtime().store.get(invitation_id)
+    _refuse_if_forbidden(inv.assessment_id)
+    return jsonify(to_wire(inv))
 
 
 @bp.post(wire.PATH_INVITATION_CANCEL)
 def cancel_invitation(invitation_id: str):
     rt = runtime()
+    _refuse_if_forbidden(rt.store.get(invitation_id).assessment_id)
     return jsonify(to_wire(rt.cancel(invitation_id, rt.faults.get("cancel_finished_status"))))

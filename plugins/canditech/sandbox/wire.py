@@ -57,6 +57,7 @@ EVENT_TYPES = (EVENT_STARTED, EVENT_COMPLETED, EVENT_VERDICT, EVENT_EXPIRED)
 
 # --- Error codes --------------------------------------------------------------------------
 ERR_UNAUTHORIZED = "unauthorized"
+ERR_FORBIDDEN = "forbidden"  # the key works, but not for this resource (the forbidden_assessments fault)
 ERR_NOT_FOUND = "not_found"
 ERR_VALIDATION = "validation_error"
 ERR_INVALID_JSON = "invalid_request"

@@ -193,7 +193,7 @@ def test_timeouts_are_retried_then_temporary(ctx, rsps, client, sleeps):
 
 
 @pytest.mark.parametrize("status, exc_type", [
-    (400, CanditechRejected), (422, CanditechRejected), (401, CanditechAuthError), (403, CanditechAuthError),
+    (400, CanditechRejected), (422, CanditechRejected), (401, CanditechAuthError),
     (404, CanditechNotFound), (409, CanditechConflict),
 ])
 def test_4xx_is_not_retried_and_carries_canditech_message(rsps, client, sleeps, status, exc_type):

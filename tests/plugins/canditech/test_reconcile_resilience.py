@@ -67,11 +67,14 @@ def test_a_refusal_for_one_invitation_is_skipped_and_the_others_are_still_found(
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_a_refused_key_stops_the_run_keeps_what_was_found_and_asks_for_a_new_key(ctx, status):
-    with responses.RequestsMock() as rsps:
+    key_check = f"{BASE_URL}/v1/assessments"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.add("GET", url("inv_1"), json=completed_remote(1))
         rsps.add("GET", url("inv_2"), **error(status, "unauthorized"))
+        rsps.add("GET", key_check, **error(status, "unauthorized"))  # a 403 is the key's if it is refused too
         (event,) = reconcile(ctx)
-        assert [c.request.url for c in rsps.calls] == [url("inv_1"), url("inv_2")]  # inv_3 is not asked
+        checked = [key_check] if status == 403 else []
+        assert [c.request.url for c in rsps.calls] == [url("inv_1"), url("inv_2")] + checked  # inv_3 is not asked
     assert event.external_id == "reconcile:inv_1:completed"
     ((flag, message),) = ctx.statuses
     assert flag == "needs_reauthorization"

@@ -64,8 +64,10 @@ def test_a_401_html_page_while_reconciling_keeps_its_status_on_the_status_line(c
     (401, "key expired", "Canditech answered 401 Unauthorized: “key expired”"),
 ])
 def test_any_other_answer_to_the_key_is_worded_with_its_status(ctx, status, body, said):
-    with responses.RequestsMock() as rsps:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.add("GET", url("inv_1"), status=status, body=body, content_type="text/plain")
+        # a 403 is the key's only when the key check is refused too (``test_forbidden.py``)
+        rsps.add("GET", f"{BASE_URL}/v1/assessments", status=status, body=body, content_type="text/plain")
         reconcile(ctx)
     ((flag, message),) = ctx.statuses
     assert flag == "needs_reauthorization" and message.startswith(f"While reconciling, {said}. ")
