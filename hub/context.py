@@ -586,7 +586,11 @@ class PluginContext:
 
     def set_status(self, status: str, message: str | None = None) -> None:
         """Set the status shown to admins; commits. Does nothing if the integration was revoked
-        since this context was made ("Access revoked" stays). ``status`` is a code of 1 to 40
+        since this context was made ("Access revoked" stays), nor for ``needs_reauthorization`` once
+        the credentials this context read were replaced (a new key saved, a reconnect, another
+        worker's refresh; ``reload`` reads them again): the refusal is about the old ones, and
+        recorded it would hold the plugin's work (``hub.engine.runner``) that the new ones can do.
+        ``status`` is a code of 1 to 40
         lower-case letters, digits and underscores: the hub's own (``connected``, ``error``,
         ``needs_reauthorization``...) or one of the plugin's, shown with its words made readable;
         anything else raises ``ValueError`` naming it."""
@@ -597,6 +601,12 @@ class PluginContext:
             raise ValueError(f"ctx.set_status: the message must be text or None, not {type(message).__name__}")
         row = self._connection_row()
         if row is None:
+            return
+        if status == "needs_reauthorization" and row.secrets_encrypted != self._secrets_token:
+            db.session.rollback()
+            _log.info("%s: a refusal of the credentials replaced since this work read them is not recorded (%s)",
+                      self.plugin_name, message, extra={"workspace_id": self.workspace_id, "plugin": self.plugin_name,
+                                                        "delivery_id": self.delivery_id})
             return
         reconnected = row.status == "needs_reauthorization" and status == "connected"
         if row.status != status or row.status_message != message:

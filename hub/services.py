@@ -784,10 +784,18 @@ def cannot_authenticate(runtime, workspace_id: int, plugin: str,
     return "is not connected", credentials_how(spec, state)
 
 
-def refused_replay(runtime, workspace_id: int, plugin: str) -> str | None:
+def refused_replay(runtime, workspace_id: int, plugin: str, waiting: bool = False) -> str | None:
     """Why the deliveries of the enabled ``plugin`` cannot be replayed now, with the step before it
-    (``_not_connected``), or None: for pages that offer a replay (the Dashboard's)."""
-    return _not_connected(runtime, workspace_id, plugin)
+    (``_not_connected``), or None: for pages that offer a replay (the Dashboard's). ``waiting``: for
+    a delivery that waits for the reconnection (``hub.engine.runner.is_waiting_for_reconnection``),
+    which needs no replay after that step: it then goes on by itself."""
+    if not waiting:
+        return _not_connected(runtime, workspace_id, plugin)
+    reason = cannot_authenticate(runtime, workspace_id, plugin)
+    if reason is None:
+        return None
+    why, how = reason
+    return f"{runtime.registry.title(plugin)} {why}: {how}; this delivery then goes on by itself"
 
 
 def _not_connected(runtime, workspace_id: int, plugin: str, row: Integration | None = None) -> str | None:

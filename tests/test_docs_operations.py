@@ -209,3 +209,31 @@ def test_every_hub_command_and_option_it_names_exists():
             for word in words:
                 if word.startswith("--"):
                     assert word in options, command_line
+
+
+def counted_delivery_statuses() -> set[str]:
+    """The ``status`` values the engine gives ``hub_deliveries_finished_total``: the last argument
+    of each ``metrics.delivery(...)`` call in ``hub/``, a literal or a ``D_*`` status constant."""
+    import ast
+
+    from hub.store import models
+
+    found = set()
+    for path in (Path(__file__).resolve().parents[1] / "hub").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "delivery" \
+                    and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "metrics":
+                last = node.args[-1]
+                found.add(last.value if isinstance(last, ast.Constant) else getattr(models, last.id))
+    return found
+
+
+def test_every_delivery_status_counted_is_named_in_the_docs():
+    text = " ".join(OPERATIONS.read_text().split())
+    listed = re.search(r"`hub_deliveries_finished_total\{plugin, hook, status\}`: delivery attempts by outcome "
+                       r"\(([^)]*)\)", text)
+    assert listed is not None
+    named = set(re.findall(r"`(\w+)`", listed.group(1)))
+    counted = counted_delivery_statuses()
+    assert counted >= {"done", "retry", "deferred", "dead", "orphaned"}  # the scan finds the calls
+    assert sorted(counted - named) == []

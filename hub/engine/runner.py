@@ -512,11 +512,28 @@ def _wait_for_reconnection(runtime, delivery, token: str, reason: str, extra: di
                    attempts=Delivery.attempts - 1, waiting_since=delivery.waiting_since or now,
                    last_error=(recorded or f"{WAITING_FOR_RECONNECTION}{reason}")[:2000]):
         return LOST_LEASE
-    runtime.wake([delivery.id], delay)
+    if recorded is None and _reconnected_meanwhile(delivery):
+        # connected again since this run read the status (or the refusal was of credentials replaced
+        # since, ``PluginContext.set_status``): the wake-up found it running, so it is due now
+        _make_due(runtime, (Delivery.id == delivery.id, Delivery.status == D_RETRY,
+                            Delivery.last_error.startswith(WAITING_FOR_RECONNECTION, autoescape=True)))
+    else:
+        runtime.wake([delivery.id], delay)
     runtime.metrics.delivery(delivery.plugin, delivery.hook, "waiting_for_reconnection")
     log.warning("delivery %s waits for a reconnection (next look in %.0fs): %s", delivery.id, delay, reason,
                 extra=extra)
     return "waiting_for_reconnection"
+
+
+def _reconnected_meanwhile(delivery) -> bool:
+    """Whether the integration of a delivery just put back to wait for its reconnection no longer
+    needs reconnecting (a test passed, a reconnect or a new key since the run read its status):
+    read after the delivery was recorded waiting, so a wake-up made before it was (which found it
+    running) is not missed."""
+    status = db.session.scalar(sa.select(Integration.status).where(
+        Integration.workspace_id == delivery.workspace_id, Integration.plugin == delivery.plugin))
+    db.session.commit()
+    return status is not None and status != "needs_reauthorization"
 
 
 def _dead(runtime, delivery, token: str, message: str, extra: dict) -> str:

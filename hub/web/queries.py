@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from hub.engine import ingest
-from hub.engine.runner import DEFERRED_PREFIX, source_failed
+from hub.engine.runner import DEFERRED_PREFIX, source_failed, source_needs_reauthorization
 from hub.entities import EVENT_TYPES
 from hub.errors import NotFound, readable_error
 from hub.extensions import db
@@ -624,15 +624,19 @@ def retrying_deliveries(workspace_id: int) -> dict[str, dict]:
 
 def waiting_on_source(workspace_id: int, source_plugin: str) -> dict | None:
     """The source's integration page and Dashboard card: other plugins' deliveries retrying
-    because their read of ``source_plugin`` failed (``hub.engine.runner.source_failed``; the work
-    is theirs, so ``retrying_deliveries`` counts it under them): how many, and what the source
-    answered the latest one (without the hub's words around it). None when there are none."""
-    prefix = f"TemporaryError: {source_failed(source_plugin)}: "
+    because their read of ``source_plugin`` failed (``hub.engine.runner.source_failed``) or was
+    refused for its credentials (``source_needs_reauthorization``: they wait for its reconnection;
+    the work is theirs, so ``retrying_deliveries`` counts it under them): how many, and what the
+    source answered the latest one (without the hub's words around it). None when there are none."""
+    prefixes = (f"TemporaryError: {source_failed(source_plugin)}: ",
+                f"TemporaryError: {source_needs_reauthorization(source_plugin)}: ")
     waiting = sa.and_(Delivery.workspace_id == workspace_id, Delivery.status == D_RETRY,
-                      Delivery.plugin != source_plugin, Delivery.last_error.startswith(prefix, autoescape=True))
+                      Delivery.plugin != source_plugin,
+                      sa.or_(*(Delivery.last_error.startswith(prefix, autoescape=True) for prefix in prefixes)))
     count = db.session.scalar(sa.select(sa.func.count()).where(waiting))
     if not count:
         return None
     latest = db.session.scalar(sa.select(Delivery.last_error).where(waiting)
                                 .order_by(Delivery.updated_at.desc(), Delivery.id.desc()).limit(1))
+    prefix = next((prefix for prefix in prefixes if latest.startswith(prefix)), "")
     return {"count": count, "error": latest[len(prefix):] or None}

@@ -183,3 +183,63 @@ def test_a_provider_s_work_waits_for_the_source_to_be_reconnected_without_spendi
         assert delivery_of("evt-1").next_attempt_at <= utcnow()
         assert run_delivery(get_runtime(), reading) == "done"
     assert provider.calls == ["opp-1"]
+
+
+class RefusedWhileReplaced(RefusedUntilReconnected):
+    """Its hook's vendor call, made with the key the run began with, is refused (401) while an
+    admin saves a new key and its test passes: the refusal is about the key that was replaced."""
+
+    @hookimpl
+    def on_stage_change(self, ctx, change):
+        self.calls.append(change.opportunity_id)
+        if self.refused:
+            self.refused = False
+            runtime = get_runtime()
+            row = runtime.integration(ctx.workspace_id, ctx.plugin_name)
+            row.secrets_encrypted = runtime.secret_box.encrypt({"api_key": "the new key"})
+            row.status, row.status_message = "connected", "Refusing Vendor answered"
+            db.session.commit()
+            raise NeedsReauthorization("Refusing Vendor refused the API key (401)")
+
+
+def test_a_refusal_of_credentials_replaced_while_the_work_ran_does_not_hold_the_work(make_app):
+    plugin = RefusedWhileReplaced()
+    app = make_app(None, plugins=[("src", FakeSource()), ("refusing", plugin)], entry_points=False)
+    keys = enable(app, "src", "refusing")
+    with app.app_context():
+        get_runtime().queue = None
+        post(app, keys["src"], "evt-1", "opp-1")
+        first = delivery_of("evt-1").id
+        assert run_delivery(get_runtime(), first) == "waiting_for_reconnection"
+        # the new key is connected: the old key's refusal does not flag it again...
+        assert get_runtime().integration(1, "refusing").status == "connected"
+        # ...and the work goes on at once with the new key, rather than waiting for a test
+        assert delivery_of("evt-1").next_attempt_at <= utcnow()
+        assert run_delivery(get_runtime(), first) == "done"
+    assert plugin.calls == ["opp-1", "opp-1"]
+
+
+def test_a_reconnection_while_a_delivery_is_being_put_back_still_wakes_it(make_app, monkeypatch):
+    from hub.engine import runner
+
+    app, plugin, keys = _world(make_app)
+    with app.app_context():
+        get_runtime().queue = None
+        post(app, keys["src"], "evt-1", "opp-1")
+        post(app, keys["src"], "evt-2", "opp-2")
+        assert run_delivery(get_runtime(), delivery_of("evt-1").id) == "waiting_for_reconnection"
+        plugin.refused = False
+        checked = runner.stop_if_gone
+
+        def reconnected_meanwhile(ctx):
+            # the plugin says "connected" again (an OAuth callback) after this claim read the status:
+            # its wake-up finds this delivery running, not waiting
+            get_runtime().context(1, "refusing").set_status("connected", "connected again")
+            checked(ctx)
+
+        monkeypatch.setattr(runner, "stop_if_gone", reconnected_meanwhile)
+        second = delivery_of("evt-2").id
+        assert run_delivery(get_runtime(), second) == "waiting_for_reconnection"
+        monkeypatch.setattr(runner, "stop_if_gone", checked)
+        assert delivery_of("evt-2").next_attempt_at <= utcnow()  # due now, not at its next look
+        assert run_delivery(get_runtime(), second) == "done"

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.extensions import db
-from hub.store.models import Attachment, Delivery, Event, Invitation, utcnow
+from hub.store.models import Attachment, Delivery, Event, Integration, Invitation, utcnow
 from tests.web.support import _invitation
 
 LEVER_DOWN = "TemporaryError: Fake ATS answered 503 Service Unavailable"
@@ -237,3 +237,28 @@ def test_a_replay_of_a_plugin_not_enabled_is_shown_disabled_with_the_reason_as_o
     assert "<form" not in row and "Enable Fake ATS to replay" in row
     button = re.search(rf'<button [^>]*id="undelivered-{dead}-replay"[^>]*>', page).group(0)
     assert " disabled " in button and 'aria-disabled="true"' in button and 'type="button"' in button
+
+
+def test_a_delivery_waiting_for_its_plugin_s_reconnection_says_so_and_that_it_goes_on_by_itself(
+        hub_app, seeded, as_role):
+    """Not "0 attempts so far; the hub tries again": the hub calls nobody until the connection is
+    reconnected, then it goes on by itself; its Retry now is refused meanwhile (the connection needs
+    reconnecting), with the step before it, but no replay is needed after that step."""
+    invitation = seeded.ids["invitation"]
+    waiting = add_delivery(hub_app, seeded, invitation, "assessment_completed", "on_assessment_completed", "retry",
+                           attempts=0, last_error="waiting for reconnection: Fake ATS rejected the API key")
+    with hub_app.app_context():
+        row = db.session.scalar(sa.select(Integration).where(Integration.plugin == "fakesource"))
+        row.status, row.status_message = "needs_reauthorization", "Fake ATS rejected the API key"
+        db.session.commit()
+    client = as_role("admin")
+    row = row_of(client.get(f"/candidates/{invitation}").get_data(as_text=True), waiting)
+    assert "Waiting for Fake ATS to be reconnected" in row and "goes on by itself" in row
+    assert "attempts so far" not in row
+    assert "Why it waits: Fake ATS rejected the API key" in row and "waiting for reconnection: " not in row
+    assert "then replay its deliveries" not in row and "this delivery then goes on by itself" in row
+
+    listed = client.get("/activity?status=retry").get_data(as_text=True)
+    note = re.search(rf'id="replay-{waiting}-note">([^<]*)<', listed).group(1)
+    assert "this delivery then goes on by itself" in html.unescape(note)
+    assert "then replay its deliveries" not in note

@@ -109,6 +109,15 @@ def test_replay_all_dead_skips_a_disabled_plugin_with_the_reason_and_replays_the
     assert statuses.pop(source_dead) != "dead" and set(statuses.values()) == {"dead"}
 
 
+def test_replay_all_dead_counts_only_what_it_would_replay_not_a_disabled_plugin_s(hub_app, seeded, as_role):
+    # as it leaves out a plugin that cannot sign in: the click skips a disabled plugin's dead ones
+    _, (source_dead,) = _event(hub_app, [("fakesource", "dead", "TemporaryError: Fake ATS is down")], source="hub")
+    as_role("super_admin").post("/integrations/fakeassess/disable")
+    page = as_role("admin").get("/activity").get_data(as_text=True)
+    button = re.search(r'<button[^>]*id="replay-all-dead"[^>]*>[^<]*</button>', page).group(0)
+    assert "Replay all dead (1)" in button
+
+
 def test_replay_all_dead_keeps_to_the_plugin_filter_of_the_page(hub_app, seeded, as_role):
     _, (source_dead,) = _event(hub_app, [("fakesource", "dead", "TemporaryError: Fake ATS is down")], source="hub")
     assessment_dead = [i for i in _dead_ids(hub_app) if i != source_dead]

@@ -72,3 +72,19 @@ def test_a_passed_test_of_the_source_wakes_the_work_waiting_on_it(hub_app, seede
     with hub_app.app_context():
         due = db.session.get(Delivery, waiting).next_attempt_at
         assert (due - utcnow()).total_seconds() <= 1
+
+
+def test_the_work_waiting_for_the_source_s_reconnection_is_counted_on_it_too(hub_app, seeded, as_role):
+    """A provider's read the source refused for its credentials waits for the source's reconnection
+    (``SourceNeedsReconnecting``): the source's card and page count it, as the plugin guide says."""
+    from hub.engine.runner import source_needs_reauthorization
+
+    add_delivery(hub_app, seeded, seeded.ids["invitation"], "stage_change", "on_stage_change", "retry",
+                 plugin="fakeassess",
+                 last_error=f"TemporaryError: {source_needs_reauthorization('fakesource')}: Fake ATS refused the token")
+    admin = as_role("admin")
+    waiting = _between(admin.get("/integrations/fakesource").get_data(as_text=True), 'id="waiting-on-source"')
+    assert "1 delivery to other integrations waits to read from Fake ATS again" in waiting
+    assert "the latest read failed with: Fake ATS refused the token." in waiting
+    card = _between(admin.get("/").get_data(as_text=True), 'id="waiting-on-fakesource"')
+    assert "1 delivery to other integrations waits to read from Fake ATS again" in card

@@ -252,10 +252,11 @@ BULK_LABELS = {D_DEAD: "dead", D_CANCELLED: "cancelled"}
 def bulk_counts(workspace_id: int, plugin: str, status: str) -> dict[str, int]:
     """How many deliveries each "Replay all" button of Activity would replay under its filters:
     dead ones, and ones cancelled by a disable or revoke of a plugin enabled again, of the events
-    the plugin filter shows, but not those of a plugin that cannot sign in to its vendor now
-    (skipped by the replay: ``services.refused_replay``, asked once per plugin); a button only
-    while the status filter is empty or its status."""
+    the plugin filter shows, but not those of a plugin that is disabled or cannot sign in to its
+    vendor now (skipped by the replay: ``services.refused_replay``, asked once per plugin); a
+    button only while the status filter is empty or its status."""
     counts = {}
+    enabled = enabled_plugins(workspace_id)
     blocked: dict[str, bool] = {}
     for wanted in BULK_LABELS:
         if status and status != wanted:
@@ -265,7 +266,8 @@ def bulk_counts(workspace_id: int, plugin: str, status: str) -> dict[str, int]:
         for delivered_to, count in db.session.execute(sa.select(Delivery.plugin, sa.func.count()).where(
                 Delivery.id.in_(sa.select(ids.c.id))).group_by(Delivery.plugin)):
             if delivered_to not in blocked:
-                blocked[delivered_to] = services.refused_replay(get_runtime(), workspace_id, delivered_to) is not None
+                blocked[delivered_to] = delivered_to not in enabled or services.refused_replay(
+                    get_runtime(), workspace_id, delivered_to) is not None
             counts[wanted] += 0 if blocked[delivered_to] else count
     return counts
 
@@ -287,18 +289,19 @@ def replay_unavailable(plugin: str, enabled: frozenset[str]) -> str | None:
     return f"Enable {plugin_title(plugin)} to replay"
 
 
-def replay_check(workspace_id: int) -> Callable[[str, frozenset[str]], str | None]:
+def replay_check(workspace_id: int) -> Callable[..., str | None]:
     """``replay_unavailable`` for one page, which also names a plugin enabled but unable to sign in
     to its vendor (``services.refused_replay``: enabled again after a revoke, its credentials not
-    entered again; or refused), asked once per plugin of the page."""
-    asked: dict[str, str | None] = {}
+    entered again; or refused), asked once per plugin of the page; ``waiting`` for a delivery that
+    waits for that plugin's reconnection (it goes on by itself after the step named)."""
+    asked: dict[tuple[str, bool], str | None] = {}
 
-    def check(plugin: str, enabled: frozenset[str]) -> str | None:
+    def check(plugin: str, enabled: frozenset[str], waiting: bool = False) -> str | None:
         reason = replay_unavailable(plugin, enabled)
         if reason is None:
-            if plugin not in asked:
-                asked[plugin] = services.refused_replay(get_runtime(), workspace_id, plugin)
-            reason = asked[plugin]
+            if (plugin, waiting) not in asked:
+                asked[plugin, waiting] = services.refused_replay(get_runtime(), workspace_id, plugin, waiting)
+            reason = asked[plugin, waiting]
         return reason
 
     return check

@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from hub import services
 from hub.entities import INVITATION_STATUSES
-from hub.engine.runner import DEFERRED_PREFIX, is_deferring
+from hub.engine.runner import DEFERRED_PREFIX, WAITING_FOR_RECONNECTION, is_deferring, is_waiting_for_reconnection
 from hub.errors import Conflict, NotFound
 from hub.kit.provider import NO_EMAIL_REASON
 from hub.runtime import get_runtime
@@ -294,10 +294,11 @@ class Undelivered:
     plugin: str
     event_type: str
     carries: str  # what it carries, in words: "the result", "the verdict"...
-    status: str  # dead, cancelled, retry, or waiting (a retry whose last run deferred)
+    status: str  # dead, cancelled, retry, waiting (a retry whose last run deferred) or reconnecting
+    # (a retry waiting for its plugin's connection to be reconnected)
     delivery_status: str  # as stored (dead, cancelled, retry): Activity's filter and the replay's label
     attempts: int
-    last_error: str | None  # for a waiting one, what it waits for (without the engine's prefix)
+    last_error: str | None  # for a waiting or reconnecting one, what it waits for (without the engine's prefix)
     next_attempt: str | None
 
 
@@ -338,11 +339,12 @@ def undelivered(row, found: list) -> list[Undelivered]:
             carries = f"{carries} ({humanize(payload['status']).lower()})"
         elif type_ == "archive_change" and payload.get("archived") is False:
             carries = "the return from the archive"
-        error = delivery.last_error
-        waiting = is_deferring(delivery.status, error)
-        if waiting:
-            error = error[len(DEFERRED_PREFIX):] or None
-        out.append(Undelivered(delivery.id, delivery.plugin, type_, carries, "waiting" if waiting else delivery.status,
+        error, status = delivery.last_error, delivery.status
+        if is_deferring(delivery.status, error):
+            error, status = error[len(DEFERRED_PREFIX):] or None, "waiting"
+        elif is_waiting_for_reconnection(delivery.status, error):
+            error, status = error[len(WAITING_FOR_RECONNECTION):] or None, "reconnecting"
+        out.append(Undelivered(delivery.id, delivery.plugin, type_, carries, status,
                                delivery.status, delivery.attempts, error, next_attempt_words(delivery)))
     return out
 

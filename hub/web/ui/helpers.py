@@ -153,6 +153,15 @@ def readable_error_filter(text: str | None) -> str | None:
     return readable_error(text)
 
 
+@bp.app_template_test("waiting_for_reconnection")
+def waiting_for_reconnection_test(delivery) -> bool:
+    """``{% if d is waiting_for_reconnection %}``: the delivery waits for its plugin's connection to
+    be reconnected (``hub.engine.runner.is_waiting_for_reconnection``)."""
+    from hub.engine.runner import is_waiting_for_reconnection
+
+    return is_waiting_for_reconnection(delivery.status, delivery.last_error)
+
+
 @bp.app_template_filter("plugin_title")
 def plugin_title_filter(plugin: str) -> str:
     from hub.web.live import plugin_title
